@@ -1,0 +1,74 @@
+# glia: GNU Make build. `make` builds the library (static + shared) and the glia command;
+# `make test` runs the tests, then again under AddressSanitizer + UndefinedBehaviorSanitizer.
+CC      ?= cc
+PREFIX  ?= /usr/local
+OPT     ?= -O2
+CFLAGS  ?=
+WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+OMP      = -fopenmp
+BASE_CFLAGS = $(WARN) $(OPT) $(OMP) -fPIC -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(CFLAGS)
+LIBS     = -lopenblas -lm
+SAN      = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+
+LIB_SRC  = $(sort $(wildcard src/*/*.c))
+TOOL_SRC = $(sort $(wildcard tools/*.c))
+TEST_SRC = $(sort $(wildcard tests/*.c))
+
+B        = build
+LIB_OBJ  = $(LIB_SRC:%.c=$(B)/%.o)
+TOOL_OBJ = $(TOOL_SRC:%.c=$(B)/%.o)
+TEST_OBJ = $(TEST_SRC:%.c=$(B)/%.o)
+SB       = build/san
+SLIB_OBJ = $(LIB_SRC:%.c=$(SB)/%.o)
+STEST_OBJ= $(TEST_SRC:%.c=$(SB)/%.o)
+
+.PHONY: all test test-fast test-sanitize install uninstall clean demo golden
+all: $(B)/libglia.a $(B)/libglia.so $(B)/glia
+
+$(B)/%.o: %.c include/glia.h src/core/internal.h
+	@mkdir -p $(dir $@)
+	@echo CC $<; $(CC) $(BASE_CFLAGS) -MMD -c $< -o $@
+$(SB)/%.o: %.c include/glia.h src/core/internal.h
+	@mkdir -p $(dir $@)
+	@echo CC-SAN $<; $(CC) $(BASE_CFLAGS) -O1 -g $(SAN) -c $< -o $@
+
+$(B)/libglia.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+$(B)/libglia.so: $(LIB_OBJ)
+	$(CC) -shared $(OMP) -o $@ $^ $(LIBS)
+$(B)/glia: $(TOOL_OBJ) $(B)/libglia.a
+	$(CC) $(OMP) -o $@ $(TOOL_OBJ) $(B)/libglia.a $(LIBS)
+$(B)/run_tests: $(TEST_OBJ) $(B)/libglia.a
+	$(CC) $(OMP) -o $@ $(TEST_OBJ) $(B)/libglia.a $(LIBS)
+$(SB)/run_tests: $(STEST_OBJ) $(SLIB_OBJ)
+	$(CC) $(OMP) $(SAN) -o $@ $^ $(LIBS)
+
+# The plain suite, then the same suite under ASan + UBSan (leak checking on).
+test: test-fast test-sanitize
+test-fast: $(B)/run_tests $(B)/glia
+	./$(B)/run_tests
+	./tests/cli_test.sh $(B)/glia
+test-sanitize: $(SB)/run_tests
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 OMP_NUM_THREADS=2 ./$(SB)/run_tests
+
+demo: $(B)/glia
+	./$(B)/glia demo
+
+# Regenerates tests/golden/ from PyTorch (needs Debian's python3-torch).
+golden:
+	/usr/bin/python3 scripts/golden/gen_all.py
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 644 include/glia.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(B)/libglia.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(B)/libglia.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(B)/glia $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/#define GLIA_VERSION "\(.*\)"/\1/p' include/glia.h)|' glia.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/glia.pc
+uninstall:
+	rm -f $(PREFIX)/include/glia.h $(PREFIX)/lib/libglia.a $(PREFIX)/lib/libglia.so $(PREFIX)/bin/glia $(PREFIX)/lib/pkgconfig/glia.pc
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

@@ -1,0 +1,241 @@
+/* glia.h: the public C API of glia, a deep-learning library in C11.
+ *
+ * A network is a static graph of ops, built once by C calls, compiled (topological order,
+ * gradient requirements, a memory plan that reuses activation buffers), then run forward and
+ * backward many times with no allocation inside a step.
+ *
+ * Conventions
+ * - float32, contiguous, row-major; images are NCHW like PyTorch.
+ * - Every fallible function returns a glia_status; on failure glia_last_error() says what went
+ *   wrong and where (op name, node name, shapes). The library never exits or aborts.
+ * - Nodes are named by small integer ids, returned through an `int *out` argument.
+ * - Parameter layouts match PyTorch (dense weight [out, in], conv weight [out, in/groups, kh, kw]).
+ */
+#ifndef GLIA_H
+#define GLIA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GLIA_VERSION "0.1.0"
+#define GLIA_MAX_DIMS 8 /* tensors have 0..8 dimensions */
+
+typedef enum glia_status {
+    GLIA_OK = 0,
+    GLIA_EINVAL,   /* a bad argument (unknown node, bad attribute value) */
+    GLIA_ESHAPE,   /* shapes that do not fit together */
+    GLIA_ENOMEM,   /* an allocation failed */
+    GLIA_EIO,      /* a file could not be read or written */
+    GLIA_ERANGE,   /* a value out of range in the data (a label >= number of classes) */
+    GLIA_ESTATE    /* a call out of order (running a graph that cannot be compiled, ...) */
+} glia_status;
+
+/* The message of the last error on this thread ("" if none). */
+const char *glia_last_error(void);
+/* A short name for a status code ("shape error", ...). */
+const char *glia_status_name(glia_status s);
+const char *glia_version(void);
+
+/* ---------------------------------------------------------------- shapes */
+typedef struct glia_shape {
+    int ndim;
+    int64_t dim[GLIA_MAX_DIMS];
+} glia_shape;
+
+int64_t glia_shape_numel(const glia_shape *s);
+/* Writes "[2, 3, 4]" into buf (always NUL-terminated); returns buf. */
+char *glia_shape_str(const glia_shape *s, char *buf, size_t n);
+
+/* ---------------------------------------------------------------- random numbers */
+/* PCG32 (O'Neill 2014): small, fast, reproducible across platforms. */
+typedef struct glia_rng {
+    uint64_t state, inc;
+} glia_rng;
+
+void glia_rng_seed(glia_rng *r, uint64_t seed, uint64_t stream);
+uint32_t glia_rng_u32(glia_rng *r);
+float glia_rng_uniform(glia_rng *r);                   /* [0, 1) */
+float glia_rng_normal(glia_rng *r);                    /* N(0, 1), Box-Muller */
+uint32_t glia_rng_below(glia_rng *r, uint32_t n);      /* uniform in [0, n) without bias */
+
+/* ---------------------------------------------------------------- threads */
+/* Sets the threads used by glia's kernels (OpenMP) and by OpenBLAS. n <= 0: all cores. */
+void glia_set_num_threads(int n);
+int glia_get_num_threads(void);
+
+/* ---------------------------------------------------------------- graphs */
+typedef struct glia_graph glia_graph;
+
+glia_status glia_graph_new(glia_graph **out);
+void glia_graph_free(glia_graph *g);
+
+/* An input (placeholder) with a fixed shape; dim[0] is the batch and may be changed later
+ * with glia_graph_set_batch(). Inputs do not need gradients unless glia_node_requires_grad()
+ * is called on them (needed for saliency, adversarial examples, activation maximisation). */
+glia_status glia_input(glia_graph *g, const char *name, int ndim, const int64_t *dims, int *out);
+/* A trainable parameter, zero-initialised; fill it through glia_node_value(). */
+glia_status glia_param(glia_graph *g, const char *name, int ndim, const int64_t *dims, int *out);
+/* A non-trainable state tensor updated by ops (batch-norm running statistics). */
+glia_status glia_buffer(glia_graph *g, const char *name, int ndim, const int64_t *dims, int *out);
+
+int glia_graph_num_nodes(const glia_graph *g);
+/* Looks a node up by name; GLIA_EINVAL if there is none. */
+glia_status glia_graph_find(const glia_graph *g, const char *name, int *out);
+const char *glia_node_name(const glia_graph *g, int node);
+const char *glia_node_op(const glia_graph *g, int node);   /* "input", "param", "conv2d", ... */
+glia_status glia_node_shape(const glia_graph *g, int node, glia_shape *out);
+int glia_node_is_param(const glia_graph *g, int node);      /* trainable or frozen parameter */
+
+/* Freezing: a frozen parameter gets no gradient and optimisers skip it. */
+glia_status glia_node_set_trainable(glia_graph *g, int node, int trainable);
+int glia_node_trainable(const glia_graph *g, int node);
+/* Ask for d(seed)/d(node) on an input node. */
+glia_status glia_node_requires_grad(glia_graph *g, int node, int on);
+/* Keep a node's value and gradient readable after a step (intermediate feature maps for CAM,
+ * Grad-CAM, feature inversion). Outputs (nodes nothing consumes), inputs and parameters are
+ * always readable. */
+glia_status glia_node_retain(glia_graph *g, int node);
+
+/* Value and gradient of a node. Valid after compile for inputs, parameters, outputs and
+ * retained nodes; NULL (with an error message) for a node whose buffer the memory plan reuses,
+ * or a gradient that is not computed. The gradient of a parameter holds the last backward's
+ * result. */
+float *glia_node_value(glia_graph *g, int node);
+float *glia_node_grad(glia_graph *g, int node);
+/* Copies n floats into an input or parameter, checking n against its shape. */
+glia_status glia_node_set(glia_graph *g, int node, const float *data, int64_t n);
+
+/* ---------------------------------------------------------------- compile and run */
+#define GLIA_COMPILE_BACKWARD 1u /* plan memory for backward passes too */
+
+/* Topological order, gradient requirements, the memory plan. Graph changes (new nodes,
+ * freezing, batch size) mark it for recompilation, done automatically by the next run. */
+glia_status glia_graph_compile(glia_graph *g, unsigned flags);
+/* Bytes of activation/gradient arena, workspace, and saved state the plan uses, and the bytes
+ * the arena would take with no reuse (to show what the plan saves). */
+typedef struct glia_memory_stats {
+    size_t arena, arena_no_reuse, workspace, saved, params;
+} glia_memory_stats;
+glia_status glia_graph_memory(const glia_graph *g, glia_memory_stats *out);
+
+/* Training mode: dropout drops, batch norm uses batch statistics and updates running ones. */
+void glia_graph_set_training(glia_graph *g, int training);
+int glia_graph_training(const glia_graph *g);
+/* Changes dim[0] of every input, re-infers every shape and recompiles on the next run. */
+glia_status glia_graph_set_batch(glia_graph *g, int64_t batch);
+/* The graph's random-number generator (dropout masks). */
+glia_rng *glia_graph_rng(glia_graph *g);
+
+glia_status glia_graph_forward(glia_graph *g);
+/* Reverse-mode autodiff from `node`: its gradient is `seed` (numel floats) or all ones if seed
+ * is NULL (a scalar loss). Nodes after `node` in topological order are not visited. Parameter
+ * gradients are overwritten, or added to with GLIA_BACKWARD_ACCUMULATE. */
+#define GLIA_BACKWARD_ACCUMULATE 1u
+glia_status glia_graph_backward(glia_graph *g, int node, const float *seed, unsigned flags);
+
+/* ---------------------------------------------------------------- ops
+ * Each builder adds one op node and infers its shape at once; shape errors name the node and
+ * the shapes. `name` may be NULL (a name like "conv2d_7" is made up). Optional inputs take -1. */
+
+/* y[N,out] = x[N,K] W[out,K]^T + b[out]; x of any rank >= 2 is flattened to [N, K]. */
+glia_status glia_dense(glia_graph *g, const char *name, int x, int w, int b, int *out);
+
+/* Elementwise with NumPy broadcasting (a bias [C,1,1] over [N,C,H,W], a residual add of two
+ * feature maps of the same shape, ...). Gradients are summed over broadcast dimensions. */
+glia_status glia_add(glia_graph *g, const char *name, int a, int b, int *out);
+glia_status glia_sub(glia_graph *g, const char *name, int a, int b, int *out);
+glia_status glia_mul(glia_graph *g, const char *name, int a, int b, int *out);
+/* y = alpha * x */
+glia_status glia_scale(glia_graph *g, const char *name, int x, float alpha, int *out);
+
+/* Concatenation of n inputs along `axis` (1: channels); slice [start, end) along axis. */
+glia_status glia_concat(glia_graph *g, const char *name, int n, const int *xs, int axis, int *out);
+glia_status glia_slice(glia_graph *g, const char *name, int x, int axis, int64_t start,
+                       int64_t end, int *out);
+/* Reshape keeps the batch: dims describe everything (one entry may be -1). Flatten: [N, rest]. */
+glia_status glia_reshape(glia_graph *g, const char *name, int x, int ndim, const int64_t *dims,
+                         int *out);
+glia_status glia_flatten(glia_graph *g, const char *name, int x, int *out);
+
+/* Convolution. Output size per axis: (W + P_begin + P_end - D(F - 1) - 1) / S + 1 (floor);
+ * with D = 1 and symmetric padding this is the course's (W - F + 2P)/S + 1. */
+typedef struct glia_conv2d_params {
+    int stride_h, stride_w;         /* 0 means 1 */
+    int pad_top, pad_bottom, pad_left, pad_right;
+    int dilation_h, dilation_w;     /* 0 means 1 */
+    int groups;                     /* 0 means 1; groups == C_in == C_out: depthwise */
+} glia_conv2d_params;
+/* x[N,C,H,W], w[O,C/groups,kh,kw], b[O] or -1 */
+glia_status glia_conv2d(glia_graph *g, const char *name, int x, int w, int b,
+                        const glia_conv2d_params *p, int *out);
+
+typedef struct glia_pool2d_params {
+    int kernel_h, kernel_w;
+    int stride_h, stride_w;         /* 0 means the kernel size, as in PyTorch */
+    int pad_h, pad_w;               /* symmetric; must be <= kernel/2 as in PyTorch */
+} glia_pool2d_params;
+/* Max pooling keeps the argmax for backward; average pooling counts padding (PyTorch's
+ * count_include_pad=True). Output size floor((H + 2P - K)/S) + 1. */
+glia_status glia_maxpool2d(glia_graph *g, const char *name, int x, const glia_pool2d_params *p,
+                           int *out);
+glia_status glia_avgpool2d(glia_graph *g, const char *name, int x, const glia_pool2d_params *p,
+                           int *out);
+/* [N,C,H,W] -> [N,C,1,1] */
+glia_status glia_global_avgpool(glia_graph *g, const char *name, int x, int *out);
+
+/* Activations. Softmax and log-softmax work along axis 1 (classes or channels). */
+glia_status glia_relu(glia_graph *g, const char *name, int x, int *out);
+glia_status glia_leaky_relu(glia_graph *g, const char *name, int x, float slope, int *out);
+glia_status glia_elu(glia_graph *g, const char *name, int x, float alpha, int *out);
+glia_status glia_sigmoid(glia_graph *g, const char *name, int x, int *out);
+glia_status glia_tanh(glia_graph *g, const char *name, int x, int *out);
+glia_status glia_linear(glia_graph *g, const char *name, int x, int *out); /* identity */
+glia_status glia_softmax(glia_graph *g, const char *name, int x, int *out);
+glia_status glia_log_softmax(glia_graph *g, const char *name, int x, int *out);
+/* Maxout (Goodfellow et al. 2013): channels C = k*M -> M, y[m] = max_j x[m*k + j]. */
+glia_status glia_maxout(glia_graph *g, const char *name, int x, int k, int *out);
+
+/* Inverted dropout: in training y = x * mask / (1 - p); at inference y = x. */
+glia_status glia_dropout(glia_graph *g, const char *name, int x, float p, int *out);
+/* Batch normalisation over axis 1 (x [N,C] or [N,C,H,W]); gamma/beta [C] parameters,
+ * running mean/var [C] buffers; running = (1-momentum)*running + momentum*batch (PyTorch's
+ * convention, unbiased variance for the running estimate). */
+glia_status glia_batchnorm(glia_graph *g, const char *name, int x, int gamma, int beta,
+                           int running_mean, int running_var, float eps, float momentum,
+                           int *out);
+/* AlexNet's local response normalisation across channels (PyTorch's LocalResponseNorm):
+ * b_c = a_c / (k + alpha/size * sum_{c' in window} a_c'^2)^beta */
+glia_status glia_lrn(glia_graph *g, const char *name, int x, int size, float alpha, float beta,
+                     float k, int *out);
+
+/* Losses: scalar outputs, mean over the batch.
+ * softmax cross-entropy: logits [N,C], labels [N] holding class indices as floats. */
+glia_status glia_softmax_cross_entropy(glia_graph *g, const char *name, int logits, int labels,
+                                       int *out);
+glia_status glia_mse_loss(glia_graph *g, const char *name, int pred, int target, int *out);
+glia_status glia_bce_with_logits(glia_graph *g, const char *name, int logits, int target,
+                                 int *out);
+
+/* ---------------------------------------------------------------- op catalogue */
+typedef struct glia_op_info {
+    const char *name, *summary, *inputs, *outputs;
+} glia_op_info;
+int glia_num_ops(void);
+const glia_op_info *glia_op_get(int i); /* NULL past the end */
+
+/* ---------------------------------------------------------------- gradient check
+ * Compares the analytic gradient of L = sum(seed * y), seed random, with central differences
+ * (computed in double) for every element of `wrt` (an input or parameter). Elements at a kink
+ * (the two one-sided differences disagree) are skipped. Returns GLIA_OK and the worst relative
+ * error in *max_rel_err. The graph's RNG is reset before each forward so dropout masks repeat. */
+glia_status glia_gradcheck(glia_graph *g, int y, int wrt, float eps, double *max_rel_err,
+                           int64_t *n_checked);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,221 @@
+/* compile.c: gradient requirements and the memory plan.
+ *
+ * Time line of one step with n nodes (creation order is topological):
+ *   forward of node i at time i, backward of node i at time 2n-1-i.
+ * Every activation and every gradient of an op node is an interval [first write, last read]
+ * on that line with a size. Intervals that do not overlap in time may share memory; they are
+ * placed in one arena, largest first, each at the lowest offset that does not collide with an
+ * already placed interval that overlaps it in time (greedy first fit, as in TensorFlow's BFC
+ * planner and ggml's allocator). Inputs, parameters, buffers and parameter gradients own their
+ * memory; so a step allocates nothing. */
+#include "internal.h"
+#include <stdlib.h>
+#include <string.h>
+
+#define ALIGN 64
+
+typedef struct {
+    int node;
+    int is_grad;
+    long start, end;
+    size_t bytes, offset;
+} interval;
+
+void glia__plan_free(glia_graph *g) {
+    free(g->arena);
+    free(g->workspace);
+    free(g->saved_block);
+    free(g->param_grads);
+    free(g->grad_ready);
+    free(g->n_consumers);
+    g->arena = g->workspace = g->saved_block = NULL;
+    g->param_grads = NULL;
+    g->grad_ready = NULL;
+    g->n_consumers = NULL;
+    for (int i = 0; i < g->n_nodes; i++) {
+        glia_node *n = &g->nodes[i];
+        if (n->kind == NODE_OP) n->val = NULL;
+        if (n->kind != NODE_INPUT) n->grad = NULL;
+        n->saved = NULL;
+    }
+    g->compiled = false;
+}
+
+static size_t align_up(size_t x) { return (x + ALIGN - 1) / ALIGN * ALIGN; }
+
+static int by_size_desc(const void *a, const void *b) {
+    const interval *x = a, *y = b;
+    if (x->bytes != y->bytes) return x->bytes < y->bytes ? 1 : -1;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Greedy first fit: returns the arena size. */
+static size_t place(interval *iv, int m) {
+    qsort(iv, (size_t)m, sizeof *iv, by_size_desc);
+    size_t total = 0;
+    for (int i = 0; i < m; i++) {
+        size_t off = 0;
+        for (;;) { /* move past every placed, time-overlapping block we collide with */
+            int moved = 0;
+            for (int j = 0; j < i; j++) {
+                if (iv[j].end < iv[i].start || iv[i].end < iv[j].start) continue;
+                if (off + iv[i].bytes <= iv[j].offset || iv[j].offset + iv[j].bytes <= off) continue;
+                off = iv[j].offset + iv[j].bytes;
+                moved = 1;
+            }
+            if (!moved) break;
+        }
+        iv[i].offset = off;
+        if (off + iv[i].bytes > total) total = off + iv[i].bytes;
+    }
+    return total;
+}
+
+static glia_status nomem(const char *what, size_t bytes) {
+    return glia__err(GLIA_ENOMEM, "compile: out of memory allocating %zu bytes for %s", bytes, what);
+}
+
+glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
+    if (!g) return glia__err(GLIA_EINVAL, "glia_graph_compile: graph is NULL");
+    glia__plan_free(g);
+    int n = g->n_nodes;
+    if (n <= 0) return glia__err(GLIA_ESTATE, "compile: the graph is empty");
+    bool bwd = (flags & GLIA_COMPILE_BACKWARD) != 0;
+    g->compile_flags = flags;
+
+    /* inputs (re)allocate: their shape follows the batch size */
+    for (int i = 0; i < n; i++) {
+        glia_node *x = &g->nodes[i];
+        if (x->kind != NODE_INPUT) continue;
+        size_t bytes = (size_t)glia__numel(x) * sizeof(float);
+        float *v = realloc(x->owned_val, bytes);
+        if (!v) return nomem(x->name, bytes);
+        if (!x->owned_val) memset(v, 0, bytes);
+        x->owned_val = x->val = v;
+        free(x->owned_grad);
+        x->owned_grad = x->grad = NULL;
+    }
+
+    /* gradient requirements flow forward from trainable parameters and inputs that ask */
+    g->n_consumers = calloc((size_t)n, sizeof(int));
+    g->grad_ready = calloc((size_t)n, 1);
+    if (!g->n_consumers || !g->grad_ready) return nomem("the plan", (size_t)n * 5);
+    for (int i = 0; i < n; i++) {
+        glia_node *x = &g->nodes[i];
+        x->needs_grad = false;
+        x->bwd_runs = false;
+        if (!bwd) continue;
+        if (x->kind == NODE_PARAM) x->needs_grad = x->trainable;
+        else if (x->kind == NODE_INPUT) x->needs_grad = x->user_requires_grad;
+        else if (x->kind == NODE_OP)
+            for (int k = 0; k < x->n_in; k++)
+                if (glia__in(g, x, k)->needs_grad) x->needs_grad = x->bwd_runs = true;
+    }
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++) g->n_consumers[g->nodes[i].in[k]]++;
+
+    /* lifetimes */
+    interval *iv = calloc((size_t)2 * (size_t)n, sizeof *iv);
+    if (!iv) return nomem("the plan", (size_t)n * sizeof *iv * 2);
+    int m = 0;
+    long T = 2L * n; /* end of step */
+    size_t ws = 0, saved = 0, pgrad = 0;
+    for (int i = 0; i < n; i++) {
+        glia_node *x = &g->nodes[i];
+        if (x->kind == NODE_PARAM && x->needs_grad) pgrad += align_up((size_t)glia__numel(x) * 4);
+        if (x->kind != NODE_OP) continue;
+        const glia_op_def *d = glia__ops[x->op];
+        if (x->ws_bytes > ws) ws = x->ws_bytes;
+        saved += align_up(x->saved_bytes);
+        bool output = g->n_consumers[i] == 0;
+        bool keep = output || x->retained;
+        interval v = {i, 0, i, i, align_up((size_t)glia__numel(x) * sizeof(float)), 0};
+        if (x->bwd_runs && (d->flags & OPF_BWD_OUTPUT)) v.end = 2 * n - 1 - i;
+        if (keep) v.end = T;
+        interval gr = {i, 1, T, -1, v.bytes, 0};
+        if (keep && x->needs_grad) gr.start = n, gr.end = T;
+        if (x->bwd_runs && gr.end < 2 * n - 1 - i) gr.end = 2 * n - 1 - i;
+        for (int c = i + 1; c < n; c++) {
+            glia_node *y = &g->nodes[c];
+            for (int k = 0; k < y->n_in; k++) {
+                if (y->in[k] != i) continue;
+                if (v.end < c) v.end = c;
+                if (y->bwd_runs) {
+                    long tb = 2L * n - 1 - c;
+                    if ((glia__ops[y->op]->flags & OPF_BWD_INPUTS) && v.end < tb) v.end = tb;
+                    if (x->needs_grad && gr.start > tb) gr.start = tb;
+                }
+            }
+        }
+        iv[m++] = v;
+        if (x->needs_grad) {
+            if (gr.end < gr.start) gr.end = gr.start;
+            iv[m++] = gr;
+        }
+    }
+    size_t no_reuse = 0;
+    for (int j = 0; j < m; j++) no_reuse += iv[j].bytes;
+    size_t arena = place(iv, m);
+
+    g->arena = arena ? aligned_alloc(ALIGN, arena) : NULL;
+    g->workspace = ws ? aligned_alloc(ALIGN, align_up(ws)) : NULL;
+    g->saved_block = saved ? aligned_alloc(ALIGN, saved) : NULL;
+    g->param_grads = pgrad ? aligned_alloc(ALIGN, pgrad) : NULL;
+    if ((arena && !g->arena) || (ws && !g->workspace) || (saved && !g->saved_block) ||
+        (pgrad && !g->param_grads)) {
+        free(iv);
+        glia__plan_free(g);
+        return nomem("activations", arena + ws + saved + pgrad);
+    }
+    if (saved) memset(g->saved_block, 0, saved);
+    if (pgrad) memset(g->param_grads, 0, pgrad);
+    for (int j = 0; j < m; j++) {
+        glia_node *x = &g->nodes[iv[j].node];
+        float *p = (float *)((char *)g->arena + iv[j].offset);
+        if (iv[j].is_grad) x->grad = p;
+        else x->val = p;
+    }
+    free(iv);
+    size_t so = 0, po = 0;
+    for (int i = 0; i < n; i++) {
+        glia_node *x = &g->nodes[i];
+        if (x->kind == NODE_OP && x->saved_bytes) {
+            x->saved = (char *)g->saved_block + so;
+            so += align_up(x->saved_bytes);
+        }
+        if (x->kind == NODE_PARAM && x->needs_grad) {
+            x->grad = (float *)((char *)g->param_grads + po);
+            po += align_up((size_t)glia__numel(x) * 4);
+        }
+        if (x->kind == NODE_INPUT && x->needs_grad) {
+            size_t bytes = (size_t)glia__numel(x) * sizeof(float);
+            x->owned_grad = x->grad = calloc(1, bytes);
+            if (!x->grad) {
+                glia__plan_free(g);
+                return nomem(x->name, bytes);
+            }
+        }
+    }
+    g->arena_bytes = arena;
+    g->arena_no_reuse = no_reuse;
+    g->ws_bytes = ws;
+    g->saved_bytes_total = saved;
+    g->param_bytes = pgrad;
+    g->compiled = true;
+    return GLIA_OK;
+}
+
+glia_status glia_graph_memory(const glia_graph *g, glia_memory_stats *out) {
+    if (!g || !out) return glia__err(GLIA_EINVAL, "glia_graph_memory: NULL argument");
+    if (!g->compiled) return glia__err(GLIA_ESTATE, "glia_graph_memory: the graph is not compiled");
+    out->arena = g->arena_bytes;
+    out->arena_no_reuse = g->arena_no_reuse;
+    out->workspace = g->ws_bytes;
+    out->saved = g->saved_bytes_total;
+    size_t p = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].kind == NODE_PARAM || g->nodes[i].kind == NODE_BUFFER)
+            p += (size_t)glia__numel(&g->nodes[i]) * sizeof(float);
+    out->params = p;
+    return GLIA_OK;
+}

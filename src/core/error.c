@@ -1,0 +1,31 @@
+/* error.c: the thread-local last-error message every failing call sets. */
+#include "internal.h"
+#include <stdarg.h>
+#include <stdio.h>
+
+static _Thread_local char last_error[1024];
+
+const char *glia_last_error(void) { return last_error; }
+
+glia_status glia__err(glia_status s, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+const char *glia_status_name(glia_status s) {
+    switch (s) {
+    case GLIA_OK: return "ok";
+    case GLIA_EINVAL: return "invalid argument";
+    case GLIA_ESHAPE: return "shape error";
+    case GLIA_ENOMEM: return "out of memory";
+    case GLIA_EIO: return "i/o error";
+    case GLIA_ERANGE: return "value out of range";
+    case GLIA_ESTATE: return "bad state";
+    }
+    return "unknown status";
+}
+
+const char *glia_version(void) { return GLIA_VERSION; }

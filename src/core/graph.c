@@ -1,0 +1,241 @@
+/* graph.c: building a graph node by node. Nodes are appended, and an op's inputs must already
+ * exist, so creation order is a topological order and cycles cannot be built. */
+#include "internal.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void glia__plan_free(glia_graph *g); /* compile.c */
+
+glia_status glia_graph_new(glia_graph **out) {
+    if (!out) return glia__err(GLIA_EINVAL, "glia_graph_new: out is NULL");
+    glia_graph *g = calloc(1, sizeof *g);
+    if (!g) return glia__err(GLIA_ENOMEM, "glia_graph_new: out of memory");
+    glia_rng_seed(&g->rng, 42, 54);
+    *out = g;
+    return GLIA_OK;
+}
+
+void glia_graph_free(glia_graph *g) {
+    if (!g) return;
+    glia__plan_free(g);
+    for (int i = 0; i < g->n_nodes; i++) {
+        free(g->nodes[i].owned_val);
+        free(g->nodes[i].owned_grad);
+    }
+    free(g->nodes);
+    free(g);
+}
+
+glia_status glia__check_node(const glia_graph *g, int node) {
+    if (!g) return glia__err(GLIA_EINVAL, "graph is NULL");
+    if (node < 0 || node >= g->n_nodes)
+        return glia__err(GLIA_EINVAL, "node %d does not exist (the graph has %d nodes)", node,
+                         g->n_nodes);
+    return GLIA_OK;
+}
+
+const char *glia__where(const glia_graph *g, const glia_node *n) {
+    static _Thread_local char buf[160];
+    const char *op = n->kind == NODE_OP ? glia__ops[n->op]->name : glia_node_op(g, (int)(n - g->nodes));
+    snprintf(buf, sizeof buf, "%s '%s'", op, n->name);
+    return buf;
+}
+
+static glia_status new_node(glia_graph *g, glia_node_kind kind, const char *prefix,
+                            const char *name, glia_node **out) {
+    if (name) {
+        if (strlen(name) >= GLIA_NAME_MAX)
+            return glia__err(GLIA_EINVAL, "node name '%.40s...' is longer than %d characters", name,
+                             GLIA_NAME_MAX - 1);
+        if (!name[0]) return glia__err(GLIA_EINVAL, "node name is empty");
+        for (int i = 0; i < g->n_nodes; i++)
+            if (!strcmp(g->nodes[i].name, name))
+                return glia__err(GLIA_EINVAL, "a node named '%s' already exists", name);
+    }
+    if (g->n_nodes == g->cap_nodes) {
+        int cap = g->cap_nodes ? 2 * g->cap_nodes : 32;
+        glia_node *nn = realloc(g->nodes, (size_t)cap * sizeof *nn);
+        if (!nn) return glia__err(GLIA_ENOMEM, "out of memory adding node '%s'", name ? name : prefix);
+        g->nodes = nn;
+        g->cap_nodes = cap;
+    }
+    glia_node *n = &g->nodes[g->n_nodes];
+    memset(n, 0, sizeof *n);
+    n->kind = kind;
+    if (name) snprintf(n->name, sizeof n->name, "%s", name);
+    else snprintf(n->name, sizeof n->name, "%s_%d", prefix, g->n_nodes);
+    *out = n;
+    return GLIA_OK;
+}
+
+static glia_status make_leaf(glia_graph *g, glia_node_kind kind, const char *what, const char *name,
+                             int ndim, const int64_t *dims, int *out) {
+    if (!g || !out) return glia__err(GLIA_EINVAL, "glia_%s: graph or out is NULL", what);
+    if (ndim < 0 || ndim > GLIA_MAX_DIMS || (ndim > 0 && !dims))
+        return glia__err(GLIA_ESHAPE, "%s '%s': %d dimensions (0..%d allowed)", what,
+                         name ? name : "?", ndim, GLIA_MAX_DIMS);
+    int64_t numel = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (dims[i] <= 0 || dims[i] > ((int64_t)1 << 40))
+            return glia__err(GLIA_ESHAPE, "%s '%s': dimension %d is %lld (must be positive)", what,
+                             name ? name : "?", i, (long long)dims[i]);
+        numel *= dims[i];
+        if (numel > ((int64_t)1 << 40))
+            return glia__err(GLIA_ESHAPE, "%s '%s': too many elements", what, name ? name : "?");
+    }
+    glia_node *n;
+    glia_status s = new_node(g, kind, what, name, &n);
+    if (s) return s;
+    n->shape.ndim = ndim;
+    for (int i = 0; i < ndim; i++) n->shape.dim[i] = dims[i];
+    n->trainable = kind == NODE_PARAM;
+    if (kind != NODE_INPUT) { /* inputs get memory at compile: the batch may still change */
+        n->owned_val = calloc((size_t)numel, sizeof(float));
+        if (!n->owned_val) return glia__err(GLIA_ENOMEM, "out of memory for %s '%s'", what, n->name);
+        n->val = n->owned_val;
+    }
+    g->compiled = false;
+    *out = g->n_nodes++;
+    return GLIA_OK;
+}
+
+glia_status glia_input(glia_graph *g, const char *name, int ndim, const int64_t *dims, int *out) {
+    return make_leaf(g, NODE_INPUT, "input", name, ndim, dims, out);
+}
+glia_status glia_param(glia_graph *g, const char *name, int ndim, const int64_t *dims, int *out) {
+    return make_leaf(g, NODE_PARAM, "param", name, ndim, dims, out);
+}
+glia_status glia_buffer(glia_graph *g, const char *name, int ndim, const int64_t *dims, int *out) {
+    return make_leaf(g, NODE_BUFFER, "buffer", name, ndim, dims, out);
+}
+
+glia_status glia__add_op(glia_graph *g, const char *opname, const char *name, int n_in,
+                         const int *in, const int *ia, int n_ia, const float *fa, int n_fa,
+                         int *out) {
+    if (!g || !out) return glia__err(GLIA_EINVAL, "%s: graph or out is NULL", opname);
+    int op = glia__op_index(opname);
+    if (op < 0) return glia__err(GLIA_EINVAL, "unknown op '%s'", opname);
+    const glia_op_def *d = glia__ops[op];
+    if (n_in < d->min_in || n_in > d->max_in || n_in > GLIA_MAX_INPUTS)
+        return glia__err(GLIA_EINVAL, "%s '%s': %d inputs given, %d..%d expected", opname,
+                         name ? name : "?", n_in, d->min_in, d->max_in);
+    for (int k = 0; k < n_in; k++)
+        if (in[k] < 0 || in[k] >= g->n_nodes)
+            return glia__err(GLIA_EINVAL, "%s '%s': input %d is node %d, which does not exist",
+                             opname, name ? name : "?", k, in[k]);
+    glia_node *n;
+    glia_status s = new_node(g, NODE_OP, opname, name, &n);
+    if (s) return s;
+    n->op = op;
+    n->n_in = n_in;
+    memcpy(n->in, in, (size_t)n_in * sizeof *in);
+    if (n_ia) memcpy(n->ia, ia, (size_t)n_ia * sizeof *ia);
+    if (n_fa) memcpy(n->fa, fa, (size_t)n_fa * sizeof *fa);
+    s = d->infer(g, n);
+    if (s) return s; /* the node is not kept: n_nodes was not advanced */
+    int64_t numel = glia__numel(n);
+    if (numel <= 0 || numel > ((int64_t)1 << 40))
+        return glia__err(GLIA_ESHAPE, "%s: output would have %lld elements", glia__where(g, n),
+                         (long long)numel);
+    g->compiled = false;
+    *out = g->n_nodes++;
+    return GLIA_OK;
+}
+
+int glia_graph_num_nodes(const glia_graph *g) { return g ? g->n_nodes : 0; }
+
+glia_status glia_graph_find(const glia_graph *g, const char *name, int *out) {
+    if (!g || !name || !out) return glia__err(GLIA_EINVAL, "glia_graph_find: NULL argument");
+    for (int i = 0; i < g->n_nodes; i++)
+        if (!strcmp(g->nodes[i].name, name)) {
+            *out = i;
+            return GLIA_OK;
+        }
+    return glia__err(GLIA_EINVAL, "no node named '%s'", name);
+}
+
+const char *glia_node_name(const glia_graph *g, int node) {
+    return glia__check_node(g, node) ? NULL : g->nodes[node].name;
+}
+
+const char *glia_node_op(const glia_graph *g, int node) {
+    if (glia__check_node(g, node)) return NULL;
+    switch (g->nodes[node].kind) {
+    case NODE_INPUT: return "input";
+    case NODE_PARAM: return "param";
+    case NODE_BUFFER: return "buffer";
+    case NODE_OP: return glia__ops[g->nodes[node].op]->name;
+    }
+    return NULL;
+}
+
+glia_status glia_node_shape(const glia_graph *g, int node, glia_shape *out) {
+    glia_status s = glia__check_node(g, node);
+    if (s) return s;
+    if (!out) return glia__err(GLIA_EINVAL, "glia_node_shape: out is NULL");
+    *out = g->nodes[node].shape;
+    return GLIA_OK;
+}
+
+int glia_node_is_param(const glia_graph *g, int node) {
+    return !glia__check_node(g, node) && g->nodes[node].kind == NODE_PARAM;
+}
+
+glia_status glia_node_set_trainable(glia_graph *g, int node, int trainable) {
+    glia_status s = glia__check_node(g, node);
+    if (s) return s;
+    if (g->nodes[node].kind != NODE_PARAM)
+        return glia__err(GLIA_EINVAL, "node '%s' is not a parameter; only parameters can be frozen",
+                         g->nodes[node].name);
+    if (g->nodes[node].trainable != (trainable != 0)) g->compiled = false;
+    g->nodes[node].trainable = trainable != 0;
+    return GLIA_OK;
+}
+
+int glia_node_trainable(const glia_graph *g, int node) {
+    return !glia__check_node(g, node) && g->nodes[node].trainable;
+}
+
+glia_status glia_node_requires_grad(glia_graph *g, int node, int on) {
+    glia_status s = glia__check_node(g, node);
+    if (s) return s;
+    if (g->nodes[node].kind != NODE_INPUT)
+        return glia__err(GLIA_EINVAL, "node '%s' is not an input (use glia_node_set_trainable for "
+                         "parameters)", g->nodes[node].name);
+    if (g->nodes[node].user_requires_grad != (on != 0)) g->compiled = false;
+    g->nodes[node].user_requires_grad = on != 0;
+    return GLIA_OK;
+}
+
+glia_status glia_node_retain(glia_graph *g, int node) {
+    glia_status s = glia__check_node(g, node);
+    if (s) return s;
+    if (!g->nodes[node].retained) g->compiled = false;
+    g->nodes[node].retained = true;
+    return GLIA_OK;
+}
+
+void glia_graph_set_training(glia_graph *g, int training) {
+    if (g) g->training = training != 0;
+}
+int glia_graph_training(const glia_graph *g) { return g && g->training; }
+glia_rng *glia_graph_rng(glia_graph *g) { return g ? &g->rng : NULL; }
+
+glia_status glia_graph_set_batch(glia_graph *g, int64_t batch) {
+    if (!g) return glia__err(GLIA_EINVAL, "glia_graph_set_batch: graph is NULL");
+    if (batch <= 0) return glia__err(GLIA_EINVAL, "batch size %lld must be positive", (long long)batch);
+    for (int i = 0; i < g->n_nodes; i++) {
+        glia_node *n = &g->nodes[i];
+        if (n->kind == NODE_INPUT) {
+            if (n->shape.ndim == 0)
+                return glia__err(GLIA_ESHAPE, "input '%s' is a scalar and has no batch dimension", n->name);
+            n->shape.dim[0] = batch;
+        } else if (n->kind == NODE_OP) {
+            glia_status s = glia__ops[n->op]->infer(g, n);
+            if (s) return s;
+        }
+    }
+    g->compiled = false;
+    return GLIA_OK;
+}

@@ -1,0 +1,110 @@
+/* internal.h: the graph's node structure and the contract every op follows.
+ *
+ * One op = one glia_op_def: shape inference (which also sizes the op's workspace and saved
+ * state), forward, backward. Backward ADDS into the gradients of its inputs (the runner zeroes
+ * each gradient buffer before its first writer), so a node that feeds several consumers gets
+ * the sum of their contributions. */
+#ifndef GLIA_INTERNAL_H
+#define GLIA_INTERNAL_H
+
+#include "glia.h"
+#include <stdbool.h>
+
+#define GLIA_MAX_INPUTS 16
+#define GLIA_NAME_MAX 64
+#define GLIA_IA 16 /* integer attributes per node */
+#define GLIA_FA 4  /* float attributes per node */
+
+typedef enum { NODE_INPUT, NODE_PARAM, NODE_BUFFER, NODE_OP } glia_node_kind;
+
+typedef struct glia_node {
+    glia_node_kind kind;
+    int op;                         /* index into the op table (NODE_OP) */
+    char name[GLIA_NAME_MAX];
+    int n_in;
+    int in[GLIA_MAX_INPUTS];
+    glia_shape shape;
+    int ia[GLIA_IA];                /* op attributes, meaning documented in each op's file */
+    float fa[GLIA_FA];
+
+    /* sizes from infer */
+    size_t ws_bytes;                /* scratch used during forward or backward only */
+    size_t saved_bytes;             /* state kept from forward to backward (argmax, masks) */
+
+    /* flags */
+    bool trainable;                 /* params */
+    bool user_requires_grad;        /* inputs */
+    bool retained;
+
+    /* set by compile */
+    bool needs_grad;                /* gradient flows through this node */
+    bool bwd_runs;                  /* its backward is called (needs_grad and an input needs grad) */
+    float *val;
+    float *grad;
+    void *saved;
+    float *owned_val, *owned_grad;  /* inputs, params, buffers own their memory */
+} glia_node;
+
+/* op flags: what backward reads, so the memory plan keeps those values alive */
+#define OPF_BWD_INPUTS 1u  /* backward reads the inputs' values */
+#define OPF_BWD_OUTPUT 2u  /* backward reads the output value */
+
+typedef struct glia_op_def {
+    const char *name;
+    const char *summary;
+    const char *inputs;
+    const char *outputs;
+    int min_in, max_in;
+    unsigned flags;
+    /* Sets n->shape (and ws_bytes, saved_bytes) from the inputs' shapes and attributes. */
+    glia_status (*infer)(glia_graph *g, glia_node *n);
+    glia_status (*forward)(glia_graph *g, glia_node *n);
+    void (*backward)(glia_graph *g, glia_node *n);
+} glia_op_def;
+
+struct glia_graph {
+    glia_node *nodes;
+    int n_nodes, cap_nodes;
+    bool training;
+    bool compiled;
+    unsigned compile_flags;
+    glia_rng rng;
+
+    /* compiled plan */
+    int *order;                     /* topological order (nodes are created in order, so 0..n-1) */
+    unsigned char *grad_ready;      /* per backward pass: gradient buffer holds data */
+    void *arena;                    /* activations and gradients, reused by lifetime */
+    void *workspace;
+    void *saved_block;
+    float *param_grads;
+    size_t arena_bytes, arena_no_reuse, ws_bytes, saved_bytes_total, param_bytes;
+    int *n_consumers;
+};
+
+/* errors */
+glia_status glia__err(glia_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* op table */
+extern const glia_op_def *const glia__ops[];
+int glia__op_count(void);
+int glia__op_index(const char *name);
+
+/* graph helpers for ops */
+static inline glia_node *glia__in(glia_graph *g, const glia_node *n, int k) {
+    return &g->nodes[n->in[k]];
+}
+glia_status glia__add_op(glia_graph *g, const char *op, const char *name, int n_in,
+                         const int *in, const int *ia, int n_ia, const float *fa, int n_fa,
+                         int *out);
+glia_status glia__check_node(const glia_graph *g, int node);
+/* "op 'conv2d' node 'conv1'": for error messages */
+const char *glia__where(const glia_graph *g, const glia_node *n);
+static inline int64_t glia__numel(const glia_node *n) { return glia_shape_numel(&n->shape); }
+/* Shape equality. */
+bool glia__shape_eq(const glia_shape *a, const glia_shape *b);
+
+#endif

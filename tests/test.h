@@ -1,0 +1,63 @@
+/* test.h: a small test harness. TEST(name) registers a function; CHECK fails the test with the
+ * file and line; the runner prints "N passed, N failed". */
+#ifndef GLIA_TEST_H
+#define GLIA_TEST_H
+#include "glia.h"
+#include <math.h>
+#include <stdio.h>
+
+typedef void (*test_fn)(void);
+void test_register(const char *name, const char *file, test_fn fn);
+void test_fail(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+extern int test_failed_flag;
+
+#define TEST(name)                                                                     \
+    static void name(void);                                                            \
+    __attribute__((constructor)) static void name##_reg(void) {                        \
+        test_register(#name, __FILE__, name);                                          \
+    }                                                                                  \
+    static void name(void)
+
+#define CHECK(cond)                                                                    \
+    do {                                                                               \
+        if (!(cond)) { test_fail(__FILE__, __LINE__, "CHECK(%s)", #cond); return; }    \
+    } while (0)
+#define CHECK_MSG(cond, ...)                                                           \
+    do {                                                                               \
+        if (!(cond)) { test_fail(__FILE__, __LINE__, __VA_ARGS__); return; }           \
+    } while (0)
+/* a glia call that must succeed */
+#define OK(call)                                                                       \
+    do {                                                                               \
+        glia_status s_ = (call);                                                       \
+        if (s_ != GLIA_OK) {                                                           \
+            test_fail(__FILE__, __LINE__, "%s -> %s: %s", #call, glia_status_name(s_), \
+                      glia_last_error());                                              \
+            return;                                                                    \
+        }                                                                              \
+    } while (0)
+#define CHECK_NEAR(a, b, tol)                                                          \
+    do {                                                                               \
+        double a_ = (a), b_ = (b);                                                     \
+        if (!(fabs(a_ - b_) <= (tol)))                                                 \
+            { test_fail(__FILE__, __LINE__, "%s = %.9g, %s = %.9g, tolerance %g", #a, a_, #b, b_, (double)(tol)); return; } \
+    } while (0)
+
+/* helpers (util.c) */
+void fill_uniform(float *x, int64_t n, float lo, float hi, uint64_t seed);
+/* max |a-b| / (atol_scale + |b|) over n values; index of the worst in *worst */
+double max_rel_diff(const float *a, const float *b, int64_t n, double floor, int64_t *worst);
+/* Builds nothing: checks d(sum(seed*y))/d(wrt) by finite differences, failing the test on error. */
+int gradcheck_ok(glia_graph *g, int y, int wrt, double tol, const char *file, int line);
+#define GRADCHECK(g, y, wrt, tol)                                                      \
+    do { if (!gradcheck_ok(g, y, wrt, tol, __FILE__, __LINE__)) return; } while (0)
+
+/* Golden files (tests/golden/NAME.txt, written by the scripts in scripts/golden/ from PyTorch):
+ *   tensor NAME NDIM D0 D1 ...\n  values...\n */
+typedef struct golden golden;
+golden *golden_load(const char *name); /* NULL (and a failed test) if missing */
+void golden_free(golden *gd);
+/* the tensor's values, and its shape in *shape; NULL if absent */
+const float *golden_get(golden *gd, const char *tensor, glia_shape *shape);
+#endif

@@ -1,0 +1,98 @@
+/* util.c: shared test helpers: random fills, comparisons, gradient checks, golden files. */
+#include "test.h"
+#include <stdlib.h>
+#include <string.h>
+
+void fill_uniform(float *x, int64_t n, float lo, float hi, uint64_t seed) {
+    glia_rng r;
+    glia_rng_seed(&r, seed, 3);
+    for (int64_t i = 0; i < n; i++) x[i] = lo + (hi - lo) * glia_rng_uniform(&r);
+}
+
+double max_rel_diff(const float *a, const float *b, int64_t n, double floor, int64_t *worst) {
+    double m = 0;
+    int64_t w = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]) / (floor + fabs((double)b[i]));
+        if (d > m || d != d) { m = d; w = i; }
+        if (d != d) { m = INFINITY; break; }
+    }
+    if (worst) *worst = w;
+    return m;
+}
+
+int gradcheck_ok(glia_graph *g, int y, int wrt, double tol, const char *file, int line) {
+    double err = 0;
+    int64_t n = 0;
+    glia_status s = glia_gradcheck(g, y, wrt, 1e-3f, &err, &n);
+    if (s) {
+        test_fail(file, line, "gradcheck of %s: %s", glia_node_name(g, wrt), glia_last_error());
+        return 0;
+    }
+    if (n == 0) {
+        test_fail(file, line, "gradcheck of %s checked no element", glia_node_name(g, wrt));
+        return 0;
+    }
+    if (!(err <= tol)) {
+        test_fail(file, line, "gradcheck of %s: relative error %.3g > %.3g (%lld elements)",
+                  glia_node_name(g, wrt), err, tol, (long long)n);
+        return 0;
+    }
+    return 1;
+}
+
+#define MAX_GT 64
+struct golden {
+    int n;
+    char name[MAX_GT][64];
+    glia_shape shape[MAX_GT];
+    float *data[MAX_GT];
+};
+
+void golden_free(golden *gd) {
+    if (!gd) return;
+    for (int i = 0; i < gd->n; i++) free(gd->data[i]);
+    free(gd);
+}
+
+golden *golden_load(const char *name) {
+    char path[512];
+    const char *dir = getenv("GLIA_GOLDEN_DIR");
+    snprintf(path, sizeof path, "%s/%s.txt", dir ? dir : "tests/golden", name);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        test_fail(__FILE__, __LINE__, "golden file %s is missing (scripts/golden/)", path);
+        return NULL;
+    }
+    golden *gd = calloc(1, sizeof *gd);
+    char word[64];
+    while (gd && fscanf(f, "%63s", word) == 1) {
+        if (word[0] == '#') { int c; while ((c = fgetc(f)) != '\n' && c != EOF) {} continue; }
+        if (strcmp(word, "tensor") || gd->n == MAX_GT) break;
+        int i = gd->n;
+        glia_shape *s = &gd->shape[i];
+        if (fscanf(f, "%63s %d", gd->name[i], &s->ndim) != 2 || s->ndim < 0 || s->ndim > GLIA_MAX_DIMS) break;
+        for (int d = 0; d < s->ndim; d++) {
+            long long v;
+            if (fscanf(f, "%lld", &v) != 1) v = 0;
+            s->dim[d] = v;
+        }
+        int64_t n = glia_shape_numel(s);
+        gd->data[i] = malloc((size_t)(n ? n : 1) * sizeof(float));
+        for (int64_t j = 0; j < n; j++)
+            if (fscanf(f, "%f", &gd->data[i][j]) != 1) gd->data[i][j] = NAN;
+        gd->n++;
+    }
+    fclose(f);
+    return gd;
+}
+
+const float *golden_get(golden *gd, const char *tensor, glia_shape *shape) {
+    for (int i = 0; gd && i < gd->n; i++)
+        if (!strcmp(gd->name[i], tensor)) {
+            if (shape) *shape = gd->shape[i];
+            return gd->data[i];
+        }
+    test_fail(__FILE__, __LINE__, "golden tensor '%s' is missing", tensor);
+    return NULL;
+}
