@@ -60,4 +60,13 @@ golden *golden_load(const char *name); /* NULL (and a failed test) if missing */
 void golden_free(golden *gd);
 /* the tensor's values, and its shape in *shape; NULL if absent */
 const float *golden_get(golden *gd, const char *tensor, glia_shape *shape);
+
+/* Runs a golden case: copies golden tensors named names[i] into nodes[i] (inputs get
+ * requires_grad), compiles, runs forward, compares y with golden "y", runs backward seeded with
+ * golden "seed" and compares each node's gradient with golden "d<name>".
+ * Tolerance: |got - want| / (1e-3 + |want|) <= tol. Returns 0 (and fails the test) on mismatch. */
+int golden_check(glia_graph *g, const char *file, int y, int n, const char *const *names,
+                 const int *nodes, double tol);
+#define GOLDEN_CHECK(g, file, y, n, names, nodes, tol) \
+    do { if (!golden_check(g, file, y, n, names, nodes, tol)) return; } while (0)
 #endif

@@ -1,5 +1,7 @@
 /* test_dense.c: dense layer against a naive loop, finite differences, and PyTorch. */
 #include "test.h"
+#include <stdlib.h>
+#include <string.h>
 
 TEST(dense_gradcheck) {
     glia_graph *g;
@@ -16,5 +18,69 @@ TEST(dense_gradcheck) {
     GRADCHECK(g, y, x, 1e-2);
     GRADCHECK(g, y, w, 1e-2);
     GRADCHECK(g, y, b, 1e-2);
+    glia_graph_free(g);
+}
+
+/* plain loops: y[n,o] = b[o] + sum_k x[n,k] w[o,k]; dx, dw, db for L = sum(seed * y) */
+TEST(dense_matches_naive) {
+    enum { N = 3, K = 7, O = 5 };
+    glia_graph *g;
+    OK(glia_graph_new(&g));
+    int x, w, b, y;
+    OK(glia_input(g, "x", 2, (int64_t[]){N, K}, &x));
+    OK(glia_param(g, "w", 2, (int64_t[]){O, K}, &w));
+    OK(glia_param(g, "b", 1, (int64_t[]){O}, &b));
+    OK(glia_dense(g, "fc", x, w, b, &y));
+    OK(glia_node_requires_grad(g, x, 1));
+    OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+    float *X = glia_node_value(g, x), *W = glia_node_value(g, w), *B = glia_node_value(g, b);
+    float seed[N * O];
+    fill_uniform(X, N * K, -1, 1, 4);
+    fill_uniform(W, O * K, -1, 1, 5);
+    fill_uniform(B, O, -1, 1, 6);
+    fill_uniform(seed, N * O, -1, 1, 7);
+    OK(glia_graph_forward(g));
+    OK(glia_graph_backward(g, y, seed, 0));
+    float ry[N * O], rdx[N * K] = {0}, rdw[O * K] = {0}, rdb[O] = {0};
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < O; o++) {
+            double s = B[o];
+            for (int k = 0; k < K; k++) s += (double)X[n * K + k] * W[o * K + k];
+            ry[n * O + o] = (float)s;
+            rdb[o] += seed[n * O + o];
+            for (int k = 0; k < K; k++) {
+                rdx[n * K + k] += seed[n * O + o] * W[o * K + k];
+                rdw[o * K + k] += seed[n * O + o] * X[n * K + k];
+            }
+        }
+    CHECK(max_rel_diff(glia_node_value(g, y), ry, N * O, 1e-3, NULL) < 1e-5);
+    CHECK(max_rel_diff(glia_node_grad(g, x), rdx, N * K, 1e-3, NULL) < 1e-5);
+    CHECK(max_rel_diff(glia_node_grad(g, w), rdw, O * K, 1e-3, NULL) < 1e-5);
+    CHECK(max_rel_diff(glia_node_grad(g, b), rdb, O, 1e-3, NULL) < 1e-5);
+    glia_graph_free(g);
+}
+
+TEST(dense_golden_pytorch) {
+    glia_graph *g;
+    OK(glia_graph_new(&g));
+    int x, w, b, y;
+    OK(glia_input(g, "x", 4, (int64_t[]){3, 2, 2, 2}, &x));
+    OK(glia_param(g, "w", 2, (int64_t[]){5, 8}, &w));
+    OK(glia_param(g, "b", 1, (int64_t[]){5}, &b));
+    OK(glia_dense(g, "fc", x, w, b, &y));
+    GOLDEN_CHECK(g, "basic_dense", y, 3, ((const char *[]){"x", "w", "b"}), ((int[]){x, w, b}), 1e-5);
+    glia_graph_free(g);
+}
+
+TEST(dense_shape_error_names_node) {
+    glia_graph *g;
+    OK(glia_graph_new(&g));
+    int x, w, y;
+    OK(glia_input(g, "x", 2, (int64_t[]){3, 5}, &x));
+    OK(glia_param(g, "w", 2, (int64_t[]){4, 6}, &w));
+    CHECK(glia_dense(g, "fc1", x, w, -1, &y) == GLIA_ESHAPE);
+    CHECK(strstr(glia_last_error(), "fc1") && strstr(glia_last_error(), "[4, 6]") &&
+          strstr(glia_last_error(), "[3, 5]"));
+    CHECK(glia_graph_num_nodes(g) == 2); /* the failed op was not added */
     glia_graph_free(g);
 }

@@ -96,3 +96,71 @@ const float *golden_get(golden *gd, const char *tensor, glia_shape *shape) {
     test_fail(__FILE__, __LINE__, "golden tensor '%s' is missing", tensor);
     return NULL;
 }
+
+static int compare(const char *file, const char *what, const float *got, const float *want,
+                   int64_t n, double tol) {
+    int64_t worst;
+    double d = max_rel_diff(got, want, n, 1e-3, &worst);
+    if (!(d <= tol)) {
+        test_fail(__FILE__, __LINE__, "%s: %s differs from PyTorch: element %lld is %.9g, expected "
+                  "%.9g (relative %.3g > %.3g)", file, what, (long long)worst, got[worst],
+                  want[worst], d, tol);
+        return 0;
+    }
+    return 1;
+}
+
+int golden_check(glia_graph *g, const char *file, int y, int n, const char *const *names,
+                 const int *nodes, double tol) {
+    golden *gd = golden_load(file);
+    if (!gd) return 0;
+    int ok = 0;
+    glia_shape s, ys;
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(glia_node_op(g, nodes[i]), "input")) glia_node_requires_grad(g, nodes[i], 1);
+    }
+    if (glia_graph_compile(g, GLIA_COMPILE_BACKWARD)) {
+        test_fail(__FILE__, __LINE__, "%s: compile: %s", file, glia_last_error());
+        goto done;
+    }
+    for (int i = 0; i < n; i++) {
+        const float *v = golden_get(gd, names[i], &s);
+        if (!v) goto done;
+        if (glia_node_set(g, nodes[i], v, glia_shape_numel(&s))) {
+            test_fail(__FILE__, __LINE__, "%s: setting %s: %s", file, names[i], glia_last_error());
+            goto done;
+        }
+    }
+    if (glia_graph_forward(g)) {
+        test_fail(__FILE__, __LINE__, "%s: forward: %s", file, glia_last_error());
+        goto done;
+    }
+    const float *want = golden_get(gd, "y", &s);
+    const float *seed = golden_get(gd, "seed", NULL);
+    if (!want || !seed || glia_node_shape(g, y, &ys)) goto done;
+    if (glia_shape_numel(&ys) != glia_shape_numel(&s)) {
+        test_fail(__FILE__, __LINE__, "%s: output has %lld values, PyTorch %lld", file,
+                  (long long)glia_shape_numel(&ys), (long long)glia_shape_numel(&s));
+        goto done;
+    }
+    if (!compare(file, "y", glia_node_value(g, y), want, glia_shape_numel(&s), tol)) goto done;
+    if (glia_graph_backward(g, y, seed, 0)) {
+        test_fail(__FILE__, __LINE__, "%s: backward: %s", file, glia_last_error());
+        goto done;
+    }
+    for (int i = 0; i < n; i++) {
+        char dn[80];
+        snprintf(dn, sizeof dn, "d%s", names[i]);
+        const float *dw = golden_get(gd, dn, &s);
+        const float *got = glia_node_grad(g, nodes[i]);
+        if (!dw || !got) {
+            if (!got) test_fail(__FILE__, __LINE__, "%s: no gradient for %s: %s", file, names[i], glia_last_error());
+            goto done;
+        }
+        if (!compare(file, dn, got, dw, glia_shape_numel(&s), tol)) goto done;
+    }
+    ok = 1;
+done:
+    golden_free(gd);
+    return ok;
+}

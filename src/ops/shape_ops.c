@@ -1,7 +1,203 @@
-/* placeholder: being written */
+/* shape_ops.c: concat, slice, reshape (and flatten) — ops that move values without arithmetic.
+ *
+ * A tensor seen around one axis is [outer, dim(axis), inner] with outer the product of the
+ * dimensions before the axis and inner the product after it; concat and slice copy runs of
+ * `inner`-sized blocks, and their backward copies (adds) the same runs the other way. */
 #include "../core/internal.h"
-static glia_status ni(glia_graph *g, glia_node *n) { (void)g; (void)n; return glia__err(GLIA_EINVAL, "not implemented"); }
-static void nb(glia_graph *g, glia_node *n) { (void)g; (void)n; }
-const glia_op_def glia__op_concat = {"concat", "", "", "", 1, 16, 0, ni, ni, nb};
-const glia_op_def glia__op_slice = {"slice", "", "", "", 1, 16, 0, ni, ni, nb};
-const glia_op_def glia__op_reshape = {"reshape", "", "", "", 1, 16, 0, ni, ni, nb};
+#include <string.h>
+
+static void around(const glia_shape *s, int axis, int64_t *outer, int64_t *inner) {
+    *outer = *inner = 1;
+    for (int d = 0; d < axis; d++) *outer *= s->dim[d];
+    for (int d = axis + 1; d < s->ndim; d++) *inner *= s->dim[d];
+}
+
+/* ---------------------------------------------------------------- concat: ia[0] = axis */
+static glia_status concat_infer(glia_graph *g, glia_node *n) {
+    int axis = n->ia[0];
+    const glia_shape *s0 = &glia__in(g, n, 0)->shape;
+    if (axis < 0 || axis >= s0->ndim)
+        return glia__err(GLIA_ESHAPE, "%s: axis %d is outside the %d dimensions of '%s'",
+                         glia__where(g, n), axis, s0->ndim, glia__in(g, n, 0)->name);
+    n->shape = *s0;
+    for (int k = 1; k < n->n_in; k++) {
+        const glia_shape *s = &glia__in(g, n, k)->shape;
+        bool fits = s->ndim == s0->ndim;
+        for (int d = 0; fits && d < s->ndim; d++) fits = d == axis || s->dim[d] == s0->dim[d];
+        if (!fits) {
+            char a[96], b[96];
+            return glia__err(GLIA_ESHAPE, "%s: '%s' %s and '%s' %s differ outside axis %d",
+                             glia__where(g, n), glia__in(g, n, 0)->name,
+                             glia_shape_str(s0, a, sizeof a), glia__in(g, n, k)->name,
+                             glia_shape_str(s, b, sizeof b), axis);
+        }
+        n->shape.dim[axis] += s->dim[axis];
+    }
+    return GLIA_OK;
+}
+
+/* copies (or, backward, adds) input k's block into the output at its channel offset */
+static void concat_move(glia_graph *g, glia_node *n, bool backward) {
+    int axis = n->ia[0];
+    int64_t outer, inner, off = 0, total = n->shape.dim[axis];
+    around(&n->shape, axis, &outer, &inner);
+    for (int k = 0; k < n->n_in; k++) {
+        glia_node *x = glia__in(g, n, k);
+        int64_t run = x->shape.dim[axis] * inner;
+        if (!backward || x->grad) {
+#pragma omp parallel for schedule(static)
+            for (int64_t o = 0; o < outer; o++) {
+                float *yb = (backward ? n->grad : n->val) + (o * total + off) * inner;
+                if (!backward) memcpy(yb, x->val + o * run, (size_t)run * sizeof(float));
+                else
+                    for (int64_t i = 0; i < run; i++) x->grad[o * run + i] += yb[i];
+            }
+        }
+        off += x->shape.dim[axis];
+    }
+}
+static glia_status concat_forward(glia_graph *g, glia_node *n) {
+    concat_move(g, n, false);
+    return GLIA_OK;
+}
+static void concat_backward(glia_graph *g, glia_node *n) { concat_move(g, n, true); }
+
+const glia_op_def glia__op_concat = {"concat", "concatenation along an axis (1: channels)",
+                                     "x1, x2, ... (equal outside the axis)", "y", 1,
+                                     GLIA_MAX_INPUTS, 0, concat_infer, concat_forward,
+                                     concat_backward};
+
+glia_status glia_concat(glia_graph *g, const char *name, int n, const int *xs, int axis, int *out) {
+    if (n < 1 || n > GLIA_MAX_INPUTS || !xs)
+        return glia__err(GLIA_EINVAL, "concat '%s': %d inputs (1..%d allowed)", name ? name : "?",
+                         n, GLIA_MAX_INPUTS);
+    return glia__add_op(g, "concat", name, n, xs, &axis, 1, NULL, 0, out);
+}
+
+/* ---------------------------------------------------------------- slice: ia = axis, start, end */
+static glia_status slice_infer(glia_graph *g, glia_node *n) {
+    const glia_node *x = glia__in(g, n, 0);
+    int axis = n->ia[0], start = n->ia[1], end = n->ia[2];
+    char a[96];
+    if (axis < 0 || axis >= x->shape.ndim)
+        return glia__err(GLIA_ESHAPE, "%s: axis %d is outside the %d dimensions of '%s'",
+                         glia__where(g, n), axis, x->shape.ndim, x->name);
+    if (start < 0 || end > x->shape.dim[axis] || start >= end)
+        return glia__err(GLIA_ESHAPE, "%s: [%d, %d) is not a non-empty range of axis %d of '%s' %s",
+                         glia__where(g, n), start, end, axis, x->name,
+                         glia_shape_str(&x->shape, a, sizeof a));
+    n->shape = x->shape;
+    n->shape.dim[axis] = end - start;
+    return GLIA_OK;
+}
+static void slice_move(glia_graph *g, glia_node *n, bool backward) {
+    glia_node *x = glia__in(g, n, 0);
+    int axis = n->ia[0];
+    int64_t outer, inner;
+    around(&x->shape, axis, &outer, &inner);
+    int64_t run = n->shape.dim[axis] * inner, xrun = x->shape.dim[axis] * inner;
+    int64_t off = (int64_t)n->ia[1] * inner;
+    if (backward && !x->grad) return;
+#pragma omp parallel for schedule(static)
+    for (int64_t o = 0; o < outer; o++) {
+        if (!backward)
+            memcpy(n->val + o * run, x->val + o * xrun + off, (size_t)run * sizeof(float));
+        else
+            for (int64_t i = 0; i < run; i++) x->grad[o * xrun + off + i] += n->grad[o * run + i];
+    }
+}
+static glia_status slice_forward(glia_graph *g, glia_node *n) {
+    slice_move(g, n, false);
+    return GLIA_OK;
+}
+static void slice_backward(glia_graph *g, glia_node *n) { slice_move(g, n, true); }
+
+const glia_op_def glia__op_slice = {"slice", "x[..., start:end, ...] along one axis", "x", "y",
+                                    1, 1, 0, slice_infer, slice_forward, slice_backward};
+
+/* Negative start/end count from the end, as in Python. */
+glia_status glia_slice(glia_graph *g, const char *name, int x, int axis, int64_t start,
+                       int64_t end, int *out) {
+    glia_status s = glia__check_node(g, x);
+    if (s) return s;
+    const glia_shape *xs = &g->nodes[x].shape;
+    if (axis >= 0 && axis < xs->ndim) {
+        if (start < 0) start += xs->dim[axis];
+        if (end < 0) end += xs->dim[axis];
+    }
+    if (start < -1 || end > (int64_t)1 << 30 || start > (int64_t)1 << 30 || end < -1)
+        return glia__err(GLIA_ESHAPE, "slice '%s': range [%lld, %lld) is out of bounds",
+                         name ? name : "?", (long long)start, (long long)end);
+    int ia[3] = {axis, (int)start, (int)end};
+    return glia__add_op(g, "slice", name, 1, &x, ia, 3, NULL, 0, out);
+}
+
+/* ---------------------------------------------------------------- reshape
+ * ia[0] = k, ia[1..k] = the per-sample dims (one may be -1); output [N, dims...] with N the
+ * input's batch, so a reshape follows glia_graph_set_batch. Flatten is reshape to [N, -1]. */
+static glia_status reshape_infer(glia_graph *g, glia_node *n) {
+    const glia_node *x = glia__in(g, n, 0);
+    int k = n->ia[0], free_dim = -1;
+    char a[96];
+    if (x->shape.ndim < 1)
+        return glia__err(GLIA_ESHAPE, "%s: input '%s' is a scalar", glia__where(g, n), x->name);
+    int64_t per = glia__numel(x) / x->shape.dim[0], known = 1;
+    n->shape.ndim = k + 1;
+    n->shape.dim[0] = x->shape.dim[0];
+    for (int i = 0; i < k; i++) {
+        int d = n->ia[1 + i];
+        if (d == -1 && free_dim < 0) free_dim = i;
+        else if (d <= 0)
+            return glia__err(GLIA_ESHAPE, "%s: dimension %d is %d (positive, or one -1)",
+                             glia__where(g, n), i + 1, d);
+        else known *= d;
+        n->shape.dim[1 + i] = d;
+    }
+    if (free_dim >= 0) {
+        if (per % known)
+            return glia__err(GLIA_ESHAPE, "%s: cannot reshape '%s' %s: %lld values per sample are "
+                             "not a multiple of %lld", glia__where(g, n), x->name,
+                             glia_shape_str(&x->shape, a, sizeof a), (long long)per,
+                             (long long)known);
+        n->shape.dim[1 + free_dim] = per / known;
+        known = per;
+    }
+    if (known != per)
+        return glia__err(GLIA_ESHAPE, "%s: cannot reshape '%s' %s (%lld values per sample) to "
+                         "%lld values per sample", glia__where(g, n), x->name,
+                         glia_shape_str(&x->shape, a, sizeof a), (long long)per, (long long)known);
+    return GLIA_OK;
+}
+static glia_status reshape_forward(glia_graph *g, glia_node *n) {
+    memcpy(n->val, glia__in(g, n, 0)->val, (size_t)glia__numel(n) * sizeof(float));
+    return GLIA_OK;
+}
+static void reshape_backward(glia_graph *g, glia_node *n) {
+    float *dx = glia__in(g, n, 0)->grad;
+    if (!dx) return;
+    int64_t N = glia__numel(n);
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < N; i++) dx[i] += n->grad[i];
+}
+const glia_op_def glia__op_reshape = {"reshape", "same values, new per-sample shape (flatten)",
+                                      "x[N,...]", "y[N,dims...]", 1, 1, 0, reshape_infer,
+                                      reshape_forward, reshape_backward};
+
+glia_status glia_reshape(glia_graph *g, const char *name, int x, int ndim, const int64_t *dims,
+                         int *out) {
+    if (ndim < 0 || ndim > GLIA_MAX_DIMS - 1 || (ndim && !dims))
+        return glia__err(GLIA_ESHAPE, "reshape '%s': %d per-sample dimensions (0..%d allowed)",
+                         name ? name : "?", ndim, GLIA_MAX_DIMS - 1);
+    int ia[GLIA_MAX_DIMS] = {ndim};
+    for (int i = 0; i < ndim; i++) {
+        if (dims[i] > (int64_t)1 << 30 || dims[i] < -1)
+            return glia__err(GLIA_ESHAPE, "reshape '%s': dimension %lld is out of range",
+                             name ? name : "?", (long long)dims[i]);
+        ia[1 + i] = (int)dims[i];
+    }
+    return glia__add_op(g, "reshape", name, 1, &x, ia, ndim + 1, NULL, 0, out);
+}
+
+glia_status glia_flatten(glia_graph *g, const char *name, int x, int *out) {
+    return glia_reshape(g, name, x, 1, (int64_t[]){-1}, out);
+}

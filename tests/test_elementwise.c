@@ -1,0 +1,88 @@
+/* test_elementwise.c: add/sub/mul with broadcasting, scale: gradients, a naive reference, PyTorch. */
+#include "test.h"
+#include <string.h>
+
+static int build2(glia_graph **g, glia_status (*op)(glia_graph *, const char *, int, int, int *),
+                  int na, const int64_t *da, int nb, const int64_t *db, int *a, int *b, int *y) {
+    if (glia_graph_new(g)) return 0;
+    if (glia_input(*g, "a", na, da, a) || glia_param(*g, "b", nb, db, b) ||
+        op(*g, "op", *a, *b, y))
+        return 0;
+    return 1;
+}
+
+TEST(ew_gradcheck_broadcast) {
+    glia_status (*ops[3])(glia_graph *, const char *, int, int, int *) = {glia_add, glia_sub, glia_mul};
+    for (int k = 0; k < 3; k++) {
+        glia_graph *g;
+        int a, b, y;
+        CHECK_MSG(build2(&g, ops[k], 4, (int64_t[]){2, 3, 2, 2}, 3, (int64_t[]){3, 1, 1}, &a, &b, &y),
+                  "build: %s", glia_last_error());
+        OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+        fill_uniform(glia_node_value(g, a), 24, -1, 1, 10 + k);
+        fill_uniform(glia_node_value(g, b), 3, -1, 1, 20 + k);
+        GRADCHECK(g, y, a, 1e-2);
+        GRADCHECK(g, y, b, 1e-2);
+        glia_graph_free(g);
+    }
+}
+
+/* naive: y[n,c,h,w] = a[n,c,h,w] * b[c] and the summed gradient of b */
+TEST(ew_mul_bias_matches_naive) {
+    glia_graph *g;
+    int a, b, y;
+    CHECK(build2(&g, glia_mul, 4, (int64_t[]){2, 3, 2, 2}, 3, (int64_t[]){3, 1, 1}, &a, &b, &y));
+    OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+    float *A = glia_node_value(g, a), *B = glia_node_value(g, b), seed[24], ry[24], rdb[3] = {0};
+    fill_uniform(A, 24, -1, 1, 1);
+    fill_uniform(B, 3, -1, 1, 2);
+    fill_uniform(seed, 24, -1, 1, 3);
+    OK(glia_graph_forward(g));
+    OK(glia_graph_backward(g, y, seed, 0));
+    for (int n = 0; n < 2; n++)
+        for (int c = 0; c < 3; c++)
+            for (int i = 0; i < 4; i++) {
+                int j = (n * 3 + c) * 4 + i;
+                ry[j] = A[j] * B[c];
+                rdb[c] += seed[j] * A[j];
+            }
+    CHECK(max_rel_diff(glia_node_value(g, y), ry, 24, 1e-3, NULL) == 0);
+    CHECK(max_rel_diff(glia_node_grad(g, b), rdb, 3, 1e-3, NULL) < 1e-6);
+    glia_graph_free(g);
+}
+
+TEST(ew_golden_pytorch) {
+    struct { const char *file; glia_status (*op)(glia_graph *, const char *, int, int, int *);
+             int na; int64_t da[4]; int nb; int64_t db[4]; } cases[] = {
+        {"basic_add_bias", glia_add, 4, {2, 3, 4, 5}, 3, {3, 1, 1}},
+        {"basic_sub_bcast", glia_sub, 3, {2, 1, 4}, 2, {3, 1}},
+        {"basic_mul_bcast", glia_mul, 3, {2, 3, 4}, 1, {4}},
+        {"basic_residual", glia_add, 4, {2, 3, 4, 4}, 4, {2, 3, 4, 4}},
+    };
+    for (int k = 0; k < 4; k++) {
+        glia_graph *g;
+        int a, b, y;
+        CHECK(build2(&g, cases[k].op, cases[k].na, cases[k].da, cases[k].nb, cases[k].db, &a, &b, &y));
+        GOLDEN_CHECK(g, cases[k].file, y, 2, ((const char *[]){"a", "b"}), ((int[]){a, b}), 1e-5);
+        glia_graph_free(g);
+    }
+}
+
+TEST(ew_scale_and_errors) {
+    glia_graph *g;
+    OK(glia_graph_new(&g));
+    int x, y, b, z;
+    OK(glia_input(g, "x", 2, (int64_t[]){2, 3}, &x));
+    OK(glia_scale(g, "s", x, -2.5f, &y));
+    OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+    float *X = glia_node_value(g, x);
+    fill_uniform(X, 6, -1, 1, 9);
+    OK(glia_graph_forward(g));
+    for (int i = 0; i < 6; i++) CHECK(glia_node_value(g, y)[i] == -2.5f * X[i]);
+    GRADCHECK(g, y, x, 1e-2);
+    OK(glia_param(g, "b", 1, (int64_t[]){4}, &b));
+    CHECK(glia_add(g, "bad_add", x, b, &z) == GLIA_ESHAPE);
+    CHECK(strstr(glia_last_error(), "bad_add") && strstr(glia_last_error(), "[2, 3]") &&
+          strstr(glia_last_error(), "[4]"));
+    glia_graph_free(g);
+}
