@@ -1,6 +1,150 @@
-/* placeholder: being written */
+/* softmax.c: softmax and log-softmax along axis 1 (PyTorch's dim=1), for x [N, C, ...] of rank
+ * >= 2: [N, C] class scores or [N, C, H, W] per-pixel scores (each n and spatial position is
+ * normalised over its C channels). No attributes.
+ *
+ *   m = max_c x_c                   (subtracted first, so e^(x - m) <= 1 never overflows)
+ *   softmax      y_c = e^(x_c - m) / sum_c' e^(x_c' - m)
+ *                dx_c += y_c (dy_c - sum_c' dy_c' y_c')
+ *   log_softmax  y_c = (x_c - m) - log sum_c' e^(x_c' - m)   (the log as log1p, see below)
+ *                dx_c += dy_c - e^(y_c) sum_c' dy_c'
+ * Both backwards read only the output (OPF_BWD_OUTPUT).
+ *
+ * The input is seen as [N, C, S] with S the product of the spatial sizes. The loops run over
+ * blocks of up to SM_BLOCK consecutive spatial positions of one sample (channels outer, positions
+ * inner: contiguous reads), blocks in parallel; each sum runs over c in order inside one block, so
+ * results are bit-exact for any number of threads. */
 #include "../core/internal.h"
-static glia_status ni(glia_graph *g, glia_node *n) { (void)g; (void)n; return glia__err(GLIA_EINVAL, "not implemented"); }
-static void nb(glia_graph *g, glia_node *n) { (void)g; (void)n; }
-const glia_op_def glia__op_softmax = {"softmax", "", "", "", 1, 16, 0, ni, ni, nb};
-const glia_op_def glia__op_log_softmax = {"log_softmax", "", "", "", 1, 16, 0, ni, ni, nb};
+#include <math.h>
+
+enum { SM_BLOCK = 64 };
+
+typedef struct {
+    int64_t N, C, S, nblk;
+} sm_dims;
+
+static sm_dims dims_of(const glia_node *n) {
+    sm_dims d = {n->shape.dim[0], n->shape.dim[1], 1, 0};
+    for (int i = 2; i < n->shape.ndim; i++) d.S *= n->shape.dim[i];
+    d.nblk = (d.S + SM_BLOCK - 1) / SM_BLOCK;
+    return d;
+}
+
+static glia_status sm_infer(glia_graph *g, glia_node *n) {
+    glia_node *x = glia__in(g, n, 0);
+    if (x->shape.ndim < 2) {
+        char a[96];
+        return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; %s works along axis 1 and "
+                         "needs [N, C] or [N, C, ...] (rank >= 2)", glia__where(g, n), x->name,
+                         glia_shape_str(&x->shape, a, sizeof a), glia__ops[n->op]->name);
+    }
+    n->shape = x->shape;
+    n->ws_bytes = n->saved_bytes = 0;
+    return GLIA_OK;
+}
+
+static void sm_forward_impl(glia_graph *g, glia_node *n, int log_out) {
+    const float *x = glia__in(g, n, 0)->val;
+    float *y = n->val;
+    sm_dims d = dims_of(n);
+    const int64_t C = d.C, S = d.S, jobs = d.N * d.nblk;
+#pragma omp parallel for schedule(static) if (jobs > 1 && C * S * jobs >= 16384)
+    for (int64_t job = 0; job < jobs; job++) {
+        int64_t b = job / d.nblk, s0 = job % d.nblk * SM_BLOCK;
+        int bs = (int)(S - s0 < SM_BLOCK ? S - s0 : SM_BLOCK);
+        const float *xb = x + b * C * S + s0;
+        float *yb = y + b * C * S + s0;
+        float mx[SM_BLOCK], sum[SM_BLOCK];
+        for (int t = 0; t < bs; t++) {
+            mx[t] = xb[t];
+            sum[t] = 0;
+        }
+        for (int64_t c = 1; c < C; c++)
+            for (int t = 0; t < bs; t++) {
+                float v = xb[c * S + t];
+                mx[t] = v > mx[t] ? v : mx[t];
+            }
+        if (log_out) {
+            /* log sum = log1p(sum - 1): each maximum adds exactly 1, so the terms below the
+             * maximum are summed apart (sum[]) and the maxima counted (ties[]); a log of a sum
+             * near 1 would lose the digits of the small log-probabilities near 0 */
+            float ties[SM_BLOCK];
+            for (int t = 0; t < bs; t++) ties[t] = -1;
+            for (int64_t c = 0; c < C; c++)
+                for (int t = 0; t < bs; t++) {
+                    float v = xb[c * S + t];
+                    int top = v == mx[t];
+                    ties[t] += top ? 1.0f : 0.0f;
+                    sum[t] += top ? 0.0f : expf(v - mx[t]); /* a NaN lands here */
+                }
+            for (int t = 0; t < bs; t++) sum[t] = log1pf(sum[t] + ties[t]);
+            for (int64_t c = 0; c < C; c++)
+                for (int t = 0; t < bs; t++) yb[c * S + t] = (xb[c * S + t] - mx[t]) - sum[t];
+        } else {
+            for (int64_t c = 0; c < C; c++)
+                for (int t = 0; t < bs; t++) {
+                    float e = expf(xb[c * S + t] - mx[t]);
+                    sum[t] += e;
+                    yb[c * S + t] = e;
+                }
+            for (int t = 0; t < bs; t++) sum[t] = 1.0f / sum[t];
+            for (int64_t c = 0; c < C; c++)
+                for (int t = 0; t < bs; t++) yb[c * S + t] *= sum[t];
+        }
+    }
+}
+
+static void sm_backward_impl(glia_graph *g, glia_node *n, int log_out) {
+    float *dx = glia__in(g, n, 0)->grad;
+    if (!dx) return;
+    const float *y = n->val, *dy = n->grad;
+    sm_dims d = dims_of(n);
+    const int64_t C = d.C, S = d.S, jobs = d.N * d.nblk;
+#pragma omp parallel for schedule(static) if (jobs > 1 && C * S * jobs >= 16384)
+    for (int64_t job = 0; job < jobs; job++) {
+        int64_t b = job / d.nblk, s0 = job % d.nblk * SM_BLOCK, off = b * C * S + s0;
+        int bs = (int)(S - s0 < SM_BLOCK ? S - s0 : SM_BLOCK);
+        const float *yb = y + off, *gb = dy + off;
+        float *xb = dx + off;
+        float acc[SM_BLOCK];
+        for (int t = 0; t < bs; t++) acc[t] = 0;
+        if (log_out) { /* acc = sum_c dy_c */
+            for (int64_t c = 0; c < C; c++)
+                for (int t = 0; t < bs; t++) acc[t] += gb[c * S + t];
+            for (int64_t c = 0; c < C; c++)
+                for (int t = 0; t < bs; t++)
+                    xb[c * S + t] += gb[c * S + t] - expf(yb[c * S + t]) * acc[t];
+        } else { /* acc = sum_c dy_c y_c */
+            for (int64_t c = 0; c < C; c++)
+                for (int t = 0; t < bs; t++) acc[t] += gb[c * S + t] * yb[c * S + t];
+            for (int64_t c = 0; c < C; c++)
+                for (int t = 0; t < bs; t++)
+                    xb[c * S + t] += yb[c * S + t] * (gb[c * S + t] - acc[t]);
+        }
+    }
+}
+
+static glia_status softmax_forward(glia_graph *g, glia_node *n) {
+    sm_forward_impl(g, n, 0);
+    return GLIA_OK;
+}
+static glia_status log_softmax_forward(glia_graph *g, glia_node *n) {
+    sm_forward_impl(g, n, 1);
+    return GLIA_OK;
+}
+static void softmax_backward(glia_graph *g, glia_node *n) { sm_backward_impl(g, n, 0); }
+static void log_softmax_backward(glia_graph *g, glia_node *n) { sm_backward_impl(g, n, 1); }
+
+const glia_op_def glia__op_softmax = {
+    "softmax", "softmax along axis 1: y = exp(x - max) / sum exp(x - max)", "x[N,C,...]",
+    "y[N,C,...]", 1, 1, OPF_BWD_OUTPUT, sm_infer, softmax_forward, softmax_backward};
+const glia_op_def glia__op_log_softmax = {
+    "log_softmax", "log of softmax along axis 1: y = x - max - log sum exp(x - max)",
+    "x[N,C,...]", "y[N,C,...]", 1, 1, OPF_BWD_OUTPUT, sm_infer, log_softmax_forward,
+    log_softmax_backward};
+
+glia_status glia_softmax(glia_graph *g, const char *name, int x, int *out) {
+    return glia__add_op(g, "softmax", name, 1, &x, NULL, 0, NULL, 0, out);
+}
+glia_status glia_log_softmax(glia_graph *g, const char *name, int x, int *out) {
+    return glia__add_op(g, "log_softmax", name, 1, &x, NULL, 0, NULL, 0, out);
+}
