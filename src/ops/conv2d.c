@@ -1,6 +1,290 @@
-/* placeholder: being written */
+/* conv2d.c: 2-D convolution (cross-correlation, as PyTorch's nn.Conv2d), by im2col + GEMM.
+ *
+ *   x[N,C,H,W], w[O,C/G,kh,kw], b[O] (optional)  ->  y[N,O,OH,OW]
+ *   OH = (H + pad_top + pad_bottom - dil_h (kh - 1) - 1) / stride_h + 1   (floor), same for OW
+ *
+ * For each image and each group g (G groups, Cg = C/G input and Og = O/G output channels,
+ * K = Cg kh kw, P = OH OW):
+ *   col[C kh kw, P] = im2col(x[n])                      (zero padding, dilation, stride)
+ *   y[n][g]  = w[g] (Og x K) . col[g] (K x P)           (+ b)
+ * Backward, L = sum(dy * y):
+ *   dw[g] += dy[n][g] (Og x P) . col[g]^T                (beta = 1, images in order 0..N-1)
+ *   col[g] = w[g]^T (K x Og) . dy[n][g]                 then dx[n] += col2im(col)
+ *   db[o] += sum over n, then p, of dy[n][o][p]          (one fixed order, in double)
+ * A 1x1, stride-1, unpadded convolution skips im2col: the image [C, H*W] already is the column
+ * matrix, and dx is accumulated straight into x->grad by the GEMM (beta = 1).
+ *
+ * The column buffer lives in the graph's shared workspace (n->ws_bytes, sized by infer); it is
+ * scratch only: backward recomputes im2col instead of keeping anything there from forward.
+ *
+ * Threads and determinism: cblas_sgemm is never called inside an OpenMP region (OpenBLAS has
+ * its own pool; nesting the two oversubscribes). The OpenMP loops (im2col, col2im, bias, db)
+ * each give every output element to exactly one thread and sum it in a fixed order: im2col is
+ * split by column row, col2im by input channel (a channel's rows are added serially, in kernel
+ * order), db by output channel. No loop splits one sum across threads, so results are
+ * bit-identical for any number of OpenMP threads.
+ *
+ * Attributes, n->ia:
+ *   [0] stride_h  [1] stride_w  [2] pad_top  [3] pad_bottom  [4] pad_left  [5] pad_right
+ *   [6] dilation_h  [7] dilation_w  [8] groups
+ * The builder turns the parameters' 0 (= default) into 1 for stride, dilation and groups;
+ * infer rejects the rest (negative values). */
 #include "../core/internal.h"
-static glia_status ni(glia_graph *g, glia_node *n) { (void)g; (void)n; return glia__err(GLIA_EINVAL, "not implemented"); }
-static void nb(glia_graph *g, glia_node *n) { (void)g; (void)n; }
-const glia_op_def glia__op_conv2d = {"conv2d", "", "", "", 1, 16, 0, ni, ni, nb};
-glia_status glia_conv2d(glia_graph *g, const char *name, int x, int w, int b, const glia_conv2d_params *p, int *out) { (void)p; int in[3] = {x, w, b}; return glia__add_op(g, "conv2d", name, 3, in, NULL, 0, NULL, 0, out); }
+#include <cblas.h>
+#include <limits.h>
+#include <stdio.h>
+
+enum { A_SH, A_SW, A_PT, A_PB, A_PL, A_PR, A_DH, A_DW, A_G, A_COUNT };
+
+/* geometry of one conv node, read from its inputs and attributes */
+typedef struct {
+    int N, C, H, W, O, kh, kw, OH, OW;
+    int sh, sw, pt, pb, pl, pr, dh, dw, G;
+    int Cg, Og, K;  /* per group: input channels, output channels, K = Cg kh kw */
+    int P;          /* OH OW */
+    int fast;       /* 1x1, stride 1, no padding: no im2col */
+} conv_geom;
+
+static void geom(glia_graph *g, const glia_node *n, conv_geom *c) {
+    const glia_node *x = glia__in(g, n, 0), *w = glia__in(g, n, 1);
+    c->N = (int)x->shape.dim[0];
+    c->C = (int)x->shape.dim[1];
+    c->H = (int)x->shape.dim[2];
+    c->W = (int)x->shape.dim[3];
+    c->O = (int)w->shape.dim[0];
+    c->kh = (int)w->shape.dim[2];
+    c->kw = (int)w->shape.dim[3];
+    c->sh = n->ia[A_SH], c->sw = n->ia[A_SW];
+    c->pt = n->ia[A_PT], c->pb = n->ia[A_PB], c->pl = n->ia[A_PL], c->pr = n->ia[A_PR];
+    c->dh = n->ia[A_DH], c->dw = n->ia[A_DW];
+    c->G = n->ia[A_G];
+    c->OH = (int)n->shape.dim[2];
+    c->OW = (int)n->shape.dim[3];
+    c->Cg = c->C / c->G;
+    c->Og = c->O / c->G;
+    c->K = c->Cg * c->kh * c->kw;
+    c->P = c->OH * c->OW;
+    c->fast = c->kh == 1 && c->kw == 1 && c->sh == 1 && c->sw == 1 && c->pt == 0 &&
+              c->pb == 0 && c->pl == 0 && c->pr == 0;
+}
+
+static glia_status conv_infer(glia_graph *g, glia_node *n) {
+    glia_node *x = glia__in(g, n, 0), *w = glia__in(g, n, 1);
+    char a[96], b[96];
+    static const char *const attr[A_COUNT] = {"stride_h", "stride_w", "pad_top", "pad_bottom",
+                                              "pad_left", "pad_right", "dilation_h",
+                                              "dilation_w", "groups"};
+    for (int i = 0; i < A_COUNT; i++) {
+        int pad = i >= A_PT && i <= A_PR;
+        if (n->ia[i] < (pad ? 0 : 1))
+            return glia__err(GLIA_EINVAL, "%s: %s is %d; it must be %s", glia__where(g, n), attr[i],
+                             n->ia[i], pad ? ">= 0" : ">= 1 (or 0 for the default 1)");
+    }
+    if (x->shape.ndim != 4)
+        return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; conv2d needs [N, C, H, W]",
+                         glia__where(g, n), x->name, glia_shape_str(&x->shape, a, sizeof a));
+    if (w->shape.ndim != 4)
+        return glia__err(GLIA_ESHAPE, "%s: weight '%s' has shape %s; conv2d needs "
+                         "[out, in/groups, kh, kw]", glia__where(g, n), w->name,
+                         glia_shape_str(&w->shape, a, sizeof a));
+    int64_t C = x->shape.dim[1], H = x->shape.dim[2], W = x->shape.dim[3];
+    int64_t O = w->shape.dim[0], Cg = w->shape.dim[1], kh = w->shape.dim[2], kw = w->shape.dim[3];
+    int G = n->ia[A_G];
+    if (C % G)
+        return glia__err(GLIA_ESHAPE, "%s: groups = %d does not divide the %lld input channels of "
+                         "'%s' %s (weight '%s' %s)", glia__where(g, n), G, (long long)C, x->name,
+                         glia_shape_str(&x->shape, a, sizeof a), w->name,
+                         glia_shape_str(&w->shape, b, sizeof b));
+    if (O % G)
+        return glia__err(GLIA_ESHAPE, "%s: groups = %d does not divide the %lld output channels of "
+                         "weight '%s' %s (input '%s' %s)", glia__where(g, n), G, (long long)O,
+                         w->name, glia_shape_str(&w->shape, a, sizeof a), x->name,
+                         glia_shape_str(&x->shape, b, sizeof b));
+    if (Cg * G != C)
+        return glia__err(GLIA_ESHAPE, "%s: channel mismatch: input '%s' %s has %lld channels, but "
+                         "weight '%s' %s with groups = %d expects %lld (weight dim 1 must be "
+                         "C/groups = %lld)", glia__where(g, n), x->name,
+                         glia_shape_str(&x->shape, a, sizeof a), (long long)C, w->name,
+                         glia_shape_str(&w->shape, b, sizeof b), G, (long long)(Cg * G),
+                         (long long)(C / G));
+    if (n->n_in == 3) {
+        glia_node *bias = glia__in(g, n, 2);
+        if (bias->shape.ndim != 1 || bias->shape.dim[0] != O)
+            return glia__err(GLIA_ESHAPE, "%s: bias '%s' has shape %s, expected [%lld] (weight '%s' "
+                             "%s)", glia__where(g, n), bias->name,
+                             glia_shape_str(&bias->shape, a, sizeof a), (long long)O, w->name,
+                             glia_shape_str(&w->shape, b, sizeof b));
+    }
+    int64_t PH = H + n->ia[A_PT] + n->ia[A_PB], PW = W + n->ia[A_PL] + n->ia[A_PR];
+    int64_t eh = (int64_t)n->ia[A_DH] * (kh - 1) + 1, ew = (int64_t)n->ia[A_DW] * (kw - 1) + 1;
+    if (eh > PH || ew > PW)
+        return glia__err(GLIA_ESHAPE, "%s: kernel of weight '%s' %s spans %lldx%lld (with dilation "
+                         "%dx%d) but input '%s' %s is only %lldx%lld after padding",
+                         glia__where(g, n), w->name, glia_shape_str(&w->shape, b, sizeof b),
+                         (long long)eh, (long long)ew, n->ia[A_DH], n->ia[A_DW], x->name,
+                         glia_shape_str(&x->shape, a, sizeof a), (long long)PH, (long long)PW);
+    int64_t OH = (PH - eh) / n->ia[A_SH] + 1, OW = (PW - ew) / n->ia[A_SW] + 1;
+    /* BLAS takes int sizes; keep every GEMM dimension and index well inside int */
+    int64_t rows = C * kh * kw;
+    if (OH * OW > INT_MAX || rows > INT_MAX || O > INT_MAX || H * W > INT_MAX ||
+        PH > INT_MAX || PW > INT_MAX || x->shape.dim[0] > INT_MAX)
+        return glia__err(GLIA_ESHAPE, "%s: input %s with weight %s is too large for one GEMM",
+                         glia__where(g, n), glia_shape_str(&x->shape, a, sizeof a),
+                         glia_shape_str(&w->shape, b, sizeof b));
+    n->shape.ndim = 4;
+    n->shape.dim[0] = x->shape.dim[0];
+    n->shape.dim[1] = O;
+    n->shape.dim[2] = OH;
+    n->shape.dim[3] = OW;
+    int fast = kh == 1 && kw == 1 && n->ia[A_SH] == 1 && n->ia[A_SW] == 1 && PH == H && PW == W;
+    n->ws_bytes = fast ? 0 : (size_t)rows * (size_t)(OH * OW) * sizeof(float);
+    n->saved_bytes = 0;
+    return GLIA_OK;
+}
+
+/* col[(c kh + i) kw + j][oh OW + ow] = x[c][oh sh - pt + i dh][ow sw - pl + j dw], 0 outside */
+static void im2col(const conv_geom *c, const float *x, float *col) {
+    int64_t rows = (int64_t)c->C * c->kh * c->kw;
+#pragma omp parallel for schedule(static) if (rows * c->P > 16384)
+    for (int64_t r = 0; r < rows; r++) {
+        int ch = (int)(r / (c->kh * c->kw)), i = (int)(r / c->kw % c->kh), j = (int)(r % c->kw);
+        const float *xc = x + (size_t)ch * c->H * c->W;
+        float *out = col + (size_t)r * c->P;
+        for (int oh = 0; oh < c->OH; oh++) {
+            int ih = oh * c->sh - c->pt + i * c->dh;
+            float *o = out + (size_t)oh * c->OW;
+            if (ih < 0 || ih >= c->H) {
+                for (int ow = 0; ow < c->OW; ow++) o[ow] = 0.0f;
+                continue;
+            }
+            const float *xr = xc + (size_t)ih * c->W;
+            int iw0 = j * c->dw - c->pl;
+            for (int ow = 0; ow < c->OW; ow++) {
+                int iw = ow * c->sw + iw0;
+                o[ow] = (iw >= 0 && iw < c->W) ? xr[iw] : 0.0f;
+            }
+        }
+    }
+}
+
+/* dx[c][ih][iw] += col[(c, i, j)][oh, ow] at the positions im2col read; one thread per
+ * channel, rows of a channel added in the fixed order (i, j, oh, ow) */
+static void col2im_add(const conv_geom *c, const float *col, float *dx) {
+    int kk = c->kh * c->kw;
+#pragma omp parallel for schedule(static) if ((int64_t)c->C * kk * c->P > 16384)
+    for (int ch = 0; ch < c->C; ch++) {
+        float *xc = dx + (size_t)ch * c->H * c->W;
+        for (int r = 0; r < kk; r++) {
+            int i = r / c->kw, j = r % c->kw;
+            const float *in = col + ((size_t)ch * kk + r) * c->P;
+            for (int oh = 0; oh < c->OH; oh++) {
+                int ih = oh * c->sh - c->pt + i * c->dh;
+                if (ih < 0 || ih >= c->H) continue;
+                float *xr = xc + (size_t)ih * c->W;
+                const float *o = in + (size_t)oh * c->OW;
+                int iw0 = j * c->dw - c->pl;
+                for (int ow = 0; ow < c->OW; ow++) {
+                    int iw = ow * c->sw + iw0;
+                    if (iw >= 0 && iw < c->W) xr[iw] += o[ow];
+                }
+            }
+        }
+    }
+}
+
+static glia_status conv_forward(glia_graph *g, glia_node *n) {
+    conv_geom c;
+    geom(g, n, &c);
+    const float *x = glia__in(g, n, 0)->val, *w = glia__in(g, n, 1)->val;
+    const float *bias = n->n_in == 3 ? glia__in(g, n, 2)->val : NULL;
+    float *y = n->val, *ws = g->workspace;
+    size_t xstride = (size_t)c.C * c.H * c.W, ystride = (size_t)c.O * c.P;
+    for (int i = 0; i < c.N; i++) {
+        const float *xi = x + i * xstride;
+        float *yi = y + i * ystride;
+        const float *col = xi;
+        if (!c.fast) {
+            im2col(&c, xi, ws);
+            col = ws;
+        }
+        for (int gr = 0; gr < c.G; gr++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c.Og, c.P, c.K, 1.0f,
+                        w + (size_t)gr * c.Og * c.K, c.K, col + (size_t)gr * c.K * c.P, c.P, 0.0f,
+                        yi + (size_t)gr * c.Og * c.P, c.P);
+        if (bias) {
+#pragma omp parallel for schedule(static) if ((int64_t)c.O * c.P > 16384)
+            for (int o = 0; o < c.O; o++) {
+                float *yo = yi + (size_t)o * c.P, bo = bias[o];
+                for (int p = 0; p < c.P; p++) yo[p] += bo;
+            }
+        }
+    }
+    return GLIA_OK;
+}
+
+static void conv_backward(glia_graph *g, glia_node *n) {
+    conv_geom c;
+    geom(g, n, &c);
+    glia_node *X = glia__in(g, n, 0), *Wn = glia__in(g, n, 1);
+    const float *x = X->val, *w = Wn->val, *dy = n->grad;
+    float *dx = X->grad, *dw = Wn->grad, *ws = g->workspace;
+    float *db = n->n_in == 3 ? glia__in(g, n, 2)->grad : NULL;
+    size_t xstride = (size_t)c.C * c.H * c.W, ystride = (size_t)c.O * c.P;
+
+    if (db) {
+#pragma omp parallel for schedule(static) if ((int64_t)c.N * c.O * c.P > 16384)
+        for (int o = 0; o < c.O; o++) {
+            double s = 0; /* images in order, then positions in order */
+            for (int i = 0; i < c.N; i++) {
+                const float *d = dy + i * ystride + (size_t)o * c.P;
+                for (int p = 0; p < c.P; p++) s += d[p];
+            }
+            db[o] += (float)s;
+        }
+    }
+    if (!dw && !dx) return;
+    for (int i = 0; i < c.N; i++) {
+        const float *dyi = dy + i * ystride;
+        if (dw) {
+            const float *col = x + i * xstride;
+            if (!c.fast) {
+                im2col(&c, col, ws);
+                col = ws;
+            }
+            for (int gr = 0; gr < c.G; gr++)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c.Og, c.K, c.P, 1.0f,
+                            dyi + (size_t)gr * c.Og * c.P, c.P, col + (size_t)gr * c.K * c.P, c.P,
+                            1.0f, dw + (size_t)gr * c.Og * c.K, c.K);
+        }
+        if (dx) {
+            float *dxi = dx + i * xstride;
+            /* fast path: the "columns" are dx itself, so the GEMM adds into it (beta = 1) */
+            float *dcol = c.fast ? dxi : ws;
+            for (int gr = 0; gr < c.G; gr++)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c.K, c.P, c.Og, 1.0f,
+                            w + (size_t)gr * c.Og * c.K, c.K, dyi + (size_t)gr * c.Og * c.P, c.P,
+                            c.fast ? 1.0f : 0.0f, dcol + (size_t)gr * c.K * c.P, c.P);
+            if (!c.fast) col2im_add(&c, ws, dxi);
+        }
+    }
+}
+
+const glia_op_def glia__op_conv2d = {
+    "conv2d", "2-D convolution (im2col + GEMM): stride, asymmetric padding, dilation, groups",
+    "x[N,C,H,W], w[O,C/groups,kh,kw], b[O]?", "y[N,O,OH,OW]", 2, 3, OPF_BWD_INPUTS, conv_infer,
+    conv_forward, conv_backward};
+
+/* p == NULL: all defaults (stride 1, no padding, dilation 1, one group) */
+glia_status glia_conv2d(glia_graph *g, const char *name, int x, int w, int b,
+                        const glia_conv2d_params *p, int *out) {
+    static const glia_conv2d_params none = {0};
+    if (!p) p = &none;
+    int ia[A_COUNT] = {p->stride_h ? p->stride_h : 1,
+                       p->stride_w ? p->stride_w : 1,
+                       p->pad_top, p->pad_bottom, p->pad_left, p->pad_right,
+                       p->dilation_h ? p->dilation_h : 1,
+                       p->dilation_w ? p->dilation_w : 1,
+                       p->groups ? p->groups : 1};
+    int in[3] = {x, w, b};
+    return glia__add_op(g, "conv2d", name, b >= 0 ? 3 : 2, in, ia, A_COUNT, NULL, 0, out);
+}

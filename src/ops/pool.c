@@ -1,10 +1,284 @@
-/* placeholder: being written */
+/* pool.c: 2-D max and average pooling over windows, and global average pooling (PyTorch's
+ * MaxPool2d, AvgPool2d with count_include_pad=True and ceil_mode=False, AdaptiveAvgPool2d(1)).
+ *
+ *   x[N,C,H,W] -> y[N,C,OH,OW],  OH = floor((H + 2 pad_h - kernel_h) / stride_h) + 1
+ *
+ * Max pooling: padding acts as -infinity (padded cells are never chosen); the first maximum of
+ * a window in row-major order wins a tie, and a NaN wins over numbers (as PyTorch). The index
+ * of the chosen input cell (ih W + iw, within its [H, W] plane; int32) is saved per output in
+ * n->saved, so backward is dx[argmax] += dy and reads neither x nor y.
+ * Average pooling divides the window sum by kernel_h kernel_w, padded cells counting as zeros.
+ * Global average pooling: y[n,c] = mean over H W (summed in double).
+ *
+ * Threads: every loop is split by [H, W] plane (n, c); inside a plane one thread works in a
+ * fixed order, so no sum is split across threads and results are bit-identical for any number
+ * of threads (backward adds into dx of its own plane only).
+ *
+ * Attributes of maxpool2d/avgpool2d, n->ia:
+ *   [0] kernel_h  [1] kernel_w  [2] stride_h  [3] stride_w  [4] pad_h  [5] pad_w
+ * (the builder turns stride 0 into the kernel size). global_avgpool has none. */
 #include "../core/internal.h"
-static glia_status ni(glia_graph *g, glia_node *n) { (void)g; (void)n; return glia__err(GLIA_EINVAL, "not implemented"); }
-static void nb(glia_graph *g, glia_node *n) { (void)g; (void)n; }
-const glia_op_def glia__op_maxpool2d = {"maxpool2d", "", "", "", 1, 16, 0, ni, ni, nb};
-const glia_op_def glia__op_avgpool2d = {"avgpool2d", "", "", "", 1, 16, 0, ni, ni, nb};
-const glia_op_def glia__op_global_avgpool = {"global_avgpool", "", "", "", 1, 16, 0, ni, ni, nb};
-glia_status glia_maxpool2d(glia_graph *g, const char *name, int x, const glia_pool2d_params *p, int *out) { (void)p; return glia__add_op(g, "maxpool2d", name, 1, &x, NULL, 0, NULL, 0, out); }
-glia_status glia_avgpool2d(glia_graph *g, const char *name, int x, const glia_pool2d_params *p, int *out) { (void)p; return glia__add_op(g, "avgpool2d", name, 1, &x, NULL, 0, NULL, 0, out); }
-glia_status glia_global_avgpool(glia_graph *g, const char *name, int x, int *out) { return glia__add_op(g, "global_avgpool", name, 1, &x, NULL, 0, NULL, 0, out); }
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+
+enum { P_KH, P_KW, P_SH, P_SW, P_PH, P_PW, P_COUNT };
+
+typedef struct {
+    int64_t planes; /* N C */
+    int H, W, OH, OW, kh, kw, sh, sw, ph, pw;
+} pool_geom;
+
+static void pgeom(glia_graph *g, const glia_node *n, pool_geom *p) {
+    const glia_node *x = glia__in(g, n, 0);
+    p->planes = x->shape.dim[0] * x->shape.dim[1];
+    p->H = (int)x->shape.dim[2];
+    p->W = (int)x->shape.dim[3];
+    p->OH = (int)n->shape.dim[2];
+    p->OW = (int)n->shape.dim[3];
+    p->kh = n->ia[P_KH], p->kw = n->ia[P_KW];
+    p->sh = n->ia[P_SH], p->sw = n->ia[P_SW];
+    p->ph = n->ia[P_PH], p->pw = n->ia[P_PW];
+}
+
+static glia_status need_nchw(glia_graph *g, glia_node *n, const glia_node *x) {
+    char a[96];
+    if (x->shape.ndim != 4)
+        return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; pooling needs [N, C, H, W]",
+                         glia__where(g, n), x->name, glia_shape_str(&x->shape, a, sizeof a));
+    if (x->shape.dim[2] * x->shape.dim[3] > INT_MAX)
+        return glia__err(GLIA_ESHAPE, "%s: input '%s' %s has planes too large for int32 indices",
+                         glia__where(g, n), x->name, glia_shape_str(&x->shape, a, sizeof a));
+    return GLIA_OK;
+}
+
+static glia_status pool_infer(glia_graph *g, glia_node *n) {
+    glia_node *x = glia__in(g, n, 0);
+    char a[96];
+    glia_status s = need_nchw(g, n, x);
+    if (s) return s;
+    static const char *const attr[P_COUNT] = {"kernel_h", "kernel_w", "stride_h", "stride_w",
+                                              "pad_h", "pad_w"};
+    for (int i = 0; i < P_COUNT; i++) {
+        int pad = i >= P_PH;
+        if (n->ia[i] < (pad ? 0 : 1))
+            return glia__err(GLIA_EINVAL, "%s: %s is %d; it must be %s", glia__where(g, n), attr[i],
+                             n->ia[i], pad ? ">= 0" : i < P_SH ? ">= 1" : ">= 1 (or 0: the kernel size)");
+    }
+    if (n->ia[P_PH] > n->ia[P_KH] / 2 || n->ia[P_PW] > n->ia[P_KW] / 2)
+        return glia__err(GLIA_EINVAL, "%s: padding %dx%d must be at most half the kernel %dx%d",
+                         glia__where(g, n), n->ia[P_PH], n->ia[P_PW], n->ia[P_KH], n->ia[P_KW]);
+    int64_t PH = x->shape.dim[2] + 2 * (int64_t)n->ia[P_PH];
+    int64_t PW = x->shape.dim[3] + 2 * (int64_t)n->ia[P_PW];
+    if (n->ia[P_KH] > PH || n->ia[P_KW] > PW)
+        return glia__err(GLIA_ESHAPE, "%s: kernel %dx%d is larger than input '%s' %s padded to "
+                         "%lldx%lld", glia__where(g, n), n->ia[P_KH], n->ia[P_KW], x->name,
+                         glia_shape_str(&x->shape, a, sizeof a), (long long)PH, (long long)PW);
+    n->shape.ndim = 4;
+    n->shape.dim[0] = x->shape.dim[0];
+    n->shape.dim[1] = x->shape.dim[1];
+    n->shape.dim[2] = (PH - n->ia[P_KH]) / n->ia[P_SH] + 1;
+    n->shape.dim[3] = (PW - n->ia[P_KW]) / n->ia[P_SW] + 1;
+    n->ws_bytes = 0;
+    n->saved_bytes = 0;
+    return GLIA_OK;
+}
+
+static glia_status maxpool_infer(glia_graph *g, glia_node *n) {
+    glia_status s = pool_infer(g, n);
+    if (s) return s;
+    /* the argmax of each output, for backward */
+    n->saved_bytes = (size_t)glia_shape_numel(&n->shape) * sizeof(int32_t);
+    return GLIA_OK;
+}
+
+static glia_status maxpool_forward(glia_graph *g, glia_node *n) {
+    pool_geom p;
+    pgeom(g, n, &p);
+    const float *x = glia__in(g, n, 0)->val;
+    float *y = n->val;
+    int32_t *arg = n->saved;
+    size_t in_plane = (size_t)p.H * p.W, out_plane = (size_t)p.OH * p.OW;
+#pragma omp parallel for schedule(static) if (p.planes * (int64_t)out_plane > 8192)
+    for (int64_t q = 0; q < p.planes; q++) {
+        const float *xp = x + q * in_plane;
+        float *yp = y + q * out_plane;
+        int32_t *ap = arg + q * out_plane;
+        for (int oh = 0; oh < p.OH; oh++)
+            for (int ow = 0; ow < p.OW; ow++) {
+                int h0 = oh * p.sh - p.ph, w0 = ow * p.sw - p.pw;
+                float best = -INFINITY;
+                int32_t idx = -1;
+                for (int i = 0; i < p.kh; i++) {
+                    int ih = h0 + i;
+                    if (ih < 0 || ih >= p.H) continue;
+                    for (int j = 0; j < p.kw; j++) {
+                        int iw = w0 + j;
+                        if (iw < 0 || iw >= p.W) continue;
+                        float v = xp[(size_t)ih * p.W + iw];
+                        if (idx < 0 || v > best || isnan(v)) {
+                            best = v;
+                            idx = ih * p.W + iw;
+                        }
+                    }
+                }
+                yp[(size_t)oh * p.OW + ow] = best;
+                ap[(size_t)oh * p.OW + ow] = idx;
+            }
+    }
+    return GLIA_OK;
+}
+
+static void maxpool_backward(glia_graph *g, glia_node *n) {
+    float *dx = glia__in(g, n, 0)->grad;
+    if (!dx) return;
+    pool_geom p;
+    pgeom(g, n, &p);
+    const float *dy = n->grad;
+    const int32_t *arg = n->saved;
+    size_t in_plane = (size_t)p.H * p.W, out_plane = (size_t)p.OH * p.OW;
+#pragma omp parallel for schedule(static) if (p.planes * (int64_t)out_plane > 8192)
+    for (int64_t q = 0; q < p.planes; q++) {
+        float *dxp = dx + q * in_plane;
+        const float *dyp = dy + q * out_plane;
+        const int32_t *ap = arg + q * out_plane;
+        for (size_t o = 0; o < out_plane; o++)
+            if (ap[o] >= 0) dxp[ap[o]] += dyp[o];
+    }
+}
+
+static glia_status avgpool_forward(glia_graph *g, glia_node *n) {
+    pool_geom p;
+    pgeom(g, n, &p);
+    const float *x = glia__in(g, n, 0)->val;
+    float *y = n->val;
+    float area = (float)p.kh * (float)p.kw; /* count_include_pad */
+    size_t in_plane = (size_t)p.H * p.W, out_plane = (size_t)p.OH * p.OW;
+#pragma omp parallel for schedule(static) if (p.planes * (int64_t)out_plane > 8192)
+    for (int64_t q = 0; q < p.planes; q++) {
+        const float *xp = x + q * in_plane;
+        float *yp = y + q * out_plane;
+        for (int oh = 0; oh < p.OH; oh++)
+            for (int ow = 0; ow < p.OW; ow++) {
+                int h0 = oh * p.sh - p.ph, w0 = ow * p.sw - p.pw;
+                float s = 0.0f;
+                for (int i = 0; i < p.kh; i++) {
+                    int ih = h0 + i;
+                    if (ih < 0 || ih >= p.H) continue;
+                    for (int j = 0; j < p.kw; j++) {
+                        int iw = w0 + j;
+                        if (iw >= 0 && iw < p.W) s += xp[(size_t)ih * p.W + iw];
+                    }
+                }
+                yp[(size_t)oh * p.OW + ow] = s / area;
+            }
+    }
+    return GLIA_OK;
+}
+
+static void avgpool_backward(glia_graph *g, glia_node *n) {
+    float *dx = glia__in(g, n, 0)->grad;
+    if (!dx) return;
+    pool_geom p;
+    pgeom(g, n, &p);
+    const float *dy = n->grad;
+    float area = (float)p.kh * (float)p.kw;
+    size_t in_plane = (size_t)p.H * p.W, out_plane = (size_t)p.OH * p.OW;
+#pragma omp parallel for schedule(static) if (p.planes * (int64_t)out_plane > 8192)
+    for (int64_t q = 0; q < p.planes; q++) {
+        float *dxp = dx + q * in_plane;
+        const float *dyp = dy + q * out_plane;
+        for (int oh = 0; oh < p.OH; oh++)
+            for (int ow = 0; ow < p.OW; ow++) {
+                int h0 = oh * p.sh - p.ph, w0 = ow * p.sw - p.pw;
+                float d = dyp[(size_t)oh * p.OW + ow] / area;
+                for (int i = 0; i < p.kh; i++) {
+                    int ih = h0 + i;
+                    if (ih < 0 || ih >= p.H) continue;
+                    for (int j = 0; j < p.kw; j++) {
+                        int iw = w0 + j;
+                        if (iw >= 0 && iw < p.W) dxp[(size_t)ih * p.W + iw] += d;
+                    }
+                }
+            }
+    }
+}
+
+static glia_status gap_infer(glia_graph *g, glia_node *n) {
+    glia_node *x = glia__in(g, n, 0);
+    glia_status s = need_nchw(g, n, x);
+    if (s) return s;
+    n->shape.ndim = 4;
+    n->shape.dim[0] = x->shape.dim[0];
+    n->shape.dim[1] = x->shape.dim[1];
+    n->shape.dim[2] = 1;
+    n->shape.dim[3] = 1;
+    n->ws_bytes = 0;
+    n->saved_bytes = 0;
+    return GLIA_OK;
+}
+
+static glia_status gap_forward(glia_graph *g, glia_node *n) {
+    const glia_node *X = glia__in(g, n, 0);
+    const float *x = X->val;
+    float *y = n->val;
+    int64_t planes = X->shape.dim[0] * X->shape.dim[1];
+    size_t hw = (size_t)(X->shape.dim[2] * X->shape.dim[3]);
+#pragma omp parallel for schedule(static) if (planes * (int64_t)hw > 8192)
+    for (int64_t q = 0; q < planes; q++) {
+        const float *xp = x + q * hw;
+        double s = 0;
+        for (size_t i = 0; i < hw; i++) s += xp[i];
+        y[q] = (float)(s / (double)hw);
+    }
+    return GLIA_OK;
+}
+
+static void gap_backward(glia_graph *g, glia_node *n) {
+    const glia_node *X = glia__in(g, n, 0);
+    float *dx = X->grad;
+    if (!dx) return;
+    const float *dy = n->grad;
+    int64_t planes = X->shape.dim[0] * X->shape.dim[1];
+    size_t hw = (size_t)(X->shape.dim[2] * X->shape.dim[3]);
+    float inv = 1.0f / (float)hw;
+#pragma omp parallel for schedule(static) if (planes * (int64_t)hw > 8192)
+    for (int64_t q = 0; q < planes; q++) {
+        float *dxp = dx + q * hw, d = dy[q] * inv;
+        for (size_t i = 0; i < hw; i++) dxp[i] += d;
+    }
+}
+
+const glia_op_def glia__op_maxpool2d = {
+    "maxpool2d", "2-D max pooling (argmax kept for backward; padding acts as -inf)",
+    "x[N,C,H,W]", "y[N,C,OH,OW]", 1, 1, 0, maxpool_infer, maxpool_forward, maxpool_backward};
+const glia_op_def glia__op_avgpool2d = {
+    "avgpool2d", "2-D average pooling (padding counts as zeros: count_include_pad)",
+    "x[N,C,H,W]", "y[N,C,OH,OW]", 1, 1, 0, pool_infer, avgpool_forward, avgpool_backward};
+const glia_op_def glia__op_global_avgpool = {
+    "global_avgpool", "mean over each channel's H x W", "x[N,C,H,W]", "y[N,C,1,1]", 1, 1, 0,
+    gap_infer, gap_forward, gap_backward};
+
+static glia_status pool_add(glia_graph *g, const char *op, const char *name, int x,
+                            const glia_pool2d_params *p, int *out) {
+    if (!p)
+        return glia__err(GLIA_EINVAL, "%s '%s': the pooling parameters are NULL", op,
+                         name ? name : "?");
+    int ia[P_COUNT] = {p->kernel_h, p->kernel_w,
+                       p->stride_h ? p->stride_h : p->kernel_h,
+                       p->stride_w ? p->stride_w : p->kernel_w,
+                       p->pad_h, p->pad_w};
+    return glia__add_op(g, op, name, 1, &x, ia, P_COUNT, NULL, 0, out);
+}
+
+glia_status glia_maxpool2d(glia_graph *g, const char *name, int x, const glia_pool2d_params *p,
+                           int *out) {
+    return pool_add(g, "maxpool2d", name, x, p, out);
+}
+glia_status glia_avgpool2d(glia_graph *g, const char *name, int x, const glia_pool2d_params *p,
+                           int *out) {
+    return pool_add(g, "avgpool2d", name, x, p, out);
+}
+glia_status glia_global_avgpool(glia_graph *g, const char *name, int x, int *out) {
+    return glia__add_op(g, "global_avgpool", name, 1, &x, NULL, 0, NULL, 0, out);
+}

@@ -1,0 +1,365 @@
+/* test_pool.c: max/average/global-average pooling against finite differences, plain loops,
+ * PyTorch golden values, the course's worked example, PyTorch's tie and padding rules, and
+ * shape errors. */
+#include "test.h"
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *what;
+    int N, C, H, W;
+    glia_pool2d_params p;
+} pool_case;
+
+static const pool_case CASES[] = {
+    {"2x2, default stride, odd input (floor)", 2, 3, 7, 5, {2, 2, 0, 0, 0, 0}},
+    {"3x3 stride 2 padding 1 (overlapping windows)", 2, 2, 7, 8, {3, 3, 2, 2, 1, 1}},
+    {"kernel (3,2) stride (2,1) padding (1,0)", 3, 2, 7, 5, {3, 2, 2, 1, 1, 0}},
+    {"3x3 stride 1 padding 1", 1, 2, 5, 6, {3, 3, 1, 1, 1, 1}},
+    {"kernel (2,4) stride (1,3) padding (1,2)", 1, 1, 6, 9, {2, 4, 1, 3, 1, 2}},
+    {"one window covering the input", 2, 2, 4, 3, {4, 3, 0, 0, 0, 0}},
+};
+#define N_CASES ((int)(sizeof CASES / sizeof CASES[0]))
+
+enum { MAX, AVG, GLOBAL };
+static const char *const KIND[] = {"max", "avg", "global"};
+
+static int stride_of(int s, int k) { return s ? s : k; }
+
+static void out_hw(const pool_case *c, int kind, int *OH, int *OW) {
+    if (kind == GLOBAL) {
+        *OH = *OW = 1;
+        return;
+    }
+    *OH = (c->H + 2 * c->p.pad_h - c->p.kernel_h) / stride_of(c->p.stride_h, c->p.kernel_h) + 1;
+    *OW = (c->W + 2 * c->p.pad_w - c->p.kernel_w) / stride_of(c->p.stride_w, c->p.kernel_w) + 1;
+}
+
+static glia_status build(const pool_case *c, int kind, glia_graph **g, int *x, int *y) {
+    glia_status s;
+    if ((s = glia_graph_new(g))) return s;
+    if ((s = glia_input(*g, "x", 4, (int64_t[]){c->N, c->C, c->H, c->W}, x))) return s;
+    if (kind == MAX) return glia_maxpool2d(*g, "pool", *x, &c->p, y);
+    if (kind == AVG) return glia_avgpool2d(*g, "pool", *x, &c->p, y);
+    return glia_global_avgpool(*g, "pool", *x, y);
+}
+
+/* Plain loops from the definitions, for L = sum(seed * y):
+ *   max: y = the largest x in the window (padding never chosen; the first of equal maxima in
+ *        row-major order), dx[that cell] += seed
+ *   avg: y = (sum of the window's real cells) / (kernel_h kernel_w), each real cell gets
+ *        seed / (kernel_h kernel_w)
+ *   global: y = mean of the plane, each cell gets seed / (H W) */
+static void naive_pool(const pool_case *c, int kind, const float *x, const float *seed, float *y,
+                       float *dx) {
+    int kh = c->p.kernel_h, kw = c->p.kernel_w, ph = c->p.pad_h, pw = c->p.pad_w;
+    int sh = stride_of(c->p.stride_h, kh), sw = stride_of(c->p.stride_w, kw);
+    if (kind == GLOBAL) kh = c->H, kw = c->W, ph = pw = 0, sh = sw = 1;
+    int OH, OW;
+    out_hw(c, kind, &OH, &OW);
+    int nx = c->N * c->C * c->H * c->W;
+    double *d = calloc((size_t)nx, sizeof *d);
+    for (int q = 0; q < c->N * c->C; q++)
+        for (int oh = 0; oh < OH; oh++)
+            for (int ow = 0; ow < OW; ow++) {
+                int yi = (q * OH + oh) * OW + ow, best = -1;
+                double s = 0;
+                for (int i = 0; i < kh; i++)
+                    for (int j = 0; j < kw; j++) {
+                        int ih = oh * sh - ph + i, iw = ow * sw - pw + j;
+                        if (ih < 0 || ih >= c->H || iw < 0 || iw >= c->W) continue;
+                        int xi = (q * c->H + ih) * c->W + iw;
+                        s += x[xi];
+                        if (best < 0 || x[xi] > x[best]) best = xi;
+                    }
+                if (kind == MAX) {
+                    y[yi] = x[best];
+                    d[best] += seed[yi];
+                } else {
+                    y[yi] = (float)(s / (kh * kw));
+                    for (int i = 0; i < kh; i++)
+                        for (int j = 0; j < kw; j++) {
+                            int ih = oh * sh - ph + i, iw = ow * sw - pw + j;
+                            if (ih < 0 || ih >= c->H || iw < 0 || iw >= c->W) continue;
+                            d[(q * c->H + ih) * c->W + iw] += (double)seed[yi] / (kh * kw);
+                        }
+                }
+            }
+    for (int i = 0; i < nx; i++) dx[i] = (float)d[i];
+    free(d);
+}
+
+static void check_vs_naive(const pool_case *c, int kind) {
+    glia_graph *g;
+    int x, y;
+    OK(build(c, kind, &g, &x, &y));
+    OK(glia_node_requires_grad(g, x, 1));
+    OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+    int OH, OW;
+    out_hw(c, kind, &OH, &OW);
+    glia_shape ys;
+    OK(glia_node_shape(g, y, &ys));
+    CHECK_MSG(ys.ndim == 4 && ys.dim[0] == c->N && ys.dim[1] == c->C && ys.dim[2] == OH &&
+              ys.dim[3] == OW, "%s %s: output shape [%lld, %lld, %lld, %lld], expected [%d, %d, %d, %d]",
+              KIND[kind], c->what, (long long)ys.dim[0], (long long)ys.dim[1],
+              (long long)ys.dim[2], (long long)ys.dim[3], c->N, c->C, OH, OW);
+    int nx = c->N * c->C * c->H * c->W, ny = c->N * c->C * OH * OW;
+    float *X = glia_node_value(g, x);
+    float *seed = malloc((size_t)ny * sizeof *seed), *ry = malloc((size_t)ny * sizeof *ry);
+    float *rdx = malloc((size_t)nx * sizeof *rdx);
+    fill_uniform(X, nx, -1, 1, 61 + kind);
+    fill_uniform(seed, ny, -1, 1, 64);
+    OK(glia_graph_forward(g));
+    OK(glia_graph_backward(g, y, seed, 0));
+    naive_pool(c, kind, X, seed, ry, rdx);
+    double ey = max_rel_diff(glia_node_value(g, y), ry, ny, 1e-3, NULL);
+    double ex = max_rel_diff(glia_node_grad(g, x), rdx, nx, 1e-3, NULL);
+    free(seed), free(ry), free(rdx);
+    if (getenv("GLIA_TEST_VERBOSE"))
+        printf("     %-6s %-50s y %.2g dx %.2g\n", KIND[kind], c->what, ey, ex);
+    /* max pooling picks values: its output must be exact */
+    CHECK_MSG((kind == MAX ? ey == 0 : ey < 1e-5) && ex < 1e-5,
+              "%s pooling, %s: relative differences from the loops: y %.3g, dx %.3g", KIND[kind],
+              c->what, ey, ex);
+    glia_graph_free(g);
+}
+
+TEST(pool_matches_naive) {
+    for (int kind = MAX; kind <= GLOBAL; kind++)
+        for (int k = 0; k < N_CASES && !test_failed_flag; k++) check_vs_naive(&CASES[k], kind);
+}
+
+/* n distinct values spread evenly over [-1, 1) in a random order: any two differ by 2/n, far
+ * more than the checker's step of 1e-3, so no step changes a window's argmax. (With random
+ * uniform values some pairs in a window differ by less than the step; the checker skips only
+ * the clear kinks, and a half-crossed one shows up as a large error.) */
+static void fill_separated(float *x, int n, uint64_t seed) {
+    glia_rng r;
+    glia_rng_seed(&r, seed, 5);
+    for (int i = 0; i < n; i++) x[i] = -1.0f + 2.0f * ((float)i + 0.5f) / (float)n;
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)glia_rng_below(&r, (uint32_t)i + 1);
+        float t = x[i];
+        x[i] = x[j], x[j] = t;
+    }
+}
+
+static void gradcheck_case(const pool_case *c, int kind) {
+    glia_graph *g;
+    int x, y;
+    OK(build(c, kind, &g, &x, &y));
+    OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+    int nx = c->N * c->C * c->H * c->W;
+    if (kind == MAX) fill_separated(glia_node_value(g, x), nx, 71);
+    else fill_uniform(glia_node_value(g, x), nx, -1, 1, 71 + kind);
+    /* Average pooling is linear in x: central differences are exact at any step, and a step
+     * of 0.05 keeps float32 rounding noise (~1e-3 relative with a step of 1e-3) out of the
+     * check. Max pooling keeps GRADCHECK's 1e-3, well below the 2/n between values. */
+    double err = 0;
+    int64_t n = 0;
+    OK(glia_gradcheck(g, y, x, kind == MAX ? 1e-3f : 0.05f, &err, &n));
+    if (getenv("GLIA_TEST_VERBOSE"))
+        printf("     %-6s %-50s dx %.2g (%lld of %d checked)\n", KIND[kind], c->what, err,
+               (long long)n, nx);
+    /* every element is checked: with separated values no window has a kink */
+    CHECK_MSG(n == nx, "%s pooling, %s: only %lld of %d elements checked", KIND[kind], c->what,
+              (long long)n, nx);
+    CHECK_MSG(err <= 1e-3, "%s pooling, %s: gradcheck relative error %.3g > 1e-3", KIND[kind],
+              c->what, err);
+    glia_graph_free(g);
+}
+
+TEST(pool_gradcheck) {
+    for (int kind = MAX; kind <= GLOBAL; kind++)
+        for (int k = 0; k < N_CASES; k++) {
+            gradcheck_case(&CASES[k], kind);
+            CHECK_MSG(!test_failed_flag, "%s pooling, %s", KIND[kind], CASES[k].what);
+        }
+}
+
+/* Golden files carry x and attr = [kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w]. */
+static void golden_case(const char *file, int kind, double tol) {
+    golden *gd = golden_load(file);
+    if (!gd) return;
+    glia_shape xs, as;
+    const float *xv = golden_get(gd, "x", &xs);
+    const float *attr = kind == GLOBAL ? NULL : golden_get(gd, "attr", &as);
+    int good = xv && xs.ndim == 4 && (kind == GLOBAL || (attr && as.ndim == 1 && as.dim[0] == 6));
+    glia_pool2d_params p = {0};
+    if (good && attr)
+        p = (glia_pool2d_params){(int)attr[0], (int)attr[1], (int)attr[2], (int)attr[3],
+                                 (int)attr[4], (int)attr[5]};
+    golden_free(gd);
+    CHECK_MSG(good, "%s: x or attr is missing or malformed", file);
+    pool_case c = {file, (int)xs.dim[0], (int)xs.dim[1], (int)xs.dim[2], (int)xs.dim[3], p};
+    glia_graph *g;
+    int x, y;
+    OK(build(&c, kind, &g, &x, &y));
+    GOLDEN_CHECK(g, file, y, 1, ((const char *[]){"x"}), ((int[]){x}), tol);
+    glia_graph_free(g);
+}
+
+TEST(pool_golden_pytorch) {
+    static const struct { const char *file; int kind; } files[] = {
+        {"pool_max_2x2", MAX}, {"pool_max_k3s2p1", MAX}, {"pool_max_rect", MAX},
+        {"pool_avg_2x2", AVG}, {"pool_avg_k3s2p1", AVG}, {"pool_avg_rect", AVG},
+        {"pool_global_avg", GLOBAL}};
+    for (int k = 0; k < (int)(sizeof files / sizeof files[0]) && !test_failed_flag; k++)
+        golden_case(files[k].file, files[k].kind, 1e-5);
+}
+
+/* a mean of 31*33 = 1023 values */
+TEST(pool_golden_pytorch_long_reduction) { golden_case("pool_global_avg_long", GLOBAL, 1e-4); }
+
+/* The course: 2x2 max pooling of the two feature maps of the 6x6 example image. */
+TEST(pool_course_example) {
+    static const float img[36] = {
+        1, 0, 0, 0, 0, 1,
+        0, 1, 0, 0, 1, 0,
+        0, 0, 1, 1, 0, 0,
+        1, 0, 0, 0, 1, 0,
+        0, 1, 0, 0, 1, 0,
+        0, 0, 1, 0, 1, 0};
+    static const float filters[18] = {1, -1, -1, -1, 1, -1, -1, -1, 1,
+                                      -1, 1, -1, -1, 1, -1, -1, 1, -1};
+    static const float want[8] = {3, 0, 3, 1,   /* filter 1 */
+                                  -1, 1, 0, 3}; /* filter 2 */
+    glia_graph *g;
+    int x, w, f, y;
+    OK(glia_graph_new(&g));
+    OK(glia_input(g, "image", 4, (int64_t[]){1, 1, 6, 6}, &x));
+    OK(glia_param(g, "filters", 4, (int64_t[]){2, 1, 3, 3}, &w));
+    OK(glia_conv2d(g, "features", x, w, -1, NULL, &f));
+    OK(glia_maxpool2d(g, "pooled", f, &(glia_pool2d_params){.kernel_h = 2, .kernel_w = 2}, &y));
+    glia_shape s;
+    OK(glia_node_shape(g, y, &s));
+    CHECK(s.ndim == 4 && s.dim[1] == 2 && s.dim[2] == 2 && s.dim[3] == 2);
+    OK(glia_graph_compile(g, 0));
+    OK(glia_node_set(g, x, img, 36));
+    OK(glia_node_set(g, w, filters, 18));
+    OK(glia_graph_forward(g));
+    const float *Y = glia_node_value(g, y);
+    for (int i = 0; i < 8; i++)
+        CHECK_MSG(Y[i] == want[i], "filter %d, pooled (%d,%d): %g, course says %g", i / 4 + 1,
+                  i % 4 / 2, i % 2, Y[i], want[i]);
+    glia_graph_free(g);
+}
+
+/* PyTorch's rules: the first of tied maxima gets the gradient; padding is -infinity (never
+ * chosen, even when every real value is negative); average pooling counts padded zeros. */
+TEST(pool_ties_and_padding) {
+    glia_graph *g;
+    int x, ym, ya;
+    OK(glia_graph_new(&g));
+    OK(glia_input(g, "x", 4, (int64_t[]){1, 1, 4, 4}, &x));
+    OK(glia_maxpool2d(g, "max", x, &(glia_pool2d_params){2, 2, 0, 0, 0, 0}, &ym));
+    OK(glia_node_requires_grad(g, x, 1));
+    OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+    float ones[16], seed[4] = {1, 2, 3, 4};
+    for (int i = 0; i < 16; i++) ones[i] = 1;
+    OK(glia_node_set(g, x, ones, 16));
+    OK(glia_graph_forward(g));
+    OK(glia_graph_backward(g, ym, seed, 0));
+    const float *dx = glia_node_grad(g, x);
+    /* windows start at (0,0), (0,2), (2,0), (2,2): those cells take the whole gradient */
+    static const float want[16] = {1, 0, 2, 0, 0, 0, 0, 0, 3, 0, 4, 0, 0, 0, 0, 0};
+    for (int i = 0; i < 16; i++)
+        CHECK_MSG(dx[i] == want[i], "dx[%d] = %g, expected %g", i, dx[i], want[i]);
+    glia_graph_free(g);
+
+    OK(glia_graph_new(&g));
+    OK(glia_input(g, "x", 4, (int64_t[]){1, 1, 3, 3}, &x));
+    OK(glia_maxpool2d(g, "max", x, &(glia_pool2d_params){3, 3, 1, 1, 1, 1}, &ym));
+    OK(glia_avgpool2d(g, "avg", x, &(glia_pool2d_params){3, 3, 1, 1, 1, 1}, &ya));
+    OK(glia_graph_compile(g, 0));
+    float neg[9];
+    for (int i = 0; i < 9; i++) neg[i] = -5.0f - (float)i;
+    OK(glia_node_set(g, x, neg, 9));
+    OK(glia_graph_forward(g));
+    const float *Y = glia_node_value(g, ym);
+    /* each 3x3 window (padded) holds its largest real neighbour, never a padded 0 */
+    static const float want_max[9] = {-5, -5, -6, -5, -5, -6, -8, -8, -9};
+    for (int i = 0; i < 9; i++)
+        CHECK_MSG(Y[i] == want_max[i], "max y[%d] = %g, expected %g", i, Y[i], want_max[i]);
+    for (int i = 0; i < 9; i++) ones[i] = 1;
+    OK(glia_node_set(g, x, ones, 9));
+    OK(glia_graph_forward(g));
+    Y = glia_node_value(g, ya);
+    /* count_include_pad: a corner sees 4 real cells of 9, an edge 6, the centre 9 */
+    static const float cnt[9] = {4, 6, 4, 6, 9, 6, 4, 6, 4};
+    for (int i = 0; i < 9; i++)
+        CHECK_MSG(Y[i] == cnt[i] / 9.0f, "avg y[%d] = %.9g, expected %.9g", i, Y[i], cnt[i] / 9.0f);
+    glia_graph_free(g);
+}
+
+/* Bit-identical results with 1 and 3 threads. */
+TEST(pool_threads_bit_identical) {
+    const pool_case c = {"large", 4, 8, 33, 30, {3, 3, 2, 2, 1, 1}};
+    for (int kind = MAX; kind <= GLOBAL; kind++) {
+        glia_graph *g;
+        int x, y;
+        OK(build(&c, kind, &g, &x, &y));
+        OK(glia_node_requires_grad(g, x, 1));
+        OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+        int OH, OW;
+        out_hw(&c, kind, &OH, &OW);
+        int nx = c.N * c.C * c.H * c.W, ny = c.N * c.C * OH * OW;
+        fill_uniform(glia_node_value(g, x), nx, -1, 1, 81);
+        float *seed = malloc((size_t)ny * sizeof *seed);
+        fill_uniform(seed, ny, -1, 1, 82);
+        float *run[2] = {malloc((size_t)(nx + ny) * 4), malloc((size_t)(nx + ny) * 4)};
+        int threads[2] = {1, 3}, ok = 1;
+        for (int r = 0; r < 2 && ok; r++) {
+            glia_set_num_threads(threads[r]);
+            ok = !glia_graph_forward(g) && !glia_graph_backward(g, y, seed, 0);
+            memcpy(run[r], glia_node_value(g, y), (size_t)ny * 4);
+            memcpy(run[r] + ny, glia_node_grad(g, x), (size_t)nx * 4);
+        }
+        glia_set_num_threads(0);
+        int same = ok && !memcmp(run[0], run[1], (size_t)(nx + ny) * 4);
+        free(run[0]), free(run[1]), free(seed);
+        CHECK_MSG(ok, "%s: run failed: %s", KIND[kind], glia_last_error());
+        CHECK_MSG(same, "%s pooling: results differ between 1 and 3 threads", KIND[kind]);
+        glia_graph_free(g);
+    }
+}
+
+static int msg_has(const char *a, const char *b) {
+    const char *e = glia_last_error();
+    return strstr(e, a) && (!b || strstr(e, b));
+}
+
+TEST(pool_errors) {
+    glia_graph *g;
+    int x, flat, y;
+    OK(glia_graph_new(&g));
+    OK(glia_input(g, "x", 4, (int64_t[]){2, 3, 4, 5}, &x));
+    OK(glia_input(g, "flat", 2, (int64_t[]){2, 60}, &flat));
+    /* kernel larger than the input: 5x5 over 4x5 */
+    CHECK(glia_maxpool2d(g, "poolA", x, &(glia_pool2d_params){5, 5, 0, 0, 0, 0}, &y) == GLIA_ESHAPE);
+    CHECK_MSG(msg_has("poolA", "[2, 3, 4, 5]"), "message: %s", glia_last_error());
+    CHECK(glia_avgpool2d(g, "poolB", x, &(glia_pool2d_params){2, 6, 0, 0, 0, 0}, &y) == GLIA_ESHAPE);
+    CHECK_MSG(msg_has("poolB", "[2, 3, 4, 5]"), "message: %s", glia_last_error());
+    /* not [N, C, H, W] */
+    CHECK(glia_maxpool2d(g, "poolC", flat, &(glia_pool2d_params){2, 2, 0, 0, 0, 0}, &y) == GLIA_ESHAPE);
+    CHECK_MSG(msg_has("poolC", "[2, 60]"), "message: %s", glia_last_error());
+    CHECK(glia_global_avgpool(g, "poolD", flat, &y) == GLIA_ESHAPE);
+    CHECK_MSG(msg_has("poolD", "[2, 60]"), "message: %s", glia_last_error());
+    /* padding more than half the kernel (PyTorch refuses it too) */
+    CHECK(glia_maxpool2d(g, "poolE", x, &(glia_pool2d_params){3, 3, 1, 1, 2, 1}, &y) == GLIA_EINVAL);
+    CHECK_MSG(msg_has("poolE", "padding"), "message: %s", glia_last_error());
+    /* bad attributes */
+    CHECK(glia_maxpool2d(g, "poolF", x, &(glia_pool2d_params){0, 2, 0, 0, 0, 0}, &y) == GLIA_EINVAL);
+    CHECK_MSG(msg_has("poolF", "kernel_h"), "message: %s", glia_last_error());
+    CHECK(glia_avgpool2d(g, "poolG", x, &(glia_pool2d_params){2, 2, -1, 0, 0, 0}, &y) == GLIA_EINVAL);
+    CHECK_MSG(msg_has("poolG", "stride_h"), "message: %s", glia_last_error());
+    CHECK(glia_avgpool2d(g, "poolH", x, NULL, &y) == GLIA_EINVAL);
+    CHECK_MSG(msg_has("poolH", NULL), "message: %s", glia_last_error());
+    CHECK(glia_graph_num_nodes(g) == 2); /* no failed op was added */
+    /* the same kernel fits once padded: 5x5 with padding 2 over 4x5 (8x9 padded) */
+    OK(glia_maxpool2d(g, "poolI", x, &(glia_pool2d_params){5, 5, 1, 1, 2, 2}, &y));
+    glia_shape s;
+    OK(glia_node_shape(g, y, &s));
+    CHECK(s.dim[2] == 4 && s.dim[3] == 5);
+    glia_graph_free(g);
+}
