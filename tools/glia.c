@@ -1,3 +1,45 @@
+/* glia.c: the glia command: dispatches to one subcommand per file. */
+#include "cli.h"
 #include "glia.h"
 #include <stdio.h>
-int main(void) { printf("glia %s\n", glia_version()); return 0; }
+#include <string.h>
+
+static const struct {
+    const char *name, *summary;
+    int (*run)(int, char **);
+} commands[] = {
+    {"version", "print the version of glia and of its libraries", cmd_version},
+    {"ops", "list every op with its inputs and outputs", cmd_ops},
+    {"demo", "build LeNet-5, check its gradients and train it a few steps", cmd_demo},
+};
+#define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
+
+int wants_help(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return 1;
+    return 0;
+}
+
+static void usage(FILE *f) {
+    fprintf(f, "glia %s: deep learning in C (CNNs and RNNs)\n\n"
+               "usage: glia COMMAND [options]\n       glia COMMAND --help\n\ncommands:\n",
+            glia_version());
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) return cmd_version(1, argv + 1);
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "glia: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
