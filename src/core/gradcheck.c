@@ -66,7 +66,7 @@ glia_status glia_gradcheck(glia_graph *g, int y, int wrt, float eps, double *max
         double num = (lp - lm) / (hp + hm);
         double right = (lp - L0) / hp, left = (L0 - lm) / hm;
         double scale = fabs(right) + fabs(left) + 1e-2;
-        if (fabs(right - left) > 0.5 * scale) continue; /* a kink between theta-eps and theta+eps */
+        if (fabs(right - left) > 0.1 * scale) continue; /* a kink between theta-eps and theta+eps */
         double err = fabs(num - analytic[i]) / (fabs(num) + fabs(analytic[i]) + 1e-2);
         if (err > worst) worst = err;
         checked++;
