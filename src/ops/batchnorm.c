@@ -1,6 +1,213 @@
-/* placeholder: being written */
+/* batchnorm.c: batch normalisation over axis 1 (Ioffe & Szegedy 2015; PyTorch's BatchNorm1d on
+ * [N, C] and BatchNorm2d on [N, C, H, W]; any rank >= 2 works: every axis but 1 is reduced).
+ *
+ * Inputs: x[N,C,...], gamma[C], beta[C] (usually parameters), running_mean[C], running_var[C]
+ * (buffers made with glia_buffer: forward writes them in training mode).
+ * x is read as [N, C, S] with S the product of the spatial sizes; M = N S values per channel.
+ *
+ * Training:
+ *   mean_c = sum x / M,  var_c = sum (x - mean_c)^2 / M    (biased: used to normalise)
+ *   xhat = (x - mean_c) istd_c,  istd_c = 1 / sqrt(var_c + eps),  y = gamma_c xhat + beta_c
+ *   running_mean = (1 - momentum) running_mean + momentum mean_c
+ *   running_var  = (1 - momentum) running_var  + momentum var_c M / (M - 1)   (unbiased, PyTorch)
+ *   dbeta_c += sum dy,  dgamma_c += sum dy xhat,
+ *   dx += gamma_c istd_c (dy - sum(dy) / M - xhat sum(dy xhat) / M)
+ * Training needs M >= 2 (as PyTorch: one value per channel has no variance); forward fails
+ * with GLIA_ESHAPE otherwise.
+ * Inference: mean_c = running_mean, istd_c = 1 / sqrt(running_var + eps), y as above, and
+ * backward is the gradient of that affine map: dx += gamma_c istd_c dy, dgamma and dbeta as above.
+ *
+ * Saved state (n->saved): double mean[C], double istd[C] of the last forward, then an int that
+ * is 1 if it ran in training mode; backward differentiates that forward whatever the mode is now.
+ * Backward reads x and gamma (OPF_BWD_INPUTS).
+ *
+ * Precision: sums, statistics and the per-element arithmetic are in double and each result is
+ * rounded once to float. y = gamma xhat + beta and dx cancel where they are near 0; in float
+ * their absolute error would be that of the O(1) terms (1e-7), in double it is 0.5 ulp of
+ * the result.
+ *
+ * Threads: the work is split by blocks of whole channels. Every per-channel sum (in double)
+ * runs over n then the spatial positions in that fixed order inside one thread, and no sum is
+ * ever split across threads, so results are bit-identical for any number of threads.
+ *
+ * Attributes: n->fa[0] = eps (> 0), n->fa[1] = momentum (in [0, 1]). */
 #include "../core/internal.h"
-static glia_status ni(glia_graph *g, glia_node *n) { (void)g; (void)n; return glia__err(GLIA_EINVAL, "not implemented"); }
-static void nb(glia_graph *g, glia_node *n) { (void)g; (void)n; }
-const glia_op_def glia__op_batchnorm = {"batchnorm", "", "", "", 1, 16, 0, ni, ni, nb};
-glia_status glia_batchnorm(glia_graph *g, const char *name, int x, int gamma, int beta, int running_mean, int running_var, float eps, float momentum, int *out) { (void)eps; (void)momentum; int in[5] = {x, gamma, beta, running_mean, running_var}; return glia__add_op(g, "batchnorm", name, 5, in, NULL, 0, NULL, 0, out); }
+#include <math.h>
+#include <string.h>
+
+enum { BN_EPS, BN_MOMENTUM };
+enum { BN_X, BN_GAMMA, BN_BETA, BN_RMEAN, BN_RVAR };
+enum { BN_CB = 16 }; /* channels per job when the planes are small ([N, C] inputs) */
+
+typedef struct {
+    int64_t N, C, S, M;
+    int64_t cb, jobs; /* channels per job, number of jobs */
+} bn_dims;
+
+static bn_dims bdims(const glia_node *x) {
+    bn_dims d = {x->shape.dim[0], x->shape.dim[1], 1, 0, 1, 0};
+    for (int i = 2; i < x->shape.ndim; i++) d.S *= x->shape.dim[i];
+    d.M = d.N * d.S;
+    d.cb = d.S >= 64 ? 1 : BN_CB; /* the order of each sum does not depend on this */
+    d.jobs = (d.C + d.cb - 1) / d.cb;
+    return d;
+}
+
+static glia_status bn_infer(glia_graph *g, glia_node *n) {
+    static const char *const role[] = {"x", "gamma", "beta", "running_mean", "running_var"};
+    glia_node *x = glia__in(g, n, BN_X);
+    char a[96], b[96];
+    float eps = n->fa[BN_EPS], mom = n->fa[BN_MOMENTUM];
+    if (!(eps > 0.0f) || isinf(eps))
+        return glia__err(GLIA_EINVAL, "%s: eps = %g must be positive and finite", glia__where(g, n),
+                         (double)eps);
+    if (!(mom >= 0.0f && mom <= 1.0f))
+        return glia__err(GLIA_EINVAL, "%s: momentum = %g must be in [0, 1]", glia__where(g, n),
+                         (double)mom);
+    if (x->shape.ndim < 2)
+        return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; batch norm needs [N, C] or "
+                         "[N, C, ...] (rank >= 2)", glia__where(g, n), x->name,
+                         glia_shape_str(&x->shape, a, sizeof a));
+    int64_t C = x->shape.dim[1];
+    for (int k = BN_GAMMA; k <= BN_RVAR; k++) {
+        glia_node *p = glia__in(g, n, k);
+        if (p->shape.ndim != 1 || p->shape.dim[0] != C)
+            return glia__err(GLIA_ESHAPE, "%s: %s '%s' has shape %s but input '%s' of shape %s "
+                             "needs [%lld]", glia__where(g, n), role[k], p->name,
+                             glia_shape_str(&p->shape, a, sizeof a), x->name,
+                             glia_shape_str(&x->shape, b, sizeof b), (long long)C);
+        if (k >= BN_RMEAN && p->kind != NODE_BUFFER)
+            return glia__err(GLIA_EINVAL, "%s: %s '%s' is a %s; running statistics must be "
+                             "buffers (glia_buffer), which forward updates in training mode",
+                             glia__where(g, n), role[k], p->name,
+                             glia_node_op(g, n->in[k]));
+    }
+    n->shape = x->shape;
+    n->ws_bytes = 0;
+    n->saved_bytes = 2 * (size_t)C * sizeof(double) + sizeof(int);
+    return GLIA_OK;
+}
+
+static glia_status bn_forward(glia_graph *g, glia_node *n) {
+    glia_node *xn = glia__in(g, n, BN_X);
+    const float *x = xn->val, *gamma = glia__in(g, n, BN_GAMMA)->val,
+                *beta = glia__in(g, n, BN_BETA)->val;
+    float *rmean = glia__in(g, n, BN_RMEAN)->val, *rvar = glia__in(g, n, BN_RVAR)->val;
+    float *y = n->val;
+    double *mean = n->saved;
+    const bn_dims d = bdims(xn);
+    const int64_t C = d.C, S = d.S;
+    double *istd = mean + C;
+    const double eps = n->fa[BN_EPS], mom = n->fa[BN_MOMENTUM];
+    const int training = g->training;
+    if (training && d.M < 2) {
+        char a[96];
+        return glia__err(GLIA_ESHAPE, "%s: training needs more than one value per channel, but "
+                         "input '%s' has shape %s", glia__where(g, n), xn->name,
+                         glia_shape_str(&xn->shape, a, sizeof a));
+    }
+    memcpy(istd + C, &training, sizeof training);
+#pragma omp parallel for schedule(static) if (d.jobs > 1 && d.N * C * S >= 32768)
+    for (int64_t j = 0; j < d.jobs; j++) {
+        const int64_t c0 = j * d.cb, c1 = c0 + d.cb < C ? c0 + d.cb : C;
+        if (training) {
+            double s1[BN_CB] = {0}, s2[BN_CB] = {0};
+            for (int64_t b = 0; b < d.N; b++)
+                for (int64_t c = c0; c < c1; c++) {
+                    const float *xp = x + (b * C + c) * S;
+                    for (int64_t s = 0; s < S; s++) s1[c - c0] += xp[s];
+                }
+            for (int64_t c = c0; c < c1; c++) s1[c - c0] /= (double)d.M; /* the mean */
+            for (int64_t b = 0; b < d.N; b++)
+                for (int64_t c = c0; c < c1; c++) {
+                    const float *xp = x + (b * C + c) * S;
+                    const double mu = s1[c - c0];
+                    for (int64_t s = 0; s < S; s++) {
+                        double v = xp[s] - mu;
+                        s2[c - c0] += v * v;
+                    }
+                }
+            for (int64_t c = c0; c < c1; c++) {
+                double mu = s1[c - c0], var = s2[c - c0] / (double)d.M;
+                mean[c] = mu;
+                istd[c] = 1.0 / sqrt(var + eps);
+                rmean[c] = (float)((1.0 - mom) * rmean[c] + mom * mu);
+                rvar[c] = (float)((1.0 - mom) * rvar[c] + mom * var * (double)d.M / (double)(d.M - 1));
+            }
+        } else {
+            for (int64_t c = c0; c < c1; c++) {
+                mean[c] = rmean[c];
+                istd[c] = 1.0 / sqrt((double)rvar[c] + eps);
+            }
+        }
+        for (int64_t b = 0; b < d.N; b++)
+            for (int64_t c = c0; c < c1; c++) {
+                const float *xp = x + (b * C + c) * S;
+                float *yp = y + (b * C + c) * S;
+                const double mu = mean[c], k = gamma[c] * istd[c], sh = beta[c];
+                for (int64_t s = 0; s < S; s++) yp[s] = (float)((xp[s] - mu) * k + sh);
+            }
+    }
+    return GLIA_OK;
+}
+
+static void bn_backward(glia_graph *g, glia_node *n) {
+    glia_node *xn = glia__in(g, n, BN_X);
+    const float *x = xn->val, *gamma = glia__in(g, n, BN_GAMMA)->val, *dy = n->grad;
+    float *dx = xn->grad, *dgamma = glia__in(g, n, BN_GAMMA)->grad,
+          *dbeta = glia__in(g, n, BN_BETA)->grad;
+    const bn_dims d = bdims(xn);
+    const int64_t C = d.C, S = d.S;
+    const double *mean = n->saved, *istd = mean + C;
+    int training;
+    memcpy(&training, istd + C, sizeof training);
+    /* the sums are needed for dgamma, dbeta, and for dx in training mode */
+    const int need_sums = dgamma || dbeta || (dx && training);
+#pragma omp parallel for schedule(static) if (d.jobs > 1 && d.N * C * S >= 32768)
+    for (int64_t j = 0; j < d.jobs; j++) {
+        const int64_t c0 = j * d.cb, c1 = c0 + d.cb < C ? c0 + d.cb : C;
+        double sdy[BN_CB] = {0}, sdyx[BN_CB] = {0}; /* sum dy, sum dy xhat */
+        if (need_sums) {
+            for (int64_t b = 0; b < d.N; b++)
+                for (int64_t c = c0; c < c1; c++) {
+                    const float *xp = x + (b * C + c) * S, *gp = dy + (b * C + c) * S;
+                    const double mu = mean[c], is = istd[c];
+                    for (int64_t s = 0; s < S; s++) {
+                        sdy[c - c0] += gp[s];
+                        sdyx[c - c0] += gp[s] * ((xp[s] - mu) * is);
+                    }
+                }
+            for (int64_t c = c0; c < c1; c++) {
+                if (dbeta) dbeta[c] += (float)sdy[c - c0];
+                if (dgamma) dgamma[c] += (float)sdyx[c - c0];
+            }
+        }
+        if (!dx) continue;
+        for (int64_t b = 0; b < d.N; b++)
+            for (int64_t c = c0; c < c1; c++) {
+                const float *xp = x + (b * C + c) * S, *gp = dy + (b * C + c) * S;
+                float *dp = dx + (b * C + c) * S;
+                const double mu = mean[c], is = istd[c], k = gamma[c] * is;
+                if (training) {
+                    const double m1 = sdy[c - c0] / (double)d.M, m2 = sdyx[c - c0] / (double)d.M;
+                    for (int64_t s = 0; s < S; s++)
+                        dp[s] += (float)(k * (gp[s] - m1 - (xp[s] - mu) * is * m2));
+                } else {
+                    for (int64_t s = 0; s < S; s++) dp[s] += (float)(k * gp[s]);
+                }
+            }
+    }
+}
+
+const glia_op_def glia__op_batchnorm = {
+    "batchnorm", "batch normalisation over axis 1: y = gamma (x - mean) / sqrt(var + eps) + beta",
+    "x[N,C,...], gamma[C], beta[C], running_mean[C], running_var[C]", "y[N,C,...]", 5, 5,
+    OPF_BWD_INPUTS, bn_infer, bn_forward, bn_backward};
+
+glia_status glia_batchnorm(glia_graph *g, const char *name, int x, int gamma, int beta,
+                           int running_mean, int running_var, float eps, float momentum,
+                           int *out) {
+    int in[5] = {x, gamma, beta, running_mean, running_var};
+    float fa[2] = {eps, momentum};
+    return glia__add_op(g, "batchnorm", name, 5, in, NULL, 0, fa, 2, out);
+}

@@ -1,6 +1,80 @@
-/* placeholder: being written */
+/* dropout.c: inverted dropout (Srivastava et al. 2014, scaled at training time as PyTorch does).
+ *
+ *   training:  keep_i = (u_i >= p), u_i = glia_rng_uniform(&g->rng) drawn in element order
+ *              y_i = keep_i ? x_i * s : 0,  s = 1 / (1 - p) (a float, as PyTorch's scale)
+ *              dx_i += keep_i ? dy_i * s : 0
+ *   inference: y = x, dx += dy
+ * E[y] = x in training, so nothing changes at inference. With p = 0 no number is drawn.
+ *
+ * The mask is drawn sequentially from the graph's generator, so it depends only on the
+ * generator's state (glia_gradcheck resets the state before each forward: the mask repeats).
+ * The multiply runs in parallel; it is elementwise, so results do not depend on the number of
+ * threads either.
+ *
+ * Saved state (n->saved, numel + 1 bytes): byte 0 is 1 if the last forward ran in training mode
+ * (backward follows the mode of the forward it differentiates), bytes 1..numel the keep mask.
+ *
+ * Attributes: n->fa[0] = p, the probability of dropping an element, in [0, 1). */
 #include "../core/internal.h"
-static glia_status ni(glia_graph *g, glia_node *n) { (void)g; (void)n; return glia__err(GLIA_EINVAL, "not implemented"); }
-static void nb(glia_graph *g, glia_node *n) { (void)g; (void)n; }
-const glia_op_def glia__op_dropout = {"dropout", "", "", "", 1, 16, 0, ni, ni, nb};
-glia_status glia_dropout(glia_graph *g, const char *name, int x, float p, int *out) { (void)p; return glia__add_op(g, "dropout", name, 1, &x, NULL, 0, NULL, 0, out); }
+#include <math.h>
+
+enum { DO_P };
+
+static glia_status dropout_infer(glia_graph *g, glia_node *n) {
+    glia_node *x = glia__in(g, n, 0);
+    float p = n->fa[DO_P];
+    if (!(p >= 0.0f && p < 1.0f))
+        return glia__err(GLIA_EINVAL, "%s: drop probability p = %g must be in [0, 1)",
+                         glia__where(g, n), (double)p);
+    n->shape = x->shape;
+    n->ws_bytes = 0;
+    n->saved_bytes = (size_t)glia__numel(x) + 1;
+    return GLIA_OK;
+}
+
+static glia_status dropout_forward(glia_graph *g, glia_node *n) {
+    const float *x = glia__in(g, n, 0)->val;
+    float *y = n->val;
+    unsigned char *st = n->saved, *keep = st + 1;
+    const int64_t m = glia__numel(n);
+    const float p = n->fa[DO_P];
+    if (!g->training) {
+        st[0] = 0;
+#pragma omp parallel for schedule(static) if (m >= 65536)
+            for (int64_t i = 0; i < m; i++) y[i] = x[i];
+        return GLIA_OK;
+    }
+    st[0] = 1;
+    if (p > 0.0f) /* sequential: the mask is a function of the generator's state alone */
+        for (int64_t i = 0; i < m; i++) keep[i] = glia_rng_uniform(&g->rng) >= p;
+    else
+        for (int64_t i = 0; i < m; i++) keep[i] = 1;
+    const float s = 1.0f / (1.0f - p);
+#pragma omp parallel for schedule(static) if (m >= 65536)
+    for (int64_t i = 0; i < m; i++) y[i] = keep[i] ? x[i] * s : 0.0f;
+    return GLIA_OK;
+}
+
+static void dropout_backward(glia_graph *g, glia_node *n) {
+    float *dx = glia__in(g, n, 0)->grad;
+    if (!dx) return;
+    const float *dy = n->grad;
+    const unsigned char *st = n->saved, *keep = st + 1;
+    const int64_t m = glia__numel(n);
+    if (!st[0]) {
+#pragma omp parallel for schedule(static) if (m >= 65536)
+        for (int64_t i = 0; i < m; i++) dx[i] += dy[i];
+        return;
+    }
+    const float s = 1.0f / (1.0f - n->fa[DO_P]);
+#pragma omp parallel for schedule(static) if (m >= 65536)
+    for (int64_t i = 0; i < m; i++) dx[i] += keep[i] ? dy[i] * s : 0.0f;
+}
+
+const glia_op_def glia__op_dropout = {
+    "dropout", "inverted dropout: training y = x * mask / (1 - p), inference y = x", "x[...]",
+    "y[...]", 1, 1, 0, dropout_infer, dropout_forward, dropout_backward};
+
+glia_status glia_dropout(glia_graph *g, const char *name, int x, float p, int *out) {
+    return glia__add_op(g, "dropout", name, 1, &x, NULL, 0, &p, 1, out);
+}

@@ -1,10 +1,225 @@
-/* placeholder: being written */
+/* loss.c: scalar losses (output shape [1]), averaged like PyTorch's reduction='mean'.
+ *
+ * softmax_cross_entropy(logits [N,C], labels [N]) (PyTorch's F.cross_entropy): labels hold
+ *   class indices as floats. Fused and stable: with m = max_c x_c,
+ *     log p_c = (x_c - m) - log sum_c' e^(x_c' - m)   (e^(x - m) <= 1 never overflows)
+ *     L = -1/N sum_n log p_{n, label_n}
+ *     dlogits += (p - onehot(label)) dL / N;  labels get no gradient.
+ *   A label that is not an integer in [0, C) (or NaN) makes forward fail with GLIA_ERANGE,
+ *   naming the node, the batch row and the value. Saved state (n->saved): the probabilities
+ *   p [N, C] (float), then the labels as int32 [N]; backward reads no input.
+ * mse_loss(pred, target) (F.mse_loss): same shapes, L = mean (pred - target)^2,
+ *   dpred += 2 (pred - target) dL / numel,  dtarget -= the same.
+ * bce_with_logits(x, t) (F.binary_cross_entropy_with_logits): same shapes,
+ *   L = mean of max(x, 0) - x t + log(1 + e^-|x|)   (stable for any x)
+ *   dx += (sigmoid(x) - t) dL / numel,  dt += -x dL / numel.
+ * dL is the upstream gradient n->grad[0] (1 for a loss that backward starts from).
+ * Gradients go only to inputs whose gradient pointer is set.
+ *
+ * Threads: per-row (cross-entropy) or per-chunk (LOSS_CHUNK elements, mse and bce) partial sums
+ * in double go to the workspace and are added in index order by one thread, so the loss is
+ * bit-identical for any number of threads. No attributes. */
 #include "../core/internal.h"
-static glia_status ni(glia_graph *g, glia_node *n) { (void)g; (void)n; return glia__err(GLIA_EINVAL, "not implemented"); }
-static void nb(glia_graph *g, glia_node *n) { (void)g; (void)n; }
-const glia_op_def glia__op_softmax_cross_entropy = {"softmax_cross_entropy", "", "", "", 1, 16, 0, ni, ni, nb};
-const glia_op_def glia__op_mse_loss = {"mse_loss", "", "", "", 1, 16, 0, ni, ni, nb};
-const glia_op_def glia__op_bce_with_logits = {"bce_with_logits", "", "", "", 1, 16, 0, ni, ni, nb};
-glia_status glia_softmax_cross_entropy(glia_graph *g, const char *name, int logits, int labels, int *out) { int in[2] = {logits, labels}; return glia__add_op(g, "softmax_cross_entropy", name, 2, in, NULL, 0, NULL, 0, out); }
-glia_status glia_mse_loss(glia_graph *g, const char *name, int pred, int target, int *out) { int in[2] = {pred, target}; return glia__add_op(g, "mse_loss", name, 2, in, NULL, 0, NULL, 0, out); }
-glia_status glia_bce_with_logits(glia_graph *g, const char *name, int logits, int target, int *out) { int in[2] = {logits, target}; return glia__add_op(g, "bce_with_logits", name, 2, in, NULL, 0, NULL, 0, out); }
+#include <math.h>
+
+enum { LOSS_CHUNK = 8192 };
+
+static void scalar_shape(glia_node *n) {
+    n->shape.ndim = 1;
+    n->shape.dim[0] = 1;
+}
+
+/* ------------------------------------------------------------- softmax cross-entropy */
+
+static glia_status ce_infer(glia_graph *g, glia_node *n) {
+    glia_node *x = glia__in(g, n, 0), *lab = glia__in(g, n, 1);
+    char a[96], b[96];
+    if (x->shape.ndim != 2)
+        return glia__err(GLIA_ESHAPE, "%s: logits '%s' have shape %s; softmax cross-entropy needs "
+                         "[N, C]", glia__where(g, n), x->name, glia_shape_str(&x->shape, a, sizeof a));
+    if (lab->shape.ndim != 1 || lab->shape.dim[0] != x->shape.dim[0])
+        return glia__err(GLIA_ESHAPE, "%s: labels '%s' have shape %s but logits '%s' of shape %s "
+                         "need [%lld] (one class index per row)", glia__where(g, n), lab->name,
+                         glia_shape_str(&lab->shape, a, sizeof a), x->name,
+                         glia_shape_str(&x->shape, b, sizeof b), (long long)x->shape.dim[0]);
+    if (x->shape.dim[1] > INT32_MAX)
+        return glia__err(GLIA_ESHAPE, "%s: %lld classes are too many", glia__where(g, n),
+                         (long long)x->shape.dim[1]);
+    scalar_shape(n);
+    size_t N = (size_t)x->shape.dim[0], C = (size_t)x->shape.dim[1];
+    n->ws_bytes = N * sizeof(double);
+    n->saved_bytes = N * C * sizeof(float) + N * sizeof(int32_t);
+    return GLIA_OK;
+}
+
+static glia_status ce_forward(glia_graph *g, glia_node *n) {
+    glia_node *xn = glia__in(g, n, 0), *ln = glia__in(g, n, 1);
+    const float *x = xn->val, *labf = ln->val;
+    const int64_t N = xn->shape.dim[0], C = xn->shape.dim[1];
+    float *p = n->saved;
+    int32_t *lab = (int32_t *)(p + N * C);
+    double *row_loss = g->workspace;
+    for (int64_t i = 0; i < N; i++) {
+        float v = labf[i];
+        if (!(v >= 0.0f && (double)v < (double)C && v == floorf(v)))
+            return glia__err(GLIA_ERANGE, "%s: label %g in batch row %lld (of labels '%s') is not "
+                             "a class index: labels must be integers in [0, %lld)",
+                             glia__where(g, n), (double)v, (long long)i, ln->name, (long long)C);
+        lab[i] = (int32_t)v;
+    }
+#pragma omp parallel for schedule(static) if (N > 1 && N * C >= 16384)
+    for (int64_t i = 0; i < N; i++) {
+        const float *xr = x + i * C;
+        float *pr = p + i * C;
+        float m = xr[0];
+        for (int64_t c = 1; c < C; c++) m = xr[c] > m ? xr[c] : m;
+        /* sum = 1 + rest: each maximum adds exactly 1, the other terms are summed apart, so
+         * log sum = log1p(rest) keeps its digits when the row is confident (rest ~ 1e-13) */
+        double rest = -1;
+        for (int64_t c = 0; c < C; c++) {
+            float e = expf(xr[c] - m);
+            pr[c] = e;
+            rest += xr[c] == m ? 1.0 : (double)e; /* a NaN lands here */
+        }
+        const float inv = (float)(1.0 / (1.0 + rest));
+        for (int64_t c = 0; c < C; c++) pr[c] *= inv;
+        row_loss[i] = log1p(rest) - ((double)xr[lab[i]] - m);
+    }
+    double total = 0;
+    for (int64_t i = 0; i < N; i++) total += row_loss[i];
+    n->val[0] = (float)(total / (double)N);
+    return GLIA_OK;
+}
+
+static void ce_backward(glia_graph *g, glia_node *n) {
+    glia_node *xn = glia__in(g, n, 0);
+    float *dx = xn->grad;
+    if (!dx) return; /* labels never get a gradient */
+    const int64_t N = xn->shape.dim[0], C = xn->shape.dim[1];
+    const float *p = n->saved;
+    const int32_t *lab = (const int32_t *)(p + N * C);
+    const float s = (float)((double)n->grad[0] / (double)N);
+#pragma omp parallel for schedule(static) if (N > 1 && N * C >= 16384)
+    for (int64_t i = 0; i < N; i++) {
+        const float *pr = p + i * C;
+        float *dr = dx + i * C;
+        for (int64_t c = 0; c < C; c++) dr[c] += (pr[c] - (c == lab[i] ? 1.0f : 0.0f)) * s;
+    }
+}
+
+/* ------------------------------------------------------------- elementwise losses */
+
+static glia_status pair_infer(glia_graph *g, glia_node *n) {
+    glia_node *a = glia__in(g, n, 0), *b = glia__in(g, n, 1);
+    if (!glia__shape_eq(&a->shape, &b->shape)) {
+        char sa[96], sb[96];
+        return glia__err(GLIA_ESHAPE, "%s: '%s' has shape %s but '%s' has shape %s; the two "
+                         "inputs of the loss must have the same shape", glia__where(g, n), a->name,
+                         glia_shape_str(&a->shape, sa, sizeof sa), b->name,
+                         glia_shape_str(&b->shape, sb, sizeof sb));
+    }
+    scalar_shape(n);
+    int64_t m = glia__numel(a);
+    n->ws_bytes = (size_t)((m + LOSS_CHUNK - 1) / LOSS_CHUNK) * sizeof(double);
+    n->saved_bytes = 0;
+    return GLIA_OK;
+}
+
+static inline double bce_elem(float x, float t) {
+    return (double)(x > 0.0f ? x : 0.0f) - (double)x * t + log1pf(expf(-fabsf(x)));
+}
+
+enum { MSE, BCE };
+
+/* the mean over all elements of (a - b)^2 or bce(a, b): partial sums of fixed chunks */
+static void pair_mean(glia_graph *g, glia_node *n, int kind) {
+    const float *A = glia__in(g, n, 0)->val, *B = glia__in(g, n, 1)->val;
+    const int64_t m = glia__numel(glia__in(g, n, 0));
+    const int64_t nch = (m + LOSS_CHUNK - 1) / LOSS_CHUNK;
+    double *part = g->workspace;
+#pragma omp parallel for schedule(static) if (nch > 1)
+    for (int64_t ch = 0; ch < nch; ch++) {
+        const int64_t i0 = ch * LOSS_CHUNK, i1 = i0 + LOSS_CHUNK < m ? i0 + LOSS_CHUNK : m;
+        double acc = 0;
+        if (kind == MSE)
+            for (int64_t i = i0; i < i1; i++) {
+                double d = (double)A[i] - B[i];
+                acc += d * d;
+            }
+        else
+            for (int64_t i = i0; i < i1; i++) acc += bce_elem(A[i], B[i]);
+        part[ch] = acc;
+    }
+    double total = 0;
+    for (int64_t ch = 0; ch < nch; ch++) total += part[ch];
+    n->val[0] = (float)(total / (double)m);
+}
+
+static glia_status mse_forward(glia_graph *g, glia_node *n) {
+    pair_mean(g, n, MSE);
+    return GLIA_OK;
+}
+
+static void mse_backward(glia_graph *g, glia_node *n) {
+    glia_node *pn = glia__in(g, n, 0), *tn = glia__in(g, n, 1);
+    const float *P = pn->val, *T = tn->val;
+    float *dp = pn->grad, *dt = tn->grad;
+    const int64_t m = glia__numel(pn);
+    const double s = 2.0 * n->grad[0] / (double)m;
+#pragma omp parallel for schedule(static) if (m >= 65536)
+    for (int64_t i = 0; i < m; i++) {
+        float d = (float)(((double)P[i] - T[i]) * s);
+        if (dp) dp[i] += d;
+        if (dt) dt[i] -= d;
+    }
+}
+
+static glia_status bce_forward(glia_graph *g, glia_node *n) {
+    pair_mean(g, n, BCE);
+    return GLIA_OK;
+}
+
+static void bce_backward(glia_graph *g, glia_node *n) {
+    glia_node *xn = glia__in(g, n, 0), *tn = glia__in(g, n, 1);
+    const float *X = xn->val, *T = tn->val;
+    float *dx = xn->grad, *dt = tn->grad;
+    const int64_t m = glia__numel(xn);
+    const double s = (double)n->grad[0] / (double)m;
+#pragma omp parallel for schedule(static) if (m >= 65536)
+    for (int64_t i = 0; i < m; i++) {
+        const float x = X[i];
+        if (dx) { /* sigmoid without overflow for any x; in double: sigmoid(x) - t cancels */
+            double e = exp(-fabs((double)x));
+            double sig = x >= 0.0f ? 1.0 / (1.0 + e) : e / (1.0 + e);
+            dx[i] += (float)((sig - T[i]) * s);
+        }
+        if (dt) dt[i] -= (float)(x * s);
+    }
+}
+
+const glia_op_def glia__op_softmax_cross_entropy = {
+    "softmax_cross_entropy", "mean over the batch of -log softmax(logits)[label] (fused, stable)",
+    "logits[N,C], labels[N] (class indices as floats)", "loss[1]", 2, 2, 0, ce_infer, ce_forward,
+    ce_backward};
+const glia_op_def glia__op_mse_loss = {
+    "mse_loss", "mean squared error: mean (pred - target)^2", "pred[...], target[...] (same shape)",
+    "loss[1]", 2, 2, OPF_BWD_INPUTS, pair_infer, mse_forward, mse_backward};
+const glia_op_def glia__op_bce_with_logits = {
+    "bce_with_logits", "binary cross-entropy on logits: mean max(x,0) - x t + log(1 + e^-|x|)",
+    "logits[...], target[...] (same shape, targets in [0, 1])", "loss[1]", 2, 2, OPF_BWD_INPUTS,
+    pair_infer, bce_forward, bce_backward};
+
+glia_status glia_softmax_cross_entropy(glia_graph *g, const char *name, int logits, int labels,
+                                       int *out) {
+    int in[2] = {logits, labels};
+    return glia__add_op(g, "softmax_cross_entropy", name, 2, in, NULL, 0, NULL, 0, out);
+}
+glia_status glia_mse_loss(glia_graph *g, const char *name, int pred, int target, int *out) {
+    int in[2] = {pred, target};
+    return glia__add_op(g, "mse_loss", name, 2, in, NULL, 0, NULL, 0, out);
+}
+glia_status glia_bce_with_logits(glia_graph *g, const char *name, int logits, int target,
+                                 int *out) {
+    int in[2] = {logits, target};
+    return glia__add_op(g, "bce_with_logits", name, 2, in, NULL, 0, NULL, 0, out);
+}

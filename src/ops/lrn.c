@@ -1,6 +1,158 @@
-/* placeholder: being written */
+/* lrn.c: local response normalisation across channels (Krizhevsky et al. 2012, AlexNet; the
+ * definition of PyTorch's nn.LocalResponseNorm(size, alpha, beta, k)).
+ *
+ * For x [N, C, ...] (rank >= 3), read as [N, C, S] with S the product of the spatial sizes:
+ *   scale_c = k + alpha / size * sum_{c' in W(c)} x_c'^2,   W(c) = [c - size/2, c + (size-1)/2]
+ *   y_c = x_c / scale_c^beta
+ * W(c) is clipped to [0, C): PyTorch pads size/2 zero channels before and (size-1)/2 after and
+ * averages over `size`, so the divisor stays `size` at the borders. An even size gives an
+ * asymmetric window, as in PyTorch.
+ * Backward (j in W(c) iff c in [j - (size-1)/2, j + size/2] = V(j)):
+ *   dx_j += q_j - 2 alpha beta / size * x_j * sum_{c in V(j)} r_c,
+ *   q_c = dy_c scale_c^-beta,  r_c = q_c x_c / scale_c   (dy_c y_c / scale_c)
+ * Backward reads x only (OPF_BWD_INPUTS): it recomputes the scales, so nothing is saved, and
+ * keeps q and r in the workspace (2 doubles per element, transient).
+ *
+ * Precision: window sums, powers and both gradient terms are in double and each result is
+ * rounded once to float. The two terms of dx cancel where the normalisation is strong; in float
+ * (or from a float scale or y) their 1e-7 relative errors would be amplified there.
+ *
+ * Threads: jobs are blocks of up to LRN_BLOCK consecutive spatial positions of one sample;
+ * every window sum (in double) runs over c' in order inside one job, so results are
+ * bit-identical for any number of threads.
+ *
+ * Attributes: n->ia[0] = size (>= 1); n->fa[0] = alpha (>= 0), n->fa[1] = beta (finite),
+ * n->fa[2] = k (> 0, so the scale is never 0). */
 #include "../core/internal.h"
-static glia_status ni(glia_graph *g, glia_node *n) { (void)g; (void)n; return glia__err(GLIA_EINVAL, "not implemented"); }
-static void nb(glia_graph *g, glia_node *n) { (void)g; (void)n; }
-const glia_op_def glia__op_lrn = {"lrn", "", "", "", 1, 16, 0, ni, ni, nb};
-glia_status glia_lrn(glia_graph *g, const char *name, int x, int size, float alpha, float beta, float k, int *out) { (void)size; (void)alpha; (void)beta; (void)k; return glia__add_op(g, "lrn", name, 1, &x, NULL, 0, NULL, 0, out); }
+#include <math.h>
+
+enum { LRN_SIZE };
+enum { LRN_ALPHA, LRN_BETA, LRN_K };
+enum { LRN_BLOCK = 64 };
+
+typedef struct {
+    int64_t N, C, S, nblk;
+    int64_t lo, hi; /* W(c) = [c - lo, c + hi] */
+} lrn_dims;
+
+static lrn_dims ldims(const glia_node *n) {
+    lrn_dims d = {n->shape.dim[0], n->shape.dim[1], 1, 0, n->ia[LRN_SIZE] / 2,
+                  (n->ia[LRN_SIZE] - 1) / 2};
+    for (int i = 2; i < n->shape.ndim; i++) d.S *= n->shape.dim[i];
+    d.nblk = (d.S + LRN_BLOCK - 1) / LRN_BLOCK;
+    return d;
+}
+
+static glia_status lrn_infer(glia_graph *g, glia_node *n) {
+    glia_node *x = glia__in(g, n, 0);
+    const float alpha = n->fa[LRN_ALPHA], beta = n->fa[LRN_BETA], k = n->fa[LRN_K];
+    if (n->ia[LRN_SIZE] < 1)
+        return glia__err(GLIA_EINVAL, "%s: size = %d must be >= 1", glia__where(g, n),
+                         n->ia[LRN_SIZE]);
+    if (!(alpha >= 0.0f) || isinf(alpha))
+        return glia__err(GLIA_EINVAL, "%s: alpha = %g must be finite and >= 0", glia__where(g, n),
+                         (double)alpha);
+    if (!isfinite(beta))
+        return glia__err(GLIA_EINVAL, "%s: beta = %g must be finite", glia__where(g, n),
+                         (double)beta);
+    if (!(k > 0.0f) || isinf(k))
+        return glia__err(GLIA_EINVAL, "%s: k = %g must be finite and > 0", glia__where(g, n),
+                         (double)k);
+    if (x->shape.ndim < 3) {
+        char a[96];
+        return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; local response normalisation "
+                         "needs [N, C, ...] (rank >= 3, as PyTorch)", glia__where(g, n), x->name,
+                         glia_shape_str(&x->shape, a, sizeof a));
+    }
+    n->shape = x->shape;
+    n->ws_bytes = 2 * (size_t)glia__numel(x) * sizeof(double);
+    n->saved_bytes = 0;
+    return GLIA_OK;
+}
+
+/* scale_c for the channels of one job, in double: k + alpha/size * window sum of squares */
+static void job_scales(const lrn_dims *d, const float *xb, int bs, double a, double k, int64_t c,
+                       double *sc) {
+    int64_t lo = c - d->lo < 0 ? 0 : c - d->lo, hi = c + d->hi > d->C - 1 ? d->C - 1 : c + d->hi;
+    double acc[LRN_BLOCK] = {0};
+    for (int64_t q = lo; q <= hi; q++)
+        for (int t = 0; t < bs; t++) {
+            double v = xb[q * d->S + t];
+            acc[t] += v * v;
+        }
+    for (int t = 0; t < bs; t++) sc[t] = k + a * acc[t];
+}
+
+static glia_status lrn_forward(glia_graph *g, glia_node *n) {
+    const float *x = glia__in(g, n, 0)->val;
+    float *y = n->val;
+    const lrn_dims d = ldims(n);
+    const int64_t C = d.C, S = d.S, jobs = d.N * d.nblk;
+    const double a = (double)n->fa[LRN_ALPHA] / n->ia[LRN_SIZE], k = n->fa[LRN_K],
+                 beta = n->fa[LRN_BETA];
+#pragma omp parallel for schedule(static) if (jobs > 1 && jobs * LRN_BLOCK * C >= 16384)
+    for (int64_t job = 0; job < jobs; job++) {
+        int64_t b = job / d.nblk, s0 = job % d.nblk * LRN_BLOCK, off = b * C * S + s0;
+        int bs = (int)(S - s0 < LRN_BLOCK ? S - s0 : LRN_BLOCK);
+        const float *xb = x + off;
+        float *yb = y + off;
+        double sc[LRN_BLOCK];
+        for (int64_t c = 0; c < C; c++) {
+            job_scales(&d, xb, bs, a, k, c, sc);
+            for (int t = 0; t < bs; t++)
+                yb[c * S + t] = (float)(xb[c * S + t] * pow(sc[t], -beta));
+        }
+    }
+    return GLIA_OK;
+}
+
+static void lrn_backward(glia_graph *g, glia_node *n) {
+    glia_node *xn = glia__in(g, n, 0);
+    float *dx = xn->grad;
+    if (!dx) return;
+    const float *x = xn->val, *dy = n->grad;
+    const lrn_dims d = ldims(n);
+    const int64_t C = d.C, S = d.S, jobs = d.N * d.nblk, m = glia__numel(n);
+    const double a = (double)n->fa[LRN_ALPHA] / n->ia[LRN_SIZE], k = n->fa[LRN_K],
+                 beta = n->fa[LRN_BETA], coef = 2.0 * a * beta;
+    double *R = g->workspace, *Q = R + m; /* r_c = dy_c x_c scale_c^(-beta-1), q_c = dy_c scale_c^-beta */
+#pragma omp parallel for schedule(static) if (jobs > 1 && jobs * LRN_BLOCK * C >= 16384)
+    for (int64_t job = 0; job < jobs; job++) {
+        int64_t b = job / d.nblk, s0 = job % d.nblk * LRN_BLOCK, off = b * C * S + s0;
+        int bs = (int)(S - s0 < LRN_BLOCK ? S - s0 : LRN_BLOCK);
+        const float *xb = x + off, *gb = dy + off;
+        float *db = dx + off;
+        double *rb = R + off, *qb = Q + off, sc[LRN_BLOCK];
+        for (int64_t c = 0; c < C; c++) {
+            job_scales(&d, xb, bs, a, k, c, sc);
+            for (int t = 0; t < bs; t++) {
+                int64_t i = c * S + t;
+                double q = gb[i] * pow(sc[t], -beta);
+                qb[i] = q;
+                rb[i] = q * xb[i] / sc[t];
+            }
+        }
+        for (int64_t j = 0; j < C; j++) {
+            /* V(j) = [j - (size-1)/2, j + size/2] */
+            int64_t lo = j - d.hi < 0 ? 0 : j - d.hi, hi = j + d.lo > C - 1 ? C - 1 : j + d.lo;
+            double acc[LRN_BLOCK] = {0};
+            for (int64_t c = lo; c <= hi; c++)
+                for (int t = 0; t < bs; t++) acc[t] += rb[c * S + t];
+            for (int t = 0; t < bs; t++) {
+                int64_t i = j * S + t;
+                db[i] += (float)(qb[i] - coef * xb[i] * acc[t]);
+            }
+        }
+    }
+}
+
+const glia_op_def glia__op_lrn = {
+    "lrn", "local response normalisation across channels: y = x / (k + alpha/size sum x^2)^beta",
+    "x[N,C,...]", "y[N,C,...]", 1, 1, OPF_BWD_INPUTS, lrn_infer, lrn_forward,
+    lrn_backward};
+
+glia_status glia_lrn(glia_graph *g, const char *name, int x, int size, float alpha, float beta,
+                     float k, int *out) {
+    float fa[3] = {alpha, beta, k};
+    return glia__add_op(g, "lrn", name, 1, &x, &size, 1, fa, 3, out);
+}

@@ -1,0 +1,320 @@
+/* test_loss.c: softmax cross-entropy, mean squared error and binary cross-entropy on logits
+ * against finite differences, naive double-precision references (also with extreme logits and
+ * an upstream gradient other than 1), PyTorch golden values (the gradient of the loss itself,
+ * backward seeded with NULL), bit-identical results across thread counts, label range errors
+ * and shape errors. */
+#include "test.h"
+#include <stdlib.h>
+#include <string.h>
+
+enum { CE, MSE, BCE };
+static const char *const KIND[] = {"softmax_cross_entropy", "mse_loss", "bce_with_logits"};
+
+static glia_status add_loss(glia_graph *g, int kind, const char *name, int a, int b, int *out) {
+    if (kind == CE) return glia_softmax_cross_entropy(g, name, a, b, out);
+    if (kind == MSE) return glia_mse_loss(g, name, a, b, out);
+    return glia_bce_with_logits(g, name, a, b, out);
+}
+
+/* a [N, C] (logits or predictions) and b: labels [N] for CE, else the same shape as a */
+static glia_status loss_build(int kind, int64_t N, int64_t C, glia_graph **g, int *a, int *b,
+                              int *y) {
+    glia_status s;
+    if ((s = glia_graph_new(g))) return s;
+    if ((s = glia_input(*g, "a", 2, (int64_t[]){N, C}, a))) return s;
+    if (kind == CE) s = glia_input(*g, "b", 1, &N, b);
+    else s = glia_input(*g, "b", 2, (int64_t[]){N, C}, b);
+    if (s) return s;
+    return add_loss(*g, kind, "loss", *a, *b, y);
+}
+
+/* logits in [-3, 3]; labels cycling through the classes; targets in [0, 1] */
+static void loss_fill(int kind, glia_graph *g, int a, int b, int64_t N, int64_t C, uint64_t seed) {
+    float *A = glia_node_value(g, a), *B = glia_node_value(g, b);
+    fill_uniform(A, N * C, -3.0f, 3.0f, seed);
+    if (kind == CE)
+        for (int64_t i = 0; i < N; i++) B[i] = (float)((i * 7 + 3) % C);
+    else if (kind == MSE)
+        fill_uniform(B, N * C, -1.0f, 1.0f, seed + 1);
+    else
+        fill_uniform(B, N * C, 0.0f, 1.0f, seed + 1);
+}
+
+/* the scalar loss and its gradients in double, dL scaling both gradients */
+static double naive_loss(int kind, int64_t N, int64_t C, const float *A, const float *B,
+                         double dL, float *da, float *db) {
+    double total = 0;
+    if (kind == CE) {
+        for (int64_t i = 0; i < N; i++) {
+            const float *r = A + i * C;
+            int lab = (int)B[i];
+            double m = r[0], z = 0;
+            for (int64_t c = 1; c < C; c++) m = r[c] > m ? r[c] : m;
+            for (int64_t c = 0; c < C; c++) z += exp(r[c] - m);
+            total += log(z) + m - r[lab];
+            for (int64_t c = 0; c < C; c++)
+                da[i * C + c] = (float)((exp(r[c] - m) / z - (c == lab)) * dL / N);
+        }
+        return total / N;
+    }
+    const int64_t M = N * C;
+    for (int64_t i = 0; i < M; i++) {
+        double x = A[i], t = B[i];
+        if (kind == MSE) {
+            total += (x - t) * (x - t);
+            da[i] = (float)(2 * (x - t) * dL / M);
+            db[i] = (float)(-2 * (x - t) * dL / M);
+        } else {
+            /* the textbook form -t log sigmoid(x) - (1 - t) log(1 - sigmoid(x)), with the logs
+             * written so they do not overflow: log sigmoid(x) = -log1p(e^-x) for x >= 0 */
+            double ls = x >= 0 ? -log1p(exp(-x)) : x - log1p(exp(x));     /* log sigmoid(x) */
+            double l1s = x >= 0 ? -x - log1p(exp(-x)) : -log1p(exp(x));   /* log(1 - sigmoid) */
+            total += -t * ls - (1 - t) * l1s;
+            da[i] = (float)((exp(ls) - t) * dL / M);
+            db[i] = (float)((l1s - ls) * dL / M); /* = -x dL / M */
+        }
+    }
+    return total / M;
+}
+
+#define CHECK_REL(what, got, want, n, tol)                                                     \
+    do {                                                                                       \
+        int64_t w_;                                                                            \
+        double d_ = max_rel_diff(got, want, n, 1e-3, &w_);                                     \
+        CHECK_MSG(d_ <= (tol), "%s: element %lld is %.9g, expected %.9g (relative %.3g > %.3g)", \
+                  what, (long long)w_, (got)[w_], (want)[w_], d_, (double)(tol));              \
+    } while (0)
+
+TEST(loss_gradcheck) {
+    for (int kind = CE; kind <= BCE; kind++) {
+        glia_graph *g = NULL;
+        int a, b, y;
+        OK(loss_build(kind, 4, 5, &g, &a, &b, &y));
+        OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+        loss_fill(kind, g, a, b, 4, 5, 20 + (uint64_t)kind);
+        double err = 0, err_b = 0;
+        int64_t n = 0, n_b = 1;
+        OK(glia_gradcheck(g, y, a, 1e-3f, &err, &n));
+        if (kind != CE) OK(glia_gradcheck(g, y, b, 1e-3f, &err_b, &n_b));
+        glia_graph_free(g);
+        CHECK_MSG(n == 20 && err < 5e-3, "%s: gradcheck of the first input %.3g (%lld checked)",
+                  KIND[kind], err, (long long)n);
+        CHECK_MSG(n_b > 0 && err_b < 5e-3, "%s: gradcheck of the target %.3g", KIND[kind], err_b);
+    }
+}
+
+/* forward and backward against the naive reference with an upstream gradient of 0.7 (backward
+ * seeded at the loss with 0.7: the op must scale by n->grad[0]); the first rows/elements hold
+ * extreme values */
+static void loss_vs_naive(int kind, int64_t N, int64_t C, double tol) {
+    glia_graph *g = NULL;
+    int a, b, y;
+    const int64_t M = N * C, MB = kind == CE ? N : M;
+    OK(loss_build(kind, N, C, &g, &a, &b, &y));
+    OK(glia_node_requires_grad(g, a, 1));
+    OK(glia_node_requires_grad(g, b, 1));
+    OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+    loss_fill(kind, g, a, b, N, C, 40 + (uint64_t)kind);
+    float *A = glia_node_value(g, a), *B = glia_node_value(g, b);
+    const float extreme[] = {100.0f, -100.0f, 1e4f, -1e4f, 0.0f, 40.0f, -40.0f, 1e-6f};
+    for (int i = 0; i < 8 && i < M; i++) A[i] = extreme[i];
+    if (kind != CE && N > 1) /* a row of equal logits far from 0 */
+        for (int64_t c = 0; c < C; c++) A[C + c] = 50.0f;
+    float *da = calloc((size_t)M, 4), *db = calloc((size_t)MB, 4);
+    const float up = 0.7f;
+    double want = naive_loss(kind, N, C, A, B, up, da, db);
+    OK(glia_graph_forward(g));
+    OK(glia_graph_backward(g, y, &up, 0));
+    float got = glia_node_value(g, y)[0];
+    const float *ga = glia_node_grad(g, a), *gb = glia_node_grad(g, b);
+    int finite = 1;
+    for (int64_t i = 0; i < M; i++) finite &= isfinite(ga[i]);
+    float wantf = (float)want, zero[1] = {0};
+    CHECK_MSG(isfinite(got) && finite, "%s: a loss or gradient is not finite", KIND[kind]);
+    CHECK_REL(KIND[kind], &got, &wantf, 1, tol);
+    CHECK_REL("gradient of the first input", ga, da, M, tol);
+    if (kind == CE) /* labels get no gradient: theirs stays 0 */
+        for (int64_t i = 0; i < N; i++) CHECK_REL("gradient of labels", gb + i, zero, 1, 0);
+    else
+        CHECK_REL("gradient of the target", gb, db, M, tol);
+    free(da);
+    free(db);
+    glia_graph_free(g);
+}
+
+TEST(loss_ce_matches_naive) { loss_vs_naive(CE, 6, 7, 1e-6); }
+TEST(loss_mse_matches_naive) { loss_vs_naive(MSE, 5, 6, 1e-6); }
+TEST(loss_bce_matches_naive) { loss_vs_naive(BCE, 5, 6, 1e-6); }
+/* more rows and elements than one parallel chunk (8192 for mse/bce; 16384 logits for CE) */
+TEST(loss_ce_matches_naive_large) { loss_vs_naive(CE, 300, 100, 1e-5); }
+TEST(loss_mse_matches_naive_large) { loss_vs_naive(MSE, 300, 100, 1e-5); }
+TEST(loss_bce_matches_naive_large) { loss_vs_naive(BCE, 300, 100, 1e-5); }
+
+/* PyTorch's F.cross_entropy / mse_loss / binary_cross_entropy_with_logits and their gradients
+ * (backward from the loss with seed NULL). Input shapes come from the file. */
+static void loss_golden(const char *file, int kind, const char *an, const char *bn, double tol) {
+    golden *gd = golden_load(file);
+    if (!gd) return;
+    glia_shape sa, sb, s;
+    const float *A = golden_get(gd, an, &sa), *B = golden_get(gd, bn, &sb);
+    const float *Y = golden_get(gd, "y", NULL);
+    char dan[64], dbn[64];
+    snprintf(dan, sizeof dan, "d%s", an);
+    snprintf(dbn, sizeof dbn, "d%s", bn);
+    const float *DA = golden_get(gd, dan, &s), *DB = kind == CE ? NULL : golden_get(gd, dbn, NULL);
+    glia_graph *g = NULL;
+    int a, b, y, ok = A && B && Y && DA && (kind == CE || DB);
+    ok = ok && !glia_graph_new(&g) && !glia_input(g, an, sa.ndim, sa.dim, &a) &&
+         !glia_input(g, bn, sb.ndim, sb.dim, &b) && !add_loss(g, kind, "loss", a, b, &y) &&
+         !glia_node_requires_grad(g, a, 1) && (kind == CE || !glia_node_requires_grad(g, b, 1)) &&
+         !glia_graph_compile(g, GLIA_COMPILE_BACKWARD) &&
+         !glia_node_set(g, a, A, glia_shape_numel(&sa)) &&
+         !glia_node_set(g, b, B, glia_shape_numel(&sb)) && !glia_graph_forward(g) &&
+         !glia_graph_backward(g, y, NULL, 0);
+    if (!ok) {
+        test_fail(__FILE__, __LINE__, "%s: %s", file, glia_last_error());
+    } else {
+        int64_t w;
+        double dy = max_rel_diff(glia_node_value(g, y), Y, 1, 1e-3, NULL);
+        double da = max_rel_diff(glia_node_grad(g, a), DA, glia_shape_numel(&sa), 1e-3, &w);
+        double db = kind == CE ? 0 : max_rel_diff(glia_node_grad(g, b), DB, glia_shape_numel(&sb), 1e-3, NULL);
+        if (!(dy <= tol && da <= tol && db <= tol))
+            test_fail(__FILE__, __LINE__, "%s: differs from PyTorch: loss %.9g vs %.9g (relative "
+                      "%.3g), %s relative %.3g (element %lld: %.9g vs %.9g), %s relative %.3g",
+                      file, glia_node_value(g, y)[0], Y[0], dy, dan, da, (long long)w,
+                      glia_node_grad(g, a)[w], DA[w], dbn, db);
+    }
+    glia_graph_free(g);
+    golden_free(gd);
+}
+
+TEST(loss_ce_golden_pytorch) { loss_golden("loss_ce", CE, "logits", "labels", 1e-5); }
+TEST(loss_ce_golden_pytorch_long) { loss_golden("loss_ce_long", CE, "logits", "labels", 1e-5); }
+TEST(loss_mse_golden_pytorch) { loss_golden("loss_mse", MSE, "pred", "target", 1e-5); }
+TEST(loss_bce_golden_pytorch) { loss_golden("loss_bce", BCE, "logits", "target", 1e-5); }
+
+/* large enough to run in parallel: 1 and 3 threads give the same bits */
+static int loss_run_threads(int kind, int threads, float *out) {
+    enum { N = 400, C = 100 };
+    glia_set_num_threads(threads);
+    glia_graph *g = NULL;
+    int a, b, y, ok = 0;
+    if (loss_build(kind, N, C, &g, &a, &b, &y) || glia_node_requires_grad(g, a, 1) ||
+        glia_graph_compile(g, GLIA_COMPILE_BACKWARD))
+        goto done;
+    loss_fill(kind, g, a, b, N, C, 70);
+    if (glia_graph_forward(g) || glia_graph_backward(g, y, NULL, 0)) goto done;
+    out[0] = glia_node_value(g, y)[0];
+    memcpy(out + 1, glia_node_grad(g, a), N * C * 4);
+    ok = 1;
+done:
+    glia_graph_free(g);
+    glia_set_num_threads(0);
+    return ok;
+}
+
+TEST(loss_bit_identical_across_threads) {
+    enum { M = 400 * 100 + 1 };
+    float *a = malloc(M * 4), *b = malloc(M * 4);
+    for (int kind = CE; kind <= BCE && a && b; kind++) {
+        int ok = loss_run_threads(kind, 1, a) && loss_run_threads(kind, 3, b);
+        if (!ok || memcmp(a, b, M * 4)) {
+            test_fail(__FILE__, __LINE__, "%s: %s", KIND[kind],
+                      ok ? "results differ between 1 and 3 threads" : glia_last_error());
+            break;
+        }
+    }
+    free(a);
+    free(b);
+}
+
+/* a label that is not a class index: GLIA_ERANGE naming the node, the row and the value */
+TEST(loss_ce_label_out_of_range) {
+    glia_graph *g;
+    int a, b, y;
+    OK(loss_build(CE, 4, 5, &g, &a, &b, &y));
+    OK(glia_node_requires_grad(g, a, 1));
+    OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+    loss_fill(CE, g, a, b, 4, 5, 80);
+    float *B = glia_node_value(g, b);
+    const float bad[] = {5.0f, -1.0f, 2.5f, NAN, 1e9f};
+    const char *shown[] = {"label 5 ", "label -1 ", "label 2.5 ", "label nan ", "label 1e+09 "};
+    for (int i = 0; i < 5; i++) {
+        loss_fill(CE, g, a, b, 4, 5, 80);
+        B[2] = bad[i];
+        CHECK(glia_graph_forward(g) == GLIA_ERANGE);
+        const char *e = glia_last_error();
+        CHECK_MSG(strstr(e, "'loss'") && strstr(e, "row 2") && strstr(e, shown[i]) &&
+                  strstr(e, "[0, 5)"), "%s", e);
+    }
+    loss_fill(CE, g, a, b, 4, 5, 80);
+    B[3] = 4.0f; /* the last class is fine */
+    OK(glia_graph_forward(g));
+    OK(glia_graph_backward(g, y, NULL, 0));
+    glia_graph_free(g);
+}
+
+TEST(loss_shape_errors) {
+    glia_graph *g;
+    OK(glia_graph_new(&g));
+    int p, t, t2, lab, lab2, x3, y;
+    OK(glia_input(g, "p", 2, (int64_t[]){4, 3}, &p));
+    OK(glia_input(g, "t", 2, (int64_t[]){4, 2}, &t));
+    OK(glia_input(g, "t2", 1, (int64_t[]){12}, &t2));
+    OK(glia_input(g, "lab", 1, (int64_t[]){5}, &lab));
+    OK(glia_input(g, "lab2", 2, (int64_t[]){4, 1}, &lab2));
+    OK(glia_input(g, "x3", 3, (int64_t[]){4, 3, 2}, &x3));
+    int n0 = glia_graph_num_nodes(g);
+    for (int kind = MSE; kind <= BCE; kind++) {
+        CHECK(add_loss(g, kind, "l1", p, t, &y) == GLIA_ESHAPE);
+        const char *e = glia_last_error();
+        CHECK_MSG(strstr(e, "'l1'") && strstr(e, "[4, 3]") && strstr(e, "[4, 2]"), "%s", e);
+        /* the same number of elements is not enough */
+        CHECK(add_loss(g, kind, "l2", p, t2, &y) == GLIA_ESHAPE);
+        CHECK(strstr(glia_last_error(), "[12]"));
+    }
+    CHECK(glia_softmax_cross_entropy(g, "ce1", p, lab, &y) == GLIA_ESHAPE);
+    CHECK(strstr(glia_last_error(), "ce1") && strstr(glia_last_error(), "[5]") &&
+          strstr(glia_last_error(), "[4, 3]"));
+    CHECK(glia_softmax_cross_entropy(g, "ce2", p, lab2, &y) == GLIA_ESHAPE);
+    CHECK(glia_softmax_cross_entropy(g, "ce3", x3, t2, &y) == GLIA_ESHAPE);
+    CHECK(strstr(glia_last_error(), "ce3") && strstr(glia_last_error(), "[4, 3, 2]"));
+    CHECK(glia_graph_num_nodes(g) == n0);
+    /* a scalar [1] output */
+    OK(glia_mse_loss(g, "mse", p, p, &y));
+    glia_shape s;
+    OK(glia_node_shape(g, y, &s));
+    CHECK(s.ndim == 1 && s.dim[0] == 1);
+    glia_graph_free(g);
+}
+
+/* one input feeding both sides (mse(p, p) = 0) and the loss after another op: gradients are
+ * added, and a frozen-side input (no gradient pointer) is skipped */
+TEST(loss_gradients_only_where_wanted) {
+    glia_graph *g;
+    OK(glia_graph_new(&g));
+    int p, t, y;
+    OK(glia_input(g, "p", 2, (int64_t[]){3, 4}, &p));
+    OK(glia_input(g, "t", 2, (int64_t[]){3, 4}, &t));
+    OK(glia_bce_with_logits(g, "bce", p, t, &y));
+    OK(glia_node_requires_grad(g, p, 1)); /* t gets no gradient buffer */
+    OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+    fill_uniform(glia_node_value(g, p), 12, -2, 2, 90);
+    fill_uniform(glia_node_value(g, t), 12, 0, 1, 91);
+    OK(glia_graph_forward(g));
+    OK(glia_graph_backward(g, y, NULL, 0));
+    CHECK(glia_node_grad(g, t) == NULL);
+    GRADCHECK(g, y, p, 2e-3);
+    glia_graph_free(g);
+
+    OK(glia_graph_new(&g));
+    OK(glia_input(g, "p", 2, (int64_t[]){3, 4}, &p));
+    OK(glia_mse_loss(g, "mse", p, p, &y));
+    OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+    fill_uniform(glia_node_value(g, p), 12, -2, 2, 92);
+    GRADCHECK(g, y, p, 1e-6); /* both contributions cancel: 0 exactly */
+    OK(glia_graph_forward(g));
+    CHECK(glia_node_value(g, y)[0] == 0.0f);
+    for (int i = 0; i < 12; i++) CHECK(glia_node_grad(g, p)[i] == 0.0f);
+    glia_graph_free(g);
+}
