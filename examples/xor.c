@@ -1,6 +1,7 @@
 /* xor.c: the smallest complete use of glia — a 2-8-1 network learns XOR with plain SGD.
- * Build against an installed glia:  cc xor.c $(pkg-config --cflags --libs glia) -o xor */
+ * Build against an installed glia:  cc xor.c $(pkg-config --cflags --libs glia) -lm -o xor */
 #include <glia.h>
+#include <math.h>
 #include <stdio.h>
 
 #define TRY(call) do { if ((call) != GLIA_OK) { fprintf(stderr, "xor: %s\n", glia_last_error()); return 1; } } while (0)
@@ -19,6 +20,7 @@ int main(void) {
     TRY(glia_tanh(g, "tanh", h, &h));
     TRY(glia_dense(g, "fc2", h, w2, b2, &y));
     TRY(glia_bce_with_logits(g, "loss", y, t, &loss));
+    TRY(glia_node_retain(g, y)); /* keep the logits readable after a step */
     TRY(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
 
     const float xs[8] = {0, 0, 0, 1, 1, 0, 1, 1}, ts[4] = {0, 1, 1, 0};
@@ -45,7 +47,7 @@ int main(void) {
     const float *out = glia_node_value(g, y);
     int right = 0;
     for (int i = 0; i < 4; i++) {
-        printf("%g xor %g -> %.3f\n", xs[2 * i], xs[2 * i + 1], 1 / (1 + __builtin_expf(-out[i])));
+        printf("%g xor %g -> %.3f\n", xs[2 * i], xs[2 * i + 1], 1 / (1 + expf(-out[i])));
         right += (out[i] > 0) == (ts[i] > 0.5f);
     }
     glia_graph_free(g);

@@ -4,13 +4,13 @@
 set -u
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-make -s install B="${B:-build}" PREFIX="$tmp" >/dev/null || { echo "install: 0 passed, 1 failed"; exit 1; }
+MAKEFLAGS= make -s install B="${B:-build}" PREFIX="$tmp" >/dev/null || { echo "install: 0 passed, 1 failed"; exit 1; }
 export PKG_CONFIG_PATH="$tmp/lib/pkgconfig"
 pass=0 fail=0
 for f in include/glia.h lib/libglia.a lib/libglia.so bin/glia lib/pkgconfig/glia.pc; do
   if [ -e "$tmp/$f" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL install: missing $f"; fi
 done
-if ${CC:-cc} examples/xor.c $(pkg-config --cflags --libs glia) -o "$tmp/xor" &&
+if ${CC:-cc} examples/xor.c $(pkg-config --cflags --libs glia) -lm -o "$tmp/xor" &&
    LD_LIBRARY_PATH="$tmp/lib" "$tmp/xor" >"$tmp/out" 2>&1 && grep -q "4 of 4 right" "$tmp/out"; then
   pass=$((pass + 1))
 else
