@@ -43,8 +43,10 @@ $(B)/run_tests: $(TEST_OBJ) $(B)/libglia.a
 $(SB)/run_tests: $(STEST_OBJ) $(SLIB_OBJ)
 	$(CC) $(OMP) $(SAN) -o $@ $^ $(LIBS)
 
-# The plain suite, then the same suite under ASan + UBSan (leak checking on).
-test: test-fast test-sanitize
+# The plain suite, then the same suite under ASan + UBSan (leak checking on), in that order.
+test:
+	$(MAKE) test-fast
+	$(MAKE) test-sanitize
 test-fast: $(B)/run_tests $(B)/glia
 	./$(B)/run_tests
 	./tests/cli_test.sh $(B)/glia

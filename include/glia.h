@@ -170,7 +170,7 @@ typedef struct glia_conv2d_params {
     int dilation_h, dilation_w;     /* 0 means 1 */
     int groups;                     /* 0 means 1; groups == C_in == C_out: depthwise */
 } glia_conv2d_params;
-/* x[N,C,H,W], w[O,C/groups,kh,kw], b[O] or -1 */
+/* x[N,C,H,W], w[O,C/groups,kh,kw], b[O] or -1; p NULL: stride 1, no padding, no dilation */
 glia_status glia_conv2d(glia_graph *g, const char *name, int x, int w, int b,
                         const glia_conv2d_params *p, int *out);
 
@@ -179,8 +179,8 @@ typedef struct glia_pool2d_params {
     int stride_h, stride_w;         /* 0 means the kernel size, as in PyTorch */
     int pad_h, pad_w;               /* symmetric; must be <= kernel/2 as in PyTorch */
 } glia_pool2d_params;
-/* Max pooling keeps the argmax for backward; average pooling counts padding (PyTorch's
- * count_include_pad=True). Output size floor((H + 2P - K)/S) + 1. */
+/* p is required. Max pooling keeps the argmax for backward; average pooling counts padding
+ * (PyTorch's count_include_pad=True). Output size floor((H + 2P - K)/S) + 1. */
 glia_status glia_maxpool2d(glia_graph *g, const char *name, int x, const glia_pool2d_params *p,
                            int *out);
 glia_status glia_avgpool2d(glia_graph *g, const char *name, int x, const glia_pool2d_params *p,
