@@ -50,6 +50,21 @@ int64_t glia_shape_numel(const glia_shape *s);
 /* Writes "[2, 3, 4]" into buf (always NUL-terminated); returns buf. */
 char *glia_shape_str(const glia_shape *s, char *buf, size_t n);
 
+/* ---------------------------------------------------------------- tensors
+ * A standalone float32 tensor (data sets, batches, weights outside a graph): contiguous,
+ * row-major, NCHW for images, zero-initialised. Graph nodes hold their own buffers. */
+typedef struct glia_tensor {
+    glia_shape shape;
+    float *data;
+} glia_tensor;
+
+glia_status glia_tensor_new(glia_tensor **out, int ndim, const int64_t *dims);
+void glia_tensor_free(glia_tensor *t);
+/* Same values, new shape with the same number of elements (one dimension may be -1). */
+glia_status glia_tensor_reshape(glia_tensor *t, int ndim, const int64_t *dims);
+/* Element at a full index (ndim indices), bounds-checked: NULL and an error if out of range. */
+float *glia_tensor_at(glia_tensor *t, const int64_t *index);
+
 /* ---------------------------------------------------------------- random numbers */
 /* PCG32 (O'Neill 2014): small, fast, reproducible across platforms. */
 typedef struct glia_rng {
