@@ -144,17 +144,43 @@ TEST(dropout_gradcheck_inference) {
     glia_graph_free(g);
 }
 
-/* z = dropout(x) + x: backward adds into dx */
+/* z = dropout(x) + x: backward adds into dx (training and inference) */
 TEST(dropout_backward_accumulates) {
-    glia_graph *g;
-    int x, y, z;
-    OK(drop_build(&g, 2, (int64_t[]){4, 10}, 0.5f, &x, &y));
-    OK(glia_add(g, "z", y, x, &z));
-    glia_graph_set_training(g, 1);
-    OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
-    fill_uniform(glia_node_value(g, x), 40, -1, 1, 15);
-    GRADCHECK(g, z, x, 1e-3);
-    glia_graph_free(g);
+    for (int training = 1; training >= 0; training--) {
+        glia_graph *g;
+        int x, y, z;
+        OK(drop_build(&g, 2, (int64_t[]){4, 10}, 0.5f, &x, &y));
+        OK(glia_add(g, "z", y, x, &z));
+        glia_graph_set_training(g, training);
+        OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+        fill_uniform(glia_node_value(g, x), 40, -1, 1, 15);
+        GRADCHECK(g, z, x, 1e-3);
+        glia_graph_free(g);
+    }
+}
+
+/* the keep rule at its boundary: an element is dropped when u < p, kept when u >= p. With p set
+ * to exactly the first number the generator will draw, the first element is kept; with the
+ * next float above it, dropped. */
+TEST(dropout_keep_rule_at_boundary) {
+    for (int k = 0; k < 2; k++) {
+        glia_rng r;
+        glia_rng_seed(&r, 5, 6);
+        glia_rng probe = r;
+        float u = glia_rng_uniform(&probe);
+        float p = k == 0 ? u : nextafterf(u, 1.0f);
+        glia_graph *g;
+        int x, y;
+        OK(drop_build(&g, 1, (int64_t[]){1}, p, &x, &y));
+        glia_graph_set_training(g, 1);
+        OK(glia_graph_compile(g, 0));
+        glia_node_value(g, x)[0] = 1.0f;
+        *glia_graph_rng(g) = r;
+        OK(glia_graph_forward(g));
+        float got = glia_node_value(g, y)[0];
+        glia_graph_free(g);
+        CHECK_MSG(k == 0 ? got != 0.0f : got == 0.0f, "u = p + %d ulp: y = %g", k, got);
+    }
 }
 
 /* the mask of a forward depends only on the generator state: the same seed gives the same

@@ -48,10 +48,13 @@ static double naive_loss(int kind, int64_t N, int64_t C, const float *A, const f
         for (int64_t i = 0; i < N; i++) {
             const float *r = A + i * C;
             int lab = (int)B[i];
-            double m = r[0], z = 0;
-            for (int64_t c = 1; c < C; c++) m = r[c] > m ? r[c] : m;
-            for (int64_t c = 0; c < C; c++) z += exp(r[c] - m);
-            total += log(z) + m - r[lab];
+            int64_t top = 0;
+            for (int64_t c = 1; c < C; c++) top = r[c] > r[top] ? c : top;
+            double m = r[top], rest = 0, z;
+            for (int64_t c = 0; c < C; c++)
+                if (c != top) rest += exp(r[c] - m);
+            z = 1 + rest;
+            total += log1p(rest) + (m - r[lab]);
             for (int64_t c = 0; c < C; c++)
                 da[i * C + c] = (float)((exp(r[c] - m) / z - (c == lab)) * dL / N);
         }
@@ -118,8 +121,8 @@ static void loss_vs_naive(int kind, int64_t N, int64_t C, double tol) {
     float *A = glia_node_value(g, a), *B = glia_node_value(g, b);
     const float extreme[] = {100.0f, -100.0f, 1e4f, -1e4f, 0.0f, 40.0f, -40.0f, 1e-6f};
     for (int i = 0; i < 8 && i < M; i++) A[i] = extreme[i];
-    if (kind != CE && N > 1) /* a row of equal logits far from 0 */
-        for (int64_t c = 0; c < C; c++) A[C + c] = 50.0f;
+    if (N > 1) /* a row of equal logits far from 0 (CE: far below, where e^x underflows) */
+        for (int64_t c = 0; c < C; c++) A[C + c] = kind == CE ? -1000.0f : 50.0f;
     float *da = calloc((size_t)M, 4), *db = calloc((size_t)MB, 4);
     const float up = 0.7f;
     double want = naive_loss(kind, N, C, A, B, up, da, db);
@@ -149,6 +152,60 @@ TEST(loss_bce_matches_naive) { loss_vs_naive(BCE, 5, 6, 1e-6); }
 TEST(loss_ce_matches_naive_large) { loss_vs_naive(CE, 300, 100, 1e-5); }
 TEST(loss_mse_matches_naive_large) { loss_vs_naive(MSE, 300, 100, 1e-5); }
 TEST(loss_bce_matches_naive_large) { loss_vs_naive(BCE, 300, 100, 1e-5); }
+
+/* confident predictions: losses of 1e-13 (CE) and 1e-9 (BCE) keep their relative precision
+ * (compared with no absolute floor) */
+TEST(loss_confident_predictions_keep_precision) {
+    for (int kind = CE; kind <= BCE; kind += 2) {
+        enum { N = 4, C = 5 };
+        glia_graph *g = NULL;
+        int a, b, y;
+        OK(loss_build(kind, N, C, &g, &a, &b, &y));
+        OK(glia_node_requires_grad(g, a, 1));
+        OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+        float *A = glia_node_value(g, a), *B = glia_node_value(g, b), da[N * C], db[N * C];
+        for (int i = 0; i < N; i++)
+            for (int c = 0; c < C; c++) {
+                if (kind == CE) { /* the labelled class 30 above the rest */
+                    B[i] = (float)(i % C);
+                    A[i * C + c] = c == i % C ? 30.0f : 0.0f;
+                } else { /* |x| = 20 on the side of a hard target */
+                    B[i * C + c] = (float)((i + c) % 2);
+                    A[i * C + c] = B[i * C + c] > 0 ? 20.0f : -20.0f;
+                }
+            }
+        float want = (float)naive_loss(kind, N, C, A, B, 1.0, da, db);
+        OK(glia_graph_forward(g));
+        OK(glia_graph_backward(g, y, NULL, 0));
+        const float *got = glia_node_value(g, y);
+        CHECK_MSG(want > 0 && want < 1e-8f, "%s: naive loss %g", KIND[kind], want);
+        CHECK_MSG(max_rel_diff(got, &want, 1, 0.0, NULL) < 1e-5, "%s: loss %.9g, expected %.9g",
+                  KIND[kind], got[0], want);
+        CHECK_REL("gradient", glia_node_grad(g, a), da, N * C, 1e-5);
+        glia_graph_free(g);
+    }
+}
+
+/* each loss's backward adds into its inputs' gradients: total = loss(a, b) + mse(0.5 a, b'),
+ * where b' = 0.3 b (mse, bce) or another input (CE); the mse path runs backward first */
+TEST(loss_backward_accumulates) {
+    for (int kind = CE; kind <= BCE; kind++) {
+        glia_graph *g = NULL;
+        int a, b, y, sa, sb, l2, tot, t2 = -1;
+        OK(loss_build(kind, 3, 4, &g, &a, &b, &y));
+        OK(glia_scale(g, "sa", a, 0.5f, &sa));
+        if (kind == CE) OK(glia_input(g, "t2", 2, (int64_t[]){3, 4}, &t2));
+        else OK(glia_scale(g, "sb", b, 0.3f, &sb));
+        OK(glia_mse_loss(g, "l2", sa, kind == CE ? t2 : sb, &l2));
+        OK(glia_add(g, "total", y, l2, &tot));
+        OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+        loss_fill(kind, g, a, b, 3, 4, 95);
+        if (t2 >= 0) fill_uniform(glia_node_value(g, t2), 12, -1, 1, 96);
+        GRADCHECK(g, tot, a, 5e-3);
+        if (kind != CE) GRADCHECK(g, tot, b, 5e-3);
+        glia_graph_free(g);
+    }
+}
 
 /* PyTorch's F.cross_entropy / mse_loss / binary_cross_entropy_with_logits and their gradients
  * (backward from the loss with seed NULL). Input shapes come from the file. */

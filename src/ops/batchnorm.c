@@ -201,7 +201,7 @@ static void bn_backward(glia_graph *g, glia_node *n) {
 
 const glia_op_def glia__op_batchnorm = {
     "batchnorm", "batch normalisation over axis 1: y = gamma (x - mean) / sqrt(var + eps) + beta",
-    "x[N,C,...], gamma[C], beta[C], running_mean[C], running_var[C]", "y[N,C,...]", 5, 5,
+    "x[N,C,...], gamma beta rm rv [C]", "y[N,C,...]", 5, 5,
     OPF_BWD_INPUTS, bn_infer, bn_forward, bn_backward};
 
 glia_status glia_batchnorm(glia_graph *g, const char *name, int x, int gamma, int beta,

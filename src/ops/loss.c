@@ -6,7 +6,9 @@
  *     L = -1/N sum_n log p_{n, label_n}
  *     dlogits += (p - onehot(label)) dL / N;  labels get no gradient.
  *   A label that is not an integer in [0, C) (or NaN) makes forward fail with GLIA_ERANGE,
- *   naming the node, the batch row and the value. Saved state (n->saved): the probabilities
+ *   naming the node, the batch row and the value. The log of the sum is taken as log1p of the
+ *   sum less 1 (the maxima, each adding exactly 1, counted apart), so a confident row's tiny
+ *   loss (1e-13) keeps its relative precision. Saved state (n->saved): the probabilities
  *   p [N, C] (float), then the labels as int32 [N]; backward reads no input.
  * mse_loss(pred, target) (F.mse_loss): same shapes, L = mean (pred - target)^2,
  *   dpred += 2 (pred - target) dL / numel,  dtarget -= the same.
@@ -75,12 +77,14 @@ static glia_status ce_forward(glia_graph *g, glia_node *n) {
         for (int64_t c = 1; c < C; c++) m = xr[c] > m ? xr[c] : m;
         /* sum = 1 + rest: each maximum adds exactly 1, the other terms are summed apart, so
          * log sum = log1p(rest) keeps its digits when the row is confident (rest ~ 1e-13) */
-        double rest = -1;
+        double rest = 0, ties = -1;
         for (int64_t c = 0; c < C; c++) {
             float e = expf(xr[c] - m);
             pr[c] = e;
-            rest += xr[c] == m ? 1.0 : (double)e; /* a NaN lands here */
+            if (xr[c] == m) ties += 1;
+            else rest += e; /* a NaN lands here */
         }
+        rest += ties;
         const float inv = (float)(1.0 / (1.0 + rest));
         for (int64_t c = 0; c < C; c++) pr[c] *= inv;
         row_loss[i] = log1p(rest) - ((double)xr[lab[i]] - m);
@@ -199,14 +203,14 @@ static void bce_backward(glia_graph *g, glia_node *n) {
 
 const glia_op_def glia__op_softmax_cross_entropy = {
     "softmax_cross_entropy", "mean over the batch of -log softmax(logits)[label] (fused, stable)",
-    "logits[N,C], labels[N] (class indices as floats)", "loss[1]", 2, 2, 0, ce_infer, ce_forward,
+    "logits[N,C], labels[N]", "loss[1]", 2, 2, 0, ce_infer, ce_forward,
     ce_backward};
 const glia_op_def glia__op_mse_loss = {
-    "mse_loss", "mean squared error: mean (pred - target)^2", "pred[...], target[...] (same shape)",
+    "mse_loss", "mean squared error: mean (pred - target)^2", "pred[...], target[same]",
     "loss[1]", 2, 2, OPF_BWD_INPUTS, pair_infer, mse_forward, mse_backward};
 const glia_op_def glia__op_bce_with_logits = {
     "bce_with_logits", "binary cross-entropy on logits: mean max(x,0) - x t + log(1 + e^-|x|)",
-    "logits[...], target[...] (same shape, targets in [0, 1])", "loss[1]", 2, 2, OPF_BWD_INPUTS,
+    "logits[...], target[same]", "loss[1]", 2, 2, OPF_BWD_INPUTS,
     pair_infer, bce_forward, bce_backward};
 
 glia_status glia_softmax_cross_entropy(glia_graph *g, const char *name, int logits, int labels,

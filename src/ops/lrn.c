@@ -11,7 +11,8 @@
  *   dx_j += q_j - 2 alpha beta / size * x_j * sum_{c in V(j)} r_c,
  *   q_c = dy_c scale_c^-beta,  r_c = q_c x_c / scale_c   (dy_c y_c / scale_c)
  * Backward reads x only (OPF_BWD_INPUTS): it recomputes the scales, so nothing is saved, and
- * keeps q and r in the workspace (2 doubles per element, transient).
+ * keeps q and r in the workspace: jobs run in waves of LRN_WAVE, each job using its own slot of
+ * 2 C LRN_BLOCK doubles, so the workspace is bounded by 64 x that however large the batch.
  *
  * Precision: window sums, powers and both gradient terms are in double and each result is
  * rounded once to float. The two terms of dx cancel where the normalisation is strong; in float
@@ -28,7 +29,7 @@
 
 enum { LRN_SIZE };
 enum { LRN_ALPHA, LRN_BETA, LRN_K };
-enum { LRN_BLOCK = 64 };
+enum { LRN_BLOCK = 64, LRN_WAVE = 64 }; /* positions per job; jobs per backward wave */
 
 typedef struct {
     int64_t N, C, S, nblk;
@@ -65,7 +66,10 @@ static glia_status lrn_infer(glia_graph *g, glia_node *n) {
                          glia_shape_str(&x->shape, a, sizeof a));
     }
     n->shape = x->shape;
-    n->ws_bytes = 2 * (size_t)glia__numel(x) * sizeof(double);
+    /* backward: q and r of one job ([C, LRN_BLOCK] doubles each) for each job of a wave */
+    const lrn_dims d = ldims(n);
+    const int64_t jobs = d.N * d.nblk, slots = jobs < LRN_WAVE ? jobs : LRN_WAVE;
+    n->ws_bytes = (size_t)slots * 2 * (size_t)d.C * LRN_BLOCK * sizeof(double);
     n->saved_bytes = 0;
     return GLIA_OK;
 }
@@ -112,35 +116,39 @@ static void lrn_backward(glia_graph *g, glia_node *n) {
     if (!dx) return;
     const float *x = xn->val, *dy = n->grad;
     const lrn_dims d = ldims(n);
-    const int64_t C = d.C, S = d.S, jobs = d.N * d.nblk, m = glia__numel(n);
+    const int64_t C = d.C, S = d.S, jobs = d.N * d.nblk;
     const double a = (double)n->fa[LRN_ALPHA] / n->ia[LRN_SIZE], k = n->fa[LRN_K],
                  beta = n->fa[LRN_BETA], coef = 2.0 * a * beta;
-    double *R = g->workspace, *Q = R + m; /* r_c = dy_c x_c scale_c^(-beta-1), q_c = dy_c scale_c^-beta */
-#pragma omp parallel for schedule(static) if (jobs > 1 && jobs * LRN_BLOCK * C >= 16384)
-    for (int64_t job = 0; job < jobs; job++) {
-        int64_t b = job / d.nblk, s0 = job % d.nblk * LRN_BLOCK, off = b * C * S + s0;
-        int bs = (int)(S - s0 < LRN_BLOCK ? S - s0 : LRN_BLOCK);
-        const float *xb = x + off, *gb = dy + off;
-        float *db = dx + off;
-        double *rb = R + off, *qb = Q + off, sc[LRN_BLOCK];
-        for (int64_t c = 0; c < C; c++) {
-            job_scales(&d, xb, bs, a, k, c, sc);
-            for (int t = 0; t < bs; t++) {
-                int64_t i = c * S + t;
-                double q = gb[i] * pow(sc[t], -beta);
-                qb[i] = q;
-                rb[i] = q * xb[i] / sc[t];
+    double *ws = g->workspace;
+    /* waves of up to LRN_WAVE jobs, each job with its own slot of the workspace */
+    for (int64_t w0 = 0; w0 < jobs; w0 += LRN_WAVE) {
+        const int64_t w1 = w0 + LRN_WAVE < jobs ? w0 + LRN_WAVE : jobs;
+#pragma omp parallel for schedule(static) if (w1 - w0 > 1 && (w1 - w0) * LRN_BLOCK * C >= 16384)
+        for (int64_t job = w0; job < w1; job++) {
+            int64_t b = job / d.nblk, s0 = job % d.nblk * LRN_BLOCK, off = b * C * S + s0;
+            int bs = (int)(S - s0 < LRN_BLOCK ? S - s0 : LRN_BLOCK);
+            const float *xb = x + off, *gb = dy + off;
+            float *db = dx + off;
+            /* q_c = dy_c scale_c^-beta, r_c = q_c x_c / scale_c, as [C, LRN_BLOCK] */
+            double *qb = ws + (job - w0) * 2 * C * LRN_BLOCK, *rb = qb + C * LRN_BLOCK;
+            double sc[LRN_BLOCK];
+            for (int64_t c = 0; c < C; c++) {
+                job_scales(&d, xb, bs, a, k, c, sc);
+                for (int t = 0; t < bs; t++) {
+                    int64_t i = c * S + t;
+                    double q = gb[i] * pow(sc[t], -beta);
+                    qb[c * LRN_BLOCK + t] = q;
+                    rb[c * LRN_BLOCK + t] = q * xb[i] / sc[t];
+                }
             }
-        }
-        for (int64_t j = 0; j < C; j++) {
-            /* V(j) = [j - (size-1)/2, j + size/2] */
-            int64_t lo = j - d.hi < 0 ? 0 : j - d.hi, hi = j + d.lo > C - 1 ? C - 1 : j + d.lo;
-            double acc[LRN_BLOCK] = {0};
-            for (int64_t c = lo; c <= hi; c++)
-                for (int t = 0; t < bs; t++) acc[t] += rb[c * S + t];
-            for (int t = 0; t < bs; t++) {
-                int64_t i = j * S + t;
-                db[i] += (float)(qb[i] - coef * xb[i] * acc[t]);
+            for (int64_t j = 0; j < C; j++) {
+                /* V(j) = [j - (size-1)/2, j + size/2] */
+                int64_t lo = j - d.hi < 0 ? 0 : j - d.hi, hi = j + d.lo > C - 1 ? C - 1 : j + d.lo;
+                double acc[LRN_BLOCK] = {0};
+                for (int64_t c = lo; c <= hi; c++)
+                    for (int t = 0; t < bs; t++) acc[t] += rb[c * LRN_BLOCK + t];
+                for (int t = 0; t < bs; t++)
+                    db[j * S + t] += (float)(qb[j * LRN_BLOCK + t] - coef * xb[j * S + t] * acc[t]);
             }
         }
     }
