@@ -14,6 +14,9 @@
 #define GLIA_NAME_MAX 64
 #define GLIA_IA 16 /* integer attributes per node */
 #define GLIA_FA 4  /* float attributes per node */
+/* Work (elements) below which an OpenMP loop costs more to start than it saves: loops use
+ * `#pragma omp parallel for if (work >= GLIA_PAR_MIN)`. */
+#define GLIA_PAR_MIN 16384
 
 typedef enum { NODE_INPUT, NODE_PARAM, NODE_BUFFER, NODE_OP } glia_node_kind;
 

@@ -37,13 +37,12 @@ static enum act_kind act_kind(const glia_node *n) {
 }
 
 /* below this many elements a parallel region costs more than it saves */
-enum { ACT_PAR_MIN = 16384 };
 
 /* for every i < count: `body` with the loop index i (one parallel loop per op) */
 #define ACT_LOOP(count, body)                                                                     \
     do {                                                                                          \
         int64_t cnt_ = (count);                                                                   \
-        _Pragma("omp parallel for schedule(static) if (cnt_ >= ACT_PAR_MIN)")                     \
+        _Pragma("omp parallel for schedule(static) if (cnt_ >= GLIA_PAR_MIN)")                     \
         for (int64_t i = 0; i < cnt_; i++) { body; }                                              \
     } while (0)
 

@@ -107,7 +107,7 @@ static glia_status bn_forward(glia_graph *g, glia_node *n) {
                          glia_shape_str(&xn->shape, a, sizeof a));
     }
     memcpy(istd + C, &training, sizeof training);
-#pragma omp parallel for schedule(static) if (d.jobs > 1 && d.N * C * S >= 32768)
+#pragma omp parallel for schedule(static) if (d.jobs > 1 && d.N * C * S >= GLIA_PAR_MIN)
     for (int64_t j = 0; j < d.jobs; j++) {
         const int64_t c0 = j * d.cb, c1 = c0 + d.cb < C ? c0 + d.cb : C;
         if (training) {
@@ -163,7 +163,7 @@ static void bn_backward(glia_graph *g, glia_node *n) {
     memcpy(&training, istd + C, sizeof training);
     /* the sums are needed for dgamma, dbeta, and for dx in training mode */
     const int need_sums = dgamma || dbeta || (dx && training);
-#pragma omp parallel for schedule(static) if (d.jobs > 1 && d.N * C * S >= 32768)
+#pragma omp parallel for schedule(static) if (d.jobs > 1 && d.N * C * S >= GLIA_PAR_MIN)
     for (int64_t j = 0; j < d.jobs; j++) {
         const int64_t c0 = j * d.cb, c1 = c0 + d.cb < C ? c0 + d.cb : C;
         double sdy[BN_CB] = {0}, sdyx[BN_CB] = {0}; /* sum dy, sum dy xhat */

@@ -145,7 +145,7 @@ static glia_status conv_infer(glia_graph *g, glia_node *n) {
 /* col[(c kh + i) kw + j][oh OW + ow] = x[c][oh sh - pt + i dh][ow sw - pl + j dw], 0 outside */
 static void im2col(const conv_geom *c, const float *x, float *col) {
     int64_t rows = (int64_t)c->C * c->kh * c->kw;
-#pragma omp parallel for schedule(static) if (rows * c->P > 16384)
+#pragma omp parallel for schedule(static) if (rows * c->P >= GLIA_PAR_MIN)
     for (int64_t r = 0; r < rows; r++) {
         int ch = (int)(r / (c->kh * c->kw)), i = (int)(r / c->kw % c->kh), j = (int)(r % c->kw);
         const float *xc = x + (size_t)ch * c->H * c->W;
@@ -171,7 +171,7 @@ static void im2col(const conv_geom *c, const float *x, float *col) {
  * channel, rows of a channel added in the fixed order (i, j, oh, ow) */
 static void col2im_add(const conv_geom *c, const float *col, float *dx) {
     int kk = c->kh * c->kw;
-#pragma omp parallel for schedule(static) if ((int64_t)c->C * kk * c->P > 16384)
+#pragma omp parallel for schedule(static) if ((int64_t)c->C * kk * c->P >= GLIA_PAR_MIN)
     for (int ch = 0; ch < c->C; ch++) {
         float *xc = dx + (size_t)ch * c->H * c->W;
         for (int r = 0; r < kk; r++) {
@@ -212,7 +212,7 @@ static glia_status conv_forward(glia_graph *g, glia_node *n) {
                         w + (size_t)gr * c.Og * c.K, c.K, col + (size_t)gr * c.K * c.P, c.P, 0.0f,
                         yi + (size_t)gr * c.Og * c.P, c.P);
         if (bias) {
-#pragma omp parallel for schedule(static) if ((int64_t)c.O * c.P > 16384)
+#pragma omp parallel for schedule(static) if ((int64_t)c.O * c.P >= GLIA_PAR_MIN)
             for (int o = 0; o < c.O; o++) {
                 float *yo = yi + (size_t)o * c.P, bo = bias[o];
                 for (int p = 0; p < c.P; p++) yo[p] += bo;
@@ -232,7 +232,7 @@ static void conv_backward(glia_graph *g, glia_node *n) {
     size_t xstride = (size_t)c.C * c.H * c.W, ystride = (size_t)c.O * c.P;
 
     if (db) {
-#pragma omp parallel for schedule(static) if ((int64_t)c.N * c.O * c.P > 16384)
+#pragma omp parallel for schedule(static) if ((int64_t)c.N * c.O * c.P >= GLIA_PAR_MIN)
         for (int o = 0; o < c.O; o++) {
             double s = 0; /* images in order, then positions in order */
             for (int i = 0; i < c.N; i++) {

@@ -40,7 +40,7 @@ static glia_status dropout_forward(glia_graph *g, glia_node *n) {
     const float p = n->fa[DO_P];
     if (!g->training) {
         st[0] = 0;
-#pragma omp parallel for schedule(static) if (m >= 65536)
+#pragma omp parallel for schedule(static) if (m >= GLIA_PAR_MIN)
             for (int64_t i = 0; i < m; i++) y[i] = x[i];
         return GLIA_OK;
     }
@@ -50,7 +50,7 @@ static glia_status dropout_forward(glia_graph *g, glia_node *n) {
     else
         for (int64_t i = 0; i < m; i++) keep[i] = 1;
     const float s = 1.0f / (1.0f - p);
-#pragma omp parallel for schedule(static) if (m >= 65536)
+#pragma omp parallel for schedule(static) if (m >= GLIA_PAR_MIN)
     for (int64_t i = 0; i < m; i++) y[i] = keep[i] ? x[i] * s : 0.0f;
     return GLIA_OK;
 }
@@ -62,12 +62,12 @@ static void dropout_backward(glia_graph *g, glia_node *n) {
     const unsigned char *st = n->saved, *keep = st + 1;
     const int64_t m = glia__numel(n);
     if (!st[0]) {
-#pragma omp parallel for schedule(static) if (m >= 65536)
+#pragma omp parallel for schedule(static) if (m >= GLIA_PAR_MIN)
         for (int64_t i = 0; i < m; i++) dx[i] += dy[i];
         return;
     }
     const float s = 1.0f / (1.0f - n->fa[DO_P]);
-#pragma omp parallel for schedule(static) if (m >= 65536)
+#pragma omp parallel for schedule(static) if (m >= GLIA_PAR_MIN)
     for (int64_t i = 0; i < m; i++) dx[i] += keep[i] ? dy[i] * s : 0.0f;
 }
 

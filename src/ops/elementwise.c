@@ -64,7 +64,7 @@ static glia_status ew_forward(glia_graph *g, glia_node *n) {
     int kind = n->ia[0];
     int64_t N = glia__numel(n);
     if (glia__shape_eq(&A->shape, &n->shape) && glia__shape_eq(&B->shape, &n->shape)) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N >= GLIA_PAR_MIN)
         for (int64_t i = 0; i < N; i++)
             y[i] = kind == EW_ADD ? a[i] + b[i] : kind == EW_SUB ? a[i] - b[i] : a[i] * b[i];
         return GLIA_OK;
@@ -72,7 +72,7 @@ static glia_status ew_forward(glia_graph *g, glia_node *n) {
     int64_t sa[GLIA_MAX_DIMS], sb[GLIA_MAX_DIMS];
     bstrides(&A->shape, &n->shape, sa);
     bstrides(&B->shape, &n->shape, sb);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N >= GLIA_PAR_MIN)
     for (int64_t i = 0; i < N; i++) {
         float u = a[boff(i, &n->shape, sa)], v = b[boff(i, &n->shape, sb)];
         y[i] = kind == EW_ADD ? u + v : kind == EW_SUB ? u - v : u * v;
@@ -95,7 +95,7 @@ static void ew_backward(glia_graph *g, glia_node *n) {
         const int64_t *sx = side ? sb : sa, *so = side ? sa : sb;
         float sign = (side && kind == EW_SUB) ? -1.0f : 1.0f;
         if (glia__shape_eq(&X->shape, &n->shape)) { /* no reduction: parallel is exact */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N >= GLIA_PAR_MIN)
             for (int64_t i = 0; i < N; i++)
                 dx[i] += kind == EW_MUL ? dy[i] * O->val[boff(i, &n->shape, so)] : sign * dy[i];
         } else {
@@ -136,7 +136,7 @@ static glia_status scale_forward(glia_graph *g, glia_node *n) {
     const float *x = glia__in(g, n, 0)->val;
     float alpha = n->fa[0], *y = n->val;
     int64_t N = glia__numel(n);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N >= GLIA_PAR_MIN)
     for (int64_t i = 0; i < N; i++) y[i] = alpha * x[i];
     return GLIA_OK;
 }
@@ -145,7 +145,7 @@ static void scale_backward(glia_graph *g, glia_node *n) {
     const float *dy = n->grad;
     if (!dx) return;
     int64_t N = glia__numel(n);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N >= GLIA_PAR_MIN)
     for (int64_t i = 0; i < N; i++) dx[i] += alpha * dy[i];
 }
 const glia_op_def glia__op_scale = {"scale", "y = alpha * x", "x", "y", 1, 1, 0, scale_infer,

@@ -69,7 +69,7 @@ static glia_status ce_forward(glia_graph *g, glia_node *n) {
                              glia__where(g, n), (double)v, (long long)i, ln->name, (long long)C);
         lab[i] = (int32_t)v;
     }
-#pragma omp parallel for schedule(static) if (N > 1 && N * C >= 16384)
+#pragma omp parallel for schedule(static) if (N > 1 && N * C >= GLIA_PAR_MIN)
     for (int64_t i = 0; i < N; i++) {
         const float *xr = x + i * C;
         float *pr = p + i * C;
@@ -103,7 +103,7 @@ static void ce_backward(glia_graph *g, glia_node *n) {
     const float *p = n->saved;
     const int32_t *lab = (const int32_t *)(p + N * C);
     const float s = (float)((double)n->grad[0] / (double)N);
-#pragma omp parallel for schedule(static) if (N > 1 && N * C >= 16384)
+#pragma omp parallel for schedule(static) if (N > 1 && N * C >= GLIA_PAR_MIN)
     for (int64_t i = 0; i < N; i++) {
         const float *pr = p + i * C;
         float *dr = dx + i * C;

@@ -94,7 +94,7 @@ static glia_status lrn_forward(glia_graph *g, glia_node *n) {
     const int64_t C = d.C, S = d.S, jobs = d.N * d.nblk;
     const double a = (double)n->fa[LRN_ALPHA] / n->ia[LRN_SIZE], k = n->fa[LRN_K],
                  beta = n->fa[LRN_BETA];
-#pragma omp parallel for schedule(static) if (jobs > 1 && jobs * LRN_BLOCK * C >= 16384)
+#pragma omp parallel for schedule(static) if (jobs > 1 && jobs * LRN_BLOCK * C >= GLIA_PAR_MIN)
     for (int64_t job = 0; job < jobs; job++) {
         int64_t b = job / d.nblk, s0 = job % d.nblk * LRN_BLOCK, off = b * C * S + s0;
         int bs = (int)(S - s0 < LRN_BLOCK ? S - s0 : LRN_BLOCK);
@@ -123,7 +123,7 @@ static void lrn_backward(glia_graph *g, glia_node *n) {
     /* waves of up to LRN_WAVE jobs, each job with its own slot of the workspace */
     for (int64_t w0 = 0; w0 < jobs; w0 += LRN_WAVE) {
         const int64_t w1 = w0 + LRN_WAVE < jobs ? w0 + LRN_WAVE : jobs;
-#pragma omp parallel for schedule(static) if (w1 - w0 > 1 && (w1 - w0) * LRN_BLOCK * C >= 16384)
+#pragma omp parallel for schedule(static) if (w1 - w0 > 1 && (w1 - w0) * LRN_BLOCK * C >= GLIA_PAR_MIN)
         for (int64_t job = w0; job < w1; job++) {
             int64_t b = job / d.nblk, s0 = job % d.nblk * LRN_BLOCK, off = b * C * S + s0;
             int bs = (int)(S - s0 < LRN_BLOCK ? S - s0 : LRN_BLOCK);

@@ -42,7 +42,7 @@ static glia_status maxout_forward(glia_graph *g, glia_node *n) {
     int32_t *arg = n->saved;
     const int k = n->ia[0];
     const int64_t rows = n->shape.dim[0] * n->shape.dim[1], S = glia__numel(n) / rows;
-#pragma omp parallel for schedule(static) if (rows > 1 && rows * S * k >= 16384)
+#pragma omp parallel for schedule(static) if (rows > 1 && rows * S * k >= GLIA_PAR_MIN)
     for (int64_t r = 0; r < rows; r++) { /* r = n M + m; its inputs start at (n M + m) k S */
         const float *xr = x + r * k * S;
         float *yr = y + r * S;
@@ -71,7 +71,7 @@ static void maxout_backward(glia_graph *g, glia_node *n) {
     const float *dy = n->grad;
     const int k = n->ia[0];
     const int64_t rows = n->shape.dim[0] * n->shape.dim[1], S = glia__numel(n) / rows;
-#pragma omp parallel for schedule(static) if (rows > 1 && rows * S >= 16384)
+#pragma omp parallel for schedule(static) if (rows > 1 && rows * S >= GLIA_PAR_MIN)
     for (int64_t r = 0; r < rows; r++) {
         float *dxr = dx + r * k * S;
         const float *dyr = dy + r * S;

@@ -99,7 +99,7 @@ static glia_status maxpool_forward(glia_graph *g, glia_node *n) {
     float *y = n->val;
     int32_t *arg = n->saved;
     size_t in_plane = (size_t)p.H * p.W, out_plane = (size_t)p.OH * p.OW;
-#pragma omp parallel for schedule(static) if (p.planes * (int64_t)out_plane > 8192)
+#pragma omp parallel for schedule(static) if (p.planes * (int64_t)out_plane >= GLIA_PAR_MIN / 2)
     for (int64_t q = 0; q < p.planes; q++) {
         const float *xp = x + q * in_plane;
         float *yp = y + q * out_plane;
@@ -137,7 +137,7 @@ static void maxpool_backward(glia_graph *g, glia_node *n) {
     const float *dy = n->grad;
     const int32_t *arg = n->saved;
     size_t in_plane = (size_t)p.H * p.W, out_plane = (size_t)p.OH * p.OW;
-#pragma omp parallel for schedule(static) if (p.planes * (int64_t)out_plane > 8192)
+#pragma omp parallel for schedule(static) if (p.planes * (int64_t)out_plane >= GLIA_PAR_MIN / 2)
     for (int64_t q = 0; q < p.planes; q++) {
         float *dxp = dx + q * in_plane;
         const float *dyp = dy + q * out_plane;
@@ -154,7 +154,7 @@ static glia_status avgpool_forward(glia_graph *g, glia_node *n) {
     float *y = n->val;
     float area = (float)p.kh * (float)p.kw; /* count_include_pad */
     size_t in_plane = (size_t)p.H * p.W, out_plane = (size_t)p.OH * p.OW;
-#pragma omp parallel for schedule(static) if (p.planes * (int64_t)out_plane > 8192)
+#pragma omp parallel for schedule(static) if (p.planes * (int64_t)out_plane >= GLIA_PAR_MIN / 2)
     for (int64_t q = 0; q < p.planes; q++) {
         const float *xp = x + q * in_plane;
         float *yp = y + q * out_plane;
@@ -184,7 +184,7 @@ static void avgpool_backward(glia_graph *g, glia_node *n) {
     const float *dy = n->grad;
     float area = (float)p.kh * (float)p.kw;
     size_t in_plane = (size_t)p.H * p.W, out_plane = (size_t)p.OH * p.OW;
-#pragma omp parallel for schedule(static) if (p.planes * (int64_t)out_plane > 8192)
+#pragma omp parallel for schedule(static) if (p.planes * (int64_t)out_plane >= GLIA_PAR_MIN / 2)
     for (int64_t q = 0; q < p.planes; q++) {
         float *dxp = dx + q * in_plane;
         const float *dyp = dy + q * out_plane;
@@ -224,7 +224,7 @@ static glia_status gap_forward(glia_graph *g, glia_node *n) {
     float *y = n->val;
     int64_t planes = X->shape.dim[0] * X->shape.dim[1];
     size_t hw = (size_t)(X->shape.dim[2] * X->shape.dim[3]);
-#pragma omp parallel for schedule(static) if (planes * (int64_t)hw > 8192)
+#pragma omp parallel for schedule(static) if (planes * (int64_t)hw >= GLIA_PAR_MIN / 2)
     for (int64_t q = 0; q < planes; q++) {
         const float *xp = x + q * hw;
         double s = 0;
@@ -242,7 +242,7 @@ static void gap_backward(glia_graph *g, glia_node *n) {
     int64_t planes = X->shape.dim[0] * X->shape.dim[1];
     size_t hw = (size_t)(X->shape.dim[2] * X->shape.dim[3]);
     float inv = 1.0f / (float)hw;
-#pragma omp parallel for schedule(static) if (planes * (int64_t)hw > 8192)
+#pragma omp parallel for schedule(static) if (planes * (int64_t)hw >= GLIA_PAR_MIN / 2)
     for (int64_t q = 0; q < planes; q++) {
         float *dxp = dx + q * hw, d = dy[q] * inv;
         for (size_t i = 0; i < hw; i++) dxp[i] += d;

@@ -45,7 +45,7 @@ static void concat_move(glia_graph *g, glia_node *n, bool backward) {
         glia_node *x = glia__in(g, n, k);
         int64_t run = x->shape.dim[axis] * inner;
         if (!backward || x->grad) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (outer * run >= GLIA_PAR_MIN)
             for (int64_t o = 0; o < outer; o++) {
                 float *yb = (backward ? n->grad : n->val) + (o * total + off) * inner;
                 if (!backward) memcpy(yb, x->val + o * run, (size_t)run * sizeof(float));
@@ -98,7 +98,7 @@ static void slice_move(glia_graph *g, glia_node *n, bool backward) {
     int64_t run = n->shape.dim[axis] * inner, xrun = x->shape.dim[axis] * inner;
     int64_t off = (int64_t)n->ia[1] * inner;
     if (backward && !x->grad) return;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (outer * run >= GLIA_PAR_MIN)
     for (int64_t o = 0; o < outer; o++) {
         if (!backward)
             memcpy(n->val + o * run, x->val + o * xrun + off, (size_t)run * sizeof(float));
@@ -176,7 +176,7 @@ static void reshape_backward(glia_graph *g, glia_node *n) {
     float *dx = glia__in(g, n, 0)->grad;
     if (!dx) return;
     int64_t N = glia__numel(n);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N >= GLIA_PAR_MIN)
     for (int64_t i = 0; i < N; i++) dx[i] += n->grad[i];
 }
 const glia_op_def glia__op_reshape = {"reshape", "same values, new per-sample shape (flatten)",

@@ -47,7 +47,7 @@ static void sm_forward_impl(glia_graph *g, glia_node *n, int log_out) {
     float *y = n->val;
     sm_dims d = dims_of(n);
     const int64_t C = d.C, S = d.S, jobs = d.N * d.nblk;
-#pragma omp parallel for schedule(static) if (jobs > 1 && C * S * jobs >= 16384)
+#pragma omp parallel for schedule(static) if (jobs > 1 && C * S * jobs >= GLIA_PAR_MIN)
     for (int64_t job = 0; job < jobs; job++) {
         int64_t b = job / d.nblk, s0 = job % d.nblk * SM_BLOCK;
         int bs = (int)(S - s0 < SM_BLOCK ? S - s0 : SM_BLOCK);
@@ -99,7 +99,7 @@ static void sm_backward_impl(glia_graph *g, glia_node *n, int log_out) {
     const float *y = n->val, *dy = n->grad;
     sm_dims d = dims_of(n);
     const int64_t C = d.C, S = d.S, jobs = d.N * d.nblk;
-#pragma omp parallel for schedule(static) if (jobs > 1 && C * S * jobs >= 16384)
+#pragma omp parallel for schedule(static) if (jobs > 1 && C * S * jobs >= GLIA_PAR_MIN)
     for (int64_t job = 0; job < jobs; job++) {
         int64_t b = job / d.nblk, s0 = job % d.nblk * SM_BLOCK, off = b * C * S + s0;
         int bs = (int)(S - s0 < SM_BLOCK ? S - s0 : SM_BLOCK);
