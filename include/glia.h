@@ -256,6 +256,71 @@ glia_status glia_mnist_json_load(const char *dir, glia_tensor **images, glia_ten
 glia_status glia_safetensors_save(glia_graph *g, const char *path);
 glia_status glia_safetensors_load(glia_graph *g, const char *path);
 
+/* ---------------------------------------------------------------- initialisation (src/nn)
+ * fan_in = numel / dim[0] (weights [out, in, kh, kw] or [out, in]); fan_out = dim[0] * kh * kw.
+ *   he (Kaiming, for ReLU):  uniform bound sqrt(6 / fan_in),  normal std sqrt(2 / fan_in)
+ *   xavier (Glorot):         uniform bound sqrt(6 / (fan_in + fan_out)), std sqrt(2 / (fan_in + fan_out))
+ *   orthogonal: rows (or columns) orthonormal, times `value` (gain; 0 means 1)
+ *   identity: the identity matrix times `value` (IRNN's recurrent weights; square 2-D only)
+ *   delta_orthogonal (Xiao et al. 2018): conv weight zero except the kernel centre, which is an
+ *     orthogonal [out, in] matrix times `value` (out >= in)
+ *   pytorch: PyTorch's default for nn.Linear/nn.Conv2d weights, U(+-1/sqrt(fan_in))
+ *   constant: every element `value` (zeros: value 0) */
+typedef enum glia_init_kind {
+    GLIA_INIT_CONSTANT, GLIA_INIT_HE_UNIFORM, GLIA_INIT_HE_NORMAL, GLIA_INIT_XAVIER_UNIFORM,
+    GLIA_INIT_XAVIER_NORMAL, GLIA_INIT_ORTHOGONAL, GLIA_INIT_IDENTITY,
+    GLIA_INIT_DELTA_ORTHOGONAL, GLIA_INIT_PYTORCH
+} glia_init_kind;
+glia_status glia_init_param(glia_graph *g, int node, glia_init_kind kind, float value,
+                            glia_rng *rng);
+
+/* ---------------------------------------------------------------- optimisers (src/train)
+ * One step updates every trainable parameter from its gradient, as PyTorch's torch.optim:
+ *   SGD:      g += wd w;  v = momentum v + g;  w -= lr (nesterov ? g + momentum v : v)
+ *   RMSProp:  g += wd w;  s = alpha s + (1 - alpha) g^2;  w -= lr g / (sqrt(s) + eps)
+ *   Adam:     g += wd w;  m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
+ *             w -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+ *   AdamW:    as Adam without the g += wd w, and w -= lr wd w first (decoupled decay)
+ * Before the update, gradients may be clipped by value (each to [-clip_value, clip_value]) and
+ * then by global norm (all scaled by clip_norm / ||g|| when ||g|| > clip_norm). */
+typedef enum glia_optim_kind { GLIA_SGD, GLIA_RMSPROP, GLIA_ADAM, GLIA_ADAMW } glia_optim_kind;
+typedef struct glia_optim_config {
+    glia_optim_kind kind;
+    float lr;
+    float momentum;       /* SGD (0: plain SGD) */
+    int nesterov;         /* SGD */
+    float weight_decay;
+    float beta1, beta2;   /* Adam/AdamW (0 means 0.9, 0.999); RMSProp alpha = beta2 (0 means 0.99) */
+    float eps;            /* 0 means 1e-8 */
+    float clip_value;     /* > 0 to clip */
+    float clip_norm;      /* > 0 to clip */
+} glia_optim_config;
+typedef struct glia_optim glia_optim;
+/* Covers the graph's parameters that are trainable now. */
+glia_status glia_optim_new(glia_graph *g, const glia_optim_config *cfg, glia_optim **out);
+void glia_optim_free(glia_optim *o);
+glia_status glia_optim_step(glia_optim *o);
+void glia_optim_set_lr(glia_optim *o, float lr);
+/* The global gradient norm before clipping, from the last step. */
+float glia_optim_last_grad_norm(const glia_optim *o);
+/* Optimiser state for checkpoints: tensors named "<param>.<slot>" (slots: momentum, square_avg,
+ * exp_avg, exp_avg_sq) and the step count. Pointers stay valid until glia_optim_free. */
+int glia_optim_num_state(const glia_optim *o);
+glia_status glia_optim_state(glia_optim *o, int i, const char **name, float **data, int64_t *n);
+int64_t glia_optim_steps(const glia_optim *o);
+void glia_optim_set_steps(glia_optim *o, int64_t steps);
+
+/* Learning-rate schedules, each with an optional linear warm-up from 0 over warmup_steps:
+ *   constant: base;  step: base gamma^floor(t / step_size);  exp: base gamma^t;
+ *   cosine: min + (base - min) (1 + cos(pi t / total)) / 2  (t counted after the warm-up) */
+typedef enum glia_lr_kind { GLIA_LR_CONSTANT, GLIA_LR_STEP, GLIA_LR_EXP, GLIA_LR_COSINE } glia_lr_kind;
+typedef struct glia_lr_schedule {
+    glia_lr_kind kind;
+    float base_lr, gamma, min_lr;
+    int64_t step_size, total_steps, warmup_steps;
+} glia_lr_schedule;
+float glia_lr_at(const glia_lr_schedule *s, int64_t step);
+
 /* ---------------------------------------------------------------- op catalogue */
 typedef struct glia_op_info {
     const char *name, *summary, *inputs, *outputs;
