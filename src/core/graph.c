@@ -225,6 +225,11 @@ glia_rng *glia_graph_rng(glia_graph *g) { return g ? &g->rng : NULL; }
 glia_status glia_graph_set_batch(glia_graph *g, int64_t batch) {
     if (!g) return glia__err(GLIA_EINVAL, "glia_graph_set_batch: graph is NULL");
     if (batch <= 0) return glia__err(GLIA_EINVAL, "batch size %lld must be positive", (long long)batch);
+    bool same = true; /* unchanged: keep the compiled plan */
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].kind == NODE_INPUT && g->nodes[i].shape.ndim && g->nodes[i].shape.dim[0] != batch)
+            same = false;
+    if (same) return GLIA_OK;
     for (int i = 0; i < g->n_nodes; i++) {
         glia_node *n = &g->nodes[i];
         if (n->kind == NODE_INPUT) {
