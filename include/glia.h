@@ -261,9 +261,9 @@ glia_status glia_safetensors_load(glia_graph *g, const char *path);
  *   he (Kaiming, for ReLU):  uniform bound sqrt(6 / fan_in),  normal std sqrt(2 / fan_in)
  *   xavier (Glorot):         uniform bound sqrt(6 / (fan_in + fan_out)), std sqrt(2 / (fan_in + fan_out))
  *   orthogonal: rows (or columns) orthonormal, times `value` (gain; 0 means 1)
- *   identity: the identity matrix times `value` (IRNN's recurrent weights; square 2-D only)
+ *   identity: the identity matrix times `value` (0 means 1; IRNN's recurrent weights; square 2-D only)
  *   delta_orthogonal (Xiao et al. 2018): conv weight zero except the kernel centre, which is an
- *     orthogonal [out, in] matrix times `value` (out >= in)
+ *     orthogonal [out, in] matrix times `value` (0 means 1; out >= in)
  *   pytorch: PyTorch's default for nn.Linear/nn.Conv2d weights, U(+-1/sqrt(fan_in))
  *   constant: every element `value` (zeros: value 0) */
 typedef enum glia_init_kind {
@@ -282,7 +282,8 @@ glia_status glia_init_param(glia_graph *g, int node, glia_init_kind kind, float 
  *             w -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
  *   AdamW:    as Adam without the g += wd w, and w -= lr wd w first (decoupled decay)
  * Before the update, gradients may be clipped by value (each to [-clip_value, clip_value]) and
- * then by global norm (all scaled by clip_norm / ||g|| when ||g|| > clip_norm). */
+ * then by global norm, as torch.nn.utils.clip_grad_norm_: all scaled by clip_norm / (||g|| + 1e-6)
+ * when that is < 1, with ||g|| measured after the value clipping. */
 typedef enum glia_optim_kind { GLIA_SGD, GLIA_RMSPROP, GLIA_ADAM, GLIA_ADAMW } glia_optim_kind;
 typedef struct glia_optim_config {
     glia_optim_kind kind;
@@ -301,7 +302,7 @@ glia_status glia_optim_new(glia_graph *g, const glia_optim_config *cfg, glia_opt
 void glia_optim_free(glia_optim *o);
 glia_status glia_optim_step(glia_optim *o);
 void glia_optim_set_lr(glia_optim *o, float lr);
-/* The global gradient norm before clipping, from the last step. */
+/* The global gradient norm before any clipping, from the last step. */
 float glia_optim_last_grad_norm(const glia_optim *o);
 /* Optimiser state for checkpoints: tensors named "<param>.<slot>" (slots: momentum, square_avg,
  * exp_avg, exp_avg_sq) and the step count. Pointers stay valid until glia_optim_free. */
@@ -320,6 +321,36 @@ typedef struct glia_lr_schedule {
     int64_t step_size, total_steps, warmup_steps;
 } glia_lr_schedule;
 float glia_lr_at(const glia_lr_schedule *s, int64_t step);
+
+/* ---------------------------------------------------------------- models (src/nn, src/io)
+ * A model is a network described in glia's text format (see docs/model-format.md and
+ * the files in models/), built into a graph: a [net] section (input shape, training defaults), then
+ * one section per layer. Layers are named; a layer takes the previous layer as input unless
+ * `input = NAME` (or `inputs = A, B` for add and concat) says otherwise. Parsing is strict:
+ * unknown sections or keys, missing required keys, bad values and impossible shapes are errors
+ * that name file:line. Parameters are named "<layer>.weight", "<layer>.bias", ... with
+ * PyTorch's shapes, and initialised as PyTorch does by default (from the seed). */
+typedef struct glia_model glia_model;
+glia_status glia_model_parse(const char *text, const char *filename, int64_t batch,
+                             uint64_t seed, glia_model **out);
+glia_status glia_model_load(const char *path, int64_t batch, uint64_t seed, glia_model **out);
+void glia_model_free(glia_model *m);
+glia_graph *glia_model_graph(glia_model *m);
+int glia_model_input(const glia_model *m);   /* the input node [N, C, H, W] or [N, F] */
+int glia_model_output(const glia_model *m);  /* the last layer's output (logits) */
+/* A [net] value as written (after defaults), or NULL if the key is absent. */
+const char *glia_model_option(const glia_model *m, const char *key);
+typedef struct glia_layer_info {
+    const char *name, *type;
+    int output;                  /* node id of the layer's output */
+    glia_shape shape;            /* its shape (batch first) */
+    int64_t params, trainable_params, macs; /* MACs per sample */
+} glia_layer_info;
+int glia_model_num_layers(const glia_model *m);
+glia_status glia_model_layer(const glia_model *m, int i, glia_layer_info *out);
+/* The model in canonical text (every key written, defaults included); free() it. Parsing that
+ * text gives the same network. */
+glia_status glia_model_to_text(const glia_model *m, char **out);
 
 /* ---------------------------------------------------------------- op catalogue */
 typedef struct glia_op_info {
