@@ -1,0 +1,993 @@
+/* safetensors.c: a graph's parameters and buffers as a safetensors file
+ * (https://github.com/huggingface/safetensors), the format PyTorch's ecosystem uses for weights.
+ *
+ *   8 bytes    N, little-endian uint64: the header's length
+ *   N bytes    UTF-8 JSON: {"__metadata__": {"k": "v", ...},
+ *                           "name": {"dtype": "F32", "shape": [d0, ...], "data_offsets": [b, e]}, ...}
+ *              padded with spaces so that the data starts at a multiple of 8 bytes
+ *   the rest   raw little-endian tensor data; offsets are relative to the end of the header
+ *
+ * Saving writes every NODE_PARAM and NODE_BUFFER (trainable or frozen) as F32 under its node
+ * name, in graph order, contiguously, to "<path>.tmp.<pid>"; then fflush, fsync, rename (and a
+ * best-effort fsync of the directory), so `path` holds either the old file or the new one.
+ *
+ * Loading is strict, like PyTorch's load_state_dict(strict=True) and the reference reader:
+ * the whole header is parsed and checked (UTF-8, JSON syntax with byte offsets in errors,
+ * every entry's dtype/shape/data_offsets, sizes, offsets inside the data section, no overlap,
+ * no gap, no trailing bytes), then matched against the graph (every parameter and buffer
+ * present with the node's shape, no tensor the graph lacks), then the data is read into a
+ * staging buffer. Only when all of that succeeded are the node values overwritten, so on any
+ * error the graph is unchanged. F32 is read as is; F16, BF16 and F64 are converted to float.
+ * The data is little-endian in the file; a big-endian host byte-swaps (detected at run time).
+ * Whatever the file holds, the reader does not crash, leak, or read out of bounds: every
+ * length is checked before use and the JSON parser's nesting depth is bounded. */
+#include "../core/internal.h"
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ST_MAX_HEADER 100000000ull    /* the reference implementation's limit */
+#define ST_MAX_DEPTH 64               /* nesting allowed in values the reader skips */
+#define ST_MAX_COUNT ((uint64_t)1 << 62) /* dims, element and byte counts */
+#define ST_CHUNK (1u << 20)           /* bytes per block when converting or byte-swapping */
+
+static int host_is_little_endian(void) {
+    const uint16_t one = 1;
+    unsigned char c;
+    memcpy(&c, &one, 1);
+    return c == 1;
+}
+
+static void swap32(void *p, size_t n) { /* n 4-byte words in place */
+    unsigned char *b = p;
+    for (size_t i = 0; i < n; i++, b += 4) {
+        unsigned char t = b[0]; b[0] = b[3]; b[3] = t;
+        t = b[1]; b[1] = b[2]; b[2] = t;
+    }
+}
+
+/* Valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF): 0 if valid, else the offset of the
+ * first bad byte + 1. */
+static size_t utf8_bad(const unsigned char *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        if (c < 0x80) { i++; continue; }
+        size_t len;
+        unsigned lo = 0x80, hi = 0xBF;
+        if (c >= 0xC2 && c <= 0xDF) len = 2;
+        else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            if (c == 0xE0) lo = 0xA0;
+            if (c == 0xED) hi = 0x9F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            if (c == 0xF0) lo = 0x90;
+            if (c == 0xF4) hi = 0x8F;
+        } else return i + 1;
+        if (n - i < len) return i + 1;
+        if (s[i + 1] < lo || s[i + 1] > hi) return i + 1;
+        for (size_t k = 2; k < len; k++)
+            if (s[i + k] < 0x80 || s[i + k] > 0xBF) return i + 1;
+        i += len;
+    }
+    return 0;
+}
+
+/* ================================================================== saving */
+
+typedef struct sbuf {
+    char *p;
+    size_t n, cap;
+    int oom;
+} sbuf;
+
+static void sb_put(sbuf *b, const char *s, size_t n) {
+    if (b->oom) return;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->n + n + 1) cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) { b->oom = 1; return; }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+static void sb_str(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
+
+static void sb_json_string(sbuf *b, const char *s) {
+    sb_put(b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char esc[8];
+        if (*p == '"' || *p == '\\') {
+            esc[0] = '\\'; esc[1] = (char)*p;
+            sb_put(b, esc, 2);
+        } else if (*p < 0x20) {
+            snprintf(esc, sizeof esc, "\\u%04x", *p);
+            sb_put(b, esc, 6);
+        } else {
+            sb_put(b, (const char *)p, 1);
+        }
+    }
+    sb_put(b, "\"", 1);
+}
+
+static int is_saved(const glia_node *n) { return n->kind == NODE_PARAM || n->kind == NODE_BUFFER; }
+
+/* The header: metadata, then each parameter/buffer in graph order, padded with spaces to a
+ * multiple of 8 bytes. */
+static glia_status build_header(const glia_graph *g, const char *path, sbuf *b) {
+    sb_str(b, "{\"__metadata__\":{\"format\":\"pt\",\"producer\":\"glia\"}");
+    uint64_t off = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const glia_node *n = &g->nodes[i];
+        if (!is_saved(n)) continue;
+        if (utf8_bad((const unsigned char *)n->name, strlen(n->name)))
+            return glia__err(GLIA_EINVAL, "%s: node name '%s' is not valid UTF-8, which a "
+                             "safetensors header requires", path, n->name);
+        if (!strcmp(n->name, "__metadata__"))
+            return glia__err(GLIA_EINVAL, "%s: node name '__metadata__' is reserved by the "
+                             "safetensors format", path);
+        if (!n->val)
+            return glia__err(GLIA_ESTATE, "%s: %s has no value", path, glia__where(g, n));
+        uint64_t bytes = (uint64_t)glia__numel(n) * 4u;
+        char num[64];
+        sb_str(b, ",");
+        sb_json_string(b, n->name);
+        sb_str(b, ":{\"dtype\":\"F32\",\"shape\":[");
+        for (int d = 0; d < n->shape.ndim; d++) {
+            snprintf(num, sizeof num, "%s%lld", d ? "," : "", (long long)n->shape.dim[d]);
+            sb_str(b, num);
+        }
+        snprintf(num, sizeof num, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off,
+                 (unsigned long long)(off + bytes));
+        sb_str(b, num);
+        off += bytes;
+    }
+    sb_str(b, "}");
+    while (!b->oom && b->n % 8) sb_put(b, " ", 1);
+    if (b->oom) return glia__err(GLIA_ENOMEM, "%s: out of memory for the header", path);
+    return GLIA_OK;
+}
+
+static int write_floats(FILE *f, const float *x, size_t n, float *swapbuf) {
+    if (!swapbuf) return fwrite(x, 4, n, f) == n;
+    while (n) { /* big-endian host: little-endian copies, a block at a time */
+        size_t k = n < ST_CHUNK / 4 ? n : ST_CHUNK / 4;
+        memcpy(swapbuf, x, k * 4);
+        swap32(swapbuf, k);
+        if (fwrite(swapbuf, 4, k, f) != k) return 0;
+        x += k;
+        n -= k;
+    }
+    return 1;
+}
+
+/* fsync of the directory holding path, so the rename itself is durable; errors ignored (some
+ * file systems do not support it, and the file's data is already safe). */
+static void sync_dir_of(const char *path) {
+    size_t len = strlen(path);
+    char *dir = malloc(len + 2);
+    if (!dir) return;
+    memcpy(dir, path, len + 1);
+    char *slash = strrchr(dir, '/');
+    if (!slash) strcpy(dir, ".");
+    else if (slash == dir) dir[1] = 0;
+    else *slash = 0;
+    int fd = open(dir, O_RDONLY);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+    free(dir);
+}
+
+glia_status glia_safetensors_save(glia_graph *g, const char *path) {
+    if (!g || !path) return glia__err(GLIA_EINVAL, "glia_safetensors_save: NULL argument");
+    if (!path[0]) return glia__err(GLIA_EINVAL, "glia_safetensors_save: empty path");
+    sbuf hdr = {0};
+    glia_status s = build_header(g, path, &hdr);
+    if (s) { free(hdr.p); return s; }
+
+    size_t tlen = strlen(path) + 32;
+    char *tmp = malloc(tlen);
+    float *swapbuf = host_is_little_endian() ? NULL : malloc(ST_CHUNK);
+    if (!tmp || (!host_is_little_endian() && !swapbuf)) {
+        free(hdr.p); free(tmp); free(swapbuf);
+        return glia__err(GLIA_ENOMEM, "%s: out of memory", path);
+    }
+    snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
+
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        s = glia__err(GLIA_EIO, "%s: cannot create the temporary file %s: %s", path, tmp,
+                      strerror(errno));
+        free(hdr.p); free(tmp); free(swapbuf);
+        return s;
+    }
+    unsigned char len8[8];
+    for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)hdr.n >> (8 * i));
+    int ok = fwrite(len8, 1, 8, f) == 8 && fwrite(hdr.p, 1, hdr.n, f) == hdr.n;
+    for (int i = 0; ok && i < g->n_nodes; i++) {
+        const glia_node *n = &g->nodes[i];
+        if (is_saved(n)) ok = write_floats(f, n->val, (size_t)glia__numel(n), swapbuf);
+    }
+    const char *what = "writing";
+    if (ok && fflush(f) != 0) { ok = 0; what = "flushing"; }
+    if (ok && fsync(fileno(f)) != 0) { ok = 0; what = "syncing"; }
+    int e = errno;
+    if (fclose(f) != 0 && ok) { ok = 0; what = "closing"; e = errno; }
+    if (ok && rename(tmp, path) != 0) {
+        e = errno;
+        s = glia__err(GLIA_EIO, "%s: cannot rename %s to it: %s", path, tmp, strerror(e));
+        remove(tmp);
+    } else if (!ok) {
+        s = glia__err(GLIA_EIO, "%s: %s %s failed: %s", path, what, tmp, strerror(e));
+        remove(tmp);
+    } else {
+        sync_dir_of(path);
+    }
+    free(hdr.p);
+    free(tmp);
+    free(swapbuf);
+    return s;
+}
+
+/* ================================================================== the header's JSON */
+
+enum { DT_F32, DT_F16, DT_BF16, DT_F64 };
+static const char *const dt_name[] = {"F32", "F16", "BF16", "F64"};
+static const unsigned dt_size[] = {4, 2, 2, 8};
+
+typedef struct st_tensor {
+    char *name;
+    int dtype;
+    int ndim;
+    int64_t dim[GLIA_MAX_DIMS];
+    uint64_t begin, end;
+    uint64_t numel;
+    int node;          /* the graph node it loads into, -1 if none */
+    size_t stage;      /* float offset in the staging buffer */
+} st_tensor;
+
+typedef struct parser {
+    const char *path;
+    const unsigned char *s;
+    size_t n, pos;
+    st_tensor *t;
+    size_t nt, capt;
+    glia_status err;   /* GLIA_OK until the first error (whose message is set) */
+} parser;
+
+static glia_status perr(parser *p, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* "PATH: malformed header JSON at byte K of the header (file offset K+8): <what>" */
+static glia_status perr(parser *p, const char *fmt, ...) {
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    p->err = glia__err(GLIA_EIO, "%s: malformed header JSON at byte %zu of the header (file "
+                       "offset %zu): %s%s", p->path, p->pos, p->pos + 8, msg,
+                       p->pos >= p->n ? ", found the end of the header" : "");
+    return p->err;
+}
+static glia_status pfail(parser *p, glia_status s) { /* message already set */
+    p->err = s;
+    return s;
+}
+
+static void skip_ws(parser *p) {
+    while (p->pos < p->n && (p->s[p->pos] == ' ' || p->s[p->pos] == '\t' ||
+                             p->s[p->pos] == '\n' || p->s[p->pos] == '\r'))
+        p->pos++;
+}
+
+static int peek(parser *p) { /* next non-blank byte, or -1 at the end */
+    skip_ws(p);
+    return p->pos < p->n ? p->s[p->pos] : -1;
+}
+
+static glia_status expect(parser *p, char c) {
+    if (peek(p) != c) {
+        char what[4] = {'\'', c, '\'', 0};
+        return perr(p, "expected %s", what);
+    }
+    p->pos++;
+    return GLIA_OK;
+}
+
+static int hexval(int c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+static glia_status read_hex4(parser *p, unsigned *out) {
+    if (p->n - p->pos < 4) return perr(p, "truncated \\u escape");
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        int h = hexval(p->s[p->pos + (size_t)i]);
+        if (h < 0) return perr(p, "bad \\u escape");
+        v = v * 16 + (unsigned)h;
+    }
+    p->pos += 4;
+    *out = v;
+    return GLIA_OK;
+}
+
+/* A JSON string, decoded to UTF-8 in a malloc'd buffer (*out, NUL-terminated, *len bytes); out
+ * NULL: validated and skipped. Raw bytes are already known to be valid UTF-8. */
+static glia_status parse_string(parser *p, char **out, size_t *len) {
+    if (expect(p, '"')) return p->err;
+    size_t start = p->pos;
+    /* decoded length <= raw length */
+    size_t end = start;
+    while (end < p->n && p->s[end] != '"') end += p->s[end] == '\\' ? 2 : 1;
+    char *buf = NULL;
+    if (out) {
+        buf = malloc((end > p->n ? p->n : end) - start + 1);
+        if (!buf) {
+            return pfail(p, glia__err(GLIA_ENOMEM, "%s: out of memory reading the header", p->path));
+        }
+    }
+    size_t k = 0;
+    for (;;) {
+        if (p->pos >= p->n) { free(buf); return perr(p, "unterminated string"); }
+        unsigned c = p->s[p->pos];
+        if (c == '"') { p->pos++; break; }
+        if (c < 0x20) { free(buf); return perr(p, "control character in a string"); }
+        if (c != '\\') {
+            if (buf) buf[k++] = (char)c;
+            p->pos++;
+            continue;
+        }
+        p->pos++;
+        if (p->pos >= p->n) { free(buf); return perr(p, "unterminated string"); }
+        c = p->s[p->pos++];
+        static const char esc_in[] = "\"\\/bfnrt", esc_out[] = "\"\\/\b\f\n\r\t";
+        const char *simple = c ? strchr(esc_in, (int)c) : NULL;
+        if (simple) {
+            if (buf) buf[k++] = esc_out[simple - esc_in];
+            continue;
+        }
+        if (c != 'u') { p->pos--; free(buf); return perr(p, "bad escape in a string"); }
+        unsigned cp;
+        if (read_hex4(p, &cp)) { free(buf); return p->err; }
+        if (cp >= 0xDC00 && cp <= 0xDFFF) {
+            free(buf);
+            return perr(p, "lone low surrogate in a \\u escape");
+        }
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+            unsigned lo;
+            if (p->n - p->pos < 2 || p->s[p->pos] != '\\' || p->s[p->pos + 1] != 'u') {
+                free(buf);
+                return perr(p, "lone high surrogate in a \\u escape");
+            }
+            p->pos += 2;
+            if (read_hex4(p, &lo)) { free(buf); return p->err; }
+            if (lo < 0xDC00 || lo > 0xDFFF) {
+                free(buf);
+                return perr(p, "high surrogate not followed by a low one");
+            }
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+        }
+        /* the escape took >= 6 raw bytes; its UTF-8 takes <= 4 (a pair: 12 raw for 4) */
+        if (buf) {
+            if (cp < 0x80) buf[k++] = (char)cp;
+            else if (cp < 0x800) {
+                buf[k++] = (char)(0xC0 | (cp >> 6));
+                buf[k++] = (char)(0x80 | (cp & 0x3F));
+            } else if (cp < 0x10000) {
+                buf[k++] = (char)(0xE0 | (cp >> 12));
+                buf[k++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+                buf[k++] = (char)(0x80 | (cp & 0x3F));
+            } else {
+                buf[k++] = (char)(0xF0 | (cp >> 18));
+                buf[k++] = (char)(0x80 | ((cp >> 12) & 0x3F));
+                buf[k++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+                buf[k++] = (char)(0x80 | (cp & 0x3F));
+            }
+        }
+    }
+    if (buf) {
+        buf[k] = 0;
+        *out = buf;
+        if (len) *len = k;
+    }
+    return GLIA_OK;
+}
+
+/* A non-negative integer (no sign, fraction or exponent), as shape and data_offsets hold. */
+static glia_status parse_uint(parser *p, const char *what, uint64_t *out) {
+    int c = peek(p);
+    if (c < '0' || c > '9') {
+        if (c == '-') return perr(p, "%s must not be negative", what);
+        return perr(p, "expected a non-negative integer in %s", what);
+    }
+    size_t start = p->pos;
+    uint64_t v = 0;
+    while (p->pos < p->n && p->s[p->pos] >= '0' && p->s[p->pos] <= '9') {
+        unsigned dgt = p->s[p->pos] - '0';
+        if (v > (ST_MAX_COUNT - dgt) / 10) {
+            p->pos = start;
+            return perr(p, "a number in %s is too large (over 2^62)", what);
+        }
+        v = v * 10 + dgt;
+        p->pos++;
+    }
+    if (p->s[start] == '0' && p->pos - start > 1) {
+        p->pos = start;
+        return perr(p, "a number with a leading zero in %s", what);
+    }
+    if (p->pos < p->n && (p->s[p->pos] == '.' || p->s[p->pos] == 'e' || p->s[p->pos] == 'E'))
+        return perr(p, "%s must hold integers", what);
+    *out = v;
+    return GLIA_OK;
+}
+
+static glia_status skip_value(parser *p, int depth);
+
+static glia_status skip_number(parser *p) {
+    size_t i = p->pos;
+    const unsigned char *s = p->s;
+    if (i < p->n && s[i] == '-') i++;
+    if (i < p->n && s[i] == '0') i++;
+    else if (i < p->n && s[i] >= '1' && s[i] <= '9') while (i < p->n && s[i] >= '0' && s[i] <= '9') i++;
+    else return perr(p, "bad number");
+    if (i < p->n && s[i] == '.') {
+        i++;
+        if (i >= p->n || s[i] < '0' || s[i] > '9') { p->pos = i; return perr(p, "bad number"); }
+        while (i < p->n && s[i] >= '0' && s[i] <= '9') i++;
+    }
+    if (i < p->n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < p->n && (s[i] == '+' || s[i] == '-')) i++;
+        if (i >= p->n || s[i] < '0' || s[i] > '9') { p->pos = i; return perr(p, "bad number"); }
+        while (i < p->n && s[i] >= '0' && s[i] <= '9') i++;
+    }
+    p->pos = i;
+    return GLIA_OK;
+}
+
+static glia_status skip_container(parser *p, int depth, char close) {
+    if (depth >= ST_MAX_DEPTH) return perr(p, "values nested too deeply");
+    p->pos++; /* the opening bracket */
+    if (peek(p) == close) { p->pos++; return GLIA_OK; }
+    for (;;) {
+        if (close == '}') {
+            if (parse_string(p, NULL, NULL) || expect(p, ':')) return p->err;
+        }
+        if (skip_value(p, depth + 1)) return p->err;
+        int c = peek(p);
+        if (c == ',') { p->pos++; continue; }
+        if (c == close) { p->pos++; return GLIA_OK; }
+        return perr(p, close == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
+    }
+}
+
+static glia_status skip_value(parser *p, int depth) {
+    int c = peek(p);
+    switch (c) {
+    case '{': return skip_container(p, depth, '}');
+    case '[': return skip_container(p, depth, ']');
+    case '"': return parse_string(p, NULL, NULL);
+    case 't': case 'f': case 'n': {
+        const char *word = c == 't' ? "true" : c == 'f' ? "false" : "null";
+        size_t L = strlen(word);
+        if (p->n - p->pos < L || memcmp(p->s + p->pos, word, L)) return perr(p, "bad literal");
+        p->pos += L;
+        return GLIA_OK;
+    }
+    case -1: return perr(p, "expected a value");
+    default:
+        if (c == '-' || (c >= '0' && c <= '9')) return skip_number(p);
+        return perr(p, "expected a value");
+    }
+}
+
+/* "__metadata__": null or an object of string values. */
+static glia_status parse_metadata(parser *p) {
+    int c = peek(p);
+    if (c == 'n') return skip_value(p, 0);
+    if (c != '{') return perr(p, "__metadata__ must be an object of strings");
+    p->pos++;
+    if (peek(p) == '}') { p->pos++; return GLIA_OK; }
+    for (;;) {
+        if (parse_string(p, NULL, NULL) || expect(p, ':')) return p->err;
+        if (peek(p) != '"') return perr(p, "__metadata__ values must be strings");
+        if (parse_string(p, NULL, NULL)) return p->err;
+        c = peek(p);
+        if (c == ',') { p->pos++; continue; }
+        if (c == '}') { p->pos++; return GLIA_OK; }
+        return perr(p, "expected ',' or '}'");
+    }
+}
+
+/* A [a, b, ...] array of non-negative integers, at most `max` of them. */
+static glia_status parse_uint_array(parser *p, const char *what, uint64_t *v, int max, int *count) {
+    if (peek(p) != '[') return perr(p, "%s must be an array", what);
+    p->pos++;
+    *count = 0;
+    if (peek(p) == ']') { p->pos++; return GLIA_OK; }
+    for (;;) {
+        uint64_t x = 0;
+        if (parse_uint(p, what, &x)) return p->err;
+        if (*count == max) {
+            char m[96];
+            snprintf(m, sizeof m, "%s has more than %d entries", what, max);
+            return perr(p, "%s", m);
+        }
+        v[(*count)++] = x;
+        int c = peek(p);
+        if (c == ',') { p->pos++; continue; }
+        if (c == ']') { p->pos++; return GLIA_OK; }
+        return perr(p, "expected ',' or ']' in %s", what);
+    }
+}
+
+static const char *shape_str(int ndim, const int64_t *dim, char *buf, size_t n) {
+    glia_shape s;
+    s.ndim = ndim;
+    for (int i = 0; i < ndim; i++) s.dim[i] = dim[i];
+    return glia_shape_str(&s, buf, n);
+}
+
+/* One tensor entry {"dtype": ..., "shape": [...], "data_offsets": [b, e]} into t (its name is
+ * already set). Unknown keys are skipped, as the reference reader does. */
+static glia_status parse_entry(parser *p, st_tensor *t) {
+    size_t entry_pos = p->pos;
+    if (peek(p) != '{') return perr(p, "tensor entry must be an object");
+    p->pos++;
+    int have_dtype = 0, have_shape = 0, have_off = 0;
+    if (peek(p) != '}') {
+        for (;;) {
+            char *key = NULL;
+            size_t key_pos = p->pos;
+            if (parse_string(p, &key, NULL)) return p->err;
+            if (expect(p, ':')) { free(key); return p->err; }
+            int *have = !strcmp(key, "dtype") ? &have_dtype : !strcmp(key, "shape") ? &have_shape
+                      : !strcmp(key, "data_offsets") ? &have_off : NULL;
+            if (have && *have) {
+                p->pos = key_pos;
+                glia_status s = perr(p, "key \"%s\" appears twice in a tensor entry", key);
+                free(key);
+                return s;
+            }
+            if (have) *have = 1;
+            if (have == &have_dtype) {
+                char *dt = NULL;
+                size_t dt_pos = p->pos;
+                if (peek(p) != '"') { free(key); return perr(p, "dtype must be a string"); }
+                if (parse_string(p, &dt, NULL)) { free(key); return p->err; }
+                t->dtype = -1;
+                for (int i = 0; i < 4; i++)
+                    if (!strcmp(dt, dt_name[i])) t->dtype = i;
+                if (t->dtype < 0) {
+                    p->pos = dt_pos;
+                    glia_status s = glia__err(GLIA_EIO, "%s: tensor '%.200s' has dtype '%.40s' "
+                                              "(header byte %zu); glia loads F32, and converts "
+                                              "F16, BF16 and F64; other dtypes are not supported",
+                                              p->path, t->name, dt, dt_pos);
+                    free(dt);
+                    free(key);
+                    return pfail(p, s);
+                }
+                free(dt);
+            } else if (have == &have_shape) {
+                uint64_t d[GLIA_MAX_DIMS];
+                if (parse_uint_array(p, "shape", d, GLIA_MAX_DIMS, &t->ndim)) { free(key); return p->err; }
+                for (int i = 0; i < t->ndim; i++) t->dim[i] = (int64_t)d[i];
+            } else if (have == &have_off) {
+                uint64_t o[2];
+                int k;
+                size_t o_pos = p->pos;
+                if (parse_uint_array(p, "data_offsets", o, 2, &k)) { free(key); return p->err; }
+                if (k != 2) {
+                    p->pos = o_pos;
+                    free(key);
+                    return perr(p, "data_offsets must hold 2 numbers [begin, end]");
+                }
+                t->begin = o[0];
+                t->end = o[1];
+            } else if (skip_value(p, 1)) {
+                free(key);
+                return p->err;
+            }
+            free(key);
+            int c = peek(p);
+            if (c == ',') { p->pos++; continue; }
+            if (c == '}') break;
+            return perr(p, "expected ',' or '}'");
+        }
+    }
+    p->pos++; /* '}' */
+    const char *missing = !have_dtype ? "dtype" : !have_shape ? "shape" : !have_off ? "data_offsets" : NULL;
+    if (missing)
+        return pfail(p, glia__err(GLIA_EIO, "%s: tensor '%.200s' (header byte %zu) has no \"%s\"",
+                                  p->path, t->name, entry_pos, missing));
+    /* element and byte counts, overflow-checked */
+    uint64_t numel = 1;
+    for (int i = 0; i < t->ndim; i++) {
+        uint64_t d = (uint64_t)t->dim[i];
+        if (d && numel > ST_MAX_COUNT / d) {
+            char sb[160];
+            return pfail(p, glia__err(GLIA_EIO, "%s: tensor '%.200s' has shape %s: too many "
+                                      "elements", p->path, t->name,
+                                      shape_str(t->ndim, t->dim, sb, sizeof sb)));
+        }
+        numel *= d;
+    }
+    t->numel = numel;
+    return GLIA_OK;
+}
+
+static glia_status add_tensor(parser *p, char *name) {
+    if (p->nt == p->capt) {
+        size_t cap = p->capt ? 2 * p->capt : 16;
+        st_tensor *nt = realloc(p->t, cap * sizeof *nt);
+        if (!nt) {
+            free(name);
+            return pfail(p, glia__err(GLIA_ENOMEM, "%s: out of memory reading the header", p->path));
+        }
+        p->t = nt;
+        p->capt = cap;
+    }
+    st_tensor *t = &p->t[p->nt++];
+    memset(t, 0, sizeof *t);
+    t->name = name;
+    t->node = -1;
+    return GLIA_OK;
+}
+
+static glia_status parse_header(parser *p) {
+    size_t bad = utf8_bad(p->s, p->n);
+    if (bad) {
+        p->pos = bad - 1;
+        return perr(p, "the header is not valid UTF-8");
+    }
+    if (peek(p) != '{') return perr(p, "the header must be a JSON object");
+    p->pos++;
+    int have_meta = 0;
+    if (peek(p) != '}') {
+        for (;;) {
+            char *key = NULL;
+            size_t key_pos = p->pos, klen = 0;
+            if (peek(p) != '"') return perr(p, "expected a tensor name (a string)");
+            if (parse_string(p, &key, &klen)) return p->err;
+            if (expect(p, ':')) { free(key); return p->err; }
+            if (!strcmp(key, "__metadata__")) {
+                free(key);
+                if (have_meta) {
+                    p->pos = key_pos;
+                    return perr(p, "__metadata__ appears twice");
+                }
+                have_meta = 1;
+                if (parse_metadata(p)) return p->err;
+            } else {
+                if (strlen(key) != klen) {
+                    free(key);
+                    p->pos = key_pos;
+                    return perr(p, "a tensor name holds a NUL character");
+                }
+                if (add_tensor(p, key)) return p->err;
+                if (parse_entry(p, &p->t[p->nt - 1])) return p->err;
+            }
+            int c = peek(p);
+            if (c == ',') { p->pos++; continue; }
+            if (c == '}') break;
+            return perr(p, "expected ',' or '}'");
+        }
+    }
+    p->pos++;
+    if (peek(p) != -1) return perr(p, "unexpected bytes after the header's JSON object");
+    return GLIA_OK;
+}
+
+/* ================================================================== loading */
+
+static _Thread_local const st_tensor *sort_base;
+static int by_name(const void *a, const void *b) {
+    return strcmp(sort_base[*(const size_t *)a].name, sort_base[*(const size_t *)b].name);
+}
+static int by_offset(const void *a, const void *b) {
+    const st_tensor *x = &sort_base[*(const size_t *)a], *y = &sort_base[*(const size_t *)b];
+    if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
+    if (x->end != y->end) return x->end < y->end ? -1 : 1;
+    return 0;
+}
+
+/* index of the tensor named `name` through the name-sorted index, or -1 */
+static long find_tensor(const st_tensor *t, const size_t *idx, size_t nt, const char *name) {
+    size_t lo = 0, hi = nt;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(t[idx[mid]].name, name);
+        if (!c) return (long)idx[mid];
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return -1;
+}
+
+static float half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1F, man = h & 0x3FF, bits;
+    if (exp == 0x1F) bits = sign | 0x7F800000u | (man << 13); /* inf, nan */
+    else if (exp) bits = sign | ((exp + 112) << 23) | (man << 13);
+    else if (!man) bits = sign;
+    else { /* subnormal: normalise */
+        exp = 113;
+        while (!(man & 0x400)) { man <<= 1; exp--; }
+        bits = sign | (exp << 23) | ((man & 0x3FF) << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+/* Converts k elements of little-endian dtype bytes to floats. */
+static void convert(int dtype, const unsigned char *b, float *out, size_t k) {
+    for (size_t i = 0; i < k; i++) {
+        if (dtype == DT_F16) {
+            out[i] = half_to_float((uint16_t)(b[2 * i] | b[2 * i + 1] << 8));
+        } else if (dtype == DT_BF16) {
+            uint32_t bits = (uint32_t)(b[2 * i] | b[2 * i + 1] << 8) << 16;
+            memcpy(&out[i], &bits, 4);
+        } else { /* F64 */
+            uint64_t bits = 0;
+            for (int j = 7; j >= 0; j--) bits = bits << 8 | b[8 * i + (size_t)j];
+            double d;
+            memcpy(&d, &bits, 8);
+            out[i] = (float)d;
+        }
+    }
+}
+
+typedef struct loader {
+    const char *path;
+    FILE *f;
+    unsigned char *header;
+    parser p;
+    size_t *by_name, *by_off;
+    float *stage;
+    unsigned char *chunk;
+} loader;
+
+static void loader_free(loader *L) {
+    if (L->f) fclose(L->f);
+    free(L->header);
+    for (size_t i = 0; i < L->p.nt; i++) free(L->p.t[i].name);
+    free(L->p.t);
+    free(L->by_name);
+    free(L->by_off);
+    free(L->stage);
+    free(L->chunk);
+}
+
+static glia_status read_exact(loader *L, void *buf, size_t n, const char *what, uint64_t at) {
+    size_t got = fread(buf, 1, n, L->f);
+    if (got == n) return GLIA_OK;
+    if (ferror(L->f))
+        return glia__err(GLIA_EIO, "%s: read error in %s: %s", L->path, what, strerror(errno));
+    return glia__err(GLIA_EIO, "%s: truncated: %s (file offset %llu) needs %zu bytes, got %zu",
+                     L->path, what, (unsigned long long)at, n, got);
+}
+
+/* Reads tensor t's data (the file is positioned at it) into its staging slot. */
+static glia_status read_tensor(loader *L, const st_tensor *t, uint64_t file_off) {
+    float *dst = L->stage + t->stage;
+    char what[256];
+    snprintf(what, sizeof what, "the data of tensor '%.200s'", t->name);
+    if (t->dtype == DT_F32) {
+        size_t left = (size_t)t->numel;
+        while (left) { /* big blocks; the size cap keeps error offsets meaningful */
+            size_t k = left < ((size_t)64 << 20) ? left : ((size_t)64 << 20);
+            glia_status s = read_exact(L, dst, k * 4, what, file_off);
+            if (s) return s;
+            if (!host_is_little_endian()) swap32(dst, k);
+            dst += k;
+            left -= k;
+            file_off += k * 4;
+        }
+        return GLIA_OK;
+    }
+    size_t es = dt_size[t->dtype], per = ST_CHUNK / es, left = (size_t)t->numel;
+    while (left) {
+        size_t k = left < per ? left : per;
+        glia_status s = read_exact(L, L->chunk, k * es, what, file_off);
+        if (s) return s;
+        convert(t->dtype, L->chunk, dst, k);
+        dst += k;
+        left -= k;
+        file_off += k * es;
+    }
+    return GLIA_OK;
+}
+
+static glia_status load(loader *L, glia_graph *g) {
+    const char *path = L->path;
+    L->f = fopen(path, "rb");
+    if (!L->f) return glia__err(GLIA_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(L->f), &st) != 0)
+        return glia__err(GLIA_EIO, "%s: cannot stat: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode)) return glia__err(GLIA_EIO, "%s: is a directory, not a safetensors file", path);
+    if (!S_ISREG(st.st_mode)) return glia__err(GLIA_EIO, "%s: not a regular file", path);
+    uint64_t fsize = (uint64_t)st.st_size;
+
+    /* the header's length */
+    if (fsize < 8)
+        return glia__err(GLIA_EIO, "%s: truncated: %llu bytes, too short for the 8-byte header "
+                         "length of a safetensors file", path, (unsigned long long)fsize);
+    unsigned char len8[8];
+    glia_status s = read_exact(L, len8, 8, "the header length", 0);
+    if (s) return s;
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = hlen << 8 | len8[i];
+    if (hlen > ST_MAX_HEADER)
+        return glia__err(GLIA_EIO, "%s: header length %llu is over the %llu-byte limit (not a "
+                         "safetensors file, or a corrupt one)", path, (unsigned long long)hlen,
+                         ST_MAX_HEADER);
+    if (hlen > fsize - 8)
+        return glia__err(GLIA_EIO, "%s: header length %llu is more than the %llu bytes after it "
+                         "(truncated file, or not a safetensors file)", path,
+                         (unsigned long long)hlen, (unsigned long long)(fsize - 8));
+    uint64_t data_size = fsize - 8 - hlen;
+
+    /* the header */
+    L->header = malloc((size_t)hlen + 1);
+    if (!L->header) return glia__err(GLIA_ENOMEM, "%s: out of memory for a %llu-byte header", path,
+                                     (unsigned long long)hlen);
+    if ((s = read_exact(L, L->header, (size_t)hlen, "the header", 8))) return s;
+    L->header[hlen] = 0;
+    L->p.path = path;
+    L->p.s = L->header;
+    L->p.n = (size_t)hlen;
+    if (parse_header(&L->p)) return L->p.err;
+    st_tensor *t = L->p.t;
+    size_t nt = L->p.nt;
+
+    /* each tensor's size and place */
+    for (size_t i = 0; i < nt; i++) {
+        char sb[160];
+        uint64_t es = dt_size[t[i].dtype];
+        if (t[i].end < t[i].begin)
+            return glia__err(GLIA_EIO, "%s: tensor '%.200s' has data_offsets [%llu, %llu]: the "
+                             "end is before the beginning", path, t[i].name,
+                             (unsigned long long)t[i].begin, (unsigned long long)t[i].end);
+        if (t[i].numel > ST_MAX_COUNT / es || t[i].end - t[i].begin != t[i].numel * es) {
+            char need[48];
+            if (t[i].numel > ST_MAX_COUNT / es) snprintf(need, sizeof need, "over 2^62");
+            else snprintf(need, sizeof need, "%llu", (unsigned long long)(t[i].numel * es));
+            return glia__err(GLIA_EIO, "%s: tensor '%.200s' has data_offsets [%llu, %llu] (%llu "
+                             "bytes), but dtype %s and shape %s need %s bytes", path, t[i].name,
+                             (unsigned long long)t[i].begin, (unsigned long long)t[i].end,
+                             (unsigned long long)(t[i].end - t[i].begin), dt_name[t[i].dtype],
+                             shape_str(t[i].ndim, t[i].dim, sb, sizeof sb), need);
+        }
+        if (t[i].end > data_size)
+            return glia__err(GLIA_EIO, "%s: tensor '%.200s' has data_offsets [%llu, %llu], past "
+                             "the end of the %llu-byte data section (truncated file, or wrong "
+                             "offsets)", path, t[i].name, (unsigned long long)t[i].begin,
+                             (unsigned long long)t[i].end, (unsigned long long)data_size);
+    }
+    L->by_name = malloc((nt ? nt : 1) * sizeof *L->by_name);
+    L->by_off = malloc((nt ? nt : 1) * sizeof *L->by_off);
+    if (!L->by_name || !L->by_off) return glia__err(GLIA_ENOMEM, "%s: out of memory", path);
+    for (size_t i = 0; i < nt; i++) L->by_name[i] = L->by_off[i] = i;
+    sort_base = t; /* the comparators read it; qsort has no context argument in C11 */
+    qsort(L->by_name, nt, sizeof *L->by_name, by_name);
+    qsort(L->by_off, nt, sizeof *L->by_off, by_offset);
+    sort_base = NULL;
+    for (size_t i = 1; i < nt; i++)
+        if (!strcmp(t[L->by_name[i]].name, t[L->by_name[i - 1]].name))
+            return glia__err(GLIA_EIO, "%s: tensor '%.200s' appears twice in the header", path,
+                             t[L->by_name[i]].name);
+    /* the data section: tensors back to back, covering it exactly (as the reference requires) */
+    uint64_t at = 0;
+    for (size_t i = 0; i < nt; i++) {
+        const st_tensor *x = &t[L->by_off[i]];
+        if (x->begin < at) {
+            const st_tensor *prev = &t[L->by_off[i - 1]];
+            return glia__err(GLIA_EIO, "%s: tensors '%.200s' [%llu, %llu] and '%.200s' [%llu, %llu] "
+                             "overlap in the data section", path, prev->name,
+                             (unsigned long long)prev->begin, (unsigned long long)prev->end,
+                             x->name, (unsigned long long)x->begin, (unsigned long long)x->end);
+        }
+        if (x->begin > at)
+            return glia__err(GLIA_EIO, "%s: bytes [%llu, %llu) of the data section belong to no "
+                             "tensor (a gap before tensor '%.200s')", path,
+                             (unsigned long long)at, (unsigned long long)x->begin, x->name);
+        at = x->end;
+    }
+    if (at != data_size)
+        return glia__err(GLIA_EIO, "%s: %llu bytes after the last tensor's data belong to no tensor "
+                         "(the data section has %llu bytes, the tensors %llu)", path,
+                         (unsigned long long)(data_size - at), (unsigned long long)data_size,
+                         (unsigned long long)at);
+
+    /* match against the graph: every parameter and buffer, with its shape, and nothing else */
+    size_t matched = 0, stage_n = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const glia_node *n = &g->nodes[i];
+        if (!is_saved(n)) continue;
+        long k = find_tensor(t, L->by_name, nt, n->name);
+        if (k < 0) {
+            char hint[320] = "";
+            for (size_t j = 0; j < nt; j++) { /* a renamed tensor? show one the graph lacks */
+                int other;
+                int is_node = glia_graph_find(g, t[j].name, &other) == GLIA_OK && is_saved(&g->nodes[other]);
+                if (!is_node) {
+                    snprintf(hint, sizeof hint, " (the file has tensor '%.200s', which the graph "
+                             "lacks)", t[j].name);
+                    break;
+                }
+            }
+            char sb[160];
+            return glia__err(GLIA_EIO, "%s: the graph's %s '%s' %s is not in the file%s", path,
+                             n->kind == NODE_PARAM ? "parameter" : "buffer", n->name,
+                             glia_shape_str(&n->shape, sb, sizeof sb), hint);
+        }
+        glia_shape fs;
+        fs.ndim = t[k].ndim;
+        for (int d = 0; d < fs.ndim; d++) fs.dim[d] = t[k].dim[d];
+        if (!glia__shape_eq(&fs, &n->shape)) {
+            char a[160], b[160];
+            return glia__err(GLIA_ESHAPE, "%s: tensor '%s' has shape %s in the file, but the "
+                             "graph's %s has shape %s", path, n->name,
+                             glia_shape_str(&fs, a, sizeof a),
+                             n->kind == NODE_PARAM ? "parameter" : "buffer",
+                             glia_shape_str(&n->shape, b, sizeof b));
+        }
+        if (!n->val) return glia__err(GLIA_ESTATE, "%s: %s has no value", path, glia__where(g, n));
+        t[k].node = i;
+        t[k].stage = stage_n;
+        stage_n += (size_t)t[k].numel;
+        matched++;
+    }
+    if (matched != nt) {
+        for (size_t j = 0; j < nt; j++)
+            if (t[j].node < 0)
+                return glia__err(GLIA_EIO, "%s: the file has tensor '%.200s', which is not a "
+                                 "parameter or buffer of the graph (%zu such tensors; loading is "
+                                 "strict)", path, t[j].name, nt - matched);
+    }
+
+    /* the data, into a staging buffer, in file order (sequential reads) */
+    L->stage = malloc((stage_n ? stage_n : 1) * sizeof(float));
+    L->chunk = malloc(ST_CHUNK);
+    if (!L->stage || !L->chunk)
+        return glia__err(GLIA_ENOMEM, "%s: out of memory for %zu floats of weights", path, stage_n);
+    for (size_t i = 0; i < nt; i++) {
+        const st_tensor *x = &t[L->by_off[i]];
+        if ((s = read_tensor(L, x, 8 + hlen + x->begin))) return s;
+    }
+    /* all checked and read: only now touch the graph */
+    for (size_t i = 0; i < nt; i++)
+        if (t[i].numel)
+            memcpy(g->nodes[t[i].node].val, L->stage + t[i].stage, (size_t)t[i].numel * sizeof(float));
+    return GLIA_OK;
+}
+
+glia_status glia_safetensors_load(glia_graph *g, const char *path) {
+    if (!g || !path) return glia__err(GLIA_EINVAL, "glia_safetensors_load: NULL argument");
+    loader L;
+    memset(&L, 0, sizeof L);
+    L.path = path;
+    glia_status s = load(&L, g);
+    loader_free(&L);
+    return s;
+}
