@@ -22,7 +22,7 @@ SB       = build/san
 SLIB_OBJ = $(LIB_SRC:%.c=$(SB)/%.o)
 STEST_OBJ= $(TEST_SRC:%.c=$(SB)/%.o)
 
-.PHONY: all test test-fast test-sanitize install uninstall clean demo golden
+.PHONY: all test test-fast test-sanitize install uninstall clean demo golden train
 all: $(B)/libglia.a $(B)/libglia.so $(B)/glia
 
 $(B)/%.o: %.c include/glia.h src/core/internal.h
@@ -56,6 +56,11 @@ test-sanitize: $(SB)/run_tests
 
 demo: $(B)/glia
 	./$(B)/glia demo
+
+# The main job: fetch Fashion-MNIST (Debian's dataset-fashion-mnist) and train LeNet-5 on it.
+train: $(B)/glia
+	scripts/fetch-data fashion-mnist
+	./$(B)/glia train models/lenet5.cfg --data fashion-mnist --out runs/lenet5
 
 # Regenerates tests/golden/ from PyTorch (needs Debian's python3-torch).
 golden:

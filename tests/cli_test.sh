@@ -15,7 +15,7 @@ expect help 0 "usage: glia COMMAND" -- "$GLIA" --help
 expect no-args 2 "usage" -- "$GLIA"
 expect unknown 2 "unknown command 'frobnicate'" -- "$GLIA" frobnicate
 expect version 0 "glia 0\." -- "$GLIA" version
-for c in version ops demo; do expect "$c --help" 0 "usage: glia $c" -- "$GLIA" "$c" --help; done
+for c in version ops demo summary; do expect "$c --help" 0 "usage: glia $c" -- "$GLIA" "$c" --help; done
 expect ops-bad-option 2 "unknown option" -- "$GLIA" ops --bogus
 expect demo-bad-steps 2 "bad --steps" -- "$GLIA" demo --steps x
 # glia ops lists every op the issue asks for
@@ -25,6 +25,15 @@ for op in dense add sub mul scale concat slice reshape conv2d maxpool2d avgpool2
           softmax_cross_entropy mse_loss bce_with_logits; do
   if printf '%s\n' "$names" | grep -qx "$op"; then ok; else bad "glia ops lacks $op"; fi
 done
+# glia summary: the zoo's LeNet-5, JSON, and a strict error with file:line
+expect summary-lenet 0 "total params: 61706" -- "$GLIA" summary models/lenet5.cfg
+expect summary-json 0 '"total_params": 61706, "trainable_params": 61706, "total_macs": 416520}' -- "$GLIA" summary models/lenet5.cfg --json
+bad_cfg=$(mktemp)
+printf '[net]\ninput = 1, 28, 28\n[conv]\nfilters = 4\nsize = 3\nstrides = 2\n' > "$bad_cfg"
+expect summary-bad-key 1 "$bad_cfg:6: unknown key 'strides' in \[conv\]" -- "$GLIA" summary "$bad_cfg"
+rm -f "$bad_cfg"
+expect summary-missing 1 "no-such.cfg: cannot open" -- "$GLIA" summary no-such.cfg
+expect summary-no-arg 2 "which model" -- "$GLIA" summary
 # the demo: LeNet-5 has 61,706 parameters, its gradients check, and training learns
 out=$("$GLIA" demo --steps 150 2>&1); rc=$?
 if [ $rc -ne 0 ]; then bad "demo exit $rc: $out"; else ok; fi

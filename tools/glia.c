@@ -11,6 +11,8 @@ static const struct {
     {"version", "print the version of glia and of its libraries", cmd_version},
     {"ops", "list every op with its inputs and outputs", cmd_ops},
     {"demo", "build LeNet-5, check its gradients and train it a few steps", cmd_demo},
+    {"train", "train a model on images (Fashion-MNIST, MNIST digits, IDX files)", cmd_train},
+    {"summary", "a model's layers, output shapes, parameters and multiply-adds", cmd_summary},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 

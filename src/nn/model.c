@@ -1,0 +1,641 @@
+/* model.c: glia's model text, checked against each layer's schema and built into a graph.
+ *
+ * Every section type has a schema: its keys, their kinds and defaults (NULL: required). The
+ * check marks each key it reads; a key left unmarked is unknown, a required key absent is
+ * missing; both are errors with file:line, as is a value of the wrong kind. The canonical text
+ * (glia_model_to_text) writes every key of the schema with its value or default, so it parses
+ * back to the same network. */
+#include "../core/internal.h"
+#include "../io/cfg.h"
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { K_INT, K_FLOAT, K_BOOL, K_STR, K_NAME, K_NAMES, K_SHAPE, K_ACT, K_INIT } key_kind;
+typedef struct { const char *key; key_kind kind; const char *def; } key_def;
+
+#define MAX_KEYS 16
+typedef struct layer_def layer_def;
+typedef struct model_layer model_layer;
+typedef glia_status (*build_fn)(glia_model *m, model_layer *l);
+
+struct layer_def {
+    const char *type, *summary;
+    key_def keys[MAX_KEYS]; /* after the common `name` and `input` (or `inputs`) */
+    build_fn build;
+    int multi_input;        /* add, concat: `inputs = a, b, ...` */
+};
+
+struct model_layer {
+    const layer_def *def;
+    char name[GLIA_NAME_MAX];
+    char *val[MAX_KEYS];    /* canonical values, schema order */
+    int in[GLIA_MAX_INPUTS], n_in; /* input nodes */
+    char *input_text;       /* the input/inputs value as written (canonical) */
+    int line;
+    int out;
+    int first_node;         /* nodes [first_node, next layer's first_node) belong to the layer */
+    int64_t macs;
+};
+
+struct glia_model {
+    glia_graph *g;
+    int input, output;
+    char *filename;
+    char *net_val[MAX_KEYS];
+    model_layer *layers;
+    int n_layers;
+    int end_node;
+    glia_rng rng;
+};
+
+/* ---------------------------------------------------------------- schemas */
+static glia_status b_conv(glia_model *, model_layer *), b_dense(glia_model *, model_layer *),
+    b_pool(glia_model *, model_layer *), b_gap(glia_model *, model_layer *),
+    b_dropout(glia_model *, model_layer *), b_bn(glia_model *, model_layer *),
+    b_lrn(glia_model *, model_layer *), b_act(glia_model *, model_layer *),
+    b_softmax(glia_model *, model_layer *), b_flatten(glia_model *, model_layer *),
+    b_maxout(glia_model *, model_layer *), b_add(glia_model *, model_layer *),
+    b_concat(glia_model *, model_layer *);
+
+static const key_def net_keys[MAX_KEYS] = {
+    {"input", K_SHAPE, NULL},      {"classes", K_INT, "10"},   {"batch", K_INT, "64"},
+    {"epochs", K_INT, "5"},        {"lr", K_FLOAT, "0.01"},    {"optimizer", K_STR, "sgd"},
+    {"momentum", K_FLOAT, "0.9"},  {"weight_decay", K_FLOAT, "0"}, {NULL, 0, NULL}};
+
+static const layer_def layer_defs[] = {
+    {"conv", "convolution [+ batch norm] + activation",
+     {{"filters", K_INT, NULL}, {"size", K_INT, NULL}, {"stride", K_INT, "1"}, {"pad", K_INT, "0"},
+      {"dilation", K_INT, "1"}, {"groups", K_INT, "1"}, {"bias", K_BOOL, "1"},
+      {"batchnorm", K_BOOL, "0"}, {"activation", K_ACT, "linear"}, {"init", K_INIT, "pytorch"}},
+     b_conv, 0},
+    {"dense", "fully connected [+ batch norm] + activation",
+     {{"units", K_INT, NULL}, {"bias", K_BOOL, "1"}, {"batchnorm", K_BOOL, "0"},
+      {"activation", K_ACT, "linear"}, {"init", K_INIT, "pytorch"}},
+     b_dense, 0},
+    {"maxpool", "max pooling", {{"size", K_INT, NULL}, {"stride", K_INT, "0"}, {"pad", K_INT, "0"}}, b_pool, 0},
+    {"avgpool", "average pooling", {{"size", K_INT, NULL}, {"stride", K_INT, "0"}, {"pad", K_INT, "0"}}, b_pool, 0},
+    {"globalavgpool", "global average pooling to [N, C, 1, 1]", {{NULL, 0, NULL}}, b_gap, 0},
+    {"dropout", "inverted dropout", {{"p", K_FLOAT, "0.5"}}, b_dropout, 0},
+    {"batchnorm", "batch normalisation", {{"eps", K_FLOAT, "1e-05"}, {"momentum", K_FLOAT, "0.1"}}, b_bn, 0},
+    {"lrn", "local response normalisation",
+     {{"size", K_INT, "5"}, {"alpha", K_FLOAT, "0.0001"}, {"beta", K_FLOAT, "0.75"}, {"k", K_FLOAT, "1"}},
+     b_lrn, 0},
+    {"activation", "an activation alone", {{"type", K_ACT, NULL}}, b_act, 0},
+    {"softmax", "softmax over axis 1", {{NULL, 0, NULL}}, b_softmax, 0},
+    {"flatten", "[N, ...] -> [N, rest]", {{NULL, 0, NULL}}, b_flatten, 0},
+    {"maxout", "max over groups of `pieces` channels", {{"pieces", K_INT, NULL}}, b_maxout, 0},
+    {"add", "elementwise sum (residual connection)", {{"activation", K_ACT, "linear"}}, b_add, 1},
+    {"concat", "concatenation along channels", {{NULL, 0, NULL}}, b_concat, 1},
+};
+#define N_LAYER_DEFS (int)(sizeof layer_defs / sizeof layer_defs[0])
+
+static const char *const activations[] = {"linear", "relu", "leaky", "elu", "sigmoid", "tanh", NULL};
+static const char *const inits[] = {"pytorch", "he_uniform", "he_normal", "xavier_uniform",
+                                    "xavier_normal", "orthogonal", "delta_orthogonal", NULL};
+static const glia_init_kind init_kinds[] = {GLIA_INIT_PYTORCH, GLIA_INIT_HE_UNIFORM,
+                                            GLIA_INIT_HE_NORMAL, GLIA_INIT_XAVIER_UNIFORM,
+                                            GLIA_INIT_XAVIER_NORMAL, GLIA_INIT_ORTHOGONAL,
+                                            GLIA_INIT_DELTA_ORTHOGONAL};
+
+static int index_of(const char *const *list, const char *s) {
+    for (int i = 0; list[i]; i++)
+        if (!strcmp(list[i], s)) return i;
+    return -1;
+}
+
+/* ---------------------------------------------------------------- values */
+static char *xstrdup(const char *s) {
+    char *d = malloc(strlen(s) + 1);
+    if (d) strcpy(d, s);
+    return d;
+}
+
+/* Checks value v of kind k; writes its canonical form into buf. */
+static int check_value(key_kind k, const char *v, char *buf, size_t n) {
+    char *end;
+    errno = 0;
+    switch (k) {
+    case K_INT: {
+        long long x = strtoll(v, &end, 10);
+        if (*end || errno || x < 0 || x > (1LL << 30)) return 0;
+        snprintf(buf, n, "%lld", x);
+        return 1;
+    }
+    case K_FLOAT: {
+        double x = strtod(v, &end);
+        if (*end || errno || !isfinite(x)) return 0;
+        snprintf(buf, n, "%.9g", x);
+        return 1;
+    }
+    case K_BOOL:
+        if (strcmp(v, "0") && strcmp(v, "1")) return 0;
+        snprintf(buf, n, "%s", v);
+        return 1;
+    case K_ACT: return index_of(activations, v) >= 0 && snprintf(buf, n, "%s", v) > 0;
+    case K_INIT: return index_of(inits, v) >= 0 && snprintf(buf, n, "%s", v) > 0;
+    case K_STR:
+    case K_NAME:
+        for (const char *p = v; *p; p++)
+            if (!isalnum((unsigned char)*p) && *p != '_' && *p != '.' && *p != '-') return 0;
+        snprintf(buf, n, "%s", v);
+        return strlen(v) < GLIA_NAME_MAX;
+    case K_NAMES:
+    case K_SHAPE: { /* comma-separated names or positive integers */
+        size_t used = 0;
+        buf[0] = 0;
+        const char *p = v;
+        int count = 0;
+        for (;;) {
+            while (isspace((unsigned char)*p)) p++;
+            const char *b = p;
+            while (*p && *p != ',' && !isspace((unsigned char)*p)) p++;
+            if (p == b || p - b >= GLIA_NAME_MAX) return 0;
+            char item[GLIA_NAME_MAX];
+            memcpy(item, b, (size_t)(p - b));
+            item[p - b] = 0;
+            char tmp[GLIA_NAME_MAX];
+            if (!check_value(k == K_SHAPE ? K_INT : K_NAME, item, tmp, sizeof tmp)) return 0;
+            if (k == K_SHAPE && atoll(tmp) == 0) return 0;
+            used += (size_t)snprintf(buf + used, n > used ? n - used : 0, "%s%s", count ? ", " : "", tmp);
+            if (used >= n) return 0;
+            count++;
+            while (isspace((unsigned char)*p)) p++;
+            if (!*p) break;
+            if (*p != ',') return 0;
+            p++;
+        }
+        return k == K_SHAPE ? count <= 3 : count >= 2 && count <= GLIA_MAX_INPUTS;
+    }
+    }
+    return 0;
+}
+
+static const char *kind_doc(key_kind k) {
+    switch (k) {
+    case K_INT: return "a non-negative integer";
+    case K_FLOAT: return "a finite number";
+    case K_BOOL: return "0 or 1";
+    case K_STR: return "a word";
+    case K_NAME: return "a layer name";
+    case K_NAMES: return "two or more layer names separated by commas";
+    case K_SHAPE: return "C,H,W or a feature count (positive integers)";
+    case K_ACT: return "one of linear, relu, leaky, elu, sigmoid, tanh";
+    case K_INIT: return "one of pytorch, he_uniform, he_normal, xavier_uniform, xavier_normal, orthogonal, delta_orthogonal";
+    }
+    return "?";
+}
+
+/* Reads every schema key of section s into vals (canonical strings). */
+static glia_status read_keys(const char *file, cfg_section *s, const key_def *keys, char **vals) {
+    for (int i = 0; i < MAX_KEYS && keys[i].key; i++) {
+        cfg_kv *kv = cfg_find(s, keys[i].key);
+        if (!kv && !keys[i].def)
+            return glia__err(GLIA_EINVAL, "%s:%d: [%s] needs '%s' (%s)", file, s->line, s->type,
+                             keys[i].key, kind_doc(keys[i].kind));
+        char buf[256];
+        const char *v = kv ? kv->value : keys[i].def;
+        if (!check_value(keys[i].kind, v, buf, sizeof buf))
+            return glia__err(GLIA_EINVAL, "%s:%d: %s = %s: expected %s", file, kv ? kv->line : s->line,
+                             keys[i].key, v, kind_doc(keys[i].kind));
+        if (kv) kv->used = 1;
+        if (!(vals[i] = xstrdup(buf))) return glia__err(GLIA_ENOMEM, "%s: out of memory", file);
+    }
+    return GLIA_OK;
+}
+
+static glia_status unknown_keys(const char *file, cfg_section *s, const key_def *keys, int common) {
+    for (int k = 0; k < s->n_kv; k++) {
+        if (s->kv[k].used) continue;
+        char known[512] = "";
+        size_t u = 0;
+        if (common) u += (size_t)snprintf(known, sizeof known, "name, %s", common == 2 ? "inputs" : "input");
+        for (int i = 0; i < MAX_KEYS && keys[i].key && u < sizeof known; i++)
+            u += (size_t)snprintf(known + u, sizeof known - u, "%s%s", u ? ", " : "", keys[i].key);
+        return glia__err(GLIA_EINVAL, "%s:%d: unknown key '%s' in [%s] (known: %s)", file,
+                         s->kv[k].line, s->kv[k].key, s->type, known[0] ? known : "none");
+    }
+    return GLIA_OK;
+}
+
+static int64_t ival(const model_layer *l, const char *key) {
+    for (int i = 0; i < MAX_KEYS && l->def->keys[i].key; i++)
+        if (!strcmp(l->def->keys[i].key, key)) return atoll(l->val[i]);
+    return 0;
+}
+static float fval(const model_layer *l, const char *key) {
+    for (int i = 0; i < MAX_KEYS && l->def->keys[i].key; i++)
+        if (!strcmp(l->def->keys[i].key, key)) return strtof(l->val[i], NULL);
+    return 0;
+}
+static const char *sval(const model_layer *l, const char *key) {
+    for (int i = 0; i < MAX_KEYS && l->def->keys[i].key; i++)
+        if (!strcmp(l->def->keys[i].key, key)) return l->val[i];
+    return "";
+}
+
+/* ---------------------------------------------------------------- builders */
+static glia_status pname(model_layer *l, const char *suffix, char *buf) {
+    if (snprintf(buf, GLIA_NAME_MAX, "%s.%s", l->name, suffix) >= GLIA_NAME_MAX)
+        return glia__err(GLIA_EINVAL, "layer name '%s' is too long", l->name);
+    return GLIA_OK;
+}
+
+static glia_status activation(glia_model *m, model_layer *l, const char *act, int x, int *out) {
+    char nm[GLIA_NAME_MAX];
+    glia_status s = pname(l, act, nm);
+    if (s) return s;
+    glia_graph *g = m->g;
+    if (!strcmp(act, "linear")) { *out = x; return GLIA_OK; }
+    if (!strcmp(act, "relu")) return glia_relu(g, nm, x, out);
+    if (!strcmp(act, "leaky")) return glia_leaky_relu(g, nm, x, 0.01f, out);
+    if (!strcmp(act, "elu")) return glia_elu(g, nm, x, 1.0f, out);
+    if (!strcmp(act, "sigmoid")) return glia_sigmoid(g, nm, x, out);
+    return glia_tanh(g, nm, x, out);
+}
+
+/* U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch's default bias init */
+static void bias_init(glia_model *m, int b, int64_t fan_in) {
+    glia_shape s;
+    glia_node_shape(m->g, b, &s);
+    float bound = 1.0f / sqrtf((float)fan_in), *v = glia_node_value(m->g, b);
+    for (int64_t i = 0; i < s.dim[0]; i++) v[i] = bound * (2 * glia_rng_uniform(&m->rng) - 1);
+}
+
+/* batch norm with parameters <layer><prefix>weight, ...bias, ...running_mean, ...running_var
+ * (PyTorch's BatchNorm names), its op node named node_name */
+static glia_status batchnorm(glia_model *m, model_layer *l, const char *prefix, const char *node_name,
+                             int x, float eps, float mom, int *out) {
+    glia_shape xs;
+    glia_status s;
+    glia_node_shape(m->g, x, &xs);
+    if (xs.ndim < 2) return glia__err(GLIA_ESHAPE, "batch norm needs [N, C, ...]");
+    int64_t C = xs.dim[1];
+    int p[4];
+    const char *suffix[4] = {"weight", "bias", "running_mean", "running_var"};
+    char nm[GLIA_NAME_MAX];
+    for (int i = 0; i < 4; i++) {
+        if (snprintf(nm, sizeof nm, "%s%s%s", l->name, prefix, suffix[i]) >= (int)sizeof nm)
+            return glia__err(GLIA_EINVAL, "layer name '%s' is too long", l->name);
+        s = i < 2 ? glia_param(m->g, nm, 1, &C, &p[i]) : glia_buffer(m->g, nm, 1, &C, &p[i]);
+        if (s) return s;
+        if (i == 0 || i == 3) /* gamma = 1, running variance = 1 */
+            for (int64_t c = 0; c < C; c++) glia_node_value(m->g, p[i])[c] = 1.0f;
+    }
+    return glia_batchnorm(m->g, node_name, x, p[0], p[1], p[2], p[3], eps, mom, out);
+}
+
+static glia_status weights(glia_model *m, model_layer *l, int ndim, const int64_t *dims, int bias,
+                           int *w, int *b) {
+    char nm[GLIA_NAME_MAX];
+    glia_status s;
+    if ((s = pname(l, "weight", nm)) || (s = glia_param(m->g, nm, ndim, dims, w))) return s;
+    int kind = index_of(inits, sval(l, "init"));
+    if ((s = glia_init_param(m->g, *w, init_kinds[kind < 0 ? 0 : kind], 0, &m->rng))) return s;
+    *b = -1;
+    if (bias) {
+        if ((s = pname(l, "bias", nm)) || (s = glia_param(m->g, nm, 1, dims, b))) return s;
+        int64_t fan_in = 1;
+        for (int i = 1; i < ndim; i++) fan_in *= dims[i];
+        bias_init(m, *b, fan_in);
+    }
+    return GLIA_OK;
+}
+
+/* name of the layer's main op node: the layer name itself when nothing follows it */
+static glia_status main_name(model_layer *l, int followed, const char *what, char *buf) {
+    if (!followed) return snprintf(buf, GLIA_NAME_MAX, "%s", l->name), GLIA_OK;
+    return pname(l, what, buf);
+}
+
+static glia_status b_conv(glia_model *m, model_layer *l) {
+    glia_shape xs;
+    glia_node_shape(m->g, l->in[0], &xs);
+    if (xs.ndim != 4)
+        return glia__err(GLIA_ESHAPE, "conv needs an image input [N, C, H, W], got %d dimensions", xs.ndim);
+    int64_t O = ival(l, "filters"), k = ival(l, "size"), G = ival(l, "groups");
+    int bn = ival(l, "batchnorm") != 0, P = (int)ival(l, "pad");
+    if (O < 1 || k < 1 || G < 1 || ival(l, "stride") < 1 || ival(l, "dilation") < 1)
+        return glia__err(GLIA_EINVAL, "filters, size, stride, dilation and groups must be >= 1");
+    if (xs.dim[1] % G)
+        return glia__err(GLIA_ESHAPE, "groups = %lld does not divide the %lld input channels",
+                         (long long)G, (long long)xs.dim[1]);
+    int w, b, y;
+    glia_status s = weights(m, l, 4, (int64_t[]){O, xs.dim[1] / G, k, k}, (int)ival(l, "bias"), &w, &b);
+    if (s) return s;
+    glia_conv2d_params p = {(int)ival(l, "stride"), (int)ival(l, "stride"), P, P, P, P,
+                            (int)ival(l, "dilation"), (int)ival(l, "dilation"), (int)G};
+    char nm[GLIA_NAME_MAX];
+    int act = strcmp(sval(l, "activation"), "linear") != 0;
+    if ((s = main_name(l, bn || act, "conv", nm)) || (s = glia_conv2d(m->g, nm, l->in[0], w, b, &p, &y))) return s;
+    if (bn && ((s = main_name(l, act, "bn", nm)) || (s = batchnorm(m, l, ".bn.", nm, y, 1e-5f, 0.1f, &y))))
+        return s;
+    if ((s = activation(m, l, sval(l, "activation"), y, &l->out))) return s;
+    glia_shape ys;
+    glia_node_shape(m->g, y, &ys);
+    l->macs = ys.dim[1] * ys.dim[2] * ys.dim[3] * (xs.dim[1] / G) * k * k;
+    return GLIA_OK;
+}
+
+static glia_status b_dense(glia_model *m, model_layer *l) {
+    glia_shape xs;
+    glia_node_shape(m->g, l->in[0], &xs);
+    if (xs.ndim < 2) return glia__err(GLIA_ESHAPE, "dense needs an input [N, features...]");
+    int64_t K = glia_shape_numel(&xs) / xs.dim[0], O = ival(l, "units");
+    if (O < 1) return glia__err(GLIA_EINVAL, "units must be >= 1");
+    int bn = ival(l, "batchnorm") != 0, act = strcmp(sval(l, "activation"), "linear") != 0;
+    int w, b, y;
+    char nm[GLIA_NAME_MAX];
+    glia_status s = weights(m, l, 2, (int64_t[]){O, K}, (int)ival(l, "bias"), &w, &b);
+    if (s || (s = main_name(l, bn || act, "fc", nm)) || (s = glia_dense(m->g, nm, l->in[0], w, b, &y))) return s;
+    if (bn && ((s = main_name(l, act, "bn", nm)) || (s = batchnorm(m, l, ".bn.", nm, y, 1e-5f, 0.1f, &y))))
+        return s;
+    l->macs = K * O;
+    return activation(m, l, sval(l, "activation"), y, &l->out);
+}
+
+static glia_status b_pool(glia_model *m, model_layer *l) {
+    int k = (int)ival(l, "size"), st = (int)ival(l, "stride"), pad = (int)ival(l, "pad");
+    glia_pool2d_params p = {k, k, st, st, pad, pad};
+    return strcmp(l->def->type, "maxpool") ? glia_avgpool2d(m->g, l->name, l->in[0], &p, &l->out)
+                                           : glia_maxpool2d(m->g, l->name, l->in[0], &p, &l->out);
+}
+static glia_status b_gap(glia_model *m, model_layer *l) {
+    return glia_global_avgpool(m->g, l->name, l->in[0], &l->out);
+}
+static glia_status b_dropout(glia_model *m, model_layer *l) {
+    return glia_dropout(m->g, l->name, l->in[0], fval(l, "p"), &l->out);
+}
+static glia_status b_bn(glia_model *m, model_layer *l) {
+    return batchnorm(m, l, ".", l->name, l->in[0], fval(l, "eps"), fval(l, "momentum"), &l->out);
+}
+static glia_status b_lrn(glia_model *m, model_layer *l) {
+    return glia_lrn(m->g, l->name, l->in[0], (int)ival(l, "size"), fval(l, "alpha"), fval(l, "beta"),
+                    fval(l, "k"), &l->out);
+}
+static glia_status b_act(glia_model *m, model_layer *l) {
+    if (!strcmp(sval(l, "type"), "linear")) return glia_linear(m->g, l->name, l->in[0], &l->out);
+    glia_status s = activation(m, l, sval(l, "type"), l->in[0], &l->out);
+    return s;
+}
+static glia_status b_softmax(glia_model *m, model_layer *l) {
+    return glia_softmax(m->g, l->name, l->in[0], &l->out);
+}
+static glia_status b_flatten(glia_model *m, model_layer *l) {
+    return glia_flatten(m->g, l->name, l->in[0], &l->out);
+}
+static glia_status b_maxout(glia_model *m, model_layer *l) {
+    return glia_maxout(m->g, l->name, l->in[0], (int)ival(l, "pieces"), &l->out);
+}
+static glia_status b_add(glia_model *m, model_layer *l) {
+    int act = strcmp(sval(l, "activation"), "linear") != 0, y = l->in[0];
+    char nm[GLIA_NAME_MAX];
+    glia_status s;
+    for (int i = 1; i < l->n_in; i++) {
+        if (i == l->n_in - 1 && !act) snprintf(nm, sizeof nm, "%s", l->name);
+        else if (snprintf(nm, sizeof nm, "%s.add%d", l->name, i) >= (int)sizeof nm)
+            return glia__err(GLIA_EINVAL, "layer name too long");
+        if ((s = glia_add(m->g, nm, y, l->in[i], &y))) return s;
+    }
+    return activation(m, l, sval(l, "activation"), y, &l->out);
+}
+static glia_status b_concat(glia_model *m, model_layer *l) {
+    return glia_concat(m->g, l->name, l->n_in, l->in, 1, &l->out);
+}
+
+/* ---------------------------------------------------------------- the model */
+void glia_model_free(glia_model *m) {
+    if (!m) return;
+    for (int i = 0; i < m->n_layers; i++) {
+        for (int k = 0; k < MAX_KEYS; k++) free(m->layers[i].val[k]);
+        free(m->layers[i].input_text);
+    }
+    for (int k = 0; k < MAX_KEYS; k++) free(m->net_val[k]);
+    free(m->layers);
+    free(m->filename);
+    glia_graph_free(m->g);
+    free(m);
+}
+
+static int find_layer(const glia_model *m, const char *name) {
+    for (int i = 0; i < m->n_layers; i++)
+        if (!strcmp(m->layers[i].name, name)) return i;
+    return -1;
+}
+
+/* resolves `input` / `inputs` of section s for layer l (index li) */
+static glia_status resolve_inputs(glia_model *m, cfg_section *s, model_layer *l, int li) {
+    const char *file = m->filename;
+    cfg_kv *kv = cfg_find(s, l->def->multi_input ? "inputs" : "input");
+    char buf[1024];
+    if (l->def->multi_input) {
+        if (!kv)
+            return glia__err(GLIA_EINVAL, "%s:%d: [%s] needs 'inputs' (%s)", file, s->line, s->type,
+                             kind_doc(K_NAMES));
+        if (!check_value(K_NAMES, kv->value, buf, sizeof buf))
+            return glia__err(GLIA_EINVAL, "%s:%d: inputs = %s: expected %s", file, kv->line,
+                             kv->value, kind_doc(K_NAMES));
+    } else if (kv) {
+        if (!check_value(K_NAME, kv->value, buf, sizeof buf))
+            return glia__err(GLIA_EINVAL, "%s:%d: input = %s: expected %s", file, kv->line,
+                             kv->value, kind_doc(K_NAME));
+    } else {
+        snprintf(buf, sizeof buf, "%s", li ? m->layers[li - 1].name : "data");
+    }
+    if (kv) kv->used = 1;
+    if (!(l->input_text = xstrdup(buf))) return glia__err(GLIA_ENOMEM, "out of memory");
+    l->n_in = 0;
+    for (char *tok = buf; tok && *tok;) {
+        char *comma = strchr(tok, ',');
+        if (comma) *comma = 0;
+        while (*tok == ' ') tok++;
+        int j = !strcmp(tok, "data") ? -2 : find_layer(m, tok);
+        if (j == -1)
+            return glia__err(GLIA_EINVAL, "%s:%d: layer '%s' takes input '%s', which is not a layer "
+                             "defined above it ('data' is the network input)", file,
+                             kv ? kv->line : s->line, l->name, tok);
+        l->in[l->n_in++] = j == -2 ? m->input : m->layers[j].out;
+        tok = comma ? comma + 1 : NULL;
+    }
+    return GLIA_OK;
+}
+
+glia_status glia_model_parse(const char *text, const char *filename, int64_t batch, uint64_t seed,
+                             glia_model **out) {
+    if (!out) return glia__err(GLIA_EINVAL, "glia_model_parse: out is NULL");
+    if (batch < 1) return glia__err(GLIA_EINVAL, "glia_model_parse: batch %lld must be >= 1", (long long)batch);
+    cfg *c;
+    glia_status s = cfg_parse(text, filename, &c);
+    if (s) return s;
+    const char *file = c->filename;
+    glia_model *m = calloc(1, sizeof *m);
+    if (!m || !(m->filename = xstrdup(file)) || !(m->layers = calloc((size_t)c->n, sizeof *m->layers))) {
+        glia_model_free(m);
+        cfg_free(c);
+        return glia__err(GLIA_ENOMEM, "%s: out of memory", file);
+    }
+    glia_rng_seed(&m->rng, seed, 0x6d6f64656cULL);
+    if ((s = glia_graph_new(&m->g))) goto fail;
+    cfg_section *net = &c->sec[0];
+    if (strcmp(net->type, "net")) {
+        s = glia__err(GLIA_EINVAL, "%s:%d: a model starts with [net], not [%s]", file, net->line, net->type);
+        goto fail;
+    }
+    if ((s = read_keys(file, net, net_keys, m->net_val)) || (s = unknown_keys(file, net, net_keys, 0))) goto fail;
+    int64_t dims[4] = {batch};
+    int nd = 1;
+    for (char *p = m->net_val[0]; p && *p; nd++) {
+        dims[nd] = strtoll(p, &p, 10);
+        while (*p == ',' || *p == ' ') p++;
+    }
+    if ((s = glia_input(m->g, "data", nd, dims, &m->input))) goto fail;
+    for (int i = 1; i < c->n; i++) {
+        cfg_section *sec = &c->sec[i];
+        const layer_def *d = NULL;
+        for (int k = 0; k < N_LAYER_DEFS; k++)
+            if (!strcmp(layer_defs[k].type, sec->type)) d = &layer_defs[k];
+        if (!d) {
+            char known[512];
+            size_t u = 0;
+            for (int k = 0; k < N_LAYER_DEFS; k++)
+                u += (size_t)snprintf(known + u, sizeof known - u, "%s%s", k ? ", " : "", layer_defs[k].type);
+            s = glia__err(GLIA_EINVAL, "%s:%d: unknown layer type [%s] (known: %s)", file, sec->line,
+                          sec->type, known);
+            goto fail;
+        }
+        model_layer *l = &m->layers[m->n_layers];
+        l->def = d;
+        l->line = sec->line;
+        cfg_kv *nk = cfg_find(sec, "name");
+        char buf[GLIA_NAME_MAX];
+        if (nk) {
+            nk->used = 1;
+            if (!check_value(K_NAME, nk->value, buf, sizeof buf) || !strcmp(buf, "data")) {
+                s = glia__err(GLIA_EINVAL, "%s:%d: name = %s: expected a word of letters, digits, "
+                              "'_', '.', '-' (and not 'data')", file, nk->line, nk->value);
+                goto fail;
+            }
+            snprintf(l->name, sizeof l->name, "%s", buf);
+        } else {
+            snprintf(l->name, sizeof l->name, "%s%d", d->type, i);
+        }
+        if (find_layer(m, l->name) >= 0) {
+            s = glia__err(GLIA_EINVAL, "%s:%d: a layer named '%s' exists already (line %d)", file,
+                          nk ? nk->line : sec->line, l->name, m->layers[find_layer(m, l->name)].line);
+            goto fail;
+        }
+        m->n_layers++;
+        if ((s = read_keys(file, sec, d->keys, l->val)) || (s = resolve_inputs(m, sec, l, m->n_layers - 1)) ||
+            (s = unknown_keys(file, sec, d->keys, 1 + d->multi_input)))
+            goto fail;
+        l->first_node = glia_graph_num_nodes(m->g);
+        if ((s = d->build(m, l))) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", glia_last_error());
+            s = glia__err(s, "%s:%d: layer '%s' [%s]: %s", file, sec->line, l->name, d->type, msg);
+            goto fail;
+        }
+    }
+    if (m->n_layers == 0) {
+        s = glia__err(GLIA_EINVAL, "%s: the model has no layers after [net]", file);
+        goto fail;
+    }
+    m->end_node = glia_graph_num_nodes(m->g);
+    m->output = m->layers[m->n_layers - 1].out;
+    if ((s = glia_node_retain(m->g, m->output))) goto fail;
+    cfg_free(c);
+    *out = m;
+    return GLIA_OK;
+fail:
+    glia_model_free(m);
+    cfg_free(c);
+    return s;
+}
+
+glia_status glia_model_load(const char *path, int64_t batch, uint64_t seed, glia_model **out) {
+    if (!path) return glia__err(GLIA_EINVAL, "glia_model_load: path is NULL");
+    FILE *f = fopen(path, "rb");
+    if (!f) return glia__err(GLIA_EIO, "%s: cannot open: %s", path, strerror(errno));
+    char *text = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (cap - n < 4096) {
+            if (cap > ((size_t)16 << 20)) {
+                free(text);
+                fclose(f);
+                return glia__err(GLIA_EIO, "%s: larger than 16 MB; not a model file", path);
+            }
+            char *t = realloc(text, cap = cap ? 2 * cap : 8192);
+            if (!t) { free(text); fclose(f); return glia__err(GLIA_ENOMEM, "%s: out of memory", path); }
+            text = t;
+        }
+        size_t r = fread(text + n, 1, cap - n - 1, f);
+        n += r;
+        if (r == 0) break;
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (err) { free(text); return glia__err(GLIA_EIO, "%s: read error", path); }
+    text[n] = 0;
+    if (strlen(text) != n) { free(text); return glia__err(GLIA_EINVAL, "%s: contains a NUL byte; not a text file", path); }
+    glia_status s = glia_model_parse(text, path, batch, seed, out);
+    free(text);
+    return s;
+}
+
+glia_graph *glia_model_graph(glia_model *m) { return m ? m->g : NULL; }
+int glia_model_input(const glia_model *m) { return m ? m->input : -1; }
+int glia_model_output(const glia_model *m) { return m ? m->output : -1; }
+int glia_model_num_layers(const glia_model *m) { return m ? m->n_layers : 0; }
+
+const char *glia_model_option(const glia_model *m, const char *key) {
+    for (int i = 0; m && key && i < MAX_KEYS && net_keys[i].key; i++)
+        if (!strcmp(net_keys[i].key, key)) return m->net_val[i];
+    return NULL;
+}
+
+glia_status glia_model_layer(const glia_model *m, int i, glia_layer_info *out) {
+    if (!m || !out || i < 0 || i >= m->n_layers)
+        return glia__err(GLIA_EINVAL, "glia_model_layer: no layer %d", i);
+    const model_layer *l = &m->layers[i];
+    int end = i + 1 < m->n_layers ? m->layers[i + 1].first_node : m->end_node;
+    out->name = l->name;
+    out->type = l->def->type;
+    out->output = l->out;
+    glia_node_shape(m->g, l->out, &out->shape);
+    out->params = out->trainable_params = 0;
+    for (int n = l->first_node; n < end; n++) {
+        const glia_node *x = &m->g->nodes[n];
+        if (x->kind != NODE_PARAM && x->kind != NODE_BUFFER) continue;
+        out->params += glia__numel(x);
+        if (x->kind == NODE_PARAM && x->trainable) out->trainable_params += glia__numel(x);
+    }
+    out->macs = l->macs;
+    return GLIA_OK;
+}
+
+glia_status glia_model_to_text(const glia_model *m, char **out) {
+    if (!m || !out) return glia__err(GLIA_EINVAL, "glia_model_to_text: NULL argument");
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return glia__err(GLIA_ENOMEM, "glia_model_to_text: out of memory");
+    fprintf(f, "[net]\n");
+    for (int i = 0; i < MAX_KEYS && net_keys[i].key; i++) fprintf(f, "%s = %s\n", net_keys[i].key, m->net_val[i]);
+    for (int i = 0; i < m->n_layers; i++) {
+        const model_layer *l = &m->layers[i];
+        fprintf(f, "\n[%s]\nname = %s\n%s = %s\n", l->def->type, l->name,
+                l->def->multi_input ? "inputs" : "input", l->input_text);
+        for (int k = 0; k < MAX_KEYS && l->def->keys[k].key; k++)
+            fprintf(f, "%s = %s\n", l->def->keys[k].key, l->val[k]);
+    }
+    if (fclose(f) || !buf) {
+        free(buf);
+        return glia__err(GLIA_ENOMEM, "glia_model_to_text: out of memory");
+    }
+    *out = buf;
+    return GLIA_OK;
+}

@@ -1,0 +1,68 @@
+/* cmd_summary.c: glia summary MODEL — each layer's output shape, parameters and
+ * multiply-adds, like Keras's model.summary(); --json for machines. */
+#include "cli.h"
+#include "glia.h"
+#include <stdio.h>
+#include <string.h>
+
+int cmd_summary(int argc, char **argv) {
+    if (wants_help(argc, argv)) {
+        printf("usage: glia summary MODEL.cfg [--json]\n\n"
+               "Prints each layer of the model with its output shape (batch first), its\n"
+               "parameter count and its multiply-adds per sample, then the totals.\n"
+               "  --json  the same as JSON: {\"layers\":[...], \"total_params\": N,\n"
+               "          \"trainable_params\": N, \"total_macs\": N}\n");
+        return 0;
+    }
+    const char *path = NULL;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) json = 1;
+        else if (argv[i][0] == '-' || path) {
+            fprintf(stderr, "glia summary: unexpected argument '%s' (see glia summary --help)\n", argv[i]);
+            return 2;
+        } else path = argv[i];
+    }
+    if (!path) {
+        fprintf(stderr, "glia summary: which model? (see glia summary --help)\n");
+        return 2;
+    }
+    glia_model *m;
+    if (glia_model_load(path, 1, 1, &m)) {
+        fprintf(stderr, "glia summary: %s\n", glia_last_error());
+        return 1;
+    }
+    int64_t total = 0, trainable = 0, macs = 0;
+    if (json) printf("{\"model\": \"%s\", \"layers\": [", path);
+    else printf("%-16s %-14s %-20s %12s %14s\n", "layer", "type", "output shape", "params", "MACs");
+    for (int i = 0; i < glia_model_num_layers(m); i++) {
+        glia_layer_info li;
+        glia_model_layer(m, i, &li);
+        char shape[96] = "[None"; /* the batch, as Keras shows it */
+        size_t u = strlen(shape);
+        for (int d = 1; d < li.shape.ndim && u < sizeof shape; d++)
+            u += (size_t)snprintf(shape + u, sizeof shape - u, ", %lld", (long long)li.shape.dim[d]);
+        if (u < sizeof shape) snprintf(shape + u, sizeof shape - u, "]");
+        if (json) {
+            printf("%s\n  {\"name\": \"%s\", \"type\": \"%s\", \"output_shape\": [null", i ? "," : "", li.name, li.type);
+            for (int d = 1; d < li.shape.ndim; d++) printf(", %lld", (long long)li.shape.dim[d]);
+            printf("], \"params\": %lld, \"trainable_params\": %lld, \"macs\": %lld}", (long long)li.params,
+                   (long long)li.trainable_params, (long long)li.macs);
+        } else {
+            printf("%-16s %-14s %-20s %12lld %14lld\n", li.name, li.type, shape, (long long)li.params,
+                   (long long)li.macs);
+        }
+        total += li.params;
+        trainable += li.trainable_params;
+        macs += li.macs;
+    }
+    if (json)
+        printf("\n], \"total_params\": %lld, \"trainable_params\": %lld, \"total_macs\": %lld}\n",
+               (long long)total, (long long)trainable, (long long)macs);
+    else
+        printf("total params: %lld\ntrainable params: %lld\nnon-trainable params: %lld\n"
+               "multiply-adds per sample: %lld\n", (long long)total, (long long)trainable,
+               (long long)(total - trainable), (long long)macs);
+    glia_model_free(m);
+    return 0;
+}
