@@ -255,6 +255,24 @@ glia_status glia_mnist_json_load(const char *dir, glia_tensor **images, glia_ten
  * truncated file) and names the tensor in its error; on error the graph is unchanged. */
 glia_status glia_safetensors_save(glia_graph *g, const char *path);
 glia_status glia_safetensors_load(glia_graph *g, const char *path);
+/* Any set of named float tensors, for files that are not one graph's weights (checkpoints with
+ * optimiser state, tensors exchanged with PyTorch). write: the entries in order, F32, with
+ * `meta` = n_meta (key, value) string pairs in "__metadata__", atomically as above. read:
+ * strict as above: the file must hold exactly the entries asked for, with their shapes; each
+ * entry's data (caller-allocated) is overwritten only when everything checked out. meta (may
+ * be NULL) receives the file's "__metadata__"; free it with glia_st_meta_free. */
+typedef struct glia_st_entry {
+    const char *name;
+    glia_shape shape;
+    float *data;
+    const char *what;     /* for error messages ("parameter", "optimizer state"); NULL: "tensor" */
+} glia_st_entry;
+typedef struct glia_st_meta { int n; char **key, **value; } glia_st_meta;
+glia_status glia_safetensors_write(const char *path, const glia_st_entry *t, int n,
+                                   const char *const *meta, int n_meta);
+glia_status glia_safetensors_read(const char *path, glia_st_entry *t, int n, glia_st_meta *meta);
+const char *glia_st_meta_get(const glia_st_meta *m, const char *key); /* NULL if absent */
+void glia_st_meta_free(glia_st_meta *m);
 
 /* ---------------------------------------------------------------- initialisation (src/nn)
  * fan_in = numel / dim[0] (weights [out, in, kh, kw] or [out, in]); fan_out = dim[0] * kh * kw.

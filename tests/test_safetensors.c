@@ -743,3 +743,33 @@ TEST(safetensors_fuzz_mutations) {
     glia_graph_free(g);
     remove_tmpdir(dir);
 }
+
+/* ------------------------------------------------------------------ entry lists + metadata */
+
+TEST(safetensors_entries_and_metadata) {
+    char dir[256], path[512];
+    CHECK(make_tmpdir(dir, sizeof dir));
+    snprintf(path, sizeof path, "%s/e.safetensors", dir);
+    float a[6] = {1, 2, 3, 4, 5, 6}, b[2] = {-1, 0.5f}, ra[6] = {0}, rb[2] = {0};
+    glia_st_entry w[2] = {{"opt.a", {2, {2, 3}}, a, NULL}, {"step \"b\"", {1, {2}}, b, NULL}};
+    const char *meta[] = {"epoch", "3", "rng", "0123456789abcdef:\n\"x\""};
+    OK(glia_safetensors_write(path, w, 2, meta, 2));
+    glia_st_entry r[2] = {{"step \"b\"", {1, {2}}, rb, NULL}, {"opt.a", {2, {2, 3}}, ra, NULL}};
+    glia_st_meta m;
+    OK(glia_safetensors_read(path, r, 2, &m));
+    CHECK(!memcmp(a, ra, sizeof a) && !memcmp(b, rb, sizeof b));
+    CHECK(m.n == 2 && glia_st_meta_get(&m, "epoch") && !strcmp(glia_st_meta_get(&m, "epoch"), "3"));
+    CHECK(!strcmp(glia_st_meta_get(&m, "rng"), "0123456789abcdef:\n\"x\""));
+    CHECK(glia_st_meta_get(&m, "nope") == NULL);
+    glia_st_meta_free(&m);
+    /* asking for a tensor the file lacks names it, with the entry's label; data untouched */
+    float rc[1] = {7};
+    glia_st_entry r3[3] = {r[0], r[1], {"opt.c", {1, {1}}, rc, "optimizer state"}};
+    CHECK(glia_safetensors_read(path, r3, 3, &m) != GLIA_OK);
+    CHECK_MSG(strstr(glia_last_error(), "optimizer state 'opt.c'"), "%s", glia_last_error());
+    CHECK(m.n == 0 && rc[0] == 7);
+    /* and a file tensor nobody asked for is an error too */
+    CHECK(glia_safetensors_read(path, r, 1, NULL) != GLIA_OK);
+    CHECK_MSG(strstr(glia_last_error(), "opt.a"), "%s", glia_last_error());
+    remove_tmpdir(dir);
+}

@@ -1,4 +1,5 @@
-/* safetensors.c: a graph's parameters and buffers as a safetensors file
+/* safetensors.c: named float tensors (a graph's parameters and buffers, or any list of
+ * entries, e.g. a checkpoint's optimiser state) as a safetensors file
  * (https://github.com/huggingface/safetensors), the format PyTorch's ecosystem uses for weights.
  *
  *   8 bytes    N, little-endian uint64: the header's length
@@ -7,15 +8,15 @@
  *              padded with spaces so that the data starts at a multiple of 8 bytes
  *   the rest   raw little-endian tensor data; offsets are relative to the end of the header
  *
- * Saving writes every NODE_PARAM and NODE_BUFFER (trainable or frozen) as F32 under its node
- * name, in graph order, contiguously, to "<path>.tmp.<pid>"; then fflush, fsync, rename (and a
+ * Saving a graph writes every NODE_PARAM and NODE_BUFFER (trainable or frozen) as F32 under its
+ * node name, in graph order, contiguously (any entry list: in its order), to "<path>.tmp.<pid>"; then fflush, fsync, rename (and a
  * best-effort fsync of the directory), so `path` holds either the old file or the new one.
  *
  * Loading is strict, like PyTorch's load_state_dict(strict=True) and the reference reader:
  * the whole header is parsed and checked (UTF-8, JSON syntax with byte offsets in errors,
  * every entry's dtype/shape/data_offsets, sizes, offsets inside the data section, no overlap,
  * no gap, no trailing bytes), then matched against the graph (every parameter and buffer
- * present with the node's shape, no tensor the graph lacks), then the data is read into a
+ * present with the node's shape, no tensor the graph lacks; any entry list: the same), then the data is read into a
  * staging buffer. Only when all of that succeeded are the node values overwritten, so on any
  * error the graph is unchanged. F32 is read as is; F16, BF16 and F64 are converted to float.
  * The data is little-endian in the file; a big-endian host byte-swaps (detected at run time).
@@ -122,29 +123,45 @@ static void sb_json_string(sbuf *b, const char *s) {
 
 static int is_saved(const glia_node *n) { return n->kind == NODE_PARAM || n->kind == NODE_BUFFER; }
 
-/* The header: metadata, then each parameter/buffer in graph order, padded with spaces to a
+static glia_status check_name(const char *path, const char *name) {
+    if (utf8_bad((const unsigned char *)name, strlen(name)))
+        return glia__err(GLIA_EINVAL, "%s: tensor name '%s' is not valid UTF-8, which a "
+                         "safetensors header requires", path, name);
+    if (!strcmp(name, "__metadata__"))
+        return glia__err(GLIA_EINVAL, "%s: tensor name '__metadata__' is reserved by the "
+                         "safetensors format", path);
+    return GLIA_OK;
+}
+
+/* The header: metadata (key, value pairs), then each entry in order, padded with spaces to a
  * multiple of 8 bytes. */
-static glia_status build_header(const glia_graph *g, const char *path, sbuf *b) {
-    sb_str(b, "{\"__metadata__\":{\"format\":\"pt\",\"producer\":\"glia\"}");
+static glia_status build_header(const glia_st_entry *t, int n, const char *const *meta, int n_meta,
+                                const char *path, sbuf *b) {
+    sb_str(b, "{\"__metadata__\":{");
+    for (int i = 0; i < n_meta; i++) {
+        glia_status s = check_name(path, meta[2 * i]);
+        if (s) return s;
+        if (utf8_bad((const unsigned char *)meta[2 * i + 1], strlen(meta[2 * i + 1])))
+            return glia__err(GLIA_EINVAL, "%s: metadata '%s' is not valid UTF-8", path, meta[2 * i]);
+        if (i) sb_str(b, ",");
+        sb_json_string(b, meta[2 * i]);
+        sb_str(b, ":");
+        sb_json_string(b, meta[2 * i + 1]);
+    }
+    sb_str(b, "}");
     uint64_t off = 0;
-    for (int i = 0; i < g->n_nodes; i++) {
-        const glia_node *n = &g->nodes[i];
-        if (!is_saved(n)) continue;
-        if (utf8_bad((const unsigned char *)n->name, strlen(n->name)))
-            return glia__err(GLIA_EINVAL, "%s: node name '%s' is not valid UTF-8, which a "
-                             "safetensors header requires", path, n->name);
-        if (!strcmp(n->name, "__metadata__"))
-            return glia__err(GLIA_EINVAL, "%s: node name '__metadata__' is reserved by the "
-                             "safetensors format", path);
-        if (!n->val)
-            return glia__err(GLIA_ESTATE, "%s: %s has no value", path, glia__where(g, n));
-        uint64_t bytes = (uint64_t)glia__numel(n) * 4u;
+    for (int i = 0; i < n; i++) {
+        glia_status s = check_name(path, t[i].name);
+        if (s) return s;
+        if (!t[i].data && glia_shape_numel(&t[i].shape))
+            return glia__err(GLIA_ESTATE, "%s: tensor '%s' has no data", path, t[i].name);
+        uint64_t bytes = (uint64_t)glia_shape_numel(&t[i].shape) * 4u;
         char num[64];
         sb_str(b, ",");
-        sb_json_string(b, n->name);
+        sb_json_string(b, t[i].name);
         sb_str(b, ":{\"dtype\":\"F32\",\"shape\":[");
-        for (int d = 0; d < n->shape.ndim; d++) {
-            snprintf(num, sizeof num, "%s%lld", d ? "," : "", (long long)n->shape.dim[d]);
+        for (int d = 0; d < t[i].shape.ndim; d++) {
+            snprintf(num, sizeof num, "%s%lld", d ? "," : "", (long long)t[i].shape.dim[d]);
             sb_str(b, num);
         }
         snprintf(num, sizeof num, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off,
@@ -190,11 +207,13 @@ static void sync_dir_of(const char *path) {
     free(dir);
 }
 
-glia_status glia_safetensors_save(glia_graph *g, const char *path) {
-    if (!g || !path) return glia__err(GLIA_EINVAL, "glia_safetensors_save: NULL argument");
-    if (!path[0]) return glia__err(GLIA_EINVAL, "glia_safetensors_save: empty path");
+glia_status glia_safetensors_write(const char *path, const glia_st_entry *t, int n,
+                                   const char *const *meta, int n_meta) {
+    if (!path || (n && !t) || (n_meta && !meta) || n < 0 || n_meta < 0)
+        return glia__err(GLIA_EINVAL, "glia_safetensors_write: NULL argument");
+    if (!path[0]) return glia__err(GLIA_EINVAL, "glia_safetensors_write: empty path");
     sbuf hdr = {0};
-    glia_status s = build_header(g, path, &hdr);
+    glia_status s = build_header(t, n, meta, n_meta, path, &hdr);
     if (s) { free(hdr.p); return s; }
 
     size_t tlen = strlen(path) + 32;
@@ -216,10 +235,8 @@ glia_status glia_safetensors_save(glia_graph *g, const char *path) {
     unsigned char len8[8];
     for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)hdr.n >> (8 * i));
     int ok = fwrite(len8, 1, 8, f) == 8 && fwrite(hdr.p, 1, hdr.n, f) == hdr.n;
-    for (int i = 0; ok && i < g->n_nodes; i++) {
-        const glia_node *n = &g->nodes[i];
-        if (is_saved(n)) ok = write_floats(f, n->val, (size_t)glia__numel(n), swapbuf);
-    }
+    for (int i = 0; ok && i < n; i++)
+        ok = write_floats(f, t[i].data, (size_t)glia_shape_numel(&t[i].shape), swapbuf);
     const char *what = "writing";
     if (ok && fflush(f) != 0) { ok = 0; what = "flushing"; }
     if (ok && fsync(fileno(f)) != 0) { ok = 0; what = "syncing"; }
@@ -238,6 +255,40 @@ glia_status glia_safetensors_save(glia_graph *g, const char *path) {
     free(hdr.p);
     free(tmp);
     free(swapbuf);
+    return s;
+}
+
+/* The graph's parameters and buffers as entries (NULL-free array of `count`), or NULL on OOM. */
+static glia_st_entry *graph_entries(glia_graph *g, int *count) {
+    int n = 0;
+    for (int i = 0; i < g->n_nodes; i++) n += is_saved(&g->nodes[i]);
+    glia_st_entry *e = calloc(n ? (size_t)n : 1, sizeof *e);
+    if (!e) return NULL;
+    n = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        glia_node *nd = &g->nodes[i];
+        if (!is_saved(nd)) continue;
+        e[n].name = nd->name;
+        e[n].shape = nd->shape;
+        e[n].data = nd->val;
+        e[n].what = nd->kind == NODE_PARAM ? "parameter" : "buffer";
+        n++;
+    }
+    *count = n;
+    return e;
+}
+
+glia_status glia_safetensors_save(glia_graph *g, const char *path) {
+    if (!g || !path) return glia__err(GLIA_EINVAL, "glia_safetensors_save: NULL argument");
+    for (int i = 0; i < g->n_nodes; i++)
+        if (is_saved(&g->nodes[i]) && !g->nodes[i].val)
+            return glia__err(GLIA_ESTATE, "%s: %s has no value", path, glia__where(g, &g->nodes[i]));
+    int n;
+    glia_st_entry *e = graph_entries(g, &n);
+    if (!e) return glia__err(GLIA_ENOMEM, "%s: out of memory", path);
+    static const char *const meta[] = {"format", "pt", "producer", "glia"};
+    glia_status s = glia_safetensors_write(path, e, n, meta, 2);
+    free(e);
     return s;
 }
 
@@ -265,6 +316,7 @@ typedef struct parser {
     st_tensor *t;
     size_t nt, capt;
     glia_status err;   /* GLIA_OK until the first error (whose message is set) */
+    glia_st_meta *meta; /* where __metadata__'s pairs go, or NULL to skip them */
 } parser;
 
 static glia_status perr(parser *p, const char *fmt, ...)
@@ -507,9 +559,31 @@ static glia_status parse_metadata(parser *p) {
     p->pos++;
     if (peek(p) == '}') { p->pos++; return GLIA_OK; }
     for (;;) {
-        if (parse_string(p, NULL, NULL) || expect(p, ':')) return p->err;
-        if (peek(p) != '"') return perr(p, "__metadata__ values must be strings");
-        if (parse_string(p, NULL, NULL)) return p->err;
+        char *k = NULL, *v = NULL;
+        size_t kl = 0, vl = 0;
+        char **want_k = p->meta ? &k : NULL, **want_v = p->meta ? &v : NULL;
+        if (parse_string(p, want_k, &kl) || expect(p, ':')) { free(k); return p->err; }
+        if (peek(p) != '"') { free(k); return perr(p, "__metadata__ values must be strings"); }
+        if (parse_string(p, want_v, &vl)) { free(k); return p->err; }
+        if (p->meta && (strlen(k) != kl || strlen(v) != vl)) { /* a NUL inside: refuse it */
+            free(k);
+            free(v);
+            return perr(p, "a __metadata__ string holds a NUL character");
+        }
+        if (p->meta) {
+            glia_st_meta *m = p->meta;
+            char **nk = realloc(m->key, (size_t)(m->n + 1) * sizeof *nk);
+            if (nk) m->key = nk;
+            char **nv = nk ? realloc(m->value, (size_t)(m->n + 1) * sizeof *nv) : NULL;
+            if (nv) m->value = nv;
+            if (!nk || !nv) {
+                free(k);
+                free(v);
+                return pfail(p, glia__err(GLIA_ENOMEM, "%s: out of memory reading the header", p->path));
+            }
+            m->key[m->n] = k;
+            m->value[m->n++] = v;
+        }
         c = peek(p);
         if (c == ',') { p->pos++; continue; }
         if (c == '}') { p->pos++; return GLIA_OK; }
@@ -817,7 +891,7 @@ static glia_status read_tensor(loader *L, const st_tensor *t, uint64_t file_off)
     return GLIA_OK;
 }
 
-static glia_status load(loader *L, glia_graph *g) {
+static glia_status load(loader *L, glia_st_entry *e, int ne) {
     const char *path = L->path;
     L->f = fopen(path, "rb");
     if (!L->f) return glia__err(GLIA_EIO, "%s: cannot open: %s", path, strerror(errno));
@@ -919,40 +993,36 @@ static glia_status load(loader *L, glia_graph *g) {
                          (unsigned long long)(data_size - at), (unsigned long long)data_size,
                          (unsigned long long)at);
 
-    /* match against the graph: every parameter and buffer, with its shape, and nothing else */
+    /* match against the entries: every one present with its shape, and nothing else */
     size_t matched = 0, stage_n = 0;
-    for (int i = 0; i < g->n_nodes; i++) {
-        const glia_node *n = &g->nodes[i];
-        if (!is_saved(n)) continue;
-        long k = find_tensor(t, L->by_name, nt, n->name);
+    for (int i = 0; i < ne; i++) {
+        const glia_st_entry *en = &e[i];
+        const char *what = en->what ? en->what : "tensor";
+        long k = find_tensor(t, L->by_name, nt, en->name);
         if (k < 0) {
             char hint[320] = "";
-            for (size_t j = 0; j < nt; j++) { /* a renamed tensor? show one the graph lacks */
-                int other;
-                int is_node = glia_graph_find(g, t[j].name, &other) == GLIA_OK && is_saved(&g->nodes[other]);
-                if (!is_node) {
-                    snprintf(hint, sizeof hint, " (the file has tensor '%.200s', which the graph "
-                             "lacks)", t[j].name);
-                    break;
-                }
+            for (size_t j = 0; j < nt && !hint[0]; j++) { /* a renamed tensor? show one not wanted */
+                int wanted = 0;
+                for (int q = 0; q < ne && !wanted; q++) wanted = !strcmp(e[q].name, t[j].name);
+                if (!wanted)
+                    snprintf(hint, sizeof hint, " (the file has tensor '%.200s', which is not "
+                             "expected)", t[j].name);
             }
             char sb[160];
-            return glia__err(GLIA_EIO, "%s: the graph's %s '%s' %s is not in the file%s", path,
-                             n->kind == NODE_PARAM ? "parameter" : "buffer", n->name,
-                             glia_shape_str(&n->shape, sb, sizeof sb), hint);
+            return glia__err(GLIA_EIO, "%s: %s '%s' %s is not in the file%s", path, what,
+                             en->name, glia_shape_str(&en->shape, sb, sizeof sb), hint);
         }
         glia_shape fs;
         fs.ndim = t[k].ndim;
         for (int d = 0; d < fs.ndim; d++) fs.dim[d] = t[k].dim[d];
-        if (!glia__shape_eq(&fs, &n->shape)) {
-            char a[160], b[160];
+        if (!glia__shape_eq(&fs, &en->shape)) {
+            char sa[160], sb2[160];
             return glia__err(GLIA_ESHAPE, "%s: tensor '%s' has shape %s in the file, but the "
-                             "graph's %s has shape %s", path, n->name,
-                             glia_shape_str(&fs, a, sizeof a),
-                             n->kind == NODE_PARAM ? "parameter" : "buffer",
-                             glia_shape_str(&n->shape, b, sizeof b));
+                             "%s has shape %s", path, en->name, glia_shape_str(&fs, sa, sizeof sa),
+                             what, glia_shape_str(&en->shape, sb2, sizeof sb2));
         }
-        if (!n->val) return glia__err(GLIA_ESTATE, "%s: %s has no value", path, glia__where(g, n));
+        if (t[k].node >= 0)
+            return glia__err(GLIA_EINVAL, "%s: tensor '%s' is asked for twice", path, en->name);
         t[k].node = i;
         t[k].stage = stage_n;
         stage_n += (size_t)t[k].numel;
@@ -961,9 +1031,9 @@ static glia_status load(loader *L, glia_graph *g) {
     if (matched != nt) {
         for (size_t j = 0; j < nt; j++)
             if (t[j].node < 0)
-                return glia__err(GLIA_EIO, "%s: the file has tensor '%.200s', which is not a "
-                                 "parameter or buffer of the graph (%zu such tensors; loading is "
-                                 "strict)", path, t[j].name, nt - matched);
+                return glia__err(GLIA_EIO, "%s: the file has tensor '%.200s', which is not "
+                                 "expected (%zu such tensors; loading is strict)", path,
+                                 t[j].name, nt - matched);
     }
 
     /* the data, into a staging buffer, in file order (sequential reads) */
@@ -978,16 +1048,52 @@ static glia_status load(loader *L, glia_graph *g) {
     /* all checked and read: only now touch the graph */
     for (size_t i = 0; i < nt; i++)
         if (t[i].numel)
-            memcpy(g->nodes[t[i].node].val, L->stage + t[i].stage, (size_t)t[i].numel * sizeof(float));
+            memcpy(e[t[i].node].data, L->stage + t[i].stage, (size_t)t[i].numel * sizeof(float));
     return GLIA_OK;
+}
+
+glia_status glia_safetensors_read(const char *path, glia_st_entry *e, int n, glia_st_meta *meta) {
+    if (meta) memset(meta, 0, sizeof *meta);
+    if (!path || (n && !e) || n < 0) return glia__err(GLIA_EINVAL, "glia_safetensors_read: NULL argument");
+    for (int i = 0; i < n; i++)
+        if (!e[i].name || (!e[i].data && glia_shape_numel(&e[i].shape)))
+            return glia__err(GLIA_EINVAL, "glia_safetensors_read: entry %d has no name or no data", i);
+    loader L;
+    memset(&L, 0, sizeof L);
+    L.path = path;
+    L.p.meta = meta;
+    glia_status s = load(&L, e, n);
+    loader_free(&L);
+    if (s && meta) glia_st_meta_free(meta);
+    return s;
 }
 
 glia_status glia_safetensors_load(glia_graph *g, const char *path) {
     if (!g || !path) return glia__err(GLIA_EINVAL, "glia_safetensors_load: NULL argument");
-    loader L;
-    memset(&L, 0, sizeof L);
-    L.path = path;
-    glia_status s = load(&L, g);
-    loader_free(&L);
+    for (int i = 0; i < g->n_nodes; i++)
+        if (is_saved(&g->nodes[i]) && !g->nodes[i].val)
+            return glia__err(GLIA_ESTATE, "%s: %s has no value", path, glia__where(g, &g->nodes[i]));
+    int n;
+    glia_st_entry *e = graph_entries(g, &n);
+    if (!e) return glia__err(GLIA_ENOMEM, "%s: out of memory", path);
+    glia_status s = glia_safetensors_read(path, e, n, NULL);
+    free(e);
     return s;
+}
+
+void glia_st_meta_free(glia_st_meta *m) {
+    if (!m) return;
+    for (int i = 0; i < m->n; i++) {
+        free(m->key[i]);
+        free(m->value[i]);
+    }
+    free(m->key);
+    free(m->value);
+    memset(m, 0, sizeof *m);
+}
+
+const char *glia_st_meta_get(const glia_st_meta *m, const char *key) {
+    for (int i = 0; m && i < m->n; i++)
+        if (!strcmp(m->key[i], key)) return m->value[i];
+    return NULL;
 }
