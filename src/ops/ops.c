@@ -8,7 +8,8 @@
     X(conv2d) X(maxpool2d) X(avgpool2d) X(global_avgpool)                                         \
     X(relu) X(leaky_relu) X(elu) X(sigmoid) X(tanh) X(linear) X(softmax) X(log_softmax) X(maxout) \
     X(dropout) X(batchnorm) X(lrn)                                                                \
-    X(softmax_cross_entropy) X(mse_loss) X(bce_with_logits)
+    X(softmax_cross_entropy) X(mse_loss) X(bce_with_logits)                                       \
+    X(rnn) X(lstm) X(gru) X(seq_last) X(embedding)
 
 #define DECLARE(op) extern const glia_op_def glia__op_##op;
 OPS(DECLARE)

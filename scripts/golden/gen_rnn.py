@@ -1,0 +1,105 @@
+"""Golden values for the recurrent ops (rnn, lstm, gru), seq_last and embedding.
+
+Each case runs PyTorch's nn.RNN / nn.LSTM / nn.GRU (time-major, batch_first=False) on small
+random data and writes the inputs, the parameters under their state_dict names, the padded
+output y [T, N, dirs*H], the final states, a seed, and the gradients of sum(seed * y) with
+respect to x, every parameter and the initial states ("d" + name). Variable lengths go through
+pack_padded_sequence + pad_packed_sequence (total_length = T), which is what glia's lengths
+input reproduces. Multi-layer cases split h0/c0/h_n per layer: h0_l0 = h0[0:dirs], ...
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch  # noqa: E402
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa: E402
+from common import write, rand  # noqa: E402
+
+
+def run(module, x, h0, c0, lengths):
+    """y (padded, [T, N, D*H]) and the final states of module on x."""
+    T = x.shape[0]
+    state = (h0, c0) if c0 is not None else h0
+    if lengths is None:
+        y, hn = module(x, state)
+    else:
+        packed = pack_padded_sequence(x, torch.tensor(lengths, dtype=torch.int64),
+                                      enforce_sorted=False)
+        y, hn = module(packed, state)
+        y, _ = pad_packed_sequence(y, total_length=T)
+    return y, hn
+
+
+def case(name, kind, T, N, I, H, layers=1, bidir=False, nonlinearity="tanh", lengths=None,
+         comment="", many_to_one=False):
+    dirs = 2 if bidir else 1
+    if kind == "rnn":
+        m = torch.nn.RNN(I, H, num_layers=layers, nonlinearity=nonlinearity, bidirectional=bidir)
+    elif kind == "lstm":
+        m = torch.nn.LSTM(I, H, num_layers=layers, bidirectional=bidir)
+    else:
+        m = torch.nn.GRU(I, H, num_layers=layers, bidirectional=bidir)
+    with torch.no_grad():  # wider than PyTorch's default init, so the gates leave the linear zone
+        for p in m.parameters():
+            p.copy_(rand(*p.shape, lo=-0.8, hi=0.8))
+    x = rand(T, N, I).requires_grad_(True)
+    h0 = rand(layers * dirs, N, H, lo=-0.5, hi=0.5).requires_grad_(True)
+    c0 = rand(layers * dirs, N, H, lo=-0.5, hi=0.5).requires_grad_(True) if kind == "lstm" else None
+    y, hn = run(m, x, h0, c0, lengths)
+    hn, cn = hn if kind == "lstm" else (hn, None)
+    if many_to_one:  # what seq_last reads: the last layer's h_n, directions side by side
+        y = torch.cat([hn[-2], hn[-1]], 1) if bidir else hn[-1]
+    seed = rand(*y.shape)
+    (y * seed).sum().backward()
+
+    out = [("x", x)]
+    if lengths is not None:
+        out.append(("lengths", torch.tensor(lengths, dtype=torch.float32)))
+    params = list(m.named_parameters())
+    out += [(pn, p) for pn, p in params]
+    states = [("h0", h0)] + ([("c0", c0)] if c0 is not None else [])
+
+    def per_layer(tname, t):
+        if layers == 1:
+            return [(tname, t)]
+        return [("%s_l%d" % (tname, k), t[k * dirs:(k + 1) * dirs]) for k in range(layers)]
+
+    for sn, s in states:
+        out += per_layer(sn, s.detach())
+    out += [("y", y), ("seed", seed)]
+    out += per_layer("h_n", hn)
+    if cn is not None:
+        out += per_layer("c_n", cn)
+    out += [("dx", x.grad)]
+    out += [("d" + pn, p.grad) for pn, p in params]
+    for sn, s in states:
+        out += per_layer("d" + sn, s.grad)
+    write(name, out, comment)
+
+
+torch.manual_seed(0)
+case("rnn_rnn_tanh", "rnn", T=4, N=3, I=3, H=4, comment="nn.RNN tanh, h0")
+case("rnn_rnn_relu_bidir_len", "rnn", T=4, N=3, I=3, H=4, bidir=True, nonlinearity="relu",
+     lengths=[4, 2, 3], comment="nn.RNN relu, bidirectional, h0, lengths (packed)")
+case("rnn_lstm", "lstm", T=5, N=2, I=3, H=4, comment="nn.LSTM, h0, c0")
+case("rnn_lstm_bidir_len", "lstm", T=5, N=3, I=3, H=4, bidir=True, lengths=[3, 5, 1],
+     comment="nn.LSTM bidirectional, h0, c0, lengths (packed)")
+case("rnn_gru", "gru", T=5, N=2, I=3, H=4, comment="nn.GRU, h0")
+case("rnn_gru_bidir_len", "gru", T=4, N=3, I=2, H=3, bidir=True, lengths=[2, 4, 3],
+     comment="nn.GRU bidirectional, h0, lengths (packed)")
+case("rnn_lstm_2layer_bidir", "lstm", T=4, N=2, I=3, H=3, layers=2, bidir=True,
+     comment="nn.LSTM num_layers=2, bidirectional, h0, c0")
+case("rnn_gru_2layer_len", "gru", T=5, N=3, I=3, H=4, layers=2, lengths=[5, 2, 4],
+     comment="nn.GRU num_layers=2, h0, lengths (packed)")
+case("rnn_lstm_many_to_one", "lstm", T=5, N=3, I=3, H=4, bidir=True, lengths=[2, 5, 4],
+     many_to_one=True,
+     comment="nn.LSTM bidirectional, lengths; y = cat(h_n[-2], h_n[-1]) (seq_last)")
+
+# embedding: ids [3, 4] in [0, 6) with padding_idx 2 present, weight [6, 5]
+ids = torch.tensor([[0, 2, 5, 1], [3, 3, 2, 4], [5, 0, 1, 2]])
+w = rand(6, 5).requires_grad_(True)
+y = torch.nn.functional.embedding(ids, w, padding_idx=2)
+seed = rand(*y.shape)
+(y * seed).sum().backward()
+write("rnn_embedding", [("indices", ids.float()), ("weight", w), ("y", y), ("seed", seed),
+                        ("dweight", w.grad)], "F.embedding, padding_idx = 2")

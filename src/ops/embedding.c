@@ -1,0 +1,91 @@
+/* embedding.c: a lookup table, PyTorch's nn.Embedding / F.embedding.
+ *
+ *   indices [any shape, up to 7 dimensions] holding integer ids in [0, V), weight [V, E]
+ *     ->  y [indices' shape..., E],   y[i, :] = weight[id_i, :]
+ *   Backward: dweight[id_i, :] += dy[i, :] for every i whose id is not padding_idx; the indices
+ *   get no gradient. An id that is not an integer in [0, V) fails forward with GLIA_ERANGE
+ *   naming the node, the position and the id.
+ *
+ * Attributes: ia[0] = padding_idx in [0, V), or -1 for none (PyTorch's negative padding_idx,
+ * counted from the end, is not taken: pass V - k). As in PyTorch the padding row is still looked
+ * up (nn.Embedding initialises it to zeros; here it is whatever the weight holds).
+ * Saved state: the ids as int32, so backward reads no input. Backward splits the E columns among
+ * threads and adds the rows in index order: bit-identical for any thread count. */
+#include "../core/internal.h"
+#include <math.h>
+#include <string.h>
+
+static glia_status embedding_infer(glia_graph *g, glia_node *n) {
+    glia_node *ix = glia__in(g, n, 0), *w = glia__in(g, n, 1);
+    char a[96], b[96];
+    if (w->shape.ndim != 2)
+        return glia__err(GLIA_ESHAPE, "%s: weight '%s' has shape %s; embedding needs [V, E]",
+                         glia__where(g, n), w->name, glia_shape_str(&w->shape, a, sizeof a));
+    if (ix->shape.ndim >= GLIA_MAX_DIMS)
+        return glia__err(GLIA_ESHAPE, "%s: indices '%s' %s have %d dimensions; at most %d (the "
+                         "output adds one)", glia__where(g, n), ix->name,
+                         glia_shape_str(&ix->shape, a, sizeof a), ix->shape.ndim, GLIA_MAX_DIMS - 1);
+    int64_t V = w->shape.dim[0];
+    if (n->ia[0] < -1 || n->ia[0] >= V)
+        return glia__err(GLIA_EINVAL, "%s: padding_idx %d is outside [0, %lld) of weight '%s' %s "
+                         "(-1 for none)", glia__where(g, n), n->ia[0], (long long)V, w->name,
+                         glia_shape_str(&w->shape, b, sizeof b));
+    if (V > INT32_MAX)
+        return glia__err(GLIA_ESHAPE, "%s: %lld rows is too many", glia__where(g, n), (long long)V);
+    n->shape = ix->shape;
+    n->shape.dim[n->shape.ndim++] = w->shape.dim[1];
+    n->ws_bytes = 0;
+    n->saved_bytes = (size_t)glia__numel(ix) * sizeof(int32_t);
+    return GLIA_OK;
+}
+
+static glia_status embedding_forward(glia_graph *g, glia_node *n) {
+    glia_node *ix = glia__in(g, n, 0), *w = glia__in(g, n, 1);
+    int64_t M = glia__numel(ix), V = w->shape.dim[0], E = w->shape.dim[1];
+    int32_t *id = n->saved;
+    for (int64_t i = 0; i < M; i++) {
+        float v = ix->val[i];
+        if (!(v >= 0.0f && (double)v < (double)V && v == floorf(v))) {
+            char a[96];
+            return glia__err(GLIA_ERANGE, "%s: id %g at position %lld of indices '%s' is out of "
+                             "range: ids must be integers in [0, %lld) (weight '%s' %s)",
+                             glia__where(g, n), (double)v, (long long)i, ix->name, (long long)V,
+                             w->name, glia_shape_str(&w->shape, a, sizeof a));
+        }
+        id[i] = (int32_t)v;
+    }
+#pragma omp parallel for schedule(static) if (M * E >= GLIA_PAR_MIN)
+    for (int64_t i = 0; i < M; i++)
+        memcpy(n->val + i * E, w->val + (int64_t)id[i] * E, (size_t)E * sizeof(float));
+    return GLIA_OK;
+}
+
+static void embedding_backward(glia_graph *g, glia_node *n) {
+    glia_node *ix = glia__in(g, n, 0), *w = glia__in(g, n, 1);
+    if (!w->grad) return;
+    int64_t M = glia__numel(ix), E = w->shape.dim[1];
+    const int32_t *id = n->saved;
+    const int pad = n->ia[0];
+#pragma omp parallel for schedule(static) if (M * E >= GLIA_PAR_MIN)
+    for (int64_t j0 = 0; j0 < E; j0 += 64) {
+        int64_t j1 = j0 + 64 < E ? j0 + 64 : E;
+        for (int64_t i = 0; i < M; i++) {
+            if (id[i] == pad) continue;
+            float *dw = w->grad + (int64_t)id[i] * E;
+            const float *dy = n->grad + i * E;
+            for (int64_t j = j0; j < j1; j++) dw[j] += dy[j];
+        }
+    }
+}
+
+const glia_op_def glia__op_embedding = {
+    "embedding", "lookup table: y[..., :] = weight[id, :] (ids as floats); optional padding_idx "
+    "gets no gradient",
+    "indices[...], weight[V,E]", "y[...,E]", 2, 2, 0, embedding_infer, embedding_forward,
+    embedding_backward};
+
+glia_status glia_embedding(glia_graph *g, const char *name, int indices, int weight,
+                           int padding_idx, int *out) {
+    int in[2] = {indices, weight};
+    return glia__add_op(g, "embedding", name, 2, in, &padding_idx, 1, NULL, 0, out);
+}

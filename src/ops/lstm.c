@@ -1,0 +1,113 @@
+/* lstm.c: the LSTM cell (Hochreiter & Schmidhuber 1997, with the forget gate of Gers et al.
+ * 2000), PyTorch's nn.LSTM, with optional peepholes (Gers & Schmidhuber 2000). The time loop,
+ * GEMMs, inputs and saved state are shared with rnn and gru (rnn.c, rnn_common.h).
+ *
+ * Forward, one step, per row and unit (a_* = the rows of W_ih x_t + b_ih + W_hh h_{t-1} + b_hh
+ * in PyTorch's gate order i, f, g, o; w_c* the peephole weights, 0 without peepholes):
+ *   i = sigmoid(a_i + w_ci c_{t-1})        input gate
+ *   f = sigmoid(a_f + w_cf c_{t-1})        forget gate
+ *   g = tanh(a_g)                          candidate
+ *   c_t = f c_{t-1} + i g
+ *   o = sigmoid(a_o + w_co c_t)            output gate (its peephole sees the new cell)
+ *   h_t = o tanh(c_t)
+ * Saved per step and row: i, f, g, o, tanh(c_t) ([N, 5H]); c_t in Cs, h_t in Hs.
+ *
+ * Backward, one step (dh = carried dL/dh_t + dy_t, dc = carried dL/dc_t from step t+1):
+ *   da_o = dh tanh(c_t) o (1 - o)
+ *   dc  += dh o (1 - tanh(c_t)^2) + da_o w_co
+ *   da_i = dc g i (1 - i),   da_f = dc c_{t-1} f (1 - f),   da_g = dc i (1 - g^2)
+ *   dL/dc_{t-1} = dc f + da_i w_ci + da_f w_cf
+ *   dL/dh_{t-1} = [da_i da_f da_g da_o] W_hh           (the GEMM in rnn.c)
+ *   dw_ci += da_i c_{t-1},  dw_cf += da_f c_{t-1},  dw_co += da_o c_t   (summed after the loop)
+ * One pass per step does all of it for a row; rows are split among threads. */
+#include "rnn_common.h"
+#include <string.h>
+
+void glia__lstm_step_forward(const rnn_step *s) {
+    const int N = s->N, H = s->H, GS = 5 * H;
+    const float *wci = s->peep, *wcf = wci ? wci + H : NULL, *wco = wci ? wci + 2 * H : NULL;
+#pragma omp parallel for schedule(static) if ((int64_t)N * GS >= GLIA_RNN_STEP_PAR_MIN)
+    for (int n = 0; n < N; n++) {
+        const float *cp = s->cp + (size_t)n * H;
+        float *c = s->c + (size_t)n * H, *h = s->h + (size_t)n * H, *y = s->y + (size_t)n * s->ldy;
+        if (s->t >= s->len[n]) { /* padding: state carried, output 0 */
+            memcpy(c, cp, (size_t)H * sizeof(float));
+            memcpy(h, s->hp + (size_t)n * H, (size_t)H * sizeof(float));
+            memset(y, 0, (size_t)H * sizeof(float));
+            continue;
+        }
+        float *gi = s->gates + (size_t)n * GS, *gf = gi + H, *gg = gf + H, *go = gg + H, *gt = go + H;
+        for (int j = 0; j < H; j++) {
+            float ai = gi[j], af = gf[j], ao = go[j];
+            if (wci) {
+                ai += wci[j] * cp[j];
+                af += wcf[j] * cp[j];
+            }
+            float i = glia__sigmoidf(ai), f = glia__sigmoidf(af), gv = glia__tanhf(gg[j]);
+            float cv = f * cp[j] + i * gv;
+            if (wco) ao += wco[j] * cv;
+            float o = glia__sigmoidf(ao), tc = glia__tanhf(cv), hv = o * tc;
+            gi[j] = i;
+            gf[j] = f;
+            gg[j] = gv;
+            go[j] = o;
+            gt[j] = tc;
+            c[j] = cv;
+            h[j] = hv;
+            y[j] = hv;
+        }
+    }
+}
+
+void glia__lstm_step_backward(const rnn_step *s) {
+    const int N = s->N, H = s->H, GS = 5 * H, GH = 4 * H;
+    const float *wci = s->peep, *wcf = wci ? wci + H : NULL, *wco = wci ? wci + 2 * H : NULL;
+#pragma omp parallel for schedule(static) if ((int64_t)N * GS >= GLIA_RNN_STEP_PAR_MIN)
+    for (int n = 0; n < N; n++) {
+        float *dg = s->dg + (size_t)n * GH, *dh = s->dh + (size_t)n * H, *dc = s->dc + (size_t)n * H;
+        if (s->t >= s->len[n]) { /* padding: dh, dc pass through */
+            memset(dg, 0, (size_t)GH * sizeof(float));
+            continue;
+        }
+        const float *gi = s->gates + (size_t)n * GS, *gf = gi + H, *gg = gf + H, *go = gg + H,
+                    *gt = go + H;
+        const float *cp = s->cp + (size_t)n * H, *dy = s->dy + (size_t)n * s->ldy;
+        for (int j = 0; j < H; j++) {
+            float d = dh[j] + dy[j];
+            float i = gi[j], f = gf[j], gv = gg[j], o = go[j], tc = gt[j];
+            float dao = d * tc * o * (1.0f - o);
+            float dcv = dc[j] + d * o * (1.0f - tc * tc);
+            if (wco) dcv += dao * wco[j];
+            float dai = dcv * gv * i * (1.0f - i);
+            float daf = dcv * cp[j] * f * (1.0f - f);
+            float dag = dcv * i * (1.0f - gv * gv);
+            float dcp = dcv * f;
+            if (wci) dcp += dai * wci[j] + daf * wcf[j];
+            dg[j] = dai;
+            dg[H + j] = daf;
+            dg[2 * H + j] = dag;
+            dg[3 * H + j] = dao;
+            dc[j] = dcp;
+            dh[j] = 0.0f;
+        }
+    }
+}
+
+static glia_status lstm_infer(glia_graph *g, glia_node *n) {
+    return glia__recurrent_infer(g, n, CELL_LSTM);
+}
+static glia_status lstm_forward(glia_graph *g, glia_node *n) {
+    return glia__recurrent_forward(g, n, CELL_LSTM);
+}
+static void lstm_backward(glia_graph *g, glia_node *n) { glia__recurrent_backward(g, n, CELL_LSTM); }
+
+const glia_op_def glia__op_lstm = {
+    "lstm", "LSTM layer over a time-major sequence (PyTorch's gates i,f,g,o); bidirectional, "
+    "peepholes, h0/c0, lengths",
+    "x[T,N,I], params, h0?, c0?, len?",
+    "y[T,N,D*H]", 5, 14, OPF_BWD_INPUTS, lstm_infer, lstm_forward, lstm_backward};
+
+glia_status glia_lstm(glia_graph *g, const char *name, int x, int h0, int c0, int lengths,
+                      const glia_rnn_config *cfg, int *out) {
+    return glia__recurrent_build(g, CELL_LSTM, name, x, h0, c0, lengths, cfg, out);
+}

@@ -1,0 +1,540 @@
+/* rnn.c: the time loop shared by the recurrent ops (rnn, lstm, gru), and the Elman cell
+ * (PyTorch's nn.RNN, tanh or relu). The inputs, attributes and saved state are described in
+ * rnn_common.h; the LSTM and GRU cells are in lstm.c and gru.c.
+ *
+ * One op node is one layer (one or both directions) unfolded over all T steps with shared
+ * weights, so backward is backpropagation through time (BPTT). Per direction:
+ *
+ *   Forward
+ *     P = x W_ih^T + b_ih + b_hh       one GEMM [T*N, I] x [I, G*H] for every step at once,
+ *                                      written straight into the saved gate rows (rnn: into Hs;
+ *                                      gru: b_hh only for r and z, b_hn stays inside r (.))
+ *     for each step t (forward direction 0..T-1, reverse T-1..0):
+ *       P_t += h_prev W_hh^T           one GEMM [N, H] x [H, G*H] (gru: into a scratch;
+ *                                      skipped at the first step when there is no h0)
+ *       one fused pass over the step: gate nonlinearities, new state, output (the cell's file)
+ *   Backward, L = sum(dy * y), steps in the opposite order, carrying dh (and dc for the LSTM):
+ *       one fused pass: dh += dy_t; the gradients of the gate pre-activations dG_t (input side)
+ *         and dGh_t (hidden side); dc_prev; dh = the part of dL/dh_prev that bypasses W_hh
+ *         (gru: z dh; the others 0)
+ *       dh += dGh_t W_hh               one GEMM [N, G*H] x [G*H, H]
+ *     then for all steps at once (the weights are shared, their gradients are sums over t):
+ *       dx     += dG W_ih              [T*N, G*H] x [G*H, I]
+ *       dW_ih  += dG^T x               [G*H, T*N] x [T*N, I]
+ *       dW_hh  += dGh^T h_prev         [G*H, T*N] x [T*N, H]  (h_prev(t) of every t: one block)
+ *       db_ih  += column sums of dG,   db_hh += column sums of dGh
+ *       dh0 += dh, dc0 += dc           what is carried out of the first step
+ *   dG and dGh differ only for the GRU (n = tanh(a + r b): da = dn', db = r dn').
+ *   Padding (t >= lengths[n]): the row's state is carried unchanged, its output is 0, its gate
+ *   gradients are 0 and the carried dh, dc pass through the step unchanged (dy there is
+ *   ignored: the output there is the constant 0).
+ *
+ * The Elman cell (this file), with a = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh:
+ *   h_t = tanh(a)  ->  da = dh (1 - h_t^2)         h_t = relu(a)  ->  da = dh [h_t > 0]
+ *
+ * Workspace: gru forward: h_prev W_hh^T [N, 3H]; backward: dG [T, N, G*H] (gru: and dGh), dh
+ * and dc [N, H]. The two directions run one after the other and share it.
+ *
+ * Threads: the fused passes split rows among OpenMP threads (from GLIA_RNN_STEP_PAR_MIN units x
+ * gates); column sums split columns, each summed over the rows in order; GEMMs run outside
+ * OpenMP regions. glia's loops are therefore bit-identical for any thread count. OpenBLAS's
+ * sgemm (0.3.21, measured) is not once it starts threads (M*N*K > 2^18): 1 and 2 threads then
+ * differ in the last bits, while a given thread count repeats exactly. */
+#include "rnn_common.h"
+#include <cblas.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    rnn_cell cell;
+    int T, N, In, H, G, GH, GS, dirs, peep, per_dir, act;
+    int i_h0, i_c0, i_len;      /* input indices, -1 when absent */
+    size_t hdr, dir;            /* saved floats: header, each direction */
+} geo;
+
+static const char *const cell_name[] = {"rnn", "lstm", "gru"};
+
+static void geometry(glia_graph *g, const glia_node *n, rnn_cell cell, geo *r) {
+    const glia_node *x = glia__in(g, n, 0);
+    r->cell = cell;
+    r->T = (int)x->shape.dim[0];
+    r->N = (int)x->shape.dim[1];
+    r->In = (int)x->shape.dim[2];
+    r->H = n->ia[RA_HIDDEN];
+    r->dirs = n->ia[RA_DIRS];
+    r->peep = cell == CELL_LSTM && n->ia[RA_PEEP];
+    r->act = n->ia[RA_ACT];
+    r->G = cell == CELL_RNN ? 1 : cell == CELL_LSTM ? 4 : 3;
+    r->GH = r->G * r->H;
+    r->GS = cell == CELL_RNN ? 0 : cell == CELL_LSTM ? 5 * r->H : 4 * r->H;
+    r->per_dir = 4 + r->peep;
+    int k = 1 + r->dirs * r->per_dir;
+    r->i_h0 = n->ia[RA_H0] ? k++ : -1;
+    r->i_c0 = cell == CELL_LSTM && n->ia[RA_C0] ? k++ : -1;
+    r->i_len = n->ia[RA_LEN] ? k++ : -1;
+    r->hdr = ((size_t)r->N + 2 + 15) / 16 * 16;
+    size_t NH = (size_t)r->N * r->H;
+    r->dir = (size_t)(r->T + 1) * NH * (cell == CELL_LSTM ? 2 : 1) + (size_t)r->T * r->N * r->GS;
+}
+
+static float *dir_base(const glia_node *n, const geo *r, int d) {
+    return (float *)n->saved + r->hdr + (size_t)d * r->dir;
+}
+
+/* ---------------------------------------------------------------- shapes */
+
+static glia_status check_shape(glia_graph *g, glia_node *n, const glia_node *t, const char *what,
+                               int d, int ndim, int64_t d0, int64_t d1, int64_t d2) {
+    int64_t want[3] = {d0, d1, d2};
+    bool ok = t->shape.ndim == ndim;
+    for (int i = 0; ok && i < ndim; i++) ok = t->shape.dim[i] == want[i];
+    if (ok) return GLIA_OK;
+    glia_shape w = {ndim, {d0, d1, d2}};
+    char a[96], b[96], dir[32] = "";
+    if (d >= 0) snprintf(dir, sizeof dir, " of direction %d", d);
+    return glia__err(GLIA_ESHAPE, "%s: %s%s ('%s') has shape %s, expected %s", glia__where(g, n),
+                     what, dir, t->name, glia_shape_str(&t->shape, a, sizeof a),
+                     glia_shape_str(&w, b, sizeof b));
+}
+
+glia_status glia__recurrent_infer(glia_graph *g, glia_node *n, rnn_cell cell) {
+    glia_node *x = glia__in(g, n, 0);
+    char a[96];
+    int H = n->ia[RA_HIDDEN], dirs = n->ia[RA_DIRS];
+    if (H < 1) return glia__err(GLIA_EINVAL, "%s: hidden size %d must be >= 1", glia__where(g, n), H);
+    if (dirs != 1 && dirs != 2)
+        return glia__err(GLIA_EINVAL, "%s: %d directions (1 or 2 allowed)", glia__where(g, n), dirs);
+    for (int i = RA_PEEP; i <= RA_LEN; i++)
+        if (n->ia[i] != 0 && n->ia[i] != 1)
+            return glia__err(GLIA_EINVAL, "%s: flag attribute %d is %d (0 or 1)", glia__where(g, n),
+                             i, n->ia[i]);
+    if (cell != CELL_LSTM && (n->ia[RA_PEEP] || n->ia[RA_C0]))
+        return glia__err(GLIA_EINVAL, "%s: peepholes and c0 belong to the lstm", glia__where(g, n));
+    if (cell == CELL_RNN ? (n->ia[RA_ACT] != GLIA_RNN_TANH && n->ia[RA_ACT] != GLIA_RNN_RELU)
+                         : n->ia[RA_ACT] != 0)
+        return glia__err(GLIA_EINVAL, "%s: activation %d (rnn: tanh %d or relu %d; others 0)",
+                         glia__where(g, n), n->ia[RA_ACT], GLIA_RNN_TANH, GLIA_RNN_RELU);
+    if (x->shape.ndim != 3)
+        return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; recurrent layers take "
+                         "time-major sequences [T, N, features]", glia__where(g, n), x->name,
+                         glia_shape_str(&x->shape, a, sizeof a));
+    geo r;
+    geometry(g, n, cell, &r);
+    int want = 1 + dirs * r.per_dir + n->ia[RA_H0] + n->ia[RA_C0] + n->ia[RA_LEN];
+    if (n->n_in != want)
+        return glia__err(GLIA_EINVAL, "%s: %d inputs, but its attributes call for %d",
+                         glia__where(g, n), n->n_in, want);
+    int64_t T = x->shape.dim[0], N = x->shape.dim[1], In = x->shape.dim[2], GH = (int64_t)r.G * H;
+    if (T * N > INT_MAX / 8 || In > INT_MAX || GH * 5 > INT_MAX || N * GH > INT_MAX)
+        return glia__err(GLIA_ESHAPE, "%s: input %s with hidden size %d is too large for one GEMM",
+                         glia__where(g, n), glia_shape_str(&x->shape, a, sizeof a), H);
+    static const char *const role[] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh",
+                                       "weight_peephole"};
+    glia_status s;
+    for (int d = 0; d < dirs; d++) {
+        int b = 1 + d * r.per_dir;
+        if ((s = check_shape(g, n, glia__in(g, n, b), role[0], d, 2, GH, In, 0)) ||
+            (s = check_shape(g, n, glia__in(g, n, b + 1), role[1], d, 2, GH, H, 0)) ||
+            (s = check_shape(g, n, glia__in(g, n, b + 2), role[2], d, 1, GH, 0, 0)) ||
+            (s = check_shape(g, n, glia__in(g, n, b + 3), role[3], d, 1, GH, 0, 0)) ||
+            (r.peep && (s = check_shape(g, n, glia__in(g, n, b + 4), role[4], d, 2, 3, H, 0))))
+            return s;
+    }
+    if ((r.i_h0 >= 0 && (s = check_shape(g, n, glia__in(g, n, r.i_h0), "h0", -1, 3, dirs, N, H))) ||
+        (r.i_c0 >= 0 && (s = check_shape(g, n, glia__in(g, n, r.i_c0), "c0", -1, 3, dirs, N, H))) ||
+        (r.i_len >= 0 && (s = check_shape(g, n, glia__in(g, n, r.i_len), "lengths", -1, 1, N, 0, 0))))
+        return s;
+    n->shape.ndim = 3;
+    n->shape.dim[0] = T;
+    n->shape.dim[1] = N;
+    n->shape.dim[2] = (int64_t)dirs * H;
+    size_t rows = (size_t)T * N, NH = (size_t)N * H;
+    size_t fwd_ws = cell == CELL_GRU ? (size_t)N * GH : 0;
+    size_t bwd_ws = rows * GH * (cell == CELL_GRU ? 2 : 1) + NH * (cell == CELL_LSTM ? 2 : 1);
+    n->ws_bytes = (fwd_ws > bwd_ws ? fwd_ws : bwd_ws) * sizeof(float);
+    n->saved_bytes = (r.hdr + dirs * r.dir) * sizeof(float);
+    return GLIA_OK;
+}
+
+/* lengths [N] (floats holding integers 1..T) -> int32; all T when there is no lengths input */
+glia_status glia__read_lengths(glia_graph *g, glia_node *n, int input, int T, int N, int32_t *len) {
+    if (input < 0) {
+        for (int i = 0; i < N; i++) len[i] = T;
+        return GLIA_OK;
+    }
+    const glia_node *ln = glia__in(g, n, input);
+    for (int i = 0; i < N; i++) {
+        float v = ln->val[i];
+        if (!(v >= 1.0f && v <= (float)T && v == floorf(v)))
+            return glia__err(GLIA_ERANGE, "%s: lengths[%d] is %g (input '%s'); a length must be an "
+                             "integer in [1, %d] (the T of the sequence)", glia__where(g, n), i,
+                             (double)v, ln->name, T);
+        len[i] = (int32_t)v;
+    }
+    return GLIA_OK;
+}
+
+/* ---------------------------------------------------------------- forward */
+
+static void forward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const int32_t *len) {
+    const int T = r->T, N = r->N, In = r->In, H = r->H, GH = r->GH, rev = d == 1;
+    const size_t NH = (size_t)N * H;
+    const int b = 1 + d * r->per_dir;
+    const float *x = glia__in(g, n, 0)->val, *Wih = glia__in(g, n, b)->val;
+    const float *Whh = glia__in(g, n, b + 1)->val, *bih = glia__in(g, n, b + 2)->val;
+    const float *bhh = glia__in(g, n, b + 3)->val;
+    float *Hs = dir_base(n, r, d), *Cs = r->cell == CELL_LSTM ? Hs + (size_t)(T + 1) * NH : NULL;
+    float *Gs = Hs + (size_t)(T + 1) * NH * (Cs ? 2 : 1);
+
+    float *h0 = Hs + (rev ? (size_t)T * NH : 0);
+    if (r->i_h0 >= 0) memcpy(h0, glia__in(g, n, r->i_h0)->val + d * NH, NH * sizeof(float));
+    else memset(h0, 0, NH * sizeof(float));
+    if (Cs) {
+        float *c0 = Cs + (rev ? (size_t)T * NH : 0);
+        if (r->i_c0 >= 0) memcpy(c0, glia__in(g, n, r->i_c0)->val + d * NH, NH * sizeof(float));
+        else memset(c0, 0, NH * sizeof(float));
+    }
+
+    /* input projection of every step: P = b_ih + b_hh (gru: not b_hn), then P += x W_ih^T */
+    float *P = r->cell == CELL_RNN ? Hs + (rev ? 0 : NH) : Gs;
+    const int ldp = r->cell == CELL_RNN ? H : r->GS, nb = r->cell == CELL_GRU ? 2 * H : GH;
+    const int64_t rows = (int64_t)T * N;
+#pragma omp parallel for schedule(static) if (rows * GH >= GLIA_PAR_MIN)
+    for (int64_t i = 0; i < rows; i++) {
+        float *p = P + (size_t)i * ldp;
+        for (int j = 0; j < nb; j++) p[j] = bih[j] + bhh[j];
+        for (int j = nb; j < GH; j++) p[j] = bih[j];
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, GH, In, 1.0f, x, In, Wih, In,
+                1.0f, P, ldp);
+
+    rnn_step s = {.N = N, .H = H, .len = len, .ldy = r->dirs * H, .act = r->act,
+                  .b_hn = r->cell == CELL_GRU ? bhh + 2 * H : NULL,
+                  .peep = r->peep ? glia__in(g, n, b + 4)->val : NULL};
+    float *scratch = g->workspace;
+    for (int k = 0; k < T; k++) {
+        int t = rev ? T - 1 - k : k;
+        int zero_h = k == 0 && r->i_h0 < 0; /* h_prev = 0: skip its GEMM */
+        s.t = t;
+        s.hp = Hs + (size_t)(rev ? t + 1 : t) * NH;
+        s.h = Hs + (size_t)(rev ? t : t + 1) * NH;
+        if (Cs) {
+            s.cp = Cs + (size_t)(rev ? t + 1 : t) * NH;
+            s.c = Cs + (size_t)(rev ? t : t + 1) * NH;
+        }
+        s.gates = Gs + (size_t)t * N * r->GS;
+        s.y = n->val + (size_t)t * N * s.ldy + (size_t)d * H;
+        switch (r->cell) {
+        case CELL_RNN: /* h_t holds a_t until the pass */
+            if (!zero_h)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, H, H, 1.0f, s.hp, H, Whh, H,
+                            1.0f, s.h, H);
+            glia__rnn_step_forward(&s);
+            break;
+        case CELL_LSTM:
+            if (!zero_h)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, GH, H, 1.0f, s.hp, H, Whh, H,
+                            1.0f, s.gates, r->GS);
+            glia__lstm_step_forward(&s);
+            break;
+        case CELL_GRU:
+            if (zero_h) memset(scratch, 0, (size_t)N * GH * sizeof(float));
+            else
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, GH, H, 1.0f, s.hp, H, Whh, H,
+                            0.0f, scratch, GH);
+            s.hh = scratch;
+            glia__gru_step_forward(&s);
+            break;
+        }
+    }
+}
+
+glia_status glia__recurrent_forward(glia_graph *g, glia_node *n, rnn_cell cell) {
+    geo r;
+    geometry(g, n, cell, &r);
+    int32_t *hdr = n->saved;
+    hdr[0] = 0;
+    glia_status s = glia__read_lengths(g, n, r.i_len, r.T, r.N, hdr + 2);
+    if (s) return s;
+    for (int d = 0; d < r.dirs; d++) forward_dir(g, n, &r, d, hdr + 2);
+    hdr[0] = 1;
+    return GLIA_OK;
+}
+
+/* ---------------------------------------------------------------- backward */
+
+/* acc[j] += sum over rows i, in order, of a[i lda + j] (times b[i ldb + j] when b), j < cols;
+ * threads split the columns (in blocks of 64), so each sum has one fixed order */
+static void colsum_add(float *acc, const float *a, int lda, const float *b, int ldb, int64_t rows,
+                       int cols) {
+#pragma omp parallel for schedule(static) if (rows * cols >= GLIA_PAR_MIN)
+    for (int j0 = 0; j0 < cols; j0 += 64) {
+        double s[64] = {0};
+        int w = cols - j0 < 64 ? cols - j0 : 64;
+        for (int64_t i = 0; i < rows; i++) {
+            const float *ai = a + (size_t)i * lda + j0;
+            if (b) {
+                const float *bi = b + (size_t)i * ldb + j0;
+                for (int k = 0; k < w; k++) s[k] += (double)ai[k] * bi[k];
+            } else {
+                for (int k = 0; k < w; k++) s[k] += ai[k];
+            }
+        }
+        for (int k = 0; k < w; k++) acc[j0 + k] += (float)s[k];
+    }
+}
+
+static void backward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const int32_t *len) {
+    const int T = r->T, N = r->N, In = r->In, H = r->H, GH = r->GH, rev = d == 1;
+    const size_t NH = (size_t)N * H;
+    const int64_t rows = (int64_t)T * N;
+    const int b = 1 + d * r->per_dir;
+    glia_node *X = glia__in(g, n, 0), *Wih = glia__in(g, n, b), *Whh = glia__in(g, n, b + 1);
+    glia_node *Bih = glia__in(g, n, b + 2), *Bhh = glia__in(g, n, b + 3);
+    glia_node *Pp = r->peep ? glia__in(g, n, b + 4) : NULL;
+    glia_node *H0 = r->i_h0 >= 0 ? glia__in(g, n, r->i_h0) : NULL;
+    glia_node *C0 = r->i_c0 >= 0 ? glia__in(g, n, r->i_c0) : NULL;
+    float *Hs = dir_base(n, r, d), *Cs = r->cell == CELL_LSTM ? Hs + (size_t)(T + 1) * NH : NULL;
+    float *Gs = Hs + (size_t)(T + 1) * NH * (Cs ? 2 : 1);
+
+    float *dG = g->workspace, *dGh = r->cell == CELL_GRU ? dG + (size_t)rows * GH : dG;
+    float *dh = dGh + (size_t)rows * GH, *dc = Cs ? dh + NH : NULL;
+    memset(dh, 0, NH * (Cs ? 2 : 1) * sizeof(float));
+    const int need_dh0 = H0 && H0->grad;
+
+    rnn_step s = {.N = N, .H = H, .len = len, .ldy = r->dirs * H, .act = r->act, .dh = dh,
+                  .dc = dc, .peep = Pp ? Pp->val : NULL};
+    for (int k = T - 1; k >= 0; k--) {
+        int t = rev ? T - 1 - k : k;
+        s.t = t;
+        s.hp = Hs + (size_t)(rev ? t + 1 : t) * NH;
+        s.h = Hs + (size_t)(rev ? t : t + 1) * NH;
+        if (Cs) {
+            s.cp = Cs + (size_t)(rev ? t + 1 : t) * NH;
+            s.c = Cs + (size_t)(rev ? t : t + 1) * NH;
+        }
+        s.gates = Gs + (size_t)t * N * r->GS;
+        s.dy = n->grad + (size_t)t * N * s.ldy + (size_t)d * H;
+        s.dg = dG + (size_t)t * N * GH;
+        s.dgh = dGh + (size_t)t * N * GH;
+        switch (r->cell) {
+        case CELL_RNN: glia__rnn_step_backward(&s); break;
+        case CELL_LSTM: glia__lstm_step_backward(&s); break;
+        case CELL_GRU: glia__gru_step_backward(&s); break;
+        }
+        if (k > 0 || need_dh0) /* dL/dh_prev += dGh_t W_hh */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, H, GH, 1.0f, s.dgh, GH,
+                        Whh->val, H, 1.0f, dh, H);
+    }
+    if (need_dh0) {
+        float *g0 = H0->grad + (size_t)d * NH;
+        for (size_t i = 0; i < NH; i++) g0[i] += dh[i];
+    }
+    if (C0 && C0->grad) {
+        float *g0 = C0->grad + (size_t)d * NH;
+        for (size_t i = 0; i < NH; i++) g0[i] += dc[i];
+    }
+    if (X->grad)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, In, GH, 1.0f, dG, GH,
+                    Wih->val, In, 1.0f, X->grad, In);
+    if (Wih->grad)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, In, (int)rows, 1.0f, dG, GH, X->val,
+                    In, 1.0f, Wih->grad, In);
+    if (Whh->grad) /* h_prev of every step: Hs[0..T-1] (forward) or Hs[1..T] (reverse) */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, H, (int)rows, 1.0f, dGh, GH,
+                    Hs + (rev ? NH : 0), H, 1.0f, Whh->grad, H);
+    if (Bih->grad) colsum_add(Bih->grad, dG, GH, NULL, 0, rows, GH);
+    if (Bhh->grad) colsum_add(Bhh->grad, dGh, GH, NULL, 0, rows, GH);
+    if (Pp && Pp->grad) { /* dw_ci += da_i c_prev, dw_cf += da_f c_prev, dw_co += da_o c_t */
+        const float *cprev = Cs + (rev ? NH : 0), *ccur = Cs + (rev ? 0 : NH);
+        colsum_add(Pp->grad, dG, GH, cprev, H, rows, H);
+        colsum_add(Pp->grad + H, dG + H, GH, cprev, H, rows, H);
+        colsum_add(Pp->grad + 2 * H, dG + 3 * H, GH, ccur, H, rows, H);
+    }
+}
+
+void glia__recurrent_backward(glia_graph *g, glia_node *n, rnn_cell cell) {
+    geo r;
+    geometry(g, n, cell, &r);
+    const int32_t *len = (const int32_t *)n->saved + 2;
+    for (int d = 0; d < r.dirs; d++) backward_dir(g, n, &r, d, len);
+}
+
+/* ---------------------------------------------------------------- the Elman cell */
+
+void glia__rnn_step_forward(const rnn_step *s) {
+    const int N = s->N, H = s->H, relu = s->act == GLIA_RNN_RELU;
+#pragma omp parallel for schedule(static) if ((int64_t)N * H >= GLIA_RNN_STEP_PAR_MIN)
+    for (int n = 0; n < N; n++) {
+        float *h = s->h + (size_t)n * H, *y = s->y + (size_t)n * s->ldy;
+        if (s->t >= s->len[n]) { /* padding: state carried, output 0 */
+            memcpy(h, s->hp + (size_t)n * H, (size_t)H * sizeof(float));
+            memset(y, 0, (size_t)H * sizeof(float));
+            continue;
+        }
+        for (int j = 0; j < H; j++) {
+            float v = relu ? (h[j] > 0.0f ? h[j] : 0.0f) : glia__tanhf(h[j]);
+            h[j] = v;
+            y[j] = v;
+        }
+    }
+}
+
+void glia__rnn_step_backward(const rnn_step *s) {
+    const int N = s->N, H = s->H, relu = s->act == GLIA_RNN_RELU;
+#pragma omp parallel for schedule(static) if ((int64_t)N * H >= GLIA_RNN_STEP_PAR_MIN)
+    for (int n = 0; n < N; n++) {
+        float *dg = s->dg + (size_t)n * H, *dh = s->dh + (size_t)n * H;
+        if (s->t >= s->len[n]) {
+            memset(dg, 0, (size_t)H * sizeof(float));
+            continue;
+        }
+        const float *h = s->h + (size_t)n * H, *dy = s->dy + (size_t)n * s->ldy;
+        for (int j = 0; j < H; j++) {
+            float g = dh[j] + dy[j], v = h[j];
+            dg[j] = relu ? (v > 0.0f ? g : 0.0f) : g * (1.0f - v * v);
+            dh[j] = 0.0f;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- op, builders, final state */
+
+static glia_status rnn_infer(glia_graph *g, glia_node *n) {
+    return glia__recurrent_infer(g, n, CELL_RNN);
+}
+static glia_status rnn_forward(glia_graph *g, glia_node *n) {
+    return glia__recurrent_forward(g, n, CELL_RNN);
+}
+static void rnn_backward(glia_graph *g, glia_node *n) { glia__recurrent_backward(g, n, CELL_RNN); }
+
+const glia_op_def glia__op_rnn = {
+    "rnn", "Elman RNN layer over a time-major sequence: h_t = tanh|relu(W_ih x_t + b_ih + W_hh "
+    "h_{t-1} + b_hh); bidirectional, h0, lengths",
+    "x[T,N,I], params, h0?, len[N]?",
+    "y[T,N,D*H]", 5, 11, OPF_BWD_INPUTS, rnn_infer, rnn_forward, rnn_backward};
+
+/* removes the nodes from index `start` on (the parameters of a failed builder) */
+static void rollback(glia_graph *g, int start) {
+    for (int i = g->n_nodes - 1; i >= start; i--) {
+        free(g->nodes[i].owned_val);
+        free(g->nodes[i].owned_grad);
+        g->nodes[i].owned_val = g->nodes[i].owned_grad = NULL;
+    }
+    g->n_nodes = start;
+}
+
+glia_status glia__recurrent_build(glia_graph *g, rnn_cell cell, const char *name, int x, int h0,
+                                  int c0, int lengths, const glia_rnn_config *cfg, int *out) {
+    const char *op = cell_name[cell];
+    if (!g || !cfg || !out) return glia__err(GLIA_EINVAL, "glia_%s: graph, cfg or out is NULL", op);
+    const char *nm = name ? name : "?";
+    if (cfg->hidden < 1)
+        return glia__err(GLIA_EINVAL, "%s '%s': hidden size %d must be >= 1", op, nm, cfg->hidden);
+    if (cfg->bidirectional != 0 && cfg->bidirectional != 1)
+        return glia__err(GLIA_EINVAL, "%s '%s': bidirectional is %d (0 or 1)", op, nm,
+                         cfg->bidirectional);
+    if (cfg->layer < 0 || cfg->layer > 999)
+        return glia__err(GLIA_EINVAL, "%s '%s': layer %d (0..999)", op, nm, cfg->layer);
+    if (cfg->peephole != 0 && (cell != CELL_LSTM || cfg->peephole != 1))
+        return glia__err(GLIA_EINVAL, "%s '%s': peephole is %d; peepholes (0 or 1) are an lstm "
+                         "option", op, nm, cfg->peephole);
+    if (cell == CELL_RNN ? (cfg->activation != GLIA_RNN_TANH && cfg->activation != GLIA_RNN_RELU)
+                         : cfg->activation != 0)
+        return glia__err(GLIA_EINVAL, "%s '%s': activation %d (glia_rnn: GLIA_RNN_TANH or "
+                         "GLIA_RNN_RELU; lstm and gru take none)", op, nm, cfg->activation);
+    glia_status s = glia__check_node(g, x);
+    if (s) return s;
+    const glia_node *xn = &g->nodes[x];
+    char a[96];
+    if (xn->shape.ndim != 3)
+        return glia__err(GLIA_ESHAPE, "%s '%s': input '%s' has shape %s; recurrent layers take "
+                         "time-major sequences [T, N, features]", op, nm, xn->name,
+                         glia_shape_str(&xn->shape, a, sizeof a));
+    const int opt[3] = {h0, c0, lengths};
+    static const char *const opt_name[3] = {"h0", "c0", "lengths"};
+    for (int k = 0; k < 3; k++)
+        if (opt[k] < -1 || opt[k] >= g->n_nodes)
+            return glia__err(GLIA_EINVAL, "%s '%s': %s is node %d, which does not exist (-1 for "
+                             "none)", op, nm, opt_name[k], opt[k]);
+
+    /* names: parameters "<base>.weight_ih_l<k>[_reverse]", the op node base or "<base>.l<k>" */
+    char base[GLIA_NAME_MAX], opname[GLIA_NAME_MAX + 16], pname[GLIA_NAME_MAX + 32];
+    if (name) {
+        if (strlen(name) >= GLIA_NAME_MAX - 32)
+            return glia__err(GLIA_EINVAL, "%s '%.40s...': the name is too long for its parameter "
+                             "names (at most %d characters)", op, name, GLIA_NAME_MAX - 33);
+        snprintf(base, sizeof base, "%s", name);
+    } else {
+        snprintf(base, sizeof base, "%s_%d", op, g->n_nodes);
+    }
+    if (cfg->layer) snprintf(opname, sizeof opname, "%s.l%d", base, cfg->layer);
+    else snprintf(opname, sizeof opname, "%s", base);
+
+    const int dirs = cfg->bidirectional ? 2 : 1, peep = cfg->peephole;
+    const int64_t H = cfg->hidden, GH = (cell == CELL_RNN ? 1 : cell == CELL_LSTM ? 4 : 3) * H;
+    const int64_t In = xn->shape.dim[2];
+    static const char *const role[] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh",
+                                       "weight_peephole"};
+    const int64_t shapes[5][2] = {{GH, In}, {GH, H}, {GH, 0}, {GH, 0}, {3, H}};
+    int in[GLIA_MAX_INPUTS], k = 0, start = g->n_nodes;
+    in[k++] = x;
+    for (int d = 0; d < dirs; d++)
+        for (int p = 0; p < 4 + peep; p++) {
+            snprintf(pname, sizeof pname, "%s.%s_l%d%s", base, role[p], cfg->layer,
+                     d ? "_reverse" : "");
+            if ((s = glia_param(g, pname, shapes[p][1] ? 2 : 1, shapes[p], &in[k++]))) goto fail;
+        }
+    if (h0 >= 0) in[k++] = h0;
+    if (c0 >= 0) in[k++] = c0;
+    if (lengths >= 0) in[k++] = lengths;
+    int ia[RA_COUNT] = {0};
+    ia[RA_HIDDEN] = cfg->hidden;
+    ia[RA_DIRS] = dirs;
+    ia[RA_PEEP] = peep;
+    ia[RA_H0] = h0 >= 0;
+    ia[RA_C0] = c0 >= 0;
+    ia[RA_LEN] = lengths >= 0;
+    ia[RA_ACT] = cfg->activation;
+    if ((s = glia__add_op(g, op, opname, k, in, ia, RA_COUNT, NULL, 0, out))) goto fail;
+    return GLIA_OK;
+fail:
+    rollback(g, start);
+    return s;
+}
+
+glia_status glia_rnn(glia_graph *g, const char *name, int x, int h0, int lengths,
+                     const glia_rnn_config *cfg, int *out) {
+    return glia__recurrent_build(g, CELL_RNN, name, x, h0, -1, lengths, cfg, out);
+}
+
+glia_status glia_rnn_final_state(glia_graph *g, int node, float *h, float *c) {
+    glia_status s = glia__check_node(g, node);
+    if (s) return s;
+    glia_node *n = &g->nodes[node];
+    int cell = -1;
+    for (int i = 0; i < 3 && n->kind == NODE_OP; i++)
+        if (!strcmp(glia__ops[n->op]->name, cell_name[i])) cell = i;
+    if (cell < 0)
+        return glia__err(GLIA_EINVAL, "glia_rnn_final_state: node '%s' is a %s, not an rnn, lstm "
+                         "or gru", n->name, glia_node_op(g, node));
+    if (!h && !c) return glia__err(GLIA_EINVAL, "glia_rnn_final_state: h and c are both NULL");
+    if (c && cell != CELL_LSTM)
+        return glia__err(GLIA_EINVAL, "glia_rnn_final_state: %s has no cell state (pass c = NULL)",
+                         glia__where(g, n));
+    if (!g->compiled || !n->saved || !((const int32_t *)n->saved)[0])
+        return glia__err(GLIA_ESTATE, "glia_rnn_final_state: %s has not run forward since the "
+                         "graph was last compiled", glia__where(g, n));
+    geo r;
+    geometry(g, n, (rnn_cell)cell, &r);
+    const size_t NH = (size_t)r.N * r.H;
+    for (int d = 0; d < r.dirs; d++) { /* forward: Hs[T] (frozen past the length); reverse: Hs[0] */
+        const float *Hs = dir_base(n, &r, d);
+        size_t at = (d == 0 ? (size_t)r.T : 0) * NH;
+        if (h) memcpy(h + d * NH, Hs + at, NH * sizeof(float));
+        if (c) memcpy(c + d * NH, Hs + (size_t)(r.T + 1) * NH + at, NH * sizeof(float));
+    }
+    return GLIA_OK;
+}

@@ -1,0 +1,97 @@
+/* rnn_common.h: what the recurrent ops (rnn.c, lstm.c, gru.c) share: their attributes, their
+ * inputs, the saved-state layout and the time loop (in rnn.c), which calls one fused
+ * elementwise pass per time step written by each cell.
+ *
+ * Inputs, in order (PyTorch's names and shapes, G gates: rnn 1, lstm 4 (i f g o), gru 3 (r z n)):
+ *   x [T, N, I]                                            time-major
+ *   per direction d (forward, then reverse when bidirectional):
+ *     weight_ih [G*H, I], weight_hh [G*H, H], bias_ih [G*H], bias_hh [G*H],
+ *     lstm with peepholes: weight_peephole [3, H] (rows w_ci, w_cf, w_co)
+ *   h0 [dirs, N, H]?  c0 [dirs, N, H]? (lstm)  lengths [N]?   (present as the flags say)
+ * (Three [H] peephole inputs per direction would put a bidirectional LSTM with h0, c0 and lengths
+ * at 18 inputs, over GLIA_MAX_INPUTS = 16; so they are one [3, H] tensor.)
+ *
+ * Attributes, n->ia: [RA_HIDDEN] H  [RA_DIRS] 1 or 2  [RA_PEEP] [RA_H0] [RA_C0] [RA_LEN] 0/1 flags
+ *   [RA_ACT] rnn's activation (GLIA_RNN_TANH / GLIA_RNN_RELU).
+ *
+ * Saved state (n->saved), written by forward, read by backward and glia_rnn_final_state:
+ *   int32 header: [0] 1 once a forward finished, [1] unused, [2 .. 2+N) the lengths
+ *   (padded to 16 floats), then per direction:
+ *     Hs [T+1, N, H]   hidden states in time order: forward Hs[0] = h0, Hs[t+1] = h_t;
+ *                      reverse Hs[t] = h_t, Hs[T] = h0. So the state each step t reads,
+ *                      h_prev(t), is Hs[t] (forward) or Hs[t+1] (reverse), and all T of them
+ *                      are one contiguous [T*N, H] block: dW_hh is one GEMM.
+ *     Cs [T+1, N, H]   lstm: the cell states, laid out as Hs
+ *     Gs [T, N, GS]    per step and row the cell's gate values (lstm: i f g o tanh(c), GS = 5H;
+ *                      gru: r z n (W_hn h_prev + b_hn), GS = 4H; rnn: none, h_t is in Hs)
+ * A row n is live at step t iff t < lengths[n]; at other steps its state is copied from the
+ * previous step (forward) or still h0 (reverse), its output is 0 and its gate gradients are 0. */
+#ifndef GLIA_RNN_COMMON_H
+#define GLIA_RNN_COMMON_H
+#include "../core/internal.h"
+#include <math.h>
+
+enum { RA_HIDDEN, RA_DIRS, RA_PEEP, RA_H0, RA_C0, RA_LEN, RA_ACT, RA_COUNT };
+typedef enum { CELL_RNN, CELL_LSTM, CELL_GRU } rnn_cell;
+
+/* One step's fused elementwise pass: every pointer is this step's block. */
+typedef struct rnn_step {
+    int N, H, t;
+    const int32_t *len;        /* row n is live iff t < len[n] */
+    float *gates;              /* Gs at step t [N, GS]; forward: pre-activations on entry */
+    const float *hh;           /* gru forward: h_prev W_hh^T [N, 3H] */
+    const float *hp, *cp;      /* h_prev, c_prev [N, H] */
+    float *h, *c;              /* h_t, c_t [N, H] (forward writes them, backward reads) */
+    float *y;                  /* forward: output rows of this direction, row stride ldy */
+    const float *dy;           /* backward: the output's gradient, row stride ldy */
+    int ldy;
+    const float *b_hn;         /* gru: bias_hh's n part [H] */
+    const float *peep;         /* lstm: [3, H] or NULL */
+    int act;                   /* rnn */
+    float *dh, *dc;            /* backward: carried dL/dh, dL/dc [N, H] (in: from step t+1) */
+    float *dg, *dgh;           /* backward: gate gradients [N, G*H], input side, hidden side */
+} rnn_step;
+
+/* cell passes (rnn.c, lstm.c, gru.c) */
+void glia__rnn_step_forward(const rnn_step *s);
+void glia__rnn_step_backward(const rnn_step *s);
+void glia__lstm_step_forward(const rnn_step *s);
+void glia__lstm_step_backward(const rnn_step *s);
+void glia__gru_step_forward(const rnn_step *s);
+void glia__gru_step_backward(const rnn_step *s);
+
+/* the shared op functions (rnn.c) */
+glia_status glia__recurrent_infer(glia_graph *g, glia_node *n, rnn_cell cell);
+glia_status glia__recurrent_forward(glia_graph *g, glia_node *n, rnn_cell cell);
+void glia__recurrent_backward(glia_graph *g, glia_node *n, rnn_cell cell);
+/* lengths input (floats holding integers 1..T) -> int32, GLIA_ERANGE naming the node for a bad
+ * one; input < 0: all T (rnn.c; seq_last.c uses it too) */
+glia_status glia__read_lengths(glia_graph *g, glia_node *n, int input, int T, int N, int32_t *len);
+/* builds the parameters and the op node; on error nothing is added to the graph */
+glia_status glia__recurrent_build(glia_graph *g, rnn_cell cell, const char *name, int x, int h0,
+                                  int c0, int lengths, const glia_rnn_config *cfg, int *out);
+
+/* Work (units x gates) from which a step's fused pass splits rows among OpenMP threads. A
+ * compile-time knob (-DGLIA_RNN_STEP_PAR_MIN=...) to measure the per-step OpenMP regions, which
+ * alternate with OpenBLAS's own threads 2T times per direction. */
+#ifndef GLIA_RNN_STEP_PAR_MIN
+#define GLIA_RNN_STEP_PAR_MIN GLIA_PAR_MIN
+#endif
+
+static inline float glia__sigmoidf(float v) { return 1.0f / (1.0f + expf(-v)); }
+/* tanh for the cells. glibc's tanhf goes through expm1f and costs 4x this (measured), and the
+ * cells take two per unit and step. Cephes' tanhf: an odd polynomial for |x| < 0.625, else
+ * 1 - 2 / (e^{2|x|} + 1); within 2.4 ulp of tanh over [-100, 100] (measured against double);
+ * +-inf give +-1, NaN gives NaN. */
+static inline float glia__tanhf(float x) {
+    float a = fabsf(x);
+    if (a < 0.625f) {
+        float z = x * x;
+        return ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z +
+                 1.33314422036e-1f) * z - 3.33332819422e-1f) * z * x + x;
+    }
+    float r = 1.0f - 2.0f / (expf(2.0f * a) + 1.0f);
+    return x < 0.0f ? -r : r;
+}
+
+#endif

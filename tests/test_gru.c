@@ -1,0 +1,83 @@
+/* test_gru.c: the GRU op (PyTorch's nn.GRU): finite differences through time, the naive
+ * reference, padding, PyTorch golden values (one layer, bidirectional with packed lengths, a
+ * 2-layer stack with lengths). The helpers live in test_rnn.c. */
+#include "test.h"
+#include <string.h>
+
+enum { K_RNN, K_LSTM, K_GRU };
+typedef struct seq_case {
+    int kind, T, N, I, H, bidir, peep, act, with_h0, with_c0, with_len;
+    int len[8];
+} seq_case;
+typedef struct seq_net {
+    glia_graph *g;
+    int x, h0, c0, len, y;
+    int leaf[24], n_leaf;
+} seq_net;
+int seq_build(const seq_case *c, seq_net *s, uint64_t seed);
+int seq_naive_check(const seq_case *c, uint64_t seed, double tol);
+int seq_gradcheck(const seq_case *c, uint64_t seed, double tol);
+int seq_padding_check(int kind);
+int seq_golden(const char *file, int kind, int layers, int bidir, int act, int with_len,
+               int many_to_one, double tol);
+
+TEST(gru_gradcheck_bidir_lengths_h0) {
+    seq_case c = {.kind = K_GRU, .T = 4, .N = 2, .I = 3, .H = 3, .bidir = 1, .with_h0 = 1,
+                  .with_len = 1, .len = {2, 4}};
+    CHECK(seq_gradcheck(&c, 41, 1e-2));
+}
+
+TEST(gru_gradcheck_no_initial_state) {
+    seq_case c = {.kind = K_GRU, .T = 5, .N = 2, .I = 2, .H = 3};
+    CHECK(seq_gradcheck(&c, 42, 1e-2));
+}
+
+TEST(gru_matches_naive) {
+    seq_case c = {.kind = K_GRU, .T = 5, .N = 3, .I = 3, .H = 4, .bidir = 1, .with_h0 = 1,
+                  .with_len = 1, .len = {1, 4, 5}};
+    CHECK(seq_naive_check(&c, 43, 2e-4));
+    seq_case u = {.kind = K_GRU, .T = 3, .N = 2, .I = 5, .H = 2};
+    CHECK(seq_naive_check(&u, 44, 2e-4));
+}
+
+TEST(gru_padding_changes_nothing) { CHECK(seq_padding_check(K_GRU)); }
+
+TEST(gru_golden_pytorch) {
+    CHECK(seq_golden("rnn_gru", K_GRU, 1, 0, 0, 0, 0, 1e-4));
+    CHECK(seq_golden("rnn_gru_bidir_len", K_GRU, 1, 1, 0, 1, 0, 1e-4));
+}
+
+TEST(gru_two_layer_stack_golden_pytorch) {
+    CHECK(seq_golden("rnn_gru_2layer_len", K_GRU, 2, 0, 0, 1, 0, 1e-4));
+}
+
+/* frozen weights: backward still gives dx and dh0 (the weight GEMMs are skipped), identical to
+ * the unfrozen run's; a graph compiled for inference only runs forward to the same y */
+TEST(gru_frozen_weights_and_inference_compile) {
+    seq_case c = {.kind = K_GRU, .T = 4, .N = 3, .I = 3, .H = 4, .bidir = 1, .with_h0 = 1,
+                  .with_len = 1, .len = {2, 4, 3}};
+    seq_net s;
+    if (!seq_build(&c, &s, 45)) return;
+    glia_graph *g = s.g;
+    enum { NY = 4 * 3 * 8, NX = 4 * 3 * 3, NH = 2 * 3 * 4 };
+    float seed[NY], y[NY], dx[NX], dh0[NH];
+    fill_uniform(seed, NY, -1, 1, 46);
+    OK(glia_graph_forward(g));
+    OK(glia_graph_backward(g, s.y, seed, 0));
+    memcpy(y, glia_node_value(g, s.y), sizeof y);
+    memcpy(dx, glia_node_grad(g, s.x), sizeof dx);
+    memcpy(dh0, glia_node_grad(g, s.h0), sizeof dh0);
+    for (int i = 0; i < s.n_leaf; i++)
+        if (glia_node_is_param(g, s.leaf[i])) OK(glia_node_set_trainable(g, s.leaf[i], 0));
+    OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+    OK(glia_node_set(g, s.len, (float[]){2, 4, 3}, 3)); /* inputs keep their values; to be sure */
+    OK(glia_graph_forward(g));
+    OK(glia_graph_backward(g, s.y, seed, 0));
+    CHECK(!memcmp(glia_node_grad(g, s.x), dx, sizeof dx));
+    CHECK(!memcmp(glia_node_grad(g, s.h0), dh0, sizeof dh0));
+    CHECK(glia_node_grad(g, s.leaf[1]) == NULL);
+    OK(glia_graph_compile(g, 0));
+    OK(glia_graph_forward(g));
+    CHECK(!memcmp(glia_node_value(g, s.y), y, sizeof y));
+    glia_graph_free(g);
+}

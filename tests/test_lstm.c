@@ -1,0 +1,150 @@
+/* test_lstm.c: the LSTM op (PyTorch's nn.LSTM, optional peepholes): finite differences through
+ * time, the naive reference, padding, PyTorch golden values (one layer, bidirectional with
+ * packed lengths, a 2-layer bidirectional stack), and determinism across thread counts. The
+ * helpers live in test_rnn.c. */
+#include "test.h"
+#include <stdlib.h>
+#include <string.h>
+
+enum { K_RNN, K_LSTM, K_GRU };
+typedef struct seq_case {
+    int kind, T, N, I, H, bidir, peep, act, with_h0, with_c0, with_len;
+    int len[8];
+} seq_case;
+typedef struct seq_net {
+    glia_graph *g;
+    int x, h0, c0, len, y;
+    int leaf[24], n_leaf;
+} seq_net;
+int seq_build(const seq_case *c, seq_net *s, uint64_t seed);
+int seq_naive_check(const seq_case *c, uint64_t seed, double tol);
+int seq_gradcheck(const seq_case *c, uint64_t seed, double tol);
+int seq_padding_check(int kind);
+int seq_golden(const char *file, int kind, int layers, int bidir, int act, int with_len,
+               int many_to_one, double tol);
+
+TEST(lstm_gradcheck_bidir_lengths_h0_c0) {
+    seq_case c = {.kind = K_LSTM, .T = 4, .N = 2, .I = 3, .H = 3, .bidir = 1, .with_h0 = 1,
+                  .with_c0 = 1, .with_len = 1, .len = {4, 2}};
+    CHECK(seq_gradcheck(&c, 21, 1e-2));
+}
+
+TEST(lstm_gradcheck_peepholes) {
+    seq_case c = {.kind = K_LSTM, .T = 5, .N = 2, .I = 2, .H = 3, .bidir = 1, .peep = 1,
+                  .with_h0 = 1, .with_c0 = 1, .with_len = 1, .len = {3, 5}};
+    CHECK(seq_gradcheck(&c, 22, 1e-2));
+}
+
+TEST(lstm_gradcheck_no_initial_state) {
+    seq_case c = {.kind = K_LSTM, .T = 3, .N = 2, .I = 4, .H = 2};
+    CHECK(seq_gradcheck(&c, 23, 1e-2));
+}
+
+TEST(lstm_matches_naive) {
+    seq_case c = {.kind = K_LSTM, .T = 5, .N = 3, .I = 3, .H = 4, .bidir = 1, .with_h0 = 1,
+                  .with_c0 = 1, .with_len = 1, .len = {3, 5, 1}};
+    CHECK(seq_naive_check(&c, 24, 2e-4));
+    c.peep = 1;
+    CHECK(seq_naive_check(&c, 25, 2e-4));
+    seq_case u = {.kind = K_LSTM, .T = 4, .N = 2, .I = 5, .H = 3, .peep = 1, .with_c0 = 1};
+    CHECK(seq_naive_check(&u, 26, 2e-4)); /* c0 without h0 */
+}
+
+TEST(lstm_padding_changes_nothing) { CHECK(seq_padding_check(K_LSTM)); }
+
+TEST(lstm_golden_pytorch) {
+    CHECK(seq_golden("rnn_lstm", K_LSTM, 1, 0, 0, 0, 0, 1e-4));
+    CHECK(seq_golden("rnn_lstm_bidir_len", K_LSTM, 1, 1, 0, 1, 0, 1e-4));
+}
+
+/* two glia ops, the second fed the first's [T, N, 2H], against nn.LSTM(num_layers=2) */
+TEST(lstm_two_layer_stack_golden_pytorch) {
+    CHECK(seq_golden("rnn_lstm_2layer_bidir", K_LSTM, 2, 1, 0, 0, 0, 1e-4));
+}
+
+static int run_threads(int threads, const seq_case *c, float *out, int64_t cap, int64_t *used) {
+    glia_set_num_threads(threads);
+    seq_net s;
+    if (!seq_build(c, &s, 31)) return 0;
+    int64_t ny = (int64_t)c->T * c->N * 2 * c->H, n = 0;
+    float *seed = malloc(sizeof(float) * ny);
+    fill_uniform(seed, ny, -1, 1, 32);
+    int ok = !glia_graph_forward(s.g) && !glia_graph_backward(s.g, s.y, seed, 0);
+    for (int64_t i = 0; ok && i < ny && n < cap; i++) out[n++] = glia_node_value(s.g, s.y)[i];
+    for (int k = 0; ok && k < s.n_leaf; k++) {
+        glia_shape sh;
+        glia_node_shape(s.g, s.leaf[k], &sh);
+        const float *gr = glia_node_grad(s.g, s.leaf[k]);
+        for (int64_t i = 0; i < glia_shape_numel(&sh) && n < cap; i++) out[n++] = gr[i];
+    }
+    *used = n;
+    free(seed);
+    glia_graph_free(s.g);
+    return ok;
+}
+
+/* glia's own kernels (the fused passes, bias fills, bias and peephole sums) give bit-identical
+ * results for 1 and 2 threads. The shape makes every one of those OpenMP loops run in parallel
+ * while keeping each GEMM at M*N*K <= 2^18, below which OpenBLAS runs single-threaded: above
+ * it, OpenBLAS 0.3.21's sgemm itself rounds differently with 1 and 2 threads (the next test). */
+TEST(lstm_determinism_across_thread_counts) {
+    seq_case c = {.kind = K_LSTM, .T = 4, .N = 1024, .I = 4, .H = 4, .bidir = 1, .peep = 1,
+                  .with_h0 = 1, .with_c0 = 1, .with_len = 1, .len = {4, 1, 3, 2, 4, 4, 2, 3}};
+    enum { CAP = 1 << 17 };
+    float *a = malloc(sizeof(float) * CAP), *b = malloc(sizeof(float) * CAP);
+    int64_t na = 0, nb = 0;
+    int ra = run_threads(1, &c, a, CAP, &na), rb = run_threads(2, &c, b, CAP, &nb);
+    glia_set_num_threads(0);
+    int same = ra && rb && na == nb && na > 60000 && !memcmp(a, b, sizeof(float) * na);
+    free(a);
+    free(b);
+    CHECK_MSG(ra && rb, "%s", glia_last_error());
+    CHECK_MSG(same, "results differ between 1 and 2 threads (%lld vs %lld values)", (long long)na,
+              (long long)nb);
+}
+
+/* At a size where OpenBLAS threads its GEMMs: the same thread count gives the same bits run
+ * after run; 1 and 2 threads agree to float rounding. */
+TEST(lstm_reproducible_large) {
+    seq_case c = {.kind = K_LSTM, .T = 6, .N = 32, .I = 64, .H = 128, .bidir = 1,
+                  .with_h0 = 1, .with_c0 = 1, .with_len = 1, .len = {6, 1, 5, 2, 6, 6, 3, 4}};
+    enum { CAP = 1 << 19 };
+    float *a = malloc(sizeof(float) * CAP), *b = malloc(sizeof(float) * CAP);
+    float *o = malloc(sizeof(float) * CAP);
+    int64_t na = 0, nb = 0, no = 0;
+    int ok = run_threads(2, &c, a, CAP, &na) && run_threads(2, &c, b, CAP, &nb) &&
+             run_threads(1, &c, o, CAP, &no);
+    glia_set_num_threads(0);
+    int same = ok && na == nb && na == no && na > 270000 && !memcmp(a, b, sizeof(float) * na);
+    double d = ok && na == no ? max_rel_diff(o, a, na, 0.1, NULL) : INFINITY; /* values ~0.1 */
+    free(a);
+    free(b);
+    free(o);
+    CHECK_MSG(ok, "%s", glia_last_error());
+    CHECK_MSG(same, "two runs with 2 threads differ");
+    CHECK_MSG(d < 1e-4, "1 and 2 threads differ by %.3g", d);
+}
+
+TEST(lstm_peephole_parameter_and_errors) {
+    glia_graph *g;
+    OK(glia_graph_new(&g));
+    int x, y, id, c0;
+    OK(glia_input(g, "x", 3, (int64_t[]){3, 2, 4}, &x));
+    glia_rnn_config cfg = {.hidden = 5, .peephole = 1, .bidirectional = 1};
+    OK(glia_lstm(g, "lstm", x, -1, -1, -1, &cfg, &y));
+    glia_shape s;
+    OK(glia_graph_find(g, "lstm.weight_peephole_l0_reverse", &id));
+    OK(glia_node_shape(g, id, &s));
+    CHECK(s.ndim == 2 && s.dim[0] == 3 && s.dim[1] == 5);
+    OK(glia_graph_find(g, "lstm.weight_ih_l0", &id));
+    OK(glia_node_shape(g, id, &s));
+    CHECK(s.dim[0] == 20 && s.dim[1] == 4);
+    OK(glia_input(g, "c0", 3, (int64_t[]){2, 2, 4}, &c0)); /* H is 5 */
+    int nn = glia_graph_num_nodes(g);
+    CHECK(glia_lstm(g, "l2", x, -1, c0, -1, &cfg, &y) == GLIA_ESHAPE);
+    CHECK(strstr(glia_last_error(), "l2") && strstr(glia_last_error(), "c0"));
+    CHECK(glia_graph_num_nodes(g) == nn);
+    cfg.activation = GLIA_RNN_RELU;
+    CHECK(glia_lstm(g, "l3", x, -1, -1, -1, &cfg, &y) == GLIA_EINVAL);
+    glia_graph_free(g);
+}
