@@ -50,6 +50,7 @@ test:
 test-fast: $(B)/run_tests $(B)/glia
 	./$(B)/run_tests
 	./tests/cli_test.sh $(B)/glia
+	./tests/crossload_test.sh $(B)
 	B=$(B) CC=$(CC) ./tests/install_test.sh
 test-sanitize: $(SB)/run_tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 OMP_NUM_THREADS=2 ./$(SB)/run_tests

@@ -6,6 +6,20 @@ int cmd_ops(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+/* A trained run's directory, opened (run_dir.c): the model with its weights, class names, and
+ * the data set it was trained on (from the checkpoint; fashion-mnist if unknown). */
+#include "glia.h"
+typedef struct run_dir {
+    glia_model *m;
+    int classes;
+    char **names;
+    char data[512];
+} run_dir;
+/* 1 on success; otherwise prints "glia CMD: <why>" and returns 0. */
+int run_dir_open(const char *dir, int64_t batch, run_dir *r, const char *cmd);
+void run_dir_free(run_dir *r);
 /* true if argv holds -h or --help */
 int wants_help(int argc, char **argv);
 #endif

@@ -12,6 +12,8 @@ static const struct {
     {"ops", "list every op with its inputs and outputs", cmd_ops},
     {"demo", "build LeNet-5, check its gradients and train it a few steps", cmd_demo},
     {"train", "train a model on images (Fashion-MNIST, MNIST digits, IDX files)", cmd_train},
+    {"eval", "a trained model's test accuracy, top-5 and confusion matrix", cmd_eval},
+    {"predict", "classify image files with a trained model (top-5 classes)", cmd_predict},
     {"summary", "a model's layers, output shapes, parameters and multiply-adds", cmd_summary},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])

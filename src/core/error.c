@@ -24,6 +24,7 @@ const char *glia_status_name(glia_status s) {
     case GLIA_EIO: return "i/o error";
     case GLIA_ERANGE: return "value out of range";
     case GLIA_ESTATE: return "bad state";
+    case GLIA_EINTR: return "interrupted";
     }
     return "unknown status";
 }

@@ -109,5 +109,8 @@ const char *glia__where(const glia_graph *g, const glia_node *n);
 static inline int64_t glia__numel(const glia_node *n) { return glia_shape_numel(&n->shape); }
 /* Shape equality. */
 bool glia__shape_eq(const glia_shape *a, const glia_shape *b);
+/* Writes len bytes to path through "<path>.tmp.<pid>", fsync and rename, so that path holds the
+ * old content or the new, never a mix (src/io/atomic_file.c). */
+glia_status glia__write_atomic(const char *path, const void *data, size_t len);
 
 #endif

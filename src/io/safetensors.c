@@ -931,6 +931,7 @@ static glia_status load(loader *L, glia_st_entry *e, int ne) {
     L->p.s = L->header;
     L->p.n = (size_t)hlen;
     if (parse_header(&L->p)) return L->p.err;
+    if (ne < 0) return GLIA_OK; /* the metadata was all that was asked for */
     st_tensor *t = L->p.t;
     size_t nt = L->p.nt;
 
@@ -1078,6 +1079,19 @@ glia_status glia_safetensors_load(glia_graph *g, const char *path) {
     if (!e) return glia__err(GLIA_ENOMEM, "%s: out of memory", path);
     glia_status s = glia_safetensors_read(path, e, n, NULL);
     free(e);
+    return s;
+}
+
+glia_status glia_safetensors_read_meta(const char *path, glia_st_meta *meta) {
+    if (!path || !meta) return glia__err(GLIA_EINVAL, "glia_safetensors_read_meta: NULL argument");
+    memset(meta, 0, sizeof *meta);
+    loader L;
+    memset(&L, 0, sizeof L);
+    L.path = path;
+    L.p.meta = meta;
+    glia_status s = load(&L, NULL, -1);
+    loader_free(&L);
+    if (s) glia_st_meta_free(meta);
     return s;
 }
 

@@ -17,7 +17,7 @@
 typedef enum { K_INT, K_FLOAT, K_BOOL, K_STR, K_NAME, K_NAMES, K_SHAPE, K_ACT, K_INIT } key_kind;
 typedef struct { const char *key; key_kind kind; const char *def; } key_def;
 
-#define MAX_KEYS 16
+#define MAX_KEYS 24
 typedef struct layer_def layer_def;
 typedef struct model_layer model_layer;
 typedef glia_status (*build_fn)(glia_model *m, model_layer *l);
@@ -64,7 +64,10 @@ static glia_status b_conv(glia_model *, model_layer *), b_dense(glia_model *, mo
 static const key_def net_keys[MAX_KEYS] = {
     {"input", K_SHAPE, NULL},      {"classes", K_INT, "10"},   {"batch", K_INT, "64"},
     {"epochs", K_INT, "5"},        {"lr", K_FLOAT, "0.01"},    {"optimizer", K_STR, "sgd"},
-    {"momentum", K_FLOAT, "0.9"},  {"weight_decay", K_FLOAT, "0"}, {NULL, 0, NULL}};
+    {"momentum", K_FLOAT, "0.9"},  {"weight_decay", K_FLOAT, "0"}, {"schedule", K_STR, "constant"},
+    {"step_size", K_INT, "1"},     {"gamma", K_FLOAT, "0.1"},  {"warmup", K_INT, "0"},
+    {"shift", K_INT, "0"},         {"flip", K_BOOL, "0"},     {"mean", K_FLOAT, "0"},
+    {"std", K_FLOAT, "1"},         {NULL, 0, NULL}};
 
 static const layer_def layer_defs[] = {
     {"conv", "convolution [+ batch norm] + activation",
@@ -394,6 +397,16 @@ static glia_status b_add(glia_model *m, model_layer *l) {
     int act = strcmp(sval(l, "activation"), "linear") != 0, y = l->in[0];
     char nm[GLIA_NAME_MAX];
     glia_status s;
+    glia_shape a, b;
+    char sa[96], sb[96];
+    glia_node_shape(m->g, l->in[0], &a);
+    for (int i = 1; i < l->n_in; i++) { /* a residual sum: the same shape, no broadcasting */
+        glia_node_shape(m->g, l->in[i], &b);
+        if (!glia__shape_eq(&a, &b))
+            return glia__err(GLIA_ESHAPE, "[add] '%s': inputs have shapes %s and %s; a residual "
+                             "sum needs equal shapes", l->name, glia_shape_str(&a, sa, sizeof sa),
+                             glia_shape_str(&b, sb, sizeof sb));
+    }
     for (int i = 1; i < l->n_in; i++) {
         if (i == l->n_in - 1 && !act) snprintf(nm, sizeof nm, "%s", l->name);
         else if (snprintf(nm, sizeof nm, "%s.add%d", l->name, i) >= (int)sizeof nm)
@@ -453,6 +466,9 @@ static glia_status resolve_inputs(glia_model *m, cfg_section *s, model_layer *l,
         if (comma) *comma = 0;
         while (*tok == ' ') tok++;
         int j = !strcmp(tok, "data") ? -2 : find_layer(m, tok);
+        if (j == li)
+            return glia__err(GLIA_EINVAL, "%s:%d: layer '%s' takes itself as input (a cycle); inputs "
+                             "must be layers defined above it", file, kv ? kv->line : s->line, l->name);
         if (j == -1)
             return glia__err(GLIA_EINVAL, "%s:%d: layer '%s' takes input '%s', which is not a layer "
                              "defined above it ('data' is the network input)", file,
@@ -590,6 +606,24 @@ glia_graph *glia_model_graph(glia_model *m) { return m ? m->g : NULL; }
 int glia_model_input(const glia_model *m) { return m ? m->input : -1; }
 int glia_model_output(const glia_model *m) { return m ? m->output : -1; }
 int glia_model_num_layers(const glia_model *m) { return m ? m->n_layers : 0; }
+
+glia_status glia_model_set_option(glia_model *m, const char *key, const char *value) {
+    if (!m || !key || !value) return glia__err(GLIA_EINVAL, "glia_model_set_option: NULL argument");
+    for (int i = 0; i < MAX_KEYS && net_keys[i].key; i++) {
+        if (strcmp(net_keys[i].key, key)) continue;
+        char buf[256];
+        if (i == 0 || !check_value(net_keys[i].kind, value, buf, sizeof buf))
+            return glia__err(GLIA_EINVAL, "[net] %s = %s: expected %s", key, value,
+                             i == 0 ? "no change (the input shape is fixed once built)"
+                                    : kind_doc(net_keys[i].kind));
+        char *v = xstrdup(buf);
+        if (!v) return glia__err(GLIA_ENOMEM, "glia_model_set_option: out of memory");
+        free(m->net_val[i]);
+        m->net_val[i] = v;
+        return GLIA_OK;
+    }
+    return glia__err(GLIA_EINVAL, "[net] has no key '%s'", key);
+}
 
 const char *glia_model_option(const glia_model *m, const char *key) {
     for (int i = 0; m && key && i < MAX_KEYS && net_keys[i].key; i++)

@@ -1,0 +1,120 @@
+/* evaluate.c: classification metrics from logits (cross-entropy, top-1, top-5, confusion
+ * matrix), and glia_evaluate, which runs a model over a data set. */
+#include "train/run.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void glia__metrics_add(glia__metrics *mt, const float *z, const float *labels, int64_t n, int classes) {
+    for (int64_t i = 0; i < n; i++) {
+        const float *zi = z + i * classes;
+        int y = (int)labels[i], best = 0, above = 0;
+        double mx = zi[0];
+        for (int c = 1; c < classes; c++) {
+            if (zi[c] > zi[best]) best = c;
+            if (zi[c] > mx) mx = zi[c];
+        }
+        double se = 0; /* loss = log sum_c exp(z_c) - z_y, shifted by max z */
+        for (int c = 0; c < classes; c++) {
+            se += exp((double)zi[c] - mx);
+            above += zi[c] > zi[y];
+        }
+        mt->loss += log(se) + mx - (double)zi[y];
+        mt->correct += best == y;
+        mt->top5 += above < 5;
+        mt->n++;
+        if (mt->confusion) mt->confusion[(int64_t)y * classes + best]++;
+    }
+}
+
+glia_status glia__eval_split(glia_graph *g, int x, int logits, int label, const glia_dataset *d,
+                             const int64_t *idx, int64_t n, float mean, float std, int64_t batch,
+                             glia__metrics *mt) {
+    int classes = d->classes;
+    glia_shape zs;
+    glia_status s = glia_node_shape(g, logits, &zs);
+    if (s) return s;
+    if (glia_shape_numel(&zs) != batch * classes)
+        return glia__err(GLIA_ESHAPE, "the model's output has %lld values per sample but the "
+                         "data set has %d classes", (long long)(glia_shape_numel(&zs) / batch), classes);
+    glia_graph_set_training(g, 0);
+    int64_t ids[512];
+    for (int64_t b = 0; b < n; b += batch) {
+        /* full batches always (the plan stays as compiled): a short last batch is padded with
+         * its last sample, whose extra outputs are not counted */
+        int64_t bs = n - b < batch ? n - b : batch;
+        float *xv = glia_node_value(g, x), *lv = label >= 0 ? glia_node_value(g, label) : NULL;
+        if (!xv || (label >= 0 && !lv)) return glia__err(GLIA_ESTATE, "evaluate: the graph is not compiled");
+        for (int64_t i = 0; i < batch; i += 512) {
+            int64_t k = batch - i < 512 ? batch - i : 512;
+            for (int64_t j = 0; j < k; j++) {
+                int64_t p = b + (i + j < bs ? i + j : bs - 1);
+                ids[j] = idx ? idx[p] : p;
+            }
+            int64_t per = glia_shape_numel(&d->images->shape) / d->images->shape.dim[0];
+            glia_dataset_batch(d, ids, k, mean, std, NULL, NULL, xv + i * per, lv ? lv + i : NULL);
+        }
+        if ((s = glia_graph_forward(g))) return s;
+        float lab[512];
+        const float *z = glia_node_value(g, logits);
+        for (int64_t i = 0; i < bs; i += 512) {
+            int64_t k = bs - i < 512 ? bs - i : 512;
+            for (int64_t j = 0; j < k; j++) lab[j] = d->labels->data[idx ? idx[b + i + j] : b + i + j];
+            glia__metrics_add(mt, z + i * classes, lab, k, classes);
+        }
+    }
+    return GLIA_OK;
+}
+
+void glia_eval_result_free(glia_eval_result *r) {
+    if (!r) return;
+    free(r->confusion);
+    r->confusion = NULL;
+}
+
+glia_status glia__metrics_result(const glia__metrics *mt, int classes, glia_eval_result *out) {
+    out->n = mt->n;
+    out->classes = classes;
+    double n = mt->n ? (double)mt->n : 1;
+    out->loss = mt->loss / n;
+    out->acc = (double)mt->correct / n;
+    out->top5 = (double)mt->top5 / n;
+    out->confusion = mt->confusion;
+    return GLIA_OK;
+}
+
+glia_status glia_evaluate(glia_model *m, const glia_dataset *d, const int64_t *idx, int64_t n,
+                          glia_eval_result *out) {
+    if (!m || !d || !out) return glia__err(GLIA_EINVAL, "glia_evaluate: NULL argument");
+    memset(out, 0, sizeof *out);
+    if (!idx) n = d->images->shape.dim[0];
+    glia_graph *g = glia_model_graph(m);
+    int x = glia_model_input(m);
+    glia_shape in;
+    glia_status s = glia_node_shape(g, x, &in);
+    if (s) return s;
+    if ((s = glia__check_data_fits(&in, d))) return s;
+    if ((s = glia_graph_compile(g, 0))) return s;
+    float mean = strtof(glia_model_option(m, "mean"), NULL), std = strtof(glia_model_option(m, "std"), NULL);
+    glia__metrics mt = {0};
+    mt.confusion = calloc((size_t)d->classes * (size_t)d->classes, sizeof *mt.confusion);
+    if (!mt.confusion) return glia__err(GLIA_ENOMEM, "glia_evaluate: out of memory");
+    s = glia__eval_split(g, x, glia_model_output(m), -1, d, idx, n, mean, std, in.dim[0], &mt);
+    if (s) {
+        free(mt.confusion);
+        return s;
+    }
+    return glia__metrics_result(&mt, d->classes, out);
+}
+
+glia_status glia__check_data_fits(const glia_shape *in, const glia_dataset *d) {
+    int64_t per_model = glia_shape_numel(in) / in->dim[0];
+    int64_t per_data = glia_shape_numel(&d->images->shape) / d->images->shape.dim[0];
+    if (per_model != per_data) {
+        char a[96], b[96];
+        return glia__err(GLIA_ESHAPE, "the model takes %s (batch first) but the data's images are "
+                         "%s", glia_shape_str(in, a, sizeof a),
+                         glia_shape_str(&d->images->shape, b, sizeof b));
+    }
+    return GLIA_OK;
+}

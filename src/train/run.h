@@ -1,0 +1,59 @@
+/* run.h: what the training loop (trainer.c), its checkpoints (checkpoint.c) and the metrics
+ * (evaluate.c) share. Internal. */
+#ifndef GLIA_TRAIN_RUN_H
+#define GLIA_TRAIN_RUN_H
+#include "core/internal.h"
+
+/* running sums of classification metrics */
+typedef struct glia__metrics {
+    double loss;
+    int64_t correct, top5, n;
+    int64_t *confusion;          /* optional, classes x classes */
+} glia__metrics;
+void glia__metrics_add(glia__metrics *mt, const float *logits, const float *labels, int64_t n, int classes);
+glia_status glia__metrics_result(const glia__metrics *mt, int classes, glia_eval_result *out);
+glia_status glia__eval_split(glia_graph *g, int x, int logits, int label, const glia_dataset *d,
+                             const int64_t *idx, int64_t n, float mean, float std, int64_t batch,
+                             glia__metrics *mt);
+glia_status glia__check_data_fits(const glia_shape *in, const glia_dataset *d);
+
+/* One training run's whole state: everything a checkpoint must hold to continue bit for bit. */
+typedef struct glia__run {
+    /* settings (saved in the checkpoint) */
+    char data[512], out_dir[1024];
+    uint64_t seed;
+    float val, clip_norm;
+    int64_t limit;
+    int epochs;
+    int64_t batch;
+    float mean, std;
+    glia_augment aug;
+    /* the model, the loss and the optimiser */
+    glia_model *m;
+    glia_graph *g;
+    int x, logits, label, loss;
+    glia_optim *opt;
+    glia_lr_schedule sched;
+    /* data: train_base is the training part of the split, in a fixed order; each epoch's order is
+     * a shuffle of it drawn from the state of `rng` at the epoch's start (epoch_rng) */
+    glia_dataset *own_train, *own_test;
+    const glia_dataset *train, *test;
+    int64_t *split;              /* all training-split indices: validation first, then training */
+    int64_t n_val, n_train, batches;
+    int64_t *order;              /* this epoch's order */
+    glia_rng rng, epoch_rng;
+    /* position */
+    int epoch;                   /* epochs completed */
+    int64_t next_batch;          /* within the current epoch (0 at a boundary) */
+    int64_t step;                /* optimiser steps so far */
+    double sum_loss, seconds;    /* this epoch so far */
+    int64_t correct, seen;
+    char *metrics;               /* metrics.csv so far */
+    size_t metrics_len;
+} glia__run;
+
+glia_status glia__checkpoint_save(glia__run *r);
+/* Restores the position, RNGs, optimiser state and weights of a run whose model, data and
+ * optimiser are already set up as the checkpoint's settings say. */
+glia_status glia__checkpoint_restore(glia__run *r, const char *path);
+#endif

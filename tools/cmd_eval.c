@@ -1,0 +1,79 @@
+/* cmd_eval.c: glia eval DIR - a trained model's test loss, accuracy, top-5 accuracy, per-class
+ * accuracy and confusion matrix with class names. */
+#include "cli.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cmd_eval(int argc, char **argv) {
+    if (wants_help(argc, argv)) {
+        printf("usage: glia eval DIR [--data D] [--split test|train] [--batch B]\n\n"
+               "Evaluates the model trained in DIR (model.cfg, weights.safetensors, classes.txt, as\n"
+               "glia train writes them) on a data set: loss, accuracy, top-5 accuracy, per-class\n"
+               "accuracy and the confusion matrix (rows: true class, columns: predicted).\n"
+               "  --data D    fashion-mnist, mnist or an IDX directory (default: the data set the\n"
+               "              run was trained on, from DIR/checkpoint.safetensors)\n"
+               "  --split S   test (default) or train\n"
+               "  --batch B   images per forward pass (default 256)\n");
+        return 0;
+    }
+    const char *dir = NULL, *data = NULL, *split = "test";
+    long batch = 256;
+    for (int i = 1; i < argc; i++) {
+        char *end = "";
+        if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
+        else if (!strcmp(argv[i], "--split") && i + 1 < argc) split = argv[++i];
+        else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = strtol(argv[++i], &end, 10);
+        else if (argv[i][0] != '-' && !dir) dir = argv[i];
+        else {
+            fprintf(stderr, "glia eval: unknown or incomplete option '%s' (see glia eval --help)\n", argv[i]);
+            return 2;
+        }
+        if (*end || batch < 1) {
+            fprintf(stderr, "glia eval: bad --batch '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!dir) {
+        fprintf(stderr, "glia eval: which run directory? (see glia eval --help)\n");
+        return 2;
+    }
+    run_dir r;
+    if (!run_dir_open(dir, batch, &r, "eval")) return 1;
+    if (!data) data = r.data;
+    glia_dataset *d = NULL;
+    glia_eval_result e = {0};
+    glia_status s = glia_dataset_load(data, split, &d);
+    if (!s && d->classes > r.classes)
+        s = GLIA_ESHAPE, fprintf(stderr, "glia eval: the data has %d classes, the model %d\n", d->classes, r.classes);
+    else if (!s) s = glia_evaluate(r.m, d, NULL, 0, &e);
+    if (s) {
+        if (glia_last_error()[0]) fprintf(stderr, "glia eval: %s\n", glia_last_error());
+        glia_dataset_free(d);
+        run_dir_free(&r);
+        return 1;
+    }
+    int C = e.classes;
+    printf("%s on %s (%s split, %lld images)\n", dir, data, split, (long long)e.n);
+    printf("accuracy %.2f%%  top-5 %.2f%%  loss %.4f\n\n", 100 * e.acc, 100 * e.top5, e.loss);
+    int w = 5;
+    for (int c = 0; c < C; c++) {
+        int l = (int)strlen(r.names[c]);
+        if (l > w) w = l;
+    }
+    if (w > 16) w = 16;
+    printf("%-*s %8s  confusion (rows true, columns predicted)\n%-*s %8s ", w, "class", "accuracy", w, "", "");
+    for (int c = 0; c < C; c++) printf("%6d", c);
+    printf("\n");
+    for (int t = 0; t < C; t++) {
+        int64_t row = 0;
+        for (int p = 0; p < C; p++) row += e.confusion[t * C + p];
+        printf("%-*.*s %7.2f%% ", w, w, r.names[t], row ? 100.0 * (double)e.confusion[t * C + t] / (double)row : 0.0);
+        for (int p = 0; p < C; p++) printf("%6lld", (long long)e.confusion[t * C + p]);
+        printf("   %d\n", t);
+    }
+    glia_eval_result_free(&e);
+    glia_dataset_free(d);
+    run_dir_free(&r);
+    return 0;
+}

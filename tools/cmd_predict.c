@@ -1,0 +1,121 @@
+/* cmd_predict.c: glia predict DIR IMAGE... - each image converted to the model's input (grey or
+ * RGB, resized, normalised as in training) and the five most probable classes. */
+#include "cli.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void json_str(const char *s) {
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') printf("\\%c", *s);
+        else if ((unsigned char)*s < 0x20) printf("\\u%04x", *s);
+        else putchar(*s);
+    }
+    putchar('"');
+}
+
+int cmd_predict(int argc, char **argv) {
+    if (wants_help(argc, argv)) {
+        printf("usage: glia predict DIR IMAGE... [--invert] [--top K] [--json]\n\n"
+               "Classifies each image (PNG, JPEG, PGM/PPM, BMP, ...) with the model trained in DIR:\n"
+               "converts it to the model's channels (grey or RGB), resizes it to the model's input\n"
+               "size, normalises it as in training, and prints the K most probable classes.\n"
+               "  --invert   use 1 - pixel (Fashion-MNIST and MNIST are light objects on black;\n"
+               "             photos are usually dark objects on white)\n"
+               "  --top K    how many classes to list (default 5)\n"
+               "  --json     print {\"predictions\": [{\"image\", \"probs\", \"top\": [{\"class\",\n"
+               "             \"name\", \"p\"}]}]} instead of a table\n");
+        return 0;
+    }
+    const char *dir = NULL;
+    int invert = 0, top = 5, json = 0, n_img = 0;
+    const char **imgs = calloc((size_t)argc, sizeof *imgs);
+    if (!imgs) return 1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--invert")) invert = 1;
+        else if (!strcmp(argv[i], "--json")) json = 1;
+        else if (!strcmp(argv[i], "--top") && i + 1 < argc) top = atoi(argv[++i]);
+        else if (argv[i][0] == '-') {
+            fprintf(stderr, "glia predict: unknown or incomplete option '%s' (see glia predict --help)\n", argv[i]);
+            free(imgs);
+            return 2;
+        } else if (!dir) dir = argv[i];
+        else imgs[n_img++] = argv[i];
+    }
+    if (!dir || !n_img || top < 1) {
+        fprintf(stderr, "glia predict: need DIR and at least one IMAGE, --top >= 1 (see glia predict --help)\n");
+        free(imgs);
+        return 2;
+    }
+    run_dir r;
+    if (!run_dir_open(dir, 1, &r, "predict")) { free(imgs); return 1; }
+    glia_graph *g = glia_model_graph(r.m);
+    int x = glia_model_input(r.m), out = glia_model_output(r.m), rc = 0;
+    glia_shape in;
+    glia_node_shape(g, x, &in);
+    if (in.ndim != 4 || glia_graph_compile(g, 0)) {
+        fprintf(stderr, "glia predict: the model does not take images [N, C, H, W]%s%s\n",
+                glia_last_error()[0] ? ": " : "", glia_last_error());
+        run_dir_free(&r);
+        free(imgs);
+        return 1;
+    }
+    float mean = strtof(glia_model_option(r.m, "mean"), NULL), std = strtof(glia_model_option(r.m, "std"), NULL);
+    int C = r.classes;
+    if (top > C) top = C;
+    double *p = malloc((size_t)C * sizeof *p);
+    int *order = malloc((size_t)C * sizeof *order);
+    if (json) printf("{\"predictions\": [");
+    for (int i = 0; i < n_img && p && order; i++) {
+        glia_tensor *t = NULL;
+        glia_status s = glia_image_load(imgs[i], (int)in.dim[1], (int)in.dim[2], (int)in.dim[3], &t);
+        if (s) {
+            fprintf(stderr, "glia predict: %s\n", glia_last_error());
+            rc = 1;
+            continue;
+        }
+        float *xv = glia_node_value(g, x);
+        int64_t n = glia_shape_numel(&t->shape);
+        for (int64_t k = 0; k < n; k++) xv[k] = ((invert ? 1 - t->data[k] : t->data[k]) - mean) / std;
+        glia_tensor_free(t);
+        glia_graph_set_training(g, 0);
+        if (glia_graph_forward(g)) {
+            fprintf(stderr, "glia predict: %s\n", glia_last_error());
+            rc = 1;
+            continue;
+        }
+        const float *z = glia_node_value(g, out);
+        double mx = z[0], sum = 0; /* softmax */
+        for (int c = 1; c < C; c++) if (z[c] > mx) mx = z[c];
+        for (int c = 0; c < C; c++) sum += p[c] = exp((double)z[c] - mx);
+        for (int c = 0; c < C; c++) { p[c] /= sum; order[c] = c; }
+        for (int a = 0; a < top; a++) /* partial selection sort: the top K */
+            for (int b = a + 1; b < C; b++)
+                if (p[order[b]] > p[order[a]]) { int tmp = order[a]; order[a] = order[b]; order[b] = tmp; }
+        if (json) {
+            printf("%s{\"image\": ", i ? ", " : "");
+            json_str(imgs[i]);
+            printf(", \"probs\": [");
+            for (int c = 0; c < C; c++) printf("%s%.9g", c ? ", " : "", p[c]);
+            printf("], \"top\": [");
+            for (int a = 0; a < top; a++) {
+                printf("%s{\"class\": %d, \"name\": ", a ? ", " : "", order[a]);
+                json_str(r.names[order[a]]);
+                printf(", \"p\": %.9g}", p[order[a]]);
+            }
+            printf("]}");
+        } else {
+            printf("%s\n", imgs[i]);
+            for (int a = 0; a < top; a++)
+                printf("  %6.2f%%  %d %s\n", 100 * p[order[a]], order[a], r.names[order[a]]);
+        }
+    }
+    if (json) printf("]}\n");
+    free(p);
+    free(order);
+    free(imgs);
+    run_dir_free(&r);
+    return rc;
+}

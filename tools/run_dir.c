@@ -1,0 +1,51 @@
+/* run_dir.c: opening a trained run's directory (what glia train writes): model.cfg,
+ * weights.safetensors, classes.txt, and the data set named in checkpoint.safetensors. */
+#include "cli.h"
+#include "glia.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void run_dir_free(run_dir *r) {
+    glia_model_free(r->m);
+    for (int i = 0; r->names && i < r->classes; i++) free(r->names[i]);
+    free(r->names);
+    memset(r, 0, sizeof *r);
+}
+
+int run_dir_open(const char *dir, int64_t batch, run_dir *r, const char *cmd) {
+    memset(r, 0, sizeof *r);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/model.cfg", dir);
+    glia_status s = glia_model_load(path, batch, 1, &r->m);
+    if (!s) {
+        snprintf(path, sizeof path, "%s/weights.safetensors", dir);
+        s = glia_safetensors_load(glia_model_graph(r->m), path);
+    }
+    if (s) {
+        fprintf(stderr, "glia %s: %s\n(is %s a directory written by glia train?)\n", cmd,
+                glia_last_error(), dir);
+        run_dir_free(r);
+        return 0;
+    }
+    r->classes = atoi(glia_model_option(r->m, "classes"));
+    r->names = calloc((size_t)r->classes, sizeof *r->names);
+    snprintf(path, sizeof path, "%s/classes.txt", dir);
+    FILE *f = fopen(path, "r");
+    char line[256];
+    for (int c = 0; r->names && c < r->classes; c++) {
+        if (f && fgets(line, sizeof line, f)) line[strcspn(line, "\r\n")] = 0;
+        else snprintf(line, sizeof line, "%d", c);
+        r->names[c] = strdup(line);
+    }
+    if (f) fclose(f);
+    snprintf(r->data, sizeof r->data, "fashion-mnist");
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", dir);
+    glia_st_meta meta;
+    if (!glia_safetensors_read_meta(path, &meta)) {
+        const char *d = glia_st_meta_get(&meta, "data");
+        if (d) snprintf(r->data, sizeof r->data, "%s", d);
+        glia_st_meta_free(&meta);
+    }
+    return 1;
+}
