@@ -22,7 +22,7 @@ SB       = build/san
 SLIB_OBJ = $(LIB_SRC:%.c=$(SB)/%.o)
 STEST_OBJ= $(TEST_SRC:%.c=$(SB)/%.o)
 
-.PHONY: all test test-fast test-sanitize install uninstall clean demo golden train
+.PHONY: all test test-fast test-sanitize install uninstall clean demo golden train bench
 all: $(B)/libglia.a $(B)/libglia.so $(B)/glia
 
 $(B)/%.o: %.c include/glia.h src/core/internal.h
@@ -38,6 +38,8 @@ $(B)/libglia.so: $(LIB_OBJ)
 	$(CC) -shared $(OMP) -o $@ $^ $(LIBS)
 $(B)/glia: $(TOOL_OBJ) $(B)/libglia.a
 	$(CC) $(OMP) -o $@ $(TOOL_OBJ) $(B)/libglia.a $(LIBS)
+$(B)/glia-bench: $(B)/bench/bench.o $(B)/libglia.a
+	$(CC) $(OMP) -o $@ $< $(B)/libglia.a $(LIBS)
 $(B)/run_tests: $(TEST_OBJ) $(B)/libglia.a
 	$(CC) $(OMP) -o $@ $(TEST_OBJ) $(B)/libglia.a $(LIBS)
 $(SB)/run_tests: $(STEST_OBJ) $(SLIB_OBJ)
@@ -63,6 +65,10 @@ train: $(B)/glia
 	scripts/fetch-data fashion-mnist
 	./$(B)/glia train models/lenet5.cfg --data fashion-mnist --out runs/lenet5
 
+# The speed benchmarks, side by side with PyTorch (Debian's python3-torch): a Markdown table.
+bench: $(B)/glia-bench
+	/usr/bin/python3 bench/run.py --build $(B)
+
 # Regenerates tests/golden/ from PyTorch (needs Debian's python3-torch).
 golden:
 	/usr/bin/python3 scripts/golden/gen_all.py
@@ -80,4 +86,4 @@ uninstall:
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(B)/bench/bench.d

@@ -1,0 +1,293 @@
+/* bench.c: glia's side of the benchmark suite (bench/run.py pairs it with bench/torch_bench.py).
+ *
+ *   build/glia-bench NAME [--seconds S]
+ *
+ * runs one benchmark for about S seconds after a warm-up and prints one line
+ *   RESULT <name> <value> <unit> <max RSS in KiB>
+ * Names: lenet-train, lenet-infer256, lenet-infer1, vgg-train, conv-<layer>-fwd|bwd, sgemm,
+ * fma-peak (see usage()). Data are synthetic (normal pixels, uniform labels): speed does not
+ * depend on the values. Networks come from the same model files the CLI trains (models/). */
+#include "core/omp_policy.h"
+#include "glia.h"
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static long max_rss_kib(void) {
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_maxrss; /* KiB on Linux */
+}
+
+static void result(const char *name, double value, const char *unit) {
+    printf("RESULT %s %.6g %s %ld\n", name, value, unit, max_rss_kib());
+}
+
+#define TRY(call)                                                                                  \
+    do {                                                                                           \
+        if ((call) != GLIA_OK) {                                                                   \
+            fprintf(stderr, "bench: %s\n", glia_last_error());                                     \
+            return 1;                                                                              \
+        }                                                                                          \
+    } while (0)
+
+static void fill_normal(float *p, int64_t n, glia_rng *r) {
+    for (int64_t i = 0; i < n; i++) p[i] = glia_rng_normal(r);
+}
+
+/* Runs step() until `seconds` have passed (at least 3 times) after `warm` warm-up calls;
+ * returns the seconds per call. */
+typedef int (*step_fn)(void *ctx);
+static double time_steps(step_fn step, void *ctx, int warm, double seconds) {
+    for (int i = 0; i < warm; i++)
+        if (step(ctx)) return -1;
+    int64_t n = 0;
+    double t0 = now(), t;
+    do {
+        if (step(ctx)) return -1;
+        n++;
+        t = now();
+    } while (t - t0 < seconds || n < 3);
+    return (t - t0) / (double)n;
+}
+
+/* ------------------------------------------------------------ whole networks */
+typedef struct net_ctx {
+    glia_model *m;
+    glia_graph *g;
+    glia_optim *opt;
+    int loss;
+} net_ctx;
+
+static int train_step(void *p) {
+    net_ctx *c = p;
+    if (glia_graph_forward(c->g) || glia_graph_backward(c->g, c->loss, NULL, 0) ||
+        glia_optim_step(c->opt)) {
+        fprintf(stderr, "bench: %s\n", glia_last_error());
+        return 1;
+    }
+    return 0;
+}
+
+static int infer_step(void *p) {
+    net_ctx *c = p;
+    if (glia_graph_forward(c->g)) {
+        fprintf(stderr, "bench: %s\n", glia_last_error());
+        return 1;
+    }
+    return 0;
+}
+
+/* Training (optimiser from `kind`) or inference of a model file at a batch size. */
+static int bench_net(const char *name, const char *path, int64_t batch, int train,
+                     glia_optim_kind kind, double seconds, const char *unit) {
+    net_ctx c = {0};
+    glia_rng r;
+    glia_rng_seed(&r, 7, 1);
+    TRY(glia_model_load(path, batch, 1, &c.m));
+    c.g = glia_model_graph(c.m);
+    int x = glia_model_input(c.m), logits = glia_model_output(c.m), labels;
+    glia_shape xs, ls;
+    TRY(glia_node_shape(c.g, x, &xs));
+    TRY(glia_node_shape(c.g, logits, &ls));
+    if (train) {
+        TRY(glia_input(c.g, "labels", 1, (int64_t[]){batch}, &labels));
+        TRY(glia_softmax_cross_entropy(c.g, "loss", logits, labels, &c.loss));
+        TRY(glia_graph_compile(c.g, GLIA_COMPILE_BACKWARD));
+        glia_graph_set_training(c.g, 1);
+        glia_optim_config oc = {.kind = kind, .lr = kind == GLIA_SGD ? 0.01f : 0.001f,
+                                .momentum = kind == GLIA_SGD ? 0.9f : 0.0f};
+        TRY(glia_optim_new(c.g, &oc, &c.opt));
+        float *lab = glia_node_value(c.g, labels);
+        for (int64_t i = 0; i < batch; i++) lab[i] = (float)glia_rng_below(&r, (uint32_t)ls.dim[1]);
+    } else {
+        TRY(glia_graph_compile(c.g, 0));
+        glia_graph_set_training(c.g, 0);
+    }
+    fill_normal(glia_node_value(c.g, x), glia_shape_numel(&xs), &r);
+    double s = time_steps(train ? train_step : infer_step, &c, 5, seconds);
+    glia_optim_free(c.opt);
+    glia_model_free(c.m);
+    if (s < 0) return 1;
+    if (!strcmp(unit, "us/img")) result(name, 1e6 * s / (double)batch, unit);
+    else result(name, (double)batch / s, unit);
+    return 0;
+}
+
+/* ------------------------------------------------------------ one convolution layer */
+typedef struct conv_ctx {
+    glia_graph *g;
+    int y;
+    float *seed;
+    int bwd;
+} conv_ctx;
+
+static int conv_step(void *p) {
+    conv_ctx *c = p;
+    if (c->bwd ? glia_graph_backward(c->g, c->y, c->seed, 0) : glia_graph_forward(c->g)) {
+        fprintf(stderr, "bench: %s\n", glia_last_error());
+        return 1;
+    }
+    return 0;
+}
+
+/* The conv layers of the benchmarked networks at their training batch. bwd: the gradients of
+ * the weights and bias and, except for a first layer, of the input. */
+static const struct conv_shape {
+    const char *name;
+    int n, c, h, w, o, k, pad, first;
+} conv_shapes[] = {
+    {"lenet-conv1", 64, 1, 28, 28, 6, 5, 2, 1},  {"lenet-conv2", 64, 6, 14, 14, 16, 5, 0, 0},
+    {"vgg-conv1", 64, 1, 28, 28, 32, 3, 1, 1},   {"vgg-conv2", 64, 32, 28, 28, 32, 3, 1, 0},
+    {"vgg-conv3", 64, 32, 14, 14, 64, 3, 1, 0},  {"vgg-conv4", 64, 64, 14, 14, 64, 3, 1, 0},
+};
+
+static int bench_conv(const struct conv_shape *cs, int bwd, double seconds) {
+    conv_ctx c = {0};
+    glia_rng r;
+    glia_rng_seed(&r, 7, 2);
+    int x, w, b;
+    TRY(glia_graph_new(&c.g));
+    TRY(glia_input(c.g, "x", 4, (int64_t[]){cs->n, cs->c, cs->h, cs->w}, &x));
+    TRY(glia_param(c.g, "w", 4, (int64_t[]){cs->o, cs->c, cs->k, cs->k}, &w));
+    TRY(glia_param(c.g, "b", 1, (int64_t[]){cs->o}, &b));
+    glia_conv2d_params p = {.pad_top = cs->pad, .pad_bottom = cs->pad, .pad_left = cs->pad,
+                            .pad_right = cs->pad};
+    TRY(glia_conv2d(c.g, "conv", x, w, b, &p, &c.y));
+    if (bwd && !cs->first) TRY(glia_node_requires_grad(c.g, x, 1));
+    TRY(glia_graph_compile(c.g, bwd ? GLIA_COMPILE_BACKWARD : 0));
+    glia_shape ys;
+    TRY(glia_node_shape(c.g, c.y, &ys));
+    fill_normal(glia_node_value(c.g, x), (int64_t)cs->n * cs->c * cs->h * cs->w, &r);
+    fill_normal(glia_node_value(c.g, w), (int64_t)cs->o * cs->c * cs->k * cs->k, &r);
+    TRY(glia_graph_forward(c.g));
+    c.bwd = bwd;
+    c.seed = malloc(sizeof(float) * (size_t)glia_shape_numel(&ys));
+    if (!c.seed) return 1;
+    fill_normal(c.seed, glia_shape_numel(&ys), &r);
+    double s = time_steps(conv_step, &c, 3, seconds);
+    free(c.seed);
+    glia_graph_free(c.g);
+    if (s < 0) return 1;
+    /* forward: 2 N O Ho Wo C k^2 flops; backward: the same for dW, and again for dX */
+    double flops = 2.0 * (double)glia_shape_numel(&ys) * cs->c * cs->k * cs->k;
+    if (bwd) flops *= cs->first ? 1 : 2;
+    char name[64];
+    snprintf(name, sizeof name, "conv-%s-%s", cs->name + 0, bwd ? "bwd" : "fwd");
+    result(name, flops / s * 1e-9, "GFLOP/s");
+    return 0;
+}
+
+/* ------------------------------------------------------------ the machine's figures */
+static int bench_sgemm(double seconds) {
+    const int n = 2048;
+    float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n),
+          *c = malloc(sizeof(float) * n * n);
+    if (!a || !b || !c) return 1;
+    glia_rng r;
+    glia_rng_seed(&r, 7, 3);
+    fill_normal(a, (int64_t)n * n, &r);
+    fill_normal(b, (int64_t)n * n, &r);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+    int64_t k = 0;
+    double t0 = now(), t;
+    do {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+        k++;
+        t = now();
+    } while (t - t0 < seconds || k < 3);
+    free(a);
+    free(b);
+    free(c);
+    result("sgemm-2048", 2.0 * n * n * n * (double)k / (t - t0) * 1e-9, "GFLOP/s");
+    return 0;
+}
+
+/* FMA peak: independent chains of 8-wide fused multiply-adds on every thread (12 chains hide
+ * the 4-cycle latency of two FMA pipes). */
+typedef float v8 __attribute__((vector_size(32)));
+__attribute__((target("avx2,fma"))) static float fma_chains(int64_t iters) {
+    v8 acc[12], m = {1.0000001f, 1.0000001f, 1.0000001f, 1.0000001f, 1.0000001f, 1.0000001f,
+                     1.0000001f, 1.0000001f},
+                a = {1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f};
+    for (int j = 0; j < 12; j++) acc[j] = a * (float)j;
+    for (int64_t i = 0; i < iters; i++)
+        for (int j = 0; j < 12; j++) acc[j] = acc[j] * m + a;
+    float s = 0;
+    for (int j = 0; j < 12; j++)
+        for (int e = 0; e < 8; e++) s += acc[j][e];
+    return s;
+}
+
+static int bench_fma(void) {
+    const int64_t iters = 50000000;
+    int threads = glia_get_num_threads();
+    volatile float sink = 0;
+    double t0 = now();
+#pragma omp parallel num_threads(threads) reduction(+ : sink)
+    sink += fma_chains(iters);
+    double t = now() - t0;
+    (void)sink;
+    result("fma-peak", 2.0 * 8 * 12 * (double)iters * threads / t * 1e-9, "GFLOP/s");
+    return 0;
+}
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: glia-bench NAME [--seconds S] [--threads T]\n\n"
+               "Runs one benchmark for about S seconds (default 3) after a warm-up and prints\n"
+               "  RESULT NAME VALUE UNIT MAX_RSS_KIB\n"
+               "names: lenet-train lenet-infer256 lenet-infer1 vgg-train sgemm fma-peak\n"
+               "       conv-all-fwd conv-all-bwd (every conv layer of LeNet-5 and the VGG net)\n"
+               "Run the whole suite against PyTorch with `make bench` (bench/run.py).\n");
+}
+
+int main(int argc, char **argv) {
+    glia_omp_passive_by_default(argv);
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    double seconds = 3;
+    int threads = 2;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else {
+            fprintf(stderr, "bench: unknown option '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    glia_set_num_threads(threads);
+    const char *n = argv[1];
+    if (!strcmp(n, "lenet-train"))
+        return bench_net(n, "models/lenet5.cfg", 64, 1, GLIA_SGD, seconds, "img/s");
+    if (!strcmp(n, "lenet-infer256"))
+        return bench_net(n, "models/lenet5.cfg", 256, 0, GLIA_SGD, seconds, "img/s");
+    if (!strcmp(n, "lenet-infer1"))
+        return bench_net(n, "models/lenet5.cfg", 1, 0, GLIA_SGD, seconds, "us/img");
+    if (!strcmp(n, "vgg-train"))
+        return bench_net(n, "bench/vgg-bench.cfg", 64, 1, GLIA_SGD, seconds, "img/s");
+    if (!strcmp(n, "sgemm")) return bench_sgemm(seconds);
+    if (!strcmp(n, "fma-peak")) return bench_fma();
+    if (!strcmp(n, "conv-all-fwd") || !strcmp(n, "conv-all-bwd")) {
+        for (size_t i = 0; i < sizeof conv_shapes / sizeof conv_shapes[0]; i++)
+            if (bench_conv(&conv_shapes[i], n[9] == 'b', seconds / 4)) return 1;
+        return 0;
+    }
+    fprintf(stderr, "bench: unknown benchmark '%s'\n\n", n);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,106 @@
+#!/usr/bin/python3
+"""Runs glia's benchmark suite side by side with PyTorch and prints a Markdown table.
+
+Each benchmark runs as build/glia-bench NAME (glia) and bench/torch_bench.py NAME (PyTorch),
+alternately (glia, torch, glia, torch, ...) for --rounds rounds, so that both see the same
+machine load; the table gives each figure's median, the speed-up of glia over PyTorch
+(higher is better for glia, for throughputs and latencies alike) and each side's peak memory
+(max RSS, median over rounds). PyTorch runs with its best thread setting for the kind of work
+(../shared measurements: CNNs torch.set_num_threads(2) with OPENBLAS_NUM_THREADS=1); glia with
+2 threads.
+
+Usage: /usr/bin/python3 bench/run.py [--rounds R] [--seconds S] [--only NAME,...] [--build DIR]"""
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import subprocess
+import sys
+
+BENCHES = ["lenet-train", "lenet-infer256", "lenet-infer1", "vgg-train", "conv-all-fwd",
+           "conv-all-bwd", "sgemm"]
+# PyTorch's environment per benchmark: threads for torch.set_num_threads, OpenBLAS threads.
+TORCH_THREADS = {"default": (2, "1")}
+
+
+def run(cmd, env):
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"bench/run.py: {' '.join(cmd)} failed ({p.returncode}):\n{p.stderr}")
+    out = {}
+    for line in p.stdout.splitlines():
+        f = line.split()
+        if len(f) == 5 and f[0] == "RESULT":
+            out[f[1]] = (float(f[2]), f[3], int(f[4]))
+    return out
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=3)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--build", default="build")
+    a = ap.parse_args(argv)
+    names = [n for n in a.only.split(",") if n] or BENCHES
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(here)
+    glia_env = dict(os.environ)
+    results = {}  # name -> {"glia": [...], "torch": [...]}
+    extra = []    # figures only glia measures (the FMA peak)
+    for n in names:
+        t_threads, ob = TORCH_THREADS.get(n, TORCH_THREADS["default"])
+        # PyTorch's OpenMP gets the wait policy glia runs with (passive unless set), so that
+        # neither side's idle threads spin while the other's work shares the cores.
+        torch_env = dict(os.environ, OPENBLAS_NUM_THREADS=ob, OMP_NUM_THREADS=str(t_threads),
+                         OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "passive"))
+        for r in range(a.rounds):
+            g = run([os.path.join(root, a.build, "glia-bench"), n, "--seconds", str(a.seconds)],
+                    glia_env)
+            t = run(["/usr/bin/python3", os.path.join(here, "torch_bench.py"), n, "--seconds",
+                     str(a.seconds), "--threads", str(t_threads)], torch_env)
+            for k, v in g.items():
+                results.setdefault(k, {"glia": [], "torch": []})["glia"].append(v)
+            for k, v in t.items():
+                results.setdefault(k, {"glia": [], "torch": []})["torch"].append(v)
+            print(f"  {n} round {r + 1}/{a.rounds} done", file=sys.stderr, flush=True)
+    peak = run([os.path.join(root, a.build, "glia-bench"), "fma-peak"], glia_env)
+    for k, v in peak.items():
+        extra.append((k, v))
+
+    date = datetime.date.today().isoformat()
+    print(f"Benchmarks on {cpu_name()}, {os.cpu_count()} cores, {date}; medians of {a.rounds} "
+          f"alternating rounds of about {a.seconds:g} s each.\n")
+    print("| benchmark | unit | glia | PyTorch | glia speed-up | glia max RSS | PyTorch max RSS |")
+    print("|---|---|---|---|---|---|---|")
+    for k, v in results.items():
+        if not v["glia"] or not v["torch"]:
+            continue
+        gv = statistics.median(x[0] for x in v["glia"])
+        tv = statistics.median(x[0] for x in v["torch"])
+        unit = v["glia"][0][1]
+        lower_better = unit.startswith("us")
+        speed = (tv / gv) if lower_better else (gv / tv)
+        gm = statistics.median(x[2] for x in v["glia"]) / 1024
+        tm = statistics.median(x[2] for x in v["torch"]) / 1024
+        print(f"| {k} | {unit} | {gv:,.1f} | {tv:,.1f} | {speed:.2f}x | {gm:,.0f} MiB | "
+              f"{tm:,.0f} MiB |")
+    for k, v in extra:
+        print(f"| {k} | {v[1]} | {v[0]:,.1f} | | | | |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

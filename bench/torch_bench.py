@@ -1,0 +1,132 @@
+#!/usr/bin/python3
+"""PyTorch's side of the benchmark suite: the same benchmarks as build/glia-bench (bench/bench.c),
+with the same shapes, synthetic data, optimiser and batch size, written as a PyTorch user would
+(nn.Sequential, torch.optim). Prints one line per figure:
+    RESULT <name> <value> <unit> <max RSS in KiB>
+Usage: /usr/bin/python3 bench/torch_bench.py NAME [--seconds S] [--threads T]
+Threads: torch.set_num_threads(T) (default 2); OPENBLAS_NUM_THREADS is the caller's (run.py)."""
+import argparse
+import resource
+import sys
+import time
+
+import torch
+import torch.nn as nn
+
+
+def result(name, value, unit):
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"RESULT {name} {value:.6g} {unit} {rss}", flush=True)
+
+
+def time_steps(step, warm, seconds):
+    for _ in range(warm):
+        step()
+    n, t0 = 0, time.perf_counter()
+    while True:
+        step()
+        n += 1
+        t = time.perf_counter()
+        if t - t0 >= seconds and n >= 3:
+            return (t - t0) / n
+
+
+def lenet():
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+
+
+def vgg():
+    def block(i, o):
+        return [nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU()]
+    return nn.Sequential(
+        *block(1, 32), *block(32, 32), nn.MaxPool2d(2), *block(32, 64), *block(64, 64),
+        nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64 * 7 * 7, 256), nn.ReLU(), nn.Linear(256, 10))
+
+
+def bench_net(name, net, batch, train, seconds, unit):
+    torch.manual_seed(7)
+    x = torch.randn(batch, 1, 28, 28)
+    if train:
+        y = torch.randint(0, 10, (batch,))
+        opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+        loss_fn = nn.CrossEntropyLoss()
+        net.train()
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            loss_fn(net(x), y).backward()
+            opt.step()
+    else:
+        net.eval()
+
+        def step():
+            with torch.inference_mode():
+                net(x)
+    s = time_steps(step, 5, seconds)
+    result(name, 1e6 * s / batch if unit == "us/img" else batch / s, unit)
+
+
+CONV_SHAPES = [  # name, n, c, h, w, o, k, pad, first
+    ("lenet-conv1", 64, 1, 28, 28, 6, 5, 2, True), ("lenet-conv2", 64, 6, 14, 14, 16, 5, 0, False),
+    ("vgg-conv1", 64, 1, 28, 28, 32, 3, 1, True), ("vgg-conv2", 64, 32, 28, 28, 32, 3, 1, False),
+    ("vgg-conv3", 64, 32, 14, 14, 64, 3, 1, False), ("vgg-conv4", 64, 64, 14, 14, 64, 3, 1, False)]
+
+
+def bench_conv(shape, bwd, seconds):
+    name, n, c, h, w, o, k, pad, first = shape
+    torch.manual_seed(7)
+    conv = nn.Conv2d(c, o, k, padding=pad)
+    x = torch.randn(n, c, h, w, requires_grad=bwd and not first)
+    if bwd:
+        y = conv(x)
+        seed = torch.randn_like(y)
+
+        def step():
+            conv.zero_grad(set_to_none=True)
+            y.backward(seed, retain_graph=True)
+    else:
+        def step():
+            with torch.no_grad():
+                conv(x)
+    s = time_steps(step, 3, seconds)
+    ho, wo = h + 2 * pad - k + 1, w + 2 * pad - k + 1
+    flops = 2.0 * n * o * ho * wo * c * k * k
+    if bwd:
+        flops *= 1 if first else 2
+    result(f"conv-{name}-{'bwd' if bwd else 'fwd'}", flops / s * 1e-9, "GFLOP/s")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("name")
+    ap.add_argument("--seconds", type=float, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    n = a.name
+    if n == "lenet-train":
+        bench_net(n, lenet(), 64, True, a.seconds, "img/s")
+    elif n == "lenet-infer256":
+        bench_net(n, lenet(), 256, False, a.seconds, "img/s")
+    elif n == "lenet-infer1":
+        bench_net(n, lenet(), 1, False, a.seconds, "us/img")
+    elif n == "vgg-train":
+        bench_net(n, vgg(), 64, True, a.seconds, "img/s")
+    elif n in ("conv-all-fwd", "conv-all-bwd"):
+        for s in CONV_SHAPES:
+            bench_conv(s, n.endswith("bwd"), a.seconds / 4)
+    elif n == "sgemm":
+        a_, b_ = torch.randn(2048, 2048), torch.randn(2048, 2048)
+        s = time_steps(lambda: torch.mm(a_, b_), 1, a.seconds)
+        result("sgemm-2048", 2.0 * 2048 ** 3 / s * 1e-9, "GFLOP/s")
+    else:
+        print(f"torch_bench: unknown benchmark '{n}'", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
