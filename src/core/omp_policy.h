@@ -19,7 +19,12 @@ static inline void glia_omp_passive_by_default(char **argv) {
     if (getenv("OMP_WAIT_POLICY")) return;
     if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
 #ifdef __linux__
-    execv("/proc/self/exe", argv); /* returns only on failure: then run on as we are */
+    /* the file itself rather than /proc/self/exe, so that ps and top still say "glia" */
+    char path[4096];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+    if (n <= 0) return;
+    path[n] = '\0';
+    execv(path, argv); /* returns only on failure: then run on as we are */
 #else
     (void)argv;
 #endif
