@@ -565,6 +565,138 @@ glia_status glia_train(glia_model *m, const glia_train_options *o, glia_train_re
 glia_status glia_train_resume(const char *dir, int epochs, const glia_train_options *o,
                               glia_model **model, glia_train_result *out);
 
+/* ---------------------------------------------------------------- seeing inside a network (src/viz)
+ * Pictures of what a trained classifier computes. Images here are pixels [C, H, W] in [0, 1] at
+ * the model's input size; the functions feed the network (pixel - mean) / std with the model's
+ * [net] mean and std, and return gradients and results in pixel units. They use sample 0 of the
+ * model's batch, run in inference mode, and need gradients with respect to the input and to
+ * feature maps: the first call freezes every parameter (so no parameter gradient is computed),
+ * makes the input require a gradient and retains the layers it reads; the model stays usable for
+ * inference. Layers are named as in the model file (glia summary lists them).
+ *
+ * A layer by name (NULL or "": the last layer whose output is a feature map [N, C, H, W] larger
+ * than 1 x 1). */
+glia_status glia_viz_layer(const glia_model *m, const char *name, glia_layer_info *out);
+/* Softmax probabilities[classes] of one image (and its predicted class in *pred, may be NULL). */
+glia_status glia_viz_predict(glia_model *m, const float *image, float *probs, int *pred);
+/* The output of `layer` for one image, copied into out (numel of the layer's shape / batch). */
+glia_status glia_viz_activations(glia_model *m, const float *image, const char *layer, float *out);
+
+/* Heat maps: which pixels or regions make the network say class c. S_c is the class score
+ * (the logit, before softmax); f_k the k-th map of a feature layer.
+ *   saliency   |dS_c/dx| per pixel, the maximum over colour channels (Simonyan et al. 2014)
+ *   cam        M(x,y) = sum_k w_ck f_k(x,y) for a network ending in global average pooling +
+ *              dense (the dense layer's weights w, Zhou et al. 2016); the layer is the one the
+ *              pooling reads
+ *   gradcam    alpha_k = sum_{x,y} dS_c/df_k(x,y),  M = ReLU(sum_k alpha_k f_k) (Selvaraju et
+ *              al.; the sum, not the mean, of the gradients: the same map up to a factor)
+ *   gradcam++  w_k = sum_{x,y} a_kxy ReLU(dS_c/df_k(x,y)) with
+ *              a_kxy = g^2 / (2 g^2 + sum_{a,b} f_k(a,b) g^3), g = dS_c/df_k(x,y) (0/0 -> 0),
+ *              M = ReLU(sum_k w_k f_k) (Chattopadhyay et al. 2018, with the exponential score)
+ * The map has the layer's spatial size (the image's for saliency). */
+typedef enum glia_map_kind {
+    GLIA_MAP_SALIENCY, GLIA_MAP_CAM, GLIA_MAP_GRADCAM, GLIA_MAP_GRADCAM_PP
+} glia_map_kind;
+typedef struct glia_heatmap {
+    int h, w;
+    float *map;            /* h * w values; free with glia_heatmap_free */
+    int cls;               /* the class explained */
+    float prob;            /* its probability */
+    int pred;              /* the predicted class and its probability */
+    float pred_prob;
+} glia_heatmap;
+/* cls < 0: the predicted class. layer: the feature layer for Grad-CAM(++) (NULL: the last one);
+ * ignored by saliency and CAM. */
+glia_status glia_explain(glia_model *m, const float *image, glia_map_kind kind, const char *layer,
+                         int cls, glia_heatmap *out);
+void glia_heatmap_free(glia_heatmap *h);
+
+/* Gradient ascent on the input image (activation maximisation, feature inversion, Deep Dream).
+ * Each step: shift the image by a random (dx, dy) in [-jitter, jitter] (zeros enter), compute
+ * the objective's gradient g in pixel units, shift it back, scale it to a mean |g| of 1, and
+ * move x += lr (g - l1 sign(x) - tv dTV/dx), then x *= 1 - l2, clamp to [0, 1], and every
+ * blur_every steps blur with a Gaussian of std blur pixels. The regularisers are those of the
+ * course's y_k - lambda sum|x_ij| (l1) and the total variation
+ * TV(x) = sum sqrt((x[i+1,j] - x[i,j])^2 + (x[i,j+1] - x[i,j])^2 + 1e-8) (tv); as g is
+ * normalised, their weights are relative to the objective's mean gradient and need no rescaling
+ * from one layer or model to another. Zero fields take the defaults in brackets. */
+typedef struct glia_ascent_options {
+    int steps;             /* [200] */
+    float lr;              /* [0.01] */
+    float l1, l2, tv;      /* weights of the regularisers [0] */
+    int jitter;            /* pixels [0] */
+    float blur;            /* Gaussian std in pixels [0: none] */
+    int blur_every;        /* [4] */
+    uint64_t seed;         /* for the jitter [1] */
+} glia_ascent_options;
+/* x* = argmax_x a(x) - l1 sum|x| - tv TV(x): a is unit k of `layer`: the mean of channel k
+ * of a feature map, or element k of a vector layer (the last layer: class k's score). image
+ * holds the start (e.g. grey 0.5 or small noise) and receives the result; *value (may be NULL)
+ * the unit's final activation. */
+glia_status glia_maximize(glia_model *m, const char *layer, int unit,
+                          const glia_ascent_options *o, float *image, float *value);
+/* Feature inversion (Mahendran & Vedaldi 2015): x minimising ||phi(x) - phi(x0)||^2 / ||phi(x0)||^2
+ * + tv TV(x) + l1 sum|x|, phi the output of `layer`; image holds the start and receives x;
+ * *rel_err (may be NULL) the final ||phi(x) - phi(x0)|| / ||phi(x0)||. */
+glia_status glia_invert(glia_model *m, const char *layer, const float *target,
+                        const glia_ascent_options *o, float *image, float *rel_err);
+/* Deep Dream: ascent on ||phi(x)||^2 / 2 over `octaves` scales, coarse to fine. At octave
+ * k = octaves-1 .. 0 the step follows the gradient averaged down to 1/scale^k of the image's
+ * size and brought back up, so the coarse octaves change large structures and the last one
+ * fine detail (the classic algorithm's octaves for networks with a fixed input size);
+ * o->steps steps per octave. image: the start, receives the dream. */
+glia_status glia_dream(glia_model *m, const char *layer, int octaves, float scale,
+                       const glia_ascent_options *o, float *image);
+/* Total variation of a [C, H, W] image (as above), adding its gradient times `weight` into grad
+ * (may be NULL). */
+double glia_tv(const float *x, int channels, int h, int w, float weight, float *grad);
+/* Separable Gaussian blur of each channel in place, std sigma pixels (radius ceil(3 sigma),
+ * edges clamped). */
+glia_status glia_blur(float *x, int channels, int h, int w, float sigma);
+/* Bilinear resize of planes [C, h, w] -> [C, oh, ow], pixel centres aligned. */
+void glia_resize_bilinear(const float *src, int channels, int h, int w, float *dst, int oh, int ow);
+
+/* Adversarial examples. Iterative (Szegedy et al. 2014): minimise
+ * CE(x + r, target) + c ||r||_2 over r with x + r in [0, 1] (projected gradient steps of L2
+ * length lr, r -= lr d / ||d||, d = dCE/dr + c r / ||r||, stopping as soon as the target is the prediction; if it is not after `steps` steps, c is
+ * halved and the search goes on, up to 4 times: the box-constrained search for the smallest c).
+ * FGSM (Goodfellow et al. 2015): x + eps sign(grad_x CE(x, label)) (untargeted, target < 0) or
+ * x - eps sign(grad_x CE(x, target)) (targeted), clamped to [0, 1]. */
+typedef struct glia_attack_options {
+    int target;            /* class to reach; < 0: any class other than the label (FGSM only) */
+    int fgsm;
+    float eps;             /* FGSM step */
+    float c;               /* penalty [0.01] */
+    float lr;              /* L2 length of a step [0.1] */
+    int steps;             /* per value of c [100] */
+} glia_attack_options;
+typedef struct glia_attack_result {
+    int success;           /* targeted: the prediction is the target; untargeted: not the label */
+    int pred, adv_pred;    /* predictions before and after */
+    float prob, adv_prob;  /* their probabilities */
+    float l2, linf;        /* size of r = adversarial - image, in pixel units */
+    int steps;             /* gradient steps taken */
+} glia_attack_result;
+glia_status glia_attack(glia_model *m, const float *image, int label, const glia_attack_options *o,
+                        float *adversarial, glia_attack_result *out);
+
+/* Pictures: a grid of captioned tiles in a PNG. Each tile is an image [channels, h, w]
+ * (1: grey, 3: RGB) drawn zoom times magnified with vmin -> black and vmax -> white (vmin ==
+ * vmax: the tile's own minimum and maximum), optionally with a heat map (any size, resized
+ * bilinearly to the tile) blended over it in viridis with opacity 0.5, 0 -> dark and the map's
+ * maximum -> yellow. Captions (may hold '\n') go under the tiles, the title above the grid.
+ * Cells are as large as the largest tile, `cols` per row (0: as close to square as possible). */
+typedef struct glia_tile {
+    const float *image;
+    int channels, h, w;
+    float vmin, vmax;
+    const float *heat;     /* NULL: none */
+    int heat_h, heat_w;
+    const char *caption;   /* NULL: none */
+} glia_tile;
+glia_status glia_tiles_save_png(const char *path, const char *title, const glia_tile *tiles,
+                                int n, int cols, int zoom, int *width, int *height);
+
 /* ---------------------------------------------------------------- op catalogue */
 typedef struct glia_op_info {
     const char *name, *summary, *inputs, *outputs;

@@ -15,7 +15,7 @@ expect help 0 "usage: glia COMMAND" -- "$GLIA" --help
 expect no-args 2 "usage" -- "$GLIA"
 expect unknown 2 "unknown command 'frobnicate'" -- "$GLIA" frobnicate
 expect version 0 "glia 0\." -- "$GLIA" version
-for c in version ops demo summary train eval predict; do expect "$c --help" 0 "usage: glia $c" -- "$GLIA" "$c" --help; done
+for c in version ops demo summary train eval predict filters features maximize cam gradcam saliency fool invert dream; do expect "$c --help" 0 "usage: glia $c" -- "$GLIA" "$c" --help; done
 expect ops-bad-option 2 "unknown option" -- "$GLIA" ops --bogus
 expect demo-bad-steps 2 "bad --steps" -- "$GLIA" demo --steps x
 # glia ops lists every op the issue asks for
@@ -62,6 +62,44 @@ if [ -r /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
   expect predict-json 0 '{"class": 9, "name": "Ankle boot"' -- "$GLIA" predict "$run/a" "$run/boot.pgm" --json
   printf 'not an image' > "$run/bad.png"
   expect predict-bad-image 1 "bad.png" -- "$GLIA" predict "$run/a" "$run/bad.png"
+  # seeing inside: every picture command on the short LeNet-5 run (and a GAP model for CAM)
+  # writes a PNG whose IHDR size is the one it reports, and that glia_image_load decodes
+  png_ok() { # png_ok NAME FILE OUTPUT
+    wh=$(printf '%s\n' "$3" | sed -n 's/^wrote .* (\([0-9]*\) x \([0-9]*\))$/\1 \2/p' | tail -n 1)
+    hdr=$(od -An -tu1 -j16 -N8 "$2" 2>/dev/null | awk '{print $3*256+$4, $7*256+$8}')
+    if [ -n "$wh" ] && [ "$wh" = "$hdr" ] && "$GLIA" predict "$run/a" "$2" >/dev/null 2>&1; then ok; else bad "$1: '$2' is not a valid PNG of size '$wh' (header '$hdr'): $3"; fi
+  }
+  viz() { # viz NAME FILE -- glia args...
+    name=$1 file=$2; shift 3
+    out=$("$GLIA" "$@" --out "$file" 2>&1); rc=$?
+    if [ $rc -ne 0 ]; then bad "$name: exit $rc: $out"; return; fi
+    png_ok "$name" "$file" "$out"
+  }
+  viz filters "$run/f.png" -- filters "$run/a"
+  viz filters-conv2 "$run/f2.png" -- filters "$run/a" --layer conv2
+  viz features "$run/feat.png" -- features "$run/a" "$run/boot.pgm"
+  viz maximize "$run/max.png" -- maximize "$run/a" --steps 20
+  viz maximize-unit "$run/max1.png" -- maximize "$run/a" --layer conv2 --unit 3 --steps 20
+  viz gradcam "$run/gc.png" -- gradcam "$run/a" "$run/boot.pgm" test:1
+  viz gradcam-pp "$run/gcpp.png" -- gradcam "$run/a" test:2 --plus --layer conv1 --class 3
+  viz saliency "$run/sal.png" -- saliency "$run/a" test:0
+  viz fool "$run/fool.png" -- fool "$run/a" test:0 --target 3
+  viz fool-fgsm "$run/fgsm.png" -- fool "$run/a" test:0 --fgsm --eps 0.05
+  viz invert "$run/inv.png" -- invert "$run/a" test:0 --layer conv2 --steps 30
+  viz dream "$run/dream.png" -- dream "$run/a" test:0 --layer conv2 --steps 5
+  expect cam-not-gap 1 "CAM needs a network that ends in global average pooling" -- "$GLIA" cam "$run/a" test:0 --out "$run/x.png"
+  expect filters-not-conv 1 "fc1' is a dense layer, not conv" -- "$GLIA" filters "$run/a" --layer fc1
+  expect maximize-bad-unit 1 "has 10 units" -- "$GLIA" maximize "$run/a" --unit 10
+  expect gradcam-bad-layer 1 "no layer 'nope'" -- "$GLIA" gradcam "$run/a" test:0 --layer nope
+  expect fool-no-target 2 "need DIR IMAGE --target" -- "$GLIA" fool "$run/a" test:0
+  expect saliency-bad-image 1 "bad.png" -- "$GLIA" saliency "$run/a" "$run/bad.png"
+  # the targeted attack (to each image's label + 1) reaches its target on >= 95% of 100 test images
+  out=$("$GLIA" fool "$run/a" --eval 100 2>&1)
+  rate=$(printf '%s\n' "$out" | sed -n 's/.*fooling rate \([0-9.]*\)%.*/\1/p')
+  if [ -n "$rate" ] && awk "BEGIN{exit !($rate >= 95)}"; then ok; else bad "targeted attack: fooling rate '$rate' < 95%: $out"; fi
+  # CAM on a GAP network (models/gap-cnn.cfg, 1 short epoch)
+  "$GLIA" train models/gap-cnn.cfg --epochs 1 --limit 1280 --out "$run/gap" > "$run/gap.log" 2>&1 || bad "train gap-cnn: $(cat "$run/gap.log")"
+  viz cam "$run/cam.png" -- cam "$run/gap" test:0 test:1 test:2 test:3
   # SIGINT during the second of two epochs, then --resume: same test accuracy as run a + 1 epoch
   "$GLIA" train models/lenet5.cfg --epochs 2 --limit 6400 --out "$run/b" > "$run/b.log" 2>&1; rc1=$?
   "$GLIA" train models/lenet5.cfg --epochs 2 --limit 6400 --out "$run/c" > "$run/c.log" 2>&1 &

@@ -8,6 +8,15 @@ int cmd_summary(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
+int cmd_filters(int argc, char **argv);
+int cmd_features(int argc, char **argv);
+int cmd_maximize(int argc, char **argv);
+int cmd_cam(int argc, char **argv);
+int cmd_gradcam(int argc, char **argv);
+int cmd_saliency(int argc, char **argv);
+int cmd_fool(int argc, char **argv);
+int cmd_invert(int argc, char **argv);
+int cmd_dream(int argc, char **argv);
 /* A trained run's directory, opened (run_dir.c): the model with its weights, class names, and
  * the data set it was trained on (from the checkpoint; fashion-mnist if unknown). */
 #include "glia.h"

@@ -15,6 +15,15 @@ static const struct {
     {"train", "train a model on images (Fashion-MNIST, MNIST digits, IDX files)", cmd_train},
     {"eval", "a trained model's test accuracy, top-5 and confusion matrix", cmd_eval},
     {"predict", "classify image files with a trained model (top-5 classes)", cmd_predict},
+    {"filters", "a conv layer's filters as a grid of images (PNG)", cmd_filters},
+    {"features", "a layer's feature maps for an image (PNG)", cmd_features},
+    {"maximize", "images that maximise a unit or class score (PNG)", cmd_maximize},
+    {"cam", "class activation map over an image (PNG)", cmd_cam},
+    {"gradcam", "Grad-CAM / Grad-CAM++ heat map over an image (PNG)", cmd_gradcam},
+    {"saliency", "saliency map |dS/dx| of an image (PNG)", cmd_saliency},
+    {"fool", "adversarial examples, fooling rate (PNG)", cmd_fool},
+    {"invert", "reconstruct an image from a layer's features (PNG)", cmd_invert},
+    {"dream", "Deep Dream: amplify what a layer sees (PNG)", cmd_dream},
     {"summary", "a model's layers, output shapes, parameters and multiply-adds", cmd_summary},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])

@@ -1,0 +1,150 @@
+/* probe.c: feeding one image to a trained model and asking the graph for gradients with respect
+ * to the image or a feature map (src/viz never differentiates anything itself). */
+#include "viz/probe.h"
+#include "core/internal.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+glia_status glia_viz_layer(const glia_model *m, const char *name, glia_layer_info *out) {
+    if (!m || !out) return glia__err(GLIA_EINVAL, "glia_viz_layer: NULL argument");
+    int n = glia_model_num_layers(m), found = -1;
+    for (int i = 0; i < n; i++) {
+        glia_layer_info li;
+        glia_status s = glia_model_layer(m, i, &li);
+        if (s) return s;
+        if (name && name[0] ? !strcmp(li.name, name) : li.shape.ndim == 4 && li.shape.dim[2] * li.shape.dim[3] > 1) {
+            found = i;
+            *out = li;
+            if (name && name[0]) break;
+        }
+    }
+    if (found >= 0) return GLIA_OK;
+    if (name && name[0]) {
+        char list[512] = "";
+        for (int i = 0; i < n; i++) {
+            glia_layer_info li;
+            if (glia_model_layer(m, i, &li)) break;
+            size_t l = strlen(list);
+            snprintf(list + l, sizeof list - l, "%s%s", i ? ", " : "", li.name);
+        }
+        return glia__err(GLIA_EINVAL, "the model has no layer '%s' (layers: %s)", name, list);
+    }
+    return glia__err(GLIA_EINVAL, "the model has no layer with a feature map [N, C, H, W] larger than 1 x 1");
+}
+
+glia_status viz_layer_node(const glia_model *m, const char *layer, int *node, glia_shape *shape) {
+    glia_layer_info li;
+    glia_status s = glia_viz_layer(m, layer, &li);
+    if (s) return s;
+    *node = li.output;
+    if (shape) *shape = li.shape;
+    return GLIA_OK;
+}
+
+glia_status viz_probe_open(glia_model *m, int node, viz_probe *p) {
+    if (!m || !p) return glia__err(GLIA_EINVAL, "viz: NULL model");
+    memset(p, 0, sizeof *p);
+    p->m = m;
+    p->g = glia_model_graph(m);
+    p->x = glia_model_input(m);
+    p->out = glia_model_output(m);
+    glia_shape in, out;
+    glia_node_shape(p->g, p->x, &in);
+    glia_node_shape(p->g, p->out, &out);
+    if (in.ndim != 4 || out.ndim != 2)
+        return glia__err(GLIA_ESHAPE, "viz: the model must take images [N, C, H, W] and output "
+                         "class scores [N, classes]");
+    p->batch = in.dim[0];
+    p->c = (int)in.dim[1];
+    p->h = (int)in.dim[2];
+    p->w = (int)in.dim[3];
+    p->numel = (int64_t)p->c * p->h * p->w;
+    p->classes = (int)out.dim[1];
+    const char *mean = glia_model_option(m, "mean"), *std = glia_model_option(m, "std");
+    p->mean = mean ? strtof(mean, NULL) : 0.0f;
+    p->std = std ? strtof(std, NULL) : 1.0f;
+    if (!(p->std > 0)) p->std = 1.0f;
+    /* no parameter gradients: only d/d(input) and d/d(feature maps) are wanted */
+    for (int i = 0; i < glia_graph_num_nodes(p->g); i++)
+        if (!strcmp(glia_node_op(p->g, i), "param") && glia_node_trainable(p->g, i))
+            glia_node_set_trainable(p->g, i, 0);
+    glia_status s = glia_node_requires_grad(p->g, p->x, 1);
+    if (!s && node >= 0) s = glia_node_retain(p->g, node);
+    glia_graph_set_training(p->g, 0);
+    return s;
+}
+
+glia_status viz_probe_forward(viz_probe *p, const float *pixels) {
+    glia_graph *g = p->g;
+    if (!g->compiled || !(g->compile_flags & GLIA_COMPILE_BACKWARD)) {
+        glia_status s = glia_graph_compile(g, GLIA_COMPILE_BACKWARD);
+        if (s) return s;
+    }
+    float *x = glia_node_value(g, p->x);
+    if (!x) return GLIA_ESTATE;
+    memset(x, 0, (size_t)(p->numel * p->batch) * sizeof *x);
+    for (int64_t i = 0; i < p->numel; i++) x[i] = (pixels[i] - p->mean) / p->std;
+    return glia_graph_forward(g);
+}
+
+const float *viz_probe_value(viz_probe *p, int node, int64_t *per_sample) {
+    glia_shape s;
+    glia_node_shape(p->g, node, &s);
+    if (per_sample) *per_sample = glia_shape_numel(&s) / s.dim[0];
+    return glia_node_value(p->g, node);
+}
+
+glia_status viz_probe_backward(viz_probe *p, int node, const float *seed, float *grad_pixels) {
+    glia_shape s;
+    glia_status st = glia_node_shape(p->g, node, &s);
+    if (st) return st;
+    int64_t n = glia_shape_numel(&s), per = n / s.dim[0];
+    float *full = calloc((size_t)n, sizeof *full);
+    if (!full) return glia__err(GLIA_ENOMEM, "viz: out of memory for a seed of %lld floats", (long long)n);
+    memcpy(full, seed, (size_t)per * sizeof *full);
+    st = glia_graph_backward(p->g, node, full, 0);
+    free(full);
+    if (st || !grad_pixels) return st;
+    const float *gx = glia_node_grad(p->g, p->x);
+    if (!gx) return GLIA_ESTATE;
+    /* x = (pixel - mean) / std, so dL/dpixel = dL/dx / std */
+    for (int64_t i = 0; i < p->numel; i++) grad_pixels[i] = gx[i] / p->std;
+    return GLIA_OK;
+}
+
+int viz_probe_softmax(viz_probe *p, float *probs) {
+    const float *z = glia_node_value(p->g, p->out);
+    int best = 0;
+    double mx = z[0], sum = 0;
+    for (int c = 1; c < p->classes; c++)
+        if (z[c] > mx) mx = z[c], best = c;
+    for (int c = 0; c < p->classes; c++) sum += probs[c] = (float)exp((double)z[c] - mx);
+    for (int c = 0; c < p->classes; c++) probs[c] = (float)(probs[c] / sum);
+    return best;
+}
+
+glia_status glia_viz_predict(glia_model *m, const float *image, float *probs, int *pred) {
+    viz_probe p;
+    glia_status s = viz_probe_open(m, -1, &p);
+    if (!s) s = viz_probe_forward(&p, image);
+    if (s) return s;
+    int c = viz_probe_softmax(&p, probs);
+    if (pred) *pred = c;
+    return GLIA_OK;
+}
+
+glia_status glia_viz_activations(glia_model *m, const float *image, const char *layer, float *out) {
+    int node;
+    glia_status s = viz_layer_node(m, layer, &node, NULL);
+    viz_probe p;
+    if (!s) s = viz_probe_open(m, node, &p);
+    if (!s) s = viz_probe_forward(&p, image);
+    if (s) return s;
+    int64_t per;
+    const float *v = viz_probe_value(&p, node, &per);
+    if (!v) return GLIA_ESTATE;
+    memcpy(out, v, (size_t)per * sizeof *out);
+    return GLIA_OK;
+}

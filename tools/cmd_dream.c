@@ -1,0 +1,61 @@
+/* cmd_dream.c: glia dream DIR IMAGE --layer L - Deep Dream: gradient ascent on ||phi(x)||^2 / 2
+ * at several scales (octaves). */
+#include "viz_common.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cmd_dream(int argc, char **argv) {
+    if (wants_help(argc, argv)) {
+        printf("usage: glia dream DIR IMAGE [--layer L] [options]\n\n"
+               "Deep Dream: amplifies what a layer sees in IMAGE by gradient ascent on ||phi(x)||^2 / 2,\n"
+               "phi the layer's output, over several octaves, coarse to fine: at octave k the step\n"
+               "follows the gradient averaged down to 1/scale^k of the image and brought back up,\n"
+               "so coarse octaves paint large strokes and the last one fine detail.\n"
+               "IMAGE is a file or test:K (the K-th image of the run's test split).\n"
+               "  --layer L     the layer (default: the last feature map larger than 1 x 1)\n"
+               "  --octaves N   octaves (default 3)\n"
+               "  --scale S     size ratio between octaves (default 1.5)\n"
+               "  --steps N     steps per octave (default 20)\n"
+               "  --lr X        step per pixel (default 0.01)\n"
+               "  --jitter N    random shift of up to N pixels per step (default 1)\n"
+               "  --out FILE    the PNG to write (default dream.png)\n"
+               "  --invert      use 1 - pixel\n");
+        return 0;
+    }
+    const char *layer = NULL, *out = "dream.png", *pos[2];
+    int npos, invert = 0, octaves = 3, label, c, h, w, W, H, rc = 0;
+    float scale = 1.5f;
+    glia_ascent_options o = {20, 0.01f, 0, 0, 0, 1, 0, 4, 1};
+    viz_opt opts[] = {{"--layer", 's', &layer}, {"--octaves", 'i', &octaves}, {"--scale", 'f', &scale},
+                      {"--steps", 'i', &o.steps}, {"--lr", 'f', &o.lr},       {"--jitter", 'i', &o.jitter},
+                      {"--out", 's', &out},       {"--invert", 'b', &invert}, {NULL, 0, NULL}};
+    if (!viz_parse(argc, argv, opts, pos, 2, &npos, "dream")) return 2;
+    if (npos != 2) {
+        fprintf(stderr, "glia dream: need DIR and IMAGE (see glia dream --help)\n");
+        return 2;
+    }
+    run_dir r;
+    if (!viz_open(pos[0], &r, "dream")) return 1;
+    glia_layer_info li;
+    float *px = viz_image(&r, pos[1], invert, &label, "dream");
+    viz_input_shape(&r, &c, &h, &w);
+    size_t n = (size_t)c * h * w;
+    float *x = malloc(n * sizeof *x);
+    if (!px || !x) rc = 1;
+    else if (glia_viz_layer(r.m, layer, &li)) rc = viz_fail("dream");
+    if (!rc) memcpy(x, px, n * sizeof *x);
+    if (!rc && glia_dream(r.m, li.name, octaves, scale, &o, x)) rc = viz_fail("dream");
+    if (!rc) {
+        char cap[200], title[200];
+        snprintf(cap, sizeof cap, "dream of %s", li.name);
+        snprintf(title, sizeof title, "Deep Dream: %d octaves x %d steps, scale %.2g", octaves, o.steps, scale);
+        glia_tile t[2] = {{px, c, h, w, 0, 1, NULL, 0, 0, "original"}, {x, c, h, w, 0, 1, NULL, 0, 0, cap}};
+        int zoom = 112 / h > 1 ? 112 / h : 1;
+        if (glia_tiles_save_png(out, title, t, 2, 2, zoom, &W, &H)) rc = viz_fail("dream");
+        else printf("%s: dreamt %s over %d octaves\n", pos[1], li.name, octaves), viz_wrote(out, W, H);
+    }
+    free(px), free(x);
+    run_dir_free(&r);
+    return rc;
+}

@@ -1,0 +1,128 @@
+/* viz_common.c: helpers shared by the picture commands (see viz_common.h). */
+#include "viz_common.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int viz_parse(int argc, char **argv, const viz_opt *opts, const char **pos, int max_pos,
+              int *n_pos, const char *cmd) {
+    *n_pos = 0;
+    for (int i = 1; i < argc; i++) {
+        const viz_opt *o = NULL;
+        for (int k = 0; opts && opts[k].name; k++)
+            if (!strcmp(argv[i], opts[k].name)) o = &opts[k];
+        if (!o) {
+            if (argv[i][0] == '-' && argv[i][1]) {
+                fprintf(stderr, "glia %s: unknown option '%s' (see glia %s --help)\n", cmd, argv[i], cmd);
+                return 0;
+            }
+            if (*n_pos >= max_pos) {
+                fprintf(stderr, "glia %s: unexpected argument '%s' (see glia %s --help)\n", cmd, argv[i], cmd);
+                return 0;
+            }
+            pos[(*n_pos)++] = argv[i];
+            continue;
+        }
+        if (o->kind == 'b') {
+            *(int *)o->dst = 1;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "glia %s: %s needs a value (see glia %s --help)\n", cmd, o->name, cmd);
+            return 0;
+        }
+        const char *v = argv[++i];
+        char *end = NULL;
+        if (o->kind == 's') *(const char **)o->dst = v;
+        else if (o->kind == 'i') *(int *)o->dst = (int)strtol(v, &end, 10);
+        else *(float *)o->dst = strtof(v, &end);
+        if (end && (end == v || *end)) {
+            fprintf(stderr, "glia %s: bad %s '%s'\n", cmd, o->name, v);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+void viz_input_shape(run_dir *r, int *c, int *h, int *w) {
+    glia_shape s;
+    glia_node_shape(glia_model_graph(r->m), glia_model_input(r->m), &s);
+    *c = s.ndim == 4 ? (int)s.dim[1] : 0;
+    *h = s.ndim == 4 ? (int)s.dim[2] : 0;
+    *w = s.ndim == 4 ? (int)s.dim[3] : 0;
+}
+
+float *viz_image(run_dir *r, const char *spec, int invert, int *label, const char *cmd) {
+    int c, h, w;
+    viz_input_shape(r, &c, &h, &w);
+    if (!c) {
+        fprintf(stderr, "glia %s: the model does not take images [N, C, H, W]\n", cmd);
+        return NULL;
+    }
+    size_t n = (size_t)c * h * w;
+    float *px = malloc(n * sizeof *px);
+    if (!px) return NULL;
+    *label = -1;
+    if (!strncmp(spec, "test:", 5)) {
+        char *end;
+        long k = strtol(spec + 5, &end, 10);
+        glia_dataset *d = NULL;
+        if (*end || k < 0) {
+            fprintf(stderr, "glia %s: bad image '%s' (test:K with K >= 0)\n", cmd, spec);
+            free(px);
+            return NULL;
+        }
+        if (glia_dataset_load(r->data, "test", &d)) {
+            fprintf(stderr, "glia %s: %s\n", cmd, glia_last_error());
+            free(px);
+            return NULL;
+        }
+        glia_shape *is = &d->images->shape;
+        if (k >= is->dim[0] || (size_t)(glia_shape_numel(is) / is->dim[0]) != n) {
+            fprintf(stderr, "glia %s: %s has %lld test images of %lld values; asked for image %ld of %zu\n",
+                    cmd, r->data, (long long)is->dim[0], (long long)(glia_shape_numel(is) / is->dim[0]), k, n);
+            glia_dataset_free(d);
+            free(px);
+            return NULL;
+        }
+        memcpy(px, d->images->data + (size_t)k * n, n * sizeof *px);
+        *label = (int)d->labels->data[k];
+        glia_dataset_free(d);
+    } else {
+        glia_tensor *t = NULL;
+        if (glia_image_load(spec, c, h, w, &t)) {
+            fprintf(stderr, "glia %s: %s\n", cmd, glia_last_error());
+            free(px);
+            return NULL;
+        }
+        memcpy(px, t->data, n * sizeof *px);
+        glia_tensor_free(t);
+    }
+    if (invert)
+        for (size_t i = 0; i < n; i++) px[i] = 1 - px[i];
+    return px;
+}
+
+void viz_class_str(const run_dir *r, int cls, float p, char *buf, size_t n) {
+    snprintf(buf, n, "%s %.1f%%", cls >= 0 && cls < r->classes ? r->names[cls] : "?", 100 * p);
+}
+
+int viz_fail(const char *cmd) {
+    fprintf(stderr, "glia %s: %s\n", cmd, glia_last_error());
+    return 1;
+}
+
+void viz_wrote(const char *path, int w, int h) { printf("wrote %s (%d x %d)\n", path, w, h); }
+
+int viz_open(const char *dir, run_dir *r, const char *cmd) {
+    if (!run_dir_open(dir, 1, r, cmd)) return 0;
+    /* One image at a time: for a small network the threads cost more than they save (100
+     * attacks on LeNet-5 took 29 s with 2 threads on a busy 2-core machine, 2.5 s with 1). */
+    int64_t macs = 0;
+    for (int i = 0; i < glia_model_num_layers(r->m); i++) {
+        glia_layer_info li;
+        if (!glia_model_layer(r->m, i, &li)) macs += li.macs;
+    }
+    if (macs < 50000000) glia_set_num_threads(1);
+    return 1;
+}

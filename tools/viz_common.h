@@ -1,0 +1,36 @@
+/* viz_common.h: what the picture commands (filters, features, maximize, cam, gradcam, saliency,
+ * fool, invert, dream) share: option parsing, images by file or test index, captions. */
+#ifndef GLIA_VIZ_COMMON_H
+#define GLIA_VIZ_COMMON_H
+#include "cli.h"
+
+/* An option: --name followed by a value (kind 'i' int, 'f' float, 's' string) or a flag ('b',
+ * sets an int to 1). */
+typedef struct viz_opt {
+    const char *name;
+    char kind;
+    void *dst;
+} viz_opt;
+/* Options from the table; other arguments go to pos[0..max_pos). Returns 1, or prints
+ * "glia CMD: ..." and returns 0 (exit code 2). */
+int viz_parse(int argc, char **argv, const viz_opt *opts, const char **pos, int max_pos,
+              int *n_pos, const char *cmd);
+/* run_dir_open with batch 1 (one image at a time), and one thread for small models. */
+int viz_open(const char *dir, run_dir *r, const char *cmd);
+/* An image for the model in r: a file (converted to the model's channels and size, pixels in
+ * [0, 1], 1 - pixel with invert) or "test:K", the K-th image of the run's test split (its label
+ * in *label, else -1). NULL after printing why. free() it. */
+float *viz_image(run_dir *r, const char *spec, int invert, int *label, const char *cmd);
+/* The model's input channels, height and width. */
+void viz_input_shape(run_dir *r, int *c, int *h, int *w);
+/* "name p%" of a class */
+void viz_class_str(const run_dir *r, int cls, float p, char *buf, size_t n);
+/* Prints "glia CMD: <last error>" and returns 1. */
+int viz_fail(const char *cmd);
+/* Prints "wrote PATH (W x H)". */
+void viz_wrote(const char *path, int w, int h);
+
+/* glia cam / gradcam / saliency: DIR IMAGE... [--class c] [--layer L] [--plus] [--out FILE]:
+ * per image the input (with the prediction) and the heat map over it. */
+int viz_heatmap_cmd(int argc, char **argv, const char *cmd, glia_map_kind kind);
+#endif
