@@ -181,6 +181,20 @@ TEST(conv_matches_naive) {
     for (int k = 0; k < N_CASES && !test_failed_flag; k++) check_vs_naive(&CASES[k], CASES[k].N);
 }
 
+/* Images whose column buffers do not all fit in the workspace at once (8 MiB) are processed in
+ * chunks: 3.7 MB of columns per image gives chunks of 2 + 1 images, 4.3 MB chunks of 1, and
+ * stride 2 with odd padding exercises the in-range column bounds of im2col and col2im. */
+TEST(conv_matches_naive_in_chunks) {
+    static const conv_case big[] = {
+        {"chunks of 2 + 1 images", 3, 16, 80, 80, 4, 3, 3,
+         {.pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1}, 1},
+        {"chunks of 1 image, stride 2, asymmetric padding", 3, 64, 86, 85, 3, 3, 3,
+         {.stride_h = 2, .stride_w = 2, .pad_top = 2, .pad_bottom = 0, .pad_left = 1,
+          .pad_right = 2}, 0},
+    };
+    for (int k = 0; k < 2 && !test_failed_flag; k++) check_vs_naive(&big[k], big[k].N);
+}
+
 /* built with batch 1, run with the case's batch: re-inferred shapes and a larger workspace */
 TEST(conv_matches_naive_after_set_batch) {
     for (int k = 0; k < N_CASES && !test_failed_flag; k++) check_vs_naive(&CASES[k], 1);

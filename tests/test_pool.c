@@ -2,6 +2,7 @@
  * PyTorch golden values, the course's worked example, PyTorch's tie and padding rules, and
  * shape errors. */
 #include "test.h"
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@ static const pool_case CASES[] = {
     {"3x3 stride 1 padding 1", 1, 2, 5, 6, {3, 3, 1, 1, 1, 1}},
     {"kernel (2,4) stride (1,3) padding (1,2)", 1, 1, 6, 9, {2, 4, 1, 3, 1, 2}},
     {"one window covering the input", 2, 2, 4, 3, {4, 3, 0, 0, 0, 0}},
+    {"2x2 stride 1 (overlapping windows, no padding)", 2, 2, 5, 6, {2, 2, 1, 1, 0, 0}},
 };
 #define N_CASES ((int)(sizeof CASES / sizeof CASES[0]))
 
@@ -247,6 +249,44 @@ TEST(pool_course_example) {
 
 /* PyTorch's rules: the first of tied maxima gets the gradient; padding is -infinity (never
  * chosen, even when every real value is negative); average pooling counts padded zeros. */
+/* A NaN in a window makes the maximum NaN and takes the gradient, the last NaN in scan order
+ * (row by row) winning, as in PyTorch (val > max || isnan(val)); 2x2 windows take a path of
+ * their own, and 2x3 the general one: both must agree. */
+TEST(maxpool_nan) {
+    const float nan = NAN;
+    /* 2x6 input; 2x2 windows: [1 nan; 3 2], [nan 5; nan 0], [7 8; 9 6] */
+    const float in[12] = {1, nan, nan, 5, 7, 8, 3, 2, nan, 0, 9, 6};
+    const int kw[2] = {2, 3};
+    for (int t = 0; t < 2; t++) {
+        glia_graph *g;
+        int x, y;
+        OK(glia_graph_new(&g));
+        OK(glia_input(g, "x", 4, (int64_t[]){1, 1, 2, 6}, &x));
+        OK(glia_maxpool2d(g, "max", x, &(glia_pool2d_params){2, kw[t], 2, kw[t], 0, 0}, &y));
+        OK(glia_node_requires_grad(g, x, 1));
+        OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+        OK(glia_node_set(g, x, in, 12));
+        OK(glia_graph_forward(g));
+        const float *yv = glia_node_value(g, y);
+        float seed[3] = {1, 2, 3};
+        OK(glia_graph_backward(g, y, seed, 0));
+        const float *dx = glia_node_grad(g, x);
+        if (t == 0) {
+            CHECK_MSG(isnan(yv[0]) && isnan(yv[1]) && yv[2] == 9, "2x2: y = %g %g %g", yv[0],
+                      yv[1], yv[2]);
+            static const float want[12] = {0, 1, 0, 0, 0, 0, 0, 0, 2, 0, 3, 0};
+            for (int i = 0; i < 12; i++)
+                CHECK_MSG(dx[i] == want[i], "2x2: dx[%d] = %g, expected %g", i, dx[i], want[i]);
+        } else { /* 2x3 windows: [1 nan nan; 3 2 nan] and [5 7 8; 0 9 6] */
+            CHECK_MSG(isnan(yv[0]) && yv[1] == 9, "2x3: y = %g %g", yv[0], yv[1]);
+            static const float want[12] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 2, 0};
+            for (int i = 0; i < 12; i++)
+                CHECK_MSG(dx[i] == want[i], "2x3: dx[%d] = %g, expected %g", i, dx[i], want[i]);
+        }
+        glia_graph_free(g);
+    }
+}
+
 TEST(pool_ties_and_padding) {
     glia_graph *g;
     int x, ym, ya;

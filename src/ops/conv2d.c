@@ -14,8 +14,9 @@
  * A 1x1, stride-1, unpadded convolution skips im2col: the image [C, H*W] already is the column
  * matrix, and dx is accumulated straight into x->grad by the GEMM (beta = 1).
  *
- * The column buffer lives in the graph's shared workspace (n->ws_bytes, sized by infer); it is
- * scratch only: backward recomputes im2col instead of keeping anything there from forward.
+ * The column buffer lives in the graph's shared workspace (n->ws_bytes, sized by infer) and
+ * holds the columns of a chunk of images (up to CONV_CHUNK_BYTES), built in one parallel loop;
+ * it is scratch only: backward recomputes im2col instead of keeping anything from forward.
  *
  * Threads and determinism: cblas_sgemm is never called inside an OpenMP region (OpenBLAS has
  * its own pool; nesting the two oversubscribes). The OpenMP loops (im2col, col2im, bias, db)
@@ -33,6 +34,8 @@
 #include <cblas.h>
 #include <limits.h>
 #include <stdio.h>
+#include <string.h>
+#include <stddef.h>
 
 enum { A_SH, A_SW, A_PT, A_PB, A_PL, A_PR, A_DH, A_DW, A_G, A_COUNT };
 
@@ -43,7 +46,17 @@ typedef struct {
     int Cg, Og, K;  /* per group: input channels, output channels, K = Cg kh kw */
     int P;          /* OH OW */
     int fast;       /* 1x1, stride 1, no padding: no im2col */
+    int nb;         /* images whose columns share the workspace at once (chunk_images) */
 } conv_geom;
+
+/* Column buffers of several images are built in one parallel loop, so that a batch costs a few
+ * thread wake-ups rather than a few per image: as many images as fit in this many bytes. */
+#define CONV_CHUNK_BYTES ((size_t)8 << 20)
+static int chunk_images(int64_t N, int64_t rows, int64_t P) {
+    size_t per = (size_t)rows * (size_t)P * sizeof(float);
+    int64_t nb = per ? (int64_t)(CONV_CHUNK_BYTES / per) : N;
+    return (int)(nb < 1 ? 1 : nb > N ? N : nb);
+}
 
 static void geom(glia_graph *g, const glia_node *n, conv_geom *c) {
     const glia_node *x = glia__in(g, n, 0), *w = glia__in(g, n, 1);
@@ -66,6 +79,7 @@ static void geom(glia_graph *g, const glia_node *n, conv_geom *c) {
     c->P = c->OH * c->OW;
     c->fast = c->kh == 1 && c->kw == 1 && c->sh == 1 && c->sw == 1 && c->pt == 0 &&
               c->pb == 0 && c->pl == 0 && c->pr == 0;
+    c->nb = chunk_images(c->N, (int64_t)c->C * c->kh * c->kw, c->P);
 }
 
 static glia_status conv_infer(glia_graph *g, glia_node *n) {
@@ -137,56 +151,77 @@ static glia_status conv_infer(glia_graph *g, glia_node *n) {
     n->shape.dim[2] = OH;
     n->shape.dim[3] = OW;
     int fast = kh == 1 && kw == 1 && n->ia[A_SH] == 1 && n->ia[A_SW] == 1 && PH == H && PW == W;
-    n->ws_bytes = fast ? 0 : (size_t)rows * (size_t)(OH * OW) * sizeof(float);
+    n->ws_bytes = fast ? 0 : (size_t)rows * (size_t)(OH * OW) * sizeof(float) *
+                                 (size_t)chunk_images(x->shape.dim[0], rows, OH * OW);
     n->saved_bytes = 0;
     return GLIA_OK;
 }
 
-/* col[(c kh + i) kw + j][oh OW + ow] = x[c][oh sh - pt + i dh][ow sw - pl + j dw], 0 outside */
-static void im2col(const conv_geom *c, const float *x, float *col) {
-    int64_t rows = (int64_t)c->C * c->kh * c->kw;
-#pragma omp parallel for schedule(static) if (rows * c->P >= GLIA_PAR_MIN)
-    for (int64_t r = 0; r < rows; r++) {
+/* The output columns ow whose input column iw = ow sw + iw0 lies in [0, W): [*lo, *hi). */
+static void valid_cols(const conv_geom *c, int iw0, int *lo, int *hi) {
+    int l = iw0 >= 0 ? 0 : (-iw0 + c->sw - 1) / c->sw;
+    int h = iw0 >= c->W ? 0 : (c->W - 1 - iw0) / c->sw + 1;
+    if (h > c->OW) h = c->OW;
+    if (l > c->OW) l = c->OW;
+    *lo = l;
+    *hi = h > l ? h : l;
+}
+
+/* col[(c kh + i) kw + j][oh OW + ow] = x[c][oh sh - pt + i dh][ow sw - pl + j dw], 0 outside;
+ * for images i0 .. i0+nb-1, image k's columns at col + k rows P. */
+static void im2col(const conv_geom *c, const float *x, int nb, float *col) {
+    int64_t rows = (int64_t)c->C * c->kh * c->kw, all = rows * nb;
+    size_t xstride = (size_t)c->C * c->H * c->W;
+#pragma omp parallel for schedule(static) if (all * c->P >= GLIA_PAR_MIN)
+    for (int64_t t = 0; t < all; t++) {
+        int64_t img = t / rows, r = t % rows;
         int ch = (int)(r / (c->kh * c->kw)), i = (int)(r / c->kw % c->kh), j = (int)(r % c->kw);
-        const float *xc = x + (size_t)ch * c->H * c->W;
-        float *out = col + (size_t)r * c->P;
+        const float *xc = x + (size_t)img * xstride + (size_t)ch * c->H * c->W;
+        float *out = col + (size_t)t * c->P;
+        int iw0 = j * c->dw - c->pl, lo, hi;
+        valid_cols(c, iw0, &lo, &hi);
         for (int oh = 0; oh < c->OH; oh++) {
             int ih = oh * c->sh - c->pt + i * c->dh;
             float *o = out + (size_t)oh * c->OW;
             if (ih < 0 || ih >= c->H) {
-                for (int ow = 0; ow < c->OW; ow++) o[ow] = 0.0f;
+                memset(o, 0, sizeof(float) * (size_t)c->OW);
                 continue;
             }
-            const float *xr = xc + (size_t)ih * c->W;
-            int iw0 = j * c->dw - c->pl;
-            for (int ow = 0; ow < c->OW; ow++) {
-                int iw = ow * c->sw + iw0;
-                o[ow] = (iw >= 0 && iw < c->W) ? xr[iw] : 0.0f;
-            }
+            const float *xr = xc + (size_t)ih * c->W + iw0;
+            for (int ow = 0; ow < lo; ow++) o[ow] = 0.0f;
+            if (c->sw == 1) memcpy(o + lo, xr + lo, sizeof(float) * (size_t)(hi - lo));
+            else
+                for (int ow = lo; ow < hi; ow++) o[ow] = xr[(ptrdiff_t)ow * c->sw];
+            for (int ow = hi; ow < c->OW; ow++) o[ow] = 0.0f;
         }
     }
 }
 
-/* dx[c][ih][iw] += col[(c, i, j)][oh, ow] at the positions im2col read; one thread per
- * channel, rows of a channel added in the fixed order (i, j, oh, ow) */
-static void col2im_add(const conv_geom *c, const float *col, float *dx) {
+/* dx[c][ih][iw] += col[(c, i, j)][oh, ow] at the positions im2col read, for nb images laid out
+ * as im2col writes them; one thread per (image, channel), rows of a channel added in the fixed
+ * order (i, j, oh, ow) */
+static void col2im_add(const conv_geom *c, const float *col, int nb, float *dx) {
     int kk = c->kh * c->kw;
-#pragma omp parallel for schedule(static) if ((int64_t)c->C * kk * c->P >= GLIA_PAR_MIN)
-    for (int ch = 0; ch < c->C; ch++) {
-        float *xc = dx + (size_t)ch * c->H * c->W;
+    int64_t all = (int64_t)nb * c->C;
+    size_t xstride = (size_t)c->C * c->H * c->W;
+#pragma omp parallel for schedule(static) if (all * kk * c->P >= GLIA_PAR_MIN)
+    for (int64_t t = 0; t < all; t++) {
+        int64_t img = t / c->C, ch = t % c->C;
+        float *xc = dx + (size_t)img * xstride + (size_t)ch * c->H * c->W;
         for (int r = 0; r < kk; r++) {
             int i = r / c->kw, j = r % c->kw;
-            const float *in = col + ((size_t)ch * kk + r) * c->P;
+            const float *in = col + ((size_t)t * kk + r) * c->P;
+            int iw0 = j * c->dw - c->pl, lo, hi;
+            valid_cols(c, iw0, &lo, &hi);
             for (int oh = 0; oh < c->OH; oh++) {
                 int ih = oh * c->sh - c->pt + i * c->dh;
                 if (ih < 0 || ih >= c->H) continue;
-                float *xr = xc + (size_t)ih * c->W;
+                float *xr = xc + (size_t)ih * c->W + iw0;
                 const float *o = in + (size_t)oh * c->OW;
-                int iw0 = j * c->dw - c->pl;
-                for (int ow = 0; ow < c->OW; ow++) {
-                    int iw = ow * c->sw + iw0;
-                    if (iw >= 0 && iw < c->W) xr[iw] += o[ow];
-                }
+                if (c->sw == 1)
+                    for (int ow = lo; ow < hi; ow++) xr[ow] += o[ow];
+                else
+                    for (int ow = lo; ow < hi; ow++) xr[(ptrdiff_t)ow * c->sw] += o[ow];
             }
         }
     }
@@ -199,24 +234,25 @@ static glia_status conv_forward(glia_graph *g, glia_node *n) {
     const float *bias = n->n_in == 3 ? glia__in(g, n, 2)->val : NULL;
     float *y = n->val, *ws = g->workspace;
     size_t xstride = (size_t)c.C * c.H * c.W, ystride = (size_t)c.O * c.P;
-    for (int i = 0; i < c.N; i++) {
-        const float *xi = x + i * xstride;
-        float *yi = y + i * ystride;
-        const float *col = xi;
-        if (!c.fast) {
-            im2col(&c, xi, ws);
-            col = ws;
+    size_t cstride = (size_t)c.C * c.kh * c.kw * c.P; /* one image's columns */
+    for (int i0 = 0; i0 < c.N; i0 += c.nb) {
+        int nb = c.N - i0 < c.nb ? c.N - i0 : c.nb;
+        if (!c.fast) im2col(&c, x + i0 * xstride, nb, ws);
+        for (int k = 0; k < nb; k++) {
+            const float *col = c.fast ? x + (i0 + k) * xstride : ws + k * cstride;
+            float *yi = y + (i0 + k) * ystride;
+            for (int gr = 0; gr < c.G; gr++)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c.Og, c.P, c.K, 1.0f,
+                            w + (size_t)gr * c.Og * c.K, c.K, col + (size_t)gr * c.K * c.P, c.P,
+                            0.0f, yi + (size_t)gr * c.Og * c.P, c.P);
         }
-        for (int gr = 0; gr < c.G; gr++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c.Og, c.P, c.K, 1.0f,
-                        w + (size_t)gr * c.Og * c.K, c.K, col + (size_t)gr * c.K * c.P, c.P, 0.0f,
-                        yi + (size_t)gr * c.Og * c.P, c.P);
-        if (bias) {
-#pragma omp parallel for schedule(static) if ((int64_t)c.O * c.P >= GLIA_PAR_MIN)
-            for (int o = 0; o < c.O; o++) {
-                float *yo = yi + (size_t)o * c.P, bo = bias[o];
-                for (int p = 0; p < c.P; p++) yo[p] += bo;
-            }
+    }
+    if (bias) { /* one loop over every (image, channel) plane */
+        int64_t planes = (int64_t)c.N * c.O;
+#pragma omp parallel for schedule(static) if (planes * c.P >= GLIA_PAR_MIN)
+        for (int64_t t = 0; t < planes; t++) {
+            float *yo = y + (size_t)t * c.P, bo = bias[t % c.O];
+            for (int p = 0; p < c.P; p++) yo[p] += bo;
         }
     }
     return GLIA_OK;
@@ -243,28 +279,33 @@ static void conv_backward(glia_graph *g, glia_node *n) {
         }
     }
     if (!dw && !dx) return;
-    for (int i = 0; i < c.N; i++) {
-        const float *dyi = dy + i * ystride;
+    size_t cstride = (size_t)c.C * c.kh * c.kw * c.P; /* one image's columns */
+    for (int i0 = 0; i0 < c.N; i0 += c.nb) {
+        int nb = c.N - i0 < c.nb ? c.N - i0 : c.nb;
         if (dw) {
-            const float *col = x + i * xstride;
-            if (!c.fast) {
-                im2col(&c, col, ws);
-                col = ws;
+            if (!c.fast) im2col(&c, x + i0 * xstride, nb, ws);
+            for (int k = 0; k < nb; k++) { /* images in order: a fixed summation order */
+                const float *col = c.fast ? x + (i0 + k) * xstride : ws + k * cstride;
+                const float *dyi = dy + (i0 + k) * ystride;
+                for (int gr = 0; gr < c.G; gr++)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c.Og, c.K, c.P, 1.0f,
+                                dyi + (size_t)gr * c.Og * c.P, c.P,
+                                col + (size_t)gr * c.K * c.P, c.P, 1.0f,
+                                dw + (size_t)gr * c.Og * c.K, c.K);
             }
-            for (int gr = 0; gr < c.G; gr++)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c.Og, c.K, c.P, 1.0f,
-                            dyi + (size_t)gr * c.Og * c.P, c.P, col + (size_t)gr * c.K * c.P, c.P,
-                            1.0f, dw + (size_t)gr * c.Og * c.K, c.K);
         }
         if (dx) {
-            float *dxi = dx + i * xstride;
-            /* fast path: the "columns" are dx itself, so the GEMM adds into it (beta = 1) */
-            float *dcol = c.fast ? dxi : ws;
-            for (int gr = 0; gr < c.G; gr++)
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c.K, c.P, c.Og, 1.0f,
-                            w + (size_t)gr * c.Og * c.K, c.K, dyi + (size_t)gr * c.Og * c.P, c.P,
-                            c.fast ? 1.0f : 0.0f, dcol + (size_t)gr * c.K * c.P, c.P);
-            if (!c.fast) col2im_add(&c, ws, dxi);
+            for (int k = 0; k < nb; k++) {
+                const float *dyi = dy + (i0 + k) * ystride;
+                /* fast path: the "columns" are dx itself, so the GEMM adds into it (beta = 1) */
+                float *dcol = c.fast ? dx + (i0 + k) * xstride : ws + k * cstride;
+                for (int gr = 0; gr < c.G; gr++)
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c.K, c.P, c.Og, 1.0f,
+                                w + (size_t)gr * c.Og * c.K, c.K,
+                                dyi + (size_t)gr * c.Og * c.P, c.P, c.fast ? 1.0f : 0.0f,
+                                dcol + (size_t)gr * c.K * c.P, c.P);
+            }
+            if (!c.fast) col2im_add(&c, ws, nb, dx + i0 * xstride);
         }
     }
 }
