@@ -22,7 +22,7 @@ SB       = build/san
 SLIB_OBJ = $(LIB_SRC:%.c=$(SB)/%.o)
 STEST_OBJ= $(TEST_SRC:%.c=$(SB)/%.o)
 
-.PHONY: all test test-fast test-sanitize install uninstall clean demo golden train bench
+.PHONY: all test test-fast test-sanitize install uninstall clean demo golden train bench fuzz fuzz-build fuzz-seeds valgrind
 all: $(B)/libglia.a $(B)/libglia.so $(B)/glia
 
 $(B)/%.o: %.c include/glia.h src/core/internal.h
@@ -52,6 +52,7 @@ test:
 test-fast: $(B)/run_tests $(B)/glia
 	./$(B)/run_tests
 	./tests/cli_test.sh $(B)/glia
+	./tests/kill_test.sh $(B)/glia
 	./tests/crossload_test.sh $(B)
 	B=$(B) CC=$(CC) ./tests/install_test.sh
 test-sanitize: $(SB)/run_tests
@@ -72,6 +73,36 @@ bench: $(B)/glia-bench
 # Regenerates tests/golden/ from PyTorch (needs Debian's python3-torch).
 golden:
 	/usr/bin/python3 scripts/golden/gen_all.py
+
+# The unit tests and a small end-to-end training run under valgrind memcheck (scripts/install-deps
+# --valgrind); tests/valgrind.supp holds the few suppressions, each with its reason.
+VG = valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+     --suppressions=tests/valgrind.supp --quiet
+valgrind: $(B)/run_tests $(B)/glia
+	OMP_NUM_THREADS=1 $(VG) ./$(B)/run_tests
+	OMP_NUM_THREADS=1 $(VG) ./$(B)/glia demo --steps 20
+
+# libFuzzer targets for every reader (tests/fuzz/fuzz_*.c), built with clang, ASan and UBSan
+# (scripts/install-deps --fuzz). `make fuzz` runs each for FUZZ_SECONDS and fails on a finding;
+# `make fuzz-seeds` rewrites the committed seed corpora in tests/fuzz/corpus/.
+FUZZ_SECONDS ?= 60
+FUZZ_CC  ?= clang
+FB        = build/fuzz
+FUZZ_SAN  = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_TARGETS = $(patsubst tests/fuzz/%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+FLIB_OBJ  = $(LIB_SRC:%.c=$(FB)/%.o)
+$(FB)/%.o: %.c include/glia.h src/core/internal.h
+	@mkdir -p $(dir $@)
+	@echo CC-FUZZ $<; $(FUZZ_CC) $(BASE_CFLAGS) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c $< -o $@
+$(FB)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FLIB_OBJ)
+	@echo LINK-FUZZ $@; $(FUZZ_CC) $(BASE_CFLAGS) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FLIB_OBJ) $(LIBS)
+.SECONDARY: $(FLIB_OBJ)
+fuzz-build: $(FUZZ_TARGETS:%=$(FB)/%)
+fuzz: fuzz-build
+	tests/fuzz/run.sh $(FB) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+fuzz-seeds: $(B)/libglia.a
+	$(CC) $(BASE_CFLAGS) -o $(B)/make_seeds tests/fuzz/make_seeds.c $(B)/libglia.a $(LIBS)
+	./$(B)/make_seeds tests/fuzz/corpus && rm -rf tests/fuzz/ckpt-tmp
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin

@@ -539,7 +539,9 @@ typedef struct glia_train_progress {
  * When *stop becomes non-zero (a signal handler may set it) the loop finishes the current batch,
  * writes a checkpoint of that exact point and returns GLIA_EINTR. glia_train_resume continues
  * from a checkpoint so that the result is bit-identical to an uninterrupted run (same threads).
- * A non-finite loss stops the run with GLIA_ERANGE, keeping the last checkpoint. */
+ * A non-finite loss stops the run with GLIA_ERANGE, keeping the last checkpoint; the message
+ * names the first op whose output became non-finite (the batch's forward is run again with
+ * numerics checking; with check_numerics every step is checked and the run stops there). */
 typedef struct glia_train_options {
     const char *data;
     const glia_dataset *train_set, *test_set; /* override `data` when set (not owned) */
@@ -552,6 +554,7 @@ typedef struct glia_train_options {
     volatile int *stop;
     void (*progress)(void *ctx, const glia_train_progress *p);
     void *ctx;
+    int check_numerics;          /* check every op's output each step (glia_graph_set_check_numerics) */
 } glia_train_options;
 typedef struct glia_train_result {
     int epochs_done;
@@ -696,6 +699,13 @@ typedef struct glia_tile {
 } glia_tile;
 glia_status glia_tiles_save_png(const char *path, const char *title, const glia_tile *tiles,
                                 int n, int cols, int zoom, int *width, int *height);
+
+/* ---------------------------------------------------------------- robustness (src/core/run.c)
+ * Numerics checking, off by default (it reads every value once more): when on, each forward
+ * first checks that every input, parameter and buffer is finite, then each op's output right
+ * after the op runs; the first NaN or infinity stops the forward with GLIA_ERANGE and a message
+ * naming the node ("conv2d 'c1': output became non-finite (nan at element 3 of shape [...])"). */
+void glia_graph_set_check_numerics(glia_graph *g, int on);
 
 /* ---------------------------------------------------------------- op catalogue */
 typedef struct glia_op_info {

@@ -88,7 +88,7 @@ glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
         glia_node *x = &g->nodes[i];
         if (x->kind != NODE_INPUT) continue;
         size_t bytes = (size_t)glia__numel(x) * sizeof(float);
-        float *v = realloc(x->owned_val, bytes);
+        float *v = glia__realloc(x->owned_val, bytes);
         if (!v) return nomem(x->name, bytes);
         if (!x->owned_val) memset(v, 0, bytes);
         x->owned_val = x->val = v;
@@ -97,8 +97,8 @@ glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
     }
 
     /* gradient requirements flow forward from trainable parameters and inputs that ask */
-    g->n_consumers = calloc((size_t)n, sizeof(int));
-    g->grad_ready = calloc((size_t)n, 1);
+    g->n_consumers = glia__calloc((size_t)n, sizeof(int));
+    g->grad_ready = glia__calloc((size_t)n, 1);
     if (!g->n_consumers || !g->grad_ready) return nomem("the plan", (size_t)n * 5);
     for (int i = 0; i < n; i++) {
         glia_node *x = &g->nodes[i];
@@ -115,7 +115,7 @@ glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
         for (int k = 0; k < g->nodes[i].n_in; k++) g->n_consumers[g->nodes[i].in[k]]++;
 
     /* lifetimes */
-    interval *iv = calloc((size_t)2 * (size_t)n, sizeof *iv);
+    interval *iv = glia__calloc((size_t)2 * (size_t)n, sizeof *iv);
     if (!iv) return nomem("the plan", (size_t)n * sizeof *iv * 2);
     int m = 0;
     long T = 2L * n; /* end of step */
@@ -157,10 +157,10 @@ glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
     for (int j = 0; j < m; j++) no_reuse += iv[j].bytes;
     size_t arena = place(iv, m);
 
-    g->arena = arena ? aligned_alloc(ALIGN, arena) : NULL;
-    g->workspace = ws ? aligned_alloc(ALIGN, align_up(ws)) : NULL;
-    g->saved_block = saved ? aligned_alloc(ALIGN, saved) : NULL;
-    g->param_grads = pgrad ? aligned_alloc(ALIGN, pgrad) : NULL;
+    g->arena = arena ? glia__aligned_alloc(ALIGN, arena) : NULL;
+    g->workspace = ws ? glia__aligned_alloc(ALIGN, align_up(ws)) : NULL;
+    g->saved_block = saved ? glia__aligned_alloc(ALIGN, saved) : NULL;
+    g->param_grads = pgrad ? glia__aligned_alloc(ALIGN, pgrad) : NULL;
     if ((arena && !g->arena) || (ws && !g->workspace) || (saved && !g->saved_block) ||
         (pgrad && !g->param_grads)) {
         free(iv);
@@ -189,7 +189,7 @@ glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
         }
         if (x->kind == NODE_INPUT && x->needs_grad) {
             size_t bytes = (size_t)glia__numel(x) * sizeof(float);
-            x->owned_grad = x->grad = calloc(1, bytes);
+            x->owned_grad = x->grad = glia__calloc(1, bytes);
             if (!x->grad) {
                 glia__plan_free(g);
                 return nomem(x->name, bytes);

@@ -2,16 +2,21 @@
 #include "internal.h"
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char last_error[1024];
 
 const char *glia_last_error(void) { return last_error; }
 
+/* Formats into a scratch buffer first: callers may pass glia_last_error() itself as an
+ * argument, to add context to a message (overlapping vsnprintf buffers are undefined). */
 glia_status glia__err(glia_status s, const char *fmt, ...) {
+    char msg[sizeof last_error];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(last_error, msg, sizeof msg);
     return s;
 }
 

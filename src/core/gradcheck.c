@@ -35,8 +35,8 @@ glia_status glia_gradcheck(glia_graph *g, int y, int wrt, float eps, double *max
     if (!g->compiled || !(g->compile_flags & GLIA_COMPILE_BACKWARD))
         if ((s = glia_graph_compile(g, GLIA_COMPILE_BACKWARD))) return s;
     int64_t ny = glia__numel(&g->nodes[y]), nw = glia__numel(w);
-    float *seed = malloc((size_t)ny * sizeof *seed);
-    float *analytic = malloc((size_t)nw * sizeof *analytic);
+    float *seed = glia__malloc((size_t)ny * sizeof *seed);
+    float *analytic = glia__malloc((size_t)nw * sizeof *analytic);
     if (!seed || !analytic) {
         free(seed);
         free(analytic);

@@ -9,7 +9,7 @@ void glia__plan_free(glia_graph *g); /* compile.c */
 
 glia_status glia_graph_new(glia_graph **out) {
     if (!out) return glia__err(GLIA_EINVAL, "glia_graph_new: out is NULL");
-    glia_graph *g = calloc(1, sizeof *g);
+    glia_graph *g = glia__calloc(1, sizeof *g);
     if (!g) return glia__err(GLIA_ENOMEM, "glia_graph_new: out of memory");
     glia_rng_seed(&g->rng, 42, 54);
     *out = g;
@@ -55,7 +55,7 @@ static glia_status new_node(glia_graph *g, glia_node_kind kind, const char *pref
     }
     if (g->n_nodes == g->cap_nodes) {
         int cap = g->cap_nodes ? 2 * g->cap_nodes : 32;
-        glia_node *nn = realloc(g->nodes, (size_t)cap * sizeof *nn);
+        glia_node *nn = glia__realloc(g->nodes, (size_t)cap * sizeof *nn);
         if (!nn) return glia__err(GLIA_ENOMEM, "out of memory adding node '%s'", name ? name : prefix);
         g->nodes = nn;
         g->cap_nodes = cap;
@@ -91,7 +91,7 @@ static glia_status make_leaf(glia_graph *g, glia_node_kind kind, const char *wha
     for (int i = 0; i < ndim; i++) n->shape.dim[i] = dims[i];
     n->trainable = kind == NODE_PARAM;
     if (kind != NODE_INPUT) { /* inputs get memory at compile: the batch may still change */
-        n->owned_val = calloc((size_t)numel, sizeof(float));
+        n->owned_val = glia__calloc((size_t)numel, sizeof(float));
         if (!n->owned_val) return glia__err(GLIA_ENOMEM, "out of memory for %s '%s'", what, n->name);
         n->val = n->owned_val;
     }

@@ -70,6 +70,7 @@ struct glia_graph {
     int n_nodes, cap_nodes;
     bool training;
     bool compiled;
+    bool check_numerics;            /* glia_graph_set_check_numerics */
     unsigned compile_flags;
     glia_rng rng;
 
@@ -83,6 +84,21 @@ struct glia_graph {
     size_t arena_bytes, arena_no_reuse, ws_bytes, saved_bytes_total, param_bytes;
     int *n_consumers;
 };
+
+/* Memory (src/core/alloc.c): every allocation in the library goes through these; release with
+ * free(). Test hooks: glia__alloc_fail_at(k) makes the k-th allocation from now (0-based) fail
+ * (k < 0: none) and restarts the count glia__alloc_count() returns; glia__alloc_set_limit(b)
+ * fails every allocation over b bytes (0: no limit), for fuzzers; glia__alloc_trace(sites, cap)
+ * records the call site (an address) of allocation k in sites[k] (NULL: stop recording). */
+void *glia__malloc(size_t n);
+void *glia__calloc(size_t count, size_t size);
+void *glia__realloc(void *p, size_t n);
+void *glia__aligned_alloc(size_t align, size_t n);
+char *glia__strdup(const char *s);
+void glia__alloc_fail_at(int64_t k);
+int64_t glia__alloc_count(void);
+void glia__alloc_set_limit(size_t bytes);
+void glia__alloc_trace(void **sites, int64_t cap);
 
 /* errors */
 glia_status glia__err(glia_status s, const char *fmt, ...)

@@ -1,5 +1,7 @@
 /* run.c: forward and backward passes over a compiled graph. */
 #include "internal.h"
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,14 +11,42 @@ static glia_status ensure_compiled(glia_graph *g) {
     return glia_graph_compile(g, g->compile_flags ? g->compile_flags : GLIA_COMPILE_BACKWARD);
 }
 
+void glia_graph_set_check_numerics(glia_graph *g, int on) {
+    if (g) g->check_numerics = on != 0;
+}
+
+/* Index of the first NaN or infinity in x[0..n), or -1. */
+static int64_t first_nonfinite(const float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return i;
+    return -1;
+}
+
+/* GLIA_ERANGE naming node n (what: "output", "value") and the first bad element. */
+static glia_status nonfinite_err(const glia_graph *g, const glia_node *n, const char *what, int64_t i) {
+    char sh[96];
+    double v = (double)n->val[i];
+    return glia__err(GLIA_ERANGE, "%s: %s became non-finite (%s at element %lld of shape %s)",
+                     glia__where(g, n), what, isnan(v) ? "nan" : v > 0 ? "inf" : "-inf",
+                     (long long)i, glia_shape_str(&n->shape, sh, sizeof sh));
+}
+
 glia_status glia_graph_forward(glia_graph *g) {
     glia_status s = ensure_compiled(g);
     if (s) return s;
+    if (g->check_numerics) /* inputs, weights and buffers first: a bad one is the cause */
+        for (int i = 0; i < g->n_nodes; i++) {
+            glia_node *n = &g->nodes[i];
+            int64_t k = n->kind == NODE_OP || !n->val ? -1 : first_nonfinite(n->val, glia__numel(n));
+            if (k >= 0) return nonfinite_err(g, n, "value", k);
+        }
     for (int i = 0; i < g->n_nodes; i++) {
         glia_node *n = &g->nodes[i];
         if (n->kind != NODE_OP) continue;
         s = glia__ops[n->op]->forward(g, n);
         if (s) return s;
+        int64_t k = g->check_numerics ? first_nonfinite(n->val, glia__numel(n)) : -1;
+        if (k >= 0) return nonfinite_err(g, n, "output", k);
     }
     return GLIA_OK;
 }

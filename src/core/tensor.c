@@ -27,8 +27,8 @@ glia_status glia_tensor_new(glia_tensor **out, int ndim, const int64_t *dims) {
     if (!out) return glia__err(GLIA_EINVAL, "glia_tensor_new: out is NULL");
     int64_t n = checked_numel("glia_tensor_new", ndim, dims, 0);
     if (n < 0) return GLIA_ESHAPE;
-    glia_tensor *t = calloc(1, sizeof *t);
-    float *d = calloc((size_t)n, sizeof *d);
+    glia_tensor *t = glia__calloc(1, sizeof *t);
+    float *d = glia__calloc((size_t)n, sizeof *d);
     if (!t || !d) {
         free(t);
         free(d);

@@ -29,14 +29,14 @@ void glia_dataset_free(glia_dataset *d) {
 
 static char *dup_str(const char *s) {
     size_t n = strlen(s) + 1;
-    char *p = malloc(n);
+    char *p = glia__malloc(n);
     if (p) memcpy(p, s, n);
     return p;
 }
 
 glia_status glia_dataset_new(glia_tensor *images, glia_tensor *labels, int classes,
                              const char *const *names, glia_dataset **out) {
-    glia_dataset *d = calloc(1, sizeof *d);
+    glia_dataset *d = glia__calloc(1, sizeof *d);
     if (!d) {
         glia_tensor_free(images);
         glia_tensor_free(labels);
@@ -74,7 +74,7 @@ glia_status glia_dataset_new(glia_tensor *images, glia_tensor *labels, int class
         }
     }
     d->classes = classes;
-    d->class_names = calloc((size_t)classes, sizeof *d->class_names);
+    d->class_names = glia__calloc((size_t)classes, sizeof *d->class_names);
     for (int c = 0; d->class_names && c < classes; c++) {
         char num[16];
         snprintf(num, sizeof num, "%d", c);
@@ -135,7 +135,7 @@ static glia_status read_class_names(const char *dir, char ***names, int *n) {
         size_t len = strcspn(line, "\r\n");
         while (len && (line[len - 1] == ' ' || line[len - 1] == '\t')) len--;
         line[len] = 0;
-        char **nv = realloc(v, (size_t)(k + 1) * sizeof *nv);
+        char **nv = glia__realloc(v, (size_t)(k + 1) * sizeof *nv);
         if (!nv || !(nv[k] = dup_str(line))) {
             if (nv) v = nv;
             for (int i = 0; i < k; i++) free(v[i]);
@@ -162,7 +162,7 @@ static int max_label(const glia_tensor *y) {
 /* The mnist digits' split: the test set is the first 20% of a fixed permutation. */
 static glia_status mnist_split(glia_tensor **x, glia_tensor **y, int test) {
     int64_t n = (*x)->shape.dim[0], per = glia_shape_numel(&(*x)->shape) / n;
-    int64_t *perm = malloc((size_t)n * sizeof *perm);
+    int64_t *perm = glia__malloc((size_t)n * sizeof *perm);
     if (!perm) return glia__err(GLIA_ENOMEM, "mnist: out of memory");
     glia_rng r;
     glia_rng_seed(&r, MNIST_SPLIT_SEED, 1);

@@ -216,13 +216,13 @@ glia_status glia_idx_load(const char *path, float scale, glia_tensor **out) {
             goto done;
         }
         dims[i] = (int64_t)d;
-        /* numel <= 2^40 and d < 2^31, so the product fits int64 before the check */
-        numel *= dims[i];
-        if (numel > IDX_MAX_ELEMENTS) {
+        /* checked before multiplying: 2^40 * 2^31 would overflow int64 */
+        if (numel > IDX_MAX_ELEMENTS / dims[i]) {
             s = glia__err(GLIA_EIO, "%s: dimensions up to %d make more than 2^40 elements "
                           "(too large)", path, i);
             goto done;
         }
+        numel *= dims[i];
     }
     long long data_bytes = (long long)numel * ty->size;
     long long header_bytes = 4 + (long long)dim_bytes;
@@ -259,7 +259,7 @@ glia_status glia_idx_load(const char *path, float scale, glia_tensor **out) {
     }
     advise_huge_pages(t->data, (size_t)numel * sizeof *t->data);
     size_t block = (size_t)data_bytes < IDX_BLOCK ? (size_t)data_bytes : IDX_BLOCK;
-    buf = malloc(block);
+    buf = glia__malloc(block);
     if (!buf) {
         s = glia__err(GLIA_ENOMEM, "%s: out of memory for a %zu-byte read buffer", path, block);
         goto done;

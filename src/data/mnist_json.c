@@ -21,7 +21,7 @@ typedef struct {
 static int fvec_push(fvec *f, float x) {
     if (f->n == f->cap) {
         size_t cap = f->cap ? f->cap * 2 : (size_t)1 << 20;
-        float *p = realloc(f->v, cap * sizeof *p);
+        float *p = glia__realloc(f->v, cap * sizeof *p);
         if (!p) return 0;
         f->v = p;
         f->cap = cap;
@@ -38,11 +38,11 @@ static char *read_file(const char *path, size_t *len, glia_status *s) {
         return NULL;
     }
     size_t cap = (size_t)1 << 22, n = 0;
-    char *buf = malloc(cap + 1);
+    char *buf = glia__malloc(cap + 1);
     while (buf) {
         n += fread(buf + n, 1, cap - n, f);
         if (n < cap) break;
-        char *p = realloc(buf, cap * 2 + 1);
+        char *p = glia__realloc(buf, cap * 2 + 1);
         if (!p) {
             free(buf);
             buf = NULL;
@@ -189,7 +189,7 @@ glia_status glia_mnist_json_load(const char *dir, glia_tensor **images, glia_ten
     if (!dir || !images || !labels)
         return glia__err(GLIA_EINVAL, "glia_mnist_json_load: NULL argument");
     size_t plen = strlen(dir) + 16;
-    char *path = malloc(plen);
+    char *path = glia__malloc(plen);
     if (!path) return glia__err(GLIA_ENOMEM, "glia_mnist_json_load: out of memory");
     fvec vals = {0};
     int64_t per_digit[10];

@@ -9,7 +9,7 @@
 
 glia_status glia__write_atomic(const char *path, const void *data, size_t len) {
     size_t n = strlen(path) + 32;
-    char *tmp = malloc(n);
+    char *tmp = glia__malloc(n);
     if (!tmp) return glia__err(GLIA_ENOMEM, "%s: out of memory", path);
     snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "wb");

@@ -8,7 +8,7 @@
 static char *dup_range(const char *b, const char *e) {
     while (b < e && isspace((unsigned char)*b)) b++;
     while (e > b && isspace((unsigned char)e[-1])) e--;
-    char *s = malloc((size_t)(e - b) + 1);
+    char *s = glia__malloc((size_t)(e - b) + 1);
     if (s) {
         memcpy(s, b, (size_t)(e - b));
         s[e - b] = 0;
@@ -47,8 +47,8 @@ static int valid_word(const char *s) {
 glia_status cfg_parse(const char *text, const char *filename, cfg **out) {
     if (!text || !out) return glia__err(GLIA_EINVAL, "cfg_parse: NULL argument");
     const char *fn = filename ? filename : "<text>";
-    cfg *c = calloc(1, sizeof *c);
-    if (!c || !(c->filename = malloc(strlen(fn) + 1))) {
+    cfg *c = glia__calloc(1, sizeof *c);
+    if (!c || !(c->filename = glia__malloc(strlen(fn) + 1))) {
         free(c);
         return glia__err(GLIA_ENOMEM, "%s: out of memory", fn);
     }
@@ -78,13 +78,15 @@ glia_status cfg_parse(const char *text, const char *filename, cfg **out) {
                                "not '%.60s'", fn, line, l);
             else {
                 char *type = dup_range(l + 1, close);
-                if (!type || !valid_word(type)) {
+                if (!type) {
+                    st = glia__err(GLIA_ENOMEM, "%s:%d: out of memory", fn, line);
+                } else if (!valid_word(type)) {
                     st = glia__err(GLIA_EINVAL, "%s:%d: '%.60s' is not a section type", fn, line, l);
                     free(type);
                 } else {
                     if (c->n == c->cap) {
                         int cap = c->cap ? 2 * c->cap : 16;
-                        cfg_section *ns = realloc(c->sec, (size_t)cap * sizeof *ns);
+                        cfg_section *ns = glia__realloc(c->sec, (size_t)cap * sizeof *ns);
                         if (!ns) { free(type); free(l); cfg_free(c); return glia__err(GLIA_ENOMEM, "%s: out of memory", fn); }
                         c->sec = ns;
                         c->cap = cap;
@@ -112,7 +114,7 @@ glia_status cfg_parse(const char *text, const char *filename, cfg **out) {
                                    fn, line, key, s->type, cfg_find(s, key)->line);
                 else if (s->n_kv == s->cap_kv) {
                     int cap = s->cap_kv ? 2 * s->cap_kv : 8;
-                    cfg_kv *nk = realloc(s->kv, (size_t)cap * sizeof *nk);
+                    cfg_kv *nk = glia__realloc(s->kv, (size_t)cap * sizeof *nk);
                     if (!nk) st = glia__err(GLIA_ENOMEM, "%s:%d: out of memory", fn, line);
                     else s->kv = nk, s->cap_kv = cap;
                 }

@@ -87,8 +87,8 @@ static glia_status decode_pnm(FILE *f, const char *path, int channels, decoded *
     size_t count = (size_t)w * (size_t)h * (size_t)channels, bytes = maxval > 255 ? 2 : 1;
     if (count > ((size_t)1 << 31))
         return glia__err(GLIA_EIO, "%s: a %ldx%ld image is too large", path, w, h);
-    uint8_t *raw = malloc(count * bytes);
-    uint16_t *v = malloc(count * sizeof *v);
+    uint8_t *raw = glia__malloc(count * bytes);
+    uint16_t *v = glia__malloc(count * sizeof *v);
     size_t got = raw && v ? fread(raw, 1, count * bytes, f) : 0;
     glia_status s = GLIA_OK;
     if (!raw || !v) {
@@ -206,8 +206,8 @@ static void taps_free(axis_taps *t) {
 
 static int taps_alloc(axis_taps *t, int out, int k) {
     t->k = k;
-    t->first = malloc((size_t)out * sizeof *t->first);
-    t->w = calloc((size_t)out * (size_t)k, sizeof *t->w);
+    t->first = glia__malloc((size_t)out * sizeof *t->first);
+    t->w = glia__calloc((size_t)out * (size_t)k, sizeof *t->w);
     return t->first && t->w;
 }
 
@@ -267,7 +267,7 @@ static void apply_taps(const axis_taps *t, int out, const float *src, size_t str
 static int resize_planes(const float *src, int channels, int h, int w, float *dst, int oh,
                          int ow) {
     axis_taps tx = {0}, ty = {0};
-    float *mid = malloc((size_t)h * ow * sizeof *mid);
+    float *mid = glia__malloc((size_t)h * ow * sizeof *mid);
     int ok = mid && taps_make(&tx, w, ow) && taps_make(&ty, h, oh);
     for (int c = 0; ok && c < channels; c++) {
         const float *sp = src + (size_t)c * h * w;
@@ -298,9 +298,13 @@ glia_status glia_image_load(const char *path, int channels, int height, int widt
     decoded d = {0};
     glia_status s = decode_file(path, &d);
     if (s) return s;
+    if (d.w < 1 || d.h < 1) { /* stb_image accepts some headers of 0x0 pictures (found by fuzzing) */
+        decoded_free(&d);
+        return glia__err(GLIA_EIO, "%s: the image is empty (%dx%d pixels)", path, d.w, d.h);
+    }
     int oh = height ? height : d.h, ow = width ? width : d.w;
 
-    float *full = malloc((size_t)channels * d.h * d.w * sizeof *full);
+    float *full = glia__malloc((size_t)channels * d.h * d.w * sizeof *full);
     glia_tensor *t = NULL;
     if (full) s = glia_tensor_new(&t, 3, (int64_t[]){channels, oh, ow});
     if (!full || s) {
@@ -366,8 +370,8 @@ glia_status glia_image_save_png(const char *path, const float *chw, int channels
     if (hw * (size_t)(channels + 1) > INT_MAX / 2) /* stb_image_write sizes its buffers in int */
         return glia__err(GLIA_EINVAL, "%s: a %dx%d image is too large for a PNG here", path,
                          height, width);
-    uint8_t *px = malloc(hw * channels);
-    char *tmp = malloc(tlen);
+    uint8_t *px = glia__malloc(hw * channels);
+    char *tmp = glia__malloc(tlen);
     if (!px || !tmp) {
         free(px);
         free(tmp);

@@ -93,7 +93,7 @@ static void sb_put(sbuf *b, const char *s, size_t n) {
     if (b->n + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->n + n + 1) cap *= 2;
-        char *p = realloc(b->p, cap);
+        char *p = glia__realloc(b->p, cap);
         if (!p) { b->oom = 1; return; }
         b->p = p;
         b->cap = cap;
@@ -191,9 +191,9 @@ static int write_floats(FILE *f, const float *x, size_t n, float *swapbuf) {
 /* fsync of the directory holding path, so the rename itself is durable; errors ignored (some
  * file systems do not support it, and the file's data is already safe). */
 static void sync_dir_of(const char *path) {
+    char dir[4096]; /* on the stack: a failed allocation must not skip the sync silently */
     size_t len = strlen(path);
-    char *dir = malloc(len + 2);
-    if (!dir) return;
+    if (len >= sizeof dir) return;
     memcpy(dir, path, len + 1);
     char *slash = strrchr(dir, '/');
     if (!slash) strcpy(dir, ".");
@@ -204,7 +204,6 @@ static void sync_dir_of(const char *path) {
         (void)fsync(fd);
         close(fd);
     }
-    free(dir);
 }
 
 glia_status glia_safetensors_write(const char *path, const glia_st_entry *t, int n,
@@ -217,8 +216,8 @@ glia_status glia_safetensors_write(const char *path, const glia_st_entry *t, int
     if (s) { free(hdr.p); return s; }
 
     size_t tlen = strlen(path) + 32;
-    char *tmp = malloc(tlen);
-    float *swapbuf = host_is_little_endian() ? NULL : malloc(ST_CHUNK);
+    char *tmp = glia__malloc(tlen);
+    float *swapbuf = host_is_little_endian() ? NULL : glia__malloc(ST_CHUNK);
     if (!tmp || (!host_is_little_endian() && !swapbuf)) {
         free(hdr.p); free(tmp); free(swapbuf);
         return glia__err(GLIA_ENOMEM, "%s: out of memory", path);
@@ -262,7 +261,7 @@ glia_status glia_safetensors_write(const char *path, const glia_st_entry *t, int
 static glia_st_entry *graph_entries(glia_graph *g, int *count) {
     int n = 0;
     for (int i = 0; i < g->n_nodes; i++) n += is_saved(&g->nodes[i]);
-    glia_st_entry *e = calloc(n ? (size_t)n : 1, sizeof *e);
+    glia_st_entry *e = glia__calloc(n ? (size_t)n : 1, sizeof *e);
     if (!e) return NULL;
     n = 0;
     for (int i = 0; i < g->n_nodes; i++) {
@@ -391,7 +390,7 @@ static glia_status parse_string(parser *p, char **out, size_t *len) {
     while (end < p->n && p->s[end] != '"') end += p->s[end] == '\\' ? 2 : 1;
     char *buf = NULL;
     if (out) {
-        buf = malloc((end > p->n ? p->n : end) - start + 1);
+        buf = glia__malloc((end > p->n ? p->n : end) - start + 1);
         if (!buf) {
             return pfail(p, glia__err(GLIA_ENOMEM, "%s: out of memory reading the header", p->path));
         }
@@ -572,9 +571,9 @@ static glia_status parse_metadata(parser *p) {
         }
         if (p->meta) {
             glia_st_meta *m = p->meta;
-            char **nk = realloc(m->key, (size_t)(m->n + 1) * sizeof *nk);
+            char **nk = glia__realloc(m->key, (size_t)(m->n + 1) * sizeof *nk);
             if (nk) m->key = nk;
-            char **nv = nk ? realloc(m->value, (size_t)(m->n + 1) * sizeof *nv) : NULL;
+            char **nv = nk ? glia__realloc(m->value, (size_t)(m->n + 1) * sizeof *nv) : NULL;
             if (nv) m->value = nv;
             if (!nk || !nv) {
                 free(k);
@@ -712,7 +711,7 @@ static glia_status parse_entry(parser *p, st_tensor *t) {
 static glia_status add_tensor(parser *p, char *name) {
     if (p->nt == p->capt) {
         size_t cap = p->capt ? 2 * p->capt : 16;
-        st_tensor *nt = realloc(p->t, cap * sizeof *nt);
+        st_tensor *nt = glia__realloc(p->t, cap * sizeof *nt);
         if (!nt) {
             free(name);
             return pfail(p, glia__err(GLIA_ENOMEM, "%s: out of memory reading the header", p->path));
@@ -922,7 +921,7 @@ static glia_status load(loader *L, glia_st_entry *e, int ne) {
     uint64_t data_size = fsize - 8 - hlen;
 
     /* the header */
-    L->header = malloc((size_t)hlen + 1);
+    L->header = glia__malloc((size_t)hlen + 1);
     if (!L->header) return glia__err(GLIA_ENOMEM, "%s: out of memory for a %llu-byte header", path,
                                      (unsigned long long)hlen);
     if ((s = read_exact(L, L->header, (size_t)hlen, "the header", 8))) return s;
@@ -959,8 +958,8 @@ static glia_status load(loader *L, glia_st_entry *e, int ne) {
                              "offsets)", path, t[i].name, (unsigned long long)t[i].begin,
                              (unsigned long long)t[i].end, (unsigned long long)data_size);
     }
-    L->by_name = malloc((nt ? nt : 1) * sizeof *L->by_name);
-    L->by_off = malloc((nt ? nt : 1) * sizeof *L->by_off);
+    L->by_name = glia__malloc((nt ? nt : 1) * sizeof *L->by_name);
+    L->by_off = glia__malloc((nt ? nt : 1) * sizeof *L->by_off);
     if (!L->by_name || !L->by_off) return glia__err(GLIA_ENOMEM, "%s: out of memory", path);
     for (size_t i = 0; i < nt; i++) L->by_name[i] = L->by_off[i] = i;
     sort_base = t; /* the comparators read it; qsort has no context argument in C11 */
@@ -1038,8 +1037,8 @@ static glia_status load(loader *L, glia_st_entry *e, int ne) {
     }
 
     /* the data, into a staging buffer, in file order (sequential reads) */
-    L->stage = malloc((stage_n ? stage_n : 1) * sizeof(float));
-    L->chunk = malloc(ST_CHUNK);
+    L->stage = glia__malloc((stage_n ? stage_n : 1) * sizeof(float));
+    L->chunk = glia__malloc(ST_CHUNK);
     if (!L->stage || !L->chunk)
         return glia__err(GLIA_ENOMEM, "%s: out of memory for %zu floats of weights", path, stage_n);
     for (size_t i = 0; i < nt; i++) {

@@ -59,14 +59,14 @@ static glia_status orthogonal(float *out, int64_t rows, int64_t cols, double gai
     if ((double)rows * (double)cols > (double)((size_t)-1 / sizeof(double)) / 2)
         return glia__err(GLIA_ENOMEM, "orthogonal init of '%s': matrix too large", name);
     /* the random matrix, drawn row-major [rows, cols] */
-    double *a = malloc((size_t)(rows * cols) * sizeof *a);
+    double *a = glia__malloc((size_t)(rows * cols) * sizeof *a);
     if (!a) return glia__err(GLIA_ENOMEM, "orthogonal init of '%s': out of memory", name);
     for (int64_t i = 0; i < rows * cols; i++) a[i] = (double)glia_rng_normal(rng);
     /* QR of M [m, n], m >= n: M = A if rows >= cols, else A^T. Column j of M is stored as
      * contiguous vector q[j*m .. j*m+m). */
     const bool tr = rows < cols;
     const int64_t m = tr ? cols : rows, n = tr ? rows : cols;
-    double *q = malloc((size_t)(m * n) * sizeof *q);
+    double *q = glia__malloc((size_t)(m * n) * sizeof *q);
     if (!q) {
         free(a);
         return glia__err(GLIA_ENOMEM, "orthogonal init of '%s': out of memory", name);
@@ -142,7 +142,7 @@ glia_status glia_init_param(glia_graph *g, int node, glia_init_kind kind, float 
                              "conv weight [out, in, kh, kw] with out >= in, but it has shape %s",
                              n->name, glia_shape_str(sh, buf, sizeof buf));
         const int64_t O = sh->dim[0], I = sh->dim[1], KH = sh->dim[2], KW = sh->dim[3];
-        float *m = malloc((size_t)(O * I) * sizeof *m);
+        float *m = glia__malloc((size_t)(O * I) * sizeof *m);
         if (!m) return glia__err(GLIA_ENOMEM, "delta_orthogonal init of '%s': out of memory", n->name);
         s = orthogonal(m, O, I, gain, rng, n->name);
         if (s) {

@@ -112,7 +112,7 @@ static int index_of(const char *const *list, const char *s) {
 
 /* ---------------------------------------------------------------- values */
 static char *xstrdup(const char *s) {
-    char *d = malloc(strlen(s) + 1);
+    char *d = glia__malloc(strlen(s) + 1);
     if (d) strcpy(d, s);
     return d;
 }
@@ -487,11 +487,12 @@ glia_status glia_model_parse(const char *text, const char *filename, int64_t bat
     glia_status s = cfg_parse(text, filename, &c);
     if (s) return s;
     const char *file = c->filename;
-    glia_model *m = calloc(1, sizeof *m);
-    if (!m || !(m->filename = xstrdup(file)) || !(m->layers = calloc((size_t)c->n, sizeof *m->layers))) {
+    glia_model *m = glia__calloc(1, sizeof *m);
+    if (!m || !(m->filename = xstrdup(file)) || !(m->layers = glia__calloc((size_t)c->n, sizeof *m->layers))) {
         glia_model_free(m);
+        s = glia__err(GLIA_ENOMEM, "%s: out of memory", file); /* file lives in c */
         cfg_free(c);
-        return glia__err(GLIA_ENOMEM, "%s: out of memory", file);
+        return s;
     }
     glia_rng_seed(&m->rng, seed, 0x6d6f64656cULL);
     if ((s = glia_graph_new(&m->g))) goto fail;
@@ -584,7 +585,7 @@ glia_status glia_model_load(const char *path, int64_t batch, uint64_t seed, glia
                 fclose(f);
                 return glia__err(GLIA_EIO, "%s: larger than 16 MB; not a model file", path);
             }
-            char *t = realloc(text, cap = cap ? 2 * cap : 8192);
+            char *t = glia__realloc(text, cap = cap ? 2 * cap : 8192);
             if (!t) { free(text); fclose(f); return glia__err(GLIA_ENOMEM, "%s: out of memory", path); }
             text = t;
         }

@@ -22,8 +22,8 @@ static glia_status entries(glia__run *r, glia_st_entry **out, int *n_out, char *
     glia_graph *g = r->g;
     int np = 0, no = glia_optim_num_state(r->opt);
     for (int i = 0; i < g->n_nodes; i++) np += is_saved(&g->nodes[i]);
-    glia_st_entry *e = calloc((size_t)(np + no) + 1, sizeof *e);
-    char **nm = calloc((size_t)no + 1, sizeof *nm);
+    glia_st_entry *e = glia__calloc((size_t)(np + no) + 1, sizeof *e);
+    char **nm = glia__calloc((size_t)no + 1, sizeof *nm);
     if (!e || !nm) {
         free(e);
         free(nm);
@@ -45,7 +45,7 @@ static glia_status entries(glia__run *r, glia_st_entry **out, int *n_out, char *
         int64_t len;
         glia_status s = glia_optim_state(r->opt, i, &name, &data, &len);
         size_t L = strlen(name) + 16;
-        if (!s && !(nm[i] = malloc(L))) s = glia__err(GLIA_ENOMEM, "checkpoint: out of memory");
+        if (!s && !(nm[i] = glia__malloc(L))) s = glia__err(GLIA_ENOMEM, "checkpoint: out of memory");
         if (s) {
             for (int j = 0; j < i; j++) free(nm[j]);
             free(nm);
@@ -155,7 +155,7 @@ glia_status glia__checkpoint_restore(glia__run *r, const char *path) {
     r->seconds = strtod(v[10], NULL);
     size_t ml = strlen(v[11]);
     free(r->metrics);
-    r->metrics = malloc(ml + 1);
+    r->metrics = glia__malloc(ml + 1);
     if (r->metrics) memcpy(r->metrics, v[11], ml + 1);
     r->metrics_len = ml;
     glia_st_meta_free(&meta);

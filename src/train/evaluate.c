@@ -97,7 +97,7 @@ glia_status glia_evaluate(glia_model *m, const glia_dataset *d, const int64_t *i
     if ((s = glia_graph_compile(g, 0))) return s;
     float mean = strtof(glia_model_option(m, "mean"), NULL), std = strtof(glia_model_option(m, "std"), NULL);
     glia__metrics mt = {0};
-    mt.confusion = calloc((size_t)d->classes * (size_t)d->classes, sizeof *mt.confusion);
+    mt.confusion = glia__calloc((size_t)d->classes * (size_t)d->classes, sizeof *mt.confusion);
     if (!mt.confusion) return glia__err(GLIA_ENOMEM, "glia_evaluate: out of memory");
     s = glia__eval_split(g, x, glia_model_output(m), -1, d, idx, n, mean, std, in.dim[0], &mt);
     if (s) {

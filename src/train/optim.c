@@ -174,7 +174,7 @@ glia_status glia_optim_new(glia_graph *g, const glia_optim_config *cfg, glia_opt
                          kind_name(c.kind));
     if (n_chunks > INT32_MAX)
         return glia__err(GLIA_EINVAL, "%s: too many parameters", kind_name(c.kind));
-    glia_optim *o = calloc(1, sizeof *o);
+    glia_optim *o = glia__calloc(1, sizeof *o);
     if (!o) return glia__err(GLIA_ENOMEM, "glia_optim_new: out of memory");
     o->g = g;
     o->cfg = c;
@@ -187,16 +187,16 @@ glia_status glia_optim_new(glia_graph *g, const glia_optim_config *cfg, glia_opt
                : c.kind == GLIA_RMSPROP ? 1 : 2;
     o->n_chunks = (int)n_chunks;
     size_t ns = (size_t)np * (size_t)o->n_slots;
-    o->node = malloc((size_t)np * sizeof *o->node);
-    o->numel = malloc((size_t)np * sizeof *o->numel);
-    o->grad = calloc((size_t)np, sizeof *o->grad);
-    o->chunks = malloc((size_t)n_chunks * sizeof *o->chunks);
-    o->chunk_sq = malloc((size_t)n_chunks * sizeof *o->chunk_sq);
-    o->chunk_sq_clipped = malloc((size_t)n_chunks * sizeof *o->chunk_sq_clipped);
+    o->node = glia__malloc((size_t)np * sizeof *o->node);
+    o->numel = glia__malloc((size_t)np * sizeof *o->numel);
+    o->grad = glia__calloc((size_t)np, sizeof *o->grad);
+    o->chunks = glia__malloc((size_t)n_chunks * sizeof *o->chunks);
+    o->chunk_sq = glia__malloc((size_t)n_chunks * sizeof *o->chunk_sq);
+    o->chunk_sq_clipped = glia__malloc((size_t)n_chunks * sizeof *o->chunk_sq_clipped);
     if (ns) {
-        o->state = malloc(ns * sizeof *o->state);
-        o->state_name = malloc(ns * sizeof *o->state_name);
-        o->state_block = calloc((size_t)total * (size_t)o->n_slots, sizeof(float));
+        o->state = glia__malloc(ns * sizeof *o->state);
+        o->state_name = glia__malloc(ns * sizeof *o->state_name);
+        o->state_block = glia__calloc((size_t)total * (size_t)o->n_slots, sizeof(float));
     }
     if (!o->node || !o->numel || !o->grad || !o->chunks || !o->chunk_sq || !o->chunk_sq_clipped ||
         (ns && (!o->state || !o->state_name || !o->state_block))) {

@@ -71,7 +71,7 @@ static glia_status run_setup(glia__run *r, glia_model *m, const glia_train_optio
                          classes, r->train->classes);
     /* the split: a fixed draw from the seed, validation first */
     int64_t N = r->train->images->shape.dim[0];
-    if (!(r->split = malloc((size_t)N * sizeof *r->split)) || !(r->order = malloc((size_t)N * sizeof *r->order)))
+    if (!(r->split = glia__malloc((size_t)N * sizeof *r->split)) || !(r->order = glia__malloc((size_t)N * sizeof *r->order)))
         return glia__err(GLIA_ENOMEM, "training: out of memory");
     for (int64_t i = 0; i < N; i++) r->split[i] = i;
     glia_rng sr;
@@ -140,7 +140,7 @@ static glia_status run_setup(glia__run *r, glia_model *m, const glia_train_optio
 /* metrics.csv, one line per epoch */
 static glia_status metrics_append(glia__run *r, const char *line) {
     size_t n = strlen(line);
-    char *p = realloc(r->metrics, r->metrics_len + n + 1);
+    char *p = glia__realloc(r->metrics, r->metrics_len + n + 1);
     if (!p) return glia__err(GLIA_ENOMEM, "training: out of memory");
     memcpy(p + r->metrics_len, line, n + 1);
     r->metrics = p;
@@ -157,7 +157,7 @@ static glia_status write_text(const char *dir, const char *name, const char *tex
 /* curves.png from the metrics so far */
 static glia_status write_curves(glia__run *r) {
     int n = r->epoch;
-    double *v = malloc((size_t)(n > 0 ? n : 1) * 5 * sizeof *v);
+    double *v = glia__malloc((size_t)(n > 0 ? n : 1) * 5 * sizeof *v);
     if (!v) return glia__err(GLIA_ENOMEM, "training: out of memory");
     double *x = v, *tl = v + n, *ta = v + 2 * n, *vl = v + 3 * n, *va = v + 4 * n;
     const char *p = strchr(r->metrics, '\n'); /* after the header */
@@ -197,7 +197,7 @@ static glia_status write_outputs(glia__run *r) {
     if ((s = glia_safetensors_save(r->g, path))) return s;
     size_t len = 0;
     for (int c = 0; c < r->train->classes; c++) len += strlen(r->train->class_names[c]) + 1;
-    if (!(text = malloc(len + 1))) return glia__err(GLIA_ENOMEM, "training: out of memory");
+    if (!(text = glia__malloc(len + 1))) return glia__err(GLIA_ENOMEM, "training: out of memory");
     text[0] = 0;
     for (int c = 0, at = 0; c < r->train->classes; c++)
         at += sprintf(text + at, "%s\n", r->train->class_names[c]);
@@ -213,6 +213,7 @@ static glia_status run_loop(glia__run *r, const glia_train_options *o, glia_trai
     int classes = r->train->classes;
     const int64_t *base = r->split + r->n_val;
     double t_all = now();
+    glia_graph_set_check_numerics(g, o->check_numerics);
     while (r->epoch < r->epochs) {
         /* this epoch's order: a shuffle drawn from the generator's state at the epoch start */
         if (r->next_batch == 0) {
@@ -232,13 +233,22 @@ static glia_status run_loop(glia__run *r, const glia_train_options *o, glia_trai
             float *xv = glia_node_value(g, r->x), *lv = glia_node_value(g, r->label);
             glia_dataset_batch(r->train, r->order + b * r->batch, r->batch, r->mean, r->std,
                                &r->aug, &r->rng, xv, lv);
-            if ((s = glia_graph_forward(g)) || (s = glia_graph_backward(g, r->loss, NULL, 0)))
-                return s;
-            float l = glia_node_value(g, r->loss)[0];
-            if (!isfinite(l))
-                return glia__err(GLIA_ERANGE, "the loss became %g at epoch %d, batch %lld (step "
-                                 "%lld); try a lower lr or clip_norm; the last checkpoint is kept",
-                                 (double)l, r->epoch + 1, (long long)b + 1, (long long)r->step + 1);
+            glia_rng masks = *glia_graph_rng(g);
+            s = glia_graph_forward(g);
+            float l = s ? NAN : glia_node_value(g, r->loss)[0];
+            if (s == GLIA_ERANGE || (!s && !isfinite(l))) {
+                /* name the first op that went non-finite: this batch again, checked, same masks */
+                char first[600];
+                *glia_graph_rng(g) = masks;
+                glia_graph_set_check_numerics(g, 1);
+                if (!s) s = glia_graph_forward(g);
+                snprintf(first, sizeof first, "%s", s ? glia_last_error() : "(not found)");
+                return glia__err(GLIA_ERANGE, "training stopped at epoch %d, batch %lld (step %lld): "
+                                 "values became non-finite (first %s); try a lower lr or clip_norm; "
+                                 "the last checkpoint is kept", r->epoch + 1, (long long)b + 1,
+                                 (long long)r->step + 1, first);
+            }
+            if (s || (s = glia_graph_backward(g, r->loss, NULL, 0))) return s;
             if ((s = glia_optim_step(r->opt))) return s;
             glia__metrics mt = {0};
             glia__metrics_add(&mt, glia_node_value(g, r->logits), lv, r->batch, classes);
@@ -306,7 +316,7 @@ static glia_status run_loop(glia__run *r, const glia_train_options *o, glia_trai
     out->train_seconds = now() - t_all;
     /* the test split, with its confusion matrix */
     glia__metrics tm = {0};
-    tm.confusion = calloc((size_t)classes * (size_t)classes, sizeof *tm.confusion);
+    tm.confusion = glia__calloc((size_t)classes * (size_t)classes, sizeof *tm.confusion);
     if (!tm.confusion) return glia__err(GLIA_ENOMEM, "training: out of memory");
     if ((s = glia__eval_split(g, r->x, r->logits, r->label, r->test, NULL,
                               r->test->images->shape.dim[0], r->mean, r->std, r->batch, &tm))) {

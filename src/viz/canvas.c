@@ -25,8 +25,8 @@ glia_status viz_canvas_new(int w, int h, const uint8_t bg[3], viz_canvas **out) 
     if (w < 1 || h < 1 || w > VIZ_MAX_SIDE || h > VIZ_MAX_SIDE)
         return glia__err(GLIA_EINVAL, "viz_canvas_new: bad size %dx%d (1 to %d a side)", w, h,
                          VIZ_MAX_SIDE);
-    viz_canvas *c = malloc(sizeof *c);
-    uint8_t *px = malloc((size_t)w * h * 3);
+    viz_canvas *c = glia__malloc(sizeof *c);
+    uint8_t *px = glia__malloc((size_t)w * h * 3);
     if (!c || !px) {
         free(c);
         free(px);
@@ -278,7 +278,7 @@ void viz_palette(int i, uint8_t rgb[3]) {
 glia_status viz_canvas_save_png(const viz_canvas *c, const char *path) {
     if (!c || !path) return glia__err(GLIA_EINVAL, "viz_canvas_save_png: NULL argument");
     size_t hw = (size_t)c->w * c->h;
-    float *chw = malloc(hw * 3 * sizeof *chw);
+    float *chw = glia__malloc(hw * 3 * sizeof *chw);
     if (!chw) return glia__err(GLIA_ENOMEM, "%s: out of memory for a %dx%d picture", path, c->w, c->h);
     for (size_t i = 0; i < hw; i++)
         for (int k = 0; k < 3; k++) chw[k * hw + i] = c->px[i * 3 + k] / 255.0f;

@@ -1,0 +1,102 @@
+#!/bin/sh
+# kill_test.sh GLIA [KILLS]: no lost work. A small training run (1,280 Fashion-MNIST images,
+# 20 batches an epoch, a checkpoint and five other files written after every epoch) is killed
+# with SIGKILL at random moments, KILLS times (default 25), each time resumed from its latest
+# checkpoint (or restarted when none was written yet). Every restart must load the checkpoint
+# (a resume that fails exits 1; killed runs exit 137), and the run, finished at last, must end
+# with weights.safetensors byte-identical to an uninterrupted run's. Skipped without the data.
+GLIA=${1:-build/glia}
+KILLS=${2:-25}
+src=/usr/share/datasets/fashion-mnist
+if [ ! -r "$src/train-images-idx3-ubyte.gz" ]; then
+  echo "kill: Fashion-MNIST not installed (scripts/fetch-data fashion-mnist); skipped"
+  exit 0
+fi
+tmp=$(mktemp -d /tmp/glia-kill-XXXXXX) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+export OMP_NUM_THREADS=1 # bit-exact needs the same thread count; 1 keeps the machine free
+# a small IDX data set: the first 1280 training and 256 test images, with their own headers
+data=$tmp/data
+mkdir -p "$data"
+idx() { # idx OUT.gz HEADER_OCTAL BYTES_PER_ITEM COUNT SRC.gz
+  { printf "$2"; gzip -dc "$5" | tail -c +"$(( $3 == 1 ? 9 : 17 ))" | head -c $(( $3 * $4 )); } | gzip -1 > "$1"
+}
+idx "$data/train-images-idx3-ubyte.gz" '\0\0\10\3\0\0\5\0\0\0\0\34\0\0\0\34' 784 1280 "$src/train-images-idx3-ubyte.gz"
+idx "$data/train-labels-idx1-ubyte.gz" '\0\0\10\1\0\0\5\0' 1 1280 "$src/train-labels-idx1-ubyte.gz"
+idx "$data/t10k-images-idx3-ubyte.gz" '\0\0\10\3\0\0\1\0\0\0\0\34\0\0\0\34' 784 256 "$src/t10k-images-idx3-ubyte.gz"
+idx "$data/t10k-labels-idx1-ubyte.gz" '\0\0\10\1\0\0\1\0' 1 256 "$src/t10k-labels-idx1-ubyte.gz"
+cat > "$tmp/small.cfg" <<'CFG'
+[net]
+input = 1, 28, 28
+classes = 10
+batch = 64
+epochs = 40
+lr = 0.02
+optimizer = adam
+[conv]
+name = c1
+filters = 4
+size = 5
+stride = 2
+batchnorm = 1
+activation = relu
+[dropout]
+p = 0.1
+[dense]
+name = fc
+units = 10
+CFG
+args="$tmp/small.cfg --data $data --val 0.1 --seed 9"
+if ! "$GLIA" train $args --out "$tmp/ref" > "$tmp/ref.log" 2>&1; then
+  echo "FAIL kill: the uninterrupted run failed: $(tail -3 "$tmp/ref.log")" >&2
+  exit 1
+fi
+# the length of a whole run, to spread the kills over it
+t0=$(date +%s.%N)
+"$GLIA" train $args --out "$tmp/x" > /dev/null 2>&1
+t1=$(date +%s.%N)
+span=$(awk "BEGIN{print $t1 - $t0}")
+rm -rf "$tmp/x"
+run=$tmp/run
+kills=0 in_write=0 restarts=0 resumes=0 fail=0
+i=0
+while [ $i -lt "$KILLS" ]; do
+  i=$((i + 1))
+  if [ -s "$run/checkpoint.safetensors" ]; then
+    "$GLIA" train --resume "$run" > "$tmp/last.log" 2>&1 &
+    resumes=$((resumes + 1))
+  else
+    "$GLIA" train $args --out "$run" > "$tmp/last.log" 2>&1 &
+    restarts=$((restarts + 1))
+  fi
+  pid=$!
+  # uniform in [0.02, 2 span / KILLS]: the kills spread over the whole run
+  sleep "$(awk -v s="$i$$" -v span="$span" -v k="$KILLS" 'BEGIN{srand(s); printf "%.3f", 0.02 + rand() * 2 * span / k}')"
+  kill -9 $pid 2>/dev/null
+  wait $pid 2>/dev/null
+  rc=$?
+  if [ $rc -eq 137 ]; then
+    kills=$((kills + 1))
+    # a temporary file left behind means the kill landed while a file was being written
+    ls "$run"/*.tmp.* > /dev/null 2>&1 && in_write=$((in_write + 1))
+    rm -f "$run"/*.tmp.*
+  elif [ $rc -ne 0 ]; then
+    echo "FAIL kill: restart $i exited $rc: $(tail -3 "$tmp/last.log")" >&2
+    fail=1
+    break
+  fi
+done
+# finish the run
+if [ $fail -eq 0 ]; then
+  if [ -s "$run/checkpoint.safetensors" ]; then
+    "$GLIA" train --resume "$run" > "$tmp/last.log" 2>&1
+  else
+    "$GLIA" train $args --out "$run" > "$tmp/last.log" 2>&1
+  fi || { echo "FAIL kill: the final resume failed: $(tail -3 "$tmp/last.log")" >&2; fail=1; }
+fi
+if [ $fail -eq 0 ] && ! cmp -s "$tmp/ref/weights.safetensors" "$run/weights.safetensors"; then
+  echo "FAIL kill: after $kills kills the final weights differ from the uninterrupted run's" >&2
+  fail=1
+fi
+echo "kill: $kills SIGKILLs ($in_write during a file write), $resumes resumes, $restarts fresh starts; final weights $( [ $fail -eq 0 ] && echo bit-identical || echo DIFFERENT)"
+exit $fail
