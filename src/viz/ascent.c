@@ -69,9 +69,9 @@ static glia_status ascend(viz_probe *p, int node, objective_fn f, void *ctx,
     glia_node_shape(p->g, node, &ns);
     per = glia_shape_numel(&ns) / ns.dim[0];
     int sh = (int)fmaxf(1.0f, roundf(p->h / octave_div)), sw = (int)fmaxf(1.0f, roundf(p->w / octave_div));
-    float *xs = malloc((size_t)n * sizeof *xs), *g = malloc((size_t)n * sizeof *g),
-          *g2 = malloc((size_t)n * sizeof *g2), *seed = malloc((size_t)per * sizeof *seed),
-          *small = malloc((size_t)p->c * sh * sw * sizeof *small);
+    float *xs = glia__malloc((size_t)n * sizeof *xs), *g = glia__malloc((size_t)n * sizeof *g),
+          *g2 = glia__malloc((size_t)n * sizeof *g2), *seed = glia__malloc((size_t)per * sizeof *seed),
+          *small = glia__malloc((size_t)p->c * sh * sw * sizeof *small);
     glia_status s = GLIA_OK;
     if (!xs || !g || !g2 || !seed || !small) s = glia__err(GLIA_ENOMEM, "viz: out of memory");
     glia_rng rng;
@@ -151,7 +151,7 @@ glia_status glia_invert(glia_model *m, const char *layer, const float *target,
     if (s) return s;
     int64_t per;
     const float *a = viz_probe_value(&p, node, &per);
-    float *phi0 = malloc((size_t)per * sizeof *phi0);
+    float *phi0 = glia__malloc((size_t)per * sizeof *phi0);
     if (!a || !phi0) {
         free(phi0);
         return a ? glia__err(GLIA_ENOMEM, "glia_invert: out of memory") : GLIA_ESTATE;
@@ -165,7 +165,7 @@ glia_status glia_invert(glia_model *m, const char *layer, const float *target,
     double last = 0;
     s = ascend(&p, node, obj_invert, &t, &o, 1, image, &last);
     if (!s && rel_err && !(s = viz_probe_forward(&p, image))) {
-        float *seed = malloc((size_t)per * sizeof *seed);
+        float *seed = glia__malloc((size_t)per * sizeof *seed);
         if (!seed) s = glia__err(GLIA_ENOMEM, "glia_invert: out of memory");
         else *rel_err = (float)sqrt(-obj_invert(&t, viz_probe_value(&p, node, NULL), per, seed));
         free(seed);

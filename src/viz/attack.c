@@ -45,8 +45,8 @@ glia_status glia_attack(glia_model *m, const float *image, int label, const glia
     if (o.fgsm && o.target < 0 && label < 0)
         return glia__err(GLIA_EINVAL, "glia_attack: untargeted FGSM needs the image's label");
     int64_t n = p.numel;
-    float *probs = malloc((size_t)p.classes * sizeof *probs), *seed = malloc((size_t)p.classes * sizeof *seed);
-    float *g = malloc((size_t)n * sizeof *g);
+    float *probs = glia__malloc((size_t)p.classes * sizeof *probs), *seed = glia__malloc((size_t)p.classes * sizeof *seed);
+    float *g = glia__malloc((size_t)n * sizeof *g);
     if (!probs || !seed || !g) {
         s = glia__err(GLIA_ENOMEM, "glia_attack: out of memory");
         goto done;

@@ -54,7 +54,7 @@ glia_status glia_explain(glia_model *m, const float *image, glia_map_kind kind, 
     if (!s && feat >= 0) s = glia_node_retain(p.g, feat);
     if (!s) s = viz_probe_forward(&p, image);
     if (s) return s;
-    float *probs = malloc((size_t)p.classes * sizeof *probs);
+    float *probs = glia__malloc((size_t)p.classes * sizeof *probs);
     if (!probs) return glia__err(GLIA_ENOMEM, "glia_explain: out of memory");
     out->pred = viz_probe_softmax(&p, probs);
     out->pred_prob = probs[out->pred];
@@ -77,9 +77,9 @@ glia_status glia_explain(glia_model *m, const float *image, glia_map_kind kind, 
     }
     int64_t hw = (int64_t)H * W;
     out->h = H, out->w = W;
-    out->map = calloc((size_t)hw, sizeof *out->map);
-    float *seed = calloc((size_t)p.classes, sizeof *seed);
-    float *grad = malloc((size_t)(p.numel > K * hw ? p.numel : K * hw) * sizeof *grad);
+    out->map = glia__calloc((size_t)hw, sizeof *out->map);
+    float *seed = glia__calloc((size_t)p.classes, sizeof *seed);
+    float *grad = glia__malloc((size_t)(p.numel > K * hw ? p.numel : K * hw) * sizeof *grad);
     if (!out->map || !seed || !grad) {
         free(seed), free(grad), glia_heatmap_free(out);
         return glia__err(GLIA_ENOMEM, "glia_explain: out of memory");

@@ -38,7 +38,7 @@ glia_status glia_blur(float *x, int channels, int h, int w, float sigma) {
     for (int i = -r; i <= r; i++) sum += k[i + r] = expf(-0.5f * i * i / (sigma * sigma));
     for (int i = 0; i <= 2 * r; i++) k[i] /= sum;
     int n = h > w ? h : w;
-    float *line = malloc((size_t)n * sizeof *line);
+    float *line = glia__malloc((size_t)n * sizeof *line);
     if (!line) return glia__err(GLIA_ENOMEM, "glia_blur: out of memory");
     for (int c = 0; c < channels; c++) {
         float *p = x + (size_t)c * h * w;

@@ -101,7 +101,7 @@ glia_status viz_probe_backward(viz_probe *p, int node, const float *seed, float 
     glia_status st = glia_node_shape(p->g, node, &s);
     if (st) return st;
     int64_t n = glia_shape_numel(&s), per = n / s.dim[0];
-    float *full = calloc((size_t)n, sizeof *full);
+    float *full = glia__calloc((size_t)n, sizeof *full);
     if (!full) return glia__err(GLIA_ENOMEM, "viz: out of memory for a seed of %lld floats", (long long)n);
     memcpy(full, seed, (size_t)per * sizeof *full);
     st = glia_graph_backward(p->g, node, full, 0);

@@ -64,7 +64,7 @@ glia_status glia_tiles_save_png(const char *path, const char *title, const glia_
             /* the heat map resized to the drawn tile, 0 -> dark, its maximum -> yellow */
             int oh = t->h * zoom, ow = t->w * zoom;
             free(up);
-            if (!(up = malloc((size_t)oh * ow * sizeof *up))) {
+            if (!(up = glia__malloc((size_t)oh * ow * sizeof *up))) {
                 s = glia__err(GLIA_ENOMEM, "glia_tiles_save_png: out of memory");
                 break;
             }
