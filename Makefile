@@ -22,7 +22,7 @@ SB       = build/san
 SLIB_OBJ = $(LIB_SRC:%.c=$(SB)/%.o)
 STEST_OBJ= $(TEST_SRC:%.c=$(SB)/%.o)
 
-.PHONY: all test test-fast test-sanitize install uninstall clean demo golden train
+.PHONY: all test test-fast test-sanitize install uninstall clean demo golden train char-lm
 all: $(B)/libglia.a $(B)/libglia.so $(B)/glia
 
 $(B)/%.o: %.c include/glia.h src/core/internal.h
@@ -62,6 +62,12 @@ demo: $(B)/glia
 train: $(B)/glia
 	scripts/fetch-data fashion-mnist
 	./$(B)/glia train models/lenet5.cfg --data fashion-mnist --out runs/lenet5
+
+# Character-level LSTM language model on Moby Dick, then text from it (README: recurrent networks).
+char-lm: $(B)/glia
+	scripts/fetch-data text
+	OMP_WAIT_POLICY=PASSIVE ./$(B)/glia train models/char-lstm.cfg --data moby-dick --out runs/char-lstm
+	./$(B)/glia generate runs/char-lstm --prime "Call me" --length 500 --temperature 0.8 --seed 1
 
 # Regenerates tests/golden/ from PyTorch (needs Debian's python3-torch).
 golden:

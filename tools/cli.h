@@ -8,6 +8,8 @@ int cmd_summary(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+int cmd_gradflow(int argc, char **argv);
 /* A trained run's directory, opened (run_dir.c): the model with its weights, class names, and
  * the data set it was trained on (from the checkpoint; fashion-mnist if unknown). */
 #include "glia.h"

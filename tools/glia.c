@@ -14,6 +14,8 @@ static const struct {
     {"train", "train a model on images (Fashion-MNIST, MNIST digits, IDX files)", cmd_train},
     {"eval", "a trained model's test accuracy, top-5 and confusion matrix", cmd_eval},
     {"predict", "classify image files with a trained model (top-5 classes)", cmd_predict},
+    {"generate", "text from a trained character language model (one-to-many)", cmd_generate},
+    {"gradflow", "the vanishing/exploding gradient demonstration (RNN vs LSTM over 1000 steps)", cmd_gradflow},
     {"summary", "a model's layers, output shapes, parameters and multiply-adds", cmd_summary},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
