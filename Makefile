@@ -22,7 +22,7 @@ SB       = build/san
 SLIB_OBJ = $(LIB_SRC:%.c=$(SB)/%.o)
 STEST_OBJ= $(TEST_SRC:%.c=$(SB)/%.o)
 
-.PHONY: all test test-fast test-sanitize install uninstall clean demo golden train bench fuzz fuzz-build fuzz-seeds valgrind
+.PHONY: all test test-fast test-sanitize install uninstall clean demo golden train bench fuzz fuzz-build fuzz-seeds valgrind char-lm
 all: $(B)/libglia.a $(B)/libglia.so $(B)/glia
 
 $(B)/%.o: %.c include/glia.h src/core/internal.h
@@ -69,6 +69,12 @@ train: $(B)/glia
 # The speed benchmarks, side by side with PyTorch (Debian's python3-torch): a Markdown table.
 bench: $(B)/glia-bench
 	/usr/bin/python3 bench/run.py --build $(B)
+
+# Character-level LSTM language model on Moby Dick, then text from it (README: recurrent networks).
+char-lm: $(B)/glia
+	scripts/fetch-data text
+	./$(B)/glia train models/char-lstm.cfg --data moby-dick --out runs/char-lstm
+	./$(B)/glia generate runs/char-lstm --prime "Call me" --length 500 --temperature 0.8 --seed 1
 
 # Regenerates tests/golden/ from PyTorch (needs Debian's python3-torch).
 golden:

@@ -525,6 +525,10 @@ typedef struct glia_train_progress {
     double images_per_s, eta_s, lr, seconds;
     int epoch_done;
     double val_loss, val_acc, val_top5;
+    /* sequence models: rates count tokens (characters, words), not images; a language model's
+     * validation bits per character */
+    int tokens;
+    double val_bpc;
 } glia_train_progress;
 
 /* A training run: softmax cross-entropy on the model's output, the optimiser, schedule,
@@ -706,6 +710,48 @@ glia_status glia_tiles_save_png(const char *path, const char *title, const glia_
  * after the op runs; the first NaN or infinity stops the forward with GLIA_ERANGE and a message
  * naming the node ("conv2d 'c1': output became non-finite (nan at element 3 of shape [...])"). */
 void glia_graph_set_check_numerics(glia_graph *g, int on);
+
+/* ================================================================ sequence models and text data
+ * (issue 4: src/ops/time_flatten.c, src/nn/seq_layers.c, src/data/text.c, src/train/seq_train.c,
+ * src/train/generate.c)
+ *
+ * [T, N, ...] -> [T*N, ...]: every step of a time-major sequence as a row, for heads applied at
+ * every step (a dense layer, the softmax cross-entropy with labels [T*N]; label -1 ignores a
+ * padded step). */
+glia_status glia_time_flatten(glia_graph *g, const char *name, int x, int *out);
+
+/* A sequence model ([net] sequence = T > 0; docs/model-format.md) is built for N = the batch
+ * given to glia_model_parse/glia_model_load and takes data [T, N, input] (token ids as floats
+ * when input = 1). Never call glia_graph_set_batch on it (it would change T). Its "lengths"
+ * input [N] (floats 1..T, all T when built) tells every recurrent layer where each sequence
+ * ends. glia_model_sequence: T (0: not a sequence model); glia_model_lengths: the node (-1).
+ * glia_model_carry_state after a forward: each unidirectional recurrent layer's final state
+ * becomes its next initial state (truncated BPTT over consecutive chunks; generation one step
+ * at a time); reset != 0: every initial state becomes 0. */
+int glia_model_sequence(const glia_model *m);
+int glia_model_lengths(const glia_model *m);
+glia_status glia_model_carry_state(glia_model *m, int reset);
+/* The vocabulary size the model's first [embedding] or [onehot] layer takes (0: none). */
+int glia_model_vocab(const glia_model *m);
+
+/* Text data sets as token ids (src/data/text.c). name: "moby-dick", "movie-reviews",
+ * "pos-tags" (files in $GLIA_DATA/text/, GLIA_DATA defaulting to "data"; scripts/fetch-data
+ * text), or "chars:FILE", "sentences:FILE" (CSV "label","text"), "tags:FILE" (word/TAG lines).
+ * The vocabulary is the vocab - 1 most frequent symbols (bytes for chars, lowercased words
+ * otherwise) by rank; the rest map to the last id, "<other>". Classes (labels or tags) sorted
+ * by name. */
+typedef enum { GLIA_TEXT_CHARS, GLIA_TEXT_SENTENCES, GLIA_TEXT_TAGS } glia_text_kind;
+typedef struct glia_text_data {
+    glia_text_kind kind;
+    int64_t n_seq, n_tokens;     /* chars: one sequence, the whole text */
+    int64_t *offset;             /* [n_seq + 1]: sequence i is tokens[offset[i] .. offset[i+1]) */
+    int32_t *tokens;             /* ids in [0, vocab) */
+    int32_t *labels;             /* sentences: one per sequence; tags: one per token; chars: NULL */
+    int vocab, classes;
+    char **symbols, **class_names;
+} glia_text_data;
+glia_status glia_text_load(const char *name, int vocab, glia_text_data **out);
+void glia_text_free(glia_text_data *d);
 
 /* ---------------------------------------------------------------- op catalogue */
 typedef struct glia_op_info {

@@ -8,8 +8,10 @@
 int cmd_summary(int argc, char **argv) {
     if (wants_help(argc, argv)) {
         printf("usage: glia summary MODEL.cfg [--json]\n\n"
-               "Prints each layer of the model with its output shape (batch first), its\n"
-               "parameter count and its multiply-adds per sample, then the totals.\n"
+               "Prints each layer of the model with its output shape (batch first; for\n"
+               "sequence models time first, [T, None, ...], and [T*None, ...] for the rows of\n"
+               "every step), its parameter count and its multiply-adds per sample (per\n"
+               "sequence), then the totals.\n"
                "  --json  the same as JSON: {\"layers\":[...], \"total_params\": N,\n"
                "          \"trainable_params\": N, \"total_macs\": N}\n");
         return 0;
@@ -39,13 +41,20 @@ int cmd_summary(int argc, char **argv) {
         glia_layer_info li;
         glia_model_layer(m, i, &li);
         char shape[96] = "[None"; /* the batch, as Keras shows it */
+        /* sequence models: [T, None, ...] time-major, [T*None, ...] for every step's rows */
+        int T = glia_model_sequence(m), first = 1;
+        if (T > 0 && li.shape.ndim >= 3) snprintf(shape, sizeof shape, "[%d, None", T), first = 2;
+        else if (T > 1 && li.shape.ndim == 2 && li.shape.dim[0] == T) snprintf(shape, sizeof shape, "[%d*None", T);
         size_t u = strlen(shape);
-        for (int d = 1; d < li.shape.ndim && u < sizeof shape; d++)
+        for (int d = first; d < li.shape.ndim && u < sizeof shape; d++)
             u += (size_t)snprintf(shape + u, sizeof shape - u, ", %lld", (long long)li.shape.dim[d]);
         if (u < sizeof shape) snprintf(shape + u, sizeof shape - u, "]");
         if (json) {
-            printf("%s\n  {\"name\": \"%s\", \"type\": \"%s\", \"output_shape\": [null", i ? "," : "", li.name, li.type);
-            for (int d = 1; d < li.shape.ndim; d++) printf(", %lld", (long long)li.shape.dim[d]);
+            printf("%s\n  {\"name\": \"%s\", \"type\": \"%s\", \"output_shape\": [", i ? "," : "", li.name, li.type);
+            if (first == 2) printf("%d, null", T);
+            else if (shape[1] != 'N') printf("\"%d*null\"", T);
+            else printf("null");
+            for (int d = first; d < li.shape.ndim; d++) printf(", %lld", (long long)li.shape.dim[d]);
             printf("], \"params\": %lld, \"trainable_params\": %lld, \"macs\": %lld}", (long long)li.params,
                    (long long)li.trainable_params, (long long)li.macs);
         } else {

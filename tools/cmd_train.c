@@ -26,20 +26,23 @@ static void progress(void *ctx, const glia_train_progress *p) {
         int width = 30, fill = (int)(width * p->batch / p->batches);
         printf("\repoch %d/%d [", p->epoch, p->epochs);
         for (int i = 0; i < width; i++) putchar(i < fill ? '=' : i == fill ? '>' : ' ');
-        printf("] %lld/%lld  loss %.4f  acc %.2f%%  %.0f img/s  ETA %.0fs ", (long long)p->batch,
-               (long long)p->batches, p->loss, 100 * p->acc, p->images_per_s, p->eta_s);
+        printf("] %lld/%lld  loss %.4f  acc %.2f%%  %.0f %s/s  ETA %.0fs ", (long long)p->batch,
+               (long long)p->batches, p->loss, 100 * p->acc, p->images_per_s,
+               p->tokens ? "tok" : "img", p->eta_s);
         fflush(stdout);
         return;
     }
     if (v->tty) printf("\r\033[K");
     printf("epoch %d/%d  train loss %.4f acc %.2f%%", p->epoch, p->epochs, p->loss, 100 * p->acc);
-    if (!isnan(p->val_acc)) printf("  val loss %.4f acc %.2f%% top-5 %.2f%%", p->val_loss, 100 * p->val_acc, 100 * p->val_top5);
-    printf("  lr %.3g  %.1fs (%.0f img/s)\n", p->lr, p->seconds, p->images_per_s);
+    if (p->tokens && !isnan(p->val_acc)) printf("  val loss %.4f acc %.2f%%", p->val_loss, 100 * p->val_acc);
+    else if (!isnan(p->val_acc)) printf("  val loss %.4f acc %.2f%% top-5 %.2f%%", p->val_loss, 100 * p->val_acc, 100 * p->val_top5);
+    if (p->tokens && p->val_bpc > 0) printf(" (%.3f bits/char)", p->val_bpc);
+    printf("  lr %.3g  %.1fs (%.0f %s/s)\n", p->lr, p->seconds, p->images_per_s, p->tokens ? "tok" : "img");
     fflush(stdout);
 }
 
 static void usage(void) {
-    printf("usage: glia train MODEL.cfg [options]      train a model on images\n"
+    printf("usage: glia train MODEL.cfg [options]      train a model on images or text\n"
            "       glia train --resume DIR [--epochs N] continue a stopped run exactly\n\n"
            "Trains MODEL with softmax cross-entropy. Options override the model's [net] settings\n"
            "(see docs/model-format.md) and are recorded in the model.cfg written to --out.\n"
@@ -48,6 +51,10 @@ static void usage(void) {
            "                    a fixed 20%% held out as test), or a directory of IDX files\n"
            "                    train-/t10k-{images-idx3,labels-idx1}-ubyte[.gz] (+ classes.txt)\n"
            "                    (default fashion-mnist)\n"
+           "                    sequence models ([net] sequence = T) take text (scripts/fetch-data\n"
+           "                    text): moby-dick (character language model), movie-reviews\n"
+           "                    (sentiment), pos-tags (part-of-speech tagging), or chars:FILE,\n"
+           "                    sentences:FILE, tags:FILE; they also write vocab.txt\n"
            "  --out DIR         where the run's files go (default runs/MODELNAME): model.cfg,\n"
            "                    weights.safetensors, classes.txt, metrics.csv, curves.png and\n"
            "                    checkpoint.safetensors, all rewritten atomically after each epoch\n"
@@ -63,7 +70,8 @@ static void usage(void) {
            "  --warmup N        batches of linear learning-rate warm-up ([net] warmup)\n"
            "  --shift N         augmentation: random shifts by up to N pixels ([net] shift)\n"
            "  --flip 0|1        augmentation: random horizontal flips ([net] flip)\n"
-           "  --clip-norm X     clip gradients to global norm X (default: no clipping)\n"
+           "  --clip-norm X     clip gradients to global norm X (default: [net] clip_norm for\n"
+           "                    sequence models, else no clipping)\n"
            "  --val F           fraction of the training images held out for validation (0.1)\n"
            "  --seed S          seed for initialisation, split, shuffling, dropout (1)\n"
            "  --limit N         train on only N images (quick runs)\n"
@@ -77,6 +85,13 @@ static void usage(void) {
 }
 
 static void print_result(const glia_train_result *r, const char *dir, const glia_model *m) {
+    if (glia_model_sequence(m) > 0) {
+        printf("held-out accuracy %.2f%%, loss %.4f nats per token (%.3f bits) over %lld tokens or "
+               "sequences; %.1fs of training\nwrote %s/{model.cfg,weights.safetensors,vocab.txt,"
+               "metrics.csv,curves.png}\n", 100 * r->test.acc, r->test.loss, r->test.loss / log(2.0),
+               (long long)r->test.n, r->train_seconds, dir);
+        return;
+    }
     printf("test accuracy %.2f%% (top-5 %.2f%%, loss %.4f) on %lld images; %.1fs of training\n",
            100 * r->test.acc, 100 * r->test.top5, r->test.loss, (long long)r->test.n, r->train_seconds);
     (void)m;

@@ -62,3 +62,19 @@ ce_case("loss_ce", 6, 5, "cross-entropy [6,5] with extreme rows (+-80, all equal
 ce_case("loss_ce_long", 16, 257, "cross-entropy [16,257]")
 mse_case("loss_mse", (4, 3, 5), "mse [4,3,5]")
 bce_case("loss_bce", (5, 7), "bce with logits [5,7], extreme logits, hard and soft targets")
+
+
+def ce_ignore_case(name, n, c, comment):
+    """ignore_index=-1: the rows labelled -1 (padding of sequences) count for nothing"""
+    logits = rand(n, c, lo=-3.0, hi=3.0)
+    labels = torch.randint(0, c, (n,))
+    labels[1] = labels[4] = labels[5] = -1
+    x = logits.double().requires_grad_(True)
+    y = F.cross_entropy(x, labels, reduction="mean", ignore_index=-1)
+    y.backward()
+    write(name, [("logits", logits), ("labels", labels.float()), ("y", y.reshape(1)),
+                 ("dlogits", x.grad)], comment)
+
+
+torch.manual_seed(5)
+ce_ignore_case("loss_ce_ignore", 7, 4, "cross-entropy [7,4], rows 1, 4, 5 labelled -1 (ignored)")

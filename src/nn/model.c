@@ -14,43 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { K_INT, K_FLOAT, K_BOOL, K_STR, K_NAME, K_NAMES, K_SHAPE, K_ACT, K_INIT } key_kind;
-typedef struct { const char *key; key_kind kind; const char *def; } key_def;
-
-#define MAX_KEYS 24
-typedef struct layer_def layer_def;
-typedef struct model_layer model_layer;
-typedef glia_status (*build_fn)(glia_model *m, model_layer *l);
-
-struct layer_def {
-    const char *type, *summary;
-    key_def keys[MAX_KEYS]; /* after the common `name` and `input` (or `inputs`) */
-    build_fn build;
-    int multi_input;        /* add, concat: `inputs = a, b, ...` */
-};
-
-struct model_layer {
-    const layer_def *def;
-    char name[GLIA_NAME_MAX];
-    char *val[MAX_KEYS];    /* canonical values, schema order */
-    int in[GLIA_MAX_INPUTS], n_in; /* input nodes */
-    char *input_text;       /* the input/inputs value as written (canonical) */
-    int line;
-    int out;
-    int first_node;         /* nodes [first_node, next layer's first_node) belong to the layer */
-    int64_t macs;
-};
-
-struct glia_model {
-    glia_graph *g;
-    int input, output;
-    char *filename;
-    char *net_val[MAX_KEYS];
-    model_layer *layers;
-    int n_layers;
-    int end_node;
-    glia_rng rng;
-};
+#include "model_internal.h"
 
 /* ---------------------------------------------------------------- schemas */
 static glia_status b_conv(glia_model *, model_layer *), b_dense(glia_model *, model_layer *),
@@ -67,7 +31,9 @@ static const key_def net_keys[MAX_KEYS] = {
     {"momentum", K_FLOAT, "0.9"},  {"weight_decay", K_FLOAT, "0"}, {"schedule", K_STR, "constant"},
     {"step_size", K_INT, "1"},     {"gamma", K_FLOAT, "0.1"},  {"warmup", K_INT, "0"},
     {"shift", K_INT, "0"},         {"flip", K_BOOL, "0"},     {"mean", K_FLOAT, "0"},
-    {"std", K_FLOAT, "1"},         {NULL, 0, NULL}};
+    {"std", K_FLOAT, "1"},
+    /* sequence models (seq_layers.c) */
+    {"sequence", K_INT, "0"},      {"clip_norm", K_FLOAT, "0"}, {NULL, 0, NULL}};
 
 static const layer_def layer_defs[] = {
     {"conv", "convolution [+ batch norm] + activation",
@@ -93,6 +59,29 @@ static const layer_def layer_defs[] = {
     {"maxout", "max over groups of `pieces` channels", {{"pieces", K_INT, NULL}}, b_maxout, 0},
     {"add", "elementwise sum (residual connection)", {{"activation", K_ACT, "linear"}}, b_add, 1},
     {"concat", "concatenation along channels", {{NULL, 0, NULL}}, b_concat, 1},
+    /* sequence layers (seq_layers.c) */
+    {"embedding", "token ids [T, N, 1] -> learned vectors [T, N, dim]",
+     {{"vocab", K_INT, NULL}, {"dim", K_INT, NULL}}, glia__b_embedding, 0},
+    {"onehot", "token ids [T, N, 1] -> one-hot [T, N, vocab] (the last id is 'other')",
+     {{"vocab", K_INT, NULL}}, glia__b_onehot, 0},
+    {"rnn", "Elman RNN layers (tanh or relu; init = irnn: relu with identity recurrence)",
+     {{"hidden", K_INT, NULL}, {"layers", K_INT, "1"}, {"bidirectional", K_BOOL, "0"},
+      {"dropout", K_FLOAT, "0"}, {"activation", K_STR, "tanh"}, {"init", K_STR, "pytorch"},
+      {"return", K_STR, "sequence"}},
+     glia__b_recurrent, 0},
+    {"lstm", "LSTM layers (optional peepholes, forget-gate bias)",
+     {{"hidden", K_INT, NULL}, {"layers", K_INT, "1"}, {"bidirectional", K_BOOL, "0"},
+      {"dropout", K_FLOAT, "0"}, {"peepholes", K_BOOL, "0"}, {"forget_bias", K_FLOAT, "0"},
+      {"return", K_STR, "sequence"}},
+     glia__b_recurrent, 0},
+    {"gru", "GRU layers (PyTorch's gate conventions)",
+     {{"hidden", K_INT, NULL}, {"layers", K_INT, "1"}, {"bidirectional", K_BOOL, "0"},
+      {"dropout", K_FLOAT, "0"}, {"return", K_STR, "sequence"}},
+     glia__b_recurrent, 0},
+    {"seqdense", "dense at every time step: [T, N, D] -> [T*N, units]",
+     {{"units", K_INT, NULL}, {"bias", K_BOOL, "1"}, {"activation", K_ACT, "linear"},
+      {"init", K_INIT, "pytorch"}},
+     glia__b_seqdense, 0},
 };
 #define N_LAYER_DEFS (int)(sizeof layer_defs / sizeof layer_defs[0])
 
@@ -239,6 +228,9 @@ static const char *sval(const model_layer *l, const char *key) {
         if (!strcmp(l->def->keys[i].key, key)) return l->val[i];
     return "";
 }
+int64_t glia__layer_int(const model_layer *l, const char *key) { return ival(l, key); }
+float glia__layer_float(const model_layer *l, const char *key) { return fval(l, key); }
+const char *glia__layer_str(const model_layer *l, const char *key) { return sval(l, key); }
 
 /* ---------------------------------------------------------------- builders */
 static glia_status pname(model_layer *l, const char *suffix, char *buf) {
@@ -479,6 +471,28 @@ static glia_status resolve_inputs(glia_model *m, cfg_section *s, model_layer *l,
     return GLIA_OK;
 }
 
+/* A sequence model ([net] sequence = T > 0) takes data [T, N, input] (time-major) and gets a
+ * "lengths" input [N], set to T, that its recurrent layers read. */
+static glia_status seq_input(glia_model *m, int64_t *dims, int *nd) {
+    m->lengths = -1;
+    m->seq_T = strtoll(glia_model_option(m, "sequence"), NULL, 10);
+    if (m->seq_T <= 0) return GLIA_OK;
+    if (*nd != 2)
+        return glia__err(GLIA_EINVAL, "%s: [net] sequence = %lld needs input = a feature count "
+                         "per step (1 for token ids), not %s", m->filename, (long long)m->seq_T,
+                         m->net_val[0]);
+    int64_t N = dims[0], F = dims[1];
+    dims[0] = m->seq_T;
+    dims[1] = N;
+    dims[2] = F;
+    *nd = 3;
+    glia_status s = glia_input(m->g, "lengths", 1, &N, &m->lengths);
+    if (s) return s;
+    float *len = glia_node_value(m->g, m->lengths);
+    for (int64_t i = 0; i < N; i++) len[i] = (float)m->seq_T;
+    return GLIA_OK;
+}
+
 glia_status glia_model_parse(const char *text, const char *filename, int64_t batch, uint64_t seed,
                              glia_model **out) {
     if (!out) return glia__err(GLIA_EINVAL, "glia_model_parse: out is NULL");
@@ -502,12 +516,13 @@ glia_status glia_model_parse(const char *text, const char *filename, int64_t bat
         goto fail;
     }
     if ((s = read_keys(file, net, net_keys, m->net_val)) || (s = unknown_keys(file, net, net_keys, 0))) goto fail;
-    int64_t dims[4] = {batch};
+    int64_t dims[5] = {batch};
     int nd = 1;
     for (char *p = m->net_val[0]; p && *p; nd++) {
         dims[nd] = strtoll(p, &p, 10);
         while (*p == ',' || *p == ' ') p++;
     }
+    if ((s = seq_input(m, dims, &nd))) goto fail;
     if ((s = glia_input(m->g, "data", nd, dims, &m->input))) goto fail;
     for (int i = 1; i < c->n; i++) {
         cfg_section *sec = &c->sec[i];

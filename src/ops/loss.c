@@ -5,11 +5,14 @@
  *     log p_c = (x_c - m) - log sum_c' e^(x_c' - m)   (e^(x - m) <= 1 never overflows)
  *     L = -1/N sum_n log p_{n, label_n}
  *     dlogits += (p - onehot(label)) dL / N;  labels get no gradient.
- *   A label that is not an integer in [0, C) (or NaN) makes forward fail with GLIA_ERANGE,
+ *   A label of -1 marks a row to ignore (PyTorch's ignore_index=-1: padding in a batch of
+ *   sequences): it adds nothing to the loss or the gradient, and the mean is over the other
+ *   rows, N' of them (L = 0 and no gradient when N' = 0, where PyTorch gives NaN).
+ *   Any other label that is not an integer in [0, C) (or NaN) makes forward fail with GLIA_ERANGE,
  *   naming the node, the batch row and the value. The log of the sum is taken as log1p of the
  *   sum less 1 (the maxima, each adding exactly 1, counted apart), so a confident row's tiny
  *   loss (1e-13) keeps its relative precision. Saved state (n->saved): the probabilities
- *   p [N, C] (float), then the labels as int32 [N]; backward reads no input.
+ *   p [N, C] (float), then the labels as int32 [N] and N'; backward reads no input.
  * mse_loss(pred, target) (F.mse_loss): same shapes, L = mean (pred - target)^2,
  *   dpred += 2 (pred - target) dL / numel,  dtarget -= the same.
  * bce_with_logits(x, t) (F.binary_cross_entropy_with_logits): same shapes,
@@ -50,7 +53,7 @@ static glia_status ce_infer(glia_graph *g, glia_node *n) {
     scalar_shape(n);
     size_t N = (size_t)x->shape.dim[0], C = (size_t)x->shape.dim[1];
     n->ws_bytes = N * sizeof(double);
-    n->saved_bytes = N * C * sizeof(float) + N * sizeof(int32_t);
+    n->saved_bytes = N * C * sizeof(float) + (N + 1) * sizeof(int32_t);
     return GLIA_OK;
 }
 
@@ -61,14 +64,21 @@ static glia_status ce_forward(glia_graph *g, glia_node *n) {
     float *p = n->saved;
     int32_t *lab = (int32_t *)(p + N * C);
     double *row_loss = g->workspace;
+    int32_t counted = 0;
     for (int64_t i = 0; i < N; i++) {
         float v = labf[i];
+        if (v == -1.0f) { /* ignored row */
+            lab[i] = -1;
+            continue;
+        }
+        counted++;
         if (!(v >= 0.0f && (double)v < (double)C && v == floorf(v)))
             return glia__err(GLIA_ERANGE, "%s: label %g in batch row %lld (of labels '%s') is not "
-                             "a class index: labels must be integers in [0, %lld)",
+                             "a class index: labels must be integers in [0, %lld) (or -1: ignored)",
                              glia__where(g, n), (double)v, (long long)i, ln->name, (long long)C);
         lab[i] = (int32_t)v;
     }
+    lab[N] = counted;
 #pragma omp parallel for schedule(static) if (N > 1 && N * C >= GLIA_PAR_MIN)
     for (int64_t i = 0; i < N; i++) {
         const float *xr = x + i * C;
@@ -87,11 +97,11 @@ static glia_status ce_forward(glia_graph *g, glia_node *n) {
         rest += ties;
         const float inv = (float)(1.0 / (1.0 + rest));
         for (int64_t c = 0; c < C; c++) pr[c] *= inv;
-        row_loss[i] = log1p(rest) - ((double)xr[lab[i]] - m);
+        row_loss[i] = lab[i] < 0 ? 0.0 : log1p(rest) - ((double)xr[lab[i]] - m);
     }
     double total = 0;
     for (int64_t i = 0; i < N; i++) total += row_loss[i];
-    n->val[0] = (float)(total / (double)N);
+    n->val[0] = counted ? (float)(total / (double)counted) : 0.0f;
     return GLIA_OK;
 }
 
@@ -102,9 +112,11 @@ static void ce_backward(glia_graph *g, glia_node *n) {
     const int64_t N = xn->shape.dim[0], C = xn->shape.dim[1];
     const float *p = n->saved;
     const int32_t *lab = (const int32_t *)(p + N * C);
-    const float s = (float)((double)n->grad[0] / (double)N);
+    if (!lab[N]) return; /* every row ignored */
+    const float s = (float)((double)n->grad[0] / (double)lab[N]);
 #pragma omp parallel for schedule(static) if (N > 1 && N * C >= GLIA_PAR_MIN)
     for (int64_t i = 0; i < N; i++) {
+        if (lab[i] < 0) continue;
         const float *pr = p + i * C;
         float *dr = dx + i * C;
         for (int64_t c = 0; c < C; c++) dr[c] += (pr[c] - (c == lab[i] ? 1.0f : 0.0f)) * s;

@@ -7,6 +7,7 @@
 
 void glia__metrics_add(glia__metrics *mt, const float *z, const float *labels, int64_t n, int classes) {
     for (int64_t i = 0; i < n; i++) {
+        if (labels[i] < 0) continue; /* an ignored row (padding of a sequence) */
         const float *zi = z + i * classes;
         int y = (int)labels[i], best = 0, above = 0;
         double mx = zi[0];

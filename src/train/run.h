@@ -53,6 +53,15 @@ typedef struct glia__run {
 } glia__run;
 
 glia_status glia__checkpoint_save(glia__run *r);
+/* mkdir -p (trainer.c) */
+glia_status glia__make_dir(const char *dir);
+/* the loop for sequence models ([net] sequence > 0) on text data (seq_train.c) */
+glia_status glia__train_seq(glia_model *m, const glia_train_options *o, glia_train_result *out);
+/* continues the sequence run whose checkpoint (format glia-seq-checkpoint-1) is path, into
+ * o->out_dir (seq_train.c) */
+glia_status glia__train_seq_resume(const char *path, const glia_st_meta *meta, int epochs,
+                                   const glia_train_options *o, glia_model **model,
+                                   glia_train_result *out);
 /* Restores the position, RNGs, optimiser state and weights of a run whose model, data and
  * optimiser are already set up as the checkpoint's settings say. */
 glia_status glia__checkpoint_restore(glia__run *r, const char *path);

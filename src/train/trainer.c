@@ -326,7 +326,7 @@ static glia_status run_loop(glia__run *r, const glia_train_options *o, glia_trai
     return glia__metrics_result(&tm, classes, &out->test);
 }
 
-static glia_status make_dir(const char *dir) {
+glia_status glia__make_dir(const char *dir) {
     char p[1024];
     snprintf(p, sizeof p, "%s", dir);
     for (char *q = p + 1; *q; q++) /* mkdir -p */
@@ -344,6 +344,7 @@ glia_status glia_train(glia_model *m, const glia_train_options *o, glia_train_re
     if (!m || !o || !out || !o->out_dir || (!o->data && !o->train_set))
         return glia__err(GLIA_EINVAL, "glia_train: NULL argument (model, options, out_dir, data)");
     memset(out, 0, sizeof *out);
+    if (glia_model_sequence(m) > 0) return glia__train_seq(m, o, out);
     glia__run r;
     memset(&r, 0, sizeof r);
     snprintf(r.data, sizeof r.data, "%s", o->data ? o->data : "(given)");
@@ -355,7 +356,7 @@ glia_status glia_train(glia_model *m, const glia_train_options *o, glia_train_re
     r.epochs = (int)opt_int(m, "epochs");
     glia_status s;
     if (!(o->val >= 0 && o->val < 1)) s = glia__err(GLIA_EINVAL, "glia_train: val = %g is not in [0, 1)", (double)o->val);
-    else if (!(s = make_dir(r.out_dir)) && !(s = run_setup(&r, m, o, o->normalize)) &&
+    else if (!(s = glia__make_dir(r.out_dir)) && !(s = run_setup(&r, m, o, o->normalize)) &&
              !(s = metrics_append(&r, "epoch,train_loss,train_acc,val_loss,val_acc,val_top5,lr,seconds\n"))) {
         glia_rng_seed(&r.rng, r.seed, 0xda7a);
         glia_rng_seed(glia_graph_rng(r.g), r.seed, 0xd209);
@@ -379,6 +380,13 @@ glia_status glia_train_resume(const char *dir, int epochs, const glia_train_opti
     const char *data = glia_st_meta_get(&meta, "data"), *seed = glia_st_meta_get(&meta, "seed");
     const char *val = glia_st_meta_get(&meta, "val"), *clip = glia_st_meta_get(&meta, "clip_norm");
     const char *limit = glia_st_meta_get(&meta, "limit"), *ep = glia_st_meta_get(&meta, "epochs");
+    if (fmt && !strcmp(fmt, "glia-seq-checkpoint-1")) { /* a sequence model's run */
+        glia_train_options so = *o;
+        so.out_dir = dir;
+        s = glia__train_seq_resume(path, &meta, epochs, &so, model, out);
+        glia_st_meta_free(&meta);
+        return s;
+    }
     if (!fmt || strcmp(fmt, "glia-checkpoint-1") || !text || !data || !seed || !val || !clip ||
         !limit || !ep) {
         glia_st_meta_free(&meta);

@@ -1,0 +1,66 @@
+/* model_internal.h: what model.c (the text format and the generic layers) shares with the
+ * files that add more layer builders (seq_layers.c: embedding, one-hot, rnn/lstm/gru, per-step
+ * dense). Internal. */
+#ifndef GLIA_MODEL_INTERNAL_H
+#define GLIA_MODEL_INTERNAL_H
+#include "../core/internal.h"
+
+#define GLIA_MODEL_MAX_CARRY 64
+
+typedef enum { K_INT, K_FLOAT, K_BOOL, K_STR, K_NAME, K_NAMES, K_SHAPE, K_ACT, K_INIT } key_kind;
+typedef struct { const char *key; key_kind kind; const char *def; } key_def;
+
+#define MAX_KEYS 24
+typedef struct layer_def layer_def;
+typedef struct model_layer model_layer;
+typedef glia_status (*build_fn)(glia_model *m, model_layer *l);
+
+struct layer_def {
+    const char *type, *summary;
+    key_def keys[MAX_KEYS]; /* after the common `name` and `input` (or `inputs`) */
+    build_fn build;
+    int multi_input;        /* add, concat: `inputs = a, b, ...` */
+};
+
+struct model_layer {
+    const layer_def *def;
+    char name[GLIA_NAME_MAX];
+    char *val[MAX_KEYS];    /* canonical values, schema order */
+    int in[GLIA_MAX_INPUTS], n_in; /* input nodes */
+    char *input_text;       /* the input/inputs value as written (canonical) */
+    int line;
+    int out;
+    int first_node;         /* nodes [first_node, next layer's first_node) belong to the layer */
+    int64_t macs;
+};
+
+struct glia_model {
+    glia_graph *g;
+    int input, output;
+    char *filename;
+    char *net_val[MAX_KEYS];
+    model_layer *layers;
+    int n_layers;
+    int end_node;
+    glia_rng rng;
+    /* sequence models ([net] sequence = T > 0): data is [T, N, input]; lengths [N] (all T unless
+     * the caller fills them) feeds every recurrent layer */
+    int lengths;
+    int64_t seq_T;
+    /* recurrent op nodes with their h0 and c0 (-1: none) inputs, for carrying the state between
+     * consecutive chunks (glia_model_carry_state) */
+    int n_carry;
+    int carry[GLIA_MODEL_MAX_CARRY][3];
+};
+
+/* a layer's canonical key values (model.c) */
+int64_t glia__layer_int(const model_layer *l, const char *key);
+float glia__layer_float(const model_layer *l, const char *key);
+const char *glia__layer_str(const model_layer *l, const char *key);
+
+/* builders of the sequence layers (seq_layers.c) */
+glia_status glia__b_embedding(glia_model *m, model_layer *l);
+glia_status glia__b_onehot(glia_model *m, model_layer *l);
+glia_status glia__b_recurrent(glia_model *m, model_layer *l);
+glia_status glia__b_seqdense(glia_model *m, model_layer *l);
+#endif

@@ -1,0 +1,284 @@
+/* seq_layers.c: the sequence layers of the model text (docs/model-format.md) built into graphs,
+ * and what a caller needs to run a sequence model: its lengths input and the state carried
+ * between consecutive chunks (truncated BPTT).
+ *
+ *   [embedding] vocab, dim      ids [T, N, 1] -> weight rows [T, N, dim]   (nn.Embedding, N(0,1))
+ *   [onehot] vocab              ids [T, N, 1] -> [T, N, vocab]: an embedding whose table is the
+ *                               constant identity (an input node, so no parameters); the data
+ *                               readers map every unknown symbol to the last id, "other"
+ *   [rnn] [lstm] [gru]          `layers` stacked ops (src/ops/rnn.c), dropout p between them,
+ *                               each with h0 (and c0) inputs "<name>.h0_l<k>" [dirs, N, H]
+ *                               (zeros unless the caller carries a state), the model's lengths;
+ *                               return = sequence: y [T, N, dirs*H]; last: [N, dirs*H]
+ *                               (glia_seq_last, PyTorch's h_n of the last layer)
+ *   [seqdense] units            [T, N, D] -> rows [T*N, D] (time_flatten) -> dense [T*N, units]
+ * Parameters as PyTorch's nn.RNN/LSTM/GRU state_dict, initialised as PyTorch does:
+ * U(-1/sqrt(H), 1/sqrt(H)) for all; lstm forget_bias b: bias_ih's forget rows = b, bias_hh's = 0
+ * (so the gate starts at sigmoid(b), "open" for b = 1); rnn init = irnn (Le et al. 2015): relu,
+ * weight_hh = identity, biases 0. Per layer and direction PyTorch counts
+ * G (I H + H H + 2 H) parameters (G = 1, 4, 3), which glia summary shows. */
+#include "model_internal.h"
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static glia_status ids_input(glia_model *m, model_layer *l, int64_t *T, int64_t *N) {
+    glia_shape xs;
+    glia_node_shape(m->g, l->in[0], &xs);
+    char a[96];
+    if (xs.ndim != 3 || xs.dim[2] != 1)
+        return glia__err(GLIA_ESHAPE, "[%s] takes token ids [T, N, 1] ([net] sequence = T and "
+                         "input = 1), got %s", l->def->type, glia_shape_str(&xs, a, sizeof a));
+    *T = xs.dim[0];
+    *N = xs.dim[1];
+    return GLIA_OK;
+}
+
+static glia_status lname(const model_layer *l, const char *suffix, char *buf) {
+    if (snprintf(buf, GLIA_NAME_MAX, "%s.%s", l->name, suffix) >= GLIA_NAME_MAX)
+        return glia__err(GLIA_EINVAL, "layer name '%s' is too long", l->name);
+    return GLIA_OK;
+}
+/* "<layer>.<what><k>" */
+static glia_status lnamek(const model_layer *l, const char *what, int k, char *buf) {
+    char sfx[32];
+    snprintf(sfx, sizeof sfx, "%s%d", what, k);
+    return lname(l, sfx, buf);
+}
+
+/* table [V, E] looked up by ids [T, N, 1] -> [T, N, E] */
+static glia_status lookup(glia_model *m, model_layer *l, int table, int64_t N, int64_t E) {
+    char nm[GLIA_NAME_MAX];
+    int y;
+    glia_status s;
+    if ((s = lname(l, "lookup", nm)) || (s = glia_embedding(m->g, nm, l->in[0], table, -1, &y)))
+        return s;
+    return glia_reshape(m->g, l->name, y, 2, (int64_t[]){N, E}, &l->out);
+}
+
+glia_status glia__b_embedding(glia_model *m, model_layer *l) {
+    int64_t T, N, V = glia__layer_int(l, "vocab"), E = glia__layer_int(l, "dim");
+    glia_status s = ids_input(m, l, &T, &N);
+    if (s) return s;
+    if (V < 2 || E < 1) return glia__err(GLIA_EINVAL, "vocab must be >= 2 and dim >= 1");
+    char nm[GLIA_NAME_MAX];
+    int w;
+    if ((s = lname(l, "weight", nm)) || (s = glia_param(m->g, nm, 2, (int64_t[]){V, E}, &w)))
+        return s;
+    float *wv = glia_node_value(m->g, w); /* nn.Embedding: N(0, 1) */
+    for (int64_t i = 0; i < V * E; i++) wv[i] = glia_rng_normal(&m->rng);
+    return lookup(m, l, w, N, E);
+}
+
+glia_status glia__b_onehot(glia_model *m, model_layer *l) {
+    int64_t T, N, V = glia__layer_int(l, "vocab");
+    glia_status s = ids_input(m, l, &T, &N);
+    if (s) return s;
+    if (V < 2 || V > 65536) return glia__err(GLIA_EINVAL, "vocab must be in 2..65536");
+    char nm[GLIA_NAME_MAX];
+    int eye;
+    if ((s = lname(l, "identity", nm)) || (s = glia_input(m->g, nm, 2, (int64_t[]){V, V}, &eye)))
+        return s;
+    float *e = glia_node_value(m->g, eye);
+    for (int64_t i = 0; i < V; i++) e[i * V + i] = 1.0f;
+    return lookup(m, l, eye, N, V);
+}
+
+static void uniform(glia_model *m, int node, float bound) {
+    glia_shape s;
+    glia_node_shape(m->g, node, &s);
+    float *v = glia_node_value(m->g, node);
+    for (int64_t i = 0; i < glia_shape_numel(&s); i++)
+        v[i] = bound * (2 * glia_rng_uniform(&m->rng) - 1);
+}
+
+/* finds parameter "<layer>.<role>_l<k>[_reverse]" */
+static float *param(glia_model *m, const model_layer *l, const char *role, int k, int d) {
+    char nm[GLIA_NAME_MAX + 48];
+    int id;
+    snprintf(nm, sizeof nm, "%s.%s_l%d%s", l->name, role, k, d ? "_reverse" : "");
+    return glia_graph_find(m->g, nm, &id) ? NULL : glia_node_value(m->g, id);
+}
+
+glia_status glia__b_recurrent(glia_model *m, model_layer *l) {
+    const char *type = l->def->type, *ret = glia__layer_str(l, "return");
+    int cell = !strcmp(type, "rnn") ? 0 : !strcmp(type, "lstm") ? 1 : 2;
+    int64_t H = glia__layer_int(l, "hidden"), layers = glia__layer_int(l, "layers");
+    int bidir = (int)glia__layer_int(l, "bidirectional"), dirs = bidir ? 2 : 1;
+    float p = glia__layer_float(l, "dropout");
+    int last = !strcmp(ret, "last");
+    if (!last && strcmp(ret, "sequence"))
+        return glia__err(GLIA_EINVAL, "return = %s: expected sequence or last", ret);
+    if (H < 1 || layers < 1 || layers > 16)
+        return glia__err(GLIA_EINVAL, "hidden must be >= 1 and layers in 1..16");
+    if (!(p >= 0 && p < 1)) return glia__err(GLIA_EINVAL, "dropout = %g: must be in [0, 1)", (double)p);
+    if (m->lengths < 0)
+        return glia__err(GLIA_EINVAL, "[%s] needs a sequence model: [net] sequence = T", type);
+    glia_rnn_config cfg = {0};
+    cfg.hidden = (int)H;
+    cfg.bidirectional = bidir;
+    int irnn = 0;
+    if (cell == 0) {
+        const char *act = glia__layer_str(l, "activation"), *init = glia__layer_str(l, "init");
+        if (strcmp(act, "tanh") && strcmp(act, "relu"))
+            return glia__err(GLIA_EINVAL, "activation = %s: expected tanh or relu", act);
+        if (strcmp(init, "pytorch") && strcmp(init, "irnn"))
+            return glia__err(GLIA_EINVAL, "init = %s: expected pytorch or irnn", init);
+        irnn = !strcmp(init, "irnn");
+        if (irnn && strcmp(act, "relu"))
+            return glia__err(GLIA_EINVAL, "init = irnn is the identity-initialised ReLU RNN: it "
+                             "needs activation = relu");
+        cfg.activation = !strcmp(act, "relu") ? GLIA_RNN_RELU : GLIA_RNN_TANH;
+    } else if (cell == 1) {
+        cfg.peephole = (int)glia__layer_int(l, "peepholes");
+    }
+    glia_shape xs;
+    glia_node_shape(m->g, l->in[0], &xs);
+    char a[96], nm[GLIA_NAME_MAX];
+    if (xs.ndim != 3)
+        return glia__err(GLIA_ESHAPE, "[%s] takes a time-major sequence [T, N, features], got %s",
+                         type, glia_shape_str(&xs, a, sizeof a));
+    const int64_t N = xs.dim[1], T = xs.dim[0];
+    int x = l->in[0];
+    glia_status s;
+    l->macs = 0;
+    for (int k = 0; k < layers; k++) {
+        if (m->n_carry >= GLIA_MODEL_MAX_CARRY)
+            return glia__err(GLIA_EINVAL, "more than %d recurrent layers", GLIA_MODEL_MAX_CARRY);
+        int h0, c0 = -1, y;
+        int64_t In = k ? dirs * H : xs.dim[2];
+        if ((s = lnamek(l, "h0_l", k, nm)) || (s = glia_input(m->g, nm, 3, (int64_t[]){dirs, N, H}, &h0))) return s;
+        if (cell == 1) {
+            if ((s = lnamek(l, "c0_l", k, nm)) || (s = glia_input(m->g, nm, 3, (int64_t[]){dirs, N, H}, &c0))) return s;
+        }
+        cfg.layer = k;
+        s = cell == 0 ? glia_rnn(m->g, l->name, x, h0, m->lengths, &cfg, &y)
+          : cell == 1 ? glia_lstm(m->g, l->name, x, h0, c0, m->lengths, &cfg, &y)
+                      : glia_gru(m->g, l->name, x, h0, m->lengths, &cfg, &y);
+        if (s) return s;
+        m->carry[m->n_carry][0] = y;
+        m->carry[m->n_carry][1] = h0;
+        m->carry[m->n_carry][2] = c0;
+        m->n_carry++;
+        int G = cell == 0 ? 1 : cell == 1 ? 4 : 3;
+        l->macs += T * dirs * G * H * (In + H);
+        /* PyTorch's initialisation, then the options */
+        float bound = 1.0f / sqrtf((float)H);
+        for (int d = 0; d < dirs; d++) {
+            static const char *const roles[] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh",
+                                                "weight_peephole"};
+            for (int r = 0; r < 4 + cfg.peephole; r++) {
+                char pn[GLIA_NAME_MAX + 48];
+                int id;
+                snprintf(pn, sizeof pn, "%s.%s_l%d%s", l->name, roles[r], k, d ? "_reverse" : "");
+                if ((s = glia_graph_find(m->g, pn, &id))) return s;
+                uniform(m, id, bound);
+            }
+            if (irnn) {
+                float *whh = param(m, l, "weight_hh", k, d), *bi = param(m, l, "bias_ih", k, d),
+                      *bh = param(m, l, "bias_hh", k, d);
+                for (int64_t i = 0; i < H; i++) {
+                    for (int64_t j = 0; j < H; j++) whh[i * H + j] = i == j;
+                    bi[i] = bh[i] = 0;
+                }
+            }
+            float fb = cell == 1 ? glia__layer_float(l, "forget_bias") : 0;
+            if (fb != 0) { /* gate order i f g o: the forget rows are [H, 2H) */
+                float *bi = param(m, l, "bias_ih", k, d), *bh = param(m, l, "bias_hh", k, d);
+                for (int64_t i = H; i < 2 * H; i++) {
+                    bi[i] = fb;
+                    bh[i] = 0;
+                }
+            }
+        }
+        if (k + 1 < layers && p > 0) {
+            if ((s = lnamek(l, "drop_l", k, nm)) || (s = glia_dropout(m->g, nm, y, p, &y))) return s;
+        }
+        x = y;
+    }
+    l->out = x;
+    if (last) {
+        if ((s = lname(l, "last", nm)) ||
+            (s = glia_seq_last(m->g, nm, x, m->lengths, dirs, &l->out)))
+            return s;
+    }
+    return GLIA_OK;
+}
+
+glia_status glia__b_seqdense(glia_model *m, model_layer *l) {
+    glia_shape xs;
+    glia_node_shape(m->g, l->in[0], &xs);
+    char a[96], nm[GLIA_NAME_MAX];
+    if (xs.ndim != 3)
+        return glia__err(GLIA_ESHAPE, "[seqdense] takes a sequence [T, N, D] (an [rnn], [lstm] "
+                         "or [gru] with return = sequence), got %s", glia_shape_str(&xs, a, sizeof a));
+    int64_t D = xs.dim[2], O = glia__layer_int(l, "units");
+    if (O < 1) return glia__err(GLIA_EINVAL, "units must be >= 1");
+    int rows, w, b = -1, y;
+    glia_status s;
+    if ((s = lname(l, "rows", nm)) || (s = glia_time_flatten(m->g, nm, l->in[0], &rows)) ||
+        (s = lname(l, "weight", nm)) || (s = glia_param(m->g, nm, 2, (int64_t[]){O, D}, &w)))
+        return s;
+    const char *init = glia__layer_str(l, "init");
+    glia_init_kind kind = GLIA_INIT_PYTORCH;
+    static const char *const names[] = {"pytorch", "he_uniform", "he_normal", "xavier_uniform",
+                                        "xavier_normal", "orthogonal", "delta_orthogonal"};
+    static const glia_init_kind kinds[] = {GLIA_INIT_PYTORCH, GLIA_INIT_HE_UNIFORM,
+                                           GLIA_INIT_HE_NORMAL, GLIA_INIT_XAVIER_UNIFORM,
+                                           GLIA_INIT_XAVIER_NORMAL, GLIA_INIT_ORTHOGONAL,
+                                           GLIA_INIT_DELTA_ORTHOGONAL};
+    for (int i = 0; i < 7; i++)
+        if (!strcmp(init, names[i])) kind = kinds[i];
+    if ((s = glia_init_param(m->g, w, kind, 0, &m->rng))) return s;
+    if (glia__layer_int(l, "bias")) {
+        if ((s = lname(l, "bias", nm)) || (s = glia_param(m->g, nm, 1, &O, &b))) return s;
+        uniform(m, b, 1.0f / sqrtf((float)D));
+    }
+    const char *act = glia__layer_str(l, "activation");
+    int linear = !strcmp(act, "linear");
+    if (linear) snprintf(nm, sizeof nm, "%s", l->name);
+    else if ((s = lname(l, "fc", nm))) return s;
+    if ((s = glia_dense(m->g, nm, rows, w, b, &y))) return s;
+    l->macs = xs.dim[0] * D * O; /* per sequence: T steps */
+    l->out = y;
+    if (linear) return GLIA_OK;
+    if ((s = lname(l, act, nm))) return s;
+    if (!strcmp(act, "relu")) return glia_relu(m->g, nm, y, &l->out);
+    if (!strcmp(act, "tanh")) return glia_tanh(m->g, nm, y, &l->out);
+    if (!strcmp(act, "sigmoid")) return glia_sigmoid(m->g, nm, y, &l->out);
+    if (!strcmp(act, "elu")) return glia_elu(m->g, nm, y, 1.0f, &l->out);
+    return glia_leaky_relu(m->g, nm, y, 0.01f, &l->out);
+}
+
+/* ---------------------------------------------------------------- running sequence models */
+
+int glia_model_sequence(const glia_model *m) { return m ? (int)m->seq_T : 0; }
+int glia_model_lengths(const glia_model *m) { return m ? m->lengths : -1; }
+
+glia_status glia_model_carry_state(glia_model *m, int reset) {
+    if (!m) return glia__err(GLIA_EINVAL, "glia_model_carry_state: model is NULL");
+    for (int i = 0; i < m->n_carry; i++) {
+        int op = m->carry[i][0], h0 = m->carry[i][1], c0 = m->carry[i][2];
+        glia_shape hs;
+        glia_node_shape(m->g, h0, &hs);
+        size_t n = (size_t)glia_shape_numel(&hs);
+        float *h = glia_node_value(m->g, h0), *c = c0 >= 0 ? glia_node_value(m->g, c0) : NULL;
+        /* the reverse direction of a bidirectional layer starts at the chunk's end: nothing to
+         * carry from the previous chunk */
+        if (reset || hs.dim[0] != 1) {
+            memset(h, 0, n * sizeof *h);
+            if (c) memset(c, 0, n * sizeof *c);
+            continue;
+        }
+        glia_status s = glia_rnn_final_state(m->g, op, h, c);
+        if (s) return s;
+    }
+    return GLIA_OK;
+}
+
+int glia_model_vocab(const glia_model *m) {
+    for (int i = 0; m && i < m->n_layers; i++)
+        if (!strcmp(m->layers[i].def->type, "embedding") || !strcmp(m->layers[i].def->type, "onehot"))
+            return (int)glia__layer_int(&m->layers[i], "vocab");
+    return 0;
+}

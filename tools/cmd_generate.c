@@ -1,0 +1,144 @@
+/* cmd_generate.c: glia generate DIR --prime TEXT --length N --temperature T --seed S.
+ * Text from a character language model trained by glia train (one-to-many): the model is
+ * rebuilt for one sequence of one step, the prime is fed character by character (the state
+ * carried from step to step), then each next character is drawn from softmax(logits / T) and
+ * fed back as the next input. */
+#include "cli.h"
+#include "glia.h"
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(void) {
+    printf("usage: glia generate DIR [--prime TEXT] [--length N] [--temperature T] [--seed S]\n\n"
+           "Prints text from the character language model trained in DIR (model.cfg,\n"
+           "weights.safetensors, vocab.txt, as glia train writes them): the prime, then N\n"
+           "characters, each drawn from the model's softmax(logits / T) and fed back as input.\n"
+           "  --prime TEXT       the start (default \"The \"); unknown characters count as <other>\n"
+           "  --length N         characters to generate (default 500)\n"
+           "  --temperature T    > 0; low: likely, repetitive; high: varied, misspelt (default 0.8)\n"
+           "  --seed S           for the draws (default 1)\n");
+}
+
+/* vocab.txt: one symbol per line, C-escaped (\n \t \\ \xHH); returns the count, -1 on error */
+static int read_vocab(const char *path, char *sym, int max) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    char line[256];
+    int n = 0;
+    while (n < max && fgets(line, sizeof line, f)) {
+        size_t L = strcspn(line, "\n");
+        line[L] = 0;
+        const char *p = line;
+        int c = -1;
+        if (p[0] == '\\' && p[1] == 'n') c = '\n';
+        else if (p[0] == '\\' && p[1] == 't') c = '\t';
+        else if (p[0] == '\\' && p[1] == '\\') c = '\\';
+        else if (p[0] == '\\' && p[1] == 'x') c = (int)strtol(p + 2, NULL, 16);
+        else if (L == 1) c = (unsigned char)p[0];
+        sym[n++] = (char)(c < 0 ? 0 : c); /* "<other>" and word symbols: 0 */
+    }
+    fclose(f);
+    return n;
+}
+
+int cmd_generate(int argc, char **argv) {
+    if (wants_help(argc, argv)) { usage(); return 0; }
+    const char *dir = NULL, *prime = "The ";
+    long length = 500;
+    double temp = 0.8;
+    unsigned long long seed = 1;
+    for (int i = 1; i < argc; i++) {
+        int has = i + 1 < argc;
+        char *end = "";
+        if (!strcmp(argv[i], "--prime") && has) prime = argv[++i];
+        else if (!strcmp(argv[i], "--length") && has) length = strtol(argv[++i], &end, 10);
+        else if (!strcmp(argv[i], "--temperature") && has) temp = strtod(argv[++i], &end);
+        else if (!strcmp(argv[i], "--seed") && has) seed = strtoull(argv[++i], &end, 10);
+        else if (argv[i][0] != '-' && !dir) dir = argv[i];
+        else {
+            fprintf(stderr, "glia generate: unknown or incomplete option '%s' (see glia generate --help)\n", argv[i]);
+            return 2;
+        }
+        if (*end || length < 0 || !(temp > 0) || !isfinite(temp)) {
+            fprintf(stderr, "glia generate: bad value '%s' for %s\n", argv[i], argv[i - 1]);
+            return 2;
+        }
+    }
+    if (!dir) {
+        fprintf(stderr, "glia generate: which run directory? (see glia generate --help)\n");
+        return 2;
+    }
+    char path[1200], sym[65536];
+    snprintf(path, sizeof path, "%s/vocab.txt", dir);
+    int V = read_vocab(path, sym, (int)sizeof sym);
+    if (V < 2) {
+        fprintf(stderr, "glia generate: %s: %s\n", path, V < 0 ? strerror(errno) : "no vocabulary");
+        return 1;
+    }
+    /* the model for one step of one sequence */
+    glia_model *m = NULL, *m1 = NULL;
+    char *text = NULL;
+    snprintf(path, sizeof path, "%s/model.cfg", dir);
+    glia_status s = glia_model_load(path, 1, seed, &m);
+    if (!s && glia_model_sequence(m) < 1)
+        s = GLIA_EINVAL, fprintf(stderr, "glia generate: %s is not a sequence model\n", path);
+    else if (!s && (s = glia_model_set_option(m, "sequence", "1")) == GLIA_OK &&
+             (s = glia_model_to_text(m, &text)) == GLIA_OK)
+        s = glia_model_parse(text, path, 1, seed, &m1);
+    free(text);
+    glia_model_free(m);
+    glia_graph *g = m1 ? glia_model_graph(m1) : NULL;
+    snprintf(path, sizeof path, "%s/weights.safetensors", dir);
+    if (!s) s = glia_safetensors_load(g, path);
+    glia_shape os;
+    if (!s && (glia_node_shape(g, glia_model_output(m1), &os) || os.ndim != 2 || os.dim[1] != V ||
+               glia_model_vocab(m1) != V)) {
+        fprintf(stderr, "glia generate: the model in %s does not predict its %d-symbol vocabulary "
+                        "(a character language model ends in [seqdense] units = vocab)\n", dir, V);
+        glia_model_free(m1);
+        return 1;
+    }
+    if (s) {
+        if (s != GLIA_EINVAL || *glia_last_error()) fprintf(stderr, "glia generate: %s\n", glia_last_error());
+        glia_model_free(m1);
+        return 1;
+    }
+    glia_graph_set_training(g, 0);
+    float *x = glia_node_value(g, glia_model_input(m1));
+    int y = glia_model_output(m1);
+    double *p = malloc((size_t)V * sizeof *p);
+    glia_rng rng;
+    glia_rng_seed(&rng, seed, 0x9e4);
+    glia_model_carry_state(m1, 1);
+    fputs(prime, stdout);
+    size_t np = strlen(prime);
+    int next = V - 1;
+    for (long i = 0; p && !s && i < (long)np + length; i++) {
+        if (i < (long)np) { /* the prime's symbol, or <other> */
+            next = V - 1;
+            for (int k = 0; k < V - 1; k++)
+                if (sym[k] == prime[i] && sym[k]) next = k;
+        } else {
+            putchar(sym[next] ? sym[next] : '?');
+        }
+        x[0] = (float)next;
+        if ((s = glia_graph_forward(g)) || (s = glia_model_carry_state(m1, 0))) break;
+        if (i + 1 < (long)np) continue;
+        const float *z = glia_node_value(g, y); /* sample from softmax(z / T) */
+        double mx = z[0], sum = 0;
+        for (int k = 1; k < V; k++) mx = z[k] > mx ? z[k] : mx;
+        for (int k = 0; k < V; k++) sum += p[k] = exp(((double)z[k] - mx) / temp);
+        double u = glia_rng_uniform(&rng) * sum;
+        next = V - 1;
+        for (int k = 0; k < V; k++)
+            if ((u -= p[k]) < 0) { next = k; break; }
+    }
+    putchar('\n');
+    free(p);
+    if (s) fprintf(stderr, "glia generate: %s\n", glia_last_error());
+    glia_model_free(m1);
+    return s ? 1 : 0;
+}
