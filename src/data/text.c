@@ -25,11 +25,11 @@ static char *read_file(const char *path, size_t *len) {
         return NULL;
     }
     size_t cap = 1 << 16, n = 0;
-    char *b = malloc(cap);
+    char *b = glia__malloc(cap);
     for (size_t r; b && (r = fread(b + n, 1, cap - n - 1, f)) > 0;) {
         n += r;
         if (cap - n < 2) {
-            char *t = cap > ((size_t)1 << 31) ? NULL : realloc(b, cap *= 2);
+            char *t = cap > ((size_t)1 << 31) ? NULL : glia__realloc(b, cap *= 2);
             if (!t) { free(b); b = NULL; }
             else b = t;
         }
@@ -65,7 +65,7 @@ static void table_free(table *t) {
 /* index of symbol s[0..n) (added when absent), -1 when out of memory */
 static int64_t table_get(table *t, const char *s, size_t n) {
     if (2 * (t->n + 1) > t->nslot) {
-        int64_t ns = t->nslot ? 2 * t->nslot : 1024, *sl = malloc((size_t)ns * sizeof *sl);
+        int64_t ns = t->nslot ? 2 * t->nslot : 1024, *sl = glia__malloc((size_t)ns * sizeof *sl);
         if (!sl) return -1;
         for (int64_t i = 0; i < ns; i++) sl[i] = -1;
         for (int64_t i = 0; i < t->n; i++) {
@@ -84,12 +84,12 @@ static int64_t table_get(table *t, const char *s, size_t n) {
     }
     if (t->n == t->cap) {
         int64_t nc = t->cap ? 2 * t->cap : 256;
-        sym *nv = realloc(t->v, (size_t)nc * sizeof *nv);
+        sym *nv = glia__realloc(t->v, (size_t)nc * sizeof *nv);
         if (!nv) return -1;
         t->v = nv;
         t->cap = nc;
     }
-    char *c = malloc(n + 1);
+    char *c = glia__malloc(n + 1);
     if (!c) return -1;
     memcpy(c, s, n);
     c[n] = 0;
@@ -110,16 +110,16 @@ static int by_name(const void *a, const void *b) {
 /* gives every symbol its id (rank by count, or by name); limit > 0: ids >= limit - 1 become
  * limit - 1 ("<other>"). Writes the names of the ids into *names (count *n). */
 static glia_status assign_ids(table *t, int limit, int by_freq, char ***names, int *n) {
-    sym **o = malloc((size_t)(t->n ? t->n : 1) * sizeof *o);
+    sym **o = glia__malloc((size_t)(t->n ? t->n : 1) * sizeof *o);
     if (!o) return glia__err(GLIA_ENOMEM, "text: out of memory");
     for (int64_t i = 0; i < t->n; i++) o[i] = &t->v[i];
     qsort(o, (size_t)t->n, sizeof *o, by_freq ? by_count : by_name);
     int k = limit > 0 ? limit : (int)t->n;
-    char **nm = calloc((size_t)k, sizeof *nm);
+    char **nm = glia__calloc((size_t)k, sizeof *nm);
     if (!nm) { free(o); return glia__err(GLIA_ENOMEM, "text: out of memory"); }
     for (int i = 0; i < k; i++) {
         const char *s = limit > 0 && i == k - 1 ? "<other>" : i < t->n ? o[i]->s : "<unused>";
-        if (!(nm[i] = malloc(strlen(s) + 1))) {
+        if (!(nm[i] = glia__malloc(strlen(s) + 1))) {
             for (int j = 0; j < i; j++) free(nm[j]);
             free(nm);
             free(o);
@@ -140,7 +140,7 @@ typedef struct { int64_t *tok_sym, ntok, cap; int64_t *off, nseq, ocap; int64_t 
 static int push(int64_t **a, int64_t *n, int64_t *cap, int64_t v) {
     if (*n == *cap) {
         int64_t nc = *cap ? 2 * *cap : 4096;
-        int64_t *t = realloc(*a, (size_t)nc * sizeof *t);
+        int64_t *t = glia__realloc(*a, (size_t)nc * sizeof *t);
         if (!t) return 0;
         *a = t;
         *cap = nc;
@@ -182,7 +182,7 @@ glia_status glia_text_load(const char *name, int vocab, glia_text_data **out) {
     table words = {0}, classes = {0};
     raw r = {0};
     glia_status s = GLIA_OK;
-    glia_text_data *d = calloc(1, sizeof *d);
+    glia_text_data *d = glia__calloc(1, sizeof *d);
     int oom = !d;
     const char *p = text, *end = text + len;
     if (len >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3)) p += 3; /* UTF-8 byte-order mark */
@@ -286,10 +286,10 @@ glia_status glia_text_load(const char *name, int vocab, glia_text_data **out) {
     d->n_tokens = r.ntok;
     if ((s = assign_ids(&words, vocab, 1, &d->symbols, &d->vocab))) goto done;
     if (kind != GLIA_TEXT_CHARS && (s = assign_ids(&classes, 0, 0, &d->class_names, &d->classes))) goto done;
-    d->offset = malloc((size_t)(r.nseq + 1) * sizeof *d->offset);
-    d->tokens = malloc((size_t)r.ntok * sizeof *d->tokens);
+    d->offset = glia__malloc((size_t)(r.nseq + 1) * sizeof *d->offset);
+    d->tokens = glia__malloc((size_t)r.ntok * sizeof *d->tokens);
     int64_t nlab = kind == GLIA_TEXT_SENTENCES ? r.nseq : kind == GLIA_TEXT_TAGS ? r.ntok : 0;
-    d->labels = nlab ? malloc((size_t)nlab * sizeof *d->labels) : NULL;
+    d->labels = nlab ? glia__malloc((size_t)nlab * sizeof *d->labels) : NULL;
     if (!d->offset || !d->tokens || (nlab && !d->labels)) { oom = 1; goto done; }
     memcpy(d->offset, r.off, (size_t)(r.nseq + 1) * sizeof *d->offset);
     for (int64_t i = 0; i < r.ntok; i++) d->tokens[i] = words.v[r.tok_sym[i]].id;

@@ -153,7 +153,7 @@ static glia_status write_file(const char *dir, const char *name, const char *tex
 static glia_status write_vocab(const char *dir, const glia_text_data *d) {
     size_t cap = 64, n = 0;
     for (int i = 0; i < d->vocab; i++) cap += 4 * strlen(d->symbols[i]) + 2;
-    char *b = malloc(cap);
+    char *b = glia__malloc(cap);
     if (!b) return glia__err(GLIA_ENOMEM, "training: out of memory");
     for (int i = 0; i < d->vocab; i++) {
         for (const unsigned char *p = (const unsigned char *)d->symbols[i]; *p; p++) {
@@ -184,7 +184,7 @@ static glia_status write_outputs(seq_run *r, const char *dir, const char *metric
     if (!lm) {
         size_t len = 1;
         for (int c = 0; c < r->d->classes; c++) len += strlen(r->d->class_names[c]) + 1;
-        char *t = malloc(len);
+        char *t = glia__malloc(len);
         if (!t) return glia__err(GLIA_ENOMEM, "training: out of memory");
         size_t at = 0;
         for (int c = 0; c < r->d->classes; c++) at += (size_t)sprintf(t + at, "%s\n", r->d->class_names[c]);
@@ -194,7 +194,7 @@ static glia_status write_outputs(seq_run *r, const char *dir, const char *metric
     }
     /* curves.png: loss (and bits per character) and accuracy per epoch */
     int n = epochs_done;
-    double *v = malloc((size_t)n * 5 * sizeof *v);
+    double *v = glia__malloc((size_t)n * 5 * sizeof *v);
     if (!v) return glia__err(GLIA_ENOMEM, "training: out of memory");
     const char *p = strchr(metrics, '\n');
     int k = 0;
@@ -325,7 +325,7 @@ static glia_status run_setup(seq_run *r, glia_model *user) {
             return glia__err(GLIA_EINVAL, "the validation part of %s is shorter than one batch of "
                              "%lld streams x %lld steps", r->data, (long long)r->N, (long long)r->T);
     } else { /* a fixed draw from the seed: held-out sentences first */
-        int64_t *sent = malloc((size_t)d->n_seq * sizeof *sent), np = 0, nvs;
+        int64_t *sent = glia__malloc((size_t)d->n_seq * sizeof *sent), np = 0, nvs;
         if (!sent) return glia__err(GLIA_ENOMEM, "training: out of memory");
         for (int64_t i = 0; i < d->n_seq; i++) sent[i] = i;
         glia_rng sr;
@@ -338,9 +338,9 @@ static glia_status run_setup(seq_run *r, glia_model *user) {
             int64_t L = d->offset[i + 1] - d->offset[i];
             np += r->tags ? (L + r->T - 1) / r->T : 1;
         }
-        r->pstart = malloc((size_t)np * 3 * sizeof *r->pstart);
-        r->seqs = malloc((size_t)np * sizeof *r->seqs);
-        r->order = malloc((size_t)np * sizeof *r->order);
+        r->pstart = glia__malloc((size_t)np * 3 * sizeof *r->pstart);
+        r->seqs = glia__malloc((size_t)np * sizeof *r->seqs);
+        r->order = glia__malloc((size_t)np * sizeof *r->order);
         if (!r->pstart || !r->seqs || !r->order) {
             free(sent);
             return glia__err(GLIA_ENOMEM, "training: out of memory");
@@ -382,8 +382,8 @@ static glia_status ck_entries(seq_run *r, glia_st_entry **out, int *n_out, char 
     int np = 0, no = glia_optim_num_state(r->opt);
     for (int i = 0; i < g->n_nodes; i++)
         np += g->nodes[i].kind == NODE_PARAM || g->nodes[i].kind == NODE_BUFFER || carried(&g->nodes[i]);
-    glia_st_entry *e = calloc((size_t)(np + no) + 1, sizeof *e);
-    char **nm = calloc((size_t)no + 1, sizeof *nm);
+    glia_st_entry *e = glia__calloc((size_t)(np + no) + 1, sizeof *e);
+    char **nm = glia__calloc((size_t)no + 1, sizeof *nm);
     if (!e || !nm) {
         free(e);
         free(nm);
@@ -402,7 +402,7 @@ static glia_status ck_entries(seq_run *r, glia_st_entry **out, int *n_out, char 
         int64_t len;
         glia_status s = glia_optim_state(r->opt, i, &name, &data, &len);
         size_t L = strlen(name) + 16;
-        if (!s && !(nm[i] = malloc(L))) s = glia__err(GLIA_ENOMEM, "checkpoint: out of memory");
+        if (!s && !(nm[i] = glia__malloc(L))) s = glia__err(GLIA_ENOMEM, "checkpoint: out of memory");
         if (s) {
             for (int j = 0; j < i; j++) free(nm[j]);
             free(nm);
@@ -507,7 +507,7 @@ static glia_status ck_restore(seq_run *r, const char *path, const glia_st_meta *
                          "malformed (epoch %d, next batch %lld of %lld)", path, r->epoch,
                          (long long)r->next_batch, (long long)r->batches);
     free(r->metrics);
-    if (!(r->metrics = malloc(strlen(mt) + 1))) return glia__err(GLIA_ENOMEM, "out of memory");
+    if (!(r->metrics = glia__malloc(strlen(mt) + 1))) return glia__err(GLIA_ENOMEM, "out of memory");
     strcpy(r->metrics, mt);
     return GLIA_OK;
 }
@@ -587,7 +587,7 @@ static glia_status run_loop(seq_run *r, glia_model *user, const glia_train_optio
         char line[256];
         int ln = snprintf(line, sizeof line, "%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f\n", r->epoch,
                           tl, ta, vl, va, vl / log(2.0), (double)lr, r->seconds);
-        char *nm = realloc(r->metrics, strlen(r->metrics) + (size_t)ln + 1);
+        char *nm = glia__realloc(r->metrics, strlen(r->metrics) + (size_t)ln + 1);
         if (!nm) return glia__err(GLIA_ENOMEM, "training: out of memory");
         r->metrics = nm;
         strcat(r->metrics, line);
@@ -643,7 +643,7 @@ glia_status glia__train_seq(glia_model *user, const glia_train_options *o, glia_
     r.epochs = atoi(glia_model_option(user, "epochs"));
     const char *hdr = "epoch,train_loss,train_acc,val_loss,val_acc,val_bits_per_token,lr,seconds\n";
     glia_status s = run_setup(&r, user);
-    if (!s && !(r.metrics = malloc(strlen(hdr) + 1))) s = glia__err(GLIA_ENOMEM, "out of memory");
+    if (!s && !(r.metrics = glia__malloc(strlen(hdr) + 1))) s = glia__err(GLIA_ENOMEM, "out of memory");
     if (!s) {
         strcpy(r.metrics, hdr);
         glia_rng_seed(&r.rng, r.seed, 0x5e9);
