@@ -29,6 +29,13 @@ TEST(time_flatten_reference_and_gradcheck) {
     int z;
     CHECK(glia_time_flatten(g, "bad", y, &z) == GLIA_ESHAPE);
     glia_graph_free(g);
+
+    /* PyTorch: y = x.reshape(T * N, ...), dx = dy reshaped back */
+    OK(glia_graph_new(&g));
+    OK(glia_input(g, "x", 4, (int64_t[]){3, 2, 4, 2}, &x));
+    OK(glia_time_flatten(g, "rows", x, &y));
+    GOLDEN_CHECK(g, "basic_time_flatten", y, 1, ((const char *[]){"x"}), ((int[]){x}), 1e-6);
+    glia_graph_free(g);
 }
 
 static const char *lstm_model =

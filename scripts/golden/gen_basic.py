@@ -38,3 +38,5 @@ case("basic_concat", lambda a, b, c: torch.cat([a, b, c], 1),
 case("basic_slice", lambda x: x[:, 1:4], [("x", rand(2, 5, 3))], "slice channels 1:4")
 case("basic_reshape", lambda x: x.reshape(2, 3, -1), [("x", rand(2, 4, 3, 2))],
      "reshape [2,4,3,2] -> [2,3,8]")
+case("basic_time_flatten", lambda x: x.reshape(-1, *x.shape[2:]), [("x", rand(3, 2, 4, 2))],
+     "time_flatten [T=3,N=2,4,2] -> [6,4,2] (PyTorch: x.view(T * N, ...) before a per-step head)")
