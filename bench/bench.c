@@ -4,8 +4,8 @@
  *
  * runs one benchmark for about S seconds after a warm-up and prints one line
  *   RESULT <name> <value> <unit> <max RSS in KiB>
- * Names: lenet-train, lenet-infer256, lenet-infer1, vgg-train, conv-<layer>-fwd|bwd, sgemm,
- * fma-peak (see usage()). Data are synthetic (normal pixels, uniform labels): speed does not
+ * Names: lenet-train, lenet-infer256, lenet-infer1, vgg-train, lstm-train, gru-train,
+ * conv-<layer>-fwd|bwd, sgemm, fma-peak (see usage()). Data are synthetic (normal pixels, uniform labels): speed does not
  * depend on the values. Networks come from the same model files the CLI trains (models/). */
 #include "core/omp_policy.h"
 #include "glia.h"
@@ -124,6 +124,36 @@ static int bench_net(const char *name, const char *path, int64_t batch, int trai
     if (s < 0) return 1;
     if (!strcmp(unit, "us/img")) result(name, 1e6 * s / (double)batch, unit);
     else result(name, (double)batch / s, unit);
+    return 0;
+}
+
+/* A character model of bench/ (sequence T, batch N, one-hot input): training steps of Adam with
+ * gradients clipped to norm 5 on random tokens; tokens/s = T N / step. */
+static int bench_seq(const char *name, const char *path, double seconds) {
+    net_ctx c = {0};
+    glia_rng r;
+    glia_rng_seed(&r, 7, 4);
+    TRY(glia_model_load(path, 32, 1, &c.m));
+    c.g = glia_model_graph(c.m);
+    int x = glia_model_input(c.m), logits = glia_model_output(c.m), labels;
+    int64_t T = glia_model_sequence(c.m), vocab = glia_model_vocab(c.m);
+    glia_shape xs, ls;
+    TRY(glia_node_shape(c.g, x, &xs));
+    TRY(glia_node_shape(c.g, logits, &ls));
+    TRY(glia_input(c.g, "labels", 1, (int64_t[]){ls.dim[0]}, &labels));
+    TRY(glia_softmax_cross_entropy(c.g, "loss", logits, labels, &c.loss));
+    TRY(glia_graph_compile(c.g, GLIA_COMPILE_BACKWARD));
+    glia_graph_set_training(c.g, 1);
+    glia_optim_config oc = {.kind = GLIA_ADAM, .lr = 0.002f, .clip_norm = 5};
+    TRY(glia_optim_new(c.g, &oc, &c.opt));
+    float *xv = glia_node_value(c.g, x), *lab = glia_node_value(c.g, labels);
+    for (int64_t i = 0; i < glia_shape_numel(&xs); i++) xv[i] = (float)glia_rng_below(&r, (uint32_t)vocab);
+    for (int64_t i = 0; i < ls.dim[0]; i++) lab[i] = (float)glia_rng_below(&r, (uint32_t)ls.dim[1]);
+    double s = time_steps(train_step, &c, 3, seconds);
+    glia_optim_free(c.opt);
+    glia_model_free(c.m);
+    if (s < 0) return 1;
+    result(name, (double)(T * xs.dim[1]) / s, "tok/s");
     return 0;
 }
 
@@ -249,7 +279,8 @@ static void usage(FILE *f) {
     fprintf(f, "usage: glia-bench NAME [--seconds S] [--threads T]\n\n"
                "Runs one benchmark for about S seconds (default 3) after a warm-up and prints\n"
                "  RESULT NAME VALUE UNIT MAX_RSS_KIB\n"
-               "names: lenet-train lenet-infer256 lenet-infer1 vgg-train sgemm fma-peak\n"
+               "names: lenet-train lenet-infer256 lenet-infer1 vgg-train lstm-train gru-train\n"
+               "       sgemm fma-peak\n"
                "       conv-all-fwd conv-all-bwd (every conv layer of LeNet-5 and the VGG net)\n"
                "Run the whole suite against PyTorch with `make bench` (bench/run.py).\n");
 }
@@ -280,6 +311,8 @@ int main(int argc, char **argv) {
         return bench_net(n, "models/lenet5.cfg", 1, 0, GLIA_SGD, seconds, "us/img");
     if (!strcmp(n, "vgg-train"))
         return bench_net(n, "bench/vgg-bench.cfg", 64, 1, GLIA_SGD, seconds, "img/s");
+    if (!strcmp(n, "lstm-train")) return bench_seq(n, "bench/char-lstm-bench.cfg", seconds);
+    if (!strcmp(n, "gru-train")) return bench_seq(n, "bench/char-gru-bench.cfg", seconds);
     if (!strcmp(n, "sgemm")) return bench_sgemm(seconds);
     if (!strcmp(n, "fma-peak")) return bench_fma();
     if (!strcmp(n, "conv-all-fwd") || !strcmp(n, "conv-all-bwd")) {

@@ -18,10 +18,11 @@ import statistics
 import subprocess
 import sys
 
-BENCHES = ["lenet-train", "lenet-infer256", "lenet-infer1", "vgg-train", "conv-all-fwd",
-           "conv-all-bwd", "sgemm"]
-# PyTorch's environment per benchmark: threads for torch.set_num_threads, OpenBLAS threads.
-TORCH_THREADS = {"default": (2, "1")}
+BENCHES = ["lenet-train", "lenet-infer256", "lenet-infer1", "vgg-train", "lstm-train",
+           "gru-train", "conv-all-fwd", "conv-all-bwd", "sgemm"]
+# PyTorch's environment per benchmark, its fastest on 2 cores (../shared/DATA.md): threads for
+# torch.set_num_threads, OpenBLAS threads. CNNs: 2 and 1; LSTM/GRU: 1 and 2.
+TORCH_THREADS = {"default": (2, "1"), "lstm-train": (1, "2"), "gru-train": (1, "2")}
 
 
 def run(cmd, env):

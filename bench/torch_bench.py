@@ -69,6 +69,37 @@ def bench_net(name, net, batch, train, seconds, unit):
     result(name, 1e6 * s / batch if unit == "us/img" else batch / s, unit)
 
 
+class CharNet(nn.Module):
+    """one-hot [T, N, 96] -> 2-layer LSTM/GRU, 256 hidden -> Linear at every step (bench/char-*-bench.cfg)"""
+    def __init__(self, cell):
+        super().__init__()
+        self.rnn = (nn.LSTM if cell == "lstm" else nn.GRU)(96, 256, num_layers=2)
+        self.head = nn.Linear(256, 96)
+
+    def forward(self, tokens):
+        x = nn.functional.one_hot(tokens, 96).float()
+        y, _ = self.rnn(x)
+        return self.head(y.reshape(-1, 256))
+
+
+def bench_seq(name, cell, seconds):
+    torch.manual_seed(7)
+    T, N = 64, 32
+    net = CharNet(cell).train()
+    tokens = torch.randint(0, 96, (T, N))
+    labels = torch.randint(0, 96, (T * N,))
+    opt = torch.optim.Adam(net.parameters(), lr=0.002)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss_fn(net(tokens), labels).backward()
+        nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+        opt.step()
+    s = time_steps(step, 3, seconds)
+    result(name, T * N / s, "tok/s")
+
+
 CONV_SHAPES = [  # name, n, c, h, w, o, k, pad, first
     ("lenet-conv1", 64, 1, 28, 28, 6, 5, 2, True), ("lenet-conv2", 64, 6, 14, 14, 16, 5, 0, False),
     ("vgg-conv1", 64, 1, 28, 28, 32, 3, 1, True), ("vgg-conv2", 64, 32, 28, 28, 32, 3, 1, False),
@@ -115,6 +146,8 @@ def main(argv=None):
         bench_net(n, lenet(), 1, False, a.seconds, "us/img")
     elif n == "vgg-train":
         bench_net(n, vgg(), 64, True, a.seconds, "img/s")
+    elif n in ("lstm-train", "gru-train"):
+        bench_seq(n, n.split("-")[0], a.seconds)
     elif n in ("conv-all-fwd", "conv-all-bwd"):
         for s in CONV_SHAPES:
             bench_conv(s, n.endswith("bwd"), a.seconds / 4)
