@@ -16,12 +16,10 @@
 
 static int is_saved(const glia_node *n) { return n->kind == NODE_PARAM || n->kind == NODE_BUFFER; }
 
-/* The tensor list: graph parameters and buffers, then the optimiser state. Names of the
- * optimiser entries are written into `names` (freed by the caller). */
-static glia_status entries(glia__run *r, glia_st_entry **out, int *n_out, char ***names) {
-    glia_graph *g = r->g;
-    int np = 0, no = glia_optim_num_state(r->opt);
-    for (int i = 0; i < g->n_nodes; i++) np += is_saved(&g->nodes[i]);
+glia_status glia__ckpt_entries(glia_graph *g, glia_optim *opt, int (*keep)(const glia_node *),
+                               glia_st_entry **out, int *n_out, char ***names) {
+    int np = 0, no = glia_optim_num_state(opt);
+    for (int i = 0; i < g->n_nodes; i++) np += keep(&g->nodes[i]);
     glia_st_entry *e = glia__calloc((size_t)(np + no) + 1, sizeof *e);
     char **nm = glia__calloc((size_t)no + 1, sizeof *nm);
     if (!e || !nm) {
@@ -32,18 +30,20 @@ static glia_status entries(glia__run *r, glia_st_entry **out, int *n_out, char *
     int k = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         glia_node *nd = &g->nodes[i];
-        if (!is_saved(nd)) continue;
+        if (!keep(nd)) continue;
         e[k].name = nd->name;
         e[k].shape = nd->shape;
         e[k].data = nd->val;
-        e[k].what = nd->kind == NODE_PARAM ? "parameter" : "buffer";
+        e[k].what = nd->kind == NODE_PARAM    ? "parameter"
+                    : nd->kind == NODE_BUFFER ? "buffer"
+                                              : "recurrent state";
         k++;
     }
     for (int i = 0; i < no; i++) {
         const char *name;
         float *data;
         int64_t len;
-        glia_status s = glia_optim_state(r->opt, i, &name, &data, &len);
+        glia_status s = glia_optim_state(opt, i, &name, &data, &len);
         size_t L = strlen(name) + 16;
         if (!s && !(nm[i] = glia__malloc(L))) s = glia__err(GLIA_ENOMEM, "checkpoint: out of memory");
         if (s) {
@@ -66,9 +66,9 @@ static glia_status entries(glia__run *r, glia_st_entry **out, int *n_out, char *
     return GLIA_OK;
 }
 
-static void free_names(char **nm, glia__run *r) {
-    for (int i = 0; nm && i < glia_optim_num_state(r->opt); i++) free(nm[i]);
-    free(nm);
+void glia__ckpt_names_free(char **names, glia_optim *opt) {
+    for (int i = 0; names && i < glia_optim_num_state(opt); i++) free(names[i]);
+    free(names);
 }
 
 static void rng_hex(const glia_rng *g, char *buf, size_t n) {
@@ -113,11 +113,11 @@ glia_status glia__checkpoint_save(glia__run *r) {
     glia_st_entry *e;
     int n;
     char **nm;
-    if (!(s = entries(r, &e, &n, &nm))) {
+    if (!(s = glia__ckpt_entries(r->g, r->opt, is_saved, &e, &n, &nm))) {
         snprintf(path, sizeof path, "%s/checkpoint.safetensors", r->out_dir);
         s = glia_safetensors_write(path, e, n, meta, (int)(sizeof meta / sizeof *meta / 2));
         free(e);
-        free_names(nm, r);
+        glia__ckpt_names_free(nm, r->opt);
     }
     free(model);
     return s;
@@ -128,11 +128,11 @@ glia_status glia__checkpoint_restore(glia__run *r, const char *path) {
     int n;
     char **nm;
     glia_st_meta meta;
-    glia_status s = entries(r, &e, &n, &nm);
+    glia_status s = glia__ckpt_entries(r->g, r->opt, is_saved, &e, &n, &nm);
     if (s) return s;
     s = glia_safetensors_read(path, e, n, &meta);
     free(e);
-    free_names(nm, r);
+    glia__ckpt_names_free(nm, r->opt);
     if (s) return s;
     const char *k[] = {"epoch", "next_batch", "step", "optim_steps", "rng", "epoch_rng",
                        "graph_rng", "sum_loss", "correct", "seen", "seconds", "metrics"};

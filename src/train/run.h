@@ -53,6 +53,12 @@ typedef struct glia__run {
 } glia__run;
 
 glia_status glia__checkpoint_save(glia__run *r);
+/* The tensors of a checkpoint (checkpoint.c): the graph's nodes for which keep() holds, under
+ * their names, then the optimiser's state as "optimizer.<param>.<slot>", whose names are
+ * allocated into *names: free them with glia__ckpt_names_free. */
+glia_status glia__ckpt_entries(glia_graph *g, glia_optim *opt, int (*keep)(const glia_node *),
+                               glia_st_entry **out, int *n_out, char ***names);
+void glia__ckpt_names_free(char **names, glia_optim *opt);
 /* mkdir -p (trainer.c) */
 glia_status glia__make_dir(const char *dir);
 /* the loop for sequence models ([net] sequence > 0) on text data (seq_train.c) */

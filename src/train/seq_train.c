@@ -377,45 +377,9 @@ static int carried(const glia_node *n) {
     return n->kind == NODE_INPUT && (strstr(n->name, ".h0_l") || strstr(n->name, ".c0_l"));
 }
 
-static glia_status ck_entries(seq_run *r, glia_st_entry **out, int *n_out, char ***names) {
-    glia_graph *g = r->g;
-    int np = 0, no = glia_optim_num_state(r->opt);
-    for (int i = 0; i < g->n_nodes; i++)
-        np += g->nodes[i].kind == NODE_PARAM || g->nodes[i].kind == NODE_BUFFER || carried(&g->nodes[i]);
-    glia_st_entry *e = glia__calloc((size_t)(np + no) + 1, sizeof *e);
-    char **nm = glia__calloc((size_t)no + 1, sizeof *nm);
-    if (!e || !nm) {
-        free(e);
-        free(nm);
-        return glia__err(GLIA_ENOMEM, "checkpoint: out of memory");
-    }
-    int k = 0;
-    for (int i = 0; i < g->n_nodes; i++) {
-        glia_node *nd = &g->nodes[i];
-        if (nd->kind != NODE_PARAM && nd->kind != NODE_BUFFER && !carried(nd)) continue;
-        e[k++] = (glia_st_entry){nd->name, nd->shape, nd->val,
-                                 nd->kind == NODE_INPUT ? "recurrent state" : "parameter"};
-    }
-    for (int i = 0; i < no; i++) {
-        const char *name;
-        float *data;
-        int64_t len;
-        glia_status s = glia_optim_state(r->opt, i, &name, &data, &len);
-        size_t L = strlen(name) + 16;
-        if (!s && !(nm[i] = glia__malloc(L))) s = glia__err(GLIA_ENOMEM, "checkpoint: out of memory");
-        if (s) {
-            for (int j = 0; j < i; j++) free(nm[j]);
-            free(nm);
-            free(e);
-            return s;
-        }
-        snprintf(nm[i], L, "optimizer.%s", name);
-        e[k++] = (glia_st_entry){nm[i], {1, {len}}, data, "optimizer state"};
-    }
-    *out = e;
-    *n_out = k;
-    *names = nm;
-    return GLIA_OK;
+/* parameters, buffers and the carried states */
+static int ck_keep(const glia_node *n) {
+    return n->kind == NODE_PARAM || n->kind == NODE_BUFFER || carried(n);
 }
 
 static void rng_hex(const glia_rng *g, char *buf, size_t n) {
@@ -464,12 +428,11 @@ static glia_status ck_save(seq_run *r, glia_model *user) {
     glia_st_entry *e;
     int n;
     char **nm;
-    if (!(s = ck_entries(r, &e, &n, &nm))) {
+    if (!(s = glia__ckpt_entries(r->g, r->opt, ck_keep, &e, &n, &nm))) {
         snprintf(path, sizeof path, "%s/checkpoint.safetensors", r->out_dir);
         s = glia_safetensors_write(path, e, n, meta, CK_META + 4);
         free(e);
-        for (int i = 0; i < glia_optim_num_state(r->opt); i++) free(nm[i]);
-        free(nm);
+        glia__ckpt_names_free(nm, r->opt);
     }
     free(model);
     return s;
@@ -479,12 +442,11 @@ static glia_status ck_restore(seq_run *r, const char *path, const glia_st_meta *
     glia_st_entry *e;
     int n;
     char **nm;
-    glia_status s = ck_entries(r, &e, &n, &nm);
+    glia_status s = glia__ckpt_entries(r->g, r->opt, ck_keep, &e, &n, &nm);
     if (s) return s;
     s = glia_safetensors_read(path, e, n, NULL);
     free(e);
-    for (int i = 0; i < glia_optim_num_state(r->opt); i++) free(nm[i]);
-    free(nm);
+    glia__ckpt_names_free(nm, r->opt);
     if (s) return s;
     const char *v[CK_META], *mt = glia_st_meta_get(meta, "metrics");
     for (int i = 0; i < CK_META; i++)
