@@ -167,6 +167,31 @@ static void resume_case(int stop_epoch, int64_t stop_batch) {
     CHECK_MSG(acc > 0.8, "test accuracy %.3f on the blobs (chance 0.25)", acc);
 }
 
+/* Determinism: two whole runs (several epochs of steps, shuffling, validation) with the same seed
+ * and thread count end with bit-identical weights. */
+TEST(train_same_seed_same_weights) {
+    glia_dataset *tr = blobs(400, 1), *te = blobs(100, 2);
+    CHECK(tr && te);
+    char a[] = "/tmp/glia-train-a-XXXXXX", b[] = "/tmp/glia-train-b-XXXXXX";
+    CHECK(mkdtemp(a) && mkdtemp(b));
+    float *wa = NULL, *wb = NULL;
+    int64_t na = 0, nb = 0;
+    glia_train_result ra, rb;
+    int oka = run_to_end(a, tr, te, NULL, &wa, &na, &ra) == 1;
+    int okb = run_to_end(b, tr, te, NULL, &wb, &nb, &rb) == 1;
+    int same = oka && okb && na == nb && na > 0 && !memcmp(wa, wb, (size_t)na * sizeof *wa);
+    if (oka) glia_eval_result_free(&ra.test);
+    if (okb) glia_eval_result_free(&rb.test);
+    free(wa);
+    free(wb);
+    rm_rf(a);
+    rm_rf(b);
+    glia_dataset_free(tr);
+    glia_dataset_free(te);
+    CHECK(oka && okb);
+    CHECK_MSG(same, "two runs with seed 7 ended with different weights");
+}
+
 TEST(train_resume_mid_epoch_is_bit_exact) { resume_case(2, 7); }
 TEST(train_resume_first_batch_is_bit_exact) { resume_case(1, 1); }
 TEST(train_resume_epoch_boundary_is_bit_exact) { resume_case(1, 22); /* 360 / 16 = 22 batches */ }
