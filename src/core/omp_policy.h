@@ -7,7 +7,8 @@
  * libgomp reads the variable once, in its own constructor, before main() runs, and offers no
  * call to change it later; so when the variable is unset, main() sets it and executes the
  * program again (once: the second run finds it set). A value the user set is kept
- * (OMP_WAIT_POLICY=active on a machine the run has to itself).
+ * (OMP_WAIT_POLICY=active on a machine the run has to itself). valgrind does not follow
+ * that exec (without --trace-children): set the variable when running under it.
  *
  * Use: glia_omp_passive_by_default(argv) first thing in main(). */
 #ifndef GLIA_OMP_POLICY_H
