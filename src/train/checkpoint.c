@@ -71,10 +71,10 @@ void glia__ckpt_names_free(char **names, glia_optim *opt) {
     free(names);
 }
 
-static void rng_hex(const glia_rng *g, char *buf, size_t n) {
+void glia__rng_hex(const glia_rng *g, char *buf, size_t n) {
     snprintf(buf, n, "%016llx:%016llx", (unsigned long long)g->state, (unsigned long long)g->inc);
 }
-static int rng_parse(const char *s, glia_rng *g) {
+int glia__rng_parse(const char *s, glia_rng *g) {
     unsigned long long a, b;
     char tail;
     if (!s || sscanf(s, "%16llx:%16llx%c", &a, &b, &tail) != 2) return 0;
@@ -97,9 +97,9 @@ glia_status glia__checkpoint_save(glia__run *r) {
     snprintf(v[6], 48, "%lld", (long long)r->next_batch);
     snprintf(v[7], 48, "%lld", (long long)r->step);
     snprintf(v[8], 48, "%lld", (long long)glia_optim_steps(r->opt));
-    rng_hex(&r->rng, v[9], 48);
-    rng_hex(&r->epoch_rng, v[10], 48);
-    rng_hex(glia_graph_rng(r->g), v[11], 48);
+    glia__rng_hex(&r->rng, v[9], 48);
+    glia__rng_hex(&r->epoch_rng, v[10], 48);
+    glia__rng_hex(glia_graph_rng(r->g), v[11], 48);
     snprintf(v[12], 48, "%.17g", r->sum_loss);
     snprintf(v[13], 48, "%lld", (long long)r->correct);
     snprintf(v[14], 48, "%lld", (long long)r->seen);
@@ -147,8 +147,8 @@ glia_status glia__checkpoint_restore(glia__run *r, const char *path) {
     r->next_batch = strtoll(v[1], NULL, 10);
     r->step = strtoll(v[2], NULL, 10);
     glia_optim_set_steps(r->opt, strtoll(v[3], NULL, 10));
-    int ok = rng_parse(v[4], &r->rng) && rng_parse(v[5], &r->epoch_rng) &&
-             rng_parse(v[6], glia_graph_rng(r->g));
+    int ok = glia__rng_parse(v[4], &r->rng) && glia__rng_parse(v[5], &r->epoch_rng) &&
+             glia__rng_parse(v[6], glia_graph_rng(r->g));
     r->sum_loss = strtod(v[7], NULL);
     r->correct = strtoll(v[8], NULL, 10);
     r->seen = strtoll(v[9], NULL, 10);

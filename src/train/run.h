@@ -59,6 +59,9 @@ glia_status glia__checkpoint_save(glia__run *r);
 glia_status glia__ckpt_entries(glia_graph *g, glia_optim *opt, int (*keep)(const glia_node *),
                                glia_st_entry **out, int *n_out, char ***names);
 void glia__ckpt_names_free(char **names, glia_optim *opt);
+/* A generator's state as "state:inc" in hex, and back (1 on success), for checkpoint metadata. */
+void glia__rng_hex(const glia_rng *g, char *buf, size_t n);
+int glia__rng_parse(const char *s, glia_rng *g);
 /* mkdir -p (trainer.c) */
 glia_status glia__make_dir(const char *dir);
 /* the loop for sequence models ([net] sequence > 0) on text data (seq_train.c) */

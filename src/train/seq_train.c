@@ -382,17 +382,6 @@ static int ck_keep(const glia_node *n) {
     return n->kind == NODE_PARAM || n->kind == NODE_BUFFER || carried(n);
 }
 
-static void rng_hex(const glia_rng *g, char *buf, size_t n) {
-    snprintf(buf, n, "%016llx:%016llx", (unsigned long long)g->state, (unsigned long long)g->inc);
-}
-static int rng_parse(const char *s, glia_rng *g) {
-    unsigned long long a, b;
-    char tail;
-    if (!s || sscanf(s, "%16llx:%16llx%c", &a, &b, &tail) != 2) return 0;
-    g->state = a;
-    g->inc = b;
-    return 1;
-}
 
 #define CK_META 18
 static const char *const ck_keys[CK_META] = {
@@ -413,9 +402,9 @@ static glia_status ck_save(seq_run *r, glia_model *user) {
     snprintf(v[6], 48, "%lld", (long long)r->next_batch);
     snprintf(v[7], 48, "%lld", (long long)r->step);
     snprintf(v[8], 48, "%lld", (long long)glia_optim_steps(r->opt));
-    rng_hex(&r->rng, v[9], 48);
-    rng_hex(&r->epoch_rng, v[10], 48);
-    rng_hex(glia_graph_rng(r->g), v[11], 48);
+    glia__rng_hex(&r->rng, v[9], 48);
+    glia__rng_hex(&r->epoch_rng, v[10], 48);
+    glia__rng_hex(glia_graph_rng(r->g), v[11], 48);
     snprintf(v[12], 48, "%.17g", r->tm.loss);
     snprintf(v[13], 48, "%lld", (long long)r->tm.correct);
     snprintf(v[14], 48, "%lld", (long long)r->tm.n);
@@ -456,8 +445,8 @@ static glia_status ck_restore(seq_run *r, const char *path, const glia_st_meta *
     r->next_batch = strtoll(v[6], NULL, 10);
     r->step = strtoll(v[7], NULL, 10);
     glia_optim_set_steps(r->opt, strtoll(v[8], NULL, 10));
-    int ok = rng_parse(v[9], &r->rng) && rng_parse(v[10], &r->epoch_rng) &&
-             rng_parse(v[11], glia_graph_rng(r->g)) && mt;
+    int ok = glia__rng_parse(v[9], &r->rng) && glia__rng_parse(v[10], &r->epoch_rng) &&
+             glia__rng_parse(v[11], glia_graph_rng(r->g)) && mt;
     r->tm.loss = strtod(v[12], NULL);
     r->tm.correct = strtoll(v[13], NULL, 10);
     r->tm.n = strtoll(v[14], NULL, 10);
