@@ -62,6 +62,12 @@ void glia__ckpt_names_free(char **names, glia_optim *opt);
 /* A generator's state as "state:inc" in hex, and back (1 on success), for checkpoint metadata. */
 void glia__rng_hex(const glia_rng *g, char *buf, size_t n);
 int glia__rng_parse(const char *s, glia_rng *g);
+/* One training step's forward (trainer.c), for both training loops: *l receives the loss. A
+ * non-finite loss (or a non-finite value anywhere, with numerics checking on) runs the batch
+ * again with checking on and the same dropout masks, and returns GLIA_ERANGE naming the first
+ * op whose output became non-finite and the position (0-based epoch, batch, step). */
+glia_status glia__train_forward(glia_graph *g, int loss, float *l, int epoch, int64_t batch,
+                                int64_t step);
 /* mkdir -p (trainer.c) */
 glia_status glia__make_dir(const char *dir);
 /* the loop for sequence models ([net] sequence > 0) on text data (seq_train.c) */

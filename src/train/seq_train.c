@@ -469,6 +469,7 @@ static glia_status run_loop(seq_run *r, glia_model *user, const glia_train_optio
     glia_status s;
     glia__metrics vm = {0};
     double t_all = now();
+    glia_graph_set_check_numerics(r->g, o->check_numerics);
     while (r->epoch < r->epochs) {
         if (r->next_batch == 0) { /* a new epoch: its order, fresh sums and state */
             r->epoch_rng = r->rng;
@@ -491,14 +492,10 @@ static glia_status run_loop(seq_run *r, glia_model *user, const glia_train_optio
             glia_optim_set_lr(r->opt, lr);
             if (r->lm) fill_lm(r, 0, r->lm_train_end, b);
             else fill_seqs(r, r->order + b * r->N, r->N);
-            if ((s = glia_graph_forward(r->g)) || (s = glia_graph_backward(r->g, r->loss, NULL, 0)))
+            float l;
+            if ((s = glia__train_forward(r->g, r->loss, &l, r->epoch, b, r->step)) ||
+                (s = glia_graph_backward(r->g, r->loss, NULL, 0)) || (s = glia_optim_step(r->opt)))
                 return s;
-            float l = glia_node_value(r->g, r->loss)[0];
-            if (!isfinite(l))
-                return glia__err(GLIA_ERANGE, "the loss became %g at epoch %d, batch %lld; try a "
-                                 "lower lr or clip_norm; the last checkpoint is kept", (double)l,
-                                 r->epoch + 1, (long long)b + 1);
-            if ((s = glia_optim_step(r->opt))) return s;
             if (r->lm && (s = glia_model_carry_state(r->m, 0))) return s;
             count(r, &r->tm);
             const float *len = glia_node_value(r->g, r->len);

@@ -207,6 +207,24 @@ static glia_status write_outputs(glia__run *r) {
     return glia__checkpoint_save(r);
 }
 
+glia_status glia__train_forward(glia_graph *g, int loss, float *l, int epoch, int64_t batch,
+                                int64_t step) {
+    glia_rng masks = *glia_graph_rng(g);
+    glia_status s = glia_graph_forward(g);
+    *l = s ? NAN : glia_node_value(g, loss)[0];
+    if (s != GLIA_ERANGE && (s || isfinite(*l))) return s;
+    /* name the first op that went non-finite: this batch again, checked, same masks */
+    char first[600];
+    *glia_graph_rng(g) = masks;
+    glia_graph_set_check_numerics(g, 1);
+    if (!s) s = glia_graph_forward(g);
+    snprintf(first, sizeof first, "%s", s ? glia_last_error() : "(not found)");
+    return glia__err(GLIA_ERANGE, "training stopped at epoch %d, batch %lld (step %lld): values "
+                     "became non-finite (first %s); try a lower lr or clip_norm; the last "
+                     "checkpoint is kept", epoch + 1, (long long)batch + 1, (long long)step + 1,
+                     first);
+}
+
 static glia_status run_loop(glia__run *r, const glia_train_options *o, glia_train_result *out) {
     glia_status s;
     glia_graph *g = r->g;
@@ -233,22 +251,10 @@ static glia_status run_loop(glia__run *r, const glia_train_options *o, glia_trai
             float *xv = glia_node_value(g, r->x), *lv = glia_node_value(g, r->label);
             glia_dataset_batch(r->train, r->order + b * r->batch, r->batch, r->mean, r->std,
                                &r->aug, &r->rng, xv, lv);
-            glia_rng masks = *glia_graph_rng(g);
-            s = glia_graph_forward(g);
-            float l = s ? NAN : glia_node_value(g, r->loss)[0];
-            if (s == GLIA_ERANGE || (!s && !isfinite(l))) {
-                /* name the first op that went non-finite: this batch again, checked, same masks */
-                char first[600];
-                *glia_graph_rng(g) = masks;
-                glia_graph_set_check_numerics(g, 1);
-                if (!s) s = glia_graph_forward(g);
-                snprintf(first, sizeof first, "%s", s ? glia_last_error() : "(not found)");
-                return glia__err(GLIA_ERANGE, "training stopped at epoch %d, batch %lld (step %lld): "
-                                 "values became non-finite (first %s); try a lower lr or clip_norm; "
-                                 "the last checkpoint is kept", r->epoch + 1, (long long)b + 1,
-                                 (long long)r->step + 1, first);
-            }
-            if (s || (s = glia_graph_backward(g, r->loss, NULL, 0))) return s;
+            float l;
+            if ((s = glia__train_forward(g, r->loss, &l, r->epoch, b, r->step)) ||
+                (s = glia_graph_backward(g, r->loss, NULL, 0)))
+                return s;
             if ((s = glia_optim_step(r->opt))) return s;
             glia__metrics mt = {0};
             glia__metrics_add(&mt, glia_node_value(g, r->logits), lv, r->batch, classes);
