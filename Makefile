@@ -27,7 +27,7 @@ all: $(B)/libglia.a $(B)/libglia.so $(B)/glia
 
 $(B)/%.o: %.c include/glia.h src/core/internal.h
 	@mkdir -p $(dir $@)
-	@echo CC $<; $(CC) $(BASE_CFLAGS) -MMD -c $< -o $@
+	@echo CC $<; $(CC) $(BASE_CFLAGS) -MMD -MP -c $< -o $@
 $(SB)/%.o: %.c include/glia.h src/core/internal.h
 	@mkdir -p $(dir $@)
 	@echo CC-SAN $<; $(CC) $(BASE_CFLAGS) -O1 -g $(SAN) -c $< -o $@

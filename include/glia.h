@@ -333,6 +333,11 @@ glia_status glia_rnn_final_state(glia_graph *g, int node, float *h, float *c);
  * lengths, -1), and for the rest (the reverse direction) y at t = 0: PyTorch's h_n of the last
  * layer (torch.cat([h_n[-2], h_n[-1]], 1) when bidirectional). */
 glia_status glia_seq_last(glia_graph *g, const char *name, int y, int lengths, int dirs, int *out);
+/* Many-to-one pooling over time (src/ops/seq_pool.c): y [T, N, D] -> out [N, D], the mean
+ * (GLIA_SEQ_POOL_MEAN) or the maximum (GLIA_SEQ_POOL_MAX) of y over steps t < lengths[n] (all T
+ * without lengths, -1); padded steps neither reach the output nor get gradient. */
+enum { GLIA_SEQ_POOL_MEAN = 0, GLIA_SEQ_POOL_MAX = 1 };
+glia_status glia_seq_pool(glia_graph *g, const char *name, int y, int lengths, int mode, int *out);
 /* Lookup table (PyTorch's nn.Embedding): indices of any shape (floats holding integer ids in
  * [0, V)), weight [V, E] -> [indices' shape..., E]. Backward adds into the weight rows; the row
  * padding_idx (-1: none) gets no gradient. An id out of range fails forward with GLIA_ERANGE. */

@@ -10,7 +10,8 @@
  *                               each with h0 (and c0) inputs "<name>.h0_l<k>" [dirs, N, H]
  *                               (zeros unless the caller carries a state), the model's lengths;
  *                               return = sequence: y [T, N, dirs*H]; last: [N, dirs*H]
- *                               (glia_seq_last, PyTorch's h_n of the last layer)
+ *                               (glia_seq_last, PyTorch's h_n of the last layer); mean, max:
+ *                               [N, dirs*H] pooled over each sequence's steps (glia_seq_pool)
  *   [seqdense] units            [T, N, D] -> rows [T*N, D] (time_flatten) -> dense [T*N, units]
  * Parameters as PyTorch's nn.RNN/LSTM/GRU state_dict, initialised as PyTorch does:
  * U(-1/sqrt(H), 1/sqrt(H)) for all; lstm forget_bias b: bias_ih's forget rows = b, bias_hh's = 0
@@ -106,9 +107,11 @@ glia_status glia__b_recurrent(glia_model *m, model_layer *l) {
     int64_t H = glia__layer_int(l, "hidden"), layers = glia__layer_int(l, "layers");
     int bidir = (int)glia__layer_int(l, "bidirectional"), dirs = bidir ? 2 : 1;
     float p = glia__layer_float(l, "dropout");
-    int last = !strcmp(ret, "last");
-    if (!last && strcmp(ret, "sequence"))
-        return glia__err(GLIA_EINVAL, "return = %s: expected sequence or last", ret);
+    /* many-to-one read-outs: the last states, or the mean or max over the live steps */
+    int last = !strcmp(ret, "last"), pool = !strcmp(ret, "mean") ? GLIA_SEQ_POOL_MEAN
+                                            : !strcmp(ret, "max") ? GLIA_SEQ_POOL_MAX : -1;
+    if (!last && pool < 0 && strcmp(ret, "sequence"))
+        return glia__err(GLIA_EINVAL, "return = %s: expected sequence, last, mean or max", ret);
     if (H < 1 || layers < 1 || layers > 16)
         return glia__err(GLIA_EINVAL, "hidden must be >= 1 and layers in 1..16");
     if (!(p >= 0 && p < 1)) return glia__err(GLIA_EINVAL, "dropout = %g: must be in [0, 1)", (double)p);
@@ -200,6 +203,9 @@ glia_status glia__b_recurrent(glia_model *m, model_layer *l) {
     if (last) {
         if ((s = lname(l, "last", nm)) ||
             (s = glia_seq_last(m->g, nm, x, m->lengths, dirs, &l->out)))
+            return s;
+    } else if (pool >= 0) {
+        if ((s = lname(l, ret, nm)) || (s = glia_seq_pool(m->g, nm, x, m->lengths, pool, &l->out)))
             return s;
     }
     return GLIA_OK;
