@@ -338,6 +338,11 @@ glia_status glia_seq_last(glia_graph *g, const char *name, int y, int lengths, i
  * padding_idx (-1: none) gets no gradient. An id out of range fails forward with GLIA_ERANGE. */
 glia_status glia_embedding(glia_graph *g, const char *name, int indices, int weight,
                            int padding_idx, int *out);
+/* Bags of table rows summed (PyTorch's nn.EmbeddingBag, mode = 'sum'): indices [..., K] (floats
+ * holding integer ids in [0, V), or -1 for an empty slot), weight [V, E] -> [..., E], the sum of
+ * the rows of each bag's ids (0 for a bag of empty slots). Backward adds into the weight rows. An
+ * id out of range fails forward with GLIA_ERANGE. */
+glia_status glia_embedding_bag(glia_graph *g, const char *name, int indices, int weight, int *out);
 
 /* ---------------------------------------------------------------- weights files (src/io)
  * safetensors: 8-byte little-endian header length, a JSON header {"name": {"dtype": "F32",
