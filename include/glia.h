@@ -738,13 +738,17 @@ int glia_model_lengths(const glia_model *m);
 glia_status glia_model_carry_state(glia_model *m, int reset);
 /* The vocabulary size the model's first [embedding] or [onehot] layer takes (0: none). */
 int glia_model_vocab(const glia_model *m);
+/* The buckets of the model's first [wordhash] layer (0: none), and in *k (may be NULL) the most
+ * trigrams per word it takes (its input [T, N, K]). */
+int glia_model_wordhash(const glia_model *m, int *k);
 
 /* Text data sets as token ids (src/data/text.c). name: "moby-dick", "movie-reviews",
  * "pos-tags" (files in $GLIA_DATA/text/, GLIA_DATA defaulting to "data"; scripts/fetch-data
  * text), or "chars:FILE", "sentences:FILE" (CSV "label","text"), "tags:FILE" (word/TAG lines).
  * The vocabulary is the vocab - 1 most frequent symbols (bytes for chars, lowercased words
- * otherwise) by rank; the rest map to the last id, "<other>". Classes (labels or tags) sorted
- * by name. */
+ * otherwise) by rank; the rest map to the last id, "<other>"; vocab = 0: every symbol, by rank,
+ * with no "<other>" (for word hashing, which needs the words themselves). Classes (labels or
+ * tags) sorted by name. */
 typedef enum { GLIA_TEXT_CHARS, GLIA_TEXT_SENTENCES, GLIA_TEXT_TAGS } glia_text_kind;
 typedef struct glia_text_data {
     glia_text_kind kind;
@@ -757,6 +761,11 @@ typedef struct glia_text_data {
 } glia_text_data;
 glia_status glia_text_load(const char *name, int vocab, glia_text_data **out);
 void glia_text_free(glia_text_data *d);
+/* Word hashing (src/data/word_hash.c; Huang et al. 2013): the L letter trigrams of "#word#"
+ * (L = strlen(word); "good": #go goo ood od#), each hashed with 64-bit FNV-1a over its 3 bytes
+ * modulo buckets, into ids[0..k): the first min(L, k) trigrams (a longer word is cut), then -1
+ * in the slots left. Returns the number of trigrams written (0 for ""), -1 for bad arguments. */
+int glia_word_trigrams(const char *word, int buckets, int32_t *ids, int k);
 
 /* ---------------------------------------------------------------- op catalogue */
 typedef struct glia_op_info {
