@@ -343,6 +343,11 @@ glia_status glia_seq_pool(glia_graph *g, const char *name, int y, int lengths, i
  * padding_idx (-1: none) gets no gradient. An id out of range fails forward with GLIA_ERANGE. */
 glia_status glia_embedding(glia_graph *g, const char *name, int indices, int weight,
                            int padding_idx, int *out);
+/* Bags of table rows summed (PyTorch's nn.EmbeddingBag, mode = 'sum'): indices [..., K] (floats
+ * holding integer ids in [0, V), or -1 for an empty slot), weight [V, E] -> [..., E], the sum of
+ * the rows of each bag's ids (0 for a bag of empty slots). Backward adds into the weight rows. An
+ * id out of range fails forward with GLIA_ERANGE. */
+glia_status glia_embedding_bag(glia_graph *g, const char *name, int indices, int weight, int *out);
 
 /* ---------------------------------------------------------------- weights files (src/io)
  * safetensors: 8-byte little-endian header length, a JSON header {"name": {"dtype": "F32",
@@ -738,13 +743,17 @@ int glia_model_lengths(const glia_model *m);
 glia_status glia_model_carry_state(glia_model *m, int reset);
 /* The vocabulary size the model's first [embedding] or [onehot] layer takes (0: none). */
 int glia_model_vocab(const glia_model *m);
+/* The buckets of the model's first [wordhash] layer (0: none), and in *k (may be NULL) the most
+ * trigrams per word it takes (its input [T, N, K]). */
+int glia_model_wordhash(const glia_model *m, int *k);
 
 /* Text data sets as token ids (src/data/text.c). name: "moby-dick", "movie-reviews",
  * "pos-tags" (files in $GLIA_DATA/text/, GLIA_DATA defaulting to "data"; scripts/fetch-data
  * text), or "chars:FILE", "sentences:FILE" (CSV "label","text"), "tags:FILE" (word/TAG lines).
  * The vocabulary is the vocab - 1 most frequent symbols (bytes for chars, lowercased words
- * otherwise) by rank; the rest map to the last id, "<other>". Classes (labels or tags) sorted
- * by name. */
+ * otherwise) by rank; the rest map to the last id, "<other>"; vocab = 0: every symbol, by rank,
+ * with no "<other>" (for word hashing, which needs the words themselves). Classes (labels or
+ * tags) sorted by name. */
 typedef enum { GLIA_TEXT_CHARS, GLIA_TEXT_SENTENCES, GLIA_TEXT_TAGS } glia_text_kind;
 typedef struct glia_text_data {
     glia_text_kind kind;
@@ -757,6 +766,11 @@ typedef struct glia_text_data {
 } glia_text_data;
 glia_status glia_text_load(const char *name, int vocab, glia_text_data **out);
 void glia_text_free(glia_text_data *d);
+/* Word hashing (src/data/word_hash.c; Huang et al. 2013): the L letter trigrams of "#word#"
+ * (L = strlen(word); "good": #go goo ood od#), each hashed with 64-bit FNV-1a over its 3 bytes
+ * modulo buckets, into ids[0..k): the first min(L, k) trigrams (a longer word is cut), then -1
+ * in the slots left. Returns the number of trigrams written (0 for ""), -1 for bad arguments. */
+int glia_word_trigrams(const char *word, int buckets, int32_t *ids, int k);
 
 /* ---------------------------------------------------------------- op catalogue */
 typedef struct glia_op_info {

@@ -204,5 +204,102 @@ TEST(text_readers) {
     CHECK(glia_text_load(name, 100, &d) == GLIA_EINVAL);
     CHECK(strstr(glia_last_error(), "t.txt:1") && strstr(glia_last_error(), "word/TAG"));
     CHECK(glia_text_load("nonesuch", 10, &d) == GLIA_EINVAL);
+    /* vocab = 0: every word its own id, no <other> (word hashing needs the words) */
+    snprintf(name, sizeof name, "sentences:%s", p2);
+    OK(glia_text_load(name, 0, &d));
+    CHECK(d->vocab == 6 && d->n_tokens == 6);
+    for (int i = 0; i < d->vocab; i++) CHECK(strcmp(d->symbols[i], "<other>"));
+    CHECK(!strcmp(d->symbols[d->tokens[0]], "a") && !strcmp(d->symbols[d->tokens[5]], "film"));
+    glia_text_free(d);
+    CHECK(glia_text_load(name, 1, &d) == GLIA_EINVAL && strstr(glia_last_error(), "vocab 1"));
+    CHECK(glia_text_load(name, -1, &d) == GLIA_EINVAL);
     remove(p1), remove(p2), remove(p3), rmdir(dir);
+}
+
+static int32_t fnv1a_bucket(const char *trigram, int buckets) {
+    uint64_t h = 14695981039346656037ULL;
+    for (int i = 0; i < 3; i++) h = (h ^ (unsigned char)trigram[i]) * 1099511628211ULL;
+    return (int32_t)(h % (uint64_t)buckets);
+}
+
+TEST(word_trigrams_fnv1a) {
+    int32_t ids[20];
+    /* "#good#": #go goo ood od#; the buckets as Python computes 64-bit FNV-1a mod 30000 */
+    CHECK(glia_word_trigrams("good", 30000, ids, 6) == 4);
+    CHECK(ids[0] == 624 && ids[1] == 10092 && ids[2] == 13173 && ids[3] == 25719);
+    CHECK(ids[4] == -1 && ids[5] == -1);
+    const char *tri[] = {"#go", "goo", "ood", "od#"};
+    CHECK(glia_word_trigrams("good", 1000003, ids, 4) == 4);
+    for (int i = 0; i < 4; i++) CHECK(ids[i] == fnv1a_bucket(tri[i], 1000003));
+    CHECK(glia_word_trigrams("a", 30000, ids, 3) == 1 && ids[0] == 24318 && ids[1] == -1);
+    CHECK(glia_word_trigrams("", 30000, ids, 3) == 0 && ids[0] == -1 && ids[2] == -1);
+    /* "#banana#": #ba ban ana nan ana na#: a repeated trigram counts twice */
+    CHECK(glia_word_trigrams("banana", 97, ids, 8) == 6 && ids[2] == ids[4] && ids[6] == -1);
+    /* a word longer than k keeps its first k trigrams */
+    int32_t all[20];
+    CHECK(glia_word_trigrams("unbelievably", 500, all, 20) == 12 && all[12] == -1);
+    CHECK(glia_word_trigrams("unbelievably", 500, ids, 5) == 5);
+    CHECK(!memcmp(ids, all, 5 * sizeof *ids));
+    CHECK(all[0] == fnv1a_bucket("#un", 500) && all[11] == fnv1a_bucket("ly#", 500));
+    CHECK(glia_word_trigrams("good", 30000, ids, 0) == 0);
+    CHECK(glia_word_trigrams("good", 0, ids, 4) == -1 && strstr(glia_last_error(), "buckets"));
+    CHECK(glia_word_trigrams(NULL, 10, ids, 4) == -1);
+}
+
+/* [wordhash] feeds a GRU like [embedding]: shapes, parameters, and the layer's output is the sum
+ * of its words' trigram rows */
+TEST(wordhash_model_builds) {
+    const char *txt = "[net]\ninput = 5\nsequence = 6\nclasses = 3\n\n[wordhash]\nname = hash\n"
+                      "buckets = 50\ndim = 4\n\n[gru]\nname = gru\nhidden = 3\nbidirectional = 1\n"
+                      "return = last\n\n[dense]\nname = out\nunits = 3\n";
+    glia_model *m;
+    OK(glia_model_parse(txt, "hash.cfg", 2, 1, &m));
+    int k = 0;
+    CHECK(glia_model_wordhash(m, &k) == 50 && k == 5 && glia_model_vocab(m) == 0);
+    glia_layer_info li;
+    OK(glia_model_layer(m, 0, &li));
+    CHECK(!strcmp(li.type, "wordhash") && li.params == 50 * 4);
+    CHECK(li.shape.ndim == 3 && li.shape.dim[0] == 6 && li.shape.dim[1] == 2 && li.shape.dim[2] == 4);
+    glia_graph *g = glia_model_graph(m);
+    glia_shape ys;
+    OK(glia_node_shape(g, glia_model_output(m), &ys));
+    CHECK(ys.ndim == 2 && ys.dim[0] == 2 && ys.dim[1] == 3);
+    int w;
+    OK(glia_graph_find(g, "hash.weight", &w));
+    const float *W = glia_node_value(g, w);
+    double ss = 0; /* N(0, 1/K): variance 0.2 */
+    for (int i = 0; i < 200; i++) ss += (double)W[i] * W[i];
+    CHECK(ss / 200 > 0.1 && ss / 200 < 0.3);
+    /* x [6, 2, 5]: row 0 "a good film", row 1 "bad"; -1 elsewhere */
+    float x[6 * 2 * 5];
+    int32_t ids[5];
+    const char *words[4] = {"a", "bad", "good", "film"};
+    int at[4] = {0, 1, 2, 4}; /* (t, n) = (0, 0), (0, 1), (1, 0), (2, 0) */
+    for (int i = 0; i < 60; i++) x[i] = -1;
+    for (int i = 0; i < 4; i++) {
+        glia_word_trigrams(words[i], 50, ids, 5);
+        for (int j = 0; j < 5; j++) x[at[i] * 5 + j] = (float)ids[j];
+    }
+    int h;
+    OK(glia_graph_find(g, "hash", &h));
+    OK(glia_node_retain(g, h));
+    OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+    OK(glia_node_set(g, glia_model_input(m), x, 60));
+    OK(glia_node_set(g, glia_model_lengths(m), (float[]){3, 1}, 2));
+    OK(glia_graph_forward(g));
+    const float *H = glia_node_value(g, h);
+    W = glia_node_value(g, w); /* compiling moved the values */
+    for (int e = 0; e < 4; e++) { /* step 1 of row 0: "good" = #go goo ood od# */
+        float want = 0;
+        for (int j = 0; j < 4; j++) want += W[(int)x[2 * 5 + j] * 4 + e];
+        CHECK_NEAR(H[2 * 4 + e], want, 1e-6);
+        CHECK(H[3 * 4 + e] == 0); /* step 1 of row 1: padding, no trigrams */
+    }
+    glia_model_free(m);
+    CHECK(glia_model_parse("[net]\ninput = 5\nsequence = 6\n[wordhash]\nbuckets = 0\ndim = 4\n",
+                           "bad.cfg", 1, 1, &m) == GLIA_EINVAL);
+    CHECK(strstr(glia_last_error(), "bad.cfg:4") && strstr(glia_last_error(), "buckets"));
+    CHECK(glia_model_parse("[net]\ninput = 5\nsequence = 6\n[wordhash]\ndim = 4\n", "bad.cfg", 1,
+                           1, &m) == GLIA_EINVAL);
+    CHECK(strstr(glia_last_error(), "buckets"));
 }

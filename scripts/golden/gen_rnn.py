@@ -1,4 +1,4 @@
-"""Golden values for the recurrent ops (rnn, lstm, gru), seq_last and embedding.
+"""Golden values for the recurrent ops (rnn, lstm, gru), seq_last, embedding and embedding_bag.
 
 Each case runs PyTorch's nn.RNN / nn.LSTM / nn.GRU (time-major, batch_first=False) on small
 random data and writes the inputs, the parameters under their state_dict names, the padded
@@ -103,3 +103,17 @@ seed = rand(*y.shape)
 (y * seed).sum().backward()
 write("rnn_embedding", [("indices", ids.float()), ("weight", w), ("y", y), ("seed", seed),
                         ("dweight", w.grad)], "F.embedding, padding_idx = 2")
+
+# embedding_bag: ids [3, 2, 4] (bags of K = 4 slots, -1 empty; one bag all empty, one id twice
+# in a bag), weight [7, 5]. F.embedding_bag(mode='sum') with -1 mapped to padding_idx = 7, an
+# extra row that PyTorch leaves out of every bag.
+ids = torch.tensor([[[0, 3, -1, -1], [6, 6, 2, 1]], [[-1, -1, -1, -1], [4, -1, 5, -1]],
+                    [[1, 2, 3, 4], [5, -1, -1, 0]]])
+w = rand(7, 5).requires_grad_(True)
+bags = torch.where(ids < 0, torch.full_like(ids, 7), ids).reshape(6, 4)
+y = torch.nn.functional.embedding_bag(bags, torch.cat([w, torch.zeros(1, 5)]), mode="sum",
+                                      padding_idx=7).reshape(3, 2, 5)
+seed = rand(*y.shape)
+(y * seed).sum().backward()
+write("rnn_embedding_bag", [("indices", ids.float()), ("weight", w), ("y", y), ("seed", seed),
+                            ("dweight", w.grad)], "F.embedding_bag, mode = 'sum'; -1: empty slot")

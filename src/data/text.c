@@ -7,6 +7,8 @@
  *   tags       one sentence per line of word/TAG tokens (the OANC file): a label per word
  * The vocabulary keeps the vocab - 1 most frequent symbols (ties by byte order), each id by
  * rank; every other symbol maps to the last id, "<other>" (the 1-of-N encoding's "other" index).
+ * vocab = 0 keeps every symbol (ids by rank, no "<other>"): word hashing ([wordhash]) reads the
+ * words' letters, so no word may be lost to "<other>".
  * Classes are sorted by name. The vocabulary is counted over the whole file: the split between
  * training and validation belongs to the trainer, and a word seen only in held-out sentences
  * gets an id whose embedding is never trained, which is what an unknown word gets anyway. */
@@ -163,7 +165,9 @@ void glia_text_free(glia_text_data *d) {
 
 glia_status glia_text_load(const char *name, int vocab, glia_text_data **out) {
     if (!name || !out) return glia__err(GLIA_EINVAL, "glia_text_load: NULL argument");
-    if (vocab < 2) return glia__err(GLIA_EINVAL, "glia_text_load: vocab %d must be >= 2", vocab);
+    if (vocab < 0 || vocab == 1)
+        return glia__err(GLIA_EINVAL, "glia_text_load: vocab %d must be >= 2, or 0 for every "
+                         "symbol", vocab);
     const char *dir = getenv("GLIA_DATA") ? getenv("GLIA_DATA") : "data";
     char path[1200];
     glia_text_kind kind;

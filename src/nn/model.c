@@ -64,6 +64,8 @@ static const layer_def layer_defs[] = {
      {{"vocab", K_INT, NULL}, {"dim", K_INT, NULL}}, glia__b_embedding, 0},
     {"onehot", "token ids [T, N, 1] -> one-hot [T, N, vocab] (the last id is 'other')",
      {{"vocab", K_INT, NULL}}, glia__b_onehot, 0},
+    {"wordhash", "letter-trigram ids [T, N, K] -> sum of learned vectors [T, N, dim]",
+     {{"buckets", K_INT, NULL}, {"dim", K_INT, NULL}}, glia__b_wordhash, 0},
     {"rnn", "Elman RNN layers (tanh or relu; init = irnn: relu with identity recurrence)",
      {{"hidden", K_INT, NULL}, {"layers", K_INT, "1"}, {"bidirectional", K_BOOL, "0"},
       {"dropout", K_FLOAT, "0"}, {"activation", K_STR, "tanh"}, {"init", K_STR, "pytorch"},

@@ -1,6 +1,6 @@
 /* model_internal.h: what model.c (the text format and the generic layers) shares with the
- * files that add more layer builders (seq_layers.c: embedding, one-hot, rnn/lstm/gru, per-step
- * dense). Internal. */
+ * files that add more layer builders (seq_layers.c: embedding, one-hot, word hashing,
+ * rnn/lstm/gru, per-step dense). Internal. */
 #ifndef GLIA_MODEL_INTERNAL_H
 #define GLIA_MODEL_INTERNAL_H
 #include "../core/internal.h"
@@ -61,6 +61,7 @@ const char *glia__layer_str(const model_layer *l, const char *key);
 /* builders of the sequence layers (seq_layers.c) */
 glia_status glia__b_embedding(glia_model *m, model_layer *l);
 glia_status glia__b_onehot(glia_model *m, model_layer *l);
+glia_status glia__b_wordhash(glia_model *m, model_layer *l);
 glia_status glia__b_recurrent(glia_model *m, model_layer *l);
 glia_status glia__b_seqdense(glia_model *m, model_layer *l);
 #endif

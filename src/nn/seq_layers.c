@@ -6,6 +6,8 @@
  *   [onehot] vocab              ids [T, N, 1] -> [T, N, vocab]: an embedding whose table is the
  *                               constant identity (an input node, so no parameters); the data
  *                               readers map every unknown symbol to the last id, "other"
+ *   [wordhash] buckets, dim     letter-trigram bucket ids [T, N, K] (glia_word_trigrams, -1:
+ *                               empty slot) -> the sum of their rows [T, N, dim] (embedding_bag)
  *   [rnn] [lstm] [gru]          `layers` stacked ops (src/ops/rnn.c), dropout p between them,
  *                               each with h0 (and c0) inputs "<name>.h0_l<k>" [dirs, N, H]
  *                               (zeros unless the caller carries a state), the model's lengths;
@@ -83,6 +85,27 @@ glia_status glia__b_onehot(glia_model *m, model_layer *l) {
     float *e = glia_node_value(m->g, eye);
     for (int64_t i = 0; i < V; i++) e[i * V + i] = 1.0f;
     return lookup(m, l, eye, N, V);
+}
+
+glia_status glia__b_wordhash(glia_model *m, model_layer *l) {
+    int64_t B = glia__layer_int(l, "buckets"), E = glia__layer_int(l, "dim");
+    glia_shape xs;
+    glia_node_shape(m->g, l->in[0], &xs);
+    char a[96], nm[GLIA_NAME_MAX];
+    if (xs.ndim != 3)
+        return glia__err(GLIA_ESHAPE, "[wordhash] takes letter-trigram ids [T, N, K] ([net] "
+                         "sequence = T and input = K, the most trigrams per word), got %s",
+                         glia_shape_str(&xs, a, sizeof a));
+    if (B < 1 || E < 1) return glia__err(GLIA_EINVAL, "buckets and dim must be >= 1");
+    int w;
+    glia_status s;
+    if ((s = lname(l, "weight", nm)) || (s = glia_param(m->g, nm, 2, (int64_t[]){B, E}, &w)))
+        return s;
+    /* N(0, 1/K): a word's vector sums up to K rows, so even the longest word starts with
+     * variance <= 1, the scale of [embedding]'s N(0, 1) rows (a 5-letter word at K = 16: 5/16) */
+    float *wv = glia_node_value(m->g, w), sd = 1.0f / sqrtf((float)xs.dim[2]);
+    for (int64_t i = 0; i < B * E; i++) wv[i] = sd * glia_rng_normal(&m->rng);
+    return glia_embedding_bag(m->g, l->name, l->in[0], w, &l->out);
 }
 
 static void uniform(glia_model *m, int node, float bound) {
@@ -280,6 +303,17 @@ glia_status glia_model_carry_state(glia_model *m, int reset) {
         if (s) return s;
     }
     return GLIA_OK;
+}
+
+int glia_model_wordhash(const glia_model *m, int *k) {
+    for (int i = 0; m && i < m->n_layers; i++)
+        if (!strcmp(m->layers[i].def->type, "wordhash")) {
+            glia_shape xs;
+            glia_node_shape(m->g, m->layers[i].in[0], &xs);
+            if (k) *k = (int)xs.dim[xs.ndim - 1];
+            return (int)glia__layer_int(&m->layers[i], "buckets");
+        }
+    return 0;
 }
 
 int glia_model_vocab(const glia_model *m) {

@@ -15,6 +15,10 @@
  * pieces of at most T words (tags: every word is tagged and counted); a batch row's length goes
  * to the model's lengths input (the recurrent ops mask the padding). The last partial batch of
  * a held-out pass is filled with length-1 rows labelled -1 (ignored).
+ * A model that starts with [wordhash] reads words as letter trigrams: the data set is loaded
+ * with every word kept (no "<other>": an unseen word still has its letters), each word's K
+ * trigram buckets are computed once (glia_word_trigrams), and x [T, N, K] holds them, -1 in
+ * empty slots and at padded steps. Models with [embedding] or [onehot] read x [T, N, 1], ids.
  *
  * The model is rebuilt from its canonical text for the batch N (a sequence graph cannot change
  * its batch), trained, and its parameters copied back into the caller's model. After every epoch
@@ -61,6 +65,8 @@ typedef struct {
     int x, len, logits, label, loss;
     int64_t T, N;
     int C;
+    int K;                       /* x is [T, N, K]: K = 1, word ids; else trigram buckets */
+    int32_t *trigrams;           /* [vocab, K]: each word's buckets ([wordhash]), else NULL */
     /* sequences: held-out first, then training ones */
     int64_t *seqs, n_val, n_train;
     /* pieces (what a batch row holds): token start, length <= T, sentence */
@@ -69,21 +75,24 @@ typedef struct {
     int64_t lm_train_end, lm_val_begin;
 } seq_run;
 
-/* fills batch rows from sequences ids[0..k) (k <= N; the rest padding rows) */
+/* fills batch rows from sequences ids[0..k) (k <= N; the rest padding rows); a word at step t
+ * of row n is x[t, n, :], its id or its K trigram buckets */
 static void fill_seqs(seq_run *r, const int64_t *ids, int64_t k) {
     float *x = glia_node_value(r->g, r->x), *len = glia_node_value(r->g, r->len),
           *lab = glia_node_value(r->g, r->label);
     const glia_text_data *d = r->d;
-    const int64_t T = r->T, N = r->N;
+    const int64_t T = r->T, N = r->N, K = r->K;
     int tags = d->kind == GLIA_TEXT_TAGS;
-    for (int64_t i = 0; i < T * N; i++) x[i] = 0;
+    for (int64_t i = 0; i < T * N * K; i++) x[i] = r->trigrams ? -1 : 0;
     for (int64_t i = 0; i < (tags ? T * N : N); i++) lab[i] = -1;
     for (int64_t n = 0; n < N; n++) {
         if (n >= k) { len[n] = 1; continue; }
         int64_t a = r->pstart[ids[n]], L = r->plen[ids[n]];
         len[n] = (float)L;
         for (int64_t t = 0; t < L; t++) {
-            x[t * N + n] = (float)d->tokens[a + t];
+            int64_t w = d->tokens[a + t];
+            for (int64_t j = 0; j < K; j++)
+                x[(t * N + n) * K + j] = r->trigrams ? (float)r->trigrams[w * K + j] : (float)w;
             if (tags) lab[t * N + n] = (float)d->labels[a + t];
         }
         if (!tags) lab[n] = (float)d->labels[r->psent[ids[n]]];
@@ -264,6 +273,7 @@ static void run_free(seq_run *r) {
     free(r->seqs);
     free(r->pstart);
     free(r->order);
+    free(r->trigrams);
     glia_optim_free(r->opt);
     glia_model_free(r->m);
     glia_text_free(r->own);
@@ -273,12 +283,13 @@ static void run_free(seq_run *r) {
  * optimiser and schedule: everything but the position */
 static glia_status run_setup(seq_run *r, glia_model *user) {
     glia_status s;
-    int V = glia_model_vocab(user);
+    int K = 1, buckets = glia_model_wordhash(user, &K), V = buckets ? 0 : glia_model_vocab(user);
     r->N = atoll(glia_model_option(user, "batch"));
     r->C = atoi(glia_model_option(user, "classes"));
-    if (V < 2)
+    if (!buckets && V < 2)
         return glia__err(GLIA_EINVAL, "a sequence model trained on text starts with an "
-                         "[embedding] or [onehot] layer (its vocab sets the vocabulary)");
+                         "[embedding] or [onehot] layer (its vocab sets the vocabulary) or a "
+                         "[wordhash] layer");
     if (r->epochs < 1 || r->N < 1)
         return glia__err(GLIA_EINVAL, "training needs epochs >= 1 and batch >= 1");
     if (!(r->val >= 0 && r->val < 1))
@@ -287,6 +298,17 @@ static glia_status run_setup(seq_run *r, glia_model *user) {
     const glia_text_data *d = r->d = r->own;
     r->lm = d->kind == GLIA_TEXT_CHARS;
     r->tags = d->kind == GLIA_TEXT_TAGS;
+    if (buckets && r->lm)
+        return glia__err(GLIA_EINVAL, "[wordhash] reads words as letter trigrams: it takes "
+                         "sentences or tags (movie-reviews, pos-tags, sentences:FILE, tags:FILE), "
+                         "not the characters of %s", r->data);
+    r->K = buckets ? K : 1;
+    if (buckets) { /* each word's trigram buckets, once */
+        if (!(r->trigrams = glia__malloc((size_t)d->vocab * (size_t)K * sizeof *r->trigrams)))
+            return glia__err(GLIA_ENOMEM, "training: out of memory");
+        for (int w = 0; w < d->vocab; w++)
+            glia_word_trigrams(d->symbols[w], buckets, r->trigrams + (int64_t)w * K, K);
+    }
     if (r->lm ? r->C != V : r->C != d->classes)
         return glia__err(GLIA_ESHAPE, "[net] classes = %d, but the data set %s has %d %s", r->C,
                          r->data, r->lm ? V : d->classes, r->lm ? "symbols (the vocab: a "
@@ -302,7 +324,15 @@ static glia_status run_setup(seq_run *r, glia_model *user) {
     r->len = glia_model_lengths(r->m);
     r->logits = glia_model_output(r->m);
     r->T = glia_model_sequence(r->m);
-    glia_shape ls;
+    glia_shape xs, ls;
+    glia_node_shape(r->g, r->x, &xs);
+    if (xs.ndim != 3 || xs.dim[2] != r->K) {
+        char a[96];
+        return glia__err(GLIA_ESHAPE, "the model's input is %s; %s gives [T, N, %d] (%s)",
+                         glia_shape_str(&xs, a, sizeof a), r->data, r->K,
+                         buckets ? "[net] input = K, the trigrams per word of [wordhash]"
+                                 : "[net] input = 1: a word or character id per step");
+    }
     glia_node_shape(r->g, r->logits, &ls);
     int64_t rows = r->lm || r->tags ? r->T * r->N : r->N;
     if (ls.ndim != 2 || ls.dim[0] != rows || ls.dim[1] != r->C) {

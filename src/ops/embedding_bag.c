@@ -1,0 +1,93 @@
+/* embedding_bag.c: a bag of table rows summed, PyTorch's nn.EmbeddingBag(mode='sum').
+ *
+ *   indices [..., K] holding integer ids in [0, V), or -1 for an empty slot, weight [V, E]
+ *     ->  y [..., E],   y[i, :] = sum over k with id_ik != -1 of weight[id_ik, :]
+ *   (a bag of empty slots only is 0). Backward: dweight[id_ik, :] += dy[i, :] for every id that
+ *   is not -1; the indices get no gradient. An id that is neither -1 nor an integer in [0, V)
+ *   fails forward with GLIA_ERANGE naming the node, the position and the id.
+ *
+ * The -1 slots are what PyTorch writes with padding_idx (excluded from the bag): they let bags
+ * of different sizes share one rectangular tensor, e.g. a word's letter trigrams (word hashing,
+ * Huang et al. 2013), at most K per word.
+ * Saved state: the ids as int32, so backward reads no input. Forward adds a bag's rows in slot
+ * order; backward splits the E columns among threads and adds the rows in index order:
+ * bit-identical for any thread count, as in embedding.c. */
+#include "../core/internal.h"
+#include <math.h>
+#include <string.h>
+
+static glia_status embedding_bag_infer(glia_graph *g, glia_node *n) {
+    glia_node *ix = glia__in(g, n, 0), *w = glia__in(g, n, 1);
+    char a[96];
+    if (w->shape.ndim != 2)
+        return glia__err(GLIA_ESHAPE, "%s: weight '%s' has shape %s; embedding_bag needs [V, E]",
+                         glia__where(g, n), w->name, glia_shape_str(&w->shape, a, sizeof a));
+    if (ix->shape.ndim < 1)
+        return glia__err(GLIA_ESHAPE, "%s: indices '%s' are a scalar; embedding_bag needs "
+                         "[..., K] (K slots per bag)", glia__where(g, n), ix->name);
+    if (w->shape.dim[0] > INT32_MAX)
+        return glia__err(GLIA_ESHAPE, "%s: %lld rows is too many", glia__where(g, n),
+                         (long long)w->shape.dim[0]);
+    n->shape = ix->shape;
+    n->shape.dim[n->shape.ndim - 1] = w->shape.dim[1];
+    n->ws_bytes = 0;
+    n->saved_bytes = (size_t)glia__numel(ix) * sizeof(int32_t);
+    return GLIA_OK;
+}
+
+static glia_status embedding_bag_forward(glia_graph *g, glia_node *n) {
+    glia_node *ix = glia__in(g, n, 0), *w = glia__in(g, n, 1);
+    int64_t MK = glia__numel(ix), K = ix->shape.dim[ix->shape.ndim - 1], M = K ? MK / K : 0;
+    int64_t V = w->shape.dim[0], E = w->shape.dim[1];
+    int32_t *id = n->saved;
+    for (int64_t i = 0; i < MK; i++) {
+        float v = ix->val[i];
+        if (!(v == -1.0f || (v >= 0.0f && (double)v < (double)V && v == floorf(v)))) {
+            char a[96];
+            return glia__err(GLIA_ERANGE, "%s: id %g at position %lld of indices '%s' is out of "
+                             "range: ids must be integers in [0, %lld), or -1 for an empty slot "
+                             "(weight '%s' %s)", glia__where(g, n), (double)v, (long long)i,
+                             ix->name, (long long)V, w->name, glia_shape_str(&w->shape, a, sizeof a));
+        }
+        id[i] = (int32_t)v;
+    }
+#pragma omp parallel for schedule(static) if (MK * E >= GLIA_PAR_MIN)
+    for (int64_t i = 0; i < M; i++) {
+        float *y = n->val + i * E;
+        memset(y, 0, (size_t)E * sizeof(float));
+        for (int64_t k = 0; k < K; k++) {
+            if (id[i * K + k] < 0) continue;
+            const float *row = w->val + (int64_t)id[i * K + k] * E;
+            for (int64_t j = 0; j < E; j++) y[j] += row[j];
+        }
+    }
+    return GLIA_OK;
+}
+
+static void embedding_bag_backward(glia_graph *g, glia_node *n) {
+    glia_node *ix = glia__in(g, n, 0), *w = glia__in(g, n, 1);
+    if (!w->grad) return;
+    int64_t MK = glia__numel(ix), K = ix->shape.dim[ix->shape.ndim - 1], E = w->shape.dim[1];
+    const int32_t *id = n->saved;
+#pragma omp parallel for schedule(static) if (MK * E >= GLIA_PAR_MIN)
+    for (int64_t j0 = 0; j0 < E; j0 += 64) {
+        int64_t j1 = j0 + 64 < E ? j0 + 64 : E;
+        for (int64_t i = 0; i < MK; i++) { /* slot i belongs to bag i / K */
+            if (id[i] < 0) continue;
+            float *dw = w->grad + (int64_t)id[i] * E;
+            const float *dy = n->grad + (i / K) * E;
+            for (int64_t j = j0; j < j1; j++) dw[j] += dy[j];
+        }
+    }
+}
+
+const glia_op_def glia__op_embedding_bag = {
+    "embedding_bag", "sum of table rows per bag: y[..., :] = sum_k weight[id_k, :] (ids as "
+    "floats; -1: empty slot)",
+    "indices[...,K], weight[V,E]", "y[...,E]", 2, 2, 0, embedding_bag_infer,
+    embedding_bag_forward, embedding_bag_backward};
+
+glia_status glia_embedding_bag(glia_graph *g, const char *name, int indices, int weight, int *out) {
+    int in[2] = {indices, weight};
+    return glia__add_op(g, "embedding_bag", name, 2, in, NULL, 0, NULL, 0, out);
+}
