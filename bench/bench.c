@@ -50,11 +50,14 @@ static void fill_normal(float *p, int64_t n, glia_rng *r) {
 }
 
 /* Runs step() until `seconds` have passed (at least 3 times) after `warm` warm-up calls;
- * returns the seconds per call. */
+ * returns the seconds per call. With --profile, times graph g's ops over those calls. */
 typedef int (*step_fn)(void *ctx);
-static double time_steps(step_fn step, void *ctx, int warm, double seconds) {
+static void print_profile(glia_graph *g, int64_t steps);
+static int profile_ops;
+static double time_steps(step_fn step, void *ctx, int warm, double seconds, glia_graph *g) {
     for (int i = 0; i < warm; i++)
         if (step(ctx)) return -1;
+    if (profile_ops && g && glia_graph_set_profile(g, 1)) return -1;
     int64_t n = 0;
     double t0 = now(), t;
     do {
@@ -62,7 +65,50 @@ static double time_steps(step_fn step, void *ctx, int warm, double seconds) {
         n++;
         t = now();
     } while (t - t0 < seconds || n < 3);
+    if (profile_ops && g) print_profile(g, n);
     return (t - t0) / (double)n;
+}
+
+/* --profile: after the timed steps, each op's share of the time (glia_graph_set_profile),
+ * summed by op type and for the slowest nodes, on stderr */
+
+static void print_profile(glia_graph *g, int64_t steps) {
+    enum { MAXT = 64 };
+    const char *type[MAXT];
+    double tf[MAXT] = {0}, tb[MAXT] = {0}, total = 0;
+    int nt = 0, nn = glia_graph_num_nodes(g);
+    for (int i = 0; i < nn; i++) {
+        double f, b;
+        if (glia_graph_profile(g, i, &f, &b) || f + b == 0) continue;
+        const char *op = glia_node_op(g, i);
+        int k = 0;
+        while (k < nt && strcmp(type[k], op)) k++;
+        if (k == nt) {
+            if (nt == MAXT) continue;
+            type[nt++] = op;
+        }
+        tf[k] += f;
+        tb[k] += b;
+        total += f + b;
+    }
+    fprintf(stderr, "profile over %lld steps: %.3f ms of ops per step\n", (long long)steps,
+            1e3 * total / (double)steps);
+    fprintf(stderr, "  %-24s %10s %10s %7s\n", "op", "fwd ms", "bwd ms", "share");
+    for (int done = 0; done < nt; done++) { /* by time, largest first */
+        int best = -1;
+        for (int k = 0; k < nt; k++)
+            if (type[k] && (best < 0 || tf[k] + tb[k] > tf[best] + tb[best])) best = k;
+        fprintf(stderr, "  %-24s %10.3f %10.3f %6.1f%%\n", type[best], 1e3 * tf[best] / steps,
+                1e3 * tb[best] / steps, 100 * (tf[best] + tb[best]) / total);
+        type[best] = NULL;
+    }
+    fprintf(stderr, "  nodes:\n");
+    for (int i = 0; i < nn; i++) {
+        double f, b;
+        if (glia_graph_profile(g, i, &f, &b) || f + b < 0.02 * total) continue;
+        fprintf(stderr, "  %-24s %10.3f %10.3f %6.1f%%  (%s)\n", glia_node_name(g, i),
+                1e3 * f / steps, 1e3 * b / steps, 100 * (f + b) / total, glia_node_op(g, i));
+    }
 }
 
 /* ------------------------------------------------------------ whole networks */
@@ -119,7 +165,7 @@ static int bench_net(const char *name, const char *path, int64_t batch, int trai
         glia_graph_set_training(c.g, 0);
     }
     fill_normal(glia_node_value(c.g, x), glia_shape_numel(&xs), &r);
-    double s = time_steps(train ? train_step : infer_step, &c, 5, seconds);
+    double s = time_steps(train ? train_step : infer_step, &c, 5, seconds, c.g);
     glia_optim_free(c.opt);
     glia_model_free(c.m);
     if (s < 0) return 1;
@@ -150,7 +196,7 @@ static int bench_seq(const char *name, const char *path, double seconds) {
     float *xv = glia_node_value(c.g, x), *lab = glia_node_value(c.g, labels);
     for (int64_t i = 0; i < glia_shape_numel(&xs); i++) xv[i] = (float)glia_rng_below(&r, (uint32_t)vocab);
     for (int64_t i = 0; i < ls.dim[0]; i++) lab[i] = (float)glia_rng_below(&r, (uint32_t)ls.dim[1]);
-    double s = time_steps(train_step, &c, 3, seconds);
+    double s = time_steps(train_step, &c, 3, seconds, c.g);
     glia_optim_free(c.opt);
     glia_model_free(c.m);
     if (s < 0) return 1;
@@ -209,7 +255,7 @@ static int bench_conv(const struct conv_shape *cs, int bwd, double seconds) {
     c.seed = malloc(sizeof(float) * (size_t)glia_shape_numel(&ys));
     if (!c.seed) return 1;
     fill_normal(c.seed, glia_shape_numel(&ys), &r);
-    double s = time_steps(conv_step, &c, 3, seconds);
+    double s = time_steps(conv_step, &c, 3, seconds, NULL);
     free(c.seed);
     glia_graph_free(c.g);
     if (s < 0) return 1;
@@ -311,12 +357,14 @@ static int bench_fma(void) {
 }
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: glia-bench NAME [--seconds S] [--threads T]\n\n"
+    fprintf(f, "usage: glia-bench NAME [--seconds S] [--threads T] [--profile]\n\n"
                "Runs one benchmark for about S seconds (default 3) after a warm-up and prints\n"
                "  RESULT NAME VALUE UNIT MAX_RSS_KIB\n"
                "names: lenet-train lenet-infer256 lenet-infer1 vgg-train lstm-train gru-train\n"
                "       sgemm fma-peak\n"
                "       conv-all-fwd conv-all-bwd (every conv layer of LeNet-5 and the VGG net)\n"
+               "--profile: also print, on stderr, the time of each op type and of the slowest\n"
+               "           nodes per step (whole-network benchmarks)\n"
                "Run the whole suite against PyTorch with `make bench` (bench/run.py).\n");
 }
 
@@ -331,6 +379,7 @@ int main(int argc, char **argv) {
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = atof(argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--profile")) profile_ops = 1;
         else {
             fprintf(stderr, "bench: unknown option '%s'\n", argv[i]);
             return 2;

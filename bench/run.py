@@ -9,7 +9,14 @@ machine load; the table gives each figure's median, the speed-up of glia over Py
 (../shared measurements: CNNs torch.set_num_threads(2) with OPENBLAS_NUM_THREADS=1); glia with
 2 threads.
 
-Usage: /usr/bin/python3 bench/run.py [--rounds R] [--seconds S] [--only NAME,...] [--build DIR]"""
+OpenBLAS picks its kernels for the CPU it finds (on an AVX-512 CPU, AVX-512 ones) unless
+OPENBLAS_CORETYPE names a core; the suite removes that variable from both sides' environment,
+so both get the CPU's own choice (some machines set OPENBLAS_CORETYPE=Haswell, which halves
+sgemm on an AVX-512 CPU: 163 against 290 GFLOP/s measured), unless --keep-blas-env is given.
+The table's header names the core OpenBLAS used.
+
+Usage: /usr/bin/python3 bench/run.py [--rounds R] [--seconds S] [--only NAME,...] [--build DIR]
+                                     [--keep-blas-env]"""
 import argparse
 import datetime
 import os
@@ -48,24 +55,38 @@ def cpu_name():
     return platform.processor() or "unknown CPU"
 
 
+def blas_core(bench, env):
+    """the kernel family OpenBLAS chooses in env (it says so when OPENBLAS_VERBOSE=2)"""
+    p = subprocess.run([bench, "sgemm", "--seconds", "0.1"], capture_output=True, text=True,
+                       env=dict(env, OPENBLAS_VERBOSE="2"))
+    cores = [line.split(":", 1)[1].strip() for line in (p.stdout + p.stderr).splitlines()
+             if line.startswith("Core:")]
+    return cores[-1] if cores else "unknown"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=3)
     ap.add_argument("--only", default="")
     ap.add_argument("--build", default="build")
+    ap.add_argument("--keep-blas-env", action="store_true")
     a = ap.parse_args(argv)
     names = [n for n in a.only.split(",") if n] or BENCHES
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.dirname(here)
-    glia_env = dict(os.environ)
+    base_env = dict(os.environ)
+    if not a.keep_blas_env:
+        base_env.pop("OPENBLAS_CORETYPE", None)
+    glia_env = dict(base_env)
+    core = blas_core(os.path.join(root, a.build, "glia-bench"), glia_env)
     results = {}  # name -> {"glia": [...], "torch": [...]}
     extra = []    # figures only glia measures (the FMA peak)
     for n in names:
         t_threads, ob = TORCH_THREADS.get(n, TORCH_THREADS["default"])
         # PyTorch's OpenMP gets the wait policy glia runs with (passive unless set), so that
         # neither side's idle threads spin while the other's work shares the cores.
-        torch_env = dict(os.environ, OPENBLAS_NUM_THREADS=ob, OMP_NUM_THREADS=str(t_threads),
+        torch_env = dict(base_env, OPENBLAS_NUM_THREADS=ob, OMP_NUM_THREADS=str(t_threads),
                          OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "passive"))
         for r in range(a.rounds):
             g = run([os.path.join(root, a.build, "glia-bench"), n, "--seconds", str(a.seconds)],
@@ -83,7 +104,7 @@ def main(argv=None):
 
     date = datetime.date.today().isoformat()
     print(f"Benchmarks on {cpu_name()}, {os.cpu_count()} cores, {date}; medians of {a.rounds} "
-          f"alternating rounds of about {a.seconds:g} s each.\n")
+          f"alternating rounds of about {a.seconds:g} s each; OpenBLAS core: {core}.\n")
     print("| benchmark | unit | glia | PyTorch | glia speed-up | glia max RSS | PyTorch max RSS |")
     print("|---|---|---|---|---|---|---|")
     for k, v in results.items():

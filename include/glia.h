@@ -720,6 +720,13 @@ glia_status glia_tiles_save_png(const char *path, const char *title, const glia_
  * after the op runs; the first NaN or infinity stops the forward with GLIA_ERANGE and a message
  * naming the node ("conv2d 'c1': output became non-finite (nan at element 3 of shape [...])"). */
 void glia_graph_set_check_numerics(glia_graph *g, int on);
+/* Per-op timing, off by default (like PyTorch's profiler or Darknet's per-layer times): on != 0
+ * starts (from zero) summing the wall-clock seconds of each op node's forward and backward
+ * (the zeroing of its inputs' gradients counted with its backward) for the nodes the graph has
+ * now; on = 0 stops and forgets. glia_graph_profile reads a node's sums (0 when off). */
+glia_status glia_graph_set_profile(glia_graph *g, int on);
+glia_status glia_graph_profile(const glia_graph *g, int node, double *forward_s,
+                               double *backward_s);
 
 /* ================================================================ sequence models and text data
  * (issue 4: src/ops/time_flatten.c, src/nn/seq_layers.c, src/data/text.c, src/train/seq_train.c,

@@ -24,6 +24,7 @@ void glia_graph_free(glia_graph *g) {
         free(g->nodes[i].owned_grad);
     }
     free(g->nodes);
+    free(g->prof);
     free(g);
 }
 

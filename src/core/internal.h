@@ -83,6 +83,10 @@ struct glia_graph {
     float *param_grads;
     size_t arena_bytes, arena_no_reuse, ws_bytes, saved_bytes_total, param_bytes;
     int *n_consumers;
+    /* glia_graph_set_profile: seconds in each node's forward [2 i] and backward [2 i + 1]
+     * (the zeroing of its inputs' gradients included), for prof_n nodes; NULL when off */
+    double *prof;
+    int prof_n;
 };
 
 /* Memory (src/core/alloc.c): every allocation in the library goes through these; release with

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static glia_status ensure_compiled(glia_graph *g) {
     if (!g) return glia__err(GLIA_EINVAL, "graph is NULL");
@@ -31,6 +32,40 @@ static glia_status nonfinite_err(const glia_graph *g, const glia_node *n, const 
                      (long long)i, glia_shape_str(&n->shape, sh, sizeof sh));
 }
 
+/* ---------------------------------------------------------------- per-op timing */
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+glia_status glia_graph_set_profile(glia_graph *g, int on) {
+    if (!g) return glia__err(GLIA_EINVAL, "glia_graph_set_profile: graph is NULL");
+    free(g->prof);
+    g->prof = NULL;
+    g->prof_n = 0;
+    if (!on || g->n_nodes == 0) return GLIA_OK;
+    if (!(g->prof = glia__calloc((size_t)2 * (size_t)g->n_nodes, sizeof *g->prof)))
+        return glia__err(GLIA_ENOMEM, "glia_graph_set_profile: out of memory");
+    g->prof_n = g->n_nodes;
+    return GLIA_OK;
+}
+
+glia_status glia_graph_profile(const glia_graph *g, int node, double *forward_s,
+                               double *backward_s) {
+    glia_status s = glia__check_node(g, node);
+    if (s) return s;
+    int on = g->prof && node < g->prof_n;
+    if (forward_s) *forward_s = on ? g->prof[2 * node] : 0;
+    if (backward_s) *backward_s = on ? g->prof[2 * node + 1] : 0;
+    return GLIA_OK;
+}
+
+/* the timer of node i's pass (0 forward, 1 backward), or NULL when not profiling it */
+static double *timer(glia_graph *g, int i, int pass) {
+    return g->prof && i < g->prof_n ? &g->prof[2 * i + pass] : NULL;
+}
+
 glia_status glia_graph_forward(glia_graph *g) {
     glia_status s = ensure_compiled(g);
     if (s) return s;
@@ -43,7 +78,9 @@ glia_status glia_graph_forward(glia_graph *g) {
     for (int i = 0; i < g->n_nodes; i++) {
         glia_node *n = &g->nodes[i];
         if (n->kind != NODE_OP) continue;
+        double *tm = timer(g, i, 0), t0 = tm ? now_s() : 0;
         s = glia__ops[n->op]->forward(g, n);
+        if (tm) *tm += now_s() - t0;
         if (s) return s;
         int64_t k = g->check_numerics ? first_nonfinite(n->val, glia__numel(n)) : -1;
         if (k >= 0) return nonfinite_err(g, n, "output", k);
@@ -76,6 +113,7 @@ glia_status glia_graph_backward(glia_graph *g, int node, const float *seed, unsi
     for (int i = node; i >= 0; i--) {
         glia_node *n = &g->nodes[i];
         if (n->kind != NODE_OP || !n->bwd_runs || !g->grad_ready[i]) continue;
+        double *tm = timer(g, i, 1), t0 = tm ? now_s() : 0;
         for (int k = 0; k < n->n_in; k++) {
             glia_node *x = glia__in(g, n, k);
             int xi = n->in[k];
@@ -86,6 +124,7 @@ glia_status glia_graph_backward(glia_graph *g, int node, const float *seed, unsi
             g->grad_ready[xi] = 1;
         }
         glia__ops[n->op]->backward(g, n);
+        if (tm) *tm += now_s() - t0;
     }
     /* leaves no path reached have zero gradient */
     for (int i = 0; i < g->n_nodes; i++) {
