@@ -199,3 +199,40 @@ TEST(graph_rng_reproducible) {
     CHECK(glia_rng_u32(&a) == 0xa15c02b7u);
     CHECK(glia_rng_u32(&a) == 0x7b47f409u);
 }
+
+/* per-op timing: nothing when off; when on, every op node that ran forward and backward has
+ * positive sums, inputs none; turning it off forgets */
+TEST(graph_profile_times_each_op) {
+    glia_graph *g;
+    int x, w, y, r, l;
+    OK(glia_graph_new(&g));
+    OK(glia_input(g, "x", 2, (int64_t[]){64, 256}, &x));
+    OK(glia_param(g, "w", 2, (int64_t[]){256, 256}, &w));
+    OK(glia_dense(g, "fc", x, w, -1, &y));
+    OK(glia_relu(g, "relu", y, &r));
+    OK(glia_mse_loss(g, "loss", r, x, &l));
+    OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+    fill_uniform(glia_node_value(g, x), 64 * 256, -1, 1, 1);
+    fill_uniform(glia_node_value(g, w), 256 * 256, -1, 1, 2);
+    double f = -1, b = -1;
+    OK(glia_graph_forward(g));
+    OK(glia_graph_profile(g, y, &f, &b));
+    CHECK(f == 0 && b == 0);
+    OK(glia_graph_set_profile(g, 1));
+    for (int i = 0; i < 3; i++) {
+        OK(glia_graph_forward(g));
+        OK(glia_graph_backward(g, l, NULL, 0));
+    }
+    int ops[3] = {y, r, l};
+    for (int i = 0; i < 3; i++) {
+        OK(glia_graph_profile(g, ops[i], &f, &b));
+        CHECK_MSG(f > 0 && b > 0, "node %d: forward %g s, backward %g s", ops[i], f, b);
+    }
+    OK(glia_graph_profile(g, x, &f, &b));
+    CHECK(f == 0 && b == 0);
+    CHECK(glia_graph_profile(g, 99, &f, &b) == GLIA_EINVAL);
+    OK(glia_graph_set_profile(g, 0));
+    OK(glia_graph_profile(g, y, &f, &b));
+    CHECK(f == 0 && b == 0);
+    glia_graph_free(g);
+}
