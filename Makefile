@@ -2,7 +2,7 @@
 # `make test` runs the tests, then again under AddressSanitizer + UndefinedBehaviorSanitizer.
 CC      ?= cc
 PREFIX  ?= /usr/local
-OPT     ?= -O2
+OPT     ?= -O3
 CFLAGS  ?=
 WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 OMP      = -fopenmp
@@ -82,13 +82,13 @@ golden:
 
 # The unit tests and a small end-to-end training run under valgrind memcheck (scripts/install-deps
 # --valgrind); tests/valgrind.supp holds the few suppressions, each with its reason. The wait
-# policy is set so that the programs do not execute themselves again (src/core/omp_policy.h),
+# policy is set so that the programs do not execute themselves again (src/core/thread_env.h),
 # which would leave valgrind behind.
 VG = valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
      --suppressions=tests/valgrind.supp --quiet
 valgrind: $(B)/run_tests $(B)/glia
-	OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive $(VG) ./$(B)/run_tests
-	OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive $(VG) ./$(B)/glia demo --steps 20
+	OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive OPENBLAS_THREAD_TIMEOUT=4 $(VG) ./$(B)/run_tests
+	OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive OPENBLAS_THREAD_TIMEOUT=4 $(VG) ./$(B)/glia demo --steps 20
 
 # libFuzzer targets for every reader (tests/fuzz/fuzz_*.c), built with clang, ASan and UBSan
 # (scripts/install-deps --fuzz). `make fuzz` runs each for FUZZ_SECONDS and fails on a finding;

@@ -7,7 +7,7 @@
  * Names: lenet-train, lenet-infer256, lenet-infer1, vgg-train, lstm-train, gru-train,
  * conv-<layer>-fwd|bwd, sgemm, fma-peak (see usage()). Data are synthetic (normal pixels, uniform labels): speed does not
  * depend on the values. Networks come from the same model files the CLI trains (models/). */
-#include "core/omp_policy.h"
+#include "core/thread_env.h"
 #include "glia.h"
 #include <cblas.h>
 #include <immintrin.h>
@@ -369,7 +369,7 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
-    glia_omp_passive_by_default(argv);
+    glia_thread_env_defaults(argv);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

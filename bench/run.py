@@ -84,10 +84,12 @@ def main(argv=None):
     extra = []    # figures only glia measures (the FMA peak)
     for n in names:
         t_threads, ob = TORCH_THREADS.get(n, TORCH_THREADS["default"])
-        # PyTorch's OpenMP gets the wait policy glia runs with (passive unless set), so that
-        # neither side's idle threads spin while the other's work shares the cores.
+        # PyTorch's OpenMP and OpenBLAS get the wait settings glia runs with (passive and a
+        # short OpenBLAS spin unless set; src/core/thread_env.h), so that neither side's idle
+        # threads spin while the other's work shares the cores.
         torch_env = dict(base_env, OPENBLAS_NUM_THREADS=ob, OMP_NUM_THREADS=str(t_threads),
-                         OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "passive"))
+                         OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "passive"),
+                         OPENBLAS_THREAD_TIMEOUT=os.environ.get("OPENBLAS_THREAD_TIMEOUT", "4"))
         for r in range(a.rounds):
             g = run([os.path.join(root, a.build, "glia-bench"), n, "--seconds", str(a.seconds)],
                     glia_env)

@@ -1,6 +1,6 @@
 /* main.c: runs every registered test (or those whose name contains argv[1]). */
 #include "test.h"
-#include "core/omp_policy.h"
+#include "core/thread_env.h"
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +36,7 @@ static int by_file_then_name(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-    glia_omp_passive_by_default(argv);
+    glia_thread_env_defaults(argv);
     const char *filter = argc > 1 ? argv[1] : NULL;
     qsort(tests, (size_t)n_tests, sizeof tests[0], by_file_then_name);
     glia_set_num_threads(0);

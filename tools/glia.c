@@ -1,6 +1,6 @@
 /* glia.c: the glia command: dispatches to one subcommand per file. */
 #include "cli.h"
-#include "core/omp_policy.h"
+#include "core/thread_env.h"
 #include "glia.h"
 #include <stdio.h>
 #include <string.h>
@@ -44,7 +44,7 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
-    glia_omp_passive_by_default(argv);
+    glia_thread_env_defaults(argv);
     if (argc < 2) {
         usage(stderr);
         return 2;

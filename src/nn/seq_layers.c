@@ -60,7 +60,7 @@ static glia_status lookup(glia_model *m, model_layer *l, int table, int64_t N, i
 }
 
 glia_status glia__b_embedding(glia_model *m, model_layer *l) {
-    int64_t T, N, V = glia__layer_int(l, "vocab"), E = glia__layer_int(l, "dim");
+    int64_t T = 0, N = 0, V = glia__layer_int(l, "vocab"), E = glia__layer_int(l, "dim");
     glia_status s = ids_input(m, l, &T, &N);
     if (s) return s;
     if (V < 2 || E < 1) return glia__err(GLIA_EINVAL, "vocab must be >= 2 and dim >= 1");
@@ -74,7 +74,7 @@ glia_status glia__b_embedding(glia_model *m, model_layer *l) {
 }
 
 glia_status glia__b_onehot(glia_model *m, model_layer *l) {
-    int64_t T, N, V = glia__layer_int(l, "vocab");
+    int64_t T = 0, N = 0, V = glia__layer_int(l, "vocab");
     glia_status s = ids_input(m, l, &T, &N);
     if (s) return s;
     if (V < 2 || V > 65536) return glia__err(GLIA_EINVAL, "vocab must be in 2..65536");
