@@ -195,6 +195,17 @@ TEST(conv_matches_naive_in_chunks) {
     for (int k = 0; k < 2 && !test_failed_flag; k++) check_vs_naive(&big[k], big[k].N);
 }
 
+/* Batches of 8 or more images run their GEMMs one image per thread and sum the weight gradient
+ * in fixed groups of 4 images (9 = 4 + 4 + 1); with im2col and without (1x1) */
+TEST(conv_matches_naive_image_groups) {
+    static const conv_case many[] = {
+        {"batch 9, groups 2, padding 1", 9, 4, 7, 6, 6, 3, 3,
+         {.pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1, .groups = 2}, 1},
+        {"batch 10, 1x1 (no im2col)", 10, 3, 5, 4, 5, 1, 1, {0}, 0},
+    };
+    for (int k = 0; k < 2 && !test_failed_flag; k++) check_vs_naive(&many[k], many[k].N);
+}
+
 /* built with batch 1, run with the case's batch: re-inferred shapes and a larger workspace */
 TEST(conv_matches_naive_after_set_batch) {
     for (int k = 0; k < N_CASES && !test_failed_flag; k++) check_vs_naive(&CASES[k], 1);
@@ -423,7 +434,7 @@ TEST(conv_partial_gradients) {
 
 /* Bit-identical results with 1 and 3 threads (no float sum is split across threads). */
 TEST(conv_threads_bit_identical) {
-    const conv_case c = {"big enough to run in parallel", 2, 8, 21, 20, 8, 3, 3,
+    const conv_case c = {"big enough to run in parallel, image groups", 10, 8, 21, 20, 8, 3, 3,
                          {.stride_w = 2, .pad_top = 1, .pad_bottom = 1, .pad_left = 1,
                           .pad_right = 1, .groups = 2}, 1};
     glia_graph *g;

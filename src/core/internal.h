@@ -104,6 +104,11 @@ int64_t glia__alloc_count(void);
 void glia__alloc_set_limit(size_t bytes);
 void glia__alloc_trace(void **sites, int64_t cap);
 
+/* threads (threads.c): around an OpenMP loop whose iterations each call BLAS, OpenBLAS runs
+ * single-threaded (begin returns its thread count, end restores it) */
+int glia__blas_serial_begin(void);
+void glia__blas_serial_end(int prev);
+
 /* errors */
 glia_status glia__err(glia_status s, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -1,5 +1,7 @@
 /* threads.c: one knob for OpenMP (glia's kernels) and OpenBLAS (GEMM).
- * glia never calls BLAS inside an OpenMP parallel region, so the two pools never nest. */
+ * The two pools never nest: BLAS is called either outside OpenMP regions (OpenBLAS then splits
+ * each GEMM among its own threads), or inside one, for many small independent GEMMs (one per
+ * image of a convolution), with OpenBLAS set to one thread meanwhile (glia__blas_serial). */
 #include "glia.h"
 #include <cblas.h>
 #ifdef _OPENMP
@@ -22,4 +24,14 @@ int glia_get_num_threads(void) {
 #else
     return 1;
 #endif
+}
+
+int glia__blas_serial_begin(void) {
+    int prev = openblas_get_num_threads();
+    if (prev != 1) openblas_set_num_threads(1);
+    return prev;
+}
+
+void glia__blas_serial_end(int prev) {
+    if (prev != 1) openblas_set_num_threads(prev);
 }

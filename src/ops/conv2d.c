@@ -8,7 +8,7 @@
  *   col[C kh kw, P] = im2col(x[n])                      (zero padding, dilation, stride)
  *   y[n][g]  = w[g] (Og x K) . col[g] (K x P)           (+ b)
  * Backward, L = sum(dy * y):
- *   dw[g] += dy[n][g] (Og x P) . col[g]^T                (beta = 1, images in order 0..N-1)
+ *   dw[g] += dy[n][g] (Og x P) . col[g]^T                (images in order, in fixed groups)
  *   col[g] = w[g]^T (K x Og) . dy[n][g]                 then dx[n] += col2im(col)
  *   db[o] += sum over n, then p, of dy[n][o][p]          (one fixed order, in double)
  * A 1x1, stride-1, unpadded convolution skips im2col: the image [C, H*W] already is the column
@@ -57,6 +57,14 @@ static int chunk_images(int64_t N, int64_t rows, int64_t P) {
     int64_t nb = per ? (int64_t)(CONV_CHUNK_BYTES / per) : N;
     return (int)(nb < 1 ? 1 : nb > N ? N : nb);
 }
+
+/* The weight gradient sums a GEMM per image. Summed image after image, each GEMM is small and
+ * OpenBLAS splits it among threads at a wake-up and a join per image; instead a chunk's images
+ * are cut into fixed groups of DW_GROUP, each group summed (in image order) into its own partial
+ * on one thread, and the partials added to dw in group order. The grouping depends on the shapes
+ * only, so the sum, and its bits, are the same for any number of threads. */
+#define DW_GROUP 4
+static int dw_groups(int nb) { return nb >= 2 * DW_GROUP ? (nb + DW_GROUP - 1) / DW_GROUP : 0; }
 
 static void geom(glia_graph *g, const glia_node *n, conv_geom *c) {
     const glia_node *x = glia__in(g, n, 0), *w = glia__in(g, n, 1);
@@ -151,8 +159,9 @@ static glia_status conv_infer(glia_graph *g, glia_node *n) {
     n->shape.dim[2] = OH;
     n->shape.dim[3] = OW;
     int fast = kh == 1 && kw == 1 && n->ia[A_SH] == 1 && n->ia[A_SW] == 1 && PH == H && PW == W;
-    n->ws_bytes = fast ? 0 : (size_t)rows * (size_t)(OH * OW) * sizeof(float) *
-                                 (size_t)chunk_images(x->shape.dim[0], rows, OH * OW);
+    int nb = chunk_images(x->shape.dim[0], rows, OH * OW);
+    n->ws_bytes = (fast ? 0 : (size_t)rows * (size_t)(OH * OW) * sizeof(float) * (size_t)nb) +
+                  (size_t)dw_groups(nb) * (size_t)O * (size_t)(Cg * kh * kw) * sizeof(float);
     n->saved_bytes = 0;
     return GLIA_OK;
 }
@@ -227,6 +236,14 @@ static void col2im_add(const conv_geom *c, const float *col, int nb, float *dx) 
     }
 }
 
+/* Per-image GEMMs run one per thread (OpenBLAS single-threaded) when a chunk has at least two
+ * images per thread: a small GEMM split by OpenBLAS among threads costs a wake-up and a join
+ * each. LeNet-5's are 6x784x25 and 16x100x150; measured (glia-bench --profile, 2 threads): */
+static int images_in_parallel(const conv_geom *c, int nb) {
+    int t = glia_get_num_threads();
+    return t > 1 && nb >= 2 * t && c->nb > 1;
+}
+
 static glia_status conv_forward(glia_graph *g, glia_node *n) {
     conv_geom c;
     geom(g, n, &c);
@@ -238,6 +255,10 @@ static glia_status conv_forward(glia_graph *g, glia_node *n) {
     for (int i0 = 0; i0 < c.N; i0 += c.nb) {
         int nb = c.N - i0 < c.nb ? c.N - i0 : c.nb;
         if (!c.fast) im2col(&c, x + i0 * xstride, nb, ws);
+        /* the images' GEMMs are independent: spread over the threads, one each, when there are
+         * several (each writes only its own image's output, so any split gives the same bits) */
+        int par = images_in_parallel(&c, nb), prev = par ? glia__blas_serial_begin() : 0;
+#pragma omp parallel for schedule(static) if (par)
         for (int k = 0; k < nb; k++) {
             const float *col = c.fast ? x + (i0 + k) * xstride : ws + k * cstride;
             float *yi = y + (i0 + k) * ystride;
@@ -246,6 +267,7 @@ static glia_status conv_forward(glia_graph *g, glia_node *n) {
                             w + (size_t)gr * c.Og * c.K, c.K, col + (size_t)gr * c.K * c.P, c.P,
                             0.0f, yi + (size_t)gr * c.Og * c.P, c.P);
         }
+        if (par) glia__blas_serial_end(prev);
     }
     if (bias) { /* one loop over every (image, channel) plane */
         int64_t planes = (int64_t)c.N * c.O;
@@ -284,17 +306,39 @@ static void conv_backward(glia_graph *g, glia_node *n) {
         int nb = c.N - i0 < c.nb ? c.N - i0 : c.nb;
         if (dw) {
             if (!c.fast) im2col(&c, x + i0 * xstride, nb, ws);
-            for (int k = 0; k < nb; k++) { /* images in order: a fixed summation order */
-                const float *col = c.fast ? x + (i0 + k) * xstride : ws + k * cstride;
-                const float *dyi = dy + (i0 + k) * ystride;
-                for (int gr = 0; gr < c.G; gr++)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c.Og, c.K, c.P, 1.0f,
-                                dyi + (size_t)gr * c.Og * c.P, c.P,
-                                col + (size_t)gr * c.K * c.P, c.P, 1.0f,
-                                dw + (size_t)gr * c.Og * c.K, c.K);
+            int ng = dw_groups(nb); /* 0: images in order straight into dw */
+            size_t wsize = (size_t)c.O * c.K;                 /* dw's floats */
+            float *part = ws + (c.fast ? 0 : (size_t)c.nb * cstride);
+            int prev = ng ? glia__blas_serial_begin() : 0;
+#pragma omp parallel for schedule(static) if (ng > 1 && glia_get_num_threads() > 1)
+            for (int q = 0; q < (ng ? ng : 1); q++) {
+                int k0 = ng ? q * DW_GROUP : 0, k1 = ng ? k0 + DW_GROUP : nb;
+                if (k1 > nb) k1 = nb;
+                float *acc = ng ? part + (size_t)q * wsize : dw;
+                for (int k = k0; k < k1; k++) { /* images in order: a fixed summation order */
+                    const float *col = c.fast ? x + (i0 + k) * xstride : ws + k * cstride;
+                    const float *dyi = dy + (i0 + k) * ystride;
+                    float beta = ng && k == k0 ? 0.0f : 1.0f;
+                    for (int gr = 0; gr < c.G; gr++)
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c.Og, c.K, c.P, 1.0f,
+                                    dyi + (size_t)gr * c.Og * c.P, c.P,
+                                    col + (size_t)gr * c.K * c.P, c.P, beta,
+                                    acc + (size_t)gr * c.Og * c.K, c.K);
+                }
+            }
+            if (ng) {
+                glia__blas_serial_end(prev);
+#pragma omp parallel for schedule(static) if ((int64_t)wsize * ng >= GLIA_PAR_MIN)
+                for (size_t j = 0; j < wsize; j++) { /* groups in order */
+                    float s = dw[j];
+                    for (int q = 0; q < ng; q++) s += part[(size_t)q * wsize + j];
+                    dw[j] = s;
+                }
             }
         }
         if (dx) {
+            int par = images_in_parallel(&c, nb), prev = par ? glia__blas_serial_begin() : 0;
+#pragma omp parallel for schedule(static) if (par)
             for (int k = 0; k < nb; k++) {
                 const float *dyi = dy + (i0 + k) * ystride;
                 /* fast path: the "columns" are dx itself, so the GEMM adds into it (beta = 1) */
@@ -305,6 +349,7 @@ static void conv_backward(glia_graph *g, glia_node *n) {
                                 dyi + (size_t)gr * c.Og * c.P, c.P, c.fast ? 1.0f : 0.0f,
                                 dcol + (size_t)gr * c.K * c.P, c.P);
             }
+            if (par) glia__blas_serial_end(prev);
             if (!c.fast) col2im_add(&c, ws, nb, dx + i0 * xstride);
         }
     }
