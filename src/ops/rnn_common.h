@@ -67,6 +67,9 @@ void glia__recurrent_backward(glia_graph *g, glia_node *n, rnn_cell cell);
 /* lengths input (floats holding integers 1..T) -> int32, GLIA_ERANGE naming the node for a bad
  * one; input < 0: all T (rnn.c; seq_last.c uses it too) */
 glia_status glia__read_lengths(glia_graph *g, glia_node *n, int input, int T, int N, int32_t *len);
+/* the many-to-one read-outs (seq_last.c, seq_pool.c): input 0 is y [T, N, D] with D divisible by
+ * dirs, the optional input 1 lengths [N]; `what` names the op in the message */
+glia_status glia__check_seq_readout(glia_graph *g, glia_node *n, int dirs, const char *what);
 /* builds the parameters and the op node; on error nothing is added to the graph */
 glia_status glia__recurrent_build(glia_graph *g, rnn_cell cell, const char *name, int x, int h0,
                                   int c0, int lengths, const glia_rnn_config *cfg, int *out);

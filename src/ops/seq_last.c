@@ -11,16 +11,14 @@
 #include "rnn_common.h"
 #include <string.h>
 
-static glia_status seq_last_infer(glia_graph *g, glia_node *n) {
+glia_status glia__check_seq_readout(glia_graph *g, glia_node *n, int dirs, const char *what) {
     glia_node *y = glia__in(g, n, 0);
     char a[96], b[96];
-    int dirs = n->ia[0];
-    if (dirs != 1 && dirs != 2)
-        return glia__err(GLIA_EINVAL, "%s: dirs is %d (1 or 2)", glia__where(g, n), dirs);
     if (y->shape.ndim != 3 || y->shape.dim[2] % dirs)
-        return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; seq_last needs a time-major "
-                         "sequence [T, N, D] with D divisible by dirs = %d", glia__where(g, n),
-                         y->name, glia_shape_str(&y->shape, a, sizeof a), dirs);
+        return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; %s needs a time-major "
+                         "sequence [T, N, D]%s", glia__where(g, n), y->name,
+                         glia_shape_str(&y->shape, a, sizeof a), what,
+                         dirs > 1 ? " with D divisible by dirs = 2" : "");
     if (n->n_in == 2) {
         glia_node *l = glia__in(g, n, 1);
         if (l->shape.ndim != 1 || l->shape.dim[0] != y->shape.dim[1])
@@ -32,6 +30,16 @@ static glia_status seq_last_infer(glia_graph *g, glia_node *n) {
     if (y->shape.dim[0] > INT32_MAX)
         return glia__err(GLIA_ESHAPE, "%s: sequence of %lld steps is too long", glia__where(g, n),
                          (long long)y->shape.dim[0]);
+    return GLIA_OK;
+}
+
+static glia_status seq_last_infer(glia_graph *g, glia_node *n) {
+    glia_node *y = glia__in(g, n, 0);
+    int dirs = n->ia[0];
+    if (dirs != 1 && dirs != 2)
+        return glia__err(GLIA_EINVAL, "%s: dirs is %d (1 or 2)", glia__where(g, n), dirs);
+    glia_status s = glia__check_seq_readout(g, n, dirs, "seq_last");
+    if (s) return s;
     n->shape.ndim = 2;
     n->shape.dim[0] = y->shape.dim[1];
     n->shape.dim[1] = y->shape.dim[2];

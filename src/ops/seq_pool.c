@@ -18,26 +18,12 @@
 
 static glia_status seq_pool_infer(glia_graph *g, glia_node *n) {
     glia_node *y = glia__in(g, n, 0);
-    char a[96], b[96];
     int mode = n->ia[0];
     if (mode != GLIA_SEQ_POOL_MEAN && mode != GLIA_SEQ_POOL_MAX)
         return glia__err(GLIA_EINVAL, "%s: mode is %d (GLIA_SEQ_POOL_MEAN or _MAX)",
                          glia__where(g, n), mode);
-    if (y->shape.ndim != 3)
-        return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; seq_pool needs a time-major "
-                         "sequence [T, N, D]", glia__where(g, n), y->name,
-                         glia_shape_str(&y->shape, a, sizeof a));
-    if (n->n_in == 2) {
-        glia_node *l = glia__in(g, n, 1);
-        if (l->shape.ndim != 1 || l->shape.dim[0] != y->shape.dim[1])
-            return glia__err(GLIA_ESHAPE, "%s: lengths '%s' has shape %s, expected [%lld] (input "
-                             "'%s' %s)", glia__where(g, n), l->name,
-                             glia_shape_str(&l->shape, a, sizeof a), (long long)y->shape.dim[1],
-                             y->name, glia_shape_str(&y->shape, b, sizeof b));
-    }
-    if (y->shape.dim[0] > INT32_MAX)
-        return glia__err(GLIA_ESHAPE, "%s: sequence of %lld steps is too long", glia__where(g, n),
-                         (long long)y->shape.dim[0]);
+    glia_status s = glia__check_seq_readout(g, n, 1, "seq_pool");
+    if (s) return s;
     const int64_t N = y->shape.dim[1], D = y->shape.dim[2];
     n->shape.ndim = 2;
     n->shape.dim[0] = N;
