@@ -145,14 +145,16 @@ expect generate-bad-temp 2 "bad value" -- "$GLIA" generate "$seq/a" --temperatur
 expect train-seq-on-images 1 "text data set" -- "$GLIA" train "$seq/lm.cfg" --data fashion-mnist --out "$seq/c"
 expect train-seq-bad-data 1 "unknown text data set" -- "$GLIA" train "$seq/lm.cfg" --data nonesuch --out "$seq/c"
 # sentiment from letter trigrams ([wordhash]): a tiny sentences file learned in 2 epochs, every
-# word in vocab.txt (no <other>), resumed bit for bit; a character LM cannot hash words
+# word in vocab.txt (no <other>), resumed bit for bit (at a constant rate: the model's cosine
+# schedule spans the run's epochs, so 1 epoch then 2 would follow another schedule); a
+# character LM cannot hash words
 expect summary-trigram 0 "total params: 1468418" -- "$GLIA" summary models/sentiment-trigram.cfg
 i=0; while [ $i -lt 40 ]; do printf '"1","a great film , wonderful and moving"\n"-1","a dull film , awful and boring"\n"1","the best acting , truly great"\n"-1","the worst plot , truly dull"\n'; i=$((i + 1)); done > "$seq/s.csv"
-OMP_NUM_THREADS=1 "$GLIA" train models/sentiment-trigram.cfg --data "sentences:$seq/s.csv" --val 0.2 --epochs 2 --out "$seq/h" > "$seq/h.log" 2>&1; rc=$?
+OMP_NUM_THREADS=1 "$GLIA" train models/sentiment-trigram.cfg --data "sentences:$seq/s.csv" --val 0.2 --epochs 2 --schedule constant --out "$seq/h" > "$seq/h.log" 2>&1; rc=$?
 acc=$(sed -n 's/^held-out accuracy \([0-9.]*\)%.*/\1/p' "$seq/h.log")
 if [ $rc -eq 0 ] && [ -n "$acc" ] && awk "BEGIN{exit !($acc >= 90)}"; then ok; else bad "trigram sentiment: exit $rc, accuracy '$acc': $(cat "$seq/h.log")"; fi
 if grep -qx wonderful "$seq/h/vocab.txt" && ! grep -q "<other>" "$seq/h/vocab.txt"; then ok; else bad "trigram vocab.txt: $(head "$seq/h/vocab.txt")"; fi
-OMP_NUM_THREADS=1 "$GLIA" train models/sentiment-trigram.cfg --data "sentences:$seq/s.csv" --val 0.2 --epochs 1 --out "$seq/h1" > /dev/null 2>&1
+OMP_NUM_THREADS=1 "$GLIA" train models/sentiment-trigram.cfg --data "sentences:$seq/s.csv" --val 0.2 --epochs 1 --schedule constant --out "$seq/h1" > /dev/null 2>&1
 OMP_NUM_THREADS=1 "$GLIA" train --resume "$seq/h1" --epochs 2 > "$seq/h1.log" 2>&1
 if cmp -s "$seq/h/weights.safetensors" "$seq/h1/weights.safetensors"; then ok; else bad "trigram resume differs: $(cat "$seq/h1.log")"; fi
 expect train-wordhash-chars 1 "\[wordhash\] reads words as letter trigrams" -- "$GLIA" train models/sentiment-trigram.cfg --data "chars:$seq/t.txt" --out "$seq/c"
