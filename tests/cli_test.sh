@@ -157,6 +157,15 @@ if grep -qx wonderful "$seq/h/vocab.txt" && ! grep -q "<other>" "$seq/h/vocab.tx
 OMP_NUM_THREADS=1 "$GLIA" train models/sentiment-trigram.cfg --data "sentences:$seq/s.csv" --val 0.2 --epochs 1 --schedule constant --out "$seq/h1" > /dev/null 2>&1
 OMP_NUM_THREADS=1 "$GLIA" train --resume "$seq/h1" --epochs 2 > "$seq/h1.log" 2>&1
 if cmp -s "$seq/h/weights.safetensors" "$seq/h1/weights.safetensors"; then ok; else bad "trigram resume differs: $(cat "$seq/h1.log")"; fi
+# glia predict on sentences: the trigram classifier above, a small tagger, and the char LM
+expect predict-sentence 0 "%  1 1" -- "$GLIA" predict "$seq/h" "a great film , wonderful and moving" --top 1
+expect predict-sentence-json 0 '"top": \[{"class": 0, "name": "-1"' -- "$GLIA" predict "$seq/h" "the worst plot , truly dull" --json --top 1
+i=0; while [ $i -lt 30 ]; do printf 'the/DT cat/NN sat/VBD\na/DT dog/NN ran/VBD\nthe/DT dog/NN sat/VBD\n'; i=$((i + 1)); done > "$seq/tags.txt"
+printf '[net]\ninput = 1\nsequence = 6\nclasses = 3\nbatch = 8\nepochs = 3\nlr = 0.02\noptimizer = adam\nclip_norm = 5\n[embedding]\nvocab = 16\ndim = 8\n[lstm]\nhidden = 8\nbidirectional = 1\n[seqdense]\nunits = 3\n' > "$seq/tag.cfg"
+OMP_NUM_THREADS=1 "$GLIA" train "$seq/tag.cfg" --data "tags:$seq/tags.txt" --val 0.2 --out "$seq/tg" > "$seq/tg.log" 2>&1 || bad "tagger training: $(cat "$seq/tg.log")"
+expect predict-tags 0 "the/DT cat/NN ran/VBD" -- "$GLIA" predict "$seq/tg" "The cat ran"
+expect predict-lm 1 "glia generate" -- "$GLIA" predict "$seq/a" "the cat"
+expect predict-empty-sentence 1 "no words" -- "$GLIA" predict "$seq/h" "   "
 expect train-wordhash-chars 1 "\[wordhash\] reads words as letter trigrams" -- "$GLIA" train models/sentiment-trigram.cfg --data "chars:$seq/t.txt" --out "$seq/c"
 expect gradflow 0 "rnn w=1.01 .* 2.075e+04" -- "$GLIA" gradflow --png "$seq/g.png"
 [ -s "$seq/g.png" ] && ok || bad "gradflow wrote no PNG"

@@ -31,6 +31,11 @@ typedef struct run_dir {
 /* 1 on success; otherwise prints "glia CMD: <why>" and returns 0. */
 int run_dir_open(const char *dir, int64_t batch, run_dir *r, const char *cmd);
 void run_dir_free(run_dir *r);
+/* glia predict's pieces (cmd_predict.c): a JSON string; softmax of z[C] into p and the indices
+ * of the `top` largest first in order; and predict_text.c: sentences through a sequence model */
+void predict_json_str(const char *s);
+void predict_softmax_top(const float *z, int C, int top, double *p, int *order);
+int predict_text(run_dir *r, const char *dir, const char **texts, int n, int top, int json);
 /* true if argv holds -h or --help */
 int wants_help(int argc, char **argv);
 #endif

@@ -1,12 +1,13 @@
 /* cmd_predict.c: glia predict DIR IMAGE... - each image converted to the model's input (grey or
- * RGB, resized, normalised as in training) and the five most probable classes. */
+ * RGB, resized, normalised as in training) and the five most probable classes; for a sequence
+ * model, glia predict DIR SENTENCE... (predict_text.c). */
 #include "cli.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void json_str(const char *s) {
+void predict_json_str(const char *s) {
     putchar('"');
     for (; *s; s++) {
         if (*s == '"' || *s == '\\') printf("\\%c", *s);
@@ -16,12 +17,27 @@ static void json_str(const char *s) {
     putchar('"');
 }
 
+void predict_softmax_top(const float *z, int C, int top, double *p, int *order) {
+    double mx = z[0], sum = 0; /* softmax */
+    for (int c = 1; c < C; c++) if (z[c] > mx) mx = z[c];
+    for (int c = 0; c < C; c++) sum += p[c] = exp((double)z[c] - mx);
+    for (int c = 0; c < C; c++) { p[c] /= sum; order[c] = c; }
+    for (int a = 0; a < top; a++) /* partial selection sort: the top K */
+        for (int b = a + 1; b < C; b++)
+            if (p[order[b]] > p[order[a]]) { int tmp = order[a]; order[a] = order[b]; order[b] = tmp; }
+}
+
 int cmd_predict(int argc, char **argv) {
     if (wants_help(argc, argv)) {
-        printf("usage: glia predict DIR IMAGE... [--invert] [--top K] [--json]\n\n"
+        printf("usage: glia predict DIR IMAGE... [--invert] [--top K] [--json]\n"
+               "       glia predict DIR SENTENCE... [--top K] [--json]\n\n"
                "Classifies each image (PNG, JPEG, PGM/PPM, BMP, ...) with the model trained in DIR:\n"
                "converts it to the model's channels (grey or RGB), resizes it to the model's input\n"
                "size, normalises it as in training, and prints the K most probable classes.\n"
+               "For a sequence model trained on sentences (glia train --data movie-reviews,\n"
+               "pos-tags, sentences:FILE, tags:FILE), each argument is a sentence: its words\n"
+               "(lowercased, split at spaces, as in training; the model's first `sequence` words)\n"
+               "get the K most probable classes of the sentence, or a tag each from a tagger.\n"
                "  --invert   use 1 - pixel (Fashion-MNIST and MNIST are light objects on black;\n"
                "             photos are usually dark objects on white)\n"
                "  --top K    how many classes to list (default 5)\n"
@@ -45,12 +61,18 @@ int cmd_predict(int argc, char **argv) {
         else imgs[n_img++] = argv[i];
     }
     if (!dir || !n_img || top < 1) {
-        fprintf(stderr, "glia predict: need DIR and at least one IMAGE, --top >= 1 (see glia predict --help)\n");
+        fprintf(stderr, "glia predict: need DIR and at least one IMAGE or SENTENCE, --top >= 1 (see glia predict --help)\n");
         free(imgs);
         return 2;
     }
     run_dir r;
     if (!run_dir_open(dir, 1, &r, "predict")) { free(imgs); return 1; }
+    if (glia_model_sequence(r.m) > 0) {
+        int rc = predict_text(&r, dir, imgs, n_img, top, json);
+        run_dir_free(&r);
+        free(imgs);
+        return rc;
+    }
     glia_graph *g = glia_model_graph(r.m);
     int x = glia_model_input(r.m), out = glia_model_output(r.m), rc = 0;
     glia_shape in;
@@ -86,23 +108,16 @@ int cmd_predict(int argc, char **argv) {
             rc = 1;
             continue;
         }
-        const float *z = glia_node_value(g, out);
-        double mx = z[0], sum = 0; /* softmax */
-        for (int c = 1; c < C; c++) if (z[c] > mx) mx = z[c];
-        for (int c = 0; c < C; c++) sum += p[c] = exp((double)z[c] - mx);
-        for (int c = 0; c < C; c++) { p[c] /= sum; order[c] = c; }
-        for (int a = 0; a < top; a++) /* partial selection sort: the top K */
-            for (int b = a + 1; b < C; b++)
-                if (p[order[b]] > p[order[a]]) { int tmp = order[a]; order[a] = order[b]; order[b] = tmp; }
+        predict_softmax_top(glia_node_value(g, out), C, top, p, order);
         if (json) {
             printf("%s{\"image\": ", i ? ", " : "");
-            json_str(imgs[i]);
+            predict_json_str(imgs[i]);
             printf(", \"probs\": [");
             for (int c = 0; c < C; c++) printf("%s%.9g", c ? ", " : "", p[c]);
             printf("], \"top\": [");
             for (int a = 0; a < top; a++) {
                 printf("%s{\"class\": %d, \"name\": ", a ? ", " : "", order[a]);
-                json_str(r.names[order[a]]);
+                predict_json_str(r.names[order[a]]);
                 printf(", \"p\": %.9g}", p[order[a]]);
             }
             printf("]}");
