@@ -18,11 +18,12 @@ expect version 0 "glia 0\." -- "$GLIA" version
 for c in version ops demo summary train eval predict filters features maximize cam gradcam saliency fool invert dream; do expect "$c --help" 0 "usage: glia $c" -- "$GLIA" "$c" --help; done
 expect ops-bad-option 2 "unknown option" -- "$GLIA" ops --bogus
 expect demo-bad-steps 2 "bad --steps" -- "$GLIA" demo --steps x
-# glia ops lists every op the issue asks for
+# glia ops lists every op the issues ask for
 names=$("$GLIA" ops --names)
 for op in dense add sub mul scale concat slice reshape conv2d maxpool2d avgpool2d global_avgpool \
           relu leaky_relu elu sigmoid tanh linear softmax log_softmax maxout dropout batchnorm lrn \
-          softmax_cross_entropy mse_loss bce_with_logits; do
+          softmax_cross_entropy mse_loss bce_with_logits \
+          rnn lstm gru seq_last seq_pool embedding embedding_bag time_flatten; do
   if printf '%s\n' "$names" | grep -qx "$op"; then ok; else bad "glia ops lacks $op"; fi
 done
 # glia summary: the zoo's LeNet-5, JSON, and a strict error with file:line
@@ -165,6 +166,7 @@ printf '[net]\ninput = 1\nsequence = 6\nclasses = 3\nbatch = 8\nepochs = 3\nlr =
 OMP_NUM_THREADS=1 "$GLIA" train "$seq/tag.cfg" --data "tags:$seq/tags.txt" --val 0.2 --out "$seq/tg" > "$seq/tg.log" 2>&1 || bad "tagger training: $(cat "$seq/tg.log")"
 expect predict-tags 0 "the/DT cat/NN ran/VBD" -- "$GLIA" predict "$seq/tg" "The cat ran"
 expect predict-lm 1 "glia generate" -- "$GLIA" predict "$seq/a" "the cat"
+expect generate-wordhash 1 "letter trigrams" -- "$GLIA" generate "$seq/h"
 expect predict-empty-sentence 1 "no words" -- "$GLIA" predict "$seq/h" "   "
 expect train-wordhash-chars 1 "\[wordhash\] reads words as letter trigrams" -- "$GLIA" train models/sentiment-trigram.cfg --data "chars:$seq/t.txt" --out "$seq/c"
 expect gradflow 0 "rnn w=1.01 .* 2.075e+04" -- "$GLIA" gradflow --png "$seq/g.png"

@@ -85,6 +85,10 @@ int cmd_generate(int argc, char **argv) {
     glia_status s = glia_model_load(path, 1, seed, &m);
     if (!s && glia_model_sequence(m) < 1)
         s = GLIA_EINVAL, fprintf(stderr, "glia generate: %s is not a sequence model\n", path);
+    else if (!s && glia_model_wordhash(m, NULL) > 0)
+        s = GLIA_EINVAL, fprintf(stderr, "glia generate: %s reads words as letter trigrams "
+                                 "([wordhash]); generate needs a character language model "
+                                 "(glia predict %s SENTENCE... classifies sentences)\n", path, dir);
     else if (!s && (s = glia_model_set_option(m, "sequence", "1")) == GLIA_OK &&
              (s = glia_model_to_text(m, &text)) == GLIA_OK)
         s = glia_model_parse(text, path, 1, seed, &m1);
