@@ -105,25 +105,26 @@ static inline void take_if_larger(float v, int32_t i, float *best, int32_t *idx)
     *idx = (int32_t)(((uint32_t)i & m) | ((uint32_t)*idx & ~m));
 }
 
-/* The most common window of all, 2x2 stride 2, over one plane: two input rows per output
- * row, the four cells compared in the order of the general scan (same argmax, NaN wins). The
- * sizes come in as values, so that the compiler need not reload them after every store (the
- * loop in maxpool_forward's body ran 75 instructions per window; a LeNet-5 inference at batch
- * 256 spent 55% of its time here). */
-static void max2x2s2_plane(const float *restrict xp, float *restrict yp, int32_t *restrict ap,
-                           int W, int OH, int OW) {
+/* The common 2x2 window without padding, over one plane: no bounds to check, the four cells
+ * compared in the order of the general scan (same argmax, NaN wins). The sizes come in as
+ * values, so that the compiler need not reload them after every store (in maxpool_forward's
+ * body, where the argmax's int32 stores may alias the geometry's ints, the loop ran 75
+ * instructions per window; a LeNet-5 inference at batch 256 spent 55% of its time here). */
+static void max2x2_plane(const float *restrict xp, float *restrict yp, int32_t *restrict ap,
+                         int W, int OH, int OW, int sh, int sw) {
     for (int oh = 0; oh < OH; oh++) {
-        const float *r0 = xp + (size_t)2 * oh * W, *r1 = r0 + W;
+        const float *r0 = xp + (size_t)oh * sh * W, *r1 = r0 + W;
         float *yr = yp + (size_t)oh * OW;
-        int32_t *ar = ap + (size_t)oh * OW, base = 2 * oh * W;
+        int32_t *ar = ap + (size_t)oh * OW, base = oh * sh * W;
         for (int ow = 0; ow < OW; ow++) {
-            float best = r0[2 * ow];
+            const int c = ow * sw;
+            float best = r0[c];
             int32_t idx = 0;
-            take_if_larger(r0[2 * ow + 1], 1, &best, &idx);
-            take_if_larger(r1[2 * ow], W, &best, &idx);
-            take_if_larger(r1[2 * ow + 1], W + 1, &best, &idx);
+            take_if_larger(r0[c + 1], 1, &best, &idx);
+            take_if_larger(r1[c], W, &best, &idx);
+            take_if_larger(r1[c + 1], W + 1, &best, &idx);
             yr[ow] = best;
-            ar[ow] = base + 2 * ow + idx;
+            ar[ow] = base + c + idx;
         }
     }
 }
@@ -140,23 +141,8 @@ static glia_status maxpool_forward(glia_graph *g, glia_node *n) {
         const float *xp = x + q * in_plane;
         float *yp = y + q * out_plane;
         int32_t *ap = arg + q * out_plane;
-        if (p.kh == 2 && p.kw == 2 && p.sh == 2 && p.sw == 2 && p.ph == 0 && p.pw == 0) {
-            max2x2s2_plane(xp, yp, ap, p.W, p.OH, p.OW);
-            continue;
-        }
         if (p.kh == 2 && p.kw == 2 && p.ph == 0 && p.pw == 0) {
-            /* the common 2x2 window without padding: the same scan in the same order (so the
-             * same argmax and NaN handling), with no bounds to check and no branches */
-            for (int oh = 0; oh < p.OH; oh++)
-                for (int ow = 0; ow < p.OW; ow++) {
-                    int i0 = oh * p.sh * p.W + ow * p.sw;
-                    const int at[4] = {i0, i0 + 1, i0 + p.W, i0 + p.W + 1};
-                    float best = xp[at[0]];
-                    int32_t idx = at[0];
-                    for (int k = 1; k < 4; k++) take_if_larger(xp[at[k]], at[k], &best, &idx);
-                    yp[(size_t)oh * p.OW + ow] = best;
-                    ap[(size_t)oh * p.OW + ow] = idx;
-                }
+            max2x2_plane(xp, yp, ap, p.W, p.OH, p.OW, p.sh, p.sw);
             continue;
         }
         for (int oh = 0; oh < p.OH; oh++)
