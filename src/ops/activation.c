@@ -36,8 +36,6 @@ static enum act_kind act_kind(const glia_node *n) {
     return ACT_LINEAR; /* not reached: only the defs above use these functions */
 }
 
-/* below this many elements a parallel region costs more than it saves */
-
 /* for every i < count: `body` with the loop index i (one parallel loop per op) */
 #define ACT_LOOP(count, body)                                                                     \
     do {                                                                                          \
