@@ -36,6 +36,11 @@ void run_dir_free(run_dir *r);
 void predict_json_str(const char *s);
 void predict_softmax_top(const float *z, int C, int top, double *p, int *order);
 int predict_text(run_dir *r, const char *dir, const char **texts, int n, int top, int json);
+/* vocab.txt of a sequence run (vocab_file.c): its symbols, unescaped, in *count; NULL (errno
+ * set) if it cannot be opened. Words are cut at VOCAB_WORD_MAX - 1 bytes. */
+enum { VOCAB_WORD_MAX = 256 };
+char **vocab_read(const char *path, int *count);
+void vocab_free(char **words, int count);
 /* true if argv holds -h or --help */
 int wants_help(int argc, char **argv);
 #endif

@@ -22,28 +22,6 @@ static void usage(void) {
            "  --seed S           for the draws (default 1)\n");
 }
 
-/* vocab.txt: one symbol per line, C-escaped (\n \t \\ \xHH); returns the count, -1 on error */
-static int read_vocab(const char *path, char *sym, int max) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    char line[256];
-    int n = 0;
-    while (n < max && fgets(line, sizeof line, f)) {
-        size_t L = strcspn(line, "\n");
-        line[L] = 0;
-        const char *p = line;
-        int c = -1;
-        if (p[0] == '\\' && p[1] == 'n') c = '\n';
-        else if (p[0] == '\\' && p[1] == 't') c = '\t';
-        else if (p[0] == '\\' && p[1] == '\\') c = '\\';
-        else if (p[0] == '\\' && p[1] == 'x') c = (int)strtol(p + 2, NULL, 16);
-        else if (L == 1) c = (unsigned char)p[0];
-        sym[n++] = (char)(c < 0 ? 0 : c); /* "<other>" and word symbols: 0 */
-    }
-    fclose(f);
-    return n;
-}
-
 int cmd_generate(int argc, char **argv) {
     if (wants_help(argc, argv)) { usage(); return 0; }
     const char *dir = NULL, *prime = "The ";
@@ -73,11 +51,18 @@ int cmd_generate(int argc, char **argv) {
     }
     char path[1200], sym[65536];
     snprintf(path, sizeof path, "%s/vocab.txt", dir);
-    int V = read_vocab(path, sym, (int)sizeof sym);
-    if (V < 2) {
-        fprintf(stderr, "glia generate: %s: %s\n", path, V < 0 ? strerror(errno) : "no vocabulary");
+    int V = 0;
+    char **words = vocab_read(path, &V);
+    if (!words || V < 2) {
+        fprintf(stderr, "glia generate: %s: %s\n", path, words ? "no vocabulary" : strerror(errno));
+        vocab_free(words, V);
         return 1;
     }
+    int n_words = V;
+    if (V > (int)sizeof sym) V = (int)sizeof sym;
+    for (int k = 0; k < V; k++) /* a character per symbol; "<other>" and words: 0 */
+        sym[k] = strlen(words[k]) == 1 ? words[k][0] : 0;
+    vocab_free(words, n_words);
     /* the model for one step of one sequence */
     glia_model *m = NULL, *m1 = NULL;
     char *text = NULL;

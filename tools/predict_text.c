@@ -12,56 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { WORD_MAX = 256 };
-
-/* vocab.txt as glia train writes it: one symbol per line, \n \t \\ \xHH escaped */
-static char **read_words(const char *path, int *count) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char line[4 * WORD_MAX + 8], **w = NULL;
-    int n = 0, cap = 0;
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\n")] = 0;
-        char word[WORD_MAX], *o = word;
-        for (const char *p = line; *p && o < word + WORD_MAX - 1; p++) {
-            if (*p != '\\' || !p[1]) { *o++ = *p; continue; }
-            p++;
-            if (*p == 'n') *o++ = '\n';
-            else if (*p == 't') *o++ = '\t';
-            else if (*p == 'x' && isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2])) {
-                char hex[3] = {p[1], p[2], 0};
-                *o++ = (char)strtol(hex, NULL, 16);
-                p += 2;
-            } else *o++ = *p;
-        }
-        *o = 0;
-        if (n == cap) {
-            char **t = realloc(w, (size_t)(cap = cap ? 2 * cap : 1024) * sizeof *w);
-            if (!t) break;
-            w = t;
-        }
-        if (!(w[n] = strdup(word))) break;
-        n++;
-    }
-    fclose(f);
-    *count = n;
-    return w;
-}
-
-static void free_words(char **w, int n) {
-    for (int i = 0; w && i < n; i++) free(w[i]);
-    free(w);
-}
-
 /* the sentence's words, lowercased, at most max; returns the count (0 for none) */
-static int split_words(const char *s, char (*words)[WORD_MAX], int max) {
+static int split_words(const char *s, char (*words)[VOCAB_WORD_MAX], int max) {
     int n = 0;
     while (*s && n < max) {
         while (*s && isspace((unsigned char)*s)) s++;
         if (!*s) break;
         size_t L = 0;
         for (; *s && !isspace((unsigned char)*s); s++)
-            if (L < WORD_MAX - 1) words[n][L++] = (char)tolower((unsigned char)*s);
+            if (L < VOCAB_WORD_MAX - 1) words[n][L++] = (char)tolower((unsigned char)*s);
         words[n++][L] = 0;
     }
     return n;
@@ -89,10 +48,10 @@ int predict_text(run_dir *r, const char *dir, const char **texts, int n, int top
     char **vocab = NULL;
     if (!buckets) {
         snprintf(path, sizeof path, "%s/vocab.txt", dir);
-        vocab = read_words(path, &V);
+        vocab = vocab_read(path, &V);
         if (!vocab || V < 2) {
             fprintf(stderr, "glia predict: %s: %s\n", path, vocab ? "no vocabulary" : strerror(errno));
-            free_words(vocab, V);
+            vocab_free(vocab, V);
             return 1;
         }
     }
@@ -101,17 +60,17 @@ int predict_text(run_dir *r, const char *dir, const char **texts, int n, int top
         fprintf(stderr, "glia predict: the model in %s does not read sentences of words "
                         "(input [T, 1, %d], an output of %d classes)%s%s\n", dir, K, C,
                 glia_last_error()[0] ? ": " : "", glia_last_error());
-        free_words(vocab, V);
+        vocab_free(vocab, V);
         return 1;
     }
     glia_graph_set_training(g, 0);
-    char (*words)[WORD_MAX] = malloc((size_t)T * sizeof *words);
+    char (*words)[VOCAB_WORD_MAX] = malloc((size_t)T * sizeof *words);
     double *p = malloc((size_t)C * sizeof *p);
     int *order = malloc((size_t)C * sizeof *order), rc = 0;
     int32_t *ids = malloc((size_t)K * sizeof *ids);
     if (!words || !p || !order || !ids) {
         fprintf(stderr, "glia predict: out of memory\n");
-        free(words), free(p), free(order), free(ids), free_words(vocab, V);
+        free(words), free(p), free(order), free(ids), vocab_free(vocab, V);
         return 1;
     }
     if (top > C) top = C;
@@ -178,6 +137,6 @@ int predict_text(run_dir *r, const char *dir, const char **texts, int n, int top
                 printf("  %6.2f%%  %d %s\n", 100 * p[order[a]], order[a], r->names[order[a]]);
     }
     if (json) printf("]}\n");
-    free(words), free(p), free(order), free(ids), free_words(vocab, V);
+    free(words), free(p), free(order), free(ids), vocab_free(vocab, V);
     return rc;
 }
