@@ -1,6 +1,7 @@
 /* test_conv.c: conv2d against finite differences, a plain-loop reference (forward and all
  * gradients), PyTorch golden values, the course's worked example, and shape errors. */
 #include "test.h"
+#include "ops/conv.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,15 @@ static const conv_case CASES[] = {
     {"1x1, stride 1 (no im2col)", 3, 4, 4, 5, 5, 1, 1, {0}, 1},
     {"1x1, groups 2 (no im2col)", 2, 4, 3, 3, 6, 1, 1, {.groups = 2}, 1},
     {"1x1, stride 2", 2, 3, 5, 5, 2, 1, 1, {.stride_h = 2, .stride_w = 2}, 1},
+    /* stride 1, dilation 1, one group: the direct path (conv_direct.c) */
+    {"direct: asymmetric padding, non-square kernel and input", 2, 3, 6, 7, 5, 3, 2,
+     {.pad_top = 0, .pad_bottom = 2, .pad_left = 1, .pad_right = 0}, 1},
+    {"direct: padding = kernel - 1", 1, 2, 5, 5, 3, 3, 3,
+     {.pad_top = 2, .pad_bottom = 2, .pad_left = 2, .pad_right = 2}, 0},
+    {"direct: batch 9 (image groups 4 + 4 + 1), 19 filters (channel blocks and a rest), 5x5", 9,
+     2, 6, 5, 19, 5, 5, {.pad_top = 2, .pad_bottom = 1, .pad_left = 2, .pad_right = 2}, 1},
+    {"direct: one input channel, 1x5 kernel", 5, 1, 12, 11, 7, 1, 5,
+     {.pad_left = 2, .pad_right = 2}, 1},
     {"everything: batch 3, stride 2, asymmetric padding, dilation (2,1), groups 2", 3, 4, 8, 7, 2,
      3, 2, {.stride_h = 2, .stride_w = 2, .pad_top = 1, .pad_bottom = 2, .pad_left = 0,
             .pad_right = 1, .dilation_h = 2, .dilation_w = 1, .groups = 2}, 1},
@@ -181,6 +191,30 @@ TEST(conv_matches_naive) {
     for (int k = 0; k < N_CASES && !test_failed_flag; k++) check_vs_naive(&CASES[k], CASES[k].N);
 }
 
+/* The same cases with the im2col + GEMM path forced: the stride-1 ones above otherwise take the
+ * direct path only. */
+TEST(conv_matches_naive_im2col_only) {
+    glia__conv_algo = 1;
+    for (int k = 0; k < N_CASES && !test_failed_flag; k++) check_vs_naive(&CASES[k], CASES[k].N);
+    glia__conv_algo = 0;
+}
+
+/* The direct path's narrower kernel sets (AVX2, plain C vectors), which this CPU may not pick
+ * by itself; AVX2 only where the CPU has it. */
+TEST(conv_direct_every_kernel_set) {
+    for (int algo = 2; algo <= 3 && !test_failed_flag; algo++) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+        if (algo == 2 && !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")))
+            continue;
+#else
+        if (algo == 2) continue;
+#endif
+        glia__conv_algo = algo;
+        for (int k = 0; k < N_CASES && !test_failed_flag; k++) check_vs_naive(&CASES[k], CASES[k].N);
+        glia__conv_algo = 0;
+    }
+}
+
 /* Images whose column buffers do not all fit in the workspace at once (8 MiB) are processed in
  * chunks: 3.7 MB of columns per image gives chunks of 2 + 1 images, 4.3 MB chunks of 1, and
  * stride 2 with odd padding exercises the in-range column bounds of im2col and col2im. */
@@ -193,6 +227,14 @@ TEST(conv_matches_naive_in_chunks) {
           .pad_right = 2}, 0},
     };
     for (int k = 0; k < 2 && !test_failed_flag; k++) check_vs_naive(&big[k], big[k].N);
+}
+
+/* The direct path keeps its padded images within 8 MiB of workspace too: 32 channels of 90x90
+ * (1.1 MB padded per image, 5.2 MB per group of 4 in backward) give chunks of 4 + 2 images. */
+TEST(conv_direct_matches_naive_in_chunks) {
+    const conv_case c = {"direct, chunks of 4 + 2 images", 6, 32, 90, 90, 3, 3, 3,
+                         {.pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1}, 1};
+    check_vs_naive(&c, c.N);
 }
 
 /* Batches of 8 or more images run their GEMMs one image per thread and sum the weight gradient
@@ -291,6 +333,7 @@ TEST(conv_golden_pytorch) {
 
 /* K = 16*5*5 = 400 terms per output, 2*12*12 = 288 per weight gradient */
 TEST(conv_golden_pytorch_long_reduction) { golden_case("conv_long", 1e-4); }
+TEST(conv_golden_pytorch_direct_wide) { golden_case("conv_direct_wide", 1e-4); }
 
 /* The course's worked example: a 6x6 binary image and two 3x3 filters. */
 static const float COURSE_IMG[36] = {
@@ -433,16 +476,14 @@ TEST(conv_partial_gradients) {
 }
 
 /* Bit-identical results with 1 and 3 threads (no float sum is split across threads). */
-TEST(conv_threads_bit_identical) {
-    const conv_case c = {"big enough to run in parallel, image groups", 10, 8, 21, 20, 8, 3, 3,
-                         {.stride_w = 2, .pad_top = 1, .pad_bottom = 1, .pad_left = 1,
-                          .pad_right = 1, .groups = 2}, 1};
+static void threads_bit_identical(const conv_case *cp) {
+    const conv_case c = *cp;
     glia_graph *g;
     int x, w, b, y;
     OK(build(&c, c.N, &g, &x, &w, &b, &y));
     OK(glia_node_requires_grad(g, x, 1));
     OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
-    int nx = c.N * c.C * c.H * c.W, nw = c.O * 4 * 9;
+    int nx = c.N * c.C * c.H * c.W, nw = c.O * (c.C / dflt(c.p.groups)) * c.kh * c.kw;
     glia_shape ys;
     OK(glia_node_shape(g, y, &ys));
     int ny = (int)glia_shape_numel(&ys);
@@ -467,8 +508,23 @@ TEST(conv_threads_bit_identical) {
     int same = ok && !memcmp(run[0], run[1], total * sizeof(float));
     free(run[0]), free(run[1]), free(seed);
     CHECK_MSG(ok, "run failed: %s", glia_last_error());
-    CHECK_MSG(same, "results differ between 1 and 3 threads");
+    CHECK_MSG(same, "%s: results differ between 1 and 3 threads", c.what);
     glia_graph_free(g);
+}
+
+TEST(conv_threads_bit_identical) {
+    const conv_case im2col = {"im2col: big enough to run in parallel, image groups", 10, 8, 21,
+                              20, 8, 3, 3, {.stride_w = 2, .pad_top = 1, .pad_bottom = 1,
+                                            .pad_left = 1, .pad_right = 1, .groups = 2}, 1};
+    /* 12 filters: dw sums across vector lanes (the dw kernel); 20: one lane per filter (dwt) */
+    const conv_case direct = {"direct: big enough to run in parallel, image groups", 10, 8, 21,
+                              20, 12, 3, 3, {.pad_top = 1, .pad_bottom = 1, .pad_left = 1,
+                                             .pad_right = 1}, 1};
+    conv_case direct_wide = direct;
+    direct_wide.O = 20;
+    threads_bit_identical(&im2col);
+    if (!test_failed_flag) threads_bit_identical(&direct);
+    if (!test_failed_flag) threads_bit_identical(&direct_wide);
 }
 
 static int msg_has(const char *a, const char *b, const char *c) {

@@ -63,3 +63,6 @@ case("conv_nobias", (3, 2, 6, 5), (4, 2, 2, 3), bias=False, stride=(1, 2), pad=(
      comment="no bias, stride (1,2), asymmetric padding")
 case("conv_long", (2, 16, 12, 12), (8, 16, 5, 5), pad=(2, 2, 2, 2),
      comment="a long reduction: K = 400 per output, 288 per weight gradient")
+case("conv_direct_wide", (5, 6, 9, 8), (24, 6, 3, 3), pad=(1, 1, 1, 1),
+     comment="stride 1 with 24 filters: the direct path with the output channels in the vector "
+             "lanes of the weight gradient; batch 5 = image groups of 4 + 1")

@@ -27,11 +27,13 @@
  * the result.
  *
  * Threads: the work is split by blocks of whole channels. Every per-channel sum (in double)
- * runs over n then the spatial positions in that fixed order inside one thread, and no sum is
+ * runs over n then the spatial positions, in lanes of a fixed order (lane_sums.h), inside one
+ * thread, and no sum is
  * ever split across threads, so results are bit-identical for any number of threads.
  *
  * Attributes: n->fa[0] = eps (> 0), n->fa[1] = momentum (in [0, 1]). */
 #include "../core/internal.h"
+#include "../core/lane_sums.h"
 #include <math.h>
 #include <string.h>
 
@@ -111,24 +113,15 @@ static glia_status bn_forward(glia_graph *g, glia_node *n) {
     for (int64_t j = 0; j < d.jobs; j++) {
         const int64_t c0 = j * d.cb, c1 = c0 + d.cb < C ? c0 + d.cb : C;
         if (training) {
-            double s1[BN_CB] = {0}, s2[BN_CB] = {0};
+            double s1[BN_CB][GLIA_LANES] = {{0}}, s2[BN_CB][GLIA_LANES] = {{0}}, mus[BN_CB];
             for (int64_t b = 0; b < d.N; b++)
-                for (int64_t c = c0; c < c1; c++) {
-                    const float *xp = x + (b * C + c) * S;
-                    for (int64_t s = 0; s < S; s++) s1[c - c0] += xp[s];
-                }
-            for (int64_t c = c0; c < c1; c++) s1[c - c0] /= (double)d.M; /* the mean */
+                for (int64_t c = c0; c < c1; c++) glia__lanes_sum(s1[c - c0], x + (b * C + c) * S, S);
+            for (int64_t c = c0; c < c1; c++) mus[c - c0] = glia__lanes_total(s1[c - c0]) / (double)d.M;
             for (int64_t b = 0; b < d.N; b++)
-                for (int64_t c = c0; c < c1; c++) {
-                    const float *xp = x + (b * C + c) * S;
-                    const double mu = s1[c - c0];
-                    for (int64_t s = 0; s < S; s++) {
-                        double v = xp[s] - mu;
-                        s2[c - c0] += v * v;
-                    }
-                }
+                for (int64_t c = c0; c < c1; c++)
+                    glia__lanes_sumsq(s2[c - c0], x + (b * C + c) * S, mus[c - c0], S);
             for (int64_t c = c0; c < c1; c++) {
-                double mu = s1[c - c0], var = s2[c - c0] / (double)d.M;
+                double mu = mus[c - c0], var = glia__lanes_total(s2[c - c0]) / (double)d.M;
                 mean[c] = mu;
                 istd[c] = 1.0 / sqrt(var + eps);
                 rmean[c] = (float)((1.0 - mom) * rmean[c] + mom * mu);
@@ -168,16 +161,14 @@ static void bn_backward(glia_graph *g, glia_node *n) {
         const int64_t c0 = j * d.cb, c1 = c0 + d.cb < C ? c0 + d.cb : C;
         double sdy[BN_CB] = {0}, sdyx[BN_CB] = {0}; /* sum dy, sum dy xhat */
         if (need_sums) {
+            double l1[BN_CB][GLIA_LANES] = {{0}}, l2[BN_CB][GLIA_LANES] = {{0}};
             for (int64_t b = 0; b < d.N; b++)
-                for (int64_t c = c0; c < c1; c++) {
-                    const float *xp = x + (b * C + c) * S, *gp = dy + (b * C + c) * S;
-                    const double mu = mean[c], is = istd[c];
-                    for (int64_t s = 0; s < S; s++) {
-                        sdy[c - c0] += gp[s];
-                        sdyx[c - c0] += gp[s] * ((xp[s] - mu) * is);
-                    }
-                }
+                for (int64_t c = c0; c < c1; c++)
+                    glia__lanes_sum_dot(l1[c - c0], l2[c - c0], dy + (b * C + c) * S,
+                                        x + (b * C + c) * S, mean[c], istd[c], S);
             for (int64_t c = c0; c < c1; c++) {
+                sdy[c - c0] = glia__lanes_total(l1[c - c0]);
+                sdyx[c - c0] = glia__lanes_total(l2[c - c0]);
                 if (dbeta) dbeta[c] += (float)sdy[c - c0];
                 if (dgamma) dgamma[c] += (float)sdyx[c - c0];
             }

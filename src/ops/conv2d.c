@@ -1,4 +1,5 @@
-/* conv2d.c: 2-D convolution (cross-correlation, as PyTorch's nn.Conv2d), by im2col + GEMM.
+/* conv2d.c: 2-D convolution (cross-correlation, as PyTorch's nn.Conv2d), by im2col + GEMM, or
+ * directly (conv_direct.c) when glia__conv_direct_ok says so (stride 1, one group, ...).
  *
  *   x[N,C,H,W], w[O,C/G,kh,kw], b[O] (optional)  ->  y[N,O,OH,OW]
  *   OH = (H + pad_top + pad_bottom - dil_h (kh - 1) - 1) / stride_h + 1   (floor), same for OW
@@ -10,7 +11,7 @@
  * Backward, L = sum(dy * y):
  *   dw[g] += dy[n][g] (Og x P) . col[g]^T                (images in order, in fixed groups)
  *   col[g] = w[g]^T (K x Og) . dy[n][g]                 then dx[n] += col2im(col)
- *   db[o] += sum over n, then p, of dy[n][o][p]          (one fixed order, in double)
+ *   db[o] += sum over n, then p, of dy[n][o][p]          (a fixed order, in double, lane_sums.h)
  * A 1x1, stride-1, unpadded convolution skips im2col: the image [C, H*W] already is the column
  * matrix, and dx is accumulated straight into x->grad by the GEMM (beta = 1).
  *
@@ -31,6 +32,8 @@
  * The builder turns the parameters' 0 (= default) into 1 for stride, dilation and groups;
  * infer rejects the rest (negative values). */
 #include "../core/internal.h"
+#include "conv.h"
+#include "../core/lane_sums.h"
 #include <cblas.h>
 #include <limits.h>
 #include <stdio.h>
@@ -38,16 +41,6 @@
 #include <stddef.h>
 
 enum { A_SH, A_SW, A_PT, A_PB, A_PL, A_PR, A_DH, A_DW, A_G, A_COUNT };
-
-/* geometry of one conv node, read from its inputs and attributes */
-typedef struct {
-    int N, C, H, W, O, kh, kw, OH, OW;
-    int sh, sw, pt, pb, pl, pr, dh, dw, G;
-    int Cg, Og, K;  /* per group: input channels, output channels, K = Cg kh kw */
-    int P;          /* OH OW */
-    int fast;       /* 1x1, stride 1, no padding: no im2col */
-    int nb;         /* images whose columns share the workspace at once (chunk_images) */
-} conv_geom;
 
 /* Column buffers of several images are built in one parallel loop, so that a batch costs a few
  * thread wake-ups rather than a few per image: as many images as fit in this many bytes. */
@@ -60,10 +53,8 @@ static int chunk_images(int64_t N, int64_t rows, int64_t P) {
 
 /* The weight gradient sums a GEMM per image. Summed image after image, each GEMM is small and
  * OpenBLAS splits it among threads at a wake-up and a join per image; instead a chunk's images
- * are cut into fixed groups of DW_GROUP, each group summed (in image order) into its own partial
- * on one thread, and the partials added to dw in group order. The grouping depends on the shapes
- * only, so the sum, and its bits, are the same for any number of threads. */
-#define DW_GROUP 4
+ * are cut into fixed groups of DW_GROUP (conv.h), each group summed (in image order) into its
+ * own partial on one thread, and the partials added to dw in group order. */
 static int dw_groups(int nb) { return nb >= 2 * DW_GROUP ? (nb + DW_GROUP - 1) / DW_GROUP : 0; }
 
 static void geom(glia_graph *g, const glia_node *n, conv_geom *c) {
@@ -158,10 +149,13 @@ static glia_status conv_infer(glia_graph *g, glia_node *n) {
     n->shape.dim[1] = O;
     n->shape.dim[2] = OH;
     n->shape.dim[3] = OW;
-    int fast = kh == 1 && kw == 1 && n->ia[A_SH] == 1 && n->ia[A_SW] == 1 && PH == H && PW == W;
-    int nb = chunk_images(x->shape.dim[0], rows, OH * OW);
-    n->ws_bytes = (fast ? 0 : (size_t)rows * (size_t)(OH * OW) * sizeof(float) * (size_t)nb) +
-                  (size_t)dw_groups(nb) * (size_t)O * (size_t)(Cg * kh * kw) * sizeof(float);
+    conv_geom c;
+    geom(g, n, &c);
+    if (glia__conv_direct_ok(&c))
+        n->ws_bytes = glia__conv_direct_ws(&c);
+    else
+        n->ws_bytes = (c.fast ? 0 : (size_t)rows * (size_t)c.P * sizeof(float) * (size_t)c.nb) +
+                      (size_t)dw_groups(c.nb) * (size_t)O * (size_t)(Cg * kh * kw) * sizeof(float);
     n->saved_bytes = 0;
     return GLIA_OK;
 }
@@ -251,6 +245,10 @@ static glia_status conv_forward(glia_graph *g, glia_node *n) {
     const float *x = glia__in(g, n, 0)->val, *w = glia__in(g, n, 1)->val;
     const float *bias = n->n_in == 3 ? glia__in(g, n, 2)->val : NULL;
     float *y = n->val, *ws = g->workspace;
+    if (glia__conv_direct_ok(&c)) {
+        glia__conv_direct_forward(&c, x, w, bias, y, ws);
+        return GLIA_OK;
+    }
     size_t xstride = (size_t)c.C * c.H * c.W, ystride = (size_t)c.O * c.P;
     size_t cstride = (size_t)c.C * c.kh * c.kw * c.P; /* one image's columns */
     for (int i0 = 0; i0 < c.N; i0 += c.nb) {
@@ -293,15 +291,16 @@ static void conv_backward(glia_graph *g, glia_node *n) {
     if (db) {
 #pragma omp parallel for schedule(static) if ((int64_t)c.N * c.O * c.P >= GLIA_PAR_MIN)
         for (int o = 0; o < c.O; o++) {
-            double s = 0; /* images in order, then positions in order */
-            for (int i = 0; i < c.N; i++) {
-                const float *d = dy + i * ystride + (size_t)o * c.P;
-                for (int p = 0; p < c.P; p++) s += d[p];
-            }
-            db[o] += (float)s;
+            double s[GLIA_LANES] = {0}; /* images in order, positions in lanes (lane_sums.h) */
+            for (int i = 0; i < c.N; i++) glia__lanes_sum(s, dy + i * ystride + (size_t)o * c.P, c.P);
+            db[o] += (float)glia__lanes_total(s);
         }
     }
     if (!dw && !dx) return;
+    if (glia__conv_direct_ok(&c)) {
+        glia__conv_direct_backward(&c, x, w, dy, dx, dw, ws);
+        return;
+    }
     size_t cstride = (size_t)c.C * c.kh * c.kw * c.P; /* one image's columns */
     for (int i0 = 0; i0 < c.N; i0 += c.nb) {
         int nb = c.N - i0 < c.nb ? c.N - i0 : c.nb;

@@ -1,0 +1,36 @@
+/* conv.h: what conv2d.c (im2col + GEMM) and conv_direct.c (direct, stride 1) share: the
+ * geometry of one conv node and the direct path's entry points. */
+#ifndef GLIA_OPS_CONV_H
+#define GLIA_OPS_CONV_H
+
+#include <stddef.h>
+
+/* geometry of one conv node, read from its inputs and attributes */
+typedef struct {
+    int N, C, H, W, O, kh, kw, OH, OW;
+    int sh, sw, pt, pb, pl, pr, dh, dw, G;
+    int Cg, Og, K;  /* per group: input channels, output channels, K = Cg kh kw */
+    int P;          /* OH OW */
+    int fast;       /* 1x1, stride 1, no padding: no im2col */
+    int nb;         /* images whose columns share the workspace at once (chunk_images) */
+} conv_geom;
+
+/* The weight gradient is summed per fixed group of this many images (each group into its own
+ * partial, partials added in group order), on both paths: the bits of dw then depend on the
+ * shapes only, not on the number of threads. */
+#define DW_GROUP 4
+
+/* Direct convolution (conv_direct.c). ok: the node takes the direct path (stride 1, dilation
+ * 1, one group, padding < kernel, not 1x1, and glia__conv_algo allows it); ws: its workspace
+ * in bytes; forward writes y (+ bias); backward adds into dx and dw (either may be NULL). */
+int glia__conv_direct_ok(const conv_geom *c);
+/* test hook: 0 = the path by shape, widest kernels the CPU has (default); 1 = im2col + GEMM
+ * only; 2 = direct kernels no wider than AVX2; 3 = direct kernels in plain C vectors */
+extern int glia__conv_algo;
+size_t glia__conv_direct_ws(const conv_geom *c);
+void glia__conv_direct_forward(const conv_geom *c, const float *x, const float *w,
+                               const float *bias, float *y, float *ws);
+void glia__conv_direct_backward(const conv_geom *c, const float *x, const float *w,
+                                const float *dy, float *dx, float *dw, float *ws);
+
+#endif

@@ -1,0 +1,309 @@
+/* conv_direct.c: direct 2-D convolution for stride 1, dilation 1, one group: no im2col.
+ *
+ * An image's C planes are copied, zero-padded, into rows of width Wp = W + pl + pr (one plane
+ * every xcs floats, zero slack after each). Flattened, output position p = oh Wp + ow reads the
+ * tap (i, j) at input position p + i Wp + j, so the whole convolution is
+ *   ye[o][p] = sum_{c,i,j} w[o][c][i][j] xp[c][p + i Wp + j]            p < OH Wp
+ * one long 1-D loop per (o, c, i, j) with constant offsets, vectorised over p and blocked over
+ * o, with the accumulators in registers (conv_direct_kernels.h). Columns ow >= OW of ye are
+ * junk, dropped when y is copied out. Backward, L = sum(dy * y):
+ *   dw[o][c][i][j] = sum_p dye[o][p] xp[c][p + i Wp + j]     dye = dy laid out like ye, junk = 0
+ *   dx = the forward of dy padded by (kh-1-pt, kw-1-pl) with w rotated by 180 degrees and its
+ *        in/out channels swapped: dx[c][h][v] = sum_{o,i,j} dy[o][h+pt-i][v+pl-j] w[o][c][i][j]
+ * (this needs padding < kernel size, which glia__conv_direct_ok checks).
+ *
+ * Images are independent: forward and dx give each image to one thread; dw sums each fixed
+ * group of DW_GROUP images (in order) into its own partial, added to dw in group order. So the
+ * bits are the same for any number of threads. The kernels are compiled for AVX-512, AVX2 and
+ * plain C vectors and picked at run time from the CPU (pick); results differ between those
+ * sets by float rounding only. */
+#include "../core/internal.h"
+#include "conv.h"
+#include <string.h>
+
+#if defined(__GNUC__) && !defined(__clang__)
+/* a * b + c as one FMA: GCC turns contraction off in ISO C modes (-std=c11); clang contracts
+ * within one expression by default */
+#pragma GCC optimize("fp-contract=fast")
+#endif
+
+int glia__conv_algo; /* test hook, see conv.h */
+
+/* one instruction set's kernels and their block sizes (conv_direct_kernels.h) */
+typedef struct {
+    int vw, cb, nv, cbw, kxb, tb, ovw;
+    void (*fwd)(const float *xp, size_t xcs, int C, const float *wp, int nblk, int kh, int kw,
+                int Wp, int len, float *ye);
+    void (*dw)(const float *dye, size_t dys, int O, int len, const float *xp, size_t xps,
+               size_t xcs, int C, int kh, int kw, int Wp, int nimg, float *dwi);
+    void (*dwt)(const float *dyt, size_t dts, int Ot, int len, const float *xp, size_t xps,
+                size_t xcs, int C, int kh, int kw, int Wp, int nimg, float *dwt);
+} kernel_set;
+
+#define KFN(f) f##_generic
+#define KTARGET
+#define KEEP(v) ((void)0)
+#define VW 4
+#define CB 4
+#define NV 3
+#define CBW 3
+#define KXB 3
+#define TB 6
+#define OVW 2
+#include "conv_direct_kernels.h"
+#undef KEEP
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HAVE_X86_SETS 1
+#define KEEP(v) __asm__("" : "+v"(v))
+#define KFN(f) f##_avx2
+#define KTARGET __attribute__((target("avx2,fma")))
+#define VW 8
+#define CB 4
+#define NV 3
+#define CBW 3
+#define KXB 3
+#define TB 6
+#define OVW 2
+#include "conv_direct_kernels.h"
+
+#define KFN(f) f##_avx512
+#define KTARGET __attribute__((target("avx512f")))
+#define VW 16
+#define CB 8
+#define NV 3
+#define CBW 6
+#define KXB 3
+#define TB 9
+#define OVW 2
+#include "conv_direct_kernels.h"
+#undef KEEP
+#endif
+
+
+/* the widest set this CPU runs (valgrind, for one, reports no AVX-512), or narrower when the
+ * test hook glia__conv_algo asks for it */
+static kernel_set pick(void) {
+#ifdef HAVE_X86_SETS
+    __builtin_cpu_init();
+    if (glia__conv_algo < 2 && __builtin_cpu_supports("avx512f")) return set_avx512;
+    if (glia__conv_algo < 3 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return set_avx2;
+#endif
+    return set_generic;
+}
+
+static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
+
+/* Sizes (in floats) of the buffers of the direct path */
+typedef struct {
+    kernel_set k;
+    int kk;          /* kh kw */
+    int Wp, len;     /* padded input row width; extended output length OH Wp, rounded up */
+    size_t xcs;      /* plane stride of the padded input: every read of both kernels fits */
+    int Ob;          /* O rounded up to the forward channel block: rows of ye */
+    int Orows;       /* O rounded up to the weight-gradient block: rows of dye (dw kernel) */
+    int Ot;          /* O rounded up to the dwt block: columns of dyt (dwt kernel) */
+    int use_t;       /* dw by the dwt kernel: at least half its vector lanes are channels */
+    int Wq, lenq;    /* dx: padded dy row width W + kw - 1; extended dx length H Wq, rounded up */
+    size_t dcs;      /* plane stride of the padded dy */
+    int Cb;          /* C rounded up to the forward channel block: rows of the extended dx */
+    int nb, ng;      /* images per chunk; groups of DW_GROUP images per chunk */
+    size_t xps, dys;  /* dw: one image's padded input; its dy in the extended layout (dye or dyt) */
+    size_t wpk, slot_f, slot_b, part; /* packed weights; one image (forward); one group
+                                          (backward: its images' xp and dye, or one image's dx
+                                          buffers; its dw partial) */
+} dgeom;
+
+static void dgeom_init(const conv_geom *c, dgeom *d) {
+    kernel_set k = pick();
+    d->k = k;
+    d->kk = c->kh * c->kw;
+    size_t pb = (size_t)k.vw * k.nv; /* positions per forward block */
+    /* reads reach p + (kh-1) W + kw - 1, and up to kxb - 1 columns more in the dw kernel */
+    d->Wp = c->W + c->pl + c->pr;
+    d->len = (int)round_up((size_t)c->OH * d->Wp, pb);
+    d->xcs = round_up((size_t)d->len + (size_t)(c->kh - 1) * d->Wp + c->kw + k.kxb, 16);
+    d->Ob = (int)round_up((size_t)c->O, (size_t)k.cb);
+    d->Orows = (int)round_up((size_t)c->O, (size_t)k.cbw);
+    d->Ot = (int)round_up((size_t)c->O, (size_t)k.vw * k.ovw);
+    d->use_t = 2 * c->O >= k.vw * k.ovw;
+    d->Wq = c->W + c->kw - 1;
+    d->lenq = (int)round_up((size_t)c->H * d->Wq, pb);
+    d->dcs = round_up((size_t)d->lenq + (size_t)(c->kh - 1) * d->Wq + c->kw + k.kxb, 16);
+    d->Cb = (int)round_up((size_t)c->C, (size_t)k.cb);
+    size_t a = (size_t)d->Ob * c->C * d->kk, b = (size_t)d->Cb * c->O * d->kk;
+    d->wpk = round_up(a > b ? a : b, 16);
+    d->slot_f = round_up((size_t)c->C * d->xcs + (size_t)d->Ob * d->len, 16);
+    d->xps = (size_t)c->C * d->xcs;
+    d->dys = (size_t)(d->use_t ? d->Ot : d->Orows) * d->len;
+    a = DW_GROUP * (d->xps + d->dys);
+    b = (size_t)c->O * d->dcs + (size_t)d->Cb * d->lenq;
+    d->slot_b = round_up(a > b ? a : b, 16);
+    d->part = round_up((size_t)(d->use_t ? d->Ot : c->O) * c->C * d->kk, 16);
+    /* as many images as keep the buffers within 8 MiB (at least one), whole groups if >= 1 */
+    size_t budget = ((size_t)8 << 20) / sizeof(float);
+    size_t nf = budget / d->slot_f, nbk = budget / (d->slot_b + d->part) * DW_GROUP;
+    size_t nb = nf < nbk ? nf : nbk;
+    if (nb > (size_t)c->N) nb = (size_t)c->N;
+    if (nb >= DW_GROUP) nb -= nb % DW_GROUP;
+    d->nb = nb < 1 ? 1 : (int)nb;
+    d->ng = (d->nb + DW_GROUP - 1) / DW_GROUP;
+}
+
+/* Where the direct path beats im2col + GEMM. Measured forward + backward (dx and dw), batch
+ * 32-64, 2 threads, AVX-512, GFLOP/s im2col -> direct: LeNet-5 5x5 layers 69 -> 71 and 99 ->
+ * 129, VGG-style 3x3 with 32-64 channels 136 -> 238 and 192 -> 250, 3x3 64 ch on 56x56 100 ->
+ * 179, 128 ch on 28x28 96 -> 167, on 8x8 140 -> 170; but 256 ch on 14x14 185 -> 142 and 512 ch
+ * on 7x7 181 -> 32: with a long reduction (C kh kw = 2304 and up) the GEMM wins. */
+#define DIRECT_MAX_K 1152
+int glia__conv_direct_ok(const conv_geom *c) {
+    if (glia__conv_algo == 1) return 0;
+    return c->sh == 1 && c->sw == 1 && c->dh == 1 && c->dw == 1 && c->G == 1 && !c->fast &&
+           c->pt < c->kh && c->pb < c->kh && c->pl < c->kw && c->pr < c->kw &&
+           (int64_t)c->C * c->kh * c->kw <= DIRECT_MAX_K;
+}
+
+size_t glia__conv_direct_ws(const conv_geom *c) {
+    dgeom d;
+    dgeom_init(c, &d);
+    size_t f = (size_t)d.nb * d.slot_f, b = (size_t)d.ng * (d.slot_b + d.part);
+    return (d.wpk + (f > b ? f : b)) * sizeof(float);
+}
+
+/* wp[b][ci][t][j] = W(co = b cb + j, ci, t), 0 for co >= nco, t = i kw + j over the kernel:
+ *   rot = 0: W(co, ci, t) = w[co][ci][t]            (forward: co = o, ci = c)
+ *   rot = 1: W(co, ci, t) = w[ci][co][kk - 1 - t]   (dx: co = c, ci = o, kernel rotated 180) */
+static void pack(const float *w, int nco, int nci, int kk, int cb, int rot, float *wp) {
+    int nblk = (nco + cb - 1) / cb;
+    for (int b = 0; b < nblk; b++)
+        for (int ci = 0; ci < nci; ci++)
+            for (int t = 0; t < kk; t++)
+                for (int j = 0; j < cb; j++) {
+                    int co = b * cb + j;
+                    float v = 0;
+                    if (co < nco)
+                        v = rot ? w[((size_t)ci * nco + co) * kk + (kk - 1 - t)]
+                                : w[((size_t)co * nci + ci) * kk + t];
+                    wp[(((size_t)b * nci + ci) * kk + t) * cb + j] = v;
+                }
+}
+
+/* xp[c][(h + top) Wr + v + left] = x[c][h][v], zero elsewhere (borders and slack) */
+static void pad_planes(const float *x, int C, int H, int W, int top, int left, int Wr,
+                       size_t cs, float *xp) {
+    memset(xp, 0, sizeof(float) * (size_t)C * cs);
+    for (int c = 0; c < C; c++)
+        for (int h = 0; h < H; h++)
+            memcpy(xp + (size_t)c * cs + (size_t)(h + top) * Wr + left,
+                   x + ((size_t)c * H + h) * W, sizeof(float) * (size_t)W);
+}
+
+/* out[o][h][v] = ye[o][h Wr + v] + bias[o] (add = 0) or out[o][h][v] += ye[o][h Wr + v] (add = 1),
+ * for o < n, h < rows, v < cols */
+static void unpack(const float *ye, int n, int len, int rows, int cols, int Wr,
+                   const float *bias, int add, float *out) {
+    for (int o = 0; o < n; o++) {
+        float b = bias ? bias[o] : 0.0f;
+        for (int h = 0; h < rows; h++) {
+            const float *s = ye + (size_t)o * len + (size_t)h * Wr;
+            float *d = out + ((size_t)o * rows + h) * cols;
+            if (add)
+                for (int v = 0; v < cols; v++) d[v] += s[v];
+            else
+                for (int v = 0; v < cols; v++) d[v] = s[v] + b;
+        }
+    }
+}
+
+/* worth waking the threads for: the multiply-adds of nimg images */
+static int parallel_for(const conv_geom *c, int nimg) {
+    return nimg > 1 && (int64_t)nimg * c->O * c->P * c->K >= GLIA_PAR_MIN;
+}
+
+void glia__conv_direct_forward(const conv_geom *c, const float *x, const float *w,
+                               const float *bias, float *y, float *ws) {
+    dgeom d;
+    dgeom_init(c, &d);
+    float *wp = ws, *slots = ws + d.wpk;
+    pack(w, c->O, c->C, d.kk, d.k.cb, 0, wp);
+    size_t xstride = (size_t)c->C * c->H * c->W, ystride = (size_t)c->O * c->P;
+    for (int i0 = 0; i0 < c->N; i0 += d.nb) {
+        int nb = c->N - i0 < d.nb ? c->N - i0 : d.nb;
+#pragma omp parallel for schedule(static) if (parallel_for(c, nb))
+        for (int k = 0; k < nb; k++) {
+            float *xp = slots + (size_t)k * d.slot_f, *ye = xp + (size_t)c->C * d.xcs;
+            pad_planes(x + (size_t)(i0 + k) * xstride, c->C, c->H, c->W, c->pt, c->pl, d.Wp,
+                       d.xcs, xp);
+            d.k.fwd(xp, d.xcs, c->C, wp, d.Ob / d.k.cb, c->kh, c->kw, d.Wp, d.len, ye);
+            unpack(ye, c->O, d.len, c->OH, c->OW, d.Wp, bias, 0, y + (size_t)(i0 + k) * ystride);
+        }
+    }
+}
+
+void glia__conv_direct_backward(const conv_geom *c, const float *x, const float *w,
+                                const float *dy, float *dx, float *dw, float *ws) {
+    if (!dx && !dw) return;
+    dgeom d;
+    dgeom_init(c, &d);
+    float *wp = ws, *slots = ws + d.wpk;
+    if (dx) pack(w, c->C, c->O, d.kk, d.k.cb, 1, wp);
+    size_t xstride = (size_t)c->C * c->H * c->W, ystride = (size_t)c->O * c->P;
+    size_t wsize = (size_t)c->O * c->C * d.kk;
+    for (int i0 = 0; i0 < c->N; i0 += d.nb) {
+        int nb = c->N - i0 < d.nb ? c->N - i0 : d.nb, ng = (nb + DW_GROUP - 1) / DW_GROUP;
+#pragma omp parallel for schedule(static) if (ng > 1 && parallel_for(c, nb))
+        for (int q = 0; q < ng; q++) {
+            float *s = slots + (size_t)q * (d.slot_b + d.part), *part = s + d.slot_b;
+            if (dw) memset(part, 0, sizeof(float) * d.part);
+            int k0 = q * DW_GROUP, k1 = k0 + DW_GROUP < nb ? k0 + DW_GROUP : nb;
+            if (dw) { /* the group's images: xp, then dy in the extended layout (dye or dyt) */
+                float *xp = s, *dye = s + DW_GROUP * d.xps;
+                for (int k = k0; k < k1; k++) {
+                    const float *dyi = dy + (size_t)(i0 + k) * ystride;
+                    float *dk = dye + (size_t)(k - k0) * d.dys;
+                    pad_planes(x + (size_t)(i0 + k) * xstride, c->C, c->H, c->W, c->pt, c->pl,
+                               d.Wp, d.xcs, xp + (size_t)(k - k0) * d.xps);
+                    memset(dk, 0, sizeof(float) * d.dys);
+                    for (int o = 0; o < c->O; o++)
+                        for (int h = 0; h < c->OH; h++) {
+                            const float *src = dyi + ((size_t)o * c->OH + h) * c->OW;
+                            if (d.use_t) /* dyt[h Wp + v][o] */
+                                for (int v = 0; v < c->OW; v++)
+                                    dk[((size_t)h * d.Wp + v) * d.Ot + o] = src[v];
+                            else /* dye[o][h Wp + v] */
+                                memcpy(dk + (size_t)o * d.len + (size_t)h * d.Wp, src,
+                                       sizeof(float) * (size_t)c->OW);
+                        }
+                }
+                if (d.use_t)
+                    d.k.dwt(dye, d.dys, d.Ot, d.len, xp, d.xps, d.xcs, c->C, c->kh, c->kw, d.Wp,
+                            k1 - k0, part);
+                else
+                    d.k.dw(dye, d.dys, c->O, d.len, xp, d.xps, d.xcs, c->C, c->kh, c->kw, d.Wp,
+                           k1 - k0, part);
+            }
+            for (int k = k0; dx && k < k1; k++) {
+                float *dyp = s, *dxe = s + (size_t)c->O * d.dcs;
+                pad_planes(dy + (size_t)(i0 + k) * ystride, c->O, c->OH, c->OW,
+                           c->kh - 1 - c->pt, c->kw - 1 - c->pl, d.Wq, d.dcs, dyp);
+                d.k.fwd(dyp, d.dcs, c->O, wp, d.Cb / d.k.cb, c->kh, c->kw, d.Wq, d.lenq, dxe);
+                unpack(dxe, c->C, d.lenq, c->H, c->W, d.Wq, NULL, 1,
+                       dx + (size_t)(i0 + k) * xstride);
+            }
+        }
+        if (dw) { /* dw[o][r] (r = c kk + t) += the groups' partials, in group order */
+            size_t ostride = d.use_t ? 1 : wsize / c->O, rstride = d.use_t ? (size_t)d.Ot : 1;
+            const float *p0 = slots + d.slot_b, *p;
+            size_t qs = d.slot_b + d.part, R = wsize / c->O;
+#pragma omp parallel for schedule(static) if ((int64_t)wsize * ng >= GLIA_PAR_MIN)
+            for (int o = 0; o < c->O; o++)
+                for (size_t r = 0; r < R; r++) {
+                    float v = dw[(size_t)o * R + r];
+                    p = p0 + (size_t)o * ostride + r * rstride;
+                    for (int q = 0; q < ng; q++) v += p[(size_t)q * qs];
+                    dw[(size_t)o * R + r] = v;
+                }
+        }
+    }
+}
