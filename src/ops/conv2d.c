@@ -356,7 +356,8 @@ static void conv_backward(glia_graph *g, glia_node *n) {
 }
 
 const glia_op_def glia__op_conv2d = {
-    "conv2d", "2-D convolution (im2col + GEMM): stride, asymmetric padding, dilation, groups",
+    "conv2d", "2-D convolution (direct at stride 1, else im2col + GEMM): stride, asymmetric "
+    "padding, dilation, groups",
     "x[N,C,H,W], w[O,C/groups,kh,kw], b[O]?", "y[N,O,OH,OW]", 2, 3, OPF_BWD_INPUTS, conv_infer,
     conv_forward, conv_backward};
 
