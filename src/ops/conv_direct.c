@@ -19,6 +19,7 @@
  * sets by float rounding only. */
 #include "../core/internal.h"
 #include "conv.h"
+#include <limits.h>
 #include <string.h>
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -159,9 +160,11 @@ static void dgeom_init(const conv_geom *c, dgeom *d) {
 #define DIRECT_MAX_K 1152
 int glia__conv_direct_ok(const conv_geom *c) {
     if (glia__conv_algo == 1) return 0;
+    /* the kernels index a padded plane (forward and dx) with int */
+    int64_t plane = ((int64_t)c->H + c->kh + 64) * ((int64_t)c->W + 2 * c->kw + 64);
     return c->sh == 1 && c->sw == 1 && c->dh == 1 && c->dw == 1 && c->G == 1 && !c->fast &&
            c->pt < c->kh && c->pb < c->kh && c->pl < c->kw && c->pr < c->kw &&
-           (int64_t)c->C * c->kh * c->kw <= DIRECT_MAX_K;
+           (int64_t)c->C * c->kh * c->kw <= DIRECT_MAX_K && plane <= INT_MAX / 2;
 }
 
 size_t glia__conv_direct_ws(const conv_geom *c) {
