@@ -21,7 +21,7 @@ typedef struct {
 #define DW_GROUP 4
 
 /* Direct convolution (conv_direct.c). ok: the node takes the direct path (stride 1, dilation
- * 1, one group, padding < kernel, not 1x1, and glia__conv_algo allows it); ws: its workspace
+ * 1, one group, not 1x1, and glia__conv_algo allows it); ws: its workspace
  * in bytes; forward writes y (+ bias); backward adds into dx and dw (either may be NULL). */
 int glia__conv_direct_ok(const conv_geom *c);
 /* test hook: 0 = the path by shape, widest kernels the CPU has (default); 1 = im2col + GEMM

@@ -8,9 +8,13 @@
  * o, with the accumulators in registers (conv_direct_kernels.h). Columns ow >= OW of ye are
  * junk, dropped when y is copied out. Backward, L = sum(dy * y):
  *   dw[o][c][i][j] = sum_p dye[o][p] xp[c][p + i Wp + j]     dye = dy laid out like ye, junk = 0
- *   dx = the forward of dy padded by (kh-1-pt, kw-1-pl) with w rotated by 180 degrees and its
- *        in/out channels swapped: dx[c][h][v] = sum_{o,i,j} dy[o][h+pt-i][v+pl-j] w[o][c][i][j]
- * (this needs padding < kernel size, which glia__conv_direct_ok checks).
+ *   dx = the same forward kernel on dyp, dye's planes after M = (kh-1) Wp + kw - 1 zeros, with
+ *        w rotated by 180 degrees and its in/out channels swapped: at padded-input position q
+ *          dxe[c][q] = sum_{o,i,j} w[o][c][kh-1-i][kw-1-j] dyp[o][q + i Wp + j]
+ *                    = sum_{o,i,j} w[o][c][i][j] dye[o][q - i Wp - j]
+ *        and dx[c][h][v] = dxe[c][(h + pt) Wp + v + pl]. A tap left of column 0 wraps into the
+ *        previous row's last kw - 1 columns, which are dye's junk (zero): no extra padding,
+ *        any padding works, and dx's rows are as wide as the input's (Wp).
  *
  * Images are independent: forward and dx give each image to one thread; dw sums each fixed
  * group of DW_GROUP images (in order) into its own partial, added to dw in group order. So the
@@ -30,53 +34,80 @@
 
 int glia__conv_algo; /* test hook, see conv.h */
 
-/* one instruction set's kernels and their block sizes (conv_direct_kernels.h) */
+/* one instruction set's kernels and their block sizes (conv_direct_kernels.h): two forward
+ * blocks and two dwt blocks, so that a layer with few channels can take the block that wastes
+ * fewer of its lanes (pick_fwd, pick_dwt) */
+typedef void fwd_fn(const float *xp, size_t xcs, int C, const float *wp, int nblk, int kh,
+                    int kw, int Wp, int len, float *ye);
+typedef void dw_fn(const float *dye, size_t dys, int O, int len, const float *xp, size_t xps,
+                   size_t xcs, int C, int kh, int kw, int Wp, int nimg, float *dwi);
+typedef void dwt_fn(const float *dyt, size_t dts, int Ot, int OH, int OW, const float *xp,
+                    size_t xps, size_t xcs, int C, int kh, int kw, int Wp, int nimg, float *dwt);
 typedef struct {
-    int vw, cb, nv, cbw, kxb, tb, ovw;
-    void (*fwd)(const float *xp, size_t xcs, int C, const float *wp, int nblk, int kh, int kw,
-                int Wp, int len, float *ye);
-    void (*dw)(const float *dye, size_t dys, int O, int len, const float *xp, size_t xps,
-               size_t xcs, int C, int kh, int kw, int Wp, int nimg, float *dwi);
-    void (*dwt)(const float *dyt, size_t dts, int Ot, int len, const float *xp, size_t xps,
-                size_t xcs, int C, int kh, int kw, int Wp, int nimg, float *dwt);
+    fwd_fn *run;
+    int cb, nv;
+} fwd_kernel;
+typedef struct {
+    dwt_fn *run;
+    int tb, ovw;
+} dwt_kernel;
+typedef struct {
+    int vw, cbw, kxb;
+    fwd_kernel fwd[2];
+    dw_fn *dw;
+    dwt_kernel dwt[2];
 } kernel_set;
 
-#define KFN(f) f##_generic
+/* Register budgets: AVX-512 has 32 vector registers and FMAs that broadcast from memory; AVX2
+ * and SSE have 16 and need a register for the broadcast (SSE also one for the product). */
+#define KSUF generic
 #define KTARGET
 #define KEEP(v) ((void)0)
 #define VW 4
-#define CB 4
-#define NV 3
+#define CB0 4
+#define NV0 3
+#define CB1 3
+#define NV1 3
 #define CBW 3
 #define KXB 3
-#define TB 6
-#define OVW 2
+#define TB0 6
+#define OVW0 2
+#define TB1 9
+#define OVW1 1
 #include "conv_direct_kernels.h"
 #undef KEEP
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define HAVE_X86_SETS 1
 #define KEEP(v) __asm__("" : "+v"(v))
-#define KFN(f) f##_avx2
+#define KSUF avx2
 #define KTARGET __attribute__((target("avx2,fma")))
 #define VW 8
-#define CB 4
-#define NV 3
+#define CB0 4
+#define NV0 3
+#define CB1 3
+#define NV1 3
 #define CBW 3
 #define KXB 3
-#define TB 6
-#define OVW 2
+#define TB0 6
+#define OVW0 2
+#define TB1 9
+#define OVW1 1
 #include "conv_direct_kernels.h"
 
-#define KFN(f) f##_avx512
+#define KSUF avx512
 #define KTARGET __attribute__((target("avx512f")))
 #define VW 16
-#define CB 8
-#define NV 3
+#define CB0 8
+#define NV0 3
+#define CB1 6
+#define NV1 4
 #define CBW 6
 #define KXB 3
-#define TB 9
-#define OVW 2
+#define TB0 9
+#define OVW0 2
+#define TB1 9
+#define OVW1 1
 #include "conv_direct_kernels.h"
 #undef KEEP
 #endif
@@ -96,21 +127,40 @@ static kernel_set pick(void) {
 
 static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
 
+/* The forward block for n output rows: the one with fewer padded rows, round_up(n, cb) (the
+ * first on a tie; positions are rounded to one vector whatever the block). LeNet-5's dx (6
+ * channels) takes the AVX-512 6 x 4 block instead of 8 x 3. */
+static fwd_kernel pick_fwd(const kernel_set *k, int n) {
+    return round_up((size_t)n, (size_t)k->fwd[1].cb) < round_up((size_t)n, (size_t)k->fwd[0].cb)
+               ? k->fwd[1]
+               : k->fwd[0];
+}
+
+/* The dwt block for O output channels and kk taps, by the same rule: 16 filters take one
+ * vector of 16 (AVX-512) rather than two with half their lanes idle. */
+static dwt_kernel pick_dwt(const kernel_set *k, int O, int kk) {
+    size_t w0 = round_up((size_t)O, (size_t)k->vw * k->dwt[0].ovw) * round_up((size_t)kk, (size_t)k->dwt[0].tb);
+    size_t w1 = round_up((size_t)O, (size_t)k->vw * k->dwt[1].ovw) * round_up((size_t)kk, (size_t)k->dwt[1].tb);
+    return w1 < w0 ? k->dwt[1] : k->dwt[0];
+}
+
 /* Sizes (in floats) of the buffers of the direct path */
 typedef struct {
     kernel_set k;
+    fwd_kernel kf, kx; /* the forward's block; dx's block */
+    dwt_kernel kt;     /* the dwt block */
     int kk;          /* kh kw */
     int Wp, len;     /* padded input row width; extended output length OH Wp, rounded up */
-    size_t xcs;      /* plane stride of the padded input: every read of both kernels fits */
+    size_t xcs;      /* plane stride of the padded input: every read of the kernels fits */
     int Ob;          /* O rounded up to the forward channel block: rows of ye */
     int Orows;       /* O rounded up to the weight-gradient block: rows of dye (dw kernel) */
     int Ot;          /* O rounded up to the dwt block: columns of dyt (dwt kernel) */
     int use_t;       /* dw by the dwt kernel: at least half its vector lanes are channels */
-    int Wq, lenq;    /* dx: padded dy row width W + kw - 1; extended dx length H Wq, rounded up */
-    size_t dcs;      /* plane stride of the padded dy */
-    int Cb;          /* C rounded up to the forward channel block: rows of the extended dx */
+    int lenq;        /* dx: extended dx length H Wp, rounded up */
+    size_t dcs;      /* plane stride of the padded dy (dyp) */
+    int Cb;          /* C rounded up to dx's channel block: rows of the extended dx */
     int nb, ng;      /* images per chunk; groups of DW_GROUP images per chunk */
-    size_t xps, dys;  /* dw: one image's padded input; its dy in the extended layout (dye or dyt) */
+    size_t xps, dys; /* dw: one image's padded input; its dy in the dye or dyt layout */
     size_t wpk, slot_f, slot_b, part; /* packed weights; one image (forward); one group
                                           (backward: its images' xp and dye, or one image's dx
                                           buffers; its dw partial) */
@@ -120,24 +170,26 @@ static void dgeom_init(const conv_geom *c, dgeom *d) {
     kernel_set k = pick();
     d->k = k;
     d->kk = c->kh * c->kw;
-    size_t pb = (size_t)k.vw * k.nv; /* positions per forward block */
     /* reads reach p + (kh-1) W + kw - 1, and up to kxb - 1 columns more in the dw kernel */
     d->Wp = c->W + c->pl + c->pr;
-    d->len = (int)round_up((size_t)c->OH * d->Wp, pb);
+    d->kf = pick_fwd(&k, c->O);
+    d->len = (int)round_up((size_t)c->OH * d->Wp, (size_t)k.vw);
     d->xcs = round_up((size_t)d->len + (size_t)(c->kh - 1) * d->Wp + c->kw + k.kxb, 16);
-    d->Ob = (int)round_up((size_t)c->O, (size_t)k.cb);
+    d->Ob = (int)round_up((size_t)c->O, (size_t)d->kf.cb);
     d->Orows = (int)round_up((size_t)c->O, (size_t)k.cbw);
-    d->Ot = (int)round_up((size_t)c->O, (size_t)k.vw * k.ovw);
-    d->use_t = 2 * c->O >= k.vw * k.ovw;
-    d->Wq = c->W + c->kw - 1;
-    d->lenq = (int)round_up((size_t)c->H * d->Wq, pb);
-    d->dcs = round_up((size_t)d->lenq + (size_t)(c->kh - 1) * d->Wq + c->kw + k.kxb, 16);
-    d->Cb = (int)round_up((size_t)c->C, (size_t)k.cb);
+    d->kt = pick_dwt(&k, c->O, d->kk);
+    d->Ot = (int)round_up((size_t)c->O, (size_t)k.vw * d->kt.ovw);
+    d->use_t = 2 * c->O >= k.vw * d->kt.ovw;
+    d->kx = pick_fwd(&k, c->C);
+    d->lenq = (int)round_up((size_t)c->H * d->Wp, (size_t)k.vw);
+    /* dx's reads reach dyp[pt Wp + q + (kh-1) Wp + kw - 1] for q < lenq */
+    d->dcs = round_up((size_t)d->lenq + (size_t)(c->kh - 1 + c->pt) * d->Wp + c->kw, 16);
+    d->Cb = (int)round_up((size_t)c->C, (size_t)d->kx.cb);
     size_t a = (size_t)d->Ob * c->C * d->kk, b = (size_t)d->Cb * c->O * d->kk;
     d->wpk = round_up(a > b ? a : b, 16);
     d->slot_f = round_up((size_t)c->C * d->xcs + (size_t)d->Ob * d->len, 16);
     d->xps = (size_t)c->C * d->xcs;
-    d->dys = (size_t)(d->use_t ? d->Ot : d->Orows) * d->len;
+    d->dys = round_up(d->use_t ? (size_t)d->Ot * c->P : (size_t)d->Orows * d->len, 16);
     a = DW_GROUP * (d->xps + d->dys);
     b = (size_t)c->O * d->dcs + (size_t)d->Cb * d->lenq;
     d->slot_b = round_up(a > b ? a : b, 16);
@@ -163,7 +215,6 @@ int glia__conv_direct_ok(const conv_geom *c) {
     /* the kernels index a padded plane (forward and dx) with int */
     int64_t plane = ((int64_t)c->H + c->kh + 64) * ((int64_t)c->W + 2 * c->kw + 64);
     return c->sh == 1 && c->sw == 1 && c->dh == 1 && c->dw == 1 && c->G == 1 && !c->fast &&
-           c->pt < c->kh && c->pb < c->kh && c->pl < c->kw && c->pr < c->kw &&
            (int64_t)c->C * c->kh * c->kw <= DIRECT_MAX_K && plane <= INT_MAX / 2;
 }
 
@@ -229,7 +280,7 @@ void glia__conv_direct_forward(const conv_geom *c, const float *x, const float *
     dgeom d;
     dgeom_init(c, &d);
     float *wp = ws, *slots = ws + d.wpk;
-    pack(w, c->O, c->C, d.kk, d.k.cb, 0, wp);
+    pack(w, c->O, c->C, d.kk, d.kf.cb, 0, wp);
     size_t xstride = (size_t)c->C * c->H * c->W, ystride = (size_t)c->O * c->P;
     for (int i0 = 0; i0 < c->N; i0 += d.nb) {
         int nb = c->N - i0 < d.nb ? c->N - i0 : d.nb;
@@ -238,7 +289,7 @@ void glia__conv_direct_forward(const conv_geom *c, const float *x, const float *
             float *xp = slots + (size_t)k * d.slot_f, *ye = xp + (size_t)c->C * d.xcs;
             pad_planes(x + (size_t)(i0 + k) * xstride, c->C, c->H, c->W, c->pt, c->pl, d.Wp,
                        d.xcs, xp);
-            d.k.fwd(xp, d.xcs, c->C, wp, d.Ob / d.k.cb, c->kh, c->kw, d.Wp, d.len, ye);
+            d.kf.run(xp, d.xcs, c->C, wp, d.Ob / d.kf.cb, c->kh, c->kw, d.Wp, d.len, ye);
             unpack(ye, c->O, d.len, c->OH, c->OW, d.Wp, bias, 0, y + (size_t)(i0 + k) * ystride);
         }
     }
@@ -250,7 +301,7 @@ void glia__conv_direct_backward(const conv_geom *c, const float *x, const float 
     dgeom d;
     dgeom_init(c, &d);
     float *wp = ws, *slots = ws + d.wpk;
-    if (dx) pack(w, c->C, c->O, d.kk, d.k.cb, 1, wp);
+    if (dx) pack(w, c->C, c->O, d.kk, d.kx.cb, 1, wp);
     size_t xstride = (size_t)c->C * c->H * c->W, ystride = (size_t)c->O * c->P;
     size_t wsize = (size_t)c->O * c->C * d.kk;
     for (int i0 = 0; i0 < c->N; i0 += d.nb) {
@@ -267,31 +318,34 @@ void glia__conv_direct_backward(const conv_geom *c, const float *x, const float 
                     float *dk = dye + (size_t)(k - k0) * d.dys;
                     pad_planes(x + (size_t)(i0 + k) * xstride, c->C, c->H, c->W, c->pt, c->pl,
                                d.Wp, d.xcs, xp + (size_t)(k - k0) * d.xps);
-                    memset(dk, 0, sizeof(float) * d.dys);
-                    for (int o = 0; o < c->O; o++)
-                        for (int h = 0; h < c->OH; h++) {
-                            const float *src = dyi + ((size_t)o * c->OH + h) * c->OW;
-                            if (d.use_t) /* dyt[h Wp + v][o] */
-                                for (int v = 0; v < c->OW; v++)
-                                    dk[((size_t)h * d.Wp + v) * d.Ot + o] = src[v];
-                            else /* dye[o][h Wp + v] */
-                                memcpy(dk + (size_t)o * d.len + (size_t)h * d.Wp, src,
+                    if (d.use_t) { /* dyt[p][o], zero in channels O..Ot-1 */
+                        if (d.Ot > c->O) memset(dk, 0, sizeof(float) * d.dys);
+                        for (int o = 0; o < c->O; o++)
+                            for (int p = 0; p < c->P; p++)
+                                dk[(size_t)p * d.Ot + o] = dyi[(size_t)o * c->P + p];
+                    } else { /* dye[o][h Wp + v], zero in junk columns and extra rows */
+                        memset(dk, 0, sizeof(float) * d.dys);
+                        for (int o = 0; o < c->O; o++)
+                            for (int h = 0; h < c->OH; h++)
+                                memcpy(dk + (size_t)o * d.len + (size_t)h * d.Wp,
+                                       dyi + ((size_t)o * c->OH + h) * c->OW,
                                        sizeof(float) * (size_t)c->OW);
-                        }
+                    }
                 }
                 if (d.use_t)
-                    d.k.dwt(dye, d.dys, d.Ot, d.len, xp, d.xps, d.xcs, c->C, c->kh, c->kw, d.Wp,
-                            k1 - k0, part);
+                    d.kt.run(dye, d.dys, d.Ot, c->OH, c->OW, xp, d.xps, d.xcs, c->C, c->kh,
+                             c->kw, d.Wp, k1 - k0, part);
                 else
                     d.k.dw(dye, d.dys, c->O, d.len, xp, d.xps, d.xcs, c->C, c->kh, c->kw, d.Wp,
                            k1 - k0, part);
             }
             for (int k = k0; dx && k < k1; k++) {
                 float *dyp = s, *dxe = s + (size_t)c->O * d.dcs;
-                pad_planes(dy + (size_t)(i0 + k) * ystride, c->O, c->OH, c->OW,
-                           c->kh - 1 - c->pt, c->kw - 1 - c->pl, d.Wq, d.dcs, dyp);
-                d.k.fwd(dyp, d.dcs, c->O, wp, d.Cb / d.k.cb, c->kh, c->kw, d.Wq, d.lenq, dxe);
-                unpack(dxe, c->C, d.lenq, c->H, c->W, d.Wq, NULL, 1,
+                pad_planes(dy + (size_t)(i0 + k) * ystride, c->O, c->OH, c->OW, c->kh - 1,
+                           c->kw - 1, d.Wp, d.dcs, dyp);
+                d.kx.run(dyp + (size_t)c->pt * d.Wp, d.dcs, c->O, wp, d.Cb / d.kx.cb, c->kh,
+                         c->kw, d.Wp, d.lenq, dxe);
+                unpack(dxe + c->pl, c->C, d.lenq, c->H, c->W, d.Wp, NULL, 1,
                        dx + (size_t)(i0 + k) * xstride);
             }
         }

@@ -1,48 +1,31 @@
-/* conv_direct_kernels.h: the direct convolution's two inner loops, written once and compiled
+/* conv_direct_kernels.h: the direct convolution's inner loops, written once and compiled
  * once per instruction set: conv_direct.c includes this file with
  *   VW        floats per vector
- *   CB, NV    forward register block: CB output channels x NV vectors of positions
+ *   CB0, NV0  forward register blocks (conv_direct_fwd.h): CB output channels x NV vectors of
+ *   CB1, NV1  positions; each layer takes the one that wastes fewer lanes (conv_direct.c)
  *   CBW, KXB  weight-gradient register block (dw): CBW output channels x KXB kernel columns
- *   TB, OVW   weight-gradient register block (dwt): TB kernel taps x OVW vectors of channels
- *   KFN(f)    f with the set's suffix;  KTARGET  the set's target attribute (or nothing)
+ *   TB0, OVW0 weight-gradient register blocks (dwt, conv_direct_dwt.h): TB kernel taps x OVW
+ *   TB1, OVW1 vectors of output channels
+ *   KSUF      the set's suffix on every function name;  KTARGET  its target attribute (or none)
  *   KEEP(v)   keeps vector v in a register (GCC otherwise re-reads a value used by several
  *             FMAs from memory in each, and the dw loop becomes bound by its loads)
- * (all undefined again at the end of this file). The accumulators are GCC/clang vector types; -O3 unrolls the constant-size block loops and
- * keeps every accumulator in a register. */
+ * (all undefined again at the end of this file). The accumulators are GCC/clang vector types;
+ * -O3 unrolls the constant-size block loops and keeps every accumulator in a register. */
+
+#define KCAT_(a, b) a##_##b
+#define KCAT(a, b) KCAT_(a, b)
+#define KFN(f) KCAT(f, KSUF)
 
 typedef float KFN(vec) __attribute__((vector_size(VW * sizeof(float))));
 
-/* ye[o][p] = sum_c sum_{i,j} wp[o][c][i kw + j] xp[c][p + i Wp + j]   for p < len (a multiple
- * of VW NV), for nblk blocks of CB output channels; wp is packed [block][c][i][j][CB] (zero past
- * the last channel), ye is [nblk CB][len]. One tap: NV vector loads, CB broadcasts, CB NV FMAs. */
-KTARGET static void KFN(fwd)(const float *xp, size_t xcs, int C, const float *wp, int nblk,
-                             int kh, int kw, int Wp, int len, float *ye) {
-    typedef KFN(vec) vec;
-    for (int b = 0; b < nblk; b++) {
-        const float *wb = wp + (size_t)b * C * kh * kw * CB;
-        float *yb = ye + (size_t)b * CB * len;
-        for (int p0 = 0; p0 < len; p0 += VW * NV) {
-            vec acc[CB][NV];
-            for (int j = 0; j < CB; j++)
-                for (int v = 0; v < NV; v++) acc[j][v] = (vec){0};
-            const float *wk = wb;
-            for (int c = 0; c < C; c++) {
-                for (int i = 0; i < kh; i++) {
-                    const float *xr = xp + (size_t)c * xcs + (size_t)i * Wp + p0;
-                    for (int t = 0; t < kw; t++, wk += CB) {
-                        vec in[NV];
-                        for (int v = 0; v < NV; v++) memcpy(&in[v], xr + t + v * VW, sizeof(vec));
-                        for (int j = 0; j < CB; j++)
-                            for (int v = 0; v < NV; v++) acc[j][v] += in[v] * wk[j];
-                    }
-                }
-            }
-            for (int j = 0; j < CB; j++)
-                for (int v = 0; v < NV; v++)
-                    memcpy(yb + (size_t)j * len + p0 + v * VW, &acc[j][v], sizeof(vec));
-        }
-    }
-}
+#define FNAME fwd0
+#define FCB CB0
+#define FNV NV0
+#include "conv_direct_fwd.h"
+#define FNAME fwd1
+#define FCB CB1
+#define FNV NV1
+#include "conv_direct_fwd.h"
 
 /* dwi[o][c][i][j] += sum_k sum_{p < len} dye_k[o][p] xp_k[c][p + i Wp + j]   for the nimg images
  * k (dye_k = dye + k dys, xp_k = xp + k xps), o < O and every c, i, j. dye is [O rounded up to
@@ -85,60 +68,32 @@ KTARGET static void KFN(dw)(const float *dye, size_t dys, int O, int len, const 
                 }
 }
 
-/* The weight gradient with the output channels in the vectors, for layers with enough of them:
- *   dwt[c][t][o] += sum_k sum_{p < len} xp_k[c][p + off(t)] dyt_k[p][o]     off(t) = i Wp + j
- * for t = i kw + j < kh kw and every o < Ot, images k < nimg (xp_k = xp + k xps, dyt_k = dyt +
- * k dts). dyt is dy transposed to [len][Ot] (Ot: O rounded up to VW OVW), zero in junk rows and
- * extra channels. A step over p: OVW vector loads, TB broadcasts, TB OVW FMAs, and no sum
- * across lanes (each lane is its own output channel), so short planes cost no reductions. */
-KTARGET static void KFN(dwt)(const float *dyt, size_t dts, int Ot, int len, const float *xp,
-                             size_t xps, size_t xcs, int C, int kh, int kw, int Wp, int nimg,
-                             float *dwt) {
-    typedef KFN(vec) vec;
-    int kk = kh * kw;
-    for (int o0 = 0; o0 < Ot; o0 += VW * OVW)
-        for (int c = 0; c < C; c++)
-            for (int t0 = 0; t0 < kk; t0 += TB) {
-                int off[TB]; /* taps past the kernel read tap 0 and are dropped */
-                for (int b = 0; b < TB; b++)
-                    off[b] = t0 + b < kk ? (t0 + b) / kw * Wp + (t0 + b) % kw : 0;
-                vec acc[TB][OVW];
-                for (int b = 0; b < TB; b++)
-                    for (int v = 0; v < OVW; v++) acc[b][v] = (vec){0};
-                for (int k = 0; k < nimg; k++) {
-                    const float *xr = xp + k * xps + (size_t)c * xcs;
-                    const float *dr = dyt + k * dts + o0;
-                    for (int p = 0; p < len; p++, dr += Ot) {
-                        vec d[OVW];
-                        for (int v = 0; v < OVW; v++) {
-                            memcpy(&d[v], dr + v * VW, sizeof(vec));
-                            KEEP(d[v]);
-                        }
-                        for (int b = 0; b < TB; b++) {
-                            float xv = xr[p + off[b]];
-                            for (int v = 0; v < OVW; v++) acc[b][v] += d[v] * xv;
-                        }
-                    }
-                }
-                for (int b = 0; b < TB && t0 + b < kk; b++)
-                    for (int v = 0; v < OVW; v++) {
-                        float *o = dwt + ((size_t)c * kk + t0 + b) * Ot + o0 + v * VW;
-                        vec s;
-                        memcpy(&s, o, sizeof(vec));
-                        s += acc[b][v];
-                        memcpy(o, &s, sizeof(vec));
-                    }
-            }
-}
+#define DNAME dwt0
+#define TB TB0
+#define OVW OVW0
+#include "conv_direct_dwt.h"
+#define DNAME dwt1
+#define TB TB1
+#define OVW OVW1
+#include "conv_direct_dwt.h"
 
-static const kernel_set KFN(set) = {VW, CB, NV, CBW, KXB, TB, OVW, KFN(fwd), KFN(dw), KFN(dwt)};
+static const kernel_set KFN(set) = {VW, CBW, KXB,
+                                    {{KFN(fwd0), CB0, NV0}, {KFN(fwd1), CB1, NV1}}, KFN(dw),
+                                    {{KFN(dwt0), TB0, OVW0}, {KFN(dwt1), TB1, OVW1}}};
 
 #undef VW
-#undef CB
-#undef NV
+#undef CB0
+#undef NV0
+#undef CB1
+#undef NV1
 #undef CBW
 #undef KXB
-#undef TB
-#undef OVW
+#undef TB0
+#undef OVW0
+#undef TB1
+#undef OVW1
+#undef KSUF
 #undef KFN
+#undef KCAT
+#undef KCAT_
 #undef KTARGET
