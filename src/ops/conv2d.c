@@ -288,7 +288,8 @@ static void conv_backward(glia_graph *g, glia_node *n) {
     float *db = n->n_in == 3 ? glia__in(g, n, 2)->grad : NULL;
     size_t xstride = (size_t)c.C * c.H * c.W, ystride = (size_t)c.O * c.P;
 
-    if (db) {
+    int direct = glia__conv_direct_ok(&c);
+    if (db && !(direct && dw)) { /* (the direct path sums db with dw) */
 #pragma omp parallel for schedule(static) if ((int64_t)c.N * c.O * c.P >= GLIA_PAR_MIN)
         for (int o = 0; o < c.O; o++) {
             double s[GLIA_LANES] = {0}; /* images in order, positions in lanes (lane_sums.h) */
@@ -297,8 +298,8 @@ static void conv_backward(glia_graph *g, glia_node *n) {
         }
     }
     if (!dw && !dx) return;
-    if (glia__conv_direct_ok(&c)) {
-        glia__conv_direct_backward(&c, x, w, dy, dx, dw, ws);
+    if (direct) {
+        glia__conv_direct_backward(&c, x, w, dy, dx, dw, dw ? db : NULL, ws);
         return;
     }
     size_t cstride = (size_t)c.C * c.kh * c.kw * c.P; /* one image's columns */

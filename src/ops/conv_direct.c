@@ -23,6 +23,7 @@
  * sets by float rounding only. */
 #include "../core/internal.h"
 #include "conv.h"
+#include "../core/lane_sums.h"
 #include <limits.h>
 #include <string.h>
 
@@ -163,7 +164,8 @@ typedef struct {
     size_t xps, dys; /* dw: one image's padded input; its dy in the dye or dyt layout */
     size_t wpk, slot_f, slot_b, part; /* packed weights; one image (forward); one group
                                           (backward: its images' xp and dye, or one image's dx
-                                          buffers; its dw partial) */
+                                          buffers; its dw partial, then its db lanes) */
+    size_t part_w;   /* the dw partial's floats (then O x GLIA_LANES doubles of db lanes) */
 } dgeom;
 
 static void dgeom_init(const conv_geom *c, dgeom *d) {
@@ -193,7 +195,8 @@ static void dgeom_init(const conv_geom *c, dgeom *d) {
     a = DW_GROUP * (d->xps + d->dys);
     b = (size_t)c->O * d->dcs + (size_t)d->Cb * d->lenq;
     d->slot_b = round_up(a > b ? a : b, 16);
-    d->part = round_up((size_t)(d->use_t ? d->Ot : c->O) * c->C * d->kk, 16);
+    d->part_w = round_up((size_t)(d->use_t ? d->Ot : c->O) * c->C * d->kk, 16);
+    d->part = d->part_w + round_up((size_t)c->O * GLIA_LANES * sizeof(double) / sizeof(float), 16);
     /* as many images as keep the buffers within 8 MiB (at least one), whole groups if >= 1 */
     size_t budget = ((size_t)8 << 20) / sizeof(float);
     size_t nf = budget / d->slot_f, nbk = budget / (d->slot_b + d->part) * DW_GROUP;
@@ -296,7 +299,7 @@ void glia__conv_direct_forward(const conv_geom *c, const float *x, const float *
 }
 
 void glia__conv_direct_backward(const conv_geom *c, const float *x, const float *w,
-                                const float *dy, float *dx, float *dw, float *ws) {
+                                const float *dy, float *dx, float *dw, float *db, float *ws) {
     if (!dx && !dw) return;
     dgeom d;
     dgeom_init(c, &d);
@@ -309,6 +312,7 @@ void glia__conv_direct_backward(const conv_geom *c, const float *x, const float 
 #pragma omp parallel for schedule(static) if (ng > 1 && parallel_for(c, nb))
         for (int q = 0; q < ng; q++) {
             float *s = slots + (size_t)q * (d.slot_b + d.part), *part = s + d.slot_b;
+            double *dbl = (double *)(part + d.part_w); /* [o][lane] */
             if (dw) memset(part, 0, sizeof(float) * d.part);
             int k0 = q * DW_GROUP, k1 = k0 + DW_GROUP < nb ? k0 + DW_GROUP : nb;
             if (dw) { /* the group's images: xp, then dy in the extended layout (dye or dyt) */
@@ -316,6 +320,8 @@ void glia__conv_direct_backward(const conv_geom *c, const float *x, const float 
                 for (int k = k0; k < k1; k++) {
                     const float *dyi = dy + (size_t)(i0 + k) * ystride;
                     float *dk = dye + (size_t)(k - k0) * d.dys;
+                    for (int o = 0; db && o < c->O; o++) /* db: images in order, lanes */
+                        glia__lanes_sum(dbl + (size_t)o * GLIA_LANES, dyi + (size_t)o * c->P, c->P);
                     pad_planes(x + (size_t)(i0 + k) * xstride, c->C, c->H, c->W, c->pt, c->pl,
                                d.Wp, d.xcs, xp + (size_t)(k - k0) * d.xps);
                     if (d.use_t) { /* dyt[p][o], zero in channels O..Ot-1 */
@@ -349,18 +355,26 @@ void glia__conv_direct_backward(const conv_geom *c, const float *x, const float 
                        dx + (size_t)(i0 + k) * xstride);
             }
         }
-        if (dw) { /* dw[o][r] (r = c kk + t) += the groups' partials, in group order */
+        if (dw) { /* dw[o][r] (r = c kk + t) += the groups' partials, in group order; db too */
             size_t ostride = d.use_t ? 1 : wsize / c->O, rstride = d.use_t ? (size_t)d.Ot : 1;
             const float *p0 = slots + d.slot_b, *p;
             size_t qs = d.slot_b + d.part, R = wsize / c->O;
 #pragma omp parallel for schedule(static) if ((int64_t)wsize * ng >= GLIA_PAR_MIN)
-            for (int o = 0; o < c->O; o++)
+            for (int o = 0; o < c->O; o++) {
                 for (size_t r = 0; r < R; r++) {
                     float v = dw[(size_t)o * R + r];
                     p = p0 + (size_t)o * ostride + r * rstride;
                     for (int q = 0; q < ng; q++) v += p[(size_t)q * qs];
                     dw[(size_t)o * R + r] = v;
                 }
+                if (db) {
+                    double t = 0;
+                    for (int q = 0; q < ng; q++)
+                        t += glia__lanes_total((const double *)(p0 + (size_t)q * qs + d.part_w) +
+                                               (size_t)o * GLIA_LANES);
+                    db[o] += (float)t;
+                }
+            }
         }
     }
 }
