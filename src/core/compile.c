@@ -7,7 +7,13 @@
  * placed in one arena, largest first, each at the lowest offset that does not collide with an
  * already placed interval that overlaps it in time (greedy first fit, as in TensorFlow's BFC
  * planner and ggml's allocator). Inputs, parameters, buffers and parameter gradients own their
- * memory; so a step allocates nothing. */
+ * memory; so a step allocates nothing.
+ *
+ * Fusion: a ReLU whose input is an op that can take it over (OPF_FUSE_RELU: conv2d), feeding
+ * only the ReLU, is done by that op (one pass over the activation less each way, and one buffer
+ * less). The pair shares the ReLU's value and gradient buffers, live from the producer's forward
+ * to its backward. Not when either value or gradient must stay readable (retained nodes,
+ * outputs): the producer's gradient is masked in place. */
 #include "internal.h"
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +119,16 @@ glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
     }
     for (int i = 0; i < n; i++)
         for (int k = 0; k < g->nodes[i].n_in; k++) g->n_consumers[g->nodes[i].in[k]]++;
+    int relu = glia__op_index("relu");
+    for (int i = 0; i < n; i++) {
+        glia_node *r = &g->nodes[i], *p;
+        r->fuse_relu = r->fused = false;
+        if (r->kind != NODE_OP || r->op != relu || r->retained || g->n_consumers[i] == 0) continue;
+        p = glia__in(g, r, 0);
+        if (p->kind == NODE_OP && (glia__ops[p->op]->flags & OPF_FUSE_RELU) && !p->retained &&
+            g->n_consumers[r->in[0]] == 1)
+            p->fuse_relu = r->fused = true;
+    }
 
     /* lifetimes */
     interval *iv = glia__calloc((size_t)2 * (size_t)n, sizeof *iv);
@@ -127,6 +143,7 @@ glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
         const glia_op_def *d = glia__ops[x->op];
         if (x->ws_bytes > ws) ws = x->ws_bytes;
         saved += align_up(x->saved_bytes);
+        if (x->fuse_relu) continue; /* its buffers are its ReLU's, below */
         bool output = g->n_consumers[i] == 0;
         bool keep = output || x->retained;
         interval v = {i, 0, i, i, align_up((size_t)glia__numel(x) * sizeof(float)), 0};
@@ -146,6 +163,12 @@ glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
                     if (x->needs_grad && gr.start > tb) gr.start = tb;
                 }
             }
+        }
+        if (x->fused) { /* from the producer's forward to its backward (which reads both) */
+            int pi = x->in[0];
+            v.start = pi;
+            if (g->nodes[pi].bwd_runs && v.end < 2L * n - 1 - pi) v.end = 2L * n - 1 - pi;
+            if (x->needs_grad && gr.end < 2L * n - 1 - pi) gr.end = 2L * n - 1 - pi;
         }
         iv[m++] = v;
         if (x->needs_grad) {
@@ -176,6 +199,12 @@ glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
         else x->val = p;
     }
     free(iv);
+    for (int i = 0; i < n; i++)
+        if (g->nodes[i].fused) {
+            glia_node *p = glia__in(g, &g->nodes[i], 0);
+            p->val = g->nodes[i].val;
+            p->grad = g->nodes[i].grad;
+        }
     size_t so = 0, po = 0;
     for (int i = 0; i < n; i++) {
         glia_node *x = &g->nodes[i];

@@ -42,6 +42,8 @@ typedef struct glia_node {
     /* set by compile */
     bool needs_grad;                /* gradient flows through this node */
     bool bwd_runs;                  /* its backward is called (needs_grad and an input needs grad) */
+    bool fuse_relu;                 /* this op applies the ReLU of its only consumer (compile.c) */
+    bool fused;                     /* a ReLU done by its input's op: forward and backward skip it */
     float *val;
     float *grad;
     void *saved;
@@ -51,6 +53,10 @@ typedef struct glia_node {
 /* op flags: what backward reads, so the memory plan keeps those values alive */
 #define OPF_BWD_INPUTS 1u  /* backward reads the inputs' values */
 #define OPF_BWD_OUTPUT 2u  /* backward reads the output value */
+/* the op can take over a ReLU that is its only consumer (n->fuse_relu): forward writes
+ * max(y, 0) (a NaN stays NaN), backward first masks its output gradient by y > 0; its value and
+ * gradient are then the ReLU node's buffers (compile.c) */
+#define OPF_FUSE_RELU 4u
 
 typedef struct glia_op_def {
     const char *name;

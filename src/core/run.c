@@ -77,7 +77,7 @@ glia_status glia_graph_forward(glia_graph *g) {
         }
     for (int i = 0; i < g->n_nodes; i++) {
         glia_node *n = &g->nodes[i];
-        if (n->kind != NODE_OP) continue;
+        if (n->kind != NODE_OP || n->fused) continue; /* (fused: done by its input's op) */
         double *tm = timer(g, i, 0), t0 = tm ? now_s() : 0;
         s = glia__ops[n->op]->forward(g, n);
         if (tm) *tm += now_s() - t0;
@@ -113,6 +113,10 @@ glia_status glia_graph_backward(glia_graph *g, int node, const float *seed, unsi
     for (int i = node; i >= 0; i--) {
         glia_node *n = &g->nodes[i];
         if (n->kind != NODE_OP || !n->bwd_runs || !g->grad_ready[i]) continue;
+        if (n->fused) { /* the producer's gradient is this node's buffer: ready, not zeroed */
+            g->grad_ready[n->in[0]] = 1;
+            continue;
+        }
         double *tm = timer(g, i, 1), t0 = tm ? now_s() : 0;
         for (int k = 0; k < n->n_in; k++) {
             glia_node *x = glia__in(g, n, k);

@@ -12,6 +12,9 @@
  *   dw[g] += dy[n][g] (Og x P) . col[g]^T                (images in order, in fixed groups)
  *   col[g] = w[g]^T (K x Og) . dy[n][g]                 then dx[n] += col2im(col)
  *   db[o] += sum over n, then p, of dy[n][o][p]          (a fixed order, in double, lane_sums.h)
+ * With a ReLU fused (n->fuse_relu, compile.c) y = max(y, 0) is written instead, and backward
+ * first masks dy by y > 0 in place (dy is then the ReLU node's gradient, which nothing else
+ * reads).
  * A 1x1, stride-1, unpadded convolution skips im2col: the image [C, H*W] already is the column
  * matrix, and dx is accumulated straight into x->grad by the GEMM (beta = 1).
  *
@@ -246,7 +249,7 @@ static glia_status conv_forward(glia_graph *g, glia_node *n) {
     const float *bias = n->n_in == 3 ? glia__in(g, n, 2)->val : NULL;
     float *y = n->val, *ws = g->workspace;
     if (glia__conv_direct_ok(&c)) {
-        glia__conv_direct_forward(&c, x, w, bias, y, ws);
+        glia__conv_direct_forward(&c, x, w, bias, n->fuse_relu, y, ws);
         return GLIA_OK;
     }
     size_t xstride = (size_t)c.C * c.H * c.W, ystride = (size_t)c.O * c.P;
@@ -268,12 +271,19 @@ static glia_status conv_forward(glia_graph *g, glia_node *n) {
         }
         if (par) glia__blas_serial_end(prev);
     }
-    if (bias) { /* one loop over every (image, channel) plane */
+    if (bias || n->fuse_relu) { /* one loop over every (image, channel) plane */
         int64_t planes = (int64_t)c.N * c.O;
+        int relu = n->fuse_relu;
 #pragma omp parallel for schedule(static) if (planes * c.P >= GLIA_PAR_MIN)
         for (int64_t t = 0; t < planes; t++) {
-            float *yo = y + (size_t)t * c.P, bo = bias[t % c.O];
-            for (int p = 0; p < c.P; p++) yo[p] += bo;
+            float *yo = y + (size_t)t * c.P, bo = bias ? bias[t % c.O] : 0.0f;
+            if (relu) /* a NaN stays NaN, as in activation.c */
+                for (int p = 0; p < c.P; p++) {
+                    float v = yo[p] + bo;
+                    yo[p] = v < 0 ? 0.0f : v;
+                }
+            else
+                for (int p = 0; p < c.P; p++) yo[p] += bo;
         }
     }
     return GLIA_OK;
@@ -287,6 +297,13 @@ static void conv_backward(glia_graph *g, glia_node *n) {
     float *dx = X->grad, *dw = Wn->grad, *ws = g->workspace;
     float *db = n->n_in == 3 ? glia__in(g, n, 2)->grad : NULL;
     size_t xstride = (size_t)c.C * c.H * c.W, ystride = (size_t)c.O * c.P;
+    if (n->fuse_relu) { /* the fused ReLU's backward, in place: dy = y > 0 ? dy : 0 */
+        float *gy = n->grad;
+        const float *yv = n->val;
+        int64_t cnt = (int64_t)c.N * c.O * c.P;
+#pragma omp parallel for schedule(static) if (cnt >= GLIA_PAR_MIN)
+        for (int64_t i = 0; i < cnt; i++) gy[i] = yv[i] > 0 ? gy[i] : 0.0f;
+    }
 
     int direct = glia__conv_direct_ok(&c);
     if (db && !(direct && dw)) { /* (the direct path sums db with dw) */
@@ -359,7 +376,8 @@ static void conv_backward(glia_graph *g, glia_node *n) {
 const glia_op_def glia__op_conv2d = {
     "conv2d", "2-D convolution (direct at stride 1, else im2col + GEMM): stride, asymmetric "
     "padding, dilation, groups",
-    "x[N,C,H,W], w[O,C/groups,kh,kw], b[O]?", "y[N,O,OH,OW]", 2, 3, OPF_BWD_INPUTS, conv_infer,
+    "x[N,C,H,W], w[O,C/groups,kh,kw], b[O]?", "y[N,O,OH,OW]", 2, 3,
+    OPF_BWD_INPUTS | OPF_FUSE_RELU, conv_infer,
     conv_forward, conv_backward};
 
 /* p == NULL: all defaults (stride 1, no padding, dilation 1, one group) */

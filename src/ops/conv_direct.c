@@ -256,10 +256,10 @@ static void pad_planes(const float *x, int C, int H, int W, int top, int left, i
                    x + ((size_t)c * H + h) * W, sizeof(float) * (size_t)W);
 }
 
-/* out[o][h][v] = ye[o][h Wr + v] + bias[o] (add = 0) or out[o][h][v] += ye[o][h Wr + v] (add = 1),
- * for o < n, h < rows, v < cols */
+/* out[o][h][v] = ye[o][h Wr + v] + bias[o] (add = 0; then max(., 0) if relu, a NaN kept as in
+ * activation.c) or out[o][h][v] += ye[o][h Wr + v] (add = 1), for o < n, h < rows, v < cols */
 static void unpack(const float *ye, int n, int len, int rows, int cols, int Wr,
-                   const float *bias, int add, float *out) {
+                   const float *bias, int add, int relu, float *out) {
     for (int o = 0; o < n; o++) {
         float b = bias ? bias[o] : 0.0f;
         for (int h = 0; h < rows; h++) {
@@ -267,6 +267,11 @@ static void unpack(const float *ye, int n, int len, int rows, int cols, int Wr,
             float *d = out + ((size_t)o * rows + h) * cols;
             if (add)
                 for (int v = 0; v < cols; v++) d[v] += s[v];
+            else if (relu)
+                for (int v = 0; v < cols; v++) {
+                    float t = s[v] + b;
+                    d[v] = t < 0 ? 0.0f : t;
+                }
             else
                 for (int v = 0; v < cols; v++) d[v] = s[v] + b;
         }
@@ -279,7 +284,7 @@ static int parallel_for(const conv_geom *c, int nimg) {
 }
 
 void glia__conv_direct_forward(const conv_geom *c, const float *x, const float *w,
-                               const float *bias, float *y, float *ws) {
+                               const float *bias, int relu, float *y, float *ws) {
     dgeom d;
     dgeom_init(c, &d);
     float *wp = ws, *slots = ws + d.wpk;
@@ -293,7 +298,8 @@ void glia__conv_direct_forward(const conv_geom *c, const float *x, const float *
             pad_planes(x + (size_t)(i0 + k) * xstride, c->C, c->H, c->W, c->pt, c->pl, d.Wp,
                        d.xcs, xp);
             d.kf.run(xp, d.xcs, c->C, wp, d.Ob / d.kf.cb, c->kh, c->kw, d.Wp, d.len, ye);
-            unpack(ye, c->O, d.len, c->OH, c->OW, d.Wp, bias, 0, y + (size_t)(i0 + k) * ystride);
+            unpack(ye, c->O, d.len, c->OH, c->OW, d.Wp, bias, 0, relu,
+                   y + (size_t)(i0 + k) * ystride);
         }
     }
 }
@@ -351,7 +357,7 @@ void glia__conv_direct_backward(const conv_geom *c, const float *x, const float 
                            c->kw - 1, d.Wp, d.dcs, dyp);
                 d.kx.run(dyp + (size_t)c->pt * d.Wp, d.dcs, c->O, wp, d.Cb / d.kx.cb, c->kh,
                          c->kw, d.Wp, d.lenq, dxe);
-                unpack(dxe + c->pl, c->C, d.lenq, c->H, c->W, d.Wp, NULL, 1,
+                unpack(dxe + c->pl, c->C, d.lenq, c->H, c->W, d.Wp, NULL, 1, 0,
                        dx + (size_t)(i0 + k) * xstride);
             }
         }

@@ -1,0 +1,113 @@
+/* test_fusion.c: a ReLU done by the conv that feeds it (compile.c, OPF_FUSE_RELU) gives the
+ * same bits as the two ops run one after the other, and is only done where nothing else can see
+ * the conv's own output. */
+#include "test.h"
+#include "core/internal.h"
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    int x, w, b, conv, relu, pool;
+} net;
+
+/* x (needs grad) -> conv2d -> relu -> maxpool 2x2 (the output); retain_conv turns fusion off */
+static glia_status build(glia_graph **g, const glia_conv2d_params *p, int bias, int retain_conv,
+                         net *n) {
+    glia_status s;
+    if ((s = glia_graph_new(g))) return s;
+    if ((s = glia_input(*g, "x", 4, (int64_t[]){3, 4, 9, 8}, &n->x))) return s;
+    if ((s = glia_node_requires_grad(*g, n->x, 1))) return s;
+    if ((s = glia_param(*g, "w", 4, (int64_t[]){5, 4, 3, 3}, &n->w))) return s;
+    n->b = -1;
+    if (bias && (s = glia_param(*g, "b", 1, (int64_t[]){5}, &n->b))) return s;
+    if ((s = glia_conv2d(*g, "conv", n->x, n->w, n->b, p, &n->conv))) return s;
+    if ((s = glia_relu(*g, "relu", n->conv, &n->relu))) return s;
+    glia_pool2d_params pp = {.kernel_h = 2, .kernel_w = 2};
+    if ((s = glia_maxpool2d(*g, "pool", n->relu, &pp, &n->pool))) return s;
+    if (retain_conv && (s = glia_node_retain(*g, n->conv))) return s;
+    return glia_graph_compile(*g, GLIA_COMPILE_BACKWARD);
+}
+
+static int same(const float *a, const float *b, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        if (!(a[i] == b[i])) return 0; /* (+0 == -0: the unfused ReLU adds its mask to a zero) */
+    return 1;
+}
+
+static void fused_matches_unfused(const glia_conv2d_params *p, int bias) {
+    glia_graph *g[2] = {NULL, NULL};
+    net n[2];
+    for (int k = 0; k < 2 && !test_failed_flag; k++) OK(build(&g[k], p, bias, k, &n[k]));
+    if (test_failed_flag) goto done;
+    CHECK_MSG(g[0]->nodes[n[0].conv].fuse_relu && g[0]->nodes[n[0].relu].fused,
+              "conv + relu not fused");
+    CHECK_MSG(!g[1]->nodes[n[1].conv].fuse_relu && !g[1]->nodes[n[1].relu].fused,
+              "fused although the conv is retained");
+    glia_memory_stats m[2];
+    for (int k = 0; k < 2; k++) OK(glia_graph_memory(g[k], &m[k]));
+    CHECK_MSG(m[0].arena < m[1].arena, "fused arena %zu, unfused %zu", m[0].arena, m[1].arena);
+
+    int64_t nx = 3 * 4 * 9 * 8, nw = 5 * 4 * 3 * 3;
+    glia_shape ps;
+    OK(glia_node_shape(g[0], n[0].pool, &ps));
+    int64_t np = glia_shape_numel(&ps);
+    float *seed = malloc((size_t)np * sizeof *seed);
+    fill_uniform(seed, np, -1, 1, 7);
+    for (int k = 0; k < 2; k++) {
+        fill_uniform(glia_node_value(g[k], n[k].x), nx, -1, 1, 1);
+        fill_uniform(glia_node_value(g[k], n[k].w), nw, -0.5f, 0.5f, 2);
+        if (bias) fill_uniform(glia_node_value(g[k], n[k].b), 5, -0.3f, 0.3f, 3);
+        for (int step = 0; step < 2; step++) { /* twice: nothing stale between steps */
+            glia_status s = glia_graph_forward(g[k]);
+            if (!s) s = glia_graph_backward(g[k], n[k].pool, seed, 0);
+            if (s) {
+                free(seed);
+                OK(s);
+            }
+        }
+    }
+    free(seed);
+    CHECK_MSG(same(glia_node_value(g[0], n[0].pool), glia_node_value(g[1], n[1].pool), np),
+              "forward differs");
+    CHECK_MSG(same(glia_node_grad(g[0], n[0].x), glia_node_grad(g[1], n[1].x), nx), "dx differs");
+    CHECK_MSG(same(glia_node_grad(g[0], n[0].w), glia_node_grad(g[1], n[1].w), nw), "dw differs");
+    if (bias)
+        CHECK_MSG(same(glia_node_grad(g[0], n[0].b), glia_node_grad(g[1], n[1].b), 5),
+                  "db differs");
+done:
+    glia_graph_free(g[0]);
+    glia_graph_free(g[1]);
+}
+
+TEST(fused_conv_relu_direct_path) {
+    glia_conv2d_params p = {.pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1};
+    fused_matches_unfused(&p, 1);
+}
+
+TEST(fused_conv_relu_im2col_path) {
+    glia_conv2d_params p = {.stride_h = 1, .stride_w = 2, .pad_top = 2, .pad_bottom = 1,
+                            .pad_left = 1, .pad_right = 2, .dilation_h = 2};
+    fused_matches_unfused(&p, 0);
+}
+
+/* Not fused: the ReLU is an output (its gradient is seeded and readable), or retained, or the
+ * conv has a second consumer. */
+TEST(relu_not_fused_where_visible) {
+    for (int k = 0; k < 3 && !test_failed_flag; k++) {
+        glia_graph *g = NULL;
+        int x, w, y, r, other;
+        OK(glia_graph_new(&g));
+        glia_status s = glia_input(g, "x", 4, (int64_t[]){2, 1, 5, 5}, &x);
+        if (!s) s = glia_param(g, "w", 4, (int64_t[]){2, 1, 3, 3}, &w);
+        if (!s) s = glia_conv2d(g, "conv", x, w, -1, NULL, &y);
+        if (!s) s = glia_relu(g, "relu", y, &r);
+        if (!s && k == 1) s = glia_sigmoid(g, "after", r, &other);
+        if (!s && k == 1) s = glia_node_retain(g, r);
+        if (!s && k == 2) s = glia_sigmoid(g, "second", y, &other);
+        if (!s) s = glia_graph_compile(g, GLIA_COMPILE_BACKWARD);
+        int fused = !s && (g->nodes[y].fuse_relu || g->nodes[r].fused);
+        glia_graph_free(g);
+        OK(s);
+        CHECK_MSG(!fused, "case %d fused", k);
+    }
+}
