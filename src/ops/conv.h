@@ -23,7 +23,8 @@ typedef struct {
 /* Direct convolution (conv_direct.c). ok: the node takes the direct path (stride 1, dilation
  * 1, one group, not 1x1, and glia__conv_algo allows it); ws: its workspace
  * in bytes; forward writes y (+ bias, then max(., 0) if relu); backward adds into dx, dw and db (any may be NULL; db only with dw:
- * summed while dy is packed for dw, no pass of its own). */
+ * summed while dy is packed for dw, no pass of its own); relu_y (or NULL): a fused ReLU's
+ * output, by which each image's dy is first masked in place (dy = relu_y > 0 ? dy : 0). */
 int glia__conv_direct_ok(const conv_geom *c);
 /* test hook: 0 = the path by shape, widest kernels the CPU has (default); 1 = im2col + GEMM
  * only; 2 = direct kernels no wider than AVX2; 3 = direct kernels in plain C vectors */
@@ -31,7 +32,8 @@ extern int glia__conv_algo;
 size_t glia__conv_direct_ws(const conv_geom *c);
 void glia__conv_direct_forward(const conv_geom *c, const float *x, const float *w,
                                const float *bias, int relu, float *y, float *ws);
-void glia__conv_direct_backward(const conv_geom *c, const float *x, const float *w,
-                                const float *dy, float *dx, float *dw, float *db, float *ws);
+void glia__conv_direct_backward(const conv_geom *c, const float *x, const float *w, float *dy,
+                                const float *relu_y, float *dx, float *dw, float *db,
+                                float *ws);
 
 #endif

@@ -297,15 +297,16 @@ static void conv_backward(glia_graph *g, glia_node *n) {
     float *dx = X->grad, *dw = Wn->grad, *ws = g->workspace;
     float *db = n->n_in == 3 ? glia__in(g, n, 2)->grad : NULL;
     size_t xstride = (size_t)c.C * c.H * c.W, ystride = (size_t)c.O * c.P;
-    if (n->fuse_relu) { /* the fused ReLU's backward, in place: dy = y > 0 ? dy : 0 */
+    /* the fused ReLU's backward, in place: dy = y > 0 ? dy : 0; by the direct path image by
+     * image (while they are in cache) when it runs over all images (it does with dw) */
+    int direct = glia__conv_direct_ok(&c), mask_later = n->fuse_relu && direct && dw;
+    if (n->fuse_relu && !mask_later) {
         float *gy = n->grad;
         const float *yv = n->val;
         int64_t cnt = (int64_t)c.N * c.O * c.P;
 #pragma omp parallel for schedule(static) if (cnt >= GLIA_PAR_MIN)
         for (int64_t i = 0; i < cnt; i++) gy[i] = yv[i] > 0 ? gy[i] : 0.0f;
     }
-
-    int direct = glia__conv_direct_ok(&c);
     if (db && !(direct && dw)) { /* (the direct path sums db with dw) */
 #pragma omp parallel for schedule(static) if ((int64_t)c.N * c.O * c.P >= GLIA_PAR_MIN)
         for (int o = 0; o < c.O; o++) {
@@ -316,7 +317,8 @@ static void conv_backward(glia_graph *g, glia_node *n) {
     }
     if (!dw && !dx) return;
     if (direct) {
-        glia__conv_direct_backward(&c, x, w, dy, dx, dw, dw ? db : NULL, ws);
+        glia__conv_direct_backward(&c, x, w, n->grad, mask_later ? n->val : NULL, dx, dw,
+                                   dw ? db : NULL, ws);
         return;
     }
     size_t cstride = (size_t)c.C * c.kh * c.kw * c.P; /* one image's columns */

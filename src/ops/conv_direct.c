@@ -304,8 +304,9 @@ void glia__conv_direct_forward(const conv_geom *c, const float *x, const float *
     }
 }
 
-void glia__conv_direct_backward(const conv_geom *c, const float *x, const float *w,
-                                const float *dy, float *dx, float *dw, float *db, float *ws) {
+void glia__conv_direct_backward(const conv_geom *c, const float *x, const float *w, float *dy,
+                                const float *relu_y, float *dx, float *dw, float *db,
+                                float *ws) {
     if (!dx && !dw) return;
     dgeom d;
     dgeom_init(c, &d);
@@ -321,6 +322,11 @@ void glia__conv_direct_backward(const conv_geom *c, const float *x, const float 
             double *dbl = (double *)(part + d.part_w); /* [o][lane] */
             if (dw) memset(part, 0, sizeof(float) * d.part);
             int k0 = q * DW_GROUP, k1 = k0 + DW_GROUP < nb ? k0 + DW_GROUP : nb;
+            for (int k = k0; relu_y && k < k1; k++) { /* the fused ReLU's backward */
+                float *dyi = dy + (size_t)(i0 + k) * ystride;
+                const float *yi = relu_y + (size_t)(i0 + k) * ystride;
+                for (size_t i = 0; i < ystride; i++) dyi[i] = yi[i] > 0 ? dyi[i] : 0.0f;
+            }
             if (dw) { /* the group's images: xp, then dy in the extended layout (dye or dyt) */
                 float *xp = s, *dye = s + DW_GROUP * d.xps;
                 for (int k = k0; k < k1; k++) {
