@@ -58,6 +58,12 @@ typedef struct glia_node {
  * gradient are then the ReLU node's buffers (compile.c) */
 #define OPF_FUSE_RELU 4u
 
+/* ReLU, for activation.c and the ops that fuse it: y = max(x, 0), a NaN kept a NaN as in
+ * PyTorch; its gradient dy where y > 0, else 0 (0 at x == 0, as PyTorch). Selects, not
+ * branches, so that loops over them vectorise. */
+static inline float glia__relu(float x) { return x < 0 ? 0.0f : x; }
+static inline float glia__relu_grad(float y, float dy) { return y > 0 ? dy : 0.0f; }
+
 typedef struct glia_op_def {
     const char *name;
     const char *summary;

@@ -277,11 +277,8 @@ static glia_status conv_forward(glia_graph *g, glia_node *n) {
 #pragma omp parallel for schedule(static) if (planes * c.P >= GLIA_PAR_MIN)
         for (int64_t t = 0; t < planes; t++) {
             float *yo = y + (size_t)t * c.P, bo = bias ? bias[t % c.O] : 0.0f;
-            if (relu) /* a NaN stays NaN, as in activation.c */
-                for (int p = 0; p < c.P; p++) {
-                    float v = yo[p] + bo;
-                    yo[p] = v < 0 ? 0.0f : v;
-                }
+            if (relu)
+                for (int p = 0; p < c.P; p++) yo[p] = glia__relu(yo[p] + bo);
             else
                 for (int p = 0; p < c.P; p++) yo[p] += bo;
         }
@@ -305,7 +302,7 @@ static void conv_backward(glia_graph *g, glia_node *n) {
         const float *yv = n->val;
         int64_t cnt = (int64_t)c.N * c.O * c.P;
 #pragma omp parallel for schedule(static) if (cnt >= GLIA_PAR_MIN)
-        for (int64_t i = 0; i < cnt; i++) gy[i] = yv[i] > 0 ? gy[i] : 0.0f;
+        for (int64_t i = 0; i < cnt; i++) gy[i] = glia__relu_grad(yv[i], gy[i]);
     }
     if (db && !(direct && dw)) { /* (the direct path sums db with dw) */
 #pragma omp parallel for schedule(static) if ((int64_t)c.N * c.O * c.P >= GLIA_PAR_MIN)

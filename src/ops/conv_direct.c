@@ -46,7 +46,7 @@ typedef void dwt_fn(const float *dyt, size_t dts, int Ot, int OH, int OW, const 
                     size_t xps, size_t xcs, int C, int kh, int kw, int Wp, int nimg, float *dwt);
 typedef struct {
     fwd_fn *run;
-    int cb, nv;
+    int cb; /* output channels per block */
 } fwd_kernel;
 typedef struct {
     dwt_fn *run;
@@ -256,8 +256,8 @@ static void pad_planes(const float *x, int C, int H, int W, int top, int left, i
                    x + ((size_t)c * H + h) * W, sizeof(float) * (size_t)W);
 }
 
-/* out[o][h][v] = ye[o][h Wr + v] + bias[o] (add = 0; then max(., 0) if relu, a NaN kept as in
- * activation.c) or out[o][h][v] += ye[o][h Wr + v] (add = 1), for o < n, h < rows, v < cols */
+/* out[o][h][v] = ye[o][h Wr + v] + bias[o] (add = 0; then glia__relu if relu) or
+ * out[o][h][v] += ye[o][h Wr + v] (add = 1), for o < n, h < rows, v < cols */
 static void unpack(const float *ye, int n, int len, int rows, int cols, int Wr,
                    const float *bias, int add, int relu, float *out) {
     for (int o = 0; o < n; o++) {
@@ -268,10 +268,7 @@ static void unpack(const float *ye, int n, int len, int rows, int cols, int Wr,
             if (add)
                 for (int v = 0; v < cols; v++) d[v] += s[v];
             else if (relu)
-                for (int v = 0; v < cols; v++) {
-                    float t = s[v] + b;
-                    d[v] = t < 0 ? 0.0f : t;
-                }
+                for (int v = 0; v < cols; v++) d[v] = glia__relu(s[v] + b);
             else
                 for (int v = 0; v < cols; v++) d[v] = s[v] + b;
         }
@@ -325,7 +322,7 @@ void glia__conv_direct_backward(const conv_geom *c, const float *x, const float 
             for (int k = k0; relu_y && k < k1; k++) { /* the fused ReLU's backward */
                 float *dyi = dy + (size_t)(i0 + k) * ystride;
                 const float *yi = relu_y + (size_t)(i0 + k) * ystride;
-                for (size_t i = 0; i < ystride; i++) dyi[i] = yi[i] > 0 ? dyi[i] : 0.0f;
+                for (size_t i = 0; i < ystride; i++) dyi[i] = glia__relu_grad(yi[i], dyi[i]);
             }
             if (dw) { /* the group's images: xp, then dy in the extended layout (dye or dyt) */
                 float *xp = s, *dye = s + DW_GROUP * d.xps;

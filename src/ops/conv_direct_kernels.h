@@ -78,7 +78,7 @@ KTARGET static void KFN(dw)(const float *dye, size_t dys, int O, int len, const 
 #include "conv_direct_dwt.h"
 
 static const kernel_set KFN(set) = {VW, CBW, KXB,
-                                    {{KFN(fwd0), CB0, NV0}, {KFN(fwd1), CB1, NV1}}, KFN(dw),
+                                    {{KFN(fwd0), CB0}, {KFN(fwd1), CB1}}, KFN(dw),
                                     {{KFN(dwt0), TB0, OVW0}, {KFN(dwt1), TB1, OVW1}}};
 
 #undef VW
