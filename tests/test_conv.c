@@ -2,6 +2,7 @@
  * gradients), PyTorch golden values, the course's worked example, and shape errors. */
 #include "test.h"
 #include "ops/conv.h"
+#include "core/lane_sums.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -529,6 +530,39 @@ TEST(conv_threads_bit_identical) {
     threads_bit_identical(&im2col);
     if (!test_failed_flag) threads_bit_identical(&direct);
     if (!test_failed_flag) threads_bit_identical(&direct_wide);
+}
+
+/* dy transposed for the dwt kernel: 16 x 16 blocks (AVX-512), the positions and channels past
+ * the last full block, and the bias lanes with the bits of glia__lanes_sum, added over two
+ * images; element by element (avx512 = 0) the same. Channels O..Ot-1 are left alone. */
+TEST(conv_dyt_blocks_and_bias_lanes) {
+    enum { O = 37, P = 50, Ot = 48 };
+    float *dy = malloc(sizeof(float) * 2 * O * P), *dk = malloc(sizeof(float) * P * Ot);
+    fill_uniform(dy, 2 * O * P, -1, 1, 21);
+    int sets = 1;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    if (__builtin_cpu_supports("avx512f")) sets = 2;
+#endif
+    for (int avx512 = 0; avx512 < sets && !test_failed_flag; avx512++) {
+        double dbl[O][GLIA_LANES], ref[O][GLIA_LANES];
+        for (int o = 0; o < O; o++)
+            for (int l = 0; l < GLIA_LANES; l++) dbl[o][l] = ref[o][l] = 0.25 * (o - l);
+        int bad = 0;
+        for (int k = 0; k < 2; k++) {
+            const float *d = dy + (size_t)k * O * P;
+            for (int i = 0; i < P * Ot; i++) dk[i] = -7.0f;
+            glia__conv_dyt(d, O, P, Ot, dk, &dbl[0][0], avx512);
+            for (int o = 0; o < O; o++) glia__lanes_sum(ref[o], d + (size_t)o * P, P);
+            for (int p = 0; p < P; p++)
+                for (int o = 0; o < Ot; o++)
+                    bad += dk[p * Ot + o] != (o < O ? d[o * P + p] : -7.0f);
+        }
+        CHECK_MSG(bad == 0, "avx512 %d: %d elements of dyt wrong", avx512, bad);
+        CHECK_MSG(memcmp(dbl, ref, sizeof dbl) == 0, "avx512 %d: bias lanes differ from glia__lanes_sum",
+                  avx512);
+    }
+    free(dy);
+    free(dk);
 }
 
 static int msg_has(const char *a, const char *b, const char *c) {

@@ -36,4 +36,10 @@ void glia__conv_direct_backward(const conv_geom *c, const float *x, const float 
                                 const float *relu_y, float *dx, float *dw, float *db,
                                 float *ws);
 
+/* dy of one image ([O][P]) transposed to dk[p Ot + o] for the dwt kernel, and, if dbl, the bias
+ * gradient's lanes: dbl[o][*] gets the adds of glia__lanes_sum(dbl + o GLIA_LANES, dy + o P, P).
+ * avx512: by 16 x 16 blocks in registers (the CPU must have AVX-512F); else element by element
+ * (conv_dyt.c). */
+void glia__conv_dyt(const float *dy, int O, int P, int Ot, float *dk, double *dbl, int avx512);
+
 #endif

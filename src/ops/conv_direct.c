@@ -329,19 +329,15 @@ void glia__conv_direct_backward(const conv_geom *c, const float *x, const float 
                 for (int k = k0; k < k1; k++) {
                     const float *dyi = dy + (size_t)(i0 + k) * ystride;
                     float *dk = dye + (size_t)(k - k0) * d.dys;
-                    for (int o = 0; db && o < c->O; o++) /* db: images in order, lanes */
-                        glia__lanes_sum(dbl + (size_t)o * GLIA_LANES, dyi + (size_t)o * c->P, c->P);
+                    if (db && !d.use_t) /* db: images in order, lanes (dyt's do it too) */
+                        for (int o = 0; o < c->O; o++)
+                            glia__lanes_sum(dbl + (size_t)o * GLIA_LANES, dyi + (size_t)o * c->P,
+                                            c->P);
                     pad_planes(x + (size_t)(i0 + k) * xstride, c->C, c->H, c->W, c->pt, c->pl,
                                d.Wp, d.xcs, xp + (size_t)(k - k0) * d.xps);
-                    if (d.use_t) { /* dyt[p][o], zero in channels O..Ot-1; in blocks of 16
-                                    * positions, whose rows of dyt stay in L1 over the o loop */
+                    if (d.use_t) { /* dyt[p][o], zero in channels O..Ot-1 */
                         if (d.Ot > c->O) memset(dk, 0, sizeof(float) * d.dys);
-                        for (int p0 = 0; p0 < c->P; p0 += 16) {
-                            int p1 = p0 + 16 < c->P ? p0 + 16 : c->P;
-                            for (int o = 0; o < c->O; o++)
-                                for (int p = p0; p < p1; p++)
-                                    dk[(size_t)p * d.Ot + o] = dyi[(size_t)o * c->P + p];
-                        }
+                        glia__conv_dyt(dyi, c->O, c->P, d.Ot, dk, db ? dbl : NULL, d.k.vw == 16);
                     } else { /* dye[o][h Wp + v], zero in junk columns and extra rows */
                         memset(dk, 0, sizeof(float) * d.dys);
                         for (int o = 0; o < c->O; o++)
