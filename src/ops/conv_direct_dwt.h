@@ -12,9 +12,11 @@
  * short planes cost no reductions, and only real positions are visited (no junk columns). */
 KTARGET static void KFN(DNAME)(const float *dyt, size_t dts, int Ot, int OH, int OW,
                                const float *xp, size_t xps, size_t xcs, int C, int kh, int kw,
-                               int Wp, int nimg, float *dwt) {
+                               int Wp, int nimg, float *dwt, pf_streams *pf) {
     typedef KFN(vec) vec;
     int kk = kh * kw;
+    /* pf (or NULL): prefetch streams, advanced once per row of positions */
+    pf_plan(pf, (size_t)(Ot / (VW * OVW)) * C * ((kk + TB - 1) / TB) * nimg * OH);
     for (int o0 = 0; o0 < Ot; o0 += VW * OVW)
         for (int c = 0; c < C; c++)
             for (int t0 = 0; t0 < kk; t0 += TB) {
@@ -27,6 +29,7 @@ KTARGET static void KFN(DNAME)(const float *dyt, size_t dts, int Ot, int OH, int
                 for (int k = 0; k < nimg; k++) {
                     const float *dr = dyt + k * dts + o0;
                     for (int h = 0; h < OH; h++) {
+                        pf_next(pf);
                         const float *xr = xp + k * xps + (size_t)c * xcs + (size_t)h * Wp;
                         for (int p = 0; p < OW; p++, dr += Ot) {
                             vec d[OVW];

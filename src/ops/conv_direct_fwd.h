@@ -36,17 +36,23 @@ KFN(KCAT(FNAME, blk))(const float *xp, size_t xcs, int C, const float *wb, int k
             memcpy(yb + (size_t)j * len + p0 + v * VW, &acc[j][v], sizeof(vec));
 }
 
+/* pf (or NULL): prefetch streams, advanced once per block */
 KTARGET static void KFN(FNAME)(const float *xp, size_t xcs, int C, const float *wp, int nblk,
-                               int kh, int kw, int Wp, int len, float *ye) {
+                               int kh, int kw, int Wp, int len, float *ye, pf_streams *pf) {
     int full = len - len % (VW * FNV);
+    pf_plan(pf, (size_t)nblk * (full / (VW * FNV) + (len - full) / VW));
     for (int b = 0; b < nblk; b++) {
         const float *wb = wp + (size_t)b * C * kh * kw * FCB;
         float *yb = ye + (size_t)b * FCB * len;
         int p0 = 0;
-        for (; p0 < full; p0 += VW * FNV)
+        for (; p0 < full; p0 += VW * FNV) {
+            pf_next(pf);
             KFN(KCAT(FNAME, blk))(xp, xcs, C, wb, kh, kw, Wp, len, p0, FNV, yb);
-        for (; p0 < len; p0 += VW)
+        }
+        for (; p0 < len; p0 += VW) {
+            pf_next(pf);
             KFN(KCAT(FNAME, blk))(xp, xcs, C, wb, kh, kw, Wp, len, p0, 1, yb);
+        }
     }
 }
 
