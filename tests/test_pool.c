@@ -2,6 +2,7 @@
  * PyTorch golden values, the course's worked example, PyTorch's tie and padding rules, and
  * shape errors. */
 #include "test.h"
+#include "ops/pool.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,10 @@ static const pool_case CASES[] = {
     {"kernel (2,4) stride (1,3) padding (1,2)", 1, 1, 6, 9, {2, 4, 1, 3, 1, 2}},
     {"one window covering the input", 2, 2, 4, 3, {4, 3, 0, 0, 0, 0}},
     {"2x2 stride 1 (overlapping windows, no padding)", 2, 2, 5, 6, {2, 2, 1, 1, 0, 0}},
+    /* 2x2 stride 2: pool_max2x2.c's vectors of 16 windows, full and masked */
+    {"2x2 stride 2, rows of 20 windows (16 + 4)", 1, 2, 5, 40, {2, 2, 2, 2, 0, 0}},
+    {"2x2, odd width 37 (18 windows a row)", 1, 2, 6, 37, {2, 2, 0, 0, 0, 0}},
+    {"2x2, rows of 9 windows (the second half of a vector's cells)", 1, 2, 4, 18, {2, 2, 0, 0, 0, 0}},
 };
 #define N_CASES ((int)(sizeof CASES / sizeof CASES[0]))
 
@@ -360,6 +365,42 @@ TEST(pool_threads_bit_identical) {
         free(run[0]), free(run[1]), free(seed);
         CHECK_MSG(ok, "%s: run failed: %s", KIND[kind], glia_last_error());
         CHECK_MSG(same, "%s pooling: results differ between 1 and 3 threads", KIND[kind]);
+        glia_graph_free(g);
+    }
+}
+
+/* 2x2 windows with stride 2: the AVX-512 forward (rows of 8 windows or more) and the scalar
+ * loops give the same bits for y and dx (the argmax), with many ties (values from {0, 1, 2}),
+ * NaNs, odd heights and row widths from 1 to 35 windows. */
+TEST(maxpool_2x2_simd_matches_scalar) {
+    if (!glia__max2x2_simd()) return; /* nothing to compare on this CPU */
+    for (int W = 2; W <= 71 && !test_failed_flag; W += 3) {
+        const pool_case c = {"2x2", 2, 3, 7, W, {2, 2, 0, 0, 0, 0}};
+        glia_graph *g;
+        int x, y;
+        OK(build(&c, MAX, &g, &x, &y));
+        OK(glia_node_requires_grad(g, x, 1));
+        OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+        int OH, OW;
+        out_hw(&c, MAX, &OH, &OW);
+        int nx = c.N * c.C * c.H * c.W, ny = c.N * c.C * OH * OW;
+        float *X = glia_node_value(g, x), *seed = malloc((size_t)ny * sizeof *seed);
+        fill_uniform(X, nx, 0, 3, 91 + W);
+        for (int i = 0; i < nx; i++) X[i] = i % 29 == 5 ? NAN : floorf(X[i]);
+        fill_uniform(seed, ny, -1, 1, 92);
+        float *run[2] = {malloc((size_t)(nx + ny) * 4), malloc((size_t)(nx + ny) * 4)};
+        int ok = 1;
+        for (int r = 0; r < 2 && ok; r++) {
+            glia__pool_algo = r;
+            ok = !glia_graph_forward(g) && !glia_graph_backward(g, y, seed, 0);
+            memcpy(run[r], glia_node_value(g, y), (size_t)ny * 4);
+            memcpy(run[r] + ny, glia_node_grad(g, x), (size_t)nx * 4);
+        }
+        glia__pool_algo = 0;
+        int same = ok && !memcmp(run[0], run[1], (size_t)(nx + ny) * 4);
+        free(run[0]), free(run[1]), free(seed);
+        CHECK_MSG(ok, "width %d: run failed: %s", W, glia_last_error());
+        CHECK_MSG(same, "width %d: AVX-512 and scalar 2x2 max pooling differ", W);
         glia_graph_free(g);
     }
 }

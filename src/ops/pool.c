@@ -18,6 +18,7 @@
  *   [0] kernel_h  [1] kernel_w  [2] stride_h  [3] stride_w  [4] pad_h  [5] pad_w
  * (the builder turns stride 0 into the kernel size). global_avgpool has none. */
 #include "../core/internal.h"
+#include "pool.h"
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -93,6 +94,14 @@ static glia_status maxpool_infer(glia_graph *g, glia_node *n) {
     return GLIA_OK;
 }
 
+/* pool_max2x2.c's AVX-512 kernels: 2x2 windows, stride 2, no padding, and rows of at least 8
+ * windows (with fewer, a vector's fixed cost per row made them slower than the scalar loops:
+ * LeNet-5's 10x10 -> 5x5 pool) */
+static int use_simd(const pool_geom *p) {
+    return p->kh == 2 && p->kw == 2 && p->sh == 2 && p->sw == 2 && p->ph == 0 && p->pw == 0 &&
+           p->OW >= 8 && glia__max2x2_simd();
+}
+
 /* best, idx = v, i when v > best or v is NaN, by masks rather than a branch (compilers turned
  * the plain select into a branch, mispredicted half the time on activations: 12 ns per 2x2
  * window) */
@@ -136,11 +145,16 @@ static glia_status maxpool_forward(glia_graph *g, glia_node *n) {
     float *y = n->val;
     int32_t *arg = n->saved;
     size_t in_plane = (size_t)p.H * p.W, out_plane = (size_t)p.OH * p.OW;
+    int simd = use_simd(&p);
 #pragma omp parallel for schedule(static) if (p.planes * (int64_t)out_plane >= GLIA_PAR_MIN / 2)
     for (int64_t q = 0; q < p.planes; q++) {
         const float *xp = x + q * in_plane;
         float *yp = y + q * out_plane;
         int32_t *ap = arg + q * out_plane;
+        if (simd) {
+            glia__max2x2_forward(xp, yp, ap, p.W, p.OH, p.OW);
+            continue;
+        }
         if (p.kh == 2 && p.kw == 2 && p.ph == 0 && p.pw == 0) {
             if (p.sh == 2 && p.sw == 2) /* constant strides: the compiler specialises (2x faster) */
                 max2x2_plane(xp, yp, ap, p.W, p.OH, p.OW, 2, 2);
@@ -181,6 +195,9 @@ static void maxpool_backward(glia_graph *g, glia_node *n) {
     const float *dy = n->grad;
     const int32_t *arg = n->saved;
     size_t in_plane = (size_t)p.H * p.W, out_plane = (size_t)p.OH * p.OW;
+    /* (an AVX-512 version writing each row pair of dx from registers measured faster warm but
+     * slower in a training step, dx cold: its partial-line stores read every line first, where
+     * run.c's memset writes whole lines and the scatter then finds them in cache) */
 #pragma omp parallel for schedule(static) if (p.planes * (int64_t)out_plane >= GLIA_PAR_MIN / 2)
     for (int64_t q = 0; q < p.planes; q++) {
         float *dxp = dx + q * in_plane;
