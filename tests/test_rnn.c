@@ -107,7 +107,7 @@ static void naive_forward(const seq_case *c, double *const *p, double *y) {
         for (int d = 0; d < dirs; d++) {
             const double *wih = p[1 + d * per], *whh = p[2 + d * per], *bih = p[3 + d * per],
                          *bhh = p[4 + d * per], *pc = c->peep ? p[5 + d * per] : NULL;
-            double h[16], cc[16], ax[64], ah[64], hn[16];
+            double h[32], cc[32], ax[128], ah[128], hn[32]; /* H <= 32 (seq_naive_check) */
             for (int j = 0; j < H; j++) {
                 h[j] = h0 ? h0[(d * N + n) * H + j] : 0;
                 cc[j] = c0 ? c0[(d * N + n) * H + j] : 0;
@@ -159,6 +159,7 @@ static double naive_loss(const seq_case *c, double *const *p, const float *seed,
  * sum(seed * y) by central differences of the naive forward, in double) */
 int seq_naive_check(const seq_case *c, uint64_t seed, double tol) {
     seq_net s;
+    if (c->H > 32) return 0; /* naive_forward's buffers */
     if (!seq_build(c, &s, seed)) return 0;
     glia_graph *g = s.g;
     int ok = 0;

@@ -35,6 +35,7 @@ void glia__gru_step_forward(const rnn_step *s) {
         }
         float *gr = s->gates + (size_t)n * GS, *gz = gr + H, *gn = gz + H, *gm = gn + H;
         const float *ur = s->hh + (size_t)n * GH, *uz = ur + H, *un = uz + H;
+#pragma omp simd /* the units are independent (the pointers never overlap) */
         for (int j = 0; j < H; j++) {
             float r = glia__sigmoidf(gr[j] + ur[j]), z = glia__sigmoidf(gz[j] + uz[j]);
             float m = un[j] + bhn[j];
@@ -62,6 +63,7 @@ void glia__gru_step_backward(const rnn_step *s) {
         }
         const float *gr = s->gates + (size_t)n * GS, *gz = gr + H, *gn = gz + H, *gm = gn + H;
         const float *hp = s->hp + (size_t)n * H, *dy = s->dy + (size_t)n * s->ldy;
+#pragma omp simd /* the units are independent (the pointers never overlap) */
         for (int j = 0; j < H; j++) {
             float d = dh[j] + dy[j], r = gr[j], z = gz[j], nv = gn[j];
             float dan = d * (1.0f - z) * (1.0f - nv * nv);
