@@ -2,6 +2,7 @@
  * reference, padding, PyTorch golden values (one layer, bidirectional with packed lengths, a
  * 2-layer stack with lengths). The helpers live in test_rnn.c. */
 #include "test.h"
+#include "ops/rnn_common.h"
 #include <string.h>
 
 enum { K_RNN, K_LSTM, K_GRU };
@@ -38,6 +39,17 @@ TEST(gru_matches_naive) {
     CHECK(seq_naive_check(&c, 43, 2e-4));
     seq_case u = {.kind = K_GRU, .T = 3, .N = 2, .I = 5, .H = 2};
     CHECK(seq_naive_check(&u, 44, 2e-4));
+}
+
+/* 20 units: a vector of 16 and a tail in the AVX-512 build of the cell loops, and the
+ * baseline build (glia__rnn_algo = 1) */
+TEST(gru_matches_naive_wide_rows) {
+    for (int algo = 0; algo <= 1 && !test_failed_flag; algo++) {
+        glia__rnn_algo = algo;
+        seq_case c = {.kind = K_GRU, .T = 3, .N = 2, .I = 3, .H = 20, .with_h0 = 1};
+        CHECK(seq_naive_check(&c, 45, 2e-4));
+    }
+    glia__rnn_algo = 0;
 }
 
 TEST(gru_padding_changes_nothing) { CHECK(seq_padding_check(K_GRU)); }

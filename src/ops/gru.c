@@ -21,59 +21,84 @@
 #include "rnn_common.h"
 #include <string.h>
 
+/* one row's units (inlined into the baseline and the AVX-512 build, rnn_common.h) */
+static inline __attribute__((always_inline)) void fwd_row(const rnn_step *s, int n) {
+    const int H = s->H, GS = 4 * H, GH = 3 * H;
+    const float *bhn = s->b_hn, *hp = s->hp + (size_t)n * H;
+    float *h = s->h + (size_t)n * H, *y = s->y + (size_t)n * s->ldy;
+    float *gr = s->gates + (size_t)n * GS, *gz = gr + H, *gn = gz + H, *gm = gn + H;
+    const float *ur = s->hh + (size_t)n * GH, *uz = ur + H, *un = uz + H;
+#pragma omp simd /* the units are independent (the arrays never overlap) */
+    for (int j = 0; j < H; j++) {
+        float r = glia__sigmoidf(gr[j] + ur[j]), z = glia__sigmoidf(gz[j] + uz[j]);
+        float m = un[j] + bhn[j];
+        float nv = glia__tanhf(gn[j] + r * m);
+        float hv = (1.0f - z) * nv + z * hp[j];
+        gr[j] = r;
+        gz[j] = z;
+        gn[j] = nv;
+        gm[j] = m;
+        h[j] = hv;
+        y[j] = hv;
+    }
+}
+
+static inline __attribute__((always_inline)) void bwd_row(const rnn_step *s, int n) {
+    const int H = s->H, GS = 4 * H, GH = 3 * H;
+    float *dg = s->dg + (size_t)n * GH, *dgh = s->dgh + (size_t)n * GH, *dh = s->dh + (size_t)n * H;
+    const float *gr = s->gates + (size_t)n * GS, *gz = gr + H, *gn = gz + H, *gm = gn + H;
+    const float *hp = s->hp + (size_t)n * H, *dy = s->dy + (size_t)n * s->ldy;
+#pragma omp simd /* the units are independent (the arrays never overlap) */
+    for (int j = 0; j < H; j++) {
+        float d = dh[j] + dy[j], r = gr[j], z = gz[j], nv = gn[j];
+        float dan = d * (1.0f - z) * (1.0f - nv * nv);
+        float daz = d * (hp[j] - nv) * z * (1.0f - z);
+        float dar = dan * gm[j] * r * (1.0f - r);
+        dg[j] = dgh[j] = dar;
+        dg[H + j] = dgh[H + j] = daz;
+        dg[2 * H + j] = dan;
+        dgh[2 * H + j] = dan * r;
+        dh[j] = d * z;
+    }
+}
+
+static void fwd_rows(const rnn_step *s, int n) { fwd_row(s, n); }
+static void bwd_rows(const rnn_step *s, int n) { bwd_row(s, n); }
+#if GLIA_RNN_X86
+GLIA_AVX512 static void fwd_rows_avx512(const rnn_step *s, int n) { fwd_row(s, n); }
+GLIA_AVX512 static void bwd_rows_avx512(const rnn_step *s, int n) { bwd_row(s, n); }
+#endif
+
 void glia__gru_step_forward(const rnn_step *s) {
-    const int N = s->N, H = s->H, GS = 4 * H, GH = 3 * H;
-    const float *bhn = s->b_hn;
+    const int N = s->N, H = s->H, GS = 4 * H;
+    void (*rows)(const rnn_step *, int) = fwd_rows;
+#if GLIA_RNN_X86
+    if (glia__rnn_avx512()) rows = fwd_rows_avx512;
+#endif
 #pragma omp parallel for schedule(static) if ((int64_t)N * GS >= GLIA_RNN_STEP_PAR_MIN)
     for (int n = 0; n < N; n++) {
-        const float *hp = s->hp + (size_t)n * H;
-        float *h = s->h + (size_t)n * H, *y = s->y + (size_t)n * s->ldy;
         if (s->t >= s->len[n]) { /* padding: state carried, output 0 */
-            memcpy(h, hp, (size_t)H * sizeof(float));
-            memset(y, 0, (size_t)H * sizeof(float));
-            continue;
-        }
-        float *gr = s->gates + (size_t)n * GS, *gz = gr + H, *gn = gz + H, *gm = gn + H;
-        const float *ur = s->hh + (size_t)n * GH, *uz = ur + H, *un = uz + H;
-#pragma omp simd /* the units are independent (the pointers never overlap) */
-        for (int j = 0; j < H; j++) {
-            float r = glia__sigmoidf(gr[j] + ur[j]), z = glia__sigmoidf(gz[j] + uz[j]);
-            float m = un[j] + bhn[j];
-            float nv = glia__tanhf(gn[j] + r * m);
-            float hv = (1.0f - z) * nv + z * hp[j];
-            gr[j] = r;
-            gz[j] = z;
-            gn[j] = nv;
-            gm[j] = m;
-            h[j] = hv;
-            y[j] = hv;
+            memcpy(s->h + (size_t)n * H, s->hp + (size_t)n * H, (size_t)H * sizeof(float));
+            memset(s->y + (size_t)n * s->ldy, 0, (size_t)H * sizeof(float));
+        } else {
+            rows(s, n);
         }
     }
 }
 
 void glia__gru_step_backward(const rnn_step *s) {
     const int N = s->N, H = s->H, GS = 4 * H, GH = 3 * H;
+    void (*rows)(const rnn_step *, int) = bwd_rows;
+#if GLIA_RNN_X86
+    if (glia__rnn_avx512()) rows = bwd_rows_avx512;
+#endif
 #pragma omp parallel for schedule(static) if ((int64_t)N * GS >= GLIA_RNN_STEP_PAR_MIN)
     for (int n = 0; n < N; n++) {
-        float *dg = s->dg + (size_t)n * GH, *dgh = s->dgh + (size_t)n * GH, *dh = s->dh + (size_t)n * H;
         if (s->t >= s->len[n]) { /* padding: dh passes through */
-            memset(dg, 0, (size_t)GH * sizeof(float));
-            memset(dgh, 0, (size_t)GH * sizeof(float));
-            continue;
-        }
-        const float *gr = s->gates + (size_t)n * GS, *gz = gr + H, *gn = gz + H, *gm = gn + H;
-        const float *hp = s->hp + (size_t)n * H, *dy = s->dy + (size_t)n * s->ldy;
-#pragma omp simd /* the units are independent (the pointers never overlap) */
-        for (int j = 0; j < H; j++) {
-            float d = dh[j] + dy[j], r = gr[j], z = gz[j], nv = gn[j];
-            float dan = d * (1.0f - z) * (1.0f - nv * nv);
-            float daz = d * (hp[j] - nv) * z * (1.0f - z);
-            float dar = dan * gm[j] * r * (1.0f - r);
-            dg[j] = dgh[j] = dar;
-            dg[H + j] = dgh[H + j] = daz;
-            dg[2 * H + j] = dan;
-            dgh[2 * H + j] = dan * r;
-            dh[j] = d * z;
+            memset(s->dg + (size_t)n * GH, 0, (size_t)GH * sizeof(float));
+            memset(s->dgh + (size_t)n * GH, 0, (size_t)GH * sizeof(float));
+        } else {
+            rows(s, n);
         }
     }
 }
