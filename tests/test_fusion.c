@@ -1,6 +1,6 @@
-/* test_fusion.c: a ReLU done by the conv that feeds it (compile.c, OPF_FUSE_RELU) gives the
- * same bits as the two ops run one after the other, and is only done where nothing else can see
- * the conv's own output. */
+/* test_fusion.c: a ReLU done by the conv or batch norm that feeds it (compile.c, OPF_FUSE_RELU)
+ * gives the same bits as the two ops run one after the other, and is only done where nothing
+ * else can see the producer's own output. */
 #include "test.h"
 #include "core/internal.h"
 #include <stdlib.h>
@@ -110,4 +110,64 @@ TEST(relu_not_fused_where_visible) {
         OK(s);
         CHECK_MSG(!fused, "case %d fused", k);
     }
+}
+
+/* x (needs grad) -> batchnorm -> relu -> maxpool 2x2; retain_bn turns fusion off */
+static glia_status build_bn(glia_graph **g, int retain_bn, int *x, int *gm, int *bt, int *bn,
+                            int *relu, int *pool) {
+    glia_status s;
+    int rm, rv;
+    if ((s = glia_graph_new(g))) return s;
+    if ((s = glia_input(*g, "x", 4, (int64_t[]){3, 4, 6, 6}, x))) return s;
+    if ((s = glia_node_requires_grad(*g, *x, 1))) return s;
+    if ((s = glia_param(*g, "gamma", 1, (int64_t[]){4}, gm))) return s;
+    if ((s = glia_param(*g, "beta", 1, (int64_t[]){4}, bt))) return s;
+    if ((s = glia_buffer(*g, "rm", 1, (int64_t[]){4}, &rm))) return s;
+    if ((s = glia_buffer(*g, "rv", 1, (int64_t[]){4}, &rv))) return s;
+    if ((s = glia_batchnorm(*g, "bn", *x, *gm, *bt, rm, rv, 1e-5f, 0.1f, bn))) return s;
+    if ((s = glia_relu(*g, "relu", *bn, relu))) return s;
+    glia_pool2d_params pp = {.kernel_h = 2, .kernel_w = 2};
+    if ((s = glia_maxpool2d(*g, "pool", *relu, &pp, pool))) return s;
+    if (retain_bn && (s = glia_node_retain(*g, *bn))) return s;
+    float *v = glia_node_value(*g, rv);
+    for (int c = 0; c < 4; c++) v[c] = 1.0f;
+    return glia_graph_compile(*g, GLIA_COMPILE_BACKWARD);
+}
+
+/* training (twice: running statistics move) and then inference mode */
+TEST(fused_batchnorm_relu) {
+    glia_graph *g[2] = {NULL, NULL};
+    int x[2], gm[2], bt[2], bn[2], relu[2], pool[2];
+    for (int k = 0; k < 2 && !test_failed_flag; k++)
+        OK(build_bn(&g[k], k, &x[k], &gm[k], &bt[k], &bn[k], &relu[k], &pool[k]));
+    if (test_failed_flag) goto done;
+    CHECK_MSG(g[0]->nodes[bn[0]].fuse_relu && g[0]->nodes[relu[0]].fused,
+              "batchnorm + relu not fused");
+    CHECK_MSG(!g[1]->nodes[bn[1]].fuse_relu && !g[1]->nodes[relu[1]].fused,
+              "fused although the batchnorm is retained");
+    const int64_t nx = 3 * 4 * 6 * 6, np = 3 * 4 * 3 * 3;
+    float seed[3 * 4 * 3 * 3];
+    fill_uniform(seed, np, -1, 1, 9);
+    for (int k = 0; k < 2; k++) {
+        fill_uniform(glia_node_value(g[k], x[k]), nx, -1, 1, 4);
+        fill_uniform(glia_node_value(g[k], gm[k]), 4, 0.5f, 1.5f, 5);
+        fill_uniform(glia_node_value(g[k], bt[k]), 4, -0.5f, 0.5f, 6);
+    }
+    for (int mode = 0; mode < 3 && !test_failed_flag; mode++) {
+        for (int k = 0; k < 2; k++) {
+            glia_graph_set_training(g[k], mode < 2);
+            OK(glia_graph_forward(g[k]));
+            OK(glia_graph_backward(g[k], pool[k], seed, 0));
+        }
+        CHECK_MSG(same(glia_node_value(g[0], pool[0]), glia_node_value(g[1], pool[1]), np),
+                  "mode %d: forward differs", mode);
+        CHECK_MSG(same(glia_node_grad(g[0], x[0]), glia_node_grad(g[1], x[1]), nx),
+                  "mode %d: dx differs", mode);
+        CHECK_MSG(same(glia_node_grad(g[0], gm[0]), glia_node_grad(g[1], gm[1]), 4) &&
+                      same(glia_node_grad(g[0], bt[0]), glia_node_grad(g[1], bt[1]), 4),
+                  "mode %d: dgamma or dbeta differs", mode);
+    }
+done:
+    glia_graph_free(g[0]);
+    glia_graph_free(g[1]);
 }

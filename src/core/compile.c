@@ -9,11 +9,11 @@
  * planner and ggml's allocator). Inputs, parameters, buffers and parameter gradients own their
  * memory; so a step allocates nothing.
  *
- * Fusion: a ReLU whose input is an op that can take it over (OPF_FUSE_RELU: conv2d), feeding
- * only the ReLU, is done by that op (one pass over the activation less each way, and one buffer
- * less). The pair shares the ReLU's value and gradient buffers, live from the producer's forward
- * to its backward. Not when either value or gradient must stay readable (retained nodes,
- * outputs): the producer's gradient is masked in place. */
+ * Fusion: a ReLU whose input is an op that can take it over (OPF_FUSE_RELU: conv2d,
+ * batchnorm), feeding only the ReLU, is done by that op (one pass over the activation less each
+ * way, and one buffer less). The pair shares the ReLU's value and gradient buffers, live from
+ * the producer's forward to its backward. Not when either value or gradient must stay readable
+ * (retained nodes, outputs): the producer's gradient is masked in place. */
 #include "internal.h"
 #include <stdlib.h>
 #include <string.h>

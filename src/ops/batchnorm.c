@@ -20,6 +20,9 @@
  * Saved state (n->saved): double mean[C], double istd[C] of the last forward, then an int that
  * is 1 if it ran in training mode; backward differentiates that forward whatever the mode is now.
  * Backward reads x and gamma (OPF_BWD_INPUTS).
+ * A ReLU that is its only consumer can be done here (OPF_FUSE_RELU, compile.c): forward writes
+ * max(y, 0), backward first masks dy by y > 0 in place, plane by plane right before its sums
+ * read it; same bits as the two ops one after the other (tests/test_fusion.c).
  *
  * Precision: sums, statistics and the per-element arithmetic are in double and each result is
  * rounded once to float. y = gamma xhat + beta and dx cancel where they are near 0; in float
@@ -138,16 +141,24 @@ static glia_status bn_forward(glia_graph *g, glia_node *n) {
                 const float *xp = x + (b * C + c) * S;
                 float *yp = y + (b * C + c) * S;
                 const double mu = mean[c], k = gamma[c] * istd[c], sh = beta[c];
-                for (int64_t s = 0; s < S; s++) yp[s] = (float)((xp[s] - mu) * k + sh);
+                if (n->fuse_relu) /* the ReLU that is this op's only consumer (compile.c) */
+                    for (int64_t s = 0; s < S; s++) yp[s] = glia__relu((float)((xp[s] - mu) * k + sh));
+                else
+                    for (int64_t s = 0; s < S; s++) yp[s] = (float)((xp[s] - mu) * k + sh);
             }
     }
     return GLIA_OK;
 }
 
+/* g[o + s] = y[o + s] > 0 ? g[o + s] : 0 for s < S: a fused ReLU's backward on one plane */
+static void relu_mask(float *g, const float *y, int64_t o, int64_t S) {
+    for (int64_t s = 0; s < S; s++) g[o + s] = glia__relu_grad(y[o + s], g[o + s]);
+}
+
 static void bn_backward(glia_graph *g, glia_node *n) {
     glia_node *xn = glia__in(g, n, BN_X);
-    const float *x = xn->val, *gamma = glia__in(g, n, BN_GAMMA)->val, *dy = n->grad;
-    float *dx = xn->grad, *dgamma = glia__in(g, n, BN_GAMMA)->grad,
+    const float *x = xn->val, *gamma = glia__in(g, n, BN_GAMMA)->val;
+    float *dy = n->grad, *dx = xn->grad, *dgamma = glia__in(g, n, BN_GAMMA)->grad,
           *dbeta = glia__in(g, n, BN_BETA)->grad;
     const bn_dims d = bdims(xn);
     const int64_t C = d.C, S = d.S;
@@ -160,12 +171,20 @@ static void bn_backward(glia_graph *g, glia_node *n) {
     for (int64_t j = 0; j < d.jobs; j++) {
         const int64_t c0 = j * d.cb, c1 = c0 + d.cb < C ? c0 + d.cb : C;
         double sdy[BN_CB] = {0}, sdyx[BN_CB] = {0}; /* sum dy, sum dy xhat */
+        /* the fused ReLU's backward first, in place (dy = y > 0 ? dy : 0), plane by plane
+         * right before the sums read the plane */
+        const int mask = n->fuse_relu;
+        if (mask && !need_sums)
+            for (int64_t b = 0; b < d.N; b++)
+                for (int64_t c = c0; c < c1; c++) relu_mask(dy, n->val, (b * C + c) * S, S);
         if (need_sums) {
             double l1[BN_CB][GLIA_LANES] = {{0}}, l2[BN_CB][GLIA_LANES] = {{0}};
             for (int64_t b = 0; b < d.N; b++)
-                for (int64_t c = c0; c < c1; c++)
+                for (int64_t c = c0; c < c1; c++) {
+                    if (mask) relu_mask(dy, n->val, (b * C + c) * S, S);
                     glia__lanes_sum_dot(l1[c - c0], l2[c - c0], dy + (b * C + c) * S,
                                         x + (b * C + c) * S, mean[c], istd[c], S);
+                }
             for (int64_t c = c0; c < c1; c++) {
                 sdy[c - c0] = glia__lanes_total(l1[c - c0]);
                 sdyx[c - c0] = glia__lanes_total(l2[c - c0]);
@@ -193,7 +212,7 @@ static void bn_backward(glia_graph *g, glia_node *n) {
 const glia_op_def glia__op_batchnorm = {
     "batchnorm", "batch normalisation over axis 1: y = gamma (x - mean) / sqrt(var + eps) + beta",
     "x[N,C,...], gamma beta rm rv [C]", "y[N,C,...]", 5, 5,
-    OPF_BWD_INPUTS, bn_infer, bn_forward, bn_backward};
+    OPF_BWD_INPUTS | OPF_FUSE_RELU, bn_infer, bn_forward, bn_backward};
 
 glia_status glia_batchnorm(glia_graph *g, const char *name, int x, int gamma, int beta,
                            int running_mean, int running_var, float eps, float momentum,
