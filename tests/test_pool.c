@@ -337,6 +337,14 @@ TEST(pool_ties_and_padding) {
     glia_graph_free(g);
 }
 
+/* one forward and backward (seed on y); out = y, then dx: what two runs compare bit for bit */
+static int run_into(glia_graph *g, int x, int y, const float *seed, int nx, int ny, float *out) {
+    if (glia_graph_forward(g) || glia_graph_backward(g, y, seed, 0)) return 0;
+    memcpy(out, glia_node_value(g, y), (size_t)ny * 4);
+    memcpy(out + ny, glia_node_grad(g, x), (size_t)nx * 4);
+    return 1;
+}
+
 /* Bit-identical results with 1 and 3 threads. */
 TEST(pool_threads_bit_identical) {
     const pool_case c = {"large", 4, 8, 33, 30, {3, 3, 2, 2, 1, 1}};
@@ -356,9 +364,7 @@ TEST(pool_threads_bit_identical) {
         int threads[2] = {1, 3}, ok = 1;
         for (int r = 0; r < 2 && ok; r++) {
             glia_set_num_threads(threads[r]);
-            ok = !glia_graph_forward(g) && !glia_graph_backward(g, y, seed, 0);
-            memcpy(run[r], glia_node_value(g, y), (size_t)ny * 4);
-            memcpy(run[r] + ny, glia_node_grad(g, x), (size_t)nx * 4);
+            ok = run_into(g, x, y, seed, nx, ny, run[r]);
         }
         glia_set_num_threads(0);
         int same = ok && !memcmp(run[0], run[1], (size_t)(nx + ny) * 4);
@@ -392,9 +398,7 @@ TEST(maxpool_2x2_simd_matches_scalar) {
         int ok = 1;
         for (int r = 0; r < 2 && ok; r++) {
             glia__pool_algo = r;
-            ok = !glia_graph_forward(g) && !glia_graph_backward(g, y, seed, 0);
-            memcpy(run[r], glia_node_value(g, y), (size_t)ny * 4);
-            memcpy(run[r] + ny, glia_node_grad(g, x), (size_t)nx * 4);
+            ok = run_into(g, x, y, seed, nx, ny, run[r]);
         }
         glia__pool_algo = 0;
         int same = ok && !memcmp(run[0], run[1], (size_t)(nx + ny) * 4);

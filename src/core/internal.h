@@ -58,6 +58,18 @@ typedef struct glia_node {
  * gradient are then the ReLU node's buffers (compile.c) */
 #define OPF_FUSE_RELU 4u
 
+/* 1 when this CPU runs AVX-512F code: the kernels compiled for it (conv_direct.c,
+ * pool_max2x2.c, the recurrent cells) are picked at run time, as glia builds without -march
+ * (valgrind, for one, reports no AVX-512) */
+static inline int glia__cpu_avx512f(void) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
+
 /* ReLU, for activation.c and the ops that fuse it: y = max(x, 0), a NaN kept a NaN as in
  * PyTorch; its gradient dy where y > 0, else 0 (0 at x == 0, as PyTorch). Selects, not
  * branches, so that loops over them vectorise. */

@@ -152,7 +152,7 @@ typedef struct {
 static kernel_set pick(void) {
 #ifdef HAVE_X86_SETS
     __builtin_cpu_init();
-    if (glia__conv_algo < 2 && __builtin_cpu_supports("avx512f")) return set_avx512;
+    if (glia__conv_algo < 2 && glia__cpu_avx512f()) return set_avx512;
     if (glia__conv_algo < 3 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
         return set_avx2;
 #endif

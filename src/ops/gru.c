@@ -62,19 +62,12 @@ static inline __attribute__((always_inline)) void bwd_row(const rnn_step *s, int
     }
 }
 
-static void fwd_rows(const rnn_step *s, int n) { fwd_row(s, n); }
-static void bwd_rows(const rnn_step *s, int n) { bwd_row(s, n); }
-#if GLIA_RNN_X86
-GLIA_AVX512 static void fwd_rows_avx512(const rnn_step *s, int n) { fwd_row(s, n); }
-GLIA_AVX512 static void bwd_rows_avx512(const rnn_step *s, int n) { bwd_row(s, n); }
-#endif
+GLIA_RNN_ROWS(fwd_rows, fwd_row(s, n))
+GLIA_RNN_ROWS(bwd_rows, bwd_row(s, n))
 
 void glia__gru_step_forward(const rnn_step *s) {
     const int N = s->N, H = s->H, GS = 4 * H;
-    void (*rows)(const rnn_step *, int) = fwd_rows;
-#if GLIA_RNN_X86
-    if (glia__rnn_avx512()) rows = fwd_rows_avx512;
-#endif
+    glia_rnn_rows *rows = GLIA_RNN_PICK(fwd_rows);
 #pragma omp parallel for schedule(static) if ((int64_t)N * GS >= GLIA_RNN_STEP_PAR_MIN)
     for (int n = 0; n < N; n++) {
         if (s->t >= s->len[n]) { /* padding: state carried, output 0 */
@@ -88,10 +81,7 @@ void glia__gru_step_forward(const rnn_step *s) {
 
 void glia__gru_step_backward(const rnn_step *s) {
     const int N = s->N, H = s->H, GS = 4 * H, GH = 3 * H;
-    void (*rows)(const rnn_step *, int) = bwd_rows;
-#if GLIA_RNN_X86
-    if (glia__rnn_avx512()) rows = bwd_rows_avx512;
-#endif
+    glia_rnn_rows *rows = GLIA_RNN_PICK(bwd_rows);
 #pragma omp parallel for schedule(static) if ((int64_t)N * GS >= GLIA_RNN_STEP_PAR_MIN)
     for (int n = 0; n < N; n++) {
         if (s->t >= s->len[n]) { /* padding: dh passes through */

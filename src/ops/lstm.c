@@ -54,26 +54,11 @@ static inline __attribute__((always_inline)) void fwd_row(const rnn_step *s, int
     }
 }
 
-static void fwd_rows(const rnn_step *s, int n) {
-    if (s->peep) fwd_row(s, n, 1);
-    else fwd_row(s, n, 0);
-}
-
-#if GLIA_RNN_X86
-/* the same loops compiled for wider vectors: 5.5x faster on AVX-512 than in the baseline SSE2
- * build (N 32, H 256, one thread) */
-GLIA_AVX512 static void fwd_rows_avx512(const rnn_step *s, int n) {
-    if (s->peep) fwd_row(s, n, 1);
-    else fwd_row(s, n, 0);
-}
-#endif
+GLIA_RNN_ROWS(fwd_rows, if (s->peep) fwd_row(s, n, 1); else fwd_row(s, n, 0))
 
 void glia__lstm_step_forward(const rnn_step *s) {
     const int N = s->N, H = s->H, GS = 5 * H;
-    void (*rows)(const rnn_step *, int) = fwd_rows;
-#if GLIA_RNN_X86
-    if (glia__rnn_avx512()) rows = fwd_rows_avx512;
-#endif
+    glia_rnn_rows *rows = GLIA_RNN_PICK(fwd_rows);
 #pragma omp parallel for schedule(static) if ((int64_t)N * GS >= GLIA_RNN_STEP_PAR_MIN)
     for (int n = 0; n < N; n++) {
         if (s->t >= s->len[n]) { /* padding: state carried, output 0 */
@@ -114,24 +99,11 @@ static inline __attribute__((always_inline)) void bwd_row(const rnn_step *s, int
     }
 }
 
-static void bwd_rows(const rnn_step *s, int n) {
-    if (s->peep) bwd_row(s, n, 1);
-    else bwd_row(s, n, 0);
-}
-
-#if GLIA_RNN_X86
-GLIA_AVX512 static void bwd_rows_avx512(const rnn_step *s, int n) {
-    if (s->peep) bwd_row(s, n, 1);
-    else bwd_row(s, n, 0);
-}
-#endif
+GLIA_RNN_ROWS(bwd_rows, if (s->peep) bwd_row(s, n, 1); else bwd_row(s, n, 0))
 
 void glia__lstm_step_backward(const rnn_step *s) {
     const int N = s->N, H = s->H, GS = 5 * H, GH = 4 * H;
-    void (*rows)(const rnn_step *, int) = bwd_rows;
-#if GLIA_RNN_X86
-    if (glia__rnn_avx512()) rows = bwd_rows_avx512;
-#endif
+    glia_rnn_rows *rows = GLIA_RNN_PICK(bwd_rows);
 #pragma omp parallel for schedule(static) if ((int64_t)N * GS >= GLIA_RNN_STEP_PAR_MIN)
     for (int n = 0; n < N; n++) {
         if (s->t >= s->len[n]) /* padding: dh, dc pass through */

@@ -11,6 +11,7 @@
  *     if (v > best || v is NaN) best = v, idx = i
  *   y = best, arg = 2 oh W + 2 ow + idx
  * Backward stays pool.c's scatter, dx[arg] += dy. */
+#include "../core/internal.h"
 #include "pool.h"
 
 int glia__pool_algo; /* test hook, see pool.h */
@@ -18,10 +19,7 @@ int glia__pool_algo; /* test hook, see pool.h */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
-int glia__max2x2_simd(void) {
-    __builtin_cpu_init();
-    return glia__pool_algo == 0 && __builtin_cpu_supports("avx512f");
-}
+int glia__max2x2_simd(void) { return glia__pool_algo == 0 && glia__cpu_avx512f(); }
 
 /* lanes 0..15 of the cells of n (1..16) windows: the first row's lanes and the second's */
 static inline __mmask16 lo_cells(int n) { return n >= 8 ? 0xFFFF : (__mmask16)((1u << 2 * n) - 1); }

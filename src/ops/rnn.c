@@ -376,7 +376,6 @@ void glia__rnn_step_forward(const rnn_step *s) {
             memset(y, 0, (size_t)H * sizeof(float));
             continue;
         }
-#pragma omp simd /* the units are independent (the pointers never overlap) */
         for (int j = 0; j < H; j++) {
             float v = relu ? (h[j] > 0.0f ? h[j] : 0.0f) : glia__tanhf(h[j]);
             h[j] = v;
@@ -395,7 +394,6 @@ void glia__rnn_step_backward(const rnn_step *s) {
             continue;
         }
         const float *h = s->h + (size_t)n * H, *dy = s->dy + (size_t)n * s->ldy;
-#pragma omp simd /* the units are independent (the pointers never overlap) */
         for (int j = 0; j < H; j++) {
             float g = dh[j] + dy[j], v = h[j];
             dg[j] = relu ? (v > 0.0f ? g : 0.0f) : g * (1.0f - v * v);
