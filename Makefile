@@ -25,10 +25,10 @@ STEST_OBJ= $(TEST_SRC:%.c=$(SB)/%.o)
 .PHONY: all test test-fast test-sanitize install uninstall clean demo golden train bench fuzz fuzz-build fuzz-seeds valgrind char-lm
 all: $(B)/libglia.a $(B)/libglia.so $(B)/glia
 
-$(B)/%.o: %.c include/glia.h src/core/internal.h
+$(B)/%.o: %.c include/glia.h src/core/internal.h src/ops/op_list.h
 	@mkdir -p $(dir $@)
 	@echo CC $<; $(CC) $(BASE_CFLAGS) -MMD -MP -c $< -o $@
-$(SB)/%.o: %.c include/glia.h src/core/internal.h
+$(SB)/%.o: %.c include/glia.h src/core/internal.h src/ops/op_list.h
 	@mkdir -p $(dir $@)
 	@echo CC-SAN $<; $(CC) $(BASE_CFLAGS) -O1 -g $(SAN) -c $< -o $@
 

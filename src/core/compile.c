@@ -119,11 +119,10 @@ glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
     }
     for (int i = 0; i < n; i++)
         for (int k = 0; k < g->nodes[i].n_in; k++) g->n_consumers[g->nodes[i].in[k]]++;
-    int relu = glia__op_index("relu");
     for (int i = 0; i < n; i++) {
         glia_node *r = &g->nodes[i], *p;
         r->fuse_relu = r->fused = false;
-        if (r->kind != NODE_OP || r->op != relu || r->retained || g->n_consumers[i] == 0) continue;
+        if (r->kind != NODE_OP || r->op != GLIA_OP_relu || r->retained || g->n_consumers[i] == 0) continue;
         p = glia__in(g, r, 0);
         if (p->kind == NODE_OP && (glia__ops[p->op]->flags & OPF_FUSE_RELU) && !p->retained &&
             g->n_consumers[r->in[0]] == 1)

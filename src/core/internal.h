@@ -8,7 +8,13 @@
 #define GLIA_INTERNAL_H
 
 #include "glia.h"
+#include "ops/op_list.h"
 #include <stdbool.h>
+
+/* The op enum: GLIA_OP_conv2d, GLIA_OP_relu, ... in the order of the op table (op_list.h), so
+ * node->op compares with it directly (no name strings). */
+#define GLIA__OP_ENUM(op) GLIA_OP_##op,
+typedef enum { GLIA_OPS(GLIA__OP_ENUM) GLIA_OP_COUNT } glia_op_id;
 
 #define GLIA_MAX_INPUTS 16
 #define GLIA_NAME_MAX 64
@@ -22,7 +28,7 @@ typedef enum { NODE_INPUT, NODE_PARAM, NODE_BUFFER, NODE_OP } glia_node_kind;
 
 typedef struct glia_node {
     glia_node_kind kind;
-    int op;                         /* index into the op table (NODE_OP) */
+    glia_op_id op;                  /* index into the op table (NODE_OP) */
     char name[GLIA_NAME_MAX];
     int n_in;
     int in[GLIA_MAX_INPUTS];
