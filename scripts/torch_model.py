@@ -139,7 +139,8 @@ NET_KEYS = [("input", SHAPE, None), ("classes", INT, "10"), ("batch", INT, "64")
             ("momentum", FLOAT, "0.9"), ("weight_decay", FLOAT, "0"), ("schedule", STR, "constant"),
             ("step_size", INT, "1"), ("gamma", FLOAT, "0.1"), ("warmup", INT, "0"),
             ("shift", INT, "0"), ("flip", BOOL, "0"), ("mean", FLOAT, "0"), ("std", FLOAT, "1"),
-            ("sequence", INT, "0"), ("clip_norm", FLOAT, "0")]
+            ("sequence", INT, "0"), ("clip_norm", FLOAT, "0"),
+            ("loss", STR, "softmax_ce")]
 _POOL = [("size", INT, None), ("stride", INT, "0"), ("pad", INT, "0")]
 LAYERS = collections.OrderedDict([
     ("conv", [("filters", INT, None), ("size", INT, None), ("stride", INT, "1"),

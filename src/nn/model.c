@@ -33,7 +33,9 @@ static const key_def net_keys[MAX_KEYS] = {
     {"shift", K_INT, "0"},         {"flip", K_BOOL, "0"},     {"mean", K_FLOAT, "0"},
     {"std", K_FLOAT, "1"},
     /* sequence models (seq_layers.c) */
-    {"sequence", K_INT, "0"},      {"clip_norm", K_FLOAT, "0"}, {NULL, 0, NULL}};
+    {"sequence", K_INT, "0"},      {"clip_norm", K_FLOAT, "0"},
+    /* the training loss (src/train/loop.c): softmax_ce, mse or bce */
+    {"loss", K_STR, "softmax_ce"}, {NULL, 0, NULL}};
 
 static const layer_def layer_defs[] = {
     {"conv", "convolution [+ batch norm] + activation",

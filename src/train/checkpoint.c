@@ -1,23 +1,38 @@
 /* checkpoint.c: a training run's whole state in one safetensors file, written atomically
- * (temporary file, fsync, rename), so that a crash at any moment leaves the previous checkpoint:
- *   tensors   every parameter and buffer under its name (as weights.safetensors), and the
- *             optimiser's state as "optimizer.<param>.<slot>"
- *   metadata  format "glia-checkpoint-1"; model (the model text, [net] settings included);
+ * (temporary file, fsync, rename), so that a crash at any moment leaves the previous checkpoint.
+ * One writer, one reader, for every task of the training loop (loop.h). Format
+ * "glia-checkpoint-2":
+ *   tensors   every parameter and buffer under its name (as weights.safetensors), the carried
+ *             recurrent states (a language model continues its streams), and the optimiser's
+ *             state as "optimizer.<param>.<slot>"
+ *   metadata  format; task (images, text); model (the model text, [net] settings included);
  *             data, seed, val, clip_norm, limit, epochs (the run's settings); epoch, next_batch,
  *             step, optim_steps (the position); rng, epoch_rng, graph_rng (generator states in
- *             hex); sum_loss, correct, seen, seconds (the current epoch's sums so far, doubles
- *             in %.17g so they round-trip exactly); metrics (metrics.csv so far). */
-#include "train/run.h"
+ *             hex); train_loss_sum, train_correct, train_top5, train_n, samples, seconds,
+ *             epoch_seconds (the current epoch's sums so far, doubles in %.17g so that they
+ *             round-trip exactly); metrics (metrics.csv so far).
+ * The reader also takes the two formats glia wrote before the loop was one (tests/data/old-ckpt):
+ *   glia-checkpoint-1      image classifiers: sum_loss, correct, seen, seconds (this epoch's)
+ *   glia-seq-checkpoint-1  sequence models: train_loss_sum, train_correct, train_n, tokens,
+ *                          seconds, epoch_seconds
+ * with the same tensors and settings. */
+#include "train/loop.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define N_META 19
+#define FORMAT "glia-checkpoint-2"
 
-static int is_saved(const glia_node *n) { return n->kind == NODE_PARAM || n->kind == NODE_BUFFER; }
+/* the carried states: the h0/c0 inputs of the recurrent layers */
+static int carried(const glia_node *n) {
+    return n->kind == NODE_INPUT && (strstr(n->name, ".h0_l") || strstr(n->name, ".c0_l"));
+}
+static int is_saved(const glia_node *n) {
+    return n->kind == NODE_PARAM || n->kind == NODE_BUFFER || carried(n);
+}
 
-glia_status glia__ckpt_entries(glia_graph *g, glia_optim *opt, int (*keep)(const glia_node *),
-                               glia_st_entry **out, int *n_out, char ***names) {
+static glia_status entries(glia_graph *g, glia_optim *opt, int (*keep)(const glia_node *),
+                          glia_st_entry **out, int *n_out, char ***names) {
     int np = 0, no = glia_optim_num_state(opt);
     for (int i = 0; i < g->n_nodes; i++) np += keep(&g->nodes[i]);
     glia_st_entry *e = glia__calloc((size_t)(np + no) + 1, sizeof *e);
@@ -66,7 +81,7 @@ glia_status glia__ckpt_entries(glia_graph *g, glia_optim *opt, int (*keep)(const
     return GLIA_OK;
 }
 
-void glia__ckpt_names_free(char **names, glia_optim *opt) {
+static void names_free(char **names, glia_optim *opt) {
     for (int i = 0; names && i < glia_optim_num_state(opt); i++) free(names[i]);
     free(names);
 }
@@ -83,86 +98,149 @@ int glia__rng_parse(const char *s, glia_rng *g) {
     return 1;
 }
 
-glia_status glia__checkpoint_save(glia__run *r) {
+/* the position and sums, in the order of the metadata keys */
+#define N_POS 14
+static const char *const pos_keys[N_POS] = {
+    "epoch", "next_batch", "step", "optim_steps", "rng", "epoch_rng", "graph_rng",
+    "train_loss_sum", "train_correct", "train_top5", "train_n", "samples", "seconds", "epoch_seconds"};
+
+glia_status glia__checkpoint_save(glia__loop *L) {
     char *model = NULL, path[1200];
-    glia_status s = glia_model_to_text(r->m, &model);
+    glia_status s = glia_model_to_text(L->user, &model);
     if (s) return s;
-    char v[N_META][48];
-    snprintf(v[0], 48, "%llu", (unsigned long long)r->seed);
-    snprintf(v[1], 48, "%.9g", (double)r->val);
-    snprintf(v[2], 48, "%.9g", (double)r->clip_norm);
-    snprintf(v[3], 48, "%lld", (long long)r->limit);
-    snprintf(v[4], 48, "%d", r->epochs);
-    snprintf(v[5], 48, "%d", r->epoch);
-    snprintf(v[6], 48, "%lld", (long long)r->next_batch);
-    snprintf(v[7], 48, "%lld", (long long)r->step);
-    snprintf(v[8], 48, "%lld", (long long)glia_optim_steps(r->opt));
-    glia__rng_hex(&r->rng, v[9], 48);
-    glia__rng_hex(&r->epoch_rng, v[10], 48);
-    glia__rng_hex(glia_graph_rng(r->g), v[11], 48);
-    snprintf(v[12], 48, "%.17g", r->sum_loss);
-    snprintf(v[13], 48, "%lld", (long long)r->correct);
-    snprintf(v[14], 48, "%lld", (long long)r->seen);
-    snprintf(v[15], 48, "%.17g", r->seconds);
-    const char *meta[] = {"format", "glia-checkpoint-1", "model", model, "data", r->data,
-                          "metrics", r->metrics ? r->metrics : "",
-                          "seed", v[0], "val", v[1], "clip_norm", v[2], "limit", v[3],
-                          "epochs", v[4], "epoch", v[5], "next_batch", v[6], "step", v[7],
-                          "optim_steps", v[8], "rng", v[9], "epoch_rng", v[10], "graph_rng", v[11],
-                          "sum_loss", v[12], "correct", v[13], "seen", v[14], "seconds", v[15]};
+    char v[6 + N_POS][48];
+    snprintf(v[0], 48, "%llu", (unsigned long long)L->seed);
+    snprintf(v[1], 48, "%.9g", (double)L->val);
+    snprintf(v[2], 48, "%.9g", (double)L->clip_norm);
+    snprintf(v[3], 48, "%lld", (long long)L->limit);
+    snprintf(v[4], 48, "%d", L->epochs);
+    char *p = v[5];
+    snprintf(p + 48 * 0, 48, "%d", L->epoch);
+    snprintf(p + 48 * 1, 48, "%lld", (long long)L->next_batch);
+    snprintf(p + 48 * 2, 48, "%lld", (long long)L->step);
+    snprintf(p + 48 * 3, 48, "%lld", (long long)glia_optim_steps(L->opt));
+    glia__rng_hex(&L->rng, p + 48 * 4, 48);
+    glia__rng_hex(&L->epoch_rng, p + 48 * 5, 48);
+    glia__rng_hex(glia_graph_rng(L->g), p + 48 * 6, 48);
+    snprintf(p + 48 * 7, 48, "%.17g", L->tm.loss);
+    snprintf(p + 48 * 8, 48, "%lld", (long long)L->tm.correct);
+    snprintf(p + 48 * 9, 48, "%lld", (long long)L->tm.top5);
+    snprintf(p + 48 * 10, 48, "%lld", (long long)L->tm.n);
+    snprintf(p + 48 * 11, 48, "%lld", (long long)L->samples);
+    snprintf(p + 48 * 12, 48, "%.17g", L->seconds);
+    snprintf(p + 48 * 13, 48, "%.17g", L->epoch_seconds);
+    const char *meta[2 * (11 + N_POS)] = {
+        "format", FORMAT, "task", L->task->name, "model", model, "data", L->data,
+        "metrics", L->metrics ? L->metrics : "", "seed", v[0], "val", v[1], "clip_norm", v[2],
+        "limit", v[3], "epochs", v[4]};
+    int nm_ = 10;
+    for (int i = 0; i < N_POS; i++) meta[2 * nm_] = pos_keys[i], meta[2 * nm_ + 1] = p + 48 * i, nm_++;
     glia_st_entry *e;
     int n;
     char **nm;
-    if (!(s = glia__ckpt_entries(r->g, r->opt, is_saved, &e, &n, &nm))) {
-        snprintf(path, sizeof path, "%s/checkpoint.safetensors", r->out_dir);
-        s = glia_safetensors_write(path, e, n, meta, (int)(sizeof meta / sizeof *meta / 2));
+    if (!(s = entries(L->g, L->opt, is_saved, &e, &n, &nm))) {
+        snprintf(path, sizeof path, "%s/checkpoint.safetensors", L->out_dir);
+        s = glia_safetensors_write(path, e, n, meta, nm_);
         free(e);
-        glia__ckpt_names_free(nm, r->opt);
+        names_free(nm, L->opt);
     }
     free(model);
     return s;
 }
 
-glia_status glia__checkpoint_restore(glia__run *r, const char *path) {
+/* which of the formats: 2, 1 (images) or the sequence loop's 1; 0 for none */
+static int format_of(const glia_st_meta *meta) {
+    const char *f = glia_st_meta_get(meta, "format");
+    return !f ? 0 : !strcmp(f, FORMAT) ? 2 : !strcmp(f, "glia-checkpoint-1") ? 1
+         : !strcmp(f, "glia-seq-checkpoint-1") ? -1 : 0;
+}
+
+glia_status glia__checkpoint_settings(const char *path, const glia_st_meta *meta, glia__loop *L,
+                                      const char **text) {
+    int f = format_of(meta);
+    if (!f)
+        return glia__err(GLIA_EIO, "%s: not a glia checkpoint (its metadata has no format "
+                         FORMAT ", glia-checkpoint-1 or glia-seq-checkpoint-1)", path);
+    const char *k[] = {"model", "data", "seed", "val", "clip_norm", "limit", "epochs"};
+    const char *v[7];
+    for (int i = 0; i < 7; i++)
+        if (!(v[i] = glia_st_meta_get(meta, k[i])))
+            return glia__err(GLIA_EIO, "%s: the checkpoint's metadata has no '%s'", path, k[i]);
+    const char *task = f == 2 ? glia_st_meta_get(meta, "task") : f == 1 ? "images" : "text";
+    L->task = task && !strcmp(task, "images") ? &glia__task_images
+            : task && !strcmp(task, "text")   ? &glia__task_text : NULL;
+    if (!L->task)
+        return glia__err(GLIA_EIO, "%s: the checkpoint's task '%s' is not one this glia knows "
+                         "(images, text)", path, task ? task : "(none)");
+    *text = v[0];
+    snprintf(L->data, sizeof L->data, "%s", v[1]);
+    L->seed = strtoull(v[2], NULL, 10);
+    L->val = strtof(v[3], NULL);
+    L->clip_norm = strtof(v[4], NULL);
+    L->limit = strtoll(v[5], NULL, 10);
+    L->epochs = atoi(v[6]);
+    return GLIA_OK;
+}
+
+/* the training seconds of the epochs in metrics.csv, which format 1 wrote per epoch */
+static double seconds_sum(const char *metrics) {
+    double t = 0;
+    for (const char *p = strchr(metrics, '\n'); p && p[1]; p = strchr(p + 1, '\n')) {
+        const char *e = strchr(p + 1, '\n'), *c = p + 1;
+        for (const char *q = p + 1; *q && (!e || q < e); q++)
+            if (*q == ',') c = q + 1;
+        t += strtod(c, NULL);
+    }
+    return t;
+}
+
+glia_status glia__checkpoint_restore(glia__loop *L, const char *path) {
     glia_st_entry *e;
     int n;
     char **nm;
     glia_st_meta meta;
-    glia_status s = glia__ckpt_entries(r->g, r->opt, is_saved, &e, &n, &nm);
+    glia_status s = entries(L->g, L->opt, is_saved, &e, &n, &nm);
     if (s) return s;
     s = glia_safetensors_read(path, e, n, &meta);
     free(e);
-    glia__ckpt_names_free(nm, r->opt);
+    names_free(nm, L->opt);
     if (s) return s;
-    const char *k[] = {"epoch", "next_batch", "step", "optim_steps", "rng", "epoch_rng",
-                       "graph_rng", "sum_loss", "correct", "seen", "seconds", "metrics"};
-    const char *v[12];
-    for (int i = 0; i < 12; i++)
-        if (!(v[i] = glia_st_meta_get(&meta, k[i]))) {
-            s = glia__err(GLIA_EIO, "%s: the checkpoint's metadata has no '%s'", path, k[i]);
+    /* each format's names for the position keys (NULL: not in that format) */
+    static const char *const v1[N_POS] = {
+        "epoch", "next_batch", "step", "optim_steps", "rng", "epoch_rng", "graph_rng",
+        "sum_loss", "correct", NULL, "seen", "seen", NULL, "seconds"};
+    static const char *const seq1[N_POS] = {
+        "epoch", "next_batch", "step", "optim_steps", "rng", "epoch_rng", "graph_rng",
+        "train_loss_sum", "train_correct", NULL, "train_n", "tokens", "seconds", "epoch_seconds"};
+    int f = format_of(&meta);
+    const char *const *keys = f == 2 ? pos_keys : f == 1 ? v1 : seq1;
+    const char *v[N_POS], *mt = glia_st_meta_get(&meta, "metrics");
+    for (int i = 0; i < N_POS; i++)
+        if (!(v[i] = keys[i] ? glia_st_meta_get(&meta, keys[i]) : "0")) {
+            s = glia__err(GLIA_EIO, "%s: the checkpoint's metadata has no '%s'", path, keys[i]);
             glia_st_meta_free(&meta);
             return s;
         }
-    r->epoch = atoi(v[0]);
-    r->next_batch = strtoll(v[1], NULL, 10);
-    r->step = strtoll(v[2], NULL, 10);
-    glia_optim_set_steps(r->opt, strtoll(v[3], NULL, 10));
-    int ok = glia__rng_parse(v[4], &r->rng) && glia__rng_parse(v[5], &r->epoch_rng) &&
-             glia__rng_parse(v[6], glia_graph_rng(r->g));
-    r->sum_loss = strtod(v[7], NULL);
-    r->correct = strtoll(v[8], NULL, 10);
-    r->seen = strtoll(v[9], NULL, 10);
-    r->seconds = strtod(v[10], NULL);
-    size_t ml = strlen(v[11]);
-    free(r->metrics);
-    r->metrics = glia__malloc(ml + 1);
-    if (r->metrics) memcpy(r->metrics, v[11], ml + 1);
-    r->metrics_len = ml;
+    L->epoch = atoi(v[0]);
+    L->next_batch = strtoll(v[1], NULL, 10);
+    L->step = strtoll(v[2], NULL, 10);
+    glia_optim_set_steps(L->opt, strtoll(v[3], NULL, 10));
+    int ok = glia__rng_parse(v[4], &L->rng) && glia__rng_parse(v[5], &L->epoch_rng) &&
+             glia__rng_parse(v[6], glia_graph_rng(L->g)) && mt;
+    L->tm.loss = strtod(v[7], NULL);
+    L->tm.correct = strtoll(v[8], NULL, 10);
+    L->tm.top5 = strtoll(v[9], NULL, 10);
+    L->tm.n = strtoll(v[10], NULL, 10);
+    L->samples = strtoll(v[11], NULL, 10);
+    L->seconds = f == 1 && mt ? seconds_sum(mt) : strtod(v[12], NULL);
+    L->epoch_seconds = strtod(v[13], NULL);
+    free(L->metrics);
+    L->metrics = mt ? glia__strdup(mt) : NULL;
     glia_st_meta_free(&meta);
-    if (!r->metrics) return glia__err(GLIA_ENOMEM, "%s: out of memory", path);
-    if (!ok || r->epoch < 0 || r->next_batch < 0 || r->next_batch >= r->batches || r->step < 0)
+    if (ok && !L->metrics) return glia__err(GLIA_ENOMEM, "%s: out of memory", path);
+    if (!ok || L->epoch < 0 || L->next_batch < 0 || L->next_batch >= L->batches || L->step < 0)
         return glia__err(GLIA_EIO, "%s: the checkpoint's position or generator states are malformed "
-                         "(epoch %d, next batch %lld of %lld)", path, r->epoch,
-                         (long long)r->next_batch, (long long)r->batches);
+                         "(epoch %d, next batch %lld of %lld)", path, L->epoch,
+                         (long long)L->next_batch, (long long)L->batches);
     return GLIA_OK;
 }

@@ -1,6 +1,6 @@
 /* evaluate.c: classification metrics from logits (cross-entropy, top-1, top-5, confusion
  * matrix), and glia_evaluate, which runs a model over a data set. */
-#include "train/run.h"
+#include "train/loop.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +28,7 @@ void glia__metrics_add(glia__metrics *mt, const float *z, const float *labels, i
     }
 }
 
-glia_status glia__eval_split(glia_graph *g, int x, int logits, int label, const glia_dataset *d,
+static glia_status eval_split(glia_graph *g, int x, int logits, int label, const glia_dataset *d,
                              const int64_t *idx, int64_t n, float mean, float std, int64_t batch,
                              glia__metrics *mt) {
     int classes = d->classes;
@@ -100,7 +100,7 @@ glia_status glia_evaluate(glia_model *m, const glia_dataset *d, const int64_t *i
     glia__metrics mt = {0};
     mt.confusion = glia__calloc((size_t)d->classes * (size_t)d->classes, sizeof *mt.confusion);
     if (!mt.confusion) return glia__err(GLIA_ENOMEM, "glia_evaluate: out of memory");
-    s = glia__eval_split(g, x, glia_model_output(m), -1, d, idx, n, mean, std, in.dim[0], &mt);
+    s = eval_split(g, x, glia_model_output(m), -1, d, idx, n, mean, std, in.dim[0], &mt);
     if (s) {
         free(mt.confusion);
         return s;

@@ -1,0 +1,468 @@
+/* loop.c: the training loop, one for every task (loop.h). Per step:
+ *   lr = schedule(step); task fills batch b; forward; loss; backward;
+ *   [the gradients are complete: L->reduce]; optimiser step; carried state; metrics
+ * After every epoch a held-out pass, the run's files (each atomically) and a checkpoint, so that
+ * a run can stop at any batch and continue bit for bit. */
+#include "train/loop.h"
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+void glia__shuffle(int64_t *a, int64_t n, glia_rng *r) {
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t j = (int64_t)glia_rng_below(r, (uint32_t)(i + 1)), t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+    }
+}
+
+glia_status glia__make_dir(const char *dir) {
+    char p[1024];
+    snprintf(p, sizeof p, "%s", dir);
+    for (char *q = p + 1; *q; q++) /* mkdir -p */
+        if (*q == '/') {
+            *q = 0;
+            if (mkdir(p, 0777) && errno != EEXIST)
+                return glia__err(GLIA_EIO, "%s: cannot create: %s", p, strerror(errno));
+            *q = '/';
+        }
+    if (mkdir(p, 0777) && errno != EEXIST) return glia__err(GLIA_EIO, "%s: cannot create: %s", p, strerror(errno));
+    return GLIA_OK;
+}
+
+static void loop_free(glia__loop *L) {
+    if (L->task && L->task->free) L->task->free(L);
+    glia_optim_free(L->opt);
+    glia_model_free(L->own_m);
+    free(L->ids);
+    free(L->metrics);
+}
+
+/* ---------------------------------------------------------------- set-up */
+
+static float opt_float(glia_model *m, const char *k) { return strtof(glia_model_option(m, k), NULL); }
+static long long opt_int(glia_model *m, const char *k) { return strtoll(glia_model_option(m, k), NULL, 10); }
+
+/* [net] loss: softmax_ce (labels: a class per row), mse or bce (targets: the row's class as a
+ * one-hot vector, so a classifier's data trains a regression or multi-label head too) */
+static glia_status make_loss(glia__loop *L) {
+    const char *ln = glia_model_option(L->m, "loss");
+    L->loss_kind = !strcmp(ln, "softmax_ce") ? GLIA__LOSS_CE : !strcmp(ln, "mse") ? GLIA__LOSS_MSE
+                 : !strcmp(ln, "bce") ? GLIA__LOSS_BCE : (glia__loss_kind)-1;
+    if ((int)L->loss_kind < 0)
+        return glia__err(GLIA_EINVAL, "[net] loss = %s: expected softmax_ce, mse or bce", ln);
+    glia_shape os;
+    glia_status s = glia_node_shape(L->g, L->out, &os);
+    if (s) return s;
+    if (os.ndim != 2 || os.dim[0] != L->rows || os.dim[1] != L->classes) {
+        char a[96];
+        return glia__err(GLIA_ESHAPE, "the model's output is %s; the loss needs [%lld, %d] (rows, "
+                         "[net] classes)", glia_shape_str(&os, a, sizeof a), (long long)L->rows,
+                         L->classes);
+    }
+    if (L->loss_kind == GLIA__LOSS_CE) {
+        if ((s = glia_input(L->g, "label", 1, (int64_t[]){L->rows}, &L->label)) ||
+            (s = glia_softmax_cross_entropy(L->g, "loss", L->out, L->label, &L->loss)))
+            return s;
+    } else {
+        if (!(L->ids = glia__malloc((size_t)L->rows * sizeof *L->ids)))
+            return glia__err(GLIA_ENOMEM, "training: out of memory");
+        if ((s = glia_input(L->g, "target", 2, (int64_t[]){L->rows, L->classes}, &L->label))) return s;
+        s = L->loss_kind == GLIA__LOSS_MSE ? glia_mse_loss(L->g, "loss", L->out, L->label, &L->loss)
+                                           : glia_bce_with_logits(L->g, "loss", L->out, L->label, &L->loss);
+        if (s) return s;
+    }
+    return glia_graph_compile(L->g, GLIA_COMPILE_BACKWARD);
+}
+
+/* the optimiser and the schedule (per step; step_size and gamma are given per epoch) */
+static glia_status make_optim(glia__loop *L) {
+    glia_model *m = L->m;
+    const char *on = glia_model_option(m, "optimizer");
+    glia_optim_config oc = {0};
+    oc.kind = !strcmp(on, "sgd") || !strcmp(on, "nesterov") ? GLIA_SGD : !strcmp(on, "rmsprop") ? GLIA_RMSPROP
+            : !strcmp(on, "adam") ? GLIA_ADAM : !strcmp(on, "adamw") ? GLIA_ADAMW : (glia_optim_kind)-1;
+    if ((int)oc.kind < 0)
+        return glia__err(GLIA_EINVAL, "[net] optimizer = %s: expected sgd, nesterov, rmsprop, adam "
+                         "or adamw", on);
+    oc.nesterov = !strcmp(on, "nesterov");
+    oc.lr = opt_float(m, "lr");
+    oc.momentum = oc.kind == GLIA_SGD ? opt_float(m, "momentum") : 0;
+    oc.weight_decay = opt_float(m, "weight_decay");
+    oc.clip_norm = L->clip_norm;
+    if (!(oc.lr > 0)) return glia__err(GLIA_EINVAL, "[net] lr = %g: must be > 0", (double)oc.lr);
+    if (oc.nesterov && !(oc.momentum > 0))
+        return glia__err(GLIA_EINVAL, "[net] optimizer = nesterov needs momentum > 0");
+    const char *sn = glia_model_option(m, "schedule");
+    glia_lr_schedule *sc = &L->sched;
+    sc->kind = !strcmp(sn, "constant") ? GLIA_LR_CONSTANT : !strcmp(sn, "step") ? GLIA_LR_STEP
+             : !strcmp(sn, "exp") ? GLIA_LR_EXP : !strcmp(sn, "cosine") ? GLIA_LR_COSINE : (glia_lr_kind)-1;
+    if ((int)sc->kind < 0)
+        return glia__err(GLIA_EINVAL, "[net] schedule = %s: expected constant, step, exp or cosine", sn);
+    sc->base_lr = oc.lr;
+    sc->gamma = opt_float(m, "gamma");
+    sc->step_size = opt_int(m, "step_size") * L->batches;
+    if (sc->kind == GLIA_LR_EXP) sc->gamma = powf(sc->gamma, 1.0f / (float)L->batches);
+    sc->warmup_steps = opt_int(m, "warmup");
+    sc->total_steps = (int64_t)L->epochs * L->batches - sc->warmup_steps;
+    if (sc->total_steps < 1) sc->total_steps = 1;
+    if (sc->step_size < 1) sc->step_size = 1;
+    return glia_optim_new(L->g, &oc, &L->opt);
+}
+
+/* Everything but the position: the task's data and model, the loss, the optimiser. */
+static glia_status loop_setup(glia__loop *L, glia_model *user, const glia_train_options *o) {
+    L->user = user;
+    L->batch = opt_int(user, "batch");
+    if (L->epochs < 1 || L->batch < 1)
+        return glia__err(GLIA_EINVAL, "training needs epochs >= 1 and batch >= 1 (got %d, %lld)",
+                         L->epochs, (long long)L->batch);
+    if (!(L->val >= 0 && L->val < 1))
+        return glia__err(GLIA_EINVAL, "val = %g is not in [0, 1)", (double)L->val);
+    glia_status s;
+    if ((s = glia__make_dir(L->out_dir)) || (s = L->task->setup(L, o)) || (s = make_loss(L)) ||
+        (s = make_optim(L)))
+        return s;
+    return GLIA_OK;
+}
+
+/* ---------------------------------------------------------------- steps and metrics */
+
+/* the targets from L->ids: the label node is L->ids for softmax_ce; one-hot rows otherwise */
+static void set_targets(glia__loop *L) {
+    if (L->loss_kind == GLIA__LOSS_CE) return;
+    float *t = glia_node_value(L->g, L->label);
+    memset(t, 0, (size_t)L->rows * (size_t)L->classes * sizeof *t);
+    /* a padding row (-1) has no target: its output is compared with zeros (mse and bce cannot
+     * ignore a row; the tasks that pad, tagging and held-out tails, are counted without them) */
+    for (int64_t i = 0; i < L->rows; i++)
+        if (L->ids[i] >= 0) t[i * L->classes + (int64_t)L->ids[i]] = 1;
+}
+
+/* adds this batch's rows to mt: accuracy from the output, the loss the model trains with */
+static void count(glia__loop *L, glia__metrics *mt) {
+    const float *z = glia_node_value(L->g, L->out), *ids = glia__loop_ids(L);
+    double loss = mt->loss;
+    glia__metrics_add(mt, z, ids, L->rows, L->classes);
+    if (L->loss_kind == GLIA__LOSS_CE) return;
+    /* mse and bce: the loss counted is the row's mean loss, not the cross-entropy (the graph's
+     * loss is the mean of these over the rows) */
+    mt->loss = loss;
+    const int64_t C = L->classes;
+    for (int64_t i = 0; i < L->rows; i++) {
+        if (ids[i] < 0) continue;
+        double r = 0;
+        for (int64_t c = 0; c < C; c++) {
+            double x = z[i * C + c], t = c == (int64_t)ids[i];
+            r += L->loss_kind == GLIA__LOSS_MSE ? (x - t) * (x - t)
+                                                : fmax(x, 0) - x * t + log1p(exp(-fabs(x)));
+        }
+        mt->loss += r / (double)C;
+    }
+}
+
+/* One step's forward: *l receives the loss. A non-finite loss (or a non-finite value anywhere,
+ * with numerics checking on) runs the batch again with checking on and the same dropout masks,
+ * and returns GLIA_ERANGE naming the first op whose output became non-finite and the position. */
+static glia_status train_forward(glia__loop *L, float *l, int64_t b) {
+    glia_graph *g = L->g;
+    glia_rng masks = *glia_graph_rng(g);
+    glia_status s = glia_graph_forward(g);
+    *l = s ? NAN : glia_node_value(g, L->loss)[0];
+    if (s != GLIA_ERANGE && (s || isfinite(*l))) return s;
+    char first[600];
+    *glia_graph_rng(g) = masks;
+    glia_graph_set_check_numerics(g, 1);
+    if (!s) s = glia_graph_forward(g);
+    snprintf(first, sizeof first, "%s", s ? glia_last_error() : "(not found)");
+    return glia__err(GLIA_ERANGE, "training stopped at epoch %d, batch %lld (step %lld): values "
+                     "became non-finite (first %s); try a lower lr or clip_norm; the last "
+                     "checkpoint is kept", L->epoch + 1, (long long)b + 1, (long long)L->step + 1,
+                     first);
+}
+
+/* a held-out or test pass: inference mode, full batches (padding rows are labelled -1) */
+static glia_status evaluate(glia__loop *L, glia__split split, glia__metrics *mt) {
+    glia_status s;
+    glia_graph_set_training(L->g, 0);
+    if (L->task->carry && (s = L->task->carry(L, 1))) return s;
+    int64_t nb = L->task->eval_batches(L, split);
+    for (int64_t b = 0; b < nb; b++) {
+        L->task->fill(L, split, b, NULL);
+        set_targets(L);
+        if ((s = glia_graph_forward(L->g))) return s;
+        if (L->task->carry && (s = L->task->carry(L, 0))) return s;
+        count(L, mt);
+    }
+    return GLIA_OK;
+}
+
+/* ---------------------------------------------------------------- the run's files */
+
+static glia_status write_text(const glia__loop *L, const char *name, const char *text) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", L->out_dir, name);
+    return glia__write_atomic(path, text, strlen(text));
+}
+
+/* curves.png from metrics.csv: loss and accuracy per epoch */
+static glia_status write_curves(glia__loop *L) {
+    int n = L->epoch;
+    double *v = glia__malloc((size_t)(n > 0 ? n : 1) * 5 * sizeof *v);
+    if (!v) return glia__err(GLIA_ENOMEM, "training: out of memory");
+    double *x = v, *tl = v + n, *ta = v + 2 * n, *vl = v + 3 * n, *va = v + 4 * n;
+    const char *p = strchr(L->metrics, '\n'); /* after the header */
+    int k = 0;
+    while (p && k < n) {
+        double e, a, b, c, d;
+        if (sscanf(p + 1, "%lf,%lf,%lf,%lf,%lf", &e, &a, &b, &c, &d) == 5) {
+            x[k] = e;
+            tl[k] = a;
+            ta[k] = 100 * b;
+            vl[k] = c; /* NaN without a held-out part: not drawn */
+            va[k] = 100 * d;
+            k++;
+        }
+        p = strchr(p + 1, '\n');
+    }
+    char path[1200], title[600];
+    snprintf(path, sizeof path, "%s/curves.png", L->out_dir);
+    snprintf(title, sizeof title, "training curves (%s)", L->data);
+    const char *ylabels[2] = {L->task->test_is_val ? "loss (nats per token)" : "loss", "accuracy %"};
+    glia_plot_series series[4] = {{"train loss", tl, 0}, {"val loss", vl, 0},
+                                  {"train acc", ta, 1}, {"val acc", va, 1}};
+    glia_status s = k ? glia_plot_curves(path, title, "epoch", x, k, 2, ylabels, series, 4) : GLIA_OK;
+    free(v);
+    return s;
+}
+
+/* The files of a finished epoch, the checkpoint FIRST: a crash (or a full disk) between them
+ * leaves the checkpoint of this epoch, from which --resume writes the rest again. */
+static glia_status write_outputs(glia__loop *L) {
+    char path[1200], *text = NULL;
+    glia_status s;
+    if ((s = glia__checkpoint_save(L)) || (s = glia_model_to_text(L->user, &text))) return s;
+    s = write_text(L, "model.cfg", text);
+    free(text);
+    if (s) return s;
+    snprintf(path, sizeof path, "%s/weights.safetensors", L->out_dir);
+    if ((s = glia_safetensors_save(glia_model_graph(L->user), path)) || (s = L->task->write_files(L)) ||
+        (s = write_text(L, "metrics.csv", L->metrics)))
+        return s;
+    return write_curves(L);
+}
+
+/* copies every parameter and buffer of `from` into the node of the same name in `to` */
+static void copy_state(glia_graph *to, glia_graph *from) {
+    if (to == from) return;
+    for (int i = 0; i < from->n_nodes; i++) {
+        const glia_node *n = &from->nodes[i];
+        if (n->kind != NODE_PARAM && n->kind != NODE_BUFFER) continue;
+        int j;
+        if (glia_graph_find(to, n->name, &j) || !to->nodes[j].val) continue;
+        memcpy(to->nodes[j].val, n->val, (size_t)glia__numel(n) * sizeof(float));
+    }
+}
+
+static glia_status metrics_line(glia__loop *L, const char *line) {
+    size_t a = L->metrics ? strlen(L->metrics) : 0, b = strlen(line);
+    char *p = glia__realloc(L->metrics, a + b + 1);
+    if (!p) return glia__err(GLIA_ENOMEM, "training: out of memory");
+    memcpy(p + a, line, b + 1);
+    L->metrics = p;
+    return GLIA_OK;
+}
+
+static void report(glia__loop *L, const glia_train_options *o, int64_t b, float lr,
+                   const glia__metrics *vm) {
+    glia_train_progress p = {0};
+    double n = (double)(L->tm.n ? L->tm.n : 1), sec = L->epoch_seconds > 0 ? L->epoch_seconds : 1e-9;
+    p.epoch = vm ? L->epoch : L->epoch + 1;
+    p.epochs = L->epochs;
+    p.batch = b;
+    p.batches = L->batches;
+    p.loss = L->tm.loss / n;
+    p.acc = (double)L->tm.correct / n;
+    p.images_per_s = (double)L->samples / sec;
+    p.eta_s = L->epoch_seconds / (double)(b ? b : 1) * (double)(L->batches - b);
+    p.lr = lr;
+    p.seconds = L->seconds + (vm ? 0 : L->epoch_seconds);
+    p.tokens = L->task->test_is_val;
+    if (vm) {
+        double vn = (double)vm->n;
+        p.epoch_done = 1;
+        p.val_loss = vm->n ? vm->loss / vn : NAN;
+        p.val_acc = vm->n ? (double)vm->correct / vn : NAN;
+        p.val_top5 = vm->n && !p.tokens ? (double)vm->top5 / vn : NAN;
+        p.val_bpc = vm->n && p.tokens ? p.val_loss / log(2.0) : NAN;
+    }
+    o->progress(o->ctx, &p);
+}
+
+/* ---------------------------------------------------------------- the loop */
+
+static glia_status run_loop(glia__loop *L, const glia_train_options *o, glia_train_result *out) {
+    glia_status s;
+    glia_graph *g = L->g;
+    glia__metrics vm = {0};
+    int have_vm = 0;
+    double t_all = now();
+    glia_graph_set_check_numerics(g, o->check_numerics);
+    while (L->epoch < L->epochs) {
+        if (L->next_batch == 0) { /* a new epoch: fresh sums and carried state */
+            L->epoch_rng = L->rng;
+            memset(&L->tm, 0, sizeof L->tm);
+            L->samples = 0;
+            L->epoch_seconds = 0;
+            if (L->task->carry && (s = L->task->carry(L, 1))) return s;
+        }
+        /* this epoch's order: a shuffle drawn from the generator's state at the epoch start */
+        glia_rng t = L->epoch_rng;
+        L->task->epoch_order(L, &t);
+        if (L->next_batch == 0) L->rng = t;
+        glia_graph_set_training(g, 1);
+        double t0 = now(), sec0 = L->epoch_seconds;
+        float lr = glia_lr_at(&L->sched, L->step);
+        for (int64_t b = L->next_batch; b < L->batches; b++) {
+            lr = glia_lr_at(&L->sched, L->step);
+            glia_optim_set_lr(L->opt, lr);
+            int64_t k = L->task->fill(L, GLIA__TRAIN, b, &L->rng);
+            set_targets(L);
+            float l;
+            if ((s = train_forward(L, &l, b)) || (s = glia_graph_backward(g, L->loss, NULL, 0)))
+                return s;
+            /* the gradients are complete here, and only here */
+            if (L->reduce && (s = L->reduce(L))) return s;
+            if ((s = glia_optim_step(L->opt))) return s;
+            if (L->task->carry && (s = L->task->carry(L, 0))) return s;
+            count(L, &L->tm);
+            L->samples += k;
+            L->step++;
+            L->next_batch = b + 1;
+            L->epoch_seconds = sec0 + (now() - t0);
+            if (o->progress) report(L, o, b + 1, lr, NULL);
+            if (o->stop && *o->stop && b + 1 < L->batches) {
+                if ((s = glia__checkpoint_save(L))) return s;
+                return glia__err(GLIA_EINTR, "stopped at epoch %d, batch %lld; checkpoint saved in "
+                                 "%s", L->epoch + 1, (long long)b + 1, L->out_dir);
+            }
+        }
+        /* the epoch is done: the held-out pass, files, checkpoint */
+        L->seconds += L->epoch_seconds;
+        memset(&vm, 0, sizeof vm);
+        if (L->task->eval_batches(L, GLIA__VAL) && (s = evaluate(L, GLIA__VAL, &vm))) return s;
+        have_vm = 1;
+        L->epoch++;
+        L->next_batch = 0;
+        double n = (double)(L->tm.n ? L->tm.n : 1), vn = (double)vm.n;
+        double vl = vm.n ? vm.loss / vn : NAN, va = vm.n ? (double)vm.correct / vn : NAN;
+        double extra = !vm.n ? NAN : L->task->test_is_val ? vl / log(2.0) : (double)vm.top5 / vn;
+        char line[256];
+        snprintf(line, sizeof line, "%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f\n", L->epoch,
+                 L->tm.loss / n, (double)L->tm.correct / n, vl, va, extra, (double)lr, L->seconds);
+        copy_state(glia_model_graph(L->user), g);
+        if ((s = metrics_line(L, line)) || (s = write_outputs(L))) return s;
+        if (o->progress) report(L, o, L->batches, lr, &vm);
+        out->epochs_done = L->epoch;
+        if (o->stop && *o->stop && L->epoch < L->epochs)
+            return glia__err(GLIA_EINTR, "stopped after epoch %d; checkpoint saved in %s", L->epoch,
+                             L->out_dir);
+    }
+    out->epochs_done = L->epoch;
+    out->train_seconds = now() - t_all;
+    /* the test part (with its confusion matrix), or the held-out part for a task without one */
+    glia__metrics tm = {0};
+    if (L->task->test_is_val && have_vm) {
+        tm = vm;
+    } else {
+        if (!L->task->test_is_val &&
+            !(tm.confusion = glia__calloc((size_t)L->classes * (size_t)L->classes, sizeof *tm.confusion)))
+            return glia__err(GLIA_ENOMEM, "training: out of memory");
+        glia__split sp = L->task->test_is_val ? GLIA__VAL : GLIA__TEST;
+        if (L->task->eval_batches(L, sp) && (s = evaluate(L, sp, &tm))) {
+            free(tm.confusion);
+            return s;
+        }
+    }
+    glia__metrics_result(&tm, L->classes, &out->test);
+    if (L->task->test_is_val) {
+        out->test.top5 = NAN;
+        if (!tm.n) out->test.loss = out->test.acc = NAN;
+    }
+    return GLIA_OK;
+}
+
+/* ---------------------------------------------------------------- the public calls */
+
+static const glia__task_ops *task_for(glia_model *m) {
+    return glia_model_sequence(m) > 0 ? &glia__task_text : &glia__task_images;
+}
+
+glia_status glia_train(glia_model *m, const glia_train_options *o, glia_train_result *out) {
+    if (!m || !o || !out || !o->out_dir || (!o->data && !o->train_set))
+        return glia__err(GLIA_EINVAL, "glia_train: NULL argument (model, options, out_dir, data)");
+    memset(out, 0, sizeof *out);
+    glia__loop L;
+    memset(&L, 0, sizeof L);
+    L.task = task_for(m);
+    snprintf(L.data, sizeof L.data, "%s", o->data ? o->data : "(given)");
+    snprintf(L.out_dir, sizeof L.out_dir, "%s", o->out_dir);
+    L.seed = o->seed;
+    L.val = o->val;
+    /* --clip-norm, else [net] clip_norm */
+    L.clip_norm = o->clip_norm > 0 ? o->clip_norm : opt_float(m, "clip_norm");
+    L.limit = o->limit;
+    L.epochs = (int)opt_int(m, "epochs");
+    char hdr[128];
+    snprintf(hdr, sizeof hdr, "epoch,train_loss,train_acc,val_loss,val_acc,%s,lr,seconds\n",
+             L.task->extra_col);
+    glia_status s = loop_setup(&L, m, o);
+    if (!s) s = metrics_line(&L, hdr);
+    if (!s) {
+        glia_rng_seed(&L.rng, L.seed, L.task->rng_stream);
+        glia_rng_seed(glia_graph_rng(L.g), L.seed, 0xd209);
+        s = run_loop(&L, o, out);
+    }
+    loop_free(&L);
+    return s;
+}
+
+glia_status glia_train_resume(const char *dir, int epochs, const glia_train_options *o,
+                              glia_model **model, glia_train_result *out) {
+    if (!dir || !o || !model || !out) return glia__err(GLIA_EINVAL, "glia_train_resume: NULL argument");
+    memset(out, 0, sizeof *out);
+    *model = NULL;
+    char path[1200];
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", dir);
+    glia_st_meta meta;
+    glia_status s = glia_safetensors_read_meta(path, &meta);
+    if (s) return s;
+    glia__loop L;
+    memset(&L, 0, sizeof L);
+    const char *text;
+    s = glia__checkpoint_settings(path, &meta, &L, &text);
+    snprintf(L.out_dir, sizeof L.out_dir, "%s", dir);
+    if (epochs > 0) L.epochs = epochs;
+    if (!s) s = glia_model_parse(text, path, 1, L.seed, model);
+    glia_st_meta_free(&meta);
+    if (!s) {
+        char e[32];
+        snprintf(e, sizeof e, "%d", L.epochs);
+        L.resuming = 1;
+        if (!(s = glia_model_set_option(*model, "epochs", e)) && !(s = loop_setup(&L, *model, o)) &&
+            !(s = glia__checkpoint_restore(&L, path)))
+            s = run_loop(&L, o, out);
+    }
+    loop_free(&L);
+    return s;
+}

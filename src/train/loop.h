@@ -1,0 +1,121 @@
+/* loop.h: the one training loop (loop.c), the tasks it drives (task_images.c, task_text.c), its
+ * checkpoints (checkpoint.c) and the metrics (evaluate.c). Internal.
+ *
+ * The loop owns everything every task has: epochs, the learning-rate schedule, the optimiser,
+ * the loss chosen by [net] loss, progress, metrics.csv and curves.png, checkpoints, --resume,
+ * stop signals, and the one place where a step's gradients are complete (glia__loop.reduce).
+ * A task owns its data: it loads it, checks the model against it, fills a batch (the input, the
+ * lengths of a sequence batch, the class of each output row), says how many held-out and test
+ * batches it has, carries recurrent state between batches where it must, and writes its extra
+ * files (classes.txt, vocab.txt). A new task (regression on tables, sequence to sequence) is a
+ * new glia__task_ops, not a new loop. */
+#ifndef GLIA_TRAIN_LOOP_H
+#define GLIA_TRAIN_LOOP_H
+#include "core/internal.h"
+
+/* running sums of classification metrics */
+typedef struct glia__metrics {
+    double loss;
+    int64_t correct, top5, n;
+    int64_t *confusion;          /* optional, classes x classes */
+} glia__metrics;
+/* softmax cross-entropy, top-1, top-5 (and the confusion matrix) of n rows of logits; rows
+ * labelled < 0 are padding and not counted */
+void glia__metrics_add(glia__metrics *mt, const float *logits, const float *labels, int64_t n, int classes);
+glia_status glia__metrics_result(const glia__metrics *mt, int classes, glia_eval_result *out);
+glia_status glia__check_data_fits(const glia_shape *in, const glia_dataset *d);
+
+/* [net] loss: how the model's output is compared with the data's targets */
+typedef enum { GLIA__LOSS_CE, GLIA__LOSS_MSE, GLIA__LOSS_BCE } glia__loss_kind;
+
+/* the parts a batch is drawn from */
+typedef enum { GLIA__TRAIN, GLIA__VAL, GLIA__TEST } glia__split;
+
+typedef struct glia__loop glia__loop;
+typedef struct glia__task_ops {
+    const char *name;            /* "images", "text": recorded in the checkpoint */
+    const char *extra_col;       /* metrics.csv's task column after val_acc */
+    uint64_t rng_stream;         /* the stream of the loop's generator (seeded with the seed) */
+    /* Loads the data (settings in L: data, val, limit, seed; or o->train_set), checks the model
+     * against it, sets L->m, L->g, L->x, L->out, L->rows, L->classes, L->batches, L->n_val;
+     * the graph has its training batch set (not yet compiled: the loop adds the loss). */
+    glia_status (*setup)(glia__loop *L, const glia_train_options *o);
+    /* this epoch's order of the training samples, shuffled with r */
+    void (*epoch_order)(glia__loop *L, glia_rng *r);
+    /* Fills batch b of a split: the input (augmented with aug when not NULL), the lengths, and
+     * L->ids[rows] (the class of each output row, -1 for padding). Returns the samples it
+     * holds (images, or tokens), for throughput. */
+    int64_t (*fill)(glia__loop *L, glia__split split, int64_t b, glia_rng *aug);
+    /* batches in the held-out (VAL) or TEST part; 0 when there is none */
+    int64_t (*eval_batches)(glia__loop *L, glia__split split);
+    /* recurrent state carried from one batch to the next: reset (at an epoch's and an
+     * evaluation's start) or carried (after each forward); NULL when nothing is carried */
+    glia_status (*carry)(glia__loop *L, int reset);
+    /* the task's extra files in the run directory */
+    glia_status (*write_files)(glia__loop *L);
+    void (*free)(glia__loop *L);
+    int test_is_val;             /* no test part of its own: the result is the held-out part's */
+} glia__task_ops;
+
+extern const glia__task_ops glia__task_images, glia__task_text;
+
+/* One training run's whole state: everything a checkpoint must hold to continue bit for bit. */
+struct glia__loop {
+    const glia__task_ops *task;
+    void *ts;                    /* the task's own state */
+    /* settings (saved in the checkpoint) */
+    char data[512], out_dir[1024];
+    uint64_t seed;
+    float val, clip_norm;
+    int64_t limit;
+    int epochs;
+    /* the model (user: the caller's; m: the one trained, the same unless the task rebuilds
+     * it), the loss and the optimiser */
+    glia_model *user, *m, *own_m;
+    glia_graph *g;
+    int x, out, label, loss;
+    glia__loss_kind loss_kind;
+    int64_t batch, rows, batches, n_val;  /* rows: output rows per batch */
+    int classes;
+    float *ids;                  /* [rows] the class per output row, for mse and bce (for
+                                  * softmax_ce the label node itself): glia__loop_ids */
+    glia_optim *opt;
+    glia_lr_schedule sched;
+    /* the one place where a step's gradients are complete, between backward and the optimiser
+     * step: data-parallel training reduces them here (NULL: nothing to do) */
+    glia_status (*reduce)(glia__loop *L);
+    /* position */
+    glia_rng rng, epoch_rng;
+    int epoch;                   /* epochs completed */
+    int64_t next_batch;          /* within the current epoch (0 at a boundary) */
+    int64_t step;                /* optimiser steps so far */
+    glia__metrics tm;            /* this epoch's training sums so far */
+    int64_t samples;             /* this epoch's images or tokens so far */
+    double seconds, epoch_seconds; /* training time of the finished epochs; of this one so far */
+    char *metrics;               /* metrics.csv so far */
+    int resuming;                /* set up from a checkpoint (the model's mean and std are kept) */
+};
+
+/* where a task writes the class of each output row */
+static inline float *glia__loop_ids(glia__loop *L) {
+    return L->loss_kind == GLIA__LOSS_CE ? glia_node_value(L->g, L->label) : L->ids;
+}
+
+/* The run's checkpoint (checkpoint.c): format glia-checkpoint-2; reads -1 and the sequence
+ * loop's glia-seq-checkpoint-1 too. */
+glia_status glia__checkpoint_save(glia__loop *L);
+/* The settings of a checkpoint's run (model text, data, seed, val, clip_norm, limit, epochs)
+ * into L and *text (owned by meta), and its task. */
+glia_status glia__checkpoint_settings(const char *path, const glia_st_meta *meta, glia__loop *L,
+                                      const char **text);
+/* Restores the position, generators, optimiser state and weights of a run set up as the
+ * checkpoint's settings say. */
+glia_status glia__checkpoint_restore(glia__loop *L, const char *path);
+/* A generator's state as "state:inc" in hex, and back (1 on success), for checkpoint metadata. */
+void glia__rng_hex(const glia_rng *g, char *buf, size_t n);
+int glia__rng_parse(const char *s, glia_rng *g);
+/* mkdir -p */
+glia_status glia__make_dir(const char *dir);
+/* Fisher-Yates shuffle of a[0..n) with r */
+void glia__shuffle(int64_t *a, int64_t n, glia_rng *r);
+#endif
