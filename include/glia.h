@@ -541,7 +541,7 @@ typedef struct glia_train_progress {
     double val_bpc;
 } glia_train_progress;
 
-/* A training run: softmax cross-entropy on the model's output, the optimiser, schedule,
+/* A training run: the model's [net] loss (softmax_ce, mse or bce) on its output, the optimiser, schedule,
  * augmentation and normalisation from the model's [net] section, and:
  *   data        glia_dataset_load name (or train_set/test_set given directly)
  *   val         fraction of the training split held out for validation (a fixed draw from seed)
@@ -729,7 +729,7 @@ glia_status glia_graph_profile(const glia_graph *g, int node, double *forward_s,
                                double *backward_s);
 
 /* ================================================================ sequence models and text data
- * (issue 4: src/ops/time_flatten.c, src/nn/seq_layers.c, src/data/text.c, src/train/seq_train.c,
+ * (issue 4: src/ops/time_flatten.c, src/nn/seq_layers.c, src/data/text.c, src/train/task_text.c,
  * src/train/generate.c)
  *
  * [T, N, ...] -> [T*N, ...]: every step of a time-major sequence as a row, for heads applied at

@@ -1,4 +1,4 @@
-/* vocab_file.c: reading the vocab.txt that glia train writes (src/train/seq_train.c): one
+/* vocab_file.c: reading the vocab.txt that glia train writes (src/train/task_text.c): one
  * symbol per line, a character or a word, with \n \t \\ and \xHH escaped. */
 #include "cli.h"
 #include <ctype.h>
