@@ -215,6 +215,18 @@ static glia_status write_text(const glia__loop *L, const char *name, const char 
     return glia__write_atomic(path, text, strlen(text));
 }
 
+glia_status glia__write_lines(const glia__loop *L, const char *file, const char *const *lines, int n) {
+    size_t len = 1, at = 0;
+    for (int i = 0; i < n; i++) len += strlen(lines[i]) + 1;
+    char *text = glia__malloc(len);
+    if (!text) return glia__err(GLIA_ENOMEM, "training: out of memory");
+    text[0] = 0;
+    for (int i = 0; i < n; i++) at += (size_t)sprintf(text + at, "%s\n", lines[i]);
+    glia_status s = write_text(L, file, text);
+    free(text);
+    return s;
+}
+
 /* curves.png from metrics.csv: loss and accuracy per epoch */
 static glia_status write_curves(glia__loop *L) {
     int n = L->epoch;

@@ -114,6 +114,8 @@ glia_status glia__checkpoint_restore(glia__loop *L, const char *path);
 /* A generator's state as "state:inc" in hex, and back (1 on success), for checkpoint metadata. */
 void glia__rng_hex(const glia_rng *g, char *buf, size_t n);
 int glia__rng_parse(const char *s, glia_rng *g);
+/* dir/file in the run directory: the n strings, one per line (classes.txt) */
+glia_status glia__write_lines(const glia__loop *L, const char *file, const char *const *lines, int n);
 /* mkdir -p */
 glia_status glia__make_dir(const char *dir);
 /* Fisher-Yates shuffle of a[0..n) with r */

@@ -119,17 +119,7 @@ static int64_t fill(glia__loop *L, glia__split sp, int64_t b, glia_rng *aug) {
 
 static glia_status write_files(glia__loop *L) {
     images *t = L->ts;
-    size_t len = 1;
-    for (int c = 0; c < t->train->classes; c++) len += strlen(t->train->class_names[c]) + 1;
-    char *text = glia__malloc(len), path[1200];
-    if (!text) return glia__err(GLIA_ENOMEM, "training: out of memory");
-    size_t at = 0;
-    text[0] = 0;
-    for (int c = 0; c < t->train->classes; c++) at += (size_t)sprintf(text + at, "%s\n", t->train->class_names[c]);
-    snprintf(path, sizeof path, "%s/classes.txt", L->out_dir);
-    glia_status s = glia__write_atomic(path, text, at);
-    free(text);
-    return s;
+    return glia__write_lines(L, "classes.txt", (const char *const *)t->train->class_names, t->train->classes);
 }
 
 static void task_free(glia__loop *L) {

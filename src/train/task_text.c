@@ -258,7 +258,6 @@ static glia_status write_files(glia__loop *L) {
     const glia_text_data *d = t->d;
     size_t cap = 64, n = 0;
     for (int i = 0; i < d->vocab; i++) cap += 4 * strlen(d->symbols[i]) + 2;
-    for (int c = 0; c < d->classes; c++) cap += strlen(d->class_names[c]) + 1;
     char *b = glia__malloc(cap), path[1200];
     if (!b) return glia__err(GLIA_ENOMEM, "training: out of memory");
     for (int i = 0; i < d->vocab; i++) {
@@ -273,13 +272,8 @@ static glia_status write_files(glia__loop *L) {
     }
     snprintf(path, sizeof path, "%s/vocab.txt", L->out_dir);
     glia_status s = glia__write_atomic(path, b, n);
-    if (!s && !t->lm) {
-        n = 0;
-        for (int c = 0; c < d->classes; c++) n += (size_t)sprintf(b + n, "%s\n", d->class_names[c]);
-        snprintf(path, sizeof path, "%s/classes.txt", L->out_dir);
-        s = glia__write_atomic(path, b, n);
-    }
     free(b);
+    if (!s && !t->lm) s = glia__write_lines(L, "classes.txt", (const char *const *)d->class_names, d->classes);
     return s;
 }
 
