@@ -752,7 +752,8 @@ glia_status glia_graph_profile(const glia_graph *g, int node, double *forward_s,
  *
  * [T, N, ...] -> [T*N, ...]: every step of a time-major sequence as a row, for heads applied at
  * every step (a dense layer, the softmax cross-entropy with labels [T*N]; label -1 ignores a
- * padded step). */
+ * padded step). [T, N] -> [T*N] too: labels as an input [T, N] with batch axis 1, flattened,
+ * follow glia_graph_set_batch. */
 glia_status glia_time_flatten(glia_graph *g, const char *name, int x, int *out);
 
 /* A sequence model ([net] sequence = T > 0; docs/model-format.md) is built for N = the batch
