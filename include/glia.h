@@ -758,12 +758,14 @@ glia_status glia_time_flatten(glia_graph *g, const char *name, int x, int *out);
 
 /* A sequence model ([net] sequence = T > 0; docs/model-format.md) is built for N = the batch
  * given to glia_model_parse/glia_model_load and takes data [T, N, input] (token ids as floats
- * when input = 1). Never call glia_graph_set_batch on it (it would change T). Its "lengths"
- * input [N] (floats 1..T, all T when built) tells every recurrent layer where each sequence
- * ends. glia_model_sequence: T (0: not a sequence model); glia_model_lengths: the node (-1).
- * glia_model_carry_state after a forward: each unidirectional recurrent layer's final state
- * becomes its next initial state (truncated BPTT over consecutive chunks; generation one step
- * at a time); reset != 0: every initial state becomes 0. */
+ * when input = 1). Its inputs carry their batch axes (data 1, lengths 0, the recurrent layers'
+ * h0/c0 1, [onehot]'s identity table none), so glia_graph_set_batch(glia_model_graph(m), N2)
+ * gives the network that parsing with N2 gives. Its "lengths" input [N] (floats 1..T, all T
+ * when built) tells every recurrent layer where each sequence ends. glia_model_sequence: T (0:
+ * not a sequence model); glia_model_lengths: the node (-1). glia_model_carry_state after a
+ * forward: the state inputs (glia_node_is_state: h0, c0) of each unidirectional recurrent op
+ * get its final state as their next value (truncated BPTT over consecutive chunks; generation
+ * one step at a time), those of a bidirectional one 0; reset != 0: every state becomes 0. */
 int glia_model_sequence(const glia_model *m);
 int glia_model_lengths(const glia_model *m);
 glia_status glia_model_carry_state(glia_model *m, int reset);
