@@ -89,10 +89,22 @@ typedef struct glia_graph glia_graph;
 glia_status glia_graph_new(glia_graph **out);
 void glia_graph_free(glia_graph *g);
 
-/* An input (placeholder) with a fixed shape; dim[0] is the batch and may be changed later
- * with glia_graph_set_batch(). Inputs do not need gradients unless glia_node_requires_grad()
+/* An input (placeholder) with a fixed shape; its batch dimension (dim[0] unless
+ * glia_node_set_batch_axis says otherwise; a scalar has none) may be changed later with
+ * glia_graph_set_batch(). Inputs do not need gradients unless glia_node_requires_grad()
  * is called on them (needed for saliency, adversarial examples, activation maximisation). */
 glia_status glia_input(glia_graph *g, const char *name, int ndim, const int64_t *dims, int *out);
+/* Which dimension of an input is its batch: 0 (the default), 1 for a time-major sequence
+ * [T, N, ...] or a recurrent state [layers*dirs, N, H], ..., or -1 for an input with no batch (a
+ * constant table, say), which glia_graph_set_batch leaves alone. GLIA_EINVAL for a node that
+ * is not an input or an axis outside -1..ndim-1. glia_node_batch_axis: -1 for a non-input. */
+glia_status glia_node_set_batch_axis(glia_graph *g, int node, int axis);
+int glia_node_batch_axis(const glia_graph *g, int node);
+/* A state input holds a value carried from one forward to the next (the h0/c0 of a recurrent
+ * layer, which glia_model_carry_state fills from the final state): a checkpoint keeps it, and
+ * glia_graph_set_batch starts its new rows at 0. GLIA_EINVAL for a node that is not an input. */
+glia_status glia_node_set_state(glia_graph *g, int node, int on);
+int glia_node_is_state(const glia_graph *g, int node);
 /* A trainable parameter, zero-initialised; fill it through glia_node_value(). */
 glia_status glia_param(glia_graph *g, const char *name, int ndim, const int64_t *dims, int *out);
 /* A non-trainable state tensor updated by ops (batch-norm running statistics). */
@@ -141,8 +153,14 @@ glia_status glia_graph_memory(const glia_graph *g, glia_memory_stats *out);
 /* Training mode: dropout drops, batch norm uses batch statistics and updates running ones. */
 void glia_graph_set_training(glia_graph *g, int training);
 int glia_graph_training(const glia_graph *g);
-/* Changes dim[0] of every input, re-infers every shape and recompiles on the next run. */
+/* Sets the batch dimension (glia_node_set_batch_axis) of every input that has one to `batch`,
+ * re-infers every shape and recompiles on the next run. An input keeps the values of its first
+ * rows (slices along the batch axis); a new row is 0 for a state input, else a copy of its last
+ * row (a sequence model's lengths stay T). On an error (an op whose shape cannot follow, no
+ * input with a batch) the graph is unchanged. */
 glia_status glia_graph_set_batch(glia_graph *g, int64_t batch);
+/* The batch: the batch dimension of the first input that has one (0: none). */
+int64_t glia_graph_batch(const glia_graph *g);
 /* The graph's random-number generator (dropout masks). */
 glia_rng *glia_graph_rng(glia_graph *g);
 
@@ -283,8 +301,8 @@ void glia_dataset_batch(const glia_dataset *d, const int64_t *idx, int64_t n, fl
 
 /* ---------------------------------------------------------------- recurrent layers (src/ops/rnn.c, lstm.c, gru.c)
  * Sequences are time-major, as PyTorch's default (batch_first=False): x [T, N, I], so each step
- * x_t is a contiguous [N, I] block. (glia_graph_set_batch changes dim 0 of every input, which
- * for a sequence is T: it does not resize the batch of a recurrent graph.)
+ * x_t is a contiguous [N, I] block: give such an input batch axis 1 (glia_node_set_batch_axis;
+ * h0 and c0 too, lengths keep 0) and glia_graph_set_batch changes N, not T.
  * One op per layer loops over the T steps itself, with shared weights; backward is
  * backpropagation through time, the weight gradients summed over the steps. The output is the
  * hidden state of every step, y [T, N, dirs*H]; bidirectional: the forward direction in
@@ -734,17 +752,20 @@ glia_status glia_graph_profile(const glia_graph *g, int node, double *forward_s,
  *
  * [T, N, ...] -> [T*N, ...]: every step of a time-major sequence as a row, for heads applied at
  * every step (a dense layer, the softmax cross-entropy with labels [T*N]; label -1 ignores a
- * padded step). */
+ * padded step). [T, N] -> [T*N] too: labels as an input [T, N] with batch axis 1, flattened,
+ * follow glia_graph_set_batch. */
 glia_status glia_time_flatten(glia_graph *g, const char *name, int x, int *out);
 
 /* A sequence model ([net] sequence = T > 0; docs/model-format.md) is built for N = the batch
  * given to glia_model_parse/glia_model_load and takes data [T, N, input] (token ids as floats
- * when input = 1). Never call glia_graph_set_batch on it (it would change T). Its "lengths"
- * input [N] (floats 1..T, all T when built) tells every recurrent layer where each sequence
- * ends. glia_model_sequence: T (0: not a sequence model); glia_model_lengths: the node (-1).
- * glia_model_carry_state after a forward: each unidirectional recurrent layer's final state
- * becomes its next initial state (truncated BPTT over consecutive chunks; generation one step
- * at a time); reset != 0: every initial state becomes 0. */
+ * when input = 1). Its inputs carry their batch axes (data 1, lengths 0, the recurrent layers'
+ * h0/c0 1, [onehot]'s identity table none), so glia_graph_set_batch(glia_model_graph(m), N2)
+ * gives the network that parsing with N2 gives. Its "lengths" input [N] (floats 1..T, all T
+ * when built) tells every recurrent layer where each sequence ends. glia_model_sequence: T (0:
+ * not a sequence model); glia_model_lengths: the node (-1). glia_model_carry_state after a
+ * forward: the state inputs (glia_node_is_state: h0, c0) of each unidirectional recurrent op
+ * get its final state as their next value (truncated BPTT over consecutive chunks; generation
+ * one step at a time), those of a bidirectional one 0; reset != 0: every state becomes 0. */
 int glia_model_sequence(const glia_model *m);
 int glia_model_lengths(const glia_model *m);
 glia_status glia_model_carry_state(glia_model *m, int reset);

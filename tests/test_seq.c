@@ -26,8 +26,11 @@ TEST(time_flatten_reference_and_gradcheck) {
         for (int n = 0; n < 2; n++)
             for (int k = 0; k < 5; k++) CHECK(Y[(t * 2 + n) * 5 + k] == X[(t * 2 + n) * 5 + k]);
     GRADCHECK(g, y, x, 1e-3);
-    int z;
-    CHECK(glia_time_flatten(g, "bad", y, &z) == GLIA_ESHAPE);
+    int z, w;
+    OK(glia_time_flatten(g, "labels", y, &z)); /* [T, N] -> [T*N] */
+    OK(glia_node_shape(g, z, &s));
+    CHECK(s.ndim == 1 && s.dim[0] == 30);
+    CHECK(glia_time_flatten(g, "bad", z, &w) == GLIA_ESHAPE);
     glia_graph_free(g);
 
     /* PyTorch: y = x.reshape(T * N, ...), dx = dy reshaped back */

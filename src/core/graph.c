@@ -91,6 +91,7 @@ static glia_status make_leaf(glia_graph *g, glia_node_kind kind, const char *wha
     n->shape.ndim = ndim;
     for (int i = 0; i < ndim; i++) n->shape.dim[i] = dims[i];
     n->trainable = kind == NODE_PARAM;
+    if (ndim == 0) n->batch_axis = -1; /* a scalar has no batch */
     if (kind != NODE_INPUT) { /* inputs get memory at compile: the batch may still change */
         n->owned_val = glia__calloc((size_t)numel, sizeof(float));
         if (!n->owned_val) return glia__err(GLIA_ENOMEM, "out of memory for %s '%s'", what, n->name);
@@ -223,25 +224,128 @@ void glia_graph_set_training(glia_graph *g, int training) {
 int glia_graph_training(const glia_graph *g) { return g && g->training; }
 glia_rng *glia_graph_rng(glia_graph *g) { return g ? &g->rng : NULL; }
 
-glia_status glia_graph_set_batch(glia_graph *g, int64_t batch) {
-    if (!g) return glia__err(GLIA_EINVAL, "glia_graph_set_batch: graph is NULL");
-    if (batch <= 0) return glia__err(GLIA_EINVAL, "batch size %lld must be positive", (long long)batch);
-    bool same = true; /* unchanged: keep the compiled plan */
-    for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i].kind == NODE_INPUT && g->nodes[i].shape.ndim && g->nodes[i].shape.dim[0] != batch)
-            same = false;
-    if (same) return GLIA_OK;
+glia_status glia_node_set_batch_axis(glia_graph *g, int node, int axis) {
+    glia_status s = glia__check_node(g, node);
+    if (s) return s;
+    glia_node *n = &g->nodes[node];
+    if (n->kind != NODE_INPUT)
+        return glia__err(GLIA_EINVAL, "node '%s' is not an input; only inputs have a batch axis",
+                         n->name);
+    if (axis < -1 || axis >= n->shape.ndim)
+        return glia__err(GLIA_EINVAL, "input '%s' has %d dimensions: batch axis %d is not in "
+                         "-1..%d", n->name, n->shape.ndim, axis, n->shape.ndim - 1);
+    n->batch_axis = axis; /* the shapes stay as they are: nothing to recompile */
+    return GLIA_OK;
+}
+
+int glia_node_batch_axis(const glia_graph *g, int node) {
+    if (glia__check_node(g, node) || g->nodes[node].kind != NODE_INPUT) return -1;
+    return g->nodes[node].batch_axis;
+}
+
+glia_status glia_node_set_state(glia_graph *g, int node, int on) {
+    glia_status s = glia__check_node(g, node);
+    if (s) return s;
+    if (g->nodes[node].kind != NODE_INPUT)
+        return glia__err(GLIA_EINVAL, "node '%s' is not an input; only inputs can be states",
+                         g->nodes[node].name);
+    g->nodes[node].state = on != 0;
+    return GLIA_OK;
+}
+
+int glia_node_is_state(const glia_graph *g, int node) {
+    return !glia__check_node(g, node) && g->nodes[node].kind == NODE_INPUT && g->nodes[node].state;
+}
+
+int64_t glia_graph_batch(const glia_graph *g) {
+    for (int i = 0; g && i < g->n_nodes; i++)
+        if (g->nodes[i].kind == NODE_INPUT && g->nodes[i].batch_axis >= 0)
+            return g->nodes[i].shape.dim[g->nodes[i].batch_axis];
+    return 0;
+}
+
+/* An input's values when its batch goes from `from` rows (slices along the batch axis) to the
+ * node's current shape: the first rows are kept; a new row is 0 for a state (a new stream
+ * starts from zero), else a copy of the last old row (so a model's lengths stay T). */
+static void relayout_input(const glia_node *n, int64_t from, const float *old, float *v) {
+    int a = n->batch_axis;
+    int64_t to = n->shape.dim[a], outer = 1, inner = 1;
+    for (int i = 0; i < a; i++) outer *= n->shape.dim[i];
+    for (int i = a + 1; i < n->shape.ndim; i++) inner *= n->shape.dim[i];
+    size_t row = (size_t)inner * sizeof(float);
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t b = 0; b < to; b++) {
+            float *dst = v + (o * to + b) * inner;
+            if (b >= from && n->state) memset(dst, 0, row);
+            else memcpy(dst, old + (o * from + (b < from ? b : from - 1)) * inner, row);
+        }
+}
+
+/* every op's shape from its inputs again; the first error is returned */
+static glia_status reinfer(glia_graph *g) {
     for (int i = 0; i < g->n_nodes; i++) {
         glia_node *n = &g->nodes[i];
-        if (n->kind == NODE_INPUT) {
-            if (n->shape.ndim == 0)
-                return glia__err(GLIA_ESHAPE, "input '%s' is a scalar and has no batch dimension", n->name);
-            n->shape.dim[0] = batch;
-        } else if (n->kind == NODE_OP) {
-            glia_status s = glia__ops[n->op]->infer(g, n);
-            if (s) return s;
-        }
+        if (n->kind != NODE_OP) continue;
+        glia_status s = glia__ops[n->op]->infer(g, n);
+        if (s) return s;
+        int64_t numel = glia__numel(n);
+        if (numel <= 0 || numel > ((int64_t)1 << 40))
+            return glia__err(GLIA_ESHAPE, "%s: output would have %lld elements", glia__where(g, n),
+                             (long long)numel);
     }
+    return GLIA_OK;
+}
+
+glia_status glia_graph_set_batch(glia_graph *g, int64_t batch) {
+    if (!g) return glia__err(GLIA_EINVAL, "glia_graph_set_batch: graph is NULL");
+    if (batch <= 0 || batch > ((int64_t)1 << 40))
+        return glia__err(GLIA_EINVAL, "batch size %lld must be in 1..2^40", (long long)batch);
+    bool any = false, same = true; /* unchanged: keep the compiled plan */
+    for (int i = 0; i < g->n_nodes; i++) {
+        const glia_node *n = &g->nodes[i];
+        if (n->kind != NODE_INPUT || n->batch_axis < 0) continue;
+        any = true;
+        if (glia__numel(n) / n->shape.dim[n->batch_axis] > ((int64_t)1 << 40) / batch)
+            return glia__err(GLIA_ESHAPE, "input '%s': batch %lld gives too many elements", n->name,
+                             (long long)batch);
+        if (n->shape.dim[n->batch_axis] != batch) same = false;
+    }
+    if (!any) return glia__err(GLIA_EINVAL, "glia_graph_set_batch: no input has a batch axis");
+    if (same) return GLIA_OK;
+    /* per input: its old batch (0: unchanged) and new values; nothing changes on an error */
+    int64_t *from = glia__calloc((size_t)g->n_nodes, sizeof *from);
+    float **vals = glia__calloc((size_t)g->n_nodes, sizeof *vals);
+    glia_status s = from && vals ? GLIA_OK : glia__err(GLIA_ENOMEM, "set_batch: out of memory");
+    for (int i = 0; !s && i < g->n_nodes; i++) {
+        glia_node *n = &g->nodes[i];
+        if (n->kind != NODE_INPUT || n->batch_axis < 0 || n->shape.dim[n->batch_axis] == batch)
+            continue;
+        from[i] = n->shape.dim[n->batch_axis];
+        size_t bytes = (size_t)(glia__numel(n) / from[i] * batch) * sizeof(float);
+        if (n->owned_val && !(vals[i] = glia__malloc(bytes)))
+            s = glia__err(GLIA_ENOMEM, "set_batch: out of memory for input '%s'", n->name);
+    }
+    for (int i = 0; !s && i < g->n_nodes; i++)
+        if (from[i]) g->nodes[i].shape.dim[g->nodes[i].batch_axis] = batch;
+    if (!s && (s = reinfer(g))) {
+        for (int i = 0; i < g->n_nodes; i++)
+            if (from[i]) g->nodes[i].shape.dim[g->nodes[i].batch_axis] = from[i];
+        reinfer(g); /* back to the shapes that inferred before */
+    }
+    for (int i = 0; from && vals && i < g->n_nodes; i++) {
+        glia_node *n = &g->nodes[i];
+        if (!vals[i]) continue;
+        if (s) {
+            free(vals[i]);
+            continue;
+        }
+        relayout_input(n, from[i], n->owned_val, vals[i]);
+        free(n->owned_val);
+        n->owned_val = n->val = vals[i];
+    }
+    free(from);
+    free(vals);
+    if (s) return s;
     g->compiled = false;
     return GLIA_OK;
 }

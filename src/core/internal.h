@@ -43,6 +43,8 @@ typedef struct glia_node {
     /* flags */
     bool trainable;                 /* params */
     bool user_requires_grad;        /* inputs */
+    bool state;                     /* inputs: carried from one forward to the next (glia_node_set_state) */
+    int batch_axis;                 /* inputs: the dim glia_graph_set_batch sets, -1 none (0 by default) */
     bool retained;
 
     /* set by compile */

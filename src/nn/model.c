@@ -528,6 +528,8 @@ glia_status glia_model_parse(const char *text, const char *filename, int64_t bat
     }
     if ((s = seq_input(m, dims, &nd))) goto fail;
     if ((s = glia_input(m->g, "data", nd, dims, &m->input))) goto fail;
+    /* time-major [T, N, input]: set_batch changes N */
+    if (m->seq_T > 0 && (s = glia_node_set_batch_axis(m->g, m->input, 1))) goto fail;
     for (int i = 1; i < c->n; i++) {
         cfg_section *sec = &c->sec[i];
         const layer_def *d = NULL;

@@ -5,8 +5,6 @@
 #define GLIA_MODEL_INTERNAL_H
 #include "../core/internal.h"
 
-#define GLIA_MODEL_MAX_CARRY 64
-
 typedef enum { K_INT, K_FLOAT, K_BOOL, K_STR, K_NAME, K_NAMES, K_SHAPE, K_ACT, K_INIT } key_kind;
 typedef struct { const char *key; key_kind kind; const char *def; } key_def;
 
@@ -47,10 +45,6 @@ struct glia_model {
      * the caller fills them) feeds every recurrent layer */
     int lengths;
     int64_t seq_T;
-    /* recurrent op nodes with their h0 and c0 (-1: none) inputs, for carrying the state between
-     * consecutive chunks (glia_model_carry_state) */
-    int n_carry;
-    int carry[GLIA_MODEL_MAX_CARRY][3];
 };
 
 /* a layer's canonical key values (model.c) */

@@ -10,7 +10,8 @@
  *                               empty slot) -> the sum of their rows [T, N, dim] (embedding_bag)
  *   [rnn] [lstm] [gru]          `layers` stacked ops (src/ops/rnn.c), dropout p between them,
  *                               each with h0 (and c0) inputs "<name>.h0_l<k>" [dirs, N, H]
- *                               (zeros unless the caller carries a state), the model's lengths;
+ *                               (state inputs, batch axis 1; zeros unless the caller carries a
+ *                               state), the model's lengths;
  *                               return = sequence: y [T, N, dirs*H]; last: [N, dirs*H]
  *                               (glia_seq_last, PyTorch's h_n of the last layer); mean, max:
  *                               [N, dirs*H] pooled over each sequence's steps (glia_seq_pool)
@@ -49,14 +50,14 @@ static glia_status lnamek(const model_layer *l, const char *what, int k, char *b
     return lname(l, sfx, buf);
 }
 
-/* table [V, E] looked up by ids [T, N, 1] -> [T, N, E] */
-static glia_status lookup(glia_model *m, model_layer *l, int table, int64_t N, int64_t E) {
+/* table [V, E] looked up by ids [T, N, 1] -> [T, N, E] (N left free, as set_batch changes it) */
+static glia_status lookup(glia_model *m, model_layer *l, int table, int64_t E) {
     char nm[GLIA_NAME_MAX];
     int y;
     glia_status s;
     if ((s = lname(l, "lookup", nm)) || (s = glia_embedding(m->g, nm, l->in[0], table, -1, &y)))
         return s;
-    return glia_reshape(m->g, l->name, y, 2, (int64_t[]){N, E}, &l->out);
+    return glia_reshape(m->g, l->name, y, 2, (int64_t[]){-1, E}, &l->out);
 }
 
 glia_status glia__b_embedding(glia_model *m, model_layer *l) {
@@ -70,7 +71,7 @@ glia_status glia__b_embedding(glia_model *m, model_layer *l) {
         return s;
     float *wv = glia_node_value(m->g, w); /* nn.Embedding: N(0, 1) */
     for (int64_t i = 0; i < V * E; i++) wv[i] = glia_rng_normal(&m->rng);
-    return lookup(m, l, w, N, E);
+    return lookup(m, l, w, E);
 }
 
 glia_status glia__b_onehot(glia_model *m, model_layer *l) {
@@ -80,11 +81,12 @@ glia_status glia__b_onehot(glia_model *m, model_layer *l) {
     if (V < 2 || V > 65536) return glia__err(GLIA_EINVAL, "vocab must be in 2..65536");
     char nm[GLIA_NAME_MAX];
     int eye;
-    if ((s = lname(l, "identity", nm)) || (s = glia_input(m->g, nm, 2, (int64_t[]){V, V}, &eye)))
+    if ((s = lname(l, "identity", nm)) || (s = glia_input(m->g, nm, 2, (int64_t[]){V, V}, &eye)) ||
+        (s = glia_node_set_batch_axis(m->g, eye, -1))) /* a constant: no batch */
         return s;
     float *e = glia_node_value(m->g, eye);
     for (int64_t i = 0; i < V; i++) e[i * V + i] = 1.0f;
-    return lookup(m, l, eye, N, V);
+    return lookup(m, l, eye, V);
 }
 
 glia_status glia__b_wordhash(glia_model *m, model_layer *l) {
@@ -122,6 +124,16 @@ static float *param(glia_model *m, const model_layer *l, const char *role, int k
     int id;
     snprintf(nm, sizeof nm, "%s.%s_l%d%s", l->name, role, k, d ? "_reverse" : "");
     return glia_graph_find(m->g, nm, &id) ? NULL : glia_node_value(m->g, id);
+}
+
+/* an initial state h0 or c0 [dirs, N, H]: batch axis 1, marked as a state (carried between
+ * chunks by glia_model_carry_state, kept by checkpoints) */
+static glia_status state_input(glia_model *m, const char *name, int dirs, int64_t N, int64_t H,
+                               int *out) {
+    glia_status s = glia_input(m->g, name, 3, (int64_t[]){dirs, N, H}, out);
+    if (!s) s = glia_node_set_batch_axis(m->g, *out, 1);
+    if (!s) s = glia_node_set_state(m->g, *out, 1);
+    return s;
 }
 
 glia_status glia__b_recurrent(glia_model *m, model_layer *l) {
@@ -169,23 +181,17 @@ glia_status glia__b_recurrent(glia_model *m, model_layer *l) {
     glia_status s;
     l->macs = 0;
     for (int k = 0; k < layers; k++) {
-        if (m->n_carry >= GLIA_MODEL_MAX_CARRY)
-            return glia__err(GLIA_EINVAL, "more than %d recurrent layers", GLIA_MODEL_MAX_CARRY);
         int h0, c0 = -1, y;
         int64_t In = k ? dirs * H : xs.dim[2];
-        if ((s = lnamek(l, "h0_l", k, nm)) || (s = glia_input(m->g, nm, 3, (int64_t[]){dirs, N, H}, &h0))) return s;
+        if ((s = lnamek(l, "h0_l", k, nm)) || (s = state_input(m, nm, dirs, N, H, &h0))) return s;
         if (cell == 1) {
-            if ((s = lnamek(l, "c0_l", k, nm)) || (s = glia_input(m->g, nm, 3, (int64_t[]){dirs, N, H}, &c0))) return s;
+            if ((s = lnamek(l, "c0_l", k, nm)) || (s = state_input(m, nm, dirs, N, H, &c0))) return s;
         }
         cfg.layer = k;
         s = cell == 0 ? glia_rnn(m->g, l->name, x, h0, m->lengths, &cfg, &y)
           : cell == 1 ? glia_lstm(m->g, l->name, x, h0, c0, m->lengths, &cfg, &y)
                       : glia_gru(m->g, l->name, x, h0, m->lengths, &cfg, &y);
         if (s) return s;
-        m->carry[m->n_carry][0] = y;
-        m->carry[m->n_carry][1] = h0;
-        m->carry[m->n_carry][2] = c0;
-        m->n_carry++;
         int G = cell == 0 ? 1 : cell == 1 ? 4 : 3;
         l->macs += T * dirs * G * H * (In + H);
         /* PyTorch's initialisation, then the options */
@@ -284,22 +290,35 @@ glia_status glia__b_seqdense(glia_model *m, model_layer *l) {
 int glia_model_sequence(const glia_model *m) { return m ? (int)m->seq_T : 0; }
 int glia_model_lengths(const glia_model *m) { return m ? m->lengths : -1; }
 
+/* Every recurrent op's state inputs (glia_node_is_state; h0 before c0, as the op takes them)
+ * get its final state, or zeros: the graph says which they are, no table or names. */
 glia_status glia_model_carry_state(glia_model *m, int reset) {
     if (!m) return glia__err(GLIA_EINVAL, "glia_model_carry_state: model is NULL");
-    for (int i = 0; i < m->n_carry; i++) {
-        int op = m->carry[i][0], h0 = m->carry[i][1], c0 = m->carry[i][2];
+    glia_graph *g = m->g;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const glia_node *n = &g->nodes[i];
+        if (n->kind != NODE_OP ||
+            (n->op != GLIA_OP_rnn && n->op != GLIA_OP_lstm && n->op != GLIA_OP_gru))
+            continue;
+        int st[2] = {-1, -1}, k = 0;
+        for (int j = 0; j < n->n_in && k < 2; j++)
+            if (glia_node_is_state(g, n->in[j])) st[k++] = n->in[j];
+        if (!k) continue;
+        int h0 = st[0], c0 = n->op == GLIA_OP_lstm ? st[1] : -1;
         glia_shape hs;
-        glia_node_shape(m->g, h0, &hs);
-        size_t n = (size_t)glia_shape_numel(&hs);
-        float *h = glia_node_value(m->g, h0), *c = c0 >= 0 ? glia_node_value(m->g, c0) : NULL;
+        glia_node_shape(g, h0, &hs);
+        size_t cnt = (size_t)glia_shape_numel(&hs);
+        float *h = glia_node_value(g, h0), *c = c0 >= 0 ? glia_node_value(g, c0) : NULL;
+        if (!h || (c0 >= 0 && !c)) return glia__err(GLIA_ESTATE, "glia_model_carry_state: %s",
+                                                    glia_last_error());
         /* the reverse direction of a bidirectional layer starts at the chunk's end: nothing to
          * carry from the previous chunk */
         if (reset || hs.dim[0] != 1) {
-            memset(h, 0, n * sizeof *h);
-            if (c) memset(c, 0, n * sizeof *c);
+            memset(h, 0, cnt * sizeof *h);
+            if (c) memset(c, 0, cnt * sizeof *c);
             continue;
         }
-        glia_status s = glia_rnn_final_state(m->g, op, h, c);
+        glia_status s = glia_rnn_final_state(g, i, h, c);
         if (s) return s;
     }
     return GLIA_OK;

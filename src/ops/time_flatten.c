@@ -1,14 +1,16 @@
 /* time_flatten.c: [T, N, ...] -> [T*N, ...], the rows of a time-major sequence as one batch of
  * T*N rows (PyTorch's y.reshape(T * N, D)), so that a dense layer and the softmax cross-entropy
  * apply at every time step (a many-to-many head). The values do not move: row t*N + n is step t
- * of sequence n. Backward adds the gradient back unchanged. No attributes. */
+ * of sequence n. [T, N] -> [T*N] too: per-step labels kept as an input [T, N] with batch axis 1
+ * follow glia_graph_set_batch, as a [T*N] input cannot. Backward adds the gradient back
+ * unchanged. No attributes. */
 #include "../core/internal.h"
 #include <string.h>
 
 static glia_status tf_infer(glia_graph *g, glia_node *n) {
     const glia_node *x = glia__in(g, n, 0);
     char a[96];
-    if (x->shape.ndim < 3)
+    if (x->shape.ndim < 2)
         return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; time_flatten needs a "
                          "time-major sequence [T, N, ...]", glia__where(g, n), x->name,
                          glia_shape_str(&x->shape, a, sizeof a));
