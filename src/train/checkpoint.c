@@ -23,12 +23,10 @@
 
 #define FORMAT "glia-checkpoint-2"
 
-/* the carried states: the h0/c0 inputs of the recurrent layers */
-static int carried(const glia_node *n) {
-    return n->kind == NODE_INPUT && (strstr(n->name, ".h0_l") || strstr(n->name, ".c0_l"));
-}
+/* parameters, buffers and the carried states (inputs marked as state: the recurrent layers'
+ * h0/c0) */
 static int is_saved(const glia_node *n) {
-    return n->kind == NODE_PARAM || n->kind == NODE_BUFFER || carried(n);
+    return n->kind == NODE_PARAM || n->kind == NODE_BUFFER || (n->kind == NODE_INPUT && n->state);
 }
 
 static glia_status entries(glia_graph *g, glia_optim *opt, int (*keep)(const glia_node *),
@@ -106,7 +104,7 @@ static const char *const pos_keys[N_POS] = {
 
 glia_status glia__checkpoint_save(glia__loop *L) {
     char *model = NULL, path[1200];
-    glia_status s = glia_model_to_text(L->user, &model);
+    glia_status s = glia_model_to_text(L->m, &model);
     if (s) return s;
     char v[6 + N_POS][48];
     snprintf(v[0], 48, "%llu", (unsigned long long)L->seed);

@@ -43,7 +43,6 @@ glia_status glia__make_dir(const char *dir) {
 static void loop_free(glia__loop *L) {
     if (L->task && L->task->free) L->task->free(L);
     glia_optim_free(L->opt);
-    glia_model_free(L->own_m);
     free(L->ids);
     free(L->metrics);
 }
@@ -122,7 +121,7 @@ static glia_status make_optim(glia__loop *L) {
 
 /* Everything but the position: the task's data and model, the loss, the optimiser. */
 static glia_status loop_setup(glia__loop *L, glia_model *user, const glia_train_options *o) {
-    L->user = user;
+    L->m = user;
     L->batch = opt_int(user, "batch");
     if (L->epochs < 1 || L->batch < 1)
         return glia__err(GLIA_EINVAL, "training needs epochs >= 1 and batch >= 1 (got %d, %lld)",
@@ -263,27 +262,15 @@ static glia_status write_curves(glia__loop *L) {
 static glia_status write_outputs(glia__loop *L) {
     char path[1200], *text = NULL;
     glia_status s;
-    if ((s = glia__checkpoint_save(L)) || (s = glia_model_to_text(L->user, &text))) return s;
+    if ((s = glia__checkpoint_save(L)) || (s = glia_model_to_text(L->m, &text))) return s;
     s = write_text(L, "model.cfg", text);
     free(text);
     if (s) return s;
     snprintf(path, sizeof path, "%s/weights.safetensors", L->out_dir);
-    if ((s = glia_safetensors_save(glia_model_graph(L->user), path)) || (s = L->task->write_files(L)) ||
+    if ((s = glia_safetensors_save(L->g, path)) || (s = L->task->write_files(L)) ||
         (s = write_text(L, "metrics.csv", L->metrics)))
         return s;
     return write_curves(L);
-}
-
-/* copies every parameter and buffer of `from` into the node of the same name in `to` */
-static void copy_state(glia_graph *to, glia_graph *from) {
-    if (to == from) return;
-    for (int i = 0; i < from->n_nodes; i++) {
-        const glia_node *n = &from->nodes[i];
-        if (n->kind != NODE_PARAM && n->kind != NODE_BUFFER) continue;
-        int j;
-        if (glia_graph_find(to, n->name, &j) || !to->nodes[j].val) continue;
-        memcpy(to->nodes[j].val, n->val, (size_t)glia__numel(n) * sizeof(float));
-    }
 }
 
 static glia_status metrics_line(glia__loop *L, const char *line) {
@@ -382,7 +369,6 @@ static glia_status run_loop(glia__loop *L, const glia_train_options *o, glia_tra
         char line[256];
         snprintf(line, sizeof line, "%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f\n", L->epoch,
                  L->tm.loss / n, (double)L->tm.correct / n, vl, va, extra, (double)lr, L->seconds);
-        copy_state(glia_model_graph(L->user), g);
         if ((s = metrics_line(L, line)) || (s = write_outputs(L))) return s;
         if (o->progress) report(L, o, L->batches, lr, &vm);
         out->epochs_done = L->epoch;

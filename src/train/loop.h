@@ -37,7 +37,7 @@ typedef struct glia__task_ops {
     const char *extra_col;       /* metrics.csv's task column after val_acc */
     uint64_t rng_stream;         /* the stream of the loop's generator (seeded with the seed) */
     /* Loads the data (settings in L: data, val, limit, seed; or o->train_set), checks the model
-     * against it, sets L->m, L->g, L->x, L->out, L->rows, L->classes, L->batches, L->n_val;
+     * L->m against it, sets L->g, L->x, L->out, L->rows, L->classes, L->batches, L->n_val;
      * the graph has its training batch set (not yet compiled: the loop adds the loss). */
     glia_status (*setup)(glia__loop *L, const glia_train_options *o);
     /* this epoch's order of the training samples, shuffled with r */
@@ -69,9 +69,8 @@ struct glia__loop {
     float val, clip_norm;
     int64_t limit;
     int epochs;
-    /* the model (user: the caller's; m: the one trained, the same unless the task rebuilds
-     * it), the loss and the optimiser */
-    glia_model *user, *m, *own_m;
+    /* the caller's model, trained in place; the loss and the optimiser */
+    glia_model *m;
     glia_graph *g;
     int x, out, label, loss;
     glia__loss_kind loss_kind;

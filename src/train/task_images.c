@@ -23,7 +23,7 @@ static glia_status setup(glia__loop *L, const glia_train_options *o) {
     images *t = glia__calloc(1, sizeof *t);
     if (!t) return glia__err(GLIA_ENOMEM, "training: out of memory");
     L->ts = t;
-    glia_model *m = L->m = L->user;
+    glia_model *m = L->m;
     L->g = glia_model_graph(m);
     L->x = glia_model_input(m);
     L->out = glia_model_output(m);

@@ -20,8 +20,8 @@
  * trigram buckets are computed once (glia_word_trigrams), and x [T, N, K] holds them, -1 in
  * empty slots and at padded steps. Models with [embedding] or [onehot] read x [T, N, 1], ids.
  *
- * The model is rebuilt from its canonical text for the batch N (a sequence graph's batch is its
- * dim 1), trained, and its parameters copied back into the caller's model after every epoch. */
+ * The caller's model is trained in place: its graph takes the batch N with glia_graph_set_batch
+ * (each input's batch axis: dim 1 of the time-major x [T, N, K] and of the states). */
 #include "train/loop.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,11 +167,11 @@ static glia_status setup(glia__loop *L, const glia_train_options *o) {
     text *t = glia__calloc(1, sizeof *t);
     if (!t) return glia__err(GLIA_ENOMEM, "training: out of memory");
     L->ts = t;
-    glia_model *user = L->user;
+    glia_model *m = L->m;
     glia_status s;
-    int K = 1, buckets = glia_model_wordhash(user, &K), V = buckets ? 0 : glia_model_vocab(user);
+    int K = 1, buckets = glia_model_wordhash(m, &K), V = buckets ? 0 : glia_model_vocab(m);
     t->N = L->batch;
-    L->classes = atoi(glia_model_option(user, "classes"));
+    L->classes = atoi(glia_model_option(m, "classes"));
     if (!buckets && V < 2)
         return glia__err(GLIA_EINVAL, "a sequence model trained on text starts with an "
                          "[embedding] or [onehot] layer (its vocab sets the vocabulary) or a "
@@ -184,9 +184,9 @@ static glia_status setup(glia__loop *L, const glia_train_options *o) {
         return glia__err(GLIA_EINVAL, "[wordhash] reads words as letter trigrams: it takes "
                          "sentences or tags (movie-reviews, pos-tags, sentences:FILE, tags:FILE), "
                          "not the characters of %s", L->data);
-    if (t->tags && strcmp(glia_model_option(user, "loss"), "softmax_ce"))
+    if (t->tags && strcmp(glia_model_option(m, "loss"), "softmax_ce"))
         return glia__err(GLIA_EINVAL, "[net] loss = %s: tagging pads its batches, and only "
-                         "softmax_ce ignores the padded steps", glia_model_option(user, "loss"));
+                         "softmax_ce ignores the padded steps", glia_model_option(m, "loss"));
     t->K = buckets ? K : 1;
     if (buckets) { /* each word's trigram buckets, once */
         if (!(t->trigrams = glia__malloc((size_t)d->vocab * (size_t)K * sizeof *t->trigrams)))
@@ -198,20 +198,9 @@ static glia_status setup(glia__loop *L, const glia_train_options *o) {
         return glia__err(GLIA_ESHAPE, "[net] classes = %d, but the data set %s has %d %s", L->classes,
                          L->data, t->lm ? V : d->classes, t->lm ? "symbols (the vocab: a "
                          "language model predicts the next one)" : "classes");
-    char *mt;
-    if ((s = glia_model_to_text(user, &mt))) return s;
-    s = glia_model_parse(mt, "model", t->N, L->seed, &L->own_m);
-    free(mt);
-    if (s) return s;
-    glia_model *m = L->m = L->own_m;
+    /* the batch is the inputs' batch axis (dim 1 of the time-major x [T, N, K]) */
     L->g = glia_model_graph(m);
-    /* the caller's parameters (a resumed or fine-tuned model's) into the rebuilt one */
-    glia_graph *ug = glia_model_graph(user);
-    for (int i = 0; i < ug->n_nodes; i++) {
-        int j;
-        if (ug->nodes[i].kind != NODE_PARAM || glia_graph_find(L->g, ug->nodes[i].name, &j)) continue;
-        memcpy(L->g->nodes[j].val, ug->nodes[i].val, (size_t)glia__numel(&ug->nodes[i]) * sizeof(float));
-    }
+    if ((s = glia_graph_set_batch(L->g, t->N))) return s;
     L->x = glia_model_input(m);
     t->len = glia_model_lengths(m);
     L->out = glia_model_output(m);
