@@ -168,4 +168,7 @@ bool glia__shape_eq(const glia_shape *a, const glia_shape *b);
  * old content or the new, never a mix (src/io/atomic_file.c). */
 glia_status glia__write_atomic(const char *path, const void *data, size_t len);
 
+/* Monotonic seconds from an arbitrary start, for timing (src/core/clock.c). */
+double glia__now(void);
+
 #endif
