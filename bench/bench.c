@@ -7,6 +7,7 @@
  * Names: lenet-train, lenet-infer256, lenet-infer1, vgg-train, lstm-train, gru-train,
  * conv-<layer>-fwd|bwd, sgemm, fma-peak (see usage()). Data are synthetic (normal pixels, uniform labels): speed does not
  * depend on the values. Networks come from the same model files the CLI trains (models/). */
+#include "core/internal.h"
 #include "core/thread_env.h"
 #include "glia.h"
 #include <cblas.h>
@@ -16,16 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static long max_rss_kib(void) {
     struct rusage u;
@@ -59,11 +53,11 @@ static double time_steps(step_fn step, void *ctx, int warm, double seconds, glia
         if (step(ctx)) return -1;
     if (profile_ops && g && glia_graph_set_profile(g, 1)) return -1;
     int64_t n = 0;
-    double t0 = now(), t;
+    double t0 = glia__now(), t;
     do {
         if (step(ctx)) return -1;
         n++;
-        t = now();
+        t = glia__now();
     } while (t - t0 < seconds || n < 3);
     if (profile_ops && g) print_profile(g, n);
     return (t - t0) / (double)n;
@@ -280,11 +274,11 @@ static int bench_sgemm(double seconds) {
     fill_normal(b, (int64_t)n * n, &r);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
     int64_t k = 0;
-    double t0 = now(), t;
+    double t0 = glia__now(), t;
     do {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
         k++;
-        t = now();
+        t = glia__now();
     } while (t - t0 < seconds || k < 3);
     free(a);
     free(b);
@@ -336,10 +330,10 @@ __attribute__((target("avx512f"))) static float fma_chains_avx512(int64_t iters)
 static double fma_gflops(int width, int threads) {
     const int64_t iters = 20000000;
     volatile float sink = 0;
-    double t0 = now();
+    double t0 = glia__now();
 #pragma omp parallel num_threads(threads) reduction(+ : sink)
     sink += width == 16 ? fma_chains_avx512(iters) : fma_chains_avx2(iters);
-    double t = now() - t0;
+    double t = glia__now() - t0;
     (void)sink;
     return 2.0 * width * 12 * (double)iters * threads / t * 1e-9;
 }

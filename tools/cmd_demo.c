@@ -2,12 +2,12 @@
  * differences, and trains it with SGD + momentum on a synthetic 10-class image task.
  * (The training issue replaces the synthetic task with Fashion-MNIST and `glia train`.) */
 #include "cli.h"
+#include "core/internal.h" /* glia__now */
 #include "glia.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define TRY(call)                                                                        \
     do {                                                                                 \
@@ -17,12 +17,6 @@
             goto fail;                                                                   \
         }                                                                                \
     } while (0)
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* He (Kaiming) uniform for weights: U(-b, b), b = sqrt(6 / fan_in); biases zero */
 static void he_uniform(glia_graph *g, int w, glia_rng *r) {
@@ -175,11 +169,11 @@ int cmd_demo(int argc, char **argv) {
     mom = calloc((size_t)total, sizeof(float));
     if (!mom) { fprintf(stderr, "glia demo: out of memory\n"); goto fail; }
     printf("\ntraining %d steps, batch %d, SGD lr 0.01 momentum 0.9, synthetic 10-class images:\n", steps, B);
-    double t0 = now(), ttrain = 0, run_loss = 0;
+    double t0 = glia__now(), ttrain = 0, run_loss = 0;
     int correct = 0, seen = 0;
     for (int step = 1; step <= steps; step++) {
         make_batch(xb, lb, B, &r);
-        double ts = now();
+        double ts = glia__now();
         TRY(glia_node_set(g, x, xb, B * 784));
         TRY(glia_node_set(g, labels, lb, B));
         TRY(glia_graph_forward(g));
@@ -196,7 +190,7 @@ int cmd_demo(int argc, char **argv) {
             }
             m += n;
         }
-        ttrain += now() - ts;
+        ttrain += glia__now() - ts;
         run_loss += glia_node_value(g, loss)[0];
         const float *lg = glia_node_value(g, logits);
         for (int b = 0; b < B; b++) {
@@ -212,7 +206,7 @@ int cmd_demo(int argc, char **argv) {
             correct = seen = 0;
         }
     }
-    printf("done in %.1f s\n", now() - t0);
+    printf("done in %.1f s\n", glia__now() - t0);
     free(xb);
     free(lb);
     free(mom);

@@ -2,19 +2,17 @@
  * RGB, resized, normalised as in training) and the five most probable classes; for a sequence
  * model, glia predict DIR SENTENCE... (predict_text.c). */
 #include "cli.h"
+#include "io/json.h" /* glia__json_escape */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 void predict_json_str(const char *s) {
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') printf("\\%c", *s);
-        else if ((unsigned char)*s < 0x20) printf("\\u%04x", *s);
-        else putchar(*s);
-    }
-    putchar('"');
+    char *q = malloc(glia__json_escape(NULL, s) + 1);
+    if (q) glia__json_escape(q, s);
+    fputs(q ? q : "\"\"", stdout);
+    free(q);
 }
 
 void predict_softmax_top(const float *z, int C, int top, double *p, int *order) {

@@ -35,7 +35,11 @@ int cmd_summary(int argc, char **argv) {
         return 1;
     }
     int64_t total = 0, trainable = 0, macs = 0;
-    if (json) printf("{\"model\": \"%s\", \"layers\": [", path);
+    if (json) {
+        printf("{\"model\": ");
+        predict_json_str(path); /* a path may hold quotes */
+        printf(", \"layers\": [");
+    }
     else printf("%-16s %-14s %-20s %12s %14s\n", "layer", "type", "output shape", "params", "MACs");
     for (int i = 0; i < glia_model_num_layers(m); i++) {
         glia_layer_info li;

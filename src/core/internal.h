@@ -166,8 +166,24 @@ const char *glia__where(const glia_graph *g, const glia_node *n);
 static inline int64_t glia__numel(const glia_node *n) { return glia_shape_numel(&n->shape); }
 /* Shape equality. */
 bool glia__shape_eq(const glia_shape *a, const glia_shape *b);
-/* Writes len bytes to path through "<path>.tmp.<pid>", fsync and rename, so that path holds the
- * old content or the new, never a mix (src/io/atomic_file.c). */
+
+/* Files (src/io/atomic_file.c). Every file glia writes goes through "<path>.tmp.<pid>", fsync,
+ * rename over path and fsync of the directory, so that path holds the old content or the new,
+ * never a mix, whenever a crash comes; on an error the temporary file is removed. */
 glia_status glia__write_atomic(const char *path, const void *data, size_t len);
+/* The same for data written piece by piece: open, write (a failure is kept and reported by
+ * commit), then commit (which frees a) or abort (removes the temporary file, frees a). */
+typedef struct glia__atomic glia__atomic;
+glia_status glia__atomic_open(const char *path, glia__atomic **out);
+void glia__atomic_write(glia__atomic *a, const void *data, size_t len);
+glia_status glia__atomic_commit(glia__atomic *a);
+void glia__atomic_abort(glia__atomic *a);
+/* A whole file into *data (glia__malloc'd, NUL-terminated after its *len bytes; len may be
+ * NULL); errors name the path. _max refuses a file over max bytes. */
+glia_status glia__read_file(const char *path, char **data, size_t *len);
+glia_status glia__read_file_max(const char *path, size_t max, char **data, size_t *len);
+
+/* Monotonic seconds from an arbitrary start, for timing (src/core/clock.c). */
+double glia__now(void);
 
 #endif

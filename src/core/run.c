@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static glia_status ensure_compiled(glia_graph *g) {
     if (!g) return glia__err(GLIA_EINVAL, "graph is NULL");
@@ -33,12 +32,6 @@ static glia_status nonfinite_err(const glia_graph *g, const glia_node *n, const 
 }
 
 /* ---------------------------------------------------------------- per-op timing */
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 glia_status glia_graph_set_profile(glia_graph *g, int on) {
     if (!g) return glia__err(GLIA_EINVAL, "glia_graph_set_profile: graph is NULL");
     free(g->prof);
@@ -78,9 +71,9 @@ glia_status glia_graph_forward(glia_graph *g) {
     for (int i = 0; i < g->n_nodes; i++) {
         glia_node *n = &g->nodes[i];
         if (n->kind != NODE_OP || n->fused) continue; /* (fused: done by its input's op) */
-        double *tm = timer(g, i, 0), t0 = tm ? now_s() : 0;
+        double *tm = timer(g, i, 0), t0 = tm ? glia__now() : 0;
         s = glia__ops[n->op]->forward(g, n);
-        if (tm) *tm += now_s() - t0;
+        if (tm) *tm += glia__now() - t0;
         if (s) return s;
         int64_t k = g->check_numerics ? first_nonfinite(n->val, glia__numel(n)) : -1;
         if (k >= 0) return nonfinite_err(g, n, "output", k);
@@ -117,7 +110,7 @@ glia_status glia_graph_backward(glia_graph *g, int node, const float *seed, unsi
             g->grad_ready[n->in[0]] = 1;
             continue;
         }
-        double *tm = timer(g, i, 1), t0 = tm ? now_s() : 0;
+        double *tm = timer(g, i, 1), t0 = tm ? glia__now() : 0;
         for (int k = 0; k < n->n_in; k++) {
             glia_node *x = glia__in(g, n, k);
             int xi = n->in[k];
@@ -128,7 +121,7 @@ glia_status glia_graph_backward(glia_graph *g, int node, const float *seed, unsi
             g->grad_ready[xi] = 1;
         }
         glia__ops[n->op]->backward(g, n);
-        if (tm) *tm += now_s() - t0;
+        if (tm) *tm += glia__now() - t0;
     }
     /* leaves no path reached have zero gradient */
     for (int i = 0; i < g->n_nodes; i++) {

@@ -14,39 +14,9 @@
  * gets an id whose embedding is never trained, which is what an unknown word gets anyway. */
 #include "../core/internal.h"
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        glia__err(GLIA_EIO, "%s: cannot open: %s (scripts/fetch-data text fetches the text data "
-                  "sets)", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *b = glia__malloc(cap);
-    for (size_t r; b && (r = fread(b + n, 1, cap - n - 1, f)) > 0;) {
-        n += r;
-        if (cap - n < 2) {
-            char *t = cap > ((size_t)1 << 31) ? NULL : glia__realloc(b, cap *= 2);
-            if (!t) { free(b); b = NULL; }
-            else b = t;
-        }
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (!b || err) {
-        free(b);
-        glia__err(b ? GLIA_EIO : GLIA_ENOMEM, "%s: cannot read (or too large)", path);
-        return NULL;
-    }
-    b[n] = 0;
-    *len = n;
-    return b;
-}
 
 /* ---------------------------------------------------------------- symbol tables */
 typedef struct { char *s; int64_t count; int id; } sym;
@@ -181,8 +151,12 @@ glia_status glia_text_load(const char *name, int vocab, glia_text_data **out) {
         return glia__err(GLIA_EINVAL, "unknown text data set '%s' (known: moby-dick, movie-reviews, "
                          "pos-tags, chars:FILE, sentences:FILE, tags:FILE)", name);
     size_t len;
-    char *text = read_file(path, &len);
-    if (!text) return GLIA_EIO;
+    char *text;
+    glia_status rs = glia__read_file_max(path, (size_t)1 << 31, &text, &len); /* symbol ids are int */
+    if (rs && !strchr(name, ':')) /* one of the named sets */
+        return glia__err(rs, "%s (scripts/fetch-data text fetches the text data sets)",
+                         glia_last_error());
+    if (rs) return rs;
     table words = {0}, classes = {0};
     raw r = {0};
     glia_status s = GLIA_OK;

@@ -25,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <stb/stb_image.h>
 #include <stb/stb_image_write.h>
@@ -328,33 +327,8 @@ glia_status glia_image_load(const char *path, int channels, int height, int widt
     return GLIA_OK;
 }
 
-/* stb_image_write's sink: fwrite, remembering the first failure. */
-typedef struct {
-    FILE *f;
-    int failed;
-} png_sink;
-
-static void sink_write(void *ctx, void *data, int size) {
-    png_sink *k = ctx;
-    if (!k->failed && fwrite(data, 1, (size_t)size, k->f) != (size_t)size) k->failed = 1;
-}
-
-/* Encodes interleaved 8-bit pixels into tmp; 0 and the step that failed in *what. */
-static int write_png_file(const char *tmp, const uint8_t *px, int channels, int h, int w,
-                          const char **what, int *err) {
-    FILE *f = fopen(tmp, "wb");
-    if (!f) { *what = "creating"; *err = errno; return 0; }
-    png_sink k = {f, 0};
-    int ok = stbi_write_png_to_func(sink_write, &k, w, h, channels, px, w * channels);
-    *what = ok ? "writing" : "encoding (out of memory)";
-    *err = errno;
-    ok = ok && !k.failed;
-    if (ok && fflush(f) != 0) { ok = 0; *what = "flushing"; *err = errno; }
-    if (ok && fsync(fileno(f)) != 0) { ok = 0; *what = "syncing"; *err = errno; }
-    if (fclose(f) != 0 && ok) { ok = 0; *what = "closing"; *err = errno; }
-    if (!ok) remove(tmp);
-    return ok;
-}
+/* stb_image_write's sink: the atomic writer, which remembers the first failure. */
+static void sink_write(void *ctx, void *data, int size) { glia__atomic_write(ctx, data, (size_t)size); }
 
 glia_status glia_image_save_png(const char *path, const float *chw, int channels, int height,
                                 int width) {
@@ -366,17 +340,12 @@ glia_status glia_image_save_png(const char *path, const float *chw, int channels
     if (height < 1 || width < 1 || height > IMG_MAX_SIDE || width > IMG_MAX_SIDE)
         return glia__err(GLIA_EINVAL, "%s: bad image size %dx%d (1 to %d a side)", path,
                          height, width, IMG_MAX_SIDE);
-    size_t hw = (size_t)height * width, tlen = strlen(path) + 32;
+    size_t hw = (size_t)height * width;
     if (hw * (size_t)(channels + 1) > INT_MAX / 2) /* stb_image_write sizes its buffers in int */
         return glia__err(GLIA_EINVAL, "%s: a %dx%d image is too large for a PNG here", path,
                          height, width);
     uint8_t *px = glia__malloc(hw * channels);
-    char *tmp = glia__malloc(tlen);
-    if (!px || !tmp) {
-        free(px);
-        free(tmp);
-        return glia__err(GLIA_ENOMEM, "%s: out of memory for a %dx%d PNG", path, height, width);
-    }
+    if (!px) return glia__err(GLIA_ENOMEM, "%s: out of memory for a %dx%d PNG", path, height, width);
     /* planar floats -> interleaved bytes; NaN fails both comparisons and becomes 0 */
     for (size_t i = 0; i < hw; i++)
         for (int c = 0; c < channels; c++) {
@@ -384,19 +353,16 @@ glia_status glia_image_save_png(const char *path, const float *chw, int channels
             v = v > 0.0f ? (v < 1.0f ? v : 1.0f) : 0.0f;
             px[i * channels + c] = (uint8_t)(v * 255.0f + 0.5f);
         }
-    /* a temporary file renamed over path, so a crash never leaves half a picture */
-    snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
-    const char *what = "";
-    int err = 0;
-    glia_status s = GLIA_OK;
-    if (!write_png_file(tmp, px, channels, height, width, &what, &err)) {
-        s = glia__err(GLIA_EIO, "%s: %s the temporary file %s failed: %s", path, what, tmp,
-                      err ? strerror(err) : "unknown error");
-    } else if (rename(tmp, path) != 0) {
-        s = glia__err(GLIA_EIO, "%s: cannot rename %s to it: %s", path, tmp, strerror(errno));
-        remove(tmp);
+    /* through the atomic writer, so a crash never leaves half a picture */
+    glia__atomic *a;
+    glia_status s = glia__atomic_open(path, &a);
+    if (!s && !stbi_write_png_to_func(sink_write, a, width, height, channels, px, width * channels)) {
+        glia__atomic_abort(a);
+        s = glia__err(GLIA_ENOMEM, "%s: encoding the %dx%d PNG failed (out of memory)", path,
+                      height, width);
+    } else if (!s) {
+        s = glia__atomic_commit(a);
     }
     free(px);
-    free(tmp);
     return s;
 }

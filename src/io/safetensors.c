@@ -9,11 +9,11 @@
  *   the rest   raw little-endian tensor data; offsets are relative to the end of the header
  *
  * Saving a graph writes every NODE_PARAM and NODE_BUFFER (trainable or frozen) as F32 under its
- * node name, in graph order, contiguously (any entry list: in its order), to "<path>.tmp.<pid>"; then fflush, fsync, rename (and a
- * best-effort fsync of the directory), so `path` holds either the old file or the new one.
+ * node name, in graph order, contiguously (any entry list: in its order), through glia's atomic
+ * writer (atomic_file.c), so `path` holds either the old file or the new one.
  *
  * Loading is strict, like PyTorch's load_state_dict(strict=True) and the reference reader:
- * the whole header is parsed and checked (UTF-8, JSON syntax with byte offsets in errors,
+ * the whole header is parsed and checked (UTF-8, JSON syntax with byte offsets in errors: json.c,
  * every entry's dtype/shape/data_offsets, sizes, offsets inside the data section, no overlap,
  * no gap, no trailing bytes), then matched against the graph (every parameter and buffer
  * present with the node's shape, no tensor the graph lacks; any entry list: the same), then the data is read into a
@@ -23,17 +23,14 @@
  * Whatever the file holds, the reader does not crash, leak, or read out of bounds: every
  * length is checked before use and the JSON parser's nesting depth is bounded. */
 #include "../core/internal.h"
+#include "json.h"
 #include <errno.h>
-#include <stdarg.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #define ST_MAX_HEADER 100000000ull    /* the reference implementation's limit */
-#define ST_MAX_DEPTH 64               /* nesting allowed in values the reader skips */
 #define ST_MAX_COUNT ((uint64_t)1 << 62) /* dims, element and byte counts */
 #define ST_CHUNK (1u << 20)           /* bytes per block when converting or byte-swapping */
 
@@ -52,34 +49,6 @@ static void swap32(void *p, size_t n) { /* n 4-byte words in place */
     }
 }
 
-/* Valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF): 0 if valid, else the offset of the
- * first bad byte + 1. */
-static size_t utf8_bad(const unsigned char *s, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        if (c < 0x80) { i++; continue; }
-        size_t len;
-        unsigned lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF) len = 2;
-        else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            if (c == 0xE0) lo = 0xA0;
-            if (c == 0xED) hi = 0x9F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            if (c == 0xF0) lo = 0x90;
-            if (c == 0xF4) hi = 0x8F;
-        } else return i + 1;
-        if (n - i < len) return i + 1;
-        if (s[i + 1] < lo || s[i + 1] > hi) return i + 1;
-        for (size_t k = 2; k < len; k++)
-            if (s[i + k] < 0x80 || s[i + k] > 0xBF) return i + 1;
-        i += len;
-    }
-    return 0;
-}
-
 /* ================================================================== saving */
 
 typedef struct sbuf {
@@ -88,43 +57,36 @@ typedef struct sbuf {
     int oom;
 } sbuf;
 
-static void sb_put(sbuf *b, const char *s, size_t n) {
-    if (b->oom) return;
+/* n more bytes at the end of b (and a NUL after them), or NULL (b->oom set) */
+static char *sb_grow(sbuf *b, size_t n) {
+    if (b->oom) return NULL;
     if (b->n + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->n + n + 1) cap *= 2;
         char *p = glia__realloc(b->p, cap);
-        if (!p) { b->oom = 1; return; }
+        if (!p) { b->oom = 1; return NULL; }
         b->p = p;
         b->cap = cap;
     }
-    memcpy(b->p + b->n, s, n);
+    char *at = b->p + b->n;
     b->n += n;
     b->p[b->n] = 0;
+    return at;
 }
-static void sb_str(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
-
+static void sb_str(sbuf *b, const char *s) {
+    size_t n = strlen(s);
+    char *at = sb_grow(b, n);
+    if (at) memcpy(at, s, n);
+}
 static void sb_json_string(sbuf *b, const char *s) {
-    sb_put(b, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        char esc[8];
-        if (*p == '"' || *p == '\\') {
-            esc[0] = '\\'; esc[1] = (char)*p;
-            sb_put(b, esc, 2);
-        } else if (*p < 0x20) {
-            snprintf(esc, sizeof esc, "\\u%04x", *p);
-            sb_put(b, esc, 6);
-        } else {
-            sb_put(b, (const char *)p, 1);
-        }
-    }
-    sb_put(b, "\"", 1);
+    char *at = sb_grow(b, glia__json_escape(NULL, s));
+    if (at) glia__json_escape(at, s); /* its NUL lands on sb_grow's */
 }
 
 static int is_saved(const glia_node *n) { return n->kind == NODE_PARAM || n->kind == NODE_BUFFER; }
 
 static glia_status check_name(const char *path, const char *name) {
-    if (utf8_bad((const unsigned char *)name, strlen(name)))
+    if (glia__utf8_bad(name, strlen(name)))
         return glia__err(GLIA_EINVAL, "%s: tensor name '%s' is not valid UTF-8, which a "
                          "safetensors header requires", path, name);
     if (!strcmp(name, "__metadata__"))
@@ -141,7 +103,7 @@ static glia_status build_header(const glia_st_entry *t, int n, const char *const
     for (int i = 0; i < n_meta; i++) {
         glia_status s = check_name(path, meta[2 * i]);
         if (s) return s;
-        if (utf8_bad((const unsigned char *)meta[2 * i + 1], strlen(meta[2 * i + 1])))
+        if (glia__utf8_bad(meta[2 * i + 1], strlen(meta[2 * i + 1])))
             return glia__err(GLIA_EINVAL, "%s: metadata '%s' is not valid UTF-8", path, meta[2 * i]);
         if (i) sb_str(b, ",");
         sb_json_string(b, meta[2 * i]);
@@ -170,39 +132,23 @@ static glia_status build_header(const glia_st_entry *t, int n, const char *const
         off += bytes;
     }
     sb_str(b, "}");
-    while (!b->oom && b->n % 8) sb_put(b, " ", 1);
+    while (!b->oom && b->n % 8) sb_str(b, " ");
     if (b->oom) return glia__err(GLIA_ENOMEM, "%s: out of memory for the header", path);
     return GLIA_OK;
 }
 
-static int write_floats(FILE *f, const float *x, size_t n, float *swapbuf) {
-    if (!swapbuf) return fwrite(x, 4, n, f) == n;
+static void write_floats(glia__atomic *a, const float *x, size_t n, float *swapbuf) {
+    if (!swapbuf) {
+        glia__atomic_write(a, x, 4 * n);
+        return;
+    }
     while (n) { /* big-endian host: little-endian copies, a block at a time */
         size_t k = n < ST_CHUNK / 4 ? n : ST_CHUNK / 4;
         memcpy(swapbuf, x, k * 4);
         swap32(swapbuf, k);
-        if (fwrite(swapbuf, 4, k, f) != k) return 0;
+        glia__atomic_write(a, swapbuf, 4 * k);
         x += k;
         n -= k;
-    }
-    return 1;
-}
-
-/* fsync of the directory holding path, so the rename itself is durable; errors ignored (some
- * file systems do not support it, and the file's data is already safe). */
-static void sync_dir_of(const char *path) {
-    char dir[4096]; /* on the stack: a failed allocation must not skip the sync silently */
-    size_t len = strlen(path);
-    if (len >= sizeof dir) return;
-    memcpy(dir, path, len + 1);
-    char *slash = strrchr(dir, '/');
-    if (!slash) strcpy(dir, ".");
-    else if (slash == dir) dir[1] = 0;
-    else *slash = 0;
-    int fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
     }
 }
 
@@ -214,45 +160,22 @@ glia_status glia_safetensors_write(const char *path, const glia_st_entry *t, int
     sbuf hdr = {0};
     glia_status s = build_header(t, n, meta, n_meta, path, &hdr);
     if (s) { free(hdr.p); return s; }
-
-    size_t tlen = strlen(path) + 32;
-    char *tmp = glia__malloc(tlen);
     float *swapbuf = host_is_little_endian() ? NULL : glia__malloc(ST_CHUNK);
-    if (!tmp || (!host_is_little_endian() && !swapbuf)) {
-        free(hdr.p); free(tmp); free(swapbuf);
+    if (!host_is_little_endian() && !swapbuf) {
+        free(hdr.p);
         return glia__err(GLIA_ENOMEM, "%s: out of memory", path);
     }
-    snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
-
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        s = glia__err(GLIA_EIO, "%s: cannot create the temporary file %s: %s", path, tmp,
-                      strerror(errno));
-        free(hdr.p); free(tmp); free(swapbuf);
-        return s;
-    }
-    unsigned char len8[8];
-    for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)hdr.n >> (8 * i));
-    int ok = fwrite(len8, 1, 8, f) == 8 && fwrite(hdr.p, 1, hdr.n, f) == hdr.n;
-    for (int i = 0; ok && i < n; i++)
-        ok = write_floats(f, t[i].data, (size_t)glia_shape_numel(&t[i].shape), swapbuf);
-    const char *what = "writing";
-    if (ok && fflush(f) != 0) { ok = 0; what = "flushing"; }
-    if (ok && fsync(fileno(f)) != 0) { ok = 0; what = "syncing"; }
-    int e = errno;
-    if (fclose(f) != 0 && ok) { ok = 0; what = "closing"; e = errno; }
-    if (ok && rename(tmp, path) != 0) {
-        e = errno;
-        s = glia__err(GLIA_EIO, "%s: cannot rename %s to it: %s", path, tmp, strerror(e));
-        remove(tmp);
-    } else if (!ok) {
-        s = glia__err(GLIA_EIO, "%s: %s %s failed: %s", path, what, tmp, strerror(e));
-        remove(tmp);
-    } else {
-        sync_dir_of(path);
+    glia__atomic *a;
+    if (!(s = glia__atomic_open(path, &a))) {
+        unsigned char len8[8];
+        for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)hdr.n >> (8 * i));
+        glia__atomic_write(a, len8, 8);
+        glia__atomic_write(a, hdr.p, hdr.n);
+        for (int i = 0; i < n; i++)
+            write_floats(a, t[i].data, (size_t)glia_shape_numel(&t[i].shape), swapbuf);
+        s = glia__atomic_commit(a);
     }
     free(hdr.p);
-    free(tmp);
     free(swapbuf);
     return s;
 }
@@ -309,307 +232,69 @@ typedef struct st_tensor {
 } st_tensor;
 
 typedef struct parser {
-    const char *path;
-    const unsigned char *s;
-    size_t n, pos;
+    glia_json j;       /* the header's text; its err is the first error */
     st_tensor *t;
     size_t nt, capt;
-    glia_status err;   /* GLIA_OK until the first error (whose message is set) */
     glia_st_meta *meta; /* where __metadata__'s pairs go, or NULL to skip them */
 } parser;
 
-static glia_status perr(parser *p, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-/* "PATH: malformed header JSON at byte K of the header (file offset K+8): <what>" */
-static glia_status perr(parser *p, const char *fmt, ...) {
-    char msg[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    p->err = glia__err(GLIA_EIO, "%s: malformed header JSON at byte %zu of the header (file "
-                       "offset %zu): %s%s", p->path, p->pos, p->pos + 8, msg,
-                       p->pos >= p->n ? ", found the end of the header" : "");
-    return p->err;
-}
-static glia_status pfail(parser *p, glia_status s) { /* message already set */
-    p->err = s;
-    return s;
-}
-
-static void skip_ws(parser *p) {
-    while (p->pos < p->n && (p->s[p->pos] == ' ' || p->s[p->pos] == '\t' ||
-                             p->s[p->pos] == '\n' || p->s[p->pos] == '\r'))
-        p->pos++;
-}
-
-static int peek(parser *p) { /* next non-blank byte, or -1 at the end */
-    skip_ws(p);
-    return p->pos < p->n ? p->s[p->pos] : -1;
-}
-
-static glia_status expect(parser *p, char c) {
-    if (peek(p) != c) {
-        char what[4] = {'\'', c, '\'', 0};
-        return perr(p, "expected %s", what);
-    }
-    p->pos++;
-    return GLIA_OK;
-}
-
-static int hexval(int c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-static glia_status read_hex4(parser *p, unsigned *out) {
-    if (p->n - p->pos < 4) return perr(p, "truncated \\u escape");
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        int h = hexval(p->s[p->pos + (size_t)i]);
-        if (h < 0) return perr(p, "bad \\u escape");
-        v = v * 16 + (unsigned)h;
-    }
-    p->pos += 4;
-    *out = v;
-    return GLIA_OK;
-}
-
-/* A JSON string, decoded to UTF-8 in a malloc'd buffer (*out, NUL-terminated, *len bytes); out
- * NULL: validated and skipped. Raw bytes are already known to be valid UTF-8. */
-static glia_status parse_string(parser *p, char **out, size_t *len) {
-    if (expect(p, '"')) return p->err;
-    size_t start = p->pos;
-    /* decoded length <= raw length */
-    size_t end = start;
-    while (end < p->n && p->s[end] != '"') end += p->s[end] == '\\' ? 2 : 1;
-    char *buf = NULL;
-    if (out) {
-        buf = glia__malloc((end > p->n ? p->n : end) - start + 1);
-        if (!buf) {
-            return pfail(p, glia__err(GLIA_ENOMEM, "%s: out of memory reading the header", p->path));
-        }
-    }
-    size_t k = 0;
-    for (;;) {
-        if (p->pos >= p->n) { free(buf); return perr(p, "unterminated string"); }
-        unsigned c = p->s[p->pos];
-        if (c == '"') { p->pos++; break; }
-        if (c < 0x20) { free(buf); return perr(p, "control character in a string"); }
-        if (c != '\\') {
-            if (buf) buf[k++] = (char)c;
-            p->pos++;
-            continue;
-        }
-        p->pos++;
-        if (p->pos >= p->n) { free(buf); return perr(p, "unterminated string"); }
-        c = p->s[p->pos++];
-        static const char esc_in[] = "\"\\/bfnrt", esc_out[] = "\"\\/\b\f\n\r\t";
-        const char *simple = c ? strchr(esc_in, (int)c) : NULL;
-        if (simple) {
-            if (buf) buf[k++] = esc_out[simple - esc_in];
-            continue;
-        }
-        if (c != 'u') { p->pos--; free(buf); return perr(p, "bad escape in a string"); }
-        unsigned cp;
-        if (read_hex4(p, &cp)) { free(buf); return p->err; }
-        if (cp >= 0xDC00 && cp <= 0xDFFF) {
-            free(buf);
-            return perr(p, "lone low surrogate in a \\u escape");
-        }
-        if (cp >= 0xD800 && cp <= 0xDBFF) {
-            unsigned lo;
-            if (p->n - p->pos < 2 || p->s[p->pos] != '\\' || p->s[p->pos + 1] != 'u') {
-                free(buf);
-                return perr(p, "lone high surrogate in a \\u escape");
-            }
-            p->pos += 2;
-            if (read_hex4(p, &lo)) { free(buf); return p->err; }
-            if (lo < 0xDC00 || lo > 0xDFFF) {
-                free(buf);
-                return perr(p, "high surrogate not followed by a low one");
-            }
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-        }
-        /* the escape took >= 6 raw bytes; its UTF-8 takes <= 4 (a pair: 12 raw for 4) */
-        if (buf) {
-            if (cp < 0x80) buf[k++] = (char)cp;
-            else if (cp < 0x800) {
-                buf[k++] = (char)(0xC0 | (cp >> 6));
-                buf[k++] = (char)(0x80 | (cp & 0x3F));
-            } else if (cp < 0x10000) {
-                buf[k++] = (char)(0xE0 | (cp >> 12));
-                buf[k++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-                buf[k++] = (char)(0x80 | (cp & 0x3F));
-            } else {
-                buf[k++] = (char)(0xF0 | (cp >> 18));
-                buf[k++] = (char)(0x80 | ((cp >> 12) & 0x3F));
-                buf[k++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-                buf[k++] = (char)(0x80 | (cp & 0x3F));
-            }
-        }
-    }
-    if (buf) {
-        buf[k] = 0;
-        *out = buf;
-        if (len) *len = k;
-    }
-    return GLIA_OK;
-}
-
-/* A non-negative integer (no sign, fraction or exponent), as shape and data_offsets hold. */
-static glia_status parse_uint(parser *p, const char *what, uint64_t *out) {
-    int c = peek(p);
-    if (c < '0' || c > '9') {
-        if (c == '-') return perr(p, "%s must not be negative", what);
-        return perr(p, "expected a non-negative integer in %s", what);
-    }
-    size_t start = p->pos;
-    uint64_t v = 0;
-    while (p->pos < p->n && p->s[p->pos] >= '0' && p->s[p->pos] <= '9') {
-        unsigned dgt = p->s[p->pos] - '0';
-        if (v > (ST_MAX_COUNT - dgt) / 10) {
-            p->pos = start;
-            return perr(p, "a number in %s is too large (over 2^62)", what);
-        }
-        v = v * 10 + dgt;
-        p->pos++;
-    }
-    if (p->s[start] == '0' && p->pos - start > 1) {
-        p->pos = start;
-        return perr(p, "a number with a leading zero in %s", what);
-    }
-    if (p->pos < p->n && (p->s[p->pos] == '.' || p->s[p->pos] == 'e' || p->s[p->pos] == 'E'))
-        return perr(p, "%s must hold integers", what);
-    *out = v;
-    return GLIA_OK;
-}
-
-static glia_status skip_value(parser *p, int depth);
-
-static glia_status skip_number(parser *p) {
-    size_t i = p->pos;
-    const unsigned char *s = p->s;
-    if (i < p->n && s[i] == '-') i++;
-    if (i < p->n && s[i] == '0') i++;
-    else if (i < p->n && s[i] >= '1' && s[i] <= '9') while (i < p->n && s[i] >= '0' && s[i] <= '9') i++;
-    else return perr(p, "bad number");
-    if (i < p->n && s[i] == '.') {
-        i++;
-        if (i >= p->n || s[i] < '0' || s[i] > '9') { p->pos = i; return perr(p, "bad number"); }
-        while (i < p->n && s[i] >= '0' && s[i] <= '9') i++;
-    }
-    if (i < p->n && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        if (i < p->n && (s[i] == '+' || s[i] == '-')) i++;
-        if (i >= p->n || s[i] < '0' || s[i] > '9') { p->pos = i; return perr(p, "bad number"); }
-        while (i < p->n && s[i] >= '0' && s[i] <= '9') i++;
-    }
-    p->pos = i;
-    return GLIA_OK;
-}
-
-static glia_status skip_container(parser *p, int depth, char close) {
-    if (depth >= ST_MAX_DEPTH) return perr(p, "values nested too deeply");
-    p->pos++; /* the opening bracket */
-    if (peek(p) == close) { p->pos++; return GLIA_OK; }
-    for (;;) {
-        if (close == '}') {
-            if (parse_string(p, NULL, NULL) || expect(p, ':')) return p->err;
-        }
-        if (skip_value(p, depth + 1)) return p->err;
-        int c = peek(p);
-        if (c == ',') { p->pos++; continue; }
-        if (c == close) { p->pos++; return GLIA_OK; }
-        return perr(p, close == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
-    }
-}
-
-static glia_status skip_value(parser *p, int depth) {
-    int c = peek(p);
-    switch (c) {
-    case '{': return skip_container(p, depth, '}');
-    case '[': return skip_container(p, depth, ']');
-    case '"': return parse_string(p, NULL, NULL);
-    case 't': case 'f': case 'n': {
-        const char *word = c == 't' ? "true" : c == 'f' ? "false" : "null";
-        size_t L = strlen(word);
-        if (p->n - p->pos < L || memcmp(p->s + p->pos, word, L)) return perr(p, "bad literal");
-        p->pos += L;
-        return GLIA_OK;
-    }
-    case -1: return perr(p, "expected a value");
-    default:
-        if (c == '-' || (c >= '0' && c <= '9')) return skip_number(p);
-        return perr(p, "expected a value");
-    }
+static glia_status oom(parser *p) {
+    return glia__json_stop(&p->j, glia__err(GLIA_ENOMEM, "%s: out of memory reading the header",
+                                            p->j.path));
 }
 
 /* "__metadata__": null or an object of string values. */
 static glia_status parse_metadata(parser *p) {
-    int c = peek(p);
-    if (c == 'n') return skip_value(p, 0);
-    if (c != '{') return perr(p, "__metadata__ must be an object of strings");
-    p->pos++;
-    if (peek(p) == '}') { p->pos++; return GLIA_OK; }
-    for (;;) {
+    glia_json *j = &p->j;
+    int c = glia__json_peek(j);
+    if (c == 'n') return glia__json_skip(j);
+    if (c != '{') return glia__json_fail(j, "__metadata__ must be an object of strings");
+    glia__json_enter(j, '{');
+    while (glia__json_next(j)) {
         char *k = NULL, *v = NULL;
         size_t kl = 0, vl = 0;
         char **want_k = p->meta ? &k : NULL, **want_v = p->meta ? &v : NULL;
-        if (parse_string(p, want_k, &kl) || expect(p, ':')) { free(k); return p->err; }
-        if (peek(p) != '"') { free(k); return perr(p, "__metadata__ values must be strings"); }
-        if (parse_string(p, want_v, &vl)) { free(k); return p->err; }
-        if (p->meta && (strlen(k) != kl || strlen(v) != vl)) { /* a NUL inside: refuse it */
+        if (glia__json_key(j, want_k, &kl)) return j->err;
+        if (glia__json_peek(j) != '"') {
+            free(k);
+            return glia__json_fail(j, "__metadata__ values must be strings");
+        }
+        if (glia__json_string(j, want_v, &vl)) { free(k); return j->err; }
+        if (!p->meta) continue;
+        if (strlen(k) != kl || strlen(v) != vl) { /* a NUL inside: refuse it */
             free(k);
             free(v);
-            return perr(p, "a __metadata__ string holds a NUL character");
+            return glia__json_fail(j, "a __metadata__ string holds a NUL character");
         }
-        if (p->meta) {
-            glia_st_meta *m = p->meta;
-            char **nk = glia__realloc(m->key, (size_t)(m->n + 1) * sizeof *nk);
-            if (nk) m->key = nk;
-            char **nv = nk ? glia__realloc(m->value, (size_t)(m->n + 1) * sizeof *nv) : NULL;
-            if (nv) m->value = nv;
-            if (!nk || !nv) {
-                free(k);
-                free(v);
-                return pfail(p, glia__err(GLIA_ENOMEM, "%s: out of memory reading the header", p->path));
-            }
-            m->key[m->n] = k;
-            m->value[m->n++] = v;
+        glia_st_meta *m = p->meta;
+        char **nk = glia__realloc(m->key, (size_t)(m->n + 1) * sizeof *nk);
+        if (nk) m->key = nk;
+        char **nv = nk ? glia__realloc(m->value, (size_t)(m->n + 1) * sizeof *nv) : NULL;
+        if (nv) m->value = nv;
+        if (!nk || !nv) {
+            free(k);
+            free(v);
+            return oom(p);
         }
-        c = peek(p);
-        if (c == ',') { p->pos++; continue; }
-        if (c == '}') { p->pos++; return GLIA_OK; }
-        return perr(p, "expected ',' or '}'");
+        m->key[m->n] = k;
+        m->value[m->n++] = v;
     }
+    return j->err;
 }
 
 /* A [a, b, ...] array of non-negative integers, at most `max` of them. */
 static glia_status parse_uint_array(parser *p, const char *what, uint64_t *v, int max, int *count) {
-    if (peek(p) != '[') return perr(p, "%s must be an array", what);
-    p->pos++;
+    glia_json *j = &p->j;
+    if (glia__json_peek(j) != '[') return glia__json_fail(j, "%s must be an array", what);
+    glia__json_enter(j, '[');
     *count = 0;
-    if (peek(p) == ']') { p->pos++; return GLIA_OK; }
-    for (;;) {
+    while (glia__json_next(j)) {
         uint64_t x = 0;
-        if (parse_uint(p, what, &x)) return p->err;
-        if (*count == max) {
-            char m[96];
-            snprintf(m, sizeof m, "%s has more than %d entries", what, max);
-            return perr(p, "%s", m);
-        }
+        if (glia__json_uint(j, what, ST_MAX_COUNT, &x)) return j->err;
+        if (*count == max) return glia__json_fail(j, "%s has more than %d entries", what, max);
         v[(*count)++] = x;
-        int c = peek(p);
-        if (c == ',') { p->pos++; continue; }
-        if (c == ']') { p->pos++; return GLIA_OK; }
-        return perr(p, "expected ',' or ']' in %s", what);
     }
+    return j->err;
 }
 
 static const char *shape_str(int ndim, const int64_t *dim, char *buf, size_t n) {
@@ -619,88 +304,79 @@ static const char *shape_str(int ndim, const int64_t *dim, char *buf, size_t n) 
     return glia_shape_str(&s, buf, n);
 }
 
+/* A tensor entry's dtype, a string, into t->dtype. */
+static glia_status parse_dtype(parser *p, st_tensor *t) {
+    glia_json *j = &p->j;
+    char *dt = NULL;
+    size_t dt_pos = j->pos;
+    if (glia__json_peek(j) != '"') return glia__json_fail(j, "dtype must be a string");
+    if (glia__json_string(j, &dt, NULL)) return j->err;
+    t->dtype = -1;
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(dt, dt_name[i])) t->dtype = i;
+    glia_status s = GLIA_OK;
+    if (t->dtype < 0)
+        s = glia__json_stop(j, glia__err(GLIA_EIO, "%s: tensor '%.200s' has dtype '%.40s' (header "
+                                         "byte %zu); glia loads F32, and converts F16, BF16 and "
+                                         "F64; other dtypes are not supported", j->path, t->name,
+                                         dt, dt_pos));
+    free(dt);
+    return s;
+}
+
 /* One tensor entry {"dtype": ..., "shape": [...], "data_offsets": [b, e]} into t (its name is
  * already set). Unknown keys are skipped, as the reference reader does. */
 static glia_status parse_entry(parser *p, st_tensor *t) {
-    size_t entry_pos = p->pos;
-    if (peek(p) != '{') return perr(p, "tensor entry must be an object");
-    p->pos++;
+    glia_json *j = &p->j;
+    size_t entry_pos = j->pos;
+    if (glia__json_peek(j) != '{') return glia__json_fail(j, "tensor entry must be an object");
+    glia__json_enter(j, '{');
     int have_dtype = 0, have_shape = 0, have_off = 0;
-    if (peek(p) != '}') {
-        for (;;) {
-            char *key = NULL;
-            size_t key_pos = p->pos;
-            if (parse_string(p, &key, NULL)) return p->err;
-            if (expect(p, ':')) { free(key); return p->err; }
-            int *have = !strcmp(key, "dtype") ? &have_dtype : !strcmp(key, "shape") ? &have_shape
-                      : !strcmp(key, "data_offsets") ? &have_off : NULL;
-            if (have && *have) {
-                p->pos = key_pos;
-                glia_status s = perr(p, "key \"%s\" appears twice in a tensor entry", key);
-                free(key);
-                return s;
-            }
-            if (have) *have = 1;
-            if (have == &have_dtype) {
-                char *dt = NULL;
-                size_t dt_pos = p->pos;
-                if (peek(p) != '"') { free(key); return perr(p, "dtype must be a string"); }
-                if (parse_string(p, &dt, NULL)) { free(key); return p->err; }
-                t->dtype = -1;
-                for (int i = 0; i < 4; i++)
-                    if (!strcmp(dt, dt_name[i])) t->dtype = i;
-                if (t->dtype < 0) {
-                    p->pos = dt_pos;
-                    glia_status s = glia__err(GLIA_EIO, "%s: tensor '%.200s' has dtype '%.40s' "
-                                              "(header byte %zu); glia loads F32, and converts "
-                                              "F16, BF16 and F64; other dtypes are not supported",
-                                              p->path, t->name, dt, dt_pos);
-                    free(dt);
-                    free(key);
-                    return pfail(p, s);
-                }
-                free(dt);
-            } else if (have == &have_shape) {
-                uint64_t d[GLIA_MAX_DIMS];
-                if (parse_uint_array(p, "shape", d, GLIA_MAX_DIMS, &t->ndim)) { free(key); return p->err; }
+    while (glia__json_next(j)) {
+        char *key = NULL;
+        size_t key_pos = j->pos;
+        if (glia__json_key(j, &key, NULL)) return j->err;
+        int *have = !strcmp(key, "dtype") ? &have_dtype : !strcmp(key, "shape") ? &have_shape
+                  : !strcmp(key, "data_offsets") ? &have_off : NULL;
+        if (have && *have) {
+            j->pos = key_pos;
+            glia__json_fail(j, "key \"%s\" appears twice in a tensor entry", key);
+        } else if (have == &have_dtype) {
+            parse_dtype(p, t);
+        } else if (have == &have_shape) {
+            uint64_t d[GLIA_MAX_DIMS];
+            if (!parse_uint_array(p, "shape", d, GLIA_MAX_DIMS, &t->ndim))
                 for (int i = 0; i < t->ndim; i++) t->dim[i] = (int64_t)d[i];
-            } else if (have == &have_off) {
-                uint64_t o[2];
-                int k;
-                size_t o_pos = p->pos;
-                if (parse_uint_array(p, "data_offsets", o, 2, &k)) { free(key); return p->err; }
-                if (k != 2) {
-                    p->pos = o_pos;
-                    free(key);
-                    return perr(p, "data_offsets must hold 2 numbers [begin, end]");
-                }
-                t->begin = o[0];
-                t->end = o[1];
-            } else if (skip_value(p, 1)) {
-                free(key);
-                return p->err;
+        } else if (have == &have_off) {
+            uint64_t o[2] = {0, 0};
+            int k = 0;
+            size_t o_pos = j->pos;
+            if (!parse_uint_array(p, "data_offsets", o, 2, &k) && k != 2) {
+                j->pos = o_pos;
+                glia__json_fail(j, "data_offsets must hold 2 numbers [begin, end]");
             }
-            free(key);
-            int c = peek(p);
-            if (c == ',') { p->pos++; continue; }
-            if (c == '}') break;
-            return perr(p, "expected ',' or '}'");
+            t->begin = o[0];
+            t->end = o[1];
+        } else {
+            glia__json_skip(j);
         }
+        if (have) *have = 1;
+        free(key);
     }
-    p->pos++; /* '}' */
+    if (j->err) return j->err;
     const char *missing = !have_dtype ? "dtype" : !have_shape ? "shape" : !have_off ? "data_offsets" : NULL;
     if (missing)
-        return pfail(p, glia__err(GLIA_EIO, "%s: tensor '%.200s' (header byte %zu) has no \"%s\"",
-                                  p->path, t->name, entry_pos, missing));
+        return glia__json_stop(j, glia__err(GLIA_EIO, "%s: tensor '%.200s' (header byte %zu) has "
+                                            "no \"%s\"", j->path, t->name, entry_pos, missing));
     /* element and byte counts, overflow-checked */
     uint64_t numel = 1;
     for (int i = 0; i < t->ndim; i++) {
         uint64_t d = (uint64_t)t->dim[i];
         if (d && numel > ST_MAX_COUNT / d) {
             char sb[160];
-            return pfail(p, glia__err(GLIA_EIO, "%s: tensor '%.200s' has shape %s: too many "
-                                      "elements", p->path, t->name,
-                                      shape_str(t->ndim, t->dim, sb, sizeof sb)));
+            return glia__json_stop(j, glia__err(GLIA_EIO, "%s: tensor '%.200s' has shape %s: too "
+                                                "many elements", j->path, t->name,
+                                                shape_str(t->ndim, t->dim, sb, sizeof sb)));
         }
         numel *= d;
     }
@@ -714,7 +390,7 @@ static glia_status add_tensor(parser *p, char *name) {
         st_tensor *nt = glia__realloc(p->t, cap * sizeof *nt);
         if (!nt) {
             free(name);
-            return pfail(p, glia__err(GLIA_ENOMEM, "%s: out of memory reading the header", p->path));
+            return oom(p);
         }
         p->t = nt;
         p->capt = cap;
@@ -727,47 +403,33 @@ static glia_status add_tensor(parser *p, char *name) {
 }
 
 static glia_status parse_header(parser *p) {
-    size_t bad = utf8_bad(p->s, p->n);
-    if (bad) {
-        p->pos = bad - 1;
-        return perr(p, "the header is not valid UTF-8");
-    }
-    if (peek(p) != '{') return perr(p, "the header must be a JSON object");
-    p->pos++;
+    glia_json *j = &p->j;
+    if (glia__json_peek(j) != '{') return glia__json_fail(j, "the header must be a JSON object");
+    glia__json_enter(j, '{');
     int have_meta = 0;
-    if (peek(p) != '}') {
-        for (;;) {
-            char *key = NULL;
-            size_t key_pos = p->pos, klen = 0;
-            if (peek(p) != '"') return perr(p, "expected a tensor name (a string)");
-            if (parse_string(p, &key, &klen)) return p->err;
-            if (expect(p, ':')) { free(key); return p->err; }
-            if (!strcmp(key, "__metadata__")) {
-                free(key);
-                if (have_meta) {
-                    p->pos = key_pos;
-                    return perr(p, "__metadata__ appears twice");
-                }
-                have_meta = 1;
-                if (parse_metadata(p)) return p->err;
-            } else {
-                if (strlen(key) != klen) {
-                    free(key);
-                    p->pos = key_pos;
-                    return perr(p, "a tensor name holds a NUL character");
-                }
-                if (add_tensor(p, key)) return p->err;
-                if (parse_entry(p, &p->t[p->nt - 1])) return p->err;
+    while (glia__json_next(j)) {
+        char *key = NULL;
+        size_t key_pos = j->pos, klen = 0;
+        if (glia__json_peek(j) != '"') return glia__json_fail(j, "expected a tensor name (a string)");
+        if (glia__json_key(j, &key, &klen)) return j->err;
+        if (!strcmp(key, "__metadata__")) {
+            free(key);
+            if (have_meta) {
+                j->pos = key_pos;
+                return glia__json_fail(j, "__metadata__ appears twice");
             }
-            int c = peek(p);
-            if (c == ',') { p->pos++; continue; }
-            if (c == '}') break;
-            return perr(p, "expected ',' or '}'");
+            have_meta = 1;
+            if (parse_metadata(p)) return j->err;
+        } else {
+            if (strlen(key) != klen) {
+                free(key);
+                j->pos = key_pos;
+                return glia__json_fail(j, "a tensor name holds a NUL character");
+            }
+            if (add_tensor(p, key) || parse_entry(p, &p->t[p->nt - 1])) return j->err;
         }
     }
-    p->pos++;
-    if (peek(p) != -1) return perr(p, "unexpected bytes after the header's JSON object");
-    return GLIA_OK;
+    return glia__json_end(j);
 }
 
 /* ================================================================== loading */
@@ -926,10 +588,11 @@ static glia_status load(loader *L, glia_st_entry *e, int ne) {
                                      (unsigned long long)hlen);
     if ((s = read_exact(L, L->header, (size_t)hlen, "the header", 8))) return s;
     L->header[hlen] = 0;
-    L->p.path = path;
-    L->p.s = L->header;
-    L->p.n = (size_t)hlen;
-    if (parse_header(&L->p)) return L->p.err;
+    glia__json_init(&L->p.j, path, L->header, (size_t)hlen);
+    L->p.j.doc = "header JSON"; /* "malformed header JSON at byte K of the header (file offset K+8)" */
+    L->p.j.part = "the header";
+    L->p.j.base = 8;
+    if (parse_header(&L->p)) return L->p.j.err;
     if (ne < 0) return GLIA_OK; /* the metadata was all that was asked for */
     st_tensor *t = L->p.t;
     size_t nt = L->p.nt;

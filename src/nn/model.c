@@ -595,31 +595,12 @@ fail:
 
 glia_status glia_model_load(const char *path, int64_t batch, uint64_t seed, glia_model **out) {
     if (!path) return glia__err(GLIA_EINVAL, "glia_model_load: path is NULL");
-    FILE *f = fopen(path, "rb");
-    if (!f) return glia__err(GLIA_EIO, "%s: cannot open: %s", path, strerror(errno));
-    char *text = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (cap - n < 4096) {
-            if (cap > ((size_t)16 << 20)) {
-                free(text);
-                fclose(f);
-                return glia__err(GLIA_EIO, "%s: larger than 16 MB; not a model file", path);
-            }
-            char *t = glia__realloc(text, cap = cap ? 2 * cap : 8192);
-            if (!t) { free(text); fclose(f); return glia__err(GLIA_ENOMEM, "%s: out of memory", path); }
-            text = t;
-        }
-        size_t r = fread(text + n, 1, cap - n - 1, f);
-        n += r;
-        if (r == 0) break;
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (err) { free(text); return glia__err(GLIA_EIO, "%s: read error", path); }
-    text[n] = 0;
+    char *text;
+    size_t n;
+    glia_status s = glia__read_file_max(path, (size_t)16 << 20, &text, &n); /* no model is larger */
+    if (s) return s;
     if (strlen(text) != n) { free(text); return glia__err(GLIA_EINVAL, "%s: contains a NUL byte; not a text file", path); }
-    glia_status s = glia_model_parse(text, path, batch, seed, out);
+    s = glia_model_parse(text, path, batch, seed, out);
     free(text);
     return s;
 }

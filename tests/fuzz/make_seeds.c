@@ -52,6 +52,17 @@ static void idx_seeds(void) {
     put_gz("fuzz_idx", "images.idx3.gz", img, 16 + 18);
 }
 
+/* the JSON parser's own target: an object with every kind of value, numbers, escapes */
+static void json_parser_seeds(void) {
+    static const char obj[] = "{\"a\": [1, -2.5e3, true, false, null], "
+                              "\"b\\u00e9\\ud83d\\ude00\": {\"c\": \"x\\ny\"}}";
+    static const char num[] = "[0, 0.5, 1, 1e400, 123456789012345678901234567890]";
+    static const char str[] = "\"caf\xc3\xa9 \\\"q\\\" \\\\ \\t\"";
+    put("fuzz_json", "object.json", obj, sizeof obj - 1);
+    put("fuzz_json", "numbers.json", num, sizeof num - 1);
+    put("fuzz_json", "string.json", str, sizeof str - 1);
+}
+
 static void json_seeds(void) {
     static char buf[2 * 784 * 8 + 64];
     int n = sprintf(buf, "{\"data\": [");
@@ -160,6 +171,7 @@ int main(int argc, char **argv) {
     root = argv[1];
     idx_seeds();
     json_seeds();
+    json_parser_seeds();
     image_seeds();
     safetensors_seeds();
     checkpoint_seed();
