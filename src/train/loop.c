@@ -10,13 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 void glia__shuffle(int64_t *a, int64_t n, glia_rng *r) {
     for (int64_t i = n - 1; i > 0; i--) {
@@ -315,7 +308,7 @@ static glia_status run_loop(glia__loop *L, const glia_train_options *o, glia_tra
     glia_graph *g = L->g;
     glia__metrics vm = {0};
     int have_vm = 0;
-    double t_all = now();
+    double t_all = glia__now();
     glia_graph_set_check_numerics(g, o->check_numerics);
     while (L->epoch < L->epochs) {
         if (L->next_batch == 0) { /* a new epoch: fresh sums and carried state */
@@ -330,7 +323,7 @@ static glia_status run_loop(glia__loop *L, const glia_train_options *o, glia_tra
         L->task->epoch_order(L, &t);
         if (L->next_batch == 0) L->rng = t;
         glia_graph_set_training(g, 1);
-        double t0 = now(), sec0 = L->epoch_seconds;
+        double t0 = glia__now(), sec0 = L->epoch_seconds;
         float lr = glia_lr_at(&L->sched, L->step);
         for (int64_t b = L->next_batch; b < L->batches; b++) {
             lr = glia_lr_at(&L->sched, L->step);
@@ -348,7 +341,7 @@ static glia_status run_loop(glia__loop *L, const glia_train_options *o, glia_tra
             L->samples += k;
             L->step++;
             L->next_batch = b + 1;
-            L->epoch_seconds = sec0 + (now() - t0);
+            L->epoch_seconds = sec0 + (glia__now() - t0);
             if (o->progress) report(L, o, b + 1, lr, NULL);
             if (o->stop && *o->stop && b + 1 < L->batches) {
                 if ((s = glia__checkpoint_save(L))) return s;
@@ -377,7 +370,7 @@ static glia_status run_loop(glia__loop *L, const glia_train_options *o, glia_tra
                              L->out_dir);
     }
     out->epochs_done = L->epoch;
-    out->train_seconds = now() - t_all;
+    out->train_seconds = glia__now() - t_all;
     /* the test part (with its confusion matrix), or the held-out part for a task without one */
     glia__metrics tm = {0};
     if (L->task->test_is_val && have_vm) {
