@@ -30,7 +30,8 @@ TEST(attrs_declarations_well_formed) {
             CHECK_MSG(a->min <= a->max, "%s.%s: empty range", d->name, a->name);
             if (a->type == GLIA_ATTR_ENUM)
                 for (int v = 0; v <= (int)a->max; v++)
-                    CHECK_MSG(a->names && a->names[v], "%s.%s: value %d has no name", d->name, a->name, v);
+                    CHECK_MSG(a->names && a->names[v], "%s.%s: value %d has no name", d->name,
+                              a->name, v);
         }
         /* every attribute at its default (a required one at its least value) passes */
         int ia[GLIA_IA] = {0};
@@ -115,7 +116,8 @@ static int text_is(glia_graph *g, int node, const char *want) {
     char buf[256];
     glia__node_attrs_text(&g->nodes[node], buf, sizeof buf);
     if (!strcmp(buf, want)) return 1;
-    test_fail(__FILE__, __LINE__, "node '%s': \"%s\", want \"%s\"", glia_node_name(g, node), buf, want);
+    test_fail(__FILE__, __LINE__, "node '%s': \"%s\", want \"%s\"", glia_node_name(g, node), buf,
+              want);
     return 0;
 }
 
@@ -133,7 +135,8 @@ TEST(attrs_text_describes_nodes_and_builders_take_defaults) {
     OK(glia_relu(g, "relu", x, &rl));
     OK(glia_input(g, "seq", 3, (int64_t[]){5, 2, 3}, &seq));
     OK(glia_seq_pool(g, "sp", seq, -1, GLIA_SEQ_POOL_MAX, &sp));
-    OK(glia_lstm(g, "l", seq, -1, -1, -1, &(glia_rnn_config){.hidden = 4, .bidirectional = 1}, &lstm));
+    glia_rnn_config cfg = {.hidden = 4, .bidirectional = 1};
+    OK(glia_lstm(g, "l", seq, -1, -1, -1, &cfg, &lstm));
     int ok = text_is(g, c0, "stride_h=1 stride_w=1 pad_top=0 pad_bottom=0 pad_left=0 pad_right=0 "
                             "dilation_h=1 dilation_w=1 groups=1") &&
              text_is(g, c1, "stride_h=2 stride_w=1 pad_top=1 pad_bottom=1 pad_left=0 pad_right=0 "
