@@ -107,13 +107,10 @@ static const glia_attr_def gru_attrs[] = {
     GLIA_ATTR_B("has_h0", RNN_HAS_H0, 0),
     GLIA_ATTR_B("has_lengths", RNN_HAS_LENGTHS, 0),
 };
-const glia_op_def glia__op_gru = {
-    .name = "gru",
-    .summary = "GRU layer over a time-major sequence (PyTorch's gates r,z,n); bidirectional, h0, "
-               "lengths",
-    .inputs = "x[T,N,I], params, h0?, len[N]?", .outputs = "y[T,N,D*H]", .min_in = 5,
-    .max_in = 11, .flags = OPF_BWD_INPUTS, .infer = gru_infer, .forward = gru_forward,
-    .backward = gru_backward, GLIA_ATTRS(gru_attrs), .no_grad = glia__recurrent_no_grad};
+GLIA_RECURRENT_DEF(gru,
+                   "GRU layer over a time-major sequence (PyTorch's gates r,z,n); bidirectional, "
+                   "h0, lengths",
+                   "x[T,N,I], params, h0?, len[N]?", 11)
 
 glia_status glia_gru(glia_graph *g, const char *name, int x, int h0, int lengths,
                      const glia_rnn_config *cfg, int *out) {

@@ -129,13 +129,10 @@ static const glia_attr_def lstm_attrs[] = {
     GLIA_ATTR_B("has_c0", RNN_HAS_C0, 0),
     GLIA_ATTR_B("has_lengths", RNN_HAS_LENGTHS, 0),
 };
-const glia_op_def glia__op_lstm = {
-    .name = "lstm",
-    .summary = "LSTM layer over a time-major sequence (PyTorch's gates i,f,g,o); bidirectional, "
-               "peepholes, h0/c0, lengths",
-    .inputs = "x[T,N,I], params, h0?, c0?, len?", .outputs = "y[T,N,D*H]", .min_in = 5,
-    .max_in = 14, .flags = OPF_BWD_INPUTS, .infer = lstm_infer, .forward = lstm_forward,
-    .backward = lstm_backward, GLIA_ATTRS(lstm_attrs), .no_grad = glia__recurrent_no_grad};
+GLIA_RECURRENT_DEF(lstm,
+                   "LSTM layer over a time-major sequence (PyTorch's gates i,f,g,o); "
+                   "bidirectional, peepholes, h0/c0, lengths",
+                   "x[T,N,I], params, h0?, c0?, len?", 14)
 
 glia_status glia_lstm(glia_graph *g, const char *name, int x, int h0, int c0, int lengths,
                       const glia_rnn_config *cfg, int *out) {

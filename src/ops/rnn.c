@@ -413,13 +413,10 @@ static const glia_attr_def rnn_attrs[] = {
     GLIA_ATTR_B("has_lengths", RNN_HAS_LENGTHS, 0),
     GLIA_ATTR_E("activation", RNN_ACTIVATION, GLIA_RNN_TANH, rnn_activations),
 };
-const glia_op_def glia__op_rnn = {
-    .name = "rnn",
-    .summary = "Elman RNN layer over a time-major sequence: h_t = tanh|relu(W_ih x_t + b_ih + "
-               "W_hh h_{t-1} + b_hh); bidirectional, h0, lengths",
-    .inputs = "x[T,N,I], params, h0?, len[N]?", .outputs = "y[T,N,D*H]", .min_in = 5,
-    .max_in = 11, .flags = OPF_BWD_INPUTS, .infer = rnn_infer, .forward = rnn_forward,
-    .backward = rnn_backward, GLIA_ATTRS(rnn_attrs), .no_grad = glia__recurrent_no_grad};
+GLIA_RECURRENT_DEF(rnn,
+                   "Elman RNN layer over a time-major sequence: h_t = tanh|relu(W_ih x_t + b_ih "
+                   "+ W_hh h_{t-1} + b_hh); bidirectional, h0, lengths",
+                   "x[T,N,I], params, h0?, len[N]?", 11)
 
 /* removes the nodes from index `start` on (the parameters of a failed builder) */
 static void rollback(glia_graph *g, int start) {

@@ -67,6 +67,15 @@ void glia__gru_step_backward(const rnn_step *s);
 glia_status glia__recurrent_infer(glia_graph *g, glia_node *n, rnn_cell cell);
 /* glia_op_def.no_grad of the three: the lengths, the last input when given */
 bool glia__recurrent_no_grad(const glia_node *n, int k);
+/* The op def of cell (rnn, lstm, gru) from <cell>_infer, _forward, _backward and _attrs: what
+ * the three share (the output, at least x and one direction's four parameters, backward reads
+ * the inputs, no gradient for the lengths) said once */
+#define GLIA_RECURRENT_DEF(cell, what, in, max)                                                   \
+    const glia_op_def glia__op_##cell = {                                                         \
+        .name = #cell, .summary = what, .inputs = in, .outputs = "y[T,N,D*H]", .min_in = 5,       \
+        .max_in = max, .flags = OPF_BWD_INPUTS, .infer = cell##_infer,                            \
+        .forward = cell##_forward, .backward = cell##_backward, GLIA_ATTRS(cell##_attrs),         \
+        .no_grad = glia__recurrent_no_grad};
 glia_status glia__recurrent_forward(glia_graph *g, glia_node *n, rnn_cell cell);
 void glia__recurrent_backward(glia_graph *g, glia_node *n, rnn_cell cell);
 /* lengths input (floats holding integers 1..T) -> int32, GLIA_ERANGE naming the node for a bad
