@@ -803,9 +803,20 @@ int glia_word_trigrams(const char *word, int buckets, int32_t *ids, int k);
 /* ---------------------------------------------------------------- op catalogue */
 typedef struct glia_op_info {
     const char *name, *summary, *inputs, *outputs;
+    int n_attrs;                        /* its attributes: glia_op_attr_get(i, 0 .. n_attrs-1) */
 } glia_op_info;
 int glia_num_ops(void);
 const glia_op_info *glia_op_get(int i); /* NULL past the end */
+/* Attribute k of op i, as declared by the op (the strings last until the next call in this
+ * thread): type "int", "bool", "enum", "float" or "int list"; def the default as text, NULL when
+ * the attribute is required; range the allowed values in words (">= 1", "in [0, 1)"). */
+typedef struct glia_op_attr_info {
+    const char *name, *type, *def, *range;
+} glia_op_attr_info;
+const glia_op_attr_info *glia_op_attr_get(int i, int k); /* NULL past the end */
+/* The attributes of an op node as "stride_h=1 stride_w=1 ..." ("" for none and for inputs,
+ * parameters and buffers), truncated to fit len bytes. */
+glia_status glia_node_attrs(const glia_graph *g, int node, char *buf, size_t len);
 
 /* ---------------------------------------------------------------- gradient check
  * Compares the analytic gradient of L = sum(seed * y), seed random, with central differences

@@ -29,6 +29,12 @@ void test_fail(const char *file, int line, const char *fmt, ...) {
     test_failed_flag = 1;
 }
 
+int test_registered(const char *name) {
+    for (int i = 0; i < n_tests; i++)
+        if (!strcmp(tests[i].name, name)) return 1;
+    return 0;
+}
+
 static int by_file_then_name(const void *a, const void *b) {
     const char *const *x = a, *const *y = b; /* name, file */
     int c = strcmp(x[1], y[1]);
@@ -44,7 +50,9 @@ int main(int argc, char **argv) {
     for (int i = 0; i < n_tests; i++) {
         if (filter && !strstr(tests[i].name, filter)) continue;
         test_failed_flag = 0;
+        op_case_begin(tests[i].name);
         tests[i].fn();
+        op_case_end(tests[i].name);
         if (test_failed_flag) {
             failed++;
             fprintf(stderr, "FAIL %s (%s)\n", tests[i].name, tests[i].file);

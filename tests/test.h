@@ -44,10 +44,32 @@ extern int test_failed_flag;
             { test_fail(__FILE__, __LINE__, "%s = %.9g, %s = %.9g, tolerance %g", #a, a_, #b, b_, (double)(tol)); return; } \
     } while (0)
 
+/* The op table harness (test_ops_table.c): every op must have a gradient, a reference and a
+ * golden case, tests named in its table. What a test checks is noted as it runs (the checks
+ * below note it: test_gradcheck and GRADCHECK the ops between wrt and y and which of their
+ * inputs got checked, golden_check and golden_load the ops y depends on and the files, a
+ * reference test calls ref_checked(g, y) once y (and its gradients) matched its naive loops);
+ * after a test named in the table, op_case_end fails it if it checked less than the table says
+ * (main.c calls op_case_begin and op_case_end around every test). */
+typedef enum { OPK_GRAD, OPK_REF, OPK_GOLDEN, OPK_COUNT } op_kind;
+void op_case_note(const glia_graph *g, op_kind kind, int y, int wrt); /* wrt: OPK_GRAD only */
+void op_case_note_file(const char *golden_file);
+void op_case_begin(const char *test);
+void op_case_end(const char *test);
+int test_registered(const char *name); /* main.c */
+static inline void ref_checked(const glia_graph *g, int y) { op_case_note(g, OPK_REF, y, -1); }
+/* for golden tests that compare by hand instead of golden_check */
+static inline void golden_checked(const glia_graph *g, int y) {
+    op_case_note(g, OPK_GOLDEN, y, -1);
+}
+
 /* helpers (util.c) */
 void fill_uniform(float *x, int64_t n, float lo, float hi, uint64_t seed);
 /* max |a-b| / (atol_scale + |b|) over n values; index of the worst in *worst */
 double max_rel_diff(const float *a, const float *b, int64_t n, double floor, int64_t *worst);
+/* glia_gradcheck, noted for the op table */
+glia_status test_gradcheck(glia_graph *g, int y, int wrt, float eps, double *max_rel_err,
+                           int64_t *n_checked);
 /* Builds nothing: checks d(sum(seed*y))/d(wrt) by finite differences, failing the test on error. */
 int gradcheck_ok(glia_graph *g, int y, int wrt, double tol, const char *file, int line);
 #define GRADCHECK(g, y, wrt, tol)                                                      \

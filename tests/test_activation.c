@@ -96,6 +96,7 @@ TEST(act_matches_naive) {
         double edx = max_rel_diff(glia_node_grad(g, x), rdx, N, 1e-3, &w);
         CHECK_MSG(edx < (k == SIGMOID || k == TANH || k == ELU ? 1e-4 : 1e-6),
                   "%s: dx[%lld] relative error %.3g", act_names[k], (long long)w, edx);
+        ref_checked(g, y);
         glia_graph_free(g);
     }
     free(seed);

@@ -164,6 +164,7 @@ static void bn_vs_naive(int ndim, const int64_t *dims, int training, int flip_mo
     CHECK_REL("dbeta", glia_node_grad(b.g, b.beta), db, C, 1e-5);
     CHECK_REL("running_mean", glia_node_value(b.g, b.rm), rm1, C, 1e-6);
     CHECK_REL("running_var", glia_node_value(b.g, b.rv), rv1, C, 1e-6);
+    ref_checked(b.g, b.y);
     free(seed);
     free(y);
     free(dx);

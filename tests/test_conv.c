@@ -189,6 +189,7 @@ static void check_vs_naive(const conv_case *c, int build_batch) {
     CHECK_MSG(ey < 1e-5 && ex < 1e-5 && ew < 1e-5 && eb < 1e-5,
               "%s: differences from the loops (relative to the sum of magnitudes): y %.3g, "
               "dx %.3g, dw %.3g, db %.3g", c->what, ey, ex, ew, eb);
+    ref_checked(g, y);
     glia_graph_free(g);
 }
 
@@ -266,7 +267,7 @@ TEST(conv_matches_naive_after_set_batch) {
 static int gradcheck_linear(glia_graph *g, int y, int wrt, double tol, const char *what, int line) {
     double err = 0;
     int64_t n = 0;
-    if (glia_gradcheck(g, y, wrt, 0.05f, &err, &n)) {
+    if (test_gradcheck(g, y, wrt, 0.05f, &err, &n)) {
         test_fail(__FILE__, line, "%s: gradcheck of %s: %s", what, glia_node_name(g, wrt),
                   glia_last_error());
         return 0;

@@ -57,6 +57,7 @@ TEST(dense_matches_naive) {
     CHECK(max_rel_diff(glia_node_grad(g, x), rdx, N * K, 1e-3, NULL) < 1e-5);
     CHECK(max_rel_diff(glia_node_grad(g, w), rdw, O * K, 1e-3, NULL) < 1e-5);
     CHECK(max_rel_diff(glia_node_grad(g, b), rdb, O, 1e-3, NULL) < 1e-5);
+    ref_checked(g, y);
     glia_graph_free(g);
 }
 

@@ -118,6 +118,36 @@ TEST(dropout_backward_uses_mask) {
     glia_graph_free(g);
 }
 
+/* training forward and backward against plain loops that draw the mask from a copy of the
+ * generator: element i is kept when its uniform number u_i >= p, then y = x / (1 - p) and
+ * dx = dy / (1 - p) there, 0 elsewhere */
+TEST(dropout_matches_naive) {
+    enum { M = 3 * 70 };
+    const float p = 0.3f, s = 1.0f / (1.0f - p);
+    glia_graph *g;
+    int x, y;
+    OK(drop_build(&g, 2, (int64_t[]){3, 70}, p, &x, &y));
+    OK(glia_node_requires_grad(g, x, 1));
+    glia_graph_set_training(g, 1);
+    OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+    float seed[M], ry[M], rdx[M];
+    const float *X = glia_node_value(g, x);
+    fill_uniform(glia_node_value(g, x), M, -1, 1, 16);
+    fill_uniform(seed, M, -1, 1, 17);
+    glia_rng r = *glia_graph_rng(g);
+    for (int i = 0; i < M; i++) {
+        int keep = glia_rng_uniform(&r) >= p;
+        ry[i] = keep ? X[i] * s : 0.0f;
+        rdx[i] = keep ? seed[i] * s : 0.0f;
+    }
+    OK(glia_graph_forward(g));
+    OK(glia_graph_backward(g, y, seed, 0));
+    CHECK(!memcmp(glia_node_value(g, y), ry, sizeof ry));
+    CHECK(!memcmp(glia_node_grad(g, x), rdx, sizeof rdx));
+    ref_checked(g, y);
+    glia_graph_free(g);
+}
+
 TEST(dropout_gradcheck_training) {
     glia_graph *g;
     int x, y;
@@ -255,6 +285,7 @@ TEST(dropout_golden_mask) {
             }
     }
     if (!ok) test_fail(__FILE__, __LINE__, "dropout_mask: %s", glia_last_error());
+    else if (!test_failed_flag) golden_checked(g, y);
     glia_graph_free(g);
     golden_free(gd);
 }

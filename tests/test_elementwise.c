@@ -27,28 +27,47 @@ TEST(ew_gradcheck_broadcast) {
     }
 }
 
-/* naive: y[n,c,h,w] = a[n,c,h,w] * b[c] and the summed gradient of b */
-TEST(ew_mul_bias_matches_naive) {
-    glia_graph *g;
-    int a, b, y;
-    CHECK(build2(&g, glia_mul, 4, (int64_t[]){2, 3, 2, 2}, 3, (int64_t[]){3, 1, 1}, &a, &b, &y));
-    OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
-    float *A = glia_node_value(g, a), *B = glia_node_value(g, b), seed[24], ry[24], rdb[3] = {0};
-    fill_uniform(A, 24, -1, 1, 1);
-    fill_uniform(B, 3, -1, 1, 2);
-    fill_uniform(seed, 24, -1, 1, 3);
-    OK(glia_graph_forward(g));
-    OK(glia_graph_backward(g, y, seed, 0));
-    for (int n = 0; n < 2; n++)
-        for (int c = 0; c < 3; c++)
-            for (int i = 0; i < 4; i++) {
-                int j = (n * 3 + c) * 4 + i;
-                ry[j] = A[j] * B[c];
-                rdb[c] += seed[j] * A[j];
-            }
-    CHECK(max_rel_diff(glia_node_value(g, y), ry, 24, 1e-3, NULL) == 0);
-    CHECK(max_rel_diff(glia_node_grad(g, b), rdb, 3, 1e-3, NULL) < 1e-6);
-    glia_graph_free(g);
+/* naive loops over y [2, 3, 4] = a [2, 1, 4] (op) b [3, 1] (both sides broadcast), and
+ * scale: forward, and each operand's gradient summed over the positions it was repeated to */
+TEST(ew_matches_naive) {
+    glia_status (*ops[3])(glia_graph *, const char *, int, int, int *) = {glia_add, glia_sub,
+                                                                          glia_mul};
+    for (int k = 0; k < 4; k++) {
+        glia_graph *g;
+        int a, b = -1, y;
+        if (k < 3) {
+            CHECK(build2(&g, ops[k], 3, (int64_t[]){2, 1, 4}, 2, (int64_t[]){3, 1}, &a, &b, &y));
+        } else {
+            OK(glia_graph_new(&g));
+            OK(glia_input(g, "a", 3, (int64_t[]){2, 3, 4}, &a));
+            OK(glia_scale(g, "op", a, -1.5f, &y));
+        }
+        OK(glia_node_requires_grad(g, a, 1));
+        OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+        float *A = glia_node_value(g, a), *B = b >= 0 ? glia_node_value(g, b) : NULL, seed[24];
+        float ry[24], rda[24] = {0}, rdb[3] = {0};
+        fill_uniform(A, k < 3 ? 8 : 24, -1, 1, 1 + k);
+        if (B) fill_uniform(B, 3, -1, 1, 5 + k);
+        fill_uniform(seed, 24, -1, 1, 9);
+        OK(glia_graph_forward(g));
+        OK(glia_graph_backward(g, y, seed, 0));
+        for (int n = 0; n < 2; n++)
+            for (int c = 0; c < 3; c++)
+                for (int i = 0; i < 4; i++) {
+                    int j = (n * 3 + c) * 4 + i, ja = k < 3 ? n * 4 + i : j;
+                    float u = A[ja], v = B ? B[c] : -1.5f, s = seed[j];
+                    ry[j] = k == 0 ? u + v : k == 1 ? u - v : u * v;
+                    rda[ja] += k == 0 || k == 1 ? s : s * v;
+                    rdb[c] += k == 0 ? s : k == 1 ? -s : s * u;
+                }
+        CHECK_MSG(max_rel_diff(glia_node_value(g, y), ry, 24, 1e-3, NULL) == 0, "op %d: y", k);
+        CHECK_MSG(max_rel_diff(glia_node_grad(g, a), rda, k < 3 ? 8 : 24, 1e-3, NULL) < 1e-6,
+                  "op %d: da", k);
+        if (B)
+            CHECK_MSG(max_rel_diff(glia_node_grad(g, b), rdb, 3, 1e-3, NULL) < 1e-6, "op %d: db", k);
+        ref_checked(g, y);
+        glia_graph_free(g);
+    }
 }
 
 TEST(ew_golden_pytorch) {
@@ -66,6 +85,19 @@ TEST(ew_golden_pytorch) {
         GOLDEN_CHECK(g, cases[k].file, y, 2, ((const char *[]){"a", "b"}), ((int[]){a, b}), 1e-5);
         glia_graph_free(g);
     }
+    /* scale: the file holds alpha */
+    golden *gd = golden_load("basic_scale");
+    glia_shape xs;
+    const float *alpha = golden_get(gd, "alpha", NULL);
+    CHECK(gd && alpha && golden_get(gd, "x", &xs));
+    glia_graph *g;
+    int x, y;
+    OK(glia_graph_new(&g));
+    OK(glia_input(g, "x", xs.ndim, xs.dim, &x));
+    OK(glia_scale(g, "s", x, alpha[0], &y));
+    golden_free(gd);
+    GOLDEN_CHECK(g, "basic_scale", y, 1, ((const char *[]){"x"}), ((int[]){x}), 1e-6);
+    glia_graph_free(g);
 }
 
 TEST(ew_scale_and_errors) {

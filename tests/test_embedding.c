@@ -33,6 +33,7 @@ TEST(embedding_matches_naive_and_gradcheck) {
     }
     CHECK(max_rel_diff(DW, dw, V * E, 1e-3, NULL) < 1e-6);
     for (int e = 0; e < E; e++) CHECK(DW[PAD * E + e] == 0.0f && DW[2 * E + e] == 0.0f);
+    ref_checked(g, y);
     glia_graph_free(g);
     /* finite differences (without padding_idx: its row deliberately gets no gradient) */
     OK(glia_graph_new(&g));

@@ -56,6 +56,7 @@ static int run_naive(int nd, const int64_t *d, int k, uint64_t rs, const char *f
                   max_rel_diff(glia_node_grad(g, x), rdx, n, 1e-3, NULL));
         goto done;
     }
+    ref_checked(g, y);
     ok = 1;
 done:
     free(seed);

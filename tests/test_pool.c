@@ -128,6 +128,7 @@ static void check_vs_naive(const pool_case *c, int kind) {
     CHECK_MSG((kind == MAX ? ey == 0 : ey < 1e-5) && ex < 1e-5,
               "%s pooling, %s: relative differences from the loops: y %.3g, dx %.3g", KIND[kind],
               c->what, ey, ex);
+    ref_checked(g, y);
     glia_graph_free(g);
 }
 
@@ -164,7 +165,7 @@ static void gradcheck_case(const pool_case *c, int kind) {
      * check. Max pooling keeps GRADCHECK's 1e-3, well below the 2/n between values. */
     double err = 0;
     int64_t n = 0;
-    OK(glia_gradcheck(g, y, x, kind == MAX ? 1e-3f : 0.05f, &err, &n));
+    OK(test_gradcheck(g, y, x, kind == MAX ? 1e-3f : 0.05f, &err, &n));
     if (getenv("GLIA_TEST_VERBOSE"))
         printf("     %-6s %-50s dx %.2g (%lld of %d checked)\n", KIND[kind], c->what, err,
                (long long)n, nx);

@@ -208,6 +208,7 @@ int seq_naive_check(const seq_case *c, uint64_t seed, double tol) {
         }
         free(num);
     }
+    ref_checked(g, s.y);
     ok = 1;
 done:
     for (int i = 0; i < s.n_leaf; i++) free(p[i]);
@@ -664,6 +665,7 @@ TEST(seq_last_values_and_gradient) {
                 int want_t = j < D / 2 ? L[n] - 1 : 0;
                 CHECK(dy[(t * N + n) * D + j] == (t == want_t ? seed[n * D + j] : 0.0f));
             }
+    ref_checked(g, out);
     GRADCHECK(g, out, y, 1e-3);
     OK(glia_node_set(g, len, (float[]){2, 5, 1}, N));
     CHECK(glia_graph_forward(g) == GLIA_ERANGE && strstr(glia_last_error(), "last"));

@@ -18,13 +18,19 @@ TEST(time_flatten_reference_and_gradcheck) {
     OK(glia_node_shape(g, y, &s));
     CHECK(s.ndim == 2 && s.dim[0] == 6 && s.dim[1] == 5);
     OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
-    float *X = glia_node_value(g, x);
+    float *X = glia_node_value(g, x), seed[30];
     fill_uniform(X, 30, -1, 1, 3);
+    fill_uniform(seed, 30, -1, 1, 4);
     OK(glia_graph_forward(g));
-    const float *Y = glia_node_value(g, y);
-    for (int t = 0; t < 3; t++) /* row t*N + n is step t of sequence n */
+    OK(glia_graph_backward(g, y, seed, 0));
+    const float *Y = glia_node_value(g, y), *DX = glia_node_grad(g, x);
+    for (int t = 0; t < 3; t++) /* row t*N + n is step t of sequence n; its gradient goes back */
         for (int n = 0; n < 2; n++)
-            for (int k = 0; k < 5; k++) CHECK(Y[(t * 2 + n) * 5 + k] == X[(t * 2 + n) * 5 + k]);
+            for (int k = 0; k < 5; k++) {
+                int i = (t * 2 + n) * 5 + k;
+                CHECK(Y[i] == X[i] && DX[i] == seed[i]);
+            }
+    ref_checked(g, y);
     GRADCHECK(g, y, x, 1e-3);
     int z, w;
     OK(glia_time_flatten(g, "labels", y, &z)); /* [T, N] -> [T*N] */

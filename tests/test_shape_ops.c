@@ -1,4 +1,5 @@
-/* test_shape_ops.c: concat, slice, reshape/flatten. */
+/* test_shape_ops.c: concat, slice, reshape/flatten: each against plain loops (forward and
+ * backward), finite differences and PyTorch. */
 #include "test.h"
 #include <string.h>
 
@@ -13,15 +14,30 @@ TEST(shape_concat_channels) {
     glia_shape s;
     OK(glia_node_shape(g, y, &s));
     CHECK(s.ndim == 4 && s.dim[1] == 6 && s.dim[2] == 3);
+    OK(glia_node_requires_grad(g, a, 1));
     OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
     fill_uniform(glia_node_value(g, a), 18, -1, 1, 1);
     fill_uniform(glia_node_value(g, b), 36, -1, 1, 2);
     fill_uniform(glia_node_value(g, c), 54, -1, 1, 3);
+    float seed[108];
+    fill_uniform(seed, 108, -1, 1, 4);
     OK(glia_graph_forward(g));
-    /* naive: output channel 1..2 of sample 1 is b's sample 1 */
-    const float *Y = glia_node_value(g, y), *B = glia_node_value(g, b);
-    for (int i = 0; i < 18; i++) CHECK(Y[(1 * 6 + 1) * 9 + i] == B[18 + i]);
+    OK(glia_graph_backward(g, y, seed, 0));
+    /* naive: output channels 0, 1..2, 3..5 of each sample are a's, b's, c's; each input's
+     * gradient is its part of the seed */
+    const int in[3] = {a, b, c}, ch[3] = {1, 2, 3}, first[3] = {0, 1, 3};
+    const float *Y = glia_node_value(g, y);
+    for (int k = 0; k < 3; k++) {
+        const float *X = glia_node_value(g, in[k]), *DX = glia_node_grad(g, in[k]);
+        for (int n = 0; n < 2; n++)
+            for (int j = 0; j < ch[k] * 9; j++) {
+                int yi = (n * 6 + first[k]) * 9 + j, xi = n * ch[k] * 9 + j;
+                CHECK(Y[yi] == X[xi] && DX[xi] == seed[yi]);
+            }
+    }
+    ref_checked(g, y);
     GRADCHECK(g, y, a, 1e-2);
+    GRADCHECK(g, y, b, 1e-2);
     GRADCHECK(g, y, c, 1e-2);
     GOLDEN_CHECK(g, "basic_concat", y, 3, ((const char *[]){"a", "b", "c"}), ((int[]){a, b, c}), 1e-6);
     int bad;
@@ -38,13 +54,24 @@ TEST(shape_slice) {
     int x, y, bad;
     OK(glia_input(g, "x", 3, (int64_t[]){2, 5, 3}, &x));
     OK(glia_slice(g, "sl", x, 1, 1, 4, &y));
+    OK(glia_node_requires_grad(g, x, 1));
     OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
     fill_uniform(glia_node_value(g, x), 30, -1, 1, 4);
+    float seed[18];
+    fill_uniform(seed, 18, -1, 1, 5);
     OK(glia_graph_forward(g));
-    const float *X = glia_node_value(g, x), *Y = glia_node_value(g, y);
+    OK(glia_graph_backward(g, y, seed, 0));
+    /* naive: y[n, c] = x[n, c + 1]; dx is the seed there, 0 in channels 0 and 4 */
+    const float *X = glia_node_value(g, x), *Y = glia_node_value(g, y), *DX = glia_node_grad(g, x);
     for (int n = 0; n < 2; n++)
-        for (int c = 0; c < 3; c++)
-            for (int i = 0; i < 3; i++) CHECK(Y[(n * 3 + c) * 3 + i] == X[(n * 5 + c + 1) * 3 + i]);
+        for (int c = 0; c < 5; c++)
+            for (int i = 0; i < 3; i++) {
+                int xi = (n * 5 + c) * 3 + i, yi = (n * 3 + c - 1) * 3 + i;
+                int in = c >= 1 && c < 4;
+                CHECK(!in || Y[yi] == X[xi]);
+                CHECK(DX[xi] == (in ? seed[yi] : 0.0f));
+            }
+    ref_checked(g, y);
     GRADCHECK(g, y, x, 1e-2);
     GOLDEN_CHECK(g, "basic_slice", y, 1, ((const char *[]){"x"}), ((int[]){x}), 1e-6);
     CHECK(glia_slice(g, "sl2", x, 1, 3, 9, &bad) == GLIA_ESHAPE);
@@ -68,6 +95,17 @@ TEST(shape_reshape_flatten) {
     CHECK(s.ndim == 3 && s.dim[0] == 2 && s.dim[1] == 3 && s.dim[2] == 8);
     OK(glia_node_shape(g, f, &s));
     CHECK(s.ndim == 2 && s.dim[1] == 24);
+    /* naive: the same values in the same order, and the gradient the seed's */
+    OK(glia_node_requires_grad(g, x, 1));
+    OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+    float seed[48];
+    fill_uniform(glia_node_value(g, x), 48, -1, 1, 6);
+    fill_uniform(seed, 48, -1, 1, 7);
+    OK(glia_graph_forward(g));
+    OK(glia_graph_backward(g, y, seed, 0));
+    CHECK(!memcmp(glia_node_value(g, y), glia_node_value(g, x), sizeof seed));
+    CHECK(!memcmp(glia_node_grad(g, x), seed, sizeof seed));
+    ref_checked(g, y);
     GOLDEN_CHECK(g, "basic_reshape", y, 1, ((const char *[]){"x"}), ((int[]){x}), 1e-6);
     GRADCHECK(g, y, x, 1e-2);
     CHECK(glia_reshape(g, "r5", x, 1, (int64_t[]){5}, &bad) == GLIA_ESHAPE);

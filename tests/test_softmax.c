@@ -87,6 +87,7 @@ TEST(softmax_matches_naive) {
              * float ulp of 1 or two (PyTorch's formula too), up to 1e-4 relative to the floor */
             CHECK_MSG(ey < 1e-5 && ed < 3e-4, "%s case %zu: y error %.3g (at %lld), dx error %.3g",
                       sm_names[op], c, ey, (long long)w, ed);
+            ref_checked(g, y);
             glia_graph_free(g);
         }
 }

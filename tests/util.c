@@ -21,10 +21,17 @@ double max_rel_diff(const float *a, const float *b, int64_t n, double floor, int
     return m;
 }
 
+glia_status test_gradcheck(glia_graph *g, int y, int wrt, float eps, double *max_rel_err,
+                           int64_t *n_checked) {
+    glia_status s = glia_gradcheck(g, y, wrt, eps, max_rel_err, n_checked);
+    if (!s) op_case_note(g, OPK_GRAD, y, wrt); /* a failed check fails its test anyway */
+    return s;
+}
+
 int gradcheck_ok(glia_graph *g, int y, int wrt, double tol, const char *file, int line) {
     double err = 0;
     int64_t n = 0;
-    glia_status s = glia_gradcheck(g, y, wrt, 1e-3f, &err, &n);
+    glia_status s = test_gradcheck(g, y, wrt, 1e-3f, &err, &n);
     if (s) {
         test_fail(file, line, "gradcheck of %s: %s", glia_node_name(g, wrt), glia_last_error());
         return 0;
@@ -64,6 +71,7 @@ golden *golden_load(const char *name) {
         test_fail(__FILE__, __LINE__, "golden file %s is missing (scripts/golden/)", path);
         return NULL;
     }
+    op_case_note_file(name);
     golden *gd = calloc(1, sizeof *gd);
     char word[64];
     while (gd && fscanf(f, "%63s", word) == 1) {
@@ -159,6 +167,7 @@ int golden_check(glia_graph *g, const char *file, int y, int n, const char *cons
         }
         if (!compare(file, dn, got, dw, glia_shape_numel(&s), tol)) goto done;
     }
+    golden_checked(g, y);
     ok = 1;
 done:
     golden_free(gd);

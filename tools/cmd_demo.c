@@ -118,16 +118,18 @@ int cmd_demo(int argc, char **argv) {
     TRY(glia_graph_new(&g));
     TRY(build_lenet(g, B, &x, &labels, &logits, &loss, &p));
 
-    printf("LeNet-5, batch %d\n%-14s %-20s %-16s %10s\n", B, "node", "op", "shape", "params");
+    printf("LeNet-5, batch %d\n%-14s %-20s %-16s %10s  %s\n", B, "node", "op", "shape", "params",
+           "attributes");
     int64_t total = 0;
     for (int i = 0; i < glia_graph_num_nodes(g); i++) {
         glia_shape s;
-        char buf[64];
+        char buf[64], attrs[160];
         glia_node_shape(g, i, &s);
+        glia_node_attrs(g, i, attrs, sizeof attrs);
         int64_t np = glia_node_is_param(g, i) ? glia_shape_numel(&s) : 0;
         total += np;
-        printf("%-14s %-20s %-16s %10lld\n", glia_node_name(g, i), glia_node_op(g, i),
-               glia_shape_str(&s, buf, sizeof buf), (long long)np);
+        printf("%-14s %-20s %-16s %10lld  %s\n", glia_node_name(g, i), glia_node_op(g, i),
+               glia_shape_str(&s, buf, sizeof buf), (long long)np, attrs);
     }
     printf("total parameters: %lld (LeNet-5 for 28x28 input has 61,706)\n", (long long)total);
 

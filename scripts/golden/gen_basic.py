@@ -1,4 +1,4 @@
-"""Golden values for dense, broadcasting elementwise ops, concat, slice, reshape.
+"""Golden values for dense, broadcasting elementwise ops, scale, concat, slice, reshape.
 
 For each case: inputs, output y = op(inputs), a seed tensor, and the gradients of
 sum(seed * y) with respect to every input (torch.autograd)."""
@@ -10,12 +10,14 @@ import torch  # noqa: E402
 from common import write, rand  # noqa: E402
 
 
-def case(name, fn, inputs, comment):
+def case(name, fn, inputs, comment, attrs=()):
+    """attrs: (name, tensor) pairs the test reads to build the op (written as they are)"""
     ts = [t.clone().requires_grad_(True) for _, t in inputs]
     y = fn(*ts)
     seed = rand(*y.shape)
     (y * seed).sum().backward()
     out = list(zip([n for n, _ in inputs], [t.detach() for t in ts]))
+    out += list(attrs)
     out += [("y", y), ("seed", seed)]
     out += [("d" + n, t.grad) for (n, _), t in zip(inputs, ts)]
     write(name, out, comment)
@@ -40,3 +42,5 @@ case("basic_reshape", lambda x: x.reshape(2, 3, -1), [("x", rand(2, 4, 3, 2))],
      "reshape [2,4,3,2] -> [2,3,8]")
 case("basic_time_flatten", lambda x: x.reshape(-1, *x.shape[2:]), [("x", rand(3, 2, 4, 2))],
      "time_flatten [T=3,N=2,4,2] -> [6,4,2] (PyTorch: x.view(T * N, ...) before a per-step head)")
+case("basic_scale", lambda x: -1.75 * x, [("x", rand(2, 3, 4))], "scale by alpha = -1.75",
+     attrs=[("alpha", torch.tensor([-1.75]))])

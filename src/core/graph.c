@@ -112,13 +112,13 @@ glia_status glia_buffer(glia_graph *g, const char *name, int ndim, const int64_t
     return make_leaf(g, NODE_BUFFER, "buffer", name, ndim, dims, out);
 }
 
-glia_status glia__add_op(glia_graph *g, const char *opname, const char *name, int n_in,
+glia_status glia__add_op(glia_graph *g, glia_op_id op, const char *name, int n_in,
                          const int *in, const int *ia, int n_ia, const float *fa, int n_fa,
                          int *out) {
-    if (!g || !out) return glia__err(GLIA_EINVAL, "%s: graph or out is NULL", opname);
-    int op = glia__op_index(opname);
-    if (op < 0) return glia__err(GLIA_EINVAL, "unknown op '%s'", opname);
+    if ((int)op < 0 || op >= GLIA_OP_COUNT) return glia__err(GLIA_EINVAL, "unknown op %d", (int)op);
     const glia_op_def *d = glia__ops[op];
+    const char *opname = d->name;
+    if (!g || !out) return glia__err(GLIA_EINVAL, "%s: graph or out is NULL", opname);
     if (n_in < d->min_in || n_in > d->max_in || n_in > GLIA_MAX_INPUTS)
         return glia__err(GLIA_EINVAL, "%s '%s': %d inputs given, %d..%d expected", opname,
                          name ? name : "?", n_in, d->min_in, d->max_in);
@@ -132,9 +132,8 @@ glia_status glia__add_op(glia_graph *g, const char *opname, const char *name, in
     n->op = op;
     n->n_in = n_in;
     memcpy(n->in, in, (size_t)n_in * sizeof *in);
-    if (n_ia) memcpy(n->ia, ia, (size_t)n_ia * sizeof *ia);
-    if (n_fa) memcpy(n->fa, fa, (size_t)n_fa * sizeof *fa);
-    s = d->infer(g, n);
+    s = glia__attrs_set(g, n, ia, n_ia, fa, n_fa);
+    if (!s) s = d->infer(g, n);
     if (s) return s; /* the node is not kept: n_nodes was not advanced */
     int64_t numel = glia__numel(n);
     if (numel <= 0 || numel > ((int64_t)1 << 40))

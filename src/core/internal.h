@@ -8,8 +8,10 @@
 #define GLIA_INTERNAL_H
 
 #include "glia.h"
+#include "ops/attrs.h"
 #include "ops/op_list.h"
 #include <stdbool.h>
+#include <stddef.h>
 
 /* The op enum: GLIA_OP_conv2d, GLIA_OP_relu, ... in the order of the op table (op_list.h), so
  * node->op compares with it directly (no name strings). */
@@ -33,7 +35,7 @@ typedef struct glia_node {
     int n_in;
     int in[GLIA_MAX_INPUTS];
     glia_shape shape;
-    int ia[GLIA_IA];                /* op attributes, meaning documented in each op's file */
+    int ia[GLIA_IA];                /* attributes: declared in the op's attrs, slots in attrs.h */
     float fa[GLIA_FA];
 
     /* sizes from infer */
@@ -84,6 +86,45 @@ static inline int glia__cpu_avx512f(void) {
 static inline float glia__relu(float x) { return x < 0 ? 0.0f : x; }
 static inline float glia__relu_grad(float y, float dy) { return y > 0 ? dy : 0.0f; }
 
+/* An op attribute, declared once in its op's glia_op_def. The value lives in the node's
+ * positional arrays (n->ia, or n->fa for GLIA_ATTR_FLOAT) at a slot named in ops/attrs.h, so
+ * kernels read it at no cost; the declaration is what glia__add_op fills defaults from and
+ * checks values against (errors name the attribute), and what glia__node_attrs_text, glia ops
+ * and exporters print. */
+typedef enum {
+    GLIA_ATTR_INT,
+    GLIA_ATTR_BOOL,  /* 0 or 1 */
+    GLIA_ATTR_ENUM,  /* min .. max, value v named names[v] */
+    GLIA_ATTR_FLOAT, /* finite, in n->fa */
+    GLIA_ATTR_INTS   /* a list: ia[slot] = its length (min_len .. max_len), ia[slot+1 ..] values */
+} glia_attr_type;
+#define GLIA_ATTR_OPEN_MIN 1u /* the range excludes min (float attributes) */
+#define GLIA_ATTR_OPEN_MAX 2u /* the range excludes max */
+typedef struct glia_attr_def {
+    const char *name;
+    glia_attr_type type;
+    int slot;
+    bool required;            /* no default: the builder always gives it */
+    double def;               /* the default */
+    double min, max;          /* allowed values (each value of a list) */
+    unsigned open;            /* GLIA_ATTR_OPEN_MIN | GLIA_ATTR_OPEN_MAX */
+    const char *const *names; /* GLIA_ATTR_ENUM */
+    int min_len, max_len;     /* GLIA_ATTR_INTS */
+} glia_attr_def;
+
+/* Declarations for an op's attrs table (INT_MAX, HUGE_VAL for no upper bound). */
+#define GLIA_ATTR_I(nm, sl, d, lo, hi) {nm, GLIA_ATTR_INT, sl, false, d, lo, hi, 0, NULL, 0, 0}
+#define GLIA_ATTR_I_REQ(nm, sl, lo, hi) {nm, GLIA_ATTR_INT, sl, true, 0, lo, hi, 0, NULL, 0, 0}
+#define GLIA_ATTR_B(nm, sl, d) {nm, GLIA_ATTR_BOOL, sl, false, d, 0, 1, 0, NULL, 0, 0}
+#define GLIA_ATTR_E(nm, sl, d, names)                                                             \
+    {nm, GLIA_ATTR_ENUM, sl, false, d, 0, sizeof(names) / sizeof(names)[0] - 1, 0, names, 0, 0}
+#define GLIA_ATTR_F(nm, sl, d, lo, hi, open)                                                      \
+    {nm, GLIA_ATTR_FLOAT, sl, false, d, lo, hi, open, NULL, 0, 0}
+#define GLIA_ATTR_LIST(nm, sl, lo, hi, maxlen)                                                    \
+    {nm, GLIA_ATTR_INTS, sl, true, 0, lo, hi, 0, NULL, 0, maxlen}
+/* .attrs and .n_attrs of a glia_op_def from a static array */
+#define GLIA_ATTRS(arr) .attrs = arr, .n_attrs = (int)(sizeof(arr) / sizeof(arr)[0])
+
 typedef struct glia_op_def {
     const char *name;
     const char *summary;
@@ -95,6 +136,11 @@ typedef struct glia_op_def {
     glia_status (*infer)(glia_graph *g, glia_node *n);
     glia_status (*forward)(glia_graph *g, glia_node *n);
     void (*backward)(glia_graph *g, glia_node *n);
+    const glia_attr_def *attrs;
+    int n_attrs;
+    /* true for an input that by nature has no gradient (ids, labels, lengths, running
+     * statistics): backward leaves it alone. NULL: every input is differentiable. */
+    bool (*no_grad)(const glia_node *n, int k);
 } glia_op_def;
 
 struct glia_graph {
@@ -148,16 +194,36 @@ glia_status glia__err(glia_status s, const char *fmt, ...)
 #endif
     ;
 
-/* op table */
+/* op table (ops.c) */
 extern const glia_op_def *const glia__ops[];
 int glia__op_count(void);
+/* the op named `name` (files, the command line), -1 if none; code uses glia_op_id */
 int glia__op_index(const char *name);
+/* the op of a node; GLIA_OP_COUNT for inputs, parameters and buffers (and bad indices) */
+glia_op_id glia__node_op(const glia_graph *g, int node);
+/* glia_op_def.no_grad for ops whose ids, labels or lengths are input 0, input 1 */
+bool glia__no_grad_in0(const glia_node *n, int k);
+bool glia__no_grad_in1(const glia_node *n, int k);
+
+/* Attributes (ops.c). glia__op_attr: the declaration of op's attribute held in n->ia[slot]
+ * (n->fa[slot] if is_float), NULL if none. glia__attrs_check: checks full ia, fa arrays (fa
+ * may be NULL when op has no float attribute) against op's declarations; the error starts
+ * with `where` ("conv2d 'c1': attribute stride_h = 0 must be >= 1"), and also rejects a
+ * nonzero slot that no attribute declares. glia__attrs_set (glia__add_op): n->ia, n->fa = the
+ * declared defaults, then the first n_ia, n_fa values given, then checked. */
+const glia_attr_def *glia__op_attr(glia_op_id op, int slot, bool is_float);
+glia_status glia__attrs_check(glia_op_id op, const char *where, const int *ia, const float *fa);
+glia_status glia__attrs_set(const glia_graph *g, glia_node *n, const int *ia, int n_ia,
+                            const float *fa, int n_fa);
+/* the attributes of op node n as "stride_h=1 stride_w=1 ..." (enums by name), "" for none;
+ * truncated to fit len */
+void glia__node_attrs_text(const glia_node *n, char *buf, size_t len);
 
 /* graph helpers for ops */
 static inline glia_node *glia__in(glia_graph *g, const glia_node *n, int k) {
     return &g->nodes[n->in[k]];
 }
-glia_status glia__add_op(glia_graph *g, const char *op, const char *name, int n_in,
+glia_status glia__add_op(glia_graph *g, glia_op_id op, const char *name, int n_in,
                          const int *in, const int *ia, int n_ia, const float *fa, int n_fa,
                          int *out);
 glia_status glia__check_node(const glia_graph *g, int node);

@@ -7,7 +7,7 @@
  *   tanh        y = tanh x                         dx += dy * (1 - y^2)
  *   linear      y = x                              dx += dy
  *
- * Attributes: fa[0] = slope (leaky_relu, finite, >= 0), fa[0] = alpha (elu, finite, > 0).
+ * Attributes: leaky_relu's slope (finite, >= 0), elu's alpha (finite, > 0), in n->fa.
  * Every backward reads only the output (OPF_BWD_OUTPUT), never the input, so the input's buffer
  * can be reused as soon as the forward has run; linear reads neither. Reading the output needs
  * y > 0 <=> x > 0, which is why slope must be >= 0 and alpha > 0 (PyTorch's in-place leaky_relu
@@ -21,21 +21,6 @@
 #include <math.h>
 #include <string.h>
 
-enum act_kind { ACT_RELU, ACT_LEAKY_RELU, ACT_ELU, ACT_SIGMOID, ACT_TANH, ACT_LINEAR, ACT_COUNT };
-
-extern const glia_op_def glia__op_relu, glia__op_leaky_relu, glia__op_elu, glia__op_sigmoid,
-    glia__op_tanh, glia__op_linear;
-
-static const glia_op_def *const act_defs[ACT_COUNT] = {
-    &glia__op_relu, &glia__op_leaky_relu, &glia__op_elu,
-    &glia__op_sigmoid, &glia__op_tanh, &glia__op_linear};
-
-static enum act_kind act_kind(const glia_node *n) {
-    for (int k = 0; k < ACT_COUNT; k++)
-        if (glia__ops[n->op] == act_defs[k]) return (enum act_kind)k;
-    return ACT_LINEAR; /* not reached: only the defs above use these functions */
-}
-
 /* for every i < count: `body` with the loop index i (one parallel loop per op) */
 #define ACT_LOOP(count, body)                                                                     \
     do {                                                                                          \
@@ -44,16 +29,7 @@ static enum act_kind act_kind(const glia_node *n) {
         for (int64_t i = 0; i < cnt_; i++) { body; }                                              \
     } while (0)
 static glia_status act_infer(glia_graph *g, glia_node *n) {
-    glia_node *x = glia__in(g, n, 0);
-    enum act_kind k = act_kind(n);
-    float a = n->fa[0];
-    if (k == ACT_LEAKY_RELU && !(isfinite(a) && a >= 0))
-        return glia__err(GLIA_EINVAL, "%s: slope is %g; it must be finite and >= 0",
-                         glia__where(g, n), (double)a);
-    if (k == ACT_ELU && !(isfinite(a) && a > 0))
-        return glia__err(GLIA_EINVAL, "%s: alpha is %g; it must be finite and > 0",
-                         glia__where(g, n), (double)a);
-    n->shape = x->shape;
+    n->shape = glia__in(g, n, 0)->shape;
     n->ws_bytes = n->saved_bytes = 0;
     return GLIA_OK;
 }
@@ -61,28 +37,28 @@ static glia_status act_infer(glia_graph *g, glia_node *n) {
 static glia_status act_forward(glia_graph *g, glia_node *n) {
     const float *x = glia__in(g, n, 0)->val;
     float *y = n->val;
-    const float a = n->fa[0];
+    const float slope = n->fa[LEAKY_RELU_SLOPE], alpha = n->fa[ELU_ALPHA];
     int64_t cnt = glia__numel(n);
-    switch (act_kind(n)) {
-    case ACT_RELU:
+    switch (n->op) {
+    case GLIA_OP_relu:
         ACT_LOOP(cnt, y[i] = glia__relu(x[i]));
         break;
-    case ACT_LEAKY_RELU:
-        ACT_LOOP(cnt, y[i] = x[i] > 0 ? x[i] : a * x[i]);
+    case GLIA_OP_leaky_relu:
+        ACT_LOOP(cnt, y[i] = x[i] > 0 ? x[i] : slope * x[i]);
         break;
-    case ACT_ELU:
-        ACT_LOOP(cnt, y[i] = x[i] > 0 ? x[i] : a * expm1f(x[i]));
+    case GLIA_OP_elu:
+        ACT_LOOP(cnt, y[i] = x[i] > 0 ? x[i] : alpha * expm1f(x[i]));
         break;
-    case ACT_SIGMOID: /* e^x never overflows: the exponent is <= 0 */
+    case GLIA_OP_sigmoid: /* e^x never overflows: the exponent is <= 0 */
         ACT_LOOP(cnt, {
             float e = expf(-fabsf(x[i]));
             y[i] = x[i] >= 0 ? 1.0f / (1.0f + e) : e / (1.0f + e);
         });
         break;
-    case ACT_TANH:
+    case GLIA_OP_tanh:
         ACT_LOOP(cnt, y[i] = tanhf(x[i]));
         break;
-    case ACT_LINEAR:
+    case GLIA_OP_linear:
     default:
         memcpy(y, x, (size_t)cnt * sizeof *y);
         break;
@@ -94,63 +70,72 @@ static void act_backward(glia_graph *g, glia_node *n) {
     float *dx = glia__in(g, n, 0)->grad;
     if (!dx) return;
     const float *y = n->val, *dy = n->grad;
-    const float a = n->fa[0];
+    const float slope = n->fa[LEAKY_RELU_SLOPE], alpha = n->fa[ELU_ALPHA];
     int64_t cnt = glia__numel(n);
-    switch (act_kind(n)) {
-    case ACT_RELU: /* dy read unconditionally: a select, which -O3 vectorises; as a branch it
+    switch (n->op) {
+    case GLIA_OP_relu: /* dy read unconditionally: a select, which -O3 vectorises; as a branch it
                     * mispredicted on every other activation (a VGG step's ReLUs: 27.5 ms as
                     * branches, 4.6 ms vectorised) */
         ACT_LOOP(cnt, dx[i] += glia__relu_grad(y[i], dy[i]));
         break;
-    case ACT_LEAKY_RELU:
-        ACT_LOOP(cnt, dx[i] += y[i] > 0 ? dy[i] : a * dy[i]);
+    case GLIA_OP_leaky_relu:
+        ACT_LOOP(cnt, dx[i] += y[i] > 0 ? dy[i] : slope * dy[i]);
         break;
-    case ACT_ELU: /* for x <= 0: d/dx alpha (e^x - 1) = alpha e^x = y + alpha */
-        ACT_LOOP(cnt, dx[i] += y[i] > 0 ? dy[i] : dy[i] * (y[i] + a));
+    case GLIA_OP_elu: /* for x <= 0: d/dx alpha (e^x - 1) = alpha e^x = y + alpha */
+        ACT_LOOP(cnt, dx[i] += y[i] > 0 ? dy[i] : dy[i] * (y[i] + alpha));
         break;
-    case ACT_SIGMOID:
+    case GLIA_OP_sigmoid:
         ACT_LOOP(cnt, dx[i] += dy[i] * (1.0f - y[i]) * y[i]);
         break;
-    case ACT_TANH:
+    case GLIA_OP_tanh:
         ACT_LOOP(cnt, dx[i] += dy[i] * (1.0f - y[i] * y[i]));
         break;
-    case ACT_LINEAR:
+    case GLIA_OP_linear:
     default:
         ACT_LOOP(cnt, dx[i] += dy[i]);
         break;
     }
 }
 
-#define ACT_DEF(op, summary, flags) \
-    const glia_op_def glia__op_##op = {#op, summary, "x[any shape]", "y[same shape]", 1, 1, \
-                                       flags, act_infer, act_forward, act_backward};
-ACT_DEF(relu, "rectified linear unit: y = max(x, 0)", OPF_BWD_OUTPUT)
-ACT_DEF(leaky_relu, "leaky ReLU: y = x > 0 ? x : slope * x (slope >= 0)", OPF_BWD_OUTPUT)
-ACT_DEF(elu, "exponential linear unit: y = x > 0 ? x : alpha * (exp(x) - 1)", OPF_BWD_OUTPUT)
-ACT_DEF(sigmoid, "logistic sigmoid: y = 1 / (1 + exp(-x))", OPF_BWD_OUTPUT)
-ACT_DEF(tanh, "hyperbolic tangent", OPF_BWD_OUTPUT)
-ACT_DEF(linear, "identity: y = x", 0)
+static const glia_attr_def leaky_relu_attrs[] = {
+    GLIA_ATTR_F("slope", LEAKY_RELU_SLOPE, 0.01, 0, HUGE_VAL, 0)};
+static const glia_attr_def elu_attrs[] = {
+    GLIA_ATTR_F("alpha", ELU_ALPHA, 1.0, 0, HUGE_VAL, GLIA_ATTR_OPEN_MIN)};
 
-static glia_status act_add(glia_graph *g, const char *op, const char *name, int x, float attr,
-                           int *out) {
-    return glia__add_op(g, op, name, 1, &x, NULL, 0, &attr, 1, out);
+/* attrs: GLIA_ATTRS(...) or .attrs = NULL */
+#define ACT_DEF(op, what, fl, attr_tab)                                                           \
+    const glia_op_def glia__op_##op = {                                                           \
+        .name = #op, .summary = what, .inputs = "x[any shape]", .outputs = "y[same shape]",       \
+        .min_in = 1, .max_in = 1, .flags = fl, .infer = act_infer, .forward = act_forward,        \
+        .backward = act_backward, attr_tab};
+ACT_DEF(relu, "rectified linear unit: y = max(x, 0)", OPF_BWD_OUTPUT, .attrs = NULL)
+ACT_DEF(leaky_relu, "leaky ReLU: y = x > 0 ? x : slope * x (slope >= 0)", OPF_BWD_OUTPUT,
+        GLIA_ATTRS(leaky_relu_attrs))
+ACT_DEF(elu, "exponential linear unit: y = x > 0 ? x : alpha * (exp(x) - 1)", OPF_BWD_OUTPUT,
+        GLIA_ATTRS(elu_attrs))
+ACT_DEF(sigmoid, "logistic sigmoid: y = 1 / (1 + exp(-x))", OPF_BWD_OUTPUT, .attrs = NULL)
+ACT_DEF(tanh, "hyperbolic tangent", OPF_BWD_OUTPUT, .attrs = NULL)
+ACT_DEF(linear, "identity: y = x", 0, .attrs = NULL)
+
+static glia_status act_add(glia_graph *g, glia_op_id op, const char *name, int x, int *out) {
+    return glia__add_op(g, op, name, 1, &x, NULL, 0, NULL, 0, out);
 }
 
 glia_status glia_relu(glia_graph *g, const char *name, int x, int *out) {
-    return act_add(g, "relu", name, x, 0, out);
+    return act_add(g, GLIA_OP_relu, name, x, out);
 }
 glia_status glia_leaky_relu(glia_graph *g, const char *name, int x, float slope, int *out) {
-    return act_add(g, "leaky_relu", name, x, slope, out);
+    return glia__add_op(g, GLIA_OP_leaky_relu, name, 1, &x, NULL, 0, &slope, 1, out);
 }
 glia_status glia_elu(glia_graph *g, const char *name, int x, float alpha, int *out) {
-    return act_add(g, "elu", name, x, alpha, out);
+    return glia__add_op(g, GLIA_OP_elu, name, 1, &x, NULL, 0, &alpha, 1, out);
 }
 glia_status glia_sigmoid(glia_graph *g, const char *name, int x, int *out) {
-    return act_add(g, "sigmoid", name, x, 0, out);
+    return act_add(g, GLIA_OP_sigmoid, name, x, out);
 }
 glia_status glia_tanh(glia_graph *g, const char *name, int x, int *out) {
-    return act_add(g, "tanh", name, x, 0, out);
+    return act_add(g, GLIA_OP_tanh, name, x, out);
 }
 glia_status glia_linear(glia_graph *g, const char *name, int x, int *out) {
-    return act_add(g, "linear", name, x, 0, out);
+    return act_add(g, GLIA_OP_linear, name, x, out);
 }

@@ -34,13 +34,13 @@
  * thread, and no sum is
  * ever split across threads, so results are bit-identical for any number of threads.
  *
- * Attributes: n->fa[0] = eps (> 0), n->fa[1] = momentum (in [0, 1]). */
+ * Attributes: eps (> 0), momentum (in [0, 1]). Inputs 3 and 4, the running statistics, get
+ * no gradient. */
 #include "../core/internal.h"
 #include "../core/lane_sums.h"
 #include <math.h>
 #include <string.h>
 
-enum { BN_EPS, BN_MOMENTUM };
 enum { BN_X, BN_GAMMA, BN_BETA, BN_RMEAN, BN_RVAR };
 enum { BN_CB = 16 }; /* channels per job when the planes are small ([N, C] inputs) */
 
@@ -62,13 +62,6 @@ static glia_status bn_infer(glia_graph *g, glia_node *n) {
     static const char *const role[] = {"x", "gamma", "beta", "running_mean", "running_var"};
     glia_node *x = glia__in(g, n, BN_X);
     char a[96], b[96];
-    float eps = n->fa[BN_EPS], mom = n->fa[BN_MOMENTUM];
-    if (!(eps > 0.0f) || isinf(eps))
-        return glia__err(GLIA_EINVAL, "%s: eps = %g must be positive and finite", glia__where(g, n),
-                         (double)eps);
-    if (!(mom >= 0.0f && mom <= 1.0f))
-        return glia__err(GLIA_EINVAL, "%s: momentum = %g must be in [0, 1]", glia__where(g, n),
-                         (double)mom);
     if (x->shape.ndim < 2)
         return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; batch norm needs [N, C] or "
                          "[N, C, ...] (rank >= 2)", glia__where(g, n), x->name,
@@ -209,15 +202,23 @@ static void bn_backward(glia_graph *g, glia_node *n) {
     }
 }
 
+static const glia_attr_def bn_attrs[] = {
+    GLIA_ATTR_F("eps", BN_EPS, 1e-5, 0, HUGE_VAL, GLIA_ATTR_OPEN_MIN),
+    GLIA_ATTR_F("momentum", BN_MOMENTUM, 0.1, 0, 1, 0),
+};
+static bool bn_no_grad(const glia_node *n, int k) { return k >= BN_RMEAN; }
+
 const glia_op_def glia__op_batchnorm = {
-    "batchnorm", "batch normalisation over axis 1: y = gamma (x - mean) / sqrt(var + eps) + beta",
-    "x[N,C,...], gamma beta rm rv [C]", "y[N,C,...]", 5, 5,
-    OPF_BWD_INPUTS | OPF_FUSE_RELU, bn_infer, bn_forward, bn_backward};
+    .name = "batchnorm",
+    .summary = "batch normalisation over axis 1: y = gamma (x - mean) / sqrt(var + eps) + beta",
+    .inputs = "x[N,C,...], gamma beta rm rv [C]", .outputs = "y[N,C,...]", .min_in = 5,
+    .max_in = 5, .flags = OPF_BWD_INPUTS | OPF_FUSE_RELU, .infer = bn_infer,
+    .forward = bn_forward, .backward = bn_backward, GLIA_ATTRS(bn_attrs), .no_grad = bn_no_grad};
 
 glia_status glia_batchnorm(glia_graph *g, const char *name, int x, int gamma, int beta,
                            int running_mean, int running_var, float eps, float momentum,
                            int *out) {
     int in[5] = {x, gamma, beta, running_mean, running_var};
     float fa[2] = {eps, momentum};
-    return glia__add_op(g, "batchnorm", name, 5, in, NULL, 0, fa, 2, out);
+    return glia__add_op(g, GLIA_OP_batchnorm, name, 5, in, NULL, 0, fa, 2, out);
 }

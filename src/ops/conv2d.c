@@ -29,11 +29,8 @@
  * order), db by output channel. No loop splits one sum across threads, so results are
  * bit-identical for any number of OpenMP threads.
  *
- * Attributes, n->ia:
- *   [0] stride_h  [1] stride_w  [2] pad_top  [3] pad_bottom  [4] pad_left  [5] pad_right
- *   [6] dilation_h  [7] dilation_w  [8] groups
- * The builder turns the parameters' 0 (= default) into 1 for stride, dilation and groups;
- * infer rejects the rest (negative values). */
+ * Attributes (conv_attrs below; slots CONV_* in attrs.h): stride_h, stride_w, pad_top,
+ * pad_bottom, pad_left, pad_right, dilation_h, dilation_w, groups. */
 #include "../core/internal.h"
 #include "conv.h"
 #include "../core/lane_sums.h"
@@ -42,8 +39,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <stddef.h>
-
-enum { A_SH, A_SW, A_PT, A_PB, A_PL, A_PR, A_DH, A_DW, A_G, A_COUNT };
 
 /* Column buffers of several images are built in one parallel loop, so that a batch costs a few
  * thread wake-ups rather than a few per image: as many images as fit in this many bytes. */
@@ -69,10 +64,11 @@ static void geom(glia_graph *g, const glia_node *n, conv_geom *c) {
     c->O = (int)w->shape.dim[0];
     c->kh = (int)w->shape.dim[2];
     c->kw = (int)w->shape.dim[3];
-    c->sh = n->ia[A_SH], c->sw = n->ia[A_SW];
-    c->pt = n->ia[A_PT], c->pb = n->ia[A_PB], c->pl = n->ia[A_PL], c->pr = n->ia[A_PR];
-    c->dh = n->ia[A_DH], c->dw = n->ia[A_DW];
-    c->G = n->ia[A_G];
+    c->sh = n->ia[CONV_STRIDE_H], c->sw = n->ia[CONV_STRIDE_W];
+    c->pt = n->ia[CONV_PAD_TOP], c->pb = n->ia[CONV_PAD_BOTTOM];
+    c->pl = n->ia[CONV_PAD_LEFT], c->pr = n->ia[CONV_PAD_RIGHT];
+    c->dh = n->ia[CONV_DILATION_H], c->dw = n->ia[CONV_DILATION_W];
+    c->G = n->ia[CONV_GROUPS];
     c->OH = (int)n->shape.dim[2];
     c->OW = (int)n->shape.dim[3];
     c->Cg = c->C / c->G;
@@ -87,15 +83,6 @@ static void geom(glia_graph *g, const glia_node *n, conv_geom *c) {
 static glia_status conv_infer(glia_graph *g, glia_node *n) {
     glia_node *x = glia__in(g, n, 0), *w = glia__in(g, n, 1);
     char a[96], b[96];
-    static const char *const attr[A_COUNT] = {"stride_h", "stride_w", "pad_top", "pad_bottom",
-                                              "pad_left", "pad_right", "dilation_h",
-                                              "dilation_w", "groups"};
-    for (int i = 0; i < A_COUNT; i++) {
-        int pad = i >= A_PT && i <= A_PR;
-        if (n->ia[i] < (pad ? 0 : 1))
-            return glia__err(GLIA_EINVAL, "%s: %s is %d; it must be %s", glia__where(g, n), attr[i],
-                             n->ia[i], pad ? ">= 0" : ">= 1 (or 0 for the default 1)");
-    }
     if (x->shape.ndim != 4)
         return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; conv2d needs [N, C, H, W]",
                          glia__where(g, n), x->name, glia_shape_str(&x->shape, a, sizeof a));
@@ -105,7 +92,7 @@ static glia_status conv_infer(glia_graph *g, glia_node *n) {
                          glia_shape_str(&w->shape, a, sizeof a));
     int64_t C = x->shape.dim[1], H = x->shape.dim[2], W = x->shape.dim[3];
     int64_t O = w->shape.dim[0], Cg = w->shape.dim[1], kh = w->shape.dim[2], kw = w->shape.dim[3];
-    int G = n->ia[A_G];
+    int G = n->ia[CONV_GROUPS];
     if (C % G)
         return glia__err(GLIA_ESHAPE, "%s: groups = %d does not divide the %lld input channels of "
                          "'%s' %s (weight '%s' %s)", glia__where(g, n), G, (long long)C, x->name,
@@ -131,15 +118,18 @@ static glia_status conv_infer(glia_graph *g, glia_node *n) {
                              glia_shape_str(&bias->shape, a, sizeof a), (long long)O, w->name,
                              glia_shape_str(&w->shape, b, sizeof b));
     }
-    int64_t PH = H + n->ia[A_PT] + n->ia[A_PB], PW = W + n->ia[A_PL] + n->ia[A_PR];
-    int64_t eh = (int64_t)n->ia[A_DH] * (kh - 1) + 1, ew = (int64_t)n->ia[A_DW] * (kw - 1) + 1;
+    int64_t PH = H + n->ia[CONV_PAD_TOP] + n->ia[CONV_PAD_BOTTOM];
+    int64_t PW = W + n->ia[CONV_PAD_LEFT] + n->ia[CONV_PAD_RIGHT];
+    int64_t eh = (int64_t)n->ia[CONV_DILATION_H] * (kh - 1) + 1;
+    int64_t ew = (int64_t)n->ia[CONV_DILATION_W] * (kw - 1) + 1;
     if (eh > PH || ew > PW)
         return glia__err(GLIA_ESHAPE, "%s: kernel of weight '%s' %s spans %lldx%lld (with dilation "
                          "%dx%d) but input '%s' %s is only %lldx%lld after padding",
                          glia__where(g, n), w->name, glia_shape_str(&w->shape, b, sizeof b),
-                         (long long)eh, (long long)ew, n->ia[A_DH], n->ia[A_DW], x->name,
+                         (long long)eh, (long long)ew, n->ia[CONV_DILATION_H],
+                         n->ia[CONV_DILATION_W], x->name,
                          glia_shape_str(&x->shape, a, sizeof a), (long long)PH, (long long)PW);
-    int64_t OH = (PH - eh) / n->ia[A_SH] + 1, OW = (PW - ew) / n->ia[A_SW] + 1;
+    int64_t OH = (PH - eh) / n->ia[CONV_STRIDE_H] + 1, OW = (PW - ew) / n->ia[CONV_STRIDE_W] + 1;
     /* BLAS takes int sizes; keep every GEMM dimension and index well inside int */
     int64_t rows = C * kh * kw;
     if (OH * OW > INT_MAX || rows > INT_MAX || O > INT_MAX || H * W > INT_MAX ||
@@ -372,24 +362,36 @@ static void conv_backward(glia_graph *g, glia_node *n) {
     }
 }
 
+static const glia_attr_def conv_attrs[] = {
+    GLIA_ATTR_I("stride_h", CONV_STRIDE_H, 1, 1, INT_MAX),
+    GLIA_ATTR_I("stride_w", CONV_STRIDE_W, 1, 1, INT_MAX),
+    GLIA_ATTR_I("pad_top", CONV_PAD_TOP, 0, 0, INT_MAX),
+    GLIA_ATTR_I("pad_bottom", CONV_PAD_BOTTOM, 0, 0, INT_MAX),
+    GLIA_ATTR_I("pad_left", CONV_PAD_LEFT, 0, 0, INT_MAX),
+    GLIA_ATTR_I("pad_right", CONV_PAD_RIGHT, 0, 0, INT_MAX),
+    GLIA_ATTR_I("dilation_h", CONV_DILATION_H, 1, 1, INT_MAX),
+    GLIA_ATTR_I("dilation_w", CONV_DILATION_W, 1, 1, INT_MAX),
+    GLIA_ATTR_I("groups", CONV_GROUPS, 1, 1, INT_MAX),
+};
+
 const glia_op_def glia__op_conv2d = {
-    "conv2d", "2-D convolution (direct at stride 1, else im2col + GEMM): stride, asymmetric "
-    "padding, dilation, groups",
-    "x[N,C,H,W], w[O,C/groups,kh,kw], b[O]?", "y[N,O,OH,OW]", 2, 3,
-    OPF_BWD_INPUTS | OPF_FUSE_RELU, conv_infer,
-    conv_forward, conv_backward};
+    .name = "conv2d",
+    .summary = "2-D convolution (direct at stride 1, else im2col + GEMM): stride, asymmetric "
+               "padding, dilation, groups",
+    .inputs = "x[N,C,H,W], w[O,C/groups,kh,kw], b[O]?", .outputs = "y[N,O,OH,OW]",
+    .min_in = 2, .max_in = 3, .flags = OPF_BWD_INPUTS | OPF_FUSE_RELU,
+    .infer = conv_infer, .forward = conv_forward, .backward = conv_backward,
+    GLIA_ATTRS(conv_attrs)};
 
 /* p == NULL: all defaults (stride 1, no padding, dilation 1, one group) */
 glia_status glia_conv2d(glia_graph *g, const char *name, int x, int w, int b,
                         const glia_conv2d_params *p, int *out) {
     static const glia_conv2d_params none = {0};
     if (!p) p = &none;
-    int ia[A_COUNT] = {p->stride_h ? p->stride_h : 1,
-                       p->stride_w ? p->stride_w : 1,
-                       p->pad_top, p->pad_bottom, p->pad_left, p->pad_right,
-                       p->dilation_h ? p->dilation_h : 1,
-                       p->dilation_w ? p->dilation_w : 1,
-                       p->groups ? p->groups : 1};
+    int ia[CONV_N_IA] = {p->stride_h, p->stride_w, p->pad_top, p->pad_bottom, p->pad_left,
+                         p->pad_right, p->dilation_h, p->dilation_w, p->groups};
+    for (int i = 0; i < CONV_N_IA; i++) /* the params' 0 means the default */
+        if (!ia[i]) ia[i] = (int)glia__op_attr(GLIA_OP_conv2d, i, false)->def;
     int in[3] = {x, w, b};
-    return glia__add_op(g, "conv2d", name, b >= 0 ? 3 : 2, in, ia, A_COUNT, NULL, 0, out);
+    return glia__add_op(g, GLIA_OP_conv2d, name, b >= 0 ? 3 : 2, in, ia, CONV_N_IA, NULL, 0, out);
 }

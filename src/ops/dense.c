@@ -63,10 +63,12 @@ static void dense_backward(glia_graph *g, glia_node *n) {
 }
 
 const glia_op_def glia__op_dense = {
-    "dense", "fully connected: y = x W^T + b", "x[N,K...], w[O,K], b[O]?", "y[N,O]", 2, 3,
-    OPF_BWD_INPUTS, dense_infer, dense_forward, dense_backward};
+    .name = "dense", .summary = "fully connected: y = x W^T + b",
+    .inputs = "x[N,K...], w[O,K], b[O]?", .outputs = "y[N,O]", .min_in = 2, .max_in = 3,
+    .flags = OPF_BWD_INPUTS, .infer = dense_infer, .forward = dense_forward,
+    .backward = dense_backward};
 
 glia_status glia_dense(glia_graph *g, const char *name, int x, int w, int b, int *out) {
     int in[3] = {x, w, b};
-    return glia__add_op(g, "dense", name, b >= 0 ? 3 : 2, in, NULL, 0, NULL, 0, out);
+    return glia__add_op(g, GLIA_OP_dense, name, b >= 0 ? 3 : 2, in, NULL, 0, NULL, 0, out);
 }

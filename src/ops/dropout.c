@@ -14,18 +14,12 @@
  * Saved state (n->saved, numel + 1 bytes): byte 0 is 1 if the last forward ran in training mode
  * (backward follows the mode of the forward it differentiates), bytes 1..numel the keep mask.
  *
- * Attributes: n->fa[0] = p, the probability of dropping an element, in [0, 1). */
+ * Attribute: p, the probability of dropping an element, in [0, 1). */
 #include "../core/internal.h"
 #include <math.h>
 
-enum { DO_P };
-
 static glia_status dropout_infer(glia_graph *g, glia_node *n) {
     glia_node *x = glia__in(g, n, 0);
-    float p = n->fa[DO_P];
-    if (!(p >= 0.0f && p < 1.0f))
-        return glia__err(GLIA_EINVAL, "%s: drop probability p = %g must be in [0, 1)",
-                         glia__where(g, n), (double)p);
     n->shape = x->shape;
     n->ws_bytes = 0;
     n->saved_bytes = (size_t)glia__numel(x) + 1;
@@ -37,7 +31,7 @@ static glia_status dropout_forward(glia_graph *g, glia_node *n) {
     float *y = n->val;
     unsigned char *st = n->saved, *keep = st + 1;
     const int64_t m = glia__numel(n);
-    const float p = n->fa[DO_P];
+    const float p = n->fa[DROPOUT_P];
     if (!g->training) {
         st[0] = 0;
 #pragma omp parallel for schedule(static) if (m >= GLIA_PAR_MIN)
@@ -66,15 +60,19 @@ static void dropout_backward(glia_graph *g, glia_node *n) {
         for (int64_t i = 0; i < m; i++) dx[i] += dy[i];
         return;
     }
-    const float s = 1.0f / (1.0f - n->fa[DO_P]);
+    const float s = 1.0f / (1.0f - n->fa[DROPOUT_P]);
 #pragma omp parallel for schedule(static) if (m >= GLIA_PAR_MIN)
     for (int64_t i = 0; i < m; i++) dx[i] += keep[i] ? dy[i] * s : 0.0f;
 }
 
+static const glia_attr_def dropout_attrs[] = {
+    GLIA_ATTR_F("p", DROPOUT_P, 0.5, 0, 1, GLIA_ATTR_OPEN_MAX)};
 const glia_op_def glia__op_dropout = {
-    "dropout", "inverted dropout: training y = x * mask / (1 - p), inference y = x", "x[...]",
-    "y[...]", 1, 1, 0, dropout_infer, dropout_forward, dropout_backward};
+    .name = "dropout",
+    .summary = "inverted dropout: training y = x * mask / (1 - p), inference y = x",
+    .inputs = "x[...]", .outputs = "y[...]", .min_in = 1, .max_in = 1, .infer = dropout_infer,
+    .forward = dropout_forward, .backward = dropout_backward, GLIA_ATTRS(dropout_attrs)};
 
 glia_status glia_dropout(glia_graph *g, const char *name, int x, float p, int *out) {
-    return glia__add_op(g, "dropout", name, 1, &x, NULL, 0, &p, 1, out);
+    return glia__add_op(g, GLIA_OP_dropout, name, 1, &x, NULL, 0, &p, 1, out);
 }

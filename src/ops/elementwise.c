@@ -7,11 +7,11 @@
  *   mul: y = a * b   da += dy * b        db += dy * a
  * Gradients of a broadcast operand are summed over the repeated positions (in a fixed,
  * sequential order, so bit-exact for any thread count).
- *   scale: y = alpha x, dx += alpha dy (fa[0] = alpha). */
+ *   scale: y = alpha x, dx += alpha dy (attribute alpha).
+ * add, sub and mul share infer, forward and backward, which tell them apart by n->op. */
 #include "../core/internal.h"
+#include <math.h>
 #include <string.h>
-
-enum { EW_ADD, EW_SUB, EW_MUL };
 
 /* strides of `s` seen through the output shape `o` (0 on broadcast dimensions) */
 static void bstrides(const glia_shape *s, const glia_shape *o, int64_t *st) {
@@ -61,12 +61,14 @@ static glia_status ew_forward(glia_graph *g, glia_node *n) {
     const glia_node *A = glia__in(g, n, 0), *B = glia__in(g, n, 1);
     const float *a = A->val, *b = B->val;
     float *y = n->val;
-    int kind = n->ia[0];
+    const glia_op_id kind = n->op;
     int64_t N = glia__numel(n);
     if (glia__shape_eq(&A->shape, &n->shape) && glia__shape_eq(&B->shape, &n->shape)) {
 #pragma omp parallel for schedule(static) if (N >= GLIA_PAR_MIN)
         for (int64_t i = 0; i < N; i++)
-            y[i] = kind == EW_ADD ? a[i] + b[i] : kind == EW_SUB ? a[i] - b[i] : a[i] * b[i];
+            y[i] = kind == GLIA_OP_add   ? a[i] + b[i]
+                   : kind == GLIA_OP_sub ? a[i] - b[i]
+                                         : a[i] * b[i];
         return GLIA_OK;
     }
     int64_t sa[GLIA_MAX_DIMS], sb[GLIA_MAX_DIMS];
@@ -75,7 +77,7 @@ static glia_status ew_forward(glia_graph *g, glia_node *n) {
 #pragma omp parallel for schedule(static) if (N >= GLIA_PAR_MIN)
     for (int64_t i = 0; i < N; i++) {
         float u = a[boff(i, &n->shape, sa)], v = b[boff(i, &n->shape, sb)];
-        y[i] = kind == EW_ADD ? u + v : kind == EW_SUB ? u - v : u * v;
+        y[i] = kind == GLIA_OP_add ? u + v : kind == GLIA_OP_sub ? u - v : u * v;
     }
     return GLIA_OK;
 }
@@ -83,7 +85,7 @@ static glia_status ew_forward(glia_graph *g, glia_node *n) {
 static void ew_backward(glia_graph *g, glia_node *n) {
     const glia_node *A = glia__in(g, n, 0), *B = glia__in(g, n, 1);
     const float *dy = n->grad;
-    int kind = n->ia[0];
+    const glia_op_id kind = n->op;
     int64_t N = glia__numel(n);
     int64_t sa[GLIA_MAX_DIMS], sb[GLIA_MAX_DIMS];
     bstrides(&A->shape, &n->shape, sa);
@@ -93,39 +95,41 @@ static void ew_backward(glia_graph *g, glia_node *n) {
         float *dx = X->grad;
         if (!dx) continue;
         const int64_t *sx = side ? sb : sa, *so = side ? sa : sb;
-        float sign = (side && kind == EW_SUB) ? -1.0f : 1.0f;
+        float sign = (side && kind == GLIA_OP_sub) ? -1.0f : 1.0f;
         if (glia__shape_eq(&X->shape, &n->shape)) { /* no reduction: parallel is exact */
 #pragma omp parallel for schedule(static) if (N >= GLIA_PAR_MIN)
             for (int64_t i = 0; i < N; i++)
-                dx[i] += kind == EW_MUL ? dy[i] * O->val[boff(i, &n->shape, so)] : sign * dy[i];
+                dx[i] += kind == GLIA_OP_mul ? dy[i] * O->val[boff(i, &n->shape, so)]
+                                             : sign * dy[i];
         } else {
             for (int64_t i = 0; i < N; i++)
                 dx[boff(i, &n->shape, sx)] +=
-                    kind == EW_MUL ? dy[i] * O->val[boff(i, &n->shape, so)] : sign * dy[i];
+                    kind == GLIA_OP_mul ? dy[i] * O->val[boff(i, &n->shape, so)] : sign * dy[i];
         }
     }
 }
 
-const glia_op_def glia__op_add = {"add", "elementwise a + b with broadcasting", "a, b", "y",
-                                  2, 2, 0, ew_infer, ew_forward, ew_backward};
-const glia_op_def glia__op_sub = {"sub", "elementwise a - b with broadcasting", "a, b", "y",
-                                  2, 2, 0, ew_infer, ew_forward, ew_backward};
-const glia_op_def glia__op_mul = {"mul", "elementwise a * b with broadcasting", "a, b", "y",
-                                  2, 2, OPF_BWD_INPUTS, ew_infer, ew_forward, ew_backward};
+#define EW_DEF(op, what, fl)                                                                      \
+    const glia_op_def glia__op_##op = {.name = #op, .summary = what, .inputs = "a, b",            \
+                                       .outputs = "y", .min_in = 2, .max_in = 2, .flags = fl,     \
+                                       .infer = ew_infer, .forward = ew_forward,                  \
+                                       .backward = ew_backward};
+EW_DEF(add, "elementwise a + b with broadcasting", 0)
+EW_DEF(sub, "elementwise a - b with broadcasting", 0)
+EW_DEF(mul, "elementwise a * b with broadcasting", OPF_BWD_INPUTS)
 
-static glia_status ew(glia_graph *g, const char *op, int kind, const char *name, int a, int b,
-                      int *out) {
+static glia_status ew(glia_graph *g, glia_op_id op, const char *name, int a, int b, int *out) {
     int in[2] = {a, b};
-    return glia__add_op(g, op, name, 2, in, &kind, 1, NULL, 0, out);
+    return glia__add_op(g, op, name, 2, in, NULL, 0, NULL, 0, out);
 }
 glia_status glia_add(glia_graph *g, const char *name, int a, int b, int *out) {
-    return ew(g, "add", EW_ADD, name, a, b, out);
+    return ew(g, GLIA_OP_add, name, a, b, out);
 }
 glia_status glia_sub(glia_graph *g, const char *name, int a, int b, int *out) {
-    return ew(g, "sub", EW_SUB, name, a, b, out);
+    return ew(g, GLIA_OP_sub, name, a, b, out);
 }
 glia_status glia_mul(glia_graph *g, const char *name, int a, int b, int *out) {
-    return ew(g, "mul", EW_MUL, name, a, b, out);
+    return ew(g, GLIA_OP_mul, name, a, b, out);
 }
 
 static glia_status scale_infer(glia_graph *g, glia_node *n) {
@@ -134,23 +138,27 @@ static glia_status scale_infer(glia_graph *g, glia_node *n) {
 }
 static glia_status scale_forward(glia_graph *g, glia_node *n) {
     const float *x = glia__in(g, n, 0)->val;
-    float alpha = n->fa[0], *y = n->val;
+    float alpha = n->fa[SCALE_ALPHA], *y = n->val;
     int64_t N = glia__numel(n);
 #pragma omp parallel for schedule(static) if (N >= GLIA_PAR_MIN)
     for (int64_t i = 0; i < N; i++) y[i] = alpha * x[i];
     return GLIA_OK;
 }
 static void scale_backward(glia_graph *g, glia_node *n) {
-    float *dx = glia__in(g, n, 0)->grad, alpha = n->fa[0];
+    float *dx = glia__in(g, n, 0)->grad, alpha = n->fa[SCALE_ALPHA];
     const float *dy = n->grad;
     if (!dx) return;
     int64_t N = glia__numel(n);
 #pragma omp parallel for schedule(static) if (N >= GLIA_PAR_MIN)
     for (int64_t i = 0; i < N; i++) dx[i] += alpha * dy[i];
 }
-const glia_op_def glia__op_scale = {"scale", "y = alpha * x", "x", "y", 1, 1, 0, scale_infer,
-                                    scale_forward, scale_backward};
+static const glia_attr_def scale_attrs[] = {
+    GLIA_ATTR_F("alpha", SCALE_ALPHA, 1.0, -HUGE_VAL, HUGE_VAL, 0)};
+const glia_op_def glia__op_scale = {
+    .name = "scale", .summary = "y = alpha * x", .inputs = "x", .outputs = "y", .min_in = 1,
+    .max_in = 1, .infer = scale_infer, .forward = scale_forward, .backward = scale_backward,
+    GLIA_ATTRS(scale_attrs)};
 
 glia_status glia_scale(glia_graph *g, const char *name, int x, float alpha, int *out) {
-    return glia__add_op(g, "scale", name, 1, &x, NULL, 0, &alpha, 1, out);
+    return glia__add_op(g, GLIA_OP_scale, name, 1, &x, NULL, 0, &alpha, 1, out);
 }

@@ -6,12 +6,13 @@
  *   get no gradient. An id that is not an integer in [0, V) fails forward with GLIA_ERANGE
  *   naming the node, the position and the id.
  *
- * Attributes: ia[0] = padding_idx in [0, V), or -1 for none (PyTorch's negative padding_idx,
+ * Attribute: padding_idx in [0, V), or -1 for none (PyTorch's negative padding_idx,
  * counted from the end, is not taken: pass V - k). As in PyTorch the padding row is still looked
  * up (nn.Embedding initialises it to zeros; here it is whatever the weight holds).
  * Saved state: the ids as int32, so backward reads no input. Backward splits the E columns among
  * threads and adds the rows in index order: bit-identical for any thread count. */
 #include "../core/internal.h"
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -26,9 +27,10 @@ static glia_status embedding_infer(glia_graph *g, glia_node *n) {
                          "output adds one)", glia__where(g, n), ix->name,
                          glia_shape_str(&ix->shape, a, sizeof a), ix->shape.ndim, GLIA_MAX_DIMS - 1);
     int64_t V = w->shape.dim[0];
-    if (n->ia[0] < -1 || n->ia[0] >= V)
+    if (n->ia[EMBEDDING_PADDING_IDX] >= V)
         return glia__err(GLIA_EINVAL, "%s: padding_idx %d is outside [0, %lld) of weight '%s' %s "
-                         "(-1 for none)", glia__where(g, n), n->ia[0], (long long)V, w->name,
+                         "(-1 for none)", glia__where(g, n), n->ia[EMBEDDING_PADDING_IDX],
+                         (long long)V, w->name,
                          glia_shape_str(&w->shape, b, sizeof b));
     if (V > INT32_MAX)
         return glia__err(GLIA_ESHAPE, "%s: %lld rows is too many", glia__where(g, n), (long long)V);
@@ -65,7 +67,7 @@ static void embedding_backward(glia_graph *g, glia_node *n) {
     if (!w->grad) return;
     int64_t M = glia__numel(ix), E = w->shape.dim[1];
     const int32_t *id = n->saved;
-    const int pad = n->ia[0];
+    const int pad = n->ia[EMBEDDING_PADDING_IDX];
 #pragma omp parallel for schedule(static) if (M * E >= GLIA_PAR_MIN)
     for (int64_t j0 = 0; j0 < E; j0 += 64) {
         int64_t j1 = j0 + 64 < E ? j0 + 64 : E;
@@ -78,14 +80,18 @@ static void embedding_backward(glia_graph *g, glia_node *n) {
     }
 }
 
+static const glia_attr_def embedding_attrs[] = {
+    GLIA_ATTR_I("padding_idx", EMBEDDING_PADDING_IDX, -1, -1, INT_MAX)};
 const glia_op_def glia__op_embedding = {
-    "embedding", "lookup table: y[..., :] = weight[id, :] (ids as floats); optional padding_idx "
-    "gets no gradient",
-    "indices[...], weight[V,E]", "y[...,E]", 2, 2, 0, embedding_infer, embedding_forward,
-    embedding_backward};
+    .name = "embedding",
+    .summary = "lookup table: y[..., :] = weight[id, :] (ids as floats); optional padding_idx "
+               "gets no gradient",
+    .inputs = "indices[...], weight[V,E]", .outputs = "y[...,E]", .min_in = 2, .max_in = 2,
+    .infer = embedding_infer, .forward = embedding_forward, .backward = embedding_backward,
+    GLIA_ATTRS(embedding_attrs), .no_grad = glia__no_grad_in0};
 
 glia_status glia_embedding(glia_graph *g, const char *name, int indices, int weight,
                            int padding_idx, int *out) {
     int in[2] = {indices, weight};
-    return glia__add_op(g, "embedding", name, 2, in, &padding_idx, 1, NULL, 0, out);
+    return glia__add_op(g, GLIA_OP_embedding, name, 2, in, &padding_idx, 1, NULL, 0, out);
 }

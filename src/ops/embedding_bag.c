@@ -82,12 +82,14 @@ static void embedding_bag_backward(glia_graph *g, glia_node *n) {
 }
 
 const glia_op_def glia__op_embedding_bag = {
-    "embedding_bag", "sum of table rows per bag: y[..., :] = sum_k weight[id_k, :] (ids as "
-    "floats; -1: empty slot)",
-    "indices[...,K], weight[V,E]", "y[...,E]", 2, 2, 0, embedding_bag_infer,
-    embedding_bag_forward, embedding_bag_backward};
+    .name = "embedding_bag",
+    .summary = "sum of table rows per bag: y[..., :] = sum_k weight[id_k, :] (ids as floats; -1: "
+               "empty slot)",
+    .inputs = "indices[...,K], weight[V,E]", .outputs = "y[...,E]", .min_in = 2, .max_in = 2,
+    .infer = embedding_bag_infer, .forward = embedding_bag_forward,
+    .backward = embedding_bag_backward, .no_grad = glia__no_grad_in0};
 
 glia_status glia_embedding_bag(glia_graph *g, const char *name, int indices, int weight, int *out) {
     int in[2] = {indices, weight};
-    return glia__add_op(g, "embedding_bag", name, 2, in, NULL, 0, NULL, 0, out);
+    return glia__add_op(g, GLIA_OP_embedding_bag, name, 2, in, NULL, 0, NULL, 0, out);
 }

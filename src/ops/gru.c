@@ -101,11 +101,16 @@ static glia_status gru_forward(glia_graph *g, glia_node *n) {
 }
 static void gru_backward(glia_graph *g, glia_node *n) { glia__recurrent_backward(g, n, CELL_GRU); }
 
-const glia_op_def glia__op_gru = {
-    "gru", "GRU layer over a time-major sequence (PyTorch's gates r,z,n); bidirectional, h0, "
-    "lengths",
-    "x[T,N,I], params, h0?, len[N]?",
-    "y[T,N,D*H]", 5, 11, OPF_BWD_INPUTS, gru_infer, gru_forward, gru_backward};
+static const glia_attr_def gru_attrs[] = {
+    GLIA_ATTR_I_REQ("hidden", RNN_HIDDEN, 1, INT_MAX),
+    GLIA_ATTR_I("dirs", RNN_DIRS, 1, 1, 2),
+    GLIA_ATTR_B("has_h0", RNN_HAS_H0, 0),
+    GLIA_ATTR_B("has_lengths", RNN_HAS_LENGTHS, 0),
+};
+GLIA_RECURRENT_DEF(gru,
+                   "GRU layer over a time-major sequence (PyTorch's gates r,z,n); bidirectional, "
+                   "h0, lengths",
+                   "x[T,N,I], params, h0?, len[N]?", 11)
 
 glia_status glia_gru(glia_graph *g, const char *name, int x, int h0, int lengths,
                      const glia_rnn_config *cfg, int *out) {

@@ -214,28 +214,32 @@ static void bce_backward(glia_graph *g, glia_node *n) {
 }
 
 const glia_op_def glia__op_softmax_cross_entropy = {
-    "softmax_cross_entropy", "mean over the batch of -log softmax(logits)[label] (fused, stable)",
-    "logits[N,C], labels[N]", "loss[1]", 2, 2, 0, ce_infer, ce_forward,
-    ce_backward};
+    .name = "softmax_cross_entropy",
+    .summary = "mean over the batch of -log softmax(logits)[label] (fused, stable)",
+    .inputs = "logits[N,C], labels[N]", .outputs = "loss[1]", .min_in = 2, .max_in = 2,
+    .infer = ce_infer, .forward = ce_forward, .backward = ce_backward,
+    .no_grad = glia__no_grad_in1};
 const glia_op_def glia__op_mse_loss = {
-    "mse_loss", "mean squared error: mean (pred - target)^2", "pred[...], target[same]",
-    "loss[1]", 2, 2, OPF_BWD_INPUTS, pair_infer, mse_forward, mse_backward};
+    .name = "mse_loss", .summary = "mean squared error: mean (pred - target)^2",
+    .inputs = "pred[...], target[same]", .outputs = "loss[1]", .min_in = 2, .max_in = 2,
+    .flags = OPF_BWD_INPUTS, .infer = pair_infer, .forward = mse_forward, .backward = mse_backward};
 const glia_op_def glia__op_bce_with_logits = {
-    "bce_with_logits", "binary cross-entropy on logits: mean max(x,0) - x t + log(1 + e^-|x|)",
-    "logits[...], target[same]", "loss[1]", 2, 2, OPF_BWD_INPUTS,
-    pair_infer, bce_forward, bce_backward};
+    .name = "bce_with_logits",
+    .summary = "binary cross-entropy on logits: mean max(x,0) - x t + log(1 + e^-|x|)",
+    .inputs = "logits[...], target[same]", .outputs = "loss[1]", .min_in = 2, .max_in = 2,
+    .flags = OPF_BWD_INPUTS, .infer = pair_infer, .forward = bce_forward, .backward = bce_backward};
 
 glia_status glia_softmax_cross_entropy(glia_graph *g, const char *name, int logits, int labels,
                                        int *out) {
     int in[2] = {logits, labels};
-    return glia__add_op(g, "softmax_cross_entropy", name, 2, in, NULL, 0, NULL, 0, out);
+    return glia__add_op(g, GLIA_OP_softmax_cross_entropy, name, 2, in, NULL, 0, NULL, 0, out);
 }
 glia_status glia_mse_loss(glia_graph *g, const char *name, int pred, int target, int *out) {
     int in[2] = {pred, target};
-    return glia__add_op(g, "mse_loss", name, 2, in, NULL, 0, NULL, 0, out);
+    return glia__add_op(g, GLIA_OP_mse_loss, name, 2, in, NULL, 0, NULL, 0, out);
 }
 glia_status glia_bce_with_logits(glia_graph *g, const char *name, int logits, int target,
                                  int *out) {
     int in[2] = {logits, target};
-    return glia__add_op(g, "bce_with_logits", name, 2, in, NULL, 0, NULL, 0, out);
+    return glia__add_op(g, GLIA_OP_bce_with_logits, name, 2, in, NULL, 0, NULL, 0, out);
 }

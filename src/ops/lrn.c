@@ -22,13 +22,11 @@
  * every window sum (in double) runs over c' in order inside one job, so results are
  * bit-identical for any number of threads.
  *
- * Attributes: n->ia[0] = size (>= 1); n->fa[0] = alpha (>= 0), n->fa[1] = beta (finite),
- * n->fa[2] = k (> 0, so the scale is never 0). */
+ * Attributes: size (>= 1), alpha (>= 0), beta, k (> 0, so the scale is never 0). */
 #include "../core/internal.h"
+#include <limits.h>
 #include <math.h>
 
-enum { LRN_SIZE };
-enum { LRN_ALPHA, LRN_BETA, LRN_K };
 enum { LRN_BLOCK = 64, LRN_WAVE = 64 }; /* positions per job; jobs per backward wave */
 
 typedef struct {
@@ -46,19 +44,6 @@ static lrn_dims ldims(const glia_node *n) {
 
 static glia_status lrn_infer(glia_graph *g, glia_node *n) {
     glia_node *x = glia__in(g, n, 0);
-    const float alpha = n->fa[LRN_ALPHA], beta = n->fa[LRN_BETA], k = n->fa[LRN_K];
-    if (n->ia[LRN_SIZE] < 1)
-        return glia__err(GLIA_EINVAL, "%s: size = %d must be >= 1", glia__where(g, n),
-                         n->ia[LRN_SIZE]);
-    if (!(alpha >= 0.0f) || isinf(alpha))
-        return glia__err(GLIA_EINVAL, "%s: alpha = %g must be finite and >= 0", glia__where(g, n),
-                         (double)alpha);
-    if (!isfinite(beta))
-        return glia__err(GLIA_EINVAL, "%s: beta = %g must be finite", glia__where(g, n),
-                         (double)beta);
-    if (!(k > 0.0f) || isinf(k))
-        return glia__err(GLIA_EINVAL, "%s: k = %g must be finite and > 0", glia__where(g, n),
-                         (double)k);
     if (x->shape.ndim < 3) {
         char a[96];
         return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; local response normalisation "
@@ -154,13 +139,22 @@ static void lrn_backward(glia_graph *g, glia_node *n) {
     }
 }
 
+static const glia_attr_def lrn_attrs[] = {
+    GLIA_ATTR_I_REQ("size", LRN_SIZE, 1, INT_MAX),
+    GLIA_ATTR_F("alpha", LRN_ALPHA, 1e-4, 0, HUGE_VAL, 0),
+    GLIA_ATTR_F("beta", LRN_BETA, 0.75, -HUGE_VAL, HUGE_VAL, 0),
+    GLIA_ATTR_F("k", LRN_K, 1.0, 0, HUGE_VAL, GLIA_ATTR_OPEN_MIN),
+};
 const glia_op_def glia__op_lrn = {
-    "lrn", "local response normalisation across channels: y = x / (k + alpha/size sum x^2)^beta",
-    "x[N,C,...]", "y[N,C,...]", 1, 1, OPF_BWD_INPUTS, lrn_infer, lrn_forward,
-    lrn_backward};
+    .name = "lrn",
+    .summary = "local response normalisation across channels: y = x / (k + alpha/size sum "
+               "x^2)^beta",
+    .inputs = "x[N,C,...]", .outputs = "y[N,C,...]", .min_in = 1, .max_in = 1,
+    .flags = OPF_BWD_INPUTS, .infer = lrn_infer, .forward = lrn_forward, .backward = lrn_backward,
+    GLIA_ATTRS(lrn_attrs)};
 
 glia_status glia_lrn(glia_graph *g, const char *name, int x, int size, float alpha, float beta,
                      float k, int *out) {
     float fa[3] = {alpha, beta, k};
-    return glia__add_op(g, "lrn", name, 1, &x, &size, 1, fa, 3, out);
+    return glia__add_op(g, GLIA_OP_lrn, name, 1, &x, &size, 1, fa, 3, out);
 }

@@ -121,11 +121,18 @@ static glia_status lstm_forward(glia_graph *g, glia_node *n) {
 }
 static void lstm_backward(glia_graph *g, glia_node *n) { glia__recurrent_backward(g, n, CELL_LSTM); }
 
-const glia_op_def glia__op_lstm = {
-    "lstm", "LSTM layer over a time-major sequence (PyTorch's gates i,f,g,o); bidirectional, "
-    "peepholes, h0/c0, lengths",
-    "x[T,N,I], params, h0?, c0?, len?",
-    "y[T,N,D*H]", 5, 14, OPF_BWD_INPUTS, lstm_infer, lstm_forward, lstm_backward};
+static const glia_attr_def lstm_attrs[] = {
+    GLIA_ATTR_I_REQ("hidden", RNN_HIDDEN, 1, INT_MAX),
+    GLIA_ATTR_I("dirs", RNN_DIRS, 1, 1, 2),
+    GLIA_ATTR_B("peephole", RNN_PEEPHOLE, 0),
+    GLIA_ATTR_B("has_h0", RNN_HAS_H0, 0),
+    GLIA_ATTR_B("has_c0", RNN_HAS_C0, 0),
+    GLIA_ATTR_B("has_lengths", RNN_HAS_LENGTHS, 0),
+};
+GLIA_RECURRENT_DEF(lstm,
+                   "LSTM layer over a time-major sequence (PyTorch's gates i,f,g,o); "
+                   "bidirectional, peepholes, h0/c0, lengths",
+                   "x[T,N,I], params, h0?, c0?, len?", 14)
 
 glia_status glia_lstm(glia_graph *g, const char *name, int x, int h0, int c0, int lengths,
                       const glia_rnn_config *cfg, int *out) {

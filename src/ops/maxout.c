@@ -5,22 +5,20 @@
  * For x = the [N, k M] output of a dense layer this is the paper's maxout unit with k pieces;
  * for [N, C, H, W] feature maps it is the convolutional maxout (the same spatial position across
  * k consecutive channels). It is PyTorch's x.reshape(N, M, k, ...).max(dim=2).
- * Attribute: ia[0] = k (>= 1, dividing C).
+ * Attribute: k (>= 1, dividing C).
  * Saved state: the winning piece j (int32) of every output; ties go to the first piece, a NaN
  * wins (the first one) as in PyTorch. Backward routes dy to that piece only,
  *   dx[n, m k + j*, s] += dy[n, m, s],
  * and reads no value (flags 0). Rows (n, m) run in parallel and write disjoint parts of x and
  * dx, so results are bit-exact for any number of threads. */
 #include "../core/internal.h"
+#include <limits.h>
 #include <stdint.h>
 
 static glia_status maxout_infer(glia_graph *g, glia_node *n) {
     glia_node *x = glia__in(g, n, 0);
-    int k = n->ia[0];
+    int k = n->ia[MAXOUT_K];
     char a[96];
-    if (k < 1)
-        return glia__err(GLIA_EINVAL, "%s: k is %d; the number of pieces must be >= 1",
-                         glia__where(g, n), k);
     if (x->shape.ndim < 2)
         return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; maxout needs [N, C, ...] "
                          "(rank >= 2)", glia__where(g, n), x->name,
@@ -40,7 +38,7 @@ static glia_status maxout_forward(glia_graph *g, glia_node *n) {
     const float *x = glia__in(g, n, 0)->val;
     float *y = n->val;
     int32_t *arg = n->saved;
-    const int k = n->ia[0];
+    const int k = n->ia[MAXOUT_K];
     const int64_t rows = n->shape.dim[0] * n->shape.dim[1], S = glia__numel(n) / rows;
 #pragma omp parallel for schedule(static) if (rows > 1 && rows * S * k >= GLIA_PAR_MIN)
     for (int64_t r = 0; r < rows; r++) { /* r = n M + m; its inputs start at (n M + m) k S */
@@ -69,7 +67,7 @@ static void maxout_backward(glia_graph *g, glia_node *n) {
     const int32_t *arg = n->saved;
     if (!dx || !arg) return;
     const float *dy = n->grad;
-    const int k = n->ia[0];
+    const int k = n->ia[MAXOUT_K];
     const int64_t rows = n->shape.dim[0] * n->shape.dim[1], S = glia__numel(n) / rows;
 #pragma omp parallel for schedule(static) if (rows > 1 && rows * S >= GLIA_PAR_MIN)
     for (int64_t r = 0; r < rows; r++) {
@@ -80,10 +78,14 @@ static void maxout_backward(glia_graph *g, glia_node *n) {
     }
 }
 
+static const glia_attr_def maxout_attrs[] = {GLIA_ATTR_I_REQ("k", MAXOUT_K, 1, INT_MAX)};
 const glia_op_def glia__op_maxout = {
-    "maxout", "maxout over consecutive groups of k channels: y[m] = max_j x[m*k + j]",
-    "x[N,k*M,...]", "y[N,M,...]", 1, 1, 0, maxout_infer, maxout_forward, maxout_backward};
+    .name = "maxout",
+    .summary = "maxout over consecutive groups of k channels: y[m] = max_j x[m*k + j]",
+    .inputs = "x[N,k*M,...]", .outputs = "y[N,M,...]", .min_in = 1, .max_in = 1,
+    .infer = maxout_infer, .forward = maxout_forward, .backward = maxout_backward,
+    GLIA_ATTRS(maxout_attrs)};
 
 glia_status glia_maxout(glia_graph *g, const char *name, int x, int k, int *out) {
-    return glia__add_op(g, "maxout", name, 1, &x, &k, 1, NULL, 0, out);
+    return glia__add_op(g, GLIA_OP_maxout, name, 1, &x, &k, 1, NULL, 0, out);
 }

@@ -14,17 +14,15 @@
  * fixed order, so no sum is split across threads and results are bit-identical for any number
  * of threads (backward adds into dx of its own plane only).
  *
- * Attributes of maxpool2d/avgpool2d, n->ia:
- *   [0] kernel_h  [1] kernel_w  [2] stride_h  [3] stride_w  [4] pad_h  [5] pad_w
- * (the builder turns stride 0 into the kernel size). global_avgpool has none. */
+ * Attributes of maxpool2d/avgpool2d (pool_attrs below; slots POOL_* in attrs.h): kernel_h,
+ * kernel_w, stride_h, stride_w, pad_h, pad_w (the builder turns stride 0 into the kernel size).
+ * global_avgpool has none. */
 #include "../core/internal.h"
 #include "pool.h"
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-enum { P_KH, P_KW, P_SH, P_SW, P_PH, P_PW, P_COUNT };
 
 typedef struct {
     int64_t planes; /* N C */
@@ -38,9 +36,9 @@ static void pgeom(glia_graph *g, const glia_node *n, pool_geom *p) {
     p->W = (int)x->shape.dim[3];
     p->OH = (int)n->shape.dim[2];
     p->OW = (int)n->shape.dim[3];
-    p->kh = n->ia[P_KH], p->kw = n->ia[P_KW];
-    p->sh = n->ia[P_SH], p->sw = n->ia[P_SW];
-    p->ph = n->ia[P_PH], p->pw = n->ia[P_PW];
+    p->kh = n->ia[POOL_KERNEL_H], p->kw = n->ia[POOL_KERNEL_W];
+    p->sh = n->ia[POOL_STRIDE_H], p->sw = n->ia[POOL_STRIDE_W];
+    p->ph = n->ia[POOL_PAD_H], p->pw = n->ia[POOL_PAD_W];
 }
 
 static glia_status need_nchw(glia_graph *g, glia_node *n, const glia_node *x) {
@@ -59,28 +57,21 @@ static glia_status pool_infer(glia_graph *g, glia_node *n) {
     char a[96];
     glia_status s = need_nchw(g, n, x);
     if (s) return s;
-    static const char *const attr[P_COUNT] = {"kernel_h", "kernel_w", "stride_h", "stride_w",
-                                              "pad_h", "pad_w"};
-    for (int i = 0; i < P_COUNT; i++) {
-        int pad = i >= P_PH;
-        if (n->ia[i] < (pad ? 0 : 1))
-            return glia__err(GLIA_EINVAL, "%s: %s is %d; it must be %s", glia__where(g, n), attr[i],
-                             n->ia[i], pad ? ">= 0" : i < P_SH ? ">= 1" : ">= 1 (or 0: the kernel size)");
-    }
-    if (n->ia[P_PH] > n->ia[P_KH] / 2 || n->ia[P_PW] > n->ia[P_KW] / 2)
+    const int kh = n->ia[POOL_KERNEL_H], kw = n->ia[POOL_KERNEL_W];
+    const int ph = n->ia[POOL_PAD_H], pw = n->ia[POOL_PAD_W];
+    if (ph > kh / 2 || pw > kw / 2)
         return glia__err(GLIA_EINVAL, "%s: padding %dx%d must be at most half the kernel %dx%d",
-                         glia__where(g, n), n->ia[P_PH], n->ia[P_PW], n->ia[P_KH], n->ia[P_KW]);
-    int64_t PH = x->shape.dim[2] + 2 * (int64_t)n->ia[P_PH];
-    int64_t PW = x->shape.dim[3] + 2 * (int64_t)n->ia[P_PW];
-    if (n->ia[P_KH] > PH || n->ia[P_KW] > PW)
+                         glia__where(g, n), ph, pw, kh, kw);
+    int64_t PH = x->shape.dim[2] + 2 * (int64_t)ph, PW = x->shape.dim[3] + 2 * (int64_t)pw;
+    if (kh > PH || kw > PW)
         return glia__err(GLIA_ESHAPE, "%s: kernel %dx%d is larger than input '%s' %s padded to "
-                         "%lldx%lld", glia__where(g, n), n->ia[P_KH], n->ia[P_KW], x->name,
+                         "%lldx%lld", glia__where(g, n), kh, kw, x->name,
                          glia_shape_str(&x->shape, a, sizeof a), (long long)PH, (long long)PW);
     n->shape.ndim = 4;
     n->shape.dim[0] = x->shape.dim[0];
     n->shape.dim[1] = x->shape.dim[1];
-    n->shape.dim[2] = (PH - n->ia[P_KH]) / n->ia[P_SH] + 1;
-    n->shape.dim[3] = (PW - n->ia[P_KW]) / n->ia[P_SW] + 1;
+    n->shape.dim[2] = (PH - kh) / n->ia[POOL_STRIDE_H] + 1;
+    n->shape.dim[3] = (PW - kw) / n->ia[POOL_STRIDE_W] + 1;
     n->ws_bytes = 0;
     n->saved_bytes = 0;
     return GLIA_OK;
@@ -310,36 +301,52 @@ static void gap_backward(glia_graph *g, glia_node *n) {
     }
 }
 
-const glia_op_def glia__op_maxpool2d = {
-    "maxpool2d", "2-D max pooling (argmax kept for backward; padding acts as -inf)",
-    "x[N,C,H,W]", "y[N,C,OH,OW]", 1, 1, 0, maxpool_infer, maxpool_forward, maxpool_backward};
-const glia_op_def glia__op_avgpool2d = {
-    "avgpool2d", "2-D average pooling (padding counts as zeros: count_include_pad)",
-    "x[N,C,H,W]", "y[N,C,OH,OW]", 1, 1, 0, pool_infer, avgpool_forward, avgpool_backward};
-const glia_op_def glia__op_global_avgpool = {
-    "global_avgpool", "mean over each channel's H x W", "x[N,C,H,W]", "y[N,C,1,1]", 1, 1, 0,
-    gap_infer, gap_forward, gap_backward};
+static const glia_attr_def pool_attrs[] = {
+    GLIA_ATTR_I_REQ("kernel_h", POOL_KERNEL_H, 1, INT_MAX),
+    GLIA_ATTR_I_REQ("kernel_w", POOL_KERNEL_W, 1, INT_MAX),
+    GLIA_ATTR_I_REQ("stride_h", POOL_STRIDE_H, 1, INT_MAX),
+    GLIA_ATTR_I_REQ("stride_w", POOL_STRIDE_W, 1, INT_MAX),
+    GLIA_ATTR_I("pad_h", POOL_PAD_H, 0, 0, INT_MAX),
+    GLIA_ATTR_I("pad_w", POOL_PAD_W, 0, 0, INT_MAX),
+};
 
-static glia_status pool_add(glia_graph *g, const char *op, const char *name, int x,
+const glia_op_def glia__op_maxpool2d = {
+    .name = "maxpool2d",
+    .summary = "2-D max pooling (argmax kept for backward; padding acts as -inf)",
+    .inputs = "x[N,C,H,W]", .outputs = "y[N,C,OH,OW]", .min_in = 1, .max_in = 1,
+    .infer = maxpool_infer, .forward = maxpool_forward, .backward = maxpool_backward,
+    GLIA_ATTRS(pool_attrs)};
+const glia_op_def glia__op_avgpool2d = {
+    .name = "avgpool2d",
+    .summary = "2-D average pooling (padding counts as zeros: count_include_pad)",
+    .inputs = "x[N,C,H,W]", .outputs = "y[N,C,OH,OW]", .min_in = 1, .max_in = 1,
+    .infer = pool_infer, .forward = avgpool_forward, .backward = avgpool_backward,
+    GLIA_ATTRS(pool_attrs)};
+const glia_op_def glia__op_global_avgpool = {
+    .name = "global_avgpool", .summary = "mean over each channel's H x W", .inputs = "x[N,C,H,W]",
+    .outputs = "y[N,C,1,1]", .min_in = 1, .max_in = 1,
+    .infer = gap_infer, .forward = gap_forward, .backward = gap_backward};
+
+static glia_status pool_add(glia_graph *g, glia_op_id op, const char *name, int x,
                             const glia_pool2d_params *p, int *out) {
     if (!p)
-        return glia__err(GLIA_EINVAL, "%s '%s': the pooling parameters are NULL", op,
-                         name ? name : "?");
-    int ia[P_COUNT] = {p->kernel_h, p->kernel_w,
-                       p->stride_h ? p->stride_h : p->kernel_h,
-                       p->stride_w ? p->stride_w : p->kernel_w,
-                       p->pad_h, p->pad_w};
-    return glia__add_op(g, op, name, 1, &x, ia, P_COUNT, NULL, 0, out);
+        return glia__err(GLIA_EINVAL, "%s '%s': the pooling parameters are NULL",
+                         glia__ops[op]->name, name ? name : "?");
+    int ia[POOL_N_IA] = {p->kernel_h, p->kernel_w,
+                         p->stride_h ? p->stride_h : p->kernel_h,
+                         p->stride_w ? p->stride_w : p->kernel_w,
+                         p->pad_h, p->pad_w};
+    return glia__add_op(g, op, name, 1, &x, ia, POOL_N_IA, NULL, 0, out);
 }
 
 glia_status glia_maxpool2d(glia_graph *g, const char *name, int x, const glia_pool2d_params *p,
                            int *out) {
-    return pool_add(g, "maxpool2d", name, x, p, out);
+    return pool_add(g, GLIA_OP_maxpool2d, name, x, p, out);
 }
 glia_status glia_avgpool2d(glia_graph *g, const char *name, int x, const glia_pool2d_params *p,
                            int *out) {
-    return pool_add(g, "avgpool2d", name, x, p, out);
+    return pool_add(g, GLIA_OP_avgpool2d, name, x, p, out);
 }
 glia_status glia_global_avgpool(glia_graph *g, const char *name, int x, int *out) {
-    return glia__add_op(g, "global_avgpool", name, 1, &x, NULL, 0, NULL, 0, out);
+    return glia__add_op(g, GLIA_OP_global_avgpool, name, 1, &x, NULL, 0, NULL, 0, out);
 }

@@ -56,7 +56,7 @@ typedef struct {
     size_t hdr, dir;            /* saved floats: header, each direction */
 } geo;
 
-static const char *const cell_name[] = {"rnn", "lstm", "gru"};
+static const glia_op_id cell_op[] = {GLIA_OP_rnn, GLIA_OP_lstm, GLIA_OP_gru};
 
 static void geometry(glia_graph *g, const glia_node *n, rnn_cell cell, geo *r) {
     const glia_node *x = glia__in(g, n, 0);
@@ -64,18 +64,18 @@ static void geometry(glia_graph *g, const glia_node *n, rnn_cell cell, geo *r) {
     r->T = (int)x->shape.dim[0];
     r->N = (int)x->shape.dim[1];
     r->In = (int)x->shape.dim[2];
-    r->H = n->ia[RA_HIDDEN];
-    r->dirs = n->ia[RA_DIRS];
-    r->peep = cell == CELL_LSTM && n->ia[RA_PEEP];
-    r->act = n->ia[RA_ACT];
+    r->H = n->ia[RNN_HIDDEN];
+    r->dirs = n->ia[RNN_DIRS];
+    r->peep = cell == CELL_LSTM && n->ia[RNN_PEEPHOLE];
+    r->act = n->ia[RNN_ACTIVATION];
     r->G = cell == CELL_RNN ? 1 : cell == CELL_LSTM ? 4 : 3;
     r->GH = r->G * r->H;
     r->GS = cell == CELL_RNN ? 0 : cell == CELL_LSTM ? 5 * r->H : 4 * r->H;
     r->per_dir = 4 + r->peep;
     int k = 1 + r->dirs * r->per_dir;
-    r->i_h0 = n->ia[RA_H0] ? k++ : -1;
-    r->i_c0 = cell == CELL_LSTM && n->ia[RA_C0] ? k++ : -1;
-    r->i_len = n->ia[RA_LEN] ? k++ : -1;
+    r->i_h0 = n->ia[RNN_HAS_H0] ? k++ : -1;
+    r->i_c0 = cell == CELL_LSTM && n->ia[RNN_HAS_C0] ? k++ : -1;
+    r->i_len = n->ia[RNN_HAS_LENGTHS] ? k++ : -1;
     r->hdr = ((size_t)r->N + 2 + 15) / 16 * 16;
     size_t NH = (size_t)r->N * r->H;
     r->dir = (size_t)(r->T + 1) * NH * (cell == CELL_LSTM ? 2 : 1) + (size_t)r->T * r->N * r->GS;
@@ -104,27 +104,15 @@ static glia_status check_shape(glia_graph *g, glia_node *n, const glia_node *t, 
 glia_status glia__recurrent_infer(glia_graph *g, glia_node *n, rnn_cell cell) {
     glia_node *x = glia__in(g, n, 0);
     char a[96];
-    int H = n->ia[RA_HIDDEN], dirs = n->ia[RA_DIRS];
-    if (H < 1) return glia__err(GLIA_EINVAL, "%s: hidden size %d must be >= 1", glia__where(g, n), H);
-    if (dirs != 1 && dirs != 2)
-        return glia__err(GLIA_EINVAL, "%s: %d directions (1 or 2 allowed)", glia__where(g, n), dirs);
-    for (int i = RA_PEEP; i <= RA_LEN; i++)
-        if (n->ia[i] != 0 && n->ia[i] != 1)
-            return glia__err(GLIA_EINVAL, "%s: flag attribute %d is %d (0 or 1)", glia__where(g, n),
-                             i, n->ia[i]);
-    if (cell != CELL_LSTM && (n->ia[RA_PEEP] || n->ia[RA_C0]))
-        return glia__err(GLIA_EINVAL, "%s: peepholes and c0 belong to the lstm", glia__where(g, n));
-    if (cell == CELL_RNN ? (n->ia[RA_ACT] != GLIA_RNN_TANH && n->ia[RA_ACT] != GLIA_RNN_RELU)
-                         : n->ia[RA_ACT] != 0)
-        return glia__err(GLIA_EINVAL, "%s: activation %d (rnn: tanh %d or relu %d; others 0)",
-                         glia__where(g, n), n->ia[RA_ACT], GLIA_RNN_TANH, GLIA_RNN_RELU);
+    int H = n->ia[RNN_HIDDEN], dirs = n->ia[RNN_DIRS];
     if (x->shape.ndim != 3)
         return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; recurrent layers take "
                          "time-major sequences [T, N, features]", glia__where(g, n), x->name,
                          glia_shape_str(&x->shape, a, sizeof a));
     geo r;
     geometry(g, n, cell, &r);
-    int want = 1 + dirs * r.per_dir + n->ia[RA_H0] + n->ia[RA_C0] + n->ia[RA_LEN];
+    int want = 1 + dirs * r.per_dir + n->ia[RNN_HAS_H0] + n->ia[RNN_HAS_C0] +
+               n->ia[RNN_HAS_LENGTHS];
     if (n->n_in != want)
         return glia__err(GLIA_EINVAL, "%s: %d inputs, but its attributes call for %d",
                          glia__where(g, n), n->n_in, want);
@@ -412,11 +400,23 @@ static glia_status rnn_forward(glia_graph *g, glia_node *n) {
 }
 static void rnn_backward(glia_graph *g, glia_node *n) { glia__recurrent_backward(g, n, CELL_RNN); }
 
-const glia_op_def glia__op_rnn = {
-    "rnn", "Elman RNN layer over a time-major sequence: h_t = tanh|relu(W_ih x_t + b_ih + W_hh "
-    "h_{t-1} + b_hh); bidirectional, h0, lengths",
-    "x[T,N,I], params, h0?, len[N]?",
-    "y[T,N,D*H]", 5, 11, OPF_BWD_INPUTS, rnn_infer, rnn_forward, rnn_backward};
+bool glia__recurrent_no_grad(const glia_node *n, int k) {
+    return n->ia[RNN_HAS_LENGTHS] && k == n->n_in - 1;
+}
+
+/* the names of GLIA_RNN_TANH, GLIA_RNN_RELU */
+static const char *const rnn_activations[] = {"tanh", "relu"};
+static const glia_attr_def rnn_attrs[] = {
+    GLIA_ATTR_I_REQ("hidden", RNN_HIDDEN, 1, INT_MAX),
+    GLIA_ATTR_I("dirs", RNN_DIRS, 1, 1, 2),
+    GLIA_ATTR_B("has_h0", RNN_HAS_H0, 0),
+    GLIA_ATTR_B("has_lengths", RNN_HAS_LENGTHS, 0),
+    GLIA_ATTR_E("activation", RNN_ACTIVATION, GLIA_RNN_TANH, rnn_activations),
+};
+GLIA_RECURRENT_DEF(rnn,
+                   "Elman RNN layer over a time-major sequence: h_t = tanh|relu(W_ih x_t + b_ih "
+                   "+ W_hh h_{t-1} + b_hh); bidirectional, h0, lengths",
+                   "x[T,N,I], params, h0?, len[N]?", 11)
 
 /* removes the nodes from index `start` on (the parameters of a failed builder) */
 static void rollback(glia_graph *g, int start) {
@@ -430,11 +430,9 @@ static void rollback(glia_graph *g, int start) {
 
 glia_status glia__recurrent_build(glia_graph *g, rnn_cell cell, const char *name, int x, int h0,
                                   int c0, int lengths, const glia_rnn_config *cfg, int *out) {
-    const char *op = cell_name[cell];
+    const char *op = glia__ops[cell_op[cell]]->name;
     if (!g || !cfg || !out) return glia__err(GLIA_EINVAL, "glia_%s: graph, cfg or out is NULL", op);
     const char *nm = name ? name : "?";
-    if (cfg->hidden < 1)
-        return glia__err(GLIA_EINVAL, "%s '%s': hidden size %d must be >= 1", op, nm, cfg->hidden);
     if (cfg->bidirectional != 0 && cfg->bidirectional != 1)
         return glia__err(GLIA_EINVAL, "%s '%s': bidirectional is %d (0 or 1)", op, nm,
                          cfg->bidirectional);
@@ -443,12 +441,22 @@ glia_status glia__recurrent_build(glia_graph *g, rnn_cell cell, const char *name
     if (cfg->peephole != 0 && (cell != CELL_LSTM || cfg->peephole != 1))
         return glia__err(GLIA_EINVAL, "%s '%s': peephole is %d; peepholes (0 or 1) are an lstm "
                          "option", op, nm, cfg->peephole);
-    if (cell == CELL_RNN ? (cfg->activation != GLIA_RNN_TANH && cfg->activation != GLIA_RNN_RELU)
-                         : cfg->activation != 0)
-        return glia__err(GLIA_EINVAL, "%s '%s': activation %d (glia_rnn: GLIA_RNN_TANH or "
-                         "GLIA_RNN_RELU; lstm and gru take none)", op, nm, cfg->activation);
-    glia_status s = glia__check_node(g, x);
+    if (cell != CELL_RNN && cfg->activation != 0) /* glia_rnn's: its attribute, checked below */
+        return glia__err(GLIA_EINVAL, "%s '%s': activation %d (an option of glia_rnn; lstm and "
+                         "gru take none)", op, nm, cfg->activation);
+    int ia[GLIA_IA] = {0}; /* full: glia__attrs_check reads every slot */
+    ia[RNN_HIDDEN] = cfg->hidden;
+    ia[RNN_DIRS] = cfg->bidirectional ? 2 : 1;
+    ia[RNN_PEEPHOLE] = cfg->peephole;
+    ia[RNN_HAS_H0] = h0 >= 0;
+    ia[RNN_HAS_C0] = c0 >= 0;
+    ia[RNN_HAS_LENGTHS] = lengths >= 0;
+    ia[RNN_ACTIVATION] = cfg->activation;
+    char where[GLIA_NAME_MAX + 16]; /* the attributes before the parameters they size */
+    snprintf(where, sizeof where, "%s '%s'", op, nm);
+    glia_status s = glia__attrs_check(cell_op[cell], where, ia, NULL);
     if (s) return s;
+    if ((s = glia__check_node(g, x))) return s;
     const glia_node *xn = &g->nodes[x];
     char a[96];
     if (xn->shape.ndim != 3)
@@ -475,7 +483,7 @@ glia_status glia__recurrent_build(glia_graph *g, rnn_cell cell, const char *name
     if (cfg->layer) snprintf(opname, sizeof opname, "%s.l%d", base, cfg->layer);
     else snprintf(opname, sizeof opname, "%s", base);
 
-    const int dirs = cfg->bidirectional ? 2 : 1, peep = cfg->peephole;
+    const int dirs = ia[RNN_DIRS], peep = cfg->peephole;
     const int64_t H = cfg->hidden, GH = (cell == CELL_RNN ? 1 : cell == CELL_LSTM ? 4 : 3) * H;
     const int64_t In = xn->shape.dim[2];
     static const char *const role[] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh",
@@ -492,15 +500,7 @@ glia_status glia__recurrent_build(glia_graph *g, rnn_cell cell, const char *name
     if (h0 >= 0) in[k++] = h0;
     if (c0 >= 0) in[k++] = c0;
     if (lengths >= 0) in[k++] = lengths;
-    int ia[RA_COUNT] = {0};
-    ia[RA_HIDDEN] = cfg->hidden;
-    ia[RA_DIRS] = dirs;
-    ia[RA_PEEP] = peep;
-    ia[RA_H0] = h0 >= 0;
-    ia[RA_C0] = c0 >= 0;
-    ia[RA_LEN] = lengths >= 0;
-    ia[RA_ACT] = cfg->activation;
-    if ((s = glia__add_op(g, op, opname, k, in, ia, RA_COUNT, NULL, 0, out))) goto fail;
+    if ((s = glia__add_op(g, cell_op[cell], opname, k, in, ia, RNN_N_IA, NULL, 0, out))) goto fail;
     return GLIA_OK;
 fail:
     rollback(g, start);
@@ -516,9 +516,11 @@ glia_status glia_rnn_final_state(glia_graph *g, int node, float *h, float *c) {
     glia_status s = glia__check_node(g, node);
     if (s) return s;
     glia_node *n = &g->nodes[node];
-    int cell = -1;
-    for (int i = 0; i < 3 && n->kind == NODE_OP; i++)
-        if (!strcmp(glia__ops[n->op]->name, cell_name[i])) cell = i;
+    const glia_op_id op = glia__node_op(g, node);
+    const int cell = op == GLIA_OP_rnn    ? CELL_RNN
+                     : op == GLIA_OP_lstm ? CELL_LSTM
+                     : op == GLIA_OP_gru  ? CELL_GRU
+                                          : -1;
     if (cell < 0)
         return glia__err(GLIA_EINVAL, "glia_rnn_final_state: node '%s' is a %s, not an rnn, lstm "
                          "or gru", n->name, glia_node_op(g, node));

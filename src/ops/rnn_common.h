@@ -11,8 +11,9 @@
  * (Three [H] peephole inputs per direction would put a bidirectional LSTM with h0, c0 and lengths
  * at 18 inputs, over GLIA_MAX_INPUTS = 16; so they are one [3, H] tensor.)
  *
- * Attributes, n->ia: [RA_HIDDEN] H  [RA_DIRS] 1 or 2  [RA_PEEP] [RA_H0] [RA_C0] [RA_LEN] 0/1 flags
- *   [RA_ACT] rnn's activation (GLIA_RNN_TANH / GLIA_RNN_RELU).
+ * Attributes (slots RNN_* in attrs.h, declared in each op's file): hidden (H), dirs (1 or 2),
+ * has_h0, has_c0 (lstm), has_lengths (which optional inputs are given), peephole (lstm),
+ * activation (rnn: GLIA_RNN_TANH or GLIA_RNN_RELU). The lengths get no gradient.
  *
  * Saved state (n->saved), written by forward, read by backward and glia_rnn_final_state:
  *   int32 header: [0] 1 once a forward finished, [1] unused, [2 .. 2+N) the lengths
@@ -29,11 +30,11 @@
 #ifndef GLIA_RNN_COMMON_H
 #define GLIA_RNN_COMMON_H
 #include "../core/internal.h"
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
-enum { RA_HIDDEN, RA_DIRS, RA_PEEP, RA_H0, RA_C0, RA_LEN, RA_ACT, RA_COUNT };
 typedef enum { CELL_RNN, CELL_LSTM, CELL_GRU } rnn_cell;
 
 /* One step's fused elementwise pass: every pointer is this step's block. */
@@ -64,6 +65,17 @@ void glia__gru_step_backward(const rnn_step *s);
 
 /* the shared op functions (rnn.c) */
 glia_status glia__recurrent_infer(glia_graph *g, glia_node *n, rnn_cell cell);
+/* glia_op_def.no_grad of the three: the lengths, the last input when given */
+bool glia__recurrent_no_grad(const glia_node *n, int k);
+/* The op def of cell (rnn, lstm, gru) from <cell>_infer, _forward, _backward and _attrs: what
+ * the three share (the output, at least x and one direction's four parameters, backward reads
+ * the inputs, no gradient for the lengths) said once */
+#define GLIA_RECURRENT_DEF(cell, what, in, max)                                                   \
+    const glia_op_def glia__op_##cell = {                                                         \
+        .name = #cell, .summary = what, .inputs = in, .outputs = "y[T,N,D*H]", .min_in = 5,       \
+        .max_in = max, .flags = OPF_BWD_INPUTS, .infer = cell##_infer,                            \
+        .forward = cell##_forward, .backward = cell##_backward, GLIA_ATTRS(cell##_attrs),         \
+        .no_grad = glia__recurrent_no_grad};
 glia_status glia__recurrent_forward(glia_graph *g, glia_node *n, rnn_cell cell);
 void glia__recurrent_backward(glia_graph *g, glia_node *n, rnn_cell cell);
 /* lengths input (floats holding integers 1..T) -> int32, GLIA_ERANGE naming the node for a bad

@@ -7,7 +7,7 @@
  *     out[n, Dh:D] = y[0, n, Dh:D]            the reverse direction ends at t = 0
  *   Backward: dy at those positions += dout (y gets gradient nowhere else).
  *
- * Attributes: ia[0] = dirs. Saved state: the lengths as int32 [N], so backward reads no input. */
+ * Attribute: dirs. Saved state: the lengths as int32 [N], so backward reads no input. */
 #include "rnn_common.h"
 #include <string.h>
 
@@ -35,9 +35,7 @@ glia_status glia__check_seq_readout(glia_graph *g, glia_node *n, int dirs, const
 
 static glia_status seq_last_infer(glia_graph *g, glia_node *n) {
     glia_node *y = glia__in(g, n, 0);
-    int dirs = n->ia[0];
-    if (dirs != 1 && dirs != 2)
-        return glia__err(GLIA_EINVAL, "%s: dirs is %d (1 or 2)", glia__where(g, n), dirs);
+    int dirs = n->ia[SEQ_LAST_DIRS];
     glia_status s = glia__check_seq_readout(g, n, dirs, "seq_last");
     if (s) return s;
     n->shape.ndim = 2;
@@ -51,7 +49,7 @@ static glia_status seq_last_infer(glia_graph *g, glia_node *n) {
 static glia_status seq_last_forward(glia_graph *g, glia_node *n) {
     glia_node *Y = glia__in(g, n, 0);
     int T = (int)Y->shape.dim[0], N = (int)Y->shape.dim[1];
-    int64_t D = Y->shape.dim[2], Dh = D / n->ia[0];
+    int64_t D = Y->shape.dim[2], Dh = D / n->ia[SEQ_LAST_DIRS];
     int32_t *len = n->saved;
     glia_status s = glia__read_lengths(g, n, n->n_in == 2 ? 1 : -1, T, N, len);
     if (s) return s;
@@ -67,7 +65,7 @@ static void seq_last_backward(glia_graph *g, glia_node *n) {
     glia_node *Y = glia__in(g, n, 0);
     if (!Y->grad) return;
     int N = (int)Y->shape.dim[1];
-    int64_t D = Y->shape.dim[2], Dh = D / n->ia[0];
+    int64_t D = Y->shape.dim[2], Dh = D / n->ia[SEQ_LAST_DIRS];
     const int32_t *len = n->saved;
     for (int i = 0; i < N; i++) {
         const float *d = n->grad + (size_t)i * D;
@@ -77,13 +75,17 @@ static void seq_last_backward(glia_graph *g, glia_node *n) {
     }
 }
 
+static const glia_attr_def seq_last_attrs[] = {GLIA_ATTR_I("dirs", SEQ_LAST_DIRS, 1, 1, 2)};
 const glia_op_def glia__op_seq_last = {
-    "seq_last", "many-to-one read-out of a recurrent output: the forward half at t = length-1, "
-    "the reverse half at t = 0 (PyTorch's h_n)",
-    "y[T,N,D], lengths[N]?", "out[N,D]", 1, 2, 0, seq_last_infer, seq_last_forward,
-    seq_last_backward};
+    .name = "seq_last",
+    .summary = "many-to-one read-out of a recurrent output: the forward half at t = length-1, the "
+               "reverse half at t = 0 (PyTorch's h_n)",
+    .inputs = "y[T,N,D], lengths[N]?", .outputs = "out[N,D]", .min_in = 1, .max_in = 2,
+    .infer = seq_last_infer, .forward = seq_last_forward, .backward = seq_last_backward,
+    GLIA_ATTRS(seq_last_attrs), .no_grad = glia__no_grad_in1};
 
 glia_status glia_seq_last(glia_graph *g, const char *name, int y, int lengths, int dirs, int *out) {
     int in[2] = {y, lengths};
-    return glia__add_op(g, "seq_last", name, lengths >= 0 ? 2 : 1, in, &dirs, 1, NULL, 0, out);
+    return glia__add_op(g, GLIA_OP_seq_last, name, lengths >= 0 ? 2 : 1, in, &dirs, 1, NULL, 0,
+                        out);
 }

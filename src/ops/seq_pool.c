@@ -10,7 +10,7 @@
  *            dy[t*, n, j] += dout[n, j]                  at that t* only
  * Padded steps never reach the output nor get gradient, whatever they hold.
  *
- * Attributes: ia[0] = mode (GLIA_SEQ_POOL_MEAN or GLIA_SEQ_POOL_MAX). Saved state: the lengths
+ * Attribute: mode (GLIA_SEQ_POOL_MEAN or GLIA_SEQ_POOL_MAX). Saved state: the lengths
  * as int32 [N], then for max the winning step of every output as int32 [N, D]. */
 #include "rnn_common.h"
 #include <math.h>
@@ -18,10 +18,6 @@
 
 static glia_status seq_pool_infer(glia_graph *g, glia_node *n) {
     glia_node *y = glia__in(g, n, 0);
-    int mode = n->ia[0];
-    if (mode != GLIA_SEQ_POOL_MEAN && mode != GLIA_SEQ_POOL_MAX)
-        return glia__err(GLIA_EINVAL, "%s: mode is %d (GLIA_SEQ_POOL_MEAN or _MAX)",
-                         glia__where(g, n), mode);
     glia_status s = glia__check_seq_readout(g, n, 1, "seq_pool");
     if (s) return s;
     const int64_t N = y->shape.dim[1], D = y->shape.dim[2];
@@ -29,7 +25,8 @@ static glia_status seq_pool_infer(glia_graph *g, glia_node *n) {
     n->shape.dim[0] = N;
     n->shape.dim[1] = D;
     n->ws_bytes = 0;
-    n->saved_bytes = (size_t)(N + (mode == GLIA_SEQ_POOL_MAX ? N * D : 0)) * sizeof(int32_t);
+    const bool max = n->ia[SEQ_POOL_MODE] == GLIA_SEQ_POOL_MAX;
+    n->saved_bytes = (size_t)(N + (max ? N * D : 0)) * sizeof(int32_t);
     return GLIA_OK;
 }
 
@@ -40,7 +37,7 @@ static glia_status seq_pool_forward(glia_graph *g, glia_node *n) {
     int32_t *len = n->saved, *arg = len + N;
     glia_status s = glia__read_lengths(g, n, n->n_in == 2 ? 1 : -1, T, N, len);
     if (s) return s;
-    const int max = n->ia[0] == GLIA_SEQ_POOL_MAX;
+    const int max = n->ia[SEQ_POOL_MODE] == GLIA_SEQ_POOL_MAX;
     for (int i = 0; i < N; i++) {
         float *o = n->val + (size_t)i * D;
         int32_t *a = arg + (size_t)i * D;
@@ -74,7 +71,7 @@ static void seq_pool_backward(glia_graph *g, glia_node *n) {
     const int32_t *len = n->saved, *arg = len + N;
     for (int i = 0; i < N; i++) {
         const float *d = n->grad + (size_t)i * D;
-        if (n->ia[0] == GLIA_SEQ_POOL_MAX) {
+        if (n->ia[SEQ_POOL_MODE] == GLIA_SEQ_POOL_MAX) {
             const int32_t *a = arg + (size_t)i * D;
             for (int64_t j = 0; j < D; j++) Y->grad[((size_t)a[j] * N + i) * D + j] += d[j];
             continue;
@@ -87,13 +84,20 @@ static void seq_pool_backward(glia_graph *g, glia_node *n) {
     }
 }
 
+/* the names of GLIA_SEQ_POOL_MEAN, GLIA_SEQ_POOL_MAX */
+static const char *const seq_pool_modes[] = {"mean", "max"};
+static const glia_attr_def seq_pool_attrs[] = {
+    GLIA_ATTR_E("mode", SEQ_POOL_MODE, GLIA_SEQ_POOL_MEAN, seq_pool_modes)};
 const glia_op_def glia__op_seq_pool = {
-    "seq_pool", "many-to-one mean or max over the live steps of a sequence (lengths mask the "
-    "padding)",
-    "y[T,N,D], lengths[N]?", "out[N,D]", 1, 2, 0, seq_pool_infer, seq_pool_forward,
-    seq_pool_backward};
+    .name = "seq_pool",
+    .summary = "many-to-one mean or max over the live steps of a sequence (lengths mask the "
+               "padding)",
+    .inputs = "y[T,N,D], lengths[N]?", .outputs = "out[N,D]", .min_in = 1, .max_in = 2,
+    .infer = seq_pool_infer, .forward = seq_pool_forward, .backward = seq_pool_backward,
+    GLIA_ATTRS(seq_pool_attrs), .no_grad = glia__no_grad_in1};
 
 glia_status glia_seq_pool(glia_graph *g, const char *name, int y, int lengths, int mode, int *out) {
     int in[2] = {y, lengths};
-    return glia__add_op(g, "seq_pool", name, lengths >= 0 ? 2 : 1, in, &mode, 1, NULL, 0, out);
+    return glia__add_op(g, GLIA_OP_seq_pool, name, lengths >= 0 ? 2 : 1, in, &mode, 1, NULL, 0,
+                        out);
 }

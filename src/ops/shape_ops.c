@@ -4,6 +4,7 @@
  * dimensions before the axis and inner the product after it; concat and slice copy runs of
  * `inner`-sized blocks, and their backward copies (adds) the same runs the other way. */
 #include "../core/internal.h"
+#include <limits.h>
 #include <string.h>
 
 static void around(const glia_shape *s, int axis, int64_t *outer, int64_t *inner) {
@@ -12,9 +13,9 @@ static void around(const glia_shape *s, int axis, int64_t *outer, int64_t *inner
     for (int d = axis + 1; d < s->ndim; d++) *inner *= s->dim[d];
 }
 
-/* ---------------------------------------------------------------- concat: ia[0] = axis */
+/* ---------------------------------------------------------------- concat */
 static glia_status concat_infer(glia_graph *g, glia_node *n) {
-    int axis = n->ia[0];
+    int axis = n->ia[CONCAT_AXIS];
     const glia_shape *s0 = &glia__in(g, n, 0)->shape;
     if (axis < 0 || axis >= s0->ndim)
         return glia__err(GLIA_ESHAPE, "%s: axis %d is outside the %d dimensions of '%s'",
@@ -38,7 +39,7 @@ static glia_status concat_infer(glia_graph *g, glia_node *n) {
 
 /* copies (or, backward, adds) input k's block into the output at its channel offset */
 static void concat_move(glia_graph *g, glia_node *n, bool backward) {
-    int axis = n->ia[0];
+    int axis = n->ia[CONCAT_AXIS];
     int64_t outer, inner, off = 0, total = n->shape.dim[axis];
     around(&n->shape, axis, &outer, &inner);
     for (int k = 0; k < n->n_in; k++) {
@@ -62,22 +63,24 @@ static glia_status concat_forward(glia_graph *g, glia_node *n) {
 }
 static void concat_backward(glia_graph *g, glia_node *n) { concat_move(g, n, true); }
 
-const glia_op_def glia__op_concat = {"concat", "concatenation along an axis (1: channels)",
-                                     "x1, x2, ... (equal outside the axis)", "y", 1,
-                                     GLIA_MAX_INPUTS, 0, concat_infer, concat_forward,
-                                     concat_backward};
+static const glia_attr_def concat_attrs[] = {GLIA_ATTR_I_REQ("axis", CONCAT_AXIS, 0, INT_MAX)};
+const glia_op_def glia__op_concat = {
+    .name = "concat", .summary = "concatenation along an axis (1: channels)",
+    .inputs = "x1, x2, ... (equal outside the axis)", .outputs = "y", .min_in = 1,
+    .max_in = GLIA_MAX_INPUTS, .infer = concat_infer, .forward = concat_forward,
+    .backward = concat_backward, GLIA_ATTRS(concat_attrs)};
 
 glia_status glia_concat(glia_graph *g, const char *name, int n, const int *xs, int axis, int *out) {
     if (n < 1 || n > GLIA_MAX_INPUTS || !xs)
         return glia__err(GLIA_EINVAL, "concat '%s': %d inputs (1..%d allowed)", name ? name : "?",
                          n, GLIA_MAX_INPUTS);
-    return glia__add_op(g, "concat", name, n, xs, &axis, 1, NULL, 0, out);
+    return glia__add_op(g, GLIA_OP_concat, name, n, xs, &axis, 1, NULL, 0, out);
 }
 
-/* ---------------------------------------------------------------- slice: ia = axis, start, end */
+/* ---------------------------------------------------------------- slice */
 static glia_status slice_infer(glia_graph *g, glia_node *n) {
     const glia_node *x = glia__in(g, n, 0);
-    int axis = n->ia[0], start = n->ia[1], end = n->ia[2];
+    int axis = n->ia[SLICE_AXIS], start = n->ia[SLICE_START], end = n->ia[SLICE_END];
     char a[96];
     if (axis < 0 || axis >= x->shape.ndim)
         return glia__err(GLIA_ESHAPE, "%s: axis %d is outside the %d dimensions of '%s'",
@@ -92,11 +95,11 @@ static glia_status slice_infer(glia_graph *g, glia_node *n) {
 }
 static void slice_move(glia_graph *g, glia_node *n, bool backward) {
     glia_node *x = glia__in(g, n, 0);
-    int axis = n->ia[0];
+    int axis = n->ia[SLICE_AXIS];
     int64_t outer, inner;
     around(&x->shape, axis, &outer, &inner);
     int64_t run = n->shape.dim[axis] * inner, xrun = x->shape.dim[axis] * inner;
-    int64_t off = (int64_t)n->ia[1] * inner;
+    int64_t off = (int64_t)n->ia[SLICE_START] * inner;
     if (backward && !x->grad) return;
 #pragma omp parallel for schedule(static) if (outer * run >= GLIA_PAR_MIN)
     for (int64_t o = 0; o < outer; o++) {
@@ -112,8 +115,15 @@ static glia_status slice_forward(glia_graph *g, glia_node *n) {
 }
 static void slice_backward(glia_graph *g, glia_node *n) { slice_move(g, n, true); }
 
-const glia_op_def glia__op_slice = {"slice", "x[..., start:end, ...] along one axis", "x", "y",
-                                    1, 1, 0, slice_infer, slice_forward, slice_backward};
+static const glia_attr_def slice_attrs[] = {
+    GLIA_ATTR_I_REQ("axis", SLICE_AXIS, 0, INT_MAX),
+    GLIA_ATTR_I_REQ("start", SLICE_START, 0, INT_MAX),
+    GLIA_ATTR_I_REQ("end", SLICE_END, 1, INT_MAX),
+};
+const glia_op_def glia__op_slice = {
+    .name = "slice", .summary = "x[..., start:end, ...] along one axis", .inputs = "x",
+    .outputs = "y", .min_in = 1, .max_in = 1, .infer = slice_infer, .forward = slice_forward,
+    .backward = slice_backward, GLIA_ATTRS(slice_attrs)};
 
 /* Negative start/end count from the end, as in Python. */
 glia_status glia_slice(glia_graph *g, const char *name, int x, int axis, int64_t start,
@@ -128,16 +138,17 @@ glia_status glia_slice(glia_graph *g, const char *name, int x, int axis, int64_t
     if (start < -1 || end > (int64_t)1 << 30 || start > (int64_t)1 << 30 || end < -1)
         return glia__err(GLIA_ESHAPE, "slice '%s': range [%lld, %lld) is out of bounds",
                          name ? name : "?", (long long)start, (long long)end);
-    int ia[3] = {axis, (int)start, (int)end};
-    return glia__add_op(g, "slice", name, 1, &x, ia, 3, NULL, 0, out);
+    int ia[3] = {[SLICE_AXIS] = axis, [SLICE_START] = (int)start, [SLICE_END] = (int)end};
+    return glia__add_op(g, GLIA_OP_slice, name, 1, &x, ia, 3, NULL, 0, out);
 }
 
 /* ---------------------------------------------------------------- reshape
- * ia[0] = k, ia[1..k] = the per-sample dims (one may be -1); output [N, dims...] with N the
- * input's batch, so a reshape follows glia_graph_set_batch. Flatten is reshape to [N, -1]. */
+ * Attribute shape: the per-sample dims (one may be -1); output [N, dims...] with N the input's
+ * batch, so a reshape follows glia_graph_set_batch. Flatten is reshape to [N, -1]. */
 static glia_status reshape_infer(glia_graph *g, glia_node *n) {
     const glia_node *x = glia__in(g, n, 0);
-    int k = n->ia[0], free_dim = -1;
+    const int k = n->ia[RESHAPE_SHAPE], *dims = n->ia + RESHAPE_SHAPE + 1;
+    int free_dim = -1;
     char a[96];
     if (x->shape.ndim < 1)
         return glia__err(GLIA_ESHAPE, "%s: input '%s' is a scalar", glia__where(g, n), x->name);
@@ -145,7 +156,7 @@ static glia_status reshape_infer(glia_graph *g, glia_node *n) {
     n->shape.ndim = k + 1;
     n->shape.dim[0] = x->shape.dim[0];
     for (int i = 0; i < k; i++) {
-        int d = n->ia[1 + i];
+        int d = dims[i];
         if (d == -1 && free_dim < 0) free_dim = i;
         else if (d <= 0)
             return glia__err(GLIA_ESHAPE, "%s: dimension %d is %d (positive, or one -1)",
@@ -179,23 +190,27 @@ static void reshape_backward(glia_graph *g, glia_node *n) {
 #pragma omp parallel for schedule(static) if (N >= GLIA_PAR_MIN)
     for (int64_t i = 0; i < N; i++) dx[i] += n->grad[i];
 }
-const glia_op_def glia__op_reshape = {"reshape", "same values, new per-sample shape (flatten)",
-                                      "x[N,...]", "y[N,dims...]", 1, 1, 0, reshape_infer,
-                                      reshape_forward, reshape_backward};
+static const glia_attr_def reshape_attrs[] = {
+    GLIA_ATTR_LIST("shape", RESHAPE_SHAPE, -1, INT_MAX, GLIA_MAX_DIMS - 1)};
+const glia_op_def glia__op_reshape = {
+    .name = "reshape", .summary = "same values, new per-sample shape (flatten)",
+    .inputs = "x[N,...]", .outputs = "y[N,dims...]", .min_in = 1, .max_in = 1,
+    .infer = reshape_infer, .forward = reshape_forward, .backward = reshape_backward,
+    GLIA_ATTRS(reshape_attrs)};
 
 glia_status glia_reshape(glia_graph *g, const char *name, int x, int ndim, const int64_t *dims,
                          int *out) {
     if (ndim < 0 || ndim > GLIA_MAX_DIMS - 1 || (ndim && !dims))
         return glia__err(GLIA_ESHAPE, "reshape '%s': %d per-sample dimensions (0..%d allowed)",
                          name ? name : "?", ndim, GLIA_MAX_DIMS - 1);
-    int ia[GLIA_MAX_DIMS] = {ndim};
+    int ia[GLIA_MAX_DIMS] = {[RESHAPE_SHAPE] = ndim};
     for (int i = 0; i < ndim; i++) {
         if (dims[i] > (int64_t)1 << 30 || dims[i] < -1)
             return glia__err(GLIA_ESHAPE, "reshape '%s': dimension %lld is out of range",
                              name ? name : "?", (long long)dims[i]);
-        ia[1 + i] = (int)dims[i];
+        ia[RESHAPE_SHAPE + 1 + i] = (int)dims[i];
     }
-    return glia__add_op(g, "reshape", name, 1, &x, ia, ndim + 1, NULL, 0, out);
+    return glia__add_op(g, GLIA_OP_reshape, name, 1, &x, ia, ndim + 1, NULL, 0, out);
 }
 
 glia_status glia_flatten(glia_graph *g, const char *name, int x, int *out) {

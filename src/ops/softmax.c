@@ -135,16 +135,20 @@ static void softmax_backward(glia_graph *g, glia_node *n) { sm_backward_impl(g, 
 static void log_softmax_backward(glia_graph *g, glia_node *n) { sm_backward_impl(g, n, 1); }
 
 const glia_op_def glia__op_softmax = {
-    "softmax", "softmax along axis 1: y = exp(x - max) / sum exp(x - max)", "x[N,C,...]",
-    "y[N,C,...]", 1, 1, OPF_BWD_OUTPUT, sm_infer, softmax_forward, softmax_backward};
+    .name = "softmax", .summary = "softmax along axis 1: y = exp(x - max) / sum exp(x - max)",
+    .inputs = "x[N,C,...]", .outputs = "y[N,C,...]", .min_in = 1, .max_in = 1,
+    .flags = OPF_BWD_OUTPUT, .infer = sm_infer, .forward = softmax_forward,
+    .backward = softmax_backward};
 const glia_op_def glia__op_log_softmax = {
-    "log_softmax", "log of softmax along axis 1: y = x - max - log sum exp(x - max)",
-    "x[N,C,...]", "y[N,C,...]", 1, 1, OPF_BWD_OUTPUT, sm_infer, log_softmax_forward,
-    log_softmax_backward};
+    .name = "log_softmax",
+    .summary = "log of softmax along axis 1: y = x - max - log sum exp(x - max)",
+    .inputs = "x[N,C,...]", .outputs = "y[N,C,...]", .min_in = 1, .max_in = 1,
+    .flags = OPF_BWD_OUTPUT, .infer = sm_infer, .forward = log_softmax_forward,
+    .backward = log_softmax_backward};
 
 glia_status glia_softmax(glia_graph *g, const char *name, int x, int *out) {
-    return glia__add_op(g, "softmax", name, 1, &x, NULL, 0, NULL, 0, out);
+    return glia__add_op(g, GLIA_OP_softmax, name, 1, &x, NULL, 0, NULL, 0, out);
 }
 glia_status glia_log_softmax(glia_graph *g, const char *name, int x, int *out) {
-    return glia__add_op(g, "log_softmax", name, 1, &x, NULL, 0, NULL, 0, out);
+    return glia__add_op(g, GLIA_OP_log_softmax, name, 1, &x, NULL, 0, NULL, 0, out);
 }

@@ -31,9 +31,11 @@ static void tf_backward(glia_graph *g, glia_node *n) {
     for (int64_t i = 0; i < M; i++) dx[i] += n->grad[i];
 }
 const glia_op_def glia__op_time_flatten = {
-    "time_flatten", "[T, N, ...] -> [T*N, ...]: every step of a sequence as a row (many-to-many "
-    "heads)", "x[T,N,...]", "y[T*N,...]", 1, 1, 0, tf_infer, tf_forward, tf_backward};
+    .name = "time_flatten",
+    .summary = "[T, N, ...] -> [T*N, ...]: every step of a sequence as a row (many-to-many heads)",
+    .inputs = "x[T,N,...]", .outputs = "y[T*N,...]", .min_in = 1, .max_in = 1, .infer = tf_infer,
+    .forward = tf_forward, .backward = tf_backward};
 
 glia_status glia_time_flatten(glia_graph *g, const char *name, int x, int *out) {
-    return glia__add_op(g, "time_flatten", name, 1, &x, NULL, 0, NULL, 0, out);
+    return glia__add_op(g, GLIA_OP_time_flatten, name, 1, &x, NULL, 0, NULL, 0, out);
 }

@@ -15,8 +15,8 @@ void glia_heatmap_free(glia_heatmap *h) {
 /* Skips ops that do not change values (flatten, reshape, dropout at inference, identity). */
 static int through(glia_graph *g, int node) {
     for (;;) {
-        const char *op = glia_node_op(g, node);
-        if (strcmp(op, "reshape") && strcmp(op, "dropout") && strcmp(op, "linear")) return node;
+        glia_op_id op = glia__node_op(g, node);
+        if (op != GLIA_OP_reshape && op != GLIA_OP_dropout && op != GLIA_OP_linear) return node;
         node = g->nodes[node].in[0];
     }
 }
@@ -25,12 +25,12 @@ static int through(glia_graph *g, int node) {
 static glia_status cam_layers(viz_probe *p, int *feature, int *weight) {
     glia_graph *g = p->g;
     int d = through(g, p->out);
-    if (strcmp(glia_node_op(g, d), "dense"))
+    if (glia__node_op(g, d) != GLIA_OP_dense)
         return glia__err(GLIA_EINVAL, "CAM needs a network that ends in global average pooling + "
                          "dense; its output comes from '%s' (%s) (use Grad-CAM instead)",
                          glia_node_name(g, d), glia_node_op(g, d));
     int gap = through(g, g->nodes[d].in[0]);
-    if (strcmp(glia_node_op(g, gap), "global_avgpool"))
+    if (glia__node_op(g, gap) != GLIA_OP_global_avgpool)
         return glia__err(GLIA_EINVAL, "CAM needs a network that ends in global average pooling + "
                          "dense; the dense layer '%s' reads '%s' (%s) (use Grad-CAM instead)",
                          glia_node_name(g, d), glia_node_name(g, gap), glia_node_op(g, gap));

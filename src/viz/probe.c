@@ -68,7 +68,7 @@ glia_status viz_probe_open(glia_model *m, int node, viz_probe *p) {
     if (!(p->std > 0)) p->std = 1.0f;
     /* no parameter gradients: only d/d(input) and d/d(feature maps) are wanted */
     for (int i = 0; i < glia_graph_num_nodes(p->g); i++)
-        if (!strcmp(glia_node_op(p->g, i), "param") && glia_node_trainable(p->g, i))
+        if (glia_node_is_param(p->g, i) && glia_node_trainable(p->g, i))
             glia_node_set_trainable(p->g, i, 0);
     glia_status s = glia_node_requires_grad(p->g, p->x, 1);
     if (!s && node >= 0) s = glia_node_retain(p->g, node);

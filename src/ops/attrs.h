@@ -1,0 +1,62 @@
+/* attrs.h: where each op keeps its attributes in a node: the slot numbers of n->ia (ints, bools,
+ * enums) and n->fa (floats), one enum per op family. Every kernel (the CPU ops here, other
+ * devices) reads attributes through these names; what each attribute means, its type, default
+ * and allowed values are declared once in the op's glia_op_def (its attrs table), which glia
+ * ops prints. The numbers are part of the node layout: do not renumber. */
+#ifndef GLIA_OPS_ATTRS_H
+#define GLIA_OPS_ATTRS_H
+
+/* conv2d, n->ia */
+enum {
+    CONV_STRIDE_H, CONV_STRIDE_W,
+    CONV_PAD_TOP, CONV_PAD_BOTTOM, CONV_PAD_LEFT, CONV_PAD_RIGHT,
+    CONV_DILATION_H, CONV_DILATION_W,
+    CONV_GROUPS,
+    CONV_N_IA
+};
+
+/* maxpool2d, avgpool2d, n->ia (global_avgpool has none) */
+enum { POOL_KERNEL_H, POOL_KERNEL_W, POOL_STRIDE_H, POOL_STRIDE_W, POOL_PAD_H, POOL_PAD_W, POOL_N_IA };
+
+/* leaky_relu, elu, n->fa (relu, sigmoid, tanh, linear have none) */
+enum { LEAKY_RELU_SLOPE = 0 };
+enum { ELU_ALPHA = 0 };
+
+/* scale, n->fa (add, sub and mul have no attribute: the op says which) */
+enum { SCALE_ALPHA = 0 };
+
+/* concat, slice, reshape, n->ia; reshape's shape is a list: ia[RESHAPE_SHAPE] = its length k,
+ * ia[RESHAPE_SHAPE + 1 .. k] the per-sample dimensions (one may be -1) */
+enum { CONCAT_AXIS = 0 };
+enum { SLICE_AXIS, SLICE_START, SLICE_END };
+enum { RESHAPE_SHAPE = 0 };
+
+/* maxout, n->ia */
+enum { MAXOUT_K = 0 };
+
+/* dropout, n->fa */
+enum { DROPOUT_P = 0 };
+
+/* batchnorm, n->fa */
+enum { BN_EPS, BN_MOMENTUM };
+
+/* lrn: n->ia[LRN_SIZE]; n->fa[LRN_ALPHA], [LRN_BETA], [LRN_K] */
+enum { LRN_SIZE = 0 };
+enum { LRN_ALPHA, LRN_BETA, LRN_K };
+
+/* rnn, lstm, gru, n->ia: the hidden size, 1 or 2 directions, which optional inputs are given
+ * (they follow the parameters in this order: h0, c0, lengths), rnn's activation
+ * (GLIA_RNN_TANH, GLIA_RNN_RELU); lstm only: peepholes and c0; rnn only: activation */
+enum {
+    RNN_HIDDEN, RNN_DIRS, RNN_PEEPHOLE, RNN_HAS_H0, RNN_HAS_C0, RNN_HAS_LENGTHS, RNN_ACTIVATION,
+    RNN_N_IA
+};
+
+/* seq_last (directions of the recurrent output), seq_pool (GLIA_SEQ_POOL_MEAN or _MAX), n->ia */
+enum { SEQ_LAST_DIRS = 0 };
+enum { SEQ_POOL_MODE = 0 };
+
+/* embedding, n->ia: the row that gets no gradient, -1 for none */
+enum { EMBEDDING_PADDING_IDX = 0 };
+
+#endif
