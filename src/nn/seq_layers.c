@@ -23,6 +23,7 @@
 #include "model_internal.h"
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static glia_status ids_input(glia_model *m, model_layer *l, int64_t *T, int64_t *N) {
@@ -292,14 +293,25 @@ glia_status glia_model_carry_state(glia_model *m, int reset) {
         glia_node_shape(m->g, h0, &hs);
         size_t n = (size_t)glia_shape_numel(&hs);
         float *h = glia_node_value(m->g, h0), *c = c0 >= 0 ? glia_node_value(m->g, c0) : NULL;
+        float *copy = NULL; /* a device without host memory (h NULL): through host copies */
+        if (!h) {
+            if (!(copy = glia__malloc(2 * n * sizeof *copy)))
+                return glia__err(GLIA_ENOMEM, "glia_model_carry_state: out of memory");
+            h = copy;
+            c = c0 >= 0 ? copy + n : NULL;
+        }
+        glia_status s = GLIA_OK;
         /* the reverse direction of a bidirectional layer starts at the chunk's end: nothing to
          * carry from the previous chunk */
         if (reset || hs.dim[0] != 1) {
             memset(h, 0, n * sizeof *h);
             if (c) memset(c, 0, n * sizeof *c);
-            continue;
+        } else {
+            s = glia_rnn_final_state(m->g, op, h, c);
         }
-        glia_status s = glia_rnn_final_state(m->g, op, h, c);
+        if (copy && !s) s = glia_node_write(m->g, h0, h, (int64_t)n);
+        if (copy && !s && c) s = glia_node_write(m->g, c0, c, (int64_t)n);
+        free(copy);
         if (s) return s;
     }
     return GLIA_OK;
