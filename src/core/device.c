@@ -28,7 +28,7 @@ const glia_device glia__device_cpu = {
     cpu_copy, cpu_supports_op, cpu_kernel, NULL};
 
 /* ---------------------------------------------------------------- the list */
-static const glia_device *const devices[] = {&glia__device_cpu};
+static const glia_device *const devices[] = {&glia__device_cpu, &glia__device_reference};
 enum { N_DEVICES = (int)(sizeof devices / sizeof devices[0]) };
 
 int glia_num_devices(void) { return N_DEVICES; }
