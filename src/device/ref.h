@@ -20,8 +20,9 @@
 #define GLIA__REF_DECLARE(op) extern const glia_kernel glia__ref_##op;
 GLIA_OPS(GLIA__REF_DECLARE)
 
-/* the workspace a recurrent node's reference backward needs (ref_rnn.c) */
+/* the workspace of a recurrent node's backward (ref_rnn.c), of conv2d's (ref_conv.c) */
 size_t glia__ref_rnn_ws_bytes(const glia_graph *g, const glia_node *n);
+size_t glia__ref_conv_ws_bytes(const glia_graph *g, const glia_node *n);
 
 /* value and gradient of input k of n (the gradient NULL when none is wanted) */
 static inline float *ref_x(glia_graph *g, const glia_node *n, int k) { return glia__in(g, n, k)->val; }

@@ -11,8 +11,8 @@
  * For L = sum(dy y):
  *   dw[o,c,i,j] += sum_{n,oh,ow} dy[n,o,oh,ow] x[n, (o/Og) Cg + c, oh sh - pt + i dh, ow sw - pl + j dw]
  *   db[o]       += sum_{n,oh,ow} dy[n,o,oh,ow]
- *   dx[n,ch,h,w] += sum over o in ch's group and (i, j) with h = oh sh - pt + i dh,
- *                   w = ow sw - pl + j dw for whole (oh, ow) in range, of dy[n,o,oh,ow] w[o, ch - g Cg, i, j] */
+ *   dx: every term x[..] w[o,c,i,j] of y[n,o,oh,ow] adds dy[n,o,oh,ow] w[o,c,i,j] to the dx of
+ *       the x it read (summed in double in the workspace, then added to dx) */
 typedef struct {
     int N, C, H, W, O, OH, OW, kh, kw;
     int sh, sw, pt, pl, dh, dw, G, Cg, Og;
@@ -85,26 +85,32 @@ static void conv_backward(glia_graph *g, glia_node *n) {
                                 }
                         dw[at4(o, c, ki, kj, d.Cg, d.kh, d.kw)] += (float)s;
                     }
-    if (dx)
+    if (dx) { /* each term of y adds dy w to the dx of the x it read: scattered in double */
+        double *acc = g->workspace;
+        const int64_t nx = (int64_t)d.N * d.C * d.H * d.W;
+        for (int64_t k = 0; k < nx; k++) acc[k] = 0;
         for (int i = 0; i < d.N; i++)
-            for (int ch = 0; ch < d.C; ch++)
-                for (int h = 0; h < d.H; h++)
-                    for (int wc = 0; wc < d.W; wc++) {
-                        double s = 0;
-                        int grp = ch / d.Cg, c = ch % d.Cg;
-                        for (int o = grp * d.Og; o < (grp + 1) * d.Og; o++)
+            for (int o = 0; o < d.O; o++)
+                for (int oh = 0; oh < d.OH; oh++)
+                    for (int ow = 0; ow < d.OW; ow++) {
+                        const double gy = dy[at4(i, o, oh, ow, d.O, d.OH, d.OW)];
+                        for (int c = 0; c < d.Cg; c++)
                             for (int ki = 0; ki < d.kh; ki++)
                                 for (int kj = 0; kj < d.kw; kj++) {
-                                    /* the output (oh, ow) whose window puts tap (ki, kj) on (h, wc) */
-                                    int th = h + d.pt - ki * d.dh, tw = wc + d.pl - kj * d.dw;
-                                    if (th < 0 || tw < 0 || th % d.sh || tw % d.sw) continue;
-                                    int oh = th / d.sh, ow = tw / d.sw;
-                                    if (oh >= d.OH || ow >= d.OW) continue;
-                                    s += (double)dy[at4(i, o, oh, ow, d.O, d.OH, d.OW)] *
-                                         w[at4(o, c, ki, kj, d.Cg, d.kh, d.kw)];
+                                    int h = oh * d.sh - d.pt + ki * d.dh, wc = ow * d.sw - d.pl + kj * d.dw;
+                                    if (h < 0 || h >= d.H || wc < 0 || wc >= d.W) continue;
+                                    int ch = o / d.Og * d.Cg + c;
+                                    acc[at4(i, ch, h, wc, d.C, d.H, d.W)] +=
+                                        gy * w[at4(o, c, ki, kj, d.Cg, d.kh, d.kw)];
                                 }
-                        dx[at4(i, ch, h, wc, d.C, d.H, d.W)] += (float)s;
                     }
+        for (int64_t k = 0; k < nx; k++) dx[k] += (float)acc[k];
+    }
+}
+
+/* dx's sums, in double */
+size_t glia__ref_conv_ws_bytes(const glia_graph *g, const glia_node *n) {
+    return (size_t)glia__numel(glia__in((glia_graph *)g, n, 0)) * sizeof(double);
 }
 
 const glia_kernel glia__ref_conv2d = {conv_forward, conv_backward};

@@ -26,9 +26,10 @@ static int ref_supports_op(const glia_graph *g, const glia_node *n) {
 
 static glia_kernel ref_kernel(glia_op_id op) { return *kernels[op]; }
 
-/* only the recurrent backward keeps scratch (its carried state); the rest needs none */
+/* scratch: the recurrent backward's carried state, conv2d's dx sums; the rest needs none */
 static size_t ref_ws_bytes(const glia_graph *g, const glia_node *n) {
     switch (n->op) {
+    case GLIA_OP_conv2d: return glia__ref_conv_ws_bytes(g, n);
     case GLIA_OP_rnn:
     case GLIA_OP_lstm:
     case GLIA_OP_gru: return glia__ref_rnn_ws_bytes(g, n);
