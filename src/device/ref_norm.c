@@ -105,11 +105,12 @@ static void bn_backward(glia_graph *g, glia_node *n) {
 const glia_kernel glia__ref_batchnorm = {bn_forward, bn_backward};
 
 /* ---------------------------------------------------------------- lrn
- * Across the channels of x [N, C, S...], per (n, s):
+ * PyTorch's definition taken literally, across the channels of x [N, C, S...] per (n, s): square,
+ * pad size/2 zero channels before and (size-1)/2 after, average `size` consecutive ones:
  *   scale_c = k + alpha / size * sum_{c' in W(c)} x_c'^2,   W(c) = [c - size/2, c + (size-1)/2] in [0, C)
  *   y_c = x_c scale_c^-beta
- * j is in W(c) iff c is in V(j) = [j - (size-1)/2, j + size/2], so (backward reads x only)
- *   dx_j += dy_j scale_j^-beta - 2 alpha beta / size x_j sum_{c in V(j)} dy_c x_c scale_c^(-beta-1) */
+ * Backward (reads x only), every dy_c/dx_j with the window's membership tested:
+ *   dx_j += sum_c dy_c ([c = j] scale_c^-beta - 2 alpha beta / size x_c x_j scale_c^(-beta-1) [j in W(c)]) */
 static int lrn_size(const glia_node *n) { return n->ia[0]; }     /* lrn.c: ia[0] = size */
 static double lrn_alpha(const glia_node *n) { return n->fa[0]; } /* fa = alpha, beta, k */
 static double lrn_beta(const glia_node *n) { return n->fa[1]; }
@@ -148,16 +149,19 @@ static void lrn_backward(glia_graph *g, glia_node *n) {
     const int size = lrn_size(n);
     const double beta = lrn_beta(n), coef = 2.0 * lrn_alpha(n) * beta / size;
     for (int64_t b = 0; b < N; b++)
-        for (int64_t j = 0; j < C; j++)
-            for (int64_t s = 0; s < S; s++) {
-                double sum = 0;
-                for (int64_t c = j - (size - 1) / 2; c <= j + size / 2; c++)
-                    if (c >= 0 && c < C) {
-                        int64_t kc = (b * C + c) * S + s;
-                        sum += dy[kc] * x[kc] * pow(lrn_scale(n, x, C, S, b, s, c), -beta - 1.0);
-                    }
-                int64_t k = (b * C + j) * S + s;
-                dx[k] += (float)(dy[k] * pow(lrn_scale(n, x, C, S, b, s, j), -beta) - coef * x[k] * sum);
+        for (int64_t s = 0; s < S; s++)
+            for (int64_t j = 0; j < C; j++) {
+                const double xj = x[(b * C + j) * S + s];
+                double acc = 0;
+                for (int64_t c = 0; c < C; c++) {
+                    const int64_t kc = (b * C + c) * S + s;
+                    const double sc = lrn_scale(n, x, C, S, b, s, c);
+                    double d = c == j ? pow(sc, -beta) : 0.0;
+                    if (j >= c - size / 2 && j <= c + (size - 1) / 2)
+                        d -= coef * x[kc] * xj * pow(sc, -beta - 1.0);
+                    acc += dy[kc] * d;
+                }
+                dx[(b * C + j) * S + s] += (float)acc;
             }
 }
 
