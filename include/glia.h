@@ -127,10 +127,11 @@ glia_status glia_node_read(glia_graph *g, int node, float *dst, int64_t n);
 glia_status glia_node_read_grad(glia_graph *g, int node, float *dst, int64_t n);
 glia_status glia_node_write(glia_graph *g, int node, const float *src, int64_t n);
 glia_status glia_node_set(glia_graph *g, int node, const float *data, int64_t n);
-/* The fast path on the cpu device: a pointer to the node's value or gradient in host memory,
- * valid until the graph is compiled again (for the nodes glia_node_read can read). NULL, with
- * an error message, where glia_node_read would fail, and always on a device without host memory
- * (the reference device): use the calls above there. */
+/* The fast path on the cpu device: a pointer to the node's value or gradient in host memory
+ * (for the nodes glia_node_read can read), valid until the graph is compiled again, or, for the
+ * values of parameters and buffers, while the graph stays on the cpu device. NULL, with an error
+ * message, where glia_node_read would fail, and always on a device without host memory (the
+ * reference device): use the calls above there. */
 float *glia_node_value(glia_graph *g, int node);
 float *glia_node_grad(glia_graph *g, int node);
 
