@@ -105,7 +105,7 @@ int glia_node_batch_axis(const glia_graph *g, int node);
  * glia_graph_set_batch starts its new rows at 0. GLIA_EINVAL for a node that is not an input. */
 glia_status glia_node_set_state(glia_graph *g, int node, int on);
 int glia_node_is_state(const glia_graph *g, int node);
-/* A trainable parameter, zero-initialised; fill it through glia_node_value(). */
+/* A trainable parameter, zero-initialised; fill it with glia_node_write() (or glia_node_value()). */
 glia_status glia_param(glia_graph *g, const char *name, int ndim, const int64_t *dims, int *out);
 /* A non-trainable state tensor updated by ops (batch-norm running statistics). */
 glia_status glia_buffer(glia_graph *g, const char *name, int ndim, const int64_t *dims, int *out);
@@ -128,14 +128,39 @@ glia_status glia_node_requires_grad(glia_graph *g, int node, int on);
  * always readable. */
 glia_status glia_node_retain(glia_graph *g, int node);
 
-/* Value and gradient of a node. Valid after compile for inputs, parameters, outputs and
- * retained nodes; NULL (with an error message) for a node whose buffer the memory plan reuses,
- * or a gradient that is not computed. The gradient of a parameter holds the last backward's
- * result. */
+/* Reading and writing node values, on every device: copies of n floats (n must be the node's
+ * element count) between the caller's memory and the node's, wherever the graph's device keeps
+ * it. read: inputs, parameters, buffers, outputs and retained nodes (inputs and outputs after
+ * compile, which runs if needed); read_grad: the gradient of such a node, if it has one (the
+ * gradient of a parameter holds the last backward's result); write: inputs, parameters and
+ * buffers. Errors name the node (a node whose buffer the memory plan reuses, a gradient that is
+ * not computed, a wrong count). glia_node_set is glia_node_write. */
+glia_status glia_node_read(glia_graph *g, int node, float *dst, int64_t n);
+glia_status glia_node_read_grad(glia_graph *g, int node, float *dst, int64_t n);
+glia_status glia_node_write(glia_graph *g, int node, const float *src, int64_t n);
+glia_status glia_node_set(glia_graph *g, int node, const float *data, int64_t n);
+/* The fast path on the cpu device: a pointer to the node's value or gradient in host memory
+ * (for the nodes glia_node_read can read), valid until the graph is compiled again, or, for the
+ * values of parameters and buffers, while the graph stays on the cpu device. NULL, with an error
+ * message, where glia_node_read would fail, and always on a device without host memory (the
+ * reference device): use the calls above there. */
 float *glia_node_value(glia_graph *g, int node);
 float *glia_node_grad(glia_graph *g, int node);
-/* Copies n floats into an input or parameter, checking n against its shape. */
-glia_status glia_node_set(glia_graph *g, int node, const float *data, int64_t n);
+
+/* Devices: where a graph's buffers live and which kernels run its ops.
+ *   "cpu"        the default: host memory, OpenBLAS and OpenMP kernels
+ *   "reference"  plain-loop kernels for every op, written for clarity, not speed: a check of
+ *                the cpu device (tests/test_device.c). It keeps values in memory of its own
+ *                (glia_node_value returns NULL; use glia_node_read/write).
+ * glia_graph_set_device moves the graph: parameter, buffer and input values keep their values;
+ * the next run compiles for the new device (gradients and other buffers start afresh). The
+ * graph's random-number generator is the same on every device, so dropout drops the same
+ * elements. glia_device_name(i) for i < glia_num_devices(), NULL past the end. */
+int glia_num_devices(void);
+const char *glia_device_name(int i);
+const char *glia_device_summary(int i);
+glia_status glia_graph_set_device(glia_graph *g, const char *name);
+const char *glia_graph_device(const glia_graph *g);
 
 /* ---------------------------------------------------------------- compile and run */
 #define GLIA_COMPILE_BACKWARD 1u /* plan memory for backward passes too */

@@ -89,6 +89,14 @@ const float *golden_get(golden *gd, const char *tensor, glia_shape *shape);
  * Tolerance: |got - want| / (1e-3 + |want|) <= tol. Returns 0 (and fails the test) on mismatch. */
 int golden_check(glia_graph *g, const char *file, int y, int n, const char *const *names,
                  const int *nodes, double tol);
+/* (golden_check runs the case on the cpu device, then on the reference device: both must match.) */
 #define GOLDEN_CHECK(g, file, y, n, names, nodes, tol) \
     do { if (!golden_check(g, file, y, n, names, nodes, tol)) return; } while (0)
+
+/* The reference device's results (src/device/ref_*.c: plain loops, sums in double) for a graph
+ * the caller built: g moves to the reference device, vals[k] (NULL: keep) are written into
+ * nodes[k], then forward and backward from y seeded with seed; y's values go to y_out, the
+ * gradient of nodes[k] to grads[k] (NULL: not read). Returns 0 (and fails the test) on error. */
+int reference_run(glia_graph *g, int y, const float *seed, int n, const int *nodes,
+                  const float *const *vals, float *y_out, float *const *grads);
 #endif

@@ -1,7 +1,6 @@
 /* test_batchnorm.c: batch normalisation against finite differences (training on [N,C] and
- * [N,C,H,W], inference), a naive double-precision reference (forward, running statistics, and
- * the backward as an explicit Jacobian-vector product), PyTorch golden values, bit-identical
- * results across thread counts, and argument/shape errors. */
+ * [N,C,H,W], inference), the reference device (forward, running statistics, backward), PyTorch
+ * golden values, bit-identical results across thread counts, and argument/shape errors. */
 #include "test.h"
 #include <stdlib.h>
 #include <string.h>
@@ -85,79 +84,36 @@ TEST(batchnorm_backward_accumulates) {
     }
 }
 
-/* Plain loops in double. Training: batch mean, biased variance; running stats with the
- * unbiased variance. Backward as an explicit Jacobian-vector product:
- *   dx_i = sum_j seed_j gamma istd (delta_ij - 1/M - xhat_i xhat_j / M)
- * (O(M^2) per channel: a computation unlike the op's closed form). */
-static void naive_bn(int N, int C, int S, const float *x, const float *gamma, const float *beta,
-                     const float *rm, const float *rv, double eps, double mom, int training,
-                     const float *seed, float *y, float *dx, float *dgamma, float *dbeta,
-                     float *rm_out, float *rv_out) {
-    int M = N * S;
-    double *xh = malloc((size_t)M * sizeof *xh), *sd = malloc((size_t)M * sizeof *sd);
-    for (int c = 0; c < C; c++) {
-        double mean = 0, var = 0;
-        for (int b = 0; b < N; b++)
-            for (int s = 0; s < S; s++) mean += x[(b * C + c) * S + s];
-        mean /= M;
-        for (int b = 0; b < N; b++)
-            for (int s = 0; s < S; s++) {
-                double d = x[(b * C + c) * S + s] - mean;
-                var += d * d;
-            }
-        var /= M;
-        double mu = training ? mean : rm[c], v = training ? var : rv[c];
-        double istd = 1.0 / sqrt(v + eps);
-        rm_out[c] = (float)(training ? (1 - mom) * rm[c] + mom * mean : rm[c]);
-        rv_out[c] = (float)(training ? (1 - mom) * rv[c] + mom * var * M / (M - 1) : rv[c]);
-        double dg = 0, db = 0;
-        for (int b = 0; b < N; b++)
-            for (int s = 0; s < S; s++) {
-                int i = (b * C + c) * S + s, k = b * S + s;
-                xh[k] = (x[i] - mu) * istd;
-                sd[k] = seed[i];
-                y[i] = (float)(gamma[c] * xh[k] + beta[c]);
-                dg += seed[i] * xh[k];
-                db += seed[i];
-            }
-        dgamma[c] = (float)dg;
-        dbeta[c] = (float)db;
-        for (int k = 0; k < M; k++) {
-            double acc = 0;
-            if (training)
-                for (int j = 0; j < M; j++)
-                    acc += sd[j] * gamma[c] * istd * ((j == k) - 1.0 / M - xh[k] * xh[j] / M);
-            else
-                acc = sd[k] * gamma[c] * istd;
-            dx[(k / S * C + c) * S + k % S] = (float)acc;
-        }
-    }
-    free(xh);
-    free(sd);
-}
-
-static void bn_vs_naive(int ndim, const int64_t *dims, int training, int flip_mode) {
+/* The cpu kernels against the reference device's plain loops (src/device/ref_norm.c: sums in
+ * double) on a twin graph with the same values: y, dx, dgamma, dbeta, the running statistics.
+ * flip_mode: the training mode changes between forward and backward on the cpu (backward
+ * differentiates the forward that ran, whatever the mode is now), not on the reference. */
+static void bn_vs_reference(int ndim, const int64_t *dims, int training, int flip_mode) {
     const int N = (int)dims[0], C = (int)dims[1], S = (int)(numel_of(ndim, dims) / (N * C));
     const int nx = N * C * S;
     const float eps = 1e-3f, mom = 0.25f;
-    bn_net b;
+    bn_net b, r;
     OK(bn_build(&b, ndim, dims, eps, mom));
+    OK(bn_build(&r, ndim, dims, eps, mom));
     OK(glia_node_requires_grad(b.g, b.x, 1));
+    OK(glia_node_requires_grad(r.g, r.x, 1));
     glia_graph_set_training(b.g, training);
+    glia_graph_set_training(r.g, training);
     OK(glia_graph_compile(b.g, GLIA_COMPILE_BACKWARD));
+    OK(glia_graph_compile(r.g, GLIA_COMPILE_BACKWARD));
     bn_fill(&b, nx, C, 31);
+    bn_fill(&r, nx, C, 31);
     float *seed = malloc((size_t)nx * 4), *y = malloc((size_t)nx * 4), *dx = malloc((size_t)nx * 4);
-    float rm0[64], rv0[64], dg[64], db[64], rm1[64], rv1[64];
-    memcpy(rm0, glia_node_value(b.g, b.rm), (size_t)C * 4);
-    memcpy(rv0, glia_node_value(b.g, b.rv), (size_t)C * 4);
+    float dg[64], db[64], rm1[64], rv1[64];
     fill_uniform(seed, nx, -1, 1, 32);
     OK(glia_graph_forward(b.g));
-    /* backward differentiates the forward that ran, whatever the mode is now */
     if (flip_mode) glia_graph_set_training(b.g, !training);
     OK(glia_graph_backward(b.g, b.y, seed, 0));
-    naive_bn(N, C, S, glia_node_value(b.g, b.x), glia_node_value(b.g, b.gamma),
-             glia_node_value(b.g, b.beta), rm0, rv0, eps, mom, training, seed, y, dx, dg, db, rm1,
-             rv1);
+    int ok = reference_run(r.g, r.y, seed, 3, (int[]){r.x, r.gamma, r.beta},
+                           (const float *const[]){NULL, NULL, NULL}, y, (float *const[]){dx, dg, db});
+    ok = ok && !glia_node_read(r.g, r.rm, rm1, C) && !glia_node_read(r.g, r.rv, rv1, C);
+    glia_graph_free(r.g);
+    CHECK_MSG(ok, "reference: %s", glia_last_error());
     CHECK_REL("y", glia_node_value(b.g, b.y), y, nx, 1e-5);
     CHECK_REL("dx", glia_node_grad(b.g, b.x), dx, nx, 1e-5);
     CHECK_REL("dgamma", glia_node_grad(b.g, b.gamma), dg, C, 1e-5);
@@ -171,15 +127,15 @@ static void bn_vs_naive(int ndim, const int64_t *dims, int training, int flip_mo
     glia_graph_free(b.g);
 }
 
-TEST(batchnorm_matches_naive_training_2d) { bn_vs_naive(2, (int64_t[]){7, 5}, 1, 0); }
-TEST(batchnorm_matches_naive_training_4d) { bn_vs_naive(4, (int64_t[]){3, 4, 5, 3}, 1, 0); }
-TEST(batchnorm_matches_naive_inference) { bn_vs_naive(4, (int64_t[]){2, 3, 4, 4}, 0, 0); }
+TEST(batchnorm_matches_reference_training_2d) { bn_vs_reference(2, (int64_t[]){7, 5}, 1, 0); }
+TEST(batchnorm_matches_reference_training_4d) { bn_vs_reference(4, (int64_t[]){3, 4, 5, 3}, 1, 0); }
+TEST(batchnorm_matches_reference_inference) { bn_vs_reference(4, (int64_t[]){2, 3, 4, 4}, 0, 0); }
 /* channels in blocks of 16 per job on [N, C]: 37 channels leave a partial block */
-TEST(batchnorm_matches_naive_many_channels) { bn_vs_naive(2, (int64_t[]){6, 37}, 1, 0); }
+TEST(batchnorm_matches_reference_many_channels) { bn_vs_reference(2, (int64_t[]){6, 37}, 1, 0); }
 TEST(batchnorm_backward_follows_forward_mode) {
-    bn_vs_naive(2, (int64_t[]){4, 3}, 1, 1);
+    bn_vs_reference(2, (int64_t[]){4, 3}, 1, 1);
     if (test_failed_flag) return;
-    bn_vs_naive(2, (int64_t[]){4, 3}, 0, 1);
+    bn_vs_reference(2, (int64_t[]){4, 3}, 0, 1);
 }
 
 /* running stats after several training steps move toward the batch statistics: with a fixed

@@ -1,5 +1,5 @@
-/* test_conv.c: conv2d against finite differences, a plain-loop reference (forward and all
- * gradients), PyTorch golden values, the course's worked example, and shape errors. */
+/* test_conv.c: conv2d against finite differences, the reference device's plain loops (forward
+ * and all gradients), PyTorch golden values, the course's worked example, and shape errors. */
 #include "test.h"
 #include "ops/conv.h"
 #include "core/lane_sums.h"
@@ -67,14 +67,16 @@ static glia_status build(const conv_case *c, int batch, glia_graph **g, int *x, 
     return glia_conv2d(*g, "conv", *x, *w, *b, &c->p, y);
 }
 
-/* The reference: plain loops in double, straight from the definition.
+/* The reference: the reference device's plain loops (src/device/ref_conv.c), in double,
+ * straight from the definition,
  *   y[n,o,oh,ow] = b[o] + sum_{c,i,j} x[n, g Cg + c, oh sh - pt + i dh, ow sw - pl + j dw] w[o,c,i,j]
- * (g = o / Og; out-of-range x is zero), and for L = sum(seed * y):
- *   dx, dw: every term above adds seed * w to dx and seed * x to dw; db[o] = sum of seed.
- * Each result also gets a scale: the same sum over the magnitudes of its terms. A float32 sum
- * of such terms is off by at most ~(terms) * 6e-8 of that scale, however much the terms cancel,
- * so |fast - reference| / scale measures the op's error without being fooled by results near
- * zero (where a plain relative difference measures float rounding, not correctness). */
+ * (g = o / Og; out-of-range x is zero), and for L = sum(seed * y) every term above adds seed * w
+ * to dx and seed * x to dw; db[o] = sum of seed.
+ * Each result also gets a scale: the same sum over the magnitudes of its terms, which is the
+ * reference run again on |x|, |w|, |b| and |seed|. A float32 sum of such terms is off by at most
+ * ~(terms) * 6e-8 of that scale, however much the terms cancel, so |fast - reference| / scale
+ * measures the op's error without being fooled by results near zero (where a plain relative
+ * difference measures float rounding, not correctness). */
 typedef struct {
     float *y, *dx, *dw, *db;     /* reference values */
     float *sy, *sdx, *sdw, *sdb; /* their scales */
@@ -85,53 +87,45 @@ static void ref_free(conv_ref *r) {
     free(r->sy), free(r->sdx), free(r->sdw), free(r->sdb);
 }
 
-static void naive_conv(const conv_case *c, const float *x, const float *w, const float *b,
-                       const float *seed, conv_ref *r) {
-    int sh = dflt(c->p.stride_h), sw = dflt(c->p.stride_w), dh = dflt(c->p.dilation_h),
-        dw_ = dflt(c->p.dilation_w), G = dflt(c->p.groups);
-    int pt = c->p.pad_top, pl = c->p.pad_left;
-    int OH = out_size(c->H, c->p.pad_top, c->p.pad_bottom, dh, c->kh, sh);
-    int OW = out_size(c->W, c->p.pad_left, c->p.pad_right, dw_, c->kw, sw);
-    int Cg = c->C / G, Og = c->O / G;
-    int nx = c->N * c->C * c->H * c->W, nw = c->O * Cg * c->kh * c->kw;
-    int ny = c->N * c->O * OH * OW;
-    double *ddx = calloc((size_t)nx, sizeof *ddx), *ddw = calloc((size_t)nw, sizeof *ddw);
-    double *adx = calloc((size_t)nx, sizeof *adx), *adw = calloc((size_t)nw, sizeof *adw);
-    double *db = calloc((size_t)c->O, sizeof *db), *adb = calloc((size_t)c->O, sizeof *adb);
+static float *absolute(const float *v, int n) {
+    float *a = malloc((size_t)n * sizeof *a);
+    for (int i = 0; i < n; i++) a[i] = fabsf(v[i]);
+    return a;
+}
+
+/* returns 0 (the test failed) on error */
+static int reference_conv(const conv_case *c, const float *x, const float *w, const float *b,
+                          const float *seed, conv_ref *r) {
+    int OH = out_size(c->H, c->p.pad_top, c->p.pad_bottom, dflt(c->p.dilation_h), c->kh,
+                      dflt(c->p.stride_h));
+    int OW = out_size(c->W, c->p.pad_left, c->p.pad_right, dflt(c->p.dilation_w), c->kw,
+                      dflt(c->p.stride_w));
+    int nx = c->N * c->C * c->H * c->W, nw = c->O * (c->C / dflt(c->p.groups)) * c->kh * c->kw;
+    int ny = c->N * c->O * OH * OW, ok = 1;
+    memset(r, 0, sizeof *r);
     r->y = malloc((size_t)ny * sizeof(float)), r->sy = malloc((size_t)ny * sizeof(float));
     r->dx = malloc((size_t)nx * sizeof(float)), r->sdx = malloc((size_t)nx * sizeof(float));
     r->dw = malloc((size_t)nw * sizeof(float)), r->sdw = malloc((size_t)nw * sizeof(float));
     r->db = malloc((size_t)c->O * sizeof(float)), r->sdb = malloc((size_t)c->O * sizeof(float));
-    for (int n = 0; n < c->N; n++)
-        for (int o = 0; o < c->O; o++)
-            for (int oh = 0; oh < OH; oh++)
-                for (int ow = 0; ow < OW; ow++) {
-                    int yi = ((n * c->O + o) * OH + oh) * OW + ow;
-                    double s = b ? b[o] : 0, as = b ? fabs(b[o]) : 0, sd = seed[yi];
-                    for (int ci = 0; ci < Cg; ci++)
-                        for (int i = 0; i < c->kh; i++)
-                            for (int j = 0; j < c->kw; j++) {
-                                int ih = oh * sh - pt + i * dh, iw = ow * sw - pl + j * dw_;
-                                if (ih < 0 || ih >= c->H || iw < 0 || iw >= c->W) continue;
-                                int ch = (o / Og) * Cg + ci;
-                                int xi = ((n * c->C + ch) * c->H + ih) * c->W + iw;
-                                int wi = ((o * Cg + ci) * c->kh + i) * c->kw + j;
-                                s += (double)x[xi] * w[wi];
-                                as += fabs((double)x[xi] * w[wi]);
-                                ddx[xi] += sd * w[wi];
-                                adx[xi] += fabs(sd * w[wi]);
-                                ddw[wi] += sd * x[xi];
-                                adw[wi] += fabs(sd * x[xi]);
-                            }
-                    r->y[yi] = (float)s;
-                    r->sy[yi] = (float)as;
-                    db[o] += sd;
-                    adb[o] += fabs(sd);
-                }
-    for (int i = 0; i < nx; i++) r->dx[i] = (float)ddx[i], r->sdx[i] = (float)adx[i];
-    for (int i = 0; i < nw; i++) r->dw[i] = (float)ddw[i], r->sdw[i] = (float)adw[i];
-    for (int i = 0; i < c->O; i++) r->db[i] = (float)db[i], r->sdb[i] = (float)adb[i];
-    free(ddx), free(ddw), free(adx), free(adw), free(db), free(adb);
+    float *ax = absolute(x, nx), *aw = absolute(w, nw), *ab = b ? absolute(b, c->O) : NULL;
+    float *as = absolute(seed, ny);
+    for (int pass = 0; pass < 2 && ok; pass++) { /* the values, then their scales */
+        glia_graph *g;
+        int xi, wi, bi, yi;
+        if (build(c, c->N, &g, &xi, &wi, &bi, &yi) || glia_node_requires_grad(g, xi, 1)) {
+            test_fail(__FILE__, __LINE__, "%s: %s", c->what, glia_last_error());
+            glia_graph_free(g);
+            ok = 0;
+            break;
+        }
+        const float *vals[3] = {pass ? ax : x, pass ? aw : w, pass ? ab : b};
+        float *grads[3] = {pass ? r->sdx : r->dx, pass ? r->sdw : r->dw, pass ? r->sdb : r->db};
+        ok = reference_run(g, yi, pass ? as : seed, b ? 3 : 2, (int[]){xi, wi, bi}, vals,
+                           pass ? r->sy : r->y, grads);
+        glia_graph_free(g);
+    }
+    free(ax), free(aw), free(ab), free(as);
+    return ok;
 }
 
 /* max over i of |got - want| / scale (0 where all three are 0: an input no output reads) */
@@ -148,7 +142,7 @@ static double scaled_err(const float *got, const float *want, const float *scale
 
 /* Fast op vs the reference on one case; the graph is built with batch `build_batch`, then
  * resized to c->N (the workspace and shapes must follow). */
-static void check_vs_naive(const conv_case *c, int build_batch) {
+static void check_vs_reference(const conv_case *c, int build_batch) {
     glia_graph *g;
     int x, w, b, y;
     OK(build(c, build_batch, &g, &x, &w, &b, &y));
@@ -177,7 +171,12 @@ static void check_vs_naive(const conv_case *c, int build_batch) {
     OK(glia_graph_forward(g));
     OK(glia_graph_backward(g, y, seed, 0));
     conv_ref r;
-    naive_conv(c, X, W, B, seed, &r);
+    if (!reference_conv(c, X, W, B, seed, &r)) {
+        ref_free(&r);
+        free(seed);
+        glia_graph_free(g);
+        return;
+    }
     double ey = scaled_err(glia_node_value(g, y), r.y, r.sy, ny);
     double ex = scaled_err(glia_node_grad(g, x), r.dx, r.sdx, nx);
     double ew = scaled_err(glia_node_grad(g, w), r.dw, r.sdw, nw);
@@ -187,21 +186,21 @@ static void check_vs_naive(const conv_case *c, int build_batch) {
     if (getenv("GLIA_TEST_VERBOSE"))
         printf("     %-75s y %.2g dx %.2g dw %.2g db %.2g\n", c->what, ey, ex, ew, eb);
     CHECK_MSG(ey < 1e-5 && ex < 1e-5 && ew < 1e-5 && eb < 1e-5,
-              "%s: differences from the loops (relative to the sum of magnitudes): y %.3g, "
+              "%s: differences from the reference device (relative to the sum of magnitudes): y %.3g, "
               "dx %.3g, dw %.3g, db %.3g", c->what, ey, ex, ew, eb);
     ref_checked(g, y);
     glia_graph_free(g);
 }
 
-TEST(conv_matches_naive) {
-    for (int k = 0; k < N_CASES && !test_failed_flag; k++) check_vs_naive(&CASES[k], CASES[k].N);
+TEST(conv_matches_reference) {
+    for (int k = 0; k < N_CASES && !test_failed_flag; k++) check_vs_reference(&CASES[k], CASES[k].N);
 }
 
 /* The same cases with the im2col + GEMM path forced: the stride-1 ones above otherwise take the
  * direct path only. */
-TEST(conv_matches_naive_im2col_only) {
+TEST(conv_matches_reference_im2col_only) {
     glia__conv_algo = 1;
-    for (int k = 0; k < N_CASES && !test_failed_flag; k++) check_vs_naive(&CASES[k], CASES[k].N);
+    for (int k = 0; k < N_CASES && !test_failed_flag; k++) check_vs_reference(&CASES[k], CASES[k].N);
     glia__conv_algo = 0;
 }
 
@@ -216,7 +215,7 @@ TEST(conv_direct_every_kernel_set) {
         if (algo == 2) continue;
 #endif
         glia__conv_algo = algo;
-        for (int k = 0; k < N_CASES && !test_failed_flag; k++) check_vs_naive(&CASES[k], CASES[k].N);
+        for (int k = 0; k < N_CASES && !test_failed_flag; k++) check_vs_reference(&CASES[k], CASES[k].N);
         glia__conv_algo = 0;
     }
 }
@@ -224,7 +223,7 @@ TEST(conv_direct_every_kernel_set) {
 /* Images whose column buffers do not all fit in the workspace at once (8 MiB) are processed in
  * chunks: 3.7 MB of columns per image gives chunks of 2 + 1 images, 4.3 MB chunks of 1, and
  * stride 2 with odd padding exercises the in-range column bounds of im2col and col2im. */
-TEST(conv_matches_naive_in_chunks) {
+TEST(conv_matches_reference_in_chunks) {
     static const conv_case big[] = {
         {"chunks of 2 + 1 images", 3, 16, 80, 80, 4, 3, 3,
          {.pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1}, 1},
@@ -232,32 +231,32 @@ TEST(conv_matches_naive_in_chunks) {
          {.stride_h = 2, .stride_w = 2, .pad_top = 2, .pad_bottom = 0, .pad_left = 1,
           .pad_right = 2}, 0},
     };
-    for (int k = 0; k < 2 && !test_failed_flag; k++) check_vs_naive(&big[k], big[k].N);
+    for (int k = 0; k < 2 && !test_failed_flag; k++) check_vs_reference(&big[k], big[k].N);
 }
 
 /* The direct path keeps its padded images within 8 MiB of workspace too: 32 channels of 90x90
  * (1.1 MB padded per image; in backward 6.3 MB per group of 4 with one image's dx buffers)
  * give chunks of 4 + 2 images. */
-TEST(conv_direct_matches_naive_in_chunks) {
+TEST(conv_direct_matches_reference_in_chunks) {
     const conv_case c = {"direct, chunks of 4 + 2 images", 6, 32, 90, 90, 3, 3, 3,
                          {.pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1}, 1};
-    check_vs_naive(&c, c.N);
+    check_vs_reference(&c, c.N);
 }
 
 /* Batches of 8 or more images run their GEMMs one image per thread and sum the weight gradient
  * in fixed groups of 4 images (9 = 4 + 4 + 1); with im2col and without (1x1) */
-TEST(conv_matches_naive_image_groups) {
+TEST(conv_matches_reference_image_groups) {
     static const conv_case many[] = {
         {"batch 9, groups 2, padding 1", 9, 4, 7, 6, 6, 3, 3,
          {.pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1, .groups = 2}, 1},
         {"batch 10, 1x1 (no im2col)", 10, 3, 5, 4, 5, 1, 1, {0}, 0},
     };
-    for (int k = 0; k < 2 && !test_failed_flag; k++) check_vs_naive(&many[k], many[k].N);
+    for (int k = 0; k < 2 && !test_failed_flag; k++) check_vs_reference(&many[k], many[k].N);
 }
 
 /* built with batch 1, run with the case's batch: re-inferred shapes and a larger workspace */
-TEST(conv_matches_naive_after_set_batch) {
-    for (int k = 0; k < N_CASES && !test_failed_flag; k++) check_vs_naive(&CASES[k], 1);
+TEST(conv_matches_reference_after_set_batch) {
+    for (int k = 0; k < N_CASES && !test_failed_flag; k++) check_vs_reference(&CASES[k], 1);
 }
 
 /* GRADCHECK with a step of 0.05 instead of 1e-3. conv is linear in each of x, w and b, so
@@ -436,7 +435,11 @@ TEST(conv_backward_accumulates) {
         OK(glia_graph_forward(g));
         OK(glia_graph_backward(g, z, seed, 0));
         conv_ref r;
-        naive_conv(c, X, W, B, seed, &r);
+        if (!reference_conv(c, X, W, B, seed, &r)) {
+            ref_free(&r);
+            glia_graph_free(g);
+            return;
+        }
         /* twice the single conv's values, and twice the scales */
         for (int i = 0; i < ny; i++) r.y[i] *= 2, r.sy[i] *= 2;
         for (int i = 0; i < nx; i++) r.dx[i] *= 2, r.sdx[i] *= 2;
@@ -474,7 +477,11 @@ TEST(conv_partial_gradients) {
     OK(glia_graph_backward(g, y, seed, 0));
     CHECK(glia_node_grad(g, x) == NULL && glia_node_grad(g, w) == NULL);
     conv_ref r;
-    naive_conv(c, X, W, B, seed, &r);
+    if (!reference_conv(c, X, W, B, seed, &r)) {
+        ref_free(&r);
+        glia_graph_free(g);
+        return;
+    }
     double ey = scaled_err(glia_node_value(g, y), r.y, r.sy, ny);
     double eb = scaled_err(glia_node_grad(g, b), r.db, r.sdb, c->O);
     ref_free(&r);

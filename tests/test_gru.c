@@ -1,5 +1,5 @@
-/* test_gru.c: the GRU op (PyTorch's nn.GRU): finite differences through time, the naive
- * reference, padding, PyTorch golden values (one layer, bidirectional with packed lengths, a
+/* test_gru.c: the GRU op (PyTorch's nn.GRU): finite differences through time, the reference
+ * device, padding, PyTorch golden values (one layer, bidirectional with packed lengths, a
  * 2-layer stack with lengths). The helpers live in test_rnn.c. */
 #include "test.h"
 #include "ops/rnn_common.h"
@@ -16,7 +16,7 @@ typedef struct seq_net {
     int leaf[24], n_leaf;
 } seq_net;
 int seq_build(const seq_case *c, seq_net *s, uint64_t seed);
-int seq_naive_check(const seq_case *c, uint64_t seed, double tol);
+int seq_reference_check(const seq_case *c, uint64_t seed, double tol);
 int seq_gradcheck(const seq_case *c, uint64_t seed, double tol);
 int seq_padding_check(int kind);
 int seq_golden(const char *file, int kind, int layers, int bidir, int act, int with_len,
@@ -33,21 +33,21 @@ TEST(gru_gradcheck_no_initial_state) {
     CHECK(seq_gradcheck(&c, 42, 1e-2));
 }
 
-TEST(gru_matches_naive) {
+TEST(gru_matches_reference) {
     seq_case c = {.kind = K_GRU, .T = 5, .N = 3, .I = 3, .H = 4, .bidir = 1, .with_h0 = 1,
                   .with_len = 1, .len = {1, 4, 5}};
-    CHECK(seq_naive_check(&c, 43, 2e-4));
+    CHECK(seq_reference_check(&c, 43, 2e-4));
     seq_case u = {.kind = K_GRU, .T = 3, .N = 2, .I = 5, .H = 2};
-    CHECK(seq_naive_check(&u, 44, 2e-4));
+    CHECK(seq_reference_check(&u, 44, 2e-4));
 }
 
 /* 20 units: a vector of 16 and a tail in the AVX-512 build of the cell loops, and the
  * baseline build (glia__rnn_algo = 1) */
-TEST(gru_matches_naive_wide_rows) {
+TEST(gru_matches_reference_wide_rows) {
     for (int algo = 0; algo <= 1 && !test_failed_flag; algo++) {
         glia__rnn_algo = algo;
         seq_case c = {.kind = K_GRU, .T = 3, .N = 2, .I = 3, .H = 20, .with_h0 = 1};
-        CHECK(seq_naive_check(&c, 45, 2e-4));
+        CHECK(seq_reference_check(&c, 45, 2e-4));
     }
     glia__rnn_algo = 0;
 }

@@ -1,8 +1,8 @@
 /* test_lrn.c: local response normalisation against finite differences (size 1, 3, 4, 5 and a
- * window wider than C; C not a multiple of the size; rank 3, 4 and 5 inputs), a naive
- * double-precision reference written from PyTorch's definition (zero-padded channels, average
- * over `size`; backward as an explicit Jacobian-vector product), PyTorch golden values,
- * bit-identical results across thread counts, and argument/shape errors. */
+ * window wider than C; C not a multiple of the size; rank 3, 4 and 5 inputs), the reference
+ * device (src/device/ref_norm.c: PyTorch's definition taken literally, in double, backward as an
+ * explicit Jacobian-vector product), PyTorch golden values, bit-identical results across thread
+ * counts, and argument/shape errors. */
 #include "test.h"
 #include <stdlib.h>
 #include <string.h>
@@ -77,49 +77,7 @@ TEST(lrn_backward_accumulates) {
     glia_graph_free(g);
 }
 
-/* PyTorch's definition taken literally, in double: square, pad size/2 zero channels before and
- * (size-1)/2 after, average `size` consecutive padded channels, y = x / (k + alpha avg)^beta.
- * Backward: dx_j = sum_c seed_c dy_c/dx_j with
- *   dy_c/dx_j = [c = j] s_c^-beta - 2 alpha beta / size x_c x_j s_c^(-beta-1) [j in window(c)]
- * summed over every c (membership tested, not the op's reversed window). */
-static void naive_lrn(const lrn_case *c, const float *x, const float *seed, float *y, float *dx) {
-    const int N = (int)c->dims[0], C = (int)c->dims[1], S = (int)(numel_of(c) / (N * C));
-    const int before = c->size / 2, after = (c->size - 1) / 2, P = C + before + after;
-    double *pad = malloc((size_t)P * sizeof *pad), *sc = malloc((size_t)C * sizeof *sc);
-    for (int b = 0; b < N; b++)
-        for (int s = 0; s < S; s++) {
-#define X(ch) ((double)x[((size_t)b * C + (ch)) * S + s])
-            for (int p = 0; p < P; p++) {
-                int ch = p - before;
-                pad[p] = ch >= 0 && ch < C ? X(ch) * X(ch) : 0.0;
-            }
-            for (int ch = 0; ch < C; ch++) {
-                double avg = 0;
-                for (int q = 0; q < c->size; q++) avg += pad[ch + q];
-                avg /= c->size;
-                sc[ch] = c->k + c->alpha * avg;
-                y[((size_t)b * C + ch) * S + s] = (float)(X(ch) / pow(sc[ch], c->beta));
-            }
-            for (int j = 0; j < C; j++) {
-                double acc = 0;
-                for (int ch = 0; ch < C; ch++) {
-                    double sd = seed[((size_t)b * C + ch) * S + s];
-                    int in_window = j >= ch - before && j <= ch + after;
-                    double d = (ch == j ? pow(sc[ch], -c->beta) : 0.0);
-                    if (in_window)
-                        d -= 2.0 * c->alpha * c->beta / c->size * X(ch) * X(j) *
-                             pow(sc[ch], -c->beta - 1.0);
-                    acc += sd * d;
-                }
-                dx[((size_t)b * C + j) * S + s] = (float)acc;
-            }
-#undef X
-        }
-    free(pad);
-    free(sc);
-}
-
-static void lrn_vs_naive(const lrn_case *c, int i) {
+static void lrn_vs_reference(const lrn_case *c, int i) {
     const int64_t m = numel_of(c);
     glia_graph *g = NULL;
     int x, y;
@@ -134,8 +92,13 @@ static void lrn_vs_naive(const lrn_case *c, int i) {
         float *X = glia_node_value(g, x);
         fill_uniform(X, m, -3.0f, 3.0f, 200 + (uint64_t)i);
         fill_uniform(seed, m, -1.0f, 1.0f, 300 + (uint64_t)i);
-        if (!glia_graph_forward(g) && !glia_graph_backward(g, y, seed, 0)) {
-            naive_lrn(c, X, seed, ry, rdx);
+        glia_graph *rg = NULL; /* the reference device on a twin graph */
+        int rx, ryn;
+        int ok = !lrn_build(c, &rg, &rx, &ryn) && !glia_node_requires_grad(rg, rx, 1) &&
+                 reference_run(rg, ryn, seed, 1, &rx, (const float *const[]){X}, ry,
+                               (float *const[]){rdx});
+        glia_graph_free(rg);
+        if (ok && !glia_graph_forward(g) && !glia_graph_backward(g, y, seed, 0)) {
             ey = max_rel_diff(glia_node_value(g, y), ry, m, 1e-3, &wy);
             ed = max_rel_diff(glia_node_grad(g, x), rdx, m, 1e-3, &wd);
         }
@@ -150,14 +113,14 @@ static void lrn_vs_naive(const lrn_case *c, int i) {
               ey == INFINITY ? glia_last_error() : "");
 }
 
-TEST(lrn_matches_naive) {
-    for (int i = 0; i < N_CASES && !test_failed_flag; i++) lrn_vs_naive(&CASES[i], i);
+TEST(lrn_matches_reference) {
+    for (int i = 0; i < N_CASES && !test_failed_flag; i++) lrn_vs_reference(&CASES[i], i);
 }
 
 /* 5 samples x 15 blocks of 64 positions = 75 jobs: backward runs in two waves */
-TEST(lrn_matches_naive_many_jobs) {
+TEST(lrn_matches_reference_many_jobs) {
     static const lrn_case c = {4, {5, 3, 30, 30}, 3, 0.5f, 0.75f, 1.0f};
-    lrn_vs_naive(&c, -1);
+    lrn_vs_reference(&c, -1);
 }
 
 static void lrn_golden(const char *file, int ndim, const int64_t *dims, double tol) {

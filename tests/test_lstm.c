@@ -1,5 +1,5 @@
 /* test_lstm.c: the LSTM op (PyTorch's nn.LSTM, optional peepholes): finite differences through
- * time, the naive reference, padding, PyTorch golden values (one layer, bidirectional with
+ * time, the reference device, padding, PyTorch golden values (one layer, bidirectional with
  * packed lengths, a 2-layer bidirectional stack), and determinism across thread counts. The
  * helpers live in test_rnn.c. */
 #include "test.h"
@@ -19,7 +19,7 @@ typedef struct seq_net {
     int leaf[24], n_leaf;
 } seq_net;
 int seq_build(const seq_case *c, seq_net *s, uint64_t seed);
-int seq_naive_check(const seq_case *c, uint64_t seed, double tol);
+int seq_reference_check(const seq_case *c, uint64_t seed, double tol);
 int seq_gradcheck(const seq_case *c, uint64_t seed, double tol);
 int seq_padding_check(int kind);
 int seq_golden(const char *file, int kind, int layers, int bidir, int act, int with_len,
@@ -42,25 +42,25 @@ TEST(lstm_gradcheck_no_initial_state) {
     CHECK(seq_gradcheck(&c, 23, 1e-2));
 }
 
-TEST(lstm_matches_naive) {
+TEST(lstm_matches_reference) {
     seq_case c = {.kind = K_LSTM, .T = 5, .N = 3, .I = 3, .H = 4, .bidir = 1, .with_h0 = 1,
                   .with_c0 = 1, .with_len = 1, .len = {3, 5, 1}};
-    CHECK(seq_naive_check(&c, 24, 2e-4));
+    CHECK(seq_reference_check(&c, 24, 2e-4));
     c.peep = 1;
-    CHECK(seq_naive_check(&c, 25, 2e-4));
+    CHECK(seq_reference_check(&c, 25, 2e-4));
     seq_case u = {.kind = K_LSTM, .T = 4, .N = 2, .I = 5, .H = 3, .peep = 1, .with_c0 = 1};
-    CHECK(seq_naive_check(&u, 26, 2e-4)); /* c0 without h0 */
+    CHECK(seq_reference_check(&u, 26, 2e-4)); /* c0 without h0 */
 }
 
 /* The cells' loops over units run compiled for AVX-512 where the CPU has it (rnn_common.h):
  * 20 units fill a vector of 16 and a tail; the baseline build (glia__rnn_algo = 1) too. */
-TEST(lstm_matches_naive_wide_rows) {
+TEST(lstm_matches_reference_wide_rows) {
     for (int algo = 0; algo <= 1 && !test_failed_flag; algo++) {
         glia__rnn_algo = algo;
         seq_case c = {.kind = K_LSTM, .T = 3, .N = 2, .I = 3, .H = 20, .with_c0 = 1};
-        CHECK(seq_naive_check(&c, 27, 2e-4));
+        CHECK(seq_reference_check(&c, 27, 2e-4));
         c.peep = 1;
-        CHECK(seq_naive_check(&c, 28, 2e-4));
+        CHECK(seq_reference_check(&c, 28, 2e-4));
     }
     glia__rnn_algo = 0;
 }

@@ -1,34 +1,17 @@
-/* test_maxout.c: maxout over groups of k consecutive channels: finite differences, a naive
- * reference, PyTorch's reshape + max, ties, k = 1, a new batch size, shape errors. */
+/* test_maxout.c: maxout over groups of k consecutive channels: finite differences, the
+ * reference device, PyTorch's reshape + max, ties, k = 1, a new batch size, shape errors. */
 #include "test.h"
 #include <stdlib.h>
 #include <string.h>
 
-/* y[n,m,s] = max_j x[n, m k + j, s] (first maximum), dx[n, m k + j*, s] = seed[n,m,s] */
-static void naive(const float *x, const float *seed, int64_t N, int64_t C, int64_t S, int k,
-                  float *y, float *dx) {
-    int64_t M = C / k;
-    memset(dx, 0, (size_t)(N * C * S) * sizeof *dx);
-    for (int64_t n = 0; n < N; n++)
-        for (int64_t m = 0; m < M; m++)
-            for (int64_t s = 0; s < S; s++) {
-                int best = 0;
-                for (int j = 1; j < k; j++)
-                    if ((double)x[(n * C + m * k + j) * S + s] > (double)x[(n * C + m * k + best) * S + s])
-                        best = j;
-                y[(n * M + m) * S + s] = x[(n * C + m * k + best) * S + s];
-                dx[(n * C + m * k + best) * S + s] += seed[(n * M + m) * S + s];
-            }
-}
-
-/* builds x -> maxout(k) -> y, checks forward and gradient against naive() (exactly: a max and a
- * routed gradient have no rounding) */
-static int run_naive(int nd, const int64_t *d, int k, uint64_t rs, const char *file, int line) {
+/* builds x -> maxout(k) -> y, checks forward and gradient against the reference device's loops
+ * (src/device/ref_act.c) on a twin graph, exactly: a max and a routed gradient have no rounding */
+static int run_reference(int nd, const int64_t *d, int k, uint64_t rs, const char *file, int line) {
     glia_graph *g = NULL;
     int x, y, ok = 0;
     glia_shape sh = {nd, {0}}, ysh;
     for (int i = 0; i < nd; i++) sh.dim[i] = d[i];
-    int64_t n = glia_shape_numel(&sh), S = n / (d[0] * d[1]), ny = n / k;
+    int64_t n = glia_shape_numel(&sh), ny = n / k;
     float *seed = malloc((size_t)ny * sizeof *seed), *ry = malloc((size_t)ny * sizeof *ry),
           *rdx = malloc((size_t)n * sizeof *rdx);
     if (glia_graph_new(&g) || glia_input(g, "x", nd, d, &x) || glia_maxout(g, "mo", x, k, &y) ||
@@ -48,10 +31,20 @@ static int run_naive(int nd, const int64_t *d, int k, uint64_t rs, const char *f
         test_fail(file, line, "run: %s", glia_last_error());
         goto done;
     }
-    naive(X, seed, d[0], d[1], S, k, ry, rdx);
+    glia_graph *rg = NULL;
+    int rx, ryn;
+    int built = !glia_graph_new(&rg) && !glia_input(rg, "x", nd, d, &rx) &&
+                !glia_maxout(rg, "mo", rx, k, &ryn) && !glia_node_requires_grad(rg, rx, 1);
+    int ran = built && reference_run(rg, ryn, seed, 1, &rx, (const float *const[]){X}, ry,
+                                     (float *const[]){rdx});
+    glia_graph_free(rg);
+    if (!ran) {
+        if (!built) test_fail(file, line, "reference build: %s", glia_last_error());
+        goto done;
+    }
     if (memcmp(glia_node_value(g, y), ry, (size_t)ny * sizeof *ry) ||
         memcmp(glia_node_grad(g, x), rdx, (size_t)n * sizeof *rdx)) {
-        test_fail(file, line, "maxout k=%d differs from the naive loops (y %g, dx %g)", k,
+        test_fail(file, line, "maxout k=%d differs from the reference device (y %g, dx %g)", k,
                   max_rel_diff(glia_node_value(g, y), ry, ny, 1e-3, NULL),
                   max_rel_diff(glia_node_grad(g, x), rdx, n, 1e-3, NULL));
         goto done;
@@ -65,7 +58,7 @@ done:
     glia_graph_free(g);
     return ok;
 }
-#define NAIVE(nd, d, k, rs) do { if (!run_naive(nd, d, k, rs, __FILE__, __LINE__)) return; } while (0)
+#define VS_REFERENCE(nd, d, k, rs) do { if (!run_reference(nd, d, k, rs, __FILE__, __LINE__)) return; } while (0)
 
 TEST(maxout_gradcheck) {
     const struct { int nd; int64_t d[4]; int k; } cases[] = {
@@ -87,12 +80,12 @@ TEST(maxout_gradcheck) {
 
 /* a [N, C] dense output (Goodfellow's maxout unit), feature maps, and a case big enough for the
  * parallel loop */
-TEST(maxout_matches_naive) {
-    NAIVE(2, ((int64_t[]){4, 12}), 4, 70);
-    NAIVE(4, ((int64_t[]){2, 6, 3, 3}), 3, 72);
-    NAIVE(3, ((int64_t[]){3, 10, 7}), 5, 74);
-    NAIVE(4, ((int64_t[]){4, 20, 16, 16}), 4, 76);
-    NAIVE(4, ((int64_t[]){2, 6, 3, 3}), 6, 78); /* one group: the max over all channels */
+TEST(maxout_matches_reference) {
+    VS_REFERENCE(2, ((int64_t[]){4, 12}), 4, 70);
+    VS_REFERENCE(4, ((int64_t[]){2, 6, 3, 3}), 3, 72);
+    VS_REFERENCE(3, ((int64_t[]){3, 10, 7}), 5, 74);
+    VS_REFERENCE(4, ((int64_t[]){4, 20, 16, 16}), 4, 76);
+    VS_REFERENCE(4, ((int64_t[]){2, 6, 3, 3}), 6, 78); /* one group: the max over all channels */
 }
 
 TEST(maxout_golden_pytorch) {
@@ -169,7 +162,15 @@ TEST(maxout_set_batch) {
     fill_uniform(seed, 48, -1, 1, 91);
     OK(glia_graph_forward(g));
     OK(glia_graph_backward(g, y, seed, 0));
-    naive(X, seed, 6, 4, 4, 2, ry, rdx);
+    glia_graph *rg; /* the reference device on a twin graph built with batch 6 */
+    int rx, ryn;
+    OK(glia_graph_new(&rg));
+    OK(glia_input(rg, "x", 4, (int64_t[]){6, 4, 2, 2}, &rx));
+    OK(glia_maxout(rg, NULL, rx, 2, &ryn));
+    OK(glia_node_requires_grad(rg, rx, 1));
+    int ran = reference_run(rg, ryn, seed, 1, &rx, (const float *const[]){X}, ry, (float *const[]){rdx});
+    glia_graph_free(rg);
+    CHECK(ran);
     CHECK(!memcmp(glia_node_value(g, y), ry, sizeof ry));
     CHECK(!memcmp(glia_node_grad(g, x), rdx, sizeof rdx));
     glia_graph_free(g);

@@ -3,9 +3,9 @@
  *
  * Every recurrent op is checked four ways:
  *   - finite differences through time (glia_gradcheck) for x, every parameter, h0 and c0;
- *   - a naive reference: plain step-by-step loops in double, sample by sample, running only the
- *     steps t < length (no GEMM, no masks, no saved state), for the forward; its gradients by
- *     central differences in double (independent of glia's BPTT derivation), for the backward;
+ *   - the reference device (src/device/ref_rnn.c): plain step-by-step loops, sums in double,
+ *     sequence by sequence, running only the steps t < length (no GEMM, no masks), with its own
+ *     BPTT written out per step (itself checked by finite differences in test_device.c);
  *   - PyTorch golden values (scripts/golden/gen_rnn.py), packed sequences included;
  *   - padding: garbage in the steps past the lengths changes nothing, and a batch with lengths
  *     equals each sequence run alone with its own T. */
@@ -27,7 +27,7 @@ typedef struct seq_net {
 } seq_net;
 
 int seq_build(const seq_case *c, seq_net *s, uint64_t seed);
-int seq_naive_check(const seq_case *c, uint64_t seed, double tol);
+int seq_reference_check(const seq_case *c, uint64_t seed, double tol);
 int seq_gradcheck(const seq_case *c, uint64_t seed, double tol);
 int seq_padding_check(int kind);
 int seq_golden(const char *file, int kind, int layers, int bidir, int act, int with_len,
@@ -92,130 +92,52 @@ fail:
     return 0;
 }
 
-static double sigm(double v) { return 1.0 / (1.0 + exp(-v)); }
-
-/* The naive reference: y [T, N, dirs*H] from the leaves (double, op input order). Each sample,
- * each direction on its own, only the steps t < length; y is 0 elsewhere. */
-static void naive_forward(const seq_case *c, double *const *p, double *y) {
-    const int T = c->T, N = c->N, I = c->I, H = c->H, dirs = c->bidir ? 2 : 1;
-    const int G = c->kind == K_RNN ? 1 : c->kind == K_LSTM ? 4 : 3, per = 4 + c->peep;
-    const double *x = p[0];
-    const double *h0 = c->with_h0 ? p[1 + dirs * per] : NULL;
-    const double *c0 = c->with_c0 ? p[1 + dirs * per + c->with_h0] : NULL;
-    memset(y, 0, sizeof(double) * T * N * dirs * H);
-    for (int n = 0; n < N; n++)
-        for (int d = 0; d < dirs; d++) {
-            const double *wih = p[1 + d * per], *whh = p[2 + d * per], *bih = p[3 + d * per],
-                         *bhh = p[4 + d * per], *pc = c->peep ? p[5 + d * per] : NULL;
-            double h[32], cc[32], ax[128], ah[128], hn[32]; /* H <= 32 (seq_naive_check) */
-            for (int j = 0; j < H; j++) {
-                h[j] = h0 ? h0[(d * N + n) * H + j] : 0;
-                cc[j] = c0 ? c0[(d * N + n) * H + j] : 0;
-            }
-            int L = c->with_len ? c->len[n] : T;
-            for (int k = 0; k < L; k++) {
-                int t = d ? L - 1 - k : k;
-                const double *xt = x + ((size_t)t * N + n) * I;
-                for (int r = 0; r < G * H; r++) {
-                    ax[r] = bih[r];
-                    for (int i = 0; i < I; i++) ax[r] += wih[r * I + i] * xt[i];
-                    ah[r] = bhh[r];
-                    for (int j = 0; j < H; j++) ah[r] += whh[r * H + j] * h[j];
-                }
-                for (int j = 0; j < H; j++) {
-                    if (c->kind == K_RNN) {
-                        double a = ax[j] + ah[j];
-                        hn[j] = c->act == GLIA_RNN_RELU ? (a > 0 ? a : 0) : tanh(a);
-                    } else if (c->kind == K_LSTM) {
-                        double ig = sigm(ax[j] + ah[j] + (pc ? pc[j] * cc[j] : 0));
-                        double fg = sigm(ax[H + j] + ah[H + j] + (pc ? pc[H + j] * cc[j] : 0));
-                        double gg = tanh(ax[2 * H + j] + ah[2 * H + j]);
-                        cc[j] = fg * cc[j] + ig * gg;
-                        double og = sigm(ax[3 * H + j] + ah[3 * H + j] + (pc ? pc[2 * H + j] * cc[j] : 0));
-                        hn[j] = og * tanh(cc[j]);
-                    } else {
-                        double r = sigm(ax[j] + ah[j]), z = sigm(ax[H + j] + ah[H + j]);
-                        double nn = tanh(ax[2 * H + j] + r * ah[2 * H + j]);
-                        hn[j] = (1 - z) * nn + z * h[j];
-                    }
-                }
-                for (int j = 0; j < H; j++) {
-                    h[j] = hn[j];
-                    y[((size_t)t * N + n) * dirs * H + d * H + j] = h[j];
-                }
-            }
-        }
-}
-
-static double naive_loss(const seq_case *c, double *const *p, const float *seed, double *y) {
-    naive_forward(c, p, y);
-    double L = 0;
-    int64_t ny = (int64_t)c->T * c->N * (c->bidir ? 2 : 1) * c->H;
-    for (int64_t i = 0; i < ny; i++) L += seed[i] * y[i];
-    return L;
-}
-
-/* glia's fused forward and backward against the naive reference (forward values; gradients of
- * sum(seed * y) by central differences of the naive forward, in double) */
-int seq_naive_check(const seq_case *c, uint64_t seed, double tol) {
-    seq_net s;
-    if (c->H > 32) return 0; /* naive_forward's buffers */
+/* glia's fused forward and backward (the cpu device) against the reference device's
+ * step-by-step loops (src/device/ref_rnn.c: one sequence and direction at a time, sums in
+ * double, BPTT written out per step), on a twin graph with the same leaves: y and the gradient
+ * of every leaf */
+int seq_reference_check(const seq_case *c, uint64_t seed, double tol) {
+    seq_net s, r;
     if (!seq_build(c, &s, seed)) return 0;
+    if (!seq_build(c, &r, seed)) {
+        glia_graph_free(s.g);
+        return 0;
+    }
     glia_graph *g = s.g;
     int ok = 0;
-    int64_t ny = numel_of(g, s.y);
-    float *sd = malloc(sizeof(float) * ny), *yf = malloc(sizeof(float) * ny);
-    double *y = malloc(sizeof(double) * ny), *p[24] = {0};
+    int64_t ny = numel_of(g, s.y), w;
+    float *sd = malloc(sizeof(float) * ny), *yr = malloc(sizeof(float) * ny), *gr[24] = {0};
     fill_uniform(sd, ny, -1, 1, seed + 1000);
-    for (int i = 0; i < s.n_leaf; i++) {
-        int64_t m = numel_of(g, s.leaf[i]);
-        p[i] = malloc(sizeof(double) * m);
-        for (int64_t j = 0; j < m; j++) p[i][j] = glia_node_value(g, s.leaf[i])[j];
-    }
+    for (int i = 0; i < s.n_leaf; i++) gr[i] = malloc(sizeof(float) * numel_of(g, s.leaf[i]));
     if (glia_graph_forward(g) || glia_graph_backward(g, s.y, sd, 0)) {
         test_fail(__FILE__, __LINE__, "run: %s", glia_last_error());
         goto done;
     }
-    naive_loss(c, p, sd, y);
-    for (int64_t i = 0; i < ny; i++) yf[i] = (float)y[i];
-    int64_t w;
-    double e = max_rel_diff(glia_node_value(g, s.y), yf, ny, 1e-3, &w);
+    if (!reference_run(r.g, r.y, sd, r.n_leaf, r.leaf, (const float *const[24]){0}, yr, gr)) goto done;
+    double e = max_rel_diff(glia_node_value(g, s.y), yr, ny, 1e-3, &w);
     if (!(e <= tol)) {
-        test_fail(__FILE__, __LINE__, "forward differs from the naive reference: y[%lld] = %.9g, "
-                  "naive %.9g (relative %.3g)", (long long)w, glia_node_value(g, s.y)[w], yf[w], e);
+        test_fail(__FILE__, __LINE__, "forward differs from the reference device: y[%lld] = %.9g, "
+                  "reference %.9g (relative %.3g)", (long long)w, glia_node_value(g, s.y)[w], yr[w], e);
         goto done;
     }
     for (int i = 0; i < s.n_leaf; i++) {
-        int64_t m = numel_of(g, s.leaf[i]);
-        float *num = malloc(sizeof(float) * m);
-        for (int64_t j = 0; j < m; j++) {
-            double v = p[i][j], h = 1e-6;
-            p[i][j] = v + h;
-            double lp = naive_loss(c, p, sd, y);
-            p[i][j] = v - h;
-            double lm = naive_loss(c, p, sd, y);
-            p[i][j] = v;
-            num[j] = (float)((lp - lm) / (2 * h));
-        }
         const float *got = glia_node_grad(g, s.leaf[i]);
-        e = got ? max_rel_diff(got, num, m, 1e-3, &w) : INFINITY;
+        e = got ? max_rel_diff(got, gr[i], numel_of(g, s.leaf[i]), 1e-3, &w) : INFINITY;
         if (!(e <= tol)) {
-            test_fail(__FILE__, __LINE__, "gradient of %s differs from the naive reference: "
-                      "element %lld is %.9g, naive %.9g (relative %.3g)",
-                      glia_node_name(g, s.leaf[i]), (long long)w, got ? got[w] : NAN, num[w], e);
-            free(num);
+            test_fail(__FILE__, __LINE__, "gradient of %s differs from the reference device: "
+                      "element %lld is %.9g, reference %.9g (relative %.3g)",
+                      glia_node_name(g, s.leaf[i]), (long long)w, got ? got[w] : NAN, gr[i][w], e);
             goto done;
         }
-        free(num);
     }
     ref_checked(g, s.y);
     ok = 1;
 done:
-    for (int i = 0; i < s.n_leaf; i++) free(p[i]);
+    for (int i = 0; i < s.n_leaf; i++) free(gr[i]);
     free(sd);
-    free(yf);
-    free(y);
+    free(yr);
     glia_graph_free(g);
+    glia_graph_free(r.g);
     return ok;
 }
 
@@ -474,14 +396,14 @@ TEST(rnn_gradcheck_relu_forward_only) {
     CHECK(seq_gradcheck(&c, 2, 1e-2));
 }
 
-TEST(rnn_matches_naive) {
+TEST(rnn_matches_reference) {
     seq_case c = {.kind = K_RNN, .T = 5, .N = 3, .I = 3, .H = 4, .bidir = 1, .with_h0 = 1,
                   .with_len = 1, .len = {3, 5, 1}};
-    CHECK(seq_naive_check(&c, 3, 2e-4));
+    CHECK(seq_reference_check(&c, 3, 2e-4));
     c.act = GLIA_RNN_RELU;
-    CHECK(seq_naive_check(&c, 4, 2e-4));
+    CHECK(seq_reference_check(&c, 4, 2e-4));
     seq_case u = {.kind = K_RNN, .T = 3, .N = 2, .I = 5, .H = 2}; /* no h0, no lengths */
-    CHECK(seq_naive_check(&u, 5, 2e-4));
+    CHECK(seq_reference_check(&u, 5, 2e-4));
 }
 
 TEST(rnn_padding_changes_nothing) { CHECK(seq_padding_check(K_RNN)); }

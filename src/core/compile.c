@@ -6,15 +6,20 @@
  * on that line with a size. Intervals that do not overlap in time may share memory; they are
  * placed in one arena, largest first, each at the lowest offset that does not collide with an
  * already placed interval that overlaps it in time (greedy first fit, as in TensorFlow's BFC
- * planner and ggml's allocator). Inputs, parameters, buffers and parameter gradients own their
- * memory; so a step allocates nothing.
+ * planner and ggml's allocator). Inputs, parameters and buffers own their memory, parameter and
+ * input gradients have a block of their own; so a step allocates nothing.
+ *
+ * The blocks come from the graph's device (device.h), which also gives each op node its kernels
+ * (n->kern) and may size the workspace; on a device without host memory the leaves' values are
+ * copied into a block on it for as long as the plan lives.
  *
  * Fusion: a ReLU whose input is an op that can take it over (OPF_FUSE_RELU: conv2d,
  * batchnorm), feeding only the ReLU, is done by that op (one pass over the activation less each
- * way, and one buffer less). The pair shares the ReLU's value and gradient buffers, live from
- * the producer's forward to its backward. Not when either value or gradient must stay readable
- * (retained nodes, outputs): the producer's gradient is masked in place. */
-#include "internal.h"
+ * way, and one buffer less), on a device whose kernels do it (GLIA_DEVICE_FUSE_RELU). The pair
+ * shares the ReLU's value and gradient buffers, live from the producer's forward to its
+ * backward. Not when either value or gradient must stay readable (retained nodes, outputs): the
+ * producer's gradient is masked in place. */
+#include "device.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,21 +32,42 @@ typedef struct {
     size_t bytes, offset;
 } interval;
 
+static bool is_leaf(const glia_node *x) { return x->kind != NODE_OP; }
+
+/* A device without host memory: the leaves' values go back to their host memory (download
+ * cannot fail on the devices there are; a failure would leave the host copy as it was). */
+static void leaves_home(glia_graph *g) {
+    for (int i = 0; g->leaf_bytes && i < g->leaf_n; i++) {
+        glia_node *x = &g->nodes[i];
+        if (!g->leaf_bytes[i]) continue;
+        (void)g->dev->download(x->owned_val, x->val, g->leaf_bytes[i]);
+        x->val = x->owned_val;
+    }
+    if (g->leaf_block) g->dev->free(g->leaf_block);
+    free(g->leaf_bytes);
+    g->leaf_block = NULL;
+    g->leaf_bytes = NULL;
+    g->leaf_n = 0;
+}
+
 void glia__plan_free(glia_graph *g) {
-    free(g->arena);
-    free(g->workspace);
-    free(g->saved_block);
-    free(g->param_grads);
+    const glia_device *dev = g->dev;
+    leaves_home(g);
+    if (g->arena) dev->free(g->arena);
+    if (g->workspace) dev->free(g->workspace);
+    if (g->saved_block) dev->free(g->saved_block);
+    if (g->param_grads) dev->free(g->param_grads);
     free(g->grad_ready);
     free(g->n_consumers);
+    free(g->stage);
     g->arena = g->workspace = g->saved_block = NULL;
-    g->param_grads = NULL;
+    g->param_grads = g->stage = NULL;
     g->grad_ready = NULL;
     g->n_consumers = NULL;
     for (int i = 0; i < g->n_nodes; i++) {
         glia_node *n = &g->nodes[i];
         if (n->kind == NODE_OP) n->val = NULL;
-        if (n->kind != NODE_INPUT) n->grad = NULL;
+        n->grad = NULL;
         n->saved = NULL;
     }
     g->compiled = false;
@@ -81,9 +107,41 @@ static glia_status nomem(const char *what, size_t bytes) {
     return glia__err(GLIA_ENOMEM, "compile: out of memory allocating %zu bytes for %s", bytes, what);
 }
 
+/* A device without host memory: every leaf's value copied into one block of its memory (val
+ * points there until leaves_home), and the host stage, as large as the largest node. */
+static glia_status leaves_to_device(glia_graph *g) {
+    const glia_device *dev = g->dev;
+    size_t total = 0, most = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        size_t b = (size_t)glia__numel(&g->nodes[i]) * sizeof(float);
+        if (b > most) most = b;
+        if (is_leaf(&g->nodes[i])) total += align_up(b);
+    }
+    g->leaf_bytes = glia__calloc((size_t)g->n_nodes, sizeof *g->leaf_bytes);
+    g->stage = glia__malloc(most);
+    g->leaf_block = total ? dev->alloc(total) : NULL;
+    if (!g->leaf_bytes || !g->stage || (total && !g->leaf_block))
+        return nomem("the leaves' copy on the device", total + most);
+    g->leaf_n = g->n_nodes;
+    size_t off = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        glia_node *x = &g->nodes[i];
+        if (!is_leaf(x)) continue;
+        size_t b = (size_t)glia__numel(x) * sizeof(float);
+        float *d = (float *)((char *)g->leaf_block + off);
+        glia_status s = dev->upload(d, x->owned_val, b);
+        if (s) return s;
+        x->val = d;
+        g->leaf_bytes[i] = b; /* from now on leaves_home brings it back */
+        off += align_up(b);
+    }
+    return GLIA_OK;
+}
+
 glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
     if (!g) return glia__err(GLIA_EINVAL, "glia_graph_compile: graph is NULL");
     glia__plan_free(g);
+    const glia_device *dev = g->dev;
     int n = g->n_nodes;
     if (n <= 0) return glia__err(GLIA_ESTATE, "compile: the graph is empty");
     bool bwd = (flags & GLIA_COMPILE_BACKWARD) != 0;
@@ -98,8 +156,6 @@ glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
         if (!v) return nomem(x->name, bytes);
         if (!x->owned_val) memset(v, 0, bytes);
         x->owned_val = x->val = v;
-        free(x->owned_grad);
-        x->owned_grad = x->grad = NULL;
     }
 
     /* gradient requirements flow forward from trainable parameters and inputs that ask */
@@ -122,11 +178,23 @@ glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
     for (int i = 0; i < n; i++) {
         glia_node *r = &g->nodes[i], *p;
         r->fuse_relu = r->fused = false;
-        if (r->kind != NODE_OP || r->op != GLIA_OP_relu || r->retained || g->n_consumers[i] == 0) continue;
+        if (r->kind != NODE_OP || r->op != GLIA_OP_relu || r->retained || g->n_consumers[i] == 0 ||
+            !(dev->flags & GLIA_DEVICE_FUSE_RELU))
+            continue;
         p = glia__in(g, r, 0);
         if (p->kind == NODE_OP && (glia__ops[p->op]->flags & OPF_FUSE_RELU) && !p->retained &&
             g->n_consumers[r->in[0]] == 1)
             p->fuse_relu = r->fused = true;
+    }
+
+    /* the device's kernels for every op node */
+    for (int i = 0; i < n; i++) {
+        glia_node *x = &g->nodes[i];
+        if (x->kind != NODE_OP) continue;
+        if (!dev->supports_op(g, x))
+            return glia__err(GLIA_EINVAL, "compile: device '%s' cannot run %s", dev->name,
+                             glia__where(g, x));
+        x->kern = dev->kernel(x->op);
     }
 
     /* lifetimes */
@@ -137,10 +205,11 @@ glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
     size_t ws = 0, saved = 0, pgrad = 0;
     for (int i = 0; i < n; i++) {
         glia_node *x = &g->nodes[i];
-        if (x->kind == NODE_PARAM && x->needs_grad) pgrad += align_up((size_t)glia__numel(x) * 4);
+        if (is_leaf(x) && x->needs_grad) pgrad += align_up((size_t)glia__numel(x) * 4);
         if (x->kind != NODE_OP) continue;
         const glia_op_def *d = glia__ops[x->op];
-        if (x->ws_bytes > ws) ws = x->ws_bytes;
+        size_t xws = dev->ws_bytes ? dev->ws_bytes(g, x) : x->ws_bytes;
+        if (xws > ws) ws = xws;
         saved += align_up(x->saved_bytes);
         if (x->fuse_relu) continue; /* its buffers are its ReLU's, below */
         bool output = g->n_consumers[i] == 0;
@@ -179,18 +248,18 @@ glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
     for (int j = 0; j < m; j++) no_reuse += iv[j].bytes;
     size_t arena = place(iv, m);
 
-    g->arena = arena ? glia__aligned_alloc(ALIGN, arena) : NULL;
-    g->workspace = ws ? glia__aligned_alloc(ALIGN, align_up(ws)) : NULL;
-    g->saved_block = saved ? glia__aligned_alloc(ALIGN, saved) : NULL;
-    g->param_grads = pgrad ? glia__aligned_alloc(ALIGN, pgrad) : NULL;
+    g->arena = arena ? dev->alloc(arena) : NULL;
+    g->workspace = ws ? dev->alloc(align_up(ws)) : NULL;
+    g->saved_block = saved ? dev->alloc(saved) : NULL;
+    g->param_grads = pgrad ? dev->alloc(pgrad) : NULL;
     if ((arena && !g->arena) || (ws && !g->workspace) || (saved && !g->saved_block) ||
         (pgrad && !g->param_grads)) {
         free(iv);
         glia__plan_free(g);
         return nomem("activations", arena + ws + saved + pgrad);
     }
-    if (saved) memset(g->saved_block, 0, saved);
-    if (pgrad) memset(g->param_grads, 0, pgrad);
+    if (saved) dev->zero(g->saved_block, saved);
+    if (pgrad) dev->zero(g->param_grads, pgrad);
     for (int j = 0; j < m; j++) {
         glia_node *x = &g->nodes[iv[j].node];
         float *p = (float *)((char *)g->arena + iv[j].offset);
@@ -211,18 +280,15 @@ glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
             x->saved = (char *)g->saved_block + so;
             so += align_up(x->saved_bytes);
         }
-        if (x->kind == NODE_PARAM && x->needs_grad) {
+        if (is_leaf(x) && x->needs_grad) {
             x->grad = (float *)((char *)g->param_grads + po);
             po += align_up((size_t)glia__numel(x) * 4);
         }
-        if (x->kind == NODE_INPUT && x->needs_grad) {
-            size_t bytes = (size_t)glia__numel(x) * sizeof(float);
-            x->owned_grad = x->grad = glia__calloc(1, bytes);
-            if (!x->grad) {
-                glia__plan_free(g);
-                return nomem(x->name, bytes);
-            }
-        }
+    }
+    glia_status s = glia__dev_host(g) ? GLIA_OK : leaves_to_device(g);
+    if (s) {
+        glia__plan_free(g);
+        return s;
     }
     g->arena_bytes = arena;
     g->arena_no_reuse = no_reuse;

@@ -5,21 +5,30 @@
  *   numeric dL/dtheta_i = (L(theta_i + eps) - L(theta_i - eps)) / (2 eps), summed in double
  *
  * At a kink (ReLU at 0, a max with a tie) the two one-sided differences disagree; such elements
- * are skipped, the way Caffe's checker skips a window around kinks. */
-#include "internal.h"
+ * are skipped, the way Caffe's checker skips a window around kinks. Values and gradients are read
+ * and written through the graph's device, so any device's kernels can be checked. */
+#include "device.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-static glia_status loss_at(glia_graph *g, int y, const float *seed, glia_rng rng0, double *out) {
+/* yv: room for y's values */
+static glia_status loss_at(glia_graph *g, int y, const float *seed, glia_rng rng0, float *yv,
+                           double *out) {
     g->rng = rng0; /* same dropout masks every time */
     glia_status s = glia_graph_forward(g);
     if (s) return s;
     const glia_node *n = &g->nodes[y];
+    if ((s = glia__dev_read(g, yv, n->val, (size_t)glia__numel(n) * sizeof(float)))) return s;
     double L = 0;
-    for (int64_t j = 0; j < glia__numel(n); j++) L += (double)seed[j] * n->val[j];
+    for (int64_t j = 0; j < glia__numel(n); j++) L += (double)seed[j] * yv[j];
     *out = L;
     return GLIA_OK;
+}
+
+/* element i of leaf w's value: read (set 0) or written (set 1) */
+static glia_status elem(glia_graph *g, glia_node *w, int64_t i, float *v, int set) {
+    return set ? glia__dev_write(g, w->val + i, v, sizeof *v) : glia__dev_read(g, v, w->val + i, sizeof *v);
 }
 
 glia_status glia_gradcheck(glia_graph *g, int y, int wrt, float eps, double *max_rel_err,
@@ -37,9 +46,11 @@ glia_status glia_gradcheck(glia_graph *g, int y, int wrt, float eps, double *max
     int64_t ny = glia__numel(&g->nodes[y]), nw = glia__numel(w);
     float *seed = glia__malloc((size_t)ny * sizeof *seed);
     float *analytic = glia__malloc((size_t)nw * sizeof *analytic);
-    if (!seed || !analytic) {
+    float *yv = glia__malloc((size_t)ny * sizeof *yv);
+    if (!seed || !analytic || !yv) {
         free(seed);
         free(analytic);
+        free(yv);
         return glia__err(GLIA_ENOMEM, "gradcheck: out of memory");
     }
     glia_rng r;
@@ -47,20 +58,20 @@ glia_status glia_gradcheck(glia_graph *g, int y, int wrt, float eps, double *max
     for (int64_t j = 0; j < ny; j++) seed[j] = 2 * glia_rng_uniform(&r) - 1;
     glia_rng rng0 = g->rng;
     double L0;
-    if ((s = loss_at(g, y, seed, rng0, &L0))) goto done;
+    if ((s = loss_at(g, y, seed, rng0, yv, &L0))) goto done;
     if ((s = glia_graph_backward(g, y, seed, 0))) goto done;
-    memcpy(analytic, w->grad, (size_t)nw * sizeof *analytic);
+    if ((s = glia__dev_read(g, analytic, w->grad, (size_t)nw * sizeof *analytic))) goto done;
 
     double worst = 0;
     int64_t checked = 0;
     for (int64_t i = 0; i < nw; i++) {
-        float orig = w->val[i];
+        float orig, up, down;
         double lp, lm;
-        w->val[i] = orig + eps;
-        if ((s = loss_at(g, y, seed, rng0, &lp))) goto done;
-        w->val[i] = orig - eps;
-        if ((s = loss_at(g, y, seed, rng0, &lm))) goto done;
-        w->val[i] = orig;
+        if ((s = elem(g, w, i, &orig, 0))) goto done;
+        up = orig + eps, down = orig - eps;
+        if ((s = elem(g, w, i, &up, 1)) || (s = loss_at(g, y, seed, rng0, yv, &lp))) goto done;
+        if ((s = elem(g, w, i, &down, 1)) || (s = loss_at(g, y, seed, rng0, yv, &lm))) goto done;
+        if ((s = elem(g, w, i, &orig, 1))) goto done;
         /* the step actually taken in float */
         double hp = (double)(orig + eps) - orig, hm = orig - (double)(orig - eps);
         double num = (lp - lm) / (hp + hm);
@@ -77,5 +88,6 @@ glia_status glia_gradcheck(glia_graph *g, int y, int wrt, float eps, double *max
 done:
     free(seed);
     free(analytic);
+    free(yv);
     return s;
 }

@@ -1,6 +1,6 @@
 /* graph.c: building a graph node by node. Nodes are appended, and an op's inputs must already
  * exist, so creation order is a topological order and cycles cannot be built. */
-#include "internal.h"
+#include "device.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +12,7 @@ glia_status glia_graph_new(glia_graph **out) {
     glia_graph *g = glia__calloc(1, sizeof *g);
     if (!g) return glia__err(GLIA_ENOMEM, "glia_graph_new: out of memory");
     glia_rng_seed(&g->rng, 42, 54);
+    g->dev = &glia__device_cpu;
     *out = g;
     return GLIA_OK;
 }
@@ -21,7 +22,6 @@ void glia_graph_free(glia_graph *g) {
     glia__plan_free(g);
     for (int i = 0; i < g->n_nodes; i++) {
         free(g->nodes[i].owned_val);
-        free(g->nodes[i].owned_grad);
     }
     free(g->nodes);
     free(g->prof);

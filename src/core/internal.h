@@ -28,7 +28,16 @@ typedef enum { GLIA_OPS(GLIA__OP_ENUM) GLIA_OP_COUNT } glia_op_id;
 
 typedef enum { NODE_INPUT, NODE_PARAM, NODE_BUFFER, NODE_OP } glia_node_kind;
 
-typedef struct glia_node {
+typedef struct glia_node glia_node;
+/* One op's kernels on one device, with the contract above (backward adds into the inputs'
+ * gradients). compile.c copies the graph's device's pair into each op node (n->kern), so that
+ * run.c makes one indirect call per node (src/core/device.h). */
+typedef struct glia_kernel {
+    glia_status (*forward)(glia_graph *g, glia_node *n);
+    void (*backward)(glia_graph *g, glia_node *n);
+} glia_kernel;
+
+struct glia_node {
     glia_node_kind kind;
     glia_op_id op;                  /* index into the op table (NODE_OP) */
     char name[GLIA_NAME_MAX];
@@ -54,11 +63,14 @@ typedef struct glia_node {
     bool bwd_runs;                  /* its backward is called (needs_grad and an input needs grad) */
     bool fuse_relu;                 /* this op applies the ReLU of its only consumer (compile.c) */
     bool fused;                     /* a ReLU done by its input's op: forward and backward skip it */
-    float *val;
+    glia_kernel kern;               /* op nodes: the kernels of the graph's device */
+    float *val;                     /* device memory (host memory on the cpu device) */
     float *grad;
     void *saved;
-    float *owned_val, *owned_grad;  /* inputs, params, buffers own their memory */
-} glia_node;
+    float *owned_val;               /* inputs, params, buffers: their values in host memory; on a
+                                     * device without host memory, val is a copy on the device
+                                     * while the graph is compiled (compile.c) */
+};
 
 /* op flags: what backward reads, so the memory plan keeps those values alive */
 #define OPF_BWD_INPUTS 1u  /* backward reads the inputs' values */
@@ -151,6 +163,7 @@ struct glia_graph {
     bool check_numerics;            /* glia_graph_set_check_numerics */
     unsigned compile_flags;
     glia_rng rng;
+    const struct glia_device *dev;  /* where buffers live and kernels run (device.h; never NULL) */
 
     /* compiled plan */
     int *order;                     /* topological order (nodes are created in order, so 0..n-1) */
@@ -158,7 +171,14 @@ struct glia_graph {
     void *arena;                    /* activations and gradients, reused by lifetime */
     void *workspace;
     void *saved_block;
-    float *param_grads;
+    float *param_grads;             /* the gradients of parameters and inputs that need one */
+    /* a device without host memory: the leaves' copies on it (leaf_bytes[i] > 0: node i's val
+     * is in leaf_block, for i < leaf_n), and a host buffer as large as the largest node (seeds,
+     * numerics checks) */
+    void *leaf_block;
+    size_t *leaf_bytes;
+    int leaf_n;
+    float *stage;
     size_t arena_bytes, arena_no_reuse, ws_bytes, saved_bytes_total, param_bytes;
     int *n_consumers;
     /* glia_graph_set_profile: seconds in each node's forward [2 i] and backward [2 i + 1]

@@ -1,5 +1,6 @@
-/* run.c: forward and backward passes over a compiled graph. */
-#include "internal.h"
+/* run.c: forward and backward passes over a compiled graph, on its device (device.h), and
+ * reading and writing node values. */
+#include "device.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,12 +23,22 @@ static int64_t first_nonfinite(const float *x, int64_t n) {
     return -1;
 }
 
-/* GLIA_ERANGE naming node n (what: "output", "value") and the first bad element. */
-static glia_status nonfinite_err(const glia_graph *g, const glia_node *n, const char *what, int64_t i) {
+/* GLIA_OK if node n's value is finite, else GLIA_ERANGE naming n (what: "output", "value") and
+ * the first bad element; on a device without host memory the values are read via the stage. */
+static glia_status check_finite(glia_graph *g, const glia_node *n, const char *what) {
+    const float *v = n->val;
+    int64_t m = glia__numel(n);
+    if (!glia__dev_host(g)) {
+        glia_status s = g->dev->download(g->stage, n->val, (size_t)m * sizeof(float));
+        if (s) return s;
+        v = g->stage;
+    }
+    int64_t i = first_nonfinite(v, m);
+    if (i < 0) return GLIA_OK;
     char sh[96];
-    double v = (double)n->val[i];
+    double x = (double)v[i];
     return glia__err(GLIA_ERANGE, "%s: %s became non-finite (%s at element %lld of shape %s)",
-                     glia__where(g, n), what, isnan(v) ? "nan" : v > 0 ? "inf" : "-inf",
+                     glia__where(g, n), what, isnan(x) ? "nan" : x > 0 ? "inf" : "-inf",
                      (long long)i, glia_shape_str(&n->shape, sh, sizeof sh));
 }
 
@@ -65,18 +76,16 @@ glia_status glia_graph_forward(glia_graph *g) {
     if (g->check_numerics) /* inputs, weights and buffers first: a bad one is the cause */
         for (int i = 0; i < g->n_nodes; i++) {
             glia_node *n = &g->nodes[i];
-            int64_t k = n->kind == NODE_OP || !n->val ? -1 : first_nonfinite(n->val, glia__numel(n));
-            if (k >= 0) return nonfinite_err(g, n, "value", k);
+            if (n->kind != NODE_OP && n->val && (s = check_finite(g, n, "value"))) return s;
         }
     for (int i = 0; i < g->n_nodes; i++) {
         glia_node *n = &g->nodes[i];
         if (n->kind != NODE_OP || n->fused) continue; /* (fused: done by its input's op) */
         double *tm = timer(g, i, 0), t0 = tm ? glia__now() : 0;
-        s = glia__ops[n->op]->forward(g, n);
+        s = n->kern.forward(g, n);
         if (tm) *tm += glia__now() - t0;
         if (s) return s;
-        int64_t k = g->check_numerics ? first_nonfinite(n->val, glia__numel(n)) : -1;
-        if (k >= 0) return nonfinite_err(g, n, "output", k);
+        if (g->check_numerics && (s = check_finite(g, n, "output"))) return s;
     }
     return GLIA_OK;
 }
@@ -98,9 +107,18 @@ glia_status glia_graph_backward(glia_graph *g, int node, const float *seed, unsi
         return glia__err(GLIA_ESTATE, "backward: node '%s' is not an output; call glia_node_retain "
                          "on it before compiling to start backward there", seedn->name);
     memset(g->grad_ready, 0, (size_t)g->n_nodes);
+    const glia_device *dev = g->dev;
     int64_t ns = glia__numel(seedn);
-    if (seed) memcpy(seedn->grad, seed, (size_t)ns * sizeof(float));
-    else for (int64_t j = 0; j < ns; j++) seedn->grad[j] = 1.0f;
+    if (glia__dev_host(g)) {
+        if (seed) memcpy(seedn->grad, seed, (size_t)ns * sizeof(float));
+        else for (int64_t j = 0; j < ns; j++) seedn->grad[j] = 1.0f;
+    } else { /* through the host stage */
+        if (!seed) {
+            for (int64_t j = 0; j < ns; j++) g->stage[j] = 1.0f;
+            seed = g->stage;
+        }
+        if ((s = dev->upload(seedn->grad, seed, (size_t)ns * sizeof(float)))) return s;
+    }
     g->grad_ready[node] = 1;
 
     for (int i = node; i >= 0; i--) {
@@ -117,10 +135,10 @@ glia_status glia_graph_backward(glia_graph *g, int node, const float *seed, unsi
             if (!x->needs_grad || g->grad_ready[xi]) continue;
             /* parameters accumulate across calls only when asked */
             if (!(x->kind == NODE_PARAM && (flags & GLIA_BACKWARD_ACCUMULATE)))
-                memset(x->grad, 0, (size_t)glia__numel(x) * sizeof(float));
+                dev->zero(x->grad, (size_t)glia__numel(x) * sizeof(float));
             g->grad_ready[xi] = 1;
         }
-        glia__ops[n->op]->backward(g, n);
+        n->kern.backward(g, n);
         if (tm) *tm += glia__now() - t0;
     }
     /* leaves no path reached have zero gradient */
@@ -128,7 +146,7 @@ glia_status glia_graph_backward(glia_graph *g, int node, const float *seed, unsi
         glia_node *x = &g->nodes[i];
         if (!x->needs_grad || g->grad_ready[i] || x->kind == NODE_OP) continue;
         if (!(x->kind == NODE_PARAM && (flags & GLIA_BACKWARD_ACCUMULATE)))
-            memset(x->grad, 0, (size_t)glia__numel(x) * sizeof(float));
+            dev->zero(x->grad, (size_t)glia__numel(x) * sizeof(float));
     }
     return GLIA_OK;
 }
@@ -137,50 +155,102 @@ static bool readable(const glia_graph *g, const glia_node *n, int i) {
     return n->kind != NODE_OP || n->retained || g->n_consumers[i] == 0;
 }
 
-float *glia_node_value(glia_graph *g, int node) {
-    if (glia__check_node(g, node)) return NULL;
+/* node's value (grad 0) or gradient (grad 1) in *out, after every check: compiled where
+ * needed, readable, present */
+static glia_status node_buffer(glia_graph *g, int node, int grad, const char *fn, float **out) {
+    glia_status s = glia__check_node(g, node);
+    if (s) return s;
     glia_node *n = &g->nodes[node];
-    if (n->kind == NODE_PARAM || n->kind == NODE_BUFFER) return n->val;
-    if (ensure_compiled(g)) return NULL;
-    if (!readable(g, n, node)) {
-        glia__err(GLIA_ESTATE, "the value of '%s' is not kept after the step (its memory is "
-                  "reused); call glia_node_retain on it before compiling", n->name);
+    if (grad || !(n->kind == NODE_PARAM || n->kind == NODE_BUFFER))
+        if ((s = ensure_compiled(g))) return s;
+    if (grad && !n->grad)
+        return glia__err(GLIA_ESTATE, "%s: '%s' has no gradient (frozen, not requiring grad, or "
+                         "the graph was compiled without GLIA_COMPILE_BACKWARD)", fn, n->name);
+    if (n->kind == NODE_OP && !readable(g, n, node))
+        return glia__err(GLIA_ESTATE, "%s: the %s of '%s' is not kept after the step (its memory "
+                         "is reused); call glia_node_retain on it before compiling", fn,
+                         grad ? "gradient" : "value", n->name);
+    *out = grad ? n->grad : n->val;
+    return GLIA_OK;
+}
+
+/* the host's view of node memory: device memory while the graph is compiled on a device
+ * without host memory (op nodes' buffers, leaves copied there), else host memory */
+static bool in_device_memory(const glia_graph *g, const glia_node *n, int node, int grad) {
+    if (glia__dev_host(g)) return false;
+    return grad || n->kind == NODE_OP || (node < g->leaf_n && g->leaf_bytes[node] > 0);
+}
+
+static glia_status count_err(const glia_graph *g, const glia_node *n, const char *fn, int64_t count) {
+    char buf[96];
+    return glia__err(GLIA_ESHAPE, "%s: '%s' has shape %s (%lld values) but %lld were given", fn,
+                     n->name, glia_shape_str(&n->shape, buf, sizeof buf),
+                     (long long)glia__numel(n), (long long)count);
+}
+
+static glia_status read_node(glia_graph *g, int node, int grad, float *dst, int64_t count,
+                             const char *fn) {
+    if (!dst) return glia__err(GLIA_EINVAL, "%s: dst is NULL", fn);
+    float *p = NULL;
+    glia_status s = node_buffer(g, node, grad, fn, &p);
+    if (s) return s;
+    glia_node *n = &g->nodes[node];
+    if (count != glia__numel(n)) return count_err(g, n, fn, count);
+    size_t bytes = (size_t)count * sizeof(float);
+    if (in_device_memory(g, n, node, grad)) return g->dev->download(dst, p, bytes);
+    memcpy(dst, p, bytes);
+    return GLIA_OK;
+}
+
+float *glia_node_value(glia_graph *g, int node) {
+    if (g && !glia__dev_host(g)) {
+        glia__err(GLIA_ESTATE, "glia_node_value: device '%s' keeps values in its own memory; use "
+                  "glia_node_read / glia_node_write", g->dev->name);
         return NULL;
     }
-    return n->val;
+    float *p = NULL;
+    return node_buffer(g, node, 0, "glia_node_value", &p) ? NULL : p;
 }
 
 float *glia_node_grad(glia_graph *g, int node) {
-    if (glia__check_node(g, node)) return NULL;
-    glia_node *n = &g->nodes[node];
-    if (ensure_compiled(g)) return NULL;
-    if (!n->grad) {
-        glia__err(GLIA_ESTATE, "'%s' has no gradient (frozen, not requiring grad, or the graph "
-                  "was compiled without GLIA_COMPILE_BACKWARD)", n->name);
+    if (g && !glia__dev_host(g)) {
+        glia__err(GLIA_ESTATE, "glia_node_grad: device '%s' keeps gradients in its own memory; "
+                  "use glia_node_read_grad", g->dev->name);
         return NULL;
     }
-    if (!readable(g, n, node)) {
-        glia__err(GLIA_ESTATE, "the gradient of '%s' is not kept after the step; call "
-                  "glia_node_retain on it before compiling", n->name);
-        return NULL;
-    }
-    return n->grad;
+    float *p = NULL;
+    return node_buffer(g, node, 1, "glia_node_grad", &p) ? NULL : p;
 }
 
-glia_status glia_node_set(glia_graph *g, int node, const float *data, int64_t count) {
+glia_status glia_node_read(glia_graph *g, int node, float *dst, int64_t count) {
+    return read_node(g, node, 0, dst, count, "glia_node_read");
+}
+
+glia_status glia_node_read_grad(glia_graph *g, int node, float *dst, int64_t count) {
+    return read_node(g, node, 1, dst, count, "glia_node_read_grad");
+}
+
+static glia_status write_node(glia_graph *g, int node, const float *data, int64_t count,
+                              const char *fn) {
     glia_status s = glia__check_node(g, node);
     if (s) return s;
     glia_node *n = &g->nodes[node];
     if (n->kind == NODE_OP)
-        return glia__err(GLIA_EINVAL, "glia_node_set: '%s' is computed by an op and cannot be set",
+        return glia__err(GLIA_EINVAL, "%s: '%s' is computed by an op and cannot be set", fn,
                          n->name);
-    if (!data) return glia__err(GLIA_EINVAL, "glia_node_set: data is NULL");
-    char buf[96];
-    if (count != glia__numel(n))
-        return glia__err(GLIA_ESHAPE, "glia_node_set: '%s' has shape %s (%lld values) but %lld were "
-                         "given", n->name, glia_shape_str(&n->shape, buf, sizeof buf),
-                         (long long)glia__numel(n), (long long)count);
+    if (!data) return glia__err(GLIA_EINVAL, "%s: data is NULL", fn);
+    if (count != glia__numel(n)) return count_err(g, n, fn, count);
     if (n->kind == NODE_INPUT && (s = ensure_compiled(g))) return s;
-    memcpy(n->val, data, (size_t)count * sizeof(float));
+    size_t bytes = (size_t)count * sizeof(float);
+    if (in_device_memory(g, n, node, 0)) return g->dev->upload(n->val, data, bytes);
+    memcpy(n->val, data, bytes);
     return GLIA_OK;
+}
+
+glia_status glia_node_write(glia_graph *g, int node, const float *data, int64_t count) {
+    return write_node(g, node, data, count, "glia_node_write");
+}
+
+glia_status glia_node_set(glia_graph *g, int node, const float *data, int64_t count) {
+    return write_node(g, node, data, count, "glia_node_set");
 }

@@ -24,6 +24,7 @@
 #include "model_internal.h"
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static glia_status ids_input(glia_model *m, model_layer *l, int64_t *T, int64_t *N) {
@@ -309,16 +310,25 @@ glia_status glia_model_carry_state(glia_model *m, int reset) {
         glia_node_shape(g, h0, &hs);
         size_t cnt = (size_t)glia_shape_numel(&hs);
         float *h = glia_node_value(g, h0), *c = c0 >= 0 ? glia_node_value(g, c0) : NULL;
-        if (!h || (c0 >= 0 && !c)) return glia__err(GLIA_ESTATE, "glia_model_carry_state: %s",
-                                                    glia_last_error());
+        float *copy = NULL; /* a device without host memory (h NULL): through host copies */
+        if (!h) {
+            if (!(copy = glia__malloc(2 * cnt * sizeof *copy)))
+                return glia__err(GLIA_ENOMEM, "glia_model_carry_state: out of memory");
+            h = copy;
+            c = c0 >= 0 ? copy + cnt : NULL;
+        }
+        glia_status s = GLIA_OK;
         /* the reverse direction of a bidirectional layer starts at the chunk's end: nothing to
          * carry from the previous chunk */
         if (reset || hs.dim[0] != 1) {
             memset(h, 0, cnt * sizeof *h);
             if (c) memset(c, 0, cnt * sizeof *c);
-            continue;
+        } else {
+            s = glia_rnn_final_state(g, i, h, c);
         }
-        glia_status s = glia_rnn_final_state(g, i, h, c);
+        if (copy && !s) s = glia_node_write(g, h0, h, (int64_t)cnt);
+        if (copy && !s && c) s = glia_node_write(g, c0, c, (int64_t)cnt);
+        free(copy);
         if (s) return s;
     }
     return GLIA_OK;

@@ -41,6 +41,7 @@
  * sgemm (0.3.21, measured) is not once it starts threads (M*N*K > 2^18): 1 and 2 threads then
  * differ in the last bits, while a given thread count repeats exactly. */
 #include "rnn_common.h"
+#include "../core/device.h"
 #include <cblas.h>
 #include <limits.h>
 #include <stdio.h>
@@ -76,9 +77,8 @@ static void geometry(glia_graph *g, const glia_node *n, rnn_cell cell, geo *r) {
     r->i_h0 = n->ia[RNN_HAS_H0] ? k++ : -1;
     r->i_c0 = cell == CELL_LSTM && n->ia[RNN_HAS_C0] ? k++ : -1;
     r->i_len = n->ia[RNN_HAS_LENGTHS] ? k++ : -1;
-    r->hdr = ((size_t)r->N + 2 + 15) / 16 * 16;
-    size_t NH = (size_t)r->N * r->H;
-    r->dir = (size_t)(r->T + 1) * NH * (cell == CELL_LSTM ? 2 : 1) + (size_t)r->T * r->N * r->GS;
+    r->hdr = glia__rnn_saved_header(r->N);
+    r->dir = glia__rnn_saved_dir(cell, r->T, r->N, r->H);
 }
 
 static float *dir_base(const glia_node *n, const geo *r, int d) {
@@ -422,8 +422,7 @@ GLIA_RECURRENT_DEF(rnn,
 static void rollback(glia_graph *g, int start) {
     for (int i = g->n_nodes - 1; i >= start; i--) {
         free(g->nodes[i].owned_val);
-        free(g->nodes[i].owned_grad);
-        g->nodes[i].owned_val = g->nodes[i].owned_grad = NULL;
+        g->nodes[i].owned_val = NULL;
     }
     g->n_nodes = start;
 }
@@ -528,17 +527,19 @@ glia_status glia_rnn_final_state(glia_graph *g, int node, float *h, float *c) {
     if (c && cell != CELL_LSTM)
         return glia__err(GLIA_EINVAL, "glia_rnn_final_state: %s has no cell state (pass c = NULL)",
                          glia__where(g, n));
-    if (!g->compiled || !n->saved || !((const int32_t *)n->saved)[0])
+    int32_t ran = 0; /* (saved state is device memory: read through the device) */
+    if (g->compiled && n->saved && (s = glia__dev_read(g, &ran, n->saved, sizeof ran))) return s;
+    if (!ran)
         return glia__err(GLIA_ESTATE, "glia_rnn_final_state: %s has not run forward since the "
                          "graph was last compiled", glia__where(g, n));
     geo r;
     geometry(g, n, (rnn_cell)cell, &r);
     const size_t NH = (size_t)r.N * r.H;
-    for (int d = 0; d < r.dirs; d++) { /* forward: Hs[T] (frozen past the length); reverse: Hs[0] */
+    for (int d = 0; d < r.dirs && !s; d++) { /* forward: Hs[T] (frozen past the length); reverse: Hs[0] */
         const float *Hs = dir_base(n, &r, d);
         size_t at = (d == 0 ? (size_t)r.T : 0) * NH;
-        if (h) memcpy(h + d * NH, Hs + at, NH * sizeof(float));
-        if (c) memcpy(c + d * NH, Hs + (size_t)(r.T + 1) * NH + at, NH * sizeof(float));
+        if (h) s = glia__dev_read(g, h + d * NH, Hs + at, NH * sizeof(float));
+        if (c && !s) s = glia__dev_read(g, c + d * NH, Hs + (size_t)(r.T + 1) * NH + at, NH * sizeof(float));
     }
-    return GLIA_OK;
+    return s;
 }

@@ -37,6 +37,14 @@
 
 typedef enum { CELL_RNN, CELL_LSTM, CELL_GRU } rnn_cell;
 
+/* The saved state's layout, in floats (above): the header, and each direction's block after it
+ * (rnn.c; the reference device's kernels write the same, src/device/ref_rnn.c). */
+static inline size_t glia__rnn_saved_header(int N) { return ((size_t)N + 2 + 15) / 16 * 16; }
+static inline size_t glia__rnn_saved_dir(rnn_cell cell, int T, int N, int H) {
+    size_t NH = (size_t)N * H, GS = cell == CELL_RNN ? 0 : (size_t)(cell == CELL_LSTM ? 5 : 4) * H;
+    return (size_t)(T + 1) * NH * (cell == CELL_LSTM ? 2 : 1) + (size_t)T * N * GS;
+}
+
 /* One step's fused elementwise pass: every pointer is this step's block. */
 typedef struct rnn_step {
     int N, H, t;

@@ -23,10 +23,14 @@
  * every step). A covered parameter that is frozen now, or has no gradient buffer, is skipped.
  * All state is allocated by glia_optim_new; a step allocates nothing.
  *
+ * On a device without host memory (glia_graph_set_device) the step runs on host copies: the
+ * gradients and values are copied out through the device, updated here, and the values copied
+ * back (the copies' host buffer is allocated by the first such step).
+ *
  * Threads: updates are elementwise (`omp parallel for` above GLIA_PAR_MIN elements). Norms are
  * summed in double per fixed chunk of NORM_CHUNK elements (chunks computed in parallel), then
  * the chunk sums are added in chunk order by one thread: bit-identical for any thread count. */
-#include "../core/internal.h"
+#include "../core/device.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +48,8 @@ struct glia_optim {
     glia_optim_config cfg;  /* defaults resolved */
     int n_params;
     int *node;              /* node ids */
-    int64_t *numel;
+    int64_t *numel, total;  /* elements per parameter, and in all */
+    float *stage;           /* device without host memory: gradients [total], values [total] */
     float **grad;           /* per step: the gradient buffer, or NULL to skip */
     int n_slots;            /* state tensors per parameter */
     float **state;          /* [n_params * n_slots] */
@@ -151,6 +156,7 @@ void glia_optim_free(glia_optim *o) {
     free(o->chunks);
     free(o->chunk_sq);
     free(o->chunk_sq_clipped);
+    free(o->stage);
     free(o);
 }
 
@@ -183,6 +189,7 @@ glia_status glia_optim_new(glia_graph *g, const glia_optim_config *cfg, glia_opt
     o->b2_d = dec(c.beta2);
     o->wd_d = dec(c.weight_decay);
     o->n_params = np;
+    o->total = total;
     o->n_slots = c.kind == GLIA_SGD ? (c.momentum > 0.0f ? 1 : 0)
                : c.kind == GLIA_RMSPROP ? 1 : 2;
     o->n_chunks = (int)n_chunks;
@@ -241,11 +248,22 @@ glia_status glia_optim_step(glia_optim *o) {
         return glia__err(GLIA_EINVAL, "%s: invalid learning rate %g (from glia_optim_set_lr; must "
                          "be finite and >= 0)", kind_name(c->kind), (double)c->lr);
     glia_graph *g = o->g;
+    const bool staged = !glia__dev_host(g); /* host copies (see the top) */
+    if (staged && !o->stage && !(o->stage = glia__malloc((size_t)o->total * 2 * sizeof(float))))
+        return glia__err(GLIA_ENOMEM, "%s step: out of memory for host copies of %lld parameters",
+                         kind_name(c->kind), (long long)o->total);
     int live = 0;
-    for (int p = 0; p < o->n_params; p++) {
+    int64_t off = 0;
+    for (int p = 0; p < o->n_params; off += o->numel[p], p++) {
         const glia_node *n = &g->nodes[o->node[p]];
         o->grad[p] = n->trainable ? n->grad : NULL;
         live += o->grad[p] != NULL;
+        if (!staged || !o->grad[p]) continue;
+        size_t bytes = (size_t)o->numel[p] * sizeof(float);
+        glia_status s = glia__dev_read(g, o->stage + off, o->grad[p], bytes);
+        if (!s) s = glia__dev_read(g, o->stage + o->total + off, n->val, bytes);
+        if (s) return s;
+        o->grad[p] = o->stage + off;
     }
     if (!live)
         return glia__err(GLIA_ESTATE, "%s step: no parameter has a gradient (compile with "
@@ -306,10 +324,11 @@ glia_status glia_optim_step(glia_optim *o) {
     const float bc2_sqrt = (float)sqrt(1.0 - pow(b2_d, t));
     const float decay = (float)(1.0 - lr_d * o->wd_d); /* AdamW */
 
-    for (int p = 0; p < o->n_params; p++) {
+    off = 0;
+    for (int p = 0; p < o->n_params; off += o->numel[p], p++) {
         const float *gr = o->grad[p];
         if (!gr) continue;
-        float *w = g->nodes[o->node[p]].val;
+        float *w = staged ? o->stage + o->total + off : g->nodes[o->node[p]].val;
         const int64_t n = o->numel[p];
         float *s0 = o->n_slots > 0 ? o->state[p * o->n_slots] : NULL;
         float *s1 = o->n_slots > 1 ? o->state[p * o->n_slots + 1] : NULL;
@@ -357,6 +376,10 @@ glia_status glia_optim_step(glia_optim *o) {
         }
         }
 #undef GRAD
+        if (staged) {
+            glia_status s = glia__dev_write(g, g->nodes[o->node[p]].val, w, (size_t)n * sizeof(float));
+            if (s) return s;
+        }
     }
     return GLIA_OK;
 }

@@ -1,0 +1,235 @@
+/* ref_conv.c: reference kernels of conv2d, maxpool2d, avgpool2d and global_avgpool, straight
+ * from the definitions (src/ops/conv2d.c and pool.c have the same ones, computed fast). */
+#include "ref.h"
+#include <math.h>
+
+/* ---------------------------------------------------------------- conv2d
+ * x[N,C,H,W], w[O,C/G,kh,kw], b[O]?  ->  y[N,O,OH,OW]   (OH, OW from the node's shape)
+ * With Cg = C/G input and Og = O/G output channels per group, output channel o in group o/Og:
+ *   y[n,o,oh,ow] = b[o] + sum_{c<Cg, i<kh, j<kw} x[n, (o/Og) Cg + c, oh sh - pt + i dh, ow sw - pl + j dw]
+ *                                                w[o,c,i,j]            (x outside the image: 0)
+ * For L = sum(dy y):
+ *   dw[o,c,i,j] += sum_{n,oh,ow} dy[n,o,oh,ow] x[n, (o/Og) Cg + c, oh sh - pt + i dh, ow sw - pl + j dw]
+ *   db[o]       += sum_{n,oh,ow} dy[n,o,oh,ow]
+ *   dx: every term x[..] w[o,c,i,j] of y[n,o,oh,ow] adds dy[n,o,oh,ow] w[o,c,i,j] to the dx of
+ *       the x it read (summed in double in the workspace, then added to dx) */
+typedef struct {
+    int N, C, H, W, O, OH, OW, kh, kw;
+    int sh, sw, pt, pl, dh, dw, G, Cg, Og;
+} conv_dims;
+
+/* conv2d.c's attribute slots: [0] stride_h [1] stride_w [2] pad_top [3] pad_bottom [4] pad_left
+ * [5] pad_right [6] dilation_h [7] dilation_w [8] groups (the bottom and right padding only
+ * shape the output, which the node's shape already gives) */
+static conv_dims conv_of(glia_graph *g, const glia_node *n) {
+    const glia_shape *x = &glia__in(g, n, 0)->shape, *w = &glia__in(g, n, 1)->shape;
+    conv_dims d = {(int)x->dim[0], (int)x->dim[1], (int)x->dim[2], (int)x->dim[3], (int)w->dim[0],
+                   (int)n->shape.dim[2], (int)n->shape.dim[3], (int)w->dim[2], (int)w->dim[3],
+                   n->ia[0], n->ia[1], n->ia[2], n->ia[4], n->ia[6], n->ia[7], n->ia[8], 0, 0};
+    d.Cg = d.C / d.G;
+    d.Og = d.O / d.G;
+    return d;
+}
+
+static int64_t at4(int64_t a, int64_t b, int64_t c, int64_t e, int B, int C, int E) {
+    return ((a * B + b) * C + c) * E + e;
+}
+
+static glia_status conv_forward(glia_graph *g, glia_node *n) {
+    const conv_dims d = conv_of(g, n);
+    const float *x = ref_x(g, n, 0), *w = ref_x(g, n, 1), *b = n->n_in == 3 ? ref_x(g, n, 2) : NULL;
+    for (int i = 0; i < d.N; i++)
+        for (int o = 0; o < d.O; o++)
+            for (int oh = 0; oh < d.OH; oh++)
+                for (int ow = 0; ow < d.OW; ow++) {
+                    double s = b ? b[o] : 0.0;
+                    for (int c = 0; c < d.Cg; c++)
+                        for (int ki = 0; ki < d.kh; ki++)
+                            for (int kj = 0; kj < d.kw; kj++) {
+                                int h = oh * d.sh - d.pt + ki * d.dh, wc = ow * d.sw - d.pl + kj * d.dw;
+                                if (h < 0 || h >= d.H || wc < 0 || wc >= d.W) continue;
+                                int ch = o / d.Og * d.Cg + c;
+                                s += (double)x[at4(i, ch, h, wc, d.C, d.H, d.W)] *
+                                     w[at4(o, c, ki, kj, d.Cg, d.kh, d.kw)];
+                            }
+                    n->val[at4(i, o, oh, ow, d.O, d.OH, d.OW)] = (float)s;
+                }
+    return GLIA_OK;
+}
+
+static void conv_backward(glia_graph *g, glia_node *n) {
+    const conv_dims d = conv_of(g, n);
+    const float *x = ref_x(g, n, 0), *w = ref_x(g, n, 1), *dy = n->grad;
+    float *dx = ref_dx(g, n, 0), *dw = ref_dx(g, n, 1), *db = n->n_in == 3 ? ref_dx(g, n, 2) : NULL;
+    if (db)
+        for (int o = 0; o < d.O; o++) {
+            double s = 0;
+            for (int i = 0; i < d.N; i++)
+                for (int p = 0; p < d.OH * d.OW; p++) s += dy[((int64_t)i * d.O + o) * d.OH * d.OW + p];
+            db[o] += (float)s;
+        }
+    if (dw)
+        for (int o = 0; o < d.O; o++)
+            for (int c = 0; c < d.Cg; c++)
+                for (int ki = 0; ki < d.kh; ki++)
+                    for (int kj = 0; kj < d.kw; kj++) {
+                        double s = 0;
+                        int ch = o / d.Og * d.Cg + c;
+                        for (int i = 0; i < d.N; i++)
+                            for (int oh = 0; oh < d.OH; oh++)
+                                for (int ow = 0; ow < d.OW; ow++) {
+                                    int h = oh * d.sh - d.pt + ki * d.dh, wc = ow * d.sw - d.pl + kj * d.dw;
+                                    if (h < 0 || h >= d.H || wc < 0 || wc >= d.W) continue;
+                                    s += (double)dy[at4(i, o, oh, ow, d.O, d.OH, d.OW)] *
+                                         x[at4(i, ch, h, wc, d.C, d.H, d.W)];
+                                }
+                        dw[at4(o, c, ki, kj, d.Cg, d.kh, d.kw)] += (float)s;
+                    }
+    if (dx) { /* each term of y adds dy w to the dx of the x it read: scattered in double */
+        double *acc = g->workspace;
+        const int64_t nx = (int64_t)d.N * d.C * d.H * d.W;
+        for (int64_t k = 0; k < nx; k++) acc[k] = 0;
+        for (int i = 0; i < d.N; i++)
+            for (int o = 0; o < d.O; o++)
+                for (int oh = 0; oh < d.OH; oh++)
+                    for (int ow = 0; ow < d.OW; ow++) {
+                        const double gy = dy[at4(i, o, oh, ow, d.O, d.OH, d.OW)];
+                        for (int c = 0; c < d.Cg; c++)
+                            for (int ki = 0; ki < d.kh; ki++)
+                                for (int kj = 0; kj < d.kw; kj++) {
+                                    int h = oh * d.sh - d.pt + ki * d.dh, wc = ow * d.sw - d.pl + kj * d.dw;
+                                    if (h < 0 || h >= d.H || wc < 0 || wc >= d.W) continue;
+                                    int ch = o / d.Og * d.Cg + c;
+                                    acc[at4(i, ch, h, wc, d.C, d.H, d.W)] +=
+                                        gy * w[at4(o, c, ki, kj, d.Cg, d.kh, d.kw)];
+                                }
+                    }
+        for (int64_t k = 0; k < nx; k++) dx[k] += (float)acc[k];
+    }
+}
+
+/* dx's sums, in double */
+size_t glia__ref_conv_ws_bytes(const glia_graph *g, const glia_node *n) {
+    return (size_t)glia__numel(glia__in((glia_graph *)g, n, 0)) * sizeof(double);
+}
+
+const glia_kernel glia__ref_conv2d = {conv_forward, conv_backward};
+
+/* ---------------------------------------------------------------- pooling
+ * x[N,C,H,W] -> y[N,C,OH,OW]; the window of (oh, ow) covers rows oh sh - ph .. + kh - 1 and
+ * columns ow sw - pw .. + kw - 1, cells outside the image being padding.
+ *   max   y = the largest cell of the window (padding never chosen; the first largest in row
+ *         order wins a tie, and a NaN wins over numbers, the last NaN as in PyTorch);
+ *         dx[argmax] += dy (the argmax saved as int32 h W + w per output: backward reads no x)
+ *   avg   y = sum of the window's cells / (kh kw) (padding counts as zeros);
+ *         dx[cell] += dy / (kh kw) for every cell of the window
+ *   global average: y[n,c] = sum over H W of x / (H W);  dx += dy / (H W) */
+typedef struct {
+    int64_t planes;
+    int H, W, OH, OW, kh, kw, sh, sw, ph, pw;
+} pool_dims;
+
+/* pool.c's attribute slots: [0] kernel_h [1] kernel_w [2] stride_h [3] stride_w [4] pad_h
+ * [5] pad_w */
+static pool_dims pool_of(glia_graph *g, const glia_node *n) {
+    const glia_shape *x = &glia__in(g, n, 0)->shape;
+    pool_dims p = {x->dim[0] * x->dim[1], (int)x->dim[2], (int)x->dim[3], (int)n->shape.dim[2],
+                   (int)n->shape.dim[3], n->ia[0], n->ia[1], n->ia[2], n->ia[3], n->ia[4], n->ia[5]};
+    return p;
+}
+
+static glia_status maxpool_forward(glia_graph *g, glia_node *n) {
+    const pool_dims p = pool_of(g, n);
+    const float *x = ref_x(g, n, 0);
+    int32_t *arg = n->saved;
+    for (int64_t q = 0; q < p.planes; q++)
+        for (int oh = 0; oh < p.OH; oh++)
+            for (int ow = 0; ow < p.OW; ow++) {
+                float best = -INFINITY;
+                int32_t at = -1;
+                for (int i = 0; i < p.kh; i++)
+                    for (int j = 0; j < p.kw; j++) {
+                        int h = oh * p.sh - p.ph + i, w = ow * p.sw - p.pw + j;
+                        if (h < 0 || h >= p.H || w < 0 || w >= p.W) continue;
+                        float v = x[(q * p.H + h) * p.W + w];
+                        if (at < 0 || v > best || isnan(v)) best = v, at = h * p.W + w;
+                    }
+                int64_t yi = (q * p.OH + oh) * p.OW + ow;
+                n->val[yi] = best;
+                arg[yi] = at;
+            }
+    return GLIA_OK;
+}
+
+static void maxpool_backward(glia_graph *g, glia_node *n) {
+    const pool_dims p = pool_of(g, n);
+    float *dx = ref_dx(g, n, 0);
+    const int32_t *arg = n->saved;
+    if (!dx) return;
+    for (int64_t q = 0; q < p.planes; q++)
+        for (int64_t o = 0; o < (int64_t)p.OH * p.OW; o++)
+            if (arg[q * p.OH * p.OW + o] >= 0)
+                dx[q * p.H * p.W + arg[q * p.OH * p.OW + o]] += n->grad[q * p.OH * p.OW + o];
+}
+
+const glia_kernel glia__ref_maxpool2d = {maxpool_forward, maxpool_backward};
+
+static glia_status avgpool_forward(glia_graph *g, glia_node *n) {
+    const pool_dims p = pool_of(g, n);
+    const float *x = ref_x(g, n, 0);
+    for (int64_t q = 0; q < p.planes; q++)
+        for (int oh = 0; oh < p.OH; oh++)
+            for (int ow = 0; ow < p.OW; ow++) {
+                double s = 0;
+                for (int i = 0; i < p.kh; i++)
+                    for (int j = 0; j < p.kw; j++) {
+                        int h = oh * p.sh - p.ph + i, w = ow * p.sw - p.pw + j;
+                        if (h >= 0 && h < p.H && w >= 0 && w < p.W) s += x[(q * p.H + h) * p.W + w];
+                    }
+                n->val[(q * p.OH + oh) * p.OW + ow] = (float)(s / (p.kh * p.kw));
+            }
+    return GLIA_OK;
+}
+
+static void avgpool_backward(glia_graph *g, glia_node *n) {
+    const pool_dims p = pool_of(g, n);
+    float *dx = ref_dx(g, n, 0);
+    if (!dx) return;
+    for (int64_t q = 0; q < p.planes; q++)
+        for (int h = 0; h < p.H; h++)
+            for (int w = 0; w < p.W; w++) {
+                double s = 0; /* every window that covers (h, w) */
+                for (int oh = 0; oh < p.OH; oh++)
+                    for (int ow = 0; ow < p.OW; ow++) {
+                        int i = h - (oh * p.sh - p.ph), j = w - (ow * p.sw - p.pw);
+                        if (i >= 0 && i < p.kh && j >= 0 && j < p.kw)
+                            s += n->grad[(q * p.OH + oh) * p.OW + ow];
+                    }
+                dx[(q * p.H + h) * p.W + w] += (float)(s / (p.kh * p.kw));
+            }
+}
+
+const glia_kernel glia__ref_avgpool2d = {avgpool_forward, avgpool_backward};
+
+static glia_status gap_forward(glia_graph *g, glia_node *n) {
+    const glia_shape *xs = &glia__in(g, n, 0)->shape;
+    const float *x = ref_x(g, n, 0);
+    const int64_t planes = xs->dim[0] * xs->dim[1], hw = xs->dim[2] * xs->dim[3];
+    for (int64_t q = 0; q < planes; q++) {
+        double s = 0;
+        for (int64_t i = 0; i < hw; i++) s += x[q * hw + i];
+        n->val[q] = (float)(s / (double)hw);
+    }
+    return GLIA_OK;
+}
+
+static void gap_backward(glia_graph *g, glia_node *n) {
+    const glia_shape *xs = &glia__in(g, n, 0)->shape;
+    float *dx = ref_dx(g, n, 0);
+    if (!dx) return;
+    const int64_t planes = xs->dim[0] * xs->dim[1], hw = xs->dim[2] * xs->dim[3];
+    for (int64_t q = 0; q < planes; q++)
+        for (int64_t i = 0; i < hw; i++) dx[q * hw + i] += (float)((double)n->grad[q] / (double)hw);
+}
+
+const glia_kernel glia__ref_global_avgpool = {gap_forward, gap_backward};
