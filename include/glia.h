@@ -612,6 +612,7 @@ typedef struct glia_train_options {
     void (*progress)(void *ctx, const glia_train_progress *p);
     void *ctx;
     int check_numerics;          /* check every op's output each step (glia_graph_set_check_numerics) */
+    const char *device;          /* the device to train on (glia_graph_set_device); NULL: the graph's */
 } glia_train_options;
 typedef struct glia_train_result {
     int epochs_done;

@@ -121,6 +121,8 @@ fi
 expect train-missing-model 1 "no-such.cfg: cannot open" -- "$GLIA" train no-such.cfg
 expect train-bad-option 2 "unknown or incomplete option '--bogus'" -- "$GLIA" train models/lenet5.cfg --bogus
 expect train-bad-optimizer 1 "optimizer = adagrad" -- "$GLIA" train models/lenet5.cfg --optimizer adagrad --data fashion-mnist --out /tmp/glia-cli-never
+expect train-bad-loss 1 "loss = hinge" -- "$GLIA" train models/lenet5.cfg --loss hinge --data fashion-mnist --out /tmp/glia-cli-never
+expect train-bad-device 1 "no device named 'gpu'" -- "$GLIA" train models/lenet5.cfg --device gpu --data fashion-mnist --out /tmp/glia-cli-never
 rm -rf /tmp/glia-cli-never
 # sequence models (issue 4): summary counts, a tiny character LM trained on generated text beats
 # the uniform guess, stops on SIGINT-free epochs and resumes bit for bit, then generates text;

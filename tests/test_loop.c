@@ -3,7 +3,9 @@
  * glia-checkpoint-1 and glia-seq-checkpoint-1) resume under the one checkpoint reader and end
  * at the epochs asked for with their earlier metrics kept; a resumed run writes format 2 and
  * resumes again; [net] loss = mse and bce train a classifier's data; [net] clip_norm is honoured
- * by an image model (once only the sequence loop read it); a bad loss is an error naming it. */
+ * by an image model (once only the sequence loop read it); a bad loss is an error naming it;
+ * the loop trains on the reference device (no host memory: batches, outputs and checkpoints go
+ * through the device's copies) to the same weights as on the cpu, and resumes there. */
 #include "test.h"
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +14,7 @@
 
 static const char *blob_cfg =
     "[net]\ninput = 1, 8, 8\nclasses = 4\nbatch = 16\nepochs = 4\nlr = 0.05\noptimizer = sgd\n"
-    "momentum = 0.9\n%s\n"
+    "%s\n"
     "[dense]\nname = fc1\nunits = 16\nactivation = relu\n"
     "[dense]\nname = fc2\nunits = 4\n";
 
@@ -107,11 +109,14 @@ static void old_run_resumes(const char *name, const char *old_format) {
 TEST(loop_resumes_old_image_checkpoint) { old_run_resumes("image", "glia-checkpoint-1"); }
 TEST(loop_resumes_old_sequence_checkpoint) { old_run_resumes("chars", "glia-seq-checkpoint-1"); }
 
-/* trains blob_cfg with the [net] lines `net` on 400 blobs; test accuracy in *acc */
-static glia_status train_blobs(const char *net, double *acc, float *fc2_first) {
+/* trains blob_cfg with the [net] lines `net` on 400 blobs (on `device`, NULL: the cpu), keeping
+ * the run directory when keep_dir is given; test accuracy in *acc, the model in *out if given */
+static glia_status train_blobs_on(const char *net, const char *device, double *acc,
+                                  float *fc2_first, const char *keep_dir, glia_model **out) {
     char text[1024], dir[256];
     snprintf(text, sizeof text, blob_cfg, net);
-    snprintf(dir, sizeof dir, "/tmp/glia-loop-%d", (int)getpid());
+    snprintf(dir, sizeof dir, "%s", keep_dir ? keep_dir : "/tmp/glia-loop");
+    if (!keep_dir) snprintf(dir, sizeof dir, "/tmp/glia-loop-%d", (int)getpid());
     glia_dataset *tr = blobs(400, 1), *te = blobs(200, 2);
     glia_model *m = NULL;
     glia_status s = tr && te ? glia_model_parse(text, "blobs.cfg", 1, 7, &m) : GLIA_ENOMEM;
@@ -120,6 +125,7 @@ static glia_status train_blobs(const char *net, double *acc, float *fc2_first) {
     o.test_set = te;
     o.out_dir = dir;
     o.seed = 3;
+    o.device = device;
     glia_train_result r;
     memset(&r, 0, sizeof r);
     if (!s) s = glia_train(m, &o, &r);
@@ -129,18 +135,79 @@ static glia_status train_blobs(const char *net, double *acc, float *fc2_first) {
         if (!glia_graph_find(glia_model_graph(m), "fc2.weight", &id)) *fc2_first = glia_node_value(glia_model_graph(m), id)[0];
     }
     glia_eval_result_free(&r.test);
+    if (out) *out = m;
+    else glia_model_free(m);
+    glia_dataset_free(tr);
+    glia_dataset_free(te);
+    if (!keep_dir) rm_run(dir);
+    return s;
+}
+static glia_status train_blobs(const char *net, double *acc, float *fc2_first) {
+    return train_blobs_on(net, NULL, acc, fc2_first, NULL, NULL);
+}
+
+/* every parameter of m, read through the device */
+static float *params(glia_model *m, int64_t *n) {
+    glia_graph *g = glia_model_graph(m);
+    float *all = NULL;
+    *n = 0;
+    for (int i = 0; i < glia_graph_num_nodes(g); i++) {
+        if (!glia_node_is_param(g, i)) continue;
+        glia_shape sh;
+        glia_node_shape(g, i, &sh);
+        int64_t k = glia_shape_numel(&sh);
+        float *p = realloc(all, (size_t)(*n + k) * sizeof *all);
+        if (!p || glia_node_read(g, i, p + *n, k)) { free(p ? p : all); return NULL; }
+        all = p;
+        *n += k;
+    }
+    return all;
+}
+
+TEST(loop_trains_on_the_reference_device) {
+    glia_model *a = NULL, *b = NULL;
+    double acc_cpu, acc_ref;
+    char dir[256];
+    snprintf(dir, sizeof dir, "/tmp/glia-loop-ref-%d", (int)getpid());
+    glia_status s = train_blobs_on("momentum = 0.5", NULL, &acc_cpu, NULL, NULL, &a);
+    if (!s) s = train_blobs_on("momentum = 0.5", "reference", &acc_ref, NULL, dir, &b);
+    int64_t na = 0, nb = 0;
+    float *pa = s ? NULL : params(a, &na), *pb = s ? NULL : params(b, &nb);
+    double worst = pa && pb && na == nb ? max_rel_diff(pb, pa, na, 1e-2, NULL) : 1;
+    const char *dev = b ? glia_graph_device(glia_model_graph(b)) : "";
+    free(pa);
+    free(pb);
+    glia_model_free(a);
+    glia_model_free(b);
+    if (s) rm_run(dir);
+    OK(s);
+    printf("     loop: 4 epochs on the reference device against the cpu: parameters within %.2g, "
+           "test accuracy %.3f and %.3f\n", worst, acc_ref, acc_cpu);
+    CHECK_MSG(!strcmp(dev, "reference"), "the model trained on '%s'", dev);
+    CHECK(worst < 1e-3 && fabs(acc_cpu - acc_ref) < 0.02);
+    /* and its checkpoint (written through the device's copies) resumes there */
+    glia_train_options o = {0};
+    o.device = "reference";
+    glia_train_result r;
+    glia_model *m = NULL;
+    glia_dataset *tr = blobs(400, 1), *te = blobs(200, 2);
+    o.train_set = tr;
+    o.test_set = te;
+    s = glia_train_resume(dir, 5, &o, &m, &r);
     glia_model_free(m);
     glia_dataset_free(tr);
     glia_dataset_free(te);
     rm_run(dir);
-    return s;
+    OK(s);
+    glia_eval_result_free(&r.test);
+    CHECK(r.epochs_done == 5 && r.test.acc > 0.8);
 }
 
 TEST(loop_loss_mse_and_bce_learn) {
     double ce, mse, bce;
-    OK(train_blobs("", &ce, NULL));
-    OK(train_blobs("loss = mse", &mse, NULL));
-    OK(train_blobs("loss = bce", &bce, NULL));
+    OK(train_blobs("momentum = 0.9", &ce, NULL));
+    OK(train_blobs("momentum = 0.9\nloss = mse", &mse, NULL));
+    OK(train_blobs("momentum = 0.9\nloss = bce", &bce, NULL));
     /* chance is 25%: each loss learns the blobs */
     CHECK_MSG(ce > 0.9 && mse > 0.8 && bce > 0.8, "test accuracy: softmax_ce %.3f, mse %.3f, bce %.3f",
               ce, mse, bce);

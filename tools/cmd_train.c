@@ -80,6 +80,7 @@ static void usage(void) {
            "  --limit N         train on only N images (quick runs)\n"
            "  --no-normalize    feed pixels in [0, 1] instead of (x - mean) / std measured on\n"
            "                    the training images\n"
+           "  --device D        cpu (default) or reference (plain loops, slow: checks the cpu)\n"
            "  --check-numerics  check every op's output for NaN/Inf each step and stop at the\n"
            "                    first (a non-finite loss is always an error; this finds it sooner)\n"
            "  --resume DIR      continue the run in DIR from its checkpoint (bit-exact with an\n"
@@ -133,6 +134,7 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--clip-norm") && has) o.clip_norm = strtof(argv[++i], &end);
         else if (!strcmp(a, "--no-normalize")) o.normalize = 0;
         else if (!strcmp(a, "--check-numerics")) o.check_numerics = 1;
+        else if (!strcmp(a, "--device") && has) o.device = argv[++i];
         else if (a[0] != '-' && !model_path) model_path = a;
         else {
             fprintf(stderr, "glia train: unknown or incomplete option '%s' (see glia train --help)\n", a);

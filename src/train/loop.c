@@ -33,7 +33,59 @@ glia_status glia__make_dir(const char *dir) {
     return GLIA_OK;
 }
 
+/* ---------------------------------------------------------------- host copies of batch nodes */
+
+static struct glia__staged *staged(glia__loop *L, int node) {
+    for (int i = 0; i < L->n_staged; i++)
+        if (L->staged[i].node == node) return &L->staged[i];
+    glia_shape sh;
+    if (glia_node_shape(L->g, node, &sh)) return NULL;
+    struct glia__staged *p = glia__realloc(L->staged, (size_t)(L->n_staged + 1) * sizeof *p);
+    if (!p) return NULL;
+    L->staged = p;
+    p += L->n_staged;
+    p->node = node;
+    p->dirty = 0;
+    p->n = glia_shape_numel(&sh);
+    if (!(p->buf = glia__calloc((size_t)p->n, sizeof *p->buf))) return NULL;
+    L->n_staged++;
+    return p;
+}
+
+float *glia__loop_in(glia__loop *L, int node) {
+    float *v = glia_node_value(L->g, node);
+    if (v) return v;
+    struct glia__staged *p = staged(L, node);
+    if (!p) return NULL;
+    p->dirty = 1;
+    return p->buf;
+}
+
+const float *glia__loop_out(glia__loop *L, int node) {
+    const float *v = glia_node_value(L->g, node);
+    if (v) return v;
+    struct glia__staged *p = staged(L, node);
+    if (!p) {
+        glia__err(GLIA_ENOMEM, "training: out of memory");
+        return NULL;
+    }
+    return glia_node_read(L->g, node, p->buf, p->n) ? NULL : p->buf;
+}
+
+glia_status glia__loop_upload(glia__loop *L) {
+    for (int i = 0; i < L->n_staged; i++) {
+        struct glia__staged *p = &L->staged[i];
+        if (!p->dirty) continue;
+        glia_status s = glia_node_write(L->g, p->node, p->buf, p->n);
+        if (s) return s;
+        p->dirty = 0;
+    }
+    return GLIA_OK;
+}
+
 static void loop_free(glia__loop *L) {
+    for (int i = 0; i < L->n_staged; i++) free(L->staged[i].buf);
+    free(L->staged);
     if (L->task && L->task->free) L->task->free(L);
     glia_optim_free(L->opt);
     free(L->ids);
@@ -122,6 +174,7 @@ static glia_status loop_setup(glia__loop *L, glia_model *user, const glia_train_
     if (!(L->val >= 0 && L->val < 1))
         return glia__err(GLIA_EINVAL, "val = %g is not in [0, 1)", (double)L->val);
     glia_status s;
+    if (o->device && (s = glia_graph_set_device(glia_model_graph(user), o->device))) return s;
     if ((s = glia__make_dir(L->out_dir)) || (s = L->task->setup(L, o)) || (s = make_loss(L)) ||
         (s = make_optim(L)))
         return s;
@@ -131,9 +184,15 @@ static glia_status loop_setup(glia__loop *L, glia_model *user, const glia_train_
 /* ---------------------------------------------------------------- steps and metrics */
 
 /* the targets from L->ids: the label node is L->ids for softmax_ce; one-hot rows otherwise */
-static void set_targets(glia__loop *L) {
+static void set_targets_host(glia__loop *L);
+/* the batch is filled: the targets from the classes, then everything to the device */
+static glia_status batch_ready(glia__loop *L) {
+    set_targets_host(L);
+    return glia__loop_upload(L);
+}
+static void set_targets_host(glia__loop *L) {
     if (L->loss_kind == GLIA__LOSS_CE) return;
-    float *t = glia_node_value(L->g, L->label);
+    float *t = glia__loop_in(L, L->label);
     memset(t, 0, (size_t)L->rows * (size_t)L->classes * sizeof *t);
     /* a padding row (-1) has no target: its output is compared with zeros (mse and bce cannot
      * ignore a row; the tasks that pad, tagging and held-out tails, are counted without them) */
@@ -142,11 +201,12 @@ static void set_targets(glia__loop *L) {
 }
 
 /* adds this batch's rows to mt: accuracy from the output, the loss the model trains with */
-static void count(glia__loop *L, glia__metrics *mt) {
-    const float *z = glia_node_value(L->g, L->out), *ids = glia__loop_ids(L);
+static glia_status count(glia__loop *L, glia__metrics *mt) {
+    const float *z = glia__loop_out(L, L->out), *ids = glia__loop_ids(L);
+    if (!z || !ids) return glia__err(GLIA_ESTATE, "training: reading the output: %s", glia_last_error());
     double loss = mt->loss;
     glia__metrics_add(mt, z, ids, L->rows, L->classes);
-    if (L->loss_kind == GLIA__LOSS_CE) return;
+    if (L->loss_kind == GLIA__LOSS_CE) return GLIA_OK;
     /* mse and bce: the loss counted is the row's mean loss, not the cross-entropy (the graph's
      * loss is the mean of these over the rows) */
     mt->loss = loss;
@@ -161,6 +221,7 @@ static void count(glia__loop *L, glia__metrics *mt) {
         }
         mt->loss += r / (double)C;
     }
+    return GLIA_OK;
 }
 
 /* One step's forward: *l receives the loss. A non-finite loss (or a non-finite value anywhere,
@@ -170,7 +231,9 @@ static glia_status train_forward(glia__loop *L, float *l, int64_t b) {
     glia_graph *g = L->g;
     glia_rng masks = *glia_graph_rng(g);
     glia_status s = glia_graph_forward(g);
-    *l = s ? NAN : glia_node_value(g, L->loss)[0];
+    const float *lv = s ? NULL : glia__loop_out(L, L->loss);
+    if (!s && !lv) return GLIA_ESTATE;
+    *l = s ? NAN : lv[0];
     if (s != GLIA_ERANGE && (s || isfinite(*l))) return s;
     char first[600];
     *glia_graph_rng(g) = masks;
@@ -191,10 +254,9 @@ static glia_status evaluate(glia__loop *L, glia__split split, glia__metrics *mt)
     int64_t nb = L->task->eval_batches(L, split);
     for (int64_t b = 0; b < nb; b++) {
         L->task->fill(L, split, b, NULL);
-        set_targets(L);
-        if ((s = glia_graph_forward(L->g))) return s;
+        if ((s = batch_ready(L)) || (s = glia_graph_forward(L->g))) return s;
         if (L->task->carry && (s = L->task->carry(L, 0))) return s;
-        count(L, mt);
+        if ((s = count(L, mt))) return s;
     }
     return GLIA_OK;
 }
@@ -329,15 +391,14 @@ static glia_status run_loop(glia__loop *L, const glia_train_options *o, glia_tra
             lr = glia_lr_at(&L->sched, L->step);
             glia_optim_set_lr(L->opt, lr);
             int64_t k = L->task->fill(L, GLIA__TRAIN, b, &L->rng);
-            set_targets(L);
             float l;
-            if ((s = train_forward(L, &l, b)) || (s = glia_graph_backward(g, L->loss, NULL, 0)))
+            if ((s = batch_ready(L)) || (s = train_forward(L, &l, b)) ||
+                (s = glia_graph_backward(g, L->loss, NULL, 0)))
                 return s;
             /* the gradients are complete here, and only here */
             if (L->reduce && (s = L->reduce(L))) return s;
             if ((s = glia_optim_step(L->opt))) return s;
-            if (L->task->carry && (s = L->task->carry(L, 0))) return s;
-            count(L, &L->tm);
+            if ((L->task->carry && (s = L->task->carry(L, 0))) || (s = count(L, &L->tm))) return s;
             L->samples += k;
             L->step++;
             L->next_batch = b + 1;

@@ -93,11 +93,24 @@ struct glia__loop {
     double seconds, epoch_seconds; /* training time of the finished epochs; of this one so far */
     char *metrics;               /* metrics.csv so far */
     int resuming;                /* set up from a checkpoint (the model's mean and std are kept) */
+    /* host copies of the nodes a batch writes or reads, on a device without host memory (on
+     * the cpu the nodes' own memory is used: no copy) */
+    struct glia__staged { int node, dirty; int64_t n; float *buf; } *staged;
+    int n_staged;
 };
+
+/* Host memory of a node for a task or the loop to write a batch into (an input: x, lengths,
+ * labels): the node's own on the cpu device, else a host copy that glia__loop_upload writes to
+ * the device before the forward. NULL when out of memory. */
+float *glia__loop_in(glia__loop *L, int node);
+/* The node's values (an output, the loss) in host memory, read after a forward: the node's own
+ * on the cpu, else downloaded into a host copy. NULL on error (glia_last_error says). */
+const float *glia__loop_out(glia__loop *L, int node);
+glia_status glia__loop_upload(glia__loop *L);
 
 /* where a task writes the class of each output row */
 static inline float *glia__loop_ids(glia__loop *L) {
-    return L->loss_kind == GLIA__LOSS_CE ? glia_node_value(L->g, L->label) : L->ids;
+    return L->loss_kind == GLIA__LOSS_CE ? glia__loop_in(L, L->label) : L->ids;
 }
 
 /* The run's checkpoint (checkpoint.c): format glia-checkpoint-2; reads -1 and the sequence

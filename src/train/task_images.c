@@ -95,7 +95,8 @@ static int64_t fill(glia__loop *L, glia__split sp, int64_t b, glia_rng *aug) {
     images *t = L->ts;
     const glia_dataset *d = sp == GLIA__TEST ? t->test : t->train;
     const int64_t B = L->batch;
-    float *x = glia_node_value(L->g, L->x), *ids = glia__loop_ids(L);
+    float *x = glia__loop_in(L, L->x), *ids = glia__loop_ids(L);
+    if (!x || !ids) return 0; /* out of memory: the upload that follows says so */
     if (sp == GLIA__TRAIN) {
         glia_dataset_batch(d, t->order + b * B, B, t->mean, t->std, aug ? &t->aug : NULL, aug, x, ids);
         return B;

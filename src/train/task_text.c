@@ -46,7 +46,8 @@ typedef struct {
  * row n is x[t, n, :], its id or its K trigram buckets */
 static int64_t fill_seqs(glia__loop *L, const int64_t *ids, int64_t k) {
     text *t = L->ts;
-    float *x = glia_node_value(L->g, L->x), *len = glia_node_value(L->g, t->len), *lab = glia__loop_ids(L);
+    float *x = glia__loop_in(L, L->x), *len = glia__loop_in(L, t->len), *lab = glia__loop_ids(L);
+    if (!x || !len || !lab) return 0; /* out of memory: the upload that follows says so */
     const glia_text_data *d = t->d;
     const int64_t T = t->T, N = t->N, K = t->K;
     int64_t tokens = 0;
@@ -71,7 +72,8 @@ static int64_t fill_seqs(glia__loop *L, const int64_t *ids, int64_t k) {
 /* language model chunk b of streams over tokens [begin, end) */
 static int64_t fill_lm(glia__loop *L, int64_t begin, int64_t end, int64_t b) {
     text *t = L->ts;
-    float *x = glia_node_value(L->g, L->x), *lab = glia__loop_ids(L);
+    float *x = glia__loop_in(L, L->x), *lab = glia__loop_ids(L);
+    if (!x || !lab) return 0;
     const int64_t T = t->T, N = t->N, S = (end - begin) / N;
     for (int64_t n = 0; n < N; n++)
         for (int64_t s = 0; s < T; s++) {
