@@ -86,7 +86,8 @@ glia_status glia__loop_upload(glia__loop *L) {
 static void loop_free(glia__loop *L) {
     for (int i = 0; i < L->n_staged; i++) free(L->staged[i].buf);
     free(L->staged);
-    if (L->task && L->task->free) L->task->free(L);
+    if (L->ts) L->task->free(L->ts);
+    free(L->ts);
     glia_optim_free(L->opt);
     free(L->ids);
     free(L->metrics);

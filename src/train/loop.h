@@ -53,7 +53,8 @@ typedef struct glia__task_ops {
     glia_status (*carry)(glia__loop *L, int reset);
     /* the task's extra files in the run directory */
     glia_status (*write_files)(glia__loop *L);
-    void (*free)(glia__loop *L);
+    /* frees what the task's state holds (the loop frees the state itself) */
+    void (*free)(void *ts);
     int test_is_val;             /* no test part of its own: the result is the held-out part's */
 } glia__task_ops;
 

@@ -123,27 +123,16 @@ static glia_status write_files(glia__loop *L) {
     return glia__write_lines(L, "classes.txt", (const char *const *)t->train->class_names, t->train->classes);
 }
 
-static void task_free(glia__loop *L) {
-    images *t = L->ts;
-    if (!t) return;
+static void task_free(void *ts) {
+    images *t = ts;
     glia_dataset_free(t->own_train);
     glia_dataset_free(t->own_test);
     free(t->split);
     free(t->order);
-    free(t);
-    L->ts = NULL;
 }
 
+/* no recurrent state to carry; a test part of its own */
 const glia__task_ops glia__task_images = {
-    .name = "images",
-    .extra_col = "val_top5",
-    .rng_stream = 0xda7a,
-    .setup = setup,
-    .epoch_order = epoch_order,
-    .fill = fill,
-    .eval_batches = eval_batches,
-    .carry = NULL,
-    .write_files = write_files,
-    .free = task_free,
-    .test_is_val = 0,
-};
+    .name = "images", .extra_col = "val_top5", .rng_stream = 0xda7a, .setup = setup,
+    .epoch_order = epoch_order, .fill = fill, .eval_batches = eval_batches,
+    .write_files = write_files, .free = task_free};

@@ -268,28 +268,17 @@ static glia_status write_files(glia__loop *L) {
     return s;
 }
 
-static void task_free(glia__loop *L) {
-    text *t = L->ts;
-    if (!t) return;
+static void task_free(void *ts) {
+    text *t = ts;
     free(t->seqs);
     free(t->pstart);
     free(t->order);
     free(t->trigrams);
     glia_text_free(t->d);
-    free(t);
-    L->ts = NULL;
 }
 
+/* the held-out part is the only one: it is also the result */
 const glia__task_ops glia__task_text = {
-    .name = "text",
-    .extra_col = "val_bits_per_token",
-    .rng_stream = 0x5e9,
-    .setup = setup,
-    .epoch_order = epoch_order,
-    .fill = fill,
-    .eval_batches = eval_batches,
-    .carry = carry,
-    .write_files = write_files,
-    .free = task_free,
-    .test_is_val = 1,
-};
+    .name = "text", .extra_col = "val_bits_per_token", .rng_stream = 0x5e9, .setup = setup,
+    .epoch_order = epoch_order, .fill = fill, .eval_batches = eval_batches, .carry = carry,
+    .write_files = write_files, .free = task_free, .test_is_val = 1};
