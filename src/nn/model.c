@@ -1,6 +1,7 @@
 /* model.c: glia's model text, checked against each layer's schema and built into a graph.
  *
- * Every section type has a schema: its keys, their kinds and defaults (NULL: required). The
+ * Every section type has a schema: its keys, their kinds and defaults (NULL: required; a key
+ * that sets an op attribute takes the default the op declares, key_default). The
  * check marks each key it reads; a key left unmarked is unknown, a required key absent is
  * missing; both are errors with file:line, as is a value of the wrong kind. The canonical text
  * (glia_model_to_text) writes every key of the schema with its value or default, so it parses
@@ -26,65 +27,76 @@ static glia_status b_conv(glia_model *, model_layer *), b_dense(glia_model *, mo
     b_concat(glia_model *, model_layer *);
 
 static const key_def net_keys[MAX_KEYS] = {
-    {"input", K_SHAPE, NULL},      {"classes", K_INT, "10"},   {"batch", K_INT, "64"},
-    {"epochs", K_INT, "5"},        {"lr", K_FLOAT, "0.01"},    {"optimizer", K_STR, "sgd"},
-    {"momentum", K_FLOAT, "0.9"},  {"weight_decay", K_FLOAT, "0"}, {"schedule", K_STR, "constant"},
-    {"step_size", K_INT, "1"},     {"gamma", K_FLOAT, "0.1"},  {"warmup", K_INT, "0"},
-    {"shift", K_INT, "0"},         {"flip", K_BOOL, "0"},     {"mean", K_FLOAT, "0"},
-    {"std", K_FLOAT, "1"},
+    KEY("input", K_SHAPE, NULL),      KEY("classes", K_INT, "10"),   KEY("batch", K_INT, "64"),
+    KEY("epochs", K_INT, "5"),        KEY("lr", K_FLOAT, "0.01"),    KEY("optimizer", K_STR, "sgd"),
+    KEY("momentum", K_FLOAT, "0.9"),  KEY("weight_decay", K_FLOAT, "0"), KEY("schedule", K_STR, "constant"),
+    KEY("step_size", K_INT, "1"),     KEY("gamma", K_FLOAT, "0.1"),  KEY("warmup", K_INT, "0"),
+    KEY("shift", K_INT, "0"),         KEY("flip", K_BOOL, "0"),     KEY("mean", K_FLOAT, "0"),
+    KEY("std", K_FLOAT, "1"),
     /* sequence models (seq_layers.c) */
-    {"sequence", K_INT, "0"},      {"clip_norm", K_FLOAT, "0"},
+    KEY("sequence", K_INT, "0"),      KEY("clip_norm", K_FLOAT, "0"),
     /* the training loss (src/train/loop.c): softmax_ce, mse or bce */
-    {"loss", K_STR, "softmax_ce"}, {NULL, 0, NULL}};
+    KEY("loss", K_STR, "softmax_ce"), KEY_END};
 
 static const layer_def layer_defs[] = {
+    /* stride, pad, dilation set the op's _h and _w (pad: all four sides), equal by default */
     {"conv", "convolution [+ batch norm] + activation",
-     {{"filters", K_INT, NULL}, {"size", K_INT, NULL}, {"stride", K_INT, "1"}, {"pad", K_INT, "0"},
-      {"dilation", K_INT, "1"}, {"groups", K_INT, "1"}, {"bias", K_BOOL, "1"},
-      {"batchnorm", K_BOOL, "0"}, {"activation", K_ACT, "linear"}, {"init", K_INIT, "pytorch"}},
+     {KEY("filters", K_INT, NULL), KEY("size", K_INT, NULL), OP_KEY("stride", K_INT, "conv2d", "stride_h"),
+      OP_KEY("pad", K_INT, "conv2d", "pad_top"), OP_KEY("dilation", K_INT, "conv2d", "dilation_h"),
+      OP_KEY("groups", K_INT, "conv2d", "groups"), KEY("bias", K_BOOL, "1"),
+      KEY("batchnorm", K_BOOL, "0"), KEY("activation", K_ACT, "linear"), KEY("init", K_INIT, "pytorch")},
      b_conv, 0},
     {"dense", "fully connected [+ batch norm] + activation",
-     {{"units", K_INT, NULL}, {"bias", K_BOOL, "1"}, {"batchnorm", K_BOOL, "0"},
-      {"activation", K_ACT, "linear"}, {"init", K_INIT, "pytorch"}},
+     {KEY("units", K_INT, NULL), KEY("bias", K_BOOL, "1"), KEY("batchnorm", K_BOOL, "0"),
+      KEY("activation", K_ACT, "linear"), KEY("init", K_INIT, "pytorch")},
      b_dense, 0},
-    {"maxpool", "max pooling", {{"size", K_INT, NULL}, {"stride", K_INT, "0"}, {"pad", K_INT, "0"}}, b_pool, 0},
-    {"avgpool", "average pooling", {{"size", K_INT, NULL}, {"stride", K_INT, "0"}, {"pad", K_INT, "0"}}, b_pool, 0},
-    {"globalavgpool", "global average pooling to [N, C, 1, 1]", {{NULL, 0, NULL}}, b_gap, 0},
-    {"dropout", "inverted dropout", {{"p", K_FLOAT, "0.5"}}, b_dropout, 0},
-    {"batchnorm", "batch normalisation", {{"eps", K_FLOAT, "1e-05"}, {"momentum", K_FLOAT, "0.1"}}, b_bn, 0},
+    /* the pools' stride 0 is the layer's own: the size (the op's stride is required) */
+    {"maxpool", "max pooling",
+     {KEY("size", K_INT, NULL), KEY("stride", K_INT, "0"), OP_KEY("pad", K_INT, "maxpool2d", "pad_h")},
+     b_pool, 0},
+    {"avgpool", "average pooling",
+     {KEY("size", K_INT, NULL), KEY("stride", K_INT, "0"), OP_KEY("pad", K_INT, "avgpool2d", "pad_h")},
+     b_pool, 0},
+    {"globalavgpool", "global average pooling to [N, C, 1, 1]", {KEY_END}, b_gap, 0},
+    {"dropout", "inverted dropout", {OP_KEY("p", K_FLOAT, "dropout", "p")}, b_dropout, 0},
+    {"batchnorm", "batch normalisation",
+     {OP_KEY("eps", K_FLOAT, "batchnorm", "eps"), OP_KEY("momentum", K_FLOAT, "batchnorm", "momentum")},
+     b_bn, 0},
+    /* size 5 is the layer's (AlexNet's): the op, as PyTorch's LocalResponseNorm, has none */
     {"lrn", "local response normalisation",
-     {{"size", K_INT, "5"}, {"alpha", K_FLOAT, "0.0001"}, {"beta", K_FLOAT, "0.75"}, {"k", K_FLOAT, "1"}},
+     {KEY("size", K_INT, "5"), OP_KEY("alpha", K_FLOAT, "lrn", "alpha"), OP_KEY("beta", K_FLOAT, "lrn", "beta"),
+      OP_KEY("k", K_FLOAT, "lrn", "k")},
      b_lrn, 0},
-    {"activation", "an activation alone", {{"type", K_ACT, NULL}}, b_act, 0},
-    {"softmax", "softmax over axis 1", {{NULL, 0, NULL}}, b_softmax, 0},
-    {"flatten", "[N, ...] -> [N, rest]", {{NULL, 0, NULL}}, b_flatten, 0},
-    {"maxout", "max over groups of `pieces` channels", {{"pieces", K_INT, NULL}}, b_maxout, 0},
-    {"add", "elementwise sum (residual connection)", {{"activation", K_ACT, "linear"}}, b_add, 1},
-    {"concat", "concatenation along channels", {{NULL, 0, NULL}}, b_concat, 1},
+    {"activation", "an activation alone", {KEY("type", K_ACT, NULL)}, b_act, 0},
+    {"softmax", "softmax over axis 1", {KEY_END}, b_softmax, 0},
+    {"flatten", "[N, ...] -> [N, rest]", {KEY_END}, b_flatten, 0},
+    {"maxout", "max over groups of `pieces` channels", {KEY("pieces", K_INT, NULL)}, b_maxout, 0},
+    {"add", "elementwise sum (residual connection)", {KEY("activation", K_ACT, "linear")}, b_add, 1},
+    {"concat", "concatenation along channels", {KEY_END}, b_concat, 1},
     /* sequence layers (seq_layers.c) */
     {"embedding", "token ids [T, N, 1] -> learned vectors [T, N, dim]",
-     {{"vocab", K_INT, NULL}, {"dim", K_INT, NULL}}, glia__b_embedding, 0},
+     {KEY("vocab", K_INT, NULL), KEY("dim", K_INT, NULL)}, glia__b_embedding, 0},
     {"onehot", "token ids [T, N, 1] -> one-hot [T, N, vocab] (the last id is 'other')",
-     {{"vocab", K_INT, NULL}}, glia__b_onehot, 0},
+     {KEY("vocab", K_INT, NULL)}, glia__b_onehot, 0},
     {"wordhash", "letter-trigram ids [T, N, K] -> sum of learned vectors [T, N, dim]",
-     {{"buckets", K_INT, NULL}, {"dim", K_INT, NULL}}, glia__b_wordhash, 0},
+     {KEY("buckets", K_INT, NULL), KEY("dim", K_INT, NULL)}, glia__b_wordhash, 0},
     {"rnn", "Elman RNN layers (tanh or relu; init = irnn: relu with identity recurrence)",
-     {{"hidden", K_INT, NULL}, {"layers", K_INT, "1"}, {"bidirectional", K_BOOL, "0"},
-      {"dropout", K_FLOAT, "0"}, {"activation", K_STR, "tanh"}, {"init", K_STR, "pytorch"},
-      {"return", K_STR, "sequence"}},
+     {KEY("hidden", K_INT, NULL), KEY("layers", K_INT, "1"), KEY("bidirectional", K_BOOL, "0"),
+      KEY("dropout", K_FLOAT, "0"), OP_KEY("activation", K_STR, "rnn", "activation"),
+      KEY("init", K_STR, "pytorch"), KEY("return", K_STR, "sequence")},
      glia__b_recurrent, 0},
     {"lstm", "LSTM layers (optional peepholes, forget-gate bias)",
-     {{"hidden", K_INT, NULL}, {"layers", K_INT, "1"}, {"bidirectional", K_BOOL, "0"},
-      {"dropout", K_FLOAT, "0"}, {"peepholes", K_BOOL, "0"}, {"forget_bias", K_FLOAT, "0"},
-      {"return", K_STR, "sequence"}},
+     {KEY("hidden", K_INT, NULL), KEY("layers", K_INT, "1"), KEY("bidirectional", K_BOOL, "0"),
+      KEY("dropout", K_FLOAT, "0"), OP_KEY("peepholes", K_BOOL, "lstm", "peephole"),
+      KEY("forget_bias", K_FLOAT, "0"), KEY("return", K_STR, "sequence")},
      glia__b_recurrent, 0},
     {"gru", "GRU layers (PyTorch's gate conventions)",
-     {{"hidden", K_INT, NULL}, {"layers", K_INT, "1"}, {"bidirectional", K_BOOL, "0"},
-      {"dropout", K_FLOAT, "0"}, {"return", K_STR, "sequence"}},
+     {KEY("hidden", K_INT, NULL), KEY("layers", K_INT, "1"), KEY("bidirectional", K_BOOL, "0"),
+      KEY("dropout", K_FLOAT, "0"), KEY("return", K_STR, "sequence")},
      glia__b_recurrent, 0},
     {"seqdense", "dense at every time step: [T, N, D] -> [T*N, units]",
-     {{"units", K_INT, NULL}, {"bias", K_BOOL, "1"}, {"activation", K_ACT, "linear"},
-      {"init", K_INIT, "pytorch"}},
+     {KEY("units", K_INT, NULL), KEY("bias", K_BOOL, "1"), KEY("activation", K_ACT, "linear"),
+      KEY("init", K_INIT, "pytorch")},
      glia__b_seqdense, 0},
 };
 #define N_LAYER_DEFS (int)(sizeof layer_defs / sizeof layer_defs[0])
@@ -185,15 +197,25 @@ static const char *kind_doc(key_kind k) {
     return "?";
 }
 
+/* k's default as text, NULL when k is required: its own, or that of the op attribute it sets
+ * (a required attribute, or one that is not there, makes the key required) */
+static const char *key_default(const key_def *k, char *buf, size_t n) {
+    if (!k->op) return k->def;
+    const glia_attr_def *a = glia__op_attr_named(k->op, k->attr);
+    if (!a || a->required) return NULL;
+    glia__attr_default_text(a, buf, n);
+    return buf;
+}
+
 /* Reads every schema key of section s into vals (canonical strings). */
 static glia_status read_keys(const char *file, cfg_section *s, const key_def *keys, char **vals) {
     for (int i = 0; i < MAX_KEYS && keys[i].key; i++) {
         cfg_kv *kv = cfg_find(s, keys[i].key);
-        if (!kv && !keys[i].def)
+        char buf[256], def[64];
+        const char *v = kv ? kv->value : key_default(&keys[i], def, sizeof def);
+        if (!v)
             return glia__err(GLIA_EINVAL, "%s:%d: [%s] needs '%s' (%s)", file, s->line, s->type,
                              keys[i].key, kind_doc(keys[i].kind));
-        char buf[256];
-        const char *v = kv ? kv->value : keys[i].def;
         if (!check_value(keys[i].kind, v, buf, sizeof buf))
             return glia__err(GLIA_EINVAL, "%s:%d: %s = %s: expected %s", file, kv ? kv->line : s->line,
                              keys[i].key, v, kind_doc(keys[i].kind));
