@@ -259,23 +259,36 @@ float glia__layer_float(const model_layer *l, const char *key) { return fval(l, 
 const char *glia__layer_str(const model_layer *l, const char *key) { return sval(l, key); }
 
 /* ---------------------------------------------------------------- builders */
-static glia_status pname(model_layer *l, const char *suffix, char *buf) {
+glia_status glia__layer_name(const model_layer *l, const char *suffix, char *buf) {
     if (snprintf(buf, GLIA_NAME_MAX, "%s.%s", l->name, suffix) >= GLIA_NAME_MAX)
         return glia__err(GLIA_EINVAL, "layer name '%s' is too long", l->name);
     return GLIA_OK;
 }
 
-static glia_status activation(glia_model *m, model_layer *l, const char *act, int x, int *out) {
+/* the default op declares for attr: for an op a layer builds with no key for that attribute
+ * (leaky's slope, a conv's batch norm eps); 0 if the op has no such attribute */
+static float op_default(const char *op, const char *attr) {
+    const glia_attr_def *a = glia__op_attr_named(op, attr);
+    return a ? (float)a->def : 0.0f;
+}
+
+glia_status glia__layer_activation(glia_model *m, const model_layer *l, const char *act, int x,
+                                   int *out) {
+    if (!strcmp(act, "linear")) { *out = x; return GLIA_OK; } /* no node, so no name to fit */
     char nm[GLIA_NAME_MAX];
-    glia_status s = pname(l, act, nm);
+    glia_status s = glia__layer_name(l, act, nm);
     if (s) return s;
     glia_graph *g = m->g;
-    if (!strcmp(act, "linear")) { *out = x; return GLIA_OK; }
     if (!strcmp(act, "relu")) return glia_relu(g, nm, x, out);
-    if (!strcmp(act, "leaky")) return glia_leaky_relu(g, nm, x, 0.01f, out);
-    if (!strcmp(act, "elu")) return glia_elu(g, nm, x, 1.0f, out);
+    if (!strcmp(act, "leaky")) return glia_leaky_relu(g, nm, x, op_default("leaky_relu", "slope"), out);
+    if (!strcmp(act, "elu")) return glia_elu(g, nm, x, op_default("elu", "alpha"), out);
     if (!strcmp(act, "sigmoid")) return glia_sigmoid(g, nm, x, out);
     return glia_tanh(g, nm, x, out);
+}
+
+glia_init_kind glia__layer_init(const model_layer *l) {
+    int kind = index_of(inits, sval(l, "init"));
+    return init_kinds[kind < 0 ? 0 : kind];
 }
 
 /* U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch's default bias init */
@@ -313,12 +326,11 @@ static glia_status weights(glia_model *m, model_layer *l, int ndim, const int64_
                            int *w, int *b) {
     char nm[GLIA_NAME_MAX];
     glia_status s;
-    if ((s = pname(l, "weight", nm)) || (s = glia_param(m->g, nm, ndim, dims, w))) return s;
-    int kind = index_of(inits, sval(l, "init"));
-    if ((s = glia_init_param(m->g, *w, init_kinds[kind < 0 ? 0 : kind], 0, &m->rng))) return s;
+    if ((s = glia__layer_name(l, "weight", nm)) || (s = glia_param(m->g, nm, ndim, dims, w))) return s;
+    if ((s = glia_init_param(m->g, *w, glia__layer_init(l), 0, &m->rng))) return s;
     *b = -1;
     if (bias) {
-        if ((s = pname(l, "bias", nm)) || (s = glia_param(m->g, nm, 1, dims, b))) return s;
+        if ((s = glia__layer_name(l, "bias", nm)) || (s = glia_param(m->g, nm, 1, dims, b))) return s;
         int64_t fan_in = 1;
         for (int i = 1; i < ndim; i++) fan_in *= dims[i];
         bias_init(m, *b, fan_in);
@@ -329,7 +341,13 @@ static glia_status weights(glia_model *m, model_layer *l, int ndim, const int64_
 /* name of the layer's main op node: the layer name itself when nothing follows it */
 static glia_status main_name(model_layer *l, int followed, const char *what, char *buf) {
     if (!followed) return snprintf(buf, GLIA_NAME_MAX, "%s", l->name), GLIA_OK;
-    return pname(l, what, buf);
+    return glia__layer_name(l, what, buf);
+}
+
+/* the batch norm of conv and dense with batchnorm = 1: the op's default eps and momentum */
+static glia_status fused_bn(glia_model *m, model_layer *l, const char *nm, int x, int *out) {
+    return batchnorm(m, l, ".bn.", nm, x, op_default("batchnorm", "eps"),
+                     op_default("batchnorm", "momentum"), out);
 }
 
 static glia_status b_conv(glia_model *m, model_layer *l) {
@@ -352,9 +370,9 @@ static glia_status b_conv(glia_model *m, model_layer *l) {
     char nm[GLIA_NAME_MAX];
     int act = strcmp(sval(l, "activation"), "linear") != 0;
     if ((s = main_name(l, bn || act, "conv", nm)) || (s = glia_conv2d(m->g, nm, l->in[0], w, b, &p, &y))) return s;
-    if (bn && ((s = main_name(l, act, "bn", nm)) || (s = batchnorm(m, l, ".bn.", nm, y, 1e-5f, 0.1f, &y))))
+    if (bn && ((s = main_name(l, act, "bn", nm)) || (s = fused_bn(m, l, nm, y, &y))))
         return s;
-    if ((s = activation(m, l, sval(l, "activation"), y, &l->out))) return s;
+    if ((s = glia__layer_activation(m, l, sval(l, "activation"), y, &l->out))) return s;
     glia_shape ys;
     glia_node_shape(m->g, y, &ys);
     l->macs = ys.dim[1] * ys.dim[2] * ys.dim[3] * (xs.dim[1] / G) * k * k;
@@ -372,10 +390,10 @@ static glia_status b_dense(glia_model *m, model_layer *l) {
     char nm[GLIA_NAME_MAX];
     glia_status s = weights(m, l, 2, (int64_t[]){O, K}, (int)ival(l, "bias"), &w, &b);
     if (s || (s = main_name(l, bn || act, "fc", nm)) || (s = glia_dense(m->g, nm, l->in[0], w, b, &y))) return s;
-    if (bn && ((s = main_name(l, act, "bn", nm)) || (s = batchnorm(m, l, ".bn.", nm, y, 1e-5f, 0.1f, &y))))
+    if (bn && ((s = main_name(l, act, "bn", nm)) || (s = fused_bn(m, l, nm, y, &y))))
         return s;
     l->macs = K * O;
-    return activation(m, l, sval(l, "activation"), y, &l->out);
+    return glia__layer_activation(m, l, sval(l, "activation"), y, &l->out);
 }
 
 static glia_status b_pool(glia_model *m, model_layer *l) {
@@ -399,7 +417,7 @@ static glia_status b_lrn(glia_model *m, model_layer *l) {
 }
 static glia_status b_act(glia_model *m, model_layer *l) {
     if (!strcmp(sval(l, "type"), "linear")) return glia_linear(m->g, l->name, l->in[0], &l->out);
-    glia_status s = activation(m, l, sval(l, "type"), l->in[0], &l->out);
+    glia_status s = glia__layer_activation(m, l, sval(l, "type"), l->in[0], &l->out);
     return s;
 }
 static glia_status b_softmax(glia_model *m, model_layer *l) {
@@ -431,7 +449,7 @@ static glia_status b_add(glia_model *m, model_layer *l) {
             return glia__err(GLIA_EINVAL, "layer name too long");
         if ((s = glia_add(m->g, nm, y, l->in[i], &y))) return s;
     }
-    return activation(m, l, sval(l, "activation"), y, &l->out);
+    return glia__layer_activation(m, l, sval(l, "activation"), y, &l->out);
 }
 static glia_status b_concat(glia_model *m, model_layer *l) {
     return glia_concat(m->g, l->name, l->n_in, l->in, 1, &l->out);

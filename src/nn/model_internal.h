@@ -63,6 +63,14 @@ int64_t glia__layer_int(const model_layer *l, const char *key);
 float glia__layer_float(const model_layer *l, const char *key);
 const char *glia__layer_str(const model_layer *l, const char *key);
 
+/* what every builder uses (model.c): "<layer>.<suffix>" into buf[GLIA_NAME_MAX]; the
+ * activation act (a K_ACT value: linear, relu, leaky, ...) of x as node "<layer>.<act>" (linear:
+ * *out = x); the layer's `init` key as a glia_init_kind */
+glia_status glia__layer_name(const model_layer *l, const char *suffix, char *buf);
+glia_status glia__layer_activation(glia_model *m, const model_layer *l, const char *act, int x,
+                                   int *out);
+glia_init_kind glia__layer_init(const model_layer *l);
+
 /* builders of the sequence layers (seq_layers.c) */
 glia_status glia__b_embedding(glia_model *m, model_layer *l);
 glia_status glia__b_onehot(glia_model *m, model_layer *l);
