@@ -38,17 +38,24 @@ static const key_def net_keys[MAX_KEYS] = {
     /* the training loss (src/train/loop.c): softmax_ce, mse or bce */
     KEY("loss", K_STR, "softmax_ce"), KEY_END};
 
+/* the last keys of the layers with weights (conv, dense, seqdense): the activation after, the
+ * weights' init */
+#define ACT_INIT_KEYS KEY("activation", K_ACT, "linear"), KEY("init", K_INIT, "pytorch")
+/* rnn, lstm, gru: their size and stacking, then each cell's own keys */
+#define RECURRENT_KEYS                                                                            \
+    KEY("hidden", K_INT, NULL), KEY("layers", K_INT, "1"), KEY("bidirectional", K_BOOL, "0"),     \
+        KEY("dropout", K_FLOAT, "0")
+
 static const layer_def layer_defs[] = {
     /* stride, pad, dilation set the op's _h and _w (pad: all four sides), equal by default */
     {"conv", "convolution [+ batch norm] + activation",
      {KEY("filters", K_INT, NULL), KEY("size", K_INT, NULL), OP_KEY("stride", K_INT, "conv2d", "stride_h"),
       OP_KEY("pad", K_INT, "conv2d", "pad_top"), OP_KEY("dilation", K_INT, "conv2d", "dilation_h"),
-      OP_KEY("groups", K_INT, "conv2d", "groups"), KEY("bias", K_BOOL, "1"),
-      KEY("batchnorm", K_BOOL, "0"), KEY("activation", K_ACT, "linear"), KEY("init", K_INIT, "pytorch")},
+      OP_KEY("groups", K_INT, "conv2d", "groups"), KEY("bias", K_BOOL, "1"), KEY("batchnorm", K_BOOL, "0"),
+      ACT_INIT_KEYS},
      b_conv, 0},
     {"dense", "fully connected [+ batch norm] + activation",
-     {KEY("units", K_INT, NULL), KEY("bias", K_BOOL, "1"), KEY("batchnorm", K_BOOL, "0"),
-      KEY("activation", K_ACT, "linear"), KEY("init", K_INIT, "pytorch")},
+     {KEY("units", K_INT, NULL), KEY("bias", K_BOOL, "1"), KEY("batchnorm", K_BOOL, "0"), ACT_INIT_KEYS},
      b_dense, 0},
     /* the pools' stride 0 is the layer's own: the size (the op's stride is required) */
     {"maxpool", "max pooling",
@@ -81,23 +88,17 @@ static const layer_def layer_defs[] = {
     {"wordhash", "letter-trigram ids [T, N, K] -> sum of learned vectors [T, N, dim]",
      {KEY("buckets", K_INT, NULL), KEY("dim", K_INT, NULL)}, glia__b_wordhash, 0},
     {"rnn", "Elman RNN layers (tanh or relu; init = irnn: relu with identity recurrence)",
-     {KEY("hidden", K_INT, NULL), KEY("layers", K_INT, "1"), KEY("bidirectional", K_BOOL, "0"),
-      KEY("dropout", K_FLOAT, "0"), OP_KEY("activation", K_STR, "rnn", "activation"),
-      KEY("init", K_STR, "pytorch"), KEY("return", K_STR, "sequence")},
+     {RECURRENT_KEYS, OP_KEY("activation", K_STR, "rnn", "activation"), KEY("init", K_STR, "pytorch"),
+      KEY("return", K_STR, "sequence")},
      glia__b_recurrent, 0},
     {"lstm", "LSTM layers (optional peepholes, forget-gate bias)",
-     {KEY("hidden", K_INT, NULL), KEY("layers", K_INT, "1"), KEY("bidirectional", K_BOOL, "0"),
-      KEY("dropout", K_FLOAT, "0"), OP_KEY("peepholes", K_BOOL, "lstm", "peephole"),
-      KEY("forget_bias", K_FLOAT, "0"), KEY("return", K_STR, "sequence")},
+     {RECURRENT_KEYS, OP_KEY("peepholes", K_BOOL, "lstm", "peephole"), KEY("forget_bias", K_FLOAT, "0"),
+      KEY("return", K_STR, "sequence")},
      glia__b_recurrent, 0},
-    {"gru", "GRU layers (PyTorch's gate conventions)",
-     {KEY("hidden", K_INT, NULL), KEY("layers", K_INT, "1"), KEY("bidirectional", K_BOOL, "0"),
-      KEY("dropout", K_FLOAT, "0"), KEY("return", K_STR, "sequence")},
+    {"gru", "GRU layers (PyTorch's gate conventions)", {RECURRENT_KEYS, KEY("return", K_STR, "sequence")},
      glia__b_recurrent, 0},
     {"seqdense", "dense at every time step: [T, N, D] -> [T*N, units]",
-     {KEY("units", K_INT, NULL), KEY("bias", K_BOOL, "1"), KEY("activation", K_ACT, "linear"),
-      KEY("init", K_INIT, "pytorch")},
-     glia__b_seqdense, 0},
+     {KEY("units", K_INT, NULL), KEY("bias", K_BOOL, "1"), ACT_INIT_KEYS}, glia__b_seqdense, 0},
 };
 #define N_LAYER_DEFS (int)(sizeof layer_defs / sizeof layer_defs[0])
 
