@@ -312,6 +312,11 @@ glia_status glia_dataset_load(const char *name, const char *split, glia_dataset 
 glia_status glia_dataset_new(glia_tensor *images, glia_tensor *labels, int classes,
                              const char *const *names, glia_dataset **out);
 void glia_dataset_free(glia_dataset *d);
+/* DIR/classes.txt, as glia train writes it and glia_dataset_load reads it: one class name per
+ * line, trailing blanks (and a \r) dropped. No such file: *n = 0, *names NULL, GLIA_OK; a file
+ * that is there but cannot be read is an error. Free with glia_class_names_free. */
+glia_status glia_class_names_load(const char *dir, char ***names, int *n);
+void glia_class_names_free(char **names, int n);
 /* One mean and standard deviation over every pixel of the samples idx[0..n) (as torchvision's
  * Normalize((m,), (s,)) for grey images); idx NULL: the first n samples. */
 void glia_dataset_stats(const glia_dataset *d, const int64_t *idx, int64_t n, float *mean, float *std);

@@ -604,6 +604,60 @@ TEST(data_mnist_json_errors) {
     remove_tmpdir(dir);
 }
 
+/* ------------------------------------------------------------------ classes.txt */
+
+static void class_names_body(const char *dir) {
+    char **v = (char **)1, path[512], x300[301];
+    int n = -1;
+    OK(glia_class_names_load(dir, &v, &n)); /* absent: no names, not an error */
+    CHECK(!v && n == 0);
+    memset(x300, 'x', 300);
+    x300[300] = 0;
+    char text[512];
+    snprintf(text, sizeof text, "cat \t\nd\r\n\n%s\nlast", x300);
+    snprintf(path, sizeof path, "%s/classes.txt", dir);
+    CHECK(write_raw(path, text, strlen(text)));
+    OK(glia_class_names_load(dir, &v, &n));
+    int good = n == 5 && !strcmp(v[0], "cat") && !strcmp(v[1], "d") && !strcmp(v[2], "") &&
+               !strcmp(v[3], x300) && !strcmp(v[4], "last");
+    glia_class_names_free(v, n);
+    CHECK_MSG(good, "classes.txt read as %d names", n);
+    CHECK(write_raw(path, "a\n", 2));
+    OK(glia_class_names_load(dir, &v, &n));
+    good = n == 1 && !strcmp(v[0], "a");
+    glia_class_names_free(v, n);
+    CHECK(good);
+    /* a data set directory names its classes with it: 3 names for labels in 0..1 */
+    char im[512], lab[512];
+    snprintf(im, sizeof im, "%s/train-images-idx3-ubyte", dir);
+    snprintf(lab, sizeof lab, "%s/train-labels-idx1-ubyte", dir);
+    unsigned char px[2 * 2 * 2] = {0}, lb[2] = {0, 1};
+    blob ib = idx_blob(0x08, 3, (uint32_t[]){2, 2, 2}, px, sizeof px);
+    blob lbb = idx_blob(0x08, 1, (uint32_t[]){2}, lb, sizeof lb);
+    int ok = ib.b && lbb.b && write_raw(im, ib.b, ib.n) && write_raw(lab, lbb.b, lbb.n) &&
+             write_raw(path, "zero\none\ntwo\n", 13);
+    free(ib.b);
+    free(lbb.b);
+    CHECK(ok);
+    glia_dataset *d = NULL;
+    OK(glia_dataset_load(dir, "train", &d));
+    good = d->classes == 3 && !strcmp(d->class_names[2], "two");
+    glia_dataset_free(d);
+    CHECK(good);
+    /* there but unreadable: an error naming the file */
+    CHECK(remove(path) == 0 && mkdir(path, 0700) == 0);
+    CHECK(glia_class_names_load(dir, &v, &n) == GLIA_EIO && !v && n == 0);
+    CHECK(strstr(glia_last_error(), "classes.txt: is a directory"));
+    CHECK(rmdir(path) == 0);
+}
+
+TEST(data_class_names) {
+    char dir[256];
+    CHECK(make_tmpdir(dir, sizeof dir));
+    class_names_body(dir);
+    remove_tmpdir(dir);
+}
+
 /* ------------------------------------------------------------------ real data (when installed) */
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"

@@ -87,6 +87,72 @@ TEST(model_round_trip) {
     glia_model_free(b);
 }
 
+/* the value of `key` in the first [type] section of a canonical text, "" if none */
+static void canonical_value(const char *text, const char *type, const char *key, char *buf, size_t n) {
+    char sec[64], line[64];
+    snprintf(sec, sizeof sec, "\n[%s]\n", type);
+    snprintf(line, sizeof line, "\n%s = ", key);
+    const char *p = strstr(text, sec), *end = p ? strstr(p + 1, "\n[") : NULL;
+    const char *v = p ? strstr(p, line) : NULL;
+    buf[0] = 0;
+    if (v && (!end || v < end)) {
+        v += strlen(line);
+        snprintf(buf, n, "%.*s", (int)strcspn(v, "\n"), v);
+    }
+}
+
+/* the op's declared default of attribute attr (the op catalogue's text), NULL if none */
+static const char *op_attr_default(const char *op, const char *attr) {
+    for (int i = 0; i < glia_num_ops(); i++) {
+        if (strcmp(glia_op_get(i)->name, op)) continue;
+        for (int k = 0; k < glia_op_get(i)->n_attrs; k++)
+            if (!strcmp(glia_op_attr_get(i, k)->name, attr)) return glia_op_attr_get(i, k)->def;
+    }
+    return NULL;
+}
+
+/* A layer key that sets an op attribute defaults to what the op declares (one source): the
+ * canonical text of layers given no such key holds the op's default, written as before. */
+TEST(model_layer_keys_default_to_the_ops_attributes) {
+    static const struct { const char *type, *key, *op, *attr, *text; } keys[] = {
+        {"conv", "stride", "conv2d", "stride_h", "1"},    {"conv", "pad", "conv2d", "pad_top", "0"},
+        {"conv", "dilation", "conv2d", "dilation_h", "1"}, {"conv", "groups", "conv2d", "groups", "1"},
+        {"maxpool", "pad", "maxpool2d", "pad_h", "0"},    {"avgpool", "pad", "avgpool2d", "pad_h", "0"},
+        {"batchnorm", "eps", "batchnorm", "eps", "1e-05"},
+        {"batchnorm", "momentum", "batchnorm", "momentum", "0.1"},
+        {"lrn", "alpha", "lrn", "alpha", "0.0001"},       {"lrn", "beta", "lrn", "beta", "0.75"},
+        {"lrn", "k", "lrn", "k", "1"},                    {"dropout", "p", "dropout", "p", "0.5"},
+        {"rnn", "activation", "rnn", "activation", "tanh"},
+        {"lstm", "peepholes", "lstm", "peephole", "0"},
+    };
+    const char *image = "[net]\ninput = 3, 8, 8\n[conv]\nfilters = 2\nsize = 3\n[maxpool]\nsize = 2\n"
+                        "[avgpool]\nsize = 1\n[batchnorm]\n[lrn]\n[dropout]\n";
+    const char *seq = "[net]\ninput = 3\nsequence = 4\n[rnn]\nhidden = 2\n[lstm]\nhidden = 2\n";
+    glia_model *a, *b;
+    OK(glia_model_parse(image, "image.cfg", 1, 1, &a));
+    OK(glia_model_parse(seq, "seq.cfg", 1, 1, &b));
+    char *ta = NULL, *tb = NULL;
+    glia_status s = glia_model_to_text(a, &ta);
+    if (!s) s = glia_model_to_text(b, &tb);
+    glia_model_free(a);
+    glia_model_free(b);
+    int bad = -1;
+    char got[64] = "";
+    for (size_t i = 0; !s && bad < 0 && i < sizeof keys / sizeof keys[0]; i++) {
+        const char *def = op_attr_default(keys[i].op, keys[i].attr);
+        canonical_value(ta, keys[i].type, keys[i].key, got, sizeof got);
+        if (!got[0]) canonical_value(tb, keys[i].type, keys[i].key, got, sizeof got);
+        if (!def || strcmp(got, def) || strcmp(got, keys[i].text)) bad = (int)i;
+    }
+    free(ta);
+    free(tb);
+    OK(s);
+    CHECK_MSG(bad < 0, "[%s] %s = '%s'; the op %s declares %s = %s; expected %s", keys[bad].type,
+              keys[bad].key, got, keys[bad].op, keys[bad].attr,
+              op_attr_default(keys[bad].op, keys[bad].attr) ? op_attr_default(keys[bad].op, keys[bad].attr) : "nothing",
+              keys[bad].text);
+}
+
 /* each bad model gives its error with file:line and the words a person needs */
 TEST(model_errors_name_file_and_line) {
     static const struct { const char *text, *want1, *want2; } cases[] = {

@@ -25,7 +25,8 @@ int cmd_gradflow(int argc, char **argv);
 typedef struct run_dir {
     glia_model *m;
     int classes;
-    char **names;
+    char **names;            /* `classes` names: classes.txt's, numbers for the rest */
+    int named;               /* how many came from classes.txt (0: none, a language model) */
     char data[512];
 } run_dir;
 /* 1 on success; otherwise prints "glia CMD: <why>" and returns 0. */
@@ -36,8 +37,8 @@ void run_dir_free(run_dir *r);
 void predict_json_str(const char *s);
 void predict_softmax_top(const float *z, int C, int top, double *p, int *order);
 int predict_text(run_dir *r, const char *dir, const char **texts, int n, int top, int json);
-/* vocab.txt of a sequence run (vocab_file.c): its symbols, unescaped, in *count; NULL (errno
- * set) if it cannot be opened. Words are cut at VOCAB_WORD_MAX - 1 bytes. */
+/* vocab.txt of a sequence run (vocab_file.c): its symbols, unescaped, in *count; NULL if it
+ * cannot be read (glia_last_error() says why). Words are cut at VOCAB_WORD_MAX - 1 bytes. */
 enum { VOCAB_WORD_MAX = 256 };
 char **vocab_read(const char *path, int *count);
 void vocab_free(char **words, int count);

@@ -5,7 +5,6 @@
  * fed back as the next input. */
 #include "cli.h"
 #include "glia.h"
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +53,8 @@ int cmd_generate(int argc, char **argv) {
     int V = 0;
     char **words = vocab_read(path, &V);
     if (!words || V < 2) {
-        fprintf(stderr, "glia generate: %s: %s\n", path, words ? "no vocabulary" : strerror(errno));
+        if (words) fprintf(stderr, "glia generate: %s: no vocabulary\n", path);
+        else fprintf(stderr, "glia generate: %s\n", glia_last_error());
         vocab_free(words, V);
         return 1;
     }

@@ -7,7 +7,6 @@
  * [T, C], one row per step) prints word/TAG for each word. */
 #include "cli.h"
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,15 +26,12 @@ static int split_words(const char *s, char (*words)[VOCAB_WORD_MAX], int max) {
 }
 
 int predict_text(run_dir *r, const char *dir, const char **texts, int n, int top, int json) {
-    char path[1200];
-    snprintf(path, sizeof path, "%s/classes.txt", dir);
-    FILE *cf = fopen(path, "r");
-    if (!cf) {
+    if (!r->named) { /* run_dir_open read classes.txt: none there */
         fprintf(stderr, "glia predict: %s has no classes.txt: a character language model? "
                         "(glia generate %s writes text from one)\n", dir, dir);
         return 1;
     }
-    fclose(cf);
+    char path[1200];
     glia_model *m = r->m;
     glia_graph *g = glia_model_graph(m);
     int x = glia_model_input(m), len = glia_model_lengths(m), out = glia_model_output(m);
@@ -50,7 +46,8 @@ int predict_text(run_dir *r, const char *dir, const char **texts, int n, int top
         snprintf(path, sizeof path, "%s/vocab.txt", dir);
         vocab = vocab_read(path, &V);
         if (!vocab || V < 2) {
-            fprintf(stderr, "glia predict: %s: %s\n", path, vocab ? "no vocabulary" : strerror(errno));
+            if (vocab) fprintf(stderr, "glia predict: %s: no vocabulary\n", path);
+            else fprintf(stderr, "glia predict: %s\n", glia_last_error());
             vocab_free(vocab, V);
             return 1;
         }

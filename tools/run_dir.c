@@ -29,16 +29,27 @@ int run_dir_open(const char *dir, int64_t batch, run_dir *r, const char *cmd) {
         return 0;
     }
     r->classes = atoi(glia_model_option(r->m, "classes"));
-    r->names = calloc((size_t)r->classes, sizeof *r->names);
-    snprintf(path, sizeof path, "%s/classes.txt", dir);
-    FILE *f = fopen(path, "r");
-    char line[256];
-    for (int c = 0; r->names && c < r->classes; c++) {
-        if (f && fgets(line, sizeof line, f)) line[strcspn(line, "\r\n")] = 0;
-        else snprintf(line, sizeof line, "%d", c);
-        r->names[c] = strdup(line);
+    char **names = NULL;
+    int n = 0;
+    if (glia_class_names_load(dir, &names, &n)) {
+        fprintf(stderr, "glia %s: %s\n", cmd, glia_last_error());
+        run_dir_free(r);
+        return 0;
     }
-    if (f) fclose(f);
+    r->names = r->classes > 0 ? calloc((size_t)r->classes, sizeof *r->names) : NULL;
+    int oom = r->classes > 0 && !r->names;
+    for (int c = 0; r->names && c < r->classes; c++) { /* a class without a name: its number */
+        char num[16];
+        snprintf(num, sizeof num, "%d", c);
+        oom |= !(r->names[c] = strdup(c < n ? names[c] : num));
+    }
+    glia_class_names_free(names, n);
+    if (oom) {
+        fprintf(stderr, "glia %s: out of memory\n", cmd);
+        run_dir_free(r);
+        return 0;
+    }
+    r->named = n;
     snprintf(r->data, sizeof r->data, "fashion-mnist");
     snprintf(path, sizeof path, "%s/checkpoint.safetensors", dir);
     glia_st_meta meta;

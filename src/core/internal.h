@@ -232,6 +232,12 @@ bool glia__no_grad_in1(const glia_node *n, int k);
  * nonzero slot that no attribute declares. glia__attrs_set (glia__add_op): n->ia, n->fa = the
  * declared defaults, then the first n_ia, n_fa values given, then checked. */
 const glia_attr_def *glia__op_attr(glia_op_id op, int slot, bool is_float);
+/* The attribute `attr` of the op named `op`, by names (the model text's layer keys that set an
+ * op attribute take their defaults from it); NULL if there is no such op or attribute. */
+const glia_attr_def *glia__op_attr_named(const char *op, const char *attr);
+/* a's default as text that reads back to the same value: an enum's name, a number to 9
+ * significant digits (enough for every float); "" when a is required. */
+void glia__attr_default_text(const glia_attr_def *a, char *buf, size_t len);
 glia_status glia__attrs_check(glia_op_id op, const char *where, const int *ia, const float *fa);
 glia_status glia__attrs_set(const glia_graph *g, glia_node *n, const int *ia, int n_ia,
                             const float *fa, int n_fa);

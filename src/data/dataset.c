@@ -27,13 +27,6 @@ void glia_dataset_free(glia_dataset *d) {
     free(d);
 }
 
-static char *dup_str(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *p = glia__malloc(n);
-    if (p) memcpy(p, s, n);
-    return p;
-}
-
 glia_status glia_dataset_new(glia_tensor *images, glia_tensor *labels, int classes,
                              const char *const *names, glia_dataset **out) {
     glia_dataset *d = glia__calloc(1, sizeof *d);
@@ -78,7 +71,7 @@ glia_status glia_dataset_new(glia_tensor *images, glia_tensor *labels, int class
     for (int c = 0; d->class_names && c < classes; c++) {
         char num[16];
         snprintf(num, sizeof num, "%d", c);
-        if (!(d->class_names[c] = dup_str(names && names[c] ? names[c] : num))) break;
+        if (!(d->class_names[c] = glia__strdup(names && names[c] ? names[c] : num))) break;
     }
     if (!d->class_names || !d->class_names[classes - 1]) {
         glia_dataset_free(d);
@@ -121,35 +114,50 @@ static glia_status load_idx_pair(const char *dir, const char *prefix, glia_tenso
     return s;
 }
 
-/* DIR/classes.txt: one name per line (trailing blanks dropped); *n = 0 when absent. */
-static glia_status read_class_names(const char *dir, char ***names, int *n) {
-    char path[1024], line[256];
-    snprintf(path, sizeof path, "%s/classes.txt", dir);
+/* DIR/classes.txt: one name per line (what glia train writes with glia__write_lines); a line
+ * ends at \n, a \r ends its name early (Windows line ends), trailing blanks are dropped; the
+ * text after the last \n is a name if it is not empty. Absent: no names, not an error (a data
+ * set's names are optional, a language model's run has none). */
+glia_status glia_class_names_load(const char *dir, char ***names, int *n) {
+    if (!names || !n) return glia__err(GLIA_EINVAL, "glia_class_names_load: NULL argument");
     *names = NULL;
     *n = 0;
-    FILE *f = fopen(path, "r");
-    if (!f) return GLIA_OK;
-    char **v = NULL;
+    if (!dir) return glia__err(GLIA_EINVAL, "glia_class_names_load: NULL directory");
+    char path[1024];
+    if (snprintf(path, sizeof path, "%s/classes.txt", dir) >= (int)sizeof path)
+        return glia__err(GLIA_EINVAL, "%s/classes.txt: path too long", dir);
+    if (access(path, F_OK) != 0 && errno == ENOENT) return GLIA_OK;
+    char *text;
+    size_t len;
+    glia_status s = glia__read_file_max(path, (size_t)16 << 20, &text, &len); /* names, not data */
+    if (s) return s;
     int k = 0;
-    while (fgets(line, sizeof line, f)) {
-        size_t len = strcspn(line, "\r\n");
-        while (len && (line[len - 1] == ' ' || line[len - 1] == '\t')) len--;
-        line[len] = 0;
-        char **nv = glia__realloc(v, (size_t)(k + 1) * sizeof *nv);
-        if (!nv || !(nv[k] = dup_str(line))) {
-            if (nv) v = nv;
-            for (int i = 0; i < k; i++) free(v[i]);
-            free(v);
-            fclose(f);
-            return glia__err(GLIA_ENOMEM, "%s: out of memory", path);
-        }
-        v = nv;
-        k++;
+    for (size_t i = 0; i < len; i++) k += text[i] == '\n';
+    if (len && text[len - 1] != '\n') k++; /* the last line, unterminated */
+    char **v = k ? glia__calloc((size_t)k, sizeof *v) : NULL;
+    if (k && !v) s = glia__err(GLIA_ENOMEM, "%s: out of memory", path);
+    char *line = text, *end = text + len;
+    for (int i = 0; !s && i < k; i++) {
+        char *nl = memchr(line, '\n', (size_t)(end - line)), *next = nl ? nl + 1 : end;
+        size_t L = strcspn(line, "\r\n");
+        while (L && (line[L - 1] == ' ' || line[L - 1] == '\t')) L--;
+        line[L] = 0;
+        if (!(v[i] = glia__strdup(line))) s = glia__err(GLIA_ENOMEM, "%s: out of memory", path);
+        line = next;
     }
-    fclose(f);
+    free(text);
+    if (s) {
+        glia_class_names_free(v, k);
+        return s;
+    }
     *names = v;
     *n = k;
     return GLIA_OK;
+}
+
+void glia_class_names_free(char **names, int n) {
+    for (int i = 0; names && i < n; i++) free(names[i]);
+    free(names);
 }
 
 static int max_label(const glia_tensor *y) {
@@ -225,15 +233,14 @@ glia_status glia_dataset_load(const char *name, const char *split, glia_dataset 
     if (fashion) return glia_dataset_new(x, y, 10, fashion_names, out);
     char **names;
     int n_names;
-    if ((s = read_class_names(dir, &names, &n_names))) {
+    if ((s = glia_class_names_load(dir, &names, &n_names))) {
         glia_tensor_free(x);
         glia_tensor_free(y);
         return s;
     }
     int classes = n_names ? n_names : max_label(y) + 1;
     s = glia_dataset_new(x, y, classes, (const char *const *)names, out);
-    for (int i = 0; i < n_names; i++) free(names[i]);
-    free(names);
+    glia_class_names_free(names, n_names);
     if (s) return glia__err(s, "%s: %s", dir, glia_last_error());
     return GLIA_OK;
 }

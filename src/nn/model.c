@@ -1,6 +1,7 @@
 /* model.c: glia's model text, checked against each layer's schema and built into a graph.
  *
- * Every section type has a schema: its keys, their kinds and defaults (NULL: required). The
+ * Every section type has a schema: its keys, their kinds and defaults (NULL: required; a key
+ * that sets an op attribute takes the default the op declares, key_default). The
  * check marks each key it reads; a key left unmarked is unknown, a required key absent is
  * missing; both are errors with file:line, as is a value of the wrong kind. The canonical text
  * (glia_model_to_text) writes every key of the schema with its value or default, so it parses
@@ -26,66 +27,78 @@ static glia_status b_conv(glia_model *, model_layer *), b_dense(glia_model *, mo
     b_concat(glia_model *, model_layer *);
 
 static const key_def net_keys[MAX_KEYS] = {
-    {"input", K_SHAPE, NULL},      {"classes", K_INT, "10"},   {"batch", K_INT, "64"},
-    {"epochs", K_INT, "5"},        {"lr", K_FLOAT, "0.01"},    {"optimizer", K_STR, "sgd"},
-    {"momentum", K_FLOAT, "0.9"},  {"weight_decay", K_FLOAT, "0"}, {"schedule", K_STR, "constant"},
-    {"step_size", K_INT, "1"},     {"gamma", K_FLOAT, "0.1"},  {"warmup", K_INT, "0"},
-    {"shift", K_INT, "0"},         {"flip", K_BOOL, "0"},     {"mean", K_FLOAT, "0"},
-    {"std", K_FLOAT, "1"},
+    KEY("input", K_SHAPE, NULL),      KEY("classes", K_INT, "10"),   KEY("batch", K_INT, "64"),
+    KEY("epochs", K_INT, "5"),        KEY("lr", K_FLOAT, "0.01"),    KEY("optimizer", K_STR, "sgd"),
+    KEY("momentum", K_FLOAT, "0.9"),  KEY("weight_decay", K_FLOAT, "0"), KEY("schedule", K_STR, "constant"),
+    KEY("step_size", K_INT, "1"),     KEY("gamma", K_FLOAT, "0.1"),  KEY("warmup", K_INT, "0"),
+    KEY("shift", K_INT, "0"),         KEY("flip", K_BOOL, "0"),     KEY("mean", K_FLOAT, "0"),
+    KEY("std", K_FLOAT, "1"),
     /* sequence models (seq_layers.c) */
-    {"sequence", K_INT, "0"},      {"clip_norm", K_FLOAT, "0"},
+    KEY("sequence", K_INT, "0"),      KEY("clip_norm", K_FLOAT, "0"),
     /* the training loss (src/train/loop.c): softmax_ce, mse or bce */
-    {"loss", K_STR, "softmax_ce"}, {NULL, 0, NULL}};
+    KEY("loss", K_STR, "softmax_ce"), KEY_END};
+
+/* the last keys of the layers with weights (conv, dense, seqdense): the activation after, the
+ * weights' init */
+#define ACT_INIT_KEYS KEY("activation", K_ACT, "linear"), KEY("init", K_INIT, "pytorch")
+/* rnn, lstm, gru: their size and stacking, then each cell's own keys */
+#define RECURRENT_KEYS                                                                            \
+    KEY("hidden", K_INT, NULL), KEY("layers", K_INT, "1"), KEY("bidirectional", K_BOOL, "0"),     \
+        KEY("dropout", K_FLOAT, "0")
 
 static const layer_def layer_defs[] = {
+    /* stride, pad, dilation set the op's _h and _w (pad: all four sides), equal by default */
     {"conv", "convolution [+ batch norm] + activation",
-     {{"filters", K_INT, NULL}, {"size", K_INT, NULL}, {"stride", K_INT, "1"}, {"pad", K_INT, "0"},
-      {"dilation", K_INT, "1"}, {"groups", K_INT, "1"}, {"bias", K_BOOL, "1"},
-      {"batchnorm", K_BOOL, "0"}, {"activation", K_ACT, "linear"}, {"init", K_INIT, "pytorch"}},
+     {KEY("filters", K_INT, NULL), KEY("size", K_INT, NULL), OP_KEY("stride", K_INT, "conv2d", "stride_h"),
+      OP_KEY("pad", K_INT, "conv2d", "pad_top"), OP_KEY("dilation", K_INT, "conv2d", "dilation_h"),
+      OP_KEY("groups", K_INT, "conv2d", "groups"), KEY("bias", K_BOOL, "1"), KEY("batchnorm", K_BOOL, "0"),
+      ACT_INIT_KEYS},
      b_conv, 0},
     {"dense", "fully connected [+ batch norm] + activation",
-     {{"units", K_INT, NULL}, {"bias", K_BOOL, "1"}, {"batchnorm", K_BOOL, "0"},
-      {"activation", K_ACT, "linear"}, {"init", K_INIT, "pytorch"}},
+     {KEY("units", K_INT, NULL), KEY("bias", K_BOOL, "1"), KEY("batchnorm", K_BOOL, "0"), ACT_INIT_KEYS},
      b_dense, 0},
-    {"maxpool", "max pooling", {{"size", K_INT, NULL}, {"stride", K_INT, "0"}, {"pad", K_INT, "0"}}, b_pool, 0},
-    {"avgpool", "average pooling", {{"size", K_INT, NULL}, {"stride", K_INT, "0"}, {"pad", K_INT, "0"}}, b_pool, 0},
-    {"globalavgpool", "global average pooling to [N, C, 1, 1]", {{NULL, 0, NULL}}, b_gap, 0},
-    {"dropout", "inverted dropout", {{"p", K_FLOAT, "0.5"}}, b_dropout, 0},
-    {"batchnorm", "batch normalisation", {{"eps", K_FLOAT, "1e-05"}, {"momentum", K_FLOAT, "0.1"}}, b_bn, 0},
+    /* the pools' stride 0 is the layer's own: the size (the op's stride is required) */
+    {"maxpool", "max pooling",
+     {KEY("size", K_INT, NULL), KEY("stride", K_INT, "0"), OP_KEY("pad", K_INT, "maxpool2d", "pad_h")},
+     b_pool, 0},
+    {"avgpool", "average pooling",
+     {KEY("size", K_INT, NULL), KEY("stride", K_INT, "0"), OP_KEY("pad", K_INT, "avgpool2d", "pad_h")},
+     b_pool, 0},
+    {"globalavgpool", "global average pooling to [N, C, 1, 1]", {KEY_END}, b_gap, 0},
+    {"dropout", "inverted dropout", {OP_KEY("p", K_FLOAT, "dropout", "p")}, b_dropout, 0},
+    {"batchnorm", "batch normalisation",
+     {OP_KEY("eps", K_FLOAT, "batchnorm", "eps"), OP_KEY("momentum", K_FLOAT, "batchnorm", "momentum")},
+     b_bn, 0},
+    /* size 5 is the layer's (AlexNet's): the op, as PyTorch's LocalResponseNorm, has none */
     {"lrn", "local response normalisation",
-     {{"size", K_INT, "5"}, {"alpha", K_FLOAT, "0.0001"}, {"beta", K_FLOAT, "0.75"}, {"k", K_FLOAT, "1"}},
+     {KEY("size", K_INT, "5"), OP_KEY("alpha", K_FLOAT, "lrn", "alpha"), OP_KEY("beta", K_FLOAT, "lrn", "beta"),
+      OP_KEY("k", K_FLOAT, "lrn", "k")},
      b_lrn, 0},
-    {"activation", "an activation alone", {{"type", K_ACT, NULL}}, b_act, 0},
-    {"softmax", "softmax over axis 1", {{NULL, 0, NULL}}, b_softmax, 0},
-    {"flatten", "[N, ...] -> [N, rest]", {{NULL, 0, NULL}}, b_flatten, 0},
-    {"maxout", "max over groups of `pieces` channels", {{"pieces", K_INT, NULL}}, b_maxout, 0},
-    {"add", "elementwise sum (residual connection)", {{"activation", K_ACT, "linear"}}, b_add, 1},
-    {"concat", "concatenation along channels", {{NULL, 0, NULL}}, b_concat, 1},
+    {"activation", "an activation alone", {KEY("type", K_ACT, NULL)}, b_act, 0},
+    {"softmax", "softmax over axis 1", {KEY_END}, b_softmax, 0},
+    {"flatten", "[N, ...] -> [N, rest]", {KEY_END}, b_flatten, 0},
+    {"maxout", "max over groups of `pieces` channels", {KEY("pieces", K_INT, NULL)}, b_maxout, 0},
+    {"add", "elementwise sum (residual connection)", {KEY("activation", K_ACT, "linear")}, b_add, 1},
+    {"concat", "concatenation along channels", {KEY_END}, b_concat, 1},
     /* sequence layers (seq_layers.c) */
     {"embedding", "token ids [T, N, 1] -> learned vectors [T, N, dim]",
-     {{"vocab", K_INT, NULL}, {"dim", K_INT, NULL}}, glia__b_embedding, 0},
+     {KEY("vocab", K_INT, NULL), KEY("dim", K_INT, NULL)}, glia__b_embedding, 0},
     {"onehot", "token ids [T, N, 1] -> one-hot [T, N, vocab] (the last id is 'other')",
-     {{"vocab", K_INT, NULL}}, glia__b_onehot, 0},
+     {KEY("vocab", K_INT, NULL)}, glia__b_onehot, 0},
     {"wordhash", "letter-trigram ids [T, N, K] -> sum of learned vectors [T, N, dim]",
-     {{"buckets", K_INT, NULL}, {"dim", K_INT, NULL}}, glia__b_wordhash, 0},
+     {KEY("buckets", K_INT, NULL), KEY("dim", K_INT, NULL)}, glia__b_wordhash, 0},
     {"rnn", "Elman RNN layers (tanh or relu; init = irnn: relu with identity recurrence)",
-     {{"hidden", K_INT, NULL}, {"layers", K_INT, "1"}, {"bidirectional", K_BOOL, "0"},
-      {"dropout", K_FLOAT, "0"}, {"activation", K_STR, "tanh"}, {"init", K_STR, "pytorch"},
-      {"return", K_STR, "sequence"}},
+     {RECURRENT_KEYS, OP_KEY("activation", K_STR, "rnn", "activation"), KEY("init", K_STR, "pytorch"),
+      KEY("return", K_STR, "sequence")},
      glia__b_recurrent, 0},
     {"lstm", "LSTM layers (optional peepholes, forget-gate bias)",
-     {{"hidden", K_INT, NULL}, {"layers", K_INT, "1"}, {"bidirectional", K_BOOL, "0"},
-      {"dropout", K_FLOAT, "0"}, {"peepholes", K_BOOL, "0"}, {"forget_bias", K_FLOAT, "0"},
-      {"return", K_STR, "sequence"}},
+     {RECURRENT_KEYS, OP_KEY("peepholes", K_BOOL, "lstm", "peephole"), KEY("forget_bias", K_FLOAT, "0"),
+      KEY("return", K_STR, "sequence")},
      glia__b_recurrent, 0},
-    {"gru", "GRU layers (PyTorch's gate conventions)",
-     {{"hidden", K_INT, NULL}, {"layers", K_INT, "1"}, {"bidirectional", K_BOOL, "0"},
-      {"dropout", K_FLOAT, "0"}, {"return", K_STR, "sequence"}},
+    {"gru", "GRU layers (PyTorch's gate conventions)", {RECURRENT_KEYS, KEY("return", K_STR, "sequence")},
      glia__b_recurrent, 0},
     {"seqdense", "dense at every time step: [T, N, D] -> [T*N, units]",
-     {{"units", K_INT, NULL}, {"bias", K_BOOL, "1"}, {"activation", K_ACT, "linear"},
-      {"init", K_INIT, "pytorch"}},
-     glia__b_seqdense, 0},
+     {KEY("units", K_INT, NULL), KEY("bias", K_BOOL, "1"), ACT_INIT_KEYS}, glia__b_seqdense, 0},
 };
 #define N_LAYER_DEFS (int)(sizeof layer_defs / sizeof layer_defs[0])
 
@@ -185,15 +198,25 @@ static const char *kind_doc(key_kind k) {
     return "?";
 }
 
+/* k's default as text, NULL when k is required: its own, or that of the op attribute it sets
+ * (a required attribute, or one that is not there, makes the key required) */
+static const char *key_default(const key_def *k, char *buf, size_t n) {
+    if (!k->op) return k->def;
+    const glia_attr_def *a = glia__op_attr_named(k->op, k->attr);
+    if (!a || a->required) return NULL;
+    glia__attr_default_text(a, buf, n);
+    return buf;
+}
+
 /* Reads every schema key of section s into vals (canonical strings). */
 static glia_status read_keys(const char *file, cfg_section *s, const key_def *keys, char **vals) {
     for (int i = 0; i < MAX_KEYS && keys[i].key; i++) {
         cfg_kv *kv = cfg_find(s, keys[i].key);
-        if (!kv && !keys[i].def)
+        char buf[256], def[64];
+        const char *v = kv ? kv->value : key_default(&keys[i], def, sizeof def);
+        if (!v)
             return glia__err(GLIA_EINVAL, "%s:%d: [%s] needs '%s' (%s)", file, s->line, s->type,
                              keys[i].key, kind_doc(keys[i].kind));
-        char buf[256];
-        const char *v = kv ? kv->value : keys[i].def;
         if (!check_value(keys[i].kind, v, buf, sizeof buf))
             return glia__err(GLIA_EINVAL, "%s:%d: %s = %s: expected %s", file, kv ? kv->line : s->line,
                              keys[i].key, v, kind_doc(keys[i].kind));
@@ -237,23 +260,36 @@ float glia__layer_float(const model_layer *l, const char *key) { return fval(l, 
 const char *glia__layer_str(const model_layer *l, const char *key) { return sval(l, key); }
 
 /* ---------------------------------------------------------------- builders */
-static glia_status pname(model_layer *l, const char *suffix, char *buf) {
+glia_status glia__layer_name(const model_layer *l, const char *suffix, char *buf) {
     if (snprintf(buf, GLIA_NAME_MAX, "%s.%s", l->name, suffix) >= GLIA_NAME_MAX)
         return glia__err(GLIA_EINVAL, "layer name '%s' is too long", l->name);
     return GLIA_OK;
 }
 
-static glia_status activation(glia_model *m, model_layer *l, const char *act, int x, int *out) {
+/* the default op declares for attr: for an op a layer builds with no key for that attribute
+ * (leaky's slope, a conv's batch norm eps); 0 if the op has no such attribute */
+static float op_default(const char *op, const char *attr) {
+    const glia_attr_def *a = glia__op_attr_named(op, attr);
+    return a ? (float)a->def : 0.0f;
+}
+
+glia_status glia__layer_activation(glia_model *m, const model_layer *l, const char *act, int x,
+                                   int *out) {
+    if (!strcmp(act, "linear")) { *out = x; return GLIA_OK; } /* no node, so no name to fit */
     char nm[GLIA_NAME_MAX];
-    glia_status s = pname(l, act, nm);
+    glia_status s = glia__layer_name(l, act, nm);
     if (s) return s;
     glia_graph *g = m->g;
-    if (!strcmp(act, "linear")) { *out = x; return GLIA_OK; }
     if (!strcmp(act, "relu")) return glia_relu(g, nm, x, out);
-    if (!strcmp(act, "leaky")) return glia_leaky_relu(g, nm, x, 0.01f, out);
-    if (!strcmp(act, "elu")) return glia_elu(g, nm, x, 1.0f, out);
+    if (!strcmp(act, "leaky")) return glia_leaky_relu(g, nm, x, op_default("leaky_relu", "slope"), out);
+    if (!strcmp(act, "elu")) return glia_elu(g, nm, x, op_default("elu", "alpha"), out);
     if (!strcmp(act, "sigmoid")) return glia_sigmoid(g, nm, x, out);
     return glia_tanh(g, nm, x, out);
+}
+
+glia_init_kind glia__layer_init(const model_layer *l) {
+    int kind = index_of(inits, sval(l, "init"));
+    return init_kinds[kind < 0 ? 0 : kind];
 }
 
 /* U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch's default bias init */
@@ -291,12 +327,11 @@ static glia_status weights(glia_model *m, model_layer *l, int ndim, const int64_
                            int *w, int *b) {
     char nm[GLIA_NAME_MAX];
     glia_status s;
-    if ((s = pname(l, "weight", nm)) || (s = glia_param(m->g, nm, ndim, dims, w))) return s;
-    int kind = index_of(inits, sval(l, "init"));
-    if ((s = glia_init_param(m->g, *w, init_kinds[kind < 0 ? 0 : kind], 0, &m->rng))) return s;
+    if ((s = glia__layer_name(l, "weight", nm)) || (s = glia_param(m->g, nm, ndim, dims, w))) return s;
+    if ((s = glia_init_param(m->g, *w, glia__layer_init(l), 0, &m->rng))) return s;
     *b = -1;
     if (bias) {
-        if ((s = pname(l, "bias", nm)) || (s = glia_param(m->g, nm, 1, dims, b))) return s;
+        if ((s = glia__layer_name(l, "bias", nm)) || (s = glia_param(m->g, nm, 1, dims, b))) return s;
         int64_t fan_in = 1;
         for (int i = 1; i < ndim; i++) fan_in *= dims[i];
         bias_init(m, *b, fan_in);
@@ -307,7 +342,13 @@ static glia_status weights(glia_model *m, model_layer *l, int ndim, const int64_
 /* name of the layer's main op node: the layer name itself when nothing follows it */
 static glia_status main_name(model_layer *l, int followed, const char *what, char *buf) {
     if (!followed) return snprintf(buf, GLIA_NAME_MAX, "%s", l->name), GLIA_OK;
-    return pname(l, what, buf);
+    return glia__layer_name(l, what, buf);
+}
+
+/* the batch norm of conv and dense with batchnorm = 1: the op's default eps and momentum */
+static glia_status fused_bn(glia_model *m, model_layer *l, const char *nm, int x, int *out) {
+    return batchnorm(m, l, ".bn.", nm, x, op_default("batchnorm", "eps"),
+                     op_default("batchnorm", "momentum"), out);
 }
 
 static glia_status b_conv(glia_model *m, model_layer *l) {
@@ -330,9 +371,9 @@ static glia_status b_conv(glia_model *m, model_layer *l) {
     char nm[GLIA_NAME_MAX];
     int act = strcmp(sval(l, "activation"), "linear") != 0;
     if ((s = main_name(l, bn || act, "conv", nm)) || (s = glia_conv2d(m->g, nm, l->in[0], w, b, &p, &y))) return s;
-    if (bn && ((s = main_name(l, act, "bn", nm)) || (s = batchnorm(m, l, ".bn.", nm, y, 1e-5f, 0.1f, &y))))
+    if (bn && ((s = main_name(l, act, "bn", nm)) || (s = fused_bn(m, l, nm, y, &y))))
         return s;
-    if ((s = activation(m, l, sval(l, "activation"), y, &l->out))) return s;
+    if ((s = glia__layer_activation(m, l, sval(l, "activation"), y, &l->out))) return s;
     glia_shape ys;
     glia_node_shape(m->g, y, &ys);
     l->macs = ys.dim[1] * ys.dim[2] * ys.dim[3] * (xs.dim[1] / G) * k * k;
@@ -350,10 +391,10 @@ static glia_status b_dense(glia_model *m, model_layer *l) {
     char nm[GLIA_NAME_MAX];
     glia_status s = weights(m, l, 2, (int64_t[]){O, K}, (int)ival(l, "bias"), &w, &b);
     if (s || (s = main_name(l, bn || act, "fc", nm)) || (s = glia_dense(m->g, nm, l->in[0], w, b, &y))) return s;
-    if (bn && ((s = main_name(l, act, "bn", nm)) || (s = batchnorm(m, l, ".bn.", nm, y, 1e-5f, 0.1f, &y))))
+    if (bn && ((s = main_name(l, act, "bn", nm)) || (s = fused_bn(m, l, nm, y, &y))))
         return s;
     l->macs = K * O;
-    return activation(m, l, sval(l, "activation"), y, &l->out);
+    return glia__layer_activation(m, l, sval(l, "activation"), y, &l->out);
 }
 
 static glia_status b_pool(glia_model *m, model_layer *l) {
@@ -377,7 +418,7 @@ static glia_status b_lrn(glia_model *m, model_layer *l) {
 }
 static glia_status b_act(glia_model *m, model_layer *l) {
     if (!strcmp(sval(l, "type"), "linear")) return glia_linear(m->g, l->name, l->in[0], &l->out);
-    glia_status s = activation(m, l, sval(l, "type"), l->in[0], &l->out);
+    glia_status s = glia__layer_activation(m, l, sval(l, "type"), l->in[0], &l->out);
     return s;
 }
 static glia_status b_softmax(glia_model *m, model_layer *l) {
@@ -409,7 +450,7 @@ static glia_status b_add(glia_model *m, model_layer *l) {
             return glia__err(GLIA_EINVAL, "layer name too long");
         if ((s = glia_add(m->g, nm, y, l->in[i], &y))) return s;
     }
-    return activation(m, l, sval(l, "activation"), y, &l->out);
+    return glia__layer_activation(m, l, sval(l, "activation"), y, &l->out);
 }
 static glia_status b_concat(glia_model *m, model_layer *l) {
     return glia_concat(m->g, l->name, l->n_in, l->in, 1, &l->out);

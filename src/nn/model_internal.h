@@ -6,7 +6,18 @@
 #include "../core/internal.h"
 
 typedef enum { K_INT, K_FLOAT, K_BOOL, K_STR, K_NAME, K_NAMES, K_SHAPE, K_ACT, K_INIT } key_kind;
-typedef struct { const char *key; key_kind kind; const char *def; } key_def;
+/* A section's key: its kind and default as text (NULL: required). A key that sets an op's
+ * attribute (dropout's p, batchnorm's eps) names the op and attribute instead, and its default
+ * is the one the op declares (src/ops/<op>.c, its attrs table), so the two cannot drift apart. */
+typedef struct {
+    const char *key;
+    key_kind kind;
+    const char *def;
+    const char *op, *attr;
+} key_def;
+#define KEY(key, kind, def) {key, kind, def, NULL, NULL}
+#define OP_KEY(key, kind, op, attr) {key, kind, NULL, op, attr}
+#define KEY_END {NULL, 0, NULL, NULL, NULL}
 
 #define MAX_KEYS 24
 typedef struct layer_def layer_def;
@@ -51,6 +62,14 @@ struct glia_model {
 int64_t glia__layer_int(const model_layer *l, const char *key);
 float glia__layer_float(const model_layer *l, const char *key);
 const char *glia__layer_str(const model_layer *l, const char *key);
+
+/* what every builder uses (model.c): "<layer>.<suffix>" into buf[GLIA_NAME_MAX]; the
+ * activation act (a K_ACT value: linear, relu, leaky, ...) of x as node "<layer>.<act>" (linear:
+ * *out = x); the layer's `init` key as a glia_init_kind */
+glia_status glia__layer_name(const model_layer *l, const char *suffix, char *buf);
+glia_status glia__layer_activation(glia_model *m, const model_layer *l, const char *act, int x,
+                                   int *out);
+glia_init_kind glia__layer_init(const model_layer *l);
 
 /* builders of the sequence layers (seq_layers.c) */
 glia_status glia__b_embedding(glia_model *m, model_layer *l);

@@ -39,16 +39,11 @@ static glia_status ids_input(glia_model *m, model_layer *l, int64_t *T, int64_t 
     return GLIA_OK;
 }
 
-static glia_status lname(const model_layer *l, const char *suffix, char *buf) {
-    if (snprintf(buf, GLIA_NAME_MAX, "%s.%s", l->name, suffix) >= GLIA_NAME_MAX)
-        return glia__err(GLIA_EINVAL, "layer name '%s' is too long", l->name);
-    return GLIA_OK;
-}
 /* "<layer>.<what><k>" */
 static glia_status lnamek(const model_layer *l, const char *what, int k, char *buf) {
     char sfx[32];
     snprintf(sfx, sizeof sfx, "%s%d", what, k);
-    return lname(l, sfx, buf);
+    return glia__layer_name(l, sfx, buf);
 }
 
 /* table [V, E] looked up by ids [T, N, 1] -> [T, N, E] (N left free, as set_batch changes it) */
@@ -56,7 +51,7 @@ static glia_status lookup(glia_model *m, model_layer *l, int table, int64_t E) {
     char nm[GLIA_NAME_MAX];
     int y;
     glia_status s;
-    if ((s = lname(l, "lookup", nm)) || (s = glia_embedding(m->g, nm, l->in[0], table, -1, &y)))
+    if ((s = glia__layer_name(l, "lookup", nm)) || (s = glia_embedding(m->g, nm, l->in[0], table, -1, &y)))
         return s;
     return glia_reshape(m->g, l->name, y, 2, (int64_t[]){-1, E}, &l->out);
 }
@@ -68,7 +63,7 @@ glia_status glia__b_embedding(glia_model *m, model_layer *l) {
     if (V < 2 || E < 1) return glia__err(GLIA_EINVAL, "vocab must be >= 2 and dim >= 1");
     char nm[GLIA_NAME_MAX];
     int w;
-    if ((s = lname(l, "weight", nm)) || (s = glia_param(m->g, nm, 2, (int64_t[]){V, E}, &w)))
+    if ((s = glia__layer_name(l, "weight", nm)) || (s = glia_param(m->g, nm, 2, (int64_t[]){V, E}, &w)))
         return s;
     float *wv = glia_node_value(m->g, w); /* nn.Embedding: N(0, 1) */
     for (int64_t i = 0; i < V * E; i++) wv[i] = glia_rng_normal(&m->rng);
@@ -82,7 +77,7 @@ glia_status glia__b_onehot(glia_model *m, model_layer *l) {
     if (V < 2 || V > 65536) return glia__err(GLIA_EINVAL, "vocab must be in 2..65536");
     char nm[GLIA_NAME_MAX];
     int eye;
-    if ((s = lname(l, "identity", nm)) || (s = glia_input(m->g, nm, 2, (int64_t[]){V, V}, &eye)) ||
+    if ((s = glia__layer_name(l, "identity", nm)) || (s = glia_input(m->g, nm, 2, (int64_t[]){V, V}, &eye)) ||
         (s = glia_node_set_batch_axis(m->g, eye, -1))) /* a constant: no batch */
         return s;
     float *e = glia_node_value(m->g, eye);
@@ -102,7 +97,7 @@ glia_status glia__b_wordhash(glia_model *m, model_layer *l) {
     if (B < 1 || E < 1) return glia__err(GLIA_EINVAL, "buckets and dim must be >= 1");
     int w;
     glia_status s;
-    if ((s = lname(l, "weight", nm)) || (s = glia_param(m->g, nm, 2, (int64_t[]){B, E}, &w)))
+    if ((s = glia__layer_name(l, "weight", nm)) || (s = glia_param(m->g, nm, 2, (int64_t[]){B, E}, &w)))
         return s;
     /* N(0, 1/K): a word's vector sums up to K rows, so even the longest word starts with
      * variance <= 1, the scale of [embedding]'s N(0, 1) rows (a 5-letter word at K = 16: 5/16) */
@@ -231,11 +226,11 @@ glia_status glia__b_recurrent(glia_model *m, model_layer *l) {
     }
     l->out = x;
     if (last) {
-        if ((s = lname(l, "last", nm)) ||
+        if ((s = glia__layer_name(l, "last", nm)) ||
             (s = glia_seq_last(m->g, nm, x, m->lengths, dirs, &l->out)))
             return s;
     } else if (pool >= 0) {
-        if ((s = lname(l, ret, nm)) || (s = glia_seq_pool(m->g, nm, x, m->lengths, pool, &l->out)))
+        if ((s = glia__layer_name(l, ret, nm)) || (s = glia_seq_pool(m->g, nm, x, m->lengths, pool, &l->out)))
             return s;
     }
     return GLIA_OK;
@@ -252,38 +247,21 @@ glia_status glia__b_seqdense(glia_model *m, model_layer *l) {
     if (O < 1) return glia__err(GLIA_EINVAL, "units must be >= 1");
     int rows, w, b = -1, y;
     glia_status s;
-    if ((s = lname(l, "rows", nm)) || (s = glia_time_flatten(m->g, nm, l->in[0], &rows)) ||
-        (s = lname(l, "weight", nm)) || (s = glia_param(m->g, nm, 2, (int64_t[]){O, D}, &w)))
+    if ((s = glia__layer_name(l, "rows", nm)) || (s = glia_time_flatten(m->g, nm, l->in[0], &rows)) ||
+        (s = glia__layer_name(l, "weight", nm)) || (s = glia_param(m->g, nm, 2, (int64_t[]){O, D}, &w)))
         return s;
-    const char *init = glia__layer_str(l, "init");
-    glia_init_kind kind = GLIA_INIT_PYTORCH;
-    static const char *const names[] = {"pytorch", "he_uniform", "he_normal", "xavier_uniform",
-                                        "xavier_normal", "orthogonal", "delta_orthogonal"};
-    static const glia_init_kind kinds[] = {GLIA_INIT_PYTORCH, GLIA_INIT_HE_UNIFORM,
-                                           GLIA_INIT_HE_NORMAL, GLIA_INIT_XAVIER_UNIFORM,
-                                           GLIA_INIT_XAVIER_NORMAL, GLIA_INIT_ORTHOGONAL,
-                                           GLIA_INIT_DELTA_ORTHOGONAL};
-    for (int i = 0; i < 7; i++)
-        if (!strcmp(init, names[i])) kind = kinds[i];
-    if ((s = glia_init_param(m->g, w, kind, 0, &m->rng))) return s;
+    if ((s = glia_init_param(m->g, w, glia__layer_init(l), 0, &m->rng))) return s;
     if (glia__layer_int(l, "bias")) {
-        if ((s = lname(l, "bias", nm)) || (s = glia_param(m->g, nm, 1, &O, &b))) return s;
+        if ((s = glia__layer_name(l, "bias", nm)) || (s = glia_param(m->g, nm, 1, &O, &b))) return s;
         uniform(m, b, 1.0f / sqrtf((float)D));
     }
     const char *act = glia__layer_str(l, "activation");
     int linear = !strcmp(act, "linear");
     if (linear) snprintf(nm, sizeof nm, "%s", l->name);
-    else if ((s = lname(l, "fc", nm))) return s;
+    else if ((s = glia__layer_name(l, "fc", nm))) return s;
     if ((s = glia_dense(m->g, nm, rows, w, b, &y))) return s;
     l->macs = xs.dim[0] * D * O; /* per sequence: T steps */
-    l->out = y;
-    if (linear) return GLIA_OK;
-    if ((s = lname(l, act, nm))) return s;
-    if (!strcmp(act, "relu")) return glia_relu(m->g, nm, y, &l->out);
-    if (!strcmp(act, "tanh")) return glia_tanh(m->g, nm, y, &l->out);
-    if (!strcmp(act, "sigmoid")) return glia_sigmoid(m->g, nm, y, &l->out);
-    if (!strcmp(act, "elu")) return glia_elu(m->g, nm, y, 1.0f, &l->out);
-    return glia_leaky_relu(m->g, nm, y, 0.01f, &l->out);
+    return glia__layer_activation(m, l, act, y, &l->out);
 }
 
 /* ---------------------------------------------------------------- running sequence models */

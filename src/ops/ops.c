@@ -41,6 +41,13 @@ const glia_attr_def *glia__op_attr(glia_op_id op, int slot, bool is_float) {
     return NULL;
 }
 
+const glia_attr_def *glia__op_attr_named(const char *op, const char *attr) {
+    int i = op && attr ? glia__op_index(op) : -1;
+    for (int k = 0; i >= 0 && k < glia__ops[i]->n_attrs; k++)
+        if (!strcmp(glia__ops[i]->attrs[k].name, attr)) return &glia__ops[i]->attrs[k];
+    return NULL;
+}
+
 /* appends to buf[len] at *u, never past the end */
 static void put(char *buf, size_t len, size_t *u, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -171,6 +178,15 @@ static void value_text(const glia_attr_def *a, double v, char *buf, size_t len, 
         put(buf, len, u, "%g", v);
 }
 
+void glia__attr_default_text(const glia_attr_def *a, char *buf, size_t len) {
+    size_t u = 0;
+    if (!buf || !len) return;
+    buf[0] = 0;
+    if (a->required) return;
+    if (a->type == GLIA_ATTR_ENUM) value_text(a, a->def, buf, len, &u);
+    else put(buf, len, &u, "%.9g", a->def); /* not %g: 0.1234567 must not become 0.123457 */
+}
+
 void glia__node_attrs_text(const glia_node *n, char *buf, size_t len) {
     if (!buf || !len) return;
     buf[0] = 0;
@@ -214,9 +230,7 @@ const glia_op_attr_info *glia_op_attr_get(int op, int k) {
     static const char *const type[] = {"int", "bool", "enum", "float", "int list"};
     if (op < 0 || op >= glia__op_count() || k < 0 || k >= glia__ops[op]->n_attrs) return NULL;
     const glia_attr_def *a = &glia__ops[op]->attrs[k];
-    size_t u = 0;
-    def[0] = 0;
-    if (!a->required) value_text(a, a->def, def, sizeof def, &u);
+    glia__attr_default_text(a, def, sizeof def);
     range_text(a, range, sizeof range);
     info.name = a->name;
     info.type = type[a->type];
