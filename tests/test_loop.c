@@ -4,9 +4,11 @@
  * at the epochs asked for with their earlier metrics kept; a resumed run writes format 2 and
  * resumes again; [net] loss = mse and bce train a classifier's data; [net] clip_norm is honoured
  * by an image model (once only the sequence loop read it); a bad loss is an error naming it;
+ * a task of its own (regression with real-valued targets) plugs into the loop unchanged;
  * the loop trains on the reference device (no host memory: batches, outputs and checkpoints go
  * through the device's copies) to the same weights as on the cpu, and resumes there. */
 #include "test.h"
+#include "train/loop.h" /* a task of the test's own: the seam new tasks plug into */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -235,4 +237,74 @@ TEST(loop_bad_loss_is_an_error) {
     double acc;
     glia_status s = train_blobs("loss = hinge", &acc, NULL);
     CHECK(s == GLIA_EINVAL && strstr(glia_last_error(), "loss = hinge"));
+}
+
+/* A regression task, written here as a new task would be: y = 0.5 x0 - x1 + 2 x2 + 0.25 x3 + 1
+ * over features drawn from the sample's index; 256 training rows, 64 held out, 64 test. */
+static void reg_row(int64_t i, float *x, float *y) {
+    glia_rng r;
+    glia_rng_seed(&r, (uint64_t)i, 77);
+    for (int k = 0; k < 4; k++) x[k] = 2 * glia_rng_uniform(&r) - 1;
+    *y = 0.5f * x[0] - x[1] + 2 * x[2] + 0.25f * x[3] + 1;
+}
+static glia_status reg_setup(glia__loop *L, const glia_train_options *o) {
+    (void)o;
+    L->g = glia_model_graph(L->m);
+    L->x = glia_model_input(L->m);
+    L->out = glia_model_output(L->m);
+    L->rows = L->batch;
+    L->classes = 1;
+    L->batches = 256 / L->batch;
+    L->n_val = 64;
+    return glia_graph_set_batch(L->g, L->batch);
+}
+static int64_t reg_fill(glia__loop *L, glia__split sp, int64_t b, glia_rng *aug) {
+    (void)aug;
+    float *x = glia__loop_in(L, L->x), *y = glia__loop_in(L, L->label);
+    int64_t base = sp == GLIA__TRAIN ? 0 : sp == GLIA__VAL ? 1000 : 2000;
+    for (int64_t i = 0; i < L->batch; i++) reg_row(base + b * L->batch + i, x + 4 * i, y + i);
+    return L->batch;
+}
+static int64_t reg_eval_batches(glia__loop *L, glia__split sp) { (void)sp; return 64 / L->batch; }
+static void reg_order(glia__loop *L, glia_rng *r) { (void)L, (void)r; }
+static glia_status reg_files(glia__loop *L) { (void)L; return GLIA_OK; }
+static void reg_free(void *ts) { (void)ts; }
+static const glia__task_ops reg_task = {
+    .name = "regression-test", .extra_col = "unused", .rng_stream = 1, .setup = reg_setup,
+    .epoch_order = reg_order, .fill = reg_fill, .eval_batches = reg_eval_batches,
+    .write_files = reg_files, .free = reg_free, .real_targets = 1};
+
+TEST(loop_takes_a_new_task_regression) {
+    const char *cfg = "[net]\ninput = 4\nclasses = 1\nbatch = 16\nepochs = 30\nlr = 0.05\n"
+                      "optimizer = adam\nloss = mse\n[dense]\nname = fc\nunits = 1\n";
+    char dir[256];
+    snprintf(dir, sizeof dir, "/tmp/glia-loop-reg-%d", (int)getpid());
+    glia_model *m = NULL;
+    glia_train_options o = {0};
+    o.data = "(the task's own)";
+    o.out_dir = dir;
+    o.seed = 5;
+    glia_train_result r;
+    memset(&r, 0, sizeof r);
+    glia_status s = glia_model_parse(cfg, "reg.cfg", 1, 5, &m);
+    if (!s) s = glia__train_task(m, &reg_task, &o, &r);
+    float w[4] = {0};
+    int id;
+    if (!s && !glia_graph_find(glia_model_graph(m), "fc.weight", &id)) glia_node_read(glia_model_graph(m), id, w, 4);
+    glia_model_free(m);
+    glia_eval_result_free(&r.test);
+    /* softmax_ce cannot take real targets: named */
+    glia_model *m2 = NULL;
+    glia_status s2 = glia_model_parse("[net]\ninput = 4\nclasses = 1\n[dense]\nunits = 1\n", "reg2.cfg", 1, 5, &m2);
+    glia_train_result r2;
+    if (!s2) s2 = glia__train_task(m2, &reg_task, &o, &r2);
+    int named = s2 == GLIA_EINVAL && strstr(glia_last_error(), "use mse");
+    glia_model_free(m2);
+    rm_run(dir);
+    OK(s);
+    printf("     loop: regression task: test mse %.2g, weights %.3f %.3f %.3f %.3f\n", r.test.loss,
+           (double)w[0], (double)w[1], (double)w[2], (double)w[3]);
+    CHECK(r.test.loss < 1e-3 && isnan(r.test.acc));
+    CHECK(fabsf(w[0] - 0.5f) < 0.02f && fabsf(w[1] + 1) < 0.02f && fabsf(w[2] - 2) < 0.02f);
+    CHECK_MSG(named, "softmax_ce on real targets: %s", glia_last_error());
 }

@@ -115,6 +115,9 @@ static glia_status make_loss(glia__loop *L) {
                          "[net] classes)", glia_shape_str(&os, a, sizeof a), (long long)L->rows,
                          L->classes);
     }
+    if (L->task->real_targets && L->loss_kind == GLIA__LOSS_CE)
+        return glia__err(GLIA_EINVAL, "[net] loss = softmax_ce takes a class per row; this data "
+                         "has real-valued targets: use mse (regression) or bce (multi-label)");
     if (L->loss_kind == GLIA__LOSS_CE) {
         if ((s = glia_input(L->g, "label", 1, (int64_t[]){L->rows}, &L->label)) ||
             (s = glia_softmax_cross_entropy(L->g, "loss", L->out, L->label, &L->loss)))
@@ -192,7 +195,7 @@ static glia_status batch_ready(glia__loop *L) {
     return glia__loop_upload(L);
 }
 static void set_targets_host(glia__loop *L) {
-    if (L->loss_kind == GLIA__LOSS_CE) return;
+    if (L->loss_kind == GLIA__LOSS_CE || L->task->real_targets) return;
     float *t = glia__loop_in(L, L->label);
     memset(t, 0, (size_t)L->rows * (size_t)L->classes * sizeof *t);
     /* a padding row (-1) has no target: its output is compared with zeros (mse and bce cannot
@@ -203,20 +206,23 @@ static void set_targets_host(glia__loop *L) {
 
 /* adds this batch's rows to mt: accuracy from the output, the loss the model trains with */
 static glia_status count(glia__loop *L, glia__metrics *mt) {
-    const float *z = glia__loop_out(L, L->out), *ids = glia__loop_ids(L);
-    if (!z || !ids) return glia__err(GLIA_ESTATE, "training: reading the output: %s", glia_last_error());
+    const int real = L->task->real_targets;
+    const float *z = glia__loop_out(L, L->out), *ids = real ? NULL : glia__loop_ids(L),
+                *tv = real ? glia__loop_in(L, L->label) : NULL;
+    if (!z || (!ids && !tv)) return glia__err(GLIA_ESTATE, "training: reading the output: %s", glia_last_error());
     double loss = mt->loss;
-    glia__metrics_add(mt, z, ids, L->rows, L->classes);
+    if (real) mt->n += L->rows; /* every row counts; no accuracy */
+    else glia__metrics_add(mt, z, ids, L->rows, L->classes);
     if (L->loss_kind == GLIA__LOSS_CE) return GLIA_OK;
     /* mse and bce: the loss counted is the row's mean loss, not the cross-entropy (the graph's
      * loss is the mean of these over the rows) */
     mt->loss = loss;
     const int64_t C = L->classes;
     for (int64_t i = 0; i < L->rows; i++) {
-        if (ids[i] < 0) continue;
+        if (ids && ids[i] < 0) continue;
         double r = 0;
         for (int64_t c = 0; c < C; c++) {
-            double x = z[i * C + c], t = c == (int64_t)ids[i];
+            double x = z[i * C + c], t = tv ? tv[i * C + c] : c == (int64_t)ids[i];
             r += L->loss_kind == GLIA__LOSS_MSE ? (x - t) * (x - t)
                                                 : fmax(x, 0) - x * t + log1p(exp(-fabs(x)));
         }
@@ -347,7 +353,7 @@ static void report(glia__loop *L, const glia_train_options *o, int64_t b, float 
     p.batch = b;
     p.batches = L->batches;
     p.loss = L->tm.loss / n;
-    p.acc = (double)L->tm.correct / n;
+    p.acc = L->task->real_targets ? NAN : (double)L->tm.correct / n;
     p.images_per_s = (double)L->samples / sec;
     p.eta_s = L->epoch_seconds / (double)(b ? b : 1) * (double)(L->batches - b);
     p.lr = lr;
@@ -357,7 +363,7 @@ static void report(glia__loop *L, const glia_train_options *o, int64_t b, float 
         double vn = (double)vm->n;
         p.epoch_done = 1;
         p.val_loss = vm->n ? vm->loss / vn : NAN;
-        p.val_acc = vm->n ? (double)vm->correct / vn : NAN;
+        p.val_acc = vm->n && !L->task->real_targets ? (double)vm->correct / vn : NAN;
         p.val_top5 = vm->n && !p.tokens ? (double)vm->top5 / vn : NAN;
         p.val_bpc = vm->n && p.tokens ? p.val_loss / log(2.0) : NAN;
     }
@@ -419,11 +425,13 @@ static glia_status run_loop(glia__loop *L, const glia_train_options *o, glia_tra
         L->epoch++;
         L->next_batch = 0;
         double n = (double)(L->tm.n ? L->tm.n : 1), vn = (double)vm.n;
-        double vl = vm.n ? vm.loss / vn : NAN, va = vm.n ? (double)vm.correct / vn : NAN;
-        double extra = !vm.n ? NAN : L->task->test_is_val ? vl / log(2.0) : (double)vm.top5 / vn;
+        double vl = vm.n ? vm.loss / vn : NAN;
+        double va = vm.n && !L->task->real_targets ? (double)vm.correct / vn : NAN;
+        double ta = L->task->real_targets ? NAN : (double)L->tm.correct / n;
+        double extra = !vm.n || L->task->real_targets ? NAN : L->task->test_is_val ? vl / log(2.0) : (double)vm.top5 / vn;
         char line[256];
         snprintf(line, sizeof line, "%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f\n", L->epoch,
-                 L->tm.loss / n, (double)L->tm.correct / n, vl, va, extra, (double)lr, L->seconds);
+                 L->tm.loss / n, ta, vl, va, extra, (double)lr, L->seconds);
         if ((s = metrics_line(L, line)) || (s = write_outputs(L))) return s;
         if (o->progress) report(L, o, L->batches, lr, &vm);
         out->epochs_done = L->epoch;
@@ -448,6 +456,7 @@ static glia_status run_loop(glia__loop *L, const glia_train_options *o, glia_tra
         }
     }
     glia__metrics_result(&tm, L->classes, &out->test);
+    if (L->task->real_targets) out->test.acc = out->test.top5 = NAN;
     if (L->task->test_is_val) {
         out->test.top5 = NAN;
         if (!tm.n) out->test.loss = out->test.acc = NAN;
@@ -462,12 +471,17 @@ static const glia__task_ops *task_for(glia_model *m) {
 }
 
 glia_status glia_train(glia_model *m, const glia_train_options *o, glia_train_result *out) {
-    if (!m || !o || !out || !o->out_dir || (!o->data && !o->train_set))
+    return glia__train_task(m, m ? task_for(m) : NULL, o, out);
+}
+
+glia_status glia__train_task(glia_model *m, const glia__task_ops *task, const glia_train_options *o,
+                             glia_train_result *out) {
+    if (!m || !task || !o || !out || !o->out_dir || (!o->data && !o->train_set))
         return glia__err(GLIA_EINVAL, "glia_train: NULL argument (model, options, out_dir, data)");
     memset(out, 0, sizeof *out);
     glia__loop L;
     memset(&L, 0, sizeof L);
-    L.task = task_for(m);
+    L.task = task;
     snprintf(L.data, sizeof L.data, "%s", o->data ? o->data : "(given)");
     snprintf(L.out_dir, sizeof L.out_dir, "%s", o->out_dir);
     L.seed = o->seed;

@@ -56,6 +56,11 @@ typedef struct glia__task_ops {
     /* frees what the task's state holds (the loop frees the state itself) */
     void (*free)(void *ts);
     int test_is_val;             /* no test part of its own: the result is the held-out part's */
+    /* 0: fill gives each output row's class in glia__loop_ids (softmax_ce takes it; mse and
+     * bce compare with it one-hot); 1: real-valued targets (regression, multi-label), which
+     * fill writes itself into glia__loop_in(L, L->label), [rows, outputs], for mse or bce;
+     * the metrics are then the loss alone (accuracy NaN) */
+    int real_targets;
 } glia__task_ops;
 
 extern const glia__task_ops glia__task_images, glia__task_text;
@@ -113,6 +118,10 @@ glia_status glia__loop_upload(glia__loop *L);
 static inline float *glia__loop_ids(glia__loop *L) {
     return L->loss_kind == GLIA__LOSS_CE ? glia__loop_in(L, L->label) : L->ids;
 }
+
+/* glia_train with a given task (glia_train picks images or text from the model) */
+glia_status glia__train_task(glia_model *m, const glia__task_ops *task, const glia_train_options *o,
+                             glia_train_result *out);
 
 /* The run's checkpoint (checkpoint.c): format glia-checkpoint-2; reads -1 and the sequence
  * loop's glia-seq-checkpoint-1 too. */
