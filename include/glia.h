@@ -411,12 +411,17 @@ glia_status glia_safetensors_load(glia_graph *g, const char *path);
  * `meta` = n_meta (key, value) string pairs in "__metadata__", atomically as above. read:
  * strict as above: the file must hold exactly the entries asked for, with their shapes; each
  * entry's data (caller-allocated) is overwritten only when everything checked out. meta (may
- * be NULL) receives the file's "__metadata__"; free it with glia_st_meta_free. */
+ * be NULL) receives the file's "__metadata__"; free it with glia_st_meta_free.
+ * An entry that is a graph's node (graph set; shape the node's) is that node's value on any
+ * device: on a device without host memory it is read and written as glia_node_read and
+ * glia_node_write do (data is then not used), elsewhere through its pointer. */
 typedef struct glia_st_entry {
     const char *name;
     glia_shape shape;
     float *data;
     const char *what;     /* for error messages ("parameter", "optimizer state"); NULL: "tensor" */
+    glia_graph *graph;    /* NULL: data is host memory; else the entry is node `node` of graph */
+    int node;
 } glia_st_entry;
 typedef struct glia_st_meta { int n; char **key, **value; } glia_st_meta;
 glia_status glia_safetensors_write(const char *path, const glia_st_entry *t, int n,

@@ -97,7 +97,8 @@ static int write_st(const char *path, const char *header, const void *data, size
 
 /* ------------------------------------------------------------------ graphs */
 
-/* A copy of every parameter's and buffer's values, in node order (free() it). */
+/* A copy of every parameter's and buffer's values, in node order (free() it), read with
+ * glia_node_read so that it works on every device. */
 static float *snapshot(glia_graph *g, int64_t *total) {
     int64_t n = 0;
     for (int i = 0; i < glia_graph_num_nodes(g); i++) {
@@ -114,7 +115,10 @@ static float *snapshot(glia_graph *g, int64_t *total) {
         glia_shape s;
         if (strcmp(op, "param") && strcmp(op, "buffer")) continue;
         glia_node_shape(g, i, &s);
-        memcpy(snap + k, glia_node_value(g, i), (size_t)glia_shape_numel(&s) * sizeof(float));
+        if (glia_node_read(g, i, snap + k, glia_shape_numel(&s))) {
+            free(snap);
+            return NULL;
+        }
         k += glia_shape_numel(&s);
     }
     if (total) *total = n;
@@ -751,10 +755,12 @@ TEST(safetensors_entries_and_metadata) {
     CHECK(make_tmpdir(dir, sizeof dir));
     snprintf(path, sizeof path, "%s/e.safetensors", dir);
     float a[6] = {1, 2, 3, 4, 5, 6}, b[2] = {-1, 0.5f}, ra[6] = {0}, rb[2] = {0};
-    glia_st_entry w[2] = {{"opt.a", {2, {2, 3}}, a, NULL}, {"step \"b\"", {1, {2}}, b, NULL}};
+    glia_st_entry w[2] = {{.name = "opt.a", .shape = {2, {2, 3}}, .data = a},
+                          {.name = "step \"b\"", .shape = {1, {2}}, .data = b}};
     const char *meta[] = {"epoch", "3", "rng", "0123456789abcdef:\n\"x\""};
     OK(glia_safetensors_write(path, w, 2, meta, 2));
-    glia_st_entry r[2] = {{"step \"b\"", {1, {2}}, rb, NULL}, {"opt.a", {2, {2, 3}}, ra, NULL}};
+    glia_st_entry r[2] = {{.name = "step \"b\"", .shape = {1, {2}}, .data = rb},
+                          {.name = "opt.a", .shape = {2, {2, 3}}, .data = ra}};
     glia_st_meta m;
     OK(glia_safetensors_read(path, r, 2, &m));
     CHECK(!memcmp(a, ra, sizeof a) && !memcmp(b, rb, sizeof b));
@@ -764,12 +770,129 @@ TEST(safetensors_entries_and_metadata) {
     glia_st_meta_free(&m);
     /* asking for a tensor the file lacks names it, with the entry's label; data untouched */
     float rc[1] = {7};
-    glia_st_entry r3[3] = {r[0], r[1], {"opt.c", {1, {1}}, rc, "optimizer state"}};
+    glia_st_entry r3[3] = {r[0], r[1], {.name = "opt.c", .shape = {1, {1}}, .data = rc, .what = "optimizer state"}};
     CHECK(glia_safetensors_read(path, r3, 3, &m) != GLIA_OK);
     CHECK_MSG(strstr(glia_last_error(), "optimizer state 'opt.c'"), "%s", glia_last_error());
     CHECK(m.n == 0 && rc[0] == 7);
     /* and a file tensor nobody asked for is an error too */
     CHECK(glia_safetensors_read(path, r, 1, NULL) != GLIA_OK);
     CHECK_MSG(strstr(glia_last_error(), "opt.a"), "%s", glia_last_error());
+    remove_tmpdir(dir);
+}
+
+/* ------------------------------------------------------------------ a device without host memory */
+
+/* Weights of a graph compiled on the reference device (no host memory: values reached only
+ * through the device's copies) after one training step: saved, then loaded into the cpu device,
+ * into a reference graph compiled and not yet compiled, and as checkpoint-style entries (graph
+ * nodes beside host arrays); a failed load leaves the device's values as they were. */
+TEST(safetensors_device_without_host_memory) {
+    char dir[512], path[600], epath[600];
+    CHECK(make_tmpdir(dir, sizeof dir));
+    snprintf(path, sizeof path, "%s/weights.safetensors", dir);
+    snprintf(epath, sizeof epath, "%s/entries.safetensors", dir);
+    cnn a = {0}, b = {0}, c = {0}, d = {0};
+    float *want = NULL, *got = NULL, x[2 * 3 * 8 * 8], seed[10];
+    glia_optim *o = NULL;
+    OK(cnn_new(&a, 7));
+    OK(glia_graph_set_device(a.g, "reference"));
+    OK(glia_graph_compile(a.g, GLIA_COMPILE_BACKWARD));
+    CHECK(glia_node_value(a.g, a.fw) == NULL); /* the values are in the device's memory */
+    fill_uniform(x, 2 * 3 * 8 * 8, -1, 1, 5);
+    fill_uniform(seed, 10, -1, 1, 6);
+    OK(glia_node_write(a.g, a.x, x, 2 * 3 * 8 * 8));
+    glia_optim_config oc = {.kind = GLIA_SGD, .lr = 0.1f};
+    OK(glia_optim_new(a.g, &oc, &o));
+    glia_graph_set_training(a.g, 1); /* the step also moves the running statistics (buffers) */
+    OK(glia_graph_forward(a.g));
+    OK(glia_graph_backward(a.g, a.y, seed, 0));
+    OK(glia_optim_step(o));
+    OK(glia_node_write(a.g, a.fb, (const float[]){1, -2, 3, -4, 5}, 5));
+    CHECK((want = snapshot(a.g, NULL)) != NULL);
+    OK(glia_safetensors_save(a.g, path));
+
+    /* into the cpu device: bit for bit, read through the node pointers too */
+    OK(cnn_new(&b, 0));
+    OK(glia_safetensors_load(b.g, path));
+    CHECK_MSG(same_as(b.g, want), "the cpu graph loaded other values than the reference one saved");
+    CHECK(glia_node_value(b.g, a.fb) && glia_node_value(b.g, a.fb)[3] == -4);
+
+    /* into a reference graph, compiled (the device's copies) and not (values still at home) */
+    OK(cnn_new(&c, 0));
+    OK(glia_graph_set_device(c.g, "reference"));
+    OK(glia_graph_compile(c.g, GLIA_COMPILE_BACKWARD));
+    OK(glia_safetensors_load(c.g, path));
+    CHECK(same_as(c.g, want));
+    OK(cnn_new(&d, 0));
+    OK(glia_graph_set_device(d.g, "reference"));
+    OK(glia_safetensors_load(d.g, path));
+    OK(glia_graph_compile(d.g, GLIA_COMPILE_BACKWARD));
+    CHECK(same_as(d.g, want));
+    OK(glia_graph_set_device(d.g, "cpu")); /* the device's copies brought home */
+    CHECK(same_as(d.g, want));
+    /* the loaded graphs run alike (training mode: some running variances are negative) */
+    float yb[10], yc[10];
+    glia_graph_set_training(b.g, 1);
+    glia_graph_set_training(c.g, 1);
+    OK(glia_node_write(b.g, b.x, x, 2 * 3 * 8 * 8));
+    OK(glia_node_write(c.g, c.x, x, 2 * 3 * 8 * 8));
+    OK(glia_graph_forward(b.g));
+    OK(glia_graph_forward(c.g));
+    OK(glia_node_read(b.g, b.y, yb, 10));
+    OK(glia_node_read(c.g, c.y, yc, 10));
+    for (int i = 0; i < 10; i++) CHECK_MSG(fabsf(yb[i] - yc[i]) <= 1e-5f * (1 + fabsf(yb[i])), "y[%d]: %g vs %g", i, yb[i], yc[i]);
+
+    /* a failed load (a tensor of another shape) leaves the device's values unchanged */
+    glia_graph_free(c.g);
+    OK(cnn_new(&c, 3));
+    OK(glia_graph_set_device(c.g, "reference"));
+    OK(glia_graph_compile(c.g, GLIA_COMPILE_BACKWARD));
+    snprintf(epath, sizeof epath, "%s/short.safetensors", dir);
+    const char *hdr = "{\"fc.bias\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}";
+    CHECK(write_st(epath, hdr, SIX, 16));
+    {
+        glia_graph *g = c.g;
+        LOAD_FAILS(g, epath, GLIA_EIO, "conv1.weight", NULL);
+    }
+
+    /* entries, as a checkpoint lists them: nodes of a reference graph beside a host array */
+    snprintf(epath, sizeof epath, "%s/entries.safetensors", dir);
+    float host[3] = {0.5f, -1.5f, 2.5f}, host2[3] = {0};
+    glia_st_entry w[3] = {{.name = "fc.weight", .shape = {2, {5, 144}}, .graph = a.g, .node = a.fw},
+                          {.name = "opt.m", .shape = {1, {3}}, .data = host},
+                          {.name = "bn1.running_var", .shape = {1, {4}}, .graph = a.g, .node = a.rv}};
+    OK(glia_safetensors_write(epath, w, 3, NULL, 0));
+    glia_st_entry r[3] = {{.name = "opt.m", .shape = {1, {3}}, .data = host2},
+                          {.name = "bn1.running_var", .shape = {1, {4}}, .graph = c.g, .node = c.rv},
+                          {.name = "fc.weight", .shape = {2, {5, 144}}, .graph = c.g, .node = c.fw}};
+    OK(glia_safetensors_read(epath, r, 3, NULL));
+    CHECK(!memcmp(host, host2, sizeof host));
+    got = malloc(720 * sizeof *got);
+    float *ref = malloc(720 * sizeof *ref);
+    CHECK(got && ref);
+    OK(glia_node_read(c.g, c.fw, got, 720));
+    OK(glia_node_read(a.g, a.fw, ref, 720));
+    CHECK(!memcmp(got, ref, 720 * sizeof *got));
+    OK(glia_node_read(c.g, c.rv, got, 4));
+    OK(glia_node_read(a.g, a.rv, ref, 4));
+    CHECK(!memcmp(got, ref, 4 * sizeof *got));
+    free(ref);
+    /* a node entry must match its node, and name one */
+    glia_st_entry bad = {.name = "fc.weight", .shape = {2, {5, 143}}, .graph = a.g, .node = a.fw};
+    CHECK(glia_safetensors_write(epath, &bad, 1, NULL, 0) == GLIA_ESHAPE);
+    CHECK_MSG(strstr(glia_last_error(), "fc.weight") && strstr(glia_last_error(), epath), "%s",
+              glia_last_error());
+    bad.shape.dim[1] = 144;
+    bad.node = 9999;
+    CHECK(glia_safetensors_read(epath, &bad, 1, NULL) == GLIA_EINVAL);
+    CHECK(count_tmp_files(dir) == 0);
+out:
+    glia_optim_free(o);
+    free(want);
+    free(got);
+    glia_graph_free(a.g);
+    glia_graph_free(b.g);
+    glia_graph_free(c.g);
+    glia_graph_free(d.g);
     remove_tmpdir(dir);
 }

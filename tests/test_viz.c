@@ -299,3 +299,60 @@ TEST(viz_tiles_png_roundtrip) {
     CHECK(glia_tiles_save_png(path, NULL, t, 0, 0, 1, &W, &H) == GLIA_EINVAL);
     unlink(path);
 }
+
+/* max |a - b| over max |b| (1 when b is all zeros) */
+static double viz_rel(const float *a, const float *b, int n) {
+    double d = 0, m = 0;
+    for (int i = 0; i < n; i++) {
+        double e = fabs((double)a[i] - b[i]);
+        d = e > d || e != e ? e : d;
+        m = fabs((double)b[i]) > m ? fabs((double)b[i]) : m;
+    }
+    return d / (m > 0 ? m : 1);
+}
+
+/* The pictures on a model moved to the reference device (no host memory: every value goes
+ * through the device's copies) are the cpu's, within 1e-4 of their scale. */
+TEST(viz_reference_device_matches_cpu) {
+    glia_model *m[2];
+    float img[64], probs[2][3], act[2][64], ascent[2][64], v[2];
+    int pred[2];
+    glia_heatmap h[2][4];
+    const glia_map_kind kinds[4] = {GLIA_MAP_SALIENCY, GLIA_MAP_CAM, GLIA_MAP_GRADCAM, GLIA_MAP_GRADCAM_PP};
+    image(img);
+    for (int d = 0; d < 2; d++) {
+        OK(glia_model_parse(NET, "net", 1, 5, &m[d]));
+        if (d) {
+            OK(glia_graph_set_device(glia_model_graph(m[d]), "reference"));
+            int w;
+            OK(glia_graph_find(glia_model_graph(m[d]), "fc.weight", &w));
+            CHECK(glia_node_value(glia_model_graph(m[d]), w) == NULL);
+        }
+        OK(glia_viz_predict(m[d], img, probs[d], &pred[d]));
+        OK(glia_viz_activations(m[d], img, "c2", act[d]));
+        for (int k = 0; k < 4; k++) OK(glia_explain(m[d], img, kinds[k], "c2", 1, &h[d][k]));
+        glia_ascent_options o = {5, 0.02f, 0, 0, 0, 0, 0, 0, 1};
+        for (int i = 0; i < 64; i++) ascent[d][i] = 0.5f;
+        OK(glia_maximize(m[d], "c2", 1, &o, ascent[d], &v[d]));
+    }
+    CHECK(pred[0] == pred[1]);
+    CHECK_MSG(viz_rel(probs[1], probs[0], 3) < 1e-4, "predict: %.3g", viz_rel(probs[1], probs[0], 3));
+    CHECK_MSG(viz_rel(act[1], act[0], 64) < 1e-4, "activations: %.3g", viz_rel(act[1], act[0], 64));
+    for (int k = 0; k < 4; k++) {
+        CHECK(h[0][k].h == h[1][k].h && h[0][k].w == h[1][k].w && h[0][k].pred == h[1][k].pred);
+        double e = viz_rel(h[1][k].map, h[0][k].map, h[0][k].h * h[0][k].w);
+        CHECK_MSG(e < 1e-4, "map kind %d differs by %.3g", (int)kinds[k], e);
+        glia_heatmap_free(&h[0][k]), glia_heatmap_free(&h[1][k]);
+    }
+    CHECK_MSG(viz_rel(ascent[1], ascent[0], 64) < 1e-4, "maximize: %.3g", viz_rel(ascent[1], ascent[0], 64));
+    CHECK_NEAR(v[1], v[0], 1e-4 * (1 + fabs(v[0])));
+    /* an adversarial example too */
+    glia_attack_options a = {(pred[0] + 1) % 3, 0, 0, 0.01f, 0.05f, 200};
+    glia_attack_result r[2];
+    float adv[2][64];
+    for (int d = 0; d < 2; d++) OK(glia_attack(m[d], img, pred[0], &a, adv[d], &r[d]));
+    CHECK(r[0].success == r[1].success && r[0].adv_pred == r[1].adv_pred && r[0].steps == r[1].steps);
+    CHECK_MSG(viz_rel(adv[1], adv[0], 64) < 1e-4, "attack: %.3g", viz_rel(adv[1], adv[0], 64));
+    glia_model_free(m[0]);
+    glia_model_free(m[1]);
+}

@@ -42,6 +42,12 @@ int predict_text(run_dir *r, const char *dir, const char **texts, int n, int top
 enum { VOCAB_WORD_MAX = 256 };
 char **vocab_read(const char *path, int *count);
 void vocab_free(char **words, int count);
+/* A node's values as host floats on every device (node_io.c): the node's own memory where the
+ * graph's device has host memory, else *copy (reallocated to the node's size; free() it) holding
+ * them. After writing into it, node_sync(g, node, p, *copy) sends a copy to the node (nothing to
+ * do for the node's own memory). NULL / 0 after printing "glia CMD: <why>". */
+float *node_host(glia_graph *g, int node, float **copy, const char *cmd);
+int node_sync(glia_graph *g, int node, const float *p, const float *copy, const char *cmd);
 /* true if argv holds -h or --help */
 int wants_help(int argc, char **argv);
 #endif

@@ -53,11 +53,12 @@ int cmd_filters(int argc, char **argv) {
     int O = (int)s.dim[0], C = (int)s.dim[1], kh = (int)s.dim[2], kw = (int)s.dim[3];
     int patches = C == 1 || C == 3, n = patches ? O : O * C;
     if (zoom <= 0) zoom = 40 / (kh > kw ? kh : kw) > 1 ? 40 / (kh > kw ? kh : kw) : 1;
-    const float *wv = glia_node_value(g, w);
+    float *copy = NULL;
+    const float *wv = node_host(g, w, &copy, "filters");
     glia_tile *t = calloc((size_t)n, sizeof *t);
     char(*cap)[16] = calloc((size_t)n, sizeof *cap);
     int rc = 0, W = 0, H = 0;
-    if (!t || !cap) rc = 1;
+    if (!wv || !t || !cap) rc = 1;
     for (int i = 0; !rc && i < n; i++) {
         t[i].image = wv + (size_t)i * (patches ? C : 1) * kh * kw;
         t[i].channels = patches ? C : 1;
@@ -72,6 +73,7 @@ int cmd_filters(int argc, char **argv) {
     if (!rc) viz_wrote(out, W, H), printf("%s: %d filters of %d x %d x %d\n", name, O, C, kh, kw);
     free(t);
     free(cap);
+    free(copy);
     run_dir_free(&r);
     return rc;
 }

@@ -96,9 +96,11 @@ int cmd_generate(int argc, char **argv) {
         return 1;
     }
     glia_graph_set_training(g, 0);
-    float *x = glia_node_value(g, glia_model_input(m1));
-    int y = glia_model_output(m1);
-    double *p = malloc((size_t)V * sizeof *p);
+    int xn = glia_model_input(m1), y = glia_model_output(m1);
+    float *xc = NULL, *zc = NULL; /* host copies on a device without host memory */
+    float *x = node_host(g, xn, &xc, "generate");
+    int failed = !x; /* node_host / node_sync said why */
+    double *p = x ? malloc((size_t)V * sizeof *p) : NULL;
     glia_rng rng;
     glia_rng_seed(&rng, seed, 0x9e4);
     glia_model_carry_state(m1, 1);
@@ -114,9 +116,17 @@ int cmd_generate(int argc, char **argv) {
             putchar(sym[next] ? sym[next] : '?');
         }
         x[0] = (float)next;
+        if (!node_sync(g, xn, x, xc, "generate")) {
+            failed = 1;
+            break;
+        }
         if ((s = glia_graph_forward(g)) || (s = glia_model_carry_state(m1, 0))) break;
         if (i + 1 < (long)np) continue;
-        const float *z = glia_node_value(g, y); /* sample from softmax(z / T) */
+        const float *z = node_host(g, y, &zc, "generate"); /* sample from softmax(z / T) */
+        if (!z) {
+            failed = 1;
+            break;
+        }
         double mx = z[0], sum = 0;
         for (int k = 1; k < V; k++) mx = z[k] > mx ? z[k] : mx;
         for (int k = 0; k < V; k++) sum += p[k] = exp(((double)z[k] - mx) / temp);
@@ -127,7 +137,9 @@ int cmd_generate(int argc, char **argv) {
     }
     putchar('\n');
     free(p);
+    free(xc);
+    free(zc);
     if (s) fprintf(stderr, "glia generate: %s\n", glia_last_error());
     glia_model_free(m1);
-    return s ? 1 : 0;
+    return s || failed ? 1 : 0;
 }

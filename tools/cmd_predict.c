@@ -87,6 +87,7 @@ int cmd_predict(int argc, char **argv) {
     if (top > C) top = C;
     double *p = malloc((size_t)C * sizeof *p);
     int *order = malloc((size_t)C * sizeof *order);
+    float *xc = NULL, *zc = NULL; /* host copies on a device without host memory */
     if (json) printf("{\"predictions\": [");
     for (int i = 0; i < n_img && p && order; i++) {
         glia_tensor *t = NULL;
@@ -96,17 +97,26 @@ int cmd_predict(int argc, char **argv) {
             rc = 1;
             continue;
         }
-        float *xv = glia_node_value(g, x);
+        float *xv = node_host(g, x, &xc, "predict");
         int64_t n = glia_shape_numel(&t->shape);
-        for (int64_t k = 0; k < n; k++) xv[k] = ((invert ? 1 - t->data[k] : t->data[k]) - mean) / std;
+        for (int64_t k = 0; xv && k < n; k++) xv[k] = ((invert ? 1 - t->data[k] : t->data[k]) - mean) / std;
         glia_tensor_free(t);
+        if (!xv || !node_sync(g, x, xv, xc, "predict")) {
+            rc = 1;
+            break;
+        }
         glia_graph_set_training(g, 0);
         if (glia_graph_forward(g)) {
             fprintf(stderr, "glia predict: %s\n", glia_last_error());
             rc = 1;
             continue;
         }
-        predict_softmax_top(glia_node_value(g, out), C, top, p, order);
+        const float *z = node_host(g, out, &zc, "predict");
+        if (!z) {
+            rc = 1;
+            break;
+        }
+        predict_softmax_top(z, C, top, p, order);
         if (json) {
             printf("%s{\"image\": ", i ? ", " : "");
             predict_json_str(imgs[i]);
@@ -128,6 +138,8 @@ int cmd_predict(int argc, char **argv) {
     if (json) printf("]}\n");
     free(p);
     free(order);
+    free(xc);
+    free(zc);
     free(imgs);
     run_dir_free(&r);
     return rc;

@@ -5,7 +5,7 @@
  * beside them, not to be fast: no BLAS, no threads, no vectors, no fusion. Sums are taken in
  * double and each result rounded once to float, so that it is at least as accurate as the cpu
  * kernels it checks. Each kernel keeps the op's contract (internal.h, the op's file): the same
- * attributes (read through small named helpers in each file, one place per op), backward adds
+ * attributes (read at the slots named in src/ops/attrs.h, as the cpu kernels read them), backward adds
  * into the gradients that are not NULL, reads only what the op's flags let it read (the memory
  * plan reuses the rest), and the saved state has the op's size (n->saved_bytes) and, where
  * anything else reads it, its layout (the recurrent ops' final state); dropout draws its mask

@@ -11,7 +11,10 @@
  *   sigmoid     y = 1 / (1 + e^-x)                dx += dy y (1 - y)
  *   tanh        y = tanh x                        dx += dy (1 - y^2)
  *   linear      y = x                             dx += dy */
-static double act_param(const glia_node *n) { return n->fa[0]; } /* activation.c: slope, alpha */
+/* leaky_relu's slope, elu's alpha */
+static double act_param(const glia_node *n) {
+    return n->op == GLIA_OP_leaky_relu ? n->fa[LEAKY_RELU_SLOPE] : n->fa[ELU_ALPHA];
+}
 
 static double act(const glia_node *n, double x) {
     switch (n->op) {
@@ -109,7 +112,7 @@ const glia_kernel glia__ref_log_softmax = {sm_forward, sm_backward};
  * x [N, k M, S...] -> y [N, M, S...]:  y[n,m,s] = max_{j<k} x[n, m k + j, s] (the first maximum
  * wins a tie, the first NaN wins over numbers); the winning j saved as int32 per output;
  * dx[n, m k + j*, s] += dy[n,m,s]. */
-static int maxout_k(const glia_node *n) { return n->ia[0]; } /* maxout.c: ia[0] = k */
+static int maxout_k(const glia_node *n) { return n->ia[MAXOUT_K]; }
 
 static glia_status maxout_forward(glia_graph *g, glia_node *n) {
     const float *x = ref_x(g, n, 0);
@@ -147,7 +150,7 @@ const glia_kernel glia__ref_maxout = {maxout_forward, maxout_backward};
  * dx_i += keep_i ? dy_i s : 0. Inference: y = x, dx += dy. The same draws as the cpu kernel, so
  * both devices drop the same elements. Saved: byte 0 the forward's mode (1: training), then
  * the keep mask, one byte per element (dropout.c's layout). */
-static float dropout_p(const glia_node *n) { return n->fa[0]; } /* dropout.c: fa[0] = p */
+static float dropout_p(const glia_node *n) { return n->fa[DROPOUT_P]; }
 
 static glia_status dropout_forward(glia_graph *g, glia_node *n) {
     const float *x = ref_x(g, n, 0);

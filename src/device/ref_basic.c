@@ -89,7 +89,7 @@ const glia_kernel glia__ref_sub = {ew_forward, ew_backward};
 const glia_kernel glia__ref_mul = {ew_forward, ew_backward};
 
 /* ---------------------------------------------------------------- scale: y = alpha x, dx += alpha dy */
-static float scale_alpha(const glia_node *n) { return n->fa[0]; } /* elementwise.c: fa[0] */
+static float scale_alpha(const glia_node *n) { return n->fa[SCALE_ALPHA]; }
 
 static glia_status scale_forward(glia_graph *g, glia_node *n) {
     const float *x = ref_x(g, n, 0);
@@ -110,9 +110,9 @@ const glia_kernel glia__ref_scale = {scale_forward, scale_backward};
  *   concat   y[o, off_k + j, i] = x_k[o, j, i]   (off_k: the sizes of the inputs before k)
  *   slice    y[o, j, i] = x[o, start + j, i],  j < end - start
  * and backward adds dy back to the same places. */
-static int concat_axis(const glia_node *n) { return n->ia[0]; } /* shape_ops.c: ia[0] */
-static int slice_axis(const glia_node *n) { return n->ia[0]; }  /* ia = axis, start, end */
-static int slice_start(const glia_node *n) { return n->ia[1]; }
+static int concat_axis(const glia_node *n) { return n->ia[CONCAT_AXIS]; }
+static int slice_axis(const glia_node *n) { return n->ia[SLICE_AXIS]; }
+static int slice_start(const glia_node *n) { return n->ia[SLICE_START]; } /* the end: n's shape */
 
 static void concat_move(glia_graph *g, glia_node *n, int backward) {
     const int axis = concat_axis(n);

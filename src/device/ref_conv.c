@@ -18,14 +18,14 @@ typedef struct {
     int sh, sw, pt, pl, dh, dw, G, Cg, Og;
 } conv_dims;
 
-/* conv2d.c's attribute slots: [0] stride_h [1] stride_w [2] pad_top [3] pad_bottom [4] pad_left
- * [5] pad_right [6] dilation_h [7] dilation_w [8] groups (the bottom and right padding only
- * shape the output, which the node's shape already gives) */
+/* conv2d's attributes (attrs.h CONV_*; the bottom and right padding only shape the output,
+ * which the node's shape already gives) */
 static conv_dims conv_of(glia_graph *g, const glia_node *n) {
     const glia_shape *x = &glia__in(g, n, 0)->shape, *w = &glia__in(g, n, 1)->shape;
     conv_dims d = {(int)x->dim[0], (int)x->dim[1], (int)x->dim[2], (int)x->dim[3], (int)w->dim[0],
                    (int)n->shape.dim[2], (int)n->shape.dim[3], (int)w->dim[2], (int)w->dim[3],
-                   n->ia[0], n->ia[1], n->ia[2], n->ia[4], n->ia[6], n->ia[7], n->ia[8], 0, 0};
+                   n->ia[CONV_STRIDE_H], n->ia[CONV_STRIDE_W], n->ia[CONV_PAD_TOP], n->ia[CONV_PAD_LEFT],
+                   n->ia[CONV_DILATION_H], n->ia[CONV_DILATION_W], n->ia[CONV_GROUPS], 0, 0};
     d.Cg = d.C / d.G;
     d.Og = d.O / d.G;
     return d;
@@ -129,12 +129,12 @@ typedef struct {
     int H, W, OH, OW, kh, kw, sh, sw, ph, pw;
 } pool_dims;
 
-/* pool.c's attribute slots: [0] kernel_h [1] kernel_w [2] stride_h [3] stride_w [4] pad_h
- * [5] pad_w */
+/* maxpool2d's and avgpool2d's attributes (attrs.h POOL_*) */
 static pool_dims pool_of(glia_graph *g, const glia_node *n) {
     const glia_shape *x = &glia__in(g, n, 0)->shape;
     pool_dims p = {x->dim[0] * x->dim[1], (int)x->dim[2], (int)x->dim[3], (int)n->shape.dim[2],
-                   (int)n->shape.dim[3], n->ia[0], n->ia[1], n->ia[2], n->ia[3], n->ia[4], n->ia[5]};
+                   (int)n->shape.dim[3], n->ia[POOL_KERNEL_H], n->ia[POOL_KERNEL_W],
+                   n->ia[POOL_STRIDE_H], n->ia[POOL_STRIDE_W], n->ia[POOL_PAD_H], n->ia[POOL_PAD_W]};
     return p;
 }
 

@@ -17,8 +17,8 @@
  *   dx += gamma_c istd_c (dy - sum(dy) / M - xhat sum(dy xhat) / M)   (training)
  *   dx += gamma_c istd_c dy                                           (inference)
  * Saved (batchnorm.c's layout): double mean[C], double istd[C], int mode (1: training). */
-static double bn_eps(const glia_node *n) { return n->fa[0]; }      /* batchnorm.c: fa[0] = eps */
-static double bn_momentum(const glia_node *n) { return n->fa[1]; } /* fa[1] = momentum */
+static double bn_eps(const glia_node *n) { return n->fa[BN_EPS]; }
+static double bn_momentum(const glia_node *n) { return n->fa[BN_MOMENTUM]; }
 enum { BN_X, BN_GAMMA, BN_BETA, BN_RMEAN, BN_RVAR };              /* its inputs */
 
 static void bn_dims(glia_graph *g, const glia_node *n, int64_t *N, int64_t *C, int64_t *S) {
@@ -111,10 +111,10 @@ const glia_kernel glia__ref_batchnorm = {bn_forward, bn_backward};
  *   y_c = x_c scale_c^-beta
  * Backward (reads x only), every dy_c/dx_j with the window's membership tested:
  *   dx_j += sum_c dy_c ([c = j] scale_c^-beta - 2 alpha beta / size x_c x_j scale_c^(-beta-1) [j in W(c)]) */
-static int lrn_size(const glia_node *n) { return n->ia[0]; }     /* lrn.c: ia[0] = size */
-static double lrn_alpha(const glia_node *n) { return n->fa[0]; } /* fa = alpha, beta, k */
-static double lrn_beta(const glia_node *n) { return n->fa[1]; }
-static double lrn_k(const glia_node *n) { return n->fa[2]; }
+static int lrn_size(const glia_node *n) { return n->ia[LRN_SIZE]; }
+static double lrn_alpha(const glia_node *n) { return n->fa[LRN_ALPHA]; }
+static double lrn_beta(const glia_node *n) { return n->fa[LRN_BETA]; }
+static double lrn_k(const glia_node *n) { return n->fa[LRN_K]; }
 
 /* scale_c at (b, s) of x seen as [N, C, S] */
 static double lrn_scale(const glia_node *n, const float *x, int64_t C, int64_t S, int64_t b,

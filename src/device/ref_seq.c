@@ -12,7 +12,7 @@
  *                  dweight[id_i, :] += dy[i, :] unless id_i is padding_idx
  *   embedding_bag  indices [..., K] -> y [..., E]:  y[i, :] = sum_{k: id_ik != -1} weight[id_ik, :]
  *                  dweight[id_ik, :] += dy[i, :]   (-1: an empty slot) */
-static int emb_padding(const glia_node *n) { return n->ia[0]; } /* embedding.c: ia[0] */
+static int emb_padding(const glia_node *n) { return n->ia[EMBEDDING_PADDING_IDX]; }
 
 /* ids of input 0 into n->saved; empty: -1 allowed (a bag's empty slot) */
 static glia_status read_ids(glia_graph *g, glia_node *n, int empty) {
@@ -98,8 +98,8 @@ const glia_kernel glia__ref_embedding_bag = {bag_forward, bag_backward};
  *   seq_pool max:  out[n, j] = y[t*, n, j], t* the first t < L_n with the largest value (a NaN
  *                  wins, the first one);  dy[t*, n, j] += dout[n, j]
  * Saved (the ops' layout): lengths int32 [N], then for max t* int32 [N, D]. */
-static int seq_last_dirs(const glia_node *n) { return n->ia[0]; } /* seq_last.c: ia[0] */
-static int seq_pool_max(const glia_node *n) { return n->ia[0] == GLIA_SEQ_POOL_MAX; } /* ia[0] */
+static int seq_last_dirs(const glia_node *n) { return n->ia[SEQ_LAST_DIRS]; }
+static int seq_pool_max(const glia_node *n) { return n->ia[SEQ_POOL_MODE] == GLIA_SEQ_POOL_MAX; }
 
 static glia_status lengths_of(glia_graph *g, glia_node *n) {
     const glia_shape *ys = &glia__in(g, n, 0)->shape;

@@ -21,8 +21,15 @@
  * error the graph is unchanged. F32 is read as is; F16, BF16 and F64 are converted to float.
  * The data is little-endian in the file; a big-endian host byte-swaps (detected at run time).
  * Whatever the file holds, the reader does not crash, leak, or read out of bounds: every
- * length is checked before use and the JSON parser's nesting depth is bounded. */
-#include "../core/internal.h"
+ * length is checked before use and the JSON parser's nesting depth is bounded.
+ *
+ * Where the values are: an entry's data pointer (host memory), or a graph's node (the graph
+ * functions' entries, a checkpoint's). A node's pointer is used as it is where the graph's
+ * device has host memory (the cpu: no copy); on a device without it (device.h) the node is read
+ * into a host buffer and written from the staging buffer with glia_node_read / glia_node_write,
+ * which know where the node's memory is (the device's copy of the leaves while compiled, host
+ * memory otherwise). */
+#include "../core/device.h"
 #include "json.h"
 #include <errno.h>
 #include <stdio.h>
@@ -85,6 +92,30 @@ static void sb_json_string(sbuf *b, const char *s) {
 
 static int is_saved(const glia_node *n) { return n->kind == NODE_PARAM || n->kind == NODE_BUFFER; }
 
+/* Entry e's values in host memory (*host), or *host = NULL: a node of a graph on a device
+ * without host memory, copied with glia_node_read / glia_node_write. */
+static glia_status entry_place(const glia_st_entry *e, const char *path, float **host) {
+    *host = e->data;
+    if (!e->graph) return GLIA_OK;
+    glia_status s = glia__check_node(e->graph, e->node);
+    if (s) return glia__err(s, "%s: tensor '%s': %s", path, e->name, glia_last_error());
+    const glia_node *n = &e->graph->nodes[e->node];
+    if (!glia__shape_eq(&n->shape, &e->shape)) {
+        char sa[160], sb[160];
+        return glia__err(GLIA_ESHAPE, "%s: tensor '%s' is given shape %s, but its node %s has "
+                         "shape %s", path, e->name, glia_shape_str(&e->shape, sa, sizeof sa),
+                         glia__where(e->graph, n), glia_shape_str(&n->shape, sb, sizeof sb));
+    }
+    if (!glia__dev_host(e->graph)) {
+        *host = NULL;
+        return GLIA_OK;
+    }
+    *host = n->val;
+    if (!n->val && glia__numel(n))
+        return glia__err(GLIA_ESTATE, "%s: %s has no value", path, glia__where(e->graph, n));
+    return GLIA_OK;
+}
+
 static glia_status check_name(const char *path, const char *name) {
     if (glia__utf8_bad(name, strlen(name)))
         return glia__err(GLIA_EINVAL, "%s: tensor name '%s' is not valid UTF-8, which a "
@@ -115,7 +146,7 @@ static glia_status build_header(const glia_st_entry *t, int n, const char *const
     for (int i = 0; i < n; i++) {
         glia_status s = check_name(path, t[i].name);
         if (s) return s;
-        if (!t[i].data && glia_shape_numel(&t[i].shape))
+        if (!t[i].graph && !t[i].data && glia_shape_numel(&t[i].shape))
             return glia__err(GLIA_ESTATE, "%s: tensor '%s' has no data", path, t[i].name);
         uint64_t bytes = (uint64_t)glia_shape_numel(&t[i].shape) * 4u;
         char num[64];
@@ -157,12 +188,23 @@ glia_status glia_safetensors_write(const char *path, const glia_st_entry *t, int
     if (!path || (n && !t) || (n_meta && !meta) || n < 0 || n_meta < 0)
         return glia__err(GLIA_EINVAL, "glia_safetensors_write: NULL argument");
     if (!path[0]) return glia__err(GLIA_EINVAL, "glia_safetensors_write: empty path");
+    size_t most = 0; /* floats: the largest entry in device memory (its host copy) */
+    for (int i = 0; i < n; i++) {
+        float *host;
+        glia_status s = entry_place(&t[i], path, &host);
+        if (s) return s;
+        size_t k = (size_t)glia_shape_numel(&t[i].shape);
+        if (!host && k > most) most = k;
+    }
     sbuf hdr = {0};
     glia_status s = build_header(t, n, meta, n_meta, path, &hdr);
     if (s) { free(hdr.p); return s; }
     float *swapbuf = host_is_little_endian() ? NULL : glia__malloc(ST_CHUNK);
-    if (!host_is_little_endian() && !swapbuf) {
+    float *devbuf = most ? glia__malloc(most * sizeof(float)) : NULL;
+    if ((!host_is_little_endian() && !swapbuf) || (most && !devbuf)) {
         free(hdr.p);
+        free(swapbuf);
+        free(devbuf);
         return glia__err(GLIA_ENOMEM, "%s: out of memory", path);
     }
     glia__atomic *a;
@@ -171,12 +213,23 @@ glia_status glia_safetensors_write(const char *path, const glia_st_entry *t, int
         for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)hdr.n >> (8 * i));
         glia__atomic_write(a, len8, 8);
         glia__atomic_write(a, hdr.p, hdr.n);
-        for (int i = 0; i < n; i++)
-            write_floats(a, t[i].data, (size_t)glia_shape_numel(&t[i].shape), swapbuf);
-        s = glia__atomic_commit(a);
+        for (int i = 0; i < n && !s; i++) {
+            size_t k = (size_t)glia_shape_numel(&t[i].shape);
+            float *host;
+            (void)entry_place(&t[i], path, &host); /* checked above */
+            if (!host && k) {
+                host = devbuf;
+                if ((s = glia_node_read(t[i].graph, t[i].node, devbuf, (int64_t)k)))
+                    s = glia__err(s, "%s: tensor '%s': %s", path, t[i].name, glia_last_error());
+            }
+            if (!s) write_floats(a, host, k, swapbuf);
+        }
+        if (s) glia__atomic_abort(a);
+        else s = glia__atomic_commit(a);
     }
     free(hdr.p);
     free(swapbuf);
+    free(devbuf);
     return s;
 }
 
@@ -192,8 +245,9 @@ static glia_st_entry *graph_entries(glia_graph *g, int *count) {
         if (!is_saved(nd)) continue;
         e[n].name = nd->name;
         e[n].shape = nd->shape;
-        e[n].data = nd->val;
         e[n].what = nd->kind == NODE_PARAM ? "parameter" : "buffer";
+        e[n].graph = g;
+        e[n].node = i;
         n++;
     }
     *count = n;
@@ -202,9 +256,6 @@ static glia_st_entry *graph_entries(glia_graph *g, int *count) {
 
 glia_status glia_safetensors_save(glia_graph *g, const char *path) {
     if (!g || !path) return glia__err(GLIA_EINVAL, "glia_safetensors_save: NULL argument");
-    for (int i = 0; i < g->n_nodes; i++)
-        if (is_saved(&g->nodes[i]) && !g->nodes[i].val)
-            return glia__err(GLIA_ESTATE, "%s: %s has no value", path, glia__where(g, &g->nodes[i]));
     int n;
     glia_st_entry *e = graph_entries(g, &n);
     if (!e) return glia__err(GLIA_ENOMEM, "%s: out of memory", path);
@@ -708,19 +759,33 @@ static glia_status load(loader *L, glia_st_entry *e, int ne) {
         const st_tensor *x = &t[L->by_off[i]];
         if ((s = read_tensor(L, x, 8 + hlen + x->begin))) return s;
     }
-    /* all checked and read: only now touch the graph */
-    for (size_t i = 0; i < nt; i++)
-        if (t[i].numel)
-            memcpy(e[t[i].node].data, L->stage + t[i].stage, (size_t)t[i].numel * sizeof(float));
+    /* all checked and read: only now touch the graph (a device's copy can still fail, which
+     * its own error explains) */
+    for (size_t i = 0; i < nt; i++) {
+        const glia_st_entry *en = &e[t[i].node];
+        const float *src = L->stage + t[i].stage;
+        float *host;
+        if (!t[i].numel) continue;
+        (void)entry_place(en, path, &host); /* checked by glia_safetensors_read */
+        if (host) {
+            memcpy(host, src, (size_t)t[i].numel * sizeof(float));
+        } else if ((s = glia_node_write(en->graph, en->node, src, (int64_t)t[i].numel))) {
+            return glia__err(s, "%s: tensor '%s': %s", path, en->name, glia_last_error());
+        }
+    }
     return GLIA_OK;
 }
 
 glia_status glia_safetensors_read(const char *path, glia_st_entry *e, int n, glia_st_meta *meta) {
     if (meta) memset(meta, 0, sizeof *meta);
     if (!path || (n && !e) || n < 0) return glia__err(GLIA_EINVAL, "glia_safetensors_read: NULL argument");
-    for (int i = 0; i < n; i++)
-        if (!e[i].name || (!e[i].data && glia_shape_numel(&e[i].shape)))
+    for (int i = 0; i < n; i++) {
+        if (!e[i].name || (!e[i].graph && !e[i].data && glia_shape_numel(&e[i].shape)))
             return glia__err(GLIA_EINVAL, "glia_safetensors_read: entry %d has no name or no data", i);
+        float *host;
+        glia_status s = entry_place(&e[i], path, &host);
+        if (s) return s;
+    }
     loader L;
     memset(&L, 0, sizeof L);
     L.path = path;
@@ -733,9 +798,6 @@ glia_status glia_safetensors_read(const char *path, glia_st_entry *e, int n, gli
 
 glia_status glia_safetensors_load(glia_graph *g, const char *path) {
     if (!g || !path) return glia__err(GLIA_EINVAL, "glia_safetensors_load: NULL argument");
-    for (int i = 0; i < g->n_nodes; i++)
-        if (is_saved(&g->nodes[i]) && !g->nodes[i].val)
-            return glia__err(GLIA_ESTATE, "%s: %s has no value", path, glia__where(g, &g->nodes[i]));
     int n;
     glia_st_entry *e = graph_entries(g, &n);
     if (!e) return glia__err(GLIA_ENOMEM, "%s: out of memory", path);

@@ -83,9 +83,8 @@ static glia_status ascend(viz_probe *p, int node, objective_fn f, void *ctx,
             dx = (int)glia_rng_below(&rng, 2u * o->jitter + 1) - o->jitter;
         }
         shift(x, p->c, p->h, p->w, dy, dx, xs);
-        if ((s = viz_probe_forward(p, xs))) break;
-        const float *a = viz_probe_value(p, node, NULL);
-        if (!a) { s = GLIA_ESTATE; break; }
+        const float *a;
+        if ((s = viz_probe_forward(p, xs)) || (s = viz_probe_value(p, node, &a, NULL))) break;
         *last = f(ctx, a, per, seed);
         if ((s = viz_probe_backward(p, node, seed, g2))) break;
         shift(g2, p->c, p->h, p->w, -dy, -dx, g);
@@ -131,12 +130,13 @@ glia_status glia_maximize(glia_model *m, const char *layer, int unit, const glia
     double last = 0;
     if (!(s = viz_probe_open(m, node, &p))) s = ascend(&p, node, obj_unit, &u, &o, 1, image, &last);
     /* the value at the final image, without jitter */
-    if (!s && value && !(s = viz_probe_forward(&p, image))) {
-        const float *a = viz_probe_value(&p, node, NULL);
+    const float *a;
+    if (!s && value && !(s = viz_probe_forward(&p, image)) && !(s = viz_probe_value(&p, node, &a, NULL))) {
         double v = 0;
         for (int64_t i = 0; i < u.hw; i++) v += a[unit * u.hw + i];
         *value = (float)(v / (double)u.hw);
     }
+    viz_probe_close(&p);
     return s;
 }
 
@@ -145,16 +145,18 @@ glia_status glia_invert(glia_model *m, const char *layer, const float *target,
     if (!m || !image || !target) return glia__err(GLIA_EINVAL, "glia_invert: NULL argument");
     int node;
     glia_status s = viz_layer_node(m, layer, &node, NULL);
-    viz_probe p;
+    viz_probe p = {0};
+    int64_t per = 0;
+    const float *a;
+    float *phi0 = NULL;
     if (!s) s = viz_probe_open(m, node, &p);
     if (!s) s = viz_probe_forward(&p, target);
-    if (s) return s;
-    int64_t per;
-    const float *a = viz_probe_value(&p, node, &per);
-    float *phi0 = glia__malloc((size_t)per * sizeof *phi0);
-    if (!a || !phi0) {
-        free(phi0);
-        return a ? glia__err(GLIA_ENOMEM, "glia_invert: out of memory") : GLIA_ESTATE;
+    if (!s) s = viz_probe_value(&p, node, &a, &per);
+    if (!s && !(phi0 = glia__malloc((size_t)per * sizeof *phi0)))
+        s = glia__err(GLIA_ENOMEM, "glia_invert: out of memory");
+    if (s) {
+        viz_probe_close(&p);
+        return s;
     }
     memcpy(phi0, a, (size_t)per * sizeof *phi0);
     invert_ctx t = {phi0, 0};
@@ -164,13 +166,14 @@ glia_status glia_invert(glia_model *m, const char *layer, const float *target,
     defaults(opt, &o);
     double last = 0;
     s = ascend(&p, node, obj_invert, &t, &o, 1, image, &last);
-    if (!s && rel_err && !(s = viz_probe_forward(&p, image))) {
+    if (!s && rel_err && !(s = viz_probe_forward(&p, image)) && !(s = viz_probe_value(&p, node, &a, NULL))) {
         float *seed = glia__malloc((size_t)per * sizeof *seed);
         if (!seed) s = glia__err(GLIA_ENOMEM, "glia_invert: out of memory");
-        else *rel_err = (float)sqrt(-obj_invert(&t, viz_probe_value(&p, node, NULL), per, seed));
+        else *rel_err = (float)sqrt(-obj_invert(&t, a, per, seed));
         free(seed);
     }
     free(phi0);
+    viz_probe_close(&p);
     return s;
 }
 
@@ -181,12 +184,13 @@ glia_status glia_dream(glia_model *m, const char *layer, int octaves, float scal
         return glia__err(GLIA_EINVAL, "glia_dream: octaves %d (>= 1) and scale %g (>= 1)", octaves, scale);
     int node;
     glia_status s = viz_layer_node(m, layer, &node, NULL);
-    viz_probe p;
+    viz_probe p = {0};
     if (!s) s = viz_probe_open(m, node, &p);
     glia_ascent_options o;
     defaults(opt, &o);
     double last = 0;
     for (int k = octaves - 1; !s && k >= 0; k--) /* coarse to fine */
         s = ascend(&p, node, obj_dream, NULL, &o, powf(scale, (float)k), image, &last);
+    viz_probe_close(&p);
     return s;
 }

@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* d CE(z, y) / dz = softmax(z) - onehot(y), into seed; returns the prediction. */
-static int ce_seed(viz_probe *p, int y, float *probs, float *seed) {
-    int pred = viz_probe_softmax(p, probs);
-    for (int c = 0; c < p->classes; c++) seed[c] = probs[c] - (c == y ? 1.0f : 0.0f);
-    return pred;
+/* d CE(z, y) / dz = softmax(z) - onehot(y), into seed; the prediction in *pred. */
+static glia_status ce_seed(viz_probe *p, int y, float *probs, float *seed, int *pred) {
+    glia_status s = viz_probe_softmax(p, probs, pred);
+    for (int c = 0; !s && c < p->classes; c++) seed[c] = probs[c] - (c == y ? 1.0f : 0.0f);
+    return s;
 }
 
 static void sizes(const float *x, const float *adv, int64_t n, glia_attack_result *r) {
@@ -35,32 +35,40 @@ glia_status glia_attack(glia_model *m, const float *image, int label, const glia
     if (!(o.lr > 0)) o.lr = 0.1f;
     if (o.steps <= 0) o.steps = 100;
     viz_probe p;
+    float *probs = NULL, *seed = NULL, *g = NULL;
+    int pred;
     glia_status s = viz_probe_open(m, -1, &p);
-    if (s) return s;
-    if (o.target >= p.classes || label >= p.classes)
-        return glia__err(GLIA_EINVAL, "glia_attack: class %d, but the model has %d classes",
-                         o.target >= p.classes ? o.target : label, p.classes);
-    if (!o.fgsm && o.target < 0)
-        return glia__err(GLIA_EINVAL, "glia_attack: the iterative attack needs a target class");
-    if (o.fgsm && o.target < 0 && label < 0)
-        return glia__err(GLIA_EINVAL, "glia_attack: untargeted FGSM needs the image's label");
+    if (s) goto done;
+    if (o.target >= p.classes || label >= p.classes) {
+        s = glia__err(GLIA_EINVAL, "glia_attack: class %d, but the model has %d classes",
+                      o.target >= p.classes ? o.target : label, p.classes);
+        goto done;
+    }
+    if (!o.fgsm && o.target < 0) {
+        s = glia__err(GLIA_EINVAL, "glia_attack: the iterative attack needs a target class");
+        goto done;
+    }
+    if (o.fgsm && o.target < 0 && label < 0) {
+        s = glia__err(GLIA_EINVAL, "glia_attack: untargeted FGSM needs the image's label");
+        goto done;
+    }
     int64_t n = p.numel;
-    float *probs = glia__malloc((size_t)p.classes * sizeof *probs), *seed = glia__malloc((size_t)p.classes * sizeof *seed);
-    float *g = glia__malloc((size_t)n * sizeof *g);
+    probs = glia__malloc((size_t)p.classes * sizeof *probs);
+    seed = glia__malloc((size_t)p.classes * sizeof *seed);
+    g = glia__malloc((size_t)n * sizeof *g);
     if (!probs || !seed || !g) {
         s = glia__err(GLIA_ENOMEM, "glia_attack: out of memory");
         goto done;
     }
-    if ((s = viz_probe_forward(&p, image))) goto done;
-    out->pred = viz_probe_softmax(&p, probs);
+    if ((s = viz_probe_forward(&p, image)) || (s = viz_probe_softmax(&p, probs, &out->pred))) goto done;
     out->prob = probs[out->pred];
     memcpy(adv, image, (size_t)n * sizeof *adv);
     if (o.fgsm) {
         /* untargeted: climb the loss of the true label; targeted: descend that of the target */
         int y = o.target >= 0 ? o.target : label;
         float dir = o.target >= 0 ? -1.0f : 1.0f;
-        ce_seed(&p, y, probs, seed);
-        if ((s = viz_probe_backward(&p, p.out, seed, g))) goto done;
+        if ((s = ce_seed(&p, y, probs, seed, &pred)) || (s = viz_probe_backward(&p, p.out, seed, g)))
+            goto done;
         for (int64_t i = 0; i < n; i++) {
             float v = image[i] + dir * o.eps * (g[i] > 0 ? 1.0f : g[i] < 0 ? -1.0f : 0.0f);
             adv[i] = v < 0 ? 0 : v > 1 ? 1 : v;
@@ -73,8 +81,9 @@ glia_status glia_attack(glia_model *m, const float *image, int label, const glia
         int t = 0;
         for (int round = 0; round < 5; round++, c *= 0.5f) {
             for (int k = 0; k <= o.steps; k++) {
-                if ((s = viz_probe_forward(&p, adv))) goto done;
-                if (ce_seed(&p, o.target, probs, seed) == o.target || k == o.steps) break;
+                if ((s = viz_probe_forward(&p, adv)) || (s = ce_seed(&p, o.target, probs, seed, &pred)))
+                    goto done;
+                if (pred == o.target || k == o.steps) break;
                 if ((s = viz_probe_backward(&p, p.out, seed, g))) goto done;
                 double rn = 0, dn = 0;
                 for (int64_t i = 0; i < n; i++) rn += (double)(adv[i] - image[i]) * (adv[i] - image[i]);
@@ -90,16 +99,17 @@ glia_status glia_attack(glia_model *m, const float *image, int label, const glia
                 }
                 t++;
             }
-            if (viz_probe_softmax(&p, probs) == o.target) break;
+            if ((s = viz_probe_softmax(&p, probs, &pred))) goto done;
+            if (pred == o.target) break;
         }
         out->steps = t;
     }
-    if ((s = viz_probe_forward(&p, adv))) goto done;
-    out->adv_pred = viz_probe_softmax(&p, probs);
+    if ((s = viz_probe_forward(&p, adv)) || (s = viz_probe_softmax(&p, probs, &out->adv_pred))) goto done;
     out->adv_prob = probs[out->adv_pred];
     out->success = o.target >= 0 ? out->adv_pred == o.target : out->adv_pred != label;
     sizes(image, adv, n, out);
 done:
     free(probs), free(seed), free(g);
+    viz_probe_close(&p);
     return s;
 }

@@ -39,65 +39,44 @@ static glia_status cam_layers(viz_probe *p, int *feature, int *weight) {
     return GLIA_OK;
 }
 
-glia_status glia_explain(glia_model *m, const float *image, glia_map_kind kind, const char *layer,
-                         int cls, glia_heatmap *out) {
-    if (!m || !image || !out) return glia__err(GLIA_EINVAL, "glia_explain: NULL argument");
-    memset(out, 0, sizeof *out);
-    if (kind < GLIA_MAP_SALIENCY || kind > GLIA_MAP_GRADCAM_PP)
-        return glia__err(GLIA_EINVAL, "glia_explain: unknown map kind %d", (int)kind);
-    viz_probe p;
-    glia_status s = viz_probe_open(m, -1, &p);
-    if (s) return s;
-    int feat = -1, wnode = -1;
-    if (kind == GLIA_MAP_CAM) s = cam_layers(&p, &feat, &wnode);
-    else if (kind != GLIA_MAP_SALIENCY) s = viz_layer_node(m, layer, &feat, NULL);
-    if (!s && feat >= 0) s = glia_node_retain(p.g, feat);
-    if (!s) s = viz_probe_forward(&p, image);
-    if (s) return s;
-    float *probs = glia__malloc((size_t)p.classes * sizeof *probs);
-    if (!probs) return glia__err(GLIA_ENOMEM, "glia_explain: out of memory");
-    out->pred = viz_probe_softmax(&p, probs);
-    out->pred_prob = probs[out->pred];
-    out->cls = cls < 0 ? out->pred : cls;
-    if (out->cls >= p.classes) {
-        free(probs);
-        return glia__err(GLIA_EINVAL, "glia_explain: class %d, but the model has %d classes", cls, p.classes);
-    }
-    out->prob = probs[out->cls];
-    free(probs);
-
-    int K = 1, H = p.h, W = p.w;
+/* The map (out->h x out->w) of class out->cls, once the probe has run forward on the image. */
+static glia_status explain_map(viz_probe *p, glia_map_kind kind, int feat, int wnode,
+                               glia_heatmap *out) {
+    glia_status s = GLIA_OK;
+    int K = 1, H = p->h, W = p->w;
     if (feat >= 0) {
         glia_shape fs;
-        glia_node_shape(p.g, feat, &fs);
+        glia_node_shape(p->g, feat, &fs);
         if (fs.ndim != 4)
             return glia__err(GLIA_ESHAPE, "glia_explain: layer '%s' is not a feature map [N, C, H, W]",
-                             glia_node_name(p.g, feat));
+                             glia_node_name(p->g, feat));
         K = (int)fs.dim[1], H = (int)fs.dim[2], W = (int)fs.dim[3];
     }
     int64_t hw = (int64_t)H * W;
     out->h = H, out->w = W;
     out->map = glia__calloc((size_t)hw, sizeof *out->map);
-    float *seed = glia__calloc((size_t)p.classes, sizeof *seed);
-    float *grad = glia__malloc((size_t)(p.numel > K * hw ? p.numel : K * hw) * sizeof *grad);
+    float *seed = glia__calloc((size_t)p->classes, sizeof *seed);
+    float *grad = glia__malloc((size_t)(p->numel > K * hw ? p->numel : K * hw) * sizeof *grad);
     if (!out->map || !seed || !grad) {
-        free(seed), free(grad), glia_heatmap_free(out);
+        free(seed), free(grad);
         return glia__err(GLIA_ENOMEM, "glia_explain: out of memory");
     }
     seed[out->cls] = 1.0f; /* d S_c / d logits */
     if (kind == GLIA_MAP_CAM) {
         /* M(x,y) = sum_k w_ck f_k(x,y): no backward needed */
-        const float *f = glia_node_value(p.g, feat), *wt = glia_node_value(p.g, wnode);
-        for (int k = 0; k < K; k++)
-            for (int64_t i = 0; i < hw; i++) out->map[i] += wt[(int64_t)out->cls * K + k] * f[k * hw + i];
+        const float *f, *wt;
+        if (!(s = viz_probe_value(p, feat, &f, NULL)) &&
+            !(s = viz_probe_read(p, wnode, 0, VIZ_SLOT_OTHER, &wt)))
+            for (int k = 0; k < K; k++)
+                for (int64_t i = 0; i < hw; i++) out->map[i] += wt[(int64_t)out->cls * K + k] * f[k * hw + i];
     } else if (kind == GLIA_MAP_SALIENCY) {
-        s = viz_probe_backward(&p, p.out, seed, grad);
+        s = viz_probe_backward(p, p->out, seed, grad);
         for (int64_t i = 0; !s && i < hw; i++)
-            for (int c = 0; c < p.c; c++) out->map[i] = fmaxf(out->map[i], fabsf(grad[c * hw + i]));
+            for (int c = 0; c < p->c; c++) out->map[i] = fmaxf(out->map[i], fabsf(grad[c * hw + i]));
     } else {
-        s = viz_probe_backward(&p, p.out, seed, NULL);
-        const float *f = glia_node_value(p.g, feat), *gf = glia_node_grad(p.g, feat);
-        if (!s && (!f || !gf)) s = GLIA_ESTATE;
+        const float *f = NULL, *gf = NULL;
+        if (!(s = viz_probe_backward(p, p->out, seed, NULL)) && !(s = viz_probe_value(p, feat, &f, NULL)))
+            s = viz_probe_read(p, feat, 1, VIZ_SLOT_GRAD, &gf);
         for (int k = 0; !s && k < K; k++) {
             const float *fk = f + k * hw, *gk = gf + k * hw;
             double wk = 0;
@@ -119,6 +98,35 @@ glia_status glia_explain(glia_model *m, const float *image, glia_map_kind kind, 
     }
     free(seed);
     free(grad);
+    return s;
+}
+
+glia_status glia_explain(glia_model *m, const float *image, glia_map_kind kind, const char *layer,
+                         int cls, glia_heatmap *out) {
+    if (!m || !image || !out) return glia__err(GLIA_EINVAL, "glia_explain: NULL argument");
+    memset(out, 0, sizeof *out);
+    if (kind < GLIA_MAP_SALIENCY || kind > GLIA_MAP_GRADCAM_PP)
+        return glia__err(GLIA_EINVAL, "glia_explain: unknown map kind %d", (int)kind);
+    viz_probe p;
+    glia_status s = viz_probe_open(m, -1, &p);
+    int feat = -1, wnode = -1;
+    if (!s && kind == GLIA_MAP_CAM) s = cam_layers(&p, &feat, &wnode);
+    else if (!s && kind != GLIA_MAP_SALIENCY) s = viz_layer_node(m, layer, &feat, NULL);
+    if (!s && feat >= 0) s = glia_node_retain(p.g, feat);
+    if (!s) s = viz_probe_forward(&p, image);
+    float *probs = s ? NULL : glia__malloc((size_t)p.classes * sizeof *probs);
+    if (!s && !probs) s = glia__err(GLIA_ENOMEM, "glia_explain: out of memory");
+    if (!s) s = viz_probe_softmax(&p, probs, &out->pred);
+    if (!s) {
+        out->pred_prob = probs[out->pred];
+        out->cls = cls < 0 ? out->pred : cls;
+        if (out->cls >= p.classes)
+            s = glia__err(GLIA_EINVAL, "glia_explain: class %d, but the model has %d classes", cls, p.classes);
+        else out->prob = probs[out->cls];
+    }
+    free(probs);
+    if (!s) s = explain_map(&p, kind, feat, wnode, out);
+    viz_probe_close(&p);
     if (s) glia_heatmap_free(out);
     return s;
 }

@@ -124,7 +124,7 @@ static void safetensors_seeds(void) {
     if (glia_safetensors_save(g, path)) die(path);
     glia_graph_free(g);
     float v[3] = {1, 2, 3};
-    glia_st_entry e = {"t", {1, {3}}, v, NULL};
+    glia_st_entry e = {.name = "t", .shape = {1, {3}}, .data = v};
     const char *meta[] = {"format", "pt", "note", "a \"quoted\" \\ value"};
     snprintf(path, sizeof path, "%s/fuzz_safetensors/meta.safetensors", root);
     if (glia_safetensors_write(path, &e, 1, meta, 2)) die(path);
