@@ -175,6 +175,15 @@ TEST(loop_trains_on_the_reference_device) {
     if (!s) s = train_blobs_on("momentum = 0.5", "reference", &acc_ref, NULL, dir, &b);
     int64_t na = 0, nb = 0;
     float *pa = s ? NULL : params(a, &na), *pb = s ? NULL : params(b, &nb);
+    /* glia_evaluate on both devices */
+    glia_eval_result ea = {0}, eb = {0};
+    glia_dataset *te0 = blobs(200, 2);
+    if (!s) s = glia_evaluate(a, te0, NULL, 0, &ea);
+    if (!s) s = glia_evaluate(b, te0, NULL, 0, &eb);
+    int same_eval = !s && ea.n == 200 && eb.n == 200 && fabs(ea.loss - eb.loss) < 1e-4;
+    glia_eval_result_free(&ea);
+    glia_eval_result_free(&eb);
+    glia_dataset_free(te0);
     double worst = pa && pb && na == nb ? max_rel_diff(pb, pa, na, 1e-2, NULL) : 1;
     const char *dev = b ? glia_graph_device(glia_model_graph(b)) : "";
     free(pa);
@@ -187,6 +196,7 @@ TEST(loop_trains_on_the_reference_device) {
            "test accuracy %.3f and %.3f\n", worst, acc_ref, acc_cpu);
     CHECK_MSG(!strcmp(dev, "reference"), "the model trained on '%s'", dev);
     CHECK(worst < 1e-3 && fabs(acc_cpu - acc_ref) < 0.02);
+    CHECK_MSG(same_eval, "glia_evaluate differs between the devices");
     /* and its checkpoint (written through the device's copies) resumes there */
     glia_train_options o = {0};
     o.device = "reference";

@@ -46,13 +46,12 @@
  *   ws_bytes          cuDNN's workspace sizes
  *   flags             not GLIA_DEVICE_HOST_MEMORY; GLIA_DEVICE_FUSE_RELU if its convolution
  *                     and batch norm apply the ReLU
- * Already on glia_node_read/write where the memory is not the host's (node pointers kept on
- * the cpu): the weights files and any glia_st_entry that names a graph's node
- * (src/io/safetensors.c), src/viz (probe.c's host buffers) and the commands (tools/node_io.c).
- * What still reads node memory directly would then move to them: checkpoints
- * (src/train/checkpoint.c, whose entries would name their nodes: e.graph, e.node), the training
- * and evaluation loops' batches. The optimiser's host staging costs two copies of the
- * parameters per step; a device step (an `optim` entry here) would remove them. */
+ * On glia_node_read/write where the memory is not the host's (node pointers kept on the cpu):
+ * the weights files and checkpoints (any glia_st_entry that names a graph's node,
+ * src/io/safetensors.c), the training loop's batches, outputs and loss (src/train/loop.c:
+ * glia__loop_in, glia__loop_out), glia_evaluate, src/viz (probe.c's host buffers) and the
+ * commands (tools/node_io.c). The optimiser's host staging costs two copies of the parameters
+ * per step; a device step (an `optim` entry here) would remove them. */
 #ifndef GLIA_DEVICE_H
 #define GLIA_DEVICE_H
 

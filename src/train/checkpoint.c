@@ -17,7 +17,6 @@
  *                          seconds, epoch_seconds
  * with the same tensors and settings. */
 #include "train/loop.h"
-#include "core/device.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,33 +29,28 @@ static int is_saved(const glia_node *n) {
     return n->kind == NODE_PARAM || n->kind == NODE_BUFFER || (n->kind == NODE_INPUT && n->state);
 }
 
-/* The checkpoint's tensors: the graph's nodes that keep() holds, then the optimiser's state.
- * On a device without host memory the nodes' entries point into *stage, a host copy (free it),
- * which sync() fills from the device before a write and writes back after a read. */
+/* The checkpoint's tensors: the graph's nodes that keep() holds (as graph nodes, which the
+ * safetensors reader and writer reach through the graph's device), then the optimiser's state
+ * (host memory). */
 static glia_status entries(glia_graph *g, glia_optim *opt, int (*keep)(const glia_node *),
-                          glia_st_entry **out, int *n_out, char ***names, float **stage) {
+                          glia_st_entry **out, int *n_out, char ***names) {
     int np = 0, no = glia_optim_num_state(opt);
-    size_t total = 0;
-    for (int i = 0; i < g->n_nodes; i++)
-        if (keep(&g->nodes[i])) np++, total += (size_t)glia__numel(&g->nodes[i]);
+    for (int i = 0; i < g->n_nodes; i++) np += keep(&g->nodes[i]);
     glia_st_entry *e = glia__calloc((size_t)(np + no) + 1, sizeof *e);
     char **nm = glia__calloc((size_t)no + 1, sizeof *nm);
-    float *host = glia__dev_host(g) ? NULL : glia__malloc(total * sizeof *host + 1);
-    if (!e || !nm || (!glia__dev_host(g) && !host)) {
+    if (!e || !nm) {
         free(e);
         free(nm);
-        free(host);
         return glia__err(GLIA_ENOMEM, "checkpoint: out of memory");
     }
-    *stage = host;
     int k = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         glia_node *nd = &g->nodes[i];
         if (!keep(nd)) continue;
         e[k].name = nd->name;
         e[k].shape = nd->shape;
-        e[k].data = host ? host : nd->val;
-        if (host) host += glia__numel(nd);
+        e[k].graph = g;
+        e[k].node = i;
         e[k].what = nd->kind == NODE_PARAM    ? "parameter"
                     : nd->kind == NODE_BUFFER ? "buffer"
                                               : "recurrent state";
@@ -73,7 +67,6 @@ static glia_status entries(glia_graph *g, glia_optim *opt, int (*keep)(const gli
             for (int j = 0; j < i; j++) free(nm[j]);
             free(nm);
             free(e);
-            free(*stage);
             return s;
         }
         snprintf(nm[i], L, "optimizer.%s", name);
@@ -88,20 +81,6 @@ static glia_status entries(glia_graph *g, glia_optim *opt, int (*keep)(const gli
     *n_out = k;
     *names = nm;
     return GLIA_OK;
-}
-
-/* the staged copies of the kept nodes: from the device (down) or to it */
-static glia_status sync(glia_graph *g, int (*keep)(const glia_node *), const glia_st_entry *e,
-                        int down) {
-    glia_status s = GLIA_OK;
-    for (int i = 0, k = 0; i < g->n_nodes && !s; i++) {
-        glia_node *nd = &g->nodes[i];
-        if (!keep(nd)) continue;
-        size_t bytes = (size_t)glia__numel(nd) * sizeof(float);
-        s = down ? glia__dev_read(g, e[k].data, nd->val, bytes) : glia__dev_write(g, nd->val, e[k].data, bytes);
-        k++;
-    }
-    return s;
 }
 
 static void names_free(char **names, glia_optim *opt) {
@@ -161,12 +140,10 @@ glia_status glia__checkpoint_save(glia__loop *L) {
     glia_st_entry *e;
     int n;
     char **nm;
-    float *stage;
-    if (!(s = entries(L->g, L->opt, is_saved, &e, &n, &nm, &stage))) {
+    if (!(s = entries(L->g, L->opt, is_saved, &e, &n, &nm))) {
         snprintf(path, sizeof path, "%s/checkpoint.safetensors", L->out_dir);
-        if (!stage || !(s = sync(L->g, is_saved, e, 1))) s = glia_safetensors_write(path, e, n, meta, nm_);
+        s = glia_safetensors_write(path, e, n, meta, nm_);
         free(e);
-        free(stage);
         names_free(nm, L->opt);
     }
     free(model);
@@ -224,13 +201,10 @@ glia_status glia__checkpoint_restore(glia__loop *L, const char *path) {
     int n;
     char **nm;
     glia_st_meta meta;
-    float *stage;
-    glia_status s = entries(L->g, L->opt, is_saved, &e, &n, &nm, &stage);
+    glia_status s = entries(L->g, L->opt, is_saved, &e, &n, &nm);
     if (s) return s;
     s = glia_safetensors_read(path, e, n, &meta);
-    if (!s && stage && (s = sync(L->g, is_saved, e, 0))) glia_st_meta_free(&meta);
     free(e);
-    free(stage);
     names_free(nm, L->opt);
     if (s) return s;
     /* each format's names for the position keys (NULL: not in that format) */

@@ -28,7 +28,9 @@ void glia__metrics_add(glia__metrics *mt, const float *z, const float *labels, i
     }
 }
 
-static glia_status eval_split(glia_graph *g, int x, int logits, int label, const glia_dataset *d,
+/* Inference over samples idx[0..n) (idx NULL: 0..n) in full batches of the compiled size. On a
+ * device without host memory the batch and the logits pass through host copies. */
+static glia_status eval_split(glia_graph *g, int x, int logits, const glia_dataset *d,
                              const int64_t *idx, int64_t n, float mean, float std, int64_t batch,
                              glia__metrics *mt) {
     int classes = d->classes;
@@ -39,32 +41,38 @@ static glia_status eval_split(glia_graph *g, int x, int logits, int label, const
         return glia__err(GLIA_ESHAPE, "the model's output has %lld values per sample but the "
                          "data set has %d classes", (long long)(glia_shape_numel(&zs) / batch), classes);
     glia_graph_set_training(g, 0);
-    int64_t ids[512];
-    for (int64_t b = 0; b < n; b += batch) {
+    int64_t ids[512], per = glia_shape_numel(&d->images->shape) / d->images->shape.dim[0];
+    float *xv = glia_node_value(g, x), *z = glia_node_value(g, logits), *own = NULL;
+    if (!xv || !z) { /* not host memory */
+        if (!(own = glia__malloc((size_t)(batch * per + batch * classes) * sizeof *own)))
+            return glia__err(GLIA_ENOMEM, "evaluate: out of memory");
+        xv = own;
+        z = own + batch * per;
+    }
+    for (int64_t b = 0; b < n && !s; b += batch) {
         /* full batches always (the plan stays as compiled): a short last batch is padded with
          * its last sample, whose extra outputs are not counted */
         int64_t bs = n - b < batch ? n - b : batch;
-        float *xv = glia_node_value(g, x), *lv = label >= 0 ? glia_node_value(g, label) : NULL;
-        if (!xv || (label >= 0 && !lv)) return glia__err(GLIA_ESTATE, "evaluate: the graph is not compiled");
         for (int64_t i = 0; i < batch; i += 512) {
             int64_t k = batch - i < 512 ? batch - i : 512;
             for (int64_t j = 0; j < k; j++) {
                 int64_t p = b + (i + j < bs ? i + j : bs - 1);
                 ids[j] = idx ? idx[p] : p;
             }
-            int64_t per = glia_shape_numel(&d->images->shape) / d->images->shape.dim[0];
-            glia_dataset_batch(d, ids, k, mean, std, NULL, NULL, xv + i * per, lv ? lv + i : NULL);
+            glia_dataset_batch(d, ids, k, mean, std, NULL, NULL, xv + i * per, NULL);
         }
-        if ((s = glia_graph_forward(g))) return s;
+        if ((own && (s = glia_node_write(g, x, xv, batch * per))) || (s = glia_graph_forward(g)) ||
+            (own && (s = glia_node_read(g, logits, z, batch * classes))))
+            break;
         float lab[512];
-        const float *z = glia_node_value(g, logits);
         for (int64_t i = 0; i < bs; i += 512) {
             int64_t k = bs - i < 512 ? bs - i : 512;
             for (int64_t j = 0; j < k; j++) lab[j] = d->labels->data[idx ? idx[b + i + j] : b + i + j];
             glia__metrics_add(mt, z + i * classes, lab, k, classes);
         }
     }
-    return GLIA_OK;
+    free(own);
+    return s;
 }
 
 void glia_eval_result_free(glia_eval_result *r) {
@@ -100,7 +108,7 @@ glia_status glia_evaluate(glia_model *m, const glia_dataset *d, const int64_t *i
     glia__metrics mt = {0};
     mt.confusion = glia__calloc((size_t)d->classes * (size_t)d->classes, sizeof *mt.confusion);
     if (!mt.confusion) return glia__err(GLIA_ENOMEM, "glia_evaluate: out of memory");
-    s = eval_split(g, x, glia_model_output(m), -1, d, idx, n, mean, std, in.dim[0], &mt);
+    s = eval_split(g, x, glia_model_output(m), d, idx, n, mean, std, in.dim[0], &mt);
     if (s) {
         free(mt.confusion);
         return s;
