@@ -1,6 +1,7 @@
 /* graph.c: building a graph node by node. Nodes are appended, and an op's inputs must already
  * exist, so creation order is a topological order and cycles cannot be built. */
 #include "device.h"
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,17 @@ const char *glia__where(const glia_graph *g, const glia_node *n) {
     const char *op = n->kind == NODE_OP ? glia__ops[n->op]->name : glia_node_op(g, (int)(n - g->nodes));
     snprintf(buf, sizeof buf, "%s '%s'", op, n->name);
     return buf;
+}
+
+glia_status glia__bad_shape(const glia_graph *g, const glia_node *n, const char *role,
+                            const glia_node *t, const char *fmt, ...) {
+    char need[256], shape[96];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(need, sizeof need, fmt, ap);
+    va_end(ap);
+    return glia__err(GLIA_ESHAPE, "%s: %s '%s' has shape %s; %s", glia__where(g, n), role, t->name,
+                     glia_shape_str(&t->shape, shape, sizeof shape), need);
 }
 
 static glia_status new_node(glia_graph *g, glia_node_kind kind, const char *prefix,

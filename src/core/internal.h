@@ -255,6 +255,14 @@ glia_status glia__add_op(glia_graph *g, glia_op_id op, const char *name, int n_i
 glia_status glia__check_node(const glia_graph *g, int node);
 /* "op 'conv2d' node 'conv1'": for error messages */
 const char *glia__where(const glia_graph *g, const glia_node *n);
+/* An op's infer rejecting an input's shape: GLIA_ESHAPE "<where>: <role> '<name>' has shape
+ * <shape>; <need>", need formatted from fmt ("conv2d needs [N, C, H, W]") */
+glia_status glia__bad_shape(const glia_graph *g, const glia_node *n, const char *role,
+                            const glia_node *t, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
 static inline int64_t glia__numel(const glia_node *n) { return glia_shape_numel(&n->shape); }
 /* Shape equality. */
 bool glia__shape_eq(const glia_shape *a, const glia_shape *b);

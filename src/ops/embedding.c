@@ -19,9 +19,7 @@
 static glia_status embedding_infer(glia_graph *g, glia_node *n) {
     glia_node *ix = glia__in(g, n, 0), *w = glia__in(g, n, 1);
     char a[96], b[96];
-    if (w->shape.ndim != 2)
-        return glia__err(GLIA_ESHAPE, "%s: weight '%s' has shape %s; embedding needs [V, E]",
-                         glia__where(g, n), w->name, glia_shape_str(&w->shape, a, sizeof a));
+    if (w->shape.ndim != 2) return glia__bad_shape(g, n, "weight", w, "embedding needs [V, E]");
     if (ix->shape.ndim >= GLIA_MAX_DIMS)
         return glia__err(GLIA_ESHAPE, "%s: indices '%s' %s have %d dimensions; at most %d (the "
                          "output adds one)", glia__where(g, n), ix->name,

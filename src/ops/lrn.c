@@ -44,12 +44,9 @@ static lrn_dims ldims(const glia_node *n) {
 
 static glia_status lrn_infer(glia_graph *g, glia_node *n) {
     glia_node *x = glia__in(g, n, 0);
-    if (x->shape.ndim < 3) {
-        char a[96];
-        return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; local response normalisation "
-                         "needs [N, C, ...] (rank >= 3, as PyTorch)", glia__where(g, n), x->name,
-                         glia_shape_str(&x->shape, a, sizeof a));
-    }
+    if (x->shape.ndim < 3)
+        return glia__bad_shape(g, n, "input", x, "local response normalisation needs [N, C, ...] "
+                               "(rank >= 3, as PyTorch)");
     n->shape = x->shape;
     /* backward: q and r of one job ([C, LRN_BLOCK] doubles each) for each job of a wave */
     const lrn_dims d = ldims(n);

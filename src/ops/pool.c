@@ -43,9 +43,7 @@ static void pgeom(glia_graph *g, const glia_node *n, pool_geom *p) {
 
 static glia_status need_nchw(glia_graph *g, glia_node *n, const glia_node *x) {
     char a[96];
-    if (x->shape.ndim != 4)
-        return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; pooling needs [N, C, H, W]",
-                         glia__where(g, n), x->name, glia_shape_str(&x->shape, a, sizeof a));
+    if (x->shape.ndim != 4) return glia__bad_shape(g, n, "input", x, "pooling needs [N, C, H, W]");
     if (x->shape.dim[2] * x->shape.dim[3] > INT_MAX)
         return glia__err(GLIA_ESHAPE, "%s: input '%s' %s has planes too large for int32 indices",
                          glia__where(g, n), x->name, glia_shape_str(&x->shape, a, sizeof a));

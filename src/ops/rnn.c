@@ -106,9 +106,8 @@ glia_status glia__recurrent_infer(glia_graph *g, glia_node *n, rnn_cell cell) {
     char a[96];
     int H = n->ia[RNN_HIDDEN], dirs = n->ia[RNN_DIRS];
     if (x->shape.ndim != 3)
-        return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; recurrent layers take "
-                         "time-major sequences [T, N, features]", glia__where(g, n), x->name,
-                         glia_shape_str(&x->shape, a, sizeof a));
+        return glia__bad_shape(g, n, "input", x, "recurrent layers take time-major sequences "
+                               "[T, N, features]");
     geo r;
     geometry(g, n, cell, &r);
     int want = 1 + dirs * r.per_dir + n->ia[RNN_HAS_H0] + n->ia[RNN_HAS_C0] +

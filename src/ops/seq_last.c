@@ -15,10 +15,8 @@ glia_status glia__check_seq_readout(glia_graph *g, glia_node *n, int dirs, const
     glia_node *y = glia__in(g, n, 0);
     char a[96], b[96];
     if (y->shape.ndim != 3 || y->shape.dim[2] % dirs)
-        return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; %s needs a time-major "
-                         "sequence [T, N, D]%s", glia__where(g, n), y->name,
-                         glia_shape_str(&y->shape, a, sizeof a), what,
-                         dirs > 1 ? " with D divisible by dirs = 2" : "");
+        return glia__bad_shape(g, n, "input", y, "%s needs a time-major sequence [T, N, D]%s", what,
+                               dirs > 1 ? " with D divisible by dirs = 2" : "");
     if (n->n_in == 2) {
         glia_node *l = glia__in(g, n, 1);
         if (l->shape.ndim != 1 || l->shape.dim[0] != y->shape.dim[1])

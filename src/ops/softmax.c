@@ -31,12 +31,9 @@ static sm_dims dims_of(const glia_node *n) {
 
 static glia_status sm_infer(glia_graph *g, glia_node *n) {
     glia_node *x = glia__in(g, n, 0);
-    if (x->shape.ndim < 2) {
-        char a[96];
-        return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; %s works along axis 1 and "
-                         "needs [N, C] or [N, C, ...] (rank >= 2)", glia__where(g, n), x->name,
-                         glia_shape_str(&x->shape, a, sizeof a), glia__ops[n->op]->name);
-    }
+    if (x->shape.ndim < 2)
+        return glia__bad_shape(g, n, "input", x, "%s works along axis 1 and needs [N, C] or "
+                               "[N, C, ...] (rank >= 2)", glia__ops[n->op]->name);
     n->shape = x->shape;
     n->ws_bytes = n->saved_bytes = 0;
     return GLIA_OK;

@@ -9,11 +9,9 @@
 
 static glia_status tf_infer(glia_graph *g, glia_node *n) {
     const glia_node *x = glia__in(g, n, 0);
-    char a[96];
     if (x->shape.ndim < 2)
-        return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; time_flatten needs a "
-                         "time-major sequence [T, N, ...]", glia__where(g, n), x->name,
-                         glia_shape_str(&x->shape, a, sizeof a));
+        return glia__bad_shape(g, n, "input", x, "time_flatten needs a time-major sequence "
+                               "[T, N, ...]");
     n->shape.ndim = x->shape.ndim - 1;
     n->shape.dim[0] = x->shape.dim[0] * x->shape.dim[1];
     for (int d = 2; d < x->shape.ndim; d++) n->shape.dim[d - 1] = x->shape.dim[d];
