@@ -357,18 +357,28 @@ void glia__recurrent_backward(glia_graph *g, glia_node *n, rnn_cell cell) {
     for (int d = 0; d < r.dirs; d++) backward_dir(g, n, &r, d, len);
 }
 
-/* ---------------------------------------------------------------- the Elman cell */
+/* ---------------------------------------------------------------- the cells' steps */
 
+void glia__rnn_step_rows(const rnn_step *s, glia_rnn_rows *rows, int G, int GS, int backward) {
+    const int N = s->N;
+#pragma omp parallel for schedule(static) if ((int64_t)N * GS >= GLIA_RNN_STEP_PAR_MIN)
+    for (int n = 0; n < N; n++) {
+        if (s->t < s->len[n]) rows(s, n);
+        else if (backward) glia__rnn_pad_backward(s, n, G);
+        else glia__rnn_pad_forward(s, n);
+    }
+}
+
+/* the Elman cell: one loop per row, no AVX-512 build (it has no gates to vectorise) */
 void glia__rnn_step_forward(const rnn_step *s) {
     const int N = s->N, H = s->H, relu = s->act == GLIA_RNN_RELU;
 #pragma omp parallel for schedule(static) if ((int64_t)N * H >= GLIA_RNN_STEP_PAR_MIN)
     for (int n = 0; n < N; n++) {
-        float *h = s->h + (size_t)n * H, *y = s->y + (size_t)n * s->ldy;
-        if (s->t >= s->len[n]) { /* padding: state carried, output 0 */
-            memcpy(h, s->hp + (size_t)n * H, (size_t)H * sizeof(float));
-            memset(y, 0, (size_t)H * sizeof(float));
+        if (s->t >= s->len[n]) {
+            glia__rnn_pad_forward(s, n);
             continue;
         }
+        float *h = s->h + (size_t)n * H, *y = s->y + (size_t)n * s->ldy;
         for (int j = 0; j < H; j++) {
             float v = relu ? (h[j] > 0.0f ? h[j] : 0.0f) : glia__tanhf(h[j]);
             h[j] = v;
@@ -381,11 +391,11 @@ void glia__rnn_step_backward(const rnn_step *s) {
     const int N = s->N, H = s->H, relu = s->act == GLIA_RNN_RELU;
 #pragma omp parallel for schedule(static) if ((int64_t)N * H >= GLIA_RNN_STEP_PAR_MIN)
     for (int n = 0; n < N; n++) {
-        float *dg = s->dg + (size_t)n * H, *dh = s->dh + (size_t)n * H;
         if (s->t >= s->len[n]) {
-            memset(dg, 0, (size_t)H * sizeof(float));
+            glia__rnn_pad_backward(s, n, 1);
             continue;
         }
+        float *dg = s->dg + (size_t)n * H, *dh = s->dh + (size_t)n * H;
         const float *h = s->h + (size_t)n * H, *dy = s->dy + (size_t)n * s->ldy;
         for (int j = 0; j < H; j++) {
             float g = dh[j] + dy[j], v = h[j];
@@ -396,14 +406,6 @@ void glia__rnn_step_backward(const rnn_step *s) {
 }
 
 /* ---------------------------------------------------------------- op, builders, final state */
-
-static glia_status rnn_infer(glia_graph *g, glia_node *n) {
-    return glia__recurrent_infer(g, n, CELL_RNN);
-}
-static glia_status rnn_forward(glia_graph *g, glia_node *n) {
-    return glia__recurrent_forward(g, n, CELL_RNN);
-}
-static void rnn_backward(glia_graph *g, glia_node *n) { glia__recurrent_backward(g, n, CELL_RNN); }
 
 bool glia__recurrent_no_grad(const glia_node *n, int k) {
     return n->ia[RNN_HAS_LENGTHS] && k == n->n_in - 1;
@@ -418,7 +420,7 @@ static const glia_attr_def rnn_attrs[] = {
     GLIA_ATTR_B("has_lengths", RNN_HAS_LENGTHS, 0),
     GLIA_ATTR_E("activation", RNN_ACTIVATION, GLIA_RNN_TANH, rnn_activations),
 };
-GLIA_RECURRENT_DEF(rnn,
+GLIA_RECURRENT_DEF(rnn, CELL_RNN,
                    "Elman RNN layer over a time-major sequence: h_t = tanh|relu(W_ih x_t + b_ih "
                    "+ W_hh h_{t-1} + b_hh); bidirectional, h0, lengths",
                    "x[T,N,I], params, h0?, len[N]?", 11)
