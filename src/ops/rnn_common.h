@@ -114,9 +114,19 @@ bool glia__recurrent_no_grad(const glia_node *n, int k);
 /* lengths input (floats holding integers 1..T) -> int32, GLIA_ERANGE naming the node for a bad
  * one; input < 0: all T (rnn.c; seq_last.c uses it too) */
 glia_status glia__read_lengths(glia_graph *g, glia_node *n, int input, int T, int N, int32_t *len);
-/* the many-to-one read-outs (seq_last.c, seq_pool.c): input 0 is y [T, N, D] with D divisible by
- * dirs, the optional input 1 lengths [N]; `what` names the op in the message */
-glia_status glia__check_seq_readout(glia_graph *g, glia_node *n, int dirs, const char *what);
+/* The many-to-one read-outs (seq_last.c, seq_pool.c): y [T, N, D], lengths [N]? -> out [N, D].
+ * Their infer's checks (D divisible by dirs) and output shape; the caller sets saved_bytes. */
+glia_status glia__seq_readout_infer(glia_graph *g, glia_node *n, int dirs);
+/* their builder: attr their one attribute */
+glia_status glia__seq_readout_add(glia_graph *g, glia_op_id op, const char *name, int y,
+                                  int lengths, int attr, int *out);
+/* the op def of a read-out from <op>_infer, _forward, _backward and _attrs: the inputs, the
+ * output and no gradient for the lengths said once */
+#define GLIA_SEQ_READOUT_DEF(op, what)                                                            \
+    const glia_op_def glia__op_##op = {                                                           \
+        .name = #op, .summary = what, .inputs = "y[T,N,D], lengths[N]?", .outputs = "out[N,D]",   \
+        .min_in = 1, .max_in = 2, .infer = op##_infer, .forward = op##_forward,                   \
+        .backward = op##_backward, GLIA_ATTRS(op##_attrs), .no_grad = glia__no_grad_in1};
 /* builds the parameters and the op node; on error nothing is added to the graph */
 glia_status glia__recurrent_build(glia_graph *g, rnn_cell cell, const char *name, int x, int h0,
                                   int c0, int lengths, const glia_rnn_config *cfg, int *out);
