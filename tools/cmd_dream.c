@@ -24,19 +24,15 @@ int cmd_dream(int argc, char **argv) {
         return 0;
     }
     const char *layer = NULL, *out = "dream.png", *pos[2];
-    int npos, invert = 0, octaves = 3, label, c, h, w, W, H, rc = 0;
+    int invert = 0, octaves = 3, label, c, h, w, W, H;
     float scale = 1.5f;
     glia_ascent_options o = {20, 0.01f, 0, 0, 0, 1, 0, 4, 1};
     viz_opt opts[] = {{"--layer", 's', &layer}, {"--octaves", 'i', &octaves}, {"--scale", 'f', &scale},
                       {"--steps", 'i', &o.steps}, {"--lr", 'f', &o.lr},       {"--jitter", 'i', &o.jitter},
                       {"--out", 's', &out},       {"--invert", 'b', &invert}, {NULL, 0, NULL}};
-    if (!viz_parse(argc, argv, opts, pos, 2, &npos, "dream")) return 2;
-    if (npos != 2) {
-        fprintf(stderr, "glia dream: need DIR and IMAGE (see glia dream --help)\n");
-        return 2;
-    }
     run_dir r;
-    if (!viz_open(pos[0], &r, "dream")) return 1;
+    int rc = viz_start(argc, argv, opts, pos, 2, "need DIR and IMAGE", &r, "dream");
+    if (rc) return rc;
     glia_layer_info li;
     float *px = viz_image(&r, pos[1], invert, &label, "dream");
     viz_input_shape(&r, &c, &h, &w);

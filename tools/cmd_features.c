@@ -17,19 +17,16 @@ int cmd_features(int argc, char **argv) {
         return 0;
     }
     const char *layer = NULL, *out = "features.png", *pos[2];
-    int invert = 0, npos, label;
+    int invert = 0, label;
     viz_opt opts[] = {{"--layer", 's', &layer}, {"--out", 's', &out}, {"--invert", 'b', &invert}, {NULL, 0, NULL}};
-    if (!viz_parse(argc, argv, opts, pos, 2, &npos, "features")) return 2;
-    if (npos != 2) {
-        fprintf(stderr, "glia features: need DIR and IMAGE (see glia features --help)\n");
-        return 2;
-    }
     run_dir r;
-    if (!viz_open(pos[0], &r, "features")) return 1;
+    int rc = viz_start(argc, argv, opts, pos, 2, "need DIR and IMAGE", &r, "features");
+    if (rc) return rc;
     float *px = viz_image(&r, pos[1], invert, &label, "features"), *act = NULL, *probs = NULL;
     glia_layer_info li;
     glia_tile *t = NULL;
-    int rc = 1, pred = 0, W, H, c, h, w;
+    int pred = 0, W, H, c, h, w;
+    rc = 1;
     if (!px) goto done;
     glia_layer_info first;
     if (glia_model_layer(r.m, 0, &first) || glia_viz_layer(r.m, layer ? layer : first.name, &li)) {

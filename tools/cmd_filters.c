@@ -17,15 +17,11 @@ int cmd_filters(int argc, char **argv) {
         return 0;
     }
     const char *layer = NULL, *out = "filters.png", *pos[1];
-    int zoom = 0, npos;
+    int zoom = 0;
     viz_opt opts[] = {{"--layer", 's', &layer}, {"--out", 's', &out}, {"--zoom", 'i', &zoom}, {NULL, 0, NULL}};
-    if (!viz_parse(argc, argv, opts, pos, 1, &npos, "filters")) return 2;
-    if (npos != 1) {
-        fprintf(stderr, "glia filters: which run directory? (see glia filters --help)\n");
-        return 2;
-    }
     run_dir r;
-    if (!viz_open(pos[0], &r, "filters")) return 1;
+    int rc = viz_start(argc, argv, opts, pos, 1, "which run directory?", &r, "filters");
+    if (rc) return rc;
     glia_graph *g = glia_model_graph(r.m);
     char name[256] = "";
     for (int i = 0; i < glia_model_num_layers(r.m) && !name[0]; i++) {
@@ -56,7 +52,7 @@ int cmd_filters(int argc, char **argv) {
     const float *wv = glia_node_value(g, w);
     glia_tile *t = calloc((size_t)n, sizeof *t);
     char(*cap)[16] = calloc((size_t)n, sizeof *cap);
-    int rc = 0, W = 0, H = 0;
+    int W = 0, H = 0;
     if (!t || !cap) rc = 1;
     for (int i = 0; !rc && i < n; i++) {
         t[i].image = wv + (size_t)i * (patches ? C : 1) * kh * kw;

@@ -20,18 +20,14 @@ int cmd_invert(int argc, char **argv) {
         return 0;
     }
     const char *layer = NULL, *out = "invert.png", *pos[2];
-    int npos, invert = 0, label, c, h, w, W, H, rc = 0;
+    int invert = 0, label, c, h, w, W, H;
     glia_ascent_options o = {300, 0.01f, 0, 0, 0.1f, 0, 0, 4, 1};
     viz_opt opts[] = {{"--layer", 's', &layer}, {"--steps", 'i', &o.steps}, {"--lr", 'f', &o.lr},
                       {"--tv", 'f', &o.tv},         {"--jitter", 'i', &o.jitter}, {"--out", 's', &out},
                       {"--invert", 'b', &invert},   {NULL, 0, NULL}};
-    if (!viz_parse(argc, argv, opts, pos, 2, &npos, "invert")) return 2;
-    if (npos != 2) {
-        fprintf(stderr, "glia invert: need DIR and IMAGE (see glia invert --help)\n");
-        return 2;
-    }
     run_dir r;
-    if (!viz_open(pos[0], &r, "invert")) return 1;
+    int rc = viz_start(argc, argv, opts, pos, 2, "need DIR and IMAGE", &r, "invert");
+    if (rc) return rc;
     glia_layer_info li;
     float *px = viz_image(&r, pos[1], invert, &label, "invert"), err = 0;
     viz_input_shape(&r, &c, &h, &w);

@@ -25,7 +25,7 @@ int cmd_maximize(int argc, char **argv) {
         return 0;
     }
     const char *layer = NULL, *out = "maximize.png", *pos[1];
-    int unit = -1, npos, seed = 1;
+    int unit = -1, seed = 1;
     float start = 0;
     glia_ascent_options o = {200, 0.01f, 0.3f, 0, 0.3f, 1, 0.5f, 4, 1};
     viz_opt opts[] = {{"--layer", 's', &layer}, {"--unit", 'i', &unit},    {"--steps", 'i', &o.steps},
@@ -33,16 +33,12 @@ int cmd_maximize(int argc, char **argv) {
                       {"--tv", 'f', &o.tv},         {"--jitter", 'i', &o.jitter}, {"--blur", 'f', &o.blur},
                       {"--start", 'f', &start},     {"--seed", 'i', &seed},     {"--out", 's', &out},
                       {NULL, 0, NULL}};
-    if (!viz_parse(argc, argv, opts, pos, 1, &npos, "maximize")) return 2;
-    if (npos != 1) {
-        fprintf(stderr, "glia maximize: which run directory? (see glia maximize --help)\n");
-        return 2;
-    }
-    o.seed = (uint64_t)seed;
     run_dir r;
-    if (!viz_open(pos[0], &r, "maximize")) return 1;
+    int rc = viz_start(argc, argv, opts, pos, 1, "which run directory?", &r, "maximize");
+    if (rc) return rc;
+    o.seed = (uint64_t)seed;
     glia_layer_info li;
-    int rc = 0, c, h, w, W, H;
+    int c, h, w, W, H;
     if (!layer) glia_model_layer(r.m, glia_model_num_layers(r.m) - 1, &li);
     else if (glia_viz_layer(r.m, layer, &li)) rc = viz_fail("maximize");
     int units = rc ? 0 : (int)li.shape.dim[1], first = unit >= 0 ? unit : 0, n = unit >= 0 ? 1 : units;

@@ -114,6 +114,17 @@ int viz_fail(const char *cmd) {
 
 void viz_wrote(const char *path, int w, int h) { printf("wrote %s (%d x %d)\n", path, w, h); }
 
+int viz_start(int argc, char **argv, const viz_opt *opts, const char **pos, int n_pos,
+              const char *need, run_dir *r, const char *cmd) {
+    int got;
+    if (!viz_parse(argc, argv, opts, pos, n_pos, &got, cmd)) return 2;
+    if (got != n_pos) {
+        fprintf(stderr, "glia %s: %s (see glia %s --help)\n", cmd, need, cmd);
+        return 2;
+    }
+    return viz_open(pos[0], r, cmd) ? 0 : 1;
+}
+
 int viz_open(const char *dir, run_dir *r, const char *cmd) {
     if (!run_dir_open(dir, 1, r, cmd)) return 0;
     /* One image at a time: for a small network the threads cost more than they save (100

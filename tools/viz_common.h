@@ -17,6 +17,11 @@ int viz_parse(int argc, char **argv, const viz_opt *opts, const char **pos, int 
               int *n_pos, const char *cmd);
 /* run_dir_open with batch 1 (one image at a time), and one thread for small models. */
 int viz_open(const char *dir, run_dir *r, const char *cmd);
+/* The start of most picture commands: viz_parse, then exactly n_pos positional arguments (else
+ * prints "glia CMD: <need> (see glia CMD --help)"), then viz_open of the first. Returns 0 with r
+ * open, or the exit code (2: bad arguments, 1: the run). */
+int viz_start(int argc, char **argv, const viz_opt *opts, const char **pos, int n_pos,
+              const char *need, run_dir *r, const char *cmd);
 /* An image for the model in r: a file (converted to the model's channels and size, pixels in
  * [0, 1], 1 - pixel with invert) or "test:K", the K-th image of the run's test split (its label
  * in *label, else -1). NULL after printing why. free() it. */
