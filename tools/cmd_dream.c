@@ -27,7 +27,7 @@ int cmd_dream(int argc, char **argv) {
     int invert = 0, octaves = 3, label, c, h, w, W, H;
     float scale = 1.5f;
     glia_ascent_options o = {20, 0.01f, 0, 0, 0, 1, 0, 4, 1};
-    viz_opt opts[] = {{"--layer", 's', &layer}, {"--octaves", 'i', &octaves}, {"--scale", 'f', &scale},
+    cli_opt opts[] = {{"--layer", 's', &layer}, {"--octaves", 'i', &octaves}, {"--scale", 'f', &scale},
                       {"--steps", 'i', &o.steps}, {"--lr", 'f', &o.lr},       {"--jitter", 'i', &o.jitter},
                       {"--out", 's', &out},       {"--invert", 'b', &invert}, {NULL, 0, NULL}};
     run_dir r;

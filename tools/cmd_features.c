@@ -18,7 +18,7 @@ int cmd_features(int argc, char **argv) {
     }
     const char *layer = NULL, *out = "features.png", *pos[2];
     int invert = 0, label;
-    viz_opt opts[] = {{"--layer", 's', &layer}, {"--out", 's', &out}, {"--invert", 'b', &invert}, {NULL, 0, NULL}};
+    cli_opt opts[] = {{"--layer", 's', &layer}, {"--out", 's', &out}, {"--invert", 'b', &invert}, {NULL, 0, NULL}};
     run_dir r;
     int rc = viz_start(argc, argv, opts, pos, 2, "need DIR and IMAGE", &r, "features");
     if (rc) return rc;

@@ -18,7 +18,7 @@ int cmd_filters(int argc, char **argv) {
     }
     const char *layer = NULL, *out = "filters.png", *pos[1];
     int zoom = 0;
-    viz_opt opts[] = {{"--layer", 's', &layer}, {"--out", 's', &out}, {"--zoom", 'i', &zoom}, {NULL, 0, NULL}};
+    cli_opt opts[] = {{"--layer", 's', &layer}, {"--out", 's', &out}, {"--zoom", 'i', &zoom}, {NULL, 0, NULL}};
     run_dir r;
     int rc = viz_start(argc, argv, opts, pos, 1, "which run directory?", &r, "filters");
     if (rc) return rc;

@@ -22,7 +22,7 @@ int cmd_invert(int argc, char **argv) {
     const char *layer = NULL, *out = "invert.png", *pos[2];
     int invert = 0, label, c, h, w, W, H;
     glia_ascent_options o = {300, 0.01f, 0, 0, 0.1f, 0, 0, 4, 1};
-    viz_opt opts[] = {{"--layer", 's', &layer}, {"--steps", 'i', &o.steps}, {"--lr", 'f', &o.lr},
+    cli_opt opts[] = {{"--layer", 's', &layer}, {"--steps", 'i', &o.steps}, {"--lr", 'f', &o.lr},
                       {"--tv", 'f', &o.tv},         {"--jitter", 'i', &o.jitter}, {"--out", 's', &out},
                       {"--invert", 'b', &invert},   {NULL, 0, NULL}};
     run_dir r;

@@ -28,7 +28,7 @@ int cmd_maximize(int argc, char **argv) {
     int unit = -1, seed = 1;
     float start = 0;
     glia_ascent_options o = {200, 0.01f, 0.3f, 0, 0.3f, 1, 0.5f, 4, 1};
-    viz_opt opts[] = {{"--layer", 's', &layer}, {"--unit", 'i', &unit},    {"--steps", 'i', &o.steps},
+    cli_opt opts[] = {{"--layer", 's', &layer}, {"--unit", 'i', &unit},    {"--steps", 'i', &o.steps},
                       {"--lr", 'f', &o.lr},         {"--l1", 'f', &o.l1},       {"--l2", 'f', &o.l2},
                       {"--tv", 'f', &o.tv},         {"--jitter", 'i', &o.jitter}, {"--blur", 'f', &o.blur},
                       {"--start", 'f', &start},     {"--seed", 'i', &seed},     {"--out", 's', &out},

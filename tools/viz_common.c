@@ -4,46 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int viz_parse(int argc, char **argv, const viz_opt *opts, const char **pos, int max_pos,
-              int *n_pos, const char *cmd) {
-    *n_pos = 0;
-    for (int i = 1; i < argc; i++) {
-        const viz_opt *o = NULL;
-        for (int k = 0; opts && opts[k].name; k++)
-            if (!strcmp(argv[i], opts[k].name)) o = &opts[k];
-        if (!o) {
-            if (argv[i][0] == '-' && argv[i][1]) {
-                fprintf(stderr, "glia %s: unknown option '%s' (see glia %s --help)\n", cmd, argv[i], cmd);
-                return 0;
-            }
-            if (*n_pos >= max_pos) {
-                fprintf(stderr, "glia %s: unexpected argument '%s' (see glia %s --help)\n", cmd, argv[i], cmd);
-                return 0;
-            }
-            pos[(*n_pos)++] = argv[i];
-            continue;
-        }
-        if (o->kind == 'b') {
-            *(int *)o->dst = 1;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "glia %s: %s needs a value (see glia %s --help)\n", cmd, o->name, cmd);
-            return 0;
-        }
-        const char *v = argv[++i];
-        char *end = NULL;
-        if (o->kind == 's') *(const char **)o->dst = v;
-        else if (o->kind == 'i') *(int *)o->dst = (int)strtol(v, &end, 10);
-        else *(float *)o->dst = strtof(v, &end);
-        if (end && (end == v || *end)) {
-            fprintf(stderr, "glia %s: bad %s '%s'\n", cmd, o->name, v);
-            return 0;
-        }
-    }
-    return 1;
-}
-
 void viz_input_shape(run_dir *r, int *c, int *h, int *w) {
     glia_shape s;
     glia_node_shape(glia_model_graph(r->m), glia_model_input(r->m), &s);
@@ -114,10 +74,10 @@ int viz_fail(const char *cmd) {
 
 void viz_wrote(const char *path, int w, int h) { printf("wrote %s (%d x %d)\n", path, w, h); }
 
-int viz_start(int argc, char **argv, const viz_opt *opts, const char **pos, int n_pos,
+int viz_start(int argc, char **argv, const cli_opt *opts, const char **pos, int n_pos,
               const char *need, run_dir *r, const char *cmd) {
     int got;
-    if (!viz_parse(argc, argv, opts, pos, n_pos, &got, cmd)) return 2;
+    if (!cli_parse(argc, argv, opts, pos, n_pos, &got, cmd)) return 2;
     if (got != n_pos) {
         fprintf(stderr, "glia %s: %s (see glia %s --help)\n", cmd, need, cmd);
         return 2;

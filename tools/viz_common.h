@@ -1,26 +1,15 @@
 /* viz_common.h: what the picture commands (filters, features, maximize, cam, gradcam, saliency,
- * fool, invert, dream) share: option parsing, images by file or test index, captions. */
+ * fool, invert, dream) share: their start, images by file or test index, captions. */
 #ifndef GLIA_VIZ_COMMON_H
 #define GLIA_VIZ_COMMON_H
 #include "cli.h"
 
-/* An option: --name followed by a value (kind 'i' int, 'f' float, 's' string) or a flag ('b',
- * sets an int to 1). */
-typedef struct viz_opt {
-    const char *name;
-    char kind;
-    void *dst;
-} viz_opt;
-/* Options from the table; other arguments go to pos[0..max_pos). Returns 1, or prints
- * "glia CMD: ..." and returns 0 (exit code 2). */
-int viz_parse(int argc, char **argv, const viz_opt *opts, const char **pos, int max_pos,
-              int *n_pos, const char *cmd);
 /* run_dir_open with batch 1 (one image at a time), and one thread for small models. */
 int viz_open(const char *dir, run_dir *r, const char *cmd);
-/* The start of most picture commands: viz_parse, then exactly n_pos positional arguments (else
+/* The start of most picture commands: cli_parse, then exactly n_pos positional arguments (else
  * prints "glia CMD: <need> (see glia CMD --help)"), then viz_open of the first. Returns 0 with r
  * open, or the exit code (2: bad arguments, 1: the run). */
-int viz_start(int argc, char **argv, const viz_opt *opts, const char **pos, int n_pos,
+int viz_start(int argc, char **argv, const cli_opt *opts, const char **pos, int n_pos,
               const char *need, run_dir *r, const char *cmd);
 /* An image for the model in r: a file (converted to the model's channels and size, pixels in
  * [0, 1], 1 - pixel with invert) or "test:K", the K-th image of the run's test split (its label
