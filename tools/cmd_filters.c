@@ -16,21 +16,20 @@ int cmd_filters(int argc, char **argv) {
                "  --zoom Z    pixels per weight (default: about 40 pixels per filter)\n");
         return 0;
     }
-    const char *layer = NULL, *out = "filters.png", *pos[1];
     int zoom = 0;
-    cli_opt opts[] = {{"--layer", 's', &layer}, {"--out", 's', &out}, {"--zoom", 'i', &zoom}, {NULL, 0, NULL}};
-    run_dir r;
-    int rc = viz_start(argc, argv, opts, pos, 1, "which run directory?", &r, "filters");
+    cli_opt opts[] = {{"--zoom", 'i', &zoom}, {NULL, 0, NULL}};
+    viz_args a;
+    int rc = viz_start(argc, argv, opts, 0, &a, "filters");
     if (rc) return rc;
-    glia_graph *g = glia_model_graph(r.m);
+    glia_graph *g = glia_model_graph(a.r.m);
     char name[256] = "";
-    for (int i = 0; i < glia_model_num_layers(r.m) && !name[0]; i++) {
+    for (int i = 0; i < glia_model_num_layers(a.r.m) && !name[0]; i++) {
         glia_layer_info li;
-        glia_model_layer(r.m, i, &li);
-        if (layer ? !strcmp(li.name, layer) : !strcmp(li.type, "conv")) {
+        glia_model_layer(a.r.m, i, &li);
+        if (a.layer ? !strcmp(li.name, a.layer) : !strcmp(li.type, "conv")) {
             if (strcmp(li.type, "conv")) {
-                fprintf(stderr, "glia filters: layer '%s' is a %s layer, not conv\n", layer, li.type);
-                run_dir_free(&r);
+                fprintf(stderr, "glia filters: layer '%s' is a %s layer, not conv\n", a.layer, li.type);
+                run_dir_free(&a.r);
                 return 1;
             }
             snprintf(name, sizeof name, "%s", li.name);
@@ -40,8 +39,8 @@ int cmd_filters(int argc, char **argv) {
     char pname[300];
     snprintf(pname, sizeof pname, "%s.weight", name);
     if (!name[0] || glia_graph_find(g, pname, &w)) {
-        fprintf(stderr, "glia filters: the model has no conv layer%s%s\n", layer ? " named " : "", layer ? layer : "");
-        run_dir_free(&r);
+        fprintf(stderr, "glia filters: the model has no conv layer%s%s\n", a.layer ? " named " : "", a.layer ? a.layer : "");
+        run_dir_free(&a.r);
         return 1;
     }
     glia_shape s;
@@ -64,10 +63,10 @@ int cmd_filters(int argc, char **argv) {
     if (patches) snprintf(title, sizeof title, "%s: %d filters %dx%d", name, O, kh, kw);
     else snprintf(title, sizeof title, "%s: %d filters (rows) x %d input channels (columns), %dx%d",
                   name, O, C, kh, kw);
-    if (!rc && glia_tiles_save_png(out, title, t, n, patches ? 0 : C, zoom, &W, &H)) rc = viz_fail("filters");
-    if (!rc) viz_wrote(out, W, H), printf("%s: %d filters of %d x %d x %d\n", name, O, C, kh, kw);
+    if (!rc && glia_tiles_save_png(a.out, title, t, n, patches ? 0 : C, zoom, &W, &H)) rc = viz_fail("filters");
+    if (!rc) viz_wrote(a.out, W, H), printf("%s: %d filters of %d x %d x %d\n", name, O, C, kh, kw);
     free(t);
     free(cap);
-    run_dir_free(&r);
+    run_dir_free(&a.r);
     return rc;
 }

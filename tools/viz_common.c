@@ -74,15 +74,33 @@ int viz_fail(const char *cmd) {
 
 void viz_wrote(const char *path, int w, int h) { printf("wrote %s (%d x %d)\n", path, w, h); }
 
-int viz_start(int argc, char **argv, const cli_opt *opts, const char **pos, int n_pos,
-              const char *need, run_dir *r, const char *cmd) {
-    int got;
-    if (!cli_parse(argc, argv, opts, pos, n_pos, &got, cmd)) return 2;
-    if (got != n_pos) {
-        fprintf(stderr, "glia %s: %s (see glia %s --help)\n", cmd, need, cmd);
+int viz_start(int argc, char **argv, const cli_opt *opts, int image, viz_args *a, const char *cmd) {
+    enum { MAX_OPTS = 32 };
+    memset(a, 0, sizeof *a);
+    snprintf(a->out_default, sizeof a->out_default, "%s.png", cmd);
+    a->out = a->out_default;
+    /* the shared options (--invert only with an IMAGE), then the command's */
+    cli_opt all[MAX_OPTS] = {{"--layer", 's', &a->layer}, {"--out", 's', &a->out},
+                             {"--invert", 'b', &a->invert}};
+    int n = image ? 3 : 2;
+    for (int k = 0; opts && opts[k].name; k++) {
+        if (n == MAX_OPTS - 1) {
+            fprintf(stderr, "glia %s: more than %d options\n", cmd, MAX_OPTS - 1);
+            return 2;
+        }
+        all[n++] = opts[k];
+    }
+    all[n] = (cli_opt){NULL, 0, NULL};
+    const char *pos[2];
+    int want = image ? 2 : 1, got;
+    if (!cli_parse(argc, argv, all, pos, want, &got, cmd)) return 2;
+    if (got != want) {
+        fprintf(stderr, "glia %s: %s (see glia %s --help)\n", cmd,
+                image ? "need DIR and IMAGE" : "which run directory?", cmd);
         return 2;
     }
-    return viz_open(pos[0], r, cmd) ? 0 : 1;
+    a->image = image ? pos[1] : NULL;
+    return viz_open(pos[0], &a->r, cmd) ? 0 : 1;
 }
 
 int viz_open(const char *dir, run_dir *r, const char *cmd) {

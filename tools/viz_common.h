@@ -6,11 +6,20 @@
 
 /* run_dir_open with batch 1 (one image at a time), and one thread for small models. */
 int viz_open(const char *dir, run_dir *r, const char *cmd);
-/* The start of most picture commands: cli_parse, then exactly n_pos positional arguments (else
- * prints "glia CMD: <need> (see glia CMD --help)"), then viz_open of the first. Returns 0 with r
- * open, or the exit code (2: bad arguments, 1: the run). */
-int viz_start(int argc, char **argv, const cli_opt *opts, const char **pos, int n_pos,
-              const char *need, run_dir *r, const char *cmd);
+/* What the picture commands dream, invert, features, filters and maximize share: DIR, IMAGE
+ * for those that take one, --layer L, --out FILE (default CMD.png) and, with IMAGE, --invert. */
+typedef struct viz_args {
+    run_dir r;          /* DIR, opened */
+    const char *image;  /* IMAGE; NULL for a command without */
+    const char *layer;  /* NULL: the command's default layer */
+    const char *out;
+    int invert;
+    char out_default[64];
+} viz_args;
+/* Their start: cli_parse of those options and the command's own (opts, NULL for none), then
+ * the positional arguments (DIR, and IMAGE if image), then viz_open of DIR. Returns 0 with a->r
+ * open (run_dir_free it), or the exit code (2: bad arguments, 1: the run). */
+int viz_start(int argc, char **argv, const cli_opt *opts, int image, viz_args *a, const char *cmd);
 /* An image for the model in r: a file (converted to the model's channels and size, pixels in
  * [0, 1], 1 - pixel with invert) or "test:K", the K-th image of the run's test split (its label
  * in *label, else -1). NULL after printing why. free() it. */
