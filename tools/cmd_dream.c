@@ -45,7 +45,7 @@ int cmd_dream(int argc, char **argv) {
         snprintf(cap, sizeof cap, "dream of %s", li.name);
         snprintf(title, sizeof title, "Deep Dream: %d octaves x %d steps, scale %.2g", octaves, o.steps, scale);
         glia_tile t[2] = {{px, c, h, w, 0, 1, NULL, 0, 0, "original"}, {x, c, h, w, 0, 1, NULL, 0, 0, cap}};
-        int zoom = 112 / h > 1 ? 112 / h : 1;
+        int zoom = viz_zoom(112, h);
         if (glia_tiles_save_png(a.out, title, t, 2, 2, zoom, &W, &H)) rc = viz_fail("dream");
         else printf("%s: dreamt %s over %d octaves\n", a.image, li.name, octaves), viz_wrote(a.out, W, H);
     }

@@ -51,7 +51,7 @@ int cmd_features(int argc, char **argv) {
     snprintf(incap, sizeof incap, "input\n%s", p);
     float lo = act[0], hi = act[0];
     for (int i = 0; i < C * fh * fw; i++) lo = act[i] < lo ? act[i] : lo, hi = act[i] > hi ? act[i] : hi;
-    int zoom = 56 / fh > 1 ? 56 / fh : 1;
+    int zoom = viz_zoom(56, fh);
     t[0] = (glia_tile){px, c, h, w, 0, 1, NULL, 0, 0, incap};
     for (int k = 0; k < C; k++) {
         snprintf(cap[k], sizeof cap[k], "%d", k);

@@ -47,7 +47,7 @@ int cmd_filters(int argc, char **argv) {
     glia_node_shape(g, w, &s); /* [O, C, kh, kw] */
     int O = (int)s.dim[0], C = (int)s.dim[1], kh = (int)s.dim[2], kw = (int)s.dim[3];
     int patches = C == 1 || C == 3, n = patches ? O : O * C;
-    if (zoom <= 0) zoom = 40 / (kh > kw ? kh : kw) > 1 ? 40 / (kh > kw ? kh : kw) : 1;
+    if (zoom <= 0) zoom = viz_zoom(40, kh > kw ? kh : kw);
     const float *wv = glia_node_value(g, w);
     glia_tile *t = calloc((size_t)n, sizeof *t);
     char(*cap)[16] = calloc((size_t)n, sizeof *cap);

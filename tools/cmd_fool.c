@@ -150,7 +150,7 @@ int cmd_fool(int argc, char **argv) {
                              o.target >= 0 ? r.names[o.target] : "");
         else snprintf(title, sizeof title, "targeted attack to %s: %s after %d steps", r.names[o.target],
                       res.success ? "reached" : "NOT reached", res.steps);
-        int zoom = 112 / h > 1 ? 112 / h : 1;
+        int zoom = viz_zoom(112, h);
         if (glia_tiles_save_png(out, title, t, 3, 3, zoom, &W, &H)) rc = viz_fail("fool");
         else {
             printf("%s: %s -> %s (%s) in %d steps; L2 %.4f, Linf %.4f\n", pos[1], a, b,

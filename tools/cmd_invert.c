@@ -42,7 +42,7 @@ int cmd_invert(int argc, char **argv) {
         snprintf(cap, sizeof cap, "from %s\nrel. error %.3f", li.name, err);
         snprintf(title, sizeof title, "feature inversion of %s (TV %.3g, %d steps)", li.name, o.tv, o.steps);
         glia_tile t[2] = {{px, c, h, w, 0, 1, NULL, 0, 0, "original"}, {x, c, h, w, 0, 1, NULL, 0, 0, cap}};
-        int zoom = 112 / h > 1 ? 112 / h : 1;
+        int zoom = viz_zoom(112, h);
         if (glia_tiles_save_png(a.out, title, t, 2, 2, zoom, &W, &H)) rc = viz_fail("invert");
         else printf("%s: inverted %s, relative feature error %.4f\n", a.image, li.name, err), viz_wrote(a.out, W, H);
     }

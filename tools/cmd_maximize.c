@@ -69,7 +69,7 @@ int cmd_maximize(int argc, char **argv) {
     }
     char title[200];
     snprintf(title, sizeof title, "%s: images maximising each %s", li.name, is_class ? "class score" : "unit");
-    int zoom = 84 / h > 1 ? 84 / h : 1;
+    int zoom = viz_zoom(84, h);
     if (!rc && glia_tiles_save_png(a.out, title, t, n, n == 10 ? 5 : 0, zoom, &W, &H)) rc = viz_fail("maximize");
     if (!rc) viz_wrote(a.out, W, H);
     free(img), free(t), free(cap);

@@ -67,6 +67,8 @@ void viz_class_str(const run_dir *r, int cls, float p, char *buf, size_t n) {
     snprintf(buf, n, "%s %.1f%%", cls >= 0 && cls < r->classes ? r->names[cls] : "?", 100 * p);
 }
 
+int viz_zoom(int size, int h) { return size / h > 1 ? size / h : 1; }
+
 int viz_fail(const char *cmd) {
     fprintf(stderr, "glia %s: %s\n", cmd, glia_last_error());
     return 1;

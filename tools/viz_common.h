@@ -28,6 +28,8 @@ float *viz_image(run_dir *r, const char *spec, int invert, int *label, const cha
 void viz_input_shape(run_dir *r, int *c, int *h, int *w);
 /* "name p%" of a class */
 void viz_class_str(const run_dir *r, int cls, float p, char *buf, size_t n);
+/* The zoom (pixels per pixel, at least 1) that draws an image h pixels high about `size` high */
+int viz_zoom(int size, int h);
 /* Prints "glia CMD: <last error>" and returns 1. */
 int viz_fail(const char *cmd);
 /* Prints "wrote PATH (W x H)". */
