@@ -50,4 +50,15 @@ float *node_host(glia_graph *g, int node, float **copy, const char *cmd);
 int node_sync(glia_graph *g, int node, const float *p, const float *copy, const char *cmd);
 /* true if argv holds -h or --help */
 int wants_help(int argc, char **argv);
+/* An option: --name followed by a value (kind 'i' int, 'u' uint64_t, 'f' float, 's' string) or
+ * a flag ('b', sets an int to 1). */
+typedef struct cli_opt {
+    const char *name;
+    char kind;
+    void *dst;
+} cli_opt;
+/* Options from the table (cli_opts.c); other arguments go to pos[0..max_pos). Returns 1, or
+ * prints "glia CMD: ..." and returns 0 (exit code 2). */
+int cli_parse(int argc, char **argv, const cli_opt *opts, const char **pos, int max_pos,
+              int *n_pos, const char *cmd);
 #endif

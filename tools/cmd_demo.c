@@ -92,21 +92,13 @@ int cmd_demo(int argc, char **argv) {
                "  --steps N  training steps (default 300)\n  --seed S   random seed (default 1)\n");
         return 0;
     }
-    int steps = 300;
-    unsigned long seed = 1;
-    for (int i = 1; i < argc; i++) {
-        char *end = NULL;
-        if (!strcmp(argv[i], "--steps") && i + 1 < argc) {
-            long v = strtol(argv[++i], &end, 10);
-            if (*end || v < 0 || v > 1000000) { fprintf(stderr, "glia demo: bad --steps '%s'\n", argv[i]); return 2; }
-            steps = (int)v;
-        } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
-            seed = strtoul(argv[++i], &end, 10);
-            if (*end) { fprintf(stderr, "glia demo: bad --seed '%s'\n", argv[i]); return 2; }
-        } else {
-            fprintf(stderr, "glia demo: unknown option '%s' (see glia demo --help)\n", argv[i]);
-            return 2;
-        }
+    int steps = 300, npos;
+    uint64_t seed = 1;
+    const cli_opt opts[] = {{"--steps", 'i', &steps}, {"--seed", 'u', &seed}, {NULL, 0, NULL}};
+    if (!cli_parse(argc, argv, opts, NULL, 0, &npos, "demo")) return 2;
+    if (steps < 0 || steps > 1000000) {
+        fprintf(stderr, "glia demo: --steps takes 0..1000000\n");
+        return 2;
     }
     enum { B = 64 };
     glia_graph *g = NULL;

@@ -23,39 +23,33 @@ int cmd_dream(int argc, char **argv) {
                "  --invert      use 1 - pixel\n");
         return 0;
     }
-    const char *layer = NULL, *out = "dream.png", *pos[2];
-    int npos, invert = 0, octaves = 3, label, c, h, w, W, H, rc = 0;
+    int octaves = 3, label, c, h, w, W, H;
     float scale = 1.5f;
     glia_ascent_options o = {20, 0.01f, 0, 0, 0, 1, 0, 4, 1};
-    viz_opt opts[] = {{"--layer", 's', &layer}, {"--octaves", 'i', &octaves}, {"--scale", 'f', &scale},
-                      {"--steps", 'i', &o.steps}, {"--lr", 'f', &o.lr},       {"--jitter", 'i', &o.jitter},
-                      {"--out", 's', &out},       {"--invert", 'b', &invert}, {NULL, 0, NULL}};
-    if (!viz_parse(argc, argv, opts, pos, 2, &npos, "dream")) return 2;
-    if (npos != 2) {
-        fprintf(stderr, "glia dream: need DIR and IMAGE (see glia dream --help)\n");
-        return 2;
-    }
-    run_dir r;
-    if (!viz_open(pos[0], &r, "dream")) return 1;
+    cli_opt opts[] = {{"--octaves", 'i', &octaves}, {"--scale", 'f', &scale}, {"--steps", 'i', &o.steps},
+                      {"--lr", 'f', &o.lr},           {"--jitter", 'i', &o.jitter}, {NULL, 0, NULL}};
+    viz_args a;
+    int rc = viz_start(argc, argv, opts, 1, &a, "dream");
+    if (rc) return rc;
     glia_layer_info li;
-    float *px = viz_image(&r, pos[1], invert, &label, "dream");
-    viz_input_shape(&r, &c, &h, &w);
+    float *px = viz_image(&a.r, a.image, a.invert, &label, "dream");
+    viz_input_shape(&a.r, &c, &h, &w);
     size_t n = (size_t)c * h * w;
     float *x = malloc(n * sizeof *x);
     if (!px || !x) rc = 1;
-    else if (glia_viz_layer(r.m, layer, &li)) rc = viz_fail("dream");
+    else if (glia_viz_layer(a.r.m, a.layer, &li)) rc = viz_fail("dream");
     if (!rc) memcpy(x, px, n * sizeof *x);
-    if (!rc && glia_dream(r.m, li.name, octaves, scale, &o, x)) rc = viz_fail("dream");
+    if (!rc && glia_dream(a.r.m, li.name, octaves, scale, &o, x)) rc = viz_fail("dream");
     if (!rc) {
         char cap[200], title[200];
         snprintf(cap, sizeof cap, "dream of %s", li.name);
         snprintf(title, sizeof title, "Deep Dream: %d octaves x %d steps, scale %.2g", octaves, o.steps, scale);
         glia_tile t[2] = {{px, c, h, w, 0, 1, NULL, 0, 0, "original"}, {x, c, h, w, 0, 1, NULL, 0, 0, cap}};
-        int zoom = 112 / h > 1 ? 112 / h : 1;
-        if (glia_tiles_save_png(out, title, t, 2, 2, zoom, &W, &H)) rc = viz_fail("dream");
-        else printf("%s: dreamt %s over %d octaves\n", pos[1], li.name, octaves), viz_wrote(out, W, H);
+        int zoom = viz_zoom(112, h);
+        if (glia_tiles_save_png(a.out, title, t, 2, 2, zoom, &W, &H)) rc = viz_fail("dream");
+        else printf("%s: dreamt %s over %d octaves\n", a.image, li.name, octaves), viz_wrote(a.out, W, H);
     }
     free(px), free(x);
-    run_dir_free(&r);
+    run_dir_free(&a.r);
     return rc;
 }

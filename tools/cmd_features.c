@@ -16,23 +16,17 @@ int cmd_features(int argc, char **argv) {
                "  --invert    use 1 - pixel (for dark drawings on white, as predict --invert)\n");
         return 0;
     }
-    const char *layer = NULL, *out = "features.png", *pos[2];
-    int invert = 0, npos, label;
-    viz_opt opts[] = {{"--layer", 's', &layer}, {"--out", 's', &out}, {"--invert", 'b', &invert}, {NULL, 0, NULL}};
-    if (!viz_parse(argc, argv, opts, pos, 2, &npos, "features")) return 2;
-    if (npos != 2) {
-        fprintf(stderr, "glia features: need DIR and IMAGE (see glia features --help)\n");
-        return 2;
-    }
-    run_dir r;
-    if (!viz_open(pos[0], &r, "features")) return 1;
-    float *px = viz_image(&r, pos[1], invert, &label, "features"), *act = NULL, *probs = NULL;
+    viz_args a;
+    int label, rc = viz_start(argc, argv, NULL, 1, &a, "features");
+    if (rc) return rc;
+    float *px = viz_image(&a.r, a.image, a.invert, &label, "features"), *act = NULL, *probs = NULL;
     glia_layer_info li;
     glia_tile *t = NULL;
-    int rc = 1, pred = 0, W, H, c, h, w;
+    int pred = 0, W, H, c, h, w;
+    rc = 1;
     if (!px) goto done;
     glia_layer_info first;
-    if (glia_model_layer(r.m, 0, &first) || glia_viz_layer(r.m, layer ? layer : first.name, &li)) {
+    if (glia_model_layer(a.r.m, 0, &first) || glia_viz_layer(a.r.m, a.layer ? a.layer : first.name, &li)) {
         viz_fail("features");
         goto done;
     }
@@ -41,23 +35,23 @@ int cmd_features(int argc, char **argv) {
         goto done;
     }
     int C = (int)li.shape.dim[1], fh = (int)li.shape.dim[2], fw = (int)li.shape.dim[3];
-    viz_input_shape(&r, &c, &h, &w);
+    viz_input_shape(&a.r, &c, &h, &w);
     act = malloc((size_t)C * fh * fw * sizeof *act);
-    probs = malloc((size_t)r.classes * sizeof *probs);
+    probs = malloc((size_t)a.r.classes * sizeof *probs);
     t = calloc((size_t)C + 1, sizeof *t);
     char(*cap)[16] = calloc((size_t)C, sizeof *cap);
     char incap[200], p[160];
-    if (!act || !probs || !t || !cap || glia_viz_activations(r.m, px, li.name, act) ||
-        glia_viz_predict(r.m, px, probs, &pred)) {
+    if (!act || !probs || !t || !cap || glia_viz_activations(a.r.m, px, li.name, act) ||
+        glia_viz_predict(a.r.m, px, probs, &pred)) {
         free(cap);
         viz_fail("features");
         goto done;
     }
-    viz_class_str(&r, pred, probs[pred], p, sizeof p);
+    viz_class_str(&a.r, pred, probs[pred], p, sizeof p);
     snprintf(incap, sizeof incap, "input\n%s", p);
     float lo = act[0], hi = act[0];
     for (int i = 0; i < C * fh * fw; i++) lo = act[i] < lo ? act[i] : lo, hi = act[i] > hi ? act[i] : hi;
-    int zoom = 56 / fh > 1 ? 56 / fh : 1;
+    int zoom = viz_zoom(56, fh);
     t[0] = (glia_tile){px, c, h, w, 0, 1, NULL, 0, 0, incap};
     for (int k = 0; k < C; k++) {
         snprintf(cap[k], sizeof cap[k], "%d", k);
@@ -65,11 +59,11 @@ int cmd_features(int argc, char **argv) {
     }
     char title[300];
     snprintf(title, sizeof title, "%s: %d maps %dx%d, values %.3g..%.3g", li.name, C, fh, fw, lo, hi);
-    rc = glia_tiles_save_png(out, title, t, C + 1, 0, zoom, &W, &H) ? viz_fail("features") : 0;
-    if (!rc) viz_wrote(out, W, H), printf("%s: %d maps of %d x %d; prediction %s\n", li.name, C, fh, fw, p);
+    rc = glia_tiles_save_png(a.out, title, t, C + 1, 0, zoom, &W, &H) ? viz_fail("features") : 0;
+    if (!rc) viz_wrote(a.out, W, H), printf("%s: %d maps of %d x %d; prediction %s\n", li.name, C, fh, fw, p);
     free(cap);
 done:
     free(px), free(act), free(probs), free(t);
-    run_dir_free(&r);
+    run_dir_free(&a.r);
     return rc;
 }

@@ -16,25 +16,20 @@ int cmd_filters(int argc, char **argv) {
                "  --zoom Z    pixels per weight (default: about 40 pixels per filter)\n");
         return 0;
     }
-    const char *layer = NULL, *out = "filters.png", *pos[1];
-    int zoom = 0, npos;
-    viz_opt opts[] = {{"--layer", 's', &layer}, {"--out", 's', &out}, {"--zoom", 'i', &zoom}, {NULL, 0, NULL}};
-    if (!viz_parse(argc, argv, opts, pos, 1, &npos, "filters")) return 2;
-    if (npos != 1) {
-        fprintf(stderr, "glia filters: which run directory? (see glia filters --help)\n");
-        return 2;
-    }
-    run_dir r;
-    if (!viz_open(pos[0], &r, "filters")) return 1;
-    glia_graph *g = glia_model_graph(r.m);
+    int zoom = 0;
+    cli_opt opts[] = {{"--zoom", 'i', &zoom}, {NULL, 0, NULL}};
+    viz_args a;
+    int rc = viz_start(argc, argv, opts, 0, &a, "filters");
+    if (rc) return rc;
+    glia_graph *g = glia_model_graph(a.r.m);
     char name[256] = "";
-    for (int i = 0; i < glia_model_num_layers(r.m) && !name[0]; i++) {
+    for (int i = 0; i < glia_model_num_layers(a.r.m) && !name[0]; i++) {
         glia_layer_info li;
-        glia_model_layer(r.m, i, &li);
-        if (layer ? !strcmp(li.name, layer) : !strcmp(li.type, "conv")) {
+        glia_model_layer(a.r.m, i, &li);
+        if (a.layer ? !strcmp(li.name, a.layer) : !strcmp(li.type, "conv")) {
             if (strcmp(li.type, "conv")) {
-                fprintf(stderr, "glia filters: layer '%s' is a %s layer, not conv\n", layer, li.type);
-                run_dir_free(&r);
+                fprintf(stderr, "glia filters: layer '%s' is a %s layer, not conv\n", a.layer, li.type);
+                run_dir_free(&a.r);
                 return 1;
             }
             snprintf(name, sizeof name, "%s", li.name);
@@ -44,20 +39,20 @@ int cmd_filters(int argc, char **argv) {
     char pname[300];
     snprintf(pname, sizeof pname, "%s.weight", name);
     if (!name[0] || glia_graph_find(g, pname, &w)) {
-        fprintf(stderr, "glia filters: the model has no conv layer%s%s\n", layer ? " named " : "", layer ? layer : "");
-        run_dir_free(&r);
+        fprintf(stderr, "glia filters: the model has no conv layer%s%s\n", a.layer ? " named " : "", a.layer ? a.layer : "");
+        run_dir_free(&a.r);
         return 1;
     }
     glia_shape s;
     glia_node_shape(g, w, &s); /* [O, C, kh, kw] */
     int O = (int)s.dim[0], C = (int)s.dim[1], kh = (int)s.dim[2], kw = (int)s.dim[3];
     int patches = C == 1 || C == 3, n = patches ? O : O * C;
-    if (zoom <= 0) zoom = 40 / (kh > kw ? kh : kw) > 1 ? 40 / (kh > kw ? kh : kw) : 1;
+    if (zoom <= 0) zoom = viz_zoom(40, kh > kw ? kh : kw);
     float *copy = NULL;
     const float *wv = node_host(g, w, &copy, "filters");
     glia_tile *t = calloc((size_t)n, sizeof *t);
     char(*cap)[16] = calloc((size_t)n, sizeof *cap);
-    int rc = 0, W = 0, H = 0;
+    int W = 0, H = 0;
     if (!wv || !t || !cap) rc = 1;
     for (int i = 0; !rc && i < n; i++) {
         t[i].image = wv + (size_t)i * (patches ? C : 1) * kh * kw;
@@ -69,11 +64,11 @@ int cmd_filters(int argc, char **argv) {
     if (patches) snprintf(title, sizeof title, "%s: %d filters %dx%d", name, O, kh, kw);
     else snprintf(title, sizeof title, "%s: %d filters (rows) x %d input channels (columns), %dx%d",
                   name, O, C, kh, kw);
-    if (!rc && glia_tiles_save_png(out, title, t, n, patches ? 0 : C, zoom, &W, &H)) rc = viz_fail("filters");
-    if (!rc) viz_wrote(out, W, H), printf("%s: %d filters of %d x %d x %d\n", name, O, C, kh, kw);
+    if (!rc && glia_tiles_save_png(a.out, title, t, n, patches ? 0 : C, zoom, &W, &H)) rc = viz_fail("filters");
+    if (!rc) viz_wrote(a.out, W, H), printf("%s: %d filters of %d x %d x %d\n", name, O, C, kh, kw);
     free(t);
     free(cap);
     free(copy);
-    run_dir_free(&r);
+    run_dir_free(&a.r);
     return rc;
 }

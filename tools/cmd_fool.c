@@ -71,11 +71,11 @@ int cmd_fool(int argc, char **argv) {
     const char *out = "fool.png", *curve = NULL, *pos[2];
     int npos, invert = 0, neval = 0;
     glia_attack_options o = {-1, 0, 0.1f, 0.01f, 0.1f, 100};
-    viz_opt opts[] = {{"--target", 'i', &o.target}, {"--c", 'f', &o.c},    {"--lr", 'f', &o.lr},
+    cli_opt opts[] = {{"--target", 'i', &o.target}, {"--c", 'f', &o.c},    {"--lr", 'f', &o.lr},
                       {"--steps", 'i', &o.steps},   {"--fgsm", 'b', &o.fgsm}, {"--eps", 'f', &o.eps},
                       {"--eval", 'i', &neval},      {"--curve", 's', &curve}, {"--out", 's', &out},
                       {"--invert", 'b', &invert},   {NULL, 0, NULL}};
-    if (!viz_parse(argc, argv, opts, pos, 2, &npos, "fool")) return 2;
+    if (!cli_parse(argc, argv, opts, pos, 2, &npos, "fool")) return 2;
     if (npos != (neval ? 1 : 2) || neval < 0 || (curve && !neval) || (!o.fgsm && !neval && o.target < 0)) {
         fprintf(stderr, "glia fool: need DIR IMAGE --target y, DIR IMAGE --fgsm, or DIR --eval N (see glia fool --help)\n");
         return 2;
@@ -150,7 +150,7 @@ int cmd_fool(int argc, char **argv) {
                              o.target >= 0 ? r.names[o.target] : "");
         else snprintf(title, sizeof title, "targeted attack to %s: %s after %d steps", r.names[o.target],
                       res.success ? "reached" : "NOT reached", res.steps);
-        int zoom = 112 / h > 1 ? 112 / h : 1;
+        int zoom = viz_zoom(112, h);
         if (glia_tiles_save_png(out, title, t, 3, 3, zoom, &W, &H)) rc = viz_fail("fool");
         else {
             printf("%s: %s -> %s (%s) in %d steps; L2 %.4f, Linf %.4f\n", pos[1], a, b,

@@ -16,7 +16,6 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 enum { H = 8 };
 
@@ -77,20 +76,13 @@ int cmd_gradflow(int argc, char **argv) {
                "plot of log10(norm) against the distance (default gradflow.png).\n");
         return 0;
     }
-    int T = 1000;
+    int T = 1000, npos;
     const char *png = "gradflow.png";
-    for (int i = 1; i < argc; i++) {
-        char *end = "";
-        if (!strcmp(argv[i], "--steps") && i + 1 < argc) T = (int)strtol(argv[++i], &end, 10);
-        else if (!strcmp(argv[i], "--png") && i + 1 < argc) png = argv[++i];
-        else {
-            fprintf(stderr, "glia gradflow: unknown or incomplete option '%s' (see --help)\n", argv[i]);
-            return 2;
-        }
-        if (*end || T < 2 || T > 100000) {
-            fprintf(stderr, "glia gradflow: --steps takes 2..100000\n");
-            return 2;
-        }
+    const cli_opt opts[] = {{"--steps", 'i', &T}, {"--png", 's', &png}, {NULL, 0, NULL}};
+    if (!cli_parse(argc, argv, opts, NULL, 0, &npos, "gradflow")) return 2;
+    if (T < 2 || T > 100000) {
+        fprintf(stderr, "glia gradflow: --steps takes 2..100000\n");
+        return 2;
     }
     enum { NS = 5 };
     const char *names[NS] = {"rnn w=0.99", "rnn w=1.00", "rnn w=1.01", "lstm forget open",

@@ -19,40 +19,34 @@ int cmd_invert(int argc, char **argv) {
                "  --invert    use 1 - pixel\n");
         return 0;
     }
-    const char *layer = NULL, *out = "invert.png", *pos[2];
-    int npos, invert = 0, label, c, h, w, W, H, rc = 0;
+    int label, c, h, w, W, H;
     glia_ascent_options o = {300, 0.01f, 0, 0, 0.1f, 0, 0, 4, 1};
-    viz_opt opts[] = {{"--layer", 's', &layer}, {"--steps", 'i', &o.steps}, {"--lr", 'f', &o.lr},
-                      {"--tv", 'f', &o.tv},         {"--jitter", 'i', &o.jitter}, {"--out", 's', &out},
-                      {"--invert", 'b', &invert},   {NULL, 0, NULL}};
-    if (!viz_parse(argc, argv, opts, pos, 2, &npos, "invert")) return 2;
-    if (npos != 2) {
-        fprintf(stderr, "glia invert: need DIR and IMAGE (see glia invert --help)\n");
-        return 2;
-    }
-    run_dir r;
-    if (!viz_open(pos[0], &r, "invert")) return 1;
+    cli_opt opts[] = {{"--steps", 'i', &o.steps}, {"--lr", 'f', &o.lr}, {"--tv", 'f', &o.tv},
+                      {"--jitter", 'i', &o.jitter}, {NULL, 0, NULL}};
+    viz_args a;
+    int rc = viz_start(argc, argv, opts, 1, &a, "invert");
+    if (rc) return rc;
     glia_layer_info li;
-    float *px = viz_image(&r, pos[1], invert, &label, "invert"), err = 0;
-    viz_input_shape(&r, &c, &h, &w);
+    float *px = viz_image(&a.r, a.image, a.invert, &label, "invert"), err = 0;
+    viz_input_shape(&a.r, &c, &h, &w);
     size_t n = (size_t)c * h * w;
     float *x = malloc(n * sizeof *x);
     if (!px || !x) rc = 1;
-    else if (glia_viz_layer(r.m, layer, &li)) rc = viz_fail("invert");
+    else if (glia_viz_layer(a.r.m, a.layer, &li)) rc = viz_fail("invert");
     glia_rng rng;
     glia_rng_seed(&rng, 1, 9);
     for (size_t i = 0; !rc && i < n; i++) x[i] = 0.4f + 0.2f * glia_rng_uniform(&rng);
-    if (!rc && glia_invert(r.m, li.name, px, &o, x, &err)) rc = viz_fail("invert");
+    if (!rc && glia_invert(a.r.m, li.name, px, &o, x, &err)) rc = viz_fail("invert");
     if (!rc) {
         char cap[200], title[200];
         snprintf(cap, sizeof cap, "from %s\nrel. error %.3f", li.name, err);
         snprintf(title, sizeof title, "feature inversion of %s (TV %.3g, %d steps)", li.name, o.tv, o.steps);
         glia_tile t[2] = {{px, c, h, w, 0, 1, NULL, 0, 0, "original"}, {x, c, h, w, 0, 1, NULL, 0, 0, cap}};
-        int zoom = 112 / h > 1 ? 112 / h : 1;
-        if (glia_tiles_save_png(out, title, t, 2, 2, zoom, &W, &H)) rc = viz_fail("invert");
-        else printf("%s: inverted %s, relative feature error %.4f\n", pos[1], li.name, err), viz_wrote(out, W, H);
+        int zoom = viz_zoom(112, h);
+        if (glia_tiles_save_png(a.out, title, t, 2, 2, zoom, &W, &H)) rc = viz_fail("invert");
+        else printf("%s: inverted %s, relative feature error %.4f\n", a.image, li.name, err), viz_wrote(a.out, W, H);
     }
     free(px), free(x);
-    run_dir_free(&r);
+    run_dir_free(&a.r);
     return rc;
 }

@@ -24,34 +24,28 @@ int cmd_maximize(int argc, char **argv) {
                "  --out FILE    the PNG to write (default maximize.png)\n");
         return 0;
     }
-    const char *layer = NULL, *out = "maximize.png", *pos[1];
-    int unit = -1, npos, seed = 1;
+    int unit = -1, seed = 1;
     float start = 0;
     glia_ascent_options o = {200, 0.01f, 0.3f, 0, 0.3f, 1, 0.5f, 4, 1};
-    viz_opt opts[] = {{"--layer", 's', &layer}, {"--unit", 'i', &unit},    {"--steps", 'i', &o.steps},
-                      {"--lr", 'f', &o.lr},         {"--l1", 'f', &o.l1},       {"--l2", 'f', &o.l2},
-                      {"--tv", 'f', &o.tv},         {"--jitter", 'i', &o.jitter}, {"--blur", 'f', &o.blur},
-                      {"--start", 'f', &start},     {"--seed", 'i', &seed},     {"--out", 's', &out},
-                      {NULL, 0, NULL}};
-    if (!viz_parse(argc, argv, opts, pos, 1, &npos, "maximize")) return 2;
-    if (npos != 1) {
-        fprintf(stderr, "glia maximize: which run directory? (see glia maximize --help)\n");
-        return 2;
-    }
+    cli_opt opts[] = {{"--unit", 'i', &unit},    {"--steps", 'i', &o.steps}, {"--lr", 'f', &o.lr},
+                      {"--l1", 'f', &o.l1},       {"--l2", 'f', &o.l2},       {"--tv", 'f', &o.tv},
+                      {"--jitter", 'i', &o.jitter}, {"--blur", 'f', &o.blur}, {"--start", 'f', &start},
+                      {"--seed", 'i', &seed},     {NULL, 0, NULL}};
+    viz_args a;
+    int rc = viz_start(argc, argv, opts, 0, &a, "maximize");
+    if (rc) return rc;
     o.seed = (uint64_t)seed;
-    run_dir r;
-    if (!viz_open(pos[0], &r, "maximize")) return 1;
     glia_layer_info li;
-    int rc = 0, c, h, w, W, H;
-    if (!layer) glia_model_layer(r.m, glia_model_num_layers(r.m) - 1, &li);
-    else if (glia_viz_layer(r.m, layer, &li)) rc = viz_fail("maximize");
+    int c, h, w, W, H;
+    if (!a.layer) glia_model_layer(a.r.m, glia_model_num_layers(a.r.m) - 1, &li);
+    else if (glia_viz_layer(a.r.m, a.layer, &li)) rc = viz_fail("maximize");
     int units = rc ? 0 : (int)li.shape.dim[1], first = unit >= 0 ? unit : 0, n = unit >= 0 ? 1 : units;
     if (!rc && n > 256) n = 256;
     if (!rc && unit >= units) {
         fprintf(stderr, "glia maximize: --unit %d, but layer '%s' has %d units\n", unit, li.name, units);
         rc = 1;
     }
-    viz_input_shape(&r, &c, &h, &w);
+    viz_input_shape(&a.r, &c, &h, &w);
     size_t numel = (size_t)c * h * w;
     float *img = rc ? NULL : malloc((size_t)n * numel * sizeof *img);
     glia_tile *t = calloc((size_t)n, sizeof *t);
@@ -59,26 +53,26 @@ int cmd_maximize(int argc, char **argv) {
     if (!rc && (!img || !t || !cap)) rc = 1;
     glia_rng rng;
     glia_rng_seed(&rng, o.seed, 5);
-    int last = glia_model_num_layers(r.m) - 1;
+    int last = glia_model_num_layers(a.r.m) - 1;
     glia_layer_info lastl;
-    glia_model_layer(r.m, last, &lastl);
+    glia_model_layer(a.r.m, last, &lastl);
     int is_class = li.output == lastl.output;
     for (int i = 0; !rc && i < n; i++) {
         float *x = img + (size_t)i * numel, v = 0;
         for (size_t k = 0; k < numel; k++) x[k] = start + 0.02f * glia_rng_uniform(&rng);
-        if (glia_maximize(r.m, li.name, first + i, &o, x, &v)) { rc = viz_fail("maximize"); break; }
-        if (is_class) snprintf(cap[i], sizeof cap[i], "%s\n%.1f", r.names[first + i], v);
+        if (glia_maximize(a.r.m, li.name, first + i, &o, x, &v)) { rc = viz_fail("maximize"); break; }
+        if (is_class) snprintf(cap[i], sizeof cap[i], "%s\n%.1f", a.r.names[first + i], v);
         else snprintf(cap[i], sizeof cap[i], "%d\n%.2f", first + i, v);
         t[i] = (glia_tile){x, c, h, w, 0, 1, NULL, 0, 0, cap[i]};
-        if (is_class) printf("%s class %d (%s): score %.4g\n", li.name, first + i, r.names[first + i], v);
+        if (is_class) printf("%s class %d (%s): score %.4g\n", li.name, first + i, a.r.names[first + i], v);
         else printf("%s unit %d: activation %.4g\n", li.name, first + i, v);
     }
     char title[200];
     snprintf(title, sizeof title, "%s: images maximising each %s", li.name, is_class ? "class score" : "unit");
-    int zoom = 84 / h > 1 ? 84 / h : 1;
-    if (!rc && glia_tiles_save_png(out, title, t, n, n == 10 ? 5 : 0, zoom, &W, &H)) rc = viz_fail("maximize");
-    if (!rc) viz_wrote(out, W, H);
+    int zoom = viz_zoom(84, h);
+    if (!rc && glia_tiles_save_png(a.out, title, t, n, n == 10 ? 5 : 0, zoom, &W, &H)) rc = viz_fail("maximize");
+    if (!rc) viz_wrote(a.out, W, H);
     free(img), free(t), free(cap);
-    run_dir_free(&r);
+    run_dir_free(&a.r);
     return rc;
 }

@@ -4,46 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int viz_parse(int argc, char **argv, const viz_opt *opts, const char **pos, int max_pos,
-              int *n_pos, const char *cmd) {
-    *n_pos = 0;
-    for (int i = 1; i < argc; i++) {
-        const viz_opt *o = NULL;
-        for (int k = 0; opts && opts[k].name; k++)
-            if (!strcmp(argv[i], opts[k].name)) o = &opts[k];
-        if (!o) {
-            if (argv[i][0] == '-' && argv[i][1]) {
-                fprintf(stderr, "glia %s: unknown option '%s' (see glia %s --help)\n", cmd, argv[i], cmd);
-                return 0;
-            }
-            if (*n_pos >= max_pos) {
-                fprintf(stderr, "glia %s: unexpected argument '%s' (see glia %s --help)\n", cmd, argv[i], cmd);
-                return 0;
-            }
-            pos[(*n_pos)++] = argv[i];
-            continue;
-        }
-        if (o->kind == 'b') {
-            *(int *)o->dst = 1;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "glia %s: %s needs a value (see glia %s --help)\n", cmd, o->name, cmd);
-            return 0;
-        }
-        const char *v = argv[++i];
-        char *end = NULL;
-        if (o->kind == 's') *(const char **)o->dst = v;
-        else if (o->kind == 'i') *(int *)o->dst = (int)strtol(v, &end, 10);
-        else *(float *)o->dst = strtof(v, &end);
-        if (end && (end == v || *end)) {
-            fprintf(stderr, "glia %s: bad %s '%s'\n", cmd, o->name, v);
-            return 0;
-        }
-    }
-    return 1;
-}
-
 void viz_input_shape(run_dir *r, int *c, int *h, int *w) {
     glia_shape s;
     glia_node_shape(glia_model_graph(r->m), glia_model_input(r->m), &s);
@@ -107,12 +67,43 @@ void viz_class_str(const run_dir *r, int cls, float p, char *buf, size_t n) {
     snprintf(buf, n, "%s %.1f%%", cls >= 0 && cls < r->classes ? r->names[cls] : "?", 100 * p);
 }
 
+int viz_zoom(int size, int h) { return size / h > 1 ? size / h : 1; }
+
 int viz_fail(const char *cmd) {
     fprintf(stderr, "glia %s: %s\n", cmd, glia_last_error());
     return 1;
 }
 
 void viz_wrote(const char *path, int w, int h) { printf("wrote %s (%d x %d)\n", path, w, h); }
+
+int viz_start(int argc, char **argv, const cli_opt *opts, int image, viz_args *a, const char *cmd) {
+    enum { MAX_OPTS = 32 };
+    memset(a, 0, sizeof *a);
+    snprintf(a->out_default, sizeof a->out_default, "%s.png", cmd);
+    a->out = a->out_default;
+    /* the shared options (--invert only with an IMAGE), then the command's */
+    cli_opt all[MAX_OPTS] = {{"--layer", 's', &a->layer}, {"--out", 's', &a->out},
+                             {"--invert", 'b', &a->invert}};
+    int n = image ? 3 : 2;
+    for (int k = 0; opts && opts[k].name; k++) {
+        if (n == MAX_OPTS - 1) {
+            fprintf(stderr, "glia %s: more than %d options\n", cmd, MAX_OPTS - 1);
+            return 2;
+        }
+        all[n++] = opts[k];
+    }
+    all[n] = (cli_opt){NULL, 0, NULL};
+    const char *pos[2];
+    int want = image ? 2 : 1, got;
+    if (!cli_parse(argc, argv, all, pos, want, &got, cmd)) return 2;
+    if (got != want) {
+        fprintf(stderr, "glia %s: %s (see glia %s --help)\n", cmd,
+                image ? "need DIR and IMAGE" : "which run directory?", cmd);
+        return 2;
+    }
+    a->image = image ? pos[1] : NULL;
+    return viz_open(pos[0], &a->r, cmd) ? 0 : 1;
+}
 
 int viz_open(const char *dir, run_dir *r, const char *cmd) {
     if (!run_dir_open(dir, 1, r, cmd)) return 0;

@@ -11,10 +11,10 @@ int viz_heatmap_cmd(int argc, char **argv, const char *cmd, glia_map_kind kind) 
     const char *layer = NULL, *out = NULL, *pos[MAX_IMAGES + 1];
     int cls = -1, invert = 0, plus = 0, npos;
     /* --layer and --plus belong to gradcam only */
-    viz_opt opts[] = {{"--out", 's', &out}, {"--class", 'i', &cls}, {"--invert", 'b', &invert},
+    cli_opt opts[] = {{"--out", 's', &out}, {"--class", 'i', &cls}, {"--invert", 'b', &invert},
                       {"--layer", 's', &layer}, {"--plus", 'b', &plus}, {NULL, 0, NULL}};
     if (kind != GLIA_MAP_GRADCAM) opts[3].name = NULL;
-    if (!viz_parse(argc, argv, opts, pos, MAX_IMAGES + 1, &npos, cmd)) return 2;
+    if (!cli_parse(argc, argv, opts, pos, MAX_IMAGES + 1, &npos, cmd)) return 2;
     if (npos < 2) {
         fprintf(stderr, "glia %s: need DIR and at least one IMAGE (see glia %s --help)\n", cmd, cmd);
         return 2;
@@ -49,7 +49,7 @@ int viz_heatmap_cmd(int argc, char **argv, const char *cmd, glia_map_kind kind) 
         ti[per - 1] = (glia_tile){px[i], c, h, w, 0, 1, hm[i].map, hm[i].h, hm[i].w, cap[i][1]};
         printf("%s: pred %s; %s of class %s (%d x %d map)\n", pos[i + 1], a, kind_names[kind], b, hm[i].h, hm[i].w);
     }
-    int zoom = 112 / h > 1 ? 112 / h : 1, cols = per * (n < 3 ? n : 3);
+    int zoom = viz_zoom(112, h), cols = per * (n < 3 ? n : 3);
     char title[200];
     snprintf(title, sizeof title, "%s%s%s", kind_names[kind], layer && kind >= GLIA_MAP_GRADCAM ? " at " : "",
              layer && kind >= GLIA_MAP_GRADCAM ? layer : "");

@@ -1,6 +1,7 @@
 /* graph.c: building a graph node by node. Nodes are appended, and an op's inputs must already
  * exist, so creation order is a topological order and cycles cannot be built. */
 #include "device.h"
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,17 @@ const char *glia__where(const glia_graph *g, const glia_node *n) {
     const char *op = n->kind == NODE_OP ? glia__ops[n->op]->name : glia_node_op(g, (int)(n - g->nodes));
     snprintf(buf, sizeof buf, "%s '%s'", op, n->name);
     return buf;
+}
+
+glia_status glia__bad_shape(const glia_graph *g, const glia_node *n, const char *role,
+                            const glia_node *t, const char *fmt, ...) {
+    char need[256], shape[96];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(need, sizeof need, fmt, ap);
+    va_end(ap);
+    return glia__err(GLIA_ESHAPE, "%s: %s '%s' has shape %s; %s", glia__where(g, n), role, t->name,
+                     glia_shape_str(&t->shape, shape, sizeof shape), need);
 }
 
 static glia_status new_node(glia_graph *g, glia_node_kind kind, const char *prefix,
@@ -183,14 +195,25 @@ int glia_node_is_param(const glia_graph *g, int node) {
     return !glia__check_node(g, node) && g->nodes[node].kind == NODE_PARAM;
 }
 
-glia_status glia_node_set_trainable(glia_graph *g, int node, int trainable) {
+/* The node a setter of parameters or inputs changes: *out when node exists and is of kind
+ * (NODE_PARAM or NODE_INPUT), else GLIA_EINVAL "node 'x' is not a parameter<why>" */
+static glia_status node_of_kind(glia_graph *g, int node, glia_node_kind kind, const char *why,
+                                glia_node **out) {
     glia_status s = glia__check_node(g, node);
     if (s) return s;
-    if (g->nodes[node].kind != NODE_PARAM)
-        return glia__err(GLIA_EINVAL, "node '%s' is not a parameter; only parameters can be frozen",
-                         g->nodes[node].name);
-    if (g->nodes[node].trainable != (trainable != 0)) g->compiled = false;
-    g->nodes[node].trainable = trainable != 0;
+    if (g->nodes[node].kind != kind)
+        return glia__err(GLIA_EINVAL, "node '%s' is not %s%s", g->nodes[node].name,
+                         kind == NODE_PARAM ? "a parameter" : "an input", why);
+    *out = &g->nodes[node];
+    return GLIA_OK;
+}
+
+glia_status glia_node_set_trainable(glia_graph *g, int node, int trainable) {
+    glia_node *n = NULL;
+    glia_status s = node_of_kind(g, node, NODE_PARAM, "; only parameters can be frozen", &n);
+    if (s) return s;
+    if (n->trainable != (trainable != 0)) g->compiled = false;
+    n->trainable = trainable != 0;
     return GLIA_OK;
 }
 
@@ -199,13 +222,12 @@ int glia_node_trainable(const glia_graph *g, int node) {
 }
 
 glia_status glia_node_requires_grad(glia_graph *g, int node, int on) {
-    glia_status s = glia__check_node(g, node);
+    glia_node *n = NULL;
+    glia_status s = node_of_kind(g, node, NODE_INPUT, " (use glia_node_set_trainable for "
+                                 "parameters)", &n);
     if (s) return s;
-    if (g->nodes[node].kind != NODE_INPUT)
-        return glia__err(GLIA_EINVAL, "node '%s' is not an input (use glia_node_set_trainable for "
-                         "parameters)", g->nodes[node].name);
-    if (g->nodes[node].user_requires_grad != (on != 0)) g->compiled = false;
-    g->nodes[node].user_requires_grad = on != 0;
+    if (n->user_requires_grad != (on != 0)) g->compiled = false;
+    n->user_requires_grad = on != 0;
     return GLIA_OK;
 }
 
@@ -224,12 +246,9 @@ int glia_graph_training(const glia_graph *g) { return g && g->training; }
 glia_rng *glia_graph_rng(glia_graph *g) { return g ? &g->rng : NULL; }
 
 glia_status glia_node_set_batch_axis(glia_graph *g, int node, int axis) {
-    glia_status s = glia__check_node(g, node);
+    glia_node *n = NULL;
+    glia_status s = node_of_kind(g, node, NODE_INPUT, "; only inputs have a batch axis", &n);
     if (s) return s;
-    glia_node *n = &g->nodes[node];
-    if (n->kind != NODE_INPUT)
-        return glia__err(GLIA_EINVAL, "node '%s' is not an input; only inputs have a batch axis",
-                         n->name);
     if (axis < -1 || axis >= n->shape.ndim)
         return glia__err(GLIA_EINVAL, "input '%s' has %d dimensions: batch axis %d is not in "
                          "-1..%d", n->name, n->shape.ndim, axis, n->shape.ndim - 1);
@@ -243,12 +262,10 @@ int glia_node_batch_axis(const glia_graph *g, int node) {
 }
 
 glia_status glia_node_set_state(glia_graph *g, int node, int on) {
-    glia_status s = glia__check_node(g, node);
+    glia_node *n = NULL;
+    glia_status s = node_of_kind(g, node, NODE_INPUT, "; only inputs can be states", &n);
     if (s) return s;
-    if (g->nodes[node].kind != NODE_INPUT)
-        return glia__err(GLIA_EINVAL, "node '%s' is not an input; only inputs can be states",
-                         g->nodes[node].name);
-    g->nodes[node].state = on != 0;
+    n->state = on != 0;
     return GLIA_OK;
 }
 

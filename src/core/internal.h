@@ -224,6 +224,10 @@ glia_op_id glia__node_op(const glia_graph *g, int node);
 /* glia_op_def.no_grad for ops whose ids, labels or lengths are input 0, input 1 */
 bool glia__no_grad_in0(const glia_node *n, int k);
 bool glia__no_grad_in1(const glia_node *n, int k);
+/* forward and backward of the ops whose output is their input's values in the same order, in
+ * another shape (reshape, time_flatten; shape_ops.c): a copy, and dy added to dx */
+glia_status glia__same_values_forward(glia_graph *g, glia_node *n);
+void glia__same_values_backward(glia_graph *g, glia_node *n);
 
 /* Attributes (ops.c). glia__op_attr: the declaration of op's attribute held in n->ia[slot]
  * (n->fa[slot] if is_float), NULL if none. glia__attrs_check: checks full ia, fa arrays (fa
@@ -255,6 +259,14 @@ glia_status glia__add_op(glia_graph *g, glia_op_id op, const char *name, int n_i
 glia_status glia__check_node(const glia_graph *g, int node);
 /* "op 'conv2d' node 'conv1'": for error messages */
 const char *glia__where(const glia_graph *g, const glia_node *n);
+/* An op's infer rejecting an input's shape: GLIA_ESHAPE "<where>: <role> '<name>' has shape
+ * <shape>; <need>", need formatted from fmt ("conv2d needs [N, C, H, W]") */
+glia_status glia__bad_shape(const glia_graph *g, const glia_node *n, const char *role,
+                            const glia_node *t, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
 static inline int64_t glia__numel(const glia_node *n) { return glia_shape_numel(&n->shape); }
 /* Shape equality. */
 bool glia__shape_eq(const glia_shape *a, const glia_shape *b);

@@ -202,24 +202,24 @@ static glia_status read_node(glia_graph *g, int node, int grad, float *dst, int6
     return GLIA_OK;
 }
 
-float *glia_node_value(glia_graph *g, int node) {
+/* node_buffer's pointer for fn (glia_node_value, glia_node_grad), NULL on an error; a device
+ * without host memory has none to give (`instead` names the calls to use there) */
+static float *host_buffer(glia_graph *g, int node, int grad, const char *fn, const char *instead) {
     if (g && !glia__dev_host(g)) {
-        glia__err(GLIA_ESTATE, "glia_node_value: device '%s' keeps values in its own memory; use "
-                  "glia_node_read / glia_node_write", g->dev->name);
+        glia__err(GLIA_ESTATE, "%s: device '%s' keeps %s in its own memory; use %s", fn,
+                  g->dev->name, grad ? "gradients" : "values", instead);
         return NULL;
     }
     float *p = NULL;
-    return node_buffer(g, node, 0, "glia_node_value", &p) ? NULL : p;
+    return node_buffer(g, node, grad, fn, &p) ? NULL : p;
+}
+
+float *glia_node_value(glia_graph *g, int node) {
+    return host_buffer(g, node, 0, "glia_node_value", "glia_node_read / glia_node_write");
 }
 
 float *glia_node_grad(glia_graph *g, int node) {
-    if (g && !glia__dev_host(g)) {
-        glia__err(GLIA_ESTATE, "glia_node_grad: device '%s' keeps gradients in its own memory; "
-                  "use glia_node_read_grad", g->dev->name);
-        return NULL;
-    }
-    float *p = NULL;
-    return node_buffer(g, node, 1, "glia_node_grad", &p) ? NULL : p;
+    return host_buffer(g, node, 1, "glia_node_grad", "glia_node_read_grad");
 }
 
 glia_status glia_node_read(glia_graph *g, int node, float *dst, int64_t count) {

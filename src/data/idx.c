@@ -100,6 +100,19 @@ static inline uint32_t be32(const unsigned char *p) {
 static inline uint64_t be64(const unsigned char *p) {
     return (uint64_t)be32(p) << 32 | be32(p + 4);
 }
+/* IEEE floats, big-endian: their bits read as integers, then reinterpreted */
+static inline float be_f32(const unsigned char *p) {
+    uint32_t u = be32(p);
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+static inline double be_f64(const unsigned char *p) {
+    uint64_t u = be64(p);
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
 
 /* Converts n elements of type `code` from big-endian bytes to float times scale. */
 static void convert(unsigned char code, const unsigned char *in, float *out, size_t n,
@@ -119,20 +132,10 @@ static void convert(unsigned char code, const unsigned char *in, float *out, siz
             out[i] = (float)((double)(int32_t)be32(in + 4 * i) * scale);
         break;
     case 0x0D:
-        for (size_t i = 0; i < n; i++) {
-            uint32_t u = be32(in + 4 * i);
-            float f;
-            memcpy(&f, &u, sizeof f);
-            out[i] = f * scale;
-        }
+        for (size_t i = 0; i < n; i++) out[i] = be_f32(in + 4 * i) * scale;
         break;
     case 0x0E:
-        for (size_t i = 0; i < n; i++) {
-            uint64_t u = be64(in + 8 * i);
-            double d;
-            memcpy(&d, &u, sizeof d);
-            out[i] = (float)(d * scale);
-        }
+        for (size_t i = 0; i < n; i++) out[i] = (float)(be_f64(in + 8 * i) * scale);
         break;
     }
 }

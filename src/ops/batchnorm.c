@@ -63,9 +63,8 @@ static glia_status bn_infer(glia_graph *g, glia_node *n) {
     glia_node *x = glia__in(g, n, BN_X);
     char a[96], b[96];
     if (x->shape.ndim < 2)
-        return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; batch norm needs [N, C] or "
-                         "[N, C, ...] (rank >= 2)", glia__where(g, n), x->name,
-                         glia_shape_str(&x->shape, a, sizeof a));
+        return glia__bad_shape(g, n, "input", x, "batch norm needs [N, C] or [N, C, ...] "
+                               "(rank >= 2)");
     int64_t C = x->shape.dim[1];
     for (int k = BN_GAMMA; k <= BN_RVAR; k++) {
         glia_node *p = glia__in(g, n, k);

@@ -83,13 +83,9 @@ static void geom(glia_graph *g, const glia_node *n, conv_geom *c) {
 static glia_status conv_infer(glia_graph *g, glia_node *n) {
     glia_node *x = glia__in(g, n, 0), *w = glia__in(g, n, 1);
     char a[96], b[96];
-    if (x->shape.ndim != 4)
-        return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; conv2d needs [N, C, H, W]",
-                         glia__where(g, n), x->name, glia_shape_str(&x->shape, a, sizeof a));
+    if (x->shape.ndim != 4) return glia__bad_shape(g, n, "input", x, "conv2d needs [N, C, H, W]");
     if (w->shape.ndim != 4)
-        return glia__err(GLIA_ESHAPE, "%s: weight '%s' has shape %s; conv2d needs "
-                         "[out, in/groups, kh, kw]", glia__where(g, n), w->name,
-                         glia_shape_str(&w->shape, a, sizeof a));
+        return glia__bad_shape(g, n, "weight", w, "conv2d needs [out, in/groups, kh, kw]");
     int64_t C = x->shape.dim[1], H = x->shape.dim[2], W = x->shape.dim[3];
     int64_t O = w->shape.dim[0], Cg = w->shape.dim[1], kh = w->shape.dim[2], kw = w->shape.dim[3];
     int G = n->ia[CONV_GROUPS];

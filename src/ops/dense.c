@@ -9,9 +9,7 @@
 static glia_status dense_infer(glia_graph *g, glia_node *n) {
     glia_node *x = glia__in(g, n, 0), *w = glia__in(g, n, 1);
     char a[96], b[96];
-    if (x->shape.ndim < 2)
-        return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; dense needs [N, features...]",
-                         glia__where(g, n), x->name, glia_shape_str(&x->shape, a, sizeof a));
+    if (x->shape.ndim < 2) return glia__bad_shape(g, n, "input", x, "dense needs [N, features...]");
     int64_t K = glia__numel(x) / x->shape.dim[0];
     if (w->shape.ndim != 2 || w->shape.dim[1] != K)
         return glia__err(GLIA_ESHAPE, "%s: weight '%s' has shape %s but input '%s' of shape %s needs "

@@ -11,7 +11,7 @@
  * up (nn.Embedding initialises it to zeros; here it is whatever the weight holds).
  * Saved state: the ids as int32, so backward reads no input. Backward splits the E columns among
  * threads and adds the rows in index order: bit-identical for any thread count. */
-#include "../core/internal.h"
+#include "embedding.h"
 #include <limits.h>
 #include <math.h>
 #include <string.h>
@@ -19,9 +19,7 @@
 static glia_status embedding_infer(glia_graph *g, glia_node *n) {
     glia_node *ix = glia__in(g, n, 0), *w = glia__in(g, n, 1);
     char a[96], b[96];
-    if (w->shape.ndim != 2)
-        return glia__err(GLIA_ESHAPE, "%s: weight '%s' has shape %s; embedding needs [V, E]",
-                         glia__where(g, n), w->name, glia_shape_str(&w->shape, a, sizeof a));
+    if (w->shape.ndim != 2) return glia__bad_shape(g, n, "weight", w, "embedding needs [V, E]");
     if (ix->shape.ndim >= GLIA_MAX_DIMS)
         return glia__err(GLIA_ESHAPE, "%s: indices '%s' %s have %d dimensions; at most %d (the "
                          "output adds one)", glia__where(g, n), ix->name,
@@ -41,21 +39,30 @@ static glia_status embedding_infer(glia_graph *g, glia_node *n) {
     return GLIA_OK;
 }
 
-static glia_status embedding_forward(glia_graph *g, glia_node *n) {
+glia_status glia__embedding_ids(glia_graph *g, glia_node *n, bool empty_ok, int32_t *id) {
     glia_node *ix = glia__in(g, n, 0), *w = glia__in(g, n, 1);
-    int64_t M = glia__numel(ix), V = w->shape.dim[0], E = w->shape.dim[1];
-    int32_t *id = n->saved;
-    for (int64_t i = 0; i < M; i++) {
+    const int64_t MK = glia__numel(ix), V = w->shape.dim[0];
+    for (int64_t i = 0; i < MK; i++) {
         float v = ix->val[i];
-        if (!(v >= 0.0f && (double)v < (double)V && v == floorf(v))) {
+        if (!((empty_ok && v == -1.0f) || (v >= 0.0f && (double)v < (double)V && v == floorf(v)))) {
             char a[96];
             return glia__err(GLIA_ERANGE, "%s: id %g at position %lld of indices '%s' is out of "
-                             "range: ids must be integers in [0, %lld) (weight '%s' %s)",
+                             "range: ids must be integers in [0, %lld)%s (weight '%s' %s)",
                              glia__where(g, n), (double)v, (long long)i, ix->name, (long long)V,
-                             w->name, glia_shape_str(&w->shape, a, sizeof a));
+                             empty_ok ? ", or -1 for an empty slot" : "", w->name,
+                             glia_shape_str(&w->shape, a, sizeof a));
         }
         id[i] = (int32_t)v;
     }
+    return GLIA_OK;
+}
+
+static glia_status embedding_forward(glia_graph *g, glia_node *n) {
+    glia_node *ix = glia__in(g, n, 0), *w = glia__in(g, n, 1);
+    int64_t M = glia__numel(ix), E = w->shape.dim[1];
+    int32_t *id = n->saved;
+    glia_status s = glia__embedding_ids(g, n, false, id);
+    if (s) return s;
 #pragma omp parallel for schedule(static) if (M * E >= GLIA_PAR_MIN)
     for (int64_t i = 0; i < M; i++)
         memcpy(n->val + i * E, w->val + (int64_t)id[i] * E, (size_t)E * sizeof(float));
@@ -63,21 +70,7 @@ static glia_status embedding_forward(glia_graph *g, glia_node *n) {
 }
 
 static void embedding_backward(glia_graph *g, glia_node *n) {
-    glia_node *ix = glia__in(g, n, 0), *w = glia__in(g, n, 1);
-    if (!w->grad) return;
-    int64_t M = glia__numel(ix), E = w->shape.dim[1];
-    const int32_t *id = n->saved;
-    const int pad = n->ia[EMBEDDING_PADDING_IDX];
-#pragma omp parallel for schedule(static) if (M * E >= GLIA_PAR_MIN)
-    for (int64_t j0 = 0; j0 < E; j0 += 64) {
-        int64_t j1 = j0 + 64 < E ? j0 + 64 : E;
-        for (int64_t i = 0; i < M; i++) {
-            if (id[i] == pad) continue;
-            float *dw = w->grad + (int64_t)id[i] * E;
-            const float *dy = n->grad + i * E;
-            for (int64_t j = j0; j < j1; j++) dw[j] += dy[j];
-        }
-    }
+    glia__embedding_backward(g, n, 1, n->ia[EMBEDDING_PADDING_IDX]);
 }
 
 static const glia_attr_def embedding_attrs[] = {

@@ -12,16 +12,12 @@
  * Saved state: the ids as int32, so backward reads no input. Forward adds a bag's rows in slot
  * order; backward splits the E columns among threads and adds the rows in index order:
  * bit-identical for any thread count, as in embedding.c. */
-#include "../core/internal.h"
-#include <math.h>
+#include "embedding.h"
 #include <string.h>
 
 static glia_status embedding_bag_infer(glia_graph *g, glia_node *n) {
     glia_node *ix = glia__in(g, n, 0), *w = glia__in(g, n, 1);
-    char a[96];
-    if (w->shape.ndim != 2)
-        return glia__err(GLIA_ESHAPE, "%s: weight '%s' has shape %s; embedding_bag needs [V, E]",
-                         glia__where(g, n), w->name, glia_shape_str(&w->shape, a, sizeof a));
+    if (w->shape.ndim != 2) return glia__bad_shape(g, n, "weight", w, "embedding_bag needs [V, E]");
     if (ix->shape.ndim < 1)
         return glia__err(GLIA_ESHAPE, "%s: indices '%s' are a scalar; embedding_bag needs "
                          "[..., K] (K slots per bag)", glia__where(g, n), ix->name);
@@ -38,19 +34,10 @@ static glia_status embedding_bag_infer(glia_graph *g, glia_node *n) {
 static glia_status embedding_bag_forward(glia_graph *g, glia_node *n) {
     glia_node *ix = glia__in(g, n, 0), *w = glia__in(g, n, 1);
     int64_t MK = glia__numel(ix), K = ix->shape.dim[ix->shape.ndim - 1], M = K ? MK / K : 0;
-    int64_t V = w->shape.dim[0], E = w->shape.dim[1];
+    int64_t E = w->shape.dim[1];
     int32_t *id = n->saved;
-    for (int64_t i = 0; i < MK; i++) {
-        float v = ix->val[i];
-        if (!(v == -1.0f || (v >= 0.0f && (double)v < (double)V && v == floorf(v)))) {
-            char a[96];
-            return glia__err(GLIA_ERANGE, "%s: id %g at position %lld of indices '%s' is out of "
-                             "range: ids must be integers in [0, %lld), or -1 for an empty slot "
-                             "(weight '%s' %s)", glia__where(g, n), (double)v, (long long)i,
-                             ix->name, (long long)V, w->name, glia_shape_str(&w->shape, a, sizeof a));
-        }
-        id[i] = (int32_t)v;
-    }
+    glia_status s = glia__embedding_ids(g, n, true, id);
+    if (s) return s;
 #pragma omp parallel for schedule(static) if (MK * E >= GLIA_PAR_MIN)
     for (int64_t i = 0; i < M; i++) {
         float *y = n->val + i * E;
@@ -65,20 +52,8 @@ static glia_status embedding_bag_forward(glia_graph *g, glia_node *n) {
 }
 
 static void embedding_bag_backward(glia_graph *g, glia_node *n) {
-    glia_node *ix = glia__in(g, n, 0), *w = glia__in(g, n, 1);
-    if (!w->grad) return;
-    int64_t MK = glia__numel(ix), K = ix->shape.dim[ix->shape.ndim - 1], E = w->shape.dim[1];
-    const int32_t *id = n->saved;
-#pragma omp parallel for schedule(static) if (MK * E >= GLIA_PAR_MIN)
-    for (int64_t j0 = 0; j0 < E; j0 += 64) {
-        int64_t j1 = j0 + 64 < E ? j0 + 64 : E;
-        for (int64_t i = 0; i < MK; i++) { /* slot i belongs to bag i / K */
-            if (id[i] < 0) continue;
-            float *dw = w->grad + (int64_t)id[i] * E;
-            const float *dy = n->grad + (i / K) * E;
-            for (int64_t j = j0; j < j1; j++) dw[j] += dy[j];
-        }
-    }
+    const glia_node *ix = glia__in(g, n, 0);
+    glia__embedding_backward(g, n, ix->shape.dim[ix->shape.ndim - 1], -1); /* slot i: bag i / K */
 }
 
 const glia_op_def glia__op_embedding_bag = {

@@ -19,7 +19,6 @@
  *   hidden side dGh = [dr', dz', r dn']    (dW_hh, db_hh)
  *   dL/dh_{t-1} = z dh + dGh W_hh          (the pass leaves z dh, the GEMM in rnn.c adds) */
 #include "rnn_common.h"
-#include <string.h>
 
 /* one row's units (inlined into the baseline and the AVX-512 build, rnn_common.h) */
 static inline __attribute__((always_inline)) void fwd_row(const rnn_step *s, int n) {
@@ -66,40 +65,11 @@ GLIA_RNN_ROWS(fwd_rows, fwd_row(s, n))
 GLIA_RNN_ROWS(bwd_rows, bwd_row(s, n))
 
 void glia__gru_step_forward(const rnn_step *s) {
-    const int N = s->N, H = s->H, GS = 4 * H;
-    glia_rnn_rows *rows = GLIA_RNN_PICK(fwd_rows);
-#pragma omp parallel for schedule(static) if ((int64_t)N * GS >= GLIA_RNN_STEP_PAR_MIN)
-    for (int n = 0; n < N; n++) {
-        if (s->t >= s->len[n]) { /* padding: state carried, output 0 */
-            memcpy(s->h + (size_t)n * H, s->hp + (size_t)n * H, (size_t)H * sizeof(float));
-            memset(s->y + (size_t)n * s->ldy, 0, (size_t)H * sizeof(float));
-        } else {
-            rows(s, n);
-        }
-    }
+    glia__rnn_step_rows(s, GLIA_RNN_PICK(fwd_rows), 3, 4 * s->H, 0);
 }
-
 void glia__gru_step_backward(const rnn_step *s) {
-    const int N = s->N, H = s->H, GS = 4 * H, GH = 3 * H;
-    glia_rnn_rows *rows = GLIA_RNN_PICK(bwd_rows);
-#pragma omp parallel for schedule(static) if ((int64_t)N * GS >= GLIA_RNN_STEP_PAR_MIN)
-    for (int n = 0; n < N; n++) {
-        if (s->t >= s->len[n]) { /* padding: dh passes through */
-            memset(s->dg + (size_t)n * GH, 0, (size_t)GH * sizeof(float));
-            memset(s->dgh + (size_t)n * GH, 0, (size_t)GH * sizeof(float));
-        } else {
-            rows(s, n);
-        }
-    }
+    glia__rnn_step_rows(s, GLIA_RNN_PICK(bwd_rows), 3, 4 * s->H, 1);
 }
-
-static glia_status gru_infer(glia_graph *g, glia_node *n) {
-    return glia__recurrent_infer(g, n, CELL_GRU);
-}
-static glia_status gru_forward(glia_graph *g, glia_node *n) {
-    return glia__recurrent_forward(g, n, CELL_GRU);
-}
-static void gru_backward(glia_graph *g, glia_node *n) { glia__recurrent_backward(g, n, CELL_GRU); }
 
 static const glia_attr_def gru_attrs[] = {
     GLIA_ATTR_I_REQ("hidden", RNN_HIDDEN, 1, INT_MAX),
@@ -107,7 +77,7 @@ static const glia_attr_def gru_attrs[] = {
     GLIA_ATTR_B("has_h0", RNN_HAS_H0, 0),
     GLIA_ATTR_B("has_lengths", RNN_HAS_LENGTHS, 0),
 };
-GLIA_RECURRENT_DEF(gru,
+GLIA_RECURRENT_DEF(gru, CELL_GRU,
                    "GRU layer over a time-major sequence (PyTorch's gates r,z,n); bidirectional, "
                    "h0, lengths",
                    "x[T,N,I], params, h0?, len[N]?", 11)

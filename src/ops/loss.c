@@ -176,42 +176,37 @@ static glia_status mse_forward(glia_graph *g, glia_node *n) {
     return GLIA_OK;
 }
 
-static void mse_backward(glia_graph *g, glia_node *n) {
-    glia_node *pn = glia__in(g, n, 0), *tn = glia__in(g, n, 1);
-    const float *P = pn->val, *T = tn->val;
-    float *dp = pn->grad, *dt = tn->grad;
-    const int64_t m = glia__numel(pn);
-    const double s = 2.0 * n->grad[0] / (double)m;
+/* sigmoid without overflow for any x; in double: sigmoid(x) - t cancels */
+static inline double sigmoid(double x) {
+    double e = exp(-fabs(x));
+    return x >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+}
+
+/* da += d(loss)/da, db += d(loss)/db at every element, times dL / m: mse 2 (a - b) and 2 (b - a),
+ * bce sigmoid(a) - b and -a. Inlined into each op with kind a constant: one loop each. */
+static inline __attribute__((always_inline)) void pair_backward(glia_graph *g, glia_node *n,
+                                                                int kind) {
+    glia_node *an = glia__in(g, n, 0), *bn = glia__in(g, n, 1);
+    const float *A = an->val, *B = bn->val;
+    float *da = an->grad, *db = bn->grad;
+    const int64_t m = glia__numel(an);
+    const double s = (kind == MSE ? 2.0 : 1.0) * n->grad[0] / (double)m;
 #pragma omp parallel for schedule(static) if (m >= 65536)
     for (int64_t i = 0; i < m; i++) {
-        float d = (float)(((double)P[i] - T[i]) * s);
-        if (dp) dp[i] += d;
-        if (dt) dt[i] -= d;
+        const double a = A[i], b = B[i];
+        if (da) da[i] += (float)((kind == MSE ? a - b : sigmoid(a) - b) * s);
+        if (db) db[i] += (float)((kind == MSE ? b - a : -a) * s);
     }
 }
+
+static void mse_backward(glia_graph *g, glia_node *n) { pair_backward(g, n, MSE); }
 
 static glia_status bce_forward(glia_graph *g, glia_node *n) {
     pair_mean(g, n, BCE);
     return GLIA_OK;
 }
 
-static void bce_backward(glia_graph *g, glia_node *n) {
-    glia_node *xn = glia__in(g, n, 0), *tn = glia__in(g, n, 1);
-    const float *X = xn->val, *T = tn->val;
-    float *dx = xn->grad, *dt = tn->grad;
-    const int64_t m = glia__numel(xn);
-    const double s = (double)n->grad[0] / (double)m;
-#pragma omp parallel for schedule(static) if (m >= 65536)
-    for (int64_t i = 0; i < m; i++) {
-        const float x = X[i];
-        if (dx) { /* sigmoid without overflow for any x; in double: sigmoid(x) - t cancels */
-            double e = exp(-fabs((double)x));
-            double sig = x >= 0.0f ? 1.0 / (1.0 + e) : e / (1.0 + e);
-            dx[i] += (float)((sig - T[i]) * s);
-        }
-        if (dt) dt[i] -= (float)(x * s);
-    }
-}
+static void bce_backward(glia_graph *g, glia_node *n) { pair_backward(g, n, BCE); }
 
 const glia_op_def glia__op_softmax_cross_entropy = {
     .name = "softmax_cross_entropy",

@@ -18,43 +18,38 @@
  * rounded once to float. The two terms of dx cancel where the normalisation is strong; in float
  * (or from a float scale or y) their 1e-7 relative errors would be amplified there.
  *
- * Threads: jobs are blocks of up to LRN_BLOCK consecutive spatial positions of one sample;
- * every window sum (in double) runs over c' in order inside one job, so results are
- * bit-identical for any number of threads.
+ * Threads: jobs are blocks of up to LRN_BLOCK consecutive spatial positions of one sample
+ * (chan_blocks.h); every window sum (in double) runs over c' in order inside one job, so
+ * results are bit-identical for any number of threads.
  *
  * Attributes: size (>= 1), alpha (>= 0), beta, k (> 0, so the scale is never 0). */
-#include "../core/internal.h"
+#include "chan_blocks.h"
 #include <limits.h>
 #include <math.h>
 
 enum { LRN_BLOCK = 64, LRN_WAVE = 64 }; /* positions per job; jobs per backward wave */
 
 typedef struct {
-    int64_t N, C, S, nblk;
+    chan_blocks b;
     int64_t lo, hi; /* W(c) = [c - lo, c + hi] */
 } lrn_dims;
 
 static lrn_dims ldims(const glia_node *n) {
-    lrn_dims d = {n->shape.dim[0], n->shape.dim[1], 1, 0, n->ia[LRN_SIZE] / 2,
+    lrn_dims d = {chan_blocks_of(&n->shape, LRN_BLOCK), n->ia[LRN_SIZE] / 2,
                   (n->ia[LRN_SIZE] - 1) / 2};
-    for (int i = 2; i < n->shape.ndim; i++) d.S *= n->shape.dim[i];
-    d.nblk = (d.S + LRN_BLOCK - 1) / LRN_BLOCK;
     return d;
 }
 
 static glia_status lrn_infer(glia_graph *g, glia_node *n) {
     glia_node *x = glia__in(g, n, 0);
-    if (x->shape.ndim < 3) {
-        char a[96];
-        return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; local response normalisation "
-                         "needs [N, C, ...] (rank >= 3, as PyTorch)", glia__where(g, n), x->name,
-                         glia_shape_str(&x->shape, a, sizeof a));
-    }
+    if (x->shape.ndim < 3)
+        return glia__bad_shape(g, n, "input", x, "local response normalisation needs [N, C, ...] "
+                               "(rank >= 3, as PyTorch)");
     n->shape = x->shape;
     /* backward: q and r of one job ([C, LRN_BLOCK] doubles each) for each job of a wave */
     const lrn_dims d = ldims(n);
-    const int64_t jobs = d.N * d.nblk, slots = jobs < LRN_WAVE ? jobs : LRN_WAVE;
-    n->ws_bytes = (size_t)slots * 2 * (size_t)d.C * LRN_BLOCK * sizeof(double);
+    const int64_t slots = d.b.jobs < LRN_WAVE ? d.b.jobs : LRN_WAVE;
+    n->ws_bytes = (size_t)slots * 2 * (size_t)d.b.C * LRN_BLOCK * sizeof(double);
     n->saved_bytes = 0;
     return GLIA_OK;
 }
@@ -62,11 +57,12 @@ static glia_status lrn_infer(glia_graph *g, glia_node *n) {
 /* scale_c for the channels of one job, in double: k + alpha/size * window sum of squares */
 static void job_scales(const lrn_dims *d, const float *xb, int bs, double a, double k, int64_t c,
                        double *sc) {
-    int64_t lo = c - d->lo < 0 ? 0 : c - d->lo, hi = c + d->hi > d->C - 1 ? d->C - 1 : c + d->hi;
+    const int64_t C = d->b.C, S = d->b.S;
+    int64_t lo = c - d->lo < 0 ? 0 : c - d->lo, hi = c + d->hi > C - 1 ? C - 1 : c + d->hi;
     double acc[LRN_BLOCK] = {0};
     for (int64_t q = lo; q <= hi; q++)
         for (int t = 0; t < bs; t++) {
-            double v = xb[q * d->S + t];
+            double v = xb[q * S + t];
             acc[t] += v * v;
         }
     for (int t = 0; t < bs; t++) sc[t] = k + a * acc[t];
@@ -76,13 +72,13 @@ static glia_status lrn_forward(glia_graph *g, glia_node *n) {
     const float *x = glia__in(g, n, 0)->val;
     float *y = n->val;
     const lrn_dims d = ldims(n);
-    const int64_t C = d.C, S = d.S, jobs = d.N * d.nblk;
+    const int64_t C = d.b.C, S = d.b.S, jobs = d.b.jobs;
     const double a = (double)n->fa[LRN_ALPHA] / n->ia[LRN_SIZE], k = n->fa[LRN_K],
                  beta = n->fa[LRN_BETA];
 #pragma omp parallel for schedule(static) if (jobs > 1 && jobs * LRN_BLOCK * C >= GLIA_PAR_MIN)
     for (int64_t job = 0; job < jobs; job++) {
-        int64_t b = job / d.nblk, s0 = job % d.nblk * LRN_BLOCK, off = b * C * S + s0;
-        int bs = (int)(S - s0 < LRN_BLOCK ? S - s0 : LRN_BLOCK);
+        int bs;
+        const int64_t off = chan_block_at(&d.b, job, &bs);
         const float *xb = x + off;
         float *yb = y + off;
         double sc[LRN_BLOCK];
@@ -101,7 +97,7 @@ static void lrn_backward(glia_graph *g, glia_node *n) {
     if (!dx) return;
     const float *x = xn->val, *dy = n->grad;
     const lrn_dims d = ldims(n);
-    const int64_t C = d.C, S = d.S, jobs = d.N * d.nblk;
+    const int64_t C = d.b.C, S = d.b.S, jobs = d.b.jobs;
     const double a = (double)n->fa[LRN_ALPHA] / n->ia[LRN_SIZE], k = n->fa[LRN_K],
                  beta = n->fa[LRN_BETA], coef = 2.0 * a * beta;
     double *ws = g->workspace;
@@ -110,8 +106,8 @@ static void lrn_backward(glia_graph *g, glia_node *n) {
         const int64_t w1 = w0 + LRN_WAVE < jobs ? w0 + LRN_WAVE : jobs;
 #pragma omp parallel for schedule(static) if (w1 - w0 > 1 && (w1 - w0) * LRN_BLOCK * C >= GLIA_PAR_MIN)
         for (int64_t job = w0; job < w1; job++) {
-            int64_t b = job / d.nblk, s0 = job % d.nblk * LRN_BLOCK, off = b * C * S + s0;
-            int bs = (int)(S - s0 < LRN_BLOCK ? S - s0 : LRN_BLOCK);
+            int bs;
+            const int64_t off = chan_block_at(&d.b, job, &bs);
             const float *xb = x + off, *gb = dy + off;
             float *db = dx + off;
             /* q_c = dy_c scale_c^-beta, r_c = q_c x_c / scale_c, as [C, LRN_BLOCK] */

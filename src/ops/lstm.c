@@ -21,7 +21,6 @@
  *   dw_ci += da_i c_{t-1},  dw_cf += da_f c_{t-1},  dw_co += da_o c_t   (summed after the loop)
  * One pass per step does all of it for a row; rows are split among threads. */
 #include "rnn_common.h"
-#include <string.h>
 
 /* One row's units. peep is a constant once inlined (the callers pass 0 or 1), so each version
  * is a loop without branches, which the compiler vectorises (with the peephole tests inside, it
@@ -57,18 +56,7 @@ static inline __attribute__((always_inline)) void fwd_row(const rnn_step *s, int
 GLIA_RNN_ROWS(fwd_rows, if (s->peep) fwd_row(s, n, 1); else fwd_row(s, n, 0))
 
 void glia__lstm_step_forward(const rnn_step *s) {
-    const int N = s->N, H = s->H, GS = 5 * H;
-    glia_rnn_rows *rows = GLIA_RNN_PICK(fwd_rows);
-#pragma omp parallel for schedule(static) if ((int64_t)N * GS >= GLIA_RNN_STEP_PAR_MIN)
-    for (int n = 0; n < N; n++) {
-        if (s->t >= s->len[n]) { /* padding: state carried, output 0 */
-            memcpy(s->c + (size_t)n * H, s->cp + (size_t)n * H, (size_t)H * sizeof(float));
-            memcpy(s->h + (size_t)n * H, s->hp + (size_t)n * H, (size_t)H * sizeof(float));
-            memset(s->y + (size_t)n * s->ldy, 0, (size_t)H * sizeof(float));
-        } else {
-            rows(s, n);
-        }
-    }
+    glia__rnn_step_rows(s, GLIA_RNN_PICK(fwd_rows), 4, 5 * s->H, 0);
 }
 
 static inline __attribute__((always_inline)) void bwd_row(const rnn_step *s, int n, int peep) {
@@ -102,24 +90,8 @@ static inline __attribute__((always_inline)) void bwd_row(const rnn_step *s, int
 GLIA_RNN_ROWS(bwd_rows, if (s->peep) bwd_row(s, n, 1); else bwd_row(s, n, 0))
 
 void glia__lstm_step_backward(const rnn_step *s) {
-    const int N = s->N, H = s->H, GS = 5 * H, GH = 4 * H;
-    glia_rnn_rows *rows = GLIA_RNN_PICK(bwd_rows);
-#pragma omp parallel for schedule(static) if ((int64_t)N * GS >= GLIA_RNN_STEP_PAR_MIN)
-    for (int n = 0; n < N; n++) {
-        if (s->t >= s->len[n]) /* padding: dh, dc pass through */
-            memset(s->dg + (size_t)n * GH, 0, (size_t)GH * sizeof(float));
-        else
-            rows(s, n);
-    }
+    glia__rnn_step_rows(s, GLIA_RNN_PICK(bwd_rows), 4, 5 * s->H, 1);
 }
-
-static glia_status lstm_infer(glia_graph *g, glia_node *n) {
-    return glia__recurrent_infer(g, n, CELL_LSTM);
-}
-static glia_status lstm_forward(glia_graph *g, glia_node *n) {
-    return glia__recurrent_forward(g, n, CELL_LSTM);
-}
-static void lstm_backward(glia_graph *g, glia_node *n) { glia__recurrent_backward(g, n, CELL_LSTM); }
 
 static const glia_attr_def lstm_attrs[] = {
     GLIA_ATTR_I_REQ("hidden", RNN_HIDDEN, 1, INT_MAX),
@@ -129,7 +101,7 @@ static const glia_attr_def lstm_attrs[] = {
     GLIA_ATTR_B("has_c0", RNN_HAS_C0, 0),
     GLIA_ATTR_B("has_lengths", RNN_HAS_LENGTHS, 0),
 };
-GLIA_RECURRENT_DEF(lstm,
+GLIA_RECURRENT_DEF(lstm, CELL_LSTM,
                    "LSTM layer over a time-major sequence (PyTorch's gates i,f,g,o); "
                    "bidirectional, peepholes, h0/c0, lengths",
                    "x[T,N,I], params, h0?, c0?, len?", 14)

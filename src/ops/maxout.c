@@ -18,15 +18,11 @@
 static glia_status maxout_infer(glia_graph *g, glia_node *n) {
     glia_node *x = glia__in(g, n, 0);
     int k = n->ia[MAXOUT_K];
-    char a[96];
     if (x->shape.ndim < 2)
-        return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; maxout needs [N, C, ...] "
-                         "(rank >= 2)", glia__where(g, n), x->name,
-                         glia_shape_str(&x->shape, a, sizeof a));
+        return glia__bad_shape(g, n, "input", x, "maxout needs [N, C, ...] (rank >= 2)");
     if (x->shape.dim[1] % k)
-        return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; its %lld channels are not a "
-                         "multiple of k = %d", glia__where(g, n), x->name,
-                         glia_shape_str(&x->shape, a, sizeof a), (long long)x->shape.dim[1], k);
+        return glia__bad_shape(g, n, "input", x, "its %lld channels are not a multiple of k = %d",
+                               (long long)x->shape.dim[1], k);
     n->shape = x->shape;
     n->shape.dim[1] = x->shape.dim[1] / k;
     n->ws_bytes = 0;

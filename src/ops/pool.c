@@ -25,8 +25,10 @@
 #include <string.h>
 
 typedef struct {
-    int64_t planes; /* N C */
+    int64_t planes;             /* N C */
     int H, W, OH, OW, kh, kw, sh, sw, ph, pw;
+    size_t in_plane, out_plane; /* H W, OH OW */
+    bool par;                   /* enough work for the planes to run in parallel */
 } pool_geom;
 
 static void pgeom(glia_graph *g, const glia_node *n, pool_geom *p) {
@@ -39,13 +41,14 @@ static void pgeom(glia_graph *g, const glia_node *n, pool_geom *p) {
     p->kh = n->ia[POOL_KERNEL_H], p->kw = n->ia[POOL_KERNEL_W];
     p->sh = n->ia[POOL_STRIDE_H], p->sw = n->ia[POOL_STRIDE_W];
     p->ph = n->ia[POOL_PAD_H], p->pw = n->ia[POOL_PAD_W];
+    p->in_plane = (size_t)p->H * p->W;
+    p->out_plane = (size_t)p->OH * p->OW;
+    p->par = p->planes * (int64_t)p->out_plane >= GLIA_PAR_MIN / 2;
 }
 
 static glia_status need_nchw(glia_graph *g, glia_node *n, const glia_node *x) {
     char a[96];
-    if (x->shape.ndim != 4)
-        return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; pooling needs [N, C, H, W]",
-                         glia__where(g, n), x->name, glia_shape_str(&x->shape, a, sizeof a));
+    if (x->shape.ndim != 4) return glia__bad_shape(g, n, "input", x, "pooling needs [N, C, H, W]");
     if (x->shape.dim[2] * x->shape.dim[3] > INT_MAX)
         return glia__err(GLIA_ESHAPE, "%s: input '%s' %s has planes too large for int32 indices",
                          glia__where(g, n), x->name, glia_shape_str(&x->shape, a, sizeof a));
@@ -135,13 +138,12 @@ static glia_status maxpool_forward(glia_graph *g, glia_node *n) {
     const float *x = glia__in(g, n, 0)->val;
     float *y = n->val;
     int32_t *arg = n->saved;
-    size_t in_plane = (size_t)p.H * p.W, out_plane = (size_t)p.OH * p.OW;
     int simd = use_simd(&p);
-#pragma omp parallel for schedule(static) if (p.planes * (int64_t)out_plane >= GLIA_PAR_MIN / 2)
+#pragma omp parallel for schedule(static) if (p.par)
     for (int64_t q = 0; q < p.planes; q++) {
-        const float *xp = x + q * in_plane;
-        float *yp = y + q * out_plane;
-        int32_t *ap = arg + q * out_plane;
+        const float *xp = x + q * p.in_plane;
+        float *yp = y + q * p.out_plane;
+        int32_t *ap = arg + q * p.out_plane;
         if (simd) {
             glia__max2x2_forward(xp, yp, ap, p.W, p.OH, p.OW);
             continue;
@@ -185,16 +187,15 @@ static void maxpool_backward(glia_graph *g, glia_node *n) {
     pgeom(g, n, &p);
     const float *dy = n->grad;
     const int32_t *arg = n->saved;
-    size_t in_plane = (size_t)p.H * p.W, out_plane = (size_t)p.OH * p.OW;
     /* (an AVX-512 version writing each row pair of dx from registers measured faster warm but
      * slower in a training step, dx cold: its partial-line stores read every line first, where
      * run.c's memset writes whole lines and the scatter then finds them in cache) */
-#pragma omp parallel for schedule(static) if (p.planes * (int64_t)out_plane >= GLIA_PAR_MIN / 2)
+#pragma omp parallel for schedule(static) if (p.par)
     for (int64_t q = 0; q < p.planes; q++) {
-        float *dxp = dx + q * in_plane;
-        const float *dyp = dy + q * out_plane;
-        const int32_t *ap = arg + q * out_plane;
-        for (size_t o = 0; o < out_plane; o++)
+        float *dxp = dx + q * p.in_plane;
+        const float *dyp = dy + q * p.out_plane;
+        const int32_t *ap = arg + q * p.out_plane;
+        for (size_t o = 0; o < p.out_plane; o++)
             if (ap[o] >= 0) dxp[ap[o]] += dyp[o];
     }
 }
@@ -205,11 +206,10 @@ static glia_status avgpool_forward(glia_graph *g, glia_node *n) {
     const float *x = glia__in(g, n, 0)->val;
     float *y = n->val;
     float area = (float)p.kh * (float)p.kw; /* count_include_pad */
-    size_t in_plane = (size_t)p.H * p.W, out_plane = (size_t)p.OH * p.OW;
-#pragma omp parallel for schedule(static) if (p.planes * (int64_t)out_plane >= GLIA_PAR_MIN / 2)
+#pragma omp parallel for schedule(static) if (p.par)
     for (int64_t q = 0; q < p.planes; q++) {
-        const float *xp = x + q * in_plane;
-        float *yp = y + q * out_plane;
+        const float *xp = x + q * p.in_plane;
+        float *yp = y + q * p.out_plane;
         for (int oh = 0; oh < p.OH; oh++)
             for (int ow = 0; ow < p.OW; ow++) {
                 int h0 = oh * p.sh - p.ph, w0 = ow * p.sw - p.pw;
@@ -235,11 +235,10 @@ static void avgpool_backward(glia_graph *g, glia_node *n) {
     pgeom(g, n, &p);
     const float *dy = n->grad;
     float area = (float)p.kh * (float)p.kw;
-    size_t in_plane = (size_t)p.H * p.W, out_plane = (size_t)p.OH * p.OW;
-#pragma omp parallel for schedule(static) if (p.planes * (int64_t)out_plane >= GLIA_PAR_MIN / 2)
+#pragma omp parallel for schedule(static) if (p.par)
     for (int64_t q = 0; q < p.planes; q++) {
-        float *dxp = dx + q * in_plane;
-        const float *dyp = dy + q * out_plane;
+        float *dxp = dx + q * p.in_plane;
+        const float *dyp = dy + q * p.out_plane;
         for (int oh = 0; oh < p.OH; oh++)
             for (int ow = 0; ow < p.OW; ow++) {
                 int h0 = oh * p.sh - p.ph, w0 = ow * p.sw - p.pw;

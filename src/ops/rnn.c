@@ -81,8 +81,28 @@ static void geometry(glia_graph *g, const glia_node *n, rnn_cell cell, geo *r) {
     r->dir = glia__rnn_saved_dir(cell, r->T, r->N, r->H);
 }
 
-static float *dir_base(const glia_node *n, const geo *r, int d) {
-    return (float *)n->saved + r->hdr + (size_t)d * r->dir;
+/* direction d's blocks of the saved state (rnn_common.h): Hs, Cs (lstm, else NULL), Gs */
+static void dir_blocks(const glia_node *n, const geo *r, int d, float **Hs, float **Cs,
+                       float **Gs) {
+    const size_t states = (size_t)(r->T + 1) * r->N * r->H;
+    *Hs = (float *)n->saved + r->hdr + (size_t)d * r->dir;
+    *Cs = r->cell == CELL_LSTM ? *Hs + states : NULL;
+    *Gs = *Hs + states * (*Cs ? 2 : 1);
+}
+
+/* s at step t of direction rev (1: reverse): h_prev(t) and h_t in Hs (and c_prev, c_t in Cs),
+ * Hs[t] and Hs[t + 1] in the order of the direction's steps, and the step's gates in Gs */
+static void step_at(rnn_step *s, const geo *r, float *Hs, float *Cs, float *Gs, int t, int rev) {
+    const size_t NH = (size_t)r->N * r->H, prev = (size_t)(rev ? t + 1 : t) * NH,
+                 cur = (size_t)(rev ? t : t + 1) * NH;
+    s->t = t;
+    s->hp = Hs + prev;
+    s->h = Hs + cur;
+    if (Cs) {
+        s->cp = Cs + prev;
+        s->c = Cs + cur;
+    }
+    s->gates = Gs + (size_t)t * r->N * r->GS;
 }
 
 /* ---------------------------------------------------------------- shapes */
@@ -106,9 +126,8 @@ glia_status glia__recurrent_infer(glia_graph *g, glia_node *n, rnn_cell cell) {
     char a[96];
     int H = n->ia[RNN_HIDDEN], dirs = n->ia[RNN_DIRS];
     if (x->shape.ndim != 3)
-        return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; recurrent layers take "
-                         "time-major sequences [T, N, features]", glia__where(g, n), x->name,
-                         glia_shape_str(&x->shape, a, sizeof a));
+        return glia__bad_shape(g, n, "input", x, "recurrent layers take time-major sequences "
+                               "[T, N, features]");
     geo r;
     geometry(g, n, cell, &r);
     int want = 1 + dirs * r.per_dir + n->ia[RNN_HAS_H0] + n->ia[RNN_HAS_C0] +
@@ -175,8 +194,8 @@ static void forward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const 
     const float *x = glia__in(g, n, 0)->val, *Wih = glia__in(g, n, b)->val;
     const float *Whh = glia__in(g, n, b + 1)->val, *bih = glia__in(g, n, b + 2)->val;
     const float *bhh = glia__in(g, n, b + 3)->val;
-    float *Hs = dir_base(n, r, d), *Cs = r->cell == CELL_LSTM ? Hs + (size_t)(T + 1) * NH : NULL;
-    float *Gs = Hs + (size_t)(T + 1) * NH * (Cs ? 2 : 1);
+    float *Hs, *Cs, *Gs;
+    dir_blocks(n, r, d, &Hs, &Cs, &Gs);
 
     float *h0 = Hs + (rev ? (size_t)T * NH : 0);
     if (r->i_h0 >= 0) memcpy(h0, glia__in(g, n, r->i_h0)->val + d * NH, NH * sizeof(float));
@@ -207,14 +226,7 @@ static void forward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const 
     for (int k = 0; k < T; k++) {
         int t = rev ? T - 1 - k : k;
         int zero_h = k == 0 && r->i_h0 < 0; /* h_prev = 0: skip its GEMM */
-        s.t = t;
-        s.hp = Hs + (size_t)(rev ? t + 1 : t) * NH;
-        s.h = Hs + (size_t)(rev ? t : t + 1) * NH;
-        if (Cs) {
-            s.cp = Cs + (size_t)(rev ? t + 1 : t) * NH;
-            s.c = Cs + (size_t)(rev ? t : t + 1) * NH;
-        }
-        s.gates = Gs + (size_t)t * N * r->GS;
+        step_at(&s, r, Hs, Cs, Gs, t, rev);
         s.y = n->val + (size_t)t * N * s.ldy + (size_t)d * H;
         switch (r->cell) {
         case CELL_RNN: /* h_t holds a_t until the pass */
@@ -286,8 +298,8 @@ static void backward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const
     glia_node *Pp = r->peep ? glia__in(g, n, b + 4) : NULL;
     glia_node *H0 = r->i_h0 >= 0 ? glia__in(g, n, r->i_h0) : NULL;
     glia_node *C0 = r->i_c0 >= 0 ? glia__in(g, n, r->i_c0) : NULL;
-    float *Hs = dir_base(n, r, d), *Cs = r->cell == CELL_LSTM ? Hs + (size_t)(T + 1) * NH : NULL;
-    float *Gs = Hs + (size_t)(T + 1) * NH * (Cs ? 2 : 1);
+    float *Hs, *Cs, *Gs;
+    dir_blocks(n, r, d, &Hs, &Cs, &Gs);
 
     float *dG = g->workspace, *dGh = r->cell == CELL_GRU ? dG + (size_t)rows * GH : dG;
     float *dh = dGh + (size_t)rows * GH, *dc = Cs ? dh + NH : NULL;
@@ -298,14 +310,7 @@ static void backward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const
                   .dc = dc, .peep = Pp ? Pp->val : NULL};
     for (int k = T - 1; k >= 0; k--) {
         int t = rev ? T - 1 - k : k;
-        s.t = t;
-        s.hp = Hs + (size_t)(rev ? t + 1 : t) * NH;
-        s.h = Hs + (size_t)(rev ? t : t + 1) * NH;
-        if (Cs) {
-            s.cp = Cs + (size_t)(rev ? t + 1 : t) * NH;
-            s.c = Cs + (size_t)(rev ? t : t + 1) * NH;
-        }
-        s.gates = Gs + (size_t)t * N * r->GS;
+        step_at(&s, r, Hs, Cs, Gs, t, rev);
         s.dy = n->grad + (size_t)t * N * s.ldy + (size_t)d * H;
         s.dg = dG + (size_t)t * N * GH;
         s.dgh = dGh + (size_t)t * N * GH;
@@ -352,18 +357,28 @@ void glia__recurrent_backward(glia_graph *g, glia_node *n, rnn_cell cell) {
     for (int d = 0; d < r.dirs; d++) backward_dir(g, n, &r, d, len);
 }
 
-/* ---------------------------------------------------------------- the Elman cell */
+/* ---------------------------------------------------------------- the cells' steps */
 
+void glia__rnn_step_rows(const rnn_step *s, glia_rnn_rows *rows, int G, int GS, int backward) {
+    const int N = s->N;
+#pragma omp parallel for schedule(static) if ((int64_t)N * GS >= GLIA_RNN_STEP_PAR_MIN)
+    for (int n = 0; n < N; n++) {
+        if (s->t < s->len[n]) rows(s, n);
+        else if (backward) glia__rnn_pad_backward(s, n, G);
+        else glia__rnn_pad_forward(s, n);
+    }
+}
+
+/* the Elman cell: one loop per row, no AVX-512 build (it has no gates to vectorise) */
 void glia__rnn_step_forward(const rnn_step *s) {
     const int N = s->N, H = s->H, relu = s->act == GLIA_RNN_RELU;
 #pragma omp parallel for schedule(static) if ((int64_t)N * H >= GLIA_RNN_STEP_PAR_MIN)
     for (int n = 0; n < N; n++) {
-        float *h = s->h + (size_t)n * H, *y = s->y + (size_t)n * s->ldy;
-        if (s->t >= s->len[n]) { /* padding: state carried, output 0 */
-            memcpy(h, s->hp + (size_t)n * H, (size_t)H * sizeof(float));
-            memset(y, 0, (size_t)H * sizeof(float));
+        if (s->t >= s->len[n]) {
+            glia__rnn_pad_forward(s, n);
             continue;
         }
+        float *h = s->h + (size_t)n * H, *y = s->y + (size_t)n * s->ldy;
         for (int j = 0; j < H; j++) {
             float v = relu ? (h[j] > 0.0f ? h[j] : 0.0f) : glia__tanhf(h[j]);
             h[j] = v;
@@ -376,11 +391,11 @@ void glia__rnn_step_backward(const rnn_step *s) {
     const int N = s->N, H = s->H, relu = s->act == GLIA_RNN_RELU;
 #pragma omp parallel for schedule(static) if ((int64_t)N * H >= GLIA_RNN_STEP_PAR_MIN)
     for (int n = 0; n < N; n++) {
-        float *dg = s->dg + (size_t)n * H, *dh = s->dh + (size_t)n * H;
         if (s->t >= s->len[n]) {
-            memset(dg, 0, (size_t)H * sizeof(float));
+            glia__rnn_pad_backward(s, n, 1);
             continue;
         }
+        float *dg = s->dg + (size_t)n * H, *dh = s->dh + (size_t)n * H;
         const float *h = s->h + (size_t)n * H, *dy = s->dy + (size_t)n * s->ldy;
         for (int j = 0; j < H; j++) {
             float g = dh[j] + dy[j], v = h[j];
@@ -391,14 +406,6 @@ void glia__rnn_step_backward(const rnn_step *s) {
 }
 
 /* ---------------------------------------------------------------- op, builders, final state */
-
-static glia_status rnn_infer(glia_graph *g, glia_node *n) {
-    return glia__recurrent_infer(g, n, CELL_RNN);
-}
-static glia_status rnn_forward(glia_graph *g, glia_node *n) {
-    return glia__recurrent_forward(g, n, CELL_RNN);
-}
-static void rnn_backward(glia_graph *g, glia_node *n) { glia__recurrent_backward(g, n, CELL_RNN); }
 
 bool glia__recurrent_no_grad(const glia_node *n, int k) {
     return n->ia[RNN_HAS_LENGTHS] && k == n->n_in - 1;
@@ -413,7 +420,7 @@ static const glia_attr_def rnn_attrs[] = {
     GLIA_ATTR_B("has_lengths", RNN_HAS_LENGTHS, 0),
     GLIA_ATTR_E("activation", RNN_ACTIVATION, GLIA_RNN_TANH, rnn_activations),
 };
-GLIA_RECURRENT_DEF(rnn,
+GLIA_RECURRENT_DEF(rnn, CELL_RNN,
                    "Elman RNN layer over a time-major sequence: h_t = tanh|relu(W_ih x_t + b_ih "
                    "+ W_hh h_{t-1} + b_hh); bidirectional, h0, lengths",
                    "x[T,N,I], params, h0?, len[N]?", 11)
@@ -536,10 +543,11 @@ glia_status glia_rnn_final_state(glia_graph *g, int node, float *h, float *c) {
     geometry(g, n, (rnn_cell)cell, &r);
     const size_t NH = (size_t)r.N * r.H;
     for (int d = 0; d < r.dirs && !s; d++) { /* forward: Hs[T] (frozen past the length); reverse: Hs[0] */
-        const float *Hs = dir_base(n, &r, d);
+        float *Hs, *Cs, *Gs;
+        dir_blocks(n, &r, d, &Hs, &Cs, &Gs);
         size_t at = (d == 0 ? (size_t)r.T : 0) * NH;
         if (h) s = glia__dev_read(g, h + d * NH, Hs + at, NH * sizeof(float));
-        if (c && !s) s = glia__dev_read(g, c + d * NH, Hs + (size_t)(r.T + 1) * NH + at, NH * sizeof(float));
+        if (c && !s) s = glia__dev_read(g, c + d * NH, Cs + at, NH * sizeof(float));
     }
     return s;
 }

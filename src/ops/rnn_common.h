@@ -63,6 +63,21 @@ typedef struct rnn_step {
     float *dg, *dgh;           /* backward: gate gradients [N, G*H], input side, hidden side */
 } rnn_step;
 
+/* A step's padded rows (t >= len[n]): forward carries the state (h, and c for the lstm) and
+ * writes output 0; backward zeroes the row's G*H gate gradients (both sides for the gru), so
+ * that dh and dc pass through unchanged. */
+static inline void glia__rnn_pad_forward(const rnn_step *s, int n) {
+    const size_t H = (size_t)s->H;
+    memcpy(s->h + n * H, s->hp + n * H, H * sizeof(float));
+    if (s->c) memcpy(s->c + n * H, s->cp + n * H, H * sizeof(float));
+    memset(s->y + (size_t)n * s->ldy, 0, H * sizeof(float));
+}
+static inline void glia__rnn_pad_backward(const rnn_step *s, int n, int G) {
+    const size_t GH = (size_t)G * s->H;
+    memset(s->dg + n * GH, 0, GH * sizeof(float));
+    if (s->dgh != s->dg) memset(s->dgh + n * GH, 0, GH * sizeof(float));
+}
+
 /* cell passes (rnn.c, lstm.c, gru.c) */
 void glia__rnn_step_forward(const rnn_step *s);
 void glia__rnn_step_backward(const rnn_step *s);
@@ -73,25 +88,45 @@ void glia__gru_step_backward(const rnn_step *s);
 
 /* the shared op functions (rnn.c) */
 glia_status glia__recurrent_infer(glia_graph *g, glia_node *n, rnn_cell cell);
+glia_status glia__recurrent_forward(glia_graph *g, glia_node *n, rnn_cell cell);
+void glia__recurrent_backward(glia_graph *g, glia_node *n, rnn_cell cell);
 /* glia_op_def.no_grad of the three: the lengths, the last input when given */
 bool glia__recurrent_no_grad(const glia_node *n, int k);
-/* The op def of cell (rnn, lstm, gru) from <cell>_infer, _forward, _backward and _attrs: what
- * the three share (the output, at least x and one direction's four parameters, backward reads
- * the inputs, no gradient for the lengths) said once */
-#define GLIA_RECURRENT_DEF(cell, what, in, max)                                                   \
+/* The op def of cell (rnn, lstm, gru; CELL its rnn_cell) from <cell>_attrs: its infer, forward
+ * and backward are the shared ones above for CELL, and what the three share (the output, at
+ * least x and one direction's four parameters, backward reads the inputs, no gradient for the
+ * lengths) is said once */
+#define GLIA_RECURRENT_DEF(cell, CELL, what, in, max)                                             \
+    static glia_status cell##_infer(glia_graph *g, glia_node *n) {                                \
+        return glia__recurrent_infer(g, n, CELL);                                                 \
+    }                                                                                             \
+    static glia_status cell##_forward(glia_graph *g, glia_node *n) {                              \
+        return glia__recurrent_forward(g, n, CELL);                                               \
+    }                                                                                             \
+    static void cell##_backward(glia_graph *g, glia_node *n) {                                    \
+        glia__recurrent_backward(g, n, CELL);                                                     \
+    }                                                                                             \
     const glia_op_def glia__op_##cell = {                                                         \
         .name = #cell, .summary = what, .inputs = in, .outputs = "y[T,N,D*H]", .min_in = 5,       \
         .max_in = max, .flags = OPF_BWD_INPUTS, .infer = cell##_infer,                            \
         .forward = cell##_forward, .backward = cell##_backward, GLIA_ATTRS(cell##_attrs),         \
         .no_grad = glia__recurrent_no_grad};
-glia_status glia__recurrent_forward(glia_graph *g, glia_node *n, rnn_cell cell);
-void glia__recurrent_backward(glia_graph *g, glia_node *n, rnn_cell cell);
 /* lengths input (floats holding integers 1..T) -> int32, GLIA_ERANGE naming the node for a bad
  * one; input < 0: all T (rnn.c; seq_last.c uses it too) */
 glia_status glia__read_lengths(glia_graph *g, glia_node *n, int input, int T, int N, int32_t *len);
-/* the many-to-one read-outs (seq_last.c, seq_pool.c): input 0 is y [T, N, D] with D divisible by
- * dirs, the optional input 1 lengths [N]; `what` names the op in the message */
-glia_status glia__check_seq_readout(glia_graph *g, glia_node *n, int dirs, const char *what);
+/* The many-to-one read-outs (seq_last.c, seq_pool.c): y [T, N, D], lengths [N]? -> out [N, D].
+ * Their infer's checks (D divisible by dirs) and output shape; the caller sets saved_bytes. */
+glia_status glia__seq_readout_infer(glia_graph *g, glia_node *n, int dirs);
+/* their builder: attr their one attribute */
+glia_status glia__seq_readout_add(glia_graph *g, glia_op_id op, const char *name, int y,
+                                  int lengths, int attr, int *out);
+/* the op def of a read-out from <op>_infer, _forward, _backward and _attrs: the inputs, the
+ * output and no gradient for the lengths said once */
+#define GLIA_SEQ_READOUT_DEF(op, what)                                                            \
+    const glia_op_def glia__op_##op = {                                                           \
+        .name = #op, .summary = what, .inputs = "y[T,N,D], lengths[N]?", .outputs = "out[N,D]",   \
+        .min_in = 1, .max_in = 2, .infer = op##_infer, .forward = op##_forward,                   \
+        .backward = op##_backward, GLIA_ATTRS(op##_attrs), .no_grad = glia__no_grad_in1};
 /* builds the parameters and the op node; on error nothing is added to the graph */
 glia_status glia__recurrent_build(glia_graph *g, rnn_cell cell, const char *name, int x, int h0,
                                   int c0, int lengths, const glia_rnn_config *cfg, int *out);
@@ -128,6 +163,10 @@ typedef void glia_rnn_rows(const rnn_step *s, int n);
     GLIA_AVX512 static void name##_avx512(const rnn_step *s, int n) { call; }
 #define GLIA_RNN_PICK(name) \
     (glia__rnn_algo == 0 && glia__cpu_avx512f() ? name##_avx512 : name)
+/* The lstm's and gru's step passes (rnn.c): rows(s, n) on each live row, the padding above on
+ * the others (G gates, GS saved floats per unit); rows split among threads from
+ * GLIA_RNN_STEP_PAR_MIN units x GS */
+void glia__rnn_step_rows(const rnn_step *s, glia_rnn_rows *rows, int G, int GS, int backward);
 
 /* e^x with arithmetic and bit operations only, so that the cells' loops over units vectorise
  * (a call to glibc's expf per gate and unit was half of an LSTM step: 5 per unit). Cephes'

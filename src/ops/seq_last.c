@@ -11,14 +11,13 @@
 #include "rnn_common.h"
 #include <string.h>
 
-glia_status glia__check_seq_readout(glia_graph *g, glia_node *n, int dirs, const char *what) {
+glia_status glia__seq_readout_infer(glia_graph *g, glia_node *n, int dirs) {
     glia_node *y = glia__in(g, n, 0);
     char a[96], b[96];
     if (y->shape.ndim != 3 || y->shape.dim[2] % dirs)
-        return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; %s needs a time-major "
-                         "sequence [T, N, D]%s", glia__where(g, n), y->name,
-                         glia_shape_str(&y->shape, a, sizeof a), what,
-                         dirs > 1 ? " with D divisible by dirs = 2" : "");
+        return glia__bad_shape(g, n, "input", y, "%s needs a time-major sequence [T, N, D]%s",
+                               glia__ops[n->op]->name,
+                               dirs > 1 ? " with D divisible by dirs = 2" : "");
     if (n->n_in == 2) {
         glia_node *l = glia__in(g, n, 1);
         if (l->shape.ndim != 1 || l->shape.dim[0] != y->shape.dim[1])
@@ -30,19 +29,23 @@ glia_status glia__check_seq_readout(glia_graph *g, glia_node *n, int dirs, const
     if (y->shape.dim[0] > INT32_MAX)
         return glia__err(GLIA_ESHAPE, "%s: sequence of %lld steps is too long", glia__where(g, n),
                          (long long)y->shape.dim[0]);
-    return GLIA_OK;
-}
-
-static glia_status seq_last_infer(glia_graph *g, glia_node *n) {
-    glia_node *y = glia__in(g, n, 0);
-    int dirs = n->ia[SEQ_LAST_DIRS];
-    glia_status s = glia__check_seq_readout(g, n, dirs, "seq_last");
-    if (s) return s;
     n->shape.ndim = 2;
     n->shape.dim[0] = y->shape.dim[1];
     n->shape.dim[1] = y->shape.dim[2];
     n->ws_bytes = 0;
-    n->saved_bytes = (size_t)y->shape.dim[1] * sizeof(int32_t);
+    return GLIA_OK;
+}
+
+glia_status glia__seq_readout_add(glia_graph *g, glia_op_id op, const char *name, int y,
+                                  int lengths, int attr, int *out) {
+    int in[2] = {y, lengths};
+    return glia__add_op(g, op, name, lengths >= 0 ? 2 : 1, in, &attr, 1, NULL, 0, out);
+}
+
+static glia_status seq_last_infer(glia_graph *g, glia_node *n) {
+    glia_status s = glia__seq_readout_infer(g, n, n->ia[SEQ_LAST_DIRS]);
+    if (s) return s;
+    n->saved_bytes = (size_t)n->shape.dim[0] * sizeof(int32_t); /* the lengths */
     return GLIA_OK;
 }
 
@@ -76,16 +79,9 @@ static void seq_last_backward(glia_graph *g, glia_node *n) {
 }
 
 static const glia_attr_def seq_last_attrs[] = {GLIA_ATTR_I("dirs", SEQ_LAST_DIRS, 1, 1, 2)};
-const glia_op_def glia__op_seq_last = {
-    .name = "seq_last",
-    .summary = "many-to-one read-out of a recurrent output: the forward half at t = length-1, the "
-               "reverse half at t = 0 (PyTorch's h_n)",
-    .inputs = "y[T,N,D], lengths[N]?", .outputs = "out[N,D]", .min_in = 1, .max_in = 2,
-    .infer = seq_last_infer, .forward = seq_last_forward, .backward = seq_last_backward,
-    GLIA_ATTRS(seq_last_attrs), .no_grad = glia__no_grad_in1};
+GLIA_SEQ_READOUT_DEF(seq_last, "many-to-one read-out of a recurrent output: the forward half at "
+                               "t = length-1, the reverse half at t = 0 (PyTorch's h_n)")
 
 glia_status glia_seq_last(glia_graph *g, const char *name, int y, int lengths, int dirs, int *out) {
-    int in[2] = {y, lengths};
-    return glia__add_op(g, GLIA_OP_seq_last, name, lengths >= 0 ? 2 : 1, in, &dirs, 1, NULL, 0,
-                        out);
+    return glia__seq_readout_add(g, GLIA_OP_seq_last, name, y, lengths, dirs, out);
 }

@@ -17,14 +17,9 @@
 #include <string.h>
 
 static glia_status seq_pool_infer(glia_graph *g, glia_node *n) {
-    glia_node *y = glia__in(g, n, 0);
-    glia_status s = glia__check_seq_readout(g, n, 1, "seq_pool");
+    glia_status s = glia__seq_readout_infer(g, n, 1);
     if (s) return s;
-    const int64_t N = y->shape.dim[1], D = y->shape.dim[2];
-    n->shape.ndim = 2;
-    n->shape.dim[0] = N;
-    n->shape.dim[1] = D;
-    n->ws_bytes = 0;
+    const int64_t N = n->shape.dim[0], D = n->shape.dim[1];
     const bool max = n->ia[SEQ_POOL_MODE] == GLIA_SEQ_POOL_MAX;
     n->saved_bytes = (size_t)(N + (max ? N * D : 0)) * sizeof(int32_t);
     return GLIA_OK;
@@ -88,16 +83,9 @@ static void seq_pool_backward(glia_graph *g, glia_node *n) {
 static const char *const seq_pool_modes[] = {"mean", "max"};
 static const glia_attr_def seq_pool_attrs[] = {
     GLIA_ATTR_E("mode", SEQ_POOL_MODE, GLIA_SEQ_POOL_MEAN, seq_pool_modes)};
-const glia_op_def glia__op_seq_pool = {
-    .name = "seq_pool",
-    .summary = "many-to-one mean or max over the live steps of a sequence (lengths mask the "
-               "padding)",
-    .inputs = "y[T,N,D], lengths[N]?", .outputs = "out[N,D]", .min_in = 1, .max_in = 2,
-    .infer = seq_pool_infer, .forward = seq_pool_forward, .backward = seq_pool_backward,
-    GLIA_ATTRS(seq_pool_attrs), .no_grad = glia__no_grad_in1};
+GLIA_SEQ_READOUT_DEF(seq_pool, "many-to-one mean or max over the live steps of a sequence "
+                               "(lengths mask the padding)")
 
 glia_status glia_seq_pool(glia_graph *g, const char *name, int y, int lengths, int mode, int *out) {
-    int in[2] = {y, lengths};
-    return glia__add_op(g, GLIA_OP_seq_pool, name, lengths >= 0 ? 2 : 1, in, &mode, 1, NULL, 0,
-                        out);
+    return glia__seq_readout_add(g, GLIA_OP_seq_pool, name, y, lengths, mode, out);
 }

@@ -179,11 +179,11 @@ static glia_status reshape_infer(glia_graph *g, glia_node *n) {
                          glia_shape_str(&x->shape, a, sizeof a), (long long)per, (long long)known);
     return GLIA_OK;
 }
-static glia_status reshape_forward(glia_graph *g, glia_node *n) {
+glia_status glia__same_values_forward(glia_graph *g, glia_node *n) {
     memcpy(n->val, glia__in(g, n, 0)->val, (size_t)glia__numel(n) * sizeof(float));
     return GLIA_OK;
 }
-static void reshape_backward(glia_graph *g, glia_node *n) {
+void glia__same_values_backward(glia_graph *g, glia_node *n) {
     float *dx = glia__in(g, n, 0)->grad;
     if (!dx) return;
     int64_t N = glia__numel(n);
@@ -195,7 +195,8 @@ static const glia_attr_def reshape_attrs[] = {
 const glia_op_def glia__op_reshape = {
     .name = "reshape", .summary = "same values, new per-sample shape (flatten)",
     .inputs = "x[N,...]", .outputs = "y[N,dims...]", .min_in = 1, .max_in = 1,
-    .infer = reshape_infer, .forward = reshape_forward, .backward = reshape_backward,
+    .infer = reshape_infer, .forward = glia__same_values_forward,
+    .backward = glia__same_values_backward,
     GLIA_ATTRS(reshape_attrs)};
 
 glia_status glia_reshape(glia_graph *g, const char *name, int x, int ndim, const int64_t *dims,

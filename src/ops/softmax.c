@@ -9,34 +9,18 @@
  *                dx_c += dy_c - e^(y_c) sum_c' dy_c'
  * Both backwards read only the output (OPF_BWD_OUTPUT).
  *
- * The input is seen as [N, C, S] with S the product of the spatial sizes. The loops run over
- * blocks of up to SM_BLOCK consecutive spatial positions of one sample (channels outer, positions
- * inner: contiguous reads), blocks in parallel; each sum runs over c in order inside one block, so
- * results are bit-exact for any number of threads. */
-#include "../core/internal.h"
+ * The loops run over jobs of SM_BLOCK spatial positions of one sample (chan_blocks.h), each sum
+ * over c in order inside one job, so results are bit-exact for any number of threads. */
+#include "chan_blocks.h"
 #include <math.h>
 
 enum { SM_BLOCK = 64 };
 
-typedef struct {
-    int64_t N, C, S, nblk;
-} sm_dims;
-
-static sm_dims dims_of(const glia_node *n) {
-    sm_dims d = {n->shape.dim[0], n->shape.dim[1], 1, 0};
-    for (int i = 2; i < n->shape.ndim; i++) d.S *= n->shape.dim[i];
-    d.nblk = (d.S + SM_BLOCK - 1) / SM_BLOCK;
-    return d;
-}
-
 static glia_status sm_infer(glia_graph *g, glia_node *n) {
     glia_node *x = glia__in(g, n, 0);
-    if (x->shape.ndim < 2) {
-        char a[96];
-        return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; %s works along axis 1 and "
-                         "needs [N, C] or [N, C, ...] (rank >= 2)", glia__where(g, n), x->name,
-                         glia_shape_str(&x->shape, a, sizeof a), glia__ops[n->op]->name);
-    }
+    if (x->shape.ndim < 2)
+        return glia__bad_shape(g, n, "input", x, "%s works along axis 1 and needs [N, C] or "
+                               "[N, C, ...] (rank >= 2)", glia__ops[n->op]->name);
     n->shape = x->shape;
     n->ws_bytes = n->saved_bytes = 0;
     return GLIA_OK;
@@ -45,14 +29,14 @@ static glia_status sm_infer(glia_graph *g, glia_node *n) {
 static void sm_forward_impl(glia_graph *g, glia_node *n, int log_out) {
     const float *x = glia__in(g, n, 0)->val;
     float *y = n->val;
-    sm_dims d = dims_of(n);
-    const int64_t C = d.C, S = d.S, jobs = d.N * d.nblk;
+    const chan_blocks d = chan_blocks_of(&n->shape, SM_BLOCK);
+    const int64_t C = d.C, S = d.S, jobs = d.jobs;
 #pragma omp parallel for schedule(static) if (jobs > 1 && C * S * jobs >= GLIA_PAR_MIN)
     for (int64_t job = 0; job < jobs; job++) {
-        int64_t b = job / d.nblk, s0 = job % d.nblk * SM_BLOCK;
-        int bs = (int)(S - s0 < SM_BLOCK ? S - s0 : SM_BLOCK);
-        const float *xb = x + b * C * S + s0;
-        float *yb = y + b * C * S + s0;
+        int bs;
+        const int64_t off = chan_block_at(&d, job, &bs);
+        const float *xb = x + off;
+        float *yb = y + off;
         float mx[SM_BLOCK], sum[SM_BLOCK];
         for (int t = 0; t < bs; t++) {
             mx[t] = xb[t];
@@ -97,12 +81,12 @@ static void sm_backward_impl(glia_graph *g, glia_node *n, int log_out) {
     float *dx = glia__in(g, n, 0)->grad;
     if (!dx) return;
     const float *y = n->val, *dy = n->grad;
-    sm_dims d = dims_of(n);
-    const int64_t C = d.C, S = d.S, jobs = d.N * d.nblk;
+    const chan_blocks d = chan_blocks_of(&n->shape, SM_BLOCK);
+    const int64_t C = d.C, S = d.S, jobs = d.jobs;
 #pragma omp parallel for schedule(static) if (jobs > 1 && C * S * jobs >= GLIA_PAR_MIN)
     for (int64_t job = 0; job < jobs; job++) {
-        int64_t b = job / d.nblk, s0 = job % d.nblk * SM_BLOCK, off = b * C * S + s0;
-        int bs = (int)(S - s0 < SM_BLOCK ? S - s0 : SM_BLOCK);
+        int bs;
+        const int64_t off = chan_block_at(&d, job, &bs);
         const float *yb = y + off, *gb = dy + off;
         float *xb = dx + off;
         float acc[SM_BLOCK];

@@ -2,39 +2,25 @@
  * T*N rows (PyTorch's y.reshape(T * N, D)), so that a dense layer and the softmax cross-entropy
  * apply at every time step (a many-to-many head). The values do not move: row t*N + n is step t
  * of sequence n. [T, N] -> [T*N] too: per-step labels kept as an input [T, N] with batch axis 1
- * follow glia_graph_set_batch, as a [T*N] input cannot. Backward adds the gradient back
- * unchanged. No attributes. */
+ * follow glia_graph_set_batch, as a [T*N] input cannot. Forward and backward are reshape's
+ * (shape_ops.c). No attributes. */
 #include "../core/internal.h"
-#include <string.h>
 
 static glia_status tf_infer(glia_graph *g, glia_node *n) {
     const glia_node *x = glia__in(g, n, 0);
-    char a[96];
     if (x->shape.ndim < 2)
-        return glia__err(GLIA_ESHAPE, "%s: input '%s' has shape %s; time_flatten needs a "
-                         "time-major sequence [T, N, ...]", glia__where(g, n), x->name,
-                         glia_shape_str(&x->shape, a, sizeof a));
+        return glia__bad_shape(g, n, "input", x, "time_flatten needs a time-major sequence "
+                               "[T, N, ...]");
     n->shape.ndim = x->shape.ndim - 1;
     n->shape.dim[0] = x->shape.dim[0] * x->shape.dim[1];
     for (int d = 2; d < x->shape.ndim; d++) n->shape.dim[d - 1] = x->shape.dim[d];
     return GLIA_OK;
 }
-static glia_status tf_forward(glia_graph *g, glia_node *n) {
-    memcpy(n->val, glia__in(g, n, 0)->val, (size_t)glia__numel(n) * sizeof(float));
-    return GLIA_OK;
-}
-static void tf_backward(glia_graph *g, glia_node *n) {
-    float *dx = glia__in(g, n, 0)->grad;
-    if (!dx) return;
-    int64_t M = glia__numel(n);
-#pragma omp parallel for schedule(static) if (M >= GLIA_PAR_MIN)
-    for (int64_t i = 0; i < M; i++) dx[i] += n->grad[i];
-}
 const glia_op_def glia__op_time_flatten = {
     .name = "time_flatten",
     .summary = "[T, N, ...] -> [T*N, ...]: every step of a sequence as a row (many-to-many heads)",
     .inputs = "x[T,N,...]", .outputs = "y[T*N,...]", .min_in = 1, .max_in = 1, .infer = tf_infer,
-    .forward = tf_forward, .backward = tf_backward};
+    .forward = glia__same_values_forward, .backward = glia__same_values_backward};
 
 glia_status glia_time_flatten(glia_graph *g, const char *name, int x, int *out) {
     return glia__add_op(g, GLIA_OP_time_flatten, name, 1, &x, NULL, 0, NULL, 0, out);
