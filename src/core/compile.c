@@ -147,14 +147,14 @@ glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
     bool bwd = (flags & GLIA_COMPILE_BACKWARD) != 0;
     g->compile_flags = flags;
 
-    /* inputs (re)allocate: their shape follows the batch size */
+    /* inputs get their memory at the first compile (glia_graph_set_batch resizes it later) */
     for (int i = 0; i < n; i++) {
         glia_node *x = &g->nodes[i];
-        if (x->kind != NODE_INPUT) continue;
+        if (x->kind != NODE_INPUT || x->owned_val) continue;
         size_t bytes = (size_t)glia__numel(x) * sizeof(float);
-        float *v = glia__realloc(x->owned_val, bytes);
+        float *v = glia__leaf_alloc(bytes);
         if (!v) return nomem(x->name, bytes);
-        if (!x->owned_val) memset(v, 0, bytes);
+        memset(v, 0, bytes);
         x->owned_val = x->val = v;
     }
 

@@ -105,8 +105,9 @@ static glia_status make_leaf(glia_graph *g, glia_node_kind kind, const char *wha
     n->trainable = kind == NODE_PARAM;
     if (ndim == 0) n->batch_axis = -1; /* a scalar has no batch */
     if (kind != NODE_INPUT) { /* inputs get memory at compile: the batch may still change */
-        n->owned_val = glia__calloc((size_t)numel, sizeof(float));
+        n->owned_val = glia__leaf_alloc((size_t)numel * sizeof(float));
         if (!n->owned_val) return glia__err(GLIA_ENOMEM, "out of memory for %s '%s'", what, n->name);
+        memset(n->owned_val, 0, (size_t)numel * sizeof(float));
         n->val = n->owned_val;
     }
     g->compiled = false;
@@ -338,7 +339,7 @@ glia_status glia_graph_set_batch(glia_graph *g, int64_t batch) {
             continue;
         from[i] = n->shape.dim[n->batch_axis];
         size_t bytes = (size_t)(glia__numel(n) / from[i] * batch) * sizeof(float);
-        if (n->owned_val && !(vals[i] = glia__malloc(bytes)))
+        if (n->owned_val && !(vals[i] = glia__leaf_alloc(bytes)))
             s = glia__err(GLIA_ENOMEM, "set_batch: out of memory for input '%s'", n->name);
     }
     for (int i = 0; !s && i < g->n_nodes; i++)

@@ -196,6 +196,9 @@ void *glia__malloc(size_t n);
 void *glia__calloc(size_t count, size_t size);
 void *glia__realloc(void *p, size_t n);
 void *glia__aligned_alloc(size_t align, size_t n);
+/* A leaf's values (inputs, parameters, buffers): 64-byte aligned like the plan's blocks, so that
+ * the kernels' vector loads of them never straddle a cache line whatever the heap's state */
+static inline void *glia__leaf_alloc(size_t bytes) { return glia__aligned_alloc(64, bytes); }
 char *glia__strdup(const char *s);
 void glia__alloc_fail_at(int64_t k);
 int64_t glia__alloc_count(void);
