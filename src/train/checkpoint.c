@@ -110,39 +110,38 @@ glia_status glia__checkpoint_save(glia__loop *L) {
     char *model = NULL, path[1200];
     glia_status s = glia_model_to_text(L->m, &model);
     if (s) return s;
-    char v[6 + N_POS][48];
+    char v[5][48], pos[N_POS][48]; /* the settings; the position, in pos_keys' order */
     snprintf(v[0], 48, "%llu", (unsigned long long)L->seed);
     snprintf(v[1], 48, "%.9g", (double)L->val);
     snprintf(v[2], 48, "%.9g", (double)L->clip_norm);
     snprintf(v[3], 48, "%lld", (long long)L->limit);
     snprintf(v[4], 48, "%d", L->epochs);
-    char *p = v[5];
-    snprintf(p + 48 * 0, 48, "%d", L->epoch);
-    snprintf(p + 48 * 1, 48, "%lld", (long long)L->next_batch);
-    snprintf(p + 48 * 2, 48, "%lld", (long long)L->step);
-    snprintf(p + 48 * 3, 48, "%lld", (long long)glia_optim_steps(L->opt));
-    glia__rng_hex(&L->rng, p + 48 * 4, 48);
-    glia__rng_hex(&L->epoch_rng, p + 48 * 5, 48);
-    glia__rng_hex(glia_graph_rng(L->g), p + 48 * 6, 48);
-    snprintf(p + 48 * 7, 48, "%.17g", L->tm.loss);
-    snprintf(p + 48 * 8, 48, "%lld", (long long)L->tm.correct);
-    snprintf(p + 48 * 9, 48, "%lld", (long long)L->tm.top5);
-    snprintf(p + 48 * 10, 48, "%lld", (long long)L->tm.n);
-    snprintf(p + 48 * 11, 48, "%lld", (long long)L->samples);
-    snprintf(p + 48 * 12, 48, "%.17g", L->seconds);
-    snprintf(p + 48 * 13, 48, "%.17g", L->epoch_seconds);
-    const char *meta[2 * (11 + N_POS)] = {
+    snprintf(pos[0], 48, "%d", L->epoch);
+    snprintf(pos[1], 48, "%lld", (long long)L->next_batch);
+    snprintf(pos[2], 48, "%lld", (long long)L->step);
+    snprintf(pos[3], 48, "%lld", (long long)glia_optim_steps(L->opt));
+    glia__rng_hex(&L->rng, pos[4], 48);
+    glia__rng_hex(&L->epoch_rng, pos[5], 48);
+    glia__rng_hex(glia_graph_rng(L->g), pos[6], 48);
+    snprintf(pos[7], 48, "%.17g", L->tm.loss);
+    snprintf(pos[8], 48, "%lld", (long long)L->tm.correct);
+    snprintf(pos[9], 48, "%lld", (long long)L->tm.top5);
+    snprintf(pos[10], 48, "%lld", (long long)L->tm.n);
+    snprintf(pos[11], 48, "%lld", (long long)L->samples);
+    snprintf(pos[12], 48, "%.17g", L->seconds);
+    snprintf(pos[13], 48, "%.17g", L->epoch_seconds);
+    enum { N_SET = 10 }; /* the pairs before the position's */
+    const char *meta[2 * (N_SET + N_POS)] = {
         "format", FORMAT, "task", L->task->name, "model", model, "data", L->data,
         "metrics", L->metrics ? L->metrics : "", "seed", v[0], "val", v[1], "clip_norm", v[2],
         "limit", v[3], "epochs", v[4]};
-    int nm_ = 10;
-    for (int i = 0; i < N_POS; i++) meta[2 * nm_] = pos_keys[i], meta[2 * nm_ + 1] = p + 48 * i, nm_++;
+    for (int i = 0; i < N_POS; i++) meta[2 * (N_SET + i)] = pos_keys[i], meta[2 * (N_SET + i) + 1] = pos[i];
     glia_st_entry *e;
     int n;
     char **nm;
     if (!(s = entries(L->g, L->opt, is_saved, &e, &n, &nm))) {
         snprintf(path, sizeof path, "%s/checkpoint.safetensors", L->out_dir);
-        s = glia_safetensors_write(path, e, n, meta, nm_);
+        s = glia_safetensors_write(path, e, n, meta, N_SET + N_POS);
         free(e);
         names_free(nm, L->opt);
     }

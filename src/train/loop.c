@@ -19,7 +19,8 @@ void glia__shuffle(int64_t *a, int64_t n, glia_rng *r) {
     }
 }
 
-glia_status glia__make_dir(const char *dir) {
+/* mkdir -p */
+static glia_status make_dir(const char *dir) {
     char p[1024];
     snprintf(p, sizeof p, "%s", dir);
     for (char *q = p + 1; *q; q++) /* mkdir -p */
@@ -179,7 +180,7 @@ static glia_status loop_setup(glia__loop *L, glia_model *user, const glia_train_
         return glia__err(GLIA_EINVAL, "val = %g is not in [0, 1)", (double)L->val);
     glia_status s;
     if (o->device && (s = glia_graph_set_device(glia_model_graph(user), o->device))) return s;
-    if ((s = glia__make_dir(L->out_dir)) || (s = L->task->setup(L, o)) || (s = make_loss(L)) ||
+    if ((s = make_dir(L->out_dir)) || (s = L->task->setup(L, o)) || (s = make_loss(L)) ||
         (s = make_optim(L)))
         return s;
     return GLIA_OK;

@@ -138,8 +138,6 @@ void glia__rng_hex(const glia_rng *g, char *buf, size_t n);
 int glia__rng_parse(const char *s, glia_rng *g);
 /* dir/file in the run directory: the n strings, one per line (classes.txt) */
 glia_status glia__write_lines(const glia__loop *L, const char *file, const char *const *lines, int n);
-/* mkdir -p */
-glia_status glia__make_dir(const char *dir);
 /* Fisher-Yates shuffle of a[0..n) with r */
 void glia__shuffle(int64_t *a, int64_t n, glia_rng *r);
 #endif
