@@ -64,6 +64,11 @@ static inline void golden_checked(const glia_graph *g, int y) {
 }
 
 /* helpers (util.c) */
+/* path's whole content, NUL-terminated, with `room` more zero bytes for edits in place; NULL
+ * when it cannot be read. free() it. */
+char *test_read_file(const char *path, size_t room);
+/* n 8x8 grey images of 4 classes: class c is a bright 3x3 blob in quadrant c, plus noise */
+glia_dataset *test_blobs(int n, uint64_t seed);
 void fill_uniform(float *x, int64_t n, float lo, float hi, uint64_t seed);
 /* max |a-b| / (atol_scale + |b|) over n values; index of the worst in *worst */
 double max_rel_diff(const float *a, const float *b, int64_t n, double floor, int64_t *worst);

@@ -269,14 +269,9 @@ static void check_resized(const char *text, const char *what) {
 
 /* a model file's text, its sequence (if any) cut to 6 steps to keep the test short */
 static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *t = calloc(1, 1 << 16);
-    size_t n = fread(t, 1, (1 << 16) - 8, f);
-    fclose(f);
-    t[n] = 0;
-    char *q = strstr(t, "\nsequence = ");
-    if (q) {
+    char *t = test_read_file(path, 0);
+    char *q = t ? strstr(t, "\nsequence = ") : NULL;
+    if (q) { /* the edit only shortens the text */
         q += strlen("\nsequence = ");
         size_t digits = strspn(q, "0123456789");
         memmove(q + 1, q + digits, strlen(q + digits) + 1);
@@ -284,7 +279,6 @@ static char *slurp(const char *path) {
     }
     return t;
 }
-
 TEST(batch_zoo_models_follow_set_batch) {
     const char *files[] = {"models/char-lstm.cfg", "models/tagger-bilstm.cfg",
                            "models/sentiment-lstm.cfg", "models/sentiment-trigram.cfg",

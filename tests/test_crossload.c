@@ -74,22 +74,12 @@ TEST(crossload_all_layers_covers_the_format) {
     CHECK_MSG(missing < 0, "all_layers.cfg lacks '%s'", want[missing]);
 }
 
-static char *read_text(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = malloc(1 << 16);
-    size_t n = buf ? fread(buf, 1, (1 << 16) - 1, f) : 0;
-    fclose(f);
-    if (buf) buf[n] = 0;
-    return buf;
-}
-
 /* glia's canonical text is PyTorch's side's (torch_model.py's to_text): same defaults, same
  * canonical values, same default names */
 TEST(crossload_canonical_text_matches_python) {
     char path[512];
     snprintf(path, sizeof path, "%s/crossload_all_layers_canonical.cfg", golden_dir());
-    char *want = read_text(path);
+    char *want = test_read_file(path, 0);
     CHECK_MSG(want, "%s is missing (scripts/golden/gen_crossload.py)", path);
     glia_model *m = NULL;
     char *got = NULL;

@@ -451,16 +451,6 @@ TEST(device_reference_matches_cpu_every_op) {
 
 /* ---------------------------------------------------------------- whole networks */
 
-static char *read_text(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = calloc(1, 1 << 16);
-    size_t n = fread(buf, 1, (1 << 16) - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    return buf;
-}
-
 /* replaces the first "key = old" line's value in text (which has room to spare) */
 static int set_key(char *text, const char *line, const char *value_line) {
     char *p = strstr(text, line);
@@ -476,7 +466,7 @@ static int set_key(char *text, const char *line, const char *value_line) {
  * running statistics. Prints the largest differences. */
 static void model_case(const char *what, const char *path, int64_t batch, const char *const *edits,
                        int n_edits, double tol) {
-    char *text = read_text(path);
+    char *text = test_read_file(path, 4096);
     CHECK_MSG(text, "cannot read %s", path);
     for (int i = 0; i < n_edits; i++) CHECK_MSG(set_key(text, edits[2 * i], edits[2 * i + 1]), "%s: no '%s'", path, edits[2 * i]);
     glia_model *m;

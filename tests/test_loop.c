@@ -20,34 +20,6 @@ static const char *blob_cfg =
     "[dense]\nname = fc1\nunits = 16\nactivation = relu\n"
     "[dense]\nname = fc2\nunits = 4\n";
 
-/* class c: a bright 3x3 blob in quadrant c, plus noise */
-static glia_dataset *blobs(int n, uint64_t seed) {
-    glia_tensor *x, *y;
-    if (glia_tensor_new(&x, 4, (int64_t[]){n, 1, 8, 8}) || glia_tensor_new(&y, 1, (int64_t[]){n})) return NULL;
-    glia_rng r;
-    glia_rng_seed(&r, seed, 3);
-    for (int i = 0; i < n; i++) {
-        int c = (int)glia_rng_below(&r, 4), oy = (c / 2) * 4 + (int)glia_rng_below(&r, 2), ox = (c % 2) * 4 + (int)glia_rng_below(&r, 2);
-        y->data[i] = (float)c;
-        for (int p = 0; p < 64; p++) x->data[i * 64 + p] = 0.3f * glia_rng_uniform(&r);
-        for (int dy = 0; dy < 3; dy++)
-            for (int dx = 0; dx < 3; dx++) x->data[i * 64 + (oy + dy) * 8 + ox + dx] = 1.0f;
-    }
-    glia_dataset *d;
-    if (glia_dataset_new(x, y, 4, NULL, &d)) return NULL;
-    return d;
-}
-
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *b = calloc(1, 1 << 20);
-    size_t n = b ? fread(b, 1, (1 << 20) - 1, f) : 0;
-    (void)n;
-    fclose(f);
-    return b;
-}
-
 static int count_lines(const char *s) {
     int n = 0;
     for (; s && *s; s++) n += *s == '\n';
@@ -79,14 +51,14 @@ static void old_run_resumes(const char *name, const char *old_format) {
     glia_st_meta_free(&meta);
     CHECK_MSG(was_old, "%s: the committed checkpoint is not in format %s", path, old_format);
     snprintf(path, sizeof path, "%s/metrics.csv", dir);
-    char *before = slurp(path);
+    char *before = test_read_file(path, 0);
     CHECK(before && count_lines(before) == 2);
     glia_train_options o = {0};
     glia_train_result r;
     glia_model *m = NULL;
     glia_status s = glia_train_resume(dir, 2, &o, &m, &r);
     glia_model_free(m);
-    char *after = slurp(path);
+    char *after = test_read_file(path, 0);
     int kept = after && !strncmp(after, before, strlen(before)) && count_lines(after) == 3;
     free(before);
     free(after);
@@ -119,7 +91,7 @@ static glia_status train_blobs_on(const char *net, const char *device, double *a
     snprintf(text, sizeof text, blob_cfg, net);
     snprintf(dir, sizeof dir, "%s", keep_dir ? keep_dir : "/tmp/glia-loop");
     if (!keep_dir) snprintf(dir, sizeof dir, "/tmp/glia-loop-%d", (int)getpid());
-    glia_dataset *tr = blobs(400, 1), *te = blobs(200, 2);
+    glia_dataset *tr = test_blobs(400, 1), *te = test_blobs(200, 2);
     glia_model *m = NULL;
     glia_status s = tr && te ? glia_model_parse(text, "blobs.cfg", 1, 7, &m) : GLIA_ENOMEM;
     glia_train_options o = {0};
@@ -177,7 +149,7 @@ TEST(loop_trains_on_the_reference_device) {
     float *pa = s ? NULL : params(a, &na), *pb = s ? NULL : params(b, &nb);
     /* glia_evaluate on both devices */
     glia_eval_result ea = {0}, eb = {0};
-    glia_dataset *te0 = blobs(200, 2);
+    glia_dataset *te0 = test_blobs(200, 2);
     if (!s) s = glia_evaluate(a, te0, NULL, 0, &ea);
     if (!s) s = glia_evaluate(b, te0, NULL, 0, &eb);
     int same_eval = !s && ea.n == 200 && eb.n == 200 && fabs(ea.loss - eb.loss) < 1e-4;
@@ -202,7 +174,7 @@ TEST(loop_trains_on_the_reference_device) {
     o.device = "reference";
     glia_train_result r;
     glia_model *m = NULL;
-    glia_dataset *tr = blobs(400, 1), *te = blobs(200, 2);
+    glia_dataset *tr = test_blobs(400, 1), *te = test_blobs(200, 2);
     o.train_set = tr;
     o.test_set = te;
     s = glia_train_resume(dir, 5, &o, &m, &r);

@@ -18,24 +18,6 @@ static const char *tiny_cfg =
     "[dropout]\np = 0.2\n"
     "[dense]\nname = fc\nunits = 4\n";
 
-/* Class c: a bright 3x3 blob in quadrant c, plus noise. */
-static glia_dataset *blobs(int n, uint64_t seed) {
-    glia_tensor *x, *y;
-    if (glia_tensor_new(&x, 4, (int64_t[]){n, 1, 8, 8}) || glia_tensor_new(&y, 1, (int64_t[]){n})) return NULL;
-    glia_rng r;
-    glia_rng_seed(&r, seed, 3);
-    for (int i = 0; i < n; i++) {
-        int c = (int)glia_rng_below(&r, 4), oy = (c / 2) * 4 + (int)glia_rng_below(&r, 2), ox = (c % 2) * 4 + (int)glia_rng_below(&r, 2);
-        y->data[i] = (float)c;
-        for (int p = 0; p < 64; p++) x->data[i * 64 + p] = 0.3f * glia_rng_uniform(&r);
-        for (int dy = 0; dy < 3; dy++)
-            for (int dx = 0; dx < 3; dx++) x->data[i * 64 + (oy + dy) * 8 + ox + dx] = 1.0f;
-    }
-    glia_dataset *d;
-    if (glia_dataset_new(x, y, 4, NULL, &d)) return NULL;
-    return d;
-}
-
 static void rm_rf(const char *dir) {
     DIR *d = opendir(dir);
     if (d) {
@@ -75,15 +57,6 @@ static float *weights(glia_model *m, int64_t *n) {
         *n += k;
     }
     return all;
-}
-
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *b = calloc(1, 1 << 16);
-    if (b) (void)!fread(b, 1, (1 << 16) - 1, f);
-    fclose(f);
-    return b;
 }
 
 /* the loss and accuracy columns of metrics.csv (the seconds column differs between runs) */
@@ -135,7 +108,7 @@ static int run_to_end(const char *dir, glia_dataset *tr, glia_dataset *te, stopp
 }
 
 static void resume_case(int stop_epoch, int64_t stop_batch) {
-    glia_dataset *tr = blobs(400, 1), *te = blobs(100, 2);
+    glia_dataset *tr = test_blobs(400, 1), *te = test_blobs(100, 2);
     CHECK(tr && te);
     char a[] = "/tmp/glia-train-a-XXXXXX", b[] = "/tmp/glia-train-b-XXXXXX";
     CHECK(mkdtemp(a) && mkdtemp(b));
@@ -148,7 +121,7 @@ static void resume_case(int stop_epoch, int64_t stop_batch) {
     char pa[300], pb[300];
     snprintf(pa, sizeof pa, "%s/metrics.csv", a);
     snprintf(pb, sizeof pb, "%s/metrics.csv", b);
-    char *ma = slurp(pa), *mb = slurp(pb);
+    char *ma = test_read_file(pa, 0), *mb = test_read_file(pb, 0);
     if (ma && mb) { strip_seconds(ma); strip_seconds(mb); }
     int same_w = wa && wb && na == nb && na > 0 && !memcmp(wa, wb, (size_t)na * sizeof *wa);
     int same_m = ma && mb && !strcmp(ma, mb);
@@ -170,7 +143,7 @@ static void resume_case(int stop_epoch, int64_t stop_batch) {
 /* Determinism: two whole runs (several epochs of steps, shuffling, validation) with the same seed
  * and thread count end with bit-identical weights. */
 TEST(train_same_seed_same_weights) {
-    glia_dataset *tr = blobs(400, 1), *te = blobs(100, 2);
+    glia_dataset *tr = test_blobs(400, 1), *te = test_blobs(100, 2);
     CHECK(tr && te);
     char a[] = "/tmp/glia-train-a-XXXXXX", b[] = "/tmp/glia-train-b-XXXXXX";
     CHECK(mkdtemp(a) && mkdtemp(b));
@@ -197,7 +170,7 @@ TEST(train_resume_first_batch_is_bit_exact) { resume_case(1, 1); }
 TEST(train_resume_epoch_boundary_is_bit_exact) { resume_case(1, 22); /* 360 / 16 = 22 batches */ }
 
 TEST(train_writes_its_files) {
-    glia_dataset *tr = blobs(200, 3), *te = blobs(50, 4);
+    glia_dataset *tr = test_blobs(200, 3), *te = test_blobs(50, 4);
     CHECK(tr && te);
     char d[] = "/tmp/glia-train-f-XXXXXX";
     CHECK(mkdtemp(d));
@@ -248,7 +221,7 @@ TEST(train_writes_its_files) {
 }
 
 TEST(train_bad_settings_are_errors) {
-    glia_dataset *tr = blobs(40, 3), *te = blobs(10, 4);
+    glia_dataset *tr = test_blobs(40, 3), *te = test_blobs(10, 4);
     CHECK(tr && te);
     glia_model *m;
     OK(glia_model_parse(tiny_cfg, "tiny.cfg", 1, 7, &m));

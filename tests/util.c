@@ -1,7 +1,39 @@
 /* util.c: shared test helpers: random fills, comparisons, gradient checks, golden files. */
 #include "test.h"
+#include "core/internal.h" /* glia__read_file: the library's one whole-file reader */
 #include <stdlib.h>
 #include <string.h>
+
+char *test_read_file(const char *path, size_t room) {
+    char *data;
+    size_t len;
+    if (glia__read_file(path, &data, &len)) return NULL;
+    char *t = room ? realloc(data, len + room + 1) : data;
+    if (!t) free(data);
+    else memset(t + len, 0, room + 1);
+    return t;
+}
+
+glia_dataset *test_blobs(int n, uint64_t seed) {
+    glia_tensor *x, *y;
+    if (glia_tensor_new(&x, 4, (int64_t[]){n, 1, 8, 8})) return NULL;
+    if (glia_tensor_new(&y, 1, (int64_t[]){n})) {
+        glia_tensor_free(x);
+        return NULL;
+    }
+    glia_rng r;
+    glia_rng_seed(&r, seed, 3);
+    for (int i = 0; i < n; i++) {
+        int c = (int)glia_rng_below(&r, 4), oy = (c / 2) * 4 + (int)glia_rng_below(&r, 2), ox = (c % 2) * 4 + (int)glia_rng_below(&r, 2);
+        y->data[i] = (float)c;
+        for (int p = 0; p < 64; p++) x->data[i * 64 + p] = 0.3f * glia_rng_uniform(&r);
+        for (int dy = 0; dy < 3; dy++)
+            for (int dx = 0; dx < 3; dx++) x->data[i * 64 + (oy + dy) * 8 + ox + dx] = 1.0f;
+    }
+    glia_dataset *d;
+    if (glia_dataset_new(x, y, 4, NULL, &d)) return NULL;
+    return d;
+}
 
 void fill_uniform(float *x, int64_t n, float lo, float hi, uint64_t seed) {
     glia_rng r;
