@@ -259,6 +259,14 @@ glia_status glia_log_softmax(glia_graph *g, const char *name, int x, int *out);
 /* Maxout (Goodfellow et al. 2013): channels C = k*M -> M, y[m] = max_j x[m*k + j]. */
 glia_status glia_maxout(glia_graph *g, const char *name, int x, int k, int *out);
 
+/* Binarize (BinaryConnect, XNOR-Net): per slice g of dim 0 (a filter of a weight, a sample of an
+ * activation), y = s_g sign(x) with sign(0) = +1 and s_g = mean |x_g| (scaled != 0) or 1.
+ * Gradient: the straight-through estimator, dy s_g where |x| <= clip, plus the exact term of
+ * s_g. conv2d and dense whose two operands are binarize nodes run on packed bits (XNOR and
+ * popcount). clip = 0 leaves the exact derivative (for finite-difference checks). */
+glia_status glia_binarize(glia_graph *g, const char *name, int x, int scaled, float clip,
+                          int *out);
+
 /* Inverted dropout: in training y = x * mask / (1 - p); at inference y = x. */
 glia_status glia_dropout(glia_graph *g, const char *name, int x, float p, int *out);
 /* Batch normalisation over axis 1 (x [N,C] or [N,C,H,W]); gamma/beta [C] parameters,

@@ -99,6 +99,9 @@ static const op_cases OPS[] = {
      {"time_flatten_reference_and_gradcheck", "time_flatten_reference_and_gradcheck",
       "time_flatten_reference_and_gradcheck"},
      "basic_time_flatten"},
+    /* binary networks (test_binary.c) */
+    {OP(binarize), {"binarize_gradcheck", "binarize_matches_reference", "binarize_golden_pytorch"},
+     "binary_weight binary_act binary_sign"},
 };
 #define N_OPS_ROWS (int)(sizeof OPS / sizeof OPS[0])
 

@@ -41,6 +41,10 @@ static const key_def net_keys[MAX_KEYS] = {
 /* the last keys of the layers with weights (conv, dense, seqdense): the activation after, the
  * weights' init */
 #define ACT_INIT_KEYS KEY("activation", K_ACT, "linear"), KEY("init", K_INIT, "pytorch")
+/* conv and dense: none, weights (binary-weight network: the layer multiplies by alpha sign(W)
+ * with alpha = mean |W| per filter) or xnor (XNOR-Net: its input binarized too, beta sign(x) per
+ * sample; forward on packed bits) */
+#define BINARY_KEY KEY("binary", K_BINARY, "none")
 /* rnn, lstm, gru: their size and stacking, then each cell's own keys */
 #define RECURRENT_KEYS                                                                            \
     KEY("hidden", K_INT, NULL), KEY("layers", K_INT, "1"), KEY("bidirectional", K_BOOL, "0"),     \
@@ -52,10 +56,11 @@ static const layer_def layer_defs[] = {
      {KEY("filters", K_INT, NULL), KEY("size", K_INT, NULL), OP_KEY("stride", K_INT, "conv2d", "stride_h"),
       OP_KEY("pad", K_INT, "conv2d", "pad_top"), OP_KEY("dilation", K_INT, "conv2d", "dilation_h"),
       OP_KEY("groups", K_INT, "conv2d", "groups"), KEY("bias", K_BOOL, "1"), KEY("batchnorm", K_BOOL, "0"),
-      ACT_INIT_KEYS},
+      BINARY_KEY, ACT_INIT_KEYS},
      b_conv, 0},
     {"dense", "fully connected [+ batch norm] + activation",
-     {KEY("units", K_INT, NULL), KEY("bias", K_BOOL, "1"), KEY("batchnorm", K_BOOL, "0"), ACT_INIT_KEYS},
+     {KEY("units", K_INT, NULL), KEY("bias", K_BOOL, "1"), KEY("batchnorm", K_BOOL, "0"), BINARY_KEY,
+      ACT_INIT_KEYS},
      b_dense, 0},
     /* the pools' stride 0 is the layer's own: the size (the op's stride is required) */
     {"maxpool", "max pooling",
@@ -110,6 +115,8 @@ static const glia_init_kind init_kinds[] = {GLIA_INIT_PYTORCH, GLIA_INIT_HE_UNIF
                                             GLIA_INIT_XAVIER_NORMAL, GLIA_INIT_ORTHOGONAL,
                                             GLIA_INIT_DELTA_ORTHOGONAL};
 
+static const char *const binaries[] = {"none", "weights", "xnor", NULL};
+
 static int index_of(const char *const *list, const char *s) {
     for (int i = 0; list[i]; i++)
         if (!strcmp(list[i], s)) return i;
@@ -146,6 +153,7 @@ static int check_value(key_kind k, const char *v, char *buf, size_t n) {
         return 1;
     case K_ACT: return index_of(activations, v) >= 0 && snprintf(buf, n, "%s", v) > 0;
     case K_INIT: return index_of(inits, v) >= 0 && snprintf(buf, n, "%s", v) > 0;
+    case K_BINARY: return index_of(binaries, v) >= 0 && snprintf(buf, n, "%s", v) > 0;
     case K_STR:
     case K_NAME:
         for (const char *p = v; *p; p++)
@@ -193,6 +201,7 @@ static const char *kind_doc(key_kind k) {
     case K_NAMES: return "two or more layer names separated by commas";
     case K_SHAPE: return "C,H,W or a feature count (positive integers)";
     case K_ACT: return "one of linear, relu, leaky, elu, sigmoid, tanh";
+    case K_BINARY: return "one of none, weights, xnor";
     case K_INIT: return "one of pytorch, he_uniform, he_normal, xavier_uniform, xavier_normal, orthogonal, delta_orthogonal";
     }
     return "?";
@@ -351,6 +360,22 @@ static glia_status fused_bn(glia_model *m, model_layer *l, const char *nm, int x
                      op_default("batchnorm", "momentum"), out);
 }
 
+/* the layer's binary key: the weight w and input x its op reads instead (binarize nodes named
+ * <layer>.wbin, <layer>.xbin), as the key asks */
+static glia_status binary_operands(glia_model *m, model_layer *l, int *x, int *w) {
+    const char *b = sval(l, "binary");
+    char nm[GLIA_NAME_MAX];
+    glia_status s;
+    if (!strcmp(b, "none")) return GLIA_OK;
+    float clip = op_default("binarize", "clip");
+    if ((s = glia__layer_name(l, "wbin", nm)) || (s = glia_binarize(m->g, nm, *w, 1, clip, w)))
+        return s;
+    if (!strcmp(b, "weights")) return GLIA_OK;
+    if ((s = glia__layer_name(l, "xbin", nm)) || (s = glia_binarize(m->g, nm, *x, 1, clip, x)))
+        return s;
+    return GLIA_OK;
+}
+
 static glia_status b_conv(glia_model *m, model_layer *l) {
     glia_shape xs;
     glia_node_shape(m->g, l->in[0], &xs);
@@ -364,13 +389,14 @@ static glia_status b_conv(glia_model *m, model_layer *l) {
         return glia__err(GLIA_ESHAPE, "groups = %lld does not divide the %lld input channels",
                          (long long)G, (long long)xs.dim[1]);
     int w, b, y;
+    int x = l->in[0];
     glia_status s = weights(m, l, 4, (int64_t[]){O, xs.dim[1] / G, k, k}, (int)ival(l, "bias"), &w, &b);
-    if (s) return s;
+    if (s || (s = binary_operands(m, l, &x, &w))) return s;
     glia_conv2d_params p = {(int)ival(l, "stride"), (int)ival(l, "stride"), P, P, P, P,
                             (int)ival(l, "dilation"), (int)ival(l, "dilation"), (int)G};
     char nm[GLIA_NAME_MAX];
     int act = strcmp(sval(l, "activation"), "linear") != 0;
-    if ((s = main_name(l, bn || act, "conv", nm)) || (s = glia_conv2d(m->g, nm, l->in[0], w, b, &p, &y))) return s;
+    if ((s = main_name(l, bn || act, "conv", nm)) || (s = glia_conv2d(m->g, nm, x, w, b, &p, &y))) return s;
     if (bn && ((s = main_name(l, act, "bn", nm)) || (s = fused_bn(m, l, nm, y, &y))))
         return s;
     if ((s = glia__layer_activation(m, l, sval(l, "activation"), y, &l->out))) return s;
@@ -387,10 +413,12 @@ static glia_status b_dense(glia_model *m, model_layer *l) {
     int64_t K = glia_shape_numel(&xs) / xs.dim[0], O = ival(l, "units");
     if (O < 1) return glia__err(GLIA_EINVAL, "units must be >= 1");
     int bn = ival(l, "batchnorm") != 0, act = strcmp(sval(l, "activation"), "linear") != 0;
-    int w, b, y;
+    int w, b, y, x = l->in[0];
     char nm[GLIA_NAME_MAX];
     glia_status s = weights(m, l, 2, (int64_t[]){O, K}, (int)ival(l, "bias"), &w, &b);
-    if (s || (s = main_name(l, bn || act, "fc", nm)) || (s = glia_dense(m->g, nm, l->in[0], w, b, &y))) return s;
+    if (s || (s = binary_operands(m, l, &x, &w)) || (s = main_name(l, bn || act, "fc", nm)) ||
+        (s = glia_dense(m->g, nm, x, w, b, &y)))
+        return s;
     if (bn && ((s = main_name(l, act, "bn", nm)) || (s = fused_bn(m, l, nm, y, &y))))
         return s;
     l->macs = K * O;

@@ -59,4 +59,9 @@ enum { SEQ_POOL_MODE = 0 };
 /* embedding, n->ia: the row that gets no gradient, -1 for none */
 enum { EMBEDDING_PADDING_IDX = 0 };
 
+/* binarize: n->ia[BIN_SCALED] (scale by mean |x| per slice of dim 0), n->fa[BIN_CLIP] (the
+ * straight-through estimator passes the gradient where |x| <= clip) */
+enum { BIN_SCALED = 0 };
+enum { BIN_CLIP = 0 };
+
 #endif

@@ -15,6 +15,8 @@
  * With a ReLU fused (n->fuse_relu, compile.c) y = max(y, 0) is written instead, and backward
  * first masks dy by y > 0 in place (dy is then the ReLU node's gradient, which nothing else
  * reads).
+ * When x and w are both binarize nodes (XNOR-Net), forward runs on packed bits with XNOR and
+ * popcount instead (binary_conv.c, the same values); backward stays in floats.
  * A 1x1, stride-1, unpadded convolution skips im2col: the image [C, H*W] already is the column
  * matrix, and dx is accumulated straight into x->grad by the GEMM (beta = 1).
  *
@@ -33,6 +35,7 @@
  * pad_bottom, pad_left, pad_right, dilation_h, dilation_w, groups. */
 #include "../core/internal.h"
 #include "conv.h"
+#include "binary.h"
 #include "../core/lane_sums.h"
 #include <cblas.h>
 #include <limits.h>
@@ -145,6 +148,8 @@ static glia_status conv_infer(glia_graph *g, glia_node *n) {
     else
         n->ws_bytes = (c.fast ? 0 : (size_t)rows * (size_t)c.P * sizeof(float) * (size_t)c.nb) +
                       (size_t)dw_groups(c.nb) * (size_t)O * (size_t)(Cg * kh * kw) * sizeof(float);
+    xnor_geom q; /* binarized operands: forward on bits (binary_conv.c), backward in floats */
+    if (glia__xnor_node(g, n, &q) && glia__xnor_ws(&q) > n->ws_bytes) n->ws_bytes = glia__xnor_ws(&q);
     n->saved_bytes = 0;
     return GLIA_OK;
 }
@@ -234,6 +239,11 @@ static glia_status conv_forward(glia_graph *g, glia_node *n) {
     const float *x = glia__in(g, n, 0)->val, *w = glia__in(g, n, 1)->val;
     const float *bias = n->n_in == 3 ? glia__in(g, n, 2)->val : NULL;
     float *y = n->val, *ws = g->workspace;
+    xnor_geom q;
+    if (glia__xnor_node(g, n, &q) && n->ws_bytes >= glia__xnor_ws(&q)) {
+        glia__xnor_forward(&q, x, w, bias, n->fuse_relu, y, ws);
+        return GLIA_OK;
+    }
     if (glia__conv_direct_ok(&c)) {
         glia__conv_direct_forward(&c, x, w, bias, n->fuse_relu, y, ws);
         return GLIA_OK;

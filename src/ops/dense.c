@@ -1,8 +1,11 @@
 /* dense.c: fully connected layer, PyTorch's nn.Linear layout.
  *   y[N,O] = x[N,K] W[O,K]^T + b[O]
  *   dx += dy W,   dW += dy^T x,   db += sum_n dy[n,:]
+ * When x and w are both binarize nodes (XNOR-Net), forward runs on packed bits with XNOR and
+ * popcount instead (binary_conv.c, the same values); backward stays in floats.
  * x of rank > 2 is read as [N, K] with K the product of the other dimensions (flatten). */
 #include "../core/internal.h"
+#include "binary.h"
 #include <cblas.h>
 #include <stdio.h>
 
@@ -26,6 +29,8 @@ static glia_status dense_infer(glia_graph *g, glia_node *n) {
     n->shape.ndim = 2;
     n->shape.dim[0] = x->shape.dim[0];
     n->shape.dim[1] = w->shape.dim[0];
+    xnor_geom q;
+    n->ws_bytes = glia__xnor_node(g, n, &q) ? glia__xnor_ws(&q) : 0;
     return GLIA_OK;
 }
 
@@ -33,6 +38,12 @@ static glia_status dense_forward(glia_graph *g, glia_node *n) {
     glia_node *x = glia__in(g, n, 0), *w = glia__in(g, n, 1);
     int N = (int)n->shape.dim[0], O = (int)n->shape.dim[1], K = (int)w->shape.dim[1];
     float *y = n->val;
+    xnor_geom q;
+    if (glia__xnor_node(g, n, &q) && n->ws_bytes >= glia__xnor_ws(&q)) {
+        glia__xnor_forward(&q, x->val, w->val, n->n_in == 3 ? glia__in(g, n, 2)->val : NULL, 0, y,
+                           g->workspace);
+        return GLIA_OK;
+    }
     if (n->n_in == 3) {
         const float *b = glia__in(g, n, 2)->val;
         for (int i = 0; i < N; i++)

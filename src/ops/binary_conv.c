@@ -1,0 +1,271 @@
+/* binary_conv.c: XNOR convolution and dense on packed bits (XNOR-Net, Rastegari et al. 2016),
+ * the layout and formula in binary.h. conv2d.c and dense.c call glia__xnor_forward when both
+ * operands of the node are binarize nodes (binarize.c): their values are then +-s, one bit each
+ * and a scale, and the product of 64 pairs is one XOR and one popcount instead of 64 multiplies.
+ *
+ * Kernels, picked at run time as conv_direct.c's are (glia builds without -march):
+ *   avx512-vpopcntdq  8 output channels per 512-bit vector, _mm512_popcnt_epi64;
+ *   avx2              4 per 256-bit vector, popcount by nibble lookup (vpshufb) and vpsadbw
+ *                     (Mula, Kurz and Lemire 2018);
+ *   generic           __builtin_popcountll per word.
+ * All give the same integers (tests/test_binary.c checks them against plain loops). Threads:
+ * one output position per iteration, every sum integer: bit-exact for any thread count. */
+#include "../core/internal.h"
+#include "binary.h"
+#include <string.h>
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_X86_POPCNT_SETS 1
+#endif
+
+int glia__xnor_algo = 0;
+
+/* up to this many kernel taps (kh kw) per output position; larger kernels stay in floats */
+#define XNOR_MAX_TAPS 121
+
+/* acc[o] = sum over taps t < nt and words k < Wd of popcount(a[t][k] ^ wt[t][k ld + o]), for
+ * o < no (a multiple of 8) */
+typedef void (*counts_fn)(const uint64_t *const *a, const uint64_t *const *wt, int nt, int Wd,
+                          int ld, int no, int64_t *acc);
+
+static void counts_generic(const uint64_t *const *a, const uint64_t *const *wt, int nt, int Wd,
+                           int ld, int no, int64_t *acc) {
+    for (int o = 0; o < no; o++) acc[o] = 0;
+    for (int t = 0; t < nt; t++)
+        for (int k = 0; k < Wd; k++) {
+            const uint64_t av = a[t][k], *row = wt[t] + (size_t)k * ld;
+            for (int o = 0; o < no; o++) acc[o] += __builtin_popcountll(av ^ row[o]);
+        }
+}
+
+#ifdef HAVE_X86_POPCNT_SETS
+__attribute__((target("avx512f,avx512vpopcntdq"))) static void
+counts_avx512(const uint64_t *const *a, const uint64_t *const *wt, int nt, int Wd, int ld,
+              int no, int64_t *acc) {
+    int ob = 0;
+    for (; ob + 32 <= no; ob += 32) { /* four independent accumulators */
+        __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
+        for (int t = 0; t < nt; t++)
+            for (int k = 0; k < Wd; k++) {
+                const __m512i av = _mm512_set1_epi64((long long)a[t][k]);
+                const uint64_t *row = wt[t] + (size_t)k * ld + ob;
+                s0 = _mm512_add_epi64(s0, _mm512_popcnt_epi64(_mm512_xor_si512(av, _mm512_loadu_si512(row))));
+                s1 = _mm512_add_epi64(s1, _mm512_popcnt_epi64(_mm512_xor_si512(av, _mm512_loadu_si512(row + 8))));
+                s2 = _mm512_add_epi64(s2, _mm512_popcnt_epi64(_mm512_xor_si512(av, _mm512_loadu_si512(row + 16))));
+                s3 = _mm512_add_epi64(s3, _mm512_popcnt_epi64(_mm512_xor_si512(av, _mm512_loadu_si512(row + 24))));
+            }
+        _mm512_storeu_si512(acc + ob, s0);
+        _mm512_storeu_si512(acc + ob + 8, s1);
+        _mm512_storeu_si512(acc + ob + 16, s2);
+        _mm512_storeu_si512(acc + ob + 24, s3);
+    }
+    for (; ob < no; ob += 8) {
+        __m512i s = _mm512_setzero_si512();
+        for (int t = 0; t < nt; t++)
+            for (int k = 0; k < Wd; k++) {
+                const __m512i av = _mm512_set1_epi64((long long)a[t][k]);
+                const __m512i wv = _mm512_loadu_si512(wt[t] + (size_t)k * ld + ob);
+                s = _mm512_add_epi64(s, _mm512_popcnt_epi64(_mm512_xor_si512(av, wv)));
+            }
+        _mm512_storeu_si512(acc + ob, s);
+    }
+}
+
+/* popcount of each 64-bit lane: per-nibble counts by table lookup, summed per lane by vpsadbw */
+__attribute__((target("avx2"))) static inline __m256i popcnt256(__m256i v) {
+    const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1,
+                                         2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+    const __m256i m = _mm256_set1_epi8(0x0f);
+    __m256i lo = _mm256_and_si256(v, m), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m);
+    __m256i c = _mm256_add_epi8(_mm256_shuffle_epi8(lut, lo), _mm256_shuffle_epi8(lut, hi));
+    return _mm256_sad_epu8(c, _mm256_setzero_si256());
+}
+
+__attribute__((target("avx2"))) static void counts_avx2(const uint64_t *const *a,
+                                                        const uint64_t *const *wt, int nt, int Wd,
+                                                        int ld, int no, int64_t *acc) {
+    for (int ob = 0; ob < no; ob += 8) {
+        __m256i s0 = _mm256_setzero_si256(), s1 = s0;
+        for (int t = 0; t < nt; t++)
+            for (int k = 0; k < Wd; k++) {
+                const __m256i av = _mm256_set1_epi64x((long long)a[t][k]);
+                const uint64_t *row = wt[t] + (size_t)k * ld + ob;
+                s0 = _mm256_add_epi64(s0, popcnt256(_mm256_xor_si256(av, _mm256_loadu_si256((const __m256i *)row))));
+                s1 = _mm256_add_epi64(s1, popcnt256(_mm256_xor_si256(av, _mm256_loadu_si256((const __m256i *)(row + 4)))));
+            }
+        _mm256_storeu_si256((__m256i *)(acc + ob), s0);
+        _mm256_storeu_si256((__m256i *)(acc + ob + 4), s1);
+    }
+}
+#endif
+
+static counts_fn pick(const char **name) {
+#ifdef HAVE_X86_POPCNT_SETS
+    __builtin_cpu_init();
+    if (glia__xnor_algo < 2 && __builtin_cpu_supports("avx512f") &&
+        __builtin_cpu_supports("avx512vpopcntdq")) {
+        *name = "avx512-vpopcntdq";
+        return counts_avx512;
+    }
+    if (glia__xnor_algo < 3 && __builtin_cpu_supports("avx2")) {
+        *name = "avx2";
+        return counts_avx2;
+    }
+#endif
+    *name = "generic";
+    return counts_generic;
+}
+
+const char *glia__xnor_kernel_name(void) {
+    const char *name;
+    pick(&name);
+    return name;
+}
+
+void glia__xnor_pack_acts(const xnor_geom *q, const float *x, uint64_t *xp, float *scale) {
+    const int Wd = glia__xnor_words(q->C);
+    const int64_t HW = (int64_t)q->H * q->W;
+#pragma omp parallel for schedule(static) if ((int64_t)q->N * q->C * HW >= GLIA_PAR_MIN)
+    for (int n = 0; n < q->N; n++) {
+        const float *xn = x + (size_t)n * q->C * HW;
+        uint64_t *pn = xp + (size_t)n * HW * Wd;
+        memset(pn, 0, sizeof *pn * (size_t)(HW * Wd));
+        for (int c = 0; c < q->C; c++) {
+            const uint64_t bit = (uint64_t)1 << (c % 64);
+            const float *xc = xn + (size_t)c * HW;
+            uint64_t *pc = pn + c / 64;
+            for (int64_t p = 0; p < HW; p++)
+                if (!(xc[p] < 0)) pc[p * Wd] |= bit;
+        }
+        scale[n] = xn[0] < 0 ? -xn[0] : xn[0];
+    }
+}
+
+void glia__xnor_pack_weights(const xnor_geom *q, const float *w, uint64_t *wq, float *alpha) {
+    const int Wd = glia__xnor_words(q->C), Op = glia__xnor_opad(q->O), T = q->kh * q->kw;
+    memset(wq, 0, sizeof *wq * (size_t)T * Wd * Op);
+    for (int o = 0; o < q->O; o++) {
+        const float *wo = w + (size_t)o * q->C * T;
+        for (int c = 0; c < q->C; c++)
+            for (int t = 0; t < T; t++)
+                if (!(wo[(size_t)c * T + t] < 0))
+                    wq[((size_t)t * Wd + c / 64) * Op + o] |= (uint64_t)1 << (c % 64);
+        alpha[o] = wo[0] < 0 ? -wo[0] : wo[0];
+    }
+}
+
+/* the valid taps of output (oh, ow) of image n: their activation words and weight blocks */
+static int taps_at(const xnor_geom *q, const uint64_t *xp, const uint64_t *wq, int n, int oh,
+                   int ow, const uint64_t **a, const uint64_t **wt) {
+    const int Wd = glia__xnor_words(q->C), Op = glia__xnor_opad(q->O);
+    int nt = 0;
+    for (int i = 0; i < q->kh; i++) {
+        int ih = oh * q->sh - q->pt + i;
+        if (ih < 0 || ih >= q->H) continue;
+        for (int j = 0; j < q->kw; j++) {
+            int iw = ow * q->sw - q->pl + j;
+            if (iw < 0 || iw >= q->W) continue;
+            a[nt] = xp + (((size_t)n * q->H + ih) * q->W + iw) * Wd;
+            wt[nt++] = wq + (size_t)(i * q->kw + j) * Wd * Op;
+        }
+    }
+    return nt;
+}
+
+void glia__xnor_dots(const xnor_geom *q, const uint64_t *xp, const uint64_t *wq, int n,
+                     int32_t *dots) {
+    const char *name;
+    counts_fn counts = pick(&name);
+    const int P = q->OH * q->OW, Op = glia__xnor_opad(q->O);
+#pragma omp parallel
+    {
+        const uint64_t *a[XNOR_MAX_TAPS], *wt[XNOR_MAX_TAPS];
+        int64_t acc[256];
+#pragma omp for schedule(static)
+        for (int p = 0; p < P; p++) {
+            int nt = taps_at(q, xp, wq, n, p / q->OW, p % q->OW, a, wt);
+            for (int o0 = 0; o0 < Op; o0 += 256) { /* 256 channels of counts at a time */
+                int ob = Op - o0 < 256 ? Op - o0 : 256;
+                const uint64_t *wt0[XNOR_MAX_TAPS];
+                for (int t = 0; t < nt; t++) wt0[t] = wt[t] + o0;
+                counts(a, wt0, nt, glia__xnor_words(q->C), Op, ob, acc);
+                for (int o = o0; o < o0 + ob && o < q->O; o++)
+                    dots[(size_t)o * P + p] = (int32_t)((int64_t)q->C * nt - 2 * acc[o - o0]);
+            }
+        }
+    }
+}
+
+/* 64-byte steps, so that every part of the workspace starts aligned */
+static size_t up64(size_t b) { return (b + 63) / 64 * 64; }
+
+size_t glia__xnor_ws(const xnor_geom *q) {
+    const size_t Wd = (size_t)glia__xnor_words(q->C), Op = (size_t)glia__xnor_opad(q->O);
+    return up64((size_t)q->N * q->H * q->W * Wd * 8) + up64((size_t)q->kh * q->kw * Wd * Op * 8) +
+           up64((size_t)q->O * 4) + up64((size_t)q->N * 4) + up64((size_t)q->O * q->OH * q->OW * 4);
+}
+
+void glia__xnor_forward(const xnor_geom *q, const float *x, const float *w, const float *bias,
+                        int relu, float *y, void *ws) {
+    const size_t Wd = (size_t)glia__xnor_words(q->C), Op = (size_t)glia__xnor_opad(q->O);
+    const int P = q->OH * q->OW;
+    char *base = ws;
+    uint64_t *xp = (uint64_t *)base;
+    base += up64((size_t)q->N * q->H * q->W * Wd * 8);
+    uint64_t *wq = (uint64_t *)base;
+    base += up64((size_t)q->kh * q->kw * Wd * Op * 8);
+    float *alpha = (float *)base;
+    base += up64((size_t)q->O * 4);
+    float *scale = (float *)base;
+    base += up64((size_t)q->N * 4);
+    int32_t *dots = (int32_t *)base;
+    glia__xnor_pack_weights(q, w, wq, alpha);
+    glia__xnor_pack_acts(q, x, xp, scale);
+    for (int n = 0; n < q->N; n++) {
+        glia__xnor_dots(q, xp, wq, n, dots);
+        float *yn = y + (size_t)n * q->O * P;
+#pragma omp parallel for schedule(static) if ((int64_t)q->O * P >= GLIA_PAR_MIN)
+        for (int o = 0; o < q->O; o++) { /* y = s_n alpha_o dot + b_o */
+            const float sa = scale[n] * alpha[o], b = bias ? bias[o] : 0.0f;
+            const int32_t *d = dots + (size_t)o * P;
+            float *yo = yn + (size_t)o * P;
+            for (int p = 0; p < P; p++) {
+                float v = sa * (float)d[p] + b;
+                yo[p] = relu ? glia__relu(v) : v;
+            }
+        }
+    }
+}
+
+/* node n (conv2d or dense) runs on bits: both operands binarize nodes, and for conv2d one group,
+ * no dilation, at most XNOR_MAX_TAPS taps; fills *q */
+int glia__xnor_node(const glia_graph *g, const glia_node *n, xnor_geom *q) {
+    if (glia__xnor_algo == 1 || n->n_in < 2) return 0;
+    const glia_node *x = &g->nodes[n->in[0]], *w = &g->nodes[n->in[1]];
+    if (x->kind != NODE_OP || x->op != GLIA_OP_binarize || w->kind != NODE_OP ||
+        w->op != GLIA_OP_binarize)
+        return 0;
+    memset(q, 0, sizeof *q);
+    q->N = (int)x->shape.dim[0];
+    q->O = (int)w->shape.dim[0];
+    q->sh = q->sw = q->kh = q->kw = q->H = q->W = q->OH = q->OW = 1;
+    if (n->op == GLIA_OP_dense) {
+        q->C = (int)w->shape.dim[1];
+        return q->C > 0;
+    }
+    if (n->op != GLIA_OP_conv2d || n->ia[CONV_GROUPS] != 1 || n->ia[CONV_DILATION_H] != 1 ||
+        n->ia[CONV_DILATION_W] != 1 || w->shape.dim[2] * w->shape.dim[3] > XNOR_MAX_TAPS)
+        return 0;
+    q->C = (int)x->shape.dim[1];
+    q->H = (int)x->shape.dim[2];
+    q->W = (int)x->shape.dim[3];
+    q->kh = (int)w->shape.dim[2];
+    q->kw = (int)w->shape.dim[3];
+    q->OH = (int)n->shape.dim[2];
+    q->OW = (int)n->shape.dim[3];
+    q->sh = n->ia[CONV_STRIDE_H];
+    q->sw = n->ia[CONV_STRIDE_W];
+    q->pt = n->ia[CONV_PAD_TOP];
+    q->pl = n->ia[CONV_PAD_LEFT];
+    return 1;
+}

@@ -1,0 +1,323 @@
+/* test_binary.c: binary-weight and XNOR networks: binarize (finite differences, the
+ * straight-through estimator by its definition, the reference device, PyTorch and NumPy), the
+ * XNOR / popcount kernels against plain integer loops on odd shapes (every kernel this CPU has),
+ * conv2d and dense on binarized operands against the reference device's float loops. */
+#include "test.h"
+#include "core/internal.h"
+#include "ops/binary.h"
+#include <stdlib.h>
+#include <string.h>
+
+/* uniform values with |x| >= 0.05: a finite-difference step never flips a sign */
+static void fill_away_from_zero(float *x, int64_t n, uint64_t seed) {
+    fill_uniform(x, n, -2, 2, seed);
+    for (int64_t i = 0; i < n; i++)
+        if (fabsf(x[i]) < 0.05f) x[i] = x[i] < 0 ? x[i] - 0.05f : x[i] + 0.05f;
+}
+
+/* binarize on x of shape d: value and gradient against the definitions, in double:
+ *   y = s sign(x), dx = s dy 1{|x| <= clip} + (scaled) sign(x_j) / m sum_i dy_i sign(x_i) */
+static int by_definition(int nd, const int64_t *d, int scaled, float clip, uint64_t rs,
+                         const char *file, int line) {
+    glia_graph *g = NULL;
+    int x, y, ok = 0;
+    float *seed = NULL;
+    if (glia_graph_new(&g) || glia_input(g, "x", nd, d, &x) ||
+        glia_binarize(g, "bin", x, scaled, clip, &y) || glia_node_requires_grad(g, x, 1) ||
+        glia_graph_compile(g, GLIA_COMPILE_BACKWARD)) {
+        test_fail(file, line, "build: %s", glia_last_error());
+        goto done;
+    }
+    glia_shape sh;
+    glia_node_shape(g, x, &sh);
+    int64_t n = glia_shape_numel(&sh), G = d[0], m = n / G;
+    float *X = glia_node_value(g, x);
+    fill_uniform(X, n, -2, 2, rs); /* inside and outside the window |x| <= clip */
+    seed = malloc((size_t)n * sizeof *seed);
+    fill_uniform(seed, n, -1, 1, rs + 1);
+    if (glia_graph_forward(g) || glia_graph_backward(g, y, seed, 0)) {
+        test_fail(file, line, "run: %s", glia_last_error());
+        goto done;
+    }
+    const float *Y = glia_node_value(g, y), *dX = glia_node_grad(g, x);
+    for (int64_t gi = 0; gi < G; gi++) {
+        double s = 0, t = 0;
+        for (int64_t i = 0; i < m; i++) {
+            s += fabs(X[gi * m + i]);
+            t += seed[gi * m + i] * (X[gi * m + i] < 0 ? -1.0 : 1.0);
+        }
+        s = scaled ? s / m : 1.0;
+        t /= m;
+        for (int64_t i = 0; i < m; i++) {
+            int64_t k = gi * m + i;
+            double sg = X[k] < 0 ? -1.0 : 1.0;
+            double want_y = s * sg, want_dx = (fabs(X[k]) <= clip ? s * seed[k] : 0.0) +
+                                              (scaled ? sg * t : 0.0);
+            if (fabs(Y[k] - want_y) > 1e-6 * (1 + fabs(want_y)) ||
+                fabs(dX[k] - want_dx) > 1e-5 * (1 + fabs(want_dx))) {
+                test_fail(file, line, "element %lld (x = %g): y %g dx %g, by definition %g %g",
+                          (long long)k, (double)X[k], (double)Y[k], (double)dX[k], want_y, want_dx);
+                goto done;
+            }
+        }
+    }
+    ok = 1;
+done:
+    free(seed);
+    glia_graph_free(g);
+    return ok;
+}
+#define BY_DEFINITION(nd, d, scaled, clip, rs)                                                    \
+    do { if (!by_definition(nd, d, scaled, clip, rs, __FILE__, __LINE__)) return; } while (0)
+
+/* With clip = 0 the backward is the exact derivative of y = s sign(x) (through s only): finite
+ * differences check it; with clip > 0 the straight-through term is added, checked against its
+ * definition (no finite difference sees it: sign is flat). */
+TEST(binarize_gradcheck) {
+    const struct { int nd; int64_t d[4]; } cases[] = {{4, {4, 3, 3, 3}}, {2, {3, 10}}, {4, {2, 2, 3, 3}}};
+    for (int c = 0; c < 3; c++) {
+        glia_graph *g;
+        int x, y;
+        OK(glia_graph_new(&g));
+        OK(glia_input(g, "x", cases[c].nd, cases[c].d, &x));
+        OK(glia_binarize(g, "bin", x, 1, 0.0f, &y));
+        OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+        glia_shape sh;
+        OK(glia_node_shape(g, x, &sh));
+        fill_away_from_zero(glia_node_value(g, x), glia_shape_numel(&sh), 30 + c);
+        GRADCHECK(g, y, x, 1e-3);
+        glia_graph_free(g);
+    }
+    BY_DEFINITION(4, ((int64_t[]){4, 3, 3, 3}), 1, 1.0f, 40);
+    BY_DEFINITION(2, ((int64_t[]){3, 10}), 1, 0.5f, 42);
+    BY_DEFINITION(2, ((int64_t[]){3, 10}), 0, 1.0f, 44);   /* sign alone: the hard-tanh STE */
+    BY_DEFINITION(4, ((int64_t[]){64, 16, 8, 8}), 1, 1.0f, 46); /* the parallel loop */
+}
+
+/* the cpu kernels against the reference device's loops: binarize alone, then conv2d and dense
+ * whose operands are binarize nodes, which the cpu runs on packed bits (XNOR and popcount) and
+ * the reference device in floats; the gradients flow back through the binarize nodes */
+static int xnor_vs_reference(int conv, const int64_t *xd, const int64_t *wd,
+                             const glia_conv2d_params *p, int bias, int relu, uint64_t rs,
+                             const char *file, int line) {
+    glia_graph *g = NULL;
+    int x, w, b = -1, xb, wb, y, ok = 0;
+    int xnd = conv ? 4 : 2;
+    float *buf = NULL;
+    if (glia_graph_new(&g) || glia_input(g, "x", xnd, xd, &x) ||
+        glia_param(g, "w", conv ? 4 : 2, wd, &w) ||
+        (bias && glia_param(g, "b", 1, wd, &b)) || glia_binarize(g, "xb", x, 1, 1.0f, &xb) ||
+        glia_binarize(g, "wb", w, 1, 1.0f, &wb) ||
+        (conv ? glia_conv2d(g, "conv", xb, wb, b, p, &y) : glia_dense(g, "fc", xb, wb, b, &y)) ||
+        (relu && glia_relu(g, "relu", y, &y)) || glia_node_requires_grad(g, x, 1) ||
+        glia_graph_compile(g, GLIA_COMPILE_BACKWARD)) {
+        test_fail(file, line, "build: %s", glia_last_error());
+        goto done;
+    }
+    xnor_geom q;
+    int conv_node = relu ? g->nodes[y].in[0] : y;
+    if (!glia__xnor_node(g, &g->nodes[conv_node], &q)) {
+        test_fail(file, line, "the node does not run on bits");
+        goto done;
+    }
+    glia_shape sx, sw, sy;
+    glia_node_shape(g, x, &sx);
+    glia_node_shape(g, w, &sw);
+    glia_node_shape(g, y, &sy);
+    int64_t nx = glia_shape_numel(&sx), nw = glia_shape_numel(&sw), ny = glia_shape_numel(&sy);
+    int64_t nb = bias ? wd[0] : 0;
+    buf = malloc(sizeof(float) * (size_t)(2 * nx + 2 * nw + 2 * nb + 3 * ny + 3));
+    float *X = buf, *W = X + nx, *B = W + nw, *seed = B + nb, *cy = seed + ny, *ry = cy + ny,
+          *rdx = ry + ny, *rdw = rdx + nx, *rdb = rdw + nw;
+    fill_uniform(X, nx, -2, 2, rs);
+    fill_uniform(W, nw, -1, 1, rs + 1);
+    fill_uniform(B, nb, -1, 1, rs + 2);
+    fill_uniform(seed, ny, -1, 1, rs + 3);
+    memcpy(glia_node_value(g, x), X, sizeof(float) * (size_t)nx);
+    memcpy(glia_node_value(g, w), W, sizeof(float) * (size_t)nw);
+    if (bias) memcpy(glia_node_value(g, b), B, sizeof(float) * (size_t)nb);
+    if (glia_graph_forward(g) || glia_graph_backward(g, y, seed, 0)) {
+        test_fail(file, line, "run: %s", glia_last_error());
+        goto done;
+    }
+    memcpy(cy, glia_node_value(g, y), sizeof(float) * (size_t)ny);
+    float *cdx = malloc(sizeof(float) * (size_t)(nx + nw + nb + 1));
+    memcpy(cdx, glia_node_grad(g, x), sizeof(float) * (size_t)nx);
+    memcpy(cdx + nx, glia_node_grad(g, w), sizeof(float) * (size_t)nw);
+    if (bias) memcpy(cdx + nx + nw, glia_node_grad(g, b), sizeof(float) * (size_t)nb);
+    int ran = reference_run(g, y, seed, bias ? 3 : 2, (int[]){x, w, b},
+                            (const float *const[]){X, W, B}, ry,
+                            (float *const[]){rdx, rdw, rdb});
+    if (ran) {
+        double ey = max_rel_diff(cy, ry, ny, 1e-3, NULL), ex = max_rel_diff(cdx, rdx, nx, 1e-3, NULL),
+               ew = max_rel_diff(cdx + nx, rdw, nw, 1e-3, NULL),
+               eb = bias ? max_rel_diff(cdx + nx + nw, rdb, nb, 1e-3, NULL) : 0;
+        if (ey > 1e-4 || ex > 1e-3 || ew > 1e-3 || eb > 1e-3)
+            test_fail(file, line, "%s on bits differs from the reference device: y %g dx %g dw %g "
+                      "db %g", conv ? "conv2d" : "dense", ey, ex, ew, eb);
+        else {
+            ref_checked(g, y);
+            ok = 1;
+        }
+    }
+    free(cdx);
+done:
+    free(buf);
+    glia_graph_free(g);
+    return ok;
+}
+#define XNOR_VS_REF(conv, xd, wd, p, bias, relu, rs)                                               \
+    do { if (!xnor_vs_reference(conv, xd, wd, p, bias, relu, rs, __FILE__, __LINE__)) return; } while (0)
+
+TEST(binarize_matches_reference) {
+    const glia_conv2d_params pad1 = {.pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1},
+                             s2 = {.stride_h = 2, .stride_w = 2, .pad_top = 1, .pad_bottom = 1,
+                                   .pad_left = 2, .pad_right = 2},
+                             none = {0};
+    XNOR_VS_REF(1, ((int64_t[]){2, 5, 7, 6}), ((int64_t[]){3, 5, 3, 3}), &pad1, 1, 0, 100);
+    XNOR_VS_REF(1, ((int64_t[]){2, 70, 6, 5}), ((int64_t[]){9, 70, 3, 3}), &s2, 0, 1, 102);
+    XNOR_VS_REF(1, ((int64_t[]){3, 64, 4, 4}), ((int64_t[]){64, 64, 3, 3}), &pad1, 1, 1, 104);
+    XNOR_VS_REF(1, ((int64_t[]){1, 3, 6, 6}), ((int64_t[]){4, 3, 1, 1}), &none, 1, 0, 106);
+    XNOR_VS_REF(0, ((int64_t[]){4, 130}), ((int64_t[]){10, 130}), NULL, 1, 0, 108);
+    XNOR_VS_REF(0, ((int64_t[]){3, 64}), ((int64_t[]){5, 64}), NULL, 0, 1, 110);
+}
+
+/* PyTorch (autograd: s through abs and mean, sign through a straight-through function) and
+ * NumPy's scale per slice, np.abs(x).mean over the slice */
+static int golden_case(const char *file, int64_t nd, const int64_t *d, int scaled, float clip) {
+    glia_graph *g;
+    int x, y;
+    if (glia_graph_new(&g) || glia_input(g, "x", (int)nd, d, &x) ||
+        glia_binarize(g, NULL, x, scaled, clip, &y)) {
+        test_fail(__FILE__, __LINE__, "%s", glia_last_error());
+        return 0;
+    }
+    int ok = golden_check(g, file, y, 1, (const char *[]){"x"}, (int[]){x}, 1e-5);
+    if (ok) { /* |y| of each slice is the scale NumPy computed */
+        golden *gd = golden_load(file);
+        glia_shape sa;
+        const float *alpha = gd ? golden_get(gd, "alpha", &sa) : NULL;
+        const float *Y = glia_node_value(g, y);
+        int64_t m = 1;
+        for (int i = 1; i < nd; i++) m *= d[i];
+        for (int64_t gi = 0; ok && alpha && gi < d[0]; gi++) {
+            double want = scaled ? alpha[gi] : 1.0;
+            if (fabs(fabsf(Y[gi * m]) - want) > 1e-6 * want) {
+                test_fail(__FILE__, __LINE__, "%s: scale of slice %lld is %g, NumPy %g", file,
+                          (long long)gi, (double)fabsf(Y[gi * m]), want);
+                ok = 0;
+            }
+        }
+        if (!alpha) ok = 0, test_fail(__FILE__, __LINE__, "%s has no alpha", file);
+        golden_free(gd);
+    }
+    glia_graph_free(g);
+    return ok;
+}
+
+TEST(binarize_golden_pytorch) {
+    CHECK(golden_case("binary_weight", 4, (int64_t[]){4, 3, 3, 3}, 1, 1.0f));
+    CHECK(golden_case("binary_act", 4, (int64_t[]){3, 2, 4, 4}, 1, 1.0f));
+    CHECK(golden_case("binary_sign", 2, (int64_t[]){2, 7}, 0, 0.5f));
+}
+
+/* ---------------------------------------------------------------- the packed kernels */
+
+/* plain loops on +-1 integers: dot[o][p] over the taps inside the image */
+static void dots_plain(const xnor_geom *q, const int8_t *xs, const int8_t *ws, int n, int32_t *out) {
+    for (int o = 0; o < q->O; o++)
+        for (int oh = 0; oh < q->OH; oh++)
+            for (int ow = 0; ow < q->OW; ow++) {
+                int32_t acc = 0;
+                for (int c = 0; c < q->C; c++)
+                    for (int i = 0; i < q->kh; i++)
+                        for (int j = 0; j < q->kw; j++) {
+                            int ih = oh * q->sh - q->pt + i, iw = ow * q->sw - q->pl + j;
+                            if (ih < 0 || ih >= q->H || iw < 0 || iw >= q->W) continue;
+                            acc += xs[(((size_t)n * q->C + c) * q->H + ih) * q->W + iw] *
+                                   ws[(((size_t)o * q->C + c) * q->kh + i) * q->kw + j];
+                        }
+                out[((size_t)o * q->OH + oh) * q->OW + ow] = acc;
+            }
+}
+
+/* channel counts around the 64-bit word (1, 63, 64, 65, 130), padding, stride 2, rectangular
+ * and 1x1 kernels, output channels not a multiple of 8: each kernel the CPU has, bit for bit */
+TEST(xnor_kernels_match_plain_loops) {
+    const struct { int N, C, H, W, O, kh, kw, sh, sw, pt, pb, pl, pr; } cases[] = {
+        {2, 1, 5, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1},    {1, 63, 6, 7, 9, 3, 3, 2, 2, 1, 1, 1, 1},
+        {2, 64, 5, 4, 64, 3, 3, 1, 1, 1, 1, 1, 1},  {1, 65, 7, 5, 17, 3, 2, 2, 1, 0, 2, 1, 0},
+        {1, 130, 4, 4, 33, 1, 1, 1, 1, 0, 0, 0, 0}, {2, 100, 9, 9, 40, 5, 5, 2, 2, 2, 2, 2, 2},
+        {3, 257, 1, 1, 300, 1, 1, 1, 1, 0, 0, 0, 0}};
+    const int saved = glia__xnor_algo;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        xnor_geom q = {cases[c].N, cases[c].C, cases[c].H, cases[c].W, cases[c].O, cases[c].kh,
+                       cases[c].kw, 0, 0, cases[c].sh, cases[c].sw, cases[c].pt, cases[c].pl};
+        q.OH = (q.H + cases[c].pt + cases[c].pb - q.kh) / q.sh + 1;
+        q.OW = (q.W + cases[c].pl + cases[c].pr - q.kw) / q.sw + 1;
+        size_t nx = (size_t)q.N * q.C * q.H * q.W, nw = (size_t)q.O * q.C * q.kh * q.kw,
+               P = (size_t)q.OH * q.OW, Wd = (size_t)glia__xnor_words(q.C);
+        float *xf = malloc(nx * 4), *wf = malloc(nw * 4), scale[3], *alpha = malloc((size_t)q.O * 4);
+        int8_t *xs = malloc(nx), *wsg = malloc(nw);
+        uint64_t *xp = malloc((size_t)q.N * q.H * q.W * Wd * 8),
+                 *wq = malloc((size_t)q.kh * q.kw * Wd * glia__xnor_opad(q.O) * 8);
+        int32_t *want = malloc((size_t)q.O * P * 4), *got = malloc((size_t)q.O * P * 4);
+        fill_uniform(xf, (int64_t)nx, -1, 1, 200 + c);
+        fill_uniform(wf, (int64_t)nw, -1, 1, 300 + c);
+        for (size_t i = 0; i < nx; i++) xs[i] = xf[i] < 0 ? -1 : 1, xf[i] = 0.5f * xs[i];
+        for (size_t i = 0; i < nw; i++) wsg[i] = wf[i] < 0 ? -1 : 1, wf[i] = 0.25f * wsg[i];
+        glia__xnor_pack_acts(&q, xf, xp, scale);
+        glia__xnor_pack_weights(&q, wf, wq, alpha);
+        int bad = scale[0] != 0.5f || alpha[q.O - 1] != 0.25f;
+        for (int algo = 0; algo <= 3 && !bad; algo++) {
+            if (algo == 1) continue; /* 1 = off */
+            glia__xnor_algo = algo;
+            for (int n = 0; n < q.N && !bad; n++) {
+                dots_plain(&q, xs, wsg, n, want);
+                memset(got, 0x55, (size_t)q.O * P * 4);
+                glia__xnor_dots(&q, xp, wq, n, got);
+                if (memcmp(want, got, (size_t)q.O * P * 4)) {
+                    bad = 1;
+                    test_fail(__FILE__, __LINE__, "case %zu image %d: the %s kernel differs from "
+                              "the plain loops", c, n, glia__xnor_kernel_name());
+                }
+            }
+        }
+        glia__xnor_algo = saved;
+        free(xf), free(wf), free(alpha), free(xs), free(wsg), free(xp), free(wq), free(want), free(got);
+        if (bad) return;
+    }
+}
+
+/* the bits path and the float path (glia__xnor_algo = 1) of one conv2d give the same outputs */
+TEST(xnor_conv_same_as_floats) {
+    glia_graph *g;
+    int x, w, b, xb, wb, y;
+    const glia_conv2d_params pad1 = {.pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1};
+    OK(glia_graph_new(&g));
+    OK(glia_input(g, "x", 4, (int64_t[]){4, 96, 7, 7}, &x));
+    OK(glia_param(g, "w", 4, (int64_t[]){20, 96, 3, 3}, &w));
+    OK(glia_param(g, "b", 1, (int64_t[]){20}, &b));
+    OK(glia_binarize(g, "xb", x, 1, 1.0f, &xb));
+    OK(glia_binarize(g, "wb", w, 1, 1.0f, &wb));
+    OK(glia_conv2d(g, "conv", xb, wb, b, &pad1, &y));
+    OK(glia_graph_compile(g, 0));
+    xnor_geom q;
+    CHECK_MSG(glia__xnor_node(g, &g->nodes[y], &q) && q.C == 96 && q.OH == 7, "not on bits");
+    fill_uniform(glia_node_value(g, x), 4 * 96 * 49, -1, 1, 9);
+    fill_uniform(glia_node_value(g, w), 20 * 96 * 9, -1, 1, 10);
+    fill_uniform(glia_node_value(g, b), 20, -1, 1, 11);
+    const int n = 4 * 20 * 49;
+    float *bits = malloc(n * sizeof(float));
+    OK(glia_graph_forward(g));
+    memcpy(bits, glia_node_value(g, y), n * sizeof(float));
+    const int saved = glia__xnor_algo;
+    glia__xnor_algo = 1;
+    glia_status s = glia_graph_forward(g);
+    glia__xnor_algo = saved;
+    double e = max_rel_diff(bits, glia_node_value(g, y), n, 1e-3, NULL);
+    free(bits);
+    glia_graph_free(g);
+    OK(s);
+    CHECK_MSG(e < 1e-4, "bits and floats differ by %g", e);
+}
