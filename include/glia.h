@@ -440,6 +440,22 @@ glia_status glia_safetensors_read_meta(const char *path, glia_st_meta *meta);
 const char *glia_st_meta_get(const glia_st_meta *m, const char *key); /* NULL if absent */
 void glia_st_meta_free(glia_st_meta *m);
 
+/* Packed weights of a binary network (src/io/packed.c; the convention in docs/model-format.md):
+ * the graph's parameters and buffers as safetensors, but every parameter a binarize node reads
+ * as one bit per value ("<name>.bits", U8 [O, ceil(m/8)]) and its scales ("<name>.alpha", F32
+ * [O]), metadata "format": "glia-packed-1". For inference: the real weights behind the signs
+ * are dropped; loading sets W = alpha sign, with which the network computes what it did.
+ * info (may be NULL) receives the sizes. Load checks every tensor and changes nothing on error. */
+typedef struct glia_packed_info {
+    int binary;                   /* binarized parameters */
+    int64_t binary_values;        /* their values */
+    int64_t binary_float_bytes;   /* their size as float32 */
+    int64_t binary_packed_bytes;  /* their size as bits + scales */
+    int64_t file_bytes;           /* the whole packed file */
+} glia_packed_info;
+glia_status glia_packed_save(glia_graph *g, const char *path, glia_packed_info *info);
+glia_status glia_packed_load(glia_graph *g, const char *path);
+
 /* ---------------------------------------------------------------- images (src/io/image.c, src/viz)
  * Loading decodes what stb_image reads (PNG 8/16-bit, JPEG, BMP, GIF, TGA, PSD, HDR) and binary
  * PGM/PPM (P5/P6, any maxval) into a new tensor [channels, height, width] of floats in [0, 1].
