@@ -15,7 +15,7 @@ expect help 0 "usage: glia COMMAND" -- "$GLIA" --help
 expect no-args 2 "usage" -- "$GLIA"
 expect unknown 2 "unknown command 'frobnicate'" -- "$GLIA" frobnicate
 expect version 0 "glia 0\." -- "$GLIA" version
-for c in version ops demo summary train eval predict filters features maximize cam gradcam saliency fool invert dream; do expect "$c --help" 0 "usage: glia $c" -- "$GLIA" "$c" --help; done
+for c in version ops demo summary train eval predict filters features maximize cam gradcam saliency fool invert dream pack; do expect "$c --help" 0 "usage: glia $c" -- "$GLIA" "$c" --help; done
 expect ops-bad-option 2 "unknown option" -- "$GLIA" ops --bogus
 expect demo-bad-steps 2 "bad --steps" -- "$GLIA" demo --steps x
 # glia ops lists every op the issues ask for
@@ -35,6 +35,15 @@ expect summary-bad-key 1 "$bad_cfg:6: unknown key 'strides' in \[conv\]" -- "$GL
 rm -f "$bad_cfg"
 expect summary-missing 1 "no-such.cfg: cannot open" -- "$GLIA" summary no-such.cfg
 expect summary-no-arg 2 "which model" -- "$GLIA" summary
+expect pack-no-arg 2 "which run directory" -- "$GLIA" pack
+expect summary-binary-bad 1 "binary.*one of none, weights, xnor" -- "$GLIA" summary /dev/stdin <<EOF2
+[net]
+input = 1, 8, 8
+[conv]
+filters = 4
+size = 3
+binary = ternary
+EOF2
 # the demo: LeNet-5 has 61,706 parameters, its gradients check, and training learns
 out=$("$GLIA" demo --steps 150 2>&1); rc=$?
 if [ $rc -ne 0 ]; then bad "demo exit $rc: $out"; else ok; fi
@@ -114,6 +123,12 @@ if [ -r /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
   if [ $rc1 -eq 0 ] && [ $rc3 -eq 0 ] && [ -n "$ta" ] && [ "$ta" = "$tc" ] && cmp -s "$run/b/weights.safetensors" "$run/c/weights.safetensors"; then ok
   else bad "resume after SIGINT: '$ta' vs '$tc' or weights differ: $(cat "$run/c.log" "$run/c2.log")"; fi
   expect resume-bad-option 2 "only --epochs may change" -- "$GLIA" train --resume "$run/c" --lr 0.1
+  # a binary network (LeNet-5 XNOR, a short epoch): glia pack writes its packed weights, and the
+  # network read back from them scores the same test accuracy (pack --eval fails otherwise)
+  "$GLIA" train models/lenet5-xnor.cfg --epochs 1 --limit 3200 --out "$run/x" > "$run/x.log" 2>&1 || bad "train lenet5-xnor: $(cat "$run/x.log")"
+  expect pack 0 "packed file .*: [0-9.]*x smaller" -- "$GLIA" pack "$run/x" --eval
+  [ -s "$run/x/weights.packed.safetensors" ] && ok || bad "pack wrote no weights.packed.safetensors"
+  expect pack-missing 1 "is $run/nope a directory written by glia train" -- "$GLIA" pack "$run/nope"
   rm -rf "$run"
 else
   echo "cli: Fashion-MNIST not installed (scripts/fetch-data fashion-mnist); training checks skipped"
