@@ -5,7 +5,7 @@
  * runs one benchmark for about S seconds after a warm-up and prints one line
  *   RESULT <name> <value> <unit> <max RSS in KiB>
  * Names: lenet-train, lenet-infer256, lenet-infer1, vgg-train, lstm-train, gru-train,
- * conv-<layer>-fwd|bwd, sgemm, fma-peak (see usage()). Data are synthetic (normal pixels, uniform labels): speed does not
+ * conv-<layer>-fwd|bwd, sgemm, fma-peak, binary (see usage()). Data are synthetic (normal pixels, uniform labels): speed does not
  * depend on the values. Networks come from the same model files the CLI trains (models/). */
 #include "core/internal.h"
 #include "core/thread_env.h"
@@ -262,6 +262,117 @@ static int bench_conv(const struct conv_shape *cs, int bwd, double seconds) {
     return 0;
 }
 
+/* ------------------------------------------------------------ binary networks
+ * glia on bits against glia in floats, in one process, alternately (bench/run.py prints them
+ * as a table of their own): a 3x3 convolution of the VGG-style network as an XNOR layer
+ * (binarize x and w, pack, XNOR + popcount: the whole of it timed) against the same float
+ * conv2d; and whole networks' inference, the XNOR model file against itself with binary = none. */
+static int xnor_layer(const struct conv_shape *cs, int xnor, glia_graph **out, int *y) {
+    glia_rng r;
+    glia_rng_seed(&r, 7, 3);
+    glia_graph *g;
+    int x, w, b;
+    TRY(glia_graph_new(&g));
+    *out = g;
+    TRY(glia_input(g, "x", 4, (int64_t[]){cs->n, cs->c, cs->h, cs->w}, &x));
+    TRY(glia_param(g, "w", 4, (int64_t[]){cs->o, cs->c, cs->k, cs->k}, &w));
+    TRY(glia_param(g, "b", 1, (int64_t[]){cs->o}, &b));
+    fill_normal(glia_node_value(g, x), (int64_t)cs->n * cs->c * cs->h * cs->w, &r);
+    fill_normal(glia_node_value(g, w), (int64_t)cs->o * cs->c * cs->k * cs->k, &r);
+    if (xnor) {
+        TRY(glia_binarize(g, "xb", x, 1, 1.0f, &x));
+        TRY(glia_binarize(g, "wb", w, 1, 1.0f, &w));
+    }
+    glia_conv2d_params p = {.pad_top = cs->pad, .pad_bottom = cs->pad, .pad_left = cs->pad,
+                            .pad_right = cs->pad};
+    TRY(glia_conv2d(g, "conv", x, w, b, &p, y));
+    TRY(glia_graph_compile(g, 0));
+    return 0;
+}
+
+static int forward_step(void *p) {
+    if (glia_graph_forward(p)) {
+        fprintf(stderr, "bench: %s\n", glia_last_error());
+        return 1;
+    }
+    return 0;
+}
+
+/* the model file's text with every "binary = xnor" (or weights) replaced by "binary = none" */
+static char *float_twin(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *t = calloc(1 << 16, 1);
+    size_t n = t ? fread(t, 1, (1 << 16) - 1, f) : 0;
+    fclose(f);
+    for (char *q = t; t && n && (q = strstr(q, "binary = ")); q += 9) {
+        char *v = q + 9;
+        size_t k = strcspn(v, "\n");
+        memset(v, ' ', k);
+        memcpy(v, "none", 4);
+    }
+    return t;
+}
+
+static int net_infer_pair(const char *name, const char *path, int64_t batch, double seconds) {
+    char *twin = float_twin(path);
+    if (!twin) return 1;
+    glia_model *m[2] = {NULL, NULL};
+    glia_rng r;
+    glia_rng_seed(&r, 7, 5);
+    TRY(glia_model_load(path, batch, 1, &m[0]));
+    TRY(glia_model_parse(twin, path, batch, 1, &m[1]));
+    free(twin);
+    double best[2] = {1e30, 1e30};
+    for (int k = 0; k < 2; k++) {
+        glia_graph *g = glia_model_graph(m[k]);
+        glia_shape xs;
+        TRY(glia_graph_compile(g, 0));
+        glia_graph_set_training(g, 0);
+        TRY(glia_node_shape(g, glia_model_input(m[k]), &xs));
+        fill_normal(glia_node_value(g, glia_model_input(m[k])), glia_shape_numel(&xs), &r);
+    }
+    for (int round = 0; round < 4; round++) /* alternately: both see the same machine load */
+        for (int k = 0; k < 2; k++) {
+            double s = time_steps(forward_step, glia_model_graph(m[k]), 2, seconds / 8, NULL);
+            if (s < 0) return 1;
+            if (s < best[k]) best[k] = s;
+        }
+    glia_model_free(m[0]);
+    glia_model_free(m[1]);
+    char nm[96];
+    snprintf(nm, sizeof nm, "xnor-%s", name);
+    result(nm, (double)batch / best[0], "img/s");
+    snprintf(nm, sizeof nm, "float-%s", name);
+    result(nm, (double)batch / best[1], "img/s");
+    return 0;
+}
+
+static int bench_binary(double seconds) {
+    for (size_t i = 3; i < sizeof conv_shapes / sizeof conv_shapes[0]; i++) { /* vgg-conv2..4 */
+        glia_graph *g[2] = {NULL, NULL};
+        int y[2];
+        double best[2] = {1e30, 1e30};
+        for (int k = 0; k < 2; k++)
+            if (xnor_layer(&conv_shapes[i], k == 0, &g[k], &y[k])) return 1;
+        for (int round = 0; round < 4; round++)
+            for (int k = 0; k < 2; k++) {
+                double s = time_steps(forward_step, g[k], 2, seconds / 12, NULL);
+                if (s < 0) return 1;
+                if (s < best[k]) best[k] = s;
+            }
+        glia_graph_free(g[0]);
+        glia_graph_free(g[1]);
+        char nm[96];
+        snprintf(nm, sizeof nm, "xnor-conv-%s-fwd", conv_shapes[i].name);
+        result(nm, 1e6 * best[0], "us/batch");
+        snprintf(nm, sizeof nm, "float-conv-%s-fwd", conv_shapes[i].name);
+        result(nm, 1e6 * best[1], "us/batch");
+    }
+    return net_infer_pair("vgg-infer64", "models/vgg-small-xnor.cfg", 64, seconds) ||
+           net_infer_pair("lenet-infer256", "models/lenet5-xnor.cfg", 256, seconds);
+}
+
 /* ------------------------------------------------------------ the machine's figures */
 static int bench_sgemm(double seconds) {
     const int n = 2048;
@@ -356,6 +467,7 @@ static void usage(FILE *f) {
                "  RESULT NAME VALUE UNIT MAX_RSS_KIB\n"
                "names: lenet-train lenet-infer256 lenet-infer1 vgg-train lstm-train gru-train\n"
                "       sgemm fma-peak\n"
+               "       binary (XNOR layers and networks on bits against the same in floats)\n"
                "       conv-all-fwd conv-all-bwd (every conv layer of LeNet-5 and the VGG net)\n"
                "--profile: also print, on stderr, the time of each op type and of the slowest\n"
                "           nodes per step (whole-network benchmarks)\n"
@@ -393,6 +505,7 @@ int main(int argc, char **argv) {
     if (!strcmp(n, "gru-train")) return bench_seq(n, "bench/char-gru-bench.cfg", seconds);
     if (!strcmp(n, "sgemm")) return bench_sgemm(seconds);
     if (!strcmp(n, "fma-peak")) return bench_fma();
+    if (!strcmp(n, "binary")) return bench_binary(seconds);
     if (!strcmp(n, "conv-all-fwd") || !strcmp(n, "conv-all-bwd")) {
         for (size_t i = 0; i < sizeof conv_shapes / sizeof conv_shapes[0]; i++)
             if (bench_conv(&conv_shapes[i], n[9] == 'b', seconds / 4)) return 1;
