@@ -25,6 +25,9 @@ import statistics
 import subprocess
 import sys
 
+# glia on bits against glia in floats (no PyTorch twin: PyTorch has no binary kernels): pairs
+# of results "xnor-NAME" and "float-NAME", printed as a second table
+GLIA_ONLY = ["binary"]
 BENCHES = ["lenet-train", "lenet-infer256", "lenet-infer1", "vgg-train", "lstm-train",
            "gru-train", "conv-all-fwd", "conv-all-bwd", "sgemm"]
 # PyTorch's environment per benchmark, its fastest on 2 cores (../shared/DATA.md): threads for
@@ -72,7 +75,9 @@ def main(argv=None):
     ap.add_argument("--build", default="build")
     ap.add_argument("--keep-blas-env", action="store_true")
     a = ap.parse_args(argv)
-    names = [n for n in a.only.split(",") if n] or BENCHES
+    names = [n for n in a.only.split(",") if n] or BENCHES + GLIA_ONLY
+    glia_only = [n for n in names if n in GLIA_ONLY]
+    names = [n for n in names if n not in GLIA_ONLY]
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.dirname(here)
     base_env = dict(os.environ)
@@ -100,6 +105,15 @@ def main(argv=None):
             for k, v in t.items():
                 results.setdefault(k, {"glia": [], "torch": []})["torch"].append(v)
             print(f"  {n} round {r + 1}/{a.rounds} done", file=sys.stderr, flush=True)
+    pairs = {}  # NAME -> {"xnor": [...], "float": [...]}
+    for n in glia_only:
+        for r in range(a.rounds):
+            g = run([os.path.join(root, a.build, "glia-bench"), n, "--seconds", str(a.seconds)],
+                    glia_env)
+            for k, v in g.items():
+                side, _, rest = k.partition("-")
+                pairs.setdefault(rest, {"xnor": [], "float": []})[side].append(v)
+            print(f"  {n} round {r + 1}/{a.rounds} done", file=sys.stderr, flush=True)
     peak = run([os.path.join(root, a.build, "glia-bench"), "fma-peak"], glia_env)
     for k, v in peak.items():
         extra.append((k, v))
@@ -123,6 +137,20 @@ def main(argv=None):
               f"{tm:,.0f} MiB |")
     for k, v in extra:
         print(f"| {k} | {v[1]} | {v[0]:,.1f} | | | | |")
+    if pairs:
+        print("\nBinary networks: glia's XNOR layers on packed bits (binarize, pack, XNOR + "
+              "popcount) against the same layers in floats in glia, medians of the best of 4 "
+              "alternating runs per round.\n")
+        print("| benchmark | unit | XNOR (bits) | float | XNOR speed-up |")
+        print("|---|---|---|---|---|")
+        for k, v in pairs.items():
+            if not v["xnor"] or not v["float"]:
+                continue
+            xv = statistics.median(x[0] for x in v["xnor"])
+            fv = statistics.median(x[0] for x in v["float"])
+            unit = v["xnor"][0][1]
+            speed = (fv / xv) if unit.startswith("us") else (xv / fv)
+            print(f"| {k} | {unit} | {xv:,.1f} | {fv:,.1f} | {speed:.2f}x |")
     return 0
 
 

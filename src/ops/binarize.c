@@ -32,10 +32,15 @@ static glia_status bin_infer(glia_graph *g, glia_node *n) {
     return GLIA_OK;
 }
 
+/* four partial sums (in a fixed order: the same bits for any thread count), so that the adds
+ * do not wait on each other */
 double glia__binary_scale(const float *x, int64_t m) {
-    double s = 0;
-    for (int64_t i = 0; i < m; i++) s += fabs((double)x[i]);
-    return m ? s / (double)m : 0.0;
+    double s[4] = {0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 4 <= m; i += 4)
+        for (int k = 0; k < 4; k++) s[k] += fabs((double)x[i + k]);
+    for (; i < m; i++) s[0] += fabs((double)x[i]);
+    return m ? ((s[0] + s[1]) + (s[2] + s[3])) / (double)m : 0.0;
 }
 
 static glia_status bin_forward(glia_graph *g, glia_node *n) {

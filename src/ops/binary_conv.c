@@ -149,9 +149,9 @@ void glia__xnor_pack_weights(const xnor_geom *q, const float *w, uint64_t *wq, f
     for (int o = 0; o < q->O; o++) {
         const float *wo = w + (size_t)o * q->C * T;
         for (int c = 0; c < q->C; c++)
-            for (int t = 0; t < T; t++)
-                if (!(wo[(size_t)c * T + t] < 0))
-                    wq[((size_t)t * Wd + c / 64) * Op + o] |= (uint64_t)1 << (c % 64);
+            for (int t = 0; t < T; t++) /* no branch, as in glia__xnor_pack_acts */
+                wq[((size_t)t * Wd + c / 64) * Op + o] |= (uint64_t)!(wo[(size_t)c * T + t] < 0)
+                                                          << (c % 64);
         alpha[o] = wo[0] < 0 ? -wo[0] : wo[0];
     }
 }
