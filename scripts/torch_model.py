@@ -129,8 +129,9 @@ def parse_sections(text, filename="<text>"):
 
 
 # ------------------------------------------------------------------ schemas (src/nn/model.c)
-INT, FLOAT, BOOL, STR, NAME, NAMES, SHAPE, ACT, INIT = range(9)
+INT, FLOAT, BOOL, STR, NAME, NAMES, SHAPE, ACT, INIT, BINARY = range(10)
 ACTIVATIONS = ("linear", "relu", "leaky", "elu", "sigmoid", "tanh")
+BINARIES = ("none", "weights", "xnor")
 INITS = ("pytorch", "he_uniform", "he_normal", "xavier_uniform", "xavier_normal", "orthogonal",
          "delta_orthogonal")
 
@@ -145,10 +146,11 @@ _POOL = [("size", INT, None), ("stride", INT, "0"), ("pad", INT, "0")]
 LAYERS = collections.OrderedDict([
     ("conv", [("filters", INT, None), ("size", INT, None), ("stride", INT, "1"),
               ("pad", INT, "0"), ("dilation", INT, "1"), ("groups", INT, "1"),
-              ("bias", BOOL, "1"), ("batchnorm", BOOL, "0"), ("activation", ACT, "linear"),
-              ("init", INIT, "pytorch")]),
+              ("bias", BOOL, "1"), ("batchnorm", BOOL, "0"), ("binary", BINARY, "none"),
+              ("activation", ACT, "linear"), ("init", INIT, "pytorch")]),
     ("dense", [("units", INT, None), ("bias", BOOL, "1"), ("batchnorm", BOOL, "0"),
-               ("activation", ACT, "linear"), ("init", INIT, "pytorch")]),
+               ("binary", BINARY, "none"), ("activation", ACT, "linear"),
+               ("init", INIT, "pytorch")]),
     ("maxpool", _POOL), ("avgpool", _POOL), ("globalavgpool", []),
     ("dropout", [("p", FLOAT, "0.5")]),
     ("batchnorm", [("eps", FLOAT, "1e-05"), ("momentum", FLOAT, "0.1")]),
@@ -166,7 +168,8 @@ _KIND_DOC = {
     INT: "a non-negative integer", FLOAT: "a finite number", BOOL: "0 or 1", STR: "a word",
     NAME: "a layer name", NAMES: "two or more layer names separated by commas",
     SHAPE: "C,H,W or a feature count (positive integers)",
-    ACT: "one of " + ", ".join(ACTIVATIONS), INIT: "one of " + ", ".join(INITS)}
+    ACT: "one of " + ", ".join(ACTIVATIONS), INIT: "one of " + ", ".join(INITS),
+    BINARY: "one of " + ", ".join(BINARIES)}
 
 _INT_RE = re.compile(r"[+-]?[0-9]+\Z")
 _DEC_RE = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")
@@ -212,6 +215,8 @@ def check_value(kind, v, limit=256):
         return v if v in ACTIVATIONS else None
     if kind == INIT:
         return v if v in INITS else None
+    if kind == BINARY:
+        return v if v in BINARIES else None
     if kind in (STR, NAME):
         return v if _WORD.match(v) and len(v) < NAME_MAX else None
     # NAMES, SHAPE: comma-separated items, blanks around them
@@ -439,6 +444,9 @@ class GliaNet(nn.Module):
         nodes = {"data": spec.layers[0].line if spec.layers else 0}
         for l in spec.layers:
             where = "%s:%d: layer '%s' [%s]" % (spec.filename, l.line, l.name, l.type)
+            if l.type in ("conv", "dense") and l.s("binary") != "none":
+                raise CfgError("%s: binary = %s: binary layers are glia's only (torch_model.py "
+                               "builds real layers)" % (where, l.s("binary")))
             for nn_name in node_names(l):
                 if len(nn_name) >= NAME_MAX:
                     raise CfgError("%s: name '%s' is too long (%d characters at most)"

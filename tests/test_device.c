@@ -258,6 +258,16 @@ static glia_status c_conv_direct_relu(net *t) { /* the cpu's direct path, with t
     return conv_case(t, 2, 3, 6, 5, 5, 3, 3, &p, 1, 1);
 }
 static glia_status c_conv_1x1(net *t) { return conv_case(t, 2, 4, 3, 3, 6, 1, 1, NULL, 0, 0); }
+/* binarize on both operands of a padded conv2d, which the cpu runs on packed bits (XNOR and
+ * popcount) and the reference device in floats; no finite differences: the gradient passes
+ * sign straight through (tests/test_binary.c checks it by its definition) */
+static glia_status c_binarize_xnor_conv(net *t) {
+    glia_conv2d_params p = {.pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1};
+    int xb, wb;
+    glia_status s = glia_binarize(t->g, "xb", IN(t, "x", 2, 5, 4, 4), 1, 1.0f, &xb);
+    if (!s) s = glia_binarize(t->g, "wb", PAR(t, "w", 3, 5, 3, 3), 1, 1.0f, &wb);
+    return s ? s : glia_conv2d(t->g, "y", xb, wb, PAR(t, "b", 3), &p, &t->y);
+}
 static glia_status c_maxpool(net *t) {
     glia_pool2d_params p = {.kernel_h = 3, .kernel_w = 2, .stride_h = 2, .stride_w = 1, .pad_h = 1, .pad_w = 1};
     return glia_maxpool2d(t->g, "y", IN(t, "x", 2, 3, 7, 6), &p, &t->y);
@@ -386,6 +396,7 @@ static const struct {
     {"softmax", c_softmax, 0},
     {"log_softmax", c_log_softmax, 0},
     {"maxout", c_maxout, 0},
+    {"binarize, XNOR conv2d on bits", c_binarize_xnor_conv, 1},
     {"dropout, training", c_dropout, 0},
     {"batchnorm, training, fused ReLU on the cpu", c_bn_train_relu, 0},
     {"batchnorm, inference", c_bn_inference, 0},
