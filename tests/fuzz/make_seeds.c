@@ -130,6 +130,24 @@ static void safetensors_seeds(void) {
     if (glia_safetensors_write(path, &e, 1, meta, 2)) die(path);
 }
 
+/* a binary dense layer's packed weights (glia_packed_save) */
+static void packed_seed(void) {
+    glia_graph *g;
+    int x, w, b, xb, wb, y;
+    if (glia_graph_new(&g) || glia_input(g, "x", 2, (int64_t[]){1, 10}, &x) ||
+        glia_param(g, "fc.weight", 2, (int64_t[]){3, 10}, &w) ||
+        glia_param(g, "fc.bias", 1, (int64_t[]){3}, &b) ||
+        glia_binarize(g, "fc.xbin", x, 1, 1.0f, &xb) ||
+        glia_binarize(g, "fc.wbin", w, 1, 1.0f, &wb) || glia_dense(g, "fc", xb, wb, b, &y))
+        die("graph");
+    float *wv = glia_node_value(g, w);
+    for (int i = 0; i < 30; i++) wv[i] = (float)((i * 7) % 5) - 2.0f;
+    char path[512];
+    snprintf(path, sizeof path, "%s/fuzz_packed/fc.safetensors", root);
+    if (glia_packed_save(g, path, NULL)) die(path);
+    glia_graph_free(g);
+}
+
 static void checkpoint_seed(void) {
     const char *text = "[net]\ninput = 1, 4, 4\nclasses = 2\nbatch = 2\nepochs = 1\n"
                        "optimizer = adam\nlr = 0.01\n\n[conv]\nname = c1\nfilters = 2\nsize = 3\n"
@@ -174,6 +192,7 @@ int main(int argc, char **argv) {
     json_parser_seeds();
     image_seeds();
     safetensors_seeds();
+    packed_seed();
     checkpoint_seed();
     return 0;
 }
