@@ -250,7 +250,11 @@ static glia_status parse_header(glia_json *j, pheader *p) {
             if (glia__json_enter(j, '{')) return j->err;
             while (glia__json_next(j)) {
                 if (glia__json_key(j, &key, NULL)) return j->err;
-                if (!strcmp(key, "format")) glia__json_string(j, &p->format, NULL);
+                if (!strcmp(key, "format")) { /* the last one counts, as in JSON readers */
+                    free(p->format);
+                    p->format = NULL;
+                    glia__json_string(j, &p->format, NULL);
+                }
                 else glia__json_skip(j);
                 free(key);
                 key = NULL;
@@ -331,9 +335,9 @@ glia_status glia_packed_load(glia_graph *g, const char *path) {
     }
     if (!s && (!p.format || strcmp(p.format, PACKED_FORMAT)))
         s = glia__err(GLIA_EIO, "%s: metadata \"format\" is %s%s%s, not \"" PACKED_FORMAT "\" "
-                      "(write it with glia export --packed)", path, p.format ? "\"" : "",
+                      "(glia pack writes one)", path, p.format ? "\"" : "",
                       p.format ? p.format : "absent", p.format ? "\"" : "");
-    const unsigned char *data = u + 8 + hl;
+    const unsigned char *data = s ? u : u + 8 + hl; /* (hl is checked once s is OK) */
     uint64_t dlen = s ? 0 : len - 8 - hl;
     for (int i = 0; i < g->n_nodes && !s; i++) { /* everything checked and staged first */
         const glia_node *n = &g->nodes[i];

@@ -1,8 +1,8 @@
 /* binary.h: what binarize.c, binary_conv.c, conv2d.c, dense.c and the packed weights file share:
  * the scale of a slice, and the XNOR / popcount kernels over packed bits.
  *
- * Bit layout (one source of truth for the kernels and src/io/packed.c): bit b of word k holds
- * element 64 k + b, 1 for +1 (a value >= 0), 0 for -1; bits past the end are 0.
+ * The kernels' bit layout (the packed weights file has its own, src/io/packed.c): bit b of word
+ * k holds element 64 k + b, 1 for +1 (a value >= 0), 0 for -1; bits past the end are 0.
  * Activations x[N, C, H, W] are packed per pixel, channels innermost:
  *   xp[((n H + h) W + w) Wd + k], Wd = ceil(C / 64) words per pixel;
  * weights w[O, C, kh, kw] per kernel tap, output channels innermost (the vector lanes):
