@@ -13,7 +13,9 @@ OpenBLAS picks its kernels for the CPU it finds (on an AVX-512 CPU, AVX-512 ones
 OPENBLAS_CORETYPE names a core; the suite removes that variable from both sides' environment,
 so both get the CPU's own choice (some machines set OPENBLAS_CORETYPE=Haswell, which halves
 sgemm on an AVX-512 CPU: 163 against 290 GFLOP/s measured), unless --keep-blas-env is given.
-The table's header names the core OpenBLAS used.
+The table's header names the core OpenBLAS used. A second table compares glia with itself:
+binary networks' XNOR layers and networks on packed bits against the same in floats
+(glia-bench binary; PyTorch has no binary kernels to compare with).
 
 Usage: /usr/bin/python3 bench/run.py [--rounds R] [--seconds S] [--only NAME,...] [--build DIR]
                                      [--keep-blas-env]"""
