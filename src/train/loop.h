@@ -103,6 +103,14 @@ struct glia__loop {
      * the cpu the nodes' own memory is used: no copy) */
     struct glia__staged { int node, dirty; int64_t n; float *buf; } *staged;
     int n_staged;
+    /* data-parallel training (dist.h): this process's shard of each global batch and their
+     * number (the MPI rank and size; 0 and 1 in one process); the caller's stop flag and the
+     * stop every rank agreed on in the last step; the gradients' buffer; seconds spent in the
+     * gradients' all-reduce (waiting for the slowest rank included) */
+    int shard, shards, dist_stop;
+    volatile int *stop;
+    float *dist_buf;
+    double dist_comm_seconds;
 };
 
 /* Host memory of a node for a task or the loop to write a batch into (an input: x, lengths,
