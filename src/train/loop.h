@@ -8,7 +8,12 @@
  * lengths of a sequence batch, the class of each output row), says how many held-out and test
  * batches it has, carries recurrent state between batches where it must, and writes its extra
  * files (classes.txt, vocab.txt). A new task (regression on tables, sequence to sequence) is a
- * new glia__task_ops, not a new loop. */
+ * new glia__task_ops, not a new loop.
+ * Data-parallel (dist.h; L->shards processes, this one L->shard): L->batch is this process's
+ * part of the global batch of L->batch * L->shards samples; setup counts global batches in
+ * L->batches; fill(TRAIN, b) reads shard L->shard of global batch b (and advances the
+ * augmentation generator past every shard's draws); eval_batches and fill(VAL/TEST) cover this
+ * process's part of the split (the loop sums the counts). With one process: shard 0 of 1. */
 #ifndef GLIA_TRAIN_LOOP_H
 #define GLIA_TRAIN_LOOP_H
 #include "core/internal.h"
