@@ -159,7 +159,7 @@ static glia_status reduce(glia__loop *L) {
 glia_status glia__dist_start(glia__loop *L) {
     if (L->shards <= 1) return GLIA_OK;
     glia_graph *g = L->g;
-    if (!glia_node_value(g, L->x) && strcmp(glia_graph_device(g), "cpu"))
+    if (strcmp(glia_graph_device(g), "cpu")) /* the gradients are read and written in host memory */
         return glia__err(GLIA_EINVAL, "data-parallel training runs on the cpu device (not %s)",
                          glia_graph_device(g));
     /* what every rank must agree on: the model text (settings included), the data's sizes and
