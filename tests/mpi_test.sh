@@ -2,8 +2,8 @@
 # mpi_test.sh GLIA: data-parallel training under mpirun (src/train/dist.c), 2 and 4 processes
 # on this machine (--oversubscribe: more processes than cores). Checks:
 #   equality  K processes at global batch B against one process at batch B: images (LeNet-like,
-#             with shift and flip augmentation), a character language model and a sentence
-#             classifier; the largest weight difference must stay below 1e-4 (the sums are
+#             with shift and flip augmentation), a character language model, a sentence
+#             classifier and a tagger; the largest weight difference must stay below 1e-4 (the sums are
 #             ordered differently, so not bit for bit: the measured difference is printed), the
 #             same K twice gives the same bits, and the test accuracy agrees
 #   fault     one process killed with SIGKILL: mpirun ends every process within 10 s, naming the
@@ -51,6 +51,10 @@ printf '[net]\ninput = 1\nsequence = 16\nclasses = 24\nbatch = 8\nepochs = 2\nlr
 i=0; while [ $i -lt 40 ]; do printf '"1","a great film , wonderful and moving"\n"-1","a dull film , awful and boring"\n"1","the best acting , truly great"\n"-1","the worst plot , truly dull ."\n'; i=$((i + 1)); done > "$tmp/s.csv"
 printf '[net]\ninput = 1\nsequence = 8\nclasses = 2\nbatch = 16\nepochs = 2\nlr = 0.01\noptimizer = adam\n[embedding]\nvocab = 40\ndim = 8\n[gru]\nhidden = 8\nreturn = last\n[dense]\nunits = 2\n' > "$tmp/sent.cfg"
 
+# tagging, sentences of 2 to 5 words: the processes' shards hold different numbers of counted
+# (unpadded) steps, which the gradient's weighting by rows must handle
+i=0; while [ $i -lt 30 ]; do printf 'the/DT cat/NN sat/VBD\na/DT dog/NN\nthe/DT big/JJ dog/NN sat/VBD down/RP\n'; i=$((i + 1)); done > "$tmp/tags.txt"
+printf '[net]\ninput = 1\nsequence = 6\nclasses = 5\nbatch = 8\nepochs = 3\nlr = 0.02\noptimizer = adam\nclip_norm = 5\n[embedding]\nvocab = 16\ndim = 8\n[lstm]\nhidden = 8\nbidirectional = 1\n[seqdense]\nunits = 5\n' > "$tmp/tag.cfg"
 # maxdiff A B: the largest |a - b| over the tensors of two weights files of the same layout
 maxdiff() {
   n=$(od -A n -t u8 -N 8 "$1" | tr -d ' ')
@@ -85,6 +89,7 @@ equal() {
 equal images "$tmp/img.cfg" "$data" 2 4
 equal char-lm "$tmp/lm.cfg" "chars:$tmp/t.txt" 2 4
 equal sentences "$tmp/sent.cfg" "sentences:$tmp/s.csv" 2 4
+equal tags "$tmp/tag.cfg" "tags:$tmp/tags.txt" 2 4
 
 # fault: 2 processes (batch norm, dropout), rank 1 killed with SIGKILL once the first epoch's checkpoint is written
 run=$tmp/kill
