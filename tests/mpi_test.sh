@@ -9,6 +9,8 @@
 #   fault     one process killed with SIGKILL: mpirun ends every process within 10 s, naming the
 #             dead rank; the last checkpoint loads, --resume finishes the run bit for bit like an
 #             uninterrupted one; --resume with another K works too
+#   stop      SIGUSR1 stops every process after the same batch with a checkpoint; --resume
+#             continues bit for bit
 #   mismatch  processes given different model files (or options) stop at start with an error
 #             that says so; a batch that K does not divide is refused
 # Skipped with one line when glia is built without MPI, mpirun is missing, or there is no
@@ -122,6 +124,22 @@ else
   if timeout 300 $MPIRUN -np 4 "$GLIA" train --resume "$run" --epochs $((e + 1)) > "$run-4.log" 2>&1 && grep -q "data-parallel over 4" "$run-4.log"; then ok
   else bad "fault: --resume with 4 processes failed: $(tail -5 "$run-4.log")"; fi
 fi
+
+# a stop: SIGUSR1 to mpirun (which passes it on) once the first checkpoint is written; every
+# process stops after the same batch (agreed in the step's all-reduce), rank 0 writes the
+# checkpoint, and --resume continues bit for bit like an uninterrupted 2-process run
+run=$tmp/stop
+( $MPIRUN -np 2 "$GLIA" train "$tmp/img.cfg" --data "$data" --epochs 400 --seed 3 --schedule constant --out "$run" > "$run.log" 2>&1; echo $? > "$run.rc" ) &
+i=0; while [ ! -e "$run/checkpoint.safetensors" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+sleep 0.3
+kill -USR1 "$(pgrep -n -f "^mpirun .* train $tmp/img.cfg --data $data --epochs 400")" 2>/dev/null
+wait
+if [ "$(cat "$run.rc")" = 130 ] && grep -q "resume with: glia train --resume" "$run.log"; then ok
+else bad "stop (SIGUSR1): exit $(cat "$run.rc"): $(tail -5 "$run.log")"; fi
+e=$(wc -l < "$run/metrics.csv")  # the header and the epochs done: the epoch the stop was in
+timeout 300 $MPIRUN -np 2 "$GLIA" train "$tmp/img.cfg" --data "$data" --epochs "$e" --seed 3 --schedule constant --out "$tmp/stopref" > /dev/null 2>&1
+timeout 300 $MPIRUN -np 2 "$GLIA" train --resume "$run" --epochs "$e" > "$run-resume.log" 2>&1
+cmp -s "$tmp/stopref/weights.safetensors" "$run/weights.safetensors" && ok || bad "stop: the resumed run differs from an uninterrupted one ($e epochs): $(tail -3 "$run-resume.log")"
 
 # mismatch: rank 1 with another model file, then with another seed; a batch 3 does not divide
 sed 's/filters = 4/filters = 5/' "$tmp/img.cfg" > "$tmp/img5.cfg"
