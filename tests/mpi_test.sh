@@ -11,7 +11,7 @@
 #             uninterrupted one; --resume with another K works too
 #   stop      SIGUSR1 stops every process after the same batch with a checkpoint; --resume
 #             continues bit for bit
-#   mismatch  processes given different model files (or options) stop at start with an error
+#   mismatch  processes given different model files, data or options stop at start with an error
 #             that says so; a batch that K does not divide is refused
 # Skipped with one line when glia is built without MPI, mpirun is missing, or there is no
 # Fashion-MNIST (scripts/install-deps --mpi installs OpenMPI).
@@ -149,6 +149,15 @@ else bad "mismatch (model): exit $rc: $(tail -5 "$tmp/mm.log")"; fi
 timeout 60 $MPIRUN -np 1 "$GLIA" train "$tmp/img.cfg" --data "$data" --out "$tmp/mm" : -np 1 "$GLIA" train "$tmp/img.cfg" --data "$data" --seed 2 --out "$tmp/mm" > "$tmp/mm2.log" 2>&1; rc=$?
 if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "differs from rank 0's" "$tmp/mm2.log"; then ok
 else bad "mismatch (seed): exit $rc: $(tail -5 "$tmp/mm2.log")"; fi
+# another data set (1,024 of the images): its size differs
+data2=$tmp/data2
+mkdir -p "$data2"
+idx "$data2/train-images-idx3-ubyte.gz" '\0\0\10\3\0\0\4\0\0\0\0\34\0\0\0\34' 784 1024 "$src/train-images-idx3-ubyte.gz"
+idx "$data2/train-labels-idx1-ubyte.gz" '\0\0\10\1\0\0\4\0' 1 1024 "$src/train-labels-idx1-ubyte.gz"
+cp "$data"/t10k-* "$data2"/
+timeout 60 $MPIRUN -np 1 "$GLIA" train "$tmp/img.cfg" --data "$data" --no-normalize --out "$tmp/mm" : -np 1 "$GLIA" train "$tmp/img.cfg" --data "$data2" --no-normalize --out "$tmp/mm" > "$tmp/mm4.log" 2>&1; rc=$?
+if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "rank 1's data (its sizes: batches, held-out samples) differs from rank 0's" "$tmp/mm4.log"; then ok
+else bad "mismatch (data): exit $rc: $(tail -5 "$tmp/mm4.log")"; fi
 timeout 60 $MPIRUN -np 3 "$GLIA" train "$tmp/img.cfg" --data "$data" --out "$tmp/mm3" > "$tmp/mm3.log" 2>&1; rc=$?
 if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "batch = 64 is the global batch of 3 processes: it must be a multiple of 3" "$tmp/mm3.log"; then ok
 else bad "batch not divisible: exit $rc: $(tail -5 "$tmp/mm3.log")"; fi
