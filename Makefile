@@ -9,6 +9,13 @@ OMP      = -fopenmp
 BASE_CFLAGS = $(WARN) $(OPT) $(OMP) -fPIC -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(CFLAGS)
 LIBS     = -lopenblas -lstb -lz -lm
 SAN      = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+# Data-parallel training (src/train/dist.c) with MPI: built in when mpicc is there
+# (scripts/install-deps --mpi), or with MPI=1; MPI=0 builds without (one process).
+MPI     ?= $(if $(shell command -v mpicc 2>/dev/null),1,0)
+ifeq ($(MPI),1)
+BASE_CFLAGS += -DGLIA_MPI $(shell mpicc --showme:compile)
+LIBS    += $(shell mpicc --showme:link)
+endif
 
 LIB_SRC  = $(sort $(wildcard src/*/*.c))
 TOOL_SRC = $(sort $(wildcard tools/*.c))
@@ -54,6 +61,7 @@ test-fast: $(B)/run_tests $(B)/glia
 	./tests/cli_test.sh $(B)/glia
 	./tests/kill_test.sh $(B)/glia
 	./tests/crossload_test.sh $(B)
+	./tests/mpi_test.sh $(B)/glia
 	B=$(B) CC=$(CC) ./tests/install_test.sh
 test-sanitize: $(SB)/run_tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 OMP_NUM_THREADS=2 ./$(SB)/run_tests
@@ -118,7 +126,7 @@ install: all
 	install -m 644 $(B)/libglia.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(B)/libglia.so $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(B)/glia $(DESTDIR)$(PREFIX)/bin/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/#define GLIA_VERSION "\(.*\)"/\1/p' include/glia.h)|' glia.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/glia.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBS@|$(LIBS)|' -e 's|@VERSION@|$(shell sed -n 's/#define GLIA_VERSION "\(.*\)"/\1/p' include/glia.h)|' glia.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/glia.pc
 uninstall:
 	rm -f $(PREFIX)/include/glia.h $(PREFIX)/lib/libglia.a $(PREFIX)/lib/libglia.so $(PREFIX)/bin/glia $(PREFIX)/lib/pkgconfig/glia.pc
 

@@ -336,6 +336,9 @@ typedef struct glia_augment { int shift; int hflip; } glia_augment;
 /* Fills a batch: x[i] = (image[idx[i]] (augmented when aug) - mean) / std, y[i] = label. */
 void glia_dataset_batch(const glia_dataset *d, const int64_t *idx, int64_t n, float mean,
                         float std, const glia_augment *aug, glia_rng *rng, float *x, float *y);
+/* Advances rng as glia_dataset_batch does for n samples, without filling anything (a
+ * data-parallel process skips the draws of the other processes' samples of a batch). */
+void glia_augment_skip(const glia_augment *aug, glia_rng *rng, int64_t n);
 
 /* ---------------------------------------------------------------- recurrent layers (src/ops/rnn.c, lstm.c, gru.c)
  * Sequences are time-major, as PyTorch's default (batch_first=False): x [T, N, I], so each step
@@ -652,6 +655,8 @@ typedef struct glia_train_result {
     int epochs_done;
     double train_seconds;
     glia_eval_result test;       /* on the test split, after the last epoch */
+    int ranks;                   /* processes the run was split over (data-parallel; else 1) */
+    double comm_seconds;         /* of train_seconds, in the gradients' all-reduce (waits included) */
 } glia_train_result;
 glia_status glia_train(glia_model *m, const glia_train_options *o, glia_train_result *out);
 /* Continues the run whose checkpoint is in dir (epochs > 0: train to that many epochs instead of
@@ -659,6 +664,25 @@ glia_status glia_train(glia_model *m, const glia_train_options *o, glia_train_re
  * its other fields are ignored (the checkpoint has them). *model receives the model (free it). */
 glia_status glia_train_resume(const char *dir, int epochs, const glia_train_options *o,
                               glia_model **model, glia_train_result *out);
+
+/* ---------------------------------------------------------------- data-parallel training (MPI)
+ * A glia built with MPI (make finds mpicc; scripts/install-deps --mpi) and started K times by
+ * mpirun trains data-parallel: glia_train (and glia_train_resume) split each global batch
+ * ([net] batch, a multiple of K) into K shards, sum the gradients over the processes (ranks)
+ * after backward, and take the same optimiser step everywhere. Rank 0 alone calls progress and
+ * writes the run's files; evaluation is split and its counts summed; every rank must be given
+ * the same model, data and options (checked at the start). glia_train calls glia_dist_init
+ * itself. After an error on one rank, call glia_dist_abort, or the others wait for it.
+ * glia_dist_init: MPI_Init when started by mpirun (a no-op otherwise, and without MPI).
+ * glia_dist_finalize: MPI_Finalize (also run at exit). glia_dist_abort: MPI_Abort of every rank
+ * (returns when there is no other rank). glia_dist_backend: "Open MPI v4.1.4", NULL without
+ * MPI. */
+glia_status glia_dist_init(void);
+void glia_dist_finalize(void);
+void glia_dist_abort(int code);
+int glia_dist_rank(void);
+int glia_dist_size(void);
+const char *glia_dist_backend(void);
 
 /* ---------------------------------------------------------------- seeing inside a network (src/viz)
  * Pictures of what a trained classifier computes. Images here are pixels [C, H, W] in [0, 1] at

@@ -1,7 +1,9 @@
 /* cmd_train.c: glia train MODEL --data fashion-mnist|mnist|DIR --out DIR, or --resume DIR.
  * Options become the model's [net] settings (so the saved model.cfg records them); the loop
  * itself is the library's glia_train. Ctrl-C or SIGTERM: the current batch finishes, a
- * checkpoint is written, and the command says how to resume. */
+ * checkpoint is written, and the command says how to resume. Under mpirun (a glia built with
+ * MPI) the run is data-parallel: rank 0 prints and writes; SIGUSR1, which mpirun passes on to
+ * every rank, stops it the same way; an error on one rank ends every rank (MPI_Abort). */
 #include "cli.h"
 #include "glia.h"
 #include <math.h>
@@ -85,7 +87,16 @@ static void usage(void) {
            "                    first (a non-finite loss is always an error; this finds it sooner)\n"
            "  --resume DIR      continue the run in DIR from its checkpoint (bit-exact with an\n"
            "                    uninterrupted run on the same number of threads)\n"
-           "Ctrl-C (or SIGTERM) stops after the current batch and writes a checkpoint first.\n");
+           "Ctrl-C (or SIGTERM) stops after the current batch and writes a checkpoint first.\n\n"
+           "Data-parallel training (glia built with MPI: glia version says which):\n"
+           "  mpirun -np K glia train MODEL.cfg --data D --out DIR\n"
+           "splits each batch (--batch B: the global batch, a multiple of K) over K processes,\n"
+           "sums their gradients each step (MPI_Allreduce) and takes the same step on each;\n"
+           "rank 0 prints and writes the run's files. Every process must be given the same model,\n"
+           "data and options (checked at the start). --resume works with any K dividing B. To\n"
+           "stop with a checkpoint: kill -USR1 <pid of mpirun> (mpirun passes it on; Ctrl-C makes\n"
+           "mpirun kill the processes: the last epoch's checkpoint is kept). Threads per process:\n"
+           "OMP_NUM_THREADS. A process that dies ends the others (mpirun says which).\n");
 }
 
 static void print_result(const glia_train_result *r, const char *dir, const glia_model *m) {
@@ -149,6 +160,14 @@ int cmd_train(int argc, char **argv) {
         fprintf(stderr, "glia train: which model? (see glia train --help)\n");
         return 2;
     }
+    if (glia_dist_init()) {
+        fprintf(stderr, "glia train: %s\n", glia_last_error());
+        return 1;
+    }
+    const int rank = glia_dist_rank(), ranks = glia_dist_size();
+    if (rank) { /* rank 0 alone prints */
+        if (!freopen("/dev/null", "w", stdout)) return 1;
+    }
     view v = {isatty(STDOUT_FILENO)};
     o.progress = progress;
     o.ctx = &v;
@@ -158,6 +177,7 @@ int cmd_train(int argc, char **argv) {
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    if (ranks > 1) sigaction(SIGUSR1, &sa, NULL);
 
     glia_model *m = NULL;
     glia_train_result res;
@@ -193,13 +213,21 @@ int cmd_train(int argc, char **argv) {
     }
     if (v.tty && s) printf("\n");
     if (s == GLIA_EINTR) {
-        fprintf(stderr, "glia train: %s\nresume with: glia train --resume %s\n", glia_last_error(), dir);
+        if (!rank) fprintf(stderr, "glia train: %s\nresume with: glia train --resume %s\n", glia_last_error(), dir);
     } else if (s) {
-        fprintf(stderr, "glia train: %s\n", glia_last_error());
+        if (ranks > 1) fprintf(stderr, "glia train (rank %d of %d): %s\n", rank, ranks, glia_last_error());
+        else fprintf(stderr, "glia train: %s\n", glia_last_error());
+        fflush(stderr);
+        glia_dist_abort(1); /* the others would wait for this one in the next all-reduce */
     } else {
         print_result(&res, dir, m);
+        if (res.ranks > 1)
+            printf("data-parallel over %d processes: %.1f%% of the training time in the gradients' "
+                   "all-reduce (%.1fs)\n", res.ranks, 100 * res.comm_seconds / res.train_seconds,
+                   res.comm_seconds);
         glia_eval_result_free(&res.test);
     }
     glia_model_free(m);
+    glia_dist_finalize();
     return s == GLIA_OK ? 0 : s == GLIA_EINTR ? 130 : 1;
 }

@@ -281,6 +281,23 @@ static void copy_image(const float *src, float *dst, int64_t C, int64_t H, int64
         }
 }
 
+/* one sample's augmentation: draws in a fixed order per sample, so a run is reproducible from
+ * its seed (and a process can skip samples: glia_augment_skip) */
+static void draw(int shift, int hflip, glia_rng *rng, int *dy, int *dx, int *flip) {
+    *dy = *dx = *flip = 0;
+    if (shift) {
+        *dy = (int)glia_rng_below(rng, (uint32_t)(2 * shift + 1)) - shift;
+        *dx = (int)glia_rng_below(rng, (uint32_t)(2 * shift + 1)) - shift;
+    }
+    if (hflip) *flip = (int)(glia_rng_u32(rng) >> 31);
+}
+
+void glia_augment_skip(const glia_augment *aug, glia_rng *rng, int64_t n) {
+    int dy, dx, flip;
+    if (aug && rng)
+        for (int64_t i = 0; i < n; i++) draw(aug->shift, aug->hflip, rng, &dy, &dx, &flip);
+}
+
 void glia_dataset_batch(const glia_dataset *d, const int64_t *idx, int64_t n, float mean,
                         float std, const glia_augment *aug, glia_rng *rng, float *x, float *y) {
     const glia_shape *s = &d->images->shape;
@@ -291,13 +308,8 @@ void glia_dataset_batch(const glia_dataset *d, const int64_t *idx, int64_t n, fl
     int shift = aug && rng ? aug->shift : 0, hflip = aug && rng && aug->hflip;
     for (int64_t i = 0; i < n; i++) {
         int64_t k = idx ? idx[i] : i;
-        int dy = 0, dx = 0, flip = 0;
-        /* draws in a fixed order per sample, so a run is reproducible from its seed */
-        if (shift) {
-            dy = (int)glia_rng_below(rng, (uint32_t)(2 * shift + 1)) - shift;
-            dx = (int)glia_rng_below(rng, (uint32_t)(2 * shift + 1)) - shift;
-        }
-        if (hflip) flip = glia_rng_u32(rng) >> 31;
+        int dy, dx, flip;
+        draw(shift, hflip, rng, &dy, &dx, &flip);
         copy_image(d->images->data + k * per, x + i * per, C, H, W, dy, dx, flip, mean, inv);
         if (y) y[i] = d->labels->data[k];
     }

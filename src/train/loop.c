@@ -4,6 +4,7 @@
  * After every epoch a held-out pass, the run's files (each atomically) and a checkpoint, so that
  * a run can stop at any batch and continue bit for bit. */
 #include "train/loop.h"
+#include "train/dist.h"
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -92,6 +93,7 @@ static void loop_free(glia__loop *L) {
     glia_optim_free(L->opt);
     free(L->ids);
     free(L->metrics);
+    free(L->dist_buf);
 }
 
 /* ---------------------------------------------------------------- set-up */
@@ -176,11 +178,17 @@ static glia_status loop_setup(glia__loop *L, glia_model *user, const glia_train_
     if (L->epochs < 1 || L->batch < 1)
         return glia__err(GLIA_EINVAL, "training needs epochs >= 1 and batch >= 1 (got %d, %lld)",
                          L->epochs, (long long)L->batch);
+    /* data-parallel (dist.h): [net] batch is the global batch; each rank runs its shard */
+    glia__dist_shard(&L->shard, &L->shards);
+    if (L->batch % L->shards)
+        return glia__err(GLIA_EINVAL, "[net] batch = %lld is the global batch of %d processes: it "
+                         "must be a multiple of %d", (long long)L->batch, L->shards, L->shards);
+    L->batch /= L->shards;
     if (!(L->val >= 0 && L->val < 1))
         return glia__err(GLIA_EINVAL, "val = %g is not in [0, 1)", (double)L->val);
     glia_status s;
     if (o->device && (s = glia_graph_set_device(glia_model_graph(user), o->device))) return s;
-    if ((s = make_dir(L->out_dir)) || (s = L->task->setup(L, o)) || (s = make_loss(L)) ||
+    if ((!L->shard && (s = make_dir(L->out_dir))) || (s = L->task->setup(L, o)) || (s = make_loss(L)) ||
         (s = make_optim(L)))
         return s;
     return GLIA_OK;
@@ -266,7 +274,7 @@ static glia_status evaluate(glia__loop *L, glia__split split, glia__metrics *mt)
         if (L->task->carry && (s = L->task->carry(L, 0))) return s;
         if ((s = count(L, mt))) return s;
     }
-    return GLIA_OK;
+    return glia__dist_sum(L, mt); /* the ranks' parts of the split */
 }
 
 /* ---------------------------------------------------------------- the run's files */
@@ -380,6 +388,8 @@ static glia_status run_loop(glia__loop *L, const glia_train_options *o, glia_tra
     int have_vm = 0;
     double t_all = glia__now();
     glia_graph_set_check_numerics(g, o->check_numerics);
+    L->stop = o->stop;
+    if ((s = glia__dist_start(L))) return s;
     while (L->epoch < L->epochs) {
         if (L->next_batch == 0) { /* a new epoch: fresh sums and carried state */
             L->epoch_rng = L->rng;
@@ -407,13 +417,14 @@ static glia_status run_loop(glia__loop *L, const glia_train_options *o, glia_tra
             if (L->reduce && (s = L->reduce(L))) return s;
             if ((s = glia_optim_step(L->opt))) return s;
             if ((L->task->carry && (s = L->task->carry(L, 0))) || (s = count(L, &L->tm))) return s;
-            L->samples += k;
+            L->samples += k * L->shards; /* the global batch's (as if the ranks' were k) */
             L->step++;
             L->next_batch = b + 1;
             L->epoch_seconds = sec0 + (glia__now() - t0);
-            if (o->progress) report(L, o, b + 1, lr, NULL);
-            if (o->stop && *o->stop && b + 1 < L->batches) {
-                if ((s = glia__checkpoint_save(L))) return s;
+            if (o->progress && !L->shard) report(L, o, b + 1, lr, NULL);
+            if (glia__dist_stop(L, o) && b + 1 < L->batches) {
+                if ((s = glia__dist_sum(L, &L->tm)) || (!L->shard && (s = glia__checkpoint_save(L))))
+                    return s;
                 return glia__err(GLIA_EINTR, "stopped at epoch %d, batch %lld; checkpoint saved in "
                                  "%s", L->epoch + 1, (long long)b + 1, L->out_dir);
             }
@@ -421,7 +432,8 @@ static glia_status run_loop(glia__loop *L, const glia_train_options *o, glia_tra
         /* the epoch is done: the held-out pass, files, checkpoint */
         L->seconds += L->epoch_seconds;
         memset(&vm, 0, sizeof vm);
-        if (L->task->eval_batches(L, GLIA__VAL) && (s = evaluate(L, GLIA__VAL, &vm))) return s;
+        if ((s = glia__dist_epoch_end(L)) || (s = glia__dist_sum(L, &L->tm))) return s;
+        if ((s = evaluate(L, GLIA__VAL, &vm))) return s; /* every rank: it sums their parts */
         have_vm = 1;
         L->epoch++;
         L->next_batch = 0;
@@ -433,15 +445,17 @@ static glia_status run_loop(glia__loop *L, const glia_train_options *o, glia_tra
         char line[256];
         snprintf(line, sizeof line, "%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f\n", L->epoch,
                  L->tm.loss / n, ta, vl, va, extra, (double)lr, L->seconds);
-        if ((s = metrics_line(L, line)) || (s = write_outputs(L))) return s;
-        if (o->progress) report(L, o, L->batches, lr, &vm);
+        if ((s = metrics_line(L, line)) || (!L->shard && (s = write_outputs(L)))) return s;
+        if (o->progress && !L->shard) report(L, o, L->batches, lr, &vm);
         out->epochs_done = L->epoch;
-        if (o->stop && *o->stop && L->epoch < L->epochs)
+        if (glia__dist_stop(L, o) && L->epoch < L->epochs)
             return glia__err(GLIA_EINTR, "stopped after epoch %d; checkpoint saved in %s", L->epoch,
                              L->out_dir);
     }
     out->epochs_done = L->epoch;
     out->train_seconds = glia__now() - t_all;
+    out->comm_seconds = L->dist_comm_seconds;
+    out->ranks = L->shards;
     /* the test part (with its confusion matrix), or the held-out part for a task without one */
     glia__metrics tm = {0};
     if (L->task->test_is_val && have_vm) {
@@ -451,7 +465,7 @@ static glia_status run_loop(glia__loop *L, const glia_train_options *o, glia_tra
             !(tm.confusion = glia__calloc((size_t)L->classes * (size_t)L->classes, sizeof *tm.confusion)))
             return glia__err(GLIA_ENOMEM, "training: out of memory");
         glia__split sp = L->task->test_is_val ? GLIA__VAL : GLIA__TEST;
-        if (L->task->eval_batches(L, sp) && (s = evaluate(L, sp, &tm))) {
+        if ((s = evaluate(L, sp, &tm))) {
             free(tm.confusion);
             return s;
         }

@@ -8,7 +8,12 @@
  * lengths of a sequence batch, the class of each output row), says how many held-out and test
  * batches it has, carries recurrent state between batches where it must, and writes its extra
  * files (classes.txt, vocab.txt). A new task (regression on tables, sequence to sequence) is a
- * new glia__task_ops, not a new loop. */
+ * new glia__task_ops, not a new loop.
+ * Data-parallel (dist.h; L->shards processes, this one L->shard): L->batch is this process's
+ * part of the global batch of L->batch * L->shards samples; setup counts global batches in
+ * L->batches; fill(TRAIN, b) reads shard L->shard of global batch b (and advances the
+ * augmentation generator past every shard's draws); eval_batches and fill(VAL/TEST) cover this
+ * process's part of the split (the loop sums the counts). With one process: shard 0 of 1. */
 #ifndef GLIA_TRAIN_LOOP_H
 #define GLIA_TRAIN_LOOP_H
 #include "core/internal.h"
@@ -103,6 +108,14 @@ struct glia__loop {
      * the cpu the nodes' own memory is used: no copy) */
     struct glia__staged { int node, dirty; int64_t n; float *buf; } *staged;
     int n_staged;
+    /* data-parallel training (dist.h): this process's shard of each global batch and their
+     * number (the MPI rank and size; 0 and 1 in one process); the caller's stop flag and the
+     * stop every rank agreed on in the last step; the gradients' buffer; seconds spent in the
+     * gradients' all-reduce (waiting for the slowest rank included) */
+    int shard, shards, dist_stop;
+    volatile int *stop;
+    float *dist_buf;
+    double dist_comm_seconds;
 };
 
 /* Host memory of a node for a task or the loop to write a batch into (an input: x, lengths,

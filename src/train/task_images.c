@@ -59,10 +59,10 @@ static glia_status setup(glia__loop *L, const glia_train_options *o) {
     L->n_val = (int64_t)((double)L->val * (double)N);
     t->n_train = N - L->n_val;
     if (L->limit > 0 && t->n_train > L->limit) t->n_train = L->limit;
-    L->batches = t->n_train / L->batch;
+    L->batches = t->n_train / (L->batch * L->shards); /* global batches */
     if (L->batches < 1)
         return glia__err(GLIA_EINVAL, "training: %lld training images, fewer than a batch of %lld",
-                         (long long)t->n_train, (long long)L->batch);
+                         (long long)t->n_train, (long long)(L->batch * L->shards));
     if (o->normalize && !L->resuming) {
         char v[32];
         glia_dataset_stats(t->train, t->split + L->n_val, t->n_train, &t->mean, &t->std);
@@ -85,10 +85,13 @@ static void epoch_order(glia__loop *L, glia_rng *r) {
     glia__shuffle(t->order, t->n_train, r);
 }
 
+/* A held-out or test part is read in chunks of a batch; a data-parallel process (shard r of K)
+ * takes chunks r, r + K, r + 2K, ... */
 static int64_t eval_batches(glia__loop *L, glia__split sp) {
     images *t = L->ts;
     int64_t n = sp == GLIA__VAL ? L->n_val : t->test->images->shape.dim[0];
-    return (n + L->batch - 1) / L->batch;
+    int64_t chunks = (n + L->batch - 1) / L->batch;
+    return chunks > L->shard ? (chunks - L->shard + L->shards - 1) / L->shards : 0;
 }
 
 static int64_t fill(glia__loop *L, glia__split sp, int64_t b, glia_rng *aug) {
@@ -97,10 +100,15 @@ static int64_t fill(glia__loop *L, glia__split sp, int64_t b, glia_rng *aug) {
     const int64_t B = L->batch;
     float *x = glia__loop_in(L, L->x), *ids = glia__loop_ids(L);
     if (!x || !ids) return 0; /* out of memory: the upload that follows says so */
-    if (sp == GLIA__TRAIN) {
-        glia_dataset_batch(d, t->order + b * B, B, t->mean, t->std, aug ? &t->aug : NULL, aug, x, ids);
+    if (sp == GLIA__TRAIN) { /* shard r of global batch b; the other shards' draws skipped */
+        const glia_augment *a = aug ? &t->aug : NULL;
+        glia_augment_skip(a, aug, L->shard * B);
+        glia_dataset_batch(d, t->order + (b * L->shards + L->shard) * B, B, t->mean, t->std, a,
+                           aug, x, ids);
+        glia_augment_skip(a, aug, (L->shards - 1 - L->shard) * B);
         return B;
     }
+    b = b * L->shards + L->shard; /* this process's chunk */
     /* a held-out or test batch: samples [b B, b B + live) of the part, padded */
     const int64_t *idx = sp == GLIA__VAL ? t->split : NULL;
     int64_t n = sp == GLIA__VAL ? L->n_val : d->images->shape.dim[0];

@@ -32,6 +32,7 @@ typedef struct {
     int lm, tags;
     int len;                     /* the model's lengths input */
     int64_t T, N;
+    int64_t NT;                  /* a language model's streams: N of each of the processes */
     int K;                       /* x is [T, N, K]: K = 1, word ids; else trigram buckets */
     int32_t *trigrams;           /* [vocab, K]: each word's buckets ([wordhash]), else NULL */
     /* sequences: held-out first, then training ones */
@@ -69,22 +70,23 @@ static int64_t fill_seqs(glia__loop *L, const int64_t *ids, int64_t k) {
     return tokens;
 }
 
-/* language model chunk b of streams over tokens [begin, end) */
+/* language model chunk b of streams over tokens [begin, end): NT streams, of which a
+ * data-parallel process (shard r) reads streams [r N, r N + N) */
 static int64_t fill_lm(glia__loop *L, int64_t begin, int64_t end, int64_t b) {
     text *t = L->ts;
     float *x = glia__loop_in(L, L->x), *lab = glia__loop_ids(L);
     if (!x || !lab) return 0;
-    const int64_t T = t->T, N = t->N, S = (end - begin) / N;
+    const int64_t T = t->T, N = t->N, S = (end - begin) / t->NT;
     for (int64_t n = 0; n < N; n++)
         for (int64_t s = 0; s < T; s++) {
-            int64_t at = begin + n * S + b * T + s;
+            int64_t at = begin + (L->shard * N + n) * S + b * T + s;
             x[s * N + n] = (float)t->d->tokens[at];
             lab[s * N + n] = (float)t->d->tokens[at + 1];
         }
     return T * N;
 }
 static int64_t lm_batches(const text *t, int64_t begin, int64_t end) {
-    return ((end - begin) / t->N - 1) / t->T; /* the target of a stream's last step stays inside */
+    return ((end - begin) / t->NT - 1) / t->T; /* the target of a stream's last step stays inside */
 }
 
 static int64_t fill(glia__loop *L, glia__split sp, int64_t b, glia_rng *aug) {
@@ -92,8 +94,9 @@ static int64_t fill(glia__loop *L, glia__split sp, int64_t b, glia_rng *aug) {
     text *t = L->ts;
     if (t->lm) return sp == GLIA__TRAIN ? fill_lm(L, 0, t->lm_train_end, b)
                                         : fill_lm(L, t->lm_val_begin, t->d->n_tokens, b);
-    if (sp == GLIA__TRAIN) return fill_seqs(L, t->order + b * t->N, t->N);
-    int64_t i = b * t->N, k = L->n_val - i < t->N ? L->n_val - i : t->N;
+    /* shard r of global batch b; of the held-out part, chunks r, r + K, ... (eval_batches) */
+    if (sp == GLIA__TRAIN) return fill_seqs(L, t->order + (b * L->shards + L->shard) * t->N, t->N);
+    int64_t i = (b * L->shards + L->shard) * t->N, k = L->n_val - i < t->N ? L->n_val - i : t->N;
     return fill_seqs(L, t->seqs + i, k);
 }
 
@@ -101,7 +104,8 @@ static int64_t eval_batches(glia__loop *L, glia__split sp) {
     text *t = L->ts;
     (void)sp; /* text has no test part: TEST is the held-out part */
     if (t->lm) return L->val > 0 ? lm_batches(t, t->lm_val_begin, t->d->n_tokens) : 0;
-    return (L->n_val + t->N - 1) / t->N;
+    int64_t chunks = (L->n_val + t->N - 1) / t->N;
+    return chunks > L->shard ? (chunks - L->shard + L->shards - 1) / L->shards : 0;
 }
 
 static void epoch_order(glia__loop *L, glia_rng *r) {
@@ -157,7 +161,7 @@ static glia_status split_sentences(glia__loop *L) {
     free(sent);
     t->n_train = np - L->n_val;
     if (L->limit > 0 && L->limit < t->n_train) t->n_train = L->limit;
-    L->batches = t->n_train / t->N;
+    L->batches = t->n_train / (t->N * L->shards); /* global batches */
     return GLIA_OK;
 }
 
@@ -173,6 +177,7 @@ static glia_status setup(glia__loop *L, const glia_train_options *o) {
     glia_status s;
     int K = 1, buckets = glia_model_wordhash(m, &K), V = buckets ? 0 : glia_model_vocab(m);
     t->N = L->batch;
+    t->NT = t->N * L->shards;
     L->classes = atoi(glia_model_option(m, "classes"));
     if (!buckets && V < 2)
         return glia__err(GLIA_EINVAL, "a sequence model trained on text starts with an "
@@ -233,7 +238,7 @@ static glia_status setup(glia__loop *L, const glia_train_options *o) {
         L->batches = lm_batches(t, 0, t->lm_train_end);
         if (L->val > 0 && lm_batches(t, t->lm_val_begin, d->n_tokens) < 1)
             return glia__err(GLIA_EINVAL, "the validation part of %s is shorter than one batch of "
-                             "%lld streams x %lld steps", L->data, (long long)t->N, (long long)t->T);
+                             "%lld streams x %lld steps", L->data, (long long)t->NT, (long long)t->T);
     } else if ((s = split_sentences(L))) {
         return s;
     }
