@@ -564,6 +564,30 @@ glia_status glia_model_layer(const glia_model *m, int i, glia_layer_info *out);
  * text gives the same network. */
 glia_status glia_model_to_text(const glia_model *m, char **out);
 
+/* Transfer learning (src/nn/transfer.c): starts model m from a trained one. Every parameter and
+ * buffer of m whose name is in src gets src's values, layer by layer: a layer is "loaded" (all
+ * its tensors found, with equal shapes), "new" (none found, or listed in `fresh`: it keeps its
+ * initialisation) or, loaded and listed in `freeze`, "frozen" (its parameters are made not
+ * trainable, so training leaves them bit-identical). A tensor found with another shape is an
+ * error naming the layer (list it in `fresh` to start it afresh), as is a layer found in part,
+ * a name in `freeze` or `fresh` that is not a layer of m, or freezing a new layer. On an error m
+ * is unchanged. m also takes src's [net] mean and std (the input scaling the weights learnt
+ * with). Layer lists are comma-separated names (NULL or "": none). */
+typedef struct glia_transfer_options {
+    const char *freeze, *fresh;
+} glia_transfer_options;
+typedef struct glia_transfer_report {
+    int loaded, frozen, fresh;           /* layers with tensors; frozen ones count as loaded too */
+    int64_t loaded_values, frozen_values, fresh_values;
+    char *text;                          /* a line per layer with tensors: "name  loaded|frozen|new
+                                          * (values)"; free() it */
+} glia_transfer_report;
+glia_status glia_model_transfer(glia_model *m, const glia_model *src, const glia_transfer_options *o,
+                                glia_transfer_report *report);
+/* The same from a run directory of glia train (its model.cfg and weights.safetensors). */
+glia_status glia_model_transfer_from_run(glia_model *m, const char *run_dir,
+                                         const glia_transfer_options *o, glia_transfer_report *report);
+
 /* ---------------------------------------------------------------- training and evaluation (src/train)
  * Classification metrics over a data set: mean cross-entropy, top-1 and top-5 accuracy, and the
  * confusion matrix confusion[true * classes + predicted]. */
