@@ -233,6 +233,14 @@ typedef struct glia_conv2d_params {
 glia_status glia_conv2d(glia_graph *g, const char *name, int x, int w, int b,
                         const glia_conv2d_params *p, int *out);
 
+/* Locally connected layer (unshared convolution, DeepFace): weights w [OH*OW, O, C*kh*kw], one
+ * filter bank per output position, bias b [O, OH, OW] (or -1); stride 0 means 1; padding
+ * symmetric. y[n,o,p] = b[o,p] + sum_k w[p,o,k] patch_p(x[n])[k] (src/ops/local2d.c). */
+typedef struct glia_local2d_params {
+    int kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
+} glia_local2d_params;
+glia_status glia_local2d(glia_graph *g, const char *name, int x, int w, int b, const glia_local2d_params *p,
+                         int *out);
 typedef struct glia_pool2d_params {
     int kernel_h, kernel_w;
     int stride_h, stride_w;         /* 0 means the kernel size, as in PyTorch */

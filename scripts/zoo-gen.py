@@ -332,6 +332,23 @@ def alphago_policy():
     return c
 
 
+def deepface():
+    c = Cfg("DeepFace's network after frontalisation: two convolutions, a max pool, three locally",
+            ["connected layers (unshared weights at every position), two dense layers. Taigman, Yang,",
+             "Ranzato, Wolf 2014, DeepFace: Closing the Gap to Human-Level Performance (Fig. 2)"])
+    c.lines[-1] = "[net]\ninput = 3, 152, 152\nclasses = 4030"
+    c.add("conv", "C1", filters=32, size=11, activation="relu")
+    c.add("maxpool", "M2", size=3, stride=2, pad=1)
+    c.add("conv", "C3", filters=16, size=9, activation="relu")
+    c.add("local", "L4", filters=16, size=9, activation="relu")
+    c.add("local", "L5", filters=16, size=7, stride=2, activation="relu")
+    c.add("local", "L6", filters=16, size=5, activation="relu")
+    c.add("dense", "F7", units=4096, activation="relu")
+    c.add("dropout", "drop7")
+    c.add("dense", "F8", units=4030)
+    return c
+
+
 def all_models():
     m = {"alexnet": alexnet(), "alexnet_lrn": alexnet_lrn(), "zfnet": zfnet(),
          "vgg11_lrn": vgg("vgg11", lrn=True), "vgg16_c": vgg("vgg16_c")}
@@ -348,6 +365,7 @@ def all_models():
     m["highway30"] = highway()
     m["diracnet18"] = diracnet18()
     m["alphago_policy"] = alphago_policy()
+    m["deepface"] = deepface()
     return m
 
 

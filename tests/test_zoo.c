@@ -173,6 +173,11 @@ TEST(zoo_paper_models_have_the_papers_counts) {
         {"alphago_policy", 48 * 25 * 192 + 192 + 11 * (192 * 9 * 192 + 192) + 192 + 361, 4, 361},
         /* 784 -> 50, 30 highway layers of 2 (50x50 + 50), 50 -> 10 */
         {"highway30", 784 * 50 + 50 + 30 * 2 * (2500 + 50) + 510, 0, 10},
+        /* locally connected L4 (55x55 positions, 16 x 16*9*9), L5 (25x25, 16 x 16*7*7), L6 (21x21,
+         * 16 x 16*5*5), each with a bias per position; C1 32 x 3*11*11, C3 16 x 32*9*9, F7
+         * 7056 -> 4096, F8 4096 -> 4030 (the paper: "more than 120 million") */
+        {"deepface", 3025 * 16 * 1296 + 16 * 3025 + 625 * 16 * 784 + 16 * 625 + 441 * 16 * 400 + 16 * 441 +
+                         32 * 363 + 32 + 16 * 2592 + 16 + 7056 * 4096 + 4096 + 4096 * 4030 + 4030, -1, 4030},
         /* no count in these papers' text: they build, with their outputs */
         {"zfnet", -1, -1, 1000},
         {"nin", -1, -1, 1000},

@@ -25,7 +25,7 @@ static glia_status b_conv(glia_model *, model_layer *), b_dense(glia_model *, mo
     b_softmax(glia_model *, model_layer *), b_flatten(glia_model *, model_layer *),
     b_maxout(glia_model *, model_layer *), b_add(glia_model *, model_layer *),
     b_concat(glia_model *, model_layer *), b_highway(glia_model *, model_layer *),
-    b_bias(glia_model *, model_layer *);
+    b_bias(glia_model *, model_layer *), b_local(glia_model *, model_layer *);
 
 static const key_def net_keys[MAX_KEYS] = {
     KEY("input", K_SHAPE, NULL),      KEY("classes", K_INT, "10"),   KEY("batch", K_INT, "64"),
@@ -90,6 +90,11 @@ static const layer_def layer_defs[] = {
      b_highway, 0},
     {"bias", "a learned bias per position: y = x + b, b of the input's per-sample shape", {KEY_END},
      b_bias, 0},
+    /* size, stride, pad: "k" or "kh, kw" */
+    {"local", "locally connected (unshared weights per position) + activation",
+     {KEY("filters", K_INT, NULL), KEY("size", K_INTS, NULL), OP_KEY("stride", K_INTS, "local2d", "stride_h"),
+      OP_KEY("pad", K_INTS, "local2d", "pad_h"), KEY("bias", K_BOOL, "1"), KEY("activation", K_ACT, "linear")},
+     b_local, 0},
     /* sequence layers (seq_layers.c) */
     {"embedding", "token ids [T, N, 1] -> learned vectors [T, N, dim]",
      {KEY("vocab", K_INT, NULL), KEY("dim", K_INT, NULL)}, glia__b_embedding, 0},
@@ -564,6 +569,45 @@ static glia_status b_highway(glia_model *m, model_layer *l) {
         return s;
     l->macs = 2 * D * D;
     return glia_add(m->g, l->name, x, d, &l->out);
+}
+
+/* Locally connected layer (DeepFace, Taigman et al. 2014): <layer>.weight [OH OW, O, C kh kw],
+ * <layer>.bias [O, OH, OW], both U(+-1/sqrt(C kh kw)) as PyTorch starts a convolution's */
+static glia_status b_local(glia_model *m, model_layer *l) {
+    glia_shape xs;
+    glia_node_shape(m->g, l->in[0], &xs);
+    if (xs.ndim != 4) return glia__err(GLIA_ESHAPE, "local needs an image input [N, C, H, W], got %d dimensions", xs.ndim);
+    int64_t O = ival(l, "filters"), kh, kw, sh, sw, ph, pw;
+    if (!pair(l, "size", &kh, &kw) || !pair(l, "stride", &sh, &sw) || !pair(l, "pad", &ph, &pw))
+        return glia__err(GLIA_EINVAL, "size, stride and pad take 1 or 2 values (h, w)");
+    if (O < 1 || kh < 1 || kw < 1 || sh < 1 || sw < 1)
+        return glia__err(GLIA_EINVAL, "filters, size and stride must be >= 1");
+    int64_t PH = xs.dim[2] + 2 * ph, PW = xs.dim[3] + 2 * pw, K = xs.dim[1] * kh * kw;
+    if (kh > PH || kw > PW)
+        return glia__err(GLIA_ESHAPE, "a %lldx%lld kernel does not fit the %lldx%lld input (after padding)",
+                         (long long)kh, (long long)kw, (long long)PH, (long long)PW);
+    int64_t OH = (PH - kh) / sh + 1, OW = (PW - kw) / sw + 1;
+    int w, b = -1, y, act = strcmp(sval(l, "activation"), "linear") != 0;
+    char nm[GLIA_NAME_MAX];
+    glia_status s;
+    if ((s = glia__layer_name(l, "weight", nm)) || (s = glia_param(m->g, nm, 3, (int64_t[]){OH * OW, O, K}, &w)))
+        return s;
+    if (ival(l, "bias") && ((s = glia__layer_name(l, "bias", nm)) ||
+                            (s = glia_param(m->g, nm, 3, (int64_t[]){O, OH, OW}, &b))))
+        return s;
+    float bound = 1.0f / sqrtf((float)K);
+    for (int t = 0; t < 2; t++) {
+        int p = t ? b : w;
+        if (p < 0) continue;
+        glia_shape ps;
+        glia_node_shape(m->g, p, &ps);
+        float *v = glia_node_value(m->g, p);
+        for (int64_t i = 0; i < glia_shape_numel(&ps); i++) v[i] = bound * (2 * glia_rng_uniform(&m->rng) - 1);
+    }
+    glia_local2d_params p = {(int)kh, (int)kw, (int)sh, (int)sw, (int)ph, (int)pw};
+    if ((s = main_name(l, act, "local", nm)) || (s = glia_local2d(m->g, nm, l->in[0], w, b, &p, &y))) return s;
+    l->macs = OH * OW * O * K;
+    return glia__layer_activation(m, l, sval(l, "activation"), y, &l->out);
 }
 
 /* y = x + b, b ("<layer>.bias", zeros) shaped as one sample of x: a bias per position and
