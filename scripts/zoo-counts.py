@@ -14,7 +14,7 @@ import torchvision.models as tvm
 
 MODELS = ["alexnet", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19",
           "vgg19_bn", "googlenet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
-          "resnext50_32x4d", "densenet121"]
+          "resnext50_32x4d", "densenet121", "mobilenet_v2"]
 
 
 def describe(name):

@@ -349,6 +349,70 @@ def deepface():
     return c
 
 
+def mobilenet_v2():
+    c = Cfg("MobileNetV2 (width 1.0): inverted residual blocks of depthwise 3x3 convolutions",
+            ["Sandler et al. 2018, MobileNetV2: Inverted Residuals and Linear Bottlenecks (Table 2).",
+             "ReLU6 is written as relu (glia has no ReLU6): torchvision's shapes and count, not its values"])
+
+    def cna(name, inp, filters, size, stride=1, groups=1, act=True):
+        keys = dict(filters=filters, size=size, bias=0)
+        if size == 3: keys["pad"] = 1
+        if stride != 1: keys["stride"] = stride
+        if groups != 1: keys["groups"] = groups
+        c.add("conv", name + ".0", inp, **keys)
+        c.add("batchnorm", name + ".1")
+        if act: c.add("activation", name + ".2", type="relu")
+        return c.last
+
+    x = cna("features.0", "data", 32, 3, 2)
+    inp, i = 32, 1
+    for t, ch, n, s in [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
+                        (6, 160, 3, 2), (6, 320, 1, 1)]:
+        for k in range(n):
+            stride = s if k == 0 else 1
+            p, j, hidden = "features.%d.conv" % i, 0, inp * t
+            y = x
+            if t != 1:
+                y = cna("%s.%d" % (p, j), y, hidden, 1)
+                j += 1
+            cna("%s.%d" % (p, j), y, hidden, 3, stride, hidden)
+            c.add("conv", "%s.%d" % (p, j + 1), filters=ch, size=1, bias=0)
+            y = c.add("batchnorm", "%s.%d" % (p, j + 2))
+            x = c.add("add", "features.%d" % i, [y, x]) if stride == 1 and inp == ch else y
+            inp, i = ch, i + 1
+    cna("features.18", x, 1280, 1)
+    c.add("globalavgpool", "avgpool")
+    c.add("flatten", "flatten")
+    c.add("dropout", "classifier.0", p=0.2)
+    c.add("dense", "classifier.1", units=1000)
+    return c
+
+
+def resnet20():
+    c = Cfg("ResNet-20 for 28x28 grey images (Fashion-MNIST): the CIFAR ResNet, 3 stages of 3 basic",
+            ["blocks of 16, 32, 64 channels, 1x1 projections where the shape changes (option B).",
+             "He, Zhang, Ren, Sun 2016, Deep Residual Learning for Image Recognition (Section 4.2)"])
+    c.lines[-1] = ("[net]\ninput = 1, 28, 28\nclasses = 10\nbatch = 128\nepochs = 30\nlr = 0.1\n"
+                   "optimizer = nesterov\nmomentum = 0.9\nweight_decay = 0.0005\nschedule = cosine\n"
+                   "warmup = 200\nshift = 2\nflip = 1")
+    conv_bn_relu(c, "conv1", "data", 16, 3, 1, 1, conv="conv1", bn="bn1", relu="relu")
+    x, inp = "relu", 16
+    for li, planes in enumerate([16, 32, 64]):
+        for b in range(3):
+            p = "layer%d.%d" % (li + 1, b)
+            stride = 2 if b == 0 and li > 0 else 1
+            conv_bn_relu(c, p, x, planes, 3, stride, 1, conv=p + ".conv1", bn=p + ".bn1", relu=p + ".relu1")
+            y = conv_bn_relu(c, p, None, planes, 3, 1, 1, act=False, conv=p + ".conv2", bn=p + ".bn2")
+            if stride != 1 or inp != planes:
+                x = conv_bn_relu(c, p, x, planes, 1, stride, act=False, conv=p + ".downsample.0",
+                                 bn=p + ".downsample.1")
+            x = c.add("add", p, [y, x], activation="relu")
+            inp = planes
+    c.add("globalavgpool", "avgpool")
+    c.add("dense", "fc", units=10)
+    return c
+
+
 def all_models():
     m = {"alexnet": alexnet(), "alexnet_lrn": alexnet_lrn(), "zfnet": zfnet(),
          "vgg11_lrn": vgg("vgg11", lrn=True), "vgg16_c": vgg("vgg16_c")}
@@ -366,6 +430,8 @@ def all_models():
     m["diracnet18"] = diracnet18()
     m["alphago_policy"] = alphago_policy()
     m["deepface"] = deepface()
+    m["mobilenet_v2"] = mobilenet_v2()
+    m["resnet20"] = resnet20()
     return m
 
 
