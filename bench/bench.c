@@ -5,7 +5,8 @@
  * runs one benchmark for about S seconds after a warm-up and prints one line
  *   RESULT <name> <value> <unit> <max RSS in KiB>
  * Names: lenet-train, lenet-infer256, lenet-infer1, vgg-train, lstm-train, gru-train,
- * resnet20-train, resnet50-infer1, resnet50-infer8, mobilenetv2-infer8 (the model zoo's files),
+ * resnet20-train, resnet50-infer1, resnet50-infer8, mobilenetv2-infer8, densenet121-train8 (the
+ * model zoo's files; the last for its peak memory),
  * conv-<layer>-fwd|bwd, sgemm, fma-peak (see usage()). Data are synthetic (normal pixels, uniform labels): speed does not
  * depend on the values. Networks come from the same model files the CLI trains (models/). */
 #include "core/internal.h"
@@ -357,6 +358,7 @@ static void usage(FILE *f) {
                "  RESULT NAME VALUE UNIT MAX_RSS_KIB\n"
                "names: lenet-train lenet-infer256 lenet-infer1 vgg-train lstm-train gru-train\n"
                "       resnet20-train resnet50-infer1 resnet50-infer8 mobilenetv2-infer8\n"
+               "       densenet121-train8\n"
                "       sgemm fma-peak\n"
                "       conv-all-fwd conv-all-bwd (every conv layer of LeNet-5 and the VGG net)\n"
                "--profile: also print, on stderr, the time of each op type and of the slowest\n"
@@ -400,6 +402,8 @@ int main(int argc, char **argv) {
         return bench_net(n, "models/zoo/resnet50.cfg", 8, 0, GLIA_SGD, seconds, "img/s");
     if (!strcmp(n, "mobilenetv2-infer8"))
         return bench_net(n, "models/zoo/mobilenet_v2.cfg", 8, 0, GLIA_SGD, seconds, "img/s");
+    if (!strcmp(n, "densenet121-train8"))
+        return bench_net(n, "models/zoo/densenet121.cfg", 8, 1, GLIA_SGD, seconds, "img/s");
     if (!strcmp(n, "lstm-train")) return bench_seq(n, "bench/char-lstm-bench.cfg", seconds);
     if (!strcmp(n, "gru-train")) return bench_seq(n, "bench/char-gru-bench.cfg", seconds);
     if (!strcmp(n, "sgemm")) return bench_sgemm(seconds);

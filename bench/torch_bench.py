@@ -183,6 +183,8 @@ def main(argv=None):
         bench_net(n, vgg(), 64, True, a.seconds, "img/s")
     elif n == "resnet20-train":
         bench_net(n, resnet20(), 64, True, a.seconds, "img/s")
+    elif n == "densenet121-train8":
+        bench_net(n, zoo("densenet121"), 8, True, a.seconds, "img/s", (3, 224, 224), 1000)
     elif n in ("resnet50-infer1", "resnet50-infer8", "mobilenetv2-infer8"):
         net, batch = zoo("resnet50" if n.startswith("resnet") else "mobilenet_v2"), int(n[-1])
         bench_net(n, net, batch, False, a.seconds, "us/img" if batch == 1 else "img/s", (3, 224, 224), 1000)
