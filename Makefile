@@ -29,7 +29,7 @@ SB       = build/san
 SLIB_OBJ = $(LIB_SRC:%.c=$(SB)/%.o)
 STEST_OBJ= $(TEST_SRC:%.c=$(SB)/%.o)
 
-.PHONY: all test test-fast test-sanitize install uninstall clean demo golden train bench fuzz fuzz-build fuzz-seeds valgrind char-lm
+.PHONY: all test test-fast test-sanitize install uninstall clean demo golden zoo train bench fuzz fuzz-build fuzz-seeds valgrind char-lm
 all: $(B)/libglia.a $(B)/libglia.so $(B)/glia
 
 $(B)/%.o: %.c include/glia.h src/core/internal.h src/ops/op_list.h
@@ -87,6 +87,12 @@ char-lm: $(B)/glia
 # Regenerates tests/golden/ from PyTorch (needs Debian's python3-torch).
 golden:
 	/usr/bin/python3 scripts/golden/gen_all.py
+
+# The model zoo (models/zoo) from its tables, and torchvision's counts and shapes that
+# tests/test_zoo.c checks it against (scripts/install-deps --golden: python3-torchvision).
+zoo:
+	/usr/bin/python3 scripts/zoo-gen.py
+	/usr/bin/python3 scripts/zoo-counts.py
 
 # The unit tests and a small end-to-end training run under valgrind memcheck (scripts/install-deps
 # --valgrind); tests/valgrind.supp holds the few suppressions, each with its reason. The wait

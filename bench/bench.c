@@ -5,6 +5,8 @@
  * runs one benchmark for about S seconds after a warm-up and prints one line
  *   RESULT <name> <value> <unit> <max RSS in KiB>
  * Names: lenet-train, lenet-infer256, lenet-infer1, vgg-train, lstm-train, gru-train,
+ * resnet20-train, resnet50-infer1, resnet50-infer8, mobilenetv2-infer8, densenet121-train8 (the
+ * model zoo's files; the last for its peak memory),
  * conv-<layer>-fwd|bwd, sgemm, fma-peak, binary (see usage()). Data are synthetic (normal pixels, uniform labels): speed does not
  * depend on the values. Networks come from the same model files the CLI trains (models/). */
 #include "core/internal.h"
@@ -466,6 +468,8 @@ static void usage(FILE *f) {
                "Runs one benchmark for about S seconds (default 3) after a warm-up and prints\n"
                "  RESULT NAME VALUE UNIT MAX_RSS_KIB\n"
                "names: lenet-train lenet-infer256 lenet-infer1 vgg-train lstm-train gru-train\n"
+               "       resnet20-train resnet50-infer1 resnet50-infer8 mobilenetv2-infer8\n"
+               "       densenet121-train8\n"
                "       sgemm fma-peak\n"
                "       binary (XNOR layers and networks on bits against the same in floats)\n"
                "       conv-all-fwd conv-all-bwd (every conv layer of LeNet-5 and the VGG net)\n"
@@ -501,6 +505,17 @@ int main(int argc, char **argv) {
         return bench_net(n, "models/lenet5.cfg", 1, 0, GLIA_SGD, seconds, "us/img");
     if (!strcmp(n, "vgg-train"))
         return bench_net(n, "bench/vgg-bench.cfg", 64, 1, GLIA_SGD, seconds, "img/s");
+    /* the model zoo: ResNet-20 on 28x28 (training), ResNet-50 and MobileNetV2 on 224x224 */
+    if (!strcmp(n, "resnet20-train"))
+        return bench_net(n, "models/zoo/resnet20.cfg", 64, 1, GLIA_SGD, seconds, "img/s");
+    if (!strcmp(n, "resnet50-infer1"))
+        return bench_net(n, "models/zoo/resnet50.cfg", 1, 0, GLIA_SGD, seconds, "us/img");
+    if (!strcmp(n, "resnet50-infer8"))
+        return bench_net(n, "models/zoo/resnet50.cfg", 8, 0, GLIA_SGD, seconds, "img/s");
+    if (!strcmp(n, "mobilenetv2-infer8"))
+        return bench_net(n, "models/zoo/mobilenet_v2.cfg", 8, 0, GLIA_SGD, seconds, "img/s");
+    if (!strcmp(n, "densenet121-train8"))
+        return bench_net(n, "models/zoo/densenet121.cfg", 8, 1, GLIA_SGD, seconds, "img/s");
     if (!strcmp(n, "lstm-train")) return bench_seq(n, "bench/char-lstm-bench.cfg", seconds);
     if (!strcmp(n, "gru-train")) return bench_seq(n, "bench/char-gru-bench.cfg", seconds);
     if (!strcmp(n, "sgemm")) return bench_sgemm(seconds);

@@ -46,11 +46,11 @@ def vgg():
         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64 * 7 * 7, 256), nn.ReLU(), nn.Linear(256, 10))
 
 
-def bench_net(name, net, batch, train, seconds, unit):
+def bench_net(name, net, batch, train, seconds, unit, shape=(1, 28, 28), classes=10):
     torch.manual_seed(7)
-    x = torch.randn(batch, 1, 28, 28)
+    x = torch.randn(batch, *shape)
     if train:
-        y = torch.randint(0, 10, (batch,))
+        y = torch.randint(0, classes, (batch,))
         opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
         loss_fn = nn.CrossEntropyLoss()
         net.train()
@@ -67,6 +67,41 @@ def bench_net(name, net, batch, train, seconds, unit):
                 net(x)
     s = time_steps(step, 5, seconds)
     result(name, 1e6 * s / batch if unit == "us/img" else batch / s, unit)
+
+
+class BasicBlock(nn.Module):
+    """ResNet's basic block with a 1x1 projection where the shape changes (models/zoo/resnet20.cfg)"""
+    def __init__(self, i, o, stride):
+        super().__init__()
+        self.conv1, self.bn1 = nn.Conv2d(i, o, 3, stride, 1, bias=False), nn.BatchNorm2d(o)
+        self.conv2, self.bn2 = nn.Conv2d(o, o, 3, 1, 1, bias=False), nn.BatchNorm2d(o)
+        self.down = (nn.Sequential(nn.Conv2d(i, o, 1, stride, bias=False), nn.BatchNorm2d(o))
+                     if stride != 1 or i != o else nn.Identity())
+
+    def forward(self, x):
+        y = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
+        return torch.relu(y + self.down(x))
+
+
+def resnet20():
+    layers, i = [nn.Conv2d(1, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU()], 16
+    for li, o in enumerate([16, 32, 64]):
+        for b in range(3):
+            layers.append(BasicBlock(i, o, 2 if b == 0 and li > 0 else 1))
+            i = o
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
+
+
+def zoo(name):
+    """torchvision's model (Debian python3-torchvision); MobileNetV2's ReLU6 made ReLU as in
+    models/zoo/mobilenet_v2.cfg"""
+    import torchvision.models as tvm
+    net = getattr(tvm, name)(weights=None)
+    for mod in net.modules():
+        for k, child in mod.named_children():
+            if isinstance(child, nn.ReLU6):
+                setattr(mod, k, nn.ReLU(inplace=True))
+    return net
 
 
 class CharNet(nn.Module):
@@ -146,6 +181,13 @@ def main(argv=None):
         bench_net(n, lenet(), 1, False, a.seconds, "us/img")
     elif n == "vgg-train":
         bench_net(n, vgg(), 64, True, a.seconds, "img/s")
+    elif n == "resnet20-train":
+        bench_net(n, resnet20(), 64, True, a.seconds, "img/s")
+    elif n == "densenet121-train8":
+        bench_net(n, zoo("densenet121"), 8, True, a.seconds, "img/s", (3, 224, 224), 1000)
+    elif n in ("resnet50-infer1", "resnet50-infer8", "mobilenetv2-infer8"):
+        net, batch = zoo("resnet50" if n.startswith("resnet") else "mobilenet_v2"), int(n[-1])
+        bench_net(n, net, batch, False, a.seconds, "us/img" if batch == 1 else "img/s", (3, 224, 224), 1000)
     elif n in ("lstm-train", "gru-train"):
         bench_seq(n, n.split("-")[0], a.seconds)
     elif n in ("conv-all-fwd", "conv-all-bwd"):

@@ -233,6 +233,14 @@ typedef struct glia_conv2d_params {
 glia_status glia_conv2d(glia_graph *g, const char *name, int x, int w, int b,
                         const glia_conv2d_params *p, int *out);
 
+/* Locally connected layer (unshared convolution, DeepFace): weights w [OH*OW, O, C*kh*kw], one
+ * filter bank per output position, bias b [O, OH, OW] (or -1); stride 0 means 1; padding
+ * symmetric. y[n,o,p] = b[o,p] + sum_k w[p,o,k] patch_p(x[n])[k] (src/ops/local2d.c). */
+typedef struct glia_local2d_params {
+    int kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
+} glia_local2d_params;
+glia_status glia_local2d(glia_graph *g, const char *name, int x, int w, int b, const glia_local2d_params *p,
+                         int *out);
 typedef struct glia_pool2d_params {
     int kernel_h, kernel_w;
     int stride_h, stride_w;         /* 0 means the kernel size, as in PyTorch */
@@ -590,6 +598,30 @@ glia_status glia_model_layer(const glia_model *m, int i, glia_layer_info *out);
 /* The model in canonical text (every key written, defaults included); free() it. Parsing that
  * text gives the same network. */
 glia_status glia_model_to_text(const glia_model *m, char **out);
+
+/* Transfer learning (src/nn/transfer.c): starts model m from a trained one. Every parameter and
+ * buffer of m whose name is in src gets src's values, layer by layer: a layer is "loaded" (all
+ * its tensors found, with equal shapes), "new" (none found, or listed in `fresh`: it keeps its
+ * initialisation) or, loaded and listed in `freeze`, "frozen" (its parameters are made not
+ * trainable, so training leaves them bit-identical). A tensor found with another shape is an
+ * error naming the layer (list it in `fresh` to start it afresh), as is a layer found in part,
+ * a name in `freeze` or `fresh` that is not a layer of m, or freezing a new layer. On an error m
+ * is unchanged. m also takes src's [net] mean and std (the input scaling the weights learnt
+ * with). Layer lists are comma-separated names (NULL or "": none). */
+typedef struct glia_transfer_options {
+    const char *freeze, *fresh;
+} glia_transfer_options;
+typedef struct glia_transfer_report {
+    int loaded, frozen, fresh;           /* layers with tensors; frozen ones count as loaded too */
+    int64_t loaded_values, frozen_values, fresh_values;
+    char *text;                          /* a line per layer with tensors: "name  loaded|frozen|new
+                                          * (values)"; free() it */
+} glia_transfer_report;
+glia_status glia_model_transfer(glia_model *m, const glia_model *src, const glia_transfer_options *o,
+                                glia_transfer_report *report);
+/* The same from a run directory of glia train (its model.cfg and weights.safetensors). */
+glia_status glia_model_transfer_from_run(glia_model *m, const char *run_dir,
+                                         const glia_transfer_options *o, glia_transfer_report *report);
 
 /* ---------------------------------------------------------------- training and evaluation (src/train)
  * Classification metrics over a data set: mean cross-entropy, top-1 and top-5 accuracy, and the

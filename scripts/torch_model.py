@@ -147,7 +147,7 @@ LAYERS = collections.OrderedDict([
     ("conv", [("filters", INT, None), ("size", INT, None), ("stride", INT, "1"),
               ("pad", INT, "0"), ("dilation", INT, "1"), ("groups", INT, "1"),
               ("bias", BOOL, "1"), ("batchnorm", BOOL, "0"), ("binary", BINARY, "none"),
-              ("activation", ACT, "linear"), ("init", INIT, "pytorch")]),
+              ("activation", ACT, "linear"), ("init", INIT, "pytorch"), ("dirac", BOOL, "0")]),
     ("dense", [("units", INT, None), ("bias", BOOL, "1"), ("batchnorm", BOOL, "0"),
                ("binary", BINARY, "none"), ("activation", ACT, "linear"),
                ("init", INIT, "pytorch")]),
@@ -511,6 +511,8 @@ class GliaNet(nn.Module):
                 raise CfgError("groups = %d does not divide the %d input channels" % (G, xs[1]))
             if O % G:
                 raise CfgError("groups = %d does not divide the %d output channels" % (G, O))
+            if l.i("dirac"):
+                raise CfgError("dirac = 1 (DiracNet) is glia's only; torch_model.py does not build it")
             h = Params([O, xs[1] // G, k, k], l.i("bias"))
         elif t == "dense":
             if len(xs) < 2:

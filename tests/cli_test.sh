@@ -129,6 +129,14 @@ if [ -r /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
   expect pack 0 "packed file .*: [0-9.]*x smaller" -- "$GLIA" pack "$run/x" --eval
   [ -s "$run/x/weights.packed.safetensors" ] && ok || bad "pack wrote no weights.packed.safetensors"
   expect pack-missing 1 "is $run/nope a directory written by glia train" -- "$GLIA" pack "$run/nope"
+  # transfer learning from run a: conv1, conv2 frozen, fc3 new; a classifier of another shape
+  # must be listed as new, and the error names it
+  out=$("$GLIA" train models/lenet5.cfg --init-from "$run/a" --freeze conv1,conv2 --new fc3 --epochs 1 --limit 640 --out "$run/t" 2>&1); rc=$?
+  if [ $rc -eq 0 ] && printf '%s' "$out" | grep -q "conv1 *frozen" && printf '%s' "$out" | grep -q "fc1 *loaded" &&
+     printf '%s' "$out" | grep -q "4 layers loaded (2 of them frozen: 2572 values), 1 new (850 values)"; then ok
+  else bad "train --init-from: exit $rc: $out"; fi
+  sed 's/^units = 10$/units = 5/' models/lenet5.cfg > "$run/five.cfg"
+  expect init-from-mismatch 1 "layer 'fc3': fc3.weight is \[5, 84\] here but \[10, 84\]" -- "$GLIA" train "$run/five.cfg" --init-from "$run/a" --out "$run/u"
   rm -rf "$run"
 else
   echo "cli: Fashion-MNIST not installed (scripts/fetch-data fashion-mnist); training checks skipped"
@@ -136,6 +144,7 @@ fi
 expect train-missing-model 1 "no-such.cfg: cannot open" -- "$GLIA" train no-such.cfg
 expect train-bad-option 2 "unknown or incomplete option '--bogus'" -- "$GLIA" train models/lenet5.cfg --bogus
 expect train-bad-optimizer 1 "optimizer = adagrad" -- "$GLIA" train models/lenet5.cfg --optimizer adagrad --data fashion-mnist --out /tmp/glia-cli-never
+expect train-freeze-alone 2 "go with --init-from" -- "$GLIA" train models/lenet5.cfg --freeze conv1
 expect train-bad-loss 1 "loss = hinge" -- "$GLIA" train models/lenet5.cfg --loss hinge --data fashion-mnist --out /tmp/glia-cli-never
 expect train-bad-device 1 "no device named 'gpu'" -- "$GLIA" train models/lenet5.cfg --device gpu --data fashion-mnist --out /tmp/glia-cli-never
 rm -rf /tmp/glia-cli-never

@@ -290,6 +290,10 @@ static glia_status c_linear(net *t) { return glia_linear(t->g, "y", IN(t, "x", 4
 static glia_status c_softmax(net *t) { return glia_softmax(t->g, "y", IN(t, "x", 2, 4, 3), &t->y); }
 static glia_status c_log_softmax(net *t) { return glia_log_softmax(t->g, "y", IN(t, "x", 3, 5), &t->y); }
 static glia_status c_maxout(net *t) { return glia_maxout(t->g, "y", IN(t, "x", 2, 6, 2), 3, &t->y); }
+static glia_status c_local2d(net *t) { /* 2x3 kernel, stride 2, padding 1: 3 x 3 positions */
+    glia_local2d_params p = {.kernel_h = 2, .kernel_w = 3, .stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1};
+    return glia_local2d(t->g, "y", IN(t, "x", 2, 2, 5, 5), PAR(t, "w", 9, 3, 12), PAR(t, "b", 3, 3, 3), &p, &t->y);
+}
 static glia_status c_dropout(net *t) { return glia_dropout(t->g, "y", IN(t, "x", 3, 40), 0.4f, &t->y); }
 static glia_status bn_case(net *t, int ndim, const int64_t *dims, int relu) {
     int64_t C = dims[1];
@@ -397,6 +401,7 @@ static const struct {
     {"log_softmax", c_log_softmax, 0},
     {"maxout", c_maxout, 0},
     {"binarize, XNOR conv2d on bits", c_binarize_xnor_conv, 1},
+    {"local2d, stride, padding, bias", c_local2d, 0},
     {"dropout, training", c_dropout, 0},
     {"batchnorm, training, fused ReLU on the cpu", c_bn_train_relu, 0},
     {"batchnorm, inference", c_bn_inference, 0},

@@ -59,6 +59,8 @@ static const op_cases OPS[] = {
      "act_log_softmax act_log_softmax_2d"},
     {OP(maxout), {"maxout_gradcheck", "maxout_matches_reference", "maxout_golden_pytorch"},
      "act_maxout act_maxout_2d"},
+    {OP(local2d), {"local2d_gradcheck", "local2d_matches_reference", "local2d_golden_pytorch"},
+     "local_basic local_stride_pad"},
     {OP(dropout), {"dropout_gradcheck_training", "dropout_matches_naive", "dropout_golden_mask"},
      "dropout_mask"},
     {OP(batchnorm),

@@ -87,6 +87,12 @@ static void usage(void) {
            "                    first (a non-finite loss is always an error; this finds it sooner)\n"
            "  --resume DIR      continue the run in DIR from its checkpoint (bit-exact with an\n"
            "                    uninterrupted run on the same number of threads)\n"
+           "transfer learning (start from a trained run; its input scaling is kept):\n"
+           "  --init-from DIR   load every parameter of the run in DIR whose layer and shape\n"
+           "                    match; report which layers were loaded, frozen and new\n"
+           "  --freeze L1,L2    loaded layers that stay fixed (not trained)\n"
+           "  --new L1,L2       layers to start afresh even where DIR has them (a layer whose\n"
+           "                    shape differs, such as a new classifier, must be listed)\n"
            "Ctrl-C (or SIGTERM) stops after the current batch and writes a checkpoint first.\n\n"
            "Data-parallel training (glia built with MPI: glia version says which):\n"
            "  mpirun -np K glia train MODEL.cfg --data D --out DIR\n"
@@ -124,6 +130,8 @@ int cmd_train(int argc, char **argv) {
     enum { NK = sizeof keys / sizeof keys[0] };
     const char *set[NK] = {0};
     const char *model_path = NULL, *out = NULL, *resume = NULL;
+    const char *init_from = NULL; /* transfer learning */
+    glia_transfer_options xfer = {0};
     glia_train_options o = {0};
     o.data = "fashion-mnist";
     o.seed = 1;
@@ -139,6 +147,9 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--data") && has) o.data = argv[++i];
         else if (!strcmp(a, "--out") && has) out = argv[++i];
         else if (!strcmp(a, "--resume") && has) resume = argv[++i];
+        else if (!strcmp(a, "--init-from") && has) init_from = argv[++i];
+        else if (!strcmp(a, "--freeze") && has) xfer.freeze = argv[++i];
+        else if (!strcmp(a, "--new") && has) xfer.fresh = argv[++i];
         else if (!strcmp(a, "--val") && has) o.val = strtof(argv[++i], &end);
         else if (!strcmp(a, "--seed") && has) o.seed = strtoull(argv[++i], &end, 10);
         else if (!strcmp(a, "--limit") && has) o.limit = strtoll(argv[++i], &end, 10);
@@ -155,6 +166,14 @@ int cmd_train(int argc, char **argv) {
             fprintf(stderr, "glia train: bad value '%s' for %s\n", argv[i], a);
             return 2;
         }
+    }
+    if ((xfer.freeze || xfer.fresh) && !init_from) {
+        fprintf(stderr, "glia train: --freeze and --new go with --init-from DIR\n");
+        return 2;
+    }
+    if (init_from && resume) {
+        fprintf(stderr, "glia train: --init-from starts a new run; --resume continues one\n");
+        return 2;
     }
     if (!model_path && !resume) {
         fprintf(stderr, "glia train: which model? (see glia train --help)\n");
@@ -202,6 +221,17 @@ int cmd_train(int argc, char **argv) {
         if (out) snprintf(dir, sizeof dir, "%s", out);
         else snprintf(dir, sizeof dir, "runs/%.*s", (int)strcspn(base, "."), base);
         o.out_dir = dir;
+        if (!s && init_from) { /* transfer learning: the source's weights and input scaling */
+            glia_transfer_report tr;
+            s = glia_model_transfer_from_run(m, init_from, &xfer, &tr);
+            if (!s) {
+                printf("initialised from %s:\n%s%d layers loaded (%d of them frozen: %lld values), %d new "
+                       "(%lld values)\n", init_from, tr.text, tr.loaded, tr.frozen,
+                       (long long)tr.frozen_values, tr.fresh, (long long)tr.fresh_values);
+                free(tr.text);
+                o.normalize = 0;
+            }
+        }
         if (!s) {
             printf("training %s on %s (seed %llu): %s epochs, batch %s, %s lr %s -> %s\n", model_path,
                    o.data, (unsigned long long)o.seed, glia_model_option(m, "epochs"),

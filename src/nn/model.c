@@ -24,7 +24,8 @@ static glia_status b_conv(glia_model *, model_layer *), b_dense(glia_model *, mo
     b_lrn(glia_model *, model_layer *), b_act(glia_model *, model_layer *),
     b_softmax(glia_model *, model_layer *), b_flatten(glia_model *, model_layer *),
     b_maxout(glia_model *, model_layer *), b_add(glia_model *, model_layer *),
-    b_concat(glia_model *, model_layer *);
+    b_concat(glia_model *, model_layer *), b_highway(glia_model *, model_layer *),
+    b_bias(glia_model *, model_layer *), b_local(glia_model *, model_layer *);
 
 static const key_def net_keys[MAX_KEYS] = {
     KEY("input", K_SHAPE, NULL),      KEY("classes", K_INT, "10"),   KEY("batch", K_INT, "64"),
@@ -51,23 +52,26 @@ static const key_def net_keys[MAX_KEYS] = {
         KEY("dropout", K_FLOAT, "0")
 
 static const layer_def layer_defs[] = {
-    /* stride, pad, dilation set the op's _h and _w (pad: all four sides), equal by default */
+    /* size, stride, dilation: "k" or "kh, kw"; pad: "p" (all four sides), "ph, pw" or "top,
+     * bottom, left, right" (rectangular kernels, asymmetric padding); dirac = 1 adds a*x
+     * (DiracNet) */
     {"conv", "convolution [+ batch norm] + activation",
-     {KEY("filters", K_INT, NULL), KEY("size", K_INT, NULL), OP_KEY("stride", K_INT, "conv2d", "stride_h"),
-      OP_KEY("pad", K_INT, "conv2d", "pad_top"), OP_KEY("dilation", K_INT, "conv2d", "dilation_h"),
+     {KEY("filters", K_INT, NULL), KEY("size", K_INTS, NULL), OP_KEY("stride", K_INTS, "conv2d", "stride_h"),
+      OP_KEY("pad", K_INTS, "conv2d", "pad_top"), OP_KEY("dilation", K_INTS, "conv2d", "dilation_h"),
       OP_KEY("groups", K_INT, "conv2d", "groups"), KEY("bias", K_BOOL, "1"), KEY("batchnorm", K_BOOL, "0"),
-      BINARY_KEY, ACT_INIT_KEYS},
+      BINARY_KEY, ACT_INIT_KEYS, KEY("dirac", K_BOOL, "0")},
      b_conv, 0},
     {"dense", "fully connected [+ batch norm] + activation",
      {KEY("units", K_INT, NULL), KEY("bias", K_BOOL, "1"), KEY("batchnorm", K_BOOL, "0"), BINARY_KEY,
       ACT_INIT_KEYS},
      b_dense, 0},
     /* the pools' stride 0 is the layer's own: the size (the op's stride is required) */
+    /* size, stride, pad: "k" or "kh, kw" */
     {"maxpool", "max pooling",
-     {KEY("size", K_INT, NULL), KEY("stride", K_INT, "0"), OP_KEY("pad", K_INT, "maxpool2d", "pad_h")},
+     {KEY("size", K_INTS, NULL), KEY("stride", K_INTS, "0"), OP_KEY("pad", K_INTS, "maxpool2d", "pad_h")},
      b_pool, 0},
     {"avgpool", "average pooling",
-     {KEY("size", K_INT, NULL), KEY("stride", K_INT, "0"), OP_KEY("pad", K_INT, "avgpool2d", "pad_h")},
+     {KEY("size", K_INTS, NULL), KEY("stride", K_INTS, "0"), OP_KEY("pad", K_INTS, "avgpool2d", "pad_h")},
      b_pool, 0},
     {"globalavgpool", "global average pooling to [N, C, 1, 1]", {KEY_END}, b_gap, 0},
     {"dropout", "inverted dropout", {OP_KEY("p", K_FLOAT, "dropout", "p")}, b_dropout, 0},
@@ -84,7 +88,18 @@ static const layer_def layer_defs[] = {
     {"flatten", "[N, ...] -> [N, rest]", {KEY_END}, b_flatten, 0},
     {"maxout", "max over groups of `pieces` channels", {KEY("pieces", K_INT, NULL)}, b_maxout, 0},
     {"add", "elementwise sum (residual connection)", {KEY("activation", K_ACT, "linear")}, b_add, 1},
-    {"concat", "concatenation along channels", {KEY_END}, b_concat, 1},
+    {"concat", "concatenation along channels (any number of inputs)", {KEY_END}, b_concat, 1},
+    /* highway layer (Srivastava et al. 2015): a negative gate bias starts it near the identity */
+    {"highway", "y = H(x) T(x) + x (1 - T(x)), T = sigmoid(W_T x + b_T)",
+     {KEY("activation", K_ACT, "relu"), KEY("gate_bias", K_FLOAT, "-2"), KEY("init", K_INIT, "pytorch")},
+     b_highway, 0},
+    {"bias", "a learned bias per position: y = x + b, b of the input's per-sample shape", {KEY_END},
+     b_bias, 0},
+    /* size, stride, pad: "k" or "kh, kw" */
+    {"local", "locally connected (unshared weights per position) + activation",
+     {KEY("filters", K_INT, NULL), KEY("size", K_INTS, NULL), OP_KEY("stride", K_INTS, "local2d", "stride_h"),
+      OP_KEY("pad", K_INTS, "local2d", "pad_h"), KEY("bias", K_BOOL, "1"), KEY("activation", K_ACT, "linear")},
+     b_local, 0},
     /* sequence layers (seq_layers.c) */
     {"embedding", "token ids [T, N, 1] -> learned vectors [T, N, dim]",
      {KEY("vocab", K_INT, NULL), KEY("dim", K_INT, NULL)}, glia__b_embedding, 0},
@@ -161,6 +176,7 @@ static int check_value(key_kind k, const char *v, char *buf, size_t n) {
         snprintf(buf, n, "%s", v);
         return strlen(v) < GLIA_NAME_MAX;
     case K_NAMES:
+    case K_INTS:
     case K_SHAPE: { /* comma-separated names or positive integers */
         size_t used = 0;
         buf[0] = 0;
@@ -175,7 +191,7 @@ static int check_value(key_kind k, const char *v, char *buf, size_t n) {
             memcpy(item, b, (size_t)(p - b));
             item[p - b] = 0;
             char tmp[GLIA_NAME_MAX];
-            if (!check_value(k == K_SHAPE ? K_INT : K_NAME, item, tmp, sizeof tmp)) return 0;
+            if (!check_value(k == K_NAMES ? K_NAME : K_INT, item, tmp, sizeof tmp)) return 0;
             if (k == K_SHAPE && atoll(tmp) == 0) return 0;
             used += (size_t)snprintf(buf + used, n > used ? n - used : 0, "%s%s", count ? ", " : "", tmp);
             if (used >= n) return 0;
@@ -185,7 +201,7 @@ static int check_value(key_kind k, const char *v, char *buf, size_t n) {
             if (*p != ',') return 0;
             p++;
         }
-        return k == K_SHAPE ? count <= 3 : count >= 2 && count <= GLIA_MAX_INPUTS;
+        return k == K_SHAPE ? count <= 3 : k == K_INTS ? count <= 4 : count >= 2 && count <= MODEL_MAX_INPUTS;
     }
     }
     return 0;
@@ -198,7 +214,8 @@ static const char *kind_doc(key_kind k) {
     case K_BOOL: return "0 or 1";
     case K_STR: return "a word";
     case K_NAME: return "a layer name";
-    case K_NAMES: return "two or more layer names separated by commas";
+    case K_NAMES: return "two or more layer names separated by commas (at most 256)";
+    case K_INTS: return "1 to 4 non-negative integers separated by commas";
     case K_SHAPE: return "C,H,W or a feature count (positive integers)";
     case K_ACT: return "one of linear, relu, leaky, elu, sigmoid, tanh";
     case K_BINARY: return "one of none, weights, xnor";
@@ -263,6 +280,25 @@ static const char *sval(const model_layer *l, const char *key) {
     for (int i = 0; i < MAX_KEYS && l->def->keys[i].key; i++)
         if (!strcmp(l->def->keys[i].key, key)) return l->val[i];
     return "";
+}
+/* a K_INTS key of l into v[4]; returns how many values it holds */
+static int ints(const model_layer *l, const char *key, int64_t *v) {
+    char *p = (char *)sval(l, key);
+    int n = 0;
+    while (*p && n < 4) {
+        v[n++] = strtoll(p, &p, 10);
+        while (*p == ',' || *p == ' ') p++;
+    }
+    return n;
+}
+/* a "k" or "kh, kw" key as (h, w); 0 when it holds more values */
+static int pair(const model_layer *l, const char *key, int64_t *h, int64_t *w) {
+    int64_t v[4];
+    int n = ints(l, key, v);
+    if (n < 1 || n > 2) return 0;
+    *h = v[0];
+    *w = v[n - 1];
+    return 1;
 }
 int64_t glia__layer_int(const model_layer *l, const char *key) { return ival(l, key); }
 float glia__layer_float(const model_layer *l, const char *key) { return fval(l, key); }
@@ -376,33 +412,59 @@ static glia_status binary_operands(glia_model *m, model_layer *l, int *x, int *w
     return GLIA_OK;
 }
 
+/* DiracNet (Zagoruyko & Komodakis 2017): conv(x, diag(a) I + W) = conv(x, W) + a x, with a per
+ * channel ("<layer>.dirac" [C, 1, 1], starting at 1); it needs an output the shape of the input */
+static glia_status dirac_sum(glia_model *m, model_layer *l, int followed, int *y) {
+    glia_shape xs, ys;
+    char nm[GLIA_NAME_MAX], a[96], b[96];
+    glia_node_shape(m->g, l->in[0], &xs);
+    glia_node_shape(m->g, *y, &ys);
+    if (!glia__shape_eq(&xs, &ys))
+        return glia__err(GLIA_ESHAPE, "dirac = 1 needs an output shaped as the input: %s -> %s (same "
+                         "filters as input channels, stride 1, padding that keeps the size)",
+                         glia_shape_str(&xs, a, sizeof a), glia_shape_str(&ys, b, sizeof b));
+    int p, ax;
+    glia_status s;
+    if ((s = glia__layer_name(l, "dirac", nm)) || (s = glia_param(m->g, nm, 3, (int64_t[]){xs.dim[1], 1, 1}, &p)))
+        return s;
+    for (int64_t c = 0; c < xs.dim[1]; c++) glia_node_value(m->g, p)[c] = 1.0f;
+    if ((s = glia__layer_name(l, "dirac_x", nm)) || (s = glia_mul(m->g, nm, p, l->in[0], &ax))) return s;
+    return (s = main_name(l, followed, "dirac_sum", nm)) ? s : glia_add(m->g, nm, *y, ax, y);
+}
+
 static glia_status b_conv(glia_model *m, model_layer *l) {
     glia_shape xs;
     glia_node_shape(m->g, l->in[0], &xs);
     if (xs.ndim != 4)
         return glia__err(GLIA_ESHAPE, "conv needs an image input [N, C, H, W], got %d dimensions", xs.ndim);
-    int64_t O = ival(l, "filters"), k = ival(l, "size"), G = ival(l, "groups");
-    int bn = ival(l, "batchnorm") != 0, P = (int)ival(l, "pad");
-    if (O < 1 || k < 1 || G < 1 || ival(l, "stride") < 1 || ival(l, "dilation") < 1)
+    int64_t O = ival(l, "filters"), G = ival(l, "groups"), kh, kw, sh, sw, dh, dw, pd[4];
+    int bn = ival(l, "batchnorm") != 0, np = ints(l, "pad", pd), dirac = ival(l, "dirac") != 0;
+    if (!pair(l, "size", &kh, &kw) || !pair(l, "stride", &sh, &sw) || !pair(l, "dilation", &dh, &dw) || np == 3)
+        return glia__err(GLIA_EINVAL, "size, stride and dilation take 1 or 2 values (h, w); pad takes 1, "
+                         "2 (h, w) or 4 (top, bottom, left, right)");
+    if (np == 1) pd[1] = pd[2] = pd[3] = pd[0];
+    if (np == 2) pd[2] = pd[3] = pd[1], pd[1] = pd[0];
+    if (O < 1 || kh < 1 || kw < 1 || G < 1 || sh < 1 || sw < 1 || dh < 1 || dw < 1)
         return glia__err(GLIA_EINVAL, "filters, size, stride, dilation and groups must be >= 1");
     if (xs.dim[1] % G)
         return glia__err(GLIA_ESHAPE, "groups = %lld does not divide the %lld input channels",
                          (long long)G, (long long)xs.dim[1]);
     int w, b, y;
     int x = l->in[0];
-    glia_status s = weights(m, l, 4, (int64_t[]){O, xs.dim[1] / G, k, k}, (int)ival(l, "bias"), &w, &b);
+    glia_status s = weights(m, l, 4, (int64_t[]){O, xs.dim[1] / G, kh, kw}, (int)ival(l, "bias"), &w, &b);
     if (s || (s = binary_operands(m, l, &x, &w))) return s;
-    glia_conv2d_params p = {(int)ival(l, "stride"), (int)ival(l, "stride"), P, P, P, P,
-                            (int)ival(l, "dilation"), (int)ival(l, "dilation"), (int)G};
+    glia_conv2d_params p = {(int)sh, (int)sw, (int)pd[0], (int)pd[1], (int)pd[2], (int)pd[3],
+                            (int)dh, (int)dw, (int)G};
     char nm[GLIA_NAME_MAX];
     int act = strcmp(sval(l, "activation"), "linear") != 0;
-    if ((s = main_name(l, bn || act, "conv", nm)) || (s = glia_conv2d(m->g, nm, x, w, b, &p, &y))) return s;
+    if ((s = main_name(l, bn || act || dirac, "conv", nm)) || (s = glia_conv2d(m->g, nm, x, w, b, &p, &y))) return s;
+    if (dirac && (s = dirac_sum(m, l, bn || act, &y))) return s;
     if (bn && ((s = main_name(l, act, "bn", nm)) || (s = fused_bn(m, l, nm, y, &y))))
         return s;
     if ((s = glia__layer_activation(m, l, sval(l, "activation"), y, &l->out))) return s;
     glia_shape ys;
     glia_node_shape(m->g, y, &ys);
-    l->macs = ys.dim[1] * ys.dim[2] * ys.dim[3] * (xs.dim[1] / G) * k * k;
+    l->macs = ys.dim[1] * ys.dim[2] * ys.dim[3] * (xs.dim[1] / G) * kh * kw;
     return GLIA_OK;
 }
 
@@ -426,8 +488,10 @@ static glia_status b_dense(glia_model *m, model_layer *l) {
 }
 
 static glia_status b_pool(glia_model *m, model_layer *l) {
-    int k = (int)ival(l, "size"), st = (int)ival(l, "stride"), pad = (int)ival(l, "pad");
-    glia_pool2d_params p = {k, k, st, st, pad, pad};
+    int64_t kh, kw, sh, sw, ph, pw;
+    if (!pair(l, "size", &kh, &kw) || !pair(l, "stride", &sh, &sw) || !pair(l, "pad", &ph, &pw))
+        return glia__err(GLIA_EINVAL, "size, stride and pad take 1 or 2 values (h, w)");
+    glia_pool2d_params p = {(int)kh, (int)kw, (int)sh, (int)sw, (int)ph, (int)pw};
     return strcmp(l->def->type, "maxpool") ? glia_avgpool2d(m->g, l->name, l->in[0], &p, &l->out)
                                            : glia_maxpool2d(m->g, l->name, l->in[0], &p, &l->out);
 }
@@ -480,8 +544,112 @@ static glia_status b_add(glia_model *m, model_layer *l) {
     }
     return glia__layer_activation(m, l, sval(l, "activation"), y, &l->out);
 }
+/* more inputs than one op takes: runs of GLIA_MAX_INPUTS concatenated first ("<layer>.partK"),
+ * then those, in order */
 static glia_status b_concat(glia_model *m, model_layer *l) {
-    return glia_concat(m->g, l->name, l->n_in, l->in, 1, &l->out);
+    int xs[MODEL_MAX_INPUTS], n = l->n_in, part = 0;
+    memcpy(xs, l->in, (size_t)n * sizeof *xs);
+    while (n > GLIA_MAX_INPUTS) {
+        int k = 0;
+        for (int i = 0; i < n; i += GLIA_MAX_INPUTS) {
+            int len = n - i < GLIA_MAX_INPUTS ? n - i : GLIA_MAX_INPUTS;
+            char nm[GLIA_NAME_MAX];
+            glia_status s;
+            if (len == 1) {
+                xs[k++] = xs[i];
+                continue;
+            }
+            if (snprintf(nm, sizeof nm, "%s.part%d", l->name, part++) >= (int)sizeof nm)
+                return glia__err(GLIA_EINVAL, "layer name '%s' is too long", l->name);
+            if ((s = glia_concat(m->g, nm, len, xs + i, 1, &xs[k++]))) return s;
+        }
+        n = k;
+    }
+    return glia_concat(m->g, l->name, n, xs, 1, &l->out);
+}
+
+/* Highway layer (Srivastava, Greff & Schmidhuber 2015) on [N, D]:
+ *   H = act(W x + b), T = sigmoid(W_T x + b_T),  y = H T + x (1 - T) = x + T (H - x)
+ * parameters <layer>.weight, .bias (H) and <layer>.gate.weight, .gate.bias (T, bias = gate_bias:
+ * negative, so that the layer starts by carrying x through) */
+static glia_status b_highway(glia_model *m, model_layer *l) {
+    glia_shape xs;
+    glia_node_shape(m->g, l->in[0], &xs);
+    if (xs.ndim != 2)
+        return glia__err(GLIA_ESHAPE, "highway needs [N, features] (a [flatten] or [dense] before it), "
+                         "got %d dimensions", xs.ndim);
+    int64_t D = xs.dim[1];
+    int w, b, wt, bt, h, t, d, x = l->in[0];
+    char nm[GLIA_NAME_MAX];
+    glia_status s;
+    if ((s = weights(m, l, 2, (int64_t[]){D, D}, 1, &w, &b))) return s;
+    if ((s = glia__layer_name(l, "gate.weight", nm)) || (s = glia_param(m->g, nm, 2, (int64_t[]){D, D}, &wt)) ||
+        (s = glia_init_param(m->g, wt, glia__layer_init(l), 0, &m->rng)) ||
+        (s = glia__layer_name(l, "gate.bias", nm)) || (s = glia_param(m->g, nm, 1, &D, &bt)))
+        return s;
+    for (int64_t i = 0; i < D; i++) glia_node_value(m->g, bt)[i] = fval(l, "gate_bias");
+    if ((s = glia__layer_name(l, "fc", nm)) || (s = glia_dense(m->g, nm, x, w, b, &h)) ||
+        (s = glia__layer_activation(m, l, sval(l, "activation"), h, &h)) ||
+        (s = glia__layer_name(l, "gate.fc", nm)) || (s = glia_dense(m->g, nm, x, wt, bt, &t)) ||
+        (s = glia__layer_name(l, "gate", nm)) || (s = glia_sigmoid(m->g, nm, t, &t)) ||
+        (s = glia__layer_name(l, "h_minus_x", nm)) || (s = glia_sub(m->g, nm, h, x, &d)) ||
+        (s = glia__layer_name(l, "gated", nm)) || (s = glia_mul(m->g, nm, t, d, &d)))
+        return s;
+    l->macs = 2 * D * D;
+    return glia_add(m->g, l->name, x, d, &l->out);
+}
+
+/* Locally connected layer (DeepFace, Taigman et al. 2014): <layer>.weight [OH OW, O, C kh kw],
+ * <layer>.bias [O, OH, OW], both U(+-1/sqrt(C kh kw)) as PyTorch starts a convolution's */
+static glia_status b_local(glia_model *m, model_layer *l) {
+    glia_shape xs;
+    glia_node_shape(m->g, l->in[0], &xs);
+    if (xs.ndim != 4) return glia__err(GLIA_ESHAPE, "local needs an image input [N, C, H, W], got %d dimensions", xs.ndim);
+    int64_t O = ival(l, "filters"), kh, kw, sh, sw, ph, pw;
+    if (!pair(l, "size", &kh, &kw) || !pair(l, "stride", &sh, &sw) || !pair(l, "pad", &ph, &pw))
+        return glia__err(GLIA_EINVAL, "size, stride and pad take 1 or 2 values (h, w)");
+    if (O < 1 || kh < 1 || kw < 1 || sh < 1 || sw < 1)
+        return glia__err(GLIA_EINVAL, "filters, size and stride must be >= 1");
+    int64_t PH = xs.dim[2] + 2 * ph, PW = xs.dim[3] + 2 * pw, K = xs.dim[1] * kh * kw;
+    if (kh > PH || kw > PW)
+        return glia__err(GLIA_ESHAPE, "a %lldx%lld kernel does not fit the %lldx%lld input (after padding)",
+                         (long long)kh, (long long)kw, (long long)PH, (long long)PW);
+    int64_t OH = (PH - kh) / sh + 1, OW = (PW - kw) / sw + 1;
+    int w, b = -1, y, act = strcmp(sval(l, "activation"), "linear") != 0;
+    char nm[GLIA_NAME_MAX];
+    glia_status s;
+    if ((s = glia__layer_name(l, "weight", nm)) || (s = glia_param(m->g, nm, 3, (int64_t[]){OH * OW, O, K}, &w)))
+        return s;
+    if (ival(l, "bias") && ((s = glia__layer_name(l, "bias", nm)) ||
+                            (s = glia_param(m->g, nm, 3, (int64_t[]){O, OH, OW}, &b))))
+        return s;
+    float bound = 1.0f / sqrtf((float)K);
+    for (int t = 0; t < 2; t++) {
+        int p = t ? b : w;
+        if (p < 0) continue;
+        glia_shape ps;
+        glia_node_shape(m->g, p, &ps);
+        float *v = glia_node_value(m->g, p);
+        for (int64_t i = 0; i < glia_shape_numel(&ps); i++) v[i] = bound * (2 * glia_rng_uniform(&m->rng) - 1);
+    }
+    glia_local2d_params p = {(int)kh, (int)kw, (int)sh, (int)sw, (int)ph, (int)pw};
+    if ((s = main_name(l, act, "local", nm)) || (s = glia_local2d(m->g, nm, l->in[0], w, b, &p, &y))) return s;
+    l->macs = OH * OW * O * K;
+    return glia__layer_activation(m, l, sval(l, "activation"), y, &l->out);
+}
+
+/* y = x + b, b ("<layer>.bias", zeros) shaped as one sample of x: a bias per position and
+ * channel (the AlphaGo policy network's last 1x1 convolution, "a different bias for each
+ * position") */
+static glia_status b_bias(glia_model *m, model_layer *l) {
+    glia_shape xs;
+    glia_node_shape(m->g, l->in[0], &xs);
+    if (xs.ndim < 2) return glia__err(GLIA_ESHAPE, "bias needs [N, ...]");
+    int b;
+    char nm[GLIA_NAME_MAX];
+    glia_status s;
+    if ((s = glia__layer_name(l, "bias", nm)) || (s = glia_param(m->g, nm, xs.ndim - 1, xs.dim + 1, &b))) return s;
+    return glia_add(m->g, l->name, l->in[0], b, &l->out);
 }
 
 /* ---------------------------------------------------------------- the model */
@@ -508,7 +676,7 @@ static int find_layer(const glia_model *m, const char *name) {
 static glia_status resolve_inputs(glia_model *m, cfg_section *s, model_layer *l, int li) {
     const char *file = m->filename;
     cfg_kv *kv = cfg_find(s, l->def->multi_input ? "inputs" : "input");
-    char buf[1024];
+    char buf[MODEL_MAX_INPUTS * (GLIA_NAME_MAX + 2)];
     if (l->def->multi_input) {
         if (!kv)
             return glia__err(GLIA_EINVAL, "%s:%d: [%s] needs 'inputs' (%s)", file, s->line, s->type,

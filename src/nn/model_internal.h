@@ -5,7 +5,9 @@
 #define GLIA_MODEL_INTERNAL_H
 #include "../core/internal.h"
 
-typedef enum { K_INT, K_FLOAT, K_BOOL, K_STR, K_NAME, K_NAMES, K_SHAPE, K_ACT, K_INIT, K_BINARY } key_kind;
+/* K_INTS: 1 to 4 non-negative integers separated by commas (a kernel size "k" or "kh, kw"; a
+ * padding "p", "ph, pw" or "top, bottom, left, right") */
+typedef enum { K_INT, K_FLOAT, K_BOOL, K_STR, K_NAME, K_NAMES, K_SHAPE, K_ACT, K_INIT, K_BINARY, K_INTS } key_kind;
 /* A section's key: its kind and default as text (NULL: required). A key that sets an op's
  * attribute (dropout's p, batchnorm's eps) names the op and attribute instead, and its default
  * is the one the op declares (src/ops/<op>.c, its attrs table), so the two cannot drift apart. */
@@ -20,6 +22,9 @@ typedef struct {
 #define KEY_END {NULL, 0, NULL, NULL, NULL}
 
 #define MAX_KEYS 24
+/* inputs of one [concat] or [add] (a dense block's concatenation takes every earlier layer); the
+ * builder splits a concatenation of more than GLIA_MAX_INPUTS into a tree of concat ops */
+#define MODEL_MAX_INPUTS 256
 typedef struct layer_def layer_def;
 typedef struct model_layer model_layer;
 typedef glia_status (*build_fn)(glia_model *m, model_layer *l);
@@ -35,7 +40,7 @@ struct model_layer {
     const layer_def *def;
     char name[GLIA_NAME_MAX];
     char *val[MAX_KEYS];    /* canonical values, schema order */
-    int in[GLIA_MAX_INPUTS], n_in; /* input nodes */
+    int in[MODEL_MAX_INPUTS], n_in; /* input nodes */
     char *input_text;       /* the input/inputs value as written (canonical) */
     int line;
     int out;

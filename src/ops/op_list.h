@@ -10,5 +10,7 @@
     X(softmax_cross_entropy) X(mse_loss) X(bce_with_logits)                                       \
     X(rnn) X(lstm) X(gru) X(seq_last) X(seq_pool) X(embedding) X(embedding_bag) X(time_flatten)   \
     /* binary networks (binarize.c) */                                                            \
-    X(binarize)
+    X(binarize)                                                                                   \
+    /* locally connected (local2d.c) */                                                           \
+    X(local2d)
 #endif
