@@ -7,7 +7,7 @@ CFLAGS  ?=
 WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 OMP      = -fopenmp
 BASE_CFLAGS = $(WARN) $(OPT) $(OMP) -fPIC -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(CFLAGS)
-LIBS     = -lopenblas -lstb -lz -lm
+LIBS     = -lopenblas -lstb -lz -lprotobuf-c -lm
 SAN      = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
 LIB_SRC  = $(sort $(wildcard src/*/*.c))
