@@ -27,6 +27,7 @@ static const struct {
     {"generate", "text from a trained character language model (one-to-many)", cmd_generate},
     {"gradflow", "the vanishing/exploding gradient demonstration (RNN vs LSTM over 1000 steps)", cmd_gradflow},
     {"summary", "a model's layers, output shapes, parameters and multiply-adds", cmd_summary},
+    {"run", "one forward pass of an ONNX model or a run on named tensors (safetensors)", cmd_run},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 

@@ -291,8 +291,9 @@ static glia_status const_list(ox_ctx *c, const ox_value *v, int64_t *out, int ma
     if (v->shape.ndim > 1 || m > max)
         return ox_unsupported(c, "'%s' lists %lld values (at most %d)", v->name, (long long)m, max);
     for (int64_t i = 0; i < m; i++) {
-        if (!(fabs(v->v[i]) < 9.2e18)) return ox_fail(c, GLIA_EINVAL, "'%s' holds %g", v->name, v->v[i]);
-        out[i] = (int64_t)v->v[i];
+        if (isnan(v->v[i])) return ox_fail(c, GLIA_EINVAL, "'%s' holds NaN", v->name);
+        /* INT64_MIN and INT64_MAX (Slice's "to the end") are just out of a double's range */
+        out[i] = v->v[i] >= 9.2e18 ? INT64_MAX : v->v[i] <= -9.2e18 ? INT64_MIN : (int64_t)v->v[i];
     }
     *n = (int)m;
     return GLIA_OK;
@@ -663,6 +664,36 @@ glia_status ox_fold(ox_ctx *c, int *done) {
     if (!strcmp(op, "Slice")) {
         *done = 1;
         return fold_slice(c, x);
+    }
+    if (!strcmp(op, "Transpose")) {
+        int64_t perm[GLIA_MAX_DIMS];
+        int np_;
+        const glia_shape *xs = &x->shape;
+        if ((s = ox_attr_ints(c, "perm", perm, GLIA_MAX_DIMS, &np_))) return s;
+        if (np_ >= 0 && np_ != xs->ndim) return ox_fail(c, GLIA_EINVAL, "attribute 'perm' has %d values for %d dimensions", np_, xs->ndim);
+        glia_shape o = *xs;
+        int64_t stride[GLIA_MAX_DIMS], m = 1;
+        bool seen[GLIA_MAX_DIMS] = {false};
+        for (int d = xs->ndim - 1; d >= 0; d--) stride[d] = m, m *= xs->dim[d];
+        for (int d = 0; d < xs->ndim; d++) {
+            if (np_ < 0) perm[d] = xs->ndim - 1 - d;
+            if (perm[d] < 0 || perm[d] >= xs->ndim || seen[perm[d]])
+                return ox_fail(c, GLIA_EINVAL, "attribute 'perm' is not a permutation");
+            seen[perm[d]] = true;
+            o.dim[d] = xs->dim[perm[d]];
+        }
+        double *v = glia__malloc((size_t)(n ? n : 1) * sizeof *v);
+        if (!v) return glia__err(GLIA_ENOMEM, "out of memory");
+        for (int64_t e = 0; e < n; e++) {
+            int64_t r = e, src = 0;
+            for (int d = o.ndim - 1; d >= 0; d--) {
+                src += (r % o.dim[d]) * stride[perm[d]];
+                r /= o.dim[d];
+            }
+            v[e] = x->v[src];
+        }
+        *done = 1;
+        return out_const(c, 0, x->dtype, &o, v);
     }
     if (!strcmp(op, "ConstantOfShape")) {
         int64_t dims[GLIA_MAX_DIMS];
