@@ -5,6 +5,7 @@
  * tensors, and how glia is compared with other tools on the same files. */
 #include "cli.h"
 #include "glia.h"
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,38 @@ static void free_inputs(glia_st_entry *e, int n) {
     glia_st_list_free(e, n);
 }
 
+/* --expect: every output against the same-named tensor of the file, |a - b| <= 1e-4 |b| + 1e-5;
+ * 1 when all match, -1 (after saying where) when one does not, 0 on an error */
+static const char *expect_path;
+static int expect_outputs(const glia_st_entry *out, int n) {
+    glia_st_entry *ref = NULL;
+    int nr = 0, ok = 1;
+    if (!read_inputs(expect_path, &ref, &nr)) ok = 0;
+    for (int k = 0; ok == 1 && k < n; k++) {
+        int r = 0;
+        while (r < nr && strcmp(ref[r].name, out[k].name)) r++;
+        int64_t m = glia_shape_numel(&out[k].shape);
+        if (r == nr || glia_shape_numel(&ref[r].shape) != m) {
+            fprintf(stderr, "glia run: %s has no tensor '%s' of %lld values\n", expect_path,
+                    out[k].name, (long long)m);
+            ok = -1;
+            break;
+        }
+        double worst = 0, rel = 0;
+        int64_t at = 0;
+        for (int64_t i = 0; i < m; i++) {
+            double a = out[k].data[i], b = ref[r].data[i], d = fabs(a - b);
+            double q = d / (1e-4 * fabs(b) + 1e-5);
+            if (!(q <= rel)) rel = q, at = i, worst = d; /* NaN counts as the worst */
+        }
+        printf("%s: max |glia - expected| %.3g at [%lld] (%.3g of the tolerance 1e-4 |expected| + 1e-5)\n",
+               out[k].name, worst, (long long)at, rel);
+        if (!(rel <= 1)) ok = -1;
+    }
+    free_inputs(ref, nr);
+    return ok;
+}
+
 /* outputs[k] = node nodes[k] of g, written under names[k] */
 static int write_outputs(glia_graph *g, const char *path, int n, const int *nodes,
                          const char *const *names) {
@@ -41,7 +74,8 @@ static int write_outputs(glia_graph *g, const char *path, int n, const int *node
         out[k].data = malloc((size_t)(m ? m : 1) * sizeof(float));
         ok = out[k].data && !glia_node_read(g, nodes[k], out[k].data, m);
     }
-    ok = ok && !glia_safetensors_write(path, out, n, NULL, 0);
+    ok = ok && (!path || !glia_safetensors_write(path, out, n, NULL, 0));
+    if (ok && expect_path) ok = expect_outputs(out, n);
     for (int k = 0; out && k < n; k++) free(out[k].data);
     free(out);
     return ok;
@@ -77,7 +111,7 @@ static int run_onnx(const char *model, glia_st_entry *in, int n_in, const char *
             nodes[k] = glia_onnx_output_node(m, k);
             names[k] = glia_onnx_output_name(m, k);
         }
-        ok = ok && write_outputs(g, out_path, n, nodes, names);
+        if (ok) ok = write_outputs(g, out_path, n, nodes, names);
         free(nodes);
         free(names);
     }
@@ -114,19 +148,24 @@ static int run_dir_model(const char *dir, glia_st_entry *in, int n_in, const cha
 
 int cmd_run(int argc, char **argv) {
     if (wants_help(argc, argv)) {
-        printf("usage: glia run MODEL --input IN.safetensors --output OUT.safetensors\n\n"
+        printf("usage: glia run MODEL --input IN.safetensors [--output OUT.safetensors]\n"
+               "                [--expect REF.safetensors]\n\n"
                "One forward pass in inference mode. MODEL is an ONNX file (.onnx) or a trained\n"
                "run's directory. IN holds the input tensors by name (an ONNX model's graph\n"
                "inputs; a run directory's one input, batch first), any batch size; OUT gets\n"
-               "every output by name (a run directory's: its last layer, the logits), F32.\n");
+               "every output by name (a run directory's: its last layer, the logits), F32.\n"
+               "  --expect REF  compare every output with REF's tensor of the same name:\n"
+               "                prints the largest difference; exit 1 unless all are within\n"
+               "                1e-4 relative (1e-5 absolute near 0)\n");
         return 0;
     }
     const char *pos[1], *in_path = NULL, *out_path = NULL;
     int n_pos = 0;
-    const cli_opt opts[] = {{"--input", 's', &in_path}, {"--output", 's', &out_path}, {NULL, 0, NULL}};
+    const cli_opt opts[] = {{"--input", 's', &in_path}, {"--output", 's', &out_path},
+                            {"--expect", 's', &expect_path}, {NULL, 0, NULL}};
     if (!cli_parse(argc, argv, opts, pos, 1, &n_pos, "run")) return 2;
-    if (n_pos != 1 || !in_path || !out_path) {
-        fprintf(stderr, "glia run: MODEL, --input and --output are required (see glia run --help)\n");
+    if (n_pos != 1 || !in_path || (!out_path && !expect_path)) {
+        fprintf(stderr, "glia run: MODEL, --input and --output or --expect are required (see glia run --help)\n");
         return 2;
     }
     glia_st_entry *in = NULL;

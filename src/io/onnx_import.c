@@ -280,6 +280,11 @@ static glia_status op_alias(ox_ctx *c) {
         int n;
         glia_shape xs = ox_shape(c, v);
         if ((s = ox_attr_ints(c, "perm", perm, GLIA_MAX_DIMS, &n))) return s;
+        if (v->swapped12) { /* [T, dirs, N, H] held as [T, N, dirs, H]: this is the node */
+            if (n != 4 || perm[0] != 0 || perm[1] != 2 || perm[2] != 1 || perm[3] != 3)
+                return ox_unsupported(c, "a bidirectional Y transposed other than by (0, 2, 1, 3)");
+            return set_out(c, 0, v->node);
+        }
         bool same = n < 0 ? xs.ndim <= 1 : n == xs.ndim;
         /* a permutation that only moves size-1 dimensions keeps the order of the values */
         glia_shape to = xs;
@@ -828,6 +833,138 @@ static glia_status op_reduce_mean(ox_ctx *c) {
     return set_out(c, 0, y);
 }
 
+
+/* ---------------------------------------------------------------- recurrent layers
+ * ONNX's RNN, LSTM and GRU (layout 0: X [T, N, I]) onto glia's ops, which follow PyTorch:
+ * the weights W [dirs, G*H, I], R [dirs, G*H, H], B [dirs, 2*G*H] (W's biases, then R's) are
+ * copied gate by gate from ONNX's order (LSTM i, o, f, c; GRU z, r, h) into PyTorch's (LSTM i,
+ * f, g, o; GRU r, z, n). GRU needs linear_before_reset = 1 (PyTorch's cell, what torch.onnx
+ * exports). Y [T, dirs, N, H] is glia's y [T, N, dirs*H]: the same values for one direction;
+ * for two it is read through the Transpose(0, 2, 1, 3) that follows it in exported models.
+ * Y_h and Y_c are not computed (an error if a later node reads them). */
+static glia_status op_recurrent(ox_ctx *c) {
+    const char *op = c->node->op_type;
+    int cell = op[0] == 'L' ? 1 : op[0] == 'G' ? 2 : 0; /* rnn, lstm, gru */
+    static const int G[3] = {1, 4, 3};
+    /* PyTorch gate k comes from ONNX gate from[cell][k] */
+    static const int from[3][4] = {{0}, {0, 2, 3, 1}, {1, 0, 2}};
+    glia_status s;
+    int64_t H, layout, input_forget, lbr;
+    char dir[32], acts[3][16] = {"", "", ""};
+    if ((s = ox_attr_i(c, "hidden_size", 0, &H)) || (s = ox_attr_i(c, "layout", 0, &layout)) ||
+        (s = ox_attr_i(c, "input_forget", 0, &input_forget)) ||
+        (s = ox_attr_i(c, "linear_before_reset", 0, &lbr)) ||
+        (s = ox_attr_s(c, "direction", "forward", dir, sizeof dir)))
+        return s;
+    if (ox_attr(c, "clip")) return ox_unsupported(c, "attribute 'clip'");
+    if (ox_attr(c, "activation_alpha") || ox_attr(c, "activation_beta"))
+        return ox_unsupported(c, "attribute 'activation_alpha' or 'activation_beta'");
+    if (layout) return ox_unsupported(c, "attribute 'layout' = 1 (batch first)");
+    if (input_forget) return ox_unsupported(c, "attribute 'input_forget' = 1");
+    if (cell == 2 && !lbr) return ox_unsupported(c, "attribute 'linear_before_reset' = 0 (glia's GRU is PyTorch's, 1)");
+    int dirs = !strcmp(dir, "bidirectional") ? 2 : 1;
+    if (strcmp(dir, "forward") && dirs == 1) return ox_unsupported(c, "attribute 'direction' = '%s'", dir);
+    const Onnx__AttributeProto *aa = ox_attr(c, "activations");
+    int act = GLIA_RNN_TANH;
+    if (aa) {
+        static const char *const want[3][3] = {{"Tanh"}, {"Sigmoid", "Tanh", "Tanh"}, {"Sigmoid", "Tanh"}};
+        int per = cell == 1 ? 3 : cell == 2 ? 2 : 1;
+        if (aa->n_strings != (size_t)(per * dirs)) return ox_unsupported(c, "attribute 'activations' with %zu values", aa->n_strings);
+        for (size_t i = 0; i < aa->n_strings; i++) {
+            size_t len = aa->strings[i].len < 15 ? aa->strings[i].len : 15;
+            memcpy(acts[0], aa->strings[i].data, len);
+            acts[0][len] = 0;
+            if (cell == 0 && !strcmp(acts[0], "Relu") && (i == 0 || act == GLIA_RNN_RELU)) act = GLIA_RNN_RELU;
+            else if (strcmp(acts[0], want[cell][i % per]) || (cell == 0 && act == GLIA_RNN_RELU))
+                return ox_unsupported(c, "attribute 'activations' value '%s'", acts[0]);
+        }
+    }
+    ox_value *W, *R, *B, *L, *P;
+    if ((s = in_const(c, 1, "W", &W)) || (s = in_const(c, 2, "R", &R)) || (s = in_const(c, 3, "B", &B)) ||
+        (s = in_const(c, 4, "sequence_lens", &L)) || (cell == 1 && (s = in_const(c, 7, "P", &P))))
+        return s;
+    if (!W || !R) return ox_fail(c, GLIA_EINVAL, "inputs W and R are required");
+    int x, h0 = -1, c0 = -1, lengths = -1, y;
+    if ((s = ox_in_node(c, 0, false, &x))) return s;
+    glia_shape xs;
+    glia_node_shape(c->g, x, &xs);
+    const int g = G[cell];
+    if (xs.ndim != 3 || H < 1 || H > (1 << 20)) return ox_fail(c, GLIA_ESHAPE, "X must be [T, N, I] and hidden_size positive");
+    int64_t T = xs.dim[0], N = xs.dim[1], I = xs.dim[2];
+    if (W->shape.ndim != 3 || W->shape.dim[0] != dirs || W->shape.dim[1] != g * H || W->shape.dim[2] != I ||
+        R->shape.ndim != 3 || R->shape.dim[0] != dirs || R->shape.dim[1] != g * H || R->shape.dim[2] != H ||
+        (B && (B->shape.ndim != 2 || B->shape.dim[0] != dirs || B->shape.dim[1] != 2 * g * H)))
+        return ox_fail(c, GLIA_ESHAPE, "W, R or B does not fit hidden_size %lld, %d direction(s) and %lld inputs",
+                       (long long)H, dirs, (long long)I);
+    if (cell == 1 && P)
+        for (int64_t i = 0; i < glia_shape_numel(&P->shape); i++)
+            if (P->v[i] != 0) return ox_unsupported(c, "peepholes (input 'P')");
+    if (L) {
+        bool full = true;
+        for (int64_t i = 0; i < glia_shape_numel(&L->shape); i++) full &= L->v[i] == (double)T;
+        if (glia_shape_numel(&L->shape) != N) return ox_fail(c, GLIA_ESHAPE, "sequence_lens has %lld values for %lld sequences", (long long)glia_shape_numel(&L->shape), (long long)N);
+        if (!full) {
+            if ((s = ox_in_node(c, 4, false, &lengths))) return s;
+        }
+    }
+    if (c->node->n_input > 5 && c->node->input[5][0] && (s = ox_in_node(c, 5, false, &h0))) return s;
+    if (cell == 1 && c->node->n_input > 6 && c->node->input[6][0] && (s = ox_in_node(c, 6, false, &c0))) return s;
+    /* the op's name: its parameters are "<name>.weight_ih_l0" ..., so it must be short */
+    char nm[GLIA_NAME_MAX], base[GLIA_NAME_MAX];
+    const char *want = c->node->name && c->node->name[0] ? c->node->name : op[0] == 'L' ? "lstm" : op[0] == 'G' ? "gru" : "rnn";
+    for (size_t k = 0; k < c->node->n_output && want == c->node->name; k++)
+        if (c->node->output[k][0]) want = c->node->output[k];
+    snprintf(base, sizeof base, "%.24s", want);
+    ox_node_name(c, base, nm, sizeof nm);
+    glia_rnn_config cfg = {.hidden = (int)H, .bidirectional = dirs == 2, .activation = act};
+    s = cell == 1 ? glia_lstm(c->g, nm, x, h0, c0, lengths, &cfg, &y)
+      : cell == 2 ? glia_gru(c->g, nm, x, h0, lengths, &cfg, &y)
+                  : glia_rnn(c->g, nm, x, h0, lengths, &cfg, &y);
+    if ((s = built(c, s))) return s;
+    for (int d = 0; d < dirs; d++) {
+        static const char *const part[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
+        for (int p = 0; p < 4; p++) {
+            char pn[GLIA_NAME_MAX + 32];
+            int node;
+            snprintf(pn, sizeof pn, "%s.%s_l0%s", nm, part[p], d ? "_reverse" : "");
+            if ((s = built(c, glia_graph_find(c->g, pn, &node)))) return s;
+            float *dst = glia_node_value(c->g, node);
+            int64_t cols = p == 0 ? I : p == 1 ? H : 1;
+            for (int k = 0; k < g; k++) { /* PyTorch gate k <- ONNX gate from[cell][k] */
+                int64_t src_gate = from[cell][k];
+                for (int64_t r = 0; r < H; r++)
+                    for (int64_t j = 0; j < cols; j++) {
+                        double v;
+                        if (p == 0) v = W->v[((d * g + src_gate) * H + r) * I + j];
+                        else if (p == 1) v = R->v[((d * g + src_gate) * H + r) * H + j];
+                        else v = B ? B->v[d * 2 * g * H + (p == 3 ? g * H : 0) + src_gate * H + r] : 0;
+                        dst[(k * H + r) * cols + j] = (float)v;
+                    }
+            }
+        }
+    }
+    /* outputs: Y, and Y_h (Y_c) which glia does not compute */
+    ox_value *v;
+    if (c->node->output[0][0]) {
+        if (dirs == 1) {
+            glia_shape ys = {4, {T, 1, N, H}};
+            if ((s = reshape_to(c, y, &ys, NULL, &y)) || (s = set_out(c, 0, y))) return s;
+        } else {
+            int y4;
+            glia_shape ys = {4, {T, N, 2, H}};
+            if ((s = reshape_to(c, y, &ys, NULL, &y4)) || (s = ox_add(c, c->node->output[0], &v))) return s;
+            v->node = y4;
+            v->swapped12 = true;
+        }
+    }
+    for (size_t k = 1; k < c->node->n_output; k++) {
+        if (!c->node->output[k][0]) continue;
+        if ((s = ox_add(c, c->node->output[k], &v))) return s;
+        v->why = "the final states Y_h and Y_c are not computed (read them from Y)";
+    }
+    return GLIA_OK;
+}
+
 typedef struct {
     const char *op;
     ox_handler fn;
@@ -854,6 +991,9 @@ static const ox_op OPS[] = {
     {"Concat", op_concat, "axis"}, {"Split", op_split, "axis,split"},
     {"Slice", op_slice, "starts,ends,axes"}, {"Pad", op_pad, "mode,pads,value"},
     {"ReduceMean", op_reduce_mean, "axes,keepdims"},
+    {"RNN", op_recurrent, "activation_alpha,activation_beta,activations,clip,direction,hidden_size,layout"},
+    {"LSTM", op_recurrent, "activation_alpha,activation_beta,activations,clip,direction,hidden_size,input_forget,layout"},
+    {"GRU", op_recurrent, "activation_alpha,activation_beta,activations,clip,direction,hidden_size,layout,linear_before_reset"},
 };
 
 static bool listed(const char *list, const char *name) {
@@ -979,6 +1119,8 @@ static glia_status import_graph(ox_ctx *c, const Onnx__GraphProto *gp, const gli
         const char *name = gp->output[i]->name;
         ox_value *v = name ? ox_find(c, name) : NULL;
         if (!v) return ox_fail(c, GLIA_EINVAL, "graph output '%s' is never computed", name ? name : "?");
+        if (v->why) return ox_unsupported(c, "graph output '%s': %s", name, v->why);
+        if (v->swapped12) return ox_unsupported(c, "graph output '%s' is a bidirectional Y (glia holds it as [T, N, dirs, H])", name);
         if (v->node < 0 && !glia_shape_numel(&v->shape))
             return ox_unsupported(c, "output '%s' is empty (glia tensors have no 0-size dimensions)", name);
         if (v->node < 0) { /* a folded constant: a buffer that holds it */

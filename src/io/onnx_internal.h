@@ -19,6 +19,10 @@ typedef struct ox_value {
     int dtype;          /* ONNX TensorProto data type of the constant (or of the input) */
     glia_shape shape;   /* the constant's shape (a node's is the graph's) */
     double *v;          /* constant values: doubles hold every float and int64 below 2^53 */
+    bool swapped12;     /* the node holds this value with dimensions 1 and 2 swapped (a
+                         * bidirectional recurrent Y [T, dirs, N, H] held as [T, N, dirs, H]):
+                         * only Transpose(0, 2, 1, 3) may read it */
+    const char *why;    /* non-NULL: an output glia does not compute; reading it is unsupported */
 } ox_value;
 
 typedef struct ox_ctx {

@@ -10,11 +10,14 @@
 static glia_status vfail(ox_ctx *c, glia_status s, const char *fmt, va_list ap) {
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
-    if (c->node)
-        return glia__err(s, "onnx %s: node '%s' (%s): %s", c->file,
-                         c->node->name && c->node->name[0] ? c->node->name
-                         : c->node->n_output ? c->node->output[0] : "?",
+    if (c->node) {
+        /* the node's name, else its first named output */
+        const char *nm = c->node->name && c->node->name[0] ? c->node->name : "?";
+        for (size_t k = 0; nm[0] == '?' && k < c->node->n_output; k++)
+            if (c->node->output[k] && c->node->output[k][0]) nm = c->node->output[k];
+        return glia__err(s, "onnx %s: node '%s' (%s): %s", c->file, nm,
                          c->node->op_type ? c->node->op_type : "?", msg);
+    }
     return glia__err(s, "onnx %s: %s", c->file, msg);
 }
 glia_status ox_fail(ox_ctx *c, glia_status s, const char *fmt, ...) {
@@ -101,6 +104,7 @@ glia_status ox_in(ox_ctx *c, int k, ox_value **out) {
     if (k >= (int)c->node->n_input || !c->node->input[k][0]) return GLIA_OK;
     *out = ox_find(c, c->node->input[k]);
     if (!*out) return ox_fail(c, GLIA_EINVAL, "input '%s' is not defined before it", c->node->input[k]);
+    if ((*out)->why) return ox_unsupported(c, "input '%s': %s", (*out)->name, (*out)->why);
     return GLIA_OK;
 }
 
@@ -109,6 +113,9 @@ glia_status ox_in_node(ox_ctx *c, int k, bool as_param, int *out) {
     glia_status s = ox_in(c, k, &v);
     if (s) return s;
     if (!v) return ox_fail(c, GLIA_EINVAL, "input %d is missing", k);
+    if (v->swapped12)
+        return ox_unsupported(c, "input '%s' (a bidirectional recurrent Y) is read other than by "
+                              "Transpose with perm (0, 2, 1, 3)", v->name);
     if (v->node < 0) { /* a constant, made a leaf of the graph on first use */
         int64_t n = glia_shape_numel(&v->shape);
         if (!n) return ox_unsupported(c, "input '%s' is empty (glia tensors have no 0-size dimensions)", v->name);
