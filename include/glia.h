@@ -473,6 +473,9 @@ int glia_onnx_input_node(const glia_onnx *m, int i);
 int glia_onnx_num_outputs(const glia_onnx *m);
 const char *glia_onnx_output_name(const glia_onnx *m, int i);
 int glia_onnx_output_node(const glia_onnx *m, int i);
+/* Output i's shape in the ONNX graph: the node holds its values in that order, though its own
+ * shape may differ (glia's reshape keeps the first dimension, so [T*N, M] holds a [T, N, M]). */
+glia_status glia_onnx_output_shape(const glia_onnx *m, int i, glia_shape *out);
 
 /* ---------------------------------------------------------------- images (src/io/image.c, src/viz)
  * Loading decodes what stb_image reads (PNG 8/16-bit, JPEG, BMP, GIF, TGA, PSD, HDR) and binary

@@ -64,12 +64,13 @@ static int expect_outputs(const glia_st_entry *out, int n) {
 
 /* outputs[k] = node nodes[k] of g, written under names[k] */
 static int write_outputs(glia_graph *g, const char *path, int n, const int *nodes,
-                         const char *const *names) {
+                         const char *const *names, const glia_shape *shapes) {
     glia_st_entry *out = calloc((size_t)n + 1, sizeof *out);
     int ok = out != NULL;
     for (int k = 0; ok && k < n; k++) {
         out[k].name = names[k];
         glia_node_shape(g, nodes[k], &out[k].shape);
+        if (shapes) out[k].shape = shapes[k]; /* the same values in the model's shape */
         int64_t m = glia_shape_numel(&out[k].shape);
         out[k].data = malloc((size_t)(m ? m : 1) * sizeof(float));
         ok = out[k].data && !glia_node_read(g, nodes[k], out[k].data, m);
@@ -105,14 +106,17 @@ static int run_onnx(const char *model, glia_st_entry *in, int n_in, const char *
     if (ok == 1) {
         int n = glia_onnx_num_outputs(m);
         int *nodes = malloc(((size_t)n + 1) * sizeof *nodes);
+        glia_shape *shapes = malloc(((size_t)n + 1) * sizeof *shapes);
         const char **names = malloc(((size_t)n + 1) * sizeof *names);
-        ok = nodes && names;
+        ok = nodes && names && shapes;
         for (int k = 0; ok && k < n; k++) {
             nodes[k] = glia_onnx_output_node(m, k);
             names[k] = glia_onnx_output_name(m, k);
+            glia_onnx_output_shape(m, k, &shapes[k]);
         }
-        if (ok) ok = write_outputs(g, out_path, n, nodes, names);
+        if (ok) ok = write_outputs(g, out_path, n, nodes, names, shapes);
         free(nodes);
+        free(shapes);
         free(names);
     }
     glia_onnx_free(m);
@@ -141,7 +145,7 @@ static int run_dir_model(const char *dir, glia_st_entry *in, int n_in, const cha
     glia_graph_set_training(g, 0);
     if (ok == 1) ok = !glia_node_write(g, x, in[0].data, glia_shape_numel(&xs)) && !glia_graph_forward(g);
     const char *name = glia_node_name(g, y);
-    if (ok == 1) ok = write_outputs(g, out_path, 1, &y, &name);
+    if (ok == 1) ok = write_outputs(g, out_path, 1, &y, &name, NULL);
     run_dir_free(&r);
     return ok;
 }

@@ -24,6 +24,7 @@ struct glia_onnx {
     int n_in, n_out;
     char **in_name, **out_name;
     int *in_node, *out_node;
+    glia_shape *out_shape; /* ONNX's shapes of the outputs (a view's differs from its node's) */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -34,6 +35,35 @@ static glia_status set_out(ox_ctx *c, int k, int node) {
     if (!s) v->node = node;
     return s;
 }
+/* input k as a node holding its elements in ONNX's order; *view = the value's shape when the
+ * node's differs (onnx_internal.h), else NULL */
+static glia_status in_flat(ox_ctx *c, int k, int *node, const glia_shape **view) {
+    ox_value *v;
+    glia_status s = ox_in(c, k, &v);
+    if (s) return s;
+    *view = NULL;
+    if (v && v->view && !v->swapped12) {
+        *node = v->node;
+        *view = &v->shape;
+        return GLIA_OK;
+    }
+    return ox_in_node(c, k, false, node);
+}
+/* output k is node, seen as `view` (NULL: in the node's shape) */
+static glia_status set_out_view(ox_ctx *c, int k, int node, const glia_shape *view) {
+    glia_shape keep = view ? *view : (glia_shape){0, {0}};
+    glia_status s = set_out(c, k, node);
+    if (s || !view || k >= (int)c->node->n_output || !c->node->output[k][0]) return s;
+    ox_value *v = ox_find(c, c->node->output[k]);
+    glia_shape ns;
+    glia_node_shape(c->g, node, &ns);
+    if (!glia__shape_eq(&ns, &keep)) {
+        v->view = true;
+        v->shape = keep;
+    }
+    return GLIA_OK;
+}
+
 /* the glia name of output k (the ONNX value's name, shortened if needed) */
 static const char *out_name(ox_ctx *c, int k, char *buf, size_t len) {
     ox_node_name(c, c->node->output[k], buf, len);
@@ -88,7 +118,8 @@ static glia_status op_unary(ox_ctx *c) {
     const char *op = c->node->op_type;
     char nm[GLIA_NAME_MAX];
     int x, y;
-    glia_status s = ox_in_node(c, 0, false, &x);
+    const glia_shape *view;
+    glia_status s = in_flat(c, 0, &x, &view);
     if (s) return s;
     out_name(c, 0, nm, sizeof nm);
     float a;
@@ -104,7 +135,7 @@ static glia_status op_unary(ox_ctx *c) {
         s = glia_elu(c->g, nm, x, a, &y);
     }
     if ((s = built(c, s))) return s;
-    return set_out(c, 0, y);
+    return set_out_view(c, 0, y, view);
 }
 
 /* y = relu(x - lo) - relu(x - hi) + lo, pieces dropped for an absent bound */
@@ -148,7 +179,8 @@ static glia_status op_clip(ox_ctx *c) {
     int x, y;
     float lo = -FLT_MAX, hi = FLT_MAX;
     bool has_lo = false, has_hi = false;
-    glia_status s = ox_in_node(c, 0, false, &x);
+    const glia_shape *view;
+    glia_status s = in_flat(c, 0, &x, &view);
     if (s) return s;
     if (c->opset < 11) {
         has_lo = ox_attr(c, "min") != NULL;
@@ -165,7 +197,7 @@ static glia_status op_clip(ox_ctx *c) {
         }
     }
     if ((s = clip_node(c, x, has_lo, lo, has_hi, hi, out_name(c, 0, nm, sizeof nm), &y))) return s;
-    return set_out(c, 0, y);
+    return set_out_view(c, 0, y, view);
 }
 
 /* HardSigmoid (alpha, beta) and HardSwish (x * HardSigmoid(x; 1/6, 1/2)) */
@@ -174,7 +206,8 @@ static glia_status op_hard(ox_ctx *c) {
     char nm[GLIA_NAME_MAX];
     float alpha = 1.0f / 6, beta = 0.5f;
     int x, t, k, y;
-    glia_status s = ox_in_node(c, 0, false, &x);
+    const glia_shape *view;
+    glia_status s = in_flat(c, 0, &x, &view);
     if (s) return s;
     if (!swish && ((s = ox_attr_f(c, "alpha", 0.2f, &alpha)) || (s = ox_attr_f(c, "beta", 0.5f, &beta))))
         return s;
@@ -184,30 +217,43 @@ static glia_status op_hard(ox_ctx *c) {
         (s = clip_node(c, t, true, 0, true, 1, swish ? NULL : nm, &y)))
         return s;
     if (swish && (s = built(c, glia_mul(c->g, nm, x, y, &y)))) return s;
-    return set_out(c, 0, y);
+    return set_out_view(c, 0, y, view);
+}
+
+/* a's view va and b's shape sb: b broadcasts into va's last dimensions, which the node's shape
+ * na shares, so the op can run on a's node and its output be seen as va */
+static bool trailing_fit(const glia_shape *va, const glia_shape *na, const glia_shape *sb) {
+    if (sb->ndim > va->ndim || sb->ndim > na->ndim) return false;
+    for (int i = 1; i <= sb->ndim; i++) {
+        int64_t d = va->dim[va->ndim - i];
+        if (d != na->dim[na->ndim - i] || (sb->dim[sb->ndim - i] != d && sb->dim[sb->ndim - i] != 1)) return false;
+    }
+    return true;
 }
 
 static glia_status op_binary(ox_ctx *c) {
     const char *op = c->node->op_type;
     char nm[GLIA_NAME_MAX];
     int a, b, y;
+    const glia_shape *va = NULL, *vb = NULL;
     glia_status s;
     out_name(c, 0, nm, sizeof nm);
+    if (c->opset < 7 && ox_attr(c, "broadcast")) return ox_unsupported(c, "attribute 'broadcast'");
     if (!strcmp(op, "Div")) {
         ox_value *d;
         if ((s = ox_in(c, 1, &d))) return s;
         if (!d || !d->is_const) return ox_unsupported(c, "a divisor computed at run time");
         int64_t n = glia_shape_numel(&d->shape);
-        double *r = glia__malloc((size_t)(n ? n : 1) * sizeof *r);
-        if (!r) return glia__err(GLIA_ENOMEM, "out of memory");
-        for (int64_t i = 0; i < n; i++) r[i] = 1.0 / d->v[i];
         char rn[GLIA_NAME_MAX + 8];
         snprintf(rn, sizeof rn, "%s(1/)", d->name);
         ox_value *rv = ox_find(c, rn);
         if (!rv) {
+            double *r = glia__malloc((size_t)(n ? n : 1) * sizeof *r);
+            if (!r) return glia__err(GLIA_ENOMEM, "out of memory");
+            for (int64_t i = 0; i < n; i++) r[i] = 1.0 / d->v[i];
             if ((s = ox_add_const(c, rn, d->dtype, &d->shape, r))) return s;
             rv = ox_find(c, rn);
-        } else free(r);
+        }
         if (rv->node < 0) {
             char bn[GLIA_NAME_MAX];
             ox_node_name(c, rn, bn, sizeof bn);
@@ -215,16 +261,24 @@ static glia_status op_binary(ox_ctx *c) {
             float *p = glia_node_value(c->g, rv->node);
             for (int64_t i = 0; i < n; i++) p[i] = (float)rv->v[i];
         }
-        if ((s = ox_in_node(c, 0, true, &a))) return s;
-        if ((s = built(c, glia_mul(c->g, nm, a, rv->node, &y)))) return s;
-        return set_out(c, 0, y);
+        b = rv->node;
+    } else if ((s = in_flat(c, 1, &b, &vb))) return s;
+    if ((s = in_flat(c, 0, &a, &va))) return s;
+    if (va && vb) return ox_unsupported(c, "two inputs held in other shapes than theirs");
+    if (va || vb) { /* one operand is a view: the other must fit its last dimensions */
+        glia_shape na, sb;
+        glia_node_shape(c->g, va ? a : b, &na);
+        glia_node_shape(c->g, va ? b : a, &sb);
+        if (!trailing_fit(va ? va : vb, &na, &sb)) {
+            /* make the view a node of its own shape (if glia's reshape can) */
+            if ((s = va ? ox_in_node(c, 0, true, &a) : ox_in_node(c, 1, true, &b))) return s;
+            va = vb = NULL;
+        }
     }
-    if ((s = ox_in_node(c, 0, true, &a)) || (s = ox_in_node(c, 1, true, &b))) return s;
-    if (c->opset < 7 && ox_attr(c, "broadcast")) return ox_unsupported(c, "attribute 'broadcast'");
     s = op[0] == 'A' ? glia_add(c->g, nm, a, b, &y) : op[0] == 'S' ? glia_sub(c->g, nm, a, b, &y)
                                                     : glia_mul(c->g, nm, a, b, &y);
     if ((s = built(c, s))) return s;
-    return set_out(c, 0, y);
+    return set_out_view(c, 0, y, va ? va : vb);
 }
 
 static glia_status op_sum(ox_ctx *c) {
@@ -305,6 +359,10 @@ static glia_status op_alias(ox_ctx *c) {
             return s;
         return set_out(c, 0, y);
     }
+    if (v->view) {
+        glia_shape vs = v->shape;
+        return set_out_view(c, 0, v->node, &vs);
+    }
     if (v->node < 0) { /* a constant stays one */
         double *d = glia__malloc((size_t)(glia_shape_numel(&v->shape) + 1) * sizeof *d);
         if (!d) return glia__err(GLIA_ENOMEM, "out of memory");
@@ -319,10 +377,12 @@ static glia_status op_reshape(ox_ctx *c) {
     const char *op = c->node->op_type;
     char nm[GLIA_NAME_MAX];
     int x, y;
-    glia_shape xs, to;
-    glia_status s = ox_in_node(c, 0, false, &x);
+    glia_shape xs, to, ns;
+    const glia_shape *view;
+    glia_status s = in_flat(c, 0, &x, &view);
     if (s) return s;
-    glia_node_shape(c->g, x, &xs);
+    glia_node_shape(c->g, x, &ns);
+    xs = view ? *view : ns;
     if (!strcmp(op, "Reshape")) {
         ox_value *sh;
         int64_t want[GLIA_MAX_DIMS + 1], az;
@@ -345,6 +405,8 @@ static glia_status op_reshape(ox_ctx *c) {
         for (int d = 0; d < axis; d++) to.dim[0] *= xs.dim[d];
         to.dim[1] = to.dim[0] ? glia_shape_numel(&xs) / to.dim[0] : 0;
     } else if ((s = ox_squeeze_shape(c, &xs, op[0] == 'S', &to))) return s;
+    /* glia's reshape keeps the first dimension; another shape is a view of the same node */
+    if (ns.ndim < 1 || to.ndim < 1 || ns.dim[0] != to.dim[0]) return set_out_view(c, 0, x, &to);
     if ((s = reshape_to(c, x, &to, out_name(c, 0, nm, sizeof nm), &y))) return s;
     return set_out(c, 0, y);
 }
@@ -617,12 +679,22 @@ static glia_status op_gemm(ox_ctx *c) {
                  (s = ox_attr_f(c, "alpha", 1, &alpha)) || (s = ox_attr_f(c, "beta", 1, &beta))))
         return s;
     if (ta) return ox_unsupported(c, "attribute 'transA' = 1");
-    if ((s = ox_in_node(c, 0, false, &a)) || (s = ox_in(c, 1, &B)) || (gemm && (s = ox_in(c, 2, &C)))) return s;
+    const glia_shape *view;
+    if ((s = in_flat(c, 0, &a, &view)) || (s = ox_in(c, 1, &B)) || (gemm && (s = ox_in(c, 2, &C)))) return s;
     if (!B) return ox_fail(c, GLIA_EINVAL, "input 'B' is missing");
-    glia_shape as, bs = ox_shape(c, B);
-    glia_node_shape(c->g, a, &as);
+    glia_shape as, bs = ox_shape(c, B), ns;
+    glia_node_shape(c->g, a, &ns);
+    as = view ? *view : ns;
+    glia_shape out3 = {0, {0}}; /* MatMul of [T, N, K] rows: the output seen as [T, N, M] */
+    if (!gemm && as.ndim == 3 && bs.ndim == 2) {
+        out3 = (glia_shape){3, {as.dim[0], as.dim[1], bs.dim[1]}};
+        if (!(ns.ndim == 2 && ns.dim[0] == as.dim[0] * as.dim[1] && ns.dim[1] == as.dim[2]) &&
+            (s = built(c, glia_time_flatten(c->g, NULL, a, &a))))
+            return s;
+        as = (glia_shape){2, {as.dim[0] * as.dim[1], as.dim[2]}};
+    } else if (view && (s = ox_in_node(c, 0, false, &a))) return s;
     if (as.ndim != 2 || bs.ndim != 2)
-        return ox_unsupported(c, "a product of %d-D and %d-D tensors (2-D only)", as.ndim, bs.ndim);
+        return ox_unsupported(c, "a product of %d-D and %d-D tensors (2-D, or [T, N, K] by [K, M])", as.ndim, bs.ndim);
     if (tb) s = ox_in_node(c, 1, true, &w);
     else if (B->is_const && B->node < 0) s = transposed_param(c, B, &w);
     else return ox_unsupported(c, "B computed at run time without transB");
@@ -651,7 +723,7 @@ static glia_status op_gemm(ox_ctx *c) {
         if (beta != 1 && (s = built(c, glia_scale(c->g, NULL, cn, beta, &cn)))) return s;
         if ((s = built(c, glia_add(c->g, nm, y, cn, &y)))) return s;
     }
-    return set_out(c, 0, y);
+    return set_out_view(c, 0, y, out3.ndim ? &out3 : NULL);
 }
 
 static glia_status op_concat(ox_ctx *c) {
@@ -1056,7 +1128,9 @@ static glia_status import_graph(ox_ctx *c, const Onnx__GraphProto *gp, const gli
     m->in_node = glia__calloc(gp->n_input + 1, sizeof *m->in_node);
     m->out_name = glia__calloc(gp->n_output + 1, sizeof *m->out_name);
     m->out_node = glia__calloc(gp->n_output + 1, sizeof *m->out_node);
-    if (!m->in_name || !m->in_node || !m->out_name || !m->out_node) return glia__err(GLIA_ENOMEM, "out of memory");
+    m->out_shape = glia__calloc(gp->n_output + 1, sizeof *m->out_shape);
+    if (!m->in_name || !m->in_node || !m->out_name || !m->out_node || !m->out_shape)
+        return glia__err(GLIA_ENOMEM, "out of memory");
     for (size_t i = 0; i < gp->n_input; i++) {
         const Onnx__ValueInfoProto *vi = gp->input[i];
         if (!vi->name) return ox_fail(c, GLIA_EINVAL, "an input without a name");
@@ -1131,6 +1205,7 @@ static glia_status import_graph(ox_ctx *c, const Onnx__GraphProto *gp, const gli
             float *p = glia_node_value(c->g, v->node);
             for (int64_t k = 0; k < glia_shape_numel(&v->shape); k++) p[k] = (float)v->v[k];
         } else if ((s = glia_node_retain(c->g, v->node))) return s;
+        m->out_shape[m->n_out] = ox_shape(c, v);
         m->out_name[m->n_out] = glia__strdup(name);
         if (!m->out_name[m->n_out]) return glia__err(GLIA_ENOMEM, "out of memory");
         m->out_node[m->n_out++] = v->node;
@@ -1196,6 +1271,7 @@ void glia_onnx_free(glia_onnx *m) {
     free(m->out_name);
     free(m->in_node);
     free(m->out_node);
+    free(m->out_shape);
     free(m);
 }
 glia_graph *glia_onnx_graph(glia_onnx *m) { return m ? m->g : NULL; }
@@ -1205,3 +1281,8 @@ int glia_onnx_input_node(const glia_onnx *m, int i) { return m && i >= 0 && i < 
 int glia_onnx_num_outputs(const glia_onnx *m) { return m ? m->n_out : 0; }
 const char *glia_onnx_output_name(const glia_onnx *m, int i) { return m && i >= 0 && i < m->n_out ? m->out_name[i] : NULL; }
 int glia_onnx_output_node(const glia_onnx *m, int i) { return m && i >= 0 && i < m->n_out ? m->out_node[i] : -1; }
+glia_status glia_onnx_output_shape(const glia_onnx *m, int i, glia_shape *out) {
+    if (!m || i < 0 || i >= m->n_out || !out) return glia__err(GLIA_EINVAL, "glia_onnx_output_shape: no output %d", i);
+    *out = m->out_shape[i];
+    return GLIA_OK;
+}

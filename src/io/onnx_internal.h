@@ -23,6 +23,10 @@ typedef struct ox_value {
                          * bidirectional recurrent Y [T, dirs, N, H] held as [T, N, dirs, H]):
                          * only Transpose(0, 2, 1, 3) may read it */
     const char *why;    /* non-NULL: an output glia does not compute; reading it is unsupported */
+    bool view;          /* the node holds this value's elements in order but in another shape
+                         * (`shape`): glia's reshape keeps the first (batch) dimension, so a
+                         * reshape that changes it, or a product over [T, N, K] rows, gives a
+                         * view; element-wise ops and reshapes read views directly */
 } ox_value;
 
 typedef struct ox_ctx {
@@ -48,7 +52,7 @@ glia_status ox_unsupported(ox_ctx *c, const char *fmt, ...)
 #endif
     ;
 
-/* values */
+/* values (ox_add and ox_add_const may move c->vals: pointers to values do not survive them) */
 ox_value *ox_find(ox_ctx *c, const char *name);
 /* a new value (the name must be new: ONNX graphs assign each name once) */
 glia_status ox_add(ox_ctx *c, const char *name, ox_value **out);

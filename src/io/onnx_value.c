@@ -65,6 +65,7 @@ glia_status ox_add(ox_ctx *c, const char *name, ox_value **out) {
 
 glia_status ox_add_const(ox_ctx *c, const char *name, int dtype, const glia_shape *s, double *v) {
     ox_value *o;
+    glia_shape sh = *s; /* s may point into c->vals, which ox_add can move */
     glia_status st = ox_add(c, name, &o);
     if (st) {
         free(v);
@@ -72,7 +73,7 @@ glia_status ox_add_const(ox_ctx *c, const char *name, int dtype, const glia_shap
     }
     o->is_const = true;
     o->dtype = dtype;
-    o->shape = *s;
+    o->shape = sh;
     o->v = v;
     return GLIA_OK;
 }
@@ -95,7 +96,7 @@ void ox_node_name(ox_ctx *c, const char *name, char *buf, size_t len) {
 
 glia_shape ox_shape(ox_ctx *c, const ox_value *v) {
     glia_shape s = v->shape;
-    if (v->node >= 0) glia_node_shape(c->g, v->node, &s);
+    if (v->node >= 0 && !v->view) glia_node_shape(c->g, v->node, &s);
     return s;
 }
 
@@ -116,6 +117,20 @@ glia_status ox_in_node(ox_ctx *c, int k, bool as_param, int *out) {
     if (v->swapped12)
         return ox_unsupported(c, "input '%s' (a bidirectional recurrent Y) is read other than by "
                               "Transpose with perm (0, 2, 1, 3)", v->name);
+    if (v->view) { /* a node of the value's own shape, if glia's reshape can make it */
+        glia_shape ns;
+        glia_node_shape(c->g, v->node, &ns);
+        char a[96], b[96];
+        if (v->shape.ndim < 1 || ns.ndim < 1 || v->shape.dim[0] != ns.dim[0])
+            return ox_unsupported(c, "input '%s' is %s, held as %s: glia's reshape keeps the first "
+                                  "(batch) dimension, and this op needs the value in its shape",
+                                  v->name, glia_shape_str(&v->shape, a, sizeof a), glia_shape_str(&ns, b, sizeof b));
+        int node;
+        s = glia_reshape(c->g, NULL, v->node, v->shape.ndim - 1, v->shape.dim + 1, &node);
+        if (s) return ox_fail(c, s, "input '%s': %s", v->name, glia_last_error());
+        v->node = node;
+        v->view = false;
+    }
     if (v->node < 0) { /* a constant, made a leaf of the graph on first use */
         int64_t n = glia_shape_numel(&v->shape);
         if (!n) return ox_unsupported(c, "input '%s' is empty (glia tensors have no 0-size dimensions)", v->name);
@@ -659,6 +674,24 @@ glia_status ox_fold(ox_ctx *c, int *done) {
     if ((!strcmp(op, "Add") || !strcmp(op, "Sub") || !strcmp(op, "Mul") || !strcmp(op, "Div")) && in[1]) {
         *done = 1;
         return fold_binary(c, op[0] == 'A' ? '+' : op[0] == 'S' ? '-' : op[0] == 'M' ? '*' : '/', x, in[1]);
+    }
+    if (!strcmp(op, "Expand") && in[1]) { /* x * ones(shape), broadcast both ways */
+        int64_t dims[GLIA_MAX_DIMS];
+        int m = 0;
+        if ((s = const_list(c, in[1], dims, GLIA_MAX_DIMS, &m))) return s;
+        ox_value ones = {.name = in[1]->name, .dtype = x->dtype, .shape = {m, {0}}};
+        for (int i = 0; i < m; i++) {
+            if (dims[i] < 0 || dims[i] > (1 << 24)) return ox_fail(c, GLIA_EINVAL, "shape entry %lld", (long long)dims[i]);
+            ones.shape.dim[i] = dims[i];
+        }
+        int64_t total = glia_shape_numel(&ones.shape);
+        if (total > (1 << 24)) return ox_unsupported(c, "a constant of %lld elements", (long long)total);
+        if (!(ones.v = glia__malloc((size_t)(total ? total : 1) * sizeof *ones.v))) return glia__err(GLIA_ENOMEM, "out of memory");
+        for (int64_t i = 0; i < total; i++) ones.v[i] = 1;
+        *done = 1;
+        s = fold_binary(c, '*', x, &ones);
+        free(ones.v);
+        return s;
     }
     if (!strcmp(op, "Gather") && in[1]) {
         *done = 1;
