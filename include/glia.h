@@ -476,6 +476,12 @@ int glia_onnx_output_node(const glia_onnx *m, int i);
 /* Output i's shape in the ONNX graph: the node holds its values in that order, though its own
  * shape may differ (glia's reshape keeps the first dimension, so [T*N, M] holds a [T, N, M]). */
 glia_status glia_onnx_output_shape(const glia_onnx *m, int i, glia_shape *out);
+/* Writes the part of g that outputs[0..n-1] depend on as an ONNX model (opset 13): inputs with a
+ * symbolic batch "N", parameters and buffers as initialisers under their node names, each op as
+ * ONNX nodes whose outputs are named after the glia nodes, so that glia_onnx_load gives the same
+ * graph back. CNN ops (dense, conv2d, pools, batch norm, LRN, activations, softmax, dropout,
+ * add/sub/mul/scale, concat, slice, reshape); another op is an error naming the node. Atomic. */
+glia_status glia_onnx_save(glia_graph *g, const int *outputs, int n_outputs, const char *path);
 
 /* ---------------------------------------------------------------- images (src/io/image.c, src/viz)
  * Loading decodes what stb_image reads (PNG 8/16-bit, JPEG, BMP, GIF, TGA, PSD, HDR) and binary

@@ -5,6 +5,7 @@
 #include "test.h"
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DIR "tests/models/onnx/"
 
@@ -143,4 +144,67 @@ TEST(onnx_truncated_and_corrupt_files) {
     }
     CHECK(imported < len / 97); /* most cuts fall inside a field */
     free(data);
+}
+
+/* glia_onnx_save then glia_onnx_load: the zoo's CNNs come back with the same parameter names
+ * and give the same outputs, at another batch size too */
+TEST(onnx_export_round_trip) {
+    const char *models[] = {"models/lenet5.cfg", "models/vgg-small.cfg", "models/gap-cnn.cfg"};
+    char path[] = "/tmp/glia-onnx-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    for (int i = 0; i < 3; i++) {
+        glia_model *md;
+        glia_onnx *m = NULL;
+        OK(glia_model_load(models[i], 3, 7, &md));
+        glia_graph *g = glia_model_graph(md);
+        glia_graph_set_training(g, 0);
+        int x = glia_model_input(md), y = glia_model_output(md);
+        glia_shape xs, ys;
+        OK(glia_node_shape(g, x, &xs));
+        OK(glia_node_shape(g, y, &ys));
+        int64_t nx = glia_shape_numel(&xs), ny = glia_shape_numel(&ys);
+        float *in = malloc((size_t)nx * sizeof *in), *want = malloc((size_t)ny * sizeof *want);
+        float *got = malloc((size_t)ny * sizeof *got);
+        fill_uniform(in, nx, -1, 1, 3);
+        OK(glia_node_write(g, x, in, nx));
+        OK(glia_graph_forward(g));
+        OK(glia_node_read(g, y, want, ny));
+        OK(glia_onnx_save(g, &y, 1, path));
+        glia_onnx_options o = {.batch = 3};
+        glia_status s = glia_onnx_load(path, &o, &m);
+        if (!s) {
+            glia_graph *g2 = glia_onnx_graph(m);
+            int w2;
+            CHECK(glia_onnx_num_inputs(m) == 1 && glia_onnx_num_outputs(m) == 1);
+            CHECK(!strcmp(glia_onnx_input_name(m, 0), glia_node_name(g, x)));
+            CHECK(!strcmp(glia_onnx_output_name(m, 0), glia_node_name(g, y)));
+            for (int k = 0; k < glia_graph_num_nodes(g); k++)
+                if (glia_node_is_param(g, k)) {
+                    OK(glia_graph_find(g2, glia_node_name(g, k), &w2));
+                    CHECK(glia_node_is_param(g2, w2) && glia_node_trainable(g2, w2));
+                }
+            OK(glia_node_write(g2, glia_onnx_input_node(m, 0), in, nx));
+            OK(glia_graph_forward(g2));
+            OK(glia_node_read(g2, glia_onnx_output_node(m, 0), got, ny));
+            CHECK_MSG(close_to(got, want, ny, models[i]), "%s: outputs differ after the round trip", models[i]);
+        }
+        glia_onnx_free(m);
+        glia_model_free(md);
+        free(in);
+        free(want);
+        free(got);
+        OK(s);
+    }
+    unlink(path);
+    /* an op without an ONNX mapping is an error naming it */
+    glia_graph *g;
+    int x, y;
+    OK(glia_graph_new(&g));
+    OK(glia_input(g, "x", 2, (int64_t[]){2, 6}, &x));
+    OK(glia_maxout(g, "mo", x, 2, &y));
+    CHECK(glia_onnx_save(g, &y, 1, path) == GLIA_EINVAL);
+    CHECK_MSG(strstr(glia_last_error(), "maxout 'mo'") != NULL, "%s", glia_last_error());
+    glia_graph_free(g);
 }
