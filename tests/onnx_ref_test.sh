@@ -5,16 +5,48 @@
 # Without Debian's python3-torch and python3-torchvision (scripts/install-deps --golden) the
 # check is skipped with one line. make test runs a few models (ONNX_REF_MODELS overrides);
 # make onnx-ref runs all of them.
+# Before that, always: glia run and glia export from the command line, and (with Debian's
+# python3-onnx) onnx.checker on glia export's files for the zoo's CNNs.
 GLIA=${1:-build/glia}
 shift
 models=${*:-${ONNX_REF_MODELS:-resnet18 mobilenet_v3_small squeezenet1_1 lstm gru}}
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+pass=0 fail=0
+check() { # check NAME WANTED_EXIT PATTERN -- command...
+  name=$1 want=$2 pat=$3; shift 4
+  out=$("$@" 2>&1); rc=$?
+  if [ "$rc" -eq "$want" ] && printf '%s' "$out" | grep -q -- "$pat"; then pass=$((pass + 1))
+  else fail=$((fail + 1)); echo "FAIL onnx: $name: exit $rc (expected $want), output: $out" >&2; fi
+}
+t=tests/models/onnx
+check run-help 0 "usage: glia run" -- "$GLIA" run --help
+check export-help 0 "usage: glia export" -- "$GLIA" export --help
+check run-expect 0 "y: max |glia - expected|" -- "$GLIA" run $t/small_cnn.onnx --input $t/small_cnn.safetensors --expect $t/small_cnn.safetensors
+"$GLIA" run $t/small_cnn.onnx --input $t/small_cnn.safetensors --output "$dir/y.safetensors"
+[ -s "$dir/y.safetensors" ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL onnx: run wrote no output" >&2; }
+check run-expect-missing 1 "y.missing: cannot open" -- "$GLIA" run $t/small_cnn.onnx --input $t/small_cnn.safetensors --expect "$dir/y.missing"
+check run-unsupported 1 "node 'pick' (Hardmax): op 'Hardmax' is not supported" -- "$GLIA" run $t/bad_op.onnx --input $t/small_cnn.safetensors --output "$dir/z.safetensors"
+check run-no-input 1 "has no tensor 'x'" -- "$GLIA" run $t/small_cnn.onnx --input "$dir/y.safetensors" --output "$dir/z.safetensors"
+check run-args 2 "required" -- "$GLIA" run $t/small_cnn.onnx
+for m in lenet5 vgg-small gap-cnn; do
+  check "export-$m" 0 "-> $dir/$m.onnx" -- "$GLIA" export models/$m.cfg "$dir/$m.onnx"
+done
+check export-recurrent 1 "no ONNX mapping" -- "$GLIA" export models/char-lstm.cfg "$dir/c.onnx"
+if /usr/bin/python3 -c "import onnx" >/dev/null 2>&1; then
+  for m in lenet5 vgg-small gap-cnn; do
+    check "checker-$m" 0 "ok" -- /usr/bin/python3 -c "import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True); print('ok')" "$dir/$m.onnx"
+  done
+else
+  echo "onnx: onnx.checker skipped: Debian python3-onnx is absent (scripts/install-deps --golden)"
+fi
+echo "onnx: $pass command-line checks passed, $fail failed"
+[ "$fail" -eq 0 ] || exit 1
+pass=0
 if ! /usr/bin/python3 -c "import torch, torchvision" >/dev/null 2>&1; then
   echo "onnx-ref: skipped: PyTorch or torchvision is absent (scripts/install-deps --golden)"
   exit 0
 fi
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-pass=0 fail=0
 /usr/bin/python3 scripts/onnx/export_torch.py "$dir" $models > "$dir/export.log" 2>&1 || true
 for m in $models; do
   if [ ! -s "$dir/$m.onnx" ]; then
