@@ -728,21 +728,33 @@ static glia_status op_gemm(ox_ctx *c) {
 
 static glia_status op_concat(ox_ctx *c) {
     char nm[GLIA_NAME_MAX];
-    int xs[GLIA_MAX_INPUTS], n = 0, y;
+    int xs[GLIA_MAX_INPUTS], n = 0, y = -1;
     int64_t axis;
     glia_status s = ox_attr_i(c, "axis", 1, &axis);
     if (s) return s;
+    glia_shape s0 = {0, {0}};
+    out_name(c, 0, nm, sizeof nm);
+    /* more inputs than a glia node takes (DenseNet's blocks): concatenations of concatenations,
+     * the first input of each next one the previous result */
+    size_t last = 0;
+    for (size_t k = 0; k < c->node->n_input; k++)
+        if (c->node->input[k][0]) last = k;
     for (size_t k = 0; k < c->node->n_input; k++) {
         if (!c->node->input[k][0]) continue;
-        if (n == GLIA_MAX_INPUTS) return ox_unsupported(c, "more than %d inputs", GLIA_MAX_INPUTS);
         if ((s = ox_in_node(c, (int)k, true, &xs[n++]))) return s;
+        if (n == 1 && y < 0) {
+            glia_node_shape(c->g, xs[0], &s0);
+            if (axis < 0) axis += s0.ndim;
+            if (axis < 0 || axis >= s0.ndim)
+                return ox_fail(c, GLIA_EINVAL, "attribute 'axis' is outside the %d dimensions", s0.ndim);
+        }
+        if (n == GLIA_MAX_INPUTS || k == last) {
+            if ((s = built(c, glia_concat(c->g, k == last ? nm : NULL, n, xs, (int)axis, &y)))) return s;
+            xs[0] = y;
+            n = 1;
+        }
     }
-    if (!n) return ox_fail(c, GLIA_EINVAL, "no inputs");
-    glia_shape s0;
-    glia_node_shape(c->g, xs[0], &s0);
-    if (axis < 0) axis += s0.ndim;
-    if (axis < 0 || axis >= s0.ndim) return ox_fail(c, GLIA_EINVAL, "attribute 'axis' is outside the %d dimensions", s0.ndim);
-    if ((s = built(c, glia_concat(c->g, out_name(c, 0, nm, sizeof nm), n, xs, (int)axis, &y)))) return s;
+    if (y < 0) return ox_fail(c, GLIA_EINVAL, "no inputs");
     return set_out(c, 0, y);
 }
 
