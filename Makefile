@@ -67,9 +67,11 @@ train: $(B)/glia
 	scripts/fetch-data fashion-mnist
 	./$(B)/glia train models/lenet5.cfg --data fashion-mnist --out runs/lenet5
 
-# The speed benchmarks, side by side with PyTorch (Debian's python3-torch): a Markdown table.
-bench: $(B)/glia-bench
+# The speed benchmarks, side by side with PyTorch (Debian's python3-torch): a Markdown table; then
+# glia against onnxruntime on the same .onnx files (scripts/onnx/install-ort; skipped without it).
+bench: $(B)/glia-bench $(B)/glia
 	/usr/bin/python3 bench/run.py --build $(B)
+	./bench/onnx_bench.sh $(B)
 
 # Character-level LSTM language model on Moby Dick, then text from it (README: recurrent networks).
 char-lm: $(B)/glia

@@ -30,6 +30,8 @@ check run-expect-missing 1 "y.missing: cannot open" -- "$GLIA" run $t/small_cnn.
 check run-unsupported 1 "node 'pick' (Hardmax): op 'Hardmax' is not supported" -- "$GLIA" run $t/bad_op.onnx --input $t/small_cnn.safetensors --output "$dir/z.safetensors"
 check run-no-input 1 "has no tensor 'x'" -- "$GLIA" run $t/small_cnn.onnx --input "$dir/y.safetensors" --output "$dir/z.safetensors"
 check run-args 2 "required" -- "$GLIA" run $t/small_cnn.onnx
+check summary-onnx 0 "y  *log_softmax  *\[1, 5\]" -- "$GLIA" summary $t/small_cnn.onnx
+check summary-onnx-json 0 '"total_params": ' -- "$GLIA" summary $t/small_cnn.onnx --json
 for m in lenet5 vgg-small gap-cnn; do
   check "export-$m" 0 "-> $dir/$m.onnx" -- "$GLIA" export models/$m.cfg "$dir/$m.onnx"
 done

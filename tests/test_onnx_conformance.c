@@ -127,9 +127,9 @@ static int run_set(const char *model, const char *set, char *msg, size_t len) {
                 st = GLIA_ERANGE;
             }
         }
+        free(y);
         if (st == GLIA_OK) continue;
         if (st != GLIA_ERANGE) snprintf(msg, len, "output %d: %s", k, glia_last_error());
-        free(y);
         goto done;
     }
     result = PASS;

@@ -391,7 +391,7 @@ static glia_status op_reshape(ox_ctx *c) {
         if (!sh) return ox_fail(c, GLIA_EINVAL, "input 'shape' is missing");
         int64_t m = glia_shape_numel(&sh->shape);
         if (m > GLIA_MAX_DIMS) return ox_unsupported(c, "a shape of %lld dimensions", (long long)m);
-        for (int64_t i = 0; i < m; i++) want[i] = (int64_t)sh->v[i];
+        for (int64_t i = 0; i < m; i++) want[i] = ox_i64(sh->v[i]);
         if ((s = ox_attr_i(c, "allowzero", 0, &az)) ||
             (s = ox_reshape_dims(c, &xs, want, (int)m, (int)az, &to)))
             return s;
@@ -778,7 +778,7 @@ static glia_status op_split(ox_ctx *c) {
         if (v) {
             n = (int)glia_shape_numel(&v->shape);
             if (n > 64) return ox_unsupported(c, "%d parts", n);
-            for (int i = 0; i < n; i++) sizes[i] = (int64_t)v->v[i];
+            for (int i = 0; i < n; i++) sizes[i] = ox_i64(v->v[i]);
         }
     }
     if (n < 0) {
@@ -825,7 +825,7 @@ static glia_status op_slice(ox_ctx *c) {
             if (!v) continue;
             int64_t m = glia_shape_numel(&v->shape);
             if (m > GLIA_MAX_DIMS) return ox_fail(c, GLIA_EINVAL, "'%s' holds %lld values", v->name, (long long)m);
-            for (int64_t i = 0; i < m; i++) dst[k - 1][i] = v->v[i] > 9e18 ? INT64_MAX : v->v[i] < -9e18 ? INT64_MIN : (int64_t)v->v[i];
+            for (int64_t i = 0; i < m; i++) dst[k - 1][i] = ox_i64(v->v[i]);
             *cnt[k - 1] = (int)m;
         }
     }
@@ -871,7 +871,7 @@ static glia_status op_pad(ox_ctx *c) {
         if (p) {
             n = (int)glia_shape_numel(&p->shape);
             if (n > 2 * GLIA_MAX_DIMS) return ox_fail(c, GLIA_EINVAL, "%d pads", n);
-            for (int i = 0; i < n; i++) pads[i] = (int64_t)p->v[i];
+            for (int i = 0; i < n; i++) pads[i] = ox_i64(p->v[i]);
         }
         if (v) value = (float)v->v[0];
     }

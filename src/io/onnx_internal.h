@@ -52,6 +52,13 @@ glia_status ox_unsupported(ox_ctx *c, const char *fmt, ...)
 #endif
     ;
 
+/* a constant's value as an integer: clamped to +-2^62 (an out-of-range conversion is undefined),
+ * NaN as 0 */
+static inline int64_t ox_i64(double d) {
+    const double lim = 4611686018427387904.0;
+    return d != d ? 0 : d >= lim ? (int64_t)1 << 62 : d <= -lim ? -((int64_t)1 << 62) : (int64_t)d;
+}
+
 /* values (ox_add and ox_add_const may move c->vals: pointers to values do not survive them) */
 ox_value *ox_find(ox_ctx *c, const char *name);
 /* a new value (the name must be new: ONNX graphs assign each name once) */

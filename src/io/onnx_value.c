@@ -314,8 +314,7 @@ static glia_status const_list(ox_ctx *c, const ox_value *v, int64_t *out, int ma
         return ox_unsupported(c, "'%s' lists %lld values (at most %d)", v->name, (long long)m, max);
     for (int64_t i = 0; i < m; i++) {
         if (isnan(v->v[i])) return ox_fail(c, GLIA_EINVAL, "'%s' holds NaN", v->name);
-        /* INT64_MIN and INT64_MAX (Slice's "to the end") are just out of a double's range */
-        out[i] = v->v[i] >= 9.2e18 ? INT64_MAX : v->v[i] <= -9.2e18 ? INT64_MIN : (int64_t)v->v[i];
+        out[i] = ox_i64(v->v[i]); /* INT64_MAX (Slice's "to the end") becomes 2^62 */
     }
     *n = (int)m;
     return GLIA_OK;
@@ -457,6 +456,7 @@ static glia_status fold_slice(ox_ctx *c, const ox_value *x) {
     for (int d = 0; d < xs->ndim; d++) lo[d] = 0, step[d] = 1;
     for (int i = 0; i < ns; i++) {
         int64_t a = na >= 0 ? ax[i] : i, k = np >= 0 ? sp[i] : 1;
+        if (k > ((int64_t)1 << 40) || k < -((int64_t)1 << 40)) k = k > 0 ? (int64_t)1 << 40 : -((int64_t)1 << 40);
         if (a < 0) a += xs->ndim;
         if (a < 0 || a >= xs->ndim || k == 0)
             return ox_fail(c, GLIA_EINVAL, "axis %lld or step %lld is invalid", (long long)a, (long long)k);
@@ -508,7 +508,7 @@ glia_status ox_reshape_dims(ox_ctx *c, const glia_shape *in, const int64_t *want
             free_d = i;
             continue;
         }
-        if (d < 0) return ox_fail(c, GLIA_ESHAPE, "shape entry %d is %lld", i, (long long)d);
+        if (d < 0 || d > ((int64_t)1 << 40)) return ox_fail(c, GLIA_ESHAPE, "shape entry %d is %lld", i, (long long)d);
         out->dim[i] = d;
         known *= d;
         if (known > ((int64_t)1 << 40)) return ox_fail(c, GLIA_ESHAPE, "shape too large");
