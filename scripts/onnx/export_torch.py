@@ -82,7 +82,7 @@ def main():
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--opset", type=int, default=13)
     ap.add_argument("models", nargs="*", default=list(CNNS) + ["lstm", "gru"])
-    a = ap.parse_args()
+    a = ap.parse_intermixed_args()
     os.makedirs(a.out, exist_ok=True)
     torch.set_num_threads(2)
     failed = 0
