@@ -7,7 +7,7 @@ CFLAGS  ?=
 WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 OMP      = -fopenmp
 BASE_CFLAGS = $(WARN) $(OPT) $(OMP) -fPIC -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(CFLAGS)
-LIBS     = -lopenblas -lstb -lz -lm
+LIBS     = -lopenblas -lstb -lz -lprotobuf-c -lm
 SAN      = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 # Data-parallel training (src/train/dist.c) with MPI: built in when mpicc is there
 # (scripts/install-deps --mpi), or with MPI=1; MPI=0 builds without (one process).
@@ -29,7 +29,7 @@ SB       = build/san
 SLIB_OBJ = $(LIB_SRC:%.c=$(SB)/%.o)
 STEST_OBJ= $(TEST_SRC:%.c=$(SB)/%.o)
 
-.PHONY: all test test-fast test-sanitize install uninstall clean demo golden zoo train bench fuzz fuzz-build fuzz-seeds valgrind char-lm
+.PHONY: all test test-fast test-sanitize install uninstall clean demo golden zoo train bench fuzz fuzz-build fuzz-seeds valgrind char-lm onnx-ref
 all: $(B)/libglia.a $(B)/libglia.so $(B)/glia
 
 $(B)/%.o: %.c include/glia.h src/core/internal.h src/ops/op_list.h
@@ -63,6 +63,7 @@ test-fast: $(B)/run_tests $(B)/glia
 	./tests/crossload_test.sh $(B)
 	./tests/mpi_test.sh $(B)/glia
 	B=$(B) CC=$(CC) ./tests/install_test.sh
+	./tests/onnx_ref_test.sh $(B)/glia
 test-sanitize: $(SB)/run_tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 OMP_NUM_THREADS=2 ./$(SB)/run_tests
 
@@ -74,15 +75,24 @@ train: $(B)/glia
 	scripts/fetch-data fashion-mnist
 	./$(B)/glia train models/lenet5.cfg --data fashion-mnist --out runs/lenet5
 
-# The speed benchmarks, side by side with PyTorch (Debian's python3-torch): a Markdown table.
-bench: $(B)/glia-bench
+# The speed benchmarks, side by side with PyTorch (Debian's python3-torch): a Markdown table; then
+# glia against onnxruntime on the same .onnx files (scripts/onnx/install-ort; skipped without it).
+bench: $(B)/glia-bench $(B)/glia
 	/usr/bin/python3 bench/run.py --build $(B)
+	./bench/onnx_bench.sh $(B)
 
 # Character-level LSTM language model on Moby Dick, then text from it (README: recurrent networks).
 char-lm: $(B)/glia
 	scripts/fetch-data text
 	./$(B)/glia train models/char-lstm.cfg --data moby-dick --out runs/char-lstm
 	./$(B)/glia generate runs/char-lstm --prime "Call me" --length 500 --temperature 0.8 --seed 1
+
+# glia's ONNX import against PyTorch on every reference network (make test runs a few): torchvision's
+# CNNs and an LSTM and a GRU model, exported with seeded weights (scripts/install-deps --golden).
+ONNX_REF_ALL = alexnet vgg11_bn googlenet resnet18 resnet50 resnext50_32x4d densenet121 squeezenet1_1 \
+               mobilenet_v2 mobilenet_v3_small lstm gru
+onnx-ref: $(B)/glia
+	./tests/onnx_ref_test.sh $(B)/glia $(ONNX_REF_ALL)
 
 # Regenerates tests/golden/ from PyTorch (needs Debian's python3-torch).
 golden:

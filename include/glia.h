@@ -449,6 +449,10 @@ glia_status glia_safetensors_read(const char *path, glia_st_entry *t, int n, gli
 /* Only the header's metadata (the header is checked; the tensors are not read). */
 glia_status glia_safetensors_read_meta(const char *path, glia_st_meta *meta);
 const char *glia_st_meta_get(const glia_st_meta *m, const char *key); /* NULL if absent */
+/* The tensors of a file: names and shapes (data NULL, graph NULL), in the header's order; free
+ * with glia_st_list_free. For reading a file whose names are not known in advance. */
+glia_status glia_safetensors_list(const char *path, glia_st_entry **out, int *n);
+void glia_st_list_free(glia_st_entry *e, int n);
 void glia_st_meta_free(glia_st_meta *m);
 
 /* Packed weights of a binary network (src/io/packed.c; the convention in docs/model-format.md):
@@ -466,6 +470,52 @@ typedef struct glia_packed_info {
 } glia_packed_info;
 glia_status glia_packed_save(glia_graph *g, const char *path, glia_packed_info *info);
 glia_status glia_packed_load(glia_graph *g, const char *path);
+/* ---------------------------------------------------------------- ONNX (src/io/onnx_*.c)
+ * An ONNX model (opsets 7 to 17, read with protobuf-c) as a glia graph, built for fixed input
+ * shapes so that shape arithmetic on constants (Shape, Gather, Unsqueeze, Concat, ...) folds at
+ * load time. Initialisers that ops read as tensors become parameters (trainable) named as in the
+ * file (a name over 63 characters keeps its end); the graph is in inference mode. Inputs take
+ * the file's shape, a symbolic or given first dimension set to `batch`, or the caller's shape
+ * (inputs[k].ndim >= 0). An input given with values is a constant, folded like an initialiser
+ * (the integer shape tensors of ONNX's node tests). An op, attribute or data type without an
+ * exact glia mapping is an error naming the node, the op and the attribute, and sets
+ * *unsupported (if not NULL) to 1; a malformed file is an error. */
+typedef struct glia_onnx glia_onnx;
+typedef struct glia_onnx_input {
+    const char *name;
+    int ndim;                  /* -1: the file's shape */
+    const int64_t *dims;
+    const float *values;       /* NULL: a run-time input; else its values (a constant) */
+} glia_onnx_input;
+typedef struct glia_onnx_options {
+    const glia_onnx_input *inputs;
+    int n_inputs;
+    int64_t batch;             /* > 0: the first dimension of inputs the caller does not shape */
+    int *unsupported;          /* out: 1 when the error is an unsupported op/attribute/type */
+} glia_onnx_options;
+glia_status glia_onnx_load(const char *path, const glia_onnx_options *o, glia_onnx **out);
+/* the same from memory (name for messages) */
+glia_status glia_onnx_parse(const void *data, size_t len, const char *name,
+                            const glia_onnx_options *o, glia_onnx **out);
+void glia_onnx_free(glia_onnx *m);
+glia_graph *glia_onnx_graph(glia_onnx *m);
+/* The graph's inputs (initialisers excluded) and outputs, by their ONNX names: input_node is
+ * -1 for an input given as a constant; an output's node is readable after a forward pass. */
+int glia_onnx_num_inputs(const glia_onnx *m);
+const char *glia_onnx_input_name(const glia_onnx *m, int i);
+int glia_onnx_input_node(const glia_onnx *m, int i);
+int glia_onnx_num_outputs(const glia_onnx *m);
+const char *glia_onnx_output_name(const glia_onnx *m, int i);
+int glia_onnx_output_node(const glia_onnx *m, int i);
+/* Output i's shape in the ONNX graph: the node holds its values in that order, though its own
+ * shape may differ (glia's reshape keeps the first dimension, so [T*N, M] holds a [T, N, M]). */
+glia_status glia_onnx_output_shape(const glia_onnx *m, int i, glia_shape *out);
+/* Writes the part of g that outputs[0..n-1] depend on as an ONNX model (opset 13): inputs with a
+ * symbolic batch "N", parameters and buffers as initialisers under their node names, each op as
+ * ONNX nodes whose outputs are named after the glia nodes, so that glia_onnx_load gives the same
+ * graph back. CNN ops (dense, conv2d, pools, batch norm, LRN, activations, softmax, dropout,
+ * add/sub/mul/scale, concat, slice, reshape); another op is an error naming the node. Atomic. */
+glia_status glia_onnx_save(glia_graph *g, const int *outputs, int n_outputs, const char *path);
 
 /* ---------------------------------------------------------------- images (src/io/image.c, src/viz)
  * Loading decodes what stb_image reads (PNG 8/16-bit, JPEG, BMP, GIF, TGA, PSD, HDR) and binary

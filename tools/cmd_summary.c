@@ -5,13 +5,55 @@
 #include <stdio.h>
 #include <string.h>
 
+/* An ONNX file: the imported graph's op nodes (batch 1) with their output shapes, and the
+ * parameters (initialisers read as tensors) each op reads directly. */
+static int summary_onnx(const char *path, int json) {
+    glia_onnx *m;
+    glia_onnx_options o = {.batch = 1};
+    if (glia_onnx_load(path, &o, &m)) {
+        fprintf(stderr, "glia summary: %s\n", glia_last_error());
+        return 1;
+    }
+    glia_graph *g = glia_onnx_graph(m);
+    int64_t total = 0, trainable = 0;
+    if (json) printf("{\"model\": \"onnx\", \"nodes\": [");
+    else printf("%-40s %-16s %-22s %12s\n", "node", "op", "output shape", "params");
+    int first = 1;
+    for (int i = 0; i < glia_graph_num_nodes(g); i++) {
+        glia_shape s;
+        char shape[96];
+        glia_node_shape(g, i, &s);
+        glia_shape_str(&s, shape, sizeof shape);
+        if (glia_node_is_param(g, i)) {
+            total += glia_shape_numel(&s);
+            if (glia_node_trainable(g, i)) trainable += glia_shape_numel(&s);
+            continue;
+        }
+        const char *op = glia_node_op(g, i);
+        if (!strcmp(op, "buffer")) continue;
+        if (json) {
+            printf("%s\n  {\"name\": ", first ? "" : ",");
+            predict_json_str(glia_node_name(g, i));
+            printf(", \"op\": \"%s\", \"shape\": \"%s\"}", op, shape);
+        } else printf("%-40s %-16s %-22s\n", glia_node_name(g, i), op, shape);
+        first = 0;
+    }
+    if (json) printf("\n], \"total_params\": %lld, \"trainable_params\": %lld}\n", (long long)total, (long long)trainable);
+    else printf("total params: %lld\ntrainable params: %lld\n(glia graph of %s for batch 1)\n",
+                (long long)total, (long long)trainable, path);
+    glia_onnx_free(m);
+    return 0;
+}
+
 int cmd_summary(int argc, char **argv) {
     if (wants_help(argc, argv)) {
-        printf("usage: glia summary MODEL.cfg [--json]\n\n"
+        printf("usage: glia summary MODEL.cfg|MODEL.onnx [--json]\n\n"
                "Prints each layer of the model with its output shape (batch first; for\n"
                "sequence models time first, [T, None, ...], and [T*None, ...] for the rows of\n"
                "every step), its parameter count and its multiply-adds per sample (per\n"
                "sequence), then the totals.\n"
+               "An ONNX file: the nodes of the glia graph it imports into (batch 1), their\n"
+               "ops and output shapes, and the parameter count.\n"
                "  --json  the same as JSON: {\"layers\":[...], \"total_params\": N,\n"
                "          \"trainable_params\": N, \"total_macs\": N}\n");
         return 0;
@@ -29,6 +71,8 @@ int cmd_summary(int argc, char **argv) {
         fprintf(stderr, "glia summary: which model? (see glia summary --help)\n");
         return 2;
     }
+    size_t plen = strlen(path);
+    if (plen > 5 && !strcmp(path + plen - 5, ".onnx")) return summary_onnx(path, json);
     glia_model *m;
     if (glia_model_load(path, 1, 1, &m)) {
         fprintf(stderr, "glia summary: %s\n", glia_last_error());

@@ -28,6 +28,8 @@ static const struct {
     {"gradflow", "the vanishing/exploding gradient demonstration (RNN vs LSTM over 1000 steps)", cmd_gradflow},
     {"summary", "a model's layers, output shapes, parameters and multiply-adds", cmd_summary},
     {"pack", "a binary network's weights packed one bit per value, with the sizes", cmd_pack},
+    {"run", "one forward pass of an ONNX model or a run on named tensors (safetensors)", cmd_run},
+    {"export", "a trained run (or a model file) as an ONNX model", cmd_export},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 

@@ -819,6 +819,34 @@ glia_status glia_safetensors_read_meta(const char *path, glia_st_meta *meta) {
     return s;
 }
 
+glia_status glia_safetensors_list(const char *path, glia_st_entry **out, int *n) {
+    if (!path || !out || !n) return glia__err(GLIA_EINVAL, "glia_safetensors_list: NULL argument");
+    *out = NULL;
+    *n = 0;
+    loader L;
+    memset(&L, 0, sizeof L);
+    L.path = path;
+    glia_status s = load(&L, NULL, -1);
+    glia_st_entry *e = s ? NULL : glia__calloc(L.p.nt + 1, sizeof *e);
+    if (!s && !e) s = glia__err(GLIA_ENOMEM, "%s: out of memory", path);
+    for (size_t i = 0; !s && i < L.p.nt; i++) {
+        e[i].name = L.p.t[i].name; /* taken over from the loader */
+        L.p.t[i].name = NULL;
+        e[i].shape.ndim = L.p.t[i].ndim;
+        memcpy(e[i].shape.dim, L.p.t[i].dim, sizeof e[i].shape.dim);
+        *n = (int)i + 1;
+    }
+    loader_free(&L);
+    if (s) return s;
+    *out = e;
+    return GLIA_OK;
+}
+
+void glia_st_list_free(glia_st_entry *e, int n) {
+    for (int i = 0; e && i < n; i++) free((char *)e[i].name);
+    free(e);
+}
+
 void glia_st_meta_free(glia_st_meta *m) {
     if (!m) return;
     for (int i = 0; i < m->n; i++) {

@@ -71,6 +71,19 @@ static glia_status ew_forward(glia_graph *g, glia_node *n) {
                                          : a[i] * b[i];
         return GLIA_OK;
     }
+    /* one operand a single value (a scalar constant: the ONNX importer's Clip and hard sigmoid)
+     * and the other the output's shape: no index arithmetic per element */
+    if ((glia__numel(B) == 1 && glia__shape_eq(&A->shape, &n->shape)) ||
+        (glia__numel(A) == 1 && glia__shape_eq(&B->shape, &n->shape))) {
+        const bool bs = glia__numel(B) == 1;
+        const float k = bs ? b[0] : a[0], *x = bs ? a : b;
+#pragma omp parallel for schedule(static) if (N >= GLIA_PAR_MIN)
+        for (int64_t i = 0; i < N; i++) {
+            float u = bs ? x[i] : k, v = bs ? k : x[i];
+            y[i] = kind == GLIA_OP_add ? u + v : kind == GLIA_OP_sub ? u - v : u * v;
+        }
+        return GLIA_OK;
+    }
     int64_t sa[GLIA_MAX_DIMS], sb[GLIA_MAX_DIMS];
     bstrides(&A->shape, &n->shape, sa);
     bstrides(&B->shape, &n->shape, sb);

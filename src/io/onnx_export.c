@@ -1,0 +1,421 @@
+/* onnx_export.c: a glia graph as an ONNX model (opset 13, IR 7), written with protobuf-c.
+ *
+ * The nodes that the chosen outputs depend on are written in graph order: inputs become graph
+ * inputs (the batch dimension symbolic, "N"), parameters and buffers initialisers under their
+ * node names, ops ONNX nodes whose outputs carry the glia node names, so that glia_onnx_load
+ * gives back the same graph (parameter names included). Op by op (glia -> ONNX):
+ *   dense          Flatten (rank > 2) then Gemm(transB = 1)
+ *   conv2d         Conv (pads top, left, bottom, right; strides, dilations, group)
+ *   maxpool2d      MaxPool;  avgpool2d AveragePool(count_include_pad = 1)
+ *   batchnorm      BatchNormalization (momentum = 1 - glia's: ONNX weighs the running value)
+ *   scale          Mul by a constant;  reshape Reshape with 0 for the batch dimension
+ *   slice          Slice with constant starts, ends, axes
+ *   dropout        Dropout(ratio) (the identity at inference)
+ * and the one-to-one ops (Add, Sub, Mul, Concat, Relu, LeakyRelu, Elu, Sigmoid, Tanh, Identity,
+ * Softmax, LogSoftmax along axis 1, GlobalAveragePool, LRN). Other ops (losses, recurrent and
+ * sequence ops, maxout, embeddings) are an error naming the node. */
+#include "core/internal.h"
+#include "onnx/onnx.pb-c.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* every allocation of the message, freed together */
+typedef struct ex_ctx {
+    void **blocks;
+    int n_blocks, cap_blocks;
+    bool oom;
+    Onnx__NodeProto **nodes;
+    size_t n_nodes, cap_nodes;
+    Onnx__TensorProto **inits;
+    size_t n_inits, cap_inits;
+    int tmp; /* counter for names of extra values */
+} ex_ctx;
+
+static void *ex_alloc(ex_ctx *c, size_t n) {
+    if (c->oom) return NULL;
+    void *p = glia__calloc(1, n ? n : 1);
+    if (p && c->n_blocks == c->cap_blocks) {
+        int cap = c->cap_blocks ? 2 * c->cap_blocks : 256;
+        void **nb = glia__realloc(c->blocks, (size_t)cap * sizeof *nb);
+        if (!nb) {
+            free(p);
+            p = NULL;
+        } else {
+            c->blocks = nb;
+            c->cap_blocks = cap;
+        }
+    }
+    if (!p) {
+        c->oom = true;
+        return NULL;
+    }
+    c->blocks[c->n_blocks++] = p;
+    return p;
+}
+static char *ex_str(ex_ctx *c, const char *s) {
+    size_t n = strlen(s);
+    char *d = ex_alloc(c, n + 1);
+    if (d) memcpy(d, s, n + 1);
+    return d;
+}
+static char *ex_fmt(ex_ctx *c, const char *fmt, ...) {
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return ex_str(c, buf);
+}
+static bool ex_push(ex_ctx *c, void ***arr, size_t *n, size_t *cap, void *item) {
+    if (!item) return false;
+    if (*n == *cap) {
+        size_t nc = *cap ? 2 * *cap : 64;
+        void **na = ex_alloc(c, nc * sizeof *na);
+        if (!na) return false;
+        if (*n) memcpy(na, *arr, *n * sizeof *na);
+        *arr = na;
+        *cap = nc;
+    }
+    (*arr)[(*n)++] = item;
+    return true;
+}
+
+/* ---------------------------------------------------------------- pieces */
+static Onnx__AttributeProto *attr_base(ex_ctx *c, const char *name, Onnx__AttributeProto__AttributeType t) {
+    Onnx__AttributeProto *a = ex_alloc(c, sizeof *a);
+    if (!a) return NULL;
+    onnx__attribute_proto__init(a);
+    a->name = ex_str(c, name);
+    a->has_type = 1;
+    a->type = t;
+    return a;
+}
+static Onnx__AttributeProto *attr_i(ex_ctx *c, const char *name, int64_t v) {
+    Onnx__AttributeProto *a = attr_base(c, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
+    if (a) a->has_i = 1, a->i = v;
+    return a;
+}
+static Onnx__AttributeProto *attr_f(ex_ctx *c, const char *name, float v) {
+    Onnx__AttributeProto *a = attr_base(c, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
+    if (a) a->has_f = 1, a->f = v;
+    return a;
+}
+static Onnx__AttributeProto *attr_ints(ex_ctx *c, const char *name, int n, const int64_t *v) {
+    Onnx__AttributeProto *a = attr_base(c, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
+    if (!a) return NULL;
+    a->ints = ex_alloc(c, (size_t)n * sizeof *a->ints);
+    if (!a->ints) return NULL;
+    memcpy(a->ints, v, (size_t)n * sizeof *a->ints);
+    a->n_ints = (size_t)n;
+    return a;
+}
+
+/* a node: op, inputs (NULL-terminated), one output, attributes (NULL-terminated) */
+static bool add_node(ex_ctx *c, const char *op, const char *name, const char *const *in,
+                     const char *out, Onnx__AttributeProto *const *attrs) {
+    Onnx__NodeProto *n = ex_alloc(c, sizeof *n);
+    if (!n) return false;
+    onnx__node_proto__init(n);
+    n->op_type = ex_str(c, op);
+    n->name = ex_str(c, name);
+    size_t ni = 0, na = 0;
+    while (in[ni]) ni++;
+    while (attrs && attrs[na]) na++;
+    n->input = ex_alloc(c, (ni + 1) * sizeof *n->input);
+    n->output = ex_alloc(c, sizeof *n->output);
+    n->attribute = ex_alloc(c, (na + 1) * sizeof *n->attribute);
+    if (!n->input || !n->output || !n->attribute) return false;
+    for (size_t i = 0; i < ni; i++) n->input[i] = ex_str(c, in[i]);
+    n->n_input = ni;
+    n->output[0] = ex_str(c, out);
+    n->n_output = 1;
+    for (size_t i = 0; i < na; i++) n->attribute[i] = attrs[i];
+    n->n_attribute = na;
+    return !c->oom && ex_push(c, (void ***)&c->nodes, &c->n_nodes, &c->cap_nodes, n);
+}
+
+/* an initialiser: float data (f) or int64 data (i) */
+static bool add_init(ex_ctx *c, const char *name, int ndim, const int64_t *dims, const float *f,
+                     const int64_t *i) {
+    Onnx__TensorProto *t = ex_alloc(c, sizeof *t);
+    if (!t) return false;
+    onnx__tensor_proto__init(t);
+    t->name = ex_str(c, name);
+    t->has_data_type = 1;
+    t->data_type = f ? ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT : ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+    t->dims = ex_alloc(c, (size_t)(ndim + 1) * sizeof *t->dims);
+    if (!t->dims) return false;
+    int64_t n = 1;
+    for (int d = 0; d < ndim; d++) t->dims[d] = dims[d], n *= dims[d];
+    t->n_dims = (size_t)ndim;
+    /* raw little-endian bytes, as exporters write them (glia runs on little-endian hosts) */
+    size_t bytes = (size_t)n * (f ? 4 : 8);
+    t->raw_data.data = ex_alloc(c, bytes);
+    if (!t->raw_data.data) return false;
+    memcpy(t->raw_data.data, f ? (const void *)f : (const void *)i, bytes);
+    t->raw_data.len = bytes;
+    t->has_raw_data = 1;
+    return ex_push(c, (void ***)&c->inits, &c->n_inits, &c->cap_inits, t);
+}
+static const char *const_ints(ex_ctx *c, int n, const int64_t *v) {
+    char *name = ex_fmt(c, "const_%d", c->tmp++);
+    int64_t dims[1] = {n};
+    return name && add_init(c, name, 1, dims, NULL, v) ? name : NULL;
+}
+static const char *const_float(ex_ctx *c, float v) {
+    char *name = ex_fmt(c, "const_%d", c->tmp++);
+    return name && add_init(c, name, 0, NULL, &v, NULL) ? name : NULL;
+}
+
+static Onnx__ValueInfoProto *value_info(ex_ctx *c, const glia_node *n, int batch_axis) {
+    Onnx__ValueInfoProto *v = ex_alloc(c, sizeof *v);
+    Onnx__TypeProto *tp = ex_alloc(c, sizeof *tp);
+    Onnx__TypeProto__Tensor *tt = ex_alloc(c, sizeof *tt);
+    Onnx__TensorShapeProto *sp = ex_alloc(c, sizeof *sp);
+    if (!v || !tp || !tt || !sp) return NULL;
+    onnx__value_info_proto__init(v);
+    onnx__type_proto__init(tp);
+    onnx__type_proto__tensor__init(tt);
+    onnx__tensor_shape_proto__init(sp);
+    v->name = ex_str(c, n->name);
+    v->type = tp;
+    tp->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+    tp->tensor_type = tt;
+    tt->has_elem_type = 1;
+    tt->elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    tt->shape = sp;
+    sp->dim = ex_alloc(c, (size_t)(n->shape.ndim + 1) * sizeof *sp->dim);
+    if (!sp->dim) return NULL;
+    for (int d = 0; d < n->shape.ndim; d++) {
+        Onnx__TensorShapeProto__Dimension *dm = ex_alloc(c, sizeof *dm);
+        if (!dm) return NULL;
+        onnx__tensor_shape_proto__dimension__init(dm);
+        if (d == batch_axis) {
+            dm->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+            dm->dim_param = ex_str(c, "N");
+        } else {
+            dm->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+            dm->dim_value = n->shape.dim[d];
+        }
+        sp->dim[d] = dm;
+    }
+    sp->n_dim = (size_t)n->shape.ndim;
+    return v;
+}
+
+/* ---------------------------------------------------------------- ops */
+static glia_status export_op(ex_ctx *c, glia_graph *g, const glia_node *n) {
+    const char *in[GLIA_MAX_INPUTS + 2] = {NULL};
+    for (int k = 0; k < n->n_in; k++) in[k] = g->nodes[n->in[k]].name;
+    const char *out = n->name;
+    Onnx__AttributeProto *at[8] = {NULL};
+    bool ok;
+    switch (n->op) {
+    case GLIA_OP_add: ok = add_node(c, "Add", out, in, out, NULL); break;
+    case GLIA_OP_sub: ok = add_node(c, "Sub", out, in, out, NULL); break;
+    case GLIA_OP_mul: ok = add_node(c, "Mul", out, in, out, NULL); break;
+    case GLIA_OP_relu: ok = add_node(c, "Relu", out, in, out, NULL); break;
+    case GLIA_OP_sigmoid: ok = add_node(c, "Sigmoid", out, in, out, NULL); break;
+    case GLIA_OP_tanh: ok = add_node(c, "Tanh", out, in, out, NULL); break;
+    case GLIA_OP_linear: ok = add_node(c, "Identity", out, in, out, NULL); break;
+    case GLIA_OP_global_avgpool: ok = add_node(c, "GlobalAveragePool", out, in, out, NULL); break;
+    case GLIA_OP_leaky_relu:
+        at[0] = attr_f(c, "alpha", n->fa[LEAKY_RELU_SLOPE]);
+        ok = add_node(c, "LeakyRelu", out, in, out, at);
+        break;
+    case GLIA_OP_elu:
+        at[0] = attr_f(c, "alpha", n->fa[ELU_ALPHA]);
+        ok = add_node(c, "Elu", out, in, out, at);
+        break;
+    case GLIA_OP_softmax:
+    case GLIA_OP_log_softmax:
+        if (n->shape.ndim != 2) /* opset 13's softmax is along one axis: axis 1 of [N, C] */
+            return glia__err(GLIA_EINVAL, "onnx export: %s: softmax of a %d-D tensor", glia__where(g, n), n->shape.ndim);
+        at[0] = attr_i(c, "axis", 1);
+        ok = add_node(c, n->op == GLIA_OP_softmax ? "Softmax" : "LogSoftmax", out, in, out, at);
+        break;
+    case GLIA_OP_scale: {
+        const char *k = const_float(c, n->fa[SCALE_ALPHA]);
+        in[1] = k;
+        ok = k && add_node(c, "Mul", out, in, out, NULL);
+        break;
+    }
+    case GLIA_OP_concat:
+        at[0] = attr_i(c, "axis", n->ia[CONCAT_AXIS]);
+        ok = add_node(c, "Concat", out, in, out, at);
+        break;
+    case GLIA_OP_slice: {
+        int64_t st = n->ia[SLICE_START], en = n->ia[SLICE_END], ax = n->ia[SLICE_AXIS];
+        in[1] = const_ints(c, 1, &st);
+        in[2] = const_ints(c, 1, &en);
+        in[3] = const_ints(c, 1, &ax);
+        ok = in[1] && in[2] && in[3] && add_node(c, "Slice", out, in, out, NULL);
+        break;
+    }
+    case GLIA_OP_reshape:
+    case GLIA_OP_time_flatten: {
+        int64_t dims[GLIA_MAX_DIMS];
+        int k = n->shape.ndim;
+        for (int d = 0; d < k; d++) dims[d] = n->shape.dim[d];
+        if (n->op == GLIA_OP_reshape) dims[0] = 0; /* the batch, whatever it is */
+        in[1] = const_ints(c, k, dims);
+        ok = in[1] && add_node(c, "Reshape", out, in, out, NULL);
+        break;
+    }
+    case GLIA_OP_dense: {
+        const glia_node *x = &g->nodes[n->in[0]];
+        if (x->shape.ndim > 2) {
+            char *flat = ex_fmt(c, "%s/flatten", out);
+            at[0] = attr_i(c, "axis", 1);
+            const char *fin[2] = {in[0], NULL};
+            if (!flat || !add_node(c, "Flatten", flat, fin, flat, at)) return glia__err(GLIA_ENOMEM, "onnx export: out of memory");
+            in[0] = flat;
+            at[0] = NULL;
+        }
+        at[0] = attr_i(c, "transB", 1);
+        ok = add_node(c, "Gemm", out, in, out, at);
+        break;
+    }
+    case GLIA_OP_conv2d: {
+        int64_t st[2] = {n->ia[CONV_STRIDE_H], n->ia[CONV_STRIDE_W]};
+        int64_t dil[2] = {n->ia[CONV_DILATION_H], n->ia[CONV_DILATION_W]};
+        int64_t pads[4] = {n->ia[CONV_PAD_TOP], n->ia[CONV_PAD_LEFT], n->ia[CONV_PAD_BOTTOM], n->ia[CONV_PAD_RIGHT]};
+        const glia_node *w = &g->nodes[n->in[1]];
+        int64_t ks[2] = {w->shape.dim[2], w->shape.dim[3]};
+        at[0] = attr_ints(c, "strides", 2, st);
+        at[1] = attr_ints(c, "dilations", 2, dil);
+        at[2] = attr_ints(c, "pads", 4, pads);
+        at[3] = attr_ints(c, "kernel_shape", 2, ks);
+        at[4] = attr_i(c, "group", n->ia[CONV_GROUPS]);
+        ok = add_node(c, "Conv", out, in, out, at);
+        break;
+    }
+    case GLIA_OP_maxpool2d:
+    case GLIA_OP_avgpool2d: {
+        int64_t ks[2] = {n->ia[POOL_KERNEL_H], n->ia[POOL_KERNEL_W]};
+        int64_t st[2] = {n->ia[POOL_STRIDE_H], n->ia[POOL_STRIDE_W]};
+        int64_t pads[4] = {n->ia[POOL_PAD_H], n->ia[POOL_PAD_W], n->ia[POOL_PAD_H], n->ia[POOL_PAD_W]};
+        at[0] = attr_ints(c, "kernel_shape", 2, ks);
+        at[1] = attr_ints(c, "strides", 2, st);
+        at[2] = attr_ints(c, "pads", 4, pads);
+        if (n->op == GLIA_OP_avgpool2d) at[3] = attr_i(c, "count_include_pad", 1);
+        ok = add_node(c, n->op == GLIA_OP_maxpool2d ? "MaxPool" : "AveragePool", out, in, out, at);
+        break;
+    }
+    case GLIA_OP_batchnorm:
+        at[0] = attr_f(c, "epsilon", n->fa[BN_EPS]);
+        at[1] = attr_f(c, "momentum", 1 - n->fa[BN_MOMENTUM]);
+        ok = add_node(c, "BatchNormalization", out, in, out, at);
+        break;
+    case GLIA_OP_lrn:
+        at[0] = attr_i(c, "size", n->ia[LRN_SIZE]);
+        at[1] = attr_f(c, "alpha", n->fa[LRN_ALPHA]);
+        at[2] = attr_f(c, "beta", n->fa[LRN_BETA]);
+        at[3] = attr_f(c, "bias", n->fa[LRN_K]);
+        ok = add_node(c, "LRN", out, in, out, at);
+        break;
+    case GLIA_OP_dropout: {
+        const char *r = const_float(c, n->fa[DROPOUT_P]);
+        in[1] = r;
+        ok = r && add_node(c, "Dropout", out, in, out, NULL);
+        break;
+    }
+    default:
+        return glia__err(GLIA_EINVAL, "onnx export: %s: no ONNX mapping for this op yet",
+                         glia__where(g, n));
+    }
+    return ok && !c->oom ? GLIA_OK : glia__err(GLIA_ENOMEM, "onnx export: out of memory at %s", glia__where(g, n));
+}
+
+/* ---------------------------------------------------------------- the model */
+static glia_status build(ex_ctx *c, glia_graph *g, const int *outs, int n_out, Onnx__ModelProto *m,
+                         Onnx__GraphProto *gp) {
+    int N = g->n_nodes;
+    bool *need = glia__calloc((size_t)N + 1, sizeof *need);
+    if (!need) return glia__err(GLIA_ENOMEM, "onnx export: out of memory");
+    glia_status s = GLIA_OK;
+    for (int k = 0; k < n_out; k++) {
+        if (outs[k] < 0 || outs[k] >= N) {
+            free(need);
+            return glia__err(GLIA_EINVAL, "onnx export: output %d is node %d, not a node of the graph", k, outs[k]);
+        }
+        need[outs[k]] = true;
+    }
+    for (int i = N - 1; i >= 0; i--) /* nodes are in topological order */
+        if (need[i])
+            for (int k = 0; k < g->nodes[i].n_in; k++) need[g->nodes[i].in[k]] = true;
+    Onnx__ValueInfoProto **inputs = ex_alloc(c, (size_t)(N + 1) * sizeof *inputs);
+    Onnx__ValueInfoProto **outputs = ex_alloc(c, (size_t)(n_out + 1) * sizeof *outputs);
+    if (!inputs || !outputs) s = glia__err(GLIA_ENOMEM, "onnx export: out of memory");
+    size_t n_in = 0;
+    for (int i = 0; !s && i < N; i++) {
+        const glia_node *n = &g->nodes[i];
+        if (!need[i]) continue;
+        if (n->kind == NODE_INPUT) {
+            if (!(inputs[n_in++] = value_info(c, n, n->batch_axis))) s = glia__err(GLIA_ENOMEM, "out of memory");
+        } else if (n->kind == NODE_PARAM || n->kind == NODE_BUFFER) {
+            float *v = glia__malloc((size_t)glia__numel(n) * sizeof *v + 4);
+            if (!v) s = glia__err(GLIA_ENOMEM, "onnx export: out of memory");
+            else if (!(s = glia_node_read(g, i, v, glia__numel(n))) &&
+                     !add_init(c, n->name, n->shape.ndim, n->shape.dim, v, NULL))
+                s = glia__err(GLIA_ENOMEM, "onnx export: out of memory");
+            free(v);
+        } else s = export_op(c, g, n);
+    }
+    for (int k = 0; !s && k < n_out; k++) {
+        const glia_node *n = &g->nodes[outs[k]];
+        if (!(outputs[k] = value_info(c, n, n->shape.ndim > 0 ? 0 : -1))) s = glia__err(GLIA_ENOMEM, "out of memory");
+    }
+    free(need);
+    if (s) return s;
+    gp->name = ex_str(c, "glia");
+    gp->node = c->nodes;
+    gp->n_node = c->n_nodes;
+    gp->initializer = c->inits;
+    gp->n_initializer = c->n_inits;
+    gp->input = inputs;
+    gp->n_input = n_in;
+    gp->output = outputs;
+    gp->n_output = (size_t)n_out;
+    Onnx__OperatorSetIdProto *ops = ex_alloc(c, sizeof *ops);
+    Onnx__OperatorSetIdProto **opl = ex_alloc(c, sizeof *opl);
+    if (!ops || !opl) return glia__err(GLIA_ENOMEM, "onnx export: out of memory");
+    onnx__operator_set_id_proto__init(ops);
+    ops->domain = ex_str(c, "");
+    ops->has_version = 1;
+    ops->version = 13;
+    opl[0] = ops;
+    m->has_ir_version = 1;
+    m->ir_version = 7;
+    m->producer_name = ex_str(c, "glia");
+    m->producer_version = ex_str(c, GLIA_VERSION);
+    m->opset_import = opl;
+    m->n_opset_import = 1;
+    m->graph = gp;
+    return c->oom ? glia__err(GLIA_ENOMEM, "onnx export: out of memory") : GLIA_OK;
+}
+
+glia_status glia_onnx_save(glia_graph *g, const int *outputs, int n_outputs, const char *path) {
+    if (!g || !outputs || n_outputs < 1 || !path) return glia__err(GLIA_EINVAL, "glia_onnx_save: NULL argument or no output");
+    ex_ctx c = {0};
+    Onnx__ModelProto m;
+    Onnx__GraphProto gp;
+    onnx__model_proto__init(&m);
+    onnx__graph_proto__init(&gp);
+    glia_status s = build(&c, g, outputs, n_outputs, &m, &gp);
+    if (!s) {
+        size_t len = onnx__model_proto__get_packed_size(&m);
+        uint8_t *buf = glia__malloc(len + 1);
+        if (!buf) s = glia__err(GLIA_ENOMEM, "onnx export: out of memory for %zu bytes", len);
+        else {
+            onnx__model_proto__pack(&m, buf);
+            s = glia__write_atomic(path, buf, len);
+            free(buf);
+        }
+    }
+    for (int i = 0; i < c.n_blocks; i++) free(c.blocks[i]);
+    free(c.blocks);
+    return s;
+}

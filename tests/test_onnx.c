@@ -1,0 +1,210 @@
+/* test_onnx.c: the ONNX importer on small models made by scripts/onnx/make_test_models.py
+ * (tests/models/onnx): a PyTorch network's outputs and gradients, any batch size, errors that
+ * name the node, op and attribute, malformed files. ONNX's own operator tests are in
+ * test_onnx_conformance.c. */
+#include "test.h"
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DIR "tests/models/onnx/"
+
+/* the named tensors of small_cnn.safetensors, read whole */
+typedef struct { glia_st_entry *e; int n; } tensors;
+static void tensors_free(tensors *t) {
+    for (int i = 0; t->e && i < t->n; i++) free(t->e[i].data);
+    glia_st_list_free(t->e, t->n);
+}
+static int tensors_read(const char *path, tensors *t) {
+    if (glia_safetensors_list(path, &t->e, &t->n)) return 0;
+    for (int i = 0; i < t->n; i++) t->e[i].data = calloc((size_t)glia_shape_numel(&t->e[i].shape) + 1, sizeof(float));
+    return !glia_safetensors_read(path, t->e, t->n, NULL);
+}
+static const glia_st_entry *tensor(const tensors *t, const char *name) {
+    for (int i = 0; i < t->n; i++)
+        if (!strcmp(t->e[i].name, name)) return &t->e[i];
+    return NULL;
+}
+
+/* |a - b| <= 1e-4 |b| + 1e-5 everywhere */
+static int close_to(const float *a, const float *b, int64_t n, const char *what) {
+    for (int64_t i = 0; i < n; i++)
+        if (!(fabs(a[i] - b[i]) <= 1e-4 * fabs(b[i]) + 1e-5)) {
+            fprintf(stderr, "  %s[%lld] = %.7g, PyTorch %.7g\n", what, (long long)i, a[i], b[i]);
+            return 0;
+        }
+    return 1;
+}
+
+/* Conv (asymmetric pads, groups, dilation; batch norm folded in by the exporter), Clip, hard
+ * swish, ceil-mode max pooling, average pooling both ways, Pad, Concat, the Shape arithmetic of
+ * x.view(x.size(0), -1), Gemm, log-softmax: outputs and gradients as PyTorch's */
+TEST(onnx_small_cnn_matches_pytorch) {
+    tensors t = {0};
+    glia_onnx *m = NULL;
+    float *got = NULL;
+    CHECK(tensors_read(DIR "small_cnn.safetensors", &t));
+    const glia_st_entry *x = tensor(&t, "x"), *y = tensor(&t, "y"), *seed = tensor(&t, "seed");
+    const glia_st_entry *dx = tensor(&t, "dx"), *dw = tensor(&t, "dc2.weight"), *db = tensor(&t, "dfc.bias");
+    CHECK(x && y && seed && dx && dw && db);
+    glia_onnx_options o = {.batch = x->shape.dim[0]};
+    OK(glia_onnx_load(DIR "small_cnn.onnx", &o, &m));
+    glia_graph *g = glia_onnx_graph(m);
+    CHECK(glia_onnx_num_inputs(m) == 1 && glia_onnx_num_outputs(m) == 1);
+    CHECK(!strcmp(glia_onnx_input_name(m, 0), "x") && !strcmp(glia_onnx_output_name(m, 0), "y"));
+    int xn = glia_onnx_input_node(m, 0), yn = glia_onnx_output_node(m, 0), w, b;
+    OK(glia_graph_find(g, "c2.weight", &w)); /* initialisers are parameters, by their names */
+    OK(glia_graph_find(g, "fc.bias", &b));
+    CHECK(glia_node_is_param(g, w) && glia_node_trainable(g, w));
+    OK(glia_node_requires_grad(g, xn, 1));
+    OK(glia_node_write(g, xn, x->data, glia_shape_numel(&x->shape)));
+    OK(glia_graph_forward(g));
+    int64_t ny = glia_shape_numel(&y->shape);
+    got = malloc((size_t)glia_shape_numel(&x->shape) * sizeof *got);
+    OK(glia_node_read(g, yn, got, ny));
+    int ok = close_to(got, y->data, ny, "y");
+    /* gradients of sum(y * seed): through every imported op */
+    OK(glia_graph_backward(g, yn, seed->data, 0));
+    OK(glia_node_read_grad(g, xn, got, glia_shape_numel(&x->shape)));
+    ok &= close_to(got, dx->data, glia_shape_numel(&x->shape), "dx");
+    OK(glia_node_read_grad(g, w, got, glia_shape_numel(&dw->shape)));
+    ok &= close_to(got, dw->data, glia_shape_numel(&dw->shape), "dc2.weight");
+    OK(glia_node_read_grad(g, b, got, glia_shape_numel(&db->shape)));
+    ok &= close_to(got, db->data, glia_shape_numel(&db->shape), "dfc.bias");
+    CHECK(ok);
+    glia_onnx_free(m);
+    m = NULL;
+    /* another batch size: the Shape arithmetic folds again for it; sample 0 is the same */
+    glia_onnx_options o3 = {.batch = 3};
+    OK(glia_onnx_load(DIR "small_cnn.onnx", &o3, &m));
+    g = glia_onnx_graph(m);
+    glia_shape s;
+    OK(glia_node_shape(g, glia_onnx_output_node(m, 0), &s));
+    CHECK(s.ndim == 2 && s.dim[0] == 3 && s.dim[1] == y->shape.dim[1]);
+    float *x3 = glia_node_value(g, glia_onnx_input_node(m, 0));
+    CHECK(x3 != NULL);
+    int64_t per = glia_shape_numel(&x->shape) / x->shape.dim[0];
+    for (int k = 0; k < 3; k++) memcpy(x3 + k * per, x->data, (size_t)per * sizeof(float));
+    OK(glia_graph_forward(g));
+    float y3[3 * 16];
+    CHECK(y->shape.dim[1] <= 16);
+    OK(glia_node_read(g, glia_onnx_output_node(m, 0), y3, 3 * y->shape.dim[1]));
+    CHECK(close_to(y3 + 2 * y->shape.dim[1], y->data, y->shape.dim[1], "y (batch 3)"));
+    glia_onnx_free(m);
+    free(got);
+    tensors_free(&t);
+}
+
+/* errors name the file, the node and the op (and the attribute), and say unsupported */
+TEST(onnx_errors_name_node_op_attribute) {
+    glia_onnx *m = (glia_onnx *)1;
+    int unsup = 0;
+    glia_onnx_options o = {.unsupported = &unsup};
+    CHECK(glia_onnx_load(DIR "bad_op.onnx", &o, &m) == GLIA_EINVAL);
+    CHECK(m == NULL && unsup == 1);
+    const char *e = glia_last_error();
+    CHECK_MSG(strstr(e, "bad_op.onnx") && strstr(e, "'pick'") && strstr(e, "Hardmax"), "%s", e);
+    unsup = 0;
+    CHECK(glia_onnx_load(DIR "bad_attr.onnx", &o, &m) == GLIA_EINVAL && unsup == 1);
+    e = glia_last_error();
+    CHECK_MSG(strstr(e, "'act'") && strstr(e, "Relu") && strstr(e, "'slope'"), "%s", e);
+    /* a file that is not there, and one that is not a model */
+    CHECK(glia_onnx_load(DIR "absent.onnx", NULL, &m) == GLIA_EIO);
+    unsup = 0;
+    CHECK(glia_onnx_parse("\x0a\xff\xff\xff", 4, "junk.onnx", &o, &m) == GLIA_EINVAL && !unsup);
+    CHECK(strstr(glia_last_error(), "junk.onnx") != NULL);
+}
+
+/* every prefix of a real model and bytes flipped in it: an error or a model, never a crash
+ * (the fuzz target fuzz_onnx goes further) */
+TEST(onnx_truncated_and_corrupt_files) {
+    char *data = test_read_file(DIR "small_cnn.onnx", 0);
+    CHECK(data != NULL);
+    FILE *f = fopen(DIR "small_cnn.onnx", "rb");
+    CHECK(f != NULL);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fclose(f);
+    int imported = 0;
+    for (long n = 0; n < len; n += 97) {
+        glia_onnx *m = NULL;
+        glia_status s = glia_onnx_parse(data, (size_t)n, "cut.onnx", NULL, &m);
+        CHECK((s == GLIA_OK) == (m != NULL) && (s == GLIA_OK || glia_last_error()[0]));
+        imported += s == GLIA_OK;
+        glia_onnx_free(m);
+    }
+    for (long i = 0; i < len; i += 13) {
+        glia_onnx *m = NULL;
+        data[i] ^= 0x5a;
+        glia_status s = glia_onnx_parse(data, (size_t)len, "flip.onnx", NULL, &m);
+        if (!s) s = glia_graph_forward(glia_onnx_graph(m));
+        CHECK(s == GLIA_OK || glia_last_error()[0]);
+        glia_onnx_free(m);
+        data[i] ^= 0x5a;
+    }
+    CHECK(imported < len / 97); /* most cuts fall inside a field */
+    free(data);
+}
+
+/* glia_onnx_save then glia_onnx_load: the zoo's CNNs come back with the same parameter names
+ * and give the same outputs, at another batch size too */
+TEST(onnx_export_round_trip) {
+    const char *models[] = {"models/lenet5.cfg", "models/vgg-small.cfg", "models/gap-cnn.cfg"};
+    char path[] = "/tmp/glia-onnx-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    for (int i = 0; i < 3; i++) {
+        glia_model *md;
+        glia_onnx *m = NULL;
+        OK(glia_model_load(models[i], 3, 7, &md));
+        glia_graph *g = glia_model_graph(md);
+        glia_graph_set_training(g, 0);
+        int x = glia_model_input(md), y = glia_model_output(md);
+        glia_shape xs, ys;
+        OK(glia_node_shape(g, x, &xs));
+        OK(glia_node_shape(g, y, &ys));
+        int64_t nx = glia_shape_numel(&xs), ny = glia_shape_numel(&ys);
+        float *in = malloc((size_t)nx * sizeof *in), *want = malloc((size_t)ny * sizeof *want);
+        float *got = malloc((size_t)ny * sizeof *got);
+        fill_uniform(in, nx, -1, 1, 3);
+        OK(glia_node_write(g, x, in, nx));
+        OK(glia_graph_forward(g));
+        OK(glia_node_read(g, y, want, ny));
+        OK(glia_onnx_save(g, &y, 1, path));
+        glia_onnx_options o = {.batch = 3};
+        glia_status s = glia_onnx_load(path, &o, &m);
+        if (!s) {
+            glia_graph *g2 = glia_onnx_graph(m);
+            int w2;
+            CHECK(glia_onnx_num_inputs(m) == 1 && glia_onnx_num_outputs(m) == 1);
+            CHECK(!strcmp(glia_onnx_input_name(m, 0), glia_node_name(g, x)));
+            CHECK(!strcmp(glia_onnx_output_name(m, 0), glia_node_name(g, y)));
+            for (int k = 0; k < glia_graph_num_nodes(g); k++)
+                if (glia_node_is_param(g, k)) {
+                    OK(glia_graph_find(g2, glia_node_name(g, k), &w2));
+                    CHECK(glia_node_is_param(g2, w2) && glia_node_trainable(g2, w2));
+                }
+            OK(glia_node_write(g2, glia_onnx_input_node(m, 0), in, nx));
+            OK(glia_graph_forward(g2));
+            OK(glia_node_read(g2, glia_onnx_output_node(m, 0), got, ny));
+            CHECK_MSG(close_to(got, want, ny, models[i]), "%s: outputs differ after the round trip", models[i]);
+        }
+        glia_onnx_free(m);
+        glia_model_free(md);
+        free(in);
+        free(want);
+        free(got);
+        OK(s);
+    }
+    unlink(path);
+    /* an op without an ONNX mapping is an error naming it */
+    glia_graph *g;
+    int x, y;
+    OK(glia_graph_new(&g));
+    OK(glia_input(g, "x", 2, (int64_t[]){2, 6}, &x));
+    OK(glia_maxout(g, "mo", x, 2, &y));
+    CHECK(glia_onnx_save(g, &y, 1, path) == GLIA_EINVAL);
+    CHECK_MSG(strstr(glia_last_error(), "maxout 'mo'") != NULL, "%s", glia_last_error());
+    glia_graph_free(g);
+}
