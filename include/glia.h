@@ -317,17 +317,43 @@ void glia_dataset_free(glia_dataset *d);
  * that is there but cannot be read is an error. Free with glia_class_names_free. */
 glia_status glia_class_names_load(const char *dir, char ***names, int *n);
 void glia_class_names_free(char **names, int n);
-/* One mean and standard deviation over every pixel of the samples idx[0..n) (as torchvision's
- * Normalize((m,), (s,)) for grey images); idx NULL: the first n samples. */
+/* The mean and standard deviation of each channel over every pixel of the samples idx[0..n)
+ * (torchvision's Normalize(mean, std)): mean[C], std[C] for images [N, C, H, W] (one value for
+ * grey images; C = 1 for data that is not [N, C, H, W]); idx NULL: the first n samples. */
 void glia_dataset_stats(const glia_dataset *d, const int64_t *idx, int64_t n, float *mean, float *std);
+
+/* Your own images (src/data/image_folder.c), as torchvision's ImageFolder reads them:
+ *   a folder      DIR/<class>/.../<image>: one subfolder per class, named after it (classes in
+ *                 strcmp order of the names), images at any depth below it
+ *   a list file   FILE.txt or FILE.list, lines "path,label" (path relative to the file's folder
+ *                 unless absolute; label a class name; an optional header line "path,label")
+ * PNG, JPEG, BMP, PGM and PPM files (by extension; other files are passed over) of any size,
+ * grey or colour, loaded as `channels` and resized to height x width (glia_image_load). classes:
+ * map the class names onto these (a trained run's classes.txt: a name not among them is an
+ * error); NULL: the names found. A file that cannot be decoded is skipped, counted in *skipped
+ * and reported through warn (with its name and the reason), or, when strict, is an error; an
+ * empty class folder keeps its class, with a warning. glia_image_folder_kind: 1 for a folder
+ * with class subfolders (and no IDX files), 2 for a list file, 0 otherwise. */
+typedef struct glia_folder_options {
+    int channels, height, width;
+    const char *const *classes;
+    int n_classes;
+    int strict;
+    void (*warn)(void *ctx, const char *message);
+    void *ctx;
+    int64_t skipped;                 /* out: the images skipped */
+} glia_folder_options;
+glia_status glia_image_folder_load(const char *path, glia_folder_options *o, glia_dataset **out);
+int glia_image_folder_kind(const char *path);
 
 /* Augmentation for images, drawn per sample from the run's generator: a random translation of
  * up to `shift` pixels each way with zero padding (PyTorch's RandomCrop(size, padding=shift)),
  * and a horizontal flip with probability 1/2 (RandomHorizontalFlip). */
 typedef struct glia_augment { int shift; int hflip; } glia_augment;
-/* Fills a batch: x[i] = (image[idx[i]] (augmented when aug) - mean) / std, y[i] = label. */
-void glia_dataset_batch(const glia_dataset *d, const int64_t *idx, int64_t n, float mean,
-                        float std, const glia_augment *aug, glia_rng *rng, float *x, float *y);
+/* Fills a batch: x[i] = (image[idx[i]] (augmented when aug) - mean[c]) / std[c] per channel c
+ * (mean, std: C values as glia_dataset_stats gives; NULL: 0 and 1), y[i] = label. */
+void glia_dataset_batch(const glia_dataset *d, const int64_t *idx, int64_t n, const float *mean,
+                        const float *std, const glia_augment *aug, glia_rng *rng, float *x, float *y);
 
 /* ---------------------------------------------------------------- recurrent layers (src/ops/rnn.c, lstm.c, gru.c)
  * Sequences are time-major, as PyTorch's default (batch_first=False): x [T, N, I], so each step
@@ -552,6 +578,14 @@ const char *glia_model_option(const glia_model *m, const char *key);
 /* Changes a [net] value (checked as the parser would; not `input`), e.g. the normalisation a
  * training run measured, so that glia_model_to_text writes it. */
 glia_status glia_model_set_option(glia_model *m, const char *key, const char *value);
+/* The input normalisation x' = (x - mean[c]) / std[c] of the model's [net] mean and std, for
+ * each of `channels` channels: one value written applies to every channel, otherwise one per
+ * channel ("0.49, 0.48, 0.45"); an error if the count matches neither or a std is not > 0
+ * (src/nn/normalization.c). set writes them (%.6g each; for more than GLIA_MAX_CHANNELS
+ * channels only mean[0] and std[0], for all). */
+#define GLIA_MAX_CHANNELS 4
+glia_status glia_model_normalization(const glia_model *m, int channels, float *mean, float *std);
+glia_status glia_model_set_normalization(glia_model *m, int channels, const float *mean, const float *std);
 typedef struct glia_layer_info {
     const char *name, *type;
     int output;                  /* node id of the layer's output */
@@ -596,7 +630,8 @@ typedef struct glia_train_progress {
 
 /* A training run: the model's [net] loss (softmax_ce, mse or bce) on its output, the optimiser, schedule,
  * augmentation and normalisation from the model's [net] section, and:
- *   data        glia_dataset_load name (or train_set/test_set given directly)
+ *   data        glia_dataset_load name, an image folder or list file (glia_image_folder_load,
+ *               at the model's input size), or train_set/test_set given directly
  *   val         fraction of the training split held out for validation (a fixed draw from seed)
  *   limit       > 0: train on only that many samples (quick runs)
  *   clip_norm   > 0: clip gradients to this global norm
@@ -623,6 +658,13 @@ typedef struct glia_train_options {
     void *ctx;
     int check_numerics;          /* check every op's output each step (glia_graph_set_check_numerics) */
     const char *device;          /* the device to train on (glia_graph_set_device); NULL: the graph's */
+    /* image folders and list files as data (glia_image_folder_load): val_data is the folder the
+     * test figures come from (NULL: the held-out part, val > 0, is also the test part);
+     * strict_images makes an image that cannot be decoded an error instead of skipped; warn
+     * (with ctx) receives each warning (a skipped file, an empty class) */
+    const char *val_data;
+    int strict_images;
+    void (*warn)(void *ctx, const char *message);
 } glia_train_options;
 typedef struct glia_train_result {
     int epochs_done;

@@ -173,6 +173,30 @@ expect predict-empty-sentence 1 "no words" -- "$GLIA" predict "$seq/h" "   "
 expect train-wordhash-chars 1 "\[wordhash\] reads words as letter trigrams" -- "$GLIA" train models/sentiment-trigram.cfg --data "chars:$seq/t.txt" --out "$seq/c"
 expect gradflow 0 "rnn w=1.01 .* 2.075e+04" -- "$GLIA" gradflow --png "$seq/g.png"
 [ -s "$seq/g.png" ] && ok || bad "gradflow wrote no PNG"
+# your own images: a folder of class subfolders (PGM files written here: dark, bright), a test
+# folder, a broken file skipped with a warning naming it (or fatal with --strict-images), then
+# eval on the folder and predict on one of its images
+imf=$(mktemp -d)
+pgm() { # pgm FILE BYTE: a 6x6 grey image, every pixel BYTE (octal), one pixel varied by the name
+  { printf 'P5\n6 6\n255\n'; i=0; while [ $i -lt 35 ]; do printf "\\$2"; i=$((i + 1)); done; printf "\\$(printf '%03o' $(( ${#1} % 64 + 64 )))"; } > "$1"
+}
+for part in train test; do
+  mkdir -p "$imf/$part/bright" "$imf/$part/dark"
+  n=0; while [ $n -lt 12 ]; do pgm "$imf/$part/bright/b$n.pgm" 360; pgm "$imf/$part/dark/d$n.pgm" 020; n=$((n + 1)); done
+done
+printf 'not an image' > "$imf/train/dark/broken.png"
+printf '[net]\ninput = 1, 4, 4\nclasses = 2\nbatch = 4\nepochs = 2\nlr = 0.1\n[dense]\nunits = 2\n' > "$imf/tiny.cfg"
+expect train-folder 0 "test accuracy 100.00% (top-5 100.00%, loss [0-9.]*) on 24 images" -- "$GLIA" train "$imf/tiny.cfg" --data "$imf/train" --val-dir "$imf/test" --out "$imf/run"
+expect train-folder-warns 0 "warning: skipped .*broken.png" -- "$GLIA" train "$imf/tiny.cfg" --data "$imf/train" --val-dir "$imf/test" --out "$imf/run2"
+expect train-folder-strict 1 "broken.png.*unreadable images are errors here" -- "$GLIA" train "$imf/tiny.cfg" --data "$imf/train" --strict-images --val 0.2 --out "$imf/run3"
+expect train-folder-no-test 1 "give a folder for it (--val-dir)" -- "$GLIA" train "$imf/tiny.cfg" --data "$imf/train" --val 0 --out "$imf/run3"
+if [ "$(cat "$imf/run/classes.txt")" = "$(printf 'bright\ndark')" ]; then ok; else bad "folder classes.txt: $(cat "$imf/run/classes.txt")"; fi
+expect eval-folder 0 "accuracy 100.00%" -- "$GLIA" eval "$imf/run"
+expect eval-folder-data 0 "bright .*100.00%" -- "$GLIA" eval "$imf/run" --data "$imf/test"
+expect predict-folder-image 0 "dark" -- "$GLIA" predict "$imf/run" "$imf/test/dark/d3.pgm" --top 1
+printf 'path,label\ntrain/bright/b1.pgm,bright\ntrain/dark/d1.pgm,dark\ntrain/bright/b2.pgm,bright\ntrain/dark/d2.pgm,dark\ntrain/bright/b3.pgm,bright\n' > "$imf/list.txt"
+expect eval-list-file 0 "on $imf/list.txt (test split, 5 images)" -- "$GLIA" eval "$imf/run" --data "$imf/list.txt"
+rm -rf "$imf"
 rm -rf "$seq"
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

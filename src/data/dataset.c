@@ -245,27 +245,39 @@ glia_status glia_dataset_load(const char *name, const char *split, glia_dataset 
     return GLIA_OK;
 }
 
+/* C, H, W of a data set's images ([N, F]: one channel of F pixels) */
+static void image_dims(const glia_shape *s, int64_t *C, int64_t *H, int64_t *W) {
+    int64_t per = glia_shape_numel(s) / s->dim[0];
+    *C = s->ndim == 4 ? s->dim[1] : 1;
+    *H = s->ndim == 4 ? s->dim[2] : 1;
+    *W = s->ndim == 4 ? s->dim[3] : per;
+}
+
 void glia_dataset_stats(const glia_dataset *d, const int64_t *idx, int64_t n, float *mean, float *std) {
-    int64_t per = glia_shape_numel(&d->images->shape) / d->images->shape.dim[0];
-    double s = 0, s2 = 0; /* double sums: 47 million pixels lose nothing */
-    for (int64_t i = 0; i < n; i++) {
-        const float *p = d->images->data + (idx ? idx[i] : i) * per;
-        for (int64_t j = 0; j < per; j++) {
-            s += p[j];
-            s2 += (double)p[j] * p[j];
+    int64_t C, H, W;
+    image_dims(&d->images->shape, &C, &H, &W);
+    int64_t plane = H * W;
+    for (int64_t c = 0; c < C; c++) {
+        double s = 0, s2 = 0; /* double sums: 47 million pixels lose nothing */
+        for (int64_t i = 0; i < n; i++) {
+            const float *p = d->images->data + ((idx ? idx[i] : i) * C + c) * plane;
+            for (int64_t j = 0; j < plane; j++) {
+                s += p[j];
+                s2 += (double)p[j] * p[j];
+            }
         }
+        double cnt = (double)n * (double)plane, m = cnt > 0 ? s / cnt : 0, v = cnt > 0 ? s2 / cnt - m * m : 0;
+        mean[c] = (float)m;
+        std[c] = v > 1e-12 ? (float)sqrt(v) : 1.0f;
     }
-    double cnt = (double)n * (double)per, m = cnt > 0 ? s / cnt : 0, v = cnt > 0 ? s2 / cnt - m * m : 0;
-    *mean = (float)m;
-    *std = v > 1e-12 ? (float)sqrt(v) : 1.0f;
 }
 
 /* One image [C, H, W], shifted by (dy, dx) with zeros coming in, flipped if asked, normalised:
- * out(c, y, x) = src(c, y + dy, x' + dx) with x' = flip ? W-1-x : x. */
+ * out(c, y, x) = (src(c, y + dy, x' + dx) - mean[c]) / std[c] with x' = flip ? W-1-x : x. */
 static void copy_image(const float *src, float *dst, int64_t C, int64_t H, int64_t W, int dy,
-                       int dx, int flip, float mean, float inv_std) {
-    float zero = (0 - mean) * inv_std;
-    for (int64_t c = 0; c < C; c++)
+                       int dx, int flip, const float *mean, const float *std) {
+    for (int64_t c = 0; c < C; c++) {
+        float m = mean ? mean[c] : 0, inv = std && std[c] > 0 ? 1.0f / std[c] : 1.0f, zero = (0 - m) * inv;
         for (int64_t y = 0; y < H; y++) {
             int64_t sy = y + dy;
             float *o = dst + (c * H + y) * W;
@@ -276,18 +288,17 @@ static void copy_image(const float *src, float *dst, int64_t C, int64_t H, int64
             const float *row = src + (c * H + sy) * W;
             for (int64_t x = 0; x < W; x++) {
                 int64_t sx = (flip ? W - 1 - x : x) + dx;
-                o[x] = sx < 0 || sx >= W ? zero : (row[sx] - mean) * inv_std;
+                o[x] = sx < 0 || sx >= W ? zero : (row[sx] - m) * inv;
             }
         }
+    }
 }
 
-void glia_dataset_batch(const glia_dataset *d, const int64_t *idx, int64_t n, float mean,
-                        float std, const glia_augment *aug, glia_rng *rng, float *x, float *y) {
-    const glia_shape *s = &d->images->shape;
-    int64_t per = glia_shape_numel(s) / s->dim[0];
-    int64_t C = s->ndim == 4 ? s->dim[1] : 1, H = s->ndim == 4 ? s->dim[2] : 1,
-            W = s->ndim == 4 ? s->dim[3] : per;
-    float inv = std > 0 ? 1.0f / std : 1.0f;
+void glia_dataset_batch(const glia_dataset *d, const int64_t *idx, int64_t n, const float *mean,
+                        const float *std, const glia_augment *aug, glia_rng *rng, float *x, float *y) {
+    int64_t C, H, W;
+    image_dims(&d->images->shape, &C, &H, &W);
+    int64_t per = C * H * W;
     int shift = aug && rng ? aug->shift : 0, hflip = aug && rng && aug->hflip;
     for (int64_t i = 0; i < n; i++) {
         int64_t k = idx ? idx[i] : i;
@@ -298,7 +309,7 @@ void glia_dataset_batch(const glia_dataset *d, const int64_t *idx, int64_t n, fl
             dx = (int)glia_rng_below(rng, (uint32_t)(2 * shift + 1)) - shift;
         }
         if (hflip) flip = glia_rng_u32(rng) >> 31;
-        copy_image(d->images->data + k * per, x + i * per, C, H, W, dy, dx, flip, mean, inv);
+        copy_image(d->images->data + k * per, x + i * per, C, H, W, dy, dx, flip, mean, std);
         if (y) y[i] = d->labels->data[k];
     }
 }

@@ -5,7 +5,7 @@
 #define GLIA_MODEL_INTERNAL_H
 #include "../core/internal.h"
 
-typedef enum { K_INT, K_FLOAT, K_BOOL, K_STR, K_NAME, K_NAMES, K_SHAPE, K_ACT, K_INIT } key_kind;
+typedef enum { K_INT, K_FLOAT, K_FLOATS, K_BOOL, K_STR, K_NAME, K_NAMES, K_SHAPE, K_ACT, K_INIT } key_kind;
 /* A section's key: its kind and default as text (NULL: required). A key that sets an op's
  * attribute (dropout's p, batchnorm's eps) names the op and attribute instead, and its default
  * is the one the op declares (src/ops/<op>.c, its attrs table), so the two cannot drift apart. */

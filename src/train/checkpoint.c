@@ -6,7 +6,8 @@
  *             recurrent states (a language model continues its streams), and the optimiser's
  *             state as "optimizer.<param>.<slot>"
  *   metadata  format; task (images, text); model (the model text, [net] settings included);
- *             data, seed, val, clip_norm, limit, epochs (the run's settings); epoch, next_batch,
+ *             data, seed, val, clip_norm, limit, epochs, val_data (the run's settings; val_data,
+ *             an image folder's test folder, may be absent: ""); epoch, next_batch,
  *             step, optim_steps (the position); rng, epoch_rng, graph_rng (generator states in
  *             hex); train_loss_sum, train_correct, train_top5, train_n, samples, seconds,
  *             epoch_seconds (the current epoch's sums so far, doubles in %.17g so that they
@@ -130,11 +131,11 @@ glia_status glia__checkpoint_save(glia__loop *L) {
     snprintf(pos[11], 48, "%lld", (long long)L->samples);
     snprintf(pos[12], 48, "%.17g", L->seconds);
     snprintf(pos[13], 48, "%.17g", L->epoch_seconds);
-    enum { N_SET = 10 }; /* the pairs before the position's */
+    enum { N_SET = 11 }; /* the pairs before the position's */
     const char *meta[2 * (N_SET + N_POS)] = {
         "format", FORMAT, "task", L->task->name, "model", model, "data", L->data,
         "metrics", L->metrics ? L->metrics : "", "seed", v[0], "val", v[1], "clip_norm", v[2],
-        "limit", v[3], "epochs", v[4]};
+        "limit", v[3], "epochs", v[4], "val_data", L->val_data};
     for (int i = 0; i < N_POS; i++) meta[2 * (N_SET + i)] = pos_keys[i], meta[2 * (N_SET + i) + 1] = pos[i];
     glia_st_entry *e;
     int n;
@@ -175,6 +176,8 @@ glia_status glia__checkpoint_settings(const char *path, const glia_st_meta *meta
                          "(images, text)", path, task ? task : "(none)");
     *text = v[0];
     snprintf(L->data, sizeof L->data, "%s", v[1]);
+    const char *vd = glia_st_meta_get(meta, "val_data"); /* absent before image folders */
+    snprintf(L->val_data, sizeof L->val_data, "%s", vd ? vd : "");
     L->seed = strtoull(v[2], NULL, 10);
     L->val = strtof(v[3], NULL);
     L->clip_norm = strtof(v[4], NULL);

@@ -484,6 +484,7 @@ glia_status glia__train_task(glia_model *m, const glia__task_ops *task, const gl
     memset(&L, 0, sizeof L);
     L.task = task;
     snprintf(L.data, sizeof L.data, "%s", o->data ? o->data : "(given)");
+    snprintf(L.val_data, sizeof L.val_data, "%s", o->val_data ? o->val_data : "");
     snprintf(L.out_dir, sizeof L.out_dir, "%s", o->out_dir);
     L.seed = o->seed;
     L.val = o->val;

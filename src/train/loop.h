@@ -24,6 +24,10 @@ typedef struct glia__metrics {
 void glia__metrics_add(glia__metrics *mt, const float *logits, const float *labels, int64_t n, int classes);
 glia_status glia__metrics_result(const glia__metrics *mt, int classes, glia_eval_result *out);
 glia_status glia__check_data_fits(const glia_shape *in, const glia_dataset *d);
+/* channels of a data set's images (1 unless [N, C, H, W]); the model's [net] mean and std for
+ * each of them in one new array (free it): mean[C], then std[C] */
+int64_t glia__data_channels(const glia_dataset *d);
+glia_status glia__data_norm(const glia_model *m, const glia_dataset *d, float **norm);
 
 /* [net] loss: how the model's output is compared with the data's targets */
 typedef enum { GLIA__LOSS_CE, GLIA__LOSS_MSE, GLIA__LOSS_BCE } glia__loss_kind;
@@ -71,6 +75,7 @@ struct glia__loop {
     void *ts;                    /* the task's own state */
     /* settings (saved in the checkpoint) */
     char data[512], out_dir[1024];
+    char val_data[512];          /* an image folder run's test folder ("": none) */
     uint64_t seed;
     float val, clip_norm;
     int64_t limit;
