@@ -346,6 +346,21 @@ typedef struct glia_folder_options {
 glia_status glia_image_folder_load(const char *path, glia_folder_options *o, glia_dataset **out);
 int glia_image_folder_kind(const char *path);
 
+/* A CSV table (src/data/csv.c): a header line of column names, then one row per sample; cells
+ * separated by commas, optionally quoted ("a, b", "say ""hi"""), blanks around them dropped.
+ * targets: the target columns' names, separated by commas; every other column is a numeric
+ * feature. classify: one target column whose values (any text) name the classes, in numeric
+ * order when all are numbers, else in strcmp order; y [rows] holds class ids. Otherwise the
+ * targets are numbers and y is [rows, targets]. Errors name the file, line and column. */
+typedef struct glia_table {
+    glia_tensor *x;              /* [rows, features] */
+    glia_tensor *y;              /* [rows, targets], or [rows] class ids */
+    int features, targets, classes;
+    char **feature_names, **target_names, **class_names;
+} glia_table;
+glia_status glia_csv_load(const char *path, const char *targets, int classify, glia_table **out);
+void glia_table_free(glia_table *t);
+
 /* Augmentation for images, drawn per sample from the run's generator: a random translation of
  * up to `shift` pixels each way with zero padding (PyTorch's RandomCrop(size, padding=shift)),
  * and a horizontal flip with probability 1/2 (RandomHorizontalFlip). */
@@ -665,6 +680,11 @@ typedef struct glia_train_options {
     const char *val_data;
     int strict_images;
     void (*warn)(void *ctx, const char *message);
+    /* a CSV table as data (glia_csv_load): its target columns, "name" or "a,b". With [net] loss
+     * softmax_ce the one target holds class names (classification); with mse or bce the targets
+     * are numbers, one per output ([net] classes = their count: regression). The held-out part
+     * (val > 0) is the test part. */
+    const char *target;
 } glia_train_options;
 typedef struct glia_train_result {
     int epochs_done;

@@ -197,6 +197,24 @@ expect predict-folder-image 0 "dark" -- "$GLIA" predict "$imf/run" "$imf/test/da
 printf 'path,label\ntrain/bright/b1.pgm,bright\ntrain/dark/d1.pgm,dark\ntrain/bright/b2.pgm,bright\ntrain/dark/d2.pgm,dark\ntrain/bright/b3.pgm,bright\n' > "$imf/list.txt"
 expect eval-list-file 0 "on $imf/list.txt (test split, 5 images)" -- "$GLIA" eval "$imf/run" --data "$imf/list.txt"
 rm -rf "$imf"
+# CSV tables: classification by a text column, regression on two targets (the progress prints
+# the loss, no accuracy), and a header without the named column
+tab=$(mktemp -d)
+awk 'BEGIN { srand(7); print "a,b,kind,r1,r2"; for (i = 0; i < 120; i++) { a = rand() * 2 - 1; b = rand() * 2 - 1;
+  printf "%.5f,%.5f,%s,%.5f,%.5f\n", a, b, (a > b ? "up" : "down"), a + 2 * b, a - b } }' > "$tab/t.csv"
+printf '[net]\ninput = 4\nclasses = 2\nbatch = 8\nepochs = 15\nlr = 0.02\noptimizer = adam\n[dense]\nunits = 2\n' > "$tab/c.cfg"
+expect train-csv-classify 0 "test accuracy 9[0-9].[0-9]*%.* on 24 images" -- "$GLIA" train "$tab/c.cfg" --data "$tab/t.csv" --target kind --val 0.2 --out "$tab/c"
+if [ "$(cat "$tab/c/classes.txt")" = "$(printf 'down\nup')" ]; then ok; else bad "csv classes.txt: $(cat "$tab/c/classes.txt")"; fi
+cut -d, -f1,2,4,5 "$tab/t.csv" > "$tab/r.csv"
+printf '[net]\ninput = 2\nclasses = 2\nbatch = 8\nepochs = 30\nlr = 0.02\noptimizer = adam\nloss = mse\n[dense]\nunits = 2\n' > "$tab/r.cfg"
+out=$("$GLIA" train "$tab/r.cfg" --data "$tab/r.csv" --target r1,r2 --val 0.2 --out "$tab/r" 2>&1); rc=$?
+if [ $rc -eq 0 ] && printf '%s' "$out" | grep -q "^epoch 30/30  train loss [0-9.]*  val loss [0-9.]*  lr" &&
+   ! printf '%s' "$out" | grep -q "acc" && printf '%s' "$out" | grep -q "^test loss [0-9.e-]* (\[net\] loss mse, on the held-out part) on 24 rows"; then ok
+else bad "train-csv-regress: $out"; fi
+expect train-csv-missing-column 1 "no column 'price' in the header (its columns: a, b, r1, r2)" -- "$GLIA" train "$tab/r.cfg" --data "$tab/r.csv" --target price --val 0.2 --out "$tab/x"
+printf 'a,b,r1,r2\n1,2,3,4\n5,six,7,8\n' > "$tab/bad.csv"
+expect train-csv-bad-cell 1 "bad.csv:3, column 2 ('b'): 'six' is not a number" -- "$GLIA" train "$tab/r.cfg" --data "$tab/bad.csv" --target r1,r2 --val 0.2 --out "$tab/x"
+rm -rf "$tab"
 rm -rf "$seq"
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

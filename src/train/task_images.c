@@ -46,6 +46,17 @@ static glia_status load_folder(const char *path, const glia_shape *in, const gli
     return s;
 }
 
+/* a CSV table's features [rows, F] and its label column's classes */
+static glia_status load_table(const char *path, const char *target, glia_dataset **out) {
+    glia_table *tab;
+    glia_status s = glia_csv_load(path, target, 1, &tab);
+    if (s) return s;
+    s = glia_dataset_new(tab->x, tab->y, tab->classes, (const char *const *)tab->class_names, out);
+    tab->x = tab->y = NULL; /* the data set's now, also on failure */
+    glia_table_free(tab);
+    return s;
+}
+
 /* the training part's per-channel statistics into [net] mean and std (more channels than [net]
  * holds values: one mean and std over them all, from the channels' moments) */
 static glia_status measure(glia__loop *L, images *t) {
@@ -83,20 +94,23 @@ static glia_status setup(glia__loop *L, const glia_train_options *o) {
     in.dim[0] = 1;
     t->train = o->train_set;
     t->test = o->test_set;
-    int folder = !t->train && glia_image_folder_kind(L->data);
+    /* the user's own data (folders, lists, tables) has no test part of its own */
+    int table = !t->train && L->target[0], folder = !t->train && !table && glia_image_folder_kind(L->data);
     if (!t->train) {
-        if ((s = folder ? load_folder(L->data, &in, o, NULL, &t->own_train)
-                        : glia_dataset_load(L->data, "train", &t->own_train)))
+        if ((s = table    ? load_table(L->data, L->target, &t->own_train)
+                 : folder ? load_folder(L->data, &in, o, NULL, &t->own_train)
+                          : glia_dataset_load(L->data, "train", &t->own_train)))
             return s;
         t->train = t->own_train;
     }
     if (folder && L->val_data[0]) {
         if ((s = load_folder(L->val_data, &in, o, t->train, &t->own_test))) return s;
         t->test = t->own_test;
-    } else if (folder && !(L->val > 0)) {
-        return glia__err(GLIA_EINVAL, "%s: an image folder has no test part of its own: give a "
-                         "folder for it (--val-dir) or hold out a part (--val F > 0)", L->data);
-    } else if (!t->test && !folder) {
+    } else if ((folder || table) && !(L->val > 0)) {
+        return glia__err(GLIA_EINVAL, "%s: %s has no test part of its own: %shold out a part "
+                         "(--val F > 0)", L->data, table ? "a table" : "an image folder",
+                         table ? "" : "give a folder for it (--val-dir) or ");
+    } else if (!t->test && !folder && !table) {
         if ((s = glia_dataset_load(L->data, "test", &t->own_test))) return s;
         t->test = t->own_test;
     }
