@@ -301,10 +301,12 @@ glia_status glia_mnist_json_load(const char *dir, glia_tensor **images, glia_ten
  *                    classes.txt with one class name per line
  * split is "train" or "test". Labels must be whole numbers in [0, classes). */
 typedef struct glia_dataset {
-    glia_tensor *images;
+    glia_tensor *images;     /* its shape always; its data NULL when the images are bytes: */
     glia_tensor *labels;
     int classes;
     char **class_names;      /* `classes` strings */
+    uint8_t *pixels;         /* the images as bytes, value = byte / 255 (IDX ubyte files and
+                              * image folders: a quarter of the memory of floats), or NULL */
 } glia_dataset;
 glia_status glia_dataset_load(const char *name, const char *split, glia_dataset **out);
 /* A data set from tensors (ownership passes to it, also on failure); names may be NULL ("0",
@@ -312,6 +314,8 @@ glia_status glia_dataset_load(const char *name, const char *split, glia_dataset 
 glia_status glia_dataset_new(glia_tensor *images, glia_tensor *labels, int classes,
                              const char *const *names, glia_dataset **out);
 void glia_dataset_free(glia_dataset *d);
+/* Image i of d as floats in [0, 1] into out (numel / N values), whichever way it is kept. */
+void glia_dataset_image(const glia_dataset *d, int64_t i, float *out);
 /* DIR/classes.txt, as glia train writes it and glia_dataset_load reads it: one class name per
  * line, trailing blanks (and a \r) dropped. No such file: *n = 0, *names NULL, GLIA_OK; a file
  * that is there but cannot be read is an error. Free with glia_class_names_free. */

@@ -20,6 +20,7 @@ static const char *const fashion_names[10] = {"T-shirt/top", "Trouser", "Pullove
 
 void glia_dataset_free(glia_dataset *d) {
     if (!d) return;
+    free(d->pixels);
     glia_tensor_free(d->images);
     glia_tensor_free(d->labels);
     for (int i = 0; d->class_names && i < d->classes; i++) free(d->class_names[i]);
@@ -81,10 +82,38 @@ glia_status glia_dataset_new(glia_tensor *images, glia_tensor *labels, int class
     return GLIA_OK;
 }
 
+glia_status glia__dataset_new_bytes(uint8_t *pixels, const glia_shape *shape, glia_tensor *labels,
+                                    int classes, const char *const *names, glia_dataset **out) {
+    /* a shape-only images tensor: checked and named by glia_dataset_new, data NULL */
+    glia_tensor *img = glia__calloc(1, sizeof *img);
+    if (!img || !pixels) {
+        free(img);
+        free(pixels);
+        glia_tensor_free(labels);
+        return glia__err(pixels ? GLIA_ENOMEM : GLIA_EINVAL, "data set: %s", pixels ? "out of memory" : "NULL pixels");
+    }
+    img->shape = *shape;
+    /* the constructor never reads images->data; on failure it frees img (data NULL) and labels */
+    glia_status s = glia_dataset_new(img, labels, classes, names, out);
+    if (s) free(pixels);
+    else (*out)->pixels = pixels;
+    return s;
+}
+
+void glia_dataset_image(const glia_dataset *d, int64_t i, float *out) {
+    int64_t per = glia_shape_numel(&d->images->shape) / d->images->shape.dim[0];
+    if (!d->pixels) {
+        memcpy(out, d->images->data + i * per, (size_t)per * sizeof *out);
+        return;
+    }
+    const uint8_t *b = d->pixels + i * per;
+    for (int64_t k = 0; k < per; k++) out[k] = (float)b[k] * (1.0f / 255); /* as idx.c's floats */
+}
+
 /* DIR/PREFIX-images-idx3-ubyte[.gz] and the labels beside it; images [N, H, W] become
  * [N, 1, H, W] */
 static glia_status load_idx_pair(const char *dir, const char *prefix, glia_tensor **x,
-                                 glia_tensor **y) {
+                                 uint8_t **bytes, glia_shape *shape, glia_tensor **y) {
     char pi[1024], pl[1024];
     snprintf(pi, sizeof pi, "%s/%s-images-idx3-ubyte.gz", dir, prefix);
     snprintf(pl, sizeof pl, "%s/%s-labels-idx1-ubyte.gz", dir, prefix);
@@ -92,26 +121,39 @@ static glia_status load_idx_pair(const char *dir, const char *prefix, glia_tenso
         snprintf(pi, sizeof pi, "%s/%s-images-idx3-ubyte", dir, prefix);
         snprintf(pl, sizeof pl, "%s/%s-labels-idx1-ubyte", dir, prefix);
     }
-    glia_status s = glia_idx_load(pi, 1.0f / 255, x);
+    glia_status s = glia__idx_load_bytes(pi, x, bytes, shape);
     if (s) return s;
     if ((s = glia_idx_load(pl, 1.0f, y))) {
         glia_tensor_free(*x);
+        free(*bytes);
         *x = NULL;
+        *bytes = NULL;
         return s;
     }
-    if ((*x)->shape.ndim == 3) {
-        int64_t d[4] = {(*x)->shape.dim[0], 1, (*x)->shape.dim[1], (*x)->shape.dim[2]};
-        glia_tensor_reshape(*x, 4, d);
+    glia_shape *sh = *x ? &(*x)->shape : shape;
+    if (sh->ndim == 3) {
+        int64_t d[4] = {sh->dim[0], 1, sh->dim[1], sh->dim[2]};
+        sh->ndim = 4;
+        memcpy(sh->dim, d, sizeof d);
     }
-    if ((*x)->shape.ndim != 4) {
+    if (sh->ndim != 4) {
         char a[96];
         s = glia__err(GLIA_ESHAPE, "%s: images of shape %s; expected [N, H, W] or [N, C, H, W]",
-                      pi, glia_shape_str(&(*x)->shape, a, sizeof a));
+                      pi, glia_shape_str(sh, a, sizeof a));
         glia_tensor_free(*x);
         glia_tensor_free(*y);
+        free(*bytes);
         *x = *y = NULL;
+        *bytes = NULL;
     }
     return s;
+}
+
+/* the images as bytes or floats (whichever the file held), with labels, as a data set */
+static glia_status idx_dataset(glia_tensor *x, uint8_t *bytes, const glia_shape *shape, glia_tensor *y,
+                               int classes, const char *const *names, glia_dataset **out) {
+    return bytes ? glia__dataset_new_bytes(bytes, shape, y, classes, names, out)
+                 : glia_dataset_new(x, y, classes, names, out);
 }
 
 /* DIR/classes.txt: one name per line (what glia train writes with glia__write_lines); a line
@@ -224,22 +266,25 @@ glia_status glia_dataset_load(const char *name, const char *split, glia_dataset 
     }
     int fashion = !strcmp(name, "fashion-mnist");
     const char *dir = fashion ? FASHION_DIR : name;
-    if ((s = load_idx_pair(dir, test ? "t10k" : "train", &x, &y))) {
+    uint8_t *bytes = NULL;
+    glia_shape shape;
+    if ((s = load_idx_pair(dir, test ? "t10k" : "train", &x, &bytes, &shape, &y))) {
         if (fashion)
             return glia__err(s, "%s (install Fashion-MNIST with scripts/fetch-data fashion-mnist)",
                              glia_last_error());
         return s;
     }
-    if (fashion) return glia_dataset_new(x, y, 10, fashion_names, out);
+    if (fashion) return idx_dataset(x, bytes, &shape, y, 10, fashion_names, out);
     char **names;
     int n_names;
     if ((s = glia_class_names_load(dir, &names, &n_names))) {
         glia_tensor_free(x);
         glia_tensor_free(y);
+        free(bytes);
         return s;
     }
     int classes = n_names ? n_names : max_label(y) + 1;
-    s = glia_dataset_new(x, y, classes, (const char *const *)names, out);
+    s = idx_dataset(x, bytes, &shape, y, classes, (const char *const *)names, out);
     glia_class_names_free(names, n_names);
     if (s) return glia__err(s, "%s: %s", dir, glia_last_error());
     return GLIA_OK;
@@ -260,10 +305,11 @@ void glia_dataset_stats(const glia_dataset *d, const int64_t *idx, int64_t n, fl
     for (int64_t c = 0; c < C; c++) {
         double s = 0, s2 = 0; /* double sums: 47 million pixels lose nothing */
         for (int64_t i = 0; i < n; i++) {
-            const float *p = d->images->data + ((idx ? idx[i] : i) * C + c) * plane;
+            int64_t at = ((idx ? idx[i] : i) * C + c) * plane;
             for (int64_t j = 0; j < plane; j++) {
-                s += p[j];
-                s2 += (double)p[j] * p[j];
+                float v = d->pixels ? (float)d->pixels[at + j] * (1.0f / 255) : d->images->data[at + j];
+                s += v;
+                s2 += (double)v * v;
             }
         }
         double cnt = (double)n * (double)plane, m = cnt > 0 ? s / cnt : 0, v = cnt > 0 ? s2 / cnt - m * m : 0;
@@ -274,8 +320,8 @@ void glia_dataset_stats(const glia_dataset *d, const int64_t *idx, int64_t n, fl
 
 /* One image [C, H, W], shifted by (dy, dx) with zeros coming in, flipped if asked, normalised:
  * out(c, y, x) = (src(c, y + dy, x' + dx) - mean[c]) / std[c] with x' = flip ? W-1-x : x. */
-static void copy_image(const float *src, float *dst, int64_t C, int64_t H, int64_t W, int dy,
-                       int dx, int flip, const float *mean, const float *std) {
+static void copy_image(const float *src, const uint8_t *src8, float *dst, int64_t C, int64_t H,
+                       int64_t W, int dy, int dx, int flip, const float *mean, const float *std) {
     for (int64_t c = 0; c < C; c++) {
         float m = mean ? mean[c] : 0, inv = std && std[c] > 0 ? 1.0f / std[c] : 1.0f, zero = (0 - m) * inv;
         for (int64_t y = 0; y < H; y++) {
@@ -285,10 +331,13 @@ static void copy_image(const float *src, float *dst, int64_t C, int64_t H, int64
                 for (int64_t x = 0; x < W; x++) o[x] = zero;
                 continue;
             }
-            const float *row = src + (c * H + sy) * W;
+            const float *row = src ? src + (c * H + sy) * W : NULL;
+            const uint8_t *row8 = src8 ? src8 + (c * H + sy) * W : NULL;
             for (int64_t x = 0; x < W; x++) {
                 int64_t sx = (flip ? W - 1 - x : x) + dx;
-                o[x] = sx < 0 || sx >= W ? zero : (row[sx] - m) * inv;
+                /* bytes: the same float as idx.c's conversion, so results do not change */
+                float v = sx < 0 || sx >= W ? 0 : row ? row[sx] : (float)row8[sx] * (1.0f / 255);
+                o[x] = sx < 0 || sx >= W ? zero : (v - m) * inv;
             }
         }
     }
@@ -309,7 +358,8 @@ void glia_dataset_batch(const glia_dataset *d, const int64_t *idx, int64_t n, co
             dx = (int)glia_rng_below(rng, (uint32_t)(2 * shift + 1)) - shift;
         }
         if (hflip) flip = glia_rng_u32(rng) >> 31;
-        copy_image(d->images->data + k * per, x + i * per, C, H, W, dy, dx, flip, mean, std);
+        copy_image(d->pixels ? NULL : d->images->data + k * per, d->pixels ? d->pixels + k * per : NULL,
+                   x + i * per, C, H, W, dy, dx, flip, mean, std);
         if (y) y[i] = d->labels->data[k];
     }
 }

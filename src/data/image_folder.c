@@ -7,7 +7,7 @@
  *                               "path,label"; blank lines skipped), classes in strcmp order
  * Images are PNG, JPEG, BMP, PGM, PPM (by extension, case ignored; other files are not images
  * and are passed over), decoded in parallel (OpenMP) by glia_image_load, grey or colour, resized
- * to the model's input. A file that does not decode is skipped with a warning naming it, or is
+ * to the model's input, and kept as bytes (0..255, rounded: what an 8-bit file holds). A file that does not decode is skipped with a warning naming it, or is
  * an error when the caller says so; an empty class folder keeps its class (and its id), with a
  * warning. */
 #include "../core/internal.h"
@@ -293,11 +293,12 @@ glia_status glia_image_folder_load(const char *path, glia_folder_options *o, gli
                               "(.txt or .list, lines 'path,label')", path);
     if (!s && f.n == 0) s = glia__err(GLIA_EINVAL, "%s: no images (PNG, JPEG, BMP, PGM, PPM)", path);
     const int64_t per = (int64_t)C * H * W;
-    glia_tensor *x = NULL, *y = NULL;
+    glia_tensor *y = NULL;
+    uint8_t *px = NULL;        /* the images as bytes: a quarter of floats' memory */
     char **why = NULL; /* each file's error, NULL when it loaded */
-    if (!s && !(why = glia__calloc((size_t)f.n, sizeof *why)))
-        s = glia__err(GLIA_ENOMEM, "%s: out of memory", path);
-    if (!s) s = glia_tensor_new(&x, 4, (int64_t[]){f.n, C, H, W});
+    if (!s && (!(why = glia__calloc((size_t)f.n, sizeof *why)) || !(px = glia__malloc((size_t)(f.n * per)))))
+        s = glia__err(GLIA_ENOMEM, "%s: out of memory for %lld images of %lldx%lldx%lld bytes", path,
+                      (long long)f.n, (long long)C, (long long)H, (long long)W);
     if (!s) {
         int oom = 0;
         /* decoding dominates: one file per iteration, any thread; the error text is per thread */
@@ -311,7 +312,11 @@ glia_status glia_image_folder_load(const char *path, glia_folder_options *o, gli
                 }
                 continue;
             }
-            memcpy(x->data + i * per, t->data, (size_t)per * sizeof *t->data);
+            uint8_t *dst = px + i * per;
+            for (int64_t k = 0; k < per; k++) { /* [0, 1] -> 0..255, rounded */
+                float v = t->data[k] * 255.0f + 0.5f;
+                dst[k] = (uint8_t)(v <= 0 ? 0 : v >= 255 ? 255 : v);
+            }
             glia_tensor_free(t);
         }
         if (oom) s = glia__err(GLIA_ENOMEM, "%s: out of memory", path);
@@ -333,17 +338,13 @@ glia_status glia_image_folder_load(const char *path, glia_folder_options *o, gli
             }
             continue;
         }
-        if (kept != i) memcpy(x->data + kept * per, x->data + i * per, (size_t)per * sizeof *x->data);
+        if (kept != i) memcpy(px + kept * per, px + i * per, (size_t)per);
         f.label[kept++] = f.label[i];
     }
     if (!s && kept == 0) s = glia__err(GLIA_EINVAL, "%s: none of its %lld images could be read", path, (long long)f.n);
-    if (!s && kept < f.n) { /* the exact size: a new tensor of the kept images */
-        glia_tensor *k = NULL;
-        if (!(s = glia_tensor_new(&k, 4, (int64_t[]){kept, C, H, W}))) {
-            memcpy(k->data, x->data, (size_t)(kept * per) * sizeof *x->data);
-            glia_tensor_free(x);
-            x = k;
-        }
+    if (!s && kept < f.n) { /* the exact size (shrinking: realloc fails only by keeping it) */
+        uint8_t *k = glia__realloc(px, (size_t)(kept * per));
+        if (k) px = k;
     }
     if (!s && !(s = glia_tensor_new(&y, 1, &kept)))
         for (int64_t i = 0; i < kept; i++) y->data[i] = (float)f.label[i];
@@ -351,13 +352,14 @@ glia_status glia_image_folder_load(const char *path, glia_folder_options *o, gli
     free(why);
     files_free(&f);
     if (s) {
-        glia_tensor_free(x);
+        free(px);
         glia_tensor_free(y);
         names_free(found, n_found);
         return s;
     }
     int classes = o->classes ? o->n_classes : n_found;
-    s = glia_dataset_new(x, y, classes, o->classes ? o->classes : (const char *const *)found, out);
+    glia_shape shape = {.ndim = 4, .dim = {kept, C, H, W}};
+    s = glia__dataset_new_bytes(px, &shape, y, classes, o->classes ? o->classes : (const char *const *)found, out);
     names_free(found, n_found);
     return s;
 }
