@@ -367,8 +367,18 @@ void glia_table_free(glia_table *t);
 
 /* Augmentation for images, drawn per sample from the run's generator: a random translation of
  * up to `shift` pixels each way with zero padding (PyTorch's RandomCrop(size, padding=shift)),
- * and a horizontal flip with probability 1/2 (RandomHorizontalFlip). */
-typedef struct glia_augment { int shift; int hflip; } glia_augment;
+ * and a horizontal flip with probability 1/2 (RandomHorizontalFlip); crop > 0: first a random
+ * resized crop (RandomResizedCrop(scale=(crop, 1), ratio=(3/4, 4/3)): a box of that fraction of
+ * the area or more, resized back bilinearly, glia_augment_crop_box); jitter > 0: brightness and
+ * contrast factors b, k drawn in [1 - jitter, 1 + jitter] (ColorJitter): x' = clamp((b x - m) k
+ * + m, 0, 1) with m the mean of b x over the image. Draws come in that order per sample, and
+ * only for what is on, so a run without crop and jitter draws as before. At evaluation nothing is
+ * drawn: the image as loaded (an image folder's files are resized to the model's input). */
+typedef struct glia_augment { int shift; int hflip; float crop, jitter; } glia_augment;
+/* RandomResizedCrop's box in an H x W image: top y0, left x0, height h, width w (10 tries at a
+ * random area in [crop, 1] of H W and aspect ratio exp(U(log 3/4, log 4/3)), else the whole
+ * image). */
+void glia_augment_crop_box(int H, int W, float crop, glia_rng *r, int *y0, int *x0, int *h, int *w);
 /* Fills a batch: x[i] = (image[idx[i]] (augmented when aug) - mean[c]) / std[c] per channel c
  * (mean, std: C values as glia_dataset_stats gives; NULL: 0 and 1), y[i] = label. */
 void glia_dataset_batch(const glia_dataset *d, const int64_t *idx, int64_t n, const float *mean,

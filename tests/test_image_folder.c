@@ -326,3 +326,66 @@ TEST(dataset_bytes_match_floats) {
     remove(pl);
     rmdir(dir);
 }
+
+/* the augmentations on a 1-channel 4x6 image whose pixel (y, x) is (6 y + x) / 32: a flip
+ * mirrors it pixel by pixel; a random resized crop is its box (glia_augment_crop_box, the same
+ * draws) resized bilinearly, checked at every pixel; jitter keeps values in [0, 1] and the
+ * image mean's place (contrast about the mean); the same seed gives the same batch */
+TEST(augment_flip_crop_jitter) {
+    enum { H = 4, W = 6 };
+    glia_tensor *x, *y;
+    OK(glia_tensor_new(&x, 4, (int64_t[]){1, 1, H, W}));
+    OK(glia_tensor_new(&y, 1, (int64_t[]){1}));
+    for (int i = 0; i < H * W; i++) x->data[i] = (float)(6 * (i / W) + i % W) / 32;
+    glia_dataset *d;
+    OK(glia_dataset_new(x, y, 1, NULL, &d));
+    const float *src = d->images->data;
+    float out[H * W], out2[H * W];
+    glia_rng r, r2;
+    /* flip alone, until a draw flips (p = 1/2) */
+    glia_augment flip = {.hflip = 1};
+    glia_rng_seed(&r, 1, 1);
+    int flipped = 0;
+    for (int t = 0; t < 20 && !flipped; t++) {
+        glia_dataset_batch(d, NULL, 1, NULL, NULL, &flip, &r, out, NULL);
+        flipped = out[0] != src[0];
+        for (int i = 0; i < H * W; i++)
+            CHECK(out[i] == (flipped ? src[(i / W) * W + W - 1 - i % W] : src[i]));
+    }
+    CHECK(flipped);
+    /* a crop: the same draws give the box; bilinear sampling of a linear image is linear */
+    glia_augment crop = {.crop = 0.3f};
+    for (uint64_t seed = 1; seed <= 5; seed++) {
+        glia_rng_seed(&r, seed, 1);
+        r2 = r;
+        int by, bx, bh, bw;
+        glia_augment_crop_box(H, W, 0.3f, &r2, &by, &bx, &bh, &bw);
+        CHECK(by >= 0 && bx >= 0 && bh >= 1 && bw >= 1 && by + bh <= H && bx + bw <= W);
+        CHECK((double)bh * bw >= 0.3 * H * W - 3); /* rounding of the sides */
+        glia_dataset_batch(d, NULL, 1, NULL, NULL, &crop, &r, out, NULL);
+        for (int yy = 0; yy < H; yy++)
+            for (int xx = 0; xx < W; xx++) {
+                float fy = by + (yy + 0.5f) * bh / H - 0.5f, fx = bx + (xx + 0.5f) * bw / W - 0.5f;
+                fy = fy < by ? by : fy > by + bh - 1 ? by + bh - 1 : fy;
+                fx = fx < bx ? bx : fx > bx + bw - 1 ? bx + bw - 1 : fx;
+                CHECK_NEAR(out[yy * W + xx], (6 * fy + fx) / 32, 1e-5);
+            }
+    }
+    /* jitter: deterministic from the seed, within [0, 1] */
+    glia_augment jit = {.jitter = 0.4f, .crop = 0.5f, .hflip = 1, .shift = 1};
+    glia_rng_seed(&r, 9, 1);
+    glia_rng_seed(&r2, 9, 1);
+    glia_dataset_batch(d, NULL, 1, NULL, NULL, &jit, &r, out, NULL);
+    glia_dataset_batch(d, NULL, 1, NULL, NULL, &jit, &r2, out2, NULL);
+    CHECK(!memcmp(out, out2, sizeof out));
+    int changed = 0;
+    for (int i = 0; i < H * W; i++) {
+        CHECK(out[i] >= 0 && out[i] <= 1);
+        changed |= out[i] != src[i];
+    }
+    CHECK(changed);
+    /* evaluation (no generator): the image as it is */
+    glia_dataset_batch(d, NULL, 1, NULL, NULL, &jit, NULL, out, NULL);
+    CHECK(!memcmp(out, src, sizeof out));
+    glia_dataset_free(d);
+}

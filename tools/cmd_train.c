@@ -92,6 +92,10 @@ static void usage(void) {
            "  --warmup N        batches of linear learning-rate warm-up ([net] warmup)\n"
            "  --shift N         augmentation: random shifts by up to N pixels ([net] shift)\n"
            "  --flip 0|1        augmentation: random horizontal flips ([net] flip)\n"
+           "  --crop A          augmentation: random resized crops of at least a fraction A of\n"
+           "                    the area, aspect 3/4..4/3, resized back ([net] crop; 0: off)\n"
+           "  --jitter J        augmentation: brightness and contrast factors in [1-J, 1+J]\n"
+           "                    ([net] jitter; 0: off)\n"
            "  --loss L          softmax_ce, mse, bce (mse and bce compare the output with the\n"
            "                    class as a one-hot vector) ([net] loss)\n"
            "  --clip-norm X     clip gradients to global norm X (default: [net] clip_norm;\n"
@@ -136,7 +140,8 @@ int cmd_train(int argc, char **argv) {
         {"--epochs", "epochs"}, {"--batch", "batch"}, {"--lr", "lr"}, {"--optimizer", "optimizer"},
         {"--momentum", "momentum"}, {"--weight-decay", "weight_decay"}, {"--schedule", "schedule"},
         {"--step-size", "step_size"}, {"--gamma", "gamma"}, {"--warmup", "warmup"},
-        {"--shift", "shift"}, {"--flip", "flip"}, {"--loss", "loss"}};
+        {"--shift", "shift"}, {"--flip", "flip"}, {"--loss", "loss"}, {"--crop", "crop"},
+        {"--jitter", "jitter"}};
     enum { NK = sizeof keys / sizeof keys[0] };
     const char *set[NK] = {0};
     const char *model_path = NULL, *out = NULL, *resume = NULL;

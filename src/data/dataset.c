@@ -343,12 +343,79 @@ static void copy_image(const float *src, const uint8_t *src8, float *dst, int64_
     }
 }
 
+void glia_augment_crop_box(int H, int W, float crop, glia_rng *r, int *y0, int *x0, int *h, int *w) {
+    double area = (double)H * W, lo = log(3.0 / 4), hi = log(4.0 / 3);
+    for (int attempt = 0; attempt < 10; attempt++) {
+        double target = area * (crop + (1 - crop) * glia_rng_uniform(r));
+        double ratio = exp(lo + (hi - lo) * glia_rng_uniform(r));
+        int cw = (int)lround(sqrt(target * ratio)), ch = (int)lround(sqrt(target / ratio));
+        if (cw > 0 && cw <= W && ch > 0 && ch <= H) {
+            *y0 = (int)glia_rng_below(r, (uint32_t)(H - ch + 1));
+            *x0 = (int)glia_rng_below(r, (uint32_t)(W - cw + 1));
+            *h = ch;
+            *w = cw;
+            return;
+        }
+    }
+    *y0 = *x0 = 0; /* the whole image (its ratio is within bounds for the images glia takes) */
+    *h = H;
+    *w = W;
+}
+
+/* pixel (y, x) of channel c of image k, as a float in [0, 1] */
+static inline float pixel(const glia_dataset *d, int64_t k, int64_t c, int64_t y, int64_t x,
+                          int64_t C, int64_t H, int64_t W) {
+    int64_t at = ((k * C + c) * H + y) * W + x;
+    return d->pixels ? (float)d->pixels[at] * (1.0f / 255) : d->images->data[at];
+}
+
+/* The augmented path (crop or jitter on): out(c, y, x) = bilinear sample of the crop box at the
+ * shifted, flipped position (pixel centres aligned, zeros outside), then brightness and
+ * contrast, then (x - mean[c]) / std[c]. */
+static void augment_image(const glia_dataset *d, int64_t k, float *o, int64_t C, int64_t H,
+                          int64_t W, int dy, int dx, int flip, int by, int bx, int bh, int bw,
+                          float bright, float contrast, const float *mean, const float *std) {
+    double sum = 0;
+    const float sy = (float)bh / (float)H, sx = (float)bw / (float)W;
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t y = 0; y < H; y++)
+            for (int64_t x = 0; x < W; x++) {
+                int64_t cy = y + dy, cx = (flip ? W - 1 - x : x) + dx;
+                float v = 0;
+                if (cy >= 0 && cy < H && cx >= 0 && cx < W) {
+                    float fy = by + ((float)cy + 0.5f) * sy - 0.5f, fx = bx + ((float)cx + 0.5f) * sx - 0.5f;
+                    fy = fy < by ? (float)by : fy > by + bh - 1 ? (float)(by + bh - 1) : fy;
+                    fx = fx < bx ? (float)bx : fx > bx + bw - 1 ? (float)(bx + bw - 1) : fx;
+                    int64_t y0 = (int64_t)fy, x0 = (int64_t)fx;
+                    int64_t y1 = y0 + 1 < by + bh ? y0 + 1 : y0, x1 = x0 + 1 < bx + bw ? x0 + 1 : x0;
+                    float wy = fy - (float)y0, wx = fx - (float)x0;
+                    v = (1 - wy) * ((1 - wx) * pixel(d, k, c, y0, x0, C, H, W) + wx * pixel(d, k, c, y0, x1, C, H, W)) +
+                        wy * ((1 - wx) * pixel(d, k, c, y1, x0, C, H, W) + wx * pixel(d, k, c, y1, x1, C, H, W));
+                }
+                v *= bright;
+                o[(c * H + y) * W + x] = v;
+                sum += v;
+            }
+    float m = (float)(sum / (double)(C * H * W));
+    for (int64_t c = 0; c < C; c++) {
+        float mc = mean ? mean[c] : 0, inv = std && std[c] > 0 ? 1.0f / std[c] : 1.0f;
+        float *p = o + c * H * W;
+        for (int64_t i = 0; i < H * W; i++) {
+            float v = (p[i] - m) * contrast + m;
+            v = v < 0 ? 0 : v > 1 ? 1 : v;
+            p[i] = (v - mc) * inv;
+        }
+    }
+}
+
 void glia_dataset_batch(const glia_dataset *d, const int64_t *idx, int64_t n, const float *mean,
                         const float *std, const glia_augment *aug, glia_rng *rng, float *x, float *y) {
     int64_t C, H, W;
     image_dims(&d->images->shape, &C, &H, &W);
     int64_t per = C * H * W;
     int shift = aug && rng ? aug->shift : 0, hflip = aug && rng && aug->hflip;
+    float crop = aug && rng && aug->crop > 0 && aug->crop <= 1 ? aug->crop : 0,
+          jitter = aug && rng && aug->jitter > 0 ? aug->jitter : 0;
     for (int64_t i = 0; i < n; i++) {
         int64_t k = idx ? idx[i] : i;
         int dy = 0, dx = 0, flip = 0;
@@ -358,6 +425,18 @@ void glia_dataset_batch(const glia_dataset *d, const int64_t *idx, int64_t n, co
             dx = (int)glia_rng_below(rng, (uint32_t)(2 * shift + 1)) - shift;
         }
         if (hflip) flip = glia_rng_u32(rng) >> 31;
+        if (crop > 0 || jitter > 0) {
+            int by = 0, bx = 0, bh = (int)H, bw = (int)W;
+            float bright = 1, contrast = 1;
+            if (crop > 0) glia_augment_crop_box((int)H, (int)W, crop, rng, &by, &bx, &bh, &bw);
+            if (jitter > 0) {
+                bright = 1 - jitter + 2 * jitter * glia_rng_uniform(rng);
+                contrast = 1 - jitter + 2 * jitter * glia_rng_uniform(rng);
+            }
+            augment_image(d, k, x + i * per, C, H, W, dy, dx, flip, by, bx, bh, bw, bright, contrast, mean, std);
+            if (y) y[i] = d->labels->data[k];
+            continue;
+        }
         copy_image(d->pixels ? NULL : d->images->data + k * per, d->pixels ? d->pixels + k * per : NULL,
                    x + i * per, C, H, W, dy, dx, flip, mean, std);
         if (y) y[i] = d->labels->data[k];

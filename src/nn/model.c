@@ -33,6 +33,7 @@ static const key_def net_keys[MAX_KEYS] = {
     KEY("step_size", K_INT, "1"),     KEY("gamma", K_FLOAT, "0.1"),  KEY("warmup", K_INT, "0"),
     KEY("shift", K_INT, "0"),         KEY("flip", K_BOOL, "0"),     KEY("mean", K_FLOATS, "0"),
     KEY("std", K_FLOATS, "1"), /* one value, or one per channel (colour) */
+    KEY("crop", K_FLOAT, "0"),        KEY("jitter", K_FLOAT, "0"), /* augmentation (glia_augment) */
     /* sequence models (seq_layers.c) */
     KEY("sequence", K_INT, "0"),      KEY("clip_norm", K_FLOAT, "0"),
     /* the training loss (src/train/loop.c): softmax_ce, mse or bce */

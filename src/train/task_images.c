@@ -142,6 +142,11 @@ static glia_status setup(glia__loop *L, const glia_train_options *o) {
     if ((s = glia__data_norm(m, t->train, &t->norm))) return s;
     t->aug.shift = atoi(glia_model_option(m, "shift"));
     t->aug.hflip = atoi(glia_model_option(m, "flip"));
+    t->aug.crop = strtof(glia_model_option(m, "crop"), NULL);
+    t->aug.jitter = strtof(glia_model_option(m, "jitter"), NULL);
+    if (!(t->aug.crop >= 0 && t->aug.crop <= 1) || !(t->aug.jitter >= 0 && t->aug.jitter < 1))
+        return glia__err(GLIA_EINVAL, "[net] crop = %g, jitter = %g: crop is a fraction of the area "
+                         "in [0, 1] (0: off), jitter in [0, 1)", (double)t->aug.crop, (double)t->aug.jitter);
     return glia_graph_set_batch(L->g, L->batch);
 }
 
