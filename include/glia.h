@@ -538,6 +538,34 @@ typedef enum glia_init_kind {
 glia_status glia_init_param(glia_graph *g, int node, glia_init_kind kind, float value,
                             glia_rng *rng);
 
+/* ---------------------------------------------------------------- style transfer (src/viz/style.c)
+ * Gatys et al.'s neural style transfer with the features of a network of random 3x3 filters at
+ * four scales (conv + ReLU, 2x2 average pooling between scales; Ustyuzhaninov et al. 2016:
+ * random multi-scale features capture texture). From the content image, Adam on the pixels
+ * (kept in [0, 1]) minimises
+ *   content_weight mean (F_2 - P_2)^2 + style_weight sum_l sum_ij (G_l - A_l)_ij^2 / K_l^2
+ *   + tv mean((x[i+1,j] - x[i,j])^2 + (x[i,j+1] - x[i,j])^2)
+ * with F_l the K_l maps of M_l pixels of scale l, G_l = F_l F_l^T / M_l their Gram matrix, P and
+ * A the content image's maps and the style image's Gram matrices. content and style are
+ * [C, H, W] pixels of the same size (C 1 or 3, H, W >= 8); out receives the result. Zero fields
+ * take the defaults in brackets. */
+typedef struct glia_style_options {
+    int steps;                   /* [300] */
+    float lr;                    /* [0.02] */
+    float content_weight;        /* [1] */
+    float style_weight;          /* [1e4] */
+    float tv;                    /* [0] */
+    int filters;                 /* random filters per scale [32] */
+    uint64_t seed;               /* the filters' */
+    void (*progress)(void *ctx, int step, int steps, double loss);
+    void *ctx;
+} glia_style_options;
+glia_status glia_style_transfer(const float *content, const float *style, int C, int H, int W,
+                                const glia_style_options *o, float *out, double *final_loss);
+/* The style loss of one layer, sum_ij (G - A)_ij^2 / K^2 with G = F F^T / M (F [K, M], A [K, K]),
+ * and its gradient dF = 4 / (K^2 M) (G - A) F when dF is not NULL; NAN when out of memory. */
+double glia_style_gram_loss(const float *F, int K, int64_t M, const float *A, float *dF);
+
 /* ---------------------------------------------------------------- optimisers (src/train)
  * One step updates every trainable parameter from its gradient, as PyTorch's torch.optim:
  *   SGD:      g += wd w;  v = momentum v + g;  w -= lr (nesterov ? g + momentum v : v)

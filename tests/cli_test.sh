@@ -15,7 +15,7 @@ expect help 0 "usage: glia COMMAND" -- "$GLIA" --help
 expect no-args 2 "usage" -- "$GLIA"
 expect unknown 2 "unknown command 'frobnicate'" -- "$GLIA" frobnicate
 expect version 0 "glia 0\." -- "$GLIA" version
-for c in version ops demo summary train eval predict filters features maximize cam gradcam saliency fool invert dream; do expect "$c --help" 0 "usage: glia $c" -- "$GLIA" "$c" --help; done
+for c in version ops demo summary train eval predict filters features maximize cam gradcam saliency fool invert dream style; do expect "$c --help" 0 "usage: glia $c" -- "$GLIA" "$c" --help; done
 expect ops-bad-option 2 "unknown option" -- "$GLIA" ops --bogus
 expect demo-bad-steps 2 "bad --steps" -- "$GLIA" demo --steps x
 # glia ops lists every op the issues ask for
@@ -215,6 +215,16 @@ expect train-csv-missing-column 1 "no column 'price' in the header (its columns:
 printf 'a,b,r1,r2\n1,2,3,4\n5,six,7,8\n' > "$tab/bad.csv"
 expect train-csv-bad-cell 1 "bad.csv:3, column 2 ('b'): 'six' is not a number" -- "$GLIA" train "$tab/r.cfg" --data "$tab/bad.csv" --target r1,r2 --val 0.2 --out "$tab/x"
 rm -rf "$tab"
+# glia style: two small grey pictures (a ramp, stripes), a few steps; the result and the panel are PNGs
+sty=$(mktemp -d)
+{ printf 'P5\n16 16\n255\n'; i=0; while [ $i -lt 256 ]; do printf "\\$(printf '%03o' $(( i % 16 * 15 )))"; i=$((i + 1)); done; } > "$sty/c.pgm"
+{ printf 'P5\n16 16\n255\n'; i=0; while [ $i -lt 256 ]; do printf "\\$(printf '%03o' $(( (i / 2 % 2) * 200 + 20 )))"; i=$((i + 1)); done; } > "$sty/s.pgm"
+expect style-run 0 "wrote $sty/o.png and $sty/p.png" -- "$GLIA" style "$sty/c.pgm" "$sty/s.pgm" --grey --size 16 --steps 5 --filters 4 --out "$sty/o.png" --panel "$sty/p.png"
+head -c 8 "$sty/p.png" | od -An -c | grep -q "P   N   G" && ok || bad "style panel is not a PNG"
+expect style-no-out 2 "need CONTENT, STYLE and --out" -- "$GLIA" style "$sty/c.pgm" "$sty/s.pgm"
+expect style-bad-size 2 "bad value '8' for --size" -- "$GLIA" style "$sty/c.pgm" "$sty/s.pgm" --size 8 --out "$sty/o.png"
+expect style-missing-file 1 "nope.png" -- "$GLIA" style "$sty/nope.png" "$sty/s.pgm" --out "$sty/o.png"
+rm -rf "$sty"
 rm -rf "$seq"
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

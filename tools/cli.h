@@ -17,6 +17,7 @@ int cmd_saliency(int argc, char **argv);
 int cmd_fool(int argc, char **argv);
 int cmd_invert(int argc, char **argv);
 int cmd_dream(int argc, char **argv);
+int cmd_style(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_gradflow(int argc, char **argv);
 /* A trained run's directory, opened (run_dir.c): the model with its weights, class names, and
