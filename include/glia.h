@@ -559,6 +559,10 @@ typedef struct glia_style_options {
     uint64_t seed;               /* the filters' */
     void (*progress)(void *ctx, int step, int steps, double loss);
     void *ctx;
+    /* NULL: the random features. A trained model (a glia run): the outputs of its first four
+     * [conv] layers (content: the middle one), on its input size [C, H, W] and its [net] mean
+     * and std; its parameters are frozen and its batch set to 1 (it stays usable for inference) */
+    struct glia_model *model;
 } glia_style_options;
 glia_status glia_style_transfer(const float *content, const float *style, int C, int H, int W,
                                 const glia_style_options *o, float *out, double *final_loss);

@@ -52,3 +52,29 @@ TEST(style_transfer_lowers_the_loss) {
     CHECK(!memcmp(out, again, sizeof out));
     CHECK(glia_style_transfer(content, style, 2, H, W, &o, out, NULL) == GLIA_EINVAL);
 }
+
+/* a model's own features: its [conv] layers at its input size, its [net] mean and std */
+TEST(style_transfer_with_a_models_features) {
+    enum { C = 3, H = 16, W = 16 };
+    glia_model *m;
+    OK(glia_model_parse("[net]\ninput = 3, 16, 16\nclasses = 4\nbatch = 8\nmean = 0.4, 0.5, 0.6\nstd = 0.3\n"
+                        "[conv]\nfilters = 6\nsize = 3\npad = 1\nactivation = relu\n[maxpool]\nsize = 2\n"
+                        "[conv]\nfilters = 8\nsize = 3\npad = 1\nactivation = relu\n"
+                        "[dense]\nunits = 4\n", "s.cfg", 8, 3, &m));
+    static float content[C * H * W], style[C * H * W], out[C * H * W];
+    for (int i = 0; i < C * H * W; i++) {
+        content[i] = (float)(i % W) / W;
+        style[i] = (i / 2 % 2) ? 0.8f : 0.2f;
+    }
+    glia_style_options o = {.steps = 30, .lr = 0.05f, .model = m, .progress = note};
+    double last;
+    OK(glia_style_transfer(content, style, C, H, W, &o, out, &last));
+    CHECK_MSG(last < first_loss / 2, "loss %g after 30 steps, %g at the first", last, first_loss);
+    CHECK(glia_style_transfer(content, style, C, 8, 8, &o, out, NULL) == GLIA_ESHAPE); /* not its size */
+    glia_model_free(m);
+    OK(glia_model_parse("[net]\ninput = 3, 16, 16\nclasses = 4\n[dense]\nunits = 4\n", "d.cfg", 1, 3, &m));
+    o.model = m;
+    CHECK(glia_style_transfer(content, style, C, H, W, &o, out, NULL) == GLIA_EINVAL);
+    CHECK_MSG(strstr(glia_last_error(), "no [conv] layer"), "%s", glia_last_error());
+    glia_model_free(m);
+}

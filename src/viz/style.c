@@ -5,7 +5,8 @@
  *   Lc   = mean_{k,m} (F_km(x) - P_km)^2              on one layer (F: K maps of M pixels)
  *   Ls_l = sum_ij (G_ij - A_ij)^2 / K^2,  G = F F^T / M  (the Gram matrix; A the style image's)
  *   TV   = mean over neighbours of (x[i+1,j] - x[i,j])^2 + (x[i,j+1] - x[i,j])^2
- * The graph gives dL/dx: one backward pass per feature layer seeded with dL/dF, summed. */
+ * The graph gives dL/dx: one backward pass per feature layer seeded with dL/dF, summed. A trained
+ * model's [conv] layers can give the features instead (glia_style_options.model). */
 #include "../core/internal.h"
 #include <math.h>
 #include <stdio.h>
@@ -56,9 +57,46 @@ static void gram(const float *F, int K, int64_t M, float *A) {
 
 typedef struct {
     glia_graph *g;
+    int own;                     /* the graph is ours (random features), not a model's */
+    int levels, content;         /* feature layers, the content layer among them */
     int x, feat[STYLE_LEVELS], K[STYLE_LEVELS];
     int64_t M[STYLE_LEVELS];
+    float mean[3], std[3];       /* the input's normalisation: x = (pixel - mean) / std */
 } features;
+
+/* A trained model's features: the outputs of its first STYLE_LEVELS [conv] layers (the content
+ * layer the middle one), on the model's input size, normalised with its [net] mean and std;
+ * its parameters frozen, so that only d/d(input) is computed. */
+static glia_status from_model(features *f, glia_model *m, int C, int H, int W) {
+    f->g = glia_model_graph(m);
+    f->x = glia_model_input(m);
+    glia_graph *g = f->g;
+    glia_shape in;
+    glia_status s = glia_node_shape(g, f->x, &in);
+    if (s) return s;
+    if (in.ndim != 4 || in.dim[1] != C || in.dim[2] != H || in.dim[3] != W)
+        return glia__err(GLIA_ESHAPE, "style: the model takes %s; the images are [%d, %d, %d]",
+                         glia_shape_str(&in, (char[96]){0}, 96), C, H, W);
+    if ((s = glia_model_normalization(m, C, f->mean, f->std)) || (s = glia_graph_set_batch(g, 1))) return s;
+    for (int i = 0; i < glia_model_num_layers(m) && f->levels < STYLE_LEVELS; i++) {
+        glia_layer_info li;
+        if ((s = glia_model_layer(m, i, &li))) return s;
+        if (strcmp(li.type, "conv") || li.shape.ndim != 4) continue;
+        f->feat[f->levels] = li.output;
+        f->K[f->levels] = (int)li.shape.dim[1];
+        f->M[f->levels] = li.shape.dim[2] * li.shape.dim[3];
+        if ((s = glia_node_retain(g, li.output))) return s;
+        f->levels++;
+    }
+    if (!f->levels) return glia__err(GLIA_EINVAL, "style: the model has no [conv] layer to take features from");
+    f->content = f->levels / 2;
+    for (int i = 0; i < glia_graph_num_nodes(g); i++)
+        if (glia_node_is_param(g, i) && glia_node_trainable(g, i) && (s = glia_node_set_trainable(g, i, 0)))
+            return s;
+    glia_graph_set_training(g, 0);
+    if ((s = glia_node_requires_grad(g, f->x, 1))) return s;
+    return glia_graph_compile(g, GLIA_COMPILE_BACKWARD);
+}
 
 /* conv 3x3 (random He-normal filters, no bias) + relu at each scale, 2x2 average pooling
  * between scales: the maps after each relu are the features */
@@ -67,6 +105,10 @@ static glia_status build(features *f, int C, int H, int W, int filters, uint64_t
     glia_rng_seed(&rng, seed, 0x57e1e);
     glia_status s = glia_graph_new(&f->g);
     if (s) return s;
+    f->own = 1;
+    f->levels = STYLE_LEVELS;
+    f->content = 2;
+    for (int c = 0; c < 3; c++) f->mean[c] = 0.5f, f->std[c] = 1; /* centred pixels */
     glia_graph *g = f->g;
     if ((s = glia_input(g, "image", 4, (int64_t[]){1, C, H, W}, &f->x))) return s;
     int cur = f->x, c = C;
@@ -101,11 +143,11 @@ static glia_status build(features *f, int C, int H, int W, int filters, uint64_t
     return glia_graph_compile(g, GLIA_COMPILE_BACKWARD);
 }
 
-/* forward on pixels (centred: x - 0.5) */
-static glia_status run(features *f, const float *px, int64_t n) {
+/* forward on pixels, normalised: x = (pixel - mean[c]) / std[c] (planes of hw pixels) */
+static glia_status run(features *f, const float *px, int64_t n, int64_t hw) {
     float *x = glia_node_value(f->g, f->x);
     if (!x) return glia__err(GLIA_ESTATE, "style: the input is not in host memory");
-    for (int64_t i = 0; i < n; i++) x[i] = px[i] - 0.5f;
+    for (int64_t i = 0; i < n; i++) x[i] = (px[i] - f->mean[i / hw]) / f->std[i / hw];
     return glia_graph_forward(f->g);
 }
 
@@ -121,23 +163,23 @@ glia_status glia_style_transfer(const float *content, const float *style, int C,
     if (!(o.style_weight > 0)) o.style_weight = 1e4f;
     if (!(o.tv >= 0)) o.tv = 0;
     if (o.filters <= 0) o.filters = 32;
-    const int content_layer = 2;
-    const int64_t n = (int64_t)C * H * W;
+    const int64_t n = (int64_t)C * H * W, hw = (int64_t)H * W;
     features f = {0};
-    glia_status s = build(&f, C, H, W, o.filters, o.seed);
+    glia_status s = o.model ? from_model(&f, o.model, C, H, W) : build(&f, C, H, W, o.filters, o.seed);
+    const int content_layer = f.content, levels = f.levels;
     float *A[STYLE_LEVELS] = {0}, *P = NULL, *seed = NULL, *grad = NULL, *m1 = NULL, *m2 = NULL;
     int64_t most = 0;
-    for (int l = 0; !s && l < STYLE_LEVELS; l++) most = f.K[l] * f.M[l] > most ? f.K[l] * f.M[l] : most;
+    for (int l = 0; !s && l < levels; l++) most = f.K[l] * f.M[l] > most ? f.K[l] * f.M[l] : most;
     if (!s && (!(seed = glia__malloc((size_t)most * sizeof *seed)) || !(grad = glia__calloc((size_t)n, sizeof *grad)) ||
                !(m1 = glia__calloc((size_t)n, sizeof *m1)) || !(m2 = glia__calloc((size_t)n, sizeof *m2))))
         s = glia__err(GLIA_ENOMEM, "style: out of memory");
     /* the targets: the style image's Gram matrices, the content image's content layer */
-    if (!s) s = run(&f, style, n);
-    for (int l = 0; !s && l < STYLE_LEVELS; l++) {
+    if (!s) s = run(&f, style, n, hw);
+    for (int l = 0; !s && l < levels; l++) {
         if (!(A[l] = glia__malloc((size_t)f.K[l] * f.K[l] * sizeof *A[l]))) s = glia__err(GLIA_ENOMEM, "style: out of memory");
         else gram(glia_node_value(f.g, f.feat[l]), f.K[l], f.M[l], A[l]);
     }
-    if (!s) s = run(&f, content, n);
+    if (!s) s = run(&f, content, n, hw);
     int64_t pn = f.K[content_layer] * f.M[content_layer];
     if (!s && !(P = glia__malloc((size_t)pn * sizeof *P))) s = glia__err(GLIA_ENOMEM, "style: out of memory");
     if (!s) memcpy(P, glia_node_value(f.g, f.feat[content_layer]), (size_t)pn * sizeof *P);
@@ -145,10 +187,10 @@ glia_status glia_style_transfer(const float *content, const float *style, int C,
     double loss = 0;
     const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
     for (int step = 1; !s && step <= o.steps; step++) {
-        if ((s = run(&f, out, n))) break;
+        if ((s = run(&f, out, n, hw))) break;
         memset(grad, 0, (size_t)n * sizeof *grad);
         loss = 0;
-        for (int l = 0; !s && l < STYLE_LEVELS; l++) {
+        for (int l = 0; !s && l < levels; l++) {
             const float *F = glia_node_value(f.g, f.feat[l]);
             int64_t kn = f.K[l] * f.M[l];
             double ls = glia_style_gram_loss(F, f.K[l], f.M[l], A[l], seed);
@@ -169,7 +211,11 @@ glia_status glia_style_transfer(const float *content, const float *style, int C,
             }
             if ((s = glia_graph_backward(f.g, f.feat[l], seed, 0))) break;
             const float *gx = glia_node_grad(f.g, f.x);
-            for (int64_t i = 0; i < n; i++) grad[i] += gx[i];
+            if (!gx) {
+                s = glia__err(GLIA_ESTATE, "style: no gradient with respect to the input");
+                break;
+            }
+            for (int64_t i = 0; i < n; i++) grad[i] += gx[i] / f.std[i / hw]; /* d/dpixel = d/dx / std */
         }
         if (s) break;
         if (o.tv > 0) { /* TV = mean of squared differences to the right and below neighbours */
@@ -210,6 +256,6 @@ glia_status glia_style_transfer(const float *content, const float *style, int C,
     free(grad);
     free(m1);
     free(m2);
-    glia_graph_free(f.g);
+    if (f.own) glia_graph_free(f.g);
     return s;
 }
