@@ -317,10 +317,12 @@ glia_status glia_mnist_json_load(const char *dir, glia_tensor **images, glia_ten
  *                    classes.txt with one class name per line
  * split is "train" or "test". Labels must be whole numbers in [0, classes). */
 typedef struct glia_dataset {
-    glia_tensor *images;
+    glia_tensor *images;     /* its shape always; its data NULL when the images are bytes: */
     glia_tensor *labels;
     int classes;
     char **class_names;      /* `classes` strings */
+    uint8_t *pixels;         /* the images as bytes, value = byte / 255 (IDX ubyte files and
+                              * image folders: a quarter of the memory of floats), or NULL */
 } glia_dataset;
 glia_status glia_dataset_load(const char *name, const char *split, glia_dataset **out);
 /* A data set from tensors (ownership passes to it, also on failure); names may be NULL ("0",
@@ -328,25 +330,78 @@ glia_status glia_dataset_load(const char *name, const char *split, glia_dataset 
 glia_status glia_dataset_new(glia_tensor *images, glia_tensor *labels, int classes,
                              const char *const *names, glia_dataset **out);
 void glia_dataset_free(glia_dataset *d);
+/* Image i of d as floats in [0, 1] into out (numel / N values), whichever way it is kept. */
+void glia_dataset_image(const glia_dataset *d, int64_t i, float *out);
 /* DIR/classes.txt, as glia train writes it and glia_dataset_load reads it: one class name per
  * line, trailing blanks (and a \r) dropped. No such file: *n = 0, *names NULL, GLIA_OK; a file
  * that is there but cannot be read is an error. Free with glia_class_names_free. */
 glia_status glia_class_names_load(const char *dir, char ***names, int *n);
 void glia_class_names_free(char **names, int n);
-/* One mean and standard deviation over every pixel of the samples idx[0..n) (as torchvision's
- * Normalize((m,), (s,)) for grey images); idx NULL: the first n samples. */
+/* The mean and standard deviation of each channel over every pixel of the samples idx[0..n)
+ * (torchvision's Normalize(mean, std)): mean[C], std[C] for images [N, C, H, W] (one value for
+ * grey images; C = 1 for data that is not [N, C, H, W]); idx NULL: the first n samples. */
 void glia_dataset_stats(const glia_dataset *d, const int64_t *idx, int64_t n, float *mean, float *std);
+
+/* Your own images (src/data/image_folder.c), as torchvision's ImageFolder reads them:
+ *   a folder      DIR/<class>/.../<image>: one subfolder per class, named after it (classes in
+ *                 strcmp order of the names), images at any depth below it
+ *   a list file   FILE.txt or FILE.list, lines "path,label" (path relative to the file's folder
+ *                 unless absolute; label a class name; an optional header line "path,label")
+ * PNG, JPEG, BMP, PGM and PPM files (by extension; other files are passed over) of any size,
+ * grey or colour, loaded as `channels` and resized to height x width (glia_image_load). classes:
+ * map the class names onto these (a trained run's classes.txt: a name not among them is an
+ * error); NULL: the names found. A file that cannot be decoded is skipped, counted in *skipped
+ * and reported through warn (with its name and the reason), or, when strict, is an error; an
+ * empty class folder keeps its class, with a warning. glia_image_folder_kind: 1 for a folder
+ * with class subfolders (and no IDX files), 2 for a list file, 0 otherwise. */
+typedef struct glia_folder_options {
+    int channels, height, width;
+    const char *const *classes;
+    int n_classes;
+    int strict;
+    void (*warn)(void *ctx, const char *message);
+    void *ctx;
+    int64_t skipped;                 /* out: the images skipped */
+} glia_folder_options;
+glia_status glia_image_folder_load(const char *path, glia_folder_options *o, glia_dataset **out);
+int glia_image_folder_kind(const char *path);
+
+/* A CSV table (src/data/csv.c): a header line of column names, then one row per sample; cells
+ * separated by commas, optionally quoted ("a, b", "say ""hi"""), blanks around them dropped.
+ * targets: the target columns' names, separated by commas; every other column is a numeric
+ * feature. classify: one target column whose values (any text) name the classes, in numeric
+ * order when all are numbers, else in strcmp order; y [rows] holds class ids. Otherwise the
+ * targets are numbers and y is [rows, targets]. Errors name the file, line and column. */
+typedef struct glia_table {
+    glia_tensor *x;              /* [rows, features] */
+    glia_tensor *y;              /* [rows, targets], or [rows] class ids */
+    int features, targets, classes;
+    char **feature_names, **target_names, **class_names;
+} glia_table;
+glia_status glia_csv_load(const char *path, const char *targets, int classify, glia_table **out);
+void glia_table_free(glia_table *t);
 
 /* Augmentation for images, drawn per sample from the run's generator: a random translation of
  * up to `shift` pixels each way with zero padding (PyTorch's RandomCrop(size, padding=shift)),
- * and a horizontal flip with probability 1/2 (RandomHorizontalFlip). */
-typedef struct glia_augment { int shift; int hflip; } glia_augment;
-/* Fills a batch: x[i] = (image[idx[i]] (augmented when aug) - mean) / std, y[i] = label. */
-void glia_dataset_batch(const glia_dataset *d, const int64_t *idx, int64_t n, float mean,
-                        float std, const glia_augment *aug, glia_rng *rng, float *x, float *y);
-/* Advances rng as glia_dataset_batch does for n samples, without filling anything (a
+ * and a horizontal flip with probability 1/2 (RandomHorizontalFlip); crop > 0: first a random
+ * resized crop (RandomResizedCrop(scale=(crop, 1), ratio=(3/4, 4/3)): a box of that fraction of
+ * the area or more, resized back bilinearly, glia_augment_crop_box); jitter > 0: brightness and
+ * contrast factors b, k drawn in [1 - jitter, 1 + jitter] (ColorJitter): x' = clamp((b x - m) k
+ * + m, 0, 1) with m the mean of b x over the image. Draws come in that order per sample, and
+ * only for what is on, so a run without crop and jitter draws as before. At evaluation nothing is
+ * drawn: the image as loaded (an image folder's files are resized to the model's input). */
+typedef struct glia_augment { int shift; int hflip; float crop, jitter; } glia_augment;
+/* RandomResizedCrop's box in an H x W image: top y0, left x0, height h, width w (10 tries at a
+ * random area in [crop, 1] of H W and aspect ratio exp(U(log 3/4, log 4/3)), else the whole
+ * image). */
+void glia_augment_crop_box(int H, int W, float crop, glia_rng *r, int *y0, int *x0, int *h, int *w);
+/* Fills a batch: x[i] = (image[idx[i]] (augmented when aug) - mean[c]) / std[c] per channel c
+ * (mean, std: C values as glia_dataset_stats gives; NULL: 0 and 1), y[i] = label. */
+void glia_dataset_batch(const glia_dataset *d, const int64_t *idx, int64_t n, const float *mean,
+                        const float *std, const glia_augment *aug, glia_rng *rng, float *x, float *y);
+/* Advances rng as glia_dataset_batch does for n samples of d, without filling anything (a
  * data-parallel process skips the draws of the other processes' samples of a batch). */
-void glia_augment_skip(const glia_augment *aug, glia_rng *rng, int64_t n);
+void glia_augment_skip(const glia_dataset *d, const glia_augment *aug, glia_rng *rng, int64_t n);
 
 /* ---------------------------------------------------------------- recurrent layers (src/ops/rnn.c, lstm.c, gru.c)
  * Sequences are time-major, as PyTorch's default (batch_first=False): x [T, N, I], so each step
@@ -568,6 +623,38 @@ typedef enum glia_init_kind {
 glia_status glia_init_param(glia_graph *g, int node, glia_init_kind kind, float value,
                             glia_rng *rng);
 
+/* ---------------------------------------------------------------- style transfer (src/viz/style.c)
+ * Gatys et al.'s neural style transfer with the features of a network of random 3x3 filters at
+ * four scales (conv + ReLU, 2x2 average pooling between scales; Ustyuzhaninov et al. 2016:
+ * random multi-scale features capture texture). From the content image, Adam on the pixels
+ * (kept in [0, 1]) minimises
+ *   content_weight mean (F_2 - P_2)^2 + style_weight sum_l sum_ij (G_l - A_l)_ij^2 / K_l^2
+ *   + tv mean((x[i+1,j] - x[i,j])^2 + (x[i,j+1] - x[i,j])^2)
+ * with F_l the K_l maps of M_l pixels of scale l, G_l = F_l F_l^T / M_l their Gram matrix, P and
+ * A the content image's maps and the style image's Gram matrices. content and style are
+ * [C, H, W] pixels of the same size (C 1 or 3, H, W >= 8); out receives the result. Zero fields
+ * take the defaults in brackets. */
+typedef struct glia_style_options {
+    int steps;                   /* [300] */
+    float lr;                    /* [0.02] */
+    float content_weight;        /* [1] */
+    float style_weight;          /* [1e4] */
+    float tv;                    /* [0] */
+    int filters;                 /* random filters per scale [32] */
+    uint64_t seed;               /* the filters' */
+    void (*progress)(void *ctx, int step, int steps, double loss);
+    void *ctx;
+    /* NULL: the random features. A trained model (a glia run): the outputs of its first four
+     * [conv] layers (content: the middle one), on its input size [C, H, W] and its [net] mean
+     * and std; its parameters are frozen and its batch set to 1 (it stays usable for inference) */
+    struct glia_model *model;
+} glia_style_options;
+glia_status glia_style_transfer(const float *content, const float *style, int C, int H, int W,
+                                const glia_style_options *o, float *out, double *final_loss);
+/* The style loss of one layer, sum_ij (G - A)_ij^2 / K^2 with G = F F^T / M (F [K, M], A [K, K]),
+ * and its gradient dF = 4 / (K^2 M) (G - A) F when dF is not NULL; NAN when out of memory. */
+double glia_style_gram_loss(const float *F, int K, int64_t M, const float *A, float *dF);
+
 /* ---------------------------------------------------------------- optimisers (src/train)
  * One step updates every trainable parameter from its gradient, as PyTorch's torch.optim:
  *   SGD:      g += wd w;  v = momentum v + g;  w -= lr (nesterov ? g + momentum v : v)
@@ -637,6 +724,14 @@ const char *glia_model_option(const glia_model *m, const char *key);
 /* Changes a [net] value (checked as the parser would; not `input`), e.g. the normalisation a
  * training run measured, so that glia_model_to_text writes it. */
 glia_status glia_model_set_option(glia_model *m, const char *key, const char *value);
+/* The input normalisation x' = (x - mean[c]) / std[c] of the model's [net] mean and std, for
+ * each of `channels` channels: one value written applies to every channel, otherwise one per
+ * channel ("0.49, 0.48, 0.45"); an error if the count matches neither or a std is not > 0
+ * (src/nn/normalization.c). set writes them (%.6g each; for more than GLIA_MAX_CHANNELS
+ * channels only mean[0] and std[0], for all). */
+#define GLIA_MAX_CHANNELS 4
+glia_status glia_model_normalization(const glia_model *m, int channels, float *mean, float *std);
+glia_status glia_model_set_normalization(glia_model *m, int channels, const float *mean, const float *std);
 typedef struct glia_layer_info {
     const char *name, *type;
     int output;                  /* node id of the layer's output */
@@ -705,7 +800,8 @@ typedef struct glia_train_progress {
 
 /* A training run: the model's [net] loss (softmax_ce, mse or bce) on its output, the optimiser, schedule,
  * augmentation and normalisation from the model's [net] section, and:
- *   data        glia_dataset_load name (or train_set/test_set given directly)
+ *   data        glia_dataset_load name, an image folder or list file (glia_image_folder_load,
+ *               at the model's input size), or train_set/test_set given directly
  *   val         fraction of the training split held out for validation (a fixed draw from seed)
  *   limit       > 0: train on only that many samples (quick runs)
  *   clip_norm   > 0: clip gradients to this global norm
@@ -732,6 +828,18 @@ typedef struct glia_train_options {
     void *ctx;
     int check_numerics;          /* check every op's output each step (glia_graph_set_check_numerics) */
     const char *device;          /* the device to train on (glia_graph_set_device); NULL: the graph's */
+    /* image folders and list files as data (glia_image_folder_load): val_data is the folder the
+     * test figures come from (NULL: the held-out part, val > 0, is also the test part);
+     * strict_images makes an image that cannot be decoded an error instead of skipped; warn
+     * (with ctx) receives each warning (a skipped file, an empty class) */
+    const char *val_data;
+    int strict_images;
+    void (*warn)(void *ctx, const char *message);
+    /* a CSV table as data (glia_csv_load): its target columns, "name" or "a,b". With [net] loss
+     * softmax_ce the one target holds class names (classification); with mse or bce the targets
+     * are numbers, one per output ([net] classes = their count: regression). The held-out part
+     * (val > 0) is the test part. */
+    const char *target;
 } glia_train_options;
 typedef struct glia_train_result {
     int epochs_done;

@@ -129,7 +129,7 @@ def parse_sections(text, filename="<text>"):
 
 
 # ------------------------------------------------------------------ schemas (src/nn/model.c)
-INT, FLOAT, BOOL, STR, NAME, NAMES, SHAPE, ACT, INIT, BINARY = range(10)
+INT, FLOAT, BOOL, STR, NAME, NAMES, SHAPE, ACT, INIT, BINARY, FLOATS = range(11)
 ACTIVATIONS = ("linear", "relu", "leaky", "elu", "sigmoid", "tanh")
 BINARIES = ("none", "weights", "xnor")
 INITS = ("pytorch", "he_uniform", "he_normal", "xavier_uniform", "xavier_normal", "orthogonal",
@@ -139,8 +139,8 @@ NET_KEYS = [("input", SHAPE, None), ("classes", INT, "10"), ("batch", INT, "64")
             ("epochs", INT, "5"), ("lr", FLOAT, "0.01"), ("optimizer", STR, "sgd"),
             ("momentum", FLOAT, "0.9"), ("weight_decay", FLOAT, "0"), ("schedule", STR, "constant"),
             ("step_size", INT, "1"), ("gamma", FLOAT, "0.1"), ("warmup", INT, "0"),
-            ("shift", INT, "0"), ("flip", BOOL, "0"), ("mean", FLOAT, "0"), ("std", FLOAT, "1"),
-            ("sequence", INT, "0"), ("clip_norm", FLOAT, "0"),
+            ("shift", INT, "0"), ("flip", BOOL, "0"), ("mean", FLOATS, "0"), ("std", FLOATS, "1"),
+            ("crop", FLOAT, "0"), ("jitter", FLOAT, "0"), ("sequence", INT, "0"), ("clip_norm", FLOAT, "0"),
             ("loss", STR, "softmax_ce")]
 _POOL = [("size", INT, None), ("stride", INT, "0"), ("pad", INT, "0")]
 LAYERS = collections.OrderedDict([
@@ -169,7 +169,8 @@ _KIND_DOC = {
     NAME: "a layer name", NAMES: "two or more layer names separated by commas",
     SHAPE: "C,H,W or a feature count (positive integers)",
     ACT: "one of " + ", ".join(ACTIVATIONS), INIT: "one of " + ", ".join(INITS),
-    BINARY: "one of " + ", ".join(BINARIES)}
+    BINARY: "one of " + ", ".join(BINARIES),
+    FLOATS: "a finite number, or one per channel separated by commas"}
 
 _INT_RE = re.compile(r"[+-]?[0-9]+\Z")
 _DEC_RE = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")
@@ -209,6 +210,12 @@ def check_value(kind, v, limit=256):
     if kind == FLOAT:
         x = _strtod(v)
         return None if x is None else "%.9g" % x
+    if kind == FLOATS:  # 1 to 4 numbers separated by commas (strtod skips leading blanks)
+        parts = v.split(",")
+        xs = [_strtod(q.strip()) for q in parts]
+        if len(parts) > 4 or any(x is None for x in xs):
+            return None
+        return ", ".join("%.9g" % x for x in xs)
     if kind == BOOL:
         return v if v in ("0", "1") else None
     if kind == ACT:
@@ -610,8 +617,14 @@ class GliaNet(nn.Module):
     def preprocess(self, pixels):
         """(pixels - mean) / std with [net] mean and std: what glia train and glia's evaluation
         feed to the graph's input. Not part of forward (nor of glia's graph)."""
-        mean, std = _f32(self.glia_spec.net["mean"]), _f32(self.glia_spec.net["std"])
-        return (pixels - mean) / std
+        mean = [_f32(v) for v in self.glia_spec.net["mean"].split(",")]
+        std = [_f32(v) for v in self.glia_spec.net["std"].split(",")]
+        if len(mean) == 1 and len(std) == 1:
+            return (pixels - mean[0]) / std[0]
+        c = pixels.shape[1]  # one value per channel (colour models), or one for all
+        m = torch.tensor(mean * c if len(mean) == 1 else mean, dtype=pixels.dtype).view(1, c, 1, 1)
+        s = torch.tensor(std * c if len(std) == 1 else std, dtype=pixels.dtype).view(1, c, 1, 1)
+        return (pixels - m) / s
 
     def forward_all(self, x):
         want = self.glia_spec.input_shape

@@ -15,7 +15,7 @@ expect help 0 "usage: glia COMMAND" -- "$GLIA" --help
 expect no-args 2 "usage" -- "$GLIA"
 expect unknown 2 "unknown command 'frobnicate'" -- "$GLIA" frobnicate
 expect version 0 "glia 0\." -- "$GLIA" version
-for c in version ops demo summary train eval predict filters features maximize cam gradcam saliency fool invert dream pack; do expect "$c --help" 0 "usage: glia $c" -- "$GLIA" "$c" --help; done
+for c in version ops demo summary train eval predict filters features maximize cam gradcam saliency fool invert dream pack style; do expect "$c --help" 0 "usage: glia $c" -- "$GLIA" "$c" --help; done
 expect ops-bad-option 2 "unknown option" -- "$GLIA" ops --bogus
 expect demo-bad-steps 2 "bad --steps" -- "$GLIA" demo --steps x
 # glia ops lists every op the issues ask for
@@ -197,6 +197,58 @@ expect predict-empty-sentence 1 "no words" -- "$GLIA" predict "$seq/h" "   "
 expect train-wordhash-chars 1 "\[wordhash\] reads words as letter trigrams" -- "$GLIA" train models/sentiment-trigram.cfg --data "chars:$seq/t.txt" --out "$seq/c"
 expect gradflow 0 "rnn w=1.01 .* 2.075e+04" -- "$GLIA" gradflow --png "$seq/g.png"
 [ -s "$seq/g.png" ] && ok || bad "gradflow wrote no PNG"
+# your own images: a folder of class subfolders (PGM files written here: dark, bright), a test
+# folder, a broken file skipped with a warning naming it (or fatal with --strict-images), then
+# eval on the folder and predict on one of its images
+imf=$(mktemp -d)
+pgm() { # pgm FILE BYTE: a 6x6 grey image, every pixel BYTE (octal), one pixel varied by the name
+  { printf 'P5\n6 6\n255\n'; i=0; while [ $i -lt 35 ]; do printf "\\$2"; i=$((i + 1)); done; printf "\\$(printf '%03o' $(( ${#1} % 64 + 64 )))"; } > "$1"
+}
+for part in train test; do
+  mkdir -p "$imf/$part/bright" "$imf/$part/dark"
+  n=0; while [ $n -lt 12 ]; do pgm "$imf/$part/bright/b$n.pgm" 360; pgm "$imf/$part/dark/d$n.pgm" 020; n=$((n + 1)); done
+done
+printf 'not an image' > "$imf/train/dark/broken.png"
+printf '[net]\ninput = 1, 4, 4\nclasses = 2\nbatch = 4\nepochs = 2\nlr = 0.1\n[dense]\nunits = 2\n' > "$imf/tiny.cfg"
+expect train-folder 0 "test accuracy 100.00% (top-5 100.00%, loss [0-9.]*) on 24 images" -- "$GLIA" train "$imf/tiny.cfg" --data "$imf/train" --val-dir "$imf/test" --out "$imf/run"
+expect train-folder-warns 0 "warning: skipped .*broken.png" -- "$GLIA" train "$imf/tiny.cfg" --data "$imf/train" --val-dir "$imf/test" --out "$imf/run2"
+expect train-folder-strict 1 "broken.png.*unreadable images are errors here" -- "$GLIA" train "$imf/tiny.cfg" --data "$imf/train" --strict-images --val 0.2 --out "$imf/run3"
+expect train-folder-no-test 1 "give a folder for it (--val-dir)" -- "$GLIA" train "$imf/tiny.cfg" --data "$imf/train" --val 0 --out "$imf/run3"
+if [ "$(cat "$imf/run/classes.txt")" = "$(printf 'bright\ndark')" ]; then ok; else bad "folder classes.txt: $(cat "$imf/run/classes.txt")"; fi
+expect eval-folder 0 "accuracy 100.00%" -- "$GLIA" eval "$imf/run"
+expect eval-folder-data 0 "bright .*100.00%" -- "$GLIA" eval "$imf/run" --data "$imf/test"
+expect predict-folder-image 0 "dark" -- "$GLIA" predict "$imf/run" "$imf/test/dark/d3.pgm" --top 1
+printf 'path,label\ntrain/bright/b1.pgm,bright\ntrain/dark/d1.pgm,dark\ntrain/bright/b2.pgm,bright\ntrain/dark/d2.pgm,dark\ntrain/bright/b3.pgm,bright\n' > "$imf/list.txt"
+expect eval-list-file 0 "on $imf/list.txt (test split, 5 images)" -- "$GLIA" eval "$imf/run" --data "$imf/list.txt"
+rm -rf "$imf"
+# CSV tables: classification by a text column, regression on two targets (the progress prints
+# the loss, no accuracy), and a header without the named column
+tab=$(mktemp -d)
+awk 'BEGIN { srand(7); print "a,b,kind,r1,r2"; for (i = 0; i < 120; i++) { a = rand() * 2 - 1; b = rand() * 2 - 1;
+  printf "%.5f,%.5f,%s,%.5f,%.5f\n", a, b, (a > b ? "up" : "down"), a + 2 * b, a - b } }' > "$tab/t.csv"
+printf '[net]\ninput = 4\nclasses = 2\nbatch = 8\nepochs = 15\nlr = 0.02\noptimizer = adam\n[dense]\nunits = 2\n' > "$tab/c.cfg"
+expect train-csv-classify 0 "test accuracy 9[0-9].[0-9]*%.* on 24 images" -- "$GLIA" train "$tab/c.cfg" --data "$tab/t.csv" --target kind --val 0.2 --out "$tab/c"
+if [ "$(cat "$tab/c/classes.txt")" = "$(printf 'down\nup')" ]; then ok; else bad "csv classes.txt: $(cat "$tab/c/classes.txt")"; fi
+cut -d, -f1,2,4,5 "$tab/t.csv" > "$tab/r.csv"
+printf '[net]\ninput = 2\nclasses = 2\nbatch = 8\nepochs = 30\nlr = 0.02\noptimizer = adam\nloss = mse\n[dense]\nunits = 2\n' > "$tab/r.cfg"
+out=$("$GLIA" train "$tab/r.cfg" --data "$tab/r.csv" --target r1,r2 --val 0.2 --out "$tab/r" 2>&1); rc=$?
+if [ $rc -eq 0 ] && printf '%s' "$out" | grep -q "^epoch 30/30  train loss [0-9.]*  val loss [0-9.]*  lr" &&
+   ! printf '%s' "$out" | grep -q "acc" && printf '%s' "$out" | grep -q "^test loss [0-9.e-]* (\[net\] loss mse, on the held-out part) on 24 rows"; then ok
+else bad "train-csv-regress: $out"; fi
+expect train-csv-missing-column 1 "no column 'price' in the header (its columns: a, b, r1, r2)" -- "$GLIA" train "$tab/r.cfg" --data "$tab/r.csv" --target price --val 0.2 --out "$tab/x"
+printf 'a,b,r1,r2\n1,2,3,4\n5,six,7,8\n' > "$tab/bad.csv"
+expect train-csv-bad-cell 1 "bad.csv:3, column 2 ('b'): 'six' is not a number" -- "$GLIA" train "$tab/r.cfg" --data "$tab/bad.csv" --target r1,r2 --val 0.2 --out "$tab/x"
+rm -rf "$tab"
+# glia style: two small grey pictures (a ramp, stripes), a few steps; the result and the panel are PNGs
+sty=$(mktemp -d)
+{ printf 'P5\n16 16\n255\n'; i=0; while [ $i -lt 256 ]; do printf "\\$(printf '%03o' $(( i % 16 * 15 )))"; i=$((i + 1)); done; } > "$sty/c.pgm"
+{ printf 'P5\n16 16\n255\n'; i=0; while [ $i -lt 256 ]; do printf "\\$(printf '%03o' $(( (i / 2 % 2) * 200 + 20 )))"; i=$((i + 1)); done; } > "$sty/s.pgm"
+expect style-run 0 "wrote $sty/o.png and $sty/p.png" -- "$GLIA" style "$sty/c.pgm" "$sty/s.pgm" --grey --size 16 --steps 5 --filters 4 --out "$sty/o.png" --panel "$sty/p.png"
+head -c 8 "$sty/p.png" | od -An -c | grep -q "P   N   G" && ok || bad "style panel is not a PNG"
+expect style-no-out 2 "need CONTENT, STYLE and --out" -- "$GLIA" style "$sty/c.pgm" "$sty/s.pgm"
+expect style-bad-size 2 "bad value '8' for --size" -- "$GLIA" style "$sty/c.pgm" "$sty/s.pgm" --size 8 --out "$sty/o.png"
+expect style-missing-file 1 "nope.png" -- "$GLIA" style "$sty/nope.png" "$sty/s.pgm" --out "$sty/o.png"
+rm -rf "$sty"
 rm -rf "$seq"
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

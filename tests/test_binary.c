@@ -402,9 +402,10 @@ TEST(binary_training_fashion_mnist) {
     OK(glia_tensor_new(&tl, 1, (int64_t[]){ntr}));
     OK(glia_tensor_new(&ei, 4, (int64_t[]){nte, 1, 28, 28}));
     OK(glia_tensor_new(&el, 1, (int64_t[]){nte}));
-    memcpy(ti->data, all->images->data, sizeof(float) * ntr * 784);
+    /* the images as floats in [0, 1] (the data set may keep them as bytes) */
+    for (int i = 0; i < ntr; i++) glia_dataset_image(all, i, ti->data + (size_t)i * 784);
+    for (int i = 0; i < nte; i++) glia_dataset_image(all, ntr + i, ei->data + (size_t)i * 784);
     memcpy(tl->data, all->labels->data, sizeof(float) * ntr);
-    memcpy(ei->data, all->images->data + ntr * 784, sizeof(float) * nte * 784);
     memcpy(el->data, all->labels->data + ntr, sizeof(float) * nte);
     glia_dataset_free(all);
     OK(glia_dataset_new(ti, tl, 10, NULL, &tr));

@@ -13,27 +13,28 @@ TEST(dist_shard_of_augmented_batch) {
     enum { B = 12, K = 3, S = B / K, PER = 64 };
     int64_t idx[B];
     for (int i = 0; i < B; i++) idx[i] = (i * 7) % 24;
-    glia_augment aug = {2, 1};
+    glia_augment aug = {2, 1, 0.5f, 0.2f}; /* shift, flip, crop and jitter: every draw */
+    const float mean = 0.5f, sd = 2.0f;
     float whole[B * PER], wy[B], part[S * PER], py[S];
     glia_rng r0, r;
     glia_rng_seed(&r0, 11, 0xda7a);
     r = r0;
-    glia_dataset_batch(d, idx, B, 0.5f, 2.0f, &aug, &r, whole, wy);
+    glia_dataset_batch(d, idx, B, &mean, &sd, &aug, &r, whole, wy);
     const glia_rng end = r;
     for (int k = 0; k < K; k++) { /* shard k: skip k S samples' draws, fill S, skip the rest */
         glia_rng q = r0;
-        glia_augment_skip(&aug, &q, k * S);
-        glia_dataset_batch(d, idx + k * S, S, 0.5f, 2.0f, &aug, &q, part, py);
-        glia_augment_skip(&aug, &q, (K - 1 - k) * S);
+        glia_augment_skip(d, &aug, &q, k * S);
+        glia_dataset_batch(d, idx + k * S, S, &mean, &sd, &aug, &q, part, py);
+        glia_augment_skip(d, &aug, &q, (K - 1 - k) * S);
         CHECK_MSG(!memcmp(part, whole + k * S * PER, sizeof part) && !memcmp(py, wy + k * S, sizeof py),
                   "shard %d differs from rows %d..%d of the whole batch", k, k * S, k * S + S - 1);
         CHECK_MSG(q.state == end.state && q.inc == end.inc, "shard %d leaves the generator elsewhere", k);
     }
     /* the augmentation really drew: another start gives other pixels */
     glia_rng_seed(&r, 12, 0xda7a);
-    glia_dataset_batch(d, idx, S, 0.5f, 2.0f, &aug, &r, part, py);
+    glia_dataset_batch(d, idx, S, &mean, &sd, &aug, &r, part, py);
     CHECK(memcmp(part, whole, sizeof part));
-    glia_augment_skip(NULL, &r, 5); /* no augmentation: nothing to skip, no crash */
+    glia_augment_skip(d, NULL, &r, 5); /* no augmentation: nothing to skip, no crash */
     glia_dataset_free(d);
 }
 

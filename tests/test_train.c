@@ -18,6 +18,9 @@ static const char *tiny_cfg =
     "[dropout]\np = 0.2\n"
     "[dense]\nname = fc\nunits = 4\n";
 
+/* the model run_to_end trains: tiny_cfg, or it with more augmentation (the resume test below) */
+static const char *run_cfg;
+
 static void rm_rf(const char *dir) {
     DIR *d = opendir(dir);
     if (d) {
@@ -74,7 +77,7 @@ static void strip_seconds(char *csv) {
 static int run_to_end(const char *dir, glia_dataset *tr, glia_dataset *te, stopper *st,
                       float **w, int64_t *nw, glia_train_result *res) {
     glia_model *m;
-    if (glia_model_parse(tiny_cfg, "tiny.cfg", 1, 7, &m)) return 0;
+    if (glia_model_parse(run_cfg ? run_cfg : tiny_cfg, "tiny.cfg", 1, 7, &m)) return 0;
     volatile int flag = 0;
     glia_train_options o = {0};
     o.train_set = tr;
@@ -168,6 +171,15 @@ TEST(train_same_seed_same_weights) {
 TEST(train_resume_mid_epoch_is_bit_exact) { resume_case(2, 7); }
 TEST(train_resume_first_batch_is_bit_exact) { resume_case(1, 1); }
 TEST(train_resume_epoch_boundary_is_bit_exact) { resume_case(1, 22); /* 360 / 16 = 22 batches */ }
+/* random resized crops, flips and brightness/contrast jitter draw from the saved generator too */
+TEST(train_resume_with_crop_and_jitter_is_bit_exact) {
+    static char cfg[1024];
+    snprintf(cfg, sizeof cfg, "%.*scrop = 0.9\njitter = 0.1\n%s", (int)(strstr(tiny_cfg, "[conv]") - tiny_cfg),
+             tiny_cfg, strstr(tiny_cfg, "[conv]"));
+    run_cfg = cfg;
+    resume_case(2, 7);
+    run_cfg = NULL;
+}
 
 TEST(train_writes_its_files) {
     glia_dataset *tr = test_blobs(200, 3), *te = test_blobs(50, 4);

@@ -17,6 +17,7 @@ int cmd_saliency(int argc, char **argv);
 int cmd_fool(int argc, char **argv);
 int cmd_invert(int argc, char **argv);
 int cmd_dream(int argc, char **argv);
+int cmd_style(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_gradflow(int argc, char **argv);
 int cmd_pack(int argc, char **argv);
@@ -31,6 +32,7 @@ typedef struct run_dir {
     char **names;            /* `classes` names: classes.txt's, numbers for the rest */
     int named;               /* how many came from classes.txt (0: none, a language model) */
     char data[512];
+    char val_data[512];      /* an image folder run's test folder (--val-dir), "" if none */
 } run_dir;
 /* 1 on success; otherwise prints "glia CMD: <why>" and returns 0. */
 int run_dir_open(const char *dir, int64_t batch, run_dir *r, const char *cmd);

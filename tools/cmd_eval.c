@@ -5,14 +5,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void warn(void *ctx, const char *msg) {
+    (void)ctx;
+    fprintf(stderr, "glia eval: warning: %s\n", msg);
+}
+
+/* a named set or IDX directory (its split), or an image folder or list file (every image, at
+ * the model's input size, mapped onto the run's classes) */
+static glia_status load_data(run_dir *r, const char *data, const char *split, glia_dataset **d) {
+    if (!glia_image_folder_kind(data)) return glia_dataset_load(data, split, d);
+    glia_shape in;
+    glia_graph *g = glia_model_graph(r->m);
+    glia_status s = glia_node_shape(g, glia_model_input(r->m), &in);
+    if (s) return s;
+    glia_folder_options fo = {.channels = in.ndim == 4 ? (int)in.dim[1] : 0,
+                              .height = in.ndim == 4 ? (int)in.dim[2] : 0,
+                              .width = in.ndim == 4 ? (int)in.dim[3] : 0, .warn = warn};
+    if (r->named) {
+        fo.classes = (const char *const *)r->names;
+        fo.n_classes = r->classes;
+    }
+    return glia_image_folder_load(data, &fo, d);
+}
+
 int cmd_eval(int argc, char **argv) {
     if (wants_help(argc, argv)) {
         printf("usage: glia eval DIR [--data D] [--split test|train] [--batch B]\n\n"
                "Evaluates the model trained in DIR (model.cfg, weights.safetensors, classes.txt, as\n"
                "glia train writes them) on a data set: loss, accuracy, top-5 accuracy, per-class\n"
                "accuracy and the confusion matrix (rows: true class, columns: predicted).\n"
-               "  --data D    fashion-mnist, mnist or an IDX directory (default: the data set the\n"
-               "              run was trained on, from DIR/checkpoint.safetensors)\n"
+               "  --data D    fashion-mnist, mnist, an IDX directory, or an image folder or list\n"
+               "              file (all its images; class names as in DIR/classes.txt) (default:\n"
+               "              the data set the run was trained on, from DIR/checkpoint.safetensors;\n"
+               "              for an image folder run, its --val-dir folder)\n"
                "  --split S   test (default) or train\n"
                "  --batch B   images per forward pass (default 256)\n");
         return 0;
@@ -40,10 +65,11 @@ int cmd_eval(int argc, char **argv) {
     }
     run_dir r;
     if (!run_dir_open(dir, batch, &r, "eval")) return 1;
-    if (!data) data = r.data;
+    if (!data) data = r.data[0] && r.val_data[0] && glia_image_folder_kind(r.data) && !strcmp(split, "test")
+                      ? r.val_data : r.data;
     glia_dataset *d = NULL;
     glia_eval_result e = {0};
-    glia_status s = glia_dataset_load(data, split, &d);
+    glia_status s = load_data(&r, data, split, &d);
     if (!s && d->classes > r.classes)
         s = GLIA_ESHAPE, fprintf(stderr, "glia eval: the data has %d classes, the model %d\n", d->classes, r.classes);
     else if (!s) s = glia_evaluate(r.m, d, NULL, 0, &e);

@@ -13,12 +13,16 @@
 static int eval_set(run_dir *r, const glia_dataset *d, int n, const glia_attack_options *base,
                     int quiet, double *rate, double *l2, double *linf, int *attempted) {
     int64_t numel = glia_shape_numel(&d->images->shape) / d->images->shape.dim[0];
-    float *adv = malloc((size_t)numel * sizeof *adv);
-    if (!adv) return 0;
+    float *adv = malloc((size_t)numel * sizeof *adv), *x = malloc((size_t)numel * sizeof *x);
+    if (!adv || !x) {
+        free(adv);
+        free(x);
+        return 0;
+    }
     int ok = 0, tried = 0;
     double sl2 = 0, slinf = 0;
     for (int i = 0; i < n; i++) {
-        const float *x = d->images->data + (size_t)i * numel;
+        glia_dataset_image(d, i, x); /* floats, however the set keeps them */
         int label = (int)d->labels->data[i];
         glia_attack_options o = *base;
         if (!o.fgsm && base->target < 0) o.target = (label + 1) % r->classes; /* the next class */
@@ -26,6 +30,7 @@ static int eval_set(run_dir *r, const glia_dataset *d, int n, const glia_attack_
         glia_attack_result res;
         if (glia_attack(r->m, x, label, &o, adv, &res)) {
             free(adv);
+            free(x);
             return viz_fail("fool"), 0;
         }
         if (o.target < 0 && res.pred != label) continue; /* already wrong: nothing to fool */
@@ -35,6 +40,7 @@ static int eval_set(run_dir *r, const glia_dataset *d, int n, const glia_attack_
     }
     if (!quiet && isatty(1)) printf("\n");
     free(adv);
+    free(x);
     *attempted = tried;
     *rate = tried ? (double)ok / tried : 0;
     *l2 = ok ? sl2 / ok : 0;

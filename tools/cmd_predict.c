@@ -82,7 +82,16 @@ int cmd_predict(int argc, char **argv) {
         free(imgs);
         return 1;
     }
-    float mean = strtof(glia_model_option(r.m, "mean"), NULL), std = strtof(glia_model_option(r.m, "std"), NULL);
+    /* per channel: one value for every channel, or one each (colour models) */
+    float mean[GLIA_MAX_CHANNELS], std[GLIA_MAX_CHANNELS];
+    int nc = in.dim[1] <= GLIA_MAX_CHANNELS ? (int)in.dim[1] : 1;
+    if (glia_model_normalization(r.m, nc, mean, std)) {
+        fprintf(stderr, "glia predict: %s\n", glia_last_error());
+        run_dir_free(&r);
+        free(imgs);
+        return 1;
+    }
+    const int64_t plane = in.dim[2] * in.dim[3];
     int C = r.classes;
     if (top > C) top = C;
     double *p = malloc((size_t)C * sizeof *p);
@@ -99,7 +108,10 @@ int cmd_predict(int argc, char **argv) {
         }
         float *xv = node_host(g, x, &xc, "predict");
         int64_t n = glia_shape_numel(&t->shape);
-        for (int64_t k = 0; xv && k < n; k++) xv[k] = ((invert ? 1 - t->data[k] : t->data[k]) - mean) / std;
+        for (int64_t k = 0; xv && k < n; k++) {
+            int c = nc > 1 ? (int)(k / plane) : 0;
+            xv[k] = ((invert ? 1 - t->data[k] : t->data[k]) - mean[c]) / std[c];
+        }
         glia_tensor_free(t);
         if (!xv || !node_sync(g, x, xv, xc, "predict")) {
             rc = 1;

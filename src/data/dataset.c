@@ -20,6 +20,7 @@ static const char *const fashion_names[10] = {"T-shirt/top", "Trouser", "Pullove
 
 void glia_dataset_free(glia_dataset *d) {
     if (!d) return;
+    free(d->pixels);
     glia_tensor_free(d->images);
     glia_tensor_free(d->labels);
     for (int i = 0; d->class_names && i < d->classes; i++) free(d->class_names[i]);
@@ -81,10 +82,38 @@ glia_status glia_dataset_new(glia_tensor *images, glia_tensor *labels, int class
     return GLIA_OK;
 }
 
+glia_status glia__dataset_new_bytes(uint8_t *pixels, const glia_shape *shape, glia_tensor *labels,
+                                    int classes, const char *const *names, glia_dataset **out) {
+    /* a shape-only images tensor: checked and named by glia_dataset_new, data NULL */
+    glia_tensor *img = glia__calloc(1, sizeof *img);
+    if (!img || !pixels) {
+        free(img);
+        free(pixels);
+        glia_tensor_free(labels);
+        return glia__err(pixels ? GLIA_ENOMEM : GLIA_EINVAL, "data set: %s", pixels ? "out of memory" : "NULL pixels");
+    }
+    img->shape = *shape;
+    /* the constructor never reads images->data; on failure it frees img (data NULL) and labels */
+    glia_status s = glia_dataset_new(img, labels, classes, names, out);
+    if (s) free(pixels);
+    else (*out)->pixels = pixels;
+    return s;
+}
+
+void glia_dataset_image(const glia_dataset *d, int64_t i, float *out) {
+    int64_t per = glia_shape_numel(&d->images->shape) / d->images->shape.dim[0];
+    if (!d->pixels) {
+        memcpy(out, d->images->data + i * per, (size_t)per * sizeof *out);
+        return;
+    }
+    const uint8_t *b = d->pixels + i * per;
+    for (int64_t k = 0; k < per; k++) out[k] = (float)b[k] * (1.0f / 255); /* as idx.c's floats */
+}
+
 /* DIR/PREFIX-images-idx3-ubyte[.gz] and the labels beside it; images [N, H, W] become
  * [N, 1, H, W] */
 static glia_status load_idx_pair(const char *dir, const char *prefix, glia_tensor **x,
-                                 glia_tensor **y) {
+                                 uint8_t **bytes, glia_shape *shape, glia_tensor **y) {
     char pi[1024], pl[1024];
     snprintf(pi, sizeof pi, "%s/%s-images-idx3-ubyte.gz", dir, prefix);
     snprintf(pl, sizeof pl, "%s/%s-labels-idx1-ubyte.gz", dir, prefix);
@@ -92,26 +121,39 @@ static glia_status load_idx_pair(const char *dir, const char *prefix, glia_tenso
         snprintf(pi, sizeof pi, "%s/%s-images-idx3-ubyte", dir, prefix);
         snprintf(pl, sizeof pl, "%s/%s-labels-idx1-ubyte", dir, prefix);
     }
-    glia_status s = glia_idx_load(pi, 1.0f / 255, x);
+    glia_status s = glia__idx_load_bytes(pi, x, bytes, shape);
     if (s) return s;
     if ((s = glia_idx_load(pl, 1.0f, y))) {
         glia_tensor_free(*x);
+        free(*bytes);
         *x = NULL;
+        *bytes = NULL;
         return s;
     }
-    if ((*x)->shape.ndim == 3) {
-        int64_t d[4] = {(*x)->shape.dim[0], 1, (*x)->shape.dim[1], (*x)->shape.dim[2]};
-        glia_tensor_reshape(*x, 4, d);
+    glia_shape *sh = *x ? &(*x)->shape : shape;
+    if (sh->ndim == 3) {
+        int64_t d[4] = {sh->dim[0], 1, sh->dim[1], sh->dim[2]};
+        sh->ndim = 4;
+        memcpy(sh->dim, d, sizeof d);
     }
-    if ((*x)->shape.ndim != 4) {
+    if (sh->ndim != 4) {
         char a[96];
         s = glia__err(GLIA_ESHAPE, "%s: images of shape %s; expected [N, H, W] or [N, C, H, W]",
-                      pi, glia_shape_str(&(*x)->shape, a, sizeof a));
+                      pi, glia_shape_str(sh, a, sizeof a));
         glia_tensor_free(*x);
         glia_tensor_free(*y);
+        free(*bytes);
         *x = *y = NULL;
+        *bytes = NULL;
     }
     return s;
+}
+
+/* the images as bytes or floats (whichever the file held), with labels, as a data set */
+static glia_status idx_dataset(glia_tensor *x, uint8_t *bytes, const glia_shape *shape, glia_tensor *y,
+                               int classes, const char *const *names, glia_dataset **out) {
+    return bytes ? glia__dataset_new_bytes(bytes, shape, y, classes, names, out)
+                 : glia_dataset_new(x, y, classes, names, out);
 }
 
 /* DIR/classes.txt: one name per line (what glia train writes with glia__write_lines); a line
@@ -224,48 +266,64 @@ glia_status glia_dataset_load(const char *name, const char *split, glia_dataset 
     }
     int fashion = !strcmp(name, "fashion-mnist");
     const char *dir = fashion ? FASHION_DIR : name;
-    if ((s = load_idx_pair(dir, test ? "t10k" : "train", &x, &y))) {
+    uint8_t *bytes = NULL;
+    glia_shape shape;
+    if ((s = load_idx_pair(dir, test ? "t10k" : "train", &x, &bytes, &shape, &y))) {
         if (fashion)
             return glia__err(s, "%s (install Fashion-MNIST with scripts/fetch-data fashion-mnist)",
                              glia_last_error());
         return s;
     }
-    if (fashion) return glia_dataset_new(x, y, 10, fashion_names, out);
+    if (fashion) return idx_dataset(x, bytes, &shape, y, 10, fashion_names, out);
     char **names;
     int n_names;
     if ((s = glia_class_names_load(dir, &names, &n_names))) {
         glia_tensor_free(x);
         glia_tensor_free(y);
+        free(bytes);
         return s;
     }
     int classes = n_names ? n_names : max_label(y) + 1;
-    s = glia_dataset_new(x, y, classes, (const char *const *)names, out);
+    s = idx_dataset(x, bytes, &shape, y, classes, (const char *const *)names, out);
     glia_class_names_free(names, n_names);
     if (s) return glia__err(s, "%s: %s", dir, glia_last_error());
     return GLIA_OK;
 }
 
+/* C, H, W of a data set's images ([N, F]: one channel of F pixels) */
+static void image_dims(const glia_shape *s, int64_t *C, int64_t *H, int64_t *W) {
+    int64_t per = glia_shape_numel(s) / s->dim[0];
+    *C = s->ndim == 4 ? s->dim[1] : 1;
+    *H = s->ndim == 4 ? s->dim[2] : 1;
+    *W = s->ndim == 4 ? s->dim[3] : per;
+}
+
 void glia_dataset_stats(const glia_dataset *d, const int64_t *idx, int64_t n, float *mean, float *std) {
-    int64_t per = glia_shape_numel(&d->images->shape) / d->images->shape.dim[0];
-    double s = 0, s2 = 0; /* double sums: 47 million pixels lose nothing */
-    for (int64_t i = 0; i < n; i++) {
-        const float *p = d->images->data + (idx ? idx[i] : i) * per;
-        for (int64_t j = 0; j < per; j++) {
-            s += p[j];
-            s2 += (double)p[j] * p[j];
+    int64_t C, H, W;
+    image_dims(&d->images->shape, &C, &H, &W);
+    int64_t plane = H * W;
+    for (int64_t c = 0; c < C; c++) {
+        double s = 0, s2 = 0; /* double sums: 47 million pixels lose nothing */
+        for (int64_t i = 0; i < n; i++) {
+            int64_t at = ((idx ? idx[i] : i) * C + c) * plane;
+            for (int64_t j = 0; j < plane; j++) {
+                float v = d->pixels ? (float)d->pixels[at + j] * (1.0f / 255) : d->images->data[at + j];
+                s += v;
+                s2 += (double)v * v;
+            }
         }
+        double cnt = (double)n * (double)plane, m = cnt > 0 ? s / cnt : 0, v = cnt > 0 ? s2 / cnt - m * m : 0;
+        mean[c] = (float)m;
+        std[c] = v > 1e-12 ? (float)sqrt(v) : 1.0f;
     }
-    double cnt = (double)n * (double)per, m = cnt > 0 ? s / cnt : 0, v = cnt > 0 ? s2 / cnt - m * m : 0;
-    *mean = (float)m;
-    *std = v > 1e-12 ? (float)sqrt(v) : 1.0f;
 }
 
 /* One image [C, H, W], shifted by (dy, dx) with zeros coming in, flipped if asked, normalised:
- * out(c, y, x) = src(c, y + dy, x' + dx) with x' = flip ? W-1-x : x. */
-static void copy_image(const float *src, float *dst, int64_t C, int64_t H, int64_t W, int dy,
-                       int dx, int flip, float mean, float inv_std) {
-    float zero = (0 - mean) * inv_std;
-    for (int64_t c = 0; c < C; c++)
+ * out(c, y, x) = (src(c, y + dy, x' + dx) - mean[c]) / std[c] with x' = flip ? W-1-x : x. */
+static void copy_image(const float *src, const uint8_t *src8, float *dst, int64_t C, int64_t H,
+                       int64_t W, int dy, int dx, int flip, const float *mean, const float *std) {
+    for (int64_t c = 0; c < C; c++) {
+        float m = mean ? mean[c] : 0, inv = std && std[c] > 0 ? 1.0f / std[c] : 1.0f, zero = (0 - m) * inv;
         for (int64_t y = 0; y < H; y++) {
             int64_t sy = y + dy;
             float *o = dst + (c * H + y) * W;
@@ -273,44 +331,146 @@ static void copy_image(const float *src, float *dst, int64_t C, int64_t H, int64
                 for (int64_t x = 0; x < W; x++) o[x] = zero;
                 continue;
             }
-            const float *row = src + (c * H + sy) * W;
+            const float *row = src ? src + (c * H + sy) * W : NULL;
+            const uint8_t *row8 = src8 ? src8 + (c * H + sy) * W : NULL;
             for (int64_t x = 0; x < W; x++) {
                 int64_t sx = (flip ? W - 1 - x : x) + dx;
-                o[x] = sx < 0 || sx >= W ? zero : (row[sx] - mean) * inv_std;
+                /* bytes: the same float as idx.c's conversion, so results do not change */
+                float v = sx < 0 || sx >= W ? 0 : row ? row[sx] : (float)row8[sx] * (1.0f / 255);
+                o[x] = sx < 0 || sx >= W ? zero : (v - m) * inv;
             }
         }
-}
-
-/* one sample's augmentation: draws in a fixed order per sample, so a run is reproducible from
- * its seed (and a process can skip samples: glia_augment_skip) */
-static void draw(int shift, int hflip, glia_rng *rng, int *dy, int *dx, int *flip) {
-    *dy = *dx = *flip = 0;
-    if (shift) {
-        *dy = (int)glia_rng_below(rng, (uint32_t)(2 * shift + 1)) - shift;
-        *dx = (int)glia_rng_below(rng, (uint32_t)(2 * shift + 1)) - shift;
     }
-    if (hflip) *flip = (int)(glia_rng_u32(rng) >> 31);
 }
 
-void glia_augment_skip(const glia_augment *aug, glia_rng *rng, int64_t n) {
+void glia_augment_crop_box(int H, int W, float crop, glia_rng *r, int *y0, int *x0, int *h, int *w) {
+    double area = (double)H * W, lo = log(3.0 / 4), hi = log(4.0 / 3);
+    for (int attempt = 0; attempt < 10; attempt++) {
+        double target = area * (crop + (1 - crop) * glia_rng_uniform(r));
+        double ratio = exp(lo + (hi - lo) * glia_rng_uniform(r));
+        int cw = (int)lround(sqrt(target * ratio)), ch = (int)lround(sqrt(target / ratio));
+        if (cw > 0 && cw <= W && ch > 0 && ch <= H) {
+            *y0 = (int)glia_rng_below(r, (uint32_t)(H - ch + 1));
+            *x0 = (int)glia_rng_below(r, (uint32_t)(W - cw + 1));
+            *h = ch;
+            *w = cw;
+            return;
+        }
+    }
+    *y0 = *x0 = 0; /* the whole image (its ratio is within bounds for the images glia takes) */
+    *h = H;
+    *w = W;
+}
+
+/* pixel (y, x) of channel c of image k, as a float in [0, 1] */
+static inline float pixel(const glia_dataset *d, int64_t k, int64_t c, int64_t y, int64_t x,
+                          int64_t C, int64_t H, int64_t W) {
+    int64_t at = ((k * C + c) * H + y) * W + x;
+    return d->pixels ? (float)d->pixels[at] * (1.0f / 255) : d->images->data[at];
+}
+
+/* The augmented path (crop or jitter on): out(c, y, x) = bilinear sample of the crop box at the
+ * shifted, flipped position (pixel centres aligned, zeros outside), then brightness and
+ * contrast, then (x - mean[c]) / std[c]. */
+static void augment_image(const glia_dataset *d, int64_t k, float *o, int64_t C, int64_t H,
+                          int64_t W, int dy, int dx, int flip, int by, int bx, int bh, int bw,
+                          float bright, float contrast, const float *mean, const float *std) {
+    double sum = 0;
+    const float sy = (float)bh / (float)H, sx = (float)bw / (float)W;
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t y = 0; y < H; y++)
+            for (int64_t x = 0; x < W; x++) {
+                int64_t cy = y + dy, cx = (flip ? W - 1 - x : x) + dx;
+                float v = 0;
+                if (cy >= 0 && cy < H && cx >= 0 && cx < W) {
+                    float fy = by + ((float)cy + 0.5f) * sy - 0.5f, fx = bx + ((float)cx + 0.5f) * sx - 0.5f;
+                    fy = fy < by ? (float)by : fy > by + bh - 1 ? (float)(by + bh - 1) : fy;
+                    fx = fx < bx ? (float)bx : fx > bx + bw - 1 ? (float)(bx + bw - 1) : fx;
+                    int64_t y0 = (int64_t)fy, x0 = (int64_t)fx;
+                    int64_t y1 = y0 + 1 < by + bh ? y0 + 1 : y0, x1 = x0 + 1 < bx + bw ? x0 + 1 : x0;
+                    float wy = fy - (float)y0, wx = fx - (float)x0;
+                    v = (1 - wy) * ((1 - wx) * pixel(d, k, c, y0, x0, C, H, W) + wx * pixel(d, k, c, y0, x1, C, H, W)) +
+                        wy * ((1 - wx) * pixel(d, k, c, y1, x0, C, H, W) + wx * pixel(d, k, c, y1, x1, C, H, W));
+                }
+                v *= bright;
+                o[(c * H + y) * W + x] = v;
+                sum += v;
+            }
+    float m = (float)(sum / (double)(C * H * W));
+    for (int64_t c = 0; c < C; c++) {
+        float mc = mean ? mean[c] : 0, inv = std && std[c] > 0 ? 1.0f / std[c] : 1.0f;
+        float *p = o + c * H * W;
+        for (int64_t i = 0; i < H * W; i++) {
+            float v = (p[i] - m) * contrast + m;
+            v = v < 0 ? 0 : v > 1 ? 1 : v;
+            p[i] = (v - mc) * inv;
+        }
+    }
+}
+
+/* One sample's augmentation draws, in a fixed order per sample and only for what is on, so a
+ * run is reproducible from its seed (and a process can skip samples: glia_augment_skip). */
+typedef struct aug_draw {
     int dy, dx, flip;
-    if (aug && rng)
-        for (int64_t i = 0; i < n; i++) draw(aug->shift, aug->hflip, rng, &dy, &dx, &flip);
+    int by, bx, bh, bw;     /* crop box */
+    float bright, contrast; /* jitter factors */
+} aug_draw;
+
+static void draw(int shift, int hflip, float crop, float jitter, int64_t H, int64_t W, glia_rng *rng,
+                 aug_draw *o) {
+    *o = (aug_draw){0, 0, 0, 0, 0, (int)H, (int)W, 1, 1};
+    if (shift) {
+        o->dy = (int)glia_rng_below(rng, (uint32_t)(2 * shift + 1)) - shift;
+        o->dx = (int)glia_rng_below(rng, (uint32_t)(2 * shift + 1)) - shift;
+    }
+    if (hflip) o->flip = (int)(glia_rng_u32(rng) >> 31);
+    if (crop > 0) glia_augment_crop_box((int)H, (int)W, crop, rng, &o->by, &o->bx, &o->bh, &o->bw);
+    if (jitter > 0) {
+        o->bright = 1 - jitter + 2 * jitter * glia_rng_uniform(rng);
+        o->contrast = 1 - jitter + 2 * jitter * glia_rng_uniform(rng);
+    }
 }
 
-void glia_dataset_batch(const glia_dataset *d, const int64_t *idx, int64_t n, float mean,
-                        float std, const glia_augment *aug, glia_rng *rng, float *x, float *y) {
-    const glia_shape *s = &d->images->shape;
-    int64_t per = glia_shape_numel(s) / s->dim[0];
-    int64_t C = s->ndim == 4 ? s->dim[1] : 1, H = s->ndim == 4 ? s->dim[2] : 1,
-            W = s->ndim == 4 ? s->dim[3] : per;
-    float inv = std > 0 ? 1.0f / std : 1.0f;
-    int shift = aug && rng ? aug->shift : 0, hflip = aug && rng && aug->hflip;
+/* the augmentations that are on: shift, flip, crop in (0, 1], jitter > 0 (none without rng) */
+static void aug_on(const glia_augment *aug, const glia_rng *rng, int *shift, int *hflip, float *crop,
+                   float *jitter) {
+    *shift = aug && rng ? aug->shift : 0;
+    *hflip = aug && rng && aug->hflip;
+    *crop = aug && rng && aug->crop > 0 && aug->crop <= 1 ? aug->crop : 0;
+    *jitter = aug && rng && aug->jitter > 0 ? aug->jitter : 0;
+}
+
+void glia_augment_skip(const glia_dataset *d, const glia_augment *aug, glia_rng *rng, int64_t n) {
+    int shift, hflip;
+    float crop, jitter;
+    aug_on(aug, rng, &shift, &hflip, &crop, &jitter);
+    if (!d || !(shift || hflip || crop > 0 || jitter > 0)) return;
+    int64_t C, H, W;
+    image_dims(&d->images->shape, &C, &H, &W);
+    aug_draw a;
+    for (int64_t i = 0; i < n; i++) draw(shift, hflip, crop, jitter, H, W, rng, &a);
+}
+
+void glia_dataset_batch(const glia_dataset *d, const int64_t *idx, int64_t n, const float *mean,
+                        const float *std, const glia_augment *aug, glia_rng *rng, float *x, float *y) {
+    int64_t C, H, W;
+    image_dims(&d->images->shape, &C, &H, &W);
+    int64_t per = C * H * W;
+    int shift, hflip;
+    float crop, jitter;
+    aug_on(aug, rng, &shift, &hflip, &crop, &jitter);
     for (int64_t i = 0; i < n; i++) {
         int64_t k = idx ? idx[i] : i;
-        int dy, dx, flip;
-        draw(shift, hflip, rng, &dy, &dx, &flip);
-        copy_image(d->images->data + k * per, x + i * per, C, H, W, dy, dx, flip, mean, inv);
+        aug_draw a;
+        draw(shift, hflip, crop, jitter, H, W, rng, &a);
+        if (crop > 0 || jitter > 0) {
+            augment_image(d, k, x + i * per, C, H, W, a.dy, a.dx, a.flip, a.by, a.bx, a.bh, a.bw,
+                          a.bright, a.contrast, mean, std);
+            if (y) y[i] = d->labels->data[k];
+            continue;
+        }
+        copy_image(d->pixels ? NULL : d->images->data + k * per, d->pixels ? d->pixels + k * per : NULL,
+                   x + i * per, C, H, W, a.dy, a.dx, a.flip, mean, std);
         if (y) y[i] = d->labels->data[k];
     }
 }

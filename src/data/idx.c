@@ -4,7 +4,7 @@
  * int16, 0x0C int32, 0x0D float32, 0x0E float64), a dimension count byte, that many uint32
  * dimensions, then the values in row-major order. zlib's gzread reads gzip and raw files alike
  * (a raw file passes through unchanged). The data is inflated in 1 MiB blocks and converted to
- * float as it arrives. Every problem (bad header, truncated data, data after the end, a corrupt
+ * float as it arrives (or, for ubyte images, kept as bytes: glia__idx_load_bytes). Every problem (bad header, truncated data, data after the end, a corrupt
  * gzip stream) is an error whose message starts with the file's path. */
 #if defined(__linux__) && !defined(_DEFAULT_SOURCE)
 #define _DEFAULT_SOURCE /* madvise's MADV_HUGEPAGE */
@@ -140,8 +140,10 @@ static void convert(unsigned char code, const unsigned char *in, float *out, siz
     }
 }
 
-glia_status glia_idx_load(const char *path, float scale, glia_tensor **out) {
-    if (!path || !out) return glia__err(GLIA_EINVAL, "glia_idx_load: NULL argument");
+/* the file's values into a new float tensor (*out), or, for a ubyte file when bytes is not NULL,
+ * into new bytes (*bytes, shape in *out's place: *shape) as they are: a quarter of the memory */
+static glia_status idx_load(const char *path, float scale, glia_tensor **out, uint8_t **bytes,
+                            glia_shape *shape) {
 
     int fd = open(path, O_RDONLY);
     if (fd < 0) return glia__err(GLIA_EIO, "%s: cannot open: %s", path, strerror(errno));
@@ -253,14 +255,25 @@ glia_status glia_idx_load(const char *path, float scale, glia_tensor **out) {
         }
     }
 
-    s = glia_tensor_new(&t, ndim, dims);
+    uint8_t *raw = NULL; /* ubyte data kept as bytes */
+    if (bytes && ty->code == 0x08) {
+        if (!(raw = glia__malloc((size_t)numel))) {
+            s = glia__err(GLIA_ENOMEM, "%s: cannot allocate %lld bytes", path, (long long)numel);
+            goto done;
+        }
+        shape->ndim = ndim;
+        for (int i = 0; i < ndim; i++) shape->dim[i] = dims[i];
+        *bytes = raw;
+        s = GLIA_OK;
+    } else
+        s = glia_tensor_new(&t, ndim, dims);
     if (s != GLIA_OK) {
         s = glia__err(s == GLIA_ENOMEM ? GLIA_ENOMEM : GLIA_EIO,
                       "%s: cannot allocate a tensor of %lld floats", path, (long long)numel);
         t = NULL;
         goto done;
     }
-    advise_huge_pages(t->data, (size_t)numel * sizeof *t->data);
+    if (t) advise_huge_pages(t->data, (size_t)numel * sizeof *t->data);
     size_t block = (size_t)data_bytes < IDX_BLOCK ? (size_t)data_bytes : IDX_BLOCK;
     buf = glia__malloc(block);
     if (!buf) {
@@ -270,7 +283,8 @@ glia_status glia_idx_load(const char *path, float scale, glia_tensor **out) {
 
     /* data, block by block (blocks are whole elements: IDX_BLOCK is a multiple of 8) */
     long long done_bytes = 0;
-    float *dst = t->data;
+    float *dst = t ? t->data : NULL;
+    uint8_t *dst8 = raw;
     while (done_bytes < data_bytes) {
         size_t want = (size_t)(data_bytes - done_bytes) < block ? (size_t)(data_bytes - done_bytes)
                                                                  : block;
@@ -280,8 +294,13 @@ glia_status glia_idx_load(const char *path, float scale, glia_tensor **out) {
             goto done;
         }
         size_t n = want / (size_t)ty->size;
-        convert(ty->code, buf, dst, n, scale);
-        dst += n;
+        if (dst8) {
+            memcpy(dst8, buf, n);
+            dst8 += n;
+        } else {
+            convert(ty->code, buf, dst, n, scale);
+            dst += n;
+        }
         done_bytes += (long long)want;
     }
 
@@ -316,8 +335,24 @@ done:
     gzclose(gz); /* closes fd */
     if (s != GLIA_OK) {
         glia_tensor_free(t);
+        if (bytes && *bytes) {
+            free(*bytes);
+            *bytes = NULL;
+        }
         return s;
     }
-    *out = t;
+    if (t) *out = t;
     return GLIA_OK;
+}
+
+glia_status glia_idx_load(const char *path, float scale, glia_tensor **out) {
+    if (!path || !out) return glia__err(GLIA_EINVAL, "glia_idx_load: NULL argument");
+    return idx_load(path, scale, out, NULL, NULL);
+}
+
+glia_status glia__idx_load_bytes(const char *path, glia_tensor **out, uint8_t **bytes, glia_shape *shape) {
+    if (!path || !out || !bytes || !shape) return glia__err(GLIA_EINVAL, "glia__idx_load_bytes: NULL argument");
+    *out = NULL;
+    *bytes = NULL;
+    return idx_load(path, 1.0f / 255, out, bytes, shape);
 }

@@ -32,8 +32,9 @@ static const key_def net_keys[MAX_KEYS] = {
     KEY("epochs", K_INT, "5"),        KEY("lr", K_FLOAT, "0.01"),    KEY("optimizer", K_STR, "sgd"),
     KEY("momentum", K_FLOAT, "0.9"),  KEY("weight_decay", K_FLOAT, "0"), KEY("schedule", K_STR, "constant"),
     KEY("step_size", K_INT, "1"),     KEY("gamma", K_FLOAT, "0.1"),  KEY("warmup", K_INT, "0"),
-    KEY("shift", K_INT, "0"),         KEY("flip", K_BOOL, "0"),     KEY("mean", K_FLOAT, "0"),
-    KEY("std", K_FLOAT, "1"),
+    KEY("shift", K_INT, "0"),         KEY("flip", K_BOOL, "0"),     KEY("mean", K_FLOATS, "0"),
+    KEY("std", K_FLOATS, "1"), /* one value, or one per channel (colour) */
+    KEY("crop", K_FLOAT, "0"),        KEY("jitter", K_FLOAT, "0"), /* augmentation (glia_augment) */
     /* sequence models (seq_layers.c) */
     KEY("sequence", K_INT, "0"),      KEY("clip_norm", K_FLOAT, "0"),
     /* the training loss (src/train/loop.c): softmax_ce, mse or bce */
@@ -162,6 +163,21 @@ static int check_value(key_kind k, const char *v, char *buf, size_t n) {
         snprintf(buf, n, "%.9g", x);
         return 1;
     }
+    case K_FLOATS: { /* 1 to 4 numbers separated by commas (one per channel) */
+        size_t used = 0;
+        int count = 0;
+        for (const char *p = v;; count++) {
+            double x = strtod(p, &end);
+            if (end == p || errno || !isfinite(x) || count == 4) return 0;
+            used += (size_t)snprintf(buf + used, n > used ? n - used : 0, "%s%.9g", count ? ", " : "", x);
+            if (used >= n) return 0;
+            while (isspace((unsigned char)*end)) end++;
+            if (!*end) break;
+            if (*end != ',') return 0;
+            p = end + 1;
+        }
+        return 1;
+    }
     case K_BOOL:
         if (strcmp(v, "0") && strcmp(v, "1")) return 0;
         snprintf(buf, n, "%s", v);
@@ -211,6 +227,7 @@ static const char *kind_doc(key_kind k) {
     switch (k) {
     case K_INT: return "a non-negative integer";
     case K_FLOAT: return "a finite number";
+    case K_FLOATS: return "a finite number, or one per channel separated by commas";
     case K_BOOL: return "0 or 1";
     case K_STR: return "a word";
     case K_NAME: return "a layer name";

@@ -7,7 +7,7 @@
 
 /* K_INTS: 1 to 4 non-negative integers separated by commas (a kernel size "k" or "kh, kw"; a
  * padding "p", "ph, pw" or "top, bottom, left, right") */
-typedef enum { K_INT, K_FLOAT, K_BOOL, K_STR, K_NAME, K_NAMES, K_SHAPE, K_ACT, K_INIT, K_BINARY, K_INTS } key_kind;
+typedef enum { K_INT, K_FLOAT, K_BOOL, K_STR, K_NAME, K_NAMES, K_SHAPE, K_ACT, K_INIT, K_BINARY, K_INTS, K_FLOATS } key_kind;
 /* A section's key: its kind and default as text (NULL: required). A key that sets an op's
  * attribute (dropout's p, batchnorm's eps) names the op and attribute instead, and its default
  * is the one the op declares (src/ops/<op>.c, its attrs table), so the two cannot drift apart. */

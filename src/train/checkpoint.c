@@ -5,8 +5,10 @@
  *   tensors   every parameter and buffer under its name (as weights.safetensors), the carried
  *             recurrent states (a language model continues its streams), and the optimiser's
  *             state as "optimizer.<param>.<slot>"
- *   metadata  format; task (images, text); model (the model text, [net] settings included);
- *             data, seed, val, clip_norm, limit, epochs (the run's settings); epoch, next_batch,
+ *   metadata  format; task (images, text, table); model (the model text, [net] settings included);
+ *             data, seed, val, clip_norm, limit, epochs, val_data, target (the run's settings;
+ *             val_data, an image folder's test folder, and target, a CSV table's target
+ *             columns, may be absent: ""); epoch, next_batch,
  *             step, optim_steps (the position); rng, epoch_rng, graph_rng (generator states in
  *             hex); train_loss_sum, train_correct, train_top5, train_n, samples, seconds,
  *             epoch_seconds (the current epoch's sums so far, doubles in %.17g so that they
@@ -130,11 +132,11 @@ glia_status glia__checkpoint_save(glia__loop *L) {
     snprintf(pos[11], 48, "%lld", (long long)L->samples);
     snprintf(pos[12], 48, "%.17g", L->seconds);
     snprintf(pos[13], 48, "%.17g", L->epoch_seconds);
-    enum { N_SET = 10 }; /* the pairs before the position's */
+    enum { N_SET = 12 }; /* the pairs before the position's */
     const char *meta[2 * (N_SET + N_POS)] = {
         "format", FORMAT, "task", L->task->name, "model", model, "data", L->data,
         "metrics", L->metrics ? L->metrics : "", "seed", v[0], "val", v[1], "clip_norm", v[2],
-        "limit", v[3], "epochs", v[4]};
+        "limit", v[3], "epochs", v[4], "val_data", L->val_data, "target", L->target};
     for (int i = 0; i < N_POS; i++) meta[2 * (N_SET + i)] = pos_keys[i], meta[2 * (N_SET + i) + 1] = pos[i];
     glia_st_entry *e;
     int n;
@@ -169,12 +171,17 @@ glia_status glia__checkpoint_settings(const char *path, const glia_st_meta *meta
             return glia__err(GLIA_EIO, "%s: the checkpoint's metadata has no '%s'", path, k[i]);
     const char *task = f == 2 ? glia_st_meta_get(meta, "task") : f == 1 ? "images" : "text";
     L->task = task && !strcmp(task, "images") ? &glia__task_images
-            : task && !strcmp(task, "text")   ? &glia__task_text : NULL;
+            : task && !strcmp(task, "text")   ? &glia__task_text
+            : task && !strcmp(task, "table")  ? &glia__task_table : NULL;
     if (!L->task)
         return glia__err(GLIA_EIO, "%s: the checkpoint's task '%s' is not one this glia knows "
-                         "(images, text)", path, task ? task : "(none)");
+                         "(images, text, table)", path, task ? task : "(none)");
     *text = v[0];
     snprintf(L->data, sizeof L->data, "%s", v[1]);
+    const char *vd = glia_st_meta_get(meta, "val_data"); /* absent before image folders */
+    snprintf(L->val_data, sizeof L->val_data, "%s", vd ? vd : "");
+    const char *tg = glia_st_meta_get(meta, "target"); /* absent before tables */
+    snprintf(L->target, sizeof L->target, "%s", tg ? tg : "");
     L->seed = strtoull(v[2], NULL, 10);
     L->val = strtof(v[3], NULL);
     L->clip_norm = strtof(v[4], NULL);

@@ -31,7 +31,7 @@ void glia__metrics_add(glia__metrics *mt, const float *z, const float *labels, i
 /* Inference over samples idx[0..n) (idx NULL: 0..n) in full batches of the compiled size. On a
  * device without host memory the batch and the logits pass through host copies. */
 static glia_status eval_split(glia_graph *g, int x, int logits, const glia_dataset *d,
-                             const int64_t *idx, int64_t n, float mean, float std, int64_t batch,
+                             const int64_t *idx, int64_t n, const float *mean, const float *std, int64_t batch,
                              glia__metrics *mt) {
     int classes = d->classes;
     glia_shape zs;
@@ -104,11 +104,16 @@ glia_status glia_evaluate(glia_model *m, const glia_dataset *d, const int64_t *i
     if (s) return s;
     if ((s = glia__check_data_fits(&in, d))) return s;
     if ((s = glia_graph_compile(g, 0))) return s;
-    float mean = strtof(glia_model_option(m, "mean"), NULL), std = strtof(glia_model_option(m, "std"), NULL);
+    float *norm;
+    if ((s = glia__data_norm(m, d, &norm))) return s;
     glia__metrics mt = {0};
     mt.confusion = glia__calloc((size_t)d->classes * (size_t)d->classes, sizeof *mt.confusion);
-    if (!mt.confusion) return glia__err(GLIA_ENOMEM, "glia_evaluate: out of memory");
-    s = eval_split(g, x, glia_model_output(m), d, idx, n, mean, std, in.dim[0], &mt);
+    if (!mt.confusion) {
+        free(norm);
+        return glia__err(GLIA_ENOMEM, "glia_evaluate: out of memory");
+    }
+    s = eval_split(g, x, glia_model_output(m), d, idx, n, norm, norm + glia__data_channels(d), in.dim[0], &mt);
+    free(norm);
     if (s) {
         free(mt.confusion);
         return s;
@@ -126,4 +131,20 @@ glia_status glia__check_data_fits(const glia_shape *in, const glia_dataset *d) {
                          glia_shape_str(&d->images->shape, b, sizeof b));
     }
     return GLIA_OK;
+}
+
+int64_t glia__data_channels(const glia_dataset *d) {
+    return d->images->shape.ndim == 4 ? d->images->shape.dim[1] : 1;
+}
+
+glia_status glia__data_norm(const glia_model *m, const glia_dataset *d, float **norm) {
+    int64_t C = glia__data_channels(d);
+    if (!(*norm = glia__malloc((size_t)(2 * C) * sizeof **norm)))
+        return glia__err(GLIA_ENOMEM, "normalisation: out of memory");
+    glia_status s = glia_model_normalization(m, (int)C, *norm, *norm + C);
+    if (s) {
+        free(*norm);
+        *norm = NULL;
+    }
+    return s;
 }

@@ -214,20 +214,21 @@ static void set_targets_host(glia__loop *L) {
 }
 
 /* adds this batch's rows to mt: accuracy from the output, the loss the model trains with */
-static glia_status count(glia__loop *L, glia__metrics *mt) {
+static glia_status count(glia__loop *L, glia__metrics *mt, int64_t live) {
     const int real = L->task->real_targets;
+    const int64_t rows = real ? live : L->rows; /* real targets: padding rows are not counted */
     const float *z = glia__loop_out(L, L->out), *ids = real ? NULL : glia__loop_ids(L),
                 *tv = real ? glia__loop_in(L, L->label) : NULL;
     if (!z || (!ids && !tv)) return glia__err(GLIA_ESTATE, "training: reading the output: %s", glia_last_error());
     double loss = mt->loss;
-    if (real) mt->n += L->rows; /* every row counts; no accuracy */
+    if (real) mt->n += rows; /* every live row counts; no accuracy */
     else glia__metrics_add(mt, z, ids, L->rows, L->classes);
     if (L->loss_kind == GLIA__LOSS_CE) return GLIA_OK;
     /* mse and bce: the loss counted is the row's mean loss, not the cross-entropy (the graph's
      * loss is the mean of these over the rows) */
     mt->loss = loss;
     const int64_t C = L->classes;
-    for (int64_t i = 0; i < L->rows; i++) {
+    for (int64_t i = 0; i < rows; i++) {
         if (ids && ids[i] < 0) continue;
         double r = 0;
         for (int64_t c = 0; c < C; c++) {
@@ -269,10 +270,10 @@ static glia_status evaluate(glia__loop *L, glia__split split, glia__metrics *mt)
     if (L->task->carry && (s = L->task->carry(L, 1))) return s;
     int64_t nb = L->task->eval_batches(L, split);
     for (int64_t b = 0; b < nb; b++) {
-        L->task->fill(L, split, b, NULL);
+        int64_t live = L->task->fill(L, split, b, NULL);
         if ((s = batch_ready(L)) || (s = glia_graph_forward(L->g))) return s;
         if (L->task->carry && (s = L->task->carry(L, 0))) return s;
-        if ((s = count(L, mt))) return s;
+        if ((s = count(L, mt, live))) return s;
     }
     return glia__dist_sum(L, mt); /* the ranks' parts of the split */
 }
@@ -416,7 +417,7 @@ static glia_status run_loop(glia__loop *L, const glia_train_options *o, glia_tra
             /* the gradients are complete here, and only here */
             if (L->reduce && (s = L->reduce(L))) return s;
             if ((s = glia_optim_step(L->opt))) return s;
-            if ((L->task->carry && (s = L->task->carry(L, 0))) || (s = count(L, &L->tm))) return s;
+            if ((L->task->carry && (s = L->task->carry(L, 0))) || (s = count(L, &L->tm, L->rows))) return s;
             L->samples += k * L->shards; /* the global batch's (as if the ranks' were k) */
             L->step++;
             L->next_batch = b + 1;
@@ -481,12 +482,17 @@ static glia_status run_loop(glia__loop *L, const glia_train_options *o, glia_tra
 
 /* ---------------------------------------------------------------- the public calls */
 
-static const glia__task_ops *task_for(glia_model *m) {
-    return glia_model_sequence(m) > 0 ? &glia__task_text : &glia__task_images;
+/* sequence models: text; a table's targets with a loss other than softmax_ce: regression (real
+ * targets); everything else, tables' classes too: images */
+static const glia__task_ops *task_for(glia_model *m, const glia_train_options *o) {
+    if (glia_model_sequence(m) > 0) return &glia__task_text;
+    if (o && o->target && o->target[0] && strcmp(glia_model_option(m, "loss"), "softmax_ce"))
+        return &glia__task_table;
+    return &glia__task_images;
 }
 
 glia_status glia_train(glia_model *m, const glia_train_options *o, glia_train_result *out) {
-    return glia__train_task(m, m ? task_for(m) : NULL, o, out);
+    return glia__train_task(m, m ? task_for(m, o) : NULL, o, out);
 }
 
 glia_status glia__train_task(glia_model *m, const glia__task_ops *task, const glia_train_options *o,
@@ -498,6 +504,8 @@ glia_status glia__train_task(glia_model *m, const glia__task_ops *task, const gl
     memset(&L, 0, sizeof L);
     L.task = task;
     snprintf(L.data, sizeof L.data, "%s", o->data ? o->data : "(given)");
+    snprintf(L.val_data, sizeof L.val_data, "%s", o->val_data ? o->val_data : "");
+    snprintf(L.target, sizeof L.target, "%s", o->target ? o->target : "");
     snprintf(L.out_dir, sizeof L.out_dir, "%s", o->out_dir);
     L.seed = o->seed;
     L.val = o->val;

@@ -29,6 +29,10 @@ typedef struct glia__metrics {
 void glia__metrics_add(glia__metrics *mt, const float *logits, const float *labels, int64_t n, int classes);
 glia_status glia__metrics_result(const glia__metrics *mt, int classes, glia_eval_result *out);
 glia_status glia__check_data_fits(const glia_shape *in, const glia_dataset *d);
+/* channels of a data set's images (1 unless [N, C, H, W]); the model's [net] mean and std for
+ * each of them in one new array (free it): mean[C], then std[C] */
+int64_t glia__data_channels(const glia_dataset *d);
+glia_status glia__data_norm(const glia_model *m, const glia_dataset *d, float **norm);
 
 /* [net] loss: how the model's output is compared with the data's targets */
 typedef enum { GLIA__LOSS_CE, GLIA__LOSS_MSE, GLIA__LOSS_BCE } glia__loss_kind;
@@ -49,7 +53,8 @@ typedef struct glia__task_ops {
     void (*epoch_order)(glia__loop *L, glia_rng *r);
     /* Fills batch b of a split: the input (augmented with aug when not NULL), the lengths, and
      * L->ids[rows] (the class of each output row, -1 for padding). Returns the samples it
-     * holds (images, or tokens), for throughput. */
+     * holds (images, or tokens), for throughput; a real_targets task, the live rows (the first
+     * ones; the rest are padding, not counted in the metrics). */
     int64_t (*fill)(glia__loop *L, glia__split split, int64_t b, glia_rng *aug);
     /* batches in the held-out (VAL) or TEST part; 0 when there is none */
     int64_t (*eval_batches)(glia__loop *L, glia__split split);
@@ -68,7 +73,7 @@ typedef struct glia__task_ops {
     int real_targets;
 } glia__task_ops;
 
-extern const glia__task_ops glia__task_images, glia__task_text;
+extern const glia__task_ops glia__task_images, glia__task_text, glia__task_table;
 
 /* One training run's whole state: everything a checkpoint must hold to continue bit for bit. */
 struct glia__loop {
@@ -76,6 +81,8 @@ struct glia__loop {
     void *ts;                    /* the task's own state */
     /* settings (saved in the checkpoint) */
     char data[512], out_dir[1024];
+    char val_data[512];          /* an image folder run's test folder ("": none) */
+    char target[512];            /* a CSV table's target columns, "a,b" ("": not a table) */
     uint64_t seed;
     float val, clip_norm;
     int64_t limit;

@@ -1,23 +1,82 @@
-/* task_images.c: image classification as a task of the training loop (loop.h). The data set's
- * training images are split by a fixed draw from the seed (the fraction val held out, first);
- * each epoch shuffles the rest; a batch is augmented (the model's shift and flip) and normalised
- * ((x - mean) / std, measured on the training part into [net] mean and std unless the run was
- * told not to); the test part is the data set's own. The remainder of an epoch is dropped; a
- * held-out or test pass pads its last batch with its last image, labelled -1 (not counted). */
+/* task_images.c: image classification as a task of the training loop (loop.h). The data: a
+ * named set or IDX folder (glia_dataset_load), or the user's own images (an image folder or list
+ * file, glia_image_folder_load, at the model's input size; its test part the val_data folder, or
+ * else the held-out part). The training images are split by a fixed draw from the seed (the
+ * fraction val held out, first); each epoch shuffles the rest; a batch is augmented (the model's
+ * shift and flip) and normalised per channel ((x - mean[c]) / std[c], measured on the training
+ * part into [net] mean and std unless the run was told not to). The remainder of an epoch is
+ * dropped; a held-out or test pass pads its last batch with its last image, labelled -1 (not
+ * counted). */
 #include "train/loop.h"
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct {
     glia_dataset *own_train, *own_test;
-    const glia_dataset *train, *test;
+    const glia_dataset *train, *test; /* test NULL: the held-out part is the test part */
     int64_t *split;              /* all training-split indices: validation first, then training */
     int64_t n_train;
     int64_t *order;              /* this epoch's order */
-    float mean, std;
+    float *norm;                 /* mean[C], then std[C] */
     glia_augment aug;
 } images;
+
+/* the user's images: an image folder or list file, at the model's input size in (C, H, W);
+ * names: map onto these classes (NULL: the folder's) */
+static glia_status load_folder(const char *path, const glia_shape *in, const glia_train_options *o,
+                               const glia_dataset *names, glia_dataset **out) {
+    if (in->ndim != 4)
+        return glia__err(GLIA_ESHAPE, "%s: an image folder needs a model whose input is C,H,W", path);
+    glia_folder_options fo = {.channels = (int)in->dim[1], .height = (int)in->dim[2],
+                              .width = (int)in->dim[3], .strict = o->strict_images,
+                              .warn = o->warn, .ctx = o->ctx};
+    if (names) {
+        fo.classes = (const char *const *)names->class_names;
+        fo.n_classes = names->classes;
+    }
+    glia_status s = glia_image_folder_load(path, &fo, out);
+    if (!s && fo.skipped && o->warn) {
+        char msg[700];
+        snprintf(msg, sizeof msg, "%s: %lld unreadable image%s skipped, %lld loaded", path,
+                 (long long)fo.skipped, fo.skipped == 1 ? "" : "s", (long long)(*out)->images->shape.dim[0]);
+        o->warn(o->ctx, msg);
+    }
+    return s;
+}
+
+/* a CSV table's features [rows, F] and its label column's classes */
+static glia_status load_table(const char *path, const char *target, glia_dataset **out) {
+    glia_table *tab;
+    glia_status s = glia_csv_load(path, target, 1, &tab);
+    if (s) return s;
+    s = glia_dataset_new(tab->x, tab->y, tab->classes, (const char *const *)tab->class_names, out);
+    tab->x = tab->y = NULL; /* the data set's now, also on failure */
+    glia_table_free(tab);
+    return s;
+}
+
+/* the training part's per-channel statistics into [net] mean and std (more channels than [net]
+ * holds values: one mean and std over them all, from the channels' moments) */
+static glia_status measure(glia__loop *L, images *t) {
+    int64_t C = glia__data_channels(t->train);
+    float *v = glia__malloc((size_t)(2 * C) * sizeof *v);
+    if (!v) return glia__err(GLIA_ENOMEM, "training: out of memory");
+    glia_dataset_stats(t->train, t->split + L->n_val, t->n_train, v, v + C);
+    if (C > GLIA_MAX_CHANNELS) { /* E[x^2] = var + mean^2 per channel; the planes are equal in size */
+        double m = 0, m2 = 0;
+        for (int64_t c = 0; c < C; c++) {
+            m += v[c] / (double)C;
+            m2 += ((double)v[C + c] * v[C + c] + (double)v[c] * v[c]) / (double)C;
+        }
+        v[0] = (float)m;
+        v[C] = m2 - m * m > 1e-12 ? (float)sqrt(m2 - m * m) : 1.0f;
+    }
+    glia_status s = glia_model_set_normalization(L->m, C > GLIA_MAX_CHANNELS ? 1 : (int)C, v, v + C);
+    free(v);
+    return s;
+}
 
 static glia_status setup(glia__loop *L, const glia_train_options *o) {
     images *t = glia__calloc(1, sizeof *t);
@@ -29,22 +88,35 @@ static glia_status setup(glia__loop *L, const glia_train_options *o) {
     L->out = glia_model_output(m);
     L->rows = L->batch;
     L->classes = atoi(glia_model_option(m, "classes"));
+    glia_shape in;
     glia_status s;
+    if ((s = glia_node_shape(L->g, L->x, &in))) return s;
+    in.dim[0] = 1;
     t->train = o->train_set;
     t->test = o->test_set;
+    /* the user's own data (folders, lists, tables) has no test part of its own */
+    int table = !t->train && L->target[0], folder = !t->train && !table && glia_image_folder_kind(L->data);
     if (!t->train) {
-        if ((s = glia_dataset_load(L->data, "train", &t->own_train))) return s;
+        if ((s = table    ? load_table(L->data, L->target, &t->own_train)
+                 : folder ? load_folder(L->data, &in, o, NULL, &t->own_train)
+                          : glia_dataset_load(L->data, "train", &t->own_train)))
+            return s;
         t->train = t->own_train;
     }
-    if (!t->test) {
+    if (folder && L->val_data[0]) {
+        if ((s = load_folder(L->val_data, &in, o, t->train, &t->own_test))) return s;
+        t->test = t->own_test;
+    } else if ((folder || table) && !(L->val > 0)) {
+        return glia__err(GLIA_EINVAL, "%s: %s has no test part of its own: %shold out a part "
+                         "(--val F > 0)", L->data, table ? "a table" : "an image folder",
+                         table ? "" : "give a folder for it (--val-dir) or ");
+    } else if (!t->test && !folder && !table) {
         if ((s = glia_dataset_load(L->data, "test", &t->own_test))) return s;
         t->test = t->own_test;
     }
-    glia_shape in;
-    if ((s = glia_node_shape(L->g, L->x, &in))) return s;
-    in.dim[0] = 1;
-    if ((s = glia__check_data_fits(&in, t->train)) || (s = glia__check_data_fits(&in, t->test))) return s;
-    if (L->classes != t->train->classes || t->test->classes > L->classes)
+    if ((s = glia__check_data_fits(&in, t->train)) || (t->test && (s = glia__check_data_fits(&in, t->test))))
+        return s;
+    if (L->classes != t->train->classes || (t->test && t->test->classes > L->classes))
         return glia__err(GLIA_ESHAPE, "the model has %d classes ([net] classes) but the data has %d",
                          L->classes, t->train->classes);
     /* the split: a fixed draw from the seed, validation first */
@@ -63,19 +135,18 @@ static glia_status setup(glia__loop *L, const glia_train_options *o) {
     if (L->batches < 1)
         return glia__err(GLIA_EINVAL, "training: %lld training images, fewer than a batch of %lld",
                          (long long)t->n_train, (long long)(L->batch * L->shards));
-    if (o->normalize && !L->resuming) {
-        char v[32];
-        glia_dataset_stats(t->train, t->split + L->n_val, t->n_train, &t->mean, &t->std);
-        snprintf(v, sizeof v, "%.6g", (double)t->mean);
-        if ((s = glia_model_set_option(m, "mean", v))) return s;
-        snprintf(v, sizeof v, "%.6g", (double)t->std);
-        if ((s = glia_model_set_option(m, "std", v))) return s;
-    }
-    t->mean = strtof(glia_model_option(m, "mean"), NULL);
-    t->std = strtof(glia_model_option(m, "std"), NULL);
-    if (!(t->std > 0)) return glia__err(GLIA_EINVAL, "[net] std = %g: must be > 0", (double)t->std);
+    if (!t->test && L->n_val < 1)
+        return glia__err(GLIA_EINVAL, "%s: --val %g holds out no image of %lld for the test part",
+                         L->data, (double)L->val, (long long)N);
+    if (o->normalize && !L->resuming && (s = measure(L, t))) return s;
+    if ((s = glia__data_norm(m, t->train, &t->norm))) return s;
     t->aug.shift = atoi(glia_model_option(m, "shift"));
     t->aug.hflip = atoi(glia_model_option(m, "flip"));
+    t->aug.crop = strtof(glia_model_option(m, "crop"), NULL);
+    t->aug.jitter = strtof(glia_model_option(m, "jitter"), NULL);
+    if (!(t->aug.crop >= 0 && t->aug.crop <= 1) || !(t->aug.jitter >= 0 && t->aug.jitter < 1))
+        return glia__err(GLIA_EINVAL, "[net] crop = %g, jitter = %g: crop is a fraction of the area "
+                         "in [0, 1] (0: off), jitter in [0, 1)", (double)t->aug.crop, (double)t->aug.jitter);
     return glia_graph_set_batch(L->g, L->batch);
 }
 
@@ -89,23 +160,25 @@ static void epoch_order(glia__loop *L, glia_rng *r) {
  * takes chunks r, r + K, r + 2K, ... */
 static int64_t eval_batches(glia__loop *L, glia__split sp) {
     images *t = L->ts;
-    int64_t n = sp == GLIA__VAL ? L->n_val : t->test->images->shape.dim[0];
+    int64_t n = sp == GLIA__VAL || !t->test ? L->n_val : t->test->images->shape.dim[0];
     int64_t chunks = (n + L->batch - 1) / L->batch;
     return chunks > L->shard ? (chunks - L->shard + L->shards - 1) / L->shards : 0;
 }
 
 static int64_t fill(glia__loop *L, glia__split sp, int64_t b, glia_rng *aug) {
     images *t = L->ts;
+    if (sp == GLIA__TEST && !t->test) sp = GLIA__VAL; /* the held-out part is the test part */
     const glia_dataset *d = sp == GLIA__TEST ? t->test : t->train;
+    const int64_t C = glia__data_channels(d);
     const int64_t B = L->batch;
     float *x = glia__loop_in(L, L->x), *ids = glia__loop_ids(L);
     if (!x || !ids) return 0; /* out of memory: the upload that follows says so */
     if (sp == GLIA__TRAIN) { /* shard r of global batch b; the other shards' draws skipped */
         const glia_augment *a = aug ? &t->aug : NULL;
-        glia_augment_skip(a, aug, L->shard * B);
-        glia_dataset_batch(d, t->order + (b * L->shards + L->shard) * B, B, t->mean, t->std, a,
+        glia_augment_skip(d, a, aug, L->shard * B);
+        glia_dataset_batch(d, t->order + (b * L->shards + L->shard) * B, B, t->norm, t->norm + C, a,
                            aug, x, ids);
-        glia_augment_skip(a, aug, (L->shards - 1 - L->shard) * B);
+        glia_augment_skip(d, a, aug, (L->shards - 1 - L->shard) * B);
         return B;
     }
     b = b * L->shards + L->shard; /* this process's chunk */
@@ -120,7 +193,7 @@ static int64_t fill(glia__loop *L, glia__split sp, int64_t b, glia_rng *aug) {
             int64_t p = b * B + (i + j < live ? i + j : live - 1);
             ids64[j] = idx ? idx[p] : p;
         }
-        glia_dataset_batch(d, ids64, k, t->mean, t->std, NULL, NULL, x + i * per, ids + i);
+        glia_dataset_batch(d, ids64, k, t->norm, t->norm + C, NULL, NULL, x + i * per, ids + i);
     }
     for (int64_t i = live; i < B; i++) ids[i] = -1;
     return live;
@@ -137,6 +210,7 @@ static void task_free(void *ts) {
     glia_dataset_free(t->own_test);
     free(t->split);
     free(t->order);
+    free(t->norm);
 }
 
 /* no recurrent state to carry; a test part of its own */

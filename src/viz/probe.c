@@ -62,15 +62,13 @@ glia_status viz_probe_open(glia_model *m, int node, viz_probe *p) {
     p->w = (int)in.dim[3];
     p->numel = (int64_t)p->c * p->h * p->w;
     p->classes = (int)out.dim[1];
-    const char *mean = glia_model_option(m, "mean"), *std = glia_model_option(m, "std");
-    p->mean = mean ? strtof(mean, NULL) : 0.0f;
-    p->std = std ? strtof(std, NULL) : 1.0f;
-    if (!(p->std > 0)) p->std = 1.0f;
+    glia_status s = glia_model_normalization(m, p->c <= GLIA_MAX_CHANNELS ? p->c : 1, p->mean, p->std);
+    if (s) return s;
     /* no parameter gradients: only d/d(input) and d/d(feature maps) are wanted */
     for (int i = 0; i < glia_graph_num_nodes(p->g); i++)
         if (glia_node_is_param(p->g, i) && glia_node_trainable(p->g, i))
             glia_node_set_trainable(p->g, i, 0);
-    glia_status s = glia_node_requires_grad(p->g, p->x, 1);
+    s = glia_node_requires_grad(p->g, p->x, 1);
     if (!s && node >= 0) s = glia_node_retain(p->g, node);
     glia_graph_set_training(p->g, 0);
     return s;
@@ -109,7 +107,10 @@ glia_status viz_probe_forward(viz_probe *p, const float *pixels) {
     float *x = host ? glia_node_value(g, p->x) : slot_buf(p, VIZ_SLOT_INPUT, n);
     if (!x) return host ? GLIA_ESTATE : GLIA_ENOMEM;
     memset(x, 0, (size_t)n * sizeof *x);
-    for (int64_t i = 0; i < p->numel; i++) x[i] = (pixels[i] - p->mean) / p->std;
+    for (int64_t i = 0; i < p->numel; i++) {
+        int64_t c = viz_probe_channel(p, i);
+        x[i] = (pixels[i] - p->mean[c]) / p->std[c];
+    }
     if (!host && (s = glia_node_write(g, p->x, x, n))) return s;
     return glia_graph_forward(g);
 }
@@ -153,7 +154,7 @@ glia_status viz_probe_backward(viz_probe *p, int node, const float *seed, float 
     const float *gx;
     if ((st = viz_probe_read(p, p->x, 1, VIZ_SLOT_GRAD, &gx))) return st;
     /* x = (pixel - mean) / std, so dL/dpixel = dL/dx / std */
-    for (int64_t i = 0; i < p->numel; i++) grad_pixels[i] = gx[i] / p->std;
+    for (int64_t i = 0; i < p->numel; i++) grad_pixels[i] = gx[i] / p->std[viz_probe_channel(p, i)];
     return GLIA_OK;
 }
 

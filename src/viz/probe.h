@@ -27,10 +27,14 @@ typedef struct viz_probe {
     int c, h, w, classes;    /* image channels and size; number of classes */
     int64_t numel;           /* C * H * W */
     int64_t batch;
-    float mean, std;
+    float mean[GLIA_MAX_CHANNELS], std[GLIA_MAX_CHANNELS]; /* per channel; more channels: [0] for all */
     float *buf[VIZ_SLOTS];   /* host copies (a device without host memory), buf_n floats each */
     int64_t buf_n[VIZ_SLOTS];
 } viz_probe;
+/* the normalisation channel of pixel i of an image (mean[], std[] index) */
+static inline int64_t viz_probe_channel(const viz_probe *p, int64_t i) {
+    return p->c <= GLIA_MAX_CHANNELS ? i / ((int64_t)p->h * p->w) : 0;
+}
 
 /* Freezes the parameters, makes the input require a gradient, retains `node` (-1: none) so its
  * value and gradient stay readable, sets inference mode. Call viz_probe_close afterwards, also
