@@ -267,9 +267,27 @@ TEST(xnor_kernels_match_plain_loops) {
         fill_uniform(wf, (int64_t)nw, -1, 1, 300 + c);
         for (size_t i = 0; i < nx; i++) xs[i] = xf[i] < 0 ? -1 : 1, xf[i] = 0.5f * xs[i];
         for (size_t i = 0; i < nw; i++) wsg[i] = wf[i] < 0 ? -1 : 1, wf[i] = 0.25f * wsg[i];
-        glia__xnor_pack_acts(&q, xf, xp, scale);
         glia__xnor_pack_weights(&q, wf, wq, alpha);
+        /* the packing of activations: the plain C one, and the widest this CPU has the same */
+        const size_t nxp = (size_t)q.N * q.H * q.W * Wd;
+        uint64_t *xp_plain = malloc(nxp * 8);
+        glia__xnor_algo = 3;
+        glia__xnor_pack_acts(&q, xf, xp_plain, scale);
+        glia__xnor_algo = saved;
+        glia__xnor_pack_acts(&q, xf, xp, scale);
         int bad = scale[0] != 0.5f || alpha[q.O - 1] != 0.25f;
+        for (size_t i = 0; i < nxp && !bad; i++) /* the layout of binary.h, bit by bit */
+            for (int ch = 64 * (int)(i % Wd); ch < 64 * (int)(i % Wd + 1) && !bad; ch++) {
+                const size_t px = i / Wd, n = px / ((size_t)q.H * q.W), hw = px % ((size_t)q.H * q.W);
+                const int bit = ch < q.C && xs[(n * q.C + (size_t)ch) * q.H * q.W + hw] > 0;
+                bad = (int)(xp_plain[i] >> (ch % 64) & 1) != bit;
+            }
+        if (!bad && memcmp(xp, xp_plain, nxp * 8))
+            bad = 1, test_fail(__FILE__, __LINE__, "case %zu: the packed activations differ "
+                               "between the plain and the wide packing", c);
+        else if (bad)
+            test_fail(__FILE__, __LINE__, "case %zu: packed activations or scales wrong", c);
+        free(xp_plain);
         for (int algo = 0; algo <= 3 && !bad; algo++) {
             if (algo == 1) continue; /* 1 = off */
             glia__xnor_algo = algo;
