@@ -17,7 +17,8 @@
  * value) and on writing the float outputs channel by channel across a whole row (a store to a
  * different cache line per value). Now: activations are packed 8 pixels at a time (AVX-512: one
  * compare per 8 values, the bits or-ed in under its mask), and outputs are computed for a tile
- * of rows with channels innermost (vectors), then moved into y[n, o, :] 16 positions at a time.
+ * of rows as counts with channels innermost, then 16 positions x 16 channels at a time
+ * transposed in registers (AVX-512) and scaled into y[n, o, :], whole cache lines.
  * Packing stays branch-free: the signs are random, a branch per value mispredicted every other
  * time (8x slower). */
 #include "../core/internal.h"
@@ -303,10 +304,10 @@ static xnor_tiles tiles_of(const xnor_geom *q) {
     return t;
 }
 
-/* a slot: a row's counts and taps, the tile's outputs [rb OW][Op], s_n alpha_o and biases */
+/* a slot: the tile's counts [rb OW][Op] and valid taps [rb OW], s_n alpha_o and biases */
 static size_t slot_bytes(const xnor_geom *q, const xnor_tiles *t) {
-    const size_t Op = (size_t)glia__xnor_opad(q->O);
-    return up64(row_bytes(q)) + up64((size_t)t->rb * q->OW * Op * 4) + up64(2 * Op * 4);
+    const size_t Op = (size_t)glia__xnor_opad(q->O), np = (size_t)t->rb * q->OW;
+    return up64(np * Op * 4) + up64(np * sizeof(int)) + up64(2 * Op * 4);
 }
 
 size_t glia__xnor_ws(const xnor_geom *q) {
@@ -316,39 +317,81 @@ size_t glia__xnor_ws(const xnor_geom *q) {
            up64((size_t)q->O * 4) + up64((size_t)q->N * 4) + slot_bytes(q, &t) * (size_t)t.slots;
 }
 
-/* the outputs of rows [oh0, oh1) of image n into y (bias and scales of the slot) */
-static void xnor_tile(const xnor_geom *q, counts_fn counts, const uint64_t *xp, const uint64_t *wq,
-                      const float *scale, const float *alpha, const float *bias, int relu, int n,
-                      int oh0, int oh1, char *slot, float *y) {
+#ifdef HAVE_X86_POPCNT_SETS
+/* 16 positions j x 16 channels o of a tile: the counts c[j][o] transposed in registers (the
+ * usual unpack / shuffle / 128-bit-lane shuffle network), then per channel o along j
+ *   y[o][j] = s alpha_o (C taps_j - 2 c[j][o]) + b_o
+ * with the same float operations as the plain loop (a multiply, then an add: no FMA) */
+__attribute__((target("avx512f"))) static void out16_avx512(const int32_t *c, size_t Op,
+                                                            const int *taps, int C,
+                                                            const float *sa, const float *b,
+                                                            int relu, float *y, size_t P) {
+    __m512 r[16], t[16];
+    for (int j = 0; j < 16; j++) r[j] = _mm512_castsi512_ps(_mm512_loadu_si512(c + (size_t)j * Op));
+    for (int j = 0; j < 16; j += 2) {
+        t[j] = _mm512_unpacklo_ps(r[j], r[j + 1]);
+        t[j + 1] = _mm512_unpackhi_ps(r[j], r[j + 1]);
+    }
+    for (int j = 0; j < 16; j += 4) {
+        r[j] = _mm512_shuffle_ps(t[j], t[j + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        r[j + 1] = _mm512_shuffle_ps(t[j], t[j + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        r[j + 2] = _mm512_shuffle_ps(t[j + 1], t[j + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        r[j + 3] = _mm512_shuffle_ps(t[j + 1], t[j + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int h = 0; h < 16; h += 8)
+        for (int j = 0; j < 4; j++) {
+            t[h + j] = _mm512_shuffle_f32x4(r[h + j], r[h + j + 4], 0x88);
+            t[h + j + 4] = _mm512_shuffle_f32x4(r[h + j], r[h + j + 4], 0xdd);
+        }
+    for (int j = 0; j < 8; j++) {
+        r[j] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0x88);
+        r[j + 8] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xdd);
+    }
+    const __m512i ct = _mm512_mullo_epi32(_mm512_loadu_si512(taps), _mm512_set1_epi32(C));
+    for (int o = 0; o < 16; o++) {
+        __m512i d = _mm512_sub_epi32(ct, _mm512_slli_epi32(_mm512_castps_si512(r[o]), 1));
+        __m512 v = _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(sa[o]), _mm512_cvtepi32_ps(d)),
+                                 _mm512_set1_ps(b[o]));
+        if (relu) /* v < 0 ? 0 : v, as glia__relu (-0 and NaN kept) */
+            v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NLT_UQ), v);
+        _mm512_storeu_ps(y + (size_t)o * P, v);
+    }
+}
+#endif
+
+/* the outputs of rows [oh0, oh1) of image n into y */
+static void xnor_tile(const xnor_geom *q, counts_fn counts, int wide, const uint64_t *xp,
+                      const uint64_t *wq, const float *scale, const float *alpha, const float *bias,
+                      int relu, int n, int oh0, int oh1, char *slot, float *y) {
     const size_t Op = (size_t)glia__xnor_opad(q->O), P = (size_t)q->OH * q->OW;
     const xnor_tiles t = tiles_of(q);
+    const size_t np = (size_t)(oh1 - oh0) * q->OW, npmax = (size_t)t.rb * q->OW;
     int32_t *cnt = (int32_t *)slot;
-    int *taps = (int *)(cnt + (size_t)q->OW * Op);
-    float *f = (float *)(slot + up64(row_bytes(q)));
-    float *sa = (float *)(slot + up64(row_bytes(q)) + up64((size_t)t.rb * q->OW * Op * 4)),
-          *b = sa + Op;
+    int *taps = (int *)(slot + up64(npmax * Op * 4));
+    float *sa = (float *)(slot + up64(npmax * Op * 4) + up64(npmax * sizeof(int))), *b = sa + Op;
     for (int o = 0; o < q->O; o++) sa[o] = scale[n] * alpha[o], b[o] = bias ? bias[o] : 0.0f;
-    for (int oh = oh0; oh < oh1; oh++) {
-        row_counts(q, counts, xp, wq, n, oh, cnt, taps);
-        /* y = s_n alpha_o (C taps - 2 counts) + b_o with channels innermost, as the counts:
-         * contiguous, the compiler's vectors */
-        for (int ow = 0; ow < q->OW; ow++) {
-            const int32_t *c = cnt + (size_t)ow * Op, ct = q->C * taps[ow];
-            float *fo = f + ((size_t)(oh - oh0) * q->OW + ow) * Op;
-            for (int o = 0; o < q->O; o++) fo[o] = sa[o] * (float)(ct - 2 * c[o]) + b[o];
-            if (relu)
-                for (int o = 0; o < q->O; o++) fo[o] = glia__relu(fo[o]);
-        }
-    }
-    /* into y[n, o, rows]: the tile's positions are contiguous in y; 16 positions at a time, so
-     * that each o writes a whole cache line and the 16 rows of f read stay in L1 */
-    const size_t np = (size_t)(oh1 - oh0) * q->OW;
+    for (int oh = oh0; oh < oh1; oh++)
+        row_counts(q, counts, xp, wq, n, oh, cnt + (size_t)(oh - oh0) * q->OW * Op,
+                   taps + (size_t)(oh - oh0) * q->OW);
+    /* y[n, o, rows] (the tile's positions are contiguous in y) = s_n alpha_o (C taps - 2 counts)
+     * + b_o, 16 positions at a time: each o writes a whole cache line, the 16 rows of counts
+     * read stay in L1 */
     float *yn = y + (size_t)n * q->O * P + (size_t)oh0 * q->OW;
     for (size_t j0 = 0; j0 < np; j0 += 16) {
         const size_t j1 = j0 + 16 < np ? j0 + 16 : np;
-        for (int o = 0; o < q->O; o++) {
+        int o = 0;
+#ifdef HAVE_X86_POPCNT_SETS
+        if (wide && j1 == j0 + 16)
+            for (; o + 16 <= q->O; o += 16)
+                out16_avx512(cnt + j0 * Op + o, Op, taps + j0, q->C, sa + o, b + o, relu,
+                             yn + (size_t)o * P + j0, P);
+#endif
+        for (; o < q->O; o++) {
             float *yo = yn + (size_t)o * P;
-            for (size_t j = j0; j < j1; j++) yo[j] = f[j * Op + o];
+            for (size_t j = j0; j < j1; j++) {
+                float v = sa[o] * (float)(q->C * taps[j] - 2 * cnt[j * Op + o]) + b[o];
+                yo[j] = relu ? glia__relu(v) : v;
+            }
         }
     }
 }
@@ -370,6 +413,10 @@ void glia__xnor_forward(const xnor_geom *q, const float *x, const float *w, cons
     base += up64((size_t)q->N * 4);
     glia__xnor_pack_weights(q, w, wq, alpha);
     glia__xnor_pack_acts(q, x, xp, scale);
+    int wide = 0;
+#ifdef HAVE_X86_POPCNT_SETS
+    wide = glia__xnor_algo < 3 && __builtin_cpu_supports("avx512f");
+#endif
     /* tiles (n, rows) in `slots` fixed chunks, chunk k using scratch k; every output an integer
      * times the same scale: bit-exact for any thread count */
 /* each output costs ~taps popcounts of 8 lanes: worth threads sooner than an elementwise op */
@@ -379,7 +426,7 @@ void glia__xnor_forward(const xnor_geom *q, const float *x, const float *w, cons
         for (int i = (int)((int64_t)t.tiles * k / t.slots); i < (int)((int64_t)t.tiles * (k + 1) / t.slots); i++) {
             const int n = i / t.per_image, oh0 = i % t.per_image * t.rb,
                       oh1 = oh0 + t.rb < q->OH ? oh0 + t.rb : q->OH;
-            xnor_tile(q, counts, xp, wq, scale, alpha, bias, relu, n, oh0, oh1, slot, y);
+            xnor_tile(q, counts, wide, xp, wq, scale, alpha, bias, relu, n, oh0, oh1, slot, y);
         }
     }
 }
