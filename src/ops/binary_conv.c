@@ -9,7 +9,7 @@
  *                     (Mula, Kurz and Lemire 2018);
  *   generic           __builtin_popcountll per word.
  * All give the same integers (tests/test_binary.c checks them against plain loops). Threads:
- * the output rows (image, oh) split in fixed chunks, every sum an integer: bit-exact for any
+ * tiles of output rows of one image split in fixed chunks, every sum an integer: bit-exact for any
  * thread count.
  * Where the time went (glia-bench binary, a 64 -> 64 3x3 layer on 14x14, batch 64; perf): the
  * popcounts are 9 taps x 8 vectors per output position, a fraction of the layer; the first
