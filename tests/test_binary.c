@@ -249,7 +249,9 @@ TEST(xnor_kernels_match_plain_loops) {
         {2, 1, 5, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1},    {1, 63, 6, 7, 9, 3, 3, 2, 2, 1, 1, 1, 1},
         {2, 64, 5, 4, 64, 3, 3, 1, 1, 1, 1, 1, 1},  {1, 65, 7, 5, 17, 3, 2, 2, 1, 0, 2, 1, 0},
         {1, 130, 4, 4, 33, 1, 1, 1, 1, 0, 0, 0, 0}, {2, 100, 9, 9, 40, 5, 5, 2, 2, 2, 2, 2, 2},
-        {3, 257, 1, 1, 300, 1, 1, 1, 1, 0, 0, 0, 0}};
+        {3, 257, 1, 1, 300, 1, 1, 1, 1, 0, 0, 0, 0},
+        /* tiles of 24 and 36 positions: whole 16 x 16 output blocks and their tails */
+        {1, 70, 12, 12, 48, 3, 3, 1, 1, 1, 1, 1, 1}, {8, 64, 6, 6, 32, 3, 3, 1, 1, 1, 1, 1, 1}};
     const int saved = glia__xnor_algo;
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         xnor_geom q = {cases[c].N, cases[c].C, cases[c].H, cases[c].W, cases[c].O, cases[c].kh,
@@ -258,7 +260,7 @@ TEST(xnor_kernels_match_plain_loops) {
         q.OW = (q.W + cases[c].pl + cases[c].pr - q.kw) / q.sw + 1;
         size_t nx = (size_t)q.N * q.C * q.H * q.W, nw = (size_t)q.O * q.C * q.kh * q.kw,
                P = (size_t)q.OH * q.OW, Wd = (size_t)glia__xnor_words(q.C);
-        float *xf = malloc(nx * 4), *wf = malloc(nw * 4), scale[3], *alpha = malloc((size_t)q.O * 4);
+        float *xf = malloc(nx * 4), *wf = malloc(nw * 4), scale[8], *alpha = malloc((size_t)q.O * 4);
         int8_t *xs = malloc(nx), *wsg = malloc(nw);
         uint64_t *xp = malloc((size_t)q.N * q.H * q.W * Wd * 8),
                  *wq = malloc((size_t)q.kh * q.kw * Wd * glia__xnor_opad(q.O) * 8);
@@ -267,9 +269,27 @@ TEST(xnor_kernels_match_plain_loops) {
         fill_uniform(wf, (int64_t)nw, -1, 1, 300 + c);
         for (size_t i = 0; i < nx; i++) xs[i] = xf[i] < 0 ? -1 : 1, xf[i] = 0.5f * xs[i];
         for (size_t i = 0; i < nw; i++) wsg[i] = wf[i] < 0 ? -1 : 1, wf[i] = 0.25f * wsg[i];
-        glia__xnor_pack_acts(&q, xf, xp, scale);
         glia__xnor_pack_weights(&q, wf, wq, alpha);
+        /* the packing of activations: the plain C one, and the widest this CPU has the same */
+        const size_t nxp = (size_t)q.N * q.H * q.W * Wd;
+        uint64_t *xp_plain = malloc(nxp * 8);
+        glia__xnor_algo = 3;
+        glia__xnor_pack_acts(&q, xf, xp_plain, scale);
+        glia__xnor_algo = saved;
+        glia__xnor_pack_acts(&q, xf, xp, scale);
         int bad = scale[0] != 0.5f || alpha[q.O - 1] != 0.25f;
+        for (size_t i = 0; i < nxp && !bad; i++) /* the layout of binary.h, bit by bit */
+            for (int ch = 64 * (int)(i % Wd); ch < 64 * (int)(i % Wd + 1) && !bad; ch++) {
+                const size_t px = i / Wd, n = px / ((size_t)q.H * q.W), hw = px % ((size_t)q.H * q.W);
+                const int bit = ch < q.C && xs[(n * q.C + (size_t)ch) * q.H * q.W + hw] > 0;
+                bad = (int)(xp_plain[i] >> (ch % 64) & 1) != bit;
+            }
+        if (!bad && memcmp(xp, xp_plain, nxp * 8))
+            bad = 1, test_fail(__FILE__, __LINE__, "case %zu: the packed activations differ "
+                               "between the plain and the wide packing", c);
+        else if (bad)
+            test_fail(__FILE__, __LINE__, "case %zu: packed activations or scales wrong", c);
+        free(xp_plain);
         for (int algo = 0; algo <= 3 && !bad; algo++) {
             if (algo == 1) continue; /* 1 = off */
             glia__xnor_algo = algo;
@@ -284,7 +304,31 @@ TEST(xnor_kernels_match_plain_loops) {
                 }
             }
         }
+        /* the whole forward (packing, counts, the tiles' outputs: 16 x 16 blocks in registers
+         * and the plain tails) against y = s alpha dots + b from the plain loops, bit for bit */
+        const size_t ny = (size_t)q.N * q.O * P;
+        float *yw = malloc(ny * 4), *yg = malloc(ny * 4), *bias = malloc((size_t)q.O * 4);
+        void *wsp = malloc(glia__xnor_ws(&q));
+        const int relu = (int)(c % 2);
+        fill_uniform(bias, q.O, -2, 2, 400 + c);
+        for (int n = 0; n < q.N; n++) {
+            dots_plain(&q, xs, wsg, n, want);
+            for (size_t i = 0; i < (size_t)q.O * P; i++) {
+                float v = (0.5f * 0.25f) * (float)want[i] + bias[i / P];
+                yw[(size_t)n * q.O * P + i] = relu && v < 0 ? 0.0f : v;
+            }
+        }
+        for (int algo = 0; algo <= 3 && !bad; algo++) {
+            if (algo == 1) continue;
+            glia__xnor_algo = algo;
+            memset(yg, 0x55, ny * 4);
+            glia__xnor_forward(&q, xf, wf, bias, relu, yg, wsp);
+            if (memcmp(yw, yg, ny * 4))
+                bad = 1, test_fail(__FILE__, __LINE__, "case %zu: the forward (%s kernel, relu %d) "
+                                   "differs from s alpha dots + b", c, glia__xnor_kernel_name(), relu);
+        }
         glia__xnor_algo = saved;
+        free(yw), free(yg), free(bias), free(wsp);
         free(xf), free(wf), free(alpha), free(xs), free(wsg), free(xp), free(wq), free(want), free(got);
         if (bad) return;
     }
