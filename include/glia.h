@@ -386,6 +386,17 @@ glia_status glia_seq_last(glia_graph *g, const char *name, int y, int lengths, i
  * without lengths, -1); padded steps neither reach the output nor get gradient. */
 enum { GLIA_SEQ_POOL_MEAN = 0, GLIA_SEQ_POOL_MAX = 1 };
 glia_status glia_seq_pool(glia_graph *g, const char *name, int y, int lengths, int mode, int *out);
+/* Attention (src/ops/attention.c): each query step q [T, N, Dq] scores the encoder states
+ * k [S, N, Dk] (dot: q.k; general: q.(W k), W [Dq, Dk]; additive: v.tanh(Wq q + Wk k),
+ * Wq [A, Dq], Wk [A, Dk], v [A]), a softmax over the live steps s < lengths[n] (all S
+ * without lengths, -1) weighs them, and out [T, N, Dk] is the weighted sum of k. params: the
+ * score's parameters in that order (NULL for dot). */
+enum { GLIA_ATTENTION_DOT = 0, GLIA_ATTENTION_GENERAL = 1, GLIA_ATTENTION_ADDITIVE = 2 };
+glia_status glia_attention(glia_graph *g, const char *name, int score, int q, int k,
+                           const int *params, int lengths, int *out);
+/* After a forward: the attention weights of attention node `node`, [T, N, S] (0 at padded
+ * steps), into out (host memory, T*N*S floats). */
+glia_status glia_attention_weights(glia_graph *g, int node, float *out);
 /* Lookup table (PyTorch's nn.Embedding): indices of any shape (floats holding integer ids in
  * [0, V)), weight [V, E] -> [indices' shape..., E]. Backward adds into the weight rows; the row
  * padding_idx (-1: none) gets no gradient. An id out of range fails forward with GLIA_ERANGE. */

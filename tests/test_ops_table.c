@@ -99,6 +99,8 @@ static const op_cases OPS[] = {
      {"time_flatten_reference_and_gradcheck", "time_flatten_reference_and_gradcheck",
       "time_flatten_reference_and_gradcheck"},
      "basic_time_flatten"},
+    {OP(attention), {"attention_gradcheck", "attention_matches_naive", "attention_golden_pytorch"},
+     "attention_dot attention_general attention_additive"},
 };
 #define N_OPS_ROWS (int)(sizeof OPS / sizeof OPS[0])
 

@@ -8,5 +8,6 @@
     X(relu) X(leaky_relu) X(elu) X(sigmoid) X(tanh) X(linear) X(softmax) X(log_softmax) X(maxout) \
     X(dropout) X(batchnorm) X(lrn)                                                                \
     X(softmax_cross_entropy) X(mse_loss) X(bce_with_logits)                                       \
-    X(rnn) X(lstm) X(gru) X(seq_last) X(seq_pool) X(embedding) X(embedding_bag) X(time_flatten)
+    X(rnn) X(lstm) X(gru) X(seq_last) X(seq_pool) X(embedding) X(embedding_bag) X(time_flatten) \
+    X(attention)
 #endif
