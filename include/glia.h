@@ -822,6 +822,67 @@ int glia_model_vocab(const glia_model *m);
  * trigrams per word it takes (its input [T, N, K]). */
 int glia_model_wordhash(const glia_model *m, int *k);
 
+/* Sequence to sequence ([net] target = T2 > 0; docs/model-format.md, src/nn/seq2seq_*.c): an
+ * encoder reads data [S, N, 1] (source ids, lengths [N]), a decoder reads target [T2, N, 1]
+ * (<s> then the target shifted by one: teacher forcing; target_lengths [N]) and attends to the
+ * encoder; the output has a row per target step and sequence, [T2*N, classes], row t*N + n
+ * predicting target token t of sequence n. Target ids: GLIA_SEQ2SEQ_BOS (<s>) and
+ * GLIA_SEQ2SEQ_EOS (</s>), then the symbols. glia_model_target, _target_lengths: the nodes (-1:
+ * not seq2seq); _target_steps: T2 (0); glia_model_attention: the first attention op node (-1);
+ * glia_model_seq2seq_vocabs: the vocab of the [embedding]/[onehot] layers reading data and
+ * target (0 if none), returning 0 when m is not seq2seq. */
+enum { GLIA_SEQ2SEQ_BOS = 0, GLIA_SEQ2SEQ_EOS = 1 };
+int glia_model_target(const glia_model *m);
+int glia_model_target_lengths(const glia_model *m);
+int glia_model_target_steps(const glia_model *m);
+int glia_model_attention(const glia_model *m);
+int glia_model_seq2seq_vocabs(const glia_model *m, int *source, int *target);
+/* Beam search over a model given by step: step(ctx, t, n, prefix, ldp, logp) writes into
+ * logp [n, vocab] the log-probabilities of token t after each of the n prefixes (row i:
+ * prefix[i*ldp .. i*ldp + t), without <s>). Keeps the `beam` best prefixes by summed log p;
+ * a prefix ending in eos is finished; stops when `beam` are finished, none is live, or after
+ * max_len tokens. The result is the finished one with the best log p / len^alpha (len counts
+ * eos; alpha = 0: the sum), its tokens without eos in out[max_len], *out_len, its summed log p
+ * in *score (may be NULL). beam = 1 is greedy decoding. */
+typedef glia_status (*glia_beam_step_fn)(void *ctx, int t, int n, const int *prefix, int ldp,
+                                         float *logp);
+glia_status glia_beam_search(glia_beam_step_fn step, void *ctx, int vocab, int eos, int beam,
+                             float alpha, int max_len, int *out, int *out_len, float *score);
+typedef struct glia_decode_options {
+    int beam;      /* 1: greedy */
+    float alpha;   /* length normalisation exponent (0: none) */
+    int max_len;   /* tokens at most (0: the model's T2) */
+} glia_decode_options;
+/* Decodes one source (ids, 1..S of them) with m's decoder (o NULL: greedy): the target ids
+ * without </s> in out[T2], *out_len, the summed log p in *score (may be NULL), and when attn is
+ * not NULL the attention weights [T2, S] of the result (row t: output token t, the last live
+ * row </s>; 0 beyond). Sets the graph's batch to the beam and runs it for inference (cpu). */
+glia_status glia_seq2seq_decode(glia_model *m, const int *src, int src_len,
+                                const glia_decode_options *o, int *out, int *out_len,
+                                float *score, float *attn);
+/* Greedy decoding of n sources at once, `batch` per forward: out [n, T2] ids, out_lens [n]. */
+glia_status glia_seq2seq_greedy(glia_model *m, int n, const int *const *srcs, const int *src_lens,
+                                int batch, int *outs, int *out_lens);
+/* Sequence-to-sequence data (src/data/pairs.c): lines "source<TAB>target", symbols separated by
+ * spaces; name "cmudict" ($GLIA_DATA/cmudict/g2p.tsv) or "pairs:FILE". Pair i's source ids are
+ * src_ids[src_off[i] .. src_off[i+1]) (0: "<unk>", symbols from 1), its target ids tgt_ids[...]
+ * (symbols from 2: 0 and 1 are <s> and </s>); src_sym, tgt_sym name every id. split[i]: 0
+ * training, 1 validation, 2 test, fixed by glia_pairs_hash(source text) mod 20 (0: test, 1:
+ * validation). The vocabularies hold the training pairs' symbols in byte order. */
+typedef struct glia_pairs {
+    int n;
+    int *src_off, *tgt_off, *src_ids, *tgt_ids;
+    unsigned char *split;
+    char **src_sym, **tgt_sym;
+    int src_vocab, tgt_vocab;
+    char *text;
+} glia_pairs;
+glia_status glia_pairs_load(const char *name, glia_pairs **out);
+void glia_pairs_free(glia_pairs *p);
+uint64_t glia_pairs_hash(const char *s, size_t n);
+/* the id of a source symbol, 0 (<unk>) when the training pairs never had it */
+int glia_pairs_source_id(const glia_pairs *p, const char *sym);
+
 /* Text data sets as token ids (src/data/text.c). name: "moby-dick", "movie-reviews",
  * "pos-tags" (files in $GLIA_DATA/text/, GLIA_DATA defaulting to "data"; scripts/fetch-data
  * text), or "chars:FILE", "sentences:FILE" (CSV "label","text"), "tags:FILE" (word/TAG lines).

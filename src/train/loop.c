@@ -468,6 +468,7 @@ static glia_status run_loop(glia__loop *L, const glia_train_options *o, glia_tra
 /* ---------------------------------------------------------------- the public calls */
 
 static const glia__task_ops *task_for(glia_model *m) {
+    if (glia_model_target_steps(m) > 0) return &glia__task_seq2seq; /* an encoder-decoder */
     return glia_model_sequence(m) > 0 ? &glia__task_text : &glia__task_images;
 }
 

@@ -64,6 +64,7 @@ typedef struct glia__task_ops {
 } glia__task_ops;
 
 extern const glia__task_ops glia__task_images, glia__task_text;
+extern const glia__task_ops glia__task_seq2seq; /* task_seq2seq.c */
 
 /* One training run's whole state: everything a checkpoint must hold to continue bit for bit. */
 struct glia__loop {
