@@ -832,6 +832,11 @@ int glia_model_wordhash(const glia_model *m, int *k);
  * glia_model_seq2seq_vocabs: the vocab of the [embedding]/[onehot] layers reading data and
  * target (0 if none), returning 0 when m is not seq2seq. */
 enum { GLIA_SEQ2SEQ_BOS = 0, GLIA_SEQ2SEQ_EOS = 1 };
+/* An attention matrix w [rows, cols] (rows: outputs, cols: inputs, values in [0, 1]) as a
+ * labelled heat map PNG (src/viz/attention_map.c); labels may be NULL, title too. */
+glia_status glia_attention_png(const char *path, const char *title, const float *w, int rows,
+                               int cols, const char *const *row_labels,
+                               const char *const *col_labels);
 int glia_model_target(const glia_model *m);
 int glia_model_target_lengths(const glia_model *m);
 int glia_model_target_steps(const glia_model *m);
@@ -840,10 +845,11 @@ int glia_model_seq2seq_vocabs(const glia_model *m, int *source, int *target);
 /* Beam search over a model given by step: step(ctx, t, n, prefix, ldp, logp) writes into
  * logp [n, vocab] the log-probabilities of token t after each of the n prefixes (row i:
  * prefix[i*ldp .. i*ldp + t), without <s>). Keeps the `beam` best prefixes by summed log p;
- * a prefix ending in eos is finished; stops when `beam` are finished, none is live, or after
- * max_len tokens. The result is the finished one with the best log p / len^alpha (len counts
- * eos; alpha = 0: the sum), its tokens without eos in out[max_len], *out_len, its summed log p
- * in *score (may be NULL). beam = 1 is greedy decoding. */
+ * a prefix ending in eos is finished (the `beam` best are kept); stops when `beam` are finished
+ * and the best live prefix scores no better, when none is live, or after max_len tokens. The
+ * result is the finished one with the best log p / len^alpha (len counts eos; alpha = 0: the
+ * sum; with none finished, the best live one), its tokens without eos in out[max_len],
+ * *out_len, its summed log p in *score (may be NULL). beam = 1 is greedy decoding. */
 typedef glia_status (*glia_beam_step_fn)(void *ctx, int t, int n, const int *prefix, int ldp,
                                          float *logp);
 glia_status glia_beam_search(glia_beam_step_fn step, void *ctx, int vocab, int eos, int beam,

@@ -26,6 +26,8 @@ static const struct {
     {"dream", "Deep Dream: amplify what a layer sees (PNG)", cmd_dream},
     {"generate", "text from a trained character language model (one-to-many)", cmd_generate},
     {"gradflow", "the vanishing/exploding gradient demonstration (RNN vs LSTM over 1000 steps)", cmd_gradflow},
+    {"translate", "decode inputs with a trained encoder-decoder (greedy or beam search; --test: error rates)", cmd_translate},
+    {"attention", "an encoder-decoder's attention over its input as a heat map (PNG)", cmd_attention},
     {"summary", "a model's layers, output shapes, parameters and multiply-adds", cmd_summary},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])

@@ -8,8 +8,10 @@
  * for training and decoding; the rows of a batch decode several beams or sequences at once.
  *
  * Beam search (glia_beam_search) keeps the `beam` best prefixes by their summed log-probability;
- * a prefix that emits </s> is finished; the search stops when `beam` are finished, none is left
- * or max_len steps are done (the live ones are then finished as they are). The result is the
+ * a prefix that emits </s> is finished (the `beam` best finished are kept); the search stops
+ * when `beam` are finished and the best live prefix scores no better than the best finished
+ * one, when none is live, or after max_len steps (with none finished, the best live prefix is
+ * the result). The result is the
  * finished sequence with the best log p / len^alpha (Wu et al. 2016's length normalisation in
  * its simple form; alpha = 0: the plain sum; len counts </s>). With beam = 1 this is greedy
  * decoding: one prefix, extended by its most probable token until </s>. */
@@ -66,7 +68,14 @@ glia_status glia_beam_search(glia_beam_step_fn step, void *ctx, int vocab, int e
     int n_live = 1, n_fin = 0;
     live[0].len = 0;
     live[0].logp = 0;
-    for (int t = 0; t < max_len && n_live > 0 && n_fin < K; t++) {
+    for (int t = 0; t < max_len && n_live > 0; t++) {
+        /* done when `beam` are finished and none live can overtake the best of them (exact for
+         * alpha = 0, where a prefix's log p only falls as it grows) */
+        if (n_fin >= K) {
+            double bf = -INFINITY;
+            for (int i = 0; i < n_fin; i++) bf = fmax(bf, norm_score(&fin[i], alpha));
+            if (norm_score(&live[0], alpha) <= bf) break;
+        }
         for (int i = 0; i < n_live; i++) memcpy(prefix + (size_t)i * max_len, live[i].tok, (size_t)t * sizeof *prefix);
         if ((s = step(ctx, t, n_live, prefix, max_len, logp))) goto done;
         int nc = 0;
@@ -78,9 +87,20 @@ glia_status glia_beam_search(glia_beam_step_fn step, void *ctx, int vocab, int e
             }
         qsort(c, (size_t)nc, sizeof *c, cand_cmp);
         int n_next = 0;
-        for (int j = 0; j < nc && n_next < K && n_fin < K; j++) {
+        for (int j = 0; j < nc && n_next < K; j++) {
             const hyp *from = &live[c[j].row];
-            hyp *h = c[j].token == eos ? &fin[n_fin++] : &next[n_next++];
+            hyp *h;
+            if (c[j].token == eos) { /* finished: kept among the K best finished */
+                hyp cand_h = {NULL, t + 1, c[j].score};
+                int worst = 0;
+                for (int i = 1; i < n_fin; i++)
+                    if (norm_score(&fin[i], alpha) < norm_score(&fin[worst], alpha)) worst = i;
+                if (n_fin < K) h = &fin[n_fin++];
+                else if (norm_score(&cand_h, alpha) > norm_score(&fin[worst], alpha)) h = &fin[worst];
+                else continue;
+            } else {
+                h = &next[n_next++];
+            }
             memcpy(h->tok, from->tok, (size_t)t * sizeof *h->tok);
             h->tok[t] = c[j].token;
             h->len = t + 1;
@@ -93,7 +113,8 @@ glia_status glia_beam_search(glia_beam_step_fn step, void *ctx, int vocab, int e
         }
         n_live = n_next;
     }
-    for (int i = 0; i < n_live && n_fin < K; i++) { /* max_len reached: finished as they are */
+    for (int i = 0; i < n_live && n_fin < K && n_fin == 0; i++) { /* max_len reached, nothing
+                                                                      * finished: the best live */
         hyp tmp = fin[n_fin];
         fin[n_fin] = live[i];
         live[i] = tmp;
@@ -251,6 +272,8 @@ glia_status glia_seq2seq_greedy(glia_model *m, int n, const int *const *srcs, co
         const int k = n - b0 < batch ? n - b0 : batch;
         int *pre = outs + (size_t)b0 * T2, live = k;
         for (int r = 0; r < k; r++) done[r] = 0, out_lens[b0 + r] = 0;
+        /* a finished row keeps reading <s> (an id the embedding takes) after its end */
+        memset(pre, 0, (size_t)k * T2 * sizeof *pre);
         for (int t = 0; t < T2 && live && !s; t++) {
             if ((s = put_inputs(m, batch, T2, k, srcs + b0, src_lens + b0, k, pre, T2, t)) ||
                 (s = glia_graph_forward(m->g)))
