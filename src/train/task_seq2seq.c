@@ -8,7 +8,8 @@
  * softmax_ce averages the loss over the live target tokens of the batch, </s> included. A pair
  * whose source is longer than S or whose target (with </s>) is longer than T2 is left out (the
  * model cannot read it); the pairs' fixed split (a hash of the source) gives the training,
- * validation and test parts, and --val is not used. The last partial batch of an evaluation
+ * validation and test parts, and --val is not used; --limit N trains on a fixed draw (from the
+ * seed) of N training pairs. The last partial batch of an evaluation
  * is padded with rows of length 1 labelled -1. Accuracy is per token (teacher forced); the
  * sequence metrics of decoding (phoneme and word error rates) are glia translate --test's. */
 #include "train/loop.h"
@@ -117,7 +118,12 @@ static glia_status setup(glia__loop *L, const glia_train_options *o) {
         if (na > t->S || nb + 1 > t->T2) continue; /* too long for the model */
         t->idx[p->split[i]][t->n[p->split[i]]++] = i;
     }
-    if (L->limit > 0 && L->limit < t->n[0]) t->n[0] = L->limit;
+    if (L->limit > 0 && L->limit < t->n[0]) { /* a fixed draw of `limit` pairs, not the first */
+        glia_rng r;
+        glia_rng_seed(&r, L->seed, 0x11317);
+        glia__shuffle(t->idx[0], t->n[0], &r);
+        t->n[0] = L->limit;
+    }
     L->n_val = t->n[1];
     L->batches = t->n[0] / t->N;
     if (L->batches < 1)
