@@ -186,6 +186,8 @@ expect translate-test 0 "token (phoneme) error rate" -- "$GLIA" translate "$seq/
 expect translate-too-long 1 "too many" -- "$GLIA" translate "$seq/r" 12312
 expect translate-not-s2s 1 "not an encoder-decoder" -- "$GLIA" translate "$seq/a" 12
 expect translate-bad-beam 2 "beam" -- "$GLIA" translate "$seq/r" 12 --beam 0
+expect eval-s2s 1 "glia translate" -- "$GLIA" eval "$seq/r"
+expect predict-s2s 1 "glia translate" -- "$GLIA" predict "$seq/r" 12
 expect attention 0 "wrote $seq/att.png" -- "$GLIA" attention "$seq/r" 312 --out "$seq/att.png"
 [ -s "$seq/att.png" ] && ok || bad "attention wrote no PNG"
 OMP_NUM_THREADS=1 "$GLIA" train "$seq/rev.cfg" --data "pairs:$seq/rev.tsv" --epochs 2 --out "$seq/r2" > /dev/null 2>&1

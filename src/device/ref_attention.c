@@ -2,8 +2,10 @@
  *   e[t,n,s] = q_t . k_s | q_t . (W k_s) | v . tanh(Wq q_t + Wk k_s),   s < L_n
  *   a = softmax_s(e) over s < L_n (0 beyond),  c[t,n,:] = sum_s a[t,n,s] k_s
  *   de_s = a_s (da_s - sum_s' a_s' da_s'),  da_s = dc_t . k_s
- * Each score's derivative is written out term by term, every sum in double. The saved state has
- * the op's layout where glia_attention_weights reads it: the lengths, then the weights. */
+ * Each score's derivative is written out term by term; the scores, the softmax and the context
+ * are summed in double, each gradient term is rounded once to float as it is added. The saved
+ * state has the op's layout where glia_attention_weights reads it: the lengths, then the
+ * weights. */
 #include "ref.h"
 #include "../ops/rnn_common.h"
 #include <math.h>
