@@ -460,6 +460,17 @@ glia_status glia_seq_last(glia_graph *g, const char *name, int y, int lengths, i
  * without lengths, -1); padded steps neither reach the output nor get gradient. */
 enum { GLIA_SEQ_POOL_MEAN = 0, GLIA_SEQ_POOL_MAX = 1 };
 glia_status glia_seq_pool(glia_graph *g, const char *name, int y, int lengths, int mode, int *out);
+/* Attention (src/ops/attention.c): each query step q [T, N, Dq] scores the encoder states
+ * k [S, N, Dk] (dot: q.k; general: q.(W k), W [Dq, Dk]; additive: v.tanh(Wq q + Wk k),
+ * Wq [A, Dq], Wk [A, Dk], v [A]), a softmax over the live steps s < lengths[n] (all S
+ * without lengths, -1) weighs them, and out [T, N, Dk] is the weighted sum of k. params: the
+ * score's parameters in that order (NULL for dot). */
+enum { GLIA_ATTENTION_DOT = 0, GLIA_ATTENTION_GENERAL = 1, GLIA_ATTENTION_ADDITIVE = 2 };
+glia_status glia_attention(glia_graph *g, const char *name, int score, int q, int k,
+                           const int *params, int lengths, int *out);
+/* After a forward: the attention weights of attention node `node`, [T, N, S] (0 at padded
+ * steps), into out (host memory, T*N*S floats). */
+glia_status glia_attention_weights(glia_graph *g, int node, float *out);
 /* Lookup table (PyTorch's nn.Embedding): indices of any shape (floats holding integer ids in
  * [0, V)), weight [V, E] -> [indices' shape..., E]. Backward adds into the weight rows; the row
  * padding_idx (-1: none) gets no gradient. An id out of range fails forward with GLIA_ERANGE. */
@@ -1048,6 +1059,73 @@ int glia_model_vocab(const glia_model *m);
 /* The buckets of the model's first [wordhash] layer (0: none), and in *k (may be NULL) the most
  * trigrams per word it takes (its input [T, N, K]). */
 int glia_model_wordhash(const glia_model *m, int *k);
+
+/* Sequence to sequence ([net] target = T2 > 0; docs/model-format.md, src/nn/seq2seq_*.c): an
+ * encoder reads data [S, N, 1] (source ids, lengths [N]), a decoder reads target [T2, N, 1]
+ * (<s> then the target shifted by one: teacher forcing; target_lengths [N]) and attends to the
+ * encoder; the output has a row per target step and sequence, [T2*N, classes], row t*N + n
+ * predicting target token t of sequence n. Target ids: GLIA_SEQ2SEQ_BOS (<s>) and
+ * GLIA_SEQ2SEQ_EOS (</s>), then the symbols. glia_model_target, _target_lengths: the nodes (-1:
+ * not seq2seq); _target_steps: T2 (0); glia_model_attention: the first attention op node (-1);
+ * glia_model_seq2seq_vocabs: the vocab of the [embedding]/[onehot] layers reading data and
+ * target (0 if none), returning 0 when m is not seq2seq. */
+enum { GLIA_SEQ2SEQ_BOS = 0, GLIA_SEQ2SEQ_EOS = 1 };
+/* An attention matrix w [rows, cols] (rows: outputs, cols: inputs, values in [0, 1]) as a
+ * labelled heat map PNG (src/viz/attention_map.c); labels may be NULL, title too. */
+glia_status glia_attention_png(const char *path, const char *title, const float *w, int rows,
+                               int cols, const char *const *row_labels,
+                               const char *const *col_labels);
+int glia_model_target(const glia_model *m);
+int glia_model_target_lengths(const glia_model *m);
+int glia_model_target_steps(const glia_model *m);
+int glia_model_attention(const glia_model *m);
+int glia_model_seq2seq_vocabs(const glia_model *m, int *source, int *target);
+/* Beam search over a model given by step: step(ctx, t, n, prefix, ldp, logp) writes into
+ * logp [n, vocab] the log-probabilities of token t after each of the n prefixes (row i:
+ * prefix[i*ldp .. i*ldp + t), without <s>). Keeps the `beam` best prefixes by summed log p;
+ * a prefix ending in eos is finished (the `beam` best are kept); stops when `beam` are finished
+ * and the best live prefix scores no better, when none is live, or after max_len tokens. The
+ * result is the finished one with the best log p / len^alpha (len counts eos; alpha = 0: the
+ * sum; with none finished, the best live one), its tokens without eos in out[max_len],
+ * *out_len, its summed log p in *score (may be NULL). beam = 1 is greedy decoding. */
+typedef glia_status (*glia_beam_step_fn)(void *ctx, int t, int n, const int *prefix, int ldp,
+                                         float *logp);
+glia_status glia_beam_search(glia_beam_step_fn step, void *ctx, int vocab, int eos, int beam,
+                             float alpha, int max_len, int *out, int *out_len, float *score);
+typedef struct glia_decode_options {
+    int beam;      /* 1: greedy */
+    float alpha;   /* length normalisation exponent (0: none) */
+    int max_len;   /* tokens at most (0: the model's T2) */
+} glia_decode_options;
+/* Decodes one source (ids, 1..S of them) with m's decoder (o NULL: greedy): the target ids
+ * without </s> in out[T2], *out_len, the summed log p in *score (may be NULL), and when attn is
+ * not NULL the attention weights [T2, S] of the result (row t: output token t, the last live
+ * row </s>; 0 beyond). Sets the graph's batch to the beam and runs it for inference (cpu). */
+glia_status glia_seq2seq_decode(glia_model *m, const int *src, int src_len,
+                                const glia_decode_options *o, int *out, int *out_len,
+                                float *score, float *attn);
+/* Greedy decoding of n sources at once, `batch` per forward: out [n, T2] ids, out_lens [n]. */
+glia_status glia_seq2seq_greedy(glia_model *m, int n, const int *const *srcs, const int *src_lens,
+                                int batch, int *outs, int *out_lens);
+/* Sequence-to-sequence data (src/data/pairs.c): lines "source<TAB>target", symbols separated by
+ * spaces; name "cmudict" ($GLIA_DATA/cmudict/g2p.tsv) or "pairs:FILE". Pair i's source ids are
+ * src_ids[src_off[i] .. src_off[i+1]) (0: "<unk>", symbols from 1), its target ids tgt_ids[...]
+ * (symbols from 2: 0 and 1 are <s> and </s>); src_sym, tgt_sym name every id. split[i]: 0
+ * training, 1 validation, 2 test, fixed by glia_pairs_hash(source text) mod 20 (0: test, 1:
+ * validation). The vocabularies hold the training pairs' symbols in byte order. */
+typedef struct glia_pairs {
+    int n;
+    int *src_off, *tgt_off, *src_ids, *tgt_ids;
+    unsigned char *split;
+    char **src_sym, **tgt_sym;
+    int src_vocab, tgt_vocab;
+    char *text;
+} glia_pairs;
+glia_status glia_pairs_load(const char *name, glia_pairs **out);
+void glia_pairs_free(glia_pairs *p);
+uint64_t glia_pairs_hash(const char *s, size_t n);
+/* the id of a source symbol, 0 (<unk>) when the training pairs never had it */
+int glia_pairs_source_id(const glia_pairs *p, const char *sym);
 
 /* Text data sets as token ids (src/data/text.c). name: "moby-dick", "movie-reviews",
  * "pos-tags" (files in $GLIA_DATA/text/, GLIA_DATA defaulting to "data"; scripts/fetch-data

@@ -249,6 +249,26 @@ expect style-no-out 2 "need CONTENT, STYLE and --out" -- "$GLIA" style "$sty/c.p
 expect style-bad-size 2 "bad value '8' for --size" -- "$GLIA" style "$sty/c.pgm" "$sty/s.pgm" --size 8 --out "$sty/o.png"
 expect style-missing-file 1 "nope.png" -- "$GLIA" style "$sty/nope.png" "$sty/s.pgm" --out "$sty/o.png"
 rm -rf "$sty"
+# sequence to sequence (issue 20): a tiny reversal task trained, decoded, resumed, its attention
+for c in translate attention; do expect "$c --help" 0 "usage: glia $c" -- "$GLIA" "$c" --help; done
+i=0; for w in 1 2 3 12 21 13 31 23 32 123 132 213 231 312 321 1 12 123; do printf '%s\t%s\n' "$(echo $w | sed 's/./& /g;s/ $//')" "$(echo $w | rev | sed 's/./& /g;s/ $//')"; done > "$seq/r1.tsv"
+i=0; while [ $i -lt 20 ]; do cat "$seq/r1.tsv"; i=$((i + 1)); done > "$seq/rev.tsv"
+printf '[net]\ninput = 1\nsequence = 3\ntarget = 4\nclasses = 5\nbatch = 8\nepochs = 4\nlr = 0.02\noptimizer = adam\n[embedding]\nname = s\ninput = data\nvocab = 4\ndim = 8\n[gru]\nname = enc\nhidden = 16\n[embedding]\nname = t\ninput = target\nvocab = 5\ndim = 8\n[gru]\nname = dec\nhidden = 16\n[attention]\nmemory = enc\nscore = dot\n[seqdense]\nunits = 5\n' > "$seq/rev.cfg"
+OMP_NUM_THREADS=1 "$GLIA" train "$seq/rev.cfg" --data "pairs:$seq/rev.tsv" --out "$seq/r" > "$seq/r.log" 2>&1 || bad "seq2seq training: $(cat "$seq/r.log")"
+[ -s "$seq/r/target_vocab.txt" ] && grep -qx '</s>' "$seq/r/target_vocab.txt" && ok || bad "seq2seq run has no target_vocab.txt"
+expect translate 0 "^123	3 2 1" -- "$GLIA" translate "$seq/r" 123 "2 1" --beam 2
+expect translate-json 0 '"output": \["1", "2"\]' -- "$GLIA" translate "$seq/r" 21 --json
+expect translate-test 0 "token (phoneme) error rate" -- "$GLIA" translate "$seq/r" --test
+expect translate-too-long 1 "too many" -- "$GLIA" translate "$seq/r" 12312
+expect translate-not-s2s 1 "not an encoder-decoder" -- "$GLIA" translate "$seq/a" 12
+expect translate-bad-beam 2 "beam" -- "$GLIA" translate "$seq/r" 12 --beam 0
+expect eval-s2s 1 "glia translate" -- "$GLIA" eval "$seq/r"
+expect predict-s2s 1 "glia translate" -- "$GLIA" predict "$seq/r" 12
+expect attention 0 "wrote $seq/att.png" -- "$GLIA" attention "$seq/r" 312 --out "$seq/att.png"
+[ -s "$seq/att.png" ] && ok || bad "attention wrote no PNG"
+OMP_NUM_THREADS=1 "$GLIA" train "$seq/rev.cfg" --data "pairs:$seq/rev.tsv" --epochs 2 --out "$seq/r2" > /dev/null 2>&1
+OMP_NUM_THREADS=1 "$GLIA" train --resume "$seq/r2" --epochs 4 > "$seq/r2.log" 2>&1
+if cmp -s "$seq/r/weights.safetensors" "$seq/r2/weights.safetensors"; then ok; else bad "seq2seq resume differs: $(cat "$seq/r2.log")"; fi
 rm -rf "$seq"
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -361,6 +361,18 @@ static glia_status c_embedding_bag(net *t) {
     return glia_embedding_bag(t->g, "y", ids, PAR(t, "w", 7, 3), &t->y);
 }
 
+static glia_status c_attention(net *t, int score) {
+    int len = IN(t, "lengths", 2), p[3] = {-1, -1, -1};
+    mark(t, len, F_LENGTHS, 4);
+    if (score == GLIA_ATTENTION_GENERAL) p[0] = PAR(t, "w", 3, 4);
+    if (score == GLIA_ATTENTION_ADDITIVE) p[0] = PAR(t, "wq", 5, 3), p[1] = PAR(t, "wk", 5, 4), p[2] = PAR(t, "v", 5);
+    int q = score == GLIA_ATTENTION_DOT ? IN(t, "q", 3, 2, 4) : IN(t, "q", 3, 2, 3);
+    return glia_attention(t->g, "y", score, q, IN(t, "k", 4, 2, 4), p, len, &t->y);
+}
+static glia_status c_attention_dot(net *t) { return c_attention(t, GLIA_ATTENTION_DOT); }
+static glia_status c_attention_general(net *t) { return c_attention(t, GLIA_ATTENTION_GENERAL); }
+static glia_status c_attention_additive(net *t) { return c_attention(t, GLIA_ATTENTION_ADDITIVE); }
+
 static glia_status c_embedding_nopad(net *t) {
     int ids = IN(t, "ids", 5);
     mark(t, ids, F_IDS, 4);
@@ -421,6 +433,9 @@ static const struct {
     {"embedding, padding_idx", c_embedding, 1},
     {"embedding", c_embedding_nopad, 0},
     {"embedding_bag", c_embedding_bag, 0},
+    {"attention dot, lengths", c_attention_dot, 0},
+    {"attention general, lengths", c_attention_general, 0},
+    {"attention additive, lengths", c_attention_additive, 0},
 };
 #define N_OP_CASES ((int)(sizeof OP_CASES / sizeof OP_CASES[0]))
 

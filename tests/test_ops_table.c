@@ -104,6 +104,8 @@ static const op_cases OPS[] = {
     /* binary networks (test_binary.c) */
     {OP(binarize), {"binarize_gradcheck", "binarize_matches_reference", "binarize_golden_pytorch"},
      "binary_weight binary_act binary_sign"},
+    {OP(attention), {"attention_gradcheck", "attention_matches_naive", "attention_golden_pytorch"},
+     "attention_dot attention_general attention_additive"},
 };
 #define N_OPS_ROWS (int)(sizeof OPS / sizeof OPS[0])
 

@@ -65,6 +65,12 @@ int cmd_eval(int argc, char **argv) {
     }
     run_dir r;
     if (!run_dir_open(dir, batch, &r, "eval")) return 1;
+    if (glia_model_target_steps(r.m) > 0) { /* decoding, not classification: translate */
+        fprintf(stderr, "glia eval: %s holds an encoder-decoder; glia translate %s --test gives "
+                        "its error rates\n", dir, dir);
+        run_dir_free(&r);
+        return 1;
+    }
     if (!data) data = r.data[0] && r.val_data[0] && glia_image_folder_kind(r.data) && !strcmp(split, "test")
                       ? r.val_data : r.data;
     glia_dataset *d = NULL;

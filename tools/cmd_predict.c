@@ -65,6 +65,12 @@ int cmd_predict(int argc, char **argv) {
     }
     run_dir r;
     if (!run_dir_open(dir, 1, &r, "predict")) { free(imgs); return 1; }
+    if (glia_model_target_steps(r.m) > 0) {
+        fprintf(stderr, "glia predict: %s holds an encoder-decoder: use glia translate %s INPUT...\n", dir, dir);
+        run_dir_free(&r);
+        free(imgs);
+        return 1;
+    }
     if (glia_model_sequence(r.m) > 0) {
         int rc = predict_text(&r, dir, imgs, n_img, top, json);
         run_dir_free(&r);

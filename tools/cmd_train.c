@@ -79,6 +79,9 @@ static void usage(void) {
            "                    targets, one per output ([net] classes = their count); every other\n"
            "                    column is a numeric feature ([net] input = their count); the\n"
            "                    held-out part (--val) is the test part\n"
+           "                    encoder-decoders ([net] target) take pairs: cmudict\n"
+           "                    (scripts/fetch-data cmudict) or pairs:FILE (\"source<TAB>target\"\n"
+           "                    lines, symbols separated by spaces; a fixed hash split)\n"
            "  --out DIR         where the run's files go (default runs/MODELNAME): model.cfg,\n"
            "                    weights.safetensors, classes.txt, metrics.csv, curves.png and\n"
            "                    checkpoint.safetensors, all rewritten atomically after each epoch\n"
@@ -131,6 +134,14 @@ static void usage(void) {
 }
 
 static void print_result(const glia_train_result *r, const char *dir, const glia_model *m) {
+    if (glia_model_target_steps(m) > 0) { /* an encoder-decoder (task_seq2seq.c) */
+        printf("test token accuracy %.2f%% (teacher forced), loss %.4f nats per token over %lld "
+               "tokens; %.1fs of training\nwrote %s/{model.cfg,weights.safetensors,source_vocab.txt,"
+               "target_vocab.txt,metrics.csv,curves.png}\n(glia translate %s --test: error rates "
+               "of decoding)\n", 100 * r->test.acc, r->test.loss, (long long)r->test.n,
+               r->train_seconds, dir, dir);
+        return;
+    }
     if (glia_model_sequence(m) > 0) {
         printf("held-out accuracy %.2f%%, loss %.4f nats per token (%.3f bits) over %lld tokens or "
                "sequences; %.1fs of training\nwrote %s/{model.cfg,weights.safetensors,vocab.txt,"

@@ -38,7 +38,10 @@ static const key_def net_keys[MAX_KEYS] = {
     /* sequence models (seq_layers.c) */
     KEY("sequence", K_INT, "0"),      KEY("clip_norm", K_FLOAT, "0"),
     /* the training loss (src/train/loop.c): softmax_ce, mse or bce */
-    KEY("loss", K_STR, "softmax_ce"), KEY_END};
+    KEY("loss", K_STR, "softmax_ce"),
+    /* sequence to sequence (seq2seq_layers.c): the decoder's input `target` [target, N, 1];
+     * written by glia_model_to_text only when set, so other models' text is unchanged */
+    KEY("target", K_INT, "0"), KEY_END};
 
 /* the last keys of the layers with weights (conv, dense, seqdense): the activation after, the
  * weights' init */
@@ -120,6 +123,11 @@ static const layer_def layer_defs[] = {
      glia__b_recurrent, 0},
     {"seqdense", "dense at every time step: [T, N, D] -> [T*N, units]",
      {KEY("units", K_INT, NULL), KEY("bias", K_BOOL, "1"), ACT_INIT_KEYS}, glia__b_seqdense, 0},
+    /* sequence to sequence (seq2seq_layers.c) */
+    {"attention", "the query sequence attends to `memory` (encoder states): [context; query]",
+     {KEY("memory", K_NAME, NULL), OP_KEY("score", K_STR, "attention", "score"), KEY("units", K_INT, "0"),
+      KEY("output", K_STR, "concat")},
+     glia__b_attention, 0},
 };
 #define N_LAYER_DEFS (int)(sizeof layer_defs / sizeof layer_defs[0])
 
@@ -688,6 +696,7 @@ static int find_layer(const glia_model *m, const char *name) {
         if (!strcmp(m->layers[i].name, name)) return i;
     return -1;
 }
+int glia__model_find_layer(const glia_model *m, const char *name) { return find_layer(m, name); }
 
 /* resolves `input` / `inputs` of section s for layer l (index li) */
 static glia_status resolve_inputs(glia_model *m, cfg_section *s, model_layer *l, int li) {
@@ -719,11 +728,16 @@ static glia_status resolve_inputs(glia_model *m, cfg_section *s, model_layer *l,
         if (j == li)
             return glia__err(GLIA_EINVAL, "%s:%d: layer '%s' takes itself as input (a cycle); inputs "
                              "must be layers defined above it", file, kv ? kv->line : s->line, l->name);
+        if (j == -1 && m->target >= 0 && !strcmp(tok, "target")) j = -3;
         if (j == -1)
             return glia__err(GLIA_EINVAL, "%s:%d: layer '%s' takes input '%s', which is not a layer "
                              "defined above it ('data' is the network input)", file,
                              kv ? kv->line : s->line, l->name, tok);
-        l->in[l->n_in++] = j == -2 ? m->input : m->layers[j].out;
+        /* the lengths that hold for a layer are those of its first input's sequence: the
+         * source's (data) or the target's (a seq2seq decoder) */
+        if (l->n_in == 0)
+            l->lengths = j == -2 ? m->lengths : j == -3 ? m->target_lengths : m->layers[j].lengths;
+        l->in[l->n_in++] = j == -2 ? m->input : j == -3 ? m->target : m->layers[j].out;
         tok = comma ? comma + 1 : NULL;
     }
     return GLIA_OK;
@@ -780,7 +794,7 @@ glia_status glia_model_parse(const char *text, const char *filename, int64_t bat
         dims[nd] = strtoll(p, &p, 10);
         while (*p == ',' || *p == ' ') p++;
     }
-    if ((s = seq_input(m, dims, &nd))) goto fail;
+    if ((s = seq_input(m, dims, &nd)) || (s = glia__seq2seq_inputs(m, batch))) goto fail;
     if ((s = glia_input(m->g, "data", nd, dims, &m->input))) goto fail;
     /* time-major [T, N, input]: set_batch changes N */
     if (m->seq_T > 0 && (s = glia_node_set_batch_axis(m->g, m->input, 1))) goto fail;
@@ -915,7 +929,9 @@ glia_status glia_model_to_text(const glia_model *m, char **out) {
     FILE *f = open_memstream(&buf, &len);
     if (!f) return glia__err(GLIA_ENOMEM, "glia_model_to_text: out of memory");
     fprintf(f, "[net]\n");
-    for (int i = 0; i < MAX_KEYS && net_keys[i].key; i++) fprintf(f, "%s = %s\n", net_keys[i].key, m->net_val[i]);
+    for (int i = 0; i < MAX_KEYS && net_keys[i].key; i++)
+        if (strcmp(net_keys[i].key, "target") || strcmp(m->net_val[i], "0"))
+            fprintf(f, "%s = %s\n", net_keys[i].key, m->net_val[i]);
     for (int i = 0; i < m->n_layers; i++) {
         const model_layer *l = &m->layers[i];
         fprintf(f, "\n[%s]\nname = %s\n%s = %s\n", l->def->type, l->name,

@@ -44,6 +44,7 @@ struct model_layer {
     char *input_text;       /* the input/inputs value as written (canonical) */
     int line;
     int out;
+    int lengths;            /* the lengths input of its first input's sequence (-1: none) */
     int first_node;         /* nodes [first_node, next layer's first_node) belong to the layer */
     int64_t macs;
 };
@@ -61,6 +62,10 @@ struct glia_model {
      * the caller fills them) feeds every recurrent layer */
     int lengths;
     int64_t seq_T;
+    /* sequence to sequence ([net] target = T2 > 0, seq2seq_layers.c): the decoder's input ids
+     * `target` [T2, N, 1] and their lengths `target_lengths` [N]; -1 when not seq2seq */
+    int target, target_lengths;
+    int64_t tgt_T;
 };
 
 /* a layer's canonical key values (model.c) */
@@ -82,4 +87,10 @@ glia_status glia__b_onehot(glia_model *m, model_layer *l);
 glia_status glia__b_wordhash(glia_model *m, model_layer *l);
 glia_status glia__b_recurrent(glia_model *m, model_layer *l);
 glia_status glia__b_seqdense(glia_model *m, model_layer *l);
+/* sequence to sequence (seq2seq_layers.c): the inputs `target` and `target_lengths` when
+ * [net] target > 0 (m->target = -1 otherwise); the [attention] layer */
+glia_status glia__seq2seq_inputs(glia_model *m, int64_t batch);
+glia_status glia__b_attention(glia_model *m, model_layer *l);
+/* the index of the layer named name, -1 if none (model.c) */
+int glia__model_find_layer(const glia_model *m, const char *name);
 #endif

@@ -146,7 +146,7 @@ glia_status glia__b_recurrent(glia_model *m, model_layer *l) {
     if (H < 1 || layers < 1 || layers > 16)
         return glia__err(GLIA_EINVAL, "hidden must be >= 1 and layers in 1..16");
     if (!(p >= 0 && p < 1)) return glia__err(GLIA_EINVAL, "dropout = %g: must be in [0, 1)", (double)p);
-    if (m->lengths < 0)
+    if (l->lengths < 0)
         return glia__err(GLIA_EINVAL, "[%s] needs a sequence model: [net] sequence = T", type);
     glia_rnn_config cfg = {0};
     cfg.hidden = (int)H;
@@ -184,9 +184,9 @@ glia_status glia__b_recurrent(glia_model *m, model_layer *l) {
             if ((s = lnamek(l, "c0_l", k, nm)) || (s = state_input(m, nm, dirs, N, H, &c0))) return s;
         }
         cfg.layer = k;
-        s = cell == 0 ? glia_rnn(m->g, l->name, x, h0, m->lengths, &cfg, &y)
-          : cell == 1 ? glia_lstm(m->g, l->name, x, h0, c0, m->lengths, &cfg, &y)
-                      : glia_gru(m->g, l->name, x, h0, m->lengths, &cfg, &y);
+        s = cell == 0 ? glia_rnn(m->g, l->name, x, h0, l->lengths, &cfg, &y)
+          : cell == 1 ? glia_lstm(m->g, l->name, x, h0, c0, l->lengths, &cfg, &y)
+                      : glia_gru(m->g, l->name, x, h0, l->lengths, &cfg, &y);
         if (s) return s;
         int G = cell == 0 ? 1 : cell == 1 ? 4 : 3;
         l->macs += T * dirs * G * H * (In + H);
@@ -227,10 +227,10 @@ glia_status glia__b_recurrent(glia_model *m, model_layer *l) {
     l->out = x;
     if (last) {
         if ((s = glia__layer_name(l, "last", nm)) ||
-            (s = glia_seq_last(m->g, nm, x, m->lengths, dirs, &l->out)))
+            (s = glia_seq_last(m->g, nm, x, l->lengths, dirs, &l->out)))
             return s;
     } else if (pool >= 0) {
-        if ((s = glia__layer_name(l, ret, nm)) || (s = glia_seq_pool(m->g, nm, x, m->lengths, pool, &l->out)))
+        if ((s = glia__layer_name(l, ret, nm)) || (s = glia_seq_pool(m->g, nm, x, l->lengths, pool, &l->out)))
             return s;
     }
     return GLIA_OK;

@@ -59,6 +59,9 @@ enum {
 enum { SEQ_LAST_DIRS = 0 };
 enum { SEQ_POOL_MODE = 0 };
 
+/* attention (GLIA_ATTENTION_DOT, _GENERAL, _ADDITIVE), n->ia */
+enum { ATTENTION_SCORE = 0 };
+
 /* embedding, n->ia: the row that gets no gradient, -1 for none */
 enum { EMBEDDING_PADDING_IDX = 0 };
 

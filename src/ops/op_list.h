@@ -12,5 +12,7 @@
     /* binary networks (binarize.c) */                                                            \
     X(binarize)                                                                                   \
     /* locally connected (local2d.c) */                                                           \
-    X(local2d)
+    X(local2d)                                                                                    \
+    /* sequence to sequence (attention.c) */                                                      \
+    X(attention)
 #endif

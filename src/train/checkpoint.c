@@ -172,7 +172,8 @@ glia_status glia__checkpoint_settings(const char *path, const glia_st_meta *meta
     const char *task = f == 2 ? glia_st_meta_get(meta, "task") : f == 1 ? "images" : "text";
     L->task = task && !strcmp(task, "images") ? &glia__task_images
             : task && !strcmp(task, "text")   ? &glia__task_text
-            : task && !strcmp(task, "table")  ? &glia__task_table : NULL;
+            : task && !strcmp(task, "table")  ? &glia__task_table
+            : task && !strcmp(task, "seq2seq") ? &glia__task_seq2seq : NULL;
     if (!L->task)
         return glia__err(GLIA_EIO, "%s: the checkpoint's task '%s' is not one this glia knows "
                          "(images, text, table)", path, task ? task : "(none)");

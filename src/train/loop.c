@@ -183,6 +183,9 @@ static glia_status loop_setup(glia__loop *L, glia_model *user, const glia_train_
     if (L->batch % L->shards)
         return glia__err(GLIA_EINVAL, "[net] batch = %lld is the global batch of %d processes: it "
                          "must be a multiple of %d", (long long)L->batch, L->shards, L->shards);
+    if (L->shards > 1 && !L->task->sharded)
+        return glia__err(GLIA_EINVAL, "%s training does not run data-parallel yet: start it as one "
+                         "process (not under mpirun -np %d)", L->task->name, L->shards);
     L->batch /= L->shards;
     if (!(L->val >= 0 && L->val < 1))
         return glia__err(GLIA_EINVAL, "val = %g is not in [0, 1)", (double)L->val);
@@ -482,9 +485,10 @@ static glia_status run_loop(glia__loop *L, const glia_train_options *o, glia_tra
 
 /* ---------------------------------------------------------------- the public calls */
 
-/* sequence models: text; a table's targets with a loss other than softmax_ce: regression (real
- * targets); everything else, tables' classes too: images */
+/* encoder-decoders: seq2seq; sequence models: text; a table's targets with a loss other than
+ * softmax_ce: regression (real targets); everything else, tables' classes too: images */
 static const glia__task_ops *task_for(glia_model *m, const glia_train_options *o) {
+    if (glia_model_target_steps(m) > 0) return &glia__task_seq2seq;
     if (glia_model_sequence(m) > 0) return &glia__task_text;
     if (o && o->target && o->target[0] && strcmp(glia_model_option(m, "loss"), "softmax_ce"))
         return &glia__task_table;

@@ -71,9 +71,13 @@ typedef struct glia__task_ops {
      * fill writes itself into glia__loop_in(L, L->label), [rows, outputs], for mse or bce;
      * the metrics are then the loss alone (accuracy NaN) */
     int real_targets;
+    /* 1: fill and eval_batches honour L->shard / L->shards (data-parallel, dist.h); a task
+     * without it refuses to run under more than one process */
+    int sharded;
 } glia__task_ops;
 
 extern const glia__task_ops glia__task_images, glia__task_text, glia__task_table;
+extern const glia__task_ops glia__task_seq2seq; /* task_seq2seq.c */
 
 /* One training run's whole state: everything a checkpoint must hold to continue bit for bit. */
 struct glia__loop {

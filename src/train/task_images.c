@@ -217,4 +217,4 @@ static void task_free(void *ts) {
 const glia__task_ops glia__task_images = {
     .name = "images", .extra_col = "val_top5", .rng_stream = 0xda7a, .setup = setup,
     .epoch_order = epoch_order, .fill = fill, .eval_batches = eval_batches,
-    .write_files = write_files, .free = task_free};
+    .write_files = write_files, .free = task_free, .sharded = 1};

@@ -286,4 +286,4 @@ static void task_free(void *ts) {
 const glia__task_ops glia__task_text = {
     .name = "text", .extra_col = "val_bits_per_token", .rng_stream = 0x5e9, .setup = setup,
     .epoch_order = epoch_order, .fill = fill, .eval_batches = eval_batches, .carry = carry,
-    .write_files = write_files, .free = task_free, .test_is_val = 1};
+    .write_files = write_files, .free = task_free, .test_is_val = 1, .sharded = 1};

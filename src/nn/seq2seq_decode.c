@@ -1,0 +1,300 @@
+/* seq2seq_decode.c: decoding an encoder-decoder model (seq2seq_layers.c): greedy and beam
+ * search.
+ *
+ * The decoder's output at step t depends on its inputs at steps <= t only, so decoding runs the
+ * model's one graph on the prefix decoded so far: target = [<s>, y_1, ..., y_{t-1}, pad...], one
+ * forward, and the row of step t gives p(y_t | y_<t, x). That recomputes the prefix at every
+ * step (O(T2^2) decoder steps per sequence instead of O(T2)), the price of having one graph
+ * for training and decoding; the rows of a batch decode several beams or sequences at once.
+ *
+ * Beam search (glia_beam_search) keeps the `beam` best prefixes by their summed log-probability;
+ * a prefix that emits </s> is finished (the `beam` best finished are kept); the search stops
+ * when `beam` are finished and the best live prefix scores no better than the best finished
+ * one, when none is live, or after max_len steps (with none finished, the best live prefix is
+ * the result). The result is the
+ * finished sequence with the best log p / len^alpha (Wu et al. 2016's length normalisation in
+ * its simple form; alpha = 0: the plain sum; len counts </s>). With beam = 1 this is greedy
+ * decoding: one prefix, extended by its most probable token until </s>. */
+#include "model_internal.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    int *tok;    /* [max_len] */
+    int len;     /* tokens, </s> included when finished */
+    double logp;
+} hyp;
+
+typedef struct {
+    int row, token;
+    double score;
+} cand;
+
+static int cand_cmp(const void *a, const void *b) {
+    const cand *x = a, *y = b;
+    if (x->score != y->score) return x->score < y->score ? 1 : -1;
+    if (x->row != y->row) return x->row - y->row; /* a fixed order on ties */
+    return x->token - y->token;
+}
+
+static double norm_score(const hyp *h, float alpha) {
+    return alpha == 0 ? h->logp : h->logp / pow((double)(h->len > 0 ? h->len : 1), alpha);
+}
+
+glia_status glia_beam_search(glia_beam_step_fn step, void *ctx, int vocab, int eos, int beam,
+                             float alpha, int max_len, int *out, int *out_len, float *out_score) {
+    if (!step || !out || !out_len || vocab < 2 || eos < 0 || eos >= vocab || beam < 1 || max_len < 1 ||
+        !(alpha >= 0))
+        return glia__err(GLIA_EINVAL, "glia_beam_search: bad arguments (vocab %d, eos %d, beam %d, "
+                         "max_len %d, alpha %g)", vocab, eos, beam, max_len, (double)alpha);
+    const int K = beam;
+    hyp *live = glia__calloc((size_t)K * 2, sizeof *live), *next = live + K;
+    hyp *fin = glia__calloc((size_t)K, sizeof *fin);
+    int *tokbuf = glia__malloc((size_t)K * 3 * max_len * sizeof *tokbuf);
+    int *prefix = glia__malloc((size_t)K * max_len * sizeof *prefix);
+    float *logp = glia__malloc((size_t)K * vocab * sizeof *logp);
+    cand *c = glia__malloc((size_t)K * vocab * sizeof *c);
+    glia_status s = GLIA_OK;
+    if (!live || !fin || !tokbuf || !prefix || !logp || !c) {
+        s = glia__err(GLIA_ENOMEM, "glia_beam_search: out of memory");
+        goto done;
+    }
+    for (int i = 0; i < K; i++) {
+        live[i].tok = tokbuf + (size_t)i * max_len;
+        next[i].tok = tokbuf + (size_t)(K + i) * max_len;
+        fin[i].tok = tokbuf + (size_t)(2 * K + i) * max_len;
+    }
+    int n_live = 1, n_fin = 0;
+    live[0].len = 0;
+    live[0].logp = 0;
+    for (int t = 0; t < max_len && n_live > 0; t++) {
+        /* done when `beam` are finished and none live can overtake the best of them (exact for
+         * alpha = 0, where a prefix's log p only falls as it grows) */
+        if (n_fin >= K) {
+            double bf = -INFINITY;
+            for (int i = 0; i < n_fin; i++) bf = fmax(bf, norm_score(&fin[i], alpha));
+            if (norm_score(&live[0], alpha) <= bf) break;
+        }
+        for (int i = 0; i < n_live; i++) memcpy(prefix + (size_t)i * max_len, live[i].tok, (size_t)t * sizeof *prefix);
+        if ((s = step(ctx, t, n_live, prefix, max_len, logp))) goto done;
+        int nc = 0;
+        for (int i = 0; i < n_live; i++)
+            for (int v = 0; v < vocab; v++) {
+                double lp = logp[(size_t)i * vocab + v];
+                if (lp == -INFINITY || isnan(lp)) continue;
+                c[nc++] = (cand){i, v, live[i].logp + lp};
+            }
+        qsort(c, (size_t)nc, sizeof *c, cand_cmp);
+        int n_next = 0;
+        for (int j = 0; j < nc && n_next < K; j++) {
+            const hyp *from = &live[c[j].row];
+            hyp *h;
+            if (c[j].token == eos) { /* finished: kept among the K best finished */
+                hyp cand_h = {NULL, t + 1, c[j].score};
+                int worst = 0;
+                for (int i = 1; i < n_fin; i++)
+                    if (norm_score(&fin[i], alpha) < norm_score(&fin[worst], alpha)) worst = i;
+                if (n_fin < K) h = &fin[n_fin++];
+                else if (norm_score(&cand_h, alpha) > norm_score(&fin[worst], alpha)) h = &fin[worst];
+                else continue;
+            } else {
+                h = &next[n_next++];
+            }
+            memcpy(h->tok, from->tok, (size_t)t * sizeof *h->tok);
+            h->tok[t] = c[j].token;
+            h->len = t + 1;
+            h->logp = c[j].score;
+        }
+        for (int i = 0; i < n_next; i++) { /* swap the buffers */
+            hyp tmp = live[i];
+            live[i] = next[i];
+            next[i] = tmp;
+        }
+        n_live = n_next;
+    }
+    for (int i = 0; i < n_live && n_fin < K && n_fin == 0; i++) { /* max_len reached, nothing
+                                                                      * finished: the best live */
+        hyp tmp = fin[n_fin];
+        fin[n_fin] = live[i];
+        live[i] = tmp;
+        n_fin++;
+    }
+    int best = 0;
+    for (int i = 1; i < n_fin; i++)
+        if (norm_score(&fin[i], alpha) > norm_score(&fin[best], alpha)) best = i;
+    const hyp *h = &fin[best];
+    int L = h->len > 0 && h->tok[h->len - 1] == eos ? h->len - 1 : h->len;
+    memcpy(out, h->tok, (size_t)L * sizeof *out);
+    *out_len = L;
+    if (out_score) *out_score = (float)h->logp;
+done:
+    free(live);
+    free(fin);
+    free(tokbuf);
+    free(prefix);
+    free(logp);
+    free(c);
+    return s;
+}
+
+/* ---------------------------------------------------------------- on a model */
+
+typedef struct {
+    glia_model *m;
+    int S, T2, V, rows;
+    const int *src;
+    int src_len;
+} model_step;
+
+
+/* fills the batch's rows: row r reads source r (source 0 from n_src on) and target
+ * <s> + prefix r (steps 1..t, for rows r < n) */
+static glia_status put_inputs(glia_model *m, int rows, int T2, int n_src, const int *const *srcs,
+                              const int *src_lens, int n, const int *prefix, int ldp, int t) {
+    glia_graph *g = m->g;
+    float *x = glia_node_value(g, m->input), *len = glia_node_value(g, m->lengths);
+    float *y = glia_node_value(g, m->target), *ylen = glia_node_value(g, m->target_lengths);
+    if (!x || !len || !y || !ylen)
+        return glia__err(GLIA_EINVAL, "decoding runs on a device with host memory (the cpu)");
+    const int S = (int)m->seq_T;
+    for (int r = 0; r < rows; r++) {
+        const int k = r < n_src ? r : 0, L = src_lens[k];
+        for (int s = 0; s < S; s++) x[(size_t)s * rows + r] = s < L ? (float)srcs[k][s] : 0.0f;
+        len[r] = (float)L;
+        for (int i = 0; i < T2; i++)
+            y[(size_t)i * rows + r] = i == 0 || i > t || r >= n ? (float)GLIA_SEQ2SEQ_BOS
+                                                                : (float)prefix[(size_t)r * ldp + i - 1];
+        ylen[r] = (float)(t + 1);
+    }
+    return GLIA_OK;
+}
+
+/* log softmax of the logits of step t, rows r < n, into logp [n, V] */
+static void step_logp(glia_model *m, int rows, int t, int n, int V, float *logp) {
+    const float *o = glia_node_value(m->g, m->output);
+    for (int r = 0; r < n; r++) {
+        const float *z = o + ((size_t)t * rows + r) * V;
+        float mx = z[0];
+        for (int v = 1; v < V; v++) mx = z[v] > mx ? z[v] : mx;
+        double sum = 0;
+        for (int v = 0; v < V; v++) sum += exp((double)z[v] - mx);
+        const double lse = mx + log(sum);
+        for (int v = 0; v < V; v++) logp[(size_t)r * V + v] = (float)(z[v] - lse);
+    }
+}
+
+static glia_status model_step_fn(void *ctx, int t, int n, const int *prefix, int ldp, float *logp) {
+    model_step *ms = ctx;
+    glia_status s = put_inputs(ms->m, ms->rows, ms->T2, 1, (const int *const[]){ms->src},
+                               (int[]){ms->src_len}, n, prefix, ldp, t);
+    if (s) return s;
+    if ((s = glia_graph_forward(ms->m->g))) return s;
+    step_logp(ms->m, ms->rows, t, n, ms->V, logp);
+    return GLIA_OK;
+}
+
+/* checks m is an encoder-decoder, sets its batch (recompiled for inference when it changes) */
+static glia_status prepare(glia_model *m, int rows, int *S, int *T2, int *V) {
+    if (!m || m->target < 0)
+        return glia__err(GLIA_EINVAL, "decoding needs an encoder-decoder model ([net] target = T2)");
+    glia_graph *g = m->g;
+    glia_status s;
+    if (glia_graph_batch(g) != rows && (s = glia_graph_set_batch(g, rows))) return s;
+    glia_graph_set_training(g, 0);
+    if ((s = glia_graph_compile(g, 0))) return s;
+    glia_shape os;
+    glia_node_shape(g, m->output, &os);
+    *S = (int)m->seq_T;
+    *T2 = (int)m->tgt_T;
+    *V = (int)os.dim[1];
+    if (os.ndim != 2 || os.dim[0] != (int64_t)*T2 * rows)
+        return glia__err(GLIA_ESHAPE, "the decoder's output must be a row per target step and "
+                         "sequence, [T2*N, classes] (end in [seqdense] or [dense] after one)");
+    return GLIA_OK;
+}
+
+static glia_status check_source(const glia_model *m, const int *src, int L, int V) {
+    if (!src || L < 1 || L > m->seq_T)
+        return glia__err(GLIA_EINVAL, "a source of %d tokens: the model reads 1..%lld", L,
+                         (long long)m->seq_T);
+    (void)V;
+    return GLIA_OK;
+}
+
+glia_status glia_seq2seq_decode(glia_model *m, const int *src, int src_len,
+                                const glia_decode_options *o, int *out, int *out_len,
+                                float *score, float *attn) {
+    glia_decode_options d = {1, 0.0f, 0};
+    if (o) d = *o;
+    int S = 0, T2 = 0, V = 0;
+    glia_status s = prepare(m, d.beam, &S, &T2, &V);
+    if (s || (s = check_source(m, src, src_len, V))) return s;
+    const int max_len = d.max_len > 0 && d.max_len < T2 ? d.max_len : T2;
+    model_step ms = {m, S, T2, V, d.beam, src, src_len};
+    if ((s = glia_beam_search(model_step_fn, &ms, V, GLIA_SEQ2SEQ_EOS, d.beam, d.alpha, max_len, out,
+                              out_len, score)))
+        return s;
+    if (!attn) return GLIA_OK;
+    /* the attention of the result: the decoded sequence fed back in row 0, weights [T2, rows, S] */
+    int att = glia_model_attention(m);
+    if (att < 0) return glia__err(GLIA_EINVAL, "the model has no [attention] layer");
+    int steps = *out_len < T2 ? *out_len + 1 : T2; /* the tokens and </s> */
+    if ((s = put_inputs(m, d.beam, T2, 1, (const int *const[]){src}, (int[]){src_len}, 1, out, T2,
+                             steps - 1)) ||
+        (s = glia_graph_forward(m->g)))
+        return s;
+    float *w = glia__malloc((size_t)T2 * d.beam * S * sizeof *w);
+    if (!w) return glia__err(GLIA_ENOMEM, "glia_seq2seq_decode: out of memory");
+    if (!(s = glia_attention_weights(m->g, att, w)))
+        for (int t = 0; t < T2; t++)
+            for (int j = 0; j < S; j++) attn[(size_t)t * S + j] = t < steps ? w[((size_t)t * d.beam) * S + j] : 0.0f;
+    free(w);
+    return s;
+}
+
+glia_status glia_seq2seq_greedy(glia_model *m, int n, const int *const *srcs, const int *src_lens,
+                                int batch, int *outs, int *out_lens) {
+    if (n < 0 || (n && (!srcs || !src_lens || !outs || !out_lens)) || batch < 1)
+        return glia__err(GLIA_EINVAL, "glia_seq2seq_greedy: bad arguments");
+    int S = 0, T2 = 0, V = 0;
+    glia_status s = prepare(m, batch, &S, &T2, &V);
+    if (s) return s;
+    for (int i = 0; i < n; i++)
+        if ((s = check_source(m, srcs[i], src_lens[i], V))) return s;
+    float *logp = glia__malloc((size_t)batch * V * sizeof *logp);
+    int *done = glia__malloc((size_t)batch * sizeof *done);
+    if (!logp || !done) {
+        free(logp), free(done);
+        return glia__err(GLIA_ENOMEM, "glia_seq2seq_greedy: out of memory");
+    }
+    for (int b0 = 0; b0 < n && !s; b0 += batch) {
+        const int k = n - b0 < batch ? n - b0 : batch;
+        int *pre = outs + (size_t)b0 * T2, live = k;
+        for (int r = 0; r < k; r++) done[r] = 0, out_lens[b0 + r] = 0;
+        /* a finished row keeps reading <s> (an id the embedding takes) after its end */
+        memset(pre, 0, (size_t)k * T2 * sizeof *pre);
+        for (int t = 0; t < T2 && live && !s; t++) {
+            if ((s = put_inputs(m, batch, T2, k, srcs + b0, src_lens + b0, k, pre, T2, t)) ||
+                (s = glia_graph_forward(m->g)))
+                break;
+            step_logp(m, batch, t, k, V, logp);
+            for (int r = 0; r < k; r++) {
+                if (done[r]) continue;
+                int best = 0;
+                for (int v = 1; v < V; v++)
+                    if (logp[(size_t)r * V + v] > logp[(size_t)r * V + best]) best = v;
+                if (best == GLIA_SEQ2SEQ_EOS) {
+                    done[r] = 1;
+                    live--;
+                    continue;
+                }
+                pre[(size_t)r * T2 + t] = best;
+                out_lens[b0 + r] = t + 1;
+            }
+        }
+    }
+    free(logp);
+    free(done);
+    return s;
+}

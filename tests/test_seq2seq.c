@@ -1,0 +1,324 @@
+/* test_seq2seq.c: encoder-decoder models (src/nn/seq2seq_*.c, src/train/task_seq2seq.c,
+ * src/data/pairs.c): beam search finds the best sequence of a tiny model with a known answer
+ * where greedy decoding does not, beam 1 is greedy; a digit-reversal task is learnt perfectly by
+ * the one training loop and decoded greedily and by beam search; a run stopped and resumed ends
+ * with bit-identical weights; the model text's errors name file and line. */
+#include "test.h"
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---------------------------------------------------------------- beam search, known answer
+ * A tiny "model": tokens 1 = </s>, 2 = a, 3 = b. Step 0: a 0.6, b 0.4. After a: </s> 0.4,
+ * a 0.3, b 0.3. After b: </s> 0.9, a 0.05, b 0.05. After two tokens: </s> 1. Greedy takes a
+ * then </s> (p 0.24); the best sequence is b </s> (p 0.36). */
+static double toy_p(const int *prefix, int t, int v) {
+    if (v == 0) return 0; /* <s> is never emitted */
+    if (t == 0) return v == 2 ? 0.6 : v == 3 ? 0.4 : 0;
+    if (t >= 2) return v == 1;
+    if (prefix[0] == 2) return v == 1 ? 0.4 : 0.3;
+    return v == 1 ? 0.9 : 0.05;
+}
+static glia_status toy_step(void *ctx, int t, int n, const int *prefix, int ldp, float *logp) {
+    (*(int *)ctx)++;
+    for (int i = 0; i < n; i++)
+        for (int v = 0; v < 4; v++) logp[i * 4 + v] = (float)log(toy_p(prefix + i * ldp, t, v));
+    return GLIA_OK;
+}
+
+/* every sequence of up to 3 tokens ending in </s>: the most probable */
+static double brute_best(int *best, int *best_len) {
+    double bp = -1;
+    for (int len = 1; len <= 3; len++) {
+        int seq[3], count = 1;
+        for (int i = 0; i < len - 1; i++) count *= 3;
+        for (int c = 0; c < count; c++) {
+            int x = c;
+            for (int i = 0; i < len - 1; i++) seq[i] = 1 + x % 3, x /= 3;
+            seq[len - 1] = 1;
+            int ok = 1;
+            for (int i = 0; i < len - 1; i++) ok &= seq[i] != 1;
+            double p = 1;
+            for (int i = 0; ok && i < len; i++) p *= toy_p(seq, i, seq[i]);
+            if (ok && p > bp) {
+                bp = p;
+                *best_len = len - 1;
+                memcpy(best, seq, sizeof seq);
+            }
+        }
+    }
+    return bp;
+}
+
+TEST(seq2seq_beam_search_known_answer) {
+    int best[3], best_len = 0, out[3], len = 0, calls = 0;
+    double bp = brute_best(best, &best_len);
+    CHECK_NEAR(bp, 0.36, 1e-9);
+    float score;
+    OK(glia_beam_search(toy_step, &calls, 4, 1, 1, 0.0f, 3, out, &len, &score));
+    CHECK(len == 1 && out[0] == 2); /* greedy: a </s> */
+    CHECK_NEAR(score, log(0.24), 1e-5);
+    OK(glia_beam_search(toy_step, &calls, 4, 1, 3, 0.0f, 3, out, &len, &score));
+    CHECK(len == best_len && !memcmp(out, best, (size_t)len * sizeof *out));
+    CHECK_NEAR(score, log(bp), 1e-5);
+    /* bad arguments are errors, not crashes */
+    CHECK(glia_beam_search(toy_step, &calls, 4, 9, 2, 0.0f, 3, out, &len, NULL) == GLIA_EINVAL);
+    CHECK(glia_beam_search(toy_step, &calls, 4, 1, 0, 0.0f, 3, out, &len, NULL) == GLIA_EINVAL);
+}
+
+/* ---------------------------------------------------------------- digit reversal */
+static const char *rev_cfg =
+    "[net]\ninput = 1\nsequence = 5\ntarget = 6\nclasses = 12\nbatch = 32\nepochs = 6\n"
+    "lr = 0.01\noptimizer = adam\nclip_norm = 5\n"
+    "[embedding]\nname = src\ninput = data\nvocab = 11\ndim = 16\n"
+    "[lstm]\nname = enc\nhidden = 32\nbidirectional = 1\n"
+    "[embedding]\nname = tgt\ninput = target\nvocab = 12\ndim = 16\n"
+    "[lstm]\nname = dec\nhidden = 48\n"
+    "[attention]\nname = att\nmemory = enc\nscore = %s\n"
+    "[seqdense]\nname = mix\nunits = 48\nactivation = tanh\n"
+    "[dense]\nname = out\nunits = 12\n";
+
+/* n distinct strings of 1..5 digits and their reversals, "1 2 3<TAB>3 2 1" */
+static int write_reversal(const char *path, int n) {
+    FILE *f = fopen(path, "w");
+    if (!f) return 0;
+    static const int pow10[6] = {1, 10, 100, 1000, 10000, 100000};
+    static const int offset[6] = {0, 0, 10, 110, 1110, 11110}; /* strings shorter than len */
+    uint64_t x = 12345;
+    char *seen = calloc(111110, 1);
+    for (int k = 0; k < n && seen;) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        int len = 1 + (int)((x >> 33) % 5), v = (int)((x >> 20) % (uint64_t)pow10[len]), key = offset[len] + v;
+        int d[5];
+        for (int i = 0; i < len; i++) d[i] = v / pow10[i] % 10;
+        if (seen[key]) continue;
+        seen[key] = 1;
+        for (int i = 0; i < len; i++) fprintf(f, "%s%d", i ? " " : "", d[i]);
+        fprintf(f, "\t");
+        for (int i = len - 1; i >= 0; i--) fprintf(f, "%d%s", d[i], i ? " " : "");
+        fprintf(f, "\n");
+        k++;
+    }
+    free(seen);
+    return !fclose(f);
+}
+
+static void rm_rf(const char *dir) {
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        char p[1024];
+        while ((e = readdir(d)))
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+                snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+                remove(p);
+            }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+/* every parameter's values, concatenated */
+static float *params_of(glia_model *m, int64_t *n) {
+    glia_graph *g = glia_model_graph(m);
+    float *all = NULL;
+    *n = 0;
+    for (int i = 0; i < glia_graph_num_nodes(g); i++) {
+        if (strcmp(glia_node_op(g, i), "param")) continue;
+        glia_shape s;
+        glia_node_shape(g, i, &s);
+        int64_t k = glia_shape_numel(&s);
+        float *p = realloc(all, (size_t)(*n + k) * sizeof *all);
+        if (!p) { free(all); return NULL; }
+        all = p;
+        memcpy(all + *n, glia_node_value(g, i), (size_t)k * sizeof *all);
+        *n += k;
+    }
+    return all;
+}
+
+static int train_rev(const char *data, const char *dir, const char *score, int epochs, volatile int *stop,
+                     void (*progress)(void *, const glia_train_progress *), void *ctx, glia_model **out) {
+    char cfg[2048], spec[600];
+    snprintf(cfg, sizeof cfg, rev_cfg, score);
+    snprintf(spec, sizeof spec, "pairs:%s", data);
+    glia_model *m;
+    if (glia_model_parse(cfg, "rev.cfg", 1, 3, &m)) return 0;
+    if (epochs) glia_model_set_option(m, "epochs", epochs == 1 ? "1" : "2");
+    glia_train_options o = {0};
+    o.data = spec;
+    o.out_dir = dir;
+    o.seed = 5;
+    o.stop = stop;
+    o.progress = progress;
+    o.ctx = ctx;
+    glia_train_result r;
+    glia_status s = glia_train(m, &o, &r);
+    if (!s) glia_eval_result_free(&r.test);
+    *out = m;
+    return s == GLIA_OK ? 1 : s == GLIA_EINTR ? 2 : 0;
+}
+
+TEST(seq2seq_reverses_digits_perfectly) {
+    char dir[] = "/tmp/glia-s2s-XXXXXX", data[600], run[700];
+    CHECK(mkdtemp(dir));
+    snprintf(data, sizeof data, "%s/rev.tsv", dir);
+    snprintf(run, sizeof run, "%s/run", dir);
+    CHECK(write_reversal(data, 1500));
+    glia_model *m = NULL;
+    int ok = train_rev(data, run, "general", 0, NULL, NULL, NULL, &m);
+    glia_model_free(m);
+    CHECK_MSG(ok == 1, "training: %s", glia_last_error());
+    /* the trained run as glia translate reads it: model.cfg and weights */
+    char path[800];
+    snprintf(path, sizeof path, "%s/model.cfg", run);
+    OK(glia_model_load(path, 1, 1, &m));
+    snprintf(path, sizeof path, "%s/weights.safetensors", run);
+    OK(glia_safetensors_load(glia_model_graph(m), path));
+    glia_pairs *p;
+    char spec[700];
+    snprintf(spec, sizeof spec, "pairs:%s", data);
+    OK(glia_pairs_load(spec, &p));
+    int n = 0, wrong = 0, beam_differs = 0;
+    const int **srcs = malloc((size_t)p->n * sizeof *srcs);
+    int *lens = malloc((size_t)p->n * sizeof *lens), *idx = malloc((size_t)p->n * sizeof *idx);
+    int *outs = malloc((size_t)p->n * 6 * sizeof *outs), *olen = malloc((size_t)p->n * sizeof *olen);
+    for (int i = 0; i < p->n; i++)
+        if (p->split[i] == 2) {
+            srcs[n] = p->src_ids + p->src_off[i];
+            lens[n] = p->src_off[i + 1] - p->src_off[i];
+            idx[n++] = i;
+        }
+    OK(glia_seq2seq_greedy(m, n, srcs, lens, 16, outs, olen));
+    for (int i = 0; i < n; i++) {
+        const int *ref = p->tgt_ids + p->tgt_off[idx[i]], rl = p->tgt_off[idx[i] + 1] - p->tgt_off[idx[i]];
+        wrong += olen[i] != rl || memcmp(outs + i * 6, ref, (size_t)rl * sizeof *ref);
+        /* beam 1 through the beam search is greedy; beam 3 finds the same here */
+        int o1[6], l1 = 0, o3[6], l3 = 0;
+        glia_decode_options d1 = {1, 0.0f, 0}, d3 = {3, 0.6f, 0};
+        OK(glia_seq2seq_decode(m, srcs[i], lens[i], &d1, o1, &l1, NULL, NULL));
+        CHECK(l1 == olen[i] && !memcmp(o1, outs + i * 6, (size_t)l1 * sizeof *o1));
+        OK(glia_seq2seq_decode(m, srcs[i], lens[i], &d3, o3, &l3, NULL, NULL));
+        beam_differs += l3 != rl || memcmp(o3, ref, (size_t)rl * sizeof *ref);
+    }
+    /* the attention of a decoded sequence: rows sum to 1 over the source, 0 beyond it */
+    float w[6 * 5];
+    int o[6], ol = 0;
+    OK(glia_seq2seq_decode(m, srcs[0], lens[0], NULL, o, &ol, NULL, w));
+    for (int t = 0; t <= ol; t++) {
+        double sum = 0;
+        for (int s = 0; s < 5; s++) sum += w[t * 5 + s];
+        CHECK_NEAR(sum, 1.0, 1e-5);
+        for (int s = lens[0]; s < 5; s++) CHECK(w[t * 5 + s] == 0.0f);
+    }
+    free(srcs), free(lens), free(idx), free(outs), free(olen);
+    glia_pairs_free(p);
+    glia_model_free(m);
+    rm_rf(run);
+    rm_rf(dir);
+    CHECK(n >= 40);
+    CHECK_MSG(wrong == 0, "%d of %d test strings reversed wrongly (greedy)", wrong, n);
+    CHECK_MSG(beam_differs == 0, "%d of %d test strings reversed wrongly (beam 3)", beam_differs, n);
+}
+
+typedef struct { volatile int *flag; int64_t at; } stopper;
+static void stop_at(void *ctx, const glia_train_progress *pr) {
+    stopper *s = ctx;
+    if (pr->epoch == 1 && !pr->epoch_done && pr->batch == s->at) *s->flag = 1;
+}
+
+/* stopped in the middle of epoch 1 and resumed: the weights of an unbroken run, bit for bit */
+TEST(seq2seq_resume_is_bit_exact) {
+    char dir[] = "/tmp/glia-s2s-XXXXXX", data[600], a[700], b[700];
+    CHECK(mkdtemp(dir));
+    snprintf(data, sizeof data, "%s/rev.tsv", dir);
+    snprintf(a, sizeof a, "%s/a", dir);
+    snprintf(b, sizeof b, "%s/b", dir);
+    CHECK(write_reversal(data, 400));
+    glia_model *ma = NULL, *mb = NULL;
+    volatile int flag = 0;
+    stopper st = {&flag, 5};
+    int oka = train_rev(data, a, "additive", 2, NULL, NULL, NULL, &ma);
+    int okb = train_rev(data, b, "additive", 2, &flag, stop_at, &st, &mb);
+    glia_model_free(mb);
+    mb = NULL;
+    glia_train_result r;
+    glia_status s = okb == 2 ? glia_train_resume(b, 0, &(glia_train_options){0}, &mb, &r) : GLIA_EINVAL;
+    if (!s) glia_eval_result_free(&r.test);
+    int64_t na = 0, nb = 0;
+    float *wa = oka == 1 ? params_of(ma, &na) : NULL, *wb = !s ? params_of(mb, &nb) : NULL;
+    int same = wa && wb && na == nb && na > 0 && !memcmp(wa, wb, (size_t)na * sizeof *wa);
+    free(wa), free(wb);
+    glia_model_free(ma);
+    glia_model_free(mb);
+    rm_rf(a), rm_rf(b), rm_rf(dir);
+    CHECK(oka == 1);
+    CHECK_MSG(okb == 2, "the run was not stopped (%d)", okb);
+    CHECK_MSG(!s, "resume: %s", glia_last_error());
+    CHECK_MSG(same, "weights differ after a stop at batch 5 and resume");
+}
+
+TEST(seq2seq_model_errors_name_line) {
+    glia_model *m;
+    const char *no_seq = "[net]\ninput = 1\ntarget = 4\n[dense]\nunits = 2\n";
+    CHECK(glia_model_parse(no_seq, "a.cfg", 1, 1, &m) == GLIA_EINVAL);
+    CHECK(strstr(glia_last_error(), "a.cfg") && strstr(glia_last_error(), "target"));
+    char cfg[2048];
+    snprintf(cfg, sizeof cfg, rev_cfg, "cosine");
+    CHECK(glia_model_parse(cfg, "b.cfg", 1, 1, &m) == GLIA_EINVAL);
+    CHECK(strstr(glia_last_error(), "b.cfg:") && strstr(glia_last_error(), "score = cosine"));
+    snprintf(cfg, sizeof cfg, rev_cfg, "dot"); /* dot needs equal sizes: 48 vs 64 */
+    CHECK(glia_model_parse(cfg, "c.cfg", 1, 1, &m) == GLIA_ESHAPE);
+    CHECK(strstr(glia_last_error(), "c.cfg:") && strstr(glia_last_error(), "att"));
+    /* the canonical text keeps target and the attention, and parses back */
+    snprintf(cfg, sizeof cfg, rev_cfg, "additive");
+    OK(glia_model_parse(cfg, "d.cfg", 2, 1, &m));
+    char *text;
+    OK(glia_model_to_text(m, &text));
+    CHECK(strstr(text, "target = 6") && strstr(text, "memory = enc") && strstr(text, "score = additive"));
+    glia_model *m2;
+    OK(glia_model_parse(text, "canon.cfg", 2, 1, &m2));
+    CHECK(glia_model_target_steps(m2) == 6 && glia_model_attention(m2) >= 0);
+    free(text);
+    glia_model_free(m2);
+    glia_model_free(m);
+    /* a model without target writes no target key (other models' text is unchanged) */
+    OK(glia_model_parse("[net]\ninput = 4\n[dense]\nunits = 2\n", "e.cfg", 1, 1, &m));
+    OK(glia_model_to_text(m, &text));
+    CHECK(!strstr(text, "target"));
+    free(text);
+    glia_model_free(m);
+}
+
+TEST(seq2seq_pairs_split_and_errors) {
+    char dir[] = "/tmp/glia-s2s-XXXXXX", path[600], spec[700];
+    CHECK(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/p.tsv", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    for (int i = 0; i < 200; i++) fprintf(f, "w %d\tX Y%d\n", i, i % 3);
+    fclose(f);
+    snprintf(spec, sizeof spec, "pairs:%s", path);
+    glia_pairs *p;
+    OK(glia_pairs_load(spec, &p));
+    CHECK(p->n == 200 && p->tgt_vocab >= 3 && !strcmp(p->tgt_sym[1], "</s>"));
+    int parts[3] = {0, 0, 0};
+    for (int i = 0; i < p->n; i++) {
+        char src[32];
+        snprintf(src, sizeof src, "w %d", i);
+        uint64_t h = glia_pairs_hash(src, strlen(src)) % 20;
+        CHECK(p->split[i] == (h == 0 ? 2 : h == 1 ? 1 : 0));
+        parts[p->split[i]]++;
+    }
+    CHECK(parts[1] > 0 && parts[2] > 0 && parts[0] > 150);
+    glia_pairs_free(p);
+    f = fopen(path, "w");
+    fprintf(f, "a b\tc\nno tab here\n");
+    fclose(f);
+    CHECK(glia_pairs_load(spec, &p) == GLIA_EINVAL && strstr(glia_last_error(), ":2:"));
+    remove(path);
+    rmdir(dir);
+}

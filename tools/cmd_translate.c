@@ -1,0 +1,325 @@
+/* cmd_translate.c: glia translate and glia attention, for encoder-decoder runs ([net] target;
+ * src/nn/seq2seq_*.c).
+ *
+ *   glia translate DIR INPUT... [--beam K] [--alpha A] [--max-len N] [--json]
+ *   glia translate DIR --test [--beam K] [--limit N]     phoneme/token and word error rates
+ *   glia attention DIR INPUT [--beam K] [--out FILE]     the attention matrix as a PNG
+ *
+ * An INPUT with spaces is a list of source symbols; one without is read symbol by symbol, one
+ * byte each ("knight" -> k n i g h t), as scripts/fetch-data cmudict writes words. A symbol the
+ * training data never had becomes <unk>; one not found as written is tried lowercased. */
+#include "cli.h"
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+    run_dir r;
+    char **src, **tgt;
+    int n_src, n_tgt, S, T2;
+} s2s_run;
+
+static void s2s_close(s2s_run *s) {
+    vocab_free(s->src, s->n_src);
+    vocab_free(s->tgt, s->n_tgt);
+    run_dir_free(&s->r);
+}
+
+static int s2s_open(const char *dir, s2s_run *s, const char *cmd) {
+    memset(s, 0, sizeof *s);
+    if (!run_dir_open(dir, 1, &s->r, cmd)) return 0;
+    char path[1200];
+    s->S = glia_model_sequence(s->r.m);
+    s->T2 = glia_model_target_steps(s->r.m);
+    if (s->T2 < 1) {
+        fprintf(stderr, "glia %s: the model in %s is not an encoder-decoder ([net] target = T2; "
+                        "see docs/model-format.md)\n", cmd, dir);
+        s2s_close(s);
+        return 0;
+    }
+    snprintf(path, sizeof path, "%s/source_vocab.txt", dir);
+    if ((s->src = vocab_read(path, &s->n_src))) {
+        snprintf(path, sizeof path, "%s/target_vocab.txt", dir);
+        s->tgt = vocab_read(path, &s->n_tgt);
+    }
+    if (!s->src || !s->tgt || s->n_tgt < 3) {
+        fprintf(stderr, "glia %s: %s\n", cmd, s->tgt ? "target_vocab.txt is too short" : glia_last_error());
+        s2s_close(s);
+        return 0;
+    }
+    return 1;
+}
+
+static int src_id(const s2s_run *s, const char *sym) {
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 1; i < s->n_src; i++) {
+            const char *a = s->src[i], *b = sym;
+            while (*a && *b && *a == (pass ? (char)tolower((unsigned char)*b) : *b)) a++, b++;
+            if (!*a && !*b) return i;
+        }
+    return 0; /* <unk> */
+}
+
+/* the source ids of an input (see the top), at most S; returns the count, -1 if too long */
+static int read_input(const s2s_run *s, const char *in, int *ids, char labels[][VOCAB_WORD_MAX]) {
+    int n = 0;
+    if (!strchr(in, ' ')) {
+        for (const char *p = in; *p; p++, n++) {
+            if (n >= s->S) return -1;
+            char sym[2] = {*p, 0};
+            ids[n] = src_id(s, sym);
+            if (labels) snprintf(labels[n], VOCAB_WORD_MAX, "%s", sym);
+        }
+        return n;
+    }
+    char buf[VOCAB_WORD_MAX];
+    for (const char *p = in; *p;) {
+        while (*p == ' ') p++;
+        if (!*p) break;
+        size_t L = 0;
+        while (p[L] && p[L] != ' ') L++;
+        if (n >= s->S) return -1;
+        snprintf(buf, sizeof buf, "%.*s", (int)(L < sizeof buf - 1 ? L : sizeof buf - 1), p);
+        ids[n] = src_id(s, buf);
+        if (labels) snprintf(labels[n], VOCAB_WORD_MAX, "%s", buf);
+        n++;
+        p += L;
+    }
+    return n;
+}
+
+static const char *tgt_sym(const s2s_run *s, int id) { return id >= 0 && id < s->n_tgt ? s->tgt[id] : "?"; }
+
+/* Levenshtein distance between a[0..n) and b[0..m) */
+static int edit_distance(const int *a, int n, const int *b, int m) {
+    int *d = malloc((size_t)(m + 1) * 2 * sizeof *d), *prev = d, *cur = d + m + 1;
+    if (!d) return n > m ? n : m;
+    for (int j = 0; j <= m; j++) prev[j] = j;
+    for (int i = 1; i <= n; i++) {
+        cur[0] = i;
+        for (int j = 1; j <= m; j++) {
+            int sub = prev[j - 1] + (a[i - 1] != b[j - 1]), del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        int *t = prev;
+        prev = cur;
+        cur = t;
+    }
+    int r = prev[m];
+    free(d);
+    return r;
+}
+
+/* --test: the run's test pairs decoded greedily (batched) or by beam search, scored against
+ * their targets: token error rate (PER for G2P) and sequence error rate (WER) */
+static int test_rates(s2s_run *s, const glia_decode_options *o, int limit, int json) {
+    glia_pairs *p;
+    if (glia_pairs_load(s->r.data, &p)) {
+        fprintf(stderr, "glia translate: %s\n", glia_last_error());
+        return 1;
+    }
+    int n = 0, rc = 0;
+    const int **srcs = malloc((size_t)p->n * sizeof *srcs);
+    int *lens = malloc((size_t)p->n * sizeof *lens), *which = malloc((size_t)p->n * sizeof *which);
+    int *outs = malloc((size_t)p->n * s->T2 * sizeof *outs), *olen = malloc((size_t)p->n * sizeof *olen);
+    if (!srcs || !lens || !which || !outs || !olen) {
+        fprintf(stderr, "glia translate: out of memory\n");
+        rc = 1;
+        goto done;
+    }
+    for (int i = 0; i < p->n && (limit <= 0 || n < limit); i++) {
+        int L = p->src_off[i + 1] - p->src_off[i];
+        if (p->split[i] != 2 || L > s->S) continue;
+        srcs[n] = p->src_ids + p->src_off[i];
+        lens[n] = L;
+        which[n++] = i;
+    }
+    /* target ids: the pairs' and the run's vocabularies are both the training symbols in byte
+     * order, so they agree; checked on the sizes */
+    if (p->tgt_vocab != s->n_tgt || p->src_vocab != s->n_src) {
+        fprintf(stderr, "glia translate: %s's vocabularies (%d, %d symbols) differ from the run's "
+                        "(%d, %d)\n", s->r.data, p->src_vocab, p->tgt_vocab, s->n_src, s->n_tgt);
+        rc = 1;
+        goto done;
+    }
+    glia_status st = GLIA_OK;
+    if (o->beam == 1 && !o->max_len) {
+        st = glia_seq2seq_greedy(s->r.m, n, srcs, lens, 64, outs, olen);
+    } else {
+        for (int i = 0; i < n && !st; i++) {
+            st = glia_seq2seq_decode(s->r.m, srcs[i], lens[i], o, outs + (size_t)i * s->T2, &olen[i], NULL, NULL);
+            if (isatty(2) && (i % 50 == 49 || i == n - 1))
+                fprintf(stderr, "\r  beam %d: %d/%d words", o->beam, i + 1, n);
+        }
+        if (isatty(2)) fprintf(stderr, "\n");
+    }
+    if (st) {
+        fprintf(stderr, "glia translate: %s\n", glia_last_error());
+        rc = 1;
+        goto done;
+    }
+    long long errs = 0, toks = 0, wrong = 0;
+    for (int i = 0; i < n; i++) {
+        const int k = which[i], *ref = p->tgt_ids + p->tgt_off[k], m = p->tgt_off[k + 1] - p->tgt_off[k];
+        int e = edit_distance(outs + (size_t)i * s->T2, olen[i], ref, m);
+        errs += e;
+        toks += m;
+        wrong += e > 0;
+    }
+    double per = toks ? 100.0 * (double)errs / (double)toks : 0, wer = n ? 100.0 * (double)wrong / n : 0;
+    if (json)
+        printf("{\"test_sequences\": %d, \"beam\": %d, \"token_error_rate\": %.4f, "
+               "\"sequence_error_rate\": %.4f}\n", n, o->beam, per, wer);
+    else
+        printf("%s test part: %d sequences, beam %d: token (phoneme) error rate %.2f%%, sequence "
+               "(word) error rate %.2f%%\n", s->r.data, n, o->beam, per, wer);
+done:
+    free(srcs), free(lens), free(which), free(outs), free(olen);
+    glia_pairs_free(p);
+    return rc;
+}
+
+static int translate_help(void) {
+    printf("usage: glia translate DIR INPUT... [--beam K] [--alpha A] [--max-len N] [--json]\n"
+           "       glia translate DIR --test [--beam K] [--limit N] [--json]\n\n"
+           "Decodes each INPUT with the encoder-decoder trained in DIR (glia train of a model with\n"
+           "[net] target; docs/model-format.md) and prints the output sequence.\n"
+           "An INPUT with spaces is a list of source symbols; one without is read one\n"
+           "character per symbol (\"knight\" -> k n i g h t). Unknown symbols become <unk>.\n"
+           "  --beam K      beam search with K beams (default 1: greedy)\n"
+           "  --alpha A     length normalisation: the best log p / length^A wins (default 0)\n"
+           "  --max-len N   output symbols at most (default: the model's target - 1)\n"
+           "  --json        one JSON object: inputs, outputs and their log-probabilities\n"
+           "  --test        decode the test part of the run's data set (the fixed hash split)\n"
+           "                and print the token error rate (phonemes: PER) and the sequence\n"
+           "                error rate (words: WER)\n"
+           "  --limit N     --test: the first N test sequences only\n");
+    return 0;
+}
+
+#define MAX_INPUTS 256
+
+int cmd_translate(int argc, char **argv) {
+    if (wants_help(argc, argv)) return translate_help();
+    const char *pos[MAX_INPUTS + 1];
+    int npos, beam = 1, max_len = 0, json = 0, test = 0, limit = 0;
+    float alpha = 0;
+    cli_opt opts[] = {{"--beam", 'i', &beam}, {"--alpha", 'f', &alpha}, {"--max-len", 'i', &max_len},
+                      {"--json", 'b', &json}, {"--test", 'b', &test}, {"--limit", 'i', &limit},
+                      {NULL, 0, NULL}};
+    if (!cli_parse(argc, argv, opts, pos, MAX_INPUTS + 1, &npos, "translate")) return 2;
+    if (npos < 1 || (npos < 2 && !test) || beam < 1 || beam > 64 || max_len < 0 || !(alpha >= 0)) {
+        fprintf(stderr, "glia translate: need DIR and INPUT... (or --test), --beam in 1..64, "
+                        "--alpha >= 0 (see glia translate --help)\n");
+        return 2;
+    }
+    s2s_run s;
+    if (!s2s_open(pos[0], &s, "translate")) return 1;
+    glia_decode_options o = {beam, alpha, max_len};
+    int rc = 0;
+    if (test) {
+        rc = test_rates(&s, &o, limit, json);
+        s2s_close(&s);
+        return rc;
+    }
+    int *ids = malloc((size_t)s.S * sizeof *ids), *out = malloc((size_t)s.T2 * sizeof *out);
+    if (!ids || !out) {
+        fprintf(stderr, "glia translate: out of memory\n");
+        free(ids), free(out), s2s_close(&s);
+        return 1;
+    }
+    if (json) printf("{\"beam\": %d, \"translations\": [", beam);
+    for (int i = 1; i < npos; i++) {
+        int n = read_input(&s, pos[i], ids, NULL), len = 0;
+        float score = 0;
+        if (n < 1) {
+            fprintf(stderr, "glia translate: '%s' has %s symbols; the model reads 1..%d\n", pos[i],
+                    n < 0 ? "too many" : "no", s.S);
+            rc = 1;
+            continue;
+        }
+        if (glia_seq2seq_decode(s.r.m, ids, n, &o, out, &len, &score, NULL)) {
+            fprintf(stderr, "glia translate: %s\n", glia_last_error());
+            rc = 1;
+            break;
+        }
+        if (json) {
+            printf("%s{\"input\": ", i > 1 ? ", " : "");
+            predict_json_str(pos[i]);
+            printf(", \"output\": [");
+            for (int t = 0; t < len; t++) {
+                printf("%s", t ? ", " : "");
+                predict_json_str(tgt_sym(&s, out[t]));
+            }
+            printf("], \"log_prob\": %.6g}", (double)score);
+        } else {
+            printf("%s\t", pos[i]);
+            for (int t = 0; t < len; t++) printf("%s%s", t ? " " : "", tgt_sym(&s, out[t]));
+            printf("\n");
+        }
+    }
+    if (json) printf("]}\n");
+    free(ids), free(out);
+    s2s_close(&s);
+    return rc;
+}
+
+int cmd_attention(int argc, char **argv) {
+    if (wants_help(argc, argv)) {
+        printf("usage: glia attention DIR INPUT [--beam K] [--out FILE]\n\n"
+               "Decodes INPUT with the encoder-decoder trained in DIR (as glia translate) and\n"
+               "draws its attention: a row per output symbol (and </s>), a column per input\n"
+               "symbol, each cell the weight the decoder gave that input (0 dark, 1 yellow).\n"
+               "  --beam K    beam search with K beams (default 1: greedy)\n"
+               "  --out FILE  the PNG (default attention.png)\n");
+        return 0;
+    }
+    const char *pos[2], *out_png = "attention.png";
+    int npos, beam = 1;
+    cli_opt opts[] = {{"--beam", 'i', &beam}, {"--out", 's', &out_png}, {NULL, 0, NULL}};
+    if (!cli_parse(argc, argv, opts, pos, 2, &npos, "attention")) return 2;
+    if (npos != 2 || beam < 1 || beam > 64) {
+        fprintf(stderr, "glia attention: need DIR and one INPUT, --beam in 1..64 (see glia "
+                        "attention --help)\n");
+        return 2;
+    }
+    s2s_run s;
+    if (!s2s_open(pos[0], &s, "attention")) return 1;
+    int rc = 1, len = 0;
+    int *ids = malloc((size_t)s.S * sizeof *ids), *out = malloc((size_t)s.T2 * sizeof *out);
+    char(*labels)[VOCAB_WORD_MAX] = malloc((size_t)s.S * sizeof *labels);
+    float *w = malloc((size_t)s.T2 * s.S * sizeof *w);
+    const char **rl = malloc((size_t)s.T2 * sizeof *rl), **cl = malloc((size_t)s.S * sizeof *cl);
+    glia_decode_options o = {beam, 0.0f, 0};
+    int n = ids && labels ? read_input(&s, pos[1], ids, labels) : 0;
+    if (!ids || !out || !labels || !w || !rl || !cl) {
+        fprintf(stderr, "glia attention: out of memory\n");
+    } else if (n < 1) {
+        fprintf(stderr, "glia attention: '%s' has %s symbols; the model reads 1..%d\n", pos[1],
+                n < 0 ? "too many" : "no", s.S);
+    } else if (glia_seq2seq_decode(s.r.m, ids, n, &o, out, &len, NULL, w)) {
+        fprintf(stderr, "glia attention: %s\n", glia_last_error());
+    } else {
+        int rows = len < s.T2 ? len + 1 : s.T2;
+        float *wc = malloc((size_t)rows * n * sizeof *wc); /* the live columns only */
+        for (int t = 0; t < rows; t++) rl[t] = t < len ? tgt_sym(&s, out[t]) : "</s>";
+        for (int j = 0; j < n; j++) cl[j] = labels[j];
+        for (int t = 0; wc && t < rows; t++) memcpy(wc + (size_t)t * n, w + (size_t)t * s.S, (size_t)n * sizeof *wc);
+        char title[300];
+        snprintf(title, sizeof title, "attention: %s", pos[1]);
+        if (!wc || glia_attention_png(out_png, title, wc, rows, n, rl, cl)) {
+            fprintf(stderr, "glia attention: %s\n", wc ? glia_last_error() : "out of memory");
+        } else {
+            printf("%s\t", pos[1]);
+            for (int t = 0; t < len; t++) printf("%s%s", t ? " " : "", rl[t]);
+            printf("\nwrote %s (%d outputs x %d inputs)\n", out_png, rows, n);
+            rc = 0;
+        }
+        free(wc);
+    }
+    free(ids), free(out), free(labels), free(w), free(rl), free(cl);
+    s2s_close(&s);
+    return rc;
+}
