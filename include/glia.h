@@ -47,8 +47,11 @@ typedef struct glia_shape {
     int64_t dim[GLIA_MAX_DIMS];
 } glia_shape;
 
+/* The element count; INT64_MAX when the product would overflow, -1 for a negative dimension or
+ * NULL (the product is never formed unchecked). */
 int64_t glia_shape_numel(const glia_shape *s);
-/* Writes "[2, 3, 4]" into buf (always NUL-terminated); returns buf. */
+/* Writes "[2, 3, 4]" into buf (always NUL-terminated); returns buf. NULL, or an ndim outside
+ * 0..GLIA_MAX_DIMS, is written as such instead of being read. */
 char *glia_shape_str(const glia_shape *s, char *buf, size_t n);
 
 /* ---------------------------------------------------------------- tensors

@@ -92,6 +92,7 @@ static void loop_free(glia__loop *L) {
     glia_optim_free(L->opt);
     free(L->ids);
     free(L->metrics);
+    glia__run_lock_release(L->lock);
 }
 
 /* ---------------------------------------------------------------- set-up */
@@ -180,7 +181,8 @@ static glia_status loop_setup(glia__loop *L, glia_model *user, const glia_train_
         return glia__err(GLIA_EINVAL, "val = %g is not in [0, 1)", (double)L->val);
     glia_status s;
     if (o->device && (s = glia_graph_set_device(glia_model_graph(user), o->device))) return s;
-    if ((s = make_dir(L->out_dir)) || (s = L->task->setup(L, o)) || (s = make_loss(L)) ||
+    if ((s = make_dir(L->out_dir)) || (s = glia__run_lock_take(L->out_dir, &L->lock)) ||
+        (s = L->task->setup(L, o)) || (s = make_loss(L)) ||
         (s = make_optim(L)))
         return s;
     return GLIA_OK;
@@ -248,10 +250,17 @@ static glia_status train_forward(glia__loop *L, float *l, int64_t b) {
     glia_graph_set_check_numerics(g, 1);
     if (!s) s = glia_graph_forward(g);
     snprintf(first, sizeof first, "%s", s ? glia_last_error() : "(not found)");
+    /* what is on disk: a finished epoch's checkpoint, the one resumed from, or none */
+    char kept[80];
+    if (L->epoch > 0)
+        snprintf(kept, sizeof kept, "the checkpoint of epoch %d is kept", L->epoch);
+    else if (L->resuming)
+        snprintf(kept, sizeof kept, "the checkpoint this run resumed from is kept");
+    else
+        snprintf(kept, sizeof kept, "no checkpoint was written (the first epoch did not finish)");
     return glia__err(GLIA_ERANGE, "training stopped at epoch %d, batch %lld (step %lld): values "
-                     "became non-finite (first %s); try a lower lr or clip_norm; the last "
-                     "checkpoint is kept", L->epoch + 1, (long long)b + 1, (long long)L->step + 1,
-                     first);
+                     "became non-finite (first %s); try a lower lr or clip_norm; %s", L->epoch + 1,
+                     (long long)b + 1, (long long)L->step + 1, first, kept);
 }
 
 /* a held-out or test pass: inference mode, full batches (padding rows are labelled -1) */
@@ -320,9 +329,8 @@ static glia_status write_curves(glia__loop *L) {
     return s;
 }
 
-/* The files of a finished epoch, the checkpoint FIRST: a crash (or a full disk) between them
- * leaves the checkpoint of this epoch, from which --resume writes the rest again. */
-static glia_status write_outputs(glia__loop *L) {
+/* The files of a finished epoch, the checkpoint first. */
+static glia_status write_files(glia__loop *L) {
     char path[1200], *text = NULL;
     glia_status s;
     if ((s = glia__checkpoint_save(L)) || (s = glia_model_to_text(L->m, &text))) return s;
@@ -334,6 +342,23 @@ static glia_status write_outputs(glia__loop *L) {
         (s = write_text(L, "metrics.csv", L->metrics)))
         return s;
     return write_curves(L);
+}
+
+/* All or nothing (atomic_file.c's staging): every file of the epoch is written and synced under
+ * its temporary name first, and only then are they renamed, the checkpoint first; a failure
+ * anywhere (a full disk, a file that cannot be created) leaves the previous epoch's files, which
+ * agree with each other, instead of a checkpoint of one epoch beside the weights of another. */
+static glia_status write_outputs(glia__loop *L) {
+    glia__atomic_stage_begin();
+    glia_status s = write_files(L), c = glia__atomic_stage_end(!s);
+    if (!s) s = c;
+    if (!s) return GLIA_OK;
+    if (L->epoch > 1)
+        return glia__err(s, "epoch %d finished, but writing its files failed: %s; %s keeps the "
+                         "files of epoch %d, which agree with each other", L->epoch,
+                         glia_last_error(), L->out_dir, L->epoch - 1);
+    return glia__err(s, "epoch %d finished, but writing its files failed: %s; no epoch's files "
+                     "were written in %s", L->epoch, glia_last_error(), L->out_dir);
 }
 
 static glia_status metrics_line(glia__loop *L, const char *line) {
@@ -433,8 +458,9 @@ static glia_status run_loop(glia__loop *L, const glia_train_options *o, glia_tra
         char line[256];
         snprintf(line, sizeof line, "%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f\n", L->epoch,
                  L->tm.loss / n, ta, vl, va, extra, (double)lr, L->seconds);
-        if ((s = metrics_line(L, line)) || (s = write_outputs(L))) return s;
-        if (o->progress) report(L, o, L->batches, lr, &vm);
+        if ((s = metrics_line(L, line))) return s;
+        if (o->progress) report(L, o, L->batches, lr, &vm); /* shown even if the files fail */
+        if ((s = write_outputs(L))) return s;
         out->epochs_done = L->epoch;
         if (o->stop && *o->stop && L->epoch < L->epochs)
             return glia__err(GLIA_EINTR, "stopped after epoch %d; checkpoint saved in %s", L->epoch,
