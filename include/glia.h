@@ -443,6 +443,11 @@ void glia_st_meta_free(glia_st_meta *m);
  * the picture is resized, each axis by area averaging when it shrinks and bilinearly (pixel
  * centres aligned) when it grows. Errors name the file and say why (missing, not an image,
  * stb_image's reason). */
+/* Files whose header declares more pixels than this are refused before decoding (GLIA_ERANGE,
+ * naming the size and the limit). glia_image_set_max_pixels sets the limit for the process
+ * (n <= 0: back to the default) and returns the previous one; set it before loading. */
+#define GLIA_IMAGE_MAX_PIXELS ((int64_t)1 << 26) /* 67 million: 8192 x 8192 */
+int64_t glia_image_set_max_pixels(int64_t n);
 glia_status glia_image_load(const char *path, int channels, int height, int width,
                             glia_tensor **out);
 /* Writes planar chw[channels][height][width] (channels 1, 3 or 4) as an 8-bit PNG: values

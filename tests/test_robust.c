@@ -2,6 +2,7 @@
  * not cover (labels out of range, an empty data set, images of the wrong size or channels for
  * the model), and the inputs the fuzzers (tests/fuzz) found, kept as regressions. */
 #include "test.h"
+#include <stb/stb_image_write.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -362,4 +363,58 @@ TEST(robust_nan_in_first_epoch_says_no_checkpoint) {
     glia_model_free(m);
     glia_dataset_free(d);
     rm_rf(dir);
+}
+
+/* ------------------------------------------------------------------ pictures */
+
+/* a 20000x20000 PNG header (a 389 KB file decoded to 2 GB in 10 s, then shrunk to 28x28): refused
+ * from its header, before any decoding, with the size and the limit; the limit can be raised */
+TEST(robust_image_over_the_pixel_limit_is_not_decoded) {
+    static const unsigned char png[] = {
+        0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
+        0, 0, 0x4e, 0x20, 0, 0, 0x4e, 0x20, 8, 0, 0, 0, 0, 0x12, 0x34, 0x56, 0x78};
+    const char *p = write_tmp("huge.png", png, sizeof png);
+    CHECK(p);
+    glia_tensor *t = NULL;
+    glia_status s = glia_image_load(p, 1, 28, 28, &t);
+    CHECK(s == GLIA_ERANGE && !t);
+    CHECK_MSG(has("a 20000x20000 image (400000000 pixels) is over the limit of 67108864 pixels"),
+              "%s", glia_last_error());
+    int64_t old = glia_image_set_max_pixels(500000000);
+    CHECK(old == GLIA_IMAGE_MAX_PIXELS);
+    s = glia_image_load(p, 1, 28, 28, &t); /* now decoded: it has no pixel data */
+    CHECK(s == GLIA_EIO && !t && !has("over the limit"));
+    glia_image_set_max_pixels(0);
+    remove(p);
+    /* the same for PGM, glia's own reader */
+    static const char pgm[] = "P5 20000 20000 255\n";
+    p = write_tmp("huge.pgm", pgm, sizeof pgm - 1);
+    CHECK(glia_image_load(p, 1, 28, 28, &t) == GLIA_ERANGE && !t);
+    CHECK_MSG(has("over the limit"), "%s", glia_last_error());
+    remove(p);
+}
+
+static void sink_file(void *ctx, void *data, int size) { fwrite(data, 1, (size_t)size, ctx); }
+
+/* a truncated JPEG was reported as "bad png sig" (the last format stb_image tried): the message
+ * names the file's real type and the JPEG decoder's reason */
+TEST(robust_truncated_jpeg_says_jpeg) {
+    unsigned char px[16 * 16 * 3];
+    for (size_t i = 0; i < sizeof px; i++) px[i] = (unsigned char)(i * 7);
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/glia-robust-%d-cut.jpg", (int)getpid());
+    FILE *f = fopen(path, "wb");
+    CHECK(f && stbi_write_jpg_to_func(sink_file, f, 16, 16, 3, px, 90));
+    long full = f ? ftell(f) : 0;
+    if (f) fclose(f);
+    glia_tensor *t = NULL;
+    OK(glia_image_load(path, 3, 0, 0, &t)); /* whole: fine */
+    glia_tensor_free(t);
+    t = NULL;
+    CHECK(full > 40 && truncate(path, 20) == 0); /* cut inside its header */
+    glia_status s = glia_image_load(path, 3, 0, 0, &t);
+    remove(path);
+    CHECK(s == GLIA_EIO && !t);
+    CHECK_MSG(has("a broken or truncated JPEG file (20 bytes): stb_image: ") && !has("png"), "%s",
+              glia_last_error());
 }
