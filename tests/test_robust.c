@@ -418,3 +418,48 @@ TEST(robust_truncated_jpeg_says_jpeg) {
     CHECK_MSG(has("a broken or truncated JPEG file (20 bytes): stb_image: ") && !has("png"), "%s",
               glia_last_error());
 }
+
+/* ------------------------------------------------------------------ model text and the API */
+
+/* a UTF-8 byte-order mark first in a model file (Windows editors write one) is skipped */
+TEST(robust_model_text_with_a_byte_order_mark) {
+    glia_model *m = NULL;
+    OK(glia_model_parse("\xEF\xBB\xBF[net]\ninput = 4\nclasses = 2\n[dense]\nunits = 2\n", "bom.cfg", 1,
+                        1, &m));
+    glia_model_free(m);
+}
+
+/* an integer key over its limit says what the limit is (it said "a non-negative integer") */
+TEST(robust_integer_key_over_its_limit_names_it) {
+    glia_model *m = NULL;
+    CHECK(glia_model_parse("[net]\ninput = 4\nclasses = 2\n[dense]\nunits = 2000000000\n", "big.cfg",
+                           1, 1, &m) == GLIA_EINVAL && !m);
+    CHECK_MSG(has("big.cfg:5: units = 2000000000: expected an integer from 0 to 1073741824 (2^30)"),
+              "%s", glia_last_error());
+    CHECK(glia_model_parse("[net]\ninput = 1, 3000000000, 4\nclasses = 2\n[dense]\nunits = 2\n",
+                           "big.cfg", 1, 1, &m) == GLIA_EINVAL && !m);
+    CHECK_MSG(has("integers from 1 to 1073741824"), "%s", glia_last_error());
+}
+
+/* backward before any forward returned OK with zero gradients; unknown flags were ignored */
+TEST(robust_backward_before_forward_and_unknown_flags) {
+    glia_graph *g;
+    OK(glia_graph_new(&g));
+    int x, w, t, l;
+    OK(glia_input(g, "x", 2, (int64_t[]){2, 3}, &x));
+    OK(glia_input(g, "t", 2, (int64_t[]){2, 3}, &t));
+    OK(glia_param(g, "w", 2, (int64_t[]){2, 3}, &w));
+    OK(glia_mul(g, "y", x, w, &l));
+    OK(glia_mse_loss(g, "l", l, t, &l));
+    CHECK(glia_graph_compile(g, 0x10 | GLIA_COMPILE_BACKWARD) == GLIA_EINVAL);
+    CHECK_MSG(has("unknown flags 0x10"), "%s", glia_last_error());
+    OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+    CHECK(glia_graph_backward(g, l, NULL, 0) == GLIA_ESTATE);
+    CHECK_MSG(has("no forward pass since the graph was compiled"), "%s", glia_last_error());
+    OK(glia_graph_forward(g));
+    CHECK(glia_graph_backward(g, l, NULL, 0x4) == GLIA_EINVAL);
+    CHECK_MSG(has("unknown flags 0x4"), "%s", glia_last_error());
+    OK(glia_graph_backward(g, l, NULL, GLIA_BACKWARD_ACCUMULATE));
+    OK(glia_graph_backward(g, l, NULL, 0));
+    glia_graph_free(g);
+}

@@ -76,7 +76,8 @@ static void usage(void) {
            "  --clip-norm X     clip gradients to global norm X (default: [net] clip_norm;\n"
            "                    0: no clipping)\n"
            "  --val F           fraction of the training images held out for validation (0.1)\n"
-           "  --seed S          seed for initialisation, split, shuffling, dropout (1)\n"
+           "  --seed S          seed for initialisation, split, shuffling, dropout: 0 to\n"
+           "                    2^64 - 1 (1)\n"
            "  --limit N         train on only N images (quick runs)\n"
            "  --no-normalize    feed pixels in [0, 1] instead of (x - mean) / std measured on\n"
            "                    the training images\n"
@@ -129,7 +130,7 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--out") && has) out = argv[++i];
         else if (!strcmp(a, "--resume") && has) resume = argv[++i];
         else if (!strcmp(a, "--val") && has) o.val = strtof(argv[++i], &end);
-        else if (!strcmp(a, "--seed") && has) o.seed = strtoull(argv[++i], &end, 10);
+        else if (!strcmp(a, "--seed") && has) end = cli_u64(argv[++i], &o.seed) ? "" : "bad";
         else if (!strcmp(a, "--limit") && has) o.limit = strtoll(argv[++i], &end, 10);
         else if (!strcmp(a, "--clip-norm") && has) o.clip_norm = strtof(argv[++i], &end);
         else if (!strcmp(a, "--no-normalize")) o.normalize = 0;

@@ -140,7 +140,12 @@ static glia_status leaves_to_device(glia_graph *g) {
 
 glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
     if (!g) return glia__err(GLIA_EINVAL, "glia_graph_compile: graph is NULL");
+    if (flags & ~GLIA_COMPILE_BACKWARD)
+        return glia__err(GLIA_EINVAL, "glia_graph_compile: unknown flags 0x%x (the only flag is "
+                         "GLIA_COMPILE_BACKWARD, 0x%x)", flags & ~GLIA_COMPILE_BACKWARD,
+                         GLIA_COMPILE_BACKWARD);
     glia__plan_free(g);
+    g->forward_done = false;
     const glia_device *dev = g->dev;
     int n = g->n_nodes;
     if (n <= 0) return glia__err(GLIA_ESTATE, "compile: the graph is empty");

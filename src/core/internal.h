@@ -161,6 +161,8 @@ struct glia_graph {
     int n_nodes, cap_nodes;
     bool training;
     bool compiled;
+    bool forward_done;              /* a forward pass finished since the last compile (backward
+                                     * needs its values) */
     bool check_numerics;            /* glia_graph_set_check_numerics */
     unsigned compile_flags;
     glia_rng rng;

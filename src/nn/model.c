@@ -123,6 +123,9 @@ static char *xstrdup(const char *s) {
     return d;
 }
 
+/* The largest integer key (filters, units, sizes...): larger ones are refused with this figure */
+#define KEY_INT_MAX (1LL << 30)
+
 /* Checks value v of kind k; writes its canonical form into buf. */
 static int check_value(key_kind k, const char *v, char *buf, size_t n) {
     char *end;
@@ -130,7 +133,7 @@ static int check_value(key_kind k, const char *v, char *buf, size_t n) {
     switch (k) {
     case K_INT: {
         long long x = strtoll(v, &end, 10);
-        if (*end || errno || x < 0 || x > (1LL << 30)) return 0;
+        if (*end || errno || x < 0 || x > KEY_INT_MAX) return 0;
         snprintf(buf, n, "%lld", x);
         return 1;
     }
@@ -185,13 +188,13 @@ static int check_value(key_kind k, const char *v, char *buf, size_t n) {
 
 static const char *kind_doc(key_kind k) {
     switch (k) {
-    case K_INT: return "a non-negative integer";
+    case K_INT: return "an integer from 0 to 1073741824 (2^30)";
     case K_FLOAT: return "a finite number";
     case K_BOOL: return "0 or 1";
     case K_STR: return "a word";
     case K_NAME: return "a layer name";
     case K_NAMES: return "two or more layer names separated by commas";
-    case K_SHAPE: return "C,H,W or a feature count (positive integers)";
+    case K_SHAPE: return "C,H,W or a feature count (integers from 1 to 1073741824, 2^30)";
     case K_ACT: return "one of linear, relu, leaky, elu, sigmoid, tanh";
     case K_INIT: return "one of pytorch, he_uniform, he_normal, xavier_uniform, xavier_normal, orthogonal, delta_orthogonal";
     }
