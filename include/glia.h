@@ -167,6 +167,9 @@ const char *glia_graph_device(const glia_graph *g);
 
 /* ---------------------------------------------------------------- compile and run */
 #define GLIA_COMPILE_BACKWARD 1u /* plan memory for backward passes too */
+/* size the plan (glia_graph_memory reports it) without allocating anything, so that a plan too
+ * large for the machine can be refused before it is tried; the graph stays uncompiled */
+#define GLIA_COMPILE_PLAN_ONLY 2u
 
 /* Topological order, gradient requirements, the memory plan. Graph changes (new nodes,
  * freezing, batch size) mark it for recompilation, done automatically by the next run. */
@@ -175,6 +178,7 @@ glia_status glia_graph_compile(glia_graph *g, unsigned flags);
  * the arena would take with no reuse (to show what the plan saves). */
 typedef struct glia_memory_stats {
     size_t arena, arena_no_reuse, workspace, saved, params;
+    size_t inputs, param_grads; /* the inputs' values; the gradients of parameters (and inputs) */
 } glia_memory_stats;
 glia_status glia_graph_memory(const glia_graph *g, glia_memory_stats *out);
 
@@ -551,6 +555,10 @@ typedef struct glia_model glia_model;
 glia_status glia_model_parse(const char *text, const char *filename, int64_t batch,
                              uint64_t seed, glia_model **out);
 glia_status glia_model_load(const char *path, int64_t batch, uint64_t seed, glia_model **out);
+/* The model's layers, shapes and counts only (glia summary): its parameters get no memory and no
+ * initial values, so a model of billions of parameters loads at once. It can be planned
+ * (GLIA_COMPILE_PLAN_ONLY), not run, trained or saved. */
+glia_status glia_model_load_shapes(const char *path, int64_t batch, glia_model **out);
 void glia_model_free(glia_model *m);
 glia_graph *glia_model_graph(glia_model *m);
 int glia_model_input(const glia_model *m);   /* the input node [N, C, H, W] or [N, F] */
@@ -631,6 +639,9 @@ typedef struct glia_train_options {
     void *ctx;
     int check_numerics;          /* check every op's output each step (glia_graph_set_check_numerics) */
     const char *device;          /* the device to train on (glia_graph_set_device); NULL: the graph's */
+    int force_memory;            /* train even when the plan (activations, gradients, optimiser
+                                  * state) needs more memory than the machine has available;
+                                  * otherwise that is GLIA_ENOMEM before training starts */
 } glia_train_options;
 typedef struct glia_train_result {
     int epochs_done;

@@ -463,3 +463,55 @@ TEST(robust_backward_before_forward_and_unknown_flags) {
     OK(glia_graph_backward(g, l, NULL, 0));
     glia_graph_free(g);
 }
+
+/* a plan far over the machine's memory (a convolution padded to 32006 x 32006 pixels, 16
+ * channels, 4 images: 244 GiB an activation) is refused before anything is allocated, with the figures; it was killed by the
+ * kernel at its first forward */
+TEST(robust_training_plan_larger_than_memory_is_refused) {
+    static const char *cfg =
+        "[net]\ninput = 1, 8, 8\nclasses = 4\nbatch = 4\nepochs = 1\n"
+        "[conv]\nfilters = 16\nsize = 3\npad = 16000\nactivation = relu\n"
+        "[globalavgpool]\n[flatten]\n[dense]\nunits = 4\n";
+    char dir[256];
+    snprintf(dir, sizeof dir, "/tmp/glia-robust-mem-%d", (int)getpid());
+    glia_dataset *d = test_blobs(64, 3);
+    glia_model *m = NULL;
+    OK(glia_model_parse(cfg, "huge.cfg", 1, 1, &m));
+    glia_train_options o = {0};
+    o.train_set = o.test_set = d;
+    o.out_dir = dir;
+    glia_train_result r;
+    glia_status s = glia_train(m, &o, &r);
+    CHECK_MSG(s == GLIA_ENOMEM, "%s", glia_last_error());
+    CHECK_MSG(has("training needs") && has("GiB more memory for a batch of 4 ") &&
+              has("is available (MemAvailable)") && has("--force-memory"), "%s", glia_last_error());
+    /* the plan is sized, never allocated: glia_graph_memory has the figures */
+    glia_memory_stats ms;
+    OK(glia_graph_memory(glia_model_graph(m), &ms));
+    CHECK_MSG(ms.arena > ((size_t)1 << 38) && ms.inputs < 4096, "arena %zu inputs %zu", ms.arena, ms.inputs);
+    glia_model_free(m);
+    glia_dataset_free(d);
+    rm_rf(dir);
+}
+
+/* glia summary's load of a model with 10 billion parameters: shapes and counts, no memory for
+ * the values (glia_model_load allocated and initialised 40 GB); it cannot run */
+TEST(robust_shapes_only_model_of_billions_of_parameters) {
+    static const char cfg[] = "[net]\ninput = 100000\nclasses = 10\n[dense]\nname = big\n"
+                              "units = 100000\n[batchnorm]\n[dense]\nunits = 10\n";
+    const char *p = write_tmp("big.cfg", cfg, sizeof cfg - 1);
+    glia_model *m = NULL;
+    OK(glia_model_load_shapes(p, 1, &m));
+    remove(p);
+    glia_layer_info li;
+    OK(glia_model_layer(m, 0, &li));
+    CHECK_MSG(li.params == 10000100000LL, "%lld", (long long)li.params);
+    glia_graph *g = glia_model_graph(m);
+    CHECK(glia_graph_forward(g) == GLIA_ESTATE);
+    CHECK_MSG(has("shapes but no values"), "%s", glia_last_error());
+    OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD | GLIA_COMPILE_PLAN_ONLY));
+    glia_memory_stats ms;
+    OK(glia_graph_memory(g, &ms));
+    CHECK(ms.params > (size_t)40000000000LL && ms.param_grads < ms.params && ms.param_grads > ms.params - 1000000);
+    glia_model_free(m);
+}

@@ -84,9 +84,14 @@ static void usage(void) {
            "  --device D        cpu (default) or reference (plain loops, slow: checks the cpu)\n"
            "  --check-numerics  check every op's output for NaN/Inf each step and stop at the\n"
            "                    first (a non-finite loss is always an error; this finds it sooner)\n"
+           "  --force-memory    train even if the plan (activations, gradients, optimiser\n"
+           "                    state; glia summary shows it) needs more memory than is\n"
+           "                    available (otherwise refused before training starts)\n"
            "  --resume DIR      continue the run in DIR from its checkpoint (bit-exact with an\n"
            "                    uninterrupted run on the same number of threads)\n"
-           "Ctrl-C (or SIGTERM) stops after the current batch and writes a checkpoint first.\n");
+           "Ctrl-C (or SIGTERM) stops after the current batch and writes a checkpoint first.\n"
+           "One run at a time per --out directory: a second (train or --resume) is refused with\n"
+           "the PID of the first (a lock that ends with its process, even a killed one).\n");
 }
 
 static void print_result(const glia_train_result *r, const char *dir, const glia_model *m) {
@@ -135,6 +140,7 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--clip-norm") && has) o.clip_norm = strtof(argv[++i], &end);
         else if (!strcmp(a, "--no-normalize")) o.normalize = 0;
         else if (!strcmp(a, "--check-numerics")) o.check_numerics = 1;
+        else if (!strcmp(a, "--force-memory")) o.force_memory = 1;
         else if (!strcmp(a, "--device") && has) o.device = argv[++i];
         else if (a[0] != '-' && !model_path) model_path = a;
         else {

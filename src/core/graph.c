@@ -102,7 +102,7 @@ static glia_status make_leaf(glia_graph *g, glia_node_kind kind, const char *wha
     for (int i = 0; i < ndim; i++) n->shape.dim[i] = dims[i];
     n->trainable = kind == NODE_PARAM;
     if (ndim == 0) n->batch_axis = -1; /* a scalar has no batch */
-    if (kind != NODE_INPUT) { /* inputs get memory at compile: the batch may still change */
+    if (kind != NODE_INPUT && !g->shapes_only) { /* inputs get memory at compile: the batch may still change */
         n->owned_val = glia__leaf_alloc((size_t)numel * sizeof(float));
         if (!n->owned_val) return glia__err(GLIA_ENOMEM, "out of memory for %s '%s'", what, n->name);
         memset(n->owned_val, 0, (size_t)numel * sizeof(float));

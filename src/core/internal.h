@@ -161,6 +161,9 @@ struct glia_graph {
     int n_nodes, cap_nodes;
     bool training;
     bool compiled;
+    bool shapes_only;               /* leaves have shapes, no values (glia_model_load_shapes): it
+                                     * can be planned (GLIA_COMPILE_PLAN_ONLY), not run */
+    bool planned;                   /* the *_bytes below hold a plan (compiled or plan-only) */
     bool forward_done;              /* a forward pass finished since the last compile (backward
                                      * needs its values) */
     bool check_numerics;            /* glia_graph_set_check_numerics */

@@ -300,7 +300,7 @@ static void bias_init(glia_model *m, int b, int64_t fan_in) {
     glia_shape s;
     glia_node_shape(m->g, b, &s);
     float bound = 1.0f / sqrtf((float)fan_in), *v = glia_node_value(m->g, b);
-    for (int64_t i = 0; i < s.dim[0]; i++) v[i] = bound * (2 * glia_rng_uniform(&m->rng) - 1);
+    for (int64_t i = 0; v && i < s.dim[0]; i++) v[i] = bound * (2 * glia_rng_uniform(&m->rng) - 1);
 }
 
 /* batch norm with parameters <layer><prefix>weight, ...bias, ...running_mean, ...running_var
@@ -320,8 +320,8 @@ static glia_status batchnorm(glia_model *m, model_layer *l, const char *prefix, 
             return glia__err(GLIA_EINVAL, "layer name '%s' is too long", l->name);
         s = i < 2 ? glia_param(m->g, nm, 1, &C, &p[i]) : glia_buffer(m->g, nm, 1, &C, &p[i]);
         if (s) return s;
-        if (i == 0 || i == 3) /* gamma = 1, running variance = 1 */
-            for (int64_t c = 0; c < C; c++) glia_node_value(m->g, p[i])[c] = 1.0f;
+        float *v = i == 0 || i == 3 ? glia_node_value(m->g, p[i]) : NULL;
+        for (int64_t c = 0; v && c < C; c++) v[c] = 1.0f; /* gamma = 1, running variance = 1 */
     }
     return glia_batchnorm(m->g, node_name, x, p[0], p[1], p[2], p[3], eps, mom, out);
 }
@@ -536,13 +536,14 @@ static glia_status seq_input(glia_model *m, int64_t *dims, int *nd) {
     *nd = 3;
     glia_status s = glia_input(m->g, "lengths", 1, &N, &m->lengths);
     if (s) return s;
-    float *len = glia_node_value(m->g, m->lengths);
-    for (int64_t i = 0; i < N; i++) len[i] = (float)m->seq_T;
+    float *len = glia_node_value(m->g, m->lengths); /* NULL: shapes only */
+    for (int64_t i = 0; len && i < N; i++) len[i] = (float)m->seq_T;
     return GLIA_OK;
 }
 
-glia_status glia_model_parse(const char *text, const char *filename, int64_t batch, uint64_t seed,
-                             glia_model **out) {
+/* shapes_only: the leaves get no memory and no values (glia_model_load_shapes) */
+static glia_status parse(const char *text, const char *filename, int64_t batch, uint64_t seed,
+                         int shapes_only, glia_model **out) {
     if (!out) return glia__err(GLIA_EINVAL, "glia_model_parse: out is NULL");
     if (batch < 1) return glia__err(GLIA_EINVAL, "glia_model_parse: batch %lld must be >= 1", (long long)batch);
     cfg *c;
@@ -558,6 +559,7 @@ glia_status glia_model_parse(const char *text, const char *filename, int64_t bat
     }
     glia_rng_seed(&m->rng, seed, 0x6d6f64656cULL);
     if ((s = glia_graph_new(&m->g))) goto fail;
+    m->g->shapes_only = shapes_only != 0;
     cfg_section *net = &c->sec[0];
     if (strcmp(net->type, "net")) {
         s = glia__err(GLIA_EINVAL, "%s:%d: a model starts with [net], not [%s]", file, net->line, net->type);
@@ -637,16 +639,30 @@ fail:
     return s;
 }
 
-glia_status glia_model_load(const char *path, int64_t batch, uint64_t seed, glia_model **out) {
+glia_status glia_model_parse(const char *text, const char *filename, int64_t batch, uint64_t seed,
+                             glia_model **out) {
+    return parse(text, filename, batch, seed, 0, out);
+}
+
+static glia_status load(const char *path, int64_t batch, uint64_t seed, int shapes_only,
+                        glia_model **out) {
     if (!path) return glia__err(GLIA_EINVAL, "glia_model_load: path is NULL");
     char *text;
     size_t n;
     glia_status s = glia__read_file_max(path, (size_t)16 << 20, &text, &n); /* no model is larger */
     if (s) return s;
     if (strlen(text) != n) { free(text); return glia__err(GLIA_EINVAL, "%s: contains a NUL byte; not a text file", path); }
-    s = glia_model_parse(text, path, batch, seed, out);
+    s = parse(text, path, batch, seed, shapes_only, out);
     free(text);
     return s;
+}
+
+glia_status glia_model_load(const char *path, int64_t batch, uint64_t seed, glia_model **out) {
+    return load(path, batch, seed, 0, out);
+}
+
+glia_status glia_model_load_shapes(const char *path, int64_t batch, glia_model **out) {
+    return load(path, batch, 1, 1, out);
 }
 
 glia_graph *glia_model_graph(glia_model *m) { return m ? m->g : NULL; }

@@ -100,9 +100,45 @@ static void loop_free(glia__loop *L) {
 static float opt_float(glia_model *m, const char *k) { return strtof(glia_model_option(m, k), NULL); }
 static long long opt_int(glia_model *m, const char *k) { return strtoll(glia_model_option(m, k), NULL, 10); }
 
+/* Bytes of memory available for new allocations: MemAvailable of /proc/meminfo (the kernel's
+ * estimate without swapping), 0 when unknown (then nothing is refused). */
+static uint64_t mem_available(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return 0;
+    char line[256];
+    unsigned long long kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) break;
+    fclose(f);
+    return (uint64_t)kb * 1024;
+}
+
+/* Refuses a plan the machine cannot hold, before any of it is allocated: the kernel would kill
+ * the process at its first touch of memory it overcommitted, with no message. Needed: the
+ * activations and gradients, workspace, saved state, inputs, parameter gradients, and the
+ * optimiser's state (up to two slots per parameter, Adam's). */
+static glia_status check_memory(glia__loop *L, const glia_train_options *o) {
+    glia_status s = glia_graph_compile(L->g, GLIA_COMPILE_BACKWARD | GLIA_COMPILE_PLAN_ONLY);
+    glia_memory_stats ms;
+    if (s || (s = glia_graph_memory(L->g, &ms))) return s;
+    const char *on = glia_model_option(L->m, "optimizer");
+    double slots = !strncmp(on, "adam", 4) ? 2 : strcmp(on, "sgd") || opt_float(L->m, "momentum") > 0 ? 1 : 0;
+    double gib = 1024.0 * 1024 * 1024, opt = slots * (double)ms.params;
+    double act = (double)ms.arena + (double)ms.workspace + (double)ms.saved;
+    double need = act + (double)ms.inputs + (double)ms.param_grads + opt;
+    double avail = (double)mem_available();
+    if (o->force_memory || avail <= 0 || need <= avail) return GLIA_OK;
+    return glia__err(GLIA_ENOMEM, "training needs %.2f GiB more memory for a batch of %lld "
+                     "(activations, gradients and workspace %.2f GiB, inputs %.2f GiB, parameter "
+                     "gradients %.2f GiB, optimiser state %.2f GiB) and %.2f GiB is available "
+                     "(MemAvailable); lower the batch or the model's size, or force it (glia train "
+                     "--force-memory)", need / gib, (long long)L->batch, act / gib,
+                     (double)ms.inputs / gib, (double)ms.param_grads / gib, opt / gib, avail / gib);
+}
+
 /* [net] loss: softmax_ce (labels: a class per row), mse or bce (targets: the row's class as a
  * one-hot vector, so a classifier's data trains a regression or multi-label head too) */
-static glia_status make_loss(glia__loop *L) {
+static glia_status make_loss(glia__loop *L, const glia_train_options *o) {
     const char *ln = glia_model_option(L->m, "loss");
     L->loss_kind = !strcmp(ln, "softmax_ce") ? GLIA__LOSS_CE : !strcmp(ln, "mse") ? GLIA__LOSS_MSE
                  : !strcmp(ln, "bce") ? GLIA__LOSS_BCE : (glia__loss_kind)-1;
@@ -132,6 +168,7 @@ static glia_status make_loss(glia__loop *L) {
                                            : glia_bce_with_logits(L->g, "loss", L->out, L->label, &L->loss);
         if (s) return s;
     }
+    if ((s = check_memory(L, o))) return s;
     return glia_graph_compile(L->g, GLIA_COMPILE_BACKWARD);
 }
 
@@ -182,7 +219,7 @@ static glia_status loop_setup(glia__loop *L, glia_model *user, const glia_train_
     glia_status s;
     if (o->device && (s = glia_graph_set_device(glia_model_graph(user), o->device))) return s;
     if ((s = make_dir(L->out_dir)) || (s = glia__run_lock_take(L->out_dir, &L->lock)) ||
-        (s = L->task->setup(L, o)) || (s = make_loss(L)) ||
+        (s = L->task->setup(L, o)) || (s = make_loss(L, o)) ||
         (s = make_optim(L)))
         return s;
     return GLIA_OK;
