@@ -218,7 +218,7 @@ static glia_status loop_setup(glia__loop *L, glia_model *user, const glia_train_
         return glia__err(GLIA_EINVAL, "val = %g is not in [0, 1)", (double)L->val);
     glia_status s;
     if (o->device && (s = glia_graph_set_device(glia_model_graph(user), o->device))) return s;
-    if ((s = make_dir(L->out_dir)) || (s = glia__run_lock_take(L->out_dir, &L->lock)) ||
+    if ((s = make_dir(L->out_dir)) || (!L->lock && (s = glia__run_lock_take(L->out_dir, &L->lock))) ||
         (s = L->task->setup(L, o)) || (s = make_loss(L, o)) ||
         (s = make_optim(L)))
         return s;
@@ -575,11 +575,16 @@ glia_status glia_train_resume(const char *dir, int epochs, const glia_train_opti
     *model = NULL;
     char path[1200];
     snprintf(path, sizeof path, "%s/checkpoint.safetensors", dir);
-    glia_st_meta meta;
-    glia_status s = glia_safetensors_read_meta(path, &meta);
-    if (s) return s;
     glia__loop L;
     memset(&L, 0, sizeof L);
+    /* the lock first: the checkpoint read is the one the run continues from */
+    glia_status s = glia__run_lock_take(dir, &L.lock);
+    glia_st_meta meta;
+    if (!s) s = glia_safetensors_read_meta(path, &meta);
+    if (s) {
+        glia__run_lock_release(L.lock);
+        return s;
+    }
     const char *text;
     s = glia__checkpoint_settings(path, &meta, &L, &text);
     snprintf(L.out_dir, sizeof L.out_dir, "%s", dir);
