@@ -47,8 +47,11 @@ typedef struct glia_shape {
     int64_t dim[GLIA_MAX_DIMS];
 } glia_shape;
 
+/* The element count; INT64_MAX when the product would overflow, -1 for a negative dimension or
+ * NULL (the product is never formed unchecked). */
 int64_t glia_shape_numel(const glia_shape *s);
-/* Writes "[2, 3, 4]" into buf (always NUL-terminated); returns buf. */
+/* Writes "[2, 3, 4]" into buf (always NUL-terminated); returns buf. NULL, or an ndim outside
+ * 0..GLIA_MAX_DIMS, is written as such instead of being read. */
 char *glia_shape_str(const glia_shape *s, char *buf, size_t n);
 
 /* ---------------------------------------------------------------- tensors
@@ -164,6 +167,9 @@ const char *glia_graph_device(const glia_graph *g);
 
 /* ---------------------------------------------------------------- compile and run */
 #define GLIA_COMPILE_BACKWARD 1u /* plan memory for backward passes too */
+/* size the plan (glia_graph_memory reports it) without allocating anything, so that a plan too
+ * large for the machine can be refused before it is tried; the graph stays uncompiled */
+#define GLIA_COMPILE_PLAN_ONLY 2u
 
 /* Topological order, gradient requirements, the memory plan. Graph changes (new nodes,
  * freezing, batch size) mark it for recompilation, done automatically by the next run. */
@@ -172,6 +178,7 @@ glia_status glia_graph_compile(glia_graph *g, unsigned flags);
  * the arena would take with no reuse (to show what the plan saves). */
 typedef struct glia_memory_stats {
     size_t arena, arena_no_reuse, workspace, saved, params;
+    size_t inputs, param_grads; /* the inputs' values; the gradients of parameters (and inputs) */
 } glia_memory_stats;
 glia_status glia_graph_memory(const glia_graph *g, glia_memory_stats *out);
 
@@ -591,6 +598,11 @@ glia_status glia_onnx_save(glia_graph *g, const int *outputs, int n_outputs, con
  * the picture is resized, each axis by area averaging when it shrinks and bilinearly (pixel
  * centres aligned) when it grows. Errors name the file and say why (missing, not an image,
  * stb_image's reason). */
+/* Files whose header declares more pixels than this are refused before decoding (GLIA_ERANGE,
+ * naming the size and the limit). glia_image_set_max_pixels sets the limit for the process
+ * (n <= 0: back to the default) and returns the previous one; set it before loading. */
+#define GLIA_IMAGE_MAX_PIXELS ((int64_t)1 << 26) /* 67 million: 8192 x 8192 */
+int64_t glia_image_set_max_pixels(int64_t n);
 glia_status glia_image_load(const char *path, int channels, int height, int width,
                             glia_tensor **out);
 /* Writes planar chw[channels][height][width] (channels 1, 3 or 4) as an 8-bit PNG: values
@@ -726,6 +738,10 @@ typedef struct glia_model glia_model;
 glia_status glia_model_parse(const char *text, const char *filename, int64_t batch,
                              uint64_t seed, glia_model **out);
 glia_status glia_model_load(const char *path, int64_t batch, uint64_t seed, glia_model **out);
+/* The model's layers, shapes and counts only (glia summary): its parameters get no memory and no
+ * initial values, so a model of billions of parameters loads at once. It can be planned
+ * (GLIA_COMPILE_PLAN_ONLY), not run, trained or saved. */
+glia_status glia_model_load_shapes(const char *path, int64_t batch, glia_model **out);
 void glia_model_free(glia_model *m);
 glia_graph *glia_model_graph(glia_model *m);
 int glia_model_input(const glia_model *m);   /* the input node [N, C, H, W] or [N, F] */
@@ -851,6 +867,9 @@ typedef struct glia_train_options {
      * are numbers, one per output ([net] classes = their count: regression). The held-out part
      * (val > 0) is the test part. */
     const char *target;
+    int force_memory;            /* train even when the plan (activations, gradients, optimiser
+                                  * state) needs more memory than the machine has available;
+                                  * otherwise that is GLIA_ENOMEM before training starts */
 } glia_train_options;
 typedef struct glia_train_result {
     int epochs_done;

@@ -28,7 +28,8 @@ for op in dense add sub mul scale concat slice reshape conv2d maxpool2d avgpool2
 done
 # glia summary: the zoo's LeNet-5, JSON, and a strict error with file:line
 expect summary-lenet 0 "total params: 61706" -- "$GLIA" summary models/lenet5.cfg
-expect summary-json 0 '"total_params": 61706, "trainable_params": 61706, "total_macs": 416520}' -- "$GLIA" summary models/lenet5.cfg --json
+expect summary-json 0 '"total_params": 61706, "trainable_params": 61706, "total_macs": 416520, "memory": {"batch": 64, ' -- "$GLIA" summary models/lenet5.cfg --json
+expect summary-memory 0 "memory of a training step, batch 64: activations and gradients 2.6 MiB (4.1 MiB without reuse)" -- "$GLIA" summary models/lenet5.cfg
 bad_cfg=$(mktemp)
 printf '[net]\ninput = 1, 28, 28\n[conv]\nfilters = 4\nsize = 3\nstrides = 2\n' > "$bad_cfg"
 expect summary-bad-key 1 "$bad_cfg:6: unknown key 'strides' in \[conv\]" -- "$GLIA" summary "$bad_cfg"
@@ -70,6 +71,7 @@ if [ -r /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
   { printf 'P5\n28 28\n255\n'; gzip -dc /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz | tail -c +17 | head -c 784; } > "$run/boot.pgm"
   expect predict 0 "9 Ankle boot" -- "$GLIA" predict "$run/a" "$run/boot.pgm" --top 2
   expect predict-json 0 '{"class": 9, "name": "Ankle boot"' -- "$GLIA" predict "$run/a" "$run/boot.pgm" --json
+  expect predict-pixel-limit 1 "boot.pgm: a 28x28 image (784 pixels) is over the limit of 100 pixels" -- "$GLIA" predict "$run/a" "$run/boot.pgm" --max-pixels 100
   printf 'not an image' > "$run/bad.png"
   expect predict-bad-image 1 "bad.png" -- "$GLIA" predict "$run/a" "$run/bad.png"
   # seeing inside: every picture command on the short LeNet-5 run (and a GAP model for CAM)
@@ -269,6 +271,36 @@ expect attention 0 "wrote $seq/att.png" -- "$GLIA" attention "$seq/r" 312 --out 
 OMP_NUM_THREADS=1 "$GLIA" train "$seq/rev.cfg" --data "pairs:$seq/rev.tsv" --epochs 2 --out "$seq/r2" > /dev/null 2>&1
 OMP_NUM_THREADS=1 "$GLIA" train --resume "$seq/r2" --epochs 4 > "$seq/r2.log" 2>&1
 if cmp -s "$seq/r/weights.safetensors" "$seq/r2/weights.safetensors"; then ok; else bad "seq2seq resume differs: $(cat "$seq/r2.log")"; fi
+# issue 23, robustness: two runs on one directory (the second refused with the first's PID, the
+# first's files intact), a killed run's lock gone with it and its temporary files removed
+lock=$seq/tg-lock
+sed 's/^epochs = 3/epochs = 4/' "$seq/tag.cfg" > "$seq/tag4.cfg"
+sed 's/^hidden = 8/hidden = 16/' "$seq/tag.cfg" > "$seq/tag16.cfg"
+OMP_NUM_THREADS=1 "$GLIA" train "$seq/tag4.cfg" --data "tags:$seq/tags.txt" --val 0.2 --out "$lock" > "$seq/l1.log" 2>&1 &
+pid=$!
+while ! grep -q "^epoch 1/4" "$seq/l1.log" 2>/dev/null && kill -0 $pid 2>/dev/null; do sleep 0.02; done
+kill -STOP $pid # holds the lock, mid-run
+expect concurrent-run 1 "$lock: the run directory is in use: process $pid holds its lock" -- "$GLIA" train "$seq/tag16.cfg" --data "tags:$seq/tags.txt" --out "$lock"
+expect concurrent-resume 1 "process $pid holds its lock" -- "$GLIA" train --resume "$lock"
+kill -CONT $pid; wait $pid; rc=$?
+if [ $rc -eq 0 ] && grep -q "^hidden = 8$" "$lock/model.cfg" && grep -q "^4," "$lock/metrics.csv"; then ok; else bad "the first run on a locked directory: exit $rc, $(cat "$seq/l1.log")"; fi
+expect concurrent-files-intact 0 "the/DT cat/NN" -- "$GLIA" predict "$lock" "The cat ran"
+OMP_NUM_THREADS=1 "$GLIA" train "$seq/tag4.cfg" --data "tags:$seq/tags.txt" --val 0.2 --out "$lock" > "$seq/l2.log" 2>&1 &
+pid=$!
+while ! grep -q "^epoch 2/4" "$seq/l2.log" 2>/dev/null && kill -0 $pid 2>/dev/null; do sleep 0.02; done
+kill -KILL $pid; wait $pid 2>/dev/null
+: > "$lock/weights.safetensors.tmp.4194305" # a dead process's (no PID is that large)
+expect killed-run-leaves-no-lock 0 "held-out accuracy" -- "$GLIA" train --resume "$lock"
+[ ! -e "$lock/weights.safetensors.tmp.4194305" ] && ok || bad "a dead process's temporary file was kept"
+expect train-unwritable-dir 1 "/proc/self: the run directory cannot be written" -- "$GLIA" train "$seq/tag.cfg" --data "tags:$seq/tags.txt" --out /proc/self
+expect train-negative-seed 2 "bad value '-1' for --seed" -- "$GLIA" train "$seq/tag.cfg" --seed -1
+expect generate-negative-seed 2 "bad value '-1' for --seed" -- "$GLIA" generate "$seq/a" --seed -1
+printf '\357\273\277[net]\ninput = 4\nclasses = 2\n[dense]\nunits = 2\n' > "$seq/bom.cfg"
+expect summary-bom 0 "total params: 10" -- "$GLIA" summary "$seq/bom.cfg"
+printf '[net]\ninput = 1, 28, 28\n[conv]\nfilters = 2000000000\nsize = 3\n' > "$seq/big.cfg"
+expect summary-int-limit 1 "filters = 2000000000: expected an integer from 0 to 1073741824 (2^30)" -- "$GLIA" summary "$seq/big.cfg"
+printf '[net]\ninput = 100000\nclasses = 10\n[dense]\nunits = 100000\n[dense]\nunits = 10\n' > "$seq/huge.cfg"
+expect summary-10-billion-params 0 "total params: 10001100010" -- "$GLIA" summary "$seq/huge.cfg"
 rm -rf "$seq"
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

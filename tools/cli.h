@@ -57,7 +57,11 @@ float *node_host(glia_graph *g, int node, float **copy, const char *cmd);
 int node_sync(glia_graph *g, int node, const float *p, const float *copy, const char *cmd);
 /* true if argv holds -h or --help */
 int wants_help(int argc, char **argv);
-/* An option: --name followed by a value (kind 'i' int, 'u' uint64_t, 'f' float, 's' string) or
+/* A non-negative decimal integer (a seed, a count): digits only, so "-1" is refused rather than
+ * read as 2^64 - 1. 1 on success. */
+#include <stdint.h>
+int cli_u64(const char *v, uint64_t *out);
+/* An option: --name followed by a value (kind 'i' int, 'u' uint64_t (cli_u64), 'f' float, 's' string) or
  * a flag ('b', sets an int to 1). */
 typedef struct cli_opt {
     const char *name;

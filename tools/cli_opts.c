@@ -7,6 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+int cli_u64(const char *v, uint64_t *out) {
+    /* strtoull takes "-1" and gives 2^64 - 1 without a word: a seed or count is digits only */
+    if (!v || v[0] < '0' || v[0] > '9') return 0;
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || *end) return 0;
+    *out = x;
+    return 1;
+}
+
 int cli_parse(int argc, char **argv, const cli_opt *opts, const char **pos, int max_pos,
               int *n_pos, const char *cmd) {
     *n_pos = 0;
@@ -45,8 +56,7 @@ int cli_parse(int argc, char **argv, const cli_opt *opts, const char **pos, int 
             in_range = !errno && l >= INT_MIN && l <= INT_MAX;
             *(int *)o->dst = (int)l;
         } else if (o->kind == 'u') {
-            *(uint64_t *)o->dst = strtoull(v, &end, 10);
-            in_range = !errno;
+            in_range = cli_u64(v, (uint64_t *)o->dst);
         } else {
             *(float *)o->dst = strtof(v, &end);
         }

@@ -26,14 +26,14 @@ int cmd_generate(int argc, char **argv) {
     const char *dir = NULL, *prime = "The ";
     long length = 500;
     double temp = 0.8;
-    unsigned long long seed = 1;
+    uint64_t seed = 1;
     for (int i = 1; i < argc; i++) {
         int has = i + 1 < argc;
         char *end = "";
         if (!strcmp(argv[i], "--prime") && has) prime = argv[++i];
         else if (!strcmp(argv[i], "--length") && has) length = strtol(argv[++i], &end, 10);
         else if (!strcmp(argv[i], "--temperature") && has) temp = strtod(argv[++i], &end);
-        else if (!strcmp(argv[i], "--seed") && has) seed = strtoull(argv[++i], &end, 10);
+        else if (!strcmp(argv[i], "--seed") && has) end = cli_u64(argv[++i], &seed) ? "" : "bad";
         else if (argv[i][0] != '-' && !dir) dir = argv[i];
         else {
             fprintf(stderr, "glia generate: unknown or incomplete option '%s' (see glia generate --help)\n", argv[i]);

@@ -27,7 +27,7 @@ void predict_softmax_top(const float *z, int C, int top, double *p, int *order) 
 
 int cmd_predict(int argc, char **argv) {
     if (wants_help(argc, argv)) {
-        printf("usage: glia predict DIR IMAGE... [--invert] [--top K] [--json]\n"
+        printf("usage: glia predict DIR IMAGE... [--invert] [--top K] [--max-pixels N] [--json]\n"
                "       glia predict DIR SENTENCE... [--top K] [--json]\n\n"
                "Classifies each image (PNG, JPEG, PGM/PPM, BMP, ...) with the model trained in DIR:\n"
                "converts it to the model's channels (grey or RGB), resizes it to the model's input\n"
@@ -39,6 +39,8 @@ int cmd_predict(int argc, char **argv) {
                "  --invert   use 1 - pixel (Fashion-MNIST and MNIST are light objects on black;\n"
                "             photos are usually dark objects on white)\n"
                "  --top K    how many classes to list (default 5)\n"
+               "  --max-pixels N  refuse images larger than N pixels before decoding them\n"
+               "             (default 67108864, 8192 x 8192)\n"
                "  --json     print {\"predictions\": [{\"image\", \"probs\", \"top\": [{\"class\",\n"
                "             \"name\", \"p\"}]}]} instead of a table\n");
         return 0;
@@ -51,6 +53,15 @@ int cmd_predict(int argc, char **argv) {
         if (!strcmp(argv[i], "--invert")) invert = 1;
         else if (!strcmp(argv[i], "--json")) json = 1;
         else if (!strcmp(argv[i], "--top") && i + 1 < argc) top = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--max-pixels") && i + 1 < argc) {
+            uint64_t mp;
+            if (!cli_u64(argv[++i], &mp) || mp < 1 || mp > INT64_MAX) {
+                fprintf(stderr, "glia predict: bad --max-pixels '%s' (a count of pixels, >= 1)\n", argv[i]);
+                free(imgs);
+                return 2;
+            }
+            glia_image_set_max_pixels((int64_t)mp);
+        }
         else if (argv[i][0] == '-') {
             fprintf(stderr, "glia predict: unknown or incomplete option '%s' (see glia predict --help)\n", argv[i]);
             free(imgs);

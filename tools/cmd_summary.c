@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "glia.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* An ONNX file: the imported graph's op nodes (batch 1) with their output shapes, and the
@@ -54,8 +55,11 @@ int cmd_summary(int argc, char **argv) {
                "sequence), then the totals.\n"
                "An ONNX file: the nodes of the glia graph it imports into (batch 1), their\n"
                "ops and output shapes, and the parameter count.\n"
+               "Then the memory one training step takes at the model's [net] batch (activations\n"
+               "and gradients as planned, with the bytes that reuse saves; workspace; saved\n"
+               "state; inputs; parameters and their gradients), without allocating any of it.\n"
                "  --json  the same as JSON: {\"layers\":[...], \"total_params\": N,\n"
-               "          \"trainable_params\": N, \"total_macs\": N}\n");
+               "          \"trainable_params\": N, \"total_macs\": N, \"memory\": {...}}\n");
         return 0;
     }
     const char *path = NULL;
@@ -74,7 +78,7 @@ int cmd_summary(int argc, char **argv) {
     size_t plen = strlen(path);
     if (plen > 5 && !strcmp(path + plen - 5, ".onnx")) return summary_onnx(path, json);
     glia_model *m;
-    if (glia_model_load(path, 1, 1, &m)) {
+    if (glia_model_load_shapes(path, 1, &m)) { /* no weights: billions of parameters are fine */
         fprintf(stderr, "glia summary: %s\n", glia_last_error());
         return 1;
     }
@@ -113,13 +117,36 @@ int cmd_summary(int argc, char **argv) {
         trainable += li.trainable_params;
         macs += li.macs;
     }
-    if (json)
-        printf("\n], \"total_params\": %lld, \"trainable_params\": %lld, \"total_macs\": %lld}\n",
+    /* the training step's memory at [net] batch, planned without allocating */
+    glia_graph *g = glia_model_graph(m);
+    long long batch = atoll(glia_model_option(m, "batch"));
+    glia_memory_stats ms;
+    int have_mem = batch > 0 && !glia_graph_set_batch(g, batch) &&
+                   !glia_graph_compile(g, GLIA_COMPILE_BACKWARD | GLIA_COMPILE_PLAN_ONLY) &&
+                   !glia_graph_memory(g, &ms);
+    const double mib = 1024.0 * 1024;
+    if (json) {
+        printf("\n], \"total_params\": %lld, \"trainable_params\": %lld, \"total_macs\": %lld",
                (long long)total, (long long)trainable, (long long)macs);
-    else
+        if (have_mem)
+            printf(", \"memory\": {\"batch\": %lld, \"activations_and_gradients\": %zu, "
+                   "\"without_reuse\": %zu, \"workspace\": %zu, \"saved\": %zu, \"inputs\": %zu, "
+                   "\"params\": %zu, \"param_grads\": %zu}", batch, ms.arena, ms.arena_no_reuse,
+                   ms.workspace, ms.saved, ms.inputs, ms.params, ms.param_grads);
+        printf("}\n");
+    } else {
         printf("total params: %lld\ntrainable params: %lld\nnon-trainable params: %lld\n"
                "multiply-adds per sample: %lld\n", (long long)total, (long long)trainable,
                (long long)(total - trainable), (long long)macs);
+        if (have_mem)
+            printf("memory of a training step, batch %lld: activations and gradients %.1f MiB "
+                   "(%.1f MiB without reuse), workspace %.1f MiB, saved %.1f MiB, inputs %.1f MiB, "
+                   "parameters %.1f MiB + gradients %.1f MiB (+ the optimiser's state)\n", batch,
+                   ms.arena / mib, ms.arena_no_reuse / mib, ms.workspace / mib, ms.saved / mib,
+                   ms.inputs / mib, ms.params / mib, ms.param_grads / mib);
+        else
+            printf("memory of a training step: not planned (%s)\n", glia_last_error());
+    }
     glia_model_free(m);
     return 0;
 }

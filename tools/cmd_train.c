@@ -106,13 +106,17 @@ static void usage(void) {
            "  --clip-norm X     clip gradients to global norm X (default: [net] clip_norm;\n"
            "                    0: no clipping)\n"
            "  --val F           fraction of the training images held out for validation (0.1)\n"
-           "  --seed S          seed for initialisation, split, shuffling, dropout (1)\n"
+           "  --seed S          seed for initialisation, split, shuffling, dropout: 0 to\n"
+           "                    2^64 - 1 (1)\n"
            "  --limit N         train on only N images (quick runs)\n"
            "  --no-normalize    feed pixels in [0, 1] instead of (x - mean) / std measured on\n"
            "                    the training images\n"
            "  --device D        cpu (default) or reference (plain loops, slow: checks the cpu)\n"
            "  --check-numerics  check every op's output for NaN/Inf each step and stop at the\n"
            "                    first (a non-finite loss is always an error; this finds it sooner)\n"
+           "  --force-memory    train even if the plan (activations, gradients, optimiser\n"
+           "                    state; glia summary shows it) needs more memory than is\n"
+           "                    available (otherwise refused before training starts)\n"
            "  --resume DIR      continue the run in DIR from its checkpoint (bit-exact with an\n"
            "                    uninterrupted run on the same number of threads)\n"
            "transfer learning (start from a trained run; its input scaling is kept):\n"
@@ -121,7 +125,9 @@ static void usage(void) {
            "  --freeze L1,L2    loaded layers that stay fixed (not trained)\n"
            "  --new L1,L2       layers to start afresh even where DIR has them (a layer whose\n"
            "                    shape differs, such as a new classifier, must be listed)\n"
-           "Ctrl-C (or SIGTERM) stops after the current batch and writes a checkpoint first.\n\n"
+           "Ctrl-C (or SIGTERM) stops after the current batch and writes a checkpoint first.\n"
+           "One run at a time per --out directory: a second (train or --resume) is refused with\n"
+           "the PID of the first (a lock that ends with its process, even a killed one).\n\n"
            "Data-parallel training (glia built with MPI: glia version says which):\n"
            "  mpirun -np K glia train MODEL.cfg --data D --out DIR\n"
            "splits each batch (--batch B: the global batch, a multiple of K) over K processes,\n"
@@ -194,7 +200,7 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--freeze") && has) xfer.freeze = argv[++i];
         else if (!strcmp(a, "--new") && has) xfer.fresh = argv[++i];
         else if (!strcmp(a, "--val") && has) o.val = strtof(argv[++i], &end);
-        else if (!strcmp(a, "--seed") && has) o.seed = strtoull(argv[++i], &end, 10);
+        else if (!strcmp(a, "--seed") && has) end = cli_u64(argv[++i], &o.seed) ? "" : "bad";
         else if (!strcmp(a, "--limit") && has) o.limit = strtoll(argv[++i], &end, 10);
         else if (!strcmp(a, "--clip-norm") && has) o.clip_norm = strtof(argv[++i], &end);
         else if (!strcmp(a, "--no-normalize")) o.normalize = 0;
@@ -202,6 +208,7 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--val-dir") && has) o.val_data = argv[++i];
         else if (!strcmp(a, "--target") && has) o.target = argv[++i];
         else if (!strcmp(a, "--strict-images")) o.strict_images = 1;
+        else if (!strcmp(a, "--force-memory")) o.force_memory = 1;
         else if (!strcmp(a, "--device") && has) o.device = argv[++i];
         else if (a[0] != '-' && !model_path) model_path = a;
         else {

@@ -82,9 +82,10 @@ int viz_start(int argc, char **argv, const cli_opt *opts, int image, viz_args *a
     snprintf(a->out_default, sizeof a->out_default, "%s.png", cmd);
     a->out = a->out_default;
     /* the shared options (--invert only with an IMAGE), then the command's */
+    uint64_t max_px = 0;
     cli_opt all[MAX_OPTS] = {{"--layer", 's', &a->layer}, {"--out", 's', &a->out},
-                             {"--invert", 'b', &a->invert}};
-    int n = image ? 3 : 2;
+                             {"--invert", 'b', &a->invert}, {"--max-pixels", 'u', &max_px}};
+    int n = image ? 4 : 2;
     for (int k = 0; opts && opts[k].name; k++) {
         if (n == MAX_OPTS - 1) {
             fprintf(stderr, "glia %s: more than %d options\n", cmd, MAX_OPTS - 1);
@@ -96,6 +97,11 @@ int viz_start(int argc, char **argv, const cli_opt *opts, int image, viz_args *a
     const char *pos[2];
     int want = image ? 2 : 1, got;
     if (!cli_parse(argc, argv, all, pos, want, &got, cmd)) return 2;
+    if (max_px > INT64_MAX) {
+        fprintf(stderr, "glia %s: bad --max-pixels\n", cmd);
+        return 2;
+    }
+    if (max_px) glia_image_set_max_pixels((int64_t)max_px); /* IMAGE's pixel limit */
     if (got != want) {
         fprintf(stderr, "glia %s: %s (see glia %s --help)\n", cmd,
                 image ? "need DIR and IMAGE" : "which run directory?", cmd);

@@ -7,7 +7,8 @@
 /* run_dir_open with batch 1 (one image at a time), and one thread for small models. */
 int viz_open(const char *dir, run_dir *r, const char *cmd);
 /* What the picture commands dream, invert, features, filters and maximize share: DIR, IMAGE
- * for those that take one, --layer L, --out FILE (default CMD.png) and, with IMAGE, --invert. */
+ * for those that take one, --layer L, --out FILE (default CMD.png) and, with IMAGE, --invert and
+ * --max-pixels N (glia_image_set_max_pixels). */
 typedef struct viz_args {
     run_dir r;          /* DIR, opened */
     const char *image;  /* IMAGE; NULL for a command without */

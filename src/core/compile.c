@@ -140,15 +140,25 @@ static glia_status leaves_to_device(glia_graph *g) {
 
 glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
     if (!g) return glia__err(GLIA_EINVAL, "glia_graph_compile: graph is NULL");
+    const unsigned known = GLIA_COMPILE_BACKWARD | GLIA_COMPILE_PLAN_ONLY;
+    if (flags & ~known)
+        return glia__err(GLIA_EINVAL, "glia_graph_compile: unknown flags 0x%x (the flags are "
+                         "GLIA_COMPILE_BACKWARD 0x%x and GLIA_COMPILE_PLAN_ONLY 0x%x)",
+                         flags & ~known, GLIA_COMPILE_BACKWARD, GLIA_COMPILE_PLAN_ONLY);
+    const bool plan_only = (flags & GLIA_COMPILE_PLAN_ONLY) != 0;
+    if (g->shapes_only && !plan_only)
+        return glia__err(GLIA_ESTATE, "compile: the graph has shapes but no values (loaded with "
+                         "glia_model_load_shapes): it can be planned, not run");
     glia__plan_free(g);
+    g->forward_done = g->planned = false;
     const glia_device *dev = g->dev;
     int n = g->n_nodes;
     if (n <= 0) return glia__err(GLIA_ESTATE, "compile: the graph is empty");
     bool bwd = (flags & GLIA_COMPILE_BACKWARD) != 0;
-    g->compile_flags = flags;
+    if (!plan_only) g->compile_flags = flags;
 
     /* inputs get their memory at the first compile (glia_graph_set_batch resizes it later) */
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n && !plan_only; i++) {
         glia_node *x = &g->nodes[i];
         if (x->kind != NODE_INPUT || x->owned_val) continue;
         size_t bytes = (size_t)glia__numel(x) * sizeof(float);
@@ -247,6 +257,17 @@ glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
     size_t no_reuse = 0;
     for (int j = 0; j < m; j++) no_reuse += iv[j].bytes;
     size_t arena = place(iv, m);
+    g->arena_bytes = arena;
+    g->arena_no_reuse = no_reuse;
+    g->ws_bytes = ws;
+    g->saved_bytes_total = saved;
+    g->param_bytes = pgrad;
+    if (plan_only) { /* sized, nothing allocated */
+        free(iv);
+        glia__plan_free(g);
+        g->planned = true;
+        return GLIA_OK;
+    }
 
     g->arena = arena ? dev->alloc(arena) : NULL;
     g->workspace = ws ? dev->alloc(align_up(ws)) : NULL;
@@ -290,26 +311,26 @@ glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
         glia__plan_free(g);
         return s;
     }
-    g->arena_bytes = arena;
-    g->arena_no_reuse = no_reuse;
-    g->ws_bytes = ws;
-    g->saved_bytes_total = saved;
-    g->param_bytes = pgrad;
-    g->compiled = true;
+    g->planned = g->compiled = true;
     return GLIA_OK;
 }
 
 glia_status glia_graph_memory(const glia_graph *g, glia_memory_stats *out) {
     if (!g || !out) return glia__err(GLIA_EINVAL, "glia_graph_memory: NULL argument");
-    if (!g->compiled) return glia__err(GLIA_ESTATE, "glia_graph_memory: the graph is not compiled");
+    if (!g->compiled && !g->planned)
+        return glia__err(GLIA_ESTATE, "glia_graph_memory: the graph is not compiled");
     out->arena = g->arena_bytes;
     out->arena_no_reuse = g->arena_no_reuse;
     out->workspace = g->ws_bytes;
     out->saved = g->saved_bytes_total;
-    size_t p = 0;
-    for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i].kind == NODE_PARAM || g->nodes[i].kind == NODE_BUFFER)
-            p += (size_t)glia__numel(&g->nodes[i]) * sizeof(float);
+    size_t p = 0, in = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        size_t b = (size_t)glia__numel(&g->nodes[i]) * sizeof(float);
+        if (g->nodes[i].kind == NODE_PARAM || g->nodes[i].kind == NODE_BUFFER) p += b;
+        if (g->nodes[i].kind == NODE_INPUT) in += b;
+    }
     out->params = p;
+    out->inputs = in;
+    out->param_grads = g->param_bytes;
     return GLIA_OK;
 }

@@ -88,15 +88,13 @@ static glia_status make_leaf(glia_graph *g, glia_node_kind kind, const char *wha
     if (ndim < 0 || ndim > GLIA_MAX_DIMS || (ndim > 0 && !dims))
         return glia__err(GLIA_ESHAPE, "%s '%s': %d dimensions (0..%d allowed)", what,
                          name ? name : "?", ndim, GLIA_MAX_DIMS);
-    int64_t numel = 1;
-    for (int i = 0; i < ndim; i++) {
-        if (dims[i] <= 0 || dims[i] > ((int64_t)1 << 40))
-            return glia__err(GLIA_ESHAPE, "%s '%s': dimension %d is %lld (must be positive)", what,
-                             name ? name : "?", i, (long long)dims[i]);
-        numel *= dims[i];
-        if (numel > ((int64_t)1 << 40))
-            return glia__err(GLIA_ESHAPE, "%s '%s': too many elements", what, name ? name : "?");
-    }
+    int64_t numel = glia__dims_count(ndim, dims, GLIA_MAX_ELEMENTS); /* core/checked.h */
+    if (numel < 0 && numel >= -ndim)
+        return glia__err(GLIA_ESHAPE, "%s '%s': dimension %d is %lld (must be positive)", what,
+                         name ? name : "?", (int)(-1 - numel), (long long)dims[-1 - numel]);
+    if (numel < 0)
+        return glia__err(GLIA_ESHAPE, "%s '%s': too many elements (more than 2^40)", what,
+                         name ? name : "?");
     glia_node *n;
     glia_status s = new_node(g, kind, what, name, &n);
     if (s) return s;
@@ -104,7 +102,7 @@ static glia_status make_leaf(glia_graph *g, glia_node_kind kind, const char *wha
     for (int i = 0; i < ndim; i++) n->shape.dim[i] = dims[i];
     n->trainable = kind == NODE_PARAM;
     if (ndim == 0) n->batch_axis = -1; /* a scalar has no batch */
-    if (kind != NODE_INPUT) { /* inputs get memory at compile: the batch may still change */
+    if (kind != NODE_INPUT && !g->shapes_only) { /* inputs get memory at compile: the batch may still change */
         n->owned_val = glia__leaf_alloc((size_t)numel * sizeof(float));
         if (!n->owned_val) return glia__err(GLIA_ENOMEM, "out of memory for %s '%s'", what, n->name);
         memset(n->owned_val, 0, (size_t)numel * sizeof(float));
@@ -123,6 +121,17 @@ glia_status glia_param(glia_graph *g, const char *name, int ndim, const int64_t 
 }
 glia_status glia_buffer(glia_graph *g, const char *name, int ndim, const int64_t *dims, int *out) {
     return make_leaf(g, NODE_BUFFER, "buffer", name, ndim, dims, out);
+}
+
+/* an op's inferred output: every dimension positive and at most 2^40 elements, checked
+ * without forming an overflowing product (an attribute can make any dimension huge) */
+static glia_status out_size_ok(const glia_graph *g, const glia_node *n) {
+    int64_t c = glia__dims_count(n->shape.ndim, n->shape.dim, GLIA_MAX_ELEMENTS);
+    if (c > 0) return GLIA_OK;
+    char sh[160];
+    return glia__err(GLIA_ESHAPE, "%s: the output would have shape %s, %s", glia__where(g, n),
+                     glia_shape_str(&n->shape, sh, sizeof sh),
+                     c >= -n->shape.ndim ? "a dimension below 1" : "more than 2^40 elements");
 }
 
 glia_status glia__add_op(glia_graph *g, glia_op_id op, const char *name, int n_in,
@@ -148,10 +157,7 @@ glia_status glia__add_op(glia_graph *g, glia_op_id op, const char *name, int n_i
     s = glia__attrs_set(g, n, ia, n_ia, fa, n_fa);
     if (!s) s = d->infer(g, n);
     if (s) return s; /* the node is not kept: n_nodes was not advanced */
-    int64_t numel = glia__numel(n);
-    if (numel <= 0 || numel > ((int64_t)1 << 40))
-        return glia__err(GLIA_ESHAPE, "%s: output would have %lld elements", glia__where(g, n),
-                         (long long)numel);
+    if ((s = out_size_ok(g, n))) return s;
     g->compiled = false;
     *out = g->n_nodes++;
     return GLIA_OK;
@@ -305,24 +311,22 @@ static glia_status reinfer(glia_graph *g) {
         if (n->kind != NODE_OP) continue;
         glia_status s = glia__ops[n->op]->infer(g, n);
         if (s) return s;
-        int64_t numel = glia__numel(n);
-        if (numel <= 0 || numel > ((int64_t)1 << 40))
-            return glia__err(GLIA_ESHAPE, "%s: output would have %lld elements", glia__where(g, n),
-                             (long long)numel);
+        if ((s = out_size_ok(g, n))) return s;
     }
     return GLIA_OK;
 }
 
 glia_status glia_graph_set_batch(glia_graph *g, int64_t batch) {
     if (!g) return glia__err(GLIA_EINVAL, "glia_graph_set_batch: graph is NULL");
-    if (batch <= 0 || batch > ((int64_t)1 << 40))
+    if (batch <= 0 || batch > GLIA_MAX_ELEMENTS)
         return glia__err(GLIA_EINVAL, "batch size %lld must be in 1..2^40", (long long)batch);
     bool any = false, same = true; /* unchanged: keep the compiled plan */
     for (int i = 0; i < g->n_nodes; i++) {
         const glia_node *n = &g->nodes[i];
         if (n->kind != NODE_INPUT || n->batch_axis < 0) continue;
         any = true;
-        if (glia__numel(n) / n->shape.dim[n->batch_axis] > ((int64_t)1 << 40) / batch)
+        int64_t per = glia__numel(n) / n->shape.dim[n->batch_axis], all;
+        if (!glia__mul_within(per, batch, GLIA_MAX_ELEMENTS, &all))
             return glia__err(GLIA_ESHAPE, "input '%s': batch %lld gives too many elements", n->name,
                              (long long)batch);
         if (n->shape.dim[n->batch_axis] != batch) same = false;

@@ -10,6 +10,7 @@
 #include "glia.h"
 #include "ops/attrs.h"
 #include "ops/op_list.h"
+#include "core/checked.h"
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -160,6 +161,11 @@ struct glia_graph {
     int n_nodes, cap_nodes;
     bool training;
     bool compiled;
+    bool shapes_only;               /* leaves have shapes, no values (glia_model_load_shapes): it
+                                     * can be planned (GLIA_COMPILE_PLAN_ONLY), not run */
+    bool planned;                   /* the *_bytes below hold a plan (compiled or plan-only) */
+    bool forward_done;              /* a forward pass finished since the last compile (backward
+                                     * needs its values) */
     bool check_numerics;            /* glia_graph_set_check_numerics */
     unsigned compile_flags;
     glia_rng rng;
@@ -285,6 +291,12 @@ glia_status glia__atomic_open(const char *path, glia__atomic **out);
 void glia__atomic_write(glia__atomic *a, const void *data, size_t len);
 glia_status glia__atomic_commit(glia__atomic *a);
 void glia__atomic_abort(glia__atomic *a);
+/* All or nothing for a group of files (a training epoch's): after stage_begin, this thread's
+ * commits write, flush and sync their temporary files but rename nothing; stage_end(ok) then
+ * renames them all in commit order when ok (the first failure stops it and removes the rest), or
+ * removes them all. */
+void glia__atomic_stage_begin(void);
+glia_status glia__atomic_stage_end(int ok);
 /* A whole file into *data (glia__malloc'd, NUL-terminated after its *len bytes; len may be
  * NULL); errors name the path. _max refuses a file over max bytes. */
 glia_status glia__read_file(const char *path, char **data, size_t *len);

@@ -73,6 +73,7 @@ static double *timer(glia_graph *g, int i, int pass) {
 glia_status glia_graph_forward(glia_graph *g) {
     glia_status s = ensure_compiled(g);
     if (s) return s;
+    g->forward_done = false; /* until this pass ends well */
     if (g->check_numerics) /* inputs, weights and buffers first: a bad one is the cause */
         for (int i = 0; i < g->n_nodes; i++) {
             glia_node *n = &g->nodes[i];
@@ -87,15 +88,23 @@ glia_status glia_graph_forward(glia_graph *g) {
         if (s) return s;
         if (g->check_numerics && (s = check_finite(g, n, "output"))) return s;
     }
+    g->forward_done = true;
     return GLIA_OK;
 }
 
 glia_status glia_graph_backward(glia_graph *g, int node, const float *seed, unsigned flags) {
     glia_status s = glia__check_node(g, node);
     if (s) return s;
+    if (flags & ~GLIA_BACKWARD_ACCUMULATE)
+        return glia__err(GLIA_EINVAL, "glia_graph_backward: unknown flags 0x%x (the only flag is "
+                         "GLIA_BACKWARD_ACCUMULATE, 0x%x)", flags & ~GLIA_BACKWARD_ACCUMULATE,
+                         GLIA_BACKWARD_ACCUMULATE);
     if (!g->compiled)
         return glia__err(GLIA_ESTATE, "backward: the graph changed since the last forward; run "
                          "glia_graph_forward first");
+    if (!g->forward_done) /* the gradients would be computed from values never written */
+        return glia__err(GLIA_ESTATE, "backward: no forward pass since the graph was compiled "
+                         "(or the last one failed); run glia_graph_forward first");
     if (!(g->compile_flags & GLIA_COMPILE_BACKWARD))
         return glia__err(GLIA_ESTATE, "backward: the graph was compiled for inference only "
                          "(compile with GLIA_COMPILE_BACKWARD)");

@@ -2,8 +2,6 @@
 #include "internal.h"
 #include <stdlib.h>
 
-#define MAX_ELEMENTS ((int64_t)1 << 40)
-
 /* checks dims and returns the element count, or -1 with an error set */
 static int64_t checked_numel(const char *what, int ndim, const int64_t *dims, int free_ok) {
     if (ndim < 0 || ndim > GLIA_MAX_DIMS || (ndim > 0 && !dims)) {
@@ -14,9 +12,10 @@ static int64_t checked_numel(const char *what, int ndim, const int64_t *dims, in
     int frees = 0;
     for (int i = 0; i < ndim; i++) {
         if (free_ok && dims[i] == -1 && !frees++) continue;
-        if (dims[i] <= 0 || dims[i] > MAX_ELEMENTS || (n *= dims[i]) > MAX_ELEMENTS) {
-            glia__err(GLIA_ESHAPE, "%s: dimension %d is %lld (positive, at most 2^40 elements%s)",
-                      what, i, (long long)dims[i], free_ok ? ", one -1 allowed" : "");
+        /* checked before the product is formed (core/checked.h) */
+        if (dims[i] <= 0 || !glia__mul_within(n, dims[i], GLIA_MAX_ELEMENTS, &n)) {
+            glia__err(GLIA_ESHAPE, "%s: dimension %d is %lld (positive, at most 2^40 elements "
+                      "in all%s)", what, i, (long long)dims[i], free_ok ? ", one -1 allowed" : "");
             return -1;
         }
     }

@@ -30,6 +30,12 @@ void glia_dataset_free(glia_dataset *d) {
 
 glia_status glia_dataset_new(glia_tensor *images, glia_tensor *labels, int classes,
                              const char *const *names, glia_dataset **out) {
+    if (!out) { /* ownership passes also on failure (glia.h): freed, not leaked */
+        glia_tensor_free(images);
+        glia_tensor_free(labels);
+        return glia__err(GLIA_EINVAL, "glia_dataset_new: out is NULL");
+    }
+    *out = NULL;
     glia_dataset *d = glia__calloc(1, sizeof *d);
     if (!d) {
         glia_tensor_free(images);
@@ -38,7 +44,6 @@ glia_status glia_dataset_new(glia_tensor *images, glia_tensor *labels, int class
     }
     d->images = images;
     d->labels = labels;
-    *out = NULL;
     if (!images || !labels) {
         glia_dataset_free(d);
         return glia__err(GLIA_EINVAL, "glia_dataset_new: NULL tensor");
@@ -46,10 +51,13 @@ glia_status glia_dataset_new(glia_tensor *images, glia_tensor *labels, int class
     char a[96], b[96];
     int64_t n = images->shape.ndim ? images->shape.dim[0] : 0;
     if (images->shape.ndim < 2 || labels->shape.ndim != 1 || labels->shape.dim[0] != n) {
+        /* the message first: freeing d frees the tensors whose shapes it shows */
+        glia_status s = glia__err(GLIA_ESHAPE, "data set: images %s and labels %s do not match "
+                                  "(need images [N, ...] and labels [N])",
+                                  glia_shape_str(&images->shape, a, sizeof a),
+                                  glia_shape_str(&labels->shape, b, sizeof b));
         glia_dataset_free(d);
-        return glia__err(GLIA_ESHAPE, "data set: images %s and labels %s do not match (need "
-                         "images [N, ...] and labels [N])", glia_shape_str(&images->shape, a, sizeof a),
-                         glia_shape_str(&labels->shape, b, sizeof b));
+        return s;
     }
     if (n == 0) {
         glia_dataset_free(d);

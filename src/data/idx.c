@@ -22,7 +22,6 @@
 #endif
 #include <zlib.h>
 
-#define IDX_MAX_ELEMENTS ((int64_t)1 << 40) /* glia_tensor_new's limit */
 #define IDX_BLOCK ((size_t)1 << 20)         /* bytes inflated per gzread call */
 #define GZ_MAX_RATIO 1032                   /* deflate cannot expand more than this */
 
@@ -222,12 +221,11 @@ static glia_status idx_load(const char *path, float scale, glia_tensor **out, ui
         }
         dims[i] = (int64_t)d;
         /* checked before multiplying: 2^40 * 2^31 would overflow int64 */
-        if (numel > IDX_MAX_ELEMENTS / dims[i]) {
+        if (!glia__mul_within(numel, dims[i], GLIA_MAX_ELEMENTS, &numel)) {
             s = glia__err(GLIA_EIO, "%s: dimensions up to %d make more than 2^40 elements "
                           "(too large)", path, i);
             goto done;
         }
-        numel *= dims[i];
     }
     long long data_bytes = (long long)numel * ty->size;
     long long header_bytes = 4 + (long long)dim_bytes;

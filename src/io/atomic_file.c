@@ -68,6 +68,55 @@ static void sync_dir(char *tmp) {
     }
 }
 
+/* Staging (stage_begin .. stage_end, per thread): committed temporary files waiting for their
+ * rename, in commit order. */
+typedef struct { char *tmp, *path; } staged_file;
+static _Thread_local int staging;
+static _Thread_local staged_file *staged;
+static _Thread_local int n_staged, cap_staged;
+
+void glia__atomic_stage_begin(void) {
+    staging = 1;
+    n_staged = 0;
+}
+
+/* a committed temporary file kept for stage_end: 0 when out of memory */
+static int stage_add(const glia__atomic *a) {
+    if (n_staged == cap_staged) {
+        int cap = cap_staged ? 2 * cap_staged : 8;
+        staged_file *p = glia__realloc(staged, (size_t)cap * sizeof *p);
+        if (!p) return 0;
+        staged = p;
+        cap_staged = cap;
+    }
+    staged_file f = {glia__strdup(a->tmp), glia__strdup(a->path)};
+    if (!f.tmp || !f.path) {
+        free(f.tmp);
+        free(f.path);
+        return 0;
+    }
+    staged[n_staged++] = f;
+    return 1;
+}
+
+glia_status glia__atomic_stage_end(int ok) {
+    glia_status s = GLIA_OK;
+    for (int i = 0; i < n_staged; i++) {
+        staged_file *f = &staged[i];
+        if (ok && !s && rename(f->tmp, f->path) != 0)
+            s = glia__err(GLIA_EIO, "%s: cannot rename %s to it: %s", f->path, f->tmp, strerror(errno));
+        if (!ok || s) remove(f->tmp); /* not renamed: nothing of it is left */
+        if (ok && !s && i == n_staged - 1) sync_dir(f->tmp);
+        free(f->tmp);
+        free(f->path);
+    }
+    free(staged);
+    staged = NULL;
+    n_staged = cap_staged = 0;
+    staging = 0;
+    return s;
+}
+
 glia_status glia__atomic_commit(glia__atomic *a) {
     const char *what = "writing";
     int e = a->err, ok = !e;
@@ -79,6 +128,11 @@ glia_status glia__atomic_commit(glia__atomic *a) {
         s = glia__err(GLIA_EIO, "%s: %s the temporary file %s failed: %s", a->path, what, a->tmp,
                       strerror(e));
         remove(a->tmp);
+    } else if (staging) {
+        if (!stage_add(a)) {
+            s = glia__err(GLIA_ENOMEM, "%s: out of memory", a->path);
+            remove(a->tmp);
+        }
     } else if (rename(a->tmp, a->path) != 0) {
         s = glia__err(GLIA_EIO, "%s: cannot rename %s to it: %s", a->path, a->tmp, strerror(errno));
         remove(a->tmp);

@@ -53,6 +53,8 @@ glia_status cfg_parse(const char *text, const char *filename, cfg **out) {
         return glia__err(GLIA_ENOMEM, "%s: out of memory", fn);
     }
     strcpy(c->filename, fn);
+    /* a UTF-8 byte-order mark (what some Windows editors put first) is not part of the text */
+    if (!strncmp(text, "\xEF\xBB\xBF", 3)) text += 3;
     glia_status st = GLIA_OK;
     int line = 0;
     for (const char *p = text; *p && !st;) {

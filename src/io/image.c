@@ -31,6 +31,24 @@
 
 #define IMG_MAX_SIDE 65536 /* output sides; stb_image's own input limit is 2^24 */
 
+/* ------------------------------------------------------------------ the pixel limit
+ * A file is refused before it is decoded when its header declares more pixels than this: a
+ * 20000x20000 PNG of 389 KB decodes to 2 GB (10 s) only to be shrunk to 28x28. */
+static int64_t max_pixels = GLIA_IMAGE_MAX_PIXELS;
+
+int64_t glia_image_set_max_pixels(int64_t n) {
+    int64_t old = max_pixels;
+    max_pixels = n > 0 ? n : GLIA_IMAGE_MAX_PIXELS;
+    return old;
+}
+
+static glia_status check_pixels(const char *path, long long w, long long h) {
+    if (w * h <= max_pixels) return GLIA_OK; /* both < 2^25 (stb_image's and our headers' limits) */
+    return glia__err(GLIA_ERANGE, "%s: a %lldx%lld image (%lld pixels) is over the limit of %lld "
+                     "pixels, so it was not decoded; glia_image_set_max_pixels (--max-pixels N on "
+                     "the command line) raises the limit", path, w, h, w * h, (long long)max_pixels);
+}
+
 /* ------------------------------------------------------------------ decoding */
 
 /* A decoded file: interleaved samples (8 or 16 bits) of n native channels (1 grey, 2 grey +
@@ -83,6 +101,8 @@ static glia_status decode_pnm(FILE *f, const char *path, int channels, decoded *
     if (w < 1 || h < 1 || maxval < 1)
         return glia__err(GLIA_EIO, "%s: bad P%c header (width, height and maxval 1..65535 "
                          "expected)", path, channels == 1 ? '5' : '6');
+    glia_status ps = check_pixels(path, w, h);
+    if (ps) return ps;
     size_t count = (size_t)w * (size_t)h * (size_t)channels, bytes = maxval > 255 ? 2 : 1;
     if (count > ((size_t)1 << 31))
         return glia__err(GLIA_EIO, "%s: a %ldx%ld image is too large", path, w, h);
@@ -118,12 +138,46 @@ static const char *stb_reason(void) {
     return r && *r ? r : "unknown reason";
 }
 
+/* The format a file's first bytes announce, NULL if none stb_image knows by its signature (TGA
+ * has none). */
+static const char *signature(FILE *f) {
+    unsigned char b[8] = {0};
+    size_t n = fread(b, 1, sizeof b, f);
+    rewind(f);
+    if (n >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff) return "JPEG";
+    if (n >= 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8)) return "PNG";
+    if (n >= 4 && !memcmp(b, "GIF8", 4)) return "GIF";
+    if (n >= 2 && !memcmp(b, "BM", 2)) return "BMP";
+    if (n >= 4 && !memcmp(b, "8BPS", 4)) return "PSD";
+    if (n >= 2 && !memcmp(b, "#?", 2)) return "HDR";
+    return NULL;
+}
+
 static glia_status decode_stb(FILE *f, const char *path, long long size, decoded *d) {
-    /* stbi_info reads the header only: it tells "not an image" from "a broken image". */
+    /* stbi_info reads the header only: it tells "not an image" from "a broken image", and gives
+     * the size to check before decoding. */
     int w, h, n;
-    if (!stbi_info_from_file(f, &w, &h, &n))
-        return glia__err(GLIA_EIO, "%s: not an image stb_image can read (%s; %lld bytes); PNG, "
-                         "JPEG, BMP, GIF, PGM/PPM, TGA, PSD and HDR are", path, stb_reason(), size);
+    if (!stbi_info_from_file(f, &w, &h, &n)) {
+        /* stbi_info tries every format in turn, so its reason is the last one's ("bad png sig"
+         * for a truncated JPEG): for a file whose signature names a format, that format's
+         * decoder says what is wrong (it stops where the header breaks, before any pixels) */
+        const char *type = signature(f);
+        if (!type)
+            return glia__err(GLIA_EIO, "%s: not an image stb_image can read (%s; %lld bytes); "
+                             "PNG, JPEG, BMP, GIF, PGM/PPM, TGA, PSD and HDR are", path,
+                             stb_reason(), size);
+        int w2, h2, n2;
+        stbi_uc *px = stbi_load_from_file(f, &w2, &h2, &n2, 0);
+        if (!px)
+            return glia__err(GLIA_EIO, "%s: a broken or truncated %s file (%lld bytes): "
+                             "stb_image: %s", path, type, size, stb_reason());
+        *d = (decoded){.w = w2, .h = h2, .n = n2, .from_stb = 1, .maxval = 255.0f, .px = px};
+        glia_status s = check_pixels(path, w2, h2);
+        if (s) decoded_free(d);
+        return s;
+    }
+    glia_status s = check_pixels(path, w, h);
+    if (s) return s;
     int is16 = stbi_is_16_bit_from_file(f), w2, h2, n2;
     void *px = is16 ? (void *)stbi_load_from_file_16(f, &w2, &h2, &n2, 0)
                     : (void *)stbi_load_from_file(f, &w2, &h2, &n2, 0);

@@ -420,18 +420,16 @@ static glia_status parse_entry(parser *p, st_tensor *t) {
         return glia__json_stop(j, glia__err(GLIA_EIO, "%s: tensor '%.200s' (header byte %zu) has "
                                             "no \"%s\"", j->path, t->name, entry_pos, missing));
     /* element and byte counts, overflow-checked */
-    uint64_t numel = 1;
+    int64_t numel = 1;
     for (int i = 0; i < t->ndim; i++) {
-        uint64_t d = (uint64_t)t->dim[i];
-        if (d && numel > ST_MAX_COUNT / d) {
+        if (!glia__mul_within(numel, t->dim[i], (int64_t)ST_MAX_COUNT, &numel)) {
             char sb[160];
             return glia__json_stop(j, glia__err(GLIA_EIO, "%s: tensor '%.200s' has shape %s: too "
                                                 "many elements", j->path, t->name,
                                                 shape_str(t->ndim, t->dim, sb, sizeof sb)));
         }
-        numel *= d;
     }
-    t->numel = numel;
+    t->numel = (uint64_t)numel;
     return GLIA_OK;
 }
 

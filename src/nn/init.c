@@ -116,6 +116,7 @@ glia_status glia_init_param(glia_graph *g, int node, glia_init_kind kind, float 
         return glia__err(GLIA_EINVAL, "glia_init_param: %s init of '%s': value %g is not finite",
                          kind_name(kind), n->name, (double)value);
     float *w = n->val;
+    if (!w && g->shapes_only) return GLIA_OK; /* nothing to initialise */
     const int64_t numel = glia__numel(n);
     const glia_shape *sh = &n->shape;
     char buf[96];

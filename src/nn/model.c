@@ -154,6 +154,9 @@ static char *xstrdup(const char *s) {
     return d;
 }
 
+/* The largest integer key (filters, units, sizes...): larger ones are refused with this figure */
+#define KEY_INT_MAX (1LL << 30)
+
 /* Checks value v of kind k; writes its canonical form into buf. */
 static int check_value(key_kind k, const char *v, char *buf, size_t n) {
     char *end;
@@ -161,7 +164,7 @@ static int check_value(key_kind k, const char *v, char *buf, size_t n) {
     switch (k) {
     case K_INT: {
         long long x = strtoll(v, &end, 10);
-        if (*end || errno || x < 0 || x > (1LL << 30)) return 0;
+        if (*end || errno || x < 0 || x > KEY_INT_MAX) return 0;
         snprintf(buf, n, "%lld", x);
         return 1;
     }
@@ -233,7 +236,7 @@ static int check_value(key_kind k, const char *v, char *buf, size_t n) {
 
 static const char *kind_doc(key_kind k) {
     switch (k) {
-    case K_INT: return "a non-negative integer";
+    case K_INT: return "an integer from 0 to 1073741824 (2^30)";
     case K_FLOAT: return "a finite number";
     case K_FLOATS: return "a finite number, or one per channel separated by commas";
     case K_BOOL: return "0 or 1";
@@ -241,7 +244,7 @@ static const char *kind_doc(key_kind k) {
     case K_NAME: return "a layer name";
     case K_NAMES: return "two or more layer names separated by commas (at most 256)";
     case K_INTS: return "1 to 4 non-negative integers separated by commas";
-    case K_SHAPE: return "C,H,W or a feature count (positive integers)";
+    case K_SHAPE: return "C,H,W or a feature count (integers from 1 to 1073741824, 2^30)";
     case K_ACT: return "one of linear, relu, leaky, elu, sigmoid, tanh";
     case K_BINARY: return "one of none, weights, xnor";
     case K_INIT: return "one of pytorch, he_uniform, he_normal, xavier_uniform, xavier_normal, orthogonal, delta_orthogonal";
@@ -367,7 +370,7 @@ static void bias_init(glia_model *m, int b, int64_t fan_in) {
     glia_shape s;
     glia_node_shape(m->g, b, &s);
     float bound = 1.0f / sqrtf((float)fan_in), *v = glia_node_value(m->g, b);
-    for (int64_t i = 0; i < s.dim[0]; i++) v[i] = bound * (2 * glia_rng_uniform(&m->rng) - 1);
+    for (int64_t i = 0; v && i < s.dim[0]; i++) v[i] = bound * (2 * glia_rng_uniform(&m->rng) - 1);
 }
 
 /* batch norm with parameters <layer><prefix>weight, ...bias, ...running_mean, ...running_var
@@ -387,8 +390,8 @@ static glia_status batchnorm(glia_model *m, model_layer *l, const char *prefix, 
             return glia__err(GLIA_EINVAL, "layer name '%s' is too long", l->name);
         s = i < 2 ? glia_param(m->g, nm, 1, &C, &p[i]) : glia_buffer(m->g, nm, 1, &C, &p[i]);
         if (s) return s;
-        if (i == 0 || i == 3) /* gamma = 1, running variance = 1 */
-            for (int64_t c = 0; c < C; c++) glia_node_value(m->g, p[i])[c] = 1.0f;
+        float *v = i == 0 || i == 3 ? glia_node_value(m->g, p[i]) : NULL;
+        for (int64_t c = 0; v && c < C; c++) v[c] = 1.0f; /* gamma = 1, running variance = 1 */
     }
     return glia_batchnorm(m->g, node_name, x, p[0], p[1], p[2], p[3], eps, mom, out);
 }
@@ -760,13 +763,14 @@ static glia_status seq_input(glia_model *m, int64_t *dims, int *nd) {
     *nd = 3;
     glia_status s = glia_input(m->g, "lengths", 1, &N, &m->lengths);
     if (s) return s;
-    float *len = glia_node_value(m->g, m->lengths);
-    for (int64_t i = 0; i < N; i++) len[i] = (float)m->seq_T;
+    float *len = glia_node_value(m->g, m->lengths); /* NULL: shapes only */
+    for (int64_t i = 0; len && i < N; i++) len[i] = (float)m->seq_T;
     return GLIA_OK;
 }
 
-glia_status glia_model_parse(const char *text, const char *filename, int64_t batch, uint64_t seed,
-                             glia_model **out) {
+/* shapes_only: the leaves get no memory and no values (glia_model_load_shapes) */
+static glia_status parse(const char *text, const char *filename, int64_t batch, uint64_t seed,
+                         int shapes_only, glia_model **out) {
     if (!out) return glia__err(GLIA_EINVAL, "glia_model_parse: out is NULL");
     if (batch < 1) return glia__err(GLIA_EINVAL, "glia_model_parse: batch %lld must be >= 1", (long long)batch);
     cfg *c;
@@ -782,6 +786,7 @@ glia_status glia_model_parse(const char *text, const char *filename, int64_t bat
     }
     glia_rng_seed(&m->rng, seed, 0x6d6f64656cULL);
     if ((s = glia_graph_new(&m->g))) goto fail;
+    m->g->shapes_only = shapes_only != 0;
     cfg_section *net = &c->sec[0];
     if (strcmp(net->type, "net")) {
         s = glia__err(GLIA_EINVAL, "%s:%d: a model starts with [net], not [%s]", file, net->line, net->type);
@@ -861,16 +866,30 @@ fail:
     return s;
 }
 
-glia_status glia_model_load(const char *path, int64_t batch, uint64_t seed, glia_model **out) {
+glia_status glia_model_parse(const char *text, const char *filename, int64_t batch, uint64_t seed,
+                             glia_model **out) {
+    return parse(text, filename, batch, seed, 0, out);
+}
+
+static glia_status load(const char *path, int64_t batch, uint64_t seed, int shapes_only,
+                        glia_model **out) {
     if (!path) return glia__err(GLIA_EINVAL, "glia_model_load: path is NULL");
     char *text;
     size_t n;
     glia_status s = glia__read_file_max(path, (size_t)16 << 20, &text, &n); /* no model is larger */
     if (s) return s;
     if (strlen(text) != n) { free(text); return glia__err(GLIA_EINVAL, "%s: contains a NUL byte; not a text file", path); }
-    s = glia_model_parse(text, path, batch, seed, out);
+    s = parse(text, path, batch, seed, shapes_only, out);
     free(text);
     return s;
+}
+
+glia_status glia_model_load(const char *path, int64_t batch, uint64_t seed, glia_model **out) {
+    return load(path, batch, seed, 0, out);
+}
+
+glia_status glia_model_load_shapes(const char *path, int64_t batch, glia_model **out) {
+    return load(path, batch, 1, 1, out);
 }
 
 glia_graph *glia_model_graph(glia_model *m) { return m ? m->g : NULL; }

@@ -66,7 +66,7 @@ glia_status glia__b_embedding(glia_model *m, model_layer *l) {
     if ((s = glia__layer_name(l, "weight", nm)) || (s = glia_param(m->g, nm, 2, (int64_t[]){V, E}, &w)))
         return s;
     float *wv = glia_node_value(m->g, w); /* nn.Embedding: N(0, 1) */
-    for (int64_t i = 0; i < V * E; i++) wv[i] = glia_rng_normal(&m->rng);
+    for (int64_t i = 0; wv && i < V * E; i++) wv[i] = glia_rng_normal(&m->rng);
     return lookup(m, l, w, E);
 }
 
@@ -81,7 +81,7 @@ glia_status glia__b_onehot(glia_model *m, model_layer *l) {
         (s = glia_node_set_batch_axis(m->g, eye, -1))) /* a constant: no batch */
         return s;
     float *e = glia_node_value(m->g, eye);
-    for (int64_t i = 0; i < V; i++) e[i * V + i] = 1.0f;
+    for (int64_t i = 0; e && i < V; i++) e[i * V + i] = 1.0f;
     return lookup(m, l, eye, V);
 }
 
@@ -102,7 +102,7 @@ glia_status glia__b_wordhash(glia_model *m, model_layer *l) {
     /* N(0, 1/K): a word's vector sums up to K rows, so even the longest word starts with
      * variance <= 1, the scale of [embedding]'s N(0, 1) rows (a 5-letter word at K = 16: 5/16) */
     float *wv = glia_node_value(m->g, w), sd = 1.0f / sqrtf((float)xs.dim[2]);
-    for (int64_t i = 0; i < B * E; i++) wv[i] = sd * glia_rng_normal(&m->rng);
+    for (int64_t i = 0; wv && i < B * E; i++) wv[i] = sd * glia_rng_normal(&m->rng);
     return glia_embedding_bag(m->g, l->name, l->in[0], w, &l->out);
 }
 
@@ -110,7 +110,7 @@ static void uniform(glia_model *m, int node, float bound) {
     glia_shape s;
     glia_node_shape(m->g, node, &s);
     float *v = glia_node_value(m->g, node);
-    for (int64_t i = 0; i < glia_shape_numel(&s); i++)
+    for (int64_t i = 0; v && i < glia_shape_numel(&s); i++)
         v[i] = bound * (2 * glia_rng_uniform(&m->rng) - 1);
 }
 
@@ -202,7 +202,7 @@ glia_status glia__b_recurrent(glia_model *m, model_layer *l) {
                 if ((s = glia_graph_find(m->g, pn, &id))) return s;
                 uniform(m, id, bound);
             }
-            if (irnn) {
+            if (irnn && !m->g->shapes_only) {
                 float *whh = param(m, l, "weight_hh", k, d), *bi = param(m, l, "bias_ih", k, d),
                       *bh = param(m, l, "bias_hh", k, d);
                 for (int64_t i = 0; i < H; i++) {
@@ -211,7 +211,7 @@ glia_status glia__b_recurrent(glia_model *m, model_layer *l) {
                 }
             }
             float fb = cell == 1 ? glia__layer_float(l, "forget_bias") : 0;
-            if (fb != 0) { /* gate order i f g o: the forget rows are [H, 2H) */
+            if (fb != 0 && !m->g->shapes_only) { /* gate order i f g o: the forget rows are [H, 2H) */
                 float *bi = param(m, l, "bias_ih", k, d), *bh = param(m, l, "bias_hh", k, d);
                 for (int64_t i = H; i < 2 * H; i++) {
                     bi[i] = fb;

@@ -94,6 +94,7 @@ static void loop_free(glia__loop *L) {
     free(L->ids);
     free(L->metrics);
     free(L->dist_buf);
+    glia__run_lock_release(L->lock);
 }
 
 /* ---------------------------------------------------------------- set-up */
@@ -101,9 +102,45 @@ static void loop_free(glia__loop *L) {
 static float opt_float(glia_model *m, const char *k) { return strtof(glia_model_option(m, k), NULL); }
 static long long opt_int(glia_model *m, const char *k) { return strtoll(glia_model_option(m, k), NULL, 10); }
 
+/* Bytes of memory available for new allocations: MemAvailable of /proc/meminfo (the kernel's
+ * estimate without swapping), 0 when unknown (then nothing is refused). */
+static uint64_t mem_available(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return 0;
+    char line[256];
+    unsigned long long kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) break;
+    fclose(f);
+    return (uint64_t)kb * 1024;
+}
+
+/* Refuses a plan the machine cannot hold, before any of it is allocated: the kernel would kill
+ * the process at its first touch of memory it overcommitted, with no message. Needed: the
+ * activations and gradients, workspace, saved state, inputs, parameter gradients, and the
+ * optimiser's state (up to two slots per parameter, Adam's). */
+static glia_status check_memory(glia__loop *L, const glia_train_options *o) {
+    glia_status s = glia_graph_compile(L->g, GLIA_COMPILE_BACKWARD | GLIA_COMPILE_PLAN_ONLY);
+    glia_memory_stats ms;
+    if (s || (s = glia_graph_memory(L->g, &ms))) return s;
+    const char *on = glia_model_option(L->m, "optimizer");
+    double slots = !strncmp(on, "adam", 4) ? 2 : strcmp(on, "sgd") || opt_float(L->m, "momentum") > 0 ? 1 : 0;
+    double gib = 1024.0 * 1024 * 1024, opt = slots * (double)ms.params;
+    double act = (double)ms.arena + (double)ms.workspace + (double)ms.saved;
+    double need = act + (double)ms.inputs + (double)ms.param_grads + opt;
+    double avail = (double)mem_available();
+    if (o->force_memory || avail <= 0 || need <= avail) return GLIA_OK;
+    return glia__err(GLIA_ENOMEM, "training needs %.2f GiB more memory for a batch of %lld "
+                     "(activations, gradients and workspace %.2f GiB, inputs %.2f GiB, parameter "
+                     "gradients %.2f GiB, optimiser state %.2f GiB) and %.2f GiB is available "
+                     "(MemAvailable); lower the batch or the model's size, or force it (glia train "
+                     "--force-memory)", need / gib, (long long)L->batch, act / gib,
+                     (double)ms.inputs / gib, (double)ms.param_grads / gib, opt / gib, avail / gib);
+}
+
 /* [net] loss: softmax_ce (labels: a class per row), mse or bce (targets: the row's class as a
  * one-hot vector, so a classifier's data trains a regression or multi-label head too) */
-static glia_status make_loss(glia__loop *L) {
+static glia_status make_loss(glia__loop *L, const glia_train_options *o) {
     const char *ln = glia_model_option(L->m, "loss");
     L->loss_kind = !strcmp(ln, "softmax_ce") ? GLIA__LOSS_CE : !strcmp(ln, "mse") ? GLIA__LOSS_MSE
                  : !strcmp(ln, "bce") ? GLIA__LOSS_BCE : (glia__loss_kind)-1;
@@ -133,6 +170,7 @@ static glia_status make_loss(glia__loop *L) {
                                            : glia_bce_with_logits(L->g, "loss", L->out, L->label, &L->loss);
         if (s) return s;
     }
+    if ((s = check_memory(L, o))) return s;
     return glia_graph_compile(L->g, GLIA_COMPILE_BACKWARD);
 }
 
@@ -191,7 +229,9 @@ static glia_status loop_setup(glia__loop *L, glia_model *user, const glia_train_
         return glia__err(GLIA_EINVAL, "val = %g is not in [0, 1)", (double)L->val);
     glia_status s;
     if (o->device && (s = glia_graph_set_device(glia_model_graph(user), o->device))) return s;
-    if ((!L->shard && (s = make_dir(L->out_dir))) || (s = L->task->setup(L, o)) || (s = make_loss(L)) ||
+    /* rank 0 alone makes and locks the run directory (the others write nothing there) */
+    if ((!L->shard && ((s = make_dir(L->out_dir)) || (!L->lock && (s = glia__run_lock_take(L->out_dir, &L->lock))))) ||
+        (s = L->task->setup(L, o)) || (s = make_loss(L, o)) ||
         (s = make_optim(L)))
         return s;
     return GLIA_OK;
@@ -260,10 +300,17 @@ static glia_status train_forward(glia__loop *L, float *l, int64_t b) {
     glia_graph_set_check_numerics(g, 1);
     if (!s) s = glia_graph_forward(g);
     snprintf(first, sizeof first, "%s", s ? glia_last_error() : "(not found)");
+    /* what is on disk: a finished epoch's checkpoint, the one resumed from, or none */
+    char kept[80];
+    if (L->epoch > 0)
+        snprintf(kept, sizeof kept, "the checkpoint of epoch %d is kept", L->epoch);
+    else if (L->resuming)
+        snprintf(kept, sizeof kept, "the checkpoint this run resumed from is kept");
+    else
+        snprintf(kept, sizeof kept, "no checkpoint was written (the first epoch did not finish)");
     return glia__err(GLIA_ERANGE, "training stopped at epoch %d, batch %lld (step %lld): values "
-                     "became non-finite (first %s); try a lower lr or clip_norm; the last "
-                     "checkpoint is kept", L->epoch + 1, (long long)b + 1, (long long)L->step + 1,
-                     first);
+                     "became non-finite (first %s); try a lower lr or clip_norm; %s", L->epoch + 1,
+                     (long long)b + 1, (long long)L->step + 1, first, kept);
 }
 
 /* a held-out or test pass: inference mode, full batches (padding rows are labelled -1) */
@@ -332,9 +379,8 @@ static glia_status write_curves(glia__loop *L) {
     return s;
 }
 
-/* The files of a finished epoch, the checkpoint FIRST: a crash (or a full disk) between them
- * leaves the checkpoint of this epoch, from which --resume writes the rest again. */
-static glia_status write_outputs(glia__loop *L) {
+/* The files of a finished epoch, the checkpoint first. */
+static glia_status write_files(glia__loop *L) {
     char path[1200], *text = NULL;
     glia_status s;
     if ((s = glia__checkpoint_save(L)) || (s = glia_model_to_text(L->m, &text))) return s;
@@ -346,6 +392,23 @@ static glia_status write_outputs(glia__loop *L) {
         (s = write_text(L, "metrics.csv", L->metrics)))
         return s;
     return write_curves(L);
+}
+
+/* All or nothing (atomic_file.c's staging): every file of the epoch is written and synced under
+ * its temporary name first, and only then are they renamed, the checkpoint first; a failure
+ * anywhere (a full disk, a file that cannot be created) leaves the previous epoch's files, which
+ * agree with each other, instead of a checkpoint of one epoch beside the weights of another. */
+static glia_status write_outputs(glia__loop *L) {
+    glia__atomic_stage_begin();
+    glia_status s = write_files(L), c = glia__atomic_stage_end(!s);
+    if (!s) s = c;
+    if (!s) return GLIA_OK;
+    if (L->epoch > 1)
+        return glia__err(s, "epoch %d finished, but writing its files failed: %s; %s keeps the "
+                         "files of epoch %d, which agree with each other", L->epoch,
+                         glia_last_error(), L->out_dir, L->epoch - 1);
+    return glia__err(s, "epoch %d finished, but writing its files failed: %s; no epoch's files "
+                     "were written in %s", L->epoch, glia_last_error(), L->out_dir);
 }
 
 static glia_status metrics_line(glia__loop *L, const char *line) {
@@ -449,8 +512,9 @@ static glia_status run_loop(glia__loop *L, const glia_train_options *o, glia_tra
         char line[256];
         snprintf(line, sizeof line, "%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f\n", L->epoch,
                  L->tm.loss / n, ta, vl, va, extra, (double)lr, L->seconds);
-        if ((s = metrics_line(L, line)) || (!L->shard && (s = write_outputs(L)))) return s;
-        if (o->progress && !L->shard) report(L, o, L->batches, lr, &vm);
+        if ((s = metrics_line(L, line))) return s;
+        if (o->progress && !L->shard) report(L, o, L->batches, lr, &vm); /* shown even if the files fail */
+        if (!L->shard && (s = write_outputs(L))) return s;
         out->epochs_done = L->epoch;
         if (glia__dist_stop(L, o) && L->epoch < L->epochs)
             return glia__err(GLIA_EINTR, "stopped after epoch %d; checkpoint saved in %s", L->epoch,
@@ -538,11 +602,19 @@ glia_status glia_train_resume(const char *dir, int epochs, const glia_train_opti
     *model = NULL;
     char path[1200];
     snprintf(path, sizeof path, "%s/checkpoint.safetensors", dir);
-    glia_st_meta meta;
-    glia_status s = glia_safetensors_read_meta(path, &meta);
-    if (s) return s;
     glia__loop L;
     memset(&L, 0, sizeof L);
+    /* the lock first: the checkpoint read is the one the run continues from (rank 0's alone
+     * under mpirun: the others only read) */
+    int shard, shards;
+    glia__dist_shard(&shard, &shards);
+    glia_status s = shard ? GLIA_OK : glia__run_lock_take(dir, &L.lock);
+    glia_st_meta meta;
+    if (!s) s = glia_safetensors_read_meta(path, &meta);
+    if (s) {
+        glia__run_lock_release(L.lock);
+        return s;
+    }
     const char *text;
     s = glia__checkpoint_settings(path, &meta, &L, &text);
     snprintf(L.out_dir, sizeof L.out_dir, "%s", dir);

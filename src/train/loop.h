@@ -115,6 +115,7 @@ struct glia__loop {
     double seconds, epoch_seconds; /* training time of the finished epochs; of this one so far */
     char *metrics;               /* metrics.csv so far */
     int resuming;                /* set up from a checkpoint (the model's mean and std are kept) */
+    struct glia__run_lock *lock; /* out_dir's, held from set-up to the end (run_lock.c) */
     /* host copies of the nodes a batch writes or reads, on a device without host memory (on
      * the cpu the nodes' own memory is used: no copy) */
     struct glia__staged { int node, dirty; int64_t n; float *buf; } *staged;
@@ -142,6 +143,14 @@ glia_status glia__loop_upload(glia__loop *L);
 static inline float *glia__loop_ids(glia__loop *L) {
     return L->loss_kind == GLIA__LOSS_CE ? glia__loop_in(L, L->label) : L->ids;
 }
+
+/* The run directory's lock (run_lock.c): an advisory lock on DIR/.glia-lock that dies with its
+ * process; a second run on DIR (another process, or this one) gets GLIA_ESTATE naming DIR and the
+ * holder's PID. Taking it also removes dead processes' temporary files and checks that DIR can
+ * be written. */
+typedef struct glia__run_lock glia__run_lock;
+glia_status glia__run_lock_take(const char *dir, glia__run_lock **out);
+void glia__run_lock_release(glia__run_lock *k);
 
 /* glia_train with a given task (glia_train picks images or text from the model) */
 glia_status glia__train_task(glia_model *m, const glia__task_ops *task, const glia_train_options *o,
