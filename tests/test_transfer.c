@@ -120,3 +120,40 @@ TEST(transfer_errors_name_the_layer) {
     CHECK(unchanged && unknown && fresh_frozen && no_run);
     CHECK(ok);
 }
+
+/* a run with a frozen layer, stopped after its first batch and resumed: the checkpoint records
+ * the frozen parameters, so the resumed run keeps them bit-identical to the source's */
+TEST(transfer_frozen_layers_stay_frozen_on_resume) {
+    char sdir[] = "/tmp/glia-transfer-src-XXXXXX", ndir[] = "/tmp/glia-transfer-new-XXXXXX";
+    CHECK(mkdtemp(sdir) && mkdtemp(ndir));
+    glia_dataset *tr = test_blobs(96, 5);
+    glia_model *src = model(4, 1), *m = model(4, 2), *r = NULL;
+    glia_status s = !tr || !src || !m ? GLIA_ENOMEM : train(src, sdir, tr);
+    if (!s) s = glia_model_transfer_from_run(m, sdir, &(glia_transfer_options){"c1", NULL}, NULL);
+    volatile int stop = 1; /* stops after the first batch, with a checkpoint */
+    glia_train_options o = {0};
+    o.train_set = tr;
+    o.test_set = tr;
+    o.out_dir = ndir;
+    o.seed = 3;
+    o.val = 0.1f;
+    o.stop = &stop;
+    glia_train_result res;
+    glia_status stopped = s ? s : glia_train(m, &o, &res);
+    stop = 0;
+    if (!s && stopped == GLIA_EINTR) s = glia_train_resume(ndir, 3, &o, &r, &res);
+    if (!s) glia_eval_result_free(&res.test);
+    int frozen = !s && r && same(r, src, "c1.weight") && same(r, src, "c1.bias");
+    int learnt = !s && r && !same(r, m, "c2.weight");
+    glia_model_free(src);
+    glia_model_free(m);
+    glia_model_free(r);
+    glia_dataset_free(tr);
+    rm_run(sdir);
+    rm_run(ndir);
+    CHECK_MSG(stopped == GLIA_EINTR, "the run did not stop: status %d", stopped);
+    if (s) fprintf(stderr, "  %s\n", glia_last_error());
+    OK(s);
+    CHECK_MSG(frozen, "the frozen layer c1 changed after resume");
+    CHECK_MSG(learnt, "the resumed run did not train c2");
+}

@@ -122,7 +122,7 @@ static void usage(void) {
            "transfer learning (start from a trained run; its input scaling is kept):\n"
            "  --init-from DIR   load every parameter of the run in DIR whose layer and shape\n"
            "                    match; report which layers were loaded, frozen and new\n"
-           "  --freeze L1,L2    loaded layers that stay fixed (not trained)\n"
+           "  --freeze L1,L2    loaded layers that stay fixed (not trained, on --resume too)\n"
            "  --new L1,L2       layers to start afresh even where DIR has them (a layer whose\n"
            "                    shape differs, such as a new classifier, must be listed)\n"
            "Ctrl-C (or SIGTERM) stops after the current batch and writes a checkpoint first.\n"

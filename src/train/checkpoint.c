@@ -12,7 +12,9 @@
  *             step, optim_steps (the position); rng, epoch_rng, graph_rng (generator states in
  *             hex); train_loss_sum, train_correct, train_top5, train_n, samples, seconds,
  *             epoch_seconds (the current epoch's sums so far, doubles in %.17g so that they
- *             round-trip exactly); metrics (metrics.csv so far).
+ *             round-trip exactly); metrics (metrics.csv so far); frozen (the parameters not
+ *             trainable, comma-separated: a run started with --freeze resumes with them frozen;
+ *             absent in older checkpoints: none).
  * The reader also takes the two formats glia wrote before the loop was one (tests/data/old-ckpt):
  *   glia-checkpoint-1      image classifiers: sum_loss, correct, seen, seconds (this epoch's)
  *   glia-seq-checkpoint-1  sequence models: train_loss_sum, train_correct, train_n, tokens,
@@ -108,10 +110,43 @@ static const char *const pos_keys[N_POS] = {
     "epoch", "next_batch", "step", "optim_steps", "rng", "epoch_rng", "graph_rng",
     "train_loss_sum", "train_correct", "train_top5", "train_n", "samples", "seconds", "epoch_seconds"};
 
+/* the graph's frozen parameters' names, comma-separated ("" for none); NULL: out of memory */
+static char *frozen_list(const glia_graph *g) {
+    size_t len = 1;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].kind == NODE_PARAM && !g->nodes[i].trainable) len += strlen(g->nodes[i].name) + 1;
+    char *out = glia__malloc(len), *p = out;
+    if (!out) return NULL;
+    *p = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].kind == NODE_PARAM && !g->nodes[i].trainable)
+            p += sprintf(p, "%s%s", p == out ? "" : ",", g->nodes[i].name);
+    return out;
+}
+
+glia_status glia__checkpoint_refreeze(const char *path, const glia_st_meta *meta, glia_graph *g) {
+    const char *list = glia_st_meta_get(meta, "frozen");
+    for (const char *p = list; p && *p;) {
+        size_t n = strcspn(p, ",");
+        char name[256];
+        int id;
+        snprintf(name, sizeof name, "%.*s", (int)(n < 255 ? n : 255), p);
+        if (n >= 256 || glia_graph_find(g, name, &id) || glia_node_set_trainable(g, id, 0))
+            return glia__err(GLIA_EIO, "%s: the checkpoint's frozen parameter '%s' is not a parameter "
+                             "of its model", path, name);
+        p += n + (p[n] == ',');
+    }
+    return GLIA_OK;
+}
+
 glia_status glia__checkpoint_save(glia__loop *L) {
-    char *model = NULL, path[1200];
+    char *model = NULL, *frozen = NULL, path[1200];
     glia_status s = glia_model_to_text(L->m, &model);
     if (s) return s;
+    if (!(frozen = frozen_list(L->g))) {
+        free(model);
+        return glia__err(GLIA_ENOMEM, "checkpoint: out of memory");
+    }
     char v[5][48], pos[N_POS][48]; /* the settings; the position, in pos_keys' order */
     snprintf(v[0], 48, "%llu", (unsigned long long)L->seed);
     snprintf(v[1], 48, "%.9g", (double)L->val);
@@ -132,11 +167,12 @@ glia_status glia__checkpoint_save(glia__loop *L) {
     snprintf(pos[11], 48, "%lld", (long long)L->samples);
     snprintf(pos[12], 48, "%.17g", L->seconds);
     snprintf(pos[13], 48, "%.17g", L->epoch_seconds);
-    enum { N_SET = 12 }; /* the pairs before the position's */
+    enum { N_SET = 13 }; /* the pairs before the position's */
     const char *meta[2 * (N_SET + N_POS)] = {
         "format", FORMAT, "task", L->task->name, "model", model, "data", L->data,
         "metrics", L->metrics ? L->metrics : "", "seed", v[0], "val", v[1], "clip_norm", v[2],
-        "limit", v[3], "epochs", v[4], "val_data", L->val_data, "target", L->target};
+        "limit", v[3], "epochs", v[4], "val_data", L->val_data, "target", L->target,
+        "frozen", frozen};
     for (int i = 0; i < N_POS; i++) meta[2 * (N_SET + i)] = pos_keys[i], meta[2 * (N_SET + i) + 1] = pos[i];
     glia_st_entry *e;
     int n;
@@ -148,6 +184,7 @@ glia_status glia__checkpoint_save(glia__loop *L) {
         names_free(nm, L->opt);
     }
     free(model);
+    free(frozen);
     return s;
 }
 
