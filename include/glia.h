@@ -530,9 +530,11 @@ void glia_st_meta_free(glia_st_meta *m);
 
 /* Packed weights of a binary network (src/io/packed.c; the convention in docs/model-format.md):
  * the graph's parameters and buffers as safetensors, but every parameter a binarize node reads
- * as one bit per value ("<name>.bits", U8 [O, ceil(m/8)]) and its scales ("<name>.alpha", F32
- * [O]), metadata "format": "glia-packed-1". For inference: the real weights behind the signs
- * are dropped; loading sets W = alpha sign, with which the network computes what it did.
+ * as one bit per value ("<name>.bits", U8 [O, ceil(m/8)]) and its scales ("<name>.alpha", F16
+ * [O], rounded to nearest), metadata "format": "glia-packed-2" (load also reads
+ * "glia-packed-1", whose scales are F32). For inference: the real weights behind the signs
+ * are dropped; loading sets W = alpha sign with the stored alpha, with which the network
+ * computes what it did with its scales rounded to half precision.
  * info (may be NULL) receives the sizes. Load checks every tensor and changes nothing on error. */
 typedef struct glia_packed_info {
     int binary;                   /* binarized parameters */

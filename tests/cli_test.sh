@@ -126,7 +126,7 @@ if [ -r /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
   else bad "resume after SIGINT: '$ta' vs '$tc' or weights differ: $(cat "$run/c.log" "$run/c2.log")"; fi
   expect resume-bad-option 2 "only --epochs may change" -- "$GLIA" train --resume "$run/c" --lr 0.1
   # a binary network (LeNet-5 XNOR, a short epoch): glia pack writes its packed weights, and the
-  # network read back from them scores the same test accuracy (pack --eval fails otherwise)
+  # network read back from them (its scales rounded to F16) is evaluated too
   "$GLIA" train models/lenet5-xnor.cfg --epochs 1 --limit 3200 --out "$run/x" > "$run/x.log" 2>&1 || bad "train lenet5-xnor: $(cat "$run/x.log")"
   expect pack 0 "packed file .*: [0-9.]*x smaller" -- "$GLIA" pack "$run/x" --eval
   [ -s "$run/x/weights.packed.safetensors" ] && ok || bad "pack wrote no weights.packed.safetensors"

@@ -5,6 +5,8 @@
 #include "test.h"
 #include "core/internal.h"
 #include "ops/binary.h"
+#include "io/f16.h"
+#include "io/packed.h"
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -386,20 +388,55 @@ static int logits_of(glia_model *m, const float *x, float *out) {
            !glia_node_read(g, glia_model_output(m), out, 16);
 }
 
+/* every binarized parameter of gb holds alpha sign(W) of ga's W, with alpha ga's scale rounded to
+ * F16 (half) or as float (format 1); the rows checked, -1 on a mismatch. *rounded counts the
+ * rows whose F16 scale is not the float one. */
+static int packed_values_match(glia_graph *ga, glia_graph *gb, int half, int *rounded) {
+    int rows = 0;
+    for (int i = 0; i < ga->n_nodes; i++) {
+        const glia_node *bn = &ga->nodes[i];
+        if (bn->kind != NODE_OP || bn->op != GLIA_OP_binarize ||
+            ga->nodes[bn->in[0]].kind != NODE_PARAM)
+            continue;
+        const int p = bn->in[0];
+        const int64_t k = glia__numel(&ga->nodes[p]), O = ga->nodes[p].shape.dim[0], m = k / O;
+        float *wa = malloc((size_t)k * sizeof *wa), *wb = malloc((size_t)k * sizeof *wb);
+        int bad = !wa || !wb || glia_node_read(ga, p, wa, k) || glia_node_read(gb, p, wb, k);
+        for (int64_t o = 0; o < O && !bad; o++, rows++) {
+            float al = bn->ia[BIN_SCALED] ? (float)glia__binary_scale(wa + o * m, m) : 1.0f;
+            float ah = glia__f16_to_float(glia__f16_from_float(al));
+            *rounded += ah != al;
+            for (int64_t j = 0; j < m; j++)
+                bad |= wb[o * m + j] != (wa[o * m + j] < 0 ? -(half ? ah : al) : (half ? ah : al));
+        }
+        free(wa), free(wb);
+        if (bad) return -1;
+    }
+    return rows;
+}
+
 TEST(binary_packed_file_round_trip) {
-    glia_model *a = NULL, *b = NULL;
+    glia_model *a = NULL, *b = NULL, *c = NULL;
     OK(glia_model_parse(xnor_cfg, "xnor.cfg", 4, 7, &a));
     OK(glia_model_parse(xnor_cfg, "xnor.cfg", 4, 8, &b)); /* other initial weights */
+    OK(glia_model_parse(xnor_cfg, "xnor.cfg", 4, 9, &c));
     char path[] = "/tmp/glia-packed-XXXXXX";
     int fd = mkstemp(path);
     CHECK(fd >= 0);
     close(fd);
-    glia_packed_info info;
-    float x[256], ya[16], yb[16];
+    glia_packed_info info, info1;
+    float x[256], ya[16], yb[16], y1[16];
     fill_uniform(x, 256, 0, 1, 5);
+    int rounded = 0, rounded1 = 0;
+    /* format 2 (F16 scales) into b: W = alpha_f16 sign exactly */
     glia_status s = glia_packed_save(glia_model_graph(a), path, &info);
     int loaded = !s && !glia_packed_load(glia_model_graph(b), path);
-    int ran = loaded && logits_of(a, x, ya) && logits_of(b, x, yb);
+    int rows = loaded ? packed_values_match(glia_model_graph(a), glia_model_graph(b), 1, &rounded) : 0;
+    /* format 1 (F32 scales, still read) into c: W = alpha sign, the same logits as a */
+    glia_status s1 = glia__packed_save_version(glia_model_graph(a), path, 1, &info1);
+    int loaded1 = !s1 && !glia_packed_load(glia_model_graph(c), path);
+    int rows1 = loaded1 ? packed_values_match(glia_model_graph(a), glia_model_graph(c), 0, &rounded1) : 0;
+    int ran = loaded && loaded1 && logits_of(a, x, ya) && logits_of(b, x, yb) && logits_of(c, x, y1);
     /* a damaged file (a byte short, or not a packed one) is an error and changes nothing */
     FILE *f = fopen(path, "r+b");
     long len = f && !fseek(f, 0, SEEK_END) ? ftell(f) : -1;
@@ -415,19 +452,48 @@ TEST(binary_packed_file_round_trip) {
     remove(path);
     glia_model_free(a);
     glia_model_free(b);
+    glia_model_free(c);
     OK(s);
-    CHECK_MSG(loaded && ran, "%s", glia_last_error());
-    CHECK_MSG(!memcmp(ya, yb, sizeof ya), "the loaded network computes other logits (%g vs %g)",
-              (double)ya[0], (double)yb[0]);
+    OK(s1);
+    CHECK_MSG(loaded && loaded1 && ran, "%s", glia_last_error());
+    CHECK_MSG(rows == 64 + 20, "format 2: the loaded weights are not alpha_f16 sign (%d)", rows);
+    CHECK_MSG(rows1 == 64 + 20, "format 1: the loaded weights are not alpha sign (%d)", rows1);
+    CHECK_MSG(rounded > 0, "no scale changed when rounded to F16: the test would not see F32 ones");
+    CHECK_MSG(!memcmp(ya, y1, sizeof ya), "format 1: the loaded network computes other logits "
+              "(%g vs %g)", (double)ya[0], (double)y1[0]);
+    /* the scales' rounding (relative 2^-11 at most) moves the logits little */
+    double e = max_rel_diff(yb, ya, 16, 1e-2, NULL);
+    CHECK_MSG(e < 2e-3, "format 2: logits differ by %g", e);
     CHECK(info.binary == 2 && info.binary_values == 64 * 64 * 9 + 20 * 64 * 4 * 4);
     /* c2: 64 rows of 576 bits (72 bytes) and a scale; fc1: 20 rows of 1024 bits and a scale */
-    CHECK(info.binary_packed_bytes == 64 * 76 + 20 * 132);
+    CHECK(info.binary_packed_bytes == 64 * 74 + 20 * 130);
+    CHECK(info1.binary_packed_bytes == 64 * 76 + 20 * 132);
     CHECK_MSG(info.binary_float_bytes >= 30 * info.binary_packed_bytes, "only %.1fx smaller",
               (double)info.binary_float_bytes / (double)info.binary_packed_bytes);
     CHECK(cut && trunc != GLIA_OK && same_after);
     CHECK_MSG(strstr(msg, "glia-packed") || strstr(msg, "data_offsets") || strstr(msg, "header"),
               "%s", msg);
-    CHECK(notpacked != GLIA_OK && strstr(glia_last_error(), "glia-packed-1"));
+    CHECK(notpacked != GLIA_OK && strstr(glia_last_error(), "glia-packed-2"));
+}
+
+/* half floats: rounding to nearest, ties to even, at the normal and subnormal ends, overflow,
+ * and every half back and forth */
+TEST(f16_conversion) {
+    static const struct { float f; uint16_t h; } cases[] = {
+        {1.0f, 0x3C00}, {-2.0f, 0xC000}, {65504.0f, 0x7BFF}, {65519.0f, 0x7BFF},
+        {65520.0f, 0x7C00}, {1e10f, 0x7C00}, {1.0f + 0x1p-11f, 0x3C00}, /* tie: to even */
+        {1.0f + 3 * 0x1p-11f, 0x3C02}, {1.0f + 0x1p-11f + 0x1p-20f, 0x3C01},
+        {0x1p-14f, 0x0400}, {0x1p-24f, 0x0001}, {0x1p-25f, 0x0000}, {3 * 0x1p-25f, 0x0002},
+        {0x1p-14f - 0x1p-25f, 0x0400}, {0.0f, 0x0000}, {-0.0f, 0x8000}, {0.1f, 0x2E66},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        CHECK_MSG(glia__f16_from_float(cases[i].f) == cases[i].h, "%a -> %#x, not %#x",
+                  (double)cases[i].f, glia__f16_from_float(cases[i].f), cases[i].h);
+    for (uint32_t h = 0; h < 0x10000; h++) {
+        if ((h & 0x7C00) == 0x7C00 && (h & 0x3FF)) continue; /* NaN */
+        uint16_t back = glia__f16_from_float(glia__f16_to_float((uint16_t)h));
+        CHECK_MSG(back == h, "%#x -> %a -> %#x", h, (double)glia__f16_to_float((uint16_t)h), back);
+    }
 }
 
 /* an XNOR network trained on 600 Fashion-MNIST images beats 70% on 1,000 others (77.7% here) (chance: 10%) */

@@ -1,6 +1,6 @@
 /* cmd_pack.c: glia pack DIR - a binary network's weights packed one bit per value (the packed
  * weights file, src/io/packed.c), with the sizes, and optionally the test accuracy of the
- * packed network against the run's own weights. */
+ * packed network (its scales rounded to half precision) against the run's own weights. */
 #include "cli.h"
 #include "glia.h"
 #include <stdio.h>
@@ -34,11 +34,12 @@ int cmd_pack(int argc, char **argv) {
         printf("usage: glia pack DIR [--out FILE] [--eval] [--data D]\n\n"
                "Writes the weights of the binary network trained in DIR (layers with binary =\n"
                "weights or xnor) as a packed weights file: each binarized weight as one bit per\n"
-               "value and one float scale per filter, the other parameters as float32 (a\n"
-               "safetensors file, format glia-packed-1: docs/model-format.md). Prints the sizes.\n"
+               "value and one half-float (F16) scale per filter, the other parameters as float32\n"
+               "(a safetensors file, format glia-packed-2: docs/model-format.md). Prints the sizes.\n"
                "  --out FILE  where to write (default DIR/weights.packed.safetensors)\n"
                "  --eval      also evaluate the network on the test set with its own weights\n"
-               "              and with the packed file read back (they must agree)\n"
+               "              and with the packed file read back (its scales rounded to half\n"
+               "              precision: the two may differ slightly)\n"
                "  --data D    the data set for --eval (default: the run's)\n");
         return 0;
     }
@@ -78,11 +79,7 @@ int cmd_pack(int argc, char **argv) {
     if (!eval) return 0;
     double a = 0, b = 0;
     if (!accuracy(dir, wpath, 0, data, &a) || !accuracy(dir, out, 1, data, &b)) return 1;
-    printf("test accuracy         %.2f%% with weights.safetensors, %.2f%% with the packed file\n",
-           100 * a, 100 * b);
-    if (a != b) {
-        fprintf(stderr, "glia pack: the packed network's accuracy differs\n");
-        return 1;
-    }
+    printf("test accuracy         %.2f%% with weights.safetensors, %.2f%% with the packed file "
+           "(%+.2f points: F16 scales)\n", 100 * a, 100 * b, 100 * (b - a));
     return 0;
 }

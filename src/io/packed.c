@@ -7,21 +7,27 @@
  *   "<W>.bits"   dtype U8, shape [O, ceil(m / 8)]: value k of slice o is bit k % 8 (least
  *                significant first) of byte k / 8 of row o, 1 for +1 (W >= 0), 0 for -1;
  *                unused bits 0
- *   "<W>.alpha"  dtype F32, shape [O]: the scale mean |W| of each slice (1 when unscaled)
- * and "__metadata__" says "format": "glia-packed-1" and, per binarized tensor, "<W>": its
+ *   "<W>.alpha"  dtype F16, shape [O]: the scale mean |W| of each slice (1 when unscaled),
+ *                rounded to the nearest half (ties to even; a scale from 65520 on is an error)
+ * and "__metadata__" says "format": "glia-packed-2" and, per binarized tensor, "<W>": its
  * shape ("16,6,5,5"). Every other parameter and buffer is stored as in weights.safetensors (F32,
  * its node's name and shape). The real-valued weights behind the signs are not kept: the file
- * is for inference. Loading sets W = alpha_o sign, from which binarize gives back the same
- * alpha_o (mean of m equal values, summed in double: exact) and the same signs, so a loaded
- * network computes exactly what the trained one did. Little-endian, as safetensors. */
+ * is for inference. Loading sets W = alpha_o sign with alpha_o the stored half, from which
+ * binarize gives back the same alpha_o (mean of m equal values, summed in double: exact) and
+ * the same signs, so a loaded network computes what the trained one did with its scales
+ * rounded to 11 significant bits (relative error <= 2^-11). Format 1, "glia-packed-1", the
+ * same with F32 scales (exactly the trained network), is still read. Little-endian, as
+ * safetensors. */
 #include "../core/internal.h"
+#include "f16.h"
 #include "json.h"
+#include "packed.h"
 #include "../ops/binary.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define PACKED_FORMAT "glia-packed-1"
+#define PACKED_FORMAT "glia-packed-2" /* the one written; "glia-packed-1" is read too */
 
 /* the binarize node reading param node p, or NULL */
 static const glia_node *binarizer(const glia_graph *g, int p) {
@@ -91,11 +97,20 @@ static void slices(const glia_node *n, int64_t *O, int64_t *m, int64_t *rb) {
 }
 
 glia_status glia_packed_save(glia_graph *g, const char *path, glia_packed_info *info) {
+    return glia__packed_save_version(g, path, 2, info);
+}
+
+glia_status glia__packed_save_version(glia_graph *g, const char *path, int version,
+                                      glia_packed_info *info) {
     if (!g || !path) return glia__err(GLIA_EINVAL, "glia_packed_save: NULL argument");
+    if (version != 1 && version != 2)
+        return glia__err(GLIA_EINVAL, "glia_packed_save: no format version %d", version);
+    const int ab = version == 1 ? 4 : 2; /* bytes per scale: F32 or F16 */
     glia_packed_info inf = {0};
     text h = {0};
     uint64_t off = 0;
-    put(&h, "{\"__metadata__\":{\"format\":\"" PACKED_FORMAT "\"");
+    put(&h, version == 1 ? "{\"__metadata__\":{\"format\":\"glia-packed-1\""
+                         : "{\"__metadata__\":{\"format\":\"" PACKED_FORMAT "\"");
     for (int i = 0; i < g->n_nodes; i++) { /* the binarized tensors' shapes */
         const glia_node *n = &g->nodes[i];
         if (!saved(n) || !binarizer(g, i)) continue;
@@ -119,11 +134,12 @@ glia_status glia_packed_save(glia_graph *g, const char *path, glia_packed_info *
             int64_t O, m, rb;
             slices(n, &O, &m, &rb);
             put_entry(&h, n->name, ".bits", "U8", 2, (int64_t[]){O, rb}, &off, (uint64_t)(O * rb));
-            put_entry(&h, n->name, ".alpha", "F32", 1, &O, &off, (uint64_t)O * 4);
+            put_entry(&h, n->name, ".alpha", ab == 4 ? "F32" : "F16", 1, &O, &off,
+                      (uint64_t)(O * ab));
             inf.binary++;
             inf.binary_values += O * m;
             inf.binary_float_bytes += O * m * 4;
-            inf.binary_packed_bytes += O * rb + O * 4;
+            inf.binary_packed_bytes += O * rb + O * ab;
         } else {
             put_entry(&h, n->name, "", "F32", n->shape.ndim, n->shape.dim, &off,
                       (uint64_t)glia__numel(n) * 4);
@@ -159,9 +175,17 @@ glia_status glia_packed_save(glia_graph *g, const char *path, glia_packed_info *
                 for (int64_t j = 0; j < m; j++)
                     if (!(v[o * m + j] < 0)) b[o * rb + j / 8] |= (unsigned char)(1u << (j % 8));
             glia__atomic_write(a, b, (size_t)(O * rb));
-            for (int64_t o = 0; o < O; o++) /* binarize's own scale of the slice */
-                le32(b + 4 * o, bn->ia[BIN_SCALED] ? (float)glia__binary_scale(v + o * m, m) : 1.0f);
-            glia__atomic_write(a, b, (size_t)O * 4);
+            for (int64_t o = 0; o < O && !s; o++) { /* binarize's own scale of the slice */
+                float al = bn->ia[BIN_SCALED] ? (float)glia__binary_scale(v + o * m, m) : 1.0f;
+                uint16_t hf = glia__f16_from_float(al);
+                if (ab == 4) le32(b + 4 * o, al);
+                else if ((hf & 0x7C00) == 0x7C00)
+                    s = glia__err(GLIA_ERANGE, "%s: parameter '%s': the scale of filter %lld is "
+                                  "%g, beyond a half float's 65504", path, n->name, (long long)o,
+                                  (double)al);
+                else b[2 * o] = (unsigned char)hf, b[2 * o + 1] = (unsigned char)(hf >> 8);
+            }
+            if (!s) glia__atomic_write(a, b, (size_t)(O * ab));
         }
         if (s) glia__atomic_abort(a);
         else s = glia__atomic_commit(a);
@@ -178,7 +202,7 @@ glia_status glia_packed_save(glia_graph *g, const char *path, glia_packed_info *
 
 typedef struct {
     char *name;
-    int u8;              /* dtype U8 (else F32) */
+    int size;            /* bytes per value: 1 U8, 2 F16, 4 F32 */
     int nd;
     uint64_t dim[8];
     uint64_t begin, end;
@@ -205,10 +229,12 @@ static glia_status parse_tensor(glia_json *j, ptensor *t) {
         if (!strcmp(key, "dtype")) {
             char *dt = NULL;
             if (!glia__json_string(j, &dt, NULL)) {
-                if (!strcmp(dt, "U8")) t->u8 = 1;
-                else if (strcmp(dt, "F32"))
+                if (!strcmp(dt, "U8")) t->size = 1;
+                else if (!strcmp(dt, "F16")) t->size = 2;
+                else if (!strcmp(dt, "F32")) t->size = 4;
+                else
                     glia__json_fail(j, "tensor '%.100s' has dtype '%.20s': a packed file holds "
-                                    "U8 and F32", t->name, dt);
+                                    "U8, F16 and F32", t->name, dt);
             }
             free(dt);
             have |= 1;
@@ -287,14 +313,17 @@ static const ptensor *find(const pheader *p, const char *name, const char *suffi
     return NULL;
 }
 
-/* tensor name+suffix: present, of dtype u8, with shape dims[0..nd), inside the data */
+static const char *dtype_name(int size) { return size == 1 ? "U8" : size == 2 ? "F16" : "F32"; }
+
+/* tensor name+suffix: present, of dtype size (bytes per value), with shape dims[0..nd), inside
+ * the data */
 static glia_status expect(const pheader *p, const char *path, const char *name,
-                          const char *suffix, int u8, int nd, const int64_t *dims, uint64_t data,
+                          const char *suffix, int size, int nd, const int64_t *dims, uint64_t data,
                           const ptensor **out) {
     const ptensor *t = find(p, name, suffix);
     if (!t) return glia__err(GLIA_EIO, "%s: tensor '%s%s' is missing", path, name, suffix);
     uint64_t count = 1;
-    int same = t->nd == nd && t->u8 == u8;
+    int same = t->nd == nd && t->size == size;
     for (int d = 0; d < nd && same; d++) same = t->dim[d] == (uint64_t)dims[d], count *= t->dim[d];
     if (!same) {
         char want[160] = "";
@@ -302,9 +331,9 @@ static glia_status expect(const pheader *p, const char *path, const char *name,
             snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld", d ? ", " : "",
                      (long long)dims[d]);
         return glia__err(GLIA_ESHAPE, "%s: tensor '%s%s' is not %s [%s]", path, name, suffix,
-                         u8 ? "U8" : "F32", want);
+                         dtype_name(size), want);
     }
-    if (t->end - t->begin != count * (u8 ? 1 : 4) || t->end > data)
+    if (t->end - t->begin != count * (uint64_t)size || t->end > data)
         return glia__err(GLIA_EIO, "%s: tensor '%s%s' has data_offsets [%llu, %llu] that do not "
                          "fit its shape or the file", path, name, suffix,
                          (unsigned long long)t->begin, (unsigned long long)t->end);
@@ -333,9 +362,10 @@ glia_status glia_packed_load(glia_graph *g, const char *path) {
         j.doc = "header JSON";
         s = parse_header(&j, &p);
     }
-    if (!s && (!p.format || strcmp(p.format, PACKED_FORMAT)))
+    int v1 = !s && p.format && !strcmp(p.format, "glia-packed-1"); /* F32 scales */
+    if (!s && !v1 && (!p.format || strcmp(p.format, PACKED_FORMAT)))
         s = glia__err(GLIA_EIO, "%s: metadata \"format\" is %s%s%s, not \"" PACKED_FORMAT "\" "
-                      "(glia pack writes one)", path, p.format ? "\"" : "",
+                      "or \"glia-packed-1\" (glia pack writes one)", path, p.format ? "\"" : "",
                       p.format ? p.format : "absent", p.format ? "\"" : "");
     const unsigned char *data = s ? u : u + 8 + hl; /* (hl is checked once s is OK) */
     uint64_t dlen = s ? 0 : len - 8 - hl;
@@ -348,17 +378,18 @@ glia_status glia_packed_load(glia_graph *g, const char *path) {
         if (!v) { s = glia__err(GLIA_ENOMEM, "%s: out of memory", path); break; }
         const ptensor *t = NULL, *ta = NULL;
         if (!bn) {
-            if ((s = expect(&p, path, n->name, "", 0, n->shape.ndim, n->shape.dim, dlen, &t))) break;
+            if ((s = expect(&p, path, n->name, "", 4, n->shape.ndim, n->shape.dim, dlen, &t))) break;
             for (int64_t j = 0; j < k; j++) v[j] = from_le32(data + t->begin + 4 * j);
             continue;
         }
         int64_t O, m, rb;
         slices(n, &O, &m, &rb);
         if ((s = expect(&p, path, n->name, ".bits", 1, 2, (int64_t[]){O, rb}, dlen, &t)) ||
-            (s = expect(&p, path, n->name, ".alpha", 0, 1, &O, dlen, &ta)))
+            (s = expect(&p, path, n->name, ".alpha", v1 ? 4 : 2, 1, &O, dlen, &ta)))
             break;
         for (int64_t o = 0; o < O; o++) {
-            float a = from_le32(data + ta->begin + 4 * o);
+            const unsigned char *ap = data + ta->begin + (uint64_t)(o * ta->size);
+            float a = v1 ? from_le32(ap) : glia__f16_to_float((uint16_t)(ap[0] | ap[1] << 8));
             if (!(a >= 0) || a > 3.4e38f) {
                 s = glia__err(GLIA_ERANGE, "%s: tensor '%s.alpha' holds %g at %lld: a scale is "
                               "finite and >= 0", path, n->name, (double)a, (long long)o);

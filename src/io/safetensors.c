@@ -30,6 +30,7 @@
  * which know where the node's memory is (the device's copy of the leaves while compiled, host
  * memory otherwise). */
 #include "../core/device.h"
+#include "f16.h"
 #include "json.h"
 #include <errno.h>
 #include <stdio.h>
@@ -507,26 +508,11 @@ static long find_tensor(const st_tensor *t, const size_t *idx, size_t nt, const 
     return -1;
 }
 
-static float half_to_float(uint16_t h) {
-    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1F, man = h & 0x3FF, bits;
-    if (exp == 0x1F) bits = sign | 0x7F800000u | (man << 13); /* inf, nan */
-    else if (exp) bits = sign | ((exp + 112) << 23) | (man << 13);
-    else if (!man) bits = sign;
-    else { /* subnormal: normalise */
-        exp = 113;
-        while (!(man & 0x400)) { man <<= 1; exp--; }
-        bits = sign | (exp << 23) | ((man & 0x3FF) << 13);
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
 /* Converts k elements of little-endian dtype bytes to floats. */
 static void convert(int dtype, const unsigned char *b, float *out, size_t k) {
     for (size_t i = 0; i < k; i++) {
         if (dtype == DT_F16) {
-            out[i] = half_to_float((uint16_t)(b[2 * i] | b[2 * i + 1] << 8));
+            out[i] = glia__f16_to_float((uint16_t)(b[2 * i] | b[2 * i + 1] << 8));
         } else if (dtype == DT_BF16) {
             uint32_t bits = (uint32_t)(b[2 * i] | b[2 * i + 1] << 8) << 16;
             memcpy(&out[i], &bits, 4);

@@ -1,5 +1,5 @@
-/* fuzz_packed.c: the packed weights reader (glia_packed_load: the header, U8 bits and F32
- * scales of a binarized weight, a float bias, offsets). On error the graph's weights must be
+/* fuzz_packed.c: the packed weights reader (glia_packed_load: the header, U8 bits and F16
+ * scales, or format 1's F32 ones, of a binarized weight, a float bias, offsets). On error the graph's weights must be
  * unchanged; on success every binarized weight is +-alpha with alpha >= 0 finite. */
 #include "fuzz.h"
 #include <math.h>

@@ -1,6 +1,7 @@
 /* make_seeds.c: writes the small seed corpora of the fuzz targets into tests/fuzz/corpus/
  * (`make fuzz-seeds`; the files are committed). Each seed is a valid input of its reader. */
 #include "core/internal.h"
+#include "io/packed.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,7 +131,7 @@ static void safetensors_seeds(void) {
     if (glia_safetensors_write(path, &e, 1, meta, 2)) die(path);
 }
 
-/* a binary dense layer's packed weights (glia_packed_save) */
+/* a binary dense layer's packed weights (glia_packed_save), in both formats */
 static void packed_seed(void) {
     glia_graph *g;
     int x, w, b, xb, wb, y;
@@ -145,6 +146,9 @@ static void packed_seed(void) {
     char path[512];
     snprintf(path, sizeof path, "%s/fuzz_packed/fc.safetensors", root);
     if (glia_packed_save(g, path, NULL)) die(path);
+    /* the format 1 that glia_packed_load still reads (F32 scales) */
+    snprintf(path, sizeof path, "%s/fuzz_packed/format1_fc.safetensors", root);
+    if (glia__packed_save_version(g, path, 1, NULL)) die(path);
     glia_graph_free(g);
 }
 
