@@ -237,6 +237,11 @@ out=$("$GLIA" train "$tab/r.cfg" --data "$tab/r.csv" --target r1,r2 --val 0.2 --
 if [ $rc -eq 0 ] && printf '%s' "$out" | grep -q "^epoch 30/30  train loss [0-9.]*  val loss [0-9.]*  lr" &&
    ! printf '%s' "$out" | grep -q "acc" && printf '%s' "$out" | grep -q "^test loss [0-9.e-]* (\[net\] loss mse, on the held-out part) on 24 rows"; then ok
 else bad "train-csv-regress: $out"; fi
+# glia eval on table runs: the held-out part, split as training split it (the same figures)
+tl=$(printf '%s' "$out" | sed -n 's/^test loss \([0-9.e+-]*\) .*/\1/p') # train's (expect sets out)
+acc=$(tail -n 1 "$tab/c/metrics.csv" | awk -F, '{ printf "%.2f", 100 * $5 }') # the last held-out accuracy
+expect eval-csv-classify 0 "^accuracy $acc%  top-5" -- "$GLIA" eval "$tab/c"
+expect eval-csv-regress 0 "^test loss $tl (\[net\] loss mse)" -- "$GLIA" eval "$tab/r"
 expect train-csv-missing-column 1 "no column 'price' in the header (its columns: a, b, r1, r2)" -- "$GLIA" train "$tab/r.cfg" --data "$tab/r.csv" --target price --val 0.2 --out "$tab/x"
 printf 'a,b,r1,r2\n1,2,3,4\n5,six,7,8\n' > "$tab/bad.csv"
 expect train-csv-bad-cell 1 "bad.csv:3, column 2 ('b'): 'six' is not a number" -- "$GLIA" train "$tab/r.cfg" --data "$tab/bad.csv" --target r1,r2 --val 0.2 --out "$tab/x"

@@ -114,6 +114,7 @@ struct glia__loop {
     int64_t samples;             /* this epoch's images or tokens so far */
     double seconds, epoch_seconds; /* training time of the finished epochs; of this one so far */
     char *metrics;               /* metrics.csv so far */
+    int eval_only;               /* glia_evaluate_run: no run directory, lock or optimiser */
     int resuming;                /* set up from a checkpoint (the model's mean and std are kept) */
     struct glia__run_lock *lock; /* out_dir's, held from set-up to the end (run_lock.c) */
     /* host copies of the nodes a batch writes or reads, on a device without host memory (on
