@@ -828,6 +828,7 @@ typedef struct glia_train_progress {
      * validation bits per character */
     int tokens;
     double val_bpc;
+    const char *unit;            /* what images_per_s counts: "img", "tok" (tokens) or "rows" */
 } glia_train_progress;
 
 /* A training run: the model's [net] loss (softmax_ce, mse or bce) on its output, the optimiser, schedule,

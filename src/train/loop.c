@@ -438,6 +438,8 @@ static void report(glia__loop *L, const glia_train_options *o, int64_t b, float 
     p.lr = lr;
     p.seconds = L->seconds + (vm ? 0 : L->epoch_seconds);
     p.tokens = L->task->test_is_val;
+    /* the images task on a CSV table (classification) counts rows */
+    p.unit = L->target[0] && L->task == &glia__task_images ? "rows" : L->task->unit;
     if (vm) {
         double vn = (double)vm->n;
         p.epoch_done = 1;

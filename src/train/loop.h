@@ -66,6 +66,7 @@ typedef struct glia__task_ops {
     /* frees what the task's state holds (the loop frees the state itself) */
     void (*free)(void *ts);
     int test_is_val;             /* no test part of its own: the result is the held-out part's */
+    const char *unit;            /* what fill's samples are, for throughput: "img", "tok", "rows" */
     /* 0: fill gives each output row's class in glia__loop_ids (softmax_ce takes it; mse and
      * bce compare with it one-hot); 1: real-valued targets (regression, multi-label), which
      * fill writes itself into glia__loop_in(L, L->label), [rows, outputs], for mse or bce;
