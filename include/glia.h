@@ -811,6 +811,11 @@ typedef struct glia_eval_result {
 glia_status glia_evaluate(glia_model *m, const glia_dataset *d, const int64_t *idx, int64_t n,
                           glia_eval_result *out);
 void glia_eval_result_free(glia_eval_result *r);
+/* The test figures of the run trained in dir, as glia train measured them at its end: the data,
+ * split (seed, val), target columns and task from dir/checkpoint.safetensors, the model m (the
+ * run's model.cfg with its weights). For a CSV table, the held-out part; regression (real
+ * targets): loss and n only, acc and top5 NaN, no confusion matrix. Reads, writes nothing. */
+glia_status glia_evaluate_run(glia_model *m, const char *dir, glia_eval_result *out);
 
 /* What the training loop reports: after every batch (epoch_done 0) and after every epoch
  * (epoch_done 1, with the validation figures). */
@@ -825,6 +830,7 @@ typedef struct glia_train_progress {
      * validation bits per character */
     int tokens;
     double val_bpc;
+    const char *unit;            /* what images_per_s counts: "img", "tok" (tokens) or "rows" */
 } glia_train_progress;
 
 /* A training run: the model's [net] loss (softmax_ce, mse or bce) on its output, the optimiser, schedule,

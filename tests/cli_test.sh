@@ -235,8 +235,13 @@ cut -d, -f1,2,4,5 "$tab/t.csv" > "$tab/r.csv"
 printf '[net]\ninput = 2\nclasses = 2\nbatch = 8\nepochs = 30\nlr = 0.02\noptimizer = adam\nloss = mse\n[dense]\nunits = 2\n' > "$tab/r.cfg"
 out=$("$GLIA" train "$tab/r.cfg" --data "$tab/r.csv" --target r1,r2 --val 0.2 --out "$tab/r" 2>&1); rc=$?
 if [ $rc -eq 0 ] && printf '%s' "$out" | grep -q "^epoch 30/30  train loss [0-9.]*  val loss [0-9.]*  lr" &&
-   ! printf '%s' "$out" | grep -q "acc" && printf '%s' "$out" | grep -q "^test loss [0-9.e-]* (\[net\] loss mse, on the held-out part) on 24 rows"; then ok
+   ! printf '%s' "$out" | grep -q "acc" && printf '%s' "$out" | grep -q "^epoch 30/30 .* rows/s)$" && printf '%s' "$out" | grep -q "^test loss [0-9.e-]* (\[net\] loss mse, on the held-out part) on 24 rows"; then ok
 else bad "train-csv-regress: $out"; fi
+# glia eval on table runs: the held-out part, split as training split it (the same figures)
+tl=$(printf '%s' "$out" | sed -n 's/^test loss \([0-9.e+-]*\) .*/\1/p') # train's (expect sets out)
+acc=$(tail -n 1 "$tab/c/metrics.csv" | awk -F, '{ printf "%.2f", 100 * $5 }') # the last held-out accuracy
+expect eval-csv-classify 0 "^accuracy $acc%  top-5" -- "$GLIA" eval "$tab/c"
+expect eval-csv-regress 0 "^test loss $tl (\[net\] loss mse)" -- "$GLIA" eval "$tab/r"
 expect train-csv-missing-column 1 "no column 'price' in the header (its columns: a, b, r1, r2)" -- "$GLIA" train "$tab/r.cfg" --data "$tab/r.csv" --target price --val 0.2 --out "$tab/x"
 printf 'a,b,r1,r2\n1,2,3,4\n5,six,7,8\n' > "$tab/bad.csv"
 expect train-csv-bad-cell 1 "bad.csv:3, column 2 ('b'): 'six' is not a number" -- "$GLIA" train "$tab/r.cfg" --data "$tab/bad.csv" --target r1,r2 --val 0.2 --out "$tab/x"
@@ -258,6 +263,7 @@ i=0; while [ $i -lt 20 ]; do cat "$seq/r1.tsv"; i=$((i + 1)); done > "$seq/rev.t
 printf '[net]\ninput = 1\nsequence = 3\ntarget = 4\nclasses = 5\nbatch = 8\nepochs = 4\nlr = 0.02\noptimizer = adam\n[embedding]\nname = s\ninput = data\nvocab = 4\ndim = 8\n[gru]\nname = enc\nhidden = 16\n[embedding]\nname = t\ninput = target\nvocab = 5\ndim = 8\n[gru]\nname = dec\nhidden = 16\n[attention]\nmemory = enc\nscore = dot\n[seqdense]\nunits = 5\n' > "$seq/rev.cfg"
 OMP_NUM_THREADS=1 "$GLIA" train "$seq/rev.cfg" --data "pairs:$seq/rev.tsv" --out "$seq/r" > "$seq/r.log" 2>&1 || bad "seq2seq training: $(cat "$seq/r.log")"
 [ -s "$seq/r/target_vocab.txt" ] && grep -qx '</s>' "$seq/r/target_vocab.txt" && ok || bad "seq2seq run has no target_vocab.txt"
+grep -q "^epoch .* tok/s)$" "$seq/r.log" && ! grep -q "img/s" "$seq/r.log" && ok || bad "seq2seq progress does not count tokens: $(cat "$seq/r.log")"
 expect translate 0 "^123	3 2 1" -- "$GLIA" translate "$seq/r" 123 "2 1" --beam 2
 expect translate-json 0 '"output": \["1", "2"\]' -- "$GLIA" translate "$seq/r" 21 --json
 expect translate-test 0 "token (phoneme) error rate" -- "$GLIA" translate "$seq/r" --test

@@ -35,6 +35,7 @@ typedef struct run_dir {
     int named;               /* how many came from classes.txt (0: none, a language model) */
     char data[512];
     char val_data[512];      /* an image folder run's test folder (--val-dir), "" if none */
+    char target[512];        /* a CSV table run's target columns (--target), "" if none */
 } run_dir;
 /* 1 on success; otherwise prints "glia CMD: <why>" and returns 0. */
 int run_dir_open(const char *dir, int64_t batch, run_dir *r, const char *cmd);

@@ -1,6 +1,7 @@
 /* cmd_eval.c: glia eval DIR - a trained model's test loss, accuracy, top-5 accuracy, per-class
  * accuracy and confusion matrix with class names. */
 #include "cli.h"
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,9 @@ int cmd_eval(int argc, char **argv) {
                "  --data D    fashion-mnist, mnist, an IDX directory, or an image folder or list\n"
                "              file (all its images; class names as in DIR/classes.txt) (default:\n"
                "              the data set the run was trained on, from DIR/checkpoint.safetensors;\n"
-               "              for an image folder run, its --val-dir folder)\n"
+               "              for an image folder run, its --val-dir folder; for a CSV table\n"
+               "              run, the table's held-out part, split as glia train split it; a\n"
+               "              regression run prints its loss there)\n"
                "  --split S   test (default) or train\n"
                "  --batch B   images per forward pass (default 256)\n");
         return 0;
@@ -75,10 +78,19 @@ int cmd_eval(int argc, char **argv) {
                       ? r.val_data : r.data;
     glia_dataset *d = NULL;
     glia_eval_result e = {0};
-    glia_status s = load_data(&r, data, split, &d);
-    if (!s && d->classes > r.classes)
+    /* a CSV table run: its held-out part, split as glia train split it (no test part of its own) */
+    int table = r.target[0] && !strcmp(data, r.data);
+    glia_status s = table ? glia_evaluate_run(r.m, dir, &e) : load_data(&r, data, split, &d);
+    if (!s && table && isnan(e.acc)) { /* regression: the loss alone */
+        printf("%s on %s (target %s, the held-out part, %lld rows)\ntest loss %.6g ([net] loss %s)\n",
+               dir, data, r.target, (long long)e.n, e.loss, glia_model_option(r.m, "loss"));
+        glia_eval_result_free(&e);
+        run_dir_free(&r);
+        return 0;
+    }
+    if (!s && d && d->classes > r.classes)
         s = GLIA_ESHAPE, fprintf(stderr, "glia eval: the data has %d classes, the model %d\n", d->classes, r.classes);
-    else if (!s) s = glia_evaluate(r.m, d, NULL, 0, &e);
+    else if (!s && d) s = glia_evaluate(r.m, d, NULL, 0, &e);
     if (s) {
         if (glia_last_error()[0]) fprintf(stderr, "glia eval: %s\n", glia_last_error());
         glia_dataset_free(d);
@@ -86,7 +98,8 @@ int cmd_eval(int argc, char **argv) {
         return 1;
     }
     int C = e.classes;
-    printf("%s on %s (%s split, %lld images)\n", dir, data, split, (long long)e.n);
+    if (table) printf("%s on %s (target %s, the held-out part, %lld rows)\n", dir, data, r.target, (long long)e.n);
+    else printf("%s on %s (%s split, %lld images)\n", dir, data, split, (long long)e.n);
     printf("accuracy %.2f%%  top-5 %.2f%%  loss %.4f\n\n", 100 * e.acc, 100 * e.top5, e.loss);
     int w = 5;
     for (int c = 0; c < C; c++) {

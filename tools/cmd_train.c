@@ -30,7 +30,7 @@ static void progress(void *ctx, const glia_train_progress *p) {
         for (int i = 0; i < width; i++) putchar(i < fill ? '=' : i == fill ? '>' : ' ');
         printf("] %lld/%lld  loss %.4f", (long long)p->batch, (long long)p->batches, p->loss);
         if (!isnan(p->acc)) printf("  acc %.2f%%", 100 * p->acc);
-        printf("  %.0f %s/s  ETA %.0fs ", p->images_per_s, p->tokens ? "tok" : "img", p->eta_s);
+        printf("  %.0f %s/s  ETA %.0fs ", p->images_per_s, p->unit, p->eta_s);
         fflush(stdout);
         return;
     }
@@ -41,7 +41,7 @@ static void progress(void *ctx, const glia_train_progress *p) {
     if (p->tokens && !isnan(p->val_acc)) printf("  val loss %.4f acc %.2f%%", p->val_loss, 100 * p->val_acc);
     else if (!isnan(p->val_acc)) printf("  val loss %.4f acc %.2f%% top-5 %.2f%%", p->val_loss, 100 * p->val_acc, 100 * p->val_top5);
     if (p->tokens && p->val_bpc > 0) printf(" (%.3f bits/char)", p->val_bpc);
-    printf("  lr %.3g  %.1fs (%.0f %s/s)\n", p->lr, p->seconds, p->images_per_s, p->tokens ? "tok" : "img");
+    printf("  lr %.3g  %.1fs (%.0f %s/s)\n", p->lr, p->seconds, p->images_per_s, p->unit);
     fflush(stdout);
 }
 

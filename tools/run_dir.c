@@ -57,6 +57,7 @@ int run_dir_open(const char *dir, int64_t batch, run_dir *r, const char *cmd) {
         const char *d = glia_st_meta_get(&meta, "data");
         if (d) snprintf(r->data, sizeof r->data, "%s", d);
         if ((d = glia_st_meta_get(&meta, "val_data"))) snprintf(r->val_data, sizeof r->val_data, "%s", d);
+        if ((d = glia_st_meta_get(&meta, "target"))) snprintf(r->target, sizeof r->target, "%s", d);
         glia_st_meta_free(&meta);
     }
     return 1;

@@ -230,12 +230,15 @@ static glia_status loop_setup(glia__loop *L, glia_model *user, const glia_train_
     glia_status s;
     if (o->device && (s = glia_graph_set_device(glia_model_graph(user), o->device))) return s;
     /* rank 0 alone makes and locks the run directory (the others write nothing there) */
-    if ((!L->shard && ((s = make_dir(L->out_dir)) || (!L->lock && (s = glia__run_lock_take(L->out_dir, &L->lock))))) ||
+    /* an evaluation alone (glia_evaluate_run) writes nothing and needs no optimiser */
+    if ((!L->eval_only && !L->shard && ((s = make_dir(L->out_dir)) || (!L->lock && (s = glia__run_lock_take(L->out_dir, &L->lock))))) ||
         (s = L->task->setup(L, o)) || (s = make_loss(L, o)) ||
-        (s = make_optim(L)))
+        (!L->eval_only && (s = make_optim(L))))
         return s;
     return GLIA_OK;
 }
+
+static glia_status test_pass(glia__loop *L, const glia__metrics *vm, glia_eval_result *out);
 
 /* ---------------------------------------------------------------- steps and metrics */
 
@@ -435,6 +438,8 @@ static void report(glia__loop *L, const glia_train_options *o, int64_t b, float 
     p.lr = lr;
     p.seconds = L->seconds + (vm ? 0 : L->epoch_seconds);
     p.tokens = L->task->test_is_val;
+    /* the images task on a CSV table (classification) counts rows */
+    p.unit = L->target[0] && L->task == &glia__task_images ? "rows" : L->task->unit;
     if (vm) {
         double vn = (double)vm->n;
         p.epoch_done = 1;
@@ -524,10 +529,16 @@ static glia_status run_loop(glia__loop *L, const glia_train_options *o, glia_tra
     out->train_seconds = glia__now() - t_all;
     out->comm_seconds = L->dist_comm_seconds;
     out->ranks = L->shards;
-    /* the test part (with its confusion matrix), or the held-out part for a task without one */
+    return test_pass(L, have_vm ? &vm : NULL, &out->test);
+}
+
+/* the test part (with its confusion matrix), or the held-out part for a task without one (vm:
+ * that part's figures if the last epoch measured them) */
+static glia_status test_pass(glia__loop *L, const glia__metrics *vm, glia_eval_result *out) {
+    glia_status s;
     glia__metrics tm = {0};
-    if (L->task->test_is_val && have_vm) {
-        tm = vm;
+    if (L->task->test_is_val && vm) {
+        tm = *vm;
     } else {
         if (!L->task->test_is_val &&
             !(tm.confusion = glia__calloc((size_t)L->classes * (size_t)L->classes, sizeof *tm.confusion)))
@@ -538,11 +549,11 @@ static glia_status run_loop(glia__loop *L, const glia_train_options *o, glia_tra
             return s;
         }
     }
-    glia__metrics_result(&tm, L->classes, &out->test);
-    if (L->task->real_targets) out->test.acc = out->test.top5 = NAN;
+    glia__metrics_result(&tm, L->classes, out);
+    if (L->task->real_targets) out->acc = out->top5 = NAN;
     if (L->task->test_is_val) {
-        out->test.top5 = NAN;
-        if (!tm.n) out->test.loss = out->test.acc = NAN;
+        out->top5 = NAN;
+        if (!tm.n) out->loss = out->acc = NAN;
     }
     return GLIA_OK;
 }
@@ -631,6 +642,29 @@ glia_status glia_train_resume(const char *dir, int epochs, const glia_train_opti
             !(s = glia__checkpoint_restore(&L, path)))
             s = run_loop(&L, o, out);
     }
+    loop_free(&L);
+    return s;
+}
+
+glia_status glia_evaluate_run(glia_model *m, const char *dir, glia_eval_result *out) {
+    if (!m || !dir || !out) return glia__err(GLIA_EINVAL, "glia_evaluate_run: NULL argument");
+    memset(out, 0, sizeof *out);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", dir);
+    glia_st_meta meta;
+    glia_status s = glia_safetensors_read_meta(path, &meta);
+    if (s) return s;
+    glia__loop L;
+    memset(&L, 0, sizeof L);
+    const char *text;
+    s = glia__checkpoint_settings(path, &meta, &L, &text);
+    glia_st_meta_free(&meta);
+    if (s) return s;
+    /* the run's own split (seed, val), the model's mean and std as trained */
+    snprintf(L.out_dir, sizeof L.out_dir, "%s", dir);
+    L.resuming = L.eval_only = 1;
+    glia_train_options o = {0};
+    if (!(s = loop_setup(&L, m, &o))) s = test_pass(&L, NULL, out);
     loop_free(&L);
     return s;
 }

@@ -66,6 +66,7 @@ typedef struct glia__task_ops {
     /* frees what the task's state holds (the loop frees the state itself) */
     void (*free)(void *ts);
     int test_is_val;             /* no test part of its own: the result is the held-out part's */
+    const char *unit;            /* what fill's samples are, for throughput: "img", "tok", "rows" */
     /* 0: fill gives each output row's class in glia__loop_ids (softmax_ce takes it; mse and
      * bce compare with it one-hot); 1: real-valued targets (regression, multi-label), which
      * fill writes itself into glia__loop_in(L, L->label), [rows, outputs], for mse or bce;
@@ -114,6 +115,7 @@ struct glia__loop {
     int64_t samples;             /* this epoch's images or tokens so far */
     double seconds, epoch_seconds; /* training time of the finished epochs; of this one so far */
     char *metrics;               /* metrics.csv so far */
+    int eval_only;               /* glia_evaluate_run: no run directory, lock or optimiser */
     int resuming;                /* set up from a checkpoint (the model's mean and std are kept) */
     struct glia__run_lock *lock; /* out_dir's, held from set-up to the end (run_lock.c) */
     /* host copies of the nodes a batch writes or reads, on a device without host memory (on

@@ -215,6 +215,6 @@ static void task_free(void *ts) {
 
 /* no recurrent state to carry; a test part of its own */
 const glia__task_ops glia__task_images = {
-    .name = "images", .extra_col = "val_top5", .rng_stream = 0xda7a, .setup = setup,
+    .name = "images", .unit = "img", .extra_col = "val_top5", .rng_stream = 0xda7a, .setup = setup,
     .epoch_order = epoch_order, .fill = fill, .eval_batches = eval_batches,
     .write_files = write_files, .free = task_free, .sharded = 1};

@@ -148,6 +148,6 @@ static void task_free(void *ts) {
 }
 
 const glia__task_ops glia__task_seq2seq = {
-    .name = "seq2seq", .extra_col = "val_top5", .rng_stream = 0x525, .setup = setup,
+    .name = "seq2seq", .unit = "tok", .extra_col = "val_top5", .rng_stream = 0x525, .setup = setup,
     .epoch_order = epoch_order, .fill = fill, .eval_batches = eval_batches, .carry = NULL,
     .write_files = write_files, .free = task_free, .test_is_val = 0};

@@ -117,6 +117,6 @@ static void task_free(void *ts) {
 }
 
 const glia__task_ops glia__task_table = {
-    .name = "table", .extra_col = "unused", .rng_stream = 0x7ab1e, .setup = setup,
+    .name = "table", .unit = "rows", .extra_col = "unused", .rng_stream = 0x7ab1e, .setup = setup,
     .epoch_order = epoch_order, .fill = fill, .eval_batches = eval_batches,
     .write_files = write_files, .free = task_free, .real_targets = 1};

@@ -284,6 +284,6 @@ static void task_free(void *ts) {
 
 /* the held-out part is the only one: it is also the result */
 const glia__task_ops glia__task_text = {
-    .name = "text", .extra_col = "val_bits_per_token", .rng_stream = 0x5e9, .setup = setup,
+    .name = "text", .unit = "tok", .extra_col = "val_bits_per_token", .rng_stream = 0x5e9, .setup = setup,
     .epoch_order = epoch_order, .fill = fill, .eval_batches = eval_batches, .carry = carry,
     .write_files = write_files, .free = task_free, .test_is_val = 1, .sharded = 1};
