@@ -12,7 +12,7 @@ static const struct {
     {"version", "print the version of glia and of its libraries", cmd_version},
     {"ops", "list every op with its inputs and outputs", cmd_ops},
     {"demo", "build LeNet-5, check its gradients and train it a few steps", cmd_demo},
-    {"train", "train a model on images (Fashion-MNIST, MNIST, IDX) or text (Moby Dick, reviews, tags)", cmd_train},
+    {"train", "train a model on images (Fashion-MNIST, IDX, image folders), CSV tables, text or word pairs", cmd_train},
     {"eval", "a trained model's test accuracy, top-5 and confusion matrix", cmd_eval},
     {"predict", "classify image files with a trained model (top-5 classes)", cmd_predict},
     {"filters", "a conv layer's filters as a grid of images (PNG)", cmd_filters},
