@@ -19,14 +19,7 @@ trap 'rm -rf "$tmp"' EXIT
 export OMP_NUM_THREADS=1 # bit-exact needs the same thread count; 1 keeps the machine free
 # a small IDX data set: the first 1280 training and 256 test images, with their own headers
 data=$tmp/data
-mkdir -p "$data"
-idx() { # idx OUT.gz HEADER_OCTAL BYTES_PER_ITEM COUNT SRC.gz
-  { printf "$2"; gzip -dc "$5" | tail -c +"$(( $3 == 1 ? 9 : 17 ))" | head -c $(( $3 * $4 )); } | gzip -1 > "$1"
-}
-idx "$data/train-images-idx3-ubyte.gz" '\0\0\10\3\0\0\5\0\0\0\0\34\0\0\0\34' 784 1280 "$src/train-images-idx3-ubyte.gz"
-idx "$data/train-labels-idx1-ubyte.gz" '\0\0\10\1\0\0\5\0' 1 1280 "$src/train-labels-idx1-ubyte.gz"
-idx "$data/t10k-images-idx3-ubyte.gz" '\0\0\10\3\0\0\1\0\0\0\0\34\0\0\0\34' 784 256 "$src/t10k-images-idx3-ubyte.gz"
-idx "$data/t10k-labels-idx1-ubyte.gz" '\0\0\10\1\0\0\1\0' 1 256 "$src/t10k-labels-idx1-ubyte.gz"
+"$(dirname "$0")/small_idx.sh" "$data" "$src"
 cat > "$tmp/small.cfg" <<'CFG'
 [net]
 input = 1, 28, 28

@@ -37,14 +37,7 @@ bad() { fail=$((fail + 1)); echo "FAIL mpi: $*" >&2; }
 
 # the first 1280 training and 256 test images (as kill_test.sh)
 data=$tmp/data
-mkdir -p "$data"
-idx() { # idx OUT.gz HEADER_OCTAL BYTES_PER_ITEM COUNT SRC.gz
-  { printf "$2"; gzip -dc "$5" | tail -c +"$(( $3 == 1 ? 9 : 17 ))" | head -c $(( $3 * $4 )); } | gzip -1 > "$1"
-}
-idx "$data/train-images-idx3-ubyte.gz" '\0\0\10\3\0\0\5\0\0\0\0\34\0\0\0\34' 784 1280 "$src/train-images-idx3-ubyte.gz"
-idx "$data/train-labels-idx1-ubyte.gz" '\0\0\10\1\0\0\5\0' 1 1280 "$src/train-labels-idx1-ubyte.gz"
-idx "$data/t10k-images-idx3-ubyte.gz" '\0\0\10\3\0\0\1\0\0\0\0\34\0\0\0\34' 784 256 "$src/t10k-images-idx3-ubyte.gz"
-idx "$data/t10k-labels-idx1-ubyte.gz" '\0\0\10\1\0\0\1\0' 1 256 "$src/t10k-labels-idx1-ubyte.gz"
+"$(dirname "$0")/small_idx.sh" "$data" "$src"
 printf '[net]\ninput = 1, 28, 28\nclasses = 10\nbatch = 64\nepochs = 2\nlr = 0.02\noptimizer = adam\nshift = 2\nflip = 1\n[conv]\nname = c1\nfilters = 4\nsize = 5\nstride = 2\nactivation = relu\n[dense]\nname = fc\nunits = 10\n' > "$tmp/img.cfg"
 # batch norm (per-rank statistics, running averages averaged each epoch) and dropout: the fault test
 printf '[net]\ninput = 1, 28, 28\nclasses = 10\nbatch = 64\nepochs = 2\nlr = 0.02\noptimizer = adam\n[conv]\nname = c1\nfilters = 4\nsize = 5\nstride = 2\nbatchnorm = 1\nactivation = relu\n[dropout]\np = 0.1\n[dense]\nname = fc\nunits = 10\n' > "$tmp/bn.cfg"
@@ -151,10 +144,7 @@ if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "differs from rank 0's" "$tmp/mm2
 else bad "mismatch (seed): exit $rc: $(tail -5 "$tmp/mm2.log")"; fi
 # another data set (1,024 of the images): its size differs
 data2=$tmp/data2
-mkdir -p "$data2"
-idx "$data2/train-images-idx3-ubyte.gz" '\0\0\10\3\0\0\4\0\0\0\0\34\0\0\0\34' 784 1024 "$src/train-images-idx3-ubyte.gz"
-idx "$data2/train-labels-idx1-ubyte.gz" '\0\0\10\1\0\0\4\0' 1 1024 "$src/train-labels-idx1-ubyte.gz"
-cp "$data"/t10k-* "$data2"/
+"$(dirname "$0")/small_idx.sh" "$data2" "$src" 1024
 timeout 60 $MPIRUN -np 1 "$GLIA" train "$tmp/img.cfg" --data "$data" --no-normalize --out "$tmp/mm" : -np 1 "$GLIA" train "$tmp/img.cfg" --data "$data2" --no-normalize --out "$tmp/mm" > "$tmp/mm4.log" 2>&1; rc=$?
 if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "rank 1's data (its sizes: batches, held-out samples) differs from rank 0's" "$tmp/mm4.log"; then ok
 else bad "mismatch (data): exit $rc: $(tail -5 "$tmp/mm4.log")"; fi

@@ -67,6 +67,8 @@ static inline void golden_checked(const glia_graph *g, int y) {
 /* path's whole content, NUL-terminated, with `room` more zero bytes for edits in place; NULL
  * when it cannot be read. free() it. */
 char *test_read_file(const char *path, size_t room);
+/* removes dir and everything under it (a test's run directory); no error if it is absent */
+void test_rm_rf(const char *dir);
 /* n 8x8 grey images of 4 classes: class c is a bright 3x3 blob in quadrant c, plus noise */
 glia_dataset *test_blobs(int n, uint64_t seed);
 void fill_uniform(float *x, int64_t n, float lo, float hi, uint64_t seed);

@@ -169,12 +169,6 @@ static glia_model *small_model(int epochs, const char *lr) {
     return glia_model_parse(text, "small.cfg", 1, 1, &m) ? NULL : m;
 }
 
-static void rm_rf(const char *dir) {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd)) fprintf(stderr, "could not remove %s\n", dir);
-}
-
 /* The hook of the tests below: a callback that acts at a given point of a run. */
 typedef struct {
     const char *dir;
@@ -217,7 +211,7 @@ static void on_progress(void *ctx, const glia_train_progress *p) {
 TEST(robust_run_directory_is_locked) {
     char dir[256], want[64];
     snprintf(dir, sizeof dir, "/tmp/glia-robust-lock-%d", (int)getpid());
-    rm_rf(dir);
+    test_rm_rf(dir);
     glia_dataset *d = test_blobs(64, 3);
     hook h = {.dir = dir, .at_epoch = 1, .data = d};
     glia_model *m = small_model(2, "0.05");
@@ -242,7 +236,7 @@ TEST(robust_run_directory_is_locked) {
     glia_eval_result_free(&r.test);
     glia_model_free(m);
     glia_dataset_free(d);
-    rm_rf(dir);
+    test_rm_rf(dir);
 }
 
 /* a run directory that cannot be written is found before any training (it was found after the
@@ -269,7 +263,7 @@ TEST(robust_unwritable_run_directory_fails_at_once) {
 TEST(robust_stale_temporary_files_are_removed) {
     char dir[256], dead[400], live[400], other[400];
     snprintf(dir, sizeof dir, "/tmp/glia-robust-tmp-%d", (int)getpid());
-    rm_rf(dir);
+    test_rm_rf(dir);
     CHECK(mkdir(dir, 0755) == 0);
     /* PID 2^22 + 1 is above Linux's largest (pid_max is at most 2^22): no such process */
     snprintf(dead, sizeof dead, "%s/weights.safetensors.tmp.4194305", dir);
@@ -293,7 +287,7 @@ TEST(robust_stale_temporary_files_are_removed) {
     CHECK(access(live, F_OK) == 0 && access(other, F_OK) == 0);
     glia_model_free(m);
     glia_dataset_free(d);
-    rm_rf(dir);
+    test_rm_rf(dir);
 }
 
 /* a file of epoch 2 that cannot be written: the directory keeps epoch 1's files, all of them
@@ -302,7 +296,7 @@ TEST(robust_stale_temporary_files_are_removed) {
 TEST(robust_epoch_files_agree_after_a_failed_write) {
     char dir[256], path[600];
     snprintf(dir, sizeof dir, "/tmp/glia-robust-epoch-%d", (int)getpid());
-    rm_rf(dir);
+    test_rm_rf(dir);
     glia_dataset *d = test_blobs(64, 3);
     glia_model *m = small_model(3, "0.05");
     hook h = {.at_epoch = 2};
@@ -342,14 +336,14 @@ TEST(robust_epoch_files_agree_after_a_failed_write) {
     glia_model_free(m2);
     glia_model_free(m);
     glia_dataset_free(d);
-    rm_rf(dir);
+    test_rm_rf(dir);
 }
 
 /* a NaN in the first epoch: there is no checkpoint, and the message says so */
 TEST(robust_nan_in_first_epoch_says_no_checkpoint) {
     char dir[256];
     snprintf(dir, sizeof dir, "/tmp/glia-robust-nan-%d", (int)getpid());
-    rm_rf(dir);
+    test_rm_rf(dir);
     glia_dataset *d = test_blobs(64, 3);
     glia_model *m = small_model(1, "1e30");
     glia_train_options o = {0};
@@ -362,7 +356,7 @@ TEST(robust_nan_in_first_epoch_says_no_checkpoint) {
               glia_last_error());
     glia_model_free(m);
     glia_dataset_free(d);
-    rm_rf(dir);
+    test_rm_rf(dir);
 }
 
 /* ------------------------------------------------------------------ pictures */
@@ -491,7 +485,7 @@ TEST(robust_training_plan_larger_than_memory_is_refused) {
     CHECK_MSG(ms.arena > ((size_t)1 << 38) && ms.inputs < 4096, "arena %zu inputs %zu", ms.arena, ms.inputs);
     glia_model_free(m);
     glia_dataset_free(d);
-    rm_rf(dir);
+    test_rm_rf(dir);
 }
 
 /* glia summary's load of a model with 10 billion parameters: shapes and counts, no memory for

@@ -4,7 +4,6 @@
  * the one training loop and decoded greedily and by beam search; a run stopped and resumed ends
  * with bit-identical weights; the model text's errors name file and line. */
 #include "test.h"
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,21 +105,6 @@ static int write_reversal(const char *path, int n) {
     return !fclose(f);
 }
 
-static void rm_rf(const char *dir) {
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        char p[1024];
-        while ((e = readdir(d)))
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-                snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-                remove(p);
-            }
-        closedir(d);
-    }
-    rmdir(dir);
-}
-
 /* every parameter's values, concatenated */
 static float *params_of(glia_model *m, int64_t *n) {
     glia_graph *g = glia_model_graph(m);
@@ -217,8 +201,8 @@ TEST(seq2seq_reverses_digits_perfectly) {
     free(srcs), free(lens), free(idx), free(outs), free(olen);
     glia_pairs_free(p);
     glia_model_free(m);
-    rm_rf(run);
-    rm_rf(dir);
+    test_rm_rf(run);
+    test_rm_rf(dir);
     CHECK(n >= 40);
     CHECK_MSG(wrong == 0, "%d of %d test strings reversed wrongly (greedy)", wrong, n);
     CHECK_MSG(beam_differs == 0, "%d of %d test strings reversed wrongly (beam 3)", beam_differs, n);
@@ -254,7 +238,7 @@ TEST(seq2seq_resume_is_bit_exact) {
     free(wa), free(wb);
     glia_model_free(ma);
     glia_model_free(mb);
-    rm_rf(a), rm_rf(b), rm_rf(dir);
+    test_rm_rf(a), test_rm_rf(b), test_rm_rf(dir);
     CHECK(oka == 1);
     CHECK_MSG(okb == 2, "the run was not stopped (%d)", okb);
     CHECK_MSG(!s, "resume: %s", glia_last_error());

@@ -4,7 +4,6 @@
  * dropout, batch norm (running statistics), augmentation, momentum and a cosine schedule with
  * warm-up all draw on the saved state. */
 #include "test.h"
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,21 +19,6 @@ static const char *tiny_cfg =
 
 /* the model run_to_end trains: tiny_cfg, or it with more augmentation (the resume test below) */
 static const char *run_cfg;
-
-static void rm_rf(const char *dir) {
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        char p[1024];
-        while ((e = readdir(d)))
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-                snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-                remove(p);
-            }
-        closedir(d);
-    }
-    rmdir(dir);
-}
 
 typedef struct { int stop_epoch; int64_t stop_batch; volatile int *flag; int calls; } stopper;
 static void stop_at(void *ctx, const glia_train_progress *p) {
@@ -132,7 +116,7 @@ static void resume_case(int stop_epoch, int64_t stop_batch) {
     if (ok) glia_eval_result_free(&ra.test);
     if (runs) glia_eval_result_free(&rb.test);
     free(wa); free(wb); free(ma); free(mb);
-    rm_rf(a); rm_rf(b);
+    test_rm_rf(a); test_rm_rf(b);
     glia_dataset_free(tr);
     glia_dataset_free(te);
     CHECK(ok);
@@ -160,8 +144,8 @@ TEST(train_same_seed_same_weights) {
     if (okb) glia_eval_result_free(&rb.test);
     free(wa);
     free(wb);
-    rm_rf(a);
-    rm_rf(b);
+    test_rm_rf(a);
+    test_rm_rf(b);
     glia_dataset_free(tr);
     glia_dataset_free(te);
     CHECK(oka && okb);
@@ -227,7 +211,7 @@ TEST(train_writes_its_files) {
     glia_eval_result_free(&r.test);
     glia_model_free(m2);
     glia_model_free(m);
-    rm_rf(d);
+    test_rm_rf(d);
     glia_dataset_free(tr);
     glia_dataset_free(te);
 }
@@ -253,7 +237,7 @@ TEST(train_bad_settings_are_errors) {
     CHECK_MSG(strstr(glia_last_error(), "adagrad"), "%s", glia_last_error());
     CHECK(glia_model_set_option(m, "flip", "2") == GLIA_EINVAL);
     glia_model_free(m);
-    rm_rf("/tmp/glia-train-never");
+    test_rm_rf("/tmp/glia-train-never");
     glia_dataset_free(tr);
     glia_dataset_free(te);
 }

@@ -1,7 +1,11 @@
 /* util.c: shared test helpers: random fills, comparisons, gradient checks, golden files. */
 #include "test.h"
 #include "core/internal.h" /* glia__read_file: the library's one whole-file reader */
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 
 char *test_read_file(const char *path, size_t room) {
@@ -268,4 +272,21 @@ int reference_run(glia_graph *g, int y, const float *seed, int n, const int *nod
             st = glia_node_read_grad(g, nodes[k], grads[k], glia_shape_numel(&s));
     if (st) test_fail(__FILE__, __LINE__, "reference run: %s", glia_last_error());
     return !st;
+}
+
+void test_rm_rf(const char *dir) {
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        char p[1024];
+        struct stat st;
+        while ((e = readdir(d)))
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+                snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+                if (!lstat(p, &st) && S_ISDIR(st.st_mode)) test_rm_rf(p);
+                else remove(p);
+            }
+        closedir(d);
+    }
+    rmdir(dir);
 }
