@@ -3,14 +3,15 @@
 # on this machine (--oversubscribe: more processes than cores). Checks:
 #   equality  K processes at global batch B against one process at batch B: images (LeNet-like,
 #             with shift and flip augmentation), a character language model, a sentence
-#             classifier and a tagger; the largest weight difference must stay below 1e-4 (the sums are
+#             classifier, a tagger, a table (regression) and sequence to sequence; the largest weight difference must stay below 1e-4 (the sums are
 #             ordered differently, so not bit for bit: the measured difference is printed), the
 #             same K twice gives the same bits, and the test accuracy agrees
 #   fault     one process killed with SIGKILL: mpirun ends every process within 10 s, naming the
 #             dead rank; the last checkpoint loads, --resume finishes the run bit for bit like an
 #             uninterrupted one; --resume with another K works too
 #   stop      SIGUSR1 stops every process after the same batch with a checkpoint; --resume
-#             continues bit for bit
+#             continues bit for bit; a language model stopped within an epoch (its carried
+#             states) resumes bit for bit on the same K, to rounding on another K
 #   mismatch  processes given different model files, data or options stop at start with an error
 #             that says so; a batch that K does not divide is refused
 # Skipped with one line when glia is built without MPI, mpirun is missing, or there is no
@@ -50,6 +51,14 @@ printf '[net]\ninput = 1\nsequence = 8\nclasses = 2\nbatch = 16\nepochs = 2\nlr 
 # (unpadded) steps, which the gradient's weighting by rows must handle
 i=0; while [ $i -lt 30 ]; do printf 'the/DT cat/NN sat/VBD\na/DT dog/NN\nthe/DT big/JJ dog/NN sat/VBD down/RP\n'; i=$((i + 1)); done > "$tmp/tags.txt"
 printf '[net]\ninput = 1\nsequence = 6\nclasses = 5\nbatch = 8\nepochs = 3\nlr = 0.02\noptimizer = adam\nclip_norm = 5\n[embedding]\nvocab = 16\ndim = 8\n[lstm]\nhidden = 8\nbidirectional = 1\n[seqdense]\nunits = 5\n' > "$tmp/tag.cfg"
+# a table (regression on two target columns, mse), and sequence to sequence (reversing strings
+# of 1 to 4 digits)
+awk 'BEGIN { srand(7); print "a,b,r1,r2"; for (i = 0; i < 200; i++) { a = rand() * 2 - 1; b = rand() * 2 - 1;
+  printf "%.5f,%.5f,%.5f,%.5f\n", a, b, a + 2 * b, a - b } }' > "$tmp/r.csv"
+printf '[net]\ninput = 2\nclasses = 2\nbatch = 8\nepochs = 3\nlr = 0.02\noptimizer = adam\nloss = mse\n[dense]\nunits = 8\nactivation = tanh\n[dense]\nunits = 2\n' > "$tmp/tab.cfg"
+for r in 1 2; do for a in 1 2 3; do echo $a; for b in 1 2 3; do echo $a$b; for c in 1 2 3; do echo $a$b$c; for d in 1 2 3; do echo $a$b$c$d; done; done; done; done; done |
+  while read -r w; do printf '%s\t%s\n' "$(echo $w | sed 's/./& /g;s/ $//')" "$(echo $w | rev | sed 's/./& /g;s/ $//')"; done > "$tmp/rev.tsv"
+printf '[net]\ninput = 1\nsequence = 4\ntarget = 5\nclasses = 5\nbatch = 8\nepochs = 2\nlr = 0.02\noptimizer = adam\n[embedding]\nname = s\ninput = data\nvocab = 4\ndim = 8\n[gru]\nname = enc\nhidden = 16\n[embedding]\nname = t\ninput = target\nvocab = 5\ndim = 8\n[gru]\nname = dec\nhidden = 16\n[attention]\nmemory = enc\nscore = dot\n[seqdense]\nunits = 5\n' > "$tmp/rev.cfg"
 # maxdiff A B: the largest |a - b| over the tensors of two weights files of the same layout
 maxdiff() {
   n=$(od -A n -t u8 -N 8 "$1" | tr -d ' ')
@@ -58,16 +67,18 @@ maxdiff() {
   tail -c +$((9 + n)) "$2" | od -v -A n -t f4 -w4 > "$tmp/db"
   paste "$tmp/da" "$tmp/db" | awk '{d = $1 - $2; if (d < 0) d = -d; if (d > m) m = d} END {printf "%.3g\n", m + 0}'
 }
-acc() { sed -n 's/^\(test\|held-out\) accuracy \([0-9.]*\)%.*/\2/p' "$1"; }
+# the run's result: its test or held-out accuracy (token accuracy of seq2seq), or a table's
+# test loss, to 4 digits (the metrics' sums are ordered differently too)
+acc() { sed -n 's/^\(test\|held-out\) \(token \)\?\(accuracy\|loss\) \([0-9.e+-]*\).*/\4/p' "$1" | awk '{printf "%.4g\n", $1}'; }
 
-# equality: name cfg data K...
+# equality: name cfg "data [options]" K...
 equal() {
   name=$1 cfg=$2 d=$3
   shift 3
-  "$GLIA" train "$cfg" --data "$d" --out "$tmp/$name-1" > "$tmp/$name-1.log" 2>&1 || { bad "$name: one process failed: $(tail -3 "$tmp/$name-1.log")"; return; }
+  "$GLIA" train "$cfg" --data $d --out "$tmp/$name-1" > "$tmp/$name-1.log" 2>&1 || { bad "$name: one process failed: $(tail -3 "$tmp/$name-1.log")"; return; }
   for k in "$@"; do
     r=$tmp/$name-$k
-    if ! timeout 300 $MPIRUN -np "$k" "$GLIA" train "$cfg" --data "$d" --out "$r" > "$r.log" 2>&1; then
+    if ! timeout 300 $MPIRUN -np "$k" "$GLIA" train "$cfg" --data $d --out "$r" > "$r.log" 2>&1; then
       bad "$name: $k processes failed: $(tail -5 "$r.log")"; continue
     fi
     m=$(maxdiff "$tmp/$name-1/weights.safetensors" "$r/weights.safetensors")
@@ -78,13 +89,41 @@ equal() {
     grep -q "data-parallel over $k processes" "$r.log" && ok || bad "$name: no data-parallel line: $(tail -3 "$r.log")"
   done
   # the same K again: the same bits
-  timeout 300 $MPIRUN -np 2 "$GLIA" train "$cfg" --data "$d" --out "$tmp/$name-again" > /dev/null 2>&1
+  timeout 300 $MPIRUN -np 2 "$GLIA" train "$cfg" --data $d --out "$tmp/$name-again" > /dev/null 2>&1
   cmp -s "$tmp/$name-2/weights.safetensors" "$tmp/$name-again/weights.safetensors" && ok || bad "$name: two runs on 2 processes differ"
 }
 equal images "$tmp/img.cfg" "$data" 2 4
 equal char-lm "$tmp/lm.cfg" "chars:$tmp/t.txt" 2 4
 equal sentences "$tmp/sent.cfg" "sentences:$tmp/s.csv" 2 4
 equal tags "$tmp/tag.cfg" "tags:$tmp/tags.txt" 2 4
+equal table "$tmp/tab.cfg" "$tmp/r.csv --target r1,r2 --val 0.2" 2 4
+equal seq2seq "$tmp/rev.cfg" "pairs:$tmp/rev.tsv" 2 4
+
+# a language model stopped within an epoch under 2 processes (SIGUSR1 to mpirun once the first
+# checkpoint is written): the checkpoint holds the carried states of every process's streams, so
+# --resume continues bit for bit on 2 processes, and to rounding (the largest weight difference
+# below 1e-4) on 1 and on 4 against one process run uninterrupted
+run=$tmp/lmstop
+( $MPIRUN -np 2 "$GLIA" train "$tmp/lm.cfg" --data "chars:$tmp/t.txt" --epochs 400 --schedule constant --out "$run" > "$run.log" 2>&1; echo $? > "$run.rc" ) &
+i=0; while [ ! -e "$run/checkpoint.safetensors" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+sleep 0.2
+kill -USR1 "$(pgrep -n -f "^mpirun .* train $tmp/lm.cfg --data chars:$tmp/t.txt --epochs 400")" 2>/dev/null
+wait
+if [ "$(cat "$run.rc")" = 130 ] && tr '\r' '\n' < "$run.log" | grep -q "stopped at epoch [0-9]*, batch"; then ok
+else bad "lm stop (SIGUSR1) within an epoch: exit $(cat "$run.rc"): $(tail -3 "$run.log")"; fi
+e=$(wc -l < "$run/metrics.csv")  # the header and the epochs done: the epoch the stop was in
+for k in 1 4; do cp -r "$run" "$run$k"; done
+timeout 300 $MPIRUN -np 2 "$GLIA" train "$tmp/lm.cfg" --data "chars:$tmp/t.txt" --epochs "$e" --schedule constant --out "$tmp/lmref2" > /dev/null 2>&1
+"$GLIA" train "$tmp/lm.cfg" --data "chars:$tmp/t.txt" --epochs "$e" --schedule constant --out "$tmp/lmref1" > /dev/null 2>&1
+timeout 300 $MPIRUN -np 2 "$GLIA" train --resume "$run" --epochs "$e" > "$run-2.log" 2>&1
+cmp -s "$tmp/lmref2/weights.safetensors" "$run/weights.safetensors" && ok || bad "lm stop: resumed on 2 processes, the run differs from an uninterrupted one: $(tail -3 "$run-2.log")"
+"$GLIA" train --resume "$run"1 --epochs "$e" > "$run-1.log" 2>&1
+timeout 300 $MPIRUN -np 4 "$GLIA" train --resume "$run"4 --epochs "$e" > "$run-4.log" 2>&1
+for k in 1 4; do
+  m=$(maxdiff "$tmp/lmref1/weights.safetensors" "$run$k/weights.safetensors")
+  echo "mpi: char-lm stopped on 2 processes, resumed on $k: largest weight difference $m against 1 process uninterrupted"
+  if [ "$m" != layout-differs ] && awk "BEGIN{exit !($m < 1e-4)}"; then ok; else bad "lm stop: resumed on $k processes, differs by $m: $(tail -3 "$run-$k.log")"; fi
+done
 
 # fault: 2 processes (batch norm, dropout), rank 1 killed with SIGKILL once the first epoch's checkpoint is written
 run=$tmp/kill

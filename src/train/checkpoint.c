@@ -3,7 +3,8 @@
  * One writer, one reader, for every task of the training loop (loop.h). Format
  * "glia-checkpoint-2":
  *   tensors   every parameter and buffer under its name (as weights.safetensors), the carried
- *             recurrent states (a language model continues its streams), and the optimiser's
+ *             recurrent states (a language model continues its streams; of the whole global
+ *             batch under data-parallel training, glia__state_slice), and the optimiser's
  *             state as "optimizer.<param>.<slot>"
  *   metadata  format; task (images, text, table); model (the model text, [net] settings included);
  *             data, seed, val, clip_norm, limit, epochs, val_data, target (the run's settings;
@@ -85,6 +86,35 @@ static glia_status entries(glia_graph *g, glia_optim *opt, int (*keep)(const gli
     *n_out = k;
     *names = nm;
     return GLIA_OK;
+}
+
+void glia__state_slice(const glia_node *n, int K, int r, float *whole, float *part, int to_whole) {
+    const int a = n->batch_axis > 0 ? n->batch_axis : 0;
+    int64_t outer = 1, inner = 1, N = n->shape.dim[a];
+    for (int d = 0; d < a; d++) outer *= n->shape.dim[d];
+    for (int d = a + 1; d < n->shape.ndim; d++) inner *= n->shape.dim[d];
+    for (int64_t o = 0; o < outer; o++) { /* whole [outer, K N, inner], part [outer, N, inner] */
+        float *w = whole + (o * K + r) * N * inner, *p = part + o * N * inner;
+        memcpy(to_whole ? w : p, to_whole ? p : w, (size_t)(N * inner) * sizeof *w);
+    }
+}
+
+/* Data-parallel (L->shards = K > 1): the carried states' entries become the global batch's,
+ * [.., K N, ..] in host memory at `whole` (one after the other), instead of this process's
+ * nodes. Returns the floats they take (whole NULL: only counts). */
+static int64_t whole_states(const glia__loop *L, glia_st_entry *e, int n, float *whole) {
+    int64_t at = 0;
+    for (int k = 0; k < n && L->shards > 1; k++) {
+        if (!e[k].graph || !glia_node_is_state(L->g, e[k].node)) continue;
+        const glia_node *nd = &L->g->nodes[e[k].node];
+        if (whole) {
+            e[k].graph = NULL;
+            e[k].data = whole + at;
+            e[k].shape.dim[nd->batch_axis > 0 ? nd->batch_axis : 0] *= L->shards;
+        }
+        at += glia_shape_numel(&nd->shape) * L->shards;
+    }
+    return at;
 }
 
 static void names_free(char **names, glia_optim *opt) {
@@ -178,6 +208,7 @@ glia_status glia__checkpoint_save(glia__loop *L) {
     int n;
     char **nm;
     if (!(s = entries(L->g, L->opt, is_saved, &e, &n, &nm))) {
+        if (L->dist_states) whole_states(L, e, n, L->dist_states); /* the global batch's states */
         snprintf(path, sizeof path, "%s/checkpoint.safetensors", L->out_dir);
         s = glia_safetensors_write(path, e, n, meta, N_SET + N_POS);
         free(e);
@@ -247,10 +278,34 @@ glia_status glia__checkpoint_restore(glia__loop *L, const char *path) {
     glia_st_meta meta;
     glia_status s = entries(L->g, L->opt, is_saved, &e, &n, &nm);
     if (s) return s;
-    s = glia_safetensors_read(path, e, n, &meta);
+    /* data-parallel: the global batch's carried states, of which this process takes its part */
+    int64_t nw = whole_states(L, e, n, NULL);
+    float *whole = nw ? glia__malloc((size_t)nw * sizeof *whole) : NULL;
+    int have_meta = 0;
+    if (nw && !whole) s = glia__err(GLIA_ENOMEM, "%s: out of memory", path);
+    if (!s) {
+        whole_states(L, e, n, whole);
+        have_meta = !(s = glia_safetensors_read(path, e, n, &meta));
+    }
+    int64_t at = 0;
+    for (int k = 0; !s && whole && k < L->g->n_nodes; k++) {
+        const glia_node *nd = &L->g->nodes[k];
+        if (!is_saved(nd) || !nd->state) continue;
+        int64_t cnt = glia_shape_numel(&nd->shape);
+        float *part = glia__malloc((size_t)cnt * sizeof *part);
+        if (!part) s = glia__err(GLIA_ENOMEM, "%s: out of memory", path);
+        if (!s) glia__state_slice(nd, L->shards, L->shard, whole + at, part, 0);
+        if (!s) s = glia_node_write(L->g, k, part, cnt);
+        free(part);
+        at += cnt * L->shards;
+    }
+    free(whole);
     free(e);
     names_free(nm, L->opt);
-    if (s) return s;
+    if (s) {
+        if (have_meta) glia_st_meta_free(&meta);
+        return s;
+    }
     /* each format's names for the position keys (NULL: not in that format) */
     static const char *const v1[N_POS] = {
         "epoch", "next_batch", "step", "optim_steps", "rng", "epoch_rng", "graph_rng",

@@ -254,9 +254,44 @@ glia_status glia__dist_epoch_end(glia__loop *L) {
     MPI_TRY(MPI_Bcast(&h0, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD), "the weights check's MPI_Bcast");
     int bad = h0 != h, any = 0;
     MPI_TRY(MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD), "the weights check");
-    if (any) return glia__err(GLIA_ESTATE, "data-parallel training: after epoch %d the weights "
-                              "differ between ranks (this rank's %s)", L->epoch + 1,
-                              bad ? "differ from rank 0's" : "agree with rank 0's");
+    if (any) return glia__err(GLIA_ESTATE, "data-parallel training: at epoch %d, batch %lld the "
+                              "weights differ between ranks (this rank's %s)", L->epoch + 1,
+                              (long long)L->next_batch, bad ? "differ from rank 0's" : "agree with rank 0's");
+    return GLIA_OK;
+}
+
+glia_status glia__dist_gather_states(glia__loop *L) {
+    if (L->shards <= 1) return GLIA_OK;
+    glia_graph *g = L->g;
+    int64_t total = 0, most = 0;
+    for (int i = 0; i < glia_graph_num_nodes(g); i++) {
+        if (!glia_node_is_state(g, i)) continue;
+        int64_t n = glia_shape_numel(&g->nodes[i].shape);
+        total += n * L->shards;
+        most = n > most ? n : most;
+    }
+    if (!total) return GLIA_OK;
+    float *parts = glia__malloc((size_t)(most * L->shards) * sizeof *parts);
+    if (!L->shard && !L->dist_states) L->dist_states = glia__malloc((size_t)total * sizeof *L->dist_states);
+    if (!parts || (!L->shard && !L->dist_states)) {
+        free(parts);
+        return glia__err(GLIA_ENOMEM, "training: out of memory");
+    }
+    int64_t at = 0;
+    for (int i = 0; i < glia_graph_num_nodes(g); i++) {
+        if (!glia_node_is_state(g, i)) continue;
+        const glia_node *nd = &g->nodes[i];
+        int64_t n = glia_shape_numel(&nd->shape);
+        int rc = MPI_Gather(nd->val, (int)n, MPI_FLOAT, parts, (int)n, MPI_FLOAT, 0, MPI_COMM_WORLD);
+        if (rc != MPI_SUCCESS) {
+            free(parts);
+            return mpi_err(rc, "the carried states' MPI_Gather");
+        }
+        for (int r = 0; !L->shard && r < L->shards; r++)
+            glia__state_slice(nd, L->shards, r, L->dist_states + at, parts + r * n, 1);
+        at += n * L->shards;
+    }
+    free(parts);
     return GLIA_OK;
 }
 #else
@@ -269,6 +304,10 @@ glia_status glia__dist_sum(glia__loop *L, glia__metrics *mt) {
     return GLIA_OK;
 }
 glia_status glia__dist_epoch_end(glia__loop *L) {
+    (void)L;
+    return GLIA_OK;
+}
+glia_status glia__dist_gather_states(glia__loop *L) {
     (void)L;
     return GLIA_OK;
 }

@@ -17,9 +17,13 @@
 glia_status glia__dist_start(glia__loop *L);
 /* Sums metric counts (and the confusion matrix) over the ranks: every rank gets the totals. */
 glia_status glia__dist_sum(glia__loop *L, glia__metrics *mt);
-/* The end of an epoch's training: batch norm's running statistics (every buffer) become their
- * mean over the ranks, and the weights are checked to be equal on every rank. */
+/* The end of an epoch's training, or a stop within one: batch norm's running statistics (every
+ * buffer) become their mean over the ranks, and the weights are checked to be equal on every
+ * rank. */
 glia_status glia__dist_epoch_end(glia__loop *L);
+/* Before a checkpoint: rank 0 gathers every rank's carried recurrent states into
+ * L->dist_states, the whole global batch's (glia__state_slice), which the checkpoint holds. */
+glia_status glia__dist_gather_states(glia__loop *L);
 /* Whether to stop after this step: the caller's *stop on any rank, agreed in the step's
  * reduction, so that every rank stops at the same batch. */
 int glia__dist_stop(const glia__loop *L, const glia_train_options *o);

@@ -94,6 +94,7 @@ static void loop_free(glia__loop *L) {
     free(L->ids);
     free(L->metrics);
     free(L->dist_buf);
+    free(L->dist_states);
     glia__run_lock_release(L->lock);
 }
 
@@ -495,7 +496,9 @@ static glia_status run_loop(glia__loop *L, const glia_train_options *o, glia_tra
             L->epoch_seconds = sec0 + (glia__now() - t0);
             if (o->progress && !L->shard) report(L, o, b + 1, lr, NULL);
             if (glia__dist_stop(L, o) && b + 1 < L->batches) {
-                if ((s = glia__dist_sum(L, &L->tm)) || (!L->shard && (s = glia__checkpoint_save(L))))
+                /* every rank's part of the sums, the running statistics and carried states */
+                if ((s = glia__dist_sum(L, &L->tm)) || (s = glia__dist_epoch_end(L)) ||
+                    (s = glia__dist_gather_states(L)) || (!L->shard && (s = glia__checkpoint_save(L))))
                     return s;
                 return glia__err(GLIA_EINTR, "stopped at epoch %d, batch %lld; checkpoint saved in "
                                  "%s", L->epoch + 1, (long long)b + 1, L->out_dir);
@@ -519,7 +522,7 @@ static glia_status run_loop(glia__loop *L, const glia_train_options *o, glia_tra
                  L->tm.loss / n, ta, vl, va, extra, (double)lr, L->seconds);
         if ((s = metrics_line(L, line))) return s;
         if (o->progress && !L->shard) report(L, o, L->batches, lr, &vm); /* shown even if the files fail */
-        if (!L->shard && (s = write_outputs(L))) return s;
+        if ((s = glia__dist_gather_states(L)) || (!L->shard && (s = write_outputs(L)))) return s;
         out->epochs_done = L->epoch;
         if (glia__dist_stop(L, o) && L->epoch < L->epochs)
             return glia__err(GLIA_EINTR, "stopped after epoch %d; checkpoint saved in %s", L->epoch,

@@ -130,6 +130,9 @@ struct glia__loop {
     volatile int *stop;
     float *dist_buf;
     double dist_comm_seconds;
+    /* rank 0: the carried states of the whole global batch, gathered before a checkpoint
+     * (glia__dist_gather_states), one after the other in graph order; NULL with one process */
+    float *dist_states;
 };
 
 /* Host memory of a node for a task or the loop to write a batch into (an input: x, lengths,
@@ -171,6 +174,11 @@ glia_status glia__checkpoint_refreeze(const char *path, const glia_st_meta *meta
 /* Restores the position, generators, optimiser state and weights of a run set up as the
  * checkpoint's settings say. */
 glia_status glia__checkpoint_restore(glia__loop *L, const char *path);
+/* A carried recurrent state (glia_node_is_state) of the global batch: node n's [.., N, ..]
+ * (N along its batch axis) of data-parallel rank r is [.., r N .. r N + N, ..] of the whole
+ * [.., K N, ..] that checkpoints hold, so that any number of processes can continue them.
+ * to_whole: part into whole, else whole into part. */
+void glia__state_slice(const glia_node *n, int K, int r, float *whole, float *part, int to_whole);
 /* A generator's state as "state:inc" in hex, and back (1 on success), for checkpoint metadata. */
 void glia__rng_hex(const glia_rng *g, char *buf, size_t n);
 int glia__rng_parse(const char *s, glia_rng *g);

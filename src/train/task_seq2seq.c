@@ -55,18 +55,22 @@ static int64_t fill_rows(glia__loop *L, const int64_t *ids, int64_t k) {
     return tokens;
 }
 
+/* shard r of global batch b; of a held-out or test part, this process's chunk (eval_batches) */
 static int64_t fill(glia__loop *L, glia__split sp, int64_t b, glia_rng *aug) {
     (void)aug;
     s2s *t = L->ts;
+    b = b * L->shards + L->shard;
     if (sp == GLIA__TRAIN) return fill_rows(L, t->order + b * t->N, t->N);
     const int part = sp == GLIA__VAL ? 1 : 2;
     const int64_t i = b * t->N, k = t->n[part] - i < t->N ? t->n[part] - i : t->N;
     return fill_rows(L, t->idx[part] + i, k);
 }
 
+/* chunks of a batch; a data-parallel process (shard r of K) takes chunks r, r + K, ... */
 static int64_t eval_batches(glia__loop *L, glia__split sp) {
     s2s *t = L->ts;
-    return (t->n[sp == GLIA__VAL ? 1 : 2] + t->N - 1) / t->N;
+    int64_t chunks = (t->n[sp == GLIA__VAL ? 1 : 2] + t->N - 1) / t->N;
+    return chunks > L->shard ? (chunks - L->shard + L->shards - 1) / L->shards : 0;
 }
 
 static void epoch_order(glia__loop *L, glia_rng *r) {
@@ -125,11 +129,11 @@ static glia_status setup(glia__loop *L, const glia_train_options *o) {
         t->n[0] = L->limit;
     }
     L->n_val = t->n[1];
-    L->batches = t->n[0] / t->N;
+    L->batches = t->n[0] / (t->N * L->shards); /* global batches */
     if (L->batches < 1)
         return glia__err(GLIA_EINVAL, "%s: too little training data for one batch of %lld (pairs "
                          "that fit [net] sequence = %lld and target = %lld: %lld)", L->data,
-                         (long long)t->N, (long long)t->S, (long long)t->T2, (long long)t->n[0]);
+                         (long long)(t->N * L->shards), (long long)t->S, (long long)t->T2, (long long)t->n[0]);
     return GLIA_OK;
 }
 
@@ -150,4 +154,4 @@ static void task_free(void *ts) {
 const glia__task_ops glia__task_seq2seq = {
     .name = "seq2seq", .unit = "tok", .extra_col = "val_top5", .rng_stream = 0x525, .setup = setup,
     .epoch_order = epoch_order, .fill = fill, .eval_batches = eval_batches, .carry = NULL,
-    .write_files = write_files, .free = task_free, .test_is_val = 0};
+    .write_files = write_files, .free = task_free, .test_is_val = 0, .sharded = 1};

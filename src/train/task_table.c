@@ -51,13 +51,13 @@ static glia_status setup(glia__loop *L, const glia_train_options *o) {
     L->n_val = (int64_t)((double)L->val * (double)N);
     t->n_train = N - L->n_val;
     if (L->limit > 0 && t->n_train > L->limit) t->n_train = L->limit;
-    L->batches = t->n_train / L->batch;
+    L->batches = t->n_train / (L->batch * L->shards); /* global batches */
     if (L->n_val < 1)
         return glia__err(GLIA_EINVAL, "%s: a table has no test part of its own: hold out a part "
                          "(--val F > 0; %lld rows)", L->data, (long long)N);
     if (L->batches < 1)
         return glia__err(GLIA_EINVAL, "training: %lld training rows, fewer than a batch of %lld",
-                         (long long)t->n_train, (long long)L->batch);
+                         (long long)t->n_train, (long long)(L->batch * L->shards));
     if (o->normalize && !L->resuming) { /* one mean and std over every training feature */
         double sum = 0, sum2 = 0, cnt = (double)t->n_train * (double)F;
         for (int64_t i = 0; i < t->n_train; i++) {
@@ -81,9 +81,12 @@ static void epoch_order(glia__loop *L, glia_rng *r) {
     glia__shuffle(t->order, t->n_train, r);
 }
 
+/* the held-out part (also the test part) in chunks of a batch; a data-parallel process (shard
+ * r of K) takes chunks r, r + K, r + 2K, ... */
 static int64_t eval_batches(glia__loop *L, glia__split sp) {
-    (void)sp; /* the held-out part is the test part */
-    return (L->n_val + L->batch - 1) / L->batch;
+    (void)sp;
+    int64_t chunks = (L->n_val + L->batch - 1) / L->batch;
+    return chunks > L->shard ? (chunks - L->shard + L->shards - 1) / L->shards : 0;
 }
 
 static int64_t fill(glia__loop *L, glia__split sp, int64_t b, glia_rng *aug) {
@@ -92,6 +95,8 @@ static int64_t fill(glia__loop *L, glia__split sp, int64_t b, glia_rng *aug) {
     const int64_t B = L->batch, F = t->tab->features, T = t->tab->targets;
     float *x = glia__loop_in(L, L->x), *y = glia__loop_in(L, L->label);
     if (!x || !y) return 0; /* out of memory: the upload that follows says so */
+    /* shard r of global batch b, or of the held-out part this process's chunk */
+    b = b * L->shards + L->shard;
     int64_t live = B;
     if (sp != GLIA__TRAIN) live = L->n_val - b * B < B ? L->n_val - b * B : B;
     const float inv = 1.0f / t->std;
@@ -119,4 +124,4 @@ static void task_free(void *ts) {
 const glia__task_ops glia__task_table = {
     .name = "table", .unit = "rows", .extra_col = "unused", .rng_stream = 0x7ab1e, .setup = setup,
     .epoch_order = epoch_order, .fill = fill, .eval_batches = eval_batches,
-    .write_files = write_files, .free = task_free, .real_targets = 1};
+    .write_files = write_files, .free = task_free, .real_targets = 1, .sharded = 1};
