@@ -12,8 +12,10 @@
 #   stop      SIGUSR1 stops every process after the same batch with a checkpoint; --resume
 #             continues bit for bit; a language model stopped within an epoch (its carried
 #             states) resumes bit for bit on the same K, to rounding on another K
-#   mismatch  processes given different model files, data or options stop at start with an error
-#             that says so; a batch that K does not divide is refused
+#   buckets   gradients sent in buckets while backward goes on give the same bits as one
+#             all-reduce after backward
+#   mismatch  processes given different model files, data, options or bucket sizes stop at
+#             start with an error that says so; a batch that K does not divide is refused
 # Skipped with one line when glia is built without MPI, mpirun is missing, or there is no
 # Fashion-MNIST (scripts/install-deps --mpi installs OpenMPI).
 GLIA=${1:-build/glia}
@@ -99,6 +101,16 @@ equal tags "$tmp/tag.cfg" "tags:$tmp/tags.txt" 2 4
 equal table "$tmp/tab.cfg" "$tmp/r.csv --target r1,r2 --val 0.2" 2 4
 equal seq2seq "$tmp/rev.cfg" "pairs:$tmp/rev.tsv" 2 4
 
+# gradient buckets sent while backward goes on (1 KB: the LSTM's 7,000 parameters in several
+# buckets) against one all-reduce after backward: the same bits (each float is summed in the
+# same order), on 2 and 4 processes
+for k in 2 4; do
+  GLIA_MPI_BUCKET_KB=1 timeout 300 $MPIRUN -np $k "$GLIA" train "$tmp/lm.cfg" --data "chars:$tmp/t.txt" --out "$tmp/lm-b1-$k" > "$tmp/lm-b1-$k.log" 2>&1
+  GLIA_MPI_BUCKET_KB=0 timeout 300 $MPIRUN -np $k "$GLIA" train "$tmp/lm.cfg" --data "chars:$tmp/t.txt" --out "$tmp/lm-b0-$k" > "$tmp/lm-b0-$k.log" 2>&1
+  if [ -s "$tmp/lm-b1-$k/weights.safetensors" ] && cmp -s "$tmp/lm-b1-$k/weights.safetensors" "$tmp/lm-b0-$k/weights.safetensors"; then ok
+  else bad "buckets: $k processes with 1 KB buckets differ from one all-reduce: $(tail -3 "$tmp/lm-b1-$k.log")"; fi
+done
+
 # a language model stopped within an epoch under 2 processes (SIGUSR1 to mpirun once the first
 # checkpoint is written): the checkpoint holds the carried states of every process's streams, so
 # --resume continues bit for bit on 2 processes, and to rounding (the largest weight difference
@@ -113,6 +125,10 @@ if [ "$(cat "$run.rc")" = 130 ] && tr '\r' '\n' < "$run.log" | grep -q "stopped 
 else bad "lm stop (SIGUSR1) within an epoch: exit $(cat "$run.rc"): $(tail -3 "$run.log")"; fi
 e=$(wc -l < "$run/metrics.csv")  # the header and the epochs done: the epoch the stop was in
 for k in 1 4; do cp -r "$run" "$run$k"; done
+# a K that does not divide the batch (8) is refused, naming it, and leaves the run as it was
+timeout 60 $MPIRUN -np 3 "$GLIA" train --resume "$run" > "$run-3.log" 2>&1; rc=$?
+if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "batch = 8 is the global batch of 3 processes" "$run-3.log" && cmp -s "$run/checkpoint.safetensors" "$run"1/checkpoint.safetensors; then ok
+else bad "lm stop: --resume on 3 processes: exit $rc: $(tail -3 "$run-3.log")"; fi
 timeout 300 $MPIRUN -np 2 "$GLIA" train "$tmp/lm.cfg" --data "chars:$tmp/t.txt" --epochs "$e" --schedule constant --out "$tmp/lmref2" > /dev/null 2>&1
 "$GLIA" train "$tmp/lm.cfg" --data "chars:$tmp/t.txt" --epochs "$e" --schedule constant --out "$tmp/lmref1" > /dev/null 2>&1
 timeout 300 $MPIRUN -np 2 "$GLIA" train --resume "$run" --epochs "$e" > "$run-2.log" 2>&1
@@ -181,6 +197,10 @@ else bad "mismatch (model): exit $rc: $(tail -5 "$tmp/mm.log")"; fi
 timeout 60 $MPIRUN -np 1 "$GLIA" train "$tmp/img.cfg" --data "$data" --out "$tmp/mm" : -np 1 "$GLIA" train "$tmp/img.cfg" --data "$data" --seed 2 --out "$tmp/mm" > "$tmp/mm2.log" 2>&1; rc=$?
 if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "differs from rank 0's" "$tmp/mm2.log"; then ok
 else bad "mismatch (seed): exit $rc: $(tail -5 "$tmp/mm2.log")"; fi
+# another bucket size on rank 1: their reductions would not match up
+timeout 60 $MPIRUN -np 1 "$GLIA" train "$tmp/img.cfg" --data "$data" --out "$tmp/mm" : -np 1 env GLIA_MPI_BUCKET_KB=1 "$GLIA" train "$tmp/img.cfg" --data "$data" --out "$tmp/mm" > "$tmp/mm5.log" 2>&1; rc=$?
+if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "rank 1's settings (--seed, --val, --limit, GLIA_MPI_BUCKET_KB) differs from rank 0's" "$tmp/mm5.log"; then ok
+else bad "mismatch (bucket size): exit $rc: $(tail -5 "$tmp/mm5.log")"; fi
 # another data set (1,024 of the images): its size differs
 data2=$tmp/data2
 "$(dirname "$0")/small_idx.sh" "$data2" "$src" 1024

@@ -26,6 +26,7 @@ void glia_graph_free(glia_graph *g) {
     }
     free(g->nodes);
     free(g->prof);
+    free(g->grad_hook_at);
     free(g);
 }
 

@@ -191,6 +191,14 @@ struct glia_graph {
      * (the zeroing of its inputs' gradients included), for prof_n nodes; NULL when off */
     double *prof;
     int prof_n;
+    /* Backward calls grad_hook(grad_hook_ctx, i) for each parameter i that needs a gradient as
+     * soon as that gradient is final for the pass (its lowest consuming op has run; those no
+     * path reached, after they are zeroed), so that a caller can send it while backward goes
+     * on (data-parallel training's buckets, src/train/dist.c); an error stops backward. NULL:
+     * none. grad_hook_at: per pass, each node's lowest consuming op, -1 once reported. */
+    glia_status (*grad_hook)(void *ctx, int param);
+    void *grad_hook_ctx;
+    int *grad_hook_at;
 };
 
 /* Memory (src/core/alloc.c): every allocation in the library goes through these; release with

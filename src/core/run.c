@@ -92,6 +92,33 @@ glia_status glia_graph_forward(glia_graph *g) {
     return GLIA_OK;
 }
 
+/* grad_hook (internal.h): each parameter's lowest consuming op, where its gradient is final
+ * (backward runs the ops from the last down); -1 for every other node */
+static glia_status hook_start(glia_graph *g) {
+    int *at = glia__realloc(g->grad_hook_at, (size_t)g->n_nodes * sizeof *at);
+    if (!at) return glia__err(GLIA_ENOMEM, "backward: out of memory");
+    g->grad_hook_at = at;
+    for (int i = 0; i < g->n_nodes; i++) at[i] = g->nodes[i].kind == NODE_PARAM && g->nodes[i].needs_grad ? INT32_MAX : -1;
+    for (int i = g->n_nodes - 1; i >= 0; i--) {
+        const glia_node *n = &g->nodes[i];
+        for (int k = 0; n->kind == NODE_OP && k < n->n_in; k++)
+            if (at[n->in[k]] >= 0) at[n->in[k]] = i;
+    }
+    return GLIA_OK;
+}
+/* op i's backward has run (or was skipped): the parameters it is the last to add to; one that
+ * no path reached yet is reported at the end, once zeroed */
+static glia_status hook_after(glia_graph *g, const glia_node *n, int i) {
+    for (int k = 0; k < n->n_in; k++) {
+        int x = n->in[k];
+        if (g->grad_hook_at[x] != i || !g->grad_ready[x]) continue;
+        g->grad_hook_at[x] = -1;
+        glia_status s = g->grad_hook(g->grad_hook_ctx, x);
+        if (s) return s;
+    }
+    return GLIA_OK;
+}
+
 glia_status glia_graph_backward(glia_graph *g, int node, const float *seed, unsigned flags) {
     glia_status s = glia__check_node(g, node);
     if (s) return s;
@@ -129,10 +156,15 @@ glia_status glia_graph_backward(glia_graph *g, int node, const float *seed, unsi
         if ((s = dev->upload(seedn->grad, seed, (size_t)ns * sizeof(float)))) return s;
     }
     g->grad_ready[node] = 1;
+    if (g->grad_hook && (s = hook_start(g))) return s;
 
     for (int i = node; i >= 0; i--) {
         glia_node *n = &g->nodes[i];
-        if (n->kind != NODE_OP || !n->bwd_runs || !g->grad_ready[i]) continue;
+        if (n->kind != NODE_OP) continue;
+        if (!n->bwd_runs || !g->grad_ready[i]) {
+            if (g->grad_hook && (s = hook_after(g, n, i))) return s;
+            continue;
+        }
         if (n->fused) { /* the producer's gradient is this node's buffer: ready, not zeroed */
             g->grad_ready[n->in[0]] = 1;
             continue;
@@ -149,6 +181,7 @@ glia_status glia_graph_backward(glia_graph *g, int node, const float *seed, unsi
         }
         n->kern.backward(g, n);
         if (tm) *tm += glia__now() - t0;
+        if (g->grad_hook && (s = hook_after(g, n, i))) return s;
     }
     /* leaves no path reached have zero gradient */
     for (int i = 0; i < g->n_nodes; i++) {
@@ -157,6 +190,8 @@ glia_status glia_graph_backward(glia_graph *g, int node, const float *seed, unsi
         if (!(x->kind == NODE_PARAM && (flags & GLIA_BACKWARD_ACCUMULATE)))
             dev->zero(x->grad, (size_t)glia__numel(x) * sizeof(float));
     }
+    for (int i = 0; g->grad_hook && i < g->n_nodes; i++) /* the parameters not reported yet */
+        if (g->grad_hook_at[i] >= 0 && (s = g->grad_hook(g->grad_hook_ctx, i))) return s;
     return GLIA_OK;
 }
 

@@ -117,7 +117,7 @@ static double counted_rows(glia__loop *L) {
     return n;
 }
 
-/* the step's reduction (L->reduce): see the top of this file */
+/* the step's reduction in one piece after backward (L->reduce): see the top of this file */
 static glia_status reduce(glia__loop *L) {
     glia_graph *g = L->g;
     const int n_nodes = glia_graph_num_nodes(g);
@@ -156,9 +156,159 @@ static glia_status reduce(glia__loop *L) {
     return GLIA_OK;
 }
 
+/* ---------------------------------------------------------------- gradient buckets
+ * The same sum in pieces sent while backward goes on: the trainable parameters, from the last
+ * to the first (the order backward finishes them), are grouped into buckets of about
+ * GLIA_MPI_BUCKET_KB kilobytes, each a contiguous range of dist_buf (which keeps its layout:
+ * the parameters in graph order, then n_r and the stop flag, in the first bucket sent).
+ * Backward's hook (graph->grad_hook) packs n_r g_r of each parameter as its gradient becomes
+ * final; once every parameter of a bucket is packed, and every bucket before it started, the
+ * bucket's MPI_Iallreduce starts (in bucket order on every rank: the reductions match up, and
+ * each sums in its fixed order); MPI is given a turn (MPI_Testall) at each hook call, since
+ * Open MPI moves a nonblocking collective on only inside MPI calls. Before the optimiser step
+ * L->reduce waits for them all and unpacks as reduce() does. */
+struct glia__buckets {
+    int n, next;                 /* buckets; the next one to start */
+    int64_t *begin;              /* bucket b is dist_buf[begin[b], begin[b - 1]) (b = 0: to the end) */
+    int *size, *left;            /* parameters in each bucket; of them, not packed yet this step */
+    int *bucket;                 /* per node: its bucket, -1 for anything but a trainable parameter */
+    int64_t *at;                 /* per node: its gradient's place in dist_buf */
+    int64_t total;               /* the parameters' floats (n_r and the stop flag follow) */
+    int packing;                 /* this step's first parameter has been packed */
+    float n_r;
+    MPI_Request *req;
+};
+
+static void buckets_free(struct glia__buckets *B) {
+    if (!B) return;
+    free(B->begin);
+    free(B->size);
+    free(B->left);
+    free(B->bucket);
+    free(B->at);
+    free(B->req);
+    free(B);
+}
+
+/* starts every bucket that is complete, in order */
+static glia_status buckets_start(glia__loop *L) {
+    struct glia__buckets *B = L->buckets;
+    while (B->next < B->n && !B->left[B->next]) {
+        int b = B->next;
+        int64_t end = b ? B->begin[b - 1] : B->total + 2;
+        MPI_TRY(MPI_Iallreduce(MPI_IN_PLACE, L->dist_buf + B->begin[b], (int)(end - B->begin[b]),
+                               MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &B->req[b]),
+                "a gradient bucket's MPI_Iallreduce");
+        B->next++;
+    }
+    int done;
+    MPI_TRY(MPI_Testall(B->next, B->req, &done, MPI_STATUSES_IGNORE), "MPI_Testall");
+    return GLIA_OK;
+}
+
+/* backward's hook: parameter p's gradient is final */
+static glia_status bucket_hook(void *ctx, int p) {
+    glia__loop *L = ctx;
+    struct glia__buckets *B = L->buckets;
+    if (B->bucket[p] < 0) return GLIA_OK;
+    if (!B->packing) { /* the step's first: the rows and the stop flag (bucket 0's tail) */
+        B->packing = 1;
+        B->n_r = (float)counted_rows(L);
+        L->dist_buf[B->total] = B->n_r;
+        L->dist_buf[B->total + 1] = L->stop && *L->stop;
+    }
+    glia_shape sh;
+    glia_node_shape(L->g, p, &sh);
+    const int64_t n = glia_shape_numel(&sh);
+    const float *gr = glia_node_grad(L->g, p);
+    float *dst = L->dist_buf + B->at[p];
+    if (gr) for (int64_t j = 0; j < n; j++) dst[j] = B->n_r * gr[j];
+    else memset(dst, 0, (size_t)n * sizeof *dst);
+    B->left[B->bucket[p]]--;
+    double t0 = glia__now(); /* the time in MPI, as reduce() counts it */
+    glia_status s = buckets_start(L);
+    L->dist_comm_seconds += glia__now() - t0;
+    return s;
+}
+
+/* L->reduce with buckets: wait for every bucket, unpack */
+static glia_status reduce_buckets(glia__loop *L) {
+    struct glia__buckets *B = L->buckets;
+    if (B->next < B->n) /* backward reports every trainable parameter: not reached */
+        return glia__err(GLIA_ESTATE, "data-parallel training: gradient bucket %d of %d was not "
+                         "complete after backward", B->next, B->n);
+    double t0 = glia__now();
+    MPI_TRY(MPI_Waitall(B->n, B->req, MPI_STATUSES_IGNORE), "the gradient buckets' MPI_Waitall");
+    L->dist_comm_seconds += glia__now() - t0;
+    const float *buf = L->dist_buf;
+    float inv = buf[B->total] > 0 ? 1.0f / buf[B->total] : 0.0f;
+    L->dist_stop = buf[B->total + 1] > 0;
+    for (int i = 0; i < glia_graph_num_nodes(L->g); i++) {
+        if (B->bucket[i] < 0) continue;
+        glia_shape sh;
+        glia_node_shape(L->g, i, &sh);
+        int64_t n = glia_shape_numel(&sh);
+        float *gr = glia_node_grad(L->g, i);
+        if (gr) for (int64_t j = 0; j < n; j++) gr[j] = buf[B->at[i] + j] * inv;
+    }
+    B->next = B->packing = 0; /* the next step */
+    for (int b = 0; b < B->n; b++) B->left[b] = B->size[b];
+    return GLIA_OK;
+}
+
+/* the buckets of about kb kilobytes (see above), the hook set */
+static glia_status buckets_make(glia__loop *L, int64_t total, long kb) {
+    glia_graph *g = L->g;
+    const int nn = glia_graph_num_nodes(g);
+    struct glia__buckets *B = glia__calloc(1, sizeof *B);
+    if (!B || !(B->begin = glia__calloc((size_t)nn + 1, sizeof *B->begin)) ||
+        !(B->size = glia__calloc((size_t)nn + 1, sizeof *B->size)) ||
+        !(B->left = glia__calloc((size_t)nn + 1, sizeof *B->left)) ||
+        !(B->bucket = glia__calloc((size_t)nn + 1, sizeof *B->bucket)) ||
+        !(B->at = glia__calloc((size_t)nn + 1, sizeof *B->at)) ||
+        !(B->req = glia__calloc((size_t)nn + 1, sizeof *B->req))) {
+        buckets_free(B);
+        return glia__err(GLIA_ENOMEM, "training: out of memory");
+    }
+    L->buckets = B;
+    B->total = total;
+    int64_t at = total, fill = 0;
+    for (int i = nn - 1; i >= 0; i--) { /* from the last parameter down */
+        B->bucket[i] = -1;
+        if (!glia_node_is_param(g, i) || !glia_node_trainable(g, i)) continue;
+        glia_shape sh;
+        glia_node_shape(g, i, &sh);
+        int64_t n = glia_shape_numel(&sh);
+        if (fill >= kb * 256) B->n++, fill = 0; /* the bucket is full: the next one */
+        at -= n;
+        fill += n;
+        B->at[i] = at;
+        B->bucket[i] = B->n;
+        B->begin[B->n] = at;
+        B->size[B->n]++;
+    }
+    if (fill || !B->n) B->n++;
+    for (int b = 0; b < B->n; b++) B->left[b] = B->size[b], B->req[b] = MPI_REQUEST_NULL;
+    g->grad_hook = bucket_hook;
+    g->grad_hook_ctx = L;
+    L->reduce = reduce_buckets;
+    return GLIA_OK;
+}
+
+void glia__dist_end(glia__loop *L) {
+    if (!L->buckets) return;
+    if (L->g && L->g->grad_hook_ctx == L) L->g->grad_hook = NULL, L->g->grad_hook_ctx = NULL;
+    buckets_free(L->buckets);
+    L->buckets = NULL;
+}
+
 glia_status glia__dist_start(glia__loop *L) {
     if (L->shards <= 1) return GLIA_OK;
     glia_graph *g = L->g;
+    /* GLIA_MPI_BUCKET_KB: the gradient buckets' size (0: one all-reduce after backward); the
+     * same on every rank, or their reductions would not match up (checked with the settings) */
+    const char *env = getenv("GLIA_MPI_BUCKET_KB");
+    long kb = env && *env ? strtol(env, NULL, 10) : GLIA__BUCKET_KB;
     if (strcmp(glia_graph_device(g), "cpu")) /* the gradients are read and written in host memory */
         return glia__err(GLIA_EINVAL, "data-parallel training runs on the cpu device (not %s)",
                          glia_graph_device(g));
@@ -176,8 +326,8 @@ glia_status glia__dist_start(glia__loop *L) {
     free(text);
     int64_t data[4] = {L->batches, L->n_val, L->rows, L->classes};
     mine[1] = fnv(0xcbf29ce484222325ull, data, sizeof data);
-    mine[2] = fnv(fnv(fnv(0xcbf29ce484222325ull, &L->seed, sizeof L->seed), &L->val, sizeof L->val),
-                  &L->limit, sizeof L->limit);
+    mine[2] = fnv(fnv(fnv(fnv(0xcbf29ce484222325ull, &L->seed, sizeof L->seed), &L->val, sizeof L->val),
+                      &L->limit, sizeof L->limit), &kb, sizeof kb);
     int rc = MPI_Allgather(mine, 3, MPI_UINT64_T, all, 3, MPI_UINT64_T, MPI_COMM_WORLD);
     if (rc != MPI_SUCCESS) {
         free(all);
@@ -188,7 +338,8 @@ glia_status glia__dist_start(glia__loop *L) {
             if (all[3 * r + k] != all[k]) {
                 static const char *const what[3] = {"model file (the hash of its text)",
                                                     "data (its sizes: batches, held-out samples)",
-                                                    "settings (--seed, --val, --limit)"};
+                                                    "settings (--seed, --val, --limit, "
+                                                    "GLIA_MPI_BUCKET_KB)"};
                 free(all);
                 return glia__err(GLIA_EINVAL, "data-parallel training: rank %d's %s differs from "
                                  "rank 0's; every rank must start with the same model, data and "
@@ -214,6 +365,7 @@ glia_status glia__dist_start(glia__loop *L) {
         return glia__err(GLIA_ENOMEM, "training: out of memory");
     /* the training sums of a restored epoch are the totals over the ranks: rank 0 keeps them */
     if (L->shard) memset(&L->tm, 0, sizeof L->tm);
+    if (kb > 0) return buckets_make(L, total, kb);
     L->reduce = reduce;
     return GLIA_OK;
 }
@@ -299,6 +451,7 @@ glia_status glia__dist_start(glia__loop *L) {
     (void)L;
     return GLIA_OK;
 }
+void glia__dist_end(glia__loop *L) { (void)L; }
 glia_status glia__dist_sum(glia__loop *L, glia__metrics *mt) {
     (void)L, (void)mt;
     return GLIA_OK;

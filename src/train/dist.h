@@ -15,6 +15,11 @@
  * they run the same model, data and settings (a hash of the model text and the data's sizes),
  * take rank 0's weights, and L->reduce is set. A no-op with one process. */
 glia_status glia__dist_start(glia__loop *L);
+/* The default size of the gradient buckets sent while backward goes on, in kilobytes
+ * (GLIA_MPI_BUCKET_KB overrides it; 0: one all-reduce after backward): dist.c */
+#define GLIA__BUCKET_KB 1024
+/* Frees what glia__dist_start made (the buckets) and unhooks the graph. */
+void glia__dist_end(glia__loop *L);
 /* Sums metric counts (and the confusion matrix) over the ranks: every rank gets the totals. */
 glia_status glia__dist_sum(glia__loop *L, glia__metrics *mt);
 /* The end of an epoch's training, or a stop within one: batch norm's running statistics (every

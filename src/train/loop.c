@@ -93,6 +93,7 @@ static void loop_free(glia__loop *L) {
     glia_optim_free(L->opt);
     free(L->ids);
     free(L->metrics);
+    glia__dist_end(L);
     free(L->dist_buf);
     free(L->dist_states);
     glia__run_lock_release(L->lock);

@@ -133,6 +133,7 @@ struct glia__loop {
     /* rank 0: the carried states of the whole global batch, gathered before a checkpoint
      * (glia__dist_gather_states), one after the other in graph order; NULL with one process */
     float *dist_states;
+    struct glia__buckets *buckets; /* the gradient buckets (dist.c); NULL: one all-reduce */
 };
 
 /* Host memory of a node for a task or the loop to write a batch into (an input: x, lengths,
