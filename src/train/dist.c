@@ -338,8 +338,8 @@ glia_status glia__dist_start(glia__loop *L) {
             if (all[3 * r + k] != all[k]) {
                 static const char *const what[3] = {"model file (the hash of its text)",
                                                     "data (its sizes: batches, held-out samples)",
-                                                    "settings (--seed, --val, --limit, "
-                                                    "GLIA_MPI_BUCKET_KB)"};
+                                                    ("settings (--seed, --val, --limit, "
+                                                     "GLIA_MPI_BUCKET_KB)")};
                 free(all);
                 return glia__err(GLIA_EINVAL, "data-parallel training: rank %d's %s differs from "
                                  "rank 0's; every rank must start with the same model, data and "
