@@ -170,6 +170,12 @@ const char *glia_graph_device(const glia_graph *g);
 /* size the plan (glia_graph_memory reports it) without allocating anything, so that a plan too
  * large for the machine can be refused before it is tried; the graph stays uncompiled */
 #define GLIA_COMPILE_PLAN_ONLY 2u
+/* keep every value that backward reads from the forward pass. By default a training plan
+ * recomputes, just before the backward that reads them, the values of concatenations and of the
+ * batch norms and ReLUs applied to them (a copy and a normalisation per step) instead of keeping
+ * them, as the memory-efficient DenseNet (Pleiss et al. 2017): a dense block's memory then grows
+ * with its depth, not with its square. Same values and gradients, bit for bit. */
+#define GLIA_COMPILE_NO_RECOMPUTE 4u
 
 /* Topological order, gradient requirements, the memory plan. Graph changes (new nodes,
  * freezing, batch size) mark it for recompilation, done automatically by the next run. */
