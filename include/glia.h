@@ -124,6 +124,13 @@ int glia_node_is_param(const glia_graph *g, int node);      /* trainable or froz
 /* Freezing: a frozen parameter gets no gradient and optimisers skip it. */
 glia_status glia_node_set_trainable(glia_graph *g, int node, int trainable);
 int glia_node_trainable(const glia_graph *g, int node);
+/* A parameter's learning-rate factor (transfer learning: small for loaded layers): every
+ * optimiser updates it with lr times the factor, as a PyTorch parameter group of that lr
+ * (AdamW's decay included). Finite and >= 0; 0 leaves the parameter bit-identical (its
+ * optimiser state still follows the gradients); 1 by default. glia_node_lr_factor: 1 for a
+ * node that is not a parameter. */
+glia_status glia_node_set_lr_factor(glia_graph *g, int node, float factor);
+float glia_node_lr_factor(const glia_graph *g, int node);
 /* Ask for d(seed)/d(node) on an input node. */
 glia_status glia_node_requires_grad(glia_graph *g, int node, int on);
 /* Keep a node's value and gradient readable after a step (intermediate feature maps for CAM,
@@ -802,6 +809,10 @@ glia_status glia_model_transfer(glia_model *m, const glia_model *src, const glia
 /* The same from a run directory of glia train (its model.cfg and weights.safetensors). */
 glia_status glia_model_transfer_from_run(glia_model *m, const char *run_dir,
                                          const glia_transfer_options *o, glia_transfer_report *report);
+/* Per-layer learning-rate factors, "LAYER=F,LAYER=F" (glia train --lr-factor): every parameter
+ * of each layer gets factor F (glia_node_set_lr_factor). A name that is not a layer with
+ * parameters, or an F that is not a finite number >= 0, is an error and nothing is set. */
+glia_status glia_model_set_lr_factors(glia_model *m, const char *list);
 
 /* ---------------------------------------------------------------- training and evaluation (src/train)
  * Classification metrics over a data set: mean cross-entropy, top-1 and top-5 accuracy, and the

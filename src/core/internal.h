@@ -54,6 +54,7 @@ struct glia_node {
 
     /* flags */
     bool trainable;                 /* params */
+    float lr_factor;                /* params: the optimiser's lr times this (1 unless set) */
     bool user_requires_grad;        /* inputs */
     bool state;                     /* inputs: carried from one forward to the next (glia_node_set_state) */
     int batch_axis;                 /* inputs: the dim glia_graph_set_batch sets, -1 none (0 by default) */
