@@ -93,15 +93,10 @@ def resnet20():
 
 
 def zoo(name, **kw):
-    """torchvision's model (Debian python3-torchvision); MobileNetV2's ReLU6 made ReLU as in
-    models/zoo/mobilenet_v2.cfg"""
+    """torchvision's model (Debian python3-torchvision), as models/zoo/ has it (MobileNetV2's
+    ReLU6 included)"""
     import torchvision.models as tvm
-    net = getattr(tvm, name)(weights=None, **kw)
-    for mod in net.modules():
-        for k, child in mod.named_children():
-            if isinstance(child, nn.ReLU6):
-                setattr(mod, k, nn.ReLU(inplace=True))
-    return net
+    return getattr(tvm, name)(weights=None, **kw)
 
 
 class CharNet(nn.Module):

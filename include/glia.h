@@ -265,9 +265,13 @@ typedef struct glia_pool2d_params {
     int kernel_h, kernel_w;
     int stride_h, stride_w;         /* 0 means the kernel size, as in PyTorch */
     int pad_h, pad_w;               /* symmetric; must be <= kernel/2 as in PyTorch */
+    int ceil_mode;                  /* 1: PyTorch's ceil_mode=True (below) */
 } glia_pool2d_params;
 /* p is required. Max pooling keeps the argmax for backward; average pooling counts padding
- * (PyTorch's count_include_pad=True). Output size floor((H + 2P - K)/S) + 1. */
+ * (PyTorch's count_include_pad=True). Output size floor((H + 2P - K)/S) + 1, or with ceil_mode
+ * ceil((H + 2P - K)/S) + 1 less one when that last window would start at or past H + P (it must
+ * start inside the input or the left padding, as PyTorch); a window past H + P averages only
+ * its cells up to H + P, as PyTorch's. */
 glia_status glia_maxpool2d(glia_graph *g, const char *name, int x, const glia_pool2d_params *p,
                            int *out);
 glia_status glia_avgpool2d(glia_graph *g, const char *name, int x, const glia_pool2d_params *p,
@@ -277,6 +281,8 @@ glia_status glia_global_avgpool(glia_graph *g, const char *name, int x, int *out
 
 /* Activations. Softmax and log-softmax work along axis 1 (classes or channels). */
 glia_status glia_relu(glia_graph *g, const char *name, int x, int *out);
+/* y = min(max(x, 0), 6), MobileNetV2's (PyTorch's ReLU6); gradient 0 at 0 and at 6 */
+glia_status glia_relu6(glia_graph *g, const char *name, int x, int *out);
 glia_status glia_leaky_relu(glia_graph *g, const char *name, int x, float slope, int *out);
 glia_status glia_elu(glia_graph *g, const char *name, int x, float alpha, int *out);
 glia_status glia_sigmoid(glia_graph *g, const char *name, int x, int *out);
