@@ -5,7 +5,8 @@
  * runs one benchmark for about S seconds after a warm-up and prints one line
  *   RESULT <name> <value> <unit> <max RSS in KiB>
  * Names: lenet-train, lenet-infer256, lenet-infer1, vgg-train, lstm-train, gru-train,
- * resnet20-train, resnet50-infer1, resnet50-infer8, mobilenetv2-infer8, densenet121-train8 and
+ * resnet20-train, resnet50-infer1, resnet50-infer8, mobilenetv2-infer8 (and mobilenetv2-jit-infer8,
+ * the same glia run against PyTorch's frozen TorchScript), densenet121-train8 and
  * densenet121-me-train8 (the model zoo's files; the last two for their peak memory: the same glia
  * run, against PyTorch's DenseNet-121 with memory_efficient False and True),
  * conv-<layer>-fwd|bwd, sgemm, fma-peak, binary (see usage()). Data are synthetic (normal pixels, uniform labels): speed does not
@@ -473,6 +474,7 @@ static void usage(FILE *f) {
                "  RESULT NAME VALUE UNIT MAX_RSS_KIB\n"
                "names: lenet-train lenet-infer256 lenet-infer1 vgg-train lstm-train gru-train\n"
                "       resnet20-train resnet50-infer1 resnet50-infer8 mobilenetv2-infer8\n"
+               "       mobilenetv2-jit-infer8 (the same glia run; PyTorch's TorchScript)\n"
                "       densenet121-train8 densenet121-me-train8 (the same glia run)\n"
                "       sgemm fma-peak\n"
                "       binary (XNOR layers and networks on bits against the same in floats)\n"
@@ -519,7 +521,7 @@ int main(int argc, char **argv) {
         return bench_net(n, "models/zoo/resnet50.cfg", 1, 0, GLIA_SGD, seconds, "us/img");
     if (!strcmp(n, "resnet50-infer8"))
         return bench_net(n, "models/zoo/resnet50.cfg", 8, 0, GLIA_SGD, seconds, "img/s");
-    if (!strcmp(n, "mobilenetv2-infer8"))
+    if (!strcmp(n, "mobilenetv2-infer8") || !strcmp(n, "mobilenetv2-jit-infer8"))
         return bench_net(n, "models/zoo/mobilenet_v2.cfg", 8, 0, GLIA_SGD, seconds, "img/s");
     if (!strcmp(n, "densenet121-train8") || !strcmp(n, "densenet121-me-train8"))
         return bench_net(n, "models/zoo/densenet121.cfg", 8, 1, GLIA_SGD, seconds, "img/s");

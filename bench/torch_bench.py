@@ -182,6 +182,11 @@ def main(argv=None):
         # torchvision's default (memory_efficient=False) and Pleiss et al.'s checkpointed version
         net = zoo("densenet121", memory_efficient=n == "densenet121-me-train8")
         bench_net(n, net, 8, True, a.seconds, "img/s", (3, 224, 224), 1000)
+    elif n == "mobilenetv2-jit-infer8":
+        # PyTorch's own inference path: TorchScript, frozen, batch norm folded into the
+        # convolutions, oneDNN's layout kept between them (torch.jit.optimize_for_inference)
+        net = torch.jit.optimize_for_inference(torch.jit.script(zoo("mobilenet_v2").eval()))
+        bench_net(n, net, 8, False, a.seconds, "img/s", (3, 224, 224), 1000)
     elif n in ("resnet50-infer1", "resnet50-infer8", "mobilenetv2-infer8"):
         net, batch = zoo("resnet50" if n.startswith("resnet") else "mobilenet_v2"), int(n[-1])
         bench_net(n, net, batch, False, a.seconds, "us/img" if batch == 1 else "img/s", (3, 224, 224), 1000)
