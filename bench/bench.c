@@ -5,8 +5,10 @@
  * runs one benchmark for about S seconds after a warm-up and prints one line
  *   RESULT <name> <value> <unit> <max RSS in KiB>
  * Names: lenet-train, lenet-infer256, lenet-infer1, vgg-train, lstm-train, gru-train,
- * resnet20-train, resnet50-infer1, resnet50-infer8, mobilenetv2-infer8, densenet121-train8 (the
- * model zoo's files; the last for its peak memory),
+ * resnet20-train, resnet50-infer1, resnet50-infer8, mobilenetv2-infer8 (and mobilenetv2-jit-infer8,
+ * the same glia run against PyTorch's frozen TorchScript), densenet121-train8 and
+ * densenet121-me-train8 (the model zoo's files; the last two for their peak memory: the same glia
+ * run, against PyTorch's DenseNet-121 with memory_efficient False and True),
  * conv-<layer>-fwd|bwd, sgemm, fma-peak, binary (see usage()). Data are synthetic (normal pixels, uniform labels): speed does not
  * depend on the values. Networks come from the same model files the CLI trains (models/). */
 #include "core/internal.h"
@@ -135,6 +137,9 @@ static int infer_step(void *p) {
 }
 
 /* Training (optimiser from `kind`) or inference of a model file at a batch size. */
+/* --no-recompute: training plans keep every value backward reads (GLIA_COMPILE_NO_RECOMPUTE) */
+static unsigned train_compile_flags;
+
 static int bench_net(const char *name, const char *path, int64_t batch, int train,
                      glia_optim_kind kind, double seconds, const char *unit) {
     net_ctx c = {0};
@@ -149,7 +154,7 @@ static int bench_net(const char *name, const char *path, int64_t batch, int trai
     if (train) {
         TRY(glia_input(c.g, "labels", 1, (int64_t[]){batch}, &labels));
         TRY(glia_softmax_cross_entropy(c.g, "loss", logits, labels, &c.loss));
-        TRY(glia_graph_compile(c.g, GLIA_COMPILE_BACKWARD));
+        TRY(glia_graph_compile(c.g, GLIA_COMPILE_BACKWARD | train_compile_flags));
         glia_graph_set_training(c.g, 1);
         glia_optim_config oc = {.kind = kind, .lr = kind == GLIA_SGD ? 0.01f : 0.001f,
                                 .momentum = kind == GLIA_SGD ? 0.9f : 0.0f};
@@ -464,17 +469,20 @@ static int bench_fma(void) {
 }
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: glia-bench NAME [--seconds S] [--threads T] [--profile]\n\n"
+    fprintf(f, "usage: glia-bench NAME [--seconds S] [--threads T] [--profile] [--no-recompute]\n\n"
                "Runs one benchmark for about S seconds (default 3) after a warm-up and prints\n"
                "  RESULT NAME VALUE UNIT MAX_RSS_KIB\n"
                "names: lenet-train lenet-infer256 lenet-infer1 vgg-train lstm-train gru-train\n"
                "       resnet20-train resnet50-infer1 resnet50-infer8 mobilenetv2-infer8\n"
-               "       densenet121-train8\n"
+               "       mobilenetv2-jit-infer8 (the same glia run; PyTorch's TorchScript)\n"
+               "       densenet121-train8 densenet121-me-train8 (the same glia run)\n"
                "       sgemm fma-peak\n"
                "       binary (XNOR layers and networks on bits against the same in floats)\n"
                "       conv-all-fwd conv-all-bwd (every conv layer of LeNet-5 and the VGG net)\n"
                "--profile: also print, on stderr, the time of each op type and of the slowest\n"
                "           nodes per step (whole-network benchmarks)\n"
+               "--no-recompute: training keeps every value backward reads instead of recomputing\n"
+               "           concatenations and their batch norm + ReLU (GLIA_COMPILE_NO_RECOMPUTE)\n"
                "Run the whole suite against PyTorch with `make bench` (bench/run.py).\n");
 }
 
@@ -490,6 +498,7 @@ int main(int argc, char **argv) {
         if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = atof(argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--profile")) profile_ops = 1;
+        else if (!strcmp(argv[i], "--no-recompute")) train_compile_flags = GLIA_COMPILE_NO_RECOMPUTE;
         else {
             fprintf(stderr, "bench: unknown option '%s'\n", argv[i]);
             return 2;
@@ -512,9 +521,9 @@ int main(int argc, char **argv) {
         return bench_net(n, "models/zoo/resnet50.cfg", 1, 0, GLIA_SGD, seconds, "us/img");
     if (!strcmp(n, "resnet50-infer8"))
         return bench_net(n, "models/zoo/resnet50.cfg", 8, 0, GLIA_SGD, seconds, "img/s");
-    if (!strcmp(n, "mobilenetv2-infer8"))
+    if (!strcmp(n, "mobilenetv2-infer8") || !strcmp(n, "mobilenetv2-jit-infer8"))
         return bench_net(n, "models/zoo/mobilenet_v2.cfg", 8, 0, GLIA_SGD, seconds, "img/s");
-    if (!strcmp(n, "densenet121-train8"))
+    if (!strcmp(n, "densenet121-train8") || !strcmp(n, "densenet121-me-train8"))
         return bench_net(n, "models/zoo/densenet121.cfg", 8, 1, GLIA_SGD, seconds, "img/s");
     if (!strcmp(n, "lstm-train")) return bench_seq(n, "bench/char-lstm-bench.cfg", seconds);
     if (!strcmp(n, "gru-train")) return bench_seq(n, "bench/char-gru-bench.cfg", seconds);

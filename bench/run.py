@@ -33,7 +33,8 @@ GLIA_ONLY = ["binary"]
 BENCHES = ["lenet-train", "lenet-infer256", "lenet-infer1", "vgg-train", "lstm-train",
            "gru-train", "conv-all-fwd", "conv-all-bwd", "sgemm",
            "resnet20-train", "resnet50-infer1", "resnet50-infer8", "mobilenetv2-infer8",
-           "densenet121-train8"]
+           "mobilenetv2-jit-infer8",
+           "densenet121-train8", "densenet121-me-train8"]
 # PyTorch's environment per benchmark, its fastest on 2 cores (../shared/DATA.md): threads for
 # torch.set_num_threads, OpenBLAS threads. CNNs: 2 and 1; LSTM/GRU: 1 and 2.
 TORCH_THREADS = {"default": (2, "1"), "lstm-train": (1, "2"), "gru-train": (1, "2")}

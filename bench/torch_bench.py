@@ -92,16 +92,11 @@ def resnet20():
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
 
 
-def zoo(name):
-    """torchvision's model (Debian python3-torchvision); MobileNetV2's ReLU6 made ReLU as in
-    models/zoo/mobilenet_v2.cfg"""
+def zoo(name, **kw):
+    """torchvision's model (Debian python3-torchvision), as models/zoo/ has it (MobileNetV2's
+    ReLU6 included)"""
     import torchvision.models as tvm
-    net = getattr(tvm, name)(weights=None)
-    for mod in net.modules():
-        for k, child in mod.named_children():
-            if isinstance(child, nn.ReLU6):
-                setattr(mod, k, nn.ReLU(inplace=True))
-    return net
+    return getattr(tvm, name)(weights=None, **kw)
 
 
 class CharNet(nn.Module):
@@ -183,8 +178,15 @@ def main(argv=None):
         bench_net(n, vgg(), 64, True, a.seconds, "img/s")
     elif n == "resnet20-train":
         bench_net(n, resnet20(), 64, True, a.seconds, "img/s")
-    elif n == "densenet121-train8":
-        bench_net(n, zoo("densenet121"), 8, True, a.seconds, "img/s", (3, 224, 224), 1000)
+    elif n in ("densenet121-train8", "densenet121-me-train8"):
+        # torchvision's default (memory_efficient=False) and Pleiss et al.'s checkpointed version
+        net = zoo("densenet121", memory_efficient=n == "densenet121-me-train8")
+        bench_net(n, net, 8, True, a.seconds, "img/s", (3, 224, 224), 1000)
+    elif n == "mobilenetv2-jit-infer8":
+        # PyTorch's own inference path: TorchScript, frozen, batch norm folded into the
+        # convolutions, oneDNN's layout kept between them (torch.jit.optimize_for_inference)
+        net = torch.jit.optimize_for_inference(torch.jit.script(zoo("mobilenet_v2").eval()))
+        bench_net(n, net, 8, False, a.seconds, "img/s", (3, 224, 224), 1000)
     elif n in ("resnet50-infer1", "resnet50-infer8", "mobilenetv2-infer8"):
         net, batch = zoo("resnet50" if n.startswith("resnet") else "mobilenet_v2"), int(n[-1])
         bench_net(n, net, batch, False, a.seconds, "us/img" if batch == 1 else "img/s", (3, 224, 224), 1000)

@@ -124,6 +124,13 @@ int glia_node_is_param(const glia_graph *g, int node);      /* trainable or froz
 /* Freezing: a frozen parameter gets no gradient and optimisers skip it. */
 glia_status glia_node_set_trainable(glia_graph *g, int node, int trainable);
 int glia_node_trainable(const glia_graph *g, int node);
+/* A parameter's learning-rate factor (transfer learning: small for loaded layers): every
+ * optimiser updates it with lr times the factor, as a PyTorch parameter group of that lr
+ * (AdamW's decay included). Finite and >= 0; 0 leaves the parameter bit-identical (its
+ * optimiser state still follows the gradients); 1 by default. glia_node_lr_factor: 1 for a
+ * node that is not a parameter. */
+glia_status glia_node_set_lr_factor(glia_graph *g, int node, float factor);
+float glia_node_lr_factor(const glia_graph *g, int node);
 /* Ask for d(seed)/d(node) on an input node. */
 glia_status glia_node_requires_grad(glia_graph *g, int node, int on);
 /* Keep a node's value and gradient readable after a step (intermediate feature maps for CAM,
@@ -170,6 +177,12 @@ const char *glia_graph_device(const glia_graph *g);
 /* size the plan (glia_graph_memory reports it) without allocating anything, so that a plan too
  * large for the machine can be refused before it is tried; the graph stays uncompiled */
 #define GLIA_COMPILE_PLAN_ONLY 2u
+/* keep every value that backward reads from the forward pass. By default a training plan
+ * recomputes, just before the backward that reads them, the values of concatenations and of the
+ * batch norms and ReLUs applied to them (a copy and a normalisation per step) instead of keeping
+ * them, as the memory-efficient DenseNet (Pleiss et al. 2017): a dense block's memory then grows
+ * with its depth, not with its square. Same values and gradients, bit for bit. */
+#define GLIA_COMPILE_NO_RECOMPUTE 4u
 
 /* Topological order, gradient requirements, the memory plan. Graph changes (new nodes,
  * freezing, batch size) mark it for recompilation, done automatically by the next run. */
@@ -252,9 +265,13 @@ typedef struct glia_pool2d_params {
     int kernel_h, kernel_w;
     int stride_h, stride_w;         /* 0 means the kernel size, as in PyTorch */
     int pad_h, pad_w;               /* symmetric; must be <= kernel/2 as in PyTorch */
+    int ceil_mode;                  /* 1: PyTorch's ceil_mode=True (below) */
 } glia_pool2d_params;
 /* p is required. Max pooling keeps the argmax for backward; average pooling counts padding
- * (PyTorch's count_include_pad=True). Output size floor((H + 2P - K)/S) + 1. */
+ * (PyTorch's count_include_pad=True). Output size floor((H + 2P - K)/S) + 1, or with ceil_mode
+ * ceil((H + 2P - K)/S) + 1 less one when that last window would start at or past H + P (it must
+ * start inside the input or the left padding, as PyTorch); a window past H + P averages only
+ * its cells up to H + P, as PyTorch's. */
 glia_status glia_maxpool2d(glia_graph *g, const char *name, int x, const glia_pool2d_params *p,
                            int *out);
 glia_status glia_avgpool2d(glia_graph *g, const char *name, int x, const glia_pool2d_params *p,
@@ -264,6 +281,8 @@ glia_status glia_global_avgpool(glia_graph *g, const char *name, int x, int *out
 
 /* Activations. Softmax and log-softmax work along axis 1 (classes or channels). */
 glia_status glia_relu(glia_graph *g, const char *name, int x, int *out);
+/* y = min(max(x, 0), 6), MobileNetV2's (PyTorch's ReLU6); gradient 0 at 0 and at 6 */
+glia_status glia_relu6(glia_graph *g, const char *name, int x, int *out);
 glia_status glia_leaky_relu(glia_graph *g, const char *name, int x, float slope, int *out);
 glia_status glia_elu(glia_graph *g, const char *name, int x, float alpha, int *out);
 glia_status glia_sigmoid(glia_graph *g, const char *name, int x, int *out);
@@ -796,6 +815,10 @@ glia_status glia_model_transfer(glia_model *m, const glia_model *src, const glia
 /* The same from a run directory of glia train (its model.cfg and weights.safetensors). */
 glia_status glia_model_transfer_from_run(glia_model *m, const char *run_dir,
                                          const glia_transfer_options *o, glia_transfer_report *report);
+/* Per-layer learning-rate factors, "LAYER=F,LAYER=F" (glia train --lr-factor): every parameter
+ * of each layer gets factor F (glia_node_set_lr_factor). A name that is not a layer with
+ * parameters, or an F that is not a finite number >= 0, is an error and nothing is set. */
+glia_status glia_model_set_lr_factors(glia_model *m, const char *list);
 
 /* ---------------------------------------------------------------- training and evaluation (src/train)
  * Classification metrics over a data set: mean cross-entropy, top-1 and top-5 accuracy, and the

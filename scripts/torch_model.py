@@ -30,13 +30,13 @@ PyTorch's generator: the same distributions as glia's, not the same numbers.
 Each layer is computed as glia computes it (src/nn/model.c, src/ops/):
     conv        F.conv2d(stride, symmetric pad, dilation, groups) [-> batch norm] -> activation
     dense       flatten to [N, K] -> F.linear [-> batch norm] -> activation
-    maxpool     F.max_pool2d (floor mode, padding is -inf; stride 0 or absent = size)
-    avgpool     F.avg_pool2d (floor mode, count_include_pad=True)
+    maxpool     F.max_pool2d (padding is -inf; stride 0 or absent = size; ceil_mode)
+    avgpool     F.avg_pool2d (count_include_pad=True; ceil_mode)
     globalavgpool  mean over H, W, keepdim
     dropout     F.dropout(p) in training, identity in eval
     batchnorm   F.batch_norm over axis 1 (eps, momentum; batch norm inside conv/dense: 1e-5, 0.1)
     lrn         F.local_response_norm(size, alpha, beta, k): x / (k + alpha/size sum x^2)^beta
-    activation  linear, relu, leaky (slope 0.01), elu (alpha 1), sigmoid, tanh
+    activation  linear, relu, relu6, leaky (slope 0.01), elu (alpha 1), sigmoid, tanh
     softmax     F.softmax(dim=1);  flatten: x.flatten(1)
     maxout      x.reshape(N, C/k, k, ...).max(dim=2): groups of k CONSECUTIVE channels
     add         sum (NumPy broadcasting) -> activation;  concat: torch.cat(dim=1)
@@ -130,7 +130,7 @@ def parse_sections(text, filename="<text>"):
 
 # ------------------------------------------------------------------ schemas (src/nn/model.c)
 INT, FLOAT, BOOL, STR, NAME, NAMES, SHAPE, ACT, INIT, BINARY, FLOATS = range(11)
-ACTIVATIONS = ("linear", "relu", "leaky", "elu", "sigmoid", "tanh")
+ACTIVATIONS = ("linear", "relu", "relu6", "leaky", "elu", "sigmoid", "tanh")
 BINARIES = ("none", "weights", "xnor")
 INITS = ("pytorch", "he_uniform", "he_normal", "xavier_uniform", "xavier_normal", "orthogonal",
          "delta_orthogonal")
@@ -142,7 +142,7 @@ NET_KEYS = [("input", SHAPE, None), ("classes", INT, "10"), ("batch", INT, "64")
             ("shift", INT, "0"), ("flip", BOOL, "0"), ("mean", FLOATS, "0"), ("std", FLOATS, "1"),
             ("crop", FLOAT, "0"), ("jitter", FLOAT, "0"), ("sequence", INT, "0"), ("clip_norm", FLOAT, "0"),
             ("loss", STR, "softmax_ce")]
-_POOL = [("size", INT, None), ("stride", INT, "0"), ("pad", INT, "0")]
+_POOL = [("size", INT, None), ("stride", INT, "0"), ("pad", INT, "0"), ("ceil_mode", BOOL, "0")]
 LAYERS = collections.OrderedDict([
     ("conv", [("filters", INT, None), ("size", INT, None), ("stride", INT, "1"),
               ("pad", INT, "0"), ("dilation", INT, "1"), ("groups", INT, "1"),
@@ -398,6 +398,8 @@ def _act(x, a):
         return x
     if a == "relu":
         return F.relu(x)
+    if a == "relu6":
+        return F.relu6(x)
     if a == "leaky":
         return F.leaky_relu(x, 0.01)
     if a == "elu":
@@ -568,9 +570,10 @@ class GliaNet(nn.Module):
                 raise CfgError("size = %d must be >= 1" % k)
             if p > k // 2:
                 raise CfgError("padding %d must be at most half the kernel %d" % (p, k))
+            cm = bool(l.i("ceil_mode"))
             if t == "maxpool":
-                return F.max_pool2d(x, k, s, p, ceil_mode=False)
-            return F.avg_pool2d(x, k, s, p, ceil_mode=False, count_include_pad=True)
+                return F.max_pool2d(x, k, s, p, ceil_mode=cm)
+            return F.avg_pool2d(x, k, s, p, ceil_mode=cm, count_include_pad=True)
         if t == "globalavgpool":
             return x.mean(dim=(2, 3), keepdim=True)
         if t == "dropout":

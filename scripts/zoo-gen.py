@@ -170,23 +170,23 @@ INCEPTION = [  # name, in, 1x1, 3x3 reduce, 3x3, "5x5" reduce, "5x5", pool proj 
 def googlenet():
     c = Cfg("GoogLeNet (Inception v1) as torchvision builds it (batch norm, no auxiliary heads)",
             ["Szegedy et al. 2015, Going Deeper with Convolutions (Table 1). As torchvision: the",
-             "'5x5' branch is a 3x3 convolution; ceil_mode pools are written pad = 1 (same shapes)"])
+             "'5x5' branch is a 3x3 convolution; its pools round up (ceil_mode = 1)"])
 
     def bc(name, inp, filters, size, stride=1, pad=0):
         return conv_bn_relu(c, name, inp, filters, size, stride, pad, eps=0.001, conv=name + ".conv",
                             bn=name + ".bn", relu=name)
 
     bc("conv1", "data", 64, 7, 2, 3)
-    c.add("maxpool", "maxpool1", size=3, stride=2, pad=1)
+    c.add("maxpool", "maxpool1", size=3, stride=2, ceil_mode=1)
     bc("conv2", None, 64, 1)
     bc("conv3", None, 192, 3, 1, 1)
-    x = c.add("maxpool", "maxpool2", size=3, stride=2, pad=1)
+    x = c.add("maxpool", "maxpool2", size=3, stride=2, ceil_mode=1)
     for blk in INCEPTION:
         if blk == "maxpool3":
-            x = c.add("maxpool", "maxpool3", size=3, stride=2, pad=1)
+            x = c.add("maxpool", "maxpool3", size=3, stride=2, ceil_mode=1)
             continue
         if blk == "maxpool4":
-            x = c.add("maxpool", "maxpool4", size=2, stride=2)
+            x = c.add("maxpool", "maxpool4", size=2, stride=2, ceil_mode=1)
             continue
         n, c1, r3, c3, r5, c5, pp = blk
         b1 = bc(n + ".branch1", x, c1, 1)
@@ -194,7 +194,7 @@ def googlenet():
         b2 = bc(n + ".branch2.1", None, c3, 3, 1, 1)
         bc(n + ".branch3.0", x, r5, 1)
         b3 = bc(n + ".branch3.1", None, c5, 3, 1, 1)
-        c.add("maxpool", n + ".branch4.0", x, size=3, stride=1, pad=1)
+        c.add("maxpool", n + ".branch4.0", x, size=3, stride=1, pad=1, ceil_mode=1)
         b4 = bc(n + ".branch4.1", None, pp, 1)
         x = c.add("concat", n, [b1, b2, b3, b4])
     c.add("globalavgpool", "avgpool")
@@ -352,7 +352,7 @@ def deepface():
 def mobilenet_v2():
     c = Cfg("MobileNetV2 (width 1.0): inverted residual blocks of depthwise 3x3 convolutions",
             ["Sandler et al. 2018, MobileNetV2: Inverted Residuals and Linear Bottlenecks (Table 2).",
-             "ReLU6 is written as relu (glia has no ReLU6): torchvision's shapes and count, not its values"])
+             "Its activations are ReLU6 (min(max(x, 0), 6)), as torchvision's"])
 
     def cna(name, inp, filters, size, stride=1, groups=1, act=True):
         keys = dict(filters=filters, size=size, bias=0)
@@ -361,7 +361,7 @@ def mobilenet_v2():
         if groups != 1: keys["groups"] = groups
         c.add("conv", name + ".0", inp, **keys)
         c.add("batchnorm", name + ".1")
-        if act: c.add("activation", name + ".2", type="relu")
+        if act: c.add("activation", name + ".2", type="relu6")
         return c.last
 
     x = cna("features.0", "data", 32, 3, 2)

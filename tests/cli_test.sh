@@ -139,6 +139,8 @@ if [ -r /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
   else bad "train --init-from: exit $rc: $out"; fi
   sed 's/^units = 10$/units = 5/' models/lenet5.cfg > "$run/five.cfg"
   expect init-from-mismatch 1 "layer 'fc3': fc3.weight is \[5, 84\] here but \[10, 84\]" -- "$GLIA" train "$run/five.cfg" --init-from "$run/a" --out "$run/u"
+  # per-layer learning-rate factors: a fine-tuning run of run a with small factors
+  expect train-lr-factor 0 "learning-rate factors: conv1=0.1,conv2=0.1" -- "$GLIA" train models/lenet5.cfg --init-from "$run/a" --lr-factor conv1=0.1,conv2=0.1 --epochs 1 --limit 640 --out "$run/f"
   rm -rf "$run"
 else
   echo "cli: Fashion-MNIST not installed (scripts/fetch-data fashion-mnist); training checks skipped"
@@ -147,6 +149,8 @@ expect train-missing-model 1 "no-such.cfg: cannot open" -- "$GLIA" train no-such
 expect train-bad-option 2 "unknown or incomplete option '--bogus'" -- "$GLIA" train models/lenet5.cfg --bogus
 expect train-bad-optimizer 1 "optimizer = adagrad" -- "$GLIA" train models/lenet5.cfg --optimizer adagrad --data fashion-mnist --out /tmp/glia-cli-never
 expect train-freeze-alone 2 "go with --init-from" -- "$GLIA" train models/lenet5.cfg --freeze conv1
+expect train-lr-factor-bad-layer 1 "lr factors: 'conv9' is not a layer" -- "$GLIA" train models/lenet5.cfg --lr-factor conv9=0.1 --data fashion-mnist --out /tmp/glia-cli-never
+expect train-lr-factor-resume 2 "lr-factor starts a new run" -- "$GLIA" train --resume /tmp/glia-cli-never --lr-factor conv1=0
 expect train-bad-loss 1 "loss = hinge" -- "$GLIA" train models/lenet5.cfg --loss hinge --data fashion-mnist --out /tmp/glia-cli-never
 expect train-bad-device 1 "no device named 'gpu'" -- "$GLIA" train models/lenet5.cfg --device gpu --data fashion-mnist --out /tmp/glia-cli-never
 rm -rf /tmp/glia-cli-never

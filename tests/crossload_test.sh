@@ -22,7 +22,7 @@ check() { # check NAME WANTED_EXIT -- arguments of crossload_check.py
   [ -n "$VERBOSE" ] && printf '%s\n' "$out"
   return 0
 }
-for m in tests/models/all_layers.cfg models/lenet5.cfg models/vgg-small.cfg; do
+for m in tests/models/all_layers.cfg tests/models/relu6_ceil.cfg models/lenet5.cfg models/vgg-small.cfg; do
   check "$m" 0 -- "$m" --glia-init 7 --batch 4
 done
 # a trained run, when there is one (make train)

@@ -1,4 +1,4 @@
-/* test_activation.c: relu, leaky_relu, elu, sigmoid, tanh, linear: finite differences, a double
+/* test_activation.c: relu, leaky_relu, elu, sigmoid, tanh, linear, relu6: finite differences, a double
  * precision reference, PyTorch's values (tests/golden/act_*.txt), PyTorch's gradient at the kink,
  * bit-exactness across thread counts, attribute errors. */
 #include "test.h"
@@ -10,8 +10,8 @@
 #define SLOPE 0.1f
 #define ALPHA 1.3f
 
-enum { RELU, LEAKY, ELU, SIGMOID, TANH, LINEAR, NACT };
-static const char *const act_names[NACT] = {"relu", "leaky_relu", "elu", "sigmoid", "tanh", "linear"};
+enum { RELU, LEAKY, ELU, SIGMOID, TANH, LINEAR, RELU6, NACT };
+static const char *const act_names[NACT] = {"relu", "leaky_relu", "elu", "sigmoid", "tanh", "linear", "relu6"};
 
 static glia_status add_act(glia_graph *g, int kind, const char *name, int x, int *y) {
     switch (kind) {
@@ -20,6 +20,7 @@ static glia_status add_act(glia_graph *g, int kind, const char *name, int x, int
     case ELU: return glia_elu(g, name, x, ALPHA, y);
     case SIGMOID: return glia_sigmoid(g, name, x, y);
     case TANH: return glia_tanh(g, name, x, y);
+    case RELU6: return glia_relu6(g, name, x, y);
     default: return glia_linear(g, name, x, y);
     }
 }
@@ -32,6 +33,7 @@ static double ref_f(int kind, double x) {
     case ELU: return x > 0 ? x : ALPHA * (exp(x) - 1);
     case SIGMOID: return 1 / (1 + exp(-x));
     case TANH: return tanh(x);
+    case RELU6: return x > 6 ? 6 : x > 0 ? x : 0;
     default: return x;
     }
 }
@@ -42,6 +44,7 @@ static double ref_df(int kind, double x) {
     case ELU: return x > 0 ? 1 : ALPHA * exp(x);
     case SIGMOID: return exp(-fabs(x)) / ((1 + exp(-fabs(x))) * (1 + exp(-fabs(x))));
     case TANH: return 1 / (cosh(x) * cosh(x));
+    case RELU6: return x > 0 && x < 6 ? 1 : 0;
     default: return 1;
     }
 }
@@ -144,6 +147,29 @@ TEST(act_gradient_at_zero) {
         }
         glia_graph_free(g);
     }
+}
+
+/* relu6 at its kinks, as PyTorch's hardtanh(0, 6): gradient 0 at 0 and at 6, y = 6 above,
+ * a NaN kept (its gradient 0) */
+TEST(act_relu6_at_kinks) {
+    const float xs[8] = {-1, 0, 3, 5.999f, 6, 6.001f, 30, NAN}, seed[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    const float wy[7] = {0, 0, 3, 5.999f, 6, 6, 6}, wdx[8] = {0, 0, 1, 1, 0, 0, 0, 0};
+    glia_graph *g;
+    int x, y;
+    OK(glia_graph_new(&g));
+    OK(glia_input(g, "x", 1, (int64_t[]){8}, &x));
+    OK(glia_relu6(g, "r6", x, &y));
+    OK(glia_node_requires_grad(g, x, 1));
+    OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+    OK(glia_node_set(g, x, xs, 8));
+    OK(glia_graph_forward(g));
+    OK(glia_graph_backward(g, y, seed, 0));
+    const float *dx = glia_node_grad(g, x), *Y = glia_node_value(g, y);
+    for (int i = 0; i < 8; i++) {
+        CHECK_MSG(i == 7 ? isnan(Y[i]) : Y[i] == wy[i], "y at x = %g is %g", (double)xs[i], (double)Y[i]);
+        CHECK_MSG(dx[i] == wdx[i], "dx at x = %g is %g", (double)xs[i], (double)dx[i]);
+    }
+    glia_graph_free(g);
 }
 
 /* the forward and backward results do not depend on the number of threads */

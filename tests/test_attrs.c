@@ -141,7 +141,7 @@ TEST(attrs_text_describes_nodes_and_builders_take_defaults) {
                             "dilation_h=1 dilation_w=1 groups=1") &&
              text_is(g, c1, "stride_h=2 stride_w=1 pad_top=1 pad_bottom=1 pad_left=0 pad_right=0 "
                             "dilation_h=1 dilation_w=1 groups=2") &&
-             text_is(g, p, "kernel_h=2 kernel_w=3 stride_h=2 stride_w=3 pad_h=0 pad_w=0") &&
+             text_is(g, p, "kernel_h=2 kernel_w=3 stride_h=2 stride_w=3 pad_h=0 pad_w=0 ceil_mode=0") &&
              text_is(g, rs, "shape=[4,-1]") && text_is(g, rl, "") && text_is(g, x, "") &&
              text_is(g, sp, "mode=max") &&
              text_is(g, lstm, "hidden=4 dirs=2 peephole=0 has_h0=0 has_c0=0 has_lengths=0");

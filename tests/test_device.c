@@ -282,6 +282,7 @@ static glia_status c_avgpool(net *t) {
 }
 static glia_status c_gap(net *t) { return glia_global_avgpool(t->g, "y", IN(t, "x", 2, 3, 4, 5), &t->y); }
 static glia_status c_relu(net *t) { return glia_relu(t->g, "y", IN(t, "x", 4, 6), &t->y); }
+static glia_status c_relu6(net *t) { return glia_relu6(t->g, "y", IN(t, "x", 4, 6), &t->y); }
 static glia_status c_leaky(net *t) { return glia_leaky_relu(t->g, "y", IN(t, "x", 4, 6), 0.1f, &t->y); }
 static glia_status c_elu(net *t) { return glia_elu(t->g, "y", IN(t, "x", 4, 6), 0.8f, &t->y); }
 static glia_status c_sigmoid(net *t) { return glia_sigmoid(t->g, "y", IN(t, "x", 4, 6), &t->y); }
@@ -404,6 +405,7 @@ static const struct {
     {"avgpool2d, padded", c_avgpool, 0},
     {"global_avgpool", c_gap, 0},
     {"relu", c_relu, 0},
+    {"relu6", c_relu6, 0},
     {"leaky_relu", c_leaky, 0},
     {"elu", c_elu, 0},
     {"sigmoid", c_sigmoid, 0},

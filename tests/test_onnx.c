@@ -149,12 +149,13 @@ TEST(onnx_truncated_and_corrupt_files) {
 /* glia_onnx_save then glia_onnx_load: the zoo's CNNs come back with the same parameter names
  * and give the same outputs, at another batch size too */
 TEST(onnx_export_round_trip) {
-    const char *models[] = {"models/lenet5.cfg", "models/vgg-small.cfg", "models/gap-cnn.cfg"};
+    const char *models[] = {"models/lenet5.cfg", "models/vgg-small.cfg", "models/gap-cnn.cfg",
+                            "tests/models/relu6_ceil.cfg"}; /* ReLU6 as Clip, ceil_mode pools */
     char path[] = "/tmp/glia-onnx-XXXXXX";
     int fd = mkstemp(path);
     CHECK(fd >= 0);
     close(fd);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         glia_model *md;
         glia_onnx *m = NULL;
         OK(glia_model_load(models[i], 3, 7, &md));

@@ -26,6 +26,8 @@ static int tiny_build(tiny_net *m) {
 
 /* worst |got - want| / (1e-3 + |want|) over all steps (parameters are O(1)), for the report */
 static double golden_worst;
+/* the learning-rate factors of w and b for the next run_golden (PyTorch: parameter groups) */
+static float golden_factor[2] = {1, 1};
 
 static void run_golden(const char *file, const glia_optim_config *cfg, double tol) {
     golden *gd = golden_load(file);
@@ -47,7 +49,8 @@ static void run_golden(const char *file, const glia_optim_config *cfg, double to
             goto done;
         }
     }
-    if (glia_optim_new(m.g, cfg, &o)) {
+    if (glia_node_set_lr_factor(m.g, m.w, golden_factor[0]) ||
+        glia_node_set_lr_factor(m.g, m.b, golden_factor[1]) || glia_optim_new(m.g, cfg, &o)) {
         test_fail(__FILE__, __LINE__, "%s: glia_optim_new: %s", file, glia_last_error());
         goto done;
     }
@@ -125,6 +128,25 @@ TEST(optim_adamw_golden) {
     run_golden("optim_adamw", &(glia_optim_config){.kind = GLIA_ADAMW, .lr = 0.01f, .eps = 1e-3f,
                                                    .weight_decay = 0.1f}, TOL);
 }
+/* per-parameter learning-rate factors (w, b) against PyTorch's parameter groups */
+static void run_golden_factors(const char *file, const glia_optim_config *cfg, float fw, float fb) {
+    golden_factor[0] = fw, golden_factor[1] = fb;
+    run_golden(file, cfg, TOL);
+    golden_factor[0] = golden_factor[1] = 1;
+}
+TEST(optim_sgd_momentum_lr_factor_golden) {
+    run_golden_factors("optim_sgd_momentum_lr_factor",
+                       &(glia_optim_config){.kind = GLIA_SGD, .lr = 0.1f, .momentum = 0.9f}, 0.5f, 0.0f);
+}
+TEST(optim_adamw_lr_factor_golden) {
+    run_golden_factors("optim_adamw_lr_factor", &(glia_optim_config){.kind = GLIA_ADAMW, .lr = 0.01f,
+                       .eps = 1e-3f, .weight_decay = 0.1f}, 0.3f, 2.0f);
+}
+TEST(optim_rmsprop_lr_factor_golden) {
+    run_golden_factors("optim_rmsprop_lr_factor", &(glia_optim_config){.kind = GLIA_RMSPROP, .lr = 0.01f},
+                       0.25f, 0.0f);
+}
+
 TEST(optim_sgd_clip_norm_golden) {
     run_golden("optim_sgd_clip_norm",
                &(glia_optim_config){.kind = GLIA_SGD, .lr = 0.1f, .clip_norm = 0.5f}, TOL);
@@ -264,6 +286,78 @@ TEST(optim_frozen_untouched) {
     CHECK(!memcmp(f0, glia_node_value(g, f), sizeof f0));
     glia_optim_free(o);
     glia_graph_free(g);
+}
+
+/* ------------------------------------------------------------------ learning-rate factors */
+
+/* 3 steps of the tiny net with w's factor fw (b's 1): w after them in w_out */
+static int factor_steps(const glia_optim_config *cfg, float fw, float *w_out) {
+    tiny_net m;
+    glia_optim *o = NULL;
+    int ok = tiny_build(&m);
+    if (ok) {
+        fill_uniform(glia_node_value(m.g, m.w), 12, -1, 1, 21);
+        fill_uniform(glia_node_value(m.g, m.b), 3, -1, 1, 22);
+        fill_uniform(glia_node_value(m.g, m.x), 20, -2, 2, 23);
+        fill_uniform(glia_node_value(m.g, m.t), 15, -1, 1, 24);
+        ok = !glia_node_set_lr_factor(m.g, m.w, fw) && !glia_optim_new(m.g, cfg, &o);
+    }
+    for (int s = 0; ok && s < 3; s++)
+        ok = !glia_graph_forward(m.g) && !glia_graph_backward(m.g, m.loss, NULL, 0) && !glia_optim_step(o);
+    if (ok) memcpy(w_out, glia_node_value(m.g, m.w), 12 * sizeof *w_out);
+    glia_optim_free(o);
+    glia_graph_free(m.g);
+    return ok;
+}
+
+/* factor 0 leaves a parameter bit-identical under every optimiser (weight decay included);
+ * with SGD, factor 0.5 is the same bits as half the learning rate, so half the update */
+TEST(optim_lr_factor_zero_and_half) {
+    const glia_optim_config cfgs[] = {
+        {.kind = GLIA_SGD, .lr = 0.1f, .momentum = 0.9f, .weight_decay = 0.1f},
+        {.kind = GLIA_RMSPROP, .lr = 0.01f, .weight_decay = 0.1f},
+        {.kind = GLIA_ADAM, .lr = 0.01f, .weight_decay = 0.1f},
+        {.kind = GLIA_ADAMW, .lr = 0.01f, .weight_decay = 0.1f}};
+    float w0[12], w[12], full[12], half[12], halved_lr[12];
+    fill_uniform(w0, 12, -1, 1, 21); /* factor_steps' initial w */
+    for (size_t k = 0; k < sizeof cfgs / sizeof cfgs[0]; k++) {
+        CHECK_MSG(factor_steps(&cfgs[k], 0.0f, w), "%s", glia_last_error());
+        CHECK_MSG(!memcmp(w, w0, sizeof w), "optimiser %zu moved a parameter of factor 0", k);
+        CHECK(factor_steps(&cfgs[k], 1.0f, w) && memcmp(w, w0, sizeof w));
+    }
+    glia_optim_config sgd = {.kind = GLIA_SGD, .lr = 0.1f}, sgd_half = {.kind = GLIA_SGD, .lr = 0.05f};
+    tiny_net m;
+    CHECK(tiny_build(&m));
+    float *wv = glia_node_value(m.g, m.w);
+    fill_uniform(wv, 12, -1, 1, 21);
+    fill_uniform(glia_node_value(m.g, m.b), 3, -1, 1, 22);
+    fill_uniform(glia_node_value(m.g, m.x), 20, -2, 2, 23);
+    fill_uniform(glia_node_value(m.g, m.t), 15, -1, 1, 24);
+    glia_optim *o[2];
+    OK(glia_optim_new(m.g, &sgd, &o[0]));
+    OK(glia_node_set_lr_factor(m.g, m.w, 0.5f));
+    CHECK(glia_node_lr_factor(m.g, m.w) == 0.5f && glia_node_lr_factor(m.g, m.b) == 1.0f &&
+          glia_node_lr_factor(m.g, m.x) == 1.0f);
+    OK(glia_optim_new(m.g, &sgd_half, &o[1]));
+    OK(glia_graph_forward(m.g));
+    OK(glia_graph_backward(m.g, m.loss, NULL, 0));
+    OK(glia_optim_step(o[0])); /* one step with factor 0.5 ... */
+    memcpy(half, wv, sizeof half);
+    memcpy(wv, w0, sizeof w0);
+    OK(glia_node_set_lr_factor(m.g, m.w, 1.0f));
+    OK(glia_optim_step(o[1])); /* ... is one step of lr / 2 ... */
+    memcpy(halved_lr, wv, sizeof halved_lr);
+    memcpy(wv, w0, sizeof w0);
+    OK(glia_optim_step(o[0])); /* ... and half of a step of lr (the same gradient each time) */
+    memcpy(full, wv, sizeof full);
+    CHECK(!memcmp(half, halved_lr, sizeof half));
+    for (int i = 0; i < 12; i++) CHECK_NEAR(w0[i] - half[i], 0.5 * (w0[i] - full[i]), 1e-6);
+    CHECK(memcmp(half, w0, sizeof half));
+    CHECK(glia_node_set_lr_factor(m.g, m.w, -1.0f) == GLIA_EINVAL);
+    CHECK(glia_node_set_lr_factor(m.g, m.w, INFINITY) == GLIA_EINVAL);
+    CHECK(glia_node_set_lr_factor(m.g, m.x, 0.5f) != GLIA_OK);
+    for (int k = 0; k < 2; k++) glia_optim_free(o[k]);
+    glia_graph_free(m.g);
 }
 
 TEST(optim_needs_gradients) {

@@ -14,17 +14,21 @@ typedef struct {
 } pool_case;
 
 static const pool_case CASES[] = {
-    {"2x2, default stride, odd input (floor)", 2, 3, 7, 5, {2, 2, 0, 0, 0, 0}},
-    {"3x3 stride 2 padding 1 (overlapping windows)", 2, 2, 7, 8, {3, 3, 2, 2, 1, 1}},
-    {"kernel (3,2) stride (2,1) padding (1,0)", 3, 2, 7, 5, {3, 2, 2, 1, 1, 0}},
-    {"3x3 stride 1 padding 1", 1, 2, 5, 6, {3, 3, 1, 1, 1, 1}},
-    {"kernel (2,4) stride (1,3) padding (1,2)", 1, 1, 6, 9, {2, 4, 1, 3, 1, 2}},
-    {"one window covering the input", 2, 2, 4, 3, {4, 3, 0, 0, 0, 0}},
-    {"2x2 stride 1 (overlapping windows, no padding)", 2, 2, 5, 6, {2, 2, 1, 1, 0, 0}},
+    {"2x2, default stride, odd input (floor)", 2, 3, 7, 5, {2, 2, 0, 0, 0, 0, 0}},
+    {"3x3 stride 2 padding 1 (overlapping windows)", 2, 2, 7, 8, {3, 3, 2, 2, 1, 1, 0}},
+    {"kernel (3,2) stride (2,1) padding (1,0)", 3, 2, 7, 5, {3, 2, 2, 1, 1, 0, 0}},
+    {"3x3 stride 1 padding 1", 1, 2, 5, 6, {3, 3, 1, 1, 1, 1, 0}},
+    {"kernel (2,4) stride (1,3) padding (1,2)", 1, 1, 6, 9, {2, 4, 1, 3, 1, 2, 0}},
+    {"one window covering the input", 2, 2, 4, 3, {4, 3, 0, 0, 0, 0, 0}},
+    {"2x2 stride 1 (overlapping windows, no padding)", 2, 2, 5, 6, {2, 2, 1, 1, 0, 0, 0}},
     /* 2x2 stride 2: pool_max2x2.c's vectors of 16 windows, full and masked */
-    {"2x2 stride 2, rows of 20 windows (16 + 4)", 1, 2, 5, 40, {2, 2, 2, 2, 0, 0}},
-    {"2x2, odd width 37 (18 windows a row)", 1, 2, 6, 37, {2, 2, 0, 0, 0, 0}},
-    {"2x2, rows of 9 windows (the second half of a vector's cells)", 1, 2, 4, 18, {2, 2, 0, 0, 0, 0}},
+    {"2x2 stride 2, rows of 20 windows (16 + 4)", 1, 2, 5, 40, {2, 2, 2, 2, 0, 0, 0}},
+    {"2x2, odd width 37 (18 windows a row)", 1, 2, 6, 37, {2, 2, 0, 0, 0, 0, 0}},
+    {"2x2, rows of 9 windows (the second half of a vector's cells)", 1, 2, 4, 18, {2, 2, 0, 0, 0, 0, 0}},
+    /* ceil_mode: windows past the padded input (GoogLeNet's pools), a last one dropped */
+    {"3x3 stride 2 ceil_mode (GoogLeNet's)", 2, 2, 8, 10, {3, 3, 2, 2, 0, 0, 1}},
+    {"kernel (2,3) stride 2 padding 1 ceil_mode (last row dropped)", 1, 2, 5, 6, {2, 3, 2, 2, 1, 1, 1}},
+    {"2x2 stride 2 ceil_mode, odd sizes (not the 2x2 paths)", 1, 2, 5, 37, {2, 2, 2, 2, 0, 0, 1}},
 };
 #define N_CASES ((int)(sizeof CASES / sizeof CASES[0]))
 
@@ -38,8 +42,14 @@ static void out_hw(const pool_case *c, int kind, int *OH, int *OW) {
         *OH = *OW = 1;
         return;
     }
-    *OH = (c->H + 2 * c->p.pad_h - c->p.kernel_h) / stride_of(c->p.stride_h, c->p.kernel_h) + 1;
-    *OW = (c->W + 2 * c->p.pad_w - c->p.kernel_w) / stride_of(c->p.stride_w, c->p.kernel_w) + 1;
+    const int sh = stride_of(c->p.stride_h, c->p.kernel_h), sw = stride_of(c->p.stride_w, c->p.kernel_w);
+    const int ah = c->H + 2 * c->p.pad_h - c->p.kernel_h, aw = c->W + 2 * c->p.pad_w - c->p.kernel_w;
+    *OH = (c->p.ceil_mode ? (ah + sh - 1) / sh : ah / sh) + 1;
+    *OW = (c->p.ceil_mode ? (aw + sw - 1) / sw : aw / sw) + 1;
+    /* PyTorch's pooling_output_shape: the last window must start inside the input or the
+     * left padding */
+    if (c->p.ceil_mode && (*OH - 1) * sh >= c->H + c->p.pad_h) --*OH;
+    if (c->p.ceil_mode && (*OW - 1) * sw >= c->W + c->p.pad_w) --*OW;
 }
 
 static glia_status build(const pool_case *c, int kind, glia_graph **g, int *x, int *y) {
@@ -148,18 +158,20 @@ TEST(pool_gradcheck) {
         }
 }
 
-/* Golden files carry x and attr = [kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w]. */
+/* Golden files carry x and attr = [kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w] and
+ * for ceil_mode a 7th value, 1. */
 static void golden_case(const char *file, int kind, double tol) {
     golden *gd = golden_load(file);
     if (!gd) return;
     glia_shape xs, as;
     const float *xv = golden_get(gd, "x", &xs);
     const float *attr = kind == GLOBAL ? NULL : golden_get(gd, "attr", &as);
-    int good = xv && xs.ndim == 4 && (kind == GLOBAL || (attr && as.ndim == 1 && as.dim[0] == 6));
+    int good = xv && xs.ndim == 4 &&
+               (kind == GLOBAL || (attr && as.ndim == 1 && (as.dim[0] == 6 || as.dim[0] == 7)));
     glia_pool2d_params p = {0};
     if (good && attr)
         p = (glia_pool2d_params){(int)attr[0], (int)attr[1], (int)attr[2], (int)attr[3],
-                                 (int)attr[4], (int)attr[5]};
+                                 (int)attr[4], (int)attr[5], as.dim[0] == 7 ? (int)attr[6] : 0};
     golden_free(gd);
     CHECK_MSG(good, "%s: x or attr is missing or malformed", file);
     pool_case c = {file, (int)xs.dim[0], (int)xs.dim[1], (int)xs.dim[2], (int)xs.dim[3], p};
@@ -174,6 +186,8 @@ TEST(pool_golden_pytorch) {
     static const struct { const char *file; int kind; } files[] = {
         {"pool_max_2x2", MAX}, {"pool_max_k3s2p1", MAX}, {"pool_max_rect", MAX},
         {"pool_avg_2x2", AVG}, {"pool_avg_k3s2p1", AVG}, {"pool_avg_rect", AVG},
+        {"pool_max_ceil", MAX}, {"pool_max_ceil_pad", MAX}, {"pool_avg_ceil", AVG},
+        {"pool_avg_ceil_pad", AVG},
         {"pool_global_avg", GLOBAL}};
     for (int k = 0; k < (int)(sizeof files / sizeof files[0]) && !test_failed_flag; k++)
         golden_case(files[k].file, files[k].kind, 1e-5);
@@ -231,7 +245,7 @@ TEST(maxpool_nan) {
         int x, y;
         OK(glia_graph_new(&g));
         OK(glia_input(g, "x", 4, (int64_t[]){1, 1, 2, 6}, &x));
-        OK(glia_maxpool2d(g, "max", x, &(glia_pool2d_params){2, kw[t], 2, kw[t], 0, 0}, &y));
+        OK(glia_maxpool2d(g, "max", x, &(glia_pool2d_params){2, kw[t], 2, kw[t], 0, 0, 0}, &y));
         OK(glia_node_requires_grad(g, x, 1));
         OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
         OK(glia_node_set(g, x, in, 12));
@@ -261,7 +275,7 @@ TEST(pool_ties_and_padding) {
     int x, ym, ya;
     OK(glia_graph_new(&g));
     OK(glia_input(g, "x", 4, (int64_t[]){1, 1, 4, 4}, &x));
-    OK(glia_maxpool2d(g, "max", x, &(glia_pool2d_params){2, 2, 0, 0, 0, 0}, &ym));
+    OK(glia_maxpool2d(g, "max", x, &(glia_pool2d_params){2, 2, 0, 0, 0, 0, 0}, &ym));
     OK(glia_node_requires_grad(g, x, 1));
     OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
     float ones[16], seed[4] = {1, 2, 3, 4};
@@ -278,8 +292,8 @@ TEST(pool_ties_and_padding) {
 
     OK(glia_graph_new(&g));
     OK(glia_input(g, "x", 4, (int64_t[]){1, 1, 3, 3}, &x));
-    OK(glia_maxpool2d(g, "max", x, &(glia_pool2d_params){3, 3, 1, 1, 1, 1}, &ym));
-    OK(glia_avgpool2d(g, "avg", x, &(glia_pool2d_params){3, 3, 1, 1, 1, 1}, &ya));
+    OK(glia_maxpool2d(g, "max", x, &(glia_pool2d_params){3, 3, 1, 1, 1, 1, 0}, &ym));
+    OK(glia_avgpool2d(g, "avg", x, &(glia_pool2d_params){3, 3, 1, 1, 1, 1, 0}, &ya));
     OK(glia_graph_compile(g, 0));
     float neg[9];
     for (int i = 0; i < 9; i++) neg[i] = -5.0f - (float)i;
@@ -311,7 +325,7 @@ static int run_into(glia_graph *g, int x, int y, const float *seed, int nx, int 
 
 /* Bit-identical results with 1 and 3 threads. */
 TEST(pool_threads_bit_identical) {
-    const pool_case c = {"large", 4, 8, 33, 30, {3, 3, 2, 2, 1, 1}};
+    const pool_case c = {"large", 4, 8, 33, 30, {3, 3, 2, 2, 1, 1, 0}};
     for (int kind = MAX; kind <= GLOBAL; kind++) {
         glia_graph *g;
         int x, y;
@@ -345,7 +359,7 @@ TEST(pool_threads_bit_identical) {
 TEST(maxpool_2x2_simd_matches_scalar) {
     if (!glia__max2x2_simd()) return; /* nothing to compare on this CPU */
     for (int W = 2; W <= 71 && !test_failed_flag; W += 3) {
-        const pool_case c = {"2x2", 2, 3, 7, W, {2, 2, 0, 0, 0, 0}};
+        const pool_case c = {"2x2", 2, 3, 7, W, {2, 2, 0, 0, 0, 0, 0}};
         glia_graph *g;
         int x, y;
         OK(build(&c, MAX, &g, &x, &y));
@@ -385,28 +399,28 @@ TEST(pool_errors) {
     OK(glia_input(g, "x", 4, (int64_t[]){2, 3, 4, 5}, &x));
     OK(glia_input(g, "flat", 2, (int64_t[]){2, 60}, &flat));
     /* kernel larger than the input: 5x5 over 4x5 */
-    CHECK(glia_maxpool2d(g, "poolA", x, &(glia_pool2d_params){5, 5, 0, 0, 0, 0}, &y) == GLIA_ESHAPE);
+    CHECK(glia_maxpool2d(g, "poolA", x, &(glia_pool2d_params){5, 5, 0, 0, 0, 0, 0}, &y) == GLIA_ESHAPE);
     CHECK_MSG(msg_has("poolA", "[2, 3, 4, 5]"), "message: %s", glia_last_error());
-    CHECK(glia_avgpool2d(g, "poolB", x, &(glia_pool2d_params){2, 6, 0, 0, 0, 0}, &y) == GLIA_ESHAPE);
+    CHECK(glia_avgpool2d(g, "poolB", x, &(glia_pool2d_params){2, 6, 0, 0, 0, 0, 0}, &y) == GLIA_ESHAPE);
     CHECK_MSG(msg_has("poolB", "[2, 3, 4, 5]"), "message: %s", glia_last_error());
     /* not [N, C, H, W] */
-    CHECK(glia_maxpool2d(g, "poolC", flat, &(glia_pool2d_params){2, 2, 0, 0, 0, 0}, &y) == GLIA_ESHAPE);
+    CHECK(glia_maxpool2d(g, "poolC", flat, &(glia_pool2d_params){2, 2, 0, 0, 0, 0, 0}, &y) == GLIA_ESHAPE);
     CHECK_MSG(msg_has("poolC", "[2, 60]"), "message: %s", glia_last_error());
     CHECK(glia_global_avgpool(g, "poolD", flat, &y) == GLIA_ESHAPE);
     CHECK_MSG(msg_has("poolD", "[2, 60]"), "message: %s", glia_last_error());
     /* padding more than half the kernel (PyTorch refuses it too) */
-    CHECK(glia_maxpool2d(g, "poolE", x, &(glia_pool2d_params){3, 3, 1, 1, 2, 1}, &y) == GLIA_EINVAL);
+    CHECK(glia_maxpool2d(g, "poolE", x, &(glia_pool2d_params){3, 3, 1, 1, 2, 1, 0}, &y) == GLIA_EINVAL);
     CHECK_MSG(msg_has("poolE", "padding"), "message: %s", glia_last_error());
     /* bad attributes */
-    CHECK(glia_maxpool2d(g, "poolF", x, &(glia_pool2d_params){0, 2, 0, 0, 0, 0}, &y) == GLIA_EINVAL);
+    CHECK(glia_maxpool2d(g, "poolF", x, &(glia_pool2d_params){0, 2, 0, 0, 0, 0, 0}, &y) == GLIA_EINVAL);
     CHECK_MSG(msg_has("poolF", "kernel_h"), "message: %s", glia_last_error());
-    CHECK(glia_avgpool2d(g, "poolG", x, &(glia_pool2d_params){2, 2, -1, 0, 0, 0}, &y) == GLIA_EINVAL);
+    CHECK(glia_avgpool2d(g, "poolG", x, &(glia_pool2d_params){2, 2, -1, 0, 0, 0, 0}, &y) == GLIA_EINVAL);
     CHECK_MSG(msg_has("poolG", "stride_h"), "message: %s", glia_last_error());
     CHECK(glia_avgpool2d(g, "poolH", x, NULL, &y) == GLIA_EINVAL);
     CHECK_MSG(msg_has("poolH", NULL), "message: %s", glia_last_error());
     CHECK(glia_graph_num_nodes(g) == 2); /* no failed op was added */
     /* the same kernel fits once padded: 5x5 with padding 2 over 4x5 (8x9 padded) */
-    OK(glia_maxpool2d(g, "poolI", x, &(glia_pool2d_params){5, 5, 1, 1, 2, 2}, &y));
+    OK(glia_maxpool2d(g, "poolI", x, &(glia_pool2d_params){5, 5, 1, 1, 2, 2, 0}, &y));
     glia_shape s;
     OK(glia_node_shape(g, y, &s));
     CHECK(s.dim[2] == 4 && s.dim[3] == 5);

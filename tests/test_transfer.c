@@ -157,3 +157,51 @@ TEST(transfer_frozen_layers_stay_frozen_on_resume) {
     CHECK_MSG(frozen, "the frozen layer c1 changed after resume");
     CHECK_MSG(learnt, "the resumed run did not train c2");
 }
+
+/* --lr-factor (glia_model_set_lr_factors): a layer of factor 0 stays bit-identical through a run
+ * stopped after its first batch and resumed (the checkpoint keeps the factors), while a layer of
+ * factor 0.5 learns; bad lists are errors that set nothing */
+TEST(transfer_lr_factors_kept_on_resume) {
+    char dir[] = "/tmp/glia-lr-factor-XXXXXX";
+    CHECK(mkdtemp(dir));
+    glia_dataset *tr = test_blobs(96, 5);
+    glia_model *m = model(4, 2), *init = model(4, 2), *r = NULL;
+    CHECK(tr && m && init);
+    static const char *const bad[] = {"c9=1", "c1", "c1=x", "c1=-1", "c1=inf", "c1=0,c2=", "fc=1,c3=2"};
+    int rejected = 1;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        rejected &= glia_model_set_lr_factors(m, bad[i]) == GLIA_EINVAL;
+    int fc_w;
+    glia_graph_find(glia_model_graph(m), "fc.weight", &fc_w);
+    rejected &= glia_node_lr_factor(glia_model_graph(m), fc_w) == 1.0f; /* nothing set */
+    glia_status s = glia_model_set_lr_factors(m, "c1=0, c2=0.5");
+    volatile int stop = 1;
+    glia_train_options o = {0};
+    o.train_set = tr;
+    o.test_set = tr;
+    o.out_dir = dir;
+    o.seed = 3;
+    o.val = 0.1f;
+    o.stop = &stop;
+    glia_train_result res;
+    glia_status stopped = s ? s : glia_train(m, &o, &res);
+    stop = 0;
+    if (!s && stopped == GLIA_EINTR) s = glia_train_resume(dir, 3, &o, &r, &res);
+    if (!s) glia_eval_result_free(&res.test);
+    int c2_w = -1;
+    if (r) glia_graph_find(glia_model_graph(r), "c2.weight", &c2_w);
+    int kept = !s && r && same(r, init, "c1.weight") && same(r, init, "c1.bias");
+    int learnt = !s && r && !same(r, init, "c2.weight") && !same(r, init, "fc.weight");
+    float f2 = r ? glia_node_lr_factor(glia_model_graph(r), c2_w) : 0;
+    glia_model_free(m);
+    glia_model_free(init);
+    glia_model_free(r);
+    glia_dataset_free(tr);
+    rm_run(dir);
+    CHECK_MSG(rejected, "a bad list was taken");
+    CHECK_MSG(stopped == GLIA_EINTR, "the run did not stop: status %d", stopped);
+    OK(s);
+    CHECK_MSG(kept, "the layer of factor 0 changed after resume");
+    CHECK_MSG(learnt, "the resumed run did not train c2 and fc");
+    CHECK_MSG(f2 == 0.5f, "c2.weight's factor after resume: %g", (double)f2);
+}

@@ -56,7 +56,8 @@ int cmd_summary(int argc, char **argv) {
                "An ONNX file: the nodes of the glia graph it imports into (batch 1), their\n"
                "ops and output shapes, and the parameter count.\n"
                "Then the memory one training step takes at the model's [net] batch (activations\n"
-               "and gradients as planned, with the bytes that reuse saves; workspace; saved\n"
+               "and gradients as planned, with the bytes that reuse saves and, for networks\n"
+               "with concatenations, what recomputing them in backward saves; workspace; saved\n"
                "state; inputs; parameters and their gradients), without allocating any of it.\n"
                "  --json  the same as JSON: {\"layers\":[...], \"total_params\": N,\n"
                "          \"trainable_params\": N, \"total_macs\": N, \"memory\": {...}}\n");
@@ -121,7 +122,11 @@ int cmd_summary(int argc, char **argv) {
     glia_graph *g = glia_model_graph(m);
     long long batch = atoll(glia_model_option(m, "batch"));
     glia_memory_stats ms;
+    glia_memory_stats kept; /* the plan that recomputes nothing (GLIA_COMPILE_NO_RECOMPUTE) */
     int have_mem = batch > 0 && !glia_graph_set_batch(g, batch) &&
+                   !glia_graph_compile(g, GLIA_COMPILE_BACKWARD | GLIA_COMPILE_PLAN_ONLY |
+                                              GLIA_COMPILE_NO_RECOMPUTE) &&
+                   !glia_graph_memory(g, &kept) &&
                    !glia_graph_compile(g, GLIA_COMPILE_BACKWARD | GLIA_COMPILE_PLAN_ONLY) &&
                    !glia_graph_memory(g, &ms);
     const double mib = 1024.0 * 1024;
@@ -131,18 +136,22 @@ int cmd_summary(int argc, char **argv) {
         if (have_mem)
             printf(", \"memory\": {\"batch\": %lld, \"activations_and_gradients\": %zu, "
                    "\"without_reuse\": %zu, \"workspace\": %zu, \"saved\": %zu, \"inputs\": %zu, "
-                   "\"params\": %zu, \"param_grads\": %zu}", batch, ms.arena, ms.arena_no_reuse,
-                   ms.workspace, ms.saved, ms.inputs, ms.params, ms.param_grads);
+                   "\"params\": %zu, \"param_grads\": %zu, \"without_recompute\": %zu}", batch,
+                   ms.arena, ms.arena_no_reuse, ms.workspace, ms.saved, ms.inputs, ms.params,
+                   ms.param_grads, kept.arena);
         printf("}\n");
     } else {
         printf("total params: %lld\ntrainable params: %lld\nnon-trainable params: %lld\n"
                "multiply-adds per sample: %lld\n", (long long)total, (long long)trainable,
                (long long)(total - trainable), (long long)macs);
+        char rec[96] = "";
+        if (have_mem && kept.arena != ms.arena) /* concatenations recomputed in backward */
+            snprintf(rec, sizeof rec, "; %.1f MiB keeping what is recomputed", kept.arena / mib);
         if (have_mem)
             printf("memory of a training step, batch %lld: activations and gradients %.1f MiB "
-                   "(%.1f MiB without reuse), workspace %.1f MiB, saved %.1f MiB, inputs %.1f MiB, "
+                   "(%.1f MiB without reuse%s), workspace %.1f MiB, saved %.1f MiB, inputs %.1f MiB, "
                    "parameters %.1f MiB + gradients %.1f MiB (+ the optimiser's state)\n", batch,
-                   ms.arena / mib, ms.arena_no_reuse / mib, ms.workspace / mib, ms.saved / mib,
+                   ms.arena / mib, ms.arena_no_reuse / mib, rec, ms.workspace / mib, ms.saved / mib,
                    ms.inputs / mib, ms.params / mib, ms.param_grads / mib);
         else
             printf("memory of a training step: not planned (%s)\n", glia_last_error());

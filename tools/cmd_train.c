@@ -125,6 +125,9 @@ static void usage(void) {
            "  --freeze L1,L2    loaded layers that stay fixed (not trained, on --resume too)\n"
            "  --new L1,L2       layers to start afresh even where DIR has them (a layer whose\n"
            "                    shape differs, such as a new classifier, must be listed)\n"
+           "  --lr-factor L1=F,L2=F  train layer L1's parameters with lr times F (F >= 0; 0:\n"
+           "                    they stay as they are), with or without --init-from; kept on\n"
+           "                    --resume\n"
            "Ctrl-C (or SIGTERM) stops after the current batch and writes a checkpoint first.\n"
            "One run at a time per --out directory: a second (train or --resume) is refused with\n"
            "the PID of the first (a lock that ends with its process, even a killed one).\n\n"
@@ -179,7 +182,7 @@ int cmd_train(int argc, char **argv) {
     enum { NK = sizeof keys / sizeof keys[0] };
     const char *set[NK] = {0};
     const char *model_path = NULL, *out = NULL, *resume = NULL;
-    const char *init_from = NULL; /* transfer learning */
+    const char *init_from = NULL, *lr_factors = NULL; /* transfer learning */
     glia_transfer_options xfer = {0};
     glia_train_options o = {0};
     o.data = "fashion-mnist";
@@ -199,6 +202,7 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--init-from") && has) init_from = argv[++i];
         else if (!strcmp(a, "--freeze") && has) xfer.freeze = argv[++i];
         else if (!strcmp(a, "--new") && has) xfer.fresh = argv[++i];
+        else if (!strcmp(a, "--lr-factor") && has) lr_factors = argv[++i];
         else if (!strcmp(a, "--val") && has) o.val = strtof(argv[++i], &end);
         else if (!strcmp(a, "--seed") && has) end = cli_u64(argv[++i], &o.seed) ? "" : "bad";
         else if (!strcmp(a, "--limit") && has) o.limit = strtoll(argv[++i], &end, 10);
@@ -224,8 +228,9 @@ int cmd_train(int argc, char **argv) {
         fprintf(stderr, "glia train: --freeze and --new go with --init-from DIR\n");
         return 2;
     }
-    if (init_from && resume) {
-        fprintf(stderr, "glia train: --init-from starts a new run; --resume continues one\n");
+    if ((init_from || lr_factors) && resume) {
+        fprintf(stderr, "glia train: --%s starts a new run; --resume continues one (with its own "
+                "learning-rate factors)\n", init_from ? "init-from" : "lr-factor");
         return 2;
     }
     if (!model_path && !resume) {
@@ -286,6 +291,8 @@ int cmd_train(int argc, char **argv) {
                 o.normalize = 0;
             }
         }
+        if (!s && lr_factors && !(s = glia_model_set_lr_factors(m, lr_factors)))
+            printf("learning-rate factors: %s\n", lr_factors);
         if (!s) {
             printf("training %s on %s (seed %llu): %s epochs, batch %s, %s lr %s -> %s\n", model_path,
                    o.data, (unsigned long long)o.seed, glia_model_option(m, "epochs"),

@@ -76,3 +76,8 @@ mo4 = with_specials(rand(2, 6, 3, 3, lo=-2, hi=2), [30.0, -30.0, 0.0, 1e-4])
 mo2 = with_specials(rand(3, 12, lo=-2, hi=2), [-30.0, 30.0, 0.0, -1e-4])
 case("act_maxout", lambda x: maxout(x, 3), mo4, "maxout k=3 on [2,6,3,3] -> [2,2,3,3]")
 case("act_maxout_2d", lambda x: maxout(x, 4), mo2, "maxout k=4 on a dense output [3,12] -> [3,3]")
+
+# relu6 (MobileNetV2; PyTorch's ReLU6 = hardtanh(0, 6)): values on both sides of both kinks, the
+# kinks themselves (gradient 0 there) and large magnitudes
+r6 = with_specials(rand(3, 4, 5, lo=-3, hi=9), [0.0, 6.0, 6.0, 1e-4, -1e-4, 5.9999, 6.0001, 30.0, -30.0])
+case("act_relu6", F.relu6, r6, "relu6 on [3,4,5]; 0 and 6 get gradient 0")

@@ -37,6 +37,13 @@ CONFIGS = {
     "sgd_clip_value": ("sgd", dict(lr=0.1), 0.1, 0),
     "adam_clip_both": ("adam", dict(lr=0.01), 0.2, 0.3),
 }
+# per-parameter learning-rate factors (glia_node_set_lr_factor): w's and b's lr = lr * factor, as
+# parameter groups
+FACTORS = {
+    "sgd_momentum_lr_factor": ("sgd", dict(lr=0.1, momentum=0.9), 0, 0, (0.5, 0.0)),
+    "adamw_lr_factor": ("adamw", dict(lr=0.01, eps=1e-3, weight_decay=0.1), 0, 0, (0.3, 2.0)),
+    "rmsprop_lr_factor": ("rmsprop", dict(lr=0.01), 0, 0, (0.25, 0.0)),
+}
 
 
 def make(kind, params, kw):
@@ -49,14 +56,17 @@ def make(kind, params, kw):
     return torch.optim.AdamW(params, **kw)
 
 
-def optim_case(name, kind, kw, clip_value, clip_norm):
+def optim_case(name, kind, kw, clip_value, clip_norm, factors=None):
     gen = torch.Generator().manual_seed(1234)
     w = rand(3, 4, gen=gen).requires_grad_()
     b = rand(3, lo=-0.5, hi=0.5, gen=gen).requires_grad_()
     x = rand(5, 4, lo=-2.0, hi=2.0, gen=gen)
     target = rand(5, 3, gen=gen)
     out = [("w0", w.detach().clone()), ("b0", b.detach().clone()), ("x", x), ("target", target)]
-    opt = make(kind, [w, b], kw)
+    groups = [w, b]
+    if factors:
+        groups = [{"params": [p], "lr": kw["lr"] * f} for p, f in zip((w, b), factors)]
+    opt = make(kind, groups, kw)
     norms = []
     for step in range(1, STEPS + 1):
         opt.zero_grad()
@@ -71,7 +81,8 @@ def optim_case(name, kind, kw, clip_value, clip_norm):
         opt.step()
         out += [("w%d" % step, w.detach().clone()), ("b%d" % step, b.detach().clone())]
     out.append(("norm", torch.tensor(norms)))
-    write("optim_" + name, out, "%s %r clip_value=%g clip_norm=%g" % (kind, kw, clip_value, clip_norm))
+    write("optim_" + name, out, "%s %r clip_value=%g clip_norm=%g%s" % (
+        kind, kw, clip_value, clip_norm, " lr factors w %g b %g" % factors if factors else ""))
 
 
 def lr_values(make_sched, base=0.1, n=31):
@@ -128,4 +139,6 @@ if __name__ == "__main__":
     warnings.filterwarnings("ignore", category=UserWarning, module="torch.optim.lr_scheduler")
     for name, (kind, kw, cv, cn) in CONFIGS.items():
         optim_case(name, kind, kw, cv, cn)
+    for name, (kind, kw, cv, cn, factors) in FACTORS.items():
+        optim_case(name, kind, kw, cv, cn, factors)
     lr_cases()

@@ -18,7 +18,18 @@
  * way, and one buffer less), on a device whose kernels do it (GLIA_DEVICE_FUSE_RELU). The pair
  * shares the ReLU's value and gradient buffers, live from the producer's forward to its
  * backward. Not when either value or gradient must stay readable (retained nodes, outputs): the
- * producer's gradient is masked in place. */
+ * producer's gradient is masked in place.
+ *
+ * Recomputation (unless GLIA_COMPILE_NO_RECOMPUTE; Pleiss et al. 2017, "Memory-efficient
+ * implementation of DenseNets"): a concatenation, and a batch norm or ReLU (fused or not) applied
+ * to a recomputed value, is not kept from its forward to the backwards that read it. Its value
+ * gets two intervals: the forward one, [its forward, its last consumer's forward], and a
+ * backward one, [rec_at, its last backward reader], where rec_at is the first backward (the
+ * highest node) that reads it, directly or through a recomputed consumer; run.c redoes its
+ * forward there (batch norm with the statistics saved by the forward pass). In a dense block
+ * each layer's concatenation and normalised copy of it then live for one layer's forward or
+ * backward, in memory the planner gives every layer in turn, so the block keeps only what its
+ * layers add (growth rate channels each): memory linear in the depth, not quadratic. */
 #include "device.h"
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +38,7 @@
 
 typedef struct {
     int node;
-    int is_grad;
+    int is_grad; /* 0 value, 1 gradient, 2 a recomputed value's backward buffer */
     long start, end;
     size_t bytes, offset;
 } interval;
@@ -60,6 +71,9 @@ void glia__plan_free(glia_graph *g) {
     free(g->grad_ready);
     free(g->n_consumers);
     free(g->stage);
+    free(g->rec);
+    g->rec = NULL;
+    g->n_rec = 0;
     g->arena = g->workspace = g->saved_block = NULL;
     g->param_grads = g->stage = NULL;
     g->grad_ready = NULL;
@@ -69,6 +83,8 @@ void glia__plan_free(glia_graph *g) {
         if (n->kind == NODE_OP) n->val = NULL;
         n->grad = NULL;
         n->saved = NULL;
+        n->rec_at = -1;
+        n->fwd_val = n->rec_val = NULL;
     }
     g->compiled = false;
 }
@@ -138,13 +154,67 @@ static glia_status leaves_to_device(glia_graph *g) {
     return GLIA_OK;
 }
 
+/* Recomputable (compile.c's header): a concatenation, or a batch norm or ReLU (its buffer owner
+ * x, the ReLU when fused) whose input is recomputable; never a value that must stay readable. */
+static bool recomputable(glia_graph *g, int i, const bool *cand) {
+    glia_node *x = &g->nodes[i];
+    if (x->kind != NODE_OP || x->retained || g->n_consumers[i] == 0 || x->fuse_relu) return false;
+    if (x->op == GLIA_OP_concat) return x->n_in >= 2;
+    const glia_node *run = x->fused ? glia__in(g, x, 0) : x;
+    return (run->op == GLIA_OP_batchnorm || run->op == GLIA_OP_relu) && cand[run->in[0]];
+}
+
+/* Sets x->rec_at for every recomputed value (-1 for the rest) and g->rec, their order. owner[c]:
+ * the node holding c's buffers (its ReLU when that is fused into c). rec_at is the highest node
+ * whose backward reads the value, or whose recomputation does (a recomputed consumer's rec_at). */
+static glia_status plan_recompute(glia_graph *g, const int *owner) {
+    int n = g->n_nodes, k = 0;
+    bool *cand = glia__calloc((size_t)n, sizeof *cand);
+    if (!cand) return nomem("the plan", (size_t)n);
+    for (int i = 0; i < n; i++) cand[i] = recomputable(g, i, cand);
+    for (int i = n - 1; i >= 0; i--) {
+        glia_node *x = &g->nodes[i];
+        if (!cand[i]) continue;
+        int ri = x->fused ? x->in[0] : i, r = -1;
+        const glia_node *run = &g->nodes[ri];
+        if (run->bwd_runs && (x->fused || (glia__ops[run->op]->flags & OPF_BWD_OUTPUT))) r = ri;
+        for (int c = i + 1; c < n; c++) {
+            const glia_node *y = &g->nodes[c];
+            for (int j = 0; j < y->n_in; j++) {
+                if (y->in[j] != i) continue;
+                if (y->bwd_runs && (glia__ops[y->op]->flags & OPF_BWD_INPUTS) && r < c) r = c;
+                if (r < g->nodes[owner[c]].rec_at) r = g->nodes[owner[c]].rec_at;
+            }
+        }
+        x->rec_at = r;
+        if (r >= 0) k++;
+    }
+    free(cand);
+    if (k && !(g->rec = glia__malloc((size_t)k * sizeof *g->rec))) return nomem("the plan", (size_t)k * 4);
+    /* by rec_at descending, then index ascending (insertion: few, mostly in order already) */
+    for (int i = 0; i < n; i++) {
+        int at = g->nodes[i].rec_at, j = g->n_rec++;
+        if (at < 0) {
+            g->n_rec--;
+            continue;
+        }
+        while (j > 0 && g->nodes[g->rec[j - 1]].rec_at < at) {
+            g->rec[j] = g->rec[j - 1];
+            j--;
+        }
+        g->rec[j] = i;
+    }
+    return GLIA_OK;
+}
+
 glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
     if (!g) return glia__err(GLIA_EINVAL, "glia_graph_compile: graph is NULL");
-    const unsigned known = GLIA_COMPILE_BACKWARD | GLIA_COMPILE_PLAN_ONLY;
+    const unsigned known = GLIA_COMPILE_BACKWARD | GLIA_COMPILE_PLAN_ONLY | GLIA_COMPILE_NO_RECOMPUTE;
     if (flags & ~known)
         return glia__err(GLIA_EINVAL, "glia_graph_compile: unknown flags 0x%x (the flags are "
-                         "GLIA_COMPILE_BACKWARD 0x%x and GLIA_COMPILE_PLAN_ONLY 0x%x)",
-                         flags & ~known, GLIA_COMPILE_BACKWARD, GLIA_COMPILE_PLAN_ONLY);
+                         "GLIA_COMPILE_BACKWARD 0x%x, GLIA_COMPILE_PLAN_ONLY 0x%x and "
+                         "GLIA_COMPILE_NO_RECOMPUTE 0x%x)", flags & ~known, GLIA_COMPILE_BACKWARD,
+                         GLIA_COMPILE_PLAN_ONLY, GLIA_COMPILE_NO_RECOMPUTE);
     const bool plan_only = (flags & GLIA_COMPILE_PLAN_ONLY) != 0;
     if (g->shapes_only && !plan_only)
         return glia__err(GLIA_ESTATE, "compile: the graph has shapes but no values (loaded with "
@@ -197,19 +267,38 @@ glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
             p->fuse_relu = r->fused = true;
     }
 
+    /* owner[i]: the node whose buffers hold i's value (its ReLU when that is fused into i) */
+    int *owner = glia__malloc((size_t)n * sizeof *owner);
+    if (!owner) return nomem("the plan", (size_t)n * sizeof *owner);
+    for (int i = 0; i < n; i++) owner[i] = i;
+    for (int i = 0; i < n; i++)
+        if (g->nodes[i].fused) owner[g->nodes[i].in[0]] = i;
+    if (bwd && !(flags & GLIA_COMPILE_NO_RECOMPUTE)) {
+        glia_status s = plan_recompute(g, owner);
+        if (s) {
+            free(owner);
+            return s;
+        }
+    }
+
     /* the device's kernels for every op node */
     for (int i = 0; i < n; i++) {
         glia_node *x = &g->nodes[i];
         if (x->kind != NODE_OP) continue;
-        if (!dev->supports_op(g, x))
+        if (!dev->supports_op(g, x)) {
+            free(owner);
             return glia__err(GLIA_EINVAL, "compile: device '%s' cannot run %s", dev->name,
                              glia__where(g, x));
+        }
         x->kern = dev->kernel(x->op);
     }
 
     /* lifetimes */
-    interval *iv = glia__calloc((size_t)2 * (size_t)n, sizeof *iv);
-    if (!iv) return nomem("the plan", (size_t)n * sizeof *iv * 2);
+    interval *iv = glia__calloc((size_t)3 * (size_t)n, sizeof *iv);
+    if (!iv) {
+        free(owner);
+        return nomem("the plan", (size_t)n * sizeof *iv * 3);
+    }
     int m = 0;
     long T = 2L * n; /* end of step */
     size_t ws = 0, saved = 0, pgrad = 0;
@@ -230,11 +319,15 @@ glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
         interval gr = {i, 1, T, -1, v.bytes, 0};
         if (keep && x->needs_grad) gr.start = n, gr.end = T;
         if (x->bwd_runs && gr.end < 2 * n - 1 - i) gr.end = 2 * n - 1 - i;
+        long fwd_end = i; /* its last forward reader */
         for (int c = i + 1; c < n; c++) {
             glia_node *y = &g->nodes[c];
             for (int k = 0; k < y->n_in; k++) {
                 if (y->in[k] != i) continue;
                 if (v.end < c) v.end = c;
+                if (fwd_end < c) fwd_end = c;
+                long tr = T - 1 - g->nodes[owner[c]].rec_at; /* a recomputation reads it */
+                if (g->nodes[owner[c]].rec_at >= 0 && v.end < tr) v.end = tr;
                 if (y->bwd_runs) {
                     long tb = 2L * n - 1 - c;
                     if ((glia__ops[y->op]->flags & OPF_BWD_INPUTS) && v.end < tb) v.end = tb;
@@ -248,14 +341,22 @@ glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
             if (g->nodes[pi].bwd_runs && v.end < 2L * n - 1 - pi) v.end = 2L * n - 1 - pi;
             if (x->needs_grad && gr.end < 2L * n - 1 - pi) gr.end = 2L * n - 1 - pi;
         }
+        if (x->rec_at >= 0) { /* [forward, last forward reader], [recomputed, last reader] */
+            interval w = v;
+            w.is_grad = 2;
+            w.start = T - 1 - x->rec_at;
+            iv[m++] = w;
+            v.end = fwd_end;
+        }
         iv[m++] = v;
         if (x->needs_grad) {
             if (gr.end < gr.start) gr.end = gr.start;
             iv[m++] = gr;
         }
     }
-    size_t no_reuse = 0;
-    for (int j = 0; j < m; j++) no_reuse += iv[j].bytes;
+    free(owner);
+    size_t no_reuse = 0; /* every value and gradient in a buffer of its own, kept */
+    for (int j = 0; j < m; j++) no_reuse += iv[j].is_grad == 2 ? 0 : iv[j].bytes;
     size_t arena = place(iv, m);
     g->arena_bytes = arena;
     g->arena_no_reuse = no_reuse;
@@ -284,8 +385,9 @@ glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
     for (int j = 0; j < m; j++) {
         glia_node *x = &g->nodes[iv[j].node];
         float *p = (float *)((char *)g->arena + iv[j].offset);
-        if (iv[j].is_grad) x->grad = p;
-        else x->val = p;
+        if (iv[j].is_grad == 1) x->grad = p;
+        else if (iv[j].is_grad == 2) x->rec_val = p;
+        else x->val = x->fwd_val = p;
     }
     free(iv);
     for (int i = 0; i < n; i++)

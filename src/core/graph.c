@@ -1,6 +1,7 @@
 /* graph.c: building a graph node by node. Nodes are appended, and an op's inputs must already
  * exist, so creation order is a topological order and cycles cannot be built. */
 #include "device.h"
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +78,7 @@ static glia_status new_node(glia_graph *g, glia_node_kind kind, const char *pref
     glia_node *n = &g->nodes[g->n_nodes];
     memset(n, 0, sizeof *n);
     n->kind = kind;
+    n->lr_factor = 1.0f;
     if (name) snprintf(n->name, sizeof n->name, "%s", name);
     else snprintf(n->name, sizeof n->name, "%s_%d", prefix, g->n_nodes);
     *out = n;
@@ -227,6 +229,22 @@ glia_status glia_node_set_trainable(glia_graph *g, int node, int trainable) {
 
 int glia_node_trainable(const glia_graph *g, int node) {
     return !glia__check_node(g, node) && g->nodes[node].trainable;
+}
+
+glia_status glia_node_set_lr_factor(glia_graph *g, int node, float factor) {
+    glia_node *n = NULL;
+    glia_status s = node_of_kind(g, node, NODE_PARAM, "; only parameters have a learning rate", &n);
+    if (s) return s;
+    if (!(factor >= 0.0f) || isinf(factor))
+        return glia__err(GLIA_EINVAL, "parameter '%s': learning-rate factor %g must be finite and "
+                         ">= 0", n->name, (double)factor);
+    n->lr_factor = factor;
+    return GLIA_OK;
+}
+
+float glia_node_lr_factor(const glia_graph *g, int node) {
+    return glia__check_node(g, node) || g->nodes[node].kind != NODE_PARAM ? 1.0f
+                                                                           : g->nodes[node].lr_factor;
 }
 
 glia_status glia_node_requires_grad(glia_graph *g, int node, int on) {

@@ -54,6 +54,7 @@ struct glia_node {
 
     /* flags */
     bool trainable;                 /* params */
+    float lr_factor;                /* params: the optimiser's lr times this (1 unless set) */
     bool user_requires_grad;        /* inputs */
     bool state;                     /* inputs: carried from one forward to the next (glia_node_set_state) */
     int batch_axis;                 /* inputs: the dim glia_graph_set_batch sets, -1 none (0 by default) */
@@ -64,6 +65,9 @@ struct glia_node {
     bool bwd_runs;                  /* its backward is called (needs_grad and an input needs grad) */
     bool fuse_relu;                 /* this op applies the ReLU of its only consumer (compile.c) */
     bool fused;                     /* a ReLU done by its input's op: forward and backward skip it */
+    int rec_at;                     /* recomputed in backward just before node rec_at's backward,
+                                     * into rec_val (compile.c); -1: kept from the forward pass */
+    float *fwd_val, *rec_val;       /* a recomputed node's forward and backward buffers */
     glia_kernel kern;               /* op nodes: the kernels of the graph's device */
     float *val;                     /* device memory (host memory on the cpu device) */
     float *grad;
@@ -187,6 +191,10 @@ struct glia_graph {
     float *stage;
     size_t arena_bytes, arena_no_reuse, ws_bytes, saved_bytes_total, param_bytes;
     int *n_consumers;
+    /* the recomputed nodes (rec_at >= 0) by rec_at descending, then index ascending, so that a
+     * node's recomputed inputs come first; `recomputing` is true while run.c redoes a forward */
+    int *rec, n_rec;
+    bool recomputing;
     /* glia_graph_set_profile: seconds in each node's forward [2 i] and backward [2 i + 1]
      * (the zeroing of its inputs' gradients included), for prof_n nodes; NULL when off */
     double *prof;

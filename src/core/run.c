@@ -70,10 +70,31 @@ static double *timer(glia_graph *g, int i, int pass) {
     return g->prof && i < g->prof_n ? &g->prof[2 * i + pass] : NULL;
 }
 
+/* Recomputed values (compile.c): the forward pass writes them into their forward buffers; the
+ * backward pass redoes their forward into their backward buffers (batch norm with the
+ * statistics the forward pass saved, running statistics untouched) just before node rec_at's
+ * backward. A fused ReLU's value is its producer's forward. */
+static void point_values(glia_graph *g, glia_node *x, float *buf) {
+    x->val = buf;
+    if (x->fused) glia__in(g, x, 0)->val = buf;
+}
+
+static glia_status recompute(glia_graph *g, int i) {
+    glia_node *x = &g->nodes[i], *run = x->fused ? glia__in(g, x, 0) : x;
+    point_values(g, x, x->rec_val);
+    double *tm = timer(g, (int)(run - g->nodes), 0), t0 = tm ? glia__now() : 0;
+    g->recomputing = true;
+    glia_status s = run->kern.forward(g, run);
+    g->recomputing = false;
+    if (tm) *tm += glia__now() - t0;
+    return s;
+}
+
 glia_status glia_graph_forward(glia_graph *g) {
     glia_status s = ensure_compiled(g);
     if (s) return s;
     g->forward_done = false; /* until this pass ends well */
+    for (int r = 0; r < g->n_rec; r++) point_values(g, &g->nodes[g->rec[r]], g->nodes[g->rec[r]].fwd_val);
     if (g->check_numerics) /* inputs, weights and buffers first: a bad one is the cause */
         for (int i = 0; i < g->n_nodes; i++) {
             glia_node *n = &g->nodes[i];
@@ -158,7 +179,10 @@ glia_status glia_graph_backward(glia_graph *g, int node, const float *seed, unsi
     g->grad_ready[node] = 1;
     if (g->grad_hook && (s = hook_start(g))) return s;
 
+    int r = 0; /* the next recomputation in g->rec */
     for (int i = node; i >= 0; i--) {
+        for (; r < g->n_rec && g->nodes[g->rec[r]].rec_at >= i; r++)
+            if ((s = recompute(g, g->rec[r]))) return s;
         glia_node *n = &g->nodes[i];
         if (n->kind != NODE_OP) continue;
         if (!n->bwd_runs || !g->grad_ready[i]) {

@@ -6,6 +6,7 @@
 /* ---------------------------------------------------------------- elementwise activations
  * Backward reads the output y only (the op's flags: x's buffer may be reused by then):
  *   relu        y = max(x, 0) (NaN stays NaN)     dx += y > 0 ? dy : 0
+ *   relu6       y = min(max(x, 0), 6)             dx += 0 < y < 6 ? dy : 0
  *   leaky_relu  y = x > 0 ? x : slope x           dx += y > 0 ? dy : slope dy
  *   elu         y = x > 0 ? x : alpha (e^x - 1)   dx += y > 0 ? dy : dy (y + alpha)
  *   sigmoid     y = 1 / (1 + e^-x)                dx += dy y (1 - y)
@@ -19,6 +20,7 @@ static double act_param(const glia_node *n) {
 static double act(const glia_node *n, double x) {
     switch (n->op) {
     case GLIA_OP_relu: return x < 0 ? 0.0 : x;
+    case GLIA_OP_relu6: return x < 0 ? 0.0 : x > 6 ? 6.0 : x;
     case GLIA_OP_leaky_relu: return x > 0 ? x : act_param(n) * x;
     case GLIA_OP_elu: return x > 0 ? x : act_param(n) * expm1(x);
     case GLIA_OP_sigmoid: return 1.0 / (1.0 + exp(-x));
@@ -31,6 +33,7 @@ static double act(const glia_node *n, double x) {
 static double act_grad(const glia_node *n, double y, double dy) {
     switch (n->op) {
     case GLIA_OP_relu: return y > 0 ? dy : 0.0;
+    case GLIA_OP_relu6: return y > 0 && y < 6 ? dy : 0.0;
     case GLIA_OP_leaky_relu: return y > 0 ? dy : act_param(n) * dy;
     case GLIA_OP_elu: return y > 0 ? dy : dy * (y + act_param(n));
     case GLIA_OP_sigmoid: return dy * y * (1.0 - y);
@@ -52,6 +55,7 @@ static void act_backward(glia_graph *g, glia_node *n) {
 }
 
 const glia_kernel glia__ref_relu = {act_forward, act_backward};
+const glia_kernel glia__ref_relu6 = {act_forward, act_backward};
 const glia_kernel glia__ref_leaky_relu = {act_forward, act_backward};
 const glia_kernel glia__ref_elu = {act_forward, act_backward};
 const glia_kernel glia__ref_sigmoid = {act_forward, act_backward};

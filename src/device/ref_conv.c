@@ -121,8 +121,9 @@ const glia_kernel glia__ref_conv2d = {conv_forward, conv_backward};
  *   max   y = the largest cell of the window (padding never chosen; the first largest in row
  *         order wins a tie, and a NaN wins over numbers, the last NaN as in PyTorch);
  *         dx[argmax] += dy (the argmax saved as int32 h W + w per output: backward reads no x)
- *   avg   y = sum of the window's cells / (kh kw) (padding counts as zeros);
- *         dx[cell] += dy / (kh kw) for every cell of the window
+ *   avg   y = sum of the window's cells / its area (padding counts as zeros; the area is kh kw,
+ *         less what a ceil_mode window has past the padded input: min(h0 + kh, H + ph) - h0
+ *         rows); dx[cell] += dy / area for every cell of the window
  *   global average: y[n,c] = sum over H W of x / (H W);  dx += dy / (H W) */
 typedef struct {
     int64_t planes;
@@ -174,6 +175,14 @@ static void maxpool_backward(glia_graph *g, glia_node *n) {
 
 const glia_kernel glia__ref_maxpool2d = {maxpool_forward, maxpool_backward};
 
+/* the divisor of window (oh, ow): its cells inside the padded input */
+static double area(const pool_dims *p, int oh, int ow) {
+    int h0 = oh * p->sh - p->ph, w0 = ow * p->sw - p->pw;
+    int he = h0 + p->kh < p->H + p->ph ? h0 + p->kh : p->H + p->ph;
+    int we = w0 + p->kw < p->W + p->pw ? w0 + p->kw : p->W + p->pw;
+    return (double)(he - h0) * (we - w0);
+}
+
 static glia_status avgpool_forward(glia_graph *g, glia_node *n) {
     const pool_dims p = pool_of(g, n);
     const float *x = ref_x(g, n, 0);
@@ -186,7 +195,7 @@ static glia_status avgpool_forward(glia_graph *g, glia_node *n) {
                         int h = oh * p.sh - p.ph + i, w = ow * p.sw - p.pw + j;
                         if (h >= 0 && h < p.H && w >= 0 && w < p.W) s += x[(q * p.H + h) * p.W + w];
                     }
-                n->val[(q * p.OH + oh) * p.OW + ow] = (float)(s / (p.kh * p.kw));
+                n->val[(q * p.OH + oh) * p.OW + ow] = (float)(s / area(&p, oh, ow));
             }
     return GLIA_OK;
 }
@@ -203,9 +212,9 @@ static void avgpool_backward(glia_graph *g, glia_node *n) {
                     for (int ow = 0; ow < p.OW; ow++) {
                         int i = h - (oh * p.sh - p.ph), j = w - (ow * p.sw - p.pw);
                         if (i >= 0 && i < p.kh && j >= 0 && j < p.kw)
-                            s += n->grad[(q * p.OH + oh) * p.OW + ow];
+                            s += n->grad[(q * p.OH + oh) * p.OW + ow] / area(&p, oh, ow);
                     }
-                dx[(q * p.H + h) * p.W + w] += (float)(s / (p.kh * p.kw));
+                dx[(q * p.H + h) * p.W + w] += (float)s;
             }
 }
 

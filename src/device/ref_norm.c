@@ -35,7 +35,9 @@ static glia_status bn_forward(glia_graph *g, glia_node *n) {
     bn_dims(g, n, &N, &C, &S);
     const int64_t M = N * S;
     double *mean = n->saved, *istd = mean + C;
+    const int again = g->recomputing; /* y again from the saved statistics (compile.c) */
     int training = g->training;
+    if (again) memcpy(&training, istd + C, sizeof training);
     if (training && M < 2) {
         char a[96];
         return glia__err(GLIA_ESHAPE, "%s: training needs more than one value per channel, but "
@@ -44,7 +46,8 @@ static glia_status bn_forward(glia_graph *g, glia_node *n) {
     }
     memcpy(istd + C, &training, sizeof training);
     for (int64_t c = 0; c < C; c++) {
-        if (training) {
+        if (again) { /* mean and istd as saved */
+        } else if (training) {
             double s = 0, ss = 0;
             for (int64_t b = 0; b < N; b++)
                 for (int64_t i = 0; i < S; i++) s += x[(b * C + c) * S + i];

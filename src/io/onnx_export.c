@@ -300,7 +300,8 @@ static glia_status export_op(ex_ctx *c, glia_graph *g, const glia_node *n) {
         at[0] = attr_ints(c, "kernel_shape", 2, ks);
         at[1] = attr_ints(c, "strides", 2, st);
         at[2] = attr_ints(c, "pads", 4, pads);
-        if (n->op == GLIA_OP_avgpool2d) at[3] = attr_i(c, "count_include_pad", 1);
+        at[3] = attr_i(c, "ceil_mode", n->ia[POOL_CEIL_MODE]);
+        if (n->op == GLIA_OP_avgpool2d) at[4] = attr_i(c, "count_include_pad", 1);
         ok = add_node(c, n->op == GLIA_OP_maxpool2d ? "MaxPool" : "AveragePool", out, in, out, at);
         break;
     }
@@ -316,6 +317,12 @@ static glia_status export_op(ex_ctx *c, glia_graph *g, const glia_node *n) {
         at[3] = attr_f(c, "bias", n->fa[LRN_K]);
         ok = add_node(c, "LRN", out, in, out, at);
         break;
+    case GLIA_OP_relu6: { /* Clip(x, 0, 6), its bounds as inputs (opset 11 on) */
+        in[1] = const_float(c, 0.0f);
+        in[2] = const_float(c, 6.0f);
+        ok = in[1] && in[2] && add_node(c, "Clip", out, in, out, NULL);
+        break;
+    }
     case GLIA_OP_dropout: {
         const char *r = const_float(c, n->fa[DROPOUT_P]);
         in[1] = r;

@@ -4,7 +4,7 @@
  * takes options->batch), so that shape arithmetic on constants folds at load time
  * (onnx_value.c) and every remaining node maps onto glia ops, which then give gradients for
  * free. ONNX ops without a glia op of their own are compositions of exact ones:
- *   Clip(x, lo, hi)    = lo + relu(x - lo) - relu(x - hi)
+ *   Clip(x, lo, hi)    = lo + relu(x - lo) - relu(x - hi)  (Clip(x, 0, 6): relu6)
  *   HardSigmoid(x)     = relu(t) - relu(t - 1),  t = alpha x + beta
  *   HardSwish(x)       = x HardSigmoid(x; 1/6, 1/2)
  *   Div(a, b const)    = a * (1/b)
@@ -153,6 +153,8 @@ static glia_status clip_node(ox_ctx *c, int x, bool has_lo, float lo, bool has_h
         return built(c, glia_add(c->g, name, t, k, out));
     }
     if (!has_lo && !has_hi) return built(c, glia_linear(c->g, name, x, out));
+    if (has_lo && has_hi && lo == 0 && hi == 6) /* ReLU6 (MobileNetV2): one op, exact above 6 */
+        return built(c, glia_relu6(c->g, name, x, out));
     if (has_lo) {
         if (lo == 0) {
             if ((s = built(c, glia_relu(c->g, has_hi ? NULL : name, x, &r)))) return s;
@@ -519,7 +521,7 @@ static glia_status op_pool(ox_ctx *c) {
             if ((s = built(c, glia_global_avgpool(c->g, nm, x, &y)))) return s;
             return set_out(c, 0, y);
         }
-        glia_pool2d_params p = {(int)xs.dim[2], (int)xs.dim[3], 1, 1, 0, 0};
+        glia_pool2d_params p = {(int)xs.dim[2], (int)xs.dim[3], 1, 1, 0, 0, 0};
         if ((s = built(c, glia_maxpool2d(c->g, nm, x, &p, &y)))) return s;
         return set_out(c, 0, y);
     }
@@ -541,7 +543,7 @@ static glia_status op_pool(ox_ctx *c) {
         if (extra[i] < 0) extra[i] = 0;
     }
     int64_t pad[4] = {w.pad[0], w.pad[1], w.pad[2] + extra[0], w.pad[3] + extra[1]};
-    glia_pool2d_params p = {(int)w.k[0], (int)w.k[1], (int)w.st[0], (int)w.st[1], 0, 0};
+    glia_pool2d_params p = {(int)w.k[0], (int)w.k[1], (int)w.st[0], (int)w.st[1], 0, 0, 0};
     if (pad[0] == pad[2] && pad[1] == pad[3] && pad[0] <= w.k[0] / 2 && pad[1] <= w.k[1] / 2) {
         p.pad_h = (int)pad[0];
         p.pad_w = (int)pad[1];

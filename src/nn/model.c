@@ -72,10 +72,12 @@ static const layer_def layer_defs[] = {
     /* the pools' stride 0 is the layer's own: the size (the op's stride is required) */
     /* size, stride, pad: "k" or "kh, kw" */
     {"maxpool", "max pooling",
-     {KEY("size", K_INTS, NULL), KEY("stride", K_INTS, "0"), OP_KEY("pad", K_INTS, "maxpool2d", "pad_h")},
+     {KEY("size", K_INTS, NULL), KEY("stride", K_INTS, "0"), OP_KEY("pad", K_INTS, "maxpool2d", "pad_h"),
+      OP_KEY("ceil_mode", K_BOOL, "maxpool2d", "ceil_mode")},
      b_pool, 0},
     {"avgpool", "average pooling",
-     {KEY("size", K_INTS, NULL), KEY("stride", K_INTS, "0"), OP_KEY("pad", K_INTS, "avgpool2d", "pad_h")},
+     {KEY("size", K_INTS, NULL), KEY("stride", K_INTS, "0"), OP_KEY("pad", K_INTS, "avgpool2d", "pad_h"),
+      OP_KEY("ceil_mode", K_BOOL, "avgpool2d", "ceil_mode")},
      b_pool, 0},
     {"globalavgpool", "global average pooling to [N, C, 1, 1]", {KEY_END}, b_gap, 0},
     {"dropout", "inverted dropout", {OP_KEY("p", K_FLOAT, "dropout", "p")}, b_dropout, 0},
@@ -131,7 +133,7 @@ static const layer_def layer_defs[] = {
 };
 #define N_LAYER_DEFS (int)(sizeof layer_defs / sizeof layer_defs[0])
 
-static const char *const activations[] = {"linear", "relu", "leaky", "elu", "sigmoid", "tanh", NULL};
+static const char *const activations[] = {"linear", "relu", "relu6", "leaky", "elu", "sigmoid", "tanh", NULL};
 static const char *const inits[] = {"pytorch", "he_uniform", "he_normal", "xavier_uniform",
                                     "xavier_normal", "orthogonal", "delta_orthogonal", NULL};
 static const glia_init_kind init_kinds[] = {GLIA_INIT_PYTORCH, GLIA_INIT_HE_UNIFORM,
@@ -354,6 +356,7 @@ glia_status glia__layer_activation(glia_model *m, const model_layer *l, const ch
     if (s) return s;
     glia_graph *g = m->g;
     if (!strcmp(act, "relu")) return glia_relu(g, nm, x, out);
+    if (!strcmp(act, "relu6")) return glia_relu6(g, nm, x, out);
     if (!strcmp(act, "leaky")) return glia_leaky_relu(g, nm, x, op_default("leaky_relu", "slope"), out);
     if (!strcmp(act, "elu")) return glia_elu(g, nm, x, op_default("elu", "alpha"), out);
     if (!strcmp(act, "sigmoid")) return glia_sigmoid(g, nm, x, out);
@@ -519,7 +522,7 @@ static glia_status b_pool(glia_model *m, model_layer *l) {
     int64_t kh, kw, sh, sw, ph, pw;
     if (!pair(l, "size", &kh, &kw) || !pair(l, "stride", &sh, &sw) || !pair(l, "pad", &ph, &pw))
         return glia__err(GLIA_EINVAL, "size, stride and pad take 1 or 2 values (h, w)");
-    glia_pool2d_params p = {(int)kh, (int)kw, (int)sh, (int)sw, (int)ph, (int)pw};
+    glia_pool2d_params p = {(int)kh, (int)kw, (int)sh, (int)sw, (int)ph, (int)pw, (int)ival(l, "ceil_mode")};
     return strcmp(l->def->type, "maxpool") ? glia_avgpool2d(m->g, l->name, l->in[0], &p, &l->out)
                                            : glia_maxpool2d(m->g, l->name, l->in[0], &p, &l->out);
 }

@@ -4,6 +4,7 @@
  *
  * Everything is checked before anything is copied, so an error leaves the model as it was. */
 #include "model_internal.h"
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,4 +161,36 @@ glia_status glia_model_transfer_from_run(glia_model *m, const char *run_dir, con
     if (!s) s = glia_model_transfer(m, src, o, r);
     glia_model_free(src);
     return s;
+}
+
+/* "LAYER=F,LAYER=F": checked whole (layers of m with parameters, F finite and >= 0), then set */
+glia_status glia_model_set_lr_factors(glia_model *m, const char *list) {
+    if (!m) return glia__err(GLIA_EINVAL, "glia_model_set_lr_factors: NULL model");
+    for (int pass = 0; pass < 2; pass++)
+        for (const char *p = list; p && *p;) {
+            while (*p == ' ' || *p == ',') p++;
+            size_t k = strcspn(p, "=, "), len = strcspn(p, ", ");
+            if (!len) break;
+            char num[64] = "", *end = NULL;
+            if (p[k] == '=' && len - k - 1 < sizeof num) memcpy(num, p + k + 1, len - k - 1);
+            float f = strtof(num, &end);
+            int i = find_layer(m, p, k), a = 0, b = 0, params = 0;
+            if (p[k] != '=' || !*num || *end || !(f >= 0.0f) || isinf(f))
+                return glia__err(GLIA_EINVAL, "lr factors: '%.*s' is not LAYER=F with F a finite "
+                                 "number >= 0", (int)len, p);
+            if (i < 0)
+                return glia__err(GLIA_EINVAL, "lr factors: '%.*s' is not a layer of %s (glia summary "
+                                 "lists them)", (int)k, p, m->filename);
+            layer_nodes(m, i, &a, &b);
+            for (int j = a; j < b; j++) {
+                if (m->g->nodes[j].kind != NODE_PARAM) continue;
+                params++;
+                if (pass) m->g->nodes[j].lr_factor = f;
+            }
+            if (!params)
+                return glia__err(GLIA_EINVAL, "lr factors: layer '%s' has no parameters",
+                                 m->layers[i].name);
+            p += len;
+        }
+    return GLIA_OK;
 }

@@ -1,6 +1,7 @@
 /* activation.c: elementwise activations, PyTorch's definitions. The output has the input's shape.
  *
  *   relu        y = max(x, 0)                      dx += dy * (y > 0)          (0 at x == 0)
+ *   relu6       y = min(max(x, 0), 6)              dx += dy * (0 < y < 6)      (0 at 0 and 6)
  *   leaky_relu  y = x > 0 ? x : slope x            dx += dy * (y > 0 ? 1 : slope)
  *   elu         y = x > 0 ? x : alpha (e^x - 1)    dx += dy * (y > 0 ? 1 : y + alpha)
  *   sigmoid     y = 1 / (1 + e^-x)                 dx += dy * y (1 - y)
@@ -12,9 +13,10 @@
  * can be reused as soon as the forward has run; linear reads neither. Reading the output needs
  * y > 0 <=> x > 0, which is why slope must be >= 0 and alpha > 0 (PyTorch's in-place leaky_relu
  * has the same restriction). At x == 0 the gradients are PyTorch's: relu 0, leaky_relu slope,
- * elu alpha.
+ * elu alpha; relu6 (MobileNetV2's; PyTorch's hardtanh(0, 6)) 0 at 0 and at 6, as 0 < y < 6 <=>
+ * 0 < x < 6.
  *
- * All six ops share one infer, one forward and one backward, which switch on the op once and
+ * All seven ops share one infer, one forward and one backward, which switch on the op once and
  * run one OpenMP loop over the elements; every element is computed on its own, so the result is
  * bit-exact for any number of threads. */
 #include "../core/internal.h"
@@ -42,6 +44,9 @@ static glia_status act_forward(glia_graph *g, glia_node *n) {
     switch (n->op) {
     case GLIA_OP_relu:
         ACT_LOOP(cnt, y[i] = glia__relu(x[i]));
+        break;
+    case GLIA_OP_relu6: /* a NaN stays NaN, as in relu */
+        ACT_LOOP(cnt, y[i] = x[i] > 6.0f ? 6.0f : glia__relu(x[i]));
         break;
     case GLIA_OP_leaky_relu:
         ACT_LOOP(cnt, y[i] = x[i] > 0 ? x[i] : slope * x[i]);
@@ -78,6 +83,9 @@ static void act_backward(glia_graph *g, glia_node *n) {
                     * branches, 4.6 ms vectorised) */
         ACT_LOOP(cnt, dx[i] += glia__relu_grad(y[i], dy[i]));
         break;
+    case GLIA_OP_relu6:
+        ACT_LOOP(cnt, dx[i] += y[i] > 0 && y[i] < 6.0f ? dy[i] : 0.0f);
+        break;
     case GLIA_OP_leaky_relu:
         ACT_LOOP(cnt, dx[i] += y[i] > 0 ? dy[i] : slope * dy[i]);
         break;
@@ -109,6 +117,7 @@ static const glia_attr_def elu_attrs[] = {
         .min_in = 1, .max_in = 1, .flags = fl, .infer = act_infer, .forward = act_forward,        \
         .backward = act_backward, attr_tab};
 ACT_DEF(relu, "rectified linear unit: y = max(x, 0)", OPF_BWD_OUTPUT, .attrs = NULL)
+ACT_DEF(relu6, "ReLU capped at 6 (MobileNetV2): y = min(max(x, 0), 6)", OPF_BWD_OUTPUT, .attrs = NULL)
 ACT_DEF(leaky_relu, "leaky ReLU: y = x > 0 ? x : slope * x (slope >= 0)", OPF_BWD_OUTPUT,
         GLIA_ATTRS(leaky_relu_attrs))
 ACT_DEF(elu, "exponential linear unit: y = x > 0 ? x : alpha * (exp(x) - 1)", OPF_BWD_OUTPUT,
@@ -123,6 +132,9 @@ static glia_status act_add(glia_graph *g, glia_op_id op, const char *name, int x
 
 glia_status glia_relu(glia_graph *g, const char *name, int x, int *out) {
     return act_add(g, GLIA_OP_relu, name, x, out);
+}
+glia_status glia_relu6(glia_graph *g, const char *name, int x, int *out) {
+    return act_add(g, GLIA_OP_relu6, name, x, out);
 }
 glia_status glia_leaky_relu(glia_graph *g, const char *name, int x, float slope, int *out) {
     return glia__add_op(g, GLIA_OP_leaky_relu, name, 1, &x, NULL, 0, &slope, 1, out);

@@ -19,7 +19,8 @@ enum {
 enum { LOCAL_KERNEL_H, LOCAL_KERNEL_W, LOCAL_STRIDE_H, LOCAL_STRIDE_W, LOCAL_PAD_H, LOCAL_PAD_W, LOCAL_N_IA };
 
 /* maxpool2d, avgpool2d, n->ia (global_avgpool has none) */
-enum { POOL_KERNEL_H, POOL_KERNEL_W, POOL_STRIDE_H, POOL_STRIDE_W, POOL_PAD_H, POOL_PAD_W, POOL_N_IA };
+enum { POOL_KERNEL_H, POOL_KERNEL_W, POOL_STRIDE_H, POOL_STRIDE_W, POOL_PAD_H, POOL_PAD_W, POOL_CEIL_MODE,
+       POOL_N_IA };
 
 /* leaky_relu, elu, n->fa (relu, sigmoid, tanh, linear have none) */
 enum { LEAKY_RELU_SLOPE = 0 };

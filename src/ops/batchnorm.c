@@ -19,6 +19,8 @@
  *
  * Saved state (n->saved): double mean[C], double istd[C] of the last forward, then an int that
  * is 1 if it ran in training mode; backward differentiates that forward whatever the mode is now.
+ * A forward redone in backward (g->recomputing, compile.c) writes y again from that state and
+ * leaves the running statistics alone.
  * Backward reads x and gamma (OPF_BWD_INPUTS).
  * A ReLU that is its only consumer can be done here (OPF_FUSE_RELU, compile.c): forward writes
  * max(y, 0), backward first masks dy by y > 0 in place, plane by plane right before its sums
@@ -96,7 +98,10 @@ static glia_status bn_forward(glia_graph *g, glia_node *n) {
     const int64_t C = d.C, S = d.S;
     double *istd = mean + C;
     const double eps = n->fa[BN_EPS], mom = n->fa[BN_MOMENTUM];
-    const int training = g->training;
+    /* recomputing (compile.c): y again from the statistics saved by this step's forward */
+    const int again = g->recomputing;
+    int training = g->training;
+    if (again) memcpy(&training, istd + C, sizeof training);
     if (training && d.M < 2) {
         char a[96];
         return glia__err(GLIA_ESHAPE, "%s: training needs more than one value per channel, but "
@@ -107,7 +112,8 @@ static glia_status bn_forward(glia_graph *g, glia_node *n) {
 #pragma omp parallel for schedule(static) if (d.jobs > 1 && d.N * C * S >= GLIA_PAR_MIN)
     for (int64_t j = 0; j < d.jobs; j++) {
         const int64_t c0 = j * d.cb, c1 = c0 + d.cb < C ? c0 + d.cb : C;
-        if (training) {
+        if (again) { /* mean and istd as saved */
+        } else if (training) {
             double s1[BN_CB][GLIA_LANES] = {{0}}, s2[BN_CB][GLIA_LANES] = {{0}}, mus[BN_CB];
             for (int64_t b = 0; b < d.N; b++)
                 for (int64_t c = c0; c < c1; c++) glia__lanes_sum(s1[c - c0], x + (b * C + c) * S, S);

@@ -6,7 +6,7 @@
     X(dense) X(add) X(sub) X(mul) X(scale) X(concat) X(slice) X(reshape)                          \
     X(conv2d) X(maxpool2d) X(avgpool2d) X(global_avgpool)                                         \
     X(relu) X(leaky_relu) X(elu) X(sigmoid) X(tanh) X(linear) X(softmax) X(log_softmax) X(maxout) \
-    X(dropout) X(batchnorm) X(lrn)                                                                \
+    X(dropout) X(batchnorm) X(lrn) X(relu6)                                                       \
     X(softmax_cross_entropy) X(mse_loss) X(bce_with_logits)                                       \
     X(rnn) X(lstm) X(gru) X(seq_last) X(seq_pool) X(embedding) X(embedding_bag) X(time_flatten)   \
     /* binary networks (binarize.c) */                                                            \

@@ -1,13 +1,19 @@
 /* pool.c: 2-D max and average pooling over windows, and global average pooling (PyTorch's
- * MaxPool2d, AvgPool2d with count_include_pad=True and ceil_mode=False, AdaptiveAvgPool2d(1)).
+ * MaxPool2d, AvgPool2d with count_include_pad=True, AdaptiveAvgPool2d(1)).
  *
  *   x[N,C,H,W] -> y[N,C,OH,OW],  OH = floor((H + 2 pad_h - kernel_h) / stride_h) + 1
+ * ceil_mode (GoogLeNet's pools): OH = ceil(...) + 1, less one if the last window would start at
+ * or past H + pad_h (PyTorch's rule: it must start inside the input or the left padding). The
+ * windows of the extra row or column reach past the padded input; what they cover there is not
+ * counted (max: never chosen; average: not in the divisor).
  *
  * Max pooling: padding acts as -infinity (padded cells are never chosen); the first maximum of
  * a window in row-major order wins a tie, and a NaN wins over numbers (as PyTorch). The index
  * of the chosen input cell (ih W + iw, within its [H, W] plane; int32) is saved per output in
  * n->saved, so backward is dx[argmax] += dy and reads neither x nor y.
- * Average pooling divides the window sum by kernel_h kernel_w, padded cells counting as zeros.
+ * Average pooling divides the window sum by the window's cells inside the padded input,
+ * hend = min(h0 + kernel_h, H + pad_h) (kernel_h kernel_w without ceil_mode), padded cells
+ * counting as zeros (PyTorch's divisor with count_include_pad=True).
  * Global average pooling: y[n,c] = mean over H W (summed in double).
  *
  * Threads: every loop is split by [H, W] plane (n, c); inside a plane one thread works in a
@@ -15,7 +21,8 @@
  * of threads (backward adds into dx of its own plane only).
  *
  * Attributes of maxpool2d/avgpool2d (pool_attrs below; slots POOL_* in attrs.h): kernel_h,
- * kernel_w, stride_h, stride_w, pad_h, pad_w (the builder turns stride 0 into the kernel size).
+ * kernel_w, stride_h, stride_w, pad_h, pad_w (the builder turns stride 0 into the kernel size),
+ * ceil_mode.
  * global_avgpool has none. */
 #include "../core/internal.h"
 #include "pool.h"
@@ -27,6 +34,7 @@
 typedef struct {
     int64_t planes;             /* N C */
     int H, W, OH, OW, kh, kw, sh, sw, ph, pw;
+    bool inside;                /* every window inside the padded input (always without ceil_mode) */
     size_t in_plane, out_plane; /* H W, OH OW */
     bool par;                   /* enough work for the planes to run in parallel */
 } pool_geom;
@@ -41,6 +49,8 @@ static void pgeom(glia_graph *g, const glia_node *n, pool_geom *p) {
     p->kh = n->ia[POOL_KERNEL_H], p->kw = n->ia[POOL_KERNEL_W];
     p->sh = n->ia[POOL_STRIDE_H], p->sw = n->ia[POOL_STRIDE_W];
     p->ph = n->ia[POOL_PAD_H], p->pw = n->ia[POOL_PAD_W];
+    p->inside = (int64_t)(p->OH - 1) * p->sh + p->kh <= (int64_t)p->H + 2 * p->ph &&
+                (int64_t)(p->OW - 1) * p->sw + p->kw <= (int64_t)p->W + 2 * p->pw;
     p->in_plane = (size_t)p->H * p->W;
     p->out_plane = (size_t)p->OH * p->OW;
     p->par = p->planes * (int64_t)p->out_plane >= GLIA_PAR_MIN / 2;
@@ -73,8 +83,17 @@ static glia_status pool_infer(glia_graph *g, glia_node *n) {
     n->shape.ndim = 4;
     n->shape.dim[0] = x->shape.dim[0];
     n->shape.dim[1] = x->shape.dim[1];
-    n->shape.dim[2] = (PH - kh) / n->ia[POOL_STRIDE_H] + 1;
-    n->shape.dim[3] = (PW - kw) / n->ia[POOL_STRIDE_W] + 1;
+    const int64_t sh = n->ia[POOL_STRIDE_H], sw = n->ia[POOL_STRIDE_W];
+    if (n->ia[POOL_CEIL_MODE]) { /* the last window starts before H + pad (PyTorch) */
+        int64_t oh = (PH - kh + sh - 1) / sh + 1, ow = (PW - kw + sw - 1) / sw + 1;
+        if ((oh - 1) * sh >= x->shape.dim[2] + ph) oh--;
+        if ((ow - 1) * sw >= x->shape.dim[3] + pw) ow--;
+        n->shape.dim[2] = oh;
+        n->shape.dim[3] = ow;
+    } else {
+        n->shape.dim[2] = (PH - kh) / sh + 1;
+        n->shape.dim[3] = (PW - kw) / sw + 1;
+    }
     n->ws_bytes = 0;
     n->saved_bytes = 0;
     return GLIA_OK;
@@ -93,7 +112,7 @@ static glia_status maxpool_infer(glia_graph *g, glia_node *n) {
  * LeNet-5's 10x10 -> 5x5 pool) */
 static int use_simd(const pool_geom *p) {
     return p->kh == 2 && p->kw == 2 && p->sh == 2 && p->sw == 2 && p->ph == 0 && p->pw == 0 &&
-           p->OW >= 8 && glia__max2x2_simd();
+           p->inside && p->OW >= 8 && glia__max2x2_simd();
 }
 
 /* best, idx = v, i when v > best or v is NaN, by masks rather than a branch (compilers turned
@@ -148,7 +167,7 @@ static glia_status maxpool_forward(glia_graph *g, glia_node *n) {
             glia__max2x2_forward(xp, yp, ap, p.W, p.OH, p.OW);
             continue;
         }
-        if (p.kh == 2 && p.kw == 2 && p.ph == 0 && p.pw == 0) {
+        if (p.kh == 2 && p.kw == 2 && p.ph == 0 && p.pw == 0 && p.inside) {
             if (p.sh == 2 && p.sw == 2) /* constant strides: the compiler specialises (2x faster) */
                 max2x2_plane(xp, yp, ap, p.W, p.OH, p.OW, 2, 2);
             else
@@ -200,12 +219,18 @@ static void maxpool_backward(glia_graph *g, glia_node *n) {
     }
 }
 
+/* the divisor of the window starting at h0, w0: its cells inside the padded input (count_include_pad) */
+static inline float window_area(const pool_geom *p, int h0, int w0) {
+    int he = h0 + p->kh < p->H + p->ph ? h0 + p->kh : p->H + p->ph;
+    int we = w0 + p->kw < p->W + p->pw ? w0 + p->kw : p->W + p->pw;
+    return (float)(he - h0) * (float)(we - w0);
+}
+
 static glia_status avgpool_forward(glia_graph *g, glia_node *n) {
     pool_geom p;
     pgeom(g, n, &p);
     const float *x = glia__in(g, n, 0)->val;
     float *y = n->val;
-    float area = (float)p.kh * (float)p.kw; /* count_include_pad */
 #pragma omp parallel for schedule(static) if (p.par)
     for (int64_t q = 0; q < p.planes; q++) {
         const float *xp = x + q * p.in_plane;
@@ -222,7 +247,7 @@ static glia_status avgpool_forward(glia_graph *g, glia_node *n) {
                         if (iw >= 0 && iw < p.W) s += xp[(size_t)ih * p.W + iw];
                     }
                 }
-                yp[(size_t)oh * p.OW + ow] = s / area;
+                yp[(size_t)oh * p.OW + ow] = s / window_area(&p, h0, w0);
             }
     }
     return GLIA_OK;
@@ -234,7 +259,6 @@ static void avgpool_backward(glia_graph *g, glia_node *n) {
     pool_geom p;
     pgeom(g, n, &p);
     const float *dy = n->grad;
-    float area = (float)p.kh * (float)p.kw;
 #pragma omp parallel for schedule(static) if (p.par)
     for (int64_t q = 0; q < p.planes; q++) {
         float *dxp = dx + q * p.in_plane;
@@ -242,7 +266,7 @@ static void avgpool_backward(glia_graph *g, glia_node *n) {
         for (int oh = 0; oh < p.OH; oh++)
             for (int ow = 0; ow < p.OW; ow++) {
                 int h0 = oh * p.sh - p.ph, w0 = ow * p.sw - p.pw;
-                float d = dyp[(size_t)oh * p.OW + ow] / area;
+                float d = dyp[(size_t)oh * p.OW + ow] / window_area(&p, h0, w0);
                 for (int i = 0; i < p.kh; i++) {
                     int ih = h0 + i;
                     if (ih < 0 || ih >= p.H) continue;
@@ -307,6 +331,7 @@ static const glia_attr_def pool_attrs[] = {
     GLIA_ATTR_I_REQ("stride_w", POOL_STRIDE_W, 1, INT_MAX),
     GLIA_ATTR_I("pad_h", POOL_PAD_H, 0, 0, INT_MAX),
     GLIA_ATTR_I("pad_w", POOL_PAD_W, 0, 0, INT_MAX),
+    GLIA_ATTR_B("ceil_mode", POOL_CEIL_MODE, 0),
 };
 
 const glia_op_def glia__op_maxpool2d = {
@@ -334,7 +359,7 @@ static glia_status pool_add(glia_graph *g, glia_op_id op, const char *name, int 
     int ia[POOL_N_IA] = {p->kernel_h, p->kernel_w,
                          p->stride_h ? p->stride_h : p->kernel_h,
                          p->stride_w ? p->stride_w : p->kernel_w,
-                         p->pad_h, p->pad_w};
+                         p->pad_h, p->pad_w, p->ceil_mode};
     return glia__add_op(g, op, name, 1, &x, ia, POOL_N_IA, NULL, 0, out);
 }
 

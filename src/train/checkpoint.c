@@ -15,7 +15,8 @@
  *             epoch_seconds (the current epoch's sums so far, doubles in %.17g so that they
  *             round-trip exactly); metrics (metrics.csv so far); frozen (the parameters not
  *             trainable, comma-separated: a run started with --freeze resumes with them frozen;
- *             absent in older checkpoints: none).
+ *             absent in older checkpoints: none); lr_factors (the parameters' learning-rate
+ *             factors other than 1, "name=F,...", F in %.9g; absent in older checkpoints: none).
  * The reader also takes the two formats glia wrote before the loop was one (tests/data/old-ckpt):
  *   glia-checkpoint-1      image classifiers: sum_loss, correct, seen, seconds (this epoch's)
  *   glia-seq-checkpoint-1  sequence models: train_loss_sum, train_correct, train_n, tokens,
@@ -140,41 +141,53 @@ static const char *const pos_keys[N_POS] = {
     "epoch", "next_batch", "step", "optim_steps", "rng", "epoch_rng", "graph_rng",
     "train_loss_sum", "train_correct", "train_top5", "train_n", "samples", "seconds", "epoch_seconds"};
 
-/* the graph's frozen parameters' names, comma-separated ("" for none); NULL: out of memory */
-static char *frozen_list(const glia_graph *g) {
+/* The graph's frozen parameters' names (factors 0) or its parameters with a learning-rate factor
+ * other than 1 as "name=F" (factors 1), comma-separated ("" for none); NULL: out of memory */
+static char *param_list(const glia_graph *g, int factors) {
     size_t len = 1;
-    for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i].kind == NODE_PARAM && !g->nodes[i].trainable) len += strlen(g->nodes[i].name) + 1;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const glia_node *n = &g->nodes[i];
+        if (n->kind == NODE_PARAM && (factors ? n->lr_factor != 1.0f : !n->trainable))
+            len += strlen(n->name) + 2 + (factors ? 24 : 0);
+    }
     char *out = glia__malloc(len), *p = out;
     if (!out) return NULL;
     *p = 0;
-    for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i].kind == NODE_PARAM && !g->nodes[i].trainable)
-            p += sprintf(p, "%s%s", p == out ? "" : ",", g->nodes[i].name);
+    for (int i = 0; i < g->n_nodes; i++) {
+        const glia_node *n = &g->nodes[i];
+        if (n->kind != NODE_PARAM || !(factors ? n->lr_factor != 1.0f : !n->trainable)) continue;
+        p += sprintf(p, "%s%s", p == out ? "" : ",", n->name);
+        if (factors) p += sprintf(p, "=%.9g", (double)n->lr_factor);
+    }
     return out;
 }
 
-glia_status glia__checkpoint_refreeze(const char *path, const glia_st_meta *meta, glia_graph *g) {
-    const char *list = glia_st_meta_get(meta, "frozen");
-    for (const char *p = list; p && *p;) {
-        size_t n = strcspn(p, ",");
-        char name[256];
-        int id;
-        snprintf(name, sizeof name, "%.*s", (int)(n < 255 ? n : 255), p);
-        if (n >= 256 || glia_graph_find(g, name, &id) || glia_node_set_trainable(g, id, 0))
-            return glia__err(GLIA_EIO, "%s: the checkpoint's frozen parameter '%s' is not a parameter "
-                             "of its model", path, name);
-        p += n + (p[n] == ',');
-    }
+glia_status glia__checkpoint_param_settings(const char *path, const glia_st_meta *meta, glia_graph *g) {
+    for (int factors = 0; factors < 2; factors++)
+        for (const char *p = glia_st_meta_get(meta, factors ? "lr_factors" : "frozen"); p && *p;) {
+            size_t n = strcspn(p, ","), k = factors ? strcspn(p, "=,") : n;
+            char name[256], *end = NULL;
+            int id;
+            snprintf(name, sizeof name, "%.*s", (int)(k < 255 ? k : 255), p);
+            float f = factors && p[k] == '=' ? strtof(p + k + 1, &end) : 0.0f;
+            if (k >= 256 || glia_graph_find(g, name, &id) || !glia_node_is_param(g, id) ||
+                (factors && (!end || end != p + n || glia_node_set_lr_factor(g, id, f))) ||
+                (!factors && glia_node_set_trainable(g, id, 0)))
+                return glia__err(GLIA_EIO, "%s: the checkpoint's %s '%.*s' is not %s of its model",
+                                 path, factors ? "learning-rate factor" : "frozen parameter", (int)n,
+                                 p, factors ? "NAME=F for a parameter" : "a parameter");
+            p += n + (p[n] == ',');
+        }
     return GLIA_OK;
 }
 
 glia_status glia__checkpoint_save(glia__loop *L) {
-    char *model = NULL, *frozen = NULL, path[1200];
+    char *model = NULL, *frozen = NULL, *factors = NULL, path[1200];
     glia_status s = glia_model_to_text(L->m, &model);
     if (s) return s;
-    if (!(frozen = frozen_list(L->g))) {
+    if (!(frozen = param_list(L->g, 0)) || !(factors = param_list(L->g, 1))) {
         free(model);
+        free(frozen);
         return glia__err(GLIA_ENOMEM, "checkpoint: out of memory");
     }
     char v[5][48], pos[N_POS][48]; /* the settings; the position, in pos_keys' order */
@@ -197,12 +210,12 @@ glia_status glia__checkpoint_save(glia__loop *L) {
     snprintf(pos[11], 48, "%lld", (long long)L->samples);
     snprintf(pos[12], 48, "%.17g", L->seconds);
     snprintf(pos[13], 48, "%.17g", L->epoch_seconds);
-    enum { N_SET = 13 }; /* the pairs before the position's */
+    enum { N_SET = 14 }; /* the pairs before the position's */
     const char *meta[2 * (N_SET + N_POS)] = {
         "format", FORMAT, "task", L->task->name, "model", model, "data", L->data,
         "metrics", L->metrics ? L->metrics : "", "seed", v[0], "val", v[1], "clip_norm", v[2],
         "limit", v[3], "epochs", v[4], "val_data", L->val_data, "target", L->target,
-        "frozen", frozen};
+        "frozen", frozen, "lr_factors", factors};
     for (int i = 0; i < N_POS; i++) meta[2 * (N_SET + i)] = pos_keys[i], meta[2 * (N_SET + i) + 1] = pos[i];
     glia_st_entry *e;
     int n;
@@ -216,6 +229,7 @@ glia_status glia__checkpoint_save(glia__loop *L) {
     }
     free(model);
     free(frozen);
+    free(factors);
     return s;
 }
 

@@ -636,7 +636,7 @@ glia_status glia_train_resume(const char *dir, int epochs, const glia_train_opti
     if (epochs > 0) L.epochs = epochs;
     if (!s) s = glia_model_parse(text, path, 1, L.seed, model);
     /* before the optimiser is made in loop_setup: it covers the trainable parameters alone */
-    if (!s) s = glia__checkpoint_refreeze(path, &meta, glia_model_graph(*model));
+    if (!s) s = glia__checkpoint_param_settings(path, &meta, glia_model_graph(*model));
     glia_st_meta_free(&meta);
     if (!s) {
         char e[32];

@@ -169,9 +169,10 @@ glia_status glia__checkpoint_save(glia__loop *L);
  * into L and *text (owned by meta), and its task. */
 glia_status glia__checkpoint_settings(const char *path, const glia_st_meta *meta, glia__loop *L,
                                       const char **text);
-/* Freezes the parameters the checkpoint's metadata lists as frozen (none when the key is
- * absent: older checkpoints); a name that is not a parameter of g is an error naming path. */
-glia_status glia__checkpoint_refreeze(const char *path, const glia_st_meta *meta, glia_graph *g);
+/* Freezes the parameters the checkpoint's metadata lists as frozen and sets the learning-rate
+ * factors it lists (none when a key is absent: older checkpoints); a name that is not a
+ * parameter of g is an error naming path. */
+glia_status glia__checkpoint_param_settings(const char *path, const glia_st_meta *meta, glia_graph *g);
 /* Restores the position, generators, optimiser state and weights of a run set up as the
  * checkpoint's settings say. */
 glia_status glia__checkpoint_restore(glia__loop *L, const char *path);

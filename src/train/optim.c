@@ -9,6 +9,8 @@
  *            w = w - (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps)
  *   AdamW    w = w (1 - lr wd), then Adam with d = g.
  * t is the step count after this step (glia_optim_steps), one count for all parameters.
+ * A parameter's learning-rate factor f (glia_node_set_lr_factor) makes its lr = lr f, computed
+ * in double from both decimals as a PyTorch parameter group's lr (f = 1: lr itself, same bits).
  * Scalars PyTorch computes in Python (1 - beta, bias corrections, lr / (1 - b1^t), 1 - lr wd) are
  * computed in double from the decimal the float setting was written as (see dec()).
  *
@@ -313,21 +315,24 @@ glia_status glia_optim_step(glia_optim *o) {
     }
 
     o->steps++;
-    const float lr = c->lr, wd = c->weight_decay, eps = c->eps;
+    const float wd = c->weight_decay, eps = c->eps;
     const float mom = c->momentum, b1 = c->beta1, b2 = c->beta2;
-    const double lr_d = o->lr_d, b1_d = o->b1_d, b2_d = o->b2_d;
+    const double b1_d = o->b1_d, b2_d = o->b2_d;
     const float one_m_b1 = (float)(1.0 - b1_d), one_m_b2 = (float)(1.0 - b2_d);
     const bool nesterov = c->nesterov != 0;
     /* Adam: bias corrections in double as PyTorch's Python floats */
     const double t = (double)o->steps;
-    const float step_size = (float)(lr_d / (1.0 - pow(b1_d, t)));
     const float bc2_sqrt = (float)sqrt(1.0 - pow(b2_d, t));
-    const float decay = (float)(1.0 - lr_d * o->wd_d); /* AdamW */
 
     off = 0;
     for (int p = 0; p < o->n_params; off += o->numel[p], p++) {
         const float *gr = o->grad[p];
         if (!gr) continue;
+        const float f = g->nodes[o->node[p]].lr_factor;
+        const double lr_d = f == 1.0f ? o->lr_d : o->lr_d * dec(f); /* this parameter's lr */
+        const float lr = (float)lr_d;
+        const float step_size = (float)(lr_d / (1.0 - pow(b1_d, t)));
+        const float decay = (float)(1.0 - lr_d * o->wd_d); /* AdamW */
         float *w = staged ? o->stage + o->total + off : g->nodes[o->node[p]].val;
         const int64_t n = o->numel[p];
         float *s0 = o->n_slots > 0 ? o->state[p * o->n_slots] : NULL;
