@@ -585,6 +585,16 @@ int glia_onnx_output_node(const glia_onnx *m, int i);
 /* Output i's shape in the ONNX graph: the node holds its values in that order, though its own
  * shape may differ (glia's reshape keeps the first dimension, so [T*N, M] holds a [T, N, M]). */
 glia_status glia_onnx_output_shape(const glia_onnx *m, int i, glia_shape *out);
+/* The ONNX nodes that became glia nodes, in file order (a node folded at load time, or one that
+ * only renames a value, is not listed): its op type, its name (its first output's if it has
+ * none), the glia nodes it added [first, end) and the node holding its first output. These are
+ * the layers of a model loaded from an .onnx file (glia_model_load). */
+typedef struct glia_onnx_step {
+    const char *op, *name;
+    int first, end, output;
+} glia_onnx_step;
+int glia_onnx_num_steps(const glia_onnx *m);
+glia_status glia_onnx_step_info(const glia_onnx *m, int i, glia_onnx_step *out);
 /* Writes the part of g that outputs[0..n-1] depend on as an ONNX model (opset 13): inputs with a
  * symbolic batch "N", parameters and buffers as initialisers under their node names, each op as
  * ONNX nodes whose outputs are named after the glia nodes, so that glia_onnx_load gives the same
@@ -740,6 +750,15 @@ typedef struct glia_model glia_model;
 glia_status glia_model_parse(const char *text, const char *filename, int64_t batch,
                              uint64_t seed, glia_model **out);
 glia_status glia_model_load(const char *path, int64_t batch, uint64_t seed, glia_model **out);
+/* A network from an ONNX file: glia_model_load of an .onnx file, or [net] with `onnx = FILE`
+ * (relative to the text's directory) and no layer sections, whose other [net] keys (classes,
+ * mean, std, lr, epochs...) apply as to any model. Its graph is the imported one (parameters =
+ * the file's initialisers, under their ONNX names); it takes the file's one run-time input ([N,
+ * features] or [N, C, H, W]; input defaults to its shape) and outputs the file's first output
+ * (classes defaults to its size); its layers are the ONNX nodes that became glia nodes, named
+ * after their outputs. glia train copies the file into the run directory as model.onnx and
+ * writes `onnx = model.onnx`. glia_model_onnx_path: the file as found, NULL for other models. */
+const char *glia_model_onnx_path(const glia_model *m);
 /* The model's layers, shapes and counts only (glia summary): its parameters get no memory and no
  * initial values, so a model of billions of parameters loads at once. It can be planned
  * (GLIA_COMPILE_PLAN_ONLY), not run, trained or saved. */

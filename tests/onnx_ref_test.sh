@@ -35,6 +35,39 @@ check summary-onnx-json 0 '"total_params": ' -- "$GLIA" summary $t/small_cnn.onn
 for m in lenet5 vgg-small gap-cnn; do
   check "export-$m" 0 "-> $dir/$m.onnx" -- "$GLIA" export models/$m.cfg "$dir/$m.onnx"
 done
+# an .onnx file wherever a model goes (src/nn/model_onnx.c): predict, eval, the pictures, and
+# train (fine-tuning from the file's weights; the run keeps the file as model.onnx)
+{ printf 'P5\n4 4\n255\n'; printf '0123456789abcdef'; } > "$dir/tiny.pgm"
+check predict-onnx 0 "%  [0-9]" -- "$GLIA" predict "$dir/lenet5.onnx" "$dir/tiny.pgm" --top 1
+check gradcam-onnx-layers 1 "no layer 'nope' (layers: conv1.conv, conv1.relu, pool1," -- "$GLIA" gradcam "$dir/lenet5.onnx" "$dir/tiny.pgm" --layer nope --out "$dir/g.png"
+check gradcam-onnx 0 "wrote $dir/g.png" -- "$GLIA" gradcam "$dir/lenet5.onnx" "$dir/tiny.pgm" --layer conv2.relu --out "$dir/g.png"
+check onnx-cfg-input 1 "input = 3, 28, 28, but the ONNX model takes 1, 28, 28" -- "$GLIA" summary /dev/stdin <<EOF2
+[net]
+onnx = $dir/lenet5.onnx
+input = 3, 28, 28
+EOF2
+printf '[net]\nonnx = lenet5.onnx\n[dense]\nunits = 3\n' > "$dir/more.cfg"
+check onnx-cfg-layers 1 "no sections may follow" -- "$GLIA" predict "$dir/more.cfg" "$dir/tiny.pgm"
+add=/usr/share/libonnx-testdata/data/node/test_add/model.onnx # x + y: two inputs
+if [ -r $add ]; then check onnx-two-inputs 1 "one input; this one has 2 ('x', 'y')" -- "$GLIA" predict $add "$dir/tiny.pgm"; fi
+if [ -r /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+  # a trained run, exported; [net] onnx = FILE with the run's input scaling gives its figures
+  "$GLIA" train models/lenet5.cfg --epochs 1 --limit 6400 --lr 0.03 --out "$dir/a" >/dev/null 2>&1
+  acc=$("$GLIA" eval "$dir/a" | sed -n 's/^accuracy \([0-9.]*%\).*/\1/p')
+  "$GLIA" export "$dir/a" "$dir/a.onnx" >/dev/null
+  { printf '[net]\nonnx = a.onnx\n'; grep -E '^(mean|std) =' "$dir/a/model.cfg"; } > "$dir/a_onnx.cfg"
+  check eval-onnx 0 "^accuracy $acc" -- "$GLIA" eval "$dir/a_onnx.cfg"
+  # training starts from the file's weights: a negligible step keeps the accuracy
+  check train-onnx-start 0 "test accuracy $acc" -- "$GLIA" train "$dir/a_onnx.cfg" --lr 1e-12 --epochs 1 --limit 640 --out "$dir/f0"
+  check train-onnx 0 "wrote $dir/f1/{model.cfg,model.onnx," -- "$GLIA" train "$dir/a_onnx.cfg" --epochs 1 --limit 6400 --lr 0.03 --out "$dir/f1"
+  check train-onnx-cfg 0 "onnx = model.onnx" -- cat "$dir/f1/model.cfg"
+  acc1=$(sed -n 's/.*,\([0-9.]*\),[0-9.]*$/\1/p' "$dir/f1/metrics.csv" | tail -n 1)
+  check eval-onnx-run 0 "^accuracy" -- "$GLIA" eval "$dir/f1"
+  check resume-onnx 0 "test accuracy" -- "$GLIA" train --resume "$dir/f1" --epochs 2
+  check gradcam-onnx-run 0 "wrote $dir/g2.png" -- "$GLIA" gradcam "$dir/f1" test:0 --layer conv2.relu --out "$dir/g2.png"
+else
+  echo "onnx: training an .onnx model skipped: Fashion-MNIST is absent (scripts/fetch-data fashion-mnist)"
+fi
 check export-recurrent 1 "no ONNX mapping" -- "$GLIA" export models/char-lstm.cfg "$dir/c.onnx"
 if /usr/bin/python3 -c "import onnx" >/dev/null 2>&1; then
   for m in lenet5 vgg-small gap-cnn; do

@@ -208,3 +208,64 @@ TEST(onnx_export_round_trip) {
     CHECK_MSG(strstr(glia_last_error(), "maxout 'mo'") != NULL, "%s", glia_last_error());
     glia_graph_free(g);
 }
+
+/* An .onnx file as a model (src/nn/model_onnx.c): input and classes from the file, its nodes as
+ * layers, the text naming the file, outputs as the original's at another batch size (set_batch),
+ * and gradients reaching the imported parameters. */
+TEST(onnx_file_as_model) {
+    char dir[] = "/tmp/glia-onnx-XXXXXX", path[64];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/lenet5.onnx", dir);
+    glia_model *md, *mo = NULL;
+    OK(glia_model_load("models/lenet5.cfg", 1, 7, &md));
+    glia_graph *g = glia_model_graph(md);
+    int y = glia_model_output(md);
+    OK(glia_onnx_save(g, &y, 1, path));
+    glia_status s = glia_model_load(path, 1, 1, &mo);
+    if (!s) {
+        glia_graph *g2 = glia_model_graph(mo);
+        CHECK(!strcmp(glia_model_onnx_path(mo), path) && glia_model_onnx_path(md) == NULL);
+        CHECK(!strcmp(glia_model_option(mo, "input"), "1, 28, 28"));
+        CHECK(!strcmp(glia_model_option(mo, "classes"), "10"));
+        glia_layer_info li;
+        CHECK(glia_model_num_layers(mo) == 12);
+        OK(glia_model_layer(mo, 0, &li));
+        CHECK_MSG(!strcmp(li.name, "conv1.conv") && !strcmp(li.type, "Conv") && li.params == 156,
+                  "layer 0: %s %s %lld", li.name, li.type, (long long)li.params);
+        char *text = NULL;
+        OK(glia_model_to_text(mo, &text));
+        const char *base = strrchr(path, '/') + 1;
+        CHECK_MSG(text && strstr(text, "onnx = ") && strstr(text, base) && !strstr(text, "[conv]"), "%s", text);
+        free(text);
+        /* batch 3, as glia train and eval set it */
+        OK(glia_graph_set_batch(g, 3));
+        OK(glia_graph_set_batch(g2, 3));
+        glia_graph_set_training(g, 0);
+        float in[3 * 784], want[30], got[30], seed[30];
+        fill_uniform(in, 3 * 784, 0, 1, 5);
+        fill_uniform(seed, 30, -1, 1, 6);
+        OK(glia_node_write(g, glia_model_input(md), in, 3 * 784));
+        OK(glia_node_write(g2, glia_model_input(mo), in, 3 * 784));
+        OK(glia_graph_forward(g));
+        OK(glia_graph_forward(g2));
+        OK(glia_node_read(g, y, want, 30));
+        OK(glia_node_read(g2, glia_model_output(mo), got, 30));
+        CHECK(close_to(got, want, 30, "lenet5 from .onnx"));
+        /* d(sum(y * seed))/d(fc3.bias) = the seed summed over the batch */
+        int b;
+        OK(glia_graph_find(g2, "fc3.bias", &b));
+        CHECK(glia_node_trainable(g2, b));
+        OK(glia_graph_backward(g2, glia_model_output(mo), seed, 0));
+        float db[10];
+        OK(glia_node_read_grad(g2, b, db, 10));
+        for (int k = 0; k < 10; k++) CHECK(fabs(db[k] - (seed[k] + seed[10 + k] + seed[20 + k])) < 1e-5);
+    }
+    glia_model_free(mo);
+    glia_model_free(md);
+    OK(s);
+    /* [net] onnx = FILE whose file is missing: the error names it */
+    CHECK(glia_model_parse("[net]\nonnx = nope.onnx\n", "/tmp/x.cfg", 1, 1, &mo) != GLIA_OK);
+    CHECK_MSG(strstr(glia_last_error(), "/tmp/nope.onnx") != NULL, "%s", glia_last_error());
+    unlink(path);
+    rmdir(dir);
+}

@@ -25,7 +25,26 @@ struct glia_onnx {
     char **in_name, **out_name;
     int *in_node, *out_node;
     glia_shape *out_shape; /* ONNX's shapes of the outputs (a view's differs from its node's) */
+    glia_onnx_step *steps; /* the ONNX nodes that added glia nodes, in order */
+    int n_steps;
+    char **step_text;      /* their op types and names (step i: [2i], [2i + 1]) */
 };
+
+/* records ONNX node n as a step when it added glia nodes [first, end) (at most one step per
+ * node: m->steps has room for every node) */
+static glia_status add_step(glia_onnx *m, ox_ctx *c, const Onnx__NodeProto *n, int first) {
+    int end = glia_graph_num_nodes(c->g);
+    ox_value *v = n->output[0][0] ? ox_find(c, n->output[0]) : NULL;
+    if (end == first || !v || v->node < first) return GLIA_OK; /* folded, or an alias */
+    glia_onnx_step *st = &m->steps[m->n_steps];
+    char **t = &m->step_text[2 * m->n_steps];
+    if (!(t[0] = glia__strdup(n->op_type)) ||
+        !(t[1] = glia__strdup(n->name && n->name[0] ? n->name : n->output[0])))
+        return glia__err(GLIA_ENOMEM, "out of memory");
+    m->n_steps++;
+    *st = (glia_onnx_step){t[0], t[1], first, end, v->node};
+    return GLIA_OK;
+}
 
 /* ---------------------------------------------------------------- helpers */
 static glia_status set_out(ox_ctx *c, int k, int node) {
@@ -1193,9 +1212,13 @@ static glia_status import_graph(ox_ctx *c, const Onnx__GraphProto *gp, const gli
         if (sh.ndim == 0) glia_node_set_batch_axis(c->g, v->node, -1);
         m->in_node[m->n_in - 1] = v->node;
     }
+    m->steps = glia__calloc(gp->n_node + 1, sizeof *m->steps);
+    m->step_text = glia__calloc(2 * gp->n_node + 1, sizeof *m->step_text);
+    if (!m->steps || !m->step_text) return glia__err(GLIA_ENOMEM, "out of memory");
     for (size_t i = 0; i < gp->n_node; i++) {
         c->node = gp->node[i];
-        if ((s = import_node(c))) return s;
+        int first = glia_graph_num_nodes(c->g);
+        if ((s = import_node(c)) || (s = add_step(m, c, c->node, first))) return s;
         for (size_t k = 0; k < c->node->n_output; k++)
             if (c->node->output[k][0] && !ox_find(c, c->node->output[k]))
                 return ox_unsupported(c, "output '%s'", c->node->output[k]);
@@ -1284,7 +1307,21 @@ void glia_onnx_free(glia_onnx *m) {
     free(m->in_node);
     free(m->out_node);
     free(m->out_shape);
+    for (int i = 0; i < 2 * m->n_steps; i++) free(m->step_text[i]);
+    free(m->step_text);
+    free(m->steps);
     free(m);
+}
+glia_graph *glia__onnx_release_graph(glia_onnx *m) {
+    glia_graph *g = m ? m->g : NULL;
+    if (m) m->g = NULL;
+    return g;
+}
+int glia_onnx_num_steps(const glia_onnx *m) { return m ? m->n_steps : 0; }
+glia_status glia_onnx_step_info(const glia_onnx *m, int i, glia_onnx_step *out) {
+    if (!m || i < 0 || i >= m->n_steps || !out) return glia__err(GLIA_EINVAL, "glia_onnx_step_info: no step %d", i);
+    *out = m->steps[i];
+    return GLIA_OK;
 }
 glia_graph *glia_onnx_graph(glia_onnx *m) { return m ? m->g : NULL; }
 int glia_onnx_num_inputs(const glia_onnx *m) { return m ? m->n_in : 0; }
