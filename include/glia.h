@@ -759,6 +759,13 @@ glia_status glia_model_load(const char *path, int64_t batch, uint64_t seed, glia
  * after their outputs. glia train copies the file into the run directory as model.onnx and
  * writes `onnx = model.onnx`. glia_model_onnx_path: the file as found, NULL for other models. */
 const char *glia_model_onnx_path(const glia_model *m);
+/* The ONNX file at path as a model in glia's text format (glia import; src/nn/model_import.c):
+ * each node the output depends on becomes a layer ([conv], [dense], pools, [batchnorm], [lrn],
+ * [dropout], [softmax], [flatten], [add], [concat], activations, fused into the layer before
+ * them where the text allows), and the file's weights are copied into the layers' parameters,
+ * so glia_model_to_text and glia_safetensors_save give a run directory. A node that does not
+ * fit the text format is an error naming it and its op. */
+glia_status glia_model_import(const char *path, int64_t batch, uint64_t seed, glia_model **out);
 /* The model's layers, shapes and counts only (glia summary): its parameters get no memory and no
  * initial values, so a model of billions of parameters loads at once. It can be planned
  * (GLIA_COMPILE_PLAN_ONLY), not run, trained or saved. */

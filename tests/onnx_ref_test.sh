@@ -50,6 +50,17 @@ printf '[net]\nonnx = lenet5.onnx\n[dense]\nunits = 3\n' > "$dir/more.cfg"
 check onnx-cfg-layers 1 "no sections may follow" -- "$GLIA" predict "$dir/more.cfg" "$dir/tiny.pgm"
 add=/usr/share/libonnx-testdata/data/node/test_add/model.onnx # x + y: two inputs
 if [ -r $add ]; then check onnx-two-inputs 1 "one input; this one has 2 ('x', 'y')" -- "$GLIA" predict $add "$dir/tiny.pgm"; fi
+# glia import: the model text and weights of a graph that fits (checked against the file's
+# graph by the command itself), and the node named when one does not
+check import-help 0 "usage: glia import" -- "$GLIA" import --help
+check import-lenet5 0 "7 layers; output equal to the file's graph within 0 " -- "$GLIA" import "$dir/lenet5.onnx" --out "$dir/imp"
+check import-lenet5-text 0 "^name = fc3" -- cat "$dir/imp/model.cfg"
+check import-lenet5-summary 0 "fc3 *dense *\[None, 10\]  *850" -- "$GLIA" summary "$dir/imp/model.cfg"
+for m in vgg-small gap-cnn; do
+  check "import-$m" 0 "output equal to the file's graph within 0 " -- "$GLIA" import "$dir/$m.onnx" --out "$dir/imp-$m"
+done
+check import-refused 1 "the Pad node of output '/Pad_output_0' does not fit glia's model text" -- "$GLIA" import $t/small_cnn.onnx --out "$dir/imp-x"
+check import-no-out 2 "required" -- "$GLIA" import "$dir/lenet5.onnx"
 if [ -r /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
   # a trained run, exported; [net] onnx = FILE with the run's input scaling gives its figures
   "$GLIA" train models/lenet5.cfg --epochs 1 --limit 6400 --lr 0.03 --out "$dir/a" >/dev/null 2>&1
@@ -64,6 +75,10 @@ if [ -r /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
   acc1=$(sed -n 's/.*,\([0-9.]*\),[0-9.]*$/\1/p' "$dir/f1/metrics.csv" | tail -n 1)
   check eval-onnx-run 0 "^accuracy" -- "$GLIA" eval "$dir/f1"
   check resume-onnx 0 "test accuracy" -- "$GLIA" train --resume "$dir/f1" --epochs 2
+  # the imported run directory gives the .onnx file's figures
+  "$GLIA" import "$dir/a.onnx" --out "$dir/ia" >/dev/null
+  acc0=$("$GLIA" eval "$dir/a.onnx" | sed -n 's/^accuracy \([0-9.]*%\).*/\1/p')
+  check eval-imported 0 "^accuracy $acc0" -- "$GLIA" eval "$dir/ia"
   check gradcam-onnx-run 0 "wrote $dir/g2.png" -- "$GLIA" gradcam "$dir/f1" test:0 --layer conv2.relu --out "$dir/g2.png"
 else
   echo "onnx: training an .onnx model skipped: Fashion-MNIST is absent (scripts/fetch-data fashion-mnist)"

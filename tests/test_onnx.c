@@ -209,18 +209,24 @@ TEST(onnx_export_round_trip) {
     glia_graph_free(g);
 }
 
+/* models/lenet5.cfg (batch, seed) exported to dir/lenet5.onnx in a new directory: *md, path */
+static int lenet5_onnx(char *dir, char *path, size_t len, int64_t batch, uint64_t seed, glia_model **md) {
+    if (!mkdtemp(dir)) return 0;
+    snprintf(path, len, "%s/lenet5.onnx", dir);
+    if (glia_model_load("models/lenet5.cfg", batch, seed, md)) return 0;
+    int y = glia_model_output(*md);
+    return !glia_onnx_save(glia_model_graph(*md), &y, 1, path);
+}
+
 /* An .onnx file as a model (src/nn/model_onnx.c): input and classes from the file, its nodes as
  * layers, the text naming the file, outputs as the original's at another batch size (set_batch),
  * and gradients reaching the imported parameters. */
 TEST(onnx_file_as_model) {
     char dir[] = "/tmp/glia-onnx-XXXXXX", path[64];
-    CHECK(mkdtemp(dir) != NULL);
-    snprintf(path, sizeof path, "%s/lenet5.onnx", dir);
-    glia_model *md, *mo = NULL;
-    OK(glia_model_load("models/lenet5.cfg", 1, 7, &md));
+    glia_model *md = NULL, *mo = NULL;
+    CHECK(lenet5_onnx(dir, path, sizeof path, 1, 7, &md));
     glia_graph *g = glia_model_graph(md);
     int y = glia_model_output(md);
-    OK(glia_onnx_save(g, &y, 1, path));
     glia_status s = glia_model_load(path, 1, 1, &mo);
     if (!s) {
         glia_graph *g2 = glia_model_graph(mo);
@@ -266,6 +272,50 @@ TEST(onnx_file_as_model) {
     /* [net] onnx = FILE whose file is missing: the error names it */
     CHECK(glia_model_parse("[net]\nonnx = nope.onnx\n", "/tmp/x.cfg", 1, 1, &mo) != GLIA_OK);
     CHECK_MSG(strstr(glia_last_error(), "/tmp/nope.onnx") != NULL, "%s", glia_last_error());
+    unlink(path);
+    rmdir(dir);
+}
+
+/* glia_model_import (src/nn/model_import.c): an exported LeNet-5 comes back as its own model
+ * text (layer names, activations fused), with the same outputs; a node that does not fit is
+ * an error naming its op and output. */
+TEST(onnx_import_to_model_text) {
+    char dir[] = "/tmp/glia-onnx-XXXXXX", path[64];
+    glia_model *md = NULL, *mi = NULL;
+    CHECK(lenet5_onnx(dir, path, sizeof path, 2, 9, &md));
+    glia_graph *g = glia_model_graph(md);
+    int y = glia_model_output(md);
+    glia_status s = glia_model_import(path, 2, 1, &mi);
+    if (!s) {
+        CHECK(glia_model_onnx_path(mi) == NULL && glia_model_num_layers(mi) == 7);
+        /* the layers of models/lenet5.cfg: names, types, shapes, parameter counts */
+        for (int i = 0; i < 7; i++) {
+            glia_layer_info a, b;
+            OK(glia_model_layer(md, i, &a));
+            OK(glia_model_layer(mi, i, &b));
+            CHECK_MSG(!strcmp(a.name, b.name) && !strcmp(a.type, b.type) && a.shape.ndim == b.shape.ndim && a.shape.dim[1] == b.shape.dim[1] &&
+                      a.params == b.params, "layer %d: %s %s, imported %s %s", i, a.name, a.type, b.name, b.type);
+        }
+        glia_graph *g2 = glia_model_graph(mi);
+        glia_graph_set_training(g, 0);
+        glia_graph_set_training(g2, 0);
+        float in[2 * 784], a[20], b[20];
+        fill_uniform(in, 2 * 784, 0, 1, 8);
+        OK(glia_node_write(g, glia_model_input(md), in, 2 * 784));
+        OK(glia_node_write(g2, glia_model_input(mi), in, 2 * 784));
+        OK(glia_graph_forward(g));
+        OK(glia_graph_forward(g2));
+        OK(glia_node_read(g, y, a, 20));
+        OK(glia_node_read(g2, glia_model_output(mi), b, 20));
+        CHECK(!memcmp(a, b, sizeof a));
+    }
+    glia_model_free(mi);
+    glia_model_free(md);
+    OK(s);
+    CHECK(glia_model_import(DIR "small_cnn.onnx", 1, 1, &mi) == GLIA_EINVAL && mi == NULL);
+    CHECK_MSG(strstr(glia_last_error(), "the Pad node of output '/Pad_output_0' does not fit") != NULL, "%s",
+              glia_last_error());
+    CHECK(glia_model_import("models/lenet5.cfg", 1, 1, &mi) == GLIA_EINVAL);
     unlink(path);
     rmdir(dir);
 }
