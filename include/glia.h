@@ -222,6 +222,10 @@ glia_status glia_scale(glia_graph *g, const char *name, int x, float alpha, int 
 glia_status glia_concat(glia_graph *g, const char *name, int n, const int *xs, int axis, int *out);
 glia_status glia_slice(glia_graph *g, const char *name, int x, int axis, int64_t start,
                        int64_t end, int *out);
+/* y = x with its axes permuted: y.shape[k] = x.shape[perm[k]] (PyTorch's x.permute(perm), ONNX's
+ * Transpose). A permutation that moves axis 0 moves the batch: glia_graph_set_batch still
+ * changes the input's axis, and y follows. */
+glia_status glia_transpose(glia_graph *g, const char *name, int x, int ndim, const int *perm, int *out);
 /* Reshape keeps the batch: dims are the per-sample shape, output [N, dims...] (one entry may
  * be -1). Flatten: [N, rest]. Negative slice bounds count from the end. */
 glia_status glia_reshape(glia_graph *g, const char *name, int x, int ndim, const int64_t *dims,

@@ -235,6 +235,9 @@ static glia_status c_concat(net *t) {
 static glia_status c_slice(net *t) {
     return glia_slice(t->g, "y", IN(t, "x", 2, 3, 6, 2), 2, 1, -2, &t->y);
 }
+static glia_status c_transpose(net *t) {
+    return glia_transpose(t->g, "y", IN(t, "x", 2, 3, 4, 5), 4, (const int[]){2, 0, 3, 1}, &t->y);
+}
 static glia_status c_reshape(net *t) {
     return glia_reshape(t->g, "y", IN(t, "x", 2, 3, 4), 2, D(2, -1), &t->y);
 }
@@ -395,6 +398,7 @@ static const struct {
     {"concat", c_concat, 0},
     {"slice", c_slice, 0},
     {"reshape", c_reshape, 0},
+    {"transpose", c_transpose, 0},
     {"time_flatten", c_time_flatten, 0},
     {"conv2d, stride, asymmetric padding, dilation, groups", c_conv_everything, 0},
     {"conv2d, direct path, fused ReLU on the cpu", c_conv_direct_relu, 0},

@@ -319,3 +319,39 @@ TEST(onnx_import_to_model_text) {
     unlink(path);
     rmdir(dir);
 }
+
+/* glia's transpose exports as Transpose(perm) and imports back onto the transpose op */
+TEST(onnx_transpose_round_trip) {
+    char path[] = "/tmp/glia-onnx-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    glia_graph *g;
+    int x, y;
+    OK(glia_graph_new(&g));
+    OK(glia_input(g, "x", 3, (int64_t[]){2, 3, 4}, &x));
+    OK(glia_transpose(g, "t", x, 3, (const int[]){2, 0, 1}, &y));
+    float in[24], want[24], got[24];
+    fill_uniform(in, 24, -1, 1, 4);
+    OK(glia_node_write(g, x, in, 24));
+    OK(glia_graph_forward(g));
+    OK(glia_node_read(g, y, want, 24));
+    OK(glia_onnx_save(g, &y, 1, path));
+    glia_graph_free(g);
+    glia_onnx *m = NULL;
+    glia_onnx_options o = {.batch = 2};
+    glia_status s = glia_onnx_load(path, &o, &m);
+    if (!s) {
+        glia_graph *g2 = glia_onnx_graph(m);
+        glia_shape ys;
+        OK(glia_node_shape(g2, glia_onnx_output_node(m, 0), &ys));
+        CHECK(ys.ndim == 3 && ys.dim[0] == 4 && ys.dim[1] == 2 && ys.dim[2] == 3);
+        OK(glia_node_write(g2, glia_onnx_input_node(m, 0), in, 24));
+        OK(glia_graph_forward(g2));
+        OK(glia_node_read(g2, glia_onnx_output_node(m, 0), got, 24));
+        CHECK(!memcmp(got, want, sizeof got));
+    }
+    glia_onnx_free(m);
+    unlink(path);
+    OK(s);
+}

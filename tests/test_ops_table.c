@@ -37,6 +37,7 @@ static const op_cases OPS[] = {
     {OP(slice), {"shape_slice", "shape_slice", "shape_slice"}, "basic_slice"},
     {OP(reshape), {"shape_reshape_flatten", "shape_reshape_flatten", "shape_reshape_flatten"},
      "basic_reshape"},
+    {OP(transpose), {"shape_transpose", "shape_transpose", "shape_transpose"}, "basic_transpose"},
     {OP(conv2d), {"conv_gradcheck", "conv_matches_reference", "conv_golden_pytorch"},
      "conv_basic conv_stride_pad conv_asym_pad conv_dilation conv_groups conv_depthwise conv_1x1 "
      "conv_nobias"},

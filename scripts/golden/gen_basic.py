@@ -1,4 +1,4 @@
-"""Golden values for dense, broadcasting elementwise ops, scale, concat, slice, reshape.
+"""Golden values for dense, broadcasting elementwise ops, scale, concat, slice, reshape, transpose.
 
 For each case: inputs, output y = op(inputs), a seed tensor, and the gradients of
 sum(seed * y) with respect to every input (torch.autograd)."""
@@ -44,3 +44,5 @@ case("basic_time_flatten", lambda x: x.reshape(-1, *x.shape[2:]), [("x", rand(3,
      "time_flatten [T=3,N=2,4,2] -> [6,4,2] (PyTorch: x.view(T * N, ...) before a per-step head)")
 case("basic_scale", lambda x: -1.75 * x, [("x", rand(2, 3, 4))], "scale by alpha = -1.75",
      attrs=[("alpha", torch.tensor([-1.75]))])
+case("basic_transpose", lambda x: x.permute(1, 3, 0, 2), [("x", rand(2, 3, 4, 5))],
+     "transpose (ONNX Transpose perm = 1, 3, 0, 2): [2,3,4,5] -> [3,5,2,4]")

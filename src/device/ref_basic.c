@@ -178,3 +178,31 @@ static void same_backward(glia_graph *g, glia_node *n) {
 
 const glia_kernel glia__ref_reshape = {same_forward, same_backward};
 const glia_kernel glia__ref_time_flatten = {same_forward, same_backward};
+
+/* ---------------------------------------------------------------- transpose
+ * y[i] = x[j] with j's digit perm[k] = i's digit k (digits in each tensor's own shape);
+ * backward dx[j] += dy[i]. */
+static void transpose_move(glia_graph *g, glia_node *n, int backward) {
+    glia_node *x = glia__in(g, n, 0);
+    const int r = n->shape.ndim;
+    if (backward && !x->grad) return;
+    for (int64_t i = 0; i < glia__numel(n); i++) {
+        int64_t digit[GLIA_MAX_DIMS], rem = i, j = 0;
+        for (int k = r - 1; k >= 0; k--) {
+            digit[k] = rem % n->shape.dim[k];
+            rem /= n->shape.dim[k];
+        }
+        int64_t xd[GLIA_MAX_DIMS];
+        for (int k = 0; k < r; k++) xd[n->ia[TRANSPOSE_PERM + 1 + k]] = digit[k];
+        for (int d = 0; d < r; d++) j = j * x->shape.dim[d] + xd[d];
+        if (!backward) n->val[i] = x->val[j];
+        else x->grad[j] += n->grad[i];
+    }
+}
+static glia_status transpose_forward(glia_graph *g, glia_node *n) {
+    transpose_move(g, n, 0);
+    return GLIA_OK;
+}
+static void transpose_backward(glia_graph *g, glia_node *n) { transpose_move(g, n, 1); }
+
+const glia_kernel glia__ref_transpose = {transpose_forward, transpose_backward};

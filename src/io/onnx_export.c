@@ -9,7 +9,7 @@
  *   maxpool2d      MaxPool;  avgpool2d AveragePool(count_include_pad = 1)
  *   batchnorm      BatchNormalization (momentum = 1 - glia's: ONNX weighs the running value)
  *   scale          Mul by a constant;  reshape Reshape with 0 for the batch dimension
- *   slice          Slice with constant starts, ends, axes
+ *   slice          Slice with constant starts, ends, axes;  transpose Transpose(perm)
  *   dropout        Dropout(ratio) (the identity at inference)
  * and the one-to-one ops (Add, Sub, Mul, Concat, Relu, LeakyRelu, Elu, Sigmoid, Tanh, Identity,
  * Softmax, LogSoftmax along axis 1, GlobalAveragePool, LRN). Other ops (losses, recurrent and
@@ -252,6 +252,13 @@ static glia_status export_op(ex_ctx *c, glia_graph *g, const glia_node *n) {
         in[2] = const_ints(c, 1, &en);
         in[3] = const_ints(c, 1, &ax);
         ok = in[1] && in[2] && in[3] && add_node(c, "Slice", out, in, out, NULL);
+        break;
+    }
+    case GLIA_OP_transpose: {
+        int64_t perm[GLIA_MAX_DIMS];
+        for (int d = 0; d < n->ia[TRANSPOSE_PERM]; d++) perm[d] = n->ia[TRANSPOSE_PERM + 1 + d];
+        at[0] = attr_ints(c, "perm", n->ia[TRANSPOSE_PERM], perm);
+        ok = at[0] && add_node(c, "Transpose", out, in, out, at);
         break;
     }
     case GLIA_OP_reshape:

@@ -371,9 +371,18 @@ static glia_status op_alias(ox_ctx *c) {
                 last = (int)p;
             }
         }
-        if (!same) return ox_unsupported(c, "a transpose that moves values (attribute 'perm')");
         int x, y;
         char nm[GLIA_NAME_MAX];
+        if (!same) { /* values move: glia's transpose op (a view's node has another shape) */
+            int p[GLIA_MAX_DIMS];
+            if (v->view) return ox_unsupported(c, "a transpose of a value glia holds in another shape");
+            if (n >= 0 && n != xs.ndim) return ox_fail(c, GLIA_EINVAL, "perm has %d values for %d axes", n, xs.ndim);
+            for (int d = 0; d < xs.ndim; d++) p[d] = n < 0 ? xs.ndim - 1 - d : (int)perm[d];
+            if ((s = ox_in_node(c, 0, false, &x)) ||
+                (s = built(c, glia_transpose(c->g, out_name(c, 0, nm, sizeof nm), x, xs.ndim, p, &y))))
+                return s;
+            return set_out(c, 0, y);
+        }
         if ((s = ox_in_node(c, 0, false, &x)) || (s = reshape_to(c, x, &to, out_name(c, 0, nm, sizeof nm), &y)))
             return s;
         return set_out(c, 0, y);
@@ -962,7 +971,6 @@ static glia_status op_recurrent(ox_ctx *c) {
     if (ox_attr(c, "clip")) return ox_unsupported(c, "attribute 'clip'");
     if (ox_attr(c, "activation_alpha") || ox_attr(c, "activation_beta"))
         return ox_unsupported(c, "attribute 'activation_alpha' or 'activation_beta'");
-    if (layout) return ox_unsupported(c, "attribute 'layout' = 1 (batch first)");
     if (input_forget) return ox_unsupported(c, "attribute 'input_forget' = 1");
     if (cell == 2 && !lbr) return ox_unsupported(c, "attribute 'linear_before_reset' = 0 (glia's GRU is PyTorch's, 1)");
     int dirs = !strcmp(dir, "bidirectional") ? 2 : 1;
@@ -988,7 +996,9 @@ static glia_status op_recurrent(ox_ctx *c) {
         return s;
     if (!W || !R) return ox_fail(c, GLIA_EINVAL, "inputs W and R are required");
     int x, h0 = -1, c0 = -1, lengths = -1, y;
+    static const int swap01[3] = {1, 0, 2}; /* layout = 1 (batch first) <-> glia's time-major */
     if ((s = ox_in_node(c, 0, false, &x))) return s;
+    if (layout && (s = built(c, glia_transpose(c->g, NULL, x, 3, swap01, &x)))) return s;
     glia_shape xs;
     glia_node_shape(c->g, x, &xs);
     const int g = G[cell];
@@ -999,9 +1009,12 @@ static glia_status op_recurrent(ox_ctx *c) {
         (B && (B->shape.ndim != 2 || B->shape.dim[0] != dirs || B->shape.dim[1] != 2 * g * H)))
         return ox_fail(c, GLIA_ESHAPE, "W, R or B does not fit hidden_size %lld, %d direction(s) and %lld inputs",
                        (long long)H, dirs, (long long)I);
-    if (cell == 1 && P)
-        for (int64_t i = 0; i < glia_shape_numel(&P->shape); i++)
-            if (P->v[i] != 0) return ox_unsupported(c, "peepholes (input 'P')");
+    bool peep = false; /* P [dirs, 3H] = p_i, p_o, p_f: glia's peepholes (all zero: none) */
+    if (cell == 1 && P) {
+        if (P->shape.ndim != 2 || P->shape.dim[0] != dirs || P->shape.dim[1] != 3 * H)
+            return ox_fail(c, GLIA_ESHAPE, "P does not fit hidden_size %lld and %d direction(s)", (long long)H, dirs);
+        for (int64_t i = 0; i < glia_shape_numel(&P->shape); i++) peep |= P->v[i] != 0;
+    }
     if (L) {
         bool full = true;
         for (int64_t i = 0; i < glia_shape_numel(&L->shape); i++) full &= L->v[i] == (double)T;
@@ -1012,6 +1025,8 @@ static glia_status op_recurrent(ox_ctx *c) {
     }
     if (c->node->n_input > 5 && c->node->input[5][0] && (s = ox_in_node(c, 5, false, &h0))) return s;
     if (cell == 1 && c->node->n_input > 6 && c->node->input[6][0] && (s = ox_in_node(c, 6, false, &c0))) return s;
+    if (layout && h0 >= 0 && (s = built(c, glia_transpose(c->g, NULL, h0, 3, swap01, &h0)))) return s;
+    if (layout && c0 >= 0 && (s = built(c, glia_transpose(c->g, NULL, c0, 3, swap01, &c0)))) return s;
     /* the op's name: its parameters are "<name>.weight_ih_l0" ..., so it must be short */
     char nm[GLIA_NAME_MAX], base[GLIA_NAME_MAX];
     const char *want = c->node->name && c->node->name[0] ? c->node->name : op[0] == 'L' ? "lstm" : op[0] == 'G' ? "gru" : "rnn";
@@ -1019,7 +1034,7 @@ static glia_status op_recurrent(ox_ctx *c) {
         if (c->node->output[k][0]) want = c->node->output[k];
     snprintf(base, sizeof base, "%.24s", want);
     ox_node_name(c, base, nm, sizeof nm);
-    glia_rnn_config cfg = {.hidden = (int)H, .bidirectional = dirs == 2, .activation = act};
+    glia_rnn_config cfg = {.hidden = (int)H, .bidirectional = dirs == 2, .activation = act, .peephole = peep};
     s = cell == 1 ? glia_lstm(c->g, nm, x, h0, c0, lengths, &cfg, &y)
       : cell == 2 ? glia_gru(c->g, nm, x, h0, lengths, &cfg, &y)
                   : glia_rnn(c->g, nm, x, h0, lengths, &cfg, &y);
@@ -1046,9 +1061,37 @@ static glia_status op_recurrent(ox_ctx *c) {
             }
         }
     }
-    /* outputs: Y, and Y_h (Y_c) which glia does not compute */
+    for (int d = 0; peep && d < dirs; d++) { /* glia's rows: w_ci, w_cf, w_co = ONNX's p_i, p_f, p_o */
+        char pn[GLIA_NAME_MAX + 32];
+        int node;
+        static const int onnx_row[3] = {0, 2, 1};
+        snprintf(pn, sizeof pn, "%s.weight_peephole_l0%s", nm, d ? "_reverse" : "");
+        if ((s = built(c, glia_graph_find(c->g, pn, &node)))) return s;
+        float *dst = glia_node_value(c->g, node);
+        for (int k = 0; k < 3; k++)
+            for (int64_t r = 0; r < H; r++) dst[k * H + r] = (float)P->v[(d * 3 + onnx_row[k]) * H + r];
+    }
+    /* outputs: Y; Y_h, the state at each sequence's end (glia_seq_last: the forward direction's
+     * at t = length - 1, the reverse's at t = 0); not Y_c, which glia's LSTM does not give */
     ox_value *v;
-    if (c->node->output[0][0]) {
+    if (c->node->n_output > 1 && c->node->output[1][0]) {
+        int yh;
+        glia_shape nd = {3, {N, dirs, H}};
+        if ((s = built(c, glia_seq_last(c->g, NULL, y, lengths, dirs, &yh))) ||
+            (s = reshape_to(c, yh, &nd, NULL, &yh)) ||
+            (!layout && (s = built(c, glia_transpose(c->g, NULL, yh, 3, swap01, &yh)))))
+            return s;
+        ox_value *hv;
+        if ((s = ox_add(c, c->node->output[1], &hv))) return s;
+        hv->node = yh;
+    }
+    if (c->node->output[0][0] && layout) { /* [T, N, dirs H] -> [N, T, dirs H], seen as [N, T, dirs, H] */
+        int yt;
+        glia_shape ys = {4, {N, T, dirs, H}};
+        if ((s = built(c, glia_transpose(c->g, NULL, y, 3, swap01, &yt))) || (s = reshape_to(c, yt, &ys, NULL, &yt)) ||
+            (s = set_out(c, 0, yt)))
+            return s;
+    } else if (c->node->output[0][0]) {
         if (dirs == 1) {
             glia_shape ys = {4, {T, 1, N, H}};
             if ((s = reshape_to(c, y, &ys, NULL, &y)) || (s = set_out(c, 0, y))) return s;
@@ -1060,10 +1103,10 @@ static glia_status op_recurrent(ox_ctx *c) {
             v->swapped12 = true;
         }
     }
-    for (size_t k = 1; k < c->node->n_output; k++) {
+    for (size_t k = 2; k < c->node->n_output; k++) {
         if (!c->node->output[k][0]) continue;
         if ((s = ox_add(c, c->node->output[k], &v))) return s;
-        v->why = "the final states Y_h and Y_c are not computed (read them from Y)";
+        v->why = "the final cell state Y_c is not computed (glia's LSTM gives the hidden states)";
     }
     return GLIA_OK;
 }
@@ -1229,7 +1272,13 @@ static glia_status import_graph(ox_ctx *c, const Onnx__GraphProto *gp, const gli
         ox_value *v = name ? ox_find(c, name) : NULL;
         if (!v) return ox_fail(c, GLIA_EINVAL, "graph output '%s' is never computed", name ? name : "?");
         if (v->why) return ox_unsupported(c, "graph output '%s': %s", name, v->why);
-        if (v->swapped12) return ox_unsupported(c, "graph output '%s' is a bidirectional Y (glia holds it as [T, N, dirs, H])", name);
+        if (v->swapped12) { /* a bidirectional Y held as [T, N, dirs, H]: ONNX's [T, dirs, N, H] */
+            char nm[GLIA_NAME_MAX];
+            ox_node_name(c, name, nm, sizeof nm);
+            if ((s = glia_transpose(c->g, nm, v->node, 4, (const int[]){0, 2, 1, 3}, &v->node)))
+                return ox_fail(c, s, "output '%s': %s", name, glia_last_error());
+            v->swapped12 = false;
+        }
         if (v->node < 0 && !glia_shape_numel(&v->shape))
             return ox_unsupported(c, "output '%s' is empty (glia tensors have no 0-size dimensions)", name);
         if (v->node < 0) { /* a folded constant: a buffer that holds it */

@@ -14,5 +14,7 @@
     /* locally connected (local2d.c) */                                                           \
     X(local2d)                                                                                    \
     /* sequence to sequence (attention.c) */                                                      \
-    X(attention)
+    X(attention)                                                                                  \
+    /* ONNX's Transpose on run-time values (shape_ops.c) */                                       \
+    X(transpose)
 #endif
