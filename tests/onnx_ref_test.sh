@@ -26,6 +26,7 @@ check export-help 0 "usage: glia export" -- "$GLIA" export --help
 check run-expect 0 "y: max |glia - expected|" -- "$GLIA" run $t/small_cnn.onnx --input $t/small_cnn.safetensors --expect $t/small_cnn.safetensors
 "$GLIA" run $t/small_cnn.onnx --input $t/small_cnn.safetensors --output "$dir/y.safetensors"
 [ -s "$dir/y.safetensors" ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL onnx: run wrote no output" >&2; }
+check run-reduce-mean 0 "var: max |glia - expected|" -- "$GLIA" run $t/reduce_mean.onnx --input $t/reduce_mean.safetensors --expect $t/reduce_mean.safetensors
 check run-expect-missing 1 "y.missing: cannot open" -- "$GLIA" run $t/small_cnn.onnx --input $t/small_cnn.safetensors --expect "$dir/y.missing"
 check run-unsupported 1 "node 'pick' (Hardmax): op 'Hardmax' is not supported" -- "$GLIA" run $t/bad_op.onnx --input $t/small_cnn.safetensors --output "$dir/z.safetensors"
 check run-no-input 1 "has no tensor 'x'" -- "$GLIA" run $t/small_cnn.onnx --input "$dir/y.safetensors" --output "$dir/z.safetensors"

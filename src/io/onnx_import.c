@@ -767,6 +767,20 @@ static glia_status op_gemm(ox_ctx *c) {
     return set_out_view(c, 0, y, out3.ndim ? &out3 : NULL);
 }
 
+/* Pow(x, 2) = x * x (a layer norm's variance); other exponents have no glia op */
+static glia_status op_pow(ox_ctx *c) {
+    char nm[GLIA_NAME_MAX];
+    ox_value *e;
+    int x, y;
+    glia_status s = in_const(c, 1, "exponent", &e);
+    if (s) return s;
+    if (!e || glia_shape_numel(&e->shape) != 1 || e->v[0] != 2)
+        return ox_unsupported(c, "an exponent other than the constant 2");
+    if ((s = ox_in_node(c, 0, false, &x)) || (s = built(c, glia_mul(c->g, out_name(c, 0, nm, sizeof nm), x, x, &y))))
+        return s;
+    return set_out(c, 0, y);
+}
+
 /* Gather(data, indices) on axis 0 with constant data [V, ...] and run-time integer indices (a
  * Cast of glia's float ids): glia's embedding, data a parameter when it is an initialiser */
 static glia_status op_gather(ox_ctx *c) {
@@ -953,6 +967,10 @@ static glia_status op_pad(ox_ctx *c) {
     return set_out(c, 0, y);
 }
 
+/* ReduceMean over trailing axes [k, r) of x [N, ...] (k >= 1: the batch stays): x as [N, M, R, 1]
+ * (M: the kept dimensions' product, R: the reduced ones') through glia's global average pooling
+ * (the exact mean over R), then reshaped to the output (over H and W of [N, C, H, W]: the pooling
+ * alone). A layer norm's mean over the last axis is one. */
 static glia_status op_reduce_mean(ox_ctx *c) {
     char nm[GLIA_NAME_MAX];
     int x, y;
@@ -962,20 +980,30 @@ static glia_status op_reduce_mean(ox_ctx *c) {
     glia_status s = ox_in_node(c, 0, false, &x);
     if (s || (s = ox_attr_i(c, "keepdims", 1, &keep)) || (s = ox_axes(c, ax, GLIA_MAX_DIMS, &n))) return s;
     glia_node_shape(c->g, x, &xs);
-    bool h = false, w = false, other = n < 0;
+    bool red[GLIA_MAX_DIMS] = {false};
     for (int i = 0; i < n; i++) {
         int64_t a = ax[i] < 0 ? ax[i] + xs.ndim : ax[i];
-        if (a == 2) h = true;
-        else if (a == 3) w = true;
-        else other = true;
+        if (a < 0 || a >= xs.ndim) return ox_fail(c, GLIA_EINVAL, "axis %lld of a %d-D tensor", (long long)ax[i], xs.ndim);
+        red[a] = true;
     }
-    if (xs.ndim != 4 || !h || !w || other) return ox_unsupported(c, "a mean over axes other than H and W of [N, C, H, W]");
+    int k = xs.ndim;
+    while (k > 1 && red[k - 1]) k--;
+    bool fits = n > 0 && k >= 1 && k < xs.ndim;
+    for (int d = 0; d < k; d++) fits &= !red[d];
+    if (!fits) return ox_unsupported(c, "a mean over axes other than trailing ones after the first (batch) axis");
+    int64_t M = 1, R = 1;
+    for (int d = 1; d < k; d++) M *= xs.dim[d];
+    for (int d = k; d < xs.ndim; d++) R *= xs.dim[d];
+    glia_shape to = xs; /* the output */
+    to.ndim = keep ? xs.ndim : k;
+    for (int d = k; d < to.ndim; d++) to.dim[d] = 1;
+    glia_shape p4 = {4, {xs.dim[0], M, R, 1}}, g4 = {4, {xs.dim[0], M, 1, 1}};
     out_name(c, 0, nm, sizeof nm);
-    if ((s = built(c, glia_global_avgpool(c->g, keep ? nm : NULL, x, &y)))) return s;
-    if (!keep && (s = built(c, glia_flatten(c->g, nm, y, &y)))) return s;
+    if ((s = reshape_to(c, x, &p4, NULL, &x)) || (s = built(c, glia_global_avgpool(c->g, glia__shape_eq(&g4, &to) ? nm : NULL, x, &y))) ||
+        (s = reshape_to(c, y, &to, nm, &y)))
+        return s;
     return set_out(c, 0, y);
 }
-
 
 /* ---------------------------------------------------------------- recurrent layers
  * ONNX's RNN, LSTM and GRU (layout 0: X [T, N, I]) onto glia's ops, which follow PyTorch:
@@ -983,8 +1011,10 @@ static glia_status op_reduce_mean(ox_ctx *c) {
  * copied gate by gate from ONNX's order (LSTM i, o, f, c; GRU z, r, h) into PyTorch's (LSTM i,
  * f, g, o; GRU r, z, n). GRU needs linear_before_reset = 1 (PyTorch's cell, what torch.onnx
  * exports). Y [T, dirs, N, H] is glia's y [T, N, dirs*H]: the same values for one direction;
- * for two it is read through the Transpose(0, 2, 1, 3) that follows it in exported models.
- * Y_h and Y_c are not computed (an error if a later node reads them). */
+ * for two it is held as [T, N, dirs, H] and read through the Transpose(0, 2, 1, 3) that follows
+ * it in exported models (a graph output gets a transpose). layout = 1 (batch first) is glia's
+ * transpose op on X, the initial states, Y and Y_h. Y_h is glia's seq_last of y; Y_c is not
+ * computed (an error if a later node reads it). LSTM peepholes P are glia's peepholes. */
 static glia_status op_recurrent(ox_ctx *c) {
     const char *op = c->node->op_type;
     int cell = op[0] == 'L' ? 1 : op[0] == 'G' ? 2 : 0; /* rnn, lstm, gru */
@@ -1172,6 +1202,7 @@ static const ox_op OPS[] = {
     {"Softmax", op_softmax, "axis"}, {"LogSoftmax", op_softmax, "axis"},
     {"Gemm", op_gemm, "alpha,beta,transA,transB"}, {"MatMul", op_gemm, ""},
     {"Concat", op_concat, "axis"}, {"Split", op_split, "axis,split"}, {"Gather", op_gather, "axis"},
+    {"Pow", op_pow, ""},
     {"Slice", op_slice, "starts,ends,axes"}, {"Pad", op_pad, "mode,pads,value"},
     {"ReduceMean", op_reduce_mean, "axes,keepdims"},
     {"RNN", op_recurrent, "activation_alpha,activation_beta,activations,clip,direction,hidden_size,layout"},
