@@ -215,6 +215,13 @@ glia_status glia_dense(glia_graph *g, const char *name, int x, int w, int b, int
 glia_status glia_add(glia_graph *g, const char *name, int a, int b, int *out);
 glia_status glia_sub(glia_graph *g, const char *name, int a, int b, int *out);
 glia_status glia_mul(glia_graph *g, const char *name, int a, int b, int *out);
+/* y = a / b (broadcasting as add; b = 0 gives inf or NaN, as PyTorch) */
+glia_status glia_div(glia_graph *g, const char *name, int a, int b, int *out);
+/* y = sqrt(x) elementwise (x < 0: NaN) */
+glia_status glia_sqrt(glia_graph *g, const char *name, int x, int *out);
+/* Batched matrix product (torch.matmul of two tensors of the same rank >= 2, ONNX MatMul of two
+ * run-time values): y[..., M, N] = a[..., M, K] b[..., K, N], the leading dimensions equal. */
+glia_status glia_matmul(glia_graph *g, const char *name, int a, int b, int *out);
 /* y = alpha * x */
 glia_status glia_scale(glia_graph *g, const char *name, int x, float alpha, int *out);
 

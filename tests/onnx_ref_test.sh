@@ -119,6 +119,11 @@ if command -v node >/dev/null 2>&1 && [ -d "$(dirname "$GLIA")/npm/node_modules/
     node scripts/onnx/ort_run.js --make-input "$dir/cls.in.safetensors" "x:2,3,48,192" 3
     node scripts/onnx/ort_run.js "$cls" "$dir/cls.in.safetensors" "$dir/cls.ort.safetensors"
     check ort-paddleocr-cls 0 "max |glia - expected|" -- "$GLIA" run "$cls" --input "$dir/cls.in.safetensors" --expect "$dir/cls.ort.safetensors"
+    # the recogniser (SVTR: attention blocks with layer norms, batched matmuls, transposes)
+    rec=$(dirname "$cls")/ch_PP-OCRv4_rec_infer.onnx
+    node scripts/onnx/ort_run.js --make-input "$dir/rec.in.safetensors" "x:1,3,48,320" 3
+    node scripts/onnx/ort_run.js "$rec" "$dir/rec.in.safetensors" "$dir/rec.ort.safetensors"
+    check ort-paddleocr-rec 0 "max |glia - expected|" -- "$GLIA" run "$rec" --input "$dir/rec.in.safetensors" --expect "$dir/rec.ort.safetensors"
   fi
 else
   echo "onnx: onnxruntime checks skipped: npm onnxruntime-node is absent (scripts/onnx/install-ort)"

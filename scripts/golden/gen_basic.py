@@ -1,4 +1,5 @@
-"""Golden values for dense, broadcasting elementwise ops, scale, concat, slice, reshape, transpose.
+"""Golden values for dense, broadcasting elementwise ops (div too), scale, concat, slice, reshape,
+transpose, sqrt, batched matmul.
 
 For each case: inputs, output y = op(inputs), a seed tensor, and the gradients of
 sum(seed * y) with respect to every input (torch.autograd)."""
@@ -46,3 +47,8 @@ case("basic_scale", lambda x: -1.75 * x, [("x", rand(2, 3, 4))], "scale by alpha
      attrs=[("alpha", torch.tensor([-1.75]))])
 case("basic_transpose", lambda x: x.permute(1, 3, 0, 2), [("x", rand(2, 3, 4, 5))],
      "transpose (ONNX Transpose perm = 1, 3, 0, 2): [2,3,4,5] -> [3,5,2,4]")
+case("basic_div", lambda a, b: a / b, [("a", rand(2, 3, 4)), ("b", rand(3, 1, lo=0.5, hi=2))],
+     "div with a broadcast divisor in [0.5, 2]: [2,3,4] / [3,1]")
+case("basic_sqrt", torch.sqrt, [("x", rand(3, 4, 5, lo=0.1, hi=3))], "sqrt on [3,4,5] in [0.1, 3]")
+case("basic_matmul", torch.matmul, [("a", rand(2, 3, 4, 5)), ("b", rand(2, 3, 5, 2))],
+     "batched matmul [2,3,4,5] x [2,3,5,2] (attention's Q K^T)")

@@ -145,6 +145,7 @@ static glia_status op_unary(ox_ctx *c) {
     if (!strcmp(op, "Relu")) s = glia_relu(c->g, nm, x, &y);
     else if (!strcmp(op, "Sigmoid")) s = glia_sigmoid(c->g, nm, x, &y);
     else if (!strcmp(op, "Tanh")) s = glia_tanh(c->g, nm, x, &y);
+    else if (!strcmp(op, "Sqrt")) s = glia_sqrt(c->g, nm, x, &y);
     else if (!strcmp(op, "LeakyRelu")) {
         if ((s = ox_attr_f(c, "alpha", 0.01f, &a))) return s;
         s = glia_leaky_relu(c->g, nm, x, a, &y);
@@ -258,10 +259,11 @@ static glia_status op_binary(ox_ctx *c) {
     glia_status s;
     out_name(c, 0, nm, sizeof nm);
     if (c->opset < 7 && ox_attr(c, "broadcast")) return ox_unsupported(c, "attribute 'broadcast'");
-    if (!strcmp(op, "Div")) {
-        ox_value *d;
-        if ((s = ox_in(c, 1, &d))) return s;
-        if (!d || !d->is_const) return ox_unsupported(c, "a divisor computed at run time");
+    ox_value *d = NULL;
+    if (!strcmp(op, "Div") && (s = ox_in(c, 1, &d))) return s;
+    if (!strcmp(op, "Div") && !d) return ox_fail(c, GLIA_EINVAL, "input 1 is missing");
+    bool div = d && !d->is_const; /* by a run-time value: glia's div; by a constant: times 1/d */
+    if (d && d->is_const) {
         int64_t n = glia_shape_numel(&d->shape);
         char rn[GLIA_NAME_MAX + 8];
         snprintf(rn, sizeof rn, "%s(1/)", d->name);
@@ -283,19 +285,57 @@ static glia_status op_binary(ox_ctx *c) {
         b = rv->node;
     } else if ((s = in_flat(c, 1, &b, &vb))) return s;
     if ((s = in_flat(c, 0, &a, &va))) return s;
+    if (va || vb) { /* a view [1, ..., 1, rest] of a node [rest] (leading ones dropped): as
+                     * the node; NumPy's broadcasting aligns on the right, so nothing else changes */
+        glia_shape sa, sb, out;
+        glia_node_shape(c->g, a, &sa);
+        glia_node_shape(c->g, b, &sb);
+        const glia_shape *xa = va ? va : &sa, *xb = vb ? vb : &sb;
+        bool ok = true;
+        for (int k = 0; k < 2 && ok; k++) {
+            const glia_shape *v = k ? vb : va;
+            if (!v) continue;
+            glia_shape st = {0, {0}}, ns = k ? sb : sa;
+            int lead = 0;
+            while (lead < v->ndim - 1 && v->dim[lead] == 1) lead++;
+            for (int e = lead; e < v->ndim; e++) st.dim[st.ndim++] = v->dim[e];
+            ok = lead > 0 && st.dim[0] == ns.dim[0];
+            if (ok && (s = reshape_to(c, k ? b : a, &st, NULL, k ? &b : &a))) return s;
+        }
+        if (ok) {
+            out.ndim = xa->ndim > xb->ndim ? xa->ndim : xb->ndim;
+            for (int e = out.ndim - 1, i = xa->ndim - 1, j = xb->ndim - 1; e >= 0; e--, i--, j--) {
+                int64_t da = i >= 0 ? xa->dim[i] : 1, db = j >= 0 ? xb->dim[j] : 1;
+                out.dim[e] = da > db ? da : db;
+            }
+            s = op[0] == 'A' ? glia_add(c->g, nm, a, b, &y) : op[0] == 'S' ? glia_sub(c->g, nm, a, b, &y)
+              : div          ? glia_div(c->g, nm, a, b, &y)
+                             : glia_mul(c->g, nm, a, b, &y);
+            if ((s = built(c, s))) return s;
+            return set_out_view(c, 0, y, &out);
+        }
+    }
     if (va && vb) return ox_unsupported(c, "two inputs held in other shapes than theirs");
     if (va || vb) { /* one operand is a view: the other must fit its last dimensions */
         glia_shape na, sb;
         glia_node_shape(c->g, va ? a : b, &na);
         glia_node_shape(c->g, va ? b : a, &sb);
-        if (!trailing_fit(va ? va : vb, &na, &sb)) {
+        const glia_shape *vs = va ? va : vb;
+        bool rows = glia__shape_eq(vs, &sb) && vs->ndim >= 3 && na.ndim == vs->ndim - 1 &&
+                    na.dim[0] == vs->dim[0] * vs->dim[1];
+        for (int k = 1; rows && k < na.ndim; k++) rows = na.dim[k] == vs->dim[k + 1];
+        if (rows) { /* the other operand has the value's shape [T, N, ...]: as rows [T N, ...] too */
+            int *o = va ? &b : &a;
+            if ((s = built(c, glia_time_flatten(c->g, NULL, *o, o)))) return s;
+        } else if (!trailing_fit(vs, &na, &sb)) {
             /* make the view a node of its own shape (if glia's reshape can) */
             if ((s = va ? ox_in_node(c, 0, true, &a) : ox_in_node(c, 1, true, &b))) return s;
             va = vb = NULL;
         }
     }
     s = op[0] == 'A' ? glia_add(c->g, nm, a, b, &y) : op[0] == 'S' ? glia_sub(c->g, nm, a, b, &y)
-                                                    : glia_mul(c->g, nm, a, b, &y);
+      : div          ? glia_div(c->g, nm, a, b, &y)
+                     : glia_mul(c->g, nm, a, b, &y);
     if ((s = built(c, s))) return s;
     return set_out_view(c, 0, y, va ? va : vb);
 }
@@ -384,13 +424,31 @@ static glia_status op_alias(ox_ctx *c) {
         }
         int x, y;
         char nm[GLIA_NAME_MAX];
-        if (!same || (xs.ndim > 0 && to.dim[0] != xs.dim[0] && !v->view)) {
+        if (!same || (xs.ndim > 0 && to.dim[0] != xs.dim[0])) {
             /* values move (or the first dimension changes, which glia's reshape keeps): glia's
              * transpose op (a view's node has another shape) */
             int p[GLIA_MAX_DIMS];
-            if (v->view) return ox_unsupported(c, "a transpose of a value glia holds in another shape");
             if (n >= 0 && n != xs.ndim) return ox_fail(c, GLIA_EINVAL, "perm has %d values for %d axes", n, xs.ndim);
             for (int d = 0; d < xs.ndim; d++) p[d] = n < 0 ? xs.ndim - 1 - d : (int)perm[d];
+            if (v->view) { /* held in another shape: permute the axes that are not 1 */
+                int at[GLIA_MAX_DIMS], m = 0, q[GLIA_MAX_DIMS], k = 0;
+                glia_shape st = {0, {0}}, ns, os = xs;
+                for (int d = 0; d < xs.ndim; d++)
+                    if (xs.dim[d] != 1) at[d] = m, st.dim[m++] = xs.dim[d];
+                st.ndim = m;
+                glia_node_shape(c->g, v->node, &ns);
+                for (int d = 0; d < xs.ndim; d++) {
+                    if (p[d] < 0 || p[d] >= xs.ndim) return ox_fail(c, GLIA_EINVAL, "perm holds %d", p[d]);
+                    os.dim[d] = xs.dim[p[d]];
+                    if (xs.dim[p[d]] != 1) q[k++] = at[p[d]];
+                }
+                if (m < 1 || st.dim[0] != ns.dim[0])
+                    return ox_unsupported(c, "a transpose of '%s', which glia holds in another shape", v->name);
+                if ((s = reshape_to(c, v->node, &st, NULL, &x)) ||
+                    (s = built(c, glia_transpose(c->g, out_name(c, 0, nm, sizeof nm), x, m, q, &y))))
+                    return s;
+                return set_out_view(c, 0, y, &os);
+            }
             if ((s = ox_in_node(c, 0, false, &x)) ||
                 (s = built(c, glia_transpose(c->g, out_name(c, 0, nm, sizeof nm), x, xs.ndim, p, &y))))
                 return s;
@@ -676,13 +734,37 @@ static glia_status op_softmax(ox_ctx *c) {
     int x, y;
     glia_shape xs;
     int64_t axis;
-    glia_status s = ox_in_node(c, 0, false, &x);
+    const glia_shape *view;
+    glia_status s = in_flat(c, 0, &x, &view);
     if (s) return s;
     glia_node_shape(c->g, x, &xs);
+    const glia_shape vs = view ? *view : xs;
     if ((s = ox_attr_i(c, "axis", c->opset < 13 ? 1 : -1, &axis))) return s;
-    if (axis < 0) axis += xs.ndim;
-    if (axis < 0 || axis >= xs.ndim) return ox_fail(c, GLIA_EINVAL, "attribute 'axis' is outside the input's %d dimensions", xs.ndim);
+    if (axis < 0) axis += vs.ndim;
+    if (axis < 0 || axis >= vs.ndim) return ox_fail(c, GLIA_EINVAL, "attribute 'axis' is outside the input's %d dimensions", vs.ndim);
     out_name(c, 0, nm, sizeof nm);
+    if (view) { /* held as another shape with the same last axis: over the node's last axis */
+        if (axis != vs.ndim - 1 || xs.dim[xs.ndim - 1] != vs.dim[vs.ndim - 1] || xs.ndim < 2)
+            return ox_unsupported(c, "a softmax of '%s', which glia holds in another shape", c->node->input[0]);
+        axis = xs.ndim - 1;
+    }
+    if (xs.ndim == 2 && axis == 1 && view) {
+        if ((s = built(c, (logsm ? glia_log_softmax : glia_softmax)(c->g, nm, x, &y)))) return s;
+        return set_out_view(c, 0, y, view);
+    }
+    if (xs.ndim > 2 && axis == xs.ndim - 1) {
+        /* over the last axis (the same for every opset: flattening from the last axis keeps it
+         * alone): moved to axis 1 by glia's transpose, and back (a swap is its own inverse) */
+        int perm[GLIA_MAX_DIMS];
+        for (int d = 0; d < xs.ndim; d++) perm[d] = d;
+        perm[1] = (int)axis;
+        perm[axis] = 1;
+        if ((s = built(c, glia_transpose(c->g, NULL, x, xs.ndim, perm, &x))) ||
+            (s = built(c, (logsm ? glia_log_softmax : glia_softmax)(c->g, NULL, x, &y))) ||
+            (s = built(c, glia_transpose(c->g, nm, y, xs.ndim, perm, &y))))
+            return s;
+        return set_out_view(c, 0, y, view);
+    }
     bool flat = c->opset < 13 && xs.ndim > 2;
     if (axis != 1 || (!flat && xs.ndim > 2 && c->opset < 13))
         return ox_unsupported(c, "attribute 'axis' = %lld for an input of %d dimensions (axis 1 only)", (long long)axis, xs.ndim);
@@ -726,6 +808,12 @@ static glia_status op_gemm(ox_ctx *c) {
     glia_shape as, bs = ox_shape(c, B), ns;
     glia_node_shape(c->g, a, &ns);
     as = view ? *view : ns;
+    if (!gemm && !B->is_const) { /* two run-time values (attention): glia's batched matmul */
+        int b;
+        if ((s = ox_in_node(c, 0, false, &a)) || (s = ox_in_node(c, 1, false, &b))) return s;
+        if ((s = built(c, glia_matmul(c->g, out_name(c, 0, nm, sizeof nm), a, b, &y)))) return s;
+        return set_out(c, 0, y);
+    }
     glia_shape out3 = {0, {0}}; /* MatMul of [T, N, K] rows: the output seen as [T, N, M] */
     if (!gemm && as.ndim == 3 && bs.ndim == 2) {
         out3 = (glia_shape){3, {as.dim[0], as.dim[1], bs.dim[1]}};
@@ -976,10 +1064,12 @@ static glia_status op_reduce_mean(ox_ctx *c) {
     int x, y;
     int64_t ax[GLIA_MAX_DIMS], keep;
     int n;
-    glia_shape xs;
-    glia_status s = ox_in_node(c, 0, false, &x);
+    glia_shape xs, ns;
+    const glia_shape *view;
+    glia_status s = in_flat(c, 0, &x, &view);
     if (s || (s = ox_attr_i(c, "keepdims", 1, &keep)) || (s = ox_axes(c, ax, GLIA_MAX_DIMS, &n))) return s;
-    glia_node_shape(c->g, x, &xs);
+    glia_node_shape(c->g, x, &ns);
+    xs = view ? *view : ns;
     bool red[GLIA_MAX_DIMS] = {false};
     for (int i = 0; i < n; i++) {
         int64_t a = ax[i] < 0 ? ax[i] + xs.ndim : ax[i];
@@ -997,8 +1087,18 @@ static glia_status op_reduce_mean(ox_ctx *c) {
     glia_shape to = xs; /* the output */
     to.ndim = keep ? xs.ndim : k;
     for (int d = k; d < to.ndim; d++) to.dim[d] = 1;
-    glia_shape p4 = {4, {xs.dim[0], M, R, 1}}, g4 = {4, {xs.dim[0], M, 1, 1}};
     out_name(c, 0, nm, sizeof nm);
+    if (view) { /* held as the node ns: reduce ns's trailing axes of the same product R */
+        int64_t tail = 1;
+        int kn = ns.ndim;
+        while (kn > 1 && tail < R) tail *= ns.dim[--kn];
+        if (tail != R) return ox_unsupported(c, "a mean over axes of '%s', which glia holds in another shape", c->node->input[0]);
+        M = glia_shape_numel(&ns) / ns.dim[0] / R;
+        glia_shape p4 = {4, {ns.dim[0], M, R, 1}};
+        if ((s = reshape_to(c, x, &p4, NULL, &x)) || (s = built(c, glia_global_avgpool(c->g, nm, x, &y)))) return s;
+        return set_out_view(c, 0, y, &to); /* [N', M, 1, 1] holds the mean in the value's order */
+    }
+    glia_shape p4 = {4, {xs.dim[0], M, R, 1}}, g4 = {4, {xs.dim[0], M, 1, 1}};
     if ((s = reshape_to(c, x, &p4, NULL, &x)) || (s = built(c, glia_global_avgpool(c->g, glia__shape_eq(&g4, &to) ? nm : NULL, x, &y))) ||
         (s = reshape_to(c, y, &to, nm, &y)))
         return s;
@@ -1184,7 +1284,7 @@ typedef struct {
     const char *attrs; /* the attributes the handler reads, comma-separated */
 } ox_op;
 static const ox_op OPS[] = {
-    {"Relu", op_unary, ""}, {"Sigmoid", op_unary, ""}, {"Tanh", op_unary, ""},
+    {"Relu", op_unary, ""}, {"Sigmoid", op_unary, ""}, {"Tanh", op_unary, ""}, {"Sqrt", op_unary, ""},
     {"LeakyRelu", op_unary, "alpha"}, {"Elu", op_unary, "alpha"},
     {"Clip", op_clip, "min,max"}, {"HardSigmoid", op_hard, "alpha,beta"}, {"HardSwish", op_hard, ""},
     {"Add", op_binary, ""}, {"Sub", op_binary, ""}, {"Mul", op_binary, ""}, {"Div", op_binary, ""},

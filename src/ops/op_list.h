@@ -16,5 +16,7 @@
     /* sequence to sequence (attention.c) */                                                      \
     X(attention)                                                                                  \
     /* ONNX's Transpose on run-time values (shape_ops.c) */                                       \
-    X(transpose)
+    X(transpose)                                                                                  \
+    /* what ONNX models need besides (activation.c, elementwise.c, matmul.c) */                  \
+    X(sqrt) X(div) X(matmul)
 #endif
