@@ -228,6 +228,13 @@ glia_status glia_dense(glia_graph *g, const char *name, int x, int w, int b, int
 glia_status glia_add(glia_graph *g, const char *name, int a, int b, int *out);
 glia_status glia_sub(glia_graph *g, const char *name, int a, int b, int *out);
 glia_status glia_mul(glia_graph *g, const char *name, int a, int b, int *out);
+/* y = a / b (broadcasting as add; b = 0 gives inf or NaN, as PyTorch) */
+glia_status glia_div(glia_graph *g, const char *name, int a, int b, int *out);
+/* y = sqrt(x) elementwise (x < 0: NaN) */
+glia_status glia_sqrt(glia_graph *g, const char *name, int x, int *out);
+/* Batched matrix product (torch.matmul of two tensors of the same rank >= 2, ONNX MatMul of two
+ * run-time values): y[..., M, N] = a[..., M, K] b[..., K, N], the leading dimensions equal. */
+glia_status glia_matmul(glia_graph *g, const char *name, int a, int b, int *out);
 /* y = alpha * x */
 glia_status glia_scale(glia_graph *g, const char *name, int x, float alpha, int *out);
 
@@ -235,6 +242,10 @@ glia_status glia_scale(glia_graph *g, const char *name, int x, float alpha, int 
 glia_status glia_concat(glia_graph *g, const char *name, int n, const int *xs, int axis, int *out);
 glia_status glia_slice(glia_graph *g, const char *name, int x, int axis, int64_t start,
                        int64_t end, int *out);
+/* y = x with its axes permuted: y.shape[k] = x.shape[perm[k]] (PyTorch's x.permute(perm), ONNX's
+ * Transpose). A permutation that moves axis 0 moves the batch: glia_graph_set_batch still
+ * changes the input's axis, and y follows. */
+glia_status glia_transpose(glia_graph *g, const char *name, int x, int ndim, const int *perm, int *out);
 /* Reshape keeps the batch: dims are the per-sample shape, output [N, dims...] (one entry may
  * be -1). Flatten: [N, rest]. Negative slice bounds count from the end. */
 glia_status glia_reshape(glia_graph *g, const char *name, int x, int ndim, const int64_t *dims,
@@ -604,6 +615,16 @@ int glia_onnx_output_node(const glia_onnx *m, int i);
 /* Output i's shape in the ONNX graph: the node holds its values in that order, though its own
  * shape may differ (glia's reshape keeps the first dimension, so [T*N, M] holds a [T, N, M]). */
 glia_status glia_onnx_output_shape(const glia_onnx *m, int i, glia_shape *out);
+/* The ONNX nodes that became glia nodes, in file order (a node folded at load time, or one that
+ * only renames a value, is not listed): its op type, its name (its first output's if it has
+ * none), the glia nodes it added [first, end) and the node holding its first output. These are
+ * the layers of a model loaded from an .onnx file (glia_model_load). */
+typedef struct glia_onnx_step {
+    const char *op, *name;
+    int first, end, output;
+} glia_onnx_step;
+int glia_onnx_num_steps(const glia_onnx *m);
+glia_status glia_onnx_step_info(const glia_onnx *m, int i, glia_onnx_step *out);
 /* Writes the part of g that outputs[0..n-1] depend on as an ONNX model (opset 13): inputs with a
  * symbolic batch "N", parameters and buffers as initialisers under their node names, each op as
  * ONNX nodes whose outputs are named after the glia nodes, so that glia_onnx_load gives the same
@@ -759,6 +780,22 @@ typedef struct glia_model glia_model;
 glia_status glia_model_parse(const char *text, const char *filename, int64_t batch,
                              uint64_t seed, glia_model **out);
 glia_status glia_model_load(const char *path, int64_t batch, uint64_t seed, glia_model **out);
+/* A network from an ONNX file: glia_model_load of an .onnx file, or [net] with `onnx = FILE`
+ * (relative to the text's directory) and no layer sections, whose other [net] keys (classes,
+ * mean, std, lr, epochs...) apply as to any model. Its graph is the imported one (parameters =
+ * the file's initialisers, under their ONNX names); it takes the file's one run-time input ([N,
+ * features] or [N, C, H, W]; input defaults to its shape) and outputs the file's first output
+ * (classes defaults to its size); its layers are the ONNX nodes that became glia nodes, named
+ * after their outputs. glia train copies the file into the run directory as model.onnx and
+ * writes `onnx = model.onnx`. glia_model_onnx_path: the file as found, NULL for other models. */
+const char *glia_model_onnx_path(const glia_model *m);
+/* The ONNX file at path as a model in glia's text format (glia import; src/nn/model_import.c):
+ * each node the output depends on becomes a layer ([conv], [dense], pools, [batchnorm], [lrn],
+ * [dropout], [softmax], [flatten], [add], [concat], activations, fused into the layer before
+ * them where the text allows), and the file's weights are copied into the layers' parameters,
+ * so glia_model_to_text and glia_safetensors_save give a run directory. A node that does not
+ * fit the text format is an error naming it and its op. */
+glia_status glia_model_import(const char *path, int64_t batch, uint64_t seed, glia_model **out);
 /* The model's layers, shapes and counts only (glia summary): its parameters get no memory and no
  * initial values, so a model of billions of parameters loads at once. It can be planned
  * (GLIA_COMPILE_PLAN_ONLY), not run, trained or saved. */

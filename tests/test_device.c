@@ -235,6 +235,22 @@ static glia_status c_concat(net *t) {
 static glia_status c_slice(net *t) {
     return glia_slice(t->g, "y", IN(t, "x", 2, 3, 6, 2), 2, 1, -2, &t->y);
 }
+static glia_status c_transpose(net *t) {
+    return glia_transpose(t->g, "y", IN(t, "x", 2, 3, 4, 5), 4, (const int[]){2, 0, 3, 1}, &t->y);
+}
+static glia_status c_sqrt(net *t) { /* of a positive value */
+    int p;
+    glia_status s = glia_sigmoid(t->g, "p", IN(t, "x", 2, 3, 4), &p);
+    return s ? s : glia_sqrt(t->g, "y", p, &t->y);
+}
+static glia_status c_div(net *t) {
+    int p;
+    glia_status s = glia_sigmoid(t->g, "p", PAR(t, "b", 3, 1), &p);
+    return s ? s : glia_div(t->g, "y", IN(t, "x", 2, 3, 4), p, &t->y);
+}
+static glia_status c_matmul(net *t) {
+    return glia_matmul(t->g, "y", IN(t, "x", 2, 3, 4, 5), PAR(t, "w", 2, 3, 5, 2), &t->y);
+}
 static glia_status c_reshape(net *t) {
     return glia_reshape(t->g, "y", IN(t, "x", 2, 3, 4), 2, D(2, -1), &t->y);
 }
@@ -396,6 +412,10 @@ static const struct {
     {"concat", c_concat, 0},
     {"slice", c_slice, 0},
     {"reshape", c_reshape, 0},
+    {"transpose", c_transpose, 0},
+    {"sqrt", c_sqrt, 0},
+    {"div", c_div, 0},
+    {"matmul", c_matmul, 0},
     {"time_flatten", c_time_flatten, 0},
     {"conv2d, stride, asymmetric padding, dilation, groups", c_conv_everything, 0},
     {"conv2d, direct path, fused ReLU on the cpu", c_conv_direct_relu, 0},

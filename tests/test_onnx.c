@@ -209,3 +209,203 @@ TEST(onnx_export_round_trip) {
     CHECK_MSG(strstr(glia_last_error(), "maxout 'mo'") != NULL, "%s", glia_last_error());
     glia_graph_free(g);
 }
+
+/* models/lenet5.cfg (batch, seed) exported to dir/lenet5.onnx in a new directory: *md, path */
+static int lenet5_onnx(char *dir, char *path, size_t len, int64_t batch, uint64_t seed, glia_model **md) {
+    if (!mkdtemp(dir)) return 0;
+    snprintf(path, len, "%s/lenet5.onnx", dir);
+    if (glia_model_load("models/lenet5.cfg", batch, seed, md)) return 0;
+    int y = glia_model_output(*md);
+    return !glia_onnx_save(glia_model_graph(*md), &y, 1, path);
+}
+
+/* An .onnx file as a model (src/nn/model_onnx.c): input and classes from the file, its nodes as
+ * layers, the text naming the file, outputs as the original's at another batch size (set_batch),
+ * and gradients reaching the imported parameters. */
+TEST(onnx_file_as_model) {
+    char dir[] = "/tmp/glia-onnx-XXXXXX", path[64];
+    glia_model *md = NULL, *mo = NULL;
+    CHECK(lenet5_onnx(dir, path, sizeof path, 1, 7, &md));
+    glia_graph *g = glia_model_graph(md);
+    int y = glia_model_output(md);
+    glia_status s = glia_model_load(path, 1, 1, &mo);
+    if (!s) {
+        glia_graph *g2 = glia_model_graph(mo);
+        CHECK(!strcmp(glia_model_onnx_path(mo), path) && glia_model_onnx_path(md) == NULL);
+        CHECK(!strcmp(glia_model_option(mo, "input"), "1, 28, 28"));
+        CHECK(!strcmp(glia_model_option(mo, "classes"), "10"));
+        glia_layer_info li;
+        CHECK(glia_model_num_layers(mo) == 12);
+        OK(glia_model_layer(mo, 0, &li));
+        CHECK_MSG(!strcmp(li.name, "conv1.conv") && !strcmp(li.type, "Conv") && li.params == 156,
+                  "layer 0: %s %s %lld", li.name, li.type, (long long)li.params);
+        char *text = NULL;
+        OK(glia_model_to_text(mo, &text));
+        const char *base = strrchr(path, '/') + 1;
+        CHECK_MSG(text && strstr(text, "onnx = ") && strstr(text, base) && !strstr(text, "[conv]"), "%s", text);
+        free(text);
+        /* batch 3, as glia train and eval set it */
+        OK(glia_graph_set_batch(g, 3));
+        OK(glia_graph_set_batch(g2, 3));
+        glia_graph_set_training(g, 0);
+        float in[3 * 784], want[30], got[30], seed[30];
+        fill_uniform(in, 3 * 784, 0, 1, 5);
+        fill_uniform(seed, 30, -1, 1, 6);
+        OK(glia_node_write(g, glia_model_input(md), in, 3 * 784));
+        OK(glia_node_write(g2, glia_model_input(mo), in, 3 * 784));
+        OK(glia_graph_forward(g));
+        OK(glia_graph_forward(g2));
+        OK(glia_node_read(g, y, want, 30));
+        OK(glia_node_read(g2, glia_model_output(mo), got, 30));
+        CHECK(close_to(got, want, 30, "lenet5 from .onnx"));
+        /* d(sum(y * seed))/d(fc3.bias) = the seed summed over the batch */
+        int b;
+        OK(glia_graph_find(g2, "fc3.bias", &b));
+        CHECK(glia_node_trainable(g2, b));
+        OK(glia_graph_backward(g2, glia_model_output(mo), seed, 0));
+        float db[10];
+        OK(glia_node_read_grad(g2, b, db, 10));
+        for (int k = 0; k < 10; k++) CHECK(fabs(db[k] - (seed[k] + seed[10 + k] + seed[20 + k])) < 1e-5);
+    }
+    glia_model_free(mo);
+    glia_model_free(md);
+    OK(s);
+    /* [net] onnx = FILE whose file is missing: the error names it */
+    CHECK(glia_model_parse("[net]\nonnx = nope.onnx\n", "/tmp/x.cfg", 1, 1, &mo) != GLIA_OK);
+    CHECK_MSG(strstr(glia_last_error(), "/tmp/nope.onnx") != NULL, "%s", glia_last_error());
+    unlink(path);
+    rmdir(dir);
+}
+
+/* glia_model_import (src/nn/model_import.c): an exported LeNet-5 comes back as its own model
+ * text (layer names, activations fused), with the same outputs; a node that does not fit is
+ * an error naming its op and output. */
+TEST(onnx_import_to_model_text) {
+    char dir[] = "/tmp/glia-onnx-XXXXXX", path[64];
+    glia_model *md = NULL, *mi = NULL;
+    CHECK(lenet5_onnx(dir, path, sizeof path, 2, 9, &md));
+    glia_graph *g = glia_model_graph(md);
+    int y = glia_model_output(md);
+    glia_status s = glia_model_import(path, 2, 1, &mi);
+    if (!s) {
+        CHECK(glia_model_onnx_path(mi) == NULL && glia_model_num_layers(mi) == 7);
+        /* the layers of models/lenet5.cfg: names, types, shapes, parameter counts */
+        for (int i = 0; i < 7; i++) {
+            glia_layer_info a, b;
+            OK(glia_model_layer(md, i, &a));
+            OK(glia_model_layer(mi, i, &b));
+            CHECK_MSG(!strcmp(a.name, b.name) && !strcmp(a.type, b.type) && a.shape.ndim == b.shape.ndim && a.shape.dim[1] == b.shape.dim[1] &&
+                      a.params == b.params, "layer %d: %s %s, imported %s %s", i, a.name, a.type, b.name, b.type);
+        }
+        glia_graph *g2 = glia_model_graph(mi);
+        glia_graph_set_training(g, 0);
+        glia_graph_set_training(g2, 0);
+        float in[2 * 784], a[20], b[20];
+        fill_uniform(in, 2 * 784, 0, 1, 8);
+        OK(glia_node_write(g, glia_model_input(md), in, 2 * 784));
+        OK(glia_node_write(g2, glia_model_input(mi), in, 2 * 784));
+        OK(glia_graph_forward(g));
+        OK(glia_graph_forward(g2));
+        OK(glia_node_read(g, y, a, 20));
+        OK(glia_node_read(g2, glia_model_output(mi), b, 20));
+        CHECK(!memcmp(a, b, sizeof a));
+    }
+    glia_model_free(mi);
+    glia_model_free(md);
+    OK(s);
+    CHECK(glia_model_import(DIR "small_cnn.onnx", 1, 1, &mi) == GLIA_EINVAL && mi == NULL);
+    CHECK_MSG(strstr(glia_last_error(), "the Pad node of output '/Pad_output_0' does not fit") != NULL, "%s",
+              glia_last_error());
+    CHECK(glia_model_import("models/lenet5.cfg", 1, 1, &mi) == GLIA_EINVAL);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* glia's transpose exports as Transpose(perm) and imports back onto the transpose op */
+TEST(onnx_transpose_round_trip) {
+    char path[] = "/tmp/glia-onnx-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    glia_graph *g;
+    int x, y;
+    OK(glia_graph_new(&g));
+    OK(glia_input(g, "x", 3, (int64_t[]){2, 3, 4}, &x));
+    OK(glia_transpose(g, "t", x, 3, (const int[]){2, 0, 1}, &y));
+    float in[24], want[24], got[24];
+    fill_uniform(in, 24, -1, 1, 4);
+    OK(glia_node_write(g, x, in, 24));
+    OK(glia_graph_forward(g));
+    OK(glia_node_read(g, y, want, 24));
+    OK(glia_onnx_save(g, &y, 1, path));
+    glia_graph_free(g);
+    glia_onnx *m = NULL;
+    glia_onnx_options o = {.batch = 2};
+    glia_status s = glia_onnx_load(path, &o, &m);
+    if (!s) {
+        glia_graph *g2 = glia_onnx_graph(m);
+        glia_shape ys;
+        OK(glia_node_shape(g2, glia_onnx_output_node(m, 0), &ys));
+        CHECK(ys.ndim == 3 && ys.dim[0] == 4 && ys.dim[1] == 2 && ys.dim[2] == 3);
+        OK(glia_node_write(g2, glia_onnx_input_node(m, 0), in, 24));
+        OK(glia_graph_forward(g2));
+        OK(glia_node_read(g2, glia_onnx_output_node(m, 0), got, 24));
+        CHECK(!memcmp(got, want, sizeof got));
+    }
+    glia_onnx_free(m);
+    unlink(path);
+    OK(s);
+}
+
+/* Recurrent models exported (ONNX LSTM / GRU nodes in ONNX's gate order, the lengths as
+ * sequence_lens, a many-to-one read-out as Y_h) and imported back: the same outputs on the same
+ * ids and lengths, at another batch size than the export's */
+TEST(onnx_export_recurrent_round_trip) {
+    const char *models[] = {"models/char-lstm.cfg", "models/char-gru.cfg", "models/sentiment-lstm.cfg",
+                            "models/sentiment-gru.cfg", "models/tagger-bilstm.cfg"};
+    char path[] = "/tmp/glia-onnx-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    for (int i = 0; i < 5; i++) {
+        glia_model *md;
+        glia_onnx *m = NULL;
+        OK(glia_model_load(models[i], 1, 11, &md));
+        glia_graph *g = glia_model_graph(md);
+        int y = glia_model_output(md), T = glia_model_sequence(md), V = glia_model_vocab(md);
+        OK(glia_onnx_save(g, &y, 1, path));
+        OK(glia_graph_set_batch(g, 3));
+        glia_graph_set_training(g, 0);
+        float ids[3 * 64], len[3] = {(float)T, 1, (float)(T / 2 + 1)};
+        glia_rng r;
+        glia_rng_seed(&r, 5, (uint64_t)i);
+        for (int k = 0; k < 3 * T; k++) ids[k] = (float)(int)(glia_rng_uniform(&r) * V);
+        OK(glia_node_write(g, glia_model_input(md), ids, 3 * T));
+        OK(glia_node_write(g, glia_model_lengths(md), len, 3));
+        OK(glia_graph_forward(g));
+        glia_shape ys;
+        OK(glia_node_shape(g, y, &ys));
+        int64_t ny = glia_shape_numel(&ys);
+        float *want = malloc((size_t)ny * sizeof *want), *got = malloc((size_t)ny * sizeof *got);
+        OK(glia_node_read(g, y, want, ny));
+        glia_onnx_options o = {.batch = 3};
+        glia_status s = glia_onnx_load(path, &o, &m);
+        if (!s) {
+            glia_graph *g2 = glia_onnx_graph(m);
+            CHECK_MSG(glia_onnx_num_inputs(m) == 2, "%s: %d inputs", models[i], glia_onnx_num_inputs(m));
+            for (int k = 0; k < 2; k++) {
+                int data = !strcmp(glia_onnx_input_name(m, k), "data");
+                OK(glia_node_write(g2, glia_onnx_input_node(m, k), data ? ids : len, data ? 3 * T : 3));
+            }
+            OK(glia_graph_forward(g2));
+            OK(glia_node_read(g2, glia_onnx_output_node(m, 0), got, ny));
+            CHECK_MSG(close_to(got, want, ny, models[i]), "%s: outputs differ after the round trip", models[i]);
+        }
+        glia_onnx_free(m);
+        glia_model_free(md);
+        free(want);
+        free(got);
+        OK(s);
+    }
+    unlink(path);
+}

@@ -37,6 +37,10 @@ static const op_cases OPS[] = {
     {OP(slice), {"shape_slice", "shape_slice", "shape_slice"}, "basic_slice"},
     {OP(reshape), {"shape_reshape_flatten", "shape_reshape_flatten", "shape_reshape_flatten"},
      "basic_reshape"},
+    {OP(transpose), {"shape_transpose", "shape_transpose", "shape_transpose"}, "basic_transpose"},
+    {OP(sqrt), {"math_sqrt", "math_sqrt", "math_sqrt"}, "basic_sqrt"},
+    {OP(div), {"math_div", "math_div", "math_div"}, "basic_div"},
+    {OP(matmul), {"math_matmul", "math_matmul", "math_matmul"}, "basic_matmul"},
     {OP(conv2d), {"conv_gradcheck", "conv_matches_reference", "conv_golden_pytorch"},
      "conv_basic conv_stride_pad conv_asym_pad conv_dilation conv_groups conv_depthwise conv_1x1 "
      "conv_nobias"},

@@ -116,3 +116,44 @@ TEST(shape_reshape_flatten) {
     CHECK(s.dim[0] == 5 && s.dim[2] == 8);
     glia_graph_free(g);
 }
+
+/* transpose: y = x.permute(1, 3, 0, 2) on [2, 3, 4, 5]: each element where the definition puts
+ * it (naive index loops), the gradient the seed sent back, finite differences, PyTorch's values,
+ * errors, and a permutation that moves the batch axis following glia_graph_set_batch */
+TEST(shape_transpose) {
+    glia_graph *g;
+    OK(glia_graph_new(&g));
+    int x, y, bad;
+    const int perm[4] = {1, 3, 0, 2};
+    OK(glia_input(g, "x", 4, (int64_t[]){2, 3, 4, 5}, &x));
+    OK(glia_transpose(g, "t", x, 4, perm, &y));
+    glia_shape s;
+    OK(glia_node_shape(g, y, &s));
+    CHECK(s.ndim == 4 && s.dim[0] == 3 && s.dim[1] == 5 && s.dim[2] == 2 && s.dim[3] == 4);
+    OK(glia_node_requires_grad(g, x, 1));
+    OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+    float seed[120];
+    fill_uniform(glia_node_value(g, x), 120, -1, 1, 8);
+    fill_uniform(seed, 120, -1, 1, 9);
+    OK(glia_graph_forward(g));
+    OK(glia_graph_backward(g, y, seed, 0));
+    const float *X = glia_node_value(g, x), *Y = glia_node_value(g, y), *DX = glia_node_grad(g, x);
+    for (int a = 0; a < 2; a++) /* y[b, d, a, c] = x[a, b, c, d] */
+        for (int b = 0; b < 3; b++)
+            for (int c = 0; c < 4; c++)
+                for (int d = 0; d < 5; d++) {
+                    int xi = ((a * 3 + b) * 4 + c) * 5 + d, yi = ((b * 5 + d) * 2 + a) * 4 + c;
+                    CHECK(Y[yi] == X[xi] && DX[xi] == seed[yi]);
+                }
+    ref_checked(g, y);
+    GRADCHECK(g, y, x, 1e-2);
+    GOLDEN_CHECK(g, "basic_transpose", y, 1, ((const char *[]){"x"}), ((int[]){x}), 1e-6);
+    CHECK(glia_transpose(g, "t3", x, 3, perm, &bad) == GLIA_ESHAPE);
+    CHECK(strstr(glia_last_error(), "t3") && strstr(glia_last_error(), "3 axes"));
+    CHECK(glia_transpose(g, "tt", x, 4, (const int[]){0, 1, 1, 2}, &bad) == GLIA_ESHAPE);
+    CHECK(strstr(glia_last_error(), "not a permutation"));
+    OK(glia_graph_set_batch(g, 6));
+    OK(glia_node_shape(g, y, &s));
+    CHECK(s.dim[2] == 6);
+    glia_graph_free(g);
+}

@@ -23,6 +23,7 @@ int cmd_gradflow(int argc, char **argv);
 int cmd_pack(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 int cmd_translate(int argc, char **argv); /* cmd_translate.c: glia translate, glia attention */
 int cmd_attention(int argc, char **argv);
 /* A trained run's directory, opened (run_dir.c): the model with its weights, class names, and

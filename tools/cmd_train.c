@@ -55,6 +55,9 @@ static void usage(void) {
     printf("usage: glia train MODEL.cfg [options]      train a model on images or text\n"
            "       glia train --resume DIR [--epochs N] continue a stopped run exactly\n\n"
            "Trains MODEL with its [net] loss (softmax cross-entropy unless it says mse or bce).\n"
+           "MODEL may be an .onnx file (or model text with [net] onnx = FILE): its network is\n"
+           "fine-tuned from the file's weights, with the input scaling they expect ([net] mean\n"
+           "and std, 0 and 1 by default); the run keeps the file as model.onnx.\n"
            "Options override the model's [net] settings\n"
            "(see docs/model-format.md) and are recorded in the model.cfg written to --out.\n"
            "  --data D          fashion-mnist (Debian's dataset-fashion-mnist; scripts/fetch-data\n"
@@ -167,8 +170,8 @@ static void print_result(const glia_train_result *r, const char *dir, const glia
     }
     printf("test accuracy %.2f%% (top-5 %.2f%%, loss %.4f) on %lld images; %.1fs of training\n",
            100 * r->test.acc, 100 * r->test.top5, r->test.loss, (long long)r->test.n, r->train_seconds);
-    printf("wrote %s/{model.cfg,weights.safetensors,classes.txt,metrics.csv,curves.png,"
-           "checkpoint.safetensors}\n", dir);
+    printf("wrote %s/{model.cfg,%sweights.safetensors,classes.txt,metrics.csv,curves.png,"
+           "checkpoint.safetensors}\n", dir, glia_model_onnx_path(m) ? "model.onnx," : "");
 }
 
 int cmd_train(int argc, char **argv) {
@@ -280,6 +283,9 @@ int cmd_train(int argc, char **argv) {
         if (out) snprintf(dir, sizeof dir, "%s", out);
         else snprintf(dir, sizeof dir, "runs/%.*s", (int)strcspn(base, "."), base);
         o.out_dir = dir;
+        /* a network from an ONNX file starts from its weights, so it keeps the input scaling
+         * they expect ([net] mean and std: 0 and 1 unless a model text around the file says) */
+        if (!s && glia_model_onnx_path(m)) o.normalize = 0;
         if (!s && init_from) { /* transfer learning: the source's weights and input scaling */
             glia_transfer_report tr;
             s = glia_model_transfer_from_run(m, init_from, &xfer, &tr);

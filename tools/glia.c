@@ -33,6 +33,7 @@ static const struct {
     {"pack", "a binary network's weights packed one bit per value, with the sizes", cmd_pack},
     {"run", "one forward pass of an ONNX model or a run on named tensors (safetensors)", cmd_run},
     {"export", "a trained run (or a model file) as an ONNX model", cmd_export},
+    {"import", "an ONNX model as a run directory in glia's model text (model.cfg + weights)", cmd_import},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 

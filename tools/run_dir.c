@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void run_dir_free(run_dir *r) {
     glia_model_free(r->m);
@@ -16,22 +17,25 @@ void run_dir_free(run_dir *r) {
 int run_dir_open(const char *dir, int64_t batch, run_dir *r, const char *cmd) {
     memset(r, 0, sizeof *r);
     char path[1200];
-    snprintf(path, sizeof path, "%s/model.cfg", dir);
+    struct stat st;
+    /* a model file (an .onnx, or model text) instead of a run: its own weights, no data set */
+    int file = !stat(dir, &st) && S_ISREG(st.st_mode);
+    snprintf(path, sizeof path, file ? "%s" : "%s/model.cfg", dir);
     glia_status s = glia_model_load(path, batch, 1, &r->m);
-    if (!s) {
+    if (!s && !file) {
         snprintf(path, sizeof path, "%s/weights.safetensors", dir);
         s = glia_safetensors_load(glia_model_graph(r->m), path);
     }
     if (s) {
-        fprintf(stderr, "glia %s: %s\n(is %s a directory written by glia train?)\n", cmd,
-                glia_last_error(), dir);
+        fprintf(stderr, "glia %s: %s\n(is %s a directory written by glia train, or a model file?)\n",
+                cmd, glia_last_error(), dir);
         run_dir_free(r);
         return 0;
     }
     r->classes = atoi(glia_model_option(r->m, "classes"));
     char **names = NULL;
     int n = 0;
-    if (glia_class_names_load(dir, &names, &n)) {
+    if (!file && glia_class_names_load(dir, &names, &n)) {
         fprintf(stderr, "glia %s: %s\n", cmd, glia_last_error());
         run_dir_free(r);
         return 0;

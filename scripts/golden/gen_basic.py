@@ -1,4 +1,5 @@
-"""Golden values for dense, broadcasting elementwise ops, scale, concat, slice, reshape.
+"""Golden values for dense, broadcasting elementwise ops (div too), scale, concat, slice, reshape,
+transpose, sqrt, batched matmul.
 
 For each case: inputs, output y = op(inputs), a seed tensor, and the gradients of
 sum(seed * y) with respect to every input (torch.autograd)."""
@@ -44,3 +45,10 @@ case("basic_time_flatten", lambda x: x.reshape(-1, *x.shape[2:]), [("x", rand(3,
      "time_flatten [T=3,N=2,4,2] -> [6,4,2] (PyTorch: x.view(T * N, ...) before a per-step head)")
 case("basic_scale", lambda x: -1.75 * x, [("x", rand(2, 3, 4))], "scale by alpha = -1.75",
      attrs=[("alpha", torch.tensor([-1.75]))])
+case("basic_transpose", lambda x: x.permute(1, 3, 0, 2), [("x", rand(2, 3, 4, 5))],
+     "transpose (ONNX Transpose perm = 1, 3, 0, 2): [2,3,4,5] -> [3,5,2,4]")
+case("basic_div", lambda a, b: a / b, [("a", rand(2, 3, 4)), ("b", rand(3, 1, lo=0.5, hi=2))],
+     "div with a broadcast divisor in [0.5, 2]: [2,3,4] / [3,1]")
+case("basic_sqrt", torch.sqrt, [("x", rand(3, 4, 5, lo=0.1, hi=3))], "sqrt on [3,4,5] in [0.1, 3]")
+case("basic_matmul", torch.matmul, [("a", rand(2, 3, 4, 5)), ("b", rand(2, 3, 5, 2))],
+     "batched matmul [2,3,4,5] x [2,3,5,2] (attention's Q K^T)")

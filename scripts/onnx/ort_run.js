@@ -3,8 +3,8 @@
 // scripts/onnx/install-ort into build/npm) on named tensors of a safetensors file and writes
 // every output by name, as `glia run` does, so that the two compare with `glia run --expect`.
 //   node scripts/onnx/ort_run.js MODEL.onnx IN.safetensors OUT.safetensors [--bench N]
-//   node scripts/onnx/ort_run.js --make-input IN.safetensors NAME:D0,D1,... [SEED]
-// --make-input writes seeded uniform [-1, 1) values; --bench N also prints the median of N
+//   node scripts/onnx/ort_run.js --make-input IN.safetensors NAME:D0,D1,...[:LO:HI][;NAME2:...] [SEED]
+// --make-input writes seeded uniform [-1, 1) values (integers in [LO, HI] with :LO:HI); --bench N also prints the median of N
 // timed runs (after 2 warm-up runs) in ms, one thread (intra_op_num_threads = 1) unless
 // ORT_THREADS says otherwise.
 'use strict';
@@ -58,12 +58,14 @@ async function main() {
     let seed = Number(a[3] || 1) >>> 0;
     const tensors = {};
     for (const spec of a[2].split(';')) {
-      const [name, dims] = spec.split(':');
+      // NAME:DIMS, or NAME:DIMS:LO:HI for integers in [LO, HI] (token ids, sequence lengths)
+      const [name, dims, lo, hi] = spec.split(':');
       const shape = dims.split(',').map(Number);
       const data = new Float32Array(shape.reduce((x, y) => x * y, 1));
       for (let i = 0; i < data.length; i++) { // xorshift32: the same file everywhere
         seed ^= seed << 13; seed >>>= 0; seed ^= seed >>> 17; seed ^= seed << 5; seed >>>= 0;
-        data[i] = (seed / 4294967296) * 2 - 1;
+        const u = seed / 4294967296;
+        data[i] = hi === undefined ? u * 2 - 1 : Number(lo) + Math.floor(u * (Number(hi) - Number(lo) + 1));
       }
       tensors[name] = { dims: shape, data };
     }

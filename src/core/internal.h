@@ -317,6 +317,10 @@ glia_status glia__atomic_stage_end(int ok);
  * NULL); errors name the path. _max refuses a file over max bytes. */
 glia_status glia__read_file(const char *path, char **data, size_t *len);
 glia_status glia__read_file_max(const char *path, size_t max, char **data, size_t *len);
+/* The graph of an imported ONNX model, handed over to the caller (onnx_import.c): m keeps its
+ * names and steps, and glia_onnx_free(m) no longer frees the graph (a glia_model built on an
+ * .onnx file owns it, src/nn/model_onnx.c). */
+glia_graph *glia__onnx_release_graph(glia_onnx *m);
 /* An IDX file of images (idx.c): a ubyte file's values kept as bytes in *bytes (shape in *shape,
  * *out NULL); any other type as floats times 1/255 in *out (*bytes NULL). */
 glia_status glia__idx_load_bytes(const char *path, glia_tensor **out, uint8_t **bytes, glia_shape *shape);

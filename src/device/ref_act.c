@@ -11,7 +11,8 @@
  *   elu         y = x > 0 ? x : alpha (e^x - 1)   dx += y > 0 ? dy : dy (y + alpha)
  *   sigmoid     y = 1 / (1 + e^-x)                dx += dy y (1 - y)
  *   tanh        y = tanh x                        dx += dy (1 - y^2)
- *   linear      y = x                             dx += dy */
+ *   linear      y = x                             dx += dy
+ *   sqrt        y = sqrt x                        dx += dy / (2 y) */
 /* leaky_relu's slope, elu's alpha */
 static double act_param(const glia_node *n) {
     return n->op == GLIA_OP_leaky_relu ? n->fa[LEAKY_RELU_SLOPE] : n->fa[ELU_ALPHA];
@@ -25,6 +26,7 @@ static double act(const glia_node *n, double x) {
     case GLIA_OP_elu: return x > 0 ? x : act_param(n) * expm1(x);
     case GLIA_OP_sigmoid: return 1.0 / (1.0 + exp(-x));
     case GLIA_OP_tanh: return tanh(x);
+    case GLIA_OP_sqrt: return sqrt(x);
     default: return x; /* linear */
     }
 }
@@ -38,6 +40,7 @@ static double act_grad(const glia_node *n, double y, double dy) {
     case GLIA_OP_elu: return y > 0 ? dy : dy * (y + act_param(n));
     case GLIA_OP_sigmoid: return dy * y * (1.0 - y);
     case GLIA_OP_tanh: return dy * (1.0 - y * y);
+    case GLIA_OP_sqrt: return dy / (2.0 * y);
     default: return dy;
     }
 }
@@ -61,6 +64,7 @@ const glia_kernel glia__ref_elu = {act_forward, act_backward};
 const glia_kernel glia__ref_sigmoid = {act_forward, act_backward};
 const glia_kernel glia__ref_tanh = {act_forward, act_backward};
 const glia_kernel glia__ref_linear = {act_forward, act_backward};
+const glia_kernel glia__ref_sqrt = {act_forward, act_backward};
 
 /* ---------------------------------------------------------------- softmax, log_softmax
  * Along axis 1 of x [N, C, S...] (S the product of the rest), per (n, s), m = max_c x_c:

@@ -48,8 +48,8 @@ const glia_kernel glia__ref_dense = {dense_forward, dense_backward};
 /* ---------------------------------------------------------------- add, sub, mul
  * NumPy broadcasting: shapes aligned on the right, a dimension of 1 (or a missing one) repeats.
  *   add y = a + b: da += dy, db += dy;  sub y = a - b: da += dy, db -= dy;
- *   mul y = a b:   da += dy b, db += dy a
- * (the op itself says which: add, sub and mul are three ops) */
+ *   mul y = a b:   da += dy b, db += dy a;  div y = a / b: da += dy / b, db -= dy a / b^2
+ * (the op itself says which: add, sub, mul and div are four ops) */
 
 /* the element of operand shape s that output element i of shape o reads */
 static int64_t bcast_index(const glia_shape *o, const glia_shape *s, int64_t i) {
@@ -69,7 +69,7 @@ static glia_status ew_forward(glia_graph *g, glia_node *n) {
     for (int64_t i = 0; i < glia__numel(n); i++) {
         float a = A->val[bcast_index(&n->shape, &A->shape, i)];
         float b = B->val[bcast_index(&n->shape, &B->shape, i)];
-        n->val[i] = n->op == GLIA_OP_add ? a + b : n->op == GLIA_OP_sub ? a - b : a * b;
+        n->val[i] = n->op == GLIA_OP_add ? a + b : n->op == GLIA_OP_sub ? a - b : n->op == GLIA_OP_mul ? a * b : a / b;
     }
     return GLIA_OK;
 }
@@ -79,14 +79,19 @@ static void ew_backward(glia_graph *g, glia_node *n) {
     for (int64_t i = 0; i < glia__numel(n); i++) {
         int64_t ia = bcast_index(&n->shape, &A->shape, i), ib = bcast_index(&n->shape, &B->shape, i);
         float dy = n->grad[i];
-        if (A->grad) A->grad[ia] += n->op == GLIA_OP_mul ? dy * B->val[ib] : dy;
-        if (B->grad) B->grad[ib] += n->op == GLIA_OP_mul ? dy * A->val[ia] : n->op == GLIA_OP_sub ? -dy : dy;
+        double a = A->val[ia], b = B->val[ib];
+        if (A->grad) A->grad[ia] += (float)(n->op == GLIA_OP_mul ? dy * b : n->op == GLIA_OP_div ? dy / b : dy);
+        if (B->grad)
+            B->grad[ib] += (float)(n->op == GLIA_OP_mul   ? dy * a
+                                   : n->op == GLIA_OP_div ? -dy * a / (b * b)
+                                   : n->op == GLIA_OP_sub ? -dy : dy);
     }
 }
 
 const glia_kernel glia__ref_add = {ew_forward, ew_backward};
 const glia_kernel glia__ref_sub = {ew_forward, ew_backward};
 const glia_kernel glia__ref_mul = {ew_forward, ew_backward};
+const glia_kernel glia__ref_div = {ew_forward, ew_backward};
 
 /* ---------------------------------------------------------------- scale: y = alpha x, dx += alpha dy */
 static float scale_alpha(const glia_node *n) { return n->fa[SCALE_ALPHA]; }
@@ -178,3 +183,75 @@ static void same_backward(glia_graph *g, glia_node *n) {
 
 const glia_kernel glia__ref_reshape = {same_forward, same_backward};
 const glia_kernel glia__ref_time_flatten = {same_forward, same_backward};
+
+/* ---------------------------------------------------------------- transpose
+ * y[i] = x[j] with j's digit perm[k] = i's digit k (digits in each tensor's own shape);
+ * backward dx[j] += dy[i]. */
+static void transpose_move(glia_graph *g, glia_node *n, int backward) {
+    glia_node *x = glia__in(g, n, 0);
+    const int r = n->shape.ndim;
+    if (backward && !x->grad) return;
+    for (int64_t i = 0; i < glia__numel(n); i++) {
+        int64_t digit[GLIA_MAX_DIMS], rem = i, j = 0;
+        for (int k = r - 1; k >= 0; k--) {
+            digit[k] = rem % n->shape.dim[k];
+            rem /= n->shape.dim[k];
+        }
+        int64_t xd[GLIA_MAX_DIMS];
+        for (int k = 0; k < r; k++) xd[n->ia[TRANSPOSE_PERM + 1 + k]] = digit[k];
+        for (int d = 0; d < r; d++) j = j * x->shape.dim[d] + xd[d];
+        if (!backward) n->val[i] = x->val[j];
+        else x->grad[j] += n->grad[i];
+    }
+}
+static glia_status transpose_forward(glia_graph *g, glia_node *n) {
+    transpose_move(g, n, 0);
+    return GLIA_OK;
+}
+static void transpose_backward(glia_graph *g, glia_node *n) { transpose_move(g, n, 1); }
+
+const glia_kernel glia__ref_transpose = {transpose_forward, transpose_backward};
+
+/* ---------------------------------------------------------------- matmul
+ *   y[b, m, n] = sum_k a[b, m, k] b[b, k, n];  da[b, m, k] += sum_n dy[b, m, n] b[b, k, n];
+ *   db[b, k, n] += sum_m a[b, m, k] dy[b, m, n]   (sums in double) */
+static void matmul_dims(const glia_node *a, const glia_node *y, int64_t *M, int64_t *K, int64_t *N, int64_t *B) {
+    int r = a->shape.ndim;
+    *M = a->shape.dim[r - 2];
+    *K = a->shape.dim[r - 1];
+    *N = y->shape.dim[r - 1];
+    *B = glia__numel(y) / (*M * *N);
+}
+static glia_status matmul_forward(glia_graph *g, glia_node *n) {
+    const glia_node *A = glia__in(g, n, 0), *Bn = glia__in(g, n, 1);
+    int64_t M, K, N, B;
+    matmul_dims(A, n, &M, &K, &N, &B);
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t m = 0; m < M; m++)
+            for (int64_t j = 0; j < N; j++) {
+                double s = 0;
+                for (int64_t k = 0; k < K; k++) s += (double)A->val[(b * M + m) * K + k] * Bn->val[(b * K + k) * N + j];
+                n->val[(b * M + m) * N + j] = (float)s;
+            }
+    return GLIA_OK;
+}
+static void matmul_backward(glia_graph *g, glia_node *n) {
+    glia_node *A = glia__in(g, n, 0), *Bn = glia__in(g, n, 1);
+    int64_t M, K, N, B;
+    matmul_dims(A, n, &M, &K, &N, &B);
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t k = 0; k < K; k++) {
+            for (int64_t m = 0; A->grad && m < M; m++) {
+                double s = 0;
+                for (int64_t j = 0; j < N; j++) s += (double)n->grad[(b * M + m) * N + j] * Bn->val[(b * K + k) * N + j];
+                A->grad[(b * M + m) * K + k] += (float)s;
+            }
+            for (int64_t j = 0; Bn->grad && j < N; j++) {
+                double s = 0;
+                for (int64_t m = 0; m < M; m++) s += (double)A->val[(b * M + m) * K + k] * n->grad[(b * M + m) * N + j];
+                Bn->grad[(b * K + k) * N + j] += (float)s;
+            }
+        }
+}
+
+const glia_kernel glia__ref_matmul = {matmul_forward, matmul_backward};

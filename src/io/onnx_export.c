@@ -9,7 +9,7 @@
  *   maxpool2d      MaxPool;  avgpool2d AveragePool(count_include_pad = 1)
  *   batchnorm      BatchNormalization (momentum = 1 - glia's: ONNX weighs the running value)
  *   scale          Mul by a constant;  reshape Reshape with 0 for the batch dimension
- *   slice          Slice with constant starts, ends, axes
+ *   slice          Slice with constant starts, ends, axes;  transpose Transpose(perm)
  *   dropout        Dropout(ratio) (the identity at inference)
  * and the one-to-one ops (Add, Sub, Mul, Concat, Relu, LeakyRelu, Elu, Sigmoid, Tanh, Identity,
  * Softmax, LogSoftmax along axis 1, GlobalAveragePool, LRN). Other ops (losses, recurrent and
@@ -102,6 +102,25 @@ static Onnx__AttributeProto *attr_f(ex_ctx *c, const char *name, float v) {
     if (a) a->has_f = 1, a->f = v;
     return a;
 }
+static Onnx__AttributeProto *attr_strings(ex_ctx *c, const char *name, int n, const char *const *v) {
+    Onnx__AttributeProto *a = attr_base(c, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS);
+    if (!a || !(a->strings = ex_alloc(c, (size_t)n * sizeof *a->strings))) return NULL;
+    for (int i = 0; i < n; i++) {
+        char *d = ex_str(c, v[i]);
+        if (!d) return NULL;
+        a->strings[i] = (ProtobufCBinaryData){strlen(d), (uint8_t *)d};
+    }
+    a->n_strings = (size_t)n;
+    return a;
+}
+static Onnx__AttributeProto *attr_s(ex_ctx *c, const char *name, const char *v) {
+    Onnx__AttributeProto *a = attr_base(c, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING);
+    char *d = ex_str(c, v);
+    if (!a || !d) return NULL;
+    a->has_s = 1;
+    a->s = (ProtobufCBinaryData){strlen(d), (uint8_t *)d};
+    return a;
+}
 static Onnx__AttributeProto *attr_ints(ex_ctx *c, const char *name, int n, const int64_t *v) {
     Onnx__AttributeProto *a = attr_base(c, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
     if (!a) return NULL;
@@ -112,52 +131,68 @@ static Onnx__AttributeProto *attr_ints(ex_ctx *c, const char *name, int n, const
     return a;
 }
 
-/* a node: op, inputs (NULL-terminated), one output, attributes (NULL-terminated) */
+/* a node: op, inputs (NULL-terminated; "" an omitted optional one), outputs (NULL-terminated),
+ * attributes (NULL-terminated) */
+static bool add_node_n(ex_ctx *c, const char *op, const char *name, const char *const *in,
+                       const char *const *outs, Onnx__AttributeProto *const *attrs);
+/* the same with one output */
 static bool add_node(ex_ctx *c, const char *op, const char *name, const char *const *in,
                      const char *out, Onnx__AttributeProto *const *attrs) {
+    const char *outs[2] = {out, NULL};
+    return add_node_n(c, op, name, in, outs, attrs);
+}
+static bool add_node_n(ex_ctx *c, const char *op, const char *name, const char *const *in,
+                       const char *const *outs, Onnx__AttributeProto *const *attrs) {
     Onnx__NodeProto *n = ex_alloc(c, sizeof *n);
     if (!n) return false;
     onnx__node_proto__init(n);
     n->op_type = ex_str(c, op);
     n->name = ex_str(c, name);
-    size_t ni = 0, na = 0;
+    size_t ni = 0, na = 0, no = 0;
     while (in[ni]) ni++;
+    while (outs[no]) no++;
     while (attrs && attrs[na]) na++;
     n->input = ex_alloc(c, (ni + 1) * sizeof *n->input);
-    n->output = ex_alloc(c, sizeof *n->output);
+    n->output = ex_alloc(c, (no + 1) * sizeof *n->output);
     n->attribute = ex_alloc(c, (na + 1) * sizeof *n->attribute);
     if (!n->input || !n->output || !n->attribute) return false;
     for (size_t i = 0; i < ni; i++) n->input[i] = ex_str(c, in[i]);
     n->n_input = ni;
-    n->output[0] = ex_str(c, out);
-    n->n_output = 1;
+    for (size_t i = 0; i < no; i++) n->output[i] = ex_str(c, outs[i]);
+    n->n_output = no;
     for (size_t i = 0; i < na; i++) n->attribute[i] = attrs[i];
     n->n_attribute = na;
     return !c->oom && ex_push(c, (void ***)&c->nodes, &c->n_nodes, &c->cap_nodes, n);
 }
 
-/* an initialiser: float data (f) or int64 data (i) */
-static bool add_init(ex_ctx *c, const char *name, int ndim, const int64_t *dims, const float *f,
-                     const int64_t *i) {
+/* a tensor: float data (f) or int64 data (i) */
+static Onnx__TensorProto *tensor(ex_ctx *c, const char *name, int ndim, const int64_t *dims, const float *f,
+                                 const int64_t *i) {
     Onnx__TensorProto *t = ex_alloc(c, sizeof *t);
-    if (!t) return false;
+    if (!t) return NULL;
     onnx__tensor_proto__init(t);
     t->name = ex_str(c, name);
     t->has_data_type = 1;
     t->data_type = f ? ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT : ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
     t->dims = ex_alloc(c, (size_t)(ndim + 1) * sizeof *t->dims);
-    if (!t->dims) return false;
+    if (!t->dims) return NULL;
     int64_t n = 1;
     for (int d = 0; d < ndim; d++) t->dims[d] = dims[d], n *= dims[d];
     t->n_dims = (size_t)ndim;
     /* raw little-endian bytes, as exporters write them (glia runs on little-endian hosts) */
     size_t bytes = (size_t)n * (f ? 4 : 8);
     t->raw_data.data = ex_alloc(c, bytes);
-    if (!t->raw_data.data) return false;
+    if (!t->raw_data.data) return NULL;
     memcpy(t->raw_data.data, f ? (const void *)f : (const void *)i, bytes);
     t->raw_data.len = bytes;
     t->has_raw_data = 1;
-    return ex_push(c, (void ***)&c->inits, &c->n_inits, &c->cap_inits, t);
+    return t;
+}
+/* an initialiser (a parameter or buffer) */
+static bool add_init(ex_ctx *c, const char *name, int ndim, const int64_t *dims, const float *f,
+                     const int64_t *i) {
+    Onnx__TensorProto *t = tensor(c, name, ndim, dims, f, i);
+    return t && ex_push(c, (void ***)&c->inits, &c->n_inits, &c->cap_inits, t);
 }
 static const char *const_ints(ex_ctx *c, int n, const int64_t *v) {
     char *name = ex_fmt(c, "const_%d", c->tmp++);
@@ -192,9 +227,9 @@ static Onnx__ValueInfoProto *value_info(ex_ctx *c, const glia_node *n, int batch
         Onnx__TensorShapeProto__Dimension *dm = ex_alloc(c, sizeof *dm);
         if (!dm) return NULL;
         onnx__tensor_shape_proto__dimension__init(dm);
-        if (d == batch_axis) {
+        if (d == batch_axis || (d == 0 && batch_axis == -2)) { /* -2: a sequence's rows, T N */
             dm->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
-            dm->dim_param = ex_str(c, "N");
+            dm->dim_param = ex_str(c, batch_axis == -2 ? "rows" : "N");
         } else {
             dm->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
             dm->dim_value = n->shape.dim[d];
@@ -203,6 +238,110 @@ static Onnx__ValueInfoProto *value_info(ex_ctx *c, const glia_node *n, int batch
     }
     sp->n_dim = (size_t)n->shape.ndim;
     return v;
+}
+
+/* ---------------------------------------------------------------- recurrent ops
+ * rnn, lstm, gru -> ONNX RNN, LSTM, GRU (layout 0, time-major as glia): W [dirs, G H, I],
+ * R [dirs, G H, H], B [dirs, 2 G H] (bias_ih then bias_hh), LSTM P [dirs, 3H] (p_i, p_o, p_f),
+ * gates reordered from PyTorch's (i f g o; r z n) to ONNX's (i o f c; z r h); GRU with
+ * linear_before_reset = 1 (PyTorch's cell). The lengths become sequence_lens (Cast to int32);
+ * state inputs (h0, c0: zeros unless a caller carries a state) are left out, so the file starts
+ * from zeros; other h0/c0 become initial_h/initial_c. Outputs: Y, and Y_h "<name>/Y_h" that a
+ * seq_last reading the op takes. */
+static const char *const_tensor(ex_ctx *c, const char *name, int ndim, const int64_t *dims, const float *v) {
+    char *nm = ex_fmt(c, "%s", name);
+    return nm && add_init(c, nm, ndim, dims, v, NULL) ? nm : NULL;
+}
+static bool export_recurrent(ex_ctx *c, glia_graph *g, const glia_node *n) {
+    const int cell = n->op == GLIA_OP_lstm ? 1 : n->op == GLIA_OP_gru ? 2 : 0, G = cell == 1 ? 4 : cell == 2 ? 3 : 1;
+    /* ONNX gate j <- PyTorch gate from[cell][j] */
+    static const int from[3][4] = {{0}, {0, 3, 1, 2}, {1, 0, 2}};
+    const int64_t H = n->ia[RNN_HIDDEN], D = n->ia[RNN_DIRS], I = g->nodes[n->in[0]].shape.dim[2];
+    const bool peep = cell == 1 && n->ia[RNN_PEEPHOLE];
+    const int per = 4 + peep;
+    float *W = glia__calloc((size_t)(D * G * H * (I + H + 2) + D * 3 * H + 1), sizeof *W);
+    if (!W) return false;
+    float *R = W + D * G * H * I, *B = R + D * G * H * H, *P = B + D * 2 * G * H;
+    for (int64_t d = 0; d < D; d++) {
+        const float *wih = g->nodes[n->in[1 + d * per]].val, *whh = g->nodes[n->in[2 + d * per]].val;
+        const float *bih = g->nodes[n->in[3 + d * per]].val, *bhh = g->nodes[n->in[4 + d * per]].val;
+        for (int j = 0; j < G; j++) {
+            int64_t k = from[cell][j];
+            memcpy(W + (d * G + j) * H * I, wih + k * H * I, (size_t)(H * I) * sizeof *W);
+            memcpy(R + (d * G + j) * H * H, whh + k * H * H, (size_t)(H * H) * sizeof *W);
+            memcpy(B + d * 2 * G * H + j * H, bih + k * H, (size_t)H * sizeof *W);
+            memcpy(B + d * 2 * G * H + (G + j) * H, bhh + k * H, (size_t)H * sizeof *W);
+        }
+        if (peep) { /* glia rows w_ci, w_cf, w_co -> p_i, p_o, p_f */
+            const float *pv = g->nodes[n->in[5 + d * per]].val;
+            memcpy(P + d * 3 * H, pv, (size_t)H * sizeof *W);
+            memcpy(P + d * 3 * H + H, pv + 2 * H, (size_t)H * sizeof *W);
+            memcpy(P + d * 3 * H + 2 * H, pv + H, (size_t)H * sizeof *W);
+        }
+    }
+    char *base = ex_fmt(c, "%s", n->name);
+    const char *in[9] = {g->nodes[n->in[0]].name, NULL};
+    in[1] = base ? const_tensor(c, ex_fmt(c, "%s/W", base), 3, (int64_t[]){D, G * H, I}, W) : NULL;
+    in[2] = base ? const_tensor(c, ex_fmt(c, "%s/R", base), 3, (int64_t[]){D, G * H, H}, R) : NULL;
+    in[3] = base ? const_tensor(c, ex_fmt(c, "%s/B", base), 2, (int64_t[]){D, 2 * G * H}, B) : NULL;
+    in[4] = in[5] = in[6] = "";
+    int k = 1 + (int)D * per, last = 4;
+    bool ok = in[1] && in[2] && in[3];
+    for (int st = 0; st < 2; st++) { /* h0 (in 5), c0 (in 6) */
+        if (!(st ? n->ia[RNN_HAS_C0] : n->ia[RNN_HAS_H0])) continue;
+        int node = n->in[k++];
+        if (!glia_node_is_state(g, node)) in[5 + st] = g->nodes[node].name, last = 5 + st;
+    }
+    if (n->ia[RNN_HAS_LENGTHS]) {
+        const char *li[2] = {g->nodes[n->in[k]].name, NULL};
+        char *cast = ex_fmt(c, "%s/lengths_int32", base ? base : "rnn");
+        Onnx__AttributeProto *to[2] = {attr_i(c, "to", ONNX__TENSOR_PROTO__DATA_TYPE__INT32), NULL};
+        ok = ok && cast && to[0] && add_node(c, "Cast", cast, li, cast, to);
+        in[4] = cast;
+        if (last < 4) last = 4;
+    }
+    if (peep) {
+        in[7] = const_tensor(c, ex_fmt(c, "%s/P", base), 2, (int64_t[]){D, 3 * H}, P);
+        ok = ok && in[7];
+        last = 7;
+    }
+    in[last + 1] = NULL;
+    if (last == 4 && !n->ia[RNN_HAS_LENGTHS]) in[4] = NULL;
+    free(W);
+    Onnx__AttributeProto *at[5] = {attr_i(c, "hidden_size", H),
+                                   attr_s(c, "direction", D == 2 ? "bidirectional" : "forward"), NULL};
+    if (cell == 2) at[2] = attr_i(c, "linear_before_reset", 1);
+    if (cell == 0 && n->ia[RNN_ACTIVATION] == GLIA_RNN_RELU) {
+        const char *acts[2] = {"Relu", "Relu"};
+        at[2] = attr_strings(c, "activations", (int)D, acts);
+    }
+    /* Y [T, dirs, N, H] (ONNX's) -> glia's y [T, N, dirs H]: Transpose(0, 2, 1, 3) + Reshape */
+    char *y4 = ex_fmt(c, "%s/Y", base), *yt = ex_fmt(c, "%s/Y_t", base), *yh = ex_fmt(c, "%s/Y_h", base);
+    const char *outs[3] = {y4, yh, NULL};
+    /* the cell node named as the glia op, so that its import names the parameters as glia's */
+    ok = ok && y4 && yt && yh && at[0] && at[1] &&
+         add_node_n(c, cell == 1 ? "LSTM" : cell == 2 ? "GRU" : "RNN", base, in, outs, at);
+    const char *ti[2] = {y4, NULL};
+    Onnx__AttributeProto *tp[2] = {attr_ints(c, "perm", 4, (int64_t[]){0, 2, 1, 3}), NULL};
+    ok = ok && tp[0] && add_node(c, "Transpose", yt, ti, yt, tp);
+    const char *ri[3] = {yt, const_ints(c, 3, (int64_t[]){0, 0, -1}), NULL};
+    char *rn = ex_fmt(c, "%s/y", base); /* node names are unique too */
+    return ok && ri[1] && rn && add_node(c, "Reshape", rn, ri, n->name, NULL);
+}
+
+/* seq_last of a recurrent op's y: the op's Y_h [dirs, N, H] -> [N, dirs H] (the forward
+ * direction's state at the sequence's end, the reverse one's at t = 0, as glia's) */
+static bool export_seq_last(ex_ctx *c, glia_graph *g, const glia_node *n) {
+    const glia_node *r = &g->nodes[n->in[0]];
+    if (r->kind != NODE_OP || (r->op != GLIA_OP_lstm && r->op != GLIA_OP_gru && r->op != GLIA_OP_rnn) ||
+        r->ia[RNN_DIRS] != n->ia[SEQ_LAST_DIRS])
+        return false;
+    char *yh = ex_fmt(c, "%s/Y_h", r->name), *t = ex_fmt(c, "%s/Y_h_t", n->name);
+    const char *ti[2] = {yh, NULL};
+    Onnx__AttributeProto *tp[2] = {attr_ints(c, "perm", 3, (int64_t[]){1, 0, 2}), NULL};
+    const char *ri[3] = {t, const_ints(c, 2, (int64_t[]){0, -1}), NULL};
+    return yh && t && tp[0] && ri[1] && add_node(c, "Transpose", t, ti, t, tp) &&
+           add_node(c, "Reshape", n->name, ri, n->name, NULL);
 }
 
 /* ---------------------------------------------------------------- ops */
@@ -254,12 +393,40 @@ static glia_status export_op(ex_ctx *c, glia_graph *g, const glia_node *n) {
         ok = in[1] && in[2] && in[3] && add_node(c, "Slice", out, in, out, NULL);
         break;
     }
+    case GLIA_OP_rnn:
+    case GLIA_OP_lstm:
+    case GLIA_OP_gru: ok = export_recurrent(c, g, n); break;
+    case GLIA_OP_seq_last:
+        if (!export_seq_last(c, g, n))
+            return glia__err(GLIA_EINVAL, "onnx export: %s: a last step of something other than a "
+                             "recurrent op's output", glia__where(g, n));
+        ok = true;
+        break;
+    case GLIA_OP_embedding: { /* Gather(table, Cast(ids, int64)): ids are floats holding integers */
+        char *cast = ex_fmt(c, "%s/ids", out);
+        const char *ci[2] = {in[0], NULL}, *gi[3] = {in[1], cast, NULL};
+        Onnx__AttributeProto *to[2] = {attr_i(c, "to", ONNX__TENSOR_PROTO__DATA_TYPE__INT64), NULL};
+        ok = cast && to[0] && add_node(c, "Cast", cast, ci, cast, to) && add_node(c, "Gather", out, gi, out, NULL);
+        break;
+    }
+    case GLIA_OP_transpose: {
+        int64_t perm[GLIA_MAX_DIMS];
+        for (int d = 0; d < n->ia[TRANSPOSE_PERM]; d++) perm[d] = n->ia[TRANSPOSE_PERM + 1 + d];
+        at[0] = attr_ints(c, "perm", n->ia[TRANSPOSE_PERM], perm);
+        ok = at[0] && add_node(c, "Transpose", out, in, out, at);
+        break;
+    }
     case GLIA_OP_reshape:
     case GLIA_OP_time_flatten: {
         int64_t dims[GLIA_MAX_DIMS];
         int k = n->shape.ndim;
+        const glia_shape *xs = &g->nodes[n->in[0]].shape;
         for (int d = 0; d < k; d++) dims[d] = n->shape.dim[d];
-        if (n->op == GLIA_OP_reshape) dims[0] = 0; /* the batch, whatever it is */
+        /* the batch, whatever it is: 0 copies the input's leading dimensions that stay (the
+         * batch of [N, ...], T and N of a sequence [T, N, ...]); time_flatten's rows T N: -1 */
+        for (int d = 0; n->op == GLIA_OP_reshape && d < k && d < xs->ndim && dims[d] == xs->dim[d]; d++) dims[d] = 0;
+        if (n->op == GLIA_OP_reshape) dims[0] = 0;
+        else dims[0] = -1;
         in[1] = const_ints(c, k, dims);
         ok = in[1] && add_node(c, "Reshape", out, in, out, NULL);
         break;
@@ -352,16 +519,34 @@ static glia_status build(ex_ctx *c, glia_graph *g, const int *outs, int n_out, O
     }
     for (int i = N - 1; i >= 0; i--) /* nodes are in topological order */
         if (need[i])
-            for (int k = 0; k < g->nodes[i].n_in; k++) need[g->nodes[i].in[k]] = true;
+            for (int k = 0; k < g->nodes[i].n_in; k++) {
+                const glia_node *x = &g->nodes[i], *in = &g->nodes[x->in[k]];
+                bool rec = x->kind == NODE_OP && (x->op == GLIA_OP_rnn || x->op == GLIA_OP_lstm || x->op == GLIA_OP_gru);
+                if (rec && in->kind == NODE_INPUT && glia_node_is_state(g, x->in[k])) continue; /* zeros */
+                if (rec && in->kind == NODE_PARAM) continue; /* written as the op's W, R, B, P */
+                need[x->in[k]] = true;
+            }
     Onnx__ValueInfoProto **inputs = ex_alloc(c, (size_t)(N + 1) * sizeof *inputs);
     Onnx__ValueInfoProto **outputs = ex_alloc(c, (size_t)(n_out + 1) * sizeof *outputs);
     if (!inputs || !outputs) s = glia__err(GLIA_ENOMEM, "onnx export: out of memory");
     size_t n_in = 0;
+    int seq_batch = 0; /* a sequence model's inputs [T, N, ...]: outputs' first dimension is not N */
     for (int i = 0; !s && i < N; i++) {
         const glia_node *n = &g->nodes[i];
         if (!need[i]) continue;
-        if (n->kind == NODE_INPUT) {
+        if (n->kind == NODE_INPUT && (n->batch_axis >= 0 || n->shape.ndim == 0)) {
             if (!(inputs[n_in++] = value_info(c, n, n->batch_axis))) s = glia__err(GLIA_ENOMEM, "out of memory");
+            if (n->batch_axis > 0) seq_batch = n->batch_axis;
+        } else if (n->kind == NODE_INPUT) { /* a constant table ([onehot]'s identity): a Constant node */
+            float *v = glia__malloc((size_t)glia__numel(n) * sizeof *v + 4);
+            Onnx__AttributeProto *at[2] = {attr_base(c, "value", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR), NULL};
+            const char *none[1] = {NULL};
+            if (!v || !at[0]) s = glia__err(GLIA_ENOMEM, "onnx export: out of memory");
+            else if (!(s = glia_node_read(g, i, v, glia__numel(n))) &&
+                     (!(at[0]->t = tensor(c, n->name, n->shape.ndim, n->shape.dim, v, NULL)) ||
+                      !add_node(c, "Constant", n->name, none, n->name, at)))
+                s = glia__err(GLIA_ENOMEM, "onnx export: out of memory");
+            free(v);
         } else if (n->kind == NODE_PARAM || n->kind == NODE_BUFFER) {
             float *v = glia__malloc((size_t)glia__numel(n) * sizeof *v + 4);
             if (!v) s = glia__err(GLIA_ENOMEM, "onnx export: out of memory");
@@ -373,7 +558,7 @@ static glia_status build(ex_ctx *c, glia_graph *g, const int *outs, int n_out, O
     }
     for (int k = 0; !s && k < n_out; k++) {
         const glia_node *n = &g->nodes[outs[k]];
-        if (!(outputs[k] = value_info(c, n, n->shape.ndim > 0 ? 0 : -1))) s = glia__err(GLIA_ENOMEM, "out of memory");
+        if (!(outputs[k] = value_info(c, n, n->shape.ndim > 0 ? seq_batch ? -2 : 0 : -1))) s = glia__err(GLIA_ENOMEM, "out of memory");
     }
     free(need);
     if (s) return s;

@@ -25,7 +25,26 @@ struct glia_onnx {
     char **in_name, **out_name;
     int *in_node, *out_node;
     glia_shape *out_shape; /* ONNX's shapes of the outputs (a view's differs from its node's) */
+    glia_onnx_step *steps; /* the ONNX nodes that added glia nodes, in order */
+    int n_steps;
+    char **step_text;      /* their op types and names (step i: [2i], [2i + 1]) */
 };
+
+/* records ONNX node n as a step when it added glia nodes [first, end) (at most one step per
+ * node: m->steps has room for every node) */
+static glia_status add_step(glia_onnx *m, ox_ctx *c, const Onnx__NodeProto *n, int first) {
+    int end = glia_graph_num_nodes(c->g);
+    ox_value *v = n->output[0][0] ? ox_find(c, n->output[0]) : NULL;
+    if (end == first || !v || v->node < first) return GLIA_OK; /* folded, or an alias */
+    glia_onnx_step *st = &m->steps[m->n_steps];
+    char **t = &m->step_text[2 * m->n_steps];
+    if (!(t[0] = glia__strdup(n->op_type)) ||
+        !(t[1] = glia__strdup(n->name && n->name[0] ? n->name : n->output[0])))
+        return glia__err(GLIA_ENOMEM, "out of memory");
+    m->n_steps++;
+    *st = (glia_onnx_step){t[0], t[1], first, end, v->node};
+    return GLIA_OK;
+}
 
 /* ---------------------------------------------------------------- helpers */
 static glia_status set_out(ox_ctx *c, int k, int node) {
@@ -126,6 +145,7 @@ static glia_status op_unary(ox_ctx *c) {
     if (!strcmp(op, "Relu")) s = glia_relu(c->g, nm, x, &y);
     else if (!strcmp(op, "Sigmoid")) s = glia_sigmoid(c->g, nm, x, &y);
     else if (!strcmp(op, "Tanh")) s = glia_tanh(c->g, nm, x, &y);
+    else if (!strcmp(op, "Sqrt")) s = glia_sqrt(c->g, nm, x, &y);
     else if (!strcmp(op, "LeakyRelu")) {
         if ((s = ox_attr_f(c, "alpha", 0.01f, &a))) return s;
         s = glia_leaky_relu(c->g, nm, x, a, &y);
@@ -241,10 +261,11 @@ static glia_status op_binary(ox_ctx *c) {
     glia_status s;
     out_name(c, 0, nm, sizeof nm);
     if (c->opset < 7 && ox_attr(c, "broadcast")) return ox_unsupported(c, "attribute 'broadcast'");
-    if (!strcmp(op, "Div")) {
-        ox_value *d;
-        if ((s = ox_in(c, 1, &d))) return s;
-        if (!d || !d->is_const) return ox_unsupported(c, "a divisor computed at run time");
+    ox_value *d = NULL;
+    if (!strcmp(op, "Div") && (s = ox_in(c, 1, &d))) return s;
+    if (!strcmp(op, "Div") && !d) return ox_fail(c, GLIA_EINVAL, "input 1 is missing");
+    bool div = d && !d->is_const; /* by a run-time value: glia's div; by a constant: times 1/d */
+    if (d && d->is_const) {
         int64_t n = glia_shape_numel(&d->shape);
         char rn[GLIA_NAME_MAX + 8];
         snprintf(rn, sizeof rn, "%s(1/)", d->name);
@@ -266,19 +287,57 @@ static glia_status op_binary(ox_ctx *c) {
         b = rv->node;
     } else if ((s = in_flat(c, 1, &b, &vb))) return s;
     if ((s = in_flat(c, 0, &a, &va))) return s;
+    if (va || vb) { /* a view [1, ..., 1, rest] of a node [rest] (leading ones dropped): as
+                     * the node; NumPy's broadcasting aligns on the right, so nothing else changes */
+        glia_shape sa, sb, out;
+        glia_node_shape(c->g, a, &sa);
+        glia_node_shape(c->g, b, &sb);
+        const glia_shape *xa = va ? va : &sa, *xb = vb ? vb : &sb;
+        bool ok = true;
+        for (int k = 0; k < 2 && ok; k++) {
+            const glia_shape *v = k ? vb : va;
+            if (!v) continue;
+            glia_shape st = {0, {0}}, ns = k ? sb : sa;
+            int lead = 0;
+            while (lead < v->ndim - 1 && v->dim[lead] == 1) lead++;
+            for (int e = lead; e < v->ndim; e++) st.dim[st.ndim++] = v->dim[e];
+            ok = lead > 0 && st.dim[0] == ns.dim[0];
+            if (ok && (s = reshape_to(c, k ? b : a, &st, NULL, k ? &b : &a))) return s;
+        }
+        if (ok) {
+            out.ndim = xa->ndim > xb->ndim ? xa->ndim : xb->ndim;
+            for (int e = out.ndim - 1, i = xa->ndim - 1, j = xb->ndim - 1; e >= 0; e--, i--, j--) {
+                int64_t da = i >= 0 ? xa->dim[i] : 1, db = j >= 0 ? xb->dim[j] : 1;
+                out.dim[e] = da > db ? da : db;
+            }
+            s = op[0] == 'A' ? glia_add(c->g, nm, a, b, &y) : op[0] == 'S' ? glia_sub(c->g, nm, a, b, &y)
+              : div          ? glia_div(c->g, nm, a, b, &y)
+                             : glia_mul(c->g, nm, a, b, &y);
+            if ((s = built(c, s))) return s;
+            return set_out_view(c, 0, y, &out);
+        }
+    }
     if (va && vb) return ox_unsupported(c, "two inputs held in other shapes than theirs");
     if (va || vb) { /* one operand is a view: the other must fit its last dimensions */
         glia_shape na, sb;
         glia_node_shape(c->g, va ? a : b, &na);
         glia_node_shape(c->g, va ? b : a, &sb);
-        if (!trailing_fit(va ? va : vb, &na, &sb)) {
+        const glia_shape *vs = va ? va : vb;
+        bool rows = glia__shape_eq(vs, &sb) && vs->ndim >= 3 && na.ndim == vs->ndim - 1 &&
+                    na.dim[0] == vs->dim[0] * vs->dim[1];
+        for (int k = 1; rows && k < na.ndim; k++) rows = na.dim[k] == vs->dim[k + 1];
+        if (rows) { /* the other operand has the value's shape [T, N, ...]: as rows [T N, ...] too */
+            int *o = va ? &b : &a;
+            if ((s = built(c, glia_time_flatten(c->g, NULL, *o, o)))) return s;
+        } else if (!trailing_fit(vs, &na, &sb)) {
             /* make the view a node of its own shape (if glia's reshape can) */
             if ((s = va ? ox_in_node(c, 0, true, &a) : ox_in_node(c, 1, true, &b))) return s;
             va = vb = NULL;
         }
     }
     s = op[0] == 'A' ? glia_add(c->g, nm, a, b, &y) : op[0] == 'S' ? glia_sub(c->g, nm, a, b, &y)
-                                                    : glia_mul(c->g, nm, a, b, &y);
+      : div          ? glia_div(c->g, nm, a, b, &y)
+                     : glia_mul(c->g, nm, a, b, &y);
     if ((s = built(c, s))) return s;
     return set_out_view(c, 0, y, va ? va : vb);
 }
@@ -329,6 +388,17 @@ static glia_status op_alias(ox_ctx *c) {
     if (!strcmp(op, "Cast")) {
         int64_t to;
         if ((s = ox_attr_i(c, "to", 1, &to))) return s;
+        bool to_int = to == ONNX__TENSOR_PROTO__DATA_TYPE__INT32 || to == ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+        if (to_int && v->node >= 0 && !v->view && !v->swapped12 && !v->is_const) {
+            /* ids or lengths held as floats (glia's): the same node, for the readers of integers */
+            int node = v->node;
+            ox_value *o;
+            if ((s = ox_add(c, c->node->output[0], &o))) return s;
+            o->node = node;
+            o->int_cast = true;
+            o->dtype = (int)to;
+            return GLIA_OK;
+        }
         if (to != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) return ox_unsupported(c, "a cast to data type %lld", (long long)to);
     }
     if (!strcmp(op, "Transpose")) {
@@ -354,9 +424,38 @@ static glia_status op_alias(ox_ctx *c) {
                 last = (int)p;
             }
         }
-        if (!same) return ox_unsupported(c, "a transpose that moves values (attribute 'perm')");
         int x, y;
         char nm[GLIA_NAME_MAX];
+        if (!same || (xs.ndim > 0 && to.dim[0] != xs.dim[0])) {
+            /* values move (or the first dimension changes, which glia's reshape keeps): glia's
+             * transpose op (a view's node has another shape) */
+            int p[GLIA_MAX_DIMS];
+            if (n >= 0 && n != xs.ndim) return ox_fail(c, GLIA_EINVAL, "perm has %d values for %d axes", n, xs.ndim);
+            for (int d = 0; d < xs.ndim; d++) p[d] = n < 0 ? xs.ndim - 1 - d : (int)perm[d];
+            if (v->view) { /* held in another shape: permute the axes that are not 1 */
+                int at[GLIA_MAX_DIMS], m = 0, q[GLIA_MAX_DIMS], k = 0;
+                glia_shape st = {0, {0}}, ns, os = xs;
+                for (int d = 0; d < xs.ndim; d++)
+                    if (xs.dim[d] != 1) at[d] = m, st.dim[m++] = xs.dim[d];
+                st.ndim = m;
+                glia_node_shape(c->g, v->node, &ns);
+                for (int d = 0; d < xs.ndim; d++) {
+                    if (p[d] < 0 || p[d] >= xs.ndim) return ox_fail(c, GLIA_EINVAL, "perm holds %d", p[d]);
+                    os.dim[d] = xs.dim[p[d]];
+                    if (xs.dim[p[d]] != 1) q[k++] = at[p[d]];
+                }
+                if (m < 1 || st.dim[0] != ns.dim[0])
+                    return ox_unsupported(c, "a transpose of '%s', which glia holds in another shape", v->name);
+                if ((s = reshape_to(c, v->node, &st, NULL, &x)) ||
+                    (s = built(c, glia_transpose(c->g, out_name(c, 0, nm, sizeof nm), x, m, q, &y))))
+                    return s;
+                return set_out_view(c, 0, y, &os);
+            }
+            if ((s = ox_in_node(c, 0, false, &x)) ||
+                (s = built(c, glia_transpose(c->g, out_name(c, 0, nm, sizeof nm), x, xs.ndim, p, &y))))
+                return s;
+            return set_out(c, 0, y);
+        }
         if ((s = ox_in_node(c, 0, false, &x)) || (s = reshape_to(c, x, &to, out_name(c, 0, nm, sizeof nm), &y)))
             return s;
         return set_out(c, 0, y);
@@ -637,13 +736,37 @@ static glia_status op_softmax(ox_ctx *c) {
     int x, y;
     glia_shape xs;
     int64_t axis;
-    glia_status s = ox_in_node(c, 0, false, &x);
+    const glia_shape *view;
+    glia_status s = in_flat(c, 0, &x, &view);
     if (s) return s;
     glia_node_shape(c->g, x, &xs);
+    const glia_shape vs = view ? *view : xs;
     if ((s = ox_attr_i(c, "axis", c->opset < 13 ? 1 : -1, &axis))) return s;
-    if (axis < 0) axis += xs.ndim;
-    if (axis < 0 || axis >= xs.ndim) return ox_fail(c, GLIA_EINVAL, "attribute 'axis' is outside the input's %d dimensions", xs.ndim);
+    if (axis < 0) axis += vs.ndim;
+    if (axis < 0 || axis >= vs.ndim) return ox_fail(c, GLIA_EINVAL, "attribute 'axis' is outside the input's %d dimensions", vs.ndim);
     out_name(c, 0, nm, sizeof nm);
+    if (view) { /* held as another shape with the same last axis: over the node's last axis */
+        if (axis != vs.ndim - 1 || xs.dim[xs.ndim - 1] != vs.dim[vs.ndim - 1] || xs.ndim < 2)
+            return ox_unsupported(c, "a softmax of '%s', which glia holds in another shape", c->node->input[0]);
+        axis = xs.ndim - 1;
+    }
+    if (xs.ndim == 2 && axis == 1 && view) {
+        if ((s = built(c, (logsm ? glia_log_softmax : glia_softmax)(c->g, nm, x, &y)))) return s;
+        return set_out_view(c, 0, y, view);
+    }
+    if (xs.ndim > 2 && axis == xs.ndim - 1) {
+        /* over the last axis (the same for every opset: flattening from the last axis keeps it
+         * alone): moved to axis 1 by glia's transpose, and back (a swap is its own inverse) */
+        int perm[GLIA_MAX_DIMS];
+        for (int d = 0; d < xs.ndim; d++) perm[d] = d;
+        perm[1] = (int)axis;
+        perm[axis] = 1;
+        if ((s = built(c, glia_transpose(c->g, NULL, x, xs.ndim, perm, &x))) ||
+            (s = built(c, (logsm ? glia_log_softmax : glia_softmax)(c->g, NULL, x, &y))) ||
+            (s = built(c, glia_transpose(c->g, nm, y, xs.ndim, perm, &y))))
+            return s;
+        return set_out_view(c, 0, y, view);
+    }
     bool flat = c->opset < 13 && xs.ndim > 2;
     if (axis != 1 || (!flat && xs.ndim > 2 && c->opset < 13))
         return ox_unsupported(c, "attribute 'axis' = %lld for an input of %d dimensions (axis 1 only)", (long long)axis, xs.ndim);
@@ -687,6 +810,12 @@ static glia_status op_gemm(ox_ctx *c) {
     glia_shape as, bs = ox_shape(c, B), ns;
     glia_node_shape(c->g, a, &ns);
     as = view ? *view : ns;
+    if (!gemm && !B->is_const) { /* two run-time values (attention): glia's batched matmul */
+        int b;
+        if ((s = ox_in_node(c, 0, false, &a)) || (s = ox_in_node(c, 1, false, &b))) return s;
+        if ((s = built(c, glia_matmul(c->g, out_name(c, 0, nm, sizeof nm), a, b, &y)))) return s;
+        return set_out(c, 0, y);
+    }
     glia_shape out3 = {0, {0}}; /* MatMul of [T, N, K] rows: the output seen as [T, N, M] */
     if (!gemm && as.ndim == 3 && bs.ndim == 2) {
         out3 = (glia_shape){3, {as.dim[0], as.dim[1], bs.dim[1]}};
@@ -726,6 +855,38 @@ static glia_status op_gemm(ox_ctx *c) {
         if ((s = built(c, glia_add(c->g, nm, y, cn, &y)))) return s;
     }
     return set_out_view(c, 0, y, out3.ndim ? &out3 : NULL);
+}
+
+/* Pow(x, 2) = x * x (a layer norm's variance); other exponents have no glia op */
+static glia_status op_pow(ox_ctx *c) {
+    char nm[GLIA_NAME_MAX];
+    ox_value *e;
+    int x, y;
+    glia_status s = in_const(c, 1, "exponent", &e);
+    if (s) return s;
+    if (!e || glia_shape_numel(&e->shape) != 1 || e->v[0] != 2)
+        return ox_unsupported(c, "an exponent other than the constant 2");
+    if ((s = ox_in_node(c, 0, false, &x)) || (s = built(c, glia_mul(c->g, out_name(c, 0, nm, sizeof nm), x, x, &y))))
+        return s;
+    return set_out(c, 0, y);
+}
+
+/* Gather(data, indices) on axis 0 with constant data [V, ...] and run-time integer indices (a
+ * Cast of glia's float ids): glia's embedding, data a parameter when it is an initialiser */
+static glia_status op_gather(ox_ctx *c) {
+    char nm[GLIA_NAME_MAX];
+    int64_t axis;
+    ox_value *d, *ix;
+    int w, y;
+    glia_status s;
+    if ((s = ox_attr_i(c, "axis", 0, &axis)) || (s = in_const(c, 0, "data", &d)) || (s = ox_in(c, 1, &ix))) return s;
+    if (!d || !ix) return ox_fail(c, GLIA_EINVAL, "inputs data and indices are required");
+    if (axis != 0) return ox_unsupported(c, "attribute 'axis' = %lld on run-time indices", (long long)axis);
+    if (!ix->int_cast) return ox_unsupported(c, "indices '%s' are not glia's ids (a Cast of floats to integers)", ix->name);
+    if ((s = ox_in_node(c, 0, true, &w)) ||
+        (s = built(c, glia_embedding(c->g, out_name(c, 0, nm, sizeof nm), ix->node, w, -1, &y))))
+        return s;
+    return set_out(c, 0, y);
 }
 
 static glia_status op_concat(ox_ctx *c) {
@@ -896,29 +1057,55 @@ static glia_status op_pad(ox_ctx *c) {
     return set_out(c, 0, y);
 }
 
+/* ReduceMean over trailing axes [k, r) of x [N, ...] (k >= 1: the batch stays): x as [N, M, R, 1]
+ * (M: the kept dimensions' product, R: the reduced ones') through glia's global average pooling
+ * (the exact mean over R), then reshaped to the output (over H and W of [N, C, H, W]: the pooling
+ * alone). A layer norm's mean over the last axis is one. */
 static glia_status op_reduce_mean(ox_ctx *c) {
     char nm[GLIA_NAME_MAX];
     int x, y;
     int64_t ax[GLIA_MAX_DIMS], keep;
     int n;
-    glia_shape xs;
-    glia_status s = ox_in_node(c, 0, false, &x);
+    glia_shape xs, ns;
+    const glia_shape *view;
+    glia_status s = in_flat(c, 0, &x, &view);
     if (s || (s = ox_attr_i(c, "keepdims", 1, &keep)) || (s = ox_axes(c, ax, GLIA_MAX_DIMS, &n))) return s;
-    glia_node_shape(c->g, x, &xs);
-    bool h = false, w = false, other = n < 0;
+    glia_node_shape(c->g, x, &ns);
+    xs = view ? *view : ns;
+    bool red[GLIA_MAX_DIMS] = {false};
     for (int i = 0; i < n; i++) {
         int64_t a = ax[i] < 0 ? ax[i] + xs.ndim : ax[i];
-        if (a == 2) h = true;
-        else if (a == 3) w = true;
-        else other = true;
+        if (a < 0 || a >= xs.ndim) return ox_fail(c, GLIA_EINVAL, "axis %lld of a %d-D tensor", (long long)ax[i], xs.ndim);
+        red[a] = true;
     }
-    if (xs.ndim != 4 || !h || !w || other) return ox_unsupported(c, "a mean over axes other than H and W of [N, C, H, W]");
+    int k = xs.ndim;
+    while (k > 1 && red[k - 1]) k--;
+    bool fits = n > 0 && k >= 1 && k < xs.ndim;
+    for (int d = 0; d < k; d++) fits &= !red[d];
+    if (!fits) return ox_unsupported(c, "a mean over axes other than trailing ones after the first (batch) axis");
+    int64_t M = 1, R = 1;
+    for (int d = 1; d < k; d++) M *= xs.dim[d];
+    for (int d = k; d < xs.ndim; d++) R *= xs.dim[d];
+    glia_shape to = xs; /* the output */
+    to.ndim = keep ? xs.ndim : k;
+    for (int d = k; d < to.ndim; d++) to.dim[d] = 1;
     out_name(c, 0, nm, sizeof nm);
-    if ((s = built(c, glia_global_avgpool(c->g, keep ? nm : NULL, x, &y)))) return s;
-    if (!keep && (s = built(c, glia_flatten(c->g, nm, y, &y)))) return s;
+    if (view) { /* held as the node ns: reduce ns's trailing axes of the same product R */
+        int64_t tail = 1;
+        int kn = ns.ndim;
+        while (kn > 1 && tail < R) tail *= ns.dim[--kn];
+        if (tail != R) return ox_unsupported(c, "a mean over axes of '%s', which glia holds in another shape", c->node->input[0]);
+        M = glia_shape_numel(&ns) / ns.dim[0] / R;
+        glia_shape p4 = {4, {ns.dim[0], M, R, 1}};
+        if ((s = reshape_to(c, x, &p4, NULL, &x)) || (s = built(c, glia_global_avgpool(c->g, nm, x, &y)))) return s;
+        return set_out_view(c, 0, y, &to); /* [N', M, 1, 1] holds the mean in the value's order */
+    }
+    glia_shape p4 = {4, {xs.dim[0], M, R, 1}}, g4 = {4, {xs.dim[0], M, 1, 1}};
+    if ((s = reshape_to(c, x, &p4, NULL, &x)) || (s = built(c, glia_global_avgpool(c->g, glia__shape_eq(&g4, &to) ? nm : NULL, x, &y))) ||
+        (s = reshape_to(c, y, &to, nm, &y)))
+        return s;
     return set_out(c, 0, y);
 }
-
 
 /* ---------------------------------------------------------------- recurrent layers
  * ONNX's RNN, LSTM and GRU (layout 0: X [T, N, I]) onto glia's ops, which follow PyTorch:
@@ -926,8 +1113,10 @@ static glia_status op_reduce_mean(ox_ctx *c) {
  * copied gate by gate from ONNX's order (LSTM i, o, f, c; GRU z, r, h) into PyTorch's (LSTM i,
  * f, g, o; GRU r, z, n). GRU needs linear_before_reset = 1 (PyTorch's cell, what torch.onnx
  * exports). Y [T, dirs, N, H] is glia's y [T, N, dirs*H]: the same values for one direction;
- * for two it is read through the Transpose(0, 2, 1, 3) that follows it in exported models.
- * Y_h and Y_c are not computed (an error if a later node reads them). */
+ * for two it is held as [T, N, dirs, H] and read through the Transpose(0, 2, 1, 3) that follows
+ * it in exported models (a graph output gets a transpose). layout = 1 (batch first) is glia's
+ * transpose op on X, the initial states, Y and Y_h. Y_h is glia's seq_last of y; Y_c is not
+ * computed (an error if a later node reads it). LSTM peepholes P are glia's peepholes. */
 static glia_status op_recurrent(ox_ctx *c) {
     const char *op = c->node->op_type;
     int cell = op[0] == 'L' ? 1 : op[0] == 'G' ? 2 : 0; /* rnn, lstm, gru */
@@ -945,7 +1134,6 @@ static glia_status op_recurrent(ox_ctx *c) {
     if (ox_attr(c, "clip")) return ox_unsupported(c, "attribute 'clip'");
     if (ox_attr(c, "activation_alpha") || ox_attr(c, "activation_beta"))
         return ox_unsupported(c, "attribute 'activation_alpha' or 'activation_beta'");
-    if (layout) return ox_unsupported(c, "attribute 'layout' = 1 (batch first)");
     if (input_forget) return ox_unsupported(c, "attribute 'input_forget' = 1");
     if (cell == 2 && !lbr) return ox_unsupported(c, "attribute 'linear_before_reset' = 0 (glia's GRU is PyTorch's, 1)");
     int dirs = !strcmp(dir, "bidirectional") ? 2 : 1;
@@ -967,11 +1155,14 @@ static glia_status op_recurrent(ox_ctx *c) {
     }
     ox_value *W, *R, *B, *L, *P;
     if ((s = in_const(c, 1, "W", &W)) || (s = in_const(c, 2, "R", &R)) || (s = in_const(c, 3, "B", &B)) ||
-        (s = in_const(c, 4, "sequence_lens", &L)) || (cell == 1 && (s = in_const(c, 7, "P", &P))))
+        (s = ox_in(c, 4, &L)) || (cell == 1 && (s = in_const(c, 7, "P", &P))))
         return s;
+    if (L && !L->is_const && !L->int_cast) return ox_unsupported(c, "sequence_lens '%s' computed at run time", L->name);
     if (!W || !R) return ox_fail(c, GLIA_EINVAL, "inputs W and R are required");
     int x, h0 = -1, c0 = -1, lengths = -1, y;
+    static const int swap01[3] = {1, 0, 2}; /* layout = 1 (batch first) <-> glia's time-major */
     if ((s = ox_in_node(c, 0, false, &x))) return s;
+    if (layout && (s = built(c, glia_transpose(c->g, NULL, x, 3, swap01, &x)))) return s;
     glia_shape xs;
     glia_node_shape(c->g, x, &xs);
     const int g = G[cell];
@@ -982,10 +1173,18 @@ static glia_status op_recurrent(ox_ctx *c) {
         (B && (B->shape.ndim != 2 || B->shape.dim[0] != dirs || B->shape.dim[1] != 2 * g * H)))
         return ox_fail(c, GLIA_ESHAPE, "W, R or B does not fit hidden_size %lld, %d direction(s) and %lld inputs",
                        (long long)H, dirs, (long long)I);
-    if (cell == 1 && P)
-        for (int64_t i = 0; i < glia_shape_numel(&P->shape); i++)
-            if (P->v[i] != 0) return ox_unsupported(c, "peepholes (input 'P')");
-    if (L) {
+    bool peep = false; /* P [dirs, 3H] = p_i, p_o, p_f: glia's peepholes (all zero: none) */
+    if (cell == 1 && P) {
+        if (P->shape.ndim != 2 || P->shape.dim[0] != dirs || P->shape.dim[1] != 3 * H)
+            return ox_fail(c, GLIA_ESHAPE, "P does not fit hidden_size %lld and %d direction(s)", (long long)H, dirs);
+        for (int64_t i = 0; i < glia_shape_numel(&P->shape); i++) peep |= P->v[i] != 0;
+    }
+    if (L && !L->is_const) { /* run-time lengths: the floats of an integer cast */
+        glia_shape ls;
+        glia_node_shape(c->g, L->node, &ls);
+        if (glia_shape_numel(&ls) != N) return ox_fail(c, GLIA_ESHAPE, "sequence_lens has %lld values for %lld sequences", (long long)glia_shape_numel(&ls), (long long)N);
+        lengths = L->node;
+    } else if (L) {
         bool full = true;
         for (int64_t i = 0; i < glia_shape_numel(&L->shape); i++) full &= L->v[i] == (double)T;
         if (glia_shape_numel(&L->shape) != N) return ox_fail(c, GLIA_ESHAPE, "sequence_lens has %lld values for %lld sequences", (long long)glia_shape_numel(&L->shape), (long long)N);
@@ -995,6 +1194,8 @@ static glia_status op_recurrent(ox_ctx *c) {
     }
     if (c->node->n_input > 5 && c->node->input[5][0] && (s = ox_in_node(c, 5, false, &h0))) return s;
     if (cell == 1 && c->node->n_input > 6 && c->node->input[6][0] && (s = ox_in_node(c, 6, false, &c0))) return s;
+    if (layout && h0 >= 0 && (s = built(c, glia_transpose(c->g, NULL, h0, 3, swap01, &h0)))) return s;
+    if (layout && c0 >= 0 && (s = built(c, glia_transpose(c->g, NULL, c0, 3, swap01, &c0)))) return s;
     /* the op's name: its parameters are "<name>.weight_ih_l0" ..., so it must be short */
     char nm[GLIA_NAME_MAX], base[GLIA_NAME_MAX];
     const char *want = c->node->name && c->node->name[0] ? c->node->name : op[0] == 'L' ? "lstm" : op[0] == 'G' ? "gru" : "rnn";
@@ -1002,7 +1203,7 @@ static glia_status op_recurrent(ox_ctx *c) {
         if (c->node->output[k][0]) want = c->node->output[k];
     snprintf(base, sizeof base, "%.24s", want);
     ox_node_name(c, base, nm, sizeof nm);
-    glia_rnn_config cfg = {.hidden = (int)H, .bidirectional = dirs == 2, .activation = act};
+    glia_rnn_config cfg = {.hidden = (int)H, .bidirectional = dirs == 2, .activation = act, .peephole = peep};
     s = cell == 1 ? glia_lstm(c->g, nm, x, h0, c0, lengths, &cfg, &y)
       : cell == 2 ? glia_gru(c->g, nm, x, h0, lengths, &cfg, &y)
                   : glia_rnn(c->g, nm, x, h0, lengths, &cfg, &y);
@@ -1029,9 +1230,37 @@ static glia_status op_recurrent(ox_ctx *c) {
             }
         }
     }
-    /* outputs: Y, and Y_h (Y_c) which glia does not compute */
+    for (int d = 0; peep && d < dirs; d++) { /* glia's rows: w_ci, w_cf, w_co = ONNX's p_i, p_f, p_o */
+        char pn[GLIA_NAME_MAX + 32];
+        int node;
+        static const int onnx_row[3] = {0, 2, 1};
+        snprintf(pn, sizeof pn, "%s.weight_peephole_l0%s", nm, d ? "_reverse" : "");
+        if ((s = built(c, glia_graph_find(c->g, pn, &node)))) return s;
+        float *dst = glia_node_value(c->g, node);
+        for (int k = 0; k < 3; k++)
+            for (int64_t r = 0; r < H; r++) dst[k * H + r] = (float)P->v[(d * 3 + onnx_row[k]) * H + r];
+    }
+    /* outputs: Y; Y_h, the state at each sequence's end (glia_seq_last: the forward direction's
+     * at t = length - 1, the reverse's at t = 0); not Y_c, which glia's LSTM does not give */
     ox_value *v;
-    if (c->node->output[0][0]) {
+    if (c->node->n_output > 1 && c->node->output[1][0]) {
+        int yh;
+        glia_shape nd = {3, {N, dirs, H}};
+        if ((s = built(c, glia_seq_last(c->g, NULL, y, lengths, dirs, &yh))) ||
+            (s = reshape_to(c, yh, &nd, NULL, &yh)) ||
+            (!layout && (s = built(c, glia_transpose(c->g, NULL, yh, 3, swap01, &yh)))))
+            return s;
+        ox_value *hv;
+        if ((s = ox_add(c, c->node->output[1], &hv))) return s;
+        hv->node = yh;
+    }
+    if (c->node->output[0][0] && layout) { /* [T, N, dirs H] -> [N, T, dirs H], seen as [N, T, dirs, H] */
+        int yt;
+        glia_shape ys = {4, {N, T, dirs, H}};
+        if ((s = built(c, glia_transpose(c->g, NULL, y, 3, swap01, &yt))) || (s = reshape_to(c, yt, &ys, NULL, &yt)) ||
+            (s = set_out(c, 0, yt)))
+            return s;
+    } else if (c->node->output[0][0]) {
         if (dirs == 1) {
             glia_shape ys = {4, {T, 1, N, H}};
             if ((s = reshape_to(c, y, &ys, NULL, &y)) || (s = set_out(c, 0, y))) return s;
@@ -1043,10 +1272,10 @@ static glia_status op_recurrent(ox_ctx *c) {
             v->swapped12 = true;
         }
     }
-    for (size_t k = 1; k < c->node->n_output; k++) {
+    for (size_t k = 2; k < c->node->n_output; k++) {
         if (!c->node->output[k][0]) continue;
         if ((s = ox_add(c, c->node->output[k], &v))) return s;
-        v->why = "the final states Y_h and Y_c are not computed (read them from Y)";
+        v->why = "the final cell state Y_c is not computed (glia's LSTM gives the hidden states)";
     }
     return GLIA_OK;
 }
@@ -1057,7 +1286,7 @@ typedef struct {
     const char *attrs; /* the attributes the handler reads, comma-separated */
 } ox_op;
 static const ox_op OPS[] = {
-    {"Relu", op_unary, ""}, {"Sigmoid", op_unary, ""}, {"Tanh", op_unary, ""},
+    {"Relu", op_unary, ""}, {"Sigmoid", op_unary, ""}, {"Tanh", op_unary, ""}, {"Sqrt", op_unary, ""},
     {"LeakyRelu", op_unary, "alpha"}, {"Elu", op_unary, "alpha"},
     {"Clip", op_clip, "min,max"}, {"HardSigmoid", op_hard, "alpha,beta"}, {"HardSwish", op_hard, ""},
     {"Add", op_binary, ""}, {"Sub", op_binary, ""}, {"Mul", op_binary, ""}, {"Div", op_binary, ""},
@@ -1074,7 +1303,8 @@ static const ox_op OPS[] = {
     {"LRN", op_lrn, "alpha,beta,bias,size"},
     {"Softmax", op_softmax, "axis"}, {"LogSoftmax", op_softmax, "axis"},
     {"Gemm", op_gemm, "alpha,beta,transA,transB"}, {"MatMul", op_gemm, ""},
-    {"Concat", op_concat, "axis"}, {"Split", op_split, "axis,split"},
+    {"Concat", op_concat, "axis"}, {"Split", op_split, "axis,split"}, {"Gather", op_gather, "axis"},
+    {"Pow", op_pow, ""},
     {"Slice", op_slice, "starts,ends,axes"}, {"Pad", op_pad, "mode,pads,value"},
     {"ReduceMean", op_reduce_mean, "axes,keepdims"},
     {"RNN", op_recurrent, "activation_alpha,activation_beta,activations,clip,direction,hidden_size,layout"},
@@ -1155,6 +1385,7 @@ static glia_status import_graph(ox_ctx *c, const Onnx__GraphProto *gp, const gli
         const Onnx__TypeProto__Tensor *tt = vi->type && vi->type->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ? vi->type->tensor_type : NULL;
         if (!tt) return ox_unsupported(c, "input '%s' is not a tensor", vi->name);
         glia_shape sh = {0, {0}};
+        int batch_axis = 0;
         if (given && given->ndim >= 0) {
             if (given->ndim > GLIA_MAX_DIMS) return ox_fail(c, GLIA_EINVAL, "input '%s': %d dimensions", vi->name, given->ndim);
             sh.ndim = given->ndim;
@@ -1163,13 +1394,18 @@ static glia_status import_graph(ox_ctx *c, const Onnx__GraphProto *gp, const gli
             if (!tt->shape) return ox_fail(c, GLIA_EINVAL, "input '%s' has no shape: give one", vi->name);
             if (tt->shape->n_dim > GLIA_MAX_DIMS) return ox_unsupported(c, "input '%s' has %zu dimensions", vi->name, tt->shape->n_dim);
             sh.ndim = (int)tt->shape->n_dim;
+            /* the batch: the one dimension that is not fixed (a sequence [T, N, ...] has it
+             * second), else the first */
+            int free_dim = -1;
             for (int d = 0; d < sh.ndim; d++) {
                 const Onnx__TensorShapeProto__Dimension *dm = tt->shape->dim[d];
                 bool known = dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && dm->dim_value > 0;
-                if (!known && d > 0) return ox_fail(c, GLIA_EINVAL, "input '%s': dimension %d is not fixed: give the shape", vi->name, d);
+                if (!known && free_dim >= 0) return ox_fail(c, GLIA_EINVAL, "input '%s': dimensions %d and %d are not fixed: give the shape", vi->name, free_dim, d);
+                if (!known) free_dim = d;
                 sh.dim[d] = known ? dm->dim_value : (o && o->batch > 0 ? o->batch : 1);
-                if (d == 0 && o && o->batch > 0) sh.dim[0] = o->batch;
             }
+            if (free_dim < 0 && sh.ndim > 0 && o && o->batch > 0) sh.dim[0] = o->batch;
+            batch_axis = free_dim > 0 ? free_dim : 0;
         }
         m->in_name[m->n_in] = glia__strdup(vi->name);
         if (!m->in_name[m->n_in]) return glia__err(GLIA_ENOMEM, "out of memory");
@@ -1193,11 +1429,16 @@ static glia_status import_graph(ox_ctx *c, const Onnx__GraphProto *gp, const gli
         if ((s = glia_input(c->g, nm, sh.ndim, sh.dim, &v->node)))
             return ox_fail(c, s, "input '%s': %s", vi->name, glia_last_error());
         if (sh.ndim == 0) glia_node_set_batch_axis(c->g, v->node, -1);
+        else if (batch_axis) glia_node_set_batch_axis(c->g, v->node, batch_axis);
         m->in_node[m->n_in - 1] = v->node;
     }
+    m->steps = glia__calloc(gp->n_node + 1, sizeof *m->steps);
+    m->step_text = glia__calloc(2 * gp->n_node + 1, sizeof *m->step_text);
+    if (!m->steps || !m->step_text) return glia__err(GLIA_ENOMEM, "out of memory");
     for (size_t i = 0; i < gp->n_node; i++) {
         c->node = gp->node[i];
-        if ((s = import_node(c))) return s;
+        int first = glia_graph_num_nodes(c->g);
+        if ((s = import_node(c)) || (s = add_step(m, c, c->node, first))) return s;
         for (size_t k = 0; k < c->node->n_output; k++)
             if (c->node->output[k][0] && !ox_find(c, c->node->output[k]))
                 return ox_unsupported(c, "output '%s'", c->node->output[k]);
@@ -1208,7 +1449,13 @@ static glia_status import_graph(ox_ctx *c, const Onnx__GraphProto *gp, const gli
         ox_value *v = name ? ox_find(c, name) : NULL;
         if (!v) return ox_fail(c, GLIA_EINVAL, "graph output '%s' is never computed", name ? name : "?");
         if (v->why) return ox_unsupported(c, "graph output '%s': %s", name, v->why);
-        if (v->swapped12) return ox_unsupported(c, "graph output '%s' is a bidirectional Y (glia holds it as [T, N, dirs, H])", name);
+        if (v->swapped12) { /* a bidirectional Y held as [T, N, dirs, H]: ONNX's [T, dirs, N, H] */
+            char nm[GLIA_NAME_MAX];
+            ox_node_name(c, name, nm, sizeof nm);
+            if ((s = glia_transpose(c->g, nm, v->node, 4, (const int[]){0, 2, 1, 3}, &v->node)))
+                return ox_fail(c, s, "output '%s': %s", name, glia_last_error());
+            v->swapped12 = false;
+        }
         if (v->node < 0 && !glia_shape_numel(&v->shape))
             return ox_unsupported(c, "output '%s' is empty (glia tensors have no 0-size dimensions)", name);
         if (v->node < 0) { /* a folded constant: a buffer that holds it */
@@ -1286,7 +1533,21 @@ void glia_onnx_free(glia_onnx *m) {
     free(m->in_node);
     free(m->out_node);
     free(m->out_shape);
+    for (int i = 0; i < 2 * m->n_steps; i++) free(m->step_text[i]);
+    free(m->step_text);
+    free(m->steps);
     free(m);
+}
+glia_graph *glia__onnx_release_graph(glia_onnx *m) {
+    glia_graph *g = m ? m->g : NULL;
+    if (m) m->g = NULL;
+    return g;
+}
+int glia_onnx_num_steps(const glia_onnx *m) { return m ? m->n_steps : 0; }
+glia_status glia_onnx_step_info(const glia_onnx *m, int i, glia_onnx_step *out) {
+    if (!m || i < 0 || i >= m->n_steps || !out) return glia__err(GLIA_EINVAL, "glia_onnx_step_info: no step %d", i);
+    *out = m->steps[i];
+    return GLIA_OK;
 }
 glia_graph *glia_onnx_graph(glia_onnx *m) { return m ? m->g : NULL; }
 int glia_onnx_num_inputs(const glia_onnx *m) { return m ? m->n_in : 0; }

@@ -23,6 +23,9 @@ typedef struct ox_value {
                          * bidirectional recurrent Y [T, dirs, N, H] held as [T, N, dirs, H]):
                          * only Transpose(0, 2, 1, 3) may read it */
     const char *why;    /* non-NULL: an output glia does not compute; reading it is unsupported */
+    bool int_cast;      /* a run-time float value Cast to an integer type: the node holds the
+                         * floats (not truncated), so only readers of integer ids and lengths
+                         * (Gather's indices, a recurrent op's sequence_lens) may read it */
     bool view;          /* the node holds this value's elements in order but in another shape
                          * (`shape`): glia's reshape keeps the first (batch) dimension, so a
                          * reshape that changes it, or a product over [T, N, K] rows, gives a

@@ -117,19 +117,31 @@ glia_status ox_in_node(ox_ctx *c, int k, bool as_param, int *out) {
     if (v->swapped12)
         return ox_unsupported(c, "input '%s' (a bidirectional recurrent Y) is read other than by "
                               "Transpose with perm (0, 2, 1, 3)", v->name);
+    if (v->int_cast)
+        return ox_unsupported(c, "input '%s' is a run-time value cast to integers, which glia reads "
+                              "as Gather's indices or as sequence_lens only", v->name);
     if (v->view) { /* a node of the value's own shape, if glia's reshape can make it */
         glia_shape ns;
         glia_node_shape(c->g, v->node, &ns);
         char a[96], b[96];
-        if (v->shape.ndim < 1 || ns.ndim < 1 || v->shape.dim[0] != ns.dim[0])
+        bool rows = ns.ndim >= 3 && v->shape.ndim == ns.ndim - 1 && v->shape.dim[0] == ns.dim[0] * ns.dim[1];
+        for (int d = 1; rows && d < v->shape.ndim; d++) rows = v->shape.dim[d] == ns.dim[d + 1];
+        if (rows) { /* [T, N, ...] seen as [T N, ...]: glia's time_flatten */
+            int node;
+            if ((s = glia_time_flatten(c->g, NULL, v->node, &node))) return ox_fail(c, s, "input '%s': %s", v->name, glia_last_error());
+            v->node = node;
+            v->view = false;
+        } else if (v->shape.ndim < 1 || ns.ndim < 1 || v->shape.dim[0] != ns.dim[0])
             return ox_unsupported(c, "input '%s' is %s, held as %s: glia's reshape keeps the first "
                                   "(batch) dimension, and this op needs the value in its shape",
                                   v->name, glia_shape_str(&v->shape, a, sizeof a), glia_shape_str(&ns, b, sizeof b));
-        int node;
-        s = glia_reshape(c->g, NULL, v->node, v->shape.ndim - 1, v->shape.dim + 1, &node);
-        if (s) return ox_fail(c, s, "input '%s': %s", v->name, glia_last_error());
-        v->node = node;
-        v->view = false;
+        if (v->view) {
+            int node;
+            s = glia_reshape(c->g, NULL, v->node, v->shape.ndim - 1, v->shape.dim + 1, &node);
+            if (s) return ox_fail(c, s, "input '%s': %s", v->name, glia_last_error());
+            v->node = node;
+            v->view = false;
+        }
     }
     if (v->node < 0) { /* a constant, made a leaf of the graph on first use */
         int64_t n = glia_shape_numel(&v->shape);

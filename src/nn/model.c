@@ -41,7 +41,10 @@ static const key_def net_keys[MAX_KEYS] = {
     KEY("loss", K_STR, "softmax_ce"),
     /* sequence to sequence (seq2seq_layers.c): the decoder's input `target` [target, N, 1];
      * written by glia_model_to_text only when set, so other models' text is unchanged */
-    KEY("target", K_INT, "0"), KEY_END};
+    KEY("target", K_INT, "0"),
+    /* a network from an ONNX file (model_onnx.c): its graph instead of layer sections; written by
+     * glia_model_to_text only when set */
+    KEY("onnx", K_PATH, ""), KEY_END};
 
 /* the last keys of the layers with weights (conv, dense, seqdense): the activation after, the
  * weights' init */
@@ -191,6 +194,10 @@ static int check_value(key_kind k, const char *v, char *buf, size_t n) {
         }
         return 1;
     }
+    case K_PATH: /* a file name: one line that the text format keeps as written */
+        if (strlen(v) >= n || strpbrk(v, "#;\n")) return 0;
+        snprintf(buf, n, "%s", v);
+        return 1;
     case K_BOOL:
         if (strcmp(v, "0") && strcmp(v, "1")) return 0;
         snprintf(buf, n, "%s", v);
@@ -249,6 +256,7 @@ static const char *kind_doc(key_kind k) {
     case K_SHAPE: return "C,H,W or a feature count (integers from 1 to 1073741824, 2^30)";
     case K_ACT: return "one of linear, relu, leaky, elu, sigmoid, tanh";
     case K_BINARY: return "one of none, weights, xnor";
+    case K_PATH: return "a file name (no '#' or ';')";
     case K_INIT: return "one of pytorch, he_uniform, he_normal, xavier_uniform, xavier_normal, orthogonal, delta_orthogonal";
     }
     return "?";
@@ -693,6 +701,9 @@ void glia_model_free(glia_model *m) {
     for (int k = 0; k < MAX_KEYS; k++) free(m->net_val[k]);
     free(m->layers);
     free(m->filename);
+    free(m->onnx_path);
+    for (int i = 0; m->onnx_defs && i < m->n_layers; i++) free((char *)m->onnx_defs[i].type);
+    free(m->onnx_defs);
     glia_graph_free(m->g);
     free(m);
 }
@@ -780,6 +791,7 @@ static glia_status parse(const char *text, const char *filename, int64_t batch, 
     glia_status s = cfg_parse(text, filename, &c);
     if (s) return s;
     const char *file = c->filename;
+    glia_onnx *ox = NULL; /* [net] onnx = FILE, imported */
     glia_model *m = glia__calloc(1, sizeof *m);
     if (!m || !(m->filename = xstrdup(file)) || !(m->layers = glia__calloc((size_t)c->n, sizeof *m->layers))) {
         glia_model_free(m);
@@ -788,14 +800,34 @@ static glia_status parse(const char *text, const char *filename, int64_t batch, 
         return s;
     }
     glia_rng_seed(&m->rng, seed, 0x6d6f64656cULL);
-    if ((s = glia_graph_new(&m->g))) goto fail;
-    m->g->shapes_only = shapes_only != 0;
     cfg_section *net = &c->sec[0];
     if (strcmp(net->type, "net")) {
         s = glia__err(GLIA_EINVAL, "%s:%d: a model starts with [net], not [%s]", file, net->line, net->type);
         goto fail;
     }
-    if ((s = read_keys(file, net, net_keys, m->net_val)) || (s = unknown_keys(file, net, net_keys, 0))) goto fail;
+    /* [net] onnx = FILE: the graph is the file's, and input defaults to its input's shape */
+    key_def keys[MAX_KEYS];
+    memcpy(keys, net_keys, sizeof keys);
+    char onnx_input[256];
+    cfg_kv *onnx = cfg_find(net, "onnx");
+    if (onnx && onnx->value[0]) {
+        if ((s = glia__model_onnx_open(m, onnx->value, file, batch, &ox, onnx_input, sizeof onnx_input))) goto fail;
+        keys[0].def = onnx_input;
+    }
+    if ((s = read_keys(file, net, keys, m->net_val)) || (s = unknown_keys(file, net, keys, 0))) goto fail;
+    if (ox) {
+        if (strcmp(m->net_val[0], onnx_input))
+            s = glia__err(GLIA_EINVAL, "%s: input = %s, but the ONNX model takes %s", file, m->net_val[0], onnx_input);
+        else s = glia__model_onnx_build(m, ox, c->n, cfg_find(net, "classes") != NULL);
+        glia_onnx_free(ox);
+        ox = NULL;
+        if (s) goto fail;
+        cfg_free(c);
+        *out = m;
+        return GLIA_OK;
+    }
+    if ((s = glia_graph_new(&m->g))) goto fail;
+    m->g->shapes_only = shapes_only != 0;
     int64_t dims[5] = {batch};
     int nd = 1;
     for (char *p = m->net_val[0]; p && *p; nd++) {
@@ -864,6 +896,7 @@ static glia_status parse(const char *text, const char *filename, int64_t batch, 
     *out = m;
     return GLIA_OK;
 fail:
+    glia_onnx_free(ox);
     glia_model_free(m);
     cfg_free(c);
     return s;
@@ -877,6 +910,14 @@ glia_status glia_model_parse(const char *text, const char *filename, int64_t bat
 static glia_status load(const char *path, int64_t batch, uint64_t seed, int shapes_only,
                         glia_model **out) {
     if (!path) return glia__err(GLIA_EINVAL, "glia_model_load: path is NULL");
+    size_t pl = strlen(path);
+    if (pl > 5 && !strcmp(path + pl - 5, ".onnx")) { /* the file's graph, [net]'s defaults */
+        char text[1200];
+        const char *base = strrchr(path, '/'); /* onnx = is relative to the text's directory */
+        if (snprintf(text, sizeof text, "[net]\nonnx = %s\n", base ? base + 1 : path) >= (int)sizeof text)
+            return glia__err(GLIA_EINVAL, "%s: the path is too long", path);
+        return parse(text, path, batch, seed, shapes_only, out);
+    }
     char *text;
     size_t n;
     glia_status s = glia__read_file_max(path, (size_t)16 << 20, &text, &n); /* no model is larger */
@@ -952,9 +993,10 @@ glia_status glia_model_to_text(const glia_model *m, char **out) {
     if (!f) return glia__err(GLIA_ENOMEM, "glia_model_to_text: out of memory");
     fprintf(f, "[net]\n");
     for (int i = 0; i < MAX_KEYS && net_keys[i].key; i++)
-        if (strcmp(net_keys[i].key, "target") || strcmp(m->net_val[i], "0"))
+        if ((strcmp(net_keys[i].key, "target") || strcmp(m->net_val[i], "0")) &&
+            (strcmp(net_keys[i].key, "onnx") || m->net_val[i][0]))
             fprintf(f, "%s = %s\n", net_keys[i].key, m->net_val[i]);
-    for (int i = 0; i < m->n_layers; i++) {
+    for (int i = 0; !m->onnx_path && i < m->n_layers; i++) { /* an ONNX model's are the file's */
         const model_layer *l = &m->layers[i];
         fprintf(f, "\n[%s]\nname = %s\n%s = %s\n", l->def->type, l->name,
                 l->def->multi_input ? "inputs" : "input", l->input_text);

@@ -7,7 +7,7 @@
 
 /* K_INTS: 1 to 4 non-negative integers separated by commas (a kernel size "k" or "kh, kw"; a
  * padding "p", "ph, pw" or "top, bottom, left, right") */
-typedef enum { K_INT, K_FLOAT, K_BOOL, K_STR, K_NAME, K_NAMES, K_SHAPE, K_ACT, K_INIT, K_BINARY, K_INTS, K_FLOATS } key_kind;
+typedef enum { K_INT, K_FLOAT, K_BOOL, K_STR, K_NAME, K_NAMES, K_SHAPE, K_ACT, K_INIT, K_BINARY, K_INTS, K_FLOATS, K_PATH } key_kind;
 /* A section's key: its kind and default as text (NULL: required). A key that sets an op's
  * attribute (dropout's p, batchnorm's eps) names the op and attribute instead, and its default
  * is the one the op declares (src/ops/<op>.c, its attrs table), so the two cannot drift apart. */
@@ -66,6 +66,10 @@ struct glia_model {
      * `target` [T2, N, 1] and their lengths `target_lengths` [N]; -1 when not seq2seq */
     int target, target_lengths;
     int64_t tgt_T;
+    /* a model from an ONNX file ([net] onnx = FILE, model_onnx.c): the file as found (relative to
+     * the model text's directory), and a layer type per layer (its ONNX op); NULL otherwise */
+    char *onnx_path;
+    layer_def *onnx_defs;
 };
 
 /* a layer's canonical key values (model.c) */
@@ -91,6 +95,14 @@ glia_status glia__b_seqdense(glia_model *m, model_layer *l);
  * [net] target > 0 (m->target = -1 otherwise); the [attention] layer */
 glia_status glia__seq2seq_inputs(glia_model *m, int64_t batch);
 glia_status glia__b_attention(glia_model *m, model_layer *l);
+/* [net] onnx = value (model_onnx.c): imports the file (relative to text_file's directory) for
+ * `batch` and writes its input's per-sample shape as [net] input text into input[len]; then,
+ * after [net]'s keys are read, _build takes the graph from ox as the model's (sections: how
+ * many the text has, [net] included; classes_given: [net] sets classes, else the output's) */
+typedef struct glia_onnx glia_onnx;
+glia_status glia__model_onnx_open(glia_model *m, const char *value, const char *text_file,
+                                  int64_t batch, glia_onnx **ox, char *input, size_t len);
+glia_status glia__model_onnx_build(glia_model *m, glia_onnx *ox, int sections, int classes_given);
 /* the index of the layer named name, -1 if none (model.c) */
 int glia__model_find_layer(const glia_model *m, const char *name);
 #endif

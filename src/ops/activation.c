@@ -7,6 +7,8 @@
  *   sigmoid     y = 1 / (1 + e^-x)                 dx += dy * y (1 - y)
  *   tanh        y = tanh x                         dx += dy * (1 - y^2)
  *   linear      y = x                              dx += dy
+ *   sqrt        y = sqrt x                         dx += dy / (2 y)   (x < 0: NaN, x = 0: inf,
+ *                                                                      as PyTorch)
  *
  * Attributes: leaky_relu's slope (finite, >= 0), elu's alpha (finite, > 0), in n->fa.
  * Every backward reads only the output (OPF_BWD_OUTPUT), never the input, so the input's buffer
@@ -63,6 +65,9 @@ static glia_status act_forward(glia_graph *g, glia_node *n) {
     case GLIA_OP_tanh:
         ACT_LOOP(cnt, y[i] = tanhf(x[i]));
         break;
+    case GLIA_OP_sqrt:
+        ACT_LOOP(cnt, y[i] = sqrtf(x[i]));
+        break;
     case GLIA_OP_linear:
     default:
         memcpy(y, x, (size_t)cnt * sizeof *y);
@@ -98,6 +103,9 @@ static void act_backward(glia_graph *g, glia_node *n) {
     case GLIA_OP_tanh:
         ACT_LOOP(cnt, dx[i] += dy[i] * (1.0f - y[i] * y[i]));
         break;
+    case GLIA_OP_sqrt:
+        ACT_LOOP(cnt, dx[i] += dy[i] * 0.5f / y[i]);
+        break;
     case GLIA_OP_linear:
     default:
         ACT_LOOP(cnt, dx[i] += dy[i]);
@@ -125,6 +133,7 @@ ACT_DEF(elu, "exponential linear unit: y = x > 0 ? x : alpha * (exp(x) - 1)", OP
 ACT_DEF(sigmoid, "logistic sigmoid: y = 1 / (1 + exp(-x))", OPF_BWD_OUTPUT, .attrs = NULL)
 ACT_DEF(tanh, "hyperbolic tangent", OPF_BWD_OUTPUT, .attrs = NULL)
 ACT_DEF(linear, "identity: y = x", 0, .attrs = NULL)
+ACT_DEF(sqrt, "square root: y = sqrt(x) (a layer norm's, ONNX Sqrt)", OPF_BWD_OUTPUT, .attrs = NULL)
 
 static glia_status act_add(glia_graph *g, glia_op_id op, const char *name, int x, int *out) {
     return glia__add_op(g, op, name, 1, &x, NULL, 0, NULL, 0, out);
@@ -147,6 +156,9 @@ glia_status glia_sigmoid(glia_graph *g, const char *name, int x, int *out) {
 }
 glia_status glia_tanh(glia_graph *g, const char *name, int x, int *out) {
     return act_add(g, GLIA_OP_tanh, name, x, out);
+}
+glia_status glia_sqrt(glia_graph *g, const char *name, int x, int *out) {
+    return act_add(g, GLIA_OP_sqrt, name, x, out);
 }
 glia_status glia_linear(glia_graph *g, const char *name, int x, int *out) {
     return act_add(g, GLIA_OP_linear, name, x, out);

@@ -34,6 +34,9 @@ enum { SCALE_ALPHA = 0 };
 enum { CONCAT_AXIS = 0 };
 enum { SLICE_AXIS, SLICE_START, SLICE_END };
 enum { RESHAPE_SHAPE = 0 };
+/* transpose, n->ia: perm as a list, ia[TRANSPOSE_PERM] = ndim, then output axis k = input axis
+ * ia[TRANSPOSE_PERM + 1 + k] */
+enum { TRANSPOSE_PERM = 0 };
 
 /* maxout, n->ia */
 enum { MAXOUT_K = 0 };

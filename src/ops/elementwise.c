@@ -1,14 +1,15 @@
-/* elementwise.c: add, sub, mul with NumPy broadcasting, and scale.
+/* elementwise.c: add, sub, mul, div with NumPy broadcasting, and scale.
  *
  * Shapes are aligned on the right; a dimension of 1 (or a missing one) is repeated:
  * [N,C,H,W] + [C,1,1] adds a per-channel bias, [N,C,H,W] + [N,C,H,W] is a residual add.
  *   add: y = a + b   da += dy            db += dy
  *   sub: y = a - b   da += dy            db -= dy
  *   mul: y = a * b   da += dy * b        db += dy * a
+ *   div: y = a / b   da += dy / b        db -= dy * a / b^2 = dy * y / b
  * Gradients of a broadcast operand are summed over the repeated positions (in a fixed,
  * sequential order, so bit-exact for any thread count).
  *   scale: y = alpha x, dx += alpha dy (attribute alpha).
- * add, sub and mul share infer, forward and backward, which tell them apart by n->op. */
+ * add, sub, mul and div share infer, forward and backward, which tell them apart by n->op. */
 #include "../core/internal.h"
 #include <math.h>
 #include <string.h>
@@ -68,7 +69,8 @@ static glia_status ew_forward(glia_graph *g, glia_node *n) {
         for (int64_t i = 0; i < N; i++)
             y[i] = kind == GLIA_OP_add   ? a[i] + b[i]
                    : kind == GLIA_OP_sub ? a[i] - b[i]
-                                         : a[i] * b[i];
+                   : kind == GLIA_OP_mul ? a[i] * b[i]
+                                         : a[i] / b[i];
         return GLIA_OK;
     }
     /* one operand a single value (a scalar constant: the ONNX importer's Clip and hard sigmoid)
@@ -80,7 +82,7 @@ static glia_status ew_forward(glia_graph *g, glia_node *n) {
 #pragma omp parallel for schedule(static) if (N >= GLIA_PAR_MIN)
         for (int64_t i = 0; i < N; i++) {
             float u = bs ? x[i] : k, v = bs ? k : x[i];
-            y[i] = kind == GLIA_OP_add ? u + v : kind == GLIA_OP_sub ? u - v : u * v;
+            y[i] = kind == GLIA_OP_add ? u + v : kind == GLIA_OP_sub ? u - v : kind == GLIA_OP_mul ? u * v : u / v;
         }
         return GLIA_OK;
     }
@@ -90,7 +92,7 @@ static glia_status ew_forward(glia_graph *g, glia_node *n) {
 #pragma omp parallel for schedule(static) if (N >= GLIA_PAR_MIN)
     for (int64_t i = 0; i < N; i++) {
         float u = a[boff(i, &n->shape, sa)], v = b[boff(i, &n->shape, sb)];
-        y[i] = kind == GLIA_OP_add ? u + v : kind == GLIA_OP_sub ? u - v : u * v;
+        y[i] = kind == GLIA_OP_add ? u + v : kind == GLIA_OP_sub ? u - v : kind == GLIA_OP_mul ? u * v : u / v;
     }
     return GLIA_OK;
 }
@@ -109,16 +111,20 @@ static void ew_backward(glia_graph *g, glia_node *n) {
         if (!dx) continue;
         const int64_t *sx = side ? sb : sa, *so = side ? sa : sb;
         float sign = (side && kind == GLIA_OP_sub) ? -1.0f : 1.0f;
+        const float *b = B->val;
+        const int64_t *sbb = sb;
+/* dL/d(side) at output element i */
+#define EW_GRAD(i)                                                                                \
+    (kind == GLIA_OP_mul   ? dy[i] * O->val[boff(i, &n->shape, so)]                                \
+     : kind == GLIA_OP_div ? (side ? -dy[i] * n->val[i] : dy[i]) / b[boff(i, &n->shape, sbb)]      \
+                           : sign * dy[i])
         if (glia__shape_eq(&X->shape, &n->shape)) { /* no reduction: parallel is exact */
 #pragma omp parallel for schedule(static) if (N >= GLIA_PAR_MIN)
-            for (int64_t i = 0; i < N; i++)
-                dx[i] += kind == GLIA_OP_mul ? dy[i] * O->val[boff(i, &n->shape, so)]
-                                             : sign * dy[i];
+            for (int64_t i = 0; i < N; i++) dx[i] += EW_GRAD(i);
         } else {
-            for (int64_t i = 0; i < N; i++)
-                dx[boff(i, &n->shape, sx)] +=
-                    kind == GLIA_OP_mul ? dy[i] * O->val[boff(i, &n->shape, so)] : sign * dy[i];
+            for (int64_t i = 0; i < N; i++) dx[boff(i, &n->shape, sx)] += EW_GRAD(i);
         }
+#undef EW_GRAD
     }
 }
 
@@ -130,6 +136,7 @@ static void ew_backward(glia_graph *g, glia_node *n) {
 EW_DEF(add, "elementwise a + b with broadcasting", 0)
 EW_DEF(sub, "elementwise a - b with broadcasting", 0)
 EW_DEF(mul, "elementwise a * b with broadcasting", OPF_BWD_INPUTS)
+EW_DEF(div, "elementwise a / b with broadcasting (ONNX Div by a run-time value)", OPF_BWD_INPUTS | OPF_BWD_OUTPUT)
 
 static glia_status ew(glia_graph *g, glia_op_id op, const char *name, int a, int b, int *out) {
     int in[2] = {a, b};
@@ -143,6 +150,9 @@ glia_status glia_sub(glia_graph *g, const char *name, int a, int b, int *out) {
 }
 glia_status glia_mul(glia_graph *g, const char *name, int a, int b, int *out) {
     return ew(g, GLIA_OP_mul, name, a, b, out);
+}
+glia_status glia_div(glia_graph *g, const char *name, int a, int b, int *out) {
+    return ew(g, GLIA_OP_div, name, a, b, out);
 }
 
 static glia_status scale_infer(glia_graph *g, glia_node *n) {

@@ -14,5 +14,9 @@
     /* locally connected (local2d.c) */                                                           \
     X(local2d)                                                                                    \
     /* sequence to sequence (attention.c) */                                                      \
-    X(attention)
+    X(attention)                                                                                  \
+    /* ONNX's Transpose on run-time values (shape_ops.c) */                                       \
+    X(transpose)                                                                                  \
+    /* what ONNX models need besides (activation.c, elementwise.c, matmul.c) */                  \
+    X(sqrt) X(div) X(matmul)
 #endif

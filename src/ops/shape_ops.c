@@ -1,4 +1,5 @@
-/* shape_ops.c: concat, slice, reshape (and flatten) — ops that move values without arithmetic.
+/* shape_ops.c: concat, slice, reshape (and flatten), transpose — ops that move values without
+ * arithmetic.
  *
  * A tensor seen around one axis is [outer, dim(axis), inner] with outer the product of the
  * dimensions before the axis and inner the product after it; concat and slice copy runs of
@@ -216,4 +217,76 @@ glia_status glia_reshape(glia_graph *g, const char *name, int x, int ndim, const
 
 glia_status glia_flatten(glia_graph *g, const char *name, int x, int *out) {
     return glia_reshape(g, name, x, 1, (int64_t[]){-1}, out);
+}
+
+/* ---------------------------------------------------------------- transpose
+ * y = x with its axes permuted: y.shape[k] = x.shape[perm[k]] and
+ *   y[i_0, ..., i_{r-1}] = x[j] with j[perm[k]] = i_k,
+ * so output element i reads x at sum_k i_k stride_x[perm[k]] (ONNX's Transpose, PyTorch's
+ * permute); backward adds dy back to the same places (a permutation: each x element once). */
+static glia_status transpose_infer(glia_graph *g, glia_node *n) {
+    const glia_node *x = glia__in(g, n, 0);
+    const int r = n->ia[TRANSPOSE_PERM], *perm = n->ia + TRANSPOSE_PERM + 1;
+    bool seen[GLIA_MAX_DIMS] = {false};
+    if (r != x->shape.ndim)
+        return glia__err(GLIA_ESHAPE, "%s: perm has %d axes, '%s' %d", glia__where(g, n), r, x->name, x->shape.ndim);
+    n->shape.ndim = r;
+    for (int k = 0; k < r; k++) {
+        if (perm[k] < 0 || perm[k] >= r || seen[perm[k]])
+            return glia__err(GLIA_ESHAPE, "%s: perm is not a permutation of 0..%d", glia__where(g, n), r - 1);
+        seen[perm[k]] = true;
+        n->shape.dim[k] = x->shape.dim[perm[k]];
+    }
+    return GLIA_OK;
+}
+/* stride[k]: the step in x of output axis k */
+static void transpose_strides(const glia_node *x, const glia_node *n, int64_t *stride) {
+    int64_t xs[GLIA_MAX_DIMS], step = 1;
+    for (int d = x->shape.ndim - 1; d >= 0; d--) {
+        xs[d] = step;
+        step *= x->shape.dim[d];
+    }
+    for (int k = 0; k < n->shape.ndim; k++) stride[k] = xs[n->ia[TRANSPOSE_PERM + 1 + k]];
+}
+static void transpose_move(glia_graph *g, glia_node *n, bool backward) {
+    glia_node *x = glia__in(g, n, 0);
+    if (backward && !x->grad) return;
+    const int r = n->shape.ndim;
+    int64_t stride[GLIA_MAX_DIMS], inner = r ? n->shape.dim[r - 1] : 1, N = glia__numel(n);
+    transpose_strides(x, n, stride);
+    const int64_t last = r ? stride[r - 1] : 1, rows = N / inner;
+#pragma omp parallel for schedule(static) if (N >= GLIA_PAR_MIN)
+    for (int64_t row = 0; row < rows; row++) { /* the offset of a row of the last output axis */
+        int64_t rem = row, off = 0;
+        for (int k = r - 2; k >= 0; k--) {
+            off += rem % n->shape.dim[k] * stride[k];
+            rem /= n->shape.dim[k];
+        }
+        float *y = (backward ? n->grad : n->val) + row * inner;
+        if (!backward)
+            for (int64_t i = 0; i < inner; i++) y[i] = x->val[off + i * last];
+        else
+            for (int64_t i = 0; i < inner; i++) x->grad[off + i * last] += y[i];
+    }
+}
+static glia_status transpose_forward(glia_graph *g, glia_node *n) {
+    transpose_move(g, n, false);
+    return GLIA_OK;
+}
+static void transpose_backward(glia_graph *g, glia_node *n) { transpose_move(g, n, true); }
+
+static const glia_attr_def transpose_attrs[] = {
+    GLIA_ATTR_LIST("perm", TRANSPOSE_PERM, 0, GLIA_MAX_DIMS - 1, GLIA_MAX_DIMS)};
+const glia_op_def glia__op_transpose = {
+    .name = "transpose", .summary = "axes permuted: y.shape[k] = x.shape[perm[k]] (ONNX Transpose)",
+    .inputs = "x", .outputs = "y", .min_in = 1, .max_in = 1, .infer = transpose_infer,
+    .forward = transpose_forward, .backward = transpose_backward, GLIA_ATTRS(transpose_attrs)};
+
+glia_status glia_transpose(glia_graph *g, const char *name, int x, int ndim, const int *perm, int *out) {
+    if (ndim < 0 || ndim > GLIA_MAX_DIMS || (ndim && !perm))
+        return glia__err(GLIA_ESHAPE, "transpose '%s': %d axes (0..%d allowed)", name ? name : "?", ndim,
+                         GLIA_MAX_DIMS);
+    int ia[GLIA_MAX_DIMS + 1] = {[TRANSPOSE_PERM] = ndim};
+    for (int k = 0; k < ndim; k++) ia[TRANSPOSE_PERM + 1 + k] = perm[k];
+    return glia__add_op(g, GLIA_OP_transpose, name, 1, &x, ia, ndim + 1, NULL, 0, out);
 }

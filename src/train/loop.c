@@ -384,11 +384,29 @@ static glia_status write_curves(glia__loop *L) {
     return s;
 }
 
+/* A model from an ONNX file: the file, copied into the run directory as model.onnx (which the
+ * model text then names), so that the run holds its whole network. */
+static glia_status copy_onnx(glia__loop *L) {
+    const char *src = glia_model_onnx_path(L->m);
+    if (!src) return GLIA_OK;
+    char path[1200], *data;
+    snprintf(path, sizeof path, "%s/model.onnx", L->out_dir);
+    struct stat a, b; /* a resumed run's model is that file already */
+    int same = !stat(src, &a) && !stat(path, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+    size_t len;
+    glia_status s = same ? GLIA_OK : glia__read_file(src, &data, &len);
+    if (!same && !s) {
+        s = glia__write_atomic(path, data, len);
+        free(data);
+    }
+    return s ? s : glia_model_set_option(L->m, "onnx", "model.onnx");
+}
+
 /* The files of a finished epoch, the checkpoint first. */
 static glia_status write_files(glia__loop *L) {
     char path[1200], *text = NULL;
     glia_status s;
-    if ((s = glia__checkpoint_save(L)) || (s = glia_model_to_text(L->m, &text))) return s;
+    if ((s = copy_onnx(L)) || (s = glia__checkpoint_save(L)) || (s = glia_model_to_text(L->m, &text))) return s;
     s = write_text(L, "model.cfg", text);
     free(text);
     if (s) return s;

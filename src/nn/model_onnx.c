@@ -1,0 +1,106 @@
+/* model_onnx.c: a glia model whose graph comes from an ONNX file: `[net]` with `onnx = FILE`
+ * (glia_model_load of an .onnx file writes that [net] itself). The imported graph is the whole
+ * network: its one run-time input is the model's input, its first output the model's output,
+ * and each ONNX node that became glia nodes is a layer named after its output (what
+ * --layer and glia summary show). [net]'s other keys (classes, lr, mean, std...) work as for
+ * any model, so every command that takes a model, glia train included, takes it. */
+#include "model_internal.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* FILE relative to the model text's directory (a run directory's model.cfg names model.onnx
+ * beside it), unless absolute or the text has no file */
+static char *resolve(const char *value, const char *text_file) {
+    const char *slash = text_file ? strrchr(text_file, '/') : NULL;
+    size_t dir = value[0] == '/' || !slash ? 0 : (size_t)(slash - text_file) + 1;
+    char *p = glia__malloc(dir + strlen(value) + 1);
+    if (!p) return NULL;
+    memcpy(p, text_file, dir);
+    strcpy(p + dir, value);
+    return p;
+}
+
+glia_status glia__model_onnx_open(glia_model *m, const char *value, const char *text_file,
+                                  int64_t batch, glia_onnx **out, char *input, size_t len) {
+    *out = NULL;
+    if (!(m->onnx_path = resolve(value, text_file))) return glia__err(GLIA_ENOMEM, "out of memory");
+    glia_onnx_options o = {.batch = batch};
+    glia_onnx *ox;
+    glia_status s = glia_onnx_load(m->onnx_path, &o, &ox);
+    if (s) return s;
+    int in = -1, n_in = 0;
+    char names[256] = "";
+    for (int i = 0; i < glia_onnx_num_inputs(ox); i++) {
+        if (glia_onnx_input_node(ox, i) < 0) continue; /* given as a constant */
+        size_t u = strlen(names);
+        snprintf(names + u, sizeof names - u, "%s'%s'", n_in ? ", " : "", glia_onnx_input_name(ox, i));
+        in = glia_onnx_input_node(ox, i);
+        n_in++;
+    }
+    glia_shape xs = {0, {0}};
+    if (n_in == 1) glia_node_shape(glia_onnx_graph(ox), in, &xs);
+    if (n_in != 1 || xs.ndim < 2 || xs.ndim > 4) {
+        glia_onnx_free(ox);
+        if (n_in != 1)
+            return glia__err(GLIA_EINVAL, "%s: glia's commands take a model with one input; this one "
+                             "has %d (%s): run it with glia run", m->onnx_path, n_in, names);
+        return glia__err(GLIA_EINVAL, "%s: input %s has %d dimensions: glia's commands take [N, "
+                         "features] or [N, C, H, W] (run it with glia run)", m->onnx_path, names, xs.ndim);
+    }
+    size_t u = 0;
+    input[0] = 0;
+    for (int d = 1; d < xs.ndim && u < len; d++)
+        u += (size_t)snprintf(input + u, len - u, "%s%lld", d > 1 ? ", " : "", (long long)xs.dim[d]);
+    *out = ox;
+    return GLIA_OK;
+}
+
+glia_status glia__model_onnx_build(glia_model *m, glia_onnx *ox, int sections, int classes_given) {
+    const char *file = m->onnx_path;
+    if (sections > 1)
+        return glia__err(GLIA_EINVAL, "%s: [net] with onnx = %s takes its layers from that file: no "
+                         "sections may follow", m->filename, glia_model_option(m, "onnx"));
+    if (strcmp(glia_model_option(m, "sequence"), "0") || strcmp(glia_model_option(m, "target"), "0"))
+        return glia__err(GLIA_EINVAL, "%s: a model from an ONNX file takes no [net] sequence or target", m->filename);
+    m->g = glia__onnx_release_graph(ox);
+    m->lengths = m->target = m->target_lengths = -1;
+    for (int i = 0; i < glia_onnx_num_inputs(ox); i++)
+        if (glia_onnx_input_node(ox, i) >= 0) m->input = glia_onnx_input_node(ox, i);
+    if (glia_onnx_num_outputs(ox) < 1) return glia__err(GLIA_EINVAL, "%s: the graph has no outputs", file);
+    glia_shape ys, ns;
+    m->output = glia_onnx_output_node(ox, 0);
+    glia_onnx_output_shape(ox, 0, &ys);
+    glia_node_shape(m->g, m->output, &ns);
+    if (!glia__shape_eq(&ys, &ns))
+        return glia__err(GLIA_EINVAL, "%s: output '%s' is held in another shape than ONNX's (a "
+                         "recurrent or reshaped value): run it with glia run", file, glia_onnx_output_name(ox, 0));
+    if (!classes_given && ys.ndim == 2) {
+        char k[24];
+        snprintf(k, sizeof k, "%lld", (long long)ys.dim[1]);
+        glia_status s = glia_model_set_option(m, "classes", k);
+        if (s) return s;
+    }
+    int n = glia_onnx_num_steps(ox);
+    m->onnx_defs = glia__calloc((size_t)n + 1, sizeof *m->onnx_defs);
+    free(m->layers);
+    m->layers = glia__calloc((size_t)n + 1, sizeof *m->layers);
+    if (!m->onnx_defs || !m->layers) return glia__err(GLIA_ENOMEM, "%s: out of memory", file);
+    for (int i = 0; i < n; i++) {
+        glia_onnx_step st;
+        glia_onnx_step_info(ox, i, &st);
+        layer_def *d = &m->onnx_defs[i];
+        model_layer *l = &m->layers[m->n_layers++];
+        if (!(d->type = glia__strdup(st.op))) return glia__err(GLIA_ENOMEM, "%s: out of memory", file);
+        d->summary = "an ONNX node";
+        l->def = d;
+        snprintf(l->name, sizeof l->name, "%s", glia_node_name(m->g, st.output));
+        l->out = st.output;
+        l->first_node = st.first;
+        l->lengths = -1;
+    }
+    m->end_node = glia_graph_num_nodes(m->g);
+    return glia_node_retain(m->g, m->output);
+}
+
+const char *glia_model_onnx_path(const glia_model *m) { return m ? m->onnx_path : NULL; }
