@@ -896,8 +896,8 @@ typedef struct glia_train_options {
     int force_memory;            /* train even when the plan (activations, gradients, optimiser
                                   * state) needs more memory than the machine has available;
                                   * otherwise that is GLIA_ENOMEM before training starts */
-    /* image folders: cache_bytes > 0 caps the decoded images kept in memory (glia_folder_options
-     * cache_bytes; 0: all kept); decode_threads make the batches (read, decode, augment,
+    /* image folders: cache_bytes > 0 caps the decoded images kept in memory, the training and
+     * the test folder together (glia_folder_options cache_bytes; 0: all kept); decode_threads make the batches (read, decode, augment,
      * normalise) in the background while the graph trains, into a queue of a few batches (0:
      * the cores, at most 4; < 0: none, each batch made when the loop asks). Neither changes a
      * result: a batch's draws are taken in order from the run's generator before any thread

@@ -34,11 +34,15 @@ typedef struct {
  * names: map onto these classes (NULL: the folder's) */
 static glia_status load_folder(const char *path, const glia_shape *in, const glia_train_options *o,
                                const glia_dataset *names, glia_dataset **out) {
+    /* one cap for the training and the test folder together: the test folder gets what the
+     * training folder left (1 byte: nothing kept) */
+    int64_t cap = o->cache_bytes, used = names && names->store ? names->store->n_cached * names->store->per : 0;
+    if (cap > 0) cap = cap - used > 0 ? cap - used : 1;
     if (in->ndim != 4)
         return glia__err(GLIA_ESHAPE, "%s: an image folder needs a model whose input is C,H,W", path);
     glia_folder_options fo = {.channels = (int)in->dim[1], .height = (int)in->dim[2],
                               .width = (int)in->dim[3], .strict = o->strict_images,
-                              .warn = o->warn, .ctx = o->ctx, .cache_bytes = o->cache_bytes};
+                              .warn = o->warn, .ctx = o->ctx, .cache_bytes = cap};
     if (names) {
         fo.classes = (const char *const *)names->class_names;
         fo.n_classes = names->classes;
