@@ -354,8 +354,8 @@ glia_status glia_image_folder_load(const char *path, glia_folder_options *o, gli
             st->n_cached++;
         }
         memmove(st->sums + kept * 2 * C, st->sums + i * 2 * C, (size_t)(2 * C) * sizeof *st->sums);
-        char *keep = f.path[i];
-        f.path[i] = NULL;
+        char *keep = f.path[i]; /* swapped: the skipped files' paths end up after the kept */
+        f.path[i] = f.path[kept];
         f.path[kept] = keep;
         f.label[kept++] = f.label[i];
     }
