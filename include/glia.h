@@ -897,11 +897,12 @@ typedef struct glia_train_options {
                                   * state) needs more memory than the machine has available;
                                   * otherwise that is GLIA_ENOMEM before training starts */
     /* image folders: cache_bytes > 0 caps the decoded images kept in memory, the training and
-     * the test folder together (glia_folder_options cache_bytes; 0: all kept); decode_threads make the batches (read, decode, augment,
-     * normalise) in the background while the graph trains, into a queue of a few batches (0:
-     * the cores, at most 4; < 0: none, each batch made when the loop asks). Neither changes a
-     * result: a batch's draws are taken in order from the run's generator before any thread
-     * makes its pixels. */
+     * the test folder together (glia_folder_options cache_bytes; 0: all kept). decode_threads
+     * make the batches (read, decode, augment, normalise) in the background while the graph
+     * trains, into a queue of 3 batches: 0, for an image folder the cores (at most 4) and for
+     * images in memory none; < 0 none (each batch made when the loop asks); > 0 that many.
+     * Neither changes a result: a batch's draws are taken in order from the run's generator
+     * before any thread makes its pixels. */
     int64_t cache_bytes;
     int decode_threads;
 } glia_train_options;

@@ -163,10 +163,11 @@ static glia_status setup(glia__loop *L, const glia_train_options *o) {
     t->eval_aug = glia_augment_eval(m);
     t->warn = o->warn;
     t->ctx = o->ctx;
-    /* files read as needed: in background threads; data in memory: when asked */
+    /* files read as needed: in background threads; data in memory: when asked, unless the
+     * caller asks for threads */
     int streamed = t->train->store || (t->test && t->test->store);
-    int threads = !streamed || o->decode_threads < 0 ? 0 : o->decode_threads ? o->decode_threads
-                : glia__decode_threads_default();
+    int threads = o->decode_threads < 0 ? 0 : o->decode_threads ? o->decode_threads
+                : streamed ? glia__decode_threads_default() : 0;
     if ((s = glia__prefetch_new(threads, 3, L->batch, glia_shape_numel(&in), plan, L, t->norm,
                                 t->norm + glia__data_channels(t->train), &t->pf)))
         return s;
