@@ -360,6 +360,9 @@ typedef struct glia_dataset {
     char **class_names;      /* `classes` strings */
     uint8_t *pixels;         /* the images as bytes, value = byte / 255 (IDX ubyte files and
                               * image folders: a quarter of the memory of floats), or NULL */
+    struct glia__image_store *store; /* an image folder's files and its capped cache (internal;
+                              * pixels NULL then), or NULL: read the images with
+                              * glia_dataset_image or glia_dataset_batch */
 } glia_dataset;
 glia_status glia_dataset_load(const char *name, const char *split, glia_dataset **out);
 /* A data set from tensors (ownership passes to it, also on failure); names may be NULL ("0",
@@ -390,9 +393,14 @@ void glia_dataset_stats(const glia_dataset *d, const int64_t *idx, int64_t n, fl
  * error); NULL: the names found. A file that cannot be decoded is skipped, counted in *skipped
  * and reported through warn (with its name and the reason), or, when strict, is an error; an
  * empty class folder keeps its class, with a warning. glia_image_folder_kind: 1 for a folder
- * with class subfolders (and no IDX files), 2 for a list file, 0 otherwise. */
+ * with class subfolders (and no IDX files), 2 for a list file, 0 otherwise.
+ * Every file is decoded once here (to skip the unreadable ones and take each image's channel
+ * sums); cache_bytes > 0 keeps only the first images (file order) that fit in that many bytes,
+ * the others are read and decoded again whenever a batch needs them (the data set's store;
+ * 0: every image is kept, in pixels). */
 typedef struct glia_folder_options {
     int channels, height, width;
+    int64_t cache_bytes;
     const char *const *classes;
     int n_classes;
     int strict;
@@ -425,13 +433,20 @@ void glia_table_free(glia_table *t);
  * the area or more, resized back bilinearly, glia_augment_crop_box); jitter > 0: brightness and
  * contrast factors b, k drawn in [1 - jitter, 1 + jitter] (ColorJitter): x' = clamp((b x - m) k
  * + m, 0, 1) with m the mean of b x over the image. Draws come in that order per sample, and
- * only for what is on, so a run without crop and jitter draws as before. At evaluation nothing is
- * drawn: the image as loaded (an image folder's files are resized to the model's input). */
-typedef struct glia_augment { int shift; int hflip; float crop, jitter; } glia_augment;
+ * only for what is on, so a run without crop and jitter draws as before. At evaluation (no
+ * generator) nothing is drawn: the image as loaded (an image folder's files are resized to the
+ * model's input), or with center > 0 its centre box of that fraction of each side resized back
+ * bilinearly (torchvision's Resize(S / center) + CenterCrop(S) on the loaded image: center =
+ * 0.875 is 256 -> 224; glia_augment_center_box), which evaluation and prediction use for a
+ * model trained with crop (glia_augment_eval). */
+typedef struct glia_augment { int shift; int hflip; float crop, jitter; float center; } glia_augment;
 /* RandomResizedCrop's box in an H x W image: top y0, left x0, height h, width w (10 tries at a
  * random area in [crop, 1] of H W and aspect ratio exp(U(log 3/4, log 4/3)), else the whole
  * image). */
 void glia_augment_crop_box(int H, int W, float crop, glia_rng *r, int *y0, int *x0, int *h, int *w);
+/* The centre box of the fraction f of each side of an H x W image (torchvision's CenterCrop:
+ * h = round(f H), top = round((H - h) / 2), halves to even as Python). */
+void glia_augment_center_box(int H, int W, float f, int *y0, int *x0, int *h, int *w);
 /* Fills a batch: x[i] = (image[idx[i]] (augmented when aug) - mean[c]) / std[c] per channel c
  * (mean, std: C values as glia_dataset_stats gives; NULL: 0 and 1), y[i] = label. */
 void glia_dataset_batch(const glia_dataset *d, const int64_t *idx, int64_t n, const float *mean,
@@ -806,6 +821,9 @@ int glia_model_input(const glia_model *m);   /* the input node [N, C, H, W] or [
 int glia_model_output(const glia_model *m);  /* the last layer's output (logits) */
 /* A [net] value as written (after defaults), or NULL if the key is absent. */
 const char *glia_model_option(const glia_model *m, const char *key);
+/* What evaluation and prediction apply to a model's images: center = 0.875 when the model
+ * trains with a random resized crop ([net] crop > 0), else nothing. */
+glia_augment glia_augment_eval(const glia_model *m);
 /* Changes a [net] value (checked as the parser would; not `input`), e.g. the normalisation a
  * training run measured, so that glia_model_to_text writes it. */
 glia_status glia_model_set_option(glia_model *m, const char *key, const char *value);
@@ -938,6 +956,15 @@ typedef struct glia_train_options {
     int force_memory;            /* train even when the plan (activations, gradients, optimiser
                                   * state) needs more memory than the machine has available;
                                   * otherwise that is GLIA_ENOMEM before training starts */
+    /* image folders: cache_bytes > 0 caps the decoded images kept in memory, the training and
+     * the test folder together (glia_folder_options cache_bytes; 0: all kept). decode_threads
+     * make the batches (read, decode, augment, normalise) in the background while the graph
+     * trains, into a queue of 3 batches: 0, for an image folder the cores (at most 4) and for
+     * images in memory none; < 0 none (each batch made when the loop asks); > 0 that many.
+     * Neither changes a result: a batch's draws are taken in order from the run's generator
+     * before any thread makes its pixels. */
+    int64_t cache_bytes;
+    int decode_threads;
 } glia_train_options;
 typedef struct glia_train_result {
     int epochs_done;

@@ -224,6 +224,18 @@ if [ "$(cat "$imf/run/classes.txt")" = "$(printf 'bright\ndark')" ]; then ok; el
 expect eval-folder 0 "accuracy 100.00%" -- "$GLIA" eval "$imf/run"
 expect eval-folder-data 0 "bright .*100.00%" -- "$GLIA" eval "$imf/run" --data "$imf/test"
 expect predict-folder-image 0 "dark" -- "$GLIA" predict "$imf/run" "$imf/test/dark/d3.pgm" --top 1
+# the batches made in the training thread or by 3 decode threads, with a cache cap: the same run
+expect train-folder-threads 0 "test accuracy 100.00%" -- "$GLIA" train "$imf/tiny.cfg" --data "$imf/train" --val-dir "$imf/test" --out "$imf/run4" --decode-threads 3 --cache-mb 1
+expect train-folder-no-threads 0 "test accuracy 100.00%" -- "$GLIA" train "$imf/tiny.cfg" --data "$imf/train" --val-dir "$imf/test" --out "$imf/run5" --decode-threads 0
+if cmp -s "$imf/run/weights.safetensors" "$imf/run4/weights.safetensors" && cmp -s "$imf/run/weights.safetensors" "$imf/run5/weights.safetensors"; then ok; else bad "decode threads changed the weights"; fi
+expect train-bad-cache 2 "bad value '-1' for --cache-mb" -- "$GLIA" train "$imf/tiny.cfg" --data "$imf/train" --cache-mb -1
+expect train-bad-threads 2 "bad value 'x' for --decode-threads" -- "$GLIA" train "$imf/tiny.cfg" --data "$imf/train" --decode-threads x
+expect eval-folder-cache 0 "accuracy 100.00%" -- "$GLIA" eval "$imf/run" --cache-mb 1
+expect eval-bad-cache 2 "bad value 'y' for --cache-mb" -- "$GLIA" eval "$imf/run" --cache-mb y
+# a model trained with random resized crops: eval and predict show it the centre box
+expect train-folder-crop 0 "test accuracy 100.00%" -- "$GLIA" train "$imf/tiny.cfg" --data "$imf/train" --val-dir "$imf/test" --out "$imf/run6" --crop 0.8
+expect eval-folder-crop 0 "accuracy 100.00%" -- "$GLIA" eval "$imf/run6"
+expect predict-folder-crop 0 "dark" -- "$GLIA" predict "$imf/run6" "$imf/test/dark/d3.pgm" --top 1
 printf 'path,label\ntrain/bright/b1.pgm,bright\ntrain/dark/d1.pgm,dark\ntrain/bright/b2.pgm,bright\ntrain/dark/d2.pgm,dark\ntrain/bright/b3.pgm,bright\n' > "$imf/list.txt"
 expect eval-list-file 0 "on $imf/list.txt (test split, 5 images)" -- "$GLIA" eval "$imf/run" --data "$imf/list.txt"
 rm -rf "$imf"

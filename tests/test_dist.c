@@ -14,7 +14,7 @@ TEST(dist_shard_of_augmented_batch) {
     enum { B = 12, K = 3, S = B / K, PER = 64 };
     int64_t idx[B];
     for (int i = 0; i < B; i++) idx[i] = (i * 7) % 24;
-    glia_augment aug = {2, 1, 0.5f, 0.2f}; /* shift, flip, crop and jitter: every draw */
+    glia_augment aug = {.shift = 2, .hflip = 1, .crop = 0.5f, .jitter = 0.2f}; /* every draw */
     const float mean = 0.5f, sd = 2.0f;
     float whole[B * PER], wy[B], part[S * PER], py[S];
     glia_rng r0, r;

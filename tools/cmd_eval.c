@@ -13,7 +13,8 @@ static void warn(void *ctx, const char *msg) {
 
 /* a named set or IDX directory (its split), or an image folder or list file (every image, at
  * the model's input size, mapped onto the run's classes) */
-static glia_status load_data(run_dir *r, const char *data, const char *split, glia_dataset **d) {
+static glia_status load_data(run_dir *r, const char *data, const char *split, long long cache_mb,
+                             glia_dataset **d) {
     if (!glia_image_folder_kind(data)) return glia_dataset_load(data, split, d);
     glia_shape in;
     glia_graph *g = glia_model_graph(r->m);
@@ -21,7 +22,8 @@ static glia_status load_data(run_dir *r, const char *data, const char *split, gl
     if (s) return s;
     glia_folder_options fo = {.channels = in.ndim == 4 ? (int)in.dim[1] : 0,
                               .height = in.ndim == 4 ? (int)in.dim[2] : 0,
-                              .width = in.ndim == 4 ? (int)in.dim[3] : 0, .warn = warn};
+                              .width = in.ndim == 4 ? (int)in.dim[3] : 0, .warn = warn,
+                              .cache_bytes = (int64_t)cache_mb << 20};
     if (r->named) {
         fo.classes = (const char *const *)r->names;
         fo.n_classes = r->classes;
@@ -42,23 +44,29 @@ int cmd_eval(int argc, char **argv) {
                "              run, the table's held-out part, split as glia train split it; a\n"
                "              regression run prints its loss there)\n"
                "  --split S   test (default) or train\n"
-               "  --batch B   images per forward pass (default 256)\n");
+               "  --batch B   images per forward pass (default 256)\n"
+               "  --cache-mb N  an image folder: keep at most N MiB of its decoded images (the\n"
+               "              others are read again when their batch comes; default: all)\n"
+               "A model trained with random resized crops ([net] crop) sees the centre 87.5%% of\n"
+               "each side of its images, resized back (torchvision's Resize + CenterCrop).\n");
         return 0;
     }
     const char *dir = NULL, *data = NULL, *split = "test";
     long batch = 256;
+    long long cache_mb = 0;
     for (int i = 1; i < argc; i++) {
         char *end = "";
         if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
         else if (!strcmp(argv[i], "--split") && i + 1 < argc) split = argv[++i];
         else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = strtol(argv[++i], &end, 10);
+        else if (!strcmp(argv[i], "--cache-mb") && i + 1 < argc) cache_mb = strtoll(argv[++i], &end, 10);
         else if (argv[i][0] != '-' && !dir) dir = argv[i];
         else {
             fprintf(stderr, "glia eval: unknown or incomplete option '%s' (see glia eval --help)\n", argv[i]);
             return 2;
         }
-        if (*end || batch < 1) {
-            fprintf(stderr, "glia eval: bad --batch '%s'\n", argv[i]);
+        if (*end || batch < 1 || cache_mb < 0 || cache_mb > (1LL << 30)) {
+            fprintf(stderr, "glia eval: bad value '%s' for %s\n", argv[i], argv[i - 1]);
             return 2;
         }
     }
@@ -80,7 +88,7 @@ int cmd_eval(int argc, char **argv) {
     glia_eval_result e = {0};
     /* a CSV table run: its held-out part, split as glia train split it (no test part of its own) */
     int table = r.target[0] && !strcmp(data, r.data);
-    glia_status s = table ? glia_evaluate_run(r.m, dir, &e) : load_data(&r, data, split, &d);
+    glia_status s = table ? glia_evaluate_run(r.m, dir, &e) : load_data(&r, data, split, cache_mb, &d);
     if (!s && table && isnan(e.acc)) { /* regression: the loss alone */
         printf("%s on %s (target %s, the held-out part, %lld rows)\ntest loss %.6g ([net] loss %s)\n",
                dir, data, r.target, (long long)e.n, e.loss, glia_model_option(r.m, "loss"));

@@ -25,6 +25,31 @@ void predict_softmax_top(const float *z, int C, int top, double *p, int *order) 
             if (p[order[b]] > p[order[a]]) { int tmp = order[a]; order[a] = order[b]; order[b] = tmp; }
 }
 
+/* xv = the centre box of image t (glia_augment_eval's view), normalised: the same pixels as
+ * glia eval's batches (glia_dataset_batch); 0 on error */
+static int center_view(glia_tensor *t, float *xv, const glia_augment *view, int nc, const float *mean,
+                       const float *std, int invert) {
+    const int64_t C = t->shape.dim[0], n = glia_shape_numel(&t->shape);
+    float m[4], sd[4];
+    for (int64_t c = 0; c < C && c < 4; c++) {
+        m[c] = mean[nc > 1 ? c : 0];
+        sd[c] = std[nc > 1 ? c : 0];
+    }
+    glia_tensor *img = NULL, *lab = NULL;
+    glia_dataset *d = NULL;
+    if (glia_tensor_new(&img, 4, (int64_t[]){1, C, t->shape.dim[1], t->shape.dim[2]}) ||
+        glia_tensor_new(&lab, 1, (int64_t[]){1})) {
+        glia_tensor_free(img);
+        return 0;
+    }
+    for (int64_t k = 0; k < n; k++) img->data[k] = invert ? 1 - t->data[k] : t->data[k];
+    lab->data[0] = 0;
+    if (glia_dataset_new(img, lab, 1, NULL, &d)) return 0;
+    glia_dataset_batch(d, NULL, 1, m, sd, view, NULL, xv, NULL);
+    glia_dataset_free(d);
+    return 1;
+}
+
 int cmd_predict(int argc, char **argv) {
     if (wants_help(argc, argv)) {
         printf("usage: glia predict DIR IMAGE... [--invert] [--top K] [--max-pixels N] [--json]\n"
@@ -109,6 +134,8 @@ int cmd_predict(int argc, char **argv) {
         return 1;
     }
     const int64_t plane = in.dim[2] * in.dim[3];
+    /* a model trained with random resized crops sees the centre box, as glia eval shows it */
+    const glia_augment view = glia_augment_eval(r.m);
     int C = r.classes;
     if (top > C) top = C;
     double *p = malloc((size_t)C * sizeof *p);
@@ -128,6 +155,12 @@ int cmd_predict(int argc, char **argv) {
         for (int64_t k = 0; xv && k < n; k++) {
             int c = nc > 1 ? (int)(k / plane) : 0;
             xv[k] = ((invert ? 1 - t->data[k] : t->data[k]) - mean[c]) / std[c];
+        }
+        if (xv && view.center > 0 && !center_view(t, xv, &view, nc, mean, std, invert)) {
+            fprintf(stderr, "glia predict: %s\n", glia_last_error());
+            glia_tensor_free(t);
+            rc = 1;
+            continue;
         }
         glia_tensor_free(t);
         if (!xv || !node_sync(g, x, xv, xc, "predict")) {

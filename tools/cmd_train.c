@@ -76,6 +76,13 @@ static void usage(void) {
            "  --val-dir DIR2    image folders: the folder the test figures come from (the same\n"
            "                    class subfolders); without it, the held-out part (--val) is tested\n"
            "  --strict-images   image folders: an unreadable image is an error, not skipped\n"
+           "  --cache-mb N      image folders: keep at most N MiB of decoded images in memory\n"
+           "                    (the first ones); the others are read and decoded again each\n"
+           "                    time a batch needs them (default: keep all)\n"
+           "  --decode-threads N  threads that make the next batches (read, decode, augment)\n"
+           "                    while the graph trains (default: for an image folder the cores,\n"
+           "                    at most 4, else none; 0: none, each batch made when needed); the\n"
+           "                    results are the same for any N\n"
            "  --target NAME[,NAME...]  --data FILE.csv is a table (a header of column names):\n"
            "                    with [net] loss softmax_ce, the column NAME holds the classes\n"
            "                    (any text; classes.txt); with mse (or bce), the NAMEs are numeric\n"
@@ -215,6 +222,14 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--val-dir") && has) o.val_data = argv[++i];
         else if (!strcmp(a, "--target") && has) o.target = argv[++i];
         else if (!strcmp(a, "--strict-images")) o.strict_images = 1;
+        else if (!strcmp(a, "--cache-mb") && has) {
+            long long mb = strtoll(argv[++i], &end, 10);
+            o.cache_bytes = mb < 0 || mb > (1LL << 30) ? -1 : (int64_t)mb << 20;
+        }
+        else if (!strcmp(a, "--decode-threads") && has) {
+            long t = strtol(argv[++i], &end, 10);
+            o.decode_threads = t == 0 ? -1 : t < 0 || t > 256 ? (end = "bad", 0) : (int)t;
+        }
         else if (!strcmp(a, "--force-memory")) o.force_memory = 1;
         else if (!strcmp(a, "--device") && has) o.device = argv[++i];
         else if (a[0] != '-' && !model_path) model_path = a;
@@ -222,7 +237,8 @@ int cmd_train(int argc, char **argv) {
             fprintf(stderr, "glia train: unknown or incomplete option '%s' (see glia train --help)\n", a);
             return 2;
         }
-        if (*end || !(o.val >= 0 && o.val < 1) || o.limit < 0 || !(o.clip_norm >= 0)) {
+        if (*end || !(o.val >= 0 && o.val < 1) || o.limit < 0 || !(o.clip_norm >= 0) ||
+            o.cache_bytes < 0) {
             fprintf(stderr, "glia train: bad value '%s' for %s\n", argv[i], a);
             return 2;
         }

@@ -1,7 +1,7 @@
 /* dataset.c: image classification data sets (images [N, C, H, W] in [0, 1], labels [N], class
  * names), loaded by name (fashion-mnist, mnist) or from a directory of IDX files, and the
  * batch filler that normalises and augments. */
-#include "../core/internal.h"
+#include "data/stream.h"
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -21,6 +21,7 @@ static const char *const fashion_names[10] = {"T-shirt/top", "Trouser", "Pullove
 void glia_dataset_free(glia_dataset *d) {
     if (!d) return;
     free(d->pixels);
+    glia__store_free(d->store);
     glia_tensor_free(d->images);
     glia_tensor_free(d->labels);
     for (int i = 0; d->class_names && i < d->classes; i++) free(d->class_names[i]);
@@ -108,8 +109,29 @@ glia_status glia__dataset_new_bytes(uint8_t *pixels, const glia_shape *shape, gl
     return s;
 }
 
+glia_status glia__dataset_new_store(glia__image_store *st, const glia_shape *shape, glia_tensor *labels,
+                                    int classes, const char *const *names, glia_dataset **out) {
+    glia_tensor *img = glia__calloc(1, sizeof *img); /* shape only, as glia__dataset_new_bytes */
+    if (!img) {
+        glia__store_free(st);
+        glia_tensor_free(labels);
+        return glia__err(GLIA_ENOMEM, "data set: out of memory");
+    }
+    img->shape = *shape;
+    glia_status s = glia_dataset_new(img, labels, classes, names, out);
+    if (s) glia__store_free(st);
+    else (*out)->store = st;
+    return s;
+}
+
 void glia_dataset_image(const glia_dataset *d, int64_t i, float *out) {
     int64_t per = glia_shape_numel(&d->images->shape) / d->images->shape.dim[0];
+    if (d->store) { /* the bytes, read into the end of out (a quarter of it) when not cached */
+        uint8_t *tmp = (uint8_t *)(out + per) - per;
+        const uint8_t *b = glia__store_image(d->store, i, tmp);
+        for (int64_t k = 0; k < per; k++) out[k] = (float)b[k] * (1.0f / 255);
+        return;
+    }
     if (!d->pixels) {
         memcpy(out, d->images->data + i * per, (size_t)per * sizeof *out);
         return;
@@ -306,7 +328,30 @@ static void image_dims(const glia_shape *s, int64_t *C, int64_t *H, int64_t *W) 
     *W = s->ndim == 4 ? s->dim[3] : per;
 }
 
+/* a store's statistics from its images' byte sums, exact in integers (any order, any cache):
+ * mean = S1 / (255 cnt), var = S2 / (255^2 cnt) - mean^2 */
+static void store_stats(const glia__image_store *st, const int64_t *idx, int64_t n, float *mean, float *std) {
+    const int64_t C = st->C;
+    for (int64_t c = 0; c < C; c++) {
+        int64_t s1 = 0, s2 = 0;
+        for (int64_t i = 0; i < n; i++) {
+            const int64_t *sm = st->sums + (idx ? idx[i] : i) * 2 * C;
+            s1 += sm[c];
+            s2 += sm[C + c];
+        }
+        double cnt = (double)n * (double)st->H * (double)st->W;
+        double m = cnt > 0 ? (double)s1 / (255.0 * cnt) : 0;
+        double v = cnt > 0 ? (double)s2 / (255.0 * 255.0 * cnt) - m * m : 0;
+        mean[c] = (float)m;
+        std[c] = v > 1e-12 ? (float)sqrt(v) : 1.0f;
+    }
+}
+
 void glia_dataset_stats(const glia_dataset *d, const int64_t *idx, int64_t n, float *mean, float *std) {
+    if (d->store) {
+        store_stats(d->store, idx, n, mean, std);
+        return;
+    }
     int64_t C, H, W;
     image_dims(&d->images->shape, &C, &H, &W);
     int64_t plane = H * W;
@@ -370,25 +415,23 @@ void glia_augment_crop_box(int H, int W, float crop, glia_rng *r, int *y0, int *
     *w = W;
 }
 
-/* pixel (y, x) of channel c of image k, as a float in [0, 1] */
-static inline float pixel(const glia_dataset *d, int64_t k, int64_t c, int64_t y, int64_t x,
-                          int64_t C, int64_t H, int64_t W) {
-    int64_t at = ((k * C + c) * H + y) * W + x;
-    return d->pixels ? (float)d->pixels[at] * (1.0f / 255) : d->images->data[at];
+/* pixel at of one image, as a float in [0, 1]: its floats, or its bytes / 255 */
+static inline float pixel(const float *f, const uint8_t *b, int64_t at) {
+    return b ? (float)b[at] * (1.0f / 255) : f[at];
 }
 
-/* The augmented path (crop or jitter on): out(c, y, x) = bilinear sample of the crop box at the
- * shifted, flipped position (pixel centres aligned, zeros outside), then brightness and
- * contrast, then (x - mean[c]) / std[c]. */
-static void augment_image(const glia_dataset *d, int64_t k, float *o, int64_t C, int64_t H,
-                          int64_t W, int dy, int dx, int flip, int by, int bx, int bh, int bw,
-                          float bright, float contrast, const float *mean, const float *std) {
+/* The resampled path (crop, jitter, a centre box): out(c, y, x) = bilinear sample of the box at
+ * the shifted, flipped position (pixel centres aligned, zeros outside), then (a->jitter)
+ * brightness and contrast, then (x - mean[c]) / std[c]. */
+static void augment_image(const float *f, const uint8_t *b, float *o, int64_t C, int64_t H, int64_t W,
+                          const glia__aug_draw *a, const float *mean, const float *std) {
     double sum = 0;
+    const int by = a->by, bx = a->bx, bh = a->bh, bw = a->bw;
     const float sy = (float)bh / (float)H, sx = (float)bw / (float)W;
     for (int64_t c = 0; c < C; c++)
         for (int64_t y = 0; y < H; y++)
             for (int64_t x = 0; x < W; x++) {
-                int64_t cy = y + dy, cx = (flip ? W - 1 - x : x) + dx;
+                int64_t cy = y + a->dy, cx = (a->flip ? W - 1 - x : x) + a->dx;
                 float v = 0;
                 if (cy >= 0 && cy < H && cx >= 0 && cx < W) {
                     float fy = by + ((float)cy + 0.5f) * sy - 0.5f, fx = bx + ((float)cx + 0.5f) * sx - 0.5f;
@@ -397,10 +440,11 @@ static void augment_image(const glia_dataset *d, int64_t k, float *o, int64_t C,
                     int64_t y0 = (int64_t)fy, x0 = (int64_t)fx;
                     int64_t y1 = y0 + 1 < by + bh ? y0 + 1 : y0, x1 = x0 + 1 < bx + bw ? x0 + 1 : x0;
                     float wy = fy - (float)y0, wx = fx - (float)x0;
-                    v = (1 - wy) * ((1 - wx) * pixel(d, k, c, y0, x0, C, H, W) + wx * pixel(d, k, c, y0, x1, C, H, W)) +
-                        wy * ((1 - wx) * pixel(d, k, c, y1, x0, C, H, W) + wx * pixel(d, k, c, y1, x1, C, H, W));
+                    const int64_t p = c * H * W;
+                    v = (1 - wy) * ((1 - wx) * pixel(f, b, p + y0 * W + x0) + wx * pixel(f, b, p + y0 * W + x1)) +
+                        wy * ((1 - wx) * pixel(f, b, p + y1 * W + x0) + wx * pixel(f, b, p + y1 * W + x1));
                 }
-                v *= bright;
+                if (a->jitter) v *= a->bright;
                 o[(c * H + y) * W + x] = v;
                 sum += v;
             }
@@ -409,8 +453,11 @@ static void augment_image(const glia_dataset *d, int64_t k, float *o, int64_t C,
         float mc = mean ? mean[c] : 0, inv = std && std[c] > 0 ? 1.0f / std[c] : 1.0f;
         float *p = o + c * H * W;
         for (int64_t i = 0; i < H * W; i++) {
-            float v = (p[i] - m) * contrast + m;
-            v = v < 0 ? 0 : v > 1 ? 1 : v;
+            float v = p[i];
+            if (a->jitter) {
+                v = (v - m) * a->contrast + m;
+                v = v < 0 ? 0 : v > 1 ? 1 : v;
+            }
             p[i] = (v - mc) * inv;
         }
     }
@@ -418,15 +465,9 @@ static void augment_image(const glia_dataset *d, int64_t k, float *o, int64_t C,
 
 /* One sample's augmentation draws, in a fixed order per sample and only for what is on, so a
  * run is reproducible from its seed (and a process can skip samples: glia_augment_skip). */
-typedef struct aug_draw {
-    int dy, dx, flip;
-    int by, bx, bh, bw;     /* crop box */
-    float bright, contrast; /* jitter factors */
-} aug_draw;
-
 static void draw(int shift, int hflip, float crop, float jitter, int64_t H, int64_t W, glia_rng *rng,
-                 aug_draw *o) {
-    *o = (aug_draw){0, 0, 0, 0, 0, (int)H, (int)W, 1, 1};
+                 glia__aug_draw *o) {
+    *o = (glia__aug_draw){0, 0, 0, 0, 0, (int)H, (int)W, 1, 1, 0, 0};
     if (shift) {
         o->dy = (int)glia_rng_below(rng, (uint32_t)(2 * shift + 1)) - shift;
         o->dx = (int)glia_rng_below(rng, (uint32_t)(2 * shift + 1)) - shift;
@@ -437,6 +478,8 @@ static void draw(int shift, int hflip, float crop, float jitter, int64_t H, int6
         o->bright = 1 - jitter + 2 * jitter * glia_rng_uniform(rng);
         o->contrast = 1 - jitter + 2 * jitter * glia_rng_uniform(rng);
     }
+    /* crop alone goes through the jitter's arithmetic with factors 1, as it always has */
+    o->resample = o->jitter = crop > 0 || jitter > 0;
 }
 
 /* the augmentations that are on: shift, flip, crop in (0, 1], jitter > 0 (none without rng) */
@@ -448,15 +491,56 @@ static void aug_on(const glia_augment *aug, const glia_rng *rng, int *shift, int
     *jitter = aug && rng && aug->jitter > 0 ? aug->jitter : 0;
 }
 
-void glia_augment_skip(const glia_dataset *d, const glia_augment *aug, glia_rng *rng, int64_t n) {
+void glia_augment_center_box(int H, int W, float f, int *y0, int *x0, int *h, int *w) {
+    *h = (int)lround((double)f * H);
+    *w = (int)lround((double)f * W);
+    *h = *h < 1 ? 1 : *h > H ? H : *h;
+    *w = *w < 1 ? 1 : *w > W ? W : *w;
+    *y0 = (int)nearbyint((H - *h) / 2.0); /* halves to even, as Python's round */
+    *x0 = (int)nearbyint((W - *w) / 2.0);
+}
+
+glia_augment glia_augment_eval(const glia_model *m) {
+    glia_augment a = {0};
+    if (m && strtof(glia_model_option(m, "crop"), NULL) > 0) a.center = 0.875f; /* 224 / 256 */
+    return a;
+}
+
+void glia__augment_draw(const glia_dataset *d, const glia_augment *aug, glia_rng *rng, int64_t n,
+                        glia__aug_draw *out) {
     int shift, hflip;
     float crop, jitter;
     aug_on(aug, rng, &shift, &hflip, &crop, &jitter);
-    if (!d || !(shift || hflip || crop > 0 || jitter > 0)) return;
     int64_t C, H, W;
     image_dims(&d->images->shape, &C, &H, &W);
-    aug_draw a;
-    for (int64_t i = 0; i < n; i++) draw(shift, hflip, crop, jitter, H, W, rng, &a);
+    glia__aug_draw a;
+    if (!rng) { /* evaluation: the image, or its centre box */
+        a = (glia__aug_draw){0, 0, 0, 0, 0, (int)H, (int)W, 1, 1, 0, 0};
+        if (aug && aug->center > 0 && aug->center < 1) {
+            glia_augment_center_box((int)H, (int)W, aug->center, &a.by, &a.bx, &a.bh, &a.bw);
+            a.resample = 1;
+        }
+        for (int64_t i = 0; out && i < n; i++) out[i] = a;
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) draw(shift, hflip, crop, jitter, H, W, rng, out ? out + i : &a);
+}
+
+void glia_augment_skip(const glia_dataset *d, const glia_augment *aug, glia_rng *rng, int64_t n) {
+    if (d && rng) glia__augment_draw(d, aug, rng, n, NULL);
+}
+
+void glia__dataset_sample(const glia_dataset *d, int64_t k, const glia__aug_draw *a,
+                          const float *mean, const float *std, uint8_t *scratch, float *out) {
+    int64_t C, H, W;
+    image_dims(&d->images->shape, &C, &H, &W);
+    const int64_t per = C * H * W;
+    const float *f = NULL;
+    const uint8_t *b = d->pixels ? d->pixels + k * per : NULL;
+    if (d->store) b = glia__store_image(d->store, k, scratch);
+    else if (!b) f = d->images->data + k * per;
+    if (a->resample) augment_image(f, b, out, C, H, W, a, mean, std);
+    else copy_image(f, b, out, C, H, W, a->dy, a->dx, a->flip, mean, std);
 }
 
 void glia_dataset_batch(const glia_dataset *d, const int64_t *idx, int64_t n, const float *mean,
@@ -464,21 +548,18 @@ void glia_dataset_batch(const glia_dataset *d, const int64_t *idx, int64_t n, co
     int64_t C, H, W;
     image_dims(&d->images->shape, &C, &H, &W);
     int64_t per = C * H * W;
-    int shift, hflip;
-    float crop, jitter;
-    aug_on(aug, rng, &shift, &hflip, &crop, &jitter);
+    /* an image read again from its file lands here; without it (out of memory) a zero image */
+    uint8_t *scratch = d->store ? glia__malloc((size_t)per) : NULL;
     for (int64_t i = 0; i < n; i++) {
         int64_t k = idx ? idx[i] : i;
-        aug_draw a;
-        draw(shift, hflip, crop, jitter, H, W, rng, &a);
-        if (crop > 0 || jitter > 0) {
-            augment_image(d, k, x + i * per, C, H, W, a.dy, a.dx, a.flip, a.by, a.bx, a.bh, a.bw,
-                          a.bright, a.contrast, mean, std);
-            if (y) y[i] = d->labels->data[k];
-            continue;
+        glia__aug_draw a;
+        glia__augment_draw(d, aug, rng, 1, &a);
+        if (d->store && !scratch && k >= d->store->n_cached) {
+            for (int64_t j = 0; j < per; j++) x[i * per + j] = 0;
+        } else {
+            glia__dataset_sample(d, k, &a, mean, std, scratch, x + i * per);
         }
-        copy_image(d->pixels ? NULL : d->images->data + k * per, d->pixels ? d->pixels + k * per : NULL,
-                   x + i * per, C, H, W, a.dy, a.dx, a.flip, mean, std);
         if (y) y[i] = d->labels->data[k];
     }
+    free(scratch);
 }

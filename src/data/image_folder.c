@@ -7,10 +7,12 @@
  *                               "path,label"; blank lines skipped), classes in strcmp order
  * Images are PNG, JPEG, BMP, PGM, PPM (by extension, case ignored; other files are not images
  * and are passed over), decoded in parallel (OpenMP) by glia_image_load, grey or colour, resized
- * to the model's input, and kept as bytes (0..255, rounded: what an 8-bit file holds). A file that does not decode is skipped with a warning naming it, or is
+ * to the model's input, and kept as bytes (0..255, rounded: what an 8-bit file holds) in the
+ * data set's store (stream.h): all of them, or the first ones up to the cache's cap, the others
+ * read again when needed. A file that does not decode is skipped with a warning naming it, or is
  * an error when the caller says so; an empty class folder keeps its class (and its id), with a
  * warning. */
-#include "../core/internal.h"
+#include "data/stream.h"
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -293,35 +295,44 @@ glia_status glia_image_folder_load(const char *path, glia_folder_options *o, gli
                               "(.txt or .list, lines 'path,label')", path);
     if (!s && f.n == 0) s = glia__err(GLIA_EINVAL, "%s: no images (PNG, JPEG, BMP, PGM, PPM)", path);
     const int64_t per = (int64_t)C * H * W;
+    /* the first images that fit in the cap are kept (slot i for file i); the rest are decoded
+     * here only to be checked and summed, then read again when a batch needs them */
+    int64_t cap = f.n;
+    if (o->cache_bytes > 0 && o->cache_bytes / per < cap) cap = o->cache_bytes / per;
     glia_tensor *y = NULL;
-    uint8_t *px = NULL;        /* the images as bytes: a quarter of floats' memory */
+    glia__image_store *st = NULL;
     char **why = NULL; /* each file's error, NULL when it loaded */
-    if (!s && (!(why = glia__calloc((size_t)f.n, sizeof *why)) || !(px = glia__malloc((size_t)(f.n * per)))))
+    const int64_t n_files = f.n;
+    if (!s && (!(why = glia__calloc((size_t)f.n, sizeof *why)) || !(st = glia__calloc(1, sizeof *st)) ||
+               (cap && !(st->cache = glia__malloc((size_t)(cap * per)))) ||
+               !(st->sums = glia__malloc((size_t)(f.n * 2 * C) * sizeof *st->sums))))
         s = glia__err(GLIA_ENOMEM, "%s: out of memory for %lld images of %lldx%lldx%lld bytes", path,
-                      (long long)f.n, (long long)C, (long long)H, (long long)W);
+                      (long long)(cap ? cap : f.n), (long long)C, (long long)H, (long long)W);
+    if (st && pthread_mutex_init(&st->mu, NULL)) {
+        free(st->cache);
+        free(st->sums);
+        free(st);
+        st = NULL;
+        if (!s) s = glia__err(GLIA_ENOMEM, "%s: cannot make a mutex", path);
+    }
     if (!s) {
         int oom = 0;
         /* decoding dominates: one file per iteration, any thread; the error text is per thread */
 #pragma omp parallel for schedule(dynamic, 8)
         for (int64_t i = 0; i < f.n; i++) {
-            glia_tensor *t = NULL;
-            if (glia_image_load(f.path[i], C, H, W, &t)) {
-                if (!(why[i] = glia__strdup(glia_last_error()))) {
+            uint8_t *dst = i < cap ? st->cache + i * per : glia__malloc((size_t)per);
+            if (!dst || glia__store_decode(f.path[i], C, H, W, dst, st->sums + i * 2 * C)) {
+                if (!(why[i] = glia__strdup(dst ? glia_last_error() : "out of memory"))) {
 #pragma omp atomic write
                     oom = 1;
                 }
-                continue;
             }
-            uint8_t *dst = px + i * per;
-            for (int64_t k = 0; k < per; k++) { /* [0, 1] -> 0..255, rounded */
-                float v = t->data[k] * 255.0f + 0.5f;
-                dst[k] = (uint8_t)(v <= 0 ? 0 : v >= 255 ? 255 : v);
-            }
-            glia_tensor_free(t);
+            if (i >= cap) free(dst);
         }
         if (oom) s = glia__err(GLIA_ENOMEM, "%s: out of memory", path);
     }
-    /* the loaded images moved down over the skipped ones, in file order */
+    /* the loaded images moved down over the skipped ones, in file order: the cached ones stay
+     * the first ones */
     int64_t kept = 0;
     for (int64_t i = 0; !s && i < f.n; i++) {
         if (why[i]) {
@@ -338,28 +349,46 @@ glia_status glia_image_folder_load(const char *path, glia_folder_options *o, gli
             }
             continue;
         }
-        if (kept != i) memcpy(px + kept * per, px + i * per, (size_t)per);
+        if (i < cap) {
+            if (kept != i) memcpy(st->cache + kept * per, st->cache + i * per, (size_t)per);
+            st->n_cached++;
+        }
+        memmove(st->sums + kept * 2 * C, st->sums + i * 2 * C, (size_t)(2 * C) * sizeof *st->sums);
+        char *keep = f.path[i]; /* swapped: the skipped files' paths end up after the kept */
+        f.path[i] = f.path[kept];
+        f.path[kept] = keep;
         f.label[kept++] = f.label[i];
     }
     if (!s && kept == 0) s = glia__err(GLIA_EINVAL, "%s: none of its %lld images could be read", path, (long long)f.n);
-    if (!s && kept < f.n) { /* the exact size (shrinking: realloc fails only by keeping it) */
-        uint8_t *k = glia__realloc(px, (size_t)(kept * per));
-        if (k) px = k;
+    if (!s && st->n_cached < cap) { /* the exact size (shrinking: realloc fails only by keeping it) */
+        uint8_t *k = glia__realloc(st->cache, (size_t)(st->n_cached * per));
+        if (k || !st->n_cached) st->cache = k;
     }
     if (!s && !(s = glia_tensor_new(&y, 1, &kept)))
         for (int64_t i = 0; i < kept; i++) y->data[i] = (float)f.label[i];
-    for (int64_t i = 0; why && i < f.n; i++) free(why[i]);
+    if (!s) { /* the paths go to the store */
+        st->path = f.path;
+        st->n = kept;
+        st->per = per;
+        st->C = C;
+        st->H = H;
+        st->W = W;
+        for (int64_t i = kept; i < f.n; i++) free(f.path[i]);
+        f.path = NULL;
+        f.n = 0;
+    }
+    for (int64_t i = 0; why && i < n_files; i++) free(why[i]);
     free(why);
     files_free(&f);
     if (s) {
-        free(px);
+        glia__store_free(st);
         glia_tensor_free(y);
         names_free(found, n_found);
         return s;
     }
     int classes = o->classes ? o->n_classes : n_found;
     glia_shape shape = {.ndim = 4, .dim = {kept, C, H, W}};
-    s = glia__dataset_new_bytes(px, &shape, y, classes, o->classes ? o->classes : (const char *const *)found, out);
+    s = glia__dataset_new_store(st, &shape, y, classes, o->classes ? o->classes : (const char *const *)found, out);
     names_free(found, n_found);
     return s;
 }

@@ -28,11 +28,12 @@ void glia__metrics_add(glia__metrics *mt, const float *z, const float *labels, i
     }
 }
 
-/* Inference over samples idx[0..n) (idx NULL: 0..n) in full batches of the compiled size. On a
- * device without host memory the batch and the logits pass through host copies. */
+/* Inference over samples idx[0..n) (idx NULL: 0..n) in full batches of the compiled size, each
+ * image as view shows it (glia_augment_eval). On a device without host memory the batch and the
+ * logits pass through host copies. */
 static glia_status eval_split(glia_graph *g, int x, int logits, const glia_dataset *d,
                              const int64_t *idx, int64_t n, const float *mean, const float *std, int64_t batch,
-                             glia__metrics *mt) {
+                             const glia_augment *view, glia__metrics *mt) {
     int classes = d->classes;
     glia_shape zs;
     glia_status s = glia_node_shape(g, logits, &zs);
@@ -59,7 +60,7 @@ static glia_status eval_split(glia_graph *g, int x, int logits, const glia_datas
                 int64_t p = b + (i + j < bs ? i + j : bs - 1);
                 ids[j] = idx ? idx[p] : p;
             }
-            glia_dataset_batch(d, ids, k, mean, std, NULL, NULL, xv + i * per, NULL);
+            glia_dataset_batch(d, ids, k, mean, std, view, NULL, xv + i * per, NULL);
         }
         if ((own && (s = glia_node_write(g, x, xv, batch * per))) || (s = glia_graph_forward(g)) ||
             (own && (s = glia_node_read(g, logits, z, batch * classes))))
@@ -112,7 +113,9 @@ glia_status glia_evaluate(glia_model *m, const glia_dataset *d, const int64_t *i
         free(norm);
         return glia__err(GLIA_ENOMEM, "glia_evaluate: out of memory");
     }
-    s = eval_split(g, x, glia_model_output(m), d, idx, n, norm, norm + glia__data_channels(d), in.dim[0], &mt);
+    glia_augment view = glia_augment_eval(m); /* the centre box for a model trained with crop */
+    s = eval_split(g, x, glia_model_output(m), d, idx, n, norm, norm + glia__data_channels(d), in.dim[0],
+                   &view, &mt);
     free(norm);
     if (s) {
         free(mt.confusion);

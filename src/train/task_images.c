@@ -6,8 +6,12 @@
  * shift and flip) and normalised per channel ((x - mean[c]) / std[c], measured on the training
  * part into [net] mean and std unless the run was told not to). The remainder of an epoch is
  * dropped; a held-out or test pass pads its last batch with its last image, labelled -1 (not
- * counted). */
+ * counted), and shows a model trained with a random resized crop the centre box of its images
+ * (glia_augment_eval). Batches are planned here (samples and draws, in order from the run's
+ * generator) and made by the prefetcher (stream.h): for an image folder in background threads,
+ * a few batches ahead; for data in memory when the loop asks. */
 #include "train/loop.h"
+#include "data/stream.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,18 +24,25 @@ typedef struct {
     int64_t n_train;
     int64_t *order;              /* this epoch's order */
     float *norm;                 /* mean[C], then std[C] */
-    glia_augment aug;
+    glia_augment aug, eval_aug;  /* training's draws; evaluation's centre box */
+    glia__prefetch *pf;          /* makes the planned batches */
+    void (*warn)(void *ctx, const char *message);
+    void *ctx;
 } images;
 
 /* the user's images: an image folder or list file, at the model's input size in (C, H, W);
  * names: map onto these classes (NULL: the folder's) */
 static glia_status load_folder(const char *path, const glia_shape *in, const glia_train_options *o,
                                const glia_dataset *names, glia_dataset **out) {
+    /* one cap for the training and the test folder together: the test folder gets what the
+     * training folder left (1 byte: nothing kept) */
+    int64_t cap = o->cache_bytes, used = names && names->store ? names->store->n_cached * names->store->per : 0;
+    if (cap > 0) cap = cap - used > 0 ? cap - used : 1;
     if (in->ndim != 4)
         return glia__err(GLIA_ESHAPE, "%s: an image folder needs a model whose input is C,H,W", path);
     glia_folder_options fo = {.channels = (int)in->dim[1], .height = (int)in->dim[2],
                               .width = (int)in->dim[3], .strict = o->strict_images,
-                              .warn = o->warn, .ctx = o->ctx};
+                              .warn = o->warn, .ctx = o->ctx, .cache_bytes = cap};
     if (names) {
         fo.classes = (const char *const *)names->class_names;
         fo.n_classes = names->classes;
@@ -77,6 +88,8 @@ static glia_status measure(glia__loop *L, images *t) {
     free(v);
     return s;
 }
+
+static int plan(void *ctx, int split, int64_t b, glia_rng *aug, glia__batch_plan *p);
 
 static glia_status setup(glia__loop *L, const glia_train_options *o) {
     images *t = glia__calloc(1, sizeof *t);
@@ -147,11 +160,23 @@ static glia_status setup(glia__loop *L, const glia_train_options *o) {
     if (!(t->aug.crop >= 0 && t->aug.crop <= 1) || !(t->aug.jitter >= 0 && t->aug.jitter < 1))
         return glia__err(GLIA_EINVAL, "[net] crop = %g, jitter = %g: crop is a fraction of the area "
                          "in [0, 1] (0: off), jitter in [0, 1)", (double)t->aug.crop, (double)t->aug.jitter);
+    t->eval_aug = glia_augment_eval(m);
+    t->warn = o->warn;
+    t->ctx = o->ctx;
+    /* files read as needed: in background threads; data in memory: when asked, unless the
+     * caller asks for threads */
+    int streamed = t->train->store || (t->test && t->test->store);
+    int threads = o->decode_threads < 0 ? 0 : o->decode_threads ? o->decode_threads
+                : streamed ? glia__decode_threads_default() : 0;
+    if ((s = glia__prefetch_new(threads, 3, L->batch, glia_shape_numel(&in), plan, L, t->norm,
+                                t->norm + glia__data_channels(t->train), &t->pf)))
+        return s;
     return glia_graph_set_batch(L->g, L->batch);
 }
 
 static void epoch_order(glia__loop *L, glia_rng *r) {
     images *t = L->ts;
+    glia__prefetch_reset(t->pf); /* the queued batches were planned from the old order */
     memcpy(t->order, t->split + L->n_val, (size_t)t->n_train * sizeof *t->order);
     glia__shuffle(t->order, t->n_train, r);
 }
@@ -165,38 +190,63 @@ static int64_t eval_batches(glia__loop *L, glia__split sp) {
     return chunks > L->shard ? (chunks - L->shard + L->shards - 1) / L->shards : 0;
 }
 
-static int64_t fill(glia__loop *L, glia__split sp, int64_t b, glia_rng *aug) {
+/* Plans batch b of a split (prefetch.c calls it in batch order, under its lock): TRAIN, shard
+ * r of global batch b, the other shards' draws skipped; a held-out or test batch, samples
+ * [b B, b B + live) of the part, padded with its last one (class -1). */
+static int plan(void *ctx, int split, int64_t b, glia_rng *aug, glia__batch_plan *p) {
+    glia__loop *L = ctx;
     images *t = L->ts;
+    glia__split sp = (glia__split)split;
     if (sp == GLIA__TEST && !t->test) sp = GLIA__VAL; /* the held-out part is the test part */
     const glia_dataset *d = sp == GLIA__TEST ? t->test : t->train;
-    const int64_t C = glia__data_channels(d);
     const int64_t B = L->batch;
-    float *x = glia__loop_in(L, L->x), *ids = glia__loop_ids(L);
-    if (!x || !ids) return 0; /* out of memory: the upload that follows says so */
-    if (sp == GLIA__TRAIN) { /* shard r of global batch b; the other shards' draws skipped */
+    const float *labels = d->labels->data;
+    p->d = d;
+    p->n = B;
+    if (sp == GLIA__TRAIN) {
+        if (b >= L->batches) return 0;
         const glia_augment *a = aug ? &t->aug : NULL;
+        const int64_t *idx = t->order + (b * L->shards + L->shard) * B;
         glia_augment_skip(d, a, aug, L->shard * B);
-        glia_dataset_batch(d, t->order + (b * L->shards + L->shard) * B, B, t->norm, t->norm + C, a,
-                           aug, x, ids);
+        glia__augment_draw(d, a, aug, B, p->draw);
         glia_augment_skip(d, a, aug, (L->shards - 1 - L->shard) * B);
-        return B;
+        for (int64_t i = 0; i < B; i++) p->ids[i] = labels[p->idx[i] = idx[i]];
+        p->live = B;
+        return 1;
     }
+    if (b >= eval_batches(L, (glia__split)split)) return 0;
     b = b * L->shards + L->shard; /* this process's chunk */
-    /* a held-out or test batch: samples [b B, b B + live) of the part, padded */
     const int64_t *idx = sp == GLIA__VAL ? t->split : NULL;
     int64_t n = sp == GLIA__VAL ? L->n_val : d->images->shape.dim[0];
-    int64_t live = n - b * B < B ? n - b * B : B, per = glia_shape_numel(&d->images->shape) / d->images->shape.dim[0];
-    int64_t ids64[256];
-    for (int64_t i = 0; i < B; i += 256) {
-        int64_t k = B - i < 256 ? B - i : 256;
-        for (int64_t j = 0; j < k; j++) {
-            int64_t p = b * B + (i + j < live ? i + j : live - 1);
-            ids64[j] = idx ? idx[p] : p;
-        }
-        glia_dataset_batch(d, ids64, k, t->norm, t->norm + C, NULL, NULL, x + i * per, ids + i);
+    int64_t live = n - b * B < B ? n - b * B : B;
+    for (int64_t i = 0; i < B; i++) {
+        int64_t q = b * B + (i < live ? i : live - 1);
+        p->idx[i] = idx ? idx[q] : q;
+        p->ids[i] = i < live ? labels[p->idx[i]] : -1;
     }
-    for (int64_t i = live; i < B; i++) ids[i] = -1;
-    return live;
+    glia__augment_draw(d, &t->eval_aug, NULL, B, p->draw);
+    p->live = live;
+    return 1;
+}
+
+static int64_t fill(glia__loop *L, glia__split sp, int64_t b, glia_rng *aug) {
+    images *t = L->ts;
+    float *x = glia__loop_in(L, L->x), *ids = glia__loop_ids(L);
+    if (!x || !ids) return 0; /* out of memory: the upload that follows says so */
+    int64_t live = glia__prefetch_get(t->pf, sp, b, sp == GLIA__TRAIN ? aug : NULL, x, ids);
+    /* a file that no longer decodes (changed since the start): zeros stood in, said once */
+    for (int i = 0; i < 2 && t->warn; i++) {
+        const glia_dataset *d = i ? t->test : t->train;
+        char *why = d && d->store ? glia__store_failure(d->store) : NULL;
+        if (why) {
+            char msg[1400];
+            snprintf(msg, sizeof msg, "%s (read again for a batch; a zero image stands in for it "
+                     "and any other that fails)", why);
+            t->warn(t->ctx, msg);
+            free(why);
+        }
+    }
+    return sp == GLIA__TRAIN ? L->batch : live;
 }
 
 static glia_status write_files(glia__loop *L) {
@@ -206,6 +256,7 @@ static glia_status write_files(glia__loop *L) {
 
 static void task_free(void *ts) {
     images *t = ts;
+    glia__prefetch_free(t->pf); /* its threads stop before the data they read goes */
     glia_dataset_free(t->own_train);
     glia_dataset_free(t->own_test);
     free(t->split);
