@@ -30,6 +30,7 @@ done
 expect summary-lenet 0 "total params: 61706" -- "$GLIA" summary models/lenet5.cfg
 expect summary-json 0 '"total_params": 61706, "trainable_params": 61706, "total_macs": 416520, "memory": {"batch": 64, ' -- "$GLIA" summary models/lenet5.cfg --json
 expect summary-memory 0 "memory of a training step, batch 64: activations and gradients 2.6 MiB (4.1 MiB without reuse)" -- "$GLIA" summary models/lenet5.cfg
+expect summary-seq2seq 0 "trainable params: 190122" -- "$GLIA" summary models/g2p-small.cfg   # shapes only: no values to fill
 bad_cfg=$(mktemp)
 printf '[net]\ninput = 1, 28, 28\n[conv]\nfilters = 4\nsize = 3\nstrides = 2\n' > "$bad_cfg"
 expect summary-bad-key 1 "$bad_cfg:6: unknown key 'strides' in \[conv\]" -- "$GLIA" summary "$bad_cfg"
