@@ -268,6 +268,9 @@ grep -q "^epoch .* tok/s)$" "$seq/r.log" && ! grep -q "img/s" "$seq/r.log" && ok
 expect translate 0 "^123	3 2 1" -- "$GLIA" translate "$seq/r" 123 "2 1" --beam 2
 expect translate-json 0 '"output": \["1", "2"\]' -- "$GLIA" translate "$seq/r" 21 --json
 expect translate-test 0 "token (phoneme) error rate" -- "$GLIA" translate "$seq/r" --test
+# one-step decoding (the default) and rerunning the prefix (--recompute) give the same
+a1=$("$GLIA" translate "$seq/r" 123 321 12 3 --beam 3 --json 2>&1); a2=$("$GLIA" translate "$seq/r" 123 321 12 3 --beam 3 --json --recompute 2>&1)
+[ -n "$a1" ] && [ "$(echo "$a1" | sed 's/"log_prob": [-0-9.e]*//g')" = "$(echo "$a2" | sed 's/"log_prob": [-0-9.e]*//g')" ] && ok || bad "translate --recompute differs: $a1 / $a2"
 expect translate-too-long 1 "too many" -- "$GLIA" translate "$seq/r" 12312
 expect translate-not-s2s 1 "not an encoder-decoder" -- "$GLIA" translate "$seq/a" 12
 expect translate-bad-beam 2 "beam" -- "$GLIA" translate "$seq/r" 12 --beam 0

@@ -690,6 +690,7 @@ void glia_model_free(glia_model *m) {
     for (int k = 0; k < MAX_KEYS; k++) free(m->net_val[k]);
     free(m->layers);
     free(m->filename);
+    glia__s2s_step_free(m->step);
     glia_graph_free(m->g);
     free(m);
 }
@@ -785,6 +786,7 @@ static glia_status parse(const char *text, const char *filename, int64_t batch, 
         return s;
     }
     glia_rng_seed(&m->rng, seed, 0x6d6f64656cULL);
+    m->incremental = 1;
     if ((s = glia_graph_new(&m->g))) goto fail;
     m->g->shapes_only = shapes_only != 0;
     cfg_section *net = &c->sec[0];
