@@ -170,6 +170,19 @@ static int bench_net(const char *name, const char *path, int64_t batch, int trai
     return 0;
 }
 
+/* labels [rows] and a softmax cross-entropy on the logits, compiled for training, Adam with
+ * gradients clipped to norm 5 (the sequence models' training steps) */
+static glia_status adam_training(net_ctx *c, int logits, int64_t rows, float lr, int *labels) {
+    glia_status s;
+    if ((s = glia_input(c->g, "labels", 1, &rows, labels)) ||
+        (s = glia_softmax_cross_entropy(c->g, "loss", logits, *labels, &c->loss)) ||
+        (s = glia_graph_compile(c->g, GLIA_COMPILE_BACKWARD)))
+        return s;
+    glia_graph_set_training(c->g, 1);
+    glia_optim_config oc = {.kind = GLIA_ADAM, .lr = lr, .clip_norm = 5};
+    return glia_optim_new(c->g, &oc, &c->opt);
+}
+
 /* A character model of bench/ (sequence T, batch N, one-hot input): training steps of Adam with
  * gradients clipped to norm 5 on random tokens; tokens/s = T N / step. */
 static int bench_seq(const char *name, const char *path, double seconds) {
@@ -183,12 +196,7 @@ static int bench_seq(const char *name, const char *path, double seconds) {
     glia_shape xs, ls;
     TRY(glia_node_shape(c.g, x, &xs));
     TRY(glia_node_shape(c.g, logits, &ls));
-    TRY(glia_input(c.g, "labels", 1, (int64_t[]){ls.dim[0]}, &labels));
-    TRY(glia_softmax_cross_entropy(c.g, "loss", logits, labels, &c.loss));
-    TRY(glia_graph_compile(c.g, GLIA_COMPILE_BACKWARD));
-    glia_graph_set_training(c.g, 1);
-    glia_optim_config oc = {.kind = GLIA_ADAM, .lr = 0.002f, .clip_norm = 5};
-    TRY(glia_optim_new(c.g, &oc, &c.opt));
+    TRY(adam_training(&c, logits, ls.dim[0], 0.002f, &labels));
     float *xv = glia_node_value(c.g, x), *lab = glia_node_value(c.g, labels);
     for (int64_t i = 0; i < glia_shape_numel(&xs); i++) xv[i] = (float)glia_rng_below(&r, (uint32_t)vocab);
     for (int64_t i = 0; i < ls.dim[0]; i++) lab[i] = (float)glia_rng_below(&r, (uint32_t)ls.dim[1]);
@@ -221,12 +229,7 @@ static int bench_seq2seq(const char *name, const char *path, double seconds) {
     TRY(glia_node_shape(c.g, y, &ys));
     TRY(glia_node_shape(c.g, logits, &ls));
     const int64_t S = xs.dim[0], N = xs.dim[1], T2 = ys.dim[0];
-    TRY(glia_input(c.g, "labels", 1, (int64_t[]){ls.dim[0]}, &labels));
-    TRY(glia_softmax_cross_entropy(c.g, "loss", logits, labels, &c.loss));
-    TRY(glia_graph_compile(c.g, GLIA_COMPILE_BACKWARD));
-    glia_graph_set_training(c.g, 1);
-    glia_optim_config oc = {.kind = GLIA_ADAM, .lr = 0.003f, .clip_norm = 5};
-    TRY(glia_optim_new(c.g, &oc, &c.opt));
+    TRY(adam_training(&c, logits, ls.dim[0], 0.003f, &labels));
     float *xv = glia_node_value(c.g, x), *lv = glia_node_value(c.g, len), *yv = glia_node_value(c.g, y);
     float *ylv = glia_node_value(c.g, ylen), *lab = glia_node_value(c.g, labels);
     for (int64_t i = 0; i < S * N; i++) xv[i] = (float)(1 + glia_rng_below(&r, (uint32_t)sv - 1));
