@@ -4,7 +4,7 @@
  *
  * runs one benchmark for about S seconds after a warm-up and prints one line
  *   RESULT <name> <value> <unit> <max RSS in KiB>
- * Names: lenet-train, lenet-infer256, lenet-infer1, vgg-train, lstm-train, gru-train,
+ * Names: lenet-train, lenet-infer256, lenet-infer1, vgg-train, lstm-train, gru-train, g2p-train,
  * resnet20-train, resnet50-infer1, resnet50-infer8, mobilenetv2-infer8 (and mobilenetv2-jit-infer8,
  * the same glia run against PyTorch's frozen TorchScript), densenet121-train8 and
  * densenet121-me-train8 (the model zoo's files; the last two for their peak memory: the same glia
@@ -175,6 +175,19 @@ static int bench_net(const char *name, const char *path, int64_t batch, int trai
     return 0;
 }
 
+/* labels [rows] and a softmax cross-entropy on the logits, compiled for training, Adam with
+ * gradients clipped to norm 5 (the sequence models' training steps) */
+static glia_status adam_training(net_ctx *c, int logits, int64_t rows, float lr, int *labels) {
+    glia_status s;
+    if ((s = glia_input(c->g, "labels", 1, &rows, labels)) ||
+        (s = glia_softmax_cross_entropy(c->g, "loss", logits, *labels, &c->loss)) ||
+        (s = glia_graph_compile(c->g, GLIA_COMPILE_BACKWARD)))
+        return s;
+    glia_graph_set_training(c->g, 1);
+    glia_optim_config oc = {.kind = GLIA_ADAM, .lr = lr, .clip_norm = 5};
+    return glia_optim_new(c->g, &oc, &c->opt);
+}
+
 /* A character model of bench/ (sequence T, batch N, one-hot input): training steps of Adam with
  * gradients clipped to norm 5 on random tokens; tokens/s = T N / step. */
 static int bench_seq(const char *name, const char *path, double seconds) {
@@ -188,12 +201,7 @@ static int bench_seq(const char *name, const char *path, double seconds) {
     glia_shape xs, ls;
     TRY(glia_node_shape(c.g, x, &xs));
     TRY(glia_node_shape(c.g, logits, &ls));
-    TRY(glia_input(c.g, "labels", 1, (int64_t[]){ls.dim[0]}, &labels));
-    TRY(glia_softmax_cross_entropy(c.g, "loss", logits, labels, &c.loss));
-    TRY(glia_graph_compile(c.g, GLIA_COMPILE_BACKWARD));
-    glia_graph_set_training(c.g, 1);
-    glia_optim_config oc = {.kind = GLIA_ADAM, .lr = 0.002f, .clip_norm = 5};
-    TRY(glia_optim_new(c.g, &oc, &c.opt));
+    TRY(adam_training(&c, logits, ls.dim[0], 0.002f, &labels));
     float *xv = glia_node_value(c.g, x), *lab = glia_node_value(c.g, labels);
     for (int64_t i = 0; i < glia_shape_numel(&xs); i++) xv[i] = (float)glia_rng_below(&r, (uint32_t)vocab);
     for (int64_t i = 0; i < ls.dim[0]; i++) lab[i] = (float)glia_rng_below(&r, (uint32_t)ls.dim[1]);
@@ -202,6 +210,47 @@ static int bench_seq(const char *name, const char *path, double seconds) {
     glia_model_free(c.m);
     if (s < 0) return 1;
     result(name, (double)(T * xs.dim[1]) / s, "tok/s");
+    return 0;
+}
+
+/* The G2P encoder-decoder (bench/g2p-bench.cfg: models/g2p.cfg's shapes without dropout) on
+ * full-length random pairs (every source S letters, every target T2 - 1 phonemes + </s>, so
+ * both sides do the same work with no padding): teacher-forced training steps of Adam with
+ * gradients clipped to norm 5; tokens/s = the target tokens T2 N / step. */
+static int bench_seq2seq(const char *name, const char *path, double seconds) {
+    net_ctx c = {0};
+    glia_rng r;
+    glia_rng_seed(&r, 7, 5);
+    TRY(glia_model_load(path, 64, 1, &c.m));
+    c.g = glia_model_graph(c.m);
+    int x = glia_model_input(c.m), len = glia_model_lengths(c.m), y = glia_model_target(c.m);
+    int ylen = glia_model_target_lengths(c.m), logits = glia_model_output(c.m), labels, sv = 0, tv = 0;
+    if (y < 0 || !glia_model_seq2seq_vocabs(c.m, &sv, &tv)) {
+        fprintf(stderr, "bench: %s is not an encoder-decoder\n", path);
+        return 1;
+    }
+    glia_shape xs, ys, ls;
+    TRY(glia_node_shape(c.g, x, &xs));
+    TRY(glia_node_shape(c.g, y, &ys));
+    TRY(glia_node_shape(c.g, logits, &ls));
+    const int64_t S = xs.dim[0], N = xs.dim[1], T2 = ys.dim[0];
+    TRY(adam_training(&c, logits, ls.dim[0], 0.003f, &labels));
+    float *xv = glia_node_value(c.g, x), *lv = glia_node_value(c.g, len), *yv = glia_node_value(c.g, y);
+    float *ylv = glia_node_value(c.g, ylen), *lab = glia_node_value(c.g, labels);
+    for (int64_t i = 0; i < S * N; i++) xv[i] = (float)(1 + glia_rng_below(&r, (uint32_t)sv - 1));
+    /* row t*N + n: decoder input y_t (<s> first), label y_{t+1} (</s> last) */
+    for (int64_t i = 0; i < T2 * N; i++) lab[i] = (float)(2 + glia_rng_below(&r, (uint32_t)tv - 2));
+    for (int64_t n = 0; n < N; n++) {
+        lv[n] = (float)S, ylv[n] = (float)T2;
+        yv[n] = GLIA_SEQ2SEQ_BOS;
+        lab[(T2 - 1) * N + n] = GLIA_SEQ2SEQ_EOS;
+    }
+    for (int64_t i = N; i < T2 * N; i++) yv[i] = lab[i - N];
+    double s = time_steps(train_step, &c, 3, seconds, c.g);
+    glia_optim_free(c.opt);
+    glia_model_free(c.m);
+    if (s < 0) return 1;
+    result(name, (double)(T2 * N) / s, "tok/s");
     return 0;
 }
 
@@ -473,6 +522,7 @@ static void usage(FILE *f) {
                "Runs one benchmark for about S seconds (default 3) after a warm-up and prints\n"
                "  RESULT NAME VALUE UNIT MAX_RSS_KIB\n"
                "names: lenet-train lenet-infer256 lenet-infer1 vgg-train lstm-train gru-train\n"
+               "       g2p-train (the grapheme-to-phoneme encoder-decoder with attention)\n"
                "       resnet20-train resnet50-infer1 resnet50-infer8 mobilenetv2-infer8\n"
                "       mobilenetv2-jit-infer8 (the same glia run; PyTorch's TorchScript)\n"
                "       densenet121-train8 densenet121-me-train8 (the same glia run)\n"
@@ -527,6 +577,7 @@ int main(int argc, char **argv) {
         return bench_net(n, "models/zoo/densenet121.cfg", 8, 1, GLIA_SGD, seconds, "img/s");
     if (!strcmp(n, "lstm-train")) return bench_seq(n, "bench/char-lstm-bench.cfg", seconds);
     if (!strcmp(n, "gru-train")) return bench_seq(n, "bench/char-gru-bench.cfg", seconds);
+    if (!strcmp(n, "g2p-train")) return bench_seq2seq(n, "bench/g2p-bench.cfg", seconds);
     if (!strcmp(n, "sgemm")) return bench_sgemm(seconds);
     if (!strcmp(n, "fma-peak")) return bench_fma();
     if (!strcmp(n, "binary")) return bench_binary(seconds);

@@ -31,13 +31,15 @@ import sys
 # of results "xnor-NAME" and "float-NAME", printed as a second table
 GLIA_ONLY = ["binary"]
 BENCHES = ["lenet-train", "lenet-infer256", "lenet-infer1", "vgg-train", "lstm-train",
-           "gru-train", "conv-all-fwd", "conv-all-bwd", "sgemm",
+           "gru-train", "g2p-train", "conv-all-fwd", "conv-all-bwd", "sgemm",
            "resnet20-train", "resnet50-infer1", "resnet50-infer8", "mobilenetv2-infer8",
            "mobilenetv2-jit-infer8",
            "densenet121-train8", "densenet121-me-train8"]
 # PyTorch's environment per benchmark, its fastest on 2 cores (../shared/DATA.md): threads for
-# torch.set_num_threads, OpenBLAS threads. CNNs: 2 and 1; LSTM/GRU: 1 and 2.
-TORCH_THREADS = {"default": (2, "1"), "lstm-train": (1, "2"), "gru-train": (1, "2")}
+# torch.set_num_threads, OpenBLAS threads. CNNs: 2 and 1; LSTM/GRU (and the G2P LSTM
+# encoder-decoder): 1 and 2.
+TORCH_THREADS = {"default": (2, "1"), "lstm-train": (1, "2"), "gru-train": (1, "2"),
+                 "g2p-train": (1, "2")}
 
 
 def run(cmd, env):

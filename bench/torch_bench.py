@@ -130,6 +130,52 @@ def bench_seq(name, cell, seconds):
     result(name, T * N / s, "tok/s")
 
 
+class G2P(nn.Module):
+    """bench/g2p-bench.cfg: letters -> embedding 64 -> 2-layer bidirectional LSTM 128; <s> +
+    phonemes -> embedding 64 -> LSTM 256; Luong general attention (score h . (W k)); the
+    attentional layer tanh(W_c [c; h]) 256; a Linear to 42 classes at every target step"""
+    def __init__(self, src_vocab=30, tgt_vocab=42):
+        super().__init__()
+        self.letters = nn.Embedding(src_vocab, 64)
+        self.encoder = nn.LSTM(64, 128, num_layers=2, bidirectional=True)
+        self.phonemes = nn.Embedding(tgt_vocab, 64)
+        self.decoder = nn.LSTM(64, 256)
+        self.attention = nn.Linear(256, 256, bias=False)  # W [Dq, Dk]: q . (W k)
+        self.attentional = nn.Linear(256 + 256, 256)
+        self.classifier = nn.Linear(256, tgt_vocab)
+
+    def forward(self, src, tgt):
+        k, _ = self.encoder(self.letters(src))          # [S, N, 256]
+        q, _ = self.decoder(self.phonemes(tgt))         # [T2, N, 256]
+        scores = torch.einsum("tnd,snd->nts", q, self.attention(k))
+        w = torch.softmax(scores, dim=2)                # over the source steps
+        c = torch.einsum("nts,snd->tnd", w, k)
+        h = torch.tanh(self.attentional(torch.cat([c, q], dim=2)))
+        return self.classifier(h.reshape(-1, 256))
+
+
+def bench_seq2seq(name, seconds):
+    """full-length random pairs (no padding), teacher forcing, as bench/bench.c's"""
+    torch.manual_seed(7)
+    S, T2, N = 16, 17, 64
+    net = G2P().train()
+    src = torch.randint(1, 30, (S, N))
+    labels = torch.randint(2, 42, (T2, N))
+    labels[-1] = 1                                      # </s>
+    tgt = torch.cat([torch.zeros(1, N, dtype=torch.long), labels[:-1]])  # <s>, shifted
+    labels = labels.reshape(-1)
+    opt = torch.optim.Adam(net.parameters(), lr=0.003)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss_fn(net(src, tgt), labels).backward()
+        nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+        opt.step()
+    s = time_steps(step, 3, seconds)
+    result(name, T2 * N / s, "tok/s")
+
+
 CONV_SHAPES = [  # name, n, c, h, w, o, k, pad, first
     ("lenet-conv1", 64, 1, 28, 28, 6, 5, 2, True), ("lenet-conv2", 64, 6, 14, 14, 16, 5, 0, False),
     ("vgg-conv1", 64, 1, 28, 28, 32, 3, 1, True), ("vgg-conv2", 64, 32, 28, 28, 32, 3, 1, False),
@@ -192,6 +238,8 @@ def main(argv=None):
         bench_net(n, net, batch, False, a.seconds, "us/img" if batch == 1 else "img/s", (3, 224, 224), 1000)
     elif n in ("lstm-train", "gru-train"):
         bench_seq(n, n.split("-")[0], a.seconds)
+    elif n == "g2p-train":
+        bench_seq2seq(n, a.seconds)
     elif n in ("conv-all-fwd", "conv-all-bwd"):
         for s in CONV_SHAPES:
             bench_conv(s, n.endswith("bwd"), a.seconds / 4)

@@ -1218,6 +1218,13 @@ typedef struct glia_decode_options {
 glia_status glia_seq2seq_decode(glia_model *m, const int *src, int src_len,
                                 const glia_decode_options *o, int *out, int *out_len,
                                 float *score, float *attn);
+/* Decoding runs the decoder one step per forward, carrying its recurrent state (O(T2) steps per
+ * sequence; src/nn/seq2seq_step.c); glia_seq2seq_set_incremental(m, 0) reruns the decoder over
+ * the whole prefix at each step instead (O(T2^2), the same results: the check). */
+void glia_seq2seq_set_incremental(glia_model *m, int on);
+/* 1 while decoding runs one step per forward; 0 when turned off or when the first decode found
+ * the decoder not causal (a bidirectional recurrent layer reading target): then the prefix way */
+int glia_seq2seq_incremental(const glia_model *m);
 /* Greedy decoding of n sources at once, `batch` per forward: out [n, T2] ids, out_lens [n]. */
 glia_status glia_seq2seq_greedy(glia_model *m, int n, const int *const *srcs, const int *src_lens,
                                 int batch, int *outs, int *out_lens);

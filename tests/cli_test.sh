@@ -30,6 +30,7 @@ done
 expect summary-lenet 0 "total params: 61706" -- "$GLIA" summary models/lenet5.cfg
 expect summary-json 0 '"total_params": 61706, "trainable_params": 61706, "total_macs": 416520, "memory": {"batch": 64, ' -- "$GLIA" summary models/lenet5.cfg --json
 expect summary-memory 0 "memory of a training step, batch 64: activations and gradients 2.6 MiB (4.1 MiB without reuse)" -- "$GLIA" summary models/lenet5.cfg
+expect summary-seq2seq 0 "trainable params: 190122" -- "$GLIA" summary models/g2p-small.cfg   # shapes only: no values to fill
 bad_cfg=$(mktemp)
 printf '[net]\ninput = 1, 28, 28\n[conv]\nfilters = 4\nsize = 3\nstrides = 2\n' > "$bad_cfg"
 expect summary-bad-key 1 "$bad_cfg:6: unknown key 'strides' in \[conv\]" -- "$GLIA" summary "$bad_cfg"
@@ -283,6 +284,9 @@ grep -q "^epoch .* tok/s)$" "$seq/r.log" && ! grep -q "img/s" "$seq/r.log" && ok
 expect translate 0 "^123	3 2 1" -- "$GLIA" translate "$seq/r" 123 "2 1" --beam 2
 expect translate-json 0 '"output": \["1", "2"\]' -- "$GLIA" translate "$seq/r" 21 --json
 expect translate-test 0 "token (phoneme) error rate" -- "$GLIA" translate "$seq/r" --test
+# one-step decoding (the default) and rerunning the prefix (--recompute) give the same
+a1=$("$GLIA" translate "$seq/r" 123 321 12 3 --beam 3 --json 2>&1); a2=$("$GLIA" translate "$seq/r" 123 321 12 3 --beam 3 --json --recompute 2>&1)
+[ -n "$a1" ] && [ "$(echo "$a1" | sed 's/"log_prob": [-0-9.e]*//g')" = "$(echo "$a2" | sed 's/"log_prob": [-0-9.e]*//g')" ] && ok || bad "translate --recompute differs: $a1 / $a2"
 expect translate-too-long 1 "too many" -- "$GLIA" translate "$seq/r" 12312
 expect translate-not-s2s 1 "not an encoder-decoder" -- "$GLIA" translate "$seq/a" 12
 expect translate-bad-beam 2 "beam" -- "$GLIA" translate "$seq/r" 12 --beam 0

@@ -525,6 +525,34 @@ done:
     return ok;
 }
 
+/* Steps at or after the longest length are padding for every row and skipped (rnn.c,
+ * live_steps): still finite differences and the reference device agree (bidirectional, h0, c0,
+ * peepholes), y there is 0, and the final state is the state at each row's length (forward) and
+ * at step 0 (reverse), the outputs there. */
+TEST(rnn_skips_steps_past_the_longest_length) {
+    for (int kind = K_RNN; kind <= K_GRU && !test_failed_flag; kind++) {
+        seq_case c = {.kind = kind, .T = 6, .N = 3, .I = 3, .H = 4, .bidir = 1, .peep = kind == K_LSTM,
+                      .with_h0 = 1, .with_c0 = kind == K_LSTM, .with_len = 1, .len = {3, 1, 2}};
+        CHECK(seq_gradcheck(&c, 41 + (uint64_t)kind, 1e-2));
+        CHECK(seq_reference_check(&c, 44 + (uint64_t)kind, 2e-4));
+        seq_net s;
+        if (!seq_build(&c, &s, 47)) continue;
+        OK(glia_graph_forward(s.g));
+        const float *y = glia_node_value(s.g, s.y);
+        float h[2 * 3 * 4], cc[2 * 3 * 4];
+        OK(glia_rnn_final_state(s.g, s.y, h, kind == K_LSTM ? cc : NULL));
+        const int D = 2 * c.H;
+        for (int t = 3; t < c.T; t++)
+            for (int i = 0; i < c.N * D; i++) CHECK(y[t * c.N * D + i] == 0.0f);
+        for (int n = 0; n < c.N; n++)
+            for (int j = 0; j < c.H; j++) {
+                CHECK(h[n * c.H + j] == y[((c.len[n] - 1) * c.N + n) * D + j]);
+                CHECK(h[(c.N + n) * c.H + j] == y[n * D + c.H + j]);
+            }
+        glia_graph_free(s.g);
+    }
+}
+
 TEST(rnn_final_state_carries_across_chunks) {
     CHECK(chunks_equal(K_RNN));
     CHECK(chunks_equal(K_LSTM));

@@ -3,6 +3,7 @@
  *
  *   glia translate DIR INPUT... [--beam K] [--alpha A] [--max-len N] [--json]
  *   glia translate DIR --test [--beam K] [--limit N]     phoneme/token and word error rates
+ *   --recompute: decode by rerunning the decoder over the prefix (the O(T^2) check)
  *   glia attention DIR INPUT [--beam K] [--out FILE]     the attention matrix as a PNG
  *
  * An INPUT with spaces is a list of source symbols; one without is read symbol by symbol, one
@@ -195,7 +196,9 @@ static int translate_help(void) {
            "  --test        decode the test part of the run's data set (the fixed hash split)\n"
            "                and print the token error rate (phonemes: PER) and the sequence\n"
            "                error rate (words: WER)\n"
-           "  --limit N     --test: the first N test sequences only\n");
+           "  --limit N     --test: the first N test sequences only\n"
+           "  --recompute   rerun the decoder over the whole prefix at every step (O(T^2),\n"
+           "                the old way; the same outputs as the default one-step decoding)\n");
     return 0;
 }
 
@@ -204,11 +207,11 @@ static int translate_help(void) {
 int cmd_translate(int argc, char **argv) {
     if (wants_help(argc, argv)) return translate_help();
     const char *pos[MAX_INPUTS + 1];
-    int npos, beam = 1, max_len = 0, json = 0, test = 0, limit = 0;
+    int npos, beam = 1, max_len = 0, json = 0, test = 0, limit = 0, recompute = 0;
     float alpha = 0;
     cli_opt opts[] = {{"--beam", 'i', &beam}, {"--alpha", 'f', &alpha}, {"--max-len", 'i', &max_len},
                       {"--json", 'b', &json}, {"--test", 'b', &test}, {"--limit", 'i', &limit},
-                      {NULL, 0, NULL}};
+                      {"--recompute", 'b', &recompute}, {NULL, 0, NULL}};
     if (!cli_parse(argc, argv, opts, pos, MAX_INPUTS + 1, &npos, "translate")) return 2;
     if (npos < 1 || (npos < 2 && !test) || beam < 1 || beam > 64 || max_len < 0 || !(alpha >= 0)) {
         fprintf(stderr, "glia translate: need DIR and INPUT... (or --test), --beam in 1..64, "
@@ -217,6 +220,7 @@ int cmd_translate(int argc, char **argv) {
     }
     s2s_run s;
     if (!s2s_open(pos[0], &s, "translate")) return 1;
+    glia_seq2seq_set_incremental(s.r.m, !recompute);
     glia_decode_options o = {beam, alpha, max_len};
     int rc = 0;
     if (test) {

@@ -282,6 +282,11 @@ glia_status glia__add_op(glia_graph *g, glia_op_id op, const char *name, int n_i
                          const int *in, const int *ia, int n_ia, const float *fa, int n_fa,
                          int *out);
 glia_status glia__check_node(const glia_graph *g, int node);
+/* A forward pass over the ops i with run[i] != 0 only (run NULL: all, glia_graph_forward); the
+ * others' outputs that those ops read must be retained (glia_node_retain) and still hold the
+ * values of an earlier pass: incremental decoding (seq2seq_decode.c) reruns the decoder's ops
+ * of one step while the encoder's output stays from the first. */
+glia_status glia__graph_forward_ops(glia_graph *g, const unsigned char *run);
 /* "op 'conv2d' node 'conv1'": for error messages */
 const char *glia__where(const glia_graph *g, const glia_node *n);
 /* An op's infer rejecting an input's shape: GLIA_ESHAPE "<where>: <role> '<name>' has shape

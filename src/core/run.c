@@ -90,7 +90,9 @@ static glia_status recompute(glia_graph *g, int i) {
     return s;
 }
 
-glia_status glia_graph_forward(glia_graph *g) {
+glia_status glia_graph_forward(glia_graph *g) { return glia__graph_forward_ops(g, NULL); }
+
+glia_status glia__graph_forward_ops(glia_graph *g, const unsigned char *run) {
     glia_status s = ensure_compiled(g);
     if (s) return s;
     g->forward_done = false; /* until this pass ends well */
@@ -102,7 +104,7 @@ glia_status glia_graph_forward(glia_graph *g) {
         }
     for (int i = 0; i < g->n_nodes; i++) {
         glia_node *n = &g->nodes[i];
-        if (n->kind != NODE_OP || n->fused) continue; /* (fused: done by its input's op) */
+        if (n->kind != NODE_OP || n->fused || (run && !run[i])) continue; /* (fused: done by its input's op) */
         double *tm = timer(g, i, 0), t0 = tm ? glia__now() : 0;
         s = n->kern.forward(g, n);
         if (tm) *tm += glia__now() - t0;

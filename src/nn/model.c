@@ -704,6 +704,7 @@ void glia_model_free(glia_model *m) {
     free(m->onnx_path);
     for (int i = 0; m->onnx_defs && i < m->n_layers; i++) free((char *)m->onnx_defs[i].type);
     free(m->onnx_defs);
+    glia__s2s_step_free(m->step);
     glia_graph_free(m->g);
     free(m);
 }
@@ -800,6 +801,7 @@ static glia_status parse(const char *text, const char *filename, int64_t batch, 
         return s;
     }
     glia_rng_seed(&m->rng, seed, 0x6d6f64656cULL);
+    m->incremental = 1;
     cfg_section *net = &c->sec[0];
     if (strcmp(net->type, "net")) {
         s = glia__err(GLIA_EINVAL, "%s:%d: a model starts with [net], not [%s]", file, net->line, net->type);

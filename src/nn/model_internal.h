@@ -26,6 +26,7 @@ typedef struct {
  * builder splits a concatenation of more than GLIA_MAX_INPUTS into a tree of concat ops */
 #define MODEL_MAX_INPUTS 256
 typedef struct layer_def layer_def;
+typedef struct glia__s2s_step glia__s2s_step;
 typedef struct model_layer model_layer;
 typedef glia_status (*build_fn)(glia_model *m, model_layer *l);
 
@@ -70,6 +71,10 @@ struct glia_model {
      * the model text's directory), and a layer type per layer (its ONNX op); NULL otherwise */
     char *onnx_path;
     layer_def *onnx_defs;
+    /* decoding one step per forward (seq2seq_step.c): on unless glia_seq2seq_set_incremental
+     * turned it off; the step model, made at the first decode */
+    int incremental;
+    glia__s2s_step *step;
 };
 
 /* a layer's canonical key values (model.c) */
@@ -103,6 +108,17 @@ typedef struct glia_onnx glia_onnx;
 glia_status glia__model_onnx_open(glia_model *m, const char *value, const char *text_file,
                                   int64_t batch, glia_onnx **ox, char *input, size_t len);
 glia_status glia__model_onnx_build(glia_model *m, glia_onnx *ox, int sections, int classes_given);
+/* incremental decoding (seq2seq_step.c): _open gives m's step model at `rows` rows with m's
+ * current weights (*out NULL: decode the old way: turned off, or the decoder is not causal);
+ * _begin runs the encoder and step 0 (row r reads source r, source 0 from n_src on); _next runs
+ * one more step, row r reading tokens[r] after the state of row parent[r] (NULL: r); the
+ * logits of the last step are [rows, classes] */
+glia_status glia__s2s_step_open(glia_model *m, int rows, glia__s2s_step **out);
+glia_status glia__s2s_step_begin(glia__s2s_step *st, int n_src, const int *const *srcs,
+                                 const int *src_lens);
+glia_status glia__s2s_step_next(glia__s2s_step *st, const int *tokens, const int *parent);
+const float *glia__s2s_step_logits(const glia__s2s_step *st);
+void glia__s2s_step_free(glia__s2s_step *st);
 /* the index of the layer named name, -1 if none (model.c) */
 int glia__model_find_layer(const glia_model *m, const char *name);
 #endif

@@ -1,11 +1,12 @@
 /* seq2seq_decode.c: decoding an encoder-decoder model (seq2seq_layers.c): greedy and beam
  * search.
  *
- * The decoder's output at step t depends on its inputs at steps <= t only, so decoding runs the
- * model's one graph on the prefix decoded so far: target = [<s>, y_1, ..., y_{t-1}, pad...], one
- * forward, and the row of step t gives p(y_t | y_<t, x). That recomputes the prefix at every
- * step (O(T2^2) decoder steps per sequence instead of O(T2)), the price of having one graph
- * for training and decoding; the rows of a batch decode several beams or sequences at once.
+ * Each step gives p(y_t | y_<t, x) for the rows of a batch (several beams or sequences at once):
+ * incrementally (seq2seq_step.c: the encoder once, then one decoder step per forward from the
+ * carried state, O(T2) steps per sequence), or, with glia_seq2seq_set_incremental(m, 0), by
+ * running the model's whole-target graph on the prefix decoded so far: target = [<s>, y_1, ...,
+ * y_{t-1}, pad...], the row of step t (O(T2^2) decoder steps; the decoder is causal, so both
+ * give the same: the tests check it).
  *
  * Beam search (glia_beam_search) keeps the `beam` best prefixes by their summed log-probability;
  * a prefix that emits </s> is finished (the `beam` best finished are kept); the search stops
@@ -145,6 +146,9 @@ typedef struct {
     int S, T2, V, rows;
     const int *src;
     int src_len;
+    glia__s2s_step *st; /* incremental decoding (NULL: rerun the prefix) */
+    int *prev, prev_n;  /* the last step's prefixes [rows, T2], to find each row's parent */
+    int *parent, *tok;  /* [rows] */
 } model_step;
 
 
@@ -170,11 +174,10 @@ static glia_status put_inputs(glia_model *m, int rows, int T2, int n_src, const 
     return GLIA_OK;
 }
 
-/* log softmax of the logits of step t, rows r < n, into logp [n, V] */
-static void step_logp(glia_model *m, int rows, int t, int n, int V, float *logp) {
-    const float *o = glia_node_value(m->g, m->output);
+/* log softmax of the logits o [n, V] (the rows of one step) into logp [n, V] */
+static void step_logp(const float *o, int n, int V, float *logp) {
     for (int r = 0; r < n; r++) {
-        const float *z = o + ((size_t)t * rows + r) * V;
+        const float *z = o + (size_t)r * V;
         float mx = z[0];
         for (int v = 1; v < V; v++) mx = z[v] > mx ? z[v] : mx;
         double sum = 0;
@@ -184,13 +187,44 @@ static void step_logp(glia_model *m, int rows, int t, int n, int V, float *logp)
     }
 }
 
+/* the logits of step t's rows in m's whole-target graph */
+static const float *prefix_logits(glia_model *m, int rows, int t, int V) {
+    return (const float *)glia_node_value(m->g, m->output) + (size_t)t * rows * V;
+}
+
+/* one incremental step of beam search: row i continues the last step's row whose prefix is its
+ * own without the last token (prefixes of a beam are distinct, so there is one) */
+static glia_status incremental_fn(model_step *ms, int t, int n, const int *prefix, int ldp, float *logp) {
+    glia_status s;
+    if (t == 0) {
+        s = glia__s2s_step_begin(ms->st, 1, (const int *const[]){ms->src}, (int[]){ms->src_len});
+    } else {
+        for (int i = 0; i < ms->rows; i++) {
+            ms->parent[i] = 0;
+            ms->tok[i] = i < n ? prefix[(size_t)i * ldp + t - 1] : GLIA_SEQ2SEQ_BOS;
+            for (int j = 0; i < n && j < ms->prev_n; j++)
+                if (!memcmp(prefix + (size_t)i * ldp, ms->prev + (size_t)j * ms->T2, (size_t)(t - 1) * sizeof *prefix)) {
+                    ms->parent[i] = j;
+                    break;
+                }
+        }
+        s = glia__s2s_step_next(ms->st, ms->tok, ms->parent);
+    }
+    if (s) return s;
+    for (int i = 0; i < n; i++) memcpy(ms->prev + (size_t)i * ms->T2, prefix + (size_t)i * ldp, (size_t)t * sizeof *prefix);
+    ms->prev_n = n;
+    step_logp(glia__s2s_step_logits(ms->st), n, ms->V, logp);
+    return GLIA_OK;
+}
+
 static glia_status model_step_fn(void *ctx, int t, int n, const int *prefix, int ldp, float *logp) {
     model_step *ms = ctx;
+    if (ms->st) return incremental_fn(ms, t, n, prefix, ldp, logp);
     glia_status s = put_inputs(ms->m, ms->rows, ms->T2, 1, (const int *const[]){ms->src},
                                (int[]){ms->src_len}, n, prefix, ldp, t);
     if (s) return s;
     if ((s = glia_graph_forward(ms->m->g))) return s;
-    step_logp(ms->m, ms->rows, t, n, ms->V, logp);
+    step_logp(prefix_logits(ms->m, ms->rows, t, ms->V), n, ms->V, logp);
     return GLIA_OK;
 }
 
@@ -231,10 +265,17 @@ glia_status glia_seq2seq_decode(glia_model *m, const int *src, int src_len,
     glia_status s = prepare(m, d.beam, &S, &T2, &V);
     if (s || (s = check_source(m, src, src_len, V))) return s;
     const int max_len = d.max_len > 0 && d.max_len < T2 ? d.max_len : T2;
-    model_step ms = {m, S, T2, V, d.beam, src, src_len};
-    if ((s = glia_beam_search(model_step_fn, &ms, V, GLIA_SEQ2SEQ_EOS, d.beam, d.alpha, max_len, out,
-                              out_len, score)))
-        return s;
+    model_step ms = {m, S, T2, V, d.beam, src, src_len, NULL, NULL, 0, NULL, NULL};
+    if ((s = glia__s2s_step_open(m, d.beam, &ms.st))) return s;
+    if (ms.st && (!(ms.prev = glia__malloc((size_t)d.beam * T2 * sizeof *ms.prev)) ||
+                  !(ms.parent = glia__malloc((size_t)d.beam * 2 * sizeof *ms.parent))))
+        s = glia__err(GLIA_ENOMEM, "glia_seq2seq_decode: out of memory");
+    ms.tok = ms.parent ? ms.parent + d.beam : NULL;
+    if (!s) s = glia_beam_search(model_step_fn, &ms, V, GLIA_SEQ2SEQ_EOS, d.beam, d.alpha, max_len,
+                                 out, out_len, score);
+    free(ms.prev);
+    free(ms.parent);
+    if (s) return s;
     if (!attn) return GLIA_OK;
     /* the attention of the result: the decoded sequence fed back in row 0, weights [T2, rows, S] */
     int att = glia_model_attention(m);
@@ -262,8 +303,10 @@ glia_status glia_seq2seq_greedy(glia_model *m, int n, const int *const *srcs, co
     if (s) return s;
     for (int i = 0; i < n; i++)
         if ((s = check_source(m, srcs[i], src_lens[i], V))) return s;
+    glia__s2s_step *st = NULL;
+    if ((s = glia__s2s_step_open(m, batch, &st))) return s;
     float *logp = glia__malloc((size_t)batch * V * sizeof *logp);
-    int *done = glia__malloc((size_t)batch * sizeof *done);
+    int *done = glia__malloc((size_t)batch * 2 * sizeof *done), *tok = done ? done + batch : NULL;
     if (!logp || !done) {
         free(logp), free(done);
         return glia__err(GLIA_ENOMEM, "glia_seq2seq_greedy: out of memory");
@@ -275,10 +318,16 @@ glia_status glia_seq2seq_greedy(glia_model *m, int n, const int *const *srcs, co
         /* a finished row keeps reading <s> (an id the embedding takes) after its end */
         memset(pre, 0, (size_t)k * T2 * sizeof *pre);
         for (int t = 0; t < T2 && live && !s; t++) {
-            if ((s = put_inputs(m, batch, T2, k, srcs + b0, src_lens + b0, k, pre, T2, t)) ||
-                (s = glia_graph_forward(m->g)))
-                break;
-            step_logp(m, batch, t, k, V, logp);
+            if (st && t == 0) {
+                s = glia__s2s_step_begin(st, k, srcs + b0, src_lens + b0);
+            } else if (st) { /* rows keep their places: each continues its own state */
+                for (int r = 0; r < batch; r++) tok[r] = r < k ? pre[(size_t)r * T2 + t - 1] : GLIA_SEQ2SEQ_BOS;
+                s = glia__s2s_step_next(st, tok, NULL);
+            } else if (!(s = put_inputs(m, batch, T2, k, srcs + b0, src_lens + b0, k, pre, T2, t))) {
+                s = glia_graph_forward(m->g);
+            }
+            if (s) break;
+            step_logp(st ? glia__s2s_step_logits(st) : prefix_logits(m, batch, t, V), k, V, logp);
             for (int r = 0; r < k; r++) {
                 if (done[r]) continue;
                 int best = 0;

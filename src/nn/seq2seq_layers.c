@@ -39,16 +39,16 @@ glia_status glia__seq2seq_inputs(glia_model *m, int64_t batch) {
         (s = glia_node_set_batch_axis(m->g, m->target, 1)) ||
         (s = glia_input(m->g, "target_lengths", 1, &batch, &m->target_lengths)))
         return s;
-    float *len = glia_node_value(m->g, m->target_lengths);
-    for (int64_t i = 0; i < batch; i++) len[i] = (float)m->tgt_T;
+    float *len = glia_node_value(m->g, m->target_lengths); /* NULL: shapes only (load_shapes) */
+    for (int64_t i = 0; len && i < batch; i++) len[i] = (float)m->tgt_T;
     return GLIA_OK;
 }
 
 static void uniform(glia_model *m, int node, float bound) {
     glia_shape s;
     glia_node_shape(m->g, node, &s);
-    float *v = glia_node_value(m->g, node);
-    for (int64_t i = 0; i < glia_shape_numel(&s); i++) v[i] = bound * (2 * glia_rng_uniform(&m->rng) - 1);
+    float *v = glia_node_value(m->g, node); /* NULL: shapes only (glia_model_load_shapes) */
+    for (int64_t i = 0; v && i < glia_shape_numel(&s); i++) v[i] = bound * (2 * glia_rng_uniform(&m->rng) - 1);
 }
 
 static glia_status param(glia_model *m, const model_layer *l, const char *what, int nd, int64_t d0,

@@ -27,7 +27,8 @@
  *   dG and dGh differ only for the GRU (n = tanh(a + r b): da = dn', db = r dn').
  *   Padding (t >= lengths[n]): the row's state is carried unchanged, its output is 0, its gate
  *   gradients are 0 and the carried dh, dc pass through the step unchanged (dy there is
- *   ignored: the output there is the constant 0).
+ *   ignored: the output there is the constant 0). Steps at or after the longest length are
+ *   padding for every row: both passes skip them (live_steps), GEMMs included.
  *
  * The Elman cell (this file), with a = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh:
  *   h_t = tanh(a)  ->  da = dh (1 - h_t^2)         h_t = relu(a)  ->  da = dh [h_t > 0]
@@ -185,10 +186,21 @@ glia_status glia__read_lengths(glia_graph *g, glia_node *n, int input, int T, in
     return GLIA_OK;
 }
 
+/* The steps some row is live at, 0..TL-1 (TL = the longest length): the later ones are
+ * padding for every row, so forward and backward skip them (their outputs are 0, the state
+ * passes through unchanged; a batch of short sequences, as length buckets make, costs its
+ * longest one, not T). */
+static int live_steps(const int32_t *len, int N) {
+    int TL = 1;
+    for (int i = 0; i < N; i++) TL = len[i] > TL ? len[i] : TL;
+    return TL;
+}
+
 /* ---------------------------------------------------------------- forward */
 
 static void forward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const int32_t *len) {
     const int T = r->T, N = r->N, In = r->In, H = r->H, GH = r->GH, rev = d == 1;
+    const int TL = live_steps(len, N);
     const size_t NH = (size_t)N * H;
     const int b = 1 + d * r->per_dir;
     const float *x = glia__in(g, n, 0)->val, *Wih = glia__in(g, n, b)->val;
@@ -209,7 +221,7 @@ static void forward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const 
     /* input projection of every step: P = b_ih + b_hh (gru: not b_hn), then P += x W_ih^T */
     float *P = r->cell == CELL_RNN ? Hs + (rev ? 0 : NH) : Gs;
     const int ldp = r->cell == CELL_RNN ? H : r->GS, nb = r->cell == CELL_GRU ? 2 * H : GH;
-    const int64_t rows = (int64_t)T * N;
+    const int64_t rows = (int64_t)TL * N;
 #pragma omp parallel for schedule(static) if (rows * GH >= GLIA_PAR_MIN)
     for (int64_t i = 0; i < rows; i++) {
         float *p = P + (size_t)i * ldp;
@@ -223,8 +235,15 @@ static void forward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const 
                   .b_hn = r->cell == CELL_GRU ? bhh + 2 * H : NULL,
                   .peep = r->peep ? glia__in(g, n, b + 4)->val : NULL};
     float *scratch = g->workspace;
-    for (int k = 0; k < T; k++) {
-        int t = rev ? T - 1 - k : k;
+    if (rev && TL < T) { /* the reverse direction's state enters at step TL - 1 unchanged */
+        memcpy(Hs + (size_t)TL * NH, h0, NH * sizeof(float));
+        if (Cs) memcpy(Cs + (size_t)TL * NH, Cs + (size_t)T * NH, NH * sizeof(float));
+    }
+    for (int t = TL; t < T; t++) /* padding everywhere: output 0 */
+        for (int i = 0; i < N; i++)
+            memset(n->val + ((size_t)t * N + i) * r->dirs * H + (size_t)d * H, 0, (size_t)H * sizeof(float));
+    for (int k = 0; k < TL; k++) {
+        int t = rev ? TL - 1 - k : k;
         int zero_h = k == 0 && r->i_h0 < 0; /* h_prev = 0: skip its GEMM */
         step_at(&s, r, Hs, Cs, Gs, t, rev);
         s.y = n->val + (size_t)t * N * s.ldy + (size_t)d * H;
@@ -250,6 +269,10 @@ static void forward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const 
             glia__gru_step_forward(&s);
             break;
         }
+    }
+    if (!rev && TL < T) { /* the final state (glia_rnn_final_state reads Hs[T]) */
+        memcpy(Hs + (size_t)T * NH, Hs + (size_t)TL * NH, NH * sizeof(float));
+        if (Cs) memcpy(Cs + (size_t)T * NH, Cs + (size_t)TL * NH, NH * sizeof(float));
     }
 }
 
@@ -289,9 +312,10 @@ static void colsum_add(float *acc, const float *a, int lda, const float *b, int 
 }
 
 static void backward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const int32_t *len) {
-    const int T = r->T, N = r->N, In = r->In, H = r->H, GH = r->GH, rev = d == 1;
+    const int N = r->N, In = r->In, H = r->H, GH = r->GH, rev = d == 1;
     const size_t NH = (size_t)N * H;
-    const int64_t rows = (int64_t)T * N;
+    const int TL = live_steps(len, N); /* the steps after are padding: dh, dc pass them unchanged */
+    const int64_t rows = (int64_t)TL * N;
     const int b = 1 + d * r->per_dir;
     glia_node *X = glia__in(g, n, 0), *Wih = glia__in(g, n, b), *Whh = glia__in(g, n, b + 1);
     glia_node *Bih = glia__in(g, n, b + 2), *Bhh = glia__in(g, n, b + 3);
@@ -308,8 +332,8 @@ static void backward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const
 
     rnn_step s = {.N = N, .H = H, .len = len, .ldy = r->dirs * H, .act = r->act, .dh = dh,
                   .dc = dc, .peep = Pp ? Pp->val : NULL};
-    for (int k = T - 1; k >= 0; k--) {
-        int t = rev ? T - 1 - k : k;
+    for (int k = TL - 1; k >= 0; k--) {
+        int t = rev ? TL - 1 - k : k;
         step_at(&s, r, Hs, Cs, Gs, t, rev);
         s.dy = n->grad + (size_t)t * N * s.ldy + (size_t)d * H;
         s.dg = dG + (size_t)t * N * GH;
@@ -337,7 +361,7 @@ static void backward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const
     if (Wih->grad)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, In, (int)rows, 1.0f, dG, GH, X->val,
                     In, 1.0f, Wih->grad, In);
-    if (Whh->grad) /* h_prev of every step: Hs[0..T-1] (forward) or Hs[1..T] (reverse) */
+    if (Whh->grad) /* h_prev of every live step: Hs[0..TL-1] (forward) or Hs[1..TL] (reverse) */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, H, (int)rows, 1.0f, dGh, GH,
                     Hs + (rev ? NH : 0), H, 1.0f, Whh->grad, H);
     if (Bih->grad) colsum_add(Bih->grad, dG, GH, NULL, 0, rows, GH);

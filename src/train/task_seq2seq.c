@@ -9,7 +9,7 @@
  * whose source is longer than S or whose target (with </s>) is longer than T2 is left out (the
  * model cannot read it); the pairs' fixed split (a hash of the source) gives the training,
  * validation and test parts, and --val is not used; --limit N trains on a fixed draw (from the
- * seed) of N training pairs. The last partial batch of an evaluation
+ * seed) of N training pairs; evaluation runs in length order. The last partial batch of an evaluation
  * is padded with rows of length 1 labelled -1. Accuracy is per token (teacher forced); the
  * sequence metrics of decoding (phoneme and word error rates) are glia translate --test's. */
 #include "train/loop.h"
@@ -73,6 +73,31 @@ static int64_t eval_batches(glia__loop *L, glia__split sp) {
     return chunks > L->shard ? (chunks - L->shard + L->shards - 1) / L->shards : 0;
 }
 
+/* evaluation runs in length order: a batch costs its longest source and target (the recurrent
+ * ops skip the steps past the longest length, rnn.c), and the figures are sums over tokens */
+typedef struct {
+    int64_t key, pos, id;
+} keyed;
+
+static int keyed_cmp(const void *a, const void *b) {
+    const keyed *x = a, *y = b;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos; /* stable: a fixed order */
+}
+
+static glia_status sort_by_length(const glia_pairs *p, int64_t *ids, int64_t n) {
+    keyed *tmp = glia__malloc((size_t)(n + 1) * sizeof *tmp);
+    if (!tmp) return glia__err(GLIA_ENOMEM, "training: out of memory");
+    for (int64_t j = 0; j < n; j++) {
+        const int64_t i = ids[j];
+        tmp[j] = (keyed){(p->src_off[i + 1] - p->src_off[i]) * 4096 + p->tgt_off[i + 1] - p->tgt_off[i], j, i};
+    }
+    qsort(tmp, (size_t)n, sizeof *tmp, keyed_cmp);
+    for (int64_t j = 0; j < n; j++) ids[j] = tmp[j].id;
+    free(tmp);
+    return GLIA_OK;
+}
+
 static void epoch_order(glia__loop *L, glia_rng *r) {
     s2s *t = L->ts;
     memcpy(t->order, t->idx[0], (size_t)t->n[0] * sizeof *t->order);
@@ -128,6 +153,9 @@ static glia_status setup(glia__loop *L, const glia_train_options *o) {
         glia__shuffle(t->idx[0], t->n[0], &r);
         t->n[0] = L->limit;
     }
+    /* evaluation in length order: the same figures, batches of similar lengths */
+    if ((s = sort_by_length(p, t->idx[1], t->n[1])) || (s = sort_by_length(p, t->idx[2], t->n[2])))
+        return s;
     L->n_val = t->n[1];
     L->batches = t->n[0] / (t->N * L->shards); /* global batches */
     if (L->batches < 1)

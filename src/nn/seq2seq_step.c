@@ -1,0 +1,212 @@
+/* seq2seq_step.c: incremental decoding of an encoder-decoder (seq2seq_layers.c), one target
+ * step per forward, O(T2) decoder steps per sequence instead of the O(T2^2) of rerunning the
+ * decoder over the whole prefix (glia_seq2seq_set_incremental(m, 0) keeps that way, the check).
+ *
+ * The step model is a copy of the model with [net] target = 1 (its weights copied from the
+ * model at each decode call), at `rows` rows. Its decoder ops are those that depend on the
+ * input `target`; every other op (the encoder) runs once per source, at step 0, and the outputs
+ * the decoder reads from it (the attention's memory) are retained so that they stay valid.
+ * At step t >= 1 the decoder's recurrent ops start from the final state of step t - 1 (their
+ * h0/c0 state inputs, glia_rnn_final_state), taken from the row's parent (beam search
+ * reorders its prefixes), and only the decoder's ops run (glia__graph_forward_ops). That equals
+ * the whole-prefix forward because the decoder is causal: its output at step t depends on its
+ * inputs at steps <= t only (docs/model-format.md). A decoder with a bidirectional recurrent
+ * layer is not causal: such a model decodes the old way. */
+#include "model_internal.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    int op, h0, c0; /* the recurrent op and its state inputs (c0 -1: not an lstm) */
+    int64_t H;
+} dec_rnn;
+
+struct glia__s2s_step {
+    glia_model *sm;     /* the model with target = 1 at `rows` rows */
+    int rows;
+    unsigned char *dec; /* [nodes]: the decoder's ops */
+    dec_rnn *rnn;
+    int n_rnn;
+    float *tmp;         /* [2 rows Hmax]: final states h, c */
+};
+
+void glia__s2s_step_free(glia__s2s_step *st) {
+    if (!st) return;
+    glia_model_free(st->sm);
+    free(st->dec);
+    free(st->rnn);
+    free(st->tmp);
+    free(st);
+}
+
+/* the model text with [net] target = 1 */
+static glia_status step_text(const glia_model *m, char **out) {
+    char *text;
+    glia_status s = glia_model_to_text(m, &text);
+    if (s) return s;
+    char *p = strstr(text, "\ntarget = "), *e = p ? strchr(p + 1, '\n') : NULL;
+    char *t = p && e ? glia__malloc(strlen(text) + 16) : NULL;
+    if (t) sprintf(t, "%.*s\ntarget = 1%s", (int)(p - text), text, e);
+    free(text);
+    if (!t) return glia__err(GLIA_ENOMEM, "incremental decoding: out of memory");
+    *out = t;
+    return GLIA_OK;
+}
+
+/* marks the decoder's ops (those that depend on target) and finds its recurrent ops; *ok = 0
+ * when one is bidirectional (not causal) */
+static glia_status find_decoder(glia__s2s_step *st, int *ok) {
+    glia_model *sm = st->sm;
+    glia_graph *g = sm->g;
+    *ok = 1;
+    if (!(st->dec = glia__calloc((size_t)g->n_nodes, 1)) ||
+        !(st->rnn = glia__calloc((size_t)g->n_nodes, sizeof *st->rnn)))
+        return glia__err(GLIA_ENOMEM, "incremental decoding: out of memory");
+    for (int i = 0; i < g->n_nodes; i++) {
+        glia_node *n = &g->nodes[i];
+        int dep = i == sm->target || i == sm->target_lengths;
+        for (int k = 0; k < n->n_in && !dep; k++) dep = st->dec[n->in[k]];
+        st->dec[i] = (unsigned char)dep;
+        if (!dep || n->kind != NODE_OP) continue;
+        for (int k = 0; k < n->n_in; k++) { /* what the step reads from the encoder stays */
+            const glia_node *x = &g->nodes[n->in[k]];
+            glia_status s;
+            if (x->kind == NODE_OP && !st->dec[n->in[k]] && (s = glia_node_retain(g, n->in[k]))) return s;
+        }
+        if (n->op != GLIA_OP_rnn && n->op != GLIA_OP_lstm && n->op != GLIA_OP_gru) continue;
+        dec_rnn r = {i, -1, -1, 0};
+        for (int k = 0; k < n->n_in; k++)
+            if (glia_node_is_state(g, n->in[k])) {
+                if (r.h0 < 0) r.h0 = n->in[k];
+                else r.c0 = n->in[k];
+            }
+        if (r.h0 < 0 || g->nodes[r.h0].shape.dim[0] != 1 || (n->op == GLIA_OP_lstm && r.c0 < 0)) {
+            *ok = 0; /* bidirectional (or no state inputs): decode the old way */
+            return GLIA_OK;
+        }
+        r.H = g->nodes[r.h0].shape.dim[2];
+        st->rnn[st->n_rnn++] = r;
+    }
+    return GLIA_OK;
+}
+
+static glia_status step_new(glia_model *m, int rows, glia__s2s_step **out) {
+    *out = NULL;
+    glia__s2s_step *st = glia__calloc(1, sizeof *st);
+    char *text = NULL;
+    if (!st) return glia__err(GLIA_ENOMEM, "incremental decoding: out of memory");
+    st->rows = rows;
+    int ok = 0;
+    glia_status s = step_text(m, &text);
+    if (!s) s = glia_model_parse(text, m->filename, rows, 1, &st->sm);
+    free(text);
+    if (!s) s = find_decoder(st, &ok);
+    int64_t Hmax = 1;
+    for (int k = 0; k < st->n_rnn; k++) Hmax = st->rnn[k].H > Hmax ? st->rnn[k].H : Hmax;
+    if (!s && ok && !(st->tmp = glia__calloc(2 * (size_t)rows * (size_t)Hmax, sizeof *st->tmp)))
+        s = glia__err(GLIA_ENOMEM, "incremental decoding: out of memory");
+    if (!s && ok) {
+        glia_graph_set_training(st->sm->g, 0);
+        s = glia_graph_compile(st->sm->g, 0);
+    }
+    if (s || !ok) {
+        glia__s2s_step_free(st);
+        return s;
+    }
+    *out = st;
+    return GLIA_OK;
+}
+
+/* copies m's parameters and buffers into the step model (same names and shapes) */
+static glia_status copy_weights(glia_model *m, glia_model *sm) {
+    const glia_graph *g = m->g;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const glia_node *n = &g->nodes[i];
+        if (n->kind != NODE_PARAM && n->kind != NODE_BUFFER) continue;
+        int j;
+        glia_status s = glia_graph_find(sm->g, n->name, &j);
+        const float *v = glia_node_value(m->g, i);
+        if (s || !v || glia__numel(&sm->g->nodes[j]) != glia__numel(n))
+            return glia__err(GLIA_EINVAL, "incremental decoding: parameter '%s' of %s has no twin "
+                             "in the step model (decoding runs on the cpu)", n->name, m->filename);
+        if ((s = glia_node_write(sm->g, j, v, glia__numel(n)))) return s;
+    }
+    return GLIA_OK;
+}
+
+glia_status glia__s2s_step_open(glia_model *m, int rows, glia__s2s_step **out) {
+    *out = NULL;
+    if (!m->incremental) return GLIA_OK;
+    if (m->step && m->step->rows != rows) {
+        glia__s2s_step_free(m->step);
+        m->step = NULL;
+    }
+    glia_status s;
+    if (!m->step && (s = step_new(m, rows, &m->step))) return s;
+    if (!m->step) { /* not causal: the old way from now on */
+        m->incremental = 0;
+        return GLIA_OK;
+    }
+    if ((s = copy_weights(m, m->step->sm))) return s;
+    *out = m->step;
+    return GLIA_OK;
+}
+
+glia_status glia__s2s_step_begin(glia__s2s_step *st, int n_src, const int *const *srcs,
+                                 const int *src_lens) {
+    glia_model *sm = st->sm;
+    glia_graph *g = sm->g;
+    float *x = glia_node_value(g, sm->input), *len = glia_node_value(g, sm->lengths);
+    float *y = glia_node_value(g, sm->target), *ylen = glia_node_value(g, sm->target_lengths);
+    const int S = (int)sm->seq_T, R = st->rows;
+    for (int r = 0; r < R; r++) {
+        const int k = r < n_src ? r : 0, L = src_lens[k];
+        for (int s = 0; s < S; s++) x[(size_t)s * R + r] = s < L ? (float)srcs[k][s] : 0.0f;
+        len[r] = (float)L;
+        y[r] = (float)GLIA_SEQ2SEQ_BOS;
+        ylen[r] = 1.0f;
+    }
+    for (int k = 0; k < st->n_rnn; k++) {
+        const dec_rnn *d = &st->rnn[k];
+        memset(glia_node_value(g, d->h0), 0, (size_t)R * d->H * sizeof(float));
+        if (d->c0 >= 0) memset(glia_node_value(g, d->c0), 0, (size_t)R * d->H * sizeof(float));
+    }
+    return glia_graph_forward(g);
+}
+
+glia_status glia__s2s_step_next(glia__s2s_step *st, const int *tokens, const int *parent) {
+    glia_graph *g = st->sm->g;
+    const int R = st->rows;
+    for (int k = 0; k < st->n_rnn; k++) { /* h0, c0 = the parents' final states */
+        const dec_rnn *d = &st->rnn[k];
+        const size_t H = (size_t)d->H;
+        float *h = st->tmp, *c = st->tmp + (size_t)R * H;
+        glia_status s = glia_rnn_final_state(g, d->op, h, d->c0 >= 0 ? c : NULL);
+        if (s) return s;
+        float *h0 = glia_node_value(g, d->h0), *c0 = d->c0 >= 0 ? glia_node_value(g, d->c0) : NULL;
+        for (int r = 0; r < R; r++) {
+            const int p = parent ? parent[r] : r;
+            memcpy(h0 + (size_t)r * H, h + (size_t)p * H, H * sizeof *h0);
+            if (c0) memcpy(c0 + (size_t)r * H, c + (size_t)p * H, H * sizeof *c0);
+        }
+    }
+    float *y = glia_node_value(g, st->sm->target);
+    for (int r = 0; r < R; r++) y[r] = (float)tokens[r];
+    return glia__graph_forward_ops(g, st->dec);
+}
+
+const float *glia__s2s_step_logits(const glia__s2s_step *st) {
+    return glia_node_value(st->sm->g, st->sm->output);
+}
+
+void glia_seq2seq_set_incremental(glia_model *m, int on) {
+    if (!m) return;
+    m->incremental = on != 0;
+    if (!on) {
+        glia__s2s_step_free(m->step);
+        m->step = NULL;
+    }
+}
+
+int glia_seq2seq_incremental(const glia_model *m) { return m ? m->incremental : 0; }
