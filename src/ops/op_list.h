@@ -14,5 +14,7 @@
     /* locally connected (local2d.c) */                                                           \
     X(local2d)                                                                                    \
     /* sequence to sequence (attention.c) */                                                      \
-    X(attention)
+    X(attention)                                                                                  \
+    /* the course's other recurrent cells (clockwork.c, scrn.c) */                                \
+    X(clockwork) X(scrn)
 #endif
