@@ -458,11 +458,13 @@ glia_status glia_gru(glia_graph *g, const char *name, int x, int h0, int lengths
                      const glia_rnn_config *cfg, int *out);
 /* Clockwork RNN (Koutnik et al. 2014, src/ops/clockwork.c): an Elman tanh RNN whose H units are
  * g = cfg->modules modules (module i: units floor(i H / g) .. floor((i+1) H / g) - 1); at step
- * k of a sequence (k = 0 at its first step, in the direction's order) module i updates iff
+ * k of a sequence (forward: k = c + t, c the value of the input `clock` [1] (an integer, 0 when
+ * clock is -1), so that chunks of truncated BPTT keep the clock; reverse: k = 0 at each
+ * sequence's last step, counting towards t = 0) module i updates iff
  * k mod period_base^i == 0 and otherwise keeps its state; module i reads the recurrent input of
  * modules i' >= i only (weight_hh is block upper-triangular: the other entries are ignored and
  * get no gradient). Parameters, y [T, N, dirs*H], h0 and lengths as glia_rnn's. */
-glia_status glia_clockwork(glia_graph *g, const char *name, int x, int h0, int lengths,
+glia_status glia_clockwork(glia_graph *g, const char *name, int x, int h0, int clock, int lengths,
                            const glia_rnn_config *cfg, int *out);
 /* Structurally constrained recurrent network (SCRN, Mikolov et al. 2015, src/ops/scrn.c): a slow
  * context s_t [S] with a fixed decay a beside a sigmoid hidden layer h_t [H]:

@@ -10,13 +10,14 @@ enum { K_RNN, K_LSTM, K_GRU, K_CLOCKWORK, K_SCRN };
 typedef struct seq_case {
     int kind, T, N, I, H, bidir, peep, act, with_h0, with_c0, with_len;
     int len[8];        /* lengths with_len; past 8 rows the 8 repeat (seq_build only) */
-    int modules, base; /* clockwork */
+    int modules, base; /* clockwork (with_c0: its clock input, set to clock) */
+    int clock;
     int S;             /* scrn: the context's size (with_c0: its s0) */
     float alpha;       /* scrn: the context's decay */
 } seq_case;
 typedef struct seq_net {
     glia_graph *g;
-    int x, h0, c0, len, y;  /* c0: the lstm's c0 or the scrn's s0 */
+    int x, h0, c0, len, y;  /* c0: the lstm's c0, the scrn's s0 or the clockwork's clock */
     int leaf[24], n_leaf;   /* x, the parameters in op input order, h0, c0 */
 } seq_net;
 

@@ -98,18 +98,29 @@ TEST(clockwork_builder_errors) {
     OK(glia_input(g, "x", 3, (int64_t[]){4, 2, 3}, &x));
     glia_rnn_config cfg = {.hidden = 4, .modules = 5, .period_base = 2};
     int nn = glia_graph_num_nodes(g);
-    CHECK(glia_clockwork(g, "cw", x, -1, -1, &cfg, &y) == GLIA_EINVAL); /* 5 modules of 4 units */
+    CHECK(glia_clockwork(g, "cw", x, -1, -1, -1, &cfg, &y) == GLIA_EINVAL); /* 5 modules of 4 units */
     CHECK(strstr(glia_last_error(), "cw") && strstr(glia_last_error(), "modules"));
     cfg.modules = 2, cfg.period_base = 1;
-    CHECK(glia_clockwork(g, "cw", x, -1, -1, &cfg, &y) == GLIA_EINVAL);
+    CHECK(glia_clockwork(g, "cw", x, -1, -1, -1, &cfg, &y) == GLIA_EINVAL);
     CHECK(strstr(glia_last_error(), "period_base"));
     cfg.period_base = 2;
     glia_rnn_config gru = cfg; /* modules belong to the clockwork */
     CHECK(glia_gru(g, "g", x, -1, -1, &gru, &y) == GLIA_EINVAL);
     CHECK(glia_graph_num_nodes(g) == nn);
-    OK(glia_clockwork(g, "cw", x, -1, -1, &cfg, &y));
+    int clock;
+    OK(glia_input(g, "clock", 1, (int64_t[]){1}, &clock));
+    OK(glia_clockwork(g, "cw", x, -1, clock, -1, &cfg, &y));
     CHECK(!strcmp(glia_node_op(g, y), "clockwork"));
     OK(glia_graph_find(g, "cw.weight_hh_l0", &id));
+    OK(glia_graph_compile(g, 0));
+    float bad[] = {-1, 2.5f, 16777216.0f, NAN};
+    for (int i = 0; i < 4; i++) { /* the clock: an integer in [0, 2^24) */
+        OK(glia_node_set(g, clock, &bad[i], 1));
+        CHECK(glia_graph_forward(g) == GLIA_ERANGE);
+        CHECK(strstr(glia_last_error(), "cw") && strstr(glia_last_error(), "clock"));
+    }
+    OK(glia_node_set(g, clock, (float[]){7}, 1));
+    OK(glia_graph_forward(g));
     glia_graph_free(g);
 }
 
@@ -240,6 +251,28 @@ TEST(cells_model_layers) {
         }
         free(canon);
         glia_model_free(m2);
+        glia_model_free(m);
+    }
+    /* the clockwork's clock, a state: + T per chunk modulo the longest period (4), 0 on reset */
+    glia_model *m = NULL;
+    OK(glia_model_parse("[net]\ninput = 1\nsequence = 3\nclasses = 5\n[onehot]\nname = c\nvocab = 5\n"
+                        "[clockwork]\nname = cw\nhidden = 6\nmodules = 3\n[seqdense]\nname = head\n"
+                        "units = 5\n", "clock.cfg", 2, 1, &m));
+    if (m) {
+        glia_graph *g = glia_model_graph(m);
+        int clock;
+        OK(glia_graph_find(g, "cw.clock_l0", &clock));
+        CHECK(glia_node_is_state(g, clock));
+        OK(glia_graph_compile(g, 0));
+        const float tick[] = {3, 2, 1, 0};
+        for (int i = 0; i < 4; i++) {
+            OK(glia_graph_forward(g));
+            OK(glia_model_carry_state(m, 0));
+            CHECK_MSG(glia_node_value(g, clock)[0] == tick[i], "chunk %d: clock %g, want %g", i,
+                      (double)glia_node_value(g, clock)[0], (double)tick[i]);
+        }
+        OK(glia_model_carry_state(m, 1));
+        CHECK(glia_node_value(g, clock)[0] == 0.0f);
         glia_model_free(m);
     }
     glia_model *bad = NULL;

@@ -46,15 +46,18 @@ int seq_build(const seq_case *c, seq_net *s, uint64_t seed) {
     glia_graph *g = s->g;
     if ((st = glia_input(g, "x", 3, (int64_t[]){c->T, c->N, c->I}, &s->x))) goto fail;
     if (c->with_h0 && (st = glia_input(g, "h0", 3, (int64_t[]){dirs, c->N, c->H}, &s->h0))) goto fail;
-    if (c->with_c0 &&
-        (st = glia_input(g, "c0", 3, (int64_t[]){dirs, c->N, c0_width(c)}, &s->c0)))
+    if (c->with_c0 && c->kind == K_CLOCKWORK) { /* the clock: no gradient, not a leaf */
+        if ((st = glia_input(g, "clock", 1, (int64_t[]){1}, &s->c0))) goto fail;
+    } else if (c->with_c0 &&
+               (st = glia_input(g, "c0", 3, (int64_t[]){dirs, c->N, c0_width(c)}, &s->c0))) {
         goto fail;
+    }
     if (c->with_len && (st = glia_input(g, "lengths", 1, (int64_t[]){c->N}, &s->len))) goto fail;
     switch (c->kind) {
     case K_RNN: st = glia_rnn(g, "m", s->x, s->h0, s->len, &cfg, &s->y); break;
     case K_LSTM: st = glia_lstm(g, "m", s->x, s->h0, s->c0, s->len, &cfg, &s->y); break;
     case K_GRU: st = glia_gru(g, "m", s->x, s->h0, s->len, &cfg, &s->y); break;
-    case K_CLOCKWORK: st = glia_clockwork(g, "m", s->x, s->h0, s->len, &cfg, &s->y); break;
+    case K_CLOCKWORK: st = glia_clockwork(g, "m", s->x, s->h0, s->c0, s->len, &cfg, &s->y); break;
     default: st = glia_scrn(g, "m", s->x, s->h0, s->c0, s->len, &cfg, &s->y); break;
     }
     if (st) goto fail;
@@ -66,7 +69,7 @@ int seq_build(const seq_case *c, seq_net *s, uint64_t seed) {
             if ((st = glia_graph_find(g, nm, &s->leaf[s->n_leaf++]))) goto fail;
         }
     if (s->h0 >= 0) s->leaf[s->n_leaf++] = s->h0;
-    if (s->c0 >= 0) s->leaf[s->n_leaf++] = s->c0;
+    if (s->c0 >= 0 && c->kind != K_CLOCKWORK) s->leaf[s->n_leaf++] = s->c0;
     for (int i = 0; i < s->n_leaf; i++)
         if (s->leaf[i] != s->x) glia_node_requires_grad(g, s->leaf[i], 1); /* h0, c0 */
     glia_node_requires_grad(g, s->x, 1);
@@ -80,6 +83,7 @@ int seq_build(const seq_case *c, seq_net *s, uint64_t seed) {
         float *lf = glia_node_value(g, s->len);
         for (int n = 0; n < c->N; n++) lf[n] = (float)c->len[n % 8]; /* N > 8: the 8 repeat */
     }
+    if (c->kind == K_CLOCKWORK && s->c0 >= 0) glia_node_value(g, s->c0)[0] = (float)c->clock;
     return 1;
 fail:
     test_fail(__FILE__, __LINE__, "building the %s case: %s", kind_name[c->kind], glia_last_error());
@@ -156,7 +160,7 @@ int seq_padding_check(int kind) {
     seq_case c = {.kind = kind, .T = 5, .N = 3, .I = 3, .H = 4, .bidir = 1, .peep = kind == K_LSTM,
                   .with_h0 = 1, .with_c0 = kind == K_LSTM || kind == K_SCRN, .with_len = 1,
                   .len = {2, 5, 3}};
-    if (kind == K_CLOCKWORK) c.modules = 3, c.base = 2;
+    if (kind == K_CLOCKWORK) c.modules = 3, c.base = 2, c.with_c0 = 1, c.clock = 1;
     if (kind == K_SCRN) c.S = 3, c.alpha = 0.8f;
     enum { MAXV = 2048 };
     seq_net a, b;
@@ -356,7 +360,7 @@ int seq_golden(const char *file, int kind, int layers, int bidir, int act, int w
         case K_RNN: st = glia_rnn(g, "m", y, h0, len, &cfg, &y); break;
         case K_LSTM: st = glia_lstm(g, "m", y, h0, c0, len, &cfg, &y); break;
         case K_GRU: st = glia_gru(g, "m", y, h0, len, &cfg, &y); break;
-        case K_CLOCKWORK: st = glia_clockwork(g, "m", y, h0, len, &cfg, &y); break;
+        case K_CLOCKWORK: st = glia_clockwork(g, "m", y, h0, -1, len, &cfg, &y); break;
         default: st = glia_scrn(g, "m", y, h0, c0, len, &cfg, &y); break;
         }
         if (st) goto fail;
@@ -502,10 +506,12 @@ TEST(rnn_bad_length_is_a_forward_error) {
 /* truncated BPTT: one run over T = 6 equals two chunks of 3 carrying the state across */
 static int chunks_equal(int kind) {
     int T = 6, N = 2, I = 3, H = 4, K = kind, wc = K == K_LSTM || K == K_SCRN;
-    /* clockwork: periods 1 and 3 (a chunk of 3 keeps the clock); scrn: a context of 3 */
-    seq_case full = {.kind = K, .T = T, .N = N, .I = I, .H = H, .with_h0 = 1, .with_c0 = wc,
-                     .modules = K == K_CLOCKWORK ? 2 : 0, .base = K == K_CLOCKWORK ? 3 : 0,
-                     .S = K == K_SCRN ? 3 : 0, .alpha = K == K_SCRN ? 0.7f : 0.0f};
+    /* clockwork: periods 1, 2, 4 and its clock input (the second chunk starts at step 3: odd);
+     * scrn: a context of 3 */
+    seq_case full = {.kind = K, .T = T, .N = N, .I = I, .H = H, .with_h0 = 1,
+                     .with_c0 = wc || K == K_CLOCKWORK, .modules = K == K_CLOCKWORK ? 3 : 0,
+                     .base = K == K_CLOCKWORK ? 2 : 0, .S = K == K_SCRN ? 3 : 0,
+                     .alpha = K == K_SCRN ? 0.7f : 0.0f};
     const int C = c0_width(&full), D = H + (K == K_SCRN ? C : 0); /* c0's and y's widths */
     seq_case half = full;
     half.T = 3;
@@ -522,6 +528,7 @@ static int chunks_equal(int kind) {
     if (glia_graph_forward(f.g)) goto done;
     for (int chunk = 0; chunk < 2; chunk++) {
         memcpy(glia_node_value(h.g, h.x), xf + chunk * 3 * N * I, sizeof(float) * 3 * N * I);
+        if (K == K_CLOCKWORK) glia_node_value(h.g, h.c0)[0] = (float)(3 * chunk);
         if (chunk) {
             memcpy(glia_node_value(h.g, h.h0), hs, sizeof(float) * N * H);
             if (wc) memcpy(glia_node_value(h.g, h.c0), cs, sizeof(float) * N * C);

@@ -21,14 +21,6 @@ static void usage(void) {
            "  --seed S           for the draws (default 1)\n");
 }
 
-/* whether m has a [clockwork] layer (its clock restarts with every chunk, here every step) */
-static int has_clockwork(const glia_model *m) {
-    glia_layer_info li;
-    for (int i = 0; i < glia_model_num_layers(m); i++)
-        if (!glia_model_layer(m, i, &li) && !strcmp(li.type, "clockwork")) return 1;
-    return 0;
-}
-
 int cmd_generate(int argc, char **argv) {
     if (wants_help(argc, argv)) { usage(); return 0; }
     const char *dir = NULL, *prime = "The ";
@@ -82,11 +74,6 @@ int cmd_generate(int argc, char **argv) {
         s = GLIA_EINVAL, fprintf(stderr, "glia generate: %s reads words as letter trigrams "
                                  "([wordhash]); generate needs a character language model "
                                  "(glia predict %s SENTENCE... classifies sentences)\n", path, dir);
-    else if (!s && has_clockwork(m))
-        s = GLIA_EINVAL, fprintf(stderr, "glia generate: %s has a [clockwork] layer, whose modules "
-                                 "count the steps of each chunk; generating one step at a time "
-                                 "would restart its clock at every character (not supported)\n",
-                                 path);
     else if (!s && (s = glia_model_set_option(m, "sequence", "1")) == GLIA_OK &&
              (s = glia_model_to_text(m, &text)) == GLIA_OK)
         s = glia_model_parse(text, path, 1, seed, &m1);

@@ -12,7 +12,8 @@
  *   gru   r = s(ax_r + ah_r), z = s(ax_z + ah_z), n = tanh(ax_n + r ah_n),
  *         h_t = (1 - z) n + z h_{t-1}
  *   clockwork  unit j in module i (floor(i H/g) <= j < floor((i+1) H/g)), period base^i, at the
- *         sequence's k-th step (k = t forward, L_n - 1 - t reverse): ah_j sums only over the units
+ *         sequence's k-th step (k = clock + t forward, L_n - 1 - t reverse; the clock input, 0
+ *         without it, is kept in the header's [1]): ah_j sums only over the units
  *         of modules i' >= i; h_t[j] = tanh(ax + ah) if base^i divides k, else h_{t-1}[j]
  * A row is live at step t iff t < L_n (its length): elsewhere its state is carried unchanged, its
  * output is 0 and no gradient flows through that step. The forward direction runs t = 0 .. T-1
@@ -70,7 +71,7 @@ static rnn_dims rnn_of(glia_graph *g, const glia_node *n) {
     d.per_dir = 4 + d.peep;
     int k = 1 + d.dirs * d.per_dir;
     d.i_h0 = n->ia[RNN_HAS_H0] ? k++ : -1;
-    d.i_c0 = d.cell == CELL_LSTM && n->ia[RNN_HAS_C0] ? k++ : -1;
+    d.i_c0 = (d.cell == CELL_LSTM || d.cell == CELL_CLOCKWORK) && n->ia[RNN_HAS_C0] ? k++ : -1;
     d.i_len = n->ia[RNN_HAS_LENGTHS] ? k++ : -1;
     return d;
 }
@@ -146,6 +147,7 @@ static glia_status rnn_forward(glia_graph *g, glia_node *n) {
     int32_t *hdr = n->saved, *len = hdr + 2;
     hdr[0] = 0;
     glia_status s = glia__read_lengths(g, n, d.i_len, T, N, len);
+    if (!s && d.cell == CELL_CLOCKWORK) s = glia__clockwork_clock(g, n, d.i_c0, &hdr[1]);
     if (s) return s;
     const float *x = ref_x(g, n, 0);
     for (int dir = 0; dir < d.dirs; dir++) {
@@ -167,7 +169,7 @@ static glia_status rnn_forward(glia_graph *g, glia_node *n) {
                 float *c = p.Cs ? row(p.Cs, rev ? t : t + 1, N, b, H) : NULL;
                 float *gs = d.GS ? row(p.Gs, t, N, b, d.GS) : NULL;
                 float *y = n->val + ((size_t)t * N + b) * d.dirs * H + (size_t)dir * H;
-                const int step = rev ? len[b] - 1 - t : t; /* the sequence's own step */
+                const int step = rev ? len[b] - 1 - t : hdr[1] + t; /* the sequence's own step */
                 for (int j = 0; j < H; j++) {
                     if (t >= len[b]) { /* padding: state carried, output 0 */
                         h[j] = hp[j];
@@ -223,7 +225,7 @@ static void rnn_backward(glia_graph *g, glia_node *n) {
     const float *x = ref_x(g, n, 0);
     float *dx = ref_dx(g, n, 0);
     float *dh0 = d.i_h0 >= 0 ? ref_dx(g, n, d.i_h0) : NULL;
-    float *dc0 = d.i_c0 >= 0 ? ref_dx(g, n, d.i_c0) : NULL;
+    float *dc0 = d.cell == CELL_LSTM && d.i_c0 >= 0 ? ref_dx(g, n, d.i_c0) : NULL;
     double *dh = g->workspace, *dc = dh + H, *dhp = dc + H, *dA = dhp + H, *dAh = dA + GH;
     for (int dir = 0; dir < d.dirs; dir++) {
         rnn_dir p = dir_of(g, n, &d, dir);
@@ -240,7 +242,7 @@ static void rnn_backward(glia_graph *g, glia_node *n) {
                 const float *c = p.Cs ? row(p.Cs, rev ? t : t + 1, N, b, H) : NULL;
                 const float *gs = d.GS ? row(p.Gs, t, N, b, d.GS) : NULL;
                 const float *dy = n->grad + ((size_t)t * N + b) * d.dirs * H + (size_t)dir * H;
-                const int step = rev ? len[b] - 1 - t : t;
+                const int step = rev ? len[b] - 1 - t : len[-1] + t; /* len[-1]: the clock */
                 for (int j = 0; j < H; j++) {
                     const double dhj = dh[j] + dy[j];
                     dhp[j] = 0;

@@ -11,7 +11,9 @@
  *   [rnn] [lstm] [gru]          `layers` stacked ops (src/ops/rnn.c), dropout p between them,
  *   [clockwork] [scrn]          each with h0 (and c0) inputs "<name>.h0_l<k>" [dirs, N, H]
  *                               (scrn: and s0 "<name>.s0_l<k>" [dirs, N, context]; its y per
- *                               direction is [h, s], dirs*(H+S) wide)
+ *                               direction is [h, s], dirs*(H+S) wide; clockwork: and its clock
+ *                               "<name>.clock_l<k>" [1], the step count at t = 0, a state
+ *                               advanced by T per chunk)
  *                               (state inputs, batch axis 1; zeros unless the caller carries a
  *                               state), the model's lengths;
  *                               return = sequence: y [T, N, dirs*H]; last: [N, dirs*H]
@@ -201,12 +203,16 @@ glia_status glia__b_recurrent(glia_model *m, model_layer *l) {
             if ((s = lnamek(l, "c0_l", k, nm)) || (s = state_input(m, nm, dirs, N, H, &c0))) return s;
         } else if (cell == SCRN) {
             if ((s = lnamek(l, "s0_l", k, nm)) || (s = state_input(m, nm, dirs, N, S, &c0))) return s;
+        } else if (cell == CLOCKWORK) { /* the clock [1]: no batch axis */
+            if ((s = lnamek(l, "clock_l", k, nm)) || (s = glia_input(m->g, nm, 1, (int64_t[]){1}, &c0)) ||
+                (s = glia_node_set_batch_axis(m->g, c0, -1)) || (s = glia_node_set_state(m->g, c0, 1)))
+                return s;
         }
         cfg.layer = k;
         s = cell == RNN         ? glia_rnn(m->g, l->name, x, h0, l->lengths, &cfg, &y)
             : cell == LSTM      ? glia_lstm(m->g, l->name, x, h0, c0, l->lengths, &cfg, &y)
             : cell == GRU       ? glia_gru(m->g, l->name, x, h0, l->lengths, &cfg, &y)
-            : cell == CLOCKWORK ? glia_clockwork(m->g, l->name, x, h0, l->lengths, &cfg, &y)
+            : cell == CLOCKWORK ? glia_clockwork(m->g, l->name, x, h0, c0, l->lengths, &cfg, &y)
                                 : glia_scrn(m->g, l->name, x, h0, c0, l->lengths, &cfg, &y);
         if (s) return s;
         int G = cell == LSTM ? 4 : cell == GRU ? 3 : 1;
@@ -301,6 +307,21 @@ glia_status glia__b_seqdense(glia_model *m, model_layer *l) {
 int glia_model_sequence(const glia_model *m) { return m ? (int)m->seq_T : 0; }
 int glia_model_lengths(const glia_model *m) { return m ? m->lengths : -1; }
 
+/* The clockwork's clock input: 0 (reset), else + T, the chunk's steps, modulo the longest period
+ * when it fits (the clock only decides which periods divide the step), kept below 2^24 (exact
+ * as a float; the op refuses more) */
+static glia_status advance_clock(glia_graph *g, const glia_node *n, int clock, int reset) {
+    float v = 0;
+    glia_status s = glia_node_read(g, clock, &v, 1);
+    if (s) return s;
+    int64_t T = g->nodes[n->in[0]].shape.dim[0], p = 1, c = reset ? 0 : (int64_t)v + T;
+    for (int i = 1; i < n->ia[RNN_MODULES] && p <= (1 << 24); i++) p *= n->ia[RNN_PERIOD_BASE];
+    if (p <= (1 << 24)) c %= p;
+    else c %= 1 << 24; /* periods past 2^24 steps: only its multiples are kept exactly */
+    v = (float)c;
+    return glia_node_write(g, clock, &v, 1);
+}
+
 /* Every recurrent op's state inputs (glia_node_is_state; h0 before c0, as the op takes them)
  * get its final state, or zeros: the graph says which they are, no table or names. */
 glia_status glia_model_carry_state(glia_model *m, int reset) {
@@ -341,6 +362,8 @@ glia_status glia_model_carry_state(glia_model *m, int reset) {
         }
         if (copy && !s) s = glia_node_write(g, h0, h, (int64_t)cnt);
         if (copy && !s && c) s = glia_node_write(g, c0, c, (int64_t)cc);
+        if (!s && n->op == GLIA_OP_clockwork && st[1] >= 0)
+            s = advance_clock(g, n, st[1], reset || hs.dim[0] != 1);
         free(copy);
         if (s) return s;
     }

@@ -4,7 +4,8 @@
  * rnn_common.h); what differs is here.
  *
  * Module i holds units [s_i, s_{i+1}), s_i = floor(i H / g), and has period T_i = base^i. At step
- * k of a sequence (k = 0 at its first step: t forward, L_n - 1 - t in the reverse direction):
+ * k of a sequence (forward k = clock + t, the clock input giving the chunk's first step, 0 without
+ * it; reverse k = L_n - 1 - t, from each sequence's last step):
  *   a_t = W_ih x_t + b_ih + Wm h_{t-1} + b_hh      Wm = W_hh masked to its block upper triangle:
  *                                                  row r of module i reads columns >= s_i, the
  *                                                  modules of periods >= T_i (slow feeds fast)
@@ -32,11 +33,28 @@ int glia__clockwork_end(int k, int H, int g, int base) {
     return mod_start(m, H, g);
 }
 
+glia_status glia__clockwork_clock(glia_graph *g, glia_node *n, int input, int32_t *clock) {
+    *clock = 0;
+    if (input < 0) return GLIA_OK;
+    const glia_node *c = glia__in(g, n, input);
+    float v = c->val[0];
+    if (!(v >= 0.0f && v < 16777216.0f && v == floorf(v)))
+        return glia__err(GLIA_ERANGE, "%s: clock is %g (input '%s'); the clock must be an integer "
+                         "in [0, 2^24)", glia__where(g, n), (double)v, c->name);
+    *clock = (int32_t)v;
+    return GLIA_OK;
+}
+
+/* row n's step k in its sequence */
+static inline int row_step(const rnn_step *s, int n) {
+    return s->rev ? s->len[n] - 1 - s->t : s->clock + s->t;
+}
+
 int glia__clockwork_step_end(const rnn_step *s) {
     int e = 0;
     for (int n = 0; n < s->N && e < s->H; n++) {
         if (s->t >= s->len[n]) continue;
-        int k = s->rev ? s->len[n] - 1 - s->t : s->t, en = glia__clockwork_end(k, s->H, s->modules, s->base);
+        int en = glia__clockwork_end(row_step(s, n), s->H, s->modules, s->base);
         if (en > e) e = en;
     }
     return e;
@@ -62,8 +80,7 @@ void glia__clockwork_dweight(float *dW, const float *dA, const float *Hp, int64_
 
 /* row n's active units [0, e) at this step */
 static int row_end(const rnn_step *s, int n) {
-    int k = s->rev ? s->len[n] - 1 - s->t : s->t;
-    return glia__clockwork_end(k, s->H, s->modules, s->base);
+    return glia__clockwork_end(row_step(s, n), s->H, s->modules, s->base);
 }
 
 void glia__clockwork_step_forward(const rnn_step *s) {
@@ -110,6 +127,7 @@ static const glia_attr_def clockwork_attrs[] = {
     GLIA_ATTR_I_REQ("hidden", RNN_HIDDEN, 1, INT_MAX),
     GLIA_ATTR_I("dirs", RNN_DIRS, 1, 1, 2),
     GLIA_ATTR_B("has_h0", RNN_HAS_H0, 0),
+    GLIA_ATTR_B("has_clock", RNN_HAS_C0, 0),
     GLIA_ATTR_B("has_lengths", RNN_HAS_LENGTHS, 0),
     GLIA_ATTR_I_REQ("modules", RNN_MODULES, 1, INT_MAX),
     GLIA_ATTR_I_REQ("period_base", RNN_PERIOD_BASE, 2, 1 << 16),
@@ -117,10 +135,10 @@ static const glia_attr_def clockwork_attrs[] = {
 GLIA_RECURRENT_DEF(clockwork, CELL_CLOCKWORK,
                    "Clockwork RNN over a time-major sequence: tanh units in `modules` modules, "
                    "module i updated every period_base^i steps, fed by modules i' >= i; "
-                   "bidirectional, h0, lengths",
-                   "x[T,N,I], params, h0?, len[N]?", 11)
+                   "bidirectional, h0, the clock at t = 0, lengths",
+                   "x[T,N,I], params, h0?, clock[1]?, len[N]?", 12)
 
-glia_status glia_clockwork(glia_graph *g, const char *name, int x, int h0, int lengths,
+glia_status glia_clockwork(glia_graph *g, const char *name, int x, int h0, int clock, int lengths,
                            const glia_rnn_config *cfg, int *out) {
-    return glia__recurrent_build(g, CELL_CLOCKWORK, name, x, h0, -1, lengths, cfg, out);
+    return glia__recurrent_build(g, CELL_CLOCKWORK, name, x, h0, clock, lengths, cfg, out);
 }

@@ -55,7 +55,8 @@ int glia__rnn_algo; /* test hook, see rnn_common.h */
 typedef struct {
     rnn_cell cell;
     int T, N, In, H, G, GH, GS, dirs, peep, per_dir, act, modules, base;
-    int i_h0, i_c0, i_len;      /* input indices, -1 when absent */
+    int i_h0, i_c0, i_len;      /* input indices, -1 when absent (c0: lstm, clockwork's clock) */
+    int clock;                  /* clockwork: the saved header's clock (forward, backward) */
     size_t hdr, dir;            /* saved floats: header, each direction */
 } geo;
 
@@ -80,7 +81,8 @@ static void geometry(glia_graph *g, const glia_node *n, rnn_cell cell, geo *r) {
     r->per_dir = 4 + r->peep;
     int k = 1 + r->dirs * r->per_dir;
     r->i_h0 = n->ia[RNN_HAS_H0] ? k++ : -1;
-    r->i_c0 = cell == CELL_LSTM && n->ia[RNN_HAS_C0] ? k++ : -1;
+    r->i_c0 = (cell == CELL_LSTM || cell == CELL_CLOCKWORK) && n->ia[RNN_HAS_C0] ? k++ : -1;
+    r->clock = 0;
     r->i_len = n->ia[RNN_HAS_LENGTHS] ? k++ : -1;
     r->hdr = glia__rnn_saved_header(r->N);
     r->dir = glia__rnn_saved_dir(cell, r->T, r->N, r->H);
@@ -161,7 +163,9 @@ glia_status glia__recurrent_infer(glia_graph *g, glia_node *n, rnn_cell cell) {
                     *c0 = r.i_c0 >= 0 ? glia__in(g, n, r.i_c0) : NULL,
                     *ln = r.i_len >= 0 ? glia__in(g, n, r.i_len) : NULL;
     if ((h0 && (s = glia__rnn_check_shape(g, n, h0, "h0", -1, 3, dirs, N, H))) ||
-        (c0 && (s = glia__rnn_check_shape(g, n, c0, "c0", -1, 3, dirs, N, H))) ||
+        (c0 && cell == CELL_LSTM && (s = glia__rnn_check_shape(g, n, c0, "c0", -1, 3, dirs, N, H))) ||
+        (c0 && cell == CELL_CLOCKWORK &&
+         (s = glia__rnn_check_shape(g, n, c0, "clock", -1, 1, 1, 0, 0))) ||
         (ln && (s = glia__rnn_check_shape(g, n, ln, "lengths", -1, 1, N, 0, 0))))
         return s;
     n->shape.ndim = 3;
@@ -233,7 +237,7 @@ static void forward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const 
     rnn_step s = {.N = N, .H = H, .len = len, .ldy = r->dirs * H, .act = r->act,
                   .b_hn = r->cell == CELL_GRU ? bhh + 2 * H : NULL,
                   .peep = r->peep ? glia__in(g, n, b + 4)->val : NULL, .modules = r->modules,
-                  .base = r->base, .rev = rev};
+                  .base = r->base, .rev = rev, .clock = r->clock};
     float *scratch = g->workspace;
     if (r->cell == CELL_CLOCKWORK) glia__clockwork_mask(Whh, H, r->modules, scratch);
     for (int k = 0; k < T; k++) {
@@ -281,7 +285,9 @@ glia_status glia__recurrent_forward(glia_graph *g, glia_node *n, rnn_cell cell) 
     int32_t *hdr = n->saved;
     hdr[0] = 0;
     glia_status s = glia__read_lengths(g, n, r.i_len, r.T, r.N, hdr + 2);
+    if (!s && cell == CELL_CLOCKWORK) s = glia__clockwork_clock(g, n, r.i_c0, &hdr[1]);
     if (s) return s;
+    r.clock = hdr[1];
     for (int d = 0; d < r.dirs; d++) forward_dir(g, n, &r, d, hdr + 2);
     hdr[0] = 1;
     return GLIA_OK;
@@ -318,7 +324,7 @@ static void backward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const
     glia_node *Bih = glia__in(g, n, b + 2), *Bhh = glia__in(g, n, b + 3);
     glia_node *Pp = r->peep ? glia__in(g, n, b + 4) : NULL;
     glia_node *H0 = r->i_h0 >= 0 ? glia__in(g, n, r->i_h0) : NULL;
-    glia_node *C0 = r->i_c0 >= 0 ? glia__in(g, n, r->i_c0) : NULL;
+    glia_node *C0 = r->cell == CELL_LSTM && r->i_c0 >= 0 ? glia__in(g, n, r->i_c0) : NULL;
     float *Hs, *Cs, *Gs;
     dir_blocks(n, r, d, &Hs, &Cs, &Gs);
 
@@ -331,7 +337,7 @@ static void backward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const
 
     rnn_step s = {.N = N, .H = H, .len = len, .ldy = r->dirs * H, .act = r->act, .dh = dh,
                   .dc = dc, .peep = Pp ? Pp->val : NULL, .modules = r->modules, .base = r->base,
-                  .rev = rev};
+                  .rev = rev, .clock = r->clock};
     for (int k = T - 1; k >= 0; k--) {
         int t = rev ? T - 1 - k : k;
         step_at(&s, r, Hs, Cs, Gs, t, rev);
@@ -387,6 +393,7 @@ void glia__recurrent_backward(glia_graph *g, glia_node *n, rnn_cell cell) {
     geo r;
     geometry(g, n, cell, &r);
     const int32_t *len = (const int32_t *)n->saved + 2;
+    r.clock = len[-1]; /* the header's [1] */
     for (int d = 0; d < r.dirs; d++) backward_dir(g, n, &r, d, len);
 }
 
@@ -441,7 +448,9 @@ void glia__rnn_step_backward(const rnn_step *s) {
 /* ---------------------------------------------------------------- op, builders, final state */
 
 bool glia__recurrent_no_grad(const glia_node *n, int k) {
-    return n->ia[RNN_HAS_LENGTHS] && k == n->n_in - 1;
+    const int clock = 1 + n->ia[RNN_DIRS] * 4 + n->ia[RNN_HAS_H0]; /* the clockwork's clock */
+    return (n->ia[RNN_HAS_LENGTHS] && k == n->n_in - 1) ||
+           (n->op == GLIA_OP_clockwork && n->ia[RNN_HAS_C0] && k == clock);
 }
 
 /* the names of GLIA_RNN_TANH, GLIA_RNN_RELU */
@@ -515,7 +524,8 @@ glia_status glia__recurrent_build(glia_graph *g, rnn_cell cell, const char *name
                          "time-major sequences [T, N, features]", op, nm, xn->name,
                          glia_shape_str(&xn->shape, a, sizeof a));
     const int opt[3] = {h0, c0, lengths};
-    const char *const opt_name[3] = {"h0", cell == CELL_SCRN ? "s0" : "c0", "lengths"};
+    const char *const opt_name[3] = {
+        "h0", cell == CELL_SCRN ? "s0" : cell == CELL_CLOCKWORK ? "clock" : "c0", "lengths"};
     for (int k = 0; k < 3; k++)
         if (opt[k] < -1 || opt[k] >= g->n_nodes)
             return glia__err(GLIA_EINVAL, "%s '%s': %s is node %d, which does not exist (-1 for "

@@ -10,7 +10,8 @@
  *   per direction d (forward, then reverse when bidirectional):
  *     weight_ih [G*H, I], weight_hh [G*H, H], bias_ih [G*H], bias_hh [G*H],
  *     lstm with peepholes: weight_peephole [3, H] (rows w_ci, w_cf, w_co)
- *   h0 [dirs, N, H]?  c0 [dirs, N, H]? (lstm)  lengths [N]?   (present as the flags say)
+ *   h0 [dirs, N, H]?  c0 [dirs, N, H]? (lstm; clockwork: its clock [1])  lengths [N]?
+ *   (present as the flags say)
  * (Three [H] peephole inputs per direction would put a bidirectional LSTM with h0, c0 and lengths
  * at 18 inputs, over GLIA_MAX_INPUTS = 16; so they are one [3, H] tensor.)
  *
@@ -19,7 +20,8 @@
  * activation (rnn: GLIA_RNN_TANH or GLIA_RNN_RELU). The lengths get no gradient.
  *
  * Saved state (n->saved), written by forward, read by backward and glia_rnn_final_state:
- *   int32 header: [0] 1 once a forward finished, [1] unused, [2 .. 2+N) the lengths
+ *   int32 header: [0] 1 once a forward finished, [1] the clockwork's clock (else 0), [2 .. 2+N)
+ *   the lengths
  *   (padded to 16 floats), then per direction:
  *     Hs [T+1, N, H]   hidden states in time order: forward Hs[0] = h0, Hs[t+1] = h_t;
  *                      reverse Hs[t] = h_t, Hs[T] = h0. So the state each step t reads,
@@ -65,7 +67,8 @@ typedef struct rnn_step {
     int act;                   /* rnn */
     float *dh, *dc;            /* backward: carried dL/dh, dL/dc [N, H] (in: from step t+1) */
     float *dg, *dgh;           /* backward: gate gradients [N, G*H], input side, hidden side */
-    int modules, base, rev;    /* clockwork: g, the periods' base, 1 in the reverse direction */
+    int modules, base, rev;    /* clockwork: g, the periods' base, 1 in the reverse direction, */
+    int clock;                 /* and the forward direction's step at t = 0 */
 } rnn_step;
 
 /* A step's padded rows (t >= len[n]): forward carries the state (h, and c for the lstm) and
@@ -94,10 +97,13 @@ void glia__clockwork_step_forward(const rnn_step *s);
 void glia__clockwork_step_backward(const rnn_step *s);
 
 /* Clockwork modules (clockwork.c). Module i holds units [i H / g, (i+1) H / g) (floors) and has
- * period base^i; at a sequence's step k (k = t forward, L_n - 1 - t reverse) the modules that
+ * period base^i; at a sequence's step k (k = clock + t forward, L_n - 1 - t reverse) the modules that
  * update are 0 .. m-1, m = 1 + the largest i < g with base^i | k (all g at k = 0): always a
  * prefix, so the active units are [0, glia__clockwork_end(k, ...)). */
 int glia__clockwork_end(int k, int H, int g, int base);
+/* the clock input (a float holding an integer in [0, 2^24)) of node n, 0 when input < 0;
+ * GLIA_ERANGE naming the node otherwise */
+glia_status glia__clockwork_clock(glia_graph *g, glia_node *n, int input, int32_t *clock);
 /* the largest active end over the live rows of step s->t (0 when none is live): the columns
  * of the step's recurrent GEMMs */
 int glia__clockwork_step_end(const rnn_step *s);
