@@ -490,6 +490,10 @@ typedef struct glia_rnn_config {
     int peephole;        /* glia_lstm only: 0 or 1 */
     int activation;      /* glia_rnn only: GLIA_RNN_TANH (0, the default) or GLIA_RNN_RELU */
     int layer;           /* k of the parameter names (_l<k>); 0 for a single layer */
+    int modules;         /* glia_clockwork only: g >= 1 modules of hidden/g units (<= hidden) */
+    int period_base;     /* glia_clockwork only: module i updates every period_base^i steps (>= 2) */
+    int context;         /* glia_scrn only: S >= 1, the size of the slow context s_t */
+    float alpha;         /* glia_scrn only: the context's fixed decay a in [0, 1) */
 } glia_rnn_config;
 glia_status glia_rnn(glia_graph *g, const char *name, int x, int h0, int lengths,
                      const glia_rnn_config *cfg, int *out);
@@ -497,11 +501,30 @@ glia_status glia_lstm(glia_graph *g, const char *name, int x, int h0, int c0, in
                       const glia_rnn_config *cfg, int *out);
 glia_status glia_gru(glia_graph *g, const char *name, int x, int h0, int lengths,
                      const glia_rnn_config *cfg, int *out);
+/* Clockwork RNN (Koutnik et al. 2014, src/ops/clockwork.c): an Elman tanh RNN whose H units are
+ * g = cfg->modules modules (module i: units floor(i H / g) .. floor((i+1) H / g) - 1); at step
+ * k of a sequence (forward: k = c + t, c the value of the input `clock` [1] (an integer, 0 when
+ * clock is -1), so that chunks of truncated BPTT keep the clock; reverse: k = 0 at each
+ * sequence's last step, counting towards t = 0) module i updates iff
+ * k mod period_base^i == 0 and otherwise keeps its state; module i reads the recurrent input of
+ * modules i' >= i only (weight_hh is block upper-triangular: the other entries are ignored and
+ * get no gradient). Parameters, y [T, N, dirs*H], h0 and lengths as glia_rnn's. */
+glia_status glia_clockwork(glia_graph *g, const char *name, int x, int h0, int clock, int lengths,
+                           const glia_rnn_config *cfg, int *out);
+/* Structurally constrained recurrent network (SCRN, Mikolov et al. 2015, src/ops/scrn.c): a slow
+ * context s_t [S] with a fixed decay a beside a sigmoid hidden layer h_t [H]:
+ *   s_t = (1 - a) B x_t + a s_{t-1},   h_t = sigmoid(P s_t + A x_t + R h_{t-1} + b)
+ * y [T, N, dirs*(H+S)] = [h_t, s_t] per direction. Parameters per direction
+ * "<name>.weight_xs_l<k>" (B [S, I]), weight_xh (A [H, I]), weight_sh (P [H, S]), weight_hh
+ * (R [H, H]), bias_h (b [H]) (+ "_reverse"); h0 [dirs, N, H] and s0 [dirs, N, S] optional (-1). */
+glia_status glia_scrn(glia_graph *g, const char *name, int x, int h0, int s0, int lengths,
+                      const glia_rnn_config *cfg, int *out);
 /* After a forward: the final state of an rnn, lstm or gru node per direction, copied into h (and
  * for an lstm c, else NULL) as [dirs, N, H]: what PyTorch returns as h_n (c_n): the forward
  * direction's state at t = lengths[n] - 1, the reverse direction's at t = 0. For carrying the
  * state across chunks of truncated BPTT (set it as the next chunk's h0/c0; no gradient). */
 glia_status glia_rnn_final_state(glia_graph *g, int node, float *h, float *c);
+/* (a clockwork node: h; an scrn node: h [dirs, N, H] and its context s in c, [dirs, N, S]) */
 /* Many-to-one read-out of y [T, N, D] from a recurrent op with `dirs` directions (1 or 2):
  * out [N, D] holds, for the first D/dirs columns, y at t = lengths[n] - 1 (T - 1 without
  * lengths, -1), and for the rest (the reverse direction) y at t = 0: PyTorch's h_n of the last

@@ -176,6 +176,21 @@ g1=$("$GLIA" generate "$seq/a" --prime "a " --length 60 --seed 9); g2=$("$GLIA" 
 [ "$g1" = "$g2" ] && [ ${#g1} -ge 60 ] && ok || bad "generate is not repeatable: '$g1' '$g2'"
 expect generate-no-dir 1 "vocab.txt" -- "$GLIA" generate "$seq/none"
 expect generate-bad-temp 2 "bad value" -- "$GLIA" generate "$seq/a" --temperature 0
+# the course's other recurrent cells (issue 20): a tiny clockwork and SCRN language model learn
+# the text, resume bit for bit (the clockwork's clock and the SCRN's context carried in the
+# checkpoint) and write their layers back, and generate text one step at a time
+for cell in clockwork scrn; do
+  case $cell in clockwork) k='modules = 4' ;; scrn) k='context = 8' ;; esac
+  sed "s/^\[lstm\]/[$cell]\n$k/" "$seq/lm.cfg" > "$seq/$cell.cfg"
+  OMP_NUM_THREADS=1 "$GLIA" train "$seq/$cell.cfg" --data "chars:$seq/t.txt" --out "$seq/$cell-a" > "$seq/$cell.log" 2>&1; rc=$?
+  bpc=$(sed -n 's/.*(\([0-9.]*\) bits\/char).*/\1/p' "$seq/$cell.log" | tail -1)
+  if [ $rc -eq 0 ] && [ -n "$bpc" ] && awk "BEGIN{exit !($bpc < 2.0)}" && grep -q "^$k" "$seq/$cell-a/model.cfg"; then ok; else bad "$cell LM: exit $rc, bits/char '$bpc': $(cat "$seq/$cell.log")"; fi
+  OMP_NUM_THREADS=1 "$GLIA" train "$seq/$cell.cfg" --data "chars:$seq/t.txt" --epochs 1 --out "$seq/$cell-b" > /dev/null 2>&1
+  OMP_NUM_THREADS=1 "$GLIA" train --resume "$seq/$cell-b" --epochs 2 > "$seq/$cell-b.log" 2>&1
+  if cmp -s "$seq/$cell-a/weights.safetensors" "$seq/$cell-b/weights.safetensors"; then ok; else bad "$cell resume differs: $(cat "$seq/$cell-b.log")"; fi
+done
+expect generate-scrn 0 "^the cat" -- "$GLIA" generate "$seq/scrn-a" --prime "the cat" --length 20 --seed 3
+expect generate-clockwork 0 "^the cat" -- "$GLIA" generate "$seq/clockwork-a" --prime "the cat" --length 20 --seed 3
 expect train-seq-on-images 1 "text data set" -- "$GLIA" train "$seq/lm.cfg" --data fashion-mnist --out "$seq/c"
 expect train-seq-bad-data 1 "unknown text data set" -- "$GLIA" train "$seq/lm.cfg" --data nonesuch --out "$seq/c"
 # sentiment from letter trigrams ([wordhash]): a tiny sentences file learned in 2 epochs, every

@@ -355,6 +355,22 @@ static glia_status c_lstm_plain(net *t) {
     return glia_lstm(t->g, "y", IN(t, "x", 4, 2, 3), -1, -1, -1, &cfg, &t->y);
 }
 static glia_status c_gru(net *t) { return rec_case(t, 2, 0, 0, 1); }
+/* clockwork: 4 units in 3 modules (sizes 1, 1, 2), periods 1, 2, 4 over T 5, the clock at
+ * 1..5; scrn: H 4, S 3 */
+static glia_status c_clockwork(net *t) {
+    int len = IN(t, "lengths", 3), x = IN(t, "x", 5, 3, 3), h0 = in(t, "h0", 3, D(2, 3, 4));
+    int clock = IN(t, "clock", 1);
+    glia_rnn_config cfg = {.hidden = 4, .bidirectional = 1, .modules = 3, .period_base = 2};
+    mark(t, len, F_LENGTHS, 5);
+    mark(t, clock, F_LENGTHS, 5);
+    return glia_clockwork(t->g, "y", x, h0, clock, len, &cfg, &t->y);
+}
+static glia_status c_scrn(net *t) {
+    int len = IN(t, "lengths", 3), x = IN(t, "x", 5, 3, 3), h0 = in(t, "h0", 3, D(2, 3, 4));
+    glia_rnn_config cfg = {.hidden = 4, .bidirectional = 1, .context = 3, .alpha = 0.8f};
+    mark(t, len, F_LENGTHS, 5);
+    return glia_scrn(t->g, "y", x, h0, in(t, "s0", 3, D(2, 3, 3)), len, &cfg, &t->y);
+}
 static glia_status c_seq_last(net *t) {
     int len = IN(t, "lengths", 3);
     mark(t, len, F_LENGTHS, 4);
@@ -449,6 +465,8 @@ static const struct {
     {"lstm, peepholes, bidirectional, h0, c0, lengths", c_lstm_peep, 0},
     {"lstm, no state, no lengths", c_lstm_plain, 0},
     {"gru, bidirectional, h0, lengths", c_gru, 0},
+    {"clockwork, 3 modules, bidirectional, h0, lengths", c_clockwork, 0},
+    {"scrn, bidirectional, h0, s0, lengths", c_scrn, 0},
     {"seq_last", c_seq_last, 0},
     {"seq_pool mean", c_seq_pool_mean, 0},
     {"seq_pool max", c_seq_pool_max, 0},

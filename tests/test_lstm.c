@@ -8,22 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { K_RNN, K_LSTM, K_GRU };
-typedef struct seq_case {
-    int kind, T, N, I, H, bidir, peep, act, with_h0, with_c0, with_len;
-    int len[8];
-} seq_case;
-typedef struct seq_net {
-    glia_graph *g;
-    int x, h0, c0, len, y;
-    int leaf[24], n_leaf;
-} seq_net;
-int seq_build(const seq_case *c, seq_net *s, uint64_t seed);
-int seq_reference_check(const seq_case *c, uint64_t seed, double tol);
-int seq_gradcheck(const seq_case *c, uint64_t seed, double tol);
-int seq_padding_check(int kind);
-int seq_golden(const char *file, int kind, int layers, int bidir, int act, int with_len,
-               int many_to_one, double tol);
+#include "seq_cases.h"
 
 TEST(lstm_gradcheck_bidir_lengths_h0_c0) {
     seq_case c = {.kind = K_LSTM, .T = 4, .N = 2, .I = 3, .H = 3, .bidir = 1, .with_h0 = 1,

@@ -111,6 +111,13 @@ static const op_cases OPS[] = {
      "binary_weight binary_act binary_sign"},
     {OP(attention), {"attention_gradcheck", "attention_matches_naive", "attention_golden_pytorch"},
      "attention_dot attention_general attention_additive"},
+    /* the course's other recurrent cells (test_cells.c) */
+    {OP(clockwork),
+     {"clockwork_gradcheck_bidir_lengths_h0", "clockwork_matches_reference",
+      "clockwork_golden_pytorch"},
+     "cells_clockwork cells_clockwork_bidir_len"},
+    {OP(scrn), {"scrn_gradcheck_bidir_lengths_h0_s0", "scrn_matches_reference", "scrn_golden_pytorch"},
+     "cells_scrn cells_scrn_bidir_len"},
 };
 #define N_OPS_ROWS (int)(sizeof OPS / sizeof OPS[0])
 

@@ -1,5 +1,5 @@
-/* test_rnn.c: the recurrent ops' shared test machinery (used by test_lstm.c and test_gru.c too),
- * the Elman RNN's tests, seq_last and glia_rnn_final_state.
+/* test_rnn.c: the recurrent ops' shared test machinery (seq_cases.h: used by test_lstm.c,
+ * test_gru.c and test_cells.c too), the Elman RNN's tests, seq_last and glia_rnn_final_state.
  *
  * Every recurrent op is checked four ways:
  *   - finite differences through time (glia_gradcheck) for x, every parameter, h0 and c0;
@@ -15,26 +15,16 @@
 
 /* ---------------------------------------------------------------- shared helpers */
 
-enum { K_RNN, K_LSTM, K_GRU };
-typedef struct seq_case {
-    int kind, T, N, I, H, bidir, peep, act, with_h0, with_c0, with_len;
-    int len[8]; /* lengths with_len; past 8 rows the 8 repeat (seq_build only) */
-} seq_case;
-typedef struct seq_net {
-    glia_graph *g;
-    int x, h0, c0, len, y;
-    int leaf[24], n_leaf; /* x, the parameters in op input order, h0, c0 */
-} seq_net;
+#include "seq_cases.h"
 
-int seq_build(const seq_case *c, seq_net *s, uint64_t seed);
-int seq_reference_check(const seq_case *c, uint64_t seed, double tol);
-int seq_gradcheck(const seq_case *c, uint64_t seed, double tol);
-int seq_padding_check(int kind);
-int seq_golden(const char *file, int kind, int layers, int bidir, int act, int with_len,
-               int many_to_one, double tol);
+static const char *const roles[2][5] = {
+    {"weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_peephole"},
+    {"weight_xs", "weight_xh", "weight_sh", "weight_hh", "bias_h"}}; /* scrn */
+static const char *const kind_name[] = {"rnn", "lstm", "gru", "clockwork", "scrn"};
 
-static const char *const role[5] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh",
-                                    "weight_peephole"};
+/* the parameters per direction; the width of the c0 input (lstm: H, scrn: S) */
+static int n_params(const seq_case *c) { return c->kind == K_SCRN ? 5 : 4 + c->peep; }
+static int c0_width(const seq_case *c) { return c->kind == K_SCRN ? c->S : c->H; }
 
 static int64_t numel_of(glia_graph *g, int node) {
     glia_shape s;
@@ -49,27 +39,37 @@ int seq_build(const seq_case *c, seq_net *s, uint64_t seed) {
     s->h0 = s->c0 = s->len = -1;
     int dirs = c->bidir ? 2 : 1;
     glia_rnn_config cfg = {.hidden = c->H, .bidirectional = c->bidir, .peephole = c->peep,
-                           .activation = c->act};
+                           .activation = c->act, .modules = c->modules, .period_base = c->base,
+                           .context = c->S, .alpha = c->alpha};
     glia_status st;
     if ((st = glia_graph_new(&s->g))) goto fail;
     glia_graph *g = s->g;
     if ((st = glia_input(g, "x", 3, (int64_t[]){c->T, c->N, c->I}, &s->x))) goto fail;
     if (c->with_h0 && (st = glia_input(g, "h0", 3, (int64_t[]){dirs, c->N, c->H}, &s->h0))) goto fail;
-    if (c->with_c0 && (st = glia_input(g, "c0", 3, (int64_t[]){dirs, c->N, c->H}, &s->c0))) goto fail;
+    if (c->with_c0 && c->kind == K_CLOCKWORK) { /* the clock: no gradient, not a leaf */
+        if ((st = glia_input(g, "clock", 1, (int64_t[]){1}, &s->c0))) goto fail;
+    } else if (c->with_c0 &&
+               (st = glia_input(g, "c0", 3, (int64_t[]){dirs, c->N, c0_width(c)}, &s->c0))) {
+        goto fail;
+    }
     if (c->with_len && (st = glia_input(g, "lengths", 1, (int64_t[]){c->N}, &s->len))) goto fail;
-    st = c->kind == K_RNN    ? glia_rnn(g, "m", s->x, s->h0, s->len, &cfg, &s->y)
-         : c->kind == K_LSTM ? glia_lstm(g, "m", s->x, s->h0, s->c0, s->len, &cfg, &s->y)
-                             : glia_gru(g, "m", s->x, s->h0, s->len, &cfg, &s->y);
+    switch (c->kind) {
+    case K_RNN: st = glia_rnn(g, "m", s->x, s->h0, s->len, &cfg, &s->y); break;
+    case K_LSTM: st = glia_lstm(g, "m", s->x, s->h0, s->c0, s->len, &cfg, &s->y); break;
+    case K_GRU: st = glia_gru(g, "m", s->x, s->h0, s->len, &cfg, &s->y); break;
+    case K_CLOCKWORK: st = glia_clockwork(g, "m", s->x, s->h0, s->c0, s->len, &cfg, &s->y); break;
+    default: st = glia_scrn(g, "m", s->x, s->h0, s->c0, s->len, &cfg, &s->y); break;
+    }
     if (st) goto fail;
     s->leaf[s->n_leaf++] = s->x;
     for (int d = 0; d < dirs; d++)
-        for (int p = 0; p < 4 + c->peep; p++) {
+        for (int p = 0; p < n_params(c); p++) {
             char nm[64];
-            snprintf(nm, sizeof nm, "m.%s_l0%s", role[p], d ? "_reverse" : "");
+            snprintf(nm, sizeof nm, "m.%s_l0%s", roles[c->kind == K_SCRN][p], d ? "_reverse" : "");
             if ((st = glia_graph_find(g, nm, &s->leaf[s->n_leaf++]))) goto fail;
         }
     if (s->h0 >= 0) s->leaf[s->n_leaf++] = s->h0;
-    if (s->c0 >= 0) s->leaf[s->n_leaf++] = s->c0;
+    if (s->c0 >= 0 && c->kind != K_CLOCKWORK) s->leaf[s->n_leaf++] = s->c0;
     for (int i = 0; i < s->n_leaf; i++)
         if (s->leaf[i] != s->x) glia_node_requires_grad(g, s->leaf[i], 1); /* h0, c0 */
     glia_node_requires_grad(g, s->x, 1);
@@ -83,10 +83,10 @@ int seq_build(const seq_case *c, seq_net *s, uint64_t seed) {
         float *lf = glia_node_value(g, s->len);
         for (int n = 0; n < c->N; n++) lf[n] = (float)c->len[n % 8]; /* N > 8: the 8 repeat */
     }
+    if (c->kind == K_CLOCKWORK && s->c0 >= 0) glia_node_value(g, s->c0)[0] = (float)c->clock;
     return 1;
 fail:
-    test_fail(__FILE__, __LINE__, "building the %s case: %s", c->kind == K_RNN ? "rnn" : c->kind == K_LSTM ? "lstm" : "gru",
-              glia_last_error());
+    test_fail(__FILE__, __LINE__, "building the %s case: %s", kind_name[c->kind], glia_last_error());
     glia_graph_free(s->g);
     s->g = NULL;
     return 0;
@@ -158,14 +158,17 @@ int seq_gradcheck(const seq_case *c, uint64_t seed, double tol) {
  * gradients equal the sum over the sequences). Bidirectional, h0 (and c0, peepholes). */
 int seq_padding_check(int kind) {
     seq_case c = {.kind = kind, .T = 5, .N = 3, .I = 3, .H = 4, .bidir = 1, .peep = kind == K_LSTM,
-                  .with_h0 = 1, .with_c0 = kind == K_LSTM, .with_len = 1, .len = {2, 5, 3}};
+                  .with_h0 = 1, .with_c0 = kind == K_LSTM || kind == K_SCRN, .with_len = 1,
+                  .len = {2, 5, 3}};
+    if (kind == K_CLOCKWORK) c.modules = 3, c.base = 2, c.with_c0 = 1, c.clock = 1;
+    if (kind == K_SCRN) c.S = 3, c.alpha = 0.8f;
     enum { MAXV = 2048 };
     seq_net a, b;
     if (!seq_build(&c, &a, 7)) return 0;
     if (!seq_build(&c, &b, 7)) { glia_graph_free(a.g); return 0; }
-    int ok = 0, dirs = 2, D = dirs * c.H;
+    int ok = 0, dirs = 2, D = dirs * (c.H + (kind == K_SCRN ? c.S : 0));
     int64_t ny = numel_of(a.g, a.y);
-    float sa[200], sb[200];
+    float sa[256], sb[256];
     fill_uniform(sa, ny, -1, 1, 99);
     memcpy(sb, sa, sizeof(float) * ny);
     float *xa = glia_node_value(a.g, a.x), *xb = glia_node_value(b.g, b.x);
@@ -226,7 +229,7 @@ int seq_padding_check(int kind) {
         seq_net o;
         if (!seq_build(&one, &o, 7)) goto done;
         int L = one.T;
-        float so[64];
+        float so[128];
         for (int i = 0; i < o.n_leaf; i++) { /* copy sample n's slice of every leaf */
             float *dst = glia_node_value(o.g, o.leaf[i]);
             const float *src = glia_node_value(a.g, a.leaf[i]);
@@ -234,8 +237,9 @@ int seq_padding_check(int kind) {
                 for (int t = 0; t < L; t++)
                     memcpy(dst + t * c.I, src + (t * c.N + n) * c.I, sizeof(float) * c.I);
             } else if (o.leaf[i] == o.h0 || o.leaf[i] == o.c0) {
+                int W = o.leaf[i] == o.c0 ? c0_width(&c) : c.H;
                 for (int d = 0; d < dirs; d++)
-                    memcpy(dst + d * c.H, src + (d * c.N + n) * c.H, sizeof(float) * c.H);
+                    memcpy(dst + d * W, src + (d * c.N + n) * W, sizeof(float) * W);
             } else {
                 memcpy(dst, src, sizeof(float) * numel_of(o.g, o.leaf[i]));
             }
@@ -259,9 +263,10 @@ int seq_padding_check(int kind) {
             const float *go = glia_node_grad(o.g, o.leaf[i]), *ga = glia_node_grad(a.g, a.leaf[i]);
             if (o.leaf[i] == o.x) continue;
             if (o.leaf[i] == o.h0 || o.leaf[i] == o.c0) {
+                int W = o.leaf[i] == o.c0 ? c0_width(&c) : c.H;
                 for (int d = 0; d < dirs; d++)
-                    for (int j = 0; j < c.H; j++)
-                        if (fabsf(go[d * c.H + j] - ga[(d * c.N + n) * c.H + j]) > 1e-5f) bad = 3;
+                    for (int j = 0; j < W; j++)
+                        if (fabsf(go[d * W + j] - ga[(d * c.N + n) * W + j]) > 1e-5f) bad = 3;
             } else {
                 for (int64_t j = 0; j < numel_of(o.g, o.leaf[i]); j++) wsum[i][j] += go[j];
             }
@@ -299,7 +304,9 @@ static void layer_name(char *buf, size_t n, const char *base, int layers, int k)
 }
 
 /* PyTorch golden file: a stack of `layers` ops named "m" (layer k: h0_l<k>, ...), optionally
- * followed by seq_last; y, every gradient and the final states h_n (c_n). */
+ * followed by seq_last; y, every gradient and the final states h_n (c_n). Clockwork files hold
+ * the modules and base as tensors "modules" and "base", scrn files alpha as "alpha" (the
+ * context size is weight_xs's rows) and the context's s0, s_n in c0's and c_n's places. */
 int seq_golden(const char *file, int kind, int layers, int bidir, int act, int with_len,
                int many_to_one, double tol) {
     golden *gd = golden_load(file);
@@ -310,7 +317,19 @@ int seq_golden(const char *file, int kind, int layers, int bidir, int act, int w
     const float *lv = NULL;
     if (!golden_get(gd, "x", &xs) || !golden_get(gd, "weight_hh_l0", &ws)) goto done;
     if (with_len && !(lv = golden_get(gd, "lengths", NULL))) goto done;
-    int64_t T = xs.dim[0], N = xs.dim[1], I = xs.dim[2], H = ws.dim[1];
+    int64_t T = xs.dim[0], N = xs.dim[1], I = xs.dim[2], H = ws.dim[1], S = 0;
+    const float *modules = NULL, *base = NULL, *alpha = NULL;
+    if (kind == K_CLOCKWORK && (!(modules = golden_get(gd, "modules", NULL)) ||
+                                !(base = golden_get(gd, "base", NULL))))
+        goto done;
+    if (kind == K_SCRN) {
+        glia_shape bs;
+        if (!(alpha = golden_get(gd, "alpha", NULL)) || !golden_get(gd, "weight_xs_l0", &bs)) goto done;
+        S = bs.dim[0];
+    }
+    const int with_c = kind == K_LSTM || kind == K_SCRN; /* c0: lstm c0, scrn s0 */
+    const char *c_name = kind == K_SCRN ? "s0" : "c0", *cn_name = kind == K_SCRN ? "s_n" : "c_n";
+    const int64_t CW = kind == K_SCRN ? S : H; /* c0's width */
     const char *names[64];
     int nodes[64], n = 0, ops[4], len = -1, y, x;
     static char store[64][40];
@@ -327,23 +346,29 @@ int seq_golden(const char *file, int kind, int layers, int bidir, int act, int w
         if ((st = glia_input(g, hn, 3, (int64_t[]){dirs, N, H}, &h0))) goto fail;
         names[n] = hn;
         nodes[n++] = h0;
-        if (kind == K_LSTM) {
+        if (with_c) {
             char *cn = store[n];
-            layer_name(cn, 40, "c0", layers, k);
-            if ((st = glia_input(g, cn, 3, (int64_t[]){dirs, N, H}, &c0))) goto fail;
+            layer_name(cn, 40, c_name, layers, k);
+            if ((st = glia_input(g, cn, 3, (int64_t[]){dirs, N, CW}, &c0))) goto fail;
             names[n] = cn;
             nodes[n++] = c0;
         }
         glia_rnn_config cfg = {.hidden = (int)H, .bidirectional = bidir, .activation = act, .layer = k};
-        st = kind == K_RNN    ? glia_rnn(g, "m", y, h0, len, &cfg, &y)
-             : kind == K_LSTM ? glia_lstm(g, "m", y, h0, c0, len, &cfg, &y)
-                              : glia_gru(g, "m", y, h0, len, &cfg, &y);
+        if (modules) cfg.modules = (int)modules[0], cfg.period_base = (int)base[0];
+        if (alpha) cfg.context = (int)S, cfg.alpha = alpha[0];
+        switch (kind) {
+        case K_RNN: st = glia_rnn(g, "m", y, h0, len, &cfg, &y); break;
+        case K_LSTM: st = glia_lstm(g, "m", y, h0, c0, len, &cfg, &y); break;
+        case K_GRU: st = glia_gru(g, "m", y, h0, len, &cfg, &y); break;
+        case K_CLOCKWORK: st = glia_clockwork(g, "m", y, h0, -1, len, &cfg, &y); break;
+        default: st = glia_scrn(g, "m", y, h0, c0, len, &cfg, &y); break;
+        }
         if (st) goto fail;
         ops[k] = y;
         for (int d = 0; d < dirs; d++)
-            for (int p = 0; p < 4; p++) {
+            for (int p = 0; p < (kind == K_SCRN ? 5 : 4); p++) {
                 char *pn = store[n], full[80];
-                snprintf(pn, 40, "%s_l%d%s", role[p], k, d ? "_reverse" : "");
+                snprintf(pn, 40, "%s_l%d%s", roles[kind == K_SCRN][p], k, d ? "_reverse" : "");
                 snprintf(full, sizeof full, "m.%s", pn);
                 if ((st = glia_graph_find(g, full, &nodes[n]))) goto fail;
                 names[n++] = pn;
@@ -358,14 +383,14 @@ int seq_golden(const char *file, int kind, int layers, int bidir, int act, int w
             float h[64], c[64];
             char hn[40], cn[40];
             layer_name(hn, sizeof hn, "h_n", layers, k);
-            layer_name(cn, sizeof cn, "c_n", layers, k);
-            if ((st = glia_rnn_final_state(g, ops[k], h, kind == K_LSTM ? c : NULL))) goto fail;
-            const float *wh = golden_get(gd, hn, NULL), *wc = kind == K_LSTM ? golden_get(gd, cn, NULL) : NULL;
-            int64_t m = dirs * N * H, w;
-            if (!wh || (kind == K_LSTM && !wc)) goto done;
+            layer_name(cn, sizeof cn, cn_name, layers, k);
+            if ((st = glia_rnn_final_state(g, ops[k], h, with_c ? c : NULL))) goto fail;
+            const float *wh = golden_get(gd, hn, NULL), *wc = with_c ? golden_get(gd, cn, NULL) : NULL;
+            int64_t m = dirs * N * H, mc = dirs * N * CW, w;
+            if (!wh || (with_c && !wc)) goto done;
             double e = max_rel_diff(h, wh, m, 1e-3, &w);
-            if (kind == K_LSTM && max_rel_diff(c, wc, m, 1e-3, NULL) > e)
-                e = max_rel_diff(c, wc, m, 1e-3, &w);
+            if (with_c && max_rel_diff(c, wc, mc, 1e-3, NULL) > e)
+                e = max_rel_diff(c, wc, mc, 1e-3, &w);
             if (!(e <= tol)) {
                 test_fail(__FILE__, __LINE__, "%s: final state of layer %d differs from PyTorch's "
                           "(element %lld, relative %.3g)", file, k, (long long)w, e);
@@ -480,8 +505,14 @@ TEST(rnn_bad_length_is_a_forward_error) {
 
 /* truncated BPTT: one run over T = 6 equals two chunks of 3 carrying the state across */
 static int chunks_equal(int kind) {
-    int T = 6, N = 2, I = 3, H = 4, K = kind;
-    seq_case full = {.kind = K, .T = T, .N = N, .I = I, .H = H, .with_h0 = 1, .with_c0 = K == K_LSTM};
+    int T = 6, N = 2, I = 3, H = 4, K = kind, wc = K == K_LSTM || K == K_SCRN;
+    /* clockwork: periods 1, 2, 4 and its clock input (the second chunk starts at step 3: odd);
+     * scrn: a context of 3 */
+    seq_case full = {.kind = K, .T = T, .N = N, .I = I, .H = H, .with_h0 = 1,
+                     .with_c0 = wc || K == K_CLOCKWORK, .modules = K == K_CLOCKWORK ? 3 : 0,
+                     .base = K == K_CLOCKWORK ? 2 : 0, .S = K == K_SCRN ? 3 : 0,
+                     .alpha = K == K_SCRN ? 0.7f : 0.0f};
+    const int C = c0_width(&full), D = H + (K == K_SCRN ? C : 0); /* c0's and y's widths */
     seq_case half = full;
     half.T = 3;
     seq_net f, h;
@@ -497,24 +528,31 @@ static int chunks_equal(int kind) {
     if (glia_graph_forward(f.g)) goto done;
     for (int chunk = 0; chunk < 2; chunk++) {
         memcpy(glia_node_value(h.g, h.x), xf + chunk * 3 * N * I, sizeof(float) * 3 * N * I);
+        if (K == K_CLOCKWORK) glia_node_value(h.g, h.c0)[0] = (float)(3 * chunk);
         if (chunk) {
             memcpy(glia_node_value(h.g, h.h0), hs, sizeof(float) * N * H);
-            if (K == K_LSTM) memcpy(glia_node_value(h.g, h.c0), cs, sizeof(float) * N * H);
+            if (wc) memcpy(glia_node_value(h.g, h.c0), cs, sizeof(float) * N * C);
         }
         if (glia_graph_forward(h.g)) goto done;
-        if (glia_rnn_final_state(h.g, h.y, hs, K == K_LSTM ? cs : NULL)) goto done;
+        if (glia_rnn_final_state(h.g, h.y, hs, wc ? cs : NULL)) goto done;
         const float *yh = glia_node_value(h.g, h.y), *yf = glia_node_value(f.g, f.y);
-        for (int i = 0; i < 3 * N * H; i++)
-            if (fabsf(yh[i] - yf[chunk * 3 * N * H + i]) > 1e-6f) {
+        for (int i = 0; i < 3 * N * D; i++)
+            if (fabsf(yh[i] - yf[chunk * 3 * N * D + i]) > 1e-6f) {
                 test_fail(__FILE__, __LINE__, "chunk %d differs from the full run at %d", chunk, i);
                 goto done;
             }
     }
-    if (glia_rnn_final_state(f.g, f.y, hf, K == K_LSTM ? cf : NULL)) goto done;
-    for (int i = 0; i < N * H; i++) /* the final state is the last output */
-        if (hf[i] != glia_node_value(f.g, f.y)[(T - 1) * N * H + i] || fabsf(hf[i] - hs[i]) > 1e-6f ||
-            (K == K_LSTM && fabsf(cf[i] - cs[i]) > 1e-6f)) {
+    if (glia_rnn_final_state(f.g, f.y, hf, wc ? cf : NULL)) goto done;
+    const float *ylast = glia_node_value(f.g, f.y) + (T - 1) * N * D;
+    for (int i = 0; i < N * H; i++) /* the final state is the last output (scrn: [h, s]) */
+        if (hf[i] != ylast[i / H * D + i % H] || fabsf(hf[i] - hs[i]) > 1e-6f) {
             test_fail(__FILE__, __LINE__, "final state differs at %d", i);
+            goto done;
+        }
+    for (int i = 0; wc && i < N * C; i++)
+        if (fabsf(cf[i] - cs[i]) > 1e-6f ||
+            (K == K_SCRN && cf[i] != ylast[i / C * D + H + i % C])) {
+            test_fail(__FILE__, __LINE__, "final c (s) state differs at %d", i);
             goto done;
         }
     ok = 1;
@@ -557,6 +595,8 @@ TEST(rnn_final_state_carries_across_chunks) {
     CHECK(chunks_equal(K_RNN));
     CHECK(chunks_equal(K_LSTM));
     CHECK(chunks_equal(K_GRU));
+    CHECK(chunks_equal(K_CLOCKWORK));
+    CHECK(chunks_equal(K_SCRN));
 }
 
 TEST(rnn_final_state_errors) {

@@ -22,6 +22,7 @@ GLIA_OPS(GLIA__REF_DECLARE)
 
 /* the workspace of a recurrent node's backward (ref_rnn.c), of conv2d's (ref_conv.c) */
 size_t glia__ref_rnn_ws_bytes(const glia_graph *g, const glia_node *n);
+size_t glia__ref_scrn_ws_bytes(const glia_graph *g, const glia_node *n); /* ref_scrn.c */
 size_t glia__ref_conv_ws_bytes(const glia_graph *g, const glia_node *n);
 
 /* value and gradient of input k of n (the gradient NULL when none is wanted) */

@@ -32,7 +32,9 @@ static size_t ref_ws_bytes(const glia_graph *g, const glia_node *n) {
     case GLIA_OP_conv2d: return glia__ref_conv_ws_bytes(g, n);
     case GLIA_OP_rnn:
     case GLIA_OP_lstm:
-    case GLIA_OP_gru: return glia__ref_rnn_ws_bytes(g, n);
+    case GLIA_OP_gru:
+    case GLIA_OP_clockwork: return glia__ref_rnn_ws_bytes(g, n);
+    case GLIA_OP_scrn: return glia__ref_scrn_ws_bytes(g, n);
     default: return 0;
     }
 }

@@ -1,6 +1,6 @@
-/* ref_rnn.c: reference kernels of the recurrent ops rnn, lstm and gru (PyTorch's nn.RNN, nn.LSTM
- * with optional peepholes, nn.GRU), their inputs, attributes and saved state as in
- * src/ops/rnn_common.h. Each sequence (row n) and direction runs on its own, step by step, unit
+/* ref_rnn.c: reference kernels of the recurrent ops rnn, lstm, gru (PyTorch's nn.RNN, nn.LSTM
+ * with optional peepholes, nn.GRU) and clockwork (Koutnik et al. 2014), their inputs, attributes
+ * and saved state as in src/ops/rnn_common.h. Each sequence (row n) and direction runs on its own, step by step, unit
  * by unit, with the pre-activations summed in double; backward is backpropagation through time
  * written out per step.
  *
@@ -11,6 +11,10 @@
  *         c_t = f c_{t-1} + i g,  o = s(ax_o + ah_o + w_co c_t),  h_t = o tanh(c_t)   (s = sigmoid)
  *   gru   r = s(ax_r + ah_r), z = s(ax_z + ah_z), n = tanh(ax_n + r ah_n),
  *         h_t = (1 - z) n + z h_{t-1}
+ *   clockwork  unit j in module i (floor(i H/g) <= j < floor((i+1) H/g)), period base^i, at the
+ *         sequence's k-th step (k = clock + t forward, L_n - 1 - t reverse; the clock input, 0
+ *         without it, is kept in the header's [1]): ah_j sums only over the units
+ *         of modules i' >= i; h_t[j] = tanh(ax + ah) if base^i divides k, else h_{t-1}[j]
  * A row is live at step t iff t < L_n (its length): elsewhere its state is carried unchanged, its
  * output is 0 and no gradient flows through that step. The forward direction runs t = 0 .. T-1
  * from h0, the reverse one t = T-1 .. 0 from h0 (so it starts at t = L_n - 1).
@@ -28,6 +32,8 @@
  *         dw_ci += dA_i c_{t-1},  dw_cf += dA_f c_{t-1},  dw_co += dA_o c_t
  *   gru   dA_n = dh (1 - z) (1 - n^2),  dA_z = dh (h_{t-1} - n) z (1 - z),  dA_r = dA_n ah_n r (1 - r);
  *         dAh = dA except dAh_n = r dA_n
+ *   clockwork  an active unit as rnn tanh; an inactive one dA = 0 and dL/dh_{t-1}[j] = dh (the
+ *         copy); W_hh's entries outside the modules' connections neither act nor get gradient
  * and what is carried out of the first step goes to dh0 (and dc0).
  *
  * Saved state: rnn_common.h's layout (the cpu kernels' and glia_rnn_final_state's): the int32
@@ -42,7 +48,7 @@
 
 typedef struct {
     rnn_cell cell;
-    int T, N, I, H, G, GS, dirs, peep, relu;
+    int T, N, I, H, G, GS, dirs, peep, relu, modules, base;
     int per_dir, i_h0, i_c0, i_len; /* inputs: per direction, h0, c0, lengths (-1: absent) */
 } rnn_dims;
 
@@ -50,18 +56,22 @@ typedef struct {
 static rnn_dims rnn_of(glia_graph *g, const glia_node *n) {
     const glia_shape *x = &glia__in(g, n, 0)->shape;
     rnn_dims d;
-    d.cell = n->op == GLIA_OP_rnn ? CELL_RNN : n->op == GLIA_OP_lstm ? CELL_LSTM : CELL_GRU;
+    d.cell = n->op == GLIA_OP_rnn    ? CELL_RNN
+             : n->op == GLIA_OP_lstm ? CELL_LSTM
+             : n->op == GLIA_OP_gru  ? CELL_GRU
+                                     : CELL_CLOCKWORK;
+    d.modules = n->ia[RNN_MODULES], d.base = n->ia[RNN_PERIOD_BASE];
     d.T = (int)x->dim[0], d.N = (int)x->dim[1], d.I = (int)x->dim[2];
     d.H = n->ia[RNN_HIDDEN];
     d.dirs = n->ia[RNN_DIRS];
     d.peep = d.cell == CELL_LSTM && n->ia[RNN_PEEPHOLE];
     d.relu = d.cell == CELL_RNN && n->ia[RNN_ACTIVATION] == GLIA_RNN_RELU;
-    d.G = d.cell == CELL_RNN ? 1 : d.cell == CELL_LSTM ? 4 : 3;
-    d.GS = d.cell == CELL_RNN ? 0 : d.cell == CELL_LSTM ? 5 * d.H : 4 * d.H;
+    d.G = d.cell == CELL_LSTM ? 4 : d.cell == CELL_GRU ? 3 : 1;
+    d.GS = d.cell == CELL_LSTM ? 5 * d.H : d.cell == CELL_GRU ? 4 * d.H : 0;
     d.per_dir = 4 + d.peep;
     int k = 1 + d.dirs * d.per_dir;
     d.i_h0 = n->ia[RNN_HAS_H0] ? k++ : -1;
-    d.i_c0 = d.cell == CELL_LSTM && n->ia[RNN_HAS_C0] ? k++ : -1;
+    d.i_c0 = (d.cell == CELL_LSTM || d.cell == CELL_CLOCKWORK) && n->ia[RNN_HAS_C0] ? k++ : -1;
     d.i_len = n->ia[RNN_HAS_LENGTHS] ? k++ : -1;
     return d;
 }
@@ -72,6 +82,31 @@ size_t glia__ref_rnn_ws_bytes(const glia_graph *g, const glia_node *n) {
 }
 
 static double sigm(double v) { return 1.0 / (1.0 + exp(-v)); }
+
+/* clockwork: the module of unit j; whether unit r reads unit c (module(c) >= module(r)); whether
+ * module i updates at step k (base^i divides k) */
+static int cw_module(const rnn_dims *d, int j) {
+    int i = 0;
+    while (i + 1 < d->modules && (int64_t)(i + 1) * d->H / d->modules <= j) i++;
+    return i;
+}
+static int cw_reads(const rnn_dims *d, int r, int c) {
+    return d->cell != CELL_CLOCKWORK || cw_module(d, c) >= cw_module(d, r);
+}
+static int cw_active(const rnn_dims *d, int j, int k) {
+    if (d->cell != CELL_CLOCKWORK || k == 0) return 1;
+    int64_t p = 1;
+    for (int q = cw_module(d, j); q > 0; q--)
+        if ((p *= d->base) > k) return 0;
+    return k % p == 0;
+}
+/* b_hh[r] + sum over the units c that unit r reads of W_hh[r,c] h[c] */
+static double affine_hh(const rnn_dims *d, const float *W, const float *b, int r, const float *h) {
+    double s = b[r];
+    for (int c = 0; c < d->H; c++)
+        if (cw_reads(d, r, c)) s += (double)W[(size_t)r * d->H + c] * h[c];
+    return s;
+}
 
 /* one direction's parameters and state blocks */
 typedef struct {
@@ -112,6 +147,7 @@ static glia_status rnn_forward(glia_graph *g, glia_node *n) {
     int32_t *hdr = n->saved, *len = hdr + 2;
     hdr[0] = 0;
     glia_status s = glia__read_lengths(g, n, d.i_len, T, N, len);
+    if (!s && d.cell == CELL_CLOCKWORK) s = glia__clockwork_clock(g, n, d.i_c0, &hdr[1]);
     if (s) return s;
     const float *x = ref_x(g, n, 0);
     for (int dir = 0; dir < d.dirs; dir++) {
@@ -133,6 +169,7 @@ static glia_status rnn_forward(glia_graph *g, glia_node *n) {
                 float *c = p.Cs ? row(p.Cs, rev ? t : t + 1, N, b, H) : NULL;
                 float *gs = d.GS ? row(p.Gs, t, N, b, d.GS) : NULL;
                 float *y = n->val + ((size_t)t * N + b) * d.dirs * H + (size_t)dir * H;
+                const int step = rev ? len[b] - 1 - t : hdr[1] + t; /* the sequence's own step */
                 for (int j = 0; j < H; j++) {
                     if (t >= len[b]) { /* padding: state carried, output 0 */
                         h[j] = hp[j];
@@ -140,9 +177,16 @@ static glia_status rnn_forward(glia_graph *g, glia_node *n) {
                         y[j] = 0.0f;
                         continue;
                     }
+                    if (!cw_active(&d, j, step)) { /* clockwork: the module keeps its state */
+                        h[j] = hp[j];
+                        y[j] = hp[j];
+                        continue;
+                    }
 #define PRE(q) (affine(p.wih, p.bih, (q) * H + j, xt, d.I) + affine(p.whh, p.bhh, (q) * H + j, hp, H))
                     double hv;
-                    if (d.cell == CELL_RNN) {
+                    if (d.cell == CELL_CLOCKWORK) {
+                        hv = tanh(affine(p.wih, p.bih, j, xt, d.I) + affine_hh(&d, p.whh, p.bhh, j, hp));
+                    } else if (d.cell == CELL_RNN) {
                         double a = PRE(0);
                         hv = d.relu ? (a > 0 ? a : 0.0) : tanh(a);
                     } else if (d.cell == CELL_LSTM) {
@@ -181,7 +225,7 @@ static void rnn_backward(glia_graph *g, glia_node *n) {
     const float *x = ref_x(g, n, 0);
     float *dx = ref_dx(g, n, 0);
     float *dh0 = d.i_h0 >= 0 ? ref_dx(g, n, d.i_h0) : NULL;
-    float *dc0 = d.i_c0 >= 0 ? ref_dx(g, n, d.i_c0) : NULL;
+    float *dc0 = d.cell == CELL_LSTM && d.i_c0 >= 0 ? ref_dx(g, n, d.i_c0) : NULL;
     double *dh = g->workspace, *dc = dh + H, *dhp = dc + H, *dA = dhp + H, *dAh = dA + GH;
     for (int dir = 0; dir < d.dirs; dir++) {
         rnn_dir p = dir_of(g, n, &d, dir);
@@ -198,10 +242,14 @@ static void rnn_backward(glia_graph *g, glia_node *n) {
                 const float *c = p.Cs ? row(p.Cs, rev ? t : t + 1, N, b, H) : NULL;
                 const float *gs = d.GS ? row(p.Gs, t, N, b, d.GS) : NULL;
                 const float *dy = n->grad + ((size_t)t * N + b) * d.dirs * H + (size_t)dir * H;
+                const int step = rev ? len[b] - 1 - t : len[-1] + t; /* len[-1]: the clock */
                 for (int j = 0; j < H; j++) {
                     const double dhj = dh[j] + dy[j];
                     dhp[j] = 0;
-                    if (d.cell == CELL_RNN) {
+                    if (!cw_active(&d, j, step)) { /* clockwork: the copy h_t = h_{t-1} */
+                        dA[j] = dAh[j] = 0;
+                        dhp[j] = dhj;
+                    } else if (d.cell == CELL_RNN || d.cell == CELL_CLOCKWORK) {
                         dA[j] = d.relu ? (h[j] > 0 ? dhj : 0.0) : dhj * (1.0 - (double)h[j] * h[j]);
                         dAh[j] = dA[j];
                     } else if (d.cell == CELL_LSTM) {
@@ -235,7 +283,8 @@ static void rnn_backward(glia_graph *g, glia_node *n) {
                     if (p.dbih) p.dbih[r] += (float)dA[r];
                     if (p.dbhh) p.dbhh[r] += (float)dAh[r];
                     for (int i = 0; p.dwih && i < d.I; i++) p.dwih[(size_t)r * d.I + i] += (float)(dA[r] * xt[i]);
-                    for (int j = 0; p.dwhh && j < H; j++) p.dwhh[(size_t)r * H + j] += (float)(dAh[r] * hp[j]);
+                    for (int j = 0; p.dwhh && j < H; j++)
+                        if (cw_reads(&d, r, j)) p.dwhh[(size_t)r * H + j] += (float)(dAh[r] * hp[j]);
                 }
                 if (dx)
                     for (int i = 0; i < d.I; i++) {
@@ -245,7 +294,8 @@ static void rnn_backward(glia_graph *g, glia_node *n) {
                     }
                 for (int j = 0; j < H; j++) { /* dL/dh_{t-1} */
                     double s = dhp[j];
-                    for (int r = 0; r < GH; r++) s += dAh[r] * p.whh[(size_t)r * H + j];
+                    for (int r = 0; r < GH; r++)
+                        if (cw_reads(&d, r, j)) s += dAh[r] * p.whh[(size_t)r * H + j];
                     dh[j] = s;
                 }
             }
@@ -260,3 +310,4 @@ static void rnn_backward(glia_graph *g, glia_node *n) {
 const glia_kernel glia__ref_rnn = {rnn_forward, rnn_backward};
 const glia_kernel glia__ref_lstm = {rnn_forward, rnn_backward};
 const glia_kernel glia__ref_gru = {rnn_forward, rnn_backward};
+const glia_kernel glia__ref_clockwork = {rnn_forward, rnn_backward};

@@ -126,6 +126,16 @@ static const layer_def layer_defs[] = {
      glia__b_recurrent, 0},
     {"gru", "GRU layers (PyTorch's gate conventions)", {RECURRENT_KEYS, KEY("return", K_STR, "sequence")},
      glia__b_recurrent, 0},
+    /* the course's other recurrent cells: Clockwork RNN (Koutnik et al. 2014), SCRN (Mikolov et
+     * al. 2015); glia_clockwork, glia_scrn in glia.h */
+    {"clockwork", "Clockwork RNN layers (tanh modules updated every base^i steps)",
+     {RECURRENT_KEYS, OP_KEY("modules", K_INT, "clockwork", "modules"), KEY("base", K_INT, "2"),
+      KEY("return", K_STR, "sequence")},
+     glia__b_recurrent, 0},
+    {"scrn", "SCRN layers: a sigmoid hidden layer beside a slow context with fixed decay alpha",
+     {RECURRENT_KEYS, OP_KEY("context", K_INT, "scrn", "context"), OP_KEY("alpha", K_FLOAT, "scrn", "alpha"),
+      KEY("return", K_STR, "sequence")},
+     glia__b_recurrent, 0},
     {"seqdense", "dense at every time step: [T, N, D] -> [T*N, units]",
      {KEY("units", K_INT, NULL), KEY("bias", K_BOOL, "1"), ACT_INIT_KEYS}, glia__b_seqdense, 0},
     /* sequence to sequence (seq2seq_layers.c) */

@@ -9,7 +9,11 @@
  *   [wordhash] buckets, dim     letter-trigram bucket ids [T, N, K] (glia_word_trigrams, -1:
  *                               empty slot) -> the sum of their rows [T, N, dim] (embedding_bag)
  *   [rnn] [lstm] [gru]          `layers` stacked ops (src/ops/rnn.c), dropout p between them,
- *                               each with h0 (and c0) inputs "<name>.h0_l<k>" [dirs, N, H]
+ *   [clockwork] [scrn]          each with h0 (and c0) inputs "<name>.h0_l<k>" [dirs, N, H]
+ *                               (scrn: and s0 "<name>.s0_l<k>" [dirs, N, context]; its y per
+ *                               direction is [h, s], dirs*(H+S) wide; clockwork: and its clock
+ *                               "<name>.clock_l<k>" [1], the step count at t = 0, a state
+ *                               advanced by T per chunk)
  *                               (state inputs, batch axis 1; zeros unless the caller carries a
  *                               state), the model's lengths;
  *                               return = sequence: y [T, N, dirs*H]; last: [N, dirs*H]
@@ -20,8 +24,11 @@
  * U(-1/sqrt(H), 1/sqrt(H)) for all; lstm forget_bias b: bias_ih's forget rows = b, bias_hh's = 0
  * (so the gate starts at sigmoid(b), "open" for b = 1); rnn init = irnn (Le et al. 2015): relu,
  * weight_hh = identity, biases 0. Per layer and direction PyTorch counts
- * G (I H + H H + 2 H) parameters (G = 1, 4, 3), which glia summary shows. */
+ * G (I H + H H + 2 H) parameters (G = 1, 4, 3), which glia summary shows. The clockwork RNN is
+ * initialised as the rnn (its masked W_hh entries zeroed: they are never read), weight_hh and
+ * its other parameters U(-1/sqrt(H), 1/sqrt(H)); the scrn's every parameter the same. */
 #include "model_internal.h"
+#include "../ops/rnn_common.h" /* glia__clockwork_mask */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,7 +141,12 @@ static glia_status state_input(glia_model *m, const char *name, int dirs, int64_
 
 glia_status glia__b_recurrent(glia_model *m, model_layer *l) {
     const char *type = l->def->type, *ret = glia__layer_str(l, "return");
-    int cell = !strcmp(type, "rnn") ? 0 : !strcmp(type, "lstm") ? 1 : 2;
+    enum { RNN, LSTM, GRU, CLOCKWORK, SCRN };
+    int cell = !strcmp(type, "rnn")         ? RNN
+               : !strcmp(type, "lstm")      ? LSTM
+               : !strcmp(type, "gru")       ? GRU
+               : !strcmp(type, "clockwork") ? CLOCKWORK
+                                            : SCRN;
     int64_t H = glia__layer_int(l, "hidden"), layers = glia__layer_int(l, "layers");
     int bidir = (int)glia__layer_int(l, "bidirectional"), dirs = bidir ? 2 : 1;
     float p = glia__layer_float(l, "dropout");
@@ -152,7 +164,7 @@ glia_status glia__b_recurrent(glia_model *m, model_layer *l) {
     cfg.hidden = (int)H;
     cfg.bidirectional = bidir;
     int irnn = 0;
-    if (cell == 0) {
+    if (cell == RNN) {
         const char *act = glia__layer_str(l, "activation"), *init = glia__layer_str(l, "init");
         if (strcmp(act, "tanh") && strcmp(act, "relu"))
             return glia__err(GLIA_EINVAL, "activation = %s: expected tanh or relu", act);
@@ -163,9 +175,16 @@ glia_status glia__b_recurrent(glia_model *m, model_layer *l) {
             return glia__err(GLIA_EINVAL, "init = irnn is the identity-initialised ReLU RNN: it "
                              "needs activation = relu");
         cfg.activation = !strcmp(act, "relu") ? GLIA_RNN_RELU : GLIA_RNN_TANH;
-    } else if (cell == 1) {
+    } else if (cell == LSTM) {
         cfg.peephole = (int)glia__layer_int(l, "peepholes");
+    } else if (cell == CLOCKWORK) {
+        cfg.modules = (int)glia__layer_int(l, "modules");
+        cfg.period_base = (int)glia__layer_int(l, "base");
+    } else if (cell == SCRN) {
+        cfg.context = (int)glia__layer_int(l, "context");
+        cfg.alpha = glia__layer_float(l, "alpha");
     }
+    const int64_t S = cfg.context, width = H + S; /* one direction's output */
     glia_shape xs;
     glia_node_shape(m->g, l->in[0], &xs);
     char a[96], nm[GLIA_NAME_MAX];
@@ -178,29 +197,48 @@ glia_status glia__b_recurrent(glia_model *m, model_layer *l) {
     l->macs = 0;
     for (int k = 0; k < layers; k++) {
         int h0, c0 = -1, y;
-        int64_t In = k ? dirs * H : xs.dim[2];
+        int64_t In = k ? dirs * width : xs.dim[2];
         if ((s = lnamek(l, "h0_l", k, nm)) || (s = state_input(m, nm, dirs, N, H, &h0))) return s;
-        if (cell == 1) {
+        if (cell == LSTM) {
             if ((s = lnamek(l, "c0_l", k, nm)) || (s = state_input(m, nm, dirs, N, H, &c0))) return s;
+        } else if (cell == SCRN) {
+            if ((s = lnamek(l, "s0_l", k, nm)) || (s = state_input(m, nm, dirs, N, S, &c0))) return s;
+        } else if (cell == CLOCKWORK) { /* the clock [1]: no batch axis */
+            if ((s = lnamek(l, "clock_l", k, nm)) || (s = glia_input(m->g, nm, 1, (int64_t[]){1}, &c0)) ||
+                (s = glia_node_set_batch_axis(m->g, c0, -1)) || (s = glia_node_set_state(m->g, c0, 1)))
+                return s;
         }
         cfg.layer = k;
-        s = cell == 0 ? glia_rnn(m->g, l->name, x, h0, l->lengths, &cfg, &y)
-          : cell == 1 ? glia_lstm(m->g, l->name, x, h0, c0, l->lengths, &cfg, &y)
-                      : glia_gru(m->g, l->name, x, h0, l->lengths, &cfg, &y);
+        s = cell == RNN         ? glia_rnn(m->g, l->name, x, h0, l->lengths, &cfg, &y)
+            : cell == LSTM      ? glia_lstm(m->g, l->name, x, h0, c0, l->lengths, &cfg, &y)
+            : cell == GRU       ? glia_gru(m->g, l->name, x, h0, l->lengths, &cfg, &y)
+            : cell == CLOCKWORK ? glia_clockwork(m->g, l->name, x, h0, c0, l->lengths, &cfg, &y)
+                                : glia_scrn(m->g, l->name, x, h0, c0, l->lengths, &cfg, &y);
         if (s) return s;
-        int G = cell == 0 ? 1 : cell == 1 ? 4 : 3;
-        l->macs += T * dirs * G * H * (In + H);
+        int G = cell == LSTM ? 4 : cell == GRU ? 3 : 1;
+        l->macs += cell == SCRN ? T * dirs * (S * In + H * (In + S + H))
+                                : T * dirs * G * H * (In + H);
         /* PyTorch's initialisation, then the options */
         float bound = 1.0f / sqrtf((float)H);
         for (int d = 0; d < dirs; d++) {
-            static const char *const roles[] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh",
-                                                "weight_peephole"};
-            for (int r = 0; r < 4 + cfg.peephole; r++) {
+            static const char *const roles[2][5] = {
+                {"weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_peephole"},
+                {"weight_xs", "weight_xh", "weight_sh", "weight_hh", "bias_h"}};
+            for (int r = 0; r < (cell == SCRN ? 5 : 4 + cfg.peephole); r++) {
                 char pn[GLIA_NAME_MAX + 48];
                 int id;
-                snprintf(pn, sizeof pn, "%s.%s_l%d%s", l->name, roles[r], k, d ? "_reverse" : "");
+                snprintf(pn, sizeof pn, "%s.%s_l%d%s", l->name, roles[cell == SCRN][r], k,
+                         d ? "_reverse" : "");
                 if ((s = glia_graph_find(m->g, pn, &id))) return s;
                 uniform(m, id, bound);
+            }
+            float *w = cell == CLOCKWORK ? param(m, l, "weight_hh", k, d) : NULL;
+            if (w && !m->g->shapes_only) { /* the entries no module reads: 0 */
+                float *wm = malloc((size_t)(H * H) * sizeof *wm);
+                if (!wm) return glia__err(GLIA_ENOMEM, "out of memory");
+                glia__clockwork_mask(w, (int)H, cfg.modules, wm);
+                memcpy(w, wm, (size_t)(H * H) * sizeof *wm);
+                free(wm);
             }
             if (irnn && !m->g->shapes_only) {
                 float *whh = param(m, l, "weight_hh", k, d), *bi = param(m, l, "bias_ih", k, d),
@@ -210,7 +248,7 @@ glia_status glia__b_recurrent(glia_model *m, model_layer *l) {
                     bi[i] = bh[i] = 0;
                 }
             }
-            float fb = cell == 1 ? glia__layer_float(l, "forget_bias") : 0;
+            float fb = cell == LSTM ? glia__layer_float(l, "forget_bias") : 0;
             if (fb != 0 && !m->g->shapes_only) { /* gate order i f g o: the forget rows are [H, 2H) */
                 float *bi = param(m, l, "bias_ih", k, d), *bh = param(m, l, "bias_hh", k, d);
                 for (int64_t i = H; i < 2 * H; i++) {
@@ -269,6 +307,21 @@ glia_status glia__b_seqdense(glia_model *m, model_layer *l) {
 int glia_model_sequence(const glia_model *m) { return m ? (int)m->seq_T : 0; }
 int glia_model_lengths(const glia_model *m) { return m ? m->lengths : -1; }
 
+/* The clockwork's clock input: 0 (reset), else + T, the chunk's steps, modulo the longest period
+ * when it fits (the clock only decides which periods divide the step), kept below 2^24 (exact
+ * as a float; the op refuses more) */
+static glia_status advance_clock(glia_graph *g, const glia_node *n, int clock, int reset) {
+    float v = 0;
+    glia_status s = glia_node_read(g, clock, &v, 1);
+    if (s) return s;
+    int64_t T = g->nodes[n->in[0]].shape.dim[0], p = 1, c = reset ? 0 : (int64_t)v + T;
+    for (int i = 1; i < n->ia[RNN_MODULES] && p <= (1 << 24); i++) p *= n->ia[RNN_PERIOD_BASE];
+    if (p <= (1 << 24)) c %= p;
+    else c %= 1 << 24; /* periods past 2^24 steps: only its multiples are kept exactly */
+    v = (float)c;
+    return glia_node_write(g, clock, &v, 1);
+}
+
 /* Every recurrent op's state inputs (glia_node_is_state; h0 before c0, as the op takes them)
  * get its final state, or zeros: the graph says which they are, no table or names. */
 glia_status glia_model_carry_state(glia_model *m, int reset) {
@@ -276,21 +329,24 @@ glia_status glia_model_carry_state(glia_model *m, int reset) {
     glia_graph *g = m->g;
     for (int i = 0; i < g->n_nodes; i++) {
         const glia_node *n = &g->nodes[i];
-        if (n->kind != NODE_OP ||
-            (n->op != GLIA_OP_rnn && n->op != GLIA_OP_lstm && n->op != GLIA_OP_gru))
+        if (n->kind != NODE_OP || (n->op != GLIA_OP_rnn && n->op != GLIA_OP_lstm &&
+                                   n->op != GLIA_OP_gru && n->op != GLIA_OP_clockwork &&
+                                   n->op != GLIA_OP_scrn))
             continue;
         int st[2] = {-1, -1}, k = 0;
         for (int j = 0; j < n->n_in && k < 2; j++)
             if (glia_node_is_state(g, n->in[j])) st[k++] = n->in[j];
         if (!k) continue;
-        int h0 = st[0], c0 = n->op == GLIA_OP_lstm ? st[1] : -1;
-        glia_shape hs;
+        /* c0: the lstm's cell state or the scrn's context (its own size) */
+        int h0 = st[0], c0 = n->op == GLIA_OP_lstm || n->op == GLIA_OP_scrn ? st[1] : -1;
+        glia_shape hs, cs;
         glia_node_shape(g, h0, &hs);
-        size_t cnt = (size_t)glia_shape_numel(&hs);
+        if (c0 >= 0) glia_node_shape(g, c0, &cs);
+        size_t cnt = (size_t)glia_shape_numel(&hs), cc = c0 >= 0 ? (size_t)glia_shape_numel(&cs) : 0;
         float *h = glia_node_value(g, h0), *c = c0 >= 0 ? glia_node_value(g, c0) : NULL;
         float *copy = NULL; /* a device without host memory (h NULL): through host copies */
         if (!h) {
-            if (!(copy = glia__malloc(2 * cnt * sizeof *copy)))
+            if (!(copy = glia__malloc((cnt + cc) * sizeof *copy)))
                 return glia__err(GLIA_ENOMEM, "glia_model_carry_state: out of memory");
             h = copy;
             c = c0 >= 0 ? copy + cnt : NULL;
@@ -300,12 +356,14 @@ glia_status glia_model_carry_state(glia_model *m, int reset) {
          * carry from the previous chunk */
         if (reset || hs.dim[0] != 1) {
             memset(h, 0, cnt * sizeof *h);
-            if (c) memset(c, 0, cnt * sizeof *c);
+            if (c) memset(c, 0, cc * sizeof *c);
         } else {
             s = glia_rnn_final_state(g, i, h, c);
         }
         if (copy && !s) s = glia_node_write(g, h0, h, (int64_t)cnt);
-        if (copy && !s && c) s = glia_node_write(g, c0, c, (int64_t)cnt);
+        if (copy && !s && c) s = glia_node_write(g, c0, c, (int64_t)cc);
+        if (!s && n->op == GLIA_OP_clockwork && st[1] >= 0)
+            s = advance_clock(g, n, st[1], reset || hs.dim[0] != 1);
         free(copy);
         if (s) return s;
     }

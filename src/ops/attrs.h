@@ -51,13 +51,17 @@ enum { BN_EPS, BN_MOMENTUM };
 enum { LRN_SIZE = 0 };
 enum { LRN_ALPHA, LRN_BETA, LRN_K };
 
-/* rnn, lstm, gru, n->ia: the hidden size, 1 or 2 directions, which optional inputs are given
- * (they follow the parameters in this order: h0, c0, lengths), rnn's activation
- * (GLIA_RNN_TANH, GLIA_RNN_RELU); lstm only: peepholes and c0; rnn only: activation */
+/* rnn, lstm, gru, clockwork, scrn, n->ia: the hidden size, 1 or 2 directions, which optional
+ * inputs are given (they follow the parameters in this order: h0, c0, lengths), rnn's activation
+ * (GLIA_RNN_TANH, GLIA_RNN_RELU); lstm only: peepholes and c0; rnn only: activation; clockwork
+ * only: the number of modules and the base of their periods; scrn only: the context size (its
+ * s0 takes c0's place), and n->fa[SCRN_ALPHA], the context's fixed decay */
 enum {
     RNN_HIDDEN, RNN_DIRS, RNN_PEEPHOLE, RNN_HAS_H0, RNN_HAS_C0, RNN_HAS_LENGTHS, RNN_ACTIVATION,
+    RNN_MODULES, RNN_PERIOD_BASE, RNN_CONTEXT,
     RNN_N_IA
 };
+enum { SCRN_ALPHA = 0 };
 
 /* seq_last (directions of the recurrent output), seq_pool (GLIA_SEQ_POOL_MEAN or _MAX), n->ia */
 enum { SEQ_LAST_DIRS = 0 };

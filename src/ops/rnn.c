@@ -1,6 +1,8 @@
-/* rnn.c: the time loop shared by the recurrent ops (rnn, lstm, gru), and the Elman cell
- * (PyTorch's nn.RNN, tanh or relu). The inputs, attributes and saved state are described in
- * rnn_common.h; the LSTM and GRU cells are in lstm.c and gru.c.
+/* rnn.c: the time loop shared by the recurrent ops (rnn, lstm, gru, clockwork), and the Elman
+ * cell (PyTorch's nn.RNN, tanh or relu). The inputs, attributes and saved state are described in
+ * rnn_common.h; the LSTM, GRU and clockwork cells are in lstm.c, gru.c and clockwork.c (the
+ * clockwork RNN is the Elman cell with W_hh masked to its block upper triangle, Wm, and units
+ * that keep their state between their module's periods).
  *
  * One op node is one layer (one or both directions) unfolded over all T steps with shared
  * weights, so backward is backpropagation through time (BPTT). Per direction:
@@ -53,12 +55,14 @@ int glia__rnn_algo; /* test hook, see rnn_common.h */
 
 typedef struct {
     rnn_cell cell;
-    int T, N, In, H, G, GH, GS, dirs, peep, per_dir, act;
-    int i_h0, i_c0, i_len;      /* input indices, -1 when absent */
+    int T, N, In, H, G, GH, GS, dirs, peep, per_dir, act, modules, base;
+    int i_h0, i_c0, i_len;      /* input indices, -1 when absent (c0: lstm, clockwork's clock) */
+    int clock;                  /* clockwork: the saved header's clock (forward, backward) */
     size_t hdr, dir;            /* saved floats: header, each direction */
 } geo;
 
-static const glia_op_id cell_op[] = {GLIA_OP_rnn, GLIA_OP_lstm, GLIA_OP_gru};
+static const glia_op_id cell_op[] = {GLIA_OP_rnn, GLIA_OP_lstm, GLIA_OP_gru, GLIA_OP_clockwork,
+                                     GLIA_OP_scrn};
 
 static void geometry(glia_graph *g, const glia_node *n, rnn_cell cell, geo *r) {
     const glia_node *x = glia__in(g, n, 0);
@@ -70,13 +74,16 @@ static void geometry(glia_graph *g, const glia_node *n, rnn_cell cell, geo *r) {
     r->dirs = n->ia[RNN_DIRS];
     r->peep = cell == CELL_LSTM && n->ia[RNN_PEEPHOLE];
     r->act = n->ia[RNN_ACTIVATION];
-    r->G = cell == CELL_RNN ? 1 : cell == CELL_LSTM ? 4 : 3;
+    r->modules = n->ia[RNN_MODULES];
+    r->base = n->ia[RNN_PERIOD_BASE];
+    r->G = cell == CELL_LSTM ? 4 : cell == CELL_GRU ? 3 : 1;
     r->GH = r->G * r->H;
-    r->GS = cell == CELL_RNN ? 0 : cell == CELL_LSTM ? 5 * r->H : 4 * r->H;
+    r->GS = cell == CELL_LSTM ? 5 * r->H : cell == CELL_GRU ? 4 * r->H : 0;
     r->per_dir = 4 + r->peep;
     int k = 1 + r->dirs * r->per_dir;
     r->i_h0 = n->ia[RNN_HAS_H0] ? k++ : -1;
-    r->i_c0 = cell == CELL_LSTM && n->ia[RNN_HAS_C0] ? k++ : -1;
+    r->i_c0 = (cell == CELL_LSTM || cell == CELL_CLOCKWORK) && n->ia[RNN_HAS_C0] ? k++ : -1;
+    r->clock = 0;
     r->i_len = n->ia[RNN_HAS_LENGTHS] ? k++ : -1;
     r->hdr = glia__rnn_saved_header(r->N);
     r->dir = glia__rnn_saved_dir(cell, r->T, r->N, r->H);
@@ -108,8 +115,9 @@ static void step_at(rnn_step *s, const geo *r, float *Hs, float *Cs, float *Gs, 
 
 /* ---------------------------------------------------------------- shapes */
 
-static glia_status check_shape(glia_graph *g, glia_node *n, const glia_node *t, const char *what,
-                               int d, int ndim, int64_t d0, int64_t d1, int64_t d2) {
+glia_status glia__rnn_check_shape(glia_graph *g, glia_node *n, const glia_node *t,
+                                  const char *what, int d, int ndim, int64_t d0, int64_t d1,
+                                  int64_t d2) {
     int64_t want[3] = {d0, d1, d2};
     bool ok = t->shape.ndim == ndim;
     for (int i = 0; ok && i < ndim; i++) ok = t->shape.dim[i] == want[i];
@@ -145,24 +153,30 @@ glia_status glia__recurrent_infer(glia_graph *g, glia_node *n, rnn_cell cell) {
     glia_status s;
     for (int d = 0; d < dirs; d++) {
         int b = 1 + d * r.per_dir;
-        if ((s = check_shape(g, n, glia__in(g, n, b), role[0], d, 2, GH, In, 0)) ||
-            (s = check_shape(g, n, glia__in(g, n, b + 1), role[1], d, 2, GH, H, 0)) ||
-            (s = check_shape(g, n, glia__in(g, n, b + 2), role[2], d, 1, GH, 0, 0)) ||
-            (s = check_shape(g, n, glia__in(g, n, b + 3), role[3], d, 1, GH, 0, 0)) ||
-            (r.peep && (s = check_shape(g, n, glia__in(g, n, b + 4), role[4], d, 2, 3, H, 0))))
+        if ((s = glia__rnn_check_shape(g, n, glia__in(g, n, b), role[0], d, 2, GH, In, 0)) ||
+            (s = glia__rnn_check_shape(g, n, glia__in(g, n, b + 1), role[1], d, 2, GH, H, 0)) ||
+            (s = glia__rnn_check_shape(g, n, glia__in(g, n, b + 2), role[2], d, 1, GH, 0, 0)) ||
+            (s = glia__rnn_check_shape(g, n, glia__in(g, n, b + 3), role[3], d, 1, GH, 0, 0)) ||
+            (r.peep && (s = glia__rnn_check_shape(g, n, glia__in(g, n, b + 4), role[4], d, 2, 3, H, 0))))
             return s;
     }
-    if ((r.i_h0 >= 0 && (s = check_shape(g, n, glia__in(g, n, r.i_h0), "h0", -1, 3, dirs, N, H))) ||
-        (r.i_c0 >= 0 && (s = check_shape(g, n, glia__in(g, n, r.i_c0), "c0", -1, 3, dirs, N, H))) ||
-        (r.i_len >= 0 && (s = check_shape(g, n, glia__in(g, n, r.i_len), "lengths", -1, 1, N, 0, 0))))
+    const glia_node *h0 = r.i_h0 >= 0 ? glia__in(g, n, r.i_h0) : NULL,
+                    *c0 = r.i_c0 >= 0 ? glia__in(g, n, r.i_c0) : NULL,
+                    *ln = r.i_len >= 0 ? glia__in(g, n, r.i_len) : NULL;
+    if ((h0 && (s = glia__rnn_check_shape(g, n, h0, "h0", -1, 3, dirs, N, H))) ||
+        (c0 && cell == CELL_LSTM && (s = glia__rnn_check_shape(g, n, c0, "c0", -1, 3, dirs, N, H))) ||
+        (c0 && cell == CELL_CLOCKWORK &&
+         (s = glia__rnn_check_shape(g, n, c0, "clock", -1, 1, 1, 0, 0))) ||
+        (ln && (s = glia__rnn_check_shape(g, n, ln, "lengths", -1, 1, N, 0, 0))))
         return s;
     n->shape.ndim = 3;
     n->shape.dim[0] = T;
     n->shape.dim[1] = N;
     n->shape.dim[2] = (int64_t)dirs * H;
     size_t rows = (size_t)T * N, NH = (size_t)N * H;
-    size_t fwd_ws = cell == CELL_GRU ? (size_t)N * GH : 0;
-    size_t bwd_ws = rows * GH * (cell == CELL_GRU ? 2 : 1) + NH * (cell == CELL_LSTM ? 2 : 1);
+    size_t wm = cell == CELL_CLOCKWORK ? (size_t)H * H : 0; /* the masked W_hh */
+    size_t fwd_ws = (cell == CELL_GRU ? (size_t)N * GH : 0) + wm;
+    size_t bwd_ws = rows * GH * (cell == CELL_GRU ? 2 : 1) + NH * (cell == CELL_LSTM ? 2 : 1) + wm;
     n->ws_bytes = (fwd_ws > bwd_ws ? fwd_ws : bwd_ws) * sizeof(float);
     n->saved_bytes = (r.hdr + dirs * r.dir) * sizeof(float);
     return GLIA_OK;
@@ -219,8 +233,9 @@ static void forward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const 
     }
 
     /* input projection of every step: P = b_ih + b_hh (gru: not b_hn), then P += x W_ih^T */
-    float *P = r->cell == CELL_RNN ? Hs + (rev ? 0 : NH) : Gs;
-    const int ldp = r->cell == CELL_RNN ? H : r->GS, nb = r->cell == CELL_GRU ? 2 * H : GH;
+    const int elman = r->cell == CELL_RNN || r->cell == CELL_CLOCKWORK;
+    float *P = elman ? Hs + (rev ? 0 : NH) : Gs;
+    const int ldp = elman ? H : r->GS, nb = r->cell == CELL_GRU ? 2 * H : GH;
     const int64_t rows = (int64_t)TL * N;
 #pragma omp parallel for schedule(static) if (rows * GH >= GLIA_PAR_MIN)
     for (int64_t i = 0; i < rows; i++) {
@@ -233,7 +248,8 @@ static void forward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const 
 
     rnn_step s = {.N = N, .H = H, .len = len, .ldy = r->dirs * H, .act = r->act,
                   .b_hn = r->cell == CELL_GRU ? bhh + 2 * H : NULL,
-                  .peep = r->peep ? glia__in(g, n, b + 4)->val : NULL};
+                  .peep = r->peep ? glia__in(g, n, b + 4)->val : NULL, .modules = r->modules,
+                  .base = r->base, .rev = rev, .clock = r->clock};
     float *scratch = g->workspace;
     if (rev && TL < T) { /* the reverse direction's state enters at step TL - 1 unchanged */
         memcpy(Hs + (size_t)TL * NH, h0, NH * sizeof(float));
@@ -242,6 +258,7 @@ static void forward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const 
     for (int t = TL; t < T; t++) /* padding everywhere: output 0 */
         for (int i = 0; i < N; i++)
             memset(n->val + ((size_t)t * N + i) * r->dirs * H + (size_t)d * H, 0, (size_t)H * sizeof(float));
+    if (r->cell == CELL_CLOCKWORK) glia__clockwork_mask(Whh, H, r->modules, scratch);
     for (int k = 0; k < TL; k++) {
         int t = rev ? TL - 1 - k : k;
         int zero_h = k == 0 && r->i_h0 < 0; /* h_prev = 0: skip its GEMM */
@@ -268,6 +285,15 @@ static void forward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const 
             s.hh = scratch;
             glia__gru_step_forward(&s);
             break;
+        case CELL_CLOCKWORK: { /* only the active units' rows of Wm: [0, e) */
+            int e = glia__clockwork_step_end(&s);
+            if (!zero_h && e > 0)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, e, H, 1.0f, s.hp, H,
+                            scratch, H, 1.0f, s.h, H);
+            glia__clockwork_step_forward(&s);
+            break;
+        }
+        case CELL_SCRN: break; /* scrn.c */
         }
     }
     if (!rev && TL < T) { /* the final state (glia_rnn_final_state reads Hs[T]) */
@@ -282,7 +308,9 @@ glia_status glia__recurrent_forward(glia_graph *g, glia_node *n, rnn_cell cell) 
     int32_t *hdr = n->saved;
     hdr[0] = 0;
     glia_status s = glia__read_lengths(g, n, r.i_len, r.T, r.N, hdr + 2);
+    if (!s && cell == CELL_CLOCKWORK) s = glia__clockwork_clock(g, n, r.i_c0, &hdr[1]);
     if (s) return s;
+    r.clock = hdr[1];
     for (int d = 0; d < r.dirs; d++) forward_dir(g, n, &r, d, hdr + 2);
     hdr[0] = 1;
     return GLIA_OK;
@@ -290,10 +318,9 @@ glia_status glia__recurrent_forward(glia_graph *g, glia_node *n, rnn_cell cell) 
 
 /* ---------------------------------------------------------------- backward */
 
-/* acc[j] += sum over rows i, in order, of a[i lda + j] (times b[i ldb + j] when b), j < cols;
- * threads split the columns (in blocks of 64), so each sum has one fixed order */
-static void colsum_add(float *acc, const float *a, int lda, const float *b, int ldb, int64_t rows,
-                       int cols) {
+/* threads split the columns in blocks of 64 */
+void glia__colsum_add(float *acc, const float *a, int lda, const float *b, int ldb, int64_t rows,
+                      int cols) {
 #pragma omp parallel for schedule(static) if (rows * cols >= GLIA_PAR_MIN)
     for (int j0 = 0; j0 < cols; j0 += 64) {
         double s[64] = {0};
@@ -321,17 +348,20 @@ static void backward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const
     glia_node *Bih = glia__in(g, n, b + 2), *Bhh = glia__in(g, n, b + 3);
     glia_node *Pp = r->peep ? glia__in(g, n, b + 4) : NULL;
     glia_node *H0 = r->i_h0 >= 0 ? glia__in(g, n, r->i_h0) : NULL;
-    glia_node *C0 = r->i_c0 >= 0 ? glia__in(g, n, r->i_c0) : NULL;
+    glia_node *C0 = r->cell == CELL_LSTM && r->i_c0 >= 0 ? glia__in(g, n, r->i_c0) : NULL;
     float *Hs, *Cs, *Gs;
     dir_blocks(n, r, d, &Hs, &Cs, &Gs);
 
     float *dG = g->workspace, *dGh = r->cell == CELL_GRU ? dG + (size_t)rows * GH : dG;
     float *dh = dGh + (size_t)rows * GH, *dc = Cs ? dh + NH : NULL;
+    float *Wm = r->cell == CELL_CLOCKWORK ? dh + NH : NULL; /* the masked W_hh */
     memset(dh, 0, NH * (Cs ? 2 : 1) * sizeof(float));
+    if (Wm) glia__clockwork_mask(Whh->val, H, r->modules, Wm);
     const int need_dh0 = H0 && H0->grad;
 
     rnn_step s = {.N = N, .H = H, .len = len, .ldy = r->dirs * H, .act = r->act, .dh = dh,
-                  .dc = dc, .peep = Pp ? Pp->val : NULL};
+                  .dc = dc, .peep = Pp ? Pp->val : NULL, .modules = r->modules, .base = r->base,
+                  .rev = rev, .clock = r->clock};
     for (int k = TL - 1; k >= 0; k--) {
         int t = rev ? TL - 1 - k : k;
         step_at(&s, r, Hs, Cs, Gs, t, rev);
@@ -342,8 +372,15 @@ static void backward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const
         case CELL_RNN: glia__rnn_step_backward(&s); break;
         case CELL_LSTM: glia__lstm_step_backward(&s); break;
         case CELL_GRU: glia__gru_step_backward(&s); break;
+        case CELL_CLOCKWORK: glia__clockwork_step_backward(&s); break;
+        case CELL_SCRN: break; /* scrn.c */
         }
-        if (k > 0 || need_dh0) /* dL/dh_prev += dGh_t W_hh */
+        if (Wm) { /* dL/dh_prev += dA_t Wm, dA_t 0 past the active units [0, e) */
+            int e = glia__clockwork_step_end(&s);
+            if ((k > 0 || need_dh0) && e > 0)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, H, e, 1.0f, s.dgh, GH,
+                            Wm, H, 1.0f, dh, H);
+        } else if (k > 0 || need_dh0) /* dL/dh_prev += dGh_t W_hh */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, H, GH, 1.0f, s.dgh, GH,
                         Whh->val, H, 1.0f, dh, H);
     }
@@ -361,16 +398,18 @@ static void backward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const
     if (Wih->grad)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, In, (int)rows, 1.0f, dG, GH, X->val,
                     In, 1.0f, Wih->grad, In);
-    if (Whh->grad) /* h_prev of every live step: Hs[0..TL-1] (forward) or Hs[1..TL] (reverse) */
+    if (Whh->grad && Wm) /* the block upper triangle only */
+        glia__clockwork_dweight(Whh->grad, dGh, Hs + (rev ? NH : 0), rows, H, r->modules);
+    else if (Whh->grad) /* h_prev of every live step: Hs[0..TL-1] (forward) or Hs[1..TL] (reverse) */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, H, (int)rows, 1.0f, dGh, GH,
                     Hs + (rev ? NH : 0), H, 1.0f, Whh->grad, H);
-    if (Bih->grad) colsum_add(Bih->grad, dG, GH, NULL, 0, rows, GH);
-    if (Bhh->grad) colsum_add(Bhh->grad, dGh, GH, NULL, 0, rows, GH);
+    if (Bih->grad) glia__colsum_add(Bih->grad, dG, GH, NULL, 0, rows, GH);
+    if (Bhh->grad) glia__colsum_add(Bhh->grad, dGh, GH, NULL, 0, rows, GH);
     if (Pp && Pp->grad) { /* dw_ci += da_i c_prev, dw_cf += da_f c_prev, dw_co += da_o c_t */
         const float *cprev = Cs + (rev ? NH : 0), *ccur = Cs + (rev ? 0 : NH);
-        colsum_add(Pp->grad, dG, GH, cprev, H, rows, H);
-        colsum_add(Pp->grad + H, dG + H, GH, cprev, H, rows, H);
-        colsum_add(Pp->grad + 2 * H, dG + 3 * H, GH, ccur, H, rows, H);
+        glia__colsum_add(Pp->grad, dG, GH, cprev, H, rows, H);
+        glia__colsum_add(Pp->grad + H, dG + H, GH, cprev, H, rows, H);
+        glia__colsum_add(Pp->grad + 2 * H, dG + 3 * H, GH, ccur, H, rows, H);
     }
 }
 
@@ -378,6 +417,7 @@ void glia__recurrent_backward(glia_graph *g, glia_node *n, rnn_cell cell) {
     geo r;
     geometry(g, n, cell, &r);
     const int32_t *len = (const int32_t *)n->saved + 2;
+    r.clock = len[-1]; /* the header's [1] */
     for (int d = 0; d < r.dirs; d++) backward_dir(g, n, &r, d, len);
 }
 
@@ -432,7 +472,9 @@ void glia__rnn_step_backward(const rnn_step *s) {
 /* ---------------------------------------------------------------- op, builders, final state */
 
 bool glia__recurrent_no_grad(const glia_node *n, int k) {
-    return n->ia[RNN_HAS_LENGTHS] && k == n->n_in - 1;
+    const int clock = 1 + n->ia[RNN_DIRS] * 4 + n->ia[RNN_HAS_H0]; /* the clockwork's clock */
+    return (n->ia[RNN_HAS_LENGTHS] && k == n->n_in - 1) ||
+           (n->op == GLIA_OP_clockwork && n->ia[RNN_HAS_C0] && k == clock);
 }
 
 /* the names of GLIA_RNN_TANH, GLIA_RNN_RELU */
@@ -472,9 +514,14 @@ glia_status glia__recurrent_build(glia_graph *g, rnn_cell cell, const char *name
         return glia__err(GLIA_EINVAL, "%s '%s': peephole is %d; peepholes (0 or 1) are an lstm "
                          "option", op, nm, cfg->peephole);
     if (cell != CELL_RNN && cfg->activation != 0) /* glia_rnn's: its attribute, checked below */
-        return glia__err(GLIA_EINVAL, "%s '%s': activation %d (an option of glia_rnn; lstm and "
-                         "gru take none)", op, nm, cfg->activation);
+        return glia__err(GLIA_EINVAL, "%s '%s': activation %d (an option of glia_rnn; the other "
+                         "cells take none)", op, nm, cfg->activation);
+    if ((cell != CELL_CLOCKWORK && (cfg->modules || cfg->period_base)) ||
+        (cell != CELL_SCRN && (cfg->context || cfg->alpha != 0.0f)))
+        return glia__err(GLIA_EINVAL, "%s '%s': modules and period_base are options of "
+                         "glia_clockwork, context and alpha of glia_scrn", op, nm);
     int ia[GLIA_IA] = {0}; /* full: glia__attrs_check reads every slot */
+    float fa[GLIA_FA] = {0};
     ia[RNN_HIDDEN] = cfg->hidden;
     ia[RNN_DIRS] = cfg->bidirectional ? 2 : 1;
     ia[RNN_PEEPHOLE] = cfg->peephole;
@@ -482,10 +529,17 @@ glia_status glia__recurrent_build(glia_graph *g, rnn_cell cell, const char *name
     ia[RNN_HAS_C0] = c0 >= 0;
     ia[RNN_HAS_LENGTHS] = lengths >= 0;
     ia[RNN_ACTIVATION] = cfg->activation;
+    ia[RNN_MODULES] = cfg->modules;
+    ia[RNN_PERIOD_BASE] = cfg->period_base;
+    ia[RNN_CONTEXT] = cfg->context;
+    fa[SCRN_ALPHA] = cfg->alpha;
     char where[GLIA_NAME_MAX + 16]; /* the attributes before the parameters they size */
     snprintf(where, sizeof where, "%s '%s'", op, nm);
-    glia_status s = glia__attrs_check(cell_op[cell], where, ia, NULL);
+    glia_status s = glia__attrs_check(cell_op[cell], where, ia, fa);
     if (s) return s;
+    if (cell == CELL_CLOCKWORK && cfg->modules > cfg->hidden)
+        return glia__err(GLIA_EINVAL, "%s: %d modules of %d units: at most one module per unit",
+                         where, cfg->modules, cfg->hidden);
     if ((s = glia__check_node(g, x))) return s;
     const glia_node *xn = &g->nodes[x];
     char a[96];
@@ -494,7 +548,8 @@ glia_status glia__recurrent_build(glia_graph *g, rnn_cell cell, const char *name
                          "time-major sequences [T, N, features]", op, nm, xn->name,
                          glia_shape_str(&xn->shape, a, sizeof a));
     const int opt[3] = {h0, c0, lengths};
-    static const char *const opt_name[3] = {"h0", "c0", "lengths"};
+    const char *const opt_name[3] = {
+        "h0", cell == CELL_SCRN ? "s0" : cell == CELL_CLOCKWORK ? "clock" : "c0", "lengths"};
     for (int k = 0; k < 3; k++)
         if (opt[k] < -1 || opt[k] >= g->n_nodes)
             return glia__err(GLIA_EINVAL, "%s '%s': %s is node %d, which does not exist (-1 for "
@@ -513,24 +568,29 @@ glia_status glia__recurrent_build(glia_graph *g, rnn_cell cell, const char *name
     if (cfg->layer) snprintf(opname, sizeof opname, "%s.l%d", base, cfg->layer);
     else snprintf(opname, sizeof opname, "%s", base);
 
-    const int dirs = ia[RNN_DIRS], peep = cfg->peephole;
-    const int64_t H = cfg->hidden, GH = (cell == CELL_RNN ? 1 : cell == CELL_LSTM ? 4 : 3) * H;
-    const int64_t In = xn->shape.dim[2];
-    static const char *const role[] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh",
-                                       "weight_peephole"};
-    const int64_t shapes[5][2] = {{GH, In}, {GH, H}, {GH, 0}, {GH, 0}, {3, H}};
+    const int dirs = ia[RNN_DIRS], scrn = cell == CELL_SCRN;
+    const int n_par = scrn ? 5 : 4 + cfg->peephole;
+    const int64_t H = cfg->hidden, S = cfg->context, In = xn->shape.dim[2],
+                  GH = (cell == CELL_LSTM ? 4 : cell == CELL_GRU ? 3 : 1) * H;
+    static const char *const roles[2][5] = {
+        {"weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_peephole"},
+        {"weight_xs", "weight_xh", "weight_sh", "weight_hh", "bias_h"}}; /* scrn: B A P R b */
+    const char *const *role = roles[scrn];
+    const int64_t shapes[2][5][2] = {{{GH, In}, {GH, H}, {GH, 0}, {GH, 0}, {3, H}},
+                                     {{S, In}, {H, In}, {H, S}, {H, H}, {H, 0}}};
     int in[GLIA_MAX_INPUTS], k = 0, start = g->n_nodes;
     in[k++] = x;
     for (int d = 0; d < dirs; d++)
-        for (int p = 0; p < 4 + peep; p++) {
+        for (int p = 0; p < n_par; p++) {
+            const int64_t *shape = shapes[scrn][p];
             snprintf(pname, sizeof pname, "%s.%s_l%d%s", base, role[p], cfg->layer,
                      d ? "_reverse" : "");
-            if ((s = glia_param(g, pname, shapes[p][1] ? 2 : 1, shapes[p], &in[k++]))) goto fail;
+            if ((s = glia_param(g, pname, shape[1] ? 2 : 1, shape, &in[k++]))) goto fail;
         }
     if (h0 >= 0) in[k++] = h0;
     if (c0 >= 0) in[k++] = c0;
     if (lengths >= 0) in[k++] = lengths;
-    if ((s = glia__add_op(g, cell_op[cell], opname, k, in, ia, RNN_N_IA, NULL, 0, out))) goto fail;
+    if ((s = glia__add_op(g, cell_op[cell], opname, k, in, ia, RNN_N_IA, fa, scrn, out))) goto fail;
     return GLIA_OK;
 fail:
     rollback(g, start);
@@ -547,15 +607,14 @@ glia_status glia_rnn_final_state(glia_graph *g, int node, float *h, float *c) {
     if (s) return s;
     glia_node *n = &g->nodes[node];
     const glia_op_id op = glia__node_op(g, node);
-    const int cell = op == GLIA_OP_rnn    ? CELL_RNN
-                     : op == GLIA_OP_lstm ? CELL_LSTM
-                     : op == GLIA_OP_gru  ? CELL_GRU
-                                          : -1;
+    int cell = -1;
+    for (int i = 0; i < (int)(sizeof cell_op / sizeof cell_op[0]); i++)
+        if (op == cell_op[i]) cell = i;
     if (cell < 0)
-        return glia__err(GLIA_EINVAL, "glia_rnn_final_state: node '%s' is a %s, not an rnn, lstm "
-                         "or gru", n->name, glia_node_op(g, node));
+        return glia__err(GLIA_EINVAL, "glia_rnn_final_state: node '%s' is a %s, not an rnn, lstm, "
+                         "gru, clockwork or scrn", n->name, glia_node_op(g, node));
     if (!h && !c) return glia__err(GLIA_EINVAL, "glia_rnn_final_state: h and c are both NULL");
-    if (c && cell != CELL_LSTM)
+    if (c && cell != CELL_LSTM && cell != CELL_SCRN)
         return glia__err(GLIA_EINVAL, "glia_rnn_final_state: %s has no cell state (pass c = NULL)",
                          glia__where(g, n));
     int32_t ran = 0; /* (saved state is device memory: read through the device) */
@@ -565,13 +624,18 @@ glia_status glia_rnn_final_state(glia_graph *g, int node, float *h, float *c) {
                          "graph was last compiled", glia__where(g, n));
     geo r;
     geometry(g, n, (rnn_cell)cell, &r);
-    const size_t NH = (size_t)r.N * r.H;
+    const size_t NH = (size_t)r.N * r.H, S = (size_t)n->ia[RNN_CONTEXT], NS = r.N * S;
     for (int d = 0; d < r.dirs && !s; d++) { /* forward: Hs[T] (frozen past the length); reverse: Hs[0] */
         float *Hs, *Cs, *Gs;
-        dir_blocks(n, &r, d, &Hs, &Cs, &Gs);
-        size_t at = (d == 0 ? (size_t)r.T : 0) * NH;
-        if (h) s = glia__dev_read(g, h + d * NH, Hs + at, NH * sizeof(float));
-        if (c && !s) s = glia__dev_read(g, c + d * NH, Cs + at, NH * sizeof(float));
+        if (cell == CELL_SCRN) { /* scrn.c: Hs then Ss (here Cs) */
+            Hs = (float *)n->saved + r.hdr + d * glia__scrn_saved_dir(r.T, r.N, r.H, (int)S);
+            Cs = Hs + (size_t)(r.T + 1) * NH;
+        } else {
+            dir_blocks(n, &r, d, &Hs, &Cs, &Gs);
+        }
+        size_t t = d == 0 ? (size_t)r.T : 0, nc = cell == CELL_SCRN ? NS : NH;
+        if (h) s = glia__dev_read(g, h + d * NH, Hs + t * NH, NH * sizeof(float));
+        if (c && !s) s = glia__dev_read(g, c + d * nc, Cs + t * nc, nc * sizeof(float));
     }
     return s;
 }

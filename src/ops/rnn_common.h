@@ -1,13 +1,17 @@
-/* rnn_common.h: what the recurrent ops (rnn.c, lstm.c, gru.c) share: their attributes, their
- * inputs, the saved-state layout and the time loop (in rnn.c), which calls one fused
- * elementwise pass per time step written by each cell.
+/* rnn_common.h: what the recurrent ops (rnn.c, lstm.c, gru.c, clockwork.c; scrn.c in part)
+ * share: their attributes, their inputs, the saved-state layout and the time loop (in rnn.c),
+ * which calls one fused elementwise pass per time step written by each cell. The clockwork RNN
+ * is the Elman cell with modules (clockwork.c); the SCRN has two states and its own loop
+ * (scrn.c), and shares the attributes, lengths, builder, column sums and final state.
  *
- * Inputs, in order (PyTorch's names and shapes, G gates: rnn 1, lstm 4 (i f g o), gru 3 (r z n)):
+ * Inputs, in order (PyTorch's names and shapes, G gates: rnn and clockwork 1, lstm 4 (i f g o),
+ * gru 3 (r z n)):
  *   x [T, N, I]                                            time-major
  *   per direction d (forward, then reverse when bidirectional):
  *     weight_ih [G*H, I], weight_hh [G*H, H], bias_ih [G*H], bias_hh [G*H],
  *     lstm with peepholes: weight_peephole [3, H] (rows w_ci, w_cf, w_co)
- *   h0 [dirs, N, H]?  c0 [dirs, N, H]? (lstm)  lengths [N]?   (present as the flags say)
+ *   h0 [dirs, N, H]?  c0 [dirs, N, H]? (lstm; clockwork: its clock [1])  lengths [N]?
+ *   (present as the flags say)
  * (Three [H] peephole inputs per direction would put a bidirectional LSTM with h0, c0 and lengths
  * at 18 inputs, over GLIA_MAX_INPUTS = 16; so they are one [3, H] tensor.)
  *
@@ -16,7 +20,8 @@
  * activation (rnn: GLIA_RNN_TANH or GLIA_RNN_RELU). The lengths get no gradient.
  *
  * Saved state (n->saved), written by forward, read by backward and glia_rnn_final_state:
- *   int32 header: [0] 1 once a forward finished, [1] unused, [2 .. 2+N) the lengths
+ *   int32 header: [0] 1 once a forward finished, [1] the clockwork's clock (else 0), [2 .. 2+N)
+ *   the lengths
  *   (padded to 16 floats), then per direction:
  *     Hs [T+1, N, H]   hidden states in time order: forward Hs[0] = h0, Hs[t+1] = h_t;
  *                      reverse Hs[t] = h_t, Hs[T] = h0. So the state each step t reads,
@@ -35,13 +40,14 @@
 #include <stdint.h>
 #include <string.h>
 
-typedef enum { CELL_RNN, CELL_LSTM, CELL_GRU } rnn_cell;
+typedef enum { CELL_RNN, CELL_LSTM, CELL_GRU, CELL_CLOCKWORK, CELL_SCRN } rnn_cell;
 
 /* The saved state's layout, in floats (above): the header, and each direction's block after it
  * (rnn.c; the reference device's kernels write the same, src/device/ref_rnn.c). */
 static inline size_t glia__rnn_saved_header(int N) { return ((size_t)N + 2 + 15) / 16 * 16; }
 static inline size_t glia__rnn_saved_dir(rnn_cell cell, int T, int N, int H) {
-    size_t NH = (size_t)N * H, GS = cell == CELL_RNN ? 0 : (size_t)(cell == CELL_LSTM ? 5 : 4) * H;
+    size_t NH = (size_t)N * H,
+           GS = cell == CELL_LSTM ? 5 * (size_t)H : cell == CELL_GRU ? 4 * (size_t)H : 0;
     return (size_t)(T + 1) * NH * (cell == CELL_LSTM ? 2 : 1) + (size_t)T * N * GS;
 }
 
@@ -61,6 +67,8 @@ typedef struct rnn_step {
     int act;                   /* rnn */
     float *dh, *dc;            /* backward: carried dL/dh, dL/dc [N, H] (in: from step t+1) */
     float *dg, *dgh;           /* backward: gate gradients [N, G*H], input side, hidden side */
+    int modules, base, rev;    /* clockwork: g, the periods' base, 1 in the reverse direction, */
+    int clock;                 /* and the forward direction's step at t = 0 */
 } rnn_step;
 
 /* A step's padded rows (t >= len[n]): forward carries the state (h, and c for the lstm) and
@@ -85,12 +93,46 @@ void glia__lstm_step_forward(const rnn_step *s);
 void glia__lstm_step_backward(const rnn_step *s);
 void glia__gru_step_forward(const rnn_step *s);
 void glia__gru_step_backward(const rnn_step *s);
+void glia__clockwork_step_forward(const rnn_step *s);
+void glia__clockwork_step_backward(const rnn_step *s);
+
+/* Clockwork modules (clockwork.c). Module i holds units [i H / g, (i+1) H / g) (floors) and has
+ * period base^i; at a sequence's step k (k = clock + t forward, L_n - 1 - t reverse) the modules that
+ * update are 0 .. m-1, m = 1 + the largest i < g with base^i | k (all g at k = 0): always a
+ * prefix, so the active units are [0, glia__clockwork_end(k, ...)). */
+int glia__clockwork_end(int k, int H, int g, int base);
+/* the clock input (a float holding an integer in [0, 2^24)) of node n, 0 when input < 0;
+ * GLIA_ERANGE naming the node otherwise */
+glia_status glia__clockwork_clock(glia_graph *g, glia_node *n, int input, int32_t *clock);
+/* the largest active end over the live rows of step s->t (0 when none is live): the columns
+ * of the step's recurrent GEMMs */
+int glia__clockwork_step_end(const rnn_step *s);
+/* Wm = W_hh with the entries outside the block upper triangle zeroed (row r of module i keeps
+ * columns >= i H / g): [H, H] */
+void glia__clockwork_mask(const float *W, int H, int g, float *Wm);
+/* dW_hh += dA^T Hp on the block upper triangle only: dA [rows, H], Hp [rows, H] */
+void glia__clockwork_dweight(float *dW, const float *dA, const float *Hp, int64_t rows, int H,
+                             int g);
+
+/* the SCRN's saved state per direction (scrn.c): Hs [T+1, N, H] then Ss [T+1, N, S], laid out
+ * as the other cells' Hs (after the same header) */
+static inline size_t glia__scrn_saved_dir(int T, int N, int H, int S) {
+    return (size_t)(T + 1) * N * ((size_t)H + S);
+}
+/* acc[j] += sum over rows i, in order, of a[i lda + j] (times b[i ldb + j] when b), j < cols;
+ * threads split the columns, so each sum has one fixed order (rnn.c) */
+void glia__colsum_add(float *acc, const float *a, int lda, const float *b, int ldb, int64_t rows,
+                      int cols);
+/* GLIA_ESHAPE unless input t has shape [d0, d1, d2][:ndim], naming `what` (of direction d >= 0) */
+glia_status glia__rnn_check_shape(glia_graph *g, glia_node *n, const glia_node *t,
+                                  const char *what, int d, int ndim, int64_t d0, int64_t d1,
+                                  int64_t d2);
 
 /* the shared op functions (rnn.c) */
 glia_status glia__recurrent_infer(glia_graph *g, glia_node *n, rnn_cell cell);
 glia_status glia__recurrent_forward(glia_graph *g, glia_node *n, rnn_cell cell);
 void glia__recurrent_backward(glia_graph *g, glia_node *n, rnn_cell cell);
-/* glia_op_def.no_grad of the three: the lengths, the last input when given */
+/* glia_op_def.no_grad of the recurrent ops: the lengths, the last input when given */
 bool glia__recurrent_no_grad(const glia_node *n, int k);
 /* The op def of cell (rnn, lstm, gru; CELL its rnn_cell) from <cell>_attrs: its infer, forward
  * and backward are the shared ones above for CELL, and what the three share (the output, at
@@ -127,7 +169,8 @@ glia_status glia__seq_readout_add(glia_graph *g, glia_op_id op, const char *name
         .name = #op, .summary = what, .inputs = "y[T,N,D], lengths[N]?", .outputs = "out[N,D]",   \
         .min_in = 1, .max_in = 2, .infer = op##_infer, .forward = op##_forward,                   \
         .backward = op##_backward, GLIA_ATTRS(op##_attrs), .no_grad = glia__no_grad_in1};
-/* builds the parameters and the op node; on error nothing is added to the graph */
+/* builds the parameters and the op node; on error nothing is added to the graph (c0: the
+ * lstm's c0 or the scrn's s0) */
 glia_status glia__recurrent_build(glia_graph *g, rnn_cell cell, const char *name, int x, int h0,
                                   int c0, int lengths, const glia_rnn_config *cfg, int *out);
 
