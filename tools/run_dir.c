@@ -1,10 +1,12 @@
 /* run_dir.c: opening a trained run's directory (what glia train writes): model.cfg,
- * weights.safetensors, classes.txt, and the data set named in checkpoint.safetensors. */
+ * weights.safetensors (or another weights file, packed ones included), classes.txt, and the data
+ * set named in checkpoint.safetensors. */
 #include "cli.h"
 #include "glia.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void run_dir_free(run_dir *r) {
     glia_model_free(r->m);
@@ -14,17 +16,41 @@ void run_dir_free(run_dir *r) {
 }
 
 int run_dir_open(const char *dir, int64_t batch, run_dir *r, const char *cmd) {
-    memset(r, 0, sizeof *r);
-    char path[1200];
-    snprintf(path, sizeof path, "%s/model.cfg", dir);
-    glia_status s = glia_model_load(path, batch, 1, &r->m);
-    if (!s) {
-        snprintf(path, sizeof path, "%s/weights.safetensors", dir);
-        s = glia_safetensors_load(glia_model_graph(r->m), path);
+    struct stat st;
+    if (!stat(dir, &st) && !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "glia %s: %s is not a directory (a run directory written by glia train)\n",
+                cmd, dir);
+        memset(r, 0, sizeof *r);
+        return 0;
     }
+    return run_dir_open_weights(dir, NULL, batch, r, cmd);
+}
+
+int run_dir_open_weights(const char *path, const char *weights, int64_t batch, run_dir *r,
+                         const char *cmd) {
+    memset(r, 0, sizeof *r);
+    struct stat st;
+    snprintf(r->dir, sizeof r->dir, "%s", path);
+    if (!stat(path, &st) && !S_ISDIR(st.st_mode)) { /* a weights file: its directory's run */
+        char *slash = strrchr(r->dir, '/');
+        if (!weights) weights = path;
+        if (slash == r->dir) slash[1] = 0;
+        else if (slash) *slash = 0;
+        else snprintf(r->dir, sizeof r->dir, ".");
+    }
+    const char *dir = r->dir;
+    char p[1200];
+    snprintf(p, sizeof p, "%s/model.cfg", dir);
+    glia_status s = glia_model_load(p, batch, 1, &r->m);
+    if (weights) snprintf(r->weights, sizeof r->weights, "%s", weights);
+    else snprintf(r->weights, sizeof r->weights, "%s/weights.safetensors", dir);
+    if (!s) s = glia_weights_load(glia_model_graph(r->m), r->weights, &r->packed);
     if (s) {
-        fprintf(stderr, "glia %s: %s\n(is %s a directory written by glia train?)\n", cmd,
-                glia_last_error(), dir);
+        if (weights && r->m) /* the model read: the weights file is the trouble */
+            fprintf(stderr, "glia %s: %s\n", cmd, glia_last_error());
+        else
+            fprintf(stderr, "glia %s: %s\n(is %s a directory written by glia train?)\n", cmd,
+                    glia_last_error(), dir);
         run_dir_free(r);
         return 0;
     }
@@ -51,9 +77,9 @@ int run_dir_open(const char *dir, int64_t batch, run_dir *r, const char *cmd) {
     }
     r->named = n;
     snprintf(r->data, sizeof r->data, "fashion-mnist");
-    snprintf(path, sizeof path, "%s/checkpoint.safetensors", dir);
+    snprintf(p, sizeof p, "%s/checkpoint.safetensors", dir);
     glia_st_meta meta;
-    if (!glia_safetensors_read_meta(path, &meta)) {
+    if (!glia_safetensors_read_meta(p, &meta)) {
         const char *d = glia_st_meta_get(&meta, "data");
         if (d) snprintf(r->data, sizeof r->data, "%s", d);
         if ((d = glia_st_meta_get(&meta, "val_data"))) snprintf(r->val_data, sizeof r->val_data, "%s", d);

@@ -64,6 +64,11 @@ struct glia_node {
     bool bwd_runs;                  /* its backward is called (needs_grad and an input needs grad) */
     bool fuse_relu;                 /* this op applies the ReLU of its only consumer (compile.c) */
     bool fused;                     /* a ReLU done by its input's op: forward and backward skip it */
+    bool folded;                    /* a binarize whose XNOR consumers binarize its input while
+                                     * packing it (compile.c): its forward writes nothing */
+    size_t cache_bytes;             /* kept from one forward to the next (compile.c: the packed
+                                     * weights of an XNOR node); in the saved block after saved */
+    void *cache;
     glia_kernel kern;               /* op nodes: the kernels of the graph's device */
     float *val;                     /* device memory (host memory on the cpu device) */
     float *grad;

@@ -190,7 +190,13 @@ pack_pixels_avx512(const float *xn, int C, int64_t HW, int Wd, uint64_t *pn) {
 }
 #endif
 
-void glia__xnor_pack_acts(const xnor_geom *q, const float *x, uint64_t *xp, float *scale) {
+/* s_g of an operand's slice v[0, m): binarize.c's, the same bits */
+static float slice_scale(const xnor_operand *op, const float *v, int64_t m) {
+    if (!op->raw) return v[0] < 0 ? -v[0] : v[0];
+    return op->scaled ? (float)glia__binary_scale(v, m) : 1.0f;
+}
+
+void glia__xnor_pack_acts(const xnor_geom *q, xnor_operand x, uint64_t *xp, float *scale) {
     const int Wd = glia__xnor_words(q->C);
     const int64_t HW = (int64_t)q->H * q->W;
     int wide = 0;
@@ -201,28 +207,29 @@ void glia__xnor_pack_acts(const xnor_geom *q, const float *x, uint64_t *xp, floa
 #endif
 #pragma omp parallel for schedule(static) if ((int64_t)q->N * q->C * HW >= GLIA_PAR_MIN)
     for (int n = 0; n < q->N; n++) {
-        const float *xn = x + (size_t)n * q->C * HW;
+        const float *xn = x.v + (size_t)n * q->C * HW;
         uint64_t *pn = xp + (size_t)n * HW * Wd;
         int64_t p = 0;
+        /* the scale first: the sample (C H W floats) is then in the cache for the packing */
+        scale[n] = slice_scale(&x, xn, q->C * HW);
 #ifdef HAVE_X86_POPCNT_SETS
         if (wide) p = pack_pixels_avx512(xn, q->C, HW, Wd, pn);
 #endif
         (void)wide;
         pack_pixels_generic(xn, q->C, HW, Wd, p, HW, pn);
-        scale[n] = xn[0] < 0 ? -xn[0] : xn[0];
     }
 }
 
-void glia__xnor_pack_weights(const xnor_geom *q, const float *w, uint64_t *wq, float *alpha) {
+void glia__xnor_pack_weights(const xnor_geom *q, xnor_operand w, uint64_t *wq, float *alpha) {
     const int Wd = glia__xnor_words(q->C), Op = glia__xnor_opad(q->O), T = q->kh * q->kw;
     memset(wq, 0, sizeof *wq * (size_t)T * Wd * Op);
     for (int o = 0; o < q->O; o++) {
-        const float *wo = w + (size_t)o * q->C * T;
+        const float *wo = w.v + (size_t)o * q->C * T;
         for (int c = 0; c < q->C; c++)
             for (int t = 0; t < T; t++) /* no branch, as in glia__xnor_pack_acts */
                 wq[((size_t)t * Wd + c / 64) * Op + o] |= (uint64_t)!(wo[(size_t)c * T + t] < 0)
                                                           << (c % 64);
-        alpha[o] = wo[0] < 0 ? -wo[0] : wo[0];
+        alpha[o] = slice_scale(&w, wo, (int64_t)q->C * T);
     }
 }
 
@@ -317,6 +324,30 @@ size_t glia__xnor_ws(const xnor_geom *q) {
            up64((size_t)q->O * 4) + up64((size_t)q->N * 4) + slot_bytes(q, &t) * (size_t)t.slots;
 }
 
+/* the weight cache: a word saying it is filled, the packed weights [T Wd Op], alpha [O] and the
+ * float weights [O C T] they come from */
+size_t glia__xnor_cache_bytes(const xnor_geom *q) {
+    const size_t Wd = (size_t)glia__xnor_words(q->C), Op = (size_t)glia__xnor_opad(q->O),
+                 T = (size_t)q->kh * q->kw;
+    return 64 + up64(T * Wd * Op * 8) + up64((size_t)q->O * 4) + up64((size_t)q->O * q->C * T * 4);
+}
+
+/* the cached packing of w (raw), repacked when the weights differ from those it was made from;
+ * *wq and *alpha point into the cache */
+static void cached_weights(const xnor_geom *q, xnor_operand w, char *cache, uint64_t **wq,
+                           float **alpha) {
+    const size_t Wd = (size_t)glia__xnor_words(q->C), Op = (size_t)glia__xnor_opad(q->O),
+                 T = (size_t)q->kh * q->kw, nw = (size_t)q->O * q->C * T * 4;
+    uint64_t *filled = (uint64_t *)cache;
+    *wq = (uint64_t *)(cache + 64);
+    *alpha = (float *)(cache + 64 + up64(T * Wd * Op * 8));
+    float *from = (float *)((char *)*alpha + up64((size_t)q->O * 4));
+    if (*filled && !memcmp(from, w.v, nw)) return;
+    glia__xnor_pack_weights(q, w, *wq, *alpha);
+    memcpy(from, w.v, nw);
+    *filled = 1;
+}
+
 #ifdef HAVE_X86_POPCNT_SETS
 /* 16 positions j x 16 channels o of a tile: the counts c[j][o] transposed in registers (the
  * usual unpack / shuffle / 128-bit-lane shuffle network), then per channel o along j
@@ -396,8 +427,8 @@ static void xnor_tile(const xnor_geom *q, counts_fn counts, int wide, const uint
     }
 }
 
-void glia__xnor_forward(const xnor_geom *q, const float *x, const float *w, const float *bias,
-                        int relu, float *y, void *ws) {
+void glia__xnor_forward(const xnor_geom *q, xnor_operand x, xnor_operand w, const float *bias,
+                        int relu, float *y, void *ws, void *cache) {
     const char *name;
     counts_fn counts = pick(&name);
     const size_t Wd = (size_t)glia__xnor_words(q->C), Op = (size_t)glia__xnor_opad(q->O);
@@ -411,7 +442,10 @@ void glia__xnor_forward(const xnor_geom *q, const float *x, const float *w, cons
     base += up64((size_t)q->O * 4);
     float *scale = (float *)base;
     base += up64((size_t)q->N * 4);
-    glia__xnor_pack_weights(q, w, wq, alpha);
+    if (cache && w.raw)
+        cached_weights(q, w, cache, &wq, &alpha);
+    else
+        glia__xnor_pack_weights(q, w, wq, alpha);
     glia__xnor_pack_acts(q, x, xp, scale);
     int wide = 0;
 #ifdef HAVE_X86_POPCNT_SETS
@@ -461,5 +495,22 @@ int glia__xnor_node(const glia_graph *g, const glia_node *n, xnor_geom *q) {
     q->sw = n->ia[CONV_STRIDE_W];
     q->pt = n->ia[CONV_PAD_TOP];
     q->pl = n->ia[CONV_PAD_LEFT];
+    return 1;
+}
+
+int glia__xnor_runs(const glia_graph *g, const glia_node *n, xnor_geom *q) {
+    return glia__xnor_node(g, n, q) && n->ws_bytes >= glia__xnor_ws(q);
+}
+
+int glia__xnor_node_forward(glia_graph *g, glia_node *n, const float *bias, int relu, float *y) {
+    xnor_geom q;
+    if (!glia__xnor_runs(g, n, &q)) return 0;
+    xnor_operand op[2];
+    for (int k = 0; k < 2; k++) { /* binarize nodes (glia__xnor_node); folded: read their input */
+        const glia_node *b = glia__in(g, n, k);
+        op[k] = (xnor_operand){b->folded ? glia__in(g, b, 0)->val : b->val, b->folded,
+                               b->ia[BIN_SCALED]};
+    }
+    glia__xnor_forward(&q, op[0], op[1], bias, relu, y, g->workspace, n->cache);
     return 1;
 }
