@@ -145,9 +145,9 @@ def main(argv=None):
     for k, v in extra:
         print(f"| {k} | {v[1]} | {v[0]:,.1f} | | | | |")
     if pairs:
-        print("\nBinary networks: glia's XNOR layers on packed bits (binarize, pack, XNOR + "
-              "popcount) against the same layers in floats in glia, medians of the best of 4 "
-              "alternating runs per round.\n")
+        print("\nBinary networks: glia's XNOR layers on packed bits (binarize while packing, "
+              "XNOR + popcount) against the same layers in floats in glia, medians over rounds "
+              "of the fastest step of 4 alternating runs.\n")
         print("| benchmark | unit | XNOR (bits) | float | XNOR speed-up |")
         print("|---|---|---|---|---|")
         for k, v in pairs.items():

@@ -613,6 +613,10 @@ typedef struct glia_packed_info {
 } glia_packed_info;
 glia_status glia_packed_save(glia_graph *g, const char *path, glia_packed_info *info);
 glia_status glia_packed_load(glia_graph *g, const char *path);
+/* The weights in path, whichever file it is: a packed weights file (its metadata "format" is
+ * "glia-packed-1" or "-2": glia_packed_load) or any other safetensors file
+ * (glia_safetensors_load); *packed (may be NULL) is set to 1 for a packed one. */
+glia_status glia_weights_load(glia_graph *g, const char *path, int *packed);
 /* ---------------------------------------------------------------- ONNX (src/io/onnx_*.c)
  * An ONNX model (opsets 7 to 17, read with protobuf-c) as a glia graph, built for fixed input
  * shapes so that shape arithmetic on constants (Shape, Gather, Unsqueeze, Concat, ...) folds at

@@ -131,6 +131,21 @@ if [ -r /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
   "$GLIA" train models/lenet5-xnor.cfg --epochs 1 --limit 3200 --out "$run/x" > "$run/x.log" 2>&1 || bad "train lenet5-xnor: $(cat "$run/x.log")"
   expect pack 0 "packed file .*: [0-9.]*x smaller" -- "$GLIA" pack "$run/x" --eval
   [ -s "$run/x/weights.packed.safetensors" ] && ok || bad "pack wrote no weights.packed.safetensors"
+  # glia eval and glia predict read the packed file directly (a file in the run, or --weights):
+  # the accuracy pack --eval gave for it, and the same prediction either way
+  pacc=$(printf '%s\n' "$out" | sed -n 's/.*, \([0-9.]*\)% with the packed file.*/\1/p')
+  facc=$(printf '%s\n' "$out" | sed -n 's/^test accuracy *\([0-9.]*\)% with weights.safetensors.*/\1/p')
+  [ -n "$pacc" ] && [ -n "$facc" ] && ok || bad "pack --eval printed no packed accuracy: $out"
+  expect eval-packed 0 "accuracy $pacc%" -- "$GLIA" eval "$run/x/weights.packed.safetensors"
+  expect eval-packed-weights 0 "weights $run/x/weights.packed.safetensors (packed" -- "$GLIA" eval "$run/x" --weights "$run/x/weights.packed.safetensors"
+  expect eval-weights-plain 0 "accuracy $facc%" -- "$GLIA" eval "$run/x" --weights "$run/x/weights.safetensors"
+  p1=$("$GLIA" predict "$run/x/weights.packed.safetensors" "$run/boot.pgm" --top 1 2>&1); r1=$?
+  p2=$("$GLIA" predict "$run/x" "$run/boot.pgm" --top 1 --weights "$run/x/weights.packed.safetensors" 2>&1); r2=$?
+  if [ $r1 -eq 0 ] && [ $r2 -eq 0 ] && [ "$p1" = "$p2" ] && printf '%s' "$p1" | grep -q "%  [0-9]"; then ok
+  else bad "predict with the packed file: exit $r1 / $r2: $p1 / $p2"; fi
+  head -c $(($(wc -c < "$run/x/weights.packed.safetensors") - 1)) "$run/x/weights.packed.safetensors" > "$run/cut.safetensors"
+  expect eval-packed-cut 1 "cut.safetensors: tensor .* has data_offsets" -- "$GLIA" eval "$run/x" --weights "$run/cut.safetensors"
+  expect pack-a-file 1 "is not a directory" -- "$GLIA" pack "$run/x/weights.packed.safetensors"
   expect pack-missing 1 "is $run/nope a directory written by glia train" -- "$GLIA" pack "$run/nope"
   # transfer learning from run a: conv1, conv2 frozen, fc3 new; a classifier of another shape
   # must be listed as new, and the error names it

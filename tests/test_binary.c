@@ -271,14 +271,15 @@ TEST(xnor_kernels_match_plain_loops) {
         fill_uniform(wf, (int64_t)nw, -1, 1, 300 + c);
         for (size_t i = 0; i < nx; i++) xs[i] = xf[i] < 0 ? -1 : 1, xf[i] = 0.5f * xs[i];
         for (size_t i = 0; i < nw; i++) wsg[i] = wf[i] < 0 ? -1 : 1, wf[i] = 0.25f * wsg[i];
-        glia__xnor_pack_weights(&q, wf, wq, alpha);
+        const xnor_operand xo = {xf, 0, 1}, wo = {wf, 0, 1}; /* binarize's outputs */
+        glia__xnor_pack_weights(&q, wo, wq, alpha);
         /* the packing of activations: the plain C one, and the widest this CPU has the same */
         const size_t nxp = (size_t)q.N * q.H * q.W * Wd;
         uint64_t *xp_plain = malloc(nxp * 8);
         glia__xnor_algo = 3;
-        glia__xnor_pack_acts(&q, xf, xp_plain, scale);
+        glia__xnor_pack_acts(&q, xo, xp_plain, scale);
         glia__xnor_algo = saved;
-        glia__xnor_pack_acts(&q, xf, xp, scale);
+        glia__xnor_pack_acts(&q, xo, xp, scale);
         int bad = scale[0] != 0.5f || alpha[q.O - 1] != 0.25f;
         for (size_t i = 0; i < nxp && !bad; i++) /* the layout of binary.h, bit by bit */
             for (int ch = 64 * (int)(i % Wd); ch < 64 * (int)(i % Wd + 1) && !bad; ch++) {
@@ -324,11 +325,44 @@ TEST(xnor_kernels_match_plain_loops) {
             if (algo == 1) continue;
             glia__xnor_algo = algo;
             memset(yg, 0x55, ny * 4);
-            glia__xnor_forward(&q, xf, wf, bias, relu, yg, wsp);
+            glia__xnor_forward(&q, xo, wo, bias, relu, yg, wsp, NULL);
             if (memcmp(yw, yg, ny * 4))
                 bad = 1, test_fail(__FILE__, __LINE__, "case %zu: the forward (%s kernel, relu %d) "
                                    "differs from s alpha dots + b", c, glia__xnor_kernel_name(), relu);
         }
+        /* folded binarize: the raw values (the same signs, other magnitudes) with their scales
+         * s_n, alpha_o = mean |v| as binarize computes them; the weights from a cache, filled on
+         * the first call, used on the second, refilled on the third after a weight changed */
+        const int64_t mx = (int64_t)q.C * q.H * q.W, mw = (int64_t)q.C * q.kh * q.kw;
+        float *xr = malloc(nx * 4), *wr = malloc(nw * 4), *sn = malloc((size_t)q.N * 4);
+        void *cache = calloc(1, glia__xnor_cache_bytes(&q));
+        fill_uniform(xr, (int64_t)nx, 0.01, 3, 500 + c);
+        fill_uniform(wr, (int64_t)nw, 0.01, 1, 600 + c);
+        for (size_t i = 0; i < nx; i++) xr[i] *= (float)xs[i];
+        for (size_t i = 0; i < nw; i++) wr[i] *= (float)wsg[i];
+        for (int n = 0; n < q.N; n++) sn[n] = (float)glia__binary_scale(xr + n * mx, mx);
+        for (int call = 0; call < 3 && !bad; call++) {
+            if (call == 2) { /* filter O-1 flips its last sign */
+                wsg[nw - 1] = (int8_t)-wsg[nw - 1];
+                wr[nw - 1] = -wr[nw - 1];
+            }
+            for (int n = 0; n < q.N; n++) {
+                dots_plain(&q, xs, wsg, n, want);
+                for (size_t i = 0; i < (size_t)q.O * P; i++) {
+                    const int64_t o = (int64_t)(i / P);
+                    float v = (sn[n] * (float)glia__binary_scale(wr + o * mw, mw)) * (float)want[i] +
+                              bias[o];
+                    yw[(size_t)n * q.O * P + i] = relu && v < 0 ? 0.0f : v;
+                }
+            }
+            memset(yg, 0x55, ny * 4);
+            glia__xnor_forward(&q, (xnor_operand){xr, 1, 1}, (xnor_operand){wr, 1, 1}, bias, relu,
+                               yg, wsp, cache);
+            if (memcmp(yw, yg, ny * 4))
+                bad = 1, test_fail(__FILE__, __LINE__, "case %zu, call %d: the forward on raw "
+                                   "operands (weights cached) differs from s alpha dots + b", c, call);
+        }
+        free(xr), free(wr), free(sn), free(cache);
         glia__xnor_algo = saved;
         free(yw), free(yg), free(bias), free(wsp);
         free(xf), free(wf), free(alpha), free(xs), free(wsg), free(xp), free(wq), free(want), free(got);
@@ -413,6 +447,83 @@ static int packed_values_match(glia_graph *ga, glia_graph *gb, int half, int *ro
         if (bad) return -1;
     }
     return rows;
+}
+
+/* compiled for inference, the binarize nodes of an XNOR layer are folded into it: it binarizes
+ * its input while packing it and keeps its packed weights from one forward to the next. The
+ * logits are those of the same network compiled for training (the binarize nodes run), bit for
+ * bit: on new inputs, after the weights changed in place (the cache repacks) and after a write;
+ * with numerics checking on (the folded nodes' unwritten outputs are not checked). */
+TEST(xnor_folded_inference_exact) {
+    glia_model *m[2];
+    OK(glia_model_parse(xnor_cfg, "xnor.cfg", 4, 7, &m[0]));
+    OK(glia_model_parse(xnor_cfg, "xnor.cfg", 4, 7, &m[1]));
+    glia_graph *g[2] = {glia_model_graph(m[0]), glia_model_graph(m[1])};
+    OK(glia_graph_compile(g[0], 0));
+    OK(glia_graph_compile(g[1], GLIA_COMPILE_BACKWARD));
+    glia_graph_set_check_numerics(g[0], 1);
+    int folded[2] = {0, 0}, cached = 0, c2, w;
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < g[k]->n_nodes; i++) folded[k] += g[k]->nodes[i].folded;
+    OK(glia_graph_find(g[0], "c2", &c2));
+    OK(glia_graph_find(g[0], "c2.weight", &w));
+    cached = g[0]->nodes[c2].cache != NULL;
+    /* c2's input and weights (fc1 has binary weights only: its binarize runs) */
+    CHECK_MSG(folded[0] == 2 && folded[1] == 0 && cached, "folded %d and %d, cache %d", folded[0],
+              folded[1], cached);
+    float x[256], y[2][16];
+    int same = 1;
+    for (int round = 0; round < 4 && same; round++) {
+        fill_uniform(x, 256, -1, 1, 70 + round);
+        for (int k = 0; k < 2; k++) {
+            float *wv = glia_node_value(g[k], w);
+            if (round == 2) /* in place: a sign flipped and a filter rescaled */
+                for (int i = 0; i < 64 * 9 * 2; i++) wv[i * 7] = -0.5f * wv[i * 7];
+            if (round == 3) {
+                float nw[64 * 64 * 9];
+                fill_uniform(nw, 64 * 64 * 9, -1, 1, 80);
+                OK(glia_node_write(g[k], w, nw, 64 * 64 * 9));
+            }
+            same &= logits_of(m[k], x, y[k]);
+        }
+        same = same && !memcmp(y[0], y[1], sizeof y[0]);
+        CHECK_MSG(same, "round %d: inference logits %g, training-compiled %g (%s)", round,
+                  (double)y[0][0], (double)y[1][0], glia_last_error());
+    }
+    glia_model_free(m[0]);
+    glia_model_free(m[1]);
+}
+
+/* a folded binarize's input lives until the XNOR layer has read it: here a node written between
+ * them (t) would otherwise take its memory; inference and training compiles agree bit for bit */
+TEST(xnor_folded_input_lifetime) {
+    float y[2][2 * 8 * 36];
+    for (int k = 0; k < 2; k++) {
+        glia_graph *g;
+        int x, z, w, a, xb, wb, t, c, out;
+        const glia_conv2d_params pad1 = {.pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1};
+        OK(glia_graph_new(&g));
+        OK(glia_input(g, "x", 4, (int64_t[]){2, 8, 6, 6}, &x));
+        OK(glia_input(g, "z", 4, (int64_t[]){2, 8, 6, 6}, &z));
+        OK(glia_param(g, "w", 4, (int64_t[]){8, 8, 3, 3}, &w));
+        OK(glia_scale(g, "a", x, 2.0f, &a));
+        OK(glia_binarize(g, "xb", a, 1, 1.0f, &xb));
+        OK(glia_scale(g, "t", z, -3.0f, &t));
+        OK(glia_binarize(g, "wb", w, 1, 1.0f, &wb));
+        OK(glia_conv2d(g, "conv", xb, wb, -1, &pad1, &c));
+        OK(glia_add(g, "out", c, t, &out));
+        OK(glia_graph_compile(g, k ? GLIA_COMPILE_BACKWARD : 0));
+        CHECK(g->nodes[xb].folded == !k && g->nodes[wb].folded == !k);
+        fill_uniform(glia_node_value(g, x), 2 * 8 * 36, -1, 1, 90);
+        fill_uniform(glia_node_value(g, z), 2 * 8 * 36, -1, 1, 91);
+        fill_uniform(glia_node_value(g, w), 8 * 8 * 9, -1, 1, 92);
+        glia_status s = glia_graph_forward(g);
+        if (!s) s = glia_node_read(g, out, y[k], 2 * 8 * 36);
+        glia_graph_free(g);
+        OK(s);
+    }
+    CHECK_MSG(!memcmp(y[0], y[1], sizeof y[0]), "inference %g, training-compiled %g",
+              (double)y[0][0], (double)y[1][0]);
 }
 
 TEST(binary_packed_file_round_trip) {

@@ -37,9 +37,17 @@ typedef struct run_dir {
     char data[512];
     char val_data[512];      /* an image folder run's test folder (--val-dir), "" if none */
     char target[512];        /* a CSV table run's target columns (--target), "" if none */
+    char dir[1024];          /* the run's directory */
+    char weights[1100];      /* the weights file read */
+    int packed;              /* 1: it is a packed weights file (glia pack; glia-packed-1 or -2) */
 } run_dir;
 /* 1 on success; otherwise prints "glia CMD: <why>" and returns 0. */
 int run_dir_open(const char *dir, int64_t batch, run_dir *r, const char *cmd);
+/* run_dir_open of PATH, a run directory or a weights file in one (weights.safetensors or a
+ * packed weights file), with the weights from WEIGHTS instead when not NULL; either weights
+ * file may be packed (its "format" metadata says so) */
+int run_dir_open_weights(const char *path, const char *weights, int64_t batch, run_dir *r,
+                         const char *cmd);
 void run_dir_free(run_dir *r);
 /* glia predict's pieces (cmd_predict.c): a JSON string; softmax of z[C] into p and the indices
  * of the `top` largest first in order; and predict_text.c: sentences through a sequence model */

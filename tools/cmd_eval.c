@@ -1,5 +1,6 @@
 /* cmd_eval.c: glia eval DIR - a trained model's test loss, accuracy, top-5 accuracy, per-class
- * accuracy and confusion matrix with class names. */
+ * accuracy and confusion matrix with class names; with its weights.safetensors or another
+ * weights file, a packed one (glia pack) included. */
 #include "cli.h"
 #include <math.h>
 #include <stdio.h>
@@ -33,10 +34,14 @@ static glia_status load_data(run_dir *r, const char *data, const char *split, lo
 
 int cmd_eval(int argc, char **argv) {
     if (wants_help(argc, argv)) {
-        printf("usage: glia eval DIR [--data D] [--split test|train] [--batch B]\n\n"
+        printf("usage: glia eval DIR [--data D] [--split test|train] [--batch B] [--weights FILE]\n"
+               "       glia eval DIR/FILE.safetensors [options]\n\n"
                "Evaluates the model trained in DIR (model.cfg, weights.safetensors, classes.txt, as\n"
                "glia train writes them) on a data set: loss, accuracy, top-5 accuracy, per-class\n"
                "accuracy and the confusion matrix (rows: true class, columns: predicted).\n"
+               "Given a weights file in DIR instead (or --weights), the model reads its weights\n"
+               "from it: a safetensors file as DIR/weights.safetensors, or a packed weights file\n"
+               "written by glia pack (glia-packed-2 or -1: one bit per binarized weight).\n"
                "  --data D    fashion-mnist, mnist, an IDX directory, or an image folder or list\n"
                "              file (all its images; class names as in DIR/classes.txt) (default:\n"
                "              the data set the run was trained on, from DIR/checkpoint.safetensors;\n"
@@ -47,17 +52,19 @@ int cmd_eval(int argc, char **argv) {
                "  --batch B   images per forward pass (default 256)\n"
                "  --cache-mb N  an image folder: keep at most N MiB of its decoded images (the\n"
                "              others are read again when their batch comes; default: all)\n"
+               "  --weights FILE  the weights to evaluate (default DIR/weights.safetensors)\n"
                "A model trained with random resized crops ([net] crop) sees the centre 87.5%% of\n"
                "each side of its images, resized back (torchvision's Resize + CenterCrop).\n");
         return 0;
     }
-    const char *dir = NULL, *data = NULL, *split = "test";
+    const char *dir = NULL, *data = NULL, *split = "test", *weights = NULL;
     long batch = 256;
     long long cache_mb = 0;
     for (int i = 1; i < argc; i++) {
         char *end = "";
         if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
         else if (!strcmp(argv[i], "--split") && i + 1 < argc) split = argv[++i];
+        else if (!strcmp(argv[i], "--weights") && i + 1 < argc) weights = argv[++i];
         else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = strtol(argv[++i], &end, 10);
         else if (!strcmp(argv[i], "--cache-mb") && i + 1 < argc) cache_mb = strtoll(argv[++i], &end, 10);
         else if (argv[i][0] != '-' && !dir) dir = argv[i];
@@ -75,7 +82,8 @@ int cmd_eval(int argc, char **argv) {
         return 2;
     }
     run_dir r;
-    if (!run_dir_open(dir, batch, &r, "eval")) return 1;
+    if (!run_dir_open_weights(dir, weights, batch, &r, "eval")) return 1;
+    dir = r.dir;
     if (glia_model_target_steps(r.m) > 0) { /* decoding, not classification: translate */
         fprintf(stderr, "glia eval: %s holds an encoder-decoder; glia translate %s --test gives "
                         "its error rates\n", dir, dir);
@@ -108,6 +116,7 @@ int cmd_eval(int argc, char **argv) {
     int C = e.classes;
     if (table) printf("%s on %s (target %s, the held-out part, %lld rows)\n", dir, data, r.target, (long long)e.n);
     else printf("%s on %s (%s split, %lld images)\n", dir, data, split, (long long)e.n);
+    printf("weights %s%s\n", r.weights, r.packed ? " (packed: binarized weights one bit each)" : "");
     printf("accuracy %.2f%%  top-5 %.2f%%  loss %.4f\n\n", 100 * e.acc, 100 * e.top5, e.loss);
     int w = 5;
     for (int c = 0; c < C; c++) {

@@ -53,7 +53,8 @@ static int center_view(glia_tensor *t, float *xv, const glia_augment *view, int 
 int cmd_predict(int argc, char **argv) {
     if (wants_help(argc, argv)) {
         printf("usage: glia predict DIR IMAGE... [--invert] [--top K] [--max-pixels N] [--json]\n"
-               "       glia predict DIR SENTENCE... [--top K] [--json]\n\n"
+               "                  [--weights FILE]\n"
+               "       glia predict DIR SENTENCE... [--top K] [--json] [--weights FILE]\n\n"
                "Classifies each image (PNG, JPEG, PGM/PPM, BMP, ...) with the model trained in DIR:\n"
                "converts it to the model's channels (grey or RGB), resizes it to the model's input\n"
                "size, normalises it as in training, and prints the K most probable classes.\n"
@@ -67,10 +68,14 @@ int cmd_predict(int argc, char **argv) {
                "  --max-pixels N  refuse images larger than N pixels before decoding them\n"
                "             (default 67108864, 8192 x 8192)\n"
                "  --json     print {\"predictions\": [{\"image\", \"probs\", \"top\": [{\"class\",\n"
-               "             \"name\", \"p\"}]}]} instead of a table\n");
+               "             \"name\", \"p\"}]}]} instead of a table\n"
+               "  --weights FILE  the weights to use (default DIR/weights.safetensors): a\n"
+               "             safetensors file, or a packed weights file written by glia pack\n"
+               "             (one bit per binarized weight); DIR may also be given as a\n"
+               "             weights file in it (glia predict DIR/weights.packed.safetensors ...)\n");
         return 0;
     }
-    const char *dir = NULL;
+    const char *dir = NULL, *weights = NULL;
     int invert = 0, top = 5, json = 0, n_img = 0;
     const char **imgs = calloc((size_t)argc, sizeof *imgs);
     if (!imgs) return 1;
@@ -78,6 +83,7 @@ int cmd_predict(int argc, char **argv) {
         if (!strcmp(argv[i], "--invert")) invert = 1;
         else if (!strcmp(argv[i], "--json")) json = 1;
         else if (!strcmp(argv[i], "--top") && i + 1 < argc) top = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--weights") && i + 1 < argc) weights = argv[++i];
         else if (!strcmp(argv[i], "--max-pixels") && i + 1 < argc) {
             uint64_t mp;
             if (!cli_u64(argv[++i], &mp) || mp < 1 || mp > INT64_MAX) {
@@ -100,7 +106,8 @@ int cmd_predict(int argc, char **argv) {
         return 2;
     }
     run_dir r;
-    if (!run_dir_open(dir, 1, &r, "predict")) { free(imgs); return 1; }
+    if (!run_dir_open_weights(dir, weights, 1, &r, "predict")) { free(imgs); return 1; }
+    dir = r.dir;
     if (glia_model_target_steps(r.m) > 0) {
         fprintf(stderr, "glia predict: %s holds an encoder-decoder: use glia translate %s INPUT...\n", dir, dir);
         run_dir_free(&r);

@@ -29,8 +29,17 @@
  * forward there (batch norm with the statistics saved by the forward pass). In a dense block
  * each layer's concatenation and normalised copy of it then live for one layer's forward or
  * backward, in memory the planner gives every layer in turn, so the block keeps only what its
- * layers add (growth rate channels each): memory linear in the depth, not quadratic. */
+ * layers add (growth rate channels each): memory linear in the depth, not quadratic.
+ *
+ * Folding, for inference (no backward): a binarize whose every consumer is a conv2d or dense
+ * that runs on bits (XNOR, ops/binary.h) is folded into them (n->folded; a device with
+ * GLIA_DEVICE_FOLD_BINARIZE): its forward writes nothing, and they take signs and scales from
+ * its input while packing it (one float pass and one write of the activation less); that input
+ * lives until they have run. A consumer whose folded weight operand is a parameter keeps the
+ * packed weights from one forward to the next (n->cache, glia__xnor_cache_bytes, in the saved
+ * block, zeroed here: empty). */
 #include "device.h"
+#include "../ops/binary.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +94,7 @@ void glia__plan_free(glia_graph *g) {
         n->saved = NULL;
         n->rec_at = -1;
         n->fwd_val = n->rec_val = NULL;
+        n->cache = NULL;
     }
     g->compiled = false;
 }
@@ -117,6 +127,43 @@ static size_t place(interval *iv, int m) {
         if (off + iv[i].bytes > total) total = off + iv[i].bytes;
     }
     return total;
+}
+
+/* n->folded and n->cache_bytes (the comment at the top) */
+static void fold_binarize(glia_graph *g, bool bwd, bool can) {
+    for (int i = 0; i < g->n_nodes; i++) {
+        g->nodes[i].folded = false;
+        g->nodes[i].cache_bytes = 0;
+        g->nodes[i].cache = NULL;
+    }
+    for (int i = 0; i < g->n_nodes && !bwd && can; i++) {
+        glia_node *b = &g->nodes[i];
+        if (b->kind != NODE_OP || b->op != GLIA_OP_binarize || b->retained || !g->n_consumers[i])
+            continue;
+        bool all = true;
+        xnor_geom q;
+        for (int c = i + 1; c < g->n_nodes && all; c++)
+            for (int k = 0; k < g->nodes[c].n_in; k++)
+                if (g->nodes[c].in[k] == i && !glia__xnor_runs(g, &g->nodes[c], &q)) all = false;
+        b->folded = all;
+    }
+    for (int c = 0; c < g->n_nodes; c++) {
+        glia_node *y = &g->nodes[c];
+        xnor_geom q;
+        if (y->kind != NODE_OP || y->n_in < 2 || !g->nodes[y->in[1]].folded ||
+            g->nodes[g->nodes[y->in[1]].in[0]].kind != NODE_PARAM || !glia__xnor_runs(g, y, &q))
+            continue;
+        y->cache_bytes = glia__xnor_cache_bytes(&q);
+    }
+}
+
+/* the last node reading folded node f (its consumers read its input instead) */
+static long folded_last_use(const glia_graph *g, int f) {
+    long last = f;
+    for (int c = f + 1; c < g->n_nodes; c++)
+        for (int k = 0; k < g->nodes[c].n_in; k++)
+            if (g->nodes[c].in[k] == f) last = c;
+    return last;
 }
 
 static glia_status nomem(const char *what, size_t bytes) {
@@ -266,6 +313,7 @@ glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
             g->n_consumers[r->in[0]] == 1)
             p->fuse_relu = r->fused = true;
     }
+    fold_binarize(g, bwd, dev->flags & GLIA_DEVICE_FOLD_BINARIZE);
 
     /* owner[i]: the node whose buffers hold i's value (its ReLU when that is fused into i) */
     int *owner = glia__malloc((size_t)n * sizeof *owner);
@@ -309,7 +357,7 @@ glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
         const glia_op_def *d = glia__ops[x->op];
         size_t xws = dev->ws_bytes ? dev->ws_bytes(g, x) : x->ws_bytes;
         if (xws > ws) ws = xws;
-        saved += align_up(x->saved_bytes);
+        saved += align_up(x->saved_bytes) + align_up(x->cache_bytes);
         if (x->fuse_relu) continue; /* its buffers are its ReLU's, below */
         bool output = g->n_consumers[i] == 0;
         bool keep = output || x->retained;
@@ -328,6 +376,7 @@ glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
                 if (fwd_end < c) fwd_end = c;
                 long tr = T - 1 - g->nodes[owner[c]].rec_at; /* a recomputation reads it */
                 if (g->nodes[owner[c]].rec_at >= 0 && v.end < tr) v.end = tr;
+                if (y->folded && v.end < folded_last_use(g, c)) v.end = folded_last_use(g, c);
                 if (y->bwd_runs) {
                     long tb = 2L * n - 1 - c;
                     if ((glia__ops[y->op]->flags & OPF_BWD_INPUTS) && v.end < tb) v.end = tb;
@@ -402,6 +451,10 @@ glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
         if (x->kind == NODE_OP && x->saved_bytes) {
             x->saved = (char *)g->saved_block + so;
             so += align_up(x->saved_bytes);
+        }
+        if (x->kind == NODE_OP && x->cache_bytes) {
+            x->cache = (char *)g->saved_block + so;
+            so += align_up(x->cache_bytes);
         }
         if (is_leaf(x) && x->needs_grad) {
             x->grad = (float *)((char *)g->param_grads + po);

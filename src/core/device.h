@@ -59,6 +59,8 @@
 
 #define GLIA_DEVICE_HOST_MEMORY 1u /* its buffers are host memory: node pointers are usable */
 #define GLIA_DEVICE_FUSE_RELU 2u   /* kernels of OPF_FUSE_RELU ops honour n->fuse_relu */
+#define GLIA_DEVICE_FOLD_BINARIZE 4u /* binarize honours n->folded, conv2d and dense read the
+                                      * folded operand and n->cache (ops/binary.h) */
 
 typedef struct glia_device {
     const char *name;

@@ -68,6 +68,11 @@ struct glia_node {
     int rec_at;                     /* recomputed in backward just before node rec_at's backward,
                                      * into rec_val (compile.c); -1: kept from the forward pass */
     float *fwd_val, *rec_val;       /* a recomputed node's forward and backward buffers */
+    bool folded;                    /* a binarize whose XNOR consumers binarize its input while
+                                     * packing it (compile.c): its forward writes nothing */
+    size_t cache_bytes;             /* kept from one forward to the next (compile.c: the packed
+                                     * weights of an XNOR node); in the saved block after saved */
+    void *cache;
     glia_kernel kern;               /* op nodes: the kernels of the graph's device */
     float *val;                     /* device memory (host memory on the cpu device) */
     float *grad;

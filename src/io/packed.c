@@ -265,7 +265,8 @@ static glia_status parse_tensor(glia_json *j, ptensor *t) {
     return GLIA_OK;
 }
 
-static glia_status parse_header(glia_json *j, pheader *p) {
+/* the header; meta_only: its "__metadata__" only, every tensor skipped */
+static glia_status parse_header(glia_json *j, pheader *p, int meta_only) {
     char *key = NULL;
     if (glia__json_enter(j, '{')) return j->err;
     while (glia__json_next(j)) {
@@ -287,6 +288,12 @@ static glia_status parse_header(glia_json *j, pheader *p) {
                 if (j->err) return j->err;
             }
             if (j->err) return j->err;
+            continue;
+        }
+        if (meta_only) {
+            free(key);
+            key = NULL;
+            if (glia__json_skip(j)) return j->err;
             continue;
         }
         if (p->n == p->cap) {
@@ -360,7 +367,7 @@ glia_status glia_packed_load(glia_graph *g, const char *path) {
         glia_json j;
         glia__json_init(&j, path, file + 8, (size_t)hl);
         j.doc = "header JSON";
-        s = parse_header(&j, &p);
+        s = parse_header(&j, &p, 0);
     }
     int v1 = !s && p.format && !strcmp(p.format, "glia-packed-1"); /* F32 scales */
     if (!s && !v1 && (!p.format || strcmp(p.format, PACKED_FORMAT)))
@@ -406,4 +413,34 @@ glia_status glia_packed_load(glia_graph *g, const char *path) {
     header_free(&p);
     free(file);
     return s;
+}
+
+/* the metadata's "format" of path's header begins with glia-packed- (read: the header alone) */
+static int is_packed(const char *path) {
+    FILE *f = fopen(path, "rb");
+    unsigned char u[8];
+    uint64_t hl = 0;
+    char *h = NULL;
+    int yes = 0;
+    if (f && fread(u, 1, 8, f) == 8) {
+        for (int i = 0; i < 8; i++) hl |= (uint64_t)u[i] << (8 * i);
+        if (hl <= ((uint64_t)1 << 30) && (h = glia__malloc((size_t)hl + 1)) &&
+            fread(h, 1, (size_t)hl, f) == hl) {
+            pheader p = {0};
+            glia_json j;
+            glia__json_init(&j, path, h, (size_t)hl);
+            yes = !parse_header(&j, &p, 1) && p.format && !strncmp(p.format, "glia-packed-", 12);
+            header_free(&p);
+        }
+    }
+    free(h);
+    if (f) fclose(f);
+    return yes;
+}
+
+glia_status glia_weights_load(glia_graph *g, const char *path, int *packed) {
+    if (!g || !path) return glia__err(GLIA_EINVAL, "glia_weights_load: NULL argument");
+    const int pk = is_packed(path); /* (not a readable header: safetensors' load says why) */
+    if (packed) *packed = pk;
+    return pk ? glia_packed_load(g, path) : glia_safetensors_load(g, path);
 }

@@ -48,6 +48,7 @@ static glia_status bin_forward(glia_graph *g, glia_node *n) {
     float *y = n->val;
     int64_t G = n->shape.dim[0], m = glia__numel(n) / G;
     const int scaled = n->ia[BIN_SCALED];
+    if (n->folded && glia__xnor_algo != 1) return GLIA_OK; /* its consumers binarize x as they pack */
 #pragma omp parallel for schedule(static) if (G * m >= GLIA_PAR_MIN)
     for (int64_t gi = 0; gi < G; gi++) {
         const float *xg = x + gi * m;

@@ -34,24 +34,47 @@ const char *glia__xnor_kernel_name(void);
 static inline int glia__xnor_words(int C) { return (C + 63) / 64; }
 static inline int glia__xnor_opad(int O) { return (O + 7) / 8 * 8; }
 
-/* xp from x (one bit per value, the layout above), scale[n] = |x[n, 0, 0, 0]| (what binarize
- * wrote: every value of a sample is +-s_n); the same for weights, alpha[o] = |w[o, 0, 0, 0]| */
-void glia__xnor_pack_acts(const xnor_geom *q, const float *x, uint64_t *xp, float *scale);
-void glia__xnor_pack_weights(const xnor_geom *q, const float *w, uint64_t *wq, float *alpha);
+/* An operand as the kernels read it: the output of its binarize node, every value of slice g
+ * (a sample, a filter) +-s_g; or, where compile.c folded that binarize into its XNOR consumers
+ * (GLIA_DEVICE_FOLD_BINARIZE, inference: nothing else reads its output), the binarize's input,
+ * whose signs and scales s_g = mean |v_g| (binarize.c's glia__binary_scale, the same bits; 1
+ * when unscaled) are taken while packing: no float pass writing +-s_g. */
+typedef struct {
+    const float *v;
+    int raw;    /* v is the binarize's input */
+    int scaled; /* raw: s_g = mean |v_g| (else 1) */
+} xnor_operand;
+
+/* xp from x (one bit per value, the layout above) and scale[n] = s_n */
+void glia__xnor_pack_acts(const xnor_geom *q, xnor_operand x, uint64_t *xp, float *scale);
+/* wq and alpha[o] from w, the same way */
+void glia__xnor_pack_weights(const xnor_geom *q, xnor_operand w, uint64_t *wq, float *alpha);
 /* dots[o P + p] = the ±1 dot product of image n's receptive field at p with filter o (exact
  * integers; the layout above), P = OH OW */
 void glia__xnor_dots(const xnor_geom *q, const uint64_t *xp, const uint64_t *wq, int n,
                      int32_t *dots);
 /* the workspace of glia__xnor_forward: packed x and w, scales, dots */
 size_t glia__xnor_ws(const xnor_geom *q);
-/* y[N, O, OH, OW] = s_n alpha_o dots + bias (bias may be NULL), then max(., 0) if relu */
-void glia__xnor_forward(const xnor_geom *q, const float *x, const float *w, const float *bias,
-                        int relu, float *y, void *ws);
+/* Packed weights kept from one forward to the next (inference, a folded binarize of a
+ * parameter): the packed bits and scales, and the float weights they were packed from, compared
+ * with the parameter on each forward (memcmp: a weight changed by any means repacks them). Its
+ * memory: glia__xnor_cache_bytes, zeroed = empty (compile.c places it in the saved block). */
+size_t glia__xnor_cache_bytes(const xnor_geom *q);
+/* y[N, O, OH, OW] = s_n alpha_o dots + bias (bias may be NULL), then max(., 0) if relu; cache:
+ * NULL, or the packed weights of w (raw) kept as above */
+void glia__xnor_forward(const xnor_geom *q, xnor_operand x, xnor_operand w, const float *bias,
+                        int relu, float *y, void *ws, void *cache);
 
 /* node n (conv2d, dense; its shape inferred) runs on bits: both operands are binarize nodes (and
  * for conv2d: one group, no dilation, a kernel of at most 121 taps); fills *q. 0: floats. */
 struct glia_node;
 struct glia_graph;
 int glia__xnor_node(const struct glia_graph *g, const struct glia_node *n, xnor_geom *q);
+/* glia__xnor_node, and n's workspace holds glia__xnor_ws: its forward runs on bits */
+int glia__xnor_runs(const struct glia_graph *g, const struct glia_node *n, xnor_geom *q);
+/* conv2d's and dense's forward on bits, where glia__xnor_runs (else 0: the caller computes in
+ * floats): reads its operands, folded or not, and its weight cache (n->cache) */
+int glia__xnor_node_forward(struct glia_graph *g, struct glia_node *n, const float *bias, int relu,
+                            float *y);
 
 #endif

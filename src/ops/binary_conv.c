@@ -23,6 +23,7 @@
  * time (8x slower). */
 #include "../core/internal.h"
 #include "binary.h"
+#include <math.h>
 #include <string.h>
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -34,32 +35,32 @@ int glia__xnor_algo = 0;
 /* up to this many kernel taps (kh kw) per output position; larger kernels stay in floats */
 #define XNOR_MAX_TAPS 121
 
-/* acc[o] = sum over taps t < nt and words k < Wd of popcount(a[t][k] ^ wt[t][k ld + o]), for
- * o < no (a multiple of 8) */
-typedef void (*counts_fn)(const uint64_t *const *a, const uint64_t *const *wt, int nt, int Wd,
-                          int ld, int no, int32_t *acc);
+/* acc[o] = sum over taps t < nt and words k < Wd of popcount(xb[xo[t] + k] ^ wt[t][k ld + o]), for
+ * o < no (a multiple of 8), with a[t] = xb + xo[t] (the tap's activation words) */
+typedef void (*counts_fn)(const uint64_t *xb, const int64_t *xo, const uint64_t *const *wt, int nt,
+                          int Wd, int ld, int no, int32_t *acc);
 
-static void counts_generic(const uint64_t *const *a, const uint64_t *const *wt, int nt, int Wd,
-                           int ld, int no, int32_t *acc) {
+static void counts_generic(const uint64_t *xb, const int64_t *xo, const uint64_t *const *wt, int nt,
+                           int Wd, int ld, int no, int32_t *acc) {
     for (int o = 0; o < no; o++) acc[o] = 0;
     for (int t = 0; t < nt; t++)
         for (int k = 0; k < Wd; k++) {
-            const uint64_t av = a[t][k], *row = wt[t] + (size_t)k * ld;
+            const uint64_t av = xb[xo[t] + k], *row = wt[t] + (size_t)k * ld;
             for (int o = 0; o < no; o++) acc[o] += (int32_t)__builtin_popcountll(av ^ row[o]);
         }
 }
 
 #ifdef HAVE_X86_POPCNT_SETS
 __attribute__((target("avx512f,avx512vpopcntdq"))) static void
-counts_avx512(const uint64_t *const *a, const uint64_t *const *wt, int nt, int Wd, int ld,
-              int no, int32_t *acc) {
+counts_avx512(const uint64_t *xb, const int64_t *xo, const uint64_t *const *wt, int nt, int Wd,
+              int ld, int no, int32_t *acc) {
     int ob = 0;
     for (; ob + 64 <= no; ob += 64) { /* eight accumulators: one broadcast per 64 channels */
         __m512i s[8];
         for (int v = 0; v < 8; v++) s[v] = _mm512_setzero_si512();
         for (int t = 0; t < nt; t++)
             for (int k = 0; k < Wd; k++) {
-                const __m512i av = _mm512_set1_epi64((long long)a[t][k]);
+                const __m512i av = _mm512_set1_epi64((long long)xb[xo[t] + k]);
                 const uint64_t *row = wt[t] + (size_t)k * ld + ob;
                 for (int v = 0; v < 8; v++)
                     s[v] = _mm512_add_epi64(s[v], _mm512_popcnt_epi64(_mm512_xor_si512(av, _mm512_loadu_si512(row + 8 * v))));
@@ -71,7 +72,7 @@ counts_avx512(const uint64_t *const *a, const uint64_t *const *wt, int nt, int W
         __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
         for (int t = 0; t < nt; t++)
             for (int k = 0; k < Wd; k++) {
-                const __m512i av = _mm512_set1_epi64((long long)a[t][k]);
+                const __m512i av = _mm512_set1_epi64((long long)xb[xo[t] + k]);
                 const uint64_t *row = wt[t] + (size_t)k * ld + ob;
                 s0 = _mm512_add_epi64(s0, _mm512_popcnt_epi64(_mm512_xor_si512(av, _mm512_loadu_si512(row))));
                 s1 = _mm512_add_epi64(s1, _mm512_popcnt_epi64(_mm512_xor_si512(av, _mm512_loadu_si512(row + 8))));
@@ -87,7 +88,7 @@ counts_avx512(const uint64_t *const *a, const uint64_t *const *wt, int nt, int W
         __m512i s = _mm512_setzero_si512();
         for (int t = 0; t < nt; t++)
             for (int k = 0; k < Wd; k++) {
-                const __m512i av = _mm512_set1_epi64((long long)a[t][k]);
+                const __m512i av = _mm512_set1_epi64((long long)xb[xo[t] + k]);
                 const __m512i wv = _mm512_loadu_si512(wt[t] + (size_t)k * ld + ob);
                 s = _mm512_add_epi64(s, _mm512_popcnt_epi64(_mm512_xor_si512(av, wv)));
             }
@@ -105,14 +106,14 @@ __attribute__((target("avx2"))) static inline __m256i popcnt256(__m256i v) {
     return _mm256_sad_epu8(c, _mm256_setzero_si256());
 }
 
-__attribute__((target("avx2"))) static void counts_avx2(const uint64_t *const *a,
+__attribute__((target("avx2"))) static void counts_avx2(const uint64_t *xb, const int64_t *xo,
                                                         const uint64_t *const *wt, int nt, int Wd,
                                                         int ld, int no, int32_t *acc) {
     for (int ob = 0; ob < no; ob += 8) {
         __m256i s0 = _mm256_setzero_si256(), s1 = s0;
         for (int t = 0; t < nt; t++)
             for (int k = 0; k < Wd; k++) {
-                const __m256i av = _mm256_set1_epi64x((long long)a[t][k]);
+                const __m256i av = _mm256_set1_epi64x((long long)xb[xo[t] + k]);
                 const uint64_t *row = wt[t] + (size_t)k * ld + ob;
                 s0 = _mm256_add_epi64(s0, popcnt256(_mm256_xor_si256(av, _mm256_loadu_si256((const __m256i *)row))));
                 s1 = _mm256_add_epi64(s1, popcnt256(_mm256_xor_si256(av, _mm256_loadu_si256((const __m256i *)(row + 4)))));
@@ -190,45 +191,91 @@ pack_pixels_avx512(const float *xn, int C, int64_t HW, int Wd, uint64_t *pn) {
 }
 #endif
 
-void glia__xnor_pack_acts(const xnor_geom *q, const float *x, uint64_t *xp, float *scale) {
+/* s_g of an operand's slice v[0, m): binarize.c's, the same bits */
+static float slice_scale(const xnor_operand *op, const float *v, int64_t m) {
+    if (!op->raw) return v[0] < 0 ? -v[0] : v[0];
+    return op->scaled ? (float)glia__binary_scale(v, m) : 1.0f;
+}
+
+#ifdef HAVE_X86_POPCNT_SETS
+/* glia__binary_scale of k <= 4 slices x[j m, (j + 1) m) at once, the same bits: lane i of
+ * sample j's vector is its partial sum s[i] of binarize.c (elements i mod 4, in order), the
+ * tail into s[0], then ((s0 + s1) + (s2 + s3)) / m. One slice alone is a chain of dependent
+ * adds (their latency, not the loads, set its speed); four slices are four chains at once. */
+__attribute__((target("avx2"))) static void scales4(const float *x, int64_t m, int k,
+                                                    float *out) {
+    const __m128 mag = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
+    __m256d s[4];
+    const float *p[4];
+    for (int j = 0; j < 4; j++) s[j] = _mm256_setzero_pd(), p[j] = x + (size_t)(j < k ? j : 0) * m;
+    int64_t i = 0;
+    for (; i + 4 <= m; i += 4)
+        for (int j = 0; j < 4; j++)
+            s[j] = _mm256_add_pd(s[j], _mm256_cvtps_pd(_mm_and_ps(_mm_loadu_ps(p[j] + i), mag)));
+    for (int j = 0; j < k; j++) {
+        double l[4];
+        _mm256_storeu_pd(l, s[j]);
+        for (int64_t t = i; t < m; t++) l[0] += fabs((double)p[j][t]);
+        out[j] = m ? (float)(((l[0] + l[1]) + (l[2] + l[3])) / (double)m) : 0.0f;
+    }
+}
+#endif
+
+/* the scales of the k slices of m values from v (k <= 4) */
+static void scales_of(const xnor_operand *op, const float *v, int64_t m, int k, float *out) {
+#ifdef HAVE_X86_POPCNT_SETS
+    if (op->raw && op->scaled && glia__xnor_algo < 3 && __builtin_cpu_supports("avx2")) {
+        scales4(v, m, k, out);
+        return;
+    }
+#endif
+    for (int j = 0; j < k; j++) out[j] = slice_scale(op, v + (size_t)j * m, m);
+}
+
+void glia__xnor_pack_acts(const xnor_geom *q, xnor_operand x, uint64_t *xp, float *scale) {
     const int Wd = glia__xnor_words(q->C);
-    const int64_t HW = (int64_t)q->H * q->W;
+    const int64_t HW = (int64_t)q->H * q->W, m = q->C * HW;
     int wide = 0;
 #ifdef HAVE_X86_POPCNT_SETS
     __builtin_cpu_init();
     wide = glia__xnor_algo < 3 && __builtin_cpu_supports("avx512f") &&
            __builtin_cpu_supports("avx512vl");
 #endif
+    /* four samples at a time: their scales (scales4), then their bits, from the cache */
 #pragma omp parallel for schedule(static) if ((int64_t)q->N * q->C * HW >= GLIA_PAR_MIN)
-    for (int n = 0; n < q->N; n++) {
-        const float *xn = x + (size_t)n * q->C * HW;
-        uint64_t *pn = xp + (size_t)n * HW * Wd;
-        int64_t p = 0;
+    for (int n0 = 0; n0 < q->N; n0 += 4) {
+        const int k = q->N - n0 < 4 ? q->N - n0 : 4;
+        scales_of(&x, x.v + (size_t)n0 * m, m, k, scale + n0);
+        for (int n = n0; n < n0 + k; n++) {
+            const float *xn = x.v + (size_t)n * m;
+            uint64_t *pn = xp + (size_t)n * HW * Wd;
+            int64_t p = 0;
 #ifdef HAVE_X86_POPCNT_SETS
-        if (wide) p = pack_pixels_avx512(xn, q->C, HW, Wd, pn);
+            if (wide) p = pack_pixels_avx512(xn, q->C, HW, Wd, pn);
 #endif
-        (void)wide;
-        pack_pixels_generic(xn, q->C, HW, Wd, p, HW, pn);
-        scale[n] = xn[0] < 0 ? -xn[0] : xn[0];
+            (void)wide;
+            pack_pixels_generic(xn, q->C, HW, Wd, p, HW, pn);
+        }
     }
 }
 
-void glia__xnor_pack_weights(const xnor_geom *q, const float *w, uint64_t *wq, float *alpha) {
+void glia__xnor_pack_weights(const xnor_geom *q, xnor_operand w, uint64_t *wq, float *alpha) {
     const int Wd = glia__xnor_words(q->C), Op = glia__xnor_opad(q->O), T = q->kh * q->kw;
     memset(wq, 0, sizeof *wq * (size_t)T * Wd * Op);
     for (int o = 0; o < q->O; o++) {
-        const float *wo = w + (size_t)o * q->C * T;
+        const float *wo = w.v + (size_t)o * q->C * T;
         for (int c = 0; c < q->C; c++)
             for (int t = 0; t < T; t++) /* no branch, as in glia__xnor_pack_acts */
                 wq[((size_t)t * Wd + c / 64) * Op + o] |= (uint64_t)!(wo[(size_t)c * T + t] < 0)
                                                           << (c % 64);
-        alpha[o] = wo[0] < 0 ? -wo[0] : wo[0];
+        alpha[o] = slice_scale(&w, wo, (int64_t)q->C * T);
     }
 }
 
-/* the valid taps of output (oh, ow) of image n: their activation words and weight blocks */
-static int taps_at(const xnor_geom *q, const uint64_t *xp, const uint64_t *wq, int n, int oh,
-                   int ow, const uint64_t **a, const uint64_t **wt) {
+/* the valid taps of output (oh, ow) of image n: their activation words' offsets in xp and
+ * their weight blocks */
+static int taps_at(const xnor_geom *q, const uint64_t *wq, int n, int oh, int ow, int64_t *xo,
+                   const uint64_t **wt) {
     const int Wd = glia__xnor_words(q->C), Op = glia__xnor_opad(q->O);
     int nt = 0;
     for (int i = 0; i < q->kh; i++) {
@@ -237,7 +284,7 @@ static int taps_at(const xnor_geom *q, const uint64_t *xp, const uint64_t *wq, i
         for (int j = 0; j < q->kw; j++) {
             int iw = ow * q->sw - q->pl + j;
             if (iw < 0 || iw >= q->W) continue;
-            a[nt] = xp + (((size_t)n * q->H + ih) * q->W + iw) * Wd;
+            xo[nt] = (((int64_t)n * q->H + ih) * q->W + iw) * Wd;
             wt[nt++] = wq + (size_t)(i * q->kw + j) * Wd * Op;
         }
     }
@@ -245,14 +292,29 @@ static int taps_at(const xnor_geom *q, const uint64_t *xp, const uint64_t *wq, i
 }
 
 /* the popcounts of output row oh of image n: cnt[ow Op + o] = sum over the valid taps of
- * popcount(x bits XOR filter o's bits), taps[ow] = the number of valid taps */
+ * popcount(x bits XOR filter o's bits), taps[ow] = the number of valid taps. A position whose
+ * window lies inside the image (most of them) reads every tap at the same offsets from its
+ * corner, listed once per row (listing each position's taps cost a sixth of the layer) */
 static void row_counts(const xnor_geom *q, counts_fn counts, const uint64_t *xp,
                        const uint64_t *wq, int n, int oh, int32_t *cnt, int *taps) {
-    const int Op = glia__xnor_opad(q->O), Wd = glia__xnor_words(q->C);
-    const uint64_t *a[XNOR_MAX_TAPS], *wt[XNOR_MAX_TAPS];
+    const int Op = glia__xnor_opad(q->O), Wd = glia__xnor_words(q->C), T = q->kh * q->kw;
+    const int ih0 = oh * q->sh - q->pt, rows_in = ih0 >= 0 && ih0 + q->kh <= q->H;
+    const uint64_t *wt[XNOR_MAX_TAPS], *wall[XNOR_MAX_TAPS];
+    int64_t xo[XNOR_MAX_TAPS], xall[XNOR_MAX_TAPS];
+    for (int t = 0; t < T && rows_in; t++) {
+        xall[t] = ((int64_t)(t / q->kw) * q->W + t % q->kw) * Wd;
+        wall[t] = wq + (size_t)t * Wd * Op;
+    }
     for (int ow = 0; ow < q->OW; ow++) {
-        int nt = taps[ow] = taps_at(q, xp, wq, n, oh, ow, a, wt);
-        counts(a, wt, nt, Wd, Op, Op, cnt + (size_t)ow * Op);
+        const int iw0 = ow * q->sw - q->pl;
+        if (rows_in && iw0 >= 0 && iw0 + q->kw <= q->W) {
+            taps[ow] = T;
+            counts(xp + (((int64_t)n * q->H + ih0) * q->W + iw0) * Wd, xall, wall, T, Wd, Op, Op,
+                   cnt + (size_t)ow * Op);
+        } else {
+            int nt = taps[ow] = taps_at(q, wq, n, oh, ow, xo, wt);
+            counts(xp, xo, wt, nt, Wd, Op, Op, cnt + (size_t)ow * Op);
+        }
     }
 }
 
@@ -315,6 +377,30 @@ size_t glia__xnor_ws(const xnor_geom *q) {
     const xnor_tiles t = tiles_of(q);
     return up64((size_t)q->N * q->H * q->W * Wd * 8) + up64((size_t)q->kh * q->kw * Wd * Op * 8) +
            up64((size_t)q->O * 4) + up64((size_t)q->N * 4) + slot_bytes(q, &t) * (size_t)t.slots;
+}
+
+/* the weight cache: a word saying it is filled, the packed weights [T Wd Op], alpha [O] and the
+ * float weights [O C T] they come from */
+size_t glia__xnor_cache_bytes(const xnor_geom *q) {
+    const size_t Wd = (size_t)glia__xnor_words(q->C), Op = (size_t)glia__xnor_opad(q->O),
+                 T = (size_t)q->kh * q->kw;
+    return 64 + up64(T * Wd * Op * 8) + up64((size_t)q->O * 4) + up64((size_t)q->O * q->C * T * 4);
+}
+
+/* the cached packing of w (raw), repacked when the weights differ from those it was made from;
+ * *wq and *alpha point into the cache */
+static void cached_weights(const xnor_geom *q, xnor_operand w, char *cache, uint64_t **wq,
+                           float **alpha) {
+    const size_t Wd = (size_t)glia__xnor_words(q->C), Op = (size_t)glia__xnor_opad(q->O),
+                 T = (size_t)q->kh * q->kw, nw = (size_t)q->O * q->C * T * 4;
+    uint64_t *filled = (uint64_t *)cache;
+    *wq = (uint64_t *)(cache + 64);
+    *alpha = (float *)(cache + 64 + up64(T * Wd * Op * 8));
+    float *from = (float *)((char *)*alpha + up64((size_t)q->O * 4));
+    if (*filled && !memcmp(from, w.v, nw)) return;
+    glia__xnor_pack_weights(q, w, *wq, *alpha);
+    memcpy(from, w.v, nw);
+    *filled = 1;
 }
 
 #ifdef HAVE_X86_POPCNT_SETS
@@ -396,8 +482,8 @@ static void xnor_tile(const xnor_geom *q, counts_fn counts, int wide, const uint
     }
 }
 
-void glia__xnor_forward(const xnor_geom *q, const float *x, const float *w, const float *bias,
-                        int relu, float *y, void *ws) {
+void glia__xnor_forward(const xnor_geom *q, xnor_operand x, xnor_operand w, const float *bias,
+                        int relu, float *y, void *ws, void *cache) {
     const char *name;
     counts_fn counts = pick(&name);
     const size_t Wd = (size_t)glia__xnor_words(q->C), Op = (size_t)glia__xnor_opad(q->O);
@@ -411,7 +497,10 @@ void glia__xnor_forward(const xnor_geom *q, const float *x, const float *w, cons
     base += up64((size_t)q->O * 4);
     float *scale = (float *)base;
     base += up64((size_t)q->N * 4);
-    glia__xnor_pack_weights(q, w, wq, alpha);
+    if (cache && w.raw)
+        cached_weights(q, w, cache, &wq, &alpha);
+    else
+        glia__xnor_pack_weights(q, w, wq, alpha);
     glia__xnor_pack_acts(q, x, xp, scale);
     int wide = 0;
 #ifdef HAVE_X86_POPCNT_SETS
@@ -461,5 +550,22 @@ int glia__xnor_node(const glia_graph *g, const glia_node *n, xnor_geom *q) {
     q->sw = n->ia[CONV_STRIDE_W];
     q->pt = n->ia[CONV_PAD_TOP];
     q->pl = n->ia[CONV_PAD_LEFT];
+    return 1;
+}
+
+int glia__xnor_runs(const glia_graph *g, const glia_node *n, xnor_geom *q) {
+    return glia__xnor_node(g, n, q) && n->ws_bytes >= glia__xnor_ws(q);
+}
+
+int glia__xnor_node_forward(glia_graph *g, glia_node *n, const float *bias, int relu, float *y) {
+    xnor_geom q;
+    if (!glia__xnor_runs(g, n, &q)) return 0;
+    xnor_operand op[2];
+    for (int k = 0; k < 2; k++) { /* binarize nodes (glia__xnor_node); folded: read their input */
+        const glia_node *b = glia__in(g, n, k);
+        op[k] = (xnor_operand){b->folded ? glia__in(g, b, 0)->val : b->val, b->folded,
+                               b->ia[BIN_SCALED]};
+    }
+    glia__xnor_forward(&q, op[0], op[1], bias, relu, y, g->workspace, n->cache);
     return 1;
 }

@@ -239,11 +239,7 @@ static glia_status conv_forward(glia_graph *g, glia_node *n) {
     const float *x = glia__in(g, n, 0)->val, *w = glia__in(g, n, 1)->val;
     const float *bias = n->n_in == 3 ? glia__in(g, n, 2)->val : NULL;
     float *y = n->val, *ws = g->workspace;
-    xnor_geom q;
-    if (glia__xnor_node(g, n, &q) && n->ws_bytes >= glia__xnor_ws(&q)) {
-        glia__xnor_forward(&q, x, w, bias, n->fuse_relu, y, ws);
-        return GLIA_OK;
-    }
+    if (glia__xnor_node_forward(g, n, bias, n->fuse_relu, y)) return GLIA_OK;
     if (glia__conv_direct_ok(&c)) {
         glia__conv_direct_forward(&c, x, w, bias, n->fuse_relu, y, ws);
         return GLIA_OK;

@@ -38,12 +38,8 @@ static glia_status dense_forward(glia_graph *g, glia_node *n) {
     glia_node *x = glia__in(g, n, 0), *w = glia__in(g, n, 1);
     int N = (int)n->shape.dim[0], O = (int)n->shape.dim[1], K = (int)w->shape.dim[1];
     float *y = n->val;
-    xnor_geom q;
-    if (glia__xnor_node(g, n, &q) && n->ws_bytes >= glia__xnor_ws(&q)) {
-        glia__xnor_forward(&q, x->val, w->val, n->n_in == 3 ? glia__in(g, n, 2)->val : NULL, 0, y,
-                           g->workspace);
+    if (glia__xnor_node_forward(g, n, n->n_in == 3 ? glia__in(g, n, 2)->val : NULL, 0, y))
         return GLIA_OK;
-    }
     if (n->n_in == 3) {
         const float *b = glia__in(g, n, 2)->val;
         for (int i = 0; i < N; i++)
