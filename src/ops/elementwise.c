@@ -7,6 +7,10 @@
  *   mul: y = a * b   da += dy * b        db += dy * a
  * Gradients of a broadcast operand are summed over the repeated positions (in a fixed,
  * sequential order, so bit-exact for any thread count).
+ * Fast path: an operand with one dimension of size > 1 (a per-channel [C, 1, 1] against
+ * [N, C, H, W], DiracNet's diag(a) x) and the other of the output's shape go plane by plane,
+ * without the per-element index arithmetic; the sums run in the same order, so the results are
+ * the same bits.
  *   scale: y = alpha x, dx += alpha dy (attribute alpha).
  * add, sub and mul share infer, forward and backward, which tell them apart by n->op. */
 #include "../core/internal.h"
@@ -57,6 +61,26 @@ static inline int64_t boff(int64_t i, const glia_shape *o, const int64_t *st) {
     return off;
 }
 
+/* The output [outer, C, inner] seen from an operand s whose only dimension of size > 1 is the
+ * output's dimension d (size C): element i uses s[(i / inner) % C]. 0 if s is not like that. */
+static int per_channel(const glia_shape *s, const glia_shape *o, int64_t *C, int64_t *inner) {
+    int d0 = -1;
+    for (int d = o->ndim - 1, k = s->ndim - 1; d >= 0; d--, k--)
+        if (k >= 0 && s->dim[k] != 1) {
+            if (d0 >= 0) return 0;
+            d0 = d;
+        }
+    if (d0 < 0) return 0;
+    *C = o->dim[d0];
+    *inner = 1;
+    for (int d = d0 + 1; d < o->ndim; d++) *inner *= o->dim[d];
+    return 1;
+}
+
+static inline float ew_apply(glia_op_id kind, float u, float v) {
+    return kind == GLIA_OP_add ? u + v : kind == GLIA_OP_sub ? u - v : u * v;
+}
+
 static glia_status ew_forward(glia_graph *g, glia_node *n) {
     const glia_node *A = glia__in(g, n, 0), *B = glia__in(g, n, 1);
     const float *a = A->val, *b = B->val;
@@ -81,6 +105,22 @@ static glia_status ew_forward(glia_graph *g, glia_node *n) {
         for (int64_t i = 0; i < N; i++) {
             float u = bs ? x[i] : k, v = bs ? k : x[i];
             y[i] = kind == GLIA_OP_add ? u + v : kind == GLIA_OP_sub ? u - v : u * v;
+        }
+        return GLIA_OK;
+    }
+    int64_t C, inner;
+    const bool small_a = glia__shape_eq(&B->shape, &n->shape) && per_channel(&A->shape, &n->shape, &C, &inner);
+    if (small_a || (glia__shape_eq(&A->shape, &n->shape) && per_channel(&B->shape, &n->shape, &C, &inner))) {
+        const float *k = small_a ? a : b, *x = small_a ? b : a;
+        const int64_t P = N / inner;
+#pragma omp parallel for schedule(static) if (N >= GLIA_PAR_MIN)
+        for (int64_t p = 0; p < P; p++) {
+            const float kc = k[p % C], *xp = x + p * inner;
+            float *yp = y + p * inner;
+            if (small_a)
+                for (int64_t j = 0; j < inner; j++) yp[j] = ew_apply(kind, kc, xp[j]);
+            else
+                for (int64_t j = 0; j < inner; j++) yp[j] = ew_apply(kind, xp[j], kc);
         }
         return GLIA_OK;
     }
@@ -109,6 +149,30 @@ static void ew_backward(glia_graph *g, glia_node *n) {
         if (!dx) continue;
         const int64_t *sx = side ? sb : sa, *so = side ? sa : sb;
         float sign = (side && kind == GLIA_OP_sub) ? -1.0f : 1.0f;
+        const bool mul = kind == GLIA_OP_mul;
+        int64_t C, inner;
+        if (glia__shape_eq(&X->shape, &n->shape) && per_channel(&O->shape, &n->shape, &C, &inner)) {
+            const float *k = O->val; /* dx += dy * k[c] (mul) or sign * dy */
+            const int64_t P = N / inner;
+#pragma omp parallel for schedule(static) if (N >= GLIA_PAR_MIN)
+            for (int64_t p = 0; p < P; p++) {
+                const float f = mul ? k[p % C] : sign;
+                for (int64_t j = p * inner; j < (p + 1) * inner; j++) dx[j] += dy[j] * f;
+            }
+            continue;
+        }
+        if (glia__shape_eq(&O->shape, &n->shape) && per_channel(&X->shape, &n->shape, &C, &inner)) {
+            const float *o = O->val; /* dx[c] += sum of dy * o (mul) or sign * dy, in the order of i */
+            const int64_t P = N / inner;
+#pragma omp parallel for schedule(static) if (N >= GLIA_PAR_MIN)
+            for (int64_t c = 0; c < C; c++) {
+                float acc = dx[c];
+                for (int64_t p = c; p < P; p += C)
+                    for (int64_t j = p * inner; j < (p + 1) * inner; j++) acc += mul ? dy[j] * o[j] : sign * dy[j];
+                dx[c] = acc;
+            }
+            continue;
+        }
         if (glia__shape_eq(&X->shape, &n->shape)) { /* no reduction: parallel is exact */
 #pragma omp parallel for schedule(static) if (N >= GLIA_PAR_MIN)
             for (int64_t i = 0; i < N; i++)
