@@ -173,7 +173,7 @@ rm -rf /tmp/glia-cli-never
 # sequence models (issue 4): summary counts, a tiny character LM trained on generated text beats
 # the uniform guess, stops on SIGINT-free epochs and resumes bit for bit, then generates text;
 # the gradient demonstration
-for c in generate gradflow; do expect "$c --help" 0 "usage: glia $c" -- "$GLIA" "$c" --help; done
+for c in generate gradflow curves; do expect "$c --help" 0 "usage: glia $c" -- "$GLIA" "$c" --help; done
 expect summary-char-lstm 0 "lstm             lstm           \[64, None, 256\]            888832" -- "$GLIA" summary models/char-lstm.cfg
 expect summary-tagger 0 "total params: 1490992" -- "$GLIA" summary models/tagger-bilstm.cfg
 seq=$(mktemp -d)
@@ -357,6 +357,27 @@ printf '[net]\ninput = 1, 28, 28\n[conv]\nfilters = 2000000000\nsize = 3\n' > "$
 expect summary-int-limit 1 "filters = 2000000000: expected an integer from 0 to 1073741824 (2^30)" -- "$GLIA" summary "$seq/big.cfg"
 printf '[net]\ninput = 100000\nclasses = 10\n[dense]\nunits = 100000\n[dense]\nunits = 10\n' > "$seq/huge.cfg"
 expect summary-10-billion-params 0 "total params: 10001100010" -- "$GLIA" summary "$seq/huge.cfg"
+# glia curves: several runs' metrics.csv in one PNG (a run without a validation part has no val line)
+mkdir -p "$seq/ca" "$seq/cb"
+printf 'epoch,train_loss,train_acc,val_loss,val_acc,val_top5,lr,seconds\n1,2.0,0.30,1.9,0.35,0.9,0.1,1\n2,1.0,0.60,1.1,0.58,0.95,0.1,1\n' > "$seq/ca/metrics.csv"
+printf 'epoch,train_loss,train_acc,val_loss,val_acc,val_top5,lr,seconds\n1,2.3,0.10,nan,nan,nan,0.1,1\n2,2.3,0.11,nan,nan,nan,0.1,1\n3,2.3,0.12,nan,nan,nan,0.1,1\n' > "$seq/cb/metrics.csv"
+expect curves 0 "plain .*3 .*2.3000 .*nan .*12.00%" -- "$GLIA" curves "$seq/ca" "$seq/cb" --names residual,plain --out "$seq/c.png"
+[ -s "$seq/c.png" ] && ok || bad "curves wrote no PNG"
+expect curves-default-name 0 "^ca .*2 .*1.0000 .*1.1000 .*60.00% .*58.00%" -- "$GLIA" curves "$seq/ca/" --out "$seq/c1.png"
+expect curves-missing 1 "no-such-run/metrics.csv" -- "$GLIA" curves "$seq/no-such-run" --out "$seq/c2.png"
+expect curves-names-count 2 "fewer names than the 2 runs" -- "$GLIA" curves "$seq/ca" "$seq/cb" --names one --out "$seq/c3.png"
+expect curves-no-run 2 "give 1 to 8 runs" -- "$GLIA" curves
+printf 'step,loss\n1,2\n' > "$seq/bad.csv"
+expect curves-bad-header 1 "bad.csv:1: the header has no 'epoch'" -- "$GLIA" curves "$seq/bad.csv" --out "$seq/c4.png"
+[ ! -e "$seq/c4.png" ] && ok || bad "curves wrote a PNG for a bad CSV"
+# the Fashion-MNIST experiments' networks (scripts/fmnist-models-gen.py) build, with their counts;
+# highway, dirac and locally connected layers have no values to set when only shapes are built
+for mc in depth/plain50:189986 depth/resnet50:190722 depth/plain30_fc:111160 depth/highway30_fc:182560 \
+          depth/plain32:116738 depth/diracnet32:117250 blocks/inception_small:92170 \
+          blocks/plain_inception_twin:88840 blocks/densenet_small:109426 blocks/plain_densenet_twin:109510 \
+          zoo/highway30:192760 zoo/diracnet18:11518632 zoo/deepface:118923774; do
+  expect "summary ${mc%%:*}" 0 "trainable params: ${mc##*:}$" -- "$GLIA" summary "models/${mc%%:*}.cfg"
+done
 rm -rf "$seq"
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

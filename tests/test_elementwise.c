@@ -70,6 +70,48 @@ TEST(ew_matches_naive) {
     }
 }
 
+/* the per-channel fast path (one operand [3, 1, 1] or [1, 3, 1, 1], on either side, against
+ * [2, 3, 4, 5]; DiracNet's diag(a) x): forward and both gradients equal, bit for bit, naive loops
+ * that sum in the order of the elements */
+TEST(ew_per_channel_fast_path) {
+    glia_status (*ops[3])(glia_graph *, const char *, int, int, int *) = {glia_add, glia_sub, glia_mul};
+    enum { N = 2, C = 3, HW = 20, T = N * C * HW };
+    for (int k = 0; k < 6; k++) {
+        int left = k < 3, op = k % 3; /* left: the per-channel operand is a */
+        glia_graph *g;
+        int a, b, y;
+        OK(glia_graph_new(&g));
+        if (left) {
+            OK(glia_param(g, "a", 3, (int64_t[]){C, 1, 1}, &a));
+            OK(glia_param(g, "b", 4, (int64_t[]){N, C, 4, 5}, &b));
+        } else {
+            OK(glia_param(g, "a", 4, (int64_t[]){N, C, 4, 5}, &a));
+            OK(glia_param(g, "b", 4, (int64_t[]){1, C, 1, 1}, &b));
+        }
+        OK(ops[op](g, "op", a, b, &y));
+        OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+        float *A = glia_node_value(g, a), *B = glia_node_value(g, b), seed[T];
+        fill_uniform(A, left ? C : T, -1, 1, 30 + k);
+        fill_uniform(B, left ? T : C, -1, 1, 40 + k);
+        fill_uniform(seed, T, -1, 1, 50 + k);
+        OK(glia_graph_forward(g));
+        OK(glia_graph_backward(g, y, seed, 0));
+        float ry[T], rda[T] = {0}, rdb[T] = {0};
+        for (int i = 0; i < T; i++) {
+            int c = i / HW % C, ia = left ? c : i, ib = left ? i : c;
+            float u = A[ia], v = B[ib], s = seed[i];
+            ry[i] = op == 0 ? u + v : op == 1 ? u - v : u * v;
+            rda[ia] += op == 2 ? s * v : s;
+            rdb[ib] += op == 0 ? s : op == 1 ? -s : s * u;
+        }
+        CHECK_MSG(!memcmp(glia_node_value(g, y), ry, sizeof ry), "case %d: y", k);
+        CHECK_MSG(!memcmp(glia_node_grad(g, a), rda, (left ? C : T) * sizeof(float)), "case %d: da", k);
+        CHECK_MSG(!memcmp(glia_node_grad(g, b), rdb, (left ? T : C) * sizeof(float)), "case %d: db", k);
+        ref_checked(g, y);
+        glia_graph_free(g);
+    }
+}
+
 TEST(ew_golden_pytorch) {
     struct { const char *file; glia_status (*op)(glia_graph *, const char *, int, int, int *);
              int na; int64_t da[4]; int nb; int64_t db[4]; } cases[] = {

@@ -20,6 +20,7 @@ int cmd_dream(int argc, char **argv);
 int cmd_style(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_gradflow(int argc, char **argv);
+int cmd_curves(int argc, char **argv);
 int cmd_pack(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_export(int argc, char **argv);

@@ -29,6 +29,7 @@ static const struct {
     {"gradflow", "the vanishing/exploding gradient demonstration (RNN vs LSTM over 1000 steps)", cmd_gradflow},
     {"translate", "decode inputs with a trained encoder-decoder (greedy or beam search; --test: error rates)", cmd_translate},
     {"attention", "an encoder-decoder's attention over its input as a heat map (PNG)", cmd_attention},
+    {"curves", "several runs' training curves in one PNG (loss and accuracy per epoch)", cmd_curves},
     {"summary", "a model's layers, output shapes, parameters and multiply-adds", cmd_summary},
     {"pack", "a binary network's weights packed one bit per value, with the sizes", cmd_pack},
     {"run", "one forward pass of an ONNX model or a run on named tensors (safetensors)", cmd_run},

@@ -476,7 +476,8 @@ static glia_status dirac_sum(glia_model *m, model_layer *l, int followed, int *y
     glia_status s;
     if ((s = glia__layer_name(l, "dirac", nm)) || (s = glia_param(m->g, nm, 3, (int64_t[]){xs.dim[1], 1, 1}, &p)))
         return s;
-    for (int64_t c = 0; c < xs.dim[1]; c++) glia_node_value(m->g, p)[c] = 1.0f;
+    float *a1 = glia_node_value(m->g, p); /* NULL: shapes only */
+    for (int64_t c = 0; a1 && c < xs.dim[1]; c++) a1[c] = 1.0f;
     if ((s = glia__layer_name(l, "dirac_x", nm)) || (s = glia_mul(m->g, nm, p, l->in[0], &ax))) return s;
     return (s = main_name(l, followed, "dirac_sum", nm)) ? s : glia_add(m->g, nm, *y, ax, y);
 }
@@ -636,7 +637,8 @@ static glia_status b_highway(glia_model *m, model_layer *l) {
         (s = glia_init_param(m->g, wt, glia__layer_init(l), 0, &m->rng)) ||
         (s = glia__layer_name(l, "gate.bias", nm)) || (s = glia_param(m->g, nm, 1, &D, &bt)))
         return s;
-    for (int64_t i = 0; i < D; i++) glia_node_value(m->g, bt)[i] = fval(l, "gate_bias");
+    float *gb = glia_node_value(m->g, bt); /* NULL: shapes only */
+    for (int64_t i = 0; gb && i < D; i++) gb[i] = fval(l, "gate_bias");
     if ((s = glia__layer_name(l, "fc", nm)) || (s = glia_dense(m->g, nm, x, w, b, &h)) ||
         (s = glia__layer_activation(m, l, sval(l, "activation"), h, &h)) ||
         (s = glia__layer_name(l, "gate.fc", nm)) || (s = glia_dense(m->g, nm, x, wt, bt, &t)) ||
@@ -679,7 +681,7 @@ static glia_status b_local(glia_model *m, model_layer *l) {
         glia_shape ps;
         glia_node_shape(m->g, p, &ps);
         float *v = glia_node_value(m->g, p);
-        for (int64_t i = 0; i < glia_shape_numel(&ps); i++) v[i] = bound * (2 * glia_rng_uniform(&m->rng) - 1);
+        for (int64_t i = 0; v && i < glia_shape_numel(&ps); i++) v[i] = bound * (2 * glia_rng_uniform(&m->rng) - 1);
     }
     glia_local2d_params p = {(int)kh, (int)kw, (int)sh, (int)sw, (int)ph, (int)pw};
     if ((s = main_name(l, act, "local", nm)) || (s = glia_local2d(m->g, nm, l->in[0], w, b, &p, &y))) return s;

@@ -8,6 +8,10 @@
  *   div: y = a / b   da += dy / b        db -= dy * a / b^2 = dy * y / b
  * Gradients of a broadcast operand are summed over the repeated positions (in a fixed,
  * sequential order, so bit-exact for any thread count).
+ * Fast path: an operand with one dimension of size > 1 (a per-channel [C, 1, 1] against
+ * [N, C, H, W], DiracNet's diag(a) x) and the other of the output's shape go plane by plane,
+ * without the per-element index arithmetic; the sums run in the same order, so the results are
+ * the same bits.
  *   scale: y = alpha x, dx += alpha dy (attribute alpha).
  * add, sub, mul and div share infer, forward and backward, which tell them apart by n->op. */
 #include "../core/internal.h"
@@ -58,6 +62,29 @@ static inline int64_t boff(int64_t i, const glia_shape *o, const int64_t *st) {
     return off;
 }
 
+/* The output [outer, C, inner] seen from an operand s whose only dimension of size > 1 is the
+ * output's dimension d (size C): element i uses s[(i / inner) % C]. 0 if s is not like that. */
+static int per_channel(const glia_shape *s, const glia_shape *o, int64_t *C, int64_t *inner) {
+    int d0 = -1;
+    for (int d = o->ndim - 1, k = s->ndim - 1; d >= 0; d--, k--)
+        if (k >= 0 && s->dim[k] != 1) {
+            if (d0 >= 0) return 0;
+            d0 = d;
+        }
+    if (d0 < 0) return 0;
+    *C = o->dim[d0];
+    *inner = 1;
+    for (int d = d0 + 1; d < o->ndim; d++) *inner *= o->dim[d];
+    return 1;
+}
+
+static inline float ew_apply(glia_op_id kind, float u, float v) {
+    return kind == GLIA_OP_add ? u + v
+           : kind == GLIA_OP_sub ? u - v
+           : kind == GLIA_OP_mul ? u * v
+                                 : u / v;
+}
+
 static glia_status ew_forward(glia_graph *g, glia_node *n) {
     const glia_node *A = glia__in(g, n, 0), *B = glia__in(g, n, 1);
     const float *a = A->val, *b = B->val;
@@ -82,7 +109,23 @@ static glia_status ew_forward(glia_graph *g, glia_node *n) {
 #pragma omp parallel for schedule(static) if (N >= GLIA_PAR_MIN)
         for (int64_t i = 0; i < N; i++) {
             float u = bs ? x[i] : k, v = bs ? k : x[i];
-            y[i] = kind == GLIA_OP_add ? u + v : kind == GLIA_OP_sub ? u - v : kind == GLIA_OP_mul ? u * v : u / v;
+            y[i] = ew_apply(kind, u, v);
+        }
+        return GLIA_OK;
+    }
+    int64_t C, inner;
+    const bool small_a = glia__shape_eq(&B->shape, &n->shape) && per_channel(&A->shape, &n->shape, &C, &inner);
+    if (small_a || (glia__shape_eq(&A->shape, &n->shape) && per_channel(&B->shape, &n->shape, &C, &inner))) {
+        const float *k = small_a ? a : b, *x = small_a ? b : a;
+        const int64_t P = N / inner;
+#pragma omp parallel for schedule(static) if (N >= GLIA_PAR_MIN)
+        for (int64_t p = 0; p < P; p++) {
+            const float kc = k[p % C], *xp = x + p * inner;
+            float *yp = y + p * inner;
+            if (small_a)
+                for (int64_t j = 0; j < inner; j++) yp[j] = ew_apply(kind, kc, xp[j]);
+            else
+                for (int64_t j = 0; j < inner; j++) yp[j] = ew_apply(kind, xp[j], kc);
         }
         return GLIA_OK;
     }
@@ -92,7 +135,7 @@ static glia_status ew_forward(glia_graph *g, glia_node *n) {
 #pragma omp parallel for schedule(static) if (N >= GLIA_PAR_MIN)
     for (int64_t i = 0; i < N; i++) {
         float u = a[boff(i, &n->shape, sa)], v = b[boff(i, &n->shape, sb)];
-        y[i] = kind == GLIA_OP_add ? u + v : kind == GLIA_OP_sub ? u - v : kind == GLIA_OP_mul ? u * v : u / v;
+        y[i] = ew_apply(kind, u, v);
     }
     return GLIA_OK;
 }
@@ -118,6 +161,30 @@ static void ew_backward(glia_graph *g, glia_node *n) {
     (kind == GLIA_OP_mul   ? dy[i] * O->val[boff(i, &n->shape, so)]                                \
      : kind == GLIA_OP_div ? (side ? -dy[i] * n->val[i] : dy[i]) / b[boff(i, &n->shape, sbb)]      \
                            : sign * dy[i])
+        const bool mul = kind == GLIA_OP_mul;
+        int64_t C, inner;
+        if (kind != GLIA_OP_div && glia__shape_eq(&X->shape, &n->shape) && per_channel(&O->shape, &n->shape, &C, &inner)) {
+            const float *k = O->val; /* dx += dy * k[c] (mul) or sign * dy */
+            const int64_t P = N / inner;
+#pragma omp parallel for schedule(static) if (N >= GLIA_PAR_MIN)
+            for (int64_t p = 0; p < P; p++) {
+                const float f = mul ? k[p % C] : sign;
+                for (int64_t j = p * inner; j < (p + 1) * inner; j++) dx[j] += dy[j] * f;
+            }
+            continue;
+        }
+        if (kind != GLIA_OP_div && glia__shape_eq(&O->shape, &n->shape) && per_channel(&X->shape, &n->shape, &C, &inner)) {
+            const float *o = O->val; /* dx[c] += sum of dy * o (mul) or sign * dy, in the order of i */
+            const int64_t P = N / inner;
+#pragma omp parallel for schedule(static) if (N >= GLIA_PAR_MIN)
+            for (int64_t c = 0; c < C; c++) {
+                float acc = dx[c];
+                for (int64_t p = c; p < P; p += C)
+                    for (int64_t j = p * inner; j < (p + 1) * inner; j++) acc += mul ? dy[j] * o[j] : sign * dy[j];
+                dx[c] = acc;
+            }
+            continue;
+        }
         if (glia__shape_eq(&X->shape, &n->shape)) { /* no reduction: parallel is exact */
 #pragma omp parallel for schedule(static) if (N >= GLIA_PAR_MIN)
             for (int64_t i = 0; i < N; i++) dx[i] += EW_GRAD(i);

@@ -18,7 +18,7 @@
     /* ONNX's Transpose on run-time values (shape_ops.c) */                                       \
     X(transpose)                                                                                  \
     /* what ONNX models need besides (activation.c, elementwise.c, matmul.c) */                  \
-    X(sqrt) X(div) X(matmul)                                                                          \
+    X(sqrt) X(div) X(matmul)                                                                      \
     /* the course's other recurrent cells (clockwork.c, scrn.c) */                                \
     X(clockwork) X(scrn)
 #endif
