@@ -66,7 +66,7 @@ int run_dir_open_weights(const char *path, const char *weights, int64_t batch, r
     r->classes = atoi(glia_model_option(r->m, "classes"));
     char **names = NULL;
     int n = 0;
-    if (!file && glia_class_names_load(dir, &names, &n)) {
+    if (!model_file && glia_class_names_load(dir, &names, &n)) {
         fprintf(stderr, "glia %s: %s\n", cmd, glia_last_error());
         run_dir_free(r);
         return 0;
