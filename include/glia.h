@@ -1002,8 +1002,9 @@ typedef struct glia_train_result {
 } glia_train_result;
 glia_status glia_train(glia_model *m, const glia_train_options *o, glia_train_result *out);
 /* Continues the run whose checkpoint is in dir (epochs > 0: train to that many epochs instead of
- * the saved number). o supplies stop/progress/ctx and, if the run used them, the data sets;
- * its other fields are ignored (the checkpoint has them). *model receives the model (free it). */
+ * the saved number). o supplies stop/progress/ctx, cache_bytes and decode_threads (which change
+ * no result) and, if the run used them, the data sets; its other fields are ignored (the
+ * checkpoint has them). *model receives the model (free it). */
 glia_status glia_train_resume(const char *dir, int epochs, const glia_train_options *o,
                               glia_model **model, glia_train_result *out);
 

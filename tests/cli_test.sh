@@ -263,6 +263,18 @@ expect train-bad-cache 2 "bad value '-1' for --cache-mb" -- "$GLIA" train "$imf/
 expect train-bad-threads 2 "bad value 'x' for --decode-threads" -- "$GLIA" train "$imf/tiny.cfg" --data "$imf/train" --decode-threads x
 expect eval-folder-cache 0 "accuracy 100.00%" -- "$GLIA" eval "$imf/run" --cache-mb 1
 expect eval-bad-cache 2 "bad value 'y' for --cache-mb" -- "$GLIA" eval "$imf/run" --cache-mb y
+# Ctrl-C while decode threads make batches: the loop stops at a batch's end and saves its
+# checkpoint (exit 130, "resume with"), and the resumed run ends with the uninterrupted run's
+# weights (a signal that comes before the run has started: the run is made again)
+printf '[net]\ninput = 1, 4, 4\nclasses = 2\nbatch = 4\nepochs = 60\nlr = 0.1\nflip = 1\ncrop = 0.5\n[dense]\nunits = 2\n' > "$imf/long.cfg"
+"$GLIA" train "$imf/long.cfg" --data "$imf/train" --val-dir "$imf/test" --out "$imf/ref" --decode-threads 3 > /dev/null 2>&1
+OMP_WAIT_POLICY=passive OPENBLAS_THREAD_TIMEOUT=4 "$GLIA" train "$imf/long.cfg" --data "$imf/train" --val-dir "$imf/test" --out "$imf/int" --decode-threads 3 > "$imf/int.log" 2>&1 &
+pid=$!; sleep 1; kill -INT $pid 2>/dev/null; wait $pid; rc=$?
+if grep -q "resume with: glia train --resume" "$imf/int.log"; then
+  [ $rc -eq 130 ] || bad "interrupted folder run: exit $rc, expected 130"
+  "$GLIA" train --resume "$imf/int" --decode-threads 2 > /dev/null 2>&1 || bad "resume of the interrupted folder run failed"
+elif [ $rc -ne 0 ]; then rm -rf "$imf/int"; "$GLIA" train "$imf/long.cfg" --data "$imf/train" --val-dir "$imf/test" --out "$imf/int" > /dev/null 2>&1; fi
+if cmp -s "$imf/ref/weights.safetensors" "$imf/int/weights.safetensors"; then ok; else bad "interrupted and resumed folder run (exit $rc) ended with other weights"; fi
 # a model trained with random resized crops: eval and predict show it the centre box
 expect train-folder-crop 0 "test accuracy 100.00%" -- "$GLIA" train "$imf/tiny.cfg" --data "$imf/train" --val-dir "$imf/test" --out "$imf/run6" --crop 0.8
 expect eval-folder-crop 0 "accuracy 100.00%" -- "$GLIA" eval "$imf/run6"
