@@ -491,7 +491,7 @@ typedef struct glia_rnn_config {
     int activation;      /* glia_rnn only: GLIA_RNN_TANH (0, the default) or GLIA_RNN_RELU */
     int layer;           /* k of the parameter names (_l<k>); 0 for a single layer */
     int modules;         /* glia_clockwork only: g >= 1 modules of hidden/g units (<= hidden) */
-    int period_base;     /* glia_clockwork only: module i updates every period_base^i steps (>= 2) */
+    int period_base;     /* glia_clockwork only: module i's period is period_base^i (>= 2) */
     int context;         /* glia_scrn only: S >= 1, the size of the slow context s_t */
     float alpha;         /* glia_scrn only: the context's fixed decay a in [0, 1) */
 } glia_rnn_config;

@@ -318,10 +318,12 @@ int seq_golden(const char *file, int kind, int layers, int bidir, int act, int w
     if (!golden_get(gd, "x", &xs) || !golden_get(gd, "weight_hh_l0", &ws)) goto done;
     if (with_len && !(lv = golden_get(gd, "lengths", NULL))) goto done;
     int64_t T = xs.dim[0], N = xs.dim[1], I = xs.dim[2], H = ws.dim[1], S = 0;
-    const float *modules = NULL, *base = NULL, *alpha = NULL;
+    const float *modules = NULL, *base = NULL, *clock = NULL, *alpha = NULL;
     if (kind == K_CLOCKWORK && (!(modules = golden_get(gd, "modules", NULL)) ||
-                                !(base = golden_get(gd, "base", NULL))))
+                                !(base = golden_get(gd, "base", NULL)) ||
+                                !(clock = golden_get(gd, "clock", NULL))))
         goto done;
+    int clk = -1; /* the clockwork's clock input, when the file's clock is not 0 (one layer) */
     if (kind == K_SCRN) {
         glia_shape bs;
         if (!(alpha = golden_get(gd, "alpha", NULL)) || !golden_get(gd, "weight_xs_l0", &bs)) goto done;
@@ -336,6 +338,7 @@ int seq_golden(const char *file, int kind, int layers, int bidir, int act, int w
     glia_status st;
     if ((st = glia_graph_new(&g)) || (st = glia_input(g, "x", 3, (int64_t[]){T, N, I}, &x))) goto fail;
     if (with_len && (st = glia_input(g, "lengths", 1, (int64_t[]){N}, &len))) goto fail;
+    if (clock && clock[0] != 0.0f && (st = glia_input(g, "clock", 1, (int64_t[]){1}, &clk))) goto fail;
     names[n] = "x";
     nodes[n++] = x;
     y = x;
@@ -360,7 +363,7 @@ int seq_golden(const char *file, int kind, int layers, int bidir, int act, int w
         case K_RNN: st = glia_rnn(g, "m", y, h0, len, &cfg, &y); break;
         case K_LSTM: st = glia_lstm(g, "m", y, h0, c0, len, &cfg, &y); break;
         case K_GRU: st = glia_gru(g, "m", y, h0, len, &cfg, &y); break;
-        case K_CLOCKWORK: st = glia_clockwork(g, "m", y, h0, -1, len, &cfg, &y); break;
+        case K_CLOCKWORK: st = glia_clockwork(g, "m", y, h0, clk, len, &cfg, &y); break;
         default: st = glia_scrn(g, "m", y, h0, c0, len, &cfg, &y); break;
         }
         if (st) goto fail;
@@ -377,6 +380,7 @@ int seq_golden(const char *file, int kind, int layers, int bidir, int act, int w
     if (many_to_one && (st = glia_seq_last(g, "last", y, len, dirs, &y))) goto fail;
     if ((st = glia_graph_compile(g, GLIA_COMPILE_BACKWARD))) goto fail;
     if (len >= 0 && (st = glia_node_set(g, len, lv, N))) goto fail;
+    if (clk >= 0 && (st = glia_node_set(g, clk, clock, 1))) goto fail;
     if (!golden_check(g, file, y, n, names, nodes, tol)) goto done;
     if (!many_to_one) {
         for (int k = 0; k < layers; k++) {

@@ -5,13 +5,14 @@ runs from each sequence's last live step, as PyTorch's packed sequences do), and
 the gradients of sum(seed * y).
 
 Clockwork: H units in g modules (module i: units floor(i H/g) .. floor((i+1) H/g) - 1) of period
-base^i; at the sequence's step k module i updates iff k % base^i == 0, else keeps its state;
+base^i; at the sequence's step k (forward: clock + t, the clock a chunk starts at; reverse: from
+each sequence's last step) module i updates iff k % base^i == 0, else keeps its state;
 a_t = W_ih x_t + b_ih + (W_hh * M) h_{t-1} + b_hh, M[r, c] = module(c) >= module(r).
 SCRN: s_t = (1 - a) B x_t + a s_{t-1}, h_t = sigmoid(P s_t + A x_t + R h_{t-1} + b),
 y_t = [h_t, s_t].
 
-Each file holds the inputs, the parameters under glia's names, the configuration ("modules" and
-"base", or "alpha"), y, the seed, the final states (h_n, and s_n for the SCRN) and every
+Each file holds the inputs, the parameters under glia's names, the configuration ("modules",
+"base" and "clock" (0: glia's clock input left out), or "alpha"), y, the seed, the final states (h_n, and s_n for the SCRN) and every
 gradient ("d" + name). Multi-layer cases name states per layer: h0_l0, ...
 """
 import os
@@ -22,7 +23,7 @@ import torch  # noqa: E402
 from common import write, rand  # noqa: E402
 
 
-def clockwork_dir(x, p, h0, lengths, rev, modules, base):
+def clockwork_dir(x, p, h0, lengths, rev, modules, base, clock):
     """One direction of a clockwork layer: y [T, N, H] (0 past each length), h_n [N, H]."""
     T, N, _ = x.shape
     H = p["weight_hh"].shape[0]
@@ -35,7 +36,8 @@ def clockwork_dir(x, p, h0, lengths, rev, modules, base):
         L = lengths[n]
         h = h0[n]
         steps = range(L - 1, -1, -1) if rev else range(L)
-        for k, t in enumerate(steps):
+        for i, t in enumerate(steps):
+            k = i if rev else clock + i
             a = p["weight_ih"] @ x[t, n] + p["bias_ih"] + whh @ h + p["bias_hh"]
             active = torch.tensor([k % (base ** module[j]) == 0 for j in range(H)])
             h = torch.where(active, torch.tanh(a), h)
@@ -67,13 +69,14 @@ def scrn_dir(x, p, h0, s0, lengths, rev, alpha):
 
 
 def case(name, kind, T, N, I, H, S=0, layers=1, bidir=False, lengths=None, modules=0, base=2,
-         alpha=0.95, comment=""):
+         clock=0, alpha=0.95, comment=""):
     dirs = 2 if bidir else 1
     lens = lengths if lengths is not None else [T] * N
     x = rand(T, N, I).requires_grad_(True)
     out_states, params, config = [], [], []
     if kind == "clockwork":
-        config = [("modules", torch.tensor([float(modules)])), ("base", torch.tensor([float(base)]))]
+        config = [("modules", torch.tensor([float(modules)])), ("base", torch.tensor([float(base)])),
+                  ("clock", torch.tensor([float(clock)]))]
     else:
         config = [("alpha", torch.tensor([alpha]))]
     y, inp, finals, states = x, I, [], []
@@ -97,7 +100,7 @@ def case(name, kind, T, N, I, H, S=0, layers=1, bidir=False, lengths=None, modul
                 p[role] = rand(*shape, lo=-0.8, hi=0.8).requires_grad_(True)
                 params.append(("%s_l%d%s" % (role, k, "_reverse" if d else ""), p[role]))
             if kind == "clockwork":
-                o, hn = clockwork_dir(y, p, h0[d], lens, d == 1, modules, base)
+                o, hn = clockwork_dir(y, p, h0[d], lens, d == 1, modules, base, clock)
             else:
                 o, hn, sn = scrn_dir(y, p, h0[d], s0[d], lens, d == 1, alpha)
                 sns.append(sn)
@@ -123,8 +126,9 @@ torch.manual_seed(0)
 case("cells_clockwork", "clockwork", T=9, N=2, I=3, H=5, modules=3, base=2,
      comment="clockwork RNN by hand: 5 units in modules of 1, 2, 2 (periods 1, 2, 4), h0")
 case("cells_clockwork_bidir_len", "clockwork", T=7, N=3, I=2, H=6, modules=2, base=3,
-     bidir=True, lengths=[7, 4, 1],
-     comment="clockwork RNN by hand: 2 modules of 3 (periods 1, 3), bidirectional, h0, lengths")
+     bidir=True, lengths=[7, 4, 1], clock=5,
+     comment="clockwork RNN by hand: 2 modules of 3 (periods 1, 3), bidirectional, h0, lengths, "
+     "the forward direction's clock at 5")
 case("cells_scrn", "scrn", T=5, N=2, I=3, H=4, S=3, alpha=0.95, comment="SCRN by hand, h0, s0")
 case("cells_scrn_bidir_len", "scrn", T=5, N=3, I=3, H=3, S=2, alpha=0.8, bidir=True,
      lengths=[2, 5, 4], comment="SCRN by hand, bidirectional, h0, s0, lengths")

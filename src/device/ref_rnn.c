@@ -1,8 +1,8 @@
 /* ref_rnn.c: reference kernels of the recurrent ops rnn, lstm, gru (PyTorch's nn.RNN, nn.LSTM
  * with optional peepholes, nn.GRU) and clockwork (Koutnik et al. 2014), their inputs, attributes
- * and saved state as in src/ops/rnn_common.h. Each sequence (row n) and direction runs on its own, step by step, unit
- * by unit, with the pre-activations summed in double; backward is backpropagation through time
- * written out per step.
+ * and saved state as in src/ops/rnn_common.h. Each sequence (row n) and direction runs on its
+ * own, step by step, unit by unit, with the pre-activations summed in double; backward is
+ * backpropagation through time written out per step.
  *
  * Per step, the pre-activations of gate row r (G*H rows; gates rnn: a, lstm: i f g o, gru: r z n):
  *   ax_r = b_ih[r] + sum_i W_ih[r,i] x_t[i]        ah_r = b_hh[r] + sum_j W_hh[r,j] h_{t-1}[j]
