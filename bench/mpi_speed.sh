@@ -28,7 +28,7 @@ export OMPI_MCA_mpi_yield_when_idle=${OMPI_MCA_mpi_yield_when_idle:-1}
 tmp=$(mktemp -d /tmp/glia-mpi-speed-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 one() { # one MODEL PROCS THREADS [BUCKET_KB] -> "img/s comm%"
-  export GLIA_MPI_BUCKET_KB=${4:-0}
+  if [ -n "${4:-}" ]; then export GLIA_MPI_BUCKET_KB=$4; else unset GLIA_MPI_BUCKET_KB; fi # glia's default
   if [ "$2" = 1 ]; then
     OMP_NUM_THREADS=$3 $GLIA train "$1" --limit "$LIMIT" --epochs 1 --val 0 --out "$tmp/r" > "$tmp/log" 2>&1
   else

@@ -16,10 +16,10 @@
  * take rank 0's weights, and L->reduce is set. A no-op with one process. */
 glia_status glia__dist_start(glia__loop *L);
 /* The default size of the gradient buckets sent while backward goes on, in kilobytes
- * (GLIA_MPI_BUCKET_KB overrides it; 0: one all-reduce after backward, dist.c). 0: on this
- * 2-core machine buckets measured no faster (README: data-parallel training), and the
- * all-reduce alone is the simpler one. */
-#define GLIA__BUCKET_KB 0
+ * (GLIA_MPI_BUCKET_KB overrides it; 0: one all-reduce after backward, dist.c). 1 MB buckets
+ * trained faster than the one all-reduce in 4 of 5 runs of bench/mpi_speed.sh here (README:
+ * data-parallel training). */
+#define GLIA__BUCKET_KB 1024
 /* Frees what glia__dist_start made (the buckets) and unhooks the graph. */
 void glia__dist_end(glia__loop *L);
 /* Sums metric counts (and the confusion matrix) over the ranks: every rank gets the totals. */
