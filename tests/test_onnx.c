@@ -273,6 +273,9 @@ TEST(onnx_file_as_model) {
     /* [net] onnx = FILE whose file is missing: the error names it */
     CHECK(glia_model_parse("[net]\nonnx = nope.onnx\n", "/tmp/x.cfg", 1, 1, &mo) != GLIA_OK);
     CHECK_MSG(strstr(glia_last_error(), "/tmp/nope.onnx") != NULL, "%s", glia_last_error());
+    /* a device is refused before it is read (/dev/zero would never end) */
+    CHECK(glia_model_parse("[net]\nonnx = /dev/zero\n", "x.cfg", 1, 1, &mo) == GLIA_EINVAL);
+    CHECK_MSG(strstr(glia_last_error(), "not a regular file") != NULL, "%s", glia_last_error());
     unlink(path);
     rmdir(dir);
 }

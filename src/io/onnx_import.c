@@ -431,7 +431,12 @@ static glia_status op_alias(ox_ctx *c) {
              * transpose op (a view's node has another shape) */
             int p[GLIA_MAX_DIMS];
             if (n >= 0 && n != xs.ndim) return ox_fail(c, GLIA_EINVAL, "perm has %d values for %d axes", n, xs.ndim);
-            for (int d = 0; d < xs.ndim; d++) p[d] = n < 0 ? xs.ndim - 1 - d : (int)perm[d];
+            bool seen[GLIA_MAX_DIMS] = {false};
+            for (int d = 0; d < xs.ndim; d++) {
+                p[d] = n < 0 ? xs.ndim - 1 - d : (int)perm[d];
+                if (p[d] < 0 || p[d] >= xs.ndim || seen[p[d]]) return ox_fail(c, GLIA_EINVAL, "perm is not a permutation of 0..%d", xs.ndim - 1);
+                seen[p[d]] = true;
+            }
             if (v->view) { /* held in another shape: permute the axes that are not 1 */
                 int at[GLIA_MAX_DIMS], m = 0, q[GLIA_MAX_DIMS], k = 0;
                 glia_shape st = {0, {0}}, ns, os = xs;
@@ -440,7 +445,6 @@ static glia_status op_alias(ox_ctx *c) {
                 st.ndim = m;
                 glia_node_shape(c->g, v->node, &ns);
                 for (int d = 0; d < xs.ndim; d++) {
-                    if (p[d] < 0 || p[d] >= xs.ndim) return ox_fail(c, GLIA_EINVAL, "perm holds %d", p[d]);
                     os.dim[d] = xs.dim[p[d]];
                     if (xs.dim[p[d]] != 1) q[k++] = at[p[d]];
                 }

@@ -522,8 +522,8 @@ glia_status ox_reshape_dims(ox_ctx *c, const glia_shape *in, const int64_t *want
         }
         if (d < 0 || d > ((int64_t)1 << 40)) return ox_fail(c, GLIA_ESHAPE, "shape entry %d is %lld", i, (long long)d);
         out->dim[i] = d;
+        if (d && known > ((int64_t)1 << 40) / d) return ox_fail(c, GLIA_ESHAPE, "shape too large"); /* before it overflows */
         known *= d;
-        if (known > ((int64_t)1 << 40)) return ox_fail(c, GLIA_ESHAPE, "shape too large");
     }
     if (free_d >= 0) {
         if (!known || total % known)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* FILE relative to the model text's directory (a run directory's model.cfg names model.onnx
  * beside it), unless absolute or the text has no file */
@@ -25,6 +26,9 @@ glia_status glia__model_onnx_open(glia_model *m, const char *value, const char *
                                   int64_t batch, glia_onnx **out, char *input, size_t len) {
     *out = NULL;
     if (!(m->onnx_path = resolve(value, text_file))) return glia__err(GLIA_ENOMEM, "out of memory");
+    struct stat st; /* not a device or a pipe that never ends (/dev/zero) */
+    if (!stat(m->onnx_path, &st) && !S_ISREG(st.st_mode))
+        return glia__err(GLIA_EINVAL, "%s: onnx = %s is not a regular file", text_file ? text_file : "[net]", m->onnx_path);
     glia_onnx_options o = {.batch = batch};
     glia_onnx *ox;
     glia_status s = glia_onnx_load(m->onnx_path, &o, &ox);
