@@ -135,10 +135,14 @@ timeout 300 $MPIRUN -np 2 "$GLIA" train --resume "$run" --epochs "$e" > "$run-2.
 cmp -s "$tmp/lmref2/weights.safetensors" "$run/weights.safetensors" && ok || bad "lm stop: resumed on 2 processes, the run differs from an uninterrupted one: $(tail -3 "$run-2.log")"
 "$GLIA" train --resume "$run"1 --epochs "$e" > "$run-1.log" 2>&1
 timeout 300 $MPIRUN -np 4 "$GLIA" train --resume "$run"4 --epochs "$e" > "$run-4.log" 2>&1
+# the bound: 1e-4, or ten times what 2 processes uninterrupted differ from 1 by: the rounding
+# differences grow with the epochs run (measured: 1.6e-5 after 2 epochs, 1.7e-3 after 6), and
+# the epoch of the stop depends on when the signal landed (the load)
+d12=$(maxdiff "$tmp/lmref1/weights.safetensors" "$tmp/lmref2/weights.safetensors")
 for k in 1 4; do
   m=$(maxdiff "$tmp/lmref1/weights.safetensors" "$run$k/weights.safetensors")
-  echo "mpi: char-lm stopped on 2 processes, resumed on $k: largest weight difference $m against 1 process uninterrupted"
-  if [ "$m" != layout-differs ] && awk "BEGIN{exit !($m < 1e-4)}"; then ok; else bad "lm stop: resumed on $k processes, differs by $m: $(tail -3 "$run-$k.log")"; fi
+  echo "mpi: char-lm stopped on 2 processes in epoch $e, resumed on $k: largest weight difference $m against 1 process uninterrupted (2 processes uninterrupted: $d12)"
+  if [ "$m" != layout-differs ] && [ "$d12" != layout-differs ] && awk "BEGIN{b = 10 * $d12; if (b < 1e-4) b = 1e-4; exit !($m < b)}"; then ok; else bad "lm stop: resumed on $k processes, differs by $m (2 processes uninterrupted: $d12): $(tail -3 "$run-$k.log")"; fi
 done
 
 # fault: 2 processes (batch norm, dropout), rank 1 killed with SIGKILL once the first epoch's checkpoint is written
