@@ -112,9 +112,9 @@ TEST(relu_not_fused_where_visible) {
     }
 }
 
-/* x (needs grad) -> batchnorm -> relu -> maxpool 2x2; retain_bn turns fusion off */
-static glia_status build_bn(glia_graph **g, int retain_bn, int *x, int *gm, int *bt, int *bn,
-                            int *relu, int *pool) {
+/* x (needs grad) -> batchnorm -> relu (relu6 when six) -> maxpool 2x2; retain_bn turns fusion off */
+static glia_status build_bn(glia_graph **g, int retain_bn, int six, int *x, int *gm, int *bt,
+                            int *bn, int *relu, int *pool) {
     glia_status s;
     int rm, rv;
     if ((s = glia_graph_new(g))) return s;
@@ -125,7 +125,7 @@ static glia_status build_bn(glia_graph **g, int retain_bn, int *x, int *gm, int 
     if ((s = glia_buffer(*g, "rm", 1, (int64_t[]){4}, &rm))) return s;
     if ((s = glia_buffer(*g, "rv", 1, (int64_t[]){4}, &rv))) return s;
     if ((s = glia_batchnorm(*g, "bn", *x, *gm, *bt, rm, rv, 1e-5f, 0.1f, bn))) return s;
-    if ((s = glia_relu(*g, "relu", *bn, relu))) return s;
+    if ((s = (six ? glia_relu6 : glia_relu)(*g, "relu", *bn, relu))) return s;
     glia_pool2d_params pp = {.kernel_h = 2, .kernel_w = 2};
     if ((s = glia_maxpool2d(*g, "pool", *relu, &pp, pool))) return s;
     if (retain_bn && (s = glia_node_retain(*g, *bn))) return s;
@@ -134,15 +134,17 @@ static glia_status build_bn(glia_graph **g, int retain_bn, int *x, int *gm, int 
     return glia_graph_compile(*g, GLIA_COMPILE_BACKWARD);
 }
 
-/* training (twice: running statistics move) and then inference mode */
-TEST(fused_batchnorm_relu) {
+/* training (twice: running statistics move) and then inference mode; six: a ReLU6, with
+ * gammas large enough that some outputs pass 6 */
+static void fused_bn_matches_unfused(int six) {
     glia_graph *g[2] = {NULL, NULL};
     int x[2], gm[2], bt[2], bn[2], relu[2], pool[2];
     for (int k = 0; k < 2 && !test_failed_flag; k++)
-        OK(build_bn(&g[k], k, &x[k], &gm[k], &bt[k], &bn[k], &relu[k], &pool[k]));
+        OK(build_bn(&g[k], k, six, &x[k], &gm[k], &bt[k], &bn[k], &relu[k], &pool[k]));
     if (test_failed_flag) goto done;
-    CHECK_MSG(g[0]->nodes[bn[0]].fuse_relu && g[0]->nodes[relu[0]].fused,
-              "batchnorm + relu not fused");
+    CHECK_MSG(g[0]->nodes[bn[0]].fuse_relu && g[0]->nodes[relu[0]].fused &&
+                  g[0]->nodes[bn[0]].fuse_relu6 == (six != 0),
+              "batchnorm + relu%s not fused", six ? "6" : "");
     CHECK_MSG(!g[1]->nodes[bn[1]].fuse_relu && !g[1]->nodes[relu[1]].fused,
               "fused although the batchnorm is retained");
     const int64_t nx = 3 * 4 * 6 * 6, np = 3 * 4 * 3 * 3;
@@ -150,7 +152,7 @@ TEST(fused_batchnorm_relu) {
     fill_uniform(seed, np, -1, 1, 9);
     for (int k = 0; k < 2; k++) {
         fill_uniform(glia_node_value(g[k], x[k]), nx, -1, 1, 4);
-        fill_uniform(glia_node_value(g[k], gm[k]), 4, 0.5f, 1.5f, 5);
+        fill_uniform(glia_node_value(g[k], gm[k]), 4, six ? 3.0f : 0.5f, six ? 6.0f : 1.5f, 5);
         fill_uniform(glia_node_value(g[k], bt[k]), 4, -0.5f, 0.5f, 6);
     }
     for (int mode = 0; mode < 3 && !test_failed_flag; mode++) {
@@ -170,4 +172,21 @@ TEST(fused_batchnorm_relu) {
 done:
     glia_graph_free(g[0]);
     glia_graph_free(g[1]);
+}
+
+TEST(fused_batchnorm_relu) { fused_bn_matches_unfused(0); }
+TEST(fused_batchnorm_relu6) { fused_bn_matches_unfused(1); }
+
+/* a convolution's kernels apply a plain ReLU only: a ReLU6 after a conv stays an op of its own */
+TEST(conv_relu6_not_fused) {
+    glia_graph *g;
+    int x, w, c, r;
+    OK(glia_graph_new(&g));
+    OK(glia_input(g, "x", 4, (int64_t[]){1, 2, 5, 5}, &x));
+    OK(glia_param(g, "w", 4, (int64_t[]){3, 2, 3, 3}, &w));
+    OK(glia_conv2d(g, "conv", x, w, -1, &(glia_conv2d_params){0}, &c));
+    OK(glia_relu6(g, "r6", c, &r));
+    OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+    CHECK(!g->nodes[c].fuse_relu && !g->nodes[r].fused);
+    glia_graph_free(g);
 }

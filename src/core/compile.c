@@ -14,8 +14,9 @@
  * copied into a block on it for as long as the plan lives.
  *
  * Fusion: a ReLU whose input is an op that can take it over (OPF_FUSE_RELU: conv2d,
- * batchnorm), feeding only the ReLU, is done by that op (one pass over the activation less each
- * way, and one buffer less), on a device whose kernels do it (GLIA_DEVICE_FUSE_RELU). The pair
+ * batchnorm; a ReLU6 batch norm only, n->fuse_relu6), feeding only the ReLU, is done by that op
+ * (one pass over the activation less each way, and one buffer less), on a device whose kernels
+ * do it (GLIA_DEVICE_FUSE_RELU). The pair
  * shares the ReLU's value and gradient buffers, live from the producer's forward to its
  * backward. Not when either value or gradient must stay readable (retained nodes, outputs): the
  * producer's gradient is masked in place.
@@ -304,14 +305,16 @@ glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
         for (int k = 0; k < g->nodes[i].n_in; k++) g->n_consumers[g->nodes[i].in[k]]++;
     for (int i = 0; i < n; i++) {
         glia_node *r = &g->nodes[i], *p;
-        r->fuse_relu = r->fused = false;
-        if (r->kind != NODE_OP || r->op != GLIA_OP_relu || r->retained || g->n_consumers[i] == 0 ||
-            !(dev->flags & GLIA_DEVICE_FUSE_RELU))
+        r->fuse_relu = r->fuse_relu6 = r->fused = false;
+        if (r->kind != NODE_OP || (r->op != GLIA_OP_relu && r->op != GLIA_OP_relu6) || r->retained ||
+            g->n_consumers[i] == 0 || !(dev->flags & GLIA_DEVICE_FUSE_RELU))
             continue;
         p = glia__in(g, r, 0);
         if (p->kind == NODE_OP && (glia__ops[p->op]->flags & OPF_FUSE_RELU) && !p->retained &&
-            g->n_consumers[r->in[0]] == 1)
+            g->n_consumers[r->in[0]] == 1 && (r->op == GLIA_OP_relu || p->op == GLIA_OP_batchnorm)) {
             p->fuse_relu = r->fused = true;
+            p->fuse_relu6 = r->op == GLIA_OP_relu6;
+        }
     }
     fold_binarize(g, bwd, dev->flags & GLIA_DEVICE_FOLD_BINARIZE);
 

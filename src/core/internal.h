@@ -64,6 +64,7 @@ struct glia_node {
     bool needs_grad;                /* gradient flows through this node */
     bool bwd_runs;                  /* its backward is called (needs_grad and an input needs grad) */
     bool fuse_relu;                 /* this op applies the ReLU of its only consumer (compile.c) */
+    bool fuse_relu6;                /* ... and that is a ReLU6 (batch norm only) */
     bool fused;                     /* a ReLU done by its input's op: forward and backward skip it */
     int rec_at;                     /* recomputed in backward just before node rec_at's backward,
                                      * into rec_val (compile.c); -1: kept from the forward pass */

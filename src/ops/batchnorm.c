@@ -24,7 +24,8 @@
  * Backward reads x and gamma (OPF_BWD_INPUTS).
  * A ReLU that is its only consumer can be done here (OPF_FUSE_RELU, compile.c): forward writes
  * max(y, 0), backward first masks dy by y > 0 in place, plane by plane right before its sums
- * read it; same bits as the two ops one after the other (tests/test_fusion.c).
+ * read it; same bits as the two ops one after the other (tests/test_fusion.c). A ReLU6 likewise
+ * (n->fuse_relu6: y = min(max(y, 0), 6), dy masked by 0 < y < 6).
  *
  * Precision: sums, statistics and the per-element arithmetic are in double and each result is
  * rounded once to float. y = gamma xhat + beta and dx cancel where they are near 0; in float
@@ -139,7 +140,12 @@ static glia_status bn_forward(glia_graph *g, glia_node *n) {
                 const float *xp = x + (b * C + c) * S;
                 float *yp = y + (b * C + c) * S;
                 const double mu = mean[c], k = gamma[c] * istd[c], sh = beta[c];
-                if (n->fuse_relu) /* the ReLU that is this op's only consumer (compile.c) */
+                if (n->fuse_relu6) /* activation.c's relu6 */
+                    for (int64_t s = 0; s < S; s++) {
+                        const float v = (float)((xp[s] - mu) * k + sh);
+                        yp[s] = v > 6.0f ? 6.0f : glia__relu(v);
+                    }
+                else if (n->fuse_relu) /* the ReLU that is this op's only consumer (compile.c) */
                     for (int64_t s = 0; s < S; s++) yp[s] = glia__relu((float)((xp[s] - mu) * k + sh));
                 else
                     for (int64_t s = 0; s < S; s++) yp[s] = (float)((xp[s] - mu) * k + sh);
@@ -148,9 +154,13 @@ static glia_status bn_forward(glia_graph *g, glia_node *n) {
     return GLIA_OK;
 }
 
-/* g[o + s] = y[o + s] > 0 ? g[o + s] : 0 for s < S: a fused ReLU's backward on one plane */
-static void relu_mask(float *g, const float *y, int64_t o, int64_t S) {
-    for (int64_t s = 0; s < S; s++) g[o + s] = glia__relu_grad(y[o + s], g[o + s]);
+/* g[o + s] = y[o + s] > 0 ? g[o + s] : 0 for s < S: a fused ReLU's backward on one plane
+ * (a ReLU6's, six: also 0 where y = 6) */
+static void relu_mask(float *g, const float *y, int64_t o, int64_t S, bool six) {
+    if (six)
+        for (int64_t s = 0; s < S; s++) g[o + s] = y[o + s] > 0 && y[o + s] < 6.0f ? g[o + s] : 0.0f;
+    else
+        for (int64_t s = 0; s < S; s++) g[o + s] = glia__relu_grad(y[o + s], g[o + s]);
 }
 
 static void bn_backward(glia_graph *g, glia_node *n) {
@@ -174,12 +184,12 @@ static void bn_backward(glia_graph *g, glia_node *n) {
         const int mask = n->fuse_relu;
         if (mask && !need_sums)
             for (int64_t b = 0; b < d.N; b++)
-                for (int64_t c = c0; c < c1; c++) relu_mask(dy, n->val, (b * C + c) * S, S);
+                for (int64_t c = c0; c < c1; c++) relu_mask(dy, n->val, (b * C + c) * S, S, n->fuse_relu6);
         if (need_sums) {
             double l1[BN_CB][GLIA_LANES] = {{0}}, l2[BN_CB][GLIA_LANES] = {{0}};
             for (int64_t b = 0; b < d.N; b++)
                 for (int64_t c = c0; c < c1; c++) {
-                    if (mask) relu_mask(dy, n->val, (b * C + c) * S, S);
+                    if (mask) relu_mask(dy, n->val, (b * C + c) * S, S, n->fuse_relu6);
                     glia__lanes_sum_dot(l1[c - c0], l2[c - c0], dy + (b * C + c) * S,
                                         x + (b * C + c) * S, mean[c], istd[c], S);
                 }
