@@ -42,6 +42,8 @@ done
 check predict-onnx 0 "%  [0-9]" -- "$GLIA" predict "$dir/lenet5.onnx" "$dir/tiny.pgm" --top 1
 check gradcam-onnx-layers 1 "no layer 'nope' (layers: conv1.conv, conv1.relu, pool1," -- "$GLIA" gradcam "$dir/lenet5.onnx" "$dir/tiny.pgm" --layer nope --out "$dir/g.png"
 check gradcam-onnx 0 "wrote $dir/g.png" -- "$GLIA" gradcam "$dir/lenet5.onnx" "$dir/tiny.pgm" --layer conv2.relu --out "$dir/g.png"
+# style transfer with an imported model's features (its Conv nodes, each with the Relu after it)
+check style-onnx 0 "features of $dir/lenet5.onnx" -- "$GLIA" style "$dir/tiny.pgm" "$dir/tiny.pgm" --model "$dir/lenet5.onnx" --steps 3 --out "$dir/s.png"
 check onnx-cfg-input 1 "input = 3, 28, 28, but the ONNX model takes 1, 28, 28" -- "$GLIA" summary /dev/stdin <<EOF2
 [net]
 onnx = $dir/lenet5.onnx

@@ -25,8 +25,10 @@ static void usage(void) {
            "  --filters K     random filters per scale (32)\n"
            "  --seed S        seed of the random filters (1)\n"
            "  --grey          work in grey levels\n"
-           "  --model DIR     take the features from a trained run instead (glia train's DIR):\n"
-           "                  its first four [conv] layers, at its input size and channels\n");
+           "  --model DIR     take the features from a trained run instead (glia train's DIR),\n"
+           "                  or from an ONNX model (FILE.onnx): its first four [conv] layers\n"
+           "                  (an ONNX model's Conv nodes, each with its Relu when one follows),\n"
+           "                  at its input size and channels\n");
 }
 
 typedef struct { int tty; } view;

@@ -64,7 +64,8 @@ typedef struct {
     float mean[3], std[3];       /* the input's normalisation: x = (pixel - mean) / std */
 } features;
 
-/* A trained model's features: the outputs of its first STYLE_LEVELS [conv] layers (the content
+/* A trained model's features: the outputs of its first STYLE_LEVELS [conv] layers (or an ONNX
+ * model's Conv nodes) (the content
  * layer the middle one), on the model's input size, normalised with its [net] mean and std;
  * its parameters frozen, so that only d/d(input) is computed. */
 static glia_status from_model(features *f, glia_model *m, int C, int H, int W) {
@@ -81,7 +82,14 @@ static glia_status from_model(features *f, glia_model *m, int C, int H, int W) {
     for (int i = 0; i < glia_model_num_layers(m) && f->levels < STYLE_LEVELS; i++) {
         glia_layer_info li;
         if ((s = glia_model_layer(m, i, &li))) return s;
-        if (strcmp(li.type, "conv") || li.shape.ndim != 4) continue;
+        /* a glia [conv] layer (its activation included), or an ONNX model's Conv node: then
+         * the Relu that follows it when one does, as Gatys et al. take relu outputs */
+        int onnx_conv = !strcmp(li.type, "Conv");
+        if ((strcmp(li.type, "conv") && !onnx_conv) || li.shape.ndim != 4) continue;
+        glia_layer_info next;
+        if (onnx_conv && i + 1 < glia_model_num_layers(m) && !glia_model_layer(m, i + 1, &next) &&
+            !strcmp(next.type, "Relu") && glia__shape_eq(&next.shape, &li.shape))
+            li.output = next.output;
         f->feat[f->levels] = li.output;
         f->K[f->levels] = (int)li.shape.dim[1];
         f->M[f->levels] = li.shape.dim[2] * li.shape.dim[3];
