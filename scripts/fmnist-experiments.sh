@@ -22,10 +22,10 @@ t plain50 depth/plain50 --limit 12000 --epochs 6
 t resnet50 depth/resnet50 --limit 12000 --epochs 6
 t plain32 depth/plain32 --limit 12000 --epochs 6
 t diracnet32 depth/diracnet32 --limit 12000 --epochs 6
-t inception_small blocks/inception_small --limit 15000 --epochs 4
-t plain_inception_twin blocks/plain_inception_twin --limit 15000 --epochs 4
-t densenet_small blocks/densenet_small --limit 15000 --epochs 4
-t plain_densenet_twin blocks/plain_densenet_twin --limit 15000 --epochs 4
+t inception_small blocks/inception_small --limit 20000 --epochs 3 --val 0
+t plain_inception_twin blocks/plain_inception_twin --limit 20000 --epochs 3 --val 0
+t densenet_small blocks/densenet_small --limit 20000 --epochs 3 --val 0
+t plain_densenet_twin blocks/plain_densenet_twin --limit 20000 --epochs 3 --val 0
 "$GLIA" curves "$out/plain30_fc" "$out/highway30_fc" --names "plain 30,highway 30" \
   --title "30-layer fully connected networks, Fashion-MNIST" --out "$out/depth-highway.png"
 "$GLIA" curves "$out/plain50" "$out/resnet50" --names "plain 50,ResNet 50" \
