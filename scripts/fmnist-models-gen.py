@@ -150,30 +150,7 @@ def densenet_small(blocks=(6, 6), growth=12):
     ch = 2 * growth
     c.add("conv", "features.conv0", "data", filters=ch, size=3, pad=1, bias=0)
     x = c.add("maxpool", "features.pool0", size=2, stride=2)
-    for bi, n in enumerate(blocks):
-        blk = "features.denseblock%d" % (bi + 1)
-        feats = [x]
-        for j in range(n):
-            p = "%s.denselayer%d" % (blk, j + 1)
-            inp = feats[0] if j == 0 else c.add("concat", p + ".cat", list(feats))
-            c.add("batchnorm", p + ".norm1", inp)
-            c.add("activation", p + ".relu1", type="relu")
-            c.add("conv", p + ".conv1", filters=4 * growth, size=1, bias=0)
-            c.add("batchnorm", p + ".norm2")
-            c.add("activation", p + ".relu2", type="relu")
-            feats.append(c.add("conv", p + ".conv2", filters=growth, size=3, pad=1, bias=0))
-        x = c.add("concat", blk, feats)
-        ch += growth * n
-        if bi < len(blocks) - 1:
-            t = "features.transition%d" % (bi + 1)
-            ch //= 2
-            c.add("batchnorm", t + ".norm")
-            c.add("activation", t + ".relu", type="relu")
-            c.add("conv", t + ".conv", filters=ch, size=1, bias=0)
-            x = c.add("avgpool", t + ".pool", size=2, stride=2)
-    c.add("batchnorm", "features.norm5")
-    c.add("activation", "features.relu5", type="relu")
-    c.add("globalavgpool", "avgpool")
+    zoo.dense_blocks(c, x, ch, blocks, growth)
     c.add("dense", "classifier", units=10)
     return c
 

@@ -237,13 +237,12 @@ def resnet(depth, bottleneck, blocks, groups=1, width_per_group=64, title=None):
 
 
 # ------------------------------------------------------------------ DenseNet
-def densenet121():
-    c = Cfg("DenseNet-121 (growth 32, bottleneck 4k, compression 0.5)",
-            ["Huang, Liu, van der Maaten, Weinberger 2017, Densely Connected Convolutional Networks"])
-    conv_bn_relu(c, "f", "data", 64, 7, 2, 3, conv="features.conv0", bn="features.norm0", relu="features.relu0")
-    x = c.add("maxpool", "features.pool0", size=3, stride=2, pad=1)
-    ch = 64
-    for bi, n in enumerate([6, 12, 24, 16]):
+def dense_blocks(c, x, ch, blocks, growth):
+    """DenseNet-BC's body after the stem (x, ch channels): dense blocks of bottleneck layers
+    (BN-ReLU-1x1 conv of 4k, BN-ReLU-3x3 conv of k = growth), each layer's input the
+    concatenation of every earlier output of its block; a transition (BN-ReLU-1x1 conv halving
+    the channels, 2x2 average pool) between blocks; BN-ReLU and global average pooling at the end."""
+    for bi, n in enumerate(blocks):
         blk = "features.denseblock%d" % (bi + 1)
         feats = [x]
         for j in range(n):
@@ -251,13 +250,13 @@ def densenet121():
             inp = feats[0] if j == 0 else c.add("concat", p + ".cat", list(feats))
             c.add("batchnorm", p + ".norm1", inp)
             c.add("activation", p + ".relu1", type="relu")
-            c.add("conv", p + ".conv1", filters=128, size=1, bias=0)
+            c.add("conv", p + ".conv1", filters=4 * growth, size=1, bias=0)
             c.add("batchnorm", p + ".norm2")
             c.add("activation", p + ".relu2", type="relu")
-            feats.append(c.add("conv", p + ".conv2", filters=32, size=3, pad=1, bias=0))
+            feats.append(c.add("conv", p + ".conv2", filters=growth, size=3, pad=1, bias=0))
         x = c.add("concat", blk, feats)
-        ch += 32 * n
-        if bi < 3:
+        ch += growth * n
+        if bi < len(blocks) - 1:
             t = "features.transition%d" % (bi + 1)
             ch //= 2
             c.add("batchnorm", t + ".norm")
@@ -266,7 +265,15 @@ def densenet121():
             x = c.add("avgpool", t + ".pool", size=2, stride=2)
     c.add("batchnorm", "features.norm5")
     c.add("activation", "features.relu5", type="relu")
-    c.add("globalavgpool", "avgpool")
+    return c.add("globalavgpool", "avgpool")
+
+
+def densenet121():
+    c = Cfg("DenseNet-121 (growth 32, bottleneck 4k, compression 0.5)",
+            ["Huang, Liu, van der Maaten, Weinberger 2017, Densely Connected Convolutional Networks"])
+    conv_bn_relu(c, "f", "data", 64, 7, 2, 3, conv="features.conv0", bn="features.norm0", relu="features.relu0")
+    x = c.add("maxpool", "features.pool0", size=3, stride=2, pad=1)
+    dense_blocks(c, x, 64, [6, 12, 24, 16], 32)
     c.add("dense", "classifier", units=1000)
     return c
 
