@@ -494,6 +494,13 @@ typedef struct glia_rnn_config {
     int period_base;     /* glia_clockwork only: module i's period is period_base^i (>= 2) */
     int context;         /* glia_scrn only: S >= 1, the size of the slow context s_t */
     float alpha;         /* glia_scrn only: the context's fixed decay a in [0, 1) */
+    int cell_out;        /* glia_lstm only: 1 gives y [T+1, N, dirs*H], y[T] the final cell
+                            states (PyTorch's c_n, ONNX's Y_c, directions side by side), with
+                            gradient; 0: y [T, N, dirs*H] */
+    int reset_before;    /* glia_gru only: 1 applies the reset gate before W_hn (Cho et al. 2014,
+                            ONNX's default linear_before_reset = 0): n = tanh(W_in x + b_in +
+                            W_hn (r * h) + b_hn); 0: PyTorch's n = tanh(W_in x + b_in +
+                            r * (W_hn h + b_hn)) */
 } glia_rnn_config;
 glia_status glia_rnn(glia_graph *g, const char *name, int x, int h0, int lengths,
                      const glia_rnn_config *cfg, int *out);

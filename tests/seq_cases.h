@@ -14,6 +14,8 @@ typedef struct seq_case {
     int clock;
     int S;             /* scrn: the context's size (with_c0: its s0) */
     float alpha;       /* scrn: the context's decay */
+    int cell_out;      /* lstm: y[T] = the final cell states */
+    int reset_before;  /* gru: the reset gate before W_hn (ONNX's linear_before_reset = 0) */
 } seq_case;
 typedef struct seq_net {
     glia_graph *g;
@@ -25,6 +27,7 @@ int seq_build(const seq_case *c, seq_net *s, uint64_t seed);
 int seq_reference_check(const seq_case *c, uint64_t seed, double tol);
 int seq_gradcheck(const seq_case *c, uint64_t seed, double tol);
 int seq_padding_check(int kind);
+/* (a file with a tensor "cell_out" or "reset_before" holding 1 builds its ops with that option) */
 int seq_golden(const char *file, int kind, int layers, int bidir, int act, int with_len,
                int many_to_one, double tol);
 #endif

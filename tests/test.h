@@ -89,6 +89,8 @@ golden *golden_load(const char *name); /* NULL (and a failed test) if missing */
 void golden_free(golden *gd);
 /* the tensor's values, and its shape in *shape; NULL if absent */
 const float *golden_get(golden *gd, const char *tensor, glia_shape *shape);
+/* the tensor's first value, or dflt when the file has no such tensor (an option of the case) */
+float golden_option(golden *gd, const char *tensor, float dflt);
 
 /* Runs a golden case: copies golden tensors named names[i] into nodes[i] (inputs get
  * requires_grad), compiles, runs forward, compares y with golden "y", runs backward seeded with

@@ -22,6 +22,14 @@ TEST(lstm_gradcheck_peepholes) {
     CHECK(seq_gradcheck(&c, 22, 1e-2));
 }
 
+/* cell_out: y[T] holds the final cell states (ONNX's Y_c); their gradient runs back through
+ * every step, the lengths deciding which step's state is final in each direction */
+TEST(lstm_gradcheck_cell_out) {
+    seq_case c = {.kind = K_LSTM, .T = 4, .N = 3, .I = 2, .H = 3, .bidir = 1, .peep = 1,
+                  .with_h0 = 1, .with_c0 = 1, .with_len = 1, .len = {4, 1, 2}, .cell_out = 1};
+    CHECK(seq_gradcheck(&c, 29, 1e-2));
+}
+
 TEST(lstm_gradcheck_no_initial_state) {
     seq_case c = {.kind = K_LSTM, .T = 3, .N = 2, .I = 4, .H = 2};
     CHECK(seq_gradcheck(&c, 23, 1e-2));
@@ -35,6 +43,8 @@ TEST(lstm_matches_reference) {
     CHECK(seq_reference_check(&c, 25, 2e-4));
     seq_case u = {.kind = K_LSTM, .T = 4, .N = 2, .I = 5, .H = 3, .peep = 1, .with_c0 = 1};
     CHECK(seq_reference_check(&u, 26, 2e-4)); /* c0 without h0 */
+    c.cell_out = 1; /* y[T]: the final cell states, and their gradient */
+    CHECK(seq_reference_check(&c, 30, 2e-4));
 }
 
 /* The cells' loops over units run compiled for AVX-512 where the CPU has it (rnn_common.h):
@@ -80,6 +90,8 @@ TEST(lstm_padding_changes_nothing) { CHECK(seq_padding_check(K_LSTM)); }
 TEST(lstm_golden_pytorch) {
     CHECK(seq_golden("rnn_lstm", K_LSTM, 1, 0, 0, 0, 0, 1e-4));
     CHECK(seq_golden("rnn_lstm_bidir_len", K_LSTM, 1, 1, 0, 1, 0, 1e-4));
+    /* cell_out: y = cat(y, c_n), the gradient of c_n included */
+    CHECK(seq_golden("rnn_lstm_cell_out_bidir_len", K_LSTM, 1, 1, 0, 1, 0, 1e-4));
 }
 
 /* two glia ops, the second fed the first's [T, N, 2H], against nn.LSTM(num_layers=2) */
@@ -171,5 +183,14 @@ TEST(lstm_peephole_parameter_and_errors) {
     CHECK(glia_graph_num_nodes(g) == nn);
     cfg.activation = GLIA_RNN_RELU;
     CHECK(glia_lstm(g, "l3", x, -1, -1, -1, &cfg, &y) == GLIA_EINVAL);
+    cfg.activation = 0;
+    cfg.cell_out = 1; /* y [T+1, N, dirs H] */
+    OK(glia_lstm(g, "l4", x, -1, -1, -1, &cfg, &y));
+    OK(glia_node_shape(g, y, &s));
+    CHECK(s.ndim == 3 && s.dim[0] == 4 && s.dim[1] == 2 && s.dim[2] == 10);
+    cfg.cell_out = 2;
+    CHECK(glia_lstm(g, "l5", x, -1, -1, -1, &cfg, &y) == GLIA_EINVAL);
+    glia_rnn_config gc = {.hidden = 5, .cell_out = 1}; /* an lstm option */
+    CHECK(glia_gru(g, "g1", x, -1, -1, &gc, &y) == GLIA_EINVAL && strstr(glia_last_error(), "cell_out"));
     glia_graph_free(g);
 }

@@ -412,3 +412,96 @@ TEST(onnx_export_recurrent_round_trip) {
     }
     unlink(path);
 }
+
+/* An LSTM's final cell state (ONNX's Y_c, from glia's lstm with cell_out): PyTorch's
+ * bidirectional nn.LSTM with initial states exported with y, h_n and c_n; all three as
+ * PyTorch's, and the gradients of sum(c_n * seed) w.r.t. x, h0 and c0 */
+TEST(onnx_lstm_final_cell_state) {
+    tensors t = {0};
+    glia_onnx *m = NULL;
+    CHECK(tensors_read(DIR "lstm_state.safetensors", &t));
+    const char *in_names[3] = {"x", "h0", "c0"}, *out_names[3] = {"y", "h_n", "c_n"};
+    const glia_st_entry *seed = tensor(&t, "seed");
+    CHECK(seed != NULL);
+    glia_onnx_input shapes[3]; /* the file's own shapes (x is time-major: no batch first) */
+    for (int i = 0; i < 3; i++) shapes[i] = (glia_onnx_input){in_names[i], -1, NULL, NULL};
+    glia_onnx_options o = {.inputs = shapes, .n_inputs = 3};
+    OK(glia_onnx_load(DIR "lstm_state.onnx", &o, &m));
+    glia_graph *g = glia_onnx_graph(m);
+    CHECK(glia_onnx_num_inputs(m) == 3 && glia_onnx_num_outputs(m) == 3);
+    int ok = 1;
+    for (int i = 0; i < 3; i++) {
+        const glia_st_entry *e = tensor(&t, in_names[i]);
+        int node = glia_onnx_input_node(m, i);
+        CHECK(e && !strcmp(glia_onnx_input_name(m, i), in_names[i]));
+        OK(glia_node_requires_grad(g, node, 1));
+        OK(glia_node_write(g, node, e->data, glia_shape_numel(&e->shape)));
+    }
+    OK(glia_graph_forward(g));
+    float got[128];
+    for (int k = 0; k < 3; k++) {
+        const glia_st_entry *e = tensor(&t, out_names[k]);
+        CHECK(e && !strcmp(glia_onnx_output_name(m, k), out_names[k]) && glia_shape_numel(&e->shape) <= 128);
+        OK(glia_node_read(g, glia_onnx_output_node(m, k), got, glia_shape_numel(&e->shape)));
+        ok &= close_to(got, e->data, glia_shape_numel(&e->shape), out_names[k]);
+    }
+    OK(glia_graph_backward(g, glia_onnx_output_node(m, 2), seed->data, 0));
+    for (int i = 0; i < 3; i++) {
+        char dn[8];
+        snprintf(dn, sizeof dn, "d%s", in_names[i]);
+        const glia_st_entry *e = tensor(&t, dn);
+        CHECK(e && glia_shape_numel(&e->shape) <= 128);
+        OK(glia_node_read_grad(g, glia_onnx_input_node(m, i), got, glia_shape_numel(&e->shape)));
+        ok &= close_to(got, e->data, glia_shape_numel(&e->shape), dn);
+    }
+    CHECK(ok);
+    glia_onnx_free(m);
+    tensors_free(&t);
+}
+
+/* An lstm with cell_out exports as an ONNX LSTM with Y_c (y = Concat(the steps, Y_c's row))
+ * and imports back to the same values */
+TEST(onnx_export_lstm_cell_out_round_trip) {
+    char path[] = "/tmp/glia-onnx-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    glia_graph *g;
+    int x, y;
+    enum { T = 4, N = 2, I = 3, H = 3, NY = (T + 1) * N * 2 * H };
+    OK(glia_graph_new(&g));
+    OK(glia_input(g, "x", 3, (int64_t[]){T, N, I}, &x));
+    glia_rnn_config cfg = {.hidden = H, .bidirectional = 1, .cell_out = 1};
+    OK(glia_lstm(g, "enc", x, -1, -1, -1, &cfg, &y));
+    OK(glia_graph_compile(g, 0));
+    for (int i = 0; i < glia_graph_num_nodes(g); i++) {
+        glia_shape s;
+        OK(glia_node_shape(g, i, &s));
+        fill_uniform(glia_node_value(g, i), glia_shape_numel(&s), -0.8f, 0.8f, 40 + (uint64_t)i);
+    }
+    float want[NY], got[NY], in[T * N * I];
+    memcpy(in, glia_node_value(g, x), sizeof in);
+    OK(glia_graph_forward(g));
+    OK(glia_node_read(g, y, want, NY));
+    OK(glia_onnx_save(g, &y, 1, path));
+    glia_graph_free(g);
+    glia_onnx *m = NULL;
+    glia_onnx_input shape = {"x", 3, (int64_t[]){T, N, I}, NULL};
+    glia_onnx_options o = {.inputs = &shape, .n_inputs = 1};
+    glia_status s = glia_onnx_load(path, &o, &m);
+    if (!s) {
+        glia_graph *g2 = glia_onnx_graph(m);
+        glia_shape ys;
+        OK(glia_node_shape(g2, glia_onnx_output_node(m, 0), &ys));
+        char sh[96];
+        CHECK_MSG(ys.ndim == 3 && ys.dim[0] == T + 1 && ys.dim[1] == N && ys.dim[2] == 2 * H, "y is %s",
+                  glia_shape_str(&ys, sh, sizeof sh));
+        OK(glia_node_write(g2, glia_onnx_input_node(m, 0), in, T * N * I));
+        OK(glia_graph_forward(g2));
+        OK(glia_node_read(g2, glia_onnx_output_node(m, 0), got, NY));
+        CHECK(close_to(got, want, NY, "y"));
+    }
+    glia_onnx_free(m);
+    unlink(path);
+    OK(s);
+}

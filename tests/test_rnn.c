@@ -40,7 +40,8 @@ int seq_build(const seq_case *c, seq_net *s, uint64_t seed) {
     int dirs = c->bidir ? 2 : 1;
     glia_rnn_config cfg = {.hidden = c->H, .bidirectional = c->bidir, .peephole = c->peep,
                            .activation = c->act, .modules = c->modules, .period_base = c->base,
-                           .context = c->S, .alpha = c->alpha};
+                           .context = c->S, .alpha = c->alpha, .cell_out = c->cell_out,
+                           .reset_before = c->reset_before};
     glia_status st;
     if ((st = glia_graph_new(&s->g))) goto fail;
     glia_graph *g = s->g;
@@ -356,7 +357,9 @@ int seq_golden(const char *file, int kind, int layers, int bidir, int act, int w
             names[n] = cn;
             nodes[n++] = c0;
         }
-        glia_rnn_config cfg = {.hidden = (int)H, .bidirectional = bidir, .activation = act, .layer = k};
+        glia_rnn_config cfg = {.hidden = (int)H, .bidirectional = bidir, .activation = act, .layer = k,
+                               .cell_out = golden_option(gd, "cell_out", 0) == 1,
+                               .reset_before = golden_option(gd, "reset_before", 0) == 1};
         if (modules) cfg.modules = (int)modules[0], cfg.period_base = (int)base[0];
         if (alpha) cfg.context = (int)S, cfg.alpha = alpha[0];
         switch (kind) {

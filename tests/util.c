@@ -141,6 +141,12 @@ const float *golden_get(golden *gd, const char *tensor, glia_shape *shape) {
     return NULL;
 }
 
+float golden_option(golden *gd, const char *tensor, float dflt) {
+    for (int i = 0; gd && i < gd->n; i++)
+        if (!strcmp(gd->name[i], tensor) && glia_shape_numel(&gd->shape[i]) > 0) return gd->data[i][0];
+    return dflt;
+}
+
 static int compare(const char *file, const char *what, const float *got, const float *want,
                    int64_t n, double tol) {
     int64_t worst;

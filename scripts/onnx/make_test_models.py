@@ -10,6 +10,10 @@ written to tests/models/onnx/ (committed; rerun after changing this script):
                   log-softmax
   small_cnn.safetensors  input x [2,3,12,12], PyTorch's output y, and the gradients of
                   sum(y * seed) w.r.t. x, c2.weight and fc.bias (seed included)
+  lstm_state.onnx  a bidirectional nn.LSTM with initial states exported with its final states
+                  (ONNX LSTM outputs Y, Y_h and Y_c)
+  lstm_state.safetensors  x, h0, c0, PyTorch's y, h_n, c_n, and dx, dh0, dc0 of
+                  sum(c_n * seed) (seed included)
   bad_op.onnx     a Relu then a Hardmax (unsupported): the error must name the node and op
   bad_attr.onnx   a Relu with an attribute ONNX does not define for it
 
@@ -51,6 +55,16 @@ class SmallCNN(nn.Module):
         return F.log_softmax(self.fc(x), dim=1)
 
 
+class LstmState(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(3, 4, bidirectional=True)
+
+    def forward(self, x, h0, c0):
+        y, (h, c) = self.rnn(x, (h0, c0))
+        return y, h, c
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     torch.manual_seed(0)
@@ -71,6 +85,23 @@ def main():
     save_safetensors(os.path.join(OUT, "small_cnn.safetensors"), {
         "x": x, "y": y, "seed": seed, "dx": x.grad, "dc2.weight": m.c2.weight.grad,
         "dfc.bias": m.fc.bias.grad})
+
+    torch.manual_seed(1)
+    m = LstmState()
+    with torch.no_grad():  # wider than PyTorch's default init, so the gates leave the linear zone
+        for p in m.parameters():
+            p.uniform_(-0.8, 0.8)
+    x = torch.randn(5, 2, 3, requires_grad=True)
+    h0 = (torch.rand(2, 2, 4) - 0.5).requires_grad_(True)
+    c0 = (torch.rand(2, 2, 4) - 0.5).requires_grad_(True)
+    y, h, c = m(x, h0, c0)
+    seed = torch.randn(c.shape)
+    (c * seed).sum().backward()
+    torch.onnx.export(m, (x, h0, c0), os.path.join(OUT, "lstm_state.onnx"), input_names=["x", "h0", "c0"],
+                      output_names=["y", "h_n", "c_n"], opset_version=13, do_constant_folding=True)
+    save_safetensors(os.path.join(OUT, "lstm_state.safetensors"), {
+        "x": x, "h0": h0, "c0": c0, "y": y, "h_n": h, "c_n": c, "seed": seed, "dx": x.grad,
+        "dh0": h0.grad, "dc0": c0.grad})
 
     def model(nodes, name, inp=("x", [2, 3]), out=("y", [2, 3])):
         g = helper.make_graph(nodes, name, [helper.make_tensor_value_info(inp[0], TensorProto.FLOAT, inp[1])],

@@ -34,7 +34,8 @@
  *         dAh = dA except dAh_n = r dA_n
  *   clockwork  an active unit as rnn tanh; an inactive one dA = 0 and dL/dh_{t-1}[j] = dh (the
  *         copy); W_hh's entries outside the modules' connections neither act nor get gradient
- * and what is carried out of the first step goes to dh0 (and dc0).
+ * and what is carried out of the first step goes to dh0 (and dc0). An lstm with cell_out also
+ * writes each direction's final cell state to y[T], and backward starts dc from its gradient.
  *
  * Saved state: rnn_common.h's layout (the cpu kernels' and glia_rnn_final_state's): the int32
  * header ([0] 1 once forward ran, [2 ..] the lengths), then per direction Hs [T+1, N, H] (the
@@ -49,6 +50,7 @@
 typedef struct {
     rnn_cell cell;
     int T, N, I, H, G, GS, dirs, peep, relu, modules, base;
+    int cell_out;                   /* lstm: y[T] = the final cell states */
     int per_dir, i_h0, i_c0, i_len; /* inputs: per direction, h0, c0, lengths (-1: absent) */
 } rnn_dims;
 
@@ -65,6 +67,7 @@ static rnn_dims rnn_of(glia_graph *g, const glia_node *n) {
     d.H = n->ia[RNN_HIDDEN];
     d.dirs = n->ia[RNN_DIRS];
     d.peep = d.cell == CELL_LSTM && n->ia[RNN_PEEPHOLE];
+    d.cell_out = d.cell == CELL_LSTM && n->ia[RNN_CELL_OUT];
     d.relu = d.cell == CELL_RNN && n->ia[RNN_ACTIVATION] == GLIA_RNN_RELU;
     d.G = d.cell == CELL_LSTM ? 4 : d.cell == CELL_GRU ? 3 : 1;
     d.GS = d.cell == CELL_LSTM ? 5 * d.H : d.cell == CELL_GRU ? 4 * d.H : 0;
@@ -212,6 +215,11 @@ static glia_status rnn_forward(glia_graph *g, glia_node *n) {
                     y[j] = (float)hv;
                 }
             }
+            if (d.cell_out) { /* y[T]: the state after the direction's last step */
+                const float *cT = row(p.Cs, rev ? 0 : T, N, b, H);
+                float *y = n->val + ((size_t)T * N + b) * d.dirs * H + (size_t)dir * H;
+                for (int j = 0; j < H; j++) y[j] = cT[j];
+            }
         }
     }
     hdr[0] = 1;
@@ -231,7 +239,10 @@ static void rnn_backward(glia_graph *g, glia_node *n) {
         rnn_dir p = dir_of(g, n, &d, dir);
         const int rev = dir == 1;
         for (int b = 0; b < N; b++) {
-            for (int j = 0; j < H; j++) dh[j] = dc[j] = 0;
+            for (int j = 0; j < H; j++) { /* cell_out: y[T]'s gradient is dL/dc_final */
+                dh[j] = 0;
+                dc[j] = d.cell_out ? n->grad[((size_t)T * N + b) * d.dirs * H + (size_t)dir * H + j] : 0;
+            }
             for (int k = T - 1; k >= 0; k--) { /* the steps in the opposite order */
                 const int t = rev ? T - 1 - k : k;
                 if (t >= len[b]) continue; /* padding: dh, dc pass through */

@@ -247,7 +247,7 @@ static Onnx__ValueInfoProto *value_info(ex_ctx *c, const glia_node *n, int batch
  * linear_before_reset = 1 (PyTorch's cell). The lengths become sequence_lens (Cast to int32);
  * state inputs (h0, c0: zeros unless a caller carries a state) are left out, so the file starts
  * from zeros; other h0/c0 become initial_h/initial_c. Outputs: Y, and Y_h "<name>/Y_h" that a
- * seq_last reading the op takes. */
+ * seq_last reading the op takes; an lstm with cell_out also Y_c, glia's row T of y. */
 static const char *const_tensor(ex_ctx *c, const char *name, int ndim, const int64_t *dims, const float *v) {
     char *nm = ex_fmt(c, "%s", name);
     return nm && add_init(c, nm, ndim, dims, v, NULL) ? nm : NULL;
@@ -317,7 +317,9 @@ static bool export_recurrent(ex_ctx *c, glia_graph *g, const glia_node *n) {
     }
     /* Y [T, dirs, N, H] (ONNX's) -> glia's y [T, N, dirs H]: Transpose(0, 2, 1, 3) + Reshape */
     char *y4 = ex_fmt(c, "%s/Y", base), *yt = ex_fmt(c, "%s/Y_t", base), *yh = ex_fmt(c, "%s/Y_h", base);
-    const char *outs[3] = {y4, yh, NULL};
+    const bool cell_out = cell == 1 && n->ia[RNN_CELL_OUT];
+    char *yc = cell_out ? ex_fmt(c, "%s/Y_c", base) : NULL;
+    const char *outs[4] = {y4, yh, yc, NULL};
     /* the cell node named as the glia op, so that its import names the parameters as glia's */
     ok = ok && y4 && yt && yh && at[0] && at[1] &&
          add_node_n(c, cell == 1 ? "LSTM" : cell == 2 ? "GRU" : "RNN", base, in, outs, at);
@@ -326,7 +328,21 @@ static bool export_recurrent(ex_ctx *c, glia_graph *g, const glia_node *n) {
     ok = ok && tp[0] && add_node(c, "Transpose", yt, ti, yt, tp);
     const char *ri[3] = {yt, const_ints(c, 3, (int64_t[]){0, 0, -1}), NULL};
     char *rn = ex_fmt(c, "%s/y", base); /* node names are unique too */
-    return ok && ri[1] && rn && add_node(c, "Reshape", rn, ri, n->name, NULL);
+    if (!cell_out) return ok && ri[1] && rn && add_node(c, "Reshape", rn, ri, n->name, NULL);
+    /* cell_out: y = Concat(the steps, Y_c [dirs, N, H] -> Transpose(1, 0, 2) -> Reshape [N, 1,
+     * dirs H] -> Transpose(1, 0, 2) -> [1, N, dirs H]); the reshape keeps the first dimension
+     * (glia's importer holds the batch there) */
+    char *ys = ex_fmt(c, "%s/y_steps", base), *ct = ex_fmt(c, "%s/Y_c_t", base), *cr = ex_fmt(c, "%s/Y_c_r", base),
+         *row = ex_fmt(c, "%s/Y_c_row", base);
+    const char *ci[2] = {yc, NULL}, *cri[3] = {ct, const_ints(c, 3, (int64_t[]){0, 1, -1}), NULL};
+    const char *rwi[2] = {cr, NULL}, *cat[3] = {ys, row, NULL};
+    Onnx__AttributeProto *cp[2] = {attr_ints(c, "perm", 3, (int64_t[]){1, 0, 2}), NULL};
+    Onnx__AttributeProto *cp2[2] = {attr_ints(c, "perm", 3, (int64_t[]){1, 0, 2}), NULL};
+    Onnx__AttributeProto *ax[2] = {attr_i(c, "axis", 0), NULL};
+    return ok && ri[1] && rn && ys && ct && cr && row && cri[1] && cp[0] && cp2[0] && ax[0] &&
+           add_node(c, "Reshape", rn, ri, ys, NULL) && add_node(c, "Transpose", ct, ci, ct, cp) &&
+           add_node(c, "Reshape", cr, cri, cr, NULL) && add_node(c, "Transpose", row, rwi, row, cp2) &&
+           add_node(c, "Concat", n->name, cat, n->name, ax);
 }
 
 /* seq_last of a recurrent op's y: the op's Y_h [dirs, N, H] -> [N, dirs H] (the forward

@@ -1119,8 +1119,26 @@ static glia_status op_reduce_mean(ox_ctx *c) {
  * exports). Y [T, dirs, N, H] is glia's y [T, N, dirs*H]: the same values for one direction;
  * for two it is held as [T, N, dirs, H] and read through the Transpose(0, 2, 1, 3) that follows
  * it in exported models (a graph output gets a transpose). layout = 1 (batch first) is glia's
- * transpose op on X, the initial states, Y and Y_h. Y_h is glia's seq_last of y; Y_c is not
- * computed (an error if a later node reads it). LSTM peepholes P are glia's peepholes. */
+ * transpose op on X, the initial states, Y and Y_h. Y_h is glia's seq_last of y; Y_c is the
+ * row T that glia's lstm appends to y with cell_out (the final cell states). LSTM peepholes P
+ * are glia's peepholes. */
+/* An lstm built with cell_out: *y [T+1, N, dirs H] -> output 2 (Y_c) from its row T, as
+ * [dirs, N, H] ([N, dirs, H] with layout = 1), and *y becomes the steps' rows [T, N, dirs H] */
+static glia_status recurrent_yc(ox_ctx *c, int *y, int64_t T, int64_t N, int64_t H, int dirs, int64_t layout) {
+    static const int swap01[3] = {1, 0, 2};
+    glia_shape nd = {3, {N, dirs, H}};
+    int yc;
+    ox_value *v;
+    glia_status s;
+    if ((s = built(c, glia_slice(c->g, NULL, *y, 0, T, T + 1, &yc))) || /* [1, N, dirs H] -> [N, 1, dirs H] */
+        (s = built(c, glia_transpose(c->g, NULL, yc, 3, swap01, &yc))) || (s = reshape_to(c, yc, &nd, NULL, &yc)) ||
+        (!layout && (s = built(c, glia_transpose(c->g, NULL, yc, 3, swap01, &yc)))) ||
+        (s = ox_add(c, c->node->output[2], &v)))
+        return s;
+    v->node = yc;
+    return built(c, glia_slice(c->g, NULL, *y, 0, 0, T, y));
+}
+
 static glia_status op_recurrent(ox_ctx *c) {
     const char *op = c->node->op_type;
     int cell = op[0] == 'L' ? 1 : op[0] == 'G' ? 2 : 0; /* rnn, lstm, gru */
@@ -1207,7 +1225,9 @@ static glia_status op_recurrent(ox_ctx *c) {
         if (c->node->output[k][0]) want = c->node->output[k];
     snprintf(base, sizeof base, "%.24s", want);
     ox_node_name(c, base, nm, sizeof nm);
-    glia_rnn_config cfg = {.hidden = (int)H, .bidirectional = dirs == 2, .activation = act, .peephole = peep};
+    const bool want_yc = cell == 1 && c->node->n_output > 2 && c->node->output[2][0];
+    glia_rnn_config cfg = {.hidden = (int)H, .bidirectional = dirs == 2, .activation = act, .peephole = peep,
+                           .cell_out = want_yc};
     s = cell == 1 ? glia_lstm(c->g, nm, x, h0, c0, lengths, &cfg, &y)
       : cell == 2 ? glia_gru(c->g, nm, x, h0, lengths, &cfg, &y)
                   : glia_rnn(c->g, nm, x, h0, lengths, &cfg, &y);
@@ -1245,8 +1265,9 @@ static glia_status op_recurrent(ox_ctx *c) {
             for (int64_t r = 0; r < H; r++) dst[k * H + r] = (float)P->v[(d * 3 + onnx_row[k]) * H + r];
     }
     /* outputs: Y; Y_h, the state at each sequence's end (glia_seq_last: the forward direction's
-     * at t = length - 1, the reverse's at t = 0); not Y_c, which glia's LSTM does not give */
+     * at t = length - 1, the reverse's at t = 0); Y_c, y's row T (cell_out) */
     ox_value *v;
+    if (want_yc && (s = recurrent_yc(c, &y, T, N, H, dirs, layout))) return s;
     if (c->node->n_output > 1 && c->node->output[1][0]) {
         int yh;
         glia_shape nd = {3, {N, dirs, H}};
@@ -1275,11 +1296,6 @@ static glia_status op_recurrent(ox_ctx *c) {
             v->node = y4;
             v->swapped12 = true;
         }
-    }
-    for (size_t k = 2; k < c->node->n_output; k++) {
-        if (!c->node->output[k][0]) continue;
-        if ((s = ox_add(c, c->node->output[k], &v))) return s;
-        v->why = "the final cell state Y_c is not computed (glia's LSTM gives the hidden states)";
     }
     return GLIA_OK;
 }

@@ -19,7 +19,11 @@
  *   dL/dc_{t-1} = dc f + da_i w_ci + da_f w_cf
  *   dL/dh_{t-1} = [da_i da_f da_g da_o] W_hh           (the GEMM in rnn.c)
  *   dw_ci += da_i c_{t-1},  dw_cf += da_f c_{t-1},  dw_co += da_o c_t   (summed after the loop)
- * One pass per step does all of it for a row; rows are split among threads. */
+ * One pass per step does all of it for a row; rows are split among threads.
+ *
+ * cell_out (ONNX's Y_c, PyTorch's c_n): y gets a row T holding each direction's final cell
+ * state (forward: c at t = length - 1, reverse: c after t = 0); its gradient is the dc carried
+ * into the last step backward runs (rnn.c). */
 #include "rnn_common.h"
 
 /* One row's units. peep is a constant once inlined (the callers pass 0 or 1), so each version
@@ -100,10 +104,11 @@ static const glia_attr_def lstm_attrs[] = {
     GLIA_ATTR_B("has_h0", RNN_HAS_H0, 0),
     GLIA_ATTR_B("has_c0", RNN_HAS_C0, 0),
     GLIA_ATTR_B("has_lengths", RNN_HAS_LENGTHS, 0),
+    GLIA_ATTR_B("cell_out", RNN_CELL_OUT, 0),
 };
 GLIA_RECURRENT_DEF(lstm, CELL_LSTM,
                    "LSTM layer over a time-major sequence (PyTorch's gates i,f,g,o); "
-                   "bidirectional, peepholes, h0/c0, lengths",
+                   "bidirectional, peepholes, h0/c0, lengths; cell_out: y[T] = final cell states",
                    "x[T,N,I], params, h0?, c0?, len?", 14)
 
 glia_status glia_lstm(glia_graph *g, const char *name, int x, int h0, int c0, int lengths,

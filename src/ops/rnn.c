@@ -56,6 +56,7 @@ int glia__rnn_algo; /* test hook, see rnn_common.h */
 typedef struct {
     rnn_cell cell;
     int T, N, In, H, G, GH, GS, dirs, peep, per_dir, act, modules, base;
+    int cell_out;               /* lstm: y[T] holds the final cell states */
     int i_h0, i_c0, i_len;      /* input indices, -1 when absent (c0: lstm, clockwork's clock) */
     int clock;                  /* clockwork: the saved header's clock (forward, backward) */
     size_t hdr, dir;            /* saved floats: header, each direction */
@@ -73,6 +74,7 @@ static void geometry(glia_graph *g, const glia_node *n, rnn_cell cell, geo *r) {
     r->H = n->ia[RNN_HIDDEN];
     r->dirs = n->ia[RNN_DIRS];
     r->peep = cell == CELL_LSTM && n->ia[RNN_PEEPHOLE];
+    r->cell_out = cell == CELL_LSTM && n->ia[RNN_CELL_OUT];
     r->act = n->ia[RNN_ACTIVATION];
     r->modules = n->ia[RNN_MODULES];
     r->base = n->ia[RNN_PERIOD_BASE];
@@ -170,7 +172,7 @@ glia_status glia__recurrent_infer(glia_graph *g, glia_node *n, rnn_cell cell) {
         (ln && (s = glia__rnn_check_shape(g, n, ln, "lengths", -1, 1, N, 0, 0))))
         return s;
     n->shape.ndim = 3;
-    n->shape.dim[0] = T;
+    n->shape.dim[0] = T + r.cell_out; /* cell_out: row T, the final cell states */
     n->shape.dim[1] = N;
     n->shape.dim[2] = (int64_t)dirs * H;
     size_t rows = (size_t)T * N, NH = (size_t)N * H;
@@ -300,6 +302,10 @@ static void forward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const 
         memcpy(Hs + (size_t)T * NH, Hs + (size_t)TL * NH, NH * sizeof(float));
         if (Cs) memcpy(Cs + (size_t)T * NH, Cs + (size_t)TL * NH, NH * sizeof(float));
     }
+    if (r->cell_out) /* y[T]: the final cell state, Cs[T] (forward) or Cs[0] (reverse) */
+        for (int i = 0; i < N; i++)
+            memcpy(n->val + ((size_t)T * N + i) * s.ldy + (size_t)d * H,
+                   Cs + (rev ? 0 : (size_t)T * NH) + (size_t)i * H, (size_t)H * sizeof(float));
 }
 
 glia_status glia__recurrent_forward(glia_graph *g, glia_node *n, rnn_cell cell) {
@@ -356,6 +362,10 @@ static void backward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const
     float *dh = dGh + (size_t)rows * GH, *dc = Cs ? dh + NH : NULL;
     float *Wm = r->cell == CELL_CLOCKWORK ? dh + NH : NULL; /* the masked W_hh */
     memset(dh, 0, NH * (Cs ? 2 : 1) * sizeof(float));
+    if (r->cell_out) /* dL/dc of the final state, y[T]'s gradient, enters the last step */
+        for (int i = 0; i < N; i++)
+            memcpy(dc + (size_t)i * H, n->grad + ((size_t)r->T * N + i) * r->dirs * H + (size_t)d * H,
+                   (size_t)H * sizeof(float));
     if (Wm) glia__clockwork_mask(Whh->val, H, r->modules, Wm);
     const int need_dh0 = H0 && H0->grad;
 
@@ -513,6 +523,11 @@ glia_status glia__recurrent_build(glia_graph *g, rnn_cell cell, const char *name
     if (cfg->peephole != 0 && (cell != CELL_LSTM || cfg->peephole != 1))
         return glia__err(GLIA_EINVAL, "%s '%s': peephole is %d; peepholes (0 or 1) are an lstm "
                          "option", op, nm, cfg->peephole);
+    if ((cfg->cell_out && (cell != CELL_LSTM || cfg->cell_out != 1)) ||
+        (cfg->reset_before && (cell != CELL_GRU || cfg->reset_before != 1)))
+        return glia__err(GLIA_EINVAL, "%s '%s': cell_out %d, reset_before %d; cell_out (0 or 1) "
+                         "is an lstm option, reset_before (0 or 1) a gru option", op, nm,
+                         cfg->cell_out, cfg->reset_before);
     if (cell != CELL_RNN && cfg->activation != 0) /* glia_rnn's: its attribute, checked below */
         return glia__err(GLIA_EINVAL, "%s '%s': activation %d (an option of glia_rnn; the other "
                          "cells take none)", op, nm, cfg->activation);
@@ -532,6 +547,8 @@ glia_status glia__recurrent_build(glia_graph *g, rnn_cell cell, const char *name
     ia[RNN_MODULES] = cfg->modules;
     ia[RNN_PERIOD_BASE] = cfg->period_base;
     ia[RNN_CONTEXT] = cfg->context;
+    ia[RNN_CELL_OUT] = cfg->cell_out;
+    ia[RNN_RESET_BEFORE] = cfg->reset_before;
     fa[SCRN_ALPHA] = cfg->alpha;
     char where[GLIA_NAME_MAX + 16]; /* the attributes before the parameters they size */
     snprintf(where, sizeof where, "%s '%s'", op, nm);

@@ -17,7 +17,8 @@
  *
  * Attributes (slots RNN_* in attrs.h, declared in each op's file): hidden (H), dirs (1 or 2),
  * has_h0, has_c0 (lstm), has_lengths (which optional inputs are given), peephole (lstm),
- * activation (rnn: GLIA_RNN_TANH or GLIA_RNN_RELU). The lengths get no gradient.
+ * activation (rnn: GLIA_RNN_TANH or GLIA_RNN_RELU), cell_out (lstm: y [T+1, N, D*H], row T
+ * the final cell states, whose gradient starts backward's dc). The lengths get no gradient.
  *
  * Saved state (n->saved), written by forward, read by backward and glia_rnn_final_state:
  *   int32 header: [0] 1 once a forward finished, [1] the clockwork's clock (else 0), [2 .. 2+N)
