@@ -13,6 +13,15 @@ TEST(gru_gradcheck_bidir_lengths_h0) {
     CHECK(seq_gradcheck(&c, 41, 1e-2));
 }
 
+/* reset_before (ONNX's linear_before_reset = 0): r scales h_{t-1} before W_hn */
+TEST(gru_gradcheck_reset_before) {
+    seq_case c = {.kind = K_GRU, .T = 4, .N = 3, .I = 3, .H = 3, .bidir = 1, .with_h0 = 1,
+                  .with_len = 1, .len = {2, 4, 1}, .reset_before = 1};
+    CHECK(seq_gradcheck(&c, 47, 1e-2));
+    seq_case u = {.kind = K_GRU, .T = 3, .N = 2, .I = 2, .H = 4, .reset_before = 1}; /* no h0 */
+    CHECK(seq_gradcheck(&u, 48, 1e-2));
+}
+
 TEST(gru_gradcheck_no_initial_state) {
     seq_case c = {.kind = K_GRU, .T = 5, .N = 2, .I = 2, .H = 3};
     CHECK(seq_gradcheck(&c, 42, 1e-2));
@@ -24,6 +33,9 @@ TEST(gru_matches_reference) {
     CHECK(seq_reference_check(&c, 43, 2e-4));
     seq_case u = {.kind = K_GRU, .T = 3, .N = 2, .I = 5, .H = 2};
     CHECK(seq_reference_check(&u, 44, 2e-4));
+    c.reset_before = u.reset_before = 1; /* the reset gate before W_hn */
+    CHECK(seq_reference_check(&c, 49, 2e-4));
+    CHECK(seq_reference_check(&u, 50, 2e-4));
 }
 
 /* 20 units: a vector of 16 and a tail in the AVX-512 build of the cell loops, and the
@@ -33,6 +45,8 @@ TEST(gru_matches_reference_wide_rows) {
         glia__rnn_algo = algo;
         seq_case c = {.kind = K_GRU, .T = 3, .N = 2, .I = 3, .H = 20, .with_h0 = 1};
         CHECK(seq_reference_check(&c, 45, 2e-4));
+        c.reset_before = 1;
+        CHECK(seq_reference_check(&c, 51, 2e-4));
     }
     glia__rnn_algo = 0;
 }
@@ -42,6 +56,9 @@ TEST(gru_padding_changes_nothing) { CHECK(seq_padding_check(K_GRU)); }
 TEST(gru_golden_pytorch) {
     CHECK(seq_golden("rnn_gru", K_GRU, 1, 0, 0, 0, 0, 1e-4));
     CHECK(seq_golden("rnn_gru_bidir_len", K_GRU, 1, 1, 0, 1, 0, 1e-4));
+    /* reset_before: PyTorch has no such module; scripts/golden/gen_rnn.py's ExplicitGRU */
+    CHECK(seq_golden("rnn_gru_reset_before", K_GRU, 1, 0, 0, 0, 0, 1e-4));
+    CHECK(seq_golden("rnn_gru_reset_before_bidir_len", K_GRU, 1, 1, 0, 1, 0, 1e-4));
 }
 
 TEST(gru_two_layer_stack_golden_pytorch) {

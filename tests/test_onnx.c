@@ -415,7 +415,8 @@ TEST(onnx_export_recurrent_round_trip) {
 
 /* An LSTM's final cell state (ONNX's Y_c, from glia's lstm with cell_out): PyTorch's
  * bidirectional nn.LSTM with initial states exported with y, h_n and c_n; all three as
- * PyTorch's, and the gradients of sum(c_n * seed) w.r.t. x, h0 and c0 */
+ * PyTorch's, and the gradients of sum(c_n * seed) w.r.t. x, h0 and c0; the parameters under
+ * PyTorch's names */
 TEST(onnx_lstm_final_cell_state) {
     tensors t = {0};
     glia_onnx *m = NULL;
@@ -429,6 +430,9 @@ TEST(onnx_lstm_final_cell_state) {
     OK(glia_onnx_load(DIR "lstm_state.onnx", &o, &m));
     glia_graph *g = glia_onnx_graph(m);
     CHECK(glia_onnx_num_inputs(m) == 3 && glia_onnx_num_outputs(m) == 3);
+    int id; /* node '/rnn/LSTM': PyTorch's state_dict names */
+    OK(glia_graph_find(g, "rnn.weight_hh_l0_reverse", &id));
+    CHECK(glia_node_is_param(g, id));
     int ok = 1;
     for (int i = 0; i < 3; i++) {
         const glia_st_entry *e = tensor(&t, in_names[i]);
@@ -459,49 +463,130 @@ TEST(onnx_lstm_final_cell_state) {
     tensors_free(&t);
 }
 
-/* An lstm with cell_out exports as an ONNX LSTM with Y_c (y = Concat(the steps, Y_c's row))
- * and imports back to the same values */
-TEST(onnx_export_lstm_cell_out_round_trip) {
+/* An lstm with cell_out exports as an ONNX LSTM with Y_c (y = Concat(the steps, Y_c's row)),
+ * a gru with reset_before as a GRU with linear_before_reset = 0; both import back to the same
+ * values */
+TEST(onnx_export_recurrent_options_round_trip) {
     char path[] = "/tmp/glia-onnx-XXXXXX";
     int fd = mkstemp(path);
     CHECK(fd >= 0);
     close(fd);
-    glia_graph *g;
-    int x, y;
     enum { T = 4, N = 2, I = 3, H = 3, NY = (T + 1) * N * 2 * H };
-    OK(glia_graph_new(&g));
-    OK(glia_input(g, "x", 3, (int64_t[]){T, N, I}, &x));
-    glia_rnn_config cfg = {.hidden = H, .bidirectional = 1, .cell_out = 1};
-    OK(glia_lstm(g, "enc", x, -1, -1, -1, &cfg, &y));
-    OK(glia_graph_compile(g, 0));
-    for (int i = 0; i < glia_graph_num_nodes(g); i++) {
-        glia_shape s;
-        OK(glia_node_shape(g, i, &s));
-        fill_uniform(glia_node_value(g, i), glia_shape_numel(&s), -0.8f, 0.8f, 40 + (uint64_t)i);
+    glia_status s = GLIA_OK;
+    for (int lstm = 1; lstm >= 0 && !s; lstm--) {
+        glia_graph *g;
+        int x, y;
+        OK(glia_graph_new(&g));
+        OK(glia_input(g, "x", 3, (int64_t[]){T, N, I}, &x));
+        glia_rnn_config cfg = {.hidden = H, .bidirectional = 1, .cell_out = lstm, .reset_before = !lstm};
+        OK(lstm ? glia_lstm(g, "enc", x, -1, -1, -1, &cfg, &y) : glia_gru(g, "enc", x, -1, -1, &cfg, &y));
+        OK(glia_graph_compile(g, 0));
+        for (int i = 0; i < glia_graph_num_nodes(g); i++) {
+            glia_shape sh;
+            OK(glia_node_shape(g, i, &sh));
+            fill_uniform(glia_node_value(g, i), glia_shape_numel(&sh), -0.8f, 0.8f, 40 + (uint64_t)i);
+        }
+        const int64_t ny = (T + lstm) * N * 2 * H;
+        float want[NY], got[NY], in[T * N * I];
+        memcpy(in, glia_node_value(g, x), sizeof in);
+        OK(glia_graph_forward(g));
+        OK(glia_node_read(g, y, want, ny));
+        OK(glia_onnx_save(g, &y, 1, path));
+        glia_graph_free(g);
+        glia_onnx *m = NULL;
+        glia_onnx_input shape = {"x", 3, (int64_t[]){T, N, I}, NULL};
+        glia_onnx_options o = {.inputs = &shape, .n_inputs = 1};
+        s = glia_onnx_load(path, &o, &m);
+        if (!s) {
+            glia_graph *g2 = glia_onnx_graph(m);
+            glia_shape ys;
+            char sh[96];
+            OK(glia_node_shape(g2, glia_onnx_output_node(m, 0), &ys));
+            CHECK_MSG(ys.ndim == 3 && ys.dim[0] == T + lstm && ys.dim[1] == N && ys.dim[2] == 2 * H,
+                      "y is %s", glia_shape_str(&ys, sh, sizeof sh));
+            OK(glia_node_write(g2, glia_onnx_input_node(m, 0), in, T * N * I));
+            OK(glia_graph_forward(g2));
+            OK(glia_node_read(g2, glia_onnx_output_node(m, 0), got, ny));
+            CHECK_MSG(close_to(got, want, ny, "y"), "%s", lstm ? "lstm cell_out" : "gru reset_before");
+        }
+        glia_onnx_free(m);
     }
-    float want[NY], got[NY], in[T * N * I];
-    memcpy(in, glia_node_value(g, x), sizeof in);
-    OK(glia_graph_forward(g));
-    OK(glia_node_read(g, y, want, NY));
-    OK(glia_onnx_save(g, &y, 1, path));
-    glia_graph_free(g);
-    glia_onnx *m = NULL;
-    glia_onnx_input shape = {"x", 3, (int64_t[]){T, N, I}, NULL};
-    glia_onnx_options o = {.inputs = &shape, .n_inputs = 1};
-    glia_status s = glia_onnx_load(path, &o, &m);
-    if (!s) {
-        glia_graph *g2 = glia_onnx_graph(m);
-        glia_shape ys;
-        OK(glia_node_shape(g2, glia_onnx_output_node(m, 0), &ys));
-        char sh[96];
-        CHECK_MSG(ys.ndim == 3 && ys.dim[0] == T + 1 && ys.dim[1] == N && ys.dim[2] == 2 * H, "y is %s",
-                  glia_shape_str(&ys, sh, sizeof sh));
-        OK(glia_node_write(g2, glia_onnx_input_node(m, 0), in, T * N * I));
-        OK(glia_graph_forward(g2));
-        OK(glia_node_read(g2, glia_onnx_output_node(m, 0), got, NY));
-        CHECK(close_to(got, want, NY, "y"));
-    }
-    glia_onnx_free(m);
     unlink(path);
     OK(s);
+}
+
+/* glia export then import keeps a recurrent model's parameter names (PyTorch's, "lstm.weight_ih_l1",
+ * "..._reverse": the op's name and layer from the ONNX node's), so the original run's weights load
+ * into the imported graph by name: a model exported with one seed's weights, imported, given
+ * another seed's weights file tensor by tensor (every parameter of the import among them), gives
+ * that seed's outputs. tagger-bilstm's file loads whole (glia_safetensors_load); the one-hot
+ * models' imports also hold the one-hot table, a constant the file lacks. */
+TEST(onnx_recurrent_names_round_trip) {
+    const char *models[] = {"models/char-lstm.cfg", "models/char-gru.cfg", "models/tagger-bilstm.cfg"};
+    char path[] = "/tmp/glia-onnx-XXXXXX", wpath[64];
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    snprintf(wpath, sizeof wpath, "%s.safetensors", path);
+    for (int i = 0; i < 3 && !test_failed_flag; i++) {
+        glia_model *ma, *mb;
+        glia_onnx *m = NULL;
+        OK(glia_model_load(models[i], 2, 11, &ma));
+        OK(glia_onnx_save(glia_model_graph(ma), (int[]){glia_model_output(ma)}, 1, path));
+        glia_model_free(ma);
+        OK(glia_model_load(models[i], 2, 12, &mb)); /* the run's own weights: another seed */
+        glia_graph *g = glia_model_graph(mb);
+        OK(glia_safetensors_save(g, wpath));
+        int T = glia_model_sequence(mb), V = glia_model_vocab(mb), y = glia_model_output(mb);
+        glia_graph_set_training(g, 0);
+        float ids[2 * 64], len[2] = {(float)T, (float)(T / 2 + 1)};
+        for (int k = 0; k < 2 * T; k++) ids[k] = (float)((k * 7 + 3) % V);
+        OK(glia_node_write(g, glia_model_input(mb), ids, 2 * T));
+        OK(glia_node_write(g, glia_model_lengths(mb), len, 2));
+        OK(glia_graph_forward(g));
+        glia_shape ys;
+        OK(glia_node_shape(g, y, &ys));
+        int64_t ny = glia_shape_numel(&ys);
+        float *want = malloc((size_t)ny * sizeof *want), *got = malloc((size_t)ny * sizeof *got);
+        OK(glia_node_read(g, y, want, ny));
+        glia_onnx_options o = {.batch = 2};
+        glia_status s = glia_onnx_load(path, &o, &m);
+        tensors t = {0};
+        if (!s && tensors_read(wpath, &t)) {
+            glia_graph *g2 = glia_onnx_graph(m);
+            int params = 0, found = 0;
+            for (int k = 0; k < glia_graph_num_nodes(g2); k++) params += glia_node_is_param(g2, k);
+            for (int k = 0; k < t.n; k++) {
+                int node;
+                glia_shape sh;
+                if (glia_graph_find(g2, t.e[k].name, &node) || glia_node_shape(g2, node, &sh) ||
+                    glia_shape_numel(&sh) != glia_shape_numel(&t.e[k].shape) || sh.ndim != t.e[k].shape.ndim || !glia_node_is_param(g2, node)) {
+                    test_fail(__FILE__, __LINE__, "%s: the import has no parameter '%s' of the run's shape",
+                              models[i], t.e[k].name);
+                    continue;
+                }
+                found++;
+                OK(glia_node_write(g2, node, t.e[k].data, glia_shape_numel(&sh)));
+            }
+            CHECK_MSG(found == params && found == t.n, "%s: %d of the run's %d tensors found, the import has %d parameters",
+                      models[i], found, t.n, params);
+            for (int k = 0; k < 2; k++) {
+                int data = !strcmp(glia_onnx_input_name(m, k), "data");
+                OK(glia_node_write(g2, glia_onnx_input_node(m, k), data ? ids : len, data ? 2 * T : 2));
+            }
+            OK(glia_graph_forward(g2));
+            OK(glia_node_read(g2, glia_onnx_output_node(m, 0), got, ny));
+            CHECK_MSG(!memcmp(got, want, (size_t)ny * sizeof *got), "%s: outputs differ with the run's weights", models[i]);
+            if (i == 2) OK(glia_safetensors_load(g2, wpath));
+        } else {
+            CHECK(!s);
+        }
+        tensors_free(&t);
+        glia_onnx_free(m);
+        glia_model_free(mb);
+        free(want);
+        free(got);
+    }
+    unlink(path);
+    unlink(wpath);
 }

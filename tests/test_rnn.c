@@ -156,11 +156,16 @@ int seq_gradcheck(const seq_case *c, uint64_t seed, double tol) {
 /* Padding: (1) steps past the lengths filled with garbage (x and the seed there) give bit-for-bit
  * the same y and gradients as zeros there; y and dx there are exactly 0. (2) The batch equals
  * each sequence run alone, without lengths, with T = its length (y, dx, dh0, dc0; the weight
- * gradients equal the sum over the sequences). Bidirectional, h0 (and c0, peepholes). */
+ * gradients equal the sum over the sequences). Bidirectional, h0 (and c0, peepholes; the gru
+ * both ways, reset_before too). */
+static int padding_case(int kind, int reset_before);
 int seq_padding_check(int kind) {
+    return padding_case(kind, 0) && (kind != K_GRU || padding_case(kind, 1));
+}
+static int padding_case(int kind, int reset_before) {
     seq_case c = {.kind = kind, .T = 5, .N = 3, .I = 3, .H = 4, .bidir = 1, .peep = kind == K_LSTM,
                   .with_h0 = 1, .with_c0 = kind == K_LSTM || kind == K_SCRN, .with_len = 1,
-                  .len = {2, 5, 3}};
+                  .len = {2, 5, 3}, .reset_before = reset_before};
     if (kind == K_CLOCKWORK) c.modules = 3, c.base = 2, c.with_c0 = 1, c.clock = 1;
     if (kind == K_SCRN) c.S = 3, c.alpha = 0.8f;
     enum { MAXV = 2048 };

@@ -11,6 +11,8 @@
  *         c_t = f c_{t-1} + i g,  o = s(ax_o + ah_o + w_co c_t),  h_t = o tanh(c_t)   (s = sigmoid)
  *   gru   r = s(ax_r + ah_r), z = s(ax_z + ah_z), n = tanh(ax_n + r ah_n),
  *         h_t = (1 - z) n + z h_{t-1}
+ *         reset_before: n = tanh(ax_n + b_hn[j] + sum_k W_hn[j,k] q_k), q = r h_{t-1} (every r of
+ *         the step first)
  *   clockwork  unit j in module i (floor(i H/g) <= j < floor((i+1) H/g)), period base^i, at the
  *         sequence's k-th step (k = clock + t forward, L_n - 1 - t reverse; the clock input, 0
  *         without it, is kept in the header's [1]): ah_j sums only over the units
@@ -32,6 +34,9 @@
  *         dw_ci += dA_i c_{t-1},  dw_cf += dA_f c_{t-1},  dw_co += dA_o c_t
  *   gru   dA_n = dh (1 - z) (1 - n^2),  dA_z = dh (h_{t-1} - n) z (1 - z),  dA_r = dA_n ah_n r (1 - r);
  *         dAh = dA except dAh_n = r dA_n
+ *         reset_before: dA_n, dA_z as above, dq_j = sum_k dA_n,k W_hn[k,j],
+ *         dA_r = dq h_{t-1} r (1 - r), dAh = dA; dL/dh_{t-1} = z dh + r dq + the rows r, z of
+ *         W_hh; dW_hh's rows n take q in place of h_{t-1}
  *   clockwork  an active unit as rnn tanh; an inactive one dA = 0 and dL/dh_{t-1}[j] = dh (the
  *         copy); W_hh's entries outside the modules' connections neither act nor get gradient
  * and what is carried out of the first step goes to dh0 (and dc0). An lstm with cell_out also
@@ -51,6 +56,7 @@ typedef struct {
     rnn_cell cell;
     int T, N, I, H, G, GS, dirs, peep, relu, modules, base;
     int cell_out;                   /* lstm: y[T] = the final cell states */
+    int rb;                         /* gru: reset_before */
     int per_dir, i_h0, i_c0, i_len; /* inputs: per direction, h0, c0, lengths (-1: absent) */
 } rnn_dims;
 
@@ -68,6 +74,7 @@ static rnn_dims rnn_of(glia_graph *g, const glia_node *n) {
     d.dirs = n->ia[RNN_DIRS];
     d.peep = d.cell == CELL_LSTM && n->ia[RNN_PEEPHOLE];
     d.cell_out = d.cell == CELL_LSTM && n->ia[RNN_CELL_OUT];
+    d.rb = d.cell == CELL_GRU && n->ia[RNN_RESET_BEFORE];
     d.relu = d.cell == CELL_RNN && n->ia[RNN_ACTIVATION] == GLIA_RNN_RELU;
     d.G = d.cell == CELL_LSTM ? 4 : d.cell == CELL_GRU ? 3 : 1;
     d.GS = d.cell == CELL_LSTM ? 5 * d.H : d.cell == CELL_GRU ? 4 * d.H : 0;
@@ -173,6 +180,11 @@ static glia_status rnn_forward(glia_graph *g, glia_node *n) {
                 float *gs = d.GS ? row(p.Gs, t, N, b, d.GS) : NULL;
                 float *y = n->val + ((size_t)t * N + b) * d.dirs * H + (size_t)dir * H;
                 const int step = rev ? len[b] - 1 - t : hdr[1] + t; /* the sequence's own step */
+#define PRE(q) (affine(p.wih, p.bih, (q) * H + j, xt, d.I) + affine(p.whh, p.bhh, (q) * H + j, hp, H))
+                for (int j = 0; d.rb && t < len[b] && j < H; j++) { /* r and q = r h_{t-1} first */
+                    gs[j] = (float)sigm(PRE(0));
+                    gs[3 * H + j] = gs[j] * hp[j];
+                }
                 for (int j = 0; j < H; j++) {
                     if (t >= len[b]) { /* padding: state carried, output 0 */
                         h[j] = hp[j];
@@ -185,7 +197,6 @@ static glia_status rnn_forward(glia_graph *g, glia_node *n) {
                         y[j] = hp[j];
                         continue;
                     }
-#define PRE(q) (affine(p.wih, p.bih, (q) * H + j, xt, d.I) + affine(p.whh, p.bhh, (q) * H + j, hp, H))
                     double hv;
                     if (d.cell == CELL_CLOCKWORK) {
                         hv = tanh(affine(p.wih, p.bih, j, xt, d.I) + affine_hh(&d, p.whh, p.bhh, j, hp));
@@ -202,6 +213,12 @@ static glia_status rnn_forward(glia_graph *g, glia_node *n) {
                         c[j] = (float)cv;
                         gs[j] = (float)i, gs[H + j] = (float)f, gs[2 * H + j] = (float)gg;
                         gs[3 * H + j] = (float)o, gs[4 * H + j] = (float)tanh(cv);
+                    } else if (d.rb) {
+                        double z = sigm(PRE(1)); /* r is in gs[j] already */
+                        double ahn = affine(p.whh + (size_t)2 * H * H, p.bhh + 2 * H, j, gs + 3 * H, H);
+                        double nv = tanh(affine(p.wih, p.bih, 2 * H + j, xt, d.I) + ahn);
+                        hv = (1 - z) * nv + z * hp[j];
+                        gs[H + j] = (float)z, gs[2 * H + j] = (float)nv;
                     } else {
                         double ahn = affine(p.whh, p.bhh, 2 * H + j, hp, H);
                         double r = sigm(PRE(0)), z = sigm(PRE(1));
@@ -280,6 +297,11 @@ static void rnn_backward(glia_graph *g, glia_node *n) {
                             p.dpeep[H + j] += (float)(daf * cp[j]);
                             p.dpeep[2 * H + j] += (float)(dao * c[j]);
                         }
+                    } else if (d.rb) { /* dA_r after this loop, from every unit's dA_n */
+                        const double z = gs[H + j], nv = gs[2 * H + j];
+                        dA[2 * H + j] = dAh[2 * H + j] = dhj * (1 - z) * (1 - nv * nv);
+                        dA[H + j] = dAh[H + j] = dhj * (hp[j] - nv) * z * (1 - z);
+                        dhp[j] = z * dhj;
                     } else {
                         const double r = gs[j], z = gs[H + j], nv = gs[2 * H + j], ahn = gs[3 * H + j];
                         const double dan = dhj * (1 - z) * (1 - nv * nv);
@@ -290,12 +312,19 @@ static void rnn_backward(glia_graph *g, glia_node *n) {
                         dhp[j] = z * dhj; /* h_{t-1}'s direct path into h_t */
                     }
                 }
+                for (int j = 0; d.rb && j < H; j++) { /* dq_j, dA_r, and r dq into dL/dh_{t-1} */
+                    double dq = 0, r = gs[j];
+                    for (int u = 0; u < H; u++) dq += dA[2 * H + u] * p.whh[(size_t)(2 * H + u) * H + j];
+                    dA[j] = dAh[j] = dq * hp[j] * r * (1 - r);
+                    dhp[j] += r * dq;
+                }
                 for (int r = 0; r < GH; r++) {
                     if (p.dbih) p.dbih[r] += (float)dA[r];
                     if (p.dbhh) p.dbhh[r] += (float)dAh[r];
                     for (int i = 0; p.dwih && i < d.I; i++) p.dwih[(size_t)r * d.I + i] += (float)(dA[r] * xt[i]);
+                    const float *in = d.rb && r >= 2 * H ? gs + 3 * H : hp; /* reset_before: q */
                     for (int j = 0; p.dwhh && j < H; j++)
-                        if (cw_reads(&d, r, j)) p.dwhh[(size_t)r * H + j] += (float)(dAh[r] * hp[j]);
+                        if (cw_reads(&d, r, j)) p.dwhh[(size_t)r * H + j] += (float)(dAh[r] * in[j]);
                 }
                 if (dx)
                     for (int i = 0; i < d.I; i++) {
@@ -305,7 +334,7 @@ static void rnn_backward(glia_graph *g, glia_node *n) {
                     }
                 for (int j = 0; j < H; j++) { /* dL/dh_{t-1} */
                     double s = dhp[j];
-                    for (int r = 0; r < GH; r++)
+                    for (int r = 0; r < (d.rb ? 2 * H : GH); r++) /* reset_before: rows n via dq */
                         if (cw_reads(&d, r, j)) s += dAh[r] * p.whh[(size_t)r * H + j];
                     dh[j] = s;
                 }

@@ -244,7 +244,7 @@ static Onnx__ValueInfoProto *value_info(ex_ctx *c, const glia_node *n, int batch
  * rnn, lstm, gru -> ONNX RNN, LSTM, GRU (layout 0, time-major as glia): W [dirs, G H, I],
  * R [dirs, G H, H], B [dirs, 2 G H] (bias_ih then bias_hh), LSTM P [dirs, 3H] (p_i, p_o, p_f),
  * gates reordered from PyTorch's (i f g o; r z n) to ONNX's (i o f c; z r h); GRU with
- * linear_before_reset = 1 (PyTorch's cell). The lengths become sequence_lens (Cast to int32);
+ * linear_before_reset = 1 (PyTorch's cell), 0 with reset_before. The lengths become sequence_lens (Cast to int32);
  * state inputs (h0, c0: zeros unless a caller carries a state) are left out, so the file starts
  * from zeros; other h0/c0 become initial_h/initial_c. Outputs: Y, and Y_h "<name>/Y_h" that a
  * seq_last reading the op takes; an lstm with cell_out also Y_c, glia's row T of y. */
@@ -310,7 +310,7 @@ static bool export_recurrent(ex_ctx *c, glia_graph *g, const glia_node *n) {
     free(W);
     Onnx__AttributeProto *at[5] = {attr_i(c, "hidden_size", H),
                                    attr_s(c, "direction", D == 2 ? "bidirectional" : "forward"), NULL};
-    if (cell == 2) at[2] = attr_i(c, "linear_before_reset", 1);
+    if (cell == 2) at[2] = attr_i(c, "linear_before_reset", !n->ia[RNN_RESET_BEFORE]);
     if (cell == 0 && n->ia[RNN_ACTIVATION] == GLIA_RNN_RELU) {
         const char *acts[2] = {"Relu", "Relu"};
         at[2] = attr_strings(c, "activations", (int)D, acts);
@@ -333,7 +333,7 @@ static bool export_recurrent(ex_ctx *c, glia_graph *g, const glia_node *n) {
      * dirs H] -> Transpose(1, 0, 2) -> [1, N, dirs H]); the reshape keeps the first dimension
      * (glia's importer holds the batch there) */
     char *ys = ex_fmt(c, "%s/y_steps", base), *ct = ex_fmt(c, "%s/Y_c_t", base), *cr = ex_fmt(c, "%s/Y_c_r", base),
-         *row = ex_fmt(c, "%s/Y_c_row", base);
+         *row = ex_fmt(c, "%s/Y_c_row", base), *cn = ex_fmt(c, "%s/y_cat", base);
     const char *ci[2] = {yc, NULL}, *cri[3] = {ct, const_ints(c, 3, (int64_t[]){0, 1, -1}), NULL};
     const char *rwi[2] = {cr, NULL}, *cat[3] = {ys, row, NULL};
     Onnx__AttributeProto *cp[2] = {attr_ints(c, "perm", 3, (int64_t[]){1, 0, 2}), NULL};
@@ -342,7 +342,7 @@ static bool export_recurrent(ex_ctx *c, glia_graph *g, const glia_node *n) {
     return ok && ri[1] && rn && ys && ct && cr && row && cri[1] && cp[0] && cp2[0] && ax[0] &&
            add_node(c, "Reshape", rn, ri, ys, NULL) && add_node(c, "Transpose", ct, ci, ct, cp) &&
            add_node(c, "Reshape", cr, cri, cr, NULL) && add_node(c, "Transpose", row, rwi, row, cp2) &&
-           add_node(c, "Concat", n->name, cat, n->name, ax);
+           cn && add_node(c, "Concat", cn, cat, n->name, ax); /* (node names are unique) */
 }
 
 /* seq_last of a recurrent op's y: the op's Y_h [dirs, N, H] -> [N, dirs H] (the forward

@@ -1115,8 +1115,8 @@ static glia_status op_reduce_mean(ox_ctx *c) {
  * ONNX's RNN, LSTM and GRU (layout 0: X [T, N, I]) onto glia's ops, which follow PyTorch:
  * the weights W [dirs, G*H, I], R [dirs, G*H, H], B [dirs, 2*G*H] (W's biases, then R's) are
  * copied gate by gate from ONNX's order (LSTM i, o, f, c; GRU z, r, h) into PyTorch's (LSTM i,
- * f, g, o; GRU r, z, n). GRU needs linear_before_reset = 1 (PyTorch's cell, what torch.onnx
- * exports). Y [T, dirs, N, H] is glia's y [T, N, dirs*H]: the same values for one direction;
+ * f, g, o; GRU r, z, n). GRU with linear_before_reset = 1 is PyTorch's cell (what torch.onnx
+ * exports), with 0 (ONNX's default) glia's gru with reset_before. Y [T, dirs, N, H] is glia's y [T, N, dirs*H]: the same values for one direction;
  * for two it is held as [T, N, dirs, H] and read through the Transpose(0, 2, 1, 3) that follows
  * it in exported models (a graph output gets a transpose). layout = 1 (batch first) is glia's
  * transpose op on X, the initial states, Y and Y_h. Y_h is glia's seq_last of y; Y_c is the
@@ -1139,6 +1139,52 @@ static glia_status recurrent_yc(ox_ctx *c, int *y, int64_t T, int64_t N, int64_t
     return built(c, glia_slice(c->g, NULL, *y, 0, 0, T, y));
 }
 
+/* The recurrent op's base name and layer k: its parameters are "<base>.weight_ih_l<k>", ...
+ * (glia_lstm's names, PyTorch's state_dict's). From the node's name: glia's export names it as
+ * its op, "<base>" or "<base>.l<k>"; PyTorch's "/<module path>/<op type>[_<k>]" (the k-th
+ * layer of one module: "/rnn/LSTM", "/rnn/LSTM_1"; the path's '/' become '.'). A name that is
+ * neither, too long, or whose parameters or op name are taken: the node's first output, layer 0. */
+static void recurrent_name(ox_ctx *c, char *base, size_t len, int *layer) {
+    const char *nm = c->node->name ? c->node->name : "", *op = c->node->op_type;
+    char b[GLIA_NAME_MAX] = "", probe[GLIA_NAME_MAX + 32];
+    const char *tail = NULL; /* digits of the layer, after "_" or ".l" */
+    size_t n = strlen(nm), ol = strlen(op);
+    const char *slash = strrchr(nm, '/');
+    *layer = 0;
+    if (nm[0] == '/' && slash && slash > nm && !strncmp(slash + 1, op, ol) &&
+        (!slash[1 + ol] || (slash[1 + ol] == '_' && (tail = slash + 2 + ol)))) {
+        size_t k = (size_t)(slash - nm - 1);
+        if (k < 64) memcpy(b, nm + 1, k), b[k] = 0;
+        for (char *p = b; *p; p++)
+            if (*p == '/') *p = '.';
+    } else if (nm[0] && !strchr(nm, '/') && n < 64) {
+        snprintf(b, sizeof b, "%s", nm);
+        char *l = strrchr(b, '.');
+        if (l && l[1] == 'l' && l[2] && strspn(l + 2, "0123456789") == strlen(l + 2)) tail = nm + (l + 2 - b), *l = 0;
+    }
+    if (tail && (!*tail || strspn(tail, "0123456789") != strlen(tail) || strlen(tail) > 3)) b[0] = 0;
+    else if (tail) *layer = atoi(tail);
+    int dummy;
+    if (b[0]) { /* free: the op's name and its first parameter's */
+        snprintf(probe, sizeof probe, *layer ? "%s.l%d" : "%s", b, *layer);
+        bool taken = !glia_graph_find(c->g, probe, &dummy);
+        snprintf(probe, sizeof probe, "%s.weight_ih_l%d", b, *layer);
+        if (!taken && glia_graph_find(c->g, probe, &dummy)) {
+            snprintf(base, len, "%s", b);
+            return;
+        }
+    }
+    *layer = 0;
+    const char *want = op[0] == 'L' ? "lstm" : op[0] == 'G' ? "gru" : "rnn";
+    for (size_t k = 0; k < c->node->n_output; k++)
+        if (c->node->output[k][0]) {
+            want = c->node->output[k];
+            break;
+        }
+    snprintf(b, sizeof b, "%.24s", want);
+    ox_node_name(c, b, base, len);
+}
+
 static glia_status op_recurrent(ox_ctx *c) {
     const char *op = c->node->op_type;
     int cell = op[0] == 'L' ? 1 : op[0] == 'G' ? 2 : 0; /* rnn, lstm, gru */
@@ -1157,7 +1203,6 @@ static glia_status op_recurrent(ox_ctx *c) {
     if (ox_attr(c, "activation_alpha") || ox_attr(c, "activation_beta"))
         return ox_unsupported(c, "attribute 'activation_alpha' or 'activation_beta'");
     if (input_forget) return ox_unsupported(c, "attribute 'input_forget' = 1");
-    if (cell == 2 && !lbr) return ox_unsupported(c, "attribute 'linear_before_reset' = 0 (glia's GRU is PyTorch's, 1)");
     int dirs = !strcmp(dir, "bidirectional") ? 2 : 1;
     if (strcmp(dir, "forward") && dirs == 1) return ox_unsupported(c, "attribute 'direction' = '%s'", dir);
     const Onnx__AttributeProto *aa = ox_attr(c, "activations");
@@ -1219,15 +1264,12 @@ static glia_status op_recurrent(ox_ctx *c) {
     if (layout && h0 >= 0 && (s = built(c, glia_transpose(c->g, NULL, h0, 3, swap01, &h0)))) return s;
     if (layout && c0 >= 0 && (s = built(c, glia_transpose(c->g, NULL, c0, 3, swap01, &c0)))) return s;
     /* the op's name: its parameters are "<name>.weight_ih_l0" ..., so it must be short */
-    char nm[GLIA_NAME_MAX], base[GLIA_NAME_MAX];
-    const char *want = c->node->name && c->node->name[0] ? c->node->name : op[0] == 'L' ? "lstm" : op[0] == 'G' ? "gru" : "rnn";
-    for (size_t k = 0; k < c->node->n_output && want == c->node->name; k++)
-        if (c->node->output[k][0]) want = c->node->output[k];
-    snprintf(base, sizeof base, "%.24s", want);
-    ox_node_name(c, base, nm, sizeof nm);
+    char nm[GLIA_NAME_MAX];
+    int layer = 0;
+    recurrent_name(c, nm, sizeof nm, &layer);
     const bool want_yc = cell == 1 && c->node->n_output > 2 && c->node->output[2][0];
     glia_rnn_config cfg = {.hidden = (int)H, .bidirectional = dirs == 2, .activation = act, .peephole = peep,
-                           .cell_out = want_yc};
+                           .layer = layer, .cell_out = want_yc, .reset_before = cell == 2 && !lbr};
     s = cell == 1 ? glia_lstm(c->g, nm, x, h0, c0, lengths, &cfg, &y)
       : cell == 2 ? glia_gru(c->g, nm, x, h0, lengths, &cfg, &y)
                   : glia_rnn(c->g, nm, x, h0, lengths, &cfg, &y);
@@ -1237,7 +1279,7 @@ static glia_status op_recurrent(ox_ctx *c) {
         for (int p = 0; p < 4; p++) {
             char pn[GLIA_NAME_MAX + 32];
             int node;
-            snprintf(pn, sizeof pn, "%s.%s_l0%s", nm, part[p], d ? "_reverse" : "");
+            snprintf(pn, sizeof pn, "%s.%s_l%d%s", nm, part[p], layer, d ? "_reverse" : "");
             if ((s = built(c, glia_graph_find(c->g, pn, &node)))) return s;
             float *dst = glia_node_value(c->g, node);
             int64_t cols = p == 0 ? I : p == 1 ? H : 1;
@@ -1258,7 +1300,7 @@ static glia_status op_recurrent(ox_ctx *c) {
         char pn[GLIA_NAME_MAX + 32];
         int node;
         static const int onnx_row[3] = {0, 2, 1};
-        snprintf(pn, sizeof pn, "%s.weight_peephole_l0%s", nm, d ? "_reverse" : "");
+        snprintf(pn, sizeof pn, "%s.weight_peephole_l%d%s", nm, layer, d ? "_reverse" : "");
         if ((s = built(c, glia_graph_find(c->g, pn, &node)))) return s;
         float *dst = glia_node_value(c->g, node);
         for (int k = 0; k < 3; k++)

@@ -26,7 +26,8 @@
  *       dW_hh  += dGh^T h_prev         [G*H, T*N] x [T*N, H]  (h_prev(t) of every t: one block)
  *       db_ih  += column sums of dG,   db_hh += column sums of dGh
  *       dh0 += dh, dc0 += dc           what is carried out of the first step
- *   dG and dGh differ only for the GRU (n = tanh(a + r b): da = dn', db = r dn').
+ *   dG and dGh differ only for the GRU (n = tanh(a + r b): da = dn', db = r dn'); not with
+ *   reset_before, whose step has two passes and two GEMMs each way (gru.c).
  *   Padding (t >= lengths[n]): the row's state is carried unchanged, its output is 0, its gate
  *   gradients are 0 and the carried dh, dc pass through the step unchanged (dy there is
  *   ignored: the output there is the constant 0). Steps at or after the longest length are
@@ -57,6 +58,7 @@ typedef struct {
     rnn_cell cell;
     int T, N, In, H, G, GH, GS, dirs, peep, per_dir, act, modules, base;
     int cell_out;               /* lstm: y[T] holds the final cell states */
+    int rb;                     /* gru: reset_before (gru.c) */
     int i_h0, i_c0, i_len;      /* input indices, -1 when absent (c0: lstm, clockwork's clock) */
     int clock;                  /* clockwork: the saved header's clock (forward, backward) */
     size_t hdr, dir;            /* saved floats: header, each direction */
@@ -75,6 +77,7 @@ static void geometry(glia_graph *g, const glia_node *n, rnn_cell cell, geo *r) {
     r->dirs = n->ia[RNN_DIRS];
     r->peep = cell == CELL_LSTM && n->ia[RNN_PEEPHOLE];
     r->cell_out = cell == CELL_LSTM && n->ia[RNN_CELL_OUT];
+    r->rb = cell == CELL_GRU && n->ia[RNN_RESET_BEFORE];
     r->act = n->ia[RNN_ACTIVATION];
     r->modules = n->ia[RNN_MODULES];
     r->base = n->ia[RNN_PERIOD_BASE];
@@ -178,7 +181,9 @@ glia_status glia__recurrent_infer(glia_graph *g, glia_node *n, rnn_cell cell) {
     size_t rows = (size_t)T * N, NH = (size_t)N * H;
     size_t wm = cell == CELL_CLOCKWORK ? (size_t)H * H : 0; /* the masked W_hh */
     size_t fwd_ws = (cell == CELL_GRU ? (size_t)N * GH : 0) + wm;
-    size_t bwd_ws = rows * GH * (cell == CELL_GRU ? 2 : 1) + NH * (cell == CELL_LSTM ? 2 : 1) + wm;
+    /* dG (gru: and dGh; with reset_before they are one, and dq [N, H] follows dh) */
+    size_t bwd_ws = rows * GH * (cell == CELL_GRU && !r.rb ? 2 : 1) +
+                    NH * (cell == CELL_LSTM || r.rb ? 2 : 1) + wm;
     n->ws_bytes = (fwd_ws > bwd_ws ? fwd_ws : bwd_ws) * sizeof(float);
     n->saved_bytes = (r.hdr + dirs * r.dir) * sizeof(float);
     return GLIA_OK;
@@ -234,10 +239,11 @@ static void forward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const 
         else memset(c0, 0, NH * sizeof(float));
     }
 
-    /* input projection of every step: P = b_ih + b_hh (gru: not b_hn), then P += x W_ih^T */
+    /* input projection of every step: P = b_ih + b_hh (gru: not b_hn, unless reset_before),
+     * then P += x W_ih^T */
     const int elman = r->cell == CELL_RNN || r->cell == CELL_CLOCKWORK;
     float *P = elman ? Hs + (rev ? 0 : NH) : Gs;
-    const int ldp = elman ? H : r->GS, nb = r->cell == CELL_GRU ? 2 * H : GH;
+    const int ldp = elman ? H : r->GS, nb = r->cell == CELL_GRU && !r->rb ? 2 * H : GH;
     const int64_t rows = (int64_t)TL * N;
 #pragma omp parallel for schedule(static) if (rows * GH >= GLIA_PAR_MIN)
     for (int64_t i = 0; i < rows; i++) {
@@ -280,6 +286,19 @@ static void forward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const 
             glia__lstm_step_forward(&s);
             break;
         case CELL_GRU:
+            if (r->rb) { /* h_prev W_h{r,z}^T, pass 1, u_n = (r h_prev) W_hn^T, pass 2 */
+                if (zero_h) memset(scratch, 0, (size_t)N * GH * sizeof(float));
+                else
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, 2 * H, H, 1.0f, s.hp, H,
+                                Whh, H, 0.0f, scratch, GH);
+                s.hh = scratch;
+                glia__gru_rb_step_gates(&s);
+                if (!zero_h)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, H, H, 1.0f, s.gates + 3 * H,
+                                r->GS, Whh + (size_t)2 * H * H, H, 0.0f, scratch + 2 * H, GH);
+                glia__gru_rb_step_out(&s);
+                break;
+            }
             if (zero_h) memset(scratch, 0, (size_t)N * GH * sizeof(float));
             else
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, GH, H, 1.0f, s.hp, H, Whh, H,
@@ -358,8 +377,9 @@ static void backward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const
     float *Hs, *Cs, *Gs;
     dir_blocks(n, r, d, &Hs, &Cs, &Gs);
 
-    float *dG = g->workspace, *dGh = r->cell == CELL_GRU ? dG + (size_t)rows * GH : dG;
+    float *dG = g->workspace, *dGh = r->cell == CELL_GRU && !r->rb ? dG + (size_t)rows * GH : dG;
     float *dh = dGh + (size_t)rows * GH, *dc = Cs ? dh + NH : NULL;
+    float *dq = r->rb ? dh + NH : NULL; /* gru reset_before: dL/d(r h_prev) of a step */
     float *Wm = r->cell == CELL_CLOCKWORK ? dh + NH : NULL; /* the masked W_hh */
     memset(dh, 0, NH * (Cs ? 2 : 1) * sizeof(float));
     if (r->cell_out) /* dL/dc of the final state, y[T]'s gradient, enters the last step */
@@ -381,7 +401,17 @@ static void backward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const
         switch (r->cell) {
         case CELL_RNN: glia__rnn_step_backward(&s); break;
         case CELL_LSTM: glia__lstm_step_backward(&s); break;
-        case CELL_GRU: glia__gru_step_backward(&s); break;
+        case CELL_GRU:
+            if (!r->rb) {
+                glia__gru_step_backward(&s);
+                break;
+            } /* pass 1, dq = dn' W_hn, pass 2; the GEMM below adds [dr', dz'] W_h{r,z} */
+            glia__gru_rb_step_back1(&s);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, H, H, 1.0f, s.dg + 2 * H, GH,
+                        Whh->val + (size_t)2 * H * H, H, 0.0f, dq, H);
+            s.hh = dq;
+            glia__gru_rb_step_back2(&s);
+            break;
         case CELL_CLOCKWORK: glia__clockwork_step_backward(&s); break;
         case CELL_SCRN: break; /* scrn.c */
         }
@@ -390,9 +420,9 @@ static void backward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const
             if ((k > 0 || need_dh0) && e > 0)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, H, e, 1.0f, s.dgh, GH,
                             Wm, H, 1.0f, dh, H);
-        } else if (k > 0 || need_dh0) /* dL/dh_prev += dGh_t W_hh */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, H, GH, 1.0f, s.dgh, GH,
-                        Whh->val, H, 1.0f, dh, H);
+        } else if (k > 0 || need_dh0) /* dL/dh_prev += dGh_t W_hh (reset_before: rows r, z) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, H, r->rb ? 2 * H : GH, 1.0f,
+                        s.dgh, GH, Whh->val, H, 1.0f, dh, H);
     }
     if (need_dh0) {
         float *g0 = H0->grad + (size_t)d * NH;
@@ -410,9 +440,13 @@ static void backward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const
                     In, 1.0f, Wih->grad, In);
     if (Whh->grad && Wm) /* the block upper triangle only */
         glia__clockwork_dweight(Whh->grad, dGh, Hs + (rev ? NH : 0), rows, H, r->modules);
-    else if (Whh->grad) /* h_prev of every live step: Hs[0..TL-1] (forward) or Hs[1..TL] (reverse) */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, H, (int)rows, 1.0f, dGh, GH,
-                    Hs + (rev ? NH : 0), H, 1.0f, Whh->grad, H);
+    else if (Whh->grad) { /* h_prev of every live step: Hs[0..TL-1] (forward) or Hs[1..TL] (reverse) */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r->rb ? 2 * H : GH, H, (int)rows, 1.0f,
+                    dGh, GH, Hs + (rev ? NH : 0), H, 1.0f, Whh->grad, H);
+        if (r->rb) /* rows n: dn'^T q, q = r h_prev saved in Gs */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, H, (int)rows, 1.0f, dGh + 2 * H,
+                        GH, Gs + 3 * H, r->GS, 1.0f, Whh->grad + (size_t)2 * H * H, H);
+    }
     if (Bih->grad) glia__colsum_add(Bih->grad, dG, GH, NULL, 0, rows, GH);
     if (Bhh->grad) glia__colsum_add(Bhh->grad, dGh, GH, NULL, 0, rows, GH);
     if (Pp && Pp->grad) { /* dw_ci += da_i c_prev, dw_cf += da_f c_prev, dw_co += da_o c_t */

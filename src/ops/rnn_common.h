@@ -18,7 +18,8 @@
  * Attributes (slots RNN_* in attrs.h, declared in each op's file): hidden (H), dirs (1 or 2),
  * has_h0, has_c0 (lstm), has_lengths (which optional inputs are given), peephole (lstm),
  * activation (rnn: GLIA_RNN_TANH or GLIA_RNN_RELU), cell_out (lstm: y [T+1, N, D*H], row T
- * the final cell states, whose gradient starts backward's dc). The lengths get no gradient.
+ * the final cell states, whose gradient starts backward's dc), reset_before (gru: gru.c). The
+ * lengths get no gradient.
  *
  * Saved state (n->saved), written by forward, read by backward and glia_rnn_final_state:
  *   int32 header: [0] 1 once a forward finished, [1] the clockwork's clock (else 0), [2 .. 2+N)
@@ -30,7 +31,8 @@
  *                      are one contiguous [T*N, H] block: dW_hh is one GEMM.
  *     Cs [T+1, N, H]   lstm: the cell states, laid out as Hs
  *     Gs [T, N, GS]    per step and row the cell's gate values (lstm: i f g o tanh(c), GS = 5H;
- *                      gru: r z n (W_hn h_prev + b_hn), GS = 4H; rnn: none, h_t is in Hs)
+ *                      gru: r z n (W_hn h_prev + b_hn), GS = 4H, with reset_before r z n
+ *                      (r h_prev); rnn: none, h_t is in Hs)
  * A row n is live at step t iff t < lengths[n]; at other steps its state is copied from the
  * previous step (forward) or still h0 (reverse), its output is 0 and its gate gradients are 0. */
 #ifndef GLIA_RNN_COMMON_H
@@ -57,7 +59,7 @@ typedef struct rnn_step {
     int N, H, t;
     const int32_t *len;        /* row n is live iff t < len[n] */
     float *gates;              /* Gs at step t [N, GS]; forward: pre-activations on entry */
-    const float *hh;           /* gru forward: h_prev W_hh^T [N, 3H] */
+    const float *hh;           /* gru forward: h_prev W_hh^T [N, 3H]; reset_before backward: dq */
     const float *hp, *cp;      /* h_prev, c_prev [N, H] */
     float *h, *c;              /* h_t, c_t [N, H] (forward writes them, backward reads) */
     float *y;                  /* forward: output rows of this direction, row stride ldy */
@@ -94,6 +96,11 @@ void glia__lstm_step_forward(const rnn_step *s);
 void glia__lstm_step_backward(const rnn_step *s);
 void glia__gru_step_forward(const rnn_step *s);
 void glia__gru_step_backward(const rnn_step *s);
+/* the gru with reset_before: its step's passes around the GEMMs of rnn.c (gru.c) */
+void glia__gru_rb_step_gates(const rnn_step *s);
+void glia__gru_rb_step_out(const rnn_step *s);
+void glia__gru_rb_step_back1(const rnn_step *s);
+void glia__gru_rb_step_back2(const rnn_step *s);
 void glia__clockwork_step_forward(const rnn_step *s);
 void glia__clockwork_step_backward(const rnn_step *s);
 
