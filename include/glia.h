@@ -278,9 +278,9 @@ glia_status glia_conv_transpose2d(glia_graph *g, const char *name, int x, int w,
 /* Resizing the last two axes of x[N,C,H,W] to [out_h, out_w] (ONNX's Resize and Upsample,
  * PyTorch's F.interpolate). Output position o maps to input coordinate
  *   half_pixel          (o + 0.5) / scale - 0.5        asymmetric   o / scale
- *   align_corners       o (in - 1) / (out - 1)         tf_half_pixel_for_nearest (o + 0.5) / scale
- *   pytorch_half_pixel  out > 1 ? half_pixel : 0
- * with scale the given one (0: out / in); nearest takes the input at that coordinate rounded by
+ *   align_corners       o (in - 1) / (L - 1)           tf_half_pixel_for_nearest (o + 0.5) / scale
+ *   pytorch_half_pixel  L > 1 ? half_pixel : 0
+ * with scale the given one (0: out / in) and L = in scale (out when no scale is given); nearest takes the input at that coordinate rounded by
  * nearest_mode (simple: floor where scale >= 1, ceil where it is below), linear interpolates
  * the two neighbours, cubic the four (Keys' kernel with coefficient cubic_a, -0.75 in PyTorch
  * and by ONNX's default; exclude_outside: taps outside the input get weight 0 and the rest renormalised;

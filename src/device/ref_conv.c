@@ -343,7 +343,8 @@ const glia_kernel glia__ref_conv_transpose2d = {deconv_forward, deconv_backward}
 
 /* ---------------------------------------------------------------- resize
  * y[n,c,oh,ow] = sum_{h,w} a_H(h; oh) a_W(w; ow) x[n,c,h,w], with the weight a(i; o) that input
- * index i gets for output o along an axis, from the coordinate u(o) (src/ops/resize.c):
+ * index i gets for output o along an axis, from the coordinate u(o) (src/ops/resize.c, with the
+ * resized length in * scale):
  *   nearest  1 where i is u rounded (round half down: ceil(u - 1/2), half up: floor(u + 1/2),
  *            floor, ceil; simple: floor for scale >= 1, else ceil), clamped into the input
  *   linear   the hat max(0, 1 - |clamp(u, 0, in - 1) - i|)
@@ -351,11 +352,11 @@ const glia_kernel glia__ref_conv_transpose2d = {deconv_forward, deconv_backward}
  *            exclude_outside only j inside the input, divided by the sum of their c)
  * dx[n,c,h,w] = sum_{oh,ow} a_H(h; oh) a_W(w; ow) dy[n,c,oh,ow] */
 static double resize_u(const glia_node *n, int o, int in, int out, float scale) {
-    double s = scale > 0 ? scale : (double)out / in;
+    double s = scale > 0 ? scale : (double)out / in, L = scale > 0 ? in * s : out;
     switch (n->ia[RESIZE_COORD]) {
     case GLIA_RESIZE_ASYMMETRIC: return o / s;
-    case GLIA_RESIZE_ALIGN_CORNERS: return out == 1 ? 0 : (double)o * (in - 1) / (out - 1);
-    case GLIA_RESIZE_PYTORCH_HALF_PIXEL: return out == 1 ? 0 : (o + 0.5) / s - 0.5;
+    case GLIA_RESIZE_ALIGN_CORNERS: return L <= 1 ? 0 : (double)o * (in - 1) / (L - 1);
+    case GLIA_RESIZE_PYTORCH_HALF_PIXEL: return L <= 1 ? 0 : (o + 0.5) / s - 0.5;
     case GLIA_RESIZE_TF_HALF_PIXEL_FOR_NEAREST: return (o + 0.5) / s;
     default: return (o + 0.5) / s - 0.5;
     }

@@ -4,10 +4,12 @@
  * Each axis on its own: output index o maps to an input coordinate
  *   half_pixel                 u = (o + 0.5) / s - 0.5
  *   asymmetric                 u = o / s
- *   align_corners              u = o (in - 1) / (out - 1)        (0 when out = 1)
- *   pytorch_half_pixel         u = out > 1 ? (o + 0.5) / s - 0.5 : 0
+ *   align_corners              u = o (in - 1) / (L - 1)          (0 when L <= 1)
+ *   pytorch_half_pixel         u = L > 1 ? (o + 0.5) / s - 0.5 : 0
  *   tf_half_pixel_for_nearest  u = (o + 0.5) / s
- * with s the scale given (n->fa, as ONNX's scales input) or else out / in, and takes taps
+ * with s the scale given (n->fa, as ONNX's scales input) or else out / in, and L = in s the
+ * resized length before rounding down to out (as ONNX's reference: out itself when the sizes
+ * are given), and takes taps
  * (input index, weight) from it:
  *   nearest  one tap, weight 1, at u rounded by nearest_mode (round half down or up, floor,
  *            ceil; simple: floor where s >= 1, ceil where s < 1, as onnxruntime's opset < 11)
@@ -33,11 +35,11 @@ typedef struct {
     float *wt;  /* [out][n] */
 } resize_axis;
 
-static double src_coord(int coord, double o, double s, int in, int out) {
+static double src_coord(int coord, double o, double s, double L, int in) {
     switch (coord) {
     case GLIA_RESIZE_ASYMMETRIC: return o / s;
-    case GLIA_RESIZE_ALIGN_CORNERS: return out > 1 ? o * (in - 1) / (double)(out - 1) : 0.0;
-    case GLIA_RESIZE_PYTORCH_HALF_PIXEL: return out > 1 ? (o + 0.5) / s - 0.5 : 0.0;
+    case GLIA_RESIZE_ALIGN_CORNERS: return L > 1 ? o * (in - 1) / (L - 1) : 0.0;
+    case GLIA_RESIZE_PYTORCH_HALF_PIXEL: return L > 1 ? (o + 0.5) / s - 0.5 : 0.0;
     case GLIA_RESIZE_TF_HALF_PIXEL_FOR_NEAREST: return (o + 0.5) / s;
     default: return (o + 0.5) / s - 0.5; /* half_pixel */
     }
@@ -65,9 +67,10 @@ static double cubic(double d, double a) {
 static void axis_taps(const glia_node *n, int in, int out, float scale, resize_axis *t) {
     const int mode = n->ia[RESIZE_MODE];
     const double s = scale > 0 ? scale : (double)out / in, a = n->fa[RESIZE_CUBIC_A];
+    const double L = scale > 0 ? in * s : out; /* the resized length before rounding down */
     t->n = mode == GLIA_RESIZE_NEAREST ? 1 : mode == GLIA_RESIZE_LINEAR ? 2 : RESIZE_TAPS;
     for (int o = 0; o < out; o++) {
-        double u = src_coord(n->ia[RESIZE_COORD], o, s, in, out);
+        double u = src_coord(n->ia[RESIZE_COORD], o, s, L, in);
         int *ix = t->idx + (size_t)o * t->n;
         float *w = t->wt + (size_t)o * t->n;
         if (mode == GLIA_RESIZE_NEAREST) {
