@@ -61,7 +61,7 @@ check import-help 0 "usage: glia import" -- "$GLIA" import --help
 check import-lenet5 0 "7 layers; output equal to the file's graph within 0 " -- "$GLIA" import "$dir/lenet5.onnx" --out "$dir/imp"
 check import-lenet5-text 0 "^name = fc3" -- cat "$dir/imp/model.cfg"
 check import-lenet5-summary 0 "fc3 *dense *\[None, 10\]  *850" -- "$GLIA" summary "$dir/imp/model.cfg"
-for m in vgg-small gap-cnn; do
+for m in vgg-small gap-cnn decoder; do
   check "import-$m" 0 "output equal to the file's graph within 0 " -- "$GLIA" import "$dir/$m.onnx" --out "$dir/imp-$m"
 done
 check import-refused 1 "the Pad node of output '/Pad_output_0' does not fit glia's model text" -- "$GLIA" import $t/small_cnn.onnx --out "$dir/imp-x"
