@@ -263,6 +263,47 @@ typedef struct glia_conv2d_params {
 /* x[N,C,H,W], w[O,C/groups,kh,kw], b[O] or -1; p NULL: stride 1, no padding, no dilation */
 glia_status glia_conv2d(glia_graph *g, const char *name, int x, int w, int b,
                         const glia_conv2d_params *p, int *out);
+/* Transposed convolution (PyTorch's F.conv_transpose2d, ONNX's ConvTranspose): the adjoint of
+ * conv2d with the same stride, padding, dilation and groups, plus out_pad_h/w extra rows and
+ * columns at the bottom and right. x[N,C,H,W], w[C,O/groups,kh,kw], b[O] or -1 ->
+ * y[N,O,OH,OW], OH = (H - 1) stride_h - pad_top - pad_bottom + dilation_h (kh - 1) + 1 +
+ * out_pad_h (same for OW). p NULL: stride 1, no padding, dilation 1, one group. */
+typedef struct glia_conv_transpose2d_params {
+    glia_conv2d_params conv; /* the convolution it transposes (0 means the default) */
+    int out_pad_h, out_pad_w;
+} glia_conv_transpose2d_params;
+glia_status glia_conv_transpose2d(glia_graph *g, const char *name, int x, int w, int b,
+                                  const glia_conv_transpose2d_params *p, int *out);
+
+/* Resizing the last two axes of x[N,C,H,W] to [out_h, out_w] (ONNX's Resize and Upsample,
+ * PyTorch's F.interpolate). Output position o maps to input coordinate
+ *   half_pixel          (o + 0.5) / scale - 0.5        asymmetric   o / scale
+ *   align_corners       o (in - 1) / (L - 1)           tf_half_pixel_for_nearest (o + 0.5) / scale
+ *   pytorch_half_pixel  L > 1 ? half_pixel : 0
+ * with scale the given one (0: out / in) and L = in scale (out when no scale is given); nearest takes the input at that coordinate rounded by
+ * nearest_mode (simple: floor where scale >= 1, ceil where it is below), linear interpolates
+ * the two neighbours, cubic the four (Keys' kernel with coefficient cubic_a, -0.75 in PyTorch
+ * and by ONNX's default; exclude_outside: taps outside the input get weight 0 and the rest renormalised;
+ * else they read the edge). */
+typedef enum { GLIA_RESIZE_NEAREST, GLIA_RESIZE_LINEAR, GLIA_RESIZE_CUBIC } glia_resize_mode;
+typedef enum {
+    GLIA_RESIZE_HALF_PIXEL, GLIA_RESIZE_ASYMMETRIC, GLIA_RESIZE_ALIGN_CORNERS,
+    GLIA_RESIZE_PYTORCH_HALF_PIXEL, GLIA_RESIZE_TF_HALF_PIXEL_FOR_NEAREST
+} glia_resize_coord;
+typedef enum {
+    GLIA_RESIZE_ROUND_PREFER_FLOOR, GLIA_RESIZE_ROUND_PREFER_CEIL, GLIA_RESIZE_FLOOR,
+    GLIA_RESIZE_CEIL, GLIA_RESIZE_SIMPLE
+} glia_resize_nearest;
+typedef struct glia_resize_params {
+    int out_h, out_w;
+    glia_resize_mode mode;
+    glia_resize_coord coord;
+    glia_resize_nearest nearest;
+    float scale_h, scale_w; /* 0: out / in */
+    float cubic_a;          /* 0 means -0.75 */
+    int exclude_outside;
+} glia_resize_params;
+glia_status glia_resize(glia_graph *g, const char *name, int x, const glia_resize_params *p, int *out);
 
 /* Locally connected layer (unshared convolution, DeepFace): weights w [OH*OW, O, C*kh*kw], one
  * filter bank per output position, bias b [O, OH, OW] (or -1); stride 0 means 1; padding

@@ -23,7 +23,7 @@ names=$("$GLIA" ops --names)
 for op in dense add sub mul scale concat slice reshape conv2d maxpool2d avgpool2d global_avgpool \
           relu leaky_relu elu sigmoid tanh linear softmax log_softmax maxout dropout batchnorm lrn \
           softmax_cross_entropy mse_loss bce_with_logits \
-          rnn lstm gru seq_last seq_pool embedding embedding_bag time_flatten; do
+          rnn lstm gru seq_last seq_pool embedding embedding_bag time_flatten conv_transpose2d resize; do
   if printf '%s\n' "$names" | grep -qx "$op"; then ok; else bad "glia ops lacks $op"; fi
 done
 # glia summary: the zoo's LeNet-5, JSON, and a strict error with file:line
@@ -45,6 +45,24 @@ input = 1, 8, 8
 filters = 4
 size = 3
 binary = ternary
+EOF2
+# [deconv] and [upsample]: the decoder's shapes and parameters (PyTorch's ConvTranspose2d
+# weight [C, filters/groups, kh, kw]), and their errors
+expect summary-decoder 0 "dec2  *deconv  *\[None, 4, 48, 24\]  *52 " -- "$GLIA" summary tests/models/decoder.cfg
+expect summary-decoder-up 0 "up_bilinear      upsample       \[None, 4, 48, 48\]" -- "$GLIA" summary tests/models/decoder.cfg
+expect summary-upsample-bad 1 "mode = area: nearest, bilinear or bicubic" -- "$GLIA" summary /dev/stdin <<EOF2
+[net]
+input = 1, 8, 8
+[upsample]
+mode = area
+EOF2
+expect summary-deconv-groups 1 "groups = 2 does not divide the 3 input channels and 4 filters" -- "$GLIA" summary /dev/stdin <<EOF2
+[net]
+input = 3, 8, 8
+[deconv]
+filters = 4
+size = 2
+groups = 2
 EOF2
 # the demo: LeNet-5 has 61,706 parameters, its gradients check, and training learns
 out=$("$GLIA" demo --steps 150 2>&1); rc=$?

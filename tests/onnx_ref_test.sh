@@ -36,6 +36,8 @@ check summary-onnx-json 0 '"total_params": ' -- "$GLIA" summary $t/small_cnn.onn
 for m in lenet5 vgg-small gap-cnn; do
   check "export-$m" 0 "-> $dir/$m.onnx" -- "$GLIA" export models/$m.cfg "$dir/$m.onnx"
 done
+# [deconv] and [upsample] as ConvTranspose and Resize
+check export-decoder 0 "-> $dir/decoder.onnx (input 'data', output 'up_bicubic')" -- "$GLIA" export tests/models/decoder.cfg "$dir/decoder.onnx"
 # an .onnx file wherever a model goes (src/nn/model_onnx.c): predict, eval, the pictures, and
 # train (fine-tuning from the file's weights; the run keeps the file as model.onnx)
 { printf 'P5\n4 4\n255\n'; printf '0123456789abcdef'; } > "$dir/tiny.pgm"
@@ -59,7 +61,7 @@ check import-help 0 "usage: glia import" -- "$GLIA" import --help
 check import-lenet5 0 "7 layers; output equal to the file's graph within 0 " -- "$GLIA" import "$dir/lenet5.onnx" --out "$dir/imp"
 check import-lenet5-text 0 "^name = fc3" -- cat "$dir/imp/model.cfg"
 check import-lenet5-summary 0 "fc3 *dense *\[None, 10\]  *850" -- "$GLIA" summary "$dir/imp/model.cfg"
-for m in vgg-small gap-cnn; do
+for m in vgg-small gap-cnn decoder; do
   check "import-$m" 0 "output equal to the file's graph within 0 " -- "$GLIA" import "$dir/$m.onnx" --out "$dir/imp-$m"
 done
 check import-refused 1 "the Pad node of output '/Pad_output_0' does not fit glia's model text" -- "$GLIA" import $t/small_cnn.onnx --out "$dir/imp-x"
@@ -93,7 +95,7 @@ for m in $rec; do
 done
 check export-unmapped 1 "attention 'attention.context': no ONNX mapping" -- "$GLIA" export models/g2p-attention.cfg "$dir/c.onnx"
 if /usr/bin/python3 -c "import onnx" >/dev/null 2>&1; then
-  for m in lenet5 vgg-small gap-cnn $rec; do
+  for m in lenet5 vgg-small gap-cnn decoder $rec; do
     check "checker-$m" 0 "ok" -- /usr/bin/python3 -c "import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True); print('ok')" "$dir/$m.onnx"
   done
 else
@@ -102,9 +104,11 @@ fi
 # onnxruntime (npm onnxruntime-node@1.30.0, scripts/onnx/install-ort) on the same exported files
 if command -v node >/dev/null 2>&1 && [ -d "$(dirname "$GLIA")/npm/node_modules/onnxruntime-node" -o -d build/npm/node_modules/onnxruntime-node ]; then
   node scripts/onnx/ort_run.js --make-input "$dir/in.safetensors" "data:3,1,28,28" 5
-  for m in lenet5 vgg-small gap-cnn; do
-    if node scripts/onnx/ort_run.js "$dir/$m.onnx" "$dir/in.safetensors" "$dir/$m.ort.safetensors" >"$dir/ort.log" 2>&1; then
-      check "ort-$m" 0 "max |glia - expected|" -- "$GLIA" run "$dir/$m.onnx" --input "$dir/in.safetensors" --expect "$dir/$m.ort.safetensors"
+  node scripts/onnx/ort_run.js --make-input "$dir/dec.in.safetensors" "data:3,1,12,12" 5
+  for m in lenet5 vgg-small gap-cnn decoder; do
+    i=in; [ $m = decoder ] && i=dec.in
+    if node scripts/onnx/ort_run.js "$dir/$m.onnx" "$dir/$i.safetensors" "$dir/$m.ort.safetensors" >"$dir/ort.log" 2>&1; then
+      check "ort-$m" 0 "max |glia - expected|" -- "$GLIA" run "$dir/$m.onnx" --input "$dir/$i.safetensors" --expect "$dir/$m.ort.safetensors"
     else fail=$((fail + 1)); echo "FAIL onnx: onnxruntime on $m: $(cat "$dir/ort.log")" >&2; fi
   done
   # the recurrent ones on token ids and lengths ([net] sequence, vocab from the model text)
@@ -126,6 +130,17 @@ if command -v node >/dev/null 2>&1 && [ -d "$(dirname "$GLIA")/npm/node_modules/
     node scripts/onnx/ort_run.js --make-input "$dir/rec.in.safetensors" "x:1,3,48,320" 3
     node scripts/onnx/ort_run.js "$rec" "$dir/rec.in.safetensors" "$dir/rec.ort.safetensors"
     check ort-paddleocr-rec 0 "max |glia - expected|" -- "$GLIA" run "$rec" --input "$dir/rec.in.safetensors" --expect "$dir/rec.ort.safetensors"
+    # the detector (DB: feature pyramid upsampled by Resize, head of two ConvTranspose) on a
+    # real scanned page of text (python3-skimage's page.png: scripts/fetch-data photos)
+    det=$(dirname "$cls")/ch_PP-OCRv4_det_infer.onnx page=""
+    for p in data/photos/page.png /usr/lib/python3/dist-packages/skimage/data/page.png; do [ -s "$p" ] && page=$p && break; done
+    if [ -n "$page" ] && /usr/bin/python3 -c "import PIL" >/dev/null 2>&1; then
+      /usr/bin/python3 scripts/onnx/image_input.py "$page" "$dir/det.in.safetensors" x 192 384
+      node scripts/onnx/ort_run.js "$det" "$dir/det.in.safetensors" "$dir/det.ort.safetensors"
+      check ort-paddleocr-det 0 "max |glia - expected|" -- "$GLIA" run "$det" --input "$dir/det.in.safetensors" --expect "$dir/det.ort.safetensors"
+    else
+      echo "onnx: PaddleOCR detector check skipped: no page.png (scripts/fetch-data photos) or no python3-pil"
+    fi
   fi
 else
   echo "onnx: onnxruntime checks skipped: npm onnxruntime-node is absent (scripts/onnx/install-ort)"

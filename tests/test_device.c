@@ -251,6 +251,16 @@ static glia_status c_div(net *t) {
 static glia_status c_matmul(net *t) {
     return glia_matmul(t->g, "y", IN(t, "x", 2, 3, 4, 5), PAR(t, "w", 2, 3, 5, 2), &t->y);
 }
+static glia_status c_deconv(net *t) { /* stride, asymmetric and output padding, dilation, groups */
+    glia_conv_transpose2d_params p = {{.stride_h = 2, .stride_w = 2, .pad_top = 1, .pad_right = 1,
+                                       .dilation_w = 2, .groups = 2}, 1, 0};
+    return glia_conv_transpose2d(t->g, "y", IN(t, "x", 2, 4, 3, 4), PAR(t, "w", 4, 3, 3, 2), PAR(t, "b", 6),
+                                 &p, &t->y);
+}
+static glia_status c_resize(net *t) {
+    glia_resize_params p = {5, 7, GLIA_RESIZE_CUBIC, GLIA_RESIZE_HALF_PIXEL, 0, 0, 0, 0, 0};
+    return glia_resize(t->g, "y", IN(t, "x", 2, 3, 4, 3), &p, &t->y);
+}
 static glia_status c_reshape(net *t) {
     return glia_reshape(t->g, "y", IN(t, "x", 2, 3, 4), 2, D(2, -1), &t->y);
 }
@@ -429,6 +439,8 @@ static const struct {
     {"slice", c_slice, 0},
     {"reshape", c_reshape, 0},
     {"transpose", c_transpose, 0},
+    {"conv_transpose2d", c_deconv, 0},
+    {"resize (cubic)", c_resize, 0},
     {"sqrt", c_sqrt, 0},
     {"div", c_div, 0},
     {"matmul", c_matmul, 0},

@@ -150,12 +150,13 @@ TEST(onnx_truncated_and_corrupt_files) {
  * and give the same outputs, at another batch size too */
 TEST(onnx_export_round_trip) {
     const char *models[] = {"models/lenet5.cfg", "models/vgg-small.cfg", "models/gap-cnn.cfg",
-                            "tests/models/relu6_ceil.cfg"}; /* ReLU6 as Clip, ceil_mode pools */
+                            "tests/models/relu6_ceil.cfg", /* ReLU6 as Clip, ceil_mode pools */
+                            "tests/models/decoder.cfg"};   /* ConvTranspose, Resize */
     char path[] = "/tmp/glia-onnx-XXXXXX";
     int fd = mkstemp(path);
     CHECK(fd >= 0);
     close(fd);
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < (int)(sizeof models / sizeof models[0]); i++) {
         glia_model *md;
         glia_onnx *m = NULL;
         OK(glia_model_load(models[i], 3, 7, &md));

@@ -118,6 +118,12 @@ static const op_cases OPS[] = {
      "cells_clockwork cells_clockwork_bidir_len"},
     {OP(scrn), {"scrn_gradcheck_bidir_lengths_h0_s0", "scrn_matches_reference", "scrn_golden_pytorch"},
      "cells_scrn cells_scrn_bidir_len"},
+    /* decoders and segmentation heads (test_upsample.c) */
+    {OP(conv_transpose2d), {"deconv_gradcheck", "deconv_matches_reference", "deconv_golden_pytorch"},
+     "deconv_basic deconv_stride_pad deconv_groups_dil deconv_asym_nobias deconv_2x2s2"},
+    {OP(resize), {"resize_gradcheck", "resize_matches_reference", "resize_golden_pytorch"},
+     "resize_nearest_x2 resize_nearest_size resize_nearest_exact resize_bilinear resize_bilinear_ac "
+     "resize_bilinear_scale resize_bicubic resize_bicubic_ac"},
 };
 #define N_OPS_ROWS (int)(sizeof OPS / sizeof OPS[0])
 

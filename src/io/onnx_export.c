@@ -16,6 +16,7 @@
  * sequence ops, maxout, embeddings) are an error naming the node. */
 #include "core/internal.h"
 #include "onnx/onnx.pb-c.h"
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -473,6 +474,54 @@ static glia_status export_op(ex_ctx *c, glia_graph *g, const glia_node *n) {
         at[3] = attr_ints(c, "kernel_shape", 2, ks);
         at[4] = attr_i(c, "group", n->ia[CONV_GROUPS]);
         ok = add_node(c, "Conv", out, in, out, at);
+        break;
+    }
+    case GLIA_OP_conv_transpose2d: {
+        int64_t st[2] = {n->ia[CONV_STRIDE_H], n->ia[CONV_STRIDE_W]};
+        int64_t dil[2] = {n->ia[CONV_DILATION_H], n->ia[CONV_DILATION_W]};
+        int64_t pads[4] = {n->ia[CONV_PAD_TOP], n->ia[CONV_PAD_LEFT], n->ia[CONV_PAD_BOTTOM], n->ia[CONV_PAD_RIGHT]};
+        int64_t op[2] = {n->ia[DECONV_OUT_PAD_H], n->ia[DECONV_OUT_PAD_W]};
+        const glia_node *w = &g->nodes[n->in[1]];
+        int64_t ks[2] = {w->shape.dim[2], w->shape.dim[3]};
+        at[0] = attr_ints(c, "strides", 2, st);
+        at[1] = attr_ints(c, "dilations", 2, dil);
+        at[2] = attr_ints(c, "pads", 4, pads);
+        at[3] = attr_ints(c, "kernel_shape", 2, ks);
+        at[4] = attr_i(c, "group", n->ia[CONV_GROUPS]);
+        at[5] = attr_ints(c, "output_padding", 2, op);
+        ok = add_node(c, "ConvTranspose", out, in, out, at);
+        break;
+    }
+    case GLIA_OP_resize: { /* Resize-13 by scales (the batch stays symbolic): out = floor(in scale) */
+        static const char *const modes[] = {"nearest", "linear", "cubic"};
+        static const char *const coords[] = {"half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel",
+                                             "tf_half_pixel_for_nearest"};
+        static const char *const nearest[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
+        const glia_node *x = &g->nodes[n->in[0]];
+        float sc[4] = {1, 1, n->fa[RESIZE_SCALE_H], n->fa[RESIZE_SCALE_W]};
+        int near = n->ia[RESIZE_NEAREST];
+        for (int i = 0; i < 2; i++) {
+            int64_t in_i = x->shape.dim[2 + i], out_i = n->shape.dim[2 + i];
+            if (!(sc[2 + i] > 0)) sc[2 + i] = (float)out_i / (float)in_i;
+            if ((int64_t)floor((double)sc[2 + i] * (double)in_i) != out_i)
+                return glia__err(GLIA_EINVAL, "onnx export: %s: no scale gives %lld from %lld", glia__where(g, n),
+                                 (long long)out_i, (long long)in_i);
+        }
+        if (near == GLIA_RESIZE_SIMPLE) { /* floor where a scale >= 1, ceil where below */
+            if ((sc[2] >= 1) != (sc[3] >= 1))
+                return glia__err(GLIA_EINVAL, "onnx export: %s: nearest_mode simple with one scale "
+                                 "above 1 and one below has no ONNX form", glia__where(g, n));
+            near = sc[2] >= 1 ? GLIA_RESIZE_FLOOR : GLIA_RESIZE_CEIL;
+        }
+        char *scales = ex_fmt(c, "const_%d", c->tmp++);
+        if (!scales || !add_init(c, scales, 1, (int64_t[]){4}, sc, NULL)) return glia__err(GLIA_ENOMEM, "onnx export: out of memory");
+        in[1] = "", in[2] = scales;
+        at[0] = attr_s(c, "mode", modes[n->ia[RESIZE_MODE]]);
+        at[1] = attr_s(c, "coordinate_transformation_mode", coords[n->ia[RESIZE_COORD]]);
+        at[2] = attr_s(c, "nearest_mode", nearest[near]);
+        at[3] = attr_f(c, "cubic_coeff_a", n->fa[RESIZE_CUBIC_A]);
+        at[4] = attr_i(c, "exclude_outside", n->ia[RESIZE_EXCLUDE_OUTSIDE]);
+        ok = add_node(c, "Resize", out, in, out, at);
         break;
     }
     case GLIA_OP_maxpool2d:

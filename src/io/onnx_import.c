@@ -112,6 +112,12 @@ static glia_status in_const(ox_ctx *c, int k, const char *what, ox_value **out) 
     return GLIA_OK;
 }
 
+/* the helpers above for the ops in other files (onnx_internal.h) */
+glia_status ox_set_out(ox_ctx *c, int k, int node) { return set_out(c, k, node); }
+const char *ox_out_name(ox_ctx *c, int k, char *buf, size_t len) { return out_name(c, k, buf, len); }
+glia_status ox_built(ox_ctx *c, glia_status s) { return built(c, s); }
+glia_status ox_in_const(ox_ctx *c, int k, const char *what, ox_value **out) { return in_const(c, k, what, out); }
+
 /* x reshaped to `to`: glia's reshape keeps dimension 0 (the batch), so that is what fits */
 static glia_status reshape_to(ox_ctx *c, int x, const glia_shape *to, const char *name, int *out) {
     glia_shape xs;
@@ -1358,6 +1364,9 @@ static const ox_op OPS[] = {
     {"Reshape", op_reshape, "allowzero"}, {"Flatten", op_reshape, "axis"},
     {"Squeeze", op_reshape, "axes"}, {"Unsqueeze", op_reshape, "axes"},
     {"Conv", op_conv, "auto_pad,dilations,group,kernel_shape,pads,strides"},
+    {"ConvTranspose", ox_op_conv_transpose, "auto_pad,dilations,group,kernel_shape,output_padding,output_shape,pads,strides"},
+    {"Resize", ox_op_resize, "coordinate_transformation_mode,cubic_coeff_a,exclude_outside,extrapolation_value,mode,nearest_mode"},
+    {"Upsample", ox_op_resize, "mode,scales"},
     {"MaxPool", op_pool, "auto_pad,ceil_mode,dilations,kernel_shape,pads,storage_order,strides"},
     {"AveragePool", op_pool, "auto_pad,ceil_mode,count_include_pad,kernel_shape,pads,strides"},
     {"GlobalAveragePool", op_pool, ""}, {"GlobalMaxPool", op_pool, ""},

@@ -88,6 +88,17 @@ glia_status ox_attr_f(ox_ctx *c, const char *name, float def, float *out);
 glia_status ox_attr_ints(ox_ctx *c, const char *name, int64_t *v, int max, int *n);
 glia_status ox_attr_s(ox_ctx *c, const char *name, const char *def, char *buf, size_t len);
 
+/* onnx_import.c's helpers for ops kept in files of their own: output k is glia node `node`;
+ * the glia name of output k; a builder's failure wrapped with the node's name; a constant
+ * input's values (NULL when absent; computed at run time: unsupported) */
+glia_status ox_set_out(ox_ctx *c, int k, int node);
+const char *ox_out_name(ox_ctx *c, int k, char *buf, size_t len);
+glia_status ox_built(ox_ctx *c, glia_status s);
+glia_status ox_in_const(ox_ctx *c, int k, const char *what, ox_value **out);
+/* ConvTranspose, and Resize / Upsample (onnx_resample.c) */
+glia_status ox_op_conv_transpose(ox_ctx *c);
+glia_status ox_op_resize(ox_ctx *c);
+
 /* The shape of Reshape's output: 0 copies the input's dimension (unless allowzero), one -1 is
  * inferred from the element count. */
 glia_status ox_reshape_dims(ox_ctx *c, const glia_shape *in, const int64_t *want, int n,

@@ -25,7 +25,8 @@ static glia_status b_conv(glia_model *, model_layer *), b_dense(glia_model *, mo
     b_softmax(glia_model *, model_layer *), b_flatten(glia_model *, model_layer *),
     b_maxout(glia_model *, model_layer *), b_add(glia_model *, model_layer *),
     b_concat(glia_model *, model_layer *), b_highway(glia_model *, model_layer *),
-    b_bias(glia_model *, model_layer *), b_local(glia_model *, model_layer *);
+    b_bias(glia_model *, model_layer *), b_local(glia_model *, model_layer *),
+    b_deconv(glia_model *, model_layer *), b_upsample(glia_model *, model_layer *);
 
 static const key_def net_keys[MAX_KEYS] = {
     KEY("input", K_SHAPE, NULL),      KEY("classes", K_INT, "10"),   KEY("batch", K_INT, "64"),
@@ -68,6 +69,19 @@ static const layer_def layer_defs[] = {
       OP_KEY("groups", K_INT, "conv2d", "groups"), KEY("bias", K_BOOL, "1"), KEY("batchnorm", K_BOOL, "0"),
       BINARY_KEY, ACT_INIT_KEYS, KEY("dirac", K_BOOL, "0")},
      b_conv, 0},
+    /* decoders and segmentation heads: weight [C, filters/groups, kh, kw] (PyTorch's
+     * ConvTranspose2d), output (H - 1) stride - pad_top - pad_bottom + dilation (kh - 1) + 1 +
+     * out_pad; pad as conv's, out_pad "p" or "ph, pw" */
+    {"deconv", "transposed convolution [+ batch norm] + activation",
+     {KEY("filters", K_INT, NULL), KEY("size", K_INTS, NULL),
+      OP_KEY("stride", K_INTS, "conv_transpose2d", "stride_h"), OP_KEY("pad", K_INTS, "conv_transpose2d", "pad_top"),
+      OP_KEY("out_pad", K_INTS, "conv_transpose2d", "out_pad_h"),
+      OP_KEY("dilation", K_INTS, "conv_transpose2d", "dilation_h"), OP_KEY("groups", K_INT, "conv_transpose2d", "groups"),
+      KEY("bias", K_BOOL, "1"), KEY("batchnorm", K_BOOL, "0"), ACT_INIT_KEYS},
+     b_deconv, 0},
+    /* PyTorch's nn.Upsample(scale_factor, mode, align_corners): scale "s" or "sh, sw" */
+    {"upsample", "resizing H and W by whole factors: nearest, bilinear or bicubic",
+     {KEY("scale", K_INTS, "2"), KEY("mode", K_STR, "nearest"), KEY("align_corners", K_BOOL, "0")}, b_upsample, 0},
     {"dense", "fully connected [+ batch norm] + activation",
      {KEY("units", K_INT, NULL), KEY("bias", K_BOOL, "1"), KEY("batchnorm", K_BOOL, "0"), BINARY_KEY,
       ACT_INIT_KEYS},
@@ -516,6 +530,71 @@ static glia_status b_conv(glia_model *m, model_layer *l) {
     glia_node_shape(m->g, y, &ys);
     l->macs = ys.dim[1] * ys.dim[2] * ys.dim[3] * (xs.dim[1] / G) * kh * kw;
     return GLIA_OK;
+}
+
+/* conv's pad key into (top, bottom, left, right); 0 if it has 3 values */
+static int pads4(const model_layer *l, int64_t *pd) {
+    int np = ints(l, "pad", pd);
+    if (np == 1) pd[1] = pd[2] = pd[3] = pd[0];
+    if (np == 2) pd[2] = pd[3] = pd[1], pd[1] = pd[0];
+    return np != 3;
+}
+
+static glia_status b_deconv(glia_model *m, model_layer *l) {
+    glia_shape xs;
+    glia_node_shape(m->g, l->in[0], &xs);
+    if (xs.ndim != 4)
+        return glia__err(GLIA_ESHAPE, "deconv needs an image input [N, C, H, W], got %d dimensions", xs.ndim);
+    int64_t O = ival(l, "filters"), G = ival(l, "groups"), C = xs.dim[1], kh, kw, sh, sw, dh, dw, oh, ow, pd[4];
+    if (!pair(l, "size", &kh, &kw) || !pair(l, "stride", &sh, &sw) || !pair(l, "dilation", &dh, &dw) ||
+        !pair(l, "out_pad", &oh, &ow) || !pads4(l, pd))
+        return glia__err(GLIA_EINVAL, "size, stride, dilation and out_pad take 1 or 2 values (h, w); pad "
+                         "takes 1, 2 (h, w) or 4 (top, bottom, left, right)");
+    if (O < 1 || kh < 1 || kw < 1 || G < 1 || sh < 1 || sw < 1 || dh < 1 || dw < 1)
+        return glia__err(GLIA_EINVAL, "filters, size, stride, dilation and groups must be >= 1");
+    if (C % G || O % G)
+        return glia__err(GLIA_ESHAPE, "groups = %lld does not divide the %lld input channels and %lld filters",
+                         (long long)G, (long long)C, (long long)O);
+    int bn = ival(l, "batchnorm") != 0, act = strcmp(sval(l, "activation"), "linear") != 0, w, b = -1, y;
+    char nm[GLIA_NAME_MAX];
+    glia_status s;
+    if ((s = glia__layer_name(l, "weight", nm)) || (s = glia_param(m->g, nm, 4, (int64_t[]){C, O / G, kh, kw}, &w)) ||
+        (s = glia_init_param(m->g, w, glia__layer_init(l), 0, &m->rng)))
+        return s;
+    if (ival(l, "bias")) { /* PyTorch's: U(+-1/sqrt(fan_in)), fan_in = O/G kh kw as for the weight */
+        if ((s = glia__layer_name(l, "bias", nm)) || (s = glia_param(m->g, nm, 1, &O, &b))) return s;
+        bias_init(m, b, O / G * kh * kw);
+    }
+    glia_conv_transpose2d_params p = {{(int)sh, (int)sw, (int)pd[0], (int)pd[1], (int)pd[2], (int)pd[3],
+                                       (int)dh, (int)dw, (int)G}, (int)oh, (int)ow};
+    if ((s = main_name(l, bn || act, "deconv", nm)) || (s = glia_conv_transpose2d(m->g, nm, l->in[0], w, b, &p, &y)))
+        return s;
+    if (bn && ((s = main_name(l, act, "bn", nm)) || (s = fused_bn(m, l, nm, y, &y)))) return s;
+    l->macs = C * xs.dim[2] * xs.dim[3] * (O / G) * kh * kw; /* every input element meets a filter */
+    return glia__layer_activation(m, l, sval(l, "activation"), y, &l->out);
+}
+
+/* nn.Upsample's modes: nearest maps o to floor(o / s) (ONNX's asymmetric, floor), bilinear and
+ * bicubic (a = -0.75) take half_pixel, or align_corners */
+static glia_status b_upsample(glia_model *m, model_layer *l) {
+    glia_shape xs;
+    glia_node_shape(m->g, l->in[0], &xs);
+    int64_t sh, sw;
+    const char *mode = sval(l, "mode");
+    int ac = ival(l, "align_corners") != 0;
+    if (xs.ndim != 4)
+        return glia__err(GLIA_ESHAPE, "upsample needs an image input [N, C, H, W], got %d dimensions", xs.ndim);
+    if (!pair(l, "scale", &sh, &sw) || sh < 1 || sw < 1 || sh > 64 || sw > 64)
+        return glia__err(GLIA_EINVAL, "scale takes 1 or 2 whole factors (h, w) from 1 to 64");
+    glia_resize_params p = {(int)(xs.dim[2] * sh), (int)(xs.dim[3] * sw), GLIA_RESIZE_NEAREST, GLIA_RESIZE_ASYMMETRIC,
+                            GLIA_RESIZE_FLOOR, (float)sh, (float)sw, -0.75f, 0};
+    if (!strcmp(mode, "bilinear") || !strcmp(mode, "bicubic")) {
+        p.mode = mode[2] == 'l' ? GLIA_RESIZE_LINEAR : GLIA_RESIZE_CUBIC;
+        p.coord = ac ? GLIA_RESIZE_ALIGN_CORNERS : GLIA_RESIZE_HALF_PIXEL;
+    } else if (strcmp(mode, "nearest") || ac)
+        return glia__err(GLIA_EINVAL, "mode = %s%s: nearest, bilinear or bicubic (align_corners with "
+                         "the last two)", mode, ac ? " with align_corners" : "");
+    return glia_resize(m->g, l->name, l->in[0], &p, &l->out);
 }
 
 static glia_status b_dense(glia_model *m, model_layer *l) {

@@ -5,6 +5,9 @@
  *                              dilation, groups, bias, activation
  *   dense [+ activation]       [dense] units, bias, activation (a flattening reshape before it,
  *                              read by it alone, is the flattening dense does itself)
+ *   conv_transpose2d [+ act.]  [deconv] filters, size, stride, pad, out_pad, dilation, groups, bias
+ *   resize                     [upsample] scale, mode, align_corners (whole scales, nn.Upsample's
+ *                              mappings: nearest floor(o / s), bilinear / bicubic half_pixel)
  *   maxpool2d, avgpool2d       [maxpool], [avgpool] size, stride, pad
  *   global_avgpool, dropout, batchnorm, lrn, softmax (2-D), reshape to [N, rest] (flatten),
  *   add [+ activation] of two layers, concat along channels, an activation alone
@@ -162,6 +165,7 @@ static glia_status section(imp *c, int n) {
     bool bias = x->n_in > 2 && x->in[2] >= 0;
     switch (x->op) {
     case GLIA_OP_conv2d:
+    case GLIA_OP_conv_transpose2d:
     case GLIA_OP_dense:
     case GLIA_OP_add:
         a = fusable_act(c, n, &act);
@@ -188,6 +192,39 @@ static glia_status section(imp *c, int n) {
                 p[CONV_STRIDE_W], p[CONV_PAD_TOP], p[CONV_PAD_BOTTOM], p[CONV_PAD_LEFT], p[CONV_PAD_RIGHT],
                 p[CONV_DILATION_H], p[CONV_DILATION_W], p[CONV_GROUPS], bias, a);
         if ((s = weight(c, x->in[1], nm, "weight")) || (s = weight(c, bias ? x->in[2] : -1, nm, "bias"))) return s;
+        break;
+    }
+    case GLIA_OP_conv_transpose2d: {
+        const glia_shape *w = &g->nodes[x->in[1]].shape;
+        const int *p = x->ia;
+        if (g->nodes[x->in[1]].kind != NODE_PARAM) return refuse(c, n, "its weights are not a parameter");
+        fprintf(f, "\n[deconv]\nname = %s\ninput = %s\nfilters = %lld\nsize = %lld, %lld\nstride = %d, %d\n"
+                "pad = %d, %d, %d, %d\nout_pad = %d, %d\ndilation = %d, %d\ngroups = %d\nbias = %d\n"
+                "activation = %s\n", nm, in, (long long)(w->dim[1] * p[CONV_GROUPS]), (long long)w->dim[2],
+                (long long)w->dim[3], p[CONV_STRIDE_H], p[CONV_STRIDE_W], p[CONV_PAD_TOP], p[CONV_PAD_BOTTOM],
+                p[CONV_PAD_LEFT], p[CONV_PAD_RIGHT], p[DECONV_OUT_PAD_H], p[DECONV_OUT_PAD_W], p[CONV_DILATION_H],
+                p[CONV_DILATION_W], p[CONV_GROUPS], bias, a);
+        if ((s = weight(c, x->in[1], nm, "weight")) || (s = weight(c, bias ? x->in[2] : -1, nm, "bias"))) return s;
+        break;
+    }
+    case GLIA_OP_resize: { /* [upsample]: whole scales, PyTorch's mappings (nn.Upsample's) */
+        const glia_shape *xs = &g->nodes[x->in[0]].shape;
+        int sh = (int)(x->shape.dim[2] / xs->dim[2]), sw = (int)(x->shape.dim[3] / xs->dim[3]);
+        int mode = x->ia[RESIZE_MODE], coord = x->ia[RESIZE_COORD], near = x->ia[RESIZE_NEAREST];
+        bool whole = sh * xs->dim[2] == x->shape.dim[2] && sw * xs->dim[3] == x->shape.dim[3] &&
+                     (!x->fa[RESIZE_SCALE_H] || x->fa[RESIZE_SCALE_H] == sh) &&
+                     (!x->fa[RESIZE_SCALE_W] || x->fa[RESIZE_SCALE_W] == sw);
+        bool fits = mode == GLIA_RESIZE_NEAREST
+                        ? coord == GLIA_RESIZE_ASYMMETRIC && (near == GLIA_RESIZE_FLOOR || near == GLIA_RESIZE_SIMPLE)
+                        : (coord == GLIA_RESIZE_HALF_PIXEL || coord == GLIA_RESIZE_ALIGN_CORNERS ||
+                           (coord == GLIA_RESIZE_PYTORCH_HALF_PIXEL && x->shape.dim[2] > 1 && x->shape.dim[3] > 1)) &&
+                              !x->ia[RESIZE_EXCLUDE_OUTSIDE] && (mode == GLIA_RESIZE_LINEAR || x->fa[RESIZE_CUBIC_A] == -0.75f);
+        if (!whole || !fits)
+            return refuse(c, n, "it is not an [upsample] (whole scales; nearest with floor(o / s), or "
+                          "bilinear / bicubic (a = -0.75) with half_pixel or align_corners)");
+        fprintf(f, "\n[upsample]\nname = %s\ninput = %s\nscale = %d, %d\nmode = %s\nalign_corners = %d\n", nm, in,
+                sh, sw, mode == GLIA_RESIZE_NEAREST ? "nearest" : mode == GLIA_RESIZE_LINEAR ? "bilinear" : "bicubic",
+                coord == GLIA_RESIZE_ALIGN_CORNERS);
         break;
     }
     case GLIA_OP_dense:

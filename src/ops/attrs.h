@@ -15,6 +15,17 @@ enum {
     CONV_N_IA
 };
 
+/* conv_transpose2d, n->ia: conv2d's slots (the stride, padding and dilation of the convolution
+ * it is the transpose of), then the extra rows and columns added at the bottom and right */
+enum { DECONV_OUT_PAD_H = CONV_N_IA, DECONV_OUT_PAD_W, DECONV_N_IA };
+
+/* resize, n->ia and n->fa (resize.c): the output's height and width, how output positions map
+ * to input ones, and the rounding of nearest; the scales the mapping divides by (0: out / in),
+ * the cubic's coefficient a */
+enum { RESIZE_OUT_H, RESIZE_OUT_W, RESIZE_MODE, RESIZE_COORD, RESIZE_NEAREST, RESIZE_EXCLUDE_OUTSIDE,
+       RESIZE_N_IA };
+enum { RESIZE_SCALE_H, RESIZE_SCALE_W, RESIZE_CUBIC_A, RESIZE_N_FA };
+
 /* local2d, n->ia (locally connected layer, local2d.c) */
 enum { LOCAL_KERNEL_H, LOCAL_KERNEL_W, LOCAL_STRIDE_H, LOCAL_STRIDE_W, LOCAL_PAD_H, LOCAL_PAD_W, LOCAL_N_IA };
 

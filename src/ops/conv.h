@@ -20,6 +20,14 @@ typedef struct {
  * shapes only, not on the number of threads. */
 #define DW_GROUP 4
 
+/* The column matrix of nb images (conv2d.c), and its adjoint. c needs C, H, W, kh, kw, OH, OW,
+ * the strides, pad_top, pad_left and dilations (OH, OW need not follow from the others: the
+ * transposed convolution runs them with x and y swapped). im2col:
+ *   col[(ch kh + i) kw + j][oh OW + ow] = x[ch][oh sh - pt + i dh][ow sw - pl + j dw] (0 outside)
+ * col2im_add adds each col element back into dx at the place im2col read it from. */
+void glia__conv_im2col(const conv_geom *c, const float *x, int nb, float *col);
+void glia__conv_col2im_add(const conv_geom *c, const float *col, int nb, float *dx);
+
 /* Direct convolution (conv_direct.c). ok: the node takes the direct path (stride 1, dilation
  * 1, one group, not 1x1, and glia__conv_algo allows it); ws: its workspace
  * in bytes; forward writes y (+ bias, then max(., 0) if relu); backward adds into dx, dw and db (any may be NULL; db only with dw:

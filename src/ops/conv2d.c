@@ -166,7 +166,7 @@ static void valid_cols(const conv_geom *c, int iw0, int *lo, int *hi) {
 
 /* col[(c kh + i) kw + j][oh OW + ow] = x[c][oh sh - pt + i dh][ow sw - pl + j dw], 0 outside;
  * for images i0 .. i0+nb-1, image k's columns at col + k rows P. */
-static void im2col(const conv_geom *c, const float *x, int nb, float *col) {
+void glia__conv_im2col(const conv_geom *c, const float *x, int nb, float *col) {
     int64_t rows = (int64_t)c->C * c->kh * c->kw, all = rows * nb;
     size_t xstride = (size_t)c->C * c->H * c->W;
 #pragma omp parallel for schedule(static) if (all * c->P >= GLIA_PAR_MIN)
@@ -197,7 +197,7 @@ static void im2col(const conv_geom *c, const float *x, int nb, float *col) {
 /* dx[c][ih][iw] += col[(c, i, j)][oh, ow] at the positions im2col read, for nb images laid out
  * as im2col writes them; one thread per (image, channel), rows of a channel added in the fixed
  * order (i, j, oh, ow) */
-static void col2im_add(const conv_geom *c, const float *col, int nb, float *dx) {
+void glia__conv_col2im_add(const conv_geom *c, const float *col, int nb, float *dx) {
     int kk = c->kh * c->kw;
     int64_t all = (int64_t)nb * c->C;
     size_t xstride = (size_t)c->C * c->H * c->W;
@@ -248,7 +248,7 @@ static glia_status conv_forward(glia_graph *g, glia_node *n) {
     size_t cstride = (size_t)c.C * c.kh * c.kw * c.P; /* one image's columns */
     for (int i0 = 0; i0 < c.N; i0 += c.nb) {
         int nb = c.N - i0 < c.nb ? c.N - i0 : c.nb;
-        if (!c.fast) im2col(&c, x + i0 * xstride, nb, ws);
+        if (!c.fast) glia__conv_im2col(&c, x + i0 * xstride, nb, ws);
         /* the images' GEMMs are independent: spread over the threads, one each, when there are
          * several (each writes only its own image's output, so any split gives the same bits) */
         int par = images_in_parallel(nb), prev = par ? glia__blas_serial_begin() : 0;
@@ -314,7 +314,7 @@ static void conv_backward(glia_graph *g, glia_node *n) {
     for (int i0 = 0; i0 < c.N; i0 += c.nb) {
         int nb = c.N - i0 < c.nb ? c.N - i0 : c.nb;
         if (dw) {
-            if (!c.fast) im2col(&c, x + i0 * xstride, nb, ws);
+            if (!c.fast) glia__conv_im2col(&c, x + i0 * xstride, nb, ws);
             int ng = dw_groups(nb); /* 0: images in order straight into dw */
             size_t wsize = (size_t)c.O * c.K;                 /* dw's floats */
             float *part = ws + (c.fast ? 0 : (size_t)c.nb * cstride);
@@ -359,7 +359,7 @@ static void conv_backward(glia_graph *g, glia_node *n) {
                                 dcol + (size_t)gr * c.K * c.P, c.P);
             }
             if (par) glia__blas_serial_end(prev);
-            if (!c.fast) col2im_add(&c, ws, nb, dx + i0 * xstride);
+            if (!c.fast) glia__conv_col2im_add(&c, ws, nb, dx + i0 * xstride);
         }
     }
 }

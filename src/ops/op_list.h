@@ -20,5 +20,7 @@
     /* what ONNX models need besides (activation.c, elementwise.c, matmul.c) */                  \
     X(sqrt) X(div) X(matmul)                                                                      \
     /* the course's other recurrent cells (clockwork.c, scrn.c) */                                \
-    X(clockwork) X(scrn)
+    X(clockwork) X(scrn)                                                                          \
+    /* decoders and segmentation heads (conv_transpose.c, resize.c) */                            \
+    X(conv_transpose2d) X(resize)
 #endif
