@@ -168,6 +168,13 @@ for m in $models; do
   else
     fail=$((fail + 1)); echo "FAIL onnx-ref: $m: $out" >&2
   fi
+  case $m in resnet18|squeezenet1_1|mobilenet_v3_small) # into glia's model text (glia import), then as a run
+    if out=$("$GLIA" import "$dir/$m.onnx" --out "$dir/$m.imp" 2>&1 && "$GLIA" run "$dir/$m.imp" --input "$dir/$m.in.safetensors" --expect "$dir/$m.out.safetensors" 2>&1); then
+      pass=$((pass + 1)); echo "onnx-ref: $m imported: $out"
+    else
+      fail=$((fail + 1)); echo "FAIL onnx-ref: $m imported: $out" >&2
+    fi;;
+  esac
 done
 echo "onnx-ref: $pass passed, $fail failed (PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'))"
 [ "$fail" -eq 0 ]

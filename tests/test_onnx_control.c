@@ -1,7 +1,8 @@
 /* test_onnx_control.c: an ONNX If inlined at load time (src/io/onnx_control.c) and the ops of
  * its branches (reflect and edge Pad, 1-D Conv, Gather of run-time rows, an LSTM's Y_c) on
  * tests/models/onnx/if_sr.onnx (scripts/onnx/make_control_models.py, numpy's values): each
- * branch's outputs, gradients through the inlined graph, the steps it records, and errors. */
+ * branch's outputs, gradients through the inlined graph, the steps it records, and errors; and
+ * MobileNetV3's hard activations and channel scale imported into glia's model text. */
 #include "test.h"
 #include <stdbool.h>
 #include <stdlib.h>
@@ -112,4 +113,32 @@ TEST(onnx_if_errors_name_the_node) {
     CHECK(glia_onnx_load(DIR "if_data.onnx", &o, &m) == GLIA_EINVAL && unsup == 1);
     CHECK_MSG(strstr(glia_last_error(), "node 'by_sign' (If)") &&
               strstr(glia_last_error(), "data-dependent"), "%s", glia_last_error());
+}
+
+/* MobileNetV3's pieces (scripts/onnx/make_se_model.py: PyTorch's hard swish, squeeze-and-excitation
+ * with hard sigmoid, exported by torch.onnx as Mul(x, HardSigmoid(x)) and Mul(scale, x)) import
+ * into glia's model text (src/nn/model_import.c): hard_swish and hard_sigmoid activations and a
+ * [mul] layer, with PyTorch's output */
+TEST(onnx_import_se_block_to_model_text) {
+    glia_model *mi = NULL;
+    glia_st_entry *e = NULL;
+    int n = 0;
+    OK(glia_model_import(DIR "se_block.onnx", 2, 1, &mi));
+    CHECK(read_file_tensors(DIR "se_block.safetensors", &e, &n));
+    char *text = NULL;
+    OK(glia_model_to_text(mi, &text));
+    CHECK_MSG(strstr(text, "activation = hard_swish") && strstr(text, "activation = hard_sigmoid") &&
+              strstr(text, "[mul]\nname = Mul_1\ninputs = fc2, conv"), "%s", text);
+    free(text);
+    glia_graph *g = glia_model_graph(mi);
+    glia_graph_set_training(g, 0);
+    float y[10], *want = find(e, n, "y");
+    OK(glia_node_write(g, glia_model_input(mi), find(e, n, "x"), 2 * 3 * 6 * 6));
+    OK(glia_graph_forward(g));
+    OK(glia_node_read(g, glia_model_output(mi), y, 10));
+    for (int i = 0; i < 10; i++)
+        CHECK_MSG(fabs(y[i] - want[i]) <= 1e-5 + 1e-4 * fabs(want[i]), "y[%d] = %g, PyTorch %g", i, y[i], want[i]);
+    for (int i = 0; i < n; i++) free(e[i].data);
+    glia_st_list_free(e, n);
+    glia_model_free(mi);
 }

@@ -5,8 +5,9 @@
  * (onnx_value.c) and every remaining node maps onto glia ops, which then give gradients for
  * free. ONNX ops without a glia op of their own are compositions of exact ones:
  *   Clip(x, lo, hi)    = lo + relu(x - lo) - relu(x - hi)  (Clip(x, 0, 6): relu6)
- *   HardSigmoid(x)     = relu(t) - relu(t - 1),  t = alpha x + beta
- *   HardSwish(x)       = x HardSigmoid(x; 1/6, 1/2)
+ *   HardSigmoid(x)     = relu(t) - relu(t - 1),  t = alpha x + beta  (alpha 1/6, beta 1/2:
+ *                        glia's hard_sigmoid; HardSwish, and Mul(x, HardSigmoid(x; 1/6, 1/2)),
+ *                        as torch.onnx writes it below opset 14: glia's hard_swish)
  *   Div(a, b const)    = a * (1/b)
  *   AveragePool without counting the padding = glia's (which counts it) * K / count[oh, ow]
  *   asymmetric or ceil_mode padding = concatenation of constant blocks (0, or -FLT_MAX to max)
@@ -234,6 +235,10 @@ static glia_status op_hard(ox_ctx *c) {
     if (!swish && ((s = ox_attr_f(c, "alpha", 0.2f, &alpha)) || (s = ox_attr_f(c, "beta", 0.5f, &beta))))
         return s;
     out_name(c, 0, nm, sizeof nm);
+    if (swish || (fabsf(alpha - 1.0f / 6) <= 1e-7f && beta == 0.5f)) { /* PyTorch's: glia's ops */
+        if ((s = built(c, (swish ? glia_hard_swish : glia_hard_sigmoid)(c->g, nm, x, &y)))) return s;
+        return set_out_view(c, 0, y, view);
+    }
     if ((s = built(c, glia_scale(c->g, NULL, x, alpha, &t))) || (s = scalar(c, beta, &k)) ||
         (s = built(c, glia_add(c->g, NULL, t, k, &t))) ||
         (s = clip_node(c, t, true, 0, true, 1, swish ? NULL : nm, &y)))
@@ -253,6 +258,25 @@ static bool trailing_fit(const glia_shape *va, const glia_shape *na, const glia_
     return true;
 }
 
+/* Mul(x, hard_sigmoid(x)) in either order (PyTorch's hardswish below opset 14): glia's
+ * hard_swish of x (*done = true), else nothing */
+static glia_status hard_swish_mul(ox_ctx *c, bool *done, int *out) {
+    ox_value *v[2];
+    glia_status s;
+    if ((s = ox_in(c, 0, &v[0])) || (s = ox_in(c, 1, &v[1]))) return s;
+    for (int k = 0; k < 2; k++) {
+        const ox_value *h = v[k], *x = v[1 - k];
+        if (!h || !x || h->node < 0 || x->node < 0 || h->view || x->view || h->swapped12 || x->swapped12 || h->int_cast)
+            continue;
+        const glia_node *hn = &c->g->nodes[h->node];
+        if (hn->kind != NODE_OP || hn->op != GLIA_OP_hard_sigmoid || hn->in[0] != x->node) continue;
+        char nm[GLIA_NAME_MAX];
+        *done = true;
+        return built(c, glia_hard_swish(c->g, out_name(c, 0, nm, sizeof nm), x->node, out));
+    }
+    return GLIA_OK;
+}
+
 static glia_status op_binary(ox_ctx *c) {
     const char *op = c->node->op_type;
     char nm[GLIA_NAME_MAX];
@@ -264,6 +288,8 @@ static glia_status op_binary(ox_ctx *c) {
     ox_value *d = NULL;
     if (!strcmp(op, "Div") && (s = ox_in(c, 1, &d))) return s;
     if (!strcmp(op, "Div") && !d) return ox_fail(c, GLIA_EINVAL, "input 1 is missing");
+    bool swish = false;
+    if (!strcmp(op, "Mul") && ((s = hard_swish_mul(c, &swish, &y)) || swish)) return s ? s : set_out(c, 0, y);
     bool div = d && !d->is_const; /* by a run-time value: glia's div; by a constant: times 1/d */
     if (d && d->is_const) {
         int64_t n = glia_shape_numel(&d->shape);

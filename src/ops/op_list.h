@@ -20,5 +20,7 @@
     /* what ONNX models need besides (activation.c, elementwise.c, matmul.c) */                  \
     X(sqrt) X(div) X(matmul)                                                                      \
     /* the course's other recurrent cells (clockwork.c, scrn.c) */                                \
-    X(clockwork) X(scrn)
+    X(clockwork) X(scrn)                                                                          \
+    /* MobileNetV3's activations, Silero VAD's log (activation.c) */                              \
+    X(hard_sigmoid) X(hard_swish) X(log)
 #endif
