@@ -335,6 +335,11 @@ glia_status glia_global_avgpool(glia_graph *g, const char *name, int x, int *out
 glia_status glia_relu(glia_graph *g, const char *name, int x, int *out);
 /* y = min(max(x, 0), 6), MobileNetV2's (PyTorch's ReLU6); gradient 0 at 0 and at 6 */
 glia_status glia_relu6(glia_graph *g, const char *name, int x, int *out);
+/* MobileNetV3's (PyTorch's hardsigmoid, hardswish): y = min(max(x + 3, 0), 6) / 6, and x times it */
+glia_status glia_hard_sigmoid(glia_graph *g, const char *name, int x, int *out);
+glia_status glia_hard_swish(glia_graph *g, const char *name, int x, int *out);
+/* y = ln(x) elementwise (x < 0: NaN, 0: -inf) */
+glia_status glia_log(glia_graph *g, const char *name, int x, int *out);
 glia_status glia_leaky_relu(glia_graph *g, const char *name, int x, float slope, int *out);
 glia_status glia_elu(glia_graph *g, const char *name, int x, float alpha, int *out);
 glia_status glia_sigmoid(glia_graph *g, const char *name, int x, int *out);

@@ -36,10 +36,12 @@ Each layer is computed as glia computes it (src/nn/model.c, src/ops/):
     dropout     F.dropout(p) in training, identity in eval
     batchnorm   F.batch_norm over axis 1 (eps, momentum; batch norm inside conv/dense: 1e-5, 0.1)
     lrn         F.local_response_norm(size, alpha, beta, k): x / (k + alpha/size sum x^2)^beta
-    activation  linear, relu, relu6, leaky (slope 0.01), elu (alpha 1), sigmoid, tanh
+    activation  linear, relu, relu6, leaky (slope 0.01), elu (alpha 1), sigmoid, tanh, hard_sigmoid,
+                hard_swish (F.hardsigmoid, F.hardswish)
     softmax     F.softmax(dim=1);  flatten: x.flatten(1)
     maxout      x.reshape(N, C/k, k, ...).max(dim=2): groups of k CONSECUTIVE channels
     add         sum (NumPy broadcasting) -> activation;  concat: torch.cat(dim=1)
+    mul         xs[0] * xs[1] (NumPy broadcasting: squeeze-and-excitation's channel scale)
 Float keys are used as glia uses them: printed with %.9g, then read back as float32. The [net]
 keys (training defaults, and `mean`/`std`, which glia applies to images before the graph's input)
 are checked and kept, but are not part of forward; preprocess(pixels) applies mean and std.
@@ -130,7 +132,7 @@ def parse_sections(text, filename="<text>"):
 
 # ------------------------------------------------------------------ schemas (src/nn/model.c)
 INT, FLOAT, BOOL, STR, NAME, NAMES, SHAPE, ACT, INIT, BINARY, FLOATS = range(11)
-ACTIVATIONS = ("linear", "relu", "relu6", "leaky", "elu", "sigmoid", "tanh")
+ACTIVATIONS = ("linear", "relu", "relu6", "leaky", "elu", "sigmoid", "tanh", "hard_sigmoid", "hard_swish")
 BINARIES = ("none", "weights", "xnor")
 INITS = ("pytorch", "he_uniform", "he_normal", "xavier_uniform", "xavier_normal", "orthogonal",
          "delta_orthogonal")
@@ -161,8 +163,9 @@ LAYERS = collections.OrderedDict([
     ("maxout", [("pieces", INT, None)]),
     ("add", [("activation", ACT, "linear")]),
     ("concat", []),
+    ("mul", []),
 ])
-MULTI_INPUT = ("add", "concat")
+MULTI_INPUT = ("add", "concat", "mul")
 
 _KIND_DOC = {
     INT: "a non-negative integer", FLOAT: "a finite number", BOOL: "0 or 1", STR: "a word",
@@ -406,6 +409,10 @@ def _act(x, a):
         return F.elu(x, 1.0)
     if a == "sigmoid":
         return torch.sigmoid(x)
+    if a == "hard_sigmoid":
+        return F.hardsigmoid(x)
+    if a == "hard_swish":
+        return F.hardswish(x)
     return torch.tanh(x)
 
 
@@ -611,6 +618,10 @@ class GliaNet(nn.Module):
                                    "here N = %d)" % (list(y.shape), list(z.shape), y.shape[0])) from None
                 y = y + z
             return _act(y, l.s("activation"))
+        if t == "mul":
+            if len(xs) != 2:
+                raise CfgError("mul takes two inputs")
+            return xs[0] * xs[1]
         if t == "concat":
             if len({z.dim() for z in xs}) != 1:
                 raise CfgError("concat inputs differ in rank")

@@ -27,6 +27,14 @@ check run-expect 0 "y: max |glia - expected|" -- "$GLIA" run $t/small_cnn.onnx -
 "$GLIA" run $t/small_cnn.onnx --input $t/small_cnn.safetensors --output "$dir/y.safetensors"
 [ -s "$dir/y.safetensors" ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL onnx: run wrote no output" >&2; }
 check run-reduce-mean 0 "var: max |glia - expected|" -- "$GLIA" run $t/reduce_mean.onnx --input $t/reduce_mean.safetensors --expect $t/reduce_mean.safetensors
+# an If on an integer input fixed at load (--const), inlined to the branch taken; the branches
+# pad in modes reflect and edge, convolve in 1-D, nest an If on a shape, and read an LSTM's Y_c
+# (scripts/onnx/make_control_models.py: numpy's values)
+check run-if-then 0 "stateN: max |glia - expected|" -- "$GLIA" run $t/if_sr.onnx --input $t/if_sr_16k.safetensors --expect $t/if_sr_16k.safetensors --const sr=16000
+check run-if-else 0 "stateN: max |glia - expected|" -- "$GLIA" run $t/if_sr.onnx --input $t/if_sr_8k.safetensors --expect $t/if_sr_8k.safetensors --const sr=8000
+check run-if-no-const 1 "node 'sr_is_16k' (Equal): input 'sr': a non-float input, which glia takes as a constant: give its value at load (glia run --const" -- "$GLIA" run $t/if_sr.onnx --input $t/if_sr_16k.safetensors --output "$dir/z.safetensors"
+check run-if-bad-const 1 "wants NAME=VALUE" -- "$GLIA" run $t/if_sr.onnx --input $t/if_sr_16k.safetensors --output "$dir/z.safetensors" --const sr
+check run-if-data 1 "node 'by_sign' (If): input 'pos': a comparison or logic of run-time values" -- "$GLIA" run $t/if_data.onnx --input $t/if_sr_16k.safetensors --output "$dir/z.safetensors"
 check run-expect-missing 1 "y.missing: cannot open" -- "$GLIA" run $t/small_cnn.onnx --input $t/small_cnn.safetensors --expect "$dir/y.missing"
 check run-unsupported 1 "node 'pick' (Hardmax): op 'Hardmax' is not supported" -- "$GLIA" run $t/bad_op.onnx --input $t/small_cnn.safetensors --output "$dir/z.safetensors"
 check run-no-input 1 "has no tensor 'x'" -- "$GLIA" run $t/small_cnn.onnx --input "$dir/y.safetensors" --output "$dir/z.safetensors"
@@ -142,6 +150,18 @@ if command -v node >/dev/null 2>&1 && [ -d "$(dirname "$GLIA")/npm/node_modules/
       echo "onnx: PaddleOCR detector check skipped: no page.png (scripts/fetch-data photos) or no python3-pil"
     fi
   fi
+  # Silero VAD (npm @ricky0123/vad-web): an If on the sample rate (--const sr), Ifs on shapes, an
+  # STFT as a 1-D convolution after a reflect pad, an LSTM cell with its state in and out; on
+  # 512 (16 kHz) and 256 (8 kHz) samples of a chirp with noise, batch 2, a random state
+  vad=build/npm/node_modules/@ricky0123/vad-web/dist
+  for v in v5 v6; do
+    [ -s "$vad/silero_vad_$v.onnx" ] || continue
+    for r in 16000:512 8000:256; do
+      node scripts/onnx/ort_run.js --make-input "$dir/vad.in.safetensors" "input:2,${r#*:}:chirp:${r%:*};state:2,2,128" 4
+      node scripts/onnx/ort_run.js "$vad/silero_vad_$v.onnx" "$dir/vad.in.safetensors" "$dir/vad.ort.safetensors" --const sr=${r%:*}
+      check "ort-silero-$v-${r%:*}" 0 "stateN: max |glia - expected|" -- "$GLIA" run "$vad/silero_vad_$v.onnx" --input "$dir/vad.in.safetensors" --expect "$dir/vad.ort.safetensors" --const sr=${r%:*}
+    done
+  done
 else
   echo "onnx: onnxruntime checks skipped: npm onnxruntime-node is absent (scripts/onnx/install-ort)"
 fi
@@ -163,6 +183,13 @@ for m in $models; do
   else
     fail=$((fail + 1)); echo "FAIL onnx-ref: $m: $out" >&2
   fi
+  case $m in resnet18|squeezenet1_1|mobilenet_v3_small) # into glia's model text (glia import), then as a run
+    if out=$("$GLIA" import "$dir/$m.onnx" --out "$dir/$m.imp" 2>&1 && "$GLIA" run "$dir/$m.imp" --input "$dir/$m.in.safetensors" --expect "$dir/$m.out.safetensors" 2>&1); then
+      pass=$((pass + 1)); echo "onnx-ref: $m imported: $out"
+    else
+      fail=$((fail + 1)); echo "FAIL onnx-ref: $m imported: $out" >&2
+    fi;;
+  esac
 done
 echo "onnx-ref: $pass passed, $fail failed (PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'))"
 [ "$fail" -eq 0 ]

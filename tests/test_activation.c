@@ -1,4 +1,5 @@
-/* test_activation.c: relu, leaky_relu, elu, sigmoid, tanh, linear, relu6: finite differences, a double
+/* test_activation.c: relu, leaky_relu, elu, sigmoid, tanh, linear, relu6, hard_sigmoid, hard_swish:
+ * finite differences, a double
  * precision reference, PyTorch's values (tests/golden/act_*.txt), PyTorch's gradient at the kink,
  * bit-exactness across thread counts, attribute errors. */
 #include "test.h"
@@ -10,8 +11,9 @@
 #define SLOPE 0.1f
 #define ALPHA 1.3f
 
-enum { RELU, LEAKY, ELU, SIGMOID, TANH, LINEAR, RELU6, NACT };
-static const char *const act_names[NACT] = {"relu", "leaky_relu", "elu", "sigmoid", "tanh", "linear", "relu6"};
+enum { RELU, LEAKY, ELU, SIGMOID, TANH, LINEAR, RELU6, HSIG, HSWISH, NACT };
+static const char *const act_names[NACT] = {"relu", "leaky_relu", "elu", "sigmoid", "tanh", "linear", "relu6",
+                                            "hard_sigmoid", "hard_swish"};
 
 static glia_status add_act(glia_graph *g, int kind, const char *name, int x, int *y) {
     switch (kind) {
@@ -21,6 +23,8 @@ static glia_status add_act(glia_graph *g, int kind, const char *name, int x, int
     case SIGMOID: return glia_sigmoid(g, name, x, y);
     case TANH: return glia_tanh(g, name, x, y);
     case RELU6: return glia_relu6(g, name, x, y);
+    case HSIG: return glia_hard_sigmoid(g, name, x, y);
+    case HSWISH: return glia_hard_swish(g, name, x, y);
     default: return glia_linear(g, name, x, y);
     }
 }
@@ -34,6 +38,8 @@ static double ref_f(int kind, double x) {
     case SIGMOID: return 1 / (1 + exp(-x));
     case TANH: return tanh(x);
     case RELU6: return x > 6 ? 6 : x > 0 ? x : 0;
+    case HSIG: return x > 3 ? 1 : x > -3 ? x / 6 + 0.5 : 0;
+    case HSWISH: return x > 3 ? x : x > -3 ? x * (x + 3) / 6 : 0;
     default: return x;
     }
 }
@@ -45,6 +51,8 @@ static double ref_df(int kind, double x) {
     case SIGMOID: return exp(-fabs(x)) / ((1 + exp(-fabs(x))) * (1 + exp(-fabs(x))));
     case TANH: return 1 / (cosh(x) * cosh(x));
     case RELU6: return x > 0 && x < 6 ? 1 : 0;
+    case HSIG: return x > -3 && x < 3 ? 1.0 / 6 : 0;
+    case HSWISH: return x < -3 ? 0 : x < 3 ? x / 3 + 0.5 : 1; /* PyTorch 1.13's, at -3 and 3 too */
     default: return 1;
     }
 }
@@ -94,10 +102,11 @@ TEST(act_matches_naive) {
         double ey = max_rel_diff(glia_node_value(g, y), ry, N, 1e-3, &w);
         CHECK_MSG(ey < 1e-6, "%s: y[%lld] relative error %.3g", act_names[k], (long long)w, ey);
         /* The gradients from a float y (as PyTorch's sigmoid and tanh) cancel where y is near
-         * its limit: y (1 - y) or 1 - y^2 near |y| = 1, y + alpha near y = -alpha (elu); the
-         * absolute error is about one float ulp of 1 (6e-8), 6e-5 relative to the floor 1e-3. */
+         * its limit: y (1 - y) or 1 - y^2 near |y| = 1, y + alpha near y = -alpha (elu), and
+         * hard swish's x / 3 + 1/2 near x = -1.5; the absolute error is about one float ulp of
+         * 1 (6e-8), 6e-5 relative to the floor 1e-3. */
         double edx = max_rel_diff(glia_node_grad(g, x), rdx, N, 1e-3, &w);
-        CHECK_MSG(edx < (k == SIGMOID || k == TANH || k == ELU ? 1e-4 : 1e-6),
+        CHECK_MSG(edx < (k == SIGMOID || k == TANH || k == ELU || k == HSWISH ? 1e-4 : 1e-6),
                   "%s: dx[%lld] relative error %.3g", act_names[k], (long long)w, edx);
         ref_checked(g, y);
         glia_graph_free(g);

@@ -309,6 +309,13 @@ static glia_status c_avgpool(net *t) {
 static glia_status c_gap(net *t) { return glia_global_avgpool(t->g, "y", IN(t, "x", 2, 3, 4, 5), &t->y); }
 static glia_status c_relu(net *t) { return glia_relu(t->g, "y", IN(t, "x", 4, 6), &t->y); }
 static glia_status c_relu6(net *t) { return glia_relu6(t->g, "y", IN(t, "x", 4, 6), &t->y); }
+static glia_status c_hard_sigmoid(net *t) { return glia_hard_sigmoid(t->g, "y", IN(t, "x", 4, 6), &t->y); }
+static glia_status c_hard_swish(net *t) { return glia_hard_swish(t->g, "y", IN(t, "x", 4, 6), &t->y); }
+static glia_status c_log(net *t) { /* of a positive value */
+    int p;
+    glia_status s = glia_sigmoid(t->g, "p", IN(t, "x", 2, 3, 4), &p);
+    return s ? s : glia_log(t->g, "y", p, &t->y);
+}
 static glia_status c_leaky(net *t) { return glia_leaky_relu(t->g, "y", IN(t, "x", 4, 6), 0.1f, &t->y); }
 static glia_status c_elu(net *t) { return glia_elu(t->g, "y", IN(t, "x", 4, 6), 0.8f, &t->y); }
 static glia_status c_sigmoid(net *t) { return glia_sigmoid(t->g, "y", IN(t, "x", 4, 6), &t->y); }
@@ -454,6 +461,9 @@ static const struct {
     {"global_avgpool", c_gap, 0},
     {"relu", c_relu, 0},
     {"relu6", c_relu6, 0},
+    {"hard_sigmoid", c_hard_sigmoid, 0},
+    {"hard_swish", c_hard_swish, 0},
+    {"log", c_log, 0},
     {"leaky_relu", c_leaky, 0},
     {"elu", c_elu, 0},
     {"sigmoid", c_sigmoid, 0},

@@ -31,6 +31,31 @@ TEST(math_sqrt) {
     glia_graph_free(g);
 }
 
+/* y = ln(x) on [3, 4, 5], x in [0.05, 4]: y, and dx = dy / x (ONNX Log: Silero VAD's log spectrum) */
+TEST(math_log) {
+    glia_graph *g;
+    int x, y;
+    OK(glia_graph_new(&g));
+    OK(glia_input(g, "x", 3, (int64_t[]){3, 4, 5}, &x));
+    OK(glia_log(g, "l", x, &y));
+    OK(glia_node_requires_grad(g, x, 1));
+    OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
+    float seed[60];
+    fill_uniform(glia_node_value(g, x), 60, 0.05f, 4, 32);
+    fill_uniform(seed, 60, -1, 1, 33);
+    OK(glia_graph_forward(g));
+    OK(glia_graph_backward(g, y, seed, 0));
+    const float *X = glia_node_value(g, x), *Y = glia_node_value(g, y), *DX = glia_node_grad(g, x);
+    for (int i = 0; i < 60; i++) {
+        CHECK(fabs(Y[i] - log(X[i])) <= 1e-6 * (fabs(log(X[i])) + 1e-2));
+        CHECK(fabs(DX[i] - seed[i] / X[i]) <= 1e-5 * (fabs(seed[i] / X[i]) + 1e-3));
+    }
+    ref_checked(g, y);
+    GRADCHECK(g, y, x, 1e-2);
+    GOLDEN_CHECK(g, "basic_log", y, 1, ((const char *[]){"x"}), ((int[]){x}), 1e-5);
+    glia_graph_free(g);
+}
+
 /* y = a / b, a [2, 3, 4], b [3, 1] in [0.5, 2] (broadcast): y, da = dy / b, db = -sum dy a / b^2 */
 TEST(math_div) {
     glia_graph *g;

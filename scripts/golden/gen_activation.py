@@ -81,3 +81,10 @@ case("act_maxout_2d", lambda x: maxout(x, 4), mo2, "maxout k=4 on a dense output
 # kinks themselves (gradient 0 there) and large magnitudes
 r6 = with_specials(rand(3, 4, 5, lo=-3, hi=9), [0.0, 6.0, 6.0, 1e-4, -1e-4, 5.9999, 6.0001, 30.0, -30.0])
 case("act_relu6", F.relu6, r6, "relu6 on [3,4,5]; 0 and 6 get gradient 0")
+
+# hard sigmoid and hard swish (MobileNetV3; PyTorch's hardsigmoid, hardswish): values on both
+# sides of the kinks at -3 and 3, the kinks themselves (PyTorch 1.13's gradients there:
+# hardsigmoid 0 at both, hardswish -0.5 at -3 and 1 at 3), large magnitudes
+hk = with_specials(rand(3, 4, 5, lo=-5, hi=5), [-3.0, 3.0, -3.0001, -2.9999, 2.9999, 3.0001, 0.0, 1e-4, 30.0, -30.0])
+case("act_hard_sigmoid", F.hardsigmoid, hk, "hardsigmoid on [3,4,5]; gradient 0 at -3 and 3")
+case("act_hard_swish", F.hardswish, hk, "hardswish on [3,4,5]; gradient -0.5 at -3, 1 at 3")

@@ -52,3 +52,4 @@ case("basic_div", lambda a, b: a / b, [("a", rand(2, 3, 4)), ("b", rand(3, 1, lo
 case("basic_sqrt", torch.sqrt, [("x", rand(3, 4, 5, lo=0.1, hi=3))], "sqrt on [3,4,5] in [0.1, 3]")
 case("basic_matmul", torch.matmul, [("a", rand(2, 3, 4, 5)), ("b", rand(2, 3, 5, 2))],
      "batched matmul [2,3,4,5] x [2,3,5,2] (attention's Q K^T)")
+case("basic_log", torch.log, [("x", rand(3, 4, 5, lo=0.05, hi=4))], "log on [3,4,5] in [0.05, 4]")

@@ -32,24 +32,29 @@ def save_safetensors(path, tensors):
         f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
-nodes = [
-    helper.make_node("ReduceMean", ["x"], ["m"], axes=[-1], keepdims=1),
-    helper.make_node("Sub", ["x", "m"], ["d"]),
-    helper.make_node("Pow", ["d", "two"], ["d2"]),
-    helper.make_node("ReduceMean", ["d2"], ["var"], axes=[-1], keepdims=1),
-    helper.make_node("ReduceMean", ["x"], ["s"], axes=[1, 2], keepdims=0),
-]
-g = helper.make_graph(nodes, "reduce_mean",
-                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 4])],
-                      [helper.make_tensor_value_info("var", TensorProto.FLOAT, ["N", 3, 1]),
-                       helper.make_tensor_value_info("s", TensorProto.FLOAT, ["N"])],
-                      [helper.make_tensor("two", TensorProto.FLOAT, [], [2.0])])
-m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
-onnx.checker.check_model(m, full_check=True)
-onnx.save(m, os.path.join(OUT, "reduce_mean.onnx"))
-x = np.random.default_rng(3).uniform(-1, 1, (2, 3, 4)).astype(np.float32)
-xd = x.astype(np.float64)
-var = ((xd - xd.mean(-1, keepdims=True)) ** 2).mean(-1, keepdims=True)
-save_safetensors(os.path.join(OUT, "reduce_mean.safetensors"),
-                 [("x", x), ("var", var.astype(np.float32)), ("s", xd.mean((1, 2)).astype(np.float32))])
-print("wrote", os.path.join(OUT, "reduce_mean.onnx"))
+def main():
+    nodes = [
+        helper.make_node("ReduceMean", ["x"], ["m"], axes=[-1], keepdims=1),
+        helper.make_node("Sub", ["x", "m"], ["d"]),
+        helper.make_node("Pow", ["d", "two"], ["d2"]),
+        helper.make_node("ReduceMean", ["d2"], ["var"], axes=[-1], keepdims=1),
+        helper.make_node("ReduceMean", ["x"], ["s"], axes=[1, 2], keepdims=0),
+    ]
+    g = helper.make_graph(nodes, "reduce_mean",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 4])],
+                          [helper.make_tensor_value_info("var", TensorProto.FLOAT, ["N", 3, 1]),
+                           helper.make_tensor_value_info("s", TensorProto.FLOAT, ["N"])],
+                          [helper.make_tensor("two", TensorProto.FLOAT, [], [2.0])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(m, full_check=True)
+    onnx.save(m, os.path.join(OUT, "reduce_mean.onnx"))
+    x = np.random.default_rng(3).uniform(-1, 1, (2, 3, 4)).astype(np.float32)
+    xd = x.astype(np.float64)
+    var = ((xd - xd.mean(-1, keepdims=True)) ** 2).mean(-1, keepdims=True)
+    save_safetensors(os.path.join(OUT, "reduce_mean.safetensors"),
+                     [("x", x), ("var", var.astype(np.float32)), ("s", xd.mean((1, 2)).astype(np.float32))])
+    print("wrote", os.path.join(OUT, "reduce_mean.onnx"))
+
+
+if __name__ == "__main__":
+    main()

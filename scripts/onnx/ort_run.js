@@ -2,11 +2,14 @@
 // ort_run.js: runs an ONNX model with onnxruntime (npm onnxruntime-node@1.30.0, installed by
 // scripts/onnx/install-ort into build/npm) on named tensors of a safetensors file and writes
 // every output by name, as `glia run` does, so that the two compare with `glia run --expect`.
-//   node scripts/onnx/ort_run.js MODEL.onnx IN.safetensors OUT.safetensors [--bench N]
+//   node scripts/onnx/ort_run.js MODEL.onnx IN.safetensors OUT.safetensors [--bench N] [--const NAME=V,...]
 //   node scripts/onnx/ort_run.js --make-input IN.safetensors NAME:D0,D1,...[:LO:HI][;NAME2:...] [SEED]
-// --make-input writes seeded uniform [-1, 1) values (integers in [LO, HI] with :LO:HI); --bench N also prints the median of N
+// --make-input writes seeded uniform [-1, 1) values (integers in [LO, HI] with :LO:HI; with
+// :chirp:RATE, audio-like rows at RATE Hz: a chirp from 200 Hz up to 2 kHz (each row starting at
+// another phase), amplitude 0.5, plus uniform noise of 0.02, the input of a voice detector); --bench N also prints the median of N
 // timed runs (after 2 warm-up runs) in ms, one thread (intra_op_num_threads = 1) unless
-// ORT_THREADS says otherwise.
+// ORT_THREADS says otherwise. --const NAME=VALUE[,...] feeds int64 scalars (Silero VAD's sr), as
+// glia run --const fixes them.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -65,7 +68,11 @@ async function main() {
       for (let i = 0; i < data.length; i++) { // xorshift32: the same file everywhere
         seed ^= seed << 13; seed >>>= 0; seed ^= seed >>> 17; seed ^= seed << 5; seed >>>= 0;
         const u = seed / 4294967296;
-        data[i] = hi === undefined ? u * 2 - 1 : Number(lo) + Math.floor(u * (Number(hi) - Number(lo) + 1));
+        if (lo === 'chirp') { // x(t) = 0.5 sin(2 pi (f0 t + (f1 - f0) t^2 / (2 D))) + noise
+          const n = shape[shape.length - 1], rate = Number(hi), D = n / rate, k = i % n, row = (i - k) / n;
+          const t = k / rate + row * 0.01, f0 = 200, f1 = 2000;
+          data[i] = 0.5 * Math.sin(2 * Math.PI * (f0 * t + (f1 - f0) * t * t / (2 * D))) + 0.02 * (u * 2 - 1);
+        } else data[i] = hi === undefined ? u * 2 - 1 : Number(lo) + Math.floor(u * (Number(hi) - Number(lo) + 1));
       }
       tensors[name] = { dims: shape, data };
     }
@@ -78,7 +85,14 @@ async function main() {
   const sess = await o.InferenceSession.create(a[0], { intraOpNumThreads: threads, interOpNumThreads: 1 });
   const ins = readSafetensors(a[1]);
   const feeds = {};
+  const ci = a.indexOf('--const');
+  const consts = {};
+  if (ci >= 0) for (const kv of a[ci + 1].split(',')) { const [k, v] = kv.split('='); consts[k] = v; }
   for (const name of sess.inputNames) {
+    if (consts[name] !== undefined) {
+      feeds[name] = new o.Tensor('int64', BigInt64Array.from([BigInt(consts[name])]), []);
+      continue;
+    }
     if (!ins[name]) throw new Error(`${a[1]} has no tensor '${name}', an input of ${a[0]}`);
     feeds[name] = new o.Tensor('float32', ins[name].data, ins[name].dims);
   }

@@ -12,7 +12,11 @@
  *   sigmoid     y = 1 / (1 + e^-x)                dx += dy y (1 - y)
  *   tanh        y = tanh x                        dx += dy (1 - y^2)
  *   linear      y = x                             dx += dy
- *   sqrt        y = sqrt x                        dx += dy / (2 y) */
+ *   sqrt        y = sqrt x                        dx += dy / (2 y)
+ *   hard_sigmoid y = min(max(x + 3, 0), 6) / 6     dx += 0 < y < 1 ? dy / 6 : 0
+ * and from the input x:
+ *   hard_swish  y = x min(max(x + 3, 0), 6) / 6   dx += x < -3 ? 0 : x < 3 ? dy (x / 3 + 1/2) : dy
+ *   log         y = ln x                          dx += dy / x */
 /* leaky_relu's slope, elu's alpha */
 static double act_param(const glia_node *n) {
     return n->op == GLIA_OP_leaky_relu ? n->fa[LEAKY_RELU_SLOPE] : n->fa[ELU_ALPHA];
@@ -27,13 +31,19 @@ static double act(const glia_node *n, double x) {
     case GLIA_OP_sigmoid: return 1.0 / (1.0 + exp(-x));
     case GLIA_OP_tanh: return tanh(x);
     case GLIA_OP_sqrt: return sqrt(x);
+    case GLIA_OP_hard_sigmoid: return x <= -3 ? 0.0 : x >= 3 ? 1.0 : (x + 3) / 6;
+    case GLIA_OP_hard_swish: return x <= -3 ? 0.0 : x >= 3 ? x : x * (x + 3) / 6;
+    case GLIA_OP_log: return log(x);
     default: return x; /* linear */
     }
 }
 
-/* dL/dx from y and dy */
-static double act_grad(const glia_node *n, double y, double dy) {
+/* dL/dx from y (x for hard_swish and log) and dy */
+static double act_grad(const glia_node *n, double x, double y, double dy) {
     switch (n->op) {
+    case GLIA_OP_hard_sigmoid: return y > 0 && y < 1 ? dy / 6 : 0.0;
+    case GLIA_OP_hard_swish: return x < -3 ? 0.0 : x < 3 ? dy * (x / 3 + 0.5) : dy;
+    case GLIA_OP_log: return dy / x;
     case GLIA_OP_relu: return y > 0 ? dy : 0.0;
     case GLIA_OP_relu6: return y > 0 && y < 6 ? dy : 0.0;
     case GLIA_OP_leaky_relu: return y > 0 ? dy : act_param(n) * dy;
@@ -54,7 +64,10 @@ static glia_status act_forward(glia_graph *g, glia_node *n) {
 static void act_backward(glia_graph *g, glia_node *n) {
     float *dx = ref_dx(g, n, 0);
     if (!dx) return;
-    for (int64_t i = 0; i < glia__numel(n); i++) dx[i] += (float)act_grad(n, n->val[i], n->grad[i]);
+    bool reads_x = n->op == GLIA_OP_hard_swish || n->op == GLIA_OP_log;
+    const float *x = reads_x ? ref_x(g, n, 0) : NULL;
+    for (int64_t i = 0; i < glia__numel(n); i++)
+        dx[i] += (float)act_grad(n, x ? x[i] : 0, n->val[i], n->grad[i]);
 }
 
 const glia_kernel glia__ref_relu = {act_forward, act_backward};
@@ -65,6 +78,9 @@ const glia_kernel glia__ref_sigmoid = {act_forward, act_backward};
 const glia_kernel glia__ref_tanh = {act_forward, act_backward};
 const glia_kernel glia__ref_linear = {act_forward, act_backward};
 const glia_kernel glia__ref_sqrt = {act_forward, act_backward};
+const glia_kernel glia__ref_hard_sigmoid = {act_forward, act_backward};
+const glia_kernel glia__ref_hard_swish = {act_forward, act_backward};
+const glia_kernel glia__ref_log = {act_forward, act_backward};
 
 /* ---------------------------------------------------------------- softmax, log_softmax
  * Along axis 1 of x [N, C, S...] (S the product of the rest), per (n, s), m = max_c x_c:

@@ -549,6 +549,17 @@ static glia_status export_op(ex_ctx *c, glia_graph *g, const glia_node *n) {
         at[3] = attr_f(c, "bias", n->fa[LRN_K]);
         ok = add_node(c, "LRN", out, in, out, at);
         break;
+    case GLIA_OP_log: ok = add_node(c, "Log", out, in, out, NULL); break;
+    case GLIA_OP_hard_sigmoid:
+    case GLIA_OP_hard_swish: { /* HardSigmoid(x; 1/6, 1/2), times x for hard swish (HardSwish is opset 14) */
+        char *hs = n->op == GLIA_OP_hard_swish ? ex_fmt(c, "%s/hard_sigmoid", out) : (char *)out;
+        at[0] = attr_f(c, "alpha", 1.0f / 6);
+        at[1] = attr_f(c, "beta", 0.5f);
+        const char *mi[3] = {in[0], hs, NULL};
+        ok = hs && add_node(c, "HardSigmoid", hs, in, hs, at) &&
+             (n->op == GLIA_OP_hard_sigmoid || add_node(c, "Mul", out, mi, out, NULL));
+        break;
+    }
     case GLIA_OP_relu6: { /* Clip(x, 0, 6), its bounds as inputs (opset 11 on) */
         in[1] = const_float(c, 0.0f);
         in[2] = const_float(c, 6.0f);

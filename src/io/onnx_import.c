@@ -5,8 +5,9 @@
  * (onnx_value.c) and every remaining node maps onto glia ops, which then give gradients for
  * free. ONNX ops without a glia op of their own are compositions of exact ones:
  *   Clip(x, lo, hi)    = lo + relu(x - lo) - relu(x - hi)  (Clip(x, 0, 6): relu6)
- *   HardSigmoid(x)     = relu(t) - relu(t - 1),  t = alpha x + beta
- *   HardSwish(x)       = x HardSigmoid(x; 1/6, 1/2)
+ *   HardSigmoid(x)     = relu(t) - relu(t - 1),  t = alpha x + beta  (alpha 1/6, beta 1/2:
+ *                        glia's hard_sigmoid; HardSwish, and Mul(x, HardSigmoid(x; 1/6, 1/2)),
+ *                        as torch.onnx writes it below opset 14: glia's hard_swish)
  *   Div(a, b const)    = a * (1/b)
  *   AveragePool without counting the padding = glia's (which counts it) * K / count[oh, ow]
  *   asymmetric or ceil_mode padding = concatenation of constant blocks (0, or -FLT_MAX to max)
@@ -240,6 +241,10 @@ static glia_status op_hard(ox_ctx *c) {
     if (!swish && ((s = ox_attr_f(c, "alpha", 0.2f, &alpha)) || (s = ox_attr_f(c, "beta", 0.5f, &beta))))
         return s;
     out_name(c, 0, nm, sizeof nm);
+    if (swish || (fabsf(alpha - 1.0f / 6) <= 1e-7f && beta == 0.5f)) { /* PyTorch's: glia's ops */
+        if ((s = built(c, (swish ? glia_hard_swish : glia_hard_sigmoid)(c->g, nm, x, &y)))) return s;
+        return set_out_view(c, 0, y, view);
+    }
     if ((s = built(c, glia_scale(c->g, NULL, x, alpha, &t))) || (s = scalar(c, beta, &k)) ||
         (s = built(c, glia_add(c->g, NULL, t, k, &t))) ||
         (s = clip_node(c, t, true, 0, true, 1, swish ? NULL : nm, &y)))
@@ -259,6 +264,25 @@ static bool trailing_fit(const glia_shape *va, const glia_shape *na, const glia_
     return true;
 }
 
+/* Mul(x, hard_sigmoid(x)) in either order (PyTorch's hardswish below opset 14): glia's
+ * hard_swish of x (*done = true), else nothing */
+static glia_status hard_swish_mul(ox_ctx *c, bool *done, int *out) {
+    ox_value *v[2];
+    glia_status s;
+    if ((s = ox_in(c, 0, &v[0])) || (s = ox_in(c, 1, &v[1]))) return s;
+    for (int k = 0; k < 2; k++) {
+        const ox_value *h = v[k], *x = v[1 - k];
+        if (!h || !x || h->node < 0 || x->node < 0 || h->view || x->view || h->swapped12 || x->swapped12 || h->int_cast)
+            continue;
+        const glia_node *hn = &c->g->nodes[h->node];
+        if (hn->kind != NODE_OP || hn->op != GLIA_OP_hard_sigmoid || hn->in[0] != x->node) continue;
+        char nm[GLIA_NAME_MAX];
+        *done = true;
+        return built(c, glia_hard_swish(c->g, out_name(c, 0, nm, sizeof nm), x->node, out));
+    }
+    return GLIA_OK;
+}
+
 static glia_status op_binary(ox_ctx *c) {
     const char *op = c->node->op_type;
     char nm[GLIA_NAME_MAX];
@@ -270,6 +294,8 @@ static glia_status op_binary(ox_ctx *c) {
     ox_value *d = NULL;
     if (!strcmp(op, "Div") && (s = ox_in(c, 1, &d))) return s;
     if (!strcmp(op, "Div") && !d) return ox_fail(c, GLIA_EINVAL, "input 1 is missing");
+    bool swish = false;
+    if (!strcmp(op, "Mul") && ((s = hard_swish_mul(c, &swish, &y)) || swish)) return s ? s : set_out(c, 0, y);
     bool div = d && !d->is_const; /* by a run-time value: glia's div; by a constant: times 1/d */
     if (d && d->is_const) {
         int64_t n = glia_shape_numel(&d->shape);
@@ -592,6 +618,39 @@ static glia_status window(ox_ctx *c, const glia_shape *xs, const int64_t *wk, wi
     return GLIA_OK;
 }
 
+/* a 1-D Conv (x [N, C, L], w [O, C/group, K]: an STFT as a convolution, Silero's encoder) is
+ * glia's conv2d on [N, C, 1, L] with w seen as [O, C/group, 1, K] */
+static glia_status conv1d(ox_ctx *c, int x, int w, int b, const glia_shape *xs, const glia_shape *ws) {
+    int64_t v[4], k = ws->dim[2], st = 1, dil = 1, pad[2] = {0, 0}, group;
+    int n;
+    char ap[32], nm[GLIA_NAME_MAX];
+    glia_status s;
+    if ((s = ox_attr_ints(c, "kernel_shape", v, 4, &n))) return s;
+    if (n >= 0 && (n != 1 || v[0] != k)) return ox_fail(c, GLIA_EINVAL, "attribute 'kernel_shape' does not fit the weights");
+    if ((s = ox_attr_ints(c, "strides", v, 4, &n))) return s;
+    if (n >= 0 && (n != 1 || (st = v[0]) < 1 || st > 4096)) return ox_fail(c, GLIA_EINVAL, "attribute 'strides' is not one value in 1..4096");
+    if ((s = ox_attr_ints(c, "dilations", v, 4, &n))) return s;
+    if (n >= 0 && (n != 1 || (dil = v[0]) < 1 || dil > 4096)) return ox_fail(c, GLIA_EINVAL, "attribute 'dilations' is not one value in 1..4096");
+    if ((s = ox_attr_ints(c, "pads", v, 4, &n))) return s;
+    if (n >= 0 && (n != 2 || v[0] < 0 || v[1] < 0 || v[0] > 4096 || v[1] > 4096)) return ox_fail(c, GLIA_EINVAL, "attribute 'pads' is not two values in 0..4096");
+    if (n == 2) pad[0] = v[0], pad[1] = v[1];
+    if ((s = ox_attr_s(c, "auto_pad", "NOTSET", ap, sizeof ap)) || (s = ox_attr_i(c, "group", 1, &group))) return s;
+    if (!strcmp(ap, "VALID")) pad[0] = pad[1] = 0;
+    else if (strcmp(ap, "NOTSET")) return ox_unsupported(c, "attribute 'auto_pad' = '%s' on a 1-D convolution", ap);
+    if (group < 1 || group > xs->dim[1]) return ox_fail(c, GLIA_EINVAL, "attribute 'group' = %lld", (long long)group);
+    glia_shape x4 = {4, {xs->dim[0], xs->dim[1], 1, xs->dim[2]}}, w4 = {4, {ws->dim[0], ws->dim[1], 1, k}};
+    glia_conv2d_params p = {1, (int)st, 0, 0, (int)pad[0], (int)pad[1], 1, (int)dil, (int)group};
+    int y;
+    glia_shape ys;
+    if ((s = reshape_to(c, x, &x4, NULL, &x)) || (s = reshape_to(c, w, &w4, NULL, &w)) ||
+        (s = built(c, glia_conv2d(c->g, NULL, x, w, b, &p, &y))))
+        return s;
+    glia_node_shape(c->g, y, &ys);
+    glia_shape y3 = {3, {ys.dim[0], ys.dim[1], ys.dim[3]}};
+    if ((s = reshape_to(c, y, &y3, out_name(c, 0, nm, sizeof nm), &y))) return s;
+    return set_out(c, 0, y);
+}
+
 static glia_status op_conv(ox_ctx *c) {
     char nm[GLIA_NAME_MAX];
     int x, w, b = -1, y;
@@ -603,7 +662,8 @@ static glia_status op_conv(ox_ctx *c) {
     if (c->node->n_input > 2 && c->node->input[2][0] && (s = ox_in_node(c, 2, true, &b))) return s;
     glia_node_shape(c->g, x, &xs);
     glia_node_shape(c->g, w, &ws);
-    if (ws.ndim != 4) return ox_unsupported(c, "weights of %d dimensions (2-D convolutions only)", ws.ndim);
+    if (ws.ndim == 3 && xs.ndim == 3) return conv1d(c, x, w, b, &xs, &ws);
+    if (ws.ndim != 4) return ox_unsupported(c, "weights of %d dimensions (1-D and 2-D convolutions only)", ws.ndim);
     if ((s = window(c, &xs, ws.dim + 2, &win)) || (s = ox_attr_i(c, "group", 1, &group))) return s;
     if (group < 1 || group > xs.dim[1]) return ox_fail(c, GLIA_EINVAL, "attribute 'group' = %lld", (long long)group);
     glia_conv2d_params p = {(int)win.st[0], (int)win.st[1], (int)win.pad[0], (int)win.pad[2],
@@ -881,6 +941,38 @@ static glia_status op_pow(ox_ctx *c) {
     return set_out(c, 0, y);
 }
 
+/* Gather(x, indices) of run-time x at constant indices (Silero's state[0], state[1]): one slice
+ * of x per index along the axis, concatenated; a scalar index drops the axis (a view of the
+ * slice when that is the first axis) */
+static glia_status gather_rows(ox_ctx *c, int64_t axis, const ox_value *ix) {
+    char nm[GLIA_NAME_MAX];
+    int x, y, parts[GLIA_MAX_INPUTS];
+    glia_shape xs;
+    glia_status s = ox_in_node(c, 0, false, &x);
+    if (s) return s;
+    glia_node_shape(c->g, x, &xs);
+    if (axis < 0) axis += xs.ndim;
+    if (axis < 0 || axis >= xs.ndim) return ox_fail(c, GLIA_EINVAL, "attribute 'axis' is outside the %d dimensions", xs.ndim);
+    int64_t n = glia_shape_numel(&ix->shape), D = xs.dim[axis];
+    if (ix->shape.ndim > 1 || n < 1 || n > GLIA_MAX_INPUTS)
+        return ox_unsupported(c, "indices of shape other than [] or [k], k <= %d, on run-time data", GLIA_MAX_INPUTS);
+    for (int64_t i = 0; i < n; i++) {
+        int64_t q = ox_i64(ix->v[i]);
+        if (q < 0) q += D;
+        if (q < 0 || q >= D) return ox_fail(c, GLIA_ERANGE, "index %g is outside axis %lld (%lld)", ix->v[i], (long long)axis, (long long)D);
+        if ((s = built(c, glia_slice(c->g, NULL, x, (int)axis, q, q + 1, &parts[i])))) return s;
+    }
+    out_name(c, 0, nm, sizeof nm);
+    if (n > 1 && (s = built(c, glia_concat(c->g, nm, (int)n, parts, (int)axis, &y)))) return s;
+    if (n > 1 || ix->shape.ndim == 1) return set_out(c, 0, n > 1 ? y : parts[0]);
+    glia_shape to = xs; /* a scalar index: the axis goes */
+    for (int d = (int)axis; d + 1 < xs.ndim; d++) to.dim[d] = xs.dim[d + 1];
+    to.ndim--;
+    if (axis == 0 || to.ndim < 1) return set_out_view(c, 0, parts[0], &to);
+    if ((s = reshape_to(c, parts[0], &to, nm, &y))) return s;
+    return set_out(c, 0, y);
+}
+
 /* Gather(data, indices) on axis 0 with constant data [V, ...] and run-time integer indices (a
  * Cast of glia's float ids): glia's embedding, data a parameter when it is an initialiser */
 static glia_status op_gather(ox_ctx *c) {
@@ -889,8 +981,10 @@ static glia_status op_gather(ox_ctx *c) {
     ox_value *d, *ix;
     int w, y;
     glia_status s;
-    if ((s = ox_attr_i(c, "axis", 0, &axis)) || (s = in_const(c, 0, "data", &d)) || (s = ox_in(c, 1, &ix))) return s;
+    if ((s = ox_attr_i(c, "axis", 0, &axis)) || (s = ox_in(c, 0, &d)) || (s = ox_in(c, 1, &ix))) return s;
     if (!d || !ix) return ox_fail(c, GLIA_EINVAL, "inputs data and indices are required");
+    if (!d->is_const && ix->is_const) return gather_rows(c, axis, ix);
+    if ((s = in_const(c, 0, "data", &d))) return s;
     if (axis != 0) return ox_unsupported(c, "attribute 'axis' = %lld on run-time indices", (long long)axis);
     if (!ix->int_cast) return ox_unsupported(c, "indices '%s' are not glia's ids (a Cast of floats to integers)", ix->name);
     if ((s = ox_in_node(c, 0, true, &w)) ||
@@ -1033,7 +1127,8 @@ static glia_status op_pad(ox_ctx *c) {
     int n = -1;
     glia_status s = ox_attr_s(c, "mode", "constant", mode, sizeof mode);
     if (s) return s;
-    if (strcmp(mode, "constant")) return ox_unsupported(c, "attribute 'mode' = '%s'", mode);
+    bool copies = !strcmp(mode, "reflect") || !strcmp(mode, "edge"); /* onnx_pad.c */
+    if (strcmp(mode, "constant") && !copies) return ox_unsupported(c, "attribute 'mode' = '%s'", mode);
     float value = 0;
     if (c->opset < 11) {
         if ((s = ox_attr_ints(c, "pads", pads, 2 * GLIA_MAX_DIMS, &n)) || (s = ox_attr_f(c, "value", 0, &value))) return s;
@@ -1053,6 +1148,24 @@ static glia_status op_pad(ox_ctx *c) {
     if ((s = ox_in_node(c, 0, false, &x))) return s;
     glia_node_shape(c->g, x, &xs);
     if (n != 2 * xs.ndim) return ox_fail(c, GLIA_EINVAL, "%d pads for %d dimensions", n, xs.ndim);
+    char nm[GLIA_NAME_MAX];
+    if (copies) { /* any axis but the first (the batch), one after the other */
+        int last = -1;
+        for (int d = 0; d < xs.ndim; d++) {
+            if (pads[d] < 0 || pads[d + xs.ndim] < 0) return ox_unsupported(c, "negative pads (cropping)");
+            if (pads[d] > 4096 || pads[d + xs.ndim] > 4096) return ox_fail(c, GLIA_EINVAL, "pads over 4096");
+            if (pads[d] || pads[d + xs.ndim]) last = d;
+        }
+        if (last == 0 || (pads[0] || pads[xs.ndim])) return ox_unsupported(c, "padding the first (batch) axis");
+        y = x;
+        for (int d = 1; d <= last && !s; d++)
+            if (pads[d] || pads[d + xs.ndim])
+                s = ox_pad_edges(c, y, d, pads[d], pads[d + xs.ndim], mode[0] == 'r',
+                                 d == last ? out_name(c, 0, nm, sizeof nm) : NULL, &y);
+        if (s) return s;
+        if (last < 0 && (s = built(c, glia_linear(c->g, out_name(c, 0, nm, sizeof nm), x, &y)))) return s;
+        return set_out(c, 0, y);
+    }
     for (int d = 0; d < xs.ndim; d++) {
         if (pads[d] < 0 || pads[d + xs.ndim] < 0) return ox_unsupported(c, "negative pads (cropping)");
         if ((pads[d] || pads[d + xs.ndim]) && (xs.ndim != 4 || d < 2)) return ox_unsupported(c, "padding outside H and W of [N, C, H, W]");
@@ -1062,7 +1175,6 @@ static glia_status op_pad(ox_ctx *c) {
         int64_t p4[4] = {pads[2], pads[3], pads[6], pads[7]};
         if ((s = pad_blocks(c, x, p4, value, &y))) return s;
     } else y = x;
-    char nm[GLIA_NAME_MAX];
     if ((s = built(c, glia_linear(c->g, out_name(c, 0, nm, sizeof nm), y, &y)))) return s;
     return set_out(c, 0, y);
 }
@@ -1280,6 +1392,7 @@ static glia_status op_recurrent(ox_ctx *c) {
       : cell == 2 ? glia_gru(c->g, nm, x, h0, lengths, &cfg, &y)
                   : glia_rnn(c->g, nm, x, h0, lengths, &cfg, &y);
     if ((s = built(c, s))) return s;
+    const int y_seq = y; /* [T, N, dirs H] */
     for (int d = 0; d < dirs; d++) {
         static const char *const part[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
         for (int p = 0; p < 4; p++) {
@@ -1381,6 +1494,11 @@ static const ox_op OPS[] = {
     {"RNN", op_recurrent, "activation_alpha,activation_beta,activations,clip,direction,hidden_size,layout"},
     {"LSTM", op_recurrent, "activation_alpha,activation_beta,activations,clip,direction,hidden_size,input_forget,layout"},
     {"GRU", op_recurrent, "activation_alpha,activation_beta,activations,clip,direction,hidden_size,layout,linear_before_reset"},
+    /* control flow and the logic of its conditions, at load time (onnx_control.c) */
+    {"If", ox_op_if, "then_branch,else_branch"},
+    {"Equal", ox_op_logic, ""}, {"Less", ox_op_logic, ""}, {"Greater", ox_op_logic, ""},
+    {"LessOrEqual", ox_op_logic, ""}, {"GreaterOrEqual", ox_op_logic, ""},
+    {"And", ox_op_logic, ""}, {"Or", ox_op_logic, ""}, {"Xor", ox_op_logic, ""}, {"Not", ox_op_logic, ""},
 };
 
 static bool listed(const char *list, const char *name) {
@@ -1416,6 +1534,17 @@ static glia_status import_node(ox_ctx *c) {
         return OPS[i].fn(c);
     }
     return ox_unsupported(c, "op '%s' is not supported", n->op_type);
+}
+
+glia_status ox_import_node(ox_ctx *c) {
+    int first = glia_graph_num_nodes(c->g);
+    glia_status s;
+    bool inlined = c->node->op_type && !strcmp(c->node->op_type, "If"); /* its nodes are steps */
+    if ((s = import_node(c)) || (!inlined && (s = add_step(c->model, c, c->node, first)))) return s;
+    for (size_t k = 0; k < c->node->n_output; k++)
+        if (c->node->output[k][0] && !ox_find(c, c->node->output[k]))
+            return ox_unsupported(c, "output '%s'", c->node->output[k]);
+    return GLIA_OK;
 }
 
 /* ---------------------------------------------------------------- the model */
@@ -1490,9 +1619,17 @@ static glia_status import_graph(ox_ctx *c, const Onnx__GraphProto *gp, const gli
             if ((s = ox_add_const(c, vi->name, tt->has_elem_type ? tt->elem_type : 1, &sh, v))) return s;
             continue;
         }
-        if (tt->has_elem_type && tt->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
-            return ox_unsupported(c, "input '%s' has data type %d (float only, or give its values)", vi->name, (int)tt->elem_type);
         ox_value *v;
+        if (tt->has_elem_type && tt->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) {
+            /* glia's tensors are floats: an integer or boolean input (a sample rate, a flag) is a
+             * constant given at load; a node that reads it without one says so */
+            if ((s = ox_add(c, vi->name, &v))) return s;
+            v->dtype = (int)tt->elem_type;
+            v->shape = sh;
+            v->why = "a non-float input, which glia takes as a constant: give its value at load "
+                     "(glia run --const NAME=VALUE, or glia_onnx_input.values)";
+            continue;
+        }
         char nm[GLIA_NAME_MAX];
         ox_node_name(c, vi->name, nm, sizeof nm);
         if ((s = ox_add(c, vi->name, &v))) return s;
@@ -1503,16 +1640,14 @@ static glia_status import_graph(ox_ctx *c, const Onnx__GraphProto *gp, const gli
         else if (batch_axis) glia_node_set_batch_axis(c->g, v->node, batch_axis);
         m->in_node[m->n_in - 1] = v->node;
     }
-    m->steps = glia__calloc(gp->n_node + 1, sizeof *m->steps);
-    m->step_text = glia__calloc(2 * gp->n_node + 1, sizeof *m->step_text);
+    size_t all = ox_count_nodes(gp); /* an inlined If's branch adds steps of its own */
+    m->steps = glia__calloc(all + 1, sizeof *m->steps);
+    m->step_text = glia__calloc(2 * all + 1, sizeof *m->step_text);
     if (!m->steps || !m->step_text) return glia__err(GLIA_ENOMEM, "out of memory");
+    c->model = m;
     for (size_t i = 0; i < gp->n_node; i++) {
         c->node = gp->node[i];
-        int first = glia_graph_num_nodes(c->g);
-        if ((s = import_node(c)) || (s = add_step(m, c, c->node, first))) return s;
-        for (size_t k = 0; k < c->node->n_output; k++)
-            if (c->node->output[k][0] && !ox_find(c, c->node->output[k]))
-                return ox_unsupported(c, "output '%s'", c->node->output[k]);
+        if ((s = ox_import_node(c))) return s;
     }
     c->node = NULL;
     for (size_t i = 0; i < gp->n_output; i++) {

@@ -40,7 +40,12 @@ typedef struct ox_ctx {
     int n_vals, cap_vals;
     const Onnx__NodeProto *node; /* the node being imported, for messages */
     int *unsupported;          /* set to 1 on an unsupported op, attribute or type */
+    struct glia_onnx *model;   /* the model being built (its steps: ox_import_node) */
 } ox_ctx;
+
+/* Imports node c->node (folded, or into glia nodes recorded as a step of the model); what an
+ * inlined If (onnx_control.c) calls for each node of its branch. */
+glia_status ox_import_node(ox_ctx *c);
 
 /* An error about the current node: "onnx FILE: node 'NAME' (OP): ...". ox_unsupported also
  * sets *unsupported, so that a conformance run counts the test as skipped, not failed. */
@@ -114,6 +119,27 @@ glia_status ox_squeeze_shape(ox_ctx *c, const glia_shape *in, bool squeeze, glia
  * ConstantOfShape, Constant, Identity, Flatten, Range...). *done = 1 when folded. Shape folds
  * whatever its input, from the graph's static shape. */
 glia_status ox_fold(ox_ctx *c, int *done);
+/* out = a (op) b with NumPy broadcasting, on constants: op '+', '-', '*', '/' (the data type of
+ * a), or '=', '<', '>', 'l' (<=), 'g' (>=), '&', '|', '^' (booleans) */
+glia_status ox_fold_binary(ox_ctx *c, char op, const ox_value *a, const ox_value *b);
+
+/* onnx_control.c: If with a condition known at load time, inlined (the taken branch's nodes
+ * imported in place); Equal, Less, Greater, LessOrEqual, GreaterOrEqual, And, Or, Xor, Not on
+ * constants (folded: glia has no boolean tensors, so on run-time values they are unsupported) */
+glia_status ox_op_if(ox_ctx *c);
+glia_status ox_op_logic(ox_ctx *c);
+/* onnx_pad.c: x padded along `axis` by `before` and `after` copies of its own values, mirrored
+ * without the edge (reflect) or repeating the edge (edge); name: the result's */
+glia_status ox_pad_edges(ox_ctx *c, int x, int axis, int64_t before, int64_t after, bool reflect,
+                         const char *name, int *out);
+/* onnx_lstm_state.c: Y_c [N, H] of a one-direction LSTM over x [T, N, I] with initial states
+ * h0, c0 ([1, N, H], -1: zeros), recomputed from its hidden states y [T, N, H] and the
+ * parameters "<lstm>.weight_ih_l0" ... of glia's lstm op named lstm */
+glia_status ox_lstm_cell_state(ox_ctx *c, const char *lstm, int x, int h0, int c0, int y,
+                               int64_t T, int64_t N, int64_t H, int *out);
+/* nodes of a graph, those of its subgraphs (If's branches) included */
+size_t ox_count_nodes(const Onnx__GraphProto *g);
+
 /* A TensorProto file (ONNX's test data: input_0.pb, output_0.pb) as doubles; *name (may be
  * NULL) is the tensor's name, malloc'd, NULL if it has none. For the tests and glia run. */
 glia_status glia__onnx_tensor_file(const char *path, char **name, int *dtype, glia_shape *s,

@@ -109,6 +109,31 @@ glia_status ox_in(ox_ctx *c, int k, ox_value **out) {
     return GLIA_OK;
 }
 
+/* a view whose first dimension differs from its node's by a leading 1 ([N, H] held as [1, N, H],
+ * or the reverse: PyTorch's unsqueeze(0) / squeeze(0) around a recurrent state): the values keep
+ * their order when a size-1 axis moves, so glia's transpose of axes 0 and 1 (after a reshape that
+ * keeps the first dimension) changes the first dimension; v->node becomes that node, ns its shape */
+static glia_status lead_one(ox_ctx *c, ox_value *v, glia_shape *ns) {
+    glia_status s;
+    int node = v->node;
+    int64_t numel = glia_shape_numel(ns);
+    static const int swap01[GLIA_MAX_DIMS] = {1, 0, 2, 3, 4, 5, 6, 7};
+    if (ns->dim[0] != 1) { /* [n0, rest] -> [n0, 1, rest] -> [1, n0, rest] */
+        int64_t d[2] = {1, ns->dim[0] ? numel / ns->dim[0] : 0};
+        if ((s = glia_reshape(c->g, NULL, node, 2, d, &node)) ||
+            (s = glia_transpose(c->g, NULL, node, 3, swap01, &node)))
+            return ox_fail(c, s, "input '%s': %s", v->name, glia_last_error());
+    } else if (ns->ndim >= 2) { /* [1, n1, ...] -> [n1, 1, ...] */
+        if ((s = glia_transpose(c->g, NULL, node, ns->ndim, swap01, &node)))
+            return ox_fail(c, s, "input '%s': %s", v->name, glia_last_error());
+    } else return GLIA_OK;
+    glia_node_shape(c->g, node, ns);
+    if (ns->dim[0] != v->shape.dim[0]) return GLIA_OK; /* the caller says it does not fit */
+    v->node = node;
+    if (glia__shape_eq(ns, &v->shape)) v->view = false;
+    return GLIA_OK;
+}
+
 glia_status ox_in_node(ox_ctx *c, int k, bool as_param, int *out) {
     ox_value *v;
     glia_status s = ox_in(c, k, &v);
@@ -131,7 +156,11 @@ glia_status ox_in_node(ox_ctx *c, int k, bool as_param, int *out) {
             if ((s = glia_time_flatten(c->g, NULL, v->node, &node))) return ox_fail(c, s, "input '%s': %s", v->name, glia_last_error());
             v->node = node;
             v->view = false;
-        } else if (v->shape.ndim < 1 || ns.ndim < 1 || v->shape.dim[0] != ns.dim[0])
+        } else if (v->shape.ndim >= 1 && ns.ndim >= 1 && v->shape.dim[0] != ns.dim[0] &&
+                   (ns.dim[0] == 1 || v->shape.dim[0] == 1)) {
+            if ((s = lead_one(c, v, &ns))) return s;
+        }
+        if (v->view && (v->shape.ndim < 1 || ns.ndim < 1 || v->shape.dim[0] != ns.dim[0]))
             return ox_unsupported(c, "input '%s' is %s, held as %s: glia's reshape keeps the first "
                                   "(batch) dimension, and this op needs the value in its shape",
                                   v->name, glia_shape_str(&v->shape, a, sizeof a), glia_shape_str(&ns, b, sizeof b));
@@ -332,8 +361,9 @@ static glia_status const_list(ox_ctx *c, const ox_value *v, int64_t *out, int ma
     return GLIA_OK;
 }
 
-/* out = a (op) b with NumPy broadcasting, on doubles; integer division truncates as C's */
-static glia_status fold_binary(ox_ctx *c, char op, const ox_value *a, const ox_value *b) {
+/* out = a (op) b with NumPy broadcasting, on doubles; integer division truncates as C's;
+ * comparisons and logic (onnx_internal.h) give booleans */
+glia_status ox_fold_binary(ox_ctx *c, char op, const ox_value *a, const ox_value *b) {
     glia_shape o;
     const glia_shape *sa = &a->shape, *sb = &b->shape;
     o.ndim = sa->ndim > sb->ndim ? sa->ndim : sb->ndim;
@@ -364,11 +394,24 @@ static glia_status fold_binary(ox_ctx *c, char op, const ox_value *a, const ox_v
             }
         }
         double x = a->v[ia], y = b->v[ib];
-        v[e] = op == '+' ? x + y : op == '-' ? x - y : op == '*' ? x * y
-             : ints ? (y == 0 ? 0 : trunc(x / y)) : x / y;
+        switch (op) {
+        case '+': v[e] = x + y; break;
+        case '-': v[e] = x - y; break;
+        case '*': v[e] = x * y; break;
+        case '/': v[e] = ints ? (y == 0 ? 0 : trunc(x / y)) : x / y; break;
+        case '=': v[e] = x == y; break;
+        case '<': v[e] = x < y; break;
+        case '>': v[e] = x > y; break;
+        case 'l': v[e] = x <= y; break;
+        case 'g': v[e] = x >= y; break;
+        case '&': v[e] = x != 0 && y != 0; break;
+        case '|': v[e] = x != 0 || y != 0; break;
+        default: v[e] = (x != 0) != (y != 0); break; /* '^' */
+        }
         if (!ints) v[e] = (float)v[e];
     }
-    return out_const(c, 0, a->dtype, &o, v);
+    bool arith = op == '+' || op == '-' || op == '*' || op == '/';
+    return out_const(c, 0, arith ? a->dtype : ONNX__TENSOR_PROTO__DATA_TYPE__BOOL, &o, v);
 }
 
 static glia_status fold_gather(ox_ctx *c, const ox_value *data, const ox_value *idx) {
@@ -685,7 +728,7 @@ glia_status ox_fold(ox_ctx *c, int *done) {
     }
     if ((!strcmp(op, "Add") || !strcmp(op, "Sub") || !strcmp(op, "Mul") || !strcmp(op, "Div")) && in[1]) {
         *done = 1;
-        return fold_binary(c, op[0] == 'A' ? '+' : op[0] == 'S' ? '-' : op[0] == 'M' ? '*' : '/', x, in[1]);
+        return ox_fold_binary(c, op[0] == 'A' ? '+' : op[0] == 'S' ? '-' : op[0] == 'M' ? '*' : '/', x, in[1]);
     }
     if (!strcmp(op, "Expand") && in[1]) { /* x * ones(shape), broadcast both ways */
         int64_t dims[GLIA_MAX_DIMS];
@@ -701,7 +744,7 @@ glia_status ox_fold(ox_ctx *c, int *done) {
         if (!(ones.v = glia__malloc((size_t)(total ? total : 1) * sizeof *ones.v))) return glia__err(GLIA_ENOMEM, "out of memory");
         for (int64_t i = 0; i < total; i++) ones.v[i] = 1;
         *done = 1;
-        s = fold_binary(c, '*', x, &ones);
+        s = ox_fold_binary(c, '*', x, &ones);
         free(ones.v);
         return s;
     }

@@ -25,6 +25,7 @@ static glia_status b_conv(glia_model *, model_layer *), b_dense(glia_model *, mo
     b_softmax(glia_model *, model_layer *), b_flatten(glia_model *, model_layer *),
     b_maxout(glia_model *, model_layer *), b_add(glia_model *, model_layer *),
     b_concat(glia_model *, model_layer *), b_highway(glia_model *, model_layer *),
+    b_mul(glia_model *, model_layer *),
     b_bias(glia_model *, model_layer *), b_local(glia_model *, model_layer *),
     b_deconv(glia_model *, model_layer *), b_upsample(glia_model *, model_layer *);
 
@@ -112,6 +113,8 @@ static const layer_def layer_defs[] = {
     {"maxout", "max over groups of `pieces` channels", {KEY("pieces", K_INT, NULL)}, b_maxout, 0},
     {"add", "elementwise sum (residual connection)", {KEY("activation", K_ACT, "linear")}, b_add, 1},
     {"concat", "concatenation along channels (any number of inputs)", {KEY_END}, b_concat, 1},
+    /* squeeze-and-excitation (MobileNetV3): x [N, C, H, W] times a channel scale [N, C, 1, 1] */
+    {"mul", "elementwise product of two layers (NumPy broadcasting: a channel scale)", {KEY_END}, b_mul, 1},
     /* highway layer (Srivastava et al. 2015): a negative gate bias starts it near the identity */
     {"highway", "y = H(x) T(x) + x (1 - T(x)), T = sigmoid(W_T x + b_T)",
      {KEY("activation", K_ACT, "relu"), KEY("gate_bias", K_FLOAT, "-2"), KEY("init", K_INIT, "pytorch")},
@@ -160,7 +163,8 @@ static const layer_def layer_defs[] = {
 };
 #define N_LAYER_DEFS (int)(sizeof layer_defs / sizeof layer_defs[0])
 
-static const char *const activations[] = {"linear", "relu", "relu6", "leaky", "elu", "sigmoid", "tanh", NULL};
+static const char *const activations[] = {"linear", "relu", "relu6", "leaky", "elu", "sigmoid", "tanh",
+                                          "hard_sigmoid", "hard_swish", NULL};
 static const char *const inits[] = {"pytorch", "he_uniform", "he_normal", "xavier_uniform",
                                     "xavier_normal", "orthogonal", "delta_orthogonal", NULL};
 static const glia_init_kind init_kinds[] = {GLIA_INIT_PYTORCH, GLIA_INIT_HE_UNIFORM,
@@ -278,7 +282,7 @@ static const char *kind_doc(key_kind k) {
     case K_NAMES: return "two or more layer names separated by commas (at most 256)";
     case K_INTS: return "1 to 4 non-negative integers separated by commas";
     case K_SHAPE: return "C,H,W or a feature count (integers from 1 to 1073741824, 2^30)";
-    case K_ACT: return "one of linear, relu, leaky, elu, sigmoid, tanh";
+    case K_ACT: return "one of linear, relu, relu6, leaky, elu, sigmoid, tanh, hard_sigmoid, hard_swish";
     case K_BINARY: return "one of none, weights, xnor";
     case K_PATH: return "a file name (no '#' or ';')";
     case K_INIT: return "one of pytorch, he_uniform, he_normal, xavier_uniform, xavier_normal, orthogonal, delta_orthogonal";
@@ -392,6 +396,8 @@ glia_status glia__layer_activation(glia_model *m, const model_layer *l, const ch
     if (!strcmp(act, "leaky")) return glia_leaky_relu(g, nm, x, op_default("leaky_relu", "slope"), out);
     if (!strcmp(act, "elu")) return glia_elu(g, nm, x, op_default("elu", "alpha"), out);
     if (!strcmp(act, "sigmoid")) return glia_sigmoid(g, nm, x, out);
+    if (!strcmp(act, "hard_sigmoid")) return glia_hard_sigmoid(g, nm, x, out);
+    if (!strcmp(act, "hard_swish")) return glia_hard_swish(g, nm, x, out);
     return glia_tanh(g, nm, x, out);
 }
 
@@ -673,6 +679,11 @@ static glia_status b_add(glia_model *m, model_layer *l) {
     }
     return glia__layer_activation(m, l, sval(l, "activation"), y, &l->out);
 }
+static glia_status b_mul(glia_model *m, model_layer *l) {
+    if (l->n_in != 2) return glia__err(GLIA_EINVAL, "[mul] '%s': two inputs, not %d", l->name, l->n_in);
+    return glia_mul(m->g, l->name, l->in[0], l->in[1], &l->out);
+}
+
 /* more inputs than one op takes: runs of GLIA_MAX_INPUTS concatenated first ("<layer>.partK"),
  * then those, in order */
 static glia_status b_concat(glia_model *m, model_layer *l) {

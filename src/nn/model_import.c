@@ -10,7 +10,8 @@
  *                              mappings: nearest floor(o / s), bilinear / bicubic half_pixel)
  *   maxpool2d, avgpool2d       [maxpool], [avgpool] size, stride, pad
  *   global_avgpool, dropout, batchnorm, lrn, softmax (2-D), reshape to [N, rest] (flatten),
- *   add [+ activation] of two layers, concat along channels, an activation alone
+ *   add [+ activation] of two layers, mul of two (a channel scale), concat along channels, an
+ *   activation alone (relu6, hard_sigmoid and hard_swish too)
  * An activation is fused into the layer before it when it is that layer's only reader (leaky
  * with the text format's slope 0.01, elu with alpha 1). Anything else (an op the text format has
  * no layer for, such as sub, mul, scale, slice, log_softmax, the recurrent ops, or a constant
@@ -132,7 +133,8 @@ static const char *fusable_act(imp *c, int n, int *act) {
         const glia_node *r = &c->g->nodes[i];
         if (!c->need[i] || r->kind != NODE_OP || r->n_in < 1 || r->in[0] != n) continue;
         const char *t = r->op == GLIA_OP_relu ? "relu" : r->op == GLIA_OP_sigmoid ? "sigmoid"
-                      : r->op == GLIA_OP_tanh ? "tanh"
+                      : r->op == GLIA_OP_tanh ? "tanh" : r->op == GLIA_OP_relu6 ? "relu6"
+                      : r->op == GLIA_OP_hard_sigmoid ? "hard_sigmoid" : r->op == GLIA_OP_hard_swish ? "hard_swish"
                       : r->op == GLIA_OP_leaky_relu && r->fa[LEAKY_RELU_SLOPE] == 0.01f ? "leaky"
                       : r->op == GLIA_OP_elu && r->fa[ELU_ALPHA] == 1.0f ? "elu" : NULL;
         if (t) *act = i;
@@ -147,6 +149,9 @@ static const char *act_type(const glia_node *n) {
     case GLIA_OP_relu: return "relu";
     case GLIA_OP_sigmoid: return "sigmoid";
     case GLIA_OP_tanh: return "tanh";
+    case GLIA_OP_relu6: return "relu6";
+    case GLIA_OP_hard_sigmoid: return "hard_sigmoid";
+    case GLIA_OP_hard_swish: return "hard_swish";
     case GLIA_OP_linear: return "linear";
     case GLIA_OP_leaky_relu: return n->fa[LEAKY_RELU_SLOPE] == 0.01f ? "leaky" : NULL;
     case GLIA_OP_elu: return n->fa[ELU_ALPHA] == 1.0f ? "elu" : NULL;
@@ -270,6 +275,10 @@ static glia_status section(imp *c, int n) {
         if (!glia__shape_eq(&g->nodes[x->in[0]].shape, &g->nodes[x->in[1]].shape))
             return refuse(c, n, "an add that broadcasts");
         fprintf(f, "\n[add]\nname = %s\ninputs = %s, %s\nactivation = %s\n", nm, in, in2, a);
+        break;
+    case GLIA_OP_mul: /* squeeze-and-excitation's channel scale */
+        if ((s = input_of(c, n, x->in[1], &in2))) return s;
+        fprintf(f, "\n[mul]\nname = %s\ninputs = %s, %s\n", nm, in, in2);
         break;
     case GLIA_OP_concat: {
         if (x->ia[CONCAT_AXIS] != 1 || x->n_in < 2) return refuse(c, n, "a concatenation along another axis than channels");

@@ -9,10 +9,15 @@
  *   linear      y = x                              dx += dy
  *   sqrt        y = sqrt x                         dx += dy / (2 y)   (x < 0: NaN, x = 0: inf,
  *                                                                      as PyTorch)
+ *   hard_sigmoid y = min(max(x + 3, 0), 6) / 6      dx += dy / 6 * (0 < y < 1)  (0 at -3 and 3)
+ *   hard_swish  y = x min(max(x + 3, 0), 6) / 6    dx += dy * (x < -3 ? 0 : x < 3 ? x / 3 + 1/2 : 1)
+ *   log         y = ln x                           dx += dy / x       (x < 0: NaN, x = 0: -inf)
  *
  * Attributes: leaky_relu's slope (finite, >= 0), elu's alpha (finite, > 0), in n->fa.
- * Every backward reads only the output (OPF_BWD_OUTPUT), never the input, so the input's buffer
- * can be reused as soon as the forward has run; linear reads neither. Reading the output needs
+ * Every backward but hard_swish's and log's reads only the output (OPF_BWD_OUTPUT), never the
+ * input, so the input's buffer can be reused as soon as the forward has run; linear reads neither;
+ * hard_swish (not monotonic) and log (dy / x is exact where dy e^-y is not) read the input.
+ * hard_sigmoid and hard_swish are PyTorch's (MobileNetV3), their gradients at the kinks too. Reading the output needs
  * y > 0 <=> x > 0, which is why slope must be >= 0 and alpha > 0 (PyTorch's in-place leaky_relu
  * has the same restriction). At x == 0 the gradients are PyTorch's: relu 0, leaky_relu slope,
  * elu alpha; relu6 (MobileNetV2's; PyTorch's hardtanh(0, 6)) 0 at 0 and at 6, as 0 < y < 6 <=>
@@ -68,6 +73,21 @@ static glia_status act_forward(glia_graph *g, glia_node *n) {
     case GLIA_OP_sqrt:
         ACT_LOOP(cnt, y[i] = sqrtf(x[i]));
         break;
+    case GLIA_OP_hard_sigmoid: /* as PyTorch: relu6(x + 3) / 6 */
+        ACT_LOOP(cnt, {
+            float t = x[i] + 3.0f;
+            y[i] = (t > 6.0f ? 6.0f : glia__relu(t)) / 6.0f;
+        });
+        break;
+    case GLIA_OP_hard_swish:
+        ACT_LOOP(cnt, {
+            float t = x[i] + 3.0f;
+            y[i] = x[i] * (t > 6.0f ? 6.0f : glia__relu(t)) / 6.0f;
+        });
+        break;
+    case GLIA_OP_log:
+        ACT_LOOP(cnt, y[i] = logf(x[i]));
+        break;
     case GLIA_OP_linear:
     default:
         memcpy(y, x, (size_t)cnt * sizeof *y);
@@ -106,6 +126,19 @@ static void act_backward(glia_graph *g, glia_node *n) {
     case GLIA_OP_sqrt:
         ACT_LOOP(cnt, dx[i] += dy[i] * 0.5f / y[i]);
         break;
+    case GLIA_OP_hard_sigmoid:
+        ACT_LOOP(cnt, dx[i] += y[i] > 0 && y[i] < 1.0f ? dy[i] / 6.0f : 0.0f);
+        break;
+    case GLIA_OP_hard_swish: {
+        const float *x = glia__in(g, n, 0)->val;
+        ACT_LOOP(cnt, dx[i] += x[i] < -3.0f ? 0.0f : x[i] < 3.0f ? dy[i] * (x[i] / 3.0f + 0.5f) : dy[i]);
+        break;
+    }
+    case GLIA_OP_log: {
+        const float *x = glia__in(g, n, 0)->val;
+        ACT_LOOP(cnt, dx[i] += dy[i] / x[i]);
+        break;
+    }
     case GLIA_OP_linear:
     default:
         ACT_LOOP(cnt, dx[i] += dy[i]);
@@ -134,6 +167,9 @@ ACT_DEF(sigmoid, "logistic sigmoid: y = 1 / (1 + exp(-x))", OPF_BWD_OUTPUT, .att
 ACT_DEF(tanh, "hyperbolic tangent", OPF_BWD_OUTPUT, .attrs = NULL)
 ACT_DEF(linear, "identity: y = x", 0, .attrs = NULL)
 ACT_DEF(sqrt, "square root: y = sqrt(x) (a layer norm's, ONNX Sqrt)", OPF_BWD_OUTPUT, .attrs = NULL)
+ACT_DEF(hard_sigmoid, "hard sigmoid (MobileNetV3): y = min(max(x + 3, 0), 6) / 6", OPF_BWD_OUTPUT, .attrs = NULL)
+ACT_DEF(hard_swish, "hard swish (MobileNetV3): y = x min(max(x + 3, 0), 6) / 6", OPF_BWD_INPUTS, .attrs = NULL)
+ACT_DEF(log, "natural logarithm: y = ln(x) (ONNX Log: Silero VAD's log spectrum)", OPF_BWD_INPUTS, .attrs = NULL)
 
 static glia_status act_add(glia_graph *g, glia_op_id op, const char *name, int x, int *out) {
     return glia__add_op(g, op, name, 1, &x, NULL, 0, NULL, 0, out);
@@ -159,6 +195,15 @@ glia_status glia_tanh(glia_graph *g, const char *name, int x, int *out) {
 }
 glia_status glia_sqrt(glia_graph *g, const char *name, int x, int *out) {
     return act_add(g, GLIA_OP_sqrt, name, x, out);
+}
+glia_status glia_hard_sigmoid(glia_graph *g, const char *name, int x, int *out) {
+    return act_add(g, GLIA_OP_hard_sigmoid, name, x, out);
+}
+glia_status glia_hard_swish(glia_graph *g, const char *name, int x, int *out) {
+    return act_add(g, GLIA_OP_hard_swish, name, x, out);
+}
+glia_status glia_log(glia_graph *g, const char *name, int x, int *out) {
+    return act_add(g, GLIA_OP_log, name, x, out);
 }
 glia_status glia_linear(glia_graph *g, const char *name, int x, int *out) {
     return act_add(g, GLIA_OP_linear, name, x, out);

@@ -22,5 +22,7 @@
     /* the course's other recurrent cells (clockwork.c, scrn.c) */                                \
     X(clockwork) X(scrn)                                                                          \
     /* decoders and segmentation heads (conv_transpose.c, resize.c) */                            \
-    X(conv_transpose2d) X(resize)
+    X(conv_transpose2d) X(resize)                                                                  \
+    /* MobileNetV3's activations, Silero VAD's log (activation.c) */                              \
+    X(hard_sigmoid) X(hard_swish) X(log)
 #endif
