@@ -333,7 +333,9 @@ static glia_status export_op(ex_ctx *c, glia_graph *g, const glia_node *n) {
     for (int k = 0; k < n->n_in; k++) in[k] = g->nodes[n->in[k]].name;
     const char *out = n->name;
     Onnx__AttributeProto *at[8] = {NULL};
-    bool ok;
+    bool ok = false;
+    glia_status s = glia__onnx_export_fn(c, g, n, &ok); /* glia's own ops, as functions */
+    if (s || ok) return s;
     switch (n->op) {
     case GLIA_OP_add: ok = add_node(c, "Add", out, in, out, NULL); break;
     case GLIA_OP_sub: ok = add_node(c, "Sub", out, in, out, NULL); break;
@@ -479,13 +481,9 @@ static glia_status export_op(ex_ctx *c, glia_graph *g, const glia_node *n) {
         ok = r && add_node(c, "Dropout", out, in, out, NULL);
         break;
     }
-    default: {
-        bool done = false;
-        glia_status s = glia__onnx_export_fn(c, g, n, &done);
-        if (s || done) return s;
+    default:
         return glia__err(GLIA_EINVAL, "onnx export: %s: no ONNX mapping for this op yet",
                          glia__where(g, n));
-    }
     }
     return ok && !c->oom ? GLIA_OK : glia__err(GLIA_ENOMEM, "onnx export: out of memory at %s", glia__where(g, n));
 }

@@ -15,6 +15,8 @@
  *   clockwork      unrolled over the model's T steps (the fixed [net] sequence): per step
  *                  a = x W_ih^T + b + h (W_hh masked)^T, the active units [0, e_t) tanh(a), the
  *                  others keep h (Concat); the clock starts at 0
+ *   XNOR conv2d, dense (both operands binarize nodes): Conv / MatMul of the signs (exact
+ *                  integers) times s_n alpha_o, as glia's packed kernels compute them
  *   scrn           unrolled: s_t = (1 - a) x B^T + a s_{t-1}, h_t = sigmoid(x A^T + b + s P^T +
  *                  h R^T), y_t = [h_t, s_t]
  * Recurrent ops: one direction; their state inputs (h0, the clock, s0: zeros unless a caller
@@ -177,6 +179,46 @@ static const char *body_attention(ex_ctx *c, glia_graph *g, const glia_node *n, 
     return transpose(c, op2(c, "MatMul", a, k), 3, nts); /* [N, T, Dk] -> [T, N, Dk] */
 }
 
+/* conv2d and dense whose operands are both binarize nodes (XNOR-Net), as glia runs them
+ * (binary_conv.c): the product of the signs, an integer that float sums hold exactly, times
+ * s_n alpha_o. (Multiplying the +-s values in floats would round an exact 0, which the next
+ * binarize maps to +1, to +-1e-9: a sign flip.) s and alpha: max |value| of the +-s slices. */
+static const char *body_xnor(ex_ctx *c, glia_graph *g, const glia_node *n, const char *const *x) {
+    const int rx = g->nodes[n->in[0]].shape.ndim, rw = g->nodes[n->in[1]].shape.ndim;
+    const char *sg[2], *sc[2];
+    for (int k = 0; k < 2; k++) {
+        int r = k ? rw : rx;
+        int64_t ax[GLIA_MAX_DIMS];
+        for (int d = 1; d < r; d++) ax[d - 1] = d;
+        const char *in[2] = {op1(c, "Abs", x[k]), NULL};
+        sg[k] = where(c, op2(c, "Less", x[k], k_float(c, 0.0f)), k_float(c, -1.0f), k_float(c, 1.0f));
+        sc[k] = in[0] ? op_at(c, "ReduceMax", in, attr_ints(c, "axes", r - 1, ax), attr_i(c, "keepdims", 0)) : NULL;
+    }
+    const char *z, *s;
+    if (n->op == GLIA_OP_dense) { /* [N, K] . [O, K]^T, then s [N, 1] alpha [O] */
+        const char *in[2] = {sg[0], NULL};
+        const char *flat = sg[0] && rx > 2 ? op_at(c, "Flatten", in, attr_i(c, "axis", 1), NULL) : sg[0];
+        z = matmul_t(c, flat, sg[1]);
+        s = op2(c, "Mul", reshape(c, sc[0], 2, (int64_t[]){-1, 1}), sc[1]);
+    } else { /* Conv of the signs, then s [N, 1, 1, 1] alpha [1, O, 1, 1] */
+        const glia_node *w = &g->nodes[n->in[1]];
+        const char *in[3] = {sg[0], sg[1], NULL};
+        int64_t pads[4] = {n->ia[CONV_PAD_TOP], n->ia[CONV_PAD_LEFT], n->ia[CONV_PAD_BOTTOM], n->ia[CONV_PAD_RIGHT]};
+        Onnx__AttributeProto *at[6] = {
+            attr_ints(c, "strides", 2, (int64_t[]){n->ia[CONV_STRIDE_H], n->ia[CONV_STRIDE_W]}),
+            attr_ints(c, "pads", 4, pads), attr_ints(c, "kernel_shape", 2, w->shape.dim + 2),
+            attr_ints(c, "dilations", 2, (int64_t[]){n->ia[CONV_DILATION_H], n->ia[CONV_DILATION_W]}),
+            attr_i(c, "group", n->ia[CONV_GROUPS]), NULL};
+        const char *y = fresh(c);
+        z = sg[0] && sg[1] && y && add_node(c, "Conv", y, in, y, at) ? y : NULL;
+        s = op2(c, "Mul", reshape(c, sc[0], 4, (int64_t[]){-1, 1, 1, 1}), reshape(c, sc[1], 4, (int64_t[]){1, -1, 1, 1}));
+    }
+    const char *y = op2(c, "Mul", z, s);
+    if (n->n_in > 2 && n->op == GLIA_OP_conv2d) y = op2(c, "Add", y, reshape(c, x[2], 3, (int64_t[]){-1, 1, 1}));
+    else if (n->n_in > 2) y = op2(c, "Add", y, x[2]);
+    return y;
+}
+
 /* the lengths input of a one-direction recurrent op (after x, the parameters and the states
  * that are left out), NULL without */
 static const char *rec_lengths(const glia_node *n, const char *const *x) {
@@ -262,6 +304,16 @@ glia_status glia__onnx_export_fn(ex_ctx *c, glia_graph *g, const glia_node *n, b
     case GLIA_OP_attention: body = body_attention; break;
     case GLIA_OP_clockwork: body = body_clockwork, rec = true; break;
     case GLIA_OP_scrn: body = body_scrn, rec = true; break;
+    case GLIA_OP_conv2d:
+    case GLIA_OP_dense: {
+        const glia_node *a = &g->nodes[n->in[0]], *b = &g->nodes[n->in[1]];
+        if (a->kind == NODE_OP && a->op == GLIA_OP_binarize && b->kind == NODE_OP && b->op == GLIA_OP_binarize) {
+            body = body_xnor;
+            break;
+        }
+        *done = false;
+        return GLIA_OK;
+    }
     default: *done = false; return GLIA_OK;
     }
     *done = true;
