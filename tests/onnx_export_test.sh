@@ -8,10 +8,11 @@
 # Each reference absent is skipped with one line. The inputs follow the model text: images
 # [2, input...]; sequences [T, 2, input] of token ids in the first table's range (word hashing:
 # -1 for an empty slot too), lengths in 1..T, and a seq2seq model's target (ids of the second
-# table) and target_lengths. ONNX_EXPORT_MODELS overrides the list (make test: all of models/).
+# table) and target_lengths. The list: every model in models/ and tests/models/onnx_*.cfg
+# (make onnx-export), ONNX_EXPORT_MODELS or the arguments (make test: a few, ONNX_EXPORT_FAST).
 GLIA=${1:-build/glia}
 shift
-models=${*:-${ONNX_EXPORT_MODELS:-$(find models -name '*.cfg' | sort)}}
+models=${*:-${ONNX_EXPORT_MODELS:-$(find models -name '*.cfg' | sort) $(ls tests/models/onnx_*.cfg)}}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 pass=0 fail=0

@@ -412,3 +412,89 @@ TEST(onnx_export_recurrent_round_trip) {
     }
     unlink(path);
 }
+
+/* glia's own ops (binarize, embedding_bag, local2d, attention, clockwork, scrn, XNOR conv and
+ * dense), exported as calls of ONNX functions, import back as the same ops with the same
+ * outputs at another batch size; tests/onnx_export_test.sh runs the same files in onnxruntime */
+TEST(onnx_export_glia_ops_round_trip) {
+    const char *models[] = {"models/lenet5-xnor.cfg", "models/sentiment-trigram.cfg", "models/char-clockwork.cfg",
+                            "models/char-scrn.cfg", "models/g2p-small.cfg", "tests/models/onnx_local_pad.cfg"};
+    const char *op_node[] = {"conv2.wbin", "words", "cw", "scrn", "attention.context", "L1.local"};
+    const char *op[] = {"binarize", "embedding_bag", "clockwork", "scrn", "attention", "local2d"};
+    char path[] = "/tmp/glia-onnx-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    for (int i = 0; i < 6; i++) {
+        glia_model *md;
+        glia_onnx *m = NULL;
+        OK(glia_model_load(models[i], 1, 3, &md));
+        glia_graph *g = glia_model_graph(md);
+        int y = glia_model_output(md);
+        OK(glia_onnx_save(g, &y, 1, path));
+        OK(glia_graph_set_batch(g, 3));
+        glia_graph_set_training(g, 0);
+        glia_onnx_options o = {.batch = 3};
+        glia_status s = glia_onnx_load(path, &o, &m);
+        if (s) {
+            glia_model_free(md);
+            OK(s);
+            continue;
+        }
+        glia_graph *g2 = glia_onnx_graph(m);
+        int k2;
+        OK(glia_graph_find(g2, op_node[i], &k2));
+        CHECK_MSG(!strcmp(glia_node_op(g2, k2), op[i]), "%s: %s is %s", models[i], op_node[i], glia_node_op(g2, k2));
+        /* every input: token ids in [0, 10), lengths in 1..T, images in [-1, 1) */
+        for (int k = 0; k < glia_onnx_num_inputs(m); k++) {
+            const char *name = glia_onnx_input_name(m, k);
+            int node;
+            glia_shape xs;
+            OK(glia_graph_find(g, name, &node));
+            OK(glia_node_shape(g, node, &xs));
+            int64_t nx = glia_shape_numel(&xs);
+            float *v = malloc((size_t)nx * sizeof *v);
+            fill_uniform(v, nx, 0, 1, 9 + k);
+            int len = strstr(name, "lengths") != NULL, ids = xs.ndim == 3;
+            int64_t T = len && !strcmp(name, "lengths") ? glia_model_sequence(md) : 5;
+            for (int64_t j = 0; j < nx; j++)
+                v[j] = len ? (float)(1 + (int)(v[j] * (float)T) % T) : ids ? (float)(int)(v[j] * 10) : 2 * v[j] - 1;
+            OK(glia_node_write(g, node, v, nx));
+            OK(glia_node_write(g2, glia_onnx_input_node(m, k), v, nx));
+            free(v);
+        }
+        glia_shape ys;
+        OK(glia_node_shape(g, y, &ys));
+        int64_t ny = glia_shape_numel(&ys);
+        float *want = malloc((size_t)ny * sizeof *want), *got = malloc((size_t)ny * sizeof *got);
+        OK(glia_graph_forward(g));
+        OK(glia_graph_forward(g2));
+        OK(glia_node_read(g, y, want, ny));
+        OK(glia_node_read(g2, glia_onnx_output_node(m, 0), got, ny));
+        CHECK_MSG(close_to(got, want, ny, models[i]), "%s: outputs differ after the round trip", models[i]);
+        glia_onnx_free(m);
+        glia_model_free(md);
+        free(want);
+        free(got);
+    }
+    /* a bidirectional clockwork layer (the functions unroll one direction) is an error naming it */
+    char cfg[] = "/tmp/glia-onnx-cfg-XXXXXX";
+    fd = mkstemp(cfg);
+    CHECK(fd >= 0);
+    const char *text = "[net]\ninput = 1\nsequence = 4\nclasses = 5\n[onehot]\nname = c\nvocab = 5\n"
+                       "[clockwork]\nname = cw\nhidden = 6\nmodules = 2\nbase = 2\nbidirectional = 1\n"
+                       "[seqdense]\nname = h\nunits = 5\n";
+    CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+    close(fd);
+    char cfg2[64];
+    snprintf(cfg2, sizeof cfg2, "%s.cfg", cfg);
+    CHECK(rename(cfg, cfg2) == 0);
+    glia_model *md;
+    OK(glia_model_load(cfg2, 1, 3, &md));
+    int y = glia_model_output(md);
+    CHECK(glia_onnx_save(glia_model_graph(md), &y, 1, path) == GLIA_EINVAL);
+    CHECK_MSG(strstr(glia_last_error(), "clockwork 'cw': a bidirectional") != NULL, "%s", glia_last_error());
+    glia_model_free(md);
+    unlink(cfg2);
+    unlink(path);
+}
