@@ -226,6 +226,7 @@ static const char *rec_lengths(const glia_node *n, const char *const *x) {
 }
 
 static const char *body_clockwork(ex_ctx *c, glia_graph *g, const glia_node *n, const char *const *x) {
+    (void)g;
     const int64_t T = n->shape.dim[0], H = n->ia[RNN_HIDDEN];
     const int mods = n->ia[RNN_MODULES], base = n->ia[RNN_PERIOD_BASE];
     /* W_hh's block upper triangle: row r of module i reads columns >= s_i = floor(i H / g) */
