@@ -100,7 +100,8 @@ onnx-ref: $(B)/glia
 ONNX_EXPORT_FAST = models/lenet5-bwn.cfg models/lenet5-xnor.cfg models/vgg-small-xnor.cfg \
                    models/sentiment-trigram.cfg models/g2p-small.cfg models/char-clockwork.cfg \
                    models/char-scrn.cfg models/gap-cnn.cfg models/tagger-bilstm.cfg \
-                   tests/models/onnx_attention_additive.cfg tests/models/onnx_local_pad.cfg
+                   tests/models/onnx_attention_additive.cfg tests/models/onnx_local_pad.cfg \
+                   tests/models/onnx_cells.cfg tests/models/onnx_pools.cfg
 onnx-export: $(B)/glia
 	./tests/onnx_export_test.sh $(B)/glia
 

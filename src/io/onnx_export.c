@@ -13,8 +13,9 @@
  *   dropout        Dropout(ratio) (the identity at inference)
  * and the one-to-one ops (Add, Sub, Mul, Concat, Relu, LeakyRelu, Elu, Sigmoid, Tanh, Identity,
  * Softmax, LogSoftmax along axis 1, GlobalAveragePool, LRN). The ops that ONNX has no op for
- * (binarize, embedding_bag, local2d, attention, clockwork, scrn) become calls of model-local
- * functions (onnx_export_ops.c). Other ops (losses, maxout) are an error naming the node. */
+ * (binarize, embedding_bag, local2d, attention, clockwork, scrn, seq_pool, maxout, XNOR conv2d
+ * and dense, seq_last of those) become calls of model-local functions (onnx_export_ops.c). The
+ * losses are an error naming the node. */
 #include "onnx_export_internal.h"
 #include <stdarg.h>
 #include <stdio.h>

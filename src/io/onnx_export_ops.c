@@ -19,7 +19,13 @@
  *                  integers) times s_n alpha_o, as glia's packed kernels compute them
  *   scrn           unrolled: s_t = (1 - a) x B^T + a s_{t-1}, h_t = sigmoid(x A^T + b + s P^T +
  *                  h R^T), y_t = [h_t, s_t]
- * Recurrent ops: one direction; their state inputs (h0, the clock, s0: zeros unless a caller
+ *                  (both: the reverse direction on ReverseSequence of x, its output reversed back)
+ *   seq_last       y[L_n - 1] by GatherElements along time (the reverse half: y[0]), when y is
+ *                  not an ONNX RNN/LSTM/GRU node's (whose Y_h onnx_export.c reads)
+ *   seq_pool       ReduceSum / L_n or ReduceMax over time, the padding steps 0 or -inf
+ *   maxout         ReduceMax over k of x seen as [N, M, k, ...]
+ * (And sqrt, div and matmul, the ops glia's importer makes of ONNX's, as those ONNX ops.)
+ * Recurrent ops: their state inputs (h0, the clock, s0: zeros unless a caller
  * carries a state) are left out, as for ONNX's LSTM (the call's ia says has_h0 = has_c0 = 0, so
  * that import builds the op without them: the same outputs). Lengths: the outputs at t >= L_n
  * are 0 (Where); the states past a sequence's end are never read, since every later step is
@@ -27,6 +33,7 @@
  * every runtime runs and that need no subgraphs. */
 #include "onnx_export_internal.h"
 #include "ops/rnn_common.h"
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,15 +94,18 @@ static const char *where(ex_ctx *c, const char *cond, const char *a, const char 
 static const char *matmul_t(ex_ctx *c, const char *x, const char *w) { /* x w^T, w [out, in] */
     return op2(c, "MatMul", x, transpose(c, w, 2, (int64_t[]){1, 0}));
 }
-/* y, with its rows t >= L_n (dim 0 t, dim 1 n of [T, N, ...]) set to 0; lengths: floats [N] */
-static const char *mask_steps(ex_ctx *c, const char *y, const char *lengths, int64_t T) {
+/* the live steps t < L_n of [T, N, ...] as booleans [T, N, 1]; lengths: floats [N] */
+static const char *live_steps(ex_ctx *c, const char *lengths, int64_t T) {
     float *t = glia__malloc((size_t)T * sizeof *t);
     if (!t) return NULL;
     for (int64_t i = 0; i < T; i++) t[i] = (float)i;
     const char *tt = k_tensor(c, 3, (int64_t[]){T, 1, 1}, t, NULL);
     free(t);
-    const char *live = op2(c, "Less", tt, reshape(c, lengths, 3, (int64_t[]){1, -1, 1}));
-    return where(c, live, y, k_float(c, 0.0f));
+    return op2(c, "Less", tt, reshape(c, lengths, 3, (int64_t[]){1, -1, 1}));
+}
+/* y [T, N, ...] with the padding steps t >= L_n set to 0 */
+static const char *mask_steps(ex_ctx *c, const char *y, const char *lengths, int64_t T) {
+    return where(c, live_steps(c, lengths, T), y, k_float(c, 0.0f));
 }
 
 /* ---------------------------------------------------------------- bodies
@@ -219,14 +229,22 @@ static const char *body_xnor(ex_ctx *c, glia_graph *g, const glia_node *n, const
     return y;
 }
 
-/* the lengths input of a one-direction recurrent op (after x, the parameters and the states
- * that are left out), NULL without */
+/* the lengths input of a recurrent op (after x, the parameters and the states that are left
+ * out), NULL without */
 static const char *rec_lengths(const glia_node *n, const char *const *x) {
     return n->ia[RNN_HAS_LENGTHS] ? x[n->n_in - 1] : NULL;
 }
+/* v [T, N, ...] with each sequence's live steps t < L_n in reverse order (ReverseSequence; the
+ * padding stays), or all T steps without lengths */
+static const char *reverse_steps(ex_ctx *c, const char *v, const char *lengths) {
+    if (!lengths) return slice(c, v, 0, -1, INT64_MIN, -1);
+    const char *in[3] = {v, cast(c, lengths, ONNX__TENSOR_PROTO__DATA_TYPE__INT64), NULL};
+    return v && in[1] ? op_at(c, "ReverseSequence", in, attr_i(c, "batch_axis", 1), attr_i(c, "time_axis", 0)) : NULL;
+}
 
-static const char *body_clockwork(ex_ctx *c, glia_graph *g, const glia_node *n, const char *const *x) {
-    (void)g;
+/* one direction of a clockwork layer over x [T, N, I] in its own step order, from h = 0 with
+ * the clock at 0; p: W_ih, W_hh, b_ih, b_hh */
+static const char *clockwork_dir(ex_ctx *c, const glia_node *n, const char *x, const char *const *p) {
     const int64_t T = n->shape.dim[0], H = n->ia[RNN_HIDDEN];
     const int mods = n->ia[RNN_MODULES], base = n->ia[RNN_PERIOD_BASE];
     /* W_hh's block upper triangle: row r of module i reads columns >= s_i = floor(i H / g) */
@@ -241,10 +259,10 @@ static const char *body_clockwork(ex_ctx *c, glia_graph *g, const glia_node *n, 
         for (int64_t r = s; r < e; r++)
             for (int64_t col = 0; col < H; col++) mask[r * H + col] = col >= s ? 1.0f : 0.0f;
     }
-    const char *wm = op2(c, "Mul", x[2], k_tensor(c, 2, (int64_t[]){H, H}, mask, NULL));
+    const char *wm = op2(c, "Mul", p[1], k_tensor(c, 2, (int64_t[]){H, H}, mask, NULL));
     free(mask);
     const char *wmT = transpose(c, wm, 2, (int64_t[]){1, 0});
-    const char *xw = op2(c, "Add", matmul_t(c, x[0], x[1]), op2(c, "Add", x[3], x[4])); /* [T, N, H] */
+    const char *xw = op2(c, "Add", matmul_t(c, x, p[0]), op2(c, "Add", p[2], p[3])); /* [T, N, H] */
     const char *h = NULL;
     for (int64_t t = 0; t < T; t++) {
         const char *a = slice(c, xw, 0, t, t + 1, 1); /* [1, N, H] */
@@ -257,20 +275,18 @@ static const char *body_clockwork(ex_ctx *c, glia_graph *g, const glia_node *n, 
         }
         if (!(ys[t] = h)) return NULL;
     }
-    const char *y = concat(c, ys, 0);
-    const char *len = rec_lengths(n, x);
-    return len ? mask_steps(c, y, len, T) : y;
+    return concat(c, ys, 0);
 }
 
-static const char *body_scrn(ex_ctx *c, glia_graph *g, const glia_node *n, const char *const *x) {
-    (void)g;
+/* one direction of an SCRN layer, from h = s = 0; p: B, A, P, R, b */
+static const char *scrn_dir(ex_ctx *c, const glia_node *n, const char *x, const char *const *p) {
     const int64_t T = n->shape.dim[0];
     const float al = n->fa[SCRN_ALPHA];
     const char **ys = ex_alloc(c, (size_t)(T + 1) * sizeof *ys);
     if (!ys) return NULL;
-    const char *u = op2(c, "Mul", matmul_t(c, x[0], x[1]), k_float(c, 1.0f - al)); /* (1 - a) x B^T */
-    const char *xa = op2(c, "Add", matmul_t(c, x[0], x[2]), x[5]);                  /* x A^T + b */
-    const char *pT = transpose(c, x[3], 2, (int64_t[]){1, 0}), *rT = transpose(c, x[4], 2, (int64_t[]){1, 0});
+    const char *u = op2(c, "Mul", matmul_t(c, x, p[0]), k_float(c, 1.0f - al)); /* (1 - a) x B^T */
+    const char *xa = op2(c, "Add", matmul_t(c, x, p[1]), p[4]);                  /* x A^T + b */
+    const char *pT = transpose(c, p[2], 2, (int64_t[]){1, 0}), *rT = transpose(c, p[3], 2, (int64_t[]){1, 0});
     const char *ka = k_float(c, al), *h = NULL, *s = NULL;
     for (int64_t t = 0; t < T; t++) {
         const char *ut = slice(c, u, 0, t, t + 1, 1);
@@ -281,9 +297,67 @@ static const char *body_scrn(ex_ctx *c, glia_graph *g, const glia_node *n, const
         const char *in[3] = {h, s, NULL};
         if (!h || !s || !(ys[t] = concat(c, in, 2))) return NULL;
     }
-    const char *y = concat(c, ys, 0);
-    const char *len = rec_lengths(n, x);
-    return len ? mask_steps(c, y, len, T) : y;
+    return concat(c, ys, 0);
+}
+
+/* clockwork, scrn: each direction over its steps (the reverse one on each sequence reversed: it
+ * starts at the sequence's last live step, with the clockwork's step count k = L_n - 1 - t
+ * counting from there), [forward, reverse] along the features, padding steps 0 */
+static const char *body_cell(ex_ctx *c, glia_graph *g, const glia_node *n, const char *const *x) {
+    (void)g;
+    const int per = n->op == GLIA_OP_scrn ? 5 : 4, dirs = n->ia[RNN_DIRS];
+    const char *len = rec_lengths(n, x), *yd[3] = {NULL};
+    for (int d = 0; d < dirs; d++) {
+        const char *xin = d ? reverse_steps(c, x[0], len) : x[0];
+        const char *y = xin ? (n->op == GLIA_OP_scrn ? scrn_dir : clockwork_dir)(c, n, xin, x + 1 + d * per) : NULL;
+        if (!(yd[d] = d ? reverse_steps(c, y, len) : y)) return NULL;
+    }
+    const char *y = dirs > 1 ? concat(c, yd, 2) : yd[0];
+    return len ? mask_steps(c, y, len, n->shape.dim[0]) : y;
+}
+
+/* seq_last of what is not an ONNX recurrent node's output: y[L_n - 1, n, :Dh] (GatherElements
+ * along time), then y[0, n, Dh:] when bidirectional */
+static const char *body_seq_last(ex_ctx *c, glia_graph *g, const glia_node *n, const char *const *x) {
+    const glia_shape *ys = &g->nodes[n->in[0]].shape;
+    const int64_t T = ys->dim[0], D = ys->dim[2], dirs = n->ia[SEQ_LAST_DIRS], Dh = D / dirs;
+    const char *yf = dirs > 1 ? slice(c, x[0], 2, 0, Dh, 1) : x[0], *last[3] = {NULL};
+    if (n->n_in > 1) {
+        const char *i = op2(c, "Sub", cast(c, x[1], ONNX__TENSOR_PROTO__DATA_TYPE__INT64), k_tensor(c, 0, NULL, NULL, (int64_t[]){1}));
+        i = op2(c, "Expand", reshape(c, i, 3, (int64_t[]){1, -1, 1}), op1(c, "Shape", slice(c, yf, 0, 0, 1, 1)));
+        const char *in[3] = {yf, i, NULL};
+        last[0] = yf && i ? op_at(c, "GatherElements", in, attr_i(c, "axis", 0), NULL) : NULL;
+    } else last[0] = slice(c, yf, 0, T - 1, T, 1);
+    if (dirs > 1) last[1] = slice(c, slice(c, x[0], 2, Dh, D, 1), 0, 0, 1, 1);
+    const char *y = dirs > 1 ? (last[0] && last[1] ? concat(c, last, 2) : NULL) : last[0];
+    int64_t zero = 0;
+    return op2(c, "Squeeze", y, k_ints(c, 1, &zero)); /* [N, D] */
+}
+
+/* seq_pool: the mean (ReduceSum / L_n) or max over the live steps (padding as 0 or -inf) */
+static const char *body_seq_pool(ex_ctx *c, glia_graph *g, const glia_node *n, const char *const *x) {
+    const bool max = n->ia[SEQ_POOL_MODE] == GLIA_SEQ_POOL_MAX;
+    const int64_t T = g->nodes[n->in[0]].shape.dim[0];
+    const char *y = x[0];
+    if (n->n_in > 1) y = where(c, live_steps(c, x[1], T), y, k_float(c, max ? -HUGE_VALF : 0.0f));
+    const char *in[2] = {y, NULL};
+    int64_t zero = 0;
+    Onnx__AttributeProto *ax = attr_ints(c, "axes", 1, &zero), *kd = attr_i(c, "keepdims", 0);
+    if (!y) return NULL;
+    if (max) return op_at(c, "ReduceMax", in, ax, kd);
+    if (n->n_in == 1) return op_at(c, "ReduceMean", in, ax, kd);
+    return op2(c, "Div", op_at(c, "ReduceSum", (const char *[]){y, k_ints(c, 1, &zero), NULL}, kd, NULL),
+               reshape(c, x[1], 2, (int64_t[]){-1, 1}));
+}
+
+/* maxout: x [N, M k, ...] as [N, M, k, ...], the max over k */
+static const char *body_maxout(ex_ctx *c, glia_graph *g, const glia_node *n, const char *const *x) {
+    const glia_shape *xs = &g->nodes[n->in[0]].shape;
+    const int64_t k = n->ia[MAXOUT_K];
+    int64_t dims[GLIA_MAX_DIMS + 1] = {0, xs->dim[1] / k, k}, two = 2;
+    for (int d = 2; d < xs->ndim; d++) dims[d + 1] = xs->dim[d];
+    const char *in[2] = {reshape(c, x[0], xs->ndim + 1, dims), NULL};
+    return in[0] ? op_at(c, "ReduceMax", in, attr_ints(c, "axes", 1, &two), attr_i(c, "keepdims", 0)) : NULL;
 }
 
 /* ---------------------------------------------------------------- the call */
@@ -303,8 +377,29 @@ glia_status glia__onnx_export_fn(ex_ctx *c, glia_graph *g, const glia_node *n, b
     case GLIA_OP_embedding_bag: body = body_embedding_bag; break;
     case GLIA_OP_local2d: body = body_local2d; break;
     case GLIA_OP_attention: body = body_attention; break;
-    case GLIA_OP_clockwork: body = body_clockwork, rec = true; break;
-    case GLIA_OP_scrn: body = body_scrn, rec = true; break;
+    case GLIA_OP_clockwork:
+    case GLIA_OP_scrn: body = body_cell, rec = true; break;
+    case GLIA_OP_sqrt:
+    case GLIA_OP_div:
+    case GLIA_OP_matmul: { /* ONNX's own (what import made them of), one to one */
+        const char *in[3] = {g->nodes[n->in[0]].name, n->n_in > 1 ? g->nodes[n->in[1]].name : NULL, NULL};
+        *done = true;
+        return add_node(c, n->op == GLIA_OP_sqrt ? "Sqrt" : n->op == GLIA_OP_div ? "Div" : "MatMul", n->name, in, n->name, NULL)
+                   ? GLIA_OK
+                   : glia__err(GLIA_ENOMEM, "onnx export: out of memory at %s", glia__where(g, n));
+    }
+    case GLIA_OP_seq_pool: body = body_seq_pool; break;
+    case GLIA_OP_maxout: body = body_maxout; break;
+    case GLIA_OP_seq_last: { /* an ONNX RNN/LSTM/GRU's Y_h does it in onnx_export.c */
+        const glia_node *r = &g->nodes[n->in[0]];
+        if (r->kind == NODE_OP && (r->op == GLIA_OP_lstm || r->op == GLIA_OP_gru || r->op == GLIA_OP_rnn) &&
+            r->ia[RNN_DIRS] == n->ia[SEQ_LAST_DIRS]) {
+            *done = false;
+            return GLIA_OK;
+        }
+        body = body_seq_last;
+        break;
+    }
     case GLIA_OP_conv2d:
     case GLIA_OP_dense: {
         const glia_node *a = &g->nodes[n->in[0]], *b = &g->nodes[n->in[1]];
@@ -326,9 +421,7 @@ glia_status glia__onnx_export_fn(ex_ctx *c, glia_graph *g, const glia_node *n, b
     bool keep[GLIA_MAX_INPUTS];
     for (int k = 0; k < n->n_in; k++) keep[k] = true;
     if (rec) {
-        if (n->ia[RNN_DIRS] != 1)
-            return glia__err(GLIA_EINVAL, "onnx export: %s: a bidirectional %s (one direction only)", glia__where(g, n), op);
-        int k = 1 + (n->op == GLIA_OP_scrn ? 5 : 4); /* x, the parameters, then h0?, c0?, lengths? */
+        int k = 1 + n->ia[RNN_DIRS] * (n->op == GLIA_OP_scrn ? 5 : 4); /* x, the parameters, then h0?, c0?, lengths? */
         for (int st = 0; st < 2; st++) {
             int flag = st ? RNN_HAS_C0 : RNN_HAS_H0;
             if (!n->ia[flag]) continue;

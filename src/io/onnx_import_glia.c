@@ -28,14 +28,14 @@ glia_status ox_glia_op(ox_ctx *c) {
     /* the ops glia export writes as functions only; and of the slots, the op's declared
      * attributes only (the others stay 0, as the op's builder leaves them), each checked */
     static const char *const ops[] = {"binarize", "embedding_bag", "local2d", "attention", "clockwork",
-                                      "scrn", "conv2d", "dense"};
+                                      "scrn", "seq_last", "seq_pool", "maxout", "conv2d", "dense"};
     int op = -1;
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
         if (!strcmp(opname, ops[i])) op = glia__op_index(opname);
     if (op < 0)
         return ox_unsupported(c, "glia op '%s': of its own ops glia reads those that glia export writes as "
                               "functions (binarize, embedding_bag, local2d, attention, clockwork, scrn, "
-                              "XNOR conv2d and dense)", opname);
+                              "seq_last, seq_pool, maxout, XNOR conv2d and dense)", opname);
     const Onnx__AttributeProto *fa_at = ox_attr(c, "fa");
     if (fa_at && (fa_at->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS || fa_at->n_floats > GLIA_FA))
         return ox_fail(c, GLIA_EINVAL, "attribute 'fa' is not a list of at most %d floats", GLIA_FA);
