@@ -29,7 +29,7 @@ SB       = build/san
 SLIB_OBJ = $(LIB_SRC:%.c=$(SB)/%.o)
 STEST_OBJ= $(TEST_SRC:%.c=$(SB)/%.o)
 
-.PHONY: all test test-fast test-sanitize install uninstall clean demo golden zoo train bench fuzz fuzz-build fuzz-seeds valgrind char-lm onnx-ref
+.PHONY: all test test-fast test-sanitize install uninstall clean demo golden zoo train bench fuzz fuzz-build fuzz-seeds valgrind char-lm onnx-ref onnx-export
 all: $(B)/libglia.a $(B)/libglia.so $(B)/glia
 
 $(B)/%.o: %.c include/glia.h src/core/internal.h src/ops/op_list.h
@@ -64,6 +64,7 @@ test-fast: $(B)/run_tests $(B)/glia
 	./tests/mpi_test.sh $(B)/glia
 	B=$(B) CC=$(CC) ./tests/install_test.sh
 	./tests/onnx_ref_test.sh $(B)/glia
+	./tests/onnx_export_test.sh $(B)/glia $(ONNX_EXPORT_FAST)
 test-sanitize: $(SB)/run_tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 OMP_NUM_THREADS=2 ./$(SB)/run_tests
 
@@ -93,6 +94,16 @@ ONNX_REF_ALL = alexnet vgg11_bn googlenet resnet18 resnet50 resnext50_32x4d dens
                mobilenet_v2 mobilenet_v3_small lstm gru
 onnx-ref: $(B)/glia
 	./tests/onnx_ref_test.sh $(B)/glia $(ONNX_REF_ALL)
+
+# glia export of every model in models/ against onnx.checker, onnxruntime and glia's import
+# (make test: the models with glia's own ops, written as ONNX functions, and the small ones).
+ONNX_EXPORT_FAST = models/lenet5-bwn.cfg models/lenet5-xnor.cfg models/vgg-small-xnor.cfg \
+                   models/sentiment-trigram.cfg models/g2p-small.cfg models/char-clockwork.cfg \
+                   models/char-scrn.cfg models/gap-cnn.cfg models/tagger-bilstm.cfg \
+                   tests/models/onnx_attention_additive.cfg tests/models/onnx_local_pad.cfg \
+                   tests/models/onnx_cells.cfg tests/models/onnx_pools.cfg
+onnx-export: $(B)/glia
+	./tests/onnx_export_test.sh $(B)/glia
 
 # Regenerates tests/golden/ from PyTorch (needs Debian's python3-torch).
 golden:

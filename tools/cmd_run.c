@@ -1,7 +1,7 @@
 /* cmd_run.c: glia run MODEL --input IN.safetensors --output OUT.safetensors — one forward pass
  * in inference mode on the caller's named tensors, every output written by name. MODEL is an
- * ONNX file (imported for the input file's shapes, so any batch size) or a trained run's
- * directory (its one input and its output, the logits). How scripts run a model on their own
+ * ONNX file (imported for the input file's shapes, so any batch size), a trained run's
+ * directory or a model file (its named inputs and its output, the logits). How scripts run a model on their own
  * tensors, and how glia is compared with other tools on the same files. */
 #include "cli.h"
 #include "glia.h"
@@ -186,30 +186,46 @@ static int run_onnx(const char *model, glia_st_entry *in, int n_in, const char *
     return ok;
 }
 
-static int run_dir_model(const char *dir, glia_st_entry *in, int n_in, const char *out_path) {
-    if (n_in != 1 || in[0].shape.ndim < 1) {
-        fprintf(stderr, "glia run: a run directory's model takes one input tensor (batch first); "
-                        "the input file holds %d\n", n_in);
-        return -1;
-    }
+/* a run directory or a model file (its seeded initial weights, as glia export writes them):
+ * each tensor of the input file goes to the graph's input of its name (one tensor alone: to
+ * the model's input), the batch from the model's input along its batch axis */
+static int run_model(const char *path, glia_st_entry *in, int n_in, const char *out_path) {
     run_dir r;
-    if (!run_dir_open(dir, in[0].shape.dim[0], &r, "run")) return -1;
-    glia_graph *g = glia_model_graph(r.m);
-    int x = glia_model_input(r.m), y = glia_model_output(r.m);
-    glia_shape xs;
-    glia_node_shape(g, x, &xs);
-    int ok = 1;
-    if (glia_shape_numel(&xs) != glia_shape_numel(&in[0].shape)) {
-        char a[96], b[96];
-        fprintf(stderr, "glia run: input '%s' is %s; the model takes %s\n", in[0].name,
-                glia_shape_str(&in[0].shape, a, sizeof a), glia_shape_str(&xs, b, sizeof b));
-        ok = -1;
+    glia_model *m = NULL;
+    int is_cfg = ends_with(path, ".cfg");
+    if (is_cfg ? glia_model_load(path, 1, 1, &m) != GLIA_OK : !run_dir_open(path, 1, &r, "run")) return is_cfg ? 0 : -1;
+    if (!is_cfg) m = r.m;
+    glia_graph *g = glia_model_graph(m);
+    int x = glia_model_input(m), y = glia_model_output(m), ok = 1;
+    int *dst = calloc((size_t)n_in + 1, sizeof *dst);
+    if (!dst) ok = 0;
+    for (int k = 0; ok == 1 && k < n_in; k++)
+        if (n_in == 1) dst[k] = x;
+        else if (glia_graph_find(g, in[k].name, &dst[k]) || glia_node_is_param(g, dst[k])) {
+            fprintf(stderr, "glia run: input '%s': the model has no input of that name\n", in[k].name);
+            ok = -1;
+        }
+    for (int k = 0; ok == 1 && k < n_in; k++) { /* the batch first, then every shape */
+        int ax = glia_node_batch_axis(g, dst[k]);
+        if (dst[k] == x && ax >= 0 && ax < in[k].shape.ndim && glia_graph_set_batch(g, in[k].shape.dim[ax])) ok = 0;
+    }
+    for (int k = 0; ok == 1 && k < n_in; k++) {
+        glia_shape xs;
+        glia_node_shape(g, dst[k], &xs);
+        if (glia_shape_numel(&xs) != glia_shape_numel(&in[k].shape)) {
+            char a[96], b[96];
+            fprintf(stderr, "glia run: input '%s' is %s; the model takes %s\n", in[k].name,
+                    glia_shape_str(&in[k].shape, a, sizeof a), glia_shape_str(&xs, b, sizeof b));
+            ok = -1;
+        } else if (glia_node_write(g, dst[k], in[k].data, glia_shape_numel(&xs))) ok = 0;
     }
     glia_graph_set_training(g, 0);
-    if (ok == 1) ok = !glia_node_write(g, x, in[0].data, glia_shape_numel(&xs)) && !glia_graph_forward(g);
+    if (ok == 1) ok = !glia_graph_forward(g);
     const char *name = glia_node_name(g, y);
     if (ok == 1) ok = write_outputs(g, out_path, 1, &y, &name, NULL);
-    run_dir_free(&r);
+    free(dst);
+    if (is_cfg) glia_model_free(m);
+    else run_dir_free(&r);
     return ok;
 }
 
@@ -217,10 +233,11 @@ int cmd_run(int argc, char **argv) {
     if (wants_help(argc, argv)) {
         printf("usage: glia run MODEL --input IN.safetensors [--output OUT.safetensors]\n"
                "                [--expect REF.safetensors]\n\n"
-               "One forward pass in inference mode. MODEL is an ONNX file (.onnx) or a trained\n"
-               "run's directory. IN holds the input tensors by name (an ONNX model's graph\n"
-               "inputs; a run directory's one input, batch first), any batch size; OUT gets\n"
-               "every output by name (a run directory's: its last layer, the logits), F32.\n"
+               "One forward pass in inference mode. MODEL is an ONNX file (.onnx), a trained\n"
+               "run's directory or a model file (.cfg: its initial weights, seed 1, as glia\n"
+               "export writes them). IN holds the input tensors by name (an ONNX model's graph\n"
+               "inputs; a run's or model's inputs, or its one input alone), any batch size;\n"
+               "OUT gets every output by name (a run's: its last layer, the logits), F32.\n"
                "  --expect REF  compare every output with REF's tensor of the same name:\n"
                "                prints the largest difference; exit 1 unless every element\n"
                "                is within 1e-4 of max(|expected|, the tensor's RMS)\n"
@@ -247,7 +264,7 @@ int cmd_run(int argc, char **argv) {
     int n_in = 0, ok;
     if (!read_inputs(in_path, &in, &n_in)) ok = 0;
     else if (ends_with(pos[0], ".onnx")) ok = run_onnx(pos[0], in, n_in, out_path);
-    else ok = run_dir_model(pos[0], in, n_in, out_path);
+    else ok = run_model(pos[0], in, n_in, out_path);
     free_inputs(in, n_in);
     if (ok == 1) return 0;
     if (!ok) fprintf(stderr, "glia run: %s\n", glia_last_error());

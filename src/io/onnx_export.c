@@ -12,29 +12,18 @@
  *   slice          Slice with constant starts, ends, axes;  transpose Transpose(perm)
  *   dropout        Dropout(ratio) (the identity at inference)
  * and the one-to-one ops (Add, Sub, Mul, Concat, Relu, LeakyRelu, Elu, Sigmoid, Tanh, Identity,
- * Softmax, LogSoftmax along axis 1, GlobalAveragePool, LRN). Other ops (losses, recurrent and
- * sequence ops, maxout, embeddings) are an error naming the node. */
-#include "core/internal.h"
-#include "onnx/onnx.pb-c.h"
+ * Softmax, LogSoftmax along axis 1, GlobalAveragePool, LRN). The ops that ONNX has no op for
+ * (binarize, embedding_bag, local2d, attention, clockwork, scrn, seq_pool, maxout, XNOR conv2d
+ * and dense, seq_last of those) become calls of model-local functions (onnx_export_ops.c). The
+ * losses are an error naming the node. */
+#include "onnx_export_internal.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* every allocation of the message, freed together */
-typedef struct ex_ctx {
-    void **blocks;
-    int n_blocks, cap_blocks;
-    bool oom;
-    Onnx__NodeProto **nodes;
-    size_t n_nodes, cap_nodes;
-    Onnx__TensorProto **inits;
-    size_t n_inits, cap_inits;
-    int tmp; /* counter for names of extra values */
-} ex_ctx;
-
-static void *ex_alloc(ex_ctx *c, size_t n) {
+void *ex_alloc(ex_ctx *c, size_t n) {
     if (c->oom) return NULL;
     void *p = glia__calloc(1, n ? n : 1);
     if (p && c->n_blocks == c->cap_blocks) {
@@ -55,13 +44,13 @@ static void *ex_alloc(ex_ctx *c, size_t n) {
     c->blocks[c->n_blocks++] = p;
     return p;
 }
-static char *ex_str(ex_ctx *c, const char *s) {
+char *ex_str(ex_ctx *c, const char *s) {
     size_t n = strlen(s);
     char *d = ex_alloc(c, n + 1);
     if (d) memcpy(d, s, n + 1);
     return d;
 }
-static char *ex_fmt(ex_ctx *c, const char *fmt, ...) {
+char *ex_fmt(ex_ctx *c, const char *fmt, ...) {
     char buf[256];
     va_list ap;
     va_start(ap, fmt);
@@ -69,7 +58,7 @@ static char *ex_fmt(ex_ctx *c, const char *fmt, ...) {
     va_end(ap);
     return ex_str(c, buf);
 }
-static bool ex_push(ex_ctx *c, void ***arr, size_t *n, size_t *cap, void *item) {
+bool ex_push(ex_ctx *c, void ***arr, size_t *n, size_t *cap, void *item) {
     if (!item) return false;
     if (*n == *cap) {
         size_t nc = *cap ? 2 * *cap : 64;
@@ -84,7 +73,7 @@ static bool ex_push(ex_ctx *c, void ***arr, size_t *n, size_t *cap, void *item) 
 }
 
 /* ---------------------------------------------------------------- pieces */
-static Onnx__AttributeProto *attr_base(ex_ctx *c, const char *name, Onnx__AttributeProto__AttributeType t) {
+Onnx__AttributeProto *attr_base(ex_ctx *c, const char *name, Onnx__AttributeProto__AttributeType t) {
     Onnx__AttributeProto *a = ex_alloc(c, sizeof *a);
     if (!a) return NULL;
     onnx__attribute_proto__init(a);
@@ -93,17 +82,17 @@ static Onnx__AttributeProto *attr_base(ex_ctx *c, const char *name, Onnx__Attrib
     a->type = t;
     return a;
 }
-static Onnx__AttributeProto *attr_i(ex_ctx *c, const char *name, int64_t v) {
+Onnx__AttributeProto *attr_i(ex_ctx *c, const char *name, int64_t v) {
     Onnx__AttributeProto *a = attr_base(c, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
     if (a) a->has_i = 1, a->i = v;
     return a;
 }
-static Onnx__AttributeProto *attr_f(ex_ctx *c, const char *name, float v) {
+Onnx__AttributeProto *attr_f(ex_ctx *c, const char *name, float v) {
     Onnx__AttributeProto *a = attr_base(c, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
     if (a) a->has_f = 1, a->f = v;
     return a;
 }
-static Onnx__AttributeProto *attr_strings(ex_ctx *c, const char *name, int n, const char *const *v) {
+Onnx__AttributeProto *attr_strings(ex_ctx *c, const char *name, int n, const char *const *v) {
     Onnx__AttributeProto *a = attr_base(c, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS);
     if (!a || !(a->strings = ex_alloc(c, (size_t)n * sizeof *a->strings))) return NULL;
     for (int i = 0; i < n; i++) {
@@ -114,7 +103,7 @@ static Onnx__AttributeProto *attr_strings(ex_ctx *c, const char *name, int n, co
     a->n_strings = (size_t)n;
     return a;
 }
-static Onnx__AttributeProto *attr_s(ex_ctx *c, const char *name, const char *v) {
+Onnx__AttributeProto *attr_s(ex_ctx *c, const char *name, const char *v) {
     Onnx__AttributeProto *a = attr_base(c, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING);
     char *d = ex_str(c, v);
     if (!a || !d) return NULL;
@@ -122,7 +111,7 @@ static Onnx__AttributeProto *attr_s(ex_ctx *c, const char *name, const char *v) 
     a->s = (ProtobufCBinaryData){strlen(d), (uint8_t *)d};
     return a;
 }
-static Onnx__AttributeProto *attr_ints(ex_ctx *c, const char *name, int n, const int64_t *v) {
+Onnx__AttributeProto *attr_ints(ex_ctx *c, const char *name, int n, const int64_t *v) {
     Onnx__AttributeProto *a = attr_base(c, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
     if (!a) return NULL;
     a->ints = ex_alloc(c, (size_t)n * sizeof *a->ints);
@@ -132,17 +121,12 @@ static Onnx__AttributeProto *attr_ints(ex_ctx *c, const char *name, int n, const
     return a;
 }
 
-/* a node: op, inputs (NULL-terminated; "" an omitted optional one), outputs (NULL-terminated),
- * attributes (NULL-terminated) */
-static bool add_node_n(ex_ctx *c, const char *op, const char *name, const char *const *in,
-                       const char *const *outs, Onnx__AttributeProto *const *attrs);
-/* the same with one output */
-static bool add_node(ex_ctx *c, const char *op, const char *name, const char *const *in,
+bool add_node(ex_ctx *c, const char *op, const char *name, const char *const *in,
                      const char *out, Onnx__AttributeProto *const *attrs) {
     const char *outs[2] = {out, NULL};
     return add_node_n(c, op, name, in, outs, attrs);
 }
-static bool add_node_n(ex_ctx *c, const char *op, const char *name, const char *const *in,
+bool add_node_n(ex_ctx *c, const char *op, const char *name, const char *const *in,
                        const char *const *outs, Onnx__AttributeProto *const *attrs) {
     Onnx__NodeProto *n = ex_alloc(c, sizeof *n);
     if (!n) return false;
@@ -167,7 +151,7 @@ static bool add_node_n(ex_ctx *c, const char *op, const char *name, const char *
 }
 
 /* a tensor: float data (f) or int64 data (i) */
-static Onnx__TensorProto *tensor(ex_ctx *c, const char *name, int ndim, const int64_t *dims, const float *f,
+Onnx__TensorProto *tensor(ex_ctx *c, const char *name, int ndim, const int64_t *dims, const float *f,
                                  const int64_t *i) {
     Onnx__TensorProto *t = ex_alloc(c, sizeof *t);
     if (!t) return NULL;
@@ -367,7 +351,9 @@ static glia_status export_op(ex_ctx *c, glia_graph *g, const glia_node *n) {
     for (int k = 0; k < n->n_in; k++) in[k] = g->nodes[n->in[k]].name;
     const char *out = n->name;
     Onnx__AttributeProto *at[8] = {NULL};
-    bool ok;
+    bool ok = false;
+    glia_status s = glia__onnx_export_fn(c, g, n, &ok); /* glia's own ops, as functions */
+    if (s || ok) return s;
     switch (n->op) {
     case GLIA_OP_add: ok = add_node(c, "Add", out, in, out, NULL); break;
     case GLIA_OP_sub: ok = add_node(c, "Sub", out, in, out, NULL); break;
@@ -598,7 +584,8 @@ static glia_status build(ex_ctx *c, glia_graph *g, const int *outs, int n_out, O
             for (int k = 0; k < g->nodes[i].n_in; k++) {
                 const glia_node *x = &g->nodes[i], *in = &g->nodes[x->in[k]];
                 bool rec = x->kind == NODE_OP && (x->op == GLIA_OP_rnn || x->op == GLIA_OP_lstm || x->op == GLIA_OP_gru);
-                if (rec && in->kind == NODE_INPUT && glia_node_is_state(g, x->in[k])) continue; /* zeros */
+                bool cell = rec || (x->kind == NODE_OP && (x->op == GLIA_OP_clockwork || x->op == GLIA_OP_scrn));
+                if (cell && in->kind == NODE_INPUT && glia_node_is_state(g, x->in[k])) continue; /* zeros */
                 if (rec && in->kind == NODE_PARAM) continue; /* written as the op's W, R, B, P */
                 need[x->in[k]] = true;
             }
@@ -647,20 +634,26 @@ static glia_status build(ex_ctx *c, glia_graph *g, const int *outs, int n_out, O
     gp->n_input = n_in;
     gp->output = outputs;
     gp->n_output = (size_t)n_out;
-    Onnx__OperatorSetIdProto *ops = ex_alloc(c, sizeof *ops);
-    Onnx__OperatorSetIdProto **opl = ex_alloc(c, sizeof *opl);
+    /* ONNX's ops at opset 13; with glia's own ops (model-local functions: IR 8 on) their domain */
+    const int n_sets = c->n_fns ? 2 : 1;
+    Onnx__OperatorSetIdProto *ops = ex_alloc(c, 2 * sizeof *ops);
+    Onnx__OperatorSetIdProto **opl = ex_alloc(c, 2 * sizeof *opl);
     if (!ops || !opl) return glia__err(GLIA_ENOMEM, "onnx export: out of memory");
-    onnx__operator_set_id_proto__init(ops);
-    ops->domain = ex_str(c, "");
-    ops->has_version = 1;
-    ops->version = 13;
-    opl[0] = ops;
+    for (int k = 0; k < n_sets; k++) {
+        onnx__operator_set_id_proto__init(&ops[k]);
+        ops[k].domain = ex_str(c, k ? GLIA_ONNX_DOMAIN : "");
+        ops[k].has_version = 1;
+        ops[k].version = k ? 1 : 13;
+        opl[k] = &ops[k];
+    }
     m->has_ir_version = 1;
-    m->ir_version = 7;
+    m->ir_version = c->n_fns ? 8 : 7;
     m->producer_name = ex_str(c, "glia");
     m->producer_version = ex_str(c, GLIA_VERSION);
     m->opset_import = opl;
-    m->n_opset_import = 1;
+    m->n_opset_import = (size_t)n_sets;
+    m->functions = c->fns;
+    m->n_functions = c->n_fns;
     m->graph = gp;
     return c->oom ? glia__err(GLIA_ENOMEM, "onnx export: out of memory") : GLIA_OK;
 }

@@ -1516,6 +1516,8 @@ static glia_status import_node(ox_ctx *c) {
     const Onnx__NodeProto *n = c->node;
     glia_status s;
     if (!n->op_type) return ox_fail(c, GLIA_EINVAL, "a node without op_type");
+    if (n->domain && !strcmp(n->domain, GLIA_ONNX_DOMAIN) && n->n_output == 1 && n->output[0] && n->output[0][0])
+        return ox_glia_op(c);
     if (n->domain && n->domain[0] && strcmp(n->domain, "ai.onnx"))
         return ox_unsupported(c, "domain '%s'", n->domain);
     for (size_t k = 0; k < n->n_output; k++)

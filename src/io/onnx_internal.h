@@ -144,4 +144,8 @@ size_t ox_count_nodes(const Onnx__GraphProto *g);
  * NULL) is the tensor's name, malloc'd, NULL if it has none. For the tests and glia run. */
 glia_status glia__onnx_tensor_file(const char *path, char **name, int *dtype, glia_shape *s,
                                    double **v);
+/* A call of one of glia's own ops (domain "ai.glia", written by glia export for the ops ONNX
+ * has no op for: onnx_import_glia.c) as that op. */
+#define GLIA_ONNX_DOMAIN "ai.glia"
+glia_status ox_glia_op(ox_ctx *c);
 #endif
