@@ -133,7 +133,9 @@ static int run_onnx(const char *model, glia_st_entry *in, int n_in, const char *
             ok = -1;
         } else ok = !glia_node_write(g, glia_onnx_input_node(m, i), in[k].data, glia_shape_numel(&in[k].shape));
     }
-    if (ok == 1) ok = !glia_graph_forward(g);
+    /* inference only: no gradient buffers, saved argmaxes or backward-shaped fusion choices
+     * (the first forward would otherwise compile for a backward pass) */
+    if (ok == 1) ok = !glia_graph_compile(g, 0) && !glia_graph_forward(g);
     if (ok == 1 && bench_runs > 0) ok = bench(g, model);
     if (ok == 1) {
         int n = glia_onnx_num_outputs(m);
@@ -175,7 +177,9 @@ static int run_dir_model(const char *dir, glia_st_entry *in, int n_in, const cha
         ok = -1;
     }
     glia_graph_set_training(g, 0);
-    if (ok == 1) ok = !glia_node_write(g, x, in[0].data, glia_shape_numel(&xs)) && !glia_graph_forward(g);
+    if (ok == 1)
+        ok = !glia_graph_compile(g, 0) && !glia_node_write(g, x, in[0].data, glia_shape_numel(&xs)) &&
+             !glia_graph_forward(g);
     const char *name = glia_node_name(g, y);
     if (ok == 1) ok = write_outputs(g, out_path, 1, &y, &name, NULL);
     run_dir_free(&r);
