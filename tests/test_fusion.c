@@ -10,18 +10,21 @@ typedef struct {
     int x, w, b, conv, relu, pool;
 } net;
 
-/* x (needs grad) -> conv2d -> relu -> maxpool 2x2 (the output); retain_conv turns fusion off */
+/* x (needs grad) -> conv2d -> relu (relu6 when six) -> maxpool 2x2 (the output); retain_conv
+ * turns fusion off. O output channels: 5, or 8 with groups 4 (depthwise, multiplier 2). */
+#define CONV_O(p) ((p)->groups == 4 ? 8 : 5)
 static glia_status build(glia_graph **g, const glia_conv2d_params *p, int bias, int retain_conv,
-                         net *n) {
+                         int six, net *n) {
     glia_status s;
+    const int64_t O = CONV_O(p), G = p->groups ? p->groups : 1;
     if ((s = glia_graph_new(g))) return s;
     if ((s = glia_input(*g, "x", 4, (int64_t[]){3, 4, 9, 8}, &n->x))) return s;
     if ((s = glia_node_requires_grad(*g, n->x, 1))) return s;
-    if ((s = glia_param(*g, "w", 4, (int64_t[]){5, 4, 3, 3}, &n->w))) return s;
+    if ((s = glia_param(*g, "w", 4, (int64_t[]){O, 4 / G, 3, 3}, &n->w))) return s;
     n->b = -1;
-    if (bias && (s = glia_param(*g, "b", 1, (int64_t[]){5}, &n->b))) return s;
+    if (bias && (s = glia_param(*g, "b", 1, (int64_t[]){O}, &n->b))) return s;
     if ((s = glia_conv2d(*g, "conv", n->x, n->w, n->b, p, &n->conv))) return s;
-    if ((s = glia_relu(*g, "relu", n->conv, &n->relu))) return s;
+    if ((s = (six ? glia_relu6 : glia_relu)(*g, "relu", n->conv, &n->relu))) return s;
     glia_pool2d_params pp = {.kernel_h = 2, .kernel_w = 2};
     if ((s = glia_maxpool2d(*g, "pool", n->relu, &pp, &n->pool))) return s;
     if (retain_conv && (s = glia_node_retain(*g, n->conv))) return s;
@@ -34,20 +37,23 @@ static int same(const float *a, const float *b, int64_t n) {
     return 1;
 }
 
-static void fused_matches_unfused(const glia_conv2d_params *p, int bias) {
+/* six: a ReLU6, with weights large enough that some outputs pass 6 */
+static void fused_matches_unfused(const glia_conv2d_params *p, int bias, int six) {
     glia_graph *g[2] = {NULL, NULL};
     net n[2];
-    for (int k = 0; k < 2 && !test_failed_flag; k++) OK(build(&g[k], p, bias, k, &n[k]));
+    for (int k = 0; k < 2 && !test_failed_flag; k++) OK(build(&g[k], p, bias, k, six, &n[k]));
     if (test_failed_flag) goto done;
-    CHECK_MSG(g[0]->nodes[n[0].conv].fuse_relu && g[0]->nodes[n[0].relu].fused,
-              "conv + relu not fused");
+    CHECK_MSG(g[0]->nodes[n[0].conv].fuse_relu && g[0]->nodes[n[0].relu].fused &&
+                  g[0]->nodes[n[0].conv].fuse_relu6 == (six != 0),
+              "conv + relu%s not fused", six ? "6" : "");
     CHECK_MSG(!g[1]->nodes[n[1].conv].fuse_relu && !g[1]->nodes[n[1].relu].fused,
               "fused although the conv is retained");
     glia_memory_stats m[2];
     for (int k = 0; k < 2; k++) OK(glia_graph_memory(g[k], &m[k]));
     CHECK_MSG(m[0].arena < m[1].arena, "fused arena %zu, unfused %zu", m[0].arena, m[1].arena);
 
-    int64_t nx = 3 * 4 * 9 * 8, nw = 5 * 4 * 3 * 3;
+    const int64_t O = CONV_O(p), nx = 3 * 4 * 9 * 8, nw = O * (4 / (p->groups ? p->groups : 1)) * 3 * 3;
+    const float ws = six ? 4.0f : 0.5f;
     glia_shape ps;
     OK(glia_node_shape(g[0], n[0].pool, &ps));
     int64_t np = glia_shape_numel(&ps);
@@ -55,8 +61,8 @@ static void fused_matches_unfused(const glia_conv2d_params *p, int bias) {
     fill_uniform(seed, np, -1, 1, 7);
     for (int k = 0; k < 2; k++) {
         fill_uniform(glia_node_value(g[k], n[k].x), nx, -1, 1, 1);
-        fill_uniform(glia_node_value(g[k], n[k].w), nw, -0.5f, 0.5f, 2);
-        if (bias) fill_uniform(glia_node_value(g[k], n[k].b), 5, -0.3f, 0.3f, 3);
+        fill_uniform(glia_node_value(g[k], n[k].w), nw, -ws, ws, 2);
+        if (bias) fill_uniform(glia_node_value(g[k], n[k].b), O, -0.3f, 0.3f, 3);
         for (int step = 0; step < 2; step++) { /* twice: nothing stale between steps */
             glia_status s = glia_graph_forward(g[k]);
             if (!s) s = glia_graph_backward(g[k], n[k].pool, seed, 0);
@@ -72,8 +78,15 @@ static void fused_matches_unfused(const glia_conv2d_params *p, int bias) {
     CHECK_MSG(same(glia_node_grad(g[0], n[0].x), glia_node_grad(g[1], n[1].x), nx), "dx differs");
     CHECK_MSG(same(glia_node_grad(g[0], n[0].w), glia_node_grad(g[1], n[1].w), nw), "dw differs");
     if (bias)
-        CHECK_MSG(same(glia_node_grad(g[0], n[0].b), glia_node_grad(g[1], n[1].b), 5),
+        CHECK_MSG(same(glia_node_grad(g[0], n[0].b), glia_node_grad(g[1], n[1].b), O),
                   "db differs");
+    if (six) { /* the test must see both sides of the cap (the unfused conv is retained) */
+        const float *y = glia_node_value(g[1], n[1].conv);
+        int64_t ny = glia__numel(&g[1]->nodes[n[1].conv]), capped = 0, inside = 0;
+        for (int64_t i = 0; i < ny; i++) capped += y[i] > 6.0f, inside += y[i] > 0 && y[i] < 6.0f;
+        CHECK_MSG(capped > 0 && inside > 0, "relu6: %lld capped, %lld inside (0, 6)",
+                  (long long)capped, (long long)inside);
+    }
 done:
     glia_graph_free(g[0]);
     glia_graph_free(g[1]);
@@ -81,13 +94,23 @@ done:
 
 TEST(fused_conv_relu_direct_path) {
     glia_conv2d_params p = {.pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1};
-    fused_matches_unfused(&p, 1);
+    fused_matches_unfused(&p, 1, 0);
+    fused_matches_unfused(&p, 1, 1);
 }
 
 TEST(fused_conv_relu_im2col_path) {
     glia_conv2d_params p = {.stride_h = 1, .stride_w = 2, .pad_top = 2, .pad_bottom = 1,
                             .pad_left = 1, .pad_right = 2, .dilation_h = 2};
-    fused_matches_unfused(&p, 0);
+    fused_matches_unfused(&p, 0, 0);
+    fused_matches_unfused(&p, 0, 1);
+}
+
+/* the depthwise forward (conv_depthwise.c), stride 2 */
+TEST(fused_conv_relu_depthwise_path) {
+    glia_conv2d_params p = {.stride_h = 2, .stride_w = 2, .pad_top = 1, .pad_bottom = 1,
+                            .pad_left = 1, .pad_right = 1, .groups = 4};
+    fused_matches_unfused(&p, 1, 0);
+    fused_matches_unfused(&p, 1, 1);
 }
 
 /* Not fused: the ReLU is an output (its gradient is seeded and readable), or retained, or the
@@ -177,16 +200,3 @@ done:
 TEST(fused_batchnorm_relu) { fused_bn_matches_unfused(0); }
 TEST(fused_batchnorm_relu6) { fused_bn_matches_unfused(1); }
 
-/* a convolution's kernels apply a plain ReLU only: a ReLU6 after a conv stays an op of its own */
-TEST(conv_relu6_not_fused) {
-    glia_graph *g;
-    int x, w, c, r;
-    OK(glia_graph_new(&g));
-    OK(glia_input(g, "x", 4, (int64_t[]){1, 2, 5, 5}, &x));
-    OK(glia_param(g, "w", 4, (int64_t[]){3, 2, 3, 3}, &w));
-    OK(glia_conv2d(g, "conv", x, w, -1, &(glia_conv2d_params){0}, &c));
-    OK(glia_relu6(g, "r6", c, &r));
-    OK(glia_graph_compile(g, GLIA_COMPILE_BACKWARD));
-    CHECK(!g->nodes[c].fuse_relu && !g->nodes[r].fused);
-    glia_graph_free(g);
-}

@@ -387,6 +387,39 @@ TEST(maxpool_2x2_simd_matches_scalar) {
     }
 }
 
+/* Inference (no backward): max pooling's values-only path (pool.c, max_plane_values) gives the
+ * scan's values for every case (padding, strides, ceil_mode), with ties (values from {-1, 0, 1},
+ * no negative zeros) and NaNs. */
+TEST(maxpool_values_only_matches_scan) {
+    for (int k = 0; k < N_CASES && !test_failed_flag; k++) {
+        const pool_case *c = &CASES[k];
+        glia_graph *g;
+        int x, y, OH, OW;
+        OK(build(c, MAX, &g, &x, &y));
+        OK(glia_graph_compile(g, 0));
+        out_hw(c, MAX, &OH, &OW);
+        int nx = c->N * c->C * c->H * c->W, ny = c->N * c->C * OH * OW;
+        float *X = glia_node_value(g, x), *out[2];
+        fill_uniform(X, nx, 0, 3, 95 + k);
+        for (int i = 0; i < nx; i++) X[i] = i % 23 == 7 ? NAN : floorf(X[i]) - 1.0f;
+        int ok = 1;
+        for (int r = 0; r < 2; r++) {
+            out[r] = malloc((size_t)ny * sizeof(float));
+            glia__pool_algo = r; /* 0: values only (the 2x2 kernel where it runs); 1: the scan */
+            ok = ok && !glia_graph_forward(g) && !glia_node_read(g, y, out[r], ny);
+        }
+        glia__pool_algo = 0;
+        int same = ok && !memcmp(out[0], out[1], (size_t)ny * sizeof(float));
+        int nans = 0;
+        for (int i = 0; ok && i < ny; i++) nans += out[1][i] != out[1][i];
+        free(out[0]), free(out[1]);
+        glia_graph_free(g);
+        CHECK_MSG(ok, "%s: run failed: %s", c->what, glia_last_error());
+        CHECK_MSG(same, "%s: values-only max pooling differs from the scan", c->what);
+        CHECK_MSG(nans > 0 && nans < ny, "%s: %d of %d outputs NaN", c->what, nans, ny);
+    }
+}
+
 static int msg_has(const char *a, const char *b) {
     const char *e = glia_last_error();
     return strstr(e, a) && (!b || strstr(e, b));

@@ -164,7 +164,9 @@ static int run_onnx(const char *model, glia_st_entry *in, int n_in, const char *
             ok = -1;
         } else ok = !glia_node_write(g, glia_onnx_input_node(m, i), in[k].data, glia_shape_numel(&in[k].shape));
     }
-    if (ok == 1) ok = !glia_graph_forward(g);
+    /* inference only: no gradient buffers, saved argmaxes or backward-shaped fusion choices
+     * (the first forward would otherwise compile for a backward pass) */
+    if (ok == 1) ok = !glia_graph_compile(g, 0) && !glia_graph_forward(g);
     if (ok == 1 && bench_runs > 0) ok = bench(g, model);
     if (ok == 1) {
         int n = glia_onnx_num_outputs(m);
@@ -209,6 +211,8 @@ static int run_model(const char *path, glia_st_entry *in, int n_in, const char *
         int ax = glia_node_batch_axis(g, dst[k]);
         if (dst[k] == x && ax >= 0 && ax < in[k].shape.ndim && glia_graph_set_batch(g, in[k].shape.dim[ax])) ok = 0;
     }
+    glia_graph_set_training(g, 0); /* compiled for inference (folding) before the inputs go in */
+    if (ok == 1 && glia_graph_compile(g, 0)) ok = 0;
     for (int k = 0; ok == 1 && k < n_in; k++) {
         glia_shape xs;
         glia_node_shape(g, dst[k], &xs);
@@ -219,7 +223,6 @@ static int run_model(const char *path, glia_st_entry *in, int n_in, const char *
             ok = -1;
         } else if (glia_node_write(g, dst[k], in[k].data, glia_shape_numel(&xs))) ok = 0;
     }
-    glia_graph_set_training(g, 0);
     if (ok == 1) ok = !glia_graph_forward(g);
     const char *name = glia_node_name(g, y);
     if (ok == 1) ok = write_outputs(g, out_path, 1, &y, &name, NULL);

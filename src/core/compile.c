@@ -13,8 +13,8 @@
  * (n->kern) and may size the workspace; on a device without host memory the leaves' values are
  * copied into a block on it for as long as the plan lives.
  *
- * Fusion: a ReLU whose input is an op that can take it over (OPF_FUSE_RELU: conv2d,
- * batchnorm; a ReLU6 batch norm only, n->fuse_relu6), feeding only the ReLU, is done by that op
+ * Fusion: a ReLU or ReLU6 whose input is an op that can take it over (OPF_FUSE_RELU: conv2d,
+ * batchnorm; n->fuse_relu6 for a ReLU6), feeding only the ReLU, is done by that op
  * (one pass over the activation less each way, and one buffer less), on a device whose kernels
  * do it (GLIA_DEVICE_FUSE_RELU). The pair
  * shares the ReLU's value and gradient buffers, live from the producer's forward to its
@@ -311,7 +311,7 @@ glia_status glia_graph_compile(glia_graph *g, unsigned flags) {
             continue;
         p = glia__in(g, r, 0);
         if (p->kind == NODE_OP && (glia__ops[p->op]->flags & OPF_FUSE_RELU) && !p->retained &&
-            g->n_consumers[r->in[0]] == 1 && (r->op == GLIA_OP_relu || p->op == GLIA_OP_batchnorm)) {
+            g->n_consumers[r->in[0]] == 1) {
             p->fuse_relu = r->fused = true;
             p->fuse_relu6 = r->op == GLIA_OP_relu6;
         }

@@ -64,7 +64,7 @@ struct glia_node {
     bool needs_grad;                /* gradient flows through this node */
     bool bwd_runs;                  /* its backward is called (needs_grad and an input needs grad) */
     bool fuse_relu;                 /* this op applies the ReLU of its only consumer (compile.c) */
-    bool fuse_relu6;                /* ... and that is a ReLU6 (batch norm only) */
+    bool fuse_relu6;                /* ... and that is a ReLU6 */
     bool fused;                     /* a ReLU done by its input's op: forward and backward skip it */
     int rec_at;                     /* recomputed in backward just before node rec_at's backward,
                                      * into rec_val (compile.c); -1: kept from the forward pass */
@@ -86,9 +86,9 @@ struct glia_node {
 /* op flags: what backward reads, so the memory plan keeps those values alive */
 #define OPF_BWD_INPUTS 1u  /* backward reads the inputs' values */
 #define OPF_BWD_OUTPUT 2u  /* backward reads the output value */
-/* the op can take over a ReLU that is its only consumer (n->fuse_relu): forward writes
- * max(y, 0) (a NaN stays NaN), backward first masks its output gradient by y > 0; its value and
- * gradient are then the ReLU node's buffers (compile.c) */
+/* the op can take over a ReLU or ReLU6 that is its only consumer (n->fuse_relu, fuse_relu6):
+ * forward writes glia__act(y, act) (a NaN stays NaN), backward first masks its output gradient
+ * (glia__act_grad); its value and gradient are then the ReLU node's buffers (compile.c) */
 #define OPF_FUSE_RELU 4u
 
 /* 1 when this CPU runs AVX-512F code: the kernels compiled for it (conv_direct.c,
@@ -108,6 +108,19 @@ static inline int glia__cpu_avx512f(void) {
  * branches, so that loops over them vectorise. */
 static inline float glia__relu(float x) { return x < 0 ? 0.0f : x; }
 static inline float glia__relu_grad(float y, float dy) { return y > 0 ? dy : 0.0f; }
+
+/* The activation an op applies to its own output when a ReLU or ReLU6 is fused into it
+ * (compile.c): GLIA_ACT_NONE, GLIA_ACT_RELU (max(x, 0)) or GLIA_ACT_RELU6 (min(max(x, 0), 6),
+ * activation.c's relu6; gradient dy where 0 < y < 6). glia__act_of(n) reads the node's flags. */
+enum { GLIA_ACT_NONE, GLIA_ACT_RELU, GLIA_ACT_RELU6 };
+static inline float glia__act(float x, int act) {
+    float r = glia__relu(x);
+    return act == GLIA_ACT_NONE ? x : act == GLIA_ACT_RELU6 && r > 6.0f ? 6.0f : r;
+}
+static inline float glia__act_grad(float y, float dy, int act) {
+    return act == GLIA_ACT_RELU6 ? (y > 0 && y < 6.0f ? dy : 0.0f) : glia__relu_grad(y, dy);
+}
+#define glia__act_of(n) ((n)->fuse_relu ? ((n)->fuse_relu6 ? GLIA_ACT_RELU6 : GLIA_ACT_RELU) : GLIA_ACT_NONE)
 
 /* An op attribute, declared once in its op's glia_op_def. The value lives in the node's
  * positional arrays (n->ia, or n->fa for GLIA_ATTR_FLOAT) at a slot named in ops/attrs.h, so

@@ -30,19 +30,27 @@ void glia__conv_col2im_add(const conv_geom *c, const float *col, int nb, float *
 
 /* Direct convolution (conv_direct.c). ok: the node takes the direct path (stride 1, dilation
  * 1, one group, not 1x1, and glia__conv_algo allows it); ws: its workspace
- * in bytes; forward writes y (+ bias, then max(., 0) if relu); backward adds into dx, dw and db (any may be NULL; db only with dw:
+ * in bytes; forward writes y (+ bias, then glia__act(., act)); backward adds into dx, dw and db (any may be NULL; db only with dw:
  * summed while dy is packed for dw, no pass of its own); relu_y (or NULL): a fused ReLU's
- * output, by which each image's dy is first masked in place (dy = relu_y > 0 ? dy : 0). */
+ * output, by which each image's dy is first masked in place (glia__act_grad(relu_y, dy, act)). */
 int glia__conv_direct_ok(const conv_geom *c);
 /* test hook: 0 = the path by shape, widest kernels the CPU has (default); 1 = im2col + GEMM
  * only; 2 = direct kernels no wider than AVX2; 3 = direct kernels in plain C vectors */
 extern int glia__conv_algo;
 size_t glia__conv_direct_ws(const conv_geom *c);
 void glia__conv_direct_forward(const conv_geom *c, const float *x, const float *w,
-                               const float *bias, int relu, float *y, float *ws);
+                               const float *bias, int act, float *y, float *ws);
 void glia__conv_direct_backward(const conv_geom *c, const float *x, const float *w, float *dy,
-                                const float *relu_y, float *dx, float *dw, float *db,
+                                const float *relu_y, int act, float *dx, float *dw, float *db,
                                 float *ws);
+
+/* Depthwise convolution's forward (conv_depthwise.c): one input channel per group (G > 1, any
+ * stride, padding, dilation, channel multiplier), unless glia__conv_algo is 1; ws: its
+ * workspace in bytes; forward writes y (+ bias, then glia__act(., act)). */
+int glia__conv_dw_ok(const conv_geom *c);
+size_t glia__conv_dw_ws(const conv_geom *c);
+void glia__conv_dw_forward(const conv_geom *c, const float *x, const float *w, const float *bias,
+                           int act, float *y, float *ws);
 
 /* dy of one image ([O][P]) transposed to dk[p Ot + o] for the dwt kernel, and, if dbl, the bias
  * gradient's lanes: dbl[o][*] gets the adds of glia__lanes_sum(dbl + o GLIA_LANES, dy + o P, P).

@@ -148,6 +148,8 @@ static glia_status conv_infer(glia_graph *g, glia_node *n) {
     else
         n->ws_bytes = (c.fast ? 0 : (size_t)rows * (size_t)c.P * sizeof(float) * (size_t)c.nb) +
                       (size_t)dw_groups(c.nb) * (size_t)O * (size_t)(Cg * kh * kw) * sizeof(float);
+    if (glia__conv_dw_ok(&c) && glia__conv_dw_ws(&c) > n->ws_bytes) /* (backward: im2col) */
+        n->ws_bytes = glia__conv_dw_ws(&c);
     xnor_geom q; /* binarized operands: forward on bits (binary_conv.c), backward in floats */
     if (glia__xnor_node(g, n, &q) && glia__xnor_ws(&q) > n->ws_bytes) n->ws_bytes = glia__xnor_ws(&q);
     n->saved_bytes = 0;
@@ -239,9 +241,18 @@ static glia_status conv_forward(glia_graph *g, glia_node *n) {
     const float *x = glia__in(g, n, 0)->val, *w = glia__in(g, n, 1)->val;
     const float *bias = n->n_in == 3 ? glia__in(g, n, 2)->val : NULL;
     float *y = n->val, *ws = g->workspace;
-    if (glia__xnor_node_forward(g, n, bias, n->fuse_relu, y)) return GLIA_OK;
+    const int act = glia__act_of(n);
+    if (glia__xnor_node_forward(g, n, bias, n->fuse_relu, y)) {
+        if (act == GLIA_ACT_RELU6) /* (the bit kernels apply a ReLU only) */
+            for (int64_t i = 0, m = glia__numel(n); i < m; i++) y[i] = glia__act(y[i], act);
+        return GLIA_OK;
+    }
+    if (glia__conv_dw_ok(&c)) {
+        glia__conv_dw_forward(&c, x, w, bias, act, y, ws);
+        return GLIA_OK;
+    }
     if (glia__conv_direct_ok(&c)) {
-        glia__conv_direct_forward(&c, x, w, bias, n->fuse_relu, y, ws);
+        glia__conv_direct_forward(&c, x, w, bias, act, y, ws);
         return GLIA_OK;
     }
     size_t xstride = (size_t)c.C * c.H * c.W, ystride = (size_t)c.O * c.P;
@@ -263,13 +274,14 @@ static glia_status conv_forward(glia_graph *g, glia_node *n) {
         }
         if (par) glia__blas_serial_end(prev);
     }
-    if (bias || n->fuse_relu) { /* one loop over every (image, channel) plane */
+    if (bias || act) { /* one loop over every (image, channel) plane */
         int64_t planes = (int64_t)c.N * c.O;
-        int relu = n->fuse_relu;
 #pragma omp parallel for schedule(static) if (planes * c.P >= GLIA_PAR_MIN)
         for (int64_t t = 0; t < planes; t++) {
             float *yo = y + (size_t)t * c.P, bo = bias ? bias[t % c.O] : 0.0f;
-            if (relu)
+            if (act == GLIA_ACT_RELU6)
+                for (int p = 0; p < c.P; p++) yo[p] = glia__act(yo[p] + bo, GLIA_ACT_RELU6);
+            else if (act)
                 for (int p = 0; p < c.P; p++) yo[p] = glia__relu(yo[p] + bo);
             else
                 for (int p = 0; p < c.P; p++) yo[p] += bo;
@@ -289,12 +301,13 @@ static void conv_backward(glia_graph *g, glia_node *n) {
     /* the fused ReLU's backward, in place: dy = y > 0 ? dy : 0; by the direct path image by
      * image (while they are in cache) when it runs over all images (it does with dw) */
     int direct = glia__conv_direct_ok(&c), mask_later = n->fuse_relu && direct && dw;
+    const int act = glia__act_of(n);
     if (n->fuse_relu && !mask_later) {
         float *gy = n->grad;
         const float *yv = n->val;
         int64_t cnt = (int64_t)c.N * c.O * c.P;
 #pragma omp parallel for schedule(static) if (cnt >= GLIA_PAR_MIN)
-        for (int64_t i = 0; i < cnt; i++) gy[i] = glia__relu_grad(yv[i], gy[i]);
+        for (int64_t i = 0; i < cnt; i++) gy[i] = glia__act_grad(yv[i], gy[i], act);
     }
     if (db && !(direct && dw)) { /* (the direct path sums db with dw) */
 #pragma omp parallel for schedule(static) if ((int64_t)c.N * c.O * c.P >= GLIA_PAR_MIN)
@@ -306,7 +319,7 @@ static void conv_backward(glia_graph *g, glia_node *n) {
     }
     if (!dw && !dx) return;
     if (direct) {
-        glia__conv_direct_backward(&c, x, w, n->grad, mask_later ? n->val : NULL, dx, dw,
+        glia__conv_direct_backward(&c, x, w, n->grad, mask_later ? n->val : NULL, act, dx, dw,
                                    dw ? db : NULL, ws);
         return;
     }

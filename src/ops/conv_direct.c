@@ -293,10 +293,10 @@ static void pad_planes(const float *x, int C, int H, int W, int top, int left, i
                    x + ((size_t)c * H + h) * W, sizeof(float) * (size_t)W);
 }
 
-/* out[o][h][v] = ye[o][h Wr + v] + bias[o] (add = 0; then glia__relu if relu) or
+/* out[o][h][v] = ye[o][h Wr + v] + bias[o] (add = 0; then glia__act(., act)) or
  * out[o][h][v] += ye[o][h Wr + v] (add = 1), for o < n, h < rows, v < cols */
 static void unpack(const float *ye, int n, int len, int rows, int cols, int Wr,
-                   const float *bias, int add, int relu, float *out) {
+                   const float *bias, int add, int act, float *out) {
     for (int o = 0; o < n; o++) {
         float b = bias ? bias[o] : 0.0f;
         for (int h = 0; h < rows; h++) {
@@ -304,7 +304,9 @@ static void unpack(const float *ye, int n, int len, int rows, int cols, int Wr,
             float *d = out + ((size_t)o * rows + h) * cols;
             if (add)
                 for (int v = 0; v < cols; v++) d[v] += s[v];
-            else if (relu)
+            else if (act == GLIA_ACT_RELU6)
+                for (int v = 0; v < cols; v++) d[v] = glia__act(s[v] + b, GLIA_ACT_RELU6);
+            else if (act)
                 for (int v = 0; v < cols; v++) d[v] = glia__relu(s[v] + b);
             else
                 for (int v = 0; v < cols; v++) d[v] = s[v] + b;
@@ -328,7 +330,7 @@ static int parallel_for(const conv_geom *c, int nimg) {
 }
 
 void glia__conv_direct_forward(const conv_geom *c, const float *x, const float *w,
-                               const float *bias, int relu, float *y, float *ws) {
+                               const float *bias, int act, float *y, float *ws) {
     dgeom d;
     dgeom_init(c, &d);
     float *wp = ws, *slots = ws + d.wpk;
@@ -343,15 +345,15 @@ void glia__conv_direct_forward(const conv_geom *c, const float *x, const float *
                        d.xcs, xp);
             d.kf.run(xp, d.xcs, c->C, wp, d.Ob / d.kf.cb, c->kh, c->kw, d.Wp, d.len, ye, NULL);
             /* (prefetching the next image's x here measured no faster) */
-            unpack(ye, c->O, d.len, c->OH, c->OW, d.Wp, bias, 0, relu,
+            unpack(ye, c->O, d.len, c->OH, c->OW, d.Wp, bias, 0, act,
                    y + (size_t)(i0 + k) * ystride);
         }
     }
 }
 
 void glia__conv_direct_backward(const conv_geom *c, const float *x, const float *w, float *dy,
-                                const float *relu_y, float *dx, float *dw, float *db,
-                                float *ws) {
+                                const float *relu_y, int act, float *dx, float *dw,
+                                float *db, float *ws) {
     if (!dx && !dw) return;
     dgeom d;
     dgeom_init(c, &d);
@@ -374,9 +376,9 @@ void glia__conv_direct_backward(const conv_geom *c, const float *x, const float 
             for (int k = k0; k < k1; k++) {
                 size_t i = (size_t)(i0 + k);
                 float *dyi = dy + i * ystride;
-                if (relu_y) /* the fused ReLU's backward */
+                if (relu_y) /* the fused ReLU's (or ReLU6's) backward */
                     for (size_t e = 0; e < ystride; e++)
-                        dyi[e] = glia__relu_grad(relu_y[i * ystride + e], dyi[e]);
+                        dyi[e] = glia__act_grad(relu_y[i * ystride + e], dyi[e], act);
                 if (dx)
                     pad_planes(dyi, c->O, c->OH, c->OW, c->kh - 1, c->kw - 1, d.Wp, d.dcs, dyp);
                 if (dw) { /* xp, then dy in the extended layout (dye or dyt) */

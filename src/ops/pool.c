@@ -151,6 +151,39 @@ static inline void max2x2_plane(const float *restrict xp, float *restrict yp, in
     }
 }
 
+/* max with a NaN winning, as the scan's take_if_larger: a select, so that loops vectorise */
+static inline float max_nan(float best, float v) { return v > best || v != v ? v : best; }
+
+/* Max pooling's values only, for a node whose backward does not run (inference): no argmax,
+ * so the window is separable. Per output row, the column maxima of its kh input rows go into
+ * row (the input's columns at pw.., -infinity in the padding, which a max never picks: the
+ * scan's rule), then y[ow] = the max of row[ow sw + j], j < kw. The first cell of each max is
+ * taken as is and NaNs win, so the values are the scan's (bar the sign of a zero tied with a
+ * zero). ResNet-18's 3x3 stride-2 pool: 11% of its batch-8 inference in the scan. */
+#define MAX_ROW 4096
+static int values_only_fits(const pool_geom *p) {
+    return (int64_t)p->W + 2 * p->pw + p->kw + (int64_t)p->OW * p->sw <= MAX_ROW;
+}
+static void max_plane_values(const pool_geom *p, const float *xp, float *yp) {
+    float row[MAX_ROW];
+    const int Wr = (p->OW - 1) * p->sw + p->kw; /* the columns the windows read */
+    for (int oh = 0; oh < p->OH; oh++) {
+        int h0 = oh * p->sh - p->ph, i0 = h0 < 0 ? 0 : h0, i1 = h0 + p->kh > p->H ? p->H : h0 + p->kh;
+        for (int c = 0; c < Wr; c++) row[c] = -INFINITY;
+        float *r = row + p->pw;
+        int wn = p->W < Wr - p->pw ? p->W : Wr - p->pw; /* (ceil_mode may leave columns unread) */
+        if (i0 < i1) memcpy(r, xp + (size_t)i0 * p->W, (size_t)wn * sizeof(float));
+        for (int ih = i0 + 1; ih < i1; ih++) {
+            const float *xr = xp + (size_t)ih * p->W;
+            for (int c = 0; c < wn; c++) r[c] = max_nan(r[c], xr[c]);
+        }
+        float *yr = yp + (size_t)oh * p->OW;
+        for (int ow = 0; ow < p->OW; ow++) yr[ow] = row[ow * p->sw];
+        for (int j = 1; j < p->kw; j++)
+            for (int ow = 0; ow < p->OW; ow++) yr[ow] = max_nan(yr[ow], row[ow * p->sw + j]);
+    }
+}
+
 static glia_status maxpool_forward(glia_graph *g, glia_node *n) {
     pool_geom p;
     pgeom(g, n, &p);
@@ -158,6 +191,12 @@ static glia_status maxpool_forward(glia_graph *g, glia_node *n) {
     float *y = n->val;
     int32_t *arg = n->saved;
     int simd = use_simd(&p);
+    if (!simd && !n->bwd_runs && values_only_fits(&p) && glia__pool_algo != 1) {
+#pragma omp parallel for schedule(static) if (p.par)
+        for (int64_t q = 0; q < p.planes; q++)
+            max_plane_values(&p, x + q * p.in_plane, y + q * p.out_plane);
+        return GLIA_OK;
+    }
 #pragma omp parallel for schedule(static) if (p.par)
     for (int64_t q = 0; q < p.planes; q++) {
         const float *xp = x + q * p.in_plane;

@@ -9,7 +9,8 @@
 /* 1 when the kernel may run: the CPU has AVX-512F and glia__pool_algo is 0 (elsewhere the
  * kernel is empty and never called) */
 int glia__max2x2_simd(void);
-/* test hook: 0 = the AVX-512 kernel where the CPU has it (default), 1 = scalar loops only */
+/* test hook: 0 = the AVX-512 kernel where the CPU has it, and pool.c's values-only path for
+ * inference (default); 1 = the scalar scan only */
 extern int glia__pool_algo;
 void glia__max2x2_forward(const float *x, float *y, int32_t *arg, int W, int OH, int OW);
 
