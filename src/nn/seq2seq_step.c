@@ -12,8 +12,9 @@
  * h0/c0 state inputs, glia_rnn_final_state), taken from the row's parent (beam search
  * reorders its prefixes), and only the decoder's ops run (glia__graph_forward_ops). That equals
  * the whole-prefix forward because the decoder is causal: its output at step t depends on its
- * inputs at steps <= t only (docs/model-format.md). A decoder with a bidirectional recurrent
- * layer is not causal: such a model decodes the old way. */
+ * inputs at steps <= t only (docs/model-format.md). An [attention_decoder] carries its h, c
+ * and attentional vector the same way (its state inputs, m->dec_state). A decoder with a
+ * bidirectional recurrent layer is not causal: such a model decodes the old way. */
 #include "model_internal.h"
 #include "../core/device.h"
 #include <stdio.h>
@@ -72,6 +73,7 @@ static glia_status find_decoder(glia__s2s_step *st, int *ok) {
     for (int i = 0; i < g->n_nodes; i++) {
         glia_node *n = &g->nodes[i];
         int dep = i == sm->target || i == sm->target_lengths;
+        for (int k = 0; k < 3 && sm->dec_n; k++) dep |= i == sm->dec_state[k][0]; /* carried */
         for (int k = 0; k < n->n_in && !dep; k++) dep = st->dec[n->in[k]];
         st->dec[i] = (unsigned char)dep;
         if (!dep || n->kind != NODE_OP) continue;
@@ -110,6 +112,11 @@ static glia_status step_new(glia_model *m, int rows, glia__s2s_step **out) {
     if (!s) s = find_decoder(st, &ok);
     int64_t Hmax = 1;
     for (int k = 0; k < st->n_rnn; k++) Hmax = st->rnn[k].H > Hmax ? st->rnn[k].H : Hmax;
+    for (int k = 0; !s && k < 3 && st->sm->dec_n; k++) { /* an [attention_decoder]'s states */
+        glia_shape sh;
+        glia_node_shape(st->sm->g, st->sm->dec_state[k][0], &sh);
+        Hmax = sh.dim[1] > Hmax ? sh.dim[1] : Hmax;
+    }
     if (!s && ok && !(st->tmp = glia__calloc(2 * (size_t)rows * (size_t)Hmax, sizeof *st->tmp)))
         s = glia__err(GLIA_ENOMEM, "incremental decoding: out of memory");
     if (!s && ok) {
@@ -202,6 +209,11 @@ glia_status glia__s2s_step_begin(glia__s2s_step *st, int n_src, const int *const
         memset(glia_node_value(g, d->h0), 0, (size_t)R * d->H * sizeof(float));
         if (d->c0 >= 0) memset(glia_node_value(g, d->c0), 0, (size_t)R * d->H * sizeof(float));
     }
+    for (int k = 0; k < 3 && sm->dec_n; k++) {
+        glia_shape sh;
+        glia_node_shape(g, sm->dec_state[k][0], &sh);
+        memset(glia_node_value(g, sm->dec_state[k][0]), 0, (size_t)glia_shape_numel(&sh) * sizeof(float));
+    }
     return glia_graph_forward(g);
 }
 
@@ -220,6 +232,15 @@ glia_status glia__s2s_step_next(glia__s2s_step *st, const int *tokens, const int
             memcpy(h0 + (size_t)r * H, h + (size_t)p * H, H * sizeof *h0);
             if (c0) memcpy(c0 + (size_t)r * H, c + (size_t)p * H, H * sizeof *c0);
         }
+    }
+    for (int k = 0; k < 3 && st->sm->dec_n; k++) { /* an [attention_decoder]'s h, c, h~ */
+        glia_shape sh;
+        glia_node_shape(g, st->sm->dec_state[k][0], &sh);
+        const size_t D = (size_t)sh.dim[1];
+        const float *last = glia_node_value(g, st->sm->dec_state[k][1]);
+        float *in = glia_node_value(g, st->sm->dec_state[k][0]);
+        memcpy(st->tmp, last, (size_t)R * D * sizeof *st->tmp);
+        for (int r = 0; r < R; r++) memcpy(in + (size_t)r * D, st->tmp + (size_t)(parent ? parent[r] : r) * D, D * sizeof *in);
     }
     float *y = glia_node_value(g, st->sm->target);
     for (int r = 0; r < R; r++) y[r] = (float)tokens[r];
