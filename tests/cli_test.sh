@@ -357,6 +357,15 @@ expect attention 0 "wrote $seq/att.png" -- "$GLIA" attention "$seq/r" 312 --out 
 OMP_NUM_THREADS=1 "$GLIA" train "$seq/rev.cfg" --data "pairs:$seq/rev.tsv" --epochs 2 --out "$seq/r2" > /dev/null 2>&1
 OMP_NUM_THREADS=1 "$GLIA" train --resume "$seq/r2" --epochs 4 > "$seq/r2.log" 2>&1
 if cmp -s "$seq/r/weights.safetensors" "$seq/r2/weights.safetensors"; then ok; else bad "seq2seq resume differs: $(cat "$seq/r2.log")"; fi
+# input feeding ([attention_decoder] feed = 1) trained with length buckets (--bucket, kept in
+# model.cfg): one-step decoding carries its attentional vector (the same as --recompute), and
+# its attention picture has a row per step
+printf '[net]\ninput = 1\nsequence = 3\ntarget = 4\nclasses = 5\nbatch = 8\nepochs = 2\nlr = 0.02\noptimizer = adam\n[embedding]\nname = s\ninput = data\nvocab = 4\ndim = 8\n[gru]\nname = enc\nhidden = 16\n[embedding]\nname = t\ninput = target\nvocab = 5\ndim = 8\n[attention_decoder]\nname = dec\nmemory = enc\nhidden = 16\nscore = dot\nunits = 8\n[dense]\nunits = 5\n' > "$seq/feed.cfg"
+OMP_NUM_THREADS=1 "$GLIA" train "$seq/feed.cfg" --data "pairs:$seq/rev.tsv" --bucket 2 --out "$seq/f" > "$seq/f.log" 2>&1 || bad "input feeding training: $(cat "$seq/f.log")"
+grep -qx 'bucket = 2' "$seq/f/model.cfg" && grep -qx 'feed = 1' "$seq/f/model.cfg" && ok || bad "model.cfg lacks bucket = 2 or feed = 1: $(cat "$seq/f/model.cfg")"
+a1=$("$GLIA" translate "$seq/f" 123 321 12 3 --beam 3 --json 2>&1); a2=$("$GLIA" translate "$seq/f" 123 321 12 3 --beam 3 --json --recompute 2>&1)
+[ -n "$a1" ] && [ "$(echo "$a1" | sed 's/"log_prob": [-0-9.e]*//g')" = "$(echo "$a2" | sed 's/"log_prob": [-0-9.e]*//g')" ] && ok || bad "input feeding: translate --recompute differs: $a1 / $a2"
+expect attention-feed 0 "wrote $seq/attf.png" -- "$GLIA" attention "$seq/f" 312 --out "$seq/attf.png"
 # issue 23, robustness: two runs on one directory (the second refused with the first's PID, the
 # first's files intact), a killed run's lock gone with it and its temporary files removed
 lock=$seq/tg-lock

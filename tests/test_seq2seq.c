@@ -4,6 +4,7 @@
  * the one training loop and decoded greedily and by beam search; a run stopped and resumed ends
  * with bit-identical weights; the model text's errors name file and line. */
 #include "test.h"
+#include "train/loop.h" /* glia__length_buckets */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +125,8 @@ static float *params_of(glia_model *m, int64_t *n) {
     return all;
 }
 
+static const char *rev_bucket; /* [net] bucket of train_rev's runs, NULL: the default */
+
 static int train_rev(const char *data, const char *dir, const char *score, int epochs, volatile int *stop,
                      void (*progress)(void *, const glia_train_progress *), void *ctx, glia_model **out) {
     char cfg[2048], spec[600];
@@ -132,6 +135,7 @@ static int train_rev(const char *data, const char *dir, const char *score, int e
     glia_model *m;
     if (glia_model_parse(cfg, "rev.cfg", 1, 3, &m)) return 0;
     if (epochs) glia_model_set_option(m, "epochs", epochs == 1 ? "1" : "2");
+    if (rev_bucket) glia_model_set_option(m, "bucket", rev_bucket);
     glia_train_options o = {0};
     o.data = spec;
     o.out_dir = dir;
@@ -162,10 +166,25 @@ static const char *step_cfg =
     "[seqdense]\nname = mix\nunits = 16\nactivation = tanh\n"
     "[dense]\nname = out\nunits = 12\n";
 
+static void check_incremental_cfg(const char *cfg, const char *enc, const char *dec, const char *score,
+                                  int want_incremental);
+static const char *att_dec_cfg =
+    "[net]\ninput = 1\nsequence = 6\ntarget = 9\nclasses = 12\n"
+    "[embedding]\nname = src\ninput = data\nvocab = 11\ndim = 8\n"
+    "[lstm]\nname = enc\nhidden = 8\nbidirectional = 1\n"
+    "[embedding]\nname = tgt\ninput = target\nvocab = 12\ndim = 8\n"
+    "[attention_decoder]\nname = dec\nmemory = enc\nhidden = 16\nscore = %s\nunits = 12\nfeed = %d\n"
+    "[dense]\nname = out\nunits = 12\n";
+
 static void check_incremental(const char *enc, int enc_bi, const char *dec, int layers, int dec_bi,
                               const char *score, int want_incremental) {
     char cfg[1024];
     snprintf(cfg, sizeof cfg, step_cfg, enc, enc_bi, dec, layers, dec_bi, score);
+    check_incremental_cfg(cfg, enc, dec, score, want_incremental);
+}
+
+static void check_incremental_cfg(const char *cfg, const char *enc, const char *dec, const char *score,
+                                  int want_incremental) {
     glia_model *m;
     OK(glia_model_parse(cfg, "step.cfg", 1, 11, &m));
     enum { N = 24 };
@@ -203,6 +222,34 @@ static void check_incremental(const char *enc, int enc_bi, const char *dec, int 
         CHECK(l[0] == l[1] && !memcmp(o[0], o[1], (size_t)l[0] * sizeof(int)));
         CHECK_NEAR(sc[0], sc[1], 1e-4);
     }
+    /* the step model reads the model's weights as they are now: changed after a decode, the
+     * kept step model decodes as the whole-prefix way does with the new weights */
+    if (want_incremental) {
+        glia_seq2seq_set_incremental(m, 1);
+        OK(glia_seq2seq_greedy(m, N, srcs, lens, 5, out[1], olen[1])); /* builds the step model */
+        glia_graph *g = glia_model_graph(m);
+        for (int i = 0; i < glia_graph_num_nodes(g); i++) {
+            if (strcmp(glia_node_op(g, i), "param")) continue;
+            glia_shape sh;
+            glia_node_shape(g, i, &sh);
+            float *v = glia_node_value(g, i);
+            for (int64_t k = 0; k < glia_shape_numel(&sh); k++) v[k] = 0.05f * (float)((k * 7919 + i) % 11 - 5) - v[k];
+        }
+        int first[N * 9], first_len[N];
+        memcpy(first, out[1], sizeof first);
+        memcpy(first_len, olen[1], sizeof first_len);
+        OK(glia_seq2seq_greedy(m, N, srcs, lens, 5, out[1], olen[1]));
+        glia_seq2seq_set_incremental(m, 0);
+        OK(glia_seq2seq_greedy(m, N, srcs, lens, 5, out[0], olen[0]));
+        int changed = 0;
+        differ = 0;
+        for (int i = 0; i < N; i++) {
+            differ += olen[0][i] != olen[1][i] || memcmp(out[0] + i * 9, out[1] + i * 9, (size_t)olen[0][i] * sizeof(int));
+            changed += first_len[i] != olen[1][i] || memcmp(first + i * 9, out[1] + i * 9, (size_t)olen[1][i] * sizeof(int));
+        }
+        CHECK_MSG(differ == 0, "%s/%s/%s: %d of %d greedy outputs differ after the weights changed", enc, dec, score, differ, N);
+        CHECK_MSG(changed > 0, "%s/%s/%s: the new weights decode the same", enc, dec, score);
+    }
     glia_model_free(m);
 }
 
@@ -211,6 +258,12 @@ TEST(seq2seq_incremental_decoding_equals_recompute) {
     check_incremental("gru", 1, "gru", 1, 0, "general", 1);
     check_incremental("lstm", 0, "gru", 2, 0, "dot", 1);
     check_incremental("lstm", 1, "lstm", 1, 1, "dot", 0); /* not causal: the prefix way */
+    /* an [attention_decoder] with input feeding carries h, c and the attentional vector */
+    for (int feed = 0; feed < 2; feed++) {
+        char cfg[1024];
+        snprintf(cfg, sizeof cfg, att_dec_cfg, feed ? "general" : "additive", feed);
+        check_incremental_cfg(cfg, "lstm", feed ? "attention_decoder feed" : "attention_decoder", "", 1);
+    }
 }
 
 TEST(seq2seq_reverses_digits_perfectly) {
@@ -281,8 +334,10 @@ static void stop_at(void *ctx, const glia_train_progress *pr) {
     if (pr->epoch == 1 && !pr->epoch_done && pr->batch == s->at) *s->flag = 1;
 }
 
-/* stopped in the middle of epoch 1 and resumed: the weights of an unbroken run, bit for bit */
-TEST(seq2seq_resume_is_bit_exact) {
+/* stopped in the middle of epoch 1 and resumed: the weights of an unbroken run, bit for bit
+ * (with length buckets too: the order is drawn again from the epoch's generator state) */
+static void resume_is_bit_exact(const char *bucket) {
+    rev_bucket = bucket;
     char dir[] = "/tmp/glia-s2s-XXXXXX", data[600], a[700], b[700];
     CHECK(mkdtemp(dir));
     snprintf(data, sizeof data, "%s/rev.tsv", dir);
@@ -309,7 +364,13 @@ TEST(seq2seq_resume_is_bit_exact) {
     CHECK(oka == 1);
     CHECK_MSG(okb == 2, "the run was not stopped (%d)", okb);
     CHECK_MSG(!s, "resume: %s", glia_last_error());
-    CHECK_MSG(same, "weights differ after a stop at batch 5 and resume");
+    CHECK_MSG(same, "weights differ after a stop at batch 5 and resume (bucket %s)", bucket ? bucket : "default");
+    rev_bucket = NULL;
+}
+
+TEST(seq2seq_resume_is_bit_exact) {
+    resume_is_bit_exact(NULL);
+    resume_is_bit_exact("3");
 }
 
 TEST(seq2seq_model_errors_name_line) {
@@ -372,4 +433,164 @@ TEST(seq2seq_pairs_split_and_errors) {
     CHECK(glia_pairs_load(spec, &p) == GLIA_EINVAL && strstr(glia_last_error(), ":2:"));
     remove(path);
     rmdir(dir);
+}
+
+/* length buckets (task_seq2seq.c): a permutation of the epoch's pairs whose batches are of
+ * similar lengths (the sum of the batches' longest sources well below a plain shuffle's), the
+ * same from the same generator state (resume), another from another */
+static int64_t longest_sum(const glia_pairs *p, const int64_t *order, int64_t G, int64_t nb) {
+    int64_t sum = 0;
+    for (int64_t b = 0; b < nb; b++) {
+        int64_t mx = 0;
+        for (int64_t j = b * G; j < b * G + G; j++) {
+            const int64_t l = p->src_off[order[j] + 1] - p->src_off[order[j]];
+            mx = l > mx ? l : mx;
+        }
+        sum += mx;
+    }
+    return sum;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    const int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+TEST(seq2seq_length_buckets) {
+    char dir[] = "/tmp/glia-s2s-XXXXXX", data[600], spec[700];
+    CHECK(mkdtemp(dir));
+    snprintf(data, sizeof data, "%s/rev.tsv", dir);
+    snprintf(spec, sizeof spec, "pairs:%s", data);
+    CHECK(write_reversal(data, 400));
+    glia_pairs *p;
+    OK(glia_pairs_load(spec, &p));
+    enum { G = 8, BUCKET = 5 };
+    const int64_t n = p->n, nb = n / G - 1; /* a few pairs left out, as an epoch leaves them */
+    int64_t *plain = malloc((size_t)n * sizeof *plain), *a = malloc((size_t)n * sizeof *a);
+    int64_t *b = malloc((size_t)n * sizeof *b), *scratch = malloc((size_t)(2 * n) * sizeof *scratch);
+    glia__keyed *keys = malloc((size_t)BUCKET * G * sizeof *keys);
+    glia_rng r0, r;
+    glia_rng_seed(&r0, 7, 1);
+    for (int64_t i = 0; i < n; i++) plain[i] = i;
+    glia__shuffle(plain, n, &r0);
+    memcpy(a, plain, (size_t)n * sizeof *a);
+    r = r0;
+    glia__length_buckets(p, a, G, nb, BUCKET, &r, keys, scratch);
+    memcpy(b, plain, (size_t)n * sizeof *b);
+    r = r0;
+    glia__length_buckets(p, b, G, nb, BUCKET, &r, keys, scratch);
+    CHECK(!memcmp(a, b, (size_t)n * sizeof *a)); /* the same generator state: the same order */
+    const int64_t sum_plain = longest_sum(p, plain, G, nb), sum_b = longest_sum(p, a, G, nb);
+    CHECK_MSG(sum_b * 10 < sum_plain * 9, "buckets: the batches' longest sources sum to %lld, a "
+              "plain shuffle's to %lld", (long long)sum_b, (long long)sum_plain);
+    CHECK(!memcmp(a + nb * G, plain + nb * G, (size_t)(n - nb * G) * sizeof *a)); /* left out: kept */
+    qsort(a, (size_t)(nb * G), sizeof *a, cmp_i64);
+    qsort(b, (size_t)(nb * G), sizeof *b, cmp_i64);
+    memcpy(b, plain, (size_t)(nb * G) * sizeof *b);
+    qsort(b, (size_t)(nb * G), sizeof *b, cmp_i64);
+    CHECK(!memcmp(a, b, (size_t)(nb * G) * sizeof *a)); /* the same pairs */
+    glia_rng_seed(&r, 8, 1); /* another generator: another batch order */
+    memcpy(a, plain, (size_t)n * sizeof *a);
+    memcpy(b, plain, (size_t)n * sizeof *b);
+    glia__length_buckets(p, b, G, nb, BUCKET, &r, keys, scratch);
+    r = r0;
+    glia__length_buckets(p, a, G, nb, BUCKET, &r, keys, scratch);
+    CHECK(memcmp(a, b, (size_t)n * sizeof *a) != 0);
+    free(plain), free(a), free(b), free(scratch), free(keys);
+    glia_pairs_free(p);
+    test_rm_rf(dir);
+}
+
+/* [attention_decoder] (seq2seq_layers.c): with feed = 0 it computes what the [lstm],
+ * [attention], [seqdense] (tanh) stack computes with the same weights; with input feeding its
+ * gradients match finite differences on a tiny model (source lengths 4 and 2 of 4) */
+static const char *stack_cfg =
+    "[net]\ninput = 1\nsequence = 4\ntarget = 5\nclasses = 7\n"
+    "[embedding]\nname = src\ninput = data\nvocab = 6\ndim = 4\n"
+    "[lstm]\nname = enc\nhidden = 3\nbidirectional = 1\n"
+    "[embedding]\nname = tgt\ninput = target\nvocab = 7\ndim = 4\n"
+    "[lstm]\nname = dec\nhidden = 5\n"
+    "[attention]\nname = att\nmemory = enc\nscore = general\n"
+    "[seqdense]\nname = mix\nunits = 4\nactivation = tanh\n"
+    "[dense]\nname = out\nunits = 7\n";
+static const char *feed_cfg =
+    "[net]\ninput = 1\nsequence = 4\ntarget = 5\nclasses = 7\n"
+    "[embedding]\nname = src\ninput = data\nvocab = 6\ndim = 4\n"
+    "[lstm]\nname = enc\nhidden = 3\nbidirectional = 1\n"
+    "[embedding]\nname = tgt\ninput = target\nvocab = 7\ndim = 4\n"
+    "[attention_decoder]\nname = dec\nmemory = enc\nhidden = 5\nscore = %s\nunits = 4\nfeed = %d\n"
+    "[dense]\nname = out\nunits = 7\n";
+
+/* source and target ids of 2 rows, source lengths 4 and 2 */
+static void feed_inputs(glia_model *m) {
+    glia_graph *g = glia_model_graph(m);
+    float *x = glia_node_value(g, glia_model_input(m)), *len = glia_node_value(g, glia_model_lengths(m));
+    float *y = glia_node_value(g, glia_model_target(m)), *ylen = glia_node_value(g, glia_model_target_lengths(m));
+    for (int i = 0; i < 4 * 2; i++) x[i] = (float)(1 + (i * 7) % 5);
+    for (int i = 0; i < 5 * 2; i++) y[i] = (float)((i * 3) % 7);
+    len[0] = 4, len[1] = 2, ylen[0] = ylen[1] = 5;
+}
+
+TEST(seq2seq_attention_decoder) {
+    char cfg[1024];
+    glia_model *a, *b;
+    OK(glia_model_parse(stack_cfg, "stack.cfg", 2, 3, &a));
+    snprintf(cfg, sizeof cfg, feed_cfg, "general", 0);
+    OK(glia_model_parse(cfg, "feed0.cfg", 2, 4, &b));
+    static const char *const map[][2] = {
+        {"dec.weight_ih_l0", "dec.weight_ih"}, {"dec.weight_hh_l0", "dec.weight_hh"},
+        {"dec.bias_ih_l0", "dec.bias_ih"}, {"dec.bias_hh_l0", "dec.bias_hh"}, {"att.weight", "dec.weight"},
+        {"mix.weight", "dec.attentional_weight"}, {"mix.bias", "dec.attentional_bias"}};
+    glia_graph *ga = glia_model_graph(a), *gb = glia_model_graph(b);
+    int copied = 0, params_b = 0;
+    for (int i = 0; i < glia_graph_num_nodes(gb); i++) params_b += !strcmp(glia_node_op(gb, i), "param");
+    for (int i = 0; i < glia_graph_num_nodes(ga); i++) {
+        if (strcmp(glia_node_op(ga, i), "param")) continue;
+        const char *name = glia_node_name(ga, i);
+        for (size_t k = 0; k < sizeof map / sizeof map[0]; k++)
+            if (!strcmp(name, map[k][0])) name = map[k][1];
+        int j;
+        glia_shape sa, sb;
+        CHECK_MSG(glia_graph_find(gb, name, &j) == GLIA_OK, "no parameter %s", name);
+        glia_node_shape(ga, i, &sa);
+        glia_node_shape(gb, j, &sb);
+        CHECK(glia_shape_numel(&sa) == glia_shape_numel(&sb));
+        memcpy(glia_node_value(gb, j), glia_node_value(ga, i), (size_t)glia_shape_numel(&sa) * sizeof(float));
+        copied++;
+    }
+    CHECK(copied == params_b);
+    OK(glia_graph_compile(ga, 0));
+    OK(glia_graph_compile(gb, 0));
+    feed_inputs(a);
+    feed_inputs(b);
+    OK(glia_graph_forward(ga));
+    OK(glia_graph_forward(gb));
+    const float *ya = glia_node_value(ga, glia_model_output(a)), *yb = glia_node_value(gb, glia_model_output(b));
+    double worst = 0;
+    for (int i = 0; i < 5 * 2 * 7; i++) worst = fmax(worst, fabs((double)ya[i] - yb[i]));
+    CHECK_MSG(worst < 1e-5, "feed = 0 and the [lstm] [attention] [seqdense] stack differ by %g", worst);
+    glia_model_free(a);
+    glia_model_free(b);
+    /* input feeding: finite differences, every parameter of the decoder, two scores */
+    for (int sc = 0; sc < 2; sc++) {
+        snprintf(cfg, sizeof cfg, feed_cfg, sc ? "additive" : "general", 1);
+        OK(glia_model_parse(cfg, "feed1.cfg", 2, 5 + (uint64_t)sc, &b));
+        gb = glia_model_graph(b);
+        OK(glia_graph_compile(gb, GLIA_COMPILE_BACKWARD));
+        feed_inputs(b);
+        int checked = 0;
+        for (int i = 0; i < glia_graph_num_nodes(gb); i++) {
+            if (strcmp(glia_node_op(gb, i), "param") || strncmp(glia_node_name(gb, i), "dec.", 4)) continue;
+            /* a step of 9e-3: through 5 steps of LSTM, attention and tanh, float32 differences
+             * at 1e-3 are noise of 1e-2 (the error falls as the step grows: not a wrong gradient) */
+            double err = 1;
+            int64_t n = 0;
+            OK(test_gradcheck(gb, glia_model_output(b), i, 9e-3f, &err, &n));
+            CHECK_MSG(n > 0 && err < 3e-3, "feed: gradcheck of %s: %g (%lld elements)", glia_node_name(gb, i),
+                      err, (long long)n);
+            checked++;
+        }
+        CHECK(checked == (sc ? 9 : 7));
+        glia_model_free(b);
+    }
 }

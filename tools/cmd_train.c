@@ -115,6 +115,8 @@ static void usage(void) {
            "                    class as a one-hot vector) ([net] loss)\n"
            "  --clip-norm X     clip gradients to global norm X (default: [net] clip_norm;\n"
            "                    0: no clipping)\n"
+           "  --bucket B        sequence to sequence: batches of similar lengths, sorted in\n"
+           "                    chunks of B batches ([net] bucket; 0: off)\n"
            "  --val F           fraction of the training images held out for validation (0.1)\n"
            "  --seed S          seed for initialisation, split, shuffling, dropout: 0 to\n"
            "                    2^64 - 1 (1)\n"
@@ -188,7 +190,7 @@ int cmd_train(int argc, char **argv) {
         {"--momentum", "momentum"}, {"--weight-decay", "weight_decay"}, {"--schedule", "schedule"},
         {"--step-size", "step_size"}, {"--gamma", "gamma"}, {"--warmup", "warmup"},
         {"--shift", "shift"}, {"--flip", "flip"}, {"--loss", "loss"}, {"--crop", "crop"},
-        {"--jitter", "jitter"}};
+        {"--jitter", "jitter"}, {"--bucket", "bucket"}};
     enum { NK = sizeof keys / sizeof keys[0] };
     const char *set[NK] = {0};
     const char *model_path = NULL, *out = NULL, *resume = NULL;

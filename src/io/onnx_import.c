@@ -1392,7 +1392,6 @@ static glia_status op_recurrent(ox_ctx *c) {
       : cell == 2 ? glia_gru(c->g, nm, x, h0, lengths, &cfg, &y)
                   : glia_rnn(c->g, nm, x, h0, lengths, &cfg, &y);
     if ((s = built(c, s))) return s;
-    const int y_seq = y; /* [T, N, dirs H] */
     for (int d = 0; d < dirs; d++) {
         static const char *const part[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
         for (int p = 0; p < 4; p++) {

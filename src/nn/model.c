@@ -44,6 +44,9 @@ static const key_def net_keys[MAX_KEYS] = {
     /* sequence to sequence (seq2seq_layers.c): the decoder's input `target` [target, N, 1];
      * written by glia_model_to_text only when set, so other models' text is unchanged */
     KEY("target", K_INT, "0"),
+    /* the seq2seq task's length buckets (task_seq2seq.c): batches per length-sorted chunk, 0
+     * off; written only when not the default */
+    KEY("bucket", K_INT, "0"),
     /* a network from an ONNX file (model_onnx.c): its graph instead of layer sections; written by
      * glia_model_to_text only when set */
     KEY("onnx", K_PATH, ""), KEY_END};
@@ -160,6 +163,10 @@ static const layer_def layer_defs[] = {
      {KEY("memory", K_NAME, NULL), OP_KEY("score", K_STR, "attention", "score"), KEY("units", K_INT, "0"),
       KEY("output", K_STR, "concat")},
      glia__b_attention, 0},
+    {"attention_decoder", "an LSTM decoder attending to `memory` at every step; feed = 1: input feeding",
+     {KEY("memory", K_NAME, NULL), KEY("hidden", K_INT, NULL), OP_KEY("score", K_STR, "attention", "score"),
+      KEY("units", K_INT, "0"), KEY("attention_units", K_INT, "0"), KEY("feed", K_BOOL, "1")},
+     glia__b_attention_decoder, 0},
 };
 #define N_LAYER_DEFS (int)(sizeof layer_defs / sizeof layer_defs[0])
 
@@ -684,11 +691,12 @@ static glia_status b_mul(glia_model *m, model_layer *l) {
     return glia_mul(m->g, l->name, l->in[0], l->in[1], &l->out);
 }
 
-/* more inputs than one op takes: runs of GLIA_MAX_INPUTS concatenated first ("<layer>.partK"),
+/* more inputs than one op takes: runs of GLIA_MAX_INPUTS concatenated first ("<name>.partK"),
  * then those, in order */
-static glia_status b_concat(glia_model *m, model_layer *l) {
-    int xs[MODEL_MAX_INPUTS], n = l->n_in, part = 0;
-    memcpy(xs, l->in, (size_t)n * sizeof *xs);
+glia_status glia__concat_many(glia_model *m, const char *name, int n, const int *in, int axis, int *out) {
+    int xs[MODEL_MAX_INPUTS], part = 0;
+    if (n > MODEL_MAX_INPUTS) return glia__err(GLIA_EINVAL, "'%s': more than %d inputs", name, MODEL_MAX_INPUTS);
+    memcpy(xs, in, (size_t)n * sizeof *xs);
     while (n > GLIA_MAX_INPUTS) {
         int k = 0;
         for (int i = 0; i < n; i += GLIA_MAX_INPUTS) {
@@ -699,13 +707,17 @@ static glia_status b_concat(glia_model *m, model_layer *l) {
                 xs[k++] = xs[i];
                 continue;
             }
-            if (snprintf(nm, sizeof nm, "%s.part%d", l->name, part++) >= (int)sizeof nm)
-                return glia__err(GLIA_EINVAL, "layer name '%s' is too long", l->name);
-            if ((s = glia_concat(m->g, nm, len, xs + i, 1, &xs[k++]))) return s;
+            if (snprintf(nm, sizeof nm, "%s.part%d", name, part++) >= (int)sizeof nm)
+                return glia__err(GLIA_EINVAL, "layer name '%s' is too long", name);
+            if ((s = glia_concat(m->g, nm, len, xs + i, axis, &xs[k++]))) return s;
         }
         n = k;
     }
-    return glia_concat(m->g, l->name, n, xs, 1, &l->out);
+    return glia_concat(m->g, name, n, xs, axis, out);
+}
+
+static glia_status b_concat(glia_model *m, model_layer *l) {
+    return glia__concat_many(m, l->name, l->n_in, l->in, 1, &l->out);
 }
 
 /* Highway layer (Srivastava, Greff & Schmidhuber 2015) on [N, D]:
@@ -807,6 +819,7 @@ void glia_model_free(glia_model *m) {
     for (int i = 0; m->onnx_defs && i < m->n_layers; i++) free((char *)m->onnx_defs[i].type);
     free(m->onnx_defs);
     glia__s2s_step_free(m->step);
+    free(m->dec_att);
     glia_graph_free(m->g);
     free(m);
 }
@@ -1098,6 +1111,7 @@ glia_status glia_model_to_text(const glia_model *m, char **out) {
     fprintf(f, "[net]\n");
     for (int i = 0; i < MAX_KEYS && net_keys[i].key; i++)
         if ((strcmp(net_keys[i].key, "target") || strcmp(m->net_val[i], "0")) &&
+            (strcmp(net_keys[i].key, "bucket") || strcmp(m->net_val[i], net_keys[i].def)) &&
             (strcmp(net_keys[i].key, "onnx") || m->net_val[i][0]))
             fprintf(f, "%s = %s\n", net_keys[i].key, m->net_val[i]);
     for (int i = 0; !m->onnx_path && i < m->n_layers; i++) { /* an ONNX model's are the file's */

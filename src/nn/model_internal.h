@@ -21,7 +21,7 @@ typedef struct {
 #define OP_KEY(key, kind, op, attr) {key, kind, NULL, op, attr}
 #define KEY_END {NULL, 0, NULL, NULL, NULL}
 
-#define MAX_KEYS 24
+#define MAX_KEYS 28
 /* inputs of one [concat] or [add] (a dense block's concatenation takes every earlier layer); the
  * builder splits a concatenation of more than GLIA_MAX_INPUTS into a tree of concat ops */
 #define MODEL_MAX_INPUTS 256
@@ -75,6 +75,10 @@ struct glia_model {
      * turned it off; the step model, made at the first decode */
     int incremental;
     glia__s2s_step *step;
+    /* the [attention_decoder] (seq2seq_layers.c), dec_n steps (0: none): its attention op of
+     * each step; its state inputs h0, c0, feed0 ([k][0]) and their values after the last step
+     * ([k][1], retained), which decoding one step at a time carries */
+    int dec_n, *dec_att, dec_state[3][2];
 };
 
 /* a layer's canonical key values (model.c) */
@@ -100,6 +104,10 @@ glia_status glia__b_seqdense(glia_model *m, model_layer *l);
  * [net] target > 0 (m->target = -1 otherwise); the [attention] layer */
 glia_status glia__seq2seq_inputs(glia_model *m, int64_t batch);
 glia_status glia__b_attention(glia_model *m, model_layer *l);
+glia_status glia__b_attention_decoder(glia_model *m, model_layer *l);
+/* the concatenation of n nodes along axis, any n up to MODEL_MAX_INPUTS (a tree of concat ops
+ * "<name>.partK" when n > GLIA_MAX_INPUTS) (model.c) */
+glia_status glia__concat_many(glia_model *m, const char *name, int n, const int *in, int axis, int *out);
 /* [net] onnx = value (model_onnx.c): imports the file (relative to text_file's directory) for
  * `batch` and writes its input's per-sample shape as [net] input text into input[len]; then,
  * after [net]'s keys are read, _build takes the graph from ox as the model's (sections: how

@@ -278,7 +278,7 @@ glia_status glia_seq2seq_decode(glia_model *m, const int *src, int src_len,
     if (s) return s;
     if (!attn) return GLIA_OK;
     /* the attention of the result: the decoded sequence fed back in row 0, weights [T2, rows, S] */
-    int att = glia_model_attention(m);
+    int att = m->dec_n ? m->dec_att[0] : glia_model_attention(m);
     if (att < 0) return glia__err(GLIA_EINVAL, "the model has no [attention] layer");
     int steps = *out_len < T2 ? *out_len + 1 : T2; /* the tokens and </s> */
     if ((s = put_inputs(m, d.beam, T2, 1, (const int *const[]){src}, (int[]){src_len}, 1, out, T2,
@@ -287,7 +287,13 @@ glia_status glia_seq2seq_decode(glia_model *m, const int *src, int src_len,
         return s;
     float *w = glia__malloc((size_t)T2 * d.beam * S * sizeof *w);
     if (!w) return glia__err(GLIA_ENOMEM, "glia_seq2seq_decode: out of memory");
-    if (!(s = glia_attention_weights(m->g, att, w)))
+    if (m->dec_n) /* an [attention_decoder]: one attention op per step, [1, rows, S] each */
+        for (int t = 0; t < T2 && !s; t++) {
+            if (t < steps) s = glia_attention_weights(m->g, m->dec_att[t], w + (size_t)t * d.beam * S);
+            else memset(w + (size_t)t * d.beam * S, 0, (size_t)d.beam * S * sizeof *w);
+        }
+    else s = glia_attention_weights(m->g, att, w);
+    if (!s)
         for (int t = 0; t < T2; t++)
             for (int j = 0; j < S; j++) attn[(size_t)t * S + j] = t < steps ? w[((size_t)t * d.beam) * S + j] : 0.0f;
     free(w);

@@ -131,3 +131,127 @@ int glia_model_seq2seq_vocabs(const glia_model *m, int *source, int *target) {
     if (target) *target = vocab_of(m, m->target);
     return 1;
 }
+
+/* [attention_decoder]: an LSTM decoder with attention at every step, unrolled over the T2
+ * target steps, optionally with input feeding (Luong et al. 2015, sec. 3.3). Per step t, rows
+ * [N, .], e_t the step's input (its input sequence at t), all states 0 before step 0:
+ *   x_t = [e_t; h~_{t-1}]  (feed = 1; feed = 0: x_t = e_t)
+ *   [i f g o] = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh    (PyTorch's nn.LSTM, its gate order)
+ *   c_t = sigmoid(f) c_{t-1} + sigmoid(i) tanh(g),   h_t = sigmoid(o) tanh(c_t)
+ *   ctx_t = attention(h_t, memory)                     (glia_attention: score, masked softmax)
+ *   h~_t = tanh(W_c [ctx_t; h_t] + b_c)                (the attentional vector)
+ * Output: the h~_t one step after the other, [T2 N, units] (row t N + n), as [seqdense]'s. With
+ * feed = 0 it computes what [lstm], [attention] and [seqdense] with activation = tanh compute
+ * (test seq2seq_attention_decoder), one step at a time. Built from the graph's ops (dense,
+ * slice, sigmoid, tanh, mul, add, attention), so backward is theirs. The states before step 0
+ * are the state inputs <layer>.h0, .c0, .feed0 [N, .] (zeros in training); decoding one step at
+ * a time (seq2seq_step.c) sets them to the previous step's h_t, c_t, h~_t (m->dec_state).
+ * Parameters: weight_ih [4H, E (+ units)], weight_hh [4H, H], bias_ih, bias_hh [4H], all
+ * U(+-1/sqrt(H)); the score's as [attention]'s; attentional_weight [units, Dk + H],
+ * attentional_bias [units], U(+-1/sqrt(Dk + H)). */
+static glia_status dec_state_input(glia_model *m, const model_layer *l, const char *what, int64_t D, int *out) {
+    char nm[GLIA_NAME_MAX];
+    glia_shape s;
+    glia_node_shape(m->g, m->target, &s);
+    glia_status st = glia__layer_name(l, what, nm);
+    if (!st) st = glia_input(m->g, nm, 2, (int64_t[]){s.dim[1], D}, out);
+    if (!st) st = glia_node_set_state(m->g, *out, 1);
+    return st;
+}
+
+glia_status glia__b_attention_decoder(glia_model *m, model_layer *l) {
+    static const char *const scores[] = {"dot", "general", "additive"};
+    const char *mem = glia__layer_str(l, "memory"), *sc = glia__layer_str(l, "score");
+    int score = -1, j = glia__model_find_layer(m, mem);
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(sc, scores[i])) score = i;
+    if (score < 0) return glia__err(GLIA_EINVAL, "score = %s: expected dot, general or additive", sc);
+    if (j < 0 || !strcmp(m->layers[j].name, l->name))
+        return glia__err(GLIA_EINVAL, "memory = %s: not a layer defined above", mem);
+    if (m->dec_n)
+        return glia__err(GLIA_EINVAL, "a second [attention_decoder]: a model has at most one");
+    const model_layer *enc = &m->layers[j];
+    glia_shape xs, ks;
+    char a[96], b[96];
+    glia_node_shape(m->g, l->in[0], &xs);
+    glia_node_shape(m->g, enc->out, &ks);
+    if (xs.ndim != 3 || ks.ndim != 3 || xs.dim[1] != ks.dim[1] || m->target < 0)
+        return glia__err(GLIA_ESHAPE, "the input %s and memory '%s' %s must be sequences [T2, N, E] "
+                         "and [S, N, D] of an encoder-decoder ([net] target > 0)",
+                         glia_shape_str(&xs, a, sizeof a), mem, glia_shape_str(&ks, b, sizeof b));
+    const int64_t T = xs.dim[0], E = xs.dim[2], Dk = ks.dim[2], H = glia__layer_int(l, "hidden");
+    int64_t U = glia__layer_int(l, "units"), A = glia__layer_int(l, "attention_units");
+    const int feed = (int)glia__layer_int(l, "feed");
+    if (H < 1) return glia__err(GLIA_EINVAL, "hidden must be >= 1");
+    if (!U) U = H;
+    if (!A) A = H;
+    if (score == GLIA_ATTENTION_DOT && H != Dk)
+        return glia__err(GLIA_ESHAPE, "score = dot needs hidden = the memory's size (%lld), not %lld",
+                         (long long)Dk, (long long)H);
+    int wih, whh, bih, bhh, wc, bc, p[3] = {-1, -1, -1};
+    glia_status s;
+    if ((s = param(m, l, "weight_ih", 2, 4 * H, E + (feed ? U : 0), H, &wih)) ||
+        (s = param(m, l, "weight_hh", 2, 4 * H, H, H, &whh)) || (s = param(m, l, "bias_ih", 1, 4 * H, 0, H, &bih)) ||
+        (s = param(m, l, "bias_hh", 1, 4 * H, 0, H, &bhh)))
+        return s;
+    if (score == GLIA_ATTENTION_GENERAL) s = param(m, l, "weight", 2, H, Dk, Dk, &p[0]);
+    if (score == GLIA_ATTENTION_ADDITIVE && !(s = param(m, l, "query_weight", 2, A, H, H, &p[0])) &&
+        !(s = param(m, l, "key_weight", 2, A, Dk, Dk, &p[1])))
+        s = param(m, l, "v", 1, A, 0, A, &p[2]);
+    if (s || (s = param(m, l, "attentional_weight", 2, U, Dk + H, Dk + H, &wc)) ||
+        (s = param(m, l, "attentional_bias", 1, U, 0, Dk + H, &bc)))
+        return s;
+    int h, c, f;
+    if ((s = dec_state_input(m, l, "h0", H, &h)) || (s = dec_state_input(m, l, "c0", H, &c)) ||
+        (s = dec_state_input(m, l, "feed0", U, &f)))
+        return s;
+    m->dec_state[0][0] = h, m->dec_state[1][0] = c, m->dec_state[2][0] = f;
+    int *outs = glia__malloc((size_t)T * sizeof *outs);
+    if (!(m->dec_att = glia__malloc((size_t)T * sizeof *m->dec_att)) || !outs) {
+        free(outs);
+        return glia__err(GLIA_ENOMEM, "[attention_decoder]: out of memory");
+    }
+    m->dec_n = (int)T;
+    glia_graph *g = m->g;
+    for (int64_t t = 0; t < T && !s; t++) {
+        int st = -1, e = -1, x = -1, z = -1, zr = -1, gi = -1, gf = -1, gg = -1, go = -1, u = -1, v = -1,
+            hq = -1, q = -1, ctx = -1, cf = -1, cat = -1, o = -1;
+        s = glia_slice(g, NULL, l->in[0], 0, t, t + 1, &st);
+        if (!s) s = glia_time_flatten(g, NULL, st, &e);
+        x = e;
+        if (!s && feed) s = glia_concat(g, NULL, 2, (int[]){e, f}, 1, &x);
+        if (!s) s = glia_dense(g, NULL, x, wih, bih, &z);
+        if (!s) s = glia_dense(g, NULL, h, whh, bhh, &zr);
+        if (!s) s = glia_add(g, NULL, z, zr, &z);
+        if (!s) s = glia_slice(g, NULL, z, 1, 0, H, &gi);
+        if (!s) s = glia_slice(g, NULL, z, 1, H, 2 * H, &gf);
+        if (!s) s = glia_slice(g, NULL, z, 1, 2 * H, 3 * H, &gg);
+        if (!s) s = glia_slice(g, NULL, z, 1, 3 * H, 4 * H, &go);
+        if (!s) s = glia_sigmoid(g, NULL, gi, &gi);
+        if (!s) s = glia_sigmoid(g, NULL, gf, &gf);
+        if (!s) s = glia_tanh(g, NULL, gg, &gg);
+        if (!s) s = glia_sigmoid(g, NULL, go, &go);
+        if (!s) s = glia_mul(g, NULL, gf, c, &u);
+        if (!s) s = glia_mul(g, NULL, gi, gg, &v);
+        if (!s) s = glia_add(g, NULL, u, v, &c);      /* c_t */
+        if (!s) s = glia_tanh(g, NULL, c, &u);
+        if (!s) s = glia_mul(g, NULL, go, u, &h);     /* h_t */
+        /* the query [1, N, H]: h_t [N, H] as [N, 1, H], axes 0 and 1 swapped */
+        if (!s) s = glia_reshape(g, NULL, h, 2, (int64_t[]){1, H}, &hq);
+        if (!s) s = glia_transpose(g, NULL, hq, 3, (int[]){1, 0, 2}, &q);
+        if (!s) s = glia_attention(g, NULL, score, q, enc->out, p, enc->lengths, &m->dec_att[t]);
+        if (!s) s = glia_time_flatten(g, NULL, m->dec_att[t], &ctx);
+        if (!s) s = glia_concat(g, NULL, 2, (int[]){ctx, h}, 1, &cat);
+        if (!s) s = glia_dense(g, NULL, cat, wc, bc, &cf);
+        if (!s) s = glia_tanh(g, NULL, cf, &o);        /* h~_t */
+        if (!s) outs[t] = f = o;
+    }
+    m->dec_state[0][1] = h, m->dec_state[1][1] = c, m->dec_state[2][1] = f;
+    for (int k = 0; k < 3 && !s; k++) s = glia_node_retain(g, m->dec_state[k][1]);
+    if (!s && T > 1) s = glia__concat_many(m, l->name, (int)T, outs, 0, &l->out);
+    else if (!s) l->out = outs[0];
+    free(outs);
+    l->macs = T * (4 * H * (E + (feed ? U : 0) + H) + ks.dim[0] * (score == GLIA_ATTENTION_ADDITIVE ? A : Dk) +
+                   ks.dim[0] * Dk + U * (Dk + H));
+    return s;
+}

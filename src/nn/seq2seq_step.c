@@ -2,17 +2,21 @@
  * step per forward, O(T2) decoder steps per sequence instead of the O(T2^2) of rerunning the
  * decoder over the whole prefix (glia_seq2seq_set_incremental(m, 0) keeps that way, the check).
  *
- * The step model is a copy of the model with [net] target = 1 (its weights copied from the
- * model at each decode call), at `rows` rows. Its decoder ops are those that depend on the
+ * The step model is a copy of the model with [net] target = 1, at `rows` rows, that reads the
+ * model's own parameters: its parameter and buffer nodes point at the model's values (found by
+ * name once, when the step model is built), so a decode call copies nothing and always sees
+ * the weights as they are now (on a device without host memory they are copied instead). Its decoder ops are those that depend on the
  * input `target`; every other op (the encoder) runs once per source, at step 0, and the outputs
  * the decoder reads from it (the attention's memory) are retained so that they stay valid.
  * At step t >= 1 the decoder's recurrent ops start from the final state of step t - 1 (their
  * h0/c0 state inputs, glia_rnn_final_state), taken from the row's parent (beam search
  * reorders its prefixes), and only the decoder's ops run (glia__graph_forward_ops). That equals
  * the whole-prefix forward because the decoder is causal: its output at step t depends on its
- * inputs at steps <= t only (docs/model-format.md). A decoder with a bidirectional recurrent
- * layer is not causal: such a model decodes the old way. */
+ * inputs at steps <= t only (docs/model-format.md). An [attention_decoder] carries its h, c
+ * and attentional vector the same way (its state inputs, m->dec_state). A decoder with a
+ * bidirectional recurrent layer is not causal: such a model decodes the old way. */
 #include "model_internal.h"
+#include "../core/device.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +32,8 @@ struct glia__s2s_step {
     unsigned char *dec; /* [nodes]: the decoder's ops */
     dec_rnn *rnn;
     int n_rnn;
+    int *twin;          /* [model nodes]: the step model's node of a parameter or buffer, -1 */
+    int n_twin;
     float *tmp;         /* [2 rows Hmax]: final states h, c */
 };
 
@@ -36,6 +42,7 @@ void glia__s2s_step_free(glia__s2s_step *st) {
     glia_model_free(st->sm);
     free(st->dec);
     free(st->rnn);
+    free(st->twin);
     free(st->tmp);
     free(st);
 }
@@ -66,6 +73,7 @@ static glia_status find_decoder(glia__s2s_step *st, int *ok) {
     for (int i = 0; i < g->n_nodes; i++) {
         glia_node *n = &g->nodes[i];
         int dep = i == sm->target || i == sm->target_lengths;
+        for (int k = 0; k < 3 && sm->dec_n; k++) dep |= i == sm->dec_state[k][0]; /* carried */
         for (int k = 0; k < n->n_in && !dep; k++) dep = st->dec[n->in[k]];
         st->dec[i] = (unsigned char)dep;
         if (!dep || n->kind != NODE_OP) continue;
@@ -104,6 +112,11 @@ static glia_status step_new(glia_model *m, int rows, glia__s2s_step **out) {
     if (!s) s = find_decoder(st, &ok);
     int64_t Hmax = 1;
     for (int k = 0; k < st->n_rnn; k++) Hmax = st->rnn[k].H > Hmax ? st->rnn[k].H : Hmax;
+    for (int k = 0; !s && k < 3 && st->sm->dec_n; k++) { /* an [attention_decoder]'s states */
+        glia_shape sh;
+        glia_node_shape(st->sm->g, st->sm->dec_state[k][0], &sh);
+        Hmax = sh.dim[1] > Hmax ? sh.dim[1] : Hmax;
+    }
     if (!s && ok && !(st->tmp = glia__calloc(2 * (size_t)rows * (size_t)Hmax, sizeof *st->tmp)))
         s = glia__err(GLIA_ENOMEM, "incremental decoding: out of memory");
     if (!s && ok) {
@@ -118,19 +131,43 @@ static glia_status step_new(glia_model *m, int rows, glia__s2s_step **out) {
     return GLIA_OK;
 }
 
-/* copies m's parameters and buffers into the step model (same names and shapes) */
-static glia_status copy_weights(glia_model *m, glia_model *sm) {
+/* the step model's twin of each of m's parameters and buffers (same name and size) */
+static glia_status find_twins(glia_model *m, glia__s2s_step *st) {
     const glia_graph *g = m->g;
+    if (!(st->twin = glia__malloc((size_t)g->n_nodes * sizeof *st->twin)))
+        return glia__err(GLIA_ENOMEM, "incremental decoding: out of memory");
+    st->n_twin = g->n_nodes;
     for (int i = 0; i < g->n_nodes; i++) {
         const glia_node *n = &g->nodes[i];
+        st->twin[i] = -1;
         if (n->kind != NODE_PARAM && n->kind != NODE_BUFFER) continue;
         int j;
-        glia_status s = glia_graph_find(sm->g, n->name, &j);
-        const float *v = glia_node_value(m->g, i);
-        if (s || !v || glia__numel(&sm->g->nodes[j]) != glia__numel(n))
+        if (glia_graph_find(st->sm->g, n->name, &j) || glia__numel(&st->sm->g->nodes[j]) != glia__numel(n))
             return glia__err(GLIA_EINVAL, "incremental decoding: parameter '%s' of %s has no twin "
-                             "in the step model (decoding runs on the cpu)", n->name, m->filename);
-        if ((s = glia_node_write(sm->g, j, v, glia__numel(n)))) return s;
+                             "in the step model", n->name, m->filename);
+        st->twin[i] = j;
+    }
+    return GLIA_OK;
+}
+
+/* the step model reads m's parameters and buffers: their memory when it is host memory (the
+ * step model's own copies are freed), else a copy */
+static glia_status share_weights(glia_model *m, glia__s2s_step *st) {
+    glia_graph *g = m->g, *sg = st->sm->g;
+    const int host = glia__dev_host(g);
+    for (int i = 0; i < g->n_nodes && i < st->n_twin; i++) {
+        if (st->twin[i] < 0) continue;
+        glia_node *n = &g->nodes[i], *x = &sg->nodes[st->twin[i]];
+        if (host) {
+            if (x->owned_val != n->val) free(x->owned_val);
+            x->owned_val = NULL; /* not the step model's to free */
+            x->val = n->val;
+            continue;
+        }
+        const float *v = glia_node_value(g, i);
+        glia_status s = v ? glia_node_write(sg, st->twin[i], v, glia__numel(n))
+                          : glia__err(GLIA_EINVAL, "incremental decoding: no value of '%s'", n->name);
+        if (s) return s;
     }
     return GLIA_OK;
 }
@@ -148,7 +185,7 @@ glia_status glia__s2s_step_open(glia_model *m, int rows, glia__s2s_step **out) {
         m->incremental = 0;
         return GLIA_OK;
     }
-    if ((s = copy_weights(m, m->step->sm))) return s;
+    if ((!m->step->twin && (s = find_twins(m, m->step))) || (s = share_weights(m, m->step))) return s;
     *out = m->step;
     return GLIA_OK;
 }
@@ -172,6 +209,11 @@ glia_status glia__s2s_step_begin(glia__s2s_step *st, int n_src, const int *const
         memset(glia_node_value(g, d->h0), 0, (size_t)R * d->H * sizeof(float));
         if (d->c0 >= 0) memset(glia_node_value(g, d->c0), 0, (size_t)R * d->H * sizeof(float));
     }
+    for (int k = 0; k < 3 && sm->dec_n; k++) {
+        glia_shape sh;
+        glia_node_shape(g, sm->dec_state[k][0], &sh);
+        memset(glia_node_value(g, sm->dec_state[k][0]), 0, (size_t)glia_shape_numel(&sh) * sizeof(float));
+    }
     return glia_graph_forward(g);
 }
 
@@ -190,6 +232,15 @@ glia_status glia__s2s_step_next(glia__s2s_step *st, const int *tokens, const int
             memcpy(h0 + (size_t)r * H, h + (size_t)p * H, H * sizeof *h0);
             if (c0) memcpy(c0 + (size_t)r * H, c + (size_t)p * H, H * sizeof *c0);
         }
+    }
+    for (int k = 0; k < 3 && st->sm->dec_n; k++) { /* an [attention_decoder]'s h, c, h~ */
+        glia_shape sh;
+        glia_node_shape(g, st->sm->dec_state[k][0], &sh);
+        const size_t D = (size_t)sh.dim[1];
+        const float *last = glia_node_value(g, st->sm->dec_state[k][1]);
+        float *in = glia_node_value(g, st->sm->dec_state[k][0]);
+        memcpy(st->tmp, last, (size_t)R * D * sizeof *st->tmp);
+        for (int r = 0; r < R; r++) memcpy(in + (size_t)r * D, st->tmp + (size_t)(parent ? parent[r] : r) * D, D * sizeof *in);
     }
     float *y = glia_node_value(g, st->sm->target);
     for (int r = 0; r < R; r++) y[r] = (float)tokens[r];

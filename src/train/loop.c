@@ -503,7 +503,7 @@ static glia_status run_loop(glia__loop *L, const glia_train_options *o, glia_tra
             int64_t k = L->task->fill(L, GLIA__TRAIN, b, &L->rng);
             float l;
             if ((s = batch_ready(L)) || (s = train_forward(L, &l, b)) ||
-                (s = glia_graph_backward(g, L->loss, NULL, 0)))
+                (s = glia_graph_backward(g, L->loss, L->grad_scale > 0 ? &L->grad_scale : NULL, 0)))
                 return s;
             /* the gradients are complete here, and only here */
             if (L->reduce && (s = L->reduce(L))) return s;

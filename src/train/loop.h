@@ -113,6 +113,7 @@ struct glia__loop {
     int64_t step;                /* optimiser steps so far */
     glia__metrics tm;            /* this epoch's training sums so far */
     int64_t samples;             /* this epoch's images or tokens so far */
+    float grad_scale;            /* > 0: fill's factor for this batch's loss gradient (1: 0) */
     double seconds, epoch_seconds; /* training time of the finished epochs; of this one so far */
     char *metrics;               /* metrics.csv so far */
     int eval_only;               /* glia_evaluate_run: no run directory, lock or optimiser */
@@ -188,4 +189,14 @@ int glia__rng_parse(const char *s, glia_rng *g);
 glia_status glia__write_lines(const glia__loop *L, const char *file, const char *const *lines, int n);
 /* Fisher-Yates shuffle of a[0..n) with r */
 void glia__shuffle(int64_t *a, int64_t n, glia_rng *r);
+/* Length buckets of a sequence-to-sequence epoch (task_seq2seq.c), so that the recurrent ops'
+ * skip of the steps past a batch's longest length pays (rnn.c): the shuffled order[0 .. nb G)
+ * (nb batches of G pairs of p) is cut into chunks of `bucket` batches, each chunk sorted by
+ * (source length, target length) and cut into batches, and the batches' order shuffled with
+ * r. Scratch: keys [bucket G], scratch [nb + nb G]. */
+typedef struct glia__keyed {
+    int64_t key, pos, id;
+} glia__keyed;
+void glia__length_buckets(const glia_pairs *p, int64_t *order, int64_t G, int64_t nb, int64_t bucket,
+                          glia_rng *r, glia__keyed *keys, int64_t *scratch);
 #endif

@@ -9,7 +9,8 @@
  * whose source is longer than S or whose target (with </s>) is longer than T2 is left out (the
  * model cannot read it); the pairs' fixed split (a hash of the source) gives the training,
  * validation and test parts, and --val is not used; --limit N trains on a fixed draw (from the
- * seed) of N training pairs; evaluation runs in length order. The last partial batch of an evaluation
+ * seed) of N training pairs; evaluation runs in length order; [net] bucket = B > 0 forms each
+ * epoch's training batches of pairs of similar lengths (epoch_order). The last partial batch of an evaluation
  * is padded with rows of length 1 labelled -1. Accuracy is per token (teacher forced); the
  * sequence metrics of decoding (phoneme and word error rates) are glia translate --test's. */
 #include "train/loop.h"
@@ -22,7 +23,10 @@ typedef struct {
     int64_t S, T2, N;
     int x, len, y, ylen;
     int64_t *idx[3], n[3];       /* pairs of each part that fit the model */
-    int64_t *order;
+    int64_t *order, *scratch;    /* this epoch's training order; [n[0]] for epoch_order */
+    int64_t bucket;              /* [net] bucket: batches per length-sorted chunk, 0 off */
+    glia__keyed *keys;           /* [bucket batches] for sorting a chunk */
+    double batch_tokens;         /* target tokens (</s> included) of a mean training batch */
 } s2s;
 
 static int64_t fill_rows(glia__loop *L, const int64_t *ids, int64_t k) {
@@ -60,7 +64,14 @@ static int64_t fill(glia__loop *L, glia__split sp, int64_t b, glia_rng *aug) {
     (void)aug;
     s2s *t = L->ts;
     b = b * L->shards + L->shard;
-    if (sp == GLIA__TRAIN) return fill_rows(L, t->order + b * t->N, t->N);
+    if (sp == GLIA__TRAIN) {
+        const int64_t tokens = fill_rows(L, t->order + b * t->N, t->N);
+        /* length buckets: each batch's mean over its tokens, weighted by its tokens (over a
+         * batch's mean count), weighs every token alike, as random batches do on average; else
+         * a batch of short words would count as much as one of long words */
+        if (t->bucket > 0) L->grad_scale = (float)((double)tokens / t->batch_tokens);
+        return tokens;
+    }
     const int part = sp == GLIA__VAL ? 1 : 2;
     const int64_t i = b * t->N, k = t->n[part] - i < t->N ? t->n[part] - i : t->N;
     return fill_rows(L, t->idx[part] + i, k);
@@ -75,9 +86,7 @@ static int64_t eval_batches(glia__loop *L, glia__split sp) {
 
 /* evaluation runs in length order: a batch costs its longest source and target (the recurrent
  * ops skip the steps past the longest length, rnn.c), and the figures are sums over tokens */
-typedef struct {
-    int64_t key, pos, id;
-} keyed;
+typedef glia__keyed keyed;
 
 static int keyed_cmp(const void *a, const void *b) {
     const keyed *x = a, *y = b;
@@ -85,23 +94,45 @@ static int keyed_cmp(const void *a, const void *b) {
     return x->pos < y->pos ? -1 : x->pos > y->pos; /* stable: a fixed order */
 }
 
-static glia_status sort_by_length(const glia_pairs *p, int64_t *ids, int64_t n) {
-    keyed *tmp = glia__malloc((size_t)(n + 1) * sizeof *tmp);
-    if (!tmp) return glia__err(GLIA_ENOMEM, "training: out of memory");
+/* ids[0..n) sorted by (source length, target length), stable, with tmp [n] */
+static void sort_by_length_in(const glia_pairs *p, int64_t *ids, int64_t n, keyed *tmp) {
     for (int64_t j = 0; j < n; j++) {
         const int64_t i = ids[j];
         tmp[j] = (keyed){(p->src_off[i + 1] - p->src_off[i]) * 4096 + p->tgt_off[i + 1] - p->tgt_off[i], j, i};
     }
     qsort(tmp, (size_t)n, sizeof *tmp, keyed_cmp);
     for (int64_t j = 0; j < n; j++) ids[j] = tmp[j].id;
+}
+
+static glia_status sort_by_length(const glia_pairs *p, int64_t *ids, int64_t n) {
+    keyed *tmp = glia__malloc((size_t)(n + 1) * sizeof *tmp);
+    if (!tmp) return glia__err(GLIA_ENOMEM, "training: out of memory");
+    sort_by_length_in(p, ids, n, tmp);
     free(tmp);
     return GLIA_OK;
 }
 
+void glia__length_buckets(const glia_pairs *p, int64_t *order, int64_t G, int64_t nb, int64_t bucket,
+                          glia_rng *r, glia__keyed *keys, int64_t *scratch) {
+    const int64_t chunk = bucket * G;
+    for (int64_t c = 0; c < nb * G; c += chunk)
+        sort_by_length_in(p, order + c, c + chunk < nb * G ? chunk : nb * G - c, keys);
+    int64_t *perm = scratch, *tmp = scratch + nb;
+    for (int64_t b = 0; b < nb; b++) perm[b] = b;
+    glia__shuffle(perm, nb, r);
+    for (int64_t b = 0; b < nb; b++) memcpy(tmp + b * G, order + perm[b] * G, (size_t)G * sizeof *tmp);
+    memcpy(order, tmp, (size_t)(nb * G) * sizeof *tmp);
+}
+
+/* a shuffle of the training pairs, then with [net] bucket = B, batches of similar lengths
+ * (glia__length_buckets); drawn from r alone, so a resumed run (which replays r from the
+ * epoch's start) gets the same order */
 static void epoch_order(glia__loop *L, glia_rng *r) {
     s2s *t = L->ts;
     memcpy(t->order, t->idx[0], (size_t)t->n[0] * sizeof *t->order);
     glia__shuffle(t->order, t->n[0], r);
+    if (t->bucket > 0)
+        glia__length_buckets(t->p, t->order, t->N * L->shards, L->batches, t->bucket, r, t->keys, t->scratch);
 }
 
 static glia_status setup(glia__loop *L, const glia_train_options *o) {
@@ -158,6 +189,16 @@ static glia_status setup(glia__loop *L, const glia_train_options *o) {
         return s;
     L->n_val = t->n[1];
     L->batches = t->n[0] / (t->N * L->shards); /* global batches */
+    t->bucket = atoll(glia_model_option(m, "bucket"));
+    if (t->bucket < 0) return glia__err(GLIA_EINVAL, "[net] bucket = %lld: expected 0 (off) or a "
+                                        "number of batches", (long long)t->bucket);
+    if (t->bucket > L->batches) t->bucket = L->batches;
+    for (int64_t j = 0; j < t->n[0]; j++)
+        t->batch_tokens += p->tgt_off[t->idx[0][j] + 1] - p->tgt_off[t->idx[0][j]] + 1;
+    t->batch_tokens = t->n[0] ? t->batch_tokens / (double)t->n[0] * (double)t->N : 1;
+    if (t->bucket && (!(t->scratch = glia__malloc((size_t)(2 * t->n[0] + 1) * sizeof *t->scratch)) ||
+                      !(t->keys = glia__malloc((size_t)(t->bucket * t->N * L->shards) * sizeof *t->keys))))
+        return glia__err(GLIA_ENOMEM, "training: out of memory");
     if (L->batches < 1)
         return glia__err(GLIA_EINVAL, "%s: too little training data for one batch of %lld (pairs "
                          "that fit [net] sequence = %lld and target = %lld: %lld)", L->data,
@@ -176,6 +217,8 @@ static void task_free(void *ts) {
     s2s *t = ts;
     for (int k = 0; k < 3; k++) free(t->idx[k]);
     free(t->order);
+    free(t->scratch);
+    free(t->keys);
     glia_pairs_free(t->p);
 }
 
