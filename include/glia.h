@@ -280,11 +280,12 @@ glia_status glia_conv_transpose2d(glia_graph *g, const char *name, int x, int w,
  *   half_pixel          (o + 0.5) / scale - 0.5        asymmetric   o / scale
  *   align_corners       o (in - 1) / (L - 1)           tf_half_pixel_for_nearest (o + 0.5) / scale
  *   pytorch_half_pixel  L > 1 ? half_pixel : 0
- * with scale the given one (0: out / in) and L = in scale (out when no scale is given); nearest takes the input at that coordinate rounded by
- * nearest_mode (simple: floor where scale >= 1, ceil where it is below), linear interpolates
- * the two neighbours, cubic the four (Keys' kernel with coefficient cubic_a, -0.75 in PyTorch
- * and by ONNX's default; exclude_outside: taps outside the input get weight 0 and the rest renormalised;
- * else they read the edge). */
+ * with scale the given one (0: out / in) and L = in scale (out when no scale is given).
+ * nearest takes the input at that coordinate rounded by nearest_mode (simple: floor where
+ * scale >= 1, ceil where it is below), linear interpolates the two neighbours, cubic the four
+ * (Keys' kernel with coefficient cubic_a, -0.75 in PyTorch and by ONNX's default;
+ * exclude_outside: taps outside the input get weight 0 and the rest are renormalised, else
+ * they read the edge). src/ops/resize.c. */
 typedef enum { GLIA_RESIZE_NEAREST, GLIA_RESIZE_LINEAR, GLIA_RESIZE_CUBIC } glia_resize_mode;
 typedef enum {
     GLIA_RESIZE_HALF_PIXEL, GLIA_RESIZE_ASYMMETRIC, GLIA_RESIZE_ALIGN_CORNERS,

@@ -2,7 +2,7 @@
  * resize ops (the decoders and feature pyramids of segmentation and detection networks, such
  * as PaddleOCR's text detector).
  *
- * ConvTranspose (2-D): W [C, M/group, kh, kw] as glia's weight. Its output size is
+ * ConvTranspose (2-D, and 1-D as 2-D with H = 1): W [C, M/group, kh, kw] as glia's weight. Its output size is
  *   out = stride (in - 1) + output_padding + dilation (k - 1) + 1 - pad_begin - pad_end;
  * output_shape, or auto_pad SAME_* (out = in stride), sets the total padding from the size
  * wanted, split as the ONNX reference does (SAME_UPPER: the smaller half first); an output
@@ -26,21 +26,31 @@ glia_status ox_op_conv_transpose(ox_ctx *c) {
     if (c->node->n_input > 2 && c->node->input[2][0] && (s = ox_in_node(c, 2, true, &b))) return s;
     glia_node_shape(c->g, x, &xs);
     glia_node_shape(c->g, w, &ws);
-    if (ws.ndim != 4 || xs.ndim != 4)
-        return ox_unsupported(c, "an input of %d dimensions (2-D [N, C, H, W] only)", ws.ndim != 4 ? ws.ndim : xs.ndim);
+    const int nd = xs.ndim - 2, off = 2 - nd; /* spatial axes; 1-D runs as H = 1 */
+    if ((nd != 1 && nd != 2) || ws.ndim != xs.ndim)
+        return ox_unsupported(c, "an input of %d dimensions (1-D [N, C, L] or 2-D [N, C, H, W] only)", xs.ndim);
+    if (nd == 1) { /* [N, C, L] as [N, C, 1, L], W [C, M/g, k] as [C, M/g, 1, k] (glia's reshape keeps dim 0) */
+        if ((s = ox_built(c, glia_reshape(c->g, NULL, x, 3, (int64_t[]){xs.dim[1], 1, xs.dim[2]}, &x))) ||
+            (s = ox_built(c, glia_reshape(c->g, NULL, w, 3, (int64_t[]){ws.dim[1], 1, ws.dim[2]}, &w))))
+            return s;
+        glia_node_shape(c->g, x, &xs);
+        glia_node_shape(c->g, w, &ws);
+    }
     int64_t k[2] = {ws.dim[2], ws.dim[3]}, st[2] = {1, 1}, dil[2] = {1, 1}, op[2] = {0, 0};
     int64_t pad[4] = {0, 0, 0, 0}, shape[2], v[8], group;
     const char *names[5] = {"kernel_shape", "strides", "dilations", "output_padding", "pads"};
     int64_t *dst[5] = {k, st, dil, op, pad};
     for (int a = 0; a < 5; a++) {
-        int want = a == 4 ? 4 : 2;
+        int want = a == 4 ? 2 * nd : nd;
         if ((s = ox_attr_ints(c, names[a], v, 8, &n))) return s;
-        if (n >= 0 && n != want) return ox_unsupported(c, "attribute '%s' of %d values (2-D only)", names[a], n);
+        if (n >= 0 && n != want) return ox_fail(c, GLIA_EINVAL, "attribute '%s' has %d values for %d axes", names[a], n, nd);
         for (int i = 0; i < n; i++) {
+            /* axis d's value, or for pads begin (i < nd) and end: 2-D slots (top, left, bottom, right) */
+            int at = a < 4 ? off + i : i < nd ? off + i : 2 + off + i - nd;
             if (v[i] < (a < 3 ? 1 : 0) || v[i] > 4096)
                 return ox_fail(c, GLIA_EINVAL, "attribute '%s' holds %lld", names[a], (long long)v[i]);
-            if (a == 0 && v[i] != k[i]) return ox_fail(c, GLIA_EINVAL, "attribute 'kernel_shape' differs from the weights");
-            dst[a][i] = v[i];
+            if (a == 0 && v[i] != k[at]) return ox_fail(c, GLIA_EINVAL, "attribute 'kernel_shape' differs from the weights");
+            dst[a][at] = v[i];
         }
     }
     if ((s = ox_attr_ints(c, "output_shape", v, 8, &n)) || (s = ox_attr_s(c, "auto_pad", "NOTSET", ap, sizeof ap)) ||
@@ -50,10 +60,10 @@ glia_status ox_op_conv_transpose(ox_ctx *c) {
     bool same = !strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER");
     if (!same && strcmp(ap, "NOTSET") && strcmp(ap, "VALID")) return ox_fail(c, GLIA_EINVAL, "attribute 'auto_pad' = '%s'", ap);
     if (!strcmp(ap, "VALID")) memset(pad, 0, sizeof pad);
-    if (n >= 0 && n != 2 && n != 4) return ox_unsupported(c, "attribute 'output_shape' of %d values", n);
+    if (n >= 0 && n != nd && n != nd + 2) return ox_fail(c, GLIA_EINVAL, "attribute 'output_shape' of %d values", n);
     if (n >= 0 || same)
-        for (int i = 0; i < 2; i++) {
-            shape[i] = n == 4 ? v[2 + i] : n == 2 ? v[i] : xs.dim[2 + i] * st[i];
+        for (int i = off; i < 2; i++) { /* output_shape: the spatial sizes, or all of them */
+            shape[i] = n >= 0 ? v[n - 2 + i] : xs.dim[2 + i] * st[i];
             if (shape[i] < 1 || shape[i] > (1 << 24)) return ox_fail(c, GLIA_EINVAL, "output size %lld", (long long)shape[i]);
             int64_t total = st[i] * (xs.dim[2 + i] - 1) + op[i] + (k[i] - 1) * dil[i] + 1 - shape[i];
             if (total < 0) { /* rows the convolution does not reach: output padding at the end */
@@ -65,7 +75,13 @@ glia_status ox_op_conv_transpose(ox_ctx *c) {
         }
     glia_conv_transpose2d_params p = {{(int)st[0], (int)st[1], (int)pad[0], (int)pad[2], (int)pad[1], (int)pad[3],
                                        (int)dil[0], (int)dil[1], (int)group}, (int)op[0], (int)op[1]};
-    if ((s = ox_built(c, glia_conv_transpose2d(c->g, ox_out_name(c, 0, nm, sizeof nm), x, w, b, &p, &y)))) return s;
+    ox_out_name(c, 0, nm, sizeof nm);
+    if ((s = ox_built(c, glia_conv_transpose2d(c->g, nd == 1 ? NULL : nm, x, w, b, &p, &y)))) return s;
+    if (nd == 1) { /* [N, O, 1, L'] back to [N, O, L'] */
+        glia_shape ys;
+        glia_node_shape(c->g, y, &ys);
+        if ((s = ox_built(c, glia_reshape(c->g, nm, y, 2, (int64_t[]){ys.dim[1], ys.dim[3]}, &y)))) return s;
+    }
     return ox_set_out(c, 0, y);
 }
 

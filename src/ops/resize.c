@@ -20,9 +20,9 @@
  *            exclude_outside: taps outside the input get 0 and the rest are divided by their sum
  * every index clamped to [0, in - 1] (the edge repeats). Then
  *   y[n,c,oh,ow] = sum_{a,b} wh[oh][a] ww[ow][b] x[n, c, ih[oh][a], iw[ow][b]]
- * and backward adds wh ww dy to the same places (each plane on one thread, in output order:
- * the bits do not depend on the number of threads). The taps are computed once per pass into
- * the workspace. */
+ * (nearest: a plain gather) and backward adds wh ww dy to the same places (each plane on one
+ * thread, in output order: the bits do not depend on the number of threads). The taps are
+ * computed once per pass into the workspace. */
 #include "../core/internal.h"
 #include <limits.h>
 #include <math.h>
@@ -135,6 +135,13 @@ static glia_status resize_forward(glia_graph *g, glia_node *n) {
     for (int64_t p = 0; p < planes; p++) {
         const float *x = X->val + p * H * W;
         float *y = n->val + p * OH * OW;
+        if (th.n == 1 && tw.n == 1) { /* nearest: a gather, weights 1 */
+            for (int64_t oh = 0; oh < OH; oh++) {
+                const float *xr = x + (int64_t)th.idx[oh] * W;
+                for (int64_t ow = 0; ow < OW; ow++) y[oh * OW + ow] = xr[tw.idx[ow]];
+            }
+            continue;
+        }
         for (int64_t oh = 0; oh < OH; oh++)
             for (int64_t ow = 0; ow < OW; ow++) {
                 float s = 0;
