@@ -41,6 +41,7 @@ typedef struct ox_ctx {
     const Onnx__NodeProto *node; /* the node being imported, for messages */
     int *unsupported;          /* set to 1 on an unsupported op, attribute or type */
     struct glia_onnx *model;   /* the model being built (its steps: ox_import_node) */
+    int if_depth;              /* Ifs being inlined, one inside the other */
 } ox_ctx;
 
 /* Imports node c->node (folded, or into glia nodes recorded as a step of the model); what an
