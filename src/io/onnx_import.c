@@ -937,12 +937,12 @@ static glia_status op_pow(ox_ctx *c) {
     return set_out(c, 0, y);
 }
 
-/* Gather(x, indices) of run-time x at constant indices (Silero's state[0], state[1]): one slice
- * of x per index along the axis, concatenated; a scalar index drops the axis (a view of the
+/* Gather(x, indices) of run-time x at constant indices (Silero's state[0], state[1]): x's
+ * slices at the indices along the axis (ox_take); a scalar index drops the axis (a view of the
  * slice when that is the first axis) */
 static glia_status gather_rows(ox_ctx *c, int64_t axis, const ox_value *ix) {
     char nm[GLIA_NAME_MAX];
-    int x, y, parts[GLIA_MAX_INPUTS];
+    int x, y;
     glia_shape xs;
     glia_status s = ox_in_node(c, 0, false, &x);
     if (s) return s;
@@ -950,22 +950,25 @@ static glia_status gather_rows(ox_ctx *c, int64_t axis, const ox_value *ix) {
     if (axis < 0) axis += xs.ndim;
     if (axis < 0 || axis >= xs.ndim) return ox_fail(c, GLIA_EINVAL, "attribute 'axis' is outside the %d dimensions", xs.ndim);
     int64_t n = glia_shape_numel(&ix->shape), D = xs.dim[axis];
-    if (ix->shape.ndim > 1 || n < 1 || n > GLIA_MAX_INPUTS)
-        return ox_unsupported(c, "indices of shape other than [] or [k], k <= %d, on run-time data", GLIA_MAX_INPUTS);
-    for (int64_t i = 0; i < n; i++) {
+    if (ix->shape.ndim > 1 || n < 1) return ox_unsupported(c, "indices of shape other than [] or [k] on run-time data");
+    int64_t *idx = glia__malloc((size_t)n * sizeof *idx);
+    if (!idx) return glia__err(GLIA_ENOMEM, "out of memory");
+    for (int64_t i = 0; i < n && !s; i++) {
         int64_t q = ox_i64(ix->v[i]);
-        if (q < 0) q += D;
-        if (q < 0 || q >= D) return ox_fail(c, GLIA_ERANGE, "index %g is outside axis %lld (%lld)", ix->v[i], (long long)axis, (long long)D);
-        if ((s = built(c, glia_slice(c->g, NULL, x, (int)axis, q, q + 1, &parts[i])))) return s;
+        idx[i] = q < 0 ? q + D : q;
+        if (idx[i] < 0 || idx[i] >= D)
+            s = ox_fail(c, GLIA_ERANGE, "index %g is outside axis %lld (%lld)", ix->v[i], (long long)axis, (long long)D);
     }
     out_name(c, 0, nm, sizeof nm);
-    if (n > 1 && (s = built(c, glia_concat(c->g, nm, (int)n, parts, (int)axis, &y)))) return s;
-    if (n > 1 || ix->shape.ndim == 1) return set_out(c, 0, n > 1 ? y : parts[0]);
+    bool scalar = ix->shape.ndim == 0;
+    if (!s) s = ox_take(c, x, (int)axis, idx, n, scalar ? NULL : nm, &y);
+    free(idx);
+    if (s || !scalar) return s ? s : set_out(c, 0, y);
     glia_shape to = xs; /* a scalar index: the axis goes */
     for (int d = (int)axis; d + 1 < xs.ndim; d++) to.dim[d] = xs.dim[d + 1];
     to.ndim--;
-    if (axis == 0 || to.ndim < 1) return set_out_view(c, 0, parts[0], &to);
-    if ((s = reshape_to(c, parts[0], &to, nm, &y))) return s;
+    if (axis == 0 || to.ndim < 1) return set_out_view(c, 0, y, &to);
+    if ((s = reshape_to(c, y, &to, nm, &y))) return s;
     return set_out(c, 0, y);
 }
 
