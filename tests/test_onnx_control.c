@@ -142,3 +142,25 @@ TEST(onnx_import_se_block_to_model_text) {
     glia_st_list_free(e, n);
     glia_model_free(mi);
 }
+
+/* Silero legacy's other ops (scripts/onnx/make_control_models.py, legacy_ops.onnx): a mean over
+ * an inner axis (transposed last), a reversed Slice (one-wide slices concatenated), Neg, Log:
+ * gradients against central differences */
+TEST(onnx_legacy_ops_gradients) {
+    glia_onnx *m = NULL;
+    OK(glia_onnx_load(DIR "legacy_ops.onnx", NULL, &m));
+    glia_graph *g = glia_onnx_graph(m);
+    glia_graph_set_training(g, 1);
+    int x = glia_onnx_input_node(m, 0);
+    float v[48];
+    for (int j = 0; j < 48; j++) v[j] = 1.5f * sinf(0.9f * (float)j + 0.2f);
+    OK(glia_node_write(g, x, v, 48));
+    OK(glia_node_requires_grad(g, x, 1));
+    for (int out = 0; out < 2; out++) {
+        double err;
+        int64_t checked;
+        OK(glia_gradcheck(g, glia_onnx_output_node(m, out), x, 1e-3f, &err, &checked));
+        CHECK_MSG(err < 1e-2 && checked > 0, "d %s / d x: relative error %g", glia_onnx_output_name(m, out), err);
+    }
+    glia_onnx_free(m);
+}

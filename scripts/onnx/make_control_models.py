@@ -15,6 +15,9 @@
   if_sr_16k.safetensors, if_sr_8k.safetensors  x, state, and numpy's y and stateN for sr = 16000
                (then) and sr = 8000 (else)
   if_data.onnx an If on Greater(mean(x[0]), 0): data-dependent, which glia refuses, naming it
+  legacy_ops.onnx, .safetensors  the other ops of Silero VAD's legacy model, with numpy's values:
+               x [2, 4, 6] -> m = ReduceMean(x, axes [1]) (an inner axis), r = Slice(m, 4, 0, axis 2,
+               step -1) (reversed), y = Concat(Neg(r), m, axis 2), z = Log(x * x + 1)
 
 usage: /usr/bin/python3 scripts/onnx/make_control_models.py  (Debian python3-onnx, python3-numpy)
 """
@@ -131,6 +134,30 @@ def if_data():
     onnx.save(m, os.path.join(OUT, "if_data.onnx"))
 
 
+def legacy_ops():
+    nodes = [helper.make_node("ReduceMean", ["x"], ["m"], axes=[1], keepdims=1),
+             helper.make_node("Slice", ["m", "st", "en", "ax", "sp"], ["r"]),
+             helper.make_node("Neg", ["r"], ["nr"]),
+             helper.make_node("Concat", ["nr", "m"], ["y"], axis=2),
+             helper.make_node("Mul", ["x", "x"], ["x2"]),
+             helper.make_node("Add", ["x2", "one_f"], ["x21"]),
+             helper.make_node("Log", ["x21"], ["z"])]
+    g = helper.make_graph(nodes, "legacy_ops", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4, 6])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 1, 10]),
+                           helper.make_tensor_value_info("z", TensorProto.FLOAT, [2, 4, 6])],
+                          [i64("st", [4]), i64("en", [0]), i64("ax", [2]), i64("sp", [-1]),
+                           numpy_helper.from_array(np.array(1, np.float32), "one_f")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(OUT, "legacy_ops.onnx"))
+    x = rng.uniform(-2, 2, (2, 4, 6)).astype(np.float32)
+    xd = x.astype(np.float64)
+    mean = xd.mean(1, keepdims=True)
+    y = np.concatenate([-mean[:, :, 4:0:-1], mean], axis=2)
+    save_safetensors(os.path.join(OUT, "legacy_ops.safetensors"),
+                     [("x", x), ("y", y.astype(np.float32)), ("z", np.log(xd * xd + 1).astype(np.float32))])
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     if_sr()
@@ -140,7 +167,8 @@ def main():
     for name, mode, scale in (("if_sr_16k", "reflect", 1), ("if_sr_8k", "edge", 2)):
         y, sN = reference(x, state, mode, scale)
         save_safetensors(os.path.join(OUT, name + ".safetensors"), [("x", x), ("state", state), ("y", y), ("stateN", sN)])
-    print("wrote if_sr.onnx, if_data.onnx, if_sr_16k.safetensors, if_sr_8k.safetensors in", OUT)
+    legacy_ops()
+    print("wrote if_sr.onnx, if_data.onnx, if_sr_16k.safetensors, if_sr_8k.safetensors, legacy_ops.* in", OUT)
 
 
 if __name__ == "__main__":

@@ -106,11 +106,15 @@ glia_status ox_op_if(ox_ctx *c) {
         if ((s = ox_tensor(c, t, &sh, &v)) || (s = ox_add_const(c, t->name, t->data_type, &sh, v))) return s;
         c->vals[c->n_vals - 1].init = true;
     }
+    if (c->if_depth >= 64) return ox_unsupported(c, "Ifs nested more than 64 deep");
     const Onnx__NodeProto *self = c->node;
-    for (size_t i = 0; i < b->n_node; i++) {
+    c->if_depth++;
+    for (size_t i = 0; i < b->n_node && !s; i++) {
         c->node = b->node[i];
-        if ((s = ox_import_node(c))) return s;
+        s = ox_import_node(c);
     }
+    c->if_depth--;
+    if (s) return s;
     c->node = self;
     for (size_t k = 0; k < b->n_output; k++) {
         const char *from = b->output[k] ? b->output[k]->name : NULL;

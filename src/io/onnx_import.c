@@ -153,6 +153,8 @@ static glia_status op_unary(ox_ctx *c) {
     else if (!strcmp(op, "Sigmoid")) s = glia_sigmoid(c->g, nm, x, &y);
     else if (!strcmp(op, "Tanh")) s = glia_tanh(c->g, nm, x, &y);
     else if (!strcmp(op, "Sqrt")) s = glia_sqrt(c->g, nm, x, &y);
+    else if (!strcmp(op, "Log")) s = glia_log(c->g, nm, x, &y);
+    else if (!strcmp(op, "Neg")) s = glia_scale(c->g, nm, x, -1.0f, &y);
     else if (!strcmp(op, "LeakyRelu")) {
         if ((s = ox_attr_f(c, "alpha", 0.01f, &a))) return s;
         s = glia_leaky_relu(c->g, nm, x, a, &y);
@@ -941,12 +943,12 @@ static glia_status op_pow(ox_ctx *c) {
     return set_out(c, 0, y);
 }
 
-/* Gather(x, indices) of run-time x at constant indices (Silero's state[0], state[1]): one slice
- * of x per index along the axis, concatenated; a scalar index drops the axis (a view of the
+/* Gather(x, indices) of run-time x at constant indices (Silero's state[0], state[1]): x's
+ * slices at the indices along the axis (ox_take); a scalar index drops the axis (a view of the
  * slice when that is the first axis) */
 static glia_status gather_rows(ox_ctx *c, int64_t axis, const ox_value *ix) {
     char nm[GLIA_NAME_MAX];
-    int x, y, parts[GLIA_MAX_INPUTS];
+    int x, y;
     glia_shape xs;
     glia_status s = ox_in_node(c, 0, false, &x);
     if (s) return s;
@@ -954,22 +956,25 @@ static glia_status gather_rows(ox_ctx *c, int64_t axis, const ox_value *ix) {
     if (axis < 0) axis += xs.ndim;
     if (axis < 0 || axis >= xs.ndim) return ox_fail(c, GLIA_EINVAL, "attribute 'axis' is outside the %d dimensions", xs.ndim);
     int64_t n = glia_shape_numel(&ix->shape), D = xs.dim[axis];
-    if (ix->shape.ndim > 1 || n < 1 || n > GLIA_MAX_INPUTS)
-        return ox_unsupported(c, "indices of shape other than [] or [k], k <= %d, on run-time data", GLIA_MAX_INPUTS);
-    for (int64_t i = 0; i < n; i++) {
+    if (ix->shape.ndim > 1 || n < 1) return ox_unsupported(c, "indices of shape other than [] or [k] on run-time data");
+    int64_t *idx = glia__malloc((size_t)n * sizeof *idx);
+    if (!idx) return glia__err(GLIA_ENOMEM, "out of memory");
+    for (int64_t i = 0; i < n && !s; i++) {
         int64_t q = ox_i64(ix->v[i]);
-        if (q < 0) q += D;
-        if (q < 0 || q >= D) return ox_fail(c, GLIA_ERANGE, "index %g is outside axis %lld (%lld)", ix->v[i], (long long)axis, (long long)D);
-        if ((s = built(c, glia_slice(c->g, NULL, x, (int)axis, q, q + 1, &parts[i])))) return s;
+        idx[i] = q < 0 ? q + D : q;
+        if (idx[i] < 0 || idx[i] >= D)
+            s = ox_fail(c, GLIA_ERANGE, "index %g is outside axis %lld (%lld)", ix->v[i], (long long)axis, (long long)D);
     }
     out_name(c, 0, nm, sizeof nm);
-    if (n > 1 && (s = built(c, glia_concat(c->g, nm, (int)n, parts, (int)axis, &y)))) return s;
-    if (n > 1 || ix->shape.ndim == 1) return set_out(c, 0, n > 1 ? y : parts[0]);
+    bool scalar = ix->shape.ndim == 0;
+    if (!s) s = ox_take(c, x, (int)axis, idx, n, scalar ? NULL : nm, &y);
+    free(idx);
+    if (s || !scalar) return s ? s : set_out(c, 0, y);
     glia_shape to = xs; /* a scalar index: the axis goes */
     for (int d = (int)axis; d + 1 < xs.ndim; d++) to.dim[d] = xs.dim[d + 1];
     to.ndim--;
-    if (axis == 0 || to.ndim < 1) return set_out_view(c, 0, parts[0], &to);
-    if ((s = reshape_to(c, parts[0], &to, nm, &y))) return s;
+    if (axis == 0 || to.ndim < 1) return set_out_view(c, 0, y, &to);
+    if ((s = reshape_to(c, y, &to, nm, &y))) return s;
     return set_out(c, 0, y);
 }
 
@@ -1070,6 +1075,38 @@ static glia_status op_split(ox_ctx *c) {
     return GLIA_OK;
 }
 
+/* Slice with steps (negative ones: Silero's reversed slices), as ONNX clamps them: each axis's
+ * indices picked by ox_take, one axis after the other */
+static glia_status slice_steps(ox_ctx *c, int x, const glia_shape *xs, const int64_t *st, const int64_t *en,
+                               const int64_t *ax, const int64_t *sp, int ns) {
+    char nm[GLIA_NAME_MAX];
+    int y = x;
+    out_name(c, 0, nm, sizeof nm);
+    for (int i = 0; i < ns; i++) {
+        int64_t a = ax ? ax[i] : i, k = sp[i];
+        if (a < 0) a += xs->ndim;
+        if (a < 0 || a >= xs->ndim || k == 0) return ox_fail(c, GLIA_EINVAL, "axis %lld or step %lld is invalid", (long long)a, (long long)k);
+        int64_t D = xs->dim[a], b = st[i], e = en[i], n = 0;
+        if (b < 0) b += D;
+        if (e < 0) e += D;
+        if (k > 0) {
+            b = b < 0 ? 0 : b > D ? D : b;
+            e = e < 0 ? 0 : e > D ? D : e;
+        } else {
+            b = b < 0 ? -1 : b > D - 1 ? D - 1 : b;
+            e = e < -1 ? -1 : e > D - 1 ? D - 1 : e;
+        }
+        int64_t *idx = malloc((size_t)(D + 1) * sizeof *idx);
+        if (!idx) return glia__err(GLIA_ENOMEM, "out of memory");
+        for (int64_t j = b; k > 0 ? j < e : j > e; j += k) idx[n++] = j;
+        glia_status s = n ? ox_take(c, y, (int)a, idx, n, i == ns - 1 ? nm : NULL, &y)
+                          : ox_unsupported(c, "an empty slice of axis %lld", (long long)a);
+        free(idx);
+        if (s) return s;
+    }
+    return set_out(c, 0, y);
+}
+
 static glia_status op_slice(ox_ctx *c) {
     char nm[GLIA_NAME_MAX];
     int x;
@@ -1100,9 +1137,10 @@ static glia_status op_slice(ox_ctx *c) {
         return ox_fail(c, GLIA_EINVAL, "starts, ends, axes and steps differ in length");
     int64_t sa[GLIA_MAX_DIMS], sb[GLIA_MAX_DIMS], se[GLIA_MAX_DIMS];
     int m = 0, y = x;
+    for (int i = 0; np >= 0 && i < ns; i++)
+        if (sp[i] != 1) return slice_steps(c, x, &xs, st, en, na >= 0 ? ax : NULL, sp, ns);
     for (int i = 0; i < ns; i++) {
         int64_t a = na >= 0 ? ax[i] : i;
-        if (np >= 0 && sp[i] != 1) return ox_unsupported(c, "a step of %lld (1 only)", (long long)sp[i]);
         if (a < 0) a += xs.ndim;
         if (a < 0 || a >= xs.ndim) return ox_fail(c, GLIA_EINVAL, "axis %lld is outside the %d dimensions", (long long)a, xs.ndim);
         int64_t D = xs.dim[a], b = st[i], e = en[i];
@@ -1183,6 +1221,28 @@ static glia_status op_pad(ox_ctx *c) {
  * (M: the kept dimensions' product, R: the reduced ones') through glia's global average pooling
  * (the exact mean over R), then reshaped to the output (over H and W of [N, C, H, W]: the pooling
  * alone). A layer norm's mean over the last axis is one. */
+/* ReduceMean over inner axes of x (not the first; Silero's mean over frequencies, axis 1 of
+ * [N, F, T]): glia's transpose moves them last, in order, then the mean over trailing axes as
+ * below; the kept axes keep their order, so the result is a reshape of the output */
+static glia_status mean_inner_axes(ox_ctx *c, int x, const glia_shape *xs, const bool *red, int64_t keep) {
+    char nm[GLIA_NAME_MAX];
+    int perm[GLIA_MAX_DIMS], m = 0, y;
+    int64_t M = 1, R = 1;
+    glia_shape to = {0, {0}};
+    glia_status s;
+    for (int d = 0; d < xs->ndim; d++)
+        if (!red[d]) perm[m++] = d, M *= d ? xs->dim[d] : 1;
+    for (int d = 0; d < xs->ndim; d++)
+        if (red[d]) perm[m++] = d, R *= xs->dim[d];
+    for (int d = 0; d < xs->ndim; d++)
+        if (!red[d] || keep) to.dim[to.ndim++] = red[d] ? 1 : xs->dim[d];
+    glia_shape p4 = {4, {xs->dim[0], M, R, 1}};
+    if ((s = built(c, glia_transpose(c->g, NULL, x, xs->ndim, perm, &y))) || (s = reshape_to(c, y, &p4, NULL, &y)) ||
+        (s = built(c, glia_global_avgpool(c->g, NULL, y, &y))) || (s = reshape_to(c, y, &to, out_name(c, 0, nm, sizeof nm), &y)))
+        return s;
+    return set_out(c, 0, y);
+}
+
 static glia_status op_reduce_mean(ox_ctx *c) {
     char nm[GLIA_NAME_MAX];
     int x, y;
@@ -1204,6 +1264,7 @@ static glia_status op_reduce_mean(ox_ctx *c) {
     while (k > 1 && red[k - 1]) k--;
     bool fits = n > 0 && k >= 1 && k < xs.ndim;
     for (int d = 0; d < k; d++) fits &= !red[d];
+    if (!fits && n > 0 && !red[0] && !view) return mean_inner_axes(c, x, &xs, red, keep);
     if (!fits) return ox_unsupported(c, "a mean over axes other than trailing ones after the first (batch) axis");
     int64_t M = 1, R = 1;
     for (int d = 1; d < k; d++) M *= xs.dim[d];
@@ -1467,6 +1528,7 @@ typedef struct {
 } ox_op;
 static const ox_op OPS[] = {
     {"Relu", op_unary, ""}, {"Sigmoid", op_unary, ""}, {"Tanh", op_unary, ""}, {"Sqrt", op_unary, ""},
+    {"Log", op_unary, ""}, {"Neg", op_unary, ""},
     {"LeakyRelu", op_unary, "alpha"}, {"Elu", op_unary, "alpha"},
     {"Clip", op_clip, "min,max"}, {"HardSigmoid", op_hard, "alpha,beta"}, {"HardSwish", op_hard, ""},
     {"Add", op_binary, ""}, {"Sub", op_binary, ""}, {"Mul", op_binary, ""}, {"Div", op_binary, ""},

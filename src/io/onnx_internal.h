@@ -41,6 +41,7 @@ typedef struct ox_ctx {
     const Onnx__NodeProto *node; /* the node being imported, for messages */
     int *unsupported;          /* set to 1 on an unsupported op, attribute or type */
     struct glia_onnx *model;   /* the model being built (its steps: ox_import_node) */
+    int if_depth;              /* Ifs being inlined, one inside the other */
 } ox_ctx;
 
 /* Imports node c->node (folded, or into glia nodes recorded as a step of the model); what an
@@ -128,7 +129,10 @@ glia_status ox_fold_binary(ox_ctx *c, char op, const ox_value *a, const ox_value
  * constants (folded: glia has no boolean tensors, so on run-time values they are unsupported) */
 glia_status ox_op_if(ox_ctx *c);
 glia_status ox_op_logic(ox_ctx *c);
-/* onnx_pad.c: x padded along `axis` by `before` and `after` copies of its own values, mirrored
+/* onnx_pad.c: y = x[..., idx[0..n-1], ...] along `axis` (runs of consecutive indices as one
+ * slice); name: the result's (NULL: made up) */
+glia_status ox_take(ox_ctx *c, int x, int axis, const int64_t *idx, int64_t n, const char *name, int *out);
+/* x padded along `axis` by `before` and `after` copies of its own values, mirrored
  * without the edge (reflect) or repeating the edge (edge); name: the result's */
 glia_status ox_pad_edges(ox_ctx *c, int x, int axis, int64_t before, int64_t after, bool reflect,
                          const char *name, int *out);
