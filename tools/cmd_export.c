@@ -12,8 +12,11 @@ int cmd_export(int argc, char **argv) {
                "       glia export MODEL.cfg OUT.onnx [--seed S]\n\n"
                "Writes the network, from its input to its output (the logits), as an ONNX\n"
                "model (opset 13): the batch dimension is symbolic, the weights are stored\n"
-               "under glia's (PyTorch's) parameter names. RUN_DIR is a directory written by\n"
-               "glia train; a model file gives its initial weights (seeded by --seed, 1).\n"
+               "under glia's (PyTorch's) parameter names. glia's own ops that ONNX lacks\n"
+               "(binary layers, attention, clockwork, SCRN, ...) are ONNX functions (IR 8):\n"
+               "other runtimes run their bodies, glia imports the ops back as they were.\n"
+               "RUN_DIR is a directory written by glia train; a model file gives its initial\n"
+               "weights (seeded by --seed, 1).\n"
                "Runs with `glia run OUT.onnx ...`, onnxruntime, and other ONNX tools.\n");
         return 0;
     }
