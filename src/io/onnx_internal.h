@@ -136,11 +136,6 @@ glia_status ox_take(ox_ctx *c, int x, int axis, const int64_t *idx, int64_t n, c
  * without the edge (reflect) or repeating the edge (edge); name: the result's */
 glia_status ox_pad_edges(ox_ctx *c, int x, int axis, int64_t before, int64_t after, bool reflect,
                          const char *name, int *out);
-/* onnx_lstm_state.c: Y_c [N, H] of a one-direction LSTM over x [T, N, I] with initial states
- * h0, c0 ([1, N, H], -1: zeros), recomputed from its hidden states y [T, N, H] and the
- * parameters "<lstm>.weight_ih_l0" ... of glia's lstm op named lstm */
-glia_status ox_lstm_cell_state(ox_ctx *c, const char *lstm, int x, int h0, int c0, int y,
-                               int64_t T, int64_t N, int64_t H, int *out);
 /* nodes of a graph, those of its subgraphs (If's branches) included */
 size_t ox_count_nodes(const Onnx__GraphProto *g);
 
