@@ -36,7 +36,7 @@
  * peephole tests inside, it did not, and an LSTM step spent more time here than in its GEMM). */
 static inline __attribute__((always_inline)) void fwd_row(const rnn_step *s, int n, int peep, int cpl) {
     const int H = s->H, GS = 5 * H;
-    const float *wci = s->peep, *wcf = wci + H, *wco = wci + 2 * H;
+    const float *wci = s->peep, *wcf = peep ? wci + H : NULL, *wco = peep ? wci + 2 * H : NULL;
     const float *cp = s->cp + (size_t)n * H;
     float *c = s->c + (size_t)n * H, *h = s->h + (size_t)n * H, *y = s->y + (size_t)n * s->ldy;
     float *gi = s->gates + (size_t)n * GS, *gf = gi + H, *gg = gf + H, *go = gg + H, *gt = go + H;
@@ -72,7 +72,7 @@ void glia__lstm_step_forward(const rnn_step *s) {
 
 static inline __attribute__((always_inline)) void bwd_row(const rnn_step *s, int n, int peep, int cpl) {
     const int H = s->H, GS = 5 * H, GH = 4 * H;
-    const float *wci = s->peep, *wcf = wci + H, *wco = wci + 2 * H;
+    const float *wci = s->peep, *wcf = peep ? wci + H : NULL, *wco = peep ? wci + 2 * H : NULL;
     float *dg = s->dg + (size_t)n * GH, *dh = s->dh + (size_t)n * H, *dc = s->dc + (size_t)n * H;
     const float *gi = s->gates + (size_t)n * GS, *gf = gi + H, *gg = gf + H, *go = gg + H,
                 *gt = go + H;
