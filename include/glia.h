@@ -544,6 +544,8 @@ typedef struct glia_rnn_config {
     int cell_out;        /* glia_lstm only: 1 gives y [T+1, N, dirs*H], y[T] the final cell
                             states (PyTorch's c_n, ONNX's Y_c, directions side by side), with
                             gradient; 0: y [T, N, dirs*H] */
+    int input_forget;    /* glia_lstm only: 1 couples the input and forget gates, f = 1 - i
+                            (ONNX's input_forget; the f rows of the weights are then unused) */
     int reset_before;    /* glia_gru only: 1 applies the reset gate before W_hn (Cho et al. 2014,
                             ONNX's default linear_before_reset = 0): n = tanh(W_in x + b_in +
                             W_hn (r * h) + b_hn); 0: PyTorch's n = tanh(W_in x + b_in +

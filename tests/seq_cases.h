@@ -16,6 +16,7 @@ typedef struct seq_case {
     float alpha;       /* scrn: the context's decay */
     int cell_out;      /* lstm: y[T] = the final cell states */
     int reset_before;  /* gru: the reset gate before W_hn (ONNX's linear_before_reset = 0) */
+    int input_forget;  /* lstm: f = 1 - i (ONNX's input_forget) */
 } seq_case;
 typedef struct seq_net {
     glia_graph *g;
@@ -27,7 +28,8 @@ int seq_build(const seq_case *c, seq_net *s, uint64_t seed);
 int seq_reference_check(const seq_case *c, uint64_t seed, double tol);
 int seq_gradcheck(const seq_case *c, uint64_t seed, double tol);
 int seq_padding_check(int kind);
-/* (a file with a tensor "cell_out" or "reset_before" holding 1 builds its ops with that option) */
+/* (a file with a tensor "cell_out", "reset_before" or "input_forget" holding 1 builds its ops
+ * with that option) */
 int seq_golden(const char *file, int kind, int layers, int bidir, int act, int with_len,
                int many_to_one, double tol);
 #endif

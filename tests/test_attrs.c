@@ -144,7 +144,8 @@ TEST(attrs_text_describes_nodes_and_builders_take_defaults) {
              text_is(g, p, "kernel_h=2 kernel_w=3 stride_h=2 stride_w=3 pad_h=0 pad_w=0 ceil_mode=0") &&
              text_is(g, rs, "shape=[4,-1]") && text_is(g, rl, "") && text_is(g, x, "") &&
              text_is(g, sp, "mode=max") &&
-             text_is(g, lstm, "hidden=4 dirs=2 peephole=0 has_h0=0 has_c0=0 has_lengths=0 cell_out=0");
+             text_is(g, lstm, "hidden=4 dirs=2 peephole=0 has_h0=0 has_c0=0 has_lengths=0 "
+                              "cell_out=0 input_forget=0");
     /* the public one, and a buffer too small: cut, still a string */
     char small[12];
     ok = ok && !glia_node_attrs(g, c1, small, sizeof small) && !strcmp(small, "stride_h=2 ");

@@ -30,6 +30,13 @@ TEST(lstm_gradcheck_cell_out) {
     CHECK(seq_gradcheck(&c, 29, 1e-2));
 }
 
+/* input_forget (ONNX's): f = 1 - i; the forget gate's weights get gradient 0 */
+TEST(lstm_gradcheck_input_forget) {
+    seq_case c = {.kind = K_LSTM, .T = 4, .N = 3, .I = 2, .H = 3, .bidir = 1, .peep = 1,
+                  .with_h0 = 1, .with_c0 = 1, .with_len = 1, .len = {2, 4, 3}, .input_forget = 1};
+    CHECK(seq_gradcheck(&c, 31, 1e-2));
+}
+
 TEST(lstm_gradcheck_no_initial_state) {
     seq_case c = {.kind = K_LSTM, .T = 3, .N = 2, .I = 4, .H = 2};
     CHECK(seq_gradcheck(&c, 23, 1e-2));
@@ -45,6 +52,10 @@ TEST(lstm_matches_reference) {
     CHECK(seq_reference_check(&u, 26, 2e-4)); /* c0 without h0 */
     c.cell_out = 1; /* y[T]: the final cell states, and their gradient */
     CHECK(seq_reference_check(&c, 30, 2e-4));
+    c.input_forget = 1; /* f = 1 - i */
+    CHECK(seq_reference_check(&c, 32, 2e-4));
+    c.peep = 0;
+    CHECK(seq_reference_check(&c, 33, 2e-4));
 }
 
 /* The cells' loops over units run compiled for AVX-512 where the CPU has it (rnn_common.h):
@@ -56,6 +67,8 @@ TEST(lstm_matches_reference_wide_rows) {
         CHECK(seq_reference_check(&c, 27, 2e-4));
         c.peep = 1;
         CHECK(seq_reference_check(&c, 28, 2e-4));
+        c.input_forget = 1;
+        CHECK(seq_reference_check(&c, 34, 2e-4));
     }
     glia__rnn_algo = 0;
 }
@@ -92,6 +105,8 @@ TEST(lstm_golden_pytorch) {
     CHECK(seq_golden("rnn_lstm_bidir_len", K_LSTM, 1, 1, 0, 1, 0, 1e-4));
     /* cell_out: y = cat(y, c_n), the gradient of c_n included */
     CHECK(seq_golden("rnn_lstm_cell_out_bidir_len", K_LSTM, 1, 1, 0, 1, 0, 1e-4));
+    /* input_forget: an explicit autograd LSTM (scripts/golden/gen_rnn.py) */
+    CHECK(seq_golden("rnn_lstm_input_forget_bidir_len", K_LSTM, 1, 1, 0, 1, 0, 1e-4));
 }
 
 /* two glia ops, the second fed the first's [T, N, 2H], against nn.LSTM(num_layers=2) */

@@ -86,7 +86,7 @@ static const op_cases OPS[] = {
      "rnn_rnn_tanh rnn_rnn_relu_bidir_len"},
     {OP(lstm),
      {"lstm_gradcheck_bidir_lengths_h0_c0", "lstm_matches_reference", "lstm_golden_pytorch"},
-     "rnn_lstm rnn_lstm_bidir_len rnn_lstm_cell_out_bidir_len"},
+     "rnn_lstm rnn_lstm_bidir_len rnn_lstm_cell_out_bidir_len rnn_lstm_input_forget_bidir_len"},
     {OP(gru), {"gru_gradcheck_bidir_lengths_h0", "gru_matches_reference", "gru_golden_pytorch"},
      "rnn_gru rnn_gru_bidir_len rnn_gru_reset_before rnn_gru_reset_before_bidir_len"},
     {OP(seq_last),

@@ -41,7 +41,7 @@ int seq_build(const seq_case *c, seq_net *s, uint64_t seed) {
     glia_rnn_config cfg = {.hidden = c->H, .bidirectional = c->bidir, .peephole = c->peep,
                            .activation = c->act, .modules = c->modules, .period_base = c->base,
                            .context = c->S, .alpha = c->alpha, .cell_out = c->cell_out,
-                           .reset_before = c->reset_before};
+                           .reset_before = c->reset_before, .input_forget = c->input_forget};
     glia_status st;
     if ((st = glia_graph_new(&s->g))) goto fail;
     glia_graph *g = s->g;
@@ -364,7 +364,8 @@ int seq_golden(const char *file, int kind, int layers, int bidir, int act, int w
         }
         glia_rnn_config cfg = {.hidden = (int)H, .bidirectional = bidir, .activation = act, .layer = k,
                                .cell_out = golden_option(gd, "cell_out", 0) == 1,
-                               .reset_before = golden_option(gd, "reset_before", 0) == 1};
+                               .reset_before = golden_option(gd, "reset_before", 0) == 1,
+                               .input_forget = golden_option(gd, "input_forget", 0) == 1};
         if (modules) cfg.modules = (int)modules[0], cfg.period_base = (int)base[0];
         if (alpha) cfg.context = (int)S, cfg.alpha = alpha[0];
         switch (kind) {

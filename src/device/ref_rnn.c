@@ -31,7 +31,8 @@
  *   lstm  dA_o = dh tanh(c_t) o (1 - o);  dc += dh o (1 - tanh(c_t)^2) + dA_o w_co;
  *         dA_i = dc g i (1 - i),  dA_f = dc c_{t-1} f (1 - f),  dA_g = dc i (1 - g^2);
  *         dL/dc_{t-1} = dc f + dA_i w_ci + dA_f w_cf;
- *         dw_ci += dA_i c_{t-1},  dw_cf += dA_f c_{t-1},  dw_co += dA_o c_t
+ *         dw_ci += dA_i c_{t-1},  dw_cf += dA_f c_{t-1},  dw_co += dA_o c_t;
+ *         input_forget: f = 1 - i, dA_f = 0, dA_i = (dc g - dc c_{t-1}) i (1 - i)
  *   gru   dA_n = dh (1 - z) (1 - n^2),  dA_z = dh (h_{t-1} - n) z (1 - z),  dA_r = dA_n ah_n r (1 - r);
  *         dAh = dA except dAh_n = r dA_n
  *         reset_before: dA_n, dA_z as above, dq_j = sum_k dA_n,k W_hn[k,j],
@@ -57,6 +58,7 @@ typedef struct {
     int T, N, I, H, G, GS, dirs, peep, relu, modules, base;
     int cell_out;                   /* lstm: y[T] = the final cell states */
     int rb;                         /* gru: reset_before */
+    int couple;                     /* lstm: input_forget, f = 1 - i */
     int per_dir, i_h0, i_c0, i_len; /* inputs: per direction, h0, c0, lengths (-1: absent) */
 } rnn_dims;
 
@@ -75,6 +77,7 @@ static rnn_dims rnn_of(glia_graph *g, const glia_node *n) {
     d.peep = d.cell == CELL_LSTM && n->ia[RNN_PEEPHOLE];
     d.cell_out = d.cell == CELL_LSTM && n->ia[RNN_CELL_OUT];
     d.rb = d.cell == CELL_GRU && n->ia[RNN_RESET_BEFORE];
+    d.couple = d.cell == CELL_LSTM && n->ia[RNN_INPUT_FORGET];
     d.relu = d.cell == CELL_RNN && n->ia[RNN_ACTIVATION] == GLIA_RNN_RELU;
     d.G = d.cell == CELL_LSTM ? 4 : d.cell == CELL_GRU ? 3 : 1;
     d.GS = d.cell == CELL_LSTM ? 5 * d.H : d.cell == CELL_GRU ? 4 * d.H : 0;
@@ -206,7 +209,8 @@ static glia_status rnn_forward(glia_graph *g, glia_node *n) {
                     } else if (d.cell == CELL_LSTM) {
                         const double wci = p.peep ? p.peep[j] : 0, wcf = p.peep ? p.peep[H + j] : 0,
                                      wco = p.peep ? p.peep[2 * H + j] : 0;
-                        double i = sigm(PRE(0) + wci * cp[j]), f = sigm(PRE(1) + wcf * cp[j]);
+                        double i = sigm(PRE(0) + wci * cp[j]);
+                        double f = d.couple ? 1 - i : sigm(PRE(1) + wcf * cp[j]);
                         double gg = tanh(PRE(2)), cv = f * cp[j] + i * gg;
                         double o = sigm(PRE(3) + wco * cv);
                         hv = o * tanh(cv);
@@ -287,7 +291,9 @@ static void rnn_backward(glia_graph *g, glia_node *n) {
                                      wco = p.peep ? p.peep[2 * H + j] : 0;
                         const double dao = dhj * tc * o * (1 - o);
                         const double dcv = dc[j] + dhj * o * (1 - tc * tc) + dao * wco;
-                        const double dai = dcv * gg * i * (1 - i), daf = dcv * cp[j] * f * (1 - f);
+                        /* input_forget: f = 1 - i, so dL/di gains -dL/df = -dc c_{t-1}, and a_f has none */
+                        const double dai = (dcv * gg - (d.couple ? dcv * cp[j] : 0)) * i * (1 - i);
+                        const double daf = d.couple ? 0 : dcv * cp[j] * f * (1 - f);
                         dA[j] = dai, dA[H + j] = daf, dA[2 * H + j] = dcv * i * (1 - gg * gg);
                         dA[3 * H + j] = dao;
                         for (int q = 0; q < 4; q++) dAh[q * H + j] = dA[q * H + j];

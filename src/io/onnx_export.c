@@ -229,7 +229,7 @@ static Onnx__ValueInfoProto *value_info(ex_ctx *c, const glia_node *n, int batch
  * rnn, lstm, gru -> ONNX RNN, LSTM, GRU (layout 0, time-major as glia): W [dirs, G H, I],
  * R [dirs, G H, H], B [dirs, 2 G H] (bias_ih then bias_hh), LSTM P [dirs, 3H] (p_i, p_o, p_f),
  * gates reordered from PyTorch's (i f g o; r z n) to ONNX's (i o f c; z r h); GRU with
- * linear_before_reset = 1 (PyTorch's cell), 0 with reset_before. The lengths become sequence_lens (Cast to int32);
+ * linear_before_reset = 1 (PyTorch's cell), 0 with reset_before; LSTM input_forget as glia's. The lengths become sequence_lens (Cast to int32);
  * state inputs (h0, c0: zeros unless a caller carries a state) are left out, so the file starts
  * from zeros; other h0/c0 become initial_h/initial_c. Outputs: Y, and Y_h "<name>/Y_h" that a
  * seq_last reading the op takes; an lstm with cell_out also Y_c, glia's row T of y. */
@@ -296,6 +296,7 @@ static bool export_recurrent(ex_ctx *c, glia_graph *g, const glia_node *n) {
     Onnx__AttributeProto *at[5] = {attr_i(c, "hidden_size", H),
                                    attr_s(c, "direction", D == 2 ? "bidirectional" : "forward"), NULL};
     if (cell == 2) at[2] = attr_i(c, "linear_before_reset", !n->ia[RNN_RESET_BEFORE]);
+    if (cell == 1 && n->ia[RNN_INPUT_FORGET]) at[2] = attr_i(c, "input_forget", 1);
     if (cell == 0 && n->ia[RNN_ACTIVATION] == GLIA_RNN_RELU) {
         const char *acts[2] = {"Relu", "Relu"};
         at[2] = attr_strings(c, "activations", (int)D, acts);

@@ -1300,7 +1300,7 @@ static glia_status op_reduce_mean(ox_ctx *c) {
  * it in exported models (a graph output gets a transpose). layout = 1 (batch first) is glia's
  * transpose op on X, the initial states, Y and Y_h. Y_h is glia's seq_last of y; Y_c is the
  * row T that glia's lstm appends to y with cell_out (the final cell states). LSTM peepholes P
- * are glia's peepholes. */
+ * are glia's peepholes, input_forget glia's input_forget. */
 /* An lstm built with cell_out: *y [T+1, N, dirs H] -> output 2 (Y_c) from its row T, as
  * [dirs, N, H] ([N, dirs, H] with layout = 1), and *y becomes the steps' rows [T, N, dirs H] */
 static glia_status recurrent_yc(ox_ctx *c, int *y, int64_t T, int64_t N, int64_t H, int dirs, int64_t layout) {
@@ -1381,7 +1381,6 @@ static glia_status op_recurrent(ox_ctx *c) {
     if (ox_attr(c, "clip")) return ox_unsupported(c, "attribute 'clip'");
     if (ox_attr(c, "activation_alpha") || ox_attr(c, "activation_beta"))
         return ox_unsupported(c, "attribute 'activation_alpha' or 'activation_beta'");
-    if (input_forget) return ox_unsupported(c, "attribute 'input_forget' = 1");
     int dirs = !strcmp(dir, "bidirectional") ? 2 : 1;
     if (strcmp(dir, "forward") && dirs == 1) return ox_unsupported(c, "attribute 'direction' = '%s'", dir);
     const Onnx__AttributeProto *aa = ox_attr(c, "activations");
@@ -1448,7 +1447,8 @@ static glia_status op_recurrent(ox_ctx *c) {
     recurrent_name(c, nm, sizeof nm, &layer);
     const bool want_yc = cell == 1 && c->node->n_output > 2 && c->node->output[2][0];
     glia_rnn_config cfg = {.hidden = (int)H, .bidirectional = dirs == 2, .activation = act, .peephole = peep,
-                           .layer = layer, .cell_out = want_yc, .reset_before = cell == 2 && !lbr};
+                           .layer = layer, .cell_out = want_yc, .reset_before = cell == 2 && !lbr,
+                           .input_forget = cell == 1 && input_forget};
     s = cell == 1 ? glia_lstm(c->g, nm, x, h0, c0, lengths, &cfg, &y)
       : cell == 2 ? glia_gru(c->g, nm, x, h0, lengths, &cfg, &y)
                   : glia_rnn(c->g, nm, x, h0, lengths, &cfg, &y);

@@ -144,7 +144,8 @@ static const layer_def layer_defs[] = {
      {RECURRENT_KEYS, OP_KEY("peepholes", K_BOOL, "lstm", "peephole"), KEY("forget_bias", K_FLOAT, "0"),
       KEY("return", K_STR, "sequence")},
      glia__b_recurrent, 0},
-    {"gru", "GRU layers (PyTorch's gate conventions)", {RECURRENT_KEYS, KEY("return", K_STR, "sequence")},
+    {"gru", "GRU layers (PyTorch's gate conventions; reset_before: Cho et al.'s, ONNX's default)",
+     {RECURRENT_KEYS, OP_KEY("reset_before", K_BOOL, "gru", "reset_before"), KEY("return", K_STR, "sequence")},
      glia__b_recurrent, 0},
     /* the course's other recurrent cells: Clockwork RNN (Koutnik et al. 2014), SCRN (Mikolov et
      * al. 2015); glia_clockwork, glia_scrn in glia.h */

@@ -177,6 +177,8 @@ glia_status glia__b_recurrent(glia_model *m, model_layer *l) {
         cfg.activation = !strcmp(act, "relu") ? GLIA_RNN_RELU : GLIA_RNN_TANH;
     } else if (cell == LSTM) {
         cfg.peephole = (int)glia__layer_int(l, "peepholes");
+    } else if (cell == GRU) {
+        cfg.reset_before = (int)glia__layer_int(l, "reset_before");
     } else if (cell == CLOCKWORK) {
         cfg.modules = (int)glia__layer_int(l, "modules");
         cfg.period_base = (int)glia__layer_int(l, "base");

@@ -67,11 +67,11 @@ enum { LRN_ALPHA, LRN_BETA, LRN_K };
  * (GLIA_RNN_TANH, GLIA_RNN_RELU); lstm only: peepholes and c0; rnn only: activation; clockwork
  * only: the number of modules and the base of their periods; scrn only: the context size (its
  * s0 takes c0's place), and n->fa[SCRN_ALPHA], the context's fixed decay; lstm only: cell_out
- * (y gets a row T with the final cell states); gru only: reset_before (ONNX's
- * linear_before_reset = 0) */
+ * (y gets a row T with the final cell states) and input_forget (f = 1 - i); gru only:
+ * reset_before (ONNX's linear_before_reset = 0) */
 enum {
     RNN_HIDDEN, RNN_DIRS, RNN_PEEPHOLE, RNN_HAS_H0, RNN_HAS_C0, RNN_HAS_LENGTHS, RNN_ACTIVATION,
-    RNN_MODULES, RNN_PERIOD_BASE, RNN_CONTEXT, RNN_CELL_OUT, RNN_RESET_BEFORE,
+    RNN_MODULES, RNN_PERIOD_BASE, RNN_CONTEXT, RNN_CELL_OUT, RNN_RESET_BEFORE, RNN_INPUT_FORGET,
     RNN_N_IA
 };
 enum { SCRN_ALPHA = 0 };

@@ -58,6 +58,7 @@ typedef struct {
     rnn_cell cell;
     int T, N, In, H, G, GH, GS, dirs, peep, per_dir, act, modules, base;
     int cell_out;               /* lstm: y[T] holds the final cell states */
+    int couple;                 /* lstm: input_forget */
     int rb;                     /* gru: reset_before (gru.c) */
     int i_h0, i_c0, i_len;      /* input indices, -1 when absent (c0: lstm, clockwork's clock) */
     int clock;                  /* clockwork: the saved header's clock (forward, backward) */
@@ -77,6 +78,7 @@ static void geometry(glia_graph *g, const glia_node *n, rnn_cell cell, geo *r) {
     r->dirs = n->ia[RNN_DIRS];
     r->peep = cell == CELL_LSTM && n->ia[RNN_PEEPHOLE];
     r->cell_out = cell == CELL_LSTM && n->ia[RNN_CELL_OUT];
+    r->couple = cell == CELL_LSTM && n->ia[RNN_INPUT_FORGET];
     r->rb = cell == CELL_GRU && n->ia[RNN_RESET_BEFORE];
     r->act = n->ia[RNN_ACTIVATION];
     r->modules = n->ia[RNN_MODULES];
@@ -256,7 +258,8 @@ static void forward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const 
 
     rnn_step s = {.N = N, .H = H, .len = len, .ldy = r->dirs * H, .act = r->act,
                   .b_hn = r->cell == CELL_GRU ? bhh + 2 * H : NULL,
-                  .peep = r->peep ? glia__in(g, n, b + 4)->val : NULL, .modules = r->modules,
+                  .peep = r->peep ? glia__in(g, n, b + 4)->val : NULL, .couple = r->couple,
+                  .modules = r->modules,
                   .base = r->base, .rev = rev, .clock = r->clock};
     float *scratch = g->workspace;
     if (rev && TL < T) { /* the reverse direction's state enters at step TL - 1 unchanged */
@@ -390,7 +393,8 @@ static void backward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const
     const int need_dh0 = H0 && H0->grad;
 
     rnn_step s = {.N = N, .H = H, .len = len, .ldy = r->dirs * H, .act = r->act, .dh = dh,
-                  .dc = dc, .peep = Pp ? Pp->val : NULL, .modules = r->modules, .base = r->base,
+                  .dc = dc, .peep = Pp ? Pp->val : NULL, .couple = r->couple, .modules = r->modules,
+                  .base = r->base,
                   .rev = rev, .clock = r->clock};
     for (int k = TL - 1; k >= 0; k--) {
         int t = rev ? TL - 1 - k : k;
@@ -558,10 +562,12 @@ glia_status glia__recurrent_build(glia_graph *g, rnn_cell cell, const char *name
         return glia__err(GLIA_EINVAL, "%s '%s': peephole is %d; peepholes (0 or 1) are an lstm "
                          "option", op, nm, cfg->peephole);
     if ((cfg->cell_out && (cell != CELL_LSTM || cfg->cell_out != 1)) ||
+        (cfg->input_forget && (cell != CELL_LSTM || cfg->input_forget != 1)) ||
         (cfg->reset_before && (cell != CELL_GRU || cfg->reset_before != 1)))
-        return glia__err(GLIA_EINVAL, "%s '%s': cell_out %d, reset_before %d; cell_out (0 or 1) "
-                         "is an lstm option, reset_before (0 or 1) a gru option", op, nm,
-                         cfg->cell_out, cfg->reset_before);
+        return glia__err(GLIA_EINVAL, "%s '%s': cell_out %d, input_forget %d, reset_before %d; "
+                         "cell_out and input_forget (0 or 1) are lstm options, reset_before (0 or "
+                         "1) a gru option", op, nm, cfg->cell_out, cfg->input_forget,
+                         cfg->reset_before);
     if (cell != CELL_RNN && cfg->activation != 0) /* glia_rnn's: its attribute, checked below */
         return glia__err(GLIA_EINVAL, "%s '%s': activation %d (an option of glia_rnn; the other "
                          "cells take none)", op, nm, cfg->activation);
@@ -583,6 +589,7 @@ glia_status glia__recurrent_build(glia_graph *g, rnn_cell cell, const char *name
     ia[RNN_CONTEXT] = cfg->context;
     ia[RNN_CELL_OUT] = cfg->cell_out;
     ia[RNN_RESET_BEFORE] = cfg->reset_before;
+    ia[RNN_INPUT_FORGET] = cfg->input_forget;
     fa[SCRN_ALPHA] = cfg->alpha;
     char where[GLIA_NAME_MAX + 16]; /* the attributes before the parameters they size */
     snprintf(where, sizeof where, "%s '%s'", op, nm);

@@ -18,7 +18,8 @@
  * Attributes (slots RNN_* in attrs.h, declared in each op's file): hidden (H), dirs (1 or 2),
  * has_h0, has_c0 (lstm), has_lengths (which optional inputs are given), peephole (lstm),
  * activation (rnn: GLIA_RNN_TANH or GLIA_RNN_RELU), cell_out (lstm: y [T+1, N, D*H], row T
- * the final cell states, whose gradient starts backward's dc), reset_before (gru: gru.c). The
+ * the final cell states, whose gradient starts backward's dc), input_forget (lstm: lstm.c),
+ * reset_before (gru: gru.c). The
  * lengths get no gradient.
  *
  * Saved state (n->saved), written by forward, read by backward and glia_rnn_final_state:
@@ -67,6 +68,7 @@ typedef struct rnn_step {
     int ldy;
     const float *b_hn;         /* gru: bias_hh's n part [H] */
     const float *peep;         /* lstm: [3, H] or NULL */
+    int couple;                /* lstm: input_forget (f = 1 - i) */
     int act;                   /* rnn */
     float *dh, *dc;            /* backward: carried dL/dh, dL/dc [N, H] (in: from step t+1) */
     float *dg, *dgh;           /* backward: gate gradients [N, G*H], input side, hidden side */
