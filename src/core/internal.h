@@ -71,8 +71,12 @@ struct glia_node {
     float *fwd_val, *rec_val;       /* a recomputed node's forward and backward buffers */
     bool folded;                    /* a binarize whose XNOR consumers binarize its input while
                                      * packing it (compile.c): its forward writes nothing */
+    int fold_bn;                    /* conv2d: the batch norm it does in inference mode, with
+                                     * folded weights in cache (compile.c), else -1 */
+    bool bn_in_conv;                /* a batch norm so done: skipped while not training */
     size_t cache_bytes;             /* kept from one forward to the next (compile.c: the packed
-                                     * weights of an XNOR node); in the saved block after saved */
+                                     * weights of an XNOR node, a conv's folded weights); in the
+                                     * saved block after saved */
     void *cache;
     glia_kernel kern;               /* op nodes: the kernels of the graph's device */
     float *val;                     /* device memory (host memory on the cpu device) */

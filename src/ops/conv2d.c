@@ -241,7 +241,13 @@ static glia_status conv_forward(glia_graph *g, glia_node *n) {
     const float *x = glia__in(g, n, 0)->val, *w = glia__in(g, n, 1)->val;
     const float *bias = n->n_in == 3 ? glia__in(g, n, 2)->val : NULL;
     float *y = n->val, *ws = g->workspace;
-    const int act = glia__act_of(n);
+    int act = glia__act_of(n);
+    if (n->fold_bn >= 0 && !g->training) { /* its batch norm too (compile.c), into its buffer */
+        const glia_node *bn = &g->nodes[n->fold_bn];
+        float *wf = n->cache, *bf = wf + (size_t)c.O * c.K;
+        glia__bn_fold(g, bn, w, bias, c.O, c.K, wf, bf);
+        w = wf, bias = bf, y = bn->val, act = glia__act_of(bn);
+    }
     if (glia__xnor_node_forward(g, n, bias, n->fuse_relu, y)) {
         if (act == GLIA_ACT_RELU6) /* (the bit kernels apply a ReLU only) */
             for (int64_t i = 0, m = glia__numel(n); i < m; i++) y[i] = glia__act(y[i], act);
