@@ -235,6 +235,45 @@ static int images_in_parallel(int nb) {
     return t > 1 && nb >= 2 * t;
 }
 
+/* One image's output yi [O][P] = w . col (+ bias, then the activation), by blocks of columns
+ * whose output (Og x pc floats, about EPI_BYTES) is still in cache when the bias and the
+ * activation are applied: the bias is written first and the GEMM adds to it (beta = 1, which
+ * also spares OpenBLAS zeroing the block), the activation follows. Before, a separate pass
+ * over the whole output after the GEMMs was 7% of MobileNetV2's inference (batch 1) and
+ * OpenBLAS's zeroing of C another 2.5%. */
+#define EPI_BYTES ((size_t)512 << 10)
+static void gemm_epilogue(const conv_geom *c, const float *w, const float *col, const float *bias,
+                          int act, float *yi) {
+    int pc = c->P;
+    if (bias || act) {
+        size_t fit = EPI_BYTES / sizeof(float) / (size_t)c->Og;
+        pc = fit < 256 ? 256 : fit >= (size_t)c->P ? c->P : (int)(fit / 64 * 64);
+    }
+    for (int gr = 0; gr < c->G; gr++)
+        for (int p0 = 0; p0 < c->P; p0 += pc) {
+            int np = c->P - p0 < pc ? c->P - p0 : pc;
+            float *yg = yi + (size_t)gr * c->Og * c->P + p0;
+            const float *bg = bias ? bias + (size_t)gr * c->Og : NULL;
+            if (bg) {
+#pragma omp parallel for schedule(static) if ((int64_t)c->Og * np >= GLIA_PAR_MIN)
+                for (int o = 0; o < c->Og; o++)
+                    for (int p = 0; p < np; p++) yg[(size_t)o * c->P + p] = bg[o];
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->Og, np, c->K, 1.0f,
+                        w + (size_t)gr * c->Og * c->K, c->K, col + (size_t)gr * c->K * c->P + p0,
+                        c->P, bias ? 1.0f : 0.0f, yg, c->P);
+            if (!act) continue;
+#pragma omp parallel for schedule(static) if ((int64_t)c->Og * np >= GLIA_PAR_MIN)
+            for (int o = 0; o < c->Og; o++) {
+                float *yo = yg + (size_t)o * c->P;
+                if (act == GLIA_ACT_RELU6)
+                    for (int p = 0; p < np; p++) yo[p] = glia__act(yo[p], GLIA_ACT_RELU6);
+                else
+                    for (int p = 0; p < np; p++) yo[p] = glia__relu(yo[p]);
+            }
+        }
+}
+
 static glia_status conv_forward(glia_graph *g, glia_node *n) {
     conv_geom c;
     geom(g, n, &c);
@@ -272,26 +311,9 @@ static glia_status conv_forward(glia_graph *g, glia_node *n) {
 #pragma omp parallel for schedule(static) if (par)
         for (int k = 0; k < nb; k++) {
             const float *col = c.fast ? x + (i0 + k) * xstride : ws + k * cstride;
-            float *yi = y + (i0 + k) * ystride;
-            for (int gr = 0; gr < c.G; gr++)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c.Og, c.P, c.K, 1.0f,
-                            w + (size_t)gr * c.Og * c.K, c.K, col + (size_t)gr * c.K * c.P, c.P,
-                            0.0f, yi + (size_t)gr * c.Og * c.P, c.P);
+            gemm_epilogue(&c, w, col, bias, act, y + (i0 + k) * ystride);
         }
         if (par) glia__blas_serial_end(prev);
-    }
-    if (bias || act) { /* one loop over every (image, channel) plane */
-        int64_t planes = (int64_t)c.N * c.O;
-#pragma omp parallel for schedule(static) if (planes * c.P >= GLIA_PAR_MIN)
-        for (int64_t t = 0; t < planes; t++) {
-            float *yo = y + (size_t)t * c.P, bo = bias ? bias[t % c.O] : 0.0f;
-            if (act == GLIA_ACT_RELU6)
-                for (int p = 0; p < c.P; p++) yo[p] = glia__act(yo[p] + bo, GLIA_ACT_RELU6);
-            else if (act)
-                for (int p = 0; p < c.P; p++) yo[p] = glia__relu(yo[p] + bo);
-            else
-                for (int p = 0; p < c.P; p++) yo[p] += bo;
-        }
     }
     return GLIA_OK;
 }
