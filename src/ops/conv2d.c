@@ -283,7 +283,7 @@ static glia_status conv_forward(glia_graph *g, glia_node *n) {
     int act = glia__act_of(n);
     if (n->fold_bn >= 0 && !g->training) { /* its batch norm too (compile.c), into its buffer */
         const glia_node *bn = &g->nodes[n->fold_bn];
-        float *wf = n->cache, *bf = wf + (size_t)c.O * c.K;
+        float *wf = (float *)((char *)ws + glia__bn_fold_at(n->ws_bytes)), *bf = wf + (size_t)c.O * c.K;
         glia__bn_fold(g, bn, w, bias, c.O, c.K, wf, bf);
         w = wf, bias = bf, y = bn->val, act = glia__act_of(bn);
     }
