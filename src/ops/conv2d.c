@@ -1,5 +1,6 @@
 /* conv2d.c: 2-D convolution (cross-correlation, as PyTorch's nn.Conv2d), by im2col + GEMM, or
- * directly (conv_direct.c) when glia__conv_direct_ok says so (stride 1, one group, ...).
+ * directly (conv_direct.c) when glia__conv_direct_ok says so (stride 1, one group, ...); a
+ * depthwise forward (one input channel per group) by conv_depthwise.c.
  *
  *   x[N,C,H,W], w[O,C/G,kh,kw], b[O] (optional)  ->  y[N,O,OH,OW]
  *   OH = (H + pad_top + pad_bottom - dil_h (kh - 1) - 1) / stride_h + 1   (floor), same for OW
@@ -419,8 +420,8 @@ static const glia_attr_def conv_attrs[] = {
 
 const glia_op_def glia__op_conv2d = {
     .name = "conv2d",
-    .summary = "2-D convolution (direct at stride 1, else im2col + GEMM): stride, asymmetric "
-               "padding, dilation, groups",
+    .summary = "2-D convolution (direct at stride 1 and depthwise, else im2col + GEMM): stride, "
+               "asymmetric padding, dilation, groups",
     .inputs = "x[N,C,H,W], w[O,C/groups,kh,kw], b[O]?", .outputs = "y[N,O,OH,OW]",
     .min_in = 2, .max_in = 3, .flags = OPF_BWD_INPUTS | OPF_FUSE_RELU,
     .infer = conv_infer, .forward = conv_forward, .backward = conv_backward,
