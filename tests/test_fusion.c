@@ -3,6 +3,7 @@
  * else can see the producer's own output. */
 #include "test.h"
 #include "core/internal.h"
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -200,3 +201,116 @@ done:
 TEST(fused_batchnorm_relu) { fused_bn_matches_unfused(0); }
 TEST(fused_batchnorm_relu6) { fused_bn_matches_unfused(1); }
 
+
+/* Batch norm folded into the conv before it (compile.c, fold_batchnorm): compiled for
+ * inference, conv -> batchnorm -> activation -> maxpool gives the unfolded graph's output
+ * (compiled for training, where nothing is folded) within 1e-5 of the output's largest value;
+ * in training mode the folded graph runs both ops (the same bits, the same running
+ * statistics), and back in inference mode it folds the moved statistics. */
+typedef struct {
+    const char *what;
+    glia_conv2d_params p;
+    int O, kh, bias, act; /* act: 0 none, 1 relu, 2 relu6 */
+} bn_fold_case;
+
+static glia_status build_fold(glia_graph **g, const bn_fold_case *c, unsigned flags, int *io) {
+    glia_status s;
+    int x, w, b = -1, cv, gm, bt, rm, rv, bn, a, pool, G = c->p.groups ? c->p.groups : 1;
+    glia_pool2d_params pp = {.kernel_h = 2, .kernel_w = 2};
+    if ((s = glia_graph_new(g)) || (s = glia_input(*g, "x", 4, (int64_t[]){3, 4, 9, 8}, &x)) ||
+        (s = glia_param(*g, "w", 4, (int64_t[]){c->O, 4 / G, c->kh, c->kh}, &w)) ||
+        (c->bias && (s = glia_param(*g, "b", 1, (int64_t[]){c->O}, &b))) ||
+        (s = glia_conv2d(*g, "conv", x, w, b, &c->p, &cv)) ||
+        (s = glia_param(*g, "gamma", 1, (int64_t[]){c->O}, &gm)) ||
+        (s = glia_param(*g, "beta", 1, (int64_t[]){c->O}, &bt)) ||
+        (s = glia_buffer(*g, "rm", 1, (int64_t[]){c->O}, &rm)) ||
+        (s = glia_buffer(*g, "rv", 1, (int64_t[]){c->O}, &rv)) ||
+        (s = glia_batchnorm(*g, "bn", cv, gm, bt, rm, rv, 1e-3f, 0.1f, &bn)))
+        return s;
+    a = bn;
+    if (c->act && (s = (c->act == 2 ? glia_relu6 : glia_relu)(*g, "act", bn, &a))) return s;
+    if ((s = glia_maxpool2d(*g, "pool", a, &pp, &pool)) || (s = glia_graph_compile(*g, flags)))
+        return s;
+    int64_t nw = (int64_t)c->O * (4 / G) * c->kh * c->kh;
+    fill_uniform(glia_node_value(*g, x), 3 * 4 * 9 * 8, -1, 1, 31);
+    fill_uniform(glia_node_value(*g, w), nw, -1, 1, 32);
+    if (c->bias) fill_uniform(glia_node_value(*g, b), c->O, -1, 1, 33);
+    fill_uniform(glia_node_value(*g, gm), c->O, 0.5f, 4, 34);
+    fill_uniform(glia_node_value(*g, bt), c->O, -1, 1, 35);
+    fill_uniform(glia_node_value(*g, rm), c->O, -1, 1, 36);
+    fill_uniform(glia_node_value(*g, rv), c->O, 0.2f, 2, 37);
+    io[0] = cv, io[1] = bn, io[2] = pool, io[3] = rm, io[4] = rv;
+    return GLIA_OK;
+}
+
+static void bn_fold_matches(const bn_fold_case *c) {
+    glia_graph *g[2] = {NULL, NULL};
+    int io[2][5];
+    OK(build_fold(&g[0], c, 0, io[0]));
+    OK(build_fold(&g[1], c, GLIA_COMPILE_BACKWARD, io[1]));
+    CHECK_MSG(g[0]->nodes[io[0][0]].fold_bn == io[0][1] && g[0]->nodes[io[0][1]].bn_in_conv,
+              "%s: not folded", c->what);
+    CHECK_MSG(g[1]->nodes[io[1][0]].fold_bn < 0, "%s: folded in a graph compiled for training",
+              c->what);
+    glia_shape ps;
+    OK(glia_node_shape(g[0], io[0][2], &ps));
+    int64_t np = glia_shape_numel(&ps);
+    for (int mode = 0; mode < 3 && !test_failed_flag; mode++) { /* eval, train, eval */
+        for (int k = 0; k < 2; k++) {
+            glia_graph_set_training(g[k], mode == 1);
+            OK(glia_graph_forward(g[k]));
+        }
+        const float *y0 = glia_node_value(g[0], io[0][2]), *y1 = glia_node_value(g[1], io[1][2]);
+        double top = 0, diff = 0;
+        for (int64_t i = 0; i < np; i++) {
+            top = fmax(top, fabs(y1[i]));
+            diff = fmax(diff, fabs((double)y0[i] - y1[i]));
+        }
+        if (mode == 1)
+            CHECK_MSG(same(y0, y1, np) &&
+                          same(glia_node_value(g[0], io[0][3]), glia_node_value(g[1], io[1][3]), c->O) &&
+                          same(glia_node_value(g[0], io[0][4]), glia_node_value(g[1], io[1][4]), c->O),
+                      "%s: training mode differs", c->what);
+        else
+            CHECK_MSG(top > 0 && diff <= 1e-5 * top, "%s, mode %d: folded differs by %.3g (largest %.3g)",
+                      c->what, mode, diff, top);
+        if (getenv("GLIA_TEST_VERBOSE")) printf("     %-50s mode %d: %.3g of %.3g\n", c->what, mode, diff, top);
+    }
+    glia_graph_free(g[0]);
+    glia_graph_free(g[1]);
+}
+
+TEST(batchnorm_folded_into_conv) {
+    static const bn_fold_case cases[] = {
+        {"direct 3x3, no bias, relu6", {.pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1}, 5, 3, 0, 2},
+        {"depthwise stride 2, bias, relu", {.stride_h = 2, .stride_w = 2, .pad_top = 1, .pad_bottom = 1,
+                                            .pad_left = 1, .pad_right = 1, .groups = 4}, 8, 3, 1, 1},
+        {"1x1 (no im2col), bias, no activation", {0}, 6, 1, 1, 0},
+        {"im2col, stride 2, groups 2, relu6", {.stride_h = 2, .stride_w = 2, .groups = 2}, 6, 3, 0, 2},
+    };
+    for (int k = 0; k < 4 && !test_failed_flag; k++) bn_fold_matches(&cases[k]);
+}
+
+/* not folded: the conv has a second consumer, or is retained */
+TEST(batchnorm_not_folded_where_visible) {
+    for (int k = 0; k < 2 && !test_failed_flag; k++) {
+        glia_graph *g = NULL;
+        int x, w, cv, gm, bt, rm, rv, bn, other;
+        OK(glia_graph_new(&g));
+        glia_status s = glia_input(g, "x", 4, (int64_t[]){2, 2, 5, 5}, &x);
+        if (!s) s = glia_param(g, "w", 4, (int64_t[]){3, 2, 3, 3}, &w);
+        if (!s) s = glia_conv2d(g, "conv", x, w, -1, NULL, &cv);
+        if (!s) s = glia_param(g, "gamma", 1, (int64_t[]){3}, &gm);
+        if (!s) s = glia_param(g, "beta", 1, (int64_t[]){3}, &bt);
+        if (!s) s = glia_buffer(g, "rm", 1, (int64_t[]){3}, &rm);
+        if (!s) s = glia_buffer(g, "rv", 1, (int64_t[]){3}, &rv);
+        if (!s) s = glia_batchnorm(g, "bn", cv, gm, bt, rm, rv, 1e-5f, 0.1f, &bn);
+        if (!s && k == 0) s = glia_sigmoid(g, "second", cv, &other);
+        if (!s && k == 1) s = glia_node_retain(g, cv);
+        if (!s) s = glia_graph_compile(g, 0);
+        int folded = !s && (g->nodes[cv].fold_bn >= 0 || g->nodes[bn].bn_in_conv);
+        glia_graph_free(g);
+        OK(s);
+        CHECK_MSG(!folded, "case %d folded", k);
+    }
+}

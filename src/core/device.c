@@ -24,7 +24,7 @@ static glia_kernel cpu_kernel(glia_op_id op) {
 
 const glia_device glia__device_cpu = {
     "cpu", "host memory; GEMM through OpenBLAS, OpenMP loops, AVX-512 where the CPU has it",
-    GLIA_DEVICE_HOST_MEMORY | GLIA_DEVICE_FUSE_RELU | GLIA_DEVICE_FOLD_BINARIZE, cpu_alloc, cpu_free, cpu_zero, cpu_copy,
+    GLIA_DEVICE_HOST_MEMORY | GLIA_DEVICE_FUSE_RELU | GLIA_DEVICE_FOLD_BINARIZE | GLIA_DEVICE_FOLD_BN, cpu_alloc, cpu_free, cpu_zero, cpu_copy,
     cpu_copy, cpu_supports_op, cpu_kernel, NULL};
 
 /* ---------------------------------------------------------------- the list */

@@ -61,6 +61,7 @@
 #define GLIA_DEVICE_FUSE_RELU 2u   /* kernels of OPF_FUSE_RELU ops honour n->fuse_relu */
 #define GLIA_DEVICE_FOLD_BINARIZE 4u /* binarize honours n->folded, conv2d and dense read the
                                       * folded operand and n->cache (ops/binary.h) */
+#define GLIA_DEVICE_FOLD_BN 8u     /* conv2d honours n->fold_bn (compile.c) */
 
 typedef struct glia_device {
     const char *name;

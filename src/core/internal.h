@@ -71,6 +71,9 @@ struct glia_node {
     float *fwd_val, *rec_val;       /* a recomputed node's forward and backward buffers */
     bool folded;                    /* a binarize whose XNOR consumers binarize its input while
                                      * packing it (compile.c): its forward writes nothing */
+    int fold_bn;                    /* conv2d: the batch norm it does in inference mode, with
+                                     * folded weights in the workspace (compile.c), else -1 */
+    bool bn_in_conv;                /* a batch norm so done: skipped while not training */
     size_t cache_bytes;             /* kept from one forward to the next (compile.c: the packed
                                      * weights of an XNOR node); in the saved block after saved */
     void *cache;
@@ -119,6 +122,12 @@ static inline float glia__act(float x, int act) {
 }
 static inline float glia__act_grad(float y, float dy, int act) {
     return act == GLIA_ACT_RELU6 ? (y > 0 && y < 6.0f ? dy : 0.0f) : glia__relu_grad(y, dy);
+}
+/* a conv's workspace with a folded batch norm (compile.c): its own scratch (ws bytes), then
+ * the folded weights (as many as w's) and bias (w's dim 0), at glia__bn_fold_at */
+static inline size_t glia__bn_fold_at(size_t ws) { return (ws + 63) / 64 * 64; }
+static inline size_t glia__bn_fold_ws(size_t ws, const glia_node *w) {
+    return glia__bn_fold_at(ws) + (size_t)(glia_shape_numel(&w->shape) + w->shape.dim[0]) * sizeof(float);
 }
 #define glia__act_of(n) ((n)->fuse_relu ? ((n)->fuse_relu6 ? GLIA_ACT_RELU6 : GLIA_ACT_RELU) : GLIA_ACT_NONE)
 

@@ -105,12 +105,17 @@ glia_status glia__graph_forward_ops(glia_graph *g, const unsigned char *run) {
     for (int i = 0; i < g->n_nodes; i++) {
         glia_node *n = &g->nodes[i];
         if (n->kind != NODE_OP || n->fused || (run && !run[i])) continue; /* (fused: done by its input's op) */
+        /* a batch norm done by its conv (compile.c), which wrote this node's buffer */
+        bool by_conv = n->bn_in_conv && !g->training;
         double *tm = timer(g, i, 0), t0 = tm ? glia__now() : 0;
-        s = n->kern.forward(g, n);
+        if (!by_conv) s = n->kern.forward(g, n);
         if (tm) *tm += glia__now() - t0;
         if (s) return s;
-        /* (folded: its consumers read its input, checked already) */
-        if (g->check_numerics && !n->folded && (s = check_finite(g, n, "output"))) return s;
+        /* (folded: its consumers read its input, checked already; a conv that did its batch
+         * norm wrote that node's buffer, checked there) */
+        if (g->check_numerics && !n->folded && !(n->fold_bn >= 0 && !g->training) &&
+            (s = check_finite(g, n, "output")))
+            return s;
     }
     g->forward_done = true;
     return GLIA_OK;

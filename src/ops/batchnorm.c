@@ -41,6 +41,7 @@
  * no gradient. */
 #include "../core/internal.h"
 #include "../core/lane_sums.h"
+#include "conv.h"
 #include <math.h>
 #include <string.h>
 
@@ -214,6 +215,22 @@ static void bn_backward(glia_graph *g, glia_node *n) {
                     for (int64_t s = 0; s < S; s++) dp[s] += (float)(k * gp[s]);
                 }
             }
+    }
+}
+
+/* Batch norm bn (inference: running statistics) folded into the conv before it (compile.c):
+ *   k_o = gamma_o / sqrt(running_var_o + eps)      (in double, as bn_forward's istd)
+ *   wf[o][i] = w[o][i] k_o,  bf[o] = (b_o - running_mean_o) k_o + beta_o   (b = 0 without bias)
+ * so that conv(x, wf, bf) = bn(conv(x, w, b)) up to rounding; w is [O][K]. */
+void glia__bn_fold(glia_graph *g, const glia_node *bn, const float *w, const float *b, int O,
+                   int64_t K, float *wf, float *bf) {
+    const float *gamma = glia__in(g, bn, BN_GAMMA)->val, *beta = glia__in(g, bn, BN_BETA)->val;
+    const float *rm = glia__in(g, bn, BN_RMEAN)->val, *rv = glia__in(g, bn, BN_RVAR)->val;
+    const double eps = bn->fa[BN_EPS];
+    for (int o = 0; o < O; o++) {
+        const double k = gamma[o] / sqrt((double)rv[o] + eps);
+        for (int64_t i = 0; i < K; i++) wf[o * K + i] = (float)(w[o * K + i] * k);
+        bf[o] = (float)(((b ? b[o] : 0.0) - rm[o]) * k + beta[o]);
     }
 }
 

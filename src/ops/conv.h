@@ -4,6 +4,7 @@
 #define GLIA_OPS_CONV_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* geometry of one conv node, read from its inputs and attributes */
 typedef struct {
@@ -57,5 +58,12 @@ void glia__conv_dw_forward(const conv_geom *c, const float *x, const float *w, c
  * avx512: by 16 x 16 blocks in registers (the CPU must have AVX-512F); else element by element
  * (conv_dyt.c). */
 void glia__conv_dyt(const float *dy, int O, int P, int Ot, float *dk, double *dbl, int avx512);
+
+/* batchnorm.c: batch norm bn's running statistics folded into weights w [O][K] and bias b (or
+ * NULL): wf [O][K], bf [O] (compile.c's fold_batchnorm) */
+struct glia_graph;
+struct glia_node;
+void glia__bn_fold(struct glia_graph *g, const struct glia_node *bn, const float *w,
+                   const float *b, int O, int64_t K, float *wf, float *bf);
 
 #endif

@@ -64,7 +64,10 @@ static inline __attribute__((always_inline)) void pad_plane(const conv_geom *c, 
             if (hi > d->Lph) hi = d->Lph;
             if (lo > hi) lo = hi;
             memset(o, 0, (size_t)lo * sizeof(float));
+            const float *xs = xr + ph - c->pl; /* o[k] = xs[k sw] */
             if (c->sw == 1) memcpy(o + lo, xr + lo - c->pl, (size_t)(hi - lo) * sizeof(float));
+            else if (c->sw == 2) /* a constant stride: vectorised (a run-time one was 20x slower) */
+                for (int k = lo; k < hi; k++) o[k] = xs[2 * k];
             else
                 for (int k = lo; k < hi; k++) o[k] = xr[k * c->sw + ph - c->pl];
             memset(o + hi, 0, (size_t)(d->Lph - hi) * sizeof(float));
