@@ -598,6 +598,58 @@ TEST(onnx_recurrent_names_round_trip) {
     unlink(wpath);
 }
 
+/* glia_model_import of recurrent graphs: an exported char-lstm (one-hot, 2 LSTM layers,
+ * seqdense), char-gru, sentiment-lstm (embedding, bidirectional LSTM, return = last, dense) and
+ * tagger-bilstm come back as the model text's own layers (names, types, parameter counts), and
+ * another seed's weights file of the model text loads into the import whole and gives that
+ * seed's outputs at uneven lengths, bit for bit */
+TEST(onnx_import_recurrent_to_model_text) {
+    const char *models[] = {"models/char-lstm.cfg", "models/char-gru.cfg", "models/sentiment-lstm.cfg",
+                            "models/tagger-bilstm.cfg"};
+    char path[] = "/tmp/glia-onnx-XXXXXX", onnx[64], wpath[64];
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    snprintf(onnx, sizeof onnx, "%s.onnx", path);
+    snprintf(wpath, sizeof wpath, "%s.safetensors", path);
+    for (int i = 0; i < 4 && !test_failed_flag; i++) {
+        glia_model *ma, *mb, *mi = NULL;
+        OK(glia_model_load(models[i], 2, 11, &ma));
+        OK(glia_onnx_save(glia_model_graph(ma), (int[]){glia_model_output(ma)}, 1, onnx));
+        glia_model_free(ma);
+        OK(glia_model_load(models[i], 2, 12, &mb)); /* the run's own weights: another seed */
+        OK(glia_safetensors_save(glia_model_graph(mb), wpath));
+        glia_status s = glia_model_import(onnx, 2, 1, &mi);
+        CHECK_MSG(!s, "%s: %s", models[i], glia_last_error());
+        int T = glia_model_sequence(mb), V = glia_model_vocab(mb);
+        float ids[2 * 64], len[2] = {(float)T, (float)(T / 2 + 1)};
+        for (int k = 0; k < 2 * T; k++) ids[k] = (float)((k * 7 + 3) % V);
+        int64_t na = 0, nb = 0;
+        float *want = seq_model_run(mb, 2, ids, len, &na), *got = NULL;
+        if (!s) {
+            CHECK(glia_model_num_layers(mi) == glia_model_num_layers(mb) && glia_model_sequence(mi) == T);
+            for (int k = 0; k < glia_model_num_layers(mb) && k < glia_model_num_layers(mi); k++) {
+                glia_layer_info a, b;
+                OK(glia_model_layer(mb, k, &a));
+                OK(glia_model_layer(mi, k, &b));
+                CHECK_MSG(!strcmp(a.name, b.name) && !strcmp(a.type, b.type) && a.params == b.params,
+                          "%s layer %d: %s %s, imported %s %s", models[i], k, a.name, a.type, b.name, b.type);
+            }
+            OK(glia_safetensors_load(glia_model_graph(mi), wpath));
+            got = seq_model_run(mi, 2, ids, len, &nb);
+            CHECK_MSG(want && got && na == nb && !memcmp(got, want, (size_t)na * sizeof *got),
+                      "%s: the import's outputs differ with the run's weights", models[i]);
+        }
+        glia_model_free(mi);
+        glia_model_free(mb);
+        free(want);
+        free(got);
+    }
+    unlink(path);
+    unlink(onnx);
+    unlink(wpath);
+}
+
 
 /* glia's own ops (binarize, embedding_bag, local2d, attention, clockwork and scrn in both
  * directions, seq_last, seq_pool, maxout, XNOR conv and dense), exported as calls of ONNX functions, import back as the same ops with the same

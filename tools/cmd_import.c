@@ -22,10 +22,18 @@ static double compare(glia_model *a, glia_model *b) {
     double worst = -1;
     glia_rng r;
     glia_rng_seed(&r, 1, 2);
-    for (int64_t i = 0; x && i < nx; i++) x[i] = glia_rng_uniform(&r);
+    /* a sequence model: token ids 0 and 1 (every vocabulary has them), and the lengths T, T - 1, ... */
+    const int T = glia_model_sequence(a), la = glia_model_lengths(a), lb = glia_model_lengths(b);
+    for (int64_t i = 0; x && i < nx; i++) x[i] = T > 0 ? (float)(glia_rng_uniform(&r) < 0.5f) : glia_rng_uniform(&r);
+    float len[64];
+    int64_t nl = T > 0 && glia_node_shape(ga, la, &ys) == GLIA_OK ? glia_shape_numel(&ys) : 0;
+    for (int64_t i = 0; i < nl && i < 64; i++) len[i] = (float)(T - i % T);
+    glia_node_shape(ga, glia_model_output(a), &ys);
     glia_graph_set_training(ga, 0);
     glia_graph_set_training(gb, 0);
-    if (x && ya && yb && !glia_node_write(ga, glia_model_input(a), x, nx) && !glia_node_write(gb, glia_model_input(b), x, nx) &&
+    int ok = nl <= 64 && (!nl || (glia_model_sequence(b) == T && !glia_node_write(ga, la, len, nl) &&
+                                  !glia_node_write(gb, lb, len, nl)));
+    if (ok && x && ya && yb && !glia_node_write(ga, glia_model_input(a), x, nx) && !glia_node_write(gb, glia_model_input(b), x, nx) &&
         !glia_graph_forward(ga) && !glia_graph_forward(gb) && !glia_node_read(ga, glia_model_output(a), ya, ny) &&
         !glia_node_read(gb, glia_model_output(b), yb, ny)) {
         worst = 0;

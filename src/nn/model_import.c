@@ -159,6 +159,162 @@ static const char *act_type(const glia_node *n) {
     }
 }
 
+/* the one op the output needs that reads node n (-1: none, or more than one reader) */
+static int only_reader(const imp *c, int n) {
+    if (c->readers[n] != 1) return -1;
+    for (int i = n + 1; i < c->g->n_nodes; i++) {
+        const glia_node *r = &c->g->nodes[i];
+        for (int k = 0; c->need[i] && r->kind == NODE_OP && k < r->n_in; k++)
+            if (r->in[k] == n) return i;
+    }
+    return -1;
+}
+
+/* the end of the reshapes and transposes after node n (each its sole reader) that gives back a
+ * value of shape *want: how the importer lays a recurrent node's Y and Y_h out as ONNX's and the
+ * export's Transpose / Reshape take them back (n itself when none does; -1 when no node of
+ * that shape is reached). glia import's check on a random input confirms the values. */
+static int passthrough_end(const imp *c, int n, const glia_shape *want) {
+    int end = glia__shape_eq(&c->g->nodes[n].shape, want) ? n : -1;
+    for (int r = only_reader(c, n); r >= 0; r = only_reader(c, r)) {
+        const glia_node *x = &c->g->nodes[r];
+        if (x->op != GLIA_OP_reshape && x->op != GLIA_OP_transpose) break;
+        if (glia__shape_eq(&x->shape, want)) end = r;
+    }
+    return end;
+}
+
+static void fuse_to(imp *c, int from, int to) { /* the nodes after from, to to, are from's layer */
+    for (int r = only_reader(c, from); from != to && r >= 0; r = only_reader(c, r)) {
+        c->fused[r] = true;
+        if (r == to) break;
+    }
+}
+
+/* [embedding] / [onehot]: the lookup of the token ids in a table, and the reshape to [T, N, dim]
+ * after it; the one-hot table is a constant "<layer>.identity", the identity */
+static glia_status lookup_section(imp *c, int n, const char *in) {
+    const glia_graph *g = c->g;
+    const glia_node *x = &g->nodes[n];
+    const glia_node *t = &g->nodes[x->in[1]];
+    int r = only_reader(c, n);
+    if (x->in[0] != c->src->input || c->src->seq_T <= 0)
+        return refuse(c, n, "a lookup of other values than the model's token ids 'data' [T, N, 1]");
+    if (r < 0 || g->nodes[r].op != GLIA_OP_reshape || g->nodes[r].shape.ndim != 3 || x->ia[EMBEDDING_PADDING_IDX] >= 0)
+        return refuse(c, n, "a lookup that is not an [embedding] or [onehot] ([T, N, dim], no padding index)");
+    int64_t V = t->shape.dim[0], E = t->shape.dim[1];
+    const char *tn = glia_node_name(g, x->in[1]);
+    size_t tl = strlen(tn);
+    bool onehot = tl > 9 && !strcmp(tn + tl - 9, ".identity") && V == E && t->kind != NODE_PARAM;
+    const float *v = glia_node_value((glia_graph *)g, x->in[1]);
+    for (int64_t i = 0; onehot && v && i < V * V; i++) onehot = v[i] == (i / V == i % V);
+    if (!onehot && t->kind != NODE_PARAM) return refuse(c, n, "its table is neither a parameter nor the identity");
+    char nm[GLIA_NAME_MAX];
+    glia_status s = layer_name(c, g->nodes[r].name, NULL, n, nm);
+    if (s) return s;
+    if (onehot) fprintf(c->f, "\n[onehot]\nname = %s\ninput = %s\nvocab = %lld\n", nm, in, (long long)V);
+    else fprintf(c->f, "\n[embedding]\nname = %s\ninput = %s\nvocab = %lld\ndim = %lld\n", nm, in, (long long)V, (long long)E);
+    if (!onehot && (s = weight(c, x->in[1], nm, "weight"))) return s;
+    c->fused[r] = true;
+    if (!(c->name[r] = glia__strdup(nm))) return glia__err(GLIA_ENOMEM, "out of memory");
+    return GLIA_OK;
+}
+
+/* the parameter base of recurrent node n ("lstm" of "lstm.weight_ih_l1") and its layer (1) */
+static int recurrent_base(const imp *c, int n, char *base) {
+    const char *p = glia_node_name(c->g, c->g->nodes[n].in[1]), *w = strstr(p, ".weight_");
+    const char *l = w ? strstr(w, "_l") : NULL;
+    if (!w || !l) return -1;
+    snprintf(base, GLIA_NAME_MAX, "%.*s", (int)(w - p), p);
+    return atoi(l + 2);
+}
+
+/* [rnn] / [lstm] / [gru]: recurrent nodes stacked as the text's `layers` make them (each reading
+ * the one before, through the Y layout's reshapes and a dropout), reading the model's lengths
+ * and no initial states; return = sequence (Y), last (Y_h, glia's seq_last), or mean or max (glia's
+ * seq_pool of Y) */
+static glia_status recurrent_section(imp *c, int n, const char *in) {
+    const glia_graph *g = c->g;
+    const glia_node *x = &g->nodes[n];
+    const int *ia = x->ia, dirs = ia[RNN_DIRS];
+    const glia_op_id cell = x->op;
+    const int n_par = 4 + (cell == GLIA_OP_lstm && ia[RNN_PEEPHOLE]);
+    char base[GLIA_NAME_MAX], nb[GLIA_NAME_MAX], nm[GLIA_NAME_MAX];
+    if (recurrent_base(c, n, base) != 0) return refuse(c, n, "its parameters are not named '<layer>.weight_ih_l0' ...");
+    if (ia[RNN_HAS_H0] || ia[RNN_HAS_C0] || ia[RNN_CELL_OUT] || ia[RNN_INPUT_FORGET])
+        return refuse(c, n, "it has initial states, a final cell state (Y_c) or input_forget, which the text's layers do not");
+    float p = 0;
+    int layers = 1, y = n;
+    for (;;) { /* the stack: node y, layer layers - 1 */
+        const glia_node *yn = &g->nodes[y];
+        if (!yn->ia[RNN_HAS_LENGTHS] || yn->in[1 + dirs * n_par] != c->src->lengths)
+            return refuse(c, y, "it does not read the model's 'lengths' input");
+        glia_shape ys = yn->shape;
+        int e = passthrough_end(c, y, &ys), d = e >= 0 ? only_reader(c, e) : -1;
+        int nx = d >= 0 && g->nodes[d].op == GLIA_OP_dropout ? only_reader(c, d) : d;
+        if (nx < 0 || g->nodes[nx].kind != NODE_OP || g->nodes[nx].op != cell || g->nodes[nx].in[0] != (d == nx ? e : d) ||
+            memcmp(g->nodes[nx].ia, ia, sizeof(int) * RNN_N_IA) || recurrent_base(c, nx, nb) != layers || strcmp(nb, base))
+            break;
+        if (d != nx) p = g->nodes[d].fa[DROPOUT_P];
+        fuse_to(c, y, nx);
+        c->fused[nx] = true;
+        y = nx;
+        layers++;
+    }
+    /* the read-out: Y through its layout, or Y_h alone */
+    int last = -1, end;
+    const char *pool = NULL;
+    for (int i = y + 1; i < g->n_nodes; i++) {
+        const glia_node *r = &g->nodes[i];
+        if (c->need[i] && r->kind == NODE_OP && r->op == GLIA_OP_seq_last && r->in[0] == y) last = i;
+    }
+    if (last >= 0) {
+        const glia_node *r = &g->nodes[last];
+        glia_shape hs = r->shape;
+        if (c->readers[y] != 1 || r->in[1] != c->src->lengths || r->ia[SEQ_LAST_DIRS] != dirs)
+            return refuse(c, y, "both its Y and its Y_h are read (the text's layers return one)");
+        if ((end = passthrough_end(c, last, &hs)) < 0) return refuse(c, y, "its Y_h is not read as [N, dirs * hidden]");
+        c->fused[last] = true;
+        fuse_to(c, last, end);
+    } else {
+        glia_shape ys = g->nodes[y].shape;
+        if ((end = passthrough_end(c, y, &ys)) < 0) return refuse(c, y, "its Y is not read as [T, N, dirs * hidden]");
+        fuse_to(c, y, end);
+        int r = only_reader(c, end); /* return = mean or max: glia's seq_pool of Y */
+        if (r >= 0 && g->nodes[r].op == GLIA_OP_seq_pool && g->nodes[r].in[0] == end && g->nodes[r].n_in > 1 &&
+            g->nodes[r].in[1] == c->src->lengths) {
+            pool = g->nodes[r].ia[SEQ_POOL_MODE] == GLIA_SEQ_POOL_MAX ? "max" : "mean";
+            c->fused[end = r] = true;
+        }
+    }
+    glia_status s = layer_name(c, base, NULL, n, nm);
+    if (s) return s;
+    const char *type = cell == GLIA_OP_lstm ? "lstm" : cell == GLIA_OP_gru ? "gru" : "rnn";
+    fprintf(c->f, "\n[%s]\nname = %s\ninput = %s\nhidden = %d\nlayers = %d\nbidirectional = %d\ndropout = %.9g\n"
+            "return = %s\n", type, nm, in, ia[RNN_HIDDEN], layers, dirs == 2, p, last >= 0 ? "last" : pool ? pool : "sequence");
+    if (cell == GLIA_OP_lstm) fprintf(c->f, "peepholes = %d\n", ia[RNN_PEEPHOLE]);
+    if (cell == GLIA_OP_gru) fprintf(c->f, "reset_before = %d\n", ia[RNN_RESET_BEFORE]);
+    if (cell == GLIA_OP_rnn)
+        fprintf(c->f, "activation = %s\ninit = pytorch\n", ia[RNN_ACTIVATION] == GLIA_RNN_RELU ? "relu" : "tanh");
+    /* the parameters keep their names past the base: "<layer>.weight_ih_l1_reverse" */
+    for (int k = 0, r = n; k < layers; k++) {
+        for (int q = 0; q < dirs * n_par; q++) {
+            int w = g->nodes[r].in[1 + q];
+            if ((s = weight(c, w, nm, glia_node_name(g, w) + strlen(base) + 1))) return s;
+        }
+        while (k + 1 < layers && (r = only_reader(c, r)) >= 0 && g->nodes[r].op != cell) {}
+    }
+    if (!(c->name[end] = glia__strdup(nm))) return glia__err(GLIA_ENOMEM, "out of memory");
+    return GLIA_OK;
+}
+
+/* a dense on rows [T*N, D] of a sequence src [T, N, D] (the text's time_flatten): [seqdense] */
+static bool seqdense(const imp *c, int src, int rows) {
+    const glia_shape *a = &c->g->nodes[src].shape, *b = &c->g->nodes[rows].shape;
+    return c->src->seq_T > 0 && src != rows && a->ndim == 3 && b->ndim == 2 && b->dim[0] == a->dim[0] * a->dim[1] &&
+           b->dim[1] == a->dim[2];
+}
+
 /* node n (and the activation fused after it) as one section */
 static glia_status section(imp *c, int n) {
     const glia_graph *g = c->g;
@@ -183,7 +339,13 @@ static glia_status section(imp *c, int n) {
         g->nodes[src].op == GLIA_OP_reshape && g->nodes[src].shape.ndim == 2 && c->readers[src] == 1 &&
         c->fused[src]) /* the flattening reshape, left to dense */
         src = g->nodes[src].in[0];
+    bool seq = x->op == GLIA_OP_dense && src >= 0 && g->nodes[src].kind == NODE_OP && g->nodes[src].op == GLIA_OP_time_flatten &&
+               c->fused[src];
+    if (seq) src = g->nodes[src].in[0]; /* [T, N, D] as rows [T*N, D]: [seqdense] */
+    seq = seq || (x->op == GLIA_OP_dense && seqdense(c, src, x->in[0]));
     if ((s = input_of(c, n, src, &in))) return s;
+    if (x->op == GLIA_OP_embedding) return lookup_section(c, n, in);
+    if (x->op == GLIA_OP_lstm || x->op == GLIA_OP_gru || x->op == GLIA_OP_rnn) return recurrent_section(c, n, in);
     if ((s = layer_name(c, x->name, last != n ? g->nodes[last].name : NULL, n, nm))) return s;
     FILE *f = c->f;
     switch (x->op) {
@@ -234,8 +396,9 @@ static glia_status section(imp *c, int n) {
     }
     case GLIA_OP_dense:
         if (g->nodes[x->in[1]].kind != NODE_PARAM) return refuse(c, n, "its weights are not a parameter");
-        fprintf(f, "\n[dense]\nname = %s\ninput = %s\nunits = %lld\nbias = %d\nactivation = %s\n", nm, in,
-                (long long)g->nodes[x->in[1]].shape.dim[0], bias, a);
+        fprintf(f, "\n[%s]\nname = %s\ninput = %s\nunits = %lld\nbias = %d\nactivation = %s\n",
+                seq ? "seqdense" : "dense", nm, in, (long long)g->nodes[x->in[1]].shape.dim[0],
+                bias, a);
         if ((s = weight(c, x->in[1], nm, "weight")) || (s = weight(c, bias ? x->in[2] : -1, nm, "bias"))) return s;
         break;
     case GLIA_OP_maxpool2d:
@@ -344,17 +507,22 @@ glia_status glia_model_import(const char *path, int64_t batch, uint64_t seed, gl
         c.name[src->input] = glia__strdup("data");
         if (!c.name[src->input]) s = glia__err(GLIA_ENOMEM, "out of memory");
     }
-    /* a flattening reshape read by one dense alone: that dense flattens */
+    /* a flattening reshape (or a sequence's time_flatten) read by one dense alone: that dense
+     * flattens ([dense], or [seqdense]) */
     for (int i = 0; !s && i < N; i++) {
         const glia_node *x = &src->g->nodes[i];
         if (need[i] && x->kind == NODE_OP && x->op == GLIA_OP_dense && x->in[0] >= 0) {
             const glia_node *r = &src->g->nodes[x->in[0]];
-            if (r->kind == NODE_OP && r->op == GLIA_OP_reshape && r->shape.ndim == 2 && c.readers[x->in[0]] == 1)
+            if (r->kind == NODE_OP && (r->op == GLIA_OP_time_flatten || (r->op == GLIA_OP_reshape && r->shape.ndim == 2)) &&
+                c.readers[x->in[0]] == 1)
                 c.fused[x->in[0]] = true;
         }
     }
     /* [net]: the model's settings as glia_model_to_text writes them, without onnx */
     char *net = NULL;
+    char seq[24];
+    snprintf(seq, sizeof seq, "%lld", (long long)src->seq_T);
+    if (!s && src->seq_T > 0) s = glia_model_set_option(src, "sequence", seq);
     if (!s && !(s = glia_model_set_option(src, "onnx", "")) && !(s = glia_model_to_text(src, &net)))
         fputs(net, c.f);
     free(net);

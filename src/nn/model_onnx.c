@@ -43,6 +43,26 @@ glia_status glia__model_onnx_open(glia_model *m, const char *value, const char *
         n_in++;
     }
     glia_shape xs = {0, {0}};
+    /* a sequence model as glia exports one: token ids or features 'data' [T, N, F] and 'lengths'
+     * [N], the model text's two inputs ([net] sequence = T) */
+    int data = -1, lengths = -1;
+    for (int i = 0; n_in == 2 && i < glia_onnx_num_inputs(ox); i++) {
+        int k = glia_onnx_input_node(ox, i);
+        glia_shape ks;
+        if (k < 0) continue;
+        glia_node_shape(glia_onnx_graph(ox), k, &ks);
+        if (!strcmp(glia_onnx_input_name(ox, i), "data") && ks.ndim == 3) data = k;
+        if (!strcmp(glia_onnx_input_name(ox, i), "lengths") && ks.ndim == 1) lengths = k;
+    }
+    if (data >= 0 && lengths >= 0) {
+        glia_node_shape(glia_onnx_graph(ox), data, &xs);
+        m->input = data;
+        m->lengths = lengths;
+        m->seq_T = xs.dim[0];
+        snprintf(input, len, "%lld", (long long)xs.dim[2]);
+        *out = ox;
+        return GLIA_OK;
+    }
     if (n_in == 1) glia_node_shape(glia_onnx_graph(ox), in, &xs);
     if (n_in != 1 || xs.ndim < 2 || xs.ndim > 4) {
         glia_onnx_free(ox);
@@ -68,9 +88,19 @@ glia_status glia__model_onnx_build(glia_model *m, glia_onnx *ox, int sections, i
     if (strcmp(glia_model_option(m, "sequence"), "0") || strcmp(glia_model_option(m, "target"), "0"))
         return glia__err(GLIA_EINVAL, "%s: a model from an ONNX file takes no [net] sequence or target", m->filename);
     m->g = glia__onnx_release_graph(ox);
-    m->lengths = m->target = m->target_lengths = -1;
-    for (int i = 0; i < glia_onnx_num_inputs(ox); i++)
-        if (glia_onnx_input_node(ox, i) >= 0) m->input = glia_onnx_input_node(ox, i);
+    m->target = m->target_lengths = -1;
+    if (m->seq_T > 0) { /* data [T, N, F] and lengths [N], all T unless the caller sets them */
+        float *len = glia_node_value(m->g, m->lengths);
+        glia_shape ls;
+        glia_node_shape(m->g, m->lengths, &ls);
+        for (int64_t i = 0; len && i < ls.dim[0]; i++) len[i] = (float)m->seq_T;
+        glia_status s = glia_node_set_batch_axis(m->g, m->input, 1); /* time-major: N is axis 1 */
+        if (s) return s;
+    } else {
+        m->lengths = -1;
+        for (int i = 0; i < glia_onnx_num_inputs(ox); i++)
+            if (glia_onnx_input_node(ox, i) >= 0) m->input = glia_onnx_input_node(ox, i);
+    }
     if (glia_onnx_num_outputs(ox) < 1) return glia__err(GLIA_EINVAL, "%s: the graph has no outputs", file);
     glia_shape ys, ns;
     m->output = glia_onnx_output_node(ox, 0);
