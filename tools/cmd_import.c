@@ -49,7 +49,8 @@ int cmd_import(int argc, char **argv) {
     if (wants_help(argc, argv)) {
         printf("usage: glia import MODEL.onnx --out DIR\n\n"
                "Writes the ONNX model as a run directory in glia's own format: DIR/model.cfg\n"
-               "(model text: [conv], [dense], pools, [batchnorm], [add], [concat], ...) and\n"
+               "(model text: [conv], [dense], pools, [batchnorm], [add], [concat], [embedding],\n"
+               "[onehot], [lstm], [gru], [rnn], [seqdense], ...) and\n"
                "DIR/weights.safetensors (the file's weights under the layers' names), which\n"
                "every command takes as it takes a trained run. A node that the model text\n"
                "cannot express is an error naming it and its op (the .onnx file itself still\n"

@@ -12,9 +12,17 @@
  *   global_avgpool, dropout, batchnorm, lrn, softmax (2-D), reshape to [N, rest] (flatten),
  *   add [+ activation] of two layers, mul of two (a channel scale), concat along channels, an
  *   activation alone (relu6, hard_sigmoid and hard_swish too)
+ *   a sequence model's (inputs data [T, N, 1] and lengths [N]):
+ *   embedding [+ reshape]      [embedding] vocab, dim; [onehot] vocab when the table is the
+ *                              constant identity "<layer>.identity"
+ *   lstm, gru, rnn             [lstm] / [gru] / [rnn]: the nodes of one stack ("lstm", "lstm.l1",
+ *                              with the Y layout's reshapes and a dropout between) as `layers`;
+ *                              return = sequence, last (seq_last), mean or max (seq_pool)
+ *   time_flatten + dense       [seqdense] units, bias, activation
  * An activation is fused into the layer before it when it is that layer's only reader (leaky
  * with the text format's slope 0.01, elu with alpha 1). Anything else (an op the text format has
- * no layer for, such as sub, mul, scale, slice, log_softmax, the recurrent ops, or a constant
+ * no layer for, such as sub, mul, scale, slice, log_softmax, a recurrent node with initial states
+ * or Y_c, or a constant
  * where a layer input is expected) is an error naming the ONNX node and op it came from. */
 #include "model_internal.h"
 #include <stdio.h>

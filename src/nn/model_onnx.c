@@ -1,6 +1,7 @@
 /* model_onnx.c: a glia model whose graph comes from an ONNX file: `[net]` with `onnx = FILE`
  * (glia_model_load of an .onnx file writes that [net] itself). The imported graph is the whole
- * network: its one run-time input is the model's input, its first output the model's output,
+ * network: its one run-time input is the model's input (or, for a sequence model as glia
+ * exports one, 'data' [T, N, F] and 'lengths' [N]), its first output the model's output,
  * and each ONNX node that became glia nodes is a layer named after its output (what
  * --layer and glia summary show). [net]'s other keys (classes, lr, mean, std...) work as for
  * any model, so every command that takes a model, glia train included, takes it. */
