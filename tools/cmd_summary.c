@@ -10,8 +10,16 @@
  * parameters (initialisers read as tensors) each op reads directly. */
 static int summary_onnx(const char *path, int json) {
     glia_onnx *m;
-    glia_onnx_options o = {.batch = 1};
-    if (glia_onnx_load(path, &o, &m)) {
+    glia_onnx_input *fixed = NULL; /* --const */
+    int n_fixed = 0;
+    if (glia_onnx_consts_parse(cli_const ? cli_const : "", &fixed, &n_fixed)) {
+        fprintf(stderr, "glia summary: --const: %s\n", glia_last_error());
+        return 1;
+    }
+    glia_onnx_options o = {.inputs = fixed, .n_inputs = n_fixed, .batch = 1};
+    glia_status st = glia_onnx_load(path, &o, &m);
+    free(fixed);
+    if (st) {
         fprintf(stderr, "glia summary: %s\n", glia_last_error());
         return 1;
     }
@@ -60,12 +68,16 @@ int cmd_summary(int argc, char **argv) {
                "with concatenations, what recomputing them in backward saves; workspace; saved\n"
                "state; inputs; parameters and their gradients), without allocating any of it.\n"
                "  --json  the same as JSON: {\"layers\":[...], \"total_params\": N,\n"
-               "          \"trainable_params\": N, \"total_macs\": N, \"memory\": {...}}\n");
+               "          \"trainable_params\": N, \"total_macs\": N, \"memory\": {...}}\n"
+               CLI_CONST_HELP);
         return 0;
     }
     const char *path = NULL;
     int json = 0;
     for (int i = 1; i < argc; i++) {
+        int k = cli_const_arg(argc, argv, &i, "summary");
+        if (k < 0) return 2;
+        if (k) continue;
         if (!strcmp(argv[i], "--json")) json = 1;
         else if (argv[i][0] == '-' || path) {
             fprintf(stderr, "glia summary: unexpected argument '%s' (see glia summary --help)\n", argv[i]);
@@ -79,7 +91,7 @@ int cmd_summary(int argc, char **argv) {
     size_t plen = strlen(path);
     if (plen > 5 && !strcmp(path + plen - 5, ".onnx")) return summary_onnx(path, json);
     glia_model *m;
-    if (glia_model_load_shapes(path, 1, &m)) { /* no weights: billions of parameters are fine */
+    if (cli_model_load(path, 1, 1, 1, &m)) { /* no weights: billions of parameters are fine */
         fprintf(stderr, "glia summary: %s\n", glia_last_error());
         return 1;
     }
