@@ -55,6 +55,9 @@ check export-cfg-const 0 "(input 'x', output 'y_sig')" -- "$GLIA" export "$dir/g
 check run-exported-cfg-const 0 "y_sig: max |glia - expected|" -- "$GLIA" run "$dir/g8.onnx" --input $t/if_gain_8k.safetensors --expect $t/if_gain_8k.safetensors
 printf '[net]\ninput = 4\nonnx_const = sr=8000\n[dense]\nname = d\nunits = 2\n' > "$dir/noonnx.cfg"
 check cfg-const-no-onnx 1 "noonnx.cfg:3: onnx_const fixes inputs of an ONNX file: it needs onnx = FILE" -- "$GLIA" summary "$dir/noonnx.cfg"
+# --input: the shapes of a file that fixes its batch (if_sr: x [2, 8], state [2, 2, 3])
+check summary-const-shapes 0 "hi_Y  *lstm  *\[6, 2, 3\]" -- "$GLIA" summary $t/if_sr.onnx --const sr=16000 --input $t/if_sr_16k.safetensors
+check summary-shapes-cfg 2 "--input gives an .onnx file's input shapes" -- "$GLIA" summary models/lenet5.cfg --input $t/if_sr_16k.safetensors
 for c in summary predict eval export gradcam train; do
   check "const-help-$c" 0 "--const" -- "$GLIA" $c --help
 done
@@ -204,6 +207,8 @@ if command -v node >/dev/null 2>&1 && [ -d "$(dirname "$GLIA")/npm/node_modules/
       node scripts/onnx/ort_run.js "$vad/silero_vad_$v.onnx" "$dir/vad.in.safetensors" "$dir/vad.ort.safetensors" --const sr=${r%:*}
       check "ort-silero-$v-${r%:*}" 0 "[Nn]: max |glia - expected|" -- "$GLIA" run "$vad/silero_vad_$v.onnx" --input "$dir/vad.in.safetensors" --expect "$dir/vad.ort.safetensors" --const sr=${r%:*}
     done
+    # glia summary of the same: --input gives the shapes, --const the rate
+    check "summary-silero-$v" 0 "lstm" -- "$GLIA" summary "$vad/silero_vad_$v.onnx" --input "$dir/vad.in.safetensors" --const sr=8000
   done
 else
   echo "onnx: onnxruntime checks skipped: npm onnxruntime-node is absent (scripts/onnx/install-ort)"
