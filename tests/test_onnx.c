@@ -155,6 +155,17 @@ TEST(onnx_const_inputs) {
             CHECK_MSG(s == GLIA_EINVAL && strstr(glia_last_error(), cases[k][1]), "%s", glia_last_error());
         m = NULL;
     }
+    /* as a model: [net] onnx_const, which its text (a trained run's model.cfg) keeps */
+    glia_model *md = NULL;
+    char *text = NULL;
+    OK(glia_model_load_const(DIR "if_gain.onnx", "sr=8000", 2, 1, 0, &md));
+    OK(glia_model_to_text(md, &text));
+    CHECK_MSG(strstr(text, "onnx_const = sr=8000\n") != NULL, "%s", text);
+    free(text);
+    glia_model_free(md);
+    CHECK(glia_model_load_const(DIR "if_gain.onnx", NULL, 2, 1, 0, &md) == GLIA_EINVAL);
+    CHECK(glia_model_load_const("models/lenet5.cfg", "sr=1", 2, 1, 0, &md) == GLIA_EINVAL);
+    CHECK(strstr(glia_last_error(), "[net] onnx_const") != NULL);
 }
 
 /* every prefix of a real model and bytes flipped in it: an error or a model, never a crash
