@@ -689,7 +689,14 @@ typedef struct glia_onnx_input {
     int ndim;                  /* -1: the file's shape */
     const int64_t *dims;
     const float *values;       /* NULL: a run-time input; else its values (a constant) */
+    int64_t n_values;          /* values' count: 0 or the input's size, or 1 to fill it; an
+                                * integer input's values must be whole numbers */
 } glia_onnx_input;
+/* Inputs fixed at load, as text: `NAME=V[,V...][,NAME=V...]` (glia's --const, [net]
+ * onnx_const), e.g. `sr=16000`. *out (one block: free() it) holds *n inputs with values, their
+ * shapes the file's (ndim -1). A value that is not a number, a name given twice or a missing
+ * NAME= is an error. glia_onnx_load refuses values for a name that is no input of the file. */
+glia_status glia_onnx_consts_parse(const char *spec, glia_onnx_input **out, int *n);
 typedef struct glia_onnx_options {
     const glia_onnx_input *inputs;
     int n_inputs;
@@ -898,6 +905,12 @@ glia_status glia_model_import(const char *path, int64_t batch, uint64_t seed, gl
  * initial values, so a model of billions of parameters loads at once. It can be planned
  * (GLIA_COMPILE_PLAN_ONLY), not run, trained or saved. */
 glia_status glia_model_load_shapes(const char *path, int64_t batch, glia_model **out);
+/* glia_model_load (shapes_only 0) or glia_model_load_shapes (1, seed unused) of an .onnx file
+ * with some of its inputs fixed: `[net] onnx_const = consts` (glia_onnx_consts_parse's text,
+ * e.g. "sr=16000"; NULL or "": none), which a run trained from it keeps. Constants for another
+ * kind of file are an error (its [net] onnx_const gives them). */
+glia_status glia_model_load_const(const char *path, const char *consts, int64_t batch, uint64_t seed,
+                                  int shapes_only, glia_model **out);
 void glia_model_free(glia_model *m);
 glia_graph *glia_model_graph(glia_model *m);
 int glia_model_input(const glia_model *m);   /* the input node [N, C, H, W] or [N, F] */

@@ -32,9 +32,35 @@ check run-reduce-mean 0 "var: max |glia - expected|" -- "$GLIA" run $t/reduce_me
 # (scripts/onnx/make_control_models.py: numpy's values)
 check run-if-then 0 "stateN: max |glia - expected|" -- "$GLIA" run $t/if_sr.onnx --input $t/if_sr_16k.safetensors --expect $t/if_sr_16k.safetensors --const sr=16000
 check run-if-else 0 "stateN: max |glia - expected|" -- "$GLIA" run $t/if_sr.onnx --input $t/if_sr_8k.safetensors --expect $t/if_sr_8k.safetensors --const sr=8000
-check run-if-no-const 1 "node 'sr_is_16k' (Equal): input 'sr': a non-float input, which glia takes as a constant: give its value at load (glia run --const" -- "$GLIA" run $t/if_sr.onnx --input $t/if_sr_16k.safetensors --output "$dir/z.safetensors"
+check run-if-no-const 1 "node 'sr_is_16k' (Equal): input 'sr': a non-float input, which glia takes as a constant: give its value at load (--const NAME=VALUE, \[net\] onnx_const" -- "$GLIA" run $t/if_sr.onnx --input $t/if_sr_16k.safetensors --output "$dir/z.safetensors"
 check run-if-bad-const 1 "wants NAME=VALUE" -- "$GLIA" run $t/if_sr.onnx --input $t/if_sr_16k.safetensors --output "$dir/z.safetensors" --const sr
 check run-if-data 1 "node 'by_sign' (If): input 'pos': a comparison or logic of run-time values" -- "$GLIA" run $t/if_data.onnx --input $t/if_sr_16k.safetensors --output "$dir/z.safetensors"
+# --const for every command that takes a model (tools/cli_opts.c; [net] onnx_const in model
+# text): if_gain.onnx is Relu or Sigmoid as its int64 input sr is 16000 or not (numpy's values)
+check summary-const 0 "y_relu  *relu  *\[1, 3\]" -- "$GLIA" summary $t/if_gain.onnx --const sr=16000
+check summary-const-else 0 '"name": "y_sig", "op": "sigmoid"' -- "$GLIA" summary $t/if_gain.onnx --const sr=8000 --json
+check summary-no-const 1 "input 'sr': a non-float input" -- "$GLIA" summary $t/if_gain.onnx
+check const-no-input 1 "a value is given for 'rate', which is not an input (the inputs: 'x', 'sr')" -- "$GLIA" summary $t/if_gain.onnx --const rate=16000
+check const-not-integer 1 "input 'sr' holds integers (ONNX type 7): 16000.5 is not one" -- "$GLIA" export $t/if_gain.onnx "$dir/g.onnx" --const sr=16000.5
+check const-not-number 1 "'16k' is not a number (input 'sr')" -- "$GLIA" predict $t/if_gain.onnx "$dir/none.pgm" --const sr=16k
+check const-count 1 "input 'sr' (0 dimensions, 1 elements) takes 1 values or 1 for all, not 2" -- "$GLIA" run $t/if_gain.onnx --input $t/if_gain_16k.safetensors --expect $t/if_gain_16k.safetensors --const sr=16000,8000
+check const-twice 1 "'sr' is given twice" -- "$GLIA" gradcam $t/if_gain.onnx "$dir/none.pgm" --const sr=1,sr=2
+check const-run-dir 1 "fix inputs of an .onnx file; a model text or run gives them in \[net\] onnx_const" -- "$GLIA" eval models --const sr=1
+check run-const-else 0 "y: max |glia - expected|" -- "$GLIA" run $t/if_gain.onnx --input $t/if_gain_8k.safetensors --expect $t/if_gain_8k.safetensors --const sr=8000
+# export inlines the branch taken: the file has one input, and glia runs it to numpy's values
+check export-const 0 "(input 'x', output 'y_relu')" -- "$GLIA" export $t/if_gain.onnx "$dir/g16.onnx" --const sr=16000
+check run-exported-const 0 "y_relu: max |glia - expected|" -- "$GLIA" run "$dir/g16.onnx" --input $t/if_gain_16k.safetensors --expect $t/if_gain_16k.safetensors
+printf '[net]\nonnx = %s/if_gain.onnx\nonnx_const = sr=8000\n' "$PWD/$t" > "$dir/gain8.cfg"
+check export-cfg-const 0 "(input 'x', output 'y_sig')" -- "$GLIA" export "$dir/gain8.cfg" "$dir/g8.onnx"
+check run-exported-cfg-const 0 "y_sig: max |glia - expected|" -- "$GLIA" run "$dir/g8.onnx" --input $t/if_gain_8k.safetensors --expect $t/if_gain_8k.safetensors
+printf '[net]\ninput = 4\nonnx_const = sr=8000\n[dense]\nname = d\nunits = 2\n' > "$dir/noonnx.cfg"
+check cfg-const-no-onnx 1 "noonnx.cfg:3: onnx_const fixes inputs of an ONNX file: it needs onnx = FILE" -- "$GLIA" summary "$dir/noonnx.cfg"
+# --input: the shapes of a file that fixes its batch (if_sr: x [2, 8], state [2, 2, 3])
+check summary-const-shapes 0 "hi_Y  *lstm  *\[6, 2, 3\]" -- "$GLIA" summary $t/if_sr.onnx --const sr=16000 --input $t/if_sr_16k.safetensors
+check summary-shapes-cfg 2 "--input gives an .onnx file's input shapes" -- "$GLIA" summary models/lenet5.cfg --input $t/if_sr_16k.safetensors
+for c in summary predict eval export gradcam train; do
+  check "const-help-$c" 0 "--const" -- "$GLIA" $c --help
+done
 # Silero legacy's other ops: a mean over an inner axis, a reversed Slice, Neg, Log
 check run-legacy-ops 0 "z: max |glia - expected|" -- "$GLIA" run $t/legacy_ops.onnx --input $t/legacy_ops.safetensors --expect $t/legacy_ops.safetensors
 check run-expect-missing 1 "y.missing: cannot open" -- "$GLIA" run $t/small_cnn.onnx --input $t/small_cnn.safetensors --expect "$dir/y.missing"
@@ -223,6 +249,8 @@ if command -v node >/dev/null 2>&1 && [ -d "$(dirname "$GLIA")/npm/node_modules/
       node scripts/onnx/ort_run.js "$vad/silero_vad_$v.onnx" "$dir/vad.in.safetensors" "$dir/vad.ort.safetensors" --const sr=${r%:*}
       check "ort-silero-$v-${r%:*}" 0 "[Nn]: max |glia - expected|" -- "$GLIA" run "$vad/silero_vad_$v.onnx" --input "$dir/vad.in.safetensors" --expect "$dir/vad.ort.safetensors" --const sr=${r%:*}
     done
+    # glia summary of the same: --input gives the shapes, --const the rate
+    check "summary-silero-$v" 0 "lstm" -- "$GLIA" summary "$vad/silero_vad_$v.onnx" --input "$dir/vad.in.safetensors" --const sr=8000
   done
 else
   echo "onnx: onnxruntime checks skipped: npm onnxruntime-node is absent (scripts/onnx/install-ort)"

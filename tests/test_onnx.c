@@ -115,6 +115,59 @@ TEST(onnx_errors_name_node_op_attribute) {
     CHECK(strstr(glia_last_error(), "junk.onnx") != NULL);
 }
 
+/* glia_onnx_consts_parse (--const, [net] onnx_const) and glia_onnx_load's checks of the values:
+ * a name the file lacks, a count that is neither the input's size nor 1, a fraction for an
+ * integer input; if_gain.onnx's If picks Relu (sr = 16000) or Sigmoid */
+TEST(onnx_const_inputs) {
+    glia_onnx_input *in = NULL;
+    int n = -1;
+    OK(glia_onnx_consts_parse("a=1,2.5,-3,b=16000", &in, &n));
+    CHECK(n == 2 && !strcmp(in[0].name, "a") && in[0].n_values == 3 && in[0].ndim == -1);
+    CHECK(in[0].values[1] == 2.5f && in[0].values[2] == -3.0f);
+    CHECK(!strcmp(in[1].name, "b") && in[1].n_values == 1 && in[1].values[0] == 16000.0f);
+    free(in);
+    OK(glia_onnx_consts_parse("", &in, &n));
+    CHECK(n == 0);
+    free(in);
+    const char *bad[] = {"1,a=2", "a", "=1", "a=", "a=1,", "a=1,,2", "a=x", "a=1e99", "a=nan", "a=1,a=2"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        in = (glia_onnx_input *)1;
+        CHECK_MSG(glia_onnx_consts_parse(bad[i], &in, &n) == GLIA_EINVAL && in == NULL, "%s", bad[i]);
+    }
+    glia_onnx *m = NULL;
+    const char *cases[][2] = {{"sr=16000", "relu"},
+                              {"sr=8000", "sigmoid"},
+                              {"sr=16000,rate=1", "'rate', which is not an input (the inputs: 'x', 'sr')"},
+                              {"sr=1,2", "takes 1 values or 1 for all, not 2"},
+                              {"sr=0.5", "input 'sr' holds integers (ONNX type 7): 0.5 is not one"}};
+    for (int k = 0; k < 5; k++) {
+        OK(glia_onnx_consts_parse(cases[k][0], &in, &n));
+        glia_onnx_options o = {.inputs = in, .n_inputs = n, .batch = 2};
+        glia_status s = glia_onnx_load(DIR "if_gain.onnx", &o, &m);
+        free(in);
+        if (k < 2) {
+            OK(s);
+            glia_graph *g = glia_onnx_graph(m);
+            const char *last = glia_node_op(g, glia_graph_num_nodes(g) - 1);
+            CHECK_MSG(!strcmp(last, cases[k][1]), "%s: %s", cases[k][0], last);
+            glia_onnx_free(m);
+        } else
+            CHECK_MSG(s == GLIA_EINVAL && strstr(glia_last_error(), cases[k][1]), "%s", glia_last_error());
+        m = NULL;
+    }
+    /* as a model: [net] onnx_const, which its text (a trained run's model.cfg) keeps */
+    glia_model *md = NULL;
+    char *text = NULL;
+    OK(glia_model_load_const(DIR "if_gain.onnx", "sr=8000", 2, 1, 0, &md));
+    OK(glia_model_to_text(md, &text));
+    CHECK_MSG(strstr(text, "onnx_const = sr=8000\n") != NULL, "%s", text);
+    free(text);
+    glia_model_free(md);
+    CHECK(glia_model_load_const(DIR "if_gain.onnx", NULL, 2, 1, 0, &md) == GLIA_EINVAL);
+    CHECK(glia_model_load_const("models/lenet5.cfg", "sr=1", 2, 1, 0, &md) == GLIA_EINVAL);
+    CHECK(strstr(glia_last_error(), "[net] onnx_const") != NULL);
+}
+
 /* every prefix of a real model and bytes flipped in it: an error or a model, never a crash
  * (the fuzz target fuzz_onnx goes further) */
 TEST(onnx_truncated_and_corrupt_files) {
@@ -444,7 +497,7 @@ TEST(onnx_lstm_final_cell_state) {
     const glia_st_entry *seed = tensor(&t, "seed");
     CHECK(seed != NULL);
     glia_onnx_input shapes[3]; /* the file's own shapes (x is time-major: no batch first) */
-    for (int i = 0; i < 3; i++) shapes[i] = (glia_onnx_input){in_names[i], -1, NULL, NULL};
+    for (int i = 0; i < 3; i++) shapes[i] = (glia_onnx_input){in_names[i], -1, NULL, NULL, 0};
     glia_onnx_options o = {.inputs = shapes, .n_inputs = 3};
     OK(glia_onnx_load(DIR "lstm_state.onnx", &o, &m));
     glia_graph *g = glia_onnx_graph(m);
@@ -513,7 +566,7 @@ TEST(onnx_export_recurrent_options_round_trip) {
         OK(glia_onnx_save(g, &y, 1, path));
         glia_graph_free(g);
         glia_onnx *m = NULL;
-        glia_onnx_input shape = {"x", 3, (int64_t[]){T, N, I}, NULL};
+        glia_onnx_input shape = {"x", 3, (int64_t[]){T, N, I}, NULL, 0};
         glia_onnx_options o = {.inputs = &shape, .n_inputs = 1};
         s = glia_onnx_load(path, &o, &m);
         if (!s) {

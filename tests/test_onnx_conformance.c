@@ -72,7 +72,7 @@ static int run_set(const char *model, const char *set, char *msg, size_t len) {
         for (int i = 0; i < ni; i++) {
             bool as_const = in[i].dtype != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT || (attempt && i > 0);
             gi[i] = (glia_onnx_input){in[i].name, in[i].shape.ndim, in[i].shape.dim,
-                                      as_const ? in[i].f : NULL};
+                                      as_const ? in[i].f : NULL, 0};
         }
         glia_onnx_options o = {.inputs = gi, .n_inputs = ni, .unsupported = &unsupported};
         glia_status s = glia_onnx_load(model, &o, &m);

@@ -14,7 +14,7 @@
 static glia_status load_if(float rate, glia_onnx **m) {
     static float sr;
     sr = rate;
-    glia_onnx_input in[1] = {{"sr", 0, NULL, &sr}};
+    glia_onnx_input in[1] = {{"sr", 0, NULL, &sr, 1}};
     glia_onnx_options o = {.inputs = in, .n_inputs = rate > 0};
     return glia_onnx_load(DIR "if_sr.onnx", &o, m);
 }

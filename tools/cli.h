@@ -83,4 +83,17 @@ typedef struct cli_opt {
  * prints "glia CMD: ..." and returns 0 (exit code 2). */
 int cli_parse(int argc, char **argv, const cli_opt *opts, const char **pos, int max_pos,
               int *n_pos, const char *cmd);
+/* --const NAME=V[,V...][,NAME=V...] (cli_opts.c), one option for every command that takes a
+ * model: inputs of an .onnx model fixed at load (glia_onnx_consts_parse; glia_model_load_const),
+ * such as Silero VAD's sample rate. cli_const is NULL when not given. Tables add CLI_CONST_OPT;
+ * hand-parsed commands call cli_const_arg at argv[*i]: 1 taken (i moved on), 0 not --const, -1
+ * after printing an error. cli_model_load is glia_model_load_const with cli_const. */
+extern const char *cli_const;
+#define CLI_CONST_OPT {"--const", 's', &cli_const}
+#define CLI_CONST_HELP                                                                     \
+    "  --const NAME=V[,V...][,NAME=V...]\n"                                                \
+    "                an .onnx model: fix inputs at load (sr=16000, the sample rate\n"      \
+    "                an If tests, is inlined; one value fills a tensor input)\n"
+int cli_const_arg(int argc, char **argv, int *i, const char *cmd);
+glia_status cli_model_load(const char *path, int64_t batch, uint64_t seed, int shapes_only, glia_model **m);
 #endif

@@ -67,3 +67,19 @@ int cli_parse(int argc, char **argv, const cli_opt *opts, const char **pos, int 
     }
     return 1;
 }
+
+const char *cli_const;
+
+int cli_const_arg(int argc, char **argv, int *i, const char *cmd) {
+    if (strcmp(argv[*i], "--const")) return 0;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "glia %s: --const needs a value (see glia %s --help)\n", cmd, cmd);
+        return -1;
+    }
+    cli_const = argv[++*i];
+    return 1;
+}
+
+glia_status cli_model_load(const char *path, int64_t batch, uint64_t seed, int shapes_only, glia_model **m) {
+    return glia_model_load_const(path, cli_const, batch, seed, shapes_only, m);
+}

@@ -12,7 +12,8 @@ int cmd_cam(int argc, char **argv) {
                "IMAGE is a file or test:K (the K-th image of the run's test split).\n"
                "  --class c   the class to explain (default: the predicted one)\n"
                "  --out FILE  the PNG to write (default cam.png)\n"
-               "  --invert    use 1 - pixel\n");
+               "  --invert    use 1 - pixel\n"
+               CLI_CONST_HELP);
         return 0;
     }
     return viz_heatmap_cmd(argc, argv, "cam", GLIA_MAP_CAM);

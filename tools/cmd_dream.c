@@ -20,7 +20,8 @@ int cmd_dream(int argc, char **argv) {
                "  --lr X        step per pixel (default 0.01)\n"
                "  --jitter N    random shift of up to N pixels per step (default 1)\n"
                "  --out FILE    the PNG to write (default dream.png)\n"
-               "  --invert      use 1 - pixel\n");
+               "  --invert      use 1 - pixel\n"
+               CLI_CONST_HELP);
         return 0;
     }
     int octaves = 3, label, c, h, w, W, H;

@@ -54,7 +54,8 @@ int cmd_eval(int argc, char **argv) {
                "              others are read again when their batch comes; default: all)\n"
                "  --weights FILE  the weights to evaluate (default DIR/weights.safetensors)\n"
                "A model trained with random resized crops ([net] crop) sees the centre 87.5%% of\n"
-               "each side of its images, resized back (torchvision's Resize + CenterCrop).\n");
+               "each side of its images, resized back (torchvision's Resize + CenterCrop).\n"
+               CLI_CONST_HELP);
         return 0;
     }
     const char *dir = NULL, *data = NULL, *split = "test", *weights = NULL;
@@ -65,6 +66,7 @@ int cmd_eval(int argc, char **argv) {
         if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
         else if (!strcmp(argv[i], "--split") && i + 1 < argc) split = argv[++i];
         else if (!strcmp(argv[i], "--weights") && i + 1 < argc) weights = argv[++i];
+        else if (!strcmp(argv[i], "--const") && i + 1 < argc) cli_const_arg(argc, argv, &i, "eval");
         else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = strtol(argv[++i], &end, 10);
         else if (!strcmp(argv[i], "--cache-mb") && i + 1 < argc) cache_mb = strtoll(argv[++i], &end, 10);
         else if (argv[i][0] != '-' && !dir) dir = argv[i];

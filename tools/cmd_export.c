@@ -17,13 +17,14 @@ int cmd_export(int argc, char **argv) {
                "other runtimes run their bodies, glia imports the ops back as they were.\n"
                "RUN_DIR is a directory written by glia train; a model file gives its initial\n"
                "weights (seeded by --seed, 1).\n"
-               "Runs with `glia run OUT.onnx ...`, onnxruntime, and other ONNX tools.\n");
+               "Runs with `glia run OUT.onnx ...`, onnxruntime, and other ONNX tools.\n"
+               CLI_CONST_HELP);
         return 0;
     }
     const char *pos[2];
     int n_pos = 0;
     unsigned long long seed = 1;
-    const cli_opt opts[] = {{"--seed", 'u', &seed}, {NULL, 0, NULL}};
+    const cli_opt opts[] = {{"--seed", 'u', &seed}, CLI_CONST_OPT, {NULL, 0, NULL}};
     if (!cli_parse(argc, argv, opts, pos, 2, &n_pos, "export")) return 2;
     if (n_pos != 2) {
         fprintf(stderr, "glia export: RUN_DIR (or MODEL.cfg) and OUT.onnx are required (see glia export --help)\n");
@@ -34,7 +35,7 @@ int cmd_export(int argc, char **argv) {
     run_dir r;
     int is_cfg = n > 4 && !strcmp(pos[0] + n - 4, ".cfg");
     if (is_cfg) {
-        if (glia_model_load(pos[0], 1, (uint64_t)seed, &m)) {
+        if (cli_model_load(pos[0], 1, (uint64_t)seed, 0, &m)) {
             fprintf(stderr, "glia export: %s\n", glia_last_error());
             return 1;
         }

@@ -13,7 +13,8 @@ int cmd_features(int argc, char **argv) {
                "the K-th image of the run's test split.\n"
                "  --layer L   a layer with a feature map [C, H, W] (default: the first layer)\n"
                "  --out FILE  the PNG to write (default features.png)\n"
-               "  --invert    use 1 - pixel (for dark drawings on white, as predict --invert)\n");
+               "  --invert    use 1 - pixel (for dark drawings on white, as predict --invert)\n"
+               CLI_CONST_HELP);
         return 0;
     }
     viz_args a;

@@ -13,7 +13,8 @@ int cmd_filters(int argc, char **argv) {
                "filter; a deeper layer one row per filter and one column per input channel.\n"
                "  --layer L   the conv layer (default: the first)\n"
                "  --out FILE  the PNG to write (default filters.png)\n"
-               "  --zoom Z    pixels per weight (default: about 40 pixels per filter)\n");
+               "  --zoom Z    pixels per weight (default: about 40 pixels per filter)\n"
+               CLI_CONST_HELP);
         return 0;
     }
     int zoom = 0;

@@ -71,7 +71,8 @@ int cmd_fool(int argc, char **argv) {
                "               to --target, or else each image's label + 1)\n"
                "  --curve FILE with --eval: FGSM fooling rate for eps = 0, 0.02, ..., 0.3 as a PNG\n"
                "  --out FILE   the PNG to write (default fool.png)\n"
-               "  --invert     use 1 - pixel\n");
+               "  --invert     use 1 - pixel\n"
+               CLI_CONST_HELP);
         return 0;
     }
     const char *out = "fool.png", *curve = NULL, *pos[2];

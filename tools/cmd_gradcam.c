@@ -14,7 +14,8 @@ int cmd_gradcam(int argc, char **argv) {
                "  --layer L   the feature layer (default: the last one larger than 1 x 1)\n"
                "  --plus      Grad-CAM++\n"
                "  --out FILE  the PNG to write (default gradcam.png)\n"
-               "  --invert    use 1 - pixel\n");
+               "  --invert    use 1 - pixel\n"
+               CLI_CONST_HELP);
         return 0;
     }
     return viz_heatmap_cmd(argc, argv, "gradcam", GLIA_MAP_GRADCAM);

@@ -16,7 +16,8 @@ int cmd_invert(int argc, char **argv) {
                "  --tv X      total-variation weight (default 0.1)\n"
                "  --jitter N  random shift of up to N pixels per step (default 0)\n"
                "  --out FILE  the PNG to write (default invert.png)\n"
-               "  --invert    use 1 - pixel\n");
+               "  --invert    use 1 - pixel\n"
+               CLI_CONST_HELP);
         return 0;
     }
     int label, c, h, w, W, H;

@@ -21,7 +21,8 @@ int cmd_maximize(int argc, char **argv) {
                "  --blur S      Gaussian blur of std S pixels every 4 steps (default 0.5; 0: none)\n"
                "  --start X     the starting grey level, plus small noise (default 0)\n"
                "  --seed S      noise and jitter seed (default 1)\n"
-               "  --out FILE    the PNG to write (default maximize.png)\n");
+               "  --out FILE    the PNG to write (default maximize.png)\n"
+               CLI_CONST_HELP);
         return 0;
     }
     int unit = -1, seed = 1;

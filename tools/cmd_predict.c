@@ -72,7 +72,8 @@ int cmd_predict(int argc, char **argv) {
                "  --weights FILE  the weights to use (default DIR/weights.safetensors): a\n"
                "             safetensors file, or a packed weights file written by glia pack\n"
                "             (one bit per binarized weight); DIR may also be given as a\n"
-               "             weights file in it (glia predict DIR/weights.packed.safetensors ...)\n");
+               "             weights file in it (glia predict DIR/weights.packed.safetensors ...)\n"
+               CLI_CONST_HELP);
         return 0;
     }
     const char *dir = NULL, *weights = NULL;
@@ -84,6 +85,7 @@ int cmd_predict(int argc, char **argv) {
         else if (!strcmp(argv[i], "--json")) json = 1;
         else if (!strcmp(argv[i], "--top") && i + 1 < argc) top = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--weights") && i + 1 < argc) weights = argv[++i];
+        else if (!strcmp(argv[i], "--const") && i + 1 < argc) cli_const_arg(argc, argv, &i, "predict");
         else if (!strcmp(argv[i], "--max-pixels") && i + 1 < argc) {
             uint64_t mp;
             if (!cli_u64(argv[++i], &mp) || mp < 1 || mp > INT64_MAX) {

@@ -113,44 +113,22 @@ static int bench(glia_graph *g, const char *model) {
     return 1;
 }
 
-/* --const NAME=VALUE[,NAME=VALUE...]: scalar inputs fixed at load (an integer sample rate that
- * an If tests: the importer inlines the branch taken) */
-#define MAX_CONSTS 16
-static const char *const_spec;
-static char const_names[MAX_CONSTS][64];
-static float const_values[MAX_CONSTS];
-static int parse_consts(int *n) {
-    *n = 0;
-    for (const char *p = const_spec; p && *p;) {
-        const char *eq = strchr(p, '='), *end = strchr(p, ',');
-        if (!end) end = p + strlen(p);
-        char *num_end;
-        if (*n == MAX_CONSTS || !eq || eq > end || eq == p || eq - p >= 64) goto bad;
-        memcpy(const_names[*n], p, (size_t)(eq - p));
-        const_names[*n][eq - p] = 0;
-        const_values[*n] = strtof(eq + 1, &num_end);
-        if (num_end != end || num_end == eq + 1) goto bad;
-        (*n)++;
-        p = *end ? end + 1 : end;
-    }
-    return 1;
-bad:
-    fprintf(stderr, "glia run: --const wants NAME=VALUE[,NAME=VALUE...] (at most %d), not '%s'\n",
-            MAX_CONSTS, const_spec);
-    return 0;
-}
-
 static int run_onnx(const char *model, glia_st_entry *in, int n_in, const char *out_path) {
-    int n_const;
-    if (!parse_consts(&n_const)) return -1;
+    glia_onnx_input *fixed = NULL; /* --const */
+    int n_const = 0;
+    if (glia_onnx_consts_parse(cli_const ? cli_const : "", &fixed, &n_const)) {
+        fprintf(stderr, "glia run: --const: %s\n", glia_last_error());
+        return -1;
+    }
     glia_onnx_input *gi = calloc((size_t)(n_in + n_const) + 1, sizeof *gi);
-    if (!gi) return 0;
-    for (int i = 0; i < n_in; i++) gi[i] = (glia_onnx_input){in[i].name, in[i].shape.ndim, in[i].shape.dim, NULL};
-    for (int i = 0; i < n_const; i++) gi[n_in + i] = (glia_onnx_input){const_names[i], 0, NULL, &const_values[i]};
+    if (!gi) { free(fixed); return 0; }
+    for (int i = 0; i < n_in; i++) gi[i] = (glia_onnx_input){in[i].name, in[i].shape.ndim, in[i].shape.dim, NULL, 0};
+    for (int i = 0; i < n_const; i++) gi[n_in + i] = fixed[i];
     glia_onnx_options o = {.inputs = gi, .n_inputs = n_in + n_const};
     glia_onnx *m;
     glia_status s = glia_onnx_load(model, &o, &m);
     free(gi);
+    free(fixed);
     if (s) return 0;
     glia_graph *g = glia_onnx_graph(m);
     int ok = 1;
@@ -195,7 +173,7 @@ static int run_model(const char *path, glia_st_entry *in, int n_in, const char *
     run_dir r;
     glia_model *m = NULL;
     int is_cfg = ends_with(path, ".cfg");
-    if (is_cfg ? glia_model_load(path, 1, 1, &m) != GLIA_OK : !run_dir_open(path, 1, &r, "run")) return is_cfg ? 0 : -1;
+    if (is_cfg ? cli_model_load(path, 1, 1, 0, &m) != GLIA_OK : !run_dir_open(path, 1, &r, "run")) return is_cfg ? 0 : -1;
     if (!is_cfg) m = r.m;
     glia_graph *g = glia_model_graph(m);
     int x = glia_model_input(m), y = glia_model_output(m), ok = 1;
@@ -246,17 +224,14 @@ int cmd_run(int argc, char **argv) {
                "                is within 1e-4 of max(|expected|, the tensor's RMS)\n"
                "  --bench N     an ONNX model: also time N more forward passes (after 2\n"
                "                warm-up ones) and print the median in ms\n"
-               "  --const NAME=VALUE[,NAME=VALUE...]\n"
-               "                an ONNX model: fix scalar inputs at load (an integer input\n"
-               "                such as Silero VAD's sample rate, sr=16000); an If that tests\n"
-               "                them is inlined to the branch taken\n");
+               CLI_CONST_HELP);
         return 0;
     }
     const char *pos[1], *in_path = NULL, *out_path = NULL;
     int n_pos = 0;
     const cli_opt opts[] = {{"--input", 's', &in_path}, {"--output", 's', &out_path},
                             {"--expect", 's', &expect_path}, {"--bench", 'i', &bench_runs},
-                            {"--const", 's', &const_spec},
+                            CLI_CONST_OPT,
                             {NULL, 0, NULL}};
     if (!cli_parse(argc, argv, opts, pos, 1, &n_pos, "run")) return 2;
     if (n_pos != 1 || !in_path || (!out_path && !expect_path && bench_runs <= 0)) {

@@ -11,7 +11,8 @@ int cmd_saliency(int argc, char **argv) {
                "IMAGE is a file or test:K (the K-th image of the run's test split).\n"
                "  --class c   the class to explain (default: the predicted one)\n"
                "  --out FILE  the PNG to write (default saliency.png)\n"
-               "  --invert    use 1 - pixel\n");
+               "  --invert    use 1 - pixel\n"
+               CLI_CONST_HELP);
         return 0;
     }
     return viz_heatmap_cmd(argc, argv, "saliency", GLIA_MAP_SALIENCY);

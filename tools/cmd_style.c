@@ -28,7 +28,8 @@ static void usage(void) {
            "  --model DIR     take the features from a trained run instead (glia train's DIR),\n"
            "                  or from an ONNX model (FILE.onnx): its first four [conv] layers\n"
            "                  (an ONNX model's Conv nodes, each with its Relu when one follows),\n"
-           "                  at its input size and channels\n");
+           "                  at its input size and channels\n"
+           CLI_CONST_HELP);
 }
 
 typedef struct { int tty; } view;
@@ -63,6 +64,7 @@ int cmd_style(int argc, char **argv) {
         else if (!strcmp(a, "--seed") && has) o.seed = strtoull(argv[++i], &end, 10);
         else if (!strcmp(a, "--grey")) grey = 1;
         else if (!strcmp(a, "--model") && has) model = argv[++i];
+        else if (!strcmp(a, "--const") && has) cli_const_arg(argc, argv, &i, "style");
         else if (a[0] != '-' && n_paths < 2) paths[n_paths++] = a;
         else {
             fprintf(stderr, "glia style: unknown or incomplete option '%s' (see glia style --help)\n", a);

@@ -8,10 +8,27 @@
 
 /* An ONNX file: the imported graph's op nodes (batch 1) with their output shapes, and the
  * parameters (initialisers read as tensors) each op reads directly. */
-static int summary_onnx(const char *path, int json) {
+static int summary_onnx(const char *path, const char *shapes, int json) {
     glia_onnx *m;
-    glia_onnx_options o = {.batch = 1};
-    if (glia_onnx_load(path, &o, &m)) {
+    glia_onnx_input *fixed = NULL, *in = NULL; /* --const, then --input's shapes */
+    glia_st_entry *e = NULL;
+    int n_fixed = 0, n_e = 0;
+    if (glia_onnx_consts_parse(cli_const ? cli_const : "", &fixed, &n_fixed)) {
+        fprintf(stderr, "glia summary: --const: %s\n", glia_last_error());
+        return 1;
+    }
+    glia_status st = shapes ? glia_safetensors_list(shapes, &e, &n_e) : GLIA_OK;
+    if (!st && !(in = calloc((size_t)(n_fixed + n_e) + 1, sizeof *in))) st = GLIA_ENOMEM;
+    if (!st) {
+        for (int i = 0; i < n_fixed; i++) in[i] = fixed[i];
+        for (int i = 0; i < n_e; i++) in[n_fixed + i] = (glia_onnx_input){e[i].name, e[i].shape.ndim, e[i].shape.dim, NULL, 0};
+        glia_onnx_options o = {.inputs = in, .n_inputs = n_fixed + n_e, .batch = 1};
+        st = glia_onnx_load(path, &o, &m);
+    }
+    free(fixed);
+    free(in);
+    glia_st_list_free(e, n_e);
+    if (st) {
         fprintf(stderr, "glia summary: %s\n", glia_last_error());
         return 1;
     }
@@ -48,7 +65,7 @@ static int summary_onnx(const char *path, int json) {
 
 int cmd_summary(int argc, char **argv) {
     if (wants_help(argc, argv)) {
-        printf("usage: glia summary MODEL.cfg|MODEL.onnx [--json]\n\n"
+        printf("usage: glia summary MODEL.cfg|MODEL.onnx [--json] [--input IN.safetensors] [--const ...]\n\n"
                "Prints each layer of the model with its output shape (batch first; for\n"
                "sequence models time first, [T, None, ...], and [T*None, ...] for the rows of\n"
                "every step), its parameter count and its multiply-adds per sample (per\n"
@@ -60,13 +77,21 @@ int cmd_summary(int argc, char **argv) {
                "with concatenations, what recomputing them in backward saves; workspace; saved\n"
                "state; inputs; parameters and their gradients), without allocating any of it.\n"
                "  --json  the same as JSON: {\"layers\":[...], \"total_params\": N,\n"
-               "          \"trainable_params\": N, \"total_macs\": N, \"memory\": {...}}\n");
+               "          \"trainable_params\": N, \"total_macs\": N, \"memory\": {...}}\n"
+               "  --input IN  an .onnx model: its inputs take the shapes of IN's tensors of\n"
+               "              the same names (as glia run's; needed where the file leaves more\n"
+               "              than the batch free, e.g. Silero VAD's [N, samples])\n"
+               CLI_CONST_HELP);
         return 0;
     }
-    const char *path = NULL;
+    const char *path = NULL, *shapes = NULL;
     int json = 0;
     for (int i = 1; i < argc; i++) {
+        int k = cli_const_arg(argc, argv, &i, "summary");
+        if (k < 0) return 2;
+        if (k) continue;
         if (!strcmp(argv[i], "--json")) json = 1;
+        else if (!strcmp(argv[i], "--input") && i + 1 < argc) shapes = argv[++i];
         else if (argv[i][0] == '-' || path) {
             fprintf(stderr, "glia summary: unexpected argument '%s' (see glia summary --help)\n", argv[i]);
             return 2;
@@ -77,9 +102,13 @@ int cmd_summary(int argc, char **argv) {
         return 2;
     }
     size_t plen = strlen(path);
-    if (plen > 5 && !strcmp(path + plen - 5, ".onnx")) return summary_onnx(path, json);
+    if (plen > 5 && !strcmp(path + plen - 5, ".onnx")) return summary_onnx(path, shapes, json);
+    if (shapes) {
+        fprintf(stderr, "glia summary: --input gives an .onnx file's input shapes; %s is model text\n", path);
+        return 2;
+    }
     glia_model *m;
-    if (glia_model_load_shapes(path, 1, &m)) { /* no weights: billions of parameters are fine */
+    if (cli_model_load(path, 1, 1, 1, &m)) { /* no weights: billions of parameters are fine */
         fprintf(stderr, "glia summary: %s\n", glia_last_error());
         return 1;
     }

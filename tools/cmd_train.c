@@ -57,7 +57,9 @@ static void usage(void) {
            "Trains MODEL with its [net] loss (softmax cross-entropy unless it says mse or bce).\n"
            "MODEL may be an .onnx file (or model text with [net] onnx = FILE): its network is\n"
            "fine-tuned from the file's weights, with the input scaling they expect ([net] mean\n"
-           "and std, 0 and 1 by default); the run keeps the file as model.onnx.\n"
+           "and std, 0 and 1 by default); the run keeps the file as model.onnx. --const\n"
+           "NAME=V[,V...] fixes its inputs at load (sr=16000: an integer input an If tests),\n"
+           "which the run keeps as [net] onnx_const.\n"
            "Options override the model's [net] settings\n"
            "(see docs/model-format.md) and are recorded in the model.cfg written to --out.\n"
            "  --data D          fashion-mnist (Debian's dataset-fashion-mnist; scripts/fetch-data\n"
@@ -234,6 +236,7 @@ int cmd_train(int argc, char **argv) {
         }
         else if (!strcmp(a, "--force-memory")) o.force_memory = 1;
         else if (!strcmp(a, "--device") && has) o.device = argv[++i];
+        else if (!strcmp(a, "--const") && has) cli_const_arg(argc, argv, &i, "train");
         else if (a[0] != '-' && !model_path) model_path = a;
         else {
             fprintf(stderr, "glia train: unknown or incomplete option '%s' (see glia train --help)\n", a);
@@ -293,7 +296,7 @@ int cmd_train(int argc, char **argv) {
         printf("resuming the run in %s\n", dir);
         s = glia_train_resume(dir, set[0] ? atoi(set[0]) : 0, &o, &m, &res);
     } else {
-        s = glia_model_load(model_path, 1, o.seed, &m);
+        s = cli_model_load(model_path, 1, o.seed, 0, &m);
         for (int k = 0; !s && k < NK; k++)
             if (set[k]) s = glia_model_set_option(m, keys[k][1], set[k]);
         const char *base = strrchr(model_path, '/');

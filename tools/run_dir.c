@@ -50,7 +50,7 @@ int run_dir_open_weights(const char *path, const char *weights, int64_t batch, r
     const char *dir = r->dir;
     char p[1200];
     snprintf(p, sizeof p, model_file ? "%s" : "%s/model.cfg", dir);
-    glia_status s = glia_model_load(p, batch, 1, &r->m);
+    glia_status s = cli_model_load(p, batch, 1, 0, &r->m);
     if (weights) snprintf(r->weights, sizeof r->weights, "%s", weights);
     else if (!model_file) snprintf(r->weights, sizeof r->weights, "%s/weights.safetensors", dir);
     if (!s && r->weights[0]) s = glia_weights_load(glia_model_graph(r->m), r->weights, &r->packed);

@@ -83,9 +83,9 @@ int viz_start(int argc, char **argv, const cli_opt *opts, int image, viz_args *a
     a->out = a->out_default;
     /* the shared options (--invert only with an IMAGE), then the command's */
     uint64_t max_px = 0;
-    cli_opt all[MAX_OPTS] = {{"--layer", 's', &a->layer}, {"--out", 's', &a->out},
+    cli_opt all[MAX_OPTS] = {CLI_CONST_OPT, {"--layer", 's', &a->layer}, {"--out", 's', &a->out},
                              {"--invert", 'b', &a->invert}, {"--max-pixels", 'u', &max_px}};
-    int n = image ? 4 : 2;
+    int n = image ? 5 : 3;
     for (int k = 0; opts && opts[k].name; k++) {
         if (n == MAX_OPTS - 1) {
             fprintf(stderr, "glia %s: more than %d options\n", cmd, MAX_OPTS - 1);

@@ -12,8 +12,8 @@ int viz_heatmap_cmd(int argc, char **argv, const char *cmd, glia_map_kind kind) 
     int cls = -1, invert = 0, plus = 0, npos;
     /* --layer and --plus belong to gradcam only */
     cli_opt opts[] = {{"--out", 's', &out}, {"--class", 'i', &cls}, {"--invert", 'b', &invert},
-                      {"--layer", 's', &layer}, {"--plus", 'b', &plus}, {NULL, 0, NULL}};
-    if (kind != GLIA_MAP_GRADCAM) opts[3].name = NULL;
+                      CLI_CONST_OPT, {"--layer", 's', &layer}, {"--plus", 'b', &plus}, {NULL, 0, NULL}};
+    if (kind != GLIA_MAP_GRADCAM) opts[4].name = NULL;
     if (!cli_parse(argc, argv, opts, pos, MAX_IMAGES + 1, &npos, cmd)) return 2;
     if (npos < 2) {
         fprintf(stderr, "glia %s: need DIR and at least one IMAGE (see glia %s --help)\n", cmd, cmd);

@@ -14,6 +14,10 @@
                  y  = Sigmoid(Squeeze(Y_h, 0)) * (1 in then, 2 in else); stateN = Concat(Y_h, Y_c)
   if_sr_16k.safetensors, if_sr_8k.safetensors  x, state, and numpy's y and stateN for sr = 16000
                (then) and sr = 8000 (else)
+  if_gain.onnx x [N, 4] (N symbolic), sr (int64 scalar) -> y [N, 3] = Relu(x Wg + bg) when
+               sr = 16000, else Sigmoid(x Wg + bg): one run-time input once sr is fixed, so every
+               glia command takes it with --const sr=...; if_gain_16k/_8k.safetensors: x [2, 4], y
+               (also as y_relu / y_sig, the output's name in glia export's file)
   if_data.onnx an If on Greater(mean(x[0]), 0): data-dependent, which glia refuses, naming it
   legacy_ops.onnx, .safetensors  the other ops of Silero VAD's legacy model, with numpy's values:
                x [2, 4, 6] -> m = ReduceMean(x, axes [1]) (an inner axis), r = Slice(m, 4, 0, axis 2,
@@ -94,6 +98,33 @@ def if_sr():
     onnx.save(m, os.path.join(OUT, "if_sr.onnx"))
 
 
+def if_gain():
+    g_rng = np.random.default_rng(1818)  # its own stream: the other files stay as they were
+    Wg = g_rng.uniform(-1, 1, (4, 3)).astype(np.float32)
+    bg = g_rng.uniform(-0.5, 0.5, (3,)).astype(np.float32)
+    x = g_rng.uniform(-1, 1, (2, 4)).astype(np.float32)
+    then_g = helper.make_graph([helper.make_node("Relu", ["z"], ["y_relu"])], "relu", [],
+                              [helper.make_tensor_value_info("y_relu", TensorProto.FLOAT, None)])
+    else_g = helper.make_graph([helper.make_node("Sigmoid", ["z"], ["y_sig"])], "sig", [],
+                              [helper.make_tensor_value_info("y_sig", TensorProto.FLOAT, None)])
+    nodes = [helper.make_node("MatMul", ["x", "Wg"], ["xw"]), helper.make_node("Add", ["xw", "bg"], ["z"]),
+             helper.make_node("Equal", ["sr", "rate"], ["is16k"], name="sr_is_16k"),
+             helper.make_node("If", ["is16k"], ["y"], name="by_rate", then_branch=then_g, else_branch=else_g)]
+    g = helper.make_graph(nodes, "if_gain", [
+        helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4]),
+        helper.make_tensor_value_info("sr", TensorProto.INT64, [])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])],
+        [numpy_helper.from_array(Wg, "Wg"), numpy_helper.from_array(bg, "bg"), i64("rate", 16000)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(OUT, "if_gain.onnx"))
+    z = x.astype(np.float64) @ Wg + bg
+    # y again under the name glia export gives the output (its glia node's, the branch's)
+    for name, y, br in (("if_gain_16k", np.maximum(z, 0), "y_relu"), ("if_gain_8k", sigmoid(z), "y_sig")):
+        y = y.astype(np.float32)
+        save_safetensors(os.path.join(OUT, name + ".safetensors"), [("x", x), ("y", y), (br, y)])
+
+
 def sigmoid(v):
     return 1 / (1 + np.exp(-v))
 
@@ -168,7 +199,8 @@ def main():
         y, sN = reference(x, state, mode, scale)
         save_safetensors(os.path.join(OUT, name + ".safetensors"), [("x", x), ("state", state), ("y", y), ("stateN", sN)])
     legacy_ops()
-    print("wrote if_sr.onnx, if_data.onnx, if_sr_16k.safetensors, if_sr_8k.safetensors, legacy_ops.* in", OUT)
+    if_gain()
+    print("wrote if_gain.*, if_sr.onnx, if_data.onnx, if_sr_16k.safetensors, if_sr_8k.safetensors, legacy_ops.* in", OUT)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
  * becoming the If's. Most exporters' Ifs are of this kind: tests on shapes (PyTorch's
  * `if x.dim() == 3`, Silero's squeezes), which fold from the input shapes given at load, and
  * tests on an integer input such as a sample rate, which the caller gives a value at load
- * (glia run --const sr=16000; glia_onnx_input.values). An If whose condition is computed from
+ * (--const sr=16000 on the command line, [net] onnx_const; glia_onnx_input.values). An If whose condition is computed from
  * run-time data is an error naming it. The comparisons and boolean ops that make conditions
  * (Equal, Less, Greater, LessOrEqual, GreaterOrEqual, And, Or, Xor, Not) fold on constants. */
 #include "io/onnx_internal.h"
@@ -86,7 +86,7 @@ glia_status ox_op_if(ox_ctx *c) {
     if (!cond->is_const)
         return ox_unsupported(c, "the condition '%s' is computed at run time: glia inlines an If "
                               "whose condition is known at load time (from constants, shapes, and "
-                              "inputs given values: glia run --const NAME=VALUE)", cond->name);
+                              "inputs given values: --const NAME=VALUE)", cond->name);
     if (glia_shape_numel(&cond->shape) != 1)
         return ox_fail(c, GLIA_EINVAL, "the condition '%s' has %lld values, not one", cond->name,
                        (long long)glia_shape_numel(&cond->shape));

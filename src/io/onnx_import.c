@@ -1667,7 +1667,8 @@ static glia_status import_graph(ox_ctx *c, const Onnx__GraphProto *gp, const gli
                 if (!known) free_dim = d;
                 sh.dim[d] = known ? dm->dim_value : (o && o->batch > 0 ? o->batch : 1);
             }
-            if (free_dim < 0 && sh.ndim > 0 && o && o->batch > 0) sh.dim[0] = o->batch;
+            /* a constant of fixed shape is no batch of examples: it keeps the file's */
+            if (free_dim < 0 && sh.ndim > 0 && o && o->batch > 0 && !(given && given->values)) sh.dim[0] = o->batch;
             batch_axis = free_dim > 0 ? free_dim : 0;
         }
         m->in_name[m->n_in] = glia__strdup(vi->name);
@@ -1676,9 +1677,24 @@ static glia_status import_graph(ox_ctx *c, const Onnx__GraphProto *gp, const gli
         int64_t numel = glia_shape_numel(&sh);
         if (!numel) return ox_unsupported(c, "input '%s' is empty (glia tensors have no 0-size dimensions)", vi->name);
         if (given && given->values) {
+            /* n_values: the input's size, or one value for every element */
+            int64_t nv = given->n_values;
+            if (nv > 0 && nv != 1 && nv != numel)
+                return ox_fail(c, GLIA_EINVAL, "input '%s' (%d dimensions, %lld elements) takes %lld values "
+                               "or 1 for all, not %lld", vi->name, sh.ndim, (long long)numel,
+                               (long long)numel, (long long)nv);
+            int32_t et = tt->has_elem_type ? tt->elem_type : ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+            bool whole = et != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && et != ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE &&
+                         et != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16 && et != ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16;
             double *v = glia__malloc((size_t)(numel ? numel : 1) * sizeof *v);
             if (!v) return glia__err(GLIA_ENOMEM, "out of memory");
-            for (int64_t k = 0; k < numel; k++) v[k] = given->values[k];
+            for (int64_t k = 0; k < numel; k++) v[k] = given->values[nv == 1 ? 0 : k];
+            for (int64_t k = 0; whole && k < (nv == 1 ? 1 : numel); k++)
+                if (v[k] != floor(v[k])) {
+                    free(v);
+                    return ox_fail(c, GLIA_EINVAL, "input '%s' holds integers (ONNX type %d): %g is not one",
+                                   vi->name, (int)et, given->values[k]);
+                }
             if ((s = ox_add_const(c, vi->name, tt->has_elem_type ? tt->elem_type : 1, &sh, v))) return s;
             continue;
         }
@@ -1690,7 +1706,7 @@ static glia_status import_graph(ox_ctx *c, const Onnx__GraphProto *gp, const gli
             v->dtype = (int)tt->elem_type;
             v->shape = sh;
             v->why = "a non-float input, which glia takes as a constant: give its value at load "
-                     "(glia run --const NAME=VALUE, or glia_onnx_input.values)";
+                     "(--const NAME=VALUE, [net] onnx_const, or glia_onnx_input.values)";
             continue;
         }
         char nm[GLIA_NAME_MAX];
@@ -1702,6 +1718,18 @@ static glia_status import_graph(ox_ctx *c, const Onnx__GraphProto *gp, const gli
         if (sh.ndim == 0) glia_node_set_batch_axis(c->g, v->node, -1);
         else if (batch_axis) glia_node_set_batch_axis(c->g, v->node, batch_axis);
         m->in_node[m->n_in - 1] = v->node;
+    }
+    for (int k = 0; o && k < o->n_inputs; k++) { /* values for a name the file does not take */
+        int found = !o->inputs[k].values || !o->inputs[k].name;
+        for (int i = 0; !found && i < m->n_in; i++) found = !strcmp(m->in_name[i], o->inputs[k].name);
+        if (found) continue;
+        char names[256] = "";
+        for (int i = 0; i < m->n_in; i++) {
+            size_t u = strlen(names);
+            snprintf(names + u, sizeof names - u, "%s'%s'", i ? ", " : "", m->in_name[i]);
+        }
+        return ox_fail(c, GLIA_EINVAL, "a value is given for '%s', which is not an input (the inputs: %s)",
+                       o->inputs[k].name, m->n_in ? names : "none");
     }
     size_t all = ox_count_nodes(gp); /* an inlined If's branch adds steps of its own */
     m->steps = glia__calloc(all + 1, sizeof *m->steps);

@@ -49,7 +49,9 @@ static const key_def net_keys[MAX_KEYS] = {
     KEY("bucket", K_INT, "0"),
     /* a network from an ONNX file (model_onnx.c): its graph instead of layer sections; written by
      * glia_model_to_text only when set */
-    KEY("onnx", K_PATH, ""), KEY_END};
+    KEY("onnx", K_PATH, ""),
+    /* its inputs fixed at load (glia_onnx_consts_parse: sr=16000), also written only when set */
+    KEY("onnx_const", K_PATH, ""), KEY_END};
 
 /* the last keys of the layers with weights (conv, dense, seqdense): the activation after, the
  * weights' init */
@@ -928,8 +930,16 @@ static glia_status parse(const char *text, const char *filename, int64_t batch, 
     memcpy(keys, net_keys, sizeof keys);
     char onnx_input[256];
     cfg_kv *onnx = cfg_find(net, "onnx");
+    cfg_kv *consts = cfg_find(net, "onnx_const");
+    if (consts && consts->value[0] && !(onnx && onnx->value[0])) {
+        s = glia__err(GLIA_EINVAL, "%s:%d: onnx_const fixes inputs of an ONNX file: it needs onnx = FILE",
+                      file, consts->line);
+        goto fail;
+    }
     if (onnx && onnx->value[0]) {
-        if ((s = glia__model_onnx_open(m, onnx->value, file, batch, &ox, onnx_input, sizeof onnx_input))) goto fail;
+        if ((s = glia__model_onnx_open(m, onnx->value, consts ? consts->value : "", file, batch, &ox,
+                                       onnx_input, sizeof onnx_input)))
+            goto fail;
         keys[0].def = onnx_input;
     }
     if ((s = read_keys(file, net, keys, m->net_val)) || (s = unknown_keys(file, net, keys, 0))) goto fail;
@@ -1025,17 +1035,24 @@ glia_status glia_model_parse(const char *text, const char *filename, int64_t bat
     return parse(text, filename, batch, seed, 0, out);
 }
 
-static glia_status load(const char *path, int64_t batch, uint64_t seed, int shapes_only,
-                        glia_model **out) {
+static glia_status load(const char *path, const char *consts, int64_t batch, uint64_t seed,
+                        int shapes_only, glia_model **out) {
     if (!path) return glia__err(GLIA_EINVAL, "glia_model_load: path is NULL");
     size_t pl = strlen(path);
     if (pl > 5 && !strcmp(path + pl - 5, ".onnx")) { /* the file's graph, [net]'s defaults */
-        char text[1200];
+        if (consts && strpbrk(consts, "#;\n"))
+            return glia__err(GLIA_EINVAL, "%s: const '%s': no '#', ';' or line breaks", path, consts);
+        char text[4200];
         const char *base = strrchr(path, '/'); /* onnx = is relative to the text's directory */
-        if (snprintf(text, sizeof text, "[net]\nonnx = %s\n", base ? base + 1 : path) >= (int)sizeof text)
-            return glia__err(GLIA_EINVAL, "%s: the path is too long", path);
+        int has = consts && consts[0];
+        if (snprintf(text, sizeof text, "[net]\nonnx = %s\n%s%s%s", base ? base + 1 : path,
+                     has ? "onnx_const = " : "", has ? consts : "", has ? "\n" : "") >= (int)sizeof text)
+            return glia__err(GLIA_EINVAL, "%s: the path or the constants are too long", path);
         return parse(text, path, batch, seed, shapes_only, out);
     }
+    if (consts && consts[0])
+        return glia__err(GLIA_EINVAL, "%s: constants (%s) fix inputs of an .onnx file; a model text "
+                         "or run gives them in [net] onnx_const", path, consts);
     char *text;
     size_t n;
     glia_status s = glia__read_file_max(path, (size_t)16 << 20, &text, &n); /* no model is larger */
@@ -1047,11 +1064,16 @@ static glia_status load(const char *path, int64_t batch, uint64_t seed, int shap
 }
 
 glia_status glia_model_load(const char *path, int64_t batch, uint64_t seed, glia_model **out) {
-    return load(path, batch, seed, 0, out);
+    return load(path, NULL, batch, seed, 0, out);
 }
 
 glia_status glia_model_load_shapes(const char *path, int64_t batch, glia_model **out) {
-    return load(path, batch, 1, 1, out);
+    return load(path, NULL, batch, 1, 1, out);
+}
+
+glia_status glia_model_load_const(const char *path, const char *consts, int64_t batch, uint64_t seed,
+                                  int shapes_only, glia_model **out) {
+    return load(path, consts, batch, seed, shapes_only, out);
 }
 
 glia_graph *glia_model_graph(glia_model *m) { return m ? m->g : NULL; }
@@ -1113,7 +1135,7 @@ glia_status glia_model_to_text(const glia_model *m, char **out) {
     for (int i = 0; i < MAX_KEYS && net_keys[i].key; i++)
         if ((strcmp(net_keys[i].key, "target") || strcmp(m->net_val[i], "0")) &&
             (strcmp(net_keys[i].key, "bucket") || strcmp(m->net_val[i], net_keys[i].def)) &&
-            (strcmp(net_keys[i].key, "onnx") || m->net_val[i][0]))
+            ((strcmp(net_keys[i].key, "onnx") && strcmp(net_keys[i].key, "onnx_const")) || m->net_val[i][0]))
             fprintf(f, "%s = %s\n", net_keys[i].key, m->net_val[i]);
     for (int i = 0; !m->onnx_path && i < m->n_layers; i++) { /* an ONNX model's are the file's */
         const model_layer *l = &m->layers[i];

@@ -113,7 +113,7 @@ glia_status glia__concat_many(glia_model *m, const char *name, int n, const int 
  * after [net]'s keys are read, _build takes the graph from ox as the model's (sections: how
  * many the text has, [net] included; classes_given: [net] sets classes, else the output's) */
 typedef struct glia_onnx glia_onnx;
-glia_status glia__model_onnx_open(glia_model *m, const char *value, const char *text_file,
+glia_status glia__model_onnx_open(glia_model *m, const char *value, const char *consts, const char *text_file,
                                   int64_t batch, glia_onnx **ox, char *input, size_t len);
 glia_status glia__model_onnx_build(glia_model *m, glia_onnx *ox, int sections, int classes_given);
 /* incremental decoding (seq2seq_step.c): _open gives m's step model at `rows` rows with m's

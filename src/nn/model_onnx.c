@@ -23,16 +23,25 @@ static char *resolve(const char *value, const char *text_file) {
     return p;
 }
 
-glia_status glia__model_onnx_open(glia_model *m, const char *value, const char *text_file,
+glia_status glia__model_onnx_open(glia_model *m, const char *value, const char *consts, const char *text_file,
                                   int64_t batch, glia_onnx **out, char *input, size_t len) {
     *out = NULL;
     if (!(m->onnx_path = resolve(value, text_file))) return glia__err(GLIA_ENOMEM, "out of memory");
     struct stat st; /* not a device or a pipe that never ends (/dev/zero) */
     if (!stat(m->onnx_path, &st) && !S_ISREG(st.st_mode))
         return glia__err(GLIA_EINVAL, "%s: onnx = %s is not a regular file", text_file ? text_file : "[net]", m->onnx_path);
-    glia_onnx_options o = {.batch = batch};
+    glia_onnx_input *fixed = NULL; /* [net] onnx_const */
+    int n_fixed = 0;
+    glia_status s = glia_onnx_consts_parse(consts, &fixed, &n_fixed);
+    if (s) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", glia_last_error());
+        return glia__err(s, "%s: onnx_const: %s", text_file ? text_file : "[net]", msg);
+    }
+    glia_onnx_options o = {.inputs = fixed, .n_inputs = n_fixed, .batch = batch};
     glia_onnx *ox;
-    glia_status s = glia_onnx_load(m->onnx_path, &o, &ox);
+    s = glia_onnx_load(m->onnx_path, &o, &ox);
+    free(fixed);
     if (s) return s;
     int in = -1, n_in = 0;
     char names[256] = "";
