@@ -28,9 +28,10 @@ glia_status glia_onnx_consts_parse(const char *spec, glia_onnx_input **out, int 
             *eq = 0;
             if (!*tok) goto bad;
             for (int i = 0; i <= k; i++)
-                if (!strcmp(in[i].name, tok)) {
+                if (!strcmp(in[i].name, tok)) { /* the message first: tok lives in the block */
+                    glia__err(GLIA_EINVAL, "const '%s': '%s' is given twice", spec, tok);
                     free(in);
-                    return glia__err(GLIA_EINVAL, "const '%s': '%s' is given twice", spec, tok);
+                    return GLIA_EINVAL;
                 }
             in[++k] = (glia_onnx_input){tok, -1, NULL, vals + nv, 0};
             num = eq + 1;
