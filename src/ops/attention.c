@@ -106,30 +106,19 @@ static glia_status attention_infer(glia_graph *g, glia_node *n) {
     n->shape.dim[2] = Dk;
     n->saved_bytes = glia__attention_saved_floats(g, n) * sizeof(float);
     att_geo r = geo_of(g, n);
-    /* backward: da over s, and dqw [T, N, Dk] (general) or dpq, dpk (additive) */
+    /* backward: dot, general: de [N, T, S], and general's dqw [T, N, Dk]; additive: de over s,
+     * dpq, dpk */
     size_t TN = (size_t)r.T * r.N, SN = (size_t)r.S * r.N;
-    size_t ws = (size_t)r.S + (score == GLIA_ATTENTION_GENERAL ? TN * r.Dk
-                               : score == GLIA_ATTENTION_ADDITIVE ? (TN + SN) * r.A + r.A : 0);
+    size_t ws = score == GLIA_ATTENTION_ADDITIVE ? (size_t)r.S + (TN + SN) * r.A + r.A
+                : TN * r.S + (score == GLIA_ATTENTION_GENERAL ? TN * r.Dk : 0);
     n->ws_bytes = ws * sizeof(float);
     return GLIA_OK;
 }
 
-/* row (t, n)'s scores e[s], s < L, from the saved projections */
+/* additive: row (t, n)'s scores e[s], s < L, from the saved projections */
 static void scores(const att_geo *r, glia_graph *g, const glia_node *n, const float *sv, int t,
                    int i, int L, float *e) {
-    const float *q = glia__in(g, n, 0)->val, *k = glia__in(g, n, 1)->val;
     const size_t N = (size_t)r->N;
-    if (r->score != GLIA_ATTENTION_ADDITIVE) {
-        const float *qt = r->score == GLIA_ATTENTION_DOT ? q + (t * N + i) * r->Dq
-                                                         : sv + (t * N + i) * r->Dk;
-        for (int s = 0; s < L; s++) {
-            const float *ks = k + (s * N + i) * r->Dk;
-            float acc = 0;
-            for (int j = 0; j < r->Dk; j++) acc += qt[j] * ks[j];
-            e[s] = acc;
-        }
-        return;
-    }
     const float *pq = sv + (t * N + i) * r->A, *pk0 = sv + (size_t)r->T * N * r->A;
     const float *v = glia__in(g, n, 4)->val;
     for (int s = 0; s < L; s++) {
@@ -138,6 +127,63 @@ static void scores(const att_geo *r, glia_graph *g, const glia_node *n, const fl
         for (int a = 0; a < r->A; a++) acc += v[a] * tanhf(pq[a] + pk[a]);
         e[s] = acc;
     }
+}
+
+/* dot and general, one batch row i at a time, as three (forward) and four (backward) small
+ * GEMMs rather than a loop per (t, s) pair: Q_i [T, Dk] the row's queries (q, or general's qw =
+ * q W), K_i [L, Dk] its live keys, A_i [T, L] its weights; rows of stride N Dk and N S in the
+ * time-major tensors. Rows are independent (each writes only its own rows of c, dq, dk), so they
+ * run on threads with OpenBLAS serial inside, and the result does not depend on the threads.
+ *   forward:  E = Q_i K_i^T,  A_i = softmax(E) over the L live steps (0 after),  C_i = A_i K_i
+ *   backward: dA = dC_i K_i^T,  dK_i += A_i^T dC_i,  dE = A_i (dA - rowsum(A_i dA)),
+ *             dQ_i += dE K_i,  dK_i += dE^T Q_i */
+static void item_forward(const att_geo *r, const float *qt, const float *k, float *w, float *c,
+                         int i, int L) {
+    const int N = r->N, S = r->S, Dk = r->Dk, ldk = N * Dk, lda = N * S;
+    const float *Qi = qt + (size_t)i * Dk, *Ki = k + (size_t)i * Dk;
+    float *Ai = w + (size_t)i * S;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r->T, L, Dk, 1.0f, Qi, ldk, Ki, ldk, 0.0f,
+                Ai, lda);
+    for (int t = 0; t < r->T; t++) {
+        float *a = Ai + (size_t)t * lda, mx = a[0], sum = 0;
+        for (int s = 1; s < L; s++) mx = a[s] > mx ? a[s] : mx;
+        for (int s = 0; s < L; s++) sum += a[s] = expf(a[s] - mx);
+        for (int s = 0; s < L; s++) a[s] /= sum;
+        for (int s = L; s < S; s++) a[s] = 0;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r->T, Dk, L, 1.0f, Ai, lda, Ki, ldk,
+                0.0f, c + (size_t)i * Dk, ldk);
+}
+
+/* dqt: dq (dot) or dqw (general), NULL when not wanted; de: this row's [T, S] */
+static void item_backward(const att_geo *r, const float *qt, const float *k, const float *w,
+                          const float *dc, float *dqt, float *dk, float *de, int i, int L) {
+    const int N = r->N, S = r->S, Dk = r->Dk, T = r->T, ldk = N * Dk, lda = N * S;
+    const float *Qi = qt + (size_t)i * Dk, *Ki = k + (size_t)i * Dk, *Ai = w + (size_t)i * S;
+    const float *dCi = dc + (size_t)i * Dk;
+    float *dKi = dk ? dk + (size_t)i * Dk : NULL;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, L, Dk, 1.0f, dCi, ldk, Ki, ldk, 0.0f,
+                de, S);
+    if (dKi)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, Dk, T, 1.0f, Ai, lda, dCi, ldk, 1.0f,
+                    dKi, ldk);
+    for (int t = 0; t < T; t++) {
+        const float *a = Ai + (size_t)t * lda;
+        float *d = de + (size_t)t * S, dot = 0;
+        for (int s = 0; s < L; s++) dot += a[s] * d[s];
+        for (int s = 0; s < L; s++) d[s] = a[s] * (d[s] - dot);
+    }
+    if (dqt)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, Dk, L, 1.0f, de, S, Ki, ldk, 1.0f,
+                    dqt + (size_t)i * Dk, ldk);
+    if (dKi)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, Dk, T, 1.0f, de, S, Qi, ldk, 1.0f,
+                    dKi, ldk);
+}
+
+/* threads over the batch rows when there is enough work for two */
+static int items_parallel(const att_geo *r) {
+    return r->N > 1 && (int64_t)r->T * r->S * r->Dk * r->N >= GLIA_PAR_MIN;
 }
 
 static glia_status attention_forward(glia_graph *g, glia_node *n) {
@@ -157,6 +203,14 @@ static glia_status attention_forward(glia_graph *g, glia_node *n) {
                     glia__in(g, n, 2)->val, r.Dq, 0.0f, sv, r.A);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, SN, r.A, r.Dk, 1.0f, k, r.Dk,
                     glia__in(g, n, 3)->val, r.Dk, 0.0f, sv + (size_t)TN * r.A, r.A);
+    }
+    if (r.score != GLIA_ATTENTION_ADDITIVE) {
+        const float *qt = r.score == GLIA_ATTENTION_DOT ? q : sv;
+        const int par = items_parallel(&r), prev = glia__blas_serial_begin();
+#pragma omp parallel for schedule(static) if (par)
+        for (int i = 0; i < r.N; i++) item_forward(&r, qt, k, w, n->val, i, len[i]);
+        glia__blas_serial_end(prev);
+        return GLIA_OK;
     }
 #pragma omp parallel for if ((int64_t)TN * r.S * (r.A + r.Dk) >= GLIA_PAR_MIN)
     for (int row = 0; row < TN; row++) {
@@ -185,14 +239,25 @@ static void attention_backward(glia_graph *g, glia_node *n) {
     const float *q = Q->val, *k = K->val;
     float *dq = Q->grad, *dk = K->grad;
     const size_t N = (size_t)r.N, TN = (size_t)r.T * N, SN = (size_t)r.S * N;
-    float *ws = g->workspace, *de = ws, *dqw = ws + r.S; /* dqw: general's, or additive's dpq */
+    float *ws = g->workspace, *de = ws;
+    float *dqw = ws + (r.score == GLIA_ATTENTION_ADDITIVE ? (size_t)r.S : TN * r.S); /* general's, or additive's dpq */
     float *dpk = dqw + TN * r.A, *uu = dpk + SN * r.A;
     if (r.score == GLIA_ATTENTION_GENERAL) memset(dqw, 0, TN * r.Dk * sizeof(float));
     if (r.score == GLIA_ATTENTION_ADDITIVE) memset(dqw, 0, (TN + SN) * r.A * sizeof(float));
     const float *v = r.score == GLIA_ATTENTION_ADDITIVE ? glia__in(g, n, 4)->val : NULL;
     float *dv = r.score == GLIA_ATTENTION_ADDITIVE ? glia__in(g, n, 4)->grad : NULL;
-    /* one fixed order of every sum (rows in turn): the gradients do not depend on threads */
-    for (size_t row = 0; row < TN; row++) {
+    if (r.score != GLIA_ATTENTION_ADDITIVE) {
+        const float *qt = r.score == GLIA_ATTENTION_DOT ? q : sv;
+        float *dqt = r.score == GLIA_ATTENTION_DOT ? dq : dqw;
+        const int par = items_parallel(&r), prev = glia__blas_serial_begin();
+#pragma omp parallel for schedule(static) if (par)
+        for (int i = 0; i < r.N; i++)
+            item_backward(&r, qt, k, w, n->grad, dqt, dk, de + (size_t)i * r.T * r.S, i, len[i]);
+        glia__blas_serial_end(prev);
+    }
+    /* additive: one fixed order of every sum (rows in turn): the gradients do not depend on
+     * threads */
+    for (size_t row = 0; r.score == GLIA_ATTENTION_ADDITIVE && row < TN; row++) {
         const int i = (int)(row % N), L = len[i];
         const float *a = w + row * r.S, *dc = n->grad + row * r.Dk;
         float dot = 0;
@@ -208,21 +273,6 @@ static void attention_backward(glia_graph *g, glia_node *n) {
             }
         }
         for (int s = 0; s < L; s++) de[s] = a[s] * (de[s] - dot);
-        if (r.score != GLIA_ATTENTION_ADDITIVE) {
-            /* dot: the query is q_t; general: qw_t, whose gradient goes to dqw */
-            const float *qt = r.score == GLIA_ATTENTION_DOT ? q + row * r.Dq : sv + row * r.Dk;
-            float *dqt = r.score == GLIA_ATTENTION_DOT ? (dq ? dq + row * r.Dq : NULL) : dqw + row * r.Dk;
-            for (int s = 0; s < L; s++) {
-                const float *ks = k + (s * N + i) * r.Dk;
-                if (dqt)
-                    for (int j = 0; j < r.Dk; j++) dqt[j] += de[s] * ks[j];
-                if (dk) {
-                    float *dks = dk + (s * N + i) * r.Dk;
-                    for (int j = 0; j < r.Dk; j++) dks[j] += de[s] * qt[j];
-                }
-            }
-            continue;
-        }
         const float *pq = sv + row * r.A, *pk0 = sv + TN * r.A;
         float *dpq = dqw + row * r.A;
         for (int s = 0; s < L; s++) {
