@@ -28,6 +28,9 @@ int seq_build(const seq_case *c, seq_net *s, uint64_t seed);
 int seq_reference_check(const seq_case *c, uint64_t seed, double tol);
 int seq_gradcheck(const seq_case *c, uint64_t seed, double tol);
 int seq_padding_check(int kind);
+/* with `threads` threads: forward, backward from a fixed seed; the output then every leaf's
+ * gradient into out (at most cap values, *used of them) */
+int seq_run_threads(int threads, const seq_case *c, float *out, int64_t cap, int64_t *used);
 /* (a file with a tensor "cell_out", "reset_before" or "input_forget" holding 1 builds its ops
  * with that option) */
 int seq_golden(const char *file, int kind, int layers, int bidir, int act, int with_len,

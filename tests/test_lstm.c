@@ -114,27 +114,6 @@ TEST(lstm_two_layer_stack_golden_pytorch) {
     CHECK(seq_golden("rnn_lstm_2layer_bidir", K_LSTM, 2, 1, 0, 0, 0, 1e-4));
 }
 
-static int run_threads(int threads, const seq_case *c, float *out, int64_t cap, int64_t *used) {
-    glia_set_num_threads(threads);
-    seq_net s;
-    if (!seq_build(c, &s, 31)) return 0;
-    int64_t ny = (int64_t)c->T * c->N * 2 * c->H, n = 0;
-    float *seed = malloc(sizeof(float) * ny);
-    fill_uniform(seed, ny, -1, 1, 32);
-    int ok = !glia_graph_forward(s.g) && !glia_graph_backward(s.g, s.y, seed, 0);
-    for (int64_t i = 0; ok && i < ny && n < cap; i++) out[n++] = glia_node_value(s.g, s.y)[i];
-    for (int k = 0; ok && k < s.n_leaf; k++) {
-        glia_shape sh;
-        glia_node_shape(s.g, s.leaf[k], &sh);
-        const float *gr = glia_node_grad(s.g, s.leaf[k]);
-        for (int64_t i = 0; i < glia_shape_numel(&sh) && n < cap; i++) out[n++] = gr[i];
-    }
-    *used = n;
-    free(seed);
-    glia_graph_free(s.g);
-    return ok;
-}
-
 /* glia's own kernels (the fused passes, bias fills, bias and peephole sums) give bit-identical
  * results for 1 and 2 threads. The shape makes every one of those OpenMP loops run in parallel
  * while keeping each GEMM at M*N*K <= 2^18, below which OpenBLAS runs single-threaded: above
@@ -145,7 +124,7 @@ TEST(lstm_determinism_across_thread_counts) {
     enum { CAP = 1 << 17 };
     float *a = malloc(sizeof(float) * CAP), *b = malloc(sizeof(float) * CAP);
     int64_t na = 0, nb = 0;
-    int ra = run_threads(1, &c, a, CAP, &na), rb = run_threads(2, &c, b, CAP, &nb);
+    int ra = seq_run_threads(1, &c, a, CAP, &na), rb = seq_run_threads(2, &c, b, CAP, &nb);
     glia_set_num_threads(0);
     int same = ra && rb && na == nb && na > 60000 && !memcmp(a, b, sizeof(float) * na);
     free(a);
@@ -164,8 +143,8 @@ TEST(lstm_reproducible_large) {
     float *a = malloc(sizeof(float) * CAP), *b = malloc(sizeof(float) * CAP);
     float *o = malloc(sizeof(float) * CAP);
     int64_t na = 0, nb = 0, no = 0;
-    int ok = run_threads(2, &c, a, CAP, &na) && run_threads(2, &c, b, CAP, &nb) &&
-             run_threads(1, &c, o, CAP, &no);
+    int ok = seq_run_threads(2, &c, a, CAP, &na) && seq_run_threads(2, &c, b, CAP, &nb) &&
+             seq_run_threads(1, &c, o, CAP, &no);
     glia_set_num_threads(0);
     int same = ok && na == nb && na == no && na > 270000 && !memcmp(a, b, sizeof(float) * na);
     double d = ok && na == no ? max_rel_diff(o, a, na, 0.1, NULL) : INFINITY; /* values ~0.1 */

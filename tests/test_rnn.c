@@ -680,3 +680,63 @@ TEST(seq_last_values_and_gradient) {
 TEST(seq_last_lstm_golden_pytorch) {
     CHECK(seq_golden("rnn_lstm_many_to_one", K_LSTM, 1, 1, 0, 1, 1, 1e-4));
 }
+
+int seq_run_threads(int threads, const seq_case *c, float *out, int64_t cap, int64_t *used) {
+    glia_set_num_threads(threads);
+    seq_net s;
+    if (!seq_build(c, &s, 31)) return 0;
+    glia_shape ys;
+    glia_node_shape(s.g, s.y, &ys);
+    int64_t ny = glia_shape_numel(&ys), n = 0;
+    float *seed = malloc(sizeof(float) * ny);
+    fill_uniform(seed, ny, -1, 1, 32);
+    int ok = !glia_graph_forward(s.g) && !glia_graph_backward(s.g, s.y, seed, 0);
+    for (int64_t i = 0; ok && i < ny && n < cap; i++) out[n++] = glia_node_value(s.g, s.y)[i];
+    for (int k = 0; ok && k < s.n_leaf; k++) {
+        glia_shape sh;
+        glia_node_shape(s.g, s.leaf[k], &sh);
+        const float *gr = glia_node_grad(s.g, s.leaf[k]);
+        for (int64_t i = 0; i < glia_shape_numel(&sh) && n < cap; i++) out[n++] = gr[i];
+    }
+    *used = n;
+    free(seed);
+    glia_graph_free(s.g);
+    return ok;
+}
+
+/* Two threads run a bidirectional layer's directions at once, and a one-direction layer's batch
+ * as two blocks of rows through the time loop (rnn.c), each GEMM serial inside. Checked with two
+ * threads against the reference device, and against one thread (to float rounding: the whole
+ * GEMMs outside the loop are OpenBLAS's, threaded at these sizes). Cases: each cell one-way
+ * (N 40: blocks of 20 rows, lengths, h0), the gru both ways, and the bidirectional lstm at the
+ * G2P encoder's size. */
+TEST(rnn_threads_split_rows_and_directions) {
+    const seq_case cases[] = {
+        {.kind = K_LSTM, .T = 5, .N = 40, .I = 24, .H = 64, .peep = 1, .with_h0 = 1, .with_c0 = 1,
+         .with_len = 1, .len = {5, 1, 3, 2, 5, 4, 2, 3}},
+        {.kind = K_GRU, .T = 5, .N = 40, .I = 24, .H = 64, .with_h0 = 1, .with_len = 1,
+         .len = {5, 2, 3, 1, 5, 4, 2, 3}},
+        {.kind = K_GRU, .T = 5, .N = 40, .I = 24, .H = 64, .reset_before = 1, .with_len = 1,
+         .len = {5, 2, 3, 1, 5, 4, 2, 3}},
+        {.kind = K_RNN, .T = 4, .N = 40, .I = 24, .H = 32, .with_h0 = 1},
+        {.kind = K_LSTM, .T = 6, .N = 64, .I = 64, .H = 128, .bidir = 1, .with_len = 1,
+         .len = {6, 1, 5, 2, 6, 6, 3, 4}},
+    };
+    enum { CAP = 1 << 20 };
+    float *a = malloc(sizeof(float) * CAP), *b = malloc(sizeof(float) * CAP);
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        glia_set_num_threads(2);
+        /* 5e-3: float rounding over sums of up to 512 terms and 6 steps; a row or direction mixed up
+         * is off by the values themselves */
+        CHECK_MSG(seq_reference_check(&cases[k], 40 + k, 5e-3), "case %zu", k);
+        int64_t na = 0, nb = 0;
+        int ra = seq_run_threads(1, &cases[k], a, CAP, &na), rb = seq_run_threads(2, &cases[k], b, CAP, &nb);
+        glia_set_num_threads(0);
+        CHECK_MSG(ra && rb, "case %zu: %s", k, glia_last_error());
+        double d = ra && rb && na == nb && na > 10000 ? max_rel_diff(a, b, na, 0.1, NULL) : INFINITY;
+        CHECK_MSG(d < 1e-4, "case %zu: 1 and 2 threads differ by %.3g", k, d);
+    }
+    glia_set_num_threads(0);
+    free(a);
+    free(b);
+}

@@ -105,6 +105,54 @@ static void dir_blocks(const glia_node *n, const geo *r, int d, float **Hs, floa
     *Gs = *Hs + states * (*Cs ? 2 : 1);
 }
 
+/* Workspace floats of one direction (the directions may run at once, each in its own):
+ * forward: gru h_prev W_hh^T [N, G*H]; clockwork the masked W_hh [H, H]. backward: dG (gru: and
+ * dGh; with reset_before they are one, and dq [N, H] follows dh), dh and dc [N, H], the masked
+ * W_hh. */
+static size_t ws_forward(const geo *r) {
+    return (r->cell == CELL_GRU ? (size_t)r->N * r->GH : 0) +
+           (r->cell == CELL_CLOCKWORK ? (size_t)r->H * r->H : 0);
+}
+static size_t ws_backward(const geo *r) {
+    size_t rows = (size_t)r->T * r->N, NH = (size_t)r->N * r->H;
+    return rows * r->GH * (r->cell == CELL_GRU && !r->rb ? 2 : 1) +
+           NH * (r->cell == CELL_LSTM || r->rb ? 2 : 1) +
+           (r->cell == CELL_CLOCKWORK ? (size_t)r->H * r->H : 0);
+}
+
+/* The two directions of a bidirectional layer are independent until dL/dx: with two threads
+ * or more they run at once, one thread each with OpenBLAS serial inside (a step's GEMM, [N, H]
+ * x [H, G H], is too small to split well: the G2P encoder's two layers took 46% of a training
+ * step, and OpenBLAS's two threads on each GEMM gained nothing). Every GEMM is then serial, as
+ * with one thread, so the result does not depend on the thread count. */
+static int dirs_parallel(const geo *r) {
+    return r->dirs == 2 && glia_get_num_threads() > 1;
+}
+
+/* A one-direction layer's rows are independent through the time loop: with two threads or
+ * more, the batch is split in two blocks of rows, each running every step on its own thread with
+ * OpenBLAS serial inside (no barrier per step); the input projection before the loop and the
+ * weight gradients after it stay whole GEMMs. Not for the clockwork, whose step's GEMM width
+ * depends on its rows. */
+static int row_blocks(const geo *r) {
+    return r->dirs == 1 && r->N >= 16 && glia_get_num_threads() > 1 &&
+                   (r->cell == CELL_RNN || r->cell == CELL_LSTM || r->cell == CELL_GRU)
+               ? 2
+               : 1;
+}
+
+/* rows [r0, r0 + s->N) of a step's arrays: s at step t (step_at) moved to row r0 */
+static void rows_from(rnn_step *s, const geo *r, int r0) {
+    const size_t o = (size_t)r0 * r->H;
+    s->hp += o;
+    s->h += o;
+    if (s->c) {
+        s->cp += o;
+        s->c += o;
+    }
+    s->gates += (size_t)r0 * r->GS;
+}
+
 /* s at step t of direction rev (1: reverse): h_prev(t) and h_t in Hs (and c_prev, c_t in Cs),
  * Hs[t] and Hs[t + 1] in the order of the direction's steps, and the step's gates in Gs */
 static void step_at(rnn_step *s, const geo *r, float *Hs, float *Cs, float *Gs, int t, int rev) {
@@ -180,13 +228,8 @@ glia_status glia__recurrent_infer(glia_graph *g, glia_node *n, rnn_cell cell) {
     n->shape.dim[0] = T + r.cell_out; /* cell_out: row T, the final cell states */
     n->shape.dim[1] = N;
     n->shape.dim[2] = (int64_t)dirs * H;
-    size_t rows = (size_t)T * N, NH = (size_t)N * H;
-    size_t wm = cell == CELL_CLOCKWORK ? (size_t)H * H : 0; /* the masked W_hh */
-    size_t fwd_ws = (cell == CELL_GRU ? (size_t)N * GH : 0) + wm;
-    /* dG (gru: and dGh; with reset_before they are one, and dq [N, H] follows dh) */
-    size_t bwd_ws = rows * GH * (cell == CELL_GRU && !r.rb ? 2 : 1) +
-                    NH * (cell == CELL_LSTM || r.rb ? 2 : 1) + wm;
-    n->ws_bytes = (fwd_ws > bwd_ws ? fwd_ws : bwd_ws) * sizeof(float);
+    size_t fwd_ws = ws_forward(&r), bwd_ws = ws_backward(&r); /* each direction its own */
+    n->ws_bytes = (fwd_ws > bwd_ws ? fwd_ws : bwd_ws) * dirs * sizeof(float);
     n->saved_bytes = (r.hdr + dirs * r.dir) * sizeof(float);
     return GLIA_OK;
 }
@@ -222,6 +265,7 @@ static int live_steps(const int32_t *len, int N) {
 /* ---------------------------------------------------------------- forward */
 
 static void forward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const int32_t *len) {
+    float *scratch = (float *)g->workspace + (size_t)d * ws_forward(r);
     const int T = r->T, N = r->N, In = r->In, H = r->H, GH = r->GH, rev = d == 1;
     const int TL = live_steps(len, N);
     const size_t NH = (size_t)N * H;
@@ -256,12 +300,6 @@ static void forward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const 
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, GH, In, 1.0f, x, In, Wih, In,
                 1.0f, P, ldp);
 
-    rnn_step s = {.N = N, .H = H, .len = len, .ldy = r->dirs * H, .act = r->act,
-                  .b_hn = r->cell == CELL_GRU ? bhh + 2 * H : NULL,
-                  .peep = r->peep ? glia__in(g, n, b + 4)->val : NULL, .couple = r->couple,
-                  .modules = r->modules,
-                  .base = r->base, .rev = rev, .clock = r->clock};
-    float *scratch = g->workspace;
     if (rev && TL < T) { /* the reverse direction's state enters at step TL - 1 unchanged */
         memcpy(Hs + (size_t)TL * NH, h0, NH * sizeof(float));
         if (Cs) memcpy(Cs + (size_t)TL * NH, Cs + (size_t)T * NH, NH * sizeof(float));
@@ -270,49 +308,60 @@ static void forward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const 
         for (int i = 0; i < N; i++)
             memset(n->val + ((size_t)t * N + i) * r->dirs * H + (size_t)d * H, 0, (size_t)H * sizeof(float));
     if (r->cell == CELL_CLOCKWORK) glia__clockwork_mask(Whh, H, r->modules, scratch);
+    const int blocks = row_blocks(r), prev = blocks > 1 ? glia__blas_serial_begin() : 0;
+#pragma omp parallel for num_threads(2) schedule(static, 1) if (blocks > 1)
+    for (int blk = 0; blk < blocks; blk++) {
+    const int r0 = (int)((int64_t)N * blk / blocks), M = (int)((int64_t)N * (blk + 1) / blocks) - r0;
+    rnn_step s = {.N = M, .H = H, .len = len + r0, .ldy = r->dirs * H, .act = r->act,
+                  .b_hn = r->cell == CELL_GRU ? bhh + 2 * H : NULL,
+                  .peep = r->peep ? glia__in(g, n, b + 4)->val : NULL, .couple = r->couple,
+                  .modules = r->modules,
+                  .base = r->base, .rev = rev, .clock = r->clock};
+    float *sc = r->cell == CELL_GRU ? scratch + (size_t)r0 * GH : scratch; /* gru: its rows */
     for (int k = 0; k < TL; k++) {
         int t = rev ? TL - 1 - k : k;
         int zero_h = k == 0 && r->i_h0 < 0; /* h_prev = 0: skip its GEMM */
         step_at(&s, r, Hs, Cs, Gs, t, rev);
-        s.y = n->val + (size_t)t * N * s.ldy + (size_t)d * H;
+        rows_from(&s, r, r0);
+        s.y = n->val + ((size_t)t * N + r0) * s.ldy + (size_t)d * H;
         switch (r->cell) {
         case CELL_RNN: /* h_t holds a_t until the pass */
             if (!zero_h)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, H, H, 1.0f, s.hp, H, Whh, H,
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, H, H, 1.0f, s.hp, H, Whh, H,
                             1.0f, s.h, H);
             glia__rnn_step_forward(&s);
             break;
         case CELL_LSTM:
             if (!zero_h)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, GH, H, 1.0f, s.hp, H, Whh, H,
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, GH, H, 1.0f, s.hp, H, Whh, H,
                             1.0f, s.gates, r->GS);
             glia__lstm_step_forward(&s);
             break;
         case CELL_GRU:
             if (r->rb) { /* h_prev W_h{r,z}^T, pass 1, u_n = (r h_prev) W_hn^T, pass 2 */
-                if (zero_h) memset(scratch, 0, (size_t)N * GH * sizeof(float));
+                if (zero_h) memset(sc, 0, (size_t)M * GH * sizeof(float));
                 else
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, 2 * H, H, 1.0f, s.hp, H,
-                                Whh, H, 0.0f, scratch, GH);
-                s.hh = scratch;
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, 2 * H, H, 1.0f, s.hp, H,
+                                Whh, H, 0.0f, sc, GH);
+                s.hh = sc;
                 glia__gru_rb_step_gates(&s);
                 if (!zero_h)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, H, H, 1.0f, s.gates + 3 * H,
-                                r->GS, Whh + (size_t)2 * H * H, H, 0.0f, scratch + 2 * H, GH);
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, H, H, 1.0f, s.gates + 3 * H,
+                                r->GS, Whh + (size_t)2 * H * H, H, 0.0f, sc + 2 * H, GH);
                 glia__gru_rb_step_out(&s);
                 break;
             }
-            if (zero_h) memset(scratch, 0, (size_t)N * GH * sizeof(float));
+            if (zero_h) memset(sc, 0, (size_t)M * GH * sizeof(float));
             else
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, GH, H, 1.0f, s.hp, H, Whh, H,
-                            0.0f, scratch, GH);
-            s.hh = scratch;
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, GH, H, 1.0f, s.hp, H, Whh, H,
+                            0.0f, sc, GH);
+            s.hh = sc;
             glia__gru_step_forward(&s);
             break;
         case CELL_CLOCKWORK: { /* only the active units' rows of Wm: [0, e) */
             int e = glia__clockwork_step_end(&s);
             if (!zero_h && e > 0)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, e, H, 1.0f, s.hp, H,
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, e, H, 1.0f, s.hp, H,
                             scratch, H, 1.0f, s.h, H);
             glia__clockwork_step_forward(&s);
             break;
@@ -320,13 +369,15 @@ static void forward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const 
         case CELL_SCRN: break; /* scrn.c */
         }
     }
+    }
+    if (blocks > 1) glia__blas_serial_end(prev);
     if (!rev && TL < T) { /* the final state (glia_rnn_final_state reads Hs[T]) */
         memcpy(Hs + (size_t)T * NH, Hs + (size_t)TL * NH, NH * sizeof(float));
         if (Cs) memcpy(Cs + (size_t)T * NH, Cs + (size_t)TL * NH, NH * sizeof(float));
     }
     if (r->cell_out) /* y[T]: the final cell state, Cs[T] (forward) or Cs[0] (reverse) */
         for (int i = 0; i < N; i++)
-            memcpy(n->val + ((size_t)T * N + i) * s.ldy + (size_t)d * H,
+            memcpy(n->val + ((size_t)T * N + i) * r->dirs * H + (size_t)d * H,
                    Cs + (rev ? 0 : (size_t)T * NH) + (size_t)i * H, (size_t)H * sizeof(float));
 }
 
@@ -339,7 +390,13 @@ glia_status glia__recurrent_forward(glia_graph *g, glia_node *n, rnn_cell cell) 
     if (!s && cell == CELL_CLOCKWORK) s = glia__clockwork_clock(g, n, r.i_c0, &hdr[1]);
     if (s) return s;
     r.clock = hdr[1];
-    for (int d = 0; d < r.dirs; d++) forward_dir(g, n, &r, d, hdr + 2);
+    if (dirs_parallel(&r)) {
+        int prev = glia__blas_serial_begin();
+#pragma omp parallel for num_threads(2) schedule(static, 1)
+        for (int d = 0; d < 2; d++) forward_dir(g, n, &r, d, hdr + 2);
+        glia__blas_serial_end(prev);
+    } else
+        for (int d = 0; d < r.dirs; d++) forward_dir(g, n, &r, d, hdr + 2);
     hdr[0] = 1;
     return GLIA_OK;
 }
@@ -380,7 +437,7 @@ static void backward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const
     float *Hs, *Cs, *Gs;
     dir_blocks(n, r, d, &Hs, &Cs, &Gs);
 
-    float *dG = g->workspace, *dGh = r->cell == CELL_GRU && !r->rb ? dG + (size_t)rows * GH : dG;
+    float *dG = (float *)g->workspace + (size_t)d * ws_backward(r), *dGh = r->cell == CELL_GRU && !r->rb ? dG + (size_t)rows * GH : dG;
     float *dh = dGh + (size_t)rows * GH, *dc = Cs ? dh + NH : NULL;
     float *dq = r->rb ? dh + NH : NULL; /* gru reset_before: dL/d(r h_prev) of a step */
     float *Wm = r->cell == CELL_CLOCKWORK ? dh + NH : NULL; /* the masked W_hh */
@@ -392,42 +449,50 @@ static void backward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const
     if (Wm) glia__clockwork_mask(Whh->val, H, r->modules, Wm);
     const int need_dh0 = H0 && H0->grad;
 
-    rnn_step s = {.N = N, .H = H, .len = len, .ldy = r->dirs * H, .act = r->act, .dh = dh,
-                  .dc = dc, .peep = Pp ? Pp->val : NULL, .couple = r->couple, .modules = r->modules,
-                  .base = r->base,
-                  .rev = rev, .clock = r->clock};
-    for (int k = TL - 1; k >= 0; k--) {
-        int t = rev ? TL - 1 - k : k;
-        step_at(&s, r, Hs, Cs, Gs, t, rev);
-        s.dy = n->grad + (size_t)t * N * s.ldy + (size_t)d * H;
-        s.dg = dG + (size_t)t * N * GH;
-        s.dgh = dGh + (size_t)t * N * GH;
-        switch (r->cell) {
-        case CELL_RNN: glia__rnn_step_backward(&s); break;
-        case CELL_LSTM: glia__lstm_step_backward(&s); break;
-        case CELL_GRU:
-            if (!r->rb) {
-                glia__gru_step_backward(&s);
+    const int blocks = row_blocks(r), prev = blocks > 1 ? glia__blas_serial_begin() : 0;
+#pragma omp parallel for num_threads(2) schedule(static, 1) if (blocks > 1)
+    for (int blk = 0; blk < blocks; blk++) {
+        const int r0 = (int)((int64_t)N * blk / blocks), M = (int)((int64_t)N * (blk + 1) / blocks) - r0;
+        float *dqb = dq ? dq + (size_t)r0 * H : NULL; /* gru reset_before: its rows */
+        rnn_step s = {.N = M, .H = H, .len = len + r0, .ldy = r->dirs * H, .act = r->act,
+                      .dh = dh + (size_t)r0 * H, .dc = dc ? dc + (size_t)r0 * H : NULL, .peep = Pp ? Pp->val : NULL, .couple = r->couple, .modules = r->modules,
+                      .base = r->base,
+                      .rev = rev, .clock = r->clock};
+        for (int k = TL - 1; k >= 0; k--) {
+            int t = rev ? TL - 1 - k : k;
+            step_at(&s, r, Hs, Cs, Gs, t, rev);
+            rows_from(&s, r, r0);
+            s.dy = n->grad + ((size_t)t * N + r0) * s.ldy + (size_t)d * H;
+            s.dg = dG + ((size_t)t * N + r0) * GH;
+            s.dgh = dGh + ((size_t)t * N + r0) * GH;
+            switch (r->cell) {
+            case CELL_RNN: glia__rnn_step_backward(&s); break;
+            case CELL_LSTM: glia__lstm_step_backward(&s); break;
+            case CELL_GRU:
+                if (!r->rb) {
+                    glia__gru_step_backward(&s);
+                    break;
+                } /* pass 1, dq = dn' W_hn, pass 2; the GEMM below adds [dr', dz'] W_h{r,z} */
+                glia__gru_rb_step_back1(&s);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, H, H, 1.0f, s.dg + 2 * H, GH,
+                            Whh->val + (size_t)2 * H * H, H, 0.0f, dqb, H);
+                s.hh = dqb;
+                glia__gru_rb_step_back2(&s);
                 break;
-            } /* pass 1, dq = dn' W_hn, pass 2; the GEMM below adds [dr', dz'] W_h{r,z} */
-            glia__gru_rb_step_back1(&s);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, H, H, 1.0f, s.dg + 2 * H, GH,
-                        Whh->val + (size_t)2 * H * H, H, 0.0f, dq, H);
-            s.hh = dq;
-            glia__gru_rb_step_back2(&s);
-            break;
-        case CELL_CLOCKWORK: glia__clockwork_step_backward(&s); break;
-        case CELL_SCRN: break; /* scrn.c */
+            case CELL_CLOCKWORK: glia__clockwork_step_backward(&s); break;
+            case CELL_SCRN: break; /* scrn.c */
+            }
+            if (Wm) { /* dL/dh_prev += dA_t Wm, dA_t 0 past the active units [0, e) */
+                int e = glia__clockwork_step_end(&s);
+                if ((k > 0 || need_dh0) && e > 0)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, H, e, 1.0f, s.dgh, GH,
+                                Wm, H, 1.0f, s.dh, H);
+            } else if (k > 0 || need_dh0) /* dL/dh_prev += dGh_t W_hh (reset_before: rows r, z) */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, H, r->rb ? 2 * H : GH, 1.0f,
+                            s.dgh, GH, Whh->val, H, 1.0f, s.dh, H);
         }
-        if (Wm) { /* dL/dh_prev += dA_t Wm, dA_t 0 past the active units [0, e) */
-            int e = glia__clockwork_step_end(&s);
-            if ((k > 0 || need_dh0) && e > 0)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, H, e, 1.0f, s.dgh, GH,
-                            Wm, H, 1.0f, dh, H);
-        } else if (k > 0 || need_dh0) /* dL/dh_prev += dGh_t W_hh (reset_before: rows r, z) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, H, r->rb ? 2 * H : GH, 1.0f,
-                        s.dgh, GH, Whh->val, H, 1.0f, dh, H);
     }
+    if (blocks > 1) glia__blas_serial_end(prev);
     if (need_dh0) {
         float *g0 = H0->grad + (size_t)d * NH;
         for (size_t i = 0; i < NH; i++) g0[i] += dh[i];
@@ -436,9 +501,6 @@ static void backward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const
         float *g0 = C0->grad + (size_t)d * NH;
         for (size_t i = 0; i < NH; i++) g0[i] += dc[i];
     }
-    if (X->grad)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, In, GH, 1.0f, dG, GH,
-                    Wih->val, In, 1.0f, X->grad, In);
     if (Wih->grad)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, In, (int)rows, 1.0f, dG, GH, X->val,
                     In, 1.0f, Wih->grad, In);
@@ -466,7 +528,22 @@ void glia__recurrent_backward(glia_graph *g, glia_node *n, rnn_cell cell) {
     geometry(g, n, cell, &r);
     const int32_t *len = (const int32_t *)n->saved + 2;
     r.clock = len[-1]; /* the header's [1] */
-    for (int d = 0; d < r.dirs; d++) backward_dir(g, n, &r, d, len);
+    if (dirs_parallel(&r)) {
+        int prev = glia__blas_serial_begin();
+#pragma omp parallel for num_threads(2) schedule(static, 1)
+        for (int d = 0; d < 2; d++) backward_dir(g, n, &r, d, len);
+        glia__blas_serial_end(prev);
+    } else
+        for (int d = 0; d < r.dirs; d++) backward_dir(g, n, &r, d, len);
+    /* dL/dx += dG_d W_ih,d, the directions in turn (both add to all of dL/dx); dG_d is still in
+     * direction d's workspace */
+    glia_node *X = glia__in(g, n, 0);
+    for (int d = 0; X->grad && d < r.dirs; d++) {
+        const int64_t rows = (int64_t)live_steps(len, r.N) * r.N;
+        const float *dG = (const float *)g->workspace + (size_t)d * ws_backward(&r);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, r.In, r.GH, 1.0f, dG,
+                    r.GH, glia__in(g, n, 1 + d * r.per_dir)->val, r.In, 1.0f, X->grad, r.In);
+    }
 }
 
 /* ---------------------------------------------------------------- the cells' steps */
