@@ -39,11 +39,14 @@
  * Workspace: gru forward: h_prev W_hh^T [N, 3H]; backward: dG [T, N, G*H] (gru: and dGh), dh
  * and dc [N, H]. The two directions run one after the other and share it.
  *
- * Threads: the fused passes split rows among OpenMP threads (from GLIA_RNN_STEP_PAR_MIN units x
- * gates); column sums split columns, each summed over the rows in order; GEMMs run outside
- * OpenMP regions. glia's loops are therefore bit-identical for any thread count. OpenBLAS's
- * sgemm (0.3.21, measured) is not once it starts threads (M*N*K > 2^18): 1 and 2 threads then
- * differ in the last bits, while a given thread count repeats exactly. */
+ * Threads: with two or more, the two directions of a bidirectional layer run at once, and a
+ * one-way layer's batch runs through the time loop as two blocks of rows, one thread each with
+ * OpenBLAS serial inside (dirs_parallel, row_blocks). Otherwise the fused passes split rows among
+ * OpenMP threads (from GLIA_RNN_STEP_PAR_MIN units x gates); column sums split columns, each
+ * summed over the rows in order; the whole-layer GEMMs (input projection, weight gradients,
+ * dL/dx) run outside OpenMP regions. glia's loops are bit-identical for any thread count;
+ * OpenBLAS's sgemm (0.3.21, measured) is not once it starts threads (M*N*K > 2^18): 1 and 2
+ * threads then differ in the last bits, while a given thread count repeats exactly. */
 #include "rnn_common.h"
 #include "../core/device.h"
 #include <cblas.h>
