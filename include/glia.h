@@ -376,6 +376,10 @@ glia_status glia_lrn(glia_graph *g, const char *name, int x, int size, float alp
  * softmax cross-entropy: logits [N,C], labels [N] holding class indices as floats. */
 glia_status glia_softmax_cross_entropy(glia_graph *g, const char *name, int logits, int labels,
                                        int *out);
+/* the same with label smoothing (PyTorch's label_smoothing): the target distribution is
+ * q = (1 - smoothing) onehot(label) + smoothing / C, smoothing in [0, 1) (0: the op above) */
+glia_status glia_softmax_cross_entropy_smoothed(glia_graph *g, const char *name, int logits,
+                                                int labels, float smoothing, int *out);
 glia_status glia_mse_loss(glia_graph *g, const char *name, int pred, int target, int *out);
 glia_status glia_bce_with_logits(glia_graph *g, const char *name, int logits, int target,
                                  int *out);

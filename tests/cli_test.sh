@@ -366,6 +366,19 @@ grep -qx 'bucket = 2' "$seq/f/model.cfg" && grep -qx 'feed = 1' "$seq/f/model.cf
 a1=$("$GLIA" translate "$seq/f" 123 321 12 3 --beam 3 --json 2>&1); a2=$("$GLIA" translate "$seq/f" 123 321 12 3 --beam 3 --json --recompute 2>&1)
 [ -n "$a1" ] && [ "$(echo "$a1" | sed 's/"log_prob": [-0-9.e]*//g')" = "$(echo "$a2" | sed 's/"log_prob": [-0-9.e]*//g')" ] && ok || bad "input feeding: translate --recompute differs: $a1 / $a2"
 expect attention-feed 0 "wrote $seq/attf.png" -- "$GLIA" attention "$seq/f" 312 --out "$seq/attf.png"
+# label smoothing (--label-smoothing, kept in model.cfg: --resume continues with it bit for bit);
+# values outside [0, 1) and a loss without classes to smooth are refused before training
+OMP_NUM_THREADS=1 "$GLIA" train "$seq/rev.cfg" --data "pairs:$seq/rev.tsv" --epochs 2 --label-smoothing 0.1 --out "$seq/ls" > "$seq/ls.log" 2>&1 || bad "label smoothing training: $(cat "$seq/ls.log")"
+grep -qx 'label_smoothing = 0.1' "$seq/ls/model.cfg" && ! grep -q 'label_smoothing' "$seq/r/model.cfg" && ok || bad "model.cfg: label_smoothing = 0.1 missing (or written without being set): $(cat "$seq/ls/model.cfg")"
+OMP_NUM_THREADS=1 "$GLIA" train "$seq/rev.cfg" --data "pairs:$seq/rev.tsv" --epochs 1 --label-smoothing 0.1 --out "$seq/ls2" > /dev/null 2>&1
+OMP_NUM_THREADS=1 "$GLIA" train --resume "$seq/ls2" --epochs 2 > "$seq/ls2.log" 2>&1
+if cmp -s "$seq/ls/weights.safetensors" "$seq/ls2/weights.safetensors"; then ok; else bad "label smoothing resume differs: $(cat "$seq/ls2.log")"; fi
+OMP_NUM_THREADS=1 "$GLIA" train "$seq/rev.cfg" --data "pairs:$seq/rev.tsv" --epochs 2 --out "$seq/ls0" > /dev/null 2>&1
+if cmp -s "$seq/ls/weights.safetensors" "$seq/ls0/weights.safetensors"; then bad "--label-smoothing 0.1 trained the same weights as without"; else ok; fi
+expect label-smoothing-negative 1 "label_smoothing = -0.1: must be in \[0, 1)" -- "$GLIA" train "$seq/rev.cfg" --data "pairs:$seq/rev.tsv" --label-smoothing -0.1 --out "$seq/lsbad"
+expect label-smoothing-large 1 "label_smoothing = 1.5: must be in \[0, 1)" -- "$GLIA" train "$seq/rev.cfg" --data "pairs:$seq/rev.tsv" --label-smoothing 1.5 --out "$seq/lsbad"
+expect label-smoothing-text 1 "label_smoothing = x: expected" -- "$GLIA" train "$seq/rev.cfg" --data "pairs:$seq/rev.tsv" --label-smoothing x --out "$seq/lsbad"
+expect label-smoothing-resume 2 "only --epochs may change" -- "$GLIA" train --resume "$seq/ls" --label-smoothing 0.2
 # issue 23, robustness: two runs on one directory (the second refused with the first's PID, the
 # first's files intact), a killed run's lock gone with it and its temporary files removed
 lock=$seq/tg-lock

@@ -350,6 +350,11 @@ static glia_status c_ce(net *t) {
     mark(t, lab, F_LABELS, 5);
     return glia_softmax_cross_entropy(t->g, "y", IN(t, "x", 7, 5), lab, &t->y);
 }
+static glia_status c_ce_smoothed(net *t) { /* label smoothing 0.15 */
+    int lab = IN(t, "labels", 7);
+    mark(t, lab, F_LABELS, 5);
+    return glia_softmax_cross_entropy_smoothed(t->g, "y", IN(t, "x", 7, 5), lab, 0.15f, &t->y);
+}
 static glia_status c_mse(net *t) { return glia_mse_loss(t->g, "y", IN(t, "a", 3, 4), IN(t, "b", 3, 4), &t->y); }
 static glia_status c_bce(net *t) {
     return glia_bce_with_logits(t->g, "y", IN(t, "x", 3, 4), IN(t, "t", 3, 4), &t->y);
@@ -480,6 +485,7 @@ static const struct {
     {"lrn", c_lrn, 0},
     {"lrn, even size", c_lrn_even, 0},
     {"softmax_cross_entropy, ignored rows", c_ce, 0},
+    {"softmax_cross_entropy, label smoothing, ignored rows", c_ce_smoothed, 0},
     {"mse_loss", c_mse, 0},
     {"bce_with_logits", c_bce, 0},
     {"rnn tanh, bidirectional, h0, lengths", c_rnn_tanh, 0},

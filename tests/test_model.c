@@ -52,6 +52,33 @@ TEST(model_vgg_small_builds_and_runs) {
     glia_model_free(m);
 }
 
+/* [net] label_smoothing: written by the canonical text only when set (other models' text
+ * unchanged), and kept through a round trip (a run's model.cfg: --resume trains with it) */
+TEST(model_label_smoothing_text) {
+    const char *plain = "[net]\ninput = 4\n[dense]\nunits = 3\n";
+    const char *smooth = "[net]\ninput = 4\nlabel_smoothing = 0.2\n[dense]\nunits = 3\n";
+    glia_model *a, *b, *c;
+    char *ta, *tb, *tc;
+    OK(glia_model_parse(plain, "p.cfg", 1, 1, &a));
+    OK(glia_model_parse(smooth, "s.cfg", 1, 1, &b));
+    OK(glia_model_to_text(a, &ta));
+    OK(glia_model_to_text(b, &tb));
+    OK(glia_model_parse(tb, "s2.cfg", 1, 1, &c));
+    OK(glia_model_to_text(c, &tc));
+    CHECK_MSG(!strstr(ta, "label_smoothing"), "%s", ta);
+    CHECK_MSG(strstr(tb, "\nlabel_smoothing = 0.2\n") && !strcmp(tb, tc), "%s\n---\n%s", tb, tc);
+    CHECK(!strcmp(glia_model_option(c, "label_smoothing"), "0.2"));
+    OK(glia_model_set_option(a, "label_smoothing", "0.05"));
+    CHECK(glia_model_set_option(a, "label_smoothing", "x") == GLIA_EINVAL);
+    CHECK(!strcmp(glia_model_option(a, "label_smoothing"), "0.05"));
+    free(ta);
+    free(tb);
+    free(tc);
+    glia_model_free(a);
+    glia_model_free(b);
+    glia_model_free(c);
+}
+
 TEST(model_round_trip) {
     const char *text =
         "[net]\ninput = 3, 8, 8\n\n[conv]\nname = c1\nfilters = 4\nsize = 3\npad = 1\nactivation = relu\n"

@@ -115,6 +115,9 @@ static void usage(void) {
            "                    ([net] jitter; 0: off)\n"
            "  --loss L          softmax_ce, mse, bce (mse and bce compare the output with the\n"
            "                    class as a one-hot vector) ([net] loss)\n"
+           "  --label-smoothing E  softmax_ce against (1 - E) onehot + E / classes, E in [0, 1)\n"
+           "                    (PyTorch's label_smoothing; metrics.csv's losses stay the plain\n"
+           "                    cross-entropy) ([net] label_smoothing; 0: off)\n"
            "  --clip-norm X     clip gradients to global norm X (default: [net] clip_norm;\n"
            "                    0: no clipping)\n"
            "  --bucket B        sequence to sequence: batches of similar lengths, sorted in\n"
@@ -192,7 +195,7 @@ int cmd_train(int argc, char **argv) {
         {"--momentum", "momentum"}, {"--weight-decay", "weight_decay"}, {"--schedule", "schedule"},
         {"--step-size", "step_size"}, {"--gamma", "gamma"}, {"--warmup", "warmup"},
         {"--shift", "shift"}, {"--flip", "flip"}, {"--loss", "loss"}, {"--crop", "crop"},
-        {"--jitter", "jitter"}, {"--bucket", "bucket"}};
+        {"--jitter", "jitter"}, {"--bucket", "bucket"}, {"--label-smoothing", "label_smoothing"}};
     enum { NK = sizeof keys / sizeof keys[0] };
     const char *set[NK] = {0};
     const char *model_path = NULL, *out = NULL, *resume = NULL;

@@ -78,3 +78,24 @@ def ce_ignore_case(name, n, c, comment):
 
 torch.manual_seed(5)
 ce_ignore_case("loss_ce_ignore", 7, 4, "cross-entropy [7,4], rows 1, 4, 5 labelled -1 (ignored)")
+
+
+def ce_smooth_case(name, n, c, eps, comment, ignore=()):
+    """label_smoothing=eps: the target (1 - eps) onehot + eps / C; rows in `ignore` labelled -1"""
+    logits = rand(n, c, lo=-3.0, hi=3.0)
+    logits[0, :] = torch.linspace(-40.0, 40.0, c)       # a confident row: the smoothing term large
+    labels = torch.randint(0, c, (n,))
+    for i in ignore:
+        labels[i] = -1
+    x = logits.double().requires_grad_(True)
+    y = F.cross_entropy(x, labels, reduction="mean", ignore_index=-1, label_smoothing=eps)
+    y.backward()
+    write(name, [("logits", logits), ("labels", labels.float()), ("y", y.reshape(1)),
+                 ("dlogits", x.grad)], comment)
+
+
+torch.manual_seed(6)
+ce_smooth_case("loss_ce_smooth", 6, 5, 0.1, "cross-entropy [6,5], label_smoothing=0.1")
+ce_smooth_case("loss_ce_smooth_ignore", 7, 9, 0.25,
+               "cross-entropy [7,9], label_smoothing=0.25, rows 2 and 5 labelled -1 (ignored)",
+               ignore=(2, 5))

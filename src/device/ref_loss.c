@@ -9,7 +9,15 @@
  *   log p_c = x_c - m - log sum_c' e^(x_c' - m)   (m = max_c x_c)
  *   L = -1/N' sum_n log p_{n, label_n}            (0 when N' = 0)
  *   dlogits[n, c] += (p_c - [c == label_n]) dL / N'
+ * With label smoothing eps (fa[CE_SMOOTHING]) the target is q = (1 - eps) onehot + eps / C:
+ *   L = 1/N' sum_n sum_c -q_c log p_c,   dlogits[n, c] += (p_c - q_c) dL / N'
  * Saved (loss.c's layout; backward reads no input): p [N, C] float, labels int32 [N], N'. */
+/* q_c of row label `lab` */
+static double ce_target(const glia_node *n, int64_t c, int32_t lab, int64_t C) {
+    const double eps = n->fa[CE_SMOOTHING];
+    return (c == lab ? 1.0 - eps : 0.0) + eps / (double)C;
+}
+
 static glia_status ce_forward(glia_graph *g, glia_node *n) {
     const glia_node *xn = glia__in(g, n, 0), *ln = glia__in(g, n, 1);
     const int64_t N = xn->shape.dim[0], C = xn->shape.dim[1];
@@ -29,7 +37,7 @@ static glia_status ce_forward(glia_graph *g, glia_node *n) {
         for (int64_t c = 0; c < C; c++) p[i * C + c] = (float)(exp(x[c] - m) / sum);
         if (lab[i] < 0) continue;
         counted++;
-        total += -(x[lab[i]] - m - log(sum));
+        for (int64_t c = 0; c < C; c++) total += -ce_target(n, c, lab[i], C) * (x[c] - m - log(sum));
     }
     lab[N] = counted;
     n->val[0] = counted ? (float)(total / counted) : 0.0f;
@@ -46,7 +54,7 @@ static void ce_backward(glia_graph *g, glia_node *n) {
     const double s = (double)n->grad[0] / lab[N];
     for (int64_t i = 0; i < N; i++)
         for (int64_t c = 0; c < C && lab[i] >= 0; c++)
-            dx[i * C + c] += (float)((p[i * C + c] - (c == lab[i] ? 1.0 : 0.0)) * s);
+            dx[i * C + c] += (float)((p[i * C + c] - ce_target(n, c, lab[i], C)) * s);
 }
 
 const glia_kernel glia__ref_softmax_cross_entropy = {ce_forward, ce_backward};

@@ -47,6 +47,8 @@ static const key_def net_keys[MAX_KEYS] = {
     /* the seq2seq task's length buckets (task_seq2seq.c): batches per length-sorted chunk, 0
      * off; written only when not the default */
     KEY("bucket", K_INT, "0"),
+    /* label smoothing eps of softmax_ce (src/train/loop.c), in [0, 1); written only when set */
+    KEY("label_smoothing", K_FLOAT, "0"),
     /* a network from an ONNX file (model_onnx.c): its graph instead of layer sections; written by
      * glia_model_to_text only when set */
     KEY("onnx", K_PATH, ""),
@@ -1125,6 +1127,15 @@ glia_status glia_model_layer(const glia_model *m, int i, glia_layer_info *out) {
     return GLIA_OK;
 }
 
+/* the [net] keys that glia_model_to_text writes only when not at their default, so the text
+ * of models that do not use them stays as it was */
+static bool net_key_quiet(const char *key) {
+    static const char *const quiet[] = {"target", "bucket", "label_smoothing", "onnx", "onnx_const"};
+    for (size_t i = 0; i < sizeof quiet / sizeof quiet[0]; i++)
+        if (!strcmp(key, quiet[i])) return true;
+    return false;
+}
+
 glia_status glia_model_to_text(const glia_model *m, char **out) {
     if (!m || !out) return glia__err(GLIA_EINVAL, "glia_model_to_text: NULL argument");
     char *buf = NULL;
@@ -1133,9 +1144,7 @@ glia_status glia_model_to_text(const glia_model *m, char **out) {
     if (!f) return glia__err(GLIA_ENOMEM, "glia_model_to_text: out of memory");
     fprintf(f, "[net]\n");
     for (int i = 0; i < MAX_KEYS && net_keys[i].key; i++)
-        if ((strcmp(net_keys[i].key, "target") || strcmp(m->net_val[i], "0")) &&
-            (strcmp(net_keys[i].key, "bucket") || strcmp(m->net_val[i], net_keys[i].def)) &&
-            ((strcmp(net_keys[i].key, "onnx") && strcmp(net_keys[i].key, "onnx_const")) || m->net_val[i][0]))
+        if (!net_key_quiet(net_keys[i].key) || strcmp(m->net_val[i], net_keys[i].def))
             fprintf(f, "%s = %s\n", net_keys[i].key, m->net_val[i]);
     for (int i = 0; !m->onnx_path && i < m->n_layers; i++) { /* an ONNX model's are the file's */
         const model_layer *l = &m->layers[i];

@@ -58,6 +58,9 @@ enum { DROPOUT_P = 0 };
 /* batchnorm, n->fa */
 enum { BN_EPS, BN_MOMENTUM };
 
+/* softmax_cross_entropy, n->fa: label smoothing eps (loss.c) */
+enum { CE_SMOOTHING = 0 };
+
 /* lrn: n->ia[LRN_SIZE]; n->fa[LRN_ALPHA], [LRN_BETA], [LRN_K] */
 enum { LRN_SIZE = 0 };
 enum { LRN_ALPHA, LRN_BETA, LRN_K };

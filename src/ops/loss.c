@@ -8,6 +8,12 @@
  *   A label of -1 marks a row to ignore (PyTorch's ignore_index=-1: padding in a batch of
  *   sequences): it adds nothing to the loss or the gradient, and the mean is over the other
  *   rows, N' of them (L = 0 and no gradient when N' = 0, where PyTorch gives NaN).
+ *   Label smoothing (attribute smoothing = eps in [0, 1), PyTorch's label_smoothing): the target
+ *   is q = (1 - eps) onehot(label) + eps / C, so per row (x_c - m: the shifted logits)
+ *     loss = (1 - eps)(-log p_label) + eps mean_c(-log p_c)
+ *          = log sum - (1 - eps)(x_label - m) - eps mean_c (x_c - m)
+ *     dlogits += (p - q) dL / N'      (eps = 0: the lines above, bit for bit)
+ *   Ignored rows stay ignored (PyTorch averages both terms over the same N' rows).
  *   Any other label that is not an integer in [0, C) (or NaN) makes forward fail with GLIA_ERANGE,
  *   naming the node, the batch row and the value. The log of the sum is taken as log1p of the
  *   sum less 1 (the maxima, each adding exactly 1, counted apart), so a confident row's tiny
@@ -23,7 +29,7 @@
  *
  * Threads: per-row (cross-entropy) or per-chunk (LOSS_CHUNK elements, mse and bce) partial sums
  * in double go to the workspace and are added in index order by one thread, so the loss is
- * bit-identical for any number of threads. No attributes. */
+ * bit-identical for any number of threads. */
 #include "../core/internal.h"
 #include <math.h>
 
@@ -64,6 +70,7 @@ static glia_status ce_forward(glia_graph *g, glia_node *n) {
     float *p = n->saved;
     int32_t *lab = (int32_t *)(p + N * C);
     double *row_loss = g->workspace;
+    const double eps = n->fa[CE_SMOOTHING];
     int32_t counted = 0;
     for (int64_t i = 0; i < N; i++) {
         float v = labf[i];
@@ -97,7 +104,15 @@ static glia_status ce_forward(glia_graph *g, glia_node *n) {
         rest += ties;
         const float inv = (float)(1.0 / (1.0 + rest));
         for (int64_t c = 0; c < C; c++) pr[c] *= inv;
-        row_loss[i] = lab[i] < 0 ? 0.0 : log1p(rest) - ((double)xr[lab[i]] - m);
+        if (lab[i] < 0) {
+            row_loss[i] = 0.0;
+        } else if (eps > 0) { /* smoothed: the mean of the shifted logits in double */
+            double mean = 0;
+            for (int64_t c = 0; c < C; c++) mean += (double)xr[c] - m;
+            row_loss[i] = log1p(rest) - (1.0 - eps) * ((double)xr[lab[i]] - m) - eps * mean / (double)C;
+        } else {
+            row_loss[i] = log1p(rest) - ((double)xr[lab[i]] - m);
+        }
     }
     double total = 0;
     for (int64_t i = 0; i < N; i++) total += row_loss[i];
@@ -114,12 +129,15 @@ static void ce_backward(glia_graph *g, glia_node *n) {
     const int32_t *lab = (const int32_t *)(p + N * C);
     if (!lab[N]) return; /* every row ignored */
     const float s = (float)((double)n->grad[0] / (double)lab[N]);
+    /* q_c = off, q_label = hit (eps = 0: 0 and 1 exactly) */
+    const float eps = n->fa[CE_SMOOTHING], off = (float)((double)eps / (double)C),
+                hit = (float)(1.0 - (double)eps + (double)eps / (double)C);
 #pragma omp parallel for schedule(static) if (N > 1 && N * C >= GLIA_PAR_MIN)
     for (int64_t i = 0; i < N; i++) {
         if (lab[i] < 0) continue;
         const float *pr = p + i * C;
         float *dr = dx + i * C;
-        for (int64_t c = 0; c < C; c++) dr[c] += (pr[c] - (c == lab[i] ? 1.0f : 0.0f)) * s;
+        for (int64_t c = 0; c < C; c++) dr[c] += (pr[c] - (c == lab[i] ? hit : off)) * s;
     }
 }
 
@@ -208,12 +226,15 @@ static glia_status bce_forward(glia_graph *g, glia_node *n) {
 
 static void bce_backward(glia_graph *g, glia_node *n) { pair_backward(g, n, BCE); }
 
+static const glia_attr_def ce_attrs[] = {
+    GLIA_ATTR_F("smoothing", CE_SMOOTHING, 0, 0, 1, GLIA_ATTR_OPEN_MAX)};
 const glia_op_def glia__op_softmax_cross_entropy = {
     .name = "softmax_cross_entropy",
-    .summary = "mean over the batch of -log softmax(logits)[label] (fused, stable)",
+    .summary = "mean over the batch of -log softmax(logits)[label] (fused, stable; smoothing: "
+               "the label-smoothed target (1 - eps) onehot + eps / C)",
     .inputs = "logits[N,C], labels[N]", .outputs = "loss[1]", .min_in = 2, .max_in = 2,
     .infer = ce_infer, .forward = ce_forward, .backward = ce_backward,
-    .no_grad = glia__no_grad_in1};
+    .no_grad = glia__no_grad_in1, GLIA_ATTRS(ce_attrs)};
 const glia_op_def glia__op_mse_loss = {
     .name = "mse_loss", .summary = "mean squared error: mean (pred - target)^2",
     .inputs = "pred[...], target[same]", .outputs = "loss[1]", .min_in = 2, .max_in = 2,
@@ -226,8 +247,12 @@ const glia_op_def glia__op_bce_with_logits = {
 
 glia_status glia_softmax_cross_entropy(glia_graph *g, const char *name, int logits, int labels,
                                        int *out) {
+    return glia_softmax_cross_entropy_smoothed(g, name, logits, labels, 0.0f, out);
+}
+glia_status glia_softmax_cross_entropy_smoothed(glia_graph *g, const char *name, int logits,
+                                                int labels, float smoothing, int *out) {
     int in[2] = {logits, labels};
-    return glia__add_op(g, GLIA_OP_softmax_cross_entropy, name, 2, in, NULL, 0, NULL, 0, out);
+    return glia__add_op(g, GLIA_OP_softmax_cross_entropy, name, 2, in, NULL, 0, &smoothing, 1, out);
 }
 glia_status glia_mse_loss(glia_graph *g, const char *name, int pred, int target, int *out) {
     int in[2] = {pred, target};

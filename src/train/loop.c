@@ -160,9 +160,19 @@ static glia_status make_loss(glia__loop *L, const glia_train_options *o) {
     if (L->task->real_targets && L->loss_kind == GLIA__LOSS_CE)
         return glia__err(GLIA_EINVAL, "[net] loss = softmax_ce takes a class per row; this data "
                          "has real-valued targets: use mse (regression) or bce (multi-label)");
+    /* [net] label_smoothing: softmax_ce's target (1 - eps) onehot + eps / classes. The losses
+     * metrics.csv reports stay the plain cross-entropy (count: from the logits) */
+    const float eps = opt_float(L->m, "label_smoothing");
+    if (!(eps >= 0 && eps < 1))
+        return glia__err(GLIA_EINVAL, "[net] label_smoothing = %s: must be in [0, 1)",
+                         glia_model_option(L->m, "label_smoothing"));
+    if (eps > 0 && L->loss_kind != GLIA__LOSS_CE)
+        return glia__err(GLIA_EINVAL, "[net] label_smoothing = %s smooths softmax_ce's targets; "
+                         "[net] loss = %s has none to smooth (use 0)",
+                         glia_model_option(L->m, "label_smoothing"), ln);
     if (L->loss_kind == GLIA__LOSS_CE) {
         if ((s = glia_input(L->g, "label", 1, (int64_t[]){L->rows}, &L->label)) ||
-            (s = glia_softmax_cross_entropy(L->g, "loss", L->out, L->label, &L->loss)))
+            (s = glia_softmax_cross_entropy_smoothed(L->g, "loss", L->out, L->label, eps, &L->loss)))
             return s;
     } else {
         if (!(L->ids = glia__malloc((size_t)L->rows * sizeof *L->ids)))
