@@ -1319,6 +1319,14 @@ typedef struct glia_decode_options {
 glia_status glia_seq2seq_decode(glia_model *m, const int *src, int src_len,
                                 const glia_decode_options *o, int *out, int *out_len,
                                 float *score, float *attn);
+/* Decodes one source with an ensemble of n_models encoder-decoders trained on the same data
+ * (the same shapes and vocabularies; distinct glia_model objects): at each step the mean of
+ * their next-token distributions, log (1/K sum_k p_k), as fairseq's and OpenNMT's ensembles;
+ * otherwise as glia_seq2seq_decode (no attention weights). One model: the same as
+ * glia_seq2seq_decode. */
+glia_status glia_seq2seq_decode_ensemble(glia_model *const *models, int n_models, const int *src,
+                                         int src_len, const glia_decode_options *o, int *out,
+                                         int *out_len, float *score);
 /* Decoding runs the decoder one step per forward, carrying its recurrent state (O(T2) steps per
  * sequence; src/nn/seq2seq_step.c); glia_seq2seq_set_incremental(m, 0) reruns the decoder over
  * the whole prefix at each step instead (O(T2^2), the same results: the check). */

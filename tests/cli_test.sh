@@ -357,6 +357,12 @@ expect attention 0 "wrote $seq/att.png" -- "$GLIA" attention "$seq/r" 312 --out 
 OMP_NUM_THREADS=1 "$GLIA" train "$seq/rev.cfg" --data "pairs:$seq/rev.tsv" --epochs 2 --out "$seq/r2" > /dev/null 2>&1
 OMP_NUM_THREADS=1 "$GLIA" train --resume "$seq/r2" --epochs 4 > "$seq/r2.log" 2>&1
 if cmp -s "$seq/r/weights.safetensors" "$seq/r2/weights.safetensors"; then ok; else bad "seq2seq resume differs: $(cat "$seq/r2.log")"; fi
+# --ensemble: r2 holds r's weights, so the pair decodes as r alone; its --test says ensemble;
+# a run that is not an encoder-decoder is refused
+a1=$("$GLIA" translate "$seq/r" 123 321 12 3 --beam 3 2>&1); a2=$("$GLIA" translate "$seq/r" 123 321 12 3 --beam 3 --ensemble "$seq/r2" 2>&1)
+[ -n "$a1" ] && [ "$a1" = "$a2" ] && ok || bad "translate --ensemble of a model with itself differs: $a1 / $a2"
+expect translate-ensemble-test 0 "beam 2, ensemble: token" -- "$GLIA" translate "$seq/r" --test --beam 2 --ensemble "$seq/r2"
+expect translate-ensemble-not-s2s 1 "not an encoder-decoder" -- "$GLIA" translate "$seq/r" 12 --ensemble "$seq/a"
 # input feeding ([attention_decoder] feed = 1) trained with length buckets (--bucket, kept in
 # model.cfg): one-step decoding carries its attentional vector (the same as --recompute), and
 # its attention picture has a row per step

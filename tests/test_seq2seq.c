@@ -4,6 +4,7 @@
  * the one training loop and decoded greedily and by beam search; a run stopped and resumed ends
  * with bit-identical weights; the model text's errors name file and line. */
 #include "test.h"
+#include "nn/model_internal.h" /* glia__ensemble_step */
 #include "train/loop.h" /* glia__length_buckets */
 #include <math.h>
 #include <stdio.h>
@@ -67,6 +68,50 @@ TEST(seq2seq_beam_search_known_answer) {
     /* bad arguments are errors, not crashes */
     CHECK(glia_beam_search(toy_step, &calls, 4, 9, 2, 0.0f, 3, out, &len, NULL) == GLIA_EINVAL);
     CHECK(glia_beam_search(toy_step, &calls, 4, 1, 0, 0.0f, 3, out, &len, NULL) == GLIA_EINVAL);
+}
+
+/* ---------------------------------------------------------------- ensembles, known answer
+ * A second toy: step 0: a 0.1, b 0.9; after a: </s> 0.9, a 0.05, b 0.05; after b: </s> 0.2,
+ * a 0.4, b 0.4; after two tokens: </s> 1. Alone, greedy takes b a </s> (the first toy: a </s>).
+ * The mean of the two: step 0 a 0.35, b 0.65; after b: </s> 0.55: greedy b </s> (0.3575). */
+static double toy2_p(const int *prefix, int t, int v) {
+    if (v == 0) return 0;
+    if (t == 0) return v == 2 ? 0.1 : v == 3 ? 0.9 : 0;
+    if (t >= 2) return v == 1;
+    if (prefix[0] == 2) return v == 1 ? 0.9 : 0.05;
+    return v == 1 ? 0.2 : 0.4;
+}
+static glia_status toy2_step(void *ctx, int t, int n, const int *prefix, int ldp, float *logp) {
+    (*(int *)ctx)++;
+    for (int i = 0; i < n; i++)
+        for (int v = 0; v < 4; v++) logp[i * 4 + v] = (float)log(toy2_p(prefix + i * ldp, t, v));
+    return GLIA_OK;
+}
+
+TEST(seq2seq_ensemble_known_answer) {
+    int c1 = 0, c2 = 0, out[3], len = 0;
+    float work[2 * 4 * 4], score;
+    glia__ensemble e = {(glia_beam_step_fn[]){toy_step, toy2_step}, (void *[]){&c1, &c2}, 2, 4, work};
+    OK(glia_beam_search(toy2_step, &c2, 4, 1, 1, 0.0f, 3, out, &len, &score));
+    CHECK(len == 2 && out[0] == 3 && out[1] == 2); /* the second toy alone: b a </s> */
+    OK(glia_beam_search(glia__ensemble_step, &e, 4, 1, 1, 0.0f, 3, out, &len, &score));
+    CHECK(len == 1 && out[0] == 3); /* together: b </s> */
+    CHECK_NEAR(score, log(0.65 * 0.55), 1e-5);
+    CHECK(c1 > 0 && c2 > 0);
+    /* beam 3 finds the best sequence under the mean distribution (every sequence of up to three
+     * tokens tried) */
+    double bp = -1;
+    int best[3] = {0}, best_len = 0;
+    for (int a = 1; a <= 3; a++)
+        for (int b = 1; b <= 3; b++) {
+            int seq[3] = {a, b, 1}, L = a == 1 ? 1 : b == 1 ? 2 : 3;
+            double p = 1;
+            for (int i = 0; i < L; i++) p *= 0.5 * (toy_p(seq, i, seq[i]) + toy2_p(seq, i, seq[i]));
+            if (p > bp) bp = p, best_len = L - 1, memcpy(best, seq, sizeof seq);
+        }
+    OK(glia_beam_search(glia__ensemble_step, &e, 4, 1, 3, 0.0f, 3, out, &len, &score));
+    CHECK(len == best_len && !memcmp(out, best, (size_t)len * sizeof *out));
+    CHECK_NEAR(score, log(bp), 1e-5);
 }
 
 /* ---------------------------------------------------------------- digit reversal */
@@ -308,6 +353,25 @@ TEST(seq2seq_reverses_digits_perfectly) {
         OK(glia_seq2seq_decode(m, srcs[i], lens[i], &d3, o3, &l3, NULL, NULL));
         beam_differs += l3 != rl || memcmp(o3, ref, (size_t)rl * sizeof *ref);
     }
+    /* an ensemble of the model with itself (loaded twice) decodes as the model does, its score
+     * log (1/2 (p + p)) = log p; one model object twice is refused */
+    glia_model *m2 = NULL;
+    snprintf(path, sizeof path, "%s/model.cfg", run);
+    OK(glia_model_load(path, 1, 1, &m2));
+    snprintf(path, sizeof path, "%s/weights.safetensors", run);
+    OK(glia_safetensors_load(glia_model_graph(m2), path));
+    for (int i = 0; i < n; i += 7) {
+        int o1[6], l1 = 0, o2[6], l2 = 0;
+        float s1 = 0, s2 = 0;
+        glia_decode_options d3 = {3, 0.0f, 0};
+        OK(glia_seq2seq_decode(m, srcs[i], lens[i], &d3, o1, &l1, &s1, NULL));
+        OK(glia_seq2seq_decode_ensemble((glia_model *[]){m, m2}, 2, srcs[i], lens[i], &d3, o2, &l2, &s2));
+        CHECK(l1 == l2 && !memcmp(o1, o2, (size_t)l1 * sizeof *o1));
+        CHECK_NEAR(s1, s2, 1e-4);
+    }
+    int oo[6], ll = 0;
+    CHECK(glia_seq2seq_decode_ensemble((glia_model *[]){m, m}, 2, srcs[0], lens[0], NULL, oo, &ll, NULL) == GLIA_EINVAL);
+    glia_model_free(m2);
     /* the attention of a decoded sequence: rows sum to 1 over the source, 0 beyond it */
     float w[6 * 5];
     int o[6], ol = 0;

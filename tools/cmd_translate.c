@@ -4,6 +4,7 @@
  *   glia translate DIR INPUT... [--beam K] [--alpha A] [--max-len N] [--json]
  *   glia translate DIR --test [--beam K] [--limit N]     phoneme/token and word error rates
  *   --recompute: decode by rerunning the decoder over the prefix (the O(T^2) check)
+ *   --ensemble DIR2[,DIR3...]: decode with the mean distribution of several runs' models
  *   glia attention DIR INPUT [--beam K] [--out FILE]     the attention matrix as a PNG
  *
  * An INPUT with spaces is a list of source symbols; one without is read symbol by symbol, one
@@ -93,6 +94,70 @@ static int read_input(const s2s_run *s, const char *in, int *ids, char labels[][
 
 static const char *tgt_sym(const s2s_run *s, int id) { return id >= 0 && id < s->n_tgt ? s->tgt[id] : "?"; }
 
+/* --ensemble: the other runs, whose vocabularies must be the first run's, symbol for symbol */
+#define MAX_MODELS 8
+typedef struct {
+    s2s_run run[MAX_MODELS - 1];
+    glia_model *m[MAX_MODELS]; /* the first run's model, then each other run's */
+    int n;                     /* models in all */
+} ensemble;
+
+static int same_vocab(char **a, int na, char **b, int nb) {
+    if (na != nb) return 0;
+    for (int i = 0; i < na; i++)
+        if (strcmp(a[i], b[i])) return 0;
+    return 1;
+}
+
+static void ensemble_close(ensemble *e) {
+    for (int i = 1; i < e->n; i++) s2s_close(&e->run[i - 1]);
+    e->n = 0;
+}
+
+/* the first run, then the runs listed in `list` (comma-separated); 0 with a message on error */
+static int ensemble_open(ensemble *e, s2s_run *first, const char *list, int recompute) {
+    memset(e, 0, sizeof *e);
+    e->m[0] = first->r.m;
+    e->n = 1;
+    for (const char *p = list; p && *p;) {
+        size_t L = strcspn(p, ",");
+        char dir[1024];
+        snprintf(dir, sizeof dir, "%.*s", (int)(L < sizeof dir - 1 ? L : sizeof dir - 1), p);
+        p += L + (p[L] == ',');
+        if (!*dir) continue;
+        if (e->n == MAX_MODELS) {
+            fprintf(stderr, "glia translate: --ensemble: %d models at most\n", MAX_MODELS);
+            ensemble_close(e);
+            return 0;
+        }
+        s2s_run *r = &e->run[e->n - 1];
+        if (!s2s_open(dir, r, "translate")) {
+            ensemble_close(e);
+            return 0;
+        }
+        e->m[e->n++] = r->r.m;
+        if (!same_vocab(first->src, first->n_src, r->src, r->n_src) ||
+            !same_vocab(first->tgt, first->n_tgt, r->tgt, r->n_tgt) || r->S != first->S ||
+            r->T2 != first->T2) {
+            fprintf(stderr, "glia translate: --ensemble: %s reads %d source and writes %d target "
+                            "steps over vocabularies of %d and %d symbols, unlike %s (%d, %d, %d, "
+                            "%d): an ensemble needs runs on the same data and shapes\n",
+                    dir, r->S, r->T2, r->n_src, r->n_tgt, first->r.dir, first->S, first->T2,
+                    first->n_src, first->n_tgt);
+            ensemble_close(e);
+            return 0;
+        }
+        glia_seq2seq_set_incremental(r->r.m, !recompute);
+    }
+    return 1;
+}
+
+static glia_status decode_one(const ensemble *e, const int *src, int len, const glia_decode_options *o,
+                              int *out, int *out_len, float *score) {
+    return e->n == 1 ? glia_seq2seq_decode(e->m[0], src, len, o, out, out_len, score, NULL)
+                     : glia_seq2seq_decode_ensemble(e->m, e->n, src, len, o, out, out_len, score);
+}
+
 /* Levenshtein distance between a[0..n) and b[0..m) */
 static int edit_distance(const int *a, int n, const int *b, int m) {
     int *d = malloc((size_t)(m + 1) * 2 * sizeof *d), *prev = d, *cur = d + m + 1;
@@ -115,7 +180,8 @@ static int edit_distance(const int *a, int n, const int *b, int m) {
 
 /* --test: the run's test pairs decoded greedily (batched) or by beam search, scored against
  * their targets: token error rate (PER for G2P) and sequence error rate (WER) */
-static int test_rates(s2s_run *s, const glia_decode_options *o, int limit, int json) {
+static int test_rates(s2s_run *s, const ensemble *e, const glia_decode_options *o, int limit,
+                      int json) {
     glia_pairs *p;
     if (glia_pairs_load(s->r.data, &p)) {
         fprintf(stderr, "glia translate: %s\n", glia_last_error());
@@ -146,11 +212,11 @@ static int test_rates(s2s_run *s, const glia_decode_options *o, int limit, int j
         goto done;
     }
     glia_status st = GLIA_OK;
-    if (o->beam == 1 && !o->max_len) {
+    if (o->beam == 1 && !o->max_len && e->n == 1) {
         st = glia_seq2seq_greedy(s->r.m, n, srcs, lens, 64, outs, olen);
     } else {
         for (int i = 0; i < n && !st; i++) {
-            st = glia_seq2seq_decode(s->r.m, srcs[i], lens[i], o, outs + (size_t)i * s->T2, &olen[i], NULL, NULL);
+            st = decode_one(e, srcs[i], lens[i], o, outs + (size_t)i * s->T2, &olen[i], NULL);
             if (isatty(2) && (i % 50 == 49 || i == n - 1))
                 fprintf(stderr, "\r  beam %d: %d/%d words", o->beam, i + 1, n);
         }
@@ -164,18 +230,19 @@ static int test_rates(s2s_run *s, const glia_decode_options *o, int limit, int j
     long long errs = 0, toks = 0, wrong = 0;
     for (int i = 0; i < n; i++) {
         const int k = which[i], *ref = p->tgt_ids + p->tgt_off[k], m = p->tgt_off[k + 1] - p->tgt_off[k];
-        int e = edit_distance(outs + (size_t)i * s->T2, olen[i], ref, m);
-        errs += e;
+        int ed = edit_distance(outs + (size_t)i * s->T2, olen[i], ref, m);
+        errs += ed;
         toks += m;
-        wrong += e > 0;
+        wrong += ed > 0;
     }
     double per = toks ? 100.0 * (double)errs / (double)toks : 0, wer = n ? 100.0 * (double)wrong / n : 0;
     if (json)
-        printf("{\"test_sequences\": %d, \"beam\": %d, \"token_error_rate\": %.4f, "
-               "\"sequence_error_rate\": %.4f}\n", n, o->beam, per, wer);
+        printf("{\"test_sequences\": %d, \"beam\": %d, \"models\": %d, \"token_error_rate\": %.4f, "
+               "\"sequence_error_rate\": %.4f}\n", n, o->beam, e->n, per, wer);
     else
-        printf("%s test part: %d sequences, beam %d: token (phoneme) error rate %.2f%%, sequence "
-               "(word) error rate %.2f%%\n", s->r.data, n, o->beam, per, wer);
+        printf("%s test part: %d sequences, beam %d%s: token (phoneme) error rate %.2f%%, sequence "
+               "(word) error rate %.2f%%\n", s->r.data, n, o->beam, e->n > 1 ? ", ensemble" : "",
+               per, wer);
 done:
     free(srcs), free(lens), free(which), free(outs), free(olen);
     glia_pairs_free(p);
@@ -184,7 +251,8 @@ done:
 
 static int translate_help(void) {
     printf("usage: glia translate DIR INPUT... [--beam K] [--alpha A] [--max-len N] [--json]\n"
-           "       glia translate DIR --test [--beam K] [--limit N] [--json]\n\n"
+           "                      [--ensemble DIR2,...]\n"
+           "       glia translate DIR --test [--beam K] [--limit N] [--json] [--ensemble DIR2,...]\n\n"
            "Decodes each INPUT with the encoder-decoder trained in DIR (glia train of a model with\n"
            "[net] target; docs/model-format.md) and prints the output sequence.\n"
            "An INPUT with spaces is a list of source symbols; one without is read one\n"
@@ -198,7 +266,10 @@ static int translate_help(void) {
            "                error rate (words: WER)\n"
            "  --limit N     --test: the first N test sequences only\n"
            "  --recompute   rerun the decoder over the whole prefix at every step (O(T^2),\n"
-           "                the old way; the same outputs as the default one-step decoding)\n");
+           "                the old way; the same outputs as the default one-step decoding)\n"
+           "  --ensemble DIR2[,DIR3...]  decode with DIR's model and these runs' models\n"
+           "                together (up to %d; trained on the same data): at each step the\n"
+           "                mean of their next-symbol distributions\n", MAX_MODELS);
     return 0;
 }
 
@@ -209,9 +280,11 @@ int cmd_translate(int argc, char **argv) {
     const char *pos[MAX_INPUTS + 1];
     int npos, beam = 1, max_len = 0, json = 0, test = 0, limit = 0, recompute = 0;
     float alpha = 0;
+    const char *ens_list = NULL;
     cli_opt opts[] = {{"--beam", 'i', &beam}, {"--alpha", 'f', &alpha}, {"--max-len", 'i', &max_len},
                       {"--json", 'b', &json}, {"--test", 'b', &test}, {"--limit", 'i', &limit},
-                      {"--recompute", 'b', &recompute}, {NULL, 0, NULL}};
+                      {"--recompute", 'b', &recompute}, {"--ensemble", 's', &ens_list},
+                      {NULL, 0, NULL}};
     if (!cli_parse(argc, argv, opts, pos, MAX_INPUTS + 1, &npos, "translate")) return 2;
     if (npos < 1 || (npos < 2 && !test) || beam < 1 || beam > 64 || max_len < 0 || !(alpha >= 0)) {
         fprintf(stderr, "glia translate: need DIR and INPUT... (or --test), --beam in 1..64, "
@@ -221,20 +294,26 @@ int cmd_translate(int argc, char **argv) {
     s2s_run s;
     if (!s2s_open(pos[0], &s, "translate")) return 1;
     glia_seq2seq_set_incremental(s.r.m, !recompute);
+    ensemble e;
+    if (!ensemble_open(&e, &s, ens_list, recompute)) {
+        s2s_close(&s);
+        return 1;
+    }
     glia_decode_options o = {beam, alpha, max_len};
     int rc = 0;
     if (test) {
-        rc = test_rates(&s, &o, limit, json);
+        rc = test_rates(&s, &e, &o, limit, json);
+        ensemble_close(&e);
         s2s_close(&s);
         return rc;
     }
     int *ids = malloc((size_t)s.S * sizeof *ids), *out = malloc((size_t)s.T2 * sizeof *out);
     if (!ids || !out) {
         fprintf(stderr, "glia translate: out of memory\n");
-        free(ids), free(out), s2s_close(&s);
+        free(ids), free(out), ensemble_close(&e), s2s_close(&s);
         return 1;
     }
-    if (json) printf("{\"beam\": %d, \"translations\": [", beam);
+    if (json) printf("{\"beam\": %d, \"models\": %d, \"translations\": [", beam, e.n);
     for (int i = 1; i < npos; i++) {
         int n = read_input(&s, pos[i], ids, NULL), len = 0;
         float score = 0;
@@ -244,7 +323,7 @@ int cmd_translate(int argc, char **argv) {
             rc = 1;
             continue;
         }
-        if (glia_seq2seq_decode(s.r.m, ids, n, &o, out, &len, &score, NULL)) {
+        if (decode_one(&e, ids, n, &o, out, &len, &score)) {
             fprintf(stderr, "glia translate: %s\n", glia_last_error());
             rc = 1;
             break;
@@ -266,6 +345,7 @@ int cmd_translate(int argc, char **argv) {
     }
     if (json) printf("]}\n");
     free(ids), free(out);
+    ensemble_close(&e);
     s2s_close(&s);
     return rc;
 }

@@ -121,6 +121,15 @@ glia_status glia__model_onnx_build(glia_model *m, glia_onnx *ox, int sections, i
  * _begin runs the encoder and step 0 (row r reads source r, source 0 from n_src on); _next runs
  * one more step, row r reading tokens[r] after the state of row parent[r] (NULL: r); the
  * logits of the last step are [rows, classes] */
+/* An ensemble of beam-search steps (seq2seq_decode.c): logp = log of the mean of the n steps'
+ * distributions, each step writing into work [n, rows, vocab] first */
+typedef struct glia__ensemble {
+    glia_beam_step_fn *step;
+    void **ctx;
+    int n, vocab;
+    float *work;
+} glia__ensemble;
+glia_status glia__ensemble_step(void *ctx, int t, int n, const int *prefix, int ldp, float *logp);
 glia_status glia__s2s_step_open(glia_model *m, int rows, glia__s2s_step **out);
 glia_status glia__s2s_step_begin(glia__s2s_step *st, int n_src, const int *const *srcs,
                                  const int *src_lens);

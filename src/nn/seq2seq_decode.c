@@ -15,7 +15,12 @@
  * the result). The result is the
  * finished sequence with the best log p / len^alpha (Wu et al. 2016's length normalisation in
  * its simple form; alpha = 0: the plain sum; len counts </s>). With beam = 1 this is greedy
- * decoding: one prefix, extended by its most probable token until </s>. */
+ * decoding: one prefix, extended by its most probable token until </s>.
+ *
+ * An ensemble of models (glia_seq2seq_decode_ensemble; glia__ensemble_step) decodes with the
+ * mean of their next-token distributions at every step, as fairseq's and OpenNMT's ensembles:
+ *   log p(v | y_<t, x) = log (1/K sum_k p_k(v | y_<t, x))     (a log-sum-exp over the models)
+ * each model carrying its own decoder state. */
 #include "model_internal.h"
 #include <math.h>
 #include <stdlib.h>
@@ -139,6 +144,30 @@ done:
     return s;
 }
 
+/* ---------------------------------------------------------------- ensembles */
+
+glia_status glia__ensemble_step(void *ctx, int t, int n, const int *prefix, int ldp, float *logp) {
+    glia__ensemble *e = ctx;
+    const size_t nv = (size_t)n * e->vocab;
+    for (int k = 0; k < e->n; k++) {
+        glia_status s = e->step[k](e->ctx[k], t, n, prefix, ldp, e->work + (size_t)k * nv);
+        if (s) return s;
+    }
+    /* log (1/K sum_k e^{l_k}) = m + log sum_k e^{l_k - m} - log K, m = max_k l_k */
+    const double logk = log((double)e->n);
+    for (size_t i = 0; i < nv; i++) {
+        double m = -INFINITY, sum = 0;
+        for (int k = 0; k < e->n; k++) m = fmax(m, (double)e->work[(size_t)k * nv + i]);
+        if (m == -INFINITY) {
+            logp[i] = -INFINITY;
+            continue;
+        }
+        for (int k = 0; k < e->n; k++) sum += exp((double)e->work[(size_t)k * nv + i] - m);
+        logp[i] = (float)(m + log(sum) - logk);
+    }
+    return GLIA_OK;
+}
+
 /* ---------------------------------------------------------------- on a model */
 
 typedef struct {
@@ -256,25 +285,71 @@ static glia_status check_source(const glia_model *m, const int *src, int L, int 
     return GLIA_OK;
 }
 
+/* beam search over the models' mean distribution (one model: its own, bit for bit) */
+static glia_status decode_models(glia_model *const *models, int K, const int *src, int src_len,
+                                 const glia_decode_options *d, int *out, int *out_len, float *score) {
+    int S = 0, T2 = 0, V = 0;
+    glia_status s = GLIA_OK;
+    model_step *ms = glia__calloc((size_t)K, sizeof *ms);
+    glia_beam_step_fn *fns = glia__calloc((size_t)K, sizeof *fns);
+    void **ctx = glia__calloc((size_t)K, sizeof *ctx);
+    if (!ms || !fns || !ctx) s = glia__err(GLIA_ENOMEM, "glia_seq2seq_decode: out of memory");
+    for (int k = 0; k < K && !s; k++) {
+        int Sk = 0, T2k = 0, Vk = 0;
+        if ((s = prepare(models[k], d->beam, &Sk, &T2k, &Vk))) break;
+        if (k == 0) S = Sk, T2 = T2k, V = Vk;
+        else if (Sk != S || T2k != T2 || Vk != V) {
+            s = glia__err(GLIA_EINVAL, "ensemble: model %d reads %d source and %d target steps into "
+                          "%d classes, model 0 %d, %d and %d: the models must share their shapes "
+                          "and vocabularies", k, Sk, T2k, Vk, S, T2, V);
+            break;
+        }
+        if ((s = check_source(models[k], src, src_len, V))) break;
+        ms[k] = (model_step){models[k], S, T2, V, d->beam, src, src_len, NULL, NULL, 0, NULL, NULL};
+        if ((s = glia__s2s_step_open(models[k], d->beam, &ms[k].st))) break;
+        if (ms[k].st && (!(ms[k].prev = glia__malloc((size_t)d->beam * T2 * sizeof *ms[k].prev)) ||
+                         !(ms[k].parent = glia__malloc((size_t)d->beam * 2 * sizeof *ms[k].parent))))
+            s = glia__err(GLIA_ENOMEM, "glia_seq2seq_decode: out of memory");
+        ms[k].tok = ms[k].parent ? ms[k].parent + d->beam : NULL;
+        fns[k] = model_step_fn;
+        ctx[k] = &ms[k];
+    }
+    const int max_len = d->max_len > 0 && d->max_len < T2 ? d->max_len : T2;
+    glia__ensemble e = {fns, ctx, K, V, NULL};
+    if (!s && K > 1 && !(e.work = glia__malloc((size_t)K * d->beam * V * sizeof *e.work)))
+        s = glia__err(GLIA_ENOMEM, "glia_seq2seq_decode: out of memory");
+    if (!s)
+        s = K == 1 ? glia_beam_search(model_step_fn, &ms[0], V, GLIA_SEQ2SEQ_EOS, d->beam, d->alpha,
+                                      max_len, out, out_len, score)
+                   : glia_beam_search(glia__ensemble_step, &e, V, GLIA_SEQ2SEQ_EOS, d->beam,
+                                      d->alpha, max_len, out, out_len, score);
+    for (int k = 0; ms && k < K; k++) free(ms[k].prev), free(ms[k].parent);
+    free(e.work), free(ms), free(fns), free(ctx);
+    return s;
+}
+
+glia_status glia_seq2seq_decode_ensemble(glia_model *const *models, int n_models, const int *src,
+                                         int src_len, const glia_decode_options *o, int *out,
+                                         int *out_len, float *score) {
+    glia_decode_options d = {1, 0.0f, 0};
+    if (o) d = *o;
+    if (!models || n_models < 1)
+        return glia__err(GLIA_EINVAL, "glia_seq2seq_decode_ensemble: no models");
+    for (int k = 0; k < n_models; k++)
+        for (int j = 0; j < k; j++)
+            if (models[k] == models[j])
+                return glia__err(GLIA_EINVAL, "ensemble: models %d and %d are one model (each "
+                                 "carries its own decoder state: load it twice)", j, k);
+    return decode_models(models, n_models, src, src_len, &d, out, out_len, score);
+}
+
 glia_status glia_seq2seq_decode(glia_model *m, const int *src, int src_len,
                                 const glia_decode_options *o, int *out, int *out_len,
                                 float *score, float *attn) {
     glia_decode_options d = {1, 0.0f, 0};
     if (o) d = *o;
-    int S = 0, T2 = 0, V = 0;
-    glia_status s = prepare(m, d.beam, &S, &T2, &V);
-    if (s || (s = check_source(m, src, src_len, V))) return s;
-    const int max_len = d.max_len > 0 && d.max_len < T2 ? d.max_len : T2;
-    model_step ms = {m, S, T2, V, d.beam, src, src_len, NULL, NULL, 0, NULL, NULL};
-    if ((s = glia__s2s_step_open(m, d.beam, &ms.st))) return s;
-    if (ms.st && (!(ms.prev = glia__malloc((size_t)d.beam * T2 * sizeof *ms.prev)) ||
-                  !(ms.parent = glia__malloc((size_t)d.beam * 2 * sizeof *ms.parent))))
-        s = glia__err(GLIA_ENOMEM, "glia_seq2seq_decode: out of memory");
-    ms.tok = ms.parent ? ms.parent + d.beam : NULL;
-    if (!s) s = glia_beam_search(model_step_fn, &ms, V, GLIA_SEQ2SEQ_EOS, d.beam, d.alpha, max_len,
-                                 out, out_len, score);
-    free(ms.prev);
-    free(ms.parent);
+    glia_status s = decode_models(&m, 1, src, src_len, &d, out, out_len, score);
+    const int S = m ? (int)m->seq_T : 0, T2 = m ? (int)m->tgt_T : 0;
     if (s) return s;
     if (!attn) return GLIA_OK;
     /* the attention of the result: the decoded sequence fed back in row 0, weights [T2, rows, S] */
