@@ -23,10 +23,16 @@ static double toy_p(const int *prefix, int t, int v) {
     if (prefix[0] == 2) return v == 1 ? 0.4 : 0.3;
     return v == 1 ? 0.9 : 0.05;
 }
+/* a toy as a beam-search step: its probabilities p, a count of the calls */
+typedef struct {
+    double (*p)(const int *prefix, int t, int v);
+    int calls;
+} toy;
 static glia_status toy_step(void *ctx, int t, int n, const int *prefix, int ldp, float *logp) {
-    (*(int *)ctx)++;
+    toy *k = ctx;
+    k->calls++;
     for (int i = 0; i < n; i++)
-        for (int v = 0; v < 4; v++) logp[i * 4 + v] = (float)log(toy_p(prefix + i * ldp, t, v));
+        for (int v = 0; v < 4; v++) logp[i * 4 + v] = (float)log(k->p(prefix + i * ldp, t, v));
     return GLIA_OK;
 }
 
@@ -55,7 +61,8 @@ static double brute_best(int *best, int *best_len) {
 }
 
 TEST(seq2seq_beam_search_known_answer) {
-    int best[3], best_len = 0, out[3], len = 0, calls = 0;
+    int best[3], best_len = 0, out[3], len = 0;
+    toy calls = {toy_p, 0};
     double bp = brute_best(best, &best_len);
     CHECK_NEAR(bp, 0.36, 1e-9);
     float score;
@@ -81,23 +88,17 @@ static double toy2_p(const int *prefix, int t, int v) {
     if (prefix[0] == 2) return v == 1 ? 0.9 : 0.05;
     return v == 1 ? 0.2 : 0.4;
 }
-static glia_status toy2_step(void *ctx, int t, int n, const int *prefix, int ldp, float *logp) {
-    (*(int *)ctx)++;
-    for (int i = 0; i < n; i++)
-        for (int v = 0; v < 4; v++) logp[i * 4 + v] = (float)log(toy2_p(prefix + i * ldp, t, v));
-    return GLIA_OK;
-}
-
 TEST(seq2seq_ensemble_known_answer) {
-    int c1 = 0, c2 = 0, out[3], len = 0;
+    int out[3], len = 0;
+    toy c1 = {toy_p, 0}, c2 = {toy2_p, 0};
     float work[2 * 4 * 4], score;
-    glia__ensemble e = {(glia_beam_step_fn[]){toy_step, toy2_step}, (void *[]){&c1, &c2}, 2, 4, work};
-    OK(glia_beam_search(toy2_step, &c2, 4, 1, 1, 0.0f, 3, out, &len, &score));
+    glia__ensemble e = {(glia_beam_step_fn[]){toy_step, toy_step}, (void *[]){&c1, &c2}, 2, 4, work};
+    OK(glia_beam_search(toy_step, &c2, 4, 1, 1, 0.0f, 3, out, &len, &score));
     CHECK(len == 2 && out[0] == 3 && out[1] == 2); /* the second toy alone: b a </s> */
     OK(glia_beam_search(glia__ensemble_step, &e, 4, 1, 1, 0.0f, 3, out, &len, &score));
     CHECK(len == 1 && out[0] == 3); /* together: b </s> */
     CHECK_NEAR(score, log(0.65 * 0.55), 1e-5);
-    CHECK(c1 > 0 && c2 > 0);
+    CHECK(c1.calls > 0 && c2.calls > 0);
     /* beam 3 finds the best sequence under the mean distribution (every sequence of up to three
      * tokens tried) */
     double bp = -1;
