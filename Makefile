@@ -4,9 +4,11 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 OPT     ?= -O3
 CFLAGS  ?=
+# -fno-math-errno: glia never reads errno after sqrtf or expf, and with it loops over them
+# vectorise (Adam's update: src/train/optim.c)
 WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 OMP      = -fopenmp
-BASE_CFLAGS = $(WARN) $(OPT) $(OMP) -fPIC -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(CFLAGS)
+BASE_CFLAGS = $(WARN) $(OPT) -fno-math-errno $(OMP) -fPIC -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(CFLAGS)
 LIBS     = -lopenblas -lstb -lz -lprotobuf-c -lm
 SAN      = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 # Data-parallel training (src/train/dist.c) with MPI: built in when mpicc is there

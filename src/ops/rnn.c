@@ -294,12 +294,11 @@ static void forward_dir(glia_graph *g, glia_node *n, const geo *r, int d, const 
     float *P = elman ? Hs + (rev ? 0 : NH) : Gs;
     const int ldp = elman ? H : r->GS, nb = r->cell == CELL_GRU && !r->rb ? 2 * H : GH;
     const int64_t rows = (int64_t)TL * N;
+    float *p0 = P; /* the first row, copied to the others */
+    for (int j = 0; j < nb; j++) p0[j] = bih[j] + bhh[j];
+    for (int j = nb; j < GH; j++) p0[j] = bih[j];
 #pragma omp parallel for schedule(static) if (rows * GH >= GLIA_PAR_MIN)
-    for (int64_t i = 0; i < rows; i++) {
-        float *p = P + (size_t)i * ldp;
-        for (int j = 0; j < nb; j++) p[j] = bih[j] + bhh[j];
-        for (int j = nb; j < GH; j++) p[j] = bih[j];
-    }
+    for (int64_t i = 1; i < rows; i++) memcpy(P + (size_t)i * ldp, p0, (size_t)GH * sizeof(float));
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, GH, In, 1.0f, x, In, Wih, In,
                 1.0f, P, ldp);
 
