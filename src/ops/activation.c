@@ -43,8 +43,8 @@
  * there). Compiled for the baseline and for AVX-512; the same polynomial, so one result. */
 enum { TANH_BLOCK = 4096 };
 #define TANH_DEF(name, attr)                                                                      \
-    attr static void name(const float *x, float *y, int64_t n) {                                 \
-        _Pragma("omp simd") for (int64_t i = 0; i < n; i++) y[i] = glia__tanhf(x[i]);            \
+    attr static void name(const float *x, float *y, int n) {                                     \
+        for (int i = 0; i < n; i++) y[i] = glia__tanhf(x[i]);                                    \
     }
 TANH_DEF(tanh_block, )
 TANH_DEF(tanh_block_avx512, GLIA_AVX512)
@@ -80,11 +80,11 @@ static glia_status act_forward(glia_graph *g, glia_node *n) {
         });
         break;
     case GLIA_OP_tanh: { /* blocks of TANH_BLOCK elements, each in one vectorised call */
-        void (*f)(const float *, float *, int64_t) = glia__cpu_avx512f() ? tanh_block_avx512 : tanh_block;
+        void (*f)(const float *, float *, int) = glia__cpu_avx512f() ? tanh_block_avx512 : tanh_block;
         int64_t blocks = (cnt + TANH_BLOCK - 1) / TANH_BLOCK;
         ACT_LOOP(blocks, {
             int64_t o = i * TANH_BLOCK;
-            f(x + o, y + o, cnt - o < TANH_BLOCK ? cnt - o : TANH_BLOCK);
+            f(x + o, y + o, (int)(cnt - o < TANH_BLOCK ? cnt - o : TANH_BLOCK));
         });
         break;
     }
