@@ -1337,6 +1337,11 @@ int glia_seq2seq_incremental(const glia_model *m);
 /* Greedy decoding of n sources at once, `batch` per forward: out [n, T2] ids, out_lens [n]. */
 glia_status glia_seq2seq_greedy(glia_model *m, int n, const int *const *srcs, const int *src_lens,
                                 int batch, int *outs, int *out_lens);
+/* The same with an ensemble (as glia_seq2seq_decode_ensemble: distinct models of the same
+ * shapes and vocabularies; the argmax of the mean of their distributions at each step). */
+glia_status glia_seq2seq_greedy_ensemble(glia_model *const *models, int n_models, int n,
+                                         const int *const *srcs, const int *src_lens, int batch,
+                                         int *outs, int *out_lens);
 /* Sequence-to-sequence data (src/data/pairs.c): lines "source<TAB>target", symbols separated by
  * spaces; name "cmudict" ($GLIA_DATA/cmudict/g2p.tsv) or "pairs:FILE". Pair i's source ids are
  * src_ids[src_off[i] .. src_off[i+1]) (0: "<unk>", symbols from 1), its target ids tgt_ids[...]

@@ -362,6 +362,9 @@ if cmp -s "$seq/r/weights.safetensors" "$seq/r2/weights.safetensors"; then ok; e
 a1=$("$GLIA" translate "$seq/r" 123 321 12 3 --beam 3 2>&1); a2=$("$GLIA" translate "$seq/r" 123 321 12 3 --beam 3 --ensemble "$seq/r2" 2>&1)
 [ -n "$a1" ] && [ "$a1" = "$a2" ] && ok || bad "translate --ensemble of a model with itself differs: $a1 / $a2"
 expect translate-ensemble-test 0 "beam 2, ensemble: token" -- "$GLIA" translate "$seq/r" --test --beam 2 --ensemble "$seq/r2"
+# greedy --test of an ensemble runs batched (glia_seq2seq_greedy_ensemble): the same rates as r alone
+g1=$("$GLIA" translate "$seq/r" --test 2>&1 | tail -n 1); g2=$("$GLIA" translate "$seq/r" --test --ensemble "$seq/r2" 2>&1 | tail -n 1)
+case "$g2" in *"beam 1, ensemble: token"*) [ "${g2#*ensemble: }" = "${g1#*beam 1: }" ] && ok || bad "translate --test --ensemble greedy: $g2 / $g1" ;; *) bad "translate --test --ensemble greedy: $g2" ;; esac
 expect translate-ensemble-not-s2s 1 "not an encoder-decoder" -- "$GLIA" translate "$seq/r" 12 --ensemble "$seq/a"
 # input feeding ([attention_decoder] feed = 1) trained with length buckets (--bucket, kept in
 # model.cfg): one-step decoding carries its attentional vector (the same as --recompute), and

@@ -312,6 +312,53 @@ TEST(seq2seq_incremental_decoding_equals_recompute) {
     }
 }
 
+/* Batched greedy decoding of an ensemble is beam search of width 1 over the mean distribution:
+ * three untrained models (seeds 101, 202, 303; varied, long outputs), in batches of 5 across 24
+ * sources, incrementally and the prefix way. The ensemble must decode some sources unlike each
+ * of its models alone, or the check could not see a model left out. */
+TEST(seq2seq_greedy_ensemble_equals_beam_1) {
+    char cfg[1024];
+    snprintf(cfg, sizeof cfg, step_cfg, "lstm", 1, "lstm", 1, 0, "general");
+    glia_model *m[3];
+    for (int k = 0; k < 3; k++) OK(glia_model_parse(cfg, "step.cfg", 1, 101 * (uint64_t)(k + 1), &m[k]));
+    enum { N = 24 };
+    int src[N][6], lens[N], out[N * 9], olen[N], alone[3][N * 9], alen[3][N];
+    const int *srcs[N];
+    uint64_t x = 7;
+    for (int i = 0; i < N; i++) {
+        lens[i] = 1 + i % 6;
+        for (int s = 0; s < lens[i]; s++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            src[i][s] = 1 + (int)((x >> 33) % 10);
+        }
+        srcs[i] = src[i];
+    }
+    for (int k = 0; k < 3; k++) OK(glia_seq2seq_greedy(m[k], N, srcs, lens, 5, alone[k], alen[k]));
+    for (int inc = 0; inc < 2; inc++) {
+        for (int k = 0; k < 3; k++) glia_seq2seq_set_incremental(m[k], inc);
+        OK(glia_seq2seq_greedy_ensemble(m, 3, N, srcs, lens, 5, out, olen));
+        int differ = 0, unlike[3] = {0, 0, 0}, long_outputs = 0;
+        for (int i = 0; i < N; i++) {
+            int o[9], l = 0;
+            OK(glia_seq2seq_decode_ensemble(m, 3, srcs[i], lens[i], NULL, o, &l, NULL));
+            differ += l != olen[i] || memcmp(o, out + i * 9, (size_t)l * sizeof *o);
+            for (int k = 0; k < 3; k++)
+                unlike[k] += alen[k][i] != olen[i] || memcmp(alone[k] + i * 9, out + i * 9, (size_t)olen[i] * sizeof *out);
+            long_outputs += olen[i] >= 3;
+        }
+        CHECK_MSG(differ == 0, "incremental %d: %d of %d batched ensemble outputs differ from beam 1", inc, differ, N);
+        CHECK_MSG(unlike[0] && unlike[1] && unlike[2], "the ensemble decodes as a model alone: %d %d %d",
+                  unlike[0], unlike[1], unlike[2]);
+        CHECK(long_outputs >= N / 4);
+    }
+    /* one model: glia_seq2seq_greedy's own result */
+    OK(glia_seq2seq_greedy_ensemble(m, 1, N, srcs, lens, 5, out, olen));
+    CHECK(!memcmp(olen, alen[0], sizeof olen));
+    for (int i = 0; i < N; i++) CHECK(!memcmp(out + i * 9, alone[0] + i * 9, (size_t)olen[i] * sizeof *out));
+    CHECK(glia_seq2seq_greedy_ensemble((glia_model *[]){m[0], m[0]}, 2, N, srcs, lens, 5, out, olen) == GLIA_EINVAL);
+    for (int k = 0; k < 3; k++) glia_model_free(m[k]);
+}
+
 TEST(seq2seq_reverses_digits_perfectly) {
     char dir[] = "/tmp/glia-s2s-XXXXXX", data[600], run[700];
     CHECK(mkdtemp(dir));

@@ -212,8 +212,9 @@ static int test_rates(s2s_run *s, const ensemble *e, const glia_decode_options *
         goto done;
     }
     glia_status st = GLIA_OK;
-    if (o->beam == 1 && !o->max_len && e->n == 1) {
-        st = glia_seq2seq_greedy(s->r.m, n, srcs, lens, 64, outs, olen);
+    if (o->beam == 1 && !o->max_len) {
+        st = e->n == 1 ? glia_seq2seq_greedy(s->r.m, n, srcs, lens, 64, outs, olen)
+                       : glia_seq2seq_greedy_ensemble(e->m, e->n, n, srcs, lens, 64, outs, olen);
     } else {
         for (int i = 0; i < n && !st; i++) {
             st = decode_one(e, srcs[i], lens[i], o, outs + (size_t)i * s->T2, &olen[i], NULL);

@@ -17,7 +17,8 @@
  * its simple form; alpha = 0: the plain sum; len counts </s>). With beam = 1 this is greedy
  * decoding: one prefix, extended by its most probable token until </s>.
  *
- * An ensemble of models (glia_seq2seq_decode_ensemble; glia__ensemble_step) decodes with the
+ * An ensemble of models (glia_seq2seq_decode_ensemble, glia_seq2seq_greedy_ensemble;
+ * glia__ensemble_step) decodes with the
  * mean of their next-token distributions at every step, as fairseq's and OpenNMT's ensembles:
  *   log p(v | y_<t, x) = log (1/K sum_k p_k(v | y_<t, x))     (a log-sum-exp over the models)
  * each model carrying its own decoder state. */
@@ -146,6 +147,22 @@ done:
 
 /* ---------------------------------------------------------------- ensembles */
 
+/* the mean of K models' distributions, work [K][nv] log p's, into logp [nv]:
+ * log (1/K sum_k e^{l_k}) = m + log sum_k e^{l_k - m} - log K, m = max_k l_k */
+static void mean_logp(const float *work, int K, size_t nv, float *logp) {
+    const double logk = log((double)K);
+    for (size_t i = 0; i < nv; i++) {
+        double m = -INFINITY, sum = 0;
+        for (int k = 0; k < K; k++) m = fmax(m, (double)work[(size_t)k * nv + i]);
+        if (m == -INFINITY) {
+            logp[i] = -INFINITY;
+            continue;
+        }
+        for (int k = 0; k < K; k++) sum += exp((double)work[(size_t)k * nv + i] - m);
+        logp[i] = (float)(m + log(sum) - logk);
+    }
+}
+
 glia_status glia__ensemble_step(void *ctx, int t, int n, const int *prefix, int ldp, float *logp) {
     glia__ensemble *e = ctx;
     const size_t nv = (size_t)n * e->vocab;
@@ -153,18 +170,7 @@ glia_status glia__ensemble_step(void *ctx, int t, int n, const int *prefix, int 
         glia_status s = e->step[k](e->ctx[k], t, n, prefix, ldp, e->work + (size_t)k * nv);
         if (s) return s;
     }
-    /* log (1/K sum_k e^{l_k}) = m + log sum_k e^{l_k - m} - log K, m = max_k l_k */
-    const double logk = log((double)e->n);
-    for (size_t i = 0; i < nv; i++) {
-        double m = -INFINITY, sum = 0;
-        for (int k = 0; k < e->n; k++) m = fmax(m, (double)e->work[(size_t)k * nv + i]);
-        if (m == -INFINITY) {
-            logp[i] = -INFINITY;
-            continue;
-        }
-        for (int k = 0; k < e->n; k++) sum += exp((double)e->work[(size_t)k * nv + i] - m);
-        logp[i] = (float)(m + log(sum) - logk);
-    }
+    mean_logp(e->work, e->n, nv, logp);
     return GLIA_OK;
 }
 
@@ -285,6 +291,17 @@ static glia_status check_source(const glia_model *m, const int *src, int L, int 
     return GLIA_OK;
 }
 
+/* an ensemble is distinct glia_model objects: each carries its own decoder state */
+static glia_status distinct_models(glia_model *const *models, int K, const char *fn) {
+    if (!models || K < 1) return glia__err(GLIA_EINVAL, "%s: no models", fn);
+    for (int k = 0; k < K; k++)
+        for (int j = 0; j < k; j++)
+            if (models[k] == models[j])
+                return glia__err(GLIA_EINVAL, "ensemble: models %d and %d are one model (each "
+                                 "carries its own decoder state: load it twice)", j, k);
+    return GLIA_OK;
+}
+
 /* beam search over the models' mean distribution (one model: its own, bit for bit) */
 static glia_status decode_models(glia_model *const *models, int K, const int *src, int src_len,
                                  const glia_decode_options *d, int *out, int *out_len, float *score) {
@@ -333,13 +350,8 @@ glia_status glia_seq2seq_decode_ensemble(glia_model *const *models, int n_models
                                          int *out_len, float *score) {
     glia_decode_options d = {1, 0.0f, 0};
     if (o) d = *o;
-    if (!models || n_models < 1)
-        return glia__err(GLIA_EINVAL, "glia_seq2seq_decode_ensemble: no models");
-    for (int k = 0; k < n_models; k++)
-        for (int j = 0; j < k; j++)
-            if (models[k] == models[j])
-                return glia__err(GLIA_EINVAL, "ensemble: models %d and %d are one model (each "
-                                 "carries its own decoder state: load it twice)", j, k);
+    glia_status s = distinct_models(models, n_models, "glia_seq2seq_decode_ensemble");
+    if (s) return s;
     return decode_models(models, n_models, src, src_len, &d, out, out_len, score);
 }
 
@@ -375,41 +387,56 @@ glia_status glia_seq2seq_decode(glia_model *m, const int *src, int src_len,
     return s;
 }
 
-glia_status glia_seq2seq_greedy(glia_model *m, int n, const int *const *srcs, const int *src_lens,
-                                int batch, int *outs, int *out_lens) {
+/* batched greedy decoding with K models (K = 1: one model's own distribution, K > 1: their
+ * mean, as glia__ensemble_step); each model keeps its rows' states */
+static glia_status greedy_models(glia_model *const *models, int K, int n, const int *const *srcs,
+                                 const int *src_lens, int batch, int *outs, int *out_lens) {
     if (n < 0 || (n && (!srcs || !src_lens || !outs || !out_lens)) || batch < 1)
         return glia__err(GLIA_EINVAL, "glia_seq2seq_greedy: bad arguments");
     int S = 0, T2 = 0, V = 0;
-    glia_status s = prepare(m, batch, &S, &T2, &V);
-    if (s) return s;
-    for (int i = 0; i < n; i++)
-        if ((s = check_source(m, srcs[i], src_lens[i], V))) return s;
-    glia__s2s_step *st = NULL;
-    if ((s = glia__s2s_step_open(m, batch, &st))) return s;
-    float *logp = glia__malloc((size_t)batch * V * sizeof *logp);
-    int *done = glia__malloc((size_t)batch * 2 * sizeof *done), *tok = done ? done + batch : NULL;
-    if (!logp || !done) {
-        free(logp), free(done);
-        return glia__err(GLIA_ENOMEM, "glia_seq2seq_greedy: out of memory");
+    glia_status s = GLIA_OK;
+    glia__s2s_step **st = glia__calloc((size_t)K, sizeof *st);
+    if (!st) return glia__err(GLIA_ENOMEM, "glia_seq2seq_greedy: out of memory");
+    for (int k = 0; k < K && !s; k++) {
+        int Sk = 0, T2k = 0, Vk = 0;
+        if ((s = prepare(models[k], batch, &Sk, &T2k, &Vk))) break;
+        if (k == 0) S = Sk, T2 = T2k, V = Vk;
+        else if (Sk != S || T2k != T2 || Vk != V)
+            s = glia__err(GLIA_EINVAL, "ensemble: model %d reads %d source and %d target steps into "
+                          "%d classes, model 0 %d, %d and %d: the models must share their shapes "
+                          "and vocabularies", k, Sk, T2k, Vk, S, T2, V);
+        for (int i = 0; i < n && !s; i++) s = check_source(models[k], srcs[i], src_lens[i], V);
+        if (!s) s = glia__s2s_step_open(models[k], batch, &st[k]);
     }
+    const size_t nv = (size_t)batch * V;
+    float *logp = s ? NULL : glia__malloc(nv * (K > 1 ? (size_t)K + 1 : 1) * sizeof *logp);
+    float *work = K > 1 && logp ? logp + nv : logp; /* model k's log p: work + k nv */
+    int *done = s ? NULL : glia__malloc((size_t)batch * 2 * sizeof *done), *tok = done ? done + batch : NULL;
+    if (!s && (!logp || !done)) s = glia__err(GLIA_ENOMEM, "glia_seq2seq_greedy: out of memory");
     for (int b0 = 0; b0 < n && !s; b0 += batch) {
-        const int k = n - b0 < batch ? n - b0 : batch;
-        int *pre = outs + (size_t)b0 * T2, live = k;
-        for (int r = 0; r < k; r++) done[r] = 0, out_lens[b0 + r] = 0;
+        const int rows = n - b0 < batch ? n - b0 : batch;
+        int *pre = outs + (size_t)b0 * T2, live = rows;
+        for (int r = 0; r < rows; r++) done[r] = 0, out_lens[b0 + r] = 0;
         /* a finished row keeps reading <s> (an id the embedding takes) after its end */
-        memset(pre, 0, (size_t)k * T2 * sizeof *pre);
+        memset(pre, 0, (size_t)rows * T2 * sizeof *pre);
         for (int t = 0; t < T2 && live && !s; t++) {
-            if (st && t == 0) {
-                s = glia__s2s_step_begin(st, k, srcs + b0, src_lens + b0);
-            } else if (st) { /* rows keep their places: each continues its own state */
-                for (int r = 0; r < batch; r++) tok[r] = r < k ? pre[(size_t)r * T2 + t - 1] : GLIA_SEQ2SEQ_BOS;
-                s = glia__s2s_step_next(st, tok, NULL);
-            } else if (!(s = put_inputs(m, batch, T2, k, srcs + b0, src_lens + b0, k, pre, T2, t))) {
-                s = glia_graph_forward(m->g);
+            for (int k = 0; k < K && !s; k++) {
+                glia_model *m = models[k];
+                if (st[k] && t == 0) {
+                    s = glia__s2s_step_begin(st[k], rows, srcs + b0, src_lens + b0);
+                } else if (st[k]) { /* rows keep their places: each continues its own state */
+                    for (int r = 0; r < batch; r++) tok[r] = r < rows ? pre[(size_t)r * T2 + t - 1] : GLIA_SEQ2SEQ_BOS;
+                    s = glia__s2s_step_next(st[k], tok, NULL);
+                } else if (!(s = put_inputs(m, batch, T2, rows, srcs + b0, src_lens + b0, rows, pre, T2, t))) {
+                    s = glia_graph_forward(m->g);
+                }
+                if (!s)
+                    step_logp(st[k] ? glia__s2s_step_logits(st[k]) : prefix_logits(m, batch, t, V), rows, V,
+                              work + (size_t)k * rows * V);
             }
             if (s) break;
-            step_logp(st ? glia__s2s_step_logits(st) : prefix_logits(m, batch, t, V), k, V, logp);
-            for (int r = 0; r < k; r++) {
+            if (K > 1) mean_logp(work, K, (size_t)rows * V, logp);
+            for (int r = 0; r < rows; r++) {
                 if (done[r]) continue;
                 int best = 0;
                 for (int v = 1; v < V; v++)
@@ -426,5 +453,19 @@ glia_status glia_seq2seq_greedy(glia_model *m, int n, const int *const *srcs, co
     }
     free(logp);
     free(done);
+    free(st);
     return s;
+}
+
+glia_status glia_seq2seq_greedy(glia_model *m, int n, const int *const *srcs, const int *src_lens,
+                                int batch, int *outs, int *out_lens) {
+    return greedy_models(&m, 1, n, srcs, src_lens, batch, outs, out_lens);
+}
+
+glia_status glia_seq2seq_greedy_ensemble(glia_model *const *models, int n_models, int n,
+                                         const int *const *srcs, const int *src_lens, int batch,
+                                         int *outs, int *out_lens) {
+    glia_status s = distinct_models(models, n_models, "glia_seq2seq_greedy_ensemble");
+    if (s) return s;
+    return greedy_models(models, n_models, n, srcs, src_lens, batch, outs, out_lens);
 }
