@@ -1342,6 +1342,14 @@ glia_status glia_seq2seq_greedy(glia_model *m, int n, const int *const *srcs, co
 glia_status glia_seq2seq_greedy_ensemble(glia_model *const *models, int n_models, int n,
                                          const int *const *srcs, const int *src_lens, int batch,
                                          int *outs, int *out_lens);
+/* Beam search (o as glia_seq2seq_decode's) of n sources with one model or an ensemble (as
+ * glia_seq2seq_decode_ensemble), `per` sources a forward (per * beam rows): out [n, T2] ids,
+ * out_lens [n], the summed log p in scores [n] (may be NULL). Each source's result is the one
+ * glia_seq2seq_decode(_ensemble) gives it alone. */
+glia_status glia_seq2seq_decode_batch(glia_model *const *models, int n_models, int n,
+                                      const int *const *srcs, const int *src_lens,
+                                      const glia_decode_options *o, int per, int *outs,
+                                      int *out_lens, float *scores);
 /* Sequence-to-sequence data (src/data/pairs.c): lines "source<TAB>target", symbols separated by
  * spaces; name "cmudict" ($GLIA_DATA/cmudict/g2p.tsv) or "pairs:FILE". Pair i's source ids are
  * src_ids[src_off[i] .. src_off[i+1]) (0: "<unk>", symbols from 1), its target ids tgt_ids[...]

@@ -212,6 +212,18 @@ static const char *step_cfg =
     "[seqdense]\nname = mix\nunits = 16\nactivation = tanh\n"
     "[dense]\nname = out\nunits = 12\n";
 
+/* n sources of 1..6 ids in 1..10 (lengths cycling), from a fixed generator seeded x */
+static void make_sources(int n, uint64_t x, int (*src)[6], int *lens, const int **srcs) {
+    for (int i = 0; i < n; i++) {
+        lens[i] = 1 + i % 6;
+        for (int s = 0; s < lens[i]; s++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            src[i][s] = 1 + (int)((x >> 33) % 10);
+        }
+        srcs[i] = src[i];
+    }
+}
+
 static void check_incremental_cfg(const char *cfg, const char *enc, const char *dec, const char *score,
                                   int want_incremental);
 static const char *att_dec_cfg =
@@ -236,15 +248,7 @@ static void check_incremental_cfg(const char *cfg, const char *enc, const char *
     enum { N = 24 };
     int src[N][6], lens[N], out[2][N * 9], olen[2][N];
     const int *srcs[N];
-    uint64_t x = 99;
-    for (int i = 0; i < N; i++) {
-        lens[i] = 1 + i % 6;
-        for (int s = 0; s < lens[i]; s++) {
-            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-            src[i][s] = 1 + (int)((x >> 33) % 10);
-        }
-        srcs[i] = src[i];
-    }
+    make_sources(N, 99, src, lens, srcs);
     int long_outputs = 0, differ = 0;
     for (int inc = 0; inc < 2; inc++) {
         glia_seq2seq_set_incremental(m, inc);
@@ -312,27 +316,24 @@ TEST(seq2seq_incremental_decoding_equals_recompute) {
     }
 }
 
+/* three untrained models of step_cfg (bidirectional encoder), seeds 101, 202, 303 */
+static void three_models(const char *enc, const char *dec, int layers, const char *score, glia_model **m) {
+    char cfg[1024];
+    snprintf(cfg, sizeof cfg, step_cfg, enc, 1, dec, layers, 0, score);
+    for (int k = 0; k < 3; k++) OK(glia_model_parse(cfg, "step.cfg", 1, 101 * (uint64_t)(k + 1), &m[k]));
+}
+
 /* Batched greedy decoding of an ensemble is beam search of width 1 over the mean distribution:
  * three untrained models (seeds 101, 202, 303; varied, long outputs), in batches of 5 across 24
  * sources, incrementally and the prefix way. The ensemble must decode some sources unlike each
  * of its models alone, or the check could not see a model left out. */
 TEST(seq2seq_greedy_ensemble_equals_beam_1) {
-    char cfg[1024];
-    snprintf(cfg, sizeof cfg, step_cfg, "lstm", 1, "lstm", 1, 0, "general");
     glia_model *m[3];
-    for (int k = 0; k < 3; k++) OK(glia_model_parse(cfg, "step.cfg", 1, 101 * (uint64_t)(k + 1), &m[k]));
+    three_models("lstm", "lstm", 1, "general", m);
     enum { N = 24 };
     int src[N][6], lens[N], out[N * 9], olen[N], alone[3][N * 9], alen[3][N];
     const int *srcs[N];
-    uint64_t x = 7;
-    for (int i = 0; i < N; i++) {
-        lens[i] = 1 + i % 6;
-        for (int s = 0; s < lens[i]; s++) {
-            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-            src[i][s] = 1 + (int)((x >> 33) % 10);
-        }
-        srcs[i] = src[i];
-    }
+    make_sources(N, 7, src, lens, srcs);
     for (int k = 0; k < 3; k++) OK(glia_seq2seq_greedy(m[k], N, srcs, lens, 5, alone[k], alen[k]));
     for (int inc = 0; inc < 2; inc++) {
         for (int k = 0; k < 3; k++) glia_seq2seq_set_incremental(m[k], inc);
@@ -356,6 +357,46 @@ TEST(seq2seq_greedy_ensemble_equals_beam_1) {
     CHECK(!memcmp(olen, alen[0], sizeof olen));
     for (int i = 0; i < N; i++) CHECK(!memcmp(out + i * 9, alone[0] + i * 9, (size_t)olen[i] * sizeof *out));
     CHECK(glia_seq2seq_greedy_ensemble((glia_model *[]){m[0], m[0]}, 2, N, srcs, lens, 5, out, olen) == GLIA_EINVAL);
+    for (int k = 0; k < 3; k++) glia_model_free(m[k]);
+}
+
+/* Beam search of many sources at once (each source a block of `beam` rows, each prefix after
+ * its parent's state) gives each source what decoding it alone gives: beam 3 with length
+ * normalisation, 5 sources a forward over 24 (the last group short), one model and an
+ * ensemble of three, incrementally and the prefix way; and with a maximum length. The
+ * reference decodes each source alone the prefix way, which has no parents to get wrong. */
+TEST(seq2seq_batched_beam_search_equals_one_at_a_time) {
+    glia_model *m[3];
+    three_models("gru", "lstm", 2, "additive", m);
+    enum { N = 24 };
+    int src[N][6], lens[N], out[N * 9], olen[N];
+    float score[N];
+    const int *srcs[N];
+    make_sources(N, 5, src, lens, srcs);
+    const glia_decode_options opts[2] = {{3, 0.6f, 0}, {4, 0.0f, 4}};
+    for (int c = 0; c < 6; c++) {
+        const int K = c % 3 == 2 ? 3 : 1, inc = c % 3 != 1, oi = c / 3;
+        const glia_decode_options *d = &opts[oi];
+        for (int k = 0; k < 3; k++) glia_seq2seq_set_incremental(m[k], inc);
+        OK(glia_seq2seq_decode_batch(m, K, N, srcs, lens, d, 5, out, olen, score));
+        int differ = 0, long_outputs = 0;
+        for (int k = 0; k < 3; k++) glia_seq2seq_set_incremental(m[k], 0); /* the reference: the prefix way */
+        for (int i = 0; i < N; i++) {
+            int o[9], l = 0;
+            float sc = 0;
+            if (K == 1) OK(glia_seq2seq_decode(m[0], srcs[i], lens[i], d, o, &l, &sc, NULL));
+            else OK(glia_seq2seq_decode_ensemble(m, K, srcs[i], lens[i], d, o, &l, &sc));
+            differ += l != olen[i] || memcmp(o, out + i * 9, (size_t)l * sizeof *o) || fabsf(sc - score[i]) > 1e-4f;
+            long_outputs += olen[i] >= 3;
+            CHECK(olen[i] <= (d->max_len ? d->max_len : 9));
+        }
+        CHECK_MSG(differ == 0, "%d models, incremental %d, beam %d: %d of %d sources decode otherwise in a batch",
+                  K, inc, d->beam, differ, N);
+        CHECK(long_outputs >= N / 4);
+    }
+    glia_decode_options bad = {0, 0.0f, 0};
+    CHECK(glia_seq2seq_decode_batch(m, 1, N, srcs, lens, &bad, 5, out, olen, NULL) == GLIA_EINVAL);
+    CHECK(glia_seq2seq_decode_batch(m, 1, N, srcs, lens, NULL, 0, out, olen, NULL) == GLIA_EINVAL);
     for (int k = 0; k < 3; k++) glia_model_free(m[k]);
 }
 

@@ -216,10 +216,13 @@ static int test_rates(s2s_run *s, const ensemble *e, const glia_decode_options *
         st = e->n == 1 ? glia_seq2seq_greedy(s->r.m, n, srcs, lens, 64, outs, olen)
                        : glia_seq2seq_greedy_ensemble(e->m, e->n, n, srcs, lens, 64, outs, olen);
     } else {
-        for (int i = 0; i < n && !st; i++) {
-            st = decode_one(e, srcs[i], lens[i], o, outs + (size_t)i * s->T2, &olen[i], NULL);
-            if (isatty(2) && (i % 50 == 49 || i == n - 1))
-                fprintf(stderr, "\r  beam %d: %d/%d words", o->beam, i + 1, n);
+        /* beam search, 64 rows a forward (64 / beam sources), shown every 256 sources */
+        const int per = o->beam < 64 ? 64 / o->beam : 1;
+        for (int i = 0; i < n && !st; i += 256) {
+            const int k = n - i < 256 ? n - i : 256;
+            st = glia_seq2seq_decode_batch(e->m, e->n, k, srcs + i, lens + i, o, per,
+                                           outs + (size_t)i * s->T2, olen + i, NULL);
+            if (isatty(2)) fprintf(stderr, "\r  beam %d: %d/%d words", o->beam, i + k, n);
         }
         if (isatty(2)) fprintf(stderr, "\n");
     }

@@ -31,6 +31,7 @@ typedef struct {
     int *tok;    /* [max_len] */
     int len;     /* tokens, </s> included when finished */
     double logp;
+    int row;     /* live: its parent's place among the step before's live prefixes */
 } hyp;
 
 typedef struct {
@@ -49,99 +50,138 @@ static double norm_score(const hyp *h, float alpha) {
     return alpha == 0 ? h->logp : h->logp / pow((double)(h->len > 0 ? h->len : 1), alpha);
 }
 
+/* one source's search: its live prefixes, best first, and the `beam` best finished ones */
+typedef struct {
+    int K, vocab, eos, max_len;
+    float alpha;
+    hyp *live, *next, *fin; /* [K] each */
+    int n_live, n_fin;
+    int *tokbuf;            /* [3 K max_len]: the hyps' tokens */
+    cand *c;                /* [K vocab] */
+} beam_state;
+
+static void beam_reset(beam_state *b) {
+    b->n_live = 1, b->n_fin = 0;
+    b->live[0].len = 0, b->live[0].logp = 0, b->live[0].row = 0;
+}
+
+static void beam_close(beam_state *b) {
+    free(b->live), free(b->fin), free(b->tokbuf), free(b->c);
+    memset(b, 0, sizeof *b);
+}
+
+static glia_status beam_open(beam_state *b, int vocab, int eos, int K, float alpha, int max_len) {
+    *b = (beam_state){K, vocab, eos, max_len, alpha, NULL, NULL, NULL, 0, 0, NULL, NULL};
+    b->live = glia__calloc((size_t)K * 2, sizeof *b->live);
+    b->fin = glia__calloc((size_t)K, sizeof *b->fin);
+    b->tokbuf = glia__malloc((size_t)K * 3 * max_len * sizeof *b->tokbuf);
+    b->c = glia__malloc((size_t)K * vocab * sizeof *b->c);
+    if (!b->live || !b->fin || !b->tokbuf || !b->c) {
+        beam_close(b);
+        return glia__err(GLIA_ENOMEM, "beam search: out of memory");
+    }
+    b->next = b->live + K;
+    for (int i = 0; i < K; i++) {
+        b->live[i].tok = b->tokbuf + (size_t)i * max_len;
+        b->next[i].tok = b->tokbuf + (size_t)(K + i) * max_len;
+        b->fin[i].tok = b->tokbuf + (size_t)(2 * K + i) * max_len;
+    }
+    beam_reset(b);
+    return GLIA_OK;
+}
+
+/* 1 when the search ends before step t: nothing live, max_len reached, or `beam` finished and
+ * none live can overtake the best of them (exact for alpha = 0, where a prefix's log p only
+ * falls as it grows) */
+static int beam_over(const beam_state *b, int t) {
+    if (b->n_live == 0 || t >= b->max_len) return 1;
+    if (b->n_fin < b->K) return 0;
+    double bf = -INFINITY;
+    for (int i = 0; i < b->n_fin; i++) bf = fmax(bf, norm_score(&b->fin[i], b->alpha));
+    return norm_score(&b->live[0], b->alpha) <= bf;
+}
+
+/* step t: extends the live prefixes by logp [n_live, vocab], keeping the K best live ones and
+ * the K best finished ones (each live one notes its parent's row) */
+static void beam_advance(beam_state *b, int t, const float *logp) {
+    const int K = b->K, V = b->vocab;
+    int nc = 0;
+    for (int i = 0; i < b->n_live; i++)
+        for (int v = 0; v < V; v++) {
+            double lp = logp[(size_t)i * V + v];
+            if (lp == -INFINITY || isnan(lp)) continue;
+            b->c[nc++] = (cand){i, v, b->live[i].logp + lp};
+        }
+    qsort(b->c, (size_t)nc, sizeof *b->c, cand_cmp);
+    int n_next = 0;
+    for (int j = 0; j < nc && n_next < K; j++) {
+        const cand *c = &b->c[j];
+        const hyp *from = &b->live[c->row];
+        hyp *h;
+        if (c->token == b->eos) { /* finished: kept among the K best finished */
+            hyp cand_h = {NULL, t + 1, c->score, 0};
+            int worst = 0;
+            for (int i = 1; i < b->n_fin; i++)
+                if (norm_score(&b->fin[i], b->alpha) < norm_score(&b->fin[worst], b->alpha)) worst = i;
+            if (b->n_fin < K) h = &b->fin[b->n_fin++];
+            else if (norm_score(&cand_h, b->alpha) > norm_score(&b->fin[worst], b->alpha)) h = &b->fin[worst];
+            else continue;
+        } else {
+            h = &b->next[n_next++];
+        }
+        memcpy(h->tok, from->tok, (size_t)t * sizeof *h->tok);
+        h->tok[t] = c->token;
+        h->len = t + 1;
+        h->logp = c->score;
+        h->row = c->row;
+    }
+    for (int i = 0; i < n_next; i++) { /* swap the buffers */
+        hyp tmp = b->live[i];
+        b->live[i] = b->next[i];
+        b->next[i] = tmp;
+    }
+    b->n_live = n_next;
+}
+
+/* the finished sequence with the best normalised score (none finished: the best live one) */
+static void beam_result(beam_state *b, int *out, int *out_len, float *out_score) {
+    if (b->n_fin == 0 && b->n_live > 0) {
+        hyp tmp = b->fin[0];
+        b->fin[0] = b->live[0];
+        b->live[0] = tmp;
+        b->n_fin = 1;
+    }
+    int best = 0;
+    for (int i = 1; i < b->n_fin; i++)
+        if (norm_score(&b->fin[i], b->alpha) > norm_score(&b->fin[best], b->alpha)) best = i;
+    const hyp *h = &b->fin[best];
+    int L = b->n_fin == 0 ? 0 : h->len > 0 && h->tok[h->len - 1] == b->eos ? h->len - 1 : h->len;
+    if (L) memcpy(out, h->tok, (size_t)L * sizeof *out);
+    *out_len = L;
+    if (out_score) *out_score = b->n_fin ? (float)h->logp : -INFINITY;
+}
+
 glia_status glia_beam_search(glia_beam_step_fn step, void *ctx, int vocab, int eos, int beam,
                              float alpha, int max_len, int *out, int *out_len, float *out_score) {
     if (!step || !out || !out_len || vocab < 2 || eos < 0 || eos >= vocab || beam < 1 || max_len < 1 ||
         !(alpha >= 0))
         return glia__err(GLIA_EINVAL, "glia_beam_search: bad arguments (vocab %d, eos %d, beam %d, "
                          "max_len %d, alpha %g)", vocab, eos, beam, max_len, (double)alpha);
-    const int K = beam;
-    hyp *live = glia__calloc((size_t)K * 2, sizeof *live), *next = live + K;
-    hyp *fin = glia__calloc((size_t)K, sizeof *fin);
-    int *tokbuf = glia__malloc((size_t)K * 3 * max_len * sizeof *tokbuf);
-    int *prefix = glia__malloc((size_t)K * max_len * sizeof *prefix);
-    float *logp = glia__malloc((size_t)K * vocab * sizeof *logp);
-    cand *c = glia__malloc((size_t)K * vocab * sizeof *c);
-    glia_status s = GLIA_OK;
-    if (!live || !fin || !tokbuf || !prefix || !logp || !c) {
-        s = glia__err(GLIA_ENOMEM, "glia_beam_search: out of memory");
-        goto done;
+    beam_state b;
+    glia_status s = beam_open(&b, vocab, eos, beam, alpha, max_len);
+    if (s) return s;
+    int *prefix = glia__malloc((size_t)beam * max_len * sizeof *prefix);
+    float *logp = glia__malloc((size_t)beam * vocab * sizeof *logp);
+    if (!prefix || !logp) s = glia__err(GLIA_ENOMEM, "glia_beam_search: out of memory");
+    for (int t = 0; !s && !beam_over(&b, t); t++) {
+        for (int i = 0; i < b.n_live; i++)
+            memcpy(prefix + (size_t)i * max_len, b.live[i].tok, (size_t)t * sizeof *prefix);
+        if (!(s = step(ctx, t, b.n_live, prefix, max_len, logp))) beam_advance(&b, t, logp);
     }
-    for (int i = 0; i < K; i++) {
-        live[i].tok = tokbuf + (size_t)i * max_len;
-        next[i].tok = tokbuf + (size_t)(K + i) * max_len;
-        fin[i].tok = tokbuf + (size_t)(2 * K + i) * max_len;
-    }
-    int n_live = 1, n_fin = 0;
-    live[0].len = 0;
-    live[0].logp = 0;
-    for (int t = 0; t < max_len && n_live > 0; t++) {
-        /* done when `beam` are finished and none live can overtake the best of them (exact for
-         * alpha = 0, where a prefix's log p only falls as it grows) */
-        if (n_fin >= K) {
-            double bf = -INFINITY;
-            for (int i = 0; i < n_fin; i++) bf = fmax(bf, norm_score(&fin[i], alpha));
-            if (norm_score(&live[0], alpha) <= bf) break;
-        }
-        for (int i = 0; i < n_live; i++) memcpy(prefix + (size_t)i * max_len, live[i].tok, (size_t)t * sizeof *prefix);
-        if ((s = step(ctx, t, n_live, prefix, max_len, logp))) goto done;
-        int nc = 0;
-        for (int i = 0; i < n_live; i++)
-            for (int v = 0; v < vocab; v++) {
-                double lp = logp[(size_t)i * vocab + v];
-                if (lp == -INFINITY || isnan(lp)) continue;
-                c[nc++] = (cand){i, v, live[i].logp + lp};
-            }
-        qsort(c, (size_t)nc, sizeof *c, cand_cmp);
-        int n_next = 0;
-        for (int j = 0; j < nc && n_next < K; j++) {
-            const hyp *from = &live[c[j].row];
-            hyp *h;
-            if (c[j].token == eos) { /* finished: kept among the K best finished */
-                hyp cand_h = {NULL, t + 1, c[j].score};
-                int worst = 0;
-                for (int i = 1; i < n_fin; i++)
-                    if (norm_score(&fin[i], alpha) < norm_score(&fin[worst], alpha)) worst = i;
-                if (n_fin < K) h = &fin[n_fin++];
-                else if (norm_score(&cand_h, alpha) > norm_score(&fin[worst], alpha)) h = &fin[worst];
-                else continue;
-            } else {
-                h = &next[n_next++];
-            }
-            memcpy(h->tok, from->tok, (size_t)t * sizeof *h->tok);
-            h->tok[t] = c[j].token;
-            h->len = t + 1;
-            h->logp = c[j].score;
-        }
-        for (int i = 0; i < n_next; i++) { /* swap the buffers */
-            hyp tmp = live[i];
-            live[i] = next[i];
-            next[i] = tmp;
-        }
-        n_live = n_next;
-    }
-    for (int i = 0; i < n_live && n_fin < K && n_fin == 0; i++) { /* max_len reached, nothing
-                                                                      * finished: the best live */
-        hyp tmp = fin[n_fin];
-        fin[n_fin] = live[i];
-        live[i] = tmp;
-        n_fin++;
-    }
-    int best = 0;
-    for (int i = 1; i < n_fin; i++)
-        if (norm_score(&fin[i], alpha) > norm_score(&fin[best], alpha)) best = i;
-    const hyp *h = &fin[best];
-    int L = h->len > 0 && h->tok[h->len - 1] == eos ? h->len - 1 : h->len;
-    memcpy(out, h->tok, (size_t)L * sizeof *out);
-    *out_len = L;
-    if (out_score) *out_score = (float)h->logp;
-done:
-    free(live);
-    free(fin);
-    free(tokbuf);
+    if (!s) beam_result(&b, out, out_len, out_score);
     free(prefix);
     free(logp);
-    free(c);
+    beam_close(&b);
     return s;
 }
 
@@ -176,15 +216,6 @@ glia_status glia__ensemble_step(void *ctx, int t, int n, const int *prefix, int 
 
 /* ---------------------------------------------------------------- on a model */
 
-typedef struct {
-    glia_model *m;
-    int S, T2, V, rows;
-    const int *src;
-    int src_len;
-    glia__s2s_step *st; /* incremental decoding (NULL: rerun the prefix) */
-    int *prev, prev_n;  /* the last step's prefixes [rows, T2], to find each row's parent */
-    int *parent, *tok;  /* [rows] */
-} model_step;
 
 
 /* fills the batch's rows: row r reads source r (source 0 from n_src on) and target
@@ -227,42 +258,6 @@ static const float *prefix_logits(glia_model *m, int rows, int t, int V) {
     return (const float *)glia_node_value(m->g, m->output) + (size_t)t * rows * V;
 }
 
-/* one incremental step of beam search: row i continues the last step's row whose prefix is its
- * own without the last token (prefixes of a beam are distinct, so there is one) */
-static glia_status incremental_fn(model_step *ms, int t, int n, const int *prefix, int ldp, float *logp) {
-    glia_status s;
-    if (t == 0) {
-        s = glia__s2s_step_begin(ms->st, 1, (const int *const[]){ms->src}, (int[]){ms->src_len});
-    } else {
-        for (int i = 0; i < ms->rows; i++) {
-            ms->parent[i] = 0;
-            ms->tok[i] = i < n ? prefix[(size_t)i * ldp + t - 1] : GLIA_SEQ2SEQ_BOS;
-            for (int j = 0; i < n && j < ms->prev_n; j++)
-                if (!memcmp(prefix + (size_t)i * ldp, ms->prev + (size_t)j * ms->T2, (size_t)(t - 1) * sizeof *prefix)) {
-                    ms->parent[i] = j;
-                    break;
-                }
-        }
-        s = glia__s2s_step_next(ms->st, ms->tok, ms->parent);
-    }
-    if (s) return s;
-    for (int i = 0; i < n; i++) memcpy(ms->prev + (size_t)i * ms->T2, prefix + (size_t)i * ldp, (size_t)t * sizeof *prefix);
-    ms->prev_n = n;
-    step_logp(glia__s2s_step_logits(ms->st), n, ms->V, logp);
-    return GLIA_OK;
-}
-
-static glia_status model_step_fn(void *ctx, int t, int n, const int *prefix, int ldp, float *logp) {
-    model_step *ms = ctx;
-    if (ms->st) return incremental_fn(ms, t, n, prefix, ldp, logp);
-    glia_status s = put_inputs(ms->m, ms->rows, ms->T2, 1, (const int *const[]){ms->src},
-                               (int[]){ms->src_len}, n, prefix, ldp, t);
-    if (s) return s;
-    if ((s = glia_graph_forward(ms->m->g))) return s;
-    step_logp(prefix_logits(ms->m, ms->rows, t, ms->V), n, ms->V, logp);
-    return GLIA_OK;
-}
-
 /* checks m is an encoder-decoder, sets its batch (recompiled for inference when it changes) */
 static glia_status prepare(glia_model *m, int rows, int *S, int *T2, int *V) {
     if (!m || m->target < 0)
@@ -302,47 +297,90 @@ static glia_status distinct_models(glia_model *const *models, int K, const char 
     return GLIA_OK;
 }
 
-/* beam search over the models' mean distribution (one model: its own, bit for bit) */
-static glia_status decode_models(glia_model *const *models, int K, const int *src, int src_len,
-                                 const glia_decode_options *d, int *out, int *out_len, float *score) {
+/* Beam search of n sources at once with K models (one: its own distribution; more: their mean),
+ * `per` sources a forward. Source i of a group owns rows [i beam, (i+1) beam) of the batch: they
+ * read its source (the encoder runs once for them), its live prefixes take the first of them,
+ * and each continues its parent's state (beam_state's row: the parent's place in the block). */
+static glia_status beam_models(glia_model *const *models, int K, int n, const int *const *srcs,
+                               const int *src_lens, const glia_decode_options *d, int per,
+                               int *outs, int *out_lens, float *scores) {
+    if (n < 0 || (n && (!srcs || !src_lens || !outs || !out_lens)) || per < 1 || d->beam < 1 ||
+        d->max_len < 0 || !(d->alpha >= 0))
+        return glia__err(GLIA_EINVAL, "seq2seq decoding: bad arguments (beam %d, alpha %g, max_len "
+                         "%d)", d->beam, (double)d->alpha, d->max_len);
+    const int B = d->beam, R = per * B;
     int S = 0, T2 = 0, V = 0;
     glia_status s = GLIA_OK;
-    model_step *ms = glia__calloc((size_t)K, sizeof *ms);
-    glia_beam_step_fn *fns = glia__calloc((size_t)K, sizeof *fns);
-    void **ctx = glia__calloc((size_t)K, sizeof *ctx);
-    if (!ms || !fns || !ctx) s = glia__err(GLIA_ENOMEM, "glia_seq2seq_decode: out of memory");
+    glia__s2s_step **st = glia__calloc((size_t)K, sizeof *st);
+    beam_state *bs = glia__calloc((size_t)per, sizeof *bs);
+    if (!st || !bs) s = glia__err(GLIA_ENOMEM, "seq2seq decoding: out of memory");
     for (int k = 0; k < K && !s; k++) {
         int Sk = 0, T2k = 0, Vk = 0;
-        if ((s = prepare(models[k], d->beam, &Sk, &T2k, &Vk))) break;
+        if ((s = prepare(models[k], R, &Sk, &T2k, &Vk))) break;
         if (k == 0) S = Sk, T2 = T2k, V = Vk;
-        else if (Sk != S || T2k != T2 || Vk != V) {
+        else if (Sk != S || T2k != T2 || Vk != V)
             s = glia__err(GLIA_EINVAL, "ensemble: model %d reads %d source and %d target steps into "
                           "%d classes, model 0 %d, %d and %d: the models must share their shapes "
                           "and vocabularies", k, Sk, T2k, Vk, S, T2, V);
-            break;
-        }
-        if ((s = check_source(models[k], src, src_len, V))) break;
-        ms[k] = (model_step){models[k], S, T2, V, d->beam, src, src_len, NULL, NULL, 0, NULL, NULL};
-        if ((s = glia__s2s_step_open(models[k], d->beam, &ms[k].st))) break;
-        if (ms[k].st && (!(ms[k].prev = glia__malloc((size_t)d->beam * T2 * sizeof *ms[k].prev)) ||
-                         !(ms[k].parent = glia__malloc((size_t)d->beam * 2 * sizeof *ms[k].parent))))
-            s = glia__err(GLIA_ENOMEM, "glia_seq2seq_decode: out of memory");
-        ms[k].tok = ms[k].parent ? ms[k].parent + d->beam : NULL;
-        fns[k] = model_step_fn;
-        ctx[k] = &ms[k];
+        for (int i = 0; i < n && !s; i++) s = check_source(models[k], srcs[i], src_lens[i], V);
+        if (!s) s = glia__s2s_step_open(models[k], R, &st[k]);
     }
     const int max_len = d->max_len > 0 && d->max_len < T2 ? d->max_len : T2;
-    glia__ensemble e = {fns, ctx, K, V, NULL};
-    if (!s && K > 1 && !(e.work = glia__malloc((size_t)K * d->beam * V * sizeof *e.work)))
-        s = glia__err(GLIA_ENOMEM, "glia_seq2seq_decode: out of memory");
-    if (!s)
-        s = K == 1 ? glia_beam_search(model_step_fn, &ms[0], V, GLIA_SEQ2SEQ_EOS, d->beam, d->alpha,
-                                      max_len, out, out_len, score)
-                   : glia_beam_search(glia__ensemble_step, &e, V, GLIA_SEQ2SEQ_EOS, d->beam,
-                                      d->alpha, max_len, out, out_len, score);
-    for (int k = 0; ms && k < K; k++) free(ms[k].prev), free(ms[k].parent);
-    free(e.work), free(ms), free(fns), free(ctx);
+    for (int i = 0; i < per && !s; i++) s = beam_open(&bs[i], V, GLIA_SEQ2SEQ_EOS, B, d->alpha, max_len);
+    const size_t nv = (size_t)R * V;
+    float *logp = s ? NULL : glia__malloc(nv * (K > 1 ? (size_t)K + 1 : 1) * sizeof *logp);
+    float *work = K > 1 && logp ? logp + nv : logp; /* model k's log p: work + k nv */
+    const int **rsrc = s ? NULL : glia__malloc((size_t)R * sizeof *rsrc);
+    int *ibuf = s ? NULL : glia__calloc((size_t)R * (3 + (size_t)T2) + per, sizeof *ibuf);
+    int *rlen = ibuf, *tok = ibuf ? ibuf + R : NULL, *parent = tok ? tok + R : NULL;
+    int *prefix = parent ? parent + R : NULL, *act = prefix ? prefix + (size_t)R * T2 : NULL;
+    if (!s && (!logp || !rsrc || !ibuf)) s = glia__err(GLIA_ENOMEM, "seq2seq decoding: out of memory");
+    for (int g0 = 0; g0 < n && !s; g0 += per) {
+        const int ng = n - g0 < per ? n - g0 : per;
+        for (int r = 0; r < R; r++) { /* the rows past the group's read its first source */
+            const int i = r / B < ng ? g0 + r / B : g0;
+            rsrc[r] = srcs[i], rlen[r] = src_lens[i];
+        }
+        for (int i = 0; i < ng; i++) beam_reset(&bs[i]);
+        for (int t = 0; !s; t++) {
+            int active = 0;
+            for (int i = 0; i < ng; i++) active += act[i] = !beam_over(&bs[i], t);
+            if (!active) break;
+            /* a row that holds no live prefix reads <s> after its own state; its output is unused */
+            for (int r = 0; r < R; r++) tok[r] = GLIA_SEQ2SEQ_BOS, parent[r] = r;
+            for (int i = 0; i < ng; i++)
+                for (int j = 0; act[i] && j < bs[i].n_live; j++) {
+                    const hyp *h = &bs[i].live[j];
+                    const int r = i * B + j;
+                    parent[r] = i * B + h->row;
+                    if (t > 0) tok[r] = h->tok[t - 1];
+                    memcpy(prefix + (size_t)r * T2, h->tok, (size_t)t * sizeof *prefix);
+                }
+            for (int k = 0; k < K && !s; k++) {
+                glia_model *m = models[k];
+                if (st[k] && t == 0) s = glia__s2s_step_begin(st[k], R, rsrc, rlen);
+                else if (st[k]) s = glia__s2s_step_next(st[k], tok, parent);
+                else if (!(s = put_inputs(m, R, T2, R, rsrc, rlen, R, prefix, T2, t))) s = glia_graph_forward(m->g);
+                if (!s) step_logp(st[k] ? glia__s2s_step_logits(st[k]) : prefix_logits(m, R, t, V), R, V, work + (size_t)k * nv);
+            }
+            if (s) break;
+            if (K > 1) mean_logp(work, K, nv, logp);
+            for (int i = 0; i < ng; i++)
+                if (act[i]) beam_advance(&bs[i], t, logp + (size_t)i * B * V);
+        }
+        for (int i = 0; i < ng && !s; i++)
+            beam_result(&bs[i], outs + (size_t)(g0 + i) * T2, &out_lens[g0 + i], scores ? &scores[g0 + i] : NULL);
+    }
+    for (int i = 0; bs && i < per; i++) beam_close(&bs[i]);
+    free(bs), free(st), free(logp), free(rsrc), free(ibuf);
     return s;
+}
+
+/* one source: the group of one */
+static glia_status decode_models(glia_model *const *models, int K, const int *src, int src_len,
+                                 const glia_decode_options *d, int *out, int *out_len, float *score) {
+    if (!src) return glia__err(GLIA_EINVAL, "seq2seq decoding: no source");
+    return beam_models(models, K, 1, &src, &src_len, d, 1, out, out_len, score);
 }
 
 glia_status glia_seq2seq_decode_ensemble(glia_model *const *models, int n_models, const int *src,
@@ -468,4 +506,15 @@ glia_status glia_seq2seq_greedy_ensemble(glia_model *const *models, int n_models
     glia_status s = distinct_models(models, n_models, "glia_seq2seq_greedy_ensemble");
     if (s) return s;
     return greedy_models(models, n_models, n, srcs, src_lens, batch, outs, out_lens);
+}
+
+glia_status glia_seq2seq_decode_batch(glia_model *const *models, int n_models, int n,
+                                      const int *const *srcs, const int *src_lens,
+                                      const glia_decode_options *o, int per, int *outs,
+                                      int *out_lens, float *scores) {
+    glia_decode_options d = {1, 0.0f, 0};
+    if (o) d = *o;
+    glia_status s = distinct_models(models, n_models, "glia_seq2seq_decode_batch");
+    if (s) return s;
+    return beam_models(models, n_models, n, srcs, src_lens, &d, per, outs, out_lens, scores);
 }
