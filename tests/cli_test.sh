@@ -348,6 +348,14 @@ expect translate-test 0 "token (phoneme) error rate" -- "$GLIA" translate "$seq/
 a1=$("$GLIA" translate "$seq/r" 123 321 12 3 --beam 3 --json 2>&1); a2=$("$GLIA" translate "$seq/r" 123 321 12 3 --beam 3 --json --recompute 2>&1)
 [ -n "$a1" ] && [ "$(echo "$a1" | sed 's/"log_prob": [-0-9.e]*//g')" = "$(echo "$a2" | sed 's/"log_prob": [-0-9.e]*//g')" ] && ok || bad "translate --recompute differs: $a1 / $a2"
 expect translate-too-long 1 "too many" -- "$GLIA" translate "$seq/r" 12312
+# --file: a line per input, as if given on the command line; blank lines skipped, a bad line
+# named by its number while the others are still decoded; - reads standard input
+printf '123\n\n2 1\r\n12312\n321\n' > "$seq/in.txt"
+f1=$("$GLIA" translate "$seq/r" --file "$seq/in.txt" --beam 2 2>"$seq/in.err"); frc=$?
+f2=$("$GLIA" translate "$seq/r" 123 "2 1" 321 --beam 2 2>&1)
+[ "$frc" -eq 1 ] && [ -n "$f1" ] && [ "$f1" = "$f2" ] && grep -q "in.txt:4: '12312' has too many" "$seq/in.err" && ok || bad "translate --file: rc $frc, '$f1' / '$f2', $(cat "$seq/in.err")"
+expect translate-stdin 0 '"input": "321", "output": \["1", "2", "3"\]' -- sh -c "printf '321\n' | \"$GLIA\" translate \"$seq/r\" --file - --json"
+expect translate-file-missing 1 "cannot open" -- "$GLIA" translate "$seq/r" --file "$seq/none.txt"
 expect translate-not-s2s 1 "not an encoder-decoder" -- "$GLIA" translate "$seq/a" 12
 expect translate-bad-beam 2 "beam" -- "$GLIA" translate "$seq/r" 12 --beam 0
 expect eval-s2s 1 "glia translate" -- "$GLIA" eval "$seq/r"

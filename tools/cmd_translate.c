@@ -1,7 +1,7 @@
 /* cmd_translate.c: glia translate and glia attention, for encoder-decoder runs ([net] target;
  * src/nn/seq2seq_*.c).
  *
- *   glia translate DIR INPUT... [--beam K] [--alpha A] [--max-len N] [--json]
+ *   glia translate DIR INPUT... [--file F] [--beam K] [--alpha A] [--max-len N] [--json]
  *   glia translate DIR --test [--beam K] [--limit N]     phoneme/token and word error rates
  *   --recompute: decode by rerunning the decoder over the prefix (the O(T^2) check)
  *   --ensemble DIR2[,DIR3...]: decode with the mean distribution of several runs' models
@@ -12,6 +12,7 @@
  * training data never had becomes <unk>; one not found as written is tried lowercased. */
 #include "cli.h"
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,12 +153,6 @@ static int ensemble_open(ensemble *e, s2s_run *first, const char *list, int reco
     return 1;
 }
 
-static glia_status decode_one(const ensemble *e, const int *src, int len, const glia_decode_options *o,
-                              int *out, int *out_len, float *score) {
-    return e->n == 1 ? glia_seq2seq_decode(e->m[0], src, len, o, out, out_len, score, NULL)
-                     : glia_seq2seq_decode_ensemble(e->m, e->n, src, len, o, out, out_len, score);
-}
-
 /* Levenshtein distance between a[0..n) and b[0..m) */
 static int edit_distance(const int *a, int n, const int *b, int m) {
     int *d = malloc((size_t)(m + 1) * 2 * sizeof *d), *prev = d, *cur = d + m + 1;
@@ -256,11 +251,15 @@ done:
 static int translate_help(void) {
     printf("usage: glia translate DIR INPUT... [--beam K] [--alpha A] [--max-len N] [--json]\n"
            "                      [--ensemble DIR2,...]\n"
+           "       glia translate DIR --file F [INPUT...] [options as above]\n"
            "       glia translate DIR --test [--beam K] [--limit N] [--json] [--ensemble DIR2,...]\n\n"
            "Decodes each INPUT with the encoder-decoder trained in DIR (glia train of a model with\n"
-           "[net] target; docs/model-format.md) and prints the output sequence.\n"
+           "[net] target; docs/model-format.md) and prints INPUT, a tab and the output sequence,\n"
+           "a line each, in order. Inputs are decoded 64 rows at a time (64 / K with --beam K).\n"
            "An INPUT with spaces is a list of source symbols; one without is read one\n"
            "character per symbol (\"knight\" -> k n i g h t). Unknown symbols become <unk>.\n"
+           "  --file F      also decode every line of F (- : standard input; blank lines\n"
+           "                skipped; a bad line is reported with its number, the rest go on)\n"
            "  --beam K      beam search with K beams (default 1: greedy)\n"
            "  --alpha A     length normalisation: the best log p / length^A wins (default 0)\n"
            "  --max-len N   output symbols at most (default: the model's target - 1)\n"
@@ -279,21 +278,128 @@ static int translate_help(void) {
 }
 
 #define MAX_INPUTS 256
+#define FILE_CHUNK 1024 /* --file: lines decoded and printed at a time */
+
+/* decodes n inputs (INPUTs, or lines lno[i] of --file `where`) in
+ * batches of 64 rows and prints each as "INPUT<TAB>OUTPUT" (or a JSON object, *first_json: none
+ * printed yet); an input with no or too many symbols is reported and skipped (returns 1), a
+ * decoding error stops (returns -1) */
+static int translate_inputs(const s2s_run *s, const ensemble *e, const glia_decode_options *o,
+                            int json, const char *const *in, int n, const char *where,
+                            const long *lno, int *first_json) {
+    int rc = 0, nv = 0;
+    const int **srcs = malloc((size_t)(n ? n : 1) * sizeof *srcs);
+    int *ids = malloc((size_t)(n ? n : 1) * s->S * sizeof *ids), *lens = malloc((size_t)(n ? n : 1) * 3 * sizeof *lens);
+    int *outs = malloc((size_t)(n ? n : 1) * s->T2 * sizeof *outs);
+    float *scores = malloc((size_t)(n ? n : 1) * sizeof *scores);
+    int *which = lens ? lens + n : NULL, *olen = which ? which + n : NULL;
+    if (!srcs || !ids || !lens || !outs || !scores) {
+        fprintf(stderr, "glia translate: out of memory\n");
+        rc = -1;
+        goto done;
+    }
+    for (int i = 0; i < n; i++) {
+        int *row = ids + (size_t)nv * s->S, L = read_input(s, in[i], row, NULL);
+        if (L < 1) {
+            if (where) fprintf(stderr, "glia translate: %s:%ld: ", where, lno[i]);
+            else fprintf(stderr, "glia translate: ");
+            fprintf(stderr, "'%s' has %s symbols; the model reads 1..%d\n", in[i],
+                    L < 0 ? "too many" : "no", s->S);
+            rc = 1;
+            continue;
+        }
+        srcs[nv] = row, lens[nv] = L, which[nv++] = i;
+    }
+    /* 64 rows a forward: 64 / beam sources */
+    if (glia_seq2seq_decode_batch(e->m, e->n, nv, srcs, lens, o, o->beam < 64 ? 64 / o->beam : 1,
+                                  outs, olen, scores)) {
+        fprintf(stderr, "glia translate: %s\n", glia_last_error());
+        rc = -1;
+        goto done;
+    }
+    for (int k = 0; k < nv; k++) {
+        const char *input = in[which[k]];
+        const int *out = outs + (size_t)k * s->T2;
+        if (json) {
+            printf("%s{\"input\": ", *first_json ? "" : ", ");
+            *first_json = 0;
+            predict_json_str(input);
+            printf(", \"output\": [");
+            for (int t = 0; t < olen[k]; t++) {
+                printf("%s", t ? ", " : "");
+                predict_json_str(tgt_sym(s, out[t]));
+            }
+            printf("], \"log_prob\": %.6g}", (double)scores[k]);
+        } else {
+            printf("%s\t", input);
+            for (int t = 0; t < olen[k]; t++) printf("%s%s", t ? " " : "", tgt_sym(s, out[t]));
+            printf("\n");
+        }
+    }
+done:
+    free(srcs), free(ids), free(lens), free(outs), free(scores);
+    return rc;
+}
+
+/* --file F (- : standard input): a line per input, FILE_CHUNK lines at a time */
+static int translate_file(const s2s_run *s, const ensemble *e, const glia_decode_options *o,
+                          int json, const char *path, int *first_json) {
+    FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+    if (!f) {
+        fprintf(stderr, "glia translate: %s: cannot open: %s\n", path, strerror(errno));
+        return 1;
+    }
+    const char *name = f == stdin ? "<stdin>" : path;
+    char **lines = calloc(FILE_CHUNK, sizeof *lines);
+    long *lno = malloc(FILE_CHUNK * sizeof *lno), line = 0;
+    int rc = lines && lno ? 0 : -1, n = 0;
+    size_t cap = 0;
+    char *buf = NULL;
+    ssize_t got;
+    while (rc >= 0) {
+        got = getline(&buf, &cap, f);
+        if (got >= 0) {
+            line++;
+            while (got > 0 && (buf[got - 1] == '\n' || buf[got - 1] == '\r')) buf[--got] = 0;
+            if (got == 0) continue; /* blank lines are skipped */
+            if (!(lines[n] = strdup(buf))) rc = -1;
+            else lno[n++] = line;
+        }
+        if (n && (n == FILE_CHUNK || got < 0 || rc < 0)) {
+            int r = rc < 0 ? -1 : translate_inputs(s, e, o, json, (const char *const *)lines, n, name, lno, first_json);
+            for (int i = 0; i < n; i++) free(lines[i]);
+            n = 0;
+            if (r) rc = r;
+            fflush(stdout);
+        }
+        if (got < 0) break;
+    }
+    if (!lines || !lno) fprintf(stderr, "glia translate: out of memory\n");
+    else if (ferror(f)) {
+        fprintf(stderr, "glia translate: %s: read error\n", name);
+        rc = 1;
+    }
+    free(buf), free(lines), free(lno);
+    if (f != stdin) fclose(f);
+    return rc;
+}
+
 
 int cmd_translate(int argc, char **argv) {
     if (wants_help(argc, argv)) return translate_help();
     const char *pos[MAX_INPUTS + 1];
     int npos, beam = 1, max_len = 0, json = 0, test = 0, limit = 0, recompute = 0;
     float alpha = 0;
-    const char *ens_list = NULL;
-    cli_opt opts[] = {{"--beam", 'i', &beam}, {"--alpha", 'f', &alpha}, {"--max-len", 'i', &max_len},
-                      {"--json", 'b', &json}, {"--test", 'b', &test}, {"--limit", 'i', &limit},
+    const char *ens_list = NULL, *file = NULL;
+    cli_opt opts[] = {{"--file", 's', &file}, {"--beam", 'i', &beam}, {"--alpha", 'f', &alpha},
+                      {"--max-len", 'i', &max_len}, {"--json", 'b', &json}, {"--test", 'b', &test}, {"--limit", 'i', &limit},
                       {"--recompute", 'b', &recompute}, {"--ensemble", 's', &ens_list},
                       {NULL, 0, NULL}};
     if (!cli_parse(argc, argv, opts, pos, MAX_INPUTS + 1, &npos, "translate")) return 2;
-    if (npos < 1 || (npos < 2 && !test) || beam < 1 || beam > 64 || max_len < 0 || !(alpha >= 0)) {
-        fprintf(stderr, "glia translate: need DIR and INPUT... (or --test), --beam in 1..64, "
-                        "--alpha >= 0 (see glia translate --help)\n");
+    if (npos < 1 || (npos < 2 && !test && !file) || (test && file) || beam < 1 || beam > 64 ||
+        max_len < 0 || !(alpha >= 0)) {
+        fprintf(stderr, "glia translate: need DIR and INPUT... and/or --file F (or DIR --test), "
+                        "--beam in 1..64, --alpha >= 0 (see glia translate --help)\n");
         return 2;
     }
     s2s_run s;
@@ -312,47 +418,17 @@ int cmd_translate(int argc, char **argv) {
         s2s_close(&s);
         return rc;
     }
-    int *ids = malloc((size_t)s.S * sizeof *ids), *out = malloc((size_t)s.T2 * sizeof *out);
-    if (!ids || !out) {
-        fprintf(stderr, "glia translate: out of memory\n");
-        free(ids), free(out), ensemble_close(&e), s2s_close(&s);
-        return 1;
-    }
+    int first_json = 1;
     if (json) printf("{\"beam\": %d, \"models\": %d, \"translations\": [", beam, e.n);
-    for (int i = 1; i < npos; i++) {
-        int n = read_input(&s, pos[i], ids, NULL), len = 0;
-        float score = 0;
-        if (n < 1) {
-            fprintf(stderr, "glia translate: '%s' has %s symbols; the model reads 1..%d\n", pos[i],
-                    n < 0 ? "too many" : "no", s.S);
-            rc = 1;
-            continue;
-        }
-        if (decode_one(&e, ids, n, &o, out, &len, &score)) {
-            fprintf(stderr, "glia translate: %s\n", glia_last_error());
-            rc = 1;
-            break;
-        }
-        if (json) {
-            printf("%s{\"input\": ", i > 1 ? ", " : "");
-            predict_json_str(pos[i]);
-            printf(", \"output\": [");
-            for (int t = 0; t < len; t++) {
-                printf("%s", t ? ", " : "");
-                predict_json_str(tgt_sym(&s, out[t]));
-            }
-            printf("], \"log_prob\": %.6g}", (double)score);
-        } else {
-            printf("%s\t", pos[i]);
-            for (int t = 0; t < len; t++) printf("%s%s", t ? " " : "", tgt_sym(&s, out[t]));
-            printf("\n");
-        }
+    if (npos > 1) rc = translate_inputs(&s, &e, &o, json, pos + 1, npos - 1, NULL, NULL, &first_json);
+    if (file && rc >= 0) {
+        int r = translate_file(&s, &e, &o, json, file, &first_json);
+        rc = r ? r : rc;
     }
     if (json) printf("]}\n");
-    free(ids), free(out);
     ensemble_close(&e);
     s2s_close(&s);
-    return rc;
+    return rc ? 1 : 0;
 }
 
 int cmd_attention(int argc, char **argv) {
