@@ -356,6 +356,14 @@ f2=$("$GLIA" translate "$seq/r" 123 "2 1" 321 --beam 2 2>&1)
 [ "$frc" -eq 1 ] && [ -n "$f1" ] && [ "$f1" = "$f2" ] && grep -q "in.txt:4: '12312' has too many" "$seq/in.err" && ok || bad "translate --file: rc $frc, '$f1' / '$f2', $(cat "$seq/in.err")"
 expect translate-stdin 0 '"input": "321", "output": \["1", "2", "3"\]' -- sh -c "printf '321\n' | \"$GLIA\" translate \"$seq/r\" --file - --json"
 expect translate-file-missing 1 "cannot open" -- "$GLIA" translate "$seq/r" --file "$seq/none.txt"
+# across the 1,024-line chunks with --json: one object per good line, commas only between them;
+# line 700 (too long) is named and skipped; spaces, tabs and a pairs file's target are not input
+awk 'BEGIN { for (i = 1; i <= 1030; i++) print (i == 700 ? "12312" : i == 5 ? " 21\t1 2 " : (i % 3 ? "12" : "321")) }' > "$seq/many.txt"
+j=$("$GLIA" translate "$seq/r" --file "$seq/many.txt" --json 2>"$seq/many.err"); jrc=$?
+[ "$jrc" -eq 1 ] && [ "$(printf '%s' "$j" | grep -o '"input"' | wc -l)" -eq 1029 ] && \
+  printf '%s' "$j" | grep -q '^{"beam": 1, "models": 1, "translations": \[{"input": "12".*}\]}$' && \
+  ! printf '%s' "$j" | grep -q '\[, \|}, ,\|},{' && printf '%s' "$j" | grep -q '{"input": "21", "output": \["1", "2"\]' && \
+  grep -q "many.txt:700: '12312'" "$seq/many.err" && ok || bad "translate --file --json over chunks: rc $jrc, $(cat "$seq/many.err")"
 expect translate-not-s2s 1 "not an encoder-decoder" -- "$GLIA" translate "$seq/a" 12
 expect translate-bad-beam 2 "beam" -- "$GLIA" translate "$seq/r" 12 --beam 0
 expect eval-s2s 1 "glia translate" -- "$GLIA" eval "$seq/r"

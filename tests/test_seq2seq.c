@@ -394,6 +394,13 @@ TEST(seq2seq_batched_beam_search_equals_one_at_a_time) {
                   K, inc, d->beam, differ, N);
         CHECK(long_outputs >= N / 4);
     }
+    /* more sources a forward than there are: one group of all; none: nothing to do */
+    int out2[N * 9], olen2[N];
+    OK(glia_seq2seq_decode_batch(m, 1, N, srcs, lens, &opts[0], 5, out, olen, NULL));
+    OK(glia_seq2seq_decode_batch(m, 1, N, srcs, lens, &opts[0], 1000, out2, olen2, NULL));
+    CHECK(!memcmp(olen, olen2, sizeof olen));
+    for (int i = 0; i < N; i++) CHECK(!memcmp(out + i * 9, out2 + i * 9, (size_t)olen[i] * sizeof *out));
+    OK(glia_seq2seq_decode_batch(m, 1, 0, NULL, NULL, &opts[0], 5, NULL, NULL, NULL));
     glia_decode_options bad = {0, 0.0f, 0};
     CHECK(glia_seq2seq_decode_batch(m, 1, N, srcs, lens, &bad, 5, out, olen, NULL) == GLIA_EINVAL);
     CHECK(glia_seq2seq_decode_batch(m, 1, N, srcs, lens, NULL, 0, out, olen, NULL) == GLIA_EINVAL);

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,8 +259,10 @@ static int translate_help(void) {
            "a line each, in order. Inputs are decoded 64 rows at a time (64 / K with --beam K).\n"
            "An INPUT with spaces is a list of source symbols; one without is read one\n"
            "character per symbol (\"knight\" -> k n i g h t). Unknown symbols become <unk>.\n"
-           "  --file F      also decode every line of F (- : standard input; blank lines\n"
-           "                skipped; a bad line is reported with its number, the rest go on)\n"
+           "  --file F      also decode every line of F (- : standard input), up to its\n"
+           "                first tab (so a \"source<TAB>target\" pairs file works); blank\n"
+           "                lines skipped; a bad line is reported with its number, the rest\n"
+           "                go on\n"
            "  --beam K      beam search with K beams (default 1: greedy)\n"
            "  --alpha A     length normalisation: the best log p / length^A wins (default 0)\n"
            "  --max-len N   output symbols at most (default: the model's target - 1)\n"
@@ -311,7 +314,7 @@ static int translate_inputs(const s2s_run *s, const ensemble *e, const glia_deco
         srcs[nv] = row, lens[nv] = L, which[nv++] = i;
     }
     /* 64 rows a forward: 64 / beam sources */
-    if (glia_seq2seq_decode_batch(e->m, e->n, nv, srcs, lens, o, o->beam < 64 ? 64 / o->beam : 1,
+    if (nv && glia_seq2seq_decode_batch(e->m, e->n, nv, srcs, lens, o, o->beam < 64 ? 64 / o->beam : 1,
                                   outs, olen, scores)) {
         fprintf(stderr, "glia translate: %s\n", glia_last_error());
         rc = -1;
@@ -329,7 +332,8 @@ static int translate_inputs(const s2s_run *s, const ensemble *e, const glia_deco
                 printf("%s", t ? ", " : "");
                 predict_json_str(tgt_sym(s, out[t]));
             }
-            printf("], \"log_prob\": %.6g}", (double)scores[k]);
+            if (isfinite(scores[k])) printf("], \"log_prob\": %.6g}", (double)scores[k]);
+            else printf("], \"log_prob\": null}"); /* nothing decodable: a diverged model */
         } else {
             printf("%s\t", input);
             for (int t = 0; t < olen[k]; t++) printf("%s%s", t ? " " : "", tgt_sym(s, out[t]));
@@ -350,6 +354,7 @@ static int translate_file(const s2s_run *s, const ensemble *e, const glia_decode
         return 1;
     }
     const char *name = f == stdin ? "<stdin>" : path;
+    const int tty = isatty(fileno(f)); /* typed: each line answered at once */
     char **lines = calloc(FILE_CHUNK, sizeof *lines);
     long *lno = malloc(FILE_CHUNK * sizeof *lno), line = 0;
     int rc = lines && lno ? 0 : -1, n = 0;
@@ -360,12 +365,22 @@ static int translate_file(const s2s_run *s, const ensemble *e, const glia_decode
         got = getline(&buf, &cap, f);
         if (got >= 0) {
             line++;
-            while (got > 0 && (buf[got - 1] == '\n' || buf[got - 1] == '\r')) buf[--got] = 0;
-            if (got == 0) continue; /* blank lines are skipped */
-            if (!(lines[n] = strdup(buf))) rc = -1;
-            else lno[n++] = line;
+            /* spaces, tabs and CR around the input are not symbols */
+            char *p = buf;
+            while (got > 0 && strchr(" \t\r\n", buf[got - 1])) buf[--got] = 0;
+            while (*p == ' ' || *p == '\t') p++;
+            char *tab = strchr(p, '\t'); /* "source<TAB>target" (a pairs file): the source */
+            if (tab) *tab = 0;
+            for (size_t L = strlen(p); L > 0 && p[L - 1] == ' ';) p[--L] = 0;
+            if (!*p) continue; /* blank lines are skipped */
+            if (!(lines[n] = strdup(p))) {
+                fprintf(stderr, "glia translate: out of memory\n");
+                rc = -1;
+            } else {
+                lno[n++] = line;
+            }
         }
-        if (n && (n == FILE_CHUNK || got < 0 || rc < 0)) {
+        if (n && (n == FILE_CHUNK || got < 0 || rc < 0 || tty)) {
             int r = rc < 0 ? -1 : translate_inputs(s, e, o, json, (const char *const *)lines, n, name, lno, first_json);
             for (int i = 0; i < n; i++) free(lines[i]);
             n = 0;

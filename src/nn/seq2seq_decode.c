@@ -305,9 +305,14 @@ static glia_status beam_models(glia_model *const *models, int K, int n, const in
                                const int *src_lens, const glia_decode_options *d, int per,
                                int *outs, int *out_lens, float *scores) {
     if (n < 0 || (n && (!srcs || !src_lens || !outs || !out_lens)) || per < 1 || d->beam < 1 ||
-        d->max_len < 0 || !(d->alpha >= 0))
-        return glia__err(GLIA_EINVAL, "seq2seq decoding: bad arguments (beam %d, alpha %g, max_len "
-                         "%d)", d->beam, (double)d->alpha, d->max_len);
+        !(d->alpha >= 0))
+        return glia__err(GLIA_EINVAL, "seq2seq decoding: bad arguments (%d sources, %d a forward, "
+                         "beam %d, alpha %g)", n, per, d->beam, (double)d->alpha);
+    if (n == 0) return GLIA_OK;
+    if (per > n) per = n; /* no rows for sources that are not there */
+    if ((int64_t)per * d->beam > 1 << 20)
+        return glia__err(GLIA_EINVAL, "seq2seq decoding: %d sources a forward at beam %d is more "
+                         "than 2^20 rows", per, d->beam);
     const int B = d->beam, R = per * B;
     int S = 0, T2 = 0, V = 0;
     glia_status s = GLIA_OK;
