@@ -297,6 +297,49 @@ static glia_status distinct_models(glia_model *const *models, int K, const char 
     return GLIA_OK;
 }
 
+/* readies K models for decoding at `rows` rows: the same shapes (T2 target steps, V classes),
+ * the n sources in range, each model's step model (st[k], NULL: the prefix way) */
+static glia_status open_models(glia_model *const *models, int K, int rows, int n,
+                               const int *const *srcs, const int *src_lens, glia__s2s_step **st,
+                               int *T2, int *V) {
+    int S = 0;
+    for (int k = 0; k < K; k++) {
+        int Sk = 0, T2k = 0, Vk = 0;
+        glia_status s = prepare(models[k], rows, &Sk, &T2k, &Vk);
+        if (s) return s;
+        if (k == 0) S = Sk, *T2 = T2k, *V = Vk;
+        else if (Sk != S || T2k != *T2 || Vk != *V)
+            return glia__err(GLIA_EINVAL, "ensemble: model %d reads %d source and %d target steps "
+                             "into %d classes, model 0 %d, %d and %d: the models must share their "
+                             "shapes and vocabularies", k, Sk, T2k, Vk, S, *T2, *V);
+        for (int i = 0; i < n; i++)
+            if ((s = check_source(models[k], srcs[i], src_lens[i], *V))) return s;
+        if ((s = glia__s2s_step_open(models[k], rows, &st[k]))) return s;
+    }
+    return GLIA_OK;
+}
+
+/* step t of K models at `rows` rows (the first n reading srcs and prefix [n, T2], the rest
+ * source 0), t > 0 reading tok [rows] after the state of parent [rows] (NULL: its own): the log p
+ * of the first n rows, model k's in work + k n V, their mean (K > 1) in logp */
+static glia_status models_step(glia_model *const *models, int K, glia__s2s_step **st, int rows,
+                               int t, int n, const int *const *srcs, const int *src_lens,
+                               const int *tok, const int *parent, const int *prefix, int T2, int V,
+                               float *work, float *logp) {
+    const size_t nv = (size_t)n * V;
+    for (int k = 0; k < K; k++) {
+        glia_model *m = models[k];
+        glia_status s;
+        if (st[k] && t == 0) s = glia__s2s_step_begin(st[k], n, srcs, src_lens);
+        else if (st[k]) s = glia__s2s_step_next(st[k], tok, parent);
+        else if (!(s = put_inputs(m, rows, T2, n, srcs, src_lens, n, prefix, T2, t))) s = glia_graph_forward(m->g);
+        if (s) return s;
+        step_logp(st[k] ? glia__s2s_step_logits(st[k]) : prefix_logits(m, rows, t, V), n, V, work + (size_t)k * nv);
+    }
+    if (K > 1) mean_logp(work, K, nv, logp);
+    return GLIA_OK;
+}
+
 /* Beam search of n sources at once with K models (one: its own distribution; more: their mean),
  * `per` sources a forward. Source i of a group owns rows [i beam, (i+1) beam) of the batch: they
  * read its source (the encoder runs once for them), its live prefixes take the first of them,
@@ -314,22 +357,12 @@ static glia_status beam_models(glia_model *const *models, int K, int n, const in
         return glia__err(GLIA_EINVAL, "seq2seq decoding: %d sources a forward at beam %d is more "
                          "than 2^20 rows", per, d->beam);
     const int B = d->beam, R = per * B;
-    int S = 0, T2 = 0, V = 0;
+    int T2 = 0, V = 0;
     glia_status s = GLIA_OK;
     glia__s2s_step **st = glia__calloc((size_t)K, sizeof *st);
     beam_state *bs = glia__calloc((size_t)per, sizeof *bs);
     if (!st || !bs) s = glia__err(GLIA_ENOMEM, "seq2seq decoding: out of memory");
-    for (int k = 0; k < K && !s; k++) {
-        int Sk = 0, T2k = 0, Vk = 0;
-        if ((s = prepare(models[k], R, &Sk, &T2k, &Vk))) break;
-        if (k == 0) S = Sk, T2 = T2k, V = Vk;
-        else if (Sk != S || T2k != T2 || Vk != V)
-            s = glia__err(GLIA_EINVAL, "ensemble: model %d reads %d source and %d target steps into "
-                          "%d classes, model 0 %d, %d and %d: the models must share their shapes "
-                          "and vocabularies", k, Sk, T2k, Vk, S, T2, V);
-        for (int i = 0; i < n && !s; i++) s = check_source(models[k], srcs[i], src_lens[i], V);
-        if (!s) s = glia__s2s_step_open(models[k], R, &st[k]);
-    }
+    if (!s) s = open_models(models, K, R, n, srcs, src_lens, st, &T2, &V);
     const int max_len = d->max_len > 0 && d->max_len < T2 ? d->max_len : T2;
     for (int i = 0; i < per && !s; i++) s = beam_open(&bs[i], V, GLIA_SEQ2SEQ_EOS, B, d->alpha, max_len);
     const size_t nv = (size_t)R * V;
@@ -361,15 +394,8 @@ static glia_status beam_models(glia_model *const *models, int K, int n, const in
                     if (t > 0) tok[r] = h->tok[t - 1];
                     memcpy(prefix + (size_t)r * T2, h->tok, (size_t)t * sizeof *prefix);
                 }
-            for (int k = 0; k < K && !s; k++) {
-                glia_model *m = models[k];
-                if (st[k] && t == 0) s = glia__s2s_step_begin(st[k], R, rsrc, rlen);
-                else if (st[k]) s = glia__s2s_step_next(st[k], tok, parent);
-                else if (!(s = put_inputs(m, R, T2, R, rsrc, rlen, R, prefix, T2, t))) s = glia_graph_forward(m->g);
-                if (!s) step_logp(st[k] ? glia__s2s_step_logits(st[k]) : prefix_logits(m, R, t, V), R, V, work + (size_t)k * nv);
-            }
-            if (s) break;
-            if (K > 1) mean_logp(work, K, nv, logp);
+            if ((s = models_step(models, K, st, R, t, R, rsrc, rlen, tok, parent, prefix, T2, V, work, logp)))
+                break;
             for (int i = 0; i < ng; i++)
                 if (act[i]) beam_advance(&bs[i], t, logp + (size_t)i * B * V);
         }
@@ -436,21 +462,10 @@ static glia_status greedy_models(glia_model *const *models, int K, int n, const 
                                  const int *src_lens, int batch, int *outs, int *out_lens) {
     if (n < 0 || (n && (!srcs || !src_lens || !outs || !out_lens)) || batch < 1)
         return glia__err(GLIA_EINVAL, "glia_seq2seq_greedy: bad arguments");
-    int S = 0, T2 = 0, V = 0;
-    glia_status s = GLIA_OK;
+    int T2 = 0, V = 0;
     glia__s2s_step **st = glia__calloc((size_t)K, sizeof *st);
     if (!st) return glia__err(GLIA_ENOMEM, "glia_seq2seq_greedy: out of memory");
-    for (int k = 0; k < K && !s; k++) {
-        int Sk = 0, T2k = 0, Vk = 0;
-        if ((s = prepare(models[k], batch, &Sk, &T2k, &Vk))) break;
-        if (k == 0) S = Sk, T2 = T2k, V = Vk;
-        else if (Sk != S || T2k != T2 || Vk != V)
-            s = glia__err(GLIA_EINVAL, "ensemble: model %d reads %d source and %d target steps into "
-                          "%d classes, model 0 %d, %d and %d: the models must share their shapes "
-                          "and vocabularies", k, Sk, T2k, Vk, S, T2, V);
-        for (int i = 0; i < n && !s; i++) s = check_source(models[k], srcs[i], src_lens[i], V);
-        if (!s) s = glia__s2s_step_open(models[k], batch, &st[k]);
-    }
+    glia_status s = open_models(models, K, batch, n, srcs, src_lens, st, &T2, &V);
     const size_t nv = (size_t)batch * V;
     float *logp = s ? NULL : glia__malloc(nv * (K > 1 ? (size_t)K + 1 : 1) * sizeof *logp);
     float *work = K > 1 && logp ? logp + nv : logp; /* model k's log p: work + k nv */
@@ -463,22 +478,11 @@ static glia_status greedy_models(glia_model *const *models, int K, int n, const 
         /* a finished row keeps reading <s> (an id the embedding takes) after its end */
         memset(pre, 0, (size_t)rows * T2 * sizeof *pre);
         for (int t = 0; t < T2 && live && !s; t++) {
-            for (int k = 0; k < K && !s; k++) {
-                glia_model *m = models[k];
-                if (st[k] && t == 0) {
-                    s = glia__s2s_step_begin(st[k], rows, srcs + b0, src_lens + b0);
-                } else if (st[k]) { /* rows keep their places: each continues its own state */
-                    for (int r = 0; r < batch; r++) tok[r] = r < rows ? pre[(size_t)r * T2 + t - 1] : GLIA_SEQ2SEQ_BOS;
-                    s = glia__s2s_step_next(st[k], tok, NULL);
-                } else if (!(s = put_inputs(m, batch, T2, rows, srcs + b0, src_lens + b0, rows, pre, T2, t))) {
-                    s = glia_graph_forward(m->g);
-                }
-                if (!s)
-                    step_logp(st[k] ? glia__s2s_step_logits(st[k]) : prefix_logits(m, batch, t, V), rows, V,
-                              work + (size_t)k * rows * V);
-            }
-            if (s) break;
-            if (K > 1) mean_logp(work, K, (size_t)rows * V, logp);
+            /* rows keep their places: each continues its own state */
+            for (int r = 0; t > 0 && r < batch; r++) tok[r] = r < rows ? pre[(size_t)r * T2 + t - 1] : GLIA_SEQ2SEQ_BOS;
+            if ((s = models_step(models, K, st, batch, t, rows, srcs + b0, src_lens + b0, tok, NULL, pre, T2, V,
+                                 work, logp)))
+                break;
             for (int r = 0; r < rows; r++) {
                 if (done[r]) continue;
                 int best = 0;
